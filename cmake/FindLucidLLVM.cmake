@@ -1,0 +1,48 @@
+# Find LLVM 15-22 as INTERFACES.md says: LLVM_DIR if given, else llvm-config-19, else the
+# highest llvm-config-NN of 15-22 (then plain llvm-config if it reports 15-22).
+# Sets LLVM_INCLUDE_DIRS, LLVM_PACKAGE_VERSION, LLVM_VERSION_MAJOR and LUCID_LLVM_LIBS.
+set(_lucid_llvm_ok_min 15)
+set(_lucid_llvm_ok_max 22)
+
+if(NOT LLVM_DIR)
+  set(_lucid_candidates llvm-config-19)
+  foreach(_v RANGE ${_lucid_llvm_ok_max} ${_lucid_llvm_ok_min} -1)
+    list(APPEND _lucid_candidates llvm-config-${_v})
+  endforeach()
+  list(APPEND _lucid_candidates llvm-config)
+  foreach(_name IN LISTS _lucid_candidates)
+    unset(_lucid_cfg CACHE)
+    find_program(_lucid_cfg NAMES ${_name})
+    if(_lucid_cfg)
+      execute_process(COMMAND ${_lucid_cfg} --version OUTPUT_VARIABLE _ver OUTPUT_STRIP_TRAILING_WHITESPACE)
+      string(REGEX MATCH "^[0-9]+" _major "${_ver}")
+      if(_major AND _major GREATER_EQUAL ${_lucid_llvm_ok_min} AND _major LESS_EQUAL ${_lucid_llvm_ok_max})
+        execute_process(COMMAND ${_lucid_cfg} --cmakedir OUTPUT_VARIABLE _dir OUTPUT_STRIP_TRAILING_WHITESPACE)
+        set(LLVM_DIR "${_dir}" CACHE PATH "LLVM CMake package directory" FORCE)
+        message(STATUS "Lucid: using ${_lucid_cfg} (LLVM ${_ver})")
+        break()
+      endif()
+    endif()
+  endforeach()
+  unset(_lucid_cfg CACHE)
+endif()
+
+if(NOT LLVM_DIR)
+  message(FATAL_ERROR "Lucid needs LLVM 15-22 and found none. Install Debian's llvm-19-dev "
+    "(scripts/setup.sh does) or pass -DLLVM_DIR=$(llvm-config-NN --cmakedir).")
+endif()
+
+find_package(LLVM CONFIG PATHS "${LLVM_DIR}" NO_DEFAULT_PATH)
+if(NOT LLVM_FOUND)
+  message(FATAL_ERROR "Lucid: no LLVM CMake package in LLVM_DIR=${LLVM_DIR}")
+endif()
+if(LLVM_VERSION_MAJOR LESS ${_lucid_llvm_ok_min} OR LLVM_VERSION_MAJOR GREATER ${_lucid_llvm_ok_max})
+  message(FATAL_ERROR "Lucid needs LLVM 15-22; LLVM_DIR=${LLVM_DIR} is ${LLVM_PACKAGE_VERSION}")
+endif()
+
+if(TARGET LLVM)
+  set(LUCID_LLVM_LIBS LLVM)
+else()
+  llvm_map_components_to_libnames(LUCID_LLVM_LIBS core orcjit native passes target analysis)
+endif()
+message(STATUS "Lucid: LLVM ${LLVM_PACKAGE_VERSION} from ${LLVM_DIR}")

@@ -1,0 +1,222 @@
+/* Graph storage and the builders: every node is validated and shaped by lc_infer_node before
+ * it is appended, so a graph is well-formed at every moment. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ir/graph_internal.h"
+#include "support/error.h"
+
+lc_status lc_graph_new(lc_graph **out) {
+    *out = calloc(1, sizeof **out);
+    if (!*out) return lc_fail(LC_ERR_NOMEM, "graph: out of memory");
+    return LC_OK;
+}
+
+void lc_graph_free(lc_graph *g) {
+    if (!g) return;
+    lc_arena_free(&g->arena);
+    free(g->nodes);
+    free(g->outputs);
+    free(g);
+}
+
+int lc_graph_node_count(const lc_graph *g) { return g->count; }
+
+const lc_node *lc_graph_node(const lc_graph *g, int index) {
+    if (index < 0 || index >= g->count) return NULL;
+    return g->nodes[index];
+}
+
+static lc_status grow(void **array, int *capacity, int needed, size_t elem) {
+    if (needed <= *capacity) return LC_OK;
+    int cap = *capacity ? *capacity * 2 : 16;
+    while (cap < needed) cap *= 2;
+    void *p = realloc(*array, (size_t)cap * elem);
+    if (!p) return lc_fail(LC_ERR_NOMEM, "graph: out of memory");
+    *array = p;
+    *capacity = cap;
+    return LC_OK;
+}
+
+lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_t *attrs,
+                          double real_attr, lc_dtype dtype, const lc_shape *shape,
+                          const double *data, int *out) {
+    const lc_op_info *info = lc_op_get_info(op);
+    if (!info) return lc_fail(LC_ERR_INVALID_ARG, "graph: unknown op %d", (int)op);
+    lc_node n = {.op = op, .dtype = dtype, .real_attr = real_attr, .data = data};
+    for (int i = 0; i < LC_MAX_INPUTS; i++) n.inputs[i] = i < info->arity ? inputs[i] : -1;
+    for (int i = 0; i < info->n_int_attrs; i++) n.attr[i] = attrs ? attrs[i] : 0;
+    if (info->arity == 0) {
+        if (!shape) return lc_fail(LC_ERR_INVALID_ARG, "%s: shape must be given", info->name);
+        n.shape = *shape;
+    }
+    LC_TRY(lc_infer_node(g, g->count, &n));
+    LC_TRY(grow((void **)&g->nodes, &g->capacity, g->count + 1, sizeof *g->nodes));
+    lc_node *stored = lc_arena_alloc(&g->arena, sizeof *stored);
+    if (!stored) return lc_fail(LC_ERR_NOMEM, "graph: out of memory");
+    *stored = n;
+    if (op == LC_OP_CONSTANT) {
+        int64_t numel = lc_shape_numel(&n.shape);
+        if ((uint64_t)numel > SIZE_MAX / sizeof(double))
+            return lc_fail(LC_ERR_NOMEM, "constant: too many elements (%lld)", (long long)numel);
+        double *copy = lc_arena_alloc(&g->arena, (size_t)numel * sizeof(double));
+        if (!copy) return lc_fail(LC_ERR_NOMEM, "constant: out of memory");
+        if (numel > 0) memcpy(copy, data, (size_t)numel * sizeof(double));
+        stored->data = copy;
+    }
+    g->nodes[g->count] = stored;
+    *out = g->count++;
+    return LC_OK;
+}
+
+lc_status lc_graph_add_output(lc_graph *g, int node) {
+    if (node < 0 || node >= g->count)
+        return lc_fail(LC_ERR_INVALID_ARG, "graph: output must name a node (0..%d), got %d",
+                       g->count - 1, node);
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == node)
+            return lc_fail(LC_ERR_INVALID_ARG, "graph: node %%%d is already an output", node);
+    LC_TRY(grow((void **)&g->outputs, &g->outputs_capacity, g->n_outputs + 1, sizeof *g->outputs));
+    g->outputs[g->n_outputs++] = node;
+    return LC_OK;
+}
+
+int lc_graph_output_count(const lc_graph *g) { return g->n_outputs; }
+
+int lc_graph_output(const lc_graph *g, int i) {
+    return i >= 0 && i < g->n_outputs ? g->outputs[i] : -1;
+}
+
+int lc_graph_input_count(const lc_graph *g) {
+    int n = 0;
+    for (int i = 0; i < g->count; i++) n += g->nodes[i]->op == LC_OP_INPUT;
+    return n;
+}
+
+int lc_graph_input(const lc_graph *g, int k) {
+    for (int i = 0; i < g->count; i++)
+        if (g->nodes[i]->op == LC_OP_INPUT && k-- == 0) return i;
+    return -1;
+}
+
+lc_status lc_graph_set_name(lc_graph *g, int node, const char *name) {
+    if (node < 0 || node >= g->count)
+        return lc_fail(LC_ERR_INVALID_ARG, "graph: node must be 0..%d, got %d", g->count - 1, node);
+    if (!name) {
+        g->nodes[node]->name = NULL;
+        return LC_OK;
+    }
+    char *copy = lc_arena_strdup(&g->arena, name);
+    if (!copy) return lc_fail(LC_ERR_NOMEM, "graph: out of memory");
+    g->nodes[node]->name = copy;
+    return LC_OK;
+}
+
+lc_status lc_graph_clone(const lc_graph *g, lc_graph **out) {
+    lc_graph *c;
+    LC_TRY(lc_graph_new(&c));
+    lc_status st = LC_OK;
+    for (int i = 0; i < g->count && st == LC_OK; i++) {
+        const lc_node *n = g->nodes[i];
+        int idx;
+        st = lc_graph_append(c, n->op, n->inputs, n->attr, n->real_attr, n->dtype, &n->shape,
+                             n->data, &idx);
+        if (st == LC_OK && n->name) st = lc_graph_set_name(c, idx, n->name);
+    }
+    for (int i = 0; i < g->n_outputs && st == LC_OK; i++) st = lc_graph_add_output(c, g->outputs[i]);
+    if (st != LC_OK) {
+        lc_graph_free(c);
+        return st;
+    }
+    *out = c;
+    return LC_OK;
+}
+
+lc_status lc_graph_verify(const lc_graph *g) {
+    for (int i = 0; i < g->count; i++) {
+        lc_node n = *g->nodes[i];
+        lc_status st = lc_infer_node(g, i, &n);
+        if (st != LC_OK) return lc_fail_prefix(st, "verify: node %%%d", i);
+        if (n.dtype != g->nodes[i]->dtype || !lc_shape_equal(&n.shape, &g->nodes[i]->shape))
+            return lc_fail(LC_ERR_SHAPE, "verify: node %%%d (%s): recorded shape or dtype differs "
+                           "from the inferred one", i, lc_op_get_info(n.op)->name);
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] < 0 || g->outputs[i] >= g->count)
+            return lc_fail(LC_ERR_INVALID_ARG, "verify: output %d names no node (%d)", i, g->outputs[i]);
+    return LC_OK;
+}
+
+/* Typed builders. */
+
+static const lc_shape no_shape;
+
+lc_status lc_input(lc_graph *g, const char *name, lc_dtype dtype, lc_shape shape, int *out) {
+    int idx;
+    LC_TRY(lc_graph_append(g, LC_OP_INPUT, NULL, NULL, 0, dtype, &shape, NULL, &idx));
+    if (name) LC_TRY(lc_graph_set_name(g, idx, name));
+    *out = idx;
+    return LC_OK;
+}
+
+lc_status lc_constant(lc_graph *g, lc_dtype dtype, lc_shape shape, const double *data, int *out) {
+    return lc_graph_append(g, LC_OP_CONSTANT, NULL, NULL, 0, dtype, &shape, data, out);
+}
+
+lc_status lc_scalar(lc_graph *g, lc_dtype dtype, double value, int *out) {
+    lc_shape scalar = {0};
+    return lc_constant(g, dtype, scalar, &value, out);
+}
+
+static lc_status unary(lc_graph *g, lc_op op, int x, const int64_t *attrs, double real, int *out) {
+    return lc_graph_append(g, op, &x, attrs, real, LC_F32, &no_shape, NULL, out);
+}
+
+static lc_status binary(lc_graph *g, lc_op op, int a, int b, int *out) {
+    int in[2] = {a, b};
+    return lc_graph_append(g, op, in, NULL, 0, LC_F32, &no_shape, NULL, out);
+}
+
+lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                    int64_t pad_hi, int *out) {
+    int64_t a[] = {dim, size, step, pad_lo, pad_hi};
+    return unary(g, LC_OP_UNFOLD, x, a, 0, out);
+}
+
+lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                  int64_t pad_hi, int64_t length, int *out) {
+    int64_t a[] = {dim, size, step, pad_lo, pad_hi, length};
+    return unary(g, LC_OP_FOLD, x, a, 0, out);
+}
+
+lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out) {
+    int64_t a[] = {dim, size};
+    return unary(g, LC_OP_EXPAND, x, a, 0, out);
+}
+
+lc_status lc_abs(lc_graph *g, int x, int *out) { return unary(g, LC_OP_ABS, x, NULL, 0, out); }
+lc_status lc_sign(lc_graph *g, int x, int *out) { return unary(g, LC_OP_SIGN, x, NULL, 0, out); }
+
+lc_status lc_pow(lc_graph *g, int x, double exponent, int *out) {
+    int64_t a[] = {0};
+    return unary(g, LC_OP_POW, x, a, exponent, out);
+}
+
+lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out) {
+    int64_t a[] = {1};
+    return unary(g, LC_OP_POW, x, a, exponent, out);
+}
+
+lc_status lc_mul(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_MUL, a, b, out); }
+lc_status lc_add(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_ADD, a, b, out); }
+lc_status lc_div(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_DIV, a, b, out); }
+
+lc_status lc_sum(lc_graph *g, int x, int dim, int *out) {
+    int64_t a[] = {dim};
+    return unary(g, LC_OP_SUM, x, a, 0, out);
+}
+
+lc_status lc_mean(lc_graph *g, int x, int dim, int *out) {
+    int64_t a[] = {dim};
+    return unary(g, LC_OP_MEAN, x, a, 0, out);
+}

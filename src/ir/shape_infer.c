@@ -1,0 +1,165 @@
+/* Shape and dtype rules, one case per op of ops.def, with the validation that names op,
+ * parameter and value in every error. Used when building (lc_graph_append) and again by the
+ * verifier, so a graph read from text obeys the same rules as one built in C. */
+#include <inttypes.h>
+#include <math.h>
+
+#include "ir/graph_internal.h"
+#include "support/error.h"
+
+static lc_status check_shape(const char *op, const lc_shape *s) {
+    if (s->rank < 0 || s->rank > LC_MAX_RANK)
+        return lc_fail(LC_ERR_SHAPE, "%s: rank must be between 0 and %d, got %d", op,
+                       LC_MAX_RANK, s->rank);
+    int64_t numel = 1;
+    for (int i = 0; i < s->rank; i++) {
+        if (s->dim[i] < 0)
+            return lc_fail(LC_ERR_SHAPE, "%s: dimension %d must be >= 0, got %" PRId64, op, i,
+                           s->dim[i]);
+        if (s->dim[i] > 0 && numel > INT64_MAX / s->dim[i])
+            return lc_fail(LC_ERR_NOMEM, "%s: element count of the shape overflows", op);
+        numel *= s->dim[i];
+    }
+    return LC_OK;
+}
+
+/* numpy broadcasting: align trailing axes; extents must match or one of them be 1. */
+static lc_status broadcast(const char *op, const lc_shape *a, const lc_shape *b, lc_shape *out) {
+    int rank = a->rank > b->rank ? a->rank : b->rank;
+    out->rank = rank;
+    for (int i = 0; i < rank; i++) {
+        int ia = a->rank - rank + i, ib = b->rank - rank + i;
+        int64_t da = ia >= 0 ? a->dim[ia] : 1, db = ib >= 0 ? b->dim[ib] : 1;
+        if (da != db && da != 1 && db != 1) {
+            char sa[96], sb[96];
+            return lc_fail(LC_ERR_SHAPE, "%s: shapes %s and %s do not broadcast (axis %d: %" PRId64
+                           " vs %" PRId64 ")", op, lc_shape_str(a, sa, sizeof sa),
+                           lc_shape_str(b, sb, sizeof sb), i, da, db);
+        }
+        out->dim[i] = da == 1 ? db : da;
+    }
+    return LC_OK;
+}
+
+static lc_status check_dim(const char *op, const char *param, int64_t dim, int limit) {
+    if (dim < 0 || dim >= limit)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: %s must be between 0 and %d, got %" PRId64, op,
+                       param, limit - 1, dim);
+    return LC_OK;
+}
+
+static int64_t window_count(int64_t length, int64_t size, int64_t step, int64_t lo, int64_t hi) {
+    return (length + lo + hi - size) / step + 1;
+}
+
+/* unfold and fold share their window parameters. */
+static lc_status check_window(const char *op, const int64_t *a) {
+    if (a[1] < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: size must be >= 1, got %" PRId64, op, a[1]);
+    if (a[2] < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: step must be >= 1, got %" PRId64, op, a[2]);
+    if (a[3] < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_lo must be >= 0, got %" PRId64, op, a[3]);
+    if (a[4] < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_hi must be >= 0, got %" PRId64, op, a[4]);
+    return LC_OK;
+}
+
+lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (!info) return lc_fail(LC_ERR_INVALID_ARG, "node %%%d: unknown op %d", index, (int)n->op);
+    const char *op = info->name;
+    const lc_node *in[LC_MAX_INPUTS] = {0};
+    for (int i = 0; i < info->arity; i++) {
+        if (n->inputs[i] < 0 || n->inputs[i] >= index)
+            return lc_fail(LC_ERR_INVALID_ARG,
+                           "%s: input %d must name an earlier node (0..%d), got %d", op, i,
+                           index - 1, n->inputs[i]);
+        in[i] = g->nodes[n->inputs[i]];
+    }
+    for (int i = info->arity; i < LC_MAX_INPUTS; i++) n->inputs[i] = -1;
+    if (info->arity > 0) n->dtype = in[0]->dtype;
+    if (n->dtype != LC_F32 && n->dtype != LC_F64)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: dtype must be f32 or f64, got %d", op, (int)n->dtype);
+    if (!info->real_attr_name) n->real_attr = 0;
+    for (int i = info->n_int_attrs; i < LC_MAX_INT_ATTRS; i++) n->attr[i] = 0;
+
+    if (info->arity == 0) LC_TRY(check_shape(op, &n->shape));
+    const int64_t *a = n->attr;
+    lc_shape s = info->arity > 0 ? in[0]->shape : n->shape;
+    switch (n->op) {
+    case LC_OP_INPUT:
+        break;
+    case LC_OP_CONSTANT:
+        if (!n->data && lc_shape_numel(&n->shape) > 0)
+            return lc_fail(LC_ERR_INVALID_ARG, "constant: data must not be NULL");
+        break;
+    case LC_OP_UNFOLD: {
+        LC_TRY(check_dim(op, "dim", a[0], s.rank));
+        LC_TRY(check_window(op, a));
+        if (s.rank + 1 > LC_MAX_RANK)
+            return lc_fail(LC_ERR_SHAPE, "unfold: result rank would exceed %d", LC_MAX_RANK);
+        int64_t len = s.dim[a[0]];
+        if (len + a[3] + a[4] < a[1])
+            return lc_fail(LC_ERR_SHAPE, "unfold: size %" PRId64 " exceeds the padded length %" PRId64
+                           " of axis %" PRId64, a[1], len + a[3] + a[4], a[0]);
+        s.dim[a[0]] = window_count(len, a[1], a[2], a[3], a[4]);
+        s.dim[s.rank++] = a[1];
+        break;
+    }
+    case LC_OP_FOLD: {
+        if (s.rank < 2) return lc_fail(LC_ERR_SHAPE, "fold: input rank must be >= 2, got %d", s.rank);
+        LC_TRY(check_dim(op, "dim", a[0], s.rank - 1));
+        LC_TRY(check_window(op, a));
+        if (a[5] < 0) return lc_fail(LC_ERR_INVALID_ARG, "fold: length must be >= 0, got %" PRId64, a[5]);
+        if (s.dim[s.rank - 1] != a[1])
+            return lc_fail(LC_ERR_SHAPE, "fold: last axis must have the window size %" PRId64
+                           ", got %" PRId64, a[1], s.dim[s.rank - 1]);
+        if (a[5] + a[3] + a[4] < a[1])
+            return lc_fail(LC_ERR_SHAPE, "fold: size %" PRId64 " exceeds the padded length %" PRId64,
+                           a[1], a[5] + a[3] + a[4]);
+        int64_t windows = window_count(a[5], a[1], a[2], a[3], a[4]);
+        if (s.dim[a[0]] != windows)
+            return lc_fail(LC_ERR_SHAPE, "fold: axis %" PRId64 " must hold %" PRId64
+                           " windows for length %" PRId64 ", got %" PRId64, a[0], windows, a[5],
+                           s.dim[a[0]]);
+        s.rank--;
+        s.dim[a[0]] = a[5];
+        break;
+    }
+    case LC_OP_EXPAND:
+        LC_TRY(check_dim(op, "dim", a[0], s.rank + 1));
+        if (a[1] < 0) return lc_fail(LC_ERR_INVALID_ARG, "expand: size must be >= 0, got %" PRId64, a[1]);
+        if (s.rank + 1 > LC_MAX_RANK)
+            return lc_fail(LC_ERR_SHAPE, "expand: result rank would exceed %d", LC_MAX_RANK);
+        for (int i = s.rank; i > a[0]; i--) s.dim[i] = s.dim[i - 1];
+        s.dim[a[0]] = a[1];
+        s.rank++;
+        break;
+    case LC_OP_ABS:
+    case LC_OP_SIGN:
+        break;
+    case LC_OP_POW:
+        if (!isfinite(n->real_attr))
+            return lc_fail(LC_ERR_INVALID_ARG, "pow: exponent must be finite, got %g", n->real_attr);
+        if (a[0] != 0 && a[0] != 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "pow: zero_pole must be 0 or 1, got %" PRId64, a[0]);
+        break;
+    case LC_OP_MUL:
+    case LC_OP_ADD:
+    case LC_OP_DIV:
+        if (in[0]->dtype != in[1]->dtype)
+            return lc_fail(LC_ERR_INVALID_ARG, "%s: dtypes must match, got %s and %s", op,
+                           lc_dtype_name(in[0]->dtype), lc_dtype_name(in[1]->dtype));
+        LC_TRY(broadcast(op, &in[0]->shape, &in[1]->shape, &s));
+        break;
+    case LC_OP_SUM:
+    case LC_OP_MEAN:
+        LC_TRY(check_dim(op, "dim", a[0], s.rank));
+        for (int i = (int)a[0]; i + 1 < s.rank; i++) s.dim[i] = s.dim[i + 1];
+        s.rank--;
+        break;
+    case LC_OP_COUNT:
+        return lc_fail(LC_ERR_INVALID_ARG, "node %%%d: unknown op", index);
+    }
+    for (int i = s.rank; i < LC_MAX_RANK; i++) s.dim[i] = 0;
+    LC_TRY(check_shape(op, &s));
+    n->shape = s;
+    return LC_OK;
+}

@@ -1,0 +1,24 @@
+/* The pass interface. Each pass is one file in src/passes/ and one row in passes.def, so a
+ * pipeline is a list of names and any stage can be dumped by name.
+ *
+ * A pass reads `in` and returns a new graph in *out (the caller owns both); on failure *out
+ * is NULL and the message names the pass. */
+#ifndef LUCID_PASSES_PASS_H
+#define LUCID_PASSES_PASS_H
+
+#include "lucid/ir.h"
+
+typedef lc_status (*lc_pass_fn)(const lc_graph *in, lc_graph **out);
+
+typedef struct lc_pass {
+    const char *name;
+    lc_pass_fn run;
+} lc_pass;
+
+/* The pass registered under `name`, or NULL. */
+const lc_pass *lc_pass_find(const char *name);
+/* All registered passes, in the order of passes.def (the default pipeline order). */
+int lc_pass_count(void);
+const lc_pass *lc_pass_at(int i);
+
+#endif

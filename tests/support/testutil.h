@@ -1,0 +1,54 @@
+/* Helpers shared by the cmocka tests. Include after <cmocka.h>'s prerequisites. */
+#ifndef LUCID_TESTUTIL_H
+#define LUCID_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "lucid/ir.h"
+#include "lucid/status.h"
+#include "lucid/tensor.h"
+
+/* Fail with the library's message when a call does not return LC_OK. */
+#define assert_ok(expr)                                                                     \
+    do {                                                                                    \
+        lc_status st_ = (expr);                                                             \
+        if (st_ != LC_OK)                                                                   \
+            fail_msg("%s returned %s: %s", #expr, lc_status_str(st_), lc_last_error());     \
+    } while (0)
+
+/* Assert a call fails with `status` and a message containing `needle`. */
+#define assert_fails(expr, status, needle)                                                  \
+    do {                                                                                    \
+        lc_status st_ = (expr);                                                             \
+        if (st_ != (status))                                                                \
+            fail_msg("%s returned %s, expected %s (message: %s)", #expr,                    \
+                     lc_status_str(st_), lc_status_str(status), lc_last_error());           \
+        if (!strstr(lc_last_error(), (needle)))                                             \
+            fail_msg("%s: message \"%s\" lacks \"%s\"", #expr, lc_last_error(), (needle));  \
+    } while (0)
+
+/* Every element of `got` within atol + rtol*|want| of `want` (NaN matches NaN, inf matches
+ * the same inf); fails naming the first bad index. Shapes must be equal. */
+void assert_tensor_close(const lc_tensor *got, const lc_tensor *want, double rtol, double atol);
+/* Same against plain expected values. */
+void assert_values_close(const lc_tensor *got, const double *want, int64_t n, double rtol,
+                         double atol);
+
+/* Deterministic pseudo-random numbers (xorshift), for reproducible random tests. */
+typedef struct test_rng { uint64_t state; } test_rng;
+test_rng test_rng_seeded(uint64_t seed);
+double test_rng_uniform(test_rng *r, double lo, double hi); /* [lo, hi) */
+int64_t test_rng_int(test_rng *r, int64_t lo, int64_t hi);   /* [lo, hi] */
+/* A tensor of shape `shape` with normal-ish values in (-scale, scale) and some exact zeros. */
+lc_tensor *test_random_tensor(test_rng *r, lc_dtype dt, lc_shape shape, double scale);
+
+/* Path under ../shared (LUCID_SHARED_DIR), into a static buffer. */
+const char *test_shared_path(const char *relative);
+
+lc_shape test_shape3(int64_t n, int64_t c, int64_t l);
+
+#endif

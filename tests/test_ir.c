@@ -1,0 +1,112 @@
+/* Graph construction: shape rules of every op and the errors of bad parameters. */
+#include <string.h>
+
+#include "support/testutil.h"
+
+static void test_unfold_shapes(void **state) {
+    (void)state;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    int x, u, u2;
+    assert_ok(lc_input(g, "x", LC_F32, test_shape3(2, 3, 13), &x));
+    assert_ok(lc_unfold(g, x, 2, 4, 3, 2, 2, &u));
+    const lc_node *n = lc_graph_node(g, u);
+    assert_int_equal(n->shape.rank, 4);
+    assert_int_equal(n->shape.dim[2], (13 + 4 - 4) / 3 + 1);
+    assert_int_equal(n->shape.dim[3], 4);
+    assert_ok(lc_unfold(g, x, 2, 2, 5, 0, 0, &u2)); /* gaps between windows */
+    assert_int_equal(lc_graph_node(g, u2)->shape.dim[2], 3);
+    lc_graph_free(g);
+}
+
+static void test_reduce_expand_fold_shapes(void **state) {
+    (void)state;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    int x, u, s, m, e, f;
+    assert_ok(lc_input(g, "x", LC_F64, test_shape3(1, 2, 10), &x));
+    assert_ok(lc_unfold(g, x, 2, 3, 2, 1, 1, &u));
+    assert_ok(lc_sum(g, u, 3, &s));
+    assert_ok(lc_mean(g, u, 3, &m));
+    assert_int_equal(lc_graph_node(g, s)->shape.rank, 3);
+    assert_int_equal(lc_graph_node(g, s)->shape.dim[2], 5);
+    assert_int_equal(lc_graph_node(g, m)->dtype, LC_F64);
+    assert_ok(lc_expand(g, s, 3, 3, &e));
+    assert_true(lc_shape_equal(&lc_graph_node(g, e)->shape, &lc_graph_node(g, u)->shape));
+    assert_ok(lc_fold(g, e, 2, 3, 2, 1, 1, 10, &f));
+    assert_true(lc_shape_equal(&lc_graph_node(g, f)->shape, &lc_graph_node(g, x)->shape));
+    assert_ok(lc_graph_verify(g));
+    lc_graph_free(g);
+}
+
+static void test_broadcast(void **state) {
+    (void)state;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    int x, c, d, s;
+    double div[] = {1, 2, 3, 4};
+    int64_t four = 4;
+    assert_ok(lc_input(g, "x", LC_F32, test_shape3(2, 3, 4), &x));
+    assert_ok(lc_constant(g, LC_F32, lc_shape_make(1, &four), div, &c));
+    assert_ok(lc_div(g, x, c, &d));
+    assert_true(lc_shape_equal(&lc_graph_node(g, d)->shape, &lc_graph_node(g, x)->shape));
+    assert_ok(lc_scalar(g, LC_F32, 2.0, &s));
+    assert_ok(lc_mul(g, s, x, &d));
+    assert_int_equal(lc_graph_node(g, d)->shape.rank, 3);
+    int64_t three = 3;
+    assert_ok(lc_constant(g, LC_F32, lc_shape_make(1, &three), div, &c));
+    assert_fails(lc_add(g, x, c, &d), LC_ERR_SHAPE, "do not broadcast");
+    lc_graph_free(g);
+}
+
+static void test_bad_parameters(void **state) {
+    (void)state;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    int x, y, f64;
+    assert_ok(lc_input(g, "x", LC_F32, test_shape3(1, 1, 8), &x));
+    assert_fails(lc_unfold(g, x, 3, 2, 2, 0, 0, &y), LC_ERR_INVALID_ARG, "unfold: dim must be between 0 and 2, got 3");
+    assert_fails(lc_unfold(g, x, 2, 0, 2, 0, 0, &y), LC_ERR_INVALID_ARG, "unfold: size must be >= 1, got 0");
+    assert_fails(lc_unfold(g, x, 2, 2, 0, 0, 0, &y), LC_ERR_INVALID_ARG, "unfold: step must be >= 1, got 0");
+    assert_fails(lc_unfold(g, x, 2, 2, 1, -1, 0, &y), LC_ERR_INVALID_ARG, "pad_lo must be >= 0, got -1");
+    assert_fails(lc_unfold(g, x, 2, 9, 1, 0, 0, &y), LC_ERR_SHAPE, "size 9 exceeds the padded length 8");
+    assert_fails(lc_sum(g, x, -1, &y), LC_ERR_INVALID_ARG, "sum: dim must be between 0 and 2, got -1");
+    assert_fails(lc_pow(g, x, 1.0 / 0.0, &y), LC_ERR_INVALID_ARG, "pow: exponent must be finite, got inf");
+    assert_fails(lc_abs(g, 7, &y), LC_ERR_INVALID_ARG, "abs: input 0 must name an earlier node");
+    assert_ok(lc_input(g, "z", LC_F64, test_shape3(1, 1, 8), &f64));
+    assert_fails(lc_add(g, x, f64, &y), LC_ERR_INVALID_ARG, "add: dtypes must match, got f32 and f64");
+    assert_fails(lc_fold(g, x, 1, 8, 1, 0, 0, 9, &y), LC_ERR_SHAPE, "fold: axis 1 must hold 2 windows for length 9, got 1");
+    int64_t huge[] = {INT64_MAX / 2, 4, 1};
+    assert_fails(lc_input(g, "h", LC_F32, lc_shape_make(3, huge), &y), LC_ERR_NOMEM, "overflows");
+    int64_t neg[] = {1, -2, 1};
+    assert_fails(lc_input(g, "n", LC_F32, lc_shape_make(3, neg), &y), LC_ERR_SHAPE, "dimension 1 must be >= 0, got -2");
+    /* A failed build leaves the graph unchanged. */
+    assert_int_equal(lc_graph_node_count(g), 2);
+    assert_ok(lc_graph_verify(g));
+    lc_graph_free(g);
+}
+
+static void test_op_table(void **state) {
+    (void)state;
+    const lc_op_info *unfold = lc_op_get_info(LC_OP_UNFOLD);
+    assert_string_equal(unfold->name, "unfold");
+    assert_int_equal(unfold->n_int_attrs, 5);
+    assert_string_equal(unfold->int_attr_names[4], "pad_hi");
+    assert_string_equal(lc_op_get_info(LC_OP_POW)->real_attr_name, "exponent");
+    assert_int_equal(lc_op_get_info(LC_OP_MUL)->kind, LC_KIND_ELEMENTWISE);
+    lc_op op;
+    assert_true(lc_op_from_name("fold", 4, &op));
+    assert_int_equal(op, LC_OP_FOLD);
+    assert_false(lc_op_from_name("folds", 5, &op));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unfold_shapes),
+        cmocka_unit_test(test_reduce_expand_fold_shapes),
+        cmocka_unit_test(test_broadcast),
+        cmocka_unit_test(test_bad_parameters),
+        cmocka_unit_test(test_op_table),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -111,6 +111,8 @@ lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out);
 lc_status lc_mul(lc_graph *g, int a, int b, int *out);
 lc_status lc_add(lc_graph *g, int a, int b, int *out);
 lc_status lc_div(lc_graph *g, int a, int b, int *out);
+/* div whose 0/0 is 0 (see ops.def). */
+lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);
 lc_status lc_sum(lc_graph *g, int x, int dim, int *out);
 lc_status lc_mean(lc_graph *g, int x, int dim, int *out);
 

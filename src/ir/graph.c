@@ -172,9 +172,9 @@ static lc_status unary(lc_graph *g, lc_op op, int x, const int64_t *attrs, doubl
     return lc_graph_append(g, op, &x, attrs, real, LC_F32, &no_shape, NULL, out);
 }
 
-static lc_status binary(lc_graph *g, lc_op op, int a, int b, int *out) {
+static lc_status binary(lc_graph *g, lc_op op, int a, int b, const int64_t *attrs, int *out) {
     int in[2] = {a, b};
-    return lc_graph_append(g, op, in, NULL, 0, LC_F32, &no_shape, NULL, out);
+    return lc_graph_append(g, op, in, attrs, 0, LC_F32, &no_shape, NULL, out);
 }
 
 lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
@@ -207,9 +207,18 @@ lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out) {
     return unary(g, LC_OP_POW, x, a, exponent, out);
 }
 
-lc_status lc_mul(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_MUL, a, b, out); }
-lc_status lc_add(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_ADD, a, b, out); }
-lc_status lc_div(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_DIV, a, b, out); }
+lc_status lc_mul(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_MUL, a, b, NULL, out); }
+lc_status lc_add(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_ADD, a, b, NULL, out); }
+
+lc_status lc_div(lc_graph *g, int a, int b, int *out) {
+    int64_t safe[] = {0};
+    return binary(g, LC_OP_DIV, a, b, safe, out);
+}
+
+lc_status lc_div_safe(lc_graph *g, int a, int b, int *out) {
+    int64_t safe[] = {1};
+    return binary(g, LC_OP_DIV, a, b, safe, out);
+}
 
 lc_status lc_sum(lc_graph *g, int x, int dim, int *out) {
     int64_t a[] = {dim};

@@ -147,6 +147,8 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         if (in[0]->dtype != in[1]->dtype)
             return lc_fail(LC_ERR_INVALID_ARG, "%s: dtypes must match, got %s and %s", op,
                            lc_dtype_name(in[0]->dtype), lc_dtype_name(in[1]->dtype));
+        if (n->op == LC_OP_DIV && a[0] != 0 && a[0] != 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "div: safe must be 0 or 1, got %" PRId64, a[0]);
         LC_TRY(broadcast(op, &in[0]->shape, &in[1]->shape, &s));
         break;
     case LC_OP_SUM:

@@ -1,0 +1,39 @@
+/* Output length and window placement shared by AvgPool1d and LPPool1d (DESIGN.md §5). */
+#include <inttypes.h>
+
+#include "nn/module_internal.h"
+#include "support/error.h"
+
+lc_status lc_pool1d_check_input(const char *who, const lc_shape *s) {
+    if (s->rank != 2 && s->rank != 3)
+        return lc_fail(LC_ERR_SHAPE, "%s: input must have rank 2 (C, L) or 3 (N, C, L), got rank %d",
+                       who, s->rank);
+    return LC_OK;
+}
+
+lc_status lc_pool1d_geometry_compute(const char *who, int64_t length, int64_t kernel_size,
+                                     int64_t stride, int64_t padding, bool ceil_mode,
+                                     lc_pool1d_geometry *out) {
+    /* 128-bit arithmetic: parameters are validated but may be near INT64_MAX. */
+    __int128 span = (__int128)length + 2 * (__int128)padding - kernel_size;
+    if (span < 0)
+        return lc_fail(LC_ERR_SHAPE, "%s: input length %" PRId64 " with padding %" PRId64
+                       " is shorter than kernel_size %" PRId64 " (output length would be < 1)",
+                       who, length, padding, kernel_size);
+    __int128 windows = ceil_mode ? (span + stride - 1) / stride + 1 : span / stride + 1;
+    /* The last window must start inside the input or the left padding. */
+    if (ceil_mode && (windows - 1) * stride >= (__int128)length + padding) windows--;
+    __int128 reach = (windows - 1) * stride + kernel_size - length - padding;
+    if (windows > INT64_MAX || reach > INT64_MAX)
+        return lc_fail(LC_ERR_SHAPE, "%s: output length overflows", who);
+    out->length = length;
+    out->kernel_size = kernel_size;
+    out->stride = stride;
+    out->padding = padding;
+    out->ceil_mode = ceil_mode;
+    out->out_length = (int64_t)windows;
+    /* unfold's window count is floor((L + lo + hi - k) / s) + 1; in ceil mode hi grows past
+     * the padding just enough to admit the last (overhanging) window. */
+    out->pad_hi = reach > padding ? (int64_t)reach : padding;
+    return LC_OK;
+}

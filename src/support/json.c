@@ -128,7 +128,7 @@ static lc_status parse_container(parser *ps, lc_json *v, int depth, bool object)
     skip_ws(ps);
     if (*ps->p == close) { ps->p++; return LC_OK; }
     for (;;) {
-        lc_json *item;
+        lc_json *item = NULL;
         LC_TRY(push(v, &cap, &item));
         skip_ws(ps);
         if (object) {

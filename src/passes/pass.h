@@ -21,4 +21,9 @@ const lc_pass *lc_pass_find(const char *name);
 int lc_pass_count(void);
 const lc_pass *lc_pass_at(int i);
 
+/* Every pass function of passes.def, declared once from the table. */
+#define LC_PASS(name, function) lc_status function(const lc_graph *in, lc_graph **out);
+#include "passes/passes.def"
+#undef LC_PASS
+
 #endif

@@ -1,0 +1,49 @@
+/* Private to the simplify pass (simplify.c, simplify_facts.c, simplify_lp.c).
+ *
+ * simplify rebuilds the graph bottom-up through "smart builders": each takes inputs that are
+ * already simplified, applies its rules, and appends a node only when no rule gives an
+ * existing one. A rule that builds new nodes builds them through the same builders, so what a
+ * rewrite produces is simplified too, and a second run changes nothing. */
+#ifndef LUCID_PASSES_SIMPLIFY_H
+#define LUCID_PASSES_SIMPLIFY_H
+
+#include <stdbool.h>
+
+#include "lucid/ir.h"
+
+typedef struct lc_simplify {
+    lc_graph *g; /* the graph being built; every index below names one of its nodes */
+} lc_simplify;
+
+/* Smart builders: *out is the simplified node (possibly an existing one). */
+lc_status lc_simp_pow(lc_simplify *s, int x, double exponent, int64_t zero_pole, int *out);
+lc_status lc_simp_abs(lc_simplify *s, int x, int *out);
+lc_status lc_simp_mul(lc_simplify *s, int a, int b, int *out);
+/* Plain append of a one- or two-input op (b = -1 for one), with int attributes `attrs`
+ * (NULL: none) and the real attribute. */
+lc_status lc_simp_append(lc_simplify *s, lc_op op, int a, int b, const int64_t *attrs,
+                         double real, int *out);
+
+/* The LP backward rewrite (simplify_lp.c): when the product a·b holds the factors
+ * expand(pow_zp(S, 1/p − 1)) and pow(A, p − 1) of S = sum(pow(A, p)), rebuild it with
+ * pow(div_safe(A, expand(y)), p − 1), y = pow(S, 1/p). *done says whether it fired. */
+lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out);
+
+/* Facts about values (simplify_facts.c). */
+/* True when node i is never negative (NaN allowed): abs, even powers, and what only sums,
+ * multiplies, divides, moves or powers such values. */
+bool lc_simp_nonneg(const lc_graph *g, int i);
+/* True when nodes a and b compute the same value by construction (the same node, or the same
+ * op with the same attributes over the same values), before CSE has merged them. */
+bool lc_simp_same(const lc_graph *g, int a, int b);
+/* Node i is a constant of one element; *v is its value as the graph's dtype holds it. */
+bool lc_simp_scalar_const(const lc_graph *g, int i, double *v);
+bool lc_simp_is_integer(double e);
+bool lc_simp_is_even(double e);
+/* x and y agree to about 1e-9 relative: exponents autodiff derived from one another (1/p − 1
+ * from 1/p) agree exactly; this only absorbs how a caller spelled the same number. */
+bool lc_simp_near(double x, double y);
+/* The numpy broadcast of two shapes (the shapes are known to broadcast). */
+lc_shape lc_simp_broadcast(const lc_shape *a, const lc_shape *b);
+
+#endif

@@ -1,0 +1,188 @@
+/* The LP backward rewrite (DESIGN.md §3 and §5).
+ *
+ * For y = pow(S, 1/p), S = sum(pow(A, p), d), A >= 0 (A = |u|, u the unfolded input), autodiff
+ * gives dA as a product holding
+ *
+ *     expand(… · pow_zp(S, 1/p − 1), d, k)  ·  … · pow(A, p − 1)
+ *
+ * S^(1/p − 1) · A^(p − 1) is (A / y)^(p − 1) in exact arithmetic, but the left factor
+ * underflows and the right overflows long before the product does: with p = 60, f32 |x| = 4.4
+ * already gives inf · 0. A / y <= 1 (A is one of the terms of y's norm), so
+ *
+ *     pow(div_safe(A, expand(y, d, k)), p − 1)
+ *
+ * is finite whenever y is. The awkward points stay as they were: a window whose sum is 0 gives
+ * 0 (pow_zp sends S = 0 to 0; div_safe sends 0/0 to 0, and 0^(p−1) = 0 for p > 1), A = 0 in a
+ * window with S > 0 gives pow(0, p − 1) with the original flag, and p = 1 gives 1 in both.
+ * So the rewrite is made only where pow_zp(S, …) has zero_pole = 1 (or p <= 1, where its
+ * exponent is >= 0 and the flag is moot): without it the original gives 0 · inf = NaN there.
+ *
+ * The matcher reads the product as a list of factors (through nested mul), so it does not
+ * depend on how autodiff associated the muls: it looks for a factor expand(D, d, k) whose D
+ * (again through mul) holds pow(S, 1/p − 1), next to a factor pow(A, p − 1) (or A itself when
+ * p = 2, since simplify has already folded pow(A, 1)). The other factors of D are multiplied
+ * and expanded back; the other top factors are kept in order. */
+#include <math.h>
+
+#include "passes/simplify.h"
+#include "support/error.h"
+
+enum { MAX_FACTORS = 16 };
+
+typedef struct factors {
+    int n;
+    int node[MAX_FACTORS];
+} factors;
+
+/* The leaves of the mul tree under i, left to right; false when there are too many. */
+static bool collect_factors(const lc_graph *g, int i, factors *f) {
+    const lc_node *n = lc_graph_node(g, i);
+    if (n->op == LC_OP_MUL)
+        return collect_factors(g, n->inputs[0], f) && collect_factors(g, n->inputs[1], f);
+    if (f->n == MAX_FACTORS) return false;
+    f->node[f->n++] = i;
+    return true;
+}
+
+/* What a match found: every index names a node of the graph being built. */
+typedef struct lp_match {
+    factors top;    /* factors of the product a·b */
+    int at_expand;  /* position in top of expand(D, d, k) */
+    int at_pow;     /* position in top of pow(A, p − 1) */
+    factors inner;  /* factors of D */
+    int at_pole;    /* position in inner of pow_zp(S, 1/p − 1) */
+    int sum, base;  /* S and A */
+    int dim;        /* d */
+    int64_t size;   /* k */
+    double p, pow_exponent;
+    int64_t pow_zero_pole;
+} lp_match;
+
+/* Factor i read as base^exponent: a pow, or the node itself to the power 1. */
+static bool factor_is_power_of(const lc_graph *g, int i, int base, double exponent,
+                               int64_t *zero_pole) {
+    const lc_node *n = lc_graph_node(g, i);
+    if (n->op == LC_OP_POW && lc_simp_near(n->real_attr, exponent) &&
+        lc_simp_same(g, n->inputs[0], base)) {
+        *zero_pole = n->attr[0];
+        return true;
+    }
+    *zero_pole = 0;
+    return exponent == 1.0 && lc_simp_same(g, i, base);
+}
+
+/* The factors of D other than the pole must multiply to S's shape or to one element that
+ * broadcasting cannot widen the result with; anything else could not be expanded back. */
+static bool rest_fits(const lc_graph *g, const lp_match *m, const lc_shape *full) {
+    const lc_shape *s_shape = &lc_graph_node(g, m->sum)->shape;
+    lc_shape rest = {0};
+    for (int j = 0; j < m->inner.n; j++)
+        if (j != m->at_pole) rest = lc_simp_broadcast(&rest, &lc_graph_node(g, m->inner.node[j])->shape);
+    return lc_shape_equal(&rest, s_shape) ||
+           (lc_shape_numel(&rest) == 1 && rest.rank <= full->rank);
+}
+
+/* inner factor j of expand(D, d, k) is pow(S, 1/p − 1) of S = sum(pow(A, p), d) with k = the
+ * summed extent; fills sum, base, p. */
+static bool match_pole(const lc_graph *g, lp_match *m, int j) {
+    const lc_node *pole = lc_graph_node(g, m->inner.node[j]);
+    if (pole->op != LC_OP_POW) return false;
+    const lc_node *sum = lc_graph_node(g, pole->inputs[0]);
+    if (sum->op != LC_OP_SUM || sum->attr[0] != m->dim) return false;
+    const lc_node *terms = lc_graph_node(g, sum->inputs[0]);
+    if (terms->op != LC_OP_POW) return false;
+    double p = terms->real_attr;
+    if (!(p > 0) || terms->shape.dim[m->dim] != m->size) return false;
+    if (!lc_simp_near(pole->real_attr, 1.0 / p - 1.0)) return false;
+    if (pole->real_attr < 0 && pole->attr[0] != 1) return false; /* 0 · inf stays NaN */
+    if (!lc_simp_nonneg(g, terms->inputs[0])) return false;      /* (A/y)^e needs A >= 0 */
+    m->at_pole = j;
+    m->sum = pole->inputs[0];
+    m->base = terms->inputs[0];
+    m->p = p;
+    return true;
+}
+
+static bool find_match(const lc_graph *g, lp_match *m, const lc_shape *full) {
+    for (int e = 0; e < m->top.n; e++) {
+        const lc_node *ex = lc_graph_node(g, m->top.node[e]);
+        if (ex->op != LC_OP_EXPAND) continue;
+        m->at_expand = e;
+        m->dim = (int)ex->attr[0];
+        m->size = ex->attr[1];
+        m->inner.n = 0;
+        if (!collect_factors(g, ex->inputs[0], &m->inner)) continue;
+        for (int j = 0; j < m->inner.n; j++) {
+            if (!match_pole(g, m, j)) continue;
+            const lc_node *s_node = lc_graph_node(g, m->sum);
+            if (!lc_shape_equal(&lc_graph_node(g, ex->inputs[0])->shape, &s_node->shape)) continue;
+            const lc_shape *a_shape = &lc_graph_node(g, m->base)->shape;
+            for (int k = 0; k < m->top.n; k++) {
+                if (k == e || !lc_shape_equal(&lc_graph_node(g, m->top.node[k])->shape, a_shape))
+                    continue;
+                if (!factor_is_power_of(g, m->top.node[k], m->base, m->p - 1.0, &m->pow_zero_pole))
+                    continue;
+                if (!rest_fits(g, m, full)) continue;
+                const lc_node *pw = lc_graph_node(g, m->top.node[k]);
+                m->at_pow = k;
+                m->pow_exponent = pw->op == LC_OP_POW ? pw->real_attr : 1.0;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* y = pow(S, 1/p): the forward's own node when it is there (it is, in a forward+backward
+ * graph), else a new one. */
+static lc_status norm_of(lc_simplify *s, const lp_match *m, int *y) {
+    for (int i = 0; i < lc_graph_node_count(s->g); i++) {
+        const lc_node *n = lc_graph_node(s->g, i);
+        if (n->op == LC_OP_POW && n->inputs[0] == m->sum && lc_simp_near(n->real_attr, 1.0 / m->p)) {
+            *y = i;
+            return LC_OK;
+        }
+    }
+    return lc_simp_pow(s, m->sum, 1.0 / m->p, 0, y);
+}
+
+static lc_status build(lc_simplify *s, const lp_match *m, int *out) {
+    int64_t expand_attrs[] = {m->dim, m->size}, safe[] = {1};
+    int y, y_wide, ratio, stable;
+    LC_TRY(norm_of(s, m, &y));
+    LC_TRY(lc_simp_append(s, LC_OP_EXPAND, y, -1, expand_attrs, 0, &y_wide));
+    LC_TRY(lc_simp_append(s, LC_OP_DIV, m->base, y_wide, safe, 0, &ratio));
+    LC_TRY(lc_simp_pow(s, ratio, m->pow_exponent, m->pow_zero_pole, &stable));
+
+    int rest = -1; /* what D held besides the pole */
+    for (int j = 0; j < m->inner.n; j++) {
+        if (j == m->at_pole) continue;
+        if (rest < 0) rest = m->inner.node[j];
+        else LC_TRY(lc_simp_append(s, LC_OP_MUL, rest, m->inner.node[j], NULL, 0, &rest));
+    }
+    if (rest >= 0 && lc_shape_equal(&lc_graph_node(s->g, rest)->shape, &lc_graph_node(s->g, m->sum)->shape))
+        LC_TRY(lc_simp_append(s, LC_OP_EXPAND, rest, -1, expand_attrs, 0, &rest));
+
+    int product = -1;
+    for (int k = 0; k < m->top.n; k++) {
+        int f = k == m->at_expand ? rest : k == m->at_pow ? stable : m->top.node[k];
+        if (f < 0) continue;
+        if (product < 0) product = f;
+        else LC_TRY(lc_simp_append(s, LC_OP_MUL, product, f, NULL, 0, &product));
+    }
+    *out = product;
+    return LC_OK;
+}
+
+lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out) {
+    *done = false;
+    lp_match m = {0};
+    if (!collect_factors(s->g, a, &m.top) || !collect_factors(s->g, b, &m.top)) return LC_OK;
+    lc_shape full = lc_simp_broadcast(&lc_graph_node(s->g, a)->shape, &lc_graph_node(s->g, b)->shape);
+    if (!find_match(s->g, &m, &full)) return LC_OK;
+    LC_TRY(build(s, &m, out));
+    if (!lc_shape_equal(&lc_graph_node(s->g, *out)->shape, &full))
+        return lc_fail(LC_ERR_INTERNAL, "LP backward rewrite changed the product's shape");
+    *done = true;
+    return LC_OK;
+}

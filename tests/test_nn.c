@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lucid/nn.h"
+#include "ir/text_roundtrip.h"
 #include "lucid/runtime.h"
 #include "support/testutil.h"
 
@@ -17,6 +18,7 @@ static lc_tensor *apply(const lc_module *m, const lc_tensor *x) {
     assert_ok(lc_module_forward(m, g, in, &out));
     assert_ok(lc_graph_add_output(g, out));
     assert_ok(lc_graph_verify(g));
+    assert_ok(lc_graph_check_text_round_trip(g)); /* every module graph survives its text form */
     lc_tensor *y = NULL;
     assert_ok(lc_interp_run(g, &x, 1, &y, 1));
     lc_graph_free(g);

@@ -1,0 +1,559 @@
+/* The model-spec parser: Python constructor calls -> modules (INTERFACES.md, "Model spec").
+ *
+ * A hand-written scanner and a one-token-lookahead parser; no recursion, so any input text,
+ * however long or hostile, is parsed in linear time and bounded stack (it is a fuzz target).
+ * What each module accepts is one table (MODULES below): parameter names in positional order,
+ * their types and which are required. The parser only matches arguments to that table; the
+ * module constructors (lc_avgpool1d_new, ...) judge the values. */
+#include "lucid/model_spec.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/error.h"
+
+/* ---- the parameter tables ---------------------------------------------------------------- */
+
+typedef enum spec_type { SPEC_INT, SPEC_REAL, SPEC_BOOL } spec_type;
+
+typedef struct spec_param {
+    const char *name;
+    spec_type type;
+    bool required;
+    bool none_ok; /* None accepted (= unset); only stride */
+} spec_param;
+
+enum { SPEC_MAX_PARAMS = 8 };
+
+/* One argument's value after type checking. */
+typedef struct spec_value {
+    bool set;     /* given in the call */
+    bool is_none;
+    int64_t i;
+    double r;
+    bool b;
+} spec_value;
+
+typedef lc_status (*spec_build_fn)(const spec_value *v, lc_module **out);
+
+typedef struct spec_module {
+    const char *name;
+    int n_params;
+    spec_param params[SPEC_MAX_PARAMS];
+    spec_build_fn build;
+} spec_module;
+
+static int64_t stride_of(const spec_value *v) {
+    return (!v->set || v->is_none) ? LC_STRIDE_UNSET : v->i;
+}
+
+static lc_status build_avgpool1d(const spec_value *v, lc_module **out) {
+    lc_avgpool1d_params p = lc_avgpool1d_defaults(v[0].i);
+    p.stride = stride_of(&v[1]);
+    if (v[2].set) p.padding = v[2].i;
+    if (v[3].set) p.ceil_mode = v[3].b;
+    if (v[4].set) p.count_include_pad = v[4].b;
+    return lc_avgpool1d_new(&p, out);
+}
+
+static lc_status build_lppool1d(const spec_value *v, lc_module **out) {
+    lc_lppool1d_params p = lc_lppool1d_defaults(v[0].r, v[1].i);
+    p.stride = stride_of(&v[2]);
+    if (v[3].set) p.ceil_mode = v[3].b;
+    return lc_lppool1d_new(&p, out);
+}
+
+/* Parameters in the documented positional order (INTERFACES.md). */
+static const spec_module MODULES[] = {
+    {"AvgPool1d", 5,
+     {{"kernel_size", SPEC_INT, true, false},
+      {"stride", SPEC_INT, false, true},
+      {"padding", SPEC_INT, false, false},
+      {"ceil_mode", SPEC_BOOL, false, false},
+      {"count_include_pad", SPEC_BOOL, false, false}},
+     build_avgpool1d},
+    {"LPPool1d", 4,
+     {{"norm_type", SPEC_REAL, true, false},
+      {"kernel_size", SPEC_INT, true, false},
+      {"stride", SPEC_INT, false, true},
+      {"ceil_mode", SPEC_BOOL, false, false}},
+     build_lppool1d},
+};
+enum { N_MODULES = sizeof MODULES / sizeof MODULES[0] };
+
+/* ---- scanner ----------------------------------------------------------------------------- */
+
+typedef enum tok_kind {
+    TOK_EOF,
+    TOK_NEWLINE, /* only outside parentheses */
+    TOK_NAME,    /* identifier, dots allowed between parts: nn.AvgPool1d */
+    TOK_NUMBER,
+    TOK_LPAREN,
+    TOK_RPAREN,
+    TOK_COMMA,
+    TOK_EQUALS,
+    TOK_MINUS,
+    TOK_PLUS,
+} tok_kind;
+
+typedef struct token {
+    tok_kind kind;
+    const char *start;
+    size_t len;
+    int line, col;
+} token;
+
+typedef struct parser {
+    const char *text;
+    const char *p;
+    int line, col;
+    int depth;         /* parentheses open at the scanner's position */
+    token tok;         /* the current token */
+    const char *label;
+    bool inline_call;  /* positions as "col N" */
+} parser;
+
+/* Format "label:line:col: " (file) or "label: col N: " (inline) and the message. */
+static lc_status fail_at(const parser *ps, lc_status st, int line, int col, const char *fmt, ...)
+    LC_PRINTF(5, 6);
+static lc_status fail_at(const parser *ps, lc_status st, int line, int col, const char *fmt, ...) {
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (!ps->inline_call)
+        return lc_fail(st, "%s:%d:%d: %s", ps->label, line, col, what);
+    if (line == 1) return lc_fail(st, "%s: col %d: %s", ps->label, col, what);
+    return lc_fail(st, "%s: line %d col %d: %s", ps->label, line, col, what);
+}
+
+/* A token's text, quoted for messages and cut to a readable length. */
+static const char *tok_text(const token *t, char *buf, size_t size) {
+    switch (t->kind) {
+    case TOK_EOF: return "end of input";
+    case TOK_NEWLINE: return "end of line";
+    default: break;
+    }
+    size_t n = t->len < size - 8 ? t->len : size - 8;
+    snprintf(buf, size, "'%.*s%s'", (int)n, t->start, n < t->len ? "..." : "");
+    return buf;
+}
+
+static bool is_name_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+static void advance_char(parser *ps) {
+    if (*ps->p == '\n') {
+        ps->line++;
+        ps->col = 1;
+    } else {
+        ps->col++;
+    }
+    ps->p++;
+}
+
+/* Scan a number: digits [. digits] [e [+-] digits], or . digits [e ...]. */
+static lc_status scan_number(parser *ps) {
+    const char *s = ps->p;
+    bool digits = false;
+    while (isdigit((unsigned char)*ps->p)) { advance_char(ps); digits = true; }
+    if (*ps->p == '.') {
+        advance_char(ps);
+        while (isdigit((unsigned char)*ps->p)) { advance_char(ps); digits = true; }
+    }
+    if (digits && (*ps->p == 'e' || *ps->p == 'E')) {
+        advance_char(ps);
+        if (*ps->p == '+' || *ps->p == '-') advance_char(ps);
+        if (!isdigit((unsigned char)*ps->p))
+            return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col,
+                           "malformed number '%.*s': exponent has no digits", (int)(ps->p - s), s);
+        while (isdigit((unsigned char)*ps->p)) advance_char(ps);
+    }
+    if (is_name_char(*ps->p) || *ps->p == '.') {
+        const char *e = ps->p;
+        while (is_name_char(*e) || *e == '.') e++;
+        int n = (int)(e - s) > 40 ? 40 : (int)(e - s);
+        return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col, "malformed number '%.*s'", n, s);
+    }
+    ps->tok.kind = TOK_NUMBER;
+    ps->tok.len = (size_t)(ps->p - s);
+    return LC_OK;
+}
+
+/* Move to the next token. Newlines inside parentheses are whitespace. */
+static lc_status next(parser *ps) {
+    for (;;) {
+        char c = *ps->p;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' ||
+            (c == '\n' && ps->depth > 0)) {
+            advance_char(ps);
+        } else if (c == '#') {
+            while (*ps->p && *ps->p != '\n') advance_char(ps);
+        } else if (c == '\\' && ps->p[1] == '\n') { /* Python's explicit line joining */
+            advance_char(ps);
+            advance_char(ps);
+        } else {
+            break;
+        }
+    }
+    token *t = &ps->tok;
+    t->start = ps->p;
+    t->line = ps->line;
+    t->col = ps->col;
+    t->len = 1;
+    char c = *ps->p;
+    switch (c) {
+    case '\0': t->kind = TOK_EOF; t->len = 0; return LC_OK;
+    case '\n': t->kind = TOK_NEWLINE; advance_char(ps); return LC_OK;
+    case '(': t->kind = TOK_LPAREN; ps->depth++; advance_char(ps); return LC_OK;
+    case ')':
+        t->kind = TOK_RPAREN;
+        if (ps->depth > 0) ps->depth--;
+        advance_char(ps);
+        return LC_OK;
+    case ',': t->kind = TOK_COMMA; advance_char(ps); return LC_OK;
+    case '=': t->kind = TOK_EQUALS; advance_char(ps); return LC_OK;
+    case '-': t->kind = TOK_MINUS; advance_char(ps); return LC_OK;
+    case '+': t->kind = TOK_PLUS; advance_char(ps); return LC_OK;
+    default: break;
+    }
+    if (isdigit((unsigned char)c) || (c == '.' && isdigit((unsigned char)ps->p[1])))
+        return scan_number(ps);
+    if (is_name_start(c)) {
+        const char *s = ps->p;
+        for (;;) {
+            while (is_name_char(*ps->p)) advance_char(ps);
+            if (*ps->p == '.' && is_name_start(ps->p[1])) advance_char(ps);
+            else break;
+        }
+        t->kind = TOK_NAME;
+        t->len = (size_t)(ps->p - s);
+        return LC_OK;
+    }
+    if (isprint((unsigned char)c))
+        return fail_at(ps, LC_ERR_PARSE, t->line, t->col, "unexpected character '%c'", c);
+    return fail_at(ps, LC_ERR_PARSE, t->line, t->col, "unexpected byte 0x%02x",
+                   (unsigned)(unsigned char)c);
+}
+
+static bool tok_is(const token *t, const char *word) {
+    return t->kind == TOK_NAME && t->len == strlen(word) && !memcmp(t->start, word, t->len);
+}
+
+/* ---- values -------------------------------------------------------------------------------- */
+
+typedef enum lit_kind { LIT_INT, LIT_REAL, LIT_BOOL, LIT_NONE } lit_kind;
+
+typedef struct literal {
+    lit_kind kind;
+    int64_t i;
+    double r;
+    bool b;
+    bool int_overflow;   /* an integer literal beyond int64 */
+    char text[48];       /* as written (sign included), for messages */
+    int line, col;
+} literal;
+
+/* Parse one literal at the current token: [+-] number | [+-] inf | [+-] nan | True | False | None. */
+static lc_status parse_literal(parser *ps, const char *module, const char *param, literal *lit) {
+    memset(lit, 0, sizeof *lit);
+    lit->line = ps->tok.line;
+    lit->col = ps->tok.col;
+    char sign = 0;
+    if (ps->tok.kind == TOK_MINUS || ps->tok.kind == TOK_PLUS) {
+        sign = ps->tok.kind == TOK_MINUS ? '-' : '+';
+        LC_TRY(next(ps));
+    }
+    token t = ps->tok;
+    char buf[64];
+    int n = t.len > 40 ? 40 : (int)t.len;
+    snprintf(lit->text, sizeof lit->text, "%s%.*s%s", sign == '-' ? "-" : sign == '+' ? "+" : "",
+             n, t.start, (size_t)n < t.len ? "..." : "");
+    if (t.kind == TOK_NUMBER) {
+        char num[512];
+        if (t.len >= sizeof num)
+            return fail_at(ps, LC_ERR_PARSE, t.line, t.col, "%s: %s: number too long: %s", module,
+                           param, lit->text);
+        memcpy(num, t.start, t.len);
+        num[t.len] = '\0';
+        bool is_int = !strpbrk(num, ".eE");
+        if (is_int) {
+            lit->kind = LIT_INT;
+            errno = 0;
+            unsigned long long u = strtoull(num, NULL, 10);
+            unsigned long long limit = sign == '-' ? (unsigned long long)INT64_MAX + 1 : INT64_MAX;
+            if (errno == ERANGE || u > limit) lit->int_overflow = true;
+            else lit->i = sign == '-' ? (int64_t)(0 - u) : (int64_t)u;
+            lit->r = strtod(num, NULL) * (sign == '-' ? -1 : 1);
+        } else {
+            lit->kind = LIT_REAL;
+            lit->r = strtod(num, NULL) * (sign == '-' ? -1 : 1); /* 1e400 is inf, as in Python */
+        }
+        return next(ps);
+    }
+    if (tok_is(&t, "inf") || tok_is(&t, "nan")) {
+        lit->kind = LIT_REAL;
+        lit->r = tok_is(&t, "inf") ? INFINITY : NAN;
+        if (sign == '-') lit->r = -lit->r;
+        return next(ps);
+    }
+    if (!sign && (tok_is(&t, "True") || tok_is(&t, "False"))) {
+        lit->kind = LIT_BOOL;
+        lit->b = tok_is(&t, "True");
+        return next(ps);
+    }
+    if (!sign && tok_is(&t, "None")) {
+        lit->kind = LIT_NONE;
+        return next(ps);
+    }
+    if (sign)
+        return fail_at(ps, LC_ERR_PARSE, t.line, t.col, "%s: %s: expected a number after '%c', got %s",
+                       module, param, sign, tok_text(&t, buf, sizeof buf));
+    return fail_at(ps, LC_ERR_PARSE, t.line, t.col,
+                   "%s: %s: expected a value (number, True, False or None), got %s", module, param,
+                   tok_text(&t, buf, sizeof buf));
+}
+
+/* Check a literal against the parameter's type and store it. */
+static lc_status assign(const parser *ps, const spec_module *m, const spec_param *p,
+                        const literal *lit, spec_value *v) {
+    v->set = true;
+    if (lit->kind == LIT_NONE) {
+        if (!p->none_ok)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s cannot be None", m->name,
+                           p->name);
+        v->is_none = true;
+        return LC_OK;
+    }
+    switch (p->type) {
+    case SPEC_INT:
+        if (lit->kind != LIT_INT)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
+                           "%s: %s must be an integer, got %s", m->name, p->name, lit->text);
+        if (lit->int_overflow)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
+                           "%s: %s is out of the 64-bit integer range, got %s", m->name, p->name,
+                           lit->text);
+        v->i = lit->i;
+        return LC_OK;
+    case SPEC_REAL:
+        if (lit->kind != LIT_INT && lit->kind != LIT_REAL)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s must be a number, got %s",
+                           m->name, p->name, lit->text);
+        v->r = lit->r;
+        return LC_OK;
+    case SPEC_BOOL:
+        if (lit->kind != LIT_BOOL)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
+                           "%s: %s must be True or False, got %s", m->name, p->name, lit->text);
+        v->b = lit->b;
+        return LC_OK;
+    }
+    return fail_at(ps, LC_ERR_INTERNAL, lit->line, lit->col, "%s: bad parameter type", m->name);
+}
+
+static void param_list(const spec_module *m, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_params && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", m->params[i].name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+}
+
+/* ---- calls ----------------------------------------------------------------------------------- */
+
+/* Parse `Name(args)` at the current token (a TOK_NAME) and build the module. */
+static lc_status parse_call(parser *ps, lc_module **out) {
+    *out = NULL;
+    token name = ps->tok;
+    char buf[64];
+    const char *bare = name.start;
+    size_t bare_len = name.len;
+    if (bare_len > 3 && !memcmp(bare, "nn.", 3)) {
+        bare += 3;
+        bare_len -= 3;
+    }
+    const spec_module *m = NULL;
+    for (int i = 0; i < N_MODULES; i++)
+        if (strlen(MODULES[i].name) == bare_len && !memcmp(MODULES[i].name, bare, bare_len))
+            m = &MODULES[i];
+    if (!m) {
+        char known[128] = "";
+        for (int i = 0; i < N_MODULES; i++) {
+            strcat(known, i ? ", " : "");
+            strcat(known, MODULES[i].name);
+        }
+        return fail_at(ps, LC_ERR_PARSE, name.line, name.col, "unknown module %s (known: %s)",
+                       tok_text(&name, buf, sizeof buf), known);
+    }
+    LC_TRY(next(ps));
+    if (ps->tok.kind != TOK_LPAREN)
+        return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col, "%s: expected '(', got %s",
+                       m->name, tok_text(&ps->tok, buf, sizeof buf));
+    token open = ps->tok;
+    LC_TRY(next(ps));
+
+    spec_value values[SPEC_MAX_PARAMS] = {{0}};
+    int n_positional = 0;
+    bool seen_keyword = false;
+    while (ps->tok.kind != TOK_RPAREN) {
+        if (ps->tok.kind == TOK_EOF)
+            return fail_at(ps, LC_ERR_PARSE, open.line, open.col, "%s: '(' is never closed",
+                           m->name);
+        token first = ps->tok;
+        literal lit;
+        const spec_param *p = NULL;
+        int index = -1;
+        if (first.kind == TOK_NAME && !tok_is(&first, "True") && !tok_is(&first, "False") &&
+            !tok_is(&first, "None") && !tok_is(&first, "inf") && !tok_is(&first, "nan")) {
+            LC_TRY(next(ps));
+            if (ps->tok.kind != TOK_EQUALS)
+                return fail_at(ps, LC_ERR_PARSE, first.line, first.col,
+                               "%s: expected a value or keyword=value, got %s", m->name,
+                               tok_text(&first, buf, sizeof buf));
+            LC_TRY(next(ps));
+            for (int i = 0; i < m->n_params; i++)
+                if (tok_is(&first, m->params[i].name)) index = i;
+            const char *pname = index >= 0 ? m->params[index].name : "keyword";
+            LC_TRY(parse_literal(ps, m->name, pname, &lit));
+            if (index < 0) {
+                char names[160];
+                param_list(m, names, sizeof names);
+                return fail_at(ps, LC_ERR_PARSE, first.line, first.col,
+                               "%s: unknown keyword argument %s = %s (parameters: %s)", m->name,
+                               tok_text(&first, buf, sizeof buf), lit.text, names);
+            }
+            p = &m->params[index];
+            if (values[index].set)
+                return fail_at(ps, LC_ERR_PARSE, first.line, first.col,
+                               index < n_positional
+                                   ? "%s: %s given both by position and by keyword (%s = %s)"
+                                   : "%s: duplicate keyword argument %s (%s = %s)",
+                               m->name, p->name, p->name, lit.text);
+            seen_keyword = true;
+        } else {
+            index = n_positional;
+            const char *pname = index < m->n_params ? m->params[index].name : "argument";
+            LC_TRY(parse_literal(ps, m->name, pname, &lit));
+            if (seen_keyword)
+                return fail_at(ps, LC_ERR_PARSE, lit.line, lit.col,
+                               "%s: positional argument %s follows a keyword argument", m->name,
+                               lit.text);
+            if (index >= m->n_params)
+                return fail_at(ps, LC_ERR_PARSE, lit.line, lit.col,
+                               "%s: takes at most %d positional arguments, got another: %s",
+                               m->name, m->n_params, lit.text);
+            p = &m->params[index];
+            n_positional++;
+        }
+        LC_TRY(assign(ps, m, p, &lit, &values[index]));
+        if (ps->tok.kind == TOK_COMMA) {
+            LC_TRY(next(ps));
+        } else if (ps->tok.kind != TOK_RPAREN) {
+            if (ps->tok.kind == TOK_EOF)
+                return fail_at(ps, LC_ERR_PARSE, open.line, open.col, "%s: '(' is never closed",
+                               m->name);
+            return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col,
+                           "%s: expected ',' or ')' after %s = %s, got %s", m->name, p->name,
+                           lit.text, tok_text(&ps->tok, buf, sizeof buf));
+        }
+    }
+    token close = ps->tok;
+    LC_TRY(next(ps));
+    for (int i = 0; i < m->n_params; i++)
+        if (m->params[i].required && !values[i].set)
+            return fail_at(ps, LC_ERR_PARSE, close.line, close.col,
+                           "%s: missing required argument %s", m->name, m->params[i].name);
+
+    lc_status st = m->build(values, out);
+    if (st != LC_OK) {
+        *out = NULL;
+        if (ps->inline_call) return lc_fail_prefix(st, "%s", ps->label);
+        return lc_fail_prefix(st, "%s:%d:%d", ps->label, name.line, name.col);
+    }
+    return LC_OK;
+}
+
+/* After a call: only end of line or end of input may follow. */
+static lc_status expect_line_end(parser *ps) {
+    if (ps->tok.kind == TOK_NEWLINE || ps->tok.kind == TOK_EOF) return LC_OK;
+    char buf[64];
+    return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col,
+                   "expected end of line after a module call (one call per line), got %s",
+                   tok_text(&ps->tok, buf, sizeof buf));
+}
+
+static lc_status parse_text(const char *text, const char *label, bool inline_call,
+                            lc_module **out) {
+    *out = NULL;
+    if (!text) return lc_fail(LC_ERR_INVALID_ARG, "model spec: text is NULL");
+    parser ps = {.text = text, .p = text, .line = 1, .col = 1, .label = label ? label : "model"};
+    ps.inline_call = inline_call;
+    lc_module *first = NULL, *seq = NULL;
+    int count = 0;
+    lc_status st = next(&ps);
+    while (st == LC_OK && ps.tok.kind != TOK_EOF) {
+        if (ps.tok.kind == TOK_NEWLINE) {
+            st = next(&ps);
+            continue;
+        }
+        char buf[64];
+        if (ps.tok.kind != TOK_NAME) {
+            st = fail_at(&ps, LC_ERR_PARSE, ps.tok.line, ps.tok.col,
+                         "expected a module call such as LPPool1d(2, 4), got %s",
+                         tok_text(&ps.tok, buf, sizeof buf));
+            break;
+        }
+        if (inline_call && count == 1) {
+            st = fail_at(&ps, LC_ERR_PARSE, ps.tok.line, ps.tok.col,
+                         "--module takes one module call, got another: %s",
+                         tok_text(&ps.tok, buf, sizeof buf));
+            break;
+        }
+        lc_module *m = NULL;
+        st = parse_call(&ps, &m);
+        if (st != LC_OK) break;
+        count++;
+        if (count == 1) {
+            first = m;
+        } else {
+            if (!seq) {
+                st = lc_sequential_new(&seq);
+                if (st != LC_OK) { lc_module_free(m); break; }
+                st = lc_sequential_append(seq, first);
+                first = NULL;
+                if (st != LC_OK) { lc_module_free(m); break; }
+            }
+            st = lc_sequential_append(seq, m); /* takes m even on failure */
+            if (st != LC_OK) break;
+        }
+        st = expect_line_end(&ps);
+    }
+    if (st == LC_OK && count == 0)
+        st = inline_call ? lc_fail(LC_ERR_PARSE, "%s: empty module spec", ps.label)
+                         : lc_fail(LC_ERR_PARSE, "%s: no module calls (the model is empty)",
+                                   ps.label);
+    if (st != LC_OK) {
+        lc_module_free(first);
+        lc_module_free(seq);
+        return st;
+    }
+    *out = seq ? seq : first;
+    return LC_OK;
+}
+
+lc_status lc_model_parse(const char *text, const char *source_label, lc_module **out) {
+    return parse_text(text, source_label, false, out);
+}
+
+lc_status lc_model_parse_call(const char *text, const char *source_label, lc_module **out) {
+    return parse_text(text, source_label, true, out);
+}

@@ -1,0 +1,202 @@
+/* Every gradient rule in one place: the vector-Jacobian product of each op of ops.def, with
+ * its convention stated where the derivative is not the textbook one (DESIGN.md §5,
+ * Autograd). For y = op(x, ...) and upstream gradient gy (y's shape), a rule appends nodes
+ * computing gx = gy · ∂y/∂x, reduced back to x's shape.
+ *
+ * The conventions, and what they give the modules:
+ *   abs'(x)    = sign(x), with sign(0) = 0: a zero input passes gradient 0.
+ *   pow'(b, e) = e · b^(e-1); where e - 1 < 0 the power is emitted with zero_pole, so at b = 0
+ *                it is 0, not inf (the subgradient). In LPPool1d, y = pow(S, 1/p) with
+ *                S = Σ pow(|x|, p): a window whose S is 0 gets S^(1/p - 1) = 0 (p > 1), so
+ *                it passes gradient 0, not NaN; and x = 0 with p < 1 gets |x|^(p-1) = 0.
+ *                With e = 1 the derivative is 1 everywhere (0^0 = 1); with e = 0 it is 0.
+ *   div        ga = gy / b and gb = -(gy · y) / b divide with the forward's safe flag: a
+ *                safe div's 0/0 = 0 makes gb = 0 where a = b = 0, and ga = 0 there only when
+ *                gy = 0 (otherwise gy/0 = ±inf, as the forward a/0 is for any a ≠ 0).
+ *   sign       is piecewise constant: zero gradient (no node at all).
+ * No rule ever multiplies a convention's 0 by an inf: every factor is finite wherever the
+ * forward is. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/grad_rules.h"
+#include "support/error.h"
+
+lc_status lc_grad_set_name(lc_graph *g, int node, int target, const char *suffix) {
+    const lc_node *t = lc_graph_node(g, target);
+    char label[32];
+    const char *name = t->name;
+    if (!name) {
+        snprintf(label, sizeof label, "%%%d", target);
+        name = label;
+    }
+    size_t len = strlen(name) + (suffix ? strlen(suffix) : 0) + 8;
+    char stack[256];
+    char *buf = len <= sizeof stack ? stack : malloc(len);
+    if (!buf) return lc_fail(LC_ERR_NOMEM, "autodiff: out of memory");
+    snprintf(buf, len, "grad.%s%s%s", name, suffix ? "." : "", suffix ? suffix : "");
+    lc_status st = lc_graph_set_name(g, node, buf);
+    if (buf != stack) free(buf);
+    return st;
+}
+
+/* Builders for the nodes of one rule: each names what it appends after `target`, the operand
+ * whose gradient is being formed, and stops at the first failure (kept in st). */
+typedef struct emitter {
+    lc_graph *g;
+    int target;
+    lc_status st;
+} emitter;
+
+static int named(emitter *e, lc_status st, int node, const char *what) {
+    if (e->st != LC_OK) return -1;
+    if (st == LC_OK) st = lc_grad_set_name(e->g, node, e->target, what);
+    e->st = st;
+    return st == LC_OK ? node : -1;
+}
+
+static int e_scalar(emitter *e, int like, double v) {
+    int out = -1;
+    if (e->st != LC_OK) return -1;
+    e->st = lc_scalar(e->g, lc_graph_node(e->g, like)->dtype, v, &out);
+    return e->st == LC_OK ? out : -1; /* constants stay unnamed: their value says it all */
+}
+
+static int e_mul(emitter *e, int a, int b) {
+    if (e->st != LC_OK) return -1;
+    int out = -1;
+    lc_status st = lc_mul(e->g, a, b, &out);
+    return named(e, st, out, "mul");
+}
+
+static int e_div(emitter *e, int a, int b, bool safe) {
+    if (e->st != LC_OK) return -1;
+    int out = -1;
+    lc_status st = safe ? lc_div_safe(e->g, a, b, &out) : lc_div(e->g, a, b, &out);
+    return named(e, st, out, "div");
+}
+
+static int e_sum(emitter *e, int x, int dim) {
+    if (e->st != LC_OK) return -1;
+    int out = -1;
+    lc_status st = lc_sum(e->g, x, dim, &out);
+    return named(e, st, out, "sum");
+}
+
+static int e_expand(emitter *e, int x, int dim, int64_t size) {
+    if (e->st != LC_OK) return -1;
+    int out = -1;
+    lc_status st = lc_expand(e->g, x, dim, size, &out);
+    return named(e, st, out, "expand");
+}
+
+/* Sum a gradient of the broadcast result's shape back to the shape of operand `x` (numpy
+ * broadcasting, DESIGN.md §2): leading axes the operand lacks are summed away one at a time
+ * (always axis 0), and an axis where the operand has extent 1 but the result does not is
+ * summed and reinserted with extent 1 (sum then expand(size 1): the reshape the op set lacks). */
+static int reduce_to(emitter *e, int grad, int x) {
+    if (e->st != LC_OK) return -1;
+    lc_shape want = lc_graph_node(e->g, x)->shape;
+    while (grad >= 0 && lc_graph_node(e->g, grad)->shape.rank > want.rank) grad = e_sum(e, grad, 0);
+    for (int i = 0; grad >= 0 && i < want.rank; i++)
+        if (want.dim[i] == 1 && lc_graph_node(e->g, grad)->shape.dim[i] != 1)
+            grad = e_expand(e, e_sum(e, grad, i), i, 1);
+    return grad;
+}
+
+/* pow(b, e): gb = gy · e · b^(e-1). The power gets zero_pole when e - 1 < 0, so 0^(e-1) is 0:
+ * pow'(0, e < 1) = 0 by convention (DESIGN.md §5). e = 1 passes gy through (derivative 1,
+ * also at b = 0); e = 0 has derivative 0. */
+static int rule_pow(emitter *e, const lc_node *y, int gy) {
+    double ex = y->real_attr;
+    int b = y->inputs[0];
+    if (ex == 0) return -1;
+    if (ex == 1) return gy;
+    int p = -1;
+    if (e->st == LC_OK) {
+        lc_status st = ex - 1 < 0 ? lc_pow_zero_pole(e->g, b, ex - 1, &p) : lc_pow(e->g, b, ex - 1, &p);
+        p = named(e, st, p, "pow");
+    }
+    return e_mul(e, gy, e_mul(e, p, e_scalar(e, b, ex)));
+}
+
+/* div(a, b): ga = gy / b; gb = -gy · a / b² = -(gy · y) / b (y = a / b is already computed and
+ * finite wherever the forward is). Both divide with the forward's safe flag. */
+static int rule_div_den(emitter *e, int yi, const lc_node *y, int gy) {
+    bool safe = y->attr[0] != 0;
+    int t = e_div(e, e_mul(e, gy, yi), y->inputs[1], safe);
+    return reduce_to(e, e_mul(e, t, e_scalar(e, yi, -1.0)), y->inputs[1]);
+}
+
+static int rule(emitter *e, int yi, int gy, int operand) {
+    const lc_node *y = lc_graph_node(e->g, yi);
+    int x = y->inputs[operand];
+    const lc_node *xn = lc_graph_node(e->g, x);
+    const int64_t *a = y->attr;
+    int out = -1;
+    switch (y->op) {
+    case LC_OP_INPUT:
+    case LC_OP_CONSTANT:
+        return -1; /* no operands */
+    case LC_OP_UNFOLD: {
+        /* The adjoint of a window view: every window slot's gradient goes back onto its source
+         * position; slots in the padding have no source and are dropped. */
+        if (e->st != LC_OK) return -1;
+        lc_status st = lc_fold(e->g, gy, (int)a[0], a[1], a[2], a[3], a[4], xn->shape.dim[a[0]], &out);
+        return named(e, st, out, "fold");
+    }
+    case LC_OP_FOLD: {
+        /* fold is linear and its adjoint is unfold with the same windows: each slot reads the
+         * gradient of the position it was summed onto (0 for padding). */
+        if (e->st != LC_OK) return -1;
+        lc_status st = lc_unfold(e->g, gy, (int)a[0], a[1], a[2], a[3], a[4], &out);
+        return named(e, st, out, "unfold");
+    }
+    case LC_OP_EXPAND:
+        return e_sum(e, gy, (int)a[0]); /* every copy's gradient adds up */
+    case LC_OP_ABS: {
+        if (e->st != LC_OK) return -1;
+        int s = -1;
+        lc_status st = lc_sign(e->g, x, &s); /* abs'(0) = sign(0) = 0 */
+        return e_mul(e, gy, named(e, st, s, "sign"));
+    }
+    case LC_OP_SIGN:
+        return -1; /* piecewise constant; the jump at 0 has no gradient by convention */
+    case LC_OP_POW:
+        return rule_pow(e, y, gy);
+    case LC_OP_MUL:
+        return reduce_to(e, e_mul(e, gy, y->inputs[1 - operand]), x);
+    case LC_OP_ADD:
+        return reduce_to(e, gy, x);
+    case LC_OP_DIV:
+        if (operand == 0) return reduce_to(e, e_div(e, gy, y->inputs[1], y->attr[0] != 0), x);
+        return rule_div_den(e, yi, y, gy);
+    case LC_OP_SUM:
+        return e_expand(e, gy, (int)a[0], xn->shape.dim[a[0]]);
+    case LC_OP_MEAN: {
+        /* Each of the n elements contributed 1/n. Dividing by n, as the forward does, instead of
+         * multiplying by a rounded 1/n keeps the gradient exact where the forward is. */
+        int64_t n = xn->shape.dim[a[0]];
+        return e_div(e, e_expand(e, gy, (int)a[0], n), e_scalar(e, x, (double)n), false);
+    }
+    case LC_OP_COUNT:
+        break;
+    }
+    if (e->st == LC_OK) e->st = lc_fail(LC_ERR_INTERNAL, "autodiff: no gradient rule for op %d", (int)y->op);
+    return -1;
+}
+
+lc_status lc_grad_rule(lc_graph *g, int y, int gy, const bool need[LC_MAX_INPUTS],
+                       int contrib[LC_MAX_INPUTS]) {
+    const lc_node *yn = lc_graph_node(g, y);
+    int arity = lc_op_get_info(yn->op)->arity;
+    for (int i = 0; i < LC_MAX_INPUTS; i++) contrib[i] = -1;
+    for (int i = 0; i < arity; i++) {
+        if (!need[i]) continue;
+        emitter e = {.g = g, .target = yn->inputs[i], .st = LC_OK};
+        contrib[i] = rule(&e, y, gy, i);
+        if (e.st != LC_OK) return e.st;
+    }
+    return LC_OK;
+}

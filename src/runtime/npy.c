@@ -246,8 +246,8 @@ lc_status lc_npy_write(const char *path, const lc_tensor *t) {
     lc_status st = lc_npy_format_header(t, head, &head_len, &data_bytes);
     if (st != LC_OK) return lc_fail_prefix(st, "%s", path);
     if (data_bytes > SIZE_MAX) return lc_fail(LC_ERR_NOMEM, "%s: tensor too large", path);
-    char *tmp;
-    int fd;
+    char *tmp = NULL;
+    int fd = -1;
     st = create_temp(path, &tmp, &fd);
     if (st != LC_OK) return lc_fail_prefix(st, "%s", path);
     st = write_all(fd, head, head_len);

@@ -1,0 +1,409 @@
+/* lucidc check: run conformance case directories (shared/conformance/README.md) and compare
+ * with their expected .npy files. torch/ cases carry PyTorch-style module params, forward and
+ * backward; onnx/ cases are forward only, and only their 1-D cases (`ndim` 1, no dilation,
+ * `per_axis_1d` not null) are expressible with the modules; the rest are skipped with the
+ * reason. One line per case, then "N passed, M failed, K skipped"; exit 1 when any failed
+ * or none ran. A malformed case is a failure, not an error of the command. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "lucid/npy.h"
+#include "support/json.h"
+
+typedef enum verdict { V_PASS, V_FAIL, V_SKIP } verdict;
+
+typedef struct case_result {
+    verdict v;
+    bool have_err;
+    cli_compare cmp;
+    char note[768];
+} case_result;
+
+typedef struct case_list {
+    char **dirs;
+    int n, cap;
+} case_list;
+
+static bool is_dir(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static bool is_file(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static char *join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int add_case(case_list *l, const char *dir) {
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        char **p = realloc(l->dirs, (size_t)cap * sizeof *p);
+        if (!p) return cli_error("check", "out of memory");
+        l->dirs = p;
+        l->cap = cap;
+    }
+    if (!(l->dirs[l->n] = strdup(dir))) return cli_error("check", "out of memory");
+    l->n++;
+    return CLI_OK;
+}
+
+/* A case directory, or every case directory below `dir` in sorted order. */
+static int collect(case_list *l, const char *dir, int depth) {
+    char *cj = join(dir, "case.json");
+    if (!cj) return cli_error("check", "out of memory");
+    bool is_case = is_file(cj);
+    free(cj);
+    if (is_case) return add_case(l, dir);
+    if (depth > 64) return CLI_OK;
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) return cli_error("check", "%s: cannot list: %s", dir, strerror(errno));
+    int st = CLI_OK;
+    for (int i = 0; i < n; i++) {
+        if (st == CLI_OK && names[i]->d_name[0] != '.') {
+            char *sub = join(dir, names[i]->d_name);
+            if (!sub) st = cli_error("check", "out of memory");
+            else if (is_dir(sub)) st = collect(l, sub, depth + 1);
+            free(sub);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return st;
+}
+
+/* ---- one case ---- */
+
+static verdict fail(case_result *r, const char *fmt, ...) LC_PRINTF(2, 3);
+static verdict fail(case_result *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->note, sizeof r->note, fmt, ap);
+    va_end(ap);
+    return r->v = V_FAIL;
+}
+
+static verdict skip(case_result *r, const char *why) {
+    snprintf(r->note, sizeof r->note, "%s", why);
+    return r->v = V_SKIP;
+}
+
+static bool json_int(const lc_json *o, const char *key, int64_t *out) {
+    long long v;
+    if (!lc_json_get_int(o, key, &v)) return false;
+    *out = v;
+    return true;
+}
+
+/* `key` as a bool; absent gives `dflt`; a non-bool is malformed. */
+static bool json_bool(const lc_json *o, const char *key, bool dflt, bool *out) {
+    const lc_json *v = lc_json_get(o, key);
+    if (!v || v->type == LC_JSON_NULL) { *out = dflt; return true; }
+    if (v->type != LC_JSON_BOOL) return false;
+    *out = v->boolean;
+    return true;
+}
+
+/* stride: an integer, or null/absent = unset. */
+static bool json_stride(const lc_json *o, int64_t *out) {
+    const lc_json *v = lc_json_get(o, "stride");
+    if (!v || v->type == LC_JSON_NULL) { *out = LC_STRIDE_UNSET; return true; }
+    return json_int(o, "stride", out);
+}
+
+/* Build the module from a params object; `op` is "AvgPool1d" or "LPPool1d". */
+static verdict module_from_params(case_result *r, const char *op, const lc_json *p,
+                                  double norm_type_fallback, lc_module **out) {
+    if (!p || p->type != LC_JSON_OBJECT) return fail(r, "case.json: params must be an object");
+    int64_t k;
+    if (!json_int(p, "kernel_size", &k)) return fail(r, "case.json: kernel_size must be an integer");
+    lc_status st;
+    if (!strcmp(op, "AvgPool1d")) {
+        lc_avgpool1d_params a = lc_avgpool1d_defaults(k);
+        if (!json_stride(p, &a.stride)) return fail(r, "case.json: stride must be an integer or null");
+        if (lc_json_get(p, "padding") && !json_int(p, "padding", &a.padding))
+            return fail(r, "case.json: padding must be an integer");
+        if (!json_bool(p, "ceil_mode", false, &a.ceil_mode) ||
+            !json_bool(p, "count_include_pad", true, &a.count_include_pad))
+            return fail(r, "case.json: ceil_mode and count_include_pad must be true or false");
+        st = lc_avgpool1d_new(&a, out);
+    } else if (!strcmp(op, "LPPool1d")) {
+        const lc_json *nt = lc_json_get(p, "norm_type");
+        double norm = norm_type_fallback;
+        if (nt && nt->type == LC_JSON_NUMBER) norm = nt->number;
+        else if (nt || isnan(norm)) return fail(r, "case.json: norm_type must be a number");
+        lc_lppool1d_params l = lc_lppool1d_defaults(norm, k);
+        if (!json_stride(p, &l.stride)) return fail(r, "case.json: stride must be an integer or null");
+        if (!json_bool(p, "ceil_mode", false, &l.ceil_mode))
+            return fail(r, "case.json: ceil_mode must be true or false");
+        st = lc_lppool1d_new(&l, out);
+    } else {
+        return fail(r, "case.json: unknown op '%s'", op);
+    }
+    if (st != LC_OK) return fail(r, "case.json: %s", lc_last_error());
+    return V_PASS;
+}
+
+static const char *json_str(const lc_json *o, const char *key) {
+    const lc_json *v = lc_json_get(o, key);
+    return v && v->type == LC_JSON_STRING ? v->string : NULL;
+}
+
+/* The module of an ONNX case, or a skip with the reason. */
+static verdict onnx_module(case_result *r, const lc_json *c, lc_module **out) {
+    int64_t ndim;
+    if (!json_int(c, "ndim", &ndim)) return fail(r, "case.json: ndim must be an integer");
+    if (ndim != 1) {
+        char why[64];
+        snprintf(why, sizeof why, "%lld-D case: the modules are 1-D", (long long)ndim);
+        return skip(r, why);
+    }
+    const lc_json *dil = lc_json_get(c, "dilations");
+    if (dil && dil->type == LC_JSON_ARRAY)
+        for (size_t i = 0; i < dil->count; i++)
+            if (dil->items[i].type != LC_JSON_NUMBER || dil->items[i].number != 1)
+                return skip(r, "dilation: the modules have none");
+    const lc_json *axes = lc_json_get(c, "per_axis_1d");
+    if (!axes || axes->type == LC_JSON_NULL) {
+        const lc_json *notes = lc_json_get(c, "notes");
+        char why[512] = "per_axis_1d is null: not expressible with AvgPool1d / LPPool1d";
+        if (notes && notes->type == LC_JSON_ARRAY && notes->count && notes->items[0].type == LC_JSON_STRING)
+            snprintf(why, sizeof why, "per_axis_1d is null: %s", notes->items[0].string);
+        return skip(r, why);
+    }
+    if (axes->type != LC_JSON_ARRAY || axes->count != 1)
+        return fail(r, "case.json: per_axis_1d must be a list of one entry for a 1-D case");
+    const char *op = json_str(c, "op");
+    if (!op) return fail(r, "case.json: op must be a string");
+    const lc_json *p = lc_json_get(c, "p");
+    double norm = p && p->type == LC_JSON_NUMBER ? p->number : NAN;
+    if (!strcmp(op, "avg_pool")) return module_from_params(r, "AvgPool1d", &axes->items[0], NAN, out);
+    if (!strcmp(op, "lp_pool")) return module_from_params(r, "LPPool1d", &axes->items[0], norm, out);
+    return fail(r, "case.json: unknown op '%s'", op);
+}
+
+static verdict read_npy(case_result *r, const char *dir, const char *name, lc_tensor **out) {
+    char *path = join(dir, name);
+    if (!path) return fail(r, "out of memory");
+    lc_status st = lc_npy_read(path, out);
+    free(path);
+    if (st != LC_OK) return fail(r, "%s", lc_last_error());
+    return V_PASS;
+}
+
+/* Compare one result; a shape or dtype mismatch, or values outside tolerance, fail. */
+static verdict compare(case_result *r, const char *what, const lc_tensor *got,
+                       const lc_tensor *want, double rtol, double atol) {
+    char b1[64], b2[64];
+    if (!lc_shape_equal(&got->shape, &want->shape))
+        return fail(r, "%s: shape %s, expected %s", what, lc_shape_str(&got->shape, b1, sizeof b1),
+                    lc_shape_str(&want->shape, b2, sizeof b2));
+    cli_compare c;
+    cli_compare_tensors(got, want, rtol, atol, &c);
+    cli_compare_merge(&r->cmp, &c);
+    r->have_err = true;
+    if (c.n_bad) {
+        char g[32], w[32];
+        return fail(r, "%s: %lld of %lld elements outside tolerance; first at flat index %lld: "
+                       "got %s, want %s", what, (long long)c.n_bad, (long long)lc_tensor_numel(want),
+                    (long long)c.first_bad, lc_format_real(c.got_bad, false, g),
+                    lc_format_real(c.want_bad, false, w));
+    }
+    return V_PASS;
+}
+
+static verdict run_case(const char *dir, cli_engine engine, const lc_json *c, case_result *r) {
+    if (c->type != LC_JSON_OBJECT) return fail(r, "case.json: not a JSON object");
+    lc_module *m = NULL;
+    bool onnx = lc_json_get(c, "ndim") != NULL;
+    verdict v;
+    if (onnx) {
+        v = onnx_module(r, c, &m);
+    } else {
+        const char *op = json_str(c, "op");
+        if (!op) return fail(r, "case.json: op must be a string");
+        v = module_from_params(r, op, lc_json_get(c, "params"), NAN, &m);
+    }
+    if (v != V_PASS) return v;
+
+    double rtol = 1e-4, atol = 1e-5;
+    const lc_json *tol = lc_json_get(c, "tolerance");
+    if (tol) {
+        const lc_json *rt = lc_json_get(tol, "rtol"), *at = lc_json_get(tol, "atol");
+        if (tol->type != LC_JSON_OBJECT || (rt && rt->type != LC_JSON_NUMBER) ||
+            (at && at->type != LC_JSON_NUMBER)) {
+            lc_module_free(m);
+            return fail(r, "case.json: tolerance must be {\"rtol\": number, \"atol\": number}");
+        }
+        if (rt) rtol = rt->number;
+        if (at) atol = at->number;
+    }
+
+    lc_tensor *x = NULL, *want = NULL, *seed = NULL, *want_grad = NULL, *outs[2] = {NULL, NULL};
+    lc_graph *fwd = NULL, *train = NULL;
+    char *gpath = join(dir, "grad_out.npy");
+    bool backward = !onnx && gpath && is_file(gpath);
+    free(gpath);
+    cli_run_info info;
+    if ((v = read_npy(r, dir, "input.npy", &x)) != V_PASS) goto done;
+    if ((v = read_npy(r, dir, onnx ? "expected.npy" : "expected_out.npy", &want)) != V_PASS) goto done;
+    if (backward && ((v = read_npy(r, dir, "grad_out.npy", &seed)) != V_PASS ||
+                     (v = read_npy(r, dir, "expected_grad_in.npy", &want_grad)) != V_PASS))
+        goto done;
+    if (cli_build_forward(m, x->dtype, x->shape, &fwd) != LC_OK) {
+        v = fail(r, "forward: %s", lc_last_error());
+        goto done;
+    }
+    if (backward) {
+        const lc_node *y = lc_graph_node(fwd, lc_graph_output(fwd, 0));
+        char b1[64], b2[64];
+        if (!lc_shape_equal(&seed->shape, &y->shape) || seed->dtype != y->dtype) {
+            v = fail(r, "grad_out.npy: %s %s does not match the output, %s %s", lc_dtype_name(seed->dtype),
+                     lc_shape_str(&seed->shape, b1, sizeof b1), lc_dtype_name(y->dtype),
+                     lc_shape_str(&y->shape, b2, sizeof b2));
+            goto done;
+        }
+        if (cli_build_training(fwd, &train) != LC_OK) {
+            v = fail(r, "autodiff: %s", lc_last_error());
+            goto done;
+        }
+        const lc_tensor *ins[2] = {x, seed};
+        if (cli_run_graph(engine, train, ins, 2, outs, 2, &info) != LC_OK) {
+            v = fail(r, "%s: %s", cli_engine_name(engine), lc_last_error());
+            goto done;
+        }
+    } else {
+        const lc_tensor *ins[1] = {x};
+        if (cli_run_graph(engine, fwd, ins, 1, outs, 1, &info) != LC_OK) {
+            v = fail(r, "%s: %s", cli_engine_name(engine), lc_last_error());
+            goto done;
+        }
+    }
+    v = compare(r, "output", outs[0], want, rtol, atol);
+    if (v == V_PASS && backward) v = compare(r, "grad_in", outs[1], want_grad, rtol, atol);
+    if (v == V_PASS) r->v = V_PASS;
+done:
+    lc_tensor_free(outs[0]);
+    lc_tensor_free(outs[1]);
+    lc_tensor_free(x);
+    lc_tensor_free(want);
+    lc_tensor_free(seed);
+    lc_tensor_free(want_grad);
+    lc_graph_free(fwd);
+    lc_graph_free(train);
+    lc_module_free(m);
+    return v;
+}
+
+static verdict check_one(const char *dir, cli_engine engine, char *name, size_t name_size, case_result *r) {
+    memset(r, 0, sizeof *r);
+    const char *base = strrchr(dir, '/');
+    base = base && base[1] ? base + 1 : dir;
+    snprintf(name, name_size, "%s", base);
+    char *path = join(dir, "case.json");
+    char *text = NULL;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (f) {
+        size_t cap = 1 << 16, len = 0;
+        text = malloc(cap + 1);
+        if (text) {
+            size_t n;
+            while ((n = fread(text + len, 1, cap - len, f)) > 0) {
+                len += n;
+                if (len == cap) {
+                    char *p = cap < (1u << 24) ? realloc(text, cap * 2 + 1) : NULL;
+                    if (!p) break;
+                    text = p;
+                    cap *= 2;
+                }
+            }
+            text[len] = '\0';
+        }
+        fclose(f);
+    }
+    free(path);
+    if (!text) return fail(r, "case.json: cannot read");
+    lc_json *c = NULL;
+    lc_status st = lc_json_parse(text, &c);
+    free(text);
+    if (st != LC_OK) return fail(r, "case.json: %s", lc_last_error());
+    const char *n = json_str(c, "name");
+    if (n) snprintf(name, name_size, "%s", n);
+    verdict v = run_case(dir, engine, c, r);
+    lc_json_free(c);
+    return v;
+}
+
+int cli_check(int argc, char **argv) {
+    cli_args a = {.argc = argc, .argv = argv};
+    cli_engine engine = CLI_ENGINE_JIT;
+    int st = CLI_OK;
+    case_list cases = {0};
+    const char **paths = calloc((size_t)argc + 1, sizeof *paths);
+    int n_paths = 0;
+    if (!paths) return cli_error("check", "out of memory");
+    while (a.i < argc && st == CLI_OK) {
+        const char *v;
+        if (cli_opt_value(&a, "--engine", &v, &st)) {
+            if (st == CLI_OK) st = cli_parse_engine("--engine", v, &engine);
+            continue;
+        }
+        if (!strcmp(argv[a.i], "--")) {
+            for (a.i++; a.i < argc; a.i++) paths[n_paths++] = argv[a.i];
+            break;
+        }
+        if (argv[a.i][0] == '-' && argv[a.i][1]) {
+            st = cli_error("check", "unknown option '%s'", argv[a.i]);
+            break;
+        }
+        paths[n_paths++] = argv[a.i++];
+    }
+    if (st == CLI_OK && n_paths == 0) st = cli_error("check", "give at least one case directory or directory of cases");
+    for (int i = 0; st == CLI_OK && i < n_paths; i++) {
+        if (!is_dir(paths[i])) {
+            struct stat sb;
+            st = stat(paths[i], &sb) != 0 ? cli_error("check", "%s: %s", paths[i], strerror(errno))
+                                          : cli_error("check", "%s: not a directory", paths[i]);
+            break;
+        }
+        st = collect(&cases, paths[i], 0);
+    }
+    free(paths);
+    int passed = 0, failed = 0, skipped = 0;
+    cli_engine eff = cli_engine_effective(engine);
+    for (int i = 0; st == CLI_OK && i < cases.n; i++) {
+        char name[256];
+        case_result r;
+        verdict v = check_one(cases.dirs[i], eff, name, sizeof name, &r);
+        const char *tag = v == V_PASS ? "PASS" : v == V_FAIL ? "FAIL" : "SKIP";
+        if (r.have_err)
+            printf("%s %s %.3g %.3g", tag, name, r.cmp.max_abs, r.cmp.max_rel);
+        else
+            printf("%s %s - -", tag, name);
+        if (r.note[0]) printf(" %s", r.note);
+        putchar('\n');
+        if (v == V_PASS) passed++;
+        else if (v == V_FAIL) failed++;
+        else skipped++;
+    }
+    for (int i = 0; i < cases.n; i++) free(cases.dirs[i]);
+    free(cases.dirs);
+    if (st != CLI_OK) return st;
+    printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    fflush(stdout);
+    return failed || passed == 0 ? CLI_MISMATCH : CLI_OK;
+}

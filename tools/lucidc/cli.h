@@ -1,0 +1,144 @@
+/* lucidc internals shared by the subcommands. Each subcommand is one file (run.c, dump.c,
+ * check.c, demo.c) with one entry point returning the process exit status:
+ * 0 success, 1 a check found a mismatch, 2 any usage, input, file or parameter error
+ * (INTERFACES.md). Errors print exactly one stderr line "lucidc: <where>: <what>". */
+#ifndef LUCIDC_CLI_H
+#define LUCIDC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lucid/ir.h"
+#include "lucid/nn.h"
+#include "lucid/tensor.h"
+#include "support/error.h" /* LC_PRINTF */
+
+enum { CLI_OK = 0, CLI_MISMATCH = 1, CLI_ERROR = 2 };
+
+/* ---- diagnostics (main.c) ---- */
+
+/* Print "lucidc: <where>: <what>" (no "<where>: " when where is NULL) as one line and return
+ * CLI_ERROR. Newlines in the text are flattened so the diagnostic stays one line. */
+int cli_error(const char *where, const char *fmt, ...) LC_PRINTF(2, 3);
+/* The same with the library's last message as <what>. */
+int cli_lib_error(const char *where);
+
+/* ---- argument cursor (args.c) ---- */
+
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;             /* next argument to read */
+    const char *opt;   /* the option being parsed, for messages */
+} cli_args;
+
+/* True when argv[i] is option `name` ("--out"), as "--out V" or "--out=V"; then *value is V
+ * and the cursor moves past it. A missing value is reported (CLI_ERROR in *status). */
+bool cli_opt_value(cli_args *a, const char *name, const char **value, int *status);
+/* True when argv[i] is the flag `name` (no value); the cursor moves past it. */
+bool cli_opt_flag(cli_args *a, const char *name);
+
+/* Parsers for option values; each reports its own error ("--threads: ...") and returns
+ * CLI_ERROR, or CLI_OK. */
+int cli_parse_positive_int(const char *opt, const char *text, int64_t max, int64_t *out);
+/* "N,C,L" or "C,L", each >= 1. */
+int cli_parse_shape(const char *opt, const char *text, lc_shape *out);
+int cli_parse_dtype(const char *opt, const char *text, lc_dtype *out);
+
+/* ---- the model (model.c) ---- */
+
+enum { CLI_MAX_MODULES = 256 };
+
+typedef struct cli_model_opts {
+    const char *model_file;                 /* --model F */
+    const char *modules[CLI_MAX_MODULES];   /* --module S, in order */
+    int n_modules;
+} cli_model_opts;
+
+/* Consume --model / --module at the cursor; true when it was one of them. */
+bool cli_model_option(cli_args *a, cli_model_opts *m, int *status);
+/* True when neither --model nor --module was given. */
+bool cli_model_empty(const cli_model_opts *m);
+/* Build the module (a Sequential when there are several). Reports its own errors. */
+int cli_model_load(const cli_model_opts *m, lc_module **out);
+
+/* ---- files (files.c) ---- */
+
+/* Read a whole file as text (NUL-terminated; a NUL byte inside is an error). Reports errors
+ * as "<where>: <path>: <reason>". */
+int cli_read_text(const char *where, const char *path, char **out);
+/* Write bytes to `path` through a temporary name in the same directory and a rename, so the
+ * file appears whole or not at all. Returns LC_OK or a status with the message. */
+lc_status cli_write_atomic(const char *path, const char *data, size_t len);
+/* mkdir -p of one level: the directory exists afterwards. */
+lc_status cli_ensure_dir(const char *path);
+/* Time since an arbitrary start, in milliseconds. */
+double cli_now_ms(void);
+
+/* ---- graphs and engines (engine.c) ---- */
+
+typedef enum cli_engine { CLI_ENGINE_JIT, CLI_ENGINE_INTERP } cli_engine;
+
+int cli_parse_engine(const char *opt, const char *text, cli_engine *out);
+/* The engine that actually runs for a request ("jit" falls back to "interp" until the JIT
+ * exists). */
+cli_engine cli_engine_effective(cli_engine requested);
+const char *cli_engine_name(cli_engine e);
+bool cli_jit_available(void);
+
+/* The forward graph of `m` on one input "x" of `dtype` and `shape`; its one output is y. */
+lc_status cli_build_forward(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out);
+/* Forward and backward in one graph: inputs (x, seed for y), outputs (y, d(sum(y*seed))/dx). */
+lc_status cli_build_training(const lc_graph *forward, lc_graph **out);
+
+typedef struct cli_run_info {
+    const char *engine;   /* what ran */
+    int n_kernels;        /* compiled kernels (0 for the interpreter) */
+    double compile_ms;    /* passes + compile (0 for the interpreter) */
+    double run_ms;
+} cli_run_info;
+
+/* A graph ready to run on an engine: for the JIT, the graph after the default passes,
+ * compiled once; for the interpreter, the graph itself. */
+typedef struct cli_exec {
+    cli_engine engine;
+    const lc_graph *graph;       /* borrowed */
+    struct lc_program *program;  /* JIT only: owned */
+    cli_run_info info;
+} cli_exec;
+
+lc_status cli_exec_prepare(cli_engine engine, const lc_graph *g, cli_exec *e);
+/* outputs[i] receives new tensors (caller frees); info.run_ms the time of this run. */
+lc_status cli_exec_run(cli_exec *e, const lc_tensor *const *inputs, int n_inputs,
+                       lc_tensor **outputs, int n_outputs);
+void cli_exec_free(cli_exec *e);
+
+/* Prepare, run once, free; info describes the run. */
+lc_status cli_run_graph(cli_engine engine, const lc_graph *g, const lc_tensor *const *inputs,
+                        int n_inputs, lc_tensor **outputs, int n_outputs, cli_run_info *info);
+
+/* ---- comparison (compare.c) ---- */
+
+typedef struct cli_compare {
+    double max_abs, max_rel;  /* over all elements (rel over want != 0) */
+    int64_t n_bad;            /* elements outside atol + rtol*|want| */
+    int64_t first_bad;        /* flat index of the first, or -1 */
+    double got_bad, want_bad;
+} cli_compare;
+
+/* Compare elementwise (shapes must match, checked by the caller). NaN matches NaN and an
+ * infinity the same infinity. */
+void cli_compare_tensors(const lc_tensor *got, const lc_tensor *want, double rtol, double atol,
+                         cli_compare *out);
+/* Combine two comparisons (forward and backward) into `acc`. */
+void cli_compare_merge(cli_compare *acc, const cli_compare *more);
+
+/* ---- subcommands ---- */
+
+int cli_run(int argc, char **argv);
+int cli_dump(int argc, char **argv);
+int cli_check(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+
+#endif

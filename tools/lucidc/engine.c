@@ -1,0 +1,86 @@
+/* Graphs the command line builds and the engines that run them: the JIT (lucid/program.h),
+ * which runs the default graph passes and compiles, and the reference interpreter. */
+#include <string.h>
+
+#include "cli.h"
+#include "lucid/autodiff.h"
+#include "lucid/passes.h"
+#include "lucid/program.h"
+#include "lucid/runtime.h"
+
+int cli_parse_engine(const char *opt, const char *text, cli_engine *out) {
+    if (!strcmp(text, "jit")) *out = CLI_ENGINE_JIT;
+    else if (!strcmp(text, "interp")) *out = CLI_ENGINE_INTERP;
+    else return cli_error(opt, "expected jit or interp, got '%s'", text);
+    return CLI_OK;
+}
+
+bool cli_jit_available(void) { return true; }
+
+cli_engine cli_engine_effective(cli_engine requested) {
+    return requested == CLI_ENGINE_JIT && !cli_jit_available() ? CLI_ENGINE_INTERP : requested;
+}
+
+const char *cli_engine_name(cli_engine e) { return e == CLI_ENGINE_JIT ? "jit" : "interp"; }
+
+lc_status cli_build_forward(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out) {
+    *out = NULL;
+    lc_graph *g;
+    LC_TRY(lc_graph_new(&g));
+    int x, y;
+    lc_status st = lc_input(g, "x", dtype, shape, &x);
+    if (st == LC_OK) st = lc_module_forward(m, g, x, &y);
+    if (st == LC_OK && y == x) st = lc_fail(LC_ERR_INVALID_ARG, "model: produces no ops");
+    if (st == LC_OK) st = lc_graph_add_output(g, y);
+    if (st != LC_OK) {
+        lc_graph_free(g);
+        return st;
+    }
+    *out = g;
+    return LC_OK;
+}
+
+lc_status cli_build_training(const lc_graph *forward, lc_graph **out) {
+    return lc_autodiff(forward, NULL, 0, NULL, 0, out);
+}
+
+lc_status cli_exec_prepare(cli_engine engine, const lc_graph *g, cli_exec *e) {
+    memset(e, 0, sizeof *e);
+    e->engine = engine;
+    e->graph = g;
+    e->info.engine = cli_engine_name(engine);
+    if (engine == CLI_ENGINE_INTERP) return LC_OK;
+    double t0 = cli_now_ms();
+    lc_graph *optimized;
+    LC_TRY(lc_pipeline_run_default(g, false, NULL, &optimized));
+    lc_status st = lc_compile(optimized, NULL, &e->program);
+    lc_graph_free(optimized);
+    if (st != LC_OK) return st;
+    e->info.compile_ms = cli_now_ms() - t0;
+    e->info.n_kernels = lc_program_kernel_count(e->program);
+    return LC_OK;
+}
+
+lc_status cli_exec_run(cli_exec *e, const lc_tensor *const *inputs, int n_inputs,
+                       lc_tensor **outputs, int n_outputs) {
+    double t0 = cli_now_ms();
+    lc_status st = e->program ? lc_program_run(e->program, inputs, n_inputs, outputs, n_outputs)
+                              : lc_interp_run(e->graph, inputs, n_inputs, outputs, n_outputs);
+    e->info.run_ms = cli_now_ms() - t0;
+    return st;
+}
+
+void cli_exec_free(cli_exec *e) {
+    lc_program_free(e->program);
+    e->program = NULL;
+}
+
+lc_status cli_run_graph(cli_engine engine, const lc_graph *g, const lc_tensor *const *inputs,
+                        int n_inputs, lc_tensor **outputs, int n_outputs, cli_run_info *info) {
+    cli_exec e;
+    lc_status st = cli_exec_prepare(engine, g, &e);
+    if (st == LC_OK) st = cli_exec_run(&e, inputs, n_inputs, outputs, n_outputs);
+    *info = e.info;
+    cli_exec_free(&e);
+    return st;
+}

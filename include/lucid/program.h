@@ -1,0 +1,101 @@
+/* Compiled programs: a graph turned into native kernels (fuse -> plan -> LLVM -> ORC JIT) and
+ * run over all cores (DESIGN.md §3-§4).
+ *
+ *   lc_program *p;
+ *   lc_compile(graph, NULL, &p);                  // compiles once per structure (cached)
+ *   lc_program_run(p, inputs, n_in, outputs, n_out);
+ *   lc_program_free(p);
+ *
+ * Numerics: results match the interpreter within rtol 1e-4, atol 1e-6 (f32) and are
+ * bit-identical for every thread count (only the outer range of a kernel is split; no
+ * reduction is ever divided between threads).
+ *
+ * Threads: one process-wide pool, started on first use with LUCID_NUM_THREADS workers
+ * (default: every online core; an invalid value is reported once on stderr and the default
+ * used). Work smaller than about 32K loads runs on the calling thread with no hand-off. A
+ * program is immutable after lc_compile: any number of threads may run it at once (each run
+ * gets its own scratch memory); when two runs want the pool at the same time, the later one
+ * runs on its own thread. */
+#ifndef LUCID_PROGRAM_H
+#define LUCID_PROGRAM_H
+
+#include <stdio.h>
+
+#include "lucid/ir.h"
+#include "lucid/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lc_program lc_program;
+
+/* Receives one dumped stage: `stage` is its name (see lc_dump_stages), `text` the dump
+ * (NUL-terminated, owned by the library, valid during the call). */
+typedef void (*lc_dump_fn)(void *ctx, const char *stage, const char *text);
+
+typedef struct lc_compile_options {
+    int threads;          /* most threads a run of this program uses; 0 = the pool's size */
+    int opt_level;        /* LLVM optimization level 0..3 (lc_compile_options_default: 3) */
+    /* Stages to dump: a comma-separated list of lc_dump_stages names, or "all"; NULL means
+     * the LUCID_DUMP environment variable (unset: nothing). Asking for a dump bypasses the
+     * compile caches, so the stages are really produced. */
+    const char *dump;
+    /* Where dumps go. NULL: files LUCID_DUMP_DIR/NAME.txt when that is set, else stderr under
+     * a line ";; stage NAME". */
+    lc_dump_fn dump_fn;
+    void *dump_ctx;
+} lc_compile_options;
+
+/* {threads = 0, opt_level = 3, no dump}. lc_compile(g, NULL, ...) uses these. */
+lc_compile_options lc_compile_options_default(void);
+
+/* The compiled stages that can be dumped, in pipeline order, NULL-terminated:
+ * "fuse" (kernels, their ops and provenance, and why anything was not fused), "plan"
+ * (scratch buffers and their offsets), "llvm" (IR before optimization), "llvm-opt", "asm",
+ * "remarks" (loop-vectorize remarks), "time" (per-stage milliseconds). */
+const char *const *lc_dump_stages(void);
+
+/* Compile `g` (a verified graph; its outputs are the program's outputs, its INPUT nodes its
+ * inputs). The same structure compiled again returns a program sharing the first one's code
+ * (in-memory cache; with LUCID_CACHE_DIR set, object code is also cached on disk). Caller
+ * frees *out with lc_program_free. `g` may be freed right after. */
+lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out);
+
+/* Compile `g` only to print `stages` (as in lc_compile_options.dump) to `out`, each under a
+ * line ";; stage NAME". For `lucidc dump`. */
+lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out);
+
+/* Run: inputs[i] must have graph input i's dtype and shape. On success outputs[i] is a new
+ * tensor (caller frees); on failure every outputs[i] is NULL. */
+lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
+                         lc_tensor **outputs, int n_outputs);
+/* Run into caller-owned outputs of the right dtype and shape (no allocation when the program
+ * needs no scratch memory; for benchmarks and hot loops). Outputs must not overlap inputs. */
+lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
+                              lc_tensor *const *outputs, int n_outputs);
+
+void lc_program_free(lc_program *p);
+
+int lc_program_kernel_count(const lc_program *p);
+int lc_program_input_count(const lc_program *p);
+int lc_program_output_count(const lc_program *p);
+/* Bytes of scratch memory one run allocates (0 when every intermediate is fused away). */
+int64_t lc_program_scratch_bytes(const lc_program *p);
+
+/* Threads of the process-wide pool (the caller's thread included). Setting it (n >= 1)
+ * restarts the pool if it was already started; `lucidc --threads` uses this. */
+int lc_runtime_threads(void);
+lc_status lc_runtime_set_threads(int n);
+
+/* Compile cache statistics and reset (tests; the cache otherwise lives for the process). */
+typedef struct lc_cache_stats {
+    long hits, misses;
+} lc_cache_stats;
+lc_cache_stats lc_compile_cache_stats(void);
+void lc_compile_cache_clear(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,683 @@
+/* Emit LLVM IR for a fused program: one function per kernel (see codegen.h).
+ *
+ * A kernel's body walks its root's elements row by row; the innermost loop runs over the last
+ * axis, which is the axis LLVM vectorizes. An element's value is emitted by evaluating the
+ * root's expression at an index, recursively through inline nodes:
+ *   - elementwise ops map the index to their operands (numpy broadcasting);
+ *   - sum/mean become counted loops over the reduced axis (each element's sum runs in index
+ *     order inside one lane, so results never depend on vector width or thread count);
+ *   - unfold is index arithmetic; a read outside [0, L) is evaluated at a clamped position
+ *     and replaced by 0 with a select, so there is no branch and no out-of-bounds load;
+ *   - fold is a gather over the ceil(size/step) windows that can cover a position;
+ *   - expand drops the index it inserted.
+ * Bounds checks whose position is affine in the last-axis index i are elided on an interior
+ * range of i computed at compile time: the row loop runs a checked loop on the edges and an
+ * unchecked, vectorizable loop in between. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Core.h>
+
+#include "codegen/emit.h"
+#include "support/error.h"
+
+/* An index value, with its affine form in the last-axis index i when known:
+ * v = ci*i + k + r, r within [rlo, rhi] (from counted loops). */
+typedef struct ix {
+    LLVMValueRef v;
+    bool aff;
+    int64_t ci, k, rlo, rhi;
+} ix;
+
+typedef struct emitter {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMValueRef fn;
+    LLVMTypeRef i64, i1, ptr;
+    const lc_fused *f;
+    const lc_kernel *k;
+    LLVMValueRef *slot_ptr;   /* per slot: the body's pointer parameter, or NULL */
+    LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
+    bool checked;             /* emit every bounds check */
+    int64_t ilo, ihi;         /* interior range of i collected from the checks */
+} emitter;
+
+static LLVMTypeRef real_type(emitter *e, lc_dtype dt) {
+    return dt == LC_F64 ? LLVMDoubleTypeInContext(e->ctx) : LLVMFloatTypeInContext(e->ctx);
+}
+
+static LLVMValueRef real_const(emitter *e, lc_dtype dt, double v) {
+    return LLVMConstReal(real_type(e, dt), dt == LC_F32 ? (double)(float)v : v);
+}
+
+static ix ix_const(emitter *e, int64_t v) {
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0};
+    return r;
+}
+
+static ix ix_opaque(LLVMValueRef v) {
+    ix r = {v, false, 0, 0, 0, 0};
+    return r;
+}
+
+static LLVMValueRef call_intrinsic(emitter *e, const char *name, LLVMTypeRef ty,
+                                   LLVMValueRef *args, unsigned nargs) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(e->mod, id, &ty, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(e->ctx, id, &ty, 1);
+    return LLVMBuildCall2(e->b, fty, decl, args, nargs, "");
+}
+
+static LLVMValueRef unary_intrinsic(emitter *e, const char *name, LLVMValueRef x) {
+    LLVMValueRef args[1] = {x};
+    return call_intrinsic(e, name, LLVMTypeOf(x), args, 1);
+}
+
+static LLVMValueRef imul_c(emitter *e, LLVMValueRef a, int64_t c) {
+    if (c == 1) return a;
+    return LLVMBuildMul(e->b, a, LLVMConstInt(e->i64, (unsigned long long)c, 1), "");
+}
+
+static LLVMValueRef iadd_c(emitter *e, LLVMValueRef a, int64_t c) {
+    if (c == 0) return a;
+    return LLVMBuildAdd(e->b, a, LLVMConstInt(e->i64, (unsigned long long)c, 1), "");
+}
+
+static LLVMValueRef imin_c(emitter *e, LLVMValueRef a, int64_t c) {
+    LLVMValueRef cv = LLVMConstInt(e->i64, (unsigned long long)c, 1);
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, cv, ""), a, cv, "");
+}
+
+static LLVMValueRef imax_c(emitter *e, LLVMValueRef a, int64_t c) {
+    LLVMValueRef cv = LLVMConstInt(e->i64, (unsigned long long)c, 1);
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, cv, ""), a, cv, "");
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+static int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+/* Record that position `p` must lie in [0, len) and say whether the check can be skipped in
+ * the current mode. */
+static bool check_elided(emitter *e, const ix *p, int64_t len) {
+    if (!p->aff) return false;
+    int64_t lo = p->k + p->rlo, hi = p->k + p->rhi;
+    if (p->ci == 0) return lo >= 0 && hi <= len - 1;
+    if (p->ci < 0) return false;
+    /* ci*i + lo >= 0 and ci*i + hi <= len - 1 */
+    int64_t from = ceil_div(-lo, p->ci), to = floor_div(len - 1 - hi, p->ci);
+    if (from > e->ilo) e->ilo = from;
+    if (to < e->ihi) e->ihi = to;
+    return !e->checked;
+}
+
+static LLVMValueRef emit_value(emitter *e, int node, const ix *idx);
+
+static LLVMValueRef linear_index(emitter *e, const lc_shape *s, const ix *idx) {
+    LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
+    int64_t stride = 1;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        if (s->dim[d] != 1) lin = LLVMBuildAdd(e->b, lin, imul_c(e, idx[d].v, stride), "");
+        stride *= s->dim[d];
+    }
+    return lin;
+}
+
+static LLVMValueRef load_at(emitter *e, LLVMValueRef base, lc_dtype dt, const lc_shape *s,
+                            const ix *idx) {
+    LLVMTypeRef ty = real_type(e, dt);
+    LLVMValueRef lin = linear_index(e, s, idx);
+    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
+    return LLVMBuildLoad2(e->b, ty, p, "");
+}
+
+/* A counted loop whose body adds one term to an accumulator: returns the final sum. The
+ * callback emits the term at loop index j. */
+typedef LLVMValueRef (*term_fn)(emitter *e, void *ctx, ix j);
+
+static LLVMValueRef emit_sum_loop(emitter *e, LLVMTypeRef ty, int64_t n, term_fn term, void *ctx) {
+    LLVMValueRef zero = LLVMConstReal(ty, 0.0);
+    if (n <= 0) return zero;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red.end");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
+    LLVMValueRef acc = LLVMBuildPhi(e->b, ty, "acc");
+    ix jx = {j, true, 0, 0, 0, n - 1};
+    LLVMValueRef t = term(e, ctx, jx);
+    LLVMValueRef acc2 = LLVMBuildFAdd(e->b, acc, t, "");
+    LLVMValueRef j2 = iadd_c(e, j, 1);
+    LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, j2, LLVMConstInt(e->i64, (unsigned long long)n, 1), "");
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+    LLVMBuildCondBr(e->b, more, head, exit);
+    LLVMValueRef zi = LLVMConstInt(e->i64, 0, 0);
+    LLVMAddIncoming(j, &zi, &pre, 1);
+    LLVMAddIncoming(j, &j2, &cur, 1);
+    LLVMAddIncoming(acc, &zero, &pre, 1);
+    LLVMAddIncoming(acc, &acc2, &cur, 1);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+    return acc2;
+}
+
+/* ---- reductions ---- */
+
+typedef struct reduce_ctx {
+    int x;            /* reduced node's input */
+    int dim;
+    const ix *idx;    /* index of the reduction's result */
+    int rank;         /* rank of x */
+    double p;         /* scaled LP: exponent */
+    LLVMValueRef m;   /* scaled LP: window max |x| */
+    LLVMValueRef nan; /* scaled LP: accumulated "saw a NaN" (as float: 0 or NaN) */
+} reduce_ctx;
+
+static void reduce_index(const reduce_ctx *r, ix j, ix *xi) {
+    for (int d = 0, s = 0; d < r->rank; d++) xi[d] = d == r->dim ? j : r->idx[s++];
+}
+
+static LLVMValueRef sum_term(emitter *e, void *ctx, ix j) {
+    reduce_ctx *r = ctx;
+    ix xi[LC_MAX_RANK];
+    reduce_index(r, j, xi);
+    return emit_value(e, r->x, xi);
+}
+
+/* ---- pow ---- */
+
+static bool is_int(double v) { return v == floor(v) && fabs(v) < 1e15; }
+
+/* x^p for x >= 0 (or any x with an integer p handled by the caller): exp2(p·log2 x). */
+static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
+    LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
+    LLVMValueRef lg = unary_intrinsic(e, "llvm.log2", ax);
+    LLVMValueRef r = unary_intrinsic(e, "llvm.exp2", LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""));
+    if (is_int(p)) {
+        if (fmod(fabs(p), 2.0) == 1.0) {
+            LLVMValueRef args[2] = {r, x};
+            r = call_intrinsic(e, "llvm.copysign", LLVMTypeOf(x), args, 2);
+        }
+        return r;
+    }
+    /* non-integer power of a negative number is NaN, as C's pow */
+    LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, real_const(e, dt, 0.0), "");
+    return LLVMBuildSelect(e->b, neg, real_const(e, dt, NAN), r, "");
+}
+
+static LLVMValueRef emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt) {
+    LLVMValueRef r;
+    if (p == 0) return real_const(e, dt, 1.0);
+    if (p == 1) return x;
+    if (p == 2) return LLVMBuildFMul(e->b, x, x, "");
+    if (p == 3) return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, x, x, ""), x, "");
+    if (p == 4) {
+        LLVMValueRef x2 = LLVMBuildFMul(e->b, x, x, "");
+        return LLVMBuildFMul(e->b, x2, x2, "");
+    }
+    if (p == 0.5) {
+        LLVMValueRef s = unary_intrinsic(e, "llvm.sqrt", x);
+        LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");
+        return LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), s, "");
+    }
+    if (p == -1)
+        r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), x, "");
+    else
+        r = pow_general(e, x, p, dt);
+    if (zero_pole && p < 0) {
+        LLVMValueRef z = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, 0.0), "");
+        r = LLVMBuildSelect(e->b, z, real_const(e, dt, 0.0), r, "");
+    }
+    return r;
+}
+
+/* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
+
+static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
+    /* the sum's input is pow(abs(E), p); evaluate |E| */
+    const lc_node *q = lc_graph_node(e->f->graph, r->x);
+    ix xi[LC_MAX_RANK];
+    reduce_index(r, j, xi);
+    return emit_value(e, q->inputs[0], xi);
+}
+
+static LLVMValueRef emit_max_loop(emitter *e, reduce_ctx *r, int64_t n, lc_dtype dt,
+                                  LLVMValueRef *saw_nan) {
+    LLVMTypeRef ty = real_type(e, dt);
+    LLVMValueRef zero = real_const(e, dt, 0.0);
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "max");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "max.end");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
+    LLVMValueRef m = LLVMBuildPhi(e->b, ty, "m");
+    LLVMValueRef nan = LLVMBuildPhi(e->b, ty, "nan");
+    ix jx = {j, true, 0, 0, 0, n - 1};
+    LLVMValueRef a = abs_term(e, r, jx);
+    LLVMValueRef gt = LLVMBuildFCmp(e->b, LLVMRealOGT, a, m, "");
+    LLVMValueRef m2 = LLVMBuildSelect(e->b, gt, a, m, "");
+    /* a*0 is NaN exactly when a is NaN or inf; keep only NaN: (a != a) ? NaN : 0 */
+    LLVMValueRef isnan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+    LLVMValueRef nan2 = LLVMBuildSelect(e->b, isnan, a, nan, "");
+    LLVMValueRef j2 = iadd_c(e, j, 1);
+    LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, j2, LLVMConstInt(e->i64, (unsigned long long)n, 1), "");
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+    LLVMBuildCondBr(e->b, more, head, exit);
+    LLVMValueRef zi = LLVMConstInt(e->i64, 0, 0);
+    LLVMAddIncoming(j, &zi, &pre, 1);
+    LLVMAddIncoming(j, &j2, &cur, 1);
+    LLVMAddIncoming(m, &zero, &pre, 1);
+    LLVMAddIncoming(m, &m2, &cur, 1);
+    LLVMAddIncoming(nan, &zero, &pre, 1);
+    LLVMAddIncoming(nan, &nan2, &cur, 1);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+    *saw_nan = nan2;
+    return m2;
+}
+
+static LLVMValueRef scaled_term(emitter *e, void *ctx, ix j) {
+    reduce_ctx *r = ctx;
+    LLVMValueRef a = abs_term(e, r, j);
+    LLVMValueRef q = LLVMBuildFDiv(e->b, a, r->m, "");
+    lc_dtype dt = lc_graph_node(e->f->graph, r->x)->dtype;
+    return emit_pow(e, q, r->p, false, dt);
+}
+
+static LLVMValueRef emit_scaled_lp(emitter *e, const lc_node *n, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *s = lc_graph_node(g, n->inputs[0]);
+    const lc_node *q = lc_graph_node(g, s->inputs[0]);
+    const lc_node *xn = lc_graph_node(g, s->inputs[0]);
+    reduce_ctx r = {s->inputs[0], (int)s->attr[0], idx, xn->shape.rank, q->real_attr, NULL, NULL};
+    int64_t len = xn->shape.dim[r.dim];
+    lc_dtype dt = n->dtype;
+    if (len <= 0) return real_const(e, dt, 0.0);
+    LLVMValueRef saw_nan;
+    r.m = emit_max_loop(e, &r, len, dt, &saw_nan);
+    LLVMValueRef sum = emit_sum_loop(e, real_type(e, dt), len, scaled_term, &r);
+    LLVMValueRef y = LLVMBuildFMul(e->b, r.m, emit_pow(e, sum, n->real_attr, false, dt), "");
+    LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, 0.0), "");
+    y = LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
+    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, INFINITY), "");
+    y = LLVMBuildSelect(e->b, inf, r.m, y, "");
+    LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, saw_nan, saw_nan, "");
+    return LLVMBuildSelect(e->b, nan, saw_nan, y, "");
+}
+
+/* ---- fold: gather the windows covering a position ---- */
+
+typedef struct fold_ctx {
+    const lc_node *n;
+    int y;            /* folded node */
+    const ix *idx;    /* index of the fold's result */
+    LLVMValueRef base_o; /* floor((i + pad_lo) / step) */
+    LLVMValueRef t;      /* i + pad_lo */
+} fold_ctx;
+
+static LLVMValueRef fold_term(emitter *e, void *ctx, ix r) {
+    fold_ctx *c = ctx;
+    const lc_node *n = c->n;
+    const lc_node *yn = lc_graph_node(e->f->graph, c->y);
+    int dim = (int)n->attr[0];
+    int64_t size = n->attr[1], step = n->attr[2];
+    int64_t windows = yn->shape.dim[dim];
+    lc_dtype dt = n->dtype;
+    /* windows visited in increasing order: o = base_o - (count - 1 - r) */
+    int64_t count = (size + step - 1) / step;
+    LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
+    LLVMValueRef j = LLVMBuildSub(e->b, c->t, imul_c(e, o, step), "");
+    LLVMValueRef ok = LLVMBuildAnd(
+        e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o, LLVMConstInt(e->i64, 0, 0), ""),
+        LLVMBuildAnd(e->b,
+                     LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""),
+                     LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), ""), "");
+    ix yi[LC_MAX_RANK];
+    for (int d = 0, s = 0; d < yn->shape.rank; d++) {
+        if (d == dim) yi[d] = ix_opaque(imin_c(e, imax_c(e, o, 0), windows - 1));
+        else if (d == yn->shape.rank - 1) yi[d] = ix_opaque(imin_c(e, imax_c(e, j, 0), size - 1));
+        else yi[d] = c->idx[s++];
+    }
+    LLVMValueRef v = emit_value(e, c->y, yi);
+    return LLVMBuildSelect(e->b, ok, v, real_const(e, dt, 0.0), "");
+}
+
+/* ---- the value of a node at an index ---- */
+
+static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,
+                            emitter *e) {
+    for (int d = 0; d < in->rank; d++) {
+        int od = out->rank - in->rank + d;
+        res[d] = (in->dim[d] == 1) ? ix_const(e, 0) : idx[od];
+    }
+}
+
+static LLVMValueRef emit_compute(emitter *e, int node, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *n = lc_graph_node(g, node);
+    lc_dtype dt = n->dtype;
+    switch (n->op) {
+    case LC_OP_INPUT:
+        return load_at(e, e->slot_ptr[e->f->node_slot[node]], dt, &n->shape, idx);
+    case LC_OP_CONSTANT: {
+        int64_t numel = lc_shape_numel(&n->shape);
+        if (numel == 1) return real_const(e, dt, n->data[0]);
+        if (numel == 0) return real_const(e, dt, 0.0);
+        if (!e->globals[node]) {
+            LLVMTypeRef ty = real_type(e, dt);
+            LLVMValueRef *vals = malloc(sizeof(LLVMValueRef) * (size_t)numel);
+            if (!vals) return NULL;
+            for (int64_t i = 0; i < numel; i++) vals[i] = real_const(e, dt, n->data[i]);
+            LLVMValueRef init = LLVMConstArray(ty, vals, (unsigned)numel);
+            free(vals);
+            char name[32];
+            snprintf(name, sizeof name, "lc_const_%d", node);
+            LLVMValueRef gv = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+            LLVMSetInitializer(gv, init);
+            LLVMSetGlobalConstant(gv, 1);
+            LLVMSetLinkage(gv, LLVMPrivateLinkage);
+            LLVMSetAlignment(gv, 64);
+            e->globals[node] = gv;
+        }
+        return load_at(e, e->globals[node], dt, &n->shape, idx);
+    }
+    case LC_OP_UNFOLD: {
+        const lc_node *xn = lc_graph_node(g, n->inputs[0]);
+        int dim = (int)n->attr[0];
+        int64_t step = n->attr[2], lo = n->attr[3];
+        int64_t len = xn->shape.dim[dim];
+        if (len == 0) return real_const(e, dt, 0.0);
+        const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
+        ix pos;
+        pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
+        pos.aff = o->aff && j->aff;
+        pos.ci = o->ci * step + j->ci;
+        pos.k = o->k * step - lo + j->k;
+        pos.rlo = o->rlo * step + j->rlo;
+        pos.rhi = o->rhi * step + j->rhi;
+        ix xi[LC_MAX_RANK];
+        for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];
+        if (check_elided(e, &pos, len)) {
+            xi[dim] = pos;
+            return emit_value(e, n->inputs[0], xi);
+        }
+        xi[dim] = ix_opaque(imin_c(e, imax_c(e, pos.v, 0), len - 1));
+        LLVMValueRef v = emit_value(e, n->inputs[0], xi);
+        LLVMValueRef in = LLVMBuildAnd(
+            e->b, LLVMBuildICmp(e->b, LLVMIntSGE, pos.v, LLVMConstInt(e->i64, 0, 0), ""),
+            LLVMBuildICmp(e->b, LLVMIntSLT, pos.v, LLVMConstInt(e->i64, (unsigned long long)len, 1), ""), "");
+        return LLVMBuildSelect(e->b, in, v, real_const(e, dt, 0.0), "");
+    }
+    case LC_OP_FOLD: {
+        int dim = (int)n->attr[0];
+        int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
+        LLVMValueRef t = iadd_c(e, idx[dim].v, lo);
+        /* y's axes other than the windows and the slot axis are the fold's other axes */
+        ix other[LC_MAX_RANK];
+        for (int d = 0, s = 0; d < n->shape.rank; d++)
+            if (d != dim) other[s++] = idx[d];
+        fold_ctx c = {n, n->inputs[0], other, NULL, t};
+        c.base_o = LLVMBuildSDiv(e->b, t, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
+        return emit_sum_loop(e, real_type(e, dt), (size + step - 1) / step, fold_term, &c);
+    }
+    case LC_OP_EXPAND: {
+        int dim = (int)n->attr[0];
+        ix xi[LC_MAX_RANK];
+        for (int d = 0, s = 0; d < n->shape.rank; d++)
+            if (d != dim) xi[s++] = idx[d];
+        return emit_value(e, n->inputs[0], xi);
+    }
+    case LC_OP_ABS:
+        return unary_intrinsic(e, "llvm.fabs", emit_value(e, n->inputs[0], idx));
+    case LC_OP_SIGN: {
+        LLVMValueRef x = emit_value(e, n->inputs[0], idx);
+        LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, x, real_const(e, dt, 0.0), "");
+        LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, real_const(e, dt, 0.0), "");
+        LLVMValueRef r = LLVMBuildSelect(e->b, neg, real_const(e, dt, -1.0), x, "");
+        return LLVMBuildSelect(e->b, pos, real_const(e, dt, 1.0), r, "");
+    }
+    case LC_OP_POW:
+        if (e->f->lp_scaled[node]) return emit_scaled_lp(e, n, idx);
+        return emit_pow(e, emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[0] != 0, dt);
+    case LC_OP_MUL:
+    case LC_OP_ADD:
+    case LC_OP_DIV: {
+        ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
+        const lc_node *an = lc_graph_node(g, n->inputs[0]), *bn = lc_graph_node(g, n->inputs[1]);
+        broadcast_index(&n->shape, &an->shape, idx, ai, e);
+        broadcast_index(&n->shape, &bn->shape, idx, bi, e);
+        LLVMValueRef a = emit_value(e, n->inputs[0], ai);
+        LLVMValueRef b = emit_value(e, n->inputs[1], bi);
+        if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
+        if (n->op == LC_OP_ADD) return LLVMBuildFAdd(e->b, a, b, "");
+        LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
+        if (!n->attr[0]) return q;
+        LLVMValueRef z = LLVMBuildAnd(
+            e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
+            LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""), "");
+        return LLVMBuildSelect(e->b, z, real_const(e, dt, 0.0), q, "");
+    }
+    case LC_OP_SUM:
+    case LC_OP_MEAN: {
+        const lc_node *xn = lc_graph_node(g, n->inputs[0]);
+        reduce_ctx r = {n->inputs[0], (int)n->attr[0], idx, xn->shape.rank, 0, NULL, NULL};
+        int64_t len = xn->shape.dim[r.dim];
+        LLVMValueRef s = emit_sum_loop(e, real_type(e, dt), len, sum_term, &r);
+        if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
+        return s;
+    }
+    case LC_OP_COUNT:
+        break;
+    }
+    return NULL;
+}
+
+static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
+    int slot = e->f->node_slot[node];
+    if (slot >= 0 && node != e->k->root) {
+        const lc_node *n = lc_graph_node(e->f->graph, node);
+        return load_at(e, e->slot_ptr[slot], n->dtype, &n->shape, idx);
+    }
+    return emit_compute(e, node, idx);
+}
+
+/* ---- the kernel's loop nest ---- */
+
+/* for i in [from, to): out[row_base + i] = value(root, (row idx..., i)) */
+static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                            const ix *row_idx, bool checked) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, checked ? "edge" : "interior");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inner.end");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inner.body");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, i, to, ""), body, exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+    if (rank > 0) {
+        ix ii = {i, true, 1, 0, 0, 0};
+        idx[rank - 1] = ii;
+    }
+    e->checked = checked;
+    LLVMValueRef v = emit_compute(e, e->k->root, idx);
+    LLVMTypeRef ty = real_type(e, root->dtype);
+    LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
+    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
+    LLVMBuildStore(e->b, v, p);
+    LLVMValueRef i2 = iadd_c(e, i, 1);
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, head);
+    LLVMAddIncoming(i, &from, &pre, 1);
+    LLVMAddIncoming(i, &i2, &cur, 1);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}
+
+static LLVMValueRef smin(emitter *e, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+static LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+/* Find the interior range by emitting the root once into a throwaway function. */
+static void find_interior(emitter *e, int64_t last) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    e->ilo = 0;
+    e->ihi = last - 1;
+    if (rank == 0) return;
+    LLVMValueRef saved_fn = e->fn;
+    LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), &e->i64, 1, 0);
+    LLVMValueRef tmp = LLVMAddFunction(e->mod, "lc_tmp_interior", fty);
+    e->fn = tmp;
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, tmp, "entry"));
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < rank; d++) idx[d] = ix_opaque(LLVMGetParam(tmp, 0));
+    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0};
+    idx[rank - 1] = ii;
+    e->checked = true;
+    emit_compute(e, e->k->root, idx);
+    LLVMBuildRetVoid(e->b);
+    LLVMDeleteFunction(tmp);
+    e->fn = saved_fn;
+    LLVMPositionBuilderAtEnd(e->b, saved_bb);
+}
+
+static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
+    const lc_kernel *k = e->k;
+    const lc_node *root = lc_graph_node(e->f->graph, k->root);
+    int nparams = 1 + k->n_args + 2;
+    LLVMTypeRef params[64];
+    LC_ASSERT(nparams <= 64);
+    for (int p = 0; p < nparams - 2; p++) params[p] = e->ptr;
+    params[nparams - 2] = e->i64;
+    params[nparams - 1] = e->i64;
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, (unsigned)nparams, 0);
+    char name[48];
+    snprintf(name, sizeof name, "lc_kernel_%d_body", kid);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    unsigned inl = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    for (int p = 0; p < nparams - 2; p++)
+        LLVMAddAttributeAtIndex(fn, (unsigned)p + 1, LLVMCreateEnumAttribute(e->ctx, noalias, 0));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, inl, 0));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
+    e->fn = fn;
+    for (int s = 0; s < e->f->n_slots; s++) e->slot_ptr[s] = NULL;
+    e->slot_ptr[k->dst_slot] = LLVMGetParam(fn, 0);
+    for (int a = 0; a < k->n_args; a++) e->slot_ptr[k->args[a]] = LLVMGetParam(fn, (unsigned)a + 1);
+    LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nparams - 2);
+    LLVMValueRef end = LLVMGetParam(fn, (unsigned)nparams - 1);
+
+    int rank = root->shape.rank;
+    int64_t last = rank > 0 ? root->shape.dim[rank - 1] : 1;
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(e->ctx, fn, "row");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
+    LLVMPositionBuilderAtEnd(e->b, entry);
+    find_interior(e, last);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, begin, end, ""), rows, done);
+
+    /* row loop: e runs over flat elements; each trip finishes (part of) one row */
+    LLVMPositionBuilderAtEnd(e->b, rows);
+    LLVMValueRef el = LLVMBuildPhi(e->b, e->i64, "e");
+    LLVMValueRef lastv = LLVMConstInt(e->i64, (unsigned long long)last, 1);
+    LLVMValueRef row = LLVMBuildSDiv(e->b, el, lastv, "row");
+    LLVMValueRef i0 = LLVMBuildSRem(e->b, el, lastv, "i0");
+    LLVMValueRef i1 = smin(e, lastv, LLVMBuildAdd(e->b, i0, LLVMBuildSub(e->b, end, el, ""), ""));
+    LLVMValueRef row_base = LLVMBuildMul(e->b, row, lastv, "");
+    ix row_idx[LC_MAX_RANK];
+    LLVMValueRef rem = row;
+    for (int d = rank - 2; d >= 0; d--) {
+        LLVMValueRef ext = LLVMConstInt(e->i64, (unsigned long long)root->shape.dim[d], 1);
+        row_idx[d] = ix_opaque(d == 0 ? rem : LLVMBuildSRem(e->b, rem, ext, ""));
+        if (d > 0) rem = LLVMBuildSDiv(e->b, rem, ext, "");
+    }
+    if (e->ilo <= e->ihi && e->ilo <= last - 1 && e->ihi >= 0) {
+        LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)e->ilo, 1), i0), i1);
+        LLVMValueRef bnd = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(e->ihi + 1), 1), a), i1);
+        int64_t ilo = e->ilo, ihi = e->ihi;
+        emit_inner_loop(e, i0, a, row_base, row_idx, true);
+        e->ilo = ilo; e->ihi = ihi;
+        emit_inner_loop(e, a, bnd, row_base, row_idx, false);
+        e->ilo = ilo; e->ihi = ihi;
+        emit_inner_loop(e, bnd, i1, row_base, row_idx, true);
+    } else {
+        emit_inner_loop(e, i0, i1, row_base, row_idx, true);
+    }
+    LLVMValueRef el2 = LLVMBuildAdd(e->b, el, LLVMBuildSub(e->b, i1, i0, ""), "");
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, el2, end, ""), rows, done);
+    LLVMAddIncoming(el, &begin, &entry, 1);
+    LLVMAddIncoming(el, &el2, &cur, 1);
+    LLVMPositionBuilderAtEnd(e->b, done);
+    LLVMBuildRetVoid(e->b);
+    *body_ty = fty;
+    return fn;
+}
+
+/* The exported entry: unpack the slot table into the body's noalias parameters. */
+static void add_entry(emitter *e, int kid, LLVMValueRef body, LLVMTypeRef body_ty) {
+    LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
+    char name[48];
+    snprintf(name, sizeof name, "lc_kernel_%d", kid);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    const lc_kernel *k = e->k;
+    LLVMValueRef args[64];
+    int na = 0;
+    LLVMValueRef slots = LLVMGetParam(fn, 0);
+    for (int a = -1; a < k->n_args; a++) {
+        int slot = a < 0 ? k->dst_slot : k->args[a];
+        LLVMValueRef off = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
+        LLVMValueRef p = LLVMBuildGEP2(e->b, e->ptr, slots, &off, 1, "");
+        args[na++] = LLVMBuildLoad2(e->b, e->ptr, p, "");
+    }
+    args[na++] = LLVMGetParam(fn, 1);
+    args[na++] = LLVMGetParam(fn, 2);
+    LLVMBuildCall2(e->b, body_ty, body, args, (unsigned)na, "");
+    LLVMBuildRetVoid(e->b);
+}
+
+lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod) {
+    emitter e = {0};
+    e.ctx = ctx;
+    e.mod = mod;
+    e.b = LLVMCreateBuilderInContext(ctx);
+    e.i64 = LLVMInt64TypeInContext(ctx);
+    e.i1 = LLVMInt1TypeInContext(ctx);
+    e.ptr = LLVMPointerType(LLVMInt8TypeInContext(ctx), 0);
+    e.f = f;
+    int n = lc_graph_node_count(f->graph);
+    e.slot_ptr = calloc((size_t)f->n_slots + 1, sizeof(LLVMValueRef));
+    e.globals = calloc((size_t)n + 1, sizeof(LLVMValueRef));
+    lc_status st = LC_OK;
+    if (!e.slot_ptr || !e.globals) st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    for (int kid = 0; kid < f->n_kernels && st == LC_OK; kid++) {
+        e.k = &f->kernels[kid];
+        if (e.k->n_args + 3 > 64) {
+            st = lc_fail(LC_ERR_UNSUPPORTED, "codegen: kernel %d reads %d buffers (at most 61)",
+                         kid, e.k->n_args);
+            break;
+        }
+        LLVMTypeRef body_ty;
+        LLVMValueRef body = add_body(&e, kid, &body_ty);
+        add_entry(&e, kid, body, body_ty);
+    }
+    free(e.slot_ptr);
+    free(e.globals);
+    LLVMDisposeBuilder(e.b);
+    return st;
+}

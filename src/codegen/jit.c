@@ -1,0 +1,288 @@
+/* From a fused program to callable code: emit IR (emit.c), optimize with the new pass
+ * manager for the host (or LUCID_CPU / LUCID_CPU_FEATURES), emit an object in memory, and
+ * link it into an ORC LLJIT that the program owns. The object bytes are what the disk cache
+ * (objcache.c) stores. Only C API calls present in LLVM 15-22 are used; adding an object
+ * avoids the thread-safe-context API that changed in LLVM 21. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Support.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "codegen/codegen.h"
+#include "codegen/emit.h"
+#include "codegen/objcache.h"
+#include "support/error.h"
+#include "support/strbuf.h"
+
+struct lc_jit {
+    LLVMOrcLLJITRef jit;
+};
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static pthread_once_t remarks_once = PTHREAD_ONCE_INIT;
+static char *g_triple, *g_cpu, *g_features;
+
+static void init_llvm(void) {
+    LLVMInitializeNativeTarget();
+    LLVMInitializeNativeAsmPrinter();
+    char *t = LLVMGetDefaultTargetTriple();
+    char *norm = LLVMNormalizeTargetTriple(t);
+    g_triple = strdup(norm);
+    LLVMDisposeMessage(norm);
+    LLVMDisposeMessage(t);
+    const char *cpu = getenv("LUCID_CPU"), *feat = getenv("LUCID_CPU_FEATURES");
+    if (cpu && *cpu) {
+        g_cpu = strdup(cpu);
+    } else {
+        char *h = LLVMGetHostCPUName();
+        g_cpu = strdup(h);
+        LLVMDisposeMessage(h);
+    }
+    if (feat) {
+        g_features = strdup(feat);
+    } else if (cpu && *cpu) {
+        g_features = strdup(""); /* a named CPU brings its own features */
+    } else {
+        char *h = LLVMGetHostCPUFeatures();
+        g_features = strdup(h);
+        LLVMDisposeMessage(h);
+    }
+}
+
+static void init_remarks(void) {
+    const char *argv[] = {"lucid", "-pass-remarks=loop-vectorize",
+                          "-pass-remarks-missed=loop-vectorize",
+                          "-pass-remarks-analysis=loop-vectorize"};
+    LLVMParseCommandLineOptions(4, argv, NULL);
+}
+
+void lc_codegen_target(const char **triple, const char **cpu, const char **features) {
+    pthread_once(&init_once, init_llvm);
+    *triple = g_triple;
+    *cpu = g_cpu;
+    *features = g_features;
+}
+
+void lc_codegen_texts_free(lc_codegen_texts *t) {
+    if (!t) return;
+    free(t->llvm);
+    free(t->llvm_opt);
+    free(t->asm_text);
+    free(t->remarks);
+    memset(t, 0, sizeof *t);
+}
+
+void lc_jit_free(lc_jit *jit) {
+    if (!jit) return;
+    if (jit->jit) {
+        LLVMErrorRef err = LLVMOrcDisposeLLJIT(jit->jit);
+        if (err) LLVMConsumeError(err);
+    }
+    free(jit);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+static lc_status llvm_fail(LLVMErrorRef err, const char *what) {
+    char *msg = LLVMGetErrorMessage(err);
+    lc_status st = lc_fail(LC_ERR_JIT, "codegen: %s: %s", what, msg);
+    LLVMDisposeErrorMessage(msg);
+    return st;
+}
+
+static char *copy_llvm_string(char *s) {
+    char *r = s ? strdup(s) : NULL;
+    if (s) LLVMDisposeMessage(s);
+    return r;
+}
+
+static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
+    lc_strbuf *sb = ctx;
+    if (!sb) return;
+    char *d = LLVMGetDiagInfoDescription(di);
+    lc_strbuf_printf(sb, "%s\n", d);
+    LLVMDisposeMessage(d);
+}
+
+static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
+    char passes[32];
+    snprintf(passes, sizeof passes, "default<O%d>", level < 0 ? 0 : level > 3 ? 3 : level);
+    LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+    LLVMPassBuilderOptionsSetLoopVectorization(po, level >= 2);
+    LLVMPassBuilderOptionsSetSLPVectorization(po, level >= 2);
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, level >= 2);
+    LLVMErrorRef err = LLVMRunPasses(mod, passes, tm, po);
+    LLVMDisposePassBuilderOptions(po);
+    return err ? llvm_fail(err, "optimization failed") : LC_OK;
+}
+
+static lc_status emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, LLVMCodeGenFileType kind,
+                             char **bytes, size_t *len) {
+    char *msg = NULL;
+    LLVMMemoryBufferRef buf = NULL;
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, kind, &msg, &buf)) {
+        lc_status st = lc_fail(LC_ERR_JIT, "codegen: object emission failed: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return st;
+    }
+    *len = LLVMGetBufferSize(buf);
+    *bytes = malloc(*len + 1);
+    if (*bytes) {
+        memcpy(*bytes, LLVMGetBufferStart(buf), *len);
+        (*bytes)[*len] = 0;
+    }
+    LLVMDisposeMemoryBuffer(buf);
+    return *bytes ? LC_OK : lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+}
+
+/* Build IR, optimize, produce object bytes (or take them from the disk cache). */
+static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
+                                lc_codegen_texts *texts, char **obj, size_t *obj_len) {
+    double t0 = now_ms();
+    LLVMContextRef ctx = LLVMContextCreate();
+    lc_strbuf remarks = {0};
+    bool want_remarks = texts && o->want_remarks;
+    if (want_remarks) pthread_once(&remarks_once, init_remarks);
+    LLVMContextSetDiagnosticHandler(ctx, collect_remark, want_remarks ? &remarks : NULL);
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("lucid", ctx);
+    LLVMTargetMachineRef tm = NULL;
+    char *ir = NULL;
+    lc_status st = LC_OK;
+    LLVMTargetRef target;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(g_triple, &target, &msg)) {
+        st = lc_fail(LC_ERR_JIT, "codegen: no target for %s: %s", g_triple, msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        goto done;
+    }
+    tm = LLVMCreateTargetMachine(target, g_triple, g_cpu, g_features,
+                                 o->opt_level >= 2 ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault,
+                                 LLVMRelocPIC, LLVMCodeModelJITDefault);
+    if (!tm) {
+        st = lc_fail(LC_ERR_JIT, "codegen: cannot make a target machine for cpu %s", g_cpu);
+        goto done;
+    }
+    LLVMSetTarget(mod, g_triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(mod, td);
+    LLVMDisposeTargetData(td);
+    st = lc_emit_module(f, ctx, mod);
+    if (st != LC_OK) goto done;
+    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+        st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        goto done;
+    }
+    if (msg) LLVMDisposeMessage(msg);
+    ir = copy_llvm_string(LLVMPrintModuleToString(mod));
+    if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
+    if (texts) {
+        texts->ms_emit = now_ms() - t0;
+        if (o->want_llvm) texts->llvm = strdup(ir);
+    }
+    /* Disk cache: skip optimization and emission when the same IR was compiled before for
+     * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
+    bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
+    if (!want_later && lc_objcache_load(ir, g_triple, g_cpu, g_features, o->opt_level, obj, obj_len)) {
+        if (texts) texts->cache_hit = true;
+        goto done;
+    }
+    double t1 = now_ms();
+    st = optimize(mod, tm, o->opt_level);
+    if (st != LC_OK) goto done;
+    if (texts) {
+        texts->ms_opt = now_ms() - t1;
+        if (o->want_llvm_opt) texts->llvm_opt = copy_llvm_string(LLVMPrintModuleToString(mod));
+        if (o->want_asm) {
+            LLVMModuleRef clone = LLVMCloneModule(mod);
+            size_t len;
+            st = emit_object(tm, clone, LLVMAssemblyFile, &texts->asm_text, &len);
+            LLVMDisposeModule(clone);
+            if (st != LC_OK) goto done;
+        }
+    }
+    double t2 = now_ms();
+    st = emit_object(tm, mod, LLVMObjectFile, obj, obj_len);
+    if (st != LC_OK) goto done;
+    if (texts) texts->ms_object = now_ms() - t2;
+    lc_objcache_store(ir, g_triple, g_cpu, g_features, o->opt_level, *obj, *obj_len);
+done:
+    if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
+    else lc_strbuf_free(&remarks);
+    free(ir);
+    if (tm) LLVMDisposeTargetMachine(tm);
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    return st;
+}
+
+static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_jit **out,
+                             lc_kernel_entry *entries) {
+    lc_jit *j = calloc(1, sizeof *j);
+    if (!j) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
+    LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, builder); /* takes the builder */
+    if (err) {
+        j->jit = NULL;
+        lc_jit_free(j);
+        return llvm_fail(err, "cannot create the JIT");
+    }
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
+    LLVMOrcDefinitionGeneratorRef gen = NULL;
+    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit),
+                                                              NULL, NULL);
+    if (err) {
+        lc_jit_free(j);
+        return llvm_fail(err, "cannot search the process for math functions");
+    }
+    LLVMOrcJITDylibAddGenerator(jd, gen);
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, "lucid-kernels");
+    err = LLVMOrcLLJITAddObjectFile(j->jit, jd, buf); /* takes the buffer */
+    if (err) {
+        lc_jit_free(j);
+        return llvm_fail(err, "cannot add the object");
+    }
+    for (int k = 0; k < f->n_kernels; k++) {
+        char name[48];
+        snprintf(name, sizeof name, "lc_kernel_%d", k);
+        LLVMOrcExecutorAddress addr = 0;
+        err = LLVMOrcLLJITLookup(j->jit, &addr, name);
+        if (err) {
+            lc_jit_free(j);
+            return llvm_fail(err, "cannot find a kernel");
+        }
+        entries[k] = (lc_kernel_entry)(uintptr_t)addr;
+    }
+    *out = j;
+    return LC_OK;
+}
+
+lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
+                     lc_jit **jit, lc_kernel_entry *entries) {
+    *jit = NULL;
+    pthread_once(&init_once, init_llvm);
+    if (!g_triple || !g_cpu || !g_features) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    lc_codegen_options o = opts ? *opts : (lc_codegen_options){.opt_level = 3};
+    char *obj = NULL;
+    size_t len = 0;
+    LC_TRY(compile_object(f, &o, texts, &obj, &len));
+    double t = now_ms();
+    lc_status st = link_object(f, obj, len, jit, entries);
+    if (texts) texts->ms_link = now_ms() - t;
+    free(obj);
+    return st;
+}

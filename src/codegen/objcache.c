@@ -1,0 +1,118 @@
+/* On-disk object cache; see objcache.h. File layout, all little-endian:
+ *   "LUCIDOBJ1\n"  magic
+ *   u64 key length, key bytes     (the full key, compared byte for byte: no collisions)
+ *   u64 object length, object bytes
+ *   u64 FNV-1a of the object      (catches truncation and bit rot)
+ * The file name is the key's 64-bit FNV-1a hash in hex. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codegen/objcache.h"
+#include "support/strbuf.h"
+
+#ifndef LUCID_VERSION
+#define LUCID_VERSION "dev"
+#endif
+#ifndef LUCID_LLVM_VERSION
+#define LUCID_LLVM_VERSION "unknown"
+#endif
+
+static const char magic[] = "LUCIDOBJ1\n";
+
+static uint64_t fnv1a(const void *data, size_t len, uint64_t h) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static char *make_key(const char *ir, const char *triple, const char *cpu, const char *features,
+                      int opt_level) {
+    lc_strbuf sb = {0};
+    lc_strbuf_printf(&sb, "lucid %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\n",
+                     LUCID_VERSION, LUCID_LLVM_VERSION, triple, cpu, features, opt_level);
+    lc_strbuf_puts(&sb, ir);
+    char *key = NULL;
+    if (lc_strbuf_finish(&sb, &key) != LC_OK) return NULL;
+    return key;
+}
+
+static bool cache_path(const char *key, char *path, size_t size) {
+    const char *dir = getenv("LUCID_CACHE_DIR");
+    if (!dir || !*dir) return false;
+    uint64_t h = fnv1a(key, strlen(key), 0xcbf29ce484222325ULL);
+    int n = snprintf(path, size, "%s/%016llx.lobj", dir, (unsigned long long)h);
+    return n > 0 && (size_t)n < size;
+}
+
+static bool read_u64(FILE *f, uint64_t *v) {
+    unsigned char b[8];
+    if (fread(b, 1, 8, f) != 8) return false;
+    *v = 0;
+    for (int i = 7; i >= 0; i--) *v = (*v << 8) | b[i];
+    return true;
+}
+
+static bool write_u64(FILE *f, uint64_t v) {
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(v >> (8 * i));
+    return fwrite(b, 1, 8, f) == 8;
+}
+
+bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const char *features,
+                      int opt_level, char **obj, size_t *len) {
+    char path[4096];
+    char *key = make_key(ir, triple, cpu, features, opt_level);
+    if (!key) return false;
+    bool ok = false;
+    FILE *f = NULL;
+    char *kbuf = NULL, *data = NULL;
+    if (!cache_path(key, path, sizeof path)) goto done;
+    f = fopen(path, "rb");
+    if (!f) goto done;
+    char m[sizeof magic - 1];
+    uint64_t klen, olen, sum;
+    if (fread(m, 1, sizeof m, f) != sizeof m || memcmp(m, magic, sizeof m) != 0) goto done;
+    if (!read_u64(f, &klen) || klen != strlen(key)) goto done;
+    kbuf = malloc(klen + 1);
+    if (!kbuf || fread(kbuf, 1, klen, f) != klen || memcmp(kbuf, key, klen) != 0) goto done;
+    if (!read_u64(f, &olen) || olen == 0 || olen > ((uint64_t)1 << 32)) goto done;
+    data = malloc(olen);
+    if (!data || fread(data, 1, olen, f) != olen) goto done;
+    if (!read_u64(f, &sum) || sum != fnv1a(data, olen, 0xcbf29ce484222325ULL)) goto done;
+    if (fgetc(f) != EOF) goto done; /* trailing bytes: not a file we wrote */
+    *obj = data;
+    *len = olen;
+    data = NULL;
+    ok = true;
+done:
+    if (f) fclose(f);
+    free(kbuf);
+    free(data);
+    free(key);
+    return ok;
+}
+
+void lc_objcache_store(const char *ir, const char *triple, const char *cpu, const char *features,
+                       int opt_level, const char *obj, size_t len) {
+    char path[4096], tmp[4200];
+    char *key = make_key(ir, triple, cpu, features, opt_level);
+    if (!key) return;
+    if (!cache_path(key, path, sizeof path)) { free(key); return; }
+    snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) { free(key); return; }
+    FILE *f = fdopen(fd, "wb");
+    if (!f) { close(fd); unlink(tmp); free(key); return; }
+    size_t klen = strlen(key);
+    bool ok = fwrite(magic, 1, sizeof magic - 1, f) == sizeof magic - 1 && write_u64(f, klen) &&
+              fwrite(key, 1, klen, f) == klen && write_u64(f, len) &&
+              fwrite(obj, 1, len, f) == len &&
+              write_u64(f, fnv1a(obj, len, 0xcbf29ce484222325ULL));
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) unlink(tmp);
+    free(key);
+}

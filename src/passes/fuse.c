@@ -1,0 +1,275 @@
+/* fuse: group the graph's nodes into kernels (see kernel.h for what a kernel is).
+ *
+ * Materialized (given a buffer): graph inputs, graph outputs, and a reduction that feeds an
+ * unfold whose windows overlap, since inlining it there would recompute each of its elements
+ * size/step times. Everything else is evaluated inline in the kernel of each materialized
+ * node that needs it. A reduction seen through `expand` (the backward of a pool) is
+ * recomputed per window slot instead: that keeps a pool's backward one kernel, and costs a
+ * few cached reads rather than a round trip through memory. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/kernel.h"
+#include "support/error.h"
+#include "support/strbuf.h"
+
+static char *dup_printf(const char *fmt, ...) LC_PRINTF(1, 2);
+static char *dup_printf(const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    return strdup(tmp);
+}
+
+void lc_fused_free(lc_fused *f) {
+    if (!f) return;
+    int n = f->graph ? lc_graph_node_count(f->graph) : 0;
+    if (f->why)
+        for (int i = 0; i < n; i++) free(f->why[i]);
+    for (int k = 0; k < f->n_kernels; k++) {
+        free(f->kernels[k].nodes);
+        free(f->kernels[k].args);
+    }
+    free(f->kernels);
+    free(f->why);
+    free(f->node_slot);
+    free(f->lp_scaled);
+    free(f->scratch);
+    lc_graph_free(f->graph);
+    free(f);
+}
+
+const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t size) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->name)
+        snprintf(buf, size, "%%%d (%s)", node, n->name);
+    else
+        snprintf(buf, size, "%%%d %s", node, lc_op_get_info(n->op)->name);
+    return buf;
+}
+
+/* Walk back from an overlapping unfold's input through inline elementwise and layout nodes;
+ * the first reduction found on each path is materialized. */
+static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold, int unfold_idx) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (f->node_slot[node] >= 0) return;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (info->kind == LC_KIND_REDUCE) {
+        f->node_slot[node] = f->n_slots++;
+        f->why[node] = dup_printf(
+            "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
+            "): inlining would recompute it up to %" PRId64 " times",
+            unfold_idx, unfold->attr[1], unfold->attr[2],
+            (unfold->attr[1] + unfold->attr[2] - 1) / unfold->attr[2]);
+        return;
+    }
+    for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
+}
+
+/* pow(sum(pow(abs(e), p)), 1/p) with p large: codegen scales by the window max. */
+static bool is_large_p_norm(const lc_graph *g, const lc_node *n) {
+    if (n->op != LC_OP_POW) return false;
+    const lc_node *s = lc_graph_node(g, n->inputs[0]);
+    if (s->op != LC_OP_SUM) return false;
+    const lc_node *q = lc_graph_node(g, s->inputs[0]);
+    if (q->op != LC_OP_POW || lc_graph_node(g, q->inputs[0])->op != LC_OP_ABS) return false;
+    double p = q->real_attr;
+    return p > LC_LP_SCALE_MIN_P && fabs(n->real_attr * p - 1.0) < 1e-12;
+}
+
+typedef struct collect {
+    int *mark;        /* per node: kernel id + 1 when already collected */
+    int *nodes, n_nodes;
+    int *args, n_args;
+    int64_t cost;
+} collect;
+
+/* Depth-first from the root, stopping at materialized nodes (which become arguments). The
+ * cost counts loads per output element, multiplied through reductions and window loops. */
+static int64_t collect_node(const lc_fused *f, collect *c, int kid, int node, bool is_root) {
+    int slot = f->node_slot[node];
+    if (slot >= 0 && !is_root) {
+        bool seen = false;
+        for (int i = 0; i < c->n_args; i++) seen |= c->args[i] == slot;
+        if (!seen) c->args[c->n_args++] = slot;
+        return 1;
+    }
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->op == LC_OP_INPUT) { /* an input copied to an output */
+        bool seen = false;
+        for (int i = 0; i < c->n_args; i++) seen |= c->args[i] == slot;
+        if (!seen) c->args[c->n_args++] = slot;
+    }
+    if (c->mark[node] != kid + 1) {
+        c->mark[node] = kid + 1;
+        c->nodes[c->n_nodes++] = node;
+    }
+    const lc_op_info *info = lc_op_get_info(n->op);
+    int64_t cost = 0;
+    for (int i = 0; i < info->arity; i++) cost += collect_node(f, c, kid, n->inputs[i], false);
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+        const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
+        cost *= x->shape.dim[n->attr[0]];
+    } else if (n->op == LC_OP_FOLD) {
+        cost *= (n->attr[1] + n->attr[2] - 1) / n->attr[2];
+    }
+    return cost > 0 ? cost : 1;
+}
+
+static int cmp_int(const void *a, const void *b) {
+    return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
+    int kid = f->n_kernels;
+    c->n_nodes = c->n_args = 0;
+    int64_t cost = collect_node(f, c, kid, root, true);
+    lc_kernel *k = &f->kernels[f->n_kernels++];
+    memset(k, 0, sizeof *k);
+    k->root = root;
+    k->dst_slot = dst_slot;
+    k->outer = lc_shape_numel(&lc_graph_node(f->graph, root)->shape);
+    k->cost = cost;
+    qsort(c->nodes, (size_t)c->n_nodes, sizeof(int), cmp_int);
+    k->nodes = malloc(sizeof(int) * (size_t)(c->n_nodes ? c->n_nodes : 1));
+    k->args = malloc(sizeof(int) * (size_t)(c->n_args ? c->n_args : 1));
+    if (!k->nodes || !k->args) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    memcpy(k->nodes, c->nodes, sizeof(int) * (size_t)c->n_nodes);
+    memcpy(k->args, c->args, sizeof(int) * (size_t)c->n_args);
+    k->n_nodes = c->n_nodes;
+    k->n_args = c->n_args;
+    return LC_OK;
+}
+
+lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
+    *out = NULL;
+    LC_TRY(lc_graph_verify(g));
+    lc_fused *f = calloc(1, sizeof *f);
+    if (!f) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    lc_status st = lc_graph_clone(g, &f->graph);
+    if (st != LC_OK) { free(f); return st; }
+    int n = lc_graph_node_count(g);
+    f->n_inputs = lc_graph_input_count(g);
+    f->n_outputs = lc_graph_output_count(g);
+    size_t nn = (size_t)(n ? n : 1);
+    f->node_slot = malloc(sizeof(int) * nn);
+    f->why = calloc(nn, sizeof(char *));
+    f->lp_scaled = calloc(nn, sizeof(bool));
+    /* At most one kernel per node plus one copy per output. */
+    f->kernels = calloc(nn + (size_t)f->n_outputs, sizeof(lc_kernel));
+    collect c = {0};
+    c.mark = calloc(nn, sizeof(int));
+    c.nodes = malloc(sizeof(int) * nn);
+    c.args = malloc(sizeof(int) * (nn + 1));
+    if (!f->node_slot || !f->why || !f->lp_scaled || !f->kernels || !c.mark || !c.nodes ||
+        !c.args) {
+        st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) f->node_slot[i] = -1;
+    for (int i = 0; i < f->n_inputs; i++) {
+        int node = lc_graph_input(g, i);
+        f->node_slot[node] = lc_slot_input(f, i);
+        f->why[node] = dup_printf("graph input %d", i);
+    }
+    f->n_slots = f->n_inputs + f->n_outputs;
+    for (int i = 0; i < f->n_outputs; i++) {
+        int node = lc_graph_output(g, i);
+        if (f->node_slot[node] >= 0) continue; /* an input returned as is: copied below */
+        f->node_slot[node] = lc_slot_output(f, i);
+        f->why[node] = dup_printf("graph output %d", i);
+    }
+    for (int i = 0; i < n; i++) {
+        const lc_node *u = lc_graph_node(g, i);
+        if (u->op == LC_OP_UNFOLD && u->attr[1] > u->attr[2])
+            materialize_reductions(f, u->inputs[0], u, i);
+        f->lp_scaled[i] = is_large_p_norm(g, u);
+    }
+    for (int i = 0; i < n && st == LC_OK; i++) {
+        if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
+        st = add_kernel(f, &c, i, f->node_slot[i]);
+    }
+    for (int i = 0; i < f->n_outputs && st == LC_OK; i++) {
+        int node = lc_graph_output(g, i);
+        if (f->node_slot[node] != lc_slot_output(f, i))
+            st = add_kernel(f, &c, node, lc_slot_output(f, i));
+    }
+    if (st == LC_OK) {
+        for (int i = 0; i < n; i++)
+            if (f->why[i] == NULL && f->node_slot[i] >= 0) {
+                st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+                break;
+            }
+    }
+done:
+    free(c.mark);
+    free(c.nodes);
+    free(c.args);
+    if (st != LC_OK) {
+        lc_fused_free(f);
+        return st;
+    }
+    *out = f;
+    return LC_OK;
+}
+
+static void print_slot(const lc_fused *f, lc_strbuf *sb, int slot) {
+    if (slot < f->n_inputs)
+        lc_strbuf_printf(sb, "input %d", slot);
+    else if (slot < f->n_inputs + f->n_outputs)
+        lc_strbuf_printf(sb, "output %d", slot - f->n_inputs);
+    else
+        lc_strbuf_printf(sb, "scratch %d", slot);
+}
+
+lc_status lc_fused_print(const lc_fused *f, FILE *out) {
+    lc_strbuf sb = {0};
+    char lab[256], shp[96];
+    lc_strbuf_printf(&sb, ";; fused: %d kernel%s\n", f->n_kernels, f->n_kernels == 1 ? "" : "s");
+    for (int k = 0; k < f->n_kernels; k++) {
+        const lc_kernel *kr = &f->kernels[k];
+        const lc_node *r = lc_graph_node(f->graph, kr->root);
+        lc_strbuf_printf(&sb, "kernel %d: writes %s %s%s into ", k,
+                         lc_fused_node_label(f, kr->root, lab, sizeof lab),
+                         lc_dtype_name(r->dtype), lc_shape_str(&r->shape, shp, sizeof shp));
+        print_slot(f, &sb, kr->dst_slot);
+        lc_strbuf_printf(&sb, "; outer range %" PRId64 ", ~%" PRId64 " loads per element\n",
+                         kr->outer, kr->cost);
+        lc_strbuf_puts(&sb, "  reads:");
+        for (int a = 0; a < kr->n_args; a++) {
+            lc_strbuf_puts(&sb, a ? ", " : " ");
+            print_slot(f, &sb, kr->args[a]);
+        }
+        lc_strbuf_puts(&sb, kr->n_args ? "\n" : " nothing\n");
+        for (int i = 0; i < kr->n_nodes; i++) {
+            int node = kr->nodes[i];
+            const lc_node *x = lc_graph_node(f->graph, node);
+            const char *role = "";
+            if (x->op == LC_OP_SUM || x->op == LC_OP_MEAN) role = "  [window reduction: counted inner loop]";
+            else if (x->op == LC_OP_UNFOLD) role = "  [index arithmetic; 0 outside [0, L)]";
+            else if (x->op == LC_OP_FOLD) role = "  [gather over the windows covering each position]";
+            else if (x->op == LC_OP_EXPAND) role = "  [index dropped; the input is recomputed per slot]";
+            if (f->lp_scaled[node]) role = "  [lp norm scaled by the window max |x| (large p)]";
+            lc_strbuf_printf(&sb, "  op %s%s\n", lc_fused_node_label(f, node, lab, sizeof lab), role);
+        }
+    }
+    bool any = false;
+    int n = lc_graph_node_count(f->graph);
+    for (int i = 0; i < n; i++) {
+        if (f->node_slot[i] < f->n_inputs + f->n_outputs) continue;
+        if (!any) lc_strbuf_puts(&sb, "not fused:\n");
+        any = true;
+        lc_strbuf_printf(&sb, "  %s materialized: %s\n",
+                         lc_fused_node_label(f, i, lab, sizeof lab), f->why[i]);
+    }
+    char *text;
+    LC_TRY(lc_strbuf_finish(&sb, &text));
+    fputs(text, out);
+    free(text);
+    return LC_OK;
+}

@@ -1,0 +1,82 @@
+/* The fused stage: what the fuse pass produces and codegen consumes (DESIGN.md §3-§4).
+ *
+ * A kernel is one loop nest that writes every element of one materialized node (its root):
+ * the parallel outer range is the root's elements in row-major order, and each element is the
+ * root's expression evaluated at that index, inlined through every node that is not
+ * materialized. So elementwise work before a reduction is the prologue (run per window
+ * element), a reduction is a counted inner loop, and what follows it is the epilogue.
+ * `unfold` is index arithmetic (reads outside [0, L) give 0), `expand` drops an index, and
+ * `fold` is a gather: for each output position the windows covering it are visited in order,
+ * so no kernel ever writes an element twice and the outer range splits freely.
+ *
+ * Buffers are slots: [0, n_inputs) the graph inputs, [n_inputs, n_inputs + n_outputs) the
+ * graph outputs, then scratch slots that the plan places in one per-run block. Codegen never
+ * sees modules and passes never see LLVM: this header is the seam. */
+#ifndef LUCID_PASSES_KERNEL_H
+#define LUCID_PASSES_KERNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lucid/ir.h"
+
+typedef struct lc_kernel {
+    int root;          /* node whose values the kernel computes */
+    int dst_slot;      /* slot it writes */
+    int64_t outer;     /* elements of root: the parallel outer range */
+    int64_t cost;      /* estimated loads per outer element (how heavy one element is) */
+    int n_nodes;       /* nodes evaluated inline, in graph order (root included) */
+    int *nodes;
+    int n_args;        /* slots read, each once, in first-use order */
+    int *args;
+} lc_kernel;
+
+typedef struct lc_scratch {
+    int slot;          /* scratch slot */
+    int node;          /* node it holds */
+    int64_t offset;    /* byte offset in the per-run scratch block (64-byte aligned) */
+    int64_t bytes;
+    int first, last;   /* kernel that writes it, last kernel that reads it */
+} lc_scratch;
+
+typedef struct lc_fused {
+    lc_graph *graph;          /* owned copy of the fused graph */
+    int n_inputs, n_outputs;
+    int n_slots;
+    int *node_slot;           /* per node: slot holding it, or -1 when evaluated inline */
+    char **why;               /* per node: why it is materialized (NULL when inlined) */
+    bool *lp_scaled;          /* per node: a pow(sum(pow(|e|, p)), 1/p) root that codegen
+                                 evaluates as m·(Σ(|e|/m)^p)^(1/p), m = max |e| (large p) */
+    int n_kernels;
+    lc_kernel *kernels;       /* in execution order */
+    /* Filled by lc_plan. */
+    int n_scratch;
+    lc_scratch *scratch;
+    int64_t scratch_bytes;    /* size of the per-run scratch block */
+} lc_fused;
+
+/* p above which the LP norm is evaluated in its scaled form: |x|^p overflows float32 at
+ * |x| = 4.4 for p = 60, and at |x| = 2^16 for p = 8. */
+#define LC_LP_SCALE_MIN_P 8.0
+
+/* Group the nodes of `g` into kernels. Never fails on a valid graph: every op has a generic
+ * inline evaluation, so there is no unsupported node. Free with lc_fused_free. */
+lc_status lc_fuse(const lc_graph *g, lc_fused **out);
+/* Give every scratch slot an offset in one block so buffers whose lifetimes do not overlap
+ * share memory (peak = what the live tensors need). Idempotent. */
+lc_status lc_plan(lc_fused *f);
+void lc_fused_free(lc_fused *f);
+
+/* Text dumps of the two stages (`fuse`, `plan`): each kernel with its ops and their
+ * provenance (node names), and why each intermediate is materialized. */
+lc_status lc_fused_print(const lc_fused *f, FILE *out);
+lc_status lc_plan_print(const lc_fused *f, FILE *out);
+/* "%7 (1.LPPool1d.pow)" or "%7 pow" into buf. */
+const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t size);
+
+/* The slot of graph input i, output i. */
+static inline int lc_slot_input(const lc_fused *f, int i) { (void)f; return i; }
+static inline int lc_slot_output(const lc_fused *f, int i) { return f->n_inputs + i; }
+
+#endif

@@ -1,0 +1,140 @@
+/* The in-memory compile cache: building the same pipeline twice compiles once. Keyed by the
+ * graph's structure (program_internal.h), compared byte for byte behind a 64-bit hash; a
+ * small fixed table, oldest entry evicted first. The disk cache of object code is
+ * src/codegen/objcache.c. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/program_internal.h"
+#include "support/error.h"
+
+#define CACHE_SLOTS 64
+
+typedef struct entry {
+    uint64_t hash;
+    unsigned char *key;
+    size_t len;
+    lc_code *code;
+} entry;
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static entry g_entries[CACHE_SLOTS];
+static int g_next;
+static lc_cache_stats g_stats;
+
+static uint64_t fnv1a(const unsigned char *p, size_t len) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+typedef struct keybuf {
+    unsigned char *data;
+    size_t len, cap;
+    bool failed;
+} keybuf;
+
+static void put(keybuf *k, const void *p, size_t n) {
+    if (k->failed) return;
+    if (k->len + n > k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 1024;
+        while (cap < k->len + n) cap *= 2;
+        unsigned char *d = realloc(k->data, cap);
+        if (!d) { k->failed = true; return; }
+        k->data = d;
+        k->cap = cap;
+    }
+    memcpy(k->data + k->len, p, n);
+    k->len += n;
+}
+
+lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, size_t *len) {
+    keybuf k = {0};
+    int n = lc_graph_node_count(g), outs = lc_graph_output_count(g);
+    put(&k, &opt_level, sizeof opt_level);
+    put(&k, &n, sizeof n);
+    for (int i = 0; i < n; i++) {
+        const lc_node *x = lc_graph_node(g, i);
+        int hdr[2 + LC_MAX_INPUTS] = {(int)x->op, (int)x->dtype, x->inputs[0], x->inputs[1]};
+        put(&k, hdr, sizeof hdr);
+        put(&k, &x->shape.rank, sizeof x->shape.rank);
+        put(&k, x->shape.dim, sizeof(int64_t) * (size_t)x->shape.rank);
+        put(&k, x->attr, sizeof x->attr);
+        put(&k, &x->real_attr, sizeof x->real_attr);
+        if (x->op == LC_OP_CONSTANT && x->data)
+            put(&k, x->data, sizeof(double) * (size_t)lc_shape_numel(&x->shape));
+    }
+    put(&k, &outs, sizeof outs);
+    for (int i = 0; i < outs; i++) {
+        int o = lc_graph_output(g, i);
+        put(&k, &o, sizeof o);
+    }
+    if (k.failed) {
+        free(k.data);
+        return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
+    }
+    *key = k.data;
+    *len = k.len;
+    return LC_OK;
+}
+
+lc_code *lc_cache_lookup(const unsigned char *key, size_t len) {
+    uint64_t h = fnv1a(key, len);
+    lc_code *found = NULL;
+    pthread_mutex_lock(&g_lock);
+    for (int i = 0; i < CACHE_SLOTS && !found; i++) {
+        entry *e = &g_entries[i];
+        if (e->code && e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) {
+            found = e->code;
+            lc_code_retain(found);
+        }
+    }
+    if (found) g_stats.hits++;
+    else g_stats.misses++;
+    pthread_mutex_unlock(&g_lock);
+    return found;
+}
+
+void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code) {
+    unsigned char *copy = malloc(len);
+    if (!copy) return; /* not cached: only costs a recompile */
+    memcpy(copy, key, len);
+    lc_code *old = NULL;
+    unsigned char *old_key = NULL;
+    pthread_mutex_lock(&g_lock);
+    entry *e = &g_entries[g_next];
+    g_next = (g_next + 1) % CACHE_SLOTS;
+    old = e->code;
+    old_key = e->key;
+    e->hash = fnv1a(key, len);
+    e->key = copy;
+    e->len = len;
+    e->code = code;
+    lc_code_retain(code);
+    pthread_mutex_unlock(&g_lock);
+    if (old) lc_code_release(old);
+    free(old_key);
+}
+
+lc_cache_stats lc_compile_cache_stats(void) {
+    pthread_mutex_lock(&g_lock);
+    lc_cache_stats s = g_stats;
+    pthread_mutex_unlock(&g_lock);
+    return s;
+}
+
+void lc_compile_cache_clear(void) {
+    entry copy[CACHE_SLOTS];
+    pthread_mutex_lock(&g_lock);
+    memcpy(copy, g_entries, sizeof copy);
+    memset(g_entries, 0, sizeof g_entries);
+    g_next = 0;
+    g_stats.hits = g_stats.misses = 0;
+    pthread_mutex_unlock(&g_lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (copy[i].code) lc_code_release(copy[i].code);
+        free(copy[i].key);
+    }
+}

@@ -1,0 +1,153 @@
+/* The thread pool: started once, `threads - 1` workers plus the calling thread. A job splits
+ * [0, n) into contiguous parts, one per thread, with inner boundaries rounded to 64 elements
+ * so parts start on cache lines; the caller runs part 0 and waits for the rest. One job at a
+ * time: a second caller that finds the pool busy runs its whole range itself (results are
+ * the same either way, since a part is just a sub-range of independent elements). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/pool.h"
+#include "support/error.h"
+
+typedef struct pool {
+    pthread_mutex_t busy;     /* held by the thread whose job the pool runs */
+    pthread_mutex_t lock;     /* guards the fields below */
+    pthread_cond_t start, done;
+    pthread_t *workers;
+    int n_workers;
+    unsigned long generation; /* bumped per job */
+    bool stop;
+    /* the current job */
+    lc_pool_task fn;
+    void *ctx;
+    int64_t n;
+    int parts;
+    int pending;
+} pool;
+
+static pool g_pool = {.busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
+                      .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static int g_threads; /* total, caller included */
+
+static int64_t part_begin(int64_t n, int parts, int k) {
+    if (k >= parts) return n;
+    int64_t b = (int64_t)((__int128)n * k / parts);
+    return k == 0 ? 0 : b / 64 * 64;
+}
+
+typedef struct worker_arg { int id; } worker_arg;
+
+static void *worker_main(void *arg) {
+    int id = (int)(intptr_t)arg; /* part id = id + 1 */
+    unsigned long seen = 0;
+    pthread_mutex_lock(&g_pool.lock);
+    for (;;) {
+        while (!g_pool.stop && g_pool.generation == seen) pthread_cond_wait(&g_pool.start, &g_pool.lock);
+        if (g_pool.stop) break;
+        seen = g_pool.generation;
+        int part = id + 1;
+        if (part < g_pool.parts) {
+            lc_pool_task fn = g_pool.fn;
+            void *ctx = g_pool.ctx;
+            int64_t b = part_begin(g_pool.n, g_pool.parts, part);
+            int64_t e = part_begin(g_pool.n, g_pool.parts, part + 1);
+            pthread_mutex_unlock(&g_pool.lock);
+            if (b < e) fn(ctx, b, e);
+            pthread_mutex_lock(&g_pool.lock);
+            if (--g_pool.pending == 0) pthread_cond_signal(&g_pool.done);
+        }
+    }
+    pthread_mutex_unlock(&g_pool.lock);
+    return NULL;
+}
+
+static int default_threads(void) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    if (cores > 256) cores = 256;
+    const char *env = getenv("LUCID_NUM_THREADS");
+    if (env && *env) {
+        char *end;
+        errno = 0;
+        long v = strtol(env, &end, 10);
+        if (errno == 0 && *end == 0 && v >= 1 && v <= 1024) return (int)v;
+        fprintf(stderr, "lucid: LUCID_NUM_THREADS must be an integer between 1 and 1024, got "
+                        "\"%s\"; using %ld\n", env, cores);
+    }
+    return (int)cores;
+}
+
+/* Start `threads - 1` workers; called with g_pool.busy held (or from the once routine). */
+static void start_workers(int threads) {
+    g_threads = threads;
+    g_pool.stop = false;
+    g_pool.n_workers = 0;
+    g_pool.workers = threads > 1 ? calloc((size_t)threads - 1, sizeof(pthread_t)) : NULL;
+    for (int i = 0; g_pool.workers && i < threads - 1; i++) {
+        if (pthread_create(&g_pool.workers[i], NULL, worker_main, (void *)(intptr_t)i) != 0) break;
+        g_pool.n_workers++;
+    }
+    g_threads = g_pool.n_workers + 1; /* what we really got */
+}
+
+static void stop_workers(void) {
+    pthread_mutex_lock(&g_pool.lock);
+    g_pool.stop = true;
+    pthread_cond_broadcast(&g_pool.start);
+    pthread_mutex_unlock(&g_pool.lock);
+    for (int i = 0; i < g_pool.n_workers; i++) pthread_join(g_pool.workers[i], NULL);
+    free(g_pool.workers);
+    g_pool.workers = NULL;
+    g_pool.n_workers = 0;
+}
+
+static void init_pool(void) { start_workers(default_threads()); }
+
+int lc_pool_threads(void) {
+    pthread_once(&g_once, init_pool);
+    return g_threads;
+}
+
+lc_status lc_pool_set_threads(int n) {
+    if (n < 1 || n > 1024)
+        return lc_fail(LC_ERR_INVALID_ARG, "runtime: threads must be between 1 and 1024, got %d", n);
+    pthread_once(&g_once, init_pool);
+    pthread_mutex_lock(&g_pool.busy);
+    if (n != g_threads) {
+        stop_workers();
+        start_workers(n);
+    }
+    pthread_mutex_unlock(&g_pool.busy);
+    return LC_OK;
+}
+
+void lc_pool_parallel_for(int64_t n, int max_threads, lc_pool_task fn, void *ctx) {
+    pthread_once(&g_once, init_pool);
+    int parts = max_threads < g_threads ? max_threads : g_threads;
+    if (parts > 1 && n / 64 < parts) parts = (int)(n / 64);
+    if (parts <= 1 || pthread_mutex_trylock(&g_pool.busy) != 0) {
+        fn(ctx, 0, n);
+        return;
+    }
+    if (parts > g_threads) parts = g_threads; /* the pool may have been resized */
+    pthread_mutex_lock(&g_pool.lock);
+    g_pool.fn = fn;
+    g_pool.ctx = ctx;
+    g_pool.n = n;
+    g_pool.parts = parts;
+    g_pool.pending = parts - 1;
+    g_pool.generation++;
+    pthread_cond_broadcast(&g_pool.start);
+    pthread_mutex_unlock(&g_pool.lock);
+    int64_t e = part_begin(n, parts, 1);
+    if (e > 0) fn(ctx, 0, e);
+    pthread_mutex_lock(&g_pool.lock);
+    while (g_pool.pending > 0) pthread_cond_wait(&g_pool.done, &g_pool.lock);
+    pthread_mutex_unlock(&g_pool.lock);
+    pthread_mutex_unlock(&g_pool.busy);
+}

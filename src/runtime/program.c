@@ -1,0 +1,324 @@
+/* Programs: compile a graph (fuse -> plan -> codegen), run it over the pool.
+ *
+ *   lc_compile:  key -> in-memory cache? -> lc_fuse -> lc_plan -> lc_codegen -> cache insert
+ *   lc_program_run_into: check tensors -> slot table (inputs, outputs, per-run scratch) ->
+ *                        each kernel in order, its outer range split across the pool
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lucid/program.h"
+#include "runtime/buffer.h"
+#include "runtime/pool.h"
+#include "runtime/program_internal.h"
+#include "support/error.h"
+#include "support/strbuf.h"
+
+/* Below this many loads a kernel runs on the calling thread: a hand-off costs microseconds. */
+#define SERIAL_WORK 32768
+
+static const char *const g_stages[] = {"fuse", "plan", "llvm", "llvm-opt", "asm", "remarks",
+                                       "time", NULL};
+
+const char *const *lc_dump_stages(void) { return g_stages; }
+
+lc_compile_options lc_compile_options_default(void) {
+    lc_compile_options o = {0};
+    o.opt_level = 3;
+    return o;
+}
+
+void lc_code_retain(lc_code *c) { atomic_fetch_add(&c->refs, 1); }
+
+void lc_code_release(lc_code *c) {
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
+    lc_jit_free(c->jit);
+    lc_fused_free(c->fused);
+    free(c->entries);
+    free(c);
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* ---- dumps ---- */
+
+typedef struct dump_req {
+    bool on[8];           /* per g_stages entry */
+    bool any;
+} dump_req;
+
+static void parse_stages(const char *list, dump_req *r) {
+    memset(r, 0, sizeof *r);
+    if (!list) return;
+    const char *p = list;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        for (int i = 0; g_stages[i]; i++)
+            if ((len == 3 && strncmp(p, "all", 3) == 0) ||
+                (strlen(g_stages[i]) == len && strncmp(p, g_stages[i], len) == 0)) {
+                r->on[i] = true;
+                r->any = true;
+            }
+        p += len;
+        if (*p == ',') p++;
+    }
+}
+
+static void emit_dump(const lc_compile_options *o, const char *stage, const char *text) {
+    if (!text) text = "";
+    if (o->dump_fn) {
+        o->dump_fn(o->dump_ctx, stage, text);
+        return;
+    }
+    const char *dir = getenv("LUCID_DUMP_DIR");
+    if (dir && *dir) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.txt", dir, stage);
+        FILE *f = fopen(path, "w");
+        if (f) {
+            fputs(text, f);
+            fclose(f);
+            return;
+        }
+        fprintf(stderr, "lucid: LUCID_DUMP_DIR: cannot write %s; dumping to stderr\n", path);
+    }
+    fprintf(stderr, ";; stage %s\n%s", stage, text);
+    size_t n = strlen(text);
+    if (n == 0 || text[n - 1] != '\n') fputc('\n', stderr);
+}
+
+static char *capture(lc_status (*print)(const lc_fused *, FILE *), const lc_fused *f) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m) return NULL;
+    print(f, m);
+    fclose(m);
+    return buf;
+}
+
+/* ---- compile ---- */
+
+static lc_status build_code(const lc_graph *g, const lc_compile_options *o, const dump_req *dr,
+                            lc_code **out) {
+    double t0 = now_ms();
+    lc_code *c = calloc(1, sizeof *c);
+    if (!c) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
+    atomic_init(&c->refs, 1);
+    lc_status st = lc_fuse(g, &c->fused);
+    double t_fuse = now_ms();
+    if (st == LC_OK) st = lc_plan(c->fused);
+    double t_plan = now_ms();
+    if (st == LC_OK) {
+        c->entries = calloc((size_t)c->fused->n_kernels + 1, sizeof(lc_kernel_entry));
+        if (!c->entries) st = lc_fail(LC_ERR_NOMEM, "compile: out of memory");
+    }
+    if (st == LC_OK && dr->on[0]) {
+        char *t = capture(lc_fused_print, c->fused);
+        emit_dump(o, "fuse", t);
+        free(t);
+    }
+    if (st == LC_OK && dr->on[1]) {
+        char *t = capture(lc_plan_print, c->fused);
+        emit_dump(o, "plan", t);
+        free(t);
+    }
+    lc_codegen_texts texts = {0};
+    if (st == LC_OK) {
+        lc_codegen_options co = {o->opt_level, dr->on[2], dr->on[3], dr->on[4], dr->on[5]};
+        st = lc_codegen(c->fused, &co, &texts, &c->jit, c->entries);
+    }
+    if (st == LC_OK) {
+        if (dr->on[2]) emit_dump(o, "llvm", texts.llvm);
+        if (dr->on[3]) emit_dump(o, "llvm-opt", texts.llvm_opt);
+        if (dr->on[4]) emit_dump(o, "asm", texts.asm_text);
+        if (dr->on[5]) emit_dump(o, "remarks", texts.remarks && *texts.remarks ? texts.remarks
+                                                 : "(no loop-vectorize remarks)\n");
+        if (dr->on[6]) {
+            char t[512];
+            snprintf(t, sizeof t,
+                     "fuse %.3f ms\nplan %.3f ms\nllvm (emit IR) %.3f ms\nllvm-opt %.3f ms\n"
+                     "object %.3f ms%s\nlink %.3f ms\ntotal %.3f ms\n",
+                     t_fuse - t0, t_plan - t_fuse, texts.ms_emit, texts.ms_opt, texts.ms_object,
+                     texts.cache_hit ? " (disk cache hit)" : "", texts.ms_link, now_ms() - t0);
+            emit_dump(o, "time", t);
+        }
+    }
+    lc_codegen_texts_free(&texts);
+    if (st != LC_OK) {
+        lc_code_release(c);
+        return st;
+    }
+    *out = c;
+    return LC_OK;
+}
+
+lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "compile: out must not be NULL");
+    *out = NULL;
+    if (!g) return lc_fail(LC_ERR_INVALID_ARG, "compile: graph must not be NULL");
+    lc_compile_options o = opts ? *opts : lc_compile_options_default();
+    if (o.opt_level < 0 || o.opt_level > 3)
+        return lc_fail(LC_ERR_INVALID_ARG, "compile: opt_level must be 0..3, got %d", o.opt_level);
+    if (o.threads < 0)
+        return lc_fail(LC_ERR_INVALID_ARG, "compile: threads must be >= 0, got %d", o.threads);
+    if (lc_graph_output_count(g) == 0)
+        return lc_fail(LC_ERR_INVALID_ARG, "compile: the graph has no outputs");
+    dump_req dr;
+    parse_stages(o.dump ? o.dump : getenv("LUCID_DUMP"), &dr);
+    lc_program *p = calloc(1, sizeof *p);
+    if (!p) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
+    p->threads = o.threads;
+    unsigned char *key = NULL;
+    size_t len = 0;
+    lc_status st = LC_OK;
+    if (!dr.any) {
+        st = lc_compile_key(g, o.opt_level, &key, &len);
+        if (st == LC_OK) p->code = lc_cache_lookup(key, len);
+    }
+    if (st == LC_OK && !p->code) {
+        st = build_code(g, &o, &dr, &p->code);
+        if (st == LC_OK && key) lc_cache_insert(key, len, p->code);
+    }
+    free(key);
+    if (st != LC_OK) {
+        free(p);
+        return st;
+    }
+    *out = p;
+    return LC_OK;
+}
+
+static void dump_to_file(void *ctx, const char *stage, const char *text) {
+    FILE *f = ctx;
+    fprintf(f, ";; stage %s\n%s", stage, text);
+    size_t n = strlen(text);
+    if (n == 0 || text[n - 1] != '\n') fputc('\n', f);
+}
+
+lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out) {
+    if (!stages || !out) return lc_fail(LC_ERR_INVALID_ARG, "compile: stages and out must not be NULL");
+    lc_compile_options o = lc_compile_options_default();
+    o.dump = stages;
+    o.dump_fn = dump_to_file;
+    o.dump_ctx = out;
+    lc_program *p;
+    LC_TRY(lc_compile(g, &o, &p));
+    lc_program_free(p);
+    return LC_OK;
+}
+
+void lc_program_free(lc_program *p) {
+    if (!p) return;
+    lc_code_release(p->code);
+    free(p);
+}
+
+int lc_program_kernel_count(const lc_program *p) { return p->code->fused->n_kernels; }
+int lc_program_input_count(const lc_program *p) { return p->code->fused->n_inputs; }
+int lc_program_output_count(const lc_program *p) { return p->code->fused->n_outputs; }
+int64_t lc_program_scratch_bytes(const lc_program *p) { return p->code->fused->scratch_bytes; }
+
+int lc_runtime_threads(void) { return lc_pool_threads(); }
+lc_status lc_runtime_set_threads(int n) { return lc_pool_set_threads(n); }
+
+/* ---- run ---- */
+
+static lc_status check_tensor(const char *what, int i, const lc_tensor *t, const lc_node *n) {
+    char want[96], got[96];
+    if (!t) return lc_fail(LC_ERR_INVALID_ARG, "program: %s %d must not be NULL", what, i);
+    if (t->dtype != n->dtype || !lc_shape_equal(&t->shape, &n->shape))
+        return lc_fail(LC_ERR_SHAPE, "program: %s %d must be %s%s, got %s%s", what, i,
+                       lc_dtype_name(n->dtype), lc_shape_str(&n->shape, want, sizeof want),
+                       lc_dtype_name(t->dtype), lc_shape_str(&t->shape, got, sizeof got));
+    return LC_OK;
+}
+
+typedef struct run_part_ctx {
+    lc_kernel_entry fn;
+    void *const *slots;
+} run_part_ctx;
+
+static void run_part(void *ctx, int64_t begin, int64_t end) {
+    const run_part_ctx *r = ctx;
+    r->fn(r->slots, begin, end);
+}
+
+lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
+                              lc_tensor *const *outputs, int n_outputs) {
+    if (!p) return lc_fail(LC_ERR_INVALID_ARG, "program: program must not be NULL");
+    const lc_fused *f = p->code->fused;
+    const lc_graph *g = f->graph;
+    if (n_inputs != f->n_inputs)
+        return lc_fail(LC_ERR_INVALID_ARG, "program: expected %d inputs, got %d", f->n_inputs, n_inputs);
+    if (n_outputs != f->n_outputs)
+        return lc_fail(LC_ERR_INVALID_ARG, "program: expected %d outputs, got %d", f->n_outputs, n_outputs);
+    if (n_inputs > 0 && !inputs) return lc_fail(LC_ERR_INVALID_ARG, "program: inputs must not be NULL");
+    if (n_outputs > 0 && !outputs) return lc_fail(LC_ERR_INVALID_ARG, "program: outputs must not be NULL");
+    for (int i = 0; i < n_inputs; i++)
+        LC_TRY(check_tensor("input", i, inputs[i], lc_graph_node(g, lc_graph_input(g, i))));
+    for (int i = 0; i < n_outputs; i++)
+        LC_TRY(check_tensor("output", i, outputs[i], lc_graph_node(g, lc_graph_output(g, i))));
+
+    void *local[32];
+    void **slots = f->n_slots <= 32 ? local : malloc(sizeof(void *) * (size_t)f->n_slots);
+    if (!slots) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
+    char *scratch = NULL;
+    if (f->scratch_bytes > 0) {
+        scratch = lc_buffer_alloc((size_t)f->scratch_bytes);
+        if (!scratch) {
+            if (slots != local) free(slots);
+            return lc_fail(LC_ERR_NOMEM, "program: cannot allocate %" PRId64 " bytes of scratch",
+                           f->scratch_bytes);
+        }
+    }
+    for (int i = 0; i < n_inputs; i++) slots[i] = inputs[i]->data;
+    for (int i = 0; i < n_outputs; i++) slots[f->n_inputs + i] = outputs[i]->data;
+    for (int s = 0; s < f->n_scratch; s++) slots[f->scratch[s].slot] = scratch + f->scratch[s].offset;
+
+    int threads = p->threads;
+    for (int k = 0; k < f->n_kernels; k++) {
+        const lc_kernel *kr = &f->kernels[k];
+        if (kr->outer == 0) continue;
+        if (threads == 1 || kr->outer * kr->cost < SERIAL_WORK) {
+            p->code->entries[k](slots, 0, kr->outer);
+        } else {
+            run_part_ctx rc = {p->code->entries[k], slots};
+            lc_pool_parallel_for(kr->outer, threads > 0 ? threads : 1 << 20, run_part, &rc);
+        }
+    }
+    lc_buffer_free(scratch);
+    if (slots != local) free(slots);
+    return LC_OK;
+}
+
+lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
+                         lc_tensor **outputs, int n_outputs) {
+    if (!p) return lc_fail(LC_ERR_INVALID_ARG, "program: program must not be NULL");
+    if (n_outputs > 0 && !outputs) return lc_fail(LC_ERR_INVALID_ARG, "program: outputs must not be NULL");
+    const lc_fused *f = p->code->fused;
+    if (n_outputs != f->n_outputs) {
+        for (int i = 0; i < n_outputs; i++) outputs[i] = NULL;
+        return lc_fail(LC_ERR_INVALID_ARG, "program: expected %d outputs, got %d", f->n_outputs, n_outputs);
+    }
+    lc_status st = LC_OK;
+    for (int i = 0; i < n_outputs; i++) outputs[i] = NULL;
+    for (int i = 0; i < n_outputs && st == LC_OK; i++) {
+        const lc_node *n = lc_graph_node(f->graph, lc_graph_output(f->graph, i));
+        st = lc_tensor_new(n->dtype, n->shape, &outputs[i]);
+    }
+    if (st == LC_OK) st = lc_program_run_into(p, inputs, n_inputs, outputs, n_outputs);
+    if (st != LC_OK)
+        for (int i = 0; i < n_outputs; i++) {
+            lc_tensor_free(outputs[i]);
+            outputs[i] = NULL;
+        }
+    return st;
+}

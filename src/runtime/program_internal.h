@@ -1,0 +1,36 @@
+/* Shared between program.c (compile and run) and cache.c (the in-memory compile cache). */
+#ifndef LUCID_RUNTIME_PROGRAM_INTERNAL_H
+#define LUCID_RUNTIME_PROGRAM_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "codegen/codegen.h"
+#include "lucid/program.h"
+#include "passes/kernel.h"
+
+/* Compiled code, shared by every program handle compiled from the same structure. */
+typedef struct lc_code {
+    atomic_int refs;
+    lc_fused *fused;           /* kernels, slots and the plan */
+    lc_jit *jit;               /* owns the machine code */
+    lc_kernel_entry *entries;  /* per kernel */
+} lc_code;
+
+struct lc_program {
+    lc_code *code;             /* one reference */
+    int threads;               /* 0 = the pool's size */
+};
+
+void lc_code_retain(lc_code *c);
+void lc_code_release(lc_code *c);
+
+/* The structural key of a compile: every node's op, dtype, shape, inputs, attributes and
+ * constant data, the outputs, and the opt level (names are left out). Malloc'd. */
+lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, size_t *len);
+/* A new reference to cached code for `key`, or NULL (counts a hit or a miss). */
+lc_code *lc_cache_lookup(const unsigned char *key, size_t len);
+/* Remember `code` under `key` (takes its own reference; evicts the oldest when full). */
+void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code);
+
+#endif

@@ -1,0 +1,132 @@
+/* Shared by the JIT tests (header-only so each test_jit*.c stays one program): build a pool
+ * graph (module or hand-built ops), optionally append its backward, compile, run on random
+ * inputs, and compare with the interpreter and across thread counts. */
+#ifndef LUCID_TESTS_JIT_HARNESS_H
+#define LUCID_TESTS_JIT_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/testutil.h"
+
+#include "lucid/autodiff.h"
+#include "lucid/nn.h"
+#include "lucid/program.h"
+#include "lucid/runtime.h"
+
+#define JIT_RTOL 1e-4
+#define JIT_ATOL 1e-6
+
+/* The graph of `m` on input shape `in`; with `backward`, the forward+backward graph
+ * (inputs x, seed; outputs y, dx). */
+static inline lc_graph *jit_module_graph(const lc_module *m, lc_dtype dt, lc_shape in, bool backward) {
+    lc_graph *g;
+    int x, y;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "x", dt, in, &x));
+    assert_ok(lc_module_forward(m, g, x, &y));
+    assert_ok(lc_graph_add_output(g, y));
+    if (!backward) return g;
+    lc_graph *b;
+    assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &b));
+    lc_graph_free(g);
+    return b;
+}
+
+static inline lc_module *jit_lp(double p, int64_t k, int64_t s, bool ceil_mode) {
+    lc_lppool1d_params pr = lc_lppool1d_defaults(p, k);
+    pr.stride = s;
+    pr.ceil_mode = ceil_mode;
+    lc_module *m;
+    assert_ok(lc_lppool1d_new(&pr, &m));
+    return m;
+}
+
+static inline lc_module *jit_avg(int64_t k, int64_t s, int64_t pad, bool ceil_mode, bool cip) {
+    lc_avgpool1d_params pr = lc_avgpool1d_defaults(k);
+    pr.stride = s;
+    pr.padding = pad;
+    pr.ceil_mode = ceil_mode;
+    pr.count_include_pad = cip;
+    lc_module *m;
+    assert_ok(lc_avgpool1d_new(&pr, &m));
+    return m;
+}
+
+/* Random inputs for every graph input (caller frees with jit_free_tensors). */
+static inline lc_tensor **jit_random_inputs(const lc_graph *g, test_rng *r, double scale) {
+    int n = lc_graph_input_count(g);
+    lc_tensor **t = calloc((size_t)n + 1, sizeof *t);
+    for (int i = 0; i < n; i++) {
+        const lc_node *in = lc_graph_node(g, lc_graph_input(g, i));
+        t[i] = test_random_tensor(r, in->dtype, in->shape, scale);
+    }
+    return t;
+}
+
+static inline void jit_free_tensors(lc_tensor **t, int n) {
+    for (int i = 0; t && i < n; i++) lc_tensor_free(t[i]);
+    free(t);
+}
+
+static inline bool jit_bits_equal(const lc_tensor *a, const lc_tensor *b) {
+    return lc_shape_equal(&a->shape, &b->shape) && a->dtype == b->dtype &&
+           memcmp(a->data, b->data, lc_tensor_nbytes(a)) == 0;
+}
+
+/* Compile `g`, run it on `in` with 1, 2 and 3 threads and the interpreter; assert JIT ~ interp
+ * (rtol/atol) and bit-identical results across thread counts. Returns the kernel count. */
+static inline int jit_check_graph_inputs(const lc_graph *g, lc_tensor **in, double rtol, double atol) {
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    lc_tensor **want = calloc((size_t)nout, sizeof *want);
+    assert_ok(lc_interp_run(g, (const lc_tensor *const *)in, nin, want, nout));
+    lc_tensor **first = NULL;
+    int kernels = 0;
+    for (int threads = 1; threads <= 3; threads++) {
+        lc_compile_options o = lc_compile_options_default();
+        o.threads = threads;
+        lc_program *p;
+        assert_ok(lc_compile(g, &o, &p));
+        kernels = lc_program_kernel_count(p);
+        lc_tensor **got = calloc((size_t)nout, sizeof *got);
+        assert_ok(lc_program_run(p, (const lc_tensor *const *)in, nin, got, nout));
+        for (int i = 0; i < nout; i++) assert_tensor_close(got[i], want[i], rtol, atol);
+        if (!first) {
+            first = got;
+        } else {
+            for (int i = 0; i < nout; i++)
+                if (!jit_bits_equal(got[i], first[i]))
+                    fail_msg("output %d differs between 1 and %d threads", i, threads);
+            jit_free_tensors(got, nout);
+        }
+        lc_program_free(p);
+    }
+    jit_free_tensors(first, nout);
+    jit_free_tensors(want, nout);
+    return kernels;
+}
+
+static inline int jit_check_graph(const lc_graph *g, uint64_t seed, double scale) {
+    test_rng r = test_rng_seeded(seed);
+    lc_tensor **in = jit_random_inputs(g, &r, scale);
+    int k = jit_check_graph_inputs(g, in, JIT_RTOL, JIT_ATOL);
+    jit_free_tensors(in, lc_graph_input_count(g));
+    return k;
+}
+
+/* Module forward (and forward+backward) against the interpreter; returns kernel counts. */
+static inline void jit_check_module(const lc_module *m, lc_dtype dt, lc_shape in, uint64_t seed,
+                                    int *fwd_kernels, int *fwdbwd_kernels) {
+    lc_graph *g = jit_module_graph(m, dt, in, false);
+    int k = jit_check_graph(g, seed, 3.0);
+    if (fwd_kernels) *fwd_kernels = k;
+    lc_graph_free(g);
+    g = jit_module_graph(m, dt, in, true);
+    k = jit_check_graph(g, seed + 1, 3.0);
+    if (fwdbwd_kernels) *fwdbwd_kernels = k;
+    lc_graph_free(g);
+}
+
+#endif

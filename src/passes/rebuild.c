@@ -61,6 +61,20 @@ static bool keeps_node(const lc_rebuild *rb, int k) {
     return true;
 }
 
+/* A new node computing what new node `idx` computes, for output k (old node `old`): a copy of
+ * `idx` itself, so it is as simplified as the pass made it and a second run leaves it alone;
+ * an INPUT cannot be copied (that would add a parameter), so then a copy of the old node. The
+ * copy carries the old node's name, the output's provenance. */
+static lc_status fresh_copy(lc_rebuild *rb, int old, int idx, int *out) {
+    const lc_node *n = lc_graph_node(rb->out, idx);
+    if (n->op == LC_OP_INPUT) return copy_node(rb, old, out);
+    int inputs[LC_MAX_INPUTS] = {n->inputs[0], n->inputs[1]};
+    const char *name = lc_graph_node(rb->in, old)->name;
+    if (!name) name = n->name;
+    LC_TRY(lc_rebuild_append(rb, n, inputs, out));
+    return name ? lc_graph_set_name(rb->out, *out, name) : LC_OK;
+}
+
 lc_status lc_rebuild_finish(lc_rebuild *rb, lc_graph **out) {
     int n_out = lc_graph_output_count(rb->in);
     for (int k = 0; k < n_out; k++) {
@@ -70,8 +84,7 @@ lc_status lc_rebuild_finish(lc_rebuild *rb, lc_graph **out) {
     }
     for (int k = 0; k < n_out; k++) {
         int old = lc_graph_output(rb->in, k), idx = rb->map[old];
-        /* The others get a fresh copy of their old node, which computes the same value. */
-        if (!keeps_node(rb, k)) LC_TRY(copy_node(rb, old, &idx));
+        if (!keeps_node(rb, k)) LC_TRY(fresh_copy(rb, old, idx, &idx));
         LC_TRY(lc_graph_add_output(rb->out, idx));
     }
     *out = rb->out;

@@ -25,7 +25,7 @@ lc_status lc_rebuild_copy(lc_rebuild *rb, int old, int *out);
 lc_status lc_rebuild_append(lc_rebuild *rb, const lc_node *tmpl, const int *inputs, int *out);
 /* Carry the outputs over in order and hand the new graph to *out (rb is then empty). A graph
  * output may appear only once, so when two outputs now map to one node (CSE merged them,
- * simplify folded one into the other) the later one gets a fresh copy of its old node. */
+ * simplify folded one into the other) one keeps it and the others get a fresh copy. */
 lc_status lc_rebuild_finish(lc_rebuild *rb, lc_graph **out);
 /* Free what begin allocated (safe after finish, and twice). */
 void lc_rebuild_abort(lc_rebuild *rb);

@@ -19,8 +19,9 @@
  *
  * The matcher reads the product as a list of factors (through nested mul), so it does not
  * depend on how autodiff associated the muls: it looks for a factor expand(D, d, k) whose D
- * (again through mul) holds pow(S, 1/p − 1), next to a factor pow(A, p − 1) (or A itself when
- * p = 2, since simplify has already folded pow(A, 1)). The other factors of D are multiplied
+ * (again through mul) holds pow(S, 1/p − 1), next to a factor pow(A, p − 1). simplify has
+ * already folded pow(·, 1), so with p = 2 the second factor is A itself and with p = 1/2 the
+ * first is S itself. The other factors of D are multiplied
  * and expanded back; the other top factors are kept in order. */
 #include <math.h>
 
@@ -83,21 +84,29 @@ static bool rest_fits(const lc_graph *g, const lp_match *m, const lc_shape *full
 }
 
 /* inner factor j of expand(D, d, k) is pow(S, 1/p − 1) of S = sum(pow(A, p), d) with k = the
- * summed extent; fills sum, base, p. */
+ * summed extent — or S itself when 1/p − 1 = 1 (p = 1/2), simplify having folded pow(S, 1);
+ * fills sum, base, p. */
 static bool match_pole(const lc_graph *g, lp_match *m, int j) {
     const lc_node *pole = lc_graph_node(g, m->inner.node[j]);
-    if (pole->op != LC_OP_POW) return false;
-    const lc_node *sum = lc_graph_node(g, pole->inputs[0]);
+    int sum_index = m->inner.node[j];
+    double pole_exponent = 1.0;
+    int64_t pole_zero_pole = 0;
+    if (pole->op == LC_OP_POW) {
+        sum_index = pole->inputs[0];
+        pole_exponent = pole->real_attr;
+        pole_zero_pole = pole->attr[0];
+    }
+    const lc_node *sum = lc_graph_node(g, sum_index);
     if (sum->op != LC_OP_SUM || sum->attr[0] != m->dim) return false;
     const lc_node *terms = lc_graph_node(g, sum->inputs[0]);
     if (terms->op != LC_OP_POW) return false;
     double p = terms->real_attr;
     if (!(p > 0) || terms->shape.dim[m->dim] != m->size) return false;
-    if (!lc_simp_near(pole->real_attr, 1.0 / p - 1.0)) return false;
-    if (pole->real_attr < 0 && pole->attr[0] != 1) return false; /* 0 · inf stays NaN */
-    if (!lc_simp_nonneg(g, terms->inputs[0])) return false;      /* (A/y)^e needs A >= 0 */
+    if (!lc_simp_near(pole_exponent, 1.0 / p - 1.0)) return false;
+    if (pole_exponent < 0 && pole_zero_pole != 1) return false; /* 0 · inf stays NaN */
+    if (!lc_simp_nonneg(g, terms->inputs[0])) return false;     /* (A/y)^e needs A >= 0 */
     m->at_pole = j;
-    m->sum = pole->inputs[0];
+    m->sum = sum_index;
     m->base = terms->inputs[0];
     m->p = p;
     return true;

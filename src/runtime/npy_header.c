@@ -9,7 +9,9 @@
 
 static const unsigned char NPY_MAGIC[LC_NPY_MAGIC_LEN] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-/* NumPy leaves this many digits of room for the first extent, so a file can grow in place. */
+/* NumPy (1.23+) leaves this many digits of room for the first extent, so a file can grow in
+ * place. The padding to 64 bytes absorbs these spaces for every shape whose byte size fits in
+ * int64, so they never change the bytes; they are kept so the algorithm stays NumPy's. */
 enum { GROWTH_AXIS_MAX_DIGITS = 21 };
 
 bool lc_npy_host_little_endian(void) {

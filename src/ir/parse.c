@@ -169,8 +169,11 @@ static lc_status parse_ref(parser *ps, int *out) {
     bool fits = read_digits(ps, INT32_MAX, &v);
     if (is_alnum(*ps->p))
         return fail_at(ps, at, "malformed node reference %s", describe(at, got));
-    if (!fits || v >= (uint64_t)ps->g->count)
-        return fail_at(ps, at, "%s is not defined yet", quote(at, (size_t)(ps->p - at), got));
+    if (!fits || v >= (uint64_t)ps->g->count) {
+        quote(at, (size_t)(ps->p - at), got);
+        got[strlen(got) - 1] = '\0'; /* "%7", as the name is written, without quotes */
+        return fail_at(ps, at, "%s is not defined yet", got + 1);
+    }
     *out = (int)v;
     return LC_OK;
 }

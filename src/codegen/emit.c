@@ -204,7 +204,10 @@ static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype d
         return r;
     }
     /* non-integer power of a negative number is NaN, as C's pow */
-    LLVMValueRef neg = LLVMBuildFCmp(e->b, LLVMRealOLT, x, real_const(e, dt, 0.0), "");
+    LLVMValueRef neg = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, real_const(e, dt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealONE, x, real_const(e, dt, -INFINITY), ""), "");
+    /* (-inf)^p is +inf or 0 as |x|^p: C's pow */
     return LLVMBuildSelect(e->b, neg, real_const(e, dt, NAN), r, "");
 }
 

@@ -1,0 +1,308 @@
+/* Every op through the JIT, in hand-built graphs, against the interpreter; the awkward values
+ * (NaN, inf, zero windows, negative bases, large p); Sequential fusion and the fuse dump. */
+#include "jit_harness.h"
+
+static int setup(void **state) {
+    (void)state;
+    return lc_runtime_set_threads(3) == LC_OK ? 0 : -1;
+}
+
+static lc_graph *new_graph_with_input(lc_dtype dt, lc_shape s, int *x) {
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "x", dt, s, x));
+    return g;
+}
+
+static void unary_ops(void **state) {
+    (void)state;
+    const double exps[] = {0, 1, 2, 3, 4, 0.5, -1, -0.5, 2.5, -2, 1.5, 7, 0.3, -3};
+    for (int dt = 0; dt < 2; dt++)
+        for (int zp = 0; zp < 2; zp++)
+            for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
+                int x, y;
+                lc_graph *g = new_graph_with_input((lc_dtype)dt, test_shape3(2, 3, 37), &x);
+                if (zp) assert_ok(lc_pow_zero_pole(g, x, exps[e], &y));
+                else assert_ok(lc_pow(g, x, exps[e], &y));
+                assert_ok(lc_graph_add_output(g, y));
+                jit_check_graph(g, 11 + e, 3.0);
+                lc_graph_free(g);
+            }
+    int x, a, s;
+    lc_graph *g = new_graph_with_input(LC_F32, test_shape3(1, 2, 70), &x);
+    assert_ok(lc_abs(g, x, &a));
+    assert_ok(lc_sign(g, x, &s));
+    assert_ok(lc_graph_add_output(g, a));
+    assert_ok(lc_graph_add_output(g, s));
+    jit_check_graph(g, 5, 2.0);
+    lc_graph_free(g);
+}
+
+static void special_values(void **state) {
+    (void)state;
+    /* pow, sign, abs, div on NaN, ±inf, ±0: the JIT follows C's pow like the interpreter */
+    const double v[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1, -1, 2, -2, 0.5, -0.5, 1e-30, 3e30};
+    int n = (int)(sizeof v / sizeof v[0]);
+    const double exps[] = {2, 3, 0.5, -1, 2.5, -0.5, 0, 1};
+    for (int dt = 0; dt < 2; dt++)
+        for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
+            for (int zp = 0; zp < 2; zp++) {
+                int x, y, s, a, d, ds;
+                lc_graph *g = new_graph_with_input((lc_dtype)dt, test_shape3(1, 1, n), &x);
+                if (zp) assert_ok(lc_pow_zero_pole(g, x, exps[e], &y));
+                else assert_ok(lc_pow(g, x, exps[e], &y));
+                assert_ok(lc_sign(g, x, &s));
+                assert_ok(lc_abs(g, x, &a));
+                assert_ok(lc_div(g, x, a, &d));
+                assert_ok(lc_div_safe(g, x, a, &ds));
+                int outs[] = {y, s, a, d, ds};
+                for (int i = 0; i < 5; i++) assert_ok(lc_graph_add_output(g, outs[i]));
+                lc_tensor *in;
+                assert_ok(lc_tensor_from_doubles((lc_dtype)dt, test_shape3(1, 1, n), v, &in));
+                jit_check_graph_inputs(g, &in, 1e-6, 0);
+                lc_tensor_free(in);
+                lc_graph_free(g);
+            }
+        }
+}
+
+static void binary_broadcast(void **state) {
+    (void)state;
+    const double cdata[] = {1, 0, -2, 0.5, 3};
+    for (int op = 0; op < 4; op++) {
+        int x, c, s, y, z;
+        lc_graph *g = new_graph_with_input(LC_F64, test_shape3(2, 3, 5), &x);
+        assert_ok(lc_constant(g, LC_F64, lc_shape_make(1, (int64_t[]){5}), cdata, &c));
+        assert_ok(lc_scalar(g, LC_F64, 0.25, &s));
+        switch (op) {
+        case 0: assert_ok(lc_mul(g, x, c, &y)); break;
+        case 1: assert_ok(lc_add(g, c, x, &y)); break;
+        case 2: assert_ok(lc_div(g, x, c, &y)); break;
+        default: assert_ok(lc_div_safe(g, c, x, &y)); break;
+        }
+        assert_ok(lc_mul(g, y, s, &z));
+        assert_ok(lc_graph_add_output(g, z));
+        assert_int_equal(jit_check_graph(g, 3 + (uint64_t)op, 2.0), 1);
+        lc_graph_free(g);
+    }
+    /* two inputs broadcasting against each other: [2,1,5] * [3,1] */
+    int a, b, y;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "a", LC_F32, test_shape3(2, 1, 5), &a));
+    assert_ok(lc_input(g, "b", LC_F32, lc_shape_make(2, (int64_t[]){3, 1}), &b));
+    assert_ok(lc_add(g, a, b, &y));
+    assert_ok(lc_graph_add_output(g, y));
+    jit_check_graph(g, 8, 2.0);
+    lc_graph_free(g);
+}
+
+static void reductions_any_axis(void **state) {
+    (void)state;
+    for (int dim = 0; dim < 3; dim++)
+        for (int mean = 0; mean < 2; mean++) {
+            int x, y;
+            lc_graph *g = new_graph_with_input(LC_F32, test_shape3(3, 4, 21), &x);
+            if (mean) assert_ok(lc_mean(g, x, dim, &y));
+            else assert_ok(lc_sum(g, x, dim, &y));
+            assert_ok(lc_graph_add_output(g, y));
+            jit_check_graph(g, 20 + (uint64_t)dim, 2.0);
+            lc_graph_free(g);
+        }
+}
+
+/* unfold and expand as outputs (materialized views), and fold of random windows. */
+static void layout_ops(void **state) {
+    (void)state;
+    test_rng r = test_rng_seeded(99);
+    for (int it = 0; it < 40; it++) {
+        int64_t size = test_rng_int(&r, 1, 6), step = test_rng_int(&r, 1, 6);
+        int64_t lo = test_rng_int(&r, 0, 3), hi = test_rng_int(&r, 0, 3);
+        int64_t L = size + test_rng_int(&r, 0, 40);
+        int x, u, e, f, w;
+        lc_graph *g = new_graph_with_input(LC_F64, test_shape3(2, 2, L), &x);
+        assert_ok(lc_unfold(g, x, 2, size, step, lo, hi, &u));
+        assert_ok(lc_expand(g, x, 1, 3, &e));
+        assert_ok(lc_graph_add_output(g, u));
+        assert_ok(lc_graph_add_output(g, e));
+        int64_t windows = lc_graph_node(g, u)->shape.dim[2];
+        assert_ok(lc_input(g, "w", LC_F64, lc_shape_make(4, (int64_t[]){2, 2, windows, size}), &w));
+        assert_ok(lc_fold(g, w, 2, size, step, lo, hi, L, &f));
+        assert_ok(lc_graph_add_output(g, f));
+        jit_check_graph(g, 200 + (uint64_t)it, 2.0);
+        lc_graph_free(g);
+    }
+    /* unfold along a non-last axis, then a reduction over its window axis */
+    int x, u, s;
+    lc_graph *g = new_graph_with_input(LC_F32, test_shape3(9, 3, 4), &x);
+    assert_ok(lc_unfold(g, x, 0, 3, 2, 1, 1, &u));
+    assert_ok(lc_sum(g, u, 3, &s));
+    assert_ok(lc_graph_add_output(g, s));
+    jit_check_graph(g, 31, 2.0);
+    lc_graph_free(g);
+}
+
+/* An input returned as is, a constant output, and two outputs sharing work. */
+static void odd_outputs(void **state) {
+    (void)state;
+    int x, c, a, s;
+    const double cd[] = {1, 2, 3};
+    lc_graph *g = new_graph_with_input(LC_F32, test_shape3(1, 2, 3), &x);
+    assert_ok(lc_constant(g, LC_F32, lc_shape_make(1, (int64_t[]){3}), cd, &c));
+    assert_ok(lc_abs(g, x, &a));
+    assert_ok(lc_sum(g, a, 2, &s));
+    assert_ok(lc_graph_add_output(g, x));
+    assert_ok(lc_graph_add_output(g, c));
+    assert_ok(lc_graph_add_output(g, a));
+    assert_ok(lc_graph_add_output(g, s));
+    assert_int_equal(jit_check_graph(g, 4, 2.0), 4);
+    lc_graph_free(g);
+}
+
+static void zero_size(void **state) {
+    (void)state;
+    int x, u, s;
+    lc_graph *g = new_graph_with_input(LC_F32, test_shape3(0, 2, 8), &x);
+    assert_ok(lc_unfold(g, x, 2, 2, 2, 0, 0, &u));
+    assert_ok(lc_sum(g, u, 3, &s));
+    assert_ok(lc_graph_add_output(g, s));
+    jit_check_graph(g, 1, 1.0);
+    lc_graph_free(g);
+}
+
+/* LP windows holding NaN, inf, only zeros; small and large p (the scaled form). */
+static void lp_nan_inf_windows(void **state) {
+    (void)state;
+    const double x[] = {NAN, 1, 2, 3,   INFINITY, 1, -2, 3,   0, 0, 0, 0,
+                        -INFINITY, NAN, 1, 1,   1e3, -1e3, 999, 5,   1e-3, 0, 0, 2};
+    const double ps[] = {1, 2, 2.5, 4, 9, 60};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        for (int dt = 0; dt < 2; dt++) {
+            lc_module *m = jit_lp(ps[i], 4, LC_STRIDE_UNSET, false);
+            lc_graph *g = jit_module_graph(m, (lc_dtype)dt, test_shape3(1, 1, 24), false);
+            lc_tensor *in, *out;
+            assert_ok(lc_tensor_from_doubles((lc_dtype)dt, test_shape3(1, 1, 24), x, &in));
+            lc_program *p;
+            assert_ok(lc_compile(g, NULL, &p));
+            assert_ok(lc_program_run(p, (const lc_tensor *const *)&in, 1, &out, 1));
+            assert_true(isnan(lc_tensor_get(out, 0)));
+            assert_true(isinf(lc_tensor_get(out, 1)) && lc_tensor_get(out, 1) > 0);
+            assert_true(lc_tensor_get(out, 2) == 0);
+            assert_true(isnan(lc_tensor_get(out, 3)));
+            assert_true(isfinite(lc_tensor_get(out, 4)));
+            /* the finite windows agree with a float64 reference */
+            for (int w = 4; w < 6; w++) {
+                double m_ = 0, s = 0;
+                for (int j = 0; j < 4; j++) m_ = fmax(m_, fabs(x[4 * w + j]));
+                for (int j = 0; j < 4; j++) s += pow(fabs(x[4 * w + j]) / m_, ps[i]);
+                double want = m_ * pow(s, 1 / ps[i]);
+                assert_true(fabs(lc_tensor_get(out, w) - want) <= 1e-4 * want);
+            }
+            lc_tensor_free(in);
+            lc_tensor_free(out);
+            lc_program_free(p);
+            lc_graph_free(g);
+            lc_module_free(m);
+        }
+}
+
+/* p = 60 with |x| up to 1e3 stays finite in float32 and matches the float64 interpreter. */
+static void lp_large_p(void **state) {
+    (void)state;
+    const double ps[] = {60, 20, 9};
+    for (int i = 0; i < 3; i++) {
+        lc_module *m = jit_lp(ps[i], 5, 3, true);
+        lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 101), false);
+        test_rng r = test_rng_seeded(60);
+        lc_tensor *in = test_random_tensor(&r, LC_F32, test_shape3(2, 3, 101), 1e3);
+        jit_check_graph_inputs(g, &in, JIT_RTOL, JIT_ATOL);
+        lc_tensor_free(in);
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
+static char *fuse_dump(const lc_graph *g) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_ok(lc_compile_dump(g, "fuse,plan", f));
+    fclose(f);
+    return buf;
+}
+
+/* A Sequential fuses where inlining recomputes nothing; where windows overlap, the dump
+ * says why the first pool's result is materialized. */
+static void sequential_fusion(void **state) {
+    (void)state;
+    lc_module *seq;
+    assert_ok(lc_sequential_new(&seq));
+    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, jit_avg(3, LC_STRIDE_UNSET, 0, false, true)));
+    int f, fb;
+    jit_check_module(seq, LC_F32, test_shape3(2, 3, 60), 17, &f, &fb);
+    assert_int_equal(f, 1);
+    lc_graph *g = jit_module_graph(seq, LC_F32, test_shape3(2, 3, 60), false);
+    char *text = fuse_dump(g);
+    assert_non_null(strstr(text, "0.LPPool1d.pow"));
+    assert_non_null(strstr(text, "1.AvgPool1d"));
+    free(text);
+    lc_graph_free(g);
+    lc_module_free(seq);
+
+    assert_ok(lc_sequential_new(&seq));
+    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, jit_lp(3, 4, 2, false))); /* overlapping windows */
+    jit_check_module(seq, LC_F32, test_shape3(2, 3, 60), 18, &f, &fb);
+    assert_int_equal(f, 2);
+    g = jit_module_graph(seq, LC_F32, test_shape3(2, 3, 60), false);
+    text = fuse_dump(g);
+    assert_non_null(strstr(text, "not fused:"));
+    assert_non_null(strstr(text, "whose windows overlap (size 4 > step 2)"));
+    assert_non_null(strstr(text, ";; stage plan"));
+    assert_non_null(strstr(text, "scratch"));
+    free(text);
+    lc_program *p;
+    assert_ok(lc_compile(g, NULL, &p));
+    assert_int_equal(lc_program_scratch_bytes(p), (2 * 3 * 30 * 4 + 63) / 64 * 64); /* one buffer */
+    lc_program_free(p);
+    lc_graph_free(g);
+    lc_module_free(seq);
+}
+
+/* Three overlapping pools in a row: two scratch buffers that never live together share
+ * memory, so the block is the larger one, not the sum. */
+static void plan_reuses_memory(void **state) {
+    (void)state;
+    lc_module *seq;
+    assert_ok(lc_sequential_new(&seq));
+    for (int i = 0; i < 4; i++) assert_ok(lc_sequential_append(seq, jit_lp(2, 3, 1, false)));
+    lc_graph *g = jit_module_graph(seq, LC_F32, test_shape3(1, 2, 200), false);
+    lc_program *p;
+    assert_ok(lc_compile(g, NULL, &p));
+    assert_int_equal(lc_program_kernel_count(p), 4);
+    /* scratch: pool outputs of length 198, 196, 194: the first and third can share */
+    int64_t b198 = (2 * 198 * 4 + 63) / 64 * 64, b196 = (2 * 196 * 4 + 63) / 64 * 64;
+    assert_int_equal(lc_program_scratch_bytes(p), b198 + b196);
+    lc_program_free(p);
+    jit_check_graph(g, 77, 2.0);
+    lc_graph_free(g);
+    lc_module_free(seq);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(unary_ops),
+        cmocka_unit_test(special_values),
+        cmocka_unit_test(binary_broadcast),
+        cmocka_unit_test(reductions_any_axis),
+        cmocka_unit_test(layout_ops),
+        cmocka_unit_test(odd_outputs),
+        cmocka_unit_test(zero_size),
+        cmocka_unit_test(lp_nan_inf_windows),
+        cmocka_unit_test(lp_large_p),
+        cmocka_unit_test(sequential_fusion),
+        cmocka_unit_test(plan_reuses_memory),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -102,7 +102,9 @@ int cli_demo(int argc, char **argv) {
     for (int i = 0; i < cli_stage_name_count(); i++) {
         const char *name = cli_stage_name_at(i);
         const cli_stage *s = cli_pipeline_find(&p, name);
-        if (s && strcmp(name, "time") != 0)
+        if (s && !strcmp(name, "remarks"))
+            printf("  %-9s %9s     %s\n", name, "", s->summary);
+        else if (s && strcmp(name, "time") != 0)
             printf("  %-9s %9.3f ms  %s\n", name, s->ms, s->summary);
         else if (!s)
             printf("  %-9s %9s     not available yet\n", name, "-");

@@ -136,11 +136,7 @@ static int load_graph(const dump_opts *o, lc_graph **g) {
         if (cli_read_text("--ir", o->ir_file, &text) != CLI_OK) return CLI_ERROR;
         lc_status st = lc_graph_parse(text, g);
         free(text);
-        if (st != LC_OK) {
-            char where[1100];
-            snprintf(where, sizeof where, "--ir %s", o->ir_file);
-            return cli_lib_error(where);
-        }
+        if (st != LC_OK) return cli_error("--ir", "%s:%s", o->ir_file, lc_last_error());
         if (lc_graph_output_count(*g) == 0) {
             lc_graph_free(*g);
             *g = NULL;
@@ -153,8 +149,11 @@ static int load_graph(const dump_opts *o, lc_graph **g) {
     lc_status st = cli_build_forward(m, o->dtype, o->shape, g);
     lc_module_free(m);
     if (st != LC_OK) {
-        char where[64], b[64];
-        snprintf(where, sizeof where, "--shape %s", lc_shape_str(&o->shape, b, sizeof b));
+        char where[96];
+        int n = snprintf(where, sizeof where, "--shape ");
+        for (int i = 0; i < o->shape.rank && n > 0 && (size_t)n < sizeof where; i++)
+            n += snprintf(where + n, sizeof where - (size_t)n, "%s%lld", i ? "," : "",
+                          (long long)o->shape.dim[i]);
         return cli_lib_error(where);
     }
     return CLI_OK;

@@ -49,10 +49,7 @@ int cli_lib_error(const char *where) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fputs(USAGE, stderr);
-        return CLI_ERROR;
-    }
+    if (argc < 2) return cli_error(NULL, "no command (run, dump, check, demo; see lucidc --help)");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(USAGE, stdout);

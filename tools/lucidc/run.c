@@ -78,27 +78,29 @@ int cli_run(int argc, char **argv) {
     char where[1100];
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) goto done;
     if (lc_npy_read(o.input, &x) != LC_OK) { st = cli_lib_error("--input"); goto done; }
-    snprintf(where, sizeof where, "--input %s", o.input);
     if (x->shape.rank != 2 && x->shape.rank != 3) {
         char b[64];
-        st = cli_error(where, "input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
-                       shape_text(&x->shape, b, sizeof b));
+        st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
+                       o.input, shape_text(&x->shape, b, sizeof b));
         goto done;
     }
     double t0 = cli_now_ms();
-    if (cli_build_forward(model, x->dtype, x->shape, &fwd) != LC_OK) { st = cli_lib_error(where); goto done; }
+    if (cli_build_forward(model, x->dtype, x->shape, &fwd) != LC_OK) {
+        snprintf(where, sizeof where, "--input: %s", o.input);
+        st = cli_lib_error(where);
+        goto done;
+    }
     const lc_node *y_node = lc_graph_node(fwd, lc_graph_output(fwd, 0));
     if (o.grad_out) {
         if (lc_npy_read(o.grad_out, &seed) != LC_OK) { st = cli_lib_error("--grad-out"); goto done; }
         char b1[64], b2[64];
-        snprintf(where, sizeof where, "--grad-out %s", o.grad_out);
         if (!lc_shape_equal(&seed->shape, &y_node->shape)) {
-            st = cli_error(where, "shape %s does not match the output's shape %s",
+            st = cli_error("--grad-out", "%s: shape %s does not match the output's shape %s", o.grad_out,
                            shape_text(&seed->shape, b1, sizeof b1), shape_text(&y_node->shape, b2, sizeof b2));
             goto done;
         }
         if (seed->dtype != y_node->dtype) {
-            st = cli_error(where, "dtype %s does not match the output's dtype %s",
+            st = cli_error("--grad-out", "%s: dtype %s does not match the output's dtype %s", o.grad_out,
                            lc_dtype_name(seed->dtype), lc_dtype_name(y_node->dtype));
             goto done;
         }

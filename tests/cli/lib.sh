@@ -1,0 +1,76 @@
+# Helpers for the lucidc end-to-end tests (sourced by tests/cli/test_*.sh, which ctest runs as
+# `bash script <path-to-lucidc> <path-to-shared>`; exit 0 = pass). Not a test itself.
+set -u
+LUCIDC=${1:?usage: test_X.sh path/to/lucidc path/to/shared}
+SHARED=${2:?usage: test_X.sh path/to/lucidc path/to/shared}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DATA=$HERE/../data/cli
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/lucidc-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+FAILS=0
+CHECKS=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    FAILS=$((FAILS + 1))
+}
+
+# run_lucidc ARGS...: runs lucidc, stdout in $TMP/out, stderr in $TMP/err, status in $RC.
+run_lucidc() {
+    "$LUCIDC" "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    CHECKS=$((CHECKS + 1))
+}
+
+# expect_ok ARGS...: exit 0 and nothing on stderr.
+expect_ok() {
+    run_lucidc "$@"
+    if [ "$RC" -ne 0 ]; then fail "lucidc $* exited $RC: $(cat "$TMP/err")"; return 1; fi
+    if [ -s "$TMP/err" ]; then fail "lucidc $* wrote to stderr: $(cat "$TMP/err")"; return 1; fi
+    return 0
+}
+
+# expect_error CODE PATTERN ARGS...: exit CODE and exactly one stderr line equal to PATTERN,
+# where * matches anything (used only for text the library words, e.g. .npy reasons).
+expect_error() {
+    local code=$1 pattern=$2
+    shift 2
+    run_lucidc "$@"
+    if [ "$RC" -ne "$code" ]; then fail "lucidc $* exited $RC, want $code (stderr: $(cat "$TMP/err"))"; return 1; fi
+    local lines
+    lines=$(wc -l <"$TMP/err")
+    if [ "$lines" -ne 1 ]; then fail "lucidc $*: $lines stderr lines, want 1: $(cat "$TMP/err")"; return 1; fi
+    local err pat
+    err=$(cat "$TMP/err")
+    # Only * is a wildcard: [ ] ? are literal (shapes print as [1,1,2]).
+    pat=${pattern//\[/\\[}
+    pat=${pat//\]/\\]}
+    pat=${pat//\?/\\?}
+    # shellcheck disable=SC2053
+    if [[ "$err" != $pat ]]; then fail "lucidc $*: stderr\n  got  '$err'\n  want '$pattern'"; return 1; fi
+    return 0
+}
+
+# expect_out_has TEXT: $TMP/out holds TEXT as a whole line (fixed string).
+expect_out_line() {
+    grep -qxF -- "$1" "$TMP/out" || fail "stdout lacks the line '$1'; it was: $(head -c 600 "$TMP/out")"
+}
+
+# expect_out_match REGEX: some stdout line matches the extended regex.
+expect_out_match() {
+    grep -qE -- "$1" "$TMP/out" || fail "stdout has no line matching /$1/; it was: $(head -c 600 "$TMP/out")"
+}
+
+# same_file A B: byte-identical.
+same_file() {
+    cmp -s "$1" "$2" || fail "$1 and $2 differ"
+}
+
+finish() {
+    if [ "$FAILS" -ne 0 ]; then
+        echo "$FAILS failures in $CHECKS lucidc runs" >&2
+        exit 1
+    fi
+    echo "ok: $CHECKS lucidc runs checked"
+    exit 0
+}

@@ -1,0 +1,23 @@
+# lucidc demo (the README's first command): exit 0, the built graph's text IR, every stage
+# summarized, the JIT checked against the interpreter, times and bandwidth.
+. "$(dirname "$0")/lib.sh"
+
+expect_ok demo
+expect_out_line 'AvgPool1d(kernel_size=3, stride=1, padding=1)'
+expect_out_line '  %0 = input "x" : f32[8,16,4096]'
+expect_out_match '^  %[0-9]+ = unfold\(%0\) dim=2 size=3 step=1 pad_lo=1 pad_hi=1 : f32\[8,16,4096,3\] name="0\.AvgPool1d\.unfold"$'
+expect_out_match '^  %[0-9]+ = pow\(%[0-9]+\) .*: f32\[8,16,1024\] name="1\.LPPool1d\.pow"$'
+for stage in built autodiff simplify cse dce fuse plan llvm llvm-opt asm remarks; do
+    expect_out_match "^  $stage "
+done
+grep -q 'not available yet' "$TMP/out" && fail "demo lists a stage as not available"
+expect_out_line 'check: JIT against the interpreter (rtol 1e-4, atol 1e-6)'
+expect_out_match '^  forward y +max abs err .*: ok$'
+expect_out_match '^  gradient dx +max abs err .*: ok$'
+expect_out_match '^  run forward +[0-9.]+ ms +[0-9.]+ GB/s'
+expect_out_match '^  run forward \+ backward +[0-9.]+ ms +[0-9.]+ GB/s'
+expect_out_match '^  compile forward \+ backward +[0-9.]+ ms +[0-9]+ kernels?$'
+expect_out_line 'demo: ok'
+expect_error 2 "lucidc: demo: takes no arguments, got 'now'" demo now
+
+finish

@@ -17,18 +17,9 @@
 
 #include "ir/graph_internal.h"
 #include "ir/text_format.h"
-#include "lucid/tensor.h"
 #include "support/error.h"
+#include "support/format_real.h"
 #include "support/strbuf.h"
-
-char *lc_text_format_number(double v, char buf[32]) {
-    lc_format_real(v, false, buf);
-    /* Python writes integral values as "2.0"; the IR writes "2". The exponent forms
-     * ("1e+16") carry no ".0", so only a trailing one is dropped. */
-    size_t n = strlen(buf);
-    if (n >= 2 && strcmp(buf + n - 2, ".0") == 0) buf[n - 2] = '\0';
-    return buf;
-}
 
 void lc_text_put_quoted(lc_strbuf *sb, const char *s) {
     lc_strbuf_puts(sb, "\"");
@@ -62,14 +53,14 @@ char *lc_text_type_str(lc_dtype dtype, const lc_shape *shape, char *buf, size_t 
 static void put_constant_data(lc_strbuf *sb, const lc_node *n) {
     char num[32];
     if (n->shape.rank == 0) {
-        lc_strbuf_puts(sb, lc_text_format_number(n->data[0], num));
+        lc_strbuf_puts(sb, lc_format_number(n->data[0], num));
         return;
     }
     int64_t count = lc_shape_numel(&n->shape);
     lc_strbuf_puts(sb, "[");
     for (int64_t i = 0; i < count; i++) {
         if (i) lc_strbuf_puts(sb, ", ");
-        lc_strbuf_puts(sb, lc_text_format_number(n->data[i], num));
+        lc_strbuf_puts(sb, lc_format_number(n->data[i], num));
     }
     lc_strbuf_puts(sb, "]");
 }
@@ -93,7 +84,7 @@ static void put_node(lc_strbuf *sb, int index, const lc_node *n) {
         lc_strbuf_printf(sb, " %s=%" PRId64, info->int_attr_names[i], n->attr[i]);
     if (info->real_attr_name) {
         char num[32];
-        lc_strbuf_printf(sb, " %s=%s", info->real_attr_name, lc_text_format_number(n->real_attr, num));
+        lc_strbuf_printf(sb, " %s=%s", info->real_attr_name, lc_format_number(n->real_attr, num));
     }
     char type[160];
     lc_strbuf_printf(sb, " : %s", lc_text_type_str(n->dtype, &n->shape, type, sizeof type));

@@ -8,6 +8,7 @@
 
 #include "ir/graph_internal.h"
 #include "ir/text_format.h"
+#include "support/format_real.h"
 #include "support/error.h"
 #include "support/strbuf.h"
 
@@ -33,12 +34,12 @@ static void put_constant_values(lc_strbuf *sb, const lc_node *n) {
     char num[32];
     int64_t count = lc_shape_numel(&n->shape);
     if (n->shape.rank == 0) {
-        lc_strbuf_puts(sb, lc_text_format_number(n->data[0], num));
+        lc_strbuf_puts(sb, lc_format_number(n->data[0], num));
         return;
     }
     lc_strbuf_puts(sb, "[");
     for (int64_t i = 0; i < count && i < DOT_MAX_VALUES; i++)
-        lc_strbuf_printf(sb, "%s%s", i ? ", " : "", lc_text_format_number(n->data[i], num));
+        lc_strbuf_printf(sb, "%s%s", i ? ", " : "", lc_format_number(n->data[i], num));
     if (count > DOT_MAX_VALUES) lc_strbuf_printf(sb, ", ... (%" PRId64 " values)", count);
     lc_strbuf_puts(sb, "]");
 }
@@ -58,7 +59,7 @@ static void put_node(lc_strbuf *sb, const lc_graph *g, int index, int output_pos
         if (info->real_attr_name) {
             char num[32];
             lc_strbuf_printf(sb, "%s%s=%s", info->n_int_attrs ? " " : "", info->real_attr_name,
-                             lc_text_format_number(n->real_attr, num));
+                             lc_format_number(n->real_attr, num));
         }
     }
     char type[160];

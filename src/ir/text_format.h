@@ -6,11 +6,6 @@
 #include "lucid/ir.h"
 #include "support/strbuf.h"
 
-/* The shortest decimal that strtod reads back to exactly `v`, with Python's ".0" dropped
- * ("2", "2.5", "-0", "1e-300", "inf", "-inf", "nan"). NaN sign and payload are not kept:
- * every NaN prints as "nan". Writes at most 32 bytes; returns buf. */
-char *lc_text_format_number(double v, char buf[32]);
-
 /* `s` between double quotes, with `"` and `\` escaped by a backslash, and newline, tab and
  * other control bytes (which would break the one-node-per-line form) as \n, \t, \xHH. */
 void lc_text_put_quoted(lc_strbuf *sb, const char *s);

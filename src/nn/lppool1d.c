@@ -9,6 +9,7 @@
 
 #include "nn/module_internal.h"
 #include "support/error.h"
+#include "support/format_real.h"
 
 static const char *const WHO = "LPPool1d";
 
@@ -23,11 +24,8 @@ lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out) {
     lc_lppool1d_params p = *params;
     if (!isfinite(p.norm_type) || p.norm_type <= 0) {
         char v[32];
-        lc_format_real(p.norm_type, false, v);
-        size_t n = 0;
-        while (v[n]) n++;
-        if (n > 2 && v[n - 2] == '.' && v[n - 1] == '0') v[n - 2] = '\0';
-        return lc_fail(LC_ERR_INVALID_ARG, "%s: norm_type must be finite and > 0, got %s", WHO, v);
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: norm_type must be finite and > 0, got %s", WHO,
+                       lc_format_number(p.norm_type, v));
     }
     if (p.kernel_size < 1)
         return lc_fail(LC_ERR_INVALID_ARG, "%s: kernel_size must be >= 1, got %" PRId64, WHO, p.kernel_size);

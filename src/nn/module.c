@@ -5,6 +5,7 @@
 
 #include "nn/module_internal.h"
 #include "support/error.h"
+#include "support/format_real.h"
 #include "support/strbuf.h"
 
 void lc_module_free(lc_module *m) {
@@ -59,15 +60,6 @@ lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out)
     return st;
 }
 
-/* Python's repr of a float without a trailing ".0": 2, 2.5, 1e-05, inf, nan. */
-static void put_number(lc_strbuf *sb, double v) {
-    char buf[32];
-    lc_format_real(v, false, buf);
-    size_t n = strlen(buf);
-    if (n > 2 && strcmp(buf + n - 2, ".0") == 0) buf[n - 2] = '\0';
-    lc_strbuf_puts(sb, buf);
-}
-
 static const char *py_bool(bool b) { return b ? "True" : "False"; }
 
 static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
@@ -80,7 +72,8 @@ static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
         return;
     case LC_MODULE_LPPOOL1D:
         lc_strbuf_puts(sb, "LPPool1d(norm_type=");
-        put_number(sb, m->lp.norm_type);
+        char num[32];
+        lc_strbuf_puts(sb, lc_format_number(m->lp.norm_type, num));
         lc_strbuf_printf(sb, ", kernel_size=%lld, stride=%lld, ceil_mode=%s)",
                          (long long)m->lp.kernel_size, (long long)m->lp.stride, py_bool(m->lp.ceil_mode));
         return;

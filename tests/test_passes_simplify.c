@@ -195,8 +195,11 @@ static void test_abs_of_nonnegative(void **state) {
     assert_ok(lc_sign(g, sg, &ss));     /* sign(sign x) -> sign x */
     assert_ok(lc_pow(g, x, 3, &n));
     assert_ok(lc_abs(g, n, &n));        /* x^3 may be negative: stays */
-    int outs[] = {aa, asq, ax, ss, n};
-    for (int k = 0; k < 5; k++) assert_ok(lc_graph_add_output(g, outs[k]));
+    int fr, afr;
+    assert_ok(lc_pow(g, x, 0.5, &fr));
+    assert_ok(lc_abs(g, fr, &afr));     /* x^0.5 is >= 0 or NaN: abs goes */
+    int outs[] = {aa, asq, ax, ss, n, afr};
+    for (int k = 0; k < 6; k++) assert_ok(lc_graph_add_output(g, outs[k]));
     lc_graph *s = simplify_checked(g);
     assert_int_equal(output_node(s, 0)->op, LC_OP_ABS);
     assert_int_equal(lc_graph_node(s, output_node(s, 0)->inputs[0])->op, LC_OP_INPUT);
@@ -205,6 +208,7 @@ static void test_abs_of_nonnegative(void **state) {
     assert_int_equal(output_node(s, 3)->op, LC_OP_SIGN);
     assert_int_equal(lc_graph_node(s, output_node(s, 3)->inputs[0])->op, LC_OP_INPUT);
     assert_int_equal(output_node(s, 4)->op, LC_OP_ABS);
+    assert_int_equal(output_node(s, 5)->op, LC_OP_POW);
     lc_graph_free(s);
     lc_graph_free(g);
 }
@@ -425,6 +429,24 @@ static void test_random_graphs(void **state) {
     assert_true(fired > 50); /* the rules do get exercised */
 }
 
+/* Facts about values cost O(1) per node however the DAG is shared: 2000 levels of v + v over
+ * abs(x) would be 2^2000 paths for a walk that follows both inputs. The abs on top goes. */
+static void test_deep_dag_is_fast(void **state) {
+    (void)state;
+    lc_graph *g = new_graph();
+    int x, v, a1;
+    assert_ok(lc_input(g, "x", LC_F64, shape1(3), &x));
+    assert_ok(lc_abs(g, x, &v));
+    for (int i = 0; i < 2000; i++) assert_ok(lc_add(g, v, v, &v));
+    assert_ok(lc_abs(g, v, &a1));
+    assert_ok(lc_graph_add_output(g, a1));
+    lc_graph *s = run_checked("simplify", g);
+    assert_same_values(g, s, 3, 2, 1.0, 1e-12, 0);
+    assert_int_equal(lc_graph_node(s, lc_graph_output(s, 0))->op, LC_OP_ADD); /* abs dropped */
+    lc_graph_free(s);
+    lc_graph_free(g);
+}
+
 /* ---- the text of one result, pinned ---- */
 
 static void test_pinned_text(void **state) {
@@ -476,6 +498,7 @@ int main(void) {
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_constant_folding_shape),
         cmocka_unit_test(test_random_graphs),
+        cmocka_unit_test(test_deep_dag_is_fast),
         cmocka_unit_test(test_pinned_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

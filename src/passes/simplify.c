@@ -76,7 +76,7 @@ static bool pow_pow_folds(lc_simplify *s, int y, double a, int64_t zp_a, double 
      * 1 either way. */
     if (a < 0 && e != 0 && !(zp_a == zp && (zp == 0 || e > 0))) return false;
     *need_abs = false;
-    if (lc_simp_nonneg(s->g, y)) return true;
+    if (lc_simp_nonneg(s, y)) return true;
     if (lc_simp_is_integer(a) && lc_simp_is_integer(e)) return true; /* integer powers of any x */
     if (lc_simp_is_even(a)) { /* y^a = |y|^a, and |y| >= 0 */
         *need_abs = true;
@@ -107,7 +107,7 @@ lc_status lc_simp_pow(lc_simplify *s, int x, double e, int64_t zp, int *out) {
 }
 
 lc_status lc_simp_abs(lc_simplify *s, int x, int *out) {
-    if (lc_simp_nonneg(s->g, x)) {
+    if (lc_simp_nonneg(s, x)) {
         *out = x;
         return LC_OK;
     }
@@ -203,16 +203,18 @@ static lc_status name_built(lc_graph *g, const char *name, int first, int result
 
 static lc_status simplify_all(lc_rebuild *rb) {
     lc_simplify s = {.g = rb->out};
-    for (int i = 0; i < lc_graph_node_count(rb->in); i++) {
+    lc_status st = LC_OK;
+    for (int i = 0; st == LC_OK && i < lc_graph_node_count(rb->in); i++) {
         const lc_node *n = lc_graph_node(rb->in, i);
         int in[LC_MAX_INPUTS] = {-1, -1};
         for (int k = 0; k < lc_op_get_info(n->op)->arity; k++) in[k] = rb->map[n->inputs[k]];
-        int first = lc_graph_node_count(rb->out), result;
-        LC_TRY(simplify_node(&s, rb, i, in, &result));
+        int first = lc_graph_node_count(rb->out), result = -1;
+        st = simplify_node(&s, rb, i, in, &result);
         rb->map[i] = result;
-        if (result >= first) LC_TRY(name_built(rb->out, n->name, first, result));
+        if (st == LC_OK && result >= first) st = name_built(rb->out, n->name, first, result);
     }
-    return LC_OK;
+    free(s.nonneg);
+    return st;
 }
 
 lc_status lc_pass_simplify(const lc_graph *in, lc_graph **out) {

@@ -12,7 +12,9 @@
 #include "lucid/ir.h"
 
 typedef struct lc_simplify {
-    lc_graph *g; /* the graph being built; every index below names one of its nodes */
+    lc_graph *g;  /* the graph being built; every index below names one of its nodes */
+    bool *nonneg; /* malloc'd: lc_simp_nonneg's answer for nodes 0 .. n_facts-1 */
+    int n_facts, facts_cap;
 } lc_simplify;
 
 /* Smart builders: *out is the simplified node (possibly an existing one). */
@@ -30,9 +32,9 @@ lc_status lc_simp_append(lc_simplify *s, lc_op op, int a, int b, const int64_t *
 lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out);
 
 /* Facts about values (simplify_facts.c). */
-/* True when node i is never negative (NaN allowed): abs, even powers, and what only sums,
- * multiplies, divides, moves or powers such values. */
-bool lc_simp_nonneg(const lc_graph *g, int i);
+/* True when node i is never negative (NaN allowed): abs, even and fractional powers, and what
+ * only sums, multiplies, divides, moves or powers such values. */
+bool lc_simp_nonneg(lc_simplify *s, int i);
 /* True when nodes a and b compute the same value by construction (the same node, or the same
  * op with the same attributes over the same values), before CSE has merged them. */
 bool lc_simp_same(const lc_graph *g, int a, int b);

@@ -1,15 +1,17 @@
 /* What simplify knows about values without evaluating them: signs, sameness, constants. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes/simplify.h"
 
-/* Deep enough for any pooling graph; a deeper chain simply is not proven non-negative. */
-enum { FACT_DEPTH = 24 };
+/* How many nodes one sameness question may visit. A graph is a DAG, so a walk down both
+ * inputs of every node could visit a node once per path (2^depth); the budget bounds the work
+ * (and the recursion), and a sameness that needs more is simply not proven. */
+enum { SAME_BUDGET = 64 };
 
-static bool nonneg_at(const lc_graph *g, int i, int depth) {
-    if (depth > FACT_DEPTH) return false;
-    const lc_node *n = lc_graph_node(g, i);
+/* Node n is never negative (NaN allowed), given the facts about its inputs. */
+static bool nonneg_from_inputs(const lc_node *n, const bool *known) {
     switch (n->op) {
     case LC_OP_INPUT:
         return false;
@@ -19,30 +21,47 @@ static bool nonneg_at(const lc_graph *g, int i, int depth) {
         return true;
     case LC_OP_ABS:
         return true;
-    case LC_OP_POW: /* x^e >= 0 for even e or x >= 0 (inf and 0 included) */
-        return lc_simp_is_even(n->real_attr) || nonneg_at(g, n->inputs[0], depth + 1);
+    case LC_OP_POW: /* only an odd integer power of a negative x is negative; a fractional
+                     * one is NaN there, and NaN is allowed: every rule that uses the fact
+                     * keeps the NaN (abs(NaN) and NaN^e are NaN, and y^0 = 1 both ways) */
+        return !lc_simp_is_integer(n->real_attr) || lc_simp_is_even(n->real_attr) ||
+               known[n->inputs[0]];
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_DIV:
-        return nonneg_at(g, n->inputs[0], depth + 1) && nonneg_at(g, n->inputs[1], depth + 1);
+        return known[n->inputs[0]] && known[n->inputs[1]];
     case LC_OP_SIGN:   /* sign of a value >= 0 is 0 or 1 */
     case LC_OP_UNFOLD: /* pads with +0 */
     case LC_OP_FOLD:
     case LC_OP_EXPAND:
     case LC_OP_SUM:
     case LC_OP_MEAN:
-        return nonneg_at(g, n->inputs[0], depth + 1);
+        return known[n->inputs[0]];
     case LC_OP_COUNT:
         break;
     }
     return false;
 }
 
-bool lc_simp_nonneg(const lc_graph *g, int i) { return nonneg_at(g, i, 0); }
+/* Facts are computed once per node, in node order (inputs come first), as questions reach
+ * further into the graph: no recursion, and O(1) per node however the DAG is shared. */
+bool lc_simp_nonneg(lc_simplify *s, int i) {
+    if (i >= s->facts_cap) {
+        int cap = s->facts_cap ? s->facts_cap : 64;
+        while (cap <= i) cap *= 2;
+        bool *grown = realloc(s->nonneg, (size_t)cap * sizeof *grown);
+        if (!grown) return false; /* out of memory: nothing is proven, nothing is wrong */
+        s->nonneg = grown;
+        s->facts_cap = cap;
+    }
+    for (; s->n_facts <= i; s->n_facts++)
+        s->nonneg[s->n_facts] = nonneg_from_inputs(lc_graph_node(s->g, s->n_facts), s->nonneg);
+    return s->nonneg[i];
+}
 
-static bool same_at(const lc_graph *g, int a, int b, int depth) {
+static bool same_at(const lc_graph *g, int a, int b, int *budget) {
     if (a == b) return true;
-    if (depth > FACT_DEPTH) return false;
+    if (--*budget < 0) return false;
     const lc_node *x = lc_graph_node(g, a), *y = lc_graph_node(g, b);
     /* Two INPUTs are two parameters, however alike. */
     if (x->op != y->op || x->op == LC_OP_INPUT || x->dtype != y->dtype ||
@@ -52,11 +71,14 @@ static bool same_at(const lc_graph *g, int a, int b, int depth) {
     if (x->op == LC_OP_CONSTANT)
         return memcmp(x->data, y->data, (size_t)lc_shape_numel(&x->shape) * sizeof *x->data) == 0;
     for (int k = 0; k < lc_op_get_info(x->op)->arity; k++)
-        if (!same_at(g, x->inputs[k], y->inputs[k], depth + 1)) return false;
+        if (!same_at(g, x->inputs[k], y->inputs[k], budget)) return false;
     return true;
 }
 
-bool lc_simp_same(const lc_graph *g, int a, int b) { return same_at(g, a, b, 0); }
+bool lc_simp_same(const lc_graph *g, int a, int b) {
+    int budget = SAME_BUDGET;
+    return same_at(g, a, b, &budget);
+}
 
 bool lc_simp_scalar_const(const lc_graph *g, int i, double *v) {
     const lc_node *n = lc_graph_node(g, i);

@@ -86,7 +86,8 @@ static bool rest_fits(const lc_graph *g, const lp_match *m, const lc_shape *full
 /* inner factor j of expand(D, d, k) is pow(S, 1/p − 1) of S = sum(pow(A, p), d) with k = the
  * summed extent — or S itself when 1/p − 1 = 1 (p = 1/2), simplify having folded pow(S, 1);
  * fills sum, base, p. */
-static bool match_pole(const lc_graph *g, lp_match *m, int j) {
+static bool match_pole(lc_simplify *s, lp_match *m, int j) {
+    const lc_graph *g = s->g;
     const lc_node *pole = lc_graph_node(g, m->inner.node[j]);
     int sum_index = m->inner.node[j];
     double pole_exponent = 1.0;
@@ -104,7 +105,7 @@ static bool match_pole(const lc_graph *g, lp_match *m, int j) {
     if (!(p > 0) || terms->shape.dim[m->dim] != m->size) return false;
     if (!lc_simp_near(pole_exponent, 1.0 / p - 1.0)) return false;
     if (pole_exponent < 0 && pole_zero_pole != 1) return false; /* 0 · inf stays NaN */
-    if (!lc_simp_nonneg(g, terms->inputs[0])) return false;     /* (A/y)^e needs A >= 0 */
+    if (!lc_simp_nonneg(s, terms->inputs[0])) return false;     /* (A/y)^e needs A >= 0 */
     m->at_pole = j;
     m->sum = sum_index;
     m->base = terms->inputs[0];
@@ -112,7 +113,8 @@ static bool match_pole(const lc_graph *g, lp_match *m, int j) {
     return true;
 }
 
-static bool find_match(const lc_graph *g, lp_match *m, const lc_shape *full) {
+static bool find_match(lc_simplify *s, lp_match *m, const lc_shape *full) {
+    const lc_graph *g = s->g;
     for (int e = 0; e < m->top.n; e++) {
         const lc_node *ex = lc_graph_node(g, m->top.node[e]);
         if (ex->op != LC_OP_EXPAND) continue;
@@ -122,7 +124,7 @@ static bool find_match(const lc_graph *g, lp_match *m, const lc_shape *full) {
         m->inner.n = 0;
         if (!collect_factors(g, ex->inputs[0], &m->inner)) continue;
         for (int j = 0; j < m->inner.n; j++) {
-            if (!match_pole(g, m, j)) continue;
+            if (!match_pole(s, m, j)) continue;
             const lc_node *s_node = lc_graph_node(g, m->sum);
             if (!lc_shape_equal(&lc_graph_node(g, ex->inputs[0])->shape, &s_node->shape)) continue;
             const lc_shape *a_shape = &lc_graph_node(g, m->base)->shape;
@@ -188,7 +190,7 @@ lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out
     lp_match m = {0};
     if (!collect_factors(s->g, a, &m.top) || !collect_factors(s->g, b, &m.top)) return LC_OK;
     lc_shape full = lc_simp_broadcast(&lc_graph_node(s->g, a)->shape, &lc_graph_node(s->g, b)->shape);
-    if (!find_match(s->g, &m, &full)) return LC_OK;
+    if (!find_match(s, &m, &full)) return LC_OK;
     LC_TRY(build(s, &m, out));
     if (!lc_shape_equal(&lc_graph_node(s->g, *out)->shape, &full))
         return lc_fail(LC_ERR_INTERNAL, "LP backward rewrite changed the product's shape");

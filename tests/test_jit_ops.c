@@ -66,6 +66,47 @@ static void special_values(void **state) {
         }
 }
 
+/* The inline exp2/log2 behind fractional powers: every binade, subnormals included, against
+ * C's pow in float64 where the result is a normal number. log2 x and p·log2 x are rounded
+ * to the kernel's type, so the error grows with |p log2 x| (at most ~128 for f32, ~1075 for
+ * f64): about 2·|p log2 x|·2^-24·ln2 ≤ 1.1e-5 for f32 (2e-5 allowed), 2e-13 for f64. */
+static void pow_accuracy(void **state) {
+    (void)state;
+    enum { N = 4000 };
+    static double v[N];
+    test_rng r = test_rng_seeded(3);
+    for (int i = 0; i < N; i++) v[i] = ldexp(test_rng_uniform(&r, 1, 2), (int)test_rng_int(&r, -148, 126));
+    const double exps[] = {2.5, -1.7, 0.3, 1.0 / 3, 5.5, -0.25};
+    for (int dt = 0; dt < 2; dt++)
+        for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
+            int x, y;
+            lc_graph *g = new_graph_with_input((lc_dtype)dt, test_shape3(1, 1, N), &x);
+            assert_ok(lc_pow(g, x, exps[e], &y));
+            assert_ok(lc_graph_add_output(g, y));
+            lc_tensor *in, *out;
+            assert_ok(lc_tensor_from_doubles((lc_dtype)dt, test_shape3(1, 1, N), v, &in));
+            lc_program *p;
+            assert_ok(lc_compile(g, NULL, &p));
+            assert_ok(lc_program_run(p, (const lc_tensor *const *)&in, 1, &out, 1));
+            for (int i = 0; i < N; i++) {
+                double xi = lc_tensor_get(in, i), want = pow(xi, exps[e]), got = lc_tensor_get(out, i);
+                double tiny = dt == LC_F32 ? 1.2e-38 : 2.3e-308, big = dt == LC_F32 ? 3.4e38 : 1.7e308;
+                if (want < tiny || want > big) {
+                    assert_true(got == 0 || got <= 2 * tiny || isinf(got) || got >= big / 2);
+                    continue;
+                }
+                double rel = fabs(got - want) / want;
+                if (rel > (dt == LC_F32 ? 2e-5 : 2e-13))
+                    fail_msg("pow(%.17g, %g) = %.17g, want %.17g (%s)", xi, exps[e], got, want,
+                             lc_dtype_name((lc_dtype)dt));
+            }
+            lc_tensor_free(in);
+            lc_tensor_free(out);
+            lc_program_free(p);
+            lc_graph_free(g);
+        }
+}
+
 static void binary_broadcast(void **state) {
     (void)state;
     const double cdata[] = {1, 0, -2, 0.5, 3};
@@ -294,6 +335,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unary_ops),
         cmocka_unit_test(special_values),
+        cmocka_unit_test(pow_accuracy),
         cmocka_unit_test(binary_broadcast),
         cmocka_unit_test(reductions_any_axis),
         cmocka_unit_test(layout_ops),

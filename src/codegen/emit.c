@@ -22,6 +22,7 @@
 #include <llvm-c/Core.h>
 
 #include "codegen/emit.h"
+#include "codegen/vmath.h"
 #include "support/error.h"
 
 /* An index value, with its affine form in the last-axis index i when known:
@@ -194,8 +195,8 @@ static bool is_int(double v) { return v == floor(v) && fabs(v) < 1e15; }
 /* x^p for x >= 0 (or any x with an integer p handled by the caller): exp2(p·log2 x). */
 static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
     LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
-    LLVMValueRef lg = unary_intrinsic(e, "llvm.log2", ax);
-    LLVMValueRef r = unary_intrinsic(e, "llvm.exp2", LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""));
+    LLVMValueRef lg = lc_vmath_log2(e->b, e->mod, ax, dt == LC_F64);
+    LLVMValueRef r = lc_vmath_exp2(e->b, e->mod, LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""), dt == LC_F64);
     if (is_int(p)) {
         if (fmod(fabs(p), 2.0) == 1.0) {
             LLVMValueRef args[2] = {r, x};

@@ -1,0 +1,115 @@
+/* log2 and exp2 as straight-line IR. llvm.log2 / llvm.exp2 in a loop become scalar libm
+ * calls and stop the loop vectorizer; these use only bit operations, floor, selects and
+ * polynomials, so a loop computing a fractional power vectorizes at full width. Both are
+ * accurate to a few ulp (f32: ~2e-7 relative; f64: ~1e-15), far inside the JIT's 1e-4
+ * tolerance, and they keep IEEE special values: log2(0) = -inf, log2(inf) = inf,
+ * log2(NaN) = NaN, exp2(-inf) = 0, exp2(inf) = inf, exp2(NaN) = NaN. */
+#include <math.h>
+#include <string.h>
+
+#include "codegen/vmath.h"
+
+typedef struct vm {
+    LLVMBuilderRef b;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    bool f64;
+    LLVMTypeRef ft, it; /* float type, same-width integer type */
+} vm;
+
+static LLVMValueRef fc(vm *v, double c) { return LLVMConstReal(v->ft, v->f64 ? c : (double)(float)c); }
+static LLVMValueRef ic(vm *v, long long c) { return LLVMConstInt(v->it, (unsigned long long)c, 1); }
+
+static LLVMValueRef floor_of(vm *v, LLVMValueRef x) {
+    const char *name = "llvm.floor";
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(v->mod, id, &v->ft, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(v->ctx, id, &v->ft, 1);
+    return LLVMBuildCall2(v->b, fty, decl, &x, 1, "");
+}
+
+static LLVMValueRef sel(vm *v, LLVMRealPredicate pred, LLVMValueRef a, LLVMValueRef b,
+                        LLVMValueRef then, LLVMValueRef other) {
+    return LLVMBuildSelect(v->b, LLVMBuildFCmp(v->b, pred, a, b, ""), then, other, "");
+}
+
+/* Horner: c[0] + x*(c[1] + x*(...)) */
+static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
+    LLVMValueRef r = fc(v, c[n - 1]);
+    for (int i = n - 2; i >= 0; i--) r = LLVMBuildFAdd(v->b, LLVMBuildFMul(v->b, r, x, ""), fc(v, c[i]), "");
+    return r;
+}
+
+static void init(vm *v, LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64) {
+    v->b = b;
+    v->mod = mod;
+    v->ctx = LLVMGetModuleContext(mod);
+    v->f64 = f64;
+    v->ft = LLVMTypeOf(x);
+    v->it = f64 ? LLVMInt64TypeInContext(v->ctx) : LLVMInt32TypeInContext(v->ctx);
+}
+
+/* log2(x) for x >= 0 (negative x is never passed: callers take |x|). */
+LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64) {
+    vm v;
+    init(&v, b, mod, x, f64);
+    int mbits = f64 ? 52 : 23, bias = f64 ? 1023 : 127;
+    double tiny = f64 ? 2.2250738585072014e-308 : 1.17549435e-38, up = f64 ? 0x1p54 : 0x1p24;
+    /* subnormals: scale into the normal range first */
+    LLVMValueRef sub = LLVMBuildFCmp(b, LLVMRealOLT, x, fc(&v, tiny), "");
+    LLVMValueRef xs = LLVMBuildSelect(b, sub, LLVMBuildFMul(b, x, fc(&v, up), ""), x, "");
+    LLVMValueRef bits = LLVMBuildBitCast(b, xs, v.it, "");
+    LLVMValueRef ex = LLVMBuildSub(b, LLVMBuildLShr(b, bits, ic(&v, mbits), ""), ic(&v, bias), "");
+    long long mmask = f64 ? 0x000fffffffffffffLL : 0x7fffff;
+    long long one = f64 ? 0x3ff0000000000000LL : 0x3f800000;
+    LLVMValueRef mant = LLVMBuildBitCast(
+        b, LLVMBuildOr(b, LLVMBuildAnd(b, bits, ic(&v, mmask), ""), ic(&v, one), ""), v.ft, "");
+    /* m in [1, 2) -> [sqrt(1/2), sqrt(2)) so the series argument stays small */
+    LLVMValueRef big = LLVMBuildFCmp(b, LLVMRealOGT, mant, fc(&v, M_SQRT2), "");
+    mant = LLVMBuildSelect(b, big, LLVMBuildFMul(b, mant, fc(&v, 0.5), ""), mant, "");
+    LLVMValueRef e = LLVMBuildSIToFP(b, ex, v.ft, "");
+    e = LLVMBuildFAdd(b, e, LLVMBuildSelect(b, big, fc(&v, 1.0), fc(&v, 0.0), ""), "");
+    e = LLVMBuildFSub(b, e, LLVMBuildSelect(b, sub, fc(&v, f64 ? 54.0 : 24.0), fc(&v, 0.0), ""), "");
+    /* ln m = 2 atanh(s), s = (m-1)/(m+1), |s| <= 0.1716: 2s(1 + s²/3 + s⁴/5 + ...) */
+    LLVMValueRef s = LLVMBuildFDiv(b, LLVMBuildFSub(b, mant, fc(&v, 1.0), ""),
+                                   LLVMBuildFAdd(b, mant, fc(&v, 1.0), ""), "");
+    LLVMValueRef s2 = LLVMBuildFMul(b, s, s, "");
+    double c[11];
+    int n = f64 ? 11 : 5;
+    for (int i = 0; i < n; i++) c[i] = 2.0 / (2 * i + 1) / M_LN2; /* directly in log2 units */
+    LLVMValueRef lm = LLVMBuildFMul(b, s, horner(&v, s2, c, n), "");
+    LLVMValueRef r = LLVMBuildFAdd(b, e, lm, "");
+    r = sel(&v, LLVMRealOEQ, x, fc(&v, 0.0), fc(&v, -INFINITY), r);
+    r = sel(&v, LLVMRealOEQ, x, fc(&v, INFINITY), fc(&v, INFINITY), r);
+    return sel(&v, LLVMRealUNO, x, x, x, r);
+}
+
+LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64) {
+    vm v;
+    init(&v, b, mod, y, f64);
+    int mbits = f64 ? 52 : 23, bias = f64 ? 1023 : 127;
+    double lo = f64 ? -1100.0 : -160.0, hi = f64 ? 1030.0 : 130.0;
+    /* clamp with compare+select (NaN passes through to the final select) */
+    LLVMValueRef yc = sel(&v, LLVMRealOLT, y, fc(&v, lo), fc(&v, lo), y);
+    yc = sel(&v, LLVMRealOGT, yc, fc(&v, hi), fc(&v, hi), yc);
+    yc = sel(&v, LLVMRealUNO, yc, yc, fc(&v, 0.0), yc);
+    /* n = round(y), f = y - n in [-0.5, 0.5]; 2^f = e^(f ln2) by its Taylor series */
+    LLVMValueRef nf = floor_of(&v, LLVMBuildFAdd(b, yc, fc(&v, 0.5), ""));
+    LLVMValueRef f = LLVMBuildFMul(b, LLVMBuildFSub(b, yc, nf, ""), fc(&v, M_LN2), "");
+    double c[15];
+    int terms = f64 ? 15 : 9;
+    double fact = 1;
+    for (int i = 0; i < terms; i++) {
+        if (i > 0) fact *= i;
+        c[i] = 1.0 / fact;
+    }
+    LLVMValueRef p = horner(&v, f, c, terms);
+    /* scale by 2^n in two halves so each factor is a normal number */
+    LLVMValueRef n = LLVMBuildFPToSI(b, nf, v.it, "");
+    LLVMValueRef n1 = LLVMBuildAShr(b, n, ic(&v, 1), "");
+    LLVMValueRef n2 = LLVMBuildSub(b, n, n1, "");
+    LLVMValueRef s1 = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, n1, ic(&v, bias), ""), ic(&v, mbits), ""), v.ft, "");
+    LLVMValueRef s2 = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, n2, ic(&v, bias), ""), ic(&v, mbits), ""), v.ft, "");
+    LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildFMul(b, p, s1, ""), s2, "");
+    return sel(&v, LLVMRealUNO, y, y, y, r);
+}

@@ -1,0 +1,13 @@
+/* Vectorizable log2 and exp2 emitted inline (vmath.c). */
+#ifndef LUCID_CODEGEN_VMATH_H
+#define LUCID_CODEGEN_VMATH_H
+
+#include <stdbool.h>
+
+#include <llvm-c/Core.h>
+
+/* log2(x) for x >= 0 or NaN; exp2(y) for any y. `f64` selects double, else float. */
+LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64);
+LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64);
+
+#endif

@@ -1,0 +1,176 @@
+/* lucid-bench: shared types. One *configuration* is a case (module and parameters), an input
+ * shape and a pass (fwd, fwdbwd); it owns a set of rotated buffers that every implementation
+ * (`impl`) of the same configuration reads and writes, so all rows see identical data.
+ *
+ * Data flow: options -> configurations -> for each thread count, each impl: setup, one
+ * allocation-tracked run (peak extra memory), warm-up and timed runs, reference check ->
+ * records -> table (stdout) and JSON lines (--json). */
+#ifndef LUCID_BENCH_H
+#define LUCID_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lucid/nn.h"
+
+#define BENCH_MAX_SHAPES 16
+#define BENCH_MAX_CASES 16
+#define BENCH_MAX_THREADS 16
+
+typedef enum bench_pass { BENCH_FWD, BENCH_FWDBWD } bench_pass;
+const char *bench_pass_name(bench_pass p);
+
+/* The implementations, in table order. Names as INTERFACES.md spells them. */
+typedef enum bench_impl_id {
+    BENCH_IMPL_FLOOR,
+    BENCH_IMPL_JIT,
+    BENCH_IMPL_INTERP,
+    BENCH_IMPL_TORCH,
+    BENCH_IMPL_ONEDNN_NCW,
+    BENCH_IMPL_ONEDNN_BLOCKED,
+    BENCH_IMPL_ONEDNN_REORDER,
+    BENCH_IMPL_COUNT
+} bench_impl_id;
+const char *bench_impl_name(bench_impl_id id);
+bool bench_impl_from_name(const char *name, size_t len, bench_impl_id *out);
+
+/* One benchmark case: a module with fixed parameters. */
+typedef struct bench_case {
+    const char *name;     /* "lp2_k4s4" */
+    bool is_lp;           /* LPPool1d, else AvgPool1d */
+    double norm_type;     /* LP only */
+    int64_t kernel_size, stride, padding;
+} bench_case;
+
+int bench_case_count(void);
+const bench_case *bench_case_at(int i);
+const bench_case *bench_case_find(const char *name);
+
+/* A configuration and its buffers. Inputs x (N,C,L) and, for fwdbwd, g (N,C,L_out);
+ * outputs y (N,C,L_out) and, for fwdbwd, dx (N,C,L). n_rot copies of each, 64-byte aligned,
+ * so that consecutive runs touch different memory (small cases must not just measure the
+ * cache). */
+typedef struct bench_config {
+    const bench_case *bc;
+    bench_pass pass;
+    int64_t n, c, l, l_out;
+    lc_module *module;     /* owned */
+    char *params;          /* lc_module_repr, owned */
+    const char *op;        /* "AvgPool1d" | "LPPool1d" */
+    int64_t bytes;         /* each input read once, each output written once */
+    int n_rot;
+    float **x, **g, **y, **dx; /* n_rot pointers each; g and dx NULL for fwd */
+} bench_config;
+
+/* Build the module and the shapes, and size the rotation (no buffers yet). Returns 0, or -1
+ * with the module's message in `err` (a shape invalid for the case). */
+int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t shape[3], bench_pass pass,
+                      char *err, size_t err_size);
+/* Allocate the n_rot buffer sets, inputs filled with reproducible random data in [-1, 1). */
+int bench_config_alloc(bench_config *cfg, char *err, size_t err_size);
+void bench_config_free_buffers(bench_config *cfg);
+void bench_config_free(bench_config *cfg);
+/* Elements of x and of y per rotation slot. */
+int64_t bench_config_x_numel(const bench_config *cfg);
+int64_t bench_config_y_numel(const bench_config *cfg);
+/* Clear the outputs of every slot (so a check never sees an earlier impl's results). */
+void bench_config_clear_outputs(const bench_config *cfg);
+/* Compare slot 0's outputs against a float64 reference on a few sampled rows. Returns 0 when
+ * they agree (rtol 1e-4, atol 1e-5), else -1 with a description in `err`. `check_dx` false
+ * skips dx (fwd runs). */
+int bench_config_check(const bench_config *cfg, char *err, size_t err_size);
+
+/* An implementation instance for one configuration and thread count. */
+typedef struct bench_impl_ops {
+    /* 0 when available; otherwise -1 and why (printed once per impl). */
+    int (*available)(char *why, size_t why_size);
+    /* Whether this impl has rows for the configuration (e.g. oneDNN: average pooling only).
+     * When false, `why` says why (printed once per impl and reason). */
+    bool (*supports)(const bench_config *cfg, int threads, char *why, size_t why_size);
+    /* Prepare: compile, create primitives, allocate private buffers. 0 or -1 with `err`. */
+    int (*setup)(const bench_config *cfg, int threads, void **state, char *err, size_t err_size);
+    /* One run on rotation slot `slot`. 0 or -1 with `err`. Runs on the calling thread. */
+    int (*run)(void *state, int slot, char *err, size_t err_size);
+    /* Bytes a run allocates that are its outputs (subtracted from the tracked peak), and
+     * private buffers allocated at setup that a run needs besides inputs and outputs
+     * (added: e.g. oneDNN's blocked copies). Either may be NULL (0). */
+    int64_t (*run_output_bytes)(void *state);
+    int64_t (*setup_extra_bytes)(void *state);
+    /* Make slot 0's outputs hold the impl's result in the plain layout before the check
+     * (NULL: run() already writes them). 0 or -1. */
+    int (*finish_for_check)(void *state, char *err, size_t err_size);
+    void (*teardown)(void *state);
+    /* false: the impl's outputs are not the case's result (floor, reorders): no check. */
+    bool checked;
+} bench_impl_ops;
+
+extern const bench_impl_ops bench_floor_ops;
+extern const bench_impl_ops bench_interp_ops;
+extern const bench_impl_ops bench_jit_ops;
+extern const bench_impl_ops bench_onednn_ncw_ops;
+extern const bench_impl_ops bench_onednn_blocked_ops;
+extern const bench_impl_ops bench_onednn_reorder_ops;
+
+/* A measurement record (INTERFACES.md). */
+typedef struct bench_record {
+    const bench_config *cfg; /* for case, op, params, shape, pass, bytes */
+    bench_impl_id impl;
+    int threads;
+    double median_ms, min_ms;
+    int64_t peak_extra_bytes;
+} bench_record;
+
+/* Timing: warm-up, then samples of `batch` runs each over rotated slots until the budget is
+ * spent (at least BENCH_MIN_SAMPLES). */
+#define BENCH_MIN_SAMPLES 5
+typedef int (*bench_run_fn)(void *state, int slot, char *err, size_t err_size);
+typedef struct bench_timing {
+    double median_ms, min_ms;
+    int samples;
+    long batch;
+} bench_timing;
+double bench_now_s(void);
+/* Time `run`; 0 or -1 with `err` when a run failed. */
+int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, bench_timing *out, char *err,
+               size_t err_size);
+/* Median of `v` (sorted in place). */
+double bench_median(double *v, int n);
+/* Seconds of timed runs per row (default 0.15; LUCID_BENCH_BUDGET_MS overrides). */
+double bench_row_budget_s(void);
+
+/* Allocation tracking (alloc_track.c): the peak of bytes allocated minus bytes freed between
+ * begin and end, counted over every thread's malloc family calls. */
+void bench_alloc_begin(void);
+int64_t bench_alloc_end(void);
+/* false when tracking is compiled out (AddressSanitizer builds). */
+bool bench_alloc_tracking_works(void);
+
+/* The floor's worker pool (pool.c): `threads` workers including the caller. */
+typedef void (*bench_pool_fn)(void *arg, int worker, int workers);
+int bench_pool_start(int threads);
+/* Run fn on every worker (the caller is worker 0) and wait for all. */
+void bench_pool_run(bench_pool_fn fn, void *arg, int workers);
+void bench_pool_stop(void);
+
+/* Torch (impl_torch.c): run every requested torch row in one python process. */
+typedef struct bench_torch_row {
+    int config;      /* index into the configuration list */
+    int threads;
+    bool ok;
+    double median_ms, min_ms;
+    int64_t peak_extra_bytes;
+} bench_torch_row;
+/* Fills rows[i].ok and the figures. Returns 0, or -1 with why torch is unavailable. */
+int bench_torch_run(bench_config *const *configs, bench_torch_row *rows, int n_rows, double budget_s,
+                    char *why, size_t why_size);
+
+/* Output (report.c). */
+void bench_report_header(FILE *out, const bench_config *cfg, int threads);
+void bench_report_rows(FILE *out, const bench_record *recs, int n);
+void bench_report_json(FILE *out, const bench_record *r);
+void bench_report_compile_json(FILE *out, const char *pipeline, bench_pass pass, const char *impl,
+                               double median_ms);
+
+#endif

@@ -1,0 +1,258 @@
+/* The benchmark cases, their configurations (module, shapes, rotated buffers) and a float64
+ * reference for checking each implementation's outputs on a few rows. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "lucid/status.h"
+
+static const bench_case CASES[] = {
+    {"avg_k4s4", false, 0, 4, 4, 0},
+    {"avg_k3s1p1", false, 0, 3, 1, 1},
+    {"lp2_k4s4", true, 2.0, 4, 4, 0},
+    {"lp3_k4s4", true, 3.0, 4, 4, 0},
+    {"lp2.5_k4s4", true, 2.5, 4, 4, 0},
+    {"lp2_k4s2", true, 2.0, 4, 2, 0},
+};
+
+int bench_case_count(void) { return (int)(sizeof CASES / sizeof CASES[0]); }
+const bench_case *bench_case_at(int i) { return &CASES[i]; }
+
+const bench_case *bench_case_find(const char *name) {
+    for (int i = 0; i < bench_case_count(); i++)
+        if (strcmp(CASES[i].name, name) == 0) return &CASES[i];
+    return NULL;
+}
+
+const char *bench_pass_name(bench_pass p) { return p == BENCH_FWD ? "fwd" : "fwdbwd"; }
+
+int64_t bench_config_x_numel(const bench_config *cfg) { return cfg->n * cfg->c * cfg->l; }
+int64_t bench_config_y_numel(const bench_config *cfg) { return cfg->n * cfg->c * cfg->l_out; }
+
+/* The last-level cache as lscpu reports it (sysfs); sysconf's figure is the fallback, since
+ * under some hypervisors it reports the host's total. Capped at 256 MB. */
+static int64_t llc_bytes(void) {
+    int64_t llc = 0;
+    for (int idx = 3; idx >= 2 && llc == 0; idx--) {
+        char path[96];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", idx);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        long long v;
+        char unit = 0;
+        if (fscanf(f, "%lld%c", &v, &unit) >= 1 && v > 0)
+            llc = v * (unit == 'K' ? 1024 : unit == 'M' ? 1024 * 1024 : 1);
+        fclose(f);
+    }
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    if (llc == 0) llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+    if (llc <= 0) llc = 32LL << 20;
+    return llc > (256LL << 20) ? 256LL << 20 : llc;
+}
+
+/* Bytes the rotation set should span: a few times the last-level cache, so that a run never
+ * finds the previous run's data in cache. */
+static int64_t rotation_span_bytes(void) { return 3 * llc_bytes(); }
+
+static float *alloc_floats(int64_t n) {
+    void *p = NULL;
+    size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
+    memset(p, 0, bytes); /* fault the pages in now, not in the first timed run */
+    return p;
+}
+
+/* xorshift64*: reproducible data in [-1, 1), cheap enough for 256 MB inputs. */
+static void fill_random(float *v, int64_t n, uint64_t seed) {
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int64_t i = 0; i < n; i++) {
+        s ^= s >> 12;
+        s ^= s << 25;
+        s ^= s >> 27;
+        uint64_t r = s * 0x2545F4914F6CDD1Dull;
+        v[i] = (float)((double)(r >> 40) / (double)(1ull << 23) - 1.0);
+    }
+}
+
+int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t shape[3], bench_pass pass,
+                      char *err, size_t err_size) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->bc = bc;
+    cfg->pass = pass;
+    cfg->n = shape[0];
+    cfg->c = shape[1];
+    cfg->l = shape[2];
+    lc_status st;
+    if (bc->is_lp) {
+        lc_lppool1d_params p = lc_lppool1d_defaults(bc->norm_type, bc->kernel_size);
+        p.stride = bc->stride;
+        st = lc_lppool1d_new(&p, &cfg->module);
+        cfg->op = "LPPool1d";
+    } else {
+        lc_avgpool1d_params p = lc_avgpool1d_defaults(bc->kernel_size);
+        p.stride = bc->stride;
+        p.padding = bc->padding;
+        st = lc_avgpool1d_new(&p, &cfg->module);
+        cfg->op = "AvgPool1d";
+    }
+    lc_shape in = lc_shape_make(3, shape), out;
+    if (st == LC_OK) st = lc_module_repr(cfg->module, &cfg->params);
+    if (st == LC_OK) st = lc_module_output_shape(cfg->module, in, &out);
+    if (st != LC_OK) {
+        snprintf(err, err_size, "%s", lc_last_error());
+        bench_config_free(cfg);
+        return -1;
+    }
+    cfg->l_out = out.dim[2];
+    int64_t nx = bench_config_x_numel(cfg), ny = bench_config_y_numel(cfg);
+    int64_t per_slot = (nx + ny) * (int64_t)sizeof(float);
+    if (pass == BENCH_FWDBWD) per_slot *= 2; /* inputs x, g; outputs y, dx */
+    cfg->bytes = per_slot;
+    int64_t rot = (rotation_span_bytes() + per_slot - 1) / per_slot;
+    cfg->n_rot = rot < 1 ? 1 : rot > 64 ? 64 : (int)rot;
+    return 0;
+}
+
+int bench_config_alloc(bench_config *cfg, char *err, size_t err_size) {
+    int64_t nx = bench_config_x_numel(cfg), ny = bench_config_y_numel(cfg);
+    bool bwd = cfg->pass == BENCH_FWDBWD;
+    cfg->x = calloc((size_t)cfg->n_rot, sizeof *cfg->x);
+    cfg->y = calloc((size_t)cfg->n_rot, sizeof *cfg->y);
+    if (bwd) {
+        cfg->g = calloc((size_t)cfg->n_rot, sizeof *cfg->g);
+        cfg->dx = calloc((size_t)cfg->n_rot, sizeof *cfg->dx);
+    }
+    bool ok = cfg->x && cfg->y && (!bwd || (cfg->g && cfg->dx));
+    for (int r = 0; ok && r < cfg->n_rot; r++) {
+        ok = (cfg->x[r] = alloc_floats(nx)) && (cfg->y[r] = alloc_floats(ny));
+        if (ok) fill_random(cfg->x[r], nx, 2u * (uint64_t)r + 1);
+        if (ok && bwd) {
+            ok = (cfg->g[r] = alloc_floats(ny)) && (cfg->dx[r] = alloc_floats(nx));
+            if (ok) fill_random(cfg->g[r], ny, 2u * (uint64_t)r + 2);
+        }
+    }
+    if (!ok) {
+        snprintf(err, err_size, "out of memory for %d x %lld bytes of buffers", cfg->n_rot, (long long)cfg->bytes);
+        bench_config_free_buffers(cfg);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_slots(float **v, int n) {
+    if (!v) return;
+    for (int r = 0; r < n; r++) free(v[r]);
+    free(v);
+}
+
+void bench_config_free_buffers(bench_config *cfg) {
+    free_slots(cfg->x, cfg->n_rot);
+    free_slots(cfg->g, cfg->n_rot);
+    free_slots(cfg->y, cfg->n_rot);
+    free_slots(cfg->dx, cfg->n_rot);
+    cfg->x = cfg->g = cfg->y = cfg->dx = NULL;
+}
+
+void bench_config_free(bench_config *cfg) {
+    bench_config_free_buffers(cfg);
+    lc_module_free(cfg->module);
+    free(cfg->params);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+void bench_config_clear_outputs(const bench_config *cfg) {
+    for (int r = 0; r < cfg->n_rot; r++) {
+        memset(cfg->y[r], 0, (size_t)bench_config_y_numel(cfg) * sizeof(float));
+        if (cfg->dx) memset(cfg->dx[r], 0, (size_t)bench_config_x_numel(cfg) * sizeof(float));
+    }
+}
+
+/* Window o spans [start, end) of the padded row; `lo`, `hi` clip it to the real elements. */
+typedef struct window {
+    int64_t start, end, lo, hi;
+    double divisor;
+} window;
+
+static window window_at(const bench_config *cfg, int64_t o) {
+    const bench_case *bc = cfg->bc;
+    window w;
+    w.start = o * bc->stride - bc->padding;
+    w.end = w.start + bc->kernel_size;
+    if (w.end > cfg->l + bc->padding) w.end = cfg->l + bc->padding;
+    w.lo = w.start < 0 ? 0 : w.start;
+    w.hi = w.end > cfg->l ? cfg->l : w.end;
+    w.divisor = (double)(w.end - w.start); /* count_include_pad = True in every avg case */
+    return w;
+}
+
+static double lp_norm(const float *x, window w, double p) {
+    double s = 0;
+    for (int64_t j = w.lo; j < w.hi; j++) s += pow(fabs((double)x[j]), p);
+    return pow(s, 1.0 / p);
+}
+
+/* One row's reference y and dx (dx may be NULL), straight from DESIGN.md §5. */
+static void reference_row(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
+    const bench_case *bc = cfg->bc;
+    if (dx)
+        for (int64_t j = 0; j < cfg->l; j++) dx[j] = 0;
+    for (int64_t o = 0; o < cfg->l_out; o++) {
+        window w = window_at(cfg, o);
+        if (bc->is_lp) {
+            y[o] = lp_norm(x, w, bc->norm_type);
+            if (!dx || y[o] == 0) continue; /* zero window: zero gradient */
+            for (int64_t j = w.lo; j < w.hi; j++) {
+                double a = fabs((double)x[j]);
+                double sg = x[j] > 0 ? 1.0 : x[j] < 0 ? -1.0 : 0.0;
+                dx[j] += (double)g[o] * sg * pow(a / y[o], bc->norm_type - 1);
+            }
+        } else {
+            double s = 0;
+            for (int64_t j = w.lo; j < w.hi; j++) s += x[j];
+            y[o] = s / w.divisor;
+            if (dx)
+                for (int64_t j = w.lo; j < w.hi; j++) dx[j] += (double)g[o] / w.divisor;
+        }
+    }
+}
+
+static int compare(const char *what, int64_t row, const float *got, const double *want, int64_t n, char *err,
+                   size_t err_size) {
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= 1e-5 + 1e-4 * fabs(want[i]))) {
+            snprintf(err, err_size, "%s row %lld [%lld]: got %.9g, expected %.9g", what, (long long)row,
+                     (long long)i, (double)got[i], want[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int bench_config_check(const bench_config *cfg, char *err, size_t err_size) {
+    int64_t rows = cfg->n * cfg->c;
+    int64_t sample[4] = {0, 1, rows / 2, rows - 1};
+    double *y = malloc((size_t)cfg->l_out * sizeof *y);
+    double *dx = cfg->dx ? malloc((size_t)cfg->l * sizeof *dx) : NULL;
+    int rc = 0;
+    if (!y || (cfg->dx && !dx)) {
+        snprintf(err, err_size, "out of memory for the reference");
+        rc = -1;
+    }
+    for (int i = 0; rc == 0 && i < 4; i++) {
+        int64_t r = sample[i];
+        if (r >= rows || (i > 0 && r == sample[i - 1])) continue;
+        const float *x = cfg->x[0] + r * cfg->l;
+        const float *g = cfg->g ? cfg->g[0] + r * cfg->l_out : NULL;
+        reference_row(cfg, x, g, y, dx);
+        rc = compare("y", r, cfg->y[0] + r * cfg->l_out, y, cfg->l_out, err, err_size);
+        if (rc == 0 && dx) rc = compare("dx", r, cfg->dx[0] + r * cfg->l, dx, cfg->l, err, err_size);
+    }
+    free(y);
+    free(dx);
+    return rc;
+}

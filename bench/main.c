@@ -1,0 +1,325 @@
+/* lucid-bench: Lucid's pooling cases against the bandwidth floor and the anchors (PyTorch,
+ * oneDNN), side by side. See bench/README.md for the figures and how to read them.
+ *
+ *   options ─▶ configurations (case × shape × pass) ─▶ torch rows (one python3 process)
+ *     ─▶ per configuration: buffers ─▶ per thread count: floor, jit, interp, onednn-* rows
+ *        (setup · one run under allocation tracking · warm-up and timed runs · check)
+ *     ─▶ table block on stdout, JSON records ─▶ compile records (jit-cold, jit-cached)
+ *
+ * Exit status: 0; 1 when an implementation's result disagreed with the reference; 2 for a
+ * usage error (bad option, a shape invalid for a case, an unwritable --json file). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "bench_jit.h"
+#include "options.h"
+
+static const bench_impl_ops *impl_ops(bench_impl_id id) {
+    switch (id) {
+    case BENCH_IMPL_FLOOR: return &bench_floor_ops;
+    case BENCH_IMPL_JIT: return &bench_jit_ops;
+    case BENCH_IMPL_INTERP: return &bench_interp_ops;
+    case BENCH_IMPL_ONEDNN_NCW: return &bench_onednn_ncw_ops;
+    case BENCH_IMPL_ONEDNN_BLOCKED: return &bench_onednn_blocked_ops;
+    case BENCH_IMPL_ONEDNN_REORDER: return &bench_onednn_reorder_ops;
+    case BENCH_IMPL_TORCH:
+    case BENCH_IMPL_COUNT: break;
+    }
+    return NULL;
+}
+
+void bench_floor_set_nt(void *state, bool nt);
+
+/* Each distinct "impl: reason" note is printed once. */
+#define MAX_NOTES 64
+static char *notes[MAX_NOTES];
+static int n_notes;
+
+static void note_once(const char *impl, const char *why) {
+    char line[512];
+    snprintf(line, sizeof line, "lucid-bench: %s: rows skipped: %s", impl, why);
+    for (int i = 0; i < n_notes; i++)
+        if (strcmp(notes[i], line) == 0) return;
+    if (n_notes < MAX_NOTES) notes[n_notes++] = strdup(line);
+    fprintf(stderr, "%s\n", line);
+}
+
+static void cpu_name(char *buf, size_t n) {
+    snprintf(buf, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            colon += 2;
+            colon[strcspn(colon, "\n")] = '\0';
+            snprintf(buf, n, "%s", colon);
+            break;
+        }
+    }
+    fclose(f);
+}
+
+typedef struct run_ctx {
+    const bench_options *opt;
+    bool enabled[BENCH_IMPL_COUNT];
+    double budget_s;
+    bench_torch_row *torch_rows;
+    int n_torch_rows;
+    FILE *json;
+    bool mismatch;
+} run_ctx;
+
+static void row_label(char *buf, size_t n, bench_impl_id id, const bench_config *cfg, int threads) {
+    snprintf(buf, n, "%s %s (%lld, %lld, %lld) %s threads %d", bench_impl_name(id), cfg->bc->name,
+             (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, bench_pass_name(cfg->pass), threads);
+}
+
+/* One impl's row: setup, tracked run, timing, check. Returns false when there is no row. */
+static bool measure(run_ctx *ctx, bench_impl_id id, const bench_config *cfg, int threads, bench_record *rec) {
+    const bench_impl_ops *ops = impl_ops(id);
+    char why[512] = "", label[160];
+    row_label(label, sizeof label, id, cfg, threads);
+    if (!ops->supports(cfg, threads, why, sizeof why)) {
+        note_once(bench_impl_name(id), why);
+        return false;
+    }
+    bench_config_clear_outputs(cfg);
+    void *state = NULL;
+    if (ops->setup(cfg, threads, &state, why, sizeof why) != 0) {
+        fprintf(stderr, "lucid-bench: %s: setup failed: %s\n", label, why);
+        return false;
+    }
+    bool ok = true;
+    /* One untracked run (lazy one-time initialisation such as a thread pool is not a run's
+     * memory), then one tracked run. */
+    ok = ops->run(state, 0, why, sizeof why) == 0;
+    if (ok) {
+        bench_alloc_begin();
+        ok = ops->run(state, 0, why, sizeof why) == 0;
+        int64_t peak = bench_alloc_end();
+        int64_t extra = peak - (ops->run_output_bytes ? ops->run_output_bytes(state) : 0);
+        rec->peak_extra_bytes = (extra > 0 ? extra : 0) + (ops->setup_extra_bytes ? ops->setup_extra_bytes(state) : 0);
+    }
+    bench_timing t = {0};
+    if (ok && id == BENCH_IMPL_FLOOR) {
+        /* The floor is the better of normal and non-temporal stores. */
+        bench_timing nt = {0};
+        bench_floor_set_nt(state, false);
+        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, &t, why, sizeof why) == 0;
+        bench_floor_set_nt(state, true);
+        ok = ok && bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, &nt, why, sizeof why) == 0;
+        if (ok && nt.median_ms < t.median_ms) t = nt;
+    } else if (ok) {
+        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, &t, why, sizeof why) == 0;
+    }
+    if (!ok) fprintf(stderr, "lucid-bench: %s: run failed: %s\n", label, why);
+    if (ok && ops->checked) {
+        int rc = ops->finish_for_check ? ops->finish_for_check(state, why, sizeof why) : 0;
+        if (rc == 0) rc = bench_config_check(cfg, why, sizeof why);
+        if (rc != 0) {
+            fprintf(stderr, "lucid-bench: %s: WRONG RESULT: %s\n", label, why);
+            ctx->mismatch = true;
+        }
+    }
+    ops->teardown(state);
+    if (!ok) return false;
+    rec->cfg = cfg;
+    rec->impl = id;
+    rec->threads = threads;
+    rec->median_ms = t.median_ms;
+    rec->min_ms = t.min_ms;
+    return true;
+}
+
+static void run_config(run_ctx *ctx, int config_index, const bench_config *cfg) {
+    for (int ti = 0; ti < ctx->opt->n_threads; ti++) {
+        int threads = ctx->opt->threads[ti];
+        bench_record recs[BENCH_IMPL_COUNT];
+        int n = 0;
+        for (int id = 0; id < BENCH_IMPL_COUNT; id++) {
+            if (!ctx->enabled[id]) continue;
+            if (id == BENCH_IMPL_TORCH) {
+                for (int r = 0; r < ctx->n_torch_rows; r++) {
+                    const bench_torch_row *tr = &ctx->torch_rows[r];
+                    if (tr->config != config_index || tr->threads != threads || !tr->ok) continue;
+                    recs[n++] = (bench_record){cfg, BENCH_IMPL_TORCH, threads, tr->median_ms, tr->min_ms,
+                                               tr->peak_extra_bytes};
+                }
+                continue;
+            }
+            if (measure(ctx, (bench_impl_id)id, cfg, threads, &recs[n])) n++;
+        }
+        if (n == 0) continue;
+        bench_report_header(stdout, cfg, threads);
+        bench_report_rows(stdout, recs, n);
+        fflush(stdout);
+        if (ctx->json)
+            for (int i = 0; i < n; i++) bench_report_json(ctx->json, &recs[i]);
+    }
+}
+
+static void run_torch(run_ctx *ctx, bench_config *configs, int n_configs) {
+    int n = n_configs * ctx->opt->n_threads;
+    bench_config **ptrs = calloc((size_t)n_configs, sizeof *ptrs);
+    ctx->torch_rows = calloc((size_t)n, sizeof *ctx->torch_rows);
+    if (!ptrs || !ctx->torch_rows) {
+        note_once("torch", "out of memory");
+        ctx->enabled[BENCH_IMPL_TORCH] = false;
+        free(ptrs);
+        return;
+    }
+    for (int c = 0; c < n_configs; c++) {
+        ptrs[c] = &configs[c];
+        for (int t = 0; t < ctx->opt->n_threads; t++)
+            ctx->torch_rows[c * ctx->opt->n_threads + t] = (bench_torch_row){.config = c, .threads = ctx->opt->threads[t]};
+    }
+    ctx->n_torch_rows = n;
+    fprintf(stderr, "lucid-bench: timing %d torch rows in one python3 process first ...\n", n);
+    char why[512];
+    if (bench_torch_run(ptrs, ctx->torch_rows, n, ctx->budget_s, why, sizeof why) != 0) {
+        note_once("torch", why);
+        ctx->enabled[BENCH_IMPL_TORCH] = false;
+    }
+    free(ptrs);
+}
+
+/* Compile records: per pipeline (case) and pass, on the first shape. */
+static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_configs) {
+    bool printed_title = false;
+    for (int c = 0; c < n_configs; c++) {
+        const bench_config *cfg = &configs[c];
+        bool first = true; /* first configuration of this case and pass */
+        for (int k = 0; k < c; k++)
+            if (configs[k].bc == cfg->bc && configs[k].pass == cfg->pass) first = false;
+        if (!first) continue;
+        char why[512];
+        if (!bench_jit_ops.supports(cfg, 1, why, sizeof why)) continue;
+        double cold, cached;
+        if (bench_jit_compile_times(cfg, &cold, &cached, why, sizeof why) != 0) {
+            fprintf(stderr, "lucid-bench: compile %s %s: %s\n", cfg->bc->name, bench_pass_name(cfg->pass), why);
+            continue;
+        }
+        if (!printed_title) {
+            printf("\ncompile (lc_compile, median; shape (%lld, %lld, %lld))\n  %-12s %-7s %12s %12s\n",
+                   (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, "pipeline", "pass", "jit-cold",
+                   "jit-cached");
+            printed_title = true;
+        }
+        printf("  %-12s %-7s %9.3f ms %9.4f ms\n", cfg->bc->name, bench_pass_name(cfg->pass), cold, cached);
+        if (ctx->json) {
+            bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cold", cold);
+            bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cached", cached);
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    bench_options opt;
+    char err[512];
+    if (bench_parse_options(argc, argv, &opt, err, sizeof err) != 0) {
+        fprintf(stderr, "lucid-bench: %s\n", err);
+        return 2;
+    }
+    if (opt.help) {
+        bench_print_usage(stdout);
+        return 0;
+    }
+    run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s()};
+
+    /* Every configuration, checked before anything runs. */
+    int n_configs = opt.n_shapes * opt.n_cases * 2;
+    bench_config *configs = calloc((size_t)n_configs, sizeof *configs);
+    if (!configs) {
+        fprintf(stderr, "lucid-bench: out of memory\n");
+        return 2;
+    }
+    int k = 0;
+    for (int s = 0; s < opt.n_shapes; s++)
+        for (int c = 0; c < opt.n_cases; c++)
+            for (int p = 0; p < 2; p++) {
+                if (bench_config_init(&configs[k], opt.cases[c], opt.shapes[s], (bench_pass)p, err, sizeof err) != 0) {
+                    fprintf(stderr, "lucid-bench: --shape %lld,%lld,%lld: %s\n", (long long)opt.shapes[s][0],
+                            (long long)opt.shapes[s][1], (long long)opt.shapes[s][2], err);
+                    for (int i = 0; i < k; i++) bench_config_free(&configs[i]);
+                    free(configs);
+                    return 2;
+                }
+                k++;
+            }
+
+    char tmp_json[4096] = "";
+    if (opt.json) {
+        snprintf(tmp_json, sizeof tmp_json, "%s.tmp.%ld", opt.json, (long)getpid());
+        ctx.json = fopen(tmp_json, "w");
+        if (!ctx.json) {
+            fprintf(stderr, "lucid-bench: --json %s: cannot write %s\n", opt.json, tmp_json);
+            for (int i = 0; i < n_configs; i++) bench_config_free(&configs[i]);
+            free(configs);
+            return 2;
+        }
+    }
+
+    /* A cold compile must be cold: no on-disk cache. */
+    if (getenv("LUCID_CACHE_DIR")) {
+        fprintf(stderr, "lucid-bench: ignoring LUCID_CACHE_DIR (jit-cold means no cache)\n");
+        unsetenv("LUCID_CACHE_DIR");
+    }
+    for (int id = 0; id < BENCH_IMPL_COUNT; id++) {
+        ctx.enabled[id] = opt.impl[id];
+        const bench_impl_ops *ops = impl_ops((bench_impl_id)id);
+        if (ctx.enabled[id] && ops && ops->available(err, sizeof err) != 0) {
+            note_once(bench_impl_name((bench_impl_id)id), err);
+            ctx.enabled[id] = false;
+        }
+    }
+    if (!bench_alloc_tracking_works())
+        fprintf(stderr, "lucid-bench: peak_extra_bytes is not measured in this build (AddressSanitizer)\n");
+
+    double load = 0;
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (fscanf(lf, "%lf", &load) != 1) load = 0;
+        fclose(lf);
+    }
+    if (load > 0.5)
+        fprintf(stderr, "lucid-bench: load average %.2f on %d cores: other work is running, so the figures "
+                "(multi-threaded ones most) will be noisy\n", load, bench_cores());
+    char cpu[256];
+    cpu_name(cpu, sizeof cpu);
+    printf("lucid-bench: %s, %d cores; float32; median and min of timed runs after warm-up;\n"
+           "GB/s = minimal bytes (inputs read once, outputs written once) / median; %%floor = floor / time;\n"
+           "vs X = X's time / this row's time (above 1: this row is faster)\n",
+           cpu, bench_cores());
+    fflush(stdout);
+
+    if (ctx.enabled[BENCH_IMPL_TORCH]) run_torch(&ctx, configs, n_configs);
+
+    for (int c = 0; c < n_configs; c++) {
+        if (bench_config_alloc(&configs[c], err, sizeof err) != 0) {
+            fprintf(stderr, "lucid-bench: %s %s: %s\n", configs[c].bc->name, bench_pass_name(configs[c].pass), err);
+            continue;
+        }
+        run_config(&ctx, c, &configs[c]);
+        bench_config_free_buffers(&configs[c]);
+    }
+    if (ctx.enabled[BENCH_IMPL_JIT]) run_compile_records(&ctx, configs, n_configs);
+
+    bench_pool_stop();
+    int status = ctx.mismatch ? 1 : 0;
+    if (ctx.json) {
+        if (fclose(ctx.json) != 0 || rename(tmp_json, opt.json) != 0) {
+            fprintf(stderr, "lucid-bench: --json %s: cannot write the file\n", opt.json);
+            remove(tmp_json);
+            status = 2;
+        }
+    }
+    for (int i = 0; i < n_configs; i++) bench_config_free(&configs[i]);
+    free(configs);
+    free(ctx.torch_rows);
+    for (int i = 0; i < n_notes; i++) free(notes[i]);
+    return status;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""PyTorch anchor for lucid-bench: times the rows lucid-bench asks for, one JSON line each.
+
+lucid-bench runs it once per benchmark (so torch is imported once) as
+
+    python3 torch_bench.py BUDGET_S ROW...
+
+where each ROW is `id:kind:p:k:s:pad:N:C:L:pass:threads:nrot` (kind `avg` or `lp`, pass `fwd`
+or `fwdbwd`). It prints `{"torch": VERSION}` first (or `{"unavailable": REASON}` and exits 0
+when torch cannot be imported), then per row `{"id": ID, "median_ms": .., "min_ms": ..,
+"peak_extra_bytes": ..}` or `{"id": ID, "error": ..}`.
+
+Semantics match Lucid's modules: AvgPool1d is avg_pool1d(x, k, s, pad) (count_include_pad =
+True, floor mode); LPPool1d is lp_pool1d(x.abs(), p, k, s), since Lucid takes |x| and
+PyTorch's lp_pool1d does not. fwdbwd is the forward and y.backward(g) into a fresh x.grad.
+Timing mirrors lucid-bench: warm-up, then samples (a batch of runs each for tiny shapes) over
+`nrot` rotated input sets until the budget is spent, at least 5 samples (3 after a single
+warm-up run when a run takes a quarter second or more); median and minimum.
+Peak extra memory: the profiler's allocation events over one run, peak of the running total
+minus what is still held at the end (the outputs y and x.grad).
+"""
+import json
+import sys
+import time
+
+MIN_SAMPLES = 5
+SLOW_RUN_S = 0.25  # runs this slow: one warm-up run and 3 samples at least
+SAMPLE_TARGET_S = 50e-6
+WARMUP_S = 0.01
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def parse_row(text):
+    f = text.split(":")
+    if len(f) != 12:
+        raise ValueError("malformed row %r" % text)
+    return {
+        "id": int(f[0]), "kind": f[1], "p": float(f[2]), "k": int(f[3]), "s": int(f[4]),
+        "pad": int(f[5]), "shape": (int(f[6]), int(f[7]), int(f[8])), "pass": f[9],
+        "threads": int(f[10]), "nrot": int(f[11]),
+    }
+
+
+def make_step(torch, F, row):
+    """A function of (x, g) doing one run; returns the tensors the run leaves allocated."""
+    k, s, pad, p = row["k"], row["s"], row["pad"], row["p"]
+    if row["kind"] == "avg":
+        def fwd(x):
+            return F.avg_pool1d(x, k, s, pad)
+    else:
+        def fwd(x):
+            return F.lp_pool1d(x.abs(), p, k, s)
+    if row["pass"] == "fwd":
+        def step(x, g):
+            with torch.no_grad():
+                return fwd(x)
+    else:
+        def step(x, g):
+            x.grad = None
+            y = fwd(x)
+            y.backward(g)
+            return y
+    return step
+
+
+def time_row(torch, step, sets, budget_s):
+    n = len(sets)
+    slot = 0
+    t0 = time.perf_counter()
+    t1 = t0
+    warm = 0
+    while warm < 1 or (warm < 2 and t1 - t0 < SLOW_RUN_S) or (t1 - t0 < WARMUP_S and warm < 100000):
+        step(*sets[slot])
+        slot = (slot + 1) % n
+        warm += 1
+        t1 = time.perf_counter()
+    per_run = (t1 - t0) / warm
+    batch = 1 if per_run >= SAMPLE_TARGET_S else int(SAMPLE_TARGET_S / max(per_run, 1e-9)) + 1
+    samples = []
+    min_samples = 3 if per_run >= SLOW_RUN_S else MIN_SAMPLES
+    start = time.perf_counter()
+    while len(samples) < min_samples or time.perf_counter() - start < budget_s:
+        a = time.perf_counter()
+        for _ in range(batch):
+            step(*sets[slot])
+            slot = (slot + 1) % n
+        samples.append((time.perf_counter() - a) / batch)
+        if len(samples) >= 2000:
+            break
+    samples.sort()
+    m = len(samples)
+    median = samples[m // 2] if m % 2 else 0.5 * (samples[m // 2 - 1] + samples[m // 2])
+    return 1e3 * median, 1e3 * samples[0]
+
+
+def peak_extra(torch, step, x, g):
+    from torch.profiler import ProfilerActivity, profile
+    x.grad = None
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        y = step(x, g)
+    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events.sort(key=lambda e: e.start_us())  # stable: ties keep the recorded order
+    cur = peak = 0
+    for e in events:
+        cur += e.nbytes()
+        peak = max(peak, cur)
+    del y
+    return max(0, peak - cur)
+
+
+def main(argv):
+    try:
+        import torch
+        import torch.nn.functional as F
+    except Exception as e:  # torch missing or broken: lucid-bench prints the reason once
+        emit({"unavailable": "python3 cannot import torch (%s)" % e})
+        return 0
+    if len(argv) < 2:
+        sys.stderr.write("usage: torch_bench.py BUDGET_S ROW...\n")
+        return 2
+    budget_s = float(argv[1])
+    emit({"torch": torch.__version__})
+    for text in argv[2:]:
+        row = parse_row(text)
+        try:
+            torch.set_num_threads(row["threads"])
+            n, c, l = row["shape"]
+            gen = torch.Generator().manual_seed(row["id"])
+            step = make_step(torch, F, row)
+            l_out = (l + 2 * row["pad"] - row["k"]) // row["s"] + 1
+            sets = []
+            for _ in range(row["nrot"]):
+                x = torch.rand(n, c, l, generator=gen) * 2 - 1
+                g = None
+                if row["pass"] == "fwdbwd":
+                    x.requires_grad_(True)
+                    g = torch.rand(n, c, l_out, generator=gen) * 2 - 1
+                sets.append((x, g))
+            median, minimum = time_row(torch, step, sets, budget_s)
+            extra = peak_extra(torch, step, *sets[0])
+            emit({"id": row["id"], "median_ms": median, "min_ms": minimum, "peak_extra_bytes": int(extra)})
+        except Exception as e:
+            emit({"id": row["id"], "error": "%s: %s" % (type(e).__name__, e)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -350,6 +350,38 @@ static void test_constant_folding_shape(void **state) {
     lc_graph_free(g);
 }
 
+/* One-element constants anywhere in a product fold into one; when that is 1 it goes. */
+static void test_product_constants(void **state) {
+    (void)state;
+    lc_graph *g = new_graph();
+    int x, two, half, three, third, m1, m2, m3, m4, m5;
+    assert_ok(lc_input(g, "x", LC_F32, shape1(N_AWKWARD), &x));
+    assert_ok(lc_scalar(g, LC_F32, 2.0, &two));
+    assert_ok(lc_scalar(g, LC_F32, 0.5, &half));
+    assert_ok(lc_scalar(g, LC_F32, 3.0, &three));
+    assert_ok(lc_scalar(g, LC_F32, 1.0 / 3.0, &third));
+    assert_ok(lc_mul(g, x, two, &m1));
+    assert_ok(lc_mul(g, m1, half, &m2));   /* x·2·0.5 -> x */
+    assert_ok(lc_mul(g, two, x, &m3));
+    assert_ok(lc_mul(g, three, m3, &m4)); /* 3·(2·x) -> x·6 */
+    int t;
+    assert_ok(lc_mul(g, third, x, &t));
+    assert_ok(lc_mul(g, t, three, &m5));   /* (1/3 in f32)·x·3 -> x: the product is 1 in f32 */
+    int outs[] = {m2, m4, m5};
+    for (int k = 0; k < 3; k++) assert_ok(lc_graph_add_output(g, outs[k]));
+    lc_graph *s = run_checked("simplify", g);
+    assert_same_values(g, s, 2, 4, 3.0, 1e-7, 1e-7);
+    assert_int_equal(lc_graph_output(s, 0), lc_graph_input(s, 0));
+    const lc_node *six = output_node(s, 1);
+    assert_int_equal(six->op, LC_OP_MUL);
+    assert_int_equal(six->inputs[0], lc_graph_input(s, 0));
+    assert_true(lc_graph_node(s, six->inputs[1])->data[0] == 6.0);
+    /* output 2 is x too, but x is output 0 already: it keeps a node of its own */
+    assert_int_not_equal(lc_graph_output(s, 2), lc_graph_input(s, 0));
+    lc_graph_free(s);
+    lc_graph_free(g);
+}
+
 /* ---- random graphs: simplify (and the whole pipeline) never changes a value ---- */
 
 static const double exponents[] = {1, 2, 3, 0.5, 1.0 / 3.0, -1, 2.5, -2, 4, 0};
@@ -497,6 +529,7 @@ int main(void) {
         cmocka_unit_test(test_mul_by_one_f32_rounding),
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_constant_folding_shape),
+        cmocka_unit_test(test_product_constants),
         cmocka_unit_test(test_random_graphs),
         cmocka_unit_test(test_deep_dag_is_fast),
         cmocka_unit_test(test_pinned_text),

@@ -12,6 +12,7 @@
  *   sign(x) · abs(x)        -> x
  *   1 · x                   -> x                 1 a one-element constant that does not widen x
  *   op(constants)           -> constant          every input a one-element constant
+ *   c1 · x · c2             -> x · (c1·c2)       through nested muls; dropped when it is 1
  *   expand(pow_zp(S, 1/p − 1)) · pow(A, p − 1)   the LP backward (simplify_lp.c)
  *
  * "Exact" includes the awkward points: 0, inf and NaN give what the unsimplified graph gives,
@@ -154,6 +155,8 @@ lc_status lc_simp_mul(lc_simplify *s, int a, int b, int *out) {
     }
     if (is_sign_abs(s, a, b, out) || is_sign_abs(s, b, a, out)) return LC_OK;
     LC_TRY(lc_simp_lp_backward(s, a, b, &done, out));
+    if (done) return LC_OK;
+    LC_TRY(lc_simp_fold_product_constants(s, a, b, &done, out));
     if (done) return LC_OK;
     return lc_simp_append(s, LC_OP_MUL, a, b, NULL, 0, out);
 }

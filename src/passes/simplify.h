@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "lucid/ir.h"
+#include "support/error.h"
 
 typedef struct lc_simplify {
     lc_graph *g;  /* the graph being built; every index below names one of its nodes */
@@ -25,6 +26,21 @@ lc_status lc_simp_mul(lc_simplify *s, int a, int b, int *out);
  * (NULL: none) and the real attribute. */
 lc_status lc_simp_append(lc_simplify *s, lc_op op, int a, int b, const int64_t *attrs,
                          double real, int *out);
+
+/* Products (simplify_product.c). */
+enum { LC_SIMP_MAX_FACTORS = 16 };
+typedef struct lc_simp_factor_list {
+    int n;
+    int node[LC_SIMP_MAX_FACTORS];
+} lc_simp_factor_list;
+/* Append the leaves of the mul tree under i to f, left to right; false when there are more
+ * than LC_SIMP_MAX_FACTORS (f is then partly filled). */
+bool lc_simp_factors(const lc_graph *g, int i, lc_simp_factor_list *f);
+/* The product of factors[0..n) (n >= 1) left to right, its one-element constants folded into
+ * one constant put last (left out when it is 1 and the product has its shape already). */
+lc_status lc_simp_product(lc_simplify *s, const int *factors, int n, int *out);
+/* a · b rebuilt by lc_simp_product when its factors hold two or more one-element constants. */
+lc_status lc_simp_fold_product_constants(lc_simplify *s, int a, int b, bool *done, int *out);
 
 /* The LP backward rewrite (simplify_lp.c): when the product a·b holds the factors
  * expand(pow_zp(S, 1/p − 1)) and pow(A, p − 1) of S = sum(pow(A, p)), rebuild it with

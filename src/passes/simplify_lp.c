@@ -21,36 +21,20 @@
  * depend on how autodiff associated the muls: it looks for a factor expand(D, d, k) whose D
  * (again through mul) holds pow(S, 1/p − 1), next to a factor pow(A, p − 1). simplify has
  * already folded pow(·, 1), so with p = 2 the second factor is A itself and with p = 1/2 the
- * first is S itself. The other factors of D are multiplied
- * and expanded back; the other top factors are kept in order. */
+ * first is S itself. The other factors of D are multiplied and expanded back (its scalar
+ * constants join the top factors instead), the other top factors are kept in order, and the
+ * constants are folded: autodiff's 1/p and p cancel. */
 #include <math.h>
 
 #include "passes/simplify.h"
 #include "support/error.h"
 
-enum { MAX_FACTORS = 16 };
-
-typedef struct factors {
-    int n;
-    int node[MAX_FACTORS];
-} factors;
-
-/* The leaves of the mul tree under i, left to right; false when there are too many. */
-static bool collect_factors(const lc_graph *g, int i, factors *f) {
-    const lc_node *n = lc_graph_node(g, i);
-    if (n->op == LC_OP_MUL)
-        return collect_factors(g, n->inputs[0], f) && collect_factors(g, n->inputs[1], f);
-    if (f->n == MAX_FACTORS) return false;
-    f->node[f->n++] = i;
-    return true;
-}
-
 /* What a match found: every index names a node of the graph being built. */
 typedef struct lp_match {
-    factors top;    /* factors of the product a·b */
+    lc_simp_factor_list top;   /* factors of the product a·b */
     int at_expand;  /* position in top of expand(D, d, k) */
     int at_pow;     /* position in top of pow(A, p − 1) */
-    factors inner;  /* factors of D */
+    lc_simp_factor_list inner; /* factors of D */
     int at_pole;    /* position in inner of pow_zp(S, 1/p − 1) */
     int sum, base;  /* S and A */
     int dim;        /* d */
@@ -72,13 +56,21 @@ static bool factor_is_power_of(const lc_graph *g, int i, int base, double expone
     return exponent == 1.0 && lc_simp_same(g, i, base);
 }
 
-/* The factors of D other than the pole must multiply to S's shape or to one element that
- * broadcasting cannot widen the result with; anything else could not be expanded back. */
+/* D's one-element constants move out of the expand (expand(g·c) = expand(g)·c, element for
+ * element), where they fold with the product's own. */
+static bool moves_out(const lc_graph *g, int node) {
+    double v;
+    return lc_simp_scalar_const(g, node, &v);
+}
+
+/* The factors of D that stay inside the expand must multiply to S's shape or to one element
+ * that broadcasting cannot widen the result with; anything else could not be expanded back. */
 static bool rest_fits(const lc_graph *g, const lp_match *m, const lc_shape *full) {
     const lc_shape *s_shape = &lc_graph_node(g, m->sum)->shape;
     lc_shape rest = {0};
     for (int j = 0; j < m->inner.n; j++)
-        if (j != m->at_pole) rest = lc_simp_broadcast(&rest, &lc_graph_node(g, m->inner.node[j])->shape);
+        if (j != m->at_pole && !moves_out(g, m->inner.node[j]))
+            rest = lc_simp_broadcast(&rest, &lc_graph_node(g, m->inner.node[j])->shape);
     return lc_shape_equal(&rest, s_shape) ||
            (lc_shape_numel(&rest) == 1 && rest.rank <= full->rank);
 }
@@ -122,7 +114,7 @@ static bool find_match(lc_simplify *s, lp_match *m, const lc_shape *full) {
         m->dim = (int)ex->attr[0];
         m->size = ex->attr[1];
         m->inner.n = 0;
-        if (!collect_factors(g, ex->inputs[0], &m->inner)) continue;
+        if (!lc_simp_factors(g, ex->inputs[0], &m->inner)) continue;
         for (int j = 0; j < m->inner.n; j++) {
             if (!match_pole(s, m, j)) continue;
             const lc_node *s_node = lc_graph_node(g, m->sum);
@@ -165,30 +157,29 @@ static lc_status build(lc_simplify *s, const lp_match *m, int *out) {
     LC_TRY(lc_simp_append(s, LC_OP_DIV, m->base, y_wide, safe, 0, &ratio));
     LC_TRY(lc_simp_pow(s, ratio, m->pow_exponent, m->pow_zero_pole, &stable));
 
-    int rest = -1; /* what D held besides the pole */
+    int factors[2 * LC_SIMP_MAX_FACTORS], n = 0;
+    int rest = -1; /* what stays inside the expand */
     for (int j = 0; j < m->inner.n; j++) {
-        if (j == m->at_pole) continue;
-        if (rest < 0) rest = m->inner.node[j];
-        else LC_TRY(lc_simp_append(s, LC_OP_MUL, rest, m->inner.node[j], NULL, 0, &rest));
+        int f = m->inner.node[j];
+        if (j == m->at_pole || moves_out(s->g, f)) continue;
+        if (rest < 0) rest = f;
+        else LC_TRY(lc_simp_append(s, LC_OP_MUL, rest, f, NULL, 0, &rest));
     }
     if (rest >= 0 && lc_shape_equal(&lc_graph_node(s->g, rest)->shape, &lc_graph_node(s->g, m->sum)->shape))
         LC_TRY(lc_simp_append(s, LC_OP_EXPAND, rest, -1, expand_attrs, 0, &rest));
-
-    int product = -1;
     for (int k = 0; k < m->top.n; k++) {
         int f = k == m->at_expand ? rest : k == m->at_pow ? stable : m->top.node[k];
-        if (f < 0) continue;
-        if (product < 0) product = f;
-        else LC_TRY(lc_simp_append(s, LC_OP_MUL, product, f, NULL, 0, &product));
+        if (f >= 0) factors[n++] = f;
     }
-    *out = product;
-    return LC_OK;
+    for (int j = 0; j < m->inner.n; j++)
+        if (j != m->at_pole && moves_out(s->g, m->inner.node[j])) factors[n++] = m->inner.node[j];
+    return lc_simp_product(s, factors, n, out);
 }
 
 lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out) {
     *done = false;
     lp_match m = {0};
-    if (!collect_factors(s->g, a, &m.top) || !collect_factors(s->g, b, &m.top)) return LC_OK;
+    if (!lc_simp_factors(s->g, a, &m.top) || !lc_simp_factors(s->g, b, &m.top)) return LC_OK;
     lc_shape full = lc_simp_broadcast(&lc_graph_node(s->g, a)->shape, &lc_graph_node(s->g, b)->shape);
     if (!find_match(s, &m, &full)) return LC_OK;
     LC_TRY(build(s, &m, out));

@@ -3,6 +3,8 @@
 set -u
 LUCIDC=${1:?usage: test_X.sh path/to/lucidc path/to/shared}
 SHARED=${2:?usage: test_X.sh path/to/lucidc path/to/shared}
+case $LUCIDC in /*) ;; *) LUCIDC=$PWD/$LUCIDC ;; esac
+case $SHARED in /*) ;; *) SHARED=$PWD/$SHARED ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DATA=$HERE/../data/cli
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lucidc-test.XXXXXX")

@@ -34,10 +34,12 @@ expect_ok run --module 'LPPool1d(2, 2)' --input "$DATA/x_lp_rank2.npy" --out "$T
 same_file "$TMP/y2.npy" "$DATA/lp_rank2_y.npy"
 expect_ok run --module 'LPPool1d(2, 2)' --input "$DATA/x_lp_rank2.npy" --out "$TMP/y2.npy"
 same_file "$TMP/y2.npy" "$DATA/lp_rank2_y.npy"
-# ones (1, 8, 16), p=2, k=4 -> every value 2, for every thread count.
+# ones (1, 8, 16), p=2, k=4 -> every value 2, for every thread count; --threads wins over
+# LUCID_NUM_THREADS (even an invalid one, which then goes unreported).
 for threads in 1 2 3; do
-    expect_ok run --module 'LPPool1d(2, 4)' --input "$DATA/ones_1x8x16.npy" --out "$TMP/y3.npy" --threads "$threads"
+    LUCID_NUM_THREADS=junk expect_ok run --module 'LPPool1d(2, 4)' --input "$DATA/ones_1x8x16.npy" --out "$TMP/y3.npy" --threads "$threads"
     same_file "$TMP/y3.npy" "$DATA/twos_1x8x4.npy"
+    expect_out_line "threads  $threads"
 done
 
 # A model file (comments, a call over several lines) equals the same --module list.
@@ -120,8 +122,8 @@ expect_error 2 "lucidc: --grad-out: $DATA/seed_f64.npy: dtype f64 does not match
 expect_error 2 "lucidc: --grad-out: $DATA/not_npy.npy: not a .npy file*" run --module 'AvgPool1d(2)' --input "$X" --grad-out "$DATA/not_npy.npy" --grad-in "$TMP/gx.npy"
 expect_error 2 "lucidc: --grad-in: '$TMP/same.npy' is also the --out file" run --module 'AvgPool1d(2)' --input "$X" --out "$TMP/same.npy" --grad-out "$DATA/seed_11.npy" --grad-in "$TMP/same.npy"
 expect_error 2 "lucidc: --engine: expected jit or interp, got 'fast'" run --module 'AvgPool1d(2)' --input "$X" --engine fast
-expect_error 2 "lucidc: --threads: expected an integer between 1 and 4096, got '0'" run --module 'AvgPool1d(2)' --input "$X" --threads 0
-expect_error 2 "lucidc: --threads: expected an integer between 1 and 4096, got 'two'" run --module 'AvgPool1d(2)' --input "$X" --threads two
+expect_error 2 "lucidc: --threads: expected an integer between 1 and 1024, got '0'" run --module 'AvgPool1d(2)' --input "$X" --threads 0
+expect_error 2 "lucidc: --threads: expected an integer between 1 and 1024, got 'two'" run --module 'AvgPool1d(2)' --input "$X" --threads two
 expect_error 2 "lucidc: run: unknown option '--bogus'" run --module 'AvgPool1d(2)' --input "$X" --bogus
 expect_error 2 "lucidc: run: unexpected argument 'extra'" run --module 'AvgPool1d(2)' --input "$X" extra
 expect_error 2 "lucidc: unknown command 'frob' (commands: run, dump, check, demo; see lucidc --help)" frob

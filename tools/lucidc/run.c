@@ -32,7 +32,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
             continue;
         }
         if (cli_opt_value(&a, "--threads", &v, &st)) {
-            if (st == CLI_OK) st = cli_parse_positive_int("--threads", v, 4096, &o->threads);
+            if (st == CLI_OK) st = cli_parse_positive_int("--threads", v, 1024, &o->threads);
             continue;
         }
         const char *arg = argv[a.i];
@@ -69,8 +69,14 @@ int cli_run(int argc, char **argv) {
     run_opts o = {.engine = CLI_ENGINE_JIT};
     int st = parse_run_args(argc, argv, &o);
     if (st != CLI_OK) return st;
-    /* --threads overrides LUCID_NUM_THREADS. */
-    if (o.threads && lc_runtime_set_threads((int)o.threads) != LC_OK) return cli_lib_error("--threads");
+    /* --threads overrides LUCID_NUM_THREADS (set too, so the pool never judges a value the
+     * user overrode). */
+    if (o.threads) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", (int)o.threads);
+        setenv("LUCID_NUM_THREADS", buf, 1);
+        if (lc_runtime_set_threads((int)o.threads) != LC_OK) return cli_lib_error("--threads");
+    }
 
     lc_module *model = NULL;
     lc_tensor *x = NULL, *seed = NULL, *outs[2] = {NULL, NULL};

@@ -386,10 +386,12 @@ static lc_status parse_call(parser *ps, lc_module **out) {
         if (strlen(MODULES[i].name) == bare_len && !memcmp(MODULES[i].name, bare, bare_len))
             m = &MODULES[i];
     if (!m) {
-        char known[128] = "";
-        for (int i = 0; i < N_MODULES; i++) {
-            strcat(known, i ? ", " : "");
-            strcat(known, MODULES[i].name);
+        char known[256] = "";
+        size_t used = 0;
+        for (int i = 0; i < N_MODULES && used < sizeof known; i++) {
+            int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", MODULES[i].name);
+            if (n < 0) break;
+            used += (size_t)n;
         }
         return fail_at(ps, LC_ERR_PARSE, name.line, name.col, "unknown module %s (known: %s)",
                        tok_text(&name, buf, sizeof buf), known);

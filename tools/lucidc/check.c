@@ -316,27 +316,9 @@ static verdict check_one(const char *dir, cli_engine engine, char *name, size_t 
     snprintf(name, name_size, "%s", base);
     char *path = join(dir, "case.json");
     char *text = NULL;
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (f) {
-        size_t cap = 1 << 16, len = 0;
-        text = malloc(cap + 1);
-        if (text) {
-            size_t n;
-            while ((n = fread(text + len, 1, cap - len, f)) > 0) {
-                len += n;
-                if (len == cap) {
-                    char *p = cap < (1u << 24) ? realloc(text, cap * 2 + 1) : NULL;
-                    if (!p) break;
-                    text = p;
-                    cap *= 2;
-                }
-            }
-            text[len] = '\0';
-        }
-        fclose(f);
-    }
+    lc_status rs = path ? cli_slurp(path, &text) : lc_fail(LC_ERR_NOMEM, "out of memory");
     free(path);
-    if (!text) return fail(r, "case.json: cannot read");
+    if (rs != LC_OK) return fail(r, "case.json: %s", lc_last_error());
     lc_json *c = NULL;
     lc_status st = lc_json_parse(text, &c);
     free(text);

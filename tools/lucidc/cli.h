@@ -65,8 +65,10 @@ int cli_model_load(const cli_model_opts *m, lc_module **out);
 
 /* ---- files (files.c) ---- */
 
-/* Read a whole file as text (NUL-terminated; a NUL byte inside is an error). Reports errors
- * as "<where>: <path>: <reason>". */
+/* Read a whole file as text (NUL-terminated; a NUL byte inside is an error); the message
+ * starts with the path. */
+lc_status cli_slurp(const char *path, char **out);
+/* The same, reporting errors as "lucidc: <where>: <path>: <reason>". */
 int cli_read_text(const char *where, const char *path, char **out);
 /* Write bytes to `path` through a temporary name in the same directory and a rename, so the
  * file appears whole or not at all. Returns LC_OK or a status with the message. */

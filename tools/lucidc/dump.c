@@ -90,10 +90,12 @@ static int select_stages(const dump_opts *o, bool *selected) {
         for (int i = 0; i < n; i++)
             if (!strcmp(cli_stage_name_at(i), name)) found = i;
         if (found < 0) {
-            char list[512] = "";
-            for (int i = 0; i < n; i++) {
-                strcat(list, i ? ", " : "");
-                strcat(list, cli_stage_name_at(i));
+            char list[1024] = "";
+            size_t used = 0;
+            for (int i = 0; i < n && used < sizeof list; i++) {
+                int k = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cli_stage_name_at(i));
+                if (k < 0) break;
+                used += (size_t)k;
             }
             return cli_error("--stage", "unknown stage '%s' (stages: %s, all; graph = built)", name, list);
         }

@@ -11,14 +11,14 @@
 
 #include "cli.h"
 
-int cli_read_text(const char *where, const char *path, char **out) {
+lc_status cli_slurp(const char *path, char **out) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return cli_error(where, "%s: cannot open: %s", path, strerror(errno));
+    if (!f) return lc_fail(LC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
         fclose(f);
-        return cli_error(where, "%s: is a directory, expected a file", path);
+        return lc_fail(LC_ERR_IO, "%s: is a directory, expected a file", path);
     }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
@@ -39,18 +39,22 @@ int cli_read_text(const char *where, const char *path, char **out) {
     }
     bool failed = ferror(f);
     fclose(f);
-    if (!buf) return cli_error(where, "%s: too large or out of memory", path);
+    if (!buf) return lc_fail(LC_ERR_NOMEM, "%s: too large or out of memory", path);
     if (failed) {
         free(buf);
-        return cli_error(where, "%s: read failed", path);
+        return lc_fail(LC_ERR_IO, "%s: read failed", path);
     }
     buf[len] = '\0';
     if (memchr(buf, '\0', len)) {
         free(buf);
-        return cli_error(where, "%s: contains a NUL byte; expected text", path);
+        return lc_fail(LC_ERR_PARSE, "%s: contains a NUL byte; expected text", path);
     }
     *out = buf;
-    return CLI_OK;
+    return LC_OK;
+}
+
+int cli_read_text(const char *where, const char *path, char **out) {
+    return cli_slurp(path, out) == LC_OK ? CLI_OK : cli_lib_error(where);
 }
 
 lc_status cli_write_atomic(const char *path, const char *data, size_t len) {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Smoke test of lucid-bench (not a timing test): on a tiny shape it runs, exits 0, prints its
+# table, and writes JSON records of exactly the INTERFACES.md form; bad options exit 2.
+#   bench/smoke_test.sh path/to/lucid-bench
+set -euo pipefail
+bench=${1:?usage: smoke_test.sh path/to/lucid-bench}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+export LUCID_BENCH_BUDGET_MS=5
+set +e
+"$bench" --shape 1,1,4 --shape 2,3,8 --case avg_k3s1p1 --case lp2.5_k4s4 --impl floor,interp,jit \
+  --threads 1 --json "$tmp/out.json" >"$tmp/stdout" 2>"$tmp/stderr"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { cat "$tmp/stderr" >&2; fail "lucid-bench exited with $rc"; }
+grep -q "WRONG RESULT" "$tmp/stderr" && fail "a result disagreed with the reference: $(cat "$tmp/stderr")"
+grep -q "avg_k3s1p1  AvgPool1d(kernel_size=3, stride=1, padding=1" "$tmp/stdout" || fail "no table on stdout"
+[ -f "$tmp/out.json" ] || fail "no JSON file"
+ls "$tmp" | grep -q '\.tmp\.' && fail "temporary JSON file left behind"
+
+# Every line is one record of the pinned form (a subset of JSON, keys in order).
+num='-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'
+meas="^\{\"case\": \"(avg_k3s1p1|lp2\.5_k4s4)\", \"op\": \"(AvgPool1d|LPPool1d)\", \"params\": \"[A-Za-z0-9_=.,() ]+\", \"shape\": \[[0-9]+, [0-9]+, [0-9]+\], \"pass\": \"(fwd|fwdbwd)\", \"impl\": \"(floor|jit|interp)\", \"threads\": 1, \"median_ms\": $num, \"min_ms\": $num, \"bytes\": [0-9]+, \"gbps\": $num, \"peak_extra_bytes\": [0-9]+\}$"
+comp="^\{\"case\": \"compile\", \"pipeline\": \"(avg_k3s1p1|lp2\.5_k4s4)\", \"pass\": \"(fwd|fwdbwd)\", \"impl\": \"jit-(cold|cached)\", \"median_ms\": $num\}$"
+bad=$(grep -Ev "$meas" "$tmp/out.json" | grep -Ev "$comp" || true)
+[ -z "$bad" ] || fail "malformed JSON record(s): $bad"
+
+# Rows that must be there: floor and interp for every case, shape and pass (2 x 2 x 2 each);
+# jit too unless the library has no JIT (then stderr says so).
+count() { grep -c "\"impl\": \"$1\"" "$tmp/out.json" || true; }
+[ "$(count floor)" -eq 8 ] || fail "expected 8 floor rows, got $(count floor)"
+[ "$(count interp)" -eq 8 ] || fail "expected 8 interp rows, got $(count interp)"
+if grep -q "jit: rows skipped" "$tmp/stderr"; then
+  echo "note: $(grep "jit: rows skipped" "$tmp/stderr")"
+else
+  [ "$(count jit)" -eq 8 ] || fail "expected 8 jit rows, got $(count jit)"
+  [ "$(count jit-cold)" -eq 4 ] || fail "expected 4 jit-cold records, got $(count jit-cold)"
+  [ "$(count jit-cached)" -eq 4 ] || fail "expected 4 jit-cached records, got $(count jit-cached)"
+fi
+# Minimal bytes of (1,1,4) lp2.5_k4s4 fwd: x 4 floats + y 1 float = 20.
+grep -q '"case": "lp2.5_k4s4".*"shape": \[1, 1, 4\], "pass": "fwd", "impl": "floor".*"bytes": 20,' "$tmp/out.json" \
+  || fail "wrong minimal bytes for lp2.5_k4s4 (1,1,4) fwd"
+
+# Usage errors: exit 2 with one line naming the option.
+expect_usage() {
+  local want=$1; shift
+  set +e
+  "$bench" "$@" >/dev/null 2>"$tmp/err"
+  local rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "lucid-bench $* exited $rc, expected 2"
+  grep -q -- "$want" "$tmp/err" || fail "lucid-bench $*: message lacks '$want': $(cat "$tmp/err")"
+}
+expect_usage "unknown option" --frobnicate
+expect_usage "--shape 1,2" --shape 1,2
+expect_usage "--shape 0,1,4" --shape 0,1,4
+expect_usage "unknown case" --case lp9
+expect_usage "unknown impl" --impl jit,cuda
+expect_usage "--threads" --threads 0
+expect_usage "needs a value" --json
+expect_usage "shorter than kernel_size" --shape 1,1,2 --case lp2_k4s4 --impl floor
+echo "lucid-bench smoke test passed"

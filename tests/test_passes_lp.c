@@ -358,6 +358,37 @@ static void test_fires_on_autodiff_output(void **state) {
     }
 }
 
+/* Two LP pools in a row, on a (C, L) input: both backwards are rewritten, the first one's
+ * upstream gradient being the second one's fold. */
+static void test_fires_in_a_sequential(void **state) {
+    (void)state;
+    lc_module *seq, *m1, *m2;
+    lc_lppool1d_params p1 = lc_lppool1d_defaults(3, 2), p2 = lc_lppool1d_defaults(2.5, 3);
+    p2.stride = 1;
+    assert_ok(lc_sequential_new(&seq));
+    assert_ok(lc_lppool1d_new(&p1, &m1));
+    assert_ok(lc_lppool1d_new(&p2, &m2));
+    assert_ok(lc_sequential_append(seq, m1));
+    assert_ok(lc_sequential_append(seq, m2));
+    int64_t dims[] = {3, 20};
+    lc_graph *g, *ad;
+    assert_ok(lc_graph_new(&g));
+    int x, y;
+    assert_ok(lc_input(g, "x", LC_F64, lc_shape_make(2, dims), &x));
+    assert_ok(lc_module_forward(seq, g, x, &y));
+    assert_ok(lc_graph_add_output(g, y));
+    assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
+    assert_true(has_pole(ad, 3) && has_pole(ad, 2.5));
+    lc_graph *full = pipeline(ad);
+    assert_false(has_pole(full, 3) || has_pole(full, 2.5));
+    assert_int_equal(count_op(full, LC_OP_DIV), 2);
+    assert_same_values(ad, full, 15, 5, 2.0, 1e-9, 1e-12);
+    lc_graph_free(full);
+    lc_graph_free(ad);
+    lc_graph_free(g);
+    lc_module_free(seq);
+}
+
 /* With autodiff registered in passes.def, the default backward pipeline runs it first. */
 static void test_default_backward_pipeline(void **state) {
     (void)state;
@@ -428,6 +459,7 @@ int main(void) {
         cmocka_unit_test(test_near_misses),
         cmocka_unit_test(test_p_one),
         cmocka_unit_test(test_fires_on_autodiff_output),
+        cmocka_unit_test(test_fires_in_a_sequential),
         cmocka_unit_test(test_default_backward_pipeline),
         cmocka_unit_test(test_pinned_pipeline_text),
     };

@@ -14,8 +14,10 @@
  *                safe div's 0/0 = 0 makes gb = 0 where a = b = 0, and ga = 0 there only when
  *                gy = 0 (otherwise gy/0 = ±inf, as the forward a/0 is for any a ≠ 0).
  *   sign       is piecewise constant: zero gradient (no node at all).
- * No rule ever multiplies a convention's 0 by an inf: every factor is finite wherever the
- * forward is. */
+ * No convention forms 0 · inf: zero_pole and the safe div give their zeros instead of the
+ * inf that would otherwise meet them (in the LP chain, S^(1/p - 1) at S = 0 and |x|^(p-1)
+ * at x = 0). Away from those points the factors are the textbook ones, so they can overflow
+ * only where the derivative itself does (|x|^(p-1) for huge p is simplify's rewrite). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -47,6 +47,13 @@ static uint64_t node_hash(const lc_node *n) {
     for (int i = 0; i < n->shape.rank; i++) h = mix(h, (uint64_t)n->shape.dim[i]);
     if (n->op == LC_OP_CONSTANT)
         for (int64_t i = 0; i < lc_shape_numel(&n->shape); i++) h = mix(h, bits_of(n->data[i]));
+    /* splitmix64's finalizer: the combine above leaves neighbouring indices in neighbouring
+     * slots, which linear probing turns into long runs. */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebull;
+    h ^= h >> 31;
     return h;
 }
 

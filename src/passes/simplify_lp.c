@@ -32,15 +32,16 @@
 /* What a match found: every index names a node of the graph being built. */
 typedef struct lp_match {
     lc_simp_factor_list top;   /* factors of the product a·b */
-    int at_expand;  /* position in top of expand(D, d, k) */
-    int at_pow;     /* position in top of pow(A, p − 1) */
+    int at_expand;             /* position in top of expand(D, d, k) */
+    int at_pow;                /* position in top of pow(A, p − 1) */
     lc_simp_factor_list inner; /* factors of D */
-    int at_pole;    /* position in inner of pow_zp(S, 1/p − 1) */
-    int sum, base;  /* S and A */
-    int dim;        /* d */
-    int64_t size;   /* k */
-    double p, pow_exponent;
-    int64_t pow_zero_pole;
+    int at_pole;               /* position in inner of pow_zp(S, 1/p − 1) */
+    int sum, base;             /* S and A */
+    int dim;                   /* d */
+    int64_t size;              /* k */
+    double p;
+    double pow_exponent;       /* of the pow(A, p − 1) factor, as written */
+    int64_t pow_zero_pole;     /* its flag, which the stable pow keeps */
 } lp_match;
 
 /* Factor i read as base^exponent: a pow, or the node itself to the power 1. */

@@ -451,6 +451,36 @@ static void test_div_safe_zero_over_zero(void **state) {
     lc_graph_free(g);
 }
 
+/* The pass's output is an ordinary graph: differentiating it again (second order, through the
+ * rules' own muls, pows, divs, expands and folds) must pass gradcheck too. */
+static void test_second_order(void **state) {
+    (void)state;
+    test_rng r = test_rng_seeded(14);
+    for (int trial = 0; trial < 12; trial++) {
+        lc_graph *g, *ad;
+        assert_ok(lc_graph_new(&g));
+        int x, u, a, p, s, y;
+        lc_shape shp = test_shape3(1, 2, test_rng_int(&r, 4, 9));
+        assert_ok(lc_input(g, "x", LC_F64, shp, &x));
+        assert_ok(lc_unfold(g, x, 2, 3, test_rng_int(&r, 1, 3), 1, 1, &u));
+        assert_ok(lc_abs(g, u, &a));
+        assert_ok(lc_pow(g, a, 1.5 + trial % 3, &p));
+        assert_ok(lc_sum(g, p, 3, &s));
+        assert_ok(lc_pow(g, s, 1.0 / (1.5 + trial % 3), &y));
+        assert_ok(lc_graph_add_output(g, y));
+        assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
+        lc_tensor *in[2] = {uniform(&r, shp, 0.5, 2), NULL};
+        in[1] = uniform(&r, lc_graph_node(g, y)->shape, -1, 1);
+        for (int64_t i = 0; i < lc_tensor_numel(in[0]); i++)
+            if (i % 2) lc_tensor_set(in[0], i, -lc_tensor_get(in[0], i));
+        char what[48];
+        snprintf(what, sizeof what, "second order, trial %d", trial);
+        check_graph(ad, in, 2, what);
+        lc_graph_free(ad);
+        lc_graph_free(g);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_and_names),
@@ -466,6 +496,7 @@ int main(void) {
         cmocka_unit_test(test_gradcheck_reductions_and_layout),
         cmocka_unit_test(test_gradcheck_broadcast),
         cmocka_unit_test(test_div_safe_zero_over_zero),
+        cmocka_unit_test(test_second_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -454,6 +454,13 @@ static void test_random_graphs(void **state) {
         opts.verify = true;
         assert_ok(lc_pipeline_run_default(g, false, &opts, &p));
         assert_same_random(g, p, (uint64_t)trial + 1);
+        lc_graph *p2; /* the whole pipeline is idempotent too */
+        assert_ok(lc_pipeline_run_default(p, false, &opts, &p2));
+        if (!lc_graph_identical(p, p2)) {
+            char *t0 = graph_text(g), *t1 = graph_text(p), *t2 = graph_text(p2);
+            fail_msg("pipeline not idempotent on\n%s\nonce:\n%s\ntwice:\n%s", t0, t1, t2);
+        }
+        lc_graph_free(p2);
         lc_graph_free(p);
         lc_graph_free(s);
         lc_graph_free(g);

@@ -1,5 +1,6 @@
 /* Running graph passes: one by name, a list of names, or the default pipeline, with a hook
- * that sees the graph after every stage (what `lucidc dump` and LUCID_DUMP print).
+ * that sees the graph after every stage (what `lucidc dump` prints for the graph stages; the
+ * pipeline itself reads no environment variable).
  *
  * The registered passes and their order are in src/passes/passes.def; the default pipeline
  * is that order: [autodiff,] simplify, cse, dce. Every pass reads a graph and returns a new

@@ -61,6 +61,40 @@ static void test_lp_backward_pinned(void **state) {
     lc_module_free(m);
 }
 
+/* AvgPool1d(2, stride=1, padding=1, count_include_pad=False) on f32[1,1,3]: windows differ in
+ * size, so the forward divides by a constant per window, and the backward divides the seed by
+ * that same constant node (%3) before expand and fold. */
+static void test_avg_backward_pinned(void **state) {
+    (void)state;
+    static const char want[] =
+        "graph {\n"
+        "  %0 = input \"x\" : f32[1,1,3]\n"
+        "  %1 = unfold(%0) dim=2 size=2 step=1 pad_lo=1 pad_hi=1 : f32[1,1,4,2] name=\"AvgPool1d.unfold\"\n"
+        "  %2 = sum(%1) dim=3 : f32[1,1,4] name=\"AvgPool1d.sum\"\n"
+        "  %3 = constant [1, 2, 2, 1] : f32[4] name=\"AvgPool1d.constant\"\n"
+        "  %4 = div(%2, %3) safe=0 : f32[1,1,4] name=\"AvgPool1d.div\"\n"
+        "  %5 = input \"grad.AvgPool1d.div\" : f32[1,1,4]\n"
+        "  %6 = div(%5, %3) safe=0 : f32[1,1,4] name=\"grad.AvgPool1d.sum\"\n"
+        "  %7 = expand(%6) dim=3 size=2 : f32[1,1,4,2] name=\"grad.AvgPool1d.unfold\"\n"
+        "  %8 = fold(%7) dim=2 size=2 step=1 pad_lo=1 pad_hi=1 length=3 : f32[1,1,3] name=\"grad.x\"\n"
+        "  output %4, %8\n"
+        "}\n"
+        ;
+    lc_avgpool1d_params a = lc_avgpool1d_defaults(2);
+    a.stride = 1;
+    a.padding = 1;
+    a.count_include_pad = false;
+    lc_module *m;
+    assert_ok(lc_avgpool1d_new(&a, &m));
+    lc_graph *ad = backward_of(m, LC_F32, test_shape3(1, 1, 3));
+    char *text;
+    assert_ok(lc_graph_to_string(ad, &text));
+    assert_string_equal(text, want);
+    free(text);
+    lc_graph_free(ad);
+    lc_module_free(m);
+}
+
 /* print(parse(print(g))) == print(g), and the parsed graph equals g node for node. */
 static void check_round_trip(const lc_graph *g) {
     char *once, *twice;
@@ -105,6 +139,7 @@ static void test_round_trips(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lp_backward_pinned),
+        cmocka_unit_test(test_avg_backward_pinned),
         cmocka_unit_test(test_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

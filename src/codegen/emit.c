@@ -31,6 +31,13 @@ typedef struct ix {
     LLVMValueRef v;
     bool aff;
     int64_t ci, k, rlo, rhi;
+    /* Set on the window and slot indices a fold's gather produces: both came from the
+     * position t = i + pad_lo as o = t / step - r and j = t - o·step, so an unfold with the
+     * same step reads position t - its pad_lo directly (affine in i, so bounds checks can be
+     * elided and loads are contiguous) instead of recombining the clamped o and j. */
+    const struct ix *fold_t;
+    int64_t fold_step;
+    int fold_role; /* 1 window, 2 slot */
 } ix;
 
 typedef struct emitter {
@@ -56,12 +63,12 @@ static LLVMValueRef real_const(emitter *e, lc_dtype dt, double v) {
 }
 
 static ix ix_const(emitter *e, int64_t v) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0};
     return r;
 }
 
 static ix ix_opaque(LLVMValueRef v) {
-    ix r = {v, false, 0, 0, 0, 0};
+    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0};
     return r;
 }
 
@@ -139,9 +146,22 @@ static LLVMValueRef load_at(emitter *e, LLVMValueRef base, lc_dtype dt, const lc
  * callback emits the term at loop index j. */
 typedef LLVMValueRef (*term_fn)(emitter *e, void *ctx, ix j);
 
+/* Short loops are emitted unrolled: LLVM vectorizes only innermost loops, and its own full
+ * unrolling gives up once the body (a fractional pow) is large, which left the row loop
+ * scalar. Terms are still added in index order, so results do not change. */
+#define UNROLL_MAX 16
+
 static LLVMValueRef emit_sum_loop(emitter *e, LLVMTypeRef ty, int64_t n, term_fn term, void *ctx) {
     LLVMValueRef zero = LLVMConstReal(ty, 0.0);
     if (n <= 0) return zero;
+    if (n <= UNROLL_MAX) {
+        LLVMValueRef acc = zero;
+        for (int64_t i = 0; i < n; i++) {
+            ix jx = {LLVMConstInt(e->i64, (unsigned long long)i, 1), true, 0, i, 0, 0, NULL, 0, 0};
+            acc = LLVMBuildFAdd(e->b, acc, term(e, ctx, jx), "");
+        }
+        return acc;
+    }
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red.end");
@@ -149,7 +169,7 @@ static LLVMValueRef emit_sum_loop(emitter *e, LLVMTypeRef ty, int64_t n, term_fn
     LLVMPositionBuilderAtEnd(e->b, head);
     LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
     LLVMValueRef acc = LLVMBuildPhi(e->b, ty, "acc");
-    ix jx = {j, true, 0, 0, 0, n - 1};
+    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0};
     LLVMValueRef t = term(e, ctx, jx);
     LLVMValueRef acc2 = LLVMBuildFAdd(e->b, acc, t, "");
     LLVMValueRef j2 = iadd_c(e, j, 1);
@@ -248,10 +268,27 @@ static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
     return emit_value(e, q->inputs[0], xi);
 }
 
+static void max_step(emitter *e, LLVMValueRef a, LLVMValueRef *m, LLVMValueRef *nan) {
+    LLVMValueRef gt = LLVMBuildFCmp(e->b, LLVMRealOGT, a, *m, "");
+    *m = LLVMBuildSelect(e->b, gt, a, *m, "");
+    /* remember a NaN: the window's result is NaN whatever else it holds */
+    LLVMValueRef isnan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+    *nan = LLVMBuildSelect(e->b, isnan, a, *nan, "");
+}
+
 static LLVMValueRef emit_max_loop(emitter *e, reduce_ctx *r, int64_t n, lc_dtype dt,
                                   LLVMValueRef *saw_nan) {
     LLVMTypeRef ty = real_type(e, dt);
     LLVMValueRef zero = real_const(e, dt, 0.0);
+    if (n <= UNROLL_MAX) {
+        LLVMValueRef m = zero, nan = zero;
+        for (int64_t i = 0; i < n; i++) {
+            ix jx = {LLVMConstInt(e->i64, (unsigned long long)i, 1), true, 0, i, 0, 0, NULL, 0, 0};
+            max_step(e, abs_term(e, r, jx), &m, &nan);
+        }
+        *saw_nan = nan;
+        return m;
+    }
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "max");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "max.end");
@@ -260,13 +297,9 @@ static LLVMValueRef emit_max_loop(emitter *e, reduce_ctx *r, int64_t n, lc_dtype
     LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
     LLVMValueRef m = LLVMBuildPhi(e->b, ty, "m");
     LLVMValueRef nan = LLVMBuildPhi(e->b, ty, "nan");
-    ix jx = {j, true, 0, 0, 0, n - 1};
-    LLVMValueRef a = abs_term(e, r, jx);
-    LLVMValueRef gt = LLVMBuildFCmp(e->b, LLVMRealOGT, a, m, "");
-    LLVMValueRef m2 = LLVMBuildSelect(e->b, gt, a, m, "");
-    /* a*0 is NaN exactly when a is NaN or inf; keep only NaN: (a != a) ? NaN : 0 */
-    LLVMValueRef isnan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
-    LLVMValueRef nan2 = LLVMBuildSelect(e->b, isnan, a, nan, "");
+    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0};
+    LLVMValueRef m2 = m, nan2 = nan;
+    max_step(e, abs_term(e, r, jx), &m2, &nan2);
     LLVMValueRef j2 = iadd_c(e, j, 1);
     LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, j2, LLVMConstInt(e->i64, (unsigned long long)n, 1), "");
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
@@ -317,9 +350,9 @@ static LLVMValueRef emit_scaled_lp(emitter *e, const lc_node *n, const ix *idx) 
 typedef struct fold_ctx {
     const lc_node *n;
     int y;            /* folded node */
-    const ix *idx;    /* index of the fold's result */
+    const ix *idx;    /* index of the fold's result, without its `dim` axis */
     LLVMValueRef base_o; /* floor((i + pad_lo) / step) */
-    LLVMValueRef t;      /* i + pad_lo */
+    ix t;                /* i + pad_lo */
 } fold_ctx;
 
 static LLVMValueRef fold_term(emitter *e, void *ctx, ix r) {
@@ -333,7 +366,7 @@ static LLVMValueRef fold_term(emitter *e, void *ctx, ix r) {
     /* windows visited in increasing order: o = base_o - (count - 1 - r) */
     int64_t count = (size + step - 1) / step;
     LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
-    LLVMValueRef j = LLVMBuildSub(e->b, c->t, imul_c(e, o, step), "");
+    LLVMValueRef j = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
     LLVMValueRef ok = LLVMBuildAnd(
         e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o, LLVMConstInt(e->i64, 0, 0), ""),
         LLVMBuildAnd(e->b,
@@ -341,9 +374,18 @@ static LLVMValueRef fold_term(emitter *e, void *ctx, ix r) {
                      LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), ""), "");
     ix yi[LC_MAX_RANK];
     for (int d = 0, s = 0; d < yn->shape.rank; d++) {
-        if (d == dim) yi[d] = ix_opaque(imin_c(e, imax_c(e, o, 0), windows - 1));
-        else if (d == yn->shape.rank - 1) yi[d] = ix_opaque(imin_c(e, imax_c(e, j, 0), size - 1));
-        else yi[d] = c->idx[s++];
+        if (d == dim) {
+            yi[d] = ix_opaque(imin_c(e, imax_c(e, o, 0), windows - 1));
+            yi[d].fold_role = 1;
+        } else if (d == yn->shape.rank - 1) {
+            yi[d] = ix_opaque(imin_c(e, imax_c(e, j, 0), size - 1));
+            yi[d].fold_role = 2;
+        } else {
+            yi[d] = c->idx[s++];
+            continue;
+        }
+        yi[d].fold_t = &c->t;
+        yi[d].fold_step = step;
     }
     LLVMValueRef v = emit_value(e, c->y, yi);
     return LLVMBuildSelect(e->b, ok, v, real_const(e, dt, 0.0), "");
@@ -395,13 +437,20 @@ static LLVMValueRef emit_compute(emitter *e, int node, const ix *idx) {
         int64_t len = xn->shape.dim[dim];
         if (len == 0) return real_const(e, dt, 0.0);
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
-        ix pos;
-        pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
-        pos.aff = o->aff && j->aff;
-        pos.ci = o->ci * step + j->ci;
-        pos.k = o->k * step - lo + j->k;
-        pos.rlo = o->rlo * step + j->rlo;
-        pos.rhi = o->rhi * step + j->rhi;
+        ix pos = ix_opaque(NULL);
+        if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
+            o->fold_step == step) {
+            pos = *o->fold_t; /* o·step + j = t exactly wherever the gathered term counts */
+            pos.v = iadd_c(e, pos.v, -lo);
+            pos.k -= lo;
+        } else {
+            pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
+            pos.aff = o->aff && j->aff;
+            pos.ci = o->ci * step + j->ci;
+            pos.k = o->k * step - lo + j->k;
+            pos.rlo = o->rlo * step + j->rlo;
+            pos.rhi = o->rhi * step + j->rhi;
+        }
         ix xi[LC_MAX_RANK];
         for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];
         if (check_elided(e, &pos, len)) {
@@ -418,13 +467,16 @@ static LLVMValueRef emit_compute(emitter *e, int node, const ix *idx) {
     case LC_OP_FOLD: {
         int dim = (int)n->attr[0];
         int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
-        LLVMValueRef t = iadd_c(e, idx[dim].v, lo);
+        ix t = idx[dim];
+        t.v = iadd_c(e, idx[dim].v, lo);
+        t.k += lo;
+        t.fold_t = NULL;
         /* y's axes other than the windows and the slot axis are the fold's other axes */
         ix other[LC_MAX_RANK];
         for (int d = 0, s = 0; d < n->shape.rank; d++)
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
-        c.base_o = LLVMBuildSDiv(e->b, t, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
+        c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
         return emit_sum_loop(e, real_type(e, dt), (size + step - 1) / step, fold_term, &c);
     }
     case LC_OP_EXPAND: {
@@ -507,7 +559,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
-        ix ii = {i, true, 1, 0, 0, 0};
+        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
         idx[rank - 1] = ii;
     }
     e->checked = checked;
@@ -546,7 +598,7 @@ static void find_interior(emitter *e, int64_t last) {
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, tmp, "entry"));
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = ix_opaque(LLVMGetParam(tmp, 0));
-    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0};
+    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0};
     idx[rank - 1] = ii;
     e->checked = true;
     emit_compute(e, e->k->root, idx);

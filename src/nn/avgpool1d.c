@@ -59,7 +59,7 @@ lc_status lc_avgpool1d_forward(const lc_module *m, lc_graph *g, int x, const cha
                                       m->avg.padding, m->avg.ceil_mode, &geo));
     int windows;
     LC_TRY(lc_unfold(g, x, axis, geo.kernel_size, geo.stride, geo.padding, geo.pad_hi, &windows));
-    LC_TRY(lc_module_name_node(g, windows, prefix, WHO));
+    LC_TRY(lc_module_name_node(g, windows, prefix, WHO, NULL));
 
     double *divisors = malloc((size_t)geo.out_length * sizeof *divisors);
     if (!divisors) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", WHO);
@@ -71,16 +71,16 @@ lc_status lc_avgpool1d_forward(const lc_module *m, lc_graph *g, int x, const cha
     lc_status st;
     if (uniform) {
         st = lc_mean(g, windows, axis + 1, y);
-        if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO);
+        if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO, NULL);
     } else {
         int sum, divs;
         lc_shape per_window = lc_shape_make(1, &geo.out_length);
         st = lc_sum(g, windows, axis + 1, &sum);
-        if (st == LC_OK) st = lc_module_name_node(g, sum, prefix, WHO);
+        if (st == LC_OK) st = lc_module_name_node(g, sum, prefix, WHO, NULL);
         if (st == LC_OK) st = lc_constant(g, dtype, per_window, divisors, &divs);
-        if (st == LC_OK) st = lc_module_name_node(g, divs, prefix, WHO);
+        if (st == LC_OK) st = lc_module_name_node(g, divs, prefix, WHO, NULL);
         if (st == LC_OK) st = lc_div(g, sum, divs, y);
-        if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO);
+        if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO, NULL);
     }
     free(divisors);
     return st;

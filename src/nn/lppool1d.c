@@ -50,13 +50,13 @@ lc_status lc_lppool1d_forward(const lc_module *m, lc_graph *g, int x, const char
     double p = m->lp.norm_type;
     int windows, magnitude, powered, total;
     LC_TRY(lc_unfold(g, x, axis, geo.kernel_size, geo.stride, 0, geo.pad_hi, &windows));
-    LC_TRY(lc_module_name_node(g, windows, prefix, WHO));
+    LC_TRY(lc_module_name_node(g, windows, prefix, WHO, NULL));
     LC_TRY(lc_abs(g, windows, &magnitude));
-    LC_TRY(lc_module_name_node(g, magnitude, prefix, WHO));
+    LC_TRY(lc_module_name_node(g, magnitude, prefix, WHO, NULL));
     LC_TRY(lc_pow(g, magnitude, p, &powered));
-    LC_TRY(lc_module_name_node(g, powered, prefix, WHO));
+    LC_TRY(lc_module_name_node(g, powered, prefix, WHO, NULL));
     LC_TRY(lc_sum(g, powered, axis + 1, &total));
-    LC_TRY(lc_module_name_node(g, total, prefix, WHO));
+    LC_TRY(lc_module_name_node(g, total, prefix, WHO, NULL));
     LC_TRY(lc_pow(g, total, 1.0 / p, y));
-    return lc_module_name_node(g, *y, prefix, WHO);
+    return lc_module_name_node(g, *y, prefix, WHO, "root"); /* tell the two pows apart */
 }

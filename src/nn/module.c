@@ -19,9 +19,11 @@ lc_module_kind lc_module_get_kind(const lc_module *m) { return m->kind; }
 lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m) { return m->avg; }
 lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m) { return m->lp; }
 
-lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who) {
+lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who,
+                              const char *role) {
     char name[128];
-    snprintf(name, sizeof name, "%s%s.%s", prefix, who, lc_op_get_info(lc_graph_node(g, node)->op)->name);
+    if (!role) role = lc_op_get_info(lc_graph_node(g, node)->op)->name;
+    snprintf(name, sizeof name, "%s%s.%s", prefix, who, role);
     return lc_graph_set_name(g, node, name);
 }
 

@@ -18,7 +18,8 @@ lc_status lc_lppool1d_forward(const lc_module *m, lc_graph *g, int x, const char
 
 /* Shared by both pools: the input must be (C, L) or (N, C, L). */
 lc_status lc_pool1d_check_input(const char *who, const lc_shape *s);
-/* Name node `node` "<prefix><who>.<op name>". */
-lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who);
+/* Name node `node` "<prefix><who>.<role>", role defaulting (NULL) to the op's name. */
+lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who,
+                              const char *role);
 
 #endif

@@ -41,7 +41,12 @@ lc_status lc_fail_prefix(lc_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_message)
-        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", old);
+    /* Append ": <old>" by hand, truncating at the buffer's end (snprintf here trips gcc's
+     * -Wformat-truncation, which is exactly the truncation we want). */
+    size_t used = n < 0 ? 0 : (size_t)n < sizeof last_message ? (size_t)n : sizeof last_message - 1;
+    const char sep[] = ": ";
+    for (size_t i = 0; sep[i] && used + 1 < sizeof last_message; i++) last_message[used++] = sep[i];
+    for (size_t i = 0; old[i] && used + 1 < sizeof last_message; i++) last_message[used++] = old[i];
+    last_message[used] = '\0';
     return status;
 }

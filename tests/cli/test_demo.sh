@@ -6,7 +6,7 @@ expect_ok demo
 expect_out_line 'AvgPool1d(kernel_size=3, stride=1, padding=1)'
 expect_out_line '  %0 = input "x" : f32[8,16,4096]'
 expect_out_match '^  %[0-9]+ = unfold\(%0\) dim=2 size=3 step=1 pad_lo=1 pad_hi=1 : f32\[8,16,4096,3\] name="0\.AvgPool1d\.unfold"$'
-expect_out_match '^  %[0-9]+ = pow\(%[0-9]+\) .*: f32\[8,16,1024\] name="1\.LPPool1d\.pow"$'
+expect_out_match '^  %[0-9]+ = pow\(%[0-9]+\) .*: f32\[8,16,1024\] name="1\.LPPool1d\.root"$'
 for stage in built autodiff simplify cse dce fuse plan llvm llvm-opt asm remarks; do
     expect_out_match "^  $stage "
 done

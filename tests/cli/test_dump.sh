@@ -9,7 +9,7 @@ L='LPPool1d(2, 4)'
 expect_ok dump --module "$M" --module "$L" --shape 2,3,16
 [ "$(head -n 1 "$TMP/out")" = ';; stage built' ] || fail "dump does not start with ';; stage built': $(head -n 3 "$TMP/out")"
 expect_out_line '  %0 = input "x" : f32[2,3,16]'
-expect_out_match '^  %[0-9]+ = pow\(%[0-9]+\) .*: f32\[2,3,4\] name="1\.LPPool1d\.pow"$'
+expect_out_match '^  %[0-9]+ = pow\(%[0-9]+\) .*: f32\[2,3,4\] name="1\.LPPool1d\.root"$'
 expect_out_match '^  output %7$'
 [ "$(grep -c '^;; stage' "$TMP/out")" = 1 ] || fail "default dump printed more than one stage"
 # graph is an alias of built; C,L shapes and f64 work.
@@ -31,7 +31,7 @@ expect_ok dump --module "$L" --shape 1,2,16 --backward --stage time,autodiff,bui
 grep '^;; stage' "$TMP/out" >"$TMP/stages"
 printf ';; stage %s\n' built autodiff time >"$TMP/want"
 same_file "$TMP/stages" "$TMP/want"
-expect_out_match '^  %[0-9]+ = input "grad\.LPPool1d\.pow" : f32\[1,2,4\]$'
+expect_out_match '^  %[0-9]+ = input "grad\.LPPool1d\.root" : f32\[1,2,4\]$'
 expect_out_match '^  %[0-9]+ = fold\(.*name="grad\.x"$'
 
 # -o DIR: one file per stage, NN = position in this run's pipeline, EXT by kind.

@@ -140,6 +140,14 @@ static void large_split(void **state) {
     m = jit_avg(3, 2, 1, true, false);
     jit_check_module(m, LC_F32, test_shape3(3, 7, 30001), 10, NULL, NULL);
     lc_module_free(m);
+    /* gaps between windows (stride > kernel), padding, ceil mode: the window-major backward
+     * meets element-by-element edges wherever a thread's range starts mid-window */
+    m = jit_avg(3, 5, 1, true, true);
+    jit_check_module(m, LC_F32, test_shape3(2, 3, 40007), 11, NULL, NULL);
+    lc_module_free(m);
+    m = jit_lp(3, 5, 7, true);
+    jit_check_module(m, LC_F64, test_shape3(1, 3, 50003), 12, NULL, NULL);
+    lc_module_free(m);
 }
 
 int main(void) {

@@ -52,6 +52,8 @@ typedef struct emitter {
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
+    int64_t elo, ehi;         /* the element loop's interior */
+    int64_t wlo, whi;         /* the window loop's interior (window-major folds) */
 } emitter;
 
 static LLVMTypeRef real_type(emitter *e, lc_dtype dt) {
@@ -543,8 +545,45 @@ static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
 /* ---- the kernel's loop nest ---- */
 
 /* for i in [from, to): out[row_base + i] = value(root, (row idx..., i)) */
+/* Window-major form of a fold whose windows do not overlap (step >= size): the loop runs over
+ * windows o, and each trip writes the `step` positions o·step - pad_lo + j, j < step (0 where
+ * j >= size). Per-window values are then contiguous loads, window slots interleaved loads
+ * and stores, which vectorize; the element-major gather would read them through o = i/step. */
+static bool window_major(const emitter *e) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    return root->op == LC_OP_FOLD && root->attr[0] == root->shape.rank - 1 &&
+           root->attr[2] >= root->attr[1] && root->attr[2] <= UNROLL_MAX;
+}
+
+static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, const ix *row_idx,
+                             bool store) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    int64_t size = root->attr[1], step = root->attr[2], lo = root->attr[3];
+    LLVMTypeRef ty = real_type(e, root->dtype);
+    ix yi[LC_MAX_RANK + 1];
+    for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
+    ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
+    yi[rank - 1] = ox;
+    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, o, step), ""), -lo);
+    for (int64_t j = 0; j < step; j++) {
+        LLVMValueRef v;
+        if (j < size) {
+            yi[rank] = ix_const(e, j);
+            /* 0 + v as in the element-major gather's sum, so -0 becomes +0 in both forms and
+             * results stay bit-identical however the range is split */
+            v = LLVMBuildFAdd(e->b, real_const(e, root->dtype, 0.0), emit_value(e, root->inputs[0], yi), "");
+        } else {
+            v = real_const(e, root->dtype, 0.0);
+        }
+        if (!store) continue; /* a dry run that only collects bounds checks */
+        LLVMValueRef off = iadd_c(e, first, j);
+        LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
+    }
+}
+
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                            const ix *row_idx, bool checked) {
+                            const ix *row_idx, bool checked, bool window) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank;
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
@@ -556,18 +595,22 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, i, to, ""), body, exit);
     LLVMPositionBuilderAtEnd(e->b, body);
-    ix idx[LC_MAX_RANK];
-    for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
-    if (rank > 0) {
-        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
-        idx[rank - 1] = ii;
-    }
     e->checked = checked;
-    LLVMValueRef v = emit_compute(e, e->k->root, idx);
     LLVMTypeRef ty = real_type(e, root->dtype);
-    LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
-    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
-    LLVMBuildStore(e->b, v, p);
+    if (window) {
+        emit_window_body(e, i, row_base, row_idx, true);
+    } else {
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        if (rank > 0) {
+            ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
+            idx[rank - 1] = ii;
+        }
+        LLVMValueRef v = emit_compute(e, e->k->root, idx);
+        LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
+        LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
+        LLVMBuildStore(e->b, v, p);
+    }
     LLVMValueRef i2 = iadd_c(e, i, 1);
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
     LLVMBuildBr(e->b, head);
@@ -583,12 +626,37 @@ static LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
     return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
 }
 
+/* Loops over [from, to) split into checked edges and an unchecked interior [lo, hi]. */
+static void emit_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                       const ix *row_idx, int64_t lo, int64_t hi, bool window) {
+    if (lo > hi) {
+        emit_inner_loop(e, from, to, row_base, row_idx, true, window);
+        return;
+    }
+    LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
+    LLVMValueRef b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), a), to);
+    emit_inner_loop(e, from, a, row_base, row_idx, true, window);
+    e->ilo = lo;
+    e->ihi = hi;
+    emit_inner_loop(e, a, b, row_base, row_idx, false, window);
+    emit_inner_loop(e, b, to, row_base, row_idx, true, window);
+}
+
+static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                               const ix *row_idx, int64_t last) {
+    if (e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0)
+        emit_range(e, from, to, row_base, row_idx, e->elo, e->ehi, false);
+    else
+        emit_inner_loop(e, from, to, row_base, row_idx, true, false);
+}
+
 /* Find the interior range by emitting the root once into a throwaway function. */
-static void find_interior(emitter *e, int64_t last) {
+static void find_interior(emitter *e, int64_t last, bool window) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank;
     e->ilo = 0;
     e->ihi = last - 1;
+    if (window) e->ihi = lc_graph_node(e->f->graph, root->inputs[0])->shape.dim[rank - 1] - 1;
     if (rank == 0) return;
     LLVMValueRef saved_fn = e->fn;
     LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
@@ -601,7 +669,11 @@ static void find_interior(emitter *e, int64_t last) {
     ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0};
     idx[rank - 1] = ii;
     e->checked = true;
-    emit_compute(e, e->k->root, idx);
+    if (window) {
+        emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
+    } else {
+        emit_compute(e, e->k->root, idx);
+    }
     LLVMBuildRetVoid(e->b);
     LLVMDeleteFunction(tmp);
     e->fn = saved_fn;
@@ -642,7 +714,15 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
     LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(e->ctx, fn, "row");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
     LLVMPositionBuilderAtEnd(e->b, entry);
-    find_interior(e, last);
+    bool win = window_major(e);
+    if (win) {
+        find_interior(e, last, true);
+        e->wlo = e->ilo;
+        e->whi = e->ihi;
+    }
+    find_interior(e, last, false);
+    e->elo = e->ilo;
+    e->ehi = e->ihi;
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, begin, end, ""), rows, done);
 
     /* row loop: e runs over flat elements; each trip finishes (part of) one row */
@@ -660,17 +740,24 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
         row_idx[d] = ix_opaque(d == 0 ? rem : LLVMBuildSRem(e->b, rem, ext, ""));
         if (d > 0) rem = LLVMBuildSDiv(e->b, rem, ext, "");
     }
-    if (e->ilo <= e->ihi && e->ilo <= last - 1 && e->ihi >= 0) {
-        LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)e->ilo, 1), i0), i1);
-        LLVMValueRef bnd = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(e->ihi + 1), 1), a), i1);
-        int64_t ilo = e->ilo, ihi = e->ihi;
-        emit_inner_loop(e, i0, a, row_base, row_idx, true);
-        e->ilo = ilo; e->ihi = ihi;
-        emit_inner_loop(e, a, bnd, row_base, row_idx, false);
-        e->ilo = ilo; e->ihi = ihi;
-        emit_inner_loop(e, bnd, i1, row_base, row_idx, true);
+    if (win) {
+        /* whole windows inside [i0, i1): o·step - lo >= i0 and o·step - lo + step <= i1 */
+        const lc_node *fold = root;
+        int64_t step = fold->attr[2], lo = fold->attr[3];
+        int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
+        LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
+        LLVMValueRef oa = LLVMBuildSDiv(e->b, iadd_c(e, i0, lo + step - 1), stepv, "");
+        LLVMValueRef ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
+        oa = imin_c(e, imax_c(e, oa, 0), windows);
+        ob = smax(e, imin_c(e, ob, windows), oa);
+        LLVMValueRef pa = smin(e, smax(e, iadd_c(e, imul_c(e, oa, step), -lo), i0), i1);
+        LLVMValueRef pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
+        /* positions before the first whole window and after the last: element by element */
+        emit_element_range(e, i0, pa, row_base, row_idx, last);
+        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, true);
+        emit_element_range(e, pb, i1, row_base, row_idx, last);
     } else {
-        emit_inner_loop(e, i0, i1, row_base, row_idx, true);
+        emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
     LLVMValueRef el2 = LLVMBuildAdd(e->b, el, LLVMBuildSub(e->b, i1, i0, ""), "");
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);

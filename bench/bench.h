@@ -107,6 +107,9 @@ typedef struct bench_impl_ops {
 } bench_impl_ops;
 
 extern const bench_impl_ops bench_floor_ops;
+/* Which floor variant the next runs use: non-temporal stores or normal ones. The driver times
+ * both and reports the faster. */
+void bench_floor_set_nt(void *floor_state, bool nt);
 extern const bench_impl_ops bench_interp_ops;
 extern const bench_impl_ops bench_jit_ops;
 extern const bench_impl_ops bench_onednn_ncw_ops;
@@ -132,9 +135,10 @@ typedef struct bench_timing {
     long batch;
 } bench_timing;
 double bench_now_s(void);
-/* Time `run`; 0 or -1 with `err` when a run failed. */
-int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, bench_timing *out, char *err,
-               size_t err_size);
+/* Time `run`; 0 or -1 with `err` when a run failed. `prior_runs` runs were already made by the
+ * caller, the last taking `prior_run_s` (they count towards the warm-up). */
+int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, int prior_runs, double prior_run_s,
+               bench_timing *out, char *err, size_t err_size);
 /* Median of `v` (sorted in place). */
 double bench_median(double *v, int n);
 /* Seconds of timed runs per row (default 0.15; LUCID_BENCH_BUDGET_MS overrides). */

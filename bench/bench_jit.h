@@ -4,14 +4,8 @@
 
 #include "bench.h"
 
-#define LC_TRY_BENCH(expr)                                                                  \
-    do {                                                                                    \
-        lc_status bench_try_status_ = (expr);                                               \
-        if (bench_try_status_ != LC_OK) return bench_try_status_;                           \
-    } while (0)
-
-/* Median milliseconds of lc_compile for the configuration's graph (default passes applied
- * first, as a user does; graph building excluded): cold with the in-memory cache cleared
+/* Median milliseconds to compile the configuration's graph: the default passes, then lc_compile
+ * (as a user does; building the graph excluded). Cold: the in-memory cache cleared
  * before each compile, and cached (a hit). 0, or -1 with `err`. */
 int bench_jit_compile_times(const bench_config *cfg, double *cold_ms, double *cached_ms, char *err, size_t n);
 

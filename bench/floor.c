@@ -147,9 +147,6 @@ static int floor_run(void *state, int slot, char *err, size_t n) {
     return 0;
 }
 
-/* The harness times one variant per row; the floor is the better of the two, so the driver
- * asks for both through this hook (see main.c). */
-void bench_floor_set_nt(void *state, bool nt);
 void bench_floor_set_nt(void *state, bool nt) { ((floor_state *)state)->nt = nt && HAVE_NT_STORES; }
 
 static void floor_teardown(void *state) { free(state); }

@@ -14,6 +14,7 @@
 #ifdef LUCID_BENCH_HAVE_JIT
 #include "lucid/passes.h"
 #include "lucid/program.h"
+#include "support/error.h"
 
 typedef struct jit_state {
     const bench_config *cfg;
@@ -35,7 +36,7 @@ static bool jit_supports(const bench_config *cfg, int threads, char *why, size_t
  * applied by bench_build_graph for fwdbwd). */
 static lc_status compile_config(const bench_config *cfg, int threads, lc_program **out) {
     lc_graph *g = NULL, *opt = NULL;
-    LC_TRY_BENCH(bench_build_graph(cfg, &g));
+    LC_TRY(bench_build_graph(cfg, &g));
     lc_status st = lc_pipeline_run_default(g, false, NULL, &opt);
     lc_graph_free(g);
     if (st != LC_OK) return st;

@@ -30,8 +30,6 @@ static const bench_impl_ops *impl_ops(bench_impl_id id) {
     return NULL;
 }
 
-void bench_floor_set_nt(void *state, bool nt);
-
 /* Each distinct "impl: reason" note is printed once. */
 #define MAX_NOTES 64
 static char *notes[MAX_NOTES];
@@ -97,9 +95,12 @@ static bool measure(run_ctx *ctx, bench_impl_id id, const bench_config *cfg, int
     /* One untracked run (lazy one-time initialisation such as a thread pool is not a run's
      * memory), then one tracked run. */
     ok = ops->run(state, 0, why, sizeof why) == 0;
+    double tracked_s = 0;
     if (ok) {
         bench_alloc_begin();
+        double t0 = bench_now_s();
         ok = ops->run(state, 0, why, sizeof why) == 0;
+        tracked_s = bench_now_s() - t0;
         int64_t peak = bench_alloc_end();
         int64_t extra = peak - (ops->run_output_bytes ? ops->run_output_bytes(state) : 0);
         rec->peak_extra_bytes = (extra > 0 ? extra : 0) + (ops->setup_extra_bytes ? ops->setup_extra_bytes(state) : 0);
@@ -109,12 +110,12 @@ static bool measure(run_ctx *ctx, bench_impl_id id, const bench_config *cfg, int
         /* The floor is the better of normal and non-temporal stores. */
         bench_timing nt = {0};
         bench_floor_set_nt(state, false);
-        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, &t, why, sizeof why) == 0;
+        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 2, tracked_s, &t, why, sizeof why) == 0;
         bench_floor_set_nt(state, true);
-        ok = ok && bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, &nt, why, sizeof why) == 0;
+        ok = ok && bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 0, 0, &nt, why, sizeof why) == 0;
         if (ok && nt.median_ms < t.median_ms) t = nt;
     } else if (ok) {
-        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, &t, why, sizeof why) == 0;
+        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 2, tracked_s, &t, why, sizeof why) == 0;
     }
     if (!ok) fprintf(stderr, "lucid-bench: %s: run failed: %s\n", label, why);
     if (ok && ops->checked) {
@@ -204,7 +205,7 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
             continue;
         }
         if (!printed_title) {
-            printf("\ncompile (lc_compile, median; shape (%lld, %lld, %lld))\n  %-12s %-7s %12s %12s\n",
+            printf("\ncompile (default passes + lc_compile, median; shape (%lld, %lld, %lld))\n  %-12s %-7s %12s %12s\n",
                    (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, "pipeline", "pass", "jit-cold",
                    "jit-cached");
             printed_title = true;

@@ -1,5 +1,4 @@
 /* Parsing lucid-bench's options. Every error names the option and the value. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

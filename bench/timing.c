@@ -42,25 +42,25 @@ double bench_row_budget_s(void) {
     return 0.15;
 }
 
-int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, bench_timing *out, char *err,
-               size_t err_size) {
+int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, int prior_runs, double prior_run_s,
+               bench_timing *out, char *err, size_t err_size) {
     memset(out, 0, sizeof *out);
     int slot = 0;
-#define RUN_NEXT()                                                                 \
-    do {                                                                           \
-        if (run(state, slot, err, err_size) != 0) return -1;                       \
-        slot = slot + 1 == n_rot ? 0 : slot + 1;                                   \
-    } while (0)
-
-    /* Warm-up: at least two runs (one when a run is slow), and up to WARMUP_S of them. */
-    double t0 = bench_now_s(), t1 = t0;
-    long warm = 0;
-    while (warm < 1 || (warm < 2 && t1 - t0 < SLOW_RUN_S) || (t1 - t0 < WARMUP_S && warm < 100000)) {
-        RUN_NEXT();
-        warm++;
-        t1 = bench_now_s();
+    /* Warm-up: two runs in all (counting the caller's), then more up to WARMUP_S; a slow row
+     * that the caller already ran is warm. */
+    double per_run = prior_run_s;
+    if (!(prior_runs >= 1 && prior_run_s >= SLOW_RUN_S)) {
+        double t0 = bench_now_s(), t1 = t0;
+        long warm = 0;
+        while (warm + prior_runs < 1 || (warm + prior_runs < 2 && t1 - t0 < SLOW_RUN_S) ||
+               (t1 - t0 < WARMUP_S && warm < 100000)) {
+            if (run(state, slot, err, err_size) != 0) return -1;
+            slot = slot + 1 == n_rot ? 0 : slot + 1;
+            warm++;
+            t1 = bench_now_s();
+        }
+        per_run = (t1 - t0) / (double)warm;
     }
-    double per_run = (t1 - t0) / (double)warm;
     long batch = per_run >= SAMPLE_TARGET_S ? 1 : (long)(SAMPLE_TARGET_S / (per_run > 1e-9 ? per_run : 1e-9)) + 1;
 
     double *samples = malloc(MAX_SAMPLES * sizeof *samples);
@@ -81,7 +81,6 @@ int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, bench_
         }
         samples[n++] = (bench_now_s() - a) / (double)batch;
     }
-#undef RUN_NEXT
     out->samples = n;
     out->batch = batch;
     out->median_ms = 1e3 * bench_median(samples, n);

@@ -535,7 +535,7 @@ static LLVMValueRef emit_compute(emitter *e, int node, const ix *idx) {
 
 static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
     int slot = e->f->node_slot[node];
-    if (slot >= 0 && node != e->k->root) {
+    if (slot >= 0 && node != e->k->root && node != e->k->co_root) {
         const lc_node *n = lc_graph_node(e->f->graph, node);
         return load_at(e, e->slot_ptr[slot], n->dtype, &n->shape, idx);
     }
@@ -550,9 +550,42 @@ static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
  * j >= size). Per-window values are then contiguous loads, window slots interleaved loads
  * and stores, which vectorize; the element-major gather would read them through o = i/step. */
 static bool window_major(const emitter *e) {
-    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
-    return root->op == LC_OP_FOLD && root->attr[0] == root->shape.rank - 1 &&
-           root->attr[2] >= root->attr[1] && root->attr[2] <= UNROLL_MAX;
+    return lc_fold_window_major(lc_graph_node(e->f->graph, e->k->root));
+}
+
+/* co_root[row, o] = its value, into co_slot (see kernel.h). */
+static void emit_co_root(emitter *e, LLVMValueRef o, const ix *row_idx, bool store) {
+    const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+    int rank = co->shape.rank;
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+    ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
+    idx[rank - 1] = ox;
+    LLVMValueRef v = emit_compute(e, e->k->co_root, idx);
+    if (!store) return;
+    LLVMTypeRef ty = real_type(e, co->dtype);
+    LLVMValueRef lin = linear_index(e, &co->shape, idx);
+    LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->co_slot], &lin, 1, ""));
+}
+
+/* In the element-major edges of a kernel with a co-root: position i writes window o's value
+ * when it is that window's first position, so exactly one thread writes each window. */
+static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bool store) {
+    const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
+    int64_t step = fold->attr[2], lo = fold->attr[3];
+    int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[fold->shape.rank - 1];
+    LLVMValueRef o = LLVMBuildSDiv(e->b, iadd_c(e, i, lo), LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
+    LLVMValueRef owner = imax_c(e, iadd_c(e, imul_c(e, o, step), -lo), 0);
+    LLVMValueRef mine = LLVMBuildAnd(
+        e->b, LLVMBuildICmp(e->b, LLVMIntEQ, i, owner, ""),
+        LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+    LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.write");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.end");
+    LLVMBuildCondBr(e->b, mine, yes, after);
+    LLVMPositionBuilderAtEnd(e->b, yes);
+    emit_co_root(e, imin_c(e, o, windows - 1), row_idx, store);
+    LLVMBuildBr(e->b, after);
+    LLVMPositionBuilderAtEnd(e->b, after);
 }
 
 static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, const ix *row_idx,
@@ -565,6 +598,7 @@ static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, 
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
     yi[rank - 1] = ox;
+    if (e->k->co_root >= 0) emit_co_root(e, o, row_idx, store);
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, o, step), ""), -lo);
     for (int64_t j = 0; j < step; j++) {
         LLVMValueRef v;
@@ -606,6 +640,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
             ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
             idx[rank - 1] = ii;
         }
+        if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
         LLVMValueRef v = emit_compute(e, e->k->root, idx);
         LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
         LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
@@ -672,6 +707,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     if (window) {
         emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
     } else {
+        if (e->k->co_root >= 0) emit_co_root_owner(e, LLVMGetParam(tmp, 0), idx, false);
         emit_compute(e, e->k->root, idx);
     }
     LLVMBuildRetVoid(e->b);
@@ -680,10 +716,20 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMPositionBuilderAtEnd(e->b, saved_bb);
 }
 
+/* The buffers a kernel's body takes, in parameter order: what it writes, then what it reads. */
+static int param_slots(const lc_kernel *k, int *out) {
+    int n = 0;
+    out[n++] = k->dst_slot;
+    if (k->co_root >= 0) out[n++] = k->co_slot;
+    for (int a = 0; a < k->n_args; a++) out[n++] = k->args[a];
+    return n;
+}
+
 static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
     const lc_kernel *k = e->k;
     const lc_node *root = lc_graph_node(e->f->graph, k->root);
-    int nparams = 1 + k->n_args + 2;
+    int pslots[64];
+    int nparams = param_slots(k, pslots) + 2;
     LLVMTypeRef params[64];
     LC_ASSERT(nparams <= 64);
     for (int p = 0; p < nparams - 2; p++) params[p] = e->ptr;
@@ -703,8 +749,7 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
     e->fn = fn;
     for (int s = 0; s < e->f->n_slots; s++) e->slot_ptr[s] = NULL;
-    e->slot_ptr[k->dst_slot] = LLVMGetParam(fn, 0);
-    for (int a = 0; a < k->n_args; a++) e->slot_ptr[k->args[a]] = LLVMGetParam(fn, (unsigned)a + 1);
+    for (int p = 0; p < nparams - 2; p++) e->slot_ptr[pslots[p]] = LLVMGetParam(fn, (unsigned)p);
     LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nparams - 2);
     LLVMValueRef end = LLVMGetParam(fn, (unsigned)nparams - 1);
 
@@ -752,10 +797,11 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
         ob = smax(e, imin_c(e, ob, windows), oa);
         LLVMValueRef pa = smin(e, smax(e, iadd_c(e, imul_c(e, oa, step), -lo), i0), i1);
         LLVMValueRef pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
-        /* positions before the first whole window and after the last: element by element */
-        emit_element_range(e, i0, pa, row_base, row_idx, last);
+        /* positions before the first whole window and after the last (fewer than `step`
+         * each): element by element, all checks kept, to keep the code small */
+        emit_inner_loop(e, i0, pa, row_base, row_idx, true, false);
         emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, true);
-        emit_element_range(e, pb, i1, row_base, row_idx, last);
+        emit_inner_loop(e, pb, i1, row_base, row_idx, true, false);
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
@@ -782,8 +828,10 @@ static void add_entry(emitter *e, int kid, LLVMValueRef body, LLVMTypeRef body_t
     LLVMValueRef args[64];
     int na = 0;
     LLVMValueRef slots = LLVMGetParam(fn, 0);
-    for (int a = -1; a < k->n_args; a++) {
-        int slot = a < 0 ? k->dst_slot : k->args[a];
+    int pslots[64];
+    int np = param_slots(k, pslots);
+    for (int a = 0; a < np; a++) {
+        int slot = pslots[a];
         LLVMValueRef off = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
         LLVMValueRef p = LLVMBuildGEP2(e->b, e->ptr, slots, &off, 1, "");
         args[na++] = LLVMBuildLoad2(e->b, e->ptr, p, "");
@@ -810,7 +858,7 @@ lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mo
     if (!e.slot_ptr || !e.globals) st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     for (int kid = 0; kid < f->n_kernels && st == LC_OK; kid++) {
         e.k = &f->kernels[kid];
-        if (e.k->n_args + 3 > 64) {
+        if (e.k->n_args + 4 > 64) {
             st = lc_fail(LC_ERR_UNSUPPORTED, "codegen: kernel %d reads %d buffers (at most 61)",
                          kid, e.k->n_args);
             break;

@@ -83,7 +83,9 @@ static bool is_large_p_norm(const lc_graph *g, const lc_node *n) {
 }
 
 typedef struct collect {
-    int *mark;        /* per node: kernel id + 1 when already collected */
+    int inline_node;  /* a materialized node evaluated inline anyway (a co-root), or -1 */
+    int *mark;        /* per node: the epoch in which it was collected */
+    int epoch;        /* bumped per collection */
     int *nodes, n_nodes;
     int *args, n_args;
     int64_t cost;
@@ -91,9 +93,9 @@ typedef struct collect {
 
 /* Depth-first from the root, stopping at materialized nodes (which become arguments). The
  * cost counts loads per output element, multiplied through reductions and window loops. */
-static int64_t collect_node(const lc_fused *f, collect *c, int kid, int node, bool is_root) {
+static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_root) {
     int slot = f->node_slot[node];
-    if (slot >= 0 && !is_root) {
+    if (slot >= 0 && !is_root && node != c->inline_node) {
         bool seen = false;
         for (int i = 0; i < c->n_args; i++) seen |= c->args[i] == slot;
         if (!seen) c->args[c->n_args++] = slot;
@@ -105,13 +107,13 @@ static int64_t collect_node(const lc_fused *f, collect *c, int kid, int node, bo
         for (int i = 0; i < c->n_args; i++) seen |= c->args[i] == slot;
         if (!seen) c->args[c->n_args++] = slot;
     }
-    if (c->mark[node] != kid + 1) {
-        c->mark[node] = kid + 1;
+    if (c->mark[node] != c->epoch) {
+        c->mark[node] = c->epoch;
         c->nodes[c->n_nodes++] = node;
     }
     const lc_op_info *info = lc_op_get_info(n->op);
     int64_t cost = 0;
-    for (int i = 0; i < info->arity; i++) cost += collect_node(f, c, kid, n->inputs[i], false);
+    for (int i = 0; i < info->arity; i++) cost += collect_node(f, c, n->inputs[i], false);
     if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
         const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
         cost *= x->shape.dim[n->attr[0]];
@@ -125,14 +127,21 @@ static int cmp_int(const void *a, const void *b) {
     return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
 }
 
-static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
-    int kid = f->n_kernels;
+/* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
+static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst_slot, int co_root) {
     c->n_nodes = c->n_args = 0;
-    int64_t cost = collect_node(f, c, kid, root, true);
-    lc_kernel *k = &f->kernels[f->n_kernels++];
+    c->inline_node = co_root;
+    c->epoch++;
+    int64_t cost = collect_node(f, c, root, true);
+    if (co_root >= 0) cost += collect_node(f, c, co_root, true);
+    lc_kernel *k = &f->kernels[kid];
+    free(k->nodes);
+    free(k->args);
     memset(k, 0, sizeof *k);
     k->root = root;
     k->dst_slot = dst_slot;
+    k->co_root = co_root;
+    k->co_slot = co_root >= 0 ? f->node_slot[co_root] : -1;
     k->outer = lc_shape_numel(&lc_graph_node(f->graph, root)->shape);
     k->cost = cost;
     qsort(c->nodes, (size_t)c->n_nodes, sizeof(int), cmp_int);
@@ -143,6 +152,51 @@ static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
     memcpy(k->args, c->args, sizeof(int) * (size_t)c->n_args);
     k->n_nodes = c->n_nodes;
     k->n_args = c->n_args;
+    return LC_OK;
+}
+
+static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
+    f->kernels[f->n_kernels].nodes = NULL;
+    f->kernels[f->n_kernels].args = NULL;
+    lc_status st = fill_kernel(f, c, f->n_kernels, root, dst_slot, -1);
+    f->n_kernels++;
+    return st;
+}
+
+/* Merge a per-window kernel into a later window-major fold kernel (see kernel.h, co_root):
+ * legal when its root has the fold's window shape and no kernel in between reads it (the
+ * merged kernel computes it later than before). */
+static lc_status merge_co_roots(lc_fused *f, collect *c) {
+    for (int k2 = 0; k2 < f->n_kernels; k2++) {
+        lc_kernel *K2 = &f->kernels[k2];
+        const lc_node *fold = lc_graph_node(f->graph, K2->root);
+        if (!lc_fold_window_major(fold) || K2->co_root >= 0) continue;
+        const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
+        lc_shape wshape = y->shape;
+        wshape.rank--; /* [..., windows] */
+        for (int k1 = k2 - 1; k1 >= 0; k1--) {
+            const lc_kernel *K1 = &f->kernels[k1];
+            const lc_node *r1 = lc_graph_node(f->graph, K1->root);
+            /* K2 need not read it: AvgPool1d's backward does not, yet y and dx still share
+             * the pass over the windows */
+            if (K1->co_root >= 0 || r1->dtype != fold->dtype ||
+                !lc_shape_equal(&r1->shape, &wshape) || f->node_slot[K1->root] != K1->dst_slot)
+                continue;
+            bool read_between = false;
+            for (int k = k1 + 1; k < k2; k++)
+                for (int a = 0; a < f->kernels[k].n_args; a++)
+                    read_between |= f->kernels[k].args[a] == K1->dst_slot;
+            if (read_between) continue;
+            int co = K1->root;
+            LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co));
+            free(f->kernels[k1].nodes);
+            free(f->kernels[k1].args);
+            memmove(&f->kernels[k1], &f->kernels[k1 + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k1 - 1));
+            f->n_kernels--;
+            k2--;
+            break;
+        }
+    }
     return LC_OK;
 }
 
@@ -163,6 +217,7 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     /* At most one kernel per node plus one copy per output. */
     f->kernels = calloc(nn + (size_t)f->n_outputs, sizeof(lc_kernel));
     collect c = {0};
+    c.inline_node = -1;
     c.mark = calloc(nn, sizeof(int));
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
@@ -199,6 +254,7 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
         if (f->node_slot[node] != lc_slot_output(f, i))
             st = add_kernel(f, &c, node, lc_slot_output(f, i));
     }
+    if (st == LC_OK) st = merge_co_roots(f, &c);
     if (st == LC_OK) {
         for (int i = 0; i < n; i++)
             if (f->why[i] == NULL && f->node_slot[i] >= 0) {
@@ -240,6 +296,14 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         print_slot(f, &sb, kr->dst_slot);
         lc_strbuf_printf(&sb, "; outer range %" PRId64 ", ~%" PRId64 " loads per element\n",
                          kr->outer, kr->cost);
+        if (kr->co_root >= 0) {
+            const lc_node *co = lc_graph_node(f->graph, kr->co_root);
+            lc_strbuf_printf(&sb, "  also writes %s %s%s into ",
+                             lc_fused_node_label(f, kr->co_root, lab, sizeof lab),
+                             lc_dtype_name(co->dtype), lc_shape_str(&co->shape, shp, sizeof shp));
+            print_slot(f, &sb, kr->co_slot);
+            lc_strbuf_puts(&sb, ", once per window (windows do not overlap: one pass)\n");
+        }
         lc_strbuf_puts(&sb, "  reads:");
         for (int a = 0; a < kr->n_args; a++) {
             lc_strbuf_puts(&sb, a ? ", " : " ");

@@ -30,7 +30,21 @@ typedef struct lc_kernel {
     int *nodes;
     int n_args;        /* slots read, each once, in first-use order */
     int *args;
+    /* A second result computed in the same loop nest, or -1: a per-window node (a pool's
+     * forward output) that a window-major fold (its backward) also evaluates inline. The
+     * kernel writes co_root[..., o] into co_slot once per window, at the window's first
+     * position max(0, o·step - pad_lo), so a training step with non-overlapping windows is
+     * one pass over x. */
+    int co_root;
+    int co_slot;
 } lc_kernel;
+
+/* A fold that codegen runs window-major (loop over windows, `step` positions per trip): over
+ * the last axis, windows that do not overlap (step >= size), step at most 16. */
+static inline bool lc_fold_window_major(const lc_node *n) {
+    return n->op == LC_OP_FOLD && n->attr[0] == n->shape.rank - 1 && n->attr[2] >= n->attr[1] &&
+           n->attr[2] <= 16;
+}
 
 typedef struct lc_scratch {
     int slot;          /* scratch slot */

@@ -46,6 +46,13 @@ lc_status lc_plan(lc_fused *f) {
             sc->first = sc->last = k;
             sc->bytes = (int64_t)((size_t)lc_shape_numel(&n->shape) * lc_dtype_size(n->dtype));
         }
+        if (kr->co_slot >= first_scratch) {
+            lc_scratch *sc = &f->scratch[kr->co_slot - first_scratch];
+            const lc_node *n = lc_graph_node(f->graph, kr->co_root);
+            sc->node = kr->co_root;
+            sc->first = sc->last = k;
+            sc->bytes = (int64_t)((size_t)lc_shape_numel(&n->shape) * lc_dtype_size(n->dtype));
+        }
         for (int a = 0; a < kr->n_args; a++)
             if (kr->args[a] >= first_scratch) f->scratch[kr->args[a] - first_scratch].last = k;
     }

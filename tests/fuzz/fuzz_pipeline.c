@@ -237,22 +237,31 @@ static lc_module *build(const fuzz_case *c) {
  * only if its zero extents are left out (a zero-size tensor with huge extents: Lucid may
  * accept it, giving a zero-size result, or refuse it). */
 enum { INVALID, VALID, TOO_BIG, EITHER };
+
+/* a * b for a, b >= 0, saturating at 2^100 (far above any int64 count). */
+static __int128 mul_sat(__int128 a, __int128 b) {
+    const __int128 cap = (__int128)1 << 100;
+    if (a == 0 || b == 0) return 0;
+    if (a > cap / b) return cap;
+    return a * b;
+}
+
 static int ref_shapes(const fuzz_case *c, int64_t lengths[MAX_MODULES + 1]) {
     if (c->shape.rank != 2 && c->shape.rank != 3) return INVALID;
     for (int d = 0; d < c->shape.rank; d++)
         if (c->shape.dim[d] < 0) return INVALID;
     __int128 rows = 1, nonzero_rows = 1;
     for (int d = 0; d + 1 < c->shape.rank; d++) {
-        rows *= c->shape.dim[d];
-        if (c->shape.dim[d] > 0) nonzero_rows *= c->shape.dim[d];
+        rows = mul_sat(rows, c->shape.dim[d]);
+        if (c->shape.dim[d] > 0) nonzero_rows = mul_sat(nonzero_rows, c->shape.dim[d]);
     }
     lengths[0] = c->shape.dim[c->shape.rank - 1];
     bool zero = rows == 0 || lengths[0] == 0;
-    __int128 worst = nonzero_rows * (lengths[0] ? lengths[0] : 1);
+    __int128 worst = mul_sat(nonzero_rows, lengths[0] ? lengths[0] : 1);
     for (int i = 0; i < c->n; i++) {
         lengths[i + 1] = ref_out_length(&c->mods[i], lengths[i]);
         if (lengths[i + 1] < 0) return INVALID;
-        __int128 w = nonzero_rows * lengths[i + 1] * c->mods[i].k;
+        __int128 w = mul_sat(mul_sat(nonzero_rows, lengths[i + 1]), c->mods[i].k);
         if (w > worst) worst = w;
     }
     if (worst <= INT64_MAX) return VALID;
@@ -261,12 +270,13 @@ static int ref_shapes(const fuzz_case *c, int64_t lengths[MAX_MODULES + 1]) {
 
 static bool fits_run_limit(const fuzz_case *c, const int64_t *lengths) {
     __int128 rows = 1;
-    for (int d = 0; d + 1 < c->shape.rank; d++) rows *= c->shape.dim[d];
+    for (int d = 0; d + 1 < c->shape.rank; d++) rows = mul_sat(rows, c->shape.dim[d]);
     if (rows == 0) return true; /* zero-size: nothing to compute, however long the rows */
     if (rows > RUN_LIMIT) return false;
     for (int i = 0; i <= c->n; i++) {
         int64_t k = i < c->n ? c->mods[i].k : 1;
-        if (lengths[i] > RUN_LIMIT || rows * (lengths[i] + 1) * (k + 1) > 4 * RUN_LIMIT) return false;
+        if (lengths[i] > RUN_LIMIT || k > RUN_LIMIT || rows * (lengths[i] + 1) * (k + 1) > 4 * RUN_LIMIT)
+            return false;
     }
     return true;
 }
@@ -299,7 +309,13 @@ static lc_tensor *run_jit(const lc_graph *g, const lc_tensor *x, int threads) {
 
 static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengths) {
     lc_tensor *x = NULL;
-    FUZZ_CHECK(lc_tensor_new(c->dtype, c->shape, &x) == LC_OK, "lc_tensor_new");
+    lc_status st = lc_tensor_new(c->dtype, c->shape, &x);
+    /* Known, reported: lc_tensor_new refuses some zero-size shapes with huge extents before
+     * the zero ((2^63-1, 0, 8): "size of shape overflows") that lc_input accepts. */
+    bool empty = false;
+    for (int d = 0; d < c->shape.rank; d++) empty |= c->shape.dim[d] == 0;
+    if (st == LC_ERR_NOMEM && empty) return;
+    FUZZ_CHECK(st == LC_OK, "lc_tensor_new");
     fuzz_fill(x, c->seed, c->scale, c->specials);
     int64_t rows = 1;
     for (int d = 0; d + 1 < c->shape.rank; d++) rows *= c->shape.dim[d];
@@ -324,7 +340,7 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
 
     lc_tensor *y = NULL;
     lc_clear_error();
-    lc_status st = lc_interp_run(g, (const lc_tensor *const[]){x}, 1, &y, 1);
+    st = lc_interp_run(g, (const lc_tensor *const[]){x}, 1, &y, 1);
     FUZZ_CHECK(st == LC_OK, "the interpreter failed on a valid small case");
     FUZZ_CHECK(lc_tensor_numel(y) == n_out && y->dtype == c->dtype, "interp output shape/dtype");
     compare("interp vs reference", y, naive, n_out, c->dtype == LC_F32 ? 1e-6 : 1e-12, 1e-300, c);
@@ -350,13 +366,64 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
     free(stable);
 }
 
+/* AvgPool1d's graph holds one divisor per output position (a constant of L_out doubles), so
+ * merely building it for L_out in the billions allocates gigabytes that the machine may well
+ * give: valid, but not what a fuzz run can afford. Such cases are drawn but not built. From
+ * 2^40 on, the allocation is one no machine gives, which must fail cleanly. */
+static bool affordable(const fuzz_case *c, const int64_t *lengths, int verdict) {
+    /* Known, reported: unfold's padded length L + pad_lo + pad_hi overflows int64 in
+     * shape_infer.c (findings/pipeline/unfold_padded_length_signed_overflow). Whatever
+     * the verdict: the overflow happens while building. */
+    for (int i = 0; i < c->n && lengths[i] >= 0; i++)
+        if ((__int128)lengths[i] + 2 * (__int128)c->mods[i].p + 2 * (__int128)c->mods[i].k > INT64_MAX)
+            return false;
+    /* Known, reported: from 2^61 windows on, AvgPool1d's divisor array size wraps around
+     * size_t (tests/fuzz/findings/pipeline/avgpool_divisors_size_overflow). Skipped so runs
+     * go on finding other things; drop this once avgpool1d.c checks the size. */
+    for (int i = 0; i < c->n && lengths[i + 1] >= 0; i++)
+        if (!c->mods[i].lp && lengths[i + 1] >= ((int64_t)1 << 61)) return false;
+    for (int i = 0; i < c->n && lengths[i + 1] >= 0; i++)
+        if (!c->mods[i].lp && lengths[i + 1] > ((int64_t)1 << 22) &&
+            lengths[i + 1] < ((int64_t)1 << 40))
+            return false;
+    (void)verdict;
+    return true;
+}
+
+/* LUCID_FUZZ_VERBOSE=1 prints each case (for reports and reproducers). */
+static void describe(const fuzz_case *c) {
+    const char *v = getenv("LUCID_FUZZ_VERBOSE");
+    if (!v || !*v || *v == '0') return;
+    fprintf(stderr, "case: %s(", c->n > 1 || c->wrap ? "Sequential" : "");
+    for (int i = 0; i < c->n; i++) {
+        const mod_spec *m = &c->mods[i];
+        char s[32];
+        if (m->s == LC_STRIDE_UNSET) snprintf(s, sizeof s, "None");
+        else snprintf(s, sizeof s, "%" PRId64, m->s);
+        if (m->lp)
+            fprintf(stderr, "%sLPPool1d(%.17g, %" PRId64 ", %s, ceil_mode=%d)", i ? ", " : "",
+                    m->norm, m->k, s, m->ceil);
+        else
+            fprintf(stderr, "%sAvgPool1d(%" PRId64 ", %s, %" PRId64 ", ceil_mode=%d, count_include_pad=%d)",
+                    i ? ", " : "", m->k, s, m->p, m->ceil, m->cip);
+    }
+    char sh[128];
+    fprintf(stderr, ") on %s%s, values scale %g%s\n", lc_dtype_name(c->dtype),
+            lc_shape_str(&c->shape, sh, sizeof sh), c->scale, c->specials ? " with NaN/inf" : "");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_case c = draw_case(data, size);
+    describe(&c);
     lc_module *m = build(&c);
     if (!m) return 0;
 
-    int64_t lengths[MAX_MODULES + 1];
+    int64_t lengths[MAX_MODULES + 1] = {0};
     int verdict = ref_shapes(&c, lengths);
+    if (!affordable(&c, lengths, verdict)) {
+        lc_module_free(m);
+        return 0;
+    }
     lc_shape out;
     lc_clear_error();
     lc_status st = lc_module_output_shape(m, c.shape, &out);
@@ -386,6 +453,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     bool tiny_p = false;
     for (int i = 0; i < c.n; i++) tiny_p |= c.mods[i].lp && !isfinite(1.0 / c.mods[i].norm);
     if (tiny_p && st != LC_OK) verdict = EITHER;
+    /* Refusing an allocation the machine cannot give is always a clean outcome. */
+    if (st == LC_ERR_NOMEM) verdict = EITHER;
     if (verdict == VALID) {
         FUZZ_CHECK(st == LC_OK, "§5 gives output length %" PRId64 " but Lucid rejects it",
                    lengths[c.n]);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 
 #include "codegen/emit.h"
 #include "codegen/vmath.h"
@@ -249,9 +250,17 @@ static LLVMValueRef emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pol
         LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");
         return LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), s, "");
     }
-    if (p == -1)
+    double whole = floor(p);
+    if (p == -1) {
         r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), x, "");
-    else
+    } else if (p > 0 && p < 8 && p - whole == 0.5) {
+        /* x^(k + 1/2) = x^k · sqrt(x): much cheaper than exp2/log2, within 2 ulp. sqrt(-inf) is
+         * NaN where pow(-inf, p) is inf, so that one value is selected apart. */
+        r = unary_intrinsic(e, "llvm.sqrt", x);
+        for (int k = 0; k < (int)whole; k++) r = LLVMBuildFMul(e->b, r, x, "");
+        LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");
+        r = LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), r, "");
+    } else
         r = pow_general(e, x, p, dt);
     if (zero_pole && p < 0) {
         LLVMValueRef z = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, 0.0), "");
@@ -616,8 +625,25 @@ static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, 
     }
 }
 
+/* Mark a loop (by its latch branch) as not to be vectorized or unrolled: the checked edge
+ * loops run a handful of trips beside a vectorized interior, and vectorizing them too only
+ * tripled the code LLVM had to compile. */
+static void mark_scalar_loop(emitter *e, LLVMValueRef latch) {
+    LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    LLVMMetadataRef width[2] = {
+        LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
+        LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
+    LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
+    LLVMMetadataRef ops[3] = {self, LLVMMDNodeInContext2(e->ctx, width, 2),
+                              LLVMMDNodeInContext2(e->ctx, unroll, 1)};
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, 3);
+    LLVMMetadataReplaceAllUsesWith(self, loop);
+    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(e->ctx, loop));
+}
+
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                            const ix *row_idx, bool checked, bool window) {
+                            const ix *row_idx, bool checked, bool window, bool scalar) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank;
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
@@ -648,7 +674,8 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     }
     LLVMValueRef i2 = iadd_c(e, i, 1);
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
-    LLVMBuildBr(e->b, head);
+    LLVMValueRef latch = LLVMBuildBr(e->b, head);
+    if (scalar) mark_scalar_loop(e, latch);
     LLVMAddIncoming(i, &from, &pre, 1);
     LLVMAddIncoming(i, &i2, &cur, 1);
     LLVMPositionBuilderAtEnd(e->b, exit);
@@ -665,16 +692,16 @@ static LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
 static void emit_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                        const ix *row_idx, int64_t lo, int64_t hi, bool window) {
     if (lo > hi) {
-        emit_inner_loop(e, from, to, row_base, row_idx, true, window);
+        emit_inner_loop(e, from, to, row_base, row_idx, true, window, false);
         return;
     }
     LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
     LLVMValueRef b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), a), to);
-    emit_inner_loop(e, from, a, row_base, row_idx, true, window);
+    emit_inner_loop(e, from, a, row_base, row_idx, true, window, true);
     e->ilo = lo;
     e->ihi = hi;
-    emit_inner_loop(e, a, b, row_base, row_idx, false, window);
-    emit_inner_loop(e, b, to, row_base, row_idx, true, window);
+    emit_inner_loop(e, a, b, row_base, row_idx, false, window, false);
+    emit_inner_loop(e, b, to, row_base, row_idx, true, window, true);
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
@@ -682,7 +709,7 @@ static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, L
     if (e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0)
         emit_range(e, from, to, row_base, row_idx, e->elo, e->ehi, false);
     else
-        emit_inner_loop(e, from, to, row_base, row_idx, true, false);
+        emit_inner_loop(e, from, to, row_base, row_idx, true, false, false);
 }
 
 /* Find the interior range by emitting the root once into a throwaway function. */
@@ -799,9 +826,9 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
         LLVMValueRef pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
         /* positions before the first whole window and after the last (fewer than `step`
          * each): element by element, all checks kept, to keep the code small */
-        emit_inner_loop(e, i0, pa, row_base, row_idx, true, false);
+        emit_inner_loop(e, i0, pa, row_base, row_idx, true, false, true);
         emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, true);
-        emit_inner_loop(e, pb, i1, row_base, row_idx, true, false);
+        emit_inner_loop(e, pb, i1, row_base, row_idx, true, false, true);
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }

@@ -114,8 +114,8 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
     lc_strbuf *sb = ctx;
     if (!sb) return;
     char *d = LLVMGetDiagInfoDescription(di);
-    /* the -pass-remarks filters are process-wide; keep what concerns vectorization */
-    if (strstr(d, "vectoriz") || strstr(d, "interleav")) lc_strbuf_printf(sb, "%s\n", d);
+    /* the -pass-remarks filters are process-wide; keep what the loop vectorizer says */
+    if (strstr(d, "loop") || strstr(d, "interleav")) lc_strbuf_printf(sb, "%s\n", d);
     LLVMDisposeMessage(d);
 }
 

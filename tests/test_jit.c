@@ -171,6 +171,11 @@ static void large_split(void **state) {
     m = jit_lp(3, 5, 7, true);
     jit_check_module(m, LC_F64, test_shape3(1, 3, 50003), 12, NULL, NULL);
     lc_module_free(m);
+    /* windows tiling the rows exactly: the range is split only at whole windows */
+    m = jit_lp(2, 4, 4, false);
+    jit_check_module(m, LC_F32, test_shape3(2, 5, 20000), 13, NULL, NULL);
+    jit_check_module(m, LC_F32, test_shape3(300, 7, 8), 14, NULL, NULL);
+    lc_module_free(m);
 }
 
 int main(void) {

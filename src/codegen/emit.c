@@ -55,6 +55,11 @@ typedef struct emitter {
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     int64_t elo, ehi;         /* the element loop's interior */
     int64_t wlo, whi;         /* the window loop's interior (window-major folds) */
+    /* The co-root's value in the current window body and the window index it was computed
+     * at: the fold's terms read it again at that same index, and emitting it once instead
+     * of per slot kept the IR (and LLVM's time on it) several times smaller. */
+    LLVMValueRef co_value, co_o;
+    LLVMValueRef co_idx[LC_MAX_RANK];
 } emitter;
 
 static LLVMTypeRef real_type(emitter *e, lc_dtype dt) {
@@ -544,6 +549,12 @@ static LLVMValueRef emit_compute(emitter *e, int node, const ix *idx) {
 
 static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
     int slot = e->f->node_slot[node];
+    if (node == e->k->co_root && e->co_value) {
+        const lc_node *n = lc_graph_node(e->f->graph, node);
+        bool same = n->shape.rank > 0 && idx[n->shape.rank - 1].v == e->co_o;
+        for (int d = 0; same && d < n->shape.rank; d++) same = idx[d].v == e->co_idx[d];
+        if (same) return e->co_value;
+    }
     if (slot >= 0 && node != e->k->root && node != e->k->co_root) {
         const lc_node *n = lc_graph_node(e->f->graph, node);
         return load_at(e, e->slot_ptr[slot], n->dtype, &n->shape, idx);
@@ -571,6 +582,9 @@ static void emit_co_root(emitter *e, LLVMValueRef o, const ix *row_idx, bool sto
     ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
     idx[rank - 1] = ox;
     LLVMValueRef v = emit_compute(e, e->k->co_root, idx);
+    e->co_value = v;
+    e->co_o = o;
+    for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
     if (!store) return;
     LLVMTypeRef ty = real_type(e, co->dtype);
     LLVMValueRef lin = linear_index(e, &co->shape, idx);
@@ -593,6 +607,7 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     LLVMBuildCondBr(e->b, mine, yes, after);
     LLVMPositionBuilderAtEnd(e->b, yes);
     emit_co_root(e, imin_c(e, o, windows - 1), row_idx, store);
+    e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
     LLVMBuildBr(e->b, after);
     LLVMPositionBuilderAtEnd(e->b, after);
 }
@@ -608,6 +623,7 @@ static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, 
     ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
     yi[rank - 1] = ox;
     if (e->k->co_root >= 0) emit_co_root(e, o, row_idx, store);
+    /* the rows' other indices are the same for every slot of this body */
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, o, step), ""), -lo);
     for (int64_t j = 0; j < step; j++) {
         LLVMValueRef v;
@@ -623,6 +639,7 @@ static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, 
         LLVMValueRef off = iadd_c(e, first, j);
         LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
     }
+    e->co_value = e->co_o = NULL;
 }
 
 /* Mark a loop (by its latch branch) as not to be vectorized or unrolled: the checked edge
@@ -690,9 +707,15 @@ static LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
 
 /* Loops over [from, to) split into checked edges and an unchecked interior [lo, hi]. */
 static void emit_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                       const ix *row_idx, int64_t lo, int64_t hi, bool window) {
+                       const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window) {
     if (lo > hi) {
         emit_inner_loop(e, from, to, row_base, row_idx, true, window, false);
+        return;
+    }
+    if (lo <= 0 && hi >= count - 1) { /* no check can fail anywhere: no edge loops */
+        e->ilo = lo;
+        e->ihi = hi;
+        emit_inner_loop(e, from, to, row_base, row_idx, false, window, false);
         return;
     }
     LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
@@ -707,7 +730,7 @@ static void emit_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValue
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                                const ix *row_idx, int64_t last) {
     if (e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0)
-        emit_range(e, from, to, row_base, row_idx, e->elo, e->ehi, false);
+        emit_range(e, from, to, row_base, row_idx, e->elo, e->ehi, last, false);
     else
         emit_inner_loop(e, from, to, row_base, row_idx, true, false, false);
 }
@@ -818,6 +841,14 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
         int64_t step = fold->attr[2], lo = fold->attr[3];
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
+        if (e->k->align == step) {
+            /* windows tile the row exactly and the range is split at multiples of step:
+             * every position belongs to a whole window of the range */
+            LLVMValueRef oa = LLVMBuildSDiv(e->b, i0, stepv, "");
+            LLVMValueRef ob = LLVMBuildSDiv(e->b, i1, stepv, "");
+            emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, windows, true);
+            goto row_done;
+        }
         LLVMValueRef oa = LLVMBuildSDiv(e->b, iadd_c(e, i0, lo + step - 1), stepv, "");
         LLVMValueRef ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
         oa = imin_c(e, imax_c(e, oa, 0), windows);
@@ -827,11 +858,12 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
         /* positions before the first whole window and after the last (fewer than `step`
          * each): element by element, all checks kept, to keep the code small */
         emit_inner_loop(e, i0, pa, row_base, row_idx, true, false, true);
-        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, true);
+        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, windows, true);
         emit_inner_loop(e, pb, i1, row_base, row_idx, true, false, true);
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
+row_done:;
     LLVMValueRef el2 = LLVMBuildAdd(e->b, el, LLVMBuildSub(e->b, i1, i0, ""), "");
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, el2, end, ""), rows, done);

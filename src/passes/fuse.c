@@ -142,6 +142,13 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->dst_slot = dst_slot;
     k->co_root = co_root;
     k->co_slot = co_root >= 0 ? f->node_slot[co_root] : -1;
+    k->align = 1;
+    const lc_node *r = lc_graph_node(f->graph, root);
+    if (lc_fold_window_major(r)) {
+        int64_t step = r->attr[2], lo = r->attr[3], len = r->attr[5];
+        int64_t windows = lc_graph_node(f->graph, r->inputs[0])->shape.dim[r->shape.rank - 1];
+        if (lo == 0 && windows * step == len) k->align = step;
+    }
     k->outer = lc_shape_numel(&lc_graph_node(f->graph, root)->shape);
     k->cost = cost;
     qsort(c->nodes, (size_t)c->n_nodes, sizeof(int), cmp_int);
@@ -294,8 +301,8 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                          lc_fused_node_label(f, kr->root, lab, sizeof lab),
                          lc_dtype_name(r->dtype), lc_shape_str(&r->shape, shp, sizeof shp));
         print_slot(f, &sb, kr->dst_slot);
-        lc_strbuf_printf(&sb, "; outer range %" PRId64 ", ~%" PRId64 " loads per element\n",
-                         kr->outer, kr->cost);
+        lc_strbuf_printf(&sb, "; outer range %" PRId64 "%s, ~%" PRId64 " loads per element\n",
+                         kr->outer, kr->align > 1 ? " (split at whole windows)" : "", kr->cost);
         if (kr->co_root >= 0) {
             const lc_node *co = lc_graph_node(f->graph, kr->co_root);
             lc_strbuf_printf(&sb, "  also writes %s %s%s into ",

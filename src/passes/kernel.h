@@ -37,6 +37,10 @@ typedef struct lc_kernel {
      * one pass over x. */
     int co_root;
     int co_slot;
+    /* The outer range may only be split at multiples of this (1: anywhere). A window-major
+     * fold whose windows tile its rows exactly sets it to the step, so codegen needs no
+     * element-by-element code for windows cut by a split. */
+    int64_t align;
 } lc_kernel;
 
 /* A fold that codegen runs window-major (loop over windows, `step` positions per trip): over

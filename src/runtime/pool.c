@@ -24,7 +24,7 @@ typedef struct pool {
     /* the current job */
     lc_pool_task fn;
     void *ctx;
-    int64_t n;
+    int64_t n, grain;
     int parts;
     int pending;
 } pool;
@@ -34,10 +34,10 @@ static pool g_pool = {.busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_I
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static int g_threads; /* total, caller included */
 
-static int64_t part_begin(int64_t n, int parts, int k) {
+static int64_t part_begin(int64_t n, int64_t grain, int parts, int k) {
     if (k >= parts) return n;
     int64_t b = (int64_t)((__int128)n * k / parts);
-    return k == 0 ? 0 : b / 64 * 64;
+    return k == 0 ? 0 : b / grain * grain;
 }
 
 typedef struct worker_arg { int id; } worker_arg;
@@ -54,8 +54,8 @@ static void *worker_main(void *arg) {
         if (part < g_pool.parts) {
             lc_pool_task fn = g_pool.fn;
             void *ctx = g_pool.ctx;
-            int64_t b = part_begin(g_pool.n, g_pool.parts, part);
-            int64_t e = part_begin(g_pool.n, g_pool.parts, part + 1);
+            int64_t b = part_begin(g_pool.n, g_pool.grain, g_pool.parts, part);
+            int64_t e = part_begin(g_pool.n, g_pool.grain, g_pool.parts, part + 1);
             pthread_mutex_unlock(&g_pool.lock);
             if (b < e) fn(ctx, b, e);
             pthread_mutex_lock(&g_pool.lock);
@@ -126,10 +126,12 @@ lc_status lc_pool_set_threads(int n) {
     return LC_OK;
 }
 
-void lc_pool_parallel_for(int64_t n, int max_threads, lc_pool_task fn, void *ctx) {
+void lc_pool_parallel_for(int64_t n, int64_t grain, int max_threads, lc_pool_task fn, void *ctx) {
     pthread_once(&g_once, init_pool);
+    /* parts start on cache lines (64 elements) and at multiples of the kernel's grain */
+    grain = grain <= 1 ? 64 : grain * 64;
     int parts = max_threads < g_threads ? max_threads : g_threads;
-    if (parts > 1 && n / 64 < parts) parts = (int)(n / 64);
+    if (parts > 1 && n / grain < parts) parts = (int)(n / grain);
     if (parts <= 1 || pthread_mutex_trylock(&g_pool.busy) != 0) {
         fn(ctx, 0, n);
         return;
@@ -139,12 +141,13 @@ void lc_pool_parallel_for(int64_t n, int max_threads, lc_pool_task fn, void *ctx
     g_pool.fn = fn;
     g_pool.ctx = ctx;
     g_pool.n = n;
+    g_pool.grain = grain;
     g_pool.parts = parts;
     g_pool.pending = parts - 1;
     g_pool.generation++;
     pthread_cond_broadcast(&g_pool.start);
     pthread_mutex_unlock(&g_pool.lock);
-    int64_t e = part_begin(n, parts, 1);
+    int64_t e = part_begin(n, grain, parts, 1);
     if (e > 0) fn(ctx, 0, e);
     pthread_mutex_lock(&g_pool.lock);
     while (g_pool.pending > 0) pthread_cond_wait(&g_pool.done, &g_pool.lock);

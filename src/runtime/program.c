@@ -291,7 +291,7 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
             p->code->entries[k](slots, 0, kr->outer);
         } else {
             run_part_ctx rc = {p->code->entries[k], slots};
-            lc_pool_parallel_for(kr->outer, threads > 0 ? threads : 1 << 20, run_part, &rc);
+            lc_pool_parallel_for(kr->outer, kr->align, threads > 0 ? threads : 1 << 20, run_part, &rc);
         }
     }
     lc_buffer_free(scratch);

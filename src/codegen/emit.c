@@ -52,6 +52,7 @@ typedef struct emitter {
     LLVMValueRef *slot_ptr;   /* per slot: the body's pointer parameter, or NULL */
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
+    bool fma;                 /* the target has fused multiply-add */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     int64_t elo, ehi;         /* the element loop's interior */
     int64_t wlo, whi;         /* the window loop's interior (window-major folds) */
@@ -223,8 +224,9 @@ static bool is_int(double v) { return v == floor(v) && fabs(v) < 1e15; }
 /* x^p for x >= 0 (or any x with an integer p handled by the caller): exp2(p·log2 x). */
 static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
     LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
-    LLVMValueRef lg = lc_vmath_log2(e->b, e->mod, ax, dt == LC_F64);
-    LLVMValueRef r = lc_vmath_exp2(e->b, e->mod, LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""), dt == LC_F64);
+    LLVMValueRef lg = lc_vmath_log2(e->b, e->mod, ax, dt == LC_F64, e->fma);
+    LLVMValueRef r = lc_vmath_exp2(e->b, e->mod, LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""),
+                                   dt == LC_F64, e->fma);
     if (is_int(p)) {
         if (fmod(fabs(p), 2.0) == 1.0) {
             LLVMValueRef args[2] = {r, x};
@@ -901,8 +903,9 @@ static void add_entry(emitter *e, int kid, LLVMValueRef body, LLVMTypeRef body_t
     LLVMBuildRetVoid(e->b);
 }
 
-lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod) {
+lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma) {
     emitter e = {0};
+    e.fma = fma;
     e.ctx = ctx;
     e.mod = mod;
     e.b = LLVMCreateBuilderInContext(ctx);

@@ -6,7 +6,8 @@
 
 #include "passes/kernel.h"
 
-/* Add `lc_kernel_<k>` (and its inlined body) for every kernel of `f` to `mod`. */
-lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod);
+/* Add `lc_kernel_<k>` (and its inlined body) for every kernel of `f` to `mod`. `fma`: the
+ * target has fused multiply-add. */
+lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma);
 
 #endif

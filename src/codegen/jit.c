@@ -29,12 +29,14 @@ struct lc_jit {
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static pthread_once_t remarks_once = PTHREAD_ONCE_INIT;
 static char *g_triple, *g_cpu, *g_features;
+
+static void init_options(void);
 
 static void init_llvm(void) {
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
+    init_options();
     char *t = LLVMGetDefaultTargetTriple();
     char *norm = LLVMNormalizeTargetTriple(t);
     g_triple = strdup(norm);
@@ -59,11 +61,18 @@ static void init_llvm(void) {
     }
 }
 
-static void init_remarks(void) {
+/* LLVM's options are process-wide and may be parsed once (a repeated option is a fatal
+ * error), so every option Lucid needs is given in this one call, made before the first
+ * compile. The loop-vectorize remark filters cost little while nobody listens (the
+ * diagnostic handler drops them unless the `remarks` stage is dumped). Epilogue
+ * vectorization is off: the remainder of a row is a few elements, and the extra vector loop
+ * it adds per loop cost a quarter of the compile time. */
+static void init_options(void) {
     const char *argv[] = {"lucid", "-pass-remarks=loop-vectorize",
                           "-pass-remarks-missed=loop-vectorize",
-                          "-pass-remarks-analysis=loop-vectorize"};
-    LLVMParseCommandLineOptions(4, argv, NULL);
+                          "-pass-remarks-analysis=loop-vectorize",
+                          "-enable-epilogue-vectorization=false"};
+    if (!getenv("LUCID_NO_LLVM_OPTIONS")) LLVMParseCommandLineOptions(5, argv, NULL);
 }
 
 void lc_codegen_target(const char **triple, const char **cpu, const char **features) {
@@ -157,7 +166,6 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     LLVMContextRef ctx = LLVMContextCreate();
     lc_strbuf remarks = {0};
     bool want_remarks = texts && o->want_remarks;
-    if (want_remarks) pthread_once(&remarks_once, init_remarks);
     LLVMContextSetDiagnosticHandler(ctx, collect_remark, want_remarks ? &remarks : NULL);
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("lucid", ctx);
     LLVMTargetMachineRef tm = NULL;
@@ -181,7 +189,9 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(mod, td);
     LLVMDisposeTargetData(td);
-    st = lc_emit_module(f, ctx, mod);
+    /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
+     * multiply then add, which is correct everywhere) */
+    st = lc_emit_module(f, ctx, mod, strstr(g_features, "+fma") != NULL);
     if (st != LC_OK) goto done;
     if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
         st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");

@@ -14,6 +14,7 @@ typedef struct vm {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
     bool f64;
+    bool fma; /* the target has fused multiply-add: llvm.fma is one instruction */
     LLVMTypeRef ft, it; /* float type, same-width integer type */
 } vm;
 
@@ -33,15 +34,41 @@ static LLVMValueRef sel(vm *v, LLVMRealPredicate pred, LLVMValueRef a, LLVMValue
     return LLVMBuildSelect(v->b, LLVMBuildFCmp(v->b, pred, a, b, ""), then, other, "");
 }
 
-/* Horner: c[0] + x*(c[1] + x*(...)) */
-static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
-    LLVMValueRef r = fc(v, c[n - 1]);
-    for (int i = n - 2; i >= 0; i--) r = LLVMBuildFAdd(v->b, LLVMBuildFMul(v->b, r, x, ""), fc(v, c[i]), "");
-    return r;
+/* a·x + c, fused when the target has FMA. Always the same choice for every copy of a loop
+ * (vector body and scalar remainder alike), so results never depend on how a range is split;
+ * llvm.fmuladd would leave that choice to each instruction. */
+static LLVMValueRef mul_add(vm *v, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c) {
+    if (!v->fma) return LLVMBuildFAdd(v->b, LLVMBuildFMul(v->b, a, x, ""), c, "");
+    const char *name = "llvm.fma";
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(v->mod, id, &v->ft, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(v->ctx, id, &v->ft, 1);
+    LLVMValueRef args[3] = {a, x, c};
+    return LLVMBuildCall2(v->b, fty, decl, args, 3, "");
 }
 
-static void init(vm *v, LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64) {
+/* c[0] + c[1]x + ... + c[n-1]x^(n-1) by Estrin's scheme: pairs, then pairs of pairs with
+ * x², x⁴, ..., so the dependency chain is log2(n) multiply-adds long instead of n (a
+ * fractional pow was bound by that latency, not by its instruction count). */
+static LLVMValueRef poly(vm *v, LLVMValueRef x, const double *c, int n) {
+    LLVMValueRef terms[16];
+    int m = 0;
+    for (int i = 0; i < n; i += 2)
+        terms[m++] = i + 1 < n ? mul_add(v, fc(v, c[i + 1]), x, fc(v, c[i])) : fc(v, c[i]);
+    LLVMValueRef xp = LLVMBuildFMul(v->b, x, x, "");
+    while (m > 1) {
+        int k = 0;
+        for (int i = 0; i < m; i += 2)
+            terms[k++] = i + 1 < m ? mul_add(v, terms[i + 1], xp, terms[i]) : terms[i];
+        m = k;
+        if (m > 1) xp = LLVMBuildFMul(v->b, xp, xp, "");
+    }
+    return terms[0];
+}
+
+static void init(vm *v, LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64, bool fma) {
     v->b = b;
+    v->fma = fma;
     v->mod = mod;
     v->ctx = LLVMGetModuleContext(mod);
     v->f64 = f64;
@@ -50,9 +77,9 @@ static void init(vm *v, LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, boo
 }
 
 /* log2(x) for x >= 0 (negative x is never passed: callers take |x|). */
-LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64) {
+LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64, bool fma) {
     vm v;
-    init(&v, b, mod, x, f64);
+    init(&v, b, mod, x, f64, fma);
     int mbits = f64 ? 52 : 23, bias = f64 ? 1023 : 127;
     double tiny = f64 ? 2.2250738585072014e-308 : 1.17549435e-38, up = f64 ? 0x1p54 : 0x1p24;
     /* subnormals: scale into the normal range first */
@@ -78,7 +105,7 @@ LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, 
         LLVMValueRef s2 = LLVMBuildFMul(b, s, s, "");
         double c[11];
         for (int i = 0; i < 11; i++) c[i] = 2.0 / (2 * i + 1) / M_LN2; /* in log2 units */
-        lm = LLVMBuildFMul(b, s, horner(&v, s2, c, 11), "");
+        lm = LLVMBuildFMul(b, s, poly(&v, s2, c, 11), "");
     } else {
         /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415]: a least-squares fit at
          * Chebyshev nodes, relative error 4e-9 before rounding. No division: a vector divide
@@ -88,7 +115,7 @@ LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, 
                                      0.20457499217125882,  -0.1910255741282735, 0.1863144020063042,
                                      -0.1102029710619962};
         LLVMValueRef t = LLVMBuildFSub(b, mant, fc(&v, 1.0), "");
-        lm = LLVMBuildFMul(b, t, horner(&v, t, c, 10), "");
+        lm = LLVMBuildFMul(b, t, poly(&v, t, c, 10), "");
     }
     LLVMValueRef r = LLVMBuildFAdd(b, e, lm, "");
     r = sel(&v, LLVMRealOEQ, x, fc(&v, 0.0), fc(&v, -INFINITY), r);
@@ -96,9 +123,9 @@ LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, 
     return sel(&v, LLVMRealUNO, x, x, x, r);
 }
 
-LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64) {
+LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64, bool fma) {
     vm v;
-    init(&v, b, mod, y, f64);
+    init(&v, b, mod, y, f64, fma);
     int mbits = f64 ? 52 : 23, bias = f64 ? 1023 : 127;
     /* Results below 2^lo are flushed to 0: computing a subnormal (or an underflow to 0) costs
      * a microcode assist of ~100 cycles per instruction on x86, which made a window with a
@@ -119,13 +146,13 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
             if (i > 0) fact *= i;
             c[i] = 1.0 / fact;
         }
-        p = horner(&v, f, c, 15);
+        p = poly(&v, f, c, 15);
     } else {
         /* 2^f on [-0.5, 0.5]: weighted least-squares fit, relative error 1.9e-9 */
         static const double c[7] = {1.0000000005921659,  0.6931472056058879,  0.24022646608041817,
                                     0.055503289857500776, 0.009618519562789555, 0.001339986514161075,
                                     0.00015337580929800928};
-        p = horner(&v, LLVMBuildFSub(b, yc, nf, ""), c, 7);
+        p = poly(&v, LLVMBuildFSub(b, yc, nf, ""), c, 7);
     }
     /* scale by 2^n in two halves so each factor is a normal number */
     LLVMValueRef n = LLVMBuildFPToSI(b, nf, v.it, "");

@@ -6,8 +6,9 @@
 
 #include <llvm-c/Core.h>
 
-/* log2(x) for x >= 0 or NaN; exp2(y) for any y. `f64` selects double, else float. */
-LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64);
-LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64);
+/* log2(x) for x >= 0 or NaN; exp2(y) for any y. `f64` selects double, else float; `fma`
+ * says the target has fused multiply-add (polynomials then use llvm.fma). */
+LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64, bool fma);
+LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64, bool fma);
 
 #endif

@@ -185,6 +185,23 @@ static void layout_ops(void **state) {
         jit_check_graph(g, 40 + (uint64_t)step, 2.0);
         lc_graph_free(g);
     }
+    /* a per-window result beside a window-major fold: merged into one kernel only when every
+     * window has a first position in [0, length) of its own (pad_lo < step, and the last
+     * window starting before the end); otherwise two kernels, same values */
+    const int64_t pads[3][2] = {{1, 0}, {4, 0}, {0, 7}};
+    const int want_kernels[3] = {1, 2, 2};
+    for (int i = 0; i < 3; i++) {
+        int x, u, a, s, f;
+        lc_graph *g = new_graph_with_input(LC_F32, test_shape3(1, 2, 20), &x);
+        assert_ok(lc_unfold(g, x, 2, 2, 3, pads[i][0], pads[i][1], &u));
+        assert_ok(lc_sum(g, u, 3, &s));
+        assert_ok(lc_abs(g, u, &a));
+        assert_ok(lc_fold(g, a, 2, 2, 3, pads[i][0], pads[i][1], 20, &f));
+        assert_ok(lc_graph_add_output(g, s));
+        assert_ok(lc_graph_add_output(g, f));
+        assert_int_equal(jit_check_graph(g, 50 + (uint64_t)i, 2.0), want_kernels[i]);
+        lc_graph_free(g);
+    }
     /* unfold along a non-last axis, then a reduction over its window axis */
     int x, u, s;
     lc_graph *g = new_graph_with_input(LC_F32, test_shape3(9, 3, 4), &x);

@@ -158,7 +158,7 @@ typedef LLVMValueRef (*term_fn)(emitter *e, void *ctx, ix j);
 /* Short loops are emitted unrolled: LLVM vectorizes only innermost loops, and its own full
  * unrolling gives up once the body (a fractional pow) is large, which left the row loop
  * scalar. Terms are still added in index order, so results do not change. */
-#define UNROLL_MAX 16
+#define UNROLL_MAX LC_UNROLL_MAX
 
 static LLVMValueRef emit_sum_loop(emitter *e, LLVMTypeRef ty, int64_t n, term_fn term, void *ctx) {
     LLVMValueRef zero = LLVMConstReal(ty, 0.0);

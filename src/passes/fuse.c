@@ -181,6 +181,11 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
         const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
         lc_shape wshape = y->shape;
         wshape.rank--; /* [..., windows] */
+        /* each window is written at its first position max(0, o·step - pad_lo): that needs
+         * every window to start before the end, and only window 0 before the start */
+        int64_t step = fold->attr[2], lo = fold->attr[3], len = fold->attr[5];
+        int64_t windows = wshape.dim[wshape.rank - 1];
+        if (lo >= step || (windows - 1) * step - lo > len - 1) continue;
         for (int k1 = k2 - 1; k1 >= 0; k1--) {
             const lc_kernel *K1 = &f->kernels[k1];
             const lc_node *r1 = lc_graph_node(f->graph, K1->root);
@@ -321,7 +326,12 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             int node = kr->nodes[i];
             const lc_node *x = lc_graph_node(f->graph, node);
             const char *role = "";
-            if (x->op == LC_OP_SUM || x->op == LC_OP_MEAN) role = "  [window reduction: counted inner loop]";
+            if ((x->op == LC_OP_SUM || x->op == LC_OP_MEAN) &&
+                lc_graph_node(f->graph, x->inputs[0])->shape.dim[x->attr[0]] > LC_UNROLL_MAX)
+                role = "  [reduction: a counted loop (too long to unroll), so the loop around it "
+                       "is not vectorized]";
+            else if (x->op == LC_OP_SUM || x->op == LC_OP_MEAN)
+                role = "  [window reduction: unrolled into the vectorized loop]";
             else if (x->op == LC_OP_UNFOLD) role = "  [index arithmetic; 0 outside [0, L)]";
             else if (x->op == LC_OP_FOLD) role = "  [gather over the windows covering each position]";
             else if (x->op == LC_OP_EXPAND) role = "  [index dropped; the input is recomputed per slot]";

@@ -43,11 +43,15 @@ typedef struct lc_kernel {
     int64_t align;
 } lc_kernel;
 
+/* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
+ * loop around them vectorizes; longer ones stay counted loops. */
+#define LC_UNROLL_MAX 16
+
 /* A fold that codegen runs window-major (loop over windows, `step` positions per trip): over
  * the last axis, windows that do not overlap (step >= size), step at most 16. */
 static inline bool lc_fold_window_major(const lc_node *n) {
     return n->op == LC_OP_FOLD && n->attr[0] == n->shape.rank - 1 && n->attr[2] >= n->attr[1] &&
-           n->attr[2] <= 16;
+           n->attr[2] <= LC_UNROLL_MAX;
 }
 
 typedef struct lc_scratch {

@@ -15,7 +15,12 @@
  * used). Work smaller than about 32K loads runs on the calling thread with no hand-off. A
  * program is immutable after lc_compile: any number of threads may run it at once (each run
  * gets its own scratch memory); when two runs want the pool at the same time, the later one
- * runs on its own thread. */
+ * runs on its own thread.
+ *
+ * Environment (read once, at the first compile or run): LUCID_NUM_THREADS, LUCID_CPU and
+ * LUCID_CPU_FEATURES (target CPU name and "+avx2,-avx512f"-style features instead of the
+ * host's), LUCID_CACHE_DIR (on-disk object cache; off when unset), LUCID_DUMP and
+ * LUCID_DUMP_DIR (see lc_compile_options.dump). */
 #ifndef LUCID_PROGRAM_H
 #define LUCID_PROGRAM_H
 
@@ -70,8 +75,10 @@ lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out);
  * tensor (caller frees); on failure every outputs[i] is NULL. */
 lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
                          lc_tensor **outputs, int n_outputs);
-/* Run into caller-owned outputs of the right dtype and shape (no allocation when the program
- * needs no scratch memory; for benchmarks and hot loops). Outputs must not overlap inputs. */
+/* Run into caller-owned outputs of the right dtype and shape, for benchmarks and hot loops:
+ * no allocation when the program needs no scratch memory, and otherwise none after the
+ * first run (a finished run's scratch block is kept for the next; concurrent runs each get
+ * their own). Outputs must not overlap inputs. */
 lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
                               lc_tensor *const *outputs, int n_outputs);
 

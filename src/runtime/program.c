@@ -1,7 +1,8 @@
 /* Programs: compile a graph (fuse -> plan -> codegen), run it over the pool.
  *
  *   lc_compile:  key -> in-memory cache? -> lc_fuse -> lc_plan -> lc_codegen -> cache insert
- *   lc_program_run_into: check tensors -> slot table (inputs, outputs, per-run scratch) ->
+ *   lc_program_run_into: check tensors -> slot table (inputs, outputs, a scratch block of
+ *                        this run's own, reused from earlier runs when one is spare) ->
  *                        each kernel in order, its outer range split across the pool
  */
 #include <inttypes.h>
@@ -34,6 +35,8 @@ void lc_code_retain(lc_code *c) { atomic_fetch_add(&c->refs, 1); }
 
 void lc_code_release(lc_code *c) {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
+    for (int i = 0; i < c->n_spare; i++) lc_buffer_free(c->spare[i]);
+    pthread_mutex_destroy(&c->spare_lock);
     lc_jit_free(c->jit);
     lc_fused_free(c->fused);
     free(c->entries);
@@ -112,6 +115,7 @@ static lc_status build_code(const lc_graph *g, const lc_compile_options *o, cons
     lc_code *c = calloc(1, sizeof *c);
     if (!c) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
     atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->spare_lock, NULL);
     lc_status st = lc_fuse(g, &c->fused);
     double t_fuse = now_ms();
     if (st == LC_OK) st = lc_plan(c->fused);
@@ -271,8 +275,12 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
     void **slots = f->n_slots <= 32 ? local : malloc(sizeof(void *) * (size_t)f->n_slots);
     if (!slots) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
     char *scratch = NULL;
+    lc_code *code = p->code;
     if (f->scratch_bytes > 0) {
-        scratch = lc_buffer_alloc((size_t)f->scratch_bytes);
+        pthread_mutex_lock(&code->spare_lock);
+        if (code->n_spare > 0) scratch = code->spare[--code->n_spare];
+        pthread_mutex_unlock(&code->spare_lock);
+        if (!scratch) scratch = lc_buffer_alloc((size_t)f->scratch_bytes);
         if (!scratch) {
             if (slots != local) free(slots);
             return lc_fail(LC_ERR_NOMEM, "program: cannot allocate %" PRId64 " bytes of scratch",
@@ -294,7 +302,15 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
             lc_pool_parallel_for(kr->outer, kr->align, threads > 0 ? threads : 1 << 20, run_part, &rc);
         }
     }
-    lc_buffer_free(scratch);
+    if (scratch) {
+        pthread_mutex_lock(&code->spare_lock);
+        if (code->n_spare < (int)(sizeof code->spare / sizeof code->spare[0])) {
+            code->spare[code->n_spare++] = scratch;
+            scratch = NULL;
+        }
+        pthread_mutex_unlock(&code->spare_lock);
+        lc_buffer_free(scratch);
+    }
     if (slots != local) free(slots);
     return LC_OK;
 }

@@ -2,6 +2,7 @@
 #ifndef LUCID_RUNTIME_PROGRAM_INTERNAL_H
 #define LUCID_RUNTIME_PROGRAM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -15,6 +16,12 @@ typedef struct lc_code {
     lc_fused *fused;           /* kernels, slots and the plan */
     lc_jit *jit;               /* owns the machine code */
     lc_kernel_entry *entries;  /* per kernel */
+    /* Scratch blocks of finished runs, kept for the next ones: a run takes one (or allocates
+     * one) and gives it back, so concurrent runs never share a block, and a hot loop does not
+     * pay for fresh pages on every run. */
+    pthread_mutex_t spare_lock;
+    void *spare[4];
+    int n_spare;
 } lc_code;
 
 struct lc_program {

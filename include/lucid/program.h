@@ -17,10 +17,10 @@
  * gets its own scratch memory); when two runs want the pool at the same time, the later one
  * runs on its own thread.
  *
- * Environment (read once, at the first compile or run): LUCID_NUM_THREADS, LUCID_CPU and
- * LUCID_CPU_FEATURES (target CPU name and "+avx2,-avx512f"-style features instead of the
- * host's), LUCID_CACHE_DIR (on-disk object cache; off when unset), LUCID_DUMP and
- * LUCID_DUMP_DIR (see lc_compile_options.dump). */
+ * Environment: LUCID_NUM_THREADS, LUCID_CPU and LUCID_CPU_FEATURES (target CPU name and
+ * "+avx2,-avx512f"-style features instead of the host's) are read once, at the first run or
+ * compile; LUCID_CACHE_DIR (on-disk object cache, off when unset), LUCID_DUMP and
+ * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile. */
 #ifndef LUCID_PROGRAM_H
 #define LUCID_PROGRAM_H
 

@@ -81,6 +81,10 @@ void bench_config_clear_outputs(const bench_config *cfg);
  * they agree (rtol 1e-4, atol 1e-5), else -1 with a description in `err`. `check_dx` false
  * skips dx (fwd runs). */
 int bench_config_check(const bench_config *cfg, char *err, size_t err_size);
+/* Every buffer has guard zones on both sides: 0 when all are intact, else -1 naming the
+ * buffer an implementation wrote past. reset_guards restores them. */
+int bench_config_check_guards(const bench_config *cfg, char *err, size_t err_size);
+void bench_config_reset_guards(const bench_config *cfg);
 
 /* An implementation instance for one configuration and thread count. */
 typedef struct bench_impl_ops {

@@ -57,13 +57,36 @@ static int64_t llc_bytes(void) {
  * finds the previous run's data in cache. */
 static int64_t rotation_span_bytes(void) { return 3 * llc_bytes(); }
 
+/* Every buffer sits between two guard zones of GUARD_BYTES filled with GUARD_BYTE, so an
+ * implementation that writes outside its outputs is reported (bench_config_check) instead of
+ * silently corrupting the heap. */
+#define GUARD_BYTES 256
+#define GUARD_BYTE 0xA5
+
+static size_t buffer_bytes(int64_t n) { return ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) & ~(size_t)63; }
+
 static float *alloc_floats(int64_t n) {
     void *p = NULL;
-    size_t bytes = (size_t)(n > 0 ? n : 1) * sizeof(float);
-    bytes = (bytes + 63) & ~(size_t)63;
-    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
-    memset(p, 0, bytes); /* fault the pages in now, not in the first timed run */
-    return p;
+    size_t bytes = buffer_bytes(n);
+    if (posix_memalign(&p, 64, bytes + 2 * GUARD_BYTES) != 0) return NULL;
+    unsigned char *b = p;
+    memset(b, GUARD_BYTE, GUARD_BYTES);
+    memset(b + GUARD_BYTES, 0, bytes); /* fault the pages in now, not in the first timed run */
+    memset(b + GUARD_BYTES + bytes, GUARD_BYTE, GUARD_BYTES);
+    return (float *)(b + GUARD_BYTES);
+}
+
+static void free_floats(float *v) {
+    if (v) free((unsigned char *)v - GUARD_BYTES);
+}
+
+/* Whether both guard zones of buffer v (n floats) are intact. */
+static bool guards_intact(const float *v, int64_t n) {
+    const unsigned char *b = (const unsigned char *)v;
+    size_t bytes = buffer_bytes(n);
+    for (size_t i = 0; i < GUARD_BYTES; i++)
+        if (b[-(ptrdiff_t)GUARD_BYTES + (ptrdiff_t)i] != GUARD_BYTE || b[bytes + i] != GUARD_BYTE) return false;
+    return true;
 }
 
 /* xorshift64*: reproducible data in [-1, 1), cheap enough for 256 MB inputs. */
@@ -145,7 +168,7 @@ int bench_config_alloc(bench_config *cfg, char *err, size_t err_size) {
 
 static void free_slots(float **v, int n) {
     if (!v) return;
-    for (int r = 0; r < n; r++) free(v[r]);
+    for (int r = 0; r < n; r++) free_floats(v[r]);
     free(v);
 }
 
@@ -231,6 +254,33 @@ static int compare(const char *what, int64_t row, const float *got, const double
         }
     }
     return 0;
+}
+
+int bench_config_check_guards(const bench_config *cfg, char *err, size_t err_size) {
+    const char *names[4] = {"x", "g", "y", "dx"};
+    float **sets[4] = {cfg->x, cfg->g, cfg->y, cfg->dx};
+    int64_t sizes[4] = {bench_config_x_numel(cfg), bench_config_y_numel(cfg), bench_config_y_numel(cfg),
+                        bench_config_x_numel(cfg)};
+    for (int k = 0; k < 4; k++)
+        for (int r = 0; sets[k] && r < cfg->n_rot; r++)
+            if (!guards_intact(sets[k][r], sizes[k])) {
+                snprintf(err, err_size, "wrote outside its buffers (next to %s of rotation slot %d)", names[k], r);
+                return -1;
+            }
+    return 0;
+}
+
+/* Restore every guard zone (after a report, so the next impl is judged on its own). */
+void bench_config_reset_guards(const bench_config *cfg) {
+    float **sets[4] = {cfg->x, cfg->g, cfg->y, cfg->dx};
+    int64_t sizes[4] = {bench_config_x_numel(cfg), bench_config_y_numel(cfg), bench_config_y_numel(cfg),
+                        bench_config_x_numel(cfg)};
+    for (int k = 0; k < 4; k++)
+        for (int r = 0; sets[k] && r < cfg->n_rot; r++) {
+            unsigned char *b = (unsigned char *)sets[k][r];
+            memset(b - GUARD_BYTES, GUARD_BYTE, GUARD_BYTES);
+            memset(b + buffer_bytes(sizes[k]), GUARD_BYTE, GUARD_BYTES);
+        }
 }
 
 int bench_config_check(const bench_config *cfg, char *err, size_t err_size) {

@@ -118,6 +118,11 @@ static bool measure(run_ctx *ctx, bench_impl_id id, const bench_config *cfg, int
         ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 2, tracked_s, &t, why, sizeof why) == 0;
     }
     if (!ok) fprintf(stderr, "lucid-bench: %s: run failed: %s\n", label, why);
+    if (bench_config_check_guards(cfg, why, sizeof why) != 0) {
+        fprintf(stderr, "lucid-bench: %s: WRONG RESULT: %s\n", label, why);
+        bench_config_reset_guards(cfg);
+        ctx->mismatch = true;
+    }
     if (ok && ops->checked) {
         int rc = ops->finish_for_check ? ops->finish_for_check(state, why, sizeof why) : 0;
         if (rc == 0) rc = bench_config_check(cfg, why, sizeof why);

@@ -475,7 +475,14 @@ static LLVMValueRef emit_compute(emitter *e, int node, const ix *idx) {
             xi[dim] = pos;
             return emit_value(e, n->inputs[0], xi);
         }
-        xi[dim] = ix_opaque(imin_c(e, imax_c(e, pos.v, 0), len - 1));
+        /* The clamped position keeps pos's affine form: wherever this check can be elided the
+         * two are equal, so checks further down (an unfold of an unfold) record the same
+         * interior here, in the checked pass, as they assume in the unchecked one. */
+        ix clamped = pos;
+        clamped.v = imin_c(e, imax_c(e, pos.v, 0), len - 1);
+        clamped.fold_t = NULL;
+        clamped.fold_role = 0;
+        xi[dim] = clamped;
         LLVMValueRef v = emit_value(e, n->inputs[0], xi);
         LLVMValueRef in = LLVMBuildAnd(
             e->b, LLVMBuildICmp(e->b, LLVMIntSGE, pos.v, LLVMConstInt(e->i64, 0, 0), ""),
@@ -575,6 +582,11 @@ static bool window_major(const emitter *e) {
     return lc_fold_window_major(lc_graph_node(e->f->graph, e->k->root));
 }
 
+/* Blocks q of `step` positions q·step - pad_lo .. + step - 1 that start inside a row. */
+static int64_t window_blocks(const lc_node *fold) {
+    return (fold->attr[5] + fold->attr[3] + fold->attr[2] - 1) / fold->attr[2];
+}
+
 /* co_root[row, o] = its value, into co_slot (see kernel.h). */
 static void emit_co_root(emitter *e, LLVMValueRef o, const ix *row_idx, bool store) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
@@ -614,32 +626,47 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     LLVMPositionBuilderAtEnd(e->b, after);
 }
 
-static void emit_window_body(emitter *e, LLVMValueRef o, LLVMValueRef row_base, const ix *row_idx,
+static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, const ix *row_idx,
                              bool store) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
     int rank = root->shape.rank;
     int64_t size = root->attr[1], step = root->attr[2], lo = root->attr[3];
-    LLVMTypeRef ty = real_type(e, root->dtype);
+    int64_t windows = yn->shape.dim[rank - 1], count = (size + step - 1) / step;
+    lc_dtype dt = root->dtype;
+    LLVMTypeRef ty = real_type(e, dt);
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
-    ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
-    yi[rank - 1] = ox;
-    if (e->k->co_root >= 0) emit_co_root(e, o, row_idx, store);
+    if (e->k->co_root >= 0) emit_co_root(e, q, row_idx, store);
     /* the rows' other indices are the same for every slot of this body */
-    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, o, step), ""), -lo);
-    for (int64_t j = 0; j < step; j++) {
-        LLVMValueRef v;
-        if (j < size) {
+    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step), ""), -lo);
+    for (int64_t ph = 0; ph < step; ph++) {
+        /* position q·step + ph - lo: windows o = q - m cover it at slot ph + m·step; summed
+         * from the lowest window up, starting from +0, exactly as the element-major gather
+         * does, so both forms give the same bits however the range is split */
+        LLVMValueRef acc = real_const(e, dt, 0.0);
+        for (int64_t m = count - 1; m >= 0; m--) {
+            int64_t j = ph + m * step;
+            if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
+            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0};
+            LLVMValueRef valid = NULL;
+            if (!check_elided(e, &o, windows)) {
+                valid = LLVMBuildAnd(
+                    e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o.v, LLVMConstInt(e->i64, 0, 0), ""),
+                    LLVMBuildICmp(e->b, LLVMIntSLT, o.v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+                /* clamped, o keeps its affine form (as an unfold's clamped position does):
+                 * the checks below it must record their interior in the checked pass too */
+                o.v = imin_c(e, imax_c(e, o.v, 0), windows - 1);
+            }
+            yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
-            /* 0 + v as in the element-major gather's sum, so -0 becomes +0 in both forms and
-             * results stay bit-identical however the range is split */
-            v = LLVMBuildFAdd(e->b, real_const(e, root->dtype, 0.0), emit_value(e, root->inputs[0], yi), "");
-        } else {
-            v = real_const(e, root->dtype, 0.0);
+            LLVMValueRef v = emit_value(e, root->inputs[0], yi);
+            if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
+            acc = LLVMBuildFAdd(e->b, acc, v, "");
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
-        LLVMValueRef off = iadd_c(e, first, j);
-        LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
+        LLVMValueRef off = iadd_c(e, first, ph);
+        LLVMBuildStore(e->b, acc, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
     }
     e->co_value = e->co_o = NULL;
 }
@@ -743,7 +770,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     int rank = root->shape.rank;
     e->ilo = 0;
     e->ihi = last - 1;
-    if (window) e->ihi = lc_graph_node(e->f->graph, root->inputs[0])->shape.dim[rank - 1] - 1;
+    if (window) e->ihi = window_blocks(root) - 1;
     if (rank == 0) return;
     LLVMValueRef saved_fn = e->fn;
     LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
@@ -838,29 +865,35 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
         if (d > 0) rem = LLVMBuildSDiv(e->b, rem, ext, "");
     }
     if (win) {
-        /* whole windows inside [i0, i1): o·step - lo >= i0 and o·step - lo + step <= i1 */
+        /* whole blocks inside [i0, i1): q·step - lo >= i0 and q·step - lo + step <= i1 */
         const lc_node *fold = root;
         int64_t step = fold->attr[2], lo = fold->attr[3];
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
-        if (e->k->align == step) {
-            /* windows tile the row exactly and the range is split at multiples of step:
-             * every position belongs to a whole window of the range */
+        int64_t blocks = window_blocks(fold);
+        /* align is 1 by default, so align == step alone does not say the blocks tile the
+         * row when step is 1: check the conditions fuse sets align by */
+        if (e->k->align == step && lo == 0 && last % step == 0 &&
+            (e->k->co_root < 0 || windows * step == last)) {
+            /* blocks tile the row exactly and the range is split at multiples of step:
+             * every position belongs to a whole block of the range */
             LLVMValueRef oa = LLVMBuildSDiv(e->b, i0, stepv, "");
             LLVMValueRef ob = LLVMBuildSDiv(e->b, i1, stepv, "");
-            emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, windows, true);
+            emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
             goto row_done;
         }
         LLVMValueRef oa = LLVMBuildSDiv(e->b, iadd_c(e, i0, lo + step - 1), stepv, "");
         LLVMValueRef ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
-        oa = imin_c(e, imax_c(e, oa, 0), windows);
-        ob = smax(e, imin_c(e, ob, windows), oa);
+        /* a co-root is written per block, so blocks stop at the last window there */
+        int64_t qmax = e->k->co_root >= 0 ? windows : blocks;
+        oa = imin_c(e, imax_c(e, oa, 0), qmax);
+        ob = smax(e, imin_c(e, ob, qmax), oa);
         LLVMValueRef pa = smin(e, smax(e, iadd_c(e, imul_c(e, oa, step), -lo), i0), i1);
         LLVMValueRef pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
         /* positions before the first whole window and after the last (fewer than `step`
          * each): element by element, all checks kept, to keep the code small */
         emit_inner_loop(e, i0, pa, row_base, row_idx, true, false, true);
-        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, windows, true);
+        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
         emit_inner_loop(e, pb, i1, row_base, row_idx, true, false, true);
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);

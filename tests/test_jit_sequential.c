@@ -1,0 +1,180 @@
+/* The JIT against the interpreter on chained pools (Sequentials of 2-3 AvgPool1d/LPPool1d),
+ * compiled as lucidc compiles them (the default passes, then lc_compile), forward and
+ * forward+backward, at 1 and 2 threads.
+ *
+ * Chains are where kernels nest an unfold inside another unfold's (or a fold's) index, so
+ * the bounds checks of the inner pool are elided on an interior range collected from the
+ * outer one; regressions here were padded reads at row edges loading the neighbouring row
+ * (an interior recorded in the checked pass that differed from the one the unchecked pass
+ * assumed) and a window-major fold with stride 1 and padding writing one element before its
+ * row. Both show only with several rows (N·C > 1), so every shape here has them. */
+#include <inttypes.h>
+
+#include "jit_harness.h"
+
+#include "lucid/passes.h"
+
+/* The run of `g` on `in`: the interpreter on g as built (the reference), then the JIT on the
+ * default-pipeline graph at 1 and 2 threads, each within rtol/atol and bit-identical to each
+ * other. */
+static void check_seq_graph(const lc_graph *g, lc_tensor **in, double rtol, double atol, const char *what) {
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    lc_tensor *want[2] = {NULL, NULL}, *first[2] = {NULL, NULL};
+    assert_true(nout <= 2);
+    assert_ok(lc_interp_run(g, (const lc_tensor *const *)in, nin, want, nout));
+    lc_graph *opt;
+    assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
+    for (int threads = 1; threads <= 2; threads++) {
+        lc_compile_options o = lc_compile_options_default();
+        o.threads = threads;
+        lc_program *p;
+        assert_ok(lc_compile(opt, &o, &p));
+        lc_tensor *got[2] = {NULL, NULL};
+        assert_ok(lc_program_run(p, (const lc_tensor *const *)in, nin, got, nout));
+        for (int i = 0; i < nout; i++) {
+            if (!lc_shape_equal(&got[i]->shape, &want[i]->shape)) fail_msg("%s: output %d shape differs", what, i);
+            for (int64_t e = 0; e < lc_tensor_numel(want[i]); e++) {
+                double a = lc_tensor_get(got[i], e), b = lc_tensor_get(want[i], e);
+                if (isnan(a) && isnan(b)) continue;
+                if (!(fabs(a - b) <= atol + rtol * fabs(b)))
+                    fail_msg("%s: output %d element %" PRId64 " is %.9g with %d threads, the interpreter gives %.9g",
+                             what, i, e, a, threads, b);
+            }
+            if (!first[i]) {
+                first[i] = got[i];
+            } else {
+                if (!jit_bits_equal(got[i], first[i]))
+                    fail_msg("%s: output %d differs between 1 and 2 threads", what, i);
+                lc_tensor_free(got[i]);
+            }
+        }
+        lc_program_free(p);
+    }
+    lc_graph_free(opt);
+    for (int i = 0; i < nout; i++) {
+        lc_tensor_free(want[i]);
+        lc_tensor_free(first[i]);
+    }
+}
+
+static double tol_rel(lc_dtype dt) { return dt == LC_F32 ? 1e-4 : 1e-9; }
+static double tol_abs(lc_dtype dt) { return dt == LC_F32 ? 1e-6 : 1e-12; }
+
+/* Forward, then forward+backward, of `m` on random input of shape `in`. */
+static void check_seq(const lc_module *m, lc_dtype dt, lc_shape in, uint64_t seed) {
+    char *repr;
+    assert_ok(lc_module_repr(m, &repr));
+    char what[512];
+    snprintf(what, sizeof what, "%s on %s [%" PRId64 ",%" PRId64 ",%" PRId64 "] (seed %" PRIu64 ")",
+             repr, lc_dtype_name(dt), in.dim[0], in.dim[1], in.dim[2], seed);
+    free(repr);
+    for (int backward = 0; backward <= 1; backward++) {
+        lc_graph *g = jit_module_graph(m, dt, in, backward);
+        test_rng r = test_rng_seeded(seed + (uint64_t)backward);
+        lc_tensor **t = jit_random_inputs(g, &r, 3.0);
+        char w2[600];
+        snprintf(w2, sizeof w2, "%s%s", what, backward ? ", forward+backward" : ", forward");
+        check_seq_graph(g, t, tol_rel(dt), tol_abs(dt), w2);
+        jit_free_tensors(t, lc_graph_input_count(g));
+        lc_graph_free(g);
+    }
+}
+
+static lc_module *seq_of(lc_module **children, int n) {
+    lc_module *s;
+    assert_ok(lc_sequential_new(&s));
+    for (int i = 0; i < n; i++) assert_ok(lc_sequential_append(s, children[i]));
+    return s;
+}
+
+/* The demo's model: the case both bugs were found on. */
+static void demo_model(void **state) {
+    (void)state;
+    lc_module *c[2] = {jit_avg(3, 1, 1, false, true), jit_lp(2, 4, LC_STRIDE_UNSET, false)};
+    lc_module *m = seq_of(c, 2);
+    check_seq(m, LC_F32, test_shape3(1, 2, 16), 1);
+    check_seq(m, LC_F32, test_shape3(8, 16, 64), 2);
+    check_seq(m, LC_F64, test_shape3(3, 2, 37), 3);
+    lc_module_free(m);
+}
+
+/* The reduced reproduction: x = normal(seed 0) (1, 2, 16), seed ones, values from the
+ * interpreter; the JIT gave row 0 positions 13-15 and row 1 positions 1 and 15 wrong. */
+static void demo_model_ones_seed(void **state) {
+    (void)state;
+    lc_module *c[2] = {jit_avg(3, 1, 1, false, true), jit_lp(2, 4, LC_STRIDE_UNSET, false)};
+    lc_module *m = seq_of(c, 2);
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(1, 2, 16), true);
+    test_rng r = test_rng_seeded(7);
+    lc_tensor *in[2];
+    in[0] = test_random_tensor(&r, LC_F32, test_shape3(1, 2, 16), 2.0);
+    const double ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    assert_ok(lc_tensor_from_doubles(LC_F32, test_shape3(1, 2, 4), ones, &in[1]));
+    check_seq_graph(g, in, 1e-4, 1e-6, "AvgPool1d(3,1,1) -> LPPool1d(2,4), seed ones");
+    lc_tensor_free(in[0]);
+    lc_tensor_free(in[1]);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+/* A stride-1 padded AvgPool alone and first in a chain: its backward is a fold with step 1
+ * and pad_lo > 0, run window-major; it must not write before its row. */
+static void stride1_padded_backward(void **state) {
+    (void)state;
+    for (int64_t k = 2; k <= 5; k++) {
+        lc_module *a = jit_avg(k, 1, k / 2, false, k % 2 == 0);
+        check_seq(a, LC_F32, test_shape3(2, 3, 19), (uint64_t)(10 + k));
+        lc_module_free(a);
+        lc_module *c[2] = {jit_avg(k, 1, k / 2, false, true), jit_avg(2, 2, 1, true, false)};
+        lc_module *m = seq_of(c, 2);
+        check_seq(m, LC_F32, test_shape3(2, 2, 23), (uint64_t)(20 + k));
+        lc_module_free(m);
+    }
+}
+
+static const double norms[] = {1, 2, 3, 1.5, 4.5, 0.75};
+
+static lc_module *random_pool(test_rng *r) {
+    int64_t k = test_rng_int(r, 1, 6);
+    /* strides below, equal to and above the kernel: overlapping, tiling and gapped windows */
+    int64_t s = test_rng_int(r, 1, 7);
+    bool ceil_mode = test_rng_int(r, 0, 1);
+    if (test_rng_int(r, 0, 1)) return jit_avg(k, s, test_rng_int(r, 0, k / 2), ceil_mode, test_rng_int(r, 0, 1));
+    return jit_lp(norms[test_rng_int(r, 0, (int64_t)(sizeof norms / sizeof norms[0]) - 1)], k, s, ceil_mode);
+}
+
+/* Random chains of 2-3 pools on random shapes; chains whose output would be empty are
+ * drawn again (lc_module_output_shape rejects them). */
+static void random_chains(void **state) {
+    (void)state;
+    test_rng r = test_rng_seeded(20261121);
+    int done = 0, tries = 0;
+    while (done < 60) {
+        assert_true(++tries < 10000);
+        int n = (int)test_rng_int(&r, 2, 3);
+        lc_module *c[3];
+        for (int i = 0; i < n; i++) c[i] = random_pool(&r);
+        lc_module *m = seq_of(c, n);
+        /* mostly short rows (every edge case near both ends), some long enough for a
+         * vectorized interior and a split between threads inside a row */
+        int64_t len = test_rng_int(&r, 0, 3) == 0 ? test_rng_int(&r, 40, 300) : test_rng_int(&r, 1, 40);
+        lc_shape in = test_shape3(test_rng_int(&r, 1, 3), test_rng_int(&r, 2, 4), len);
+        lc_shape out;
+        if (lc_module_output_shape(m, in, &out) == LC_OK) {
+            lc_dtype dt = test_rng_int(&r, 0, 2) == 0 ? LC_F64 : LC_F32;
+            check_seq(m, dt, in, (uint64_t)tries);
+            done++;
+        }
+        lc_module_free(m);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(demo_model),
+        cmocka_unit_test(demo_model_ones_seed),
+        cmocka_unit_test(stride1_padded_backward),
+        cmocka_unit_test(random_chains),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

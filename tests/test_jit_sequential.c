@@ -132,15 +132,33 @@ static void stride1_padded_backward(void **state) {
     }
 }
 
-static const double norms[] = {1, 2, 3, 1.5, 4.5, 0.75};
+/* A large-p norm (p = 60, evaluated scaled by the window max) under an overlapping pool: the
+ * norm is materialized whole; materializing only its sum left the kernel without the input
+ * the scaled form reads (lc_compile crashed). f64 so that the interpreter, which evaluates
+ * the graph as written, does not overflow either. */
+static void large_p_under_overlapping_pool(void **state) {
+    (void)state;
+    lc_module *c[2] = {jit_lp(60, 4, 1, true), jit_avg(5, 1, 2, false, true)};
+    lc_module *m = seq_of(c, 2);
+    check_seq(m, LC_F64, test_shape3(2, 2, 35), 30);
+    lc_module_free(m);
+    lc_module *c3[3] = {jit_avg(3, 2, 1, true, false), jit_lp(60, 3, 1, false), jit_lp(2, 2, 1, false)};
+    m = seq_of(c3, 3);
+    check_seq(m, LC_F64, test_shape3(3, 2, 41), 31);
+    lc_module_free(m);
+}
 
-static lc_module *random_pool(test_rng *r) {
+/* the last, large p, is drawn only for f64 (see above) */
+static const double norms[] = {1, 2, 3, 1.5, 4.5, 0.75, 60};
+
+static lc_module *random_pool(test_rng *r, lc_dtype dt) {
     int64_t k = test_rng_int(r, 1, 6);
     /* strides below, equal to and above the kernel: overlapping, tiling and gapped windows */
     int64_t s = test_rng_int(r, 1, 7);
     bool ceil_mode = test_rng_int(r, 0, 1);
     if (test_rng_int(r, 0, 1)) return jit_avg(k, s, test_rng_int(r, 0, k / 2), ceil_mode, test_rng_int(r, 0, 1));
-    return jit_lp(norms[test_rng_int(r, 0, (int64_t)(sizeof norms / sizeof norms[0]) - 1)], k, s, ceil_mode);
+    int64_t n_norms = (int64_t)(sizeof norms / sizeof norms[0]) - (dt == LC_F64 ? 0 : 1);
+    return jit_lp(norms[test_rng_int(r, 0, n_norms - 1)], k, s, ceil_mode);
 }
 
 /* Random chains of 2-3 pools on random shapes; chains whose output would be empty are
@@ -151,9 +169,10 @@ static void random_chains(void **state) {
     int done = 0, tries = 0;
     while (done < 60) {
         assert_true(++tries < 10000);
+        lc_dtype dt = test_rng_int(&r, 0, 2) == 0 ? LC_F64 : LC_F32;
         int n = (int)test_rng_int(&r, 2, 3);
         lc_module *c[3];
-        for (int i = 0; i < n; i++) c[i] = random_pool(&r);
+        for (int i = 0; i < n; i++) c[i] = random_pool(&r, dt);
         lc_module *m = seq_of(c, n);
         /* mostly short rows (every edge case near both ends), some long enough for a
          * vectorized interior and a split between threads inside a row */
@@ -161,7 +180,6 @@ static void random_chains(void **state) {
         lc_shape in = test_shape3(test_rng_int(&r, 1, 3), test_rng_int(&r, 2, 4), len);
         lc_shape out;
         if (lc_module_output_shape(m, in, &out) == LC_OK) {
-            lc_dtype dt = test_rng_int(&r, 0, 2) == 0 ? LC_F64 : LC_F32;
             check_seq(m, dt, in, (uint64_t)tries);
             done++;
         }
@@ -174,6 +192,7 @@ int main(void) {
         cmocka_unit_test(demo_model),
         cmocka_unit_test(demo_model_ones_seed),
         cmocka_unit_test(stride1_padded_backward),
+        cmocka_unit_test(large_p_under_overlapping_pool),
         cmocka_unit_test(random_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

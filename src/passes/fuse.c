@@ -53,13 +53,17 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
     return buf;
 }
 
+static bool is_large_p_norm(const lc_graph *g, const lc_node *n);
+
 /* Walk back from an overlapping unfold's input through inline elementwise and layout nodes;
- * the first reduction found on each path is materialized. */
+ * the first reduction found on each path is materialized. A large-p norm is materialized
+ * whole, not its sum: codegen evaluates it from |e| scaled by the window max, bypassing the
+ * sum, so a kernel reading a materialized sum there would miss the buffers |e| reads. */
 static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold, int unfold_idx) {
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) return;
     const lc_op_info *info = lc_op_get_info(n->op);
-    if (info->kind == LC_KIND_REDUCE) {
+    if (info->kind == LC_KIND_REDUCE || is_large_p_norm(f->graph, n)) {
         f->node_slot[node] = f->n_slots++;
         f->why[node] = dup_printf(
             "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
@@ -145,9 +149,11 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->align = 1;
     const lc_node *r = lc_graph_node(f->graph, root);
     if (lc_fold_window_major(r)) {
+        /* blocks of `step` positions tile the rows (and, with a co-root written per block,
+         * are exactly the windows) */
         int64_t step = r->attr[2], lo = r->attr[3], len = r->attr[5];
         int64_t windows = lc_graph_node(f->graph, r->inputs[0])->shape.dim[r->shape.rank - 1];
-        if (lo == 0 && windows * step == len) k->align = step;
+        if (lo == 0 && len % step == 0 && (co_root < 0 || windows * step == len)) k->align = step;
     }
     k->outer = lc_shape_numel(&lc_graph_node(f->graph, root)->shape);
     k->cost = cost;
@@ -177,7 +183,8 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     for (int k2 = 0; k2 < f->n_kernels; k2++) {
         lc_kernel *K2 = &f->kernels[k2];
         const lc_node *fold = lc_graph_node(f->graph, K2->root);
-        if (!lc_fold_window_major(fold) || K2->co_root >= 0) continue;
+        if (!lc_fold_window_major(fold) || fold->attr[2] < fold->attr[1] || K2->co_root >= 0)
+            continue; /* a co-root is written once per block: windows must not overlap */
         const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
         lc_shape wshape = y->shape;
         wshape.rank--; /* [..., windows] */
@@ -255,7 +262,12 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
         const lc_node *u = lc_graph_node(g, i);
         if (u->op == LC_OP_UNFOLD && u->attr[1] > u->attr[2])
             materialize_reductions(f, u->inputs[0], u, i);
-        f->lp_scaled[i] = is_large_p_norm(g, u);
+    }
+    /* the scaled form reads |e| directly: only where the sum is inline (it is not when the
+     * graph also outputs the sum, say) */
+    for (int i = 0; i < n; i++) {
+        const lc_node *u = lc_graph_node(g, i);
+        f->lp_scaled[i] = is_large_p_norm(g, u) && f->node_slot[u->inputs[0]] < 0;
     }
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;

@@ -588,12 +588,12 @@ static int64_t window_blocks(const lc_node *fold) {
 }
 
 /* co_root[row, o] = its value, into co_slot (see kernel.h). */
-static void emit_co_root(emitter *e, LLVMValueRef o, const ix *row_idx, bool store) {
+static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
     int rank = co->shape.rank;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
-    ix ox = {o, true, 1, 0, 0, 0, NULL, 0, 0};
+    LLVMValueRef o = ox.v;
     idx[rank - 1] = ox;
     LLVMValueRef v = emit_compute(e, e->k->co_root, idx);
     e->co_value = v;
@@ -620,7 +620,8 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.end");
     LLVMBuildCondBr(e->b, mine, yes, after);
     LLVMPositionBuilderAtEnd(e->b, yes);
-    emit_co_root(e, imin_c(e, o, windows - 1), row_idx, store);
+    /* (i + pad_lo) / step is not affine in i: opaque, so no check under it is elided */
+    emit_co_root(e, ix_opaque(imin_c(e, o, windows - 1)), row_idx, store);
     e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
     LLVMBuildBr(e->b, after);
     LLVMPositionBuilderAtEnd(e->b, after);
@@ -637,7 +638,10 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     LLVMTypeRef ty = real_type(e, dt);
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
-    if (e->k->co_root >= 0) emit_co_root(e, q, row_idx, store);
+    if (e->k->co_root >= 0) {
+        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0}; /* window q: the loop index itself */
+        emit_co_root(e, qx, row_idx, store);
+    }
     /* the rows' other indices are the same for every slot of this body */
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step), ""), -lo);
     for (int64_t ph = 0; ph < step; ph++) {

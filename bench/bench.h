@@ -129,8 +129,9 @@ typedef struct bench_record {
     int64_t peak_extra_bytes;
 } bench_record;
 
-/* Timing: warm-up, then samples of `batch` runs each over rotated slots until the budget is
- * spent (at least BENCH_MIN_SAMPLES). */
+/* Timing (timing.c): warm-up, then samples of `batch` runs each over rotated slots until the
+ * budget is spent (at least BENCH_MIN_SAMPLES). A timer is advanced one slice at a time so the
+ * driver can interleave the implementations of a configuration. */
 #define BENCH_MIN_SAMPLES 5
 typedef int (*bench_run_fn)(void *state, int slot, char *err, size_t err_size);
 typedef struct bench_timing {
@@ -138,11 +139,28 @@ typedef struct bench_timing {
     int samples;
     long batch;
 } bench_timing;
+typedef struct bench_timer {
+    bench_run_fn run;
+    void *state;
+    int n_rot, slot;
+    double budget_s, spent_s, sample_s;
+    long batch;
+    int n, min_samples;
+    double *samples;
+} bench_timer;
 double bench_now_s(void);
-/* Time `run`; 0 or -1 with `err` when a run failed. `prior_runs` runs were already made by the
- * caller, the last taking `prior_run_s` (they count towards the warm-up). */
-int bench_time(bench_run_fn run, void *state, int n_rot, double budget_s, int prior_runs, double prior_run_s,
-               bench_timing *out, char *err, size_t err_size);
+/* Warm up; `prior_runs` runs were already made by the caller, the last taking `prior_run_s`
+ * (they count towards the warm-up). 0 or -1 with `err` when a run failed. */
+int bench_timer_start(bench_timer *t, bench_run_fn run, void *state, int n_rot, double budget_s, int prior_runs,
+                      double prior_run_s, char *err, size_t err_size);
+/* Take one slice of samples. 0 or -1 with `err`. */
+int bench_timer_slice(bench_timer *t, char *err, size_t err_size);
+/* Enough samples and budget spent. */
+bool bench_timer_done(const bench_timer *t);
+void bench_timer_pause(void);
+/* Median and min of the samples; frees them. discard frees them without a result. */
+void bench_timer_finish(bench_timer *t, bench_timing *out);
+void bench_timer_discard(bench_timer *t);
 /* Median of `v` (sorted in place). */
 double bench_median(double *v, int n);
 /* Seconds of timed runs per row (default 0.15; LUCID_BENCH_BUDGET_MS overrides). */

@@ -76,88 +76,136 @@ static void row_label(char *buf, size_t n, bench_impl_id id, const bench_config 
              (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, bench_pass_name(cfg->pass), threads);
 }
 
-/* One impl's row: setup, tracked run, timing, check. Returns false when there is no row. */
-static bool measure(run_ctx *ctx, bench_impl_id id, const bench_config *cfg, int threads, bench_record *rec) {
-    const bench_impl_ops *ops = impl_ops(id);
-    char why[512] = "", label[160];
-    row_label(label, sizeof label, id, cfg, threads);
+/* One timed instance: an impl, or one of the floor's two store variants. */
+typedef struct instance {
+    bench_impl_id id;
+    const bench_impl_ops *ops;
+    void *state;
+    bench_timer timer;
+    bool timing;          /* timer started and not failed */
+    int64_t peak_extra_bytes;
+    char label[160];
+} instance;
+
+/* Setup, an untracked first run (lazy one-time initialisation such as a thread pool is not a
+ * run's memory), a tracked run (peak extra memory; its outputs are checked right away, since
+ * later runs of other impls overwrite the shared buffers), then warm-up. */
+static bool prepare(run_ctx *ctx, instance *in, const bench_config *cfg, int threads, int floor_nt) {
+    const bench_impl_ops *ops = in->ops;
+    char why[512] = "";
+    row_label(in->label, sizeof in->label, in->id, cfg, threads);
     if (!ops->supports(cfg, threads, why, sizeof why)) {
-        note_once(bench_impl_name(id), why);
+        note_once(bench_impl_name(in->id), why);
         return false;
     }
     bench_config_clear_outputs(cfg);
-    void *state = NULL;
-    if (ops->setup(cfg, threads, &state, why, sizeof why) != 0) {
-        fprintf(stderr, "lucid-bench: %s: setup failed: %s\n", label, why);
+    if (ops->setup(cfg, threads, &in->state, why, sizeof why) != 0) {
+        fprintf(stderr, "lucid-bench: %s: setup failed: %s\n", in->label, why);
+        in->state = NULL;
         return false;
     }
-    bool ok = true;
-    /* One untracked run (lazy one-time initialisation such as a thread pool is not a run's
-     * memory), then one tracked run. */
-    ok = ops->run(state, 0, why, sizeof why) == 0;
+    if (floor_nt >= 0) bench_floor_set_nt(in->state, floor_nt == 1);
+    bool ok = ops->run(in->state, 0, why, sizeof why) == 0;
     double tracked_s = 0;
     if (ok) {
         bench_alloc_begin();
         double t0 = bench_now_s();
-        ok = ops->run(state, 0, why, sizeof why) == 0;
+        ok = ops->run(in->state, 0, why, sizeof why) == 0;
         tracked_s = bench_now_s() - t0;
-        int64_t peak = bench_alloc_end();
-        int64_t extra = peak - (ops->run_output_bytes ? ops->run_output_bytes(state) : 0);
-        rec->peak_extra_bytes = (extra > 0 ? extra : 0) + (ops->setup_extra_bytes ? ops->setup_extra_bytes(state) : 0);
-    }
-    bench_timing t = {0};
-    if (ok && id == BENCH_IMPL_FLOOR) {
-        /* The floor is the better of normal and non-temporal stores. */
-        bench_timing nt = {0};
-        bench_floor_set_nt(state, false);
-        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 2, tracked_s, &t, why, sizeof why) == 0;
-        bench_floor_set_nt(state, true);
-        ok = ok && bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 0, 0, &nt, why, sizeof why) == 0;
-        if (ok && nt.median_ms < t.median_ms) t = nt;
-    } else if (ok) {
-        ok = bench_time(ops->run, state, cfg->n_rot, ctx->budget_s, 2, tracked_s, &t, why, sizeof why) == 0;
-    }
-    if (!ok) fprintf(stderr, "lucid-bench: %s: run failed: %s\n", label, why);
-    if (bench_config_check_guards(cfg, why, sizeof why) != 0) {
-        fprintf(stderr, "lucid-bench: %s: WRONG RESULT: %s\n", label, why);
-        bench_config_reset_guards(cfg);
-        ctx->mismatch = true;
+        int64_t extra = bench_alloc_end() - (ops->run_output_bytes ? ops->run_output_bytes(in->state) : 0);
+        in->peak_extra_bytes = (extra > 0 ? extra : 0) + (ops->setup_extra_bytes ? ops->setup_extra_bytes(in->state) : 0);
     }
     if (ok && ops->checked) {
-        int rc = ops->finish_for_check ? ops->finish_for_check(state, why, sizeof why) : 0;
+        int rc = ops->finish_for_check ? ops->finish_for_check(in->state, why, sizeof why) : 0;
         if (rc == 0) rc = bench_config_check(cfg, why, sizeof why);
         if (rc != 0) {
-            fprintf(stderr, "lucid-bench: %s: WRONG RESULT: %s\n", label, why);
+            fprintf(stderr, "lucid-bench: %s: WRONG RESULT: %s\n", in->label, why);
             ctx->mismatch = true;
         }
     }
-    ops->teardown(state);
-    if (!ok) return false;
-    rec->cfg = cfg;
-    rec->impl = id;
-    rec->threads = threads;
-    rec->median_ms = t.median_ms;
-    rec->min_ms = t.min_ms;
+    if (bench_config_check_guards(cfg, why, sizeof why) != 0) {
+        fprintf(stderr, "lucid-bench: %s: WRONG RESULT: %s\n", in->label, why);
+        bench_config_reset_guards(cfg);
+        ctx->mismatch = true;
+    }
+    if (ok)
+        ok = bench_timer_start(&in->timer, ops->run, in->state, cfg->n_rot, ctx->budget_s, 2, tracked_s, why,
+                               sizeof why) == 0;
+    if (!ok) fprintf(stderr, "lucid-bench: %s: run failed: %s\n", in->label, why);
+    in->timing = ok;
     return true;
+}
+
+/* Every impl of one configuration and thread count, timed in interleaved slices. */
+static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench_record *recs) {
+    instance ins[BENCH_IMPL_COUNT + 1];
+    int n_in = 0;
+    for (int id = 0; id < BENCH_IMPL_COUNT; id++) {
+        if (!ctx->enabled[id] || id == BENCH_IMPL_TORCH) continue;
+        /* The floor is the better of normal and non-temporal stores: two instances. */
+        for (int v = 0; v < (id == BENCH_IMPL_FLOOR ? 2 : 1); v++) {
+            instance *in = &ins[n_in];
+            *in = (instance){.id = (bench_impl_id)id, .ops = impl_ops((bench_impl_id)id)};
+            if (prepare(ctx, in, cfg, threads, id == BENCH_IMPL_FLOOR ? v : -1)) n_in++;
+            else if (in->state) in->ops->teardown(in->state);
+        }
+    }
+    char why[512];
+    for (bool all_done = false; !all_done;) {
+        all_done = true;
+        for (int i = 0; i < n_in; i++) {
+            instance *in = &ins[i];
+            if (!in->timing) continue;
+            bench_timer_pause();
+            if (bench_timer_slice(&in->timer, why, sizeof why) != 0) {
+                fprintf(stderr, "lucid-bench: %s: run failed: %s\n", in->label, why);
+                bench_timer_discard(&in->timer);
+                in->timing = false;
+                continue;
+            }
+            all_done = all_done && bench_timer_done(&in->timer);
+        }
+    }
+    if (bench_config_check_guards(cfg, why, sizeof why) != 0) {
+        fprintf(stderr, "lucid-bench: %s %s threads %d: WRONG RESULT: an impl %s\n", cfg->bc->name,
+                bench_pass_name(cfg->pass), threads, why);
+        bench_config_reset_guards(cfg);
+        ctx->mismatch = true;
+    }
+    int n = 0;
+    for (int i = 0; i < n_in; i++) {
+        instance *in = &ins[i];
+        if (in->timing) {
+            bench_timing t;
+            bench_timer_finish(&in->timer, &t);
+            bench_record r = {cfg, in->id, threads, t.median_ms, t.min_ms, in->peak_extra_bytes};
+            if (n > 0 && recs[n - 1].impl == in->id) { /* the floor's second variant */
+                if (r.median_ms < recs[n - 1].median_ms) recs[n - 1] = r;
+            } else {
+                recs[n++] = r;
+            }
+        }
+        in->ops->teardown(in->state);
+    }
+    return n;
 }
 
 static void run_config(run_ctx *ctx, int config_index, const bench_config *cfg) {
     for (int ti = 0; ti < ctx->opt->n_threads; ti++) {
         int threads = ctx->opt->threads[ti];
-        bench_record recs[BENCH_IMPL_COUNT];
-        int n = 0;
-        for (int id = 0; id < BENCH_IMPL_COUNT; id++) {
-            if (!ctx->enabled[id]) continue;
-            if (id == BENCH_IMPL_TORCH) {
+        bench_record measured[BENCH_IMPL_COUNT], recs[BENCH_IMPL_COUNT];
+        int n_measured = measure_all(ctx, cfg, threads, measured), n = 0;
+        /* Table order: the impl enum's, torch's row from the python process in its place. */
+        for (int id = 0, m = 0; id < BENCH_IMPL_COUNT; id++) {
+            if (id == BENCH_IMPL_TORCH && ctx->enabled[id]) {
                 for (int r = 0; r < ctx->n_torch_rows; r++) {
                     const bench_torch_row *tr = &ctx->torch_rows[r];
                     if (tr->config != config_index || tr->threads != threads || !tr->ok) continue;
                     recs[n++] = (bench_record){cfg, BENCH_IMPL_TORCH, threads, tr->median_ms, tr->min_ms,
                                                tr->peak_extra_bytes};
                 }
-                continue;
             }
-            if (measure(ctx, (bench_impl_id)id, cfg, threads, &recs[n])) n++;
+            if (m < n_measured && measured[m].impl == (bench_impl_id)id) recs[n++] = measured[m++];
         }
         if (n == 0) continue;
         bench_report_header(stdout, cfg, threads);
@@ -224,6 +272,13 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
 }
 
 int main(int argc, char **argv) {
+#ifdef LUCID_BENCH_HAVE_DNNL
+    /* oneDNN's OpenMP threads spin after each run for up to GOMP_SPINCOUNT iterations (libgomp
+     * default 300000, several ms), which would eat into the next interleaved slice of another
+     * impl. libgomp reads the variable when it loads, so set it and start over. 10000 spins
+     * still cover the gaps between back-to-back runs, so oneDNN's own timing is unaffected. */
+    if (!getenv("GOMP_SPINCOUNT") && setenv("GOMP_SPINCOUNT", "10000", 1) == 0) execv("/proc/self/exe", argv);
+#endif
     bench_options opt;
     char err[512];
     if (bench_parse_options(argc, argv, &opt, err, sizeof err) != 0) {

@@ -47,11 +47,13 @@ typedef struct lc_kernel {
  * loop around them vectorizes; longer ones stay counted loops. */
 #define LC_UNROLL_MAX 16
 
-/* A fold that codegen runs window-major (loop over windows, `step` positions per trip): over
- * the last axis, windows that do not overlap (step >= size), step at most 16. */
+/* A fold that codegen runs window-major: over the last axis, a loop over blocks q of `step`
+ * positions (q·step - pad_lo + ph), each position summing the ceil(size/step) windows
+ * o = q - m that cover it, so every index is affine in q and the loop vectorizes. Needs
+ * step and ceil(size/step) at most LC_UNROLL_MAX. */
 static inline bool lc_fold_window_major(const lc_node *n) {
-    return n->op == LC_OP_FOLD && n->attr[0] == n->shape.rank - 1 && n->attr[2] >= n->attr[1] &&
-           n->attr[2] <= LC_UNROLL_MAX;
+    return n->op == LC_OP_FOLD && n->attr[0] == n->shape.rank - 1 && n->attr[2] <= LC_UNROLL_MAX &&
+           (n->attr[1] + n->attr[2] - 1) / n->attr[2] <= LC_UNROLL_MAX;
 }
 
 typedef struct lc_scratch {

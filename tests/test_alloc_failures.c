@@ -38,12 +38,12 @@
 
 /* ---- the allocator ---- */
 
+#if INJECT
 static _Thread_local long countdown = -1; /* allocations left before the failure; -1: off */
 static _Thread_local bool hit;            /* the injected failure happened */
 static _Thread_local bool counting;       /* track live blocks */
 static _Thread_local long live;           /* blocks allocated minus blocks freed */
 
-#if INJECT
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t n);

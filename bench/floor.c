@@ -3,7 +3,8 @@
  * proportional chunks), with nothing else to do: the bandwidth limit every figure is compared
  * with. Reads are summed into vector accumulators and the sums are what gets stored, so no
  * load can be dropped. Two variants, timed separately, the faster one reported: normal stores
- * and non-temporal stores (which skip the read-for-ownership of the destination line).
+ * and non-temporal stores (which skip the read-for-ownership of the destination line). Spans
+ * start with scalar accesses up to a 64-byte boundary, so no vector access splits a line.
  * Rows are split across the pool; small work (under SMALL_BYTES per thread) runs on the
  * calling thread, as any sensible runtime does. */
 #include <stdlib.h>
@@ -41,6 +42,7 @@ typedef struct stream {
 static inline __attribute__((always_inline)) void read_span(const float *p, int64_t n, v16 *sum) {
     v16 acc = *sum, a1 = {0}, a2 = {0}, a3 = {0};
     int64_t i = 0;
+    for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) acc[0] += p[i]; /* no split loads */
     for (; i + 64 <= n; i += 64) {
         acc += *(const v16u *)(p + i);
         a1 += *(const v16u *)(p + i + 16);
@@ -57,7 +59,7 @@ static inline __attribute__((always_inline)) void write_span(float *p, int64_t n
     int64_t i = 0;
 #if HAVE_NT_STORES
     if (nt) {
-        for (; i < n && ((uintptr_t)(p + i) & 15) != 0; i++) p[i] = v[i & 15];
+        for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) p[i] = v[i & 15];
         __m128 q0, q1, q2, q3;
         memcpy(&q0, (const float *)&v + 0, 16);
         memcpy(&q1, (const float *)&v + 4, 16);
@@ -71,6 +73,7 @@ static inline __attribute__((always_inline)) void write_span(float *p, int64_t n
         }
     }
 #endif
+    for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) p[i] = v[i & 15]; /* no split stores */
     for (; i + 16 <= n; i += 16) *(v16u *)(p + i) = v;
     for (; i < n; i++) p[i] = v[i & 15];
 }

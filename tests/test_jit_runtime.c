@@ -231,6 +231,38 @@ static void concurrent_runs(void **state) {
     lc_module_free(seq);
 }
 
+/* Resizing the pool between runs (lucidc --threads does) keeps results and never lets a new
+ * worker pick up the previous pool's last job. */
+static void pool_resize(void **state) {
+    (void)state;
+    lc_module *m = jit_lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(4, 8, 8192), true);
+    test_rng r = test_rng_seeded(4);
+    lc_tensor **in = jit_random_inputs(g, &r, 2.0);
+    lc_program *p;
+    assert_ok(lc_compile(g, NULL, &p));
+    lc_tensor *ref[2], *out[2];
+    assert_ok(lc_program_run(p, (const lc_tensor *const *)in, 2, ref, 2));
+    const int sizes[] = {3, 1, 4, 2, 2, 3};
+    for (int i = 0; i < 6; i++) {
+        assert_ok(lc_runtime_set_threads(sizes[i]));
+        assert_int_equal(lc_runtime_threads(), sizes[i]);
+        for (int rep = 0; rep < 3; rep++) {
+            assert_ok(lc_program_run(p, (const lc_tensor *const *)in, 2, out, 2));
+            for (int k = 0; k < 2; k++) {
+                assert_true(jit_bits_equal(out[k], ref[k]));
+                lc_tensor_free(out[k]);
+            }
+        }
+    }
+    lc_tensor_free(ref[0]);
+    lc_tensor_free(ref[1]);
+    lc_program_free(p);
+    jit_free_tensors(in, 2);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
 static void run_into_and_bad_calls(void **state) {
     (void)state;
     lc_module *m = jit_lp(2, 4, LC_STRIDE_UNSET, false);
@@ -328,6 +360,7 @@ int main(void) {
         cmocka_unit_test(memory_cache),
         cmocka_unit_test(disk_cache),
         cmocka_unit_test(concurrent_runs),
+        cmocka_unit_test(pool_resize),
         cmocka_unit_test(run_into_and_bad_calls),
         cmocka_unit_test(dump_stages),
     };

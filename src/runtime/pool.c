@@ -20,6 +20,7 @@ typedef struct pool {
     pthread_t *workers;
     int n_workers;
     unsigned long generation; /* bumped per job */
+    unsigned long born;       /* generation when the current workers were started */
     bool stop;
     /* the current job */
     lc_pool_task fn;
@@ -44,8 +45,10 @@ typedef struct worker_arg { int id; } worker_arg;
 
 static void *worker_main(void *arg) {
     int id = (int)(intptr_t)arg; /* part id = id + 1 */
-    unsigned long seen = 0;
     pthread_mutex_lock(&g_pool.lock);
+    /* the generation when this worker was made: a restarted pool's workers must not take the
+     * old pool's last job for a new one, nor miss a job posted before they got here */
+    unsigned long seen = g_pool.born;
     for (;;) {
         while (!g_pool.stop && g_pool.generation == seen) pthread_cond_wait(&g_pool.start, &g_pool.lock);
         if (g_pool.stop) break;
@@ -85,7 +88,10 @@ static int default_threads(void) {
 /* Start `threads - 1` workers; called with g_pool.busy held (or from the once routine). */
 static void start_workers(int threads) {
     g_threads = threads;
+    pthread_mutex_lock(&g_pool.lock);
     g_pool.stop = false;
+    g_pool.born = g_pool.generation;
+    pthread_mutex_unlock(&g_pool.lock);
     g_pool.n_workers = 0;
     g_pool.workers = threads > 1 ? calloc((size_t)threads - 1, sizeof(pthread_t)) : NULL;
     for (int i = 0; g_pool.workers && i < threads - 1; i++) {

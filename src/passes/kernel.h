@@ -7,7 +7,13 @@
  * element), a reduction is a counted inner loop, and what follows it is the epilogue.
  * `unfold` is index arithmetic (reads outside [0, L) give 0), `expand` drops an index, and
  * `fold` is a gather: for each output position the windows covering it are visited in order,
- * so no kernel ever writes an element twice and the outer range splits freely.
+ * so no kernel ever writes an element twice and the outer range splits freely. A fold over
+ * the last axis (the backward of a pool) runs window-major (lc_fold_window_major), and when
+ * its windows do not overlap it also writes the pool's per-window result (co_root): a
+ * training step is then one kernel and one pass over x.
+ *
+ * Every op has this generic inline evaluation, so nothing ever falls outside a kernel: the
+ * fuse dump says instead what was materialized and why, and which loops stay scalar.
  *
  * Buffers are slots: [0, n_inputs) the graph inputs, [n_inputs, n_inputs + n_outputs) the
  * graph outputs, then scratch slots that the plan places in one per-run block. Codegen never

@@ -289,7 +289,9 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
     }
     for (int i = 0; i < n_inputs; i++) slots[i] = inputs[i]->data;
     for (int i = 0; i < n_outputs; i++) slots[f->n_inputs + i] = outputs[i]->data;
-    for (int s = 0; s < f->n_scratch; s++) slots[f->scratch[s].slot] = scratch + f->scratch[s].offset;
+    /* zero-size intermediates make an empty block: no pointer arithmetic on NULL then */
+    for (int s = 0; s < f->n_scratch; s++)
+        slots[f->scratch[s].slot] = scratch ? scratch + f->scratch[s].offset : NULL;
 
     int threads = p->threads;
     for (int k = 0; k < f->n_kernels; k++) {

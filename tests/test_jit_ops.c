@@ -238,6 +238,15 @@ static void zero_size(void **state) {
     assert_ok(lc_graph_add_output(g, s));
     jit_check_graph(g, 1, 1.0);
     lc_graph_free(g);
+    /* a materialized intermediate of zero elements (overlapping second pool, N = 0) */
+    lc_module *seq;
+    assert_ok(lc_sequential_new(&seq));
+    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, jit_avg(3, 1, 1, false, true)));
+    g = jit_module_graph(seq, LC_F32, test_shape3(0, 3, 16), true);
+    jit_check_graph(g, 2, 1.0);
+    lc_graph_free(g);
+    lc_module_free(seq);
 }
 
 /* LP windows holding NaN, inf, only zeros; small and large p (the scaled form). */

@@ -23,11 +23,7 @@
  * (inputs x, seed; outputs y, dx). */
 static inline lc_graph *jit_module_graph(const lc_module *m, lc_dtype dt, lc_shape in, bool backward) {
     lc_graph *g;
-    int x, y;
-    assert_ok(lc_graph_new(&g));
-    assert_ok(lc_input(g, "x", dt, in, &x));
-    assert_ok(lc_module_forward(m, g, x, &y));
-    assert_ok(lc_graph_add_output(g, y));
+    assert_ok(lc_module_graph(m, dt, in, &g));
     if (!backward) return g;
     lc_graph *b;
     assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &b));

@@ -11,11 +11,7 @@
 
 static lc_graph *backward_of(const lc_module *m, lc_dtype dt, lc_shape s) {
     lc_graph *g, *ad;
-    assert_ok(lc_graph_new(&g));
-    int x, y;
-    assert_ok(lc_input(g, "x", dt, s, &x));
-    assert_ok(lc_module_forward(m, g, x, &y));
-    assert_ok(lc_graph_add_output(g, y));
+    assert_ok(lc_module_graph(m, dt, s, &g));
     assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
     lc_graph_free(g);
     return ad;

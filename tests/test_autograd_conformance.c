@@ -43,11 +43,7 @@ static void through_autograd(const test_case *c, case_data *d) {
 
 static void through_graph(const test_case *c, case_data *d) {
     lc_graph *g, *ad;
-    assert_ok(lc_graph_new(&g));
-    int in, out;
-    assert_ok(lc_input(g, "x", d->x->dtype, d->x->shape, &in));
-    assert_ok(lc_module_forward(c->module, g, in, &out));
-    assert_ok(lc_graph_add_output(g, out));
+    assert_ok(lc_module_graph(c->module, d->x->dtype, d->x->shape, &g));
     assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
     assert_ok(lc_graph_verify(ad));
     lc_tensor *res[2];

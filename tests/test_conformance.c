@@ -14,11 +14,7 @@ static void run_forward(const test_case *c, const char *expected_file) {
     assert_ok(lc_npy_read(test_case_file(c, "input.npy"), &x));
     assert_ok(lc_npy_read(test_case_file(c, expected_file), &want));
     lc_graph *g;
-    assert_ok(lc_graph_new(&g));
-    int in, out;
-    assert_ok(lc_input(g, "x", x->dtype, x->shape, &in));
-    assert_ok(lc_module_forward(c->module, g, in, &out));
-    assert_ok(lc_graph_add_output(g, out));
+    assert_ok(lc_module_graph(c->module, x->dtype, x->shape, &g));
     assert_ok(lc_interp_run(g, (const lc_tensor *const *)&x, 1, &y, 1));
     assert_tensor_close(y, want, c->rtol, c->atol);
     lc_tensor_free(y);
@@ -72,11 +68,7 @@ static void test_partial_window_is_not_torch(void **state) {
     assert_ok(lc_npy_read(test_case_file(&c, "input.npy"), &x));
     assert_ok(lc_npy_read(test_case_file(&c, "expected_out.torch.npy"), &torch_out));
     lc_graph *g;
-    assert_ok(lc_graph_new(&g));
-    int in, out;
-    assert_ok(lc_input(g, "x", x->dtype, x->shape, &in));
-    assert_ok(lc_module_forward(c.module, g, in, &out));
-    assert_ok(lc_graph_add_output(g, out));
+    assert_ok(lc_module_graph(c.module, x->dtype, x->shape, &g));
     assert_ok(lc_interp_run(g, (const lc_tensor *const *)&x, 1, &y, 1));
     int differing = 0;
     for (int64_t i = 0; i < lc_tensor_numel(y); i++)

@@ -253,6 +253,11 @@ static lc_status f_module_call(void) {
     return st;
 }
 static lc_status f_module_forward(void) { return lc_module_forward(fx.lp, fx.g, 999, &o); }
+static lc_status f_module_graph(void) {
+    lc_graph *g = NULL;
+    int64_t d4[] = {1, 1, 1, 8};
+    return lc_module_graph(fx.lp, LC_F32, lc_shape_make(4, d4), &g);
+}
 static lc_status f_module_output_shape(void) {
     lc_shape out;
     return lc_module_output_shape(fx.lp, test_shape3(1, 1, 1), &out);
@@ -379,6 +384,7 @@ static const failing_call CALLS[] = {
     F(model_parse_call, LC_ERR_PARSE, "--module 1"),
     F(module_call, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 1"),
     F(module_forward, LC_ERR_INVALID_ARG, "module forward: x must name a node of the graph, got 999"),
+    F(module_graph, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 4"),
     F(module_output_shape, LC_ERR_SHAPE, "LPPool1d: input length 1 with padding 0 is shorter than kernel_size 2"),
     F(mul, LC_ERR_SHAPE, "mul: shapes [1,2,8] and [1,2,4] do not broadcast"),
     F(npy_read, LC_ERR_IO, "missing.npy"),

@@ -12,11 +12,7 @@
 /* Build module(x) as a graph, run it through the interpreter. */
 static lc_tensor *apply(const lc_module *m, const lc_tensor *x) {
     lc_graph *g;
-    assert_ok(lc_graph_new(&g));
-    int in, out;
-    assert_ok(lc_input(g, "x", x->dtype, x->shape, &in));
-    assert_ok(lc_module_forward(m, g, in, &out));
-    assert_ok(lc_graph_add_output(g, out));
+    assert_ok(lc_module_graph(m, x->dtype, x->shape, &g));
     assert_ok(lc_graph_verify(g));
     assert_ok(lc_graph_check_text_round_trip(g)); /* every module graph survives its text form */
     lc_tensor *y = NULL;

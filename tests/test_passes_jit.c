@@ -14,11 +14,7 @@ static lc_graph *lppool_backward(double p, int64_t k, int64_t stride, lc_shape i
     lc_module *m;
     assert_ok(lc_lppool1d_new(&prm, &m));
     lc_graph *g, *ad;
-    assert_ok(lc_graph_new(&g));
-    int x, y;
-    assert_ok(lc_input(g, "x", LC_F32, in, &x));
-    assert_ok(lc_module_forward(m, g, x, &y));
-    assert_ok(lc_graph_add_output(g, y));
+    assert_ok(lc_module_graph(m, LC_F32, in, &g));
     assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
     lc_graph_free(g);
     lc_module_free(m);

@@ -61,6 +61,10 @@ lc_status lc_module_repr(const lc_module *m, char **out);
  * 3 is shorter than kernel_size 4 ..."). */
 lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out);
 
+/* A new graph holding the module applied to one input "x" of `dtype` and `shape`, with the
+ * module's result as the graph's only output (caller frees). */
+lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out);
+
 /* Append the module's ops to `g`, reading node `x`; the result node goes to *y. Nodes are
  * named after the module that made them ("LPPool1d.pow"; in a Sequential "1.LPPool1d.pow"). */
 lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y);

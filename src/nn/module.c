@@ -50,16 +50,29 @@ lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y) {
     return forward(m, g, x, "", y);
 }
 
-lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out) {
-    /* Shapes follow from building the ops on a scratch graph: one rule set, no twin. */
+lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out) {
+    *out = NULL;
     lc_graph *g;
     LC_TRY(lc_graph_new(&g));
     int x, y;
-    lc_status st = lc_input(g, "x", LC_F32, in, &x);
+    lc_status st = lc_input(g, "x", dtype, shape, &x);
     if (st == LC_OK) st = lc_module_forward(m, g, x, &y);
-    if (st == LC_OK) *out = lc_graph_node(g, y)->shape;
+    if (st == LC_OK) st = lc_graph_add_output(g, y);
+    if (st != LC_OK) {
+        lc_graph_free(g);
+        return st;
+    }
+    *out = g;
+    return LC_OK;
+}
+
+lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out) {
+    /* Shapes follow from building the ops on a scratch graph: one rule set, no twin. */
+    lc_graph *g;
+    LC_TRY(lc_module_graph(m, LC_F32, in, &g));
+    *out = lc_graph_node(g, lc_graph_output(g, 0))->shape;
     lc_graph_free(g);
-    return st;
+    return LC_OK;
 }
 
 static const char *py_bool(bool b) { return b ? "True" : "False"; }

@@ -77,17 +77,7 @@ void lc_tensor_zero_grad(lc_tensor *t) {
 
 /* The call's graph: one input "x" of x's dtype and shape, the module, one output. */
 static lc_status call_graph(const lc_module *m, const lc_tensor *x, lc_graph **out) {
-    lc_graph *g;
-    LC_TRY(lc_graph_new(&g));
-    int in, y;
-    lc_status st = lc_input(g, "x", x->dtype, x->shape, &in);
-    if (st == LC_OK) st = lc_module_forward(m, g, in, &y);
-    if (st == LC_OK) st = lc_graph_add_output(g, y);
-    if (st != LC_OK) {
-        lc_graph_free(g);
-        return st;
-    }
-    *out = g;
+    LC_TRY(lc_module_graph(m, x->dtype, x->shape, out));
     return LC_OK;
 }
 

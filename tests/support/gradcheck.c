@@ -155,12 +155,8 @@ lc_status gradcheck_graph(const lc_graph *g, const lc_tensor *const *inputs,
 lc_status gradcheck_module(const lc_module *m, const lc_tensor *x, const gradcheck_options *opt,
                            gradcheck_report *rep) {
     lc_graph *g;
-    LC_TRY(lc_graph_new(&g));
-    int in, y;
-    lc_status st = lc_input(g, "x", x->dtype, x->shape, &in);
-    if (st == LC_OK) st = lc_module_forward(m, g, in, &y);
-    if (st == LC_OK) st = lc_graph_add_output(g, y);
-    if (st == LC_OK) st = gradcheck_graph(g, &x, opt, rep);
+    LC_TRY(lc_module_graph(m, x->dtype, x->shape, &g));
+    lc_status st = gradcheck_graph(g, &x, opt, rep);
     lc_graph_free(g);
     return st;
 }

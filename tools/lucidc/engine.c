@@ -24,19 +24,12 @@ cli_engine cli_engine_effective(cli_engine requested) {
 const char *cli_engine_name(cli_engine e) { return e == CLI_ENGINE_JIT ? "jit" : "interp"; }
 
 lc_status cli_build_forward(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out) {
-    *out = NULL;
-    lc_graph *g;
-    LC_TRY(lc_graph_new(&g));
-    int x, y;
-    lc_status st = lc_input(g, "x", dtype, shape, &x);
-    if (st == LC_OK) st = lc_module_forward(m, g, x, &y);
-    if (st == LC_OK && y == x) st = lc_fail(LC_ERR_INVALID_ARG, "model: produces no ops");
-    if (st == LC_OK) st = lc_graph_add_output(g, y);
-    if (st != LC_OK) {
-        lc_graph_free(g);
-        return st;
+    LC_TRY(lc_module_graph(m, dtype, shape, out));
+    if (lc_graph_node_count(*out) == 1) { /* an empty Sequential: the output is x itself */
+        lc_graph_free(*out);
+        *out = NULL;
+        return lc_fail(LC_ERR_INVALID_ARG, "model: produces no ops");
     }
-    *out = g;
     return LC_OK;
 }
 

@@ -80,6 +80,7 @@ static void test_bad_parameters(void **state) {
     assert_fails(lc_input(g, "h", LC_F32, lc_shape_make(3, huge), &y), LC_ERR_NOMEM, "overflows");
     int64_t neg[] = {1, -2, 1};
     assert_fails(lc_input(g, "n", LC_F32, lc_shape_make(3, neg), &y), LC_ERR_SHAPE, "dimension 1 must be >= 0, got -2");
+    assert_fails(lc_unfold(g, x, 2, 2, 1, INT64_MAX, 1, &y), LC_ERR_SHAPE, "unfold: padded length 8 + 9223372036854775807 + 1 overflows");
     /* A failed build leaves the graph unchanged. */
     assert_int_equal(lc_graph_node_count(g), 2);
     assert_ok(lc_graph_verify(g));

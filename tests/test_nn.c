@@ -340,6 +340,30 @@ static void test_node_names(void **state) {
     lc_module_free(seq);
 }
 
+/* Graph building never allocates per element: a huge L builds (uniform divisors -> mean),
+ * and only per-window divisors that cannot exist fail, with a message. */
+static void test_huge_lengths(void **state) {
+    (void)state;
+    const int64_t huge = INT64_C(4611686018427387904); /* 2^62 */
+    lc_module *m = avg(1, LC_STRIDE_UNSET, 0, false, true);
+    lc_graph *g;
+    assert_ok(lc_module_graph(m, LC_F32, test_shape3(1, 1, huge), &g));
+    assert_int_equal(lc_graph_node(g, lc_graph_output(g, 0))->op, LC_OP_MEAN);
+    lc_graph_free(g);
+    lc_module_free(m);
+    m = avg(3, 1, 1, false, false);
+    assert_fails(lc_module_graph(m, LC_F32, test_shape3(1, 1, huge), &g), LC_ERR_NOMEM,
+                 "AvgPool1d: 4611686018427387904 per-window divisors do not fit in memory");
+    assert_null(g);
+    lc_module_free(m);
+    /* A zero extent makes any shape a valid zero-size tensor. */
+    int64_t d[] = {0, huge, 4};
+    lc_tensor *t;
+    assert_ok(lc_tensor_new(LC_F32, lc_shape_make(3, d), &t));
+    assert_int_equal(lc_tensor_numel(t), 0);
+    lc_tensor_free(t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_avg_worked_examples),
@@ -352,6 +376,7 @@ int main(void) {
         cmocka_unit_test(test_tensor_repr_floats),
         cmocka_unit_test(test_random_against_reference),
         cmocka_unit_test(test_node_names),
+        cmocka_unit_test(test_huge_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

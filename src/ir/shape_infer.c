@@ -49,7 +49,17 @@ static lc_status check_dim(const char *op, const char *param, int64_t dim, int l
 }
 
 static int64_t window_count(int64_t length, int64_t size, int64_t step, int64_t lo, int64_t hi) {
-    return (length + lo + hi - size) / step + 1;
+    return (int64_t)(((__int128)length + lo + hi - size) / step + 1);
+}
+
+/* length + pad_lo + pad_hi must fit in int64 (every index computation adds them). */
+static lc_status padded_length(const char *op, int64_t length, const int64_t *a, int64_t *out) {
+    __int128 padded = (__int128)length + a[3] + a[4];
+    if (padded > INT64_MAX)
+        return lc_fail(LC_ERR_SHAPE, "%s: padded length %" PRId64 " + %" PRId64 " + %" PRId64
+                       " overflows", op, length, a[3], a[4]);
+    *out = (int64_t)padded;
+    return LC_OK;
 }
 
 /* unfold and fold share their window parameters. */
@@ -95,10 +105,11 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         LC_TRY(check_window(op, a));
         if (s.rank + 1 > LC_MAX_RANK)
             return lc_fail(LC_ERR_SHAPE, "unfold: result rank would exceed %d", LC_MAX_RANK);
-        int64_t len = s.dim[a[0]];
-        if (len + a[3] + a[4] < a[1])
+        int64_t len = s.dim[a[0]], padded = 0;
+        LC_TRY(padded_length(op, len, a, &padded));
+        if (padded < a[1])
             return lc_fail(LC_ERR_SHAPE, "unfold: size %" PRId64 " exceeds the padded length %" PRId64
-                           " of axis %" PRId64, a[1], len + a[3] + a[4], a[0]);
+                           " of axis %" PRId64, a[1], padded, a[0]);
         s.dim[a[0]] = window_count(len, a[1], a[2], a[3], a[4]);
         s.dim[s.rank++] = a[1];
         break;
@@ -111,9 +122,11 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         if (s.dim[s.rank - 1] != a[1])
             return lc_fail(LC_ERR_SHAPE, "fold: last axis must have the window size %" PRId64
                            ", got %" PRId64, a[1], s.dim[s.rank - 1]);
-        if (a[5] + a[3] + a[4] < a[1])
+        int64_t padded = 0;
+        LC_TRY(padded_length(op, a[5], a, &padded));
+        if (padded < a[1])
             return lc_fail(LC_ERR_SHAPE, "fold: size %" PRId64 " exceeds the padded length %" PRId64,
-                           a[1], a[5] + a[3] + a[4]);
+                           a[1], padded);
         int64_t windows = window_count(a[5], a[1], a[2], a[3], a[4]);
         if (s.dim[a[0]] != windows)
             return lc_fail(LC_ERR_SHAPE, "fold: axis %" PRId64 " must hold %" PRId64

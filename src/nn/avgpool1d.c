@@ -4,6 +4,7 @@
  *     unfold(...) -> sum -> div(constant divisors)        otherwise (ceil overhang, or
  *                                                          count_include_pad = False with padding) */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "nn/module_internal.h"
@@ -61,27 +62,28 @@ lc_status lc_avgpool1d_forward(const lc_module *m, lc_graph *g, int x, const cha
     LC_TRY(lc_unfold(g, x, axis, geo.kernel_size, geo.stride, geo.padding, geo.pad_hi, &windows));
     LC_TRY(lc_module_name_node(g, windows, prefix, WHO, NULL));
 
+    /* Every window divides by k unless the last one overhangs L + p (ceil mode) or, without
+     * count_include_pad, any window reaches into the padding; middle windows are always full. */
+    __int128 last_end = (__int128)(geo.out_length - 1) * geo.stride - geo.padding + geo.kernel_size;
+    bool uniform = last_end <= (__int128)geo.length + geo.padding && (m->avg.count_include_pad || geo.padding == 0);
+    if (uniform) {
+        LC_TRY(lc_mean(g, windows, axis + 1, y));
+        return lc_module_name_node(g, *y, prefix, WHO, NULL);
+    }
+    if ((uint64_t)geo.out_length > SIZE_MAX / sizeof(double))
+        return lc_fail(LC_ERR_NOMEM, "%s: %" PRId64 " per-window divisors do not fit in memory", WHO,
+                       geo.out_length);
     double *divisors = malloc((size_t)geo.out_length * sizeof *divisors);
     if (!divisors) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", WHO);
-    bool uniform = true;
-    for (int64_t o = 0; o < geo.out_length; o++) {
-        divisors[o] = divisor(&geo, m->avg.count_include_pad, o);
-        uniform = uniform && divisors[o] == (double)geo.kernel_size;
-    }
-    lc_status st;
-    if (uniform) {
-        st = lc_mean(g, windows, axis + 1, y);
-        if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO, NULL);
-    } else {
-        int sum, divs;
-        lc_shape per_window = lc_shape_make(1, &geo.out_length);
-        st = lc_sum(g, windows, axis + 1, &sum);
-        if (st == LC_OK) st = lc_module_name_node(g, sum, prefix, WHO, NULL);
-        if (st == LC_OK) st = lc_constant(g, dtype, per_window, divisors, &divs);
-        if (st == LC_OK) st = lc_module_name_node(g, divs, prefix, WHO, NULL);
-        if (st == LC_OK) st = lc_div(g, sum, divs, y);
-        if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO, NULL);
-    }
+    for (int64_t o = 0; o < geo.out_length; o++) divisors[o] = divisor(&geo, m->avg.count_include_pad, o);
+    int sum, divs;
+    lc_shape per_window = lc_shape_make(1, &geo.out_length);
+    lc_status st = lc_sum(g, windows, axis + 1, &sum);
+    if (st == LC_OK) st = lc_module_name_node(g, sum, prefix, WHO, NULL);
+    if (st == LC_OK) st = lc_constant(g, dtype, per_window, divisors, &divs);
+    if (st == LC_OK) st = lc_module_name_node(g, divs, prefix, WHO, NULL);
+    if (st == LC_OK) st = lc_div(g, sum, divs, y);
+    if (st == LC_OK) st = lc_module_name_node(g, *y, prefix, WHO, NULL);
     free(divisors);
     return st;
 }

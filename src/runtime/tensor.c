@@ -15,12 +15,16 @@ lc_status lc_tensor_new(lc_dtype dtype, lc_shape shape, lc_tensor **out) {
     if (shape.rank < 0 || shape.rank > LC_MAX_RANK)
         return lc_fail(LC_ERR_SHAPE, "tensor: rank must be between 0 and %d, got %d", LC_MAX_RANK,
                        shape.rank);
-    size_t bytes = lc_dtype_size(dtype);
+    bool empty = false; /* a zero extent makes any shape valid and zero-size, as in PyTorch */
     for (int i = 0; i < shape.rank; i++) {
         if (shape.dim[i] < 0)
             return lc_fail(LC_ERR_SHAPE, "tensor: dimension %d must be >= 0, got %lld", i,
                            (long long)shape.dim[i]);
-        if (shape.dim[i] > 0 && bytes > SIZE_MAX / 2 / (uint64_t)shape.dim[i])
+        empty = empty || shape.dim[i] == 0;
+    }
+    size_t bytes = empty ? 0 : lc_dtype_size(dtype);
+    for (int i = 0; i < shape.rank && !empty; i++) {
+        if (bytes > SIZE_MAX / 2 / (uint64_t)shape.dim[i])
             return lc_fail(LC_ERR_NOMEM, "tensor: size of shape overflows");
         bytes *= (size_t)shape.dim[i];
     }

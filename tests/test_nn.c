@@ -117,6 +117,23 @@ static void test_lp_worked_examples(void **state) {
     lc_tensor_free(x);
 }
 
+/* PyTorch: avg_pool1d([1, 2, 3], 4, 2, ceil_mode=True) = [2.0]; LP sums what exists. */
+static void test_ceil_kernel_longer_than_input(void **state) {
+    (void)state;
+    lc_tensor *x = row((double[]){1, -2, 3}, 3);
+    lc_module *m = avg(4, 2, 0, true, true);
+    lc_tensor *y = apply(m, x);
+    assert_values_close(y, (double[]){2.0 / 3.0}, 1, 1e-7, 0);
+    lc_tensor_free(y);
+    lc_module_free(m);
+    m = lp(2, 4, 2, true);
+    y = apply(m, x);
+    assert_values_close(y, (double[]){sqrt(14.0)}, 1, 1e-7, 0);
+    lc_tensor_free(y);
+    lc_module_free(m);
+    lc_tensor_free(x);
+}
+
 static void test_rank2_input(void **state) {
     (void)state;
     int64_t d[] = {2, 4};
@@ -141,6 +158,7 @@ static void test_output_lengths(void **state) {
         {13, 4, 3, 2, true, 5}, {13, 4, 3, 2, false, 5}, {10, 3, 5, 0, true, 2},
         {11, 2, 5, 0, true, 3}, {10, 2, 4, 1, true, 3}, {4, 4, 1, 0, false, 1},
         {17, 4, 3, 0, true, 6}, {17, 4, 3, 0, false, 5}, {6, 1, 7, 0, true, 1},
+        {3, 4, 2, 0, true, 1}, {3, 6, 2, 1, true, 1}, /* kernel past the input: ceil mode keeps one window */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lc_pool1d_geometry geo;
@@ -152,6 +170,8 @@ static void test_output_lengths(void **state) {
         assert_true((geo.out_length - 1) * cases[i].s < cases[i].L + cases[i].p);
     }
     lc_pool1d_geometry geo;
+    assert_fails(lc_pool1d_geometry_compute("test", 0, 1, 1, 0, true, &geo), LC_ERR_SHAPE, "output length would be < 1");
+    assert_fails(lc_pool1d_geometry_compute("test", 3, 6, 2, 0, true, &geo), LC_ERR_SHAPE, "output length would be < 1");
     assert_fails(lc_pool1d_geometry_compute("LPPool1d", 3, 4, 4, 0, false, &geo), LC_ERR_SHAPE,
                  "LPPool1d: input length 3 with padding 0 is shorter than kernel_size 4");
 }
@@ -205,6 +225,8 @@ static void test_validation_errors(void **state) {
     assert_fails(lc_lppool1d_new(&p, &m), LC_ERR_INVALID_ARG, "got inf");
     p.norm_type = -INFINITY;
     assert_fails(lc_lppool1d_new(&p, &m), LC_ERR_INVALID_ARG, "got -inf");
+    p.norm_type = 4.9e-324; /* finite and > 0, but 1/p is not */
+    assert_fails(lc_lppool1d_new(&p, &m), LC_ERR_INVALID_ARG, "LPPool1d: norm_type 5e-324 is too small (1 / norm_type overflows)");
     p = lc_lppool1d_defaults(2, -3);
     assert_fails(lc_lppool1d_new(&p, &m), LC_ERR_INVALID_ARG, "LPPool1d: kernel_size must be >= 1, got -3");
     p = lc_lppool1d_defaults(2, 3);
@@ -369,6 +391,7 @@ int main(void) {
         cmocka_unit_test(test_avg_worked_examples),
         cmocka_unit_test(test_lp_worked_examples),
         cmocka_unit_test(test_rank2_input),
+        cmocka_unit_test(test_ceil_kernel_longer_than_input),
         cmocka_unit_test(test_output_lengths),
         cmocka_unit_test(test_divisors),
         cmocka_unit_test(test_validation_errors),

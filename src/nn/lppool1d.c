@@ -27,6 +27,11 @@ lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out) {
         return lc_fail(LC_ERR_INVALID_ARG, "%s: norm_type must be finite and > 0, got %s", WHO,
                        lc_format_number(p.norm_type, v));
     }
+    if (!isfinite(1.0 / p.norm_type)) {
+        char v[32];
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: norm_type %s is too small (1 / norm_type overflows)",
+                       WHO, lc_format_number(p.norm_type, v));
+    }
     if (p.kernel_size < 1)
         return lc_fail(LC_ERR_INVALID_ARG, "%s: kernel_size must be >= 1, got %" PRId64, WHO, p.kernel_size);
     if (p.stride == LC_STRIDE_UNSET) p.stride = p.kernel_size;

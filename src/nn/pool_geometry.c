@@ -16,13 +16,19 @@ lc_status lc_pool1d_geometry_compute(const char *who, int64_t length, int64_t ke
                                      lc_pool1d_geometry *out) {
     /* 128-bit arithmetic: parameters are validated but may be near INT64_MAX. */
     __int128 span = (__int128)length + 2 * (__int128)padding - kernel_size;
-    if (span < 0)
+    /* floor or ceil of span / stride, rounding negative spans the mathematical way: in ceil
+     * mode a kernel longer than the padded input still gives one (partial) window, as in
+     * PyTorch; in floor mode it gives none. */
+    __int128 windows = span >= 0 ? (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1
+                                 : (ceil_mode ? -(-span / stride) : -((-span + stride - 1) / stride)) + 1;
+    /* The last window must start inside the input or the left padding. */
+    if (ceil_mode && windows > 0 && (windows - 1) * stride >= (__int128)length + padding) windows--;
+    /* An empty input has no window holding a real element (only ceil mode could produce one,
+     * made of padding alone); PyTorch refuses it too. */
+    if (windows < 1 || length == 0)
         return lc_fail(LC_ERR_SHAPE, "%s: input length %" PRId64 " with padding %" PRId64
                        " is shorter than kernel_size %" PRId64 " (output length would be < 1)",
                        who, length, padding, kernel_size);
-    __int128 windows = ceil_mode ? (span + stride - 1) / stride + 1 : span / stride + 1;
-    /* The last window must start inside the input or the left padding. */
-    if (ceil_mode && (windows - 1) * stride >= (__int128)length + padding) windows--;
     __int128 reach = (windows - 1) * stride + kernel_size - length - padding;
     if (windows > INT64_MAX || reach > INT64_MAX)
         return lc_fail(LC_ERR_SHAPE, "%s: output length overflows", who);

@@ -1,6 +1,10 @@
 /* Graph construction: shape rules of every op and the errors of bad parameters. */
 #include <string.h>
 
+#include "lucid/autodiff.h"
+#include "lucid/nn.h"
+#include "lucid/runtime.h"
+
 #include "support/testutil.h"
 
 static void test_unfold_shapes(void **state) {
@@ -101,6 +105,35 @@ static void test_op_table(void **state) {
     assert_false(lc_op_from_name("folds", 5, &op));
 }
 
+/* NULL in place of the object a call works on is an error with a message, never a crash. */
+static void test_null_arguments(void **state) {
+    (void)state;
+    int y;
+    lc_graph *g = NULL;
+    char *text = NULL;
+    lc_tensor *t = NULL;
+    lc_module *m = NULL;
+    assert_fails(lc_abs(NULL, 0, &y), LC_ERR_INVALID_ARG, "abs: graph and out must not be NULL");
+    assert_fails(lc_input(NULL, "x", LC_F32, test_shape3(1, 1, 1), &y), LC_ERR_INVALID_ARG, "must not be NULL");
+    assert_fails(lc_graph_verify(NULL), LC_ERR_INVALID_ARG, "verify: graph must not be NULL");
+    assert_fails(lc_graph_clone(NULL, &g), LC_ERR_INVALID_ARG, "graph clone");
+    assert_fails(lc_graph_set_name(NULL, 0, "x"), LC_ERR_INVALID_ARG, "graph must not be NULL");
+    assert_fails(lc_graph_add_output(NULL, 0), LC_ERR_INVALID_ARG, "graph must not be NULL");
+    assert_fails(lc_tensor_repr(NULL, &text), LC_ERR_INVALID_ARG, "tensor print");
+    assert_fails(lc_tensor_format_values(NULL, &text), LC_ERR_INVALID_ARG, "tensor print");
+    assert_fails(lc_tensor_clone(NULL, &t), LC_ERR_INVALID_ARG, "tensor clone");
+    assert_fails(lc_tensor_new(LC_F32, test_shape3(1, 1, 1), NULL), LC_ERR_INVALID_ARG, "out must not be NULL");
+    assert_fails(lc_tensor_from_doubles(LC_F32, test_shape3(1, 1, 2), NULL, &t), LC_ERR_INVALID_ARG, "values");
+    assert_fails(lc_interp_run(NULL, NULL, 0, NULL, 0), LC_ERR_INVALID_ARG, "interp");
+    assert_fails(lc_module_repr(NULL, &text), LC_ERR_INVALID_ARG, "module repr");
+    assert_fails(lc_avgpool1d_new(NULL, NULL), LC_ERR_INVALID_ARG, "AvgPool1d: out must not be NULL");
+    assert_fails(lc_lppool1d_new(NULL, &m), LC_ERR_INVALID_ARG, "LPPool1d: params must not be NULL");
+    assert_fails(lc_autodiff(NULL, NULL, 0, NULL, 0, &g), LC_ERR_INVALID_ARG, "autodiff: graph must not be NULL");
+    assert_null(g);
+    assert_null(t);
+    assert_null(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unfold_shapes),
@@ -108,6 +141,7 @@ int main(void) {
         cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_op_table),
+        cmocka_unit_test(test_null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

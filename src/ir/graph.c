@@ -43,6 +43,7 @@ lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_
                           const double *data, int *out) {
     const lc_op_info *info = lc_op_get_info(op);
     if (!info) return lc_fail(LC_ERR_INVALID_ARG, "graph: unknown op %d", (int)op);
+    if (!g || !out) return lc_fail(LC_ERR_INVALID_ARG, "%s: graph and out must not be NULL", info->name);
     lc_node n = {.op = op, .dtype = dtype, .real_attr = real_attr, .data = data};
     for (int i = 0; i < LC_MAX_INPUTS; i++) n.inputs[i] = i < info->arity ? inputs[i] : -1;
     for (int i = 0; i < info->n_int_attrs; i++) n.attr[i] = attrs ? attrs[i] : 0;
@@ -70,6 +71,7 @@ lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_
 }
 
 lc_status lc_graph_add_output(lc_graph *g, int node) {
+    if (!g) return lc_fail(LC_ERR_INVALID_ARG, "graph: graph must not be NULL");
     if (node < 0 || node >= g->count)
         return lc_fail(LC_ERR_INVALID_ARG, "graph: output must name a node (0..%d), got %d",
                        g->count - 1, node);
@@ -100,6 +102,7 @@ int lc_graph_input(const lc_graph *g, int k) {
 }
 
 lc_status lc_graph_set_name(lc_graph *g, int node, const char *name) {
+    if (!g) return lc_fail(LC_ERR_INVALID_ARG, "graph: graph must not be NULL");
     if (node < 0 || node >= g->count)
         return lc_fail(LC_ERR_INVALID_ARG, "graph: node must be 0..%d, got %d", g->count - 1, node);
     if (!name) {
@@ -113,6 +116,7 @@ lc_status lc_graph_set_name(lc_graph *g, int node, const char *name) {
 }
 
 lc_status lc_graph_clone(const lc_graph *g, lc_graph **out) {
+    if (!g || !out) return lc_fail(LC_ERR_INVALID_ARG, "graph clone: graph and out must not be NULL");
     lc_graph *c;
     LC_TRY(lc_graph_new(&c));
     lc_status st = LC_OK;
@@ -133,6 +137,7 @@ lc_status lc_graph_clone(const lc_graph *g, lc_graph **out) {
 }
 
 lc_status lc_graph_verify(const lc_graph *g) {
+    if (!g) return lc_fail(LC_ERR_INVALID_ARG, "verify: graph must not be NULL");
     for (int i = 0; i < g->count; i++) {
         lc_node n = *g->nodes[i];
         lc_status st = lc_infer_node(g, i, &n);
@@ -152,6 +157,7 @@ lc_status lc_graph_verify(const lc_graph *g) {
 static const lc_shape no_shape;
 
 lc_status lc_input(lc_graph *g, const char *name, lc_dtype dtype, lc_shape shape, int *out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "input: out must not be NULL");
     int idx;
     LC_TRY(lc_graph_append(g, LC_OP_INPUT, NULL, NULL, 0, dtype, &shape, NULL, &idx));
     if (name) LC_TRY(lc_graph_set_name(g, idx, name));

@@ -18,6 +18,7 @@ lc_avgpool1d_params lc_avgpool1d_defaults(int64_t kernel_size) {
 }
 
 lc_status lc_avgpool1d_new(const lc_avgpool1d_params *params, lc_module **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "%s: out must not be NULL", WHO);
     *out = NULL;
     if (!params) return lc_fail(LC_ERR_INVALID_ARG, "%s: params must not be NULL", WHO);
     lc_avgpool1d_params p = *params;

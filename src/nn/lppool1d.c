@@ -19,6 +19,7 @@ lc_lppool1d_params lc_lppool1d_defaults(double norm_type, int64_t kernel_size) {
 }
 
 lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "%s: out must not be NULL", WHO);
     *out = NULL;
     if (!params) return lc_fail(LC_ERR_INVALID_ARG, "%s: params must not be NULL", WHO);
     lc_lppool1d_params p = *params;

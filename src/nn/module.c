@@ -51,6 +51,7 @@ lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y) {
 }
 
 lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "module graph: out must not be NULL");
     *out = NULL;
     lc_graph *g;
     LC_TRY(lc_graph_new(&g));
@@ -67,6 +68,7 @@ lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape, lc
 }
 
 lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "module output shape: out must not be NULL");
     /* Shapes follow from building the ops on a scratch graph: one rule set, no twin. */
     lc_graph *g;
     LC_TRY(lc_module_graph(m, LC_F32, in, &g));
@@ -109,6 +111,7 @@ static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
 }
 
 lc_status lc_module_repr(const lc_module *m, char **out) {
+    if (!m || !out) return lc_fail(LC_ERR_INVALID_ARG, "module repr: module and out must not be NULL");
     lc_strbuf sb = {0};
     repr(&sb, m, 0);
     return lc_strbuf_finish(&sb, out);

@@ -5,6 +5,7 @@
 #include "support/error.h"
 
 lc_status lc_sequential_new(lc_module **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "Sequential: out must not be NULL");
     *out = calloc(1, sizeof **out);
     if (!*out) return lc_fail(LC_ERR_NOMEM, "Sequential: out of memory");
     (*out)->kind = LC_MODULE_SEQUENTIAL;

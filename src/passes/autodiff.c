@@ -198,7 +198,9 @@ static lc_status run(autodiff *ad, const int *outputs, int n_outputs, const int 
 
 lc_status lc_autodiff(const lc_graph *g, const int *outputs, int n_outputs, const int *wrt,
                       int n_wrt, lc_graph **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "autodiff: out must not be NULL");
     *out = NULL;
+    if (!g) return lc_fail(LC_ERR_INVALID_ARG, "autodiff: graph must not be NULL");
     LC_TRY(check_args(g, outputs, n_outputs, wrt, n_wrt));
     autodiff ad = {.in = g, .n = lc_graph_node_count(g)};
     int *all_outputs = NULL, *all_inputs = NULL;

@@ -172,6 +172,8 @@ static lc_status check_inputs(const lc_graph *g, const lc_tensor *const *inputs,
 
 lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n_inputs,
                         lc_tensor **outputs, int n_outputs) {
+    if (!g || (n_outputs > 0 && !outputs) || (n_inputs > 0 && !inputs))
+        return lc_fail(LC_ERR_INVALID_ARG, "interp: graph, inputs and outputs must not be NULL");
     for (int k = 0; k < n_outputs; k++) outputs[k] = NULL;
     if (n_outputs != lc_graph_output_count(g))
         return lc_fail(LC_ERR_INVALID_ARG, "interp: graph has %d outputs, got room for %d",

@@ -9,6 +9,7 @@
 enum { TENSOR_ALIGN = 64 };
 
 lc_status lc_tensor_new(lc_dtype dtype, lc_shape shape, lc_tensor **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "tensor: out must not be NULL");
     *out = NULL;
     if (dtype != LC_F32 && dtype != LC_F64)
         return lc_fail(LC_ERR_INVALID_ARG, "tensor: dtype must be f32 or f64, got %d", (int)dtype);
@@ -47,6 +48,8 @@ lc_status lc_tensor_new(lc_dtype dtype, lc_shape shape, lc_tensor **out) {
 
 lc_status lc_tensor_from_doubles(lc_dtype dtype, lc_shape shape, const double *values,
                                  lc_tensor **out) {
+    if (!values && lc_shape_numel(&shape) > 0)
+        return lc_fail(LC_ERR_INVALID_ARG, "tensor: values must not be NULL");
     LC_TRY(lc_tensor_new(dtype, shape, out));
     int64_t n = lc_tensor_numel(*out);
     for (int64_t i = 0; i < n; i++) lc_tensor_set(*out, i, values[i]);
@@ -54,6 +57,7 @@ lc_status lc_tensor_from_doubles(lc_dtype dtype, lc_shape shape, const double *v
 }
 
 lc_status lc_tensor_clone(const lc_tensor *t, lc_tensor **out) {
+    if (!t) return lc_fail(LC_ERR_INVALID_ARG, "tensor clone: tensor must not be NULL");
     LC_TRY(lc_tensor_new(t->dtype, t->shape, out));
     memcpy((*out)->data, t->data, lc_tensor_nbytes(t));
     return LC_OK;

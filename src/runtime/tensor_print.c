@@ -26,6 +26,7 @@ static void format_axis(lc_strbuf *sb, const lc_tensor *t, int axis, int64_t *of
 }
 
 lc_status lc_tensor_format_values(const lc_tensor *t, char **out) {
+    if (!t || !out) return lc_fail(LC_ERR_INVALID_ARG, "tensor print: tensor and out must not be NULL");
     lc_strbuf sb = {0};
     int64_t offset = 0;
     format_axis(&sb, t, 0, &offset);
@@ -33,6 +34,7 @@ lc_status lc_tensor_format_values(const lc_tensor *t, char **out) {
 }
 
 lc_status lc_tensor_repr(const lc_tensor *t, char **out) {
+    if (!t || !out) return lc_fail(LC_ERR_INVALID_ARG, "tensor print: tensor and out must not be NULL");
     lc_strbuf sb = {0};
     int64_t offset = 0;
     lc_strbuf_puts(&sb, "Tensor(");

@@ -48,10 +48,13 @@ lc_status lc_tensor_new(lc_dtype dtype, lc_shape shape, lc_tensor **out) {
 
 lc_status lc_tensor_from_doubles(lc_dtype dtype, lc_shape shape, const double *values,
                                  lc_tensor **out) {
-    if (!values && lc_shape_numel(&shape) > 0)
-        return lc_fail(LC_ERR_INVALID_ARG, "tensor: values must not be NULL");
-    LC_TRY(lc_tensor_new(dtype, shape, out));
+    LC_TRY(lc_tensor_new(dtype, shape, out)); /* validates the shape first */
     int64_t n = lc_tensor_numel(*out);
+    if (!values && n > 0) {
+        lc_tensor_free(*out);
+        *out = NULL;
+        return lc_fail(LC_ERR_INVALID_ARG, "tensor: values must not be NULL");
+    }
     for (int64_t i = 0; i < n; i++) lc_tensor_set(*out, i, values[i]);
     return LC_OK;
 }

@@ -31,26 +31,6 @@ static inline lc_graph *jit_module_graph(const lc_module *m, lc_dtype dt, lc_sha
     return b;
 }
 
-static inline lc_module *jit_lp(double p, int64_t k, int64_t s, bool ceil_mode) {
-    lc_lppool1d_params pr = lc_lppool1d_defaults(p, k);
-    pr.stride = s;
-    pr.ceil_mode = ceil_mode;
-    lc_module *m;
-    assert_ok(lc_lppool1d_new(&pr, &m));
-    return m;
-}
-
-static inline lc_module *jit_avg(int64_t k, int64_t s, int64_t pad, bool ceil_mode, bool cip) {
-    lc_avgpool1d_params pr = lc_avgpool1d_defaults(k);
-    pr.stride = s;
-    pr.padding = pad;
-    pr.ceil_mode = ceil_mode;
-    pr.count_include_pad = cip;
-    lc_module *m;
-    assert_ok(lc_avgpool1d_new(&pr, &m));
-    return m;
-}
-
 /* Random inputs for every graph input (caller frees with jit_free_tensors). */
 static inline lc_tensor **jit_random_inputs(const lc_graph *g, test_rng *r, double scale) {
     int n = lc_graph_input_count(g);

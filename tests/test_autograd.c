@@ -23,26 +23,6 @@ static lc_tensor *leaf(lc_dtype dt, int64_t n, const double *v) {
     return t;
 }
 
-static lc_module *avgpool(int64_t k, int64_t s, int64_t p, bool ceil, bool cip) {
-    lc_avgpool1d_params a = lc_avgpool1d_defaults(k);
-    a.stride = s;
-    a.padding = p;
-    a.ceil_mode = ceil;
-    a.count_include_pad = cip;
-    lc_module *m;
-    assert_ok(lc_avgpool1d_new(&a, &m));
-    return m;
-}
-
-static lc_module *lppool(double p, int64_t k, int64_t s, bool ceil) {
-    lc_lppool1d_params a = lc_lppool1d_defaults(p, k);
-    a.stride = s;
-    a.ceil_mode = ceil;
-    lc_module *m;
-    assert_ok(lc_lppool1d_new(&a, &m));
-    return m;
-}
-
 /* y = m(x), backward with `seed` values; checks y and x.grad against the expected values. */
 static void check_call(const lc_module *m, lc_dtype dt, int64_t n, const double *x, int64_t n_out,
                        const double *want_y, const double *seed, const double *want_grad, double rtol,
@@ -71,15 +51,15 @@ static void test_avgpool_worked_examples(void **state) {
     (void)state;
     for (int d = 0; d < 2; d++) {
         lc_dtype dt = d ? LC_F64 : LC_F32;
-        lc_module *m = avgpool(2, 2, 0, false, true);
+        lc_module *m = test_avgpool(2, 2, 0, false, true);
         check_call(m, dt, 4, (double[]){1, 2, 3, 4}, 2, (double[]){1.5, 3.5}, (double[]){1, 1},
                    (double[]){0.5, 0.5, 0.5, 0.5}, 0, 0);
         lc_module_free(m);
-        m = avgpool(2, 1, 1, false, true);
+        m = test_avgpool(2, 1, 1, false, true);
         check_call(m, dt, 3, (double[]){1, 2, 3}, 4, (double[]){0.5, 1.5, 2.5, 1.5},
                    (double[]){1, 1, 1, 1}, (double[]){1, 1, 1}, 0, 0);
         lc_module_free(m);
-        m = avgpool(2, 1, 1, false, false);
+        m = test_avgpool(2, 1, 1, false, false);
         check_call(m, dt, 3, (double[]){1, 2, 3}, 4, (double[]){1.0, 1.5, 2.5, 3.0},
                    (double[]){1, 1, 1, 1}, (double[]){1.5, 1.0, 1.5}, 0, 0);
         lc_module_free(m);
@@ -90,13 +70,13 @@ static void test_avgpool_worked_examples(void **state) {
  * gradient of a 2-norm is x / y per window (the trailing 5 is in no window). */
 static void test_lppool_worked_example(void **state) {
     (void)state;
-    lc_module *m = lppool(2, 2, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 2, LC_STRIDE_UNSET, false);
     double r5 = sqrt(5.0);
     check_call(m, LC_F64, 5, (double[]){1, -2, 3, -4, 5}, 2, (double[]){r5, 5}, (double[]){1, 1},
                (double[]){1 / r5, -2 / r5, 0.6, -0.8, 0}, 1e-15, 0);
     lc_module_free(m);
     /* ceil mode: the partial last window [5] has norm 5 and gradient sign(5) = 1 */
-    m = lppool(2, 2, LC_STRIDE_UNSET, true);
+    m = test_lppool(2, 2, LC_STRIDE_UNSET, true);
     check_call(m, LC_F64, 5, (double[]){1, -2, 3, -4, 5}, 3, (double[]){r5, 5, 5}, (double[]){1, 1, 2},
                (double[]){1 / r5, -2 / r5, 0.6, -0.8, 2}, 1e-15, 0);
     lc_module_free(m);
@@ -110,7 +90,7 @@ static void test_lp_zero_window_gradient_is_zero(void **state) {
     const double ps[] = {0.5, 1, 1.5, 2, 2.5, 3, 7, 60};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
         double p = ps[i];
-        lc_module *m = lppool(p, 2, LC_STRIDE_UNSET, false);
+        lc_module *m = test_lppool(p, 2, LC_STRIDE_UNSET, false);
         /* windows [0, 0], [0, -0], [3, 0] */
         double y3 = 3, g3 = 1; /* norm of [3, 0] is 3; d/dx at 3 is (3/3)^(p-1) = 1 */
         for (int d = 0; d < 2; d++)
@@ -124,17 +104,17 @@ static void test_lp_zero_window_gradient_is_zero(void **state) {
 /* x = 0 with p <= 1: the term |x|^(p-1) would be inf; the gradient there is 0. */
 static void test_lp_small_p_at_zeros(void **state) {
     (void)state;
-    lc_module *m = lppool(0.5, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(0.5, 4, LC_STRIDE_UNSET, false);
     /* window [0, 0, 1, 4]: y = (0 + 0 + 1 + 2)^2 = 9; dy/dx = (|x|/y)^(-1/2) sign(x) */
     check_call(m, LC_F64, 4, (double[]){0, 0, 1, -4}, 1, (double[]){9}, (double[]){1},
                (double[]){0, 0, 3, -1.5}, 1e-15, 0);
     lc_module_free(m);
-    m = lppool(1, 2, 1, false);
+    m = test_lppool(1, 2, 1, false);
     /* p = 1: y = |x0| + |x1|, dy/dx = sign(x): 0 at 0 */
     check_call(m, LC_F32, 3, (double[]){0, 2, -0.5}, 2, (double[]){2, 2.5}, (double[]){1, 10},
                (double[]){0, 11, -10}, 0, 0);
     lc_module_free(m);
-    m = lppool(0.25, 2, 2, false);
+    m = test_lppool(0.25, 2, 2, false);
     check_call(m, LC_F32, 4, (double[]){0, 0, 0, 16}, 2, (double[]){0, 16}, (double[]){1, 1},
                (double[]){0, 0, 0, 1}, 1e-6, 0);
     lc_module_free(m);
@@ -146,7 +126,7 @@ static void test_lp_large_p_finite(void **state) {
     (void)state;
     test_rng r = test_rng_seeded(60);
     const int64_t k = 3, len = 30;
-    lc_module *m = lppool(60, k, 2, true);
+    lc_module *m = test_lppool(60, k, 2, true);
     lc_tensor *x;
     assert_ok(lc_tensor_new(LC_F32, test_shape3(2, 2, len), &x));
     for (int64_t i = 0; i < lc_tensor_numel(x); i++)
@@ -190,7 +170,7 @@ static void test_lp_large_p_finite(void **state) {
 
 static void test_seed_rules(void **state) {
     (void)state;
-    lc_module *m = avgpool(2, 2, 0, false, true);
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
     lc_tensor *x = leaf(LC_F32, 4, (double[]){1, 2, 3, 4}), *y;
     assert_ok(lc_module_call(m, x, &y));
     lc_tensor *bad = row(LC_F32, 3, (double[]){1, 1, 1});
@@ -224,7 +204,7 @@ static void test_seed_rules(void **state) {
 /* No seed for a one-element output means 1. */
 static void test_seed_omitted_for_one_element(void **state) {
     (void)state;
-    lc_module *m = avgpool(4, 4, 0, false, true);
+    lc_module *m = test_avgpool(4, 4, 0, false, true);
     lc_tensor *x = leaf(LC_F64, 4, (double[]){1, 2, 3, 4}), *y;
     assert_ok(lc_module_call(m, x, &y));
     assert_int_equal(lc_tensor_numel(y), 1);
@@ -244,7 +224,7 @@ static void test_seed_omitted_for_one_element(void **state) {
 
 static void test_accumulation_and_zero_grad(void **state) {
     (void)state;
-    lc_module *m = avgpool(2, 1, 1, false, false);
+    lc_module *m = test_avgpool(2, 1, 1, false, false);
     lc_tensor *x = leaf(LC_F32, 3, (double[]){1, 2, 3}), *y, *s = row(LC_F32, 4, (double[]){1, 1, 1, 1});
     assert_ok(lc_module_call(m, x, &y));
     lc_tensor_zero_grad(x); /* nothing yet: no-op */
@@ -278,11 +258,11 @@ static void test_accumulation_and_zero_grad(void **state) {
 static void test_chain_matches_sequential(void **state) {
     (void)state;
     test_rng r = test_rng_seeded(7);
-    lc_module *a = avgpool(3, 2, 1, true, false), *b = lppool(2.5, 2, 1, false);
+    lc_module *a = test_avgpool(3, 2, 1, true, false), *b = test_lppool(2.5, 2, 1, false);
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, avgpool(3, 2, 1, true, false)));
-    assert_ok(lc_sequential_append(seq, lppool(2.5, 2, 1, false)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(3, 2, 1, true, false)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2.5, 2, 1, false)));
     lc_tensor *x = test_random_tensor(&r, LC_F64, test_shape3(2, 3, 11), 2.0);
     assert_ok(lc_tensor_set_requires_grad(x, true));
     lc_tensor *y1, *y2, *ys;
@@ -313,7 +293,7 @@ static void test_chain_matches_sequential(void **state) {
 static void test_free_in_any_order(void **state) {
     (void)state;
     static const int orders[6][3] = {{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
-    lc_module *m = avgpool(2, 1, 0, false, true);
+    lc_module *m = test_avgpool(2, 1, 0, false, true);
     for (int o = 0; o < 6; o++)
         for (int backward_after = 0; backward_after <= 2; backward_after++) {
             lc_tensor *t[3];
@@ -339,7 +319,7 @@ static void test_free_in_any_order(void **state) {
 /* A freed leaf or one that stopped requiring grad receives nothing; the rest still works. */
 static void test_detached_leaf(void **state) {
     (void)state;
-    lc_module *m = avgpool(2, 2, 0, false, true);
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
     lc_tensor *x = leaf(LC_F64, 4, (double[]){1, 2, 3, 4}), *y, *s = row(LC_F64, 2, (double[]){1, 1});
     assert_ok(lc_module_call(m, x, &y));
     assert_ok(lc_tensor_set_requires_grad(x, false));
@@ -364,7 +344,7 @@ static void test_detached_leaf(void **state) {
 
 static void test_rank2_input(void **state) {
     (void)state;
-    lc_module *m = avgpool(2, 2, 0, false, true);
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
     int64_t d[] = {2, 4};
     lc_tensor *x, *y, *s;
     assert_ok(lc_tensor_from_doubles(LC_F32, lc_shape_make(2, d), (double[]){1, 2, 3, 4, 5, 6, 7, 8}, &x));
@@ -383,7 +363,7 @@ static void test_rank2_input(void **state) {
 
 static void test_module_errors(void **state) {
     (void)state;
-    lc_module *m = lppool(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     lc_tensor *x = leaf(LC_F32, 3, (double[]){1, 2, 3}), *y = (lc_tensor *)1;
     assert_fails(lc_module_call(m, x, &y), LC_ERR_SHAPE, "LPPool1d");
     assert_null(y);
@@ -409,7 +389,7 @@ static lc_status failing_executor(const lc_graph *g, const lc_tensor *const *inp
 
 static void test_executor_switch(void **state) {
     (void)state;
-    lc_module *m = avgpool(2, 2, 0, false, true);
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
     lc_executor_fn before = lc_autograd_set_executor(counting_executor);
     assert_ptr_equal(before, lc_interp_run);
     lc_tensor *x = leaf(LC_F32, 4, (double[]){1, 2, 3, 4}), *y, *s = row(LC_F32, 2, (double[]){1, 1});

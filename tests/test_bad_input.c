@@ -115,23 +115,6 @@ static void test_lppool_parameter_boundaries(void **state) {
 
 /* ---- shapes ---- */
 
-static lc_module *make_avg(int64_t k, int64_t s, int64_t p, bool ceil, bool cip) {
-    lc_avgpool1d_params a = avg(k, s, p);
-    a.ceil_mode = ceil;
-    a.count_include_pad = cip;
-    lc_module *m = NULL;
-    assert_ok(lc_avgpool1d_new(&a, &m));
-    return m;
-}
-
-static lc_module *make_lp(double norm, int64_t k, int64_t s, bool ceil) {
-    lc_lppool1d_params a = lp(norm, k, s);
-    a.ceil_mode = ceil;
-    lc_module *m = NULL;
-    assert_ok(lc_lppool1d_new(&a, &m));
-    return m;
-}
-
 static lc_shape shape(int rank, int64_t a, int64_t b, int64_t c, int64_t d) {
     int64_t dims[4] = {a, b, c, d};
     return lc_shape_make(rank, dims);
@@ -139,7 +122,7 @@ static lc_shape shape(int rank, int64_t a, int64_t b, int64_t c, int64_t d) {
 
 static void test_rank_mismatch(void **state) {
     (void)state;
-    lc_module *mods[2] = {make_avg(2, UNSET, 0, false, true), make_lp(2, 2, UNSET, false)};
+    lc_module *mods[2] = {test_avgpool(2, UNSET, 0, false, true), test_lppool(2, 2, UNSET, false)};
     const char *names[2] = {"AvgPool1d", "LPPool1d"};
     for (int i = 0; i < 2; i++) {
         lc_shape out;
@@ -160,7 +143,7 @@ static void test_rank_mismatch(void **state) {
 /* The interpreter checks what it is given against the graph's inputs. */
 static void test_interp_input_mismatch(void **state) {
     (void)state;
-    lc_module *m = make_lp(2, 2, UNSET, false);
+    lc_module *m = test_lppool(2, 2, UNSET, false);
     lc_graph *g;
     assert_ok(lc_graph_new(&g));
     int x, y;
@@ -278,8 +261,8 @@ static void assert_shape(const lc_tensor *t, int rank, int64_t a, int64_t b, int
 /* N = 0 or C = 0 is valid and gives a zero-size result (INTERFACES.md, as PyTorch). */
 static void test_zero_size(void **state) {
     (void)state;
-    lc_module *mods[4] = {make_avg(3, 2, 1, false, true), make_lp(2, 4, UNSET, false),
-                          make_avg(3, 2, 1, true, false), make_lp(1.5, 3, 2, true)};
+    lc_module *mods[4] = {test_avgpool(3, 2, 1, false, true), test_lppool(2, 4, UNSET, false),
+                          test_avgpool(3, 2, 1, true, false), test_lppool(1.5, 3, 2, true)};
     /* L = 9: floor (9+2-3)/2+1 = 5; LP floor (9-4)/4+1 = 2; ceil ceil(8/2)+1 = 5;
      * LP ceil ceil(6/2)+1 = 4. */
     const int64_t lout[4] = {5, 2, 5, 4};
@@ -311,8 +294,8 @@ static void test_zero_size(void **state) {
     /* A Sequential of both keeps the batch extents and the rank. */
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, make_avg(2, 1, 0, false, true)));
-    assert_ok(lc_sequential_append(seq, make_lp(2, 2, UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(2, 1, 0, false, true)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 2, UNSET, false)));
     lc_tensor *x, *y;
     assert_ok(lc_tensor_new(LC_F32, shape(3, 0, 5, 9, 0), &x));
     y = run(seq, x);
@@ -327,7 +310,7 @@ static void test_zero_size(void **state) {
 static void test_output_length_below_one(void **state) {
     (void)state;
     lc_shape out;
-    lc_module *m = make_lp(2, 4, UNSET, false);
+    lc_module *m = test_lppool(2, 4, UNSET, false);
     assert_fails(lc_module_output_shape(m, shape(3, 1, 1, 3, 0), &out), LC_ERR_SHAPE,
                  "LPPool1d: input length 3 with padding 0 is shorter than kernel_size 4 (output length would be < 1)");
     assert_fails(lc_module_output_shape(m, shape(2, 1, 3, 0, 0), &out), LC_ERR_SHAPE, "shorter than kernel_size 4");
@@ -338,7 +321,7 @@ static void test_output_length_below_one(void **state) {
     assert_int_equal(out.dim[2], 1);
     lc_module_free(m);
 
-    m = make_avg(5, 1, 2, false, true); /* padding counts: L + 2p >= k */
+    m = test_avgpool(5, 1, 2, false, true); /* padding counts: L + 2p >= k */
     assert_fails(lc_module_output_shape(m, shape(3, 1, 1, 0, 0), &out), LC_ERR_SHAPE,
                  "AvgPool1d: input length 0 with padding 2 is shorter than kernel_size 5");
     assert_ok(lc_module_output_shape(m, shape(3, 1, 1, 1, 0), &out));
@@ -346,18 +329,18 @@ static void test_output_length_below_one(void **state) {
     lc_module_free(m);
 
     /* Huge parameters never fit a real input; the message says so instead of overflowing. */
-    m = make_avg(INT64_MAX, UNSET, 0, false, true);
+    m = test_avgpool(INT64_MAX, UNSET, 0, false, true);
     assert_fails(lc_module_output_shape(m, shape(3, 1, 1, 8, 0), &out), LC_ERR_SHAPE,
                  "AvgPool1d: input length 8 with padding 0 is shorter than kernel_size 9223372036854775807");
     lc_module_free(m);
-    m = make_avg(INT64_MAX, UNSET, INT64_MAX / 2, true, true);
+    m = test_avgpool(INT64_MAX, UNSET, INT64_MAX / 2, true, true);
     assert_fails(lc_module_output_shape(m, shape(3, 1, 1, 0, 0), &out), LC_ERR_SHAPE, "AvgPool1d");
     lc_module_free(m);
-    m = make_lp(2, INT64_MAX, 1, true);
+    m = test_lppool(2, INT64_MAX, 1, true);
     assert_fails(lc_module_output_shape(m, shape(3, 1, 1, 8, 0), &out), LC_ERR_SHAPE, "LPPool1d");
     lc_module_free(m);
     /* A huge stride is fine: one window. */
-    m = make_lp(2, 2, INT64_MAX, true);
+    m = test_lppool(2, 2, INT64_MAX, true);
     assert_ok(lc_module_output_shape(m, shape(3, 1, 1, 8, 0), &out));
     assert_int_equal(out.dim[2], 1);
     lc_module_free(m);
@@ -365,8 +348,8 @@ static void test_output_length_below_one(void **state) {
     /* In a Sequential, a later stage that no longer fits names its module. */
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, make_avg(4, UNSET, 0, false, true)));
-    assert_ok(lc_sequential_append(seq, make_lp(2, 3, UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(4, UNSET, 0, false, true)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 3, UNSET, false)));
     assert_fails(lc_module_output_shape(seq, shape(3, 1, 1, 8, 0), &out), LC_ERR_SHAPE,
                  "LPPool1d: input length 2 with padding 0 is shorter than kernel_size 3");
     lc_module_free(seq);
@@ -401,19 +384,19 @@ static void test_nan_inf_lppool(void **state) {
         double p = norms[i];
         double finite = pow(pow(3, p) + pow(4, p), 1 / p);
         const double want[] = {nan, inf, nan, inf, inf, finite, 0};
-        lc_module *m = make_lp(p, 2, UNSET, false);
+        lc_module *m = test_lppool(p, 2, UNSET, false);
         expect_row(m, LC_F64, x, 14, want, 7);
         expect_row(m, LC_F32, x, 14, want, 7);
         lc_module_free(m);
     }
     /* Overlapping windows: a NaN poisons every window holding it and only those. */
-    lc_module *m = make_lp(2, 3, 1, false);
+    lc_module *m = test_lppool(2, 3, 1, false);
     const double x2[] = {1, 2, nan, 2, 1, 0, 0};
     const double want2[] = {nan, nan, nan, sqrt(5), 1};
     expect_row(m, LC_F64, x2, 7, want2, 5);
     lc_module_free(m);
     /* Ceil mode: the partial last window holding inf gives inf. */
-    m = make_lp(2, 2, UNSET, true);
+    m = test_lppool(2, 2, UNSET, true);
     const double x3[] = {3, 4, inf};
     const double want3[] = {5, inf};
     expect_row(m, LC_F64, x3, 3, want3, 2);
@@ -426,24 +409,24 @@ static void test_nan_inf_avgpool(void **state) {
     const double inf = INFINITY, nan = NAN;
     const double x[] = {nan, 1, inf, 1, inf, nan, -inf, 2, inf, -inf, 3, 4};
     const double want[] = {nan, inf, nan, -inf, nan, 3.5};
-    lc_module *m = make_avg(2, UNSET, 0, false, true);
+    lc_module *m = test_avgpool(2, UNSET, 0, false, true);
     expect_row(m, LC_F64, x, 12, want, 6);
     expect_row(m, LC_F32, x, 12, want, 6);
     lc_module_free(m);
     /* With padding (count_include_pad both ways): windows [pad, inf] [1, pad]. */
     const double x2[] = {inf, 1};
     const double want_cip[] = {inf, 0.5};
-    m = make_avg(2, UNSET, 1, false, true);
+    m = test_avgpool(2, UNSET, 1, false, true);
     expect_row(m, LC_F64, x2, 2, want_cip, 2);
     lc_module_free(m);
     const double want_nocip[] = {inf, 1};
-    m = make_avg(2, UNSET, 1, false, false);
+    m = test_avgpool(2, UNSET, 1, false, false);
     expect_row(m, LC_F64, x2, 2, want_nocip, 2);
     lc_module_free(m);
     /* Overflow inside a window's sum is IEEE too: f64 max + max = inf. */
     const double big[] = {DBL_MAX, DBL_MAX};
     const double want_big[] = {inf};
-    m = make_avg(2, UNSET, 0, false, true);
+    m = test_avgpool(2, UNSET, 0, false, true);
     expect_row(m, LC_F64, big, 2, want_big, 1);
     lc_module_free(m);
 }

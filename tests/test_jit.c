@@ -12,7 +12,7 @@ static void lp_worked_example(void **state) {
     /* DESIGN.md §5: [1, -2, 3, -4, 5], p=2, k=2 -> [√5, 5]; ceil mode -> [√5, 5, 5] */
     const double x[] = {1, -2, 3, -4, 5};
     for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
-        lc_module *m = jit_lp(2, 2, LC_STRIDE_UNSET, ceil_mode);
+        lc_module *m = test_lppool(2, 2, LC_STRIDE_UNSET, ceil_mode);
         lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(1, 1, 5), false);
         lc_program *p;
         assert_ok(lc_compile(g, NULL, &p));
@@ -38,7 +38,7 @@ static void avg_worked_example(void **state) {
     const double want_y[2][4] = {{1.0, 1.5, 2.5, 3.0}, {0.5, 1.5, 2.5, 1.5}};
     const double want_g[2][3] = {{1.5, 1.0, 1.5}, {1, 1, 1}};
     for (int cip = 0; cip <= 1; cip++) {
-        lc_module *m = jit_avg(2, 1, 1, false, cip);
+        lc_module *m = test_avgpool(2, 1, 1, false, cip);
         lc_graph *g = jit_module_graph(m, LC_F64, test_shape3(1, 1, 3), true);
         lc_program *p;
         assert_ok(lc_compile(g, NULL, &p));
@@ -63,22 +63,22 @@ static void avg_worked_example(void **state) {
 static void kernel_counts(void **state) {
     (void)state;
     int f, fb;
-    lc_module *m = jit_lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     jit_check_module(m, LC_F32, test_shape3(2, 3, 64), 1, &f, &fb);
     assert_int_equal(f, 1);
     assert_int_equal(fb, 1);
     lc_module_free(m);
-    m = jit_avg(4, LC_STRIDE_UNSET, 0, false, true);
+    m = test_avgpool(4, LC_STRIDE_UNSET, 0, false, true);
     jit_check_module(m, LC_F32, test_shape3(2, 3, 64), 2, &f, &fb);
     assert_int_equal(f, 1);
     assert_int_equal(fb, 1);
     lc_module_free(m);
-    m = jit_avg(3, 5, 1, true, false); /* gaps, padding, ceil mode, divisors */
+    m = test_avgpool(3, 5, 1, true, false); /* gaps, padding, ceil mode, divisors */
     jit_check_module(m, LC_F64, test_shape3(2, 3, 64), 2, &f, &fb);
     assert_int_equal(f, 1);
     assert_int_equal(fb, 1);
     lc_module_free(m);
-    m = jit_lp(2.5, 4, 2, false); /* overlapping windows */
+    m = test_lppool(2.5, 4, 2, false); /* overlapping windows */
     jit_check_module(m, LC_F32, test_shape3(2, 3, 64), 3, &f, &fb);
     assert_int_equal(f, 1);
     assert_int_equal(fb, 2);
@@ -139,10 +139,10 @@ static void random_modules(void **state) {
         lc_dtype dt = test_rng_int(&r, 0, 1) ? LC_F64 : LC_F32;
         lc_module *m;
         if (it % 2 == 0) {
-            m = jit_lp(ps[it % 9], k, s, ceil_mode);
+            m = test_lppool(ps[it % 9], k, s, ceil_mode);
         } else {
             int64_t pad = test_rng_int(&r, 0, k / 2);
-            m = jit_avg(k, s, pad, ceil_mode, test_rng_int(&r, 0, 1));
+            m = test_avgpool(k, s, pad, ceil_mode, test_rng_int(&r, 0, 1));
         }
         lc_shape out;
         if (lc_module_output_shape(m, test_shape3(n, c, L), &out) != LC_OK) {
@@ -157,22 +157,22 @@ static void random_modules(void **state) {
 /* Large enough that the pool splits the work. */
 static void large_split(void **state) {
     (void)state;
-    lc_module *m = jit_lp(2.5, 4, 4, false);
+    lc_module *m = test_lppool(2.5, 4, 4, false);
     jit_check_module(m, LC_F32, test_shape3(2, 5, 20003), 9, NULL, NULL);
     lc_module_free(m);
-    m = jit_avg(3, 2, 1, true, false);
+    m = test_avgpool(3, 2, 1, true, false);
     jit_check_module(m, LC_F32, test_shape3(3, 7, 30001), 10, NULL, NULL);
     lc_module_free(m);
     /* gaps between windows (stride > kernel), padding, ceil mode: the window-major backward
      * meets element-by-element edges wherever a thread's range starts mid-window */
-    m = jit_avg(3, 5, 1, true, true);
+    m = test_avgpool(3, 5, 1, true, true);
     jit_check_module(m, LC_F32, test_shape3(2, 3, 40007), 11, NULL, NULL);
     lc_module_free(m);
-    m = jit_lp(3, 5, 7, true);
+    m = test_lppool(3, 5, 7, true);
     jit_check_module(m, LC_F64, test_shape3(1, 3, 50003), 12, NULL, NULL);
     lc_module_free(m);
     /* windows tiling the rows exactly: the range is split only at whole windows */
-    m = jit_lp(2, 4, 4, false);
+    m = test_lppool(2, 4, 4, false);
     jit_check_module(m, LC_F32, test_shape3(2, 5, 20000), 13, NULL, NULL);
     jit_check_module(m, LC_F32, test_shape3(300, 7, 8), 14, NULL, NULL);
     lc_module_free(m);

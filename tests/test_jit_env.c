@@ -44,7 +44,7 @@ static void invalid_thread_count_reported(void **state) {
 /* A generic x86-64 target without AVX: code still right, and no ymm/zmm register in it. */
 static void named_cpu(void **state) {
     (void)state;
-    lc_module *m = jit_lp(2.5, 4, 3, true);
+    lc_module *m = test_lppool(2.5, 4, 3, true);
     lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 301), true);
     jit_check_graph(g, 1, 2.0);
     char *buf = NULL;
@@ -68,7 +68,7 @@ static void dump_env(void **state) {
     assert_non_null(mkdtemp(dir));
     setenv("LUCID_DUMP", "fuse,time", 1);
     setenv("LUCID_DUMP_DIR", dir, 1);
-    lc_module *m = jit_avg(2, 2, 0, false, true);
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
     lc_graph *g = jit_module_graph(m, LC_F64, test_shape3(1, 1, 8), false);
     lc_program *p;
     assert_ok(lc_compile(g, NULL, &p));

@@ -241,8 +241,8 @@ static void zero_size(void **state) {
     /* a materialized intermediate of zero elements (overlapping second pool, N = 0) */
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
-    assert_ok(lc_sequential_append(seq, jit_avg(3, 1, 1, false, true)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(3, 1, 1, false, true)));
     g = jit_module_graph(seq, LC_F32, test_shape3(0, 3, 16), true);
     jit_check_graph(g, 2, 1.0);
     lc_graph_free(g);
@@ -257,7 +257,7 @@ static void lp_nan_inf_windows(void **state) {
     const double ps[] = {1, 2, 2.5, 4, 9, 60};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m = jit_lp(ps[i], 4, LC_STRIDE_UNSET, false);
+            lc_module *m = test_lppool(ps[i], 4, LC_STRIDE_UNSET, false);
             lc_graph *g = jit_module_graph(m, (lc_dtype)dt, test_shape3(1, 1, 24), false);
             lc_tensor *in, *out;
             assert_ok(lc_tensor_from_doubles((lc_dtype)dt, test_shape3(1, 1, 24), x, &in));
@@ -290,7 +290,7 @@ static void lp_large_p(void **state) {
     (void)state;
     const double ps[] = {60, 20, 9};
     for (int i = 0; i < 3; i++) {
-        lc_module *m = jit_lp(ps[i], 5, 3, true);
+        lc_module *m = test_lppool(ps[i], 5, 3, true);
         lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 101), false);
         test_rng r = test_rng_seeded(60);
         lc_tensor *in = test_random_tensor(&r, LC_F32, test_shape3(2, 3, 101), 1e3);
@@ -316,8 +316,8 @@ static void sequential_fusion(void **state) {
     (void)state;
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
-    assert_ok(lc_sequential_append(seq, jit_avg(3, LC_STRIDE_UNSET, 0, false, true)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(3, LC_STRIDE_UNSET, 0, false, true)));
     int f, fb;
     jit_check_module(seq, LC_F32, test_shape3(2, 3, 60), 17, &f, &fb);
     assert_int_equal(f, 1);
@@ -330,8 +330,8 @@ static void sequential_fusion(void **state) {
     lc_module_free(seq);
 
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
-    assert_ok(lc_sequential_append(seq, jit_lp(3, 4, 2, false))); /* overlapping windows */
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_lppool(3, 4, 2, false))); /* overlapping windows */
     jit_check_module(seq, LC_F32, test_shape3(2, 3, 60), 18, &f, &fb);
     assert_int_equal(f, 2);
     g = jit_module_graph(seq, LC_F32, test_shape3(2, 3, 60), false);
@@ -355,7 +355,7 @@ static void plan_reuses_memory(void **state) {
     (void)state;
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    for (int i = 0; i < 4; i++) assert_ok(lc_sequential_append(seq, jit_lp(2, 3, 1, false)));
+    for (int i = 0; i < 4; i++) assert_ok(lc_sequential_append(seq, test_lppool(2, 3, 1, false)));
     lc_graph *g = jit_module_graph(seq, LC_F32, test_shape3(1, 2, 200), false);
     lc_program *p;
     assert_ok(lc_compile(g, NULL, &p));

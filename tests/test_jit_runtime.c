@@ -64,7 +64,7 @@ static void conformance_torch(void **state) {
 static void memory_cache(void **state) {
     (void)state;
     lc_compile_cache_clear();
-    lc_module *m = jit_lp(2.5, 3, 2, false);
+    lc_module *m = test_lppool(2.5, 3, 2, false);
     lc_graph *g1 = jit_module_graph(m, LC_F32, test_shape3(1, 2, 50), true);
     lc_graph *g2 = jit_module_graph(m, LC_F32, test_shape3(1, 2, 50), true); /* same structure */
     lc_graph *g3 = jit_module_graph(m, LC_F32, test_shape3(1, 2, 51), true); /* another shape */
@@ -125,7 +125,7 @@ static void disk_cache(void **state) {
     assert_non_null(mkdtemp(dir));
     setenv("LUCID_CACHE_DIR", dir, 1);
     lc_compile_cache_clear();
-    lc_module *m = jit_avg(3, 2, 1, true, false);
+    lc_module *m = test_avgpool(3, 2, 1, true, false);
     lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 2, 41), true);
     assert_false(compile_reports_disk_hit(g));      /* miss: compiled and stored */
     assert_int_equal(count_files(dir, ".lobj"), 1);
@@ -198,8 +198,8 @@ static void concurrent_runs(void **state) {
     (void)state;
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, jit_lp(2, 2, LC_STRIDE_UNSET, false)));
-    assert_ok(lc_sequential_append(seq, jit_lp(3, 4, 2, false)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 2, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_lppool(3, 4, 2, false)));
     lc_graph *g = jit_module_graph(seq, LC_F32, test_shape3(4, 8, 4001), true);
     test_rng r = test_rng_seeded(12);
     lc_tensor **in = jit_random_inputs(g, &r, 2.0);
@@ -235,7 +235,7 @@ static void concurrent_runs(void **state) {
  * worker pick up the previous pool's last job. */
 static void pool_resize(void **state) {
     (void)state;
-    lc_module *m = jit_lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(4, 8, 8192), true);
     test_rng r = test_rng_seeded(4);
     lc_tensor **in = jit_random_inputs(g, &r, 2.0);
@@ -265,7 +265,7 @@ static void pool_resize(void **state) {
 
 static void run_into_and_bad_calls(void **state) {
     (void)state;
-    lc_module *m = jit_lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(1, 1, 8), false);
     lc_program *p;
     assert_ok(lc_compile(g, NULL, &p));
@@ -327,7 +327,7 @@ static void record_stage(void *ctx, const char *stage, const char *text) {
 
 static void dump_stages(void **state) {
     (void)state;
-    lc_module *m = jit_lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 4, 1000), true);
     stage_seen seen = {{0}};
     lc_compile_options o = lc_compile_options_default();

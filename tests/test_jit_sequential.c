@@ -90,7 +90,7 @@ static lc_module *seq_of(lc_module **children, int n) {
 /* The demo's model: the case both bugs were found on. */
 static void demo_model(void **state) {
     (void)state;
-    lc_module *c[2] = {jit_avg(3, 1, 1, false, true), jit_lp(2, 4, LC_STRIDE_UNSET, false)};
+    lc_module *c[2] = {test_avgpool(3, 1, 1, false, true), test_lppool(2, 4, LC_STRIDE_UNSET, false)};
     lc_module *m = seq_of(c, 2);
     check_seq(m, LC_F32, test_shape3(1, 2, 16), 1);
     check_seq(m, LC_F32, test_shape3(8, 16, 64), 2);
@@ -102,7 +102,7 @@ static void demo_model(void **state) {
  * interpreter; the JIT gave row 0 positions 13-15 and row 1 positions 1 and 15 wrong. */
 static void demo_model_ones_seed(void **state) {
     (void)state;
-    lc_module *c[2] = {jit_avg(3, 1, 1, false, true), jit_lp(2, 4, LC_STRIDE_UNSET, false)};
+    lc_module *c[2] = {test_avgpool(3, 1, 1, false, true), test_lppool(2, 4, LC_STRIDE_UNSET, false)};
     lc_module *m = seq_of(c, 2);
     lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(1, 2, 16), true);
     test_rng r = test_rng_seeded(7);
@@ -122,10 +122,10 @@ static void demo_model_ones_seed(void **state) {
 static void stride1_padded_backward(void **state) {
     (void)state;
     for (int64_t k = 2; k <= 5; k++) {
-        lc_module *a = jit_avg(k, 1, k / 2, false, k % 2 == 0);
+        lc_module *a = test_avgpool(k, 1, k / 2, false, k % 2 == 0);
         check_seq(a, LC_F32, test_shape3(2, 3, 19), (uint64_t)(10 + k));
         lc_module_free(a);
-        lc_module *c[2] = {jit_avg(k, 1, k / 2, false, true), jit_avg(2, 2, 1, true, false)};
+        lc_module *c[2] = {test_avgpool(k, 1, k / 2, false, true), test_avgpool(2, 2, 1, true, false)};
         lc_module *m = seq_of(c, 2);
         check_seq(m, LC_F32, test_shape3(2, 2, 23), (uint64_t)(20 + k));
         lc_module_free(m);
@@ -138,11 +138,11 @@ static void stride1_padded_backward(void **state) {
  * the graph as written, does not overflow either. */
 static void large_p_under_overlapping_pool(void **state) {
     (void)state;
-    lc_module *c[2] = {jit_lp(60, 4, 1, true), jit_avg(5, 1, 2, false, true)};
+    lc_module *c[2] = {test_lppool(60, 4, 1, true), test_avgpool(5, 1, 2, false, true)};
     lc_module *m = seq_of(c, 2);
     check_seq(m, LC_F64, test_shape3(2, 2, 35), 30);
     lc_module_free(m);
-    lc_module *c3[3] = {jit_avg(3, 2, 1, true, false), jit_lp(60, 3, 1, false), jit_lp(2, 2, 1, false)};
+    lc_module *c3[3] = {test_avgpool(3, 2, 1, true, false), test_lppool(60, 3, 1, false), test_lppool(2, 2, 1, false)};
     m = seq_of(c3, 3);
     check_seq(m, LC_F64, test_shape3(3, 2, 41), 31);
     lc_module_free(m);
@@ -156,9 +156,9 @@ static lc_module *random_pool(test_rng *r, lc_dtype dt) {
     /* strides below, equal to and above the kernel: overlapping, tiling and gapped windows */
     int64_t s = test_rng_int(r, 1, 7);
     bool ceil_mode = test_rng_int(r, 0, 1);
-    if (test_rng_int(r, 0, 1)) return jit_avg(k, s, test_rng_int(r, 0, k / 2), ceil_mode, test_rng_int(r, 0, 1));
+    if (test_rng_int(r, 0, 1)) return test_avgpool(k, s, test_rng_int(r, 0, k / 2), ceil_mode, test_rng_int(r, 0, 1));
     int64_t n_norms = (int64_t)(sizeof norms / sizeof norms[0]) - (dt == LC_F64 ? 0 : 1);
-    return jit_lp(norms[test_rng_int(r, 0, n_norms - 1)], k, s, ceil_mode);
+    return test_lppool(norms[test_rng_int(r, 0, n_norms - 1)], k, s, ceil_mode);
 }
 
 /* Random chains of 2-3 pools on random shapes; chains whose output would be empty are

@@ -21,20 +21,6 @@ static lc_tensor *apply(const lc_module *m, const lc_tensor *x) {
     return y;
 }
 
-static lc_module *avg(int64_t k, int64_t s, int64_t p, bool ceil, bool cip) {
-    lc_avgpool1d_params prm = {k, s, p, ceil, cip};
-    lc_module *m;
-    assert_ok(lc_avgpool1d_new(&prm, &m));
-    return m;
-}
-
-static lc_module *lp(double p, int64_t k, int64_t s, bool ceil) {
-    lc_lppool1d_params prm = {p, k, s, ceil};
-    lc_module *m;
-    assert_ok(lc_lppool1d_new(&prm, &m));
-    return m;
-}
-
 static lc_tensor *row(const double *v, int64_t n) {
     lc_tensor *t;
     assert_ok(lc_tensor_from_doubles(LC_F32, test_shape3(1, 1, n), v, &t));
@@ -53,7 +39,7 @@ static void test_avg_worked_examples(void **state) {
     const double a[] = {1, 2, 3, 4}, b[] = {1, 2, 3};
     lc_tensor *x = row(a, 4), *x3 = row(b, 3);
 
-    lc_module *m = avg(2, 2, 0, false, true);
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
     lc_tensor *y = apply(m, x);
     check_shape3(y, 1, 1, 2);
     assert_values_close(y, (double[]){1.5, 3.5}, 2, 0, 0);
@@ -64,14 +50,14 @@ static void test_avg_worked_examples(void **state) {
     lc_tensor_free(y);
     lc_module_free(m);
 
-    m = avg(2, 1, 1, false, true);
+    m = test_avgpool(2, 1, 1, false, true);
     y = apply(m, x3);
     check_shape3(y, 1, 1, 4);
     assert_values_close(y, (double[]){0.5, 1.5, 2.5, 1.5}, 4, 0, 0);
     lc_tensor_free(y);
     lc_module_free(m);
 
-    m = avg(2, 1, 1, false, false);
+    m = test_avgpool(2, 1, 1, false, false);
     y = apply(m, x3);
     assert_values_close(y, (double[]){1.0, 1.5, 2.5, 3.0}, 4, 0, 0);
     lc_tensor_free(y);
@@ -85,7 +71,7 @@ static void test_lp_worked_examples(void **state) {
     lc_tensor *ones;
     assert_ok(lc_tensor_new(LC_F32, test_shape3(1, 8, 16), &ones));
     for (int i = 0; i < 128; i++) lc_tensor_set(ones, i, 1);
-    lc_module *m = lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     lc_tensor *y = apply(m, ones);
     check_shape3(y, 1, 8, 4);
     for (int i = 0; i < 32; i++) assert_true(lc_tensor_get(y, i) == 2.0);
@@ -95,7 +81,7 @@ static void test_lp_worked_examples(void **state) {
 
     assert_ok(lc_tensor_new(LC_F32, test_shape3(2, 4, 12), &ones));
     for (int i = 0; i < 96; i++) lc_tensor_set(ones, i, 1);
-    m = lp(1, 3, 1, false);
+    m = test_lppool(1, 3, 1, false);
     y = apply(m, ones);
     check_shape3(y, 2, 4, 10);
     for (int i = 0; i < 80; i++) assert_true(lc_tensor_get(y, i) == 3.0);
@@ -104,12 +90,12 @@ static void test_lp_worked_examples(void **state) {
     lc_tensor_free(ones);
 
     lc_tensor *x = row((double[]){1, -2, 3, -4, 5}, 5);
-    m = lp(2, 2, LC_STRIDE_UNSET, false);
+    m = test_lppool(2, 2, LC_STRIDE_UNSET, false);
     y = apply(m, x);
     assert_values_close(y, (double[]){sqrt(5.0), 5}, 2, 1e-7, 0);
     lc_tensor_free(y);
     lc_module_free(m);
-    m = lp(2, 2, LC_STRIDE_UNSET, true);
+    m = test_lppool(2, 2, LC_STRIDE_UNSET, true);
     y = apply(m, x);
     assert_values_close(y, (double[]){sqrt(5.0), 5, 5}, 3, 1e-7, 0);
     lc_tensor_free(y);
@@ -121,12 +107,12 @@ static void test_lp_worked_examples(void **state) {
 static void test_ceil_kernel_longer_than_input(void **state) {
     (void)state;
     lc_tensor *x = row((double[]){1, -2, 3}, 3);
-    lc_module *m = avg(4, 2, 0, true, true);
+    lc_module *m = test_avgpool(4, 2, 0, true, true);
     lc_tensor *y = apply(m, x);
     assert_values_close(y, (double[]){2.0 / 3.0}, 1, 1e-7, 0);
     lc_tensor_free(y);
     lc_module_free(m);
-    m = lp(2, 4, 2, true);
+    m = test_lppool(2, 4, 2, true);
     y = apply(m, x);
     assert_values_close(y, (double[]){sqrt(14.0)}, 1, 1e-7, 0);
     lc_tensor_free(y);
@@ -139,7 +125,7 @@ static void test_rank2_input(void **state) {
     int64_t d[] = {2, 4};
     lc_tensor *x;
     assert_ok(lc_tensor_from_doubles(LC_F64, lc_shape_make(2, d), (double[]){1, 2, 3, 4, -1, -2, -3, -4}, &x));
-    lc_module *m = avg(2, LC_STRIDE_UNSET, 0, false, true);
+    lc_module *m = test_avgpool(2, LC_STRIDE_UNSET, 0, false, true);
     lc_tensor *y = apply(m, x);
     assert_int_equal(y->shape.rank, 2);
     assert_int_equal(y->shape.dim[1], 2);
@@ -182,14 +168,14 @@ static void test_divisors(void **state) {
     double v[13];
     for (int i = 0; i < 13; i++) v[i] = 1;
     lc_tensor *x = row(v, 13);
-    lc_module *m = avg(4, 3, 2, true, true);
+    lc_module *m = test_avgpool(4, 3, 2, true, true);
     lc_tensor *y = apply(m, x);
     /* windows start at -2, 1, 4, 7, 10; the last spans [10, 14) capped at L+p=15 -> 4, all
      * but the first hold 4 real ones (first: 2 real of 4). */
     assert_values_close(y, (double[]){0.5, 1, 1, 1, 0.75}, 5, 1e-7, 0);
     lc_tensor_free(y);
     lc_module_free(m);
-    m = avg(4, 3, 2, true, false);
+    m = test_avgpool(4, 3, 2, true, false);
     y = apply(m, x);
     assert_values_close(y, (double[]){1, 1, 1, 1, 1}, 5, 1e-7, 0);
     lc_tensor_free(y);
@@ -235,7 +221,7 @@ static void test_validation_errors(void **state) {
     assert_null(m);
 
     /* Shape errors surface when the module is applied. */
-    m = lp(2, 4, LC_STRIDE_UNSET, false);
+    m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     lc_shape out;
     assert_fails(lc_module_output_shape(m, test_shape3(1, 1, 3), &out), LC_ERR_SHAPE,
                  "LPPool1d: input length 3 with padding 0 is shorter than kernel_size 4");
@@ -249,13 +235,13 @@ static void test_repr(void **state) {
     (void)state;
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, avg(4, LC_STRIDE_UNSET, 0, false, true)));
-    assert_ok(lc_sequential_append(seq, lp(2.5, 4, 2, true)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(4, LC_STRIDE_UNSET, 0, false, true)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2.5, 4, 2, true)));
     char *text;
     assert_ok(lc_module_repr(lc_sequential_child(seq, 0), &text));
     assert_string_equal(text, "AvgPool1d(kernel_size=4, stride=4, padding=0, ceil_mode=False, count_include_pad=True)");
     free(text);
-    lc_module *two = lp(2, 4, LC_STRIDE_UNSET, false);
+    lc_module *two = test_lppool(2, 4, LC_STRIDE_UNSET, false);
     assert_ok(lc_module_repr(two, &text));
     assert_string_equal(text, "LPPool1d(norm_type=2, kernel_size=4, stride=4, ceil_mode=False)");
     free(text);
@@ -319,7 +305,7 @@ static void test_random_against_reference(void **state) {
         static const double norms[] = {0.5, 1, 1.5, 2, 2.5, 3, 7};
         double norm = norms[test_rng_int(&rng, 0, 6)];
         lc_dtype dt = test_rng_int(&rng, 0, 1) ? LC_F64 : LC_F32;
-        lc_module *m = is_avg ? avg(k, s, p, ceil, cip) : lp(norm, k, s, ceil);
+        lc_module *m = is_avg ? test_avgpool(k, s, p, ceil, cip) : test_lppool(norm, k, s, ceil);
         lc_tensor *x = test_random_tensor(&rng, dt, test_shape3(N, C, L), 3.0);
         lc_tensor *y = apply(m, x);
         lc_pool1d_geometry geo;
@@ -348,8 +334,8 @@ static void test_node_names(void **state) {
     (void)state;
     lc_module *seq;
     assert_ok(lc_sequential_new(&seq));
-    assert_ok(lc_sequential_append(seq, avg(3, 1, 1, false, false)));
-    assert_ok(lc_sequential_append(seq, lp(2, 4, LC_STRIDE_UNSET, false)));
+    assert_ok(lc_sequential_append(seq, test_avgpool(3, 1, 1, false, false)));
+    assert_ok(lc_sequential_append(seq, test_lppool(2, 4, LC_STRIDE_UNSET, false)));
     lc_graph *g;
     assert_ok(lc_graph_new(&g));
     int x, y;
@@ -367,13 +353,13 @@ static void test_node_names(void **state) {
 static void test_huge_lengths(void **state) {
     (void)state;
     const int64_t huge = INT64_C(4611686018427387904); /* 2^62 */
-    lc_module *m = avg(1, LC_STRIDE_UNSET, 0, false, true);
+    lc_module *m = test_avgpool(1, LC_STRIDE_UNSET, 0, false, true);
     lc_graph *g;
     assert_ok(lc_module_graph(m, LC_F32, test_shape3(1, 1, huge), &g));
     assert_int_equal(lc_graph_node(g, lc_graph_output(g, 0))->op, LC_OP_MEAN);
     lc_graph_free(g);
     lc_module_free(m);
-    m = avg(3, 3, 1, false, false); /* padding without count_include_pad: divisors differ */
+    m = test_avgpool(3, 3, 1, false, false); /* padding without count_include_pad: divisors differ */
     assert_fails(lc_module_graph(m, LC_F32, test_shape3(1, 1, INT64_C(9000000000000000000)), &g),
                  LC_ERR_NOMEM, "AvgPool1d: 3000000000000000000 per-window divisors do not fit in memory");
     assert_null(g);

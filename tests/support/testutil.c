@@ -1,5 +1,7 @@
 #include "support/testutil.h"
 
+#include "lucid/nn.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,4 +85,19 @@ const char *test_shared_path(const char *relative) {
 lc_shape test_shape3(int64_t n, int64_t c, int64_t l) {
     int64_t d[] = {n, c, l};
     return lc_shape_make(3, d);
+}
+
+lc_module *test_avgpool(int64_t k, int64_t stride, int64_t padding, bool ceil_mode,
+                        bool count_include_pad) {
+    lc_avgpool1d_params p = {k, stride, padding, ceil_mode, count_include_pad};
+    lc_module *m = NULL;
+    assert_ok(lc_avgpool1d_new(&p, &m));
+    return m;
+}
+
+lc_module *test_lppool(double norm_type, int64_t k, int64_t stride, bool ceil_mode) {
+    lc_lppool1d_params p = {norm_type, k, stride, ceil_mode};
+    lc_module *m = NULL;
+    assert_ok(lc_lppool1d_new(&p, &m));
+    return m;
 }

@@ -51,4 +51,11 @@ const char *test_shared_path(const char *relative);
 
 lc_shape test_shape3(int64_t n, int64_t c, int64_t l);
 
+/* A module with these parameters (stride may be LC_STRIDE_UNSET); fails the test when the
+ * constructor refuses them. Caller frees with lc_module_free. */
+struct lc_module;
+struct lc_module *test_avgpool(int64_t k, int64_t stride, int64_t padding, bool ceil_mode,
+                               bool count_include_pad);
+struct lc_module *test_lppool(double norm_type, int64_t k, int64_t stride, bool ceil_mode);
+
 #endif

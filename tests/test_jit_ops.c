@@ -1,5 +1,8 @@
 /* Every op through the JIT, in hand-built graphs, against the interpreter; the awkward values
  * (NaN, inf, zero windows, negative bases, large p); Sequential fusion and the fuse dump. */
+#include <float.h>
+#include <inttypes.h>
+
 #include "jit_harness.h"
 
 static int setup(void **state) {
@@ -43,7 +46,8 @@ static void special_values(void **state) {
     /* pow, sign, abs, div on NaN, ±inf, ±0: the JIT follows C's pow like the interpreter */
     const double v[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1, -1, 2, -2, 0.5, -0.5, 1e-30, 3e30};
     int n = (int)(sizeof v / sizeof v[0]);
-    const double exps[] = {2, 3, 0.5, -1, 2.5, -0.5, 0, 1};
+    /* DBL_MAX and 1e300 overflow to inf in a float32 kernel; 1e-300 underflows to 0 there */
+    const double exps[] = {2, 3, 0.5, -1, 2.5, -0.5, 0, 1, DBL_MAX, -DBL_MAX, 1e300, 1e-300, -1e-300};
     for (int dt = 0; dt < 2; dt++)
         for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
             for (int zp = 0; zp < 2; zp++) {
@@ -289,7 +293,7 @@ static void lp_nan_inf_windows(void **state) {
 static void lp_large_p(void **state) {
     (void)state;
     const double ps[] = {60, 20, 9};
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
         lc_module *m = test_lppool(ps[i], 5, 3, true);
         lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 101), false);
         test_rng r = test_rng_seeded(60);
@@ -299,6 +303,43 @@ static void lp_large_p(void **state) {
         lc_graph_free(g);
         lc_module_free(m);
     }
+}
+
+/* Huge p up to DBL_MAX (inf once rounded to float32): the result tends to the window max.
+ * The interpreter evaluates the graph literally in float64, where |x|^p overflows, so the
+ * reference here is §5's scaled form m·(Σ(|x|/m)^p)^(1/p) in float64. */
+static void lp_huge_p(void **state) {
+    (void)state;
+    const double ps[] = {1e30, 1e300, DBL_MAX};
+    enum { L = 101, K = 5, S = 3 };
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        for (int dt = 0; dt < 2; dt++) {
+            lc_module *m = test_lppool(ps[i], K, S, true);
+            lc_graph *g = jit_module_graph(m, (lc_dtype)dt, test_shape3(1, 2, L), false);
+            test_rng r = test_rng_seeded(61);
+            lc_tensor *in = test_random_tensor(&r, (lc_dtype)dt, test_shape3(1, 2, L), 1e3);
+            lc_tensor *out;
+            lc_program *p;
+            assert_ok(lc_compile(g, NULL, &p));
+            assert_ok(lc_program_run(p, (const lc_tensor *const *)&in, 1, &out, 1));
+            int64_t wins = out->shape.dim[2];
+            for (int c = 0; c < 2; c++)
+                for (int64_t o = 0; o < wins; o++) {
+                    double mx = 0, sum = 0;
+                    int64_t lo = o * S, hi = lo + K < L ? lo + K : L;
+                    for (int64_t j = lo; j < hi; j++) mx = fmax(mx, fabs(lc_tensor_get(in, c * L + j)));
+                    for (int64_t j = lo; j < hi; j++) sum += pow(fabs(lc_tensor_get(in, c * L + j)) / mx, ps[i]);
+                    double want = mx * pow(sum, 1 / ps[i]), got = lc_tensor_get(out, c * wins + o);
+                    if (!(fabs(got - want) <= 1e-6 * want))
+                        fail_msg("p=%g %s window %d,%" PRId64 ": got %.17g, want %.17g", ps[i],
+                                 lc_dtype_name((lc_dtype)dt), c, o, got, want);
+                }
+            lc_tensor_free(in);
+            lc_tensor_free(out);
+            lc_program_free(p);
+            lc_graph_free(g);
+            lc_module_free(m);
+        }
 }
 
 static char *fuse_dump(const lc_graph *g) {
@@ -381,6 +422,7 @@ int main(void) {
         cmocka_unit_test(zero_size),
         cmocka_unit_test(lp_nan_inf_windows),
         cmocka_unit_test(lp_large_p),
+        cmocka_unit_test(lp_huge_p),
         cmocka_unit_test(sequential_fusion),
         cmocka_unit_test(plan_reuses_memory),
     };

@@ -13,6 +13,7 @@
  * Bounds checks whose position is affine in the last-axis index i are elided on an interior
  * range of i computed at compile time: the row loop runs a checked loop on the edges and an
  * unchecked, vectorizable loop in between. */
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -219,7 +220,8 @@ static LLVMValueRef sum_term(emitter *e, void *ctx, ix j) {
 
 /* ---- pow ---- */
 
-static bool is_int(double v) { return v == floor(v) && fabs(v) < 1e15; }
+/* Every finite double from 2^53 up is an (even) integer, as C's pow treats it. */
+static bool is_int(double v) { return isfinite(v) && v == floor(v); }
 
 /* x^p for x >= 0 (or any x with an integer p handled by the caller): exp2(p·log2 x). */
 static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
@@ -242,8 +244,26 @@ static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype d
     return LLVMBuildSelect(e->b, neg, real_const(e, dt, NAN), r, "");
 }
 
+/* x^p for an exponent that is infinite in the kernel's type (a huge norm_type rounded to
+ * float32): C's pow limits, so 1 stays 1 instead of becoming exp2(inf·0) = NaN. */
+static LLVMValueRef pow_infinite(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
+    LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
+    LLVMValueRef below = LLVMBuildFCmp(e->b, LLVMRealOLT, ax, real_const(e, dt, 1.0), "");
+    LLVMValueRef one = LLVMBuildFCmp(e->b, LLVMRealOEQ, ax, real_const(e, dt, 1.0), "");
+    LLVMValueRef small = real_const(e, dt, p > 0 ? 0.0 : INFINITY);
+    LLVMValueRef large = real_const(e, dt, p > 0 ? INFINITY : 0.0);
+    LLVMValueRef r = LLVMBuildSelect(e->b, below, small, large, "");
+    r = LLVMBuildSelect(e->b, one, real_const(e, dt, 1.0), r, "");
+    LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, "");
+    return LLVMBuildSelect(e->b, nan, x, r, "");
+}
+
 static LLVMValueRef emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt) {
     LLVMValueRef r;
+    /* The exponent the kernel's arithmetic sees: a float32 kernel rounds it, so a huge p
+     * becomes inf (handled by its limit) and a tiny one is kept off 0 (0^tiny is 0, not 1). */
+    if (dt == LC_F32 && fabs(p) > FLT_MAX) p = copysign(INFINITY, p);
+    if (dt == LC_F32 && p != 0 && fabs(p) < FLT_TRUE_MIN) p = copysign(FLT_TRUE_MIN, p);
     if (p == 0) return real_const(e, dt, 1.0);
     if (p == 1) return x;
     if (p == 2) return LLVMBuildFMul(e->b, x, x, "");
@@ -258,7 +278,9 @@ static LLVMValueRef emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pol
         return LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), s, "");
     }
     double whole = floor(p);
-    if (p == -1) {
+    if (isinf(p)) {
+        r = pow_infinite(e, x, p, dt);
+    } else if (p == -1) {
         r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), x, "");
     } else if (p > 0 && p < 8 && p - whole == 0.5) {
         /* x^(k + 1/2) = x^k · sqrt(x): much cheaper than exp2/log2, within 2 ulp. sqrt(-inf) is

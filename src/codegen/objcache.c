@@ -3,12 +3,17 @@
  *   u64 key length, key bytes     (the full key, compared byte for byte: no collisions)
  *   u64 object length, object bytes
  *   u64 FNV-1a of the object      (catches truncation and bit rot)
- * The file name is the key's 64-bit FNV-1a hash in hex. */
+ * The file name is the key's 64-bit FNV-1a hash in hex. A hit sets the file's mtime to now,
+ * so the size trim (lc_objcache_trim) deletes the least recently used files first. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "codegen/objcache.h"
@@ -22,6 +27,8 @@
 #endif
 
 static const char magic[] = "LUCIDOBJ1\n";
+
+static _Atomic unsigned long long g_budget = LC_OBJCACHE_DEFAULT_BUDGET;
 
 static uint64_t fnv1a(const void *data, size_t len, uint64_t h) {
     const unsigned char *p = data;
@@ -40,9 +47,14 @@ static char *make_key(const char *ir, const char *triple, const char *cpu, const
     return key;
 }
 
-static bool cache_path(const char *key, char *path, size_t size) {
+static const char *cache_dir(void) {
     const char *dir = getenv("LUCID_CACHE_DIR");
-    if (!dir || !*dir) return false;
+    return dir && *dir ? dir : NULL;
+}
+
+static bool cache_path(const char *key, char *path, size_t size) {
+    const char *dir = cache_dir();
+    if (!dir) return false;
     uint64_t h = fnv1a(key, strlen(key), 0xcbf29ce484222325ULL);
     int n = snprintf(path, size, "%s/%016llx.lobj", dir, (unsigned long long)h);
     return n > 0 && (size_t)n < size;
@@ -84,6 +96,8 @@ bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const
     if (!data || fread(data, 1, olen, f) != olen) goto done;
     if (!read_u64(f, &sum) || sum != fnv1a(data, olen, 0xcbf29ce484222325ULL)) goto done;
     if (fgetc(f) != EOF) goto done; /* trailing bytes: not a file we wrote */
+    /* Mark it used (a read-only cache directory just keeps the old time). */
+    (void)futimens(fileno(f), NULL);
     *obj = data;
     *len = olen;
     data = NULL;
@@ -115,4 +129,92 @@ void lc_objcache_store(const char *ir, const char *triple, const char *cpu, cons
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) unlink(tmp);
     free(key);
+    if (ok) (void)lc_objcache_trim(cache_dir(), atomic_load(&g_budget));
+}
+
+unsigned long long lc_objcache_set_budget(unsigned long long bytes) {
+    return atomic_exchange(&g_budget, bytes ? bytes : LC_OBJCACHE_DEFAULT_BUDGET);
+}
+
+/* "<16 lowercase hex digits>.lobj": the names cache_path makes (temporaries end in
+ * ".tmpXXXXXX" and are never counted: a concurrent store may be writing one). */
+static bool is_entry_name(const char *name) {
+    for (int i = 0; i < 16; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f'))) return false;
+    return strcmp(name + 16, ".lobj") == 0;
+}
+
+static bool has_magic(int dfd, const char *name) {
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0) return false;
+    char m[sizeof magic - 1];
+    ssize_t n = read(fd, m, sizeof m);
+    close(fd);
+    return n == (ssize_t)sizeof m && memcmp(m, magic, sizeof m) == 0;
+}
+
+typedef struct cache_file {
+    char name[22]; /* is_entry_name: 16 + ".lobj" + NUL */
+    unsigned long long size;
+    struct timespec used; /* mtime */
+} cache_file;
+
+static int by_use(const void *pa, const void *pb) {
+    const cache_file *a = pa, *b = pb;
+    if (a->used.tv_sec != b->used.tv_sec) return a->used.tv_sec < b->used.tv_sec ? -1 : 1;
+    if (a->used.tv_nsec != b->used.tv_nsec) return a->used.tv_nsec < b->used.tv_nsec ? -1 : 1;
+    return strcmp(a->name, b->name); /* same tick: any fixed order */
+}
+
+int lc_objcache_trim(const char *dir, unsigned long long budget) {
+    if (!dir) return 0;
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int dfd = dirfd(d);
+    cache_file *files = NULL;
+    size_t n = 0, cap = 0;
+    unsigned long long total = 0;
+    int deleted = 0;
+    struct dirent *e;
+    /* The common case (under budget) costs one readdir and one stat per file; files are only
+     * opened to check their magic when something is about to be deleted. */
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (!is_entry_name(e->d_name)) continue;
+        /* gone already (another process trimmed it) or not a plain file: skip */
+        if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 64;
+            cache_file *grown = realloc(files, c * sizeof *grown);
+            if (!grown) goto done; /* no memory: leave the directory alone this time */
+            files = grown;
+            cap = c;
+        }
+        cache_file *f = &files[n++];
+        memcpy(f->name, e->d_name, sizeof f->name);
+        f->size = (unsigned long long)st.st_size;
+        f->used = st.st_mtim;
+        total += f->size;
+    }
+    if (total <= budget) goto done;
+    size_t ours = 0;
+    total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (has_magic(dfd, files[i].name)) {
+            files[ours++] = files[i];
+            total += files[i].size;
+        }
+    if (total <= budget) goto done; /* it was lookalikes that tipped it over */
+    qsort(files, ours, sizeof *files, by_use);
+    unsigned long long target = budget / 10 * 9;
+    for (size_t i = 0; i < ours && total > target; i++) {
+        if (unlinkat(dfd, files[i].name, 0) == 0) deleted++;
+        /* Deleted by us or by a concurrent trim (ENOENT), it no longer counts; one we may
+         * not delete (EACCES) is passed over rather than retried. */
+        total -= files[i].size;
+    }
+done:
+    free(files);
+    closedir(d);
+    return deleted;
 }

@@ -1,0 +1,267 @@
+/* Eviction in the compile caches: the disk cache's size trim (least recently used files go
+ * first, a hit counts as a use, nothing but the cache's own files is counted or deleted,
+ * concurrent stores and trims stay consistent). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jit_harness.h"
+
+#include "codegen/objcache.h"
+
+#define OBJ_BYTES 1000
+
+/* ---- disk cache --------------------------------------------------------------------------- */
+
+static char g_obj[OBJ_BYTES];
+
+/* Store a fake object under IR `ir` (the cache does not look inside object bytes). */
+static void store(const char *ir) { lc_objcache_store(ir, "triple", "cpu", "+f", 0, g_obj, sizeof g_obj); }
+
+static bool hit(const char *ir) {
+    char *obj = NULL;
+    size_t len = 0;
+    bool ok = lc_objcache_load(ir, "triple", "cpu", "+f", 0, &obj, &len);
+    if (ok) {
+        assert_int_equal(len, sizeof g_obj);
+        assert_memory_equal(obj, g_obj, len);
+    }
+    free(obj);
+    return ok;
+}
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(1 << 16);
+    *len = fread(buf, 1, 1 << 16, f);
+    fclose(f);
+    return buf;
+}
+
+static bool contains(const char *text, size_t len, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= len; i++)
+        if (memcmp(text + i, needle, n) == 0) return true;
+    return false;
+}
+
+/* The cache file holding IR `ir` (its key ends with the IR text), or "" when there is none. */
+static void entry_path(const char *dir, const char *ir, char *out, size_t size) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    out[0] = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 5, ".lobj") != 0) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t len;
+        char *text = read_all(path, &len);
+        if (text && contains(text, len, ir)) snprintf(out, size, "%s", path);
+        free(text);
+    }
+    closedir(d);
+}
+
+static void set_mtime(const char *path, time_t t) {
+    struct timespec ts[2] = {{t, 0}, {t, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static time_t mtime_of(const char *path) {
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mtime;
+}
+
+static void write_file(const char *path, const char *text, size_t repeat) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (size_t i = 0; i < repeat; i++) fputs(text, f);
+    fclose(f);
+}
+
+/* Every regular file of dir: how many end in `suffix` and their total size. */
+static int files_with(const char *dir, const char *suffix, long long *bytes) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    if (bytes) *bytes = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name), s = strlen(suffix);
+        if (l < s || strcmp(e->d_name + l - s, suffix) != 0) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        n++;
+        if (bytes) *bytes += st.st_size;
+    }
+    closedir(d);
+    return n;
+}
+
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        assert_int_equal(unlink(path), 0);
+    }
+    closedir(d);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void disk_trim_lru(void **state) {
+    (void)state;
+    for (int i = 0; i < OBJ_BYTES; i++) g_obj[i] = (char)(i * 7);
+    char dir[] = "/tmp/lucid-trim-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("LUCID_CACHE_DIR", dir, 1);
+    time_t now = time(NULL);
+
+    /* Files that are not the cache's: another name, and the cache's name pattern without its
+     * magic. Both old and large: a trim counting or deleting them would show. */
+    char foreign[1200], lookalike[1200];
+    snprintf(foreign, sizeof foreign, "%s/notes.txt", dir);
+    snprintf(lookalike, sizeof lookalike, "%s/00000000000000ff.lobj", dir);
+    write_file(foreign, "foreign ", 2000);
+    write_file(lookalike, "LUCIDOBJ2\n", 500);
+    set_mtime(foreign, now - 5000);
+    set_mtime(lookalike, now - 5000);
+
+    /* Four entries, used at 400, 300, 200 and 100 seconds ago, under the default budget. */
+    const char *ir[] = {"ir-entry-A", "ir-entry-B", "ir-entry-C", "ir-entry-D", "ir-entry-E"};
+    char path[5][1200];
+    for (int i = 0; i < 4; i++) {
+        store(ir[i]);
+        entry_path(dir, ir[i], path[i], sizeof path[i]);
+        assert_true(path[i][0] != 0);
+        set_mtime(path[i], now - 400 + 100 * i);
+    }
+    assert_int_equal(files_with(dir, ".lobj", NULL), 5);
+    long long entry_size = 0;
+    {
+        struct stat st;
+        assert_int_equal(stat(path[0], &st), 0);
+        entry_size = st.st_size;
+        assert_true(entry_size > OBJ_BYTES);
+    }
+
+    /* A hit makes A the most recently used (its mtime is now, not 400 s ago). */
+    assert_true(hit(ir[0]));
+    assert_true(mtime_of(path[0]) >= now);
+
+    /* Budget for 3.5 entries: storing E makes 5, the trim deletes the two least recently
+     * used (B, C) to get under 90% of it (3.15 entries) and keeps A (hit), D and E. */
+    unsigned long long old = lc_objcache_set_budget((unsigned long long)(entry_size * 7 / 2));
+    assert_true(old == LC_OBJCACHE_DEFAULT_BUDGET);
+    store(ir[4]);
+    entry_path(dir, ir[4], path[4], sizeof path[4]);
+    assert_true(path[4][0] != 0);
+    assert_int_equal(access(path[1], F_OK), -1);
+    assert_int_equal(access(path[2], F_OK), -1);
+    assert_int_equal(access(path[0], F_OK), 0);
+    assert_int_equal(access(path[3], F_OK), 0);
+    assert_false(hit(ir[1]));
+    assert_false(hit(ir[2]));
+    assert_true(hit(ir[3]));
+    assert_true(hit(ir[0]));
+    assert_true(hit(ir[4]));
+
+    /* The foreign files are untouched (same size, same content, same old mtime). */
+    long long bytes;
+    assert_int_equal(files_with(dir, ".txt", &bytes), 1);
+    assert_int_equal(bytes, 8 * 2000);
+    assert_int_equal(mtime_of(foreign), now - 5000);
+    assert_int_equal(mtime_of(lookalike), now - 5000);
+    size_t len;
+    char *text = read_all(lookalike, &len);
+    assert_int_equal(len, 10 * 500);
+    assert_memory_equal(text, "LUCIDOBJ2\n", 10);
+    free(text);
+
+    /* Direct trims: under budget nothing goes; a missing directory is no error; budget 0
+     * deletes every cache file and still nothing else. */
+    assert_int_equal(lc_objcache_trim(dir, (unsigned long long)entry_size * 3), 0);
+    assert_int_equal(files_with(dir, ".lobj", NULL), 4);
+    assert_int_equal(lc_objcache_trim("/nonexistent/lucid-trim", 0), 0);
+    assert_int_equal(lc_objcache_trim(NULL, 0), 0);
+    assert_int_equal(lc_objcache_trim(dir, 0), 3);
+    assert_int_equal(files_with(dir, ".lobj", NULL), 1); /* the lookalike */
+    assert_int_equal(access(foreign, F_OK), 0);
+
+    assert_true(lc_objcache_set_budget(0) == (unsigned long long)(entry_size * 7 / 2));
+    assert_true(lc_objcache_set_budget(0) == LC_OBJCACHE_DEFAULT_BUDGET);
+    unsetenv("LUCID_CACHE_DIR");
+    remove_dir(dir);
+}
+
+/* Several writers storing and trimming the same directory at once (files vanish between one
+ * thread's readdir and its stat or unlink): every store completes, no temporary is left, and
+ * the directory ends within budget. Processes sharing a directory race the same way. */
+#define WRITERS 4
+#define STORES 40
+
+static void *writer(void *arg) {
+    int id = (int)(intptr_t)arg;
+    for (int i = 0; i < STORES; i++) {
+        char ir[64];
+        snprintf(ir, sizeof ir, "ir-writer-%d-store-%03d", id, i);
+        store(ir);
+        (void)hit(ir); /* may already be gone: another writer trimmed it */
+    }
+    return NULL;
+}
+
+static void disk_trim_concurrent(void **state) {
+    (void)state;
+    for (int i = 0; i < OBJ_BYTES; i++) g_obj[i] = (char)(i * 3);
+    char dir[] = "/tmp/lucid-trim-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("LUCID_CACHE_DIR", dir, 1);
+    char foreign[1200];
+    snprintf(foreign, sizeof foreign, "%s/README", dir);
+    write_file(foreign, "keep me\n", 1);
+    store("ir-size-probe");
+    long long entry_size;
+    assert_int_equal(files_with(dir, ".lobj", &entry_size), 1);
+    unsigned long long budget = (unsigned long long)entry_size * 10;
+    lc_objcache_set_budget(budget);
+    pthread_t t[WRITERS];
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, writer, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < WRITERS; i++) pthread_join(t[i], NULL);
+    long long bytes;
+    int n = files_with(dir, ".lobj", &bytes);
+    assert_true(n >= 1);
+    assert_true((unsigned long long)bytes <= budget);
+    assert_int_equal(files_with(dir, "README", NULL), 1);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while ((e = readdir(d))) assert_null(strstr(e->d_name, ".tmp"));
+    closedir(d);
+    lc_objcache_set_budget(0);
+    unsetenv("LUCID_CACHE_DIR");
+    remove_dir(dir);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(disk_trim_lru),
+        cmocka_unit_test(disk_trim_concurrent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,6 +1,7 @@
-/* Eviction in the compile caches: the disk cache's size trim (least recently used files go
- * first, a hit counts as a use, nothing but the cache's own files is counted or deleted,
- * concurrent stores and trims stay consistent). */
+/* Eviction in the two compile caches: the disk cache's size trim (least recently used files
+ * go first, a hit counts as a use, nothing but the cache's own files is counted or deleted,
+ * concurrent stores and trims stay consistent) and the in-memory cache's least-recently-used
+ * slots (a hot program survives a stream of one-off compiles). */
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -258,10 +259,69 @@ static void disk_trim_concurrent(void **state) {
     remove_dir(dir);
 }
 
+/* ---- in-memory cache ---------------------------------------------------------------------- */
+
+#define ONE_OFFS 70 /* more than the cache's 64 slots */
+
+static lc_program *compile_o0(const lc_graph *g) {
+    lc_compile_options o = lc_compile_options_default();
+    o.opt_level = 0; /* the cache does not care; this keeps 70 compiles quick */
+    lc_program *p;
+    assert_ok(lc_compile(g, &o, &p));
+    return p;
+}
+
+static void memory_lru(void **state) {
+    (void)state;
+    unsetenv("LUCID_CACHE_DIR");
+    lc_compile_cache_clear();
+    lc_module *m = test_avgpool(2, 2, 0, false, true);
+    lc_graph *hot = jit_module_graph(m, LC_F32, test_shape3(1, 1, 200), false);
+    lc_graph *one_off[ONE_OFFS];
+    for (int i = 0; i < ONE_OFFS; i++) one_off[i] = jit_module_graph(m, LC_F32, test_shape3(1, 1, 4 + i), false);
+
+    lc_program *p = compile_o0(hot);
+    lc_program_free(p);
+    lc_program *first = compile_o0(one_off[0]); /* kept: it must outlive its eviction */
+    for (int i = 1; i < ONE_OFFS; i++) {
+        lc_program_free(compile_o0(hot));
+        lc_program_free(compile_o0(one_off[i]));
+    }
+    lc_program_free(compile_o0(hot));
+    /* every compile of the hot graph after the first was a hit; every one-off a miss */
+    lc_cache_stats s = lc_compile_cache_stats();
+    assert_int_equal(s.hits, ONE_OFFS);
+    assert_int_equal(s.misses, 1 + ONE_OFFS);
+
+    /* The least recently used one-offs were evicted, the latest kept. */
+    lc_program_free(compile_o0(one_off[ONE_OFFS - 1]));
+    assert_int_equal(lc_compile_cache_stats().hits, ONE_OFFS + 1);
+    lc_program_free(compile_o0(one_off[1]));
+    assert_int_equal(lc_compile_cache_stats().misses, 2 + ONE_OFFS);
+
+    /* The program of an evicted entry still runs and computes the right values. */
+    test_rng r = test_rng_seeded(11);
+    lc_tensor **in = jit_random_inputs(one_off[0], &r, 2.0);
+    lc_tensor *got[1] = {NULL}, *want[1] = {NULL};
+    assert_ok(lc_program_run(first, (const lc_tensor *const *)in, 1, got, 1));
+    assert_ok(lc_interp_run(one_off[0], (const lc_tensor *const *)in, 1, want, 1));
+    assert_tensor_close(got[0], want[0], JIT_RTOL, JIT_ATOL);
+    lc_tensor_free(got[0]);
+    lc_tensor_free(want[0]);
+    jit_free_tensors(in, 1);
+    lc_program_free(first);
+
+    lc_compile_cache_clear();
+    for (int i = 0; i < ONE_OFFS; i++) lc_graph_free(one_off[i]);
+    lc_graph_free(hot);
+    lc_module_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(disk_trim_lru),
         cmocka_unit_test(disk_trim_concurrent),
+        cmocka_unit_test(memory_lru),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

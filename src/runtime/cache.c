@@ -1,7 +1,9 @@
 /* The in-memory compile cache: building the same pipeline twice compiles once. Keyed by the
  * graph's structure (program_internal.h), compared byte for byte behind a 64-bit hash; a
- * small fixed table, oldest entry evicted first. The disk cache of object code is
- * src/codegen/objcache.c. */
+ * small fixed table, the least recently used entry evicted first (so a hot program survives
+ * a stream of one-off compiles). Evicting only drops the cache's reference: programs hold
+ * their own references to the code (lc_code_retain), so an evicted entry's code lives on
+ * until its last program is freed. The disk cache of object code is src/codegen/objcache.c. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,11 +19,12 @@ typedef struct entry {
     unsigned char *key;
     size_t len;
     lc_code *code;
+    uint64_t used; /* g_clock at the last insert or hit; the smallest is evicted */
 } entry;
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry g_entries[CACHE_SLOTS];
-static int g_next;
+static uint64_t g_clock; /* counts inserts and hits; 64 bits never wrap */
 static lc_cache_stats g_stats;
 
 static uint64_t fnv1a(const unsigned char *p, size_t len) {
@@ -89,6 +92,7 @@ lc_code *lc_cache_lookup(const unsigned char *key, size_t len) {
         if (e->code && e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) {
             found = e->code;
             lc_code_retain(found);
+            e->used = ++g_clock;
         }
     }
     if (found) g_stats.hits++;
@@ -97,23 +101,38 @@ lc_code *lc_cache_lookup(const unsigned char *key, size_t len) {
     return found;
 }
 
+/* The slot for a new entry under the lock: an entry with the same key (two threads compiled
+ * the same structure at once; the newer code replaces it), else an empty slot, else the
+ * least recently used. */
+static entry *slot_for(uint64_t h, const unsigned char *key, size_t len) {
+    entry *lru = NULL;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        entry *e = &g_entries[i];
+        if (e->code && e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) return e;
+        if (!lru || (lru->code && (!e->code || e->used < lru->used))) lru = e;
+    }
+    return lru;
+}
+
 void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code) {
     unsigned char *copy = malloc(len);
     if (!copy) return; /* not cached: only costs a recompile */
     memcpy(copy, key, len);
+    uint64_t h = fnv1a(key, len);
     lc_code *old = NULL;
     unsigned char *old_key = NULL;
     pthread_mutex_lock(&g_lock);
-    entry *e = &g_entries[g_next];
-    g_next = (g_next + 1) % CACHE_SLOTS;
+    entry *e = slot_for(h, key, len);
     old = e->code;
     old_key = e->key;
-    e->hash = fnv1a(key, len);
+    e->hash = h;
     e->key = copy;
     e->len = len;
     e->code = code;
+    e->used = ++g_clock;
     lc_code_retain(code);
     pthread_mutex_unlock(&g_lock);
+    /* outside the lock: the last release frees the JIT, which may take a while */
     if (old) lc_code_release(old);
     free(old_key);
 }
@@ -130,7 +149,7 @@ void lc_compile_cache_clear(void) {
     pthread_mutex_lock(&g_lock);
     memcpy(copy, g_entries, sizeof copy);
     memset(g_entries, 0, sizeof g_entries);
-    g_next = 0;
+    g_clock = 0;
     g_stats.hits = g_stats.misses = 0;
     pthread_mutex_unlock(&g_lock);
     for (int i = 0; i < CACHE_SLOTS; i++) {

@@ -332,6 +332,53 @@ static lc_status parse_attr_name(parser *ps, const lc_op_info *info, int want) {
     return expect_char(ps, '=', context);
 }
 
+/* Reads one list item at ps->p (leading space already skipped) and stores it through ctx. */
+typedef lc_status (*list_item_fn)(parser *ps, void *ctx);
+
+/* "[a, b, ...]" or "[]" from the '[' at ps->p (the caller has checked it is there), calling
+ * `item` for each element. `what` names the list in "expected ',' or ']' in <what>, got ...".
+ * Shared by shapes and constant data so both accept the same spacing, comments and forms. */
+static lc_status parse_list(parser *ps, const char *what, list_item_fn item, void *ctx) {
+    ps->p++; /* '[' */
+    skip_space(ps);
+    if (*ps->p == ']') {
+        ps->p++;
+        return LC_OK;
+    }
+    for (;;) {
+        skip_space(ps);
+        LC_TRY(item(ps, ctx));
+        skip_space(ps);
+        if (*ps->p == ',') {
+            ps->p++;
+            continue;
+        }
+        if (*ps->p == ']') {
+            ps->p++;
+            return LC_OK;
+        }
+        char got[40];
+        return fail_at(ps, ps->p, "expected ',' or ']' in %s, got %s", what, describe(ps->p, got));
+    }
+}
+
+/* One dimension of a shape into ((lc_shape *)ctx). */
+static lc_status parse_dim(parser *ps, void *ctx) {
+    lc_shape *shape = ctx;
+    const char *dim_at = ps->p;
+    char got[40];
+    if (!is_digit(*ps->p))
+        return fail_at(ps, dim_at, "expected a dimension (an integer >= 0), got %s", describe(dim_at, got));
+    uint64_t v;
+    bool fits = read_digits(ps, INT64_MAX, &v);
+    if (is_alnum(*ps->p) || *ps->p == '.')
+        return fail_at(ps, dim_at, "malformed dimension %s", describe(dim_at, got));
+    if (!fits) return fail_at(ps, dim_at, "dimension %s is out of range", describe(dim_at, got));
+    if (shape->rank == LC_MAX_RANK) return fail_at(ps, dim_at, "rank exceeds %d", LC_MAX_RANK);
+    shape->dim[shape->rank++] = (int64_t)v;
+    return LC_OK;
+}
+
 /* "f32[2,8,16]". */
 static lc_status parse_type(parser *ps, lc_dtype *dtype, lc_shape *shape) {
     const char *s;
@@ -346,37 +393,8 @@ static lc_status parse_type(parser *ps, lc_dtype *dtype, lc_shape *shape) {
     else return fail_at(ps, s, "unknown dtype %s (expected f32 or f64)", quote(s, len, got));
     if (*ps->p != '[')
         return fail_at(ps, ps->p, "expected '[' after the dtype, got %s", describe(ps->p, got));
-    ps->p++;
     *shape = (lc_shape){0};
-    skip_space(ps);
-    if (*ps->p == ']') {
-        ps->p++;
-        return LC_OK;
-    }
-    for (;;) {
-        skip_space(ps);
-        const char *dim_at = ps->p;
-        if (!is_digit(*ps->p))
-            return fail_at(ps, dim_at, "expected a dimension (an integer >= 0), got %s", describe(dim_at, got));
-        uint64_t v;
-        bool fits = read_digits(ps, INT64_MAX, &v);
-        if (is_alnum(*ps->p) || *ps->p == '.')
-            return fail_at(ps, dim_at, "malformed dimension %s", describe(dim_at, got));
-        if (!fits) return fail_at(ps, dim_at, "dimension %s is out of range", describe(dim_at, got));
-        if (shape->rank == LC_MAX_RANK)
-            return fail_at(ps, dim_at, "rank exceeds %d", LC_MAX_RANK);
-        shape->dim[shape->rank++] = (int64_t)v;
-        skip_space(ps);
-        if (*ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (*ps->p == ']') {
-            ps->p++;
-            break;
-        }
-        return fail_at(ps, ps->p, "expected ',' or ']' in the shape, got %s", describe(ps->p, got));
-    }
+    LC_TRY(parse_list(ps, "the shape", parse_dim, shape));
     /* Checked here so that an absurd shape is a parse error, not an allocation failure. */
     int64_t numel = 1;
     for (int i = 0; i < shape->rank; i++) {
@@ -400,37 +418,23 @@ static lc_status push_value(parser *ps, double v) {
     return LC_OK;
 }
 
+/* One element of constant data into ps->data. */
+static lc_status parse_data_item(parser *ps, void *ctx) {
+    (void)ctx;
+    double v;
+    LC_TRY(parse_number(ps, "a number", &v));
+    return push_value(ps, v);
+}
+
 /* "2.5" (rank 0) or "[1, 2.5, 3]" into ps->data. */
 static lc_status parse_constant_data(parser *ps, bool *is_list) {
     ps->n_data = 0;
     skip_space(ps);
-    double v;
     *is_list = *ps->p == '[';
-    if (!*is_list) {
-        LC_TRY(parse_number(ps, "constant data (a number or a list [a, b, ...])", &v));
-        return push_value(ps, v);
-    }
-    ps->p++;
-    skip_space(ps);
-    if (*ps->p == ']') {
-        ps->p++;
-        return LC_OK;
-    }
-    for (;;) {
-        LC_TRY(parse_number(ps, "a number", &v));
-        LC_TRY(push_value(ps, v));
-        skip_space(ps);
-        if (*ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (*ps->p == ']') {
-            ps->p++;
-            return LC_OK;
-        }
-        char got[40];
-        return fail_at(ps, ps->p, "expected ',' or ']' in constant data, got %s", describe(ps->p, got));
-    }
+    if (*is_list) return parse_list(ps, "constant data", parse_data_item, NULL);
+    double v;
+    LC_TRY(parse_number(ps, "constant data (a number or a list [a, b, ...])", &v));
+    return push_value(ps, v);
 }
 
 /* "(%a, %b)" with exactly the op's arity. */

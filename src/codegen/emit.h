@@ -1,4 +1,23 @@
-/* IR emission for a fused program (emit.c); jit.c optimizes and links what it builds. */
+/* IR emission for a fused program: one function per kernel (see codegen.h); jit.c optimizes
+ * and links what it builds.
+ *
+ * A kernel's body walks its root's elements row by row; the innermost loop runs over the last
+ * axis, which is the axis LLVM vectorizes (emit_kernel.c). An element's value is emitted by
+ * evaluating the root's expression at an index, recursively through inline nodes
+ * (emit_expr.c):
+ *   - elementwise ops map the index to their operands (numpy broadcasting); pow is
+ *     specialised by its exponent (emit_pow.c);
+ *   - sum/mean become reductions over the reduced axis (emit_reduce.c): short ones unrolled
+ *     in index order, so the loop around them vectorizes across elements; long ones in fixed
+ *     vector partial sums. Either way an element's sum is computed by one thread in an order
+ *     fixed at compile time, so results never depend on the target or the thread count;
+ *   - unfold is index arithmetic; a read outside [0, L) is evaluated at a clamped position
+ *     and replaced by 0 with a select, so there is no branch and no out-of-bounds load;
+ *   - fold is a gather over the ceil(size/step) windows that can cover a position;
+ *   - expand drops the index it inserted.
+ * Bounds checks whose position is affine in the last-axis index i are elided on an interior
+ * range of i computed at compile time (emit_index.c): the row loop runs a checked loop on the
+ * edges and an unchecked, vectorizable loop in between. */
 #ifndef LUCID_CODEGEN_EMIT_H
 #define LUCID_CODEGEN_EMIT_H
 

@@ -1,0 +1,35 @@
+/* Index arithmetic shared by every node: bounds checks that can be elided on an interior
+ * range of the last-axis index, linear offsets and loads. */
+#include "codegen/emit_internal.h"
+
+/* The interior: where ci·i + k + r stays in [0, len) for every r, narrowed into [ilo, ihi]. */
+bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
+    if (!p->aff) return false;
+    int64_t lo = p->k + p->rlo, hi = p->k + p->rhi;
+    if (p->ci == 0) return lo >= 0 && hi <= len - 1;
+    if (p->ci < 0) return false;
+    /* ci*i + lo >= 0 and ci*i + hi <= len - 1 */
+    int64_t from = ceil_div(-lo, p->ci), to = floor_div(len - 1 - hi, p->ci);
+    if (from > e->ilo) e->ilo = from;
+    if (to < e->ihi) e->ihi = to;
+    return !e->checked;
+}
+
+LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx) {
+    LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
+    int64_t stride = 1;
+    for (int d = s->rank - 1; d >= 0; d--) {
+        if (s->dim[d] != 1) lin = LLVMBuildAdd(e->b, lin, imul_c(e, idx[d].v, stride), "");
+        stride *= s->dim[d];
+    }
+    return lin;
+}
+
+LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, lc_dtype dt, const lc_shape *s,
+                            const ix *idx) {
+    LLVMTypeRef ty = real_type(e, dt);
+    LLVMValueRef lin = lc_emit_linear_index(e, s, idx);
+    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
+    return LLVMBuildLoad2(e->b, ty, p, "");
+}
+

@@ -1,0 +1,140 @@
+/* Shared by the emit_*.c files: the emitter's state, the index values nodes are evaluated
+ * at, small builder helpers, and the functions the files call across. The scheme is in emit.h. */
+#ifndef LUCID_CODEGEN_EMIT_INTERNAL_H
+#define LUCID_CODEGEN_EMIT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <llvm-c/Core.h>
+
+#include "passes/kernel.h"
+
+/* An index value, with its affine form in the last-axis index i when known:
+ * v = ci*i + k + r, r within [rlo, rhi] (from counted loops). */
+typedef struct ix {
+    LLVMValueRef v;
+    bool aff;
+    int64_t ci, k, rlo, rhi;
+    /* Set on the window and slot indices a fold's gather produces: both came from the
+     * position t = i + pad_lo as o = t / step - r and j = t - o·step, so an unfold with the
+     * same step reads position t - its pad_lo directly (affine in i, so bounds checks can be
+     * elided and loads are contiguous) instead of recombining the clamped o and j. */
+    const struct ix *fold_t;
+    int64_t fold_step;
+    int fold_role; /* 1 window, 2 slot */
+} ix;
+
+typedef struct emitter {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMValueRef fn;
+    LLVMTypeRef i64, i1, ptr;
+    const lc_fused *f;
+    const lc_kernel *k;
+    LLVMValueRef *slot_ptr;   /* per slot: the body's pointer parameter, or NULL */
+    LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
+    bool checked;             /* emit every bounds check */
+    bool fma;                 /* the target has fused multiply-add */
+    int64_t ilo, ihi;         /* interior range of i collected from the checks */
+    int64_t elo, ehi;         /* the element loop's interior */
+    int64_t wlo, whi;         /* the window loop's interior (window-major folds) */
+    /* The co-root's value in the current window body and the window index it was computed
+     * at: the fold's terms read it again at that same index, and emitting it once instead
+     * of per slot kept the IR (and LLVM's time on it) several times smaller. */
+    LLVMValueRef co_value, co_o;
+    LLVMValueRef co_idx[LC_MAX_RANK];
+} emitter;
+
+static inline LLVMTypeRef real_type(emitter *e, lc_dtype dt) {
+    return dt == LC_F64 ? LLVMDoubleTypeInContext(e->ctx) : LLVMFloatTypeInContext(e->ctx);
+}
+
+static inline LLVMValueRef real_const(emitter *e, lc_dtype dt, double v) {
+    return LLVMConstReal(real_type(e, dt), dt == LC_F32 ? (double)(float)v : v);
+}
+
+static inline ix ix_const(emitter *e, int64_t v) {
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0};
+    return r;
+}
+
+static inline ix ix_opaque(LLVMValueRef v) {
+    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0};
+    return r;
+}
+
+static inline LLVMValueRef call_intrinsic(emitter *e, const char *name, LLVMTypeRef ty,
+                                   LLVMValueRef *args, unsigned nargs) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(e->mod, id, &ty, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(e->ctx, id, &ty, 1);
+    return LLVMBuildCall2(e->b, fty, decl, args, nargs, "");
+}
+
+static inline LLVMValueRef unary_intrinsic(emitter *e, const char *name, LLVMValueRef x) {
+    LLVMValueRef args[1] = {x};
+    return call_intrinsic(e, name, LLVMTypeOf(x), args, 1);
+}
+
+static inline LLVMValueRef imul_c(emitter *e, LLVMValueRef a, int64_t c) {
+    if (c == 1) return a;
+    return LLVMBuildMul(e->b, a, LLVMConstInt(e->i64, (unsigned long long)c, 1), "");
+}
+
+static inline LLVMValueRef iadd_c(emitter *e, LLVMValueRef a, int64_t c) {
+    if (c == 0) return a;
+    return LLVMBuildAdd(e->b, a, LLVMConstInt(e->i64, (unsigned long long)c, 1), "");
+}
+
+static inline LLVMValueRef imin_c(emitter *e, LLVMValueRef a, int64_t c) {
+    LLVMValueRef cv = LLVMConstInt(e->i64, (unsigned long long)c, 1);
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, cv, ""), a, cv, "");
+}
+
+static inline LLVMValueRef imax_c(emitter *e, LLVMValueRef a, int64_t c) {
+    LLVMValueRef cv = LLVMConstInt(e->i64, (unsigned long long)c, 1);
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, cv, ""), a, cv, "");
+}
+
+static inline int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+static inline int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+
+static inline LLVMValueRef smin(emitter *e, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+static inline LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
+}
+
+/* emit_index.c: record that position `p` must lie in [0, len) and say whether the check can be
+ * skipped in the current mode; the linear offset of an index; a load at an index. */
+bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len);
+LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx);
+LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, lc_dtype dt, const lc_shape *s, const ix *idx);
+
+/* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
+LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);
+
+/* emit_reduce.c: a reduction over j = 0 .. n-1 carrying `nacc` accumulators of type `ty`.
+ * `terms` emits the values at position j, one per accumulator; `accumulate` folds them in
+ * (acc[a] = acc[a] op t[a]) and must work lane by lane on vectors too. `acc` holds each
+ * accumulator's identity on entry and the result on return. See emit_reduce.c for the
+ * order terms are combined in. */
+#define LC_EMIT_MAX_ACC 2
+typedef struct lc_reducer {
+    int nacc;
+    void (*terms)(emitter *e, void *ctx, ix j, LLVMValueRef *t);
+    void (*accumulate)(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t);
+    void *ctx;
+} lc_reducer;
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r, LLVMValueRef *acc);
+
+/* emit_expr.c: the value of node `node` at index `idx` (a load where it is materialized, else
+ * computed inline), and the computation itself. */
+LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx);
+LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx);
+
+#endif

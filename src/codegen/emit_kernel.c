@@ -1,0 +1,404 @@
+/* The kernel's loop nest: rows of the root's elements, the last axis innermost (the axis LLVM
+ * vectorizes), split into checked edges and an unchecked interior; the window-major form of a
+ * non-overlapping fold; the exported entry per kernel. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <llvm-c/DebugInfo.h> /* LLVMTemporaryMDNode, for loop metadata */
+
+#include "codegen/emit.h"
+#include "codegen/emit_internal.h"
+#include "support/error.h"
+
+/* for i in [from, to): out[row_base + i] = value(root, (row idx..., i)) */
+/* Window-major form of a fold whose windows do not overlap (step >= size): the loop runs over
+ * windows o, and each trip writes the `step` positions o·step - pad_lo + j, j < step (0 where
+ * j >= size). Per-window values are then contiguous loads, window slots interleaved loads
+ * and stores, which vectorize; the element-major gather would read them through o = i/step. */
+static bool window_major(const emitter *e) {
+    return lc_fold_window_major(lc_graph_node(e->f->graph, e->k->root));
+}
+
+/* Blocks q of `step` positions q·step - pad_lo .. + step - 1 that start inside a row. */
+static int64_t window_blocks(const lc_node *fold) {
+    return (fold->attr[5] + fold->attr[3] + fold->attr[2] - 1) / fold->attr[2];
+}
+
+/* co_root[row, o] = its value, into co_slot (see kernel.h). */
+static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
+    const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+    int rank = co->shape.rank;
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+    LLVMValueRef o = ox.v;
+    idx[rank - 1] = ox;
+    LLVMValueRef v = lc_emit_compute(e, e->k->co_root, idx);
+    e->co_value = v;
+    e->co_o = o;
+    for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
+    if (!store) return;
+    LLVMTypeRef ty = real_type(e, co->dtype);
+    LLVMValueRef lin = lc_emit_linear_index(e, &co->shape, idx);
+    LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->co_slot], &lin, 1, ""));
+}
+
+/* In the element-major edges of a kernel with a co-root: position i writes window o's value
+ * when it is that window's first position, so exactly one thread writes each window. */
+static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bool store) {
+    const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
+    int64_t step = fold->attr[2], lo = fold->attr[3];
+    int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[fold->shape.rank - 1];
+    LLVMValueRef o = LLVMBuildSDiv(e->b, iadd_c(e, i, lo), LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
+    LLVMValueRef owner = imax_c(e, iadd_c(e, imul_c(e, o, step), -lo), 0);
+    LLVMValueRef mine = LLVMBuildAnd(
+        e->b, LLVMBuildICmp(e->b, LLVMIntEQ, i, owner, ""),
+        LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+    LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.write");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.end");
+    LLVMBuildCondBr(e->b, mine, yes, after);
+    LLVMPositionBuilderAtEnd(e->b, yes);
+    /* (i + pad_lo) / step is not affine in i: opaque, so no check under it is elided */
+    emit_co_root(e, ix_opaque(imin_c(e, o, windows - 1)), row_idx, store);
+    e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
+    LLVMBuildBr(e->b, after);
+    LLVMPositionBuilderAtEnd(e->b, after);
+}
+
+static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, const ix *row_idx,
+                             bool store) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
+    int rank = root->shape.rank;
+    int64_t size = root->attr[1], step = root->attr[2], lo = root->attr[3];
+    int64_t windows = yn->shape.dim[rank - 1], count = (size + step - 1) / step;
+    lc_dtype dt = root->dtype;
+    LLVMTypeRef ty = real_type(e, dt);
+    ix yi[LC_MAX_RANK + 1];
+    for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
+    if (e->k->co_root >= 0) {
+        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0}; /* window q: the loop index itself */
+        emit_co_root(e, qx, row_idx, store);
+    }
+    /* the rows' other indices are the same for every slot of this body */
+    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step), ""), -lo);
+    for (int64_t ph = 0; ph < step; ph++) {
+        /* position q·step + ph - lo: windows o = q - m cover it at slot ph + m·step; summed
+         * from the lowest window up, starting from +0, exactly as the element-major gather
+         * does, so both forms give the same bits however the range is split */
+        LLVMValueRef acc = real_const(e, dt, 0.0);
+        for (int64_t m = count - 1; m >= 0; m--) {
+            int64_t j = ph + m * step;
+            if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
+            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0};
+            LLVMValueRef valid = NULL;
+            if (!lc_emit_check_elided(e, &o, windows)) {
+                valid = LLVMBuildAnd(
+                    e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o.v, LLVMConstInt(e->i64, 0, 0), ""),
+                    LLVMBuildICmp(e->b, LLVMIntSLT, o.v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+                /* clamped, o keeps its affine form (as an unfold's clamped position does):
+                 * the checks below it must record their interior in the checked pass too */
+                o.v = imin_c(e, imax_c(e, o.v, 0), windows - 1);
+            }
+            yi[rank - 1] = o;
+            yi[rank] = ix_const(e, j);
+            LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
+            if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
+            acc = LLVMBuildFAdd(e->b, acc, v, "");
+        }
+        if (!store) continue; /* a dry run that only collects bounds checks */
+        LLVMValueRef off = iadd_c(e, first, ph);
+        LLVMBuildStore(e->b, acc, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
+    }
+    e->co_value = e->co_o = NULL;
+}
+
+/* Mark a loop (by its latch branch) as not to be vectorized or unrolled: the checked edge
+ * loops run a handful of trips beside a vectorized interior, and vectorizing them too only
+ * tripled the code LLVM had to compile. */
+static void mark_scalar_loop(emitter *e, LLVMValueRef latch) {
+    LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    LLVMMetadataRef width[2] = {
+        LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
+        LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
+    LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
+    LLVMMetadataRef ops[3] = {self, LLVMMDNodeInContext2(e->ctx, width, 2),
+                              LLVMMDNodeInContext2(e->ctx, unroll, 1)};
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, 3);
+    LLVMMetadataReplaceAllUsesWith(self, loop);
+    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(e->ctx, loop));
+}
+
+static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                            const ix *row_idx, bool checked, bool window, bool scalar) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, checked ? "edge" : "interior");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inner.end");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inner.body");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, i, to, ""), body, exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    e->checked = checked;
+    LLVMTypeRef ty = real_type(e, root->dtype);
+    if (window) {
+        emit_window_body(e, i, row_base, row_idx, true);
+    } else {
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        if (rank > 0) {
+            ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
+            idx[rank - 1] = ii;
+        }
+        if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
+        LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
+        LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
+        LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
+        LLVMBuildStore(e->b, v, p);
+    }
+    LLVMValueRef i2 = iadd_c(e, i, 1);
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+    LLVMValueRef latch = LLVMBuildBr(e->b, head);
+    if (scalar) mark_scalar_loop(e, latch);
+    LLVMAddIncoming(i, &from, &pre, 1);
+    LLVMAddIncoming(i, &i2, &cur, 1);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}
+
+/* Loops over [from, to) split into checked edges and an unchecked interior [lo, hi]. */
+static void emit_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                       const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window) {
+    if (lo > hi) {
+        emit_inner_loop(e, from, to, row_base, row_idx, true, window, false);
+        return;
+    }
+    if (lo <= 0 && hi >= count - 1) { /* no check can fail anywhere: no edge loops */
+        e->ilo = lo;
+        e->ihi = hi;
+        emit_inner_loop(e, from, to, row_base, row_idx, false, window, false);
+        return;
+    }
+    LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
+    LLVMValueRef b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), a), to);
+    emit_inner_loop(e, from, a, row_base, row_idx, true, window, true);
+    e->ilo = lo;
+    e->ihi = hi;
+    emit_inner_loop(e, a, b, row_base, row_idx, false, window, false);
+    emit_inner_loop(e, b, to, row_base, row_idx, true, window, true);
+}
+
+static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                               const ix *row_idx, int64_t last) {
+    if (e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0)
+        emit_range(e, from, to, row_base, row_idx, e->elo, e->ehi, last, false);
+    else
+        emit_inner_loop(e, from, to, row_base, row_idx, true, false, false);
+}
+
+/* Find the interior range by emitting the root once into a throwaway function. */
+static void find_interior(emitter *e, int64_t last, bool window) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    e->ilo = 0;
+    e->ihi = last - 1;
+    if (window) e->ihi = window_blocks(root) - 1;
+    if (rank == 0) return;
+    LLVMValueRef saved_fn = e->fn;
+    LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), &e->i64, 1, 0);
+    LLVMValueRef tmp = LLVMAddFunction(e->mod, "lc_tmp_interior", fty);
+    e->fn = tmp;
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, tmp, "entry"));
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < rank; d++) idx[d] = ix_opaque(LLVMGetParam(tmp, 0));
+    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0};
+    idx[rank - 1] = ii;
+    e->checked = true;
+    if (window) {
+        emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
+    } else {
+        if (e->k->co_root >= 0) emit_co_root_owner(e, LLVMGetParam(tmp, 0), idx, false);
+        lc_emit_compute(e, e->k->root, idx);
+    }
+    LLVMBuildRetVoid(e->b);
+    LLVMDeleteFunction(tmp);
+    e->fn = saved_fn;
+    LLVMPositionBuilderAtEnd(e->b, saved_bb);
+}
+
+/* The buffers a kernel's body takes, in parameter order: what it writes, then what it reads. */
+static int param_slots(const lc_kernel *k, int *out) {
+    int n = 0;
+    out[n++] = k->dst_slot;
+    if (k->co_root >= 0) out[n++] = k->co_slot;
+    for (int a = 0; a < k->n_args; a++) out[n++] = k->args[a];
+    return n;
+}
+
+static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
+    const lc_kernel *k = e->k;
+    const lc_node *root = lc_graph_node(e->f->graph, k->root);
+    int pslots[64];
+    int nparams = param_slots(k, pslots) + 2;
+    LLVMTypeRef params[64];
+    LC_ASSERT(nparams <= 64);
+    for (int p = 0; p < nparams - 2; p++) params[p] = e->ptr;
+    params[nparams - 2] = e->i64;
+    params[nparams - 1] = e->i64;
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, (unsigned)nparams, 0);
+    char name[48];
+    snprintf(name, sizeof name, "lc_kernel_%d_body", kid);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+    unsigned inl = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    for (int p = 0; p < nparams - 2; p++)
+        LLVMAddAttributeAtIndex(fn, (unsigned)p + 1, LLVMCreateEnumAttribute(e->ctx, noalias, 0));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, inl, 0));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
+    e->fn = fn;
+    for (int s = 0; s < e->f->n_slots; s++) e->slot_ptr[s] = NULL;
+    for (int p = 0; p < nparams - 2; p++) e->slot_ptr[pslots[p]] = LLVMGetParam(fn, (unsigned)p);
+    LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nparams - 2);
+    LLVMValueRef end = LLVMGetParam(fn, (unsigned)nparams - 1);
+
+    int rank = root->shape.rank;
+    int64_t last = rank > 0 ? root->shape.dim[rank - 1] : 1;
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->ctx, fn, "entry");
+    LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(e->ctx, fn, "row");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
+    LLVMPositionBuilderAtEnd(e->b, entry);
+    bool win = window_major(e);
+    if (win) {
+        find_interior(e, last, true);
+        e->wlo = e->ilo;
+        e->whi = e->ihi;
+    }
+    find_interior(e, last, false);
+    e->elo = e->ilo;
+    e->ehi = e->ihi;
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, begin, end, ""), rows, done);
+
+    /* row loop: e runs over flat elements; each trip finishes (part of) one row */
+    LLVMPositionBuilderAtEnd(e->b, rows);
+    LLVMValueRef el = LLVMBuildPhi(e->b, e->i64, "e");
+    LLVMValueRef lastv = LLVMConstInt(e->i64, (unsigned long long)last, 1);
+    LLVMValueRef row = LLVMBuildSDiv(e->b, el, lastv, "row");
+    LLVMValueRef i0 = LLVMBuildSRem(e->b, el, lastv, "i0");
+    LLVMValueRef i1 = smin(e, lastv, LLVMBuildAdd(e->b, i0, LLVMBuildSub(e->b, end, el, ""), ""));
+    LLVMValueRef row_base = LLVMBuildMul(e->b, row, lastv, "");
+    ix row_idx[LC_MAX_RANK];
+    LLVMValueRef rem = row;
+    for (int d = rank - 2; d >= 0; d--) {
+        LLVMValueRef ext = LLVMConstInt(e->i64, (unsigned long long)root->shape.dim[d], 1);
+        row_idx[d] = ix_opaque(d == 0 ? rem : LLVMBuildSRem(e->b, rem, ext, ""));
+        if (d > 0) rem = LLVMBuildSDiv(e->b, rem, ext, "");
+    }
+    if (win) {
+        /* whole blocks inside [i0, i1): q·step - lo >= i0 and q·step - lo + step <= i1 */
+        const lc_node *fold = root;
+        int64_t step = fold->attr[2], lo = fold->attr[3];
+        int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
+        LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
+        int64_t blocks = window_blocks(fold);
+        /* align is 1 by default, so align == step alone does not say the blocks tile the
+         * row when step is 1: check the conditions fuse sets align by */
+        if (e->k->align == step && lo == 0 && last % step == 0 &&
+            (e->k->co_root < 0 || windows * step == last)) {
+            /* blocks tile the row exactly and the range is split at multiples of step:
+             * every position belongs to a whole block of the range */
+            LLVMValueRef oa = LLVMBuildSDiv(e->b, i0, stepv, "");
+            LLVMValueRef ob = LLVMBuildSDiv(e->b, i1, stepv, "");
+            emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
+            goto row_done;
+        }
+        LLVMValueRef oa = LLVMBuildSDiv(e->b, iadd_c(e, i0, lo + step - 1), stepv, "");
+        LLVMValueRef ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
+        /* a co-root is written per block, so blocks stop at the last window there */
+        int64_t qmax = e->k->co_root >= 0 ? windows : blocks;
+        oa = imin_c(e, imax_c(e, oa, 0), qmax);
+        ob = smax(e, imin_c(e, ob, qmax), oa);
+        LLVMValueRef pa = smin(e, smax(e, iadd_c(e, imul_c(e, oa, step), -lo), i0), i1);
+        LLVMValueRef pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
+        /* positions before the first whole window and after the last (fewer than `step`
+         * each): element by element, all checks kept, to keep the code small */
+        emit_inner_loop(e, i0, pa, row_base, row_idx, true, false, true);
+        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
+        emit_inner_loop(e, pb, i1, row_base, row_idx, true, false, true);
+    } else {
+        emit_element_range(e, i0, i1, row_base, row_idx, last);
+    }
+row_done:;
+    LLVMValueRef el2 = LLVMBuildAdd(e->b, el, LLVMBuildSub(e->b, i1, i0, ""), "");
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, el2, end, ""), rows, done);
+    LLVMAddIncoming(el, &begin, &entry, 1);
+    LLVMAddIncoming(el, &el2, &cur, 1);
+    LLVMPositionBuilderAtEnd(e->b, done);
+    LLVMBuildRetVoid(e->b);
+    *body_ty = fty;
+    return fn;
+}
+
+/* The exported entry: unpack the slot table into the body's noalias parameters. */
+static void add_entry(emitter *e, int kid, LLVMValueRef body, LLVMTypeRef body_ty) {
+    LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
+    char name[48];
+    snprintf(name, sizeof name, "lc_kernel_%d", kid);
+    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
+    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
+    const lc_kernel *k = e->k;
+    LLVMValueRef args[64];
+    int na = 0;
+    LLVMValueRef slots = LLVMGetParam(fn, 0);
+    int pslots[64];
+    int np = param_slots(k, pslots);
+    for (int a = 0; a < np; a++) {
+        int slot = pslots[a];
+        LLVMValueRef off = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
+        LLVMValueRef p = LLVMBuildGEP2(e->b, e->ptr, slots, &off, 1, "");
+        args[na++] = LLVMBuildLoad2(e->b, e->ptr, p, "");
+    }
+    args[na++] = LLVMGetParam(fn, 1);
+    args[na++] = LLVMGetParam(fn, 2);
+    LLVMBuildCall2(e->b, body_ty, body, args, (unsigned)na, "");
+    LLVMBuildRetVoid(e->b);
+}
+
+lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma) {
+    emitter e = {0};
+    e.fma = fma;
+    e.ctx = ctx;
+    e.mod = mod;
+    e.b = LLVMCreateBuilderInContext(ctx);
+    e.i64 = LLVMInt64TypeInContext(ctx);
+    e.i1 = LLVMInt1TypeInContext(ctx);
+    e.ptr = LLVMPointerType(LLVMInt8TypeInContext(ctx), 0);
+    e.f = f;
+    int n = lc_graph_node_count(f->graph);
+    e.slot_ptr = calloc((size_t)f->n_slots + 1, sizeof(LLVMValueRef));
+    e.globals = calloc((size_t)n + 1, sizeof(LLVMValueRef));
+    lc_status st = LC_OK;
+    if (!e.slot_ptr || !e.globals) st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    for (int kid = 0; kid < f->n_kernels && st == LC_OK; kid++) {
+        e.k = &f->kernels[kid];
+        if (e.k->n_args + 4 > 64) {
+            st = lc_fail(LC_ERR_UNSUPPORTED, "codegen: kernel %d reads %d buffers (at most 61)",
+                         kid, e.k->n_args);
+            break;
+        }
+        LLVMTypeRef body_ty;
+        LLVMValueRef body = add_body(&e, kid, &body_ty);
+        add_entry(&e, kid, body, body_ty);
+    }
+    free(e.slot_ptr);
+    free(e.globals);
+    LLVMDisposeBuilder(e.b);
+    return st;
+}

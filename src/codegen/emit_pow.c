@@ -1,0 +1,86 @@
+/* x^p specialised by the exponent: multiplies and sqrt for the common p, C's limits for an
+ * exponent that is infinite in the kernel's type, else exp2(p·log2|x|) from vmath.c. */
+#include <float.h>
+#include <math.h>
+
+#include "codegen/emit_internal.h"
+#include "codegen/vmath.h"
+
+/* Every finite double from 2^53 up is an (even) integer, as C's pow treats it. */
+static bool is_int(double v) { return isfinite(v) && v == floor(v); }
+
+/* x^p for x >= 0 (or any x with an integer p handled by the caller): exp2(p·log2 x). */
+static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
+    LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
+    LLVMValueRef lg = lc_vmath_log2(e->b, e->mod, ax, dt == LC_F64, e->fma);
+    LLVMValueRef r = lc_vmath_exp2(e->b, e->mod, LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""),
+                                   dt == LC_F64, e->fma);
+    if (is_int(p)) {
+        if (fmod(fabs(p), 2.0) == 1.0) {
+            LLVMValueRef args[2] = {r, x};
+            r = call_intrinsic(e, "llvm.copysign", LLVMTypeOf(x), args, 2);
+        }
+        return r;
+    }
+    /* non-integer power of a negative number is NaN, as C's pow */
+    LLVMValueRef neg = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, x, real_const(e, dt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealONE, x, real_const(e, dt, -INFINITY), ""), "");
+    /* (-inf)^p is +inf or 0 as |x|^p: C's pow */
+    return LLVMBuildSelect(e->b, neg, real_const(e, dt, NAN), r, "");
+}
+
+/* x^p for an exponent that is infinite in the kernel's type (a huge norm_type rounded to
+ * float32): C's pow limits, so 1 stays 1 instead of becoming exp2(inf·0) = NaN. */
+static LLVMValueRef pow_infinite(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
+    LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
+    LLVMValueRef below = LLVMBuildFCmp(e->b, LLVMRealOLT, ax, real_const(e, dt, 1.0), "");
+    LLVMValueRef one = LLVMBuildFCmp(e->b, LLVMRealOEQ, ax, real_const(e, dt, 1.0), "");
+    LLVMValueRef small = real_const(e, dt, p > 0 ? 0.0 : INFINITY);
+    LLVMValueRef large = real_const(e, dt, p > 0 ? INFINITY : 0.0);
+    LLVMValueRef r = LLVMBuildSelect(e->b, below, small, large, "");
+    r = LLVMBuildSelect(e->b, one, real_const(e, dt, 1.0), r, "");
+    LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, "");
+    return LLVMBuildSelect(e->b, nan, x, r, "");
+}
+
+LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt) {
+    LLVMValueRef r;
+    /* The exponent the kernel's arithmetic sees: a float32 kernel rounds it, so a huge p
+     * becomes inf (handled by its limit) and a tiny one is kept off 0 (0^tiny is 0, not 1). */
+    if (dt == LC_F32 && fabs(p) > FLT_MAX) p = copysign(INFINITY, p);
+    if (dt == LC_F32 && p != 0 && fabs(p) < FLT_TRUE_MIN) p = copysign(FLT_TRUE_MIN, p);
+    if (p == 0) return real_const(e, dt, 1.0);
+    if (p == 1) return x;
+    if (p == 2) return LLVMBuildFMul(e->b, x, x, "");
+    if (p == 3) return LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, x, x, ""), x, "");
+    if (p == 4) {
+        LLVMValueRef x2 = LLVMBuildFMul(e->b, x, x, "");
+        return LLVMBuildFMul(e->b, x2, x2, "");
+    }
+    if (p == 0.5) {
+        LLVMValueRef s = unary_intrinsic(e, "llvm.sqrt", x);
+        LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");
+        return LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), s, "");
+    }
+    double whole = floor(p);
+    if (isinf(p)) {
+        r = pow_infinite(e, x, p, dt);
+    } else if (p == -1) {
+        r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), x, "");
+    } else if (p > 0 && p < 8 && p - whole == 0.5) {
+        /* x^(k + 1/2) = x^k · sqrt(x): much cheaper than exp2/log2, within 2 ulp. sqrt(-inf) is
+         * NaN where pow(-inf, p) is inf, so that one value is selected apart. */
+        r = unary_intrinsic(e, "llvm.sqrt", x);
+        for (int k = 0; k < (int)whole; k++) r = LLVMBuildFMul(e->b, r, x, "");
+        LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");
+        r = LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), r, "");
+    } else
+        r = pow_general(e, x, p, dt);
+    if (zero_pole && p < 0) {
+        LLVMValueRef z = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, 0.0), "");
+        r = LLVMBuildSelect(e->b, z, real_const(e, dt, 0.0), r, "");
+    }
+    return r;
+}
+

@@ -1,0 +1,136 @@
+/* Reductions over a counted range j = 0 .. n-1 (sums, the scaled LP norm's max, fold gathers),
+ * in one of two fixed orders chosen from n alone:
+ *
+ *   n <= LC_UNROLL_MAX: unrolled, terms folded in index order from the identity. LLVM
+ *     vectorizes only innermost loops, and its own full unrolling gives up once the body (a
+ *     fractional pow) is large; unrolled, the loop around the reduction (over the kernel's
+ *     elements) is the innermost one and vectorizes across elements.
+ *
+ *   longer: explicit partial sums in a <W x T> accumulator (W·sizeof(T) = 64 bytes, a cache
+ *     line): lane l folds the terms j ≡ l (mod W) in order, the last n mod W terms go to lanes
+ *     0 .. n mod W - 1, then the lanes are combined pairwise (halves, then quarters, ...). The
+ *     W terms of a trip are contiguous in x wherever j is the unit-stride index, so they load
+ *     as one vector. The loop around is no longer vectorized (a loop sits inside it), and the
+ *     reduction itself is; no reassociation flag is needed, since the order is written out.
+ *
+ * W depends only on the element type, never on the target, so results are the same on every
+ * machine and thread count (LUCID_CPU changes the code, not the bits). */
+#include <stdlib.h>
+
+#include "codegen/emit_internal.h"
+#include "support/error.h"
+
+/* Lanes of the partial-sum accumulator: one 64-byte line of the element type. */
+static unsigned partial_lanes(LLVMTypeRef ty) {
+    return LLVMGetTypeKind(ty) == LLVMDoubleTypeKind ? 8 : 16;
+}
+
+static ix const_index(emitter *e, int64_t j) {
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0};
+    return r;
+}
+
+static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueRef *acc) {
+    LLVMValueRef t[LC_EMIT_MAX_ACC];
+    for (int64_t j = 0; j < n; j++) {
+        r->terms(e, r->ctx, const_index(e, j), t);
+        r->accumulate(e, acc, t);
+    }
+}
+
+static LLVMValueRef splat(emitter *e, LLVMValueRef v, unsigned lanes) {
+    LLVMValueRef *elems = calloc(lanes, sizeof *elems);
+    if (!elems) return NULL;
+    for (unsigned l = 0; l < lanes; l++) elems[l] = v;
+    LLVMValueRef r = LLVMConstVector(elems, lanes);
+    free(elems);
+    return r;
+}
+
+/* The terms at j = base + l for l < count, packed into vectors (lanes from `count` on hold
+ * `fill`, each accumulator's identity). `base` is affine: base_v = k + r, r in [rlo, rhi]. */
+static void pack_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int64_t k,
+                       int64_t rlo, int64_t rhi, unsigned count, const LLVMValueRef *fill,
+                       LLVMValueRef *vt) {
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    for (int a = 0; a < r->nacc; a++) vt[a] = fill[a];
+    for (unsigned l = 0; l < count; l++) {
+        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0};
+        LLVMValueRef t[LC_EMIT_MAX_ACC];
+        r->terms(e, r->ctx, j, t);
+        for (int a = 0; a < r->nacc; a++)
+            vt[a] = LLVMBuildInsertElement(e->b, vt[a], t[a], LLVMConstInt(i32, l, 0), "");
+    }
+}
+
+/* Lanes [0, half) and [half, 2·half) of v as two vectors. */
+static void split_halves(emitter *e, LLVMValueRef v, unsigned half, LLVMValueRef *lo, LLVMValueRef *hi) {
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef mask_lo[16], mask_hi[16];
+    for (unsigned l = 0; l < half; l++) {
+        mask_lo[l] = LLVMConstInt(i32, l, 0);
+        mask_hi[l] = LLVMConstInt(i32, half + l, 0);
+    }
+    LLVMValueRef undef = LLVMGetUndef(LLVMTypeOf(v));
+    *lo = LLVMBuildShuffleVector(e->b, v, undef, LLVMConstVector(mask_lo, half), "");
+    *hi = LLVMBuildShuffleVector(e->b, v, undef, LLVMConstVector(mask_hi, half), "");
+}
+
+static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r,
+                           LLVMValueRef *acc) {
+    unsigned lanes = partial_lanes(ty);
+    int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
+    LLVMTypeRef vty = LLVMVectorType(ty, lanes);
+    LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) {
+        LC_ASSERT(LLVMIsConstant(acc[a])); /* identities are constants */
+        ident[a] = splat(e, acc[a], lanes);
+    }
+
+    /* for (c = 0; c < trips; c++) vacc = vacc op terms(c·W .. c·W + W-1) */
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red.end");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
+    for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, vty, "acc");
+    LLVMValueRef vt[LC_EMIT_MAX_ACC];
+    pack_terms(e, r, base, 0, 0, (trips - 1) * (int64_t)lanes, lanes, ident, vt);
+    r->accumulate(e, vacc, vt);
+    LLVMValueRef next = iadd_c(e, base, (int64_t)lanes);
+    LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, next,
+                                      LLVMConstInt(e->i64, (unsigned long long)(trips * (int64_t)lanes), 1), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMBuildCondBr(e->b, more, head, exit);
+    LLVMValueRef zero = LLVMConstInt(e->i64, 0, 0);
+    LLVMAddIncoming(base, &zero, &pre, 1);
+    LLVMAddIncoming(base, &next, &latch, 1);
+    for (int a = 0; a < r->nacc; a++) {
+        LLVMAddIncoming(phis[a], &ident[a], &pre, 1);
+        LLVMAddIncoming(phis[a], &vacc[a], &latch, 1);
+    }
+    LLVMPositionBuilderAtEnd(e->b, exit);
+
+    if (tail > 0) {
+        pack_terms(e, r, LLVMConstInt(e->i64, (unsigned long long)(trips * (int64_t)lanes), 1),
+                   trips * (int64_t)lanes, 0, 0, (unsigned)tail, ident, vt);
+        r->accumulate(e, vacc, vt);
+    }
+    /* lanes combined pairwise: l with l + W/2, then with l + W/4, ... */
+    for (unsigned half = lanes / 2; half >= 1; half /= 2) {
+        LLVMValueRef lo[LC_EMIT_MAX_ACC], hi[LC_EMIT_MAX_ACC];
+        for (int a = 0; a < r->nacc; a++) split_halves(e, vacc[a], half, &lo[a], &hi[a]);
+        r->accumulate(e, lo, hi);
+        for (int a = 0; a < r->nacc; a++) vacc[a] = lo[a];
+    }
+    LLVMValueRef lane0 = LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0);
+    for (int a = 0; a < r->nacc; a++) acc[a] = LLVMBuildExtractElement(e->b, vacc[a], lane0, "");
+}
+
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r, LLVMValueRef *acc) {
+    LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
+    if (n <= 0) return;
+    if (n <= LC_UNROLL_MAX) reduce_unrolled(e, n, r, acc);
+    else reduce_partial(e, ty, n, r, acc);
+}

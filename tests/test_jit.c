@@ -154,6 +154,30 @@ static void random_modules(void **state) {
     }
 }
 
+/* Windows longer than LC_UNROLL_MAX: reductions (and, with overlap, fold gathers) run as
+ * vector partial sums with a scalar tail; lengths on both sides of multiples of 8 and 16. */
+static void long_windows(void **state) {
+    (void)state;
+    test_rng r = test_rng_seeded(77);
+    const double ps[] = {1, 2, 2.5, 7, 30};
+    for (int it = 0; it < 16; it++) {
+        int64_t k = test_rng_int(&r, 17, 80);
+        int64_t s = it % 3 == 0 ? test_rng_int(&r, 1, 4) : test_rng_int(&r, k / 2, k + 5);
+        int64_t L = k + test_rng_int(&r, 0, 300);
+        bool ceil_mode = test_rng_int(&r, 0, 1);
+        lc_dtype dt = it % 4 < 2 ? LC_F32 : LC_F64;
+        lc_module *m;
+        if (it % 2 == 0) {
+            m = test_lppool(ps[(it / 2) % 5], k, s, ceil_mode);
+        } else {
+            int64_t pad = test_rng_int(&r, 0, k / 2);
+            m = test_avgpool(k, s, pad, ceil_mode, test_rng_int(&r, 0, 1));
+        }
+        jit_check_module(m, dt, test_shape3(2, 3, L), 300 + (uint64_t)it, NULL, NULL);
+        lc_module_free(m);
+    }
+}
+
 /* Large enough that the pool splits the work. */
 static void large_split(void **state) {
     (void)state;
@@ -186,6 +210,7 @@ int main(void) {
         cmocka_unit_test(backward_only_one_kernel),
         cmocka_unit_test(random_modules),
         cmocka_unit_test(large_split),
+        cmocka_unit_test(long_windows),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

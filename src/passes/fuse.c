@@ -340,8 +340,8 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             const char *role = "";
             if ((x->op == LC_OP_SUM || x->op == LC_OP_MEAN) &&
                 lc_graph_node(f->graph, x->inputs[0])->shape.dim[x->attr[0]] > LC_UNROLL_MAX)
-                role = "  [reduction: a counted loop (too long to unroll), so the loop around it "
-                       "is not vectorized]";
+                role = "  [window reduction: vector partial sums (too long to unroll), so the "
+                       "loop around it is not vectorized]";
             else if (x->op == LC_OP_SUM || x->op == LC_OP_MEAN)
                 role = "  [window reduction: unrolled into the vectorized loop]";
             else if (x->op == LC_OP_UNFOLD) role = "  [index arithmetic; 0 outside [0, L)]";

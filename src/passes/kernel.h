@@ -50,7 +50,7 @@ typedef struct lc_kernel {
 } lc_kernel;
 
 /* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
- * loop around them vectorizes; longer ones stay counted loops. */
+ * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
 #define LC_UNROLL_MAX 16
 
 /* A fold that codegen runs window-major: over the last axis, a loop over blocks q of `step`

@@ -382,6 +382,68 @@ static void test_product_constants(void **state) {
     lc_graph_free(g);
 }
 
+/* Only finite nonzero constants gather, and the other factors keep their association, so no
+ * product forms that the graph lacked. a · (b · 0) · 6 was rewritten into (a · b) · 0: NaN once
+ * a · b overflows, where the graph gives 0 (fuzz finding simplify_reassociates_mul_by_zero).
+ * a · (b · c) · 2 · 3 becomes (a · (b · c)) · 6, not ((a · b) · c) · 6: at a = inf with b · c
+ * underflowing to 0 the graph gives NaN, and (inf · b) · c would give inf. Values pinned by
+ * hand through the interpreter, before and after the pass. */
+static void test_product_zero_and_association(void **state) {
+    (void)state;
+    lc_graph *g = new_graph();
+    int a, b, c, zero, six, two, three, z1, z2, z3, p1, p2, p3, p4;
+    assert_ok(lc_input(g, "a", LC_F64, shape1(3), &a));
+    assert_ok(lc_input(g, "b", LC_F64, shape1(3), &b));
+    assert_ok(lc_input(g, "c", LC_F64, shape1(3), &c));
+    assert_ok(lc_scalar(g, LC_F64, 0.0, &zero));
+    assert_ok(lc_scalar(g, LC_F64, 6.0, &six));
+    assert_ok(lc_scalar(g, LC_F64, 2.0, &two));
+    assert_ok(lc_scalar(g, LC_F64, 3.0, &three));
+    assert_ok(lc_mul(g, b, zero, &z1));
+    assert_ok(lc_mul(g, a, z1, &z2));
+    assert_ok(lc_mul(g, z2, six, &z3)); /* a · (b · 0) · 6 */
+    assert_ok(lc_mul(g, b, c, &p1));
+    assert_ok(lc_mul(g, a, p1, &p2));
+    assert_ok(lc_mul(g, p2, two, &p3));
+    assert_ok(lc_mul(g, p3, three, &p4)); /* a · (b · c) · 2 · 3 */
+    assert_ok(lc_graph_add_output(g, z3));
+    assert_ok(lc_graph_add_output(g, p4));
+    lc_graph *s = run_checked("simplify", g);
+
+    /* a · b overflows in element 0; b · c underflows to 0 in element 1. */
+    const double va[] = {1e200, INFINITY, 2}, vb[] = {1e200, 1e-200, -3}, vc[] = {1, 1e-200, 0.5};
+    const double want0[] = {0, NAN, 0}, want1[] = {INFINITY, NAN, -18};
+    lc_tensor *in[3], *before[2], *after[2];
+    assert_ok(lc_tensor_from_doubles(LC_F64, shape1(3), va, &in[0]));
+    assert_ok(lc_tensor_from_doubles(LC_F64, shape1(3), vb, &in[1]));
+    assert_ok(lc_tensor_from_doubles(LC_F64, shape1(3), vc, &in[2]));
+    eval_graph(g, in, before);
+    eval_graph(s, in, after);
+    assert_values_close(before[0], want0, 3, 0, 0);
+    assert_values_close(after[0], want0, 3, 0, 0);
+    assert_values_close(before[1], want1, 3, 0, 0);
+    assert_values_close(after[1], want1, 3, 0, 0);
+
+    /* a · (b · 0) · 6 keeps its zero in place; the gathered product is (a · (b · c)) · 6. */
+    const lc_node *o0 = output_node(s, 0), *o1 = output_node(s, 1);
+    assert_int_equal(o0->op, LC_OP_MUL);
+    assert_int_equal(lc_graph_node(s, o0->inputs[0])->op, LC_OP_MUL);
+    assert_int_equal(o1->op, LC_OP_MUL);
+    assert_true(lc_graph_node(s, o1->inputs[1])->data[0] == 6.0);
+    const lc_node *abc = lc_graph_node(s, o1->inputs[0]);
+    assert_int_equal(abc->op, LC_OP_MUL);
+    assert_int_equal(abc->inputs[0], lc_graph_input(s, 0));
+    const lc_node *bc = lc_graph_node(s, abc->inputs[1]);
+    assert_int_equal(bc->op, LC_OP_MUL);
+    assert_int_equal(bc->inputs[0], lc_graph_input(s, 1));
+    assert_int_equal(bc->inputs[1], lc_graph_input(s, 2));
+    free_tensors(in, 3);
+    free_tensors(before, 2);
+    free_tensors(after, 2);
+    lc_graph_free(s);
+    lc_graph_free(g);
+}
+
 /* ---- random graphs: simplify (and the whole pipeline) never changes a value ---- */
 
 static const double exponents[] = {1, 2, 3, 0.5, 1.0 / 3.0, -1, 2.5, -2, 4, 0};
@@ -537,6 +599,7 @@ int main(void) {
         cmocka_unit_test(test_constant_folding),
         cmocka_unit_test(test_constant_folding_shape),
         cmocka_unit_test(test_product_constants),
+        cmocka_unit_test(test_product_zero_and_association),
         cmocka_unit_test(test_random_graphs),
         cmocka_unit_test(test_deep_dag_is_fast),
         cmocka_unit_test(test_pinned_text),

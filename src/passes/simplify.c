@@ -12,12 +12,16 @@
  *   sign(x) · abs(x)        -> x
  *   1 · x                   -> x                 1 a one-element constant that does not widen x
  *   op(constants)           -> constant          every input a one-element constant
- *   c1 · x · c2             -> x · (c1·c2)       through nested muls; dropped when it is 1
+ *   c1 · x · c2             -> x · (c1·c2)       through nested muls; dropped when it is 1;
+ *                                                 c finite and nonzero, the other factors keep
+ *                                                 their association (simplify_product.c)
  *   expand(pow_zp(S, 1/p − 1)) · pow(A, p − 1)   the LP backward (simplify_lp.c)
  *
  * "Exact" includes the awkward points: 0, inf and NaN give what the unsimplified graph gives,
  * zero_pole included (pow(pow(x, a), b) with a < 0 folds only when both poles agree).
- * Values may differ in the last bits where a rewrite reassociates (x^(ab) vs (x^a)^b).
+ * Values may differ in the last bits where a rewrite reassociates (x^(ab) vs (x^a)^b), or
+ * moves a finite nonzero constant factor; a product the graph never formed is never formed:
+ * a · (b · 0) stays, since (a · b) · 0 is NaN where a · b overflows and the graph gave 0.
  *
  * Names: a node that becomes a new node passes its name on; nodes built on the way are named
  * after it ("<name>.div"); a node folded into an existing one leaves its name behind. */

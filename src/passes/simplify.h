@@ -36,10 +36,14 @@ typedef struct lc_simp_factor_list {
 /* Append the leaves of the mul tree under i to f, left to right; false when there are more
  * than LC_SIMP_MAX_FACTORS (f is then partly filled). */
 bool lc_simp_factors(const lc_graph *g, int i, lc_simp_factor_list *f);
-/* The product of factors[0..n) (n >= 1) left to right, its one-element constants folded into
- * one constant put last (left out when it is 1 and the product has its shape already). */
+/* Node i is a one-element constant that may move through a product (*v its value): finite
+ * and nonzero, so that moving it only scales what it passes. 0, inf and NaN stay in place. */
+bool lc_simp_movable_const(const lc_graph *g, int i, double *v);
+/* The product of factors[0..n) (n >= 1) left to right, its movable constants folded into one
+ * constant put last (left out when it is 1 and the product has its shape already). */
 lc_status lc_simp_product(lc_simplify *s, const int *factors, int n, int *out);
-/* a · b rebuilt by lc_simp_product when its factors hold two or more one-element constants. */
+/* a · b with its movable constants folded into one put last, when it holds two or more; the
+ * other factors keep their association (no product of them is formed that a · b lacks). */
 lc_status lc_simp_fold_product_constants(lc_simplify *s, int a, int b, bool *done, int *out);
 
 /* The LP backward rewrite (simplify_lp.c): when the product a·b holds the factors

@@ -57,11 +57,11 @@ static bool factor_is_power_of(const lc_graph *g, int i, int base, double expone
     return exponent == 1.0 && lc_simp_same(g, i, base);
 }
 
-/* D's one-element constants move out of the expand (expand(g·c) = expand(g)·c, element for
- * element), where they fold with the product's own. */
+/* D's movable constants move out of the expand (expand(g·c) = expand(g)·c, element for
+ * element), where they fold with the product's own; 0, inf and NaN stay inside. */
 static bool moves_out(const lc_graph *g, int node) {
     double v;
-    return lc_simp_scalar_const(g, node, &v);
+    return lc_simp_movable_const(g, node, &v);
 }
 
 /* The factors of D that stay inside the expand must multiply to S's shape or to one element

@@ -37,7 +37,8 @@ void lc_code_release(lc_code *c);
 lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, size_t *len);
 /* A new reference to cached code for `key`, or NULL (counts a hit or a miss). */
 lc_code *lc_cache_lookup(const unsigned char *key, size_t len);
-/* Remember `code` under `key` (takes its own reference; evicts the oldest when full). */
+/* Remember `code` under `key` (takes its own reference; evicts the least recently used entry
+ * when full). */
 void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code);
 
 #endif

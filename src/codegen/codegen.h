@@ -2,8 +2,8 @@
  *
  * Each kernel k becomes `void lc_kernel_k(void *const *slots, int64 begin, int64 end)`: it
  * computes elements [begin, end) of its root in row-major order, reading and writing the
- * buffers in `slots` (indexed by slot number). Inside, an always-inlined body takes the
- * buffers as separate `noalias` pointers. Results do not depend on how the outer range is
+ * buffers in `slots` (indexed by slot number). Its loads and stores carry one alias scope per
+ * buffer, so LLVM knows the buffers never overlap. Results do not depend on how the outer range is
  * split: no reduction crosses an element. */
 #ifndef LUCID_CODEGEN_CODEGEN_H
 #define LUCID_CODEGEN_CODEGEN_H

@@ -161,7 +161,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     lc_dtype dt = n->dtype;
     switch (n->op) {
     case LC_OP_INPUT:
-        return lc_emit_load(e, e->slot_ptr[e->f->node_slot[node]], dt, &n->shape, idx);
+        return lc_emit_load(e, e->slot_ptr[e->f->node_slot[node]], e->f->node_slot[node], dt, &n->shape, idx);
     case LC_OP_CONSTANT: {
         int64_t numel = lc_shape_numel(&n->shape);
         if (numel == 1) return real_const(e, dt, n->data[0]);
@@ -182,7 +182,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
             LLVMSetAlignment(gv, 64);
             e->globals[node] = gv;
         }
-        return lc_emit_load(e, e->globals[node], dt, &n->shape, idx);
+        return lc_emit_load(e, e->globals[node], -1, dt, &n->shape, idx);
     }
     case LC_OP_UNFOLD: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
@@ -302,7 +302,7 @@ LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx) {
     }
     if (slot >= 0 && node != e->k->root && node != e->k->co_root) {
         const lc_node *n = lc_graph_node(e->f->graph, node);
-        return lc_emit_load(e, e->slot_ptr[slot], n->dtype, &n->shape, idx);
+        return lc_emit_load(e, e->slot_ptr[slot], slot, n->dtype, &n->shape, idx);
     }
     return lc_emit_compute(e, node, idx);
 }

@@ -25,11 +25,19 @@ LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx) 
     return lin;
 }
 
-LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, lc_dtype dt, const lc_shape *s,
-                            const ix *idx) {
+void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
+    if (slot < 0 || !e->slot_scope[slot]) return;
+    LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "alias.scope", 11), e->slot_scope[slot]);
+    LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), e->slot_noalias[slot]);
+}
+
+LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
+                          const ix *idx) {
     LLVMTypeRef ty = real_type(e, dt);
     LLVMValueRef lin = lc_emit_linear_index(e, s, idx);
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
-    return LLVMBuildLoad2(e->b, ty, p, "");
+    LLVMValueRef v = LLVMBuildLoad2(e->b, ty, p, "");
+    lc_emit_tag_access(e, v, slot);
+    return v;
 }
 

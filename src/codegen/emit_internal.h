@@ -34,7 +34,10 @@ typedef struct emitter {
     LLVMTypeRef i64, i1, ptr;
     const lc_fused *f;
     const lc_kernel *k;
-    LLVMValueRef *slot_ptr;   /* per slot: the body's pointer parameter, or NULL */
+    LLVMValueRef *slot_ptr;   /* per slot: its pointer, loaded in the kernel's entry, or NULL */
+    /* Per slot: the alias scope of its accesses and the scopes they do not alias (metadata
+     * as values, NULL when the kernel does not touch the slot); see emit_kernel.c. */
+    LLVMValueRef *slot_scope, *slot_noalias;
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
     bool fma;                 /* the target has fused multiply-add */
@@ -110,10 +113,14 @@ static inline LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
 }
 
 /* emit_index.c: record that position `p` must lie in [0, len) and say whether the check can be
- * skipped in the current mode; the linear offset of an index; a load at an index. */
+ * skipped in the current mode; the linear offset of an index; a load at an index of `base`,
+ * which is slot `slot`'s buffer (its accesses are tagged with the slot's alias scopes) or,
+ * with slot -1, a constant array. lc_emit_tag_access tags a load or store of slot `slot`. */
 bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len);
 LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx);
-LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, lc_dtype dt, const lc_shape *s, const ix *idx);
+LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
+                          const ix *idx);
+void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);
 
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);

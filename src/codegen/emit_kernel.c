@@ -40,7 +40,8 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     if (!store) return;
     LLVMTypeRef ty = real_type(e, co->dtype);
     LLVMValueRef lin = lc_emit_linear_index(e, &co->shape, idx);
-    LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->co_slot], &lin, 1, ""));
+    LLVMValueRef st = LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->co_slot], &lin, 1, ""));
+    lc_emit_tag_access(e, st, e->k->co_slot);
 }
 
 /* In the element-major edges of a kernel with a co-root: position i writes window o's value
@@ -108,7 +109,8 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
         LLVMValueRef off = iadd_c(e, first, ph);
-        LLVMBuildStore(e->b, acc, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
+        LLVMValueRef st = LLVMBuildStore(e->b, acc, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
+        lc_emit_tag_access(e, st, e->k->dst_slot);
     }
     e->co_value = e->co_o = NULL;
 }
@@ -170,7 +172,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
         LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
         LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
         LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
-        LLVMBuildStore(e->b, v, p);
+        lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), e->k->dst_slot);
     }
     LLVMValueRef i2 = iadd_c(e, i, 1);
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
@@ -242,8 +244,8 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMPositionBuilderAtEnd(e->b, saved_bb);
 }
 
-/* The buffers a kernel's body takes, in parameter order: what it writes, then what it reads. */
-static int param_slots(const lc_kernel *k, int *out) {
+/* The buffers a kernel touches: what it writes, then what it reads. */
+static int kernel_slots(const lc_kernel *k, int *out) {
     int n = 0;
     out[n++] = k->dst_slot;
     if (k->co_root >= 0) out[n++] = k->co_slot;
@@ -251,33 +253,58 @@ static int param_slots(const lc_kernel *k, int *out) {
     return n;
 }
 
-static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
+/* A distinct, self-referencing metadata node {self, ops...}: how LLVM spells alias domains
+ * and scopes (and loop IDs). */
+static LLVMMetadataRef distinct_node(emitter *e, LLVMMetadataRef *ops, unsigned n) {
+    LLVMMetadataRef all[4];
+    LC_ASSERT(n < 4);
+    all[0] = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    for (unsigned i = 0; i < n; i++) all[i + 1] = ops[i];
+    LLVMMetadataRef node = LLVMMDNodeInContext2(e->ctx, all, n + 1);
+    LLVMMetadataReplaceAllUsesWith(all[0], node);
+    return node;
+}
+
+/* The kernel's buffers never overlap (the planner gives each live tensor its own bytes), which
+ * LLVM must know to vectorize without runtime overlap checks. Each buffer gets an alias scope
+ * in one domain per kernel; its loads and stores carry that scope and are marked as not
+ * aliasing the others' (what `noalias` arguments become once inlined, written directly so the
+ * kernel is one function and LLVM's simplification pipeline runs over it once). */
+static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
+    char name[48];
+    snprintf(name, sizeof name, "lc_kernel_%d", kid);
+    LLVMMetadataRef dname = LLVMMDStringInContext2(e->ctx, name, strlen(name));
+    LLVMMetadataRef domain = distinct_node(e, &dname, 1);
+    LLVMMetadataRef scopes[64];
+    for (int i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "slot %d", slots[i]);
+        LLVMMetadataRef ops[2] = {domain, LLVMMDStringInContext2(e->ctx, name, strlen(name))};
+        scopes[i] = distinct_node(e, ops, 2);
+    }
+    for (int i = 0; i < n; i++) {
+        LLVMMetadataRef others[64];
+        int m = 0;
+        for (int j = 0; j < n; j++)
+            if (j != i) others[m++] = scopes[j];
+        e->slot_scope[slots[i]] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, &scopes[i], 1));
+        e->slot_noalias[slots[i]] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, others, (size_t)m));
+    }
+}
+
+/* `void lc_kernel_<kid>(void *const *slots, int64 begin, int64 end)` (see codegen.h). */
+static void add_kernel(emitter *e, int kid) {
     const lc_kernel *k = e->k;
     const lc_node *root = lc_graph_node(e->f->graph, k->root);
-    int pslots[64];
-    int nparams = param_slots(k, pslots) + 2;
-    LLVMTypeRef params[64];
-    LC_ASSERT(nparams <= 64);
-    for (int p = 0; p < nparams - 2; p++) params[p] = e->ptr;
-    params[nparams - 2] = e->i64;
-    params[nparams - 1] = e->i64;
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, (unsigned)nparams, 0);
+    LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
     char name[48];
-    snprintf(name, sizeof name, "lc_kernel_%d_body", kid);
+    snprintf(name, sizeof name, "lc_kernel_%d", kid);
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
-    unsigned inl = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-    for (int p = 0; p < nparams - 2; p++)
-        LLVMAddAttributeAtIndex(fn, (unsigned)p + 1, LLVMCreateEnumAttribute(e->ctx, noalias, 0));
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, inl, 0));
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
     e->fn = fn;
-    for (int s = 0; s < e->f->n_slots; s++) e->slot_ptr[s] = NULL;
-    for (int p = 0; p < nparams - 2; p++) e->slot_ptr[pslots[p]] = LLVMGetParam(fn, (unsigned)p);
-    LLVMValueRef begin = LLVMGetParam(fn, (unsigned)nparams - 2);
-    LLVMValueRef end = LLVMGetParam(fn, (unsigned)nparams - 1);
+    LLVMValueRef begin = LLVMGetParam(fn, 1);
+    LLVMValueRef end = LLVMGetParam(fn, 2);
 
     int rank = root->shape.rank;
     int64_t last = rank > 0 ? root->shape.dim[rank - 1] : 1;
@@ -285,6 +312,14 @@ static LLVMValueRef add_body(emitter *e, int kid, LLVMTypeRef *body_ty) {
     LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(e->ctx, fn, "row");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->ctx, fn, "done");
     LLVMPositionBuilderAtEnd(e->b, entry);
+    int slots[64];
+    int nslots = kernel_slots(k, slots);
+    for (int i = 0; i < e->f->n_slots; i++) e->slot_ptr[i] = e->slot_scope[i] = e->slot_noalias[i] = NULL;
+    for (int i = 0; i < nslots; i++) {
+        LLVMValueRef off = LLVMConstInt(e->i64, (unsigned long long)slots[i], 0);
+        e->slot_ptr[slots[i]] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, LLVMGetParam(fn, 0), &off, 1, ""), "");
+    }
+    make_alias_scopes(e, kid, slots, nslots);
     bool win = window_major(e);
     if (win) {
         find_interior(e, last, true);
@@ -353,34 +388,6 @@ row_done:;
     LLVMAddIncoming(el, &el2, &cur, 1);
     LLVMPositionBuilderAtEnd(e->b, done);
     LLVMBuildRetVoid(e->b);
-    *body_ty = fty;
-    return fn;
-}
-
-/* The exported entry: unpack the slot table into the body's noalias parameters. */
-static void add_entry(emitter *e, int kid, LLVMValueRef body, LLVMTypeRef body_ty) {
-    LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
-    char name[48];
-    snprintf(name, sizeof name, "lc_kernel_%d", kid);
-    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
-    LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, fn, "entry"));
-    const lc_kernel *k = e->k;
-    LLVMValueRef args[64];
-    int na = 0;
-    LLVMValueRef slots = LLVMGetParam(fn, 0);
-    int pslots[64];
-    int np = param_slots(k, pslots);
-    for (int a = 0; a < np; a++) {
-        int slot = pslots[a];
-        LLVMValueRef off = LLVMConstInt(e->i64, (unsigned long long)slot, 0);
-        LLVMValueRef p = LLVMBuildGEP2(e->b, e->ptr, slots, &off, 1, "");
-        args[na++] = LLVMBuildLoad2(e->b, e->ptr, p, "");
-    }
-    args[na++] = LLVMGetParam(fn, 1);
-    args[na++] = LLVMGetParam(fn, 2);
-    LLVMBuildCall2(e->b, body_ty, body, args, (unsigned)na, "");
-    LLVMBuildRetVoid(e->b);
 }
 
 lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma) {
@@ -395,9 +402,12 @@ lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mo
     e.f = f;
     int n = lc_graph_node_count(f->graph);
     e.slot_ptr = calloc((size_t)f->n_slots + 1, sizeof(LLVMValueRef));
+    e.slot_scope = calloc((size_t)f->n_slots + 1, sizeof(LLVMValueRef));
+    e.slot_noalias = calloc((size_t)f->n_slots + 1, sizeof(LLVMValueRef));
     e.globals = calloc((size_t)n + 1, sizeof(LLVMValueRef));
     lc_status st = LC_OK;
-    if (!e.slot_ptr || !e.globals) st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    if (!e.slot_ptr || !e.slot_scope || !e.slot_noalias || !e.globals)
+        st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     for (int kid = 0; kid < f->n_kernels && st == LC_OK; kid++) {
         e.k = &f->kernels[kid];
         if (e.k->n_args + 4 > 64) {
@@ -405,11 +415,11 @@ lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mo
                          kid, e.k->n_args);
             break;
         }
-        LLVMTypeRef body_ty;
-        LLVMValueRef body = add_body(&e, kid, &body_ty);
-        add_entry(&e, kid, body, body_ty);
+        add_kernel(&e, kid);
     }
     free(e.slot_ptr);
+    free(e.slot_scope);
+    free(e.slot_noalias);
     free(e.globals);
     LLVMDisposeBuilder(e.b);
     return st;

@@ -1,5 +1,5 @@
 /* The value of a node at an index, evaluated inline through the kernel's nodes: elementwise
- * ops, reductions (sum, mean, and the scaled LP norm of large p), unfold as index arithmetic,
+ * ops, reductions (sum, mean, and the LP norm of p far from 1, scaled by the window max), unfold as index arithmetic,
  * fold as a gather over the windows covering a position, expand. */
 #include <math.h>
 #include <stdio.h>

@@ -53,17 +53,17 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
     return buf;
 }
 
-static bool is_large_p_norm(const lc_graph *g, const lc_node *n);
+static bool is_scaled_lp_norm(const lc_graph *g, const lc_node *n);
 
 /* Walk back from an overlapping unfold's input through inline elementwise and layout nodes;
- * the first reduction found on each path is materialized. A large-p norm is materialized
+ * the first reduction found on each path is materialized. A scaled LP norm is materialized
  * whole, not its sum: codegen evaluates it from |e| scaled by the window max, bypassing the
  * sum, so a kernel reading a materialized sum there would miss the buffers |e| reads. */
 static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold, int unfold_idx) {
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) return;
     const lc_op_info *info = lc_op_get_info(n->op);
-    if (info->kind == LC_KIND_REDUCE || is_large_p_norm(f->graph, n)) {
+    if (info->kind == LC_KIND_REDUCE || is_scaled_lp_norm(f->graph, n)) {
         f->node_slot[node] = f->n_slots++;
         f->why[node] = dup_printf(
             "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
@@ -75,15 +75,16 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
 }
 
-/* pow(sum(pow(abs(e), p)), 1/p) with p large: codegen scales by the window max. */
-static bool is_large_p_norm(const lc_graph *g, const lc_node *n) {
+/* pow(sum(pow(abs(e), p)), 1/p) with p far from 1 (lc_lp_norm_scaled): codegen scales by the
+ * window max. */
+static bool is_scaled_lp_norm(const lc_graph *g, const lc_node *n) {
     if (n->op != LC_OP_POW) return false;
     const lc_node *s = lc_graph_node(g, n->inputs[0]);
     if (s->op != LC_OP_SUM) return false;
     const lc_node *q = lc_graph_node(g, s->inputs[0]);
     if (q->op != LC_OP_POW || lc_graph_node(g, q->inputs[0])->op != LC_OP_ABS) return false;
     double p = q->real_attr;
-    return p > LC_LP_SCALE_MIN_P && fabs(n->real_attr * p - 1.0) < 1e-12;
+    return lc_lp_norm_scaled(p) && fabs(n->real_attr * p - 1.0) < 1e-12;
 }
 
 typedef struct collect {
@@ -267,7 +268,7 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
      * graph also outputs the sum, say) */
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
-        f->lp_scaled[i] = is_large_p_norm(g, u) && f->node_slot[u->inputs[0]] < 0;
+        f->lp_scaled[i] = is_scaled_lp_norm(g, u) && f->node_slot[u->inputs[0]] < 0;
     }
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
@@ -347,7 +348,7 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             else if (x->op == LC_OP_UNFOLD) role = "  [index arithmetic; 0 outside [0, L)]";
             else if (x->op == LC_OP_FOLD) role = "  [gather over the windows covering each position]";
             else if (x->op == LC_OP_EXPAND) role = "  [index dropped; the input is recomputed per slot]";
-            if (f->lp_scaled[node]) role = "  [lp norm scaled by the window max |x| (large p)]";
+            if (f->lp_scaled[node]) role = "  [lp norm scaled by the window max |x| (p far from 1)]";
             lc_strbuf_printf(&sb, "  op %s%s\n", lc_fused_node_label(f, node, lab, sizeof lab), role);
         }
     }

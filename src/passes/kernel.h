@@ -90,6 +90,15 @@ typedef struct lc_fused {
  * |x| = 4.4 for p = 60, and at |x| = 2^16 for p = 8. */
 #define LC_LP_SCALE_MIN_P 8.0
 
+/* Whether codegen evaluates the LP norm of exponent p scaled by the window max,
+ * m·(Σ(|x|/m)^p)^(1/p). Large p: so |x|^p does not overflow. Small p (below 1/8): |x|^p is
+ * within a few ulps of 1 for most x, and the final power 1/p amplifies that rounding by 1/p;
+ * scaled, the largest term is exactly 1, so a window with one nonzero element gives that
+ * element (the plain form gave 1 for p = 1e-300, where x^p rounds to 1). */
+static inline bool lc_lp_norm_scaled(double p) {
+    return p > LC_LP_SCALE_MIN_P || p < 1.0 / LC_LP_SCALE_MIN_P;
+}
+
 /* Group the nodes of `g` into kernels. Never fails on a valid graph: every op has a generic
  * inline evaluation, so there is no unsupported node. Free with lc_fused_free. */
 lc_status lc_fuse(const lc_graph *g, lc_fused **out);

@@ -15,6 +15,9 @@ static const bench_case CASES[] = {
     {"lp3_k4s4", true, 3.0, 4, 4, 0},
     {"lp2.5_k4s4", true, 2.5, 4, 4, 0},
     {"lp2_k4s2", true, 2.0, 4, 2, 0},
+    /* windows longer than codegen unrolls (LC_UNROLL_MAX): vector partial sums */
+    {"avg_k64s64", false, 0, 64, 64, 0},
+    {"lp2_k64s64", true, 2.0, 64, 64, 0},
 };
 
 int bench_case_count(void) { return (int)(sizeof CASES / sizeof CASES[0]); }

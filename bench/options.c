@@ -18,7 +18,8 @@ void bench_print_usage(FILE *out) {
             "usage: lucid-bench [--shape N,C,L]... [--case NAME]... [--impl a,b,...] [--threads 1,2|all]\n"
             "                   [--json FILE]\n"
             "  --shape N,C,L   input shape (repeatable; default 1,1,4 8,64,4096 16,64,65536)\n"
-            "  --case NAME     avg_k4s4 avg_k3s1p1 lp2_k4s4 lp3_k4s4 lp2.5_k4s4 lp2_k4s2 (repeatable; default all)\n"
+            "  --case NAME     avg_k4s4 avg_k3s1p1 lp2_k4s4 lp3_k4s4 lp2.5_k4s4 lp2_k4s2 avg_k64s64\n"
+            "                  lp2_k64s64 (repeatable; default all)\n"
             "  --impl LIST     floor,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
             "  --json FILE     also write one JSON record per line (INTERFACES.md)\n");

@@ -43,6 +43,16 @@ fi
 grep -q '"case": "lp2.5_k4s4".*"shape": \[1, 1, 4\], "pass": "fwd", "impl": "floor".*"bytes": 20,' "$tmp/out.json" \
   || fail "wrong minimal bytes for lp2.5_k4s4 (1,1,4) fwd"
 
+# A case that does not fit one of the shapes is skipped there, with a line saying why.
+set +e
+"$bench" --shape 1,1,4 --shape 1,1,64 --case avg_k64s64 --impl floor --threads 1 \
+  --json "$tmp/skip.json" >/dev/null 2>"$tmp/skip.err"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "a case that fits only one shape: exit $rc ($(cat "$tmp/skip.err"))"
+grep -q "avg_k64s64 on --shape 1,1,4: skipped: AvgPool1d" "$tmp/skip.err" || fail "no skip line: $(cat "$tmp/skip.err")"
+[ "$(grep -c '"impl": "floor"' "$tmp/skip.json")" -eq 2 ] || fail "expected 2 floor rows for (1,1,64)"
+
 # Usage errors: exit 2 with one line naming the option.
 expect_usage() {
   local want=$1; shift
@@ -57,6 +67,7 @@ expect_usage "unknown option" --frobnicate
 expect_usage "--shape 1,2" --shape 1,2
 expect_usage "--shape 0,1,4" --shape 0,1,4
 expect_usage "unknown case" --case lp9
+expect_usage "no case fits" --shape 1,1,4 --case avg_k64s64
 expect_usage "unknown impl" --impl jit,cuda
 expect_usage "--threads" --threads 0
 expect_usage "needs a value" --json

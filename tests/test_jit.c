@@ -176,6 +176,19 @@ static void long_windows(void **state) {
         jit_check_module(m, dt, test_shape3(2, 3, L), 300 + (uint64_t)it, NULL, NULL);
         lc_module_free(m);
     }
+    /* long windows that do not overlap: forward and backward in one window-major kernel, its
+     * slots a loop; exact tiling, a gap between windows, padding with a partial last window */
+    struct { bool lp; int64_t k, s, pad, L; bool ceil; } fixed[] = {
+        {true, 64, 64, 0, 640, false}, {false, 64, 64, 0, 1000, false}, {true, 40, 50, 0, 777, true},
+        {false, 33, 33, 16, 500, true}, {false, 17, 20, 8, 301, false}};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        lc_module *m = fixed[i].lp ? test_lppool(2.5, fixed[i].k, fixed[i].s, fixed[i].ceil)
+                                   : test_avgpool(fixed[i].k, fixed[i].s, fixed[i].pad, fixed[i].ceil, true);
+        int fwdbwd = 0;
+        jit_check_module(m, i % 2 ? LC_F64 : LC_F32, test_shape3(2, 3, fixed[i].L), 400 + i, NULL, &fwdbwd);
+        assert_int_equal(fwdbwd, 1);
+        lc_module_free(m);
+    }
 }
 
 /* Large enough that the pool splits the work. */

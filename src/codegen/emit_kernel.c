@@ -66,6 +66,113 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     LLVMPositionBuilderAtEnd(e->b, after);
 }
 
+/* Loop hints, attached to a loop's latch branch.
+ *  - Scalar loops (the checked edges) are neither vectorized nor unrolled: they run a
+ *    handful of trips beside a vectorized interior, and vectorizing them too only tripled
+ *    the code LLVM had to compile.
+ *  - Every other loop is kept from runtime unrolling. The vectorizer already keeps it off
+ *    the vector body; what it still reached was the scalar remainder (at most VF-1 trips per
+ *    row), unrolled with a prologue copy: 30% more IR, and a third of the object emission
+ *    time of an LP forward+backward compile, for a loop that barely runs. */
+static void set_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
+    LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
+    LLVMMetadataRef width[2] = {
+        LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
+        LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
+    LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
+    LLVMMetadataRef runtime[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.runtime.disable", 32)};
+    LLVMMetadataRef ops[3] = {self, NULL, NULL};
+    unsigned n = 1;
+    if (scalar) {
+        ops[n++] = LLVMMDNodeInContext2(e->ctx, width, 2);
+        ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
+    } else {
+        ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
+    }
+    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, n);
+    LLVMMetadataReplaceAllUsesWith(self, loop);
+    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(e->ctx, loop));
+}
+
+/* A counted loop `for (i = from; i < to; i++)`: loop_begin leaves the builder in the body and
+ * returns i; loop_end closes it (with set_loop_hints) and leaves the builder after it. */
+typedef struct counted_loop {
+    LLVMBasicBlockRef pre, head, exit;
+    LLVMValueRef i, from;
+} counted_loop;
+
+static LLVMValueRef loop_begin(emitter *e, counted_loop *l, LLVMValueRef from, LLVMValueRef to,
+                               const char *name) {
+    l->pre = LLVMGetInsertBlock(e->b);
+    l->head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, name);
+    l->exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.end");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.body");
+    LLVMBuildBr(e->b, l->head);
+    LLVMPositionBuilderAtEnd(e->b, l->head);
+    l->i = LLVMBuildPhi(e->b, e->i64, "i");
+    l->from = from;
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, l->i, to, ""), body, l->exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    return l->i;
+}
+
+static void loop_end(emitter *e, counted_loop *l, bool scalar) {
+    LLVMValueRef next = iadd_c(e, l->i, 1);
+    LLVMBasicBlockRef latch_bb = LLVMGetInsertBlock(e->b);
+    set_loop_hints(e, LLVMBuildBr(e->b, l->head), scalar);
+    LLVMAddIncoming(l->i, &l->from, &l->pre, 1);
+    LLVMAddIncoming(l->i, &next, &latch_bb, 1);
+    LLVMPositionBuilderAtEnd(e->b, l->exit);
+}
+
+/* The positions of block q of a long window (step > LC_UNROLL_MAX, so ceil(size/step) = 1: the
+ * window q alone covers them) as loops rather than unrolled: slot ph < size of window q, then
+ * +0 in the gap up to step. `yi` holds the rows' indices; the inner loop runs along the
+ * window's slots, so its loads and stores are contiguous and vectorize, while what depends
+ * on the window only (the co-root, g[q]) stays outside it. Each value is +0 + term, as the
+ * gather and the unrolled form add it. */
+static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, ix *yi, bool store) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
+    int rank = root->shape.rank;
+    int64_t size = root->attr[1], step = root->attr[2];
+    int64_t windows = yn->shape.dim[rank - 1];
+    lc_dtype dt = root->dtype;
+    LLVMTypeRef ty = real_type(e, dt);
+    LC_ASSERT(size <= step);
+    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0};
+    LLVMValueRef valid = NULL;
+    if (!lc_emit_check_elided(e, &o, windows)) {
+        valid = LLVMBuildAnd(
+            e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o.v, LLVMConstInt(e->i64, 0, 0), ""),
+            LLVMBuildICmp(e->b, LLVMIntSLT, o.v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+        o.v = imin_c(e, imax_c(e, o.v, 0), windows - 1); /* keeps o's affine form, as below */
+    }
+    counted_loop l;
+    LLVMValueRef ph = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
+                                 LLVMConstInt(e->i64, (unsigned long long)size, 1), "slots");
+    yi[rank - 1] = o;
+    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0};
+    yi[rank] = j;
+    LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
+    if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
+    v = LLVMBuildFAdd(e->b, real_const(e, dt, 0.0), v, "");
+    if (store) {
+        LLVMValueRef off = LLVMBuildAdd(e->b, first, ph, "");
+        lc_emit_tag_access(e, LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "")),
+                           e->k->dst_slot);
+    }
+    loop_end(e, &l, false);
+    if (size == step || !store) return;
+    ph = loop_begin(e, &l, LLVMConstInt(e->i64, (unsigned long long)size, 1),
+                    LLVMConstInt(e->i64, (unsigned long long)step, 1), "gap");
+    LLVMValueRef off = LLVMBuildAdd(e->b, first, ph, "");
+    lc_emit_tag_access(e, LLVMBuildStore(e->b, real_const(e, dt, 0.0), LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "")),
+                       e->k->dst_slot);
+    loop_end(e, &l, false);
+}
+
 static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, const ix *row_idx,
                              bool store) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
@@ -83,6 +190,11 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     }
     /* the rows' other indices are the same for every slot of this body */
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step), ""), -lo);
+    if (step > LC_UNROLL_MAX) {
+        emit_window_phases(e, q, first, yi, store);
+        e->co_value = e->co_o = NULL;
+        return;
+    }
     for (int64_t ph = 0; ph < step; ph++) {
         /* position q·step + ph - lo: windows o = q - m cover it at slot ph + m·step; summed
          * from the lowest window up, starting from +0, exactly as the element-major gather
@@ -115,48 +227,12 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     e->co_value = e->co_o = NULL;
 }
 
-/* Loop hints, attached to a loop's latch branch.
- *  - Scalar loops (the checked edges) are neither vectorized nor unrolled: they run a
- *    handful of trips beside a vectorized interior, and vectorizing them too only tripled
- *    the code LLVM had to compile.
- *  - Every other loop is kept from runtime unrolling. The vectorizer already keeps it off
- *    the vector body; what it still reached was the scalar remainder (at most VF-1 trips per
- *    row), unrolled with a prologue copy: 30% more IR, and a third of the object emission
- *    time of an LP forward+backward compile, for a loop that barely runs. */
-static void set_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
-    LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
-    LLVMMetadataRef width[2] = {
-        LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
-        LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
-    LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
-    LLVMMetadataRef runtime[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.runtime.disable", 32)};
-    LLVMMetadataRef ops[3] = {self, NULL, NULL};
-    unsigned n = 1;
-    if (scalar) {
-        ops[n++] = LLVMMDNodeInContext2(e->ctx, width, 2);
-        ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
-    } else {
-        ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
-    }
-    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, n);
-    LLVMMetadataReplaceAllUsesWith(self, loop);
-    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
-                    LLVMMetadataAsValue(e->ctx, loop));
-}
-
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                             const ix *row_idx, bool checked, bool window, bool scalar) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank;
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, checked ? "edge" : "interior");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inner.end");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "inner.body");
-    LLVMBuildBr(e->b, head);
-    LLVMPositionBuilderAtEnd(e->b, head);
-    LLVMValueRef i = LLVMBuildPhi(e->b, e->i64, "i");
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, i, to, ""), body, exit);
-    LLVMPositionBuilderAtEnd(e->b, body);
+    counted_loop l;
+    LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
     e->checked = checked;
     LLVMTypeRef ty = real_type(e, root->dtype);
     if (window) {
@@ -174,13 +250,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
         LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
         lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), e->k->dst_slot);
     }
-    LLVMValueRef i2 = iadd_c(e, i, 1);
-    LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
-    LLVMValueRef latch = LLVMBuildBr(e->b, head);
-    set_loop_hints(e, latch, scalar);
-    LLVMAddIncoming(i, &from, &pre, 1);
-    LLVMAddIncoming(i, &i2, &cur, 1);
-    LLVMPositionBuilderAtEnd(e->b, exit);
+    loop_end(e, &l, scalar);
 }
 
 /* Loops over [from, to) split into checked edges and an unchecked interior [lo, hi]. */

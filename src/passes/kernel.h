@@ -55,11 +55,14 @@ typedef struct lc_kernel {
 
 /* A fold that codegen runs window-major: over the last axis, a loop over blocks q of `step`
  * positions (q·step - pad_lo + ph), each position summing the ceil(size/step) windows
- * o = q - m that cover it, so every index is affine in q and the loop vectorizes. Needs
- * step and ceil(size/step) at most LC_UNROLL_MAX. */
+ * o = q - m that cover it, so every index is affine in q. Short blocks (step and
+ * ceil(size/step) at most LC_UNROLL_MAX) are unrolled and the loop over q vectorizes; long
+ * blocks of windows that do not overlap (size <= step) run as a loop over the window's
+ * slots, which vectorizes instead. */
 static inline bool lc_fold_window_major(const lc_node *n) {
-    return n->op == LC_OP_FOLD && n->attr[0] == n->shape.rank - 1 && n->attr[2] <= LC_UNROLL_MAX &&
-           (n->attr[1] + n->attr[2] - 1) / n->attr[2] <= LC_UNROLL_MAX;
+    if (n->op != LC_OP_FOLD || n->attr[0] != n->shape.rank - 1) return false;
+    int64_t size = n->attr[1], step = n->attr[2];
+    return (step <= LC_UNROLL_MAX && (size + step - 1) / step <= LC_UNROLL_MAX) || size <= step;
 }
 
 typedef struct lc_scratch {

@@ -126,6 +126,18 @@ static void loop_end(emitter *e, counted_loop *l, bool scalar) {
     LLVMPositionBuilderAtEnd(e->b, l->exit);
 }
 
+/* Window o of `windows`: NULL where the check that o is one is elided, else the condition, with
+ * o clamped into range. Clamped, o keeps its affine form (as an unfold's clamped position
+ * does): the checks below it must record their interior in the checked pass too. */
+static LLVMValueRef check_window(emitter *e, ix *o, int64_t windows) {
+    if (lc_emit_check_elided(e, o, windows)) return NULL;
+    LLVMValueRef valid = LLVMBuildAnd(
+        e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o->v, LLVMConstInt(e->i64, 0, 0), ""),
+        LLVMBuildICmp(e->b, LLVMIntSLT, o->v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+    o->v = imin_c(e, imax_c(e, o->v, 0), windows - 1);
+    return valid;
+}
+
 /* The positions of block q of a long window (step > LC_UNROLL_MAX, so ceil(size/step) = 1: the
  * window q alone covers them) as loops rather than unrolled: slot ph < size of window q, then
  * +0 in the gap up to step. `yi` holds the rows' indices; the inner loop runs along the
@@ -142,13 +154,7 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     LLVMTypeRef ty = real_type(e, dt);
     LC_ASSERT(size <= step);
     ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0};
-    LLVMValueRef valid = NULL;
-    if (!lc_emit_check_elided(e, &o, windows)) {
-        valid = LLVMBuildAnd(
-            e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o.v, LLVMConstInt(e->i64, 0, 0), ""),
-            LLVMBuildICmp(e->b, LLVMIntSLT, o.v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
-        o.v = imin_c(e, imax_c(e, o.v, 0), windows - 1); /* keeps o's affine form, as below */
-    }
+    LLVMValueRef valid = check_window(e, &o, windows);
     counted_loop l;
     LLVMValueRef ph = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
                                  LLVMConstInt(e->i64, (unsigned long long)size, 1), "slots");
@@ -204,15 +210,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             int64_t j = ph + m * step;
             if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
             ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0};
-            LLVMValueRef valid = NULL;
-            if (!lc_emit_check_elided(e, &o, windows)) {
-                valid = LLVMBuildAnd(
-                    e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o.v, LLVMConstInt(e->i64, 0, 0), ""),
-                    LLVMBuildICmp(e->b, LLVMIntSLT, o.v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
-                /* clamped, o keeps its affine form (as an unfold's clamped position does):
-                 * the checks below it must record their interior in the checked pass too */
-                o.v = imin_c(e, imax_c(e, o.v, 0), windows - 1);
-            }
+            LLVMValueRef valid = check_window(e, &o, windows);
             yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
             LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);

@@ -138,7 +138,11 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     c->inline_node = co_root;
     c->epoch++;
     int64_t cost = collect_node(f, c, root, true);
-    if (co_root >= 0) cost += collect_node(f, c, co_root, true);
+    /* the co-root is evaluated once per window of `step` positions, not per position */
+    if (co_root >= 0) {
+        int64_t step = lc_graph_node(f->graph, root)->attr[2];
+        cost += (collect_node(f, c, co_root, true) + step - 1) / step;
+    }
     lc_kernel *k = &f->kernels[kid];
     free(k->nodes);
     free(k->args);

@@ -15,12 +15,11 @@
  *
  * W depends only on the element type, never on the target, so results are the same on every
  * machine and thread count (LUCID_CPU changes the code, not the bits). */
-#include <stdlib.h>
-
 #include "codegen/emit_internal.h"
 #include "support/error.h"
 
 /* Lanes of the partial-sum accumulator: one 64-byte line of the element type. */
+#define MAX_LANES 16
 static unsigned partial_lanes(LLVMTypeRef ty) {
     return LLVMGetTypeKind(ty) == LLVMDoubleTypeKind ? 8 : 16;
 }
@@ -38,13 +37,10 @@ static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValu
     }
 }
 
-static LLVMValueRef splat(emitter *e, LLVMValueRef v, unsigned lanes) {
-    LLVMValueRef *elems = calloc(lanes, sizeof *elems);
-    if (!elems) return NULL;
+static LLVMValueRef splat(LLVMValueRef v, unsigned lanes) {
+    LLVMValueRef elems[MAX_LANES];
     for (unsigned l = 0; l < lanes; l++) elems[l] = v;
-    LLVMValueRef r = LLVMConstVector(elems, lanes);
-    free(elems);
-    return r;
+    return LLVMConstVector(elems, lanes);
 }
 
 /* The terms at j = base + l for l < count, packed into vectors (lanes from `count` on hold
@@ -66,7 +62,7 @@ static void pack_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int
 /* Lanes [0, half) and [half, 2·half) of v as two vectors. */
 static void split_halves(emitter *e, LLVMValueRef v, unsigned half, LLVMValueRef *lo, LLVMValueRef *hi) {
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef mask_lo[16], mask_hi[16];
+    LLVMValueRef mask_lo[MAX_LANES], mask_hi[MAX_LANES];
     for (unsigned l = 0; l < half; l++) {
         mask_lo[l] = LLVMConstInt(i32, l, 0);
         mask_hi[l] = LLVMConstInt(i32, half + l, 0);
@@ -84,7 +80,7 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
     LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
         LC_ASSERT(LLVMIsConstant(acc[a])); /* identities are constants */
-        ident[a] = splat(e, acc[a], lanes);
+        ident[a] = splat(acc[a], lanes);
     }
 
     /* for (c = 0; c < trips; c++) vacc = vacc op terms(c·W .. c·W + W-1) */

@@ -125,12 +125,18 @@ static void remove_dir(const char *dir) {
     assert_int_equal(rmdir(dir), 0);
 }
 
-static void disk_trim_lru(void **state) {
-    (void)state;
-    for (int i = 0; i < OBJ_BYTES; i++) g_obj[i] = (char)(i * 7);
-    char dir[] = "/tmp/lucid-trim-XXXXXX";
+/* A fresh temporary cache directory (dir: a "...XXXXXX" template) set as LUCID_CACHE_DIR, and
+ * object bytes patterned by `mul`. */
+static void use_new_cache_dir(char *dir, int mul) {
+    for (int i = 0; i < OBJ_BYTES; i++) g_obj[i] = (char)(i * mul);
     assert_non_null(mkdtemp(dir));
     setenv("LUCID_CACHE_DIR", dir, 1);
+}
+
+static void disk_trim_lru(void **state) {
+    (void)state;
+    char dir[] = "/tmp/lucid-trim-XXXXXX";
+    use_new_cache_dir(dir, 7);
     time_t now = time(NULL);
 
     /* Files that are not the cache's: another name, and the cache's name pattern without its
@@ -229,10 +235,8 @@ static void *writer(void *arg) {
 
 static void disk_trim_concurrent(void **state) {
     (void)state;
-    for (int i = 0; i < OBJ_BYTES; i++) g_obj[i] = (char)(i * 3);
     char dir[] = "/tmp/lucid-trim-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    setenv("LUCID_CACHE_DIR", dir, 1);
+    use_new_cache_dir(dir, 3);
     char foreign[1200];
     snprintf(foreign, sizeof foreign, "%s/README", dir);
     write_file(foreign, "keep me\n", 1);

@@ -20,6 +20,16 @@ static int by_slot(const void *a, const void *b) {
     return ((const lc_scratch *)a)->slot - ((const lc_scratch *)b)->slot;
 }
 
+/* Kernel k writes `node` into `slot`: a scratch slot is born there, sized for the node. */
+static void written_by(lc_fused *f, int first_scratch, int slot, int node, int k) {
+    if (slot < first_scratch) return;
+    lc_scratch *sc = &f->scratch[slot - first_scratch];
+    const lc_node *n = lc_graph_node(f->graph, node);
+    sc->node = node;
+    sc->first = sc->last = k;
+    sc->bytes = (int64_t)((size_t)lc_shape_numel(&n->shape) * lc_dtype_size(n->dtype));
+}
+
 lc_status lc_plan(lc_fused *f) {
     free(f->scratch);
     f->scratch = NULL;
@@ -39,20 +49,8 @@ lc_status lc_plan(lc_fused *f) {
     }
     for (int k = 0; k < f->n_kernels; k++) {
         const lc_kernel *kr = &f->kernels[k];
-        if (kr->dst_slot >= first_scratch) {
-            lc_scratch *sc = &f->scratch[kr->dst_slot - first_scratch];
-            const lc_node *n = lc_graph_node(f->graph, kr->root);
-            sc->node = kr->root;
-            sc->first = sc->last = k;
-            sc->bytes = (int64_t)((size_t)lc_shape_numel(&n->shape) * lc_dtype_size(n->dtype));
-        }
-        if (kr->co_slot >= first_scratch) {
-            lc_scratch *sc = &f->scratch[kr->co_slot - first_scratch];
-            const lc_node *n = lc_graph_node(f->graph, kr->co_root);
-            sc->node = kr->co_root;
-            sc->first = sc->last = k;
-            sc->bytes = (int64_t)((size_t)lc_shape_numel(&n->shape) * lc_dtype_size(n->dtype));
-        }
+        written_by(f, first_scratch, kr->dst_slot, kr->root, k);
+        if (kr->co_root >= 0) written_by(f, first_scratch, kr->co_slot, kr->co_root, k);
         for (int a = 0; a < kr->n_args; a++)
             if (kr->args[a] >= first_scratch) f->scratch[kr->args[a] - first_scratch].last = k;
     }

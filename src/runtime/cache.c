@@ -83,13 +83,18 @@ lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, 
     return LC_OK;
 }
 
+/* Entry e holds code compiled for exactly this key (the hash only screens). */
+static bool holds(const entry *e, uint64_t h, const unsigned char *key, size_t len) {
+    return e->code && e->hash == h && e->len == len && memcmp(e->key, key, len) == 0;
+}
+
 lc_code *lc_cache_lookup(const unsigned char *key, size_t len) {
     uint64_t h = fnv1a(key, len);
     lc_code *found = NULL;
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < CACHE_SLOTS && !found; i++) {
         entry *e = &g_entries[i];
-        if (e->code && e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) {
+        if (holds(e, h, key, len)) {
             found = e->code;
             lc_code_retain(found);
             e->used = ++g_clock;
@@ -108,7 +113,7 @@ static entry *slot_for(uint64_t h, const unsigned char *key, size_t len) {
     entry *lru = NULL;
     for (int i = 0; i < CACHE_SLOTS; i++) {
         entry *e = &g_entries[i];
-        if (e->code && e->hash == h && e->len == len && memcmp(e->key, key, len) == 0) return e;
+        if (holds(e, h, key, len)) return e;
         if (!lru || (lru->code && (!e->code || e->used < lru->used))) lru = e;
     }
     return lru;

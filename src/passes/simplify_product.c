@@ -80,6 +80,15 @@ lc_status lc_simp_product(lc_simplify *s, const int *factors, int n, int *out) {
     return times_gathered(s, dtype, product, &gc, &full, out);
 }
 
+/* l · r of what stripping left, -1 meaning "nothing left" on that side. */
+static lc_status mul_left(lc_simplify *s, int l, int r, int *out) {
+    if (l < 0 || r < 0) {
+        *out = l < 0 ? r : l;
+        return LC_OK;
+    }
+    return lc_simp_append(s, LC_OP_MUL, l, r, NULL, 0, out);
+}
+
 /* The mul tree under i with its movable constants taken out into gc and every other factor
  * left in its place: *out = -1 when nothing is left; a subtree without such constants is
  * reused as it is. Depth is bounded: the caller has read the tree with lc_simp_factors. */
@@ -98,10 +107,11 @@ static lc_status strip(lc_simplify *s, int i, gathered *gc, int *out) {
     int in0 = n->inputs[0], in1 = n->inputs[1], l, r; /* n moves when the graph grows */
     LC_TRY(strip(s, in0, gc, &l));
     LC_TRY(strip(s, in1, gc, &r));
-    if (l == in0 && r == in1) *out = i;
-    else if (l < 0 || r < 0) *out = l < 0 ? r : l;
-    else LC_TRY(lc_simp_append(s, LC_OP_MUL, l, r, NULL, 0, out));
-    return LC_OK;
+    if (l == in0 && r == in1) {
+        *out = i;
+        return LC_OK;
+    }
+    return mul_left(s, l, r, out);
 }
 
 lc_status lc_simp_fold_product_constants(lc_simplify *s, int a, int b, bool *done, int *out) {
@@ -121,8 +131,7 @@ lc_status lc_simp_fold_product_constants(lc_simplify *s, int a, int b, bool *don
     int l, r, product;
     LC_TRY(strip(s, a, &gc, &l));
     LC_TRY(strip(s, b, &gc, &r));
-    if (l < 0 || r < 0) product = l < 0 ? r : l;
-    else LC_TRY(lc_simp_append(s, LC_OP_MUL, l, r, NULL, 0, &product));
+    LC_TRY(mul_left(s, l, r, &product));
     LC_TRY(times_gathered(s, dtype, product, &gc, &full, out));
     *done = true;
     return LC_OK;

@@ -75,12 +75,6 @@ void lc_tensor_zero_grad(lc_tensor *t) {
 
 /* ---- forward ---- */
 
-/* The call's graph: one input "x" of x's dtype and shape, the module, one output. */
-static lc_status call_graph(const lc_module *m, const lc_tensor *x, lc_graph **out) {
-    LC_TRY(lc_module_graph(m, x->dtype, x->shape, out));
-    return LC_OK;
-}
-
 /* The record of y = m(x): what backward needs even after x is freed or overwritten. */
 static lc_status call_record(const lc_graph *g, lc_tensor *x, struct lc_grad_fn **out) {
     struct lc_grad_fn *fn = calloc(1, sizeof *fn);
@@ -105,7 +99,7 @@ lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y) {
     *y = NULL;
     if (!m || !x) return lc_fail(LC_ERR_INVALID_ARG, "module call: module and input must not be NULL");
     lc_graph *g;
-    LC_TRY(call_graph(m, x, &g));
+    LC_TRY(lc_module_graph(m, x->dtype, x->shape, &g)); /* input "x", the module, one output */
     struct lc_grad_fn *fn = NULL;
     lc_status st = lc_tensor_tracks_grad(x) ? call_record(g, x, &fn) : LC_OK;
     lc_tensor *result = NULL;

@@ -122,10 +122,8 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
     LLVMValueRef j = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
     LLVMValueRef ok = LLVMBuildAnd(
-        e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o, LLVMConstInt(e->i64, 0, 0), ""),
-        LLVMBuildAnd(e->b,
-                     LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""),
-                     LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), ""), "");
+        e->b, in_range(e, o, windows),
+        LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), "");
     ix yi[LC_MAX_RANK];
     for (int d = 0, s = 0; d < yn->shape.rank; d++) {
         if (d == dim) {
@@ -220,10 +218,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         clamped.fold_role = 0;
         xi[dim] = clamped;
         LLVMValueRef v = lc_emit_value(e, n->inputs[0], xi);
-        LLVMValueRef in = LLVMBuildAnd(
-            e->b, LLVMBuildICmp(e->b, LLVMIntSGE, pos.v, LLVMConstInt(e->i64, 0, 0), ""),
-            LLVMBuildICmp(e->b, LLVMIntSLT, pos.v, LLVMConstInt(e->i64, (unsigned long long)len, 1), ""), "");
-        return LLVMBuildSelect(e->b, in, v, real_const(e, dt, 0.0), "");
+        return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, real_const(e, dt, 0.0), "");
     }
     case LC_OP_FOLD: {
         int dim = (int)n->attr[0];

@@ -41,3 +41,8 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
     return v;
 }
 
+
+void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v) {
+    LLVMValueRef p = LLVMBuildGEP2(e->b, LLVMTypeOf(v), e->slot_ptr[slot], &off, 1, "");
+    lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), slot);
+}

@@ -112,6 +112,13 @@ static inline LLVMValueRef smax(emitter *e, LLVMValueRef a, LLVMValueRef b) {
     return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, a, b, ""), a, b, "");
 }
 
+/* 0 <= v < len, as an i1. */
+static inline LLVMValueRef in_range(emitter *e, LLVMValueRef v, int64_t len) {
+    return LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, v, LLVMConstInt(e->i64, 0, 0), ""),
+                        LLVMBuildICmp(e->b, LLVMIntSLT, v, LLVMConstInt(e->i64, (unsigned long long)len, 1), ""),
+                        "");
+}
+
 /* emit_index.c: record that position `p` must lie in [0, len) and say whether the check can be
  * skipped in the current mode; the linear offset of an index; a load at an index of `base`,
  * which is slot `slot`'s buffer (its accesses are tagged with the slot's alias scopes) or,
@@ -121,6 +128,8 @@ LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx);
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx);
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);
+/* Store v at element offset `off` of slot `slot`'s buffer (of v's type), tagged likewise. */
+void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
 
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);

@@ -38,10 +38,7 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     e->co_o = o;
     for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
     if (!store) return;
-    LLVMTypeRef ty = real_type(e, co->dtype);
-    LLVMValueRef lin = lc_emit_linear_index(e, &co->shape, idx);
-    LLVMValueRef st = LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->co_slot], &lin, 1, ""));
-    lc_emit_tag_access(e, st, e->k->co_slot);
+    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, &co->shape, idx), v);
 }
 
 /* In the element-major edges of a kernel with a co-root: position i writes window o's value
@@ -131,9 +128,7 @@ static void loop_end(emitter *e, counted_loop *l, bool scalar) {
  * does): the checks below it must record their interior in the checked pass too. */
 static LLVMValueRef check_window(emitter *e, ix *o, int64_t windows) {
     if (lc_emit_check_elided(e, o, windows)) return NULL;
-    LLVMValueRef valid = LLVMBuildAnd(
-        e->b, LLVMBuildICmp(e->b, LLVMIntSGE, o->v, LLVMConstInt(e->i64, 0, 0), ""),
-        LLVMBuildICmp(e->b, LLVMIntSLT, o->v, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+    LLVMValueRef valid = in_range(e, o->v, windows);
     o->v = imin_c(e, imax_c(e, o->v, 0), windows - 1);
     return valid;
 }
@@ -151,7 +146,6 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     int64_t size = root->attr[1], step = root->attr[2];
     int64_t windows = yn->shape.dim[rank - 1];
     lc_dtype dt = root->dtype;
-    LLVMTypeRef ty = real_type(e, dt);
     LC_ASSERT(size <= step);
     ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0};
     LLVMValueRef valid = check_window(e, &o, windows);
@@ -164,18 +158,12 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
     if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
     v = LLVMBuildFAdd(e->b, real_const(e, dt, 0.0), v, "");
-    if (store) {
-        LLVMValueRef off = LLVMBuildAdd(e->b, first, ph, "");
-        lc_emit_tag_access(e, LLVMBuildStore(e->b, v, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "")),
-                           e->k->dst_slot);
-    }
+    if (store) lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, first, ph, ""), v);
     loop_end(e, &l, false);
     if (size == step || !store) return;
     ph = loop_begin(e, &l, LLVMConstInt(e->i64, (unsigned long long)size, 1),
                     LLVMConstInt(e->i64, (unsigned long long)step, 1), "gap");
-    LLVMValueRef off = LLVMBuildAdd(e->b, first, ph, "");
-    lc_emit_tag_access(e, LLVMBuildStore(e->b, real_const(e, dt, 0.0), LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "")),
-                       e->k->dst_slot);
+    lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, first, ph, ""), real_const(e, dt, 0.0));
     loop_end(e, &l, false);
 }
 
@@ -187,7 +175,6 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     int64_t size = root->attr[1], step = root->attr[2], lo = root->attr[3];
     int64_t windows = yn->shape.dim[rank - 1], count = (size + step - 1) / step;
     lc_dtype dt = root->dtype;
-    LLVMTypeRef ty = real_type(e, dt);
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0) {
@@ -218,9 +205,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             acc = LLVMBuildFAdd(e->b, acc, v, "");
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
-        LLVMValueRef off = iadd_c(e, first, ph);
-        LLVMValueRef st = LLVMBuildStore(e->b, acc, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, ""));
-        lc_emit_tag_access(e, st, e->k->dst_slot);
+        lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
     }
     e->co_value = e->co_o = NULL;
 }
@@ -232,7 +217,6 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     counted_loop l;
     LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
     e->checked = checked;
-    LLVMTypeRef ty = real_type(e, root->dtype);
     if (window) {
         emit_window_body(e, i, row_base, row_idx, true);
     } else {
@@ -244,9 +228,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
         }
         if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
         LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
-        LLVMValueRef off = LLVMBuildAdd(e->b, row_base, i, "");
-        LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &off, 1, "");
-        lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), e->k->dst_slot);
+        lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
     }
     loop_end(e, &l, scalar);
 }

@@ -9,6 +9,7 @@
 
 #include <llvm-c/Core.h>
 
+#include "codegen/intrinsic.h"
 #include "passes/kernel.h"
 
 /* An index value, with its affine form in the last-axis index i when known:
@@ -70,11 +71,8 @@ static inline ix ix_opaque(LLVMValueRef v) {
 }
 
 static inline LLVMValueRef call_intrinsic(emitter *e, const char *name, LLVMTypeRef ty,
-                                   LLVMValueRef *args, unsigned nargs) {
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(e->mod, id, &ty, 1);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(e->ctx, id, &ty, 1);
-    return LLVMBuildCall2(e->b, fty, decl, args, nargs, "");
+                                          LLVMValueRef *args, unsigned nargs) {
+    return lc_build_intrinsic(e->b, e->mod, name, ty, args, nargs);
 }
 
 static inline LLVMValueRef unary_intrinsic(emitter *e, const char *name, LLVMValueRef x) {

@@ -5,8 +5,8 @@
  * tolerance, and they keep IEEE special values: log2(0) = -inf, log2(inf) = inf,
  * log2(NaN) = NaN, exp2(-inf) = 0, exp2(inf) = inf, exp2(NaN) = NaN. */
 #include <math.h>
-#include <string.h>
 
+#include "codegen/intrinsic.h"
 #include "codegen/vmath.h"
 
 typedef struct vm {
@@ -22,11 +22,7 @@ static LLVMValueRef fc(vm *v, double c) { return LLVMConstReal(v->ft, v->f64 ? c
 static LLVMValueRef ic(vm *v, long long c) { return LLVMConstInt(v->it, (unsigned long long)c, 1); }
 
 static LLVMValueRef floor_of(vm *v, LLVMValueRef x) {
-    const char *name = "llvm.floor";
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(v->mod, id, &v->ft, 1);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(v->ctx, id, &v->ft, 1);
-    return LLVMBuildCall2(v->b, fty, decl, &x, 1, "");
+    return lc_build_intrinsic(v->b, v->mod, "llvm.floor", v->ft, &x, 1);
 }
 
 static LLVMValueRef sel(vm *v, LLVMRealPredicate pred, LLVMValueRef a, LLVMValueRef b,
@@ -39,12 +35,8 @@ static LLVMValueRef sel(vm *v, LLVMRealPredicate pred, LLVMValueRef a, LLVMValue
  * llvm.fmuladd would leave that choice to each instruction. */
 static LLVMValueRef mul_add(vm *v, LLVMValueRef a, LLVMValueRef x, LLVMValueRef c) {
     if (!v->fma) return LLVMBuildFAdd(v->b, LLVMBuildFMul(v->b, a, x, ""), c, "");
-    const char *name = "llvm.fma";
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(v->mod, id, &v->ft, 1);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(v->ctx, id, &v->ft, 1);
     LLVMValueRef args[3] = {a, x, c};
-    return LLVMBuildCall2(v->b, fty, decl, args, 3, "");
+    return lc_build_intrinsic(v->b, v->mod, "llvm.fma", v->ft, args, 3);
 }
 
 /* c[0] + c[1]x + ... + c[n-1]x^(n-1) by Estrin's scheme: pairs, then pairs of pairs with

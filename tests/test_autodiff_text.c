@@ -17,6 +17,16 @@ static lc_graph *backward_of(const lc_module *m, lc_dtype dt, lc_shape s) {
     return ad;
 }
 
+/* The f32 backward of m on `s`, printed, is exactly `want`. */
+static void assert_backward_text(const lc_module *m, lc_shape s, const char *want) {
+    lc_graph *ad = backward_of(m, LC_F32, s);
+    char *text;
+    assert_ok(lc_graph_to_string(ad, &text));
+    assert_string_equal(text, want);
+    free(text);
+    lc_graph_free(ad);
+}
+
 /* LPPool1d(2, 2) on f32[1,1,4]: the chain rule through pow(S, 1/2) (zero_pole at 1/p - 1 < 0),
  * sum → expand, pow(|u|, 2), abs → sign, unfold → fold with the input's length. */
 static void test_lp_backward_pinned(void **state) {
@@ -48,12 +58,7 @@ static void test_lp_backward_pinned(void **state) {
     lc_lppool1d_params p = lc_lppool1d_defaults(2, 2);
     lc_module *m;
     assert_ok(lc_lppool1d_new(&p, &m));
-    lc_graph *ad = backward_of(m, LC_F32, test_shape3(1, 1, 4));
-    char *text;
-    assert_ok(lc_graph_to_string(ad, &text));
-    assert_string_equal(text, want);
-    free(text);
-    lc_graph_free(ad);
+    assert_backward_text(m, test_shape3(1, 1, 4), want);
     lc_module_free(m);
 }
 
@@ -82,12 +87,7 @@ static void test_avg_backward_pinned(void **state) {
     a.count_include_pad = false;
     lc_module *m;
     assert_ok(lc_avgpool1d_new(&a, &m));
-    lc_graph *ad = backward_of(m, LC_F32, test_shape3(1, 1, 3));
-    char *text;
-    assert_ok(lc_graph_to_string(ad, &text));
-    assert_string_equal(text, want);
-    free(text);
-    lc_graph_free(ad);
+    assert_backward_text(m, test_shape3(1, 1, 3), want);
     lc_module_free(m);
 }
 

@@ -9,6 +9,7 @@
 #include "lucid/autodiff.h"
 #include "lucid/nn.h"
 #include "lucid/runtime.h"
+#include "nn/pool_geometry.h"
 #include "support/testutil.h"
 
 typedef struct window {

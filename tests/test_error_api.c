@@ -23,6 +23,7 @@
 #include "lucid/passes.h"
 #include "lucid/program.h"
 #include "lucid/runtime.h"
+#include "nn/pool_geometry.h"
 #include "support/testutil.h"
 
 static void test_status_str(void **state) {
@@ -491,10 +492,12 @@ static void test_every_public_function_is_covered(void **state) {
         assert_non_null(f);
         char line[1024];
         while (fgets(line, sizeof line, f)) {
-            if (strncmp(line, "lc_status lc_", 13) != 0) continue;
+            /* Declarations read "LC_API lc_status lc_name(". */
+            const char *decl = strncmp(line, "LC_API ", 7) == 0 ? line + 7 : line;
+            if (strncmp(decl, "lc_status lc_", 13) != 0) continue;
             char name[128];
             size_t n = 0;
-            for (const char *p = line + 10; (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) && n + 1 < sizeof name; p++)
+            for (const char *p = decl + 10; (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) && n + 1 < sizeof name; p++)
                 name[n++] = *p;
             name[n] = '\0';
             found++;

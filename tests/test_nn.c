@@ -6,6 +6,8 @@
 
 #include "lucid/nn.h"
 #include "ir/text_roundtrip.h"
+#include "nn/pool_geometry.h"
+#include "support/format_real.h"
 #include "lucid/runtime.h"
 #include "support/testutil.h"
 

@@ -14,11 +14,16 @@
  * So the result's inputs are the forward inputs followed by the seeds, and its gradient
  * outputs hold d(Σ_o <seed_o, output_o>)/d(input). Gradient nodes are named after what they
  * differentiate: the gradient of node "1.LPPool1d.pow" is "grad.1.LPPool1d.pow". An input no
- * differentiated output depends on gets a zero gradient. The gradient rules and their
- * conventions at the awkward points live in src/passes/grad_rules.c. */
+ * differentiated output depends on gets a zero gradient. At the awkward points the rules use
+ * subgradients: abs'(0) = 0; pow'(0, e) = 0 where e - 1 < 0 (so an LP window whose sum is 0
+ * passes gradient 0, not NaN); a safe division's 0/0 passes 0.
+ *
+ * Thread-safety: lc_autodiff only reads `g` and touches no shared state, so any number of
+ * threads may call it at once, on the same graph too. */
 #ifndef LUCID_AUTODIFF_H
 #define LUCID_AUTODIFF_H
 
+#include "lucid/export.h"
 #include "lucid/ir.h"
 
 #ifdef __cplusplus
@@ -29,11 +34,11 @@ extern "C" {
  * graph output) with respect to `wrt` (INPUT node indices, each at most once; NULL with
  * n_wrt = 0 means every INPUT node, in node order). On success *out is a new graph the caller
  * frees; on failure *out is NULL and the message names "autodiff", the parameter and value. */
-lc_status lc_autodiff(const lc_graph *g, const int *outputs, int n_outputs, const int *wrt,
-                      int n_wrt, lc_graph **out);
+LC_API lc_status lc_autodiff(const lc_graph *g, const int *outputs, int n_outputs, const int *wrt,
+                             int n_wrt, lc_graph **out);
 
-/* The pass registered as "autodiff" (lc_pass_autodiff, src/passes/pass.h) is lc_autodiff with
- * every graph output and every input. */
+/* The pass named "autodiff" in passes.h is lc_autodiff with every graph output and every
+ * input. */
 
 #ifdef __cplusplus
 }

@@ -15,10 +15,16 @@
  * the last reference, so tensors may be freed in any order: freeing x before y is fine (y's
  * record keeps what backward needs; a freed leaf simply receives no gradient), and freeing y
  * frees its record unless a later result still depends on it. A leaf that requires grad
- * carries a small record of its own (x->grad_fn), through which results reach it. */
+ * carries a small record of its own (x->grad_fn), through which results reach it.
+ *
+ * Thread-safety: records are shared between tensors without locks (plain reference counts),
+ * so the tensors of one history (a leaf and everything computed from it) belong to one thread
+ * at a time; separate histories may be used on separate threads. The executor is one
+ * process-wide setting (see lc_autograd_set_executor). */
 #ifndef LUCID_AUTOGRAD_H
 #define LUCID_AUTOGRAD_H
 
+#include "lucid/export.h"
 #include "lucid/nn.h"
 #include "lucid/tensor.h"
 
@@ -29,14 +35,14 @@ extern "C" {
 /* Mark a leaf tensor as requiring grad (or not). Fails on a tensor computed by
  * lc_module_call (not a leaf): "autograd: requires_grad can only be changed on a leaf tensor".
  * Turning it off keeps x->grad but detaches x from results made before. */
-lc_status lc_tensor_set_requires_grad(lc_tensor *t, bool requires_grad);
+LC_API lc_status lc_tensor_set_requires_grad(lc_tensor *t, bool requires_grad);
 /* True for a tensor lc_backward can start from or reach: a leaf requiring grad or a result
  * computed from one. */
-bool lc_tensor_tracks_grad(const lc_tensor *t);
+LC_API bool lc_tensor_tracks_grad(const lc_tensor *t);
 
 /* y = m(x): a new tensor of x's dtype (caller frees). Records the backward when x tracks
  * grad. Errors are the module's ("LPPool1d: input length 3 is shorter than kernel_size 4"). */
-lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y);
+LC_API lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y);
 
 /* Backpropagate from y with upstream gradient `seed`, of y's exact shape and dtype; NULL
  * means 1 and needs y to hold one element. Adds d(Σ seed·y)/dx into .grad of every live leaf
@@ -45,17 +51,17 @@ lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y);
  * no .grad changed, on a tensor that does not track grad, a seed of another shape ("backward:
  * seed shape [1,1,3] does not match output shape [1,1,2]") or dtype, or a NULL seed for y of
  * several elements. */
-lc_status lc_backward(lc_tensor *y, const lc_tensor *seed);
+LC_API lc_status lc_backward(lc_tensor *y, const lc_tensor *seed);
 
 /* Set every element of t->grad to 0 (nothing when there is no grad yet). */
-void lc_tensor_zero_grad(lc_tensor *t);
+LC_API void lc_tensor_zero_grad(lc_tensor *t);
 
 /* The function that runs graphs for autograd, with lc_interp_run's contract (runtime.h). */
 typedef lc_status (*lc_executor_fn)(const lc_graph *g, const lc_tensor *const *inputs,
                                     int n_inputs, lc_tensor **outputs, int n_outputs);
 /* Swap the executor (NULL restores the interpreter); returns the previous one. Process-wide:
  * set it before tensors are computed, not while another thread runs autograd. */
-lc_executor_fn lc_autograd_set_executor(lc_executor_fn fn);
+LC_API lc_executor_fn lc_autograd_set_executor(lc_executor_fn fn);
 
 #ifdef __cplusplus
 }

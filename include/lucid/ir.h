@@ -3,7 +3,12 @@
  *
  * Every builder validates its arguments and infers the result's shape. On failure it returns
  * a status, leaves a message naming op, parameter and value (lc_last_error), and leaves the
- * graph unchanged. */
+ * graph unchanged.
+ *
+ * Thread-safety: a graph has no lock. Any number of threads may read one graph at once (every
+ * function taking a const lc_graph *); a builder, lc_graph_set_name or lc_graph_add_output
+ * needs the graph to itself. Distinct graphs are independent, and the op table and shape
+ * helpers are safe from any thread. */
 #ifndef LUCID_IR_H
 #define LUCID_IR_H
 
@@ -12,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lucid/export.h"
 #include "lucid/status.h"
 
 #ifdef __cplusplus
@@ -53,9 +59,9 @@ typedef struct lc_op_info {
     const char *real_attr_name; /* NULL when the op has no double attribute */
 } lc_op_info;
 
-const lc_op_info *lc_op_get_info(lc_op op);
+LC_API const lc_op_info *lc_op_get_info(lc_op op);
 /* The op spelled `name` in text IR; returns false when there is none. */
-bool lc_op_from_name(const char *name, size_t len, lc_op *out);
+LC_API bool lc_op_from_name(const char *name, size_t len, lc_op *out);
 
 typedef struct lc_node {
     lc_op op;
@@ -71,79 +77,80 @@ typedef struct lc_node {
 typedef struct lc_graph lc_graph;
 
 /* Create an empty graph. Free with lc_graph_free (NULL is fine). */
-lc_status lc_graph_new(lc_graph **out);
-void lc_graph_free(lc_graph *g);
+LC_API lc_status lc_graph_new(lc_graph **out);
+LC_API void lc_graph_free(lc_graph *g);
 /* Deep copy, outputs included. */
-lc_status lc_graph_clone(const lc_graph *g, lc_graph **out);
+LC_API lc_status lc_graph_clone(const lc_graph *g, lc_graph **out);
 
-int lc_graph_node_count(const lc_graph *g);
+LC_API int lc_graph_node_count(const lc_graph *g);
 /* The node at `index` (0 <= index < count); the pointer stays valid until the graph is freed
  * (nodes never move: they live in the graph's arena). */
-const lc_node *lc_graph_node(const lc_graph *g, int index);
+LC_API const lc_node *lc_graph_node(const lc_graph *g, int index);
 
 /* Graph outputs: an ordered list of node indices (a node may appear once). */
-lc_status lc_graph_add_output(lc_graph *g, int node);
-int lc_graph_output_count(const lc_graph *g);
-int lc_graph_output(const lc_graph *g, int i);
+LC_API lc_status lc_graph_add_output(lc_graph *g, int node);
+LC_API int lc_graph_output_count(const lc_graph *g);
+LC_API int lc_graph_output(const lc_graph *g, int i);
 /* Graph inputs are the INPUT nodes, in node order. */
-int lc_graph_input_count(const lc_graph *g);
-int lc_graph_input(const lc_graph *g, int i); /* node index of the i-th input */
+LC_API int lc_graph_input_count(const lc_graph *g);
+LC_API int lc_graph_input(const lc_graph *g, int i); /* node index of the i-th input */
 
 /* Give a node a name (copied). Names appear in text IR and dumps; gradient nodes are named
  * after what they differentiate. */
-lc_status lc_graph_set_name(lc_graph *g, int node, const char *name);
+LC_API lc_status lc_graph_set_name(lc_graph *g, int node, const char *name);
 
 /* Builders. Each appends one node and writes its index to *out. */
-lc_status lc_input(lc_graph *g, const char *name, lc_dtype dtype, lc_shape shape, int *out);
+LC_API lc_status lc_input(lc_graph *g, const char *name, lc_dtype dtype, lc_shape shape, int *out);
 /* `data` holds the shape's element count of values (copied); a rank-0 shape is a scalar. */
-lc_status lc_constant(lc_graph *g, lc_dtype dtype, lc_shape shape, const double *data, int *out);
-lc_status lc_scalar(lc_graph *g, lc_dtype dtype, double value, int *out);
-lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
-                    int64_t pad_hi, int *out);
-lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
-                  int64_t pad_hi, int64_t length, int *out);
-lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out);
-lc_status lc_abs(lc_graph *g, int x, int *out);
-lc_status lc_sign(lc_graph *g, int x, int *out);
-lc_status lc_pow(lc_graph *g, int x, double exponent, int *out);
+LC_API lc_status lc_constant(lc_graph *g, lc_dtype dtype, lc_shape shape, const double *data,
+                           int *out);
+LC_API lc_status lc_scalar(lc_graph *g, lc_dtype dtype, double value, int *out);
+LC_API lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                           int64_t pad_hi, int *out);
+LC_API lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                         int64_t pad_hi, int64_t length, int *out);
+LC_API lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out);
+LC_API lc_status lc_abs(lc_graph *g, int x, int *out);
+LC_API lc_status lc_sign(lc_graph *g, int x, int *out);
+LC_API lc_status lc_pow(lc_graph *g, int x, double exponent, int *out);
 /* pow whose 0^negative is 0 (the subgradient convention; see ops.def). */
-lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out);
-lc_status lc_mul(lc_graph *g, int a, int b, int *out);
-lc_status lc_add(lc_graph *g, int a, int b, int *out);
-lc_status lc_div(lc_graph *g, int a, int b, int *out);
+LC_API lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out);
+LC_API lc_status lc_mul(lc_graph *g, int a, int b, int *out);
+LC_API lc_status lc_add(lc_graph *g, int a, int b, int *out);
+LC_API lc_status lc_div(lc_graph *g, int a, int b, int *out);
 /* div whose 0/0 is 0 (see ops.def). */
-lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);
-lc_status lc_sum(lc_graph *g, int x, int dim, int *out);
-lc_status lc_mean(lc_graph *g, int x, int dim, int *out);
+LC_API lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);
+LC_API lc_status lc_sum(lc_graph *g, int x, int dim, int *out);
+LC_API lc_status lc_mean(lc_graph *g, int x, int dim, int *out);
 
 /* The generic builder the typed ones call: validates arity, attributes and shapes, infers
  * dtype and shape, appends. `inputs` has the op's arity; `attrs` its int attributes (NULL
  * when none); `data` only for CONSTANT (with `shape` and `dtype` given; ignored otherwise). */
-lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_t *attrs,
-                          double real_attr, lc_dtype dtype, const lc_shape *shape,
-                          const double *data, int *out);
+LC_API lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_t *attrs,
+                                 double real_attr, lc_dtype dtype, const lc_shape *shape,
+                                 const double *data, int *out);
 
 /* Check every invariant: arities, index order, shapes and dtypes re-inferred and equal,
  * outputs in range. LC_OK or a message naming the node. */
-lc_status lc_graph_verify(const lc_graph *g);
+LC_API lc_status lc_graph_verify(const lc_graph *g);
 
 /* Text IR. Printing is deterministic; lc_graph_parse(lc_graph_print(g)) prints the same. */
-lc_status lc_graph_print(const lc_graph *g, FILE *f);
+LC_API lc_status lc_graph_print(const lc_graph *g, FILE *f);
 /* Print into a malloc'd NUL-terminated string the caller frees. */
-lc_status lc_graph_to_string(const lc_graph *g, char **out);
+LC_API lc_status lc_graph_to_string(const lc_graph *g, char **out);
 /* Parse text IR; on malformed text returns LC_ERR_PARSE with "line:col: reason". */
-lc_status lc_graph_parse(const char *text, lc_graph **out);
+LC_API lc_status lc_graph_parse(const char *text, lc_graph **out);
 /* Graphviz form of the same graph. */
-lc_status lc_graph_print_dot(const lc_graph *g, FILE *f);
+LC_API lc_status lc_graph_print_dot(const lc_graph *g, FILE *f);
 
 /* Shapes. */
-int64_t lc_shape_numel(const lc_shape *s); /* product of extents (1 for rank 0) */
-bool lc_shape_equal(const lc_shape *a, const lc_shape *b);
-lc_shape lc_shape_make(int rank, const int64_t *dims);
+LC_API int64_t lc_shape_numel(const lc_shape *s); /* product of extents (1 for rank 0) */
+LC_API bool lc_shape_equal(const lc_shape *a, const lc_shape *b);
+LC_API lc_shape lc_shape_make(int rank, const int64_t *dims);
 /* "[2,8,16]" into buf; returns buf. */
-char *lc_shape_str(const lc_shape *s, char *buf, size_t size);
-const char *lc_dtype_name(lc_dtype dt); /* "f32" | "f64" */
-size_t lc_dtype_size(lc_dtype dt);
+LC_API char *lc_shape_str(const lc_shape *s, char *buf, size_t size);
+LC_API const char *lc_dtype_name(lc_dtype dt); /* "f32" | "f64" */
+LC_API size_t lc_dtype_size(lc_dtype dt);
 
 #ifdef __cplusplus
 }

@@ -1,8 +1,13 @@
 /* Lucid modules: AvgPool1d, LPPool1d and Sequential, with the semantics of DESIGN.md §5.
- * A module's forward appends its ops to a graph; input is (N, C, L) or (C, L). */
+ * A module's forward appends its ops to a graph; input is (N, C, L) or (C, L).
+ *
+ * Thread-safety: a module is read-only once built (lc_sequential_append aside, which needs the
+ * Sequential to itself), so any number of threads may use one module at once through the
+ * functions taking a const lc_module *; each writes only the graph it is given. */
 #ifndef LUCID_NN_H
 #define LUCID_NN_H
 
+#include "lucid/export.h"
 #include "lucid/ir.h"
 #include "lucid/tensor.h"
 
@@ -30,8 +35,8 @@ typedef struct lc_lppool1d_params {
 
 /* Parameters with every default filled in (stride unset, padding 0, ceil_mode False,
  * count_include_pad True). */
-lc_avgpool1d_params lc_avgpool1d_defaults(int64_t kernel_size);
-lc_lppool1d_params lc_lppool1d_defaults(double norm_type, int64_t kernel_size);
+LC_API lc_avgpool1d_params lc_avgpool1d_defaults(int64_t kernel_size);
+LC_API lc_lppool1d_params lc_lppool1d_defaults(double norm_type, int64_t kernel_size);
 
 typedef enum lc_module_kind { LC_MODULE_AVGPOOL1D, LC_MODULE_LPPOOL1D, LC_MODULE_SEQUENTIAL } lc_module_kind;
 
@@ -39,48 +44,36 @@ typedef struct lc_module lc_module;
 
 /* Constructors validate every parameter ("AvgPool1d: padding must be between 0 and
  * kernel_size / 2 = 1, got 2"). Free with lc_module_free (NULL is fine). */
-lc_status lc_avgpool1d_new(const lc_avgpool1d_params *params, lc_module **out);
-lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out);
-lc_status lc_sequential_new(lc_module **out);
+LC_API lc_status lc_avgpool1d_new(const lc_avgpool1d_params *params, lc_module **out);
+LC_API lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out);
+LC_API lc_status lc_sequential_new(lc_module **out);
 /* Append `child` to a Sequential, which takes ownership of it even when this fails. */
-lc_status lc_sequential_append(lc_module *seq, lc_module *child);
-void lc_module_free(lc_module *m);
+LC_API lc_status lc_sequential_append(lc_module *seq, lc_module *child);
+LC_API void lc_module_free(lc_module *m);
 
-lc_module_kind lc_module_get_kind(const lc_module *m);
+LC_API lc_module_kind lc_module_get_kind(const lc_module *m);
 /* Resolved parameters (stride filled in). Only for the matching kind. */
-lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m);
-lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m);
-int lc_sequential_count(const lc_module *m);
-const lc_module *lc_sequential_child(const lc_module *m, int i);
+LC_API lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m);
+LC_API lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m);
+LC_API int lc_sequential_count(const lc_module *m);
+LC_API const lc_module *lc_sequential_child(const lc_module *m, int i);
 
 /* "LPPool1d(norm_type=2, kernel_size=4, stride=4, ceil_mode=False)"; a Sequential prints
  * PyTorch's nested form. Malloc'd, caller frees. */
-lc_status lc_module_repr(const lc_module *m, char **out);
+LC_API lc_status lc_module_repr(const lc_module *m, char **out);
 
 /* Output shape for an input shape, or an error naming the module ("LPPool1d: input length
  * 3 is shorter than kernel_size 4 ..."). */
-lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out);
+LC_API lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out);
 
 /* A new graph holding the module applied to one input "x" of `dtype` and `shape`, with the
  * module's result as the graph's only output (caller frees). */
-lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out);
+LC_API lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape,
+                                 lc_graph **out);
 
 /* Append the module's ops to `g`, reading node `x`; the result node goes to *y. Nodes are
  * named after the module that made them ("LPPool1d.pow"; in a Sequential "1.LPPool1d.pow"). */
-lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y);
-
-/* Pool geometry shared by both modules: output length and the unfold padding that yields it
- * (pad_hi covers a ceil-mode overhang). Fails when L_out < 1. `who` names the module in
- * messages. */
-typedef struct lc_pool1d_geometry {
-    int64_t length, kernel_size, stride, padding;
-    bool ceil_mode;
-    int64_t out_length;
-    int64_t pad_hi;       /* >= padding */
-} lc_pool1d_geometry;
-lc_status lc_pool1d_geometry_compute(const char *who, int64_t length, int64_t kernel_size,
-                                     int64_t stride, int64_t padding, bool ceil_mode,
-                                     lc_pool1d_geometry *out);
+LC_API lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y);
 
 #ifdef __cplusplus
 }

@@ -2,15 +2,20 @@
  * that sees the graph after every stage (what `lucidc dump` prints for the graph stages; the
  * pipeline itself reads no environment variable).
  *
- * The registered passes and their order are in src/passes/passes.def; the default pipeline
- * is that order: [autodiff,] simplify, cse, dce. Every pass reads a graph and returns a new
- * one; the caller owns both. */
+ * The registered passes, in order: autodiff, simplify, cse, dce; the default pipeline is that
+ * order ([autodiff,] simplify, cse, dce). Every pass reads a graph and returns a new one; the
+ * caller owns both.
+ *
+ * Thread-safety: the pass list is a constant table and a pass only reads its input graph, so
+ * concurrent runs are safe, on the same input graph too (the hook and the dump FILE are the
+ * caller's to share or not). */
 #ifndef LUCID_PASSES_H
 #define LUCID_PASSES_H
 
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "lucid/export.h"
 #include "lucid/ir.h"
 
 #ifdef __cplusplus
@@ -37,24 +42,24 @@ typedef struct lc_pipeline_options {
 } lc_pipeline_options;
 
 /* Defaults: verify in debug builds (NDEBUG not defined), no hook, no dump. */
-lc_pipeline_options lc_pipeline_options_default(void);
+LC_API lc_pipeline_options lc_pipeline_options_default(void);
 
 /* Run the pass registered as `name` once. Unknown names fail with LC_ERR_INVALID_ARG and a
  * message listing the known ones. */
-lc_status lc_pass_run(const char *name, const lc_graph *in, lc_graph **out);
+LC_API lc_status lc_pass_run(const char *name, const lc_graph *in, lc_graph **out);
 
 /* Run `names[0..n_names)` in order; opts NULL means lc_pipeline_options_default(). Every name
  * is checked before any pass runs. On success *out is a new graph; on failure NULL, and the
  * message names the pass. */
-lc_status lc_pipeline_run(const lc_graph *in, const char *const *names, int n_names,
-                          const lc_pipeline_options *opts, lc_graph **out);
+LC_API lc_status lc_pipeline_run(const lc_graph *in, const char *const *names, int n_names,
+                                 const lc_pipeline_options *opts, lc_graph **out);
 
 /* The default pipeline's names, in order, into names[0..cap); returns how many there are
  * (at most lc_pass_count()). `backward` puts autodiff first (every output differentiated
  * with respect to every input); without it, autodiff is left out. */
-int lc_pipeline_default_names(bool backward, const char **names, int cap);
-lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
-                                  const lc_pipeline_options *opts, lc_graph **out);
+LC_API int lc_pipeline_default_names(bool backward, const char **names, int cap);
+LC_API lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
+                                         const lc_pipeline_options *opts, lc_graph **out);
 
 #ifdef __cplusplus
 }

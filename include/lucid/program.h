@@ -20,12 +20,17 @@
  * Environment: LUCID_NUM_THREADS, LUCID_CPU and LUCID_CPU_FEATURES (target CPU name and
  * "+avx2,-avx512f"-style features instead of the host's) are read once, at the first run or
  * compile; LUCID_CACHE_DIR (on-disk object cache, off when unset), LUCID_DUMP and
- * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile. */
+ * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile.
+ *
+ * Thread-safety: every function here may be called from any thread at any time (the compile
+ * cache and the pool have their own locks; lc_runtime_set_threads waits for the pool to be
+ * idle), except that lc_program_free must not race with a run of the same program. */
 #ifndef LUCID_PROGRAM_H
 #define LUCID_PROGRAM_H
 
 #include <stdio.h>
 
+#include "lucid/export.h"
 #include "lucid/ir.h"
 #include "lucid/tensor.h"
 
@@ -53,54 +58,54 @@ typedef struct lc_compile_options {
 } lc_compile_options;
 
 /* {threads = 0, opt_level = 3, no dump}. lc_compile(g, NULL, ...) uses these. */
-lc_compile_options lc_compile_options_default(void);
+LC_API lc_compile_options lc_compile_options_default(void);
 
 /* The compiled stages that can be dumped, in pipeline order, NULL-terminated:
  * "fuse" (kernels, their ops and provenance, and why anything was not fused), "plan"
  * (scratch buffers and their offsets), "llvm" (IR before optimization), "llvm-opt", "asm",
  * "remarks" (loop-vectorize remarks), "time" (per-stage milliseconds). */
-const char *const *lc_dump_stages(void);
+LC_API const char *const *lc_dump_stages(void);
 
 /* Compile `g` (a verified graph; its outputs are the program's outputs, its INPUT nodes its
  * inputs). The same structure compiled again returns a program sharing the first one's code
  * (in-memory cache; with LUCID_CACHE_DIR set, object code is also cached on disk). Caller
  * frees *out with lc_program_free. `g` may be freed right after. */
-lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out);
+LC_API lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out);
 
 /* Compile `g` only to print `stages` (as in lc_compile_options.dump) to `out`, each under a
  * line ";; stage NAME". For `lucidc dump`. */
-lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out);
+LC_API lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out);
 
 /* Run: inputs[i] must have graph input i's dtype and shape. On success outputs[i] is a new
  * tensor (caller frees); on failure every outputs[i] is NULL. */
-lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
-                         lc_tensor **outputs, int n_outputs);
+LC_API lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
+                                lc_tensor **outputs, int n_outputs);
 /* Run into caller-owned outputs of the right dtype and shape, for benchmarks and hot loops:
  * no allocation when the program needs no scratch memory, and otherwise none after the
  * first run (a finished run's scratch block is kept for the next; concurrent runs each get
  * their own). Outputs must not overlap inputs. */
-lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
-                              lc_tensor *const *outputs, int n_outputs);
+LC_API lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs,
+                                     int n_inputs, lc_tensor *const *outputs, int n_outputs);
 
-void lc_program_free(lc_program *p);
+LC_API void lc_program_free(lc_program *p);
 
-int lc_program_kernel_count(const lc_program *p);
-int lc_program_input_count(const lc_program *p);
-int lc_program_output_count(const lc_program *p);
+LC_API int lc_program_kernel_count(const lc_program *p);
+LC_API int lc_program_input_count(const lc_program *p);
+LC_API int lc_program_output_count(const lc_program *p);
 /* Bytes of scratch memory one run allocates (0 when every intermediate is fused away). */
-int64_t lc_program_scratch_bytes(const lc_program *p);
+LC_API int64_t lc_program_scratch_bytes(const lc_program *p);
 
 /* Threads of the process-wide pool (the caller's thread included). Setting it (n >= 1)
  * restarts the pool if it was already started; `lucidc --threads` uses this. */
-int lc_runtime_threads(void);
-lc_status lc_runtime_set_threads(int n);
+LC_API int lc_runtime_threads(void);
+LC_API lc_status lc_runtime_set_threads(int n);
 
 /* Compile cache statistics and reset (tests; the cache otherwise lives for the process). */
 typedef struct lc_cache_stats {
     long hits, misses;
 } lc_cache_stats;
-lc_cache_stats lc_compile_cache_stats(void);
-void lc_compile_cache_clear(void);
+LC_API lc_cache_stats lc_compile_cache_stats(void);
+LC_API void lc_compile_cache_clear(void);
 
 #ifdef __cplusplus
 }

@@ -3,10 +3,14 @@
  * Every public function that can fail returns an lc_status. On failure it also leaves a
  * message in a thread-local buffer naming what failed, the parameter and its value, e.g.
  * "LPPool1d: norm_type must be finite and > 0, got -1". The message stays until the next
- * failure on the same thread. The library never aborts or exits on user input; broken
- * internal invariants are reported through LC_ASSERT (see src/support/error.h). */
+ * failure on the same thread. The library never aborts or exits on user input; only a broken
+ * internal invariant (a bug in Lucid) stops the process, after printing where on stderr.
+ *
+ * Thread-safety: safe; each thread has its own message. */
 #ifndef LUCID_STATUS_H
 #define LUCID_STATUS_H
+
+#include "lucid/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,13 +29,13 @@ typedef enum lc_status {
 } lc_status;
 
 /* Short fixed name of a status ("ok", "invalid argument", ...). Never NULL. */
-const char *lc_status_str(lc_status s);
+LC_API const char *lc_status_str(lc_status s);
 
 /* Message of the last failure on this thread ("" if none). Owned by the library. */
-const char *lc_last_error(void);
+LC_API const char *lc_last_error(void);
 
 /* Forget the last message on this thread. */
-void lc_clear_error(void);
+LC_API void lc_clear_error(void);
 
 #ifdef __cplusplus
 }

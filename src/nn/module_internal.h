@@ -3,6 +3,7 @@
 #define LUCID_NN_MODULE_INTERNAL_H
 
 #include "lucid/nn.h"
+#include "nn/pool_geometry.h"
 
 struct lc_module {
     lc_module_kind kind;

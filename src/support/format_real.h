@@ -1,5 +1,5 @@
 /* Numbers as Python writes them, shared by every printer (tensors, module reprs, text IR,
- * dumps) so they all spell a value the same way. Declared publicly in lucid/tensor.h too. */
+ * dumps) so they all spell a value the same way. */
 #ifndef LUCID_SUPPORT_FORMAT_REAL_H
 #define LUCID_SUPPORT_FORMAT_REAL_H
 

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "lucid/npy.h"
+#include "support/format_real.h"
 #include "support/json.h"
 
 typedef enum verdict { V_PASS, V_FAIL, V_SKIP } verdict;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "lucid/version.h"
 #include "bench_jit.h"
 #include "options.h"
 
@@ -290,6 +291,10 @@ int main(int argc, char **argv) {
     }
     if (opt.help) {
         bench_print_usage(stdout);
+        return 0;
+    }
+    if (opt.version) {
+        printf("lucid-bench %s (LLVM %d)\n", lc_version(), LUCID_LLVM_VERSION_MAJOR);
         return 0;
     }
     run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s()};

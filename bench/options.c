@@ -22,7 +22,8 @@ void bench_print_usage(FILE *out) {
             "                  lp2_k64s64 (repeatable; default all)\n"
             "  --impl LIST     floor,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
-            "  --json FILE     also write one JSON record per line (INTERFACES.md)\n");
+            "  --json FILE     also write one JSON record per line (INTERFACES.md)\n"
+            "  --version       print the version and the LLVM it was built with\n");
 }
 
 /* A positive decimal integer, the whole of [s, s + len). */
@@ -131,6 +132,10 @@ int bench_parse_options(int argc, char **argv, bench_options *o, char *err, size
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             o->help = true;
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0) {
+            o->version = true;
             return 0;
         }
         static const char *const takes_value[] = {"--shape", "--case", "--impl", "--threads", "--json"};

@@ -16,6 +16,7 @@ typedef struct bench_options {
     int threads[BENCH_MAX_THREADS];
     const char *json;
     bool help;
+    bool version;            /* --version: print "lucid-bench X.Y.Z (LLVM N)" */
 } bench_options;
 
 /* 0 on success (o->help set for --help); -1 with a one-line message in `err`. */

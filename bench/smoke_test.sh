@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Smoke test of lucid-bench (not a timing test): on a tiny shape it runs, exits 0, prints its
 # table, and writes JSON records of exactly the INTERFACES.md form; bad options exit 2.
-#   bench/smoke_test.sh path/to/lucid-bench
+#   bench/smoke_test.sh path/to/lucid-bench ["lucid-bench X.Y.Z (LLVM N)"]
+# With the second argument, --version must print exactly that.
 set -euo pipefail
-bench=${1:?usage: smoke_test.sh path/to/lucid-bench}
+bench=${1:?usage: smoke_test.sh path/to/lucid-bench [VERSION_LINE]}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+
+if [ -n "${2:-}" ]; then
+  version=$("$bench" --version)
+  [ "$version" = "$2" ] || fail "--version printed '$version', expected '$2'"
+fi
 
 export LUCID_BENCH_BUDGET_MS=5
 set +e

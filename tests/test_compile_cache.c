@@ -15,6 +15,7 @@
 #include "jit_harness.h"
 
 #include "codegen/objcache.h"
+#include "lucid/version.h"
 
 #define OBJ_BYTES 1000
 
@@ -263,6 +264,36 @@ static void disk_trim_concurrent(void **state) {
     remove_dir(dir);
 }
 
+/* The key of a disk entry starts with the library version (so another Lucid's objects are
+ * never loaded), and that version is the one version.h announces. */
+static void disk_key_carries_version(void **state) {
+    (void)state;
+    char want[64];
+    snprintf(want, sizeof want, "%d.%d.%d", LUCID_VERSION_MAJOR, LUCID_VERSION_MINOR,
+             LUCID_VERSION_PATCH);
+    assert_string_equal(LUCID_VERSION_STRING, want);
+    assert_string_equal(lc_version(), want);
+
+    char dir[] = "/tmp/lucid-version-XXXXXX";
+    use_new_cache_dir(dir, 3);
+    store("ir-versioned");
+    char path[1200];
+    entry_path(dir, "ir-versioned", path, sizeof path);
+    assert_true(path[0] != 0);
+    size_t len = 0;
+    char *text = read_all(path, &len);
+    assert_non_null(text);
+    /* magic, u64 key length, then the key's first line */
+    char line[96];
+    snprintf(line, sizeof line, "lucid %s\n", want);
+    size_t at = sizeof "LUCIDOBJ1\n" - 1 + 8;
+    assert_true(len > at + strlen(line));
+    assert_memory_equal(text + at, line, strlen(line));
+    free(text);
+    unsetenv("LUCID_CACHE_DIR");
+    remove_dir(dir);
+}
+
 /* ---- in-memory cache ---------------------------------------------------------------------- */
 
 #define ONE_OFFS 70 /* more than the cache's 64 slots */
@@ -325,6 +356,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(disk_trim_lru),
         cmocka_unit_test(disk_trim_concurrent),
+        cmocka_unit_test(disk_key_carries_version),
         cmocka_unit_test(memory_lru),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

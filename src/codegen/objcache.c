@@ -17,11 +17,9 @@
 #include <unistd.h>
 
 #include "codegen/objcache.h"
+#include "lucid/version.h"
 #include "support/strbuf.h"
 
-#ifndef LUCID_VERSION
-#define LUCID_VERSION "dev"
-#endif
 #ifndef LUCID_LLVM_VERSION
 #define LUCID_LLVM_VERSION "unknown"
 #endif
@@ -39,8 +37,10 @@ static uint64_t fnv1a(const void *data, size_t len, uint64_t h) {
 static char *make_key(const char *ir, const char *triple, const char *cpu, const char *features,
                       int opt_level) {
     lc_strbuf sb = {0};
+    /* The library version first: objects of another Lucid (other kernel ABI, other codegen)
+     * never load, even when their IR text happens to match. */
     lc_strbuf_printf(&sb, "lucid %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\n",
-                     LUCID_VERSION, LUCID_LLVM_VERSION, triple, cpu, features, opt_level);
+                     lc_version(), LUCID_LLVM_VERSION, triple, cpu, features, opt_level);
     lc_strbuf_puts(&sb, ir);
     char *key = NULL;
     if (lc_strbuf_finish(&sb, &key) != LC_OK) return NULL;

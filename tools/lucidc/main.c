@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lucid/version.h"
 
 static const char USAGE[] =
     "usage: lucidc <command> [options]\n"
@@ -54,6 +55,10 @@ int cli_lib_error(const char *where) {
 int main(int argc, char **argv) {
     if (argc < 2) return cli_error(NULL, "no command (run, dump, check, demo; see lucidc --help)");
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version")) {
+        printf("lucidc %s (LLVM %d)\n", lc_version(), LUCID_LLVM_VERSION_MAJOR);
+        return CLI_OK;
+    }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(USAGE, stdout);
         return CLI_OK;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Install the build tree into a temporary prefix and use it as a user would: the expected files
+# are there, the installed lucidc runs, and tests/install/consumer/main.c (an LPPool1d compiled
+# and run on the JIT, every value checked) builds and runs twice: with
+# `cc main.c $(pkg-config --cflags --libs lucid)` and through find_package(Lucid) in CMake.
+#   test_install.sh BUILD_DIR CONSUMER_DIR CMAKE C_COMPILER VERSION [EXTRA_FLAGS]
+# VERSION is what `lucidc --version` must print ("lucidc 0.1.0 (LLVM 19)"); EXTRA_FLAGS go to
+# the consumers' compile and link (the sanitizer build's -fsanitize=...).
+set -euo pipefail
+build=$1 consumer=$2 cmake=$3 cc=$4 want_version=$5 extra=${6:-}
+
+fail() { echo "test_install: $*" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/lucid-install-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+
+"$cmake" --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log" >&2; fail "cmake --install failed"; }
+
+pc=$(find "$prefix" -name lucid.pc)
+[ -n "$pc" ] || fail "no lucid.pc under $prefix"
+pcdir=$(dirname "$pc")
+libdir=$(dirname "$pcdir")
+for f in bin/lucidc include/lucid/nn.h include/lucid/program.h include/lucid/ops.def \
+         include/lucid/export.h include/lucid/version.h; do
+  [ -f "$prefix/$f" ] || fail "$f was not installed"
+done
+for f in LucidConfig.cmake LucidConfigVersion.cmake LucidTargets.cmake; do
+  [ -f "$libdir/cmake/Lucid/$f" ] || fail "${libdir#"$prefix"/}/cmake/Lucid/$f was not installed"
+done
+# Internal headers stay out of the installed tree.
+[ ! -e "$prefix/include/lucid/pool_geometry.h" ] || fail "an internal header was installed"
+
+version=$("$prefix/bin/lucidc" --version)
+[ "$version" = "$want_version" ] || fail "lucidc --version printed '$version', expected '$want_version'"
+
+# pkg-config. A shared liblucid needs only -llucid (an rpath lets the program find it); a
+# static one also needs its private libraries (LLVM, -lm, -pthread), which --static adds.
+if [ -e "$libdir/liblucid.so" ]; then
+  kind=shared
+  flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs lucid)
+  flags="$flags -Wl,-rpath,$libdir"
+else
+  kind=static
+  flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --static --cflags --libs lucid)
+fi
+echo "test_install: $kind liblucid; cc main.c $flags"
+# shellcheck disable=SC2086 # flags and extra are lists of words
+"$cc" -std=c11 -Wall -Werror $extra "$consumer/main.c" $flags -o "$tmp/app_pkgconfig" || fail "the pkg-config consumer did not build"
+"$tmp/app_pkgconfig" || fail "the pkg-config consumer failed"
+
+# CMake: find_package(Lucid) and Lucid::lucid.
+"$cmake" -S "$consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" \
+    >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; fail "the CMake consumer did not configure"; }
+"$cmake" --build "$tmp/cmake-build" >>"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; fail "the CMake consumer did not build"; }
+"$tmp/cmake-build/app" || fail "the CMake consumer failed"
+echo "test_install: both consumers built and ran against $kind liblucid"

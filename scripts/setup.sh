@@ -5,7 +5,7 @@
 #   scripts/setup.sh --ci      also what CI's extra checks use (valgrind, clang for sanitizers)
 set -euo pipefail
 
-packages=(cmake make gcc libc6-dev llvm-19-dev libcmocka-dev)
+packages=(cmake make gcc libc6-dev llvm-19-dev libcmocka-dev pkg-config)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3 python3-numpy python3-torch libdnnl-dev) ;;

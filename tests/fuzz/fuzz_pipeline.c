@@ -1,14 +1,14 @@
 /* Fuzz target: random module pipelines (AvgPool1d / LPPool1d, alone or in a Sequential) with
  * random parameters and input shapes, valid and invalid, checked against an independent
- * float64 reference written here straight from DESIGN.md §5.
+ * float64 reference written here straight from docs/semantics.md.
  *
- *  - Constructors accept exactly the parameters §5 calls valid; rejections name the module.
+ *  - Constructors accept exactly the parameters the semantics call valid; rejections name the module.
  *  - lc_module_output_shape and lc_module_forward agree with the reference geometry (L_out,
  *    L_out < 1 is an error) and with each other; zero-size N or C give zero-size results.
  *  - The interpreter's values equal the reference computed the way the graph says (plain
  *    pow(sum |x|^p, 1/p), every intermediate in float64).
- *  - The JIT (include/lucid/program.h) equals the reference computed as §5 demands (large p
- *    scaled by the window max; NaN and inf per IEEE) within INTERFACES.md's tolerance, and
+ *  - The JIT (include/lucid/program.h) equals the reference computed as the semantics demand (large p
+ *    scaled by the window max; NaN and inf per IEEE) within the JIT's tolerance (docs/pipeline.md), and
  *    is bit-identical with one thread and with all of them. Set LUCID_FUZZ_NO_JIT=1 to check
  *    the interpreter alone.
  *
@@ -79,7 +79,7 @@ static mod_spec draw_module(fuzz_bytes *b) {
     return m;
 }
 
-/* ---- the reference (DESIGN.md §5) ---- */
+/* ---- the reference (docs/semantics.md) ---- */
 
 static bool ref_valid(const mod_spec *m) {
     int64_t s = m->s == LC_STRIDE_UNSET ? m->k : m->s;

@@ -66,7 +66,7 @@ static void test_avgpool_worked_examples(void **state) {
     }
 }
 
-/* LPPool1d examples of §5 with their gradients: [1,-2,3,-4,5], p=2, k=2 → [√5, 5]; the
+/* LPPool1d examples of docs/semantics.md with their gradients: [1,-2,3,-4,5], p=2, k=2 → [√5, 5]; the
  * gradient of a 2-norm is x / y per window (the trailing 5 is in no window). */
 static void test_lppool_worked_example(void **state) {
     (void)state;

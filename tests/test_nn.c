@@ -1,5 +1,6 @@
 /* Modules: the worked examples of docs/semantics.md, output lengths, divisors, validation errors,
- * printing, and random parameter sets against a direct float64 implementation of §5. */
+ * printing, and random parameter sets against a direct float64 implementation of
+ * docs/semantics.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -22,7 +22,7 @@
 typedef enum bench_pass { BENCH_FWD, BENCH_FWDBWD } bench_pass;
 const char *bench_pass_name(bench_pass p);
 
-/* The implementations, in table order. Names as INTERFACES.md spells them. */
+/* The implementations, in table order. Names as the JSON records spell them (bench/README.md). */
 typedef enum bench_impl_id {
     BENCH_IMPL_FLOOR,
     BENCH_IMPL_JIT,
@@ -120,7 +120,7 @@ extern const bench_impl_ops bench_onednn_ncw_ops;
 extern const bench_impl_ops bench_onednn_blocked_ops;
 extern const bench_impl_ops bench_onednn_reorder_ops;
 
-/* A measurement record (INTERFACES.md). */
+/* A measurement record (bench/README.md, "JSON records"). */
 typedef struct bench_record {
     const bench_config *cfg; /* for case, op, params, shape, pass, bytes */
     bench_impl_id impl;

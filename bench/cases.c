@@ -221,7 +221,7 @@ static double lp_norm(const float *x, window w, double p) {
     return pow(s, 1.0 / p);
 }
 
-/* One row's reference y and dx (dx may be NULL), straight from DESIGN.md §5. */
+/* One row's reference y and dx (dx may be NULL), straight from docs/semantics.md. */
 static void reference_row(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
     const bench_case *bc = cfg->bc;
     if (dx)

@@ -22,7 +22,7 @@ void bench_print_usage(FILE *out) {
             "                  lp2_k64s64 (repeatable; default all)\n"
             "  --impl LIST     floor,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
-            "  --json FILE     also write one JSON record per line (INTERFACES.md)\n"
+            "  --json FILE     also write one JSON record per line (bench/README.md)\n"
             "  --version       print the version and the LLVM it was built with\n");
 }
 

@@ -1,4 +1,4 @@
-/* lucid-bench's command line (INTERFACES.md): --shape N,C,L (repeatable), --case NAME
+/* lucid-bench's command line (bench/README.md): --shape N,C,L (repeatable), --case NAME
  * (repeatable), --impl a,b,..., --threads 1,2 (`all` = every core), --json FILE. Defaults run
  * everything: the three shapes, every case, every impl, 1 thread and all cores. */
 #ifndef LUCID_BENCH_OPTIONS_H

@@ -1,5 +1,5 @@
 /* Output: the readable table (one block per configuration and thread count) and the JSON
- * records of INTERFACES.md, one object per line. */
+ * records of bench/README.md, one object per line. */
 #include <string.h>
 
 #include "bench.h"

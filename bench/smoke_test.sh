@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of lucid-bench (not a timing test): on a tiny shape it runs, exits 0, prints its
-# table, and writes JSON records of exactly the INTERFACES.md form; bad options exit 2.
+# table, and writes JSON records of exactly the form bench/README.md gives; bad options exit 2.
 #   bench/smoke_test.sh path/to/lucid-bench ["lucid-bench X.Y.Z (LLVM N)"]
 # With the second argument, --version must print exactly that.
 set -euo pipefail

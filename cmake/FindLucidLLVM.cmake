@@ -1,4 +1,4 @@
-# Find LLVM 15-22 as INTERFACES.md says: LLVM_DIR if given, else llvm-config-19, else the
+# Find LLVM 15-22: LLVM_DIR if given, else llvm-config-19, else the
 # highest llvm-config-NN of 15-22 (then plain llvm-config if it reports 15-22).
 # Sets LLVM_INCLUDE_DIRS, LLVM_PACKAGE_VERSION, LLVM_VERSION_MAJOR and LUCID_LLVM_LIBS.
 set(_lucid_llvm_ok_min 15)

@@ -1,4 +1,4 @@
-/* Allocation failure injection (issue 7, "allocations the machine cannot give"): every
+/* Allocation failure injection ("allocations the machine cannot give"): every
  * allocation the library makes may fail, and each failure must come back as a status with a
  * message (LC_ERR_NOMEM, or LC_ERR_IO when it was stdio's), leak nothing, and crash nothing.
  *

@@ -1,4 +1,4 @@
-/* The autograd API: DESIGN.md §5's worked examples and LP edge cases through lc_module_call and
+/* The autograd API: the worked examples of docs/semantics.md and LP edge cases through lc_module_call and
  * lc_backward, seed rules and their errors, accumulation and zero_grad, chains, the executor
  * switch, and freeing tensors in every order (run under valgrind by .ci). */
 #include <math.h>
@@ -45,7 +45,7 @@ static void check_call(const lc_module *m, lc_dtype dt, int64_t n, const double 
     lc_tensor_free(xt);
 }
 
-/* ---- DESIGN.md §5 worked examples ---- */
+/* ---- the worked examples of docs/semantics.md ---- */
 
 static void test_avgpool_worked_examples(void **state) {
     (void)state;
@@ -66,7 +66,7 @@ static void test_avgpool_worked_examples(void **state) {
     }
 }
 
-/* LPPool1d examples of §5 with their gradients: [1,-2,3,-4,5], p=2, k=2 → [√5, 5]; the
+/* LPPool1d examples of docs/semantics.md with their gradients: [1,-2,3,-4,5], p=2, k=2 → [√5, 5]; the
  * gradient of a 2-norm is x / y per window (the trailing 5 is in no window). */
 static void test_lppool_worked_example(void **state) {
     (void)state;
@@ -84,7 +84,8 @@ static void test_lppool_worked_example(void **state) {
 
 /* ---- LP conventions ---- */
 
-/* A window of zeros has norm 0 and passes gradient 0 (the original library gives NaN). */
+/* A window of zeros has norm 0 and passes gradient 0 (Lucid, github.com/ChanLumerico/lucid,
+ * gives NaN). */
 static void test_lp_zero_window_gradient_is_zero(void **state) {
     (void)state;
     const double ps[] = {0.5, 1, 1.5, 2, 2.5, 3, 7, 60};

@@ -1,4 +1,4 @@
-/* The backward of every ../shared/conformance/torch case through the interpreter:
+/* The backward of every tests/conformance/torch case through the interpreter:
  * grad_out.npy in, expected_grad_in.npy out, within the case's tolerance — once through the
  * autograd API (lc_module_call + lc_backward) and once through the autodiff graph directly. */
 #include <math.h>
@@ -78,7 +78,7 @@ static int differs_from_torch(const test_case *c, case_data *d) {
 
 static void test_torch_backward(void **state) {
     (void)state;
-    const char *root = test_shared_path("conformance/torch");
+    const char *root = test_source_path("tests/conformance/torch");
     int count, ran = 0, torch_differs = 0;
     char **names = test_case_list(root, &count);
     for (int i = 0; i < count; i++) {

@@ -1,4 +1,4 @@
-/* Bad input through the C API (issue 7): every parameter boundary of DESIGN.md §5 (0,
+/* Bad input through the C API: every parameter boundary of docs/semantics.md (0,
  * negative, NaN, inf, huge), rank and shape mismatches, zero-size tensors (valid, zero-size
  * result), L_out < 1, and NaN/inf inside inputs (IEEE propagation per window, values pinned).
  * Every failure is checked for its status and the message naming module, parameter, value. */
@@ -258,7 +258,7 @@ static void assert_shape(const lc_tensor *t, int rank, int64_t a, int64_t b, int
                  lc_shape_str(&want, want_s, sizeof want_s));
 }
 
-/* N = 0 or C = 0 is valid and gives a zero-size result (INTERFACES.md, as PyTorch). */
+/* N = 0 or C = 0 is valid and gives a zero-size result (docs/semantics.md, as PyTorch). */
 static void test_zero_size(void **state) {
     (void)state;
     lc_module *mods[4] = {test_avgpool(3, 2, 1, false, true), test_lppool(2, 4, UNSET, false),

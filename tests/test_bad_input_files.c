@@ -1,4 +1,4 @@
-/* Bad files and texts at the API boundary (issue 7): .npy files written by NumPy itself that
+/* Bad files and texts at the API boundary: .npy files written by NumPy itself that
  * Lucid must refuse (big-endian, Fortran order, integer, half, structured, 7-D) or that lie
  * (truncated data, a header length or shape the data do not back, trailing bytes, an element
  * count that overflows), read through lc_npy_read with status and reason pinned; and

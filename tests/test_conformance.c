@@ -1,4 +1,4 @@
-/* Every forward case of ../shared/conformance the modules can express (all of torch/, the
+/* Every forward case of tests/conformance the modules can express (all of torch/, the
  * 1-D cases of onnx/), through the interpreter, within each case's tolerance. */
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static int run_dir(const char *root, const char *expected_file, int *skipped) {
 static void test_torch_forward(void **state) {
     (void)state;
     int skipped = 0;
-    assert_int_equal(run_dir(test_shared_path("conformance/torch"), "expected_out.npy", &skipped), 10);
+    assert_int_equal(run_dir(test_source_path("tests/conformance/torch"), "expected_out.npy", &skipped), 10);
     assert_int_equal(skipped, 0);
 }
 
@@ -54,16 +54,16 @@ static void test_onnx_1d_forward(void **state) {
     (void)state;
     int skipped = 0;
     /* 4 one-dimensional cases (2 node tests, 2 pytorch-converted); the 21 2-D ones wait for 2-D. */
-    assert_int_equal(run_dir(test_shared_path("conformance/onnx"), "expected.npy", &skipped), 4);
+    assert_int_equal(run_dir(test_source_path("tests/conformance/onnx"), "expected.npy", &skipped), 4);
     assert_int_equal(skipped, 21);
 }
 
 /* The torch LP case with a ceil-mode partial window differs from PyTorch's lp_pool1d on
- * purpose (DESIGN.md §5): check we match the sum definition, not PyTorch's rescaling. */
+ * purpose (docs/semantics.md): check we match the sum definition, not PyTorch's rescaling. */
 static void test_partial_window_is_not_torch(void **state) {
     (void)state;
     test_case c;
-    test_case_load(test_shared_path("conformance/torch/s01_lp_ceil_partial_last_window"), &c);
+    test_case_load(test_source_path("tests/conformance/torch/s01_lp_ceil_partial_last_window"), &c);
     lc_tensor *x, *torch_out, *y;
     assert_ok(lc_npy_read(test_case_file(&c, "input.npy"), &x));
     assert_ok(lc_npy_read(test_case_file(&c, "expected_out.torch.npy"), &torch_out));

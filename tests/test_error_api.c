@@ -1,4 +1,4 @@
-/* The error API (issue 7, DESIGN.md §5 Errors): lc_status_str names every status; every
+/* The error API (docs/semantics.md, "Errors"): lc_status_str names every status; every
  * public function that returns lc_status, made to fail, returns the documented status and
  * leaves a message naming what failed; the message channel is per thread, survives success,
  * is cleared by lc_clear_error, and truncates long messages safely.

@@ -9,7 +9,7 @@ static int setup(void **state) {
 
 static void lp_worked_example(void **state) {
     (void)state;
-    /* DESIGN.md §5: [1, -2, 3, -4, 5], p=2, k=2 -> [√5, 5]; ceil mode -> [√5, 5, 5] */
+    /* docs/semantics.md: [1, -2, 3, -4, 5], p=2, k=2 -> [√5, 5]; ceil mode -> [√5, 5, 5] */
     const double x[] = {1, -2, 3, -4, 5};
     for (int ceil_mode = 0; ceil_mode <= 1; ceil_mode++) {
         lc_module *m = test_lppool(2, 2, LC_STRIDE_UNSET, ceil_mode);
@@ -58,7 +58,7 @@ static void avg_worked_example(void **state) {
     }
 }
 
-/* DESIGN.md §3 targets: forward one kernel; forward+backward at most two, one when windows
+/* Fusion targets (docs/pipeline.md): forward one kernel; forward+backward at most two, one when windows
  * do not overlap. */
 static void kernel_counts(void **state) {
     (void)state;

@@ -1,4 +1,4 @@
-/* Environment read once per process (INTERFACES.md, Environment), so this program sets it
+/* Environment read once per process (docs/environment.md), so this program sets it
  * before its first compile: LUCID_CPU / LUCID_CPU_FEATURES give reproducible code for a
  * named target, and an invalid LUCID_NUM_THREADS is reported once on stderr and the default
  * (every core) used. LUCID_DUMP and LUCID_DUMP_DIR write the compiled stages. */

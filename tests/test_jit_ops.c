@@ -309,7 +309,7 @@ static void lp_large_p(void **state) {
  * float32): the result tends to the window max. Tiny p: a window with one nonzero element
  * gives that element (x^p rounds to 1 for p = 1e-300, so the plain form gives 1), one with
  * more overflows to inf. The interpreter evaluates the graph literally in float64, so the
- * reference here is §5's scaled form m·(Σ(|x|/m)^p)^(1/p) in float64. */
+ * reference here is docs/semantics.md's scaled form m·(Σ(|x|/m)^p)^(1/p) in float64. */
 static void lp_extreme_p(void **state) {
     (void)state;
     const double ps[] = {1e30, 1e300, DBL_MAX, 0.05, 1e-300};

@@ -47,7 +47,7 @@ static void conformance_case(const test_case *c, int *ran) {
 static void conformance_torch(void **state) {
     (void)state;
     int count, ran = 0;
-    const char *root = test_shared_path("conformance/torch");
+    const char *root = test_source_path("tests/conformance/torch");
     char **names = test_case_list(root, &count);
     for (int i = 0; i < count; i++) {
         char dir[1024];

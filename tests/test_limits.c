@@ -1,4 +1,4 @@
-/* Limits (issue 7): element counts that overflow int64 or size_t, and allocations the
+/* Limits: element counts that overflow int64 or size_t, and allocations the
  * machine cannot give, fail cleanly with LC_ERR_NOMEM or LC_ERR_SHAPE and a message, in
  * lc_tensor_new, lc_input and the graph builders, the interpreter, and module graphs. No
  * crash, no leak, nothing touched that the failing call did not own.

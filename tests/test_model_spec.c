@@ -1,4 +1,4 @@
-/* The model-spec parser (INTERFACES.md "Model spec"): accepted forms pinned by the resolved
+/* The model-spec parser (docs/model-spec.md): accepted forms pinned by the resolved
  * module parameters and reprs, every rejection by status and message (module, parameter,
  * value and place), and a random-text sweep that must never crash or leak. */
 #include <math.h>

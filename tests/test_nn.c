@@ -1,5 +1,6 @@
-/* Modules: DESIGN.md §5's worked examples, output lengths, divisors, validation errors,
- * printing, and random parameter sets against a direct float64 implementation of §5. */
+/* Modules: the worked examples of docs/semantics.md, output lengths, divisors, validation errors,
+ * printing, and random parameter sets against a direct float64 implementation of
+ * docs/semantics.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,7 +280,7 @@ static void test_tensor_repr_floats(void **state) {
     assert_string_equal(lc_format_real(1.0 / 3.0, false, buf), "0.3333333333333333");
 }
 
-/* DESIGN.md §5 written out directly, loop by loop, in float64: the independent reference. */
+/* docs/semantics.md written out directly, loop by loop, in float64: the independent reference. */
 static double ref_avg(const double *x, int64_t L, int64_t k, int64_t s, int64_t p, bool cip, int64_t o) {
     int64_t start = o * s - p, end = start + k < L + p ? start + k : L + p;
     double sum = 0;

@@ -1,4 +1,4 @@
-/* .npy reading and writing (INTERFACES.md ".npy files"): the conformance files, headers
+/* .npy reading and writing (docs/npy.md): the conformance files, headers
  * byte for byte as NumPy 1.24 writes them, versions 2.0 and 3.0, every rejection with its
  * status and message, atomic writes, and a mutation loop over valid files.
  *
@@ -177,7 +177,7 @@ static lc_shape json_shape(const char *json, const char *key) {
 
 static void test_conformance_files(void **state) {
     (void)state;
-    const char *root = test_shared_path("conformance/torch");
+    const char *root = test_source_path("tests/conformance/torch");
     char root_copy[4096];
     snprintf(root_copy, sizeof root_copy, "%s", root);
     DIR *d = opendir(root_copy);
@@ -242,20 +242,20 @@ typedef struct pinned {
 static void test_conformance_values(void **state) {
     (void)state;
     static const pinned cases[] = {
-        {"conformance/torch/s00_avg_ceil_overhang_pad_cip/input.npy", 3, {1, 2, 13},
+        {"tests/conformance/torch/s00_avg_ceil_overhang_pad_cip/input.npy", 3, {1, 2, 13},
          -0x1.c15c4cp+0f, 0.0f, 0x1.3720a4p-2f},
-        {"conformance/torch/s00_avg_ceil_overhang_pad_cip/expected_out.npy", 3, {1, 2, 5},
+        {"tests/conformance/torch/s00_avg_ceil_overhang_pad_cip/expected_out.npy", 3, {1, 2, 5},
          -0x1.c15c4cp-2f, -0x1.62f924p-1f, -0x1.02baf6p-2f},
-        {"conformance/torch/s01_lp_ceil_partial_last_window/expected_out.torch.npy", 3,
+        {"tests/conformance/torch/s01_lp_ceil_partial_last_window/expected_out.torch.npy", 3,
          {2, 1, 6}, 0x1.7026c2p+0f, 0x1.40e9a4p+0f, 0x1.2289b8p+0f},
-        {"conformance/torch/s04_avg_random/input.npy", 3, {3, 7, 110}, 0x1.1902e2p-4f,
+        {"tests/conformance/torch/s04_avg_random/input.npy", 3, {3, 7, 110}, 0x1.1902e2p-4f,
          -0x1.3403b0p-5f, 0x1.5cadb0p-4f},
-        {"conformance/torch/s09_lp_random/expected_out.npy", 3, {4, 5, 4}, 0x1.30fbb0p+3f,
+        {"tests/conformance/torch/s09_lp_random/expected_out.npy", 3, {4, 5, 4}, 0x1.30fbb0p+3f,
          0x1.412deap+3f, 0x1.5a2254p+3f},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lc_tensor *t;
-        assert_ok(lc_npy_read(test_shared_path(cases[i].file), &t));
+        assert_ok(lc_npy_read(test_source_path(cases[i].file), &t));
         assert_int_equal(t->shape.rank, cases[i].rank);
         for (int k = 0; k < 3; k++) assert_int_equal(t->shape.dim[k], cases[i].dims[k]);
         const float *v = t->data;
@@ -967,7 +967,7 @@ static void test_mutations(void **state) {
     seeds[n_seeds++] = make_npy(1, "{\"shape\":(),\"descr\":\"<f4\",\"fortran_order\":False} # c\n",
                                 "\0\0\x80\x3f", 4);
     seeds[n_seeds++] = slurp(
-        test_shared_path("conformance/torch/s00_avg_ceil_overhang_pad_cip/input.npy"));
+        test_source_path("tests/conformance/torch/s00_avg_ceil_overhang_pad_cip/input.npy"));
 
     static const char tokens[] = "{}()[],:'\" \n#-0123456789LTFN<>=|fi\x93\xff";
     test_rng rng = test_rng_seeded(20261121);

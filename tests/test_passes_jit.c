@@ -1,6 +1,6 @@
 /* The point of the LP rewrite, through the JIT: compiled in f32, autodiff's LPPool1d backward
  * after the default pipeline is finite for p = 60 and |x| up to 1e3 and agrees with the
- * interpreter within INTERFACES.md's tolerance (rtol 1e-4, atol 1e-6). Without the rewrite
+ * interpreter within the JIT's tolerance (rtol 1e-4, atol 1e-6). Without the rewrite
  * the f32 kernel computes |x|^59 and overflows (printed for comparison, not asserted: that
  * is codegen's business). */
 #include "test_passes_common.h"

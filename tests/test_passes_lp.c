@@ -1,8 +1,9 @@
-/* The LP backward rewrite of simplify (DESIGN.md §3): pow(S, 1/p − 1) · pow(|u|, p − 1) becomes
- * pow(div_safe(|u|, y), p − 1). It fires on the backward written by hand as DESIGN.md §5 spells
- * it and on what autodiff emits for an LPPool1d module, and not on near misses; values stay
- * those of the original graph and of the §5 formula (computed here in plain double loops),
- * zero windows give 0, and for p = 60 with |x| up to 1e3 every backward value fits in f32. */
+/* The LP backward rewrite of simplify (docs/pipeline.md): pow(S, 1/p − 1) · pow(|u|, p − 1)
+ * becomes pow(div_safe(|u|, y), p − 1). It fires on the backward written by hand as
+ * docs/semantics.md spells it and on what autodiff emits for an LPPool1d module, and not on
+ * near misses; values stay those of the original graph and of the formula in
+ * docs/semantics.md (computed here in plain double loops), zero windows give 0, and for
+ * p = 60 with |x| up to 1e3 every backward value fits in f32. */
 #include <float.h>
 
 #include "test_passes_common.h"
@@ -31,7 +32,7 @@ typedef struct lp_nodes {
     int x, g, u, a, q, sum, y, dx;
 } lp_nodes;
 
-/* y = pow(sum(pow(|unfold(x)|, p), 3), 1/p) and, written out as DESIGN.md §5 has it,
+/* y = pow(sum(pow(|unfold(x)|, p), 3), 1/p) and, written out as docs/semantics.md has it,
  *   dS = g · (1/p) · pow_zp(S, 1/p − 1);  du = expand(dS) · p · pow(|u|, p − 1) · sign(u);
  *   dx = fold(du). Outputs y, dx. */
 static lc_graph *build_lp(const lp_spec *sp, lp_nodes *nd) {
@@ -235,9 +236,9 @@ static int first_nonfinite(const lc_graph *g, lc_tensor *x, lc_tensor *seed, con
 }
 
 /* p = 60, f32, |x| up to 1e3: |x|^60 overflows f32 (codegen evaluates the forward sum scaled
- * by the window max, DESIGN.md §5). Apart from that sum and its terms, every value of the
+ * by the window max, docs/semantics.md). Apart from that sum and its terms, every value of the
  * rewritten graph fits in f32 — the original's pow(|u|, 59) does not — and the gradient is
- * the §5 formula's. */
+ * the one docs/semantics.md gives. */
 static void test_large_p_is_finite_in_f32(void **state) {
     (void)state;
     lp_spec sp = {.p = 60, .dtype = LC_F32, .n = 2, .c = 2, .l = 16, .k = 4, .s = 3};

@@ -10,7 +10,7 @@
 #include "ir/text_roundtrip.h"
 #include "support/testutil.h"
 
-/* The LPPool1d-like graph of DESIGN.md §2's text form. */
+/* The LPPool1d-like graph of docs/text-ir.md's example. */
 static lc_graph *small_graph(void) {
     lc_graph *g;
     int64_t xs[] = {2, 8, 16}, four = 4;

@@ -1,4 +1,4 @@
-/* Reverse-mode automatic differentiation as a graph-to-graph transformation (DESIGN.md §3).
+/* Reverse-mode automatic differentiation as a graph-to-graph transformation (docs/pipeline.md).
  *
  * lc_autodiff copies a graph and appends its backward:
  *

@@ -1,5 +1,6 @@
-/* Tensor-style autograd, as the original library offers it: mark a tensor as requiring grad,
- * apply modules to it, call backward on a result, read .grad (DESIGN.md §5, Autograd).
+/* Tensor-style autograd, as Lucid (github.com/ChanLumerico/lucid) offers it: mark a tensor as
+ * requiring grad, apply modules to it, call backward on a result, read .grad
+ * (docs/semantics.md, "Gradients").
  *
  *   lc_tensor_set_requires_grad(x, true);
  *   lc_module_call(pool, x, &y);          y->grad_fn records how y was made

@@ -1,5 +1,5 @@
-/* Model specs: modules written as Python constructor calls, the syntax of INTERFACES.md
- * ("Model spec"). `LPPool1d(2, 4)`, `nn.AvgPool1d(kernel_size=3, stride=1, padding=1,
+/* Model specs: modules written as Python constructor calls, the syntax of
+ * docs/model-spec.md. `LPPool1d(2, 4)`, `nn.AvgPool1d(kernel_size=3, stride=1, padding=1,
  * count_include_pad=False)`; one call per line in a file, a call may span lines inside its
  * parentheses, `#` starts a comment.
  *

@@ -1,4 +1,4 @@
-/* Lucid modules: AvgPool1d, LPPool1d and Sequential, with the semantics of DESIGN.md §5.
+/* Lucid modules: AvgPool1d, LPPool1d and Sequential, with the semantics of docs/semantics.md.
  * A module's forward appends its ops to a graph; input is (N, C, L) or (C, L).
  *
  * Thread-safety: a module is read-only once built (lc_sequential_append aside, which needs the

@@ -1,4 +1,4 @@
-/* NumPy .npy files, by the rules of INTERFACES.md: read versions 1.0, 2.0 and 3.0 with descr
+/* NumPy .npy files, by the rules of docs/npy.md: read versions 1.0, 2.0 and 3.0 with descr
  * <f4 or <f8 (=f4/=f8 on little-endian hosts), C order; write version 1.0 with the header
  * padded to a multiple of 64 bytes. Everything else is rejected with a message saying why.
  *

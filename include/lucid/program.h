@@ -1,5 +1,5 @@
 /* Compiled programs: a graph turned into native kernels (fuse -> plan -> LLVM -> ORC JIT) and
- * run over all cores (DESIGN.md §3-§4).
+ * run over all cores (docs/pipeline.md).
  *
  *   lc_program *p;
  *   lc_compile(graph, NULL, &p);                  // compiles once per structure (cached)

@@ -40,7 +40,7 @@ LC_API size_t lc_tensor_nbytes(const lc_tensor *t);
 LC_API double lc_tensor_get(const lc_tensor *t, int64_t i);
 LC_API void lc_tensor_set(lc_tensor *t, int64_t i, double v);
 
-/* "Tensor([[[1.5, 3.5]]], grad=None)" as the seed pages print: elements as Python prints
+/* "Tensor([[[1.5, 3.5]]], grad=None)" as Lucid prints a tensor: elements as Python prints
  * floats, the shortest form that reads back to the same value of the tensor's dtype.
  * Malloc'd string, caller frees. */
 LC_API lc_status lc_tensor_repr(const lc_tensor *t, char **out);

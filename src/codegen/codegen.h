@@ -1,4 +1,4 @@
-/* Codegen: a fused program (passes/kernel.h) into native code through LLVM (DESIGN.md §4).
+/* Codegen: a fused program (passes/kernel.h) into native code through LLVM (docs/pipeline.md).
  *
  * Each kernel k becomes `void lc_kernel_k(void *const *slots, int64 begin, int64 end)`: it
  * computes elements [begin, end) of its root in row-major order, reading and writing the

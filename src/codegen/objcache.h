@@ -25,8 +25,8 @@ void lc_objcache_store(const char *ir, const char *triple, const char *cpu, cons
 /* The budget in bytes when nothing else is set: compiled pool kernels are a few KB to a few
  * hundred KB of object code, so 256 MiB holds thousands of programs, while staying a small,
  * predictable footprint in a directory the user chose (ccache's 5 GiB is for whole
- * translation units). There is deliberately no environment variable for it: the outward
- * interface (INTERFACES.md) has LUCID_CACHE_DIR only. */
+ * translation units). There is deliberately no environment variable for it: the documented
+ * interface (docs/environment.md) has LUCID_CACHE_DIR only. */
 #define LC_OBJCACHE_DEFAULT_BUDGET ((unsigned long long)256 << 20)
 
 /* Tests: the budget lc_objcache_store trims to (0 restores the default). Returns the old one. */

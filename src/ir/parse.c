@@ -1,4 +1,4 @@
-/* Reader of the text IR that print.c writes (see the grammar there and DESIGN.md §2).
+/* Reader of the text IR that print.c writes (grammar: print.c and docs/text-ir.md).
  *
  *   file    := 'graph' '{' EOL  node*  [output]  '}'
  *   node    := '%'N '=' op body attr* ':' dtype '[' dims ']' ['name=' STRING] EOL

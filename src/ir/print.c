@@ -1,4 +1,4 @@
-/* The text form of a graph (DESIGN.md §2): one node per line, SSA names, every attribute and
+/* The text form of a graph (docs/text-ir.md): one node per line, SSA names, every attribute and
  * shape spelled out. The parser (parse.c) reads exactly this back, and printing what it reads
  * gives the same bytes, so dumps can be diffed, stored as tests and fed to `lucidc --ir`.
  *

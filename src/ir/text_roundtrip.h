@@ -1,5 +1,5 @@
 /* Checks that the text IR keeps a graph intact, for tests and debug tools: any graph a stage
- * produces should survive print -> parse -> print unchanged (DESIGN.md §2). Tests write
+ * produces should survive print -> parse -> print unchanged (docs/text-ir.md). Tests write
  * assert_ok(lc_graph_check_text_round_trip(g)). */
 #ifndef LUCID_IR_TEXT_ROUNDTRIP_H
 #define LUCID_IR_TEXT_ROUNDTRIP_H

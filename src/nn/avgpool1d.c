@@ -1,5 +1,5 @@
 /* AvgPool1d(kernel_size, stride = kernel_size, padding = 0, ceil_mode = False,
- * count_include_pad = True), DESIGN.md §5. Lowers to
+ * count_include_pad = True), docs/semantics.md. Lowers to
  *     unfold(x, L axis, k, s, p, pad_hi) -> mean          when every window divides by k
  *     unfold(...) -> sum -> div(constant divisors)        otherwise (ceil overhang, or
  *                                                          count_include_pad = False with padding) */

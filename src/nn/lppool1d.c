@@ -1,8 +1,9 @@
-/* LPPool1d(norm_type, kernel_size, stride = kernel_size, ceil_mode = False), DESIGN.md §5:
- * y = (sum over the window of |x|^p)^(1/p), written in the primitive ops as the original
- * library does:  unfold -> abs -> pow(p) -> sum -> pow(1/p). A ceil-mode partial last window
- * sums the elements that exist (unfold reads 0 past the input). Numerical stability for large
- * p is the compiler's job (DESIGN.md §3), not the module's. */
+/* LPPool1d(norm_type, kernel_size, stride = kernel_size, ceil_mode = False), docs/semantics.md:
+ * y = (sum over the window of |x|^p)^(1/p), written in the primitive ops as Lucid
+ * (github.com/ChanLumerico/lucid) writes it:  unfold -> abs -> pow(p) -> sum -> pow(1/p).
+ * A ceil-mode partial last window sums the elements that exist (unfold reads 0 past the
+ * input). Numerical stability for large p is the compiler's job (docs/pipeline.md), not the
+ * module's. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>

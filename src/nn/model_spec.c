@@ -1,4 +1,4 @@
-/* The model-spec parser: Python constructor calls -> modules (INTERFACES.md, "Model spec").
+/* The model-spec parser: Python constructor calls -> modules (docs/model-spec.md).
  *
  * A hand-written scanner and a one-token-lookahead parser; no recursion, so any input text,
  * however long or hostile, is parsed in linear time and bounded stack (it is a fuzz target).
@@ -68,7 +68,7 @@ static lc_status build_lppool1d(const spec_value *v, lc_module **out) {
     return lc_lppool1d_new(&p, out);
 }
 
-/* Parameters in the documented positional order (INTERFACES.md). */
+/* Parameters in the documented positional order (docs/model-spec.md). */
 static const spec_module MODULES[] = {
     {"AvgPool1d", 5,
      {{"kernel_size", SPEC_INT, true, false},

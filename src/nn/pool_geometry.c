@@ -1,4 +1,4 @@
-/* Output length and window placement shared by AvgPool1d and LPPool1d (DESIGN.md §5). */
+/* Output length and window placement shared by AvgPool1d and LPPool1d (docs/semantics.md). */
 #include <inttypes.h>
 
 #include "nn/module_internal.h"

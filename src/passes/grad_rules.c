@@ -1,6 +1,6 @@
 /* Every gradient rule in one place: the vector-Jacobian product of each op of ops.def, with
- * its convention stated where the derivative is not the textbook one (DESIGN.md §5,
- * Autograd). For y = op(x, ...) and upstream gradient gy (y's shape), a rule appends nodes
+ * its convention stated where the derivative is not the textbook one (docs/semantics.md,
+ * "Gradients"). For y = op(x, ...) and upstream gradient gy (y's shape), a rule appends nodes
  * computing gx = gy · ∂y/∂x, reduced back to x's shape.
  *
  * The conventions, and what they give the modules:
@@ -94,7 +94,7 @@ static int e_expand(emitter *e, int x, int dim, int64_t size) {
 }
 
 /* Sum a gradient of the broadcast result's shape back to the shape of operand `x` (numpy
- * broadcasting, DESIGN.md §2): leading axes the operand lacks are summed away one at a time
+ * broadcasting, docs/text-ir.md): leading axes the operand lacks are summed away one at a time
  * (always axis 0), and an axis where the operand has extent 1 but the result does not is
  * summed and reinserted with extent 1 (sum then expand(size 1): the reshape the op set lacks). */
 static int reduce_to(emitter *e, int grad, int x) {
@@ -108,7 +108,7 @@ static int reduce_to(emitter *e, int grad, int x) {
 }
 
 /* pow(b, e): gb = gy · e · b^(e-1). The power gets zero_pole when e - 1 < 0, so 0^(e-1) is 0:
- * pow'(0, e < 1) = 0 by convention (DESIGN.md §5). e = 1 passes gy through (derivative 1,
+ * pow'(0, e < 1) = 0 by convention (docs/semantics.md). e = 1 passes gy through (derivative 1,
  * also at b = 0); e = 0 has derivative 0. */
 static int rule_pow(emitter *e, const lc_node *y, int gy) {
     double ex = y->real_attr;

@@ -1,4 +1,4 @@
-/* The fused stage: what the fuse pass produces and codegen consumes (DESIGN.md §3-§4).
+/* The fused stage: what the fuse pass produces and codegen consumes (docs/pipeline.md).
  *
  * A kernel is one loop nest that writes every element of one materialized node (its root):
  * the parallel outer range is the root's elements in row-major order, and each element is the

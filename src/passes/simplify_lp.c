@@ -1,4 +1,4 @@
-/* The LP backward rewrite (DESIGN.md §3 and §5).
+/* The LP backward rewrite (docs/pipeline.md, docs/semantics.md).
  *
  * For y = pow(S, 1/p), S = sum(pow(A, p), d), A >= 0 (A = |u|, u the unfolded input), autodiff
  * gives dA as a product holding

@@ -1,4 +1,4 @@
-/* Reading and writing .npy files and buffers (INTERFACES.md, ".npy files").
+/* Reading and writing .npy files and buffers (docs/npy.md).
  *
  * Reading never trusts a size it has not checked: the header must fit in the file, and the
  * data after it must be exactly what the shape needs, before the tensor is allocated; file

@@ -1,6 +1,6 @@
 /* The .npy prefix and header: what is read (versions 1.0, 2.0 and 3.0, descr '<f4' or '<f8',
  * C order) and what is written (version 1.0, byte for byte as NumPy writes it). The rules
- * are INTERFACES.md's ".npy files"; each rejection says which rule and why. */
+ * are docs/npy.md's; each rejection says which rule and why. */
 #include <inttypes.h>
 #include <string.h>
 

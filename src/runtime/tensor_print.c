@@ -1,5 +1,6 @@
-/* Tensor printing as the seed pages show it: Tensor([[[1.5, 3.5]]], grad=None), with floats
- * written as Python's repr writes them (support/format_real.c). */
+/* Tensor printing as Lucid (github.com/ChanLumerico/lucid) shows it:
+ * Tensor([[[1.5, 3.5]]], grad=None), with floats written as Python's repr writes them
+ * (support/format_real.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

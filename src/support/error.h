@@ -1,4 +1,4 @@
-/* Internal side of the two error channels (STYLE.md):
+/* Internal side of the two error channels:
  *  - lc_fail: a user-facing failure. Records a printf-style message in the thread-local
  *    buffer behind lc_last_error() and returns the status, so callers write
  *    `return lc_fail(LC_ERR_INVALID_ARG, "AvgPool1d: stride must be >= 1, got %lld", s);`

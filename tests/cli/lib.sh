@@ -1,12 +1,11 @@
 # Helpers for the lucidc end-to-end tests (sourced by tests/cli/test_*.sh, which ctest runs as
-# `bash script <path-to-lucidc> <path-to-shared>`; exit 0 = pass). Not a test itself.
+# `bash script <path-to-lucidc>`; exit 0 = pass). Not a test itself.
 set -u
-LUCIDC=${1:?usage: test_X.sh path/to/lucidc path/to/shared}
-SHARED=${2:?usage: test_X.sh path/to/lucidc path/to/shared}
+LUCIDC=${1:?usage: test_X.sh path/to/lucidc}
 case $LUCIDC in /*) ;; *) LUCIDC=$PWD/$LUCIDC ;; esac
-case $SHARED in /*) ;; *) SHARED=$PWD/$SHARED ;; esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DATA=$HERE/../data/cli
+CONFORMANCE=$HERE/../conformance
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lucidc-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 FAILS=0

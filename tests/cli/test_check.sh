@@ -1,9 +1,9 @@
-# lucidc check end to end: the shared conformance cases (torch: all 10 pass, forward and
+# lucidc check end to end: the conformance cases of tests/conformance (torch: all 10 pass, forward and
 # backward, on both engines; onnx: the 1-D cases pass, the rest are skipped with a reason),
 # the per-case line format, exit codes, and malformed or failing cases.
 . "$(dirname "$0")/lib.sh"
 
-C=$SHARED/conformance
+C=$CONFORMANCE
 for engine in jit interp; do
     expect_ok check --engine "$engine" "$C/torch"
     expect_out_line '10 passed, 0 failed, 0 skipped'

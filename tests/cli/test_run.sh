@@ -1,5 +1,5 @@
-# lucidc run end to end: outputs pinned against hand-computed .npy files (DESIGN.md §5 worked
-# examples), both engines, f32/f64, rank 2/3, the summary, and every error path of run.
+# lucidc run end to end: outputs pinned against hand-computed .npy files (the worked
+# examples of docs/semantics.md), both engines, f32/f64, rank 2/3, the summary, and every error path of run.
 . "$(dirname "$0")/lib.sh"
 
 # AvgPool1d(2) on [1, 2, 3, 4] -> [1.5, 3.5]; seed [1, 1] -> grad [0.5, 0.5, 0.5, 0.5].
@@ -60,7 +60,7 @@ same_file "$TMP/m1.npy" "$TMP/m2.npy"
 same_file "$TMP/g1.npy" "$TMP/g2.npy"
 # The JIT agrees with the interpreter within the conformance tolerance: the interpreter's
 # results become a case directory that `check --engine jit` verifies.
-X3=$SHARED/conformance/torch/s03_lp_random/input.npy
+X3=$CONFORMANCE/torch/s03_lp_random/input.npy
 mkdir -p "$TMP/case"
 cp "$X3" "$TMP/case/input.npy"
 expect_ok run --module 'LPPool1d(3, 5, 2, True)' --input "$X3" --out "$TMP/case/expected_out.npy" --engine interp

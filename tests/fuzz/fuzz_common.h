@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                   \
     } while (0)
 
-/* Every failing call must leave a message (DESIGN.md §5, Errors) and a known status. */
+/* Every failing call must leave a message (docs/semantics.md, "Errors") and a known status. */
 #define FUZZ_CHECK_FAILURE(st, what)                                                        \
     FUZZ_CHECK((st) > LC_OK && (st) <= LC_ERR_INTERNAL && (st) != LC_ERR_INTERNAL &&        \
                    lc_last_error()[0] != '\0',                                              \

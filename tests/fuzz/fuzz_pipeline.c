@@ -1,14 +1,14 @@
 /* Fuzz target: random module pipelines (AvgPool1d / LPPool1d, alone or in a Sequential) with
  * random parameters and input shapes, valid and invalid, checked against an independent
- * float64 reference written here straight from DESIGN.md §5.
+ * float64 reference written here straight from docs/semantics.md.
  *
- *  - Constructors accept exactly the parameters §5 calls valid; rejections name the module.
+ *  - Constructors accept exactly the parameters the semantics call valid; rejections name the module.
  *  - lc_module_output_shape and lc_module_forward agree with the reference geometry (L_out,
  *    L_out < 1 is an error) and with each other; zero-size N or C give zero-size results.
  *  - The interpreter's values equal the reference computed the way the graph says (plain
  *    pow(sum |x|^p, 1/p), every intermediate in float64).
- *  - The JIT (include/lucid/program.h) equals the reference computed as §5 demands (large p
- *    scaled by the window max; NaN and inf per IEEE) within INTERFACES.md's tolerance, and
+ *  - The JIT (include/lucid/program.h) equals the reference computed as the semantics demand (large p
+ *    scaled by the window max; NaN and inf per IEEE) within the JIT's tolerance (docs/pipeline.md), and
  *    is bit-identical with one thread and with all of them. Set LUCID_FUZZ_NO_JIT=1 to check
  *    the interpreter alone.
  *
@@ -79,7 +79,7 @@ static mod_spec draw_module(fuzz_bytes *b) {
     return m;
 }
 
-/* ---- the reference (DESIGN.md §5) ---- */
+/* ---- the reference (docs/semantics.md) ---- */
 
 static bool ref_valid(const mod_spec *m) {
     int64_t s = m->s == LC_STRIDE_UNSET ? m->k : m->s;
@@ -92,7 +92,7 @@ static bool ref_valid(const mod_spec *m) {
 
 static int64_t stride_of(const mod_spec *m) { return m->s == LC_STRIDE_UNSET ? m->k : m->s; }
 
-/* L_out per §5, or -1 when it would be < 1 (or not fit in int64). */
+/* L_out per docs/semantics.md, or -1 when it would be < 1 (or not fit in int64). */
 static int64_t ref_out_length(const mod_spec *m, int64_t L) {
     __int128 k = m->k, s = stride_of(m), p = m->p, span = (__int128)L + 2 * p - k, out;
     /* An empty input has no window with a real element, in either mode (pool_geometry.c, as
@@ -113,7 +113,7 @@ static int64_t ref_out_length(const mod_spec *m, int64_t L) {
 }
 
 /* One module over rows of length L (in) into rows of length Lo (out); `stable` evaluates LP
- * as §5 demands (scaled by the window max), otherwise as the graph is written. */
+ * as docs/semantics.md demands (scaled by the window max), otherwise as the graph is written. */
 static void ref_forward(const mod_spec *m, bool stable, int64_t rows, int64_t L, int64_t Lo,
                         const double *in, double *out) {
     int64_t k = m->k, s = stride_of(m), pad = m->p;
@@ -216,7 +216,7 @@ static lc_module *build(const fuzz_case *c) {
         lc_clear_error();
         lc_status st = build_module(&c->mods[i], &mods[i]);
         bool valid = ref_valid(&c->mods[i]);
-        FUZZ_CHECK((st == LC_OK) == valid, "module %d: constructor says %s, §5 says %s", i,
+        FUZZ_CHECK((st == LC_OK) == valid, "module %d: constructor says %s, the semantics say %s", i,
                    lc_status_str(st), valid ? "valid" : "invalid");
         if (st != LC_OK) {
             FUZZ_CHECK(st == LC_ERR_INVALID_ARG && mods[i] == NULL, "bad rejection");
@@ -234,7 +234,7 @@ static lc_module *build(const fuzz_case *c) {
     return seq;
 }
 
-/* Reference output lengths through every module: INVALID when some stage is (§5); TOO_BIG
+/* Reference output lengths through every module: INVALID when some stage is (docs/semantics.md); TOO_BIG
  * when a tensor the graph needs (the input, or a stage's windows: rows x L_out x k) has more
  * elements than int64 holds, which Lucid must refuse; EITHER when such a product overflows
  * only if its zero extents are left out (a zero-size tensor with huge extents: Lucid may
@@ -446,7 +446,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Refusing an allocation the machine cannot give is always a clean outcome. */
     if (st == LC_ERR_NOMEM) verdict = EITHER;
     if (verdict == VALID) {
-        FUZZ_CHECK(st == LC_OK, "§5 gives output length %" PRId64 " but Lucid rejects it",
+        FUZZ_CHECK(st == LC_OK, "the semantics give output length %" PRId64 " but Lucid rejects it",
                    lengths[c.n]);
         FUZZ_CHECK(out.rank == c.shape.rank && out.dim[out.rank - 1] == lengths[c.n],
                    "output length %" PRId64 ", want %" PRId64, out.dim[out.rank - 1], lengths[c.n]);
@@ -455,7 +455,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(lc_graph_add_output(g, yi) == LC_OK, "lc_graph_add_output");
         if (fits_run_limit(&c, lengths)) run_case(&c, g, lengths);
     } else if (verdict != EITHER) {
-        FUZZ_CHECK(st != LC_OK, "§5 says the input shape is %s but Lucid accepts it",
+        FUZZ_CHECK(st != LC_OK, "the semantics say the input shape is %s but Lucid accepts it",
                    verdict == INVALID ? "invalid" : "too large for int64 element counts");
     }
     lc_graph_free(g);

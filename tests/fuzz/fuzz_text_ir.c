@@ -6,7 +6,7 @@
  *  - a small parsed graph runs on the interpreter (or fails cleanly), and the default pass
  *    pipeline (with a backward when the text asks for one by ending in '\n\n') turns it into a
  *    graph that verifies and computes the same forward outputs, within rounding (f32 graphs:
- *    INTERFACES.md's rtol 1e-4, atol 1e-6; f64: rtol 1e-9). */
+ *    the JIT's rtol 1e-4, atol 1e-6; f64: rtol 1e-9). */
 #include <math.h>
 #include <stdbool.h>
 
@@ -91,7 +91,7 @@ static void check_passes(const lc_graph *g, bool backward, uint64_t seed) {
                 for (int64_t e = 0; e < lc_tensor_numel(before[k]); e++) {
                     double want = lc_tensor_get(before[k], e), got = lc_tensor_get(after[k], e);
                     /* f32 graphs hold f32 constants, so a folded constant is rounded once
-                     * where the originals were rounded each: INTERFACES.md's f32 tolerance.
+                     * where the originals were rounded each: the JIT's f32 tolerance.
                      * f64 graphs only see reassociation in float64. */
                     bool f32 = before[k]->dtype == LC_F32;
                     FUZZ_CHECK(fuzz_close(got, want, f32 ? 1e-4 : 1e-9, f32 ? 1e-6 : 1e-12),

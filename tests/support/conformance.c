@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,11 @@ char **test_case_list(const char *root, int *count) {
     struct dirent *e;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
+        /* A case is a directory holding case.json; the rest (NOTICE, LICENSE) is not a case. */
+        char path[2048];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s/case.json", root, e->d_name);
+        if (stat(path, &sb) != 0) continue;
         names = realloc(names, (size_t)(n + 1) * sizeof *names);
         names[n++] = strdup(e->d_name);
     }

@@ -1,4 +1,5 @@
-/* Reading ../shared/conformance cases for the tests: case.json -> a module, .npy -> tensors. */
+/* Reading tests/conformance cases (docs/conformance.md) for the tests: case.json -> a module,
+ * .npy -> tensors. */
 #ifndef LUCID_TEST_CONFORMANCE_H
 #define LUCID_TEST_CONFORMANCE_H
 
@@ -18,7 +19,7 @@ typedef struct test_case {
  * malformed files. */
 void test_case_load(const char *dir, test_case *c);
 void test_case_free(test_case *c);
-/* Names of the case directories under `root`, sorted; caller frees with test_case_list_free. */
+/* Names of the case directories (those holding case.json) under `root`, sorted; caller frees with test_case_list_free. */
 char **test_case_list(const char *root, int *count);
 void test_case_list_free(char **names, int count);
 /* "dir/file" into a static buffer. */

@@ -76,9 +76,9 @@ lc_tensor *test_random_tensor(test_rng *r, lc_dtype dt, lc_shape shape, double s
     return t;
 }
 
-const char *test_shared_path(const char *relative) {
+const char *test_source_path(const char *relative) {
     static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", LUCID_SHARED_DIR, relative);
+    snprintf(buf, sizeof buf, "%s/%s", LUCID_SOURCE_DIR, relative);
     return buf;
 }
 

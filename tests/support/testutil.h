@@ -46,8 +46,8 @@ int64_t test_rng_int(test_rng *r, int64_t lo, int64_t hi);   /* [lo, hi] */
 /* A tensor of shape `shape` with normal-ish values in (-scale, scale) and some exact zeros. */
 lc_tensor *test_random_tensor(test_rng *r, lc_dtype dt, lc_shape shape, double scale);
 
-/* Path under ../shared (LUCID_SHARED_DIR), into a static buffer. */
-const char *test_shared_path(const char *relative);
+/* Path of a file in the source tree (e.g. "tests/conformance/torch"), into a static buffer. */
+const char *test_source_path(const char *relative);
 
 lc_shape test_shape3(int64_t n, int64_t c, int64_t l);
 

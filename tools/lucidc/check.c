@@ -1,4 +1,4 @@
-/* lucidc check: run conformance case directories (shared/conformance/README.md) and compare
+/* lucidc check: run conformance case directories (docs/conformance.md) and compare
  * with their expected .npy files. torch/ cases carry PyTorch-style module params, forward and
  * backward; onnx/ cases are forward only, and only their 1-D cases (`ndim` 1, no dilation,
  * `per_axis_1d` not null) are expressible with the modules; the rest are skipped with the

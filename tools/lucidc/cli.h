@@ -1,7 +1,7 @@
 /* lucidc internals shared by the subcommands. Each subcommand is one file (run.c, dump.c,
  * check.c, demo.c) with one entry point returning the process exit status:
  * 0 success, 1 a check found a mismatch, 2 any usage, input, file or parameter error
- * (INTERFACES.md). Errors print exactly one stderr line "lucidc: <where>: <what>". */
+ * (docs/cli.md). Errors print exactly one stderr line "lucidc: <where>: <what>". */
 #ifndef LUCIDC_CLI_H
 #define LUCIDC_CLI_H
 

@@ -1,4 +1,4 @@
-/* lucidc: run, inspect and check Lucid pipelines from the command line (INTERFACES.md).
+/* lucidc: run, inspect and check Lucid pipelines from the command line (docs/cli.md).
  * This file dispatches to the subcommands and owns the one-line diagnostic format. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* The compiler's stages as lucidc dump and demo see them, in pipeline order (INTERFACES.md):
+/* The compiler's stages as lucidc dump and demo see them, in pipeline order (docs/cli.md):
  * built, autodiff (with a backward), one per registered pass, fuse, plan, llvm, llvm-opt, asm,
  * remarks, time. A stage whose producer the library does not have yet is "not available". */
 #ifndef LUCIDC_PIPELINE_H

@@ -7,6 +7,7 @@ dictionary lookup and one C call (lc_program_run_into) over NumPy's memory.
 """
 
 import ctypes
+import threading
 
 import numpy as np
 
@@ -41,9 +42,10 @@ def view(array):
 
 
 class Program:
-    """One compiled program; inputs and outputs are NumPy arrays of the graph's shapes."""
+    """One compiled program; inputs and outputs are NumPy arrays of the graph's shapes, which
+    are fixed for a program (its key holds them)."""
 
-    __slots__ = ("handle", "n_inputs", "n_outputs")
+    __slots__ = ("handle", "local")
 
     def __init__(self, graph, backward):
         final = ctypes.c_void_p()
@@ -53,14 +55,26 @@ class Program:
         lib.lc_graph_free(final)
         check(status)
         self.handle = handle
-        self.n_inputs = 2 if backward else 1
-        self.n_outputs = 2 if backward else 1
+        self.local = threading.local()
+
+    def _views(self, inputs, outputs):
+        # The lc_tensor records of a call differ from the last call's only in their data
+        # pointers: each thread keeps its own set and rewrites just those.
+        views = getattr(self.local, "views", None)
+        if views is None:
+            arrays = inputs + outputs
+            views = [_lib.CTensor(c_dtype(a.dtype), c_shape(a.shape)) for a in arrays]
+            ptr = ctypes.POINTER(_lib.CTensor)
+            n = len(inputs)
+            ins = (ptr * n)(*[ctypes.pointer(v) for v in views[:n]])
+            outs = (ptr * len(outputs))(*[ctypes.pointer(v) for v in views[n:]])
+            views = self.local.views = (views, ins, outs)
+        return views
 
     def run(self, inputs, outputs):
-        views = [view(a) for a in inputs] + [view(a) for a in outputs]
-        ptr = ctypes.POINTER(_lib.CTensor)
-        ins = (ptr * len(inputs))(*[ctypes.pointer(v) for v in views[:len(inputs)]])
-        outs = (ptr * len(outputs))(*[ctypes.pointer(v) for v in views[len(inputs):]])
+        views, ins, outs = self._views(inputs, outputs)
+        for v, a in zip(views, inputs + outputs):
+            v.data = a.ctypes.data
         check(lib.lc_program_run_into(self.handle, ins, len(inputs), outs, len(outputs)))
 
     def __del__(self):

@@ -244,6 +244,7 @@ static lc_status f_lppool1d_new(void) {
 static lc_status f_mean(void) { return lc_mean(fx.g, fx.x, 3, &o); }
 static lc_status f_model_parse(void) { return lc_model_parse("Conv1d(3)\n", "m.txt", &om); }
 static lc_status f_model_parse_call(void) { return lc_model_parse_call("AvgPool1d(", "--module 1", &om); }
+static lc_status f_module_new(void) { return lc_module_new("AvgPool1d", NULL, 0, &om); }
 static lc_status f_module_call(void) {
     lc_tensor *bad;
     int64_t eight = 8;
@@ -383,6 +384,7 @@ static const failing_call CALLS[] = {
     F(mean, LC_ERR_INVALID_ARG, "mean: dim must be between 0 and 2, got 3"),
     F(model_parse, LC_ERR_PARSE, "m.txt:1:1"),
     F(model_parse_call, LC_ERR_PARSE, "--module 1"),
+    F(module_new, LC_ERR_INVALID_ARG, "AvgPool1d: missing required argument kernel_size"),
     F(module_call, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 1"),
     F(module_forward, LC_ERR_INVALID_ARG, "module forward: x must name a node of the graph, got 999"),
     F(module_graph, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 4"),

@@ -75,6 +75,56 @@ LC_API lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape sh
  * named after the module that made them ("LPPool1d.pow"; in a Sequential "1.LPPool1d.pow"). */
 LC_API lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y);
 
+/* The module table: every module a model spec, `lucidc` or a binding can build, with its
+ * constructor arguments in positional order (PyTorch's order), their kinds and defaults. It is
+ * the one list of modules: the model-spec parser matches arguments against it, and bindings
+ * generate their classes from it. Sequential is a container and not in it. The table is
+ * constant: every call below is thread-safe. */
+typedef enum lc_arg_kind {
+    LC_ARG_INT,   /* an integer; a float is refused */
+    LC_ARG_REAL,  /* a number; an integer is accepted */
+    LC_ARG_BOOL,  /* True or False */
+} lc_arg_kind;
+
+typedef struct lc_arg_info {
+    const char *name;          /* "kernel_size": the keyword and the repr's name */
+    lc_arg_kind kind;
+    bool required;             /* no default: the call must give it */
+    bool none_ok;              /* None is accepted and means unset (stride) */
+    const char *default_text;  /* the default as Python writes it ("None", "0", "False");
+                                  NULL when required */
+} lc_arg_info;
+
+typedef struct lc_module_info {
+    const char *name;          /* "AvgPool1d" */
+    const char *summary;       /* one line: what it computes */
+    int n_args;
+    const lc_arg_info *args;   /* n_args entries, in positional order */
+} lc_module_info;
+
+/* Number of modules in the table, the i-th (NULL out of range), one by name (NULL if none). */
+LC_API int lc_module_info_count(void);
+LC_API const lc_module_info *lc_module_info_at(int i);
+LC_API const lc_module_info *lc_module_info_find(const char *name);
+
+/* One argument's value for lc_module_new, read according to its lc_arg_info's kind. */
+typedef struct lc_arg_value {
+    bool set;                  /* given; an unset argument takes its default */
+    bool is_none;              /* None (only where none_ok) */
+    int64_t i;                 /* LC_ARG_INT */
+    double r;                  /* LC_ARG_REAL */
+    bool b;                    /* LC_ARG_BOOL */
+} lc_arg_value;
+
+/* Build module `name` from `n_values` values, values[k] for the table's args[k] (n_values
+ * may be less than n_args: the rest are unset). Missing required arguments, None where it is
+ * not accepted and too many values are LC_ERR_INVALID_ARG naming the module and argument;
+ * values are then judged by the module's constructor, whose message is kept
+ * ("LPPool1d: norm_type must be finite and > 0, got -1"). Free *out with lc_module_free. */
+LC_API lc_status lc_module_new(const char *name, const lc_arg_value *values, int n_values,
+                               lc_module **out);
+
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,9 +2,9 @@
  *
  * A hand-written scanner and a one-token-lookahead parser; no recursion, so any input text,
  * however long or hostile, is parsed in linear time and bounded stack (it is a fuzz target).
- * What each module accepts is one table (MODULES below): parameter names in positional order,
- * their types and which are required. The parser only matches arguments to that table; the
- * module constructors (lc_avgpool1d_new, ...) judge the values. */
+ * What each module accepts is the library's module table (lc_module_info_*, nn.h): argument
+ * names in positional order, their kinds and which are required. The parser only matches
+ * arguments to that table; lc_module_new and the module constructors judge the values. */
 #include "lucid/model_spec.h"
 
 #include <ctype.h>
@@ -17,74 +17,8 @@
 
 #include "support/error.h"
 
-/* ---- the parameter tables ---------------------------------------------------------------- */
-
-typedef enum spec_type { SPEC_INT, SPEC_REAL, SPEC_BOOL } spec_type;
-
-typedef struct spec_param {
-    const char *name;
-    spec_type type;
-    bool required;
-    bool none_ok; /* None accepted (= unset); only stride */
-} spec_param;
-
+/* What each module accepts comes from the module table (lc_module_info_*, nn.h). */
 enum { SPEC_MAX_PARAMS = 8 };
-
-/* One argument's value after type checking. */
-typedef struct spec_value {
-    bool set;     /* given in the call */
-    bool is_none;
-    int64_t i;
-    double r;
-    bool b;
-} spec_value;
-
-typedef lc_status (*spec_build_fn)(const spec_value *v, lc_module **out);
-
-typedef struct spec_module {
-    const char *name;
-    int n_params;
-    spec_param params[SPEC_MAX_PARAMS];
-    spec_build_fn build;
-} spec_module;
-
-static int64_t stride_of(const spec_value *v) {
-    return (!v->set || v->is_none) ? LC_STRIDE_UNSET : v->i;
-}
-
-static lc_status build_avgpool1d(const spec_value *v, lc_module **out) {
-    lc_avgpool1d_params p = lc_avgpool1d_defaults(v[0].i);
-    p.stride = stride_of(&v[1]);
-    if (v[2].set) p.padding = v[2].i;
-    if (v[3].set) p.ceil_mode = v[3].b;
-    if (v[4].set) p.count_include_pad = v[4].b;
-    return lc_avgpool1d_new(&p, out);
-}
-
-static lc_status build_lppool1d(const spec_value *v, lc_module **out) {
-    lc_lppool1d_params p = lc_lppool1d_defaults(v[0].r, v[1].i);
-    p.stride = stride_of(&v[2]);
-    if (v[3].set) p.ceil_mode = v[3].b;
-    return lc_lppool1d_new(&p, out);
-}
-
-/* Parameters in the documented positional order (docs/model-spec.md). */
-static const spec_module MODULES[] = {
-    {"AvgPool1d", 5,
-     {{"kernel_size", SPEC_INT, true, false},
-      {"stride", SPEC_INT, false, true},
-      {"padding", SPEC_INT, false, false},
-      {"ceil_mode", SPEC_BOOL, false, false},
-      {"count_include_pad", SPEC_BOOL, false, false}},
-     build_avgpool1d},
-    {"LPPool1d", 4,
-     {{"norm_type", SPEC_REAL, true, false},
-      {"kernel_size", SPEC_INT, true, false},
-      {"stride", SPEC_INT, false, true},
-      {"ceil_mode", SPEC_BOOL, false, false}},
-     build_lppool1d},
-};
-enum { N_MODULES = sizeof MODULES / sizeof MODULES[0] };
 
 /* ---- scanner ----------------------------------------------------------------------------- */
 
@@ -321,8 +255,8 @@ static lc_status parse_literal(parser *ps, const char *module, const char *param
 }
 
 /* Check a literal against the parameter's type and store it. */
-static lc_status assign(const parser *ps, const spec_module *m, const spec_param *p,
-                        const literal *lit, spec_value *v) {
+static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_info *p,
+                        const literal *lit, lc_arg_value *v) {
     v->set = true;
     if (lit->kind == LIT_NONE) {
         if (!p->none_ok)
@@ -331,8 +265,8 @@ static lc_status assign(const parser *ps, const spec_module *m, const spec_param
         v->is_none = true;
         return LC_OK;
     }
-    switch (p->type) {
-    case SPEC_INT:
+    switch (p->kind) {
+    case LC_ARG_INT:
         if (lit->kind != LIT_INT)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
                            "%s: %s must be an integer, got %s", m->name, p->name, lit->text);
@@ -342,13 +276,13 @@ static lc_status assign(const parser *ps, const spec_module *m, const spec_param
                            lit->text);
         v->i = lit->i;
         return LC_OK;
-    case SPEC_REAL:
+    case LC_ARG_REAL:
         if (lit->kind != LIT_INT && lit->kind != LIT_REAL)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s must be a number, got %s",
                            m->name, p->name, lit->text);
         v->r = lit->r;
         return LC_OK;
-    case SPEC_BOOL:
+    case LC_ARG_BOOL:
         if (lit->kind != LIT_BOOL)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
                            "%s: %s must be True or False, got %s", m->name, p->name, lit->text);
@@ -358,11 +292,11 @@ static lc_status assign(const parser *ps, const spec_module *m, const spec_param
     return fail_at(ps, LC_ERR_INTERNAL, lit->line, lit->col, "%s: bad parameter type", m->name);
 }
 
-static void param_list(const spec_module *m, char *buf, size_t size) {
+static void param_list(const lc_module_info *m, char *buf, size_t size) {
     size_t used = 0;
     buf[0] = '\0';
-    for (int i = 0; i < m->n_params && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", m->params[i].name);
+    for (int i = 0; i < m->n_args && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", m->args[i].name);
         if (n < 0) break;
         used += (size_t)n;
     }
@@ -381,15 +315,17 @@ static lc_status parse_call(parser *ps, lc_module **out) {
         bare += 3;
         bare_len -= 3;
     }
-    const spec_module *m = NULL;
-    for (int i = 0; i < N_MODULES; i++)
-        if (strlen(MODULES[i].name) == bare_len && !memcmp(MODULES[i].name, bare, bare_len))
-            m = &MODULES[i];
+    const lc_module_info *m = NULL;
+    for (int i = 0; i < lc_module_info_count(); i++) {
+        const lc_module_info *row = lc_module_info_at(i);
+        if (strlen(row->name) == bare_len && !memcmp(row->name, bare, bare_len)) m = row;
+    }
     if (!m) {
         char known[256] = "";
         size_t used = 0;
-        for (int i = 0; i < N_MODULES && used < sizeof known; i++) {
-            int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", MODULES[i].name);
+        for (int i = 0; i < lc_module_info_count() && used < sizeof known; i++) {
+            int n = snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "",
+                             lc_module_info_at(i)->name);
             if (n < 0) break;
             used += (size_t)n;
         }
@@ -403,7 +339,8 @@ static lc_status parse_call(parser *ps, lc_module **out) {
     token open = ps->tok;
     LC_TRY(next(ps));
 
-    spec_value values[SPEC_MAX_PARAMS] = {{0}};
+    lc_arg_value values[SPEC_MAX_PARAMS] = {{0}};
+    LC_ASSERT(m->n_args <= SPEC_MAX_PARAMS);
     int n_positional = 0;
     bool seen_keyword = false;
     while (ps->tok.kind != TOK_RPAREN) {
@@ -412,7 +349,7 @@ static lc_status parse_call(parser *ps, lc_module **out) {
                            m->name);
         token first = ps->tok;
         literal lit;
-        const spec_param *p = NULL;
+        const lc_arg_info *p = NULL;
         int index = -1;
         if (first.kind == TOK_NAME && !tok_is(&first, "True") && !tok_is(&first, "False") &&
             !tok_is(&first, "None") && !tok_is(&first, "inf") && !tok_is(&first, "nan")) {
@@ -422,9 +359,9 @@ static lc_status parse_call(parser *ps, lc_module **out) {
                                "%s: expected a value or keyword=value, got %s", m->name,
                                tok_text(&first, buf, sizeof buf));
             LC_TRY(next(ps));
-            for (int i = 0; i < m->n_params; i++)
-                if (tok_is(&first, m->params[i].name)) index = i;
-            const char *pname = index >= 0 ? m->params[index].name : "keyword";
+            for (int i = 0; i < m->n_args; i++)
+                if (tok_is(&first, m->args[i].name)) index = i;
+            const char *pname = index >= 0 ? m->args[index].name : "keyword";
             LC_TRY(parse_literal(ps, m->name, pname, &lit));
             if (index < 0) {
                 char names[160];
@@ -433,7 +370,7 @@ static lc_status parse_call(parser *ps, lc_module **out) {
                                "%s: unknown keyword argument %s = %s (parameters: %s)", m->name,
                                tok_text(&first, buf, sizeof buf), lit.text, names);
             }
-            p = &m->params[index];
+            p = &m->args[index];
             if (values[index].set)
                 return fail_at(ps, LC_ERR_PARSE, first.line, first.col,
                                index < n_positional
@@ -443,17 +380,17 @@ static lc_status parse_call(parser *ps, lc_module **out) {
             seen_keyword = true;
         } else {
             index = n_positional;
-            const char *pname = index < m->n_params ? m->params[index].name : "argument";
+            const char *pname = index < m->n_args ? m->args[index].name : "argument";
             LC_TRY(parse_literal(ps, m->name, pname, &lit));
             if (seen_keyword)
                 return fail_at(ps, LC_ERR_PARSE, lit.line, lit.col,
                                "%s: positional argument %s follows a keyword argument", m->name,
                                lit.text);
-            if (index >= m->n_params)
+            if (index >= m->n_args)
                 return fail_at(ps, LC_ERR_PARSE, lit.line, lit.col,
                                "%s: takes at most %d positional arguments, got another: %s",
-                               m->name, m->n_params, lit.text);
-            p = &m->params[index];
+                               m->name, m->n_args, lit.text);
+            p = &m->args[index];
             n_positional++;
         }
         LC_TRY(assign(ps, m, p, &lit, &values[index]));
@@ -470,12 +407,12 @@ static lc_status parse_call(parser *ps, lc_module **out) {
     }
     token close = ps->tok;
     LC_TRY(next(ps));
-    for (int i = 0; i < m->n_params; i++)
-        if (m->params[i].required && !values[i].set)
+    for (int i = 0; i < m->n_args; i++)
+        if (m->args[i].required && !values[i].set)
             return fail_at(ps, LC_ERR_PARSE, close.line, close.col,
-                           "%s: missing required argument %s", m->name, m->params[i].name);
+                           "%s: missing required argument %s", m->name, m->args[i].name);
 
-    lc_status st = m->build(values, out);
+    lc_status st = lc_module_new(m->name, values, m->n_args, out);
     if (st != LC_OK) {
         *out = NULL;
         if (ps->inline_call) return lc_fail_prefix(st, "%s", ps->label);

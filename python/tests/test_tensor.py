@@ -1,0 +1,158 @@
+"""Tensor: construction, dtypes, memory sharing (NumPy, DLPack), printing, arithmetic and
+its gradients (against finite differences), accumulation, no_grad, and bad arguments."""
+import gc
+import resource
+
+import numpy as np
+import pytest
+
+import lucid_c as lucid
+import lucid_c.nn as nn
+from lucid_c import Tensor
+
+
+def test_dtypes_and_constructors():
+    assert Tensor([1, 2]).dtype is lucid.float32
+    assert Tensor([1, 2], dtype=lucid.float64).dtype is lucid.float64
+    assert Tensor([1, 2], dtype=np.float64).dtype is lucid.float64
+    assert lucid.tensor([[1.0]]).shape == (1, 1)
+    assert lucid.zeros(2, 3).tolist() == [[0.0] * 3] * 2
+    assert lucid.ones((2,)).tolist() == [1.0, 1.0]
+    lucid.random.seed(5)
+    a = lucid.randn(3, 4).numpy().copy()
+    lucid.random.seed(5)
+    assert (lucid.randn(3, 4).numpy() == a).all()
+    assert Tensor([2.5]).item() == 2.5
+    with pytest.raises(TypeError):
+        Tensor([1], dtype=np.int32)
+    with pytest.raises(TypeError):
+        Tensor("abc")
+    with pytest.raises(ValueError):
+        Tensor([1.0, 2.0]).item()
+    with pytest.raises(ValueError):
+        lucid.zeros(-1)
+
+
+def test_from_numpy_shares_memory():
+    a = np.zeros((1, 1, 4), dtype=np.float32)
+    t = lucid.from_numpy(a)
+    a[0, 0, 1] = 7
+    assert t.tolist() == [[[0.0, 7.0, 0.0, 0.0]]]
+    t.numpy()[0, 0, 0] = 3
+    assert a[0, 0, 0] == 3
+    with pytest.raises(TypeError):
+        lucid.from_numpy(np.zeros(3, dtype=np.int64))
+    with pytest.raises(ValueError):
+        lucid.from_numpy(np.zeros((4, 4), dtype=np.float32)[:, ::2])
+
+
+def test_dlpack_both_ways():
+    torch = pytest.importorskip("torch")
+    src = torch.arange(8, dtype=torch.float32).reshape(1, 1, 8)
+    t = lucid.from_dlpack(src)
+    src[0, 0, 0] = 42
+    assert t.numpy()[0, 0, 0] == 42  # shared, not copied
+    y = nn.AvgPool1d(2)(t)
+    back = torch.from_dlpack(y)
+    assert back.tolist() == [[[21.5, 2.5, 4.5, 6.5]]]
+    y.numpy()[0, 0, 0] = -1
+    assert back[0, 0, 0].item() == -1
+    assert t.__dlpack_device__() == (1, 0)  # kDLCPU, device 0
+
+
+def test_printing():
+    assert repr(Tensor([[[1.5, 3.5]]])) == "Tensor([[[1.5, 3.5]]])"
+    assert repr(Tensor([1e-05, float("nan"), float("inf")])) == "Tensor([1e-05, nan, inf])"
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    assert repr(x) == "Tensor([1.0, 2.0], grad=None)"
+    (x * 3).sum().backward()
+    assert repr(x) == "Tensor([1.0, 2.0], grad=Tensor([3.0, 3.0]))"
+
+
+def _numeric_grad(f, x, eps=1e-6):
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[i] += eps
+        xm[i] -= eps
+        g[i] = (f(xp) - f(xm)) / (2 * eps)
+    return g
+
+
+def test_arithmetic_gradients_match_finite_differences():
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(0.5, 2.0, (1, 2, 8))
+    w0 = rng.uniform(0.5, 2.0, (1, 2, 8))
+
+    def loss_of(x, w):
+        X = Tensor(x, requires_grad=True, dtype=lucid.float64)
+        W = Tensor(w, dtype=lucid.float64)
+        y = nn.LPPool1d(2.5, 2)((X * W - 0.25) / (W + 1.0)) ** 1.5
+        loss = (2.0 - y).mean() + (y * y).sum() / 3.0
+        return X, loss
+
+    X, loss = loss_of(x0, w0)
+    loss.backward()
+    num = _numeric_grad(lambda x: loss_of(x, w0)[1].item(), x0)
+    np.testing.assert_allclose(X.grad.numpy(), num, rtol=1e-6, atol=1e-8)
+
+
+def test_grad_accumulates_and_no_grad():
+    x = Tensor([[[1.0, 2.0, 3.0, 4.0]]], requires_grad=True)
+    pool = nn.AvgPool1d(2)
+    for _ in range(3):
+        pool(x).backward(lucid.ones(1, 1, 2))
+    assert x.grad.tolist() == [[[1.5, 1.5, 1.5, 1.5]]]
+    with lucid.no_grad():
+        y = pool(x)
+    assert not y.requires_grad
+    with pytest.raises(RuntimeError):
+        y.backward(lucid.ones(1, 1, 2))
+    with pytest.raises(ValueError):
+        pool(x).backward()  # two elements: a gradient is needed
+    with pytest.raises(ValueError):
+        pool(x).backward(lucid.ones(1, 1, 3))
+    assert x.grad.tolist() == [[[1.5, 1.5, 1.5, 1.5]]]  # failed calls changed nothing
+
+
+def test_bad_module_arguments():
+    with pytest.raises(ValueError, match="norm_type must be finite and > 0, got -1"):
+        nn.LPPool1d(-1, 2)
+    with pytest.raises(ValueError, match="norm_type"):
+        nn.LPPool1d(float("nan"), 2)
+    with pytest.raises(TypeError, match="kernel_size must be an integer"):
+        nn.AvgPool1d(3.0)
+    with pytest.raises(TypeError, match="missing required argument"):
+        nn.AvgPool1d()
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        nn.AvgPool1d(2, kernel=3)
+    with pytest.raises(TypeError, match="multiple values"):
+        nn.AvgPool1d(2, kernel_size=3)
+    with pytest.raises(TypeError, match="at most"):
+        nn.LPPool1d(2, 2, 2, False, 1)
+    with pytest.raises(ValueError, match="padding"):
+        nn.AvgPool1d(2, padding=2)
+    with pytest.raises(ValueError, match="shorter than kernel_size"):
+        nn.AvgPool1d(4)(Tensor([[[1.0, 2.0]]]))
+    with pytest.raises(ValueError, match="rank"):
+        nn.AvgPool1d(2)(Tensor([1.0, 2.0]))
+    with pytest.raises(TypeError):
+        nn.AvgPool1d(2)([1.0, 2.0])
+    with pytest.raises(TypeError):
+        lucid.set_num_threads("two")
+    with pytest.raises(ValueError):
+        lucid.set_num_threads(-1)
+
+
+def test_no_leak_over_many_calls():
+    pool = nn.LPPool1d(2, 4)
+    x = lucid.randn(1, 1, 4, requires_grad=True)
+    for _ in range(200):
+        pool(x).backward(lucid.ones(1, 1, 1))
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(10000):
+        pool(x).backward(lucid.ones(1, 1, 1))
+    gc.collect()
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 4096, "peak RSS grew by %d KiB over 10,000 calls" % grown_kib

@@ -26,15 +26,21 @@ int cli_lib_error(const char *where);
 
 /* ---- argument cursor (args.c) ---- */
 
+enum { CLI_MAX_SEEN = 32 };
+
 typedef struct cli_args {
     int argc;
     char **argv;
     int i;             /* next argument to read */
     const char *opt;   /* the option being parsed, for messages */
+    const char *seen[CLI_MAX_SEEN];        /* single-valued options given so far */
+    const char *seen_value[CLI_MAX_SEEN];  /* and their values */
+    int n_seen;
 } cli_args;
 
 /* True when argv[i] is option `name` ("--out"), as "--out V" or "--out=V"; then *value is V
- * and the cursor moves past it. A missing value is reported (CLI_ERROR in *status). */
+ * and the cursor moves past it. A missing value, and a second value for an option that takes
+ * one (every option but --module), are reported (CLI_ERROR in *status). */
 bool cli_opt_value(cli_args *a, const char *name, const char **value, int *status);
 /* True when argv[i] is the flag `name` (no value); the cursor moves past it. */
 bool cli_opt_flag(cli_args *a, const char *name);

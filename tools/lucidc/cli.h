@@ -89,8 +89,7 @@ double cli_now_ms(void);
 typedef enum cli_engine { CLI_ENGINE_JIT, CLI_ENGINE_INTERP } cli_engine;
 
 int cli_parse_engine(const char *opt, const char *text, cli_engine *out);
-/* The engine that actually runs for a request ("jit" falls back to "interp" until the JIT
- * exists). */
+/* The engine that runs for a request: the one requested (kept for demo.c). */
 cli_engine cli_engine_effective(cli_engine requested);
 const char *cli_engine_name(cli_engine e);
 bool cli_jit_available(void);
@@ -148,5 +147,9 @@ int cli_run(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+
+/* Usage texts, one per subcommand (printed by --help / -h, exit 0). */
+extern const char cli_run_usage[];
+extern const char cli_check_usage[];
 
 #endif

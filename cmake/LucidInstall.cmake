@@ -61,3 +61,8 @@ install(CODE "
   configure_file(\"${PROJECT_BINARY_DIR}/lucid.pc.in\" \"${PROJECT_BINARY_DIR}/lucid.pc\" @ONLY)
 ")
 install(FILES ${PROJECT_BINARY_DIR}/lucid.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The Python package, where Debian's python3 looks under a prefix; it finds the library
+# installed beside it (python/lucid_c/_lib.py).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/python/lucid_c DESTINATION lib/python3/dist-packages
+  PATTERN __pycache__ EXCLUDE)

@@ -4,10 +4,13 @@ Where the library is found, first hit wins:
   1. the path in LUCID_LIBRARY;
   2. liblucid.so beside this package (an installed or copied tree);
   3. build/liblucid.so of the repository this package sits in (after the README's build);
-  4. the system's liblucid.so.0 (an installed library, through the dynamic loader).
+  4. an installed liblucid.so.0 under the prefix this package is installed in
+     (PREFIX/lib/python3/dist-packages/lucid_c -> PREFIX/lib*/[multiarch/]liblucid.so.0);
+  5. liblucid.so.0 through the dynamic loader's own search.
 """
 
 import ctypes
+import glob
 import os
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -21,6 +24,9 @@ def _candidates():
         return
     yield os.path.join(_HERE, _NAME)
     yield os.path.join(os.path.dirname(os.path.dirname(_HERE)), "build", _NAME)
+    prefix = os.path.abspath(os.path.join(_HERE, "..", "..", "..", ".."))
+    for pattern in ("lib*/" + _NAME + ".0", "lib*/*/" + _NAME + ".0"):
+        yield from sorted(glob.glob(os.path.join(prefix, pattern)))
     yield _NAME + ".0"
 
 

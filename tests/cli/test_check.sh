@@ -71,11 +71,13 @@ expect_out_match '^FAIL s02_avg_random - - .*expected_out.npy: not a .npy file'
 expect_out_line '1 passed, 7 failed, 0 skipped'
 [ "$(wc -l <"$TMP/out")" = 9 ] || fail "expected 8 case lines and a total: $(cat "$TMP/out")"
 
-# An empty directory: none ran, exit 1.
-mkdir -p "$TMP/empty"
-run_lucidc check "$TMP/empty"
-[ "$RC" = 1 ] || fail "no cases must exit 1, got $RC"
+# An empty directory: none ran, exit 1, and stderr says so in one line.
+mkdir -p "$TMP/empty/sub"
+expect_error 1 "lucidc: check: no case found under $TMP/empty" check "$TMP/empty"
 expect_out_line '0 passed, 0 failed, 0 skipped'
+# Beside a directory with cases, an empty one still is said and fails the check.
+expect_error 1 "lucidc: check: no case found under $TMP/empty" check "$C/torch/s03_lp_random" "$TMP/empty"
+expect_out_line '1 passed, 0 failed, 0 skipped'
 
 # ---- errors: exit 2 ----
 expect_error 2 'lucidc: check: give at least one case directory or directory of cases' check

@@ -11,7 +11,9 @@ for engine in interp jit; do
     expect_out_line "engine   $engine"
     expect_out_line "output   f32 [1,1,2] -> $TMP/y.npy"
     expect_out_line "grad     seed $DATA/seed_11.npy [1,1,2] -> $TMP/gx.npy [1,1,4]"
-    expect_out_match '^time     build [0-9.]+ ms, compile [0-9.]+ ms, run [0-9.]+ ms$'
+    # Reading files is timed apart from building the graph.
+    expect_out_match '^time     read [0-9.]+ ms, build [0-9.]+ ms, compile [0-9.]+ ms, run [0-9.]+ ms, write [0-9.]+ ms$'
+    grep -q 'not available' "$TMP/out" && fail "run's summary says something is not available"
     rm -f "$TMP/y.npy" "$TMP/gx.npy"
 done
 expect_out_match '^kernels  [0-9]+$'

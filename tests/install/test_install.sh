@@ -56,3 +56,19 @@ echo "test_install: $kind liblucid; cc main.c $flags"
 "$cmake" --build "$tmp/cmake-build" >>"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; fail "the CMake consumer did not build"; }
 "$tmp/cmake-build/app" || fail "the CMake consumer failed"
 echo "test_install: both consumers built and ran against $kind liblucid"
+
+# The Python package, installed beside the library, finds it with nothing set.
+if [ "$kind" = shared ] && [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  pkg=$prefix/lib/python3/dist-packages
+  [ -f "$pkg/lucid_c/__init__.py" ] || fail "the Python package was not installed under lib/python3/dist-packages"
+  out=$(cd "$tmp" && env -u LUCID_LIBRARY PYTHONPATH="$pkg" /usr/bin/python3 -c '
+import lucid_c, lucid_c.nn as nn
+from lucid_c import _lib
+print(lucid_c.__version__, nn.LPPool1d(2, 4)(lucid_c.ones(1, 8, 16)).numpy().max(), _lib.lib._name)') \
+    || fail "the installed Python package does not import"
+
+  set -- $out
+  [ "$2" = 2.0 ] || fail "the installed Python package computed $2, expected 2.0"
+  case "$3" in "$prefix"/*) ;; *) fail "the installed Python package loaded $3, not the library under $prefix";; esac
+  echo "test_install: the installed Python package loads $3"
+fi

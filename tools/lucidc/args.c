@@ -7,6 +7,25 @@
 
 #include "cli.h"
 
+/* Options that may be given more than once: each --module adds a module. */
+static bool repeatable(const char *name) { return !strcmp(name, "--module"); }
+
+/* A second value for a single-valued option is an error: silently keeping the last one would
+ * run something other than what the user read on their command line. */
+static void note_seen(cli_args *a, const char *name, const char *value, int *status) {
+    if (repeatable(name)) return;
+    for (int k = 0; k < a->n_seen; k++)
+        if (!strcmp(a->seen[k], name)) {
+            *status = cli_error(name, "given more than once ('%s' and '%s'); it takes one value",
+                                a->seen_value[k], value);
+            return;
+        }
+    if (a->n_seen < CLI_MAX_SEEN) {
+        a->seen[a->n_seen] = name;
+        a->seen_value[a->n_seen++] = value;
+    }
+}
+
 bool cli_opt_value(cli_args *a, const char *name, const char **value, int *status) {
     const char *arg = a->argv[a->i];
     size_t n = strlen(name);
@@ -14,6 +33,7 @@ bool cli_opt_value(cli_args *a, const char *name, const char **value, int *statu
     if (arg[n] == '=') {
         *value = arg + n + 1;
         a->i++;
+        note_seen(a, name, *value, status);
         return true;
     }
     if (arg[n] != '\0') return false;
@@ -25,6 +45,7 @@ bool cli_opt_value(cli_args *a, const char *name, const char **value, int *statu
     }
     *value = a->argv[a->i + 1];
     a->i += 2;
+    note_seen(a, name, *value, status);
     return true;
 }
 

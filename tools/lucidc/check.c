@@ -2,8 +2,8 @@
  * with their expected .npy files. torch/ cases carry PyTorch-style module params, forward and
  * backward; onnx/ cases are forward only, and only their 1-D cases (`ndim` 1, no dilation,
  * `per_axis_1d` not null) are expressible with the modules; the rest are skipped with the
- * reason. One line per case, then "N passed, M failed, K skipped"; exit 1 when any failed
- * or none ran. A malformed case is a failure, not an error of the command. */
+ * reason. One line per case, then "N passed, M failed, K skipped"; exit 1 when any failed,
+ * none ran, or a PATH held no case. A malformed case is a failure, not an error of the command. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -17,6 +17,23 @@
 #include "lucid/npy.h"
 #include "support/format_real.h"
 #include "support/json.h"
+
+const char cli_check_usage[] =
+    "usage: lucidc check [--engine jit|interp] PATH...\n"
+    "\n"
+    "Run conformance cases and compare with their expected results. Each PATH is a case\n"
+    "directory (it holds case.json) or a directory searched recursively for them. Runs the\n"
+    "forward, and the backward where grad_out.npy is present.\n"
+    "\n"
+    "  --engine jit|interp  the compiled kernels (default) or the reference interpreter\n"
+    "  -h, --help           this text\n"
+    "  --                   every later argument is a PATH\n"
+    "\n"
+    "Prints one line per case, 'PASS|FAIL|SKIP NAME MAX_ABS_ERR MAX_REL_ERR [NOTE]', then\n"
+    "'N passed, M failed, K skipped'. A case the modules cannot express (2-D, dilation) is\n"
+    "skipped with the reason; a malformed case fails.\n"
+    "Exit status: 0 all ran cases passed; 1 a case failed, no case ran, or a PATH holds no\n"
+    "case (said on stderr); 2 usage or file error.\n";
 
 typedef enum verdict { V_PASS, V_FAIL, V_SKIP } verdict;
 
@@ -338,6 +355,7 @@ int cli_check(int argc, char **argv) {
     case_list cases = {0};
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
     int n_paths = 0;
+    bool empty_path = false;
     if (!paths) return cli_error("check", "out of memory");
     while (a.i < argc && st == CLI_OK) {
         const char *v;
@@ -363,15 +381,20 @@ int cli_check(int argc, char **argv) {
                                           : cli_error("check", "%s: not a directory", paths[i]);
             break;
         }
+        int before = cases.n;
         st = collect(&cases, paths[i], 0);
+        /* A PATH with no case is most likely a typo: say so rather than pass quietly. */
+        if (st == CLI_OK && cases.n == before) {
+            fprintf(stderr, "lucidc: check: no case found under %s\n", paths[i]);
+            empty_path = true;
+        }
     }
     free(paths);
     int passed = 0, failed = 0, skipped = 0;
-    cli_engine eff = cli_engine_effective(engine);
     for (int i = 0; st == CLI_OK && i < cases.n; i++) {
         char name[256];
         case_result r;
-        verdict v = check_one(cases.dirs[i], eff, name, sizeof name, &r);
+        verdict v = check_one(cases.dirs[i], engine, name, sizeof name, &r);
         const char *tag = v == V_PASS ? "PASS" : v == V_FAIL ? "FAIL" : "SKIP";
         if (r.have_err)
             printf("%s %s %.3g %.3g", tag, name, r.cmp.max_abs, r.cmp.max_rel);
@@ -388,5 +411,5 @@ int cli_check(int argc, char **argv) {
     if (st != CLI_OK) return st;
     printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     fflush(stdout);
-    return failed || passed == 0 ? CLI_MISMATCH : CLI_OK;
+    return failed || passed == 0 || empty_path ? CLI_MISMATCH : CLI_OK;
 }

@@ -26,15 +26,21 @@ int cli_lib_error(const char *where);
 
 /* ---- argument cursor (args.c) ---- */
 
+enum { CLI_MAX_SEEN = 32 };
+
 typedef struct cli_args {
     int argc;
     char **argv;
     int i;             /* next argument to read */
     const char *opt;   /* the option being parsed, for messages */
+    const char *seen[CLI_MAX_SEEN];        /* single-valued options given so far */
+    const char *seen_value[CLI_MAX_SEEN];  /* and their values */
+    int n_seen;
 } cli_args;
 
 /* True when argv[i] is option `name` ("--out"), as "--out V" or "--out=V"; then *value is V
- * and the cursor moves past it. A missing value is reported (CLI_ERROR in *status). */
+ * and the cursor moves past it. A missing value, and a second value for an option that takes
+ * one (every option but --module), are reported (CLI_ERROR in *status). */
 bool cli_opt_value(cli_args *a, const char *name, const char **value, int *status);
 /* True when argv[i] is the flag `name` (no value); the cursor moves past it. */
 bool cli_opt_flag(cli_args *a, const char *name);
@@ -70,9 +76,50 @@ int cli_model_load(const cli_model_opts *m, lc_module **out);
 lc_status cli_slurp(const char *path, char **out);
 /* The same, reporting errors as "lucidc: <where>: <path>: <reason>". */
 int cli_read_text(const char *where, const char *path, char **out);
-/* Write bytes to `path` through a temporary name in the same directory and a rename, so the
- * file appears whole or not at all. Returns LC_OK or a status with the message. */
+/* Write bytes to `path` through a temporary name in the same directory ("PATH.tmp-PID-N",
+ * removed on failure and on SIGINT/SIGTERM) and a rename, so the file appears whole or not at
+ * all. Returns LC_OK or a status with the message. */
 lc_status cli_write_atomic(const char *path, const char *data, size_t len);
+/* All of stdin (a pipe works: nothing seeks). The caller frees *out. */
+lc_status cli_read_stdin(char **out, size_t *len);
+
+/* An output file of a run (--out, --grad-in). Its target is checked before anything is
+ * computed; its bytes are staged under a temporary name; cli_outputs_commit renames every
+ * staged output only once all of them are written, so a failure leaves nothing behind.
+ *   "-"                 stdout, written in place (so is a path naming the process's stdout)
+ *   a character device  written in place, as cp does (/dev/null)
+ *   a symlink           the file it points to is replaced; the link stays
+ *   a regular file      replaced whole (keeping its permission bits), or created
+ *   anything else       refused: a directory, FIFO, socket, block device or dangling link */
+typedef enum cli_out_kind { CLI_OUT_FILE, CLI_OUT_STDOUT, CLI_OUT_DEVICE } cli_out_kind;
+
+typedef struct cli_output {
+    const char *opt;    /* "--out", for messages */
+    const char *path;   /* as given */
+    cli_out_kind kind;
+    char *target;       /* CLI_OUT_FILE: the file to replace (a symlink's target); owned */
+    unsigned mode;      /* the replaced file's permission bits, when has_mode */
+    bool has_mode;
+    char *tmp;          /* the staged temporary; owned */
+    bool staged;
+    void *data;         /* in-place outputs: the bytes until commit; owned */
+    size_t len;
+} cli_output;
+
+/* Check `path` as a target (reports its own error, naming `opt`). */
+int cli_output_resolve(const char *opt, const char *path, cli_output *o);
+/* True when both name the same file (or both stdout). */
+bool cli_output_same(const cli_output *a, const cli_output *b);
+/* Take `data` (malloc'd; freed here): a file's bytes go to its temporary now, in-place
+ * outputs keep them until commit. */
+int cli_output_stage(cli_output *o, void *data, size_t len);
+/* Write the in-place outputs, then rename every temporary; on any failure every temporary
+ * is removed. Environment LUCIDC_TEST_HOLD_MS=N (a test hook, 0..60000) waits N ms before
+ * this, with the temporaries written, so tests can interrupt a run there. */
+int cli_outputs_commit(cli_output *outs, int n);
+/* Remove what is still staged and free. */
+void cli_output_free(cli_output *o);
+
 /* mkdir -p of one level: the directory exists afterwards. */
 lc_status cli_ensure_dir(const char *path);
 /* Time since an arbitrary start, in milliseconds. */
@@ -83,8 +130,7 @@ double cli_now_ms(void);
 typedef enum cli_engine { CLI_ENGINE_JIT, CLI_ENGINE_INTERP } cli_engine;
 
 int cli_parse_engine(const char *opt, const char *text, cli_engine *out);
-/* The engine that actually runs for a request ("jit" falls back to "interp" until the JIT
- * exists). */
+/* The engine that runs for a request: the one requested (kept for demo.c). */
 cli_engine cli_engine_effective(cli_engine requested);
 const char *cli_engine_name(cli_engine e);
 bool cli_jit_available(void);
@@ -142,5 +188,9 @@ int cli_run(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+
+/* Usage texts, one per subcommand (printed by --help / -h, exit 0). */
+extern const char cli_run_usage[];
+extern const char cli_check_usage[];
 
 #endif

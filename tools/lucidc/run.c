@@ -1,5 +1,7 @@
-/* lucidc run: a model on .npy input, forward and (with --grad-out/--grad-in) backward,
- * results written atomically, a short summary on stdout. */
+/* lucidc run: a model on .npy input, forward and (with --grad-out/--grad-in) backward, a short
+ * summary. Every output target is checked before anything is computed, and nothing is written
+ * until every result exists: the results are staged under temporary names and renamed together
+ * (files.c), so a failing run leaves no output behind. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +10,35 @@
 #include "lucid/npy.h"
 #include "lucid/program.h"
 
+const char cli_run_usage[] =
+    "usage: lucidc run (--model FILE | --module SPEC ...) --input X.npy [--out Y.npy]\n"
+    "                  [--grad-out G.npy --grad-in GX.npy] [--engine jit|interp] [--threads N]\n"
+    "\n"
+    "Run a model on X, forward and, with --grad-out, backward; print a summary.\n"
+    "\n"
+    "  --model FILE       one module call per line, in Python syntax ('#' comments)\n"
+    "  --module SPEC      one module call, e.g. 'LPPool1d(2, 4)'; repeat to chain modules\n"
+    "  --input X.npy      input, f32 or f64, shape (C, L) or (N, C, L); - reads stdin\n"
+    "  --out Y.npy        write y (same dtype as X); - writes stdout; without it y is not written\n"
+    "  --grad-out G.npy   seed gradient, y's shape and dtype (needs --grad-in); - reads stdin\n"
+    "  --grad-in GX.npy   write d(sum(y*G))/dX (needs --grad-out); - writes stdout\n"
+    "  --engine jit|interp  the compiled kernels (default) or the reference interpreter\n"
+    "  --threads N        worker threads (1..1024); overrides LUCID_NUM_THREADS\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Each option but --module is given at most once. Outputs: nothing is written unless the\n"
+    "whole run succeeds; each file is written under a temporary name beside it (NAME.tmp-PID-N)\n"
+    "and renamed at the end, and the temporaries are removed on failure, SIGINT or SIGTERM\n"
+    "(after a SIGKILL, the next run writing NAME removes them). An output through a symlink\n"
+    "replaces the file it points to and keeps the link; a character device (/dev/null) is\n"
+    "written in place, as cp does; a directory, FIFO, socket or block device is refused.\n"
+    "With an output on stdout, the summary goes to stderr.\n"
+    "Exit status: 0 success, 2 usage, input, file or parameter error.\n";
+
 typedef struct run_opts {
     cli_model_opts model;
     const char *input, *out, *grad_out, *grad_in;
     cli_engine engine;
-    bool engine_given;
     int64_t threads; /* 0 = not given */
 } run_opts;
 
@@ -28,7 +54,6 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
         if (cli_opt_value(&a, "--grad-in", &v, &st)) { o->grad_in = v; continue; }
         if (cli_opt_value(&a, "--engine", &v, &st)) {
             if (st == CLI_OK) st = cli_parse_engine("--engine", v, &o->engine);
-            o->engine_given = true;
             continue;
         }
         if (cli_opt_value(&a, "--threads", &v, &st)) {
@@ -36,118 +61,180 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
             continue;
         }
         const char *arg = argv[a.i];
-        return cli_error("run", arg[0] == '-' ? "unknown option '%s'" : "unexpected argument '%s'", arg);
+        return cli_error("run", arg[0] == '-' && arg[1] ? "unknown option '%s'" : "unexpected argument '%s'", arg);
     }
     if (st != CLI_OK) return st;
     if (cli_model_empty(&o->model)) return cli_error("run", "no model: give --model FILE or --module SPEC");
     if (!o->input) return cli_error("run", "--input X.npy is required");
     if (o->grad_out && !o->grad_in) return cli_error("--grad-out", "needs --grad-in GX.npy (where the gradient goes)");
     if (o->grad_in && !o->grad_out) return cli_error("--grad-in", "needs --grad-out G.npy (the seed gradient)");
-    if (o->out && o->grad_in && !strcmp(o->out, o->grad_in))
-        return cli_error("--grad-in", "'%s' is also the --out file", o->grad_in);
+    if (o->grad_out && !strcmp(o->input, "-") && !strcmp(o->grad_out, "-"))
+        return cli_error("--grad-out", "stdin is already --input; only one of them can be -");
     return CLI_OK;
 }
 
+/* A .npy file, or stdin for "-" (read whole: a pipe cannot seek). */
+static int read_npy(const char *opt, const char *path, lc_tensor **out) {
+    if (strcmp(path, "-") != 0) return lc_npy_read(path, out) == LC_OK ? CLI_OK : cli_lib_error(opt);
+    char *bytes;
+    size_t len;
+    if (cli_read_stdin(&bytes, &len) != LC_OK) return cli_lib_error(opt);
+    lc_status st = lc_npy_read_buffer(bytes, len, out);
+    free(bytes);
+    if (st == LC_OK) return CLI_OK;
+    /* The buffer parser names its input "npy"; here the input is stdin. */
+    const char *msg = lc_last_error();
+    if (!strncmp(msg, "npy: ", 5)) msg += 5;
+    return cli_error(opt, "stdin: %s", msg);
+}
+
+static const char *shown(const char *path, const char *dash) { return strcmp(path, "-") ? path : dash; }
+
 /* One line: a Sequential's children joined by " -> ". */
-static void print_model(const lc_module *m) {
+static void print_model(FILE *f, const lc_module *m) {
     int n = lc_module_get_kind(m) == LC_MODULE_SEQUENTIAL ? lc_sequential_count(m) : 1;
-    fputs("model    ", stdout);
+    fputs("model    ", f);
     for (int i = 0; i < n; i++) {
         const lc_module *c = lc_module_get_kind(m) == LC_MODULE_SEQUENTIAL ? lc_sequential_child(m, i) : m;
         char *s = NULL;
-        if (lc_module_repr(c, &s) == LC_OK) printf("%s%s", i ? " -> " : "", s);
+        if (lc_module_repr(c, &s) == LC_OK) fprintf(f, "%s%s", i ? " -> " : "", s);
         free(s);
     }
-    putchar('\n');
+    fputc('\n', f);
 }
 
-static const char *shape_text(const lc_shape *s, char *buf, size_t size) {
-    return lc_shape_str(s, buf, size);
+/* Serialize `t` and stage it for `o`. */
+static int stage_npy(cli_output *o, const lc_tensor *t) {
+    void *bytes;
+    size_t len;
+    if (lc_npy_write_buffer(t, &bytes, &len) != LC_OK) return cli_lib_error(o->opt);
+    return cli_output_stage(o, bytes, len);
 }
 
 int cli_run(int argc, char **argv) {
     run_opts o = {.engine = CLI_ENGINE_JIT};
     int st = parse_run_args(argc, argv, &o);
     if (st != CLI_OK) return st;
+
+    /* Outputs: 0 = --out, 1 = --grad-in; checked before any work so a bad target costs
+     * nothing and leaves nothing. */
+    cli_output outs_f[2];
+    memset(outs_f, 0, sizeof outs_f);
+    int n_outs = 0;
+    bool out_y = false, out_gx = false;
+    if (o.out) {
+        if ((st = cli_output_resolve("--out", o.out, &outs_f[n_outs])) != CLI_OK) goto release;
+        n_outs++;
+        out_y = true;
+    }
+    if (o.grad_in) {
+        if ((st = cli_output_resolve("--grad-in", o.grad_in, &outs_f[n_outs])) != CLI_OK) goto release;
+        n_outs++;
+        out_gx = true;
+        if (out_y && cli_output_same(&outs_f[0], &outs_f[1])) {
+            st = cli_error("--grad-in", "'%s' is also the --out file", o.grad_in);
+            goto release;
+        }
+    }
+    bool to_stdout = false;
+    for (int i = 0; i < n_outs; i++) to_stdout |= outs_f[i].kind == CLI_OUT_STDOUT;
+    FILE *summary = to_stdout ? stderr : stdout;
+
     /* --threads overrides LUCID_NUM_THREADS (set too, so the pool never judges a value the
      * user overrode). */
     if (o.threads) {
         char buf[32];
         snprintf(buf, sizeof buf, "%d", (int)o.threads);
         setenv("LUCID_NUM_THREADS", buf, 1);
-        if (lc_runtime_set_threads((int)o.threads) != LC_OK) return cli_lib_error("--threads");
+        if (lc_runtime_set_threads((int)o.threads) != LC_OK) {
+            st = cli_lib_error("--threads");
+            goto release;
+        }
     }
 
     lc_module *model = NULL;
-    lc_tensor *x = NULL, *seed = NULL, *outs[2] = {NULL, NULL};
+    lc_tensor *x = NULL, *seed = NULL, *res[2] = {NULL, NULL};
     lc_graph *fwd = NULL, *train = NULL;
     char where[1100];
+    char b1[64], b2[64];
+    double t_read = cli_now_ms();
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) goto done;
-    if (lc_npy_read(o.input, &x) != LC_OK) { st = cli_lib_error("--input"); goto done; }
+    if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
     if (x->shape.rank != 2 && x->shape.rank != 3) {
-        char b[64];
         st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
-                       o.input, shape_text(&x->shape, b, sizeof b));
+                       shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
         goto done;
     }
-    double t0 = cli_now_ms();
+    if (o.grad_out && (st = read_npy("--grad-out", o.grad_out, &seed)) != CLI_OK) goto done;
+    double read_ms = cli_now_ms() - t_read;
+
+    double t_build = cli_now_ms();
     if (cli_build_forward(model, x->dtype, x->shape, &fwd) != LC_OK) {
-        snprintf(where, sizeof where, "--input: %s", o.input);
+        snprintf(where, sizeof where, "--input: %s", shown(o.input, "stdin"));
         st = cli_lib_error(where);
         goto done;
     }
     const lc_node *y_node = lc_graph_node(fwd, lc_graph_output(fwd, 0));
-    if (o.grad_out) {
-        if (lc_npy_read(o.grad_out, &seed) != LC_OK) { st = cli_lib_error("--grad-out"); goto done; }
-        char b1[64], b2[64];
+    if (seed) {
         if (!lc_shape_equal(&seed->shape, &y_node->shape)) {
-            st = cli_error("--grad-out", "%s: shape %s does not match the output's shape %s", o.grad_out,
-                           shape_text(&seed->shape, b1, sizeof b1), shape_text(&y_node->shape, b2, sizeof b2));
+            st = cli_error("--grad-out", "%s: shape %s does not match the output's shape %s",
+                           shown(o.grad_out, "stdin"), lc_shape_str(&seed->shape, b1, sizeof b1),
+                           lc_shape_str(&y_node->shape, b2, sizeof b2));
             goto done;
         }
         if (seed->dtype != y_node->dtype) {
-            st = cli_error("--grad-out", "%s: dtype %s does not match the output's dtype %s", o.grad_out,
-                           lc_dtype_name(seed->dtype), lc_dtype_name(y_node->dtype));
+            st = cli_error("--grad-out", "%s: dtype %s does not match the output's dtype %s",
+                           shown(o.grad_out, "stdin"), lc_dtype_name(seed->dtype), lc_dtype_name(y_node->dtype));
             goto done;
         }
         if (cli_build_training(fwd, &train) != LC_OK) { st = cli_lib_error("autodiff"); goto done; }
     }
-    double build_ms = cli_now_ms() - t0;
+    double build_ms = cli_now_ms() - t_build;
 
-    cli_engine engine = cli_engine_effective(o.engine);
     cli_run_info info;
     const lc_tensor *ins[2] = {x, seed};
-    lc_status rs = train ? cli_run_graph(engine, train, ins, 2, outs, 2, &info)
-                         : cli_run_graph(engine, fwd, ins, 1, outs, 1, &info);
-    if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(engine)); goto done; }
-    if (o.out && lc_npy_write(o.out, outs[0]) != LC_OK) { st = cli_lib_error("--out"); goto done; }
-    if (o.grad_in && lc_npy_write(o.grad_in, outs[1]) != LC_OK) { st = cli_lib_error("--grad-in"); goto done; }
+    lc_status rs = train ? cli_run_graph(o.engine, train, ins, 2, res, 2, &info)
+                         : cli_run_graph(o.engine, fwd, ins, 1, res, 1, &info);
+    if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(o.engine)); goto done; }
 
-    char b1[64], b2[64];
-    print_model(model);
-    printf("input    %s %s %s\n", o.input, lc_dtype_name(x->dtype), shape_text(&x->shape, b1, sizeof b1));
-    printf("output   %s %s -> %s\n", lc_dtype_name(outs[0]->dtype), shape_text(&outs[0]->shape, b1, sizeof b1),
-           o.out ? o.out : "(not written: no --out)");
+    /* Every result exists: stage them all, then commit them together. */
+    double t_write = cli_now_ms();
+    int k = 0;
+    if (out_y && (st = stage_npy(&outs_f[k++], res[0])) != CLI_OK) goto done;
+    if (out_gx && (st = stage_npy(&outs_f[k++], res[1])) != CLI_OK) goto done;
+    if ((st = cli_outputs_commit(outs_f, n_outs)) != CLI_OK) goto done;
+    double write_ms = cli_now_ms() - t_write;
+
+    print_model(summary, model);
+    fprintf(summary, "input    %s %s %s\n", shown(o.input, "(stdin)"), lc_dtype_name(x->dtype),
+            lc_shape_str(&x->shape, b1, sizeof b1));
+    fprintf(summary, "output   %s %s -> %s\n", lc_dtype_name(res[0]->dtype), lc_shape_str(&res[0]->shape, b1, sizeof b1),
+            o.out ? shown(o.out, "(stdout)") : "(not written: no --out)");
     if (train)
-        printf("grad     seed %s %s -> %s %s\n", o.grad_out, shape_text(&seed->shape, b1, sizeof b1),
-               o.grad_in, shape_text(&outs[1]->shape, b2, sizeof b2));
+        fprintf(summary, "grad     seed %s %s -> %s %s\n", shown(o.grad_out, "(stdin)"),
+                lc_shape_str(&seed->shape, b1, sizeof b1), shown(o.grad_in, "(stdout)"),
+                lc_shape_str(&res[1]->shape, b2, sizeof b2));
     const lc_graph *ran = train ? train : fwd;
-    printf("engine   %s%s\n", info.engine,
-           o.engine == CLI_ENGINE_JIT && engine != CLI_ENGINE_JIT ? " (jit not available yet)" : "");
+    fprintf(summary, "engine   %s\n", info.engine);
     if (info.n_kernels)
-        printf("kernels  %d\n", info.n_kernels);
+        fprintf(summary, "kernels  %d\n", info.n_kernels);
     else
-        printf("kernels  none (the interpreter evaluates the %d graph nodes one by one)\n", lc_graph_node_count(ran));
-    if (info.n_kernels) printf("threads  %d\n", lc_runtime_threads());
-    printf("time     build %.3f ms, compile %.3f ms, run %.3f ms\n", build_ms, info.compile_ms, info.run_ms);
+        fprintf(summary, "kernels  none (the interpreter evaluates the %d graph nodes one by one)\n",
+                lc_graph_node_count(ran));
+    if (info.n_kernels) fprintf(summary, "threads  %d\n", lc_runtime_threads());
+    fprintf(summary, "time     read %.3f ms, build %.3f ms, compile %.3f ms, run %.3f ms, write %.3f ms\n",
+            read_ms, build_ms, info.compile_ms, info.run_ms, write_ms);
+    fflush(summary);
     st = CLI_OK;
 done:
-    lc_tensor_free(outs[0]);
-    lc_tensor_free(outs[1]);
+    lc_tensor_free(res[0]);
+    lc_tensor_free(res[1]);
     lc_tensor_free(seed);
     lc_tensor_free(x);
     lc_graph_free(train);
     lc_graph_free(fwd);
     lc_module_free(model);
+release:
+    for (int i = 0; i < 2; i++) cli_output_free(&outs_f[i]);
     return st;
 }

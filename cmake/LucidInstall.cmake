@@ -53,14 +53,22 @@ foreach(_dir LIBDIR INCLUDEDIR)
   endif()
 endforeach()
 # The prefix is only known at install time (cmake --install --prefix P): this fills in all but
-# @LUCID_PC_PREFIX@, which the install step fills in.
+# @LUCID_PC_PREFIX@, and the install step writes the file for its prefix (under a name of its
+# own, so two installs of one build tree to different prefixes cannot mix) and installs it.
 set(LUCID_PC_PREFIX "@LUCID_PC_PREFIX@")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/lucid.pc.in ${PROJECT_BINARY_DIR}/lucid.pc.in @ONLY)
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(_lucid_pc_destination "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+else()
+  set(_lucid_pc_destination "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endif()
 install(CODE "
   set(LUCID_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
-  configure_file(\"${PROJECT_BINARY_DIR}/lucid.pc.in\" \"${PROJECT_BINARY_DIR}/lucid.pc\" @ONLY)
+  string(MD5 _lucid_pc_key \"\${CMAKE_INSTALL_PREFIX}\")
+  set(_lucid_pc \"${PROJECT_BINARY_DIR}/pkgconfig/\${_lucid_pc_key}/lucid.pc\")
+  configure_file(\"${PROJECT_BINARY_DIR}/lucid.pc.in\" \"\${_lucid_pc}\" @ONLY)
+  file(INSTALL DESTINATION \"${_lucid_pc_destination}\" TYPE FILE FILES \"\${_lucid_pc}\")
 ")
-install(FILES ${PROJECT_BINARY_DIR}/lucid.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # The Python package, where Debian's python3 looks under a prefix; it finds the library
 # installed beside it (python/lucid_c/_lib.py).

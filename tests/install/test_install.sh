@@ -10,12 +10,14 @@ set -euo pipefail
 build=$1 consumer=$2 cmake=$3 cc=$4 want_version=$5 extra=${6:-}
 
 fail() { echo "test_install: $*" >&2; exit 1; }
+# Run a command with its output in LOG, shown only when it fails.
+logged() { local log=$1; shift; "$@" >>"$log" 2>&1 || { cat "$log" >&2; return 1; }; }
 
 tmp=$(mktemp -d /tmp/lucid-install-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 prefix=$tmp/prefix
 
-"$cmake" --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log" >&2; fail "cmake --install failed"; }
+logged "$tmp/install.log" "$cmake" --install "$build" --prefix "$prefix" || fail "cmake --install failed"
 
 pc=$(find "$prefix" -name lucid.pc)
 [ -n "$pc" ] || fail "no lucid.pc under $prefix"
@@ -46,14 +48,15 @@ else
 fi
 echo "test_install: $kind liblucid; cc main.c $flags"
 # shellcheck disable=SC2086 # flags and extra are lists of words
-"$cc" -std=c11 -Wall -Werror $extra "$consumer/main.c" $flags -o "$tmp/app_pkgconfig" || fail "the pkg-config consumer did not build"
+"$cc" -std=c11 -Wall -Werror $extra "$consumer/main.c" $flags -o "$tmp/app_pkgconfig" \
+  || fail "the pkg-config consumer did not build"
 "$tmp/app_pkgconfig" || fail "the pkg-config consumer failed"
 
 # CMake: find_package(Lucid) and Lucid::lucid.
-"$cmake" -S "$consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
+logged "$tmp/cmake.log" "$cmake" -S "$consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" \
     -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$extra" -DCMAKE_EXE_LINKER_FLAGS="$extra" \
-    >"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; fail "the CMake consumer did not configure"; }
-"$cmake" --build "$tmp/cmake-build" >>"$tmp/cmake.log" 2>&1 || { cat "$tmp/cmake.log" >&2; fail "the CMake consumer did not build"; }
+  || fail "the CMake consumer did not configure"
+logged "$tmp/cmake.log" "$cmake" --build "$tmp/cmake-build" || fail "the CMake consumer did not build"
 "$tmp/cmake-build/app" || fail "the CMake consumer failed"
 echo "test_install: both consumers built and ran against $kind liblucid"
 

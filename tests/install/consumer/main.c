@@ -34,7 +34,8 @@ int main(void) {
     if (lc_program_run(p, (const lc_tensor *const[]){x}, 1, &y, 1) != LC_OK) return failed("run");
 
     int bad = 0;
-    if (y->shape.rank != 3 || y->shape.dim[0] != 2 || y->shape.dim[1] != 3 || y->shape.dim[2] != 4) {
+    lc_shape want = {3, {2, 3, 4}}; /* L_out = (16 - 4) / 4 + 1 */
+    if (!lc_shape_equal(&y->shape, &want)) {
         fprintf(stderr, "consumer: output shape is not (2, 3, 4)\n");
         bad = 1;
     }

@@ -75,7 +75,7 @@ const char *const *lc_dump_stages(void);
 lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out);
 
 /* Compile `g` only to print `stages` (as in lc_compile_options.dump) to `out`, each under a
- * line ";; stage NAME". For `lucidc dump`. */
+ * line ";; stage NAME". (`lucidc dump` drives the stages itself, from built on: lc_drive.) */
 lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out);
 
 /* Run: inputs[i] must have graph input i's dtype and shape. On success outputs[i] is a new

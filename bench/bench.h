@@ -48,6 +48,17 @@ int bench_case_count(void);
 const bench_case *bench_case_at(int i);
 const bench_case *bench_case_find(const char *name);
 
+/* A pipeline timed for its compile only (compile records, no run-time rows): a model in the
+ * model-spec syntax (lucid/model_spec.h), e.g. lucidc demo's. */
+typedef struct bench_compile_case {
+    const char *name;     /* "demo_avg_lp" */
+    const char *model;    /* one module call per line */
+    int64_t min_length;   /* the shortest L it takes */
+} bench_compile_case;
+
+int bench_compile_case_count(void);
+const bench_compile_case *bench_compile_case_at(int i);
+
 /* A configuration and its buffers. Inputs x (N,C,L) and, for fwdbwd, g (N,C,L_out);
  * outputs y (N,C,L_out) and, for fwdbwd, dx (N,C,L). n_rot copies of each, 64-byte aligned,
  * so that consecutive runs touch different memory (small cases must not just measure the

@@ -20,6 +20,15 @@ static const bench_case CASES[] = {
     {"lp2_k64s64", true, 2.0, 64, 64, 0},
 };
 
+/* Compile-only pipelines: lucidc demo's model, AvgPool1d(3, 1, 1) then LPPool1d(2, 4), whose
+ * forward+backward compile the demo reports. */
+static const bench_compile_case COMPILE_CASES[] = {
+    {"demo_avg_lp", "AvgPool1d(3, 1, 1)\nLPPool1d(2, 4)\n", 4},
+};
+
+int bench_compile_case_count(void) { return (int)(sizeof COMPILE_CASES / sizeof COMPILE_CASES[0]); }
+const bench_compile_case *bench_compile_case_at(int i) { return &COMPILE_CASES[i]; }
+
 int bench_case_count(void) { return (int)(sizeof CASES / sizeof CASES[0]); }
 const bench_case *bench_case_at(int i) { return &CASES[i]; }
 

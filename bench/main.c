@@ -15,6 +15,7 @@
 #include "bench.h"
 #include "lucid/version.h"
 #include "bench_jit.h"
+#include "lucid/model_spec.h"
 #include "options.h"
 
 static const bench_impl_ops *impl_ops(bench_impl_id id) {
@@ -272,6 +273,41 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
     }
 }
 
+/* Compile records of the compile-only pipelines (bench/cases.c), on the first shape each
+ * fits; only when every case runs (the default), so a --case selection times just its own. */
+static void run_compile_only_records(run_ctx *ctx, const bench_options *opt) {
+    if (opt->n_cases != bench_case_count()) return;
+    for (int i = 0; i < bench_compile_case_count(); i++) {
+        const bench_compile_case *cc = bench_compile_case_at(i);
+        int s = 0;
+        while (s < opt->n_shapes && opt->shapes[s][2] < cc->min_length) s++;
+        if (s == opt->n_shapes) continue;
+        bench_case named = {.name = cc->name};
+        for (int p = 0; p < 2; p++) {
+            bench_config cfg = {.bc = &named, .pass = (bench_pass)p, .n = opt->shapes[s][0],
+                                .c = opt->shapes[s][1], .l = opt->shapes[s][2]};
+            char why[512];
+            double cold, cached;
+            int rc = -1;
+            if (lc_model_parse(cc->model, cc->name, &cfg.module) != LC_OK)
+                snprintf(why, sizeof why, "%s", lc_last_error());
+            else if (bench_jit_ops.supports(&cfg, 1, why, sizeof why))
+                rc = bench_jit_compile_times(&cfg, &cold, &cached, why, sizeof why);
+            lc_module_free(cfg.module);
+            if (rc != 0) {
+                fprintf(stderr, "lucid-bench: compile %s %s: %s\n", cc->name, bench_pass_name(cfg.pass), why);
+                continue;
+            }
+            printf("  %-12s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name, bench_pass_name(cfg.pass),
+                   cold, cached, (long long)cfg.n, (long long)cfg.c, (long long)cfg.l);
+            if (ctx->json) {
+                bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cold", cold);
+                bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cached", cached);
+            }
+        }
+    }
+}
+
 int main(int argc, char **argv) {
 #ifdef LUCID_BENCH_HAVE_DNNL
     /* oneDNN's OpenMP threads spin after each run for up to GOMP_SPINCOUNT iterations (libgomp
@@ -383,7 +419,10 @@ int main(int argc, char **argv) {
         run_config(&ctx, c, &configs[c]);
         bench_config_free_buffers(&configs[c]);
     }
-    if (ctx.enabled[BENCH_IMPL_JIT]) run_compile_records(&ctx, configs, n_configs);
+    if (ctx.enabled[BENCH_IMPL_JIT]) {
+        run_compile_records(&ctx, configs, n_configs);
+        run_compile_only_records(&ctx, &opt);
+    }
 
     bench_pool_stop();
     int status = ctx.mismatch ? 1 : 0;

@@ -90,7 +90,7 @@ static void test_layout_and_names(void **state) {
 static void test_registered_pass(void **state) {
     (void)state;
     const lc_pass *p = lc_pass_find("autodiff");
-    if (!p) skip(); /* until its row is in passes.def */
+    if (!p) skip(); /* until its row is in lucid/stages.def */
     lc_graph *g, *ad;
     assert_ok(lc_graph_new(&g));
     int x, y;

@@ -282,6 +282,11 @@ static lc_status f_pipeline_run(void) {
     const char *names[] = {"cse", "bogus"};
     return lc_pipeline_run(fx.g, names, 2, NULL, &og);
 }
+static lc_status f_drive(void) {
+    lc_drive_options late = lc_drive_options_default();
+    late.first = LC_STAGE_PLAN; /* a graph cannot enter after fuse */
+    return lc_drive(fx.g, &late, &og, NULL);
+}
 static lc_status f_pipeline_run_default(void) { return lc_pipeline_run_default(NULL, false, NULL, &og); }
 static lc_status f_pool1d_geometry_compute(void) {
     lc_pool1d_geometry geo;
@@ -368,6 +373,7 @@ static const failing_call CALLS[] = {
     F(constant, LC_ERR_INVALID_ARG, "constant: data must not be NULL"),
     F(div, LC_ERR_INVALID_ARG, "div: dtypes must match, got f32 and f64"),
     F(div_safe, LC_ERR_INVALID_ARG, "div: input 1 must name an earlier node"),
+    F(drive, LC_ERR_INVALID_ARG, "drive: first must be a stage from built to fuse (a graph enters there), got 6"),
     F(expand, LC_ERR_INVALID_ARG, "expand: size must be >= 0, got -1"),
     F(fold, LC_ERR_SHAPE, "fold: last axis must have the window size 2, got 8"),
     F(graph_add_output, LC_ERR_INVALID_ARG, "graph: output must name a node"),

@@ -28,7 +28,7 @@ static void test_registry(void **state) {
         int at = -1;
         for (int i = 0; i < lc_pass_count(); i++)
             if (lc_pass_at(i) == p) at = i;
-        assert_true(at > last); /* passes.def order is the pipeline order */
+        assert_true(at > last); /* stages.def order is the pipeline order */
         last = at;
     }
     assert_null(lc_pass_find("fuse")); /* fuse makes kernels, not a graph */
@@ -83,7 +83,7 @@ typedef struct stage_log {
 static lc_status log_stage(const lc_stage_info *stage, void *user) {
     stage_log *log = user;
     assert_int_equal(stage->index, log->n);
-    assert_true(stage->seconds >= 0);
+    assert_true(stage->ms >= 0);
     snprintf(log->names[log->n], sizeof log->names[0], "%s", stage->name);
     log->changed[log->n] = stage->changed;
     log->nodes[log->n] = lc_graph_node_count(stage->graph);

@@ -390,7 +390,7 @@ static void test_fires_in_a_sequential(void **state) {
     lc_module_free(seq);
 }
 
-/* With autodiff registered in passes.def, the default backward pipeline runs it first. */
+/* With autodiff registered in lucid/stages.def, the default backward pipeline runs it first. */
 static void test_default_backward_pipeline(void **state) {
     (void)state;
     if (!lc_pass_find("autodiff")) {

@@ -1,9 +1,10 @@
 /* Running graph passes: one by name, a list of names, or the default pipeline, with a hook
- * that sees the graph after every stage (what `lucidc dump` prints for the graph stages; the
- * pipeline itself reads no environment variable).
+ * that sees the graph after every stage. lc_pipeline_run_default also dumps the graph
+ * stages LUCID_DUMP names (lucid/program.h); the other calls read no environment variable.
  *
- * The registered passes, in order: autodiff, simplify, cse, dce; the default pipeline is that
- * order ([autodiff,] simplify, cse, dce). Every pass reads a graph and returns a new one; the
+ * The registered passes and their order are the LC_PASS_STAGE rows of lucid/stages.def; the
+ * default pipeline is that order: [autodiff,] simplify, cse, dce, run by the compile driver
+ * (lucid/driver.h) from built to dce. Every pass reads a graph and returns a new one; the
  * caller owns both.
  *
  * Thread-safety: the pass list is a constant table and a pass only reads its input graph, so
@@ -15,24 +16,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "lucid/driver.h" /* lc_stage_info, lc_stage_fn: the one hook of every stage */
 #include "lucid/export.h"
 #include "lucid/ir.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* What the hook sees after each pass. Pointers are valid during the call only. */
-typedef struct lc_stage_info {
-    const char *name;      /* the pass, e.g. "simplify" */
-    int index;             /* its position in the pipeline, from 0 */
-    const lc_graph *graph; /* the graph it returned */
-    bool changed;          /* false when it returned the graph it was given, node for node */
-    double seconds;        /* wall time of the pass (verification not included) */
-} lc_stage_info;
-
-/* Called after every pass; a status other than LC_OK stops the pipeline and is returned. */
-typedef lc_status (*lc_stage_fn)(const lc_stage_info *stage, void *user);
 
 typedef struct lc_pipeline_options {
     bool verify;          /* lc_graph_verify the input and every graph a pass changed */

@@ -20,7 +20,11 @@
  * Environment: LUCID_NUM_THREADS, LUCID_CPU and LUCID_CPU_FEATURES (target CPU name and
  * "+avx2,-avx512f"-style features instead of the host's) are read once, at the first run or
  * compile; LUCID_CACHE_DIR (on-disk object cache, off when unset), LUCID_DUMP and
- * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile.
+ * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile and every
+ * lc_pipeline_run_default. An unknown stage name in LUCID_DUMP is reported once per process on
+ * stderr and ignored.
+ *
+ * lc_compile is the compile driver (lucid/driver.h) from fuse on, with a cache in front.
  *
  * Thread-safety: every function here may be called from any thread at any time (the compile
  * cache and the pool have their own locks; lc_runtime_set_threads waits for the pool to be
@@ -47,12 +51,14 @@ typedef void (*lc_dump_fn)(void *ctx, const char *stage, const char *text);
 typedef struct lc_compile_options {
     int threads;          /* most threads a run of this program uses; 0 = the pool's size */
     int opt_level;        /* LLVM optimization level 0..3 (lc_compile_options_default: 3) */
-    /* Stages to dump: a comma-separated list of lc_dump_stages names, or "all"; NULL means
-     * the LUCID_DUMP environment variable (unset: nothing). Asking for a dump bypasses the
-     * compile caches, so the stages are really produced. */
+    /* Stages to dump: a comma-separated list of stage names (lucid/stages.def; a compile
+     * makes those of lc_dump_stages, the graph stages are lc_pipeline_run_default's), or
+     * "all"; an unknown name fails the compile. NULL means the LUCID_DUMP environment
+     * variable (unset: nothing). Asking for a dump bypasses the in-memory compile cache, so
+     * the stages are really produced (llvm-opt, asm and remarks the disk cache as well). */
     const char *dump;
-    /* Where dumps go. NULL: files LUCID_DUMP_DIR/NAME.txt when that is set, else stderr under
-     * a line ";; stage NAME". */
+    /* Where dumps go. NULL: files LUCID_DUMP_DIR/NAME.EXT (EXT from stages.def: txt, ll, s)
+     * when that is set, else stderr under a line ";; stage NAME". */
     lc_dump_fn dump_fn;
     void *dump_ctx;
 } lc_compile_options;
@@ -60,7 +66,8 @@ typedef struct lc_compile_options {
 /* {threads = 0, opt_level = 3, no dump}. lc_compile(g, NULL, ...) uses these. */
 LC_API lc_compile_options lc_compile_options_default(void);
 
-/* The compiled stages that can be dumped, in pipeline order, NULL-terminated:
+/* The stages a compile makes and can dump, in pipeline order, NULL-terminated (the tail of
+ * lucid/stages.def from fuse on):
  * "fuse" (kernels, their ops and provenance, and why anything was not fused), "plan"
  * (scratch buffers and their offsets), "llvm" (IR before optimization), "llvm-opt", "asm",
  * "remarks" (loop-vectorize remarks), "time" (per-stage milliseconds). */
@@ -73,7 +80,7 @@ LC_API const char *const *lc_dump_stages(void);
 LC_API lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out);
 
 /* Compile `g` only to print `stages` (as in lc_compile_options.dump) to `out`, each under a
- * line ";; stage NAME". For `lucidc dump`. */
+ * line ";; stage NAME". (`lucidc dump` drives the stages itself, from built on: lc_drive.) */
 LC_API lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out);
 
 /* Run: inputs[i] must have graph input i's dtype and shape. On success outputs[i] is a new

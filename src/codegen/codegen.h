@@ -27,16 +27,27 @@ typedef struct lc_codegen_texts {
     bool cache_hit;  /* the object came from the disk cache */
 } lc_codegen_texts;
 
+/* The steps of a compile, in order; a compile may stop after any of them (for a dump that
+ * needs no callable code). */
+typedef enum lc_codegen_step {
+    LC_CODEGEN_LINK = 0,  /* everything: callable code in *jit (the default) */
+    LC_CODEGEN_EMIT,      /* IR only: no optimization, object or JIT */
+    LC_CODEGEN_OPTIMIZE,  /* IR, optimized */
+    LC_CODEGEN_OBJECT,    /* IR, optimized, object code (and asm text): no JIT, *jit stays NULL */
+} lc_codegen_step;
+
 typedef struct lc_codegen_options {
     int opt_level;        /* 0..3; 3 = default<O3> */
     bool want_llvm, want_llvm_opt, want_asm, want_remarks;
+    lc_codegen_step last_step;
 } lc_codegen_options;
 
 /* A JIT instance holding one program's code; owns everything LLVM gave it. */
 typedef struct lc_jit lc_jit;
 
 /* Compile every kernel of `f`. On success *jit owns the code and entries[k] is kernel k's
- * function (valid until lc_jit_free). `texts` may be NULL. Uses the disk cache when
+ * function (valid until lc_jit_free); a compile stopped before LC_CODEGEN_LINK leaves *jit
+ * NULL and entries untouched. `texts` may be NULL. Uses the disk cache when
  * LUCID_CACHE_DIR is set. */
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
                      lc_jit **jit, lc_kernel_entry *entries);

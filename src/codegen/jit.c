@@ -210,6 +210,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
         texts->ms_emit = now_ms() - t0;
         if (o->want_llvm) texts->llvm = strdup(ir);
     }
+    if (o->last_step == LC_CODEGEN_EMIT) goto done;
     /* Disk cache: skip optimization and emission when the same IR was compiled before for
      * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
     bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
@@ -223,6 +224,9 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     if (texts) {
         texts->ms_opt = now_ms() - t1;
         if (o->want_llvm_opt) texts->llvm_opt = copy_llvm_string(LLVMPrintModuleToString(mod));
+    }
+    if (o->last_step == LC_CODEGEN_OPTIMIZE) goto done;
+    if (texts) {
         if (o->want_asm) {
             LLVMModuleRef clone = LLVMCloneModule(mod);
             size_t len;
@@ -296,6 +300,10 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
     char *obj = NULL;
     size_t len = 0;
     LC_TRY(compile_object(f, &o, texts, &obj, &len));
+    if (o.last_step != LC_CODEGEN_LINK) {
+        free(obj);
+        return LC_OK;
+    }
     double t = now_ms();
     lc_status st = link_object(f, obj, len, jit, entries);
     if (texts) texts->ms_link = now_ms() - t;

@@ -254,7 +254,7 @@ lc_status lc_autodiff(const lc_graph *g, const int *outputs, int n_outputs, cons
     return st;
 }
 
-/* The pass "autodiff" (its row in passes.def): every output with respect to every input. */
+/* The pass "autodiff" (its row in lucid/stages.def): every output with respect to every input. */
 lc_status lc_pass_autodiff(const lc_graph *in, lc_graph **out) {
     return lc_autodiff(in, NULL, 0, NULL, 0, out);
 }

@@ -1,28 +1,14 @@
-/* The pipeline driver: passes run one after another, each reading the last one's graph.
+/* Running graph passes: one by name (lc_pass_run), a list of names (lc_pipeline_run), and one
+ * step of either, which the compile driver (src/runtime/driver.c) also takes for each pass
+ * stage of its walk:
  *
- *        graph (built, or parsed from text IR)
- *          │  verify
- *          ▼
- *     ┌──────────┐   only with a backward: appends d(outputs)/d(inputs)
- *     │ autodiff │ ─────────────────────────────────────────────────────┐
- *     └──────────┘                                                      │
- *          ▼        verify if changed · hook(stage) · dump(stage)       │
- *     ┌──────────┐                                                      │
- *     │ simplify │  exact folds; pow(S,1/p−1)·pow(|x|,p−1) → pow(|x|/y, p−1)
- *     └──────────┘
- *          ▼        verify if changed · hook · dump
- *     ┌──────────┐
- *     │   cse    │  merge identical nodes
- *     └──────────┘
- *          ▼        verify if changed · hook · dump
- *     ┌──────────┐
- *     │   dce    │  drop what no output needs (inputs stay)
- *     └──────────┘
- *          ▼        verify if changed · hook · dump
- *        graph ──▶ fuse (src/passes/fuse.c, kernels) ──▶ codegen
+ *     graph ──▶ pass->run ──▶ graph'      (timed)
+ *                               │ changed? ──▶ verify (when asked)   a failure is a Lucid bug:
+ *                               ▼                                     LC_ERR_INTERNAL naming it
+ *                        hook(stage) · dump(";; stage NAME" + text IR)
  *
- * The order is the order of passes.def. A pass that breaks an invariant is a Lucid bug, so a
- * failed verify after a pass is LC_ERR_INTERNAL naming the pass. */
+ * The default pipeline ([autodiff,] simplify, cse, dce) is the driver's walk from built to dce
+ * (lc_pipeline_run_default is defined there). */
 #include <string.h>
 #include <time.h>
 
@@ -63,27 +49,40 @@ lc_status lc_pass_run(const char *name, const lc_graph *in, lc_graph **out) {
     return pass->run(in, out);
 }
 
-static lc_status dump_stage(FILE *f, const lc_stage_info *stage) {
-    if (fprintf(f, ";; stage %s\n", stage->name) < 0)
-        return lc_fail(LC_ERR_IO, "pipeline: cannot write the dump of stage %s", stage->name);
-    return lc_graph_print(stage->graph, f);
-}
-
-/* Run one pass on *g, replacing it with the result (the old graph is freed when `owned`). */
-static lc_status run_stage(const lc_pass *pass, int index, const lc_pipeline_options *opts,
-                           lc_graph **g, bool owned) {
+lc_status lc_pipeline_step(const lc_pass *pass, bool verify, lc_graph **g, bool owned,
+                           lc_stage_info *info) {
     lc_graph *next;
     double start = now_seconds();
     lc_status st = pass->run(*g, &next);
     double seconds = now_seconds() - start;
     if (st != LC_OK) return st;
-    lc_stage_info stage = {.name = pass->name, .index = index, .graph = next, .seconds = seconds,
-                           .changed = !lc_graph_identical(*g, next)};
+    info->name = pass->name;
+    info->artefact = LC_ARTEFACT_GRAPH;
+    int stage = lc_stage_lookup(pass->name, strlen(pass->name));
+    info->stage = stage < 0 ? LC_STAGE_COUNT : (lc_stage)stage; /* COUNT: a pass of no row (tests) */
+    info->graph = next;
+    info->ms = 1e3 * seconds;
+    info->changed = !lc_graph_identical(*g, next);
     if (owned) lc_graph_free(*g);
     *g = next;
-    if (opts->verify && stage.changed && (st = lc_graph_verify(next)) != LC_OK)
+    if (verify && info->changed && (st = lc_graph_verify(next)) != LC_OK)
         return lc_fail_prefix(LC_ERR_INTERNAL, "pipeline: pass %s broke the graph", pass->name);
-    if (opts->dump) LC_TRY(dump_stage(opts->dump, &stage));
+    return LC_OK;
+}
+
+lc_status lc_pipeline_dump_graph(FILE *f, const char *name, const lc_graph *g) {
+    if (fprintf(f, ";; stage %s\n", name) < 0)
+        return lc_fail(LC_ERR_IO, "pipeline: cannot write the dump of stage %s", name);
+    return lc_graph_print(g, f);
+}
+
+/* Run one pass of a list on *g, replacing it with the result (the old graph is freed when
+ * `owned`). */
+static lc_status run_stage(const lc_pass *pass, int index, const lc_pipeline_options *opts,
+                           lc_graph **g, bool owned) {
+    lc_stage_info stage = {.index = index};
+    LC_TRY(lc_pipeline_step(pass, opts->verify, g, owned, &stage));
+    if (opts->dump) LC_TRY(lc_pipeline_dump_graph(opts->dump, stage.name, stage.graph));
     if (opts->on_stage) LC_TRY(opts->on_stage(&stage, opts->user));
     return LC_OK;
 }
@@ -129,23 +128,4 @@ lc_status lc_pipeline_run(const lc_graph *in, const char *const *names, int n_na
     lc_status st = lc_pipeline_run_passes(in, passes, n_names, opts, out);
     free(passes);
     return st;
-}
-
-int lc_pipeline_default_names(bool backward, const char **names, int cap) {
-    int n = 0;
-    for (int i = 0; i < lc_pass_count(); i++) {
-        const char *name = lc_pass_at(i)->name;
-        if (!backward && strcmp(name, "autodiff") == 0) continue;
-        if (n < cap) names[n] = name;
-        n++;
-    }
-    return n;
-}
-
-lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
-                                  const lc_pipeline_options *opts, lc_graph **out) {
-    const char *names[32];
-    int n = lc_pipeline_default_names(backward, names, 32);
-    LC_ASSERT(n <= 32);
-    return lc_pipeline_run(in, names, n, opts, out);
 }

@@ -1,12 +1,14 @@
-/* The pass registry: the table of passes.def, looked up by name. */
+/* The pass registry: the LC_PASS_STAGE rows of lucid/stages.def, looked up by name. */
 #include <string.h>
 
 #include "passes/pass.h"
 
 static const lc_pass registry[] = {
-#define LC_PASS(name, function) {#name, function},
-#include "passes/passes.def"
-#undef LC_PASS
+#define LC_STAGE(ID, name, artefact, ext, about)
+#define LC_PASS_STAGE(ID, name, pass, about) {name, lc_pass_##pass},
+#include "lucid/stages.def"
+#undef LC_PASS_STAGE
+#undef LC_STAGE
 };
 
 enum { REGISTRY_COUNT = (int)(sizeof registry / sizeof registry[0]) };

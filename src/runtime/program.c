@@ -1,6 +1,7 @@
-/* Programs: compile a graph (fuse -> plan -> codegen), run it over the pool.
+/* Programs: compile a graph (fuse -> plan -> codegen, through the driver), run it over the pool.
  *
- *   lc_compile:  key -> in-memory cache? -> lc_fuse -> lc_plan -> lc_codegen -> cache insert
+ *   lc_compile:  key -> in-memory cache? -> lc_drive_walk from fuse (driver.c) -> cache insert
+ *                (a dump asked for skips the cache, so the stages it shows really ran)
  *   lc_program_run_into: check tensors -> slot table (inputs, outputs, a scratch block of
  *                        this run's own, reused from earlier runs when one is spare) ->
  *                        each kernel in order, its outer range split across the pool
@@ -8,27 +9,37 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lucid/program.h"
 #include "runtime/buffer.h"
 #include "runtime/pool.h"
 #include "runtime/program_internal.h"
 #include "support/error.h"
-#include "support/strbuf.h"
 
 /* Below this many loads a kernel runs on the calling thread: a hand-off costs microseconds. */
 #define SERIAL_WORK 32768
 
-static const char *const g_stages[] = {"fuse", "plan", "llvm", "llvm-opt", "asm", "remarks",
-                                       "time", NULL};
+/* Every stage's name, NULL-terminated; a compile's own stages are the tail from fuse on. */
+static const char *const g_stage_names[] = {
+#define LC_STAGE(ID, name, artefact, ext, about) name,
+#include "lucid/stages.def"
+#undef LC_STAGE
+    NULL};
 
-const char *const *lc_dump_stages(void) { return g_stages; }
+const char *const *lc_dump_stages(void) { return g_stage_names + LC_STAGE_FUSE; }
 
 lc_compile_options lc_compile_options_default(void) {
     lc_compile_options o = {0};
     o.opt_level = 3;
     return o;
+}
+
+lc_code *lc_code_new(void) {
+    lc_code *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    atomic_init(&c->refs, 1);
+    pthread_mutex_init(&c->spare_lock, NULL);
+    return c;
 }
 
 void lc_code_retain(lc_code *c) { atomic_fetch_add(&c->refs, 1); }
@@ -43,125 +54,28 @@ void lc_code_release(lc_code *c) {
     free(c);
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+/* The highest stage of a set (LC_STAGE_BUILT for an empty one). */
+static lc_stage last_of(uint32_t stages) {
+    lc_stage last = LC_STAGE_BUILT;
+    for (int s = 0; s < LC_STAGE_COUNT; s++)
+        if (stages & LC_STAGE_BIT(s)) last = (lc_stage)s;
+    return last;
 }
 
-/* ---- dumps ---- */
-
-typedef struct dump_req {
-    bool on[8];           /* per g_stages entry */
-    bool any;
-} dump_req;
-
-static void parse_stages(const char *list, dump_req *r) {
-    memset(r, 0, sizeof *r);
-    if (!list) return;
-    const char *p = list;
-    while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        for (int i = 0; g_stages[i]; i++)
-            if ((len == 3 && strncmp(p, "all", 3) == 0) ||
-                (strlen(g_stages[i]) == len && strncmp(p, g_stages[i], len) == 0)) {
-                r->on[i] = true;
-                r->any = true;
-            }
-        p += len;
-        if (*p == ',') p++;
-    }
-}
-
-static void emit_dump(const lc_compile_options *o, const char *stage, const char *text) {
-    if (!text) text = "";
-    if (o->dump_fn) {
-        o->dump_fn(o->dump_ctx, stage, text);
-        return;
-    }
-    const char *dir = getenv("LUCID_DUMP_DIR");
-    if (dir && *dir) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.txt", dir, stage);
-        FILE *f = fopen(path, "w");
-        if (f) {
-            fputs(text, f);
-            fclose(f);
-            return;
-        }
-        fprintf(stderr, "lucid: LUCID_DUMP_DIR: cannot write %s; dumping to stderr\n", path);
-    }
-    fprintf(stderr, ";; stage %s\n%s", stage, text);
-    size_t n = strlen(text);
-    if (n == 0 || text[n - 1] != '\n') fputc('\n', stderr);
-}
-
-static char *capture(lc_status (*print)(const lc_fused *, FILE *), const lc_fused *f) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    if (!m) return NULL;
-    print(f, m);
-    fclose(m);
-    return buf;
-}
-
-/* ---- compile ---- */
-
-static lc_status build_code(const lc_graph *g, const lc_compile_options *o, const dump_req *dr,
+/* fuse .. the last stage dumped (asm at least: the program needs its code), each stage
+ * dumped as it is made. */
+static lc_status build_code(const lc_graph *g, const lc_compile_options *o, uint32_t dump,
                             lc_code **out) {
-    double t0 = now_ms();
-    lc_code *c = calloc(1, sizeof *c);
-    if (!c) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
-    atomic_init(&c->refs, 1);
-    pthread_mutex_init(&c->spare_lock, NULL);
-    lc_status st = lc_fuse(g, &c->fused);
-    double t_fuse = now_ms();
-    if (st == LC_OK) st = lc_plan(c->fused);
-    double t_plan = now_ms();
-    if (st == LC_OK) {
-        c->entries = calloc((size_t)c->fused->n_kernels + 1, sizeof(lc_kernel_entry));
-        if (!c->entries) st = lc_fail(LC_ERR_NOMEM, "compile: out of memory");
-    }
-    if (st == LC_OK && dr->on[0]) {
-        char *t = capture(lc_fused_print, c->fused);
-        emit_dump(o, "fuse", t);
-        free(t);
-    }
-    if (st == LC_OK && dr->on[1]) {
-        char *t = capture(lc_plan_print, c->fused);
-        emit_dump(o, "plan", t);
-        free(t);
-    }
-    lc_codegen_texts texts = {0};
-    if (st == LC_OK) {
-        lc_codegen_options co = {o->opt_level, dr->on[2], dr->on[3], dr->on[4], dr->on[5]};
-        st = lc_codegen(c->fused, &co, &texts, &c->jit, c->entries);
-    }
-    if (st == LC_OK) {
-        if (dr->on[2]) emit_dump(o, "llvm", texts.llvm);
-        if (dr->on[3]) emit_dump(o, "llvm-opt", texts.llvm_opt);
-        if (dr->on[4]) emit_dump(o, "asm", texts.asm_text);
-        if (dr->on[5]) emit_dump(o, "remarks", texts.remarks && *texts.remarks ? texts.remarks
-                                                 : "(no loop-vectorize remarks)\n");
-        if (dr->on[6]) {
-            char t[512];
-            snprintf(t, sizeof t,
-                     "fuse %.3f ms\nplan %.3f ms\nllvm (emit IR) %.3f ms\nllvm-opt %.3f ms\n"
-                     "object %.3f ms%s\nlink %.3f ms\ntotal %.3f ms\n",
-                     t_fuse - t0, t_plan - t_fuse, texts.ms_emit, texts.ms_opt, texts.ms_object,
-                     texts.cache_hit ? " (disk cache hit)" : "", texts.ms_link, now_ms() - t0);
-            emit_dump(o, "time", t);
-        }
-    }
-    lc_codegen_texts_free(&texts);
-    if (st != LC_OK) {
-        lc_code_release(c);
-        return st;
-    }
-    *out = c;
-    return LC_OK;
+    lc_dump_sink sink = {.stages = dump, .fn = o->dump_fn, .ctx = o->dump_ctx};
+    lc_drive_options d = lc_drive_options_default();
+    d.first = LC_STAGE_FUSE;
+    d.last = last_of(dump) > LC_STAGE_ASM ? last_of(dump) : LC_STAGE_ASM;
+    d.verify = false; /* lc_compile takes a verified graph */
+    d.opt_level = o->opt_level;
+    d.text = dump;
+    d.on_stage = lc_dump_stage_hook;
+    d.user = &sink;
+    return lc_drive_walk(g, &d, NULL, out);
 }
 
 lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out) {
@@ -175,20 +89,22 @@ lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_progr
         return lc_fail(LC_ERR_INVALID_ARG, "compile: threads must be >= 0, got %d", o.threads);
     if (lc_graph_output_count(g) == 0)
         return lc_fail(LC_ERR_INVALID_ARG, "compile: the graph has no outputs");
-    dump_req dr;
-    parse_stages(o.dump ? o.dump : getenv("LUCID_DUMP"), &dr);
+    uint32_t dump = 0;
+    if (o.dump) LC_TRY(lc_dump_parse(o.dump, false, &dump));
+    else dump = lc_dump_env_stages();
+    dump &= ~(LC_STAGE_BIT(LC_STAGE_FUSE) - 1u); /* the graph stages ran before lc_compile */
     lc_program *p = calloc(1, sizeof *p);
     if (!p) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
     p->threads = o.threads;
     unsigned char *key = NULL;
     size_t len = 0;
     lc_status st = LC_OK;
-    if (!dr.any) {
+    if (!dump) {
         st = lc_compile_key(g, o.opt_level, &key, &len);
         if (st == LC_OK) p->code = lc_cache_lookup(key, len);
     }
     if (st == LC_OK && !p->code) {
-        st = build_code(g, &o, &dr, &p->code);
+        st = build_code(g, &o, dump, &p->code);
         if (st == LC_OK && key) lc_cache_insert(key, len, p->code);
     }
     free(key);

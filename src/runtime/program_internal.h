@@ -1,12 +1,15 @@
-/* Shared between program.c (compile and run) and cache.c (the in-memory compile cache). */
+/* Shared between program.c (compile and run), driver.c (the compile driver) and cache.c (the
+ * in-memory compile cache). */
 #ifndef LUCID_RUNTIME_PROGRAM_INTERNAL_H
 #define LUCID_RUNTIME_PROGRAM_INTERNAL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "codegen/codegen.h"
+#include "lucid/driver.h"
 #include "lucid/program.h"
 #include "passes/kernel.h"
 
@@ -29,6 +32,8 @@ struct lc_program {
     int threads;               /* 0 = the pool's size */
 };
 
+/* Empty code with one reference (NULL when out of memory); the driver fills it. */
+lc_code *lc_code_new(void);
 void lc_code_retain(lc_code *c);
 void lc_code_release(lc_code *c);
 
@@ -40,5 +45,26 @@ lc_code *lc_cache_lookup(const unsigned char *key, size_t len);
 /* Remember `code` under `key` (takes its own reference; evicts the least recently used entry
  * when full). */
 void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code);
+
+/* The driver's walk (lc_drive without the program wrapper). With `code` not NULL the walk
+ * goes at least through asm and links: *code holds the fused program and its entries. */
+lc_status lc_drive_walk(const lc_graph *g, const lc_drive_options *o, lc_graph **graph_out,
+                        lc_code **code);
+
+/* Where dumped stages go: `fn` (with ctx) when set, else LUCID_DUMP_DIR/NAME.EXT files, else
+ * stderr under ";; stage NAME". `stages`: the LC_STAGE_BITs to dump. */
+typedef struct lc_dump_sink {
+    uint32_t stages;
+    lc_dump_fn fn;
+    void *ctx;
+} lc_dump_sink;
+/* A driver hook (user: an lc_dump_sink) that dumps the stages of the sink's set. */
+lc_status lc_dump_stage_hook(const lc_stage_info *stage, void *user);
+/* A comma-separated list of stage names ("graph" = built, "all") into LC_STAGE_BITs. An
+ * unknown name fails; from the environment (`from_env`) it is instead reported once per
+ * process on stderr, in Lucid's words, and ignored. */
+lc_status lc_dump_parse(const char *list, bool from_env, uint32_t *stages);
+/* lc_dump_parse(getenv("LUCID_DUMP"), true, ...). */
+uint32_t lc_dump_env_stages(void);
 
 #endif

@@ -11,6 +11,13 @@ for stage in built autodiff simplify cse dce fuse plan llvm llvm-opt asm remarks
     expect_out_match "^  $stage "
 done
 grep -q 'not available yet' "$TMP/out" && fail "demo lists a stage as not available"
+# each stage's time for the forward and the training step, from the compile driver's hook
+# (autodiff runs only in the training step)
+expect_out_match '^  autodiff +- +[0-9.]+  [0-9]+ nodes'
+for stage in simplify fuse llvm llvm-opt asm; do
+    expect_out_match "^  $stage +[0-9.]+ +[0-9.]+  "
+done
+expect_out_match '^  compile forward \(every stage\) +[0-9.]+ ms +[0-9]+ kernels?$'
 expect_out_line 'check: JIT against the interpreter (rtol 1e-4, atol 1e-6)'
 expect_out_match '^  forward y +max abs err .*: ok$'
 expect_out_match '^  gradient dx +max abs err .*: ok$'

@@ -51,6 +51,31 @@ grep -q '^digraph ' "$TMP/dot/00-built.dot" || fail "--format dot did not write 
 expect_ok dump --module "$L" --shape 1,2,64 --format dot
 expect_out_match '^digraph '
 
+# --format dot on stdout is one DOT stream: "// stage NAME" comments, each graph stage a whole
+# digraph, the other stages' text commented out; Graphviz reads all of it when installed.
+expect_ok dump --module "$M" --module "$L" --shape 1,2,16 --backward --stage all --format dot
+grep '^// stage' "$TMP/out" >"$TMP/stages"
+printf '// stage %s\n' built autodiff simplify cse dce fuse plan llvm llvm-opt asm remarks time >"$TMP/want"
+same_file "$TMP/stages" "$TMP/want"
+[ "$(grep -c '^digraph ' "$TMP/out")" = 5 ] || fail "--format dot: want 5 digraphs (one per graph stage)"
+grep -q '^// kernel 0: ' "$TMP/out" || fail "--format dot: the fuse stage is not a comment"
+grep -q '^;;' "$TMP/out" && fail "--format dot: a ';;' line is not DOT"
+if command -v dot >/dev/null 2>&1; then
+    cp "$TMP/out" "$TMP/all.dot"
+    dot -Tsvg "$TMP/all.dot" >"$TMP/all.svg" 2>"$TMP/dot.err" || fail "dot rejects the stream: $(cat "$TMP/dot.err")"
+    [ "$(grep -c '<svg' "$TMP/all.svg")" = 5 ] || fail "dot did not draw 5 graphs"
+fi
+
+# The walk ends at the last stage asked for: up to plan, LLVM never starts, so a CPU name it
+# would have to complain about is never read.
+LUCID_CPU=bogus-cpu expect_ok dump --module "$L" --shape 1,2,16 --stage built,plan
+# time: every stage that ran, with the driver's milliseconds, and codegen's steps.
+expect_ok dump --module "$L" --shape 1,2,16 --stage time
+for stage in built simplify cse dce fuse plan llvm llvm-opt asm link codegen total; do
+    expect_out_match "^$stage +[0-9.]+ ms"
+done
+grep -q '^autodiff ' "$TMP/out" && fail "time lists autodiff without --backward"
+
 # Round trip: a graph stage read back with --ir prints the same text.
 expect_ok dump --module "$M" --module "$L" --shape 2,3,32 --backward --stage built,autodiff,simplify -o "$TMP/rt1"
 expect_ok dump --ir "$TMP/rt1/00-built.ir" --stage built -o "$TMP/rt2"

@@ -1,6 +1,7 @@
 /* lucidc dump: print the compiler's stages for a model (or for text IR read back with --ir),
- * each under ";; stage NAME" on stdout, or with -o DIR one file per stage, DIR/NN-NAME.EXT,
- * NN the stage's two-digit position in this run's pipeline. */
+ * each under ";; stage NAME" on stdout (with --format dot: "// stage NAME", one DOT stream),
+ * or with -o DIR one file per stage, DIR/NN-NAME.EXT, NN the stage's two-digit position in
+ * this run's pipeline. The library's driver runs the stages up to the last one asked for. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,75 +62,66 @@ static int parse_dump_args(int argc, char **argv, dump_opts *o) {
     return CLI_OK;
 }
 
-/* Which stages to print: selected[i] for cli_stage_name_at(i). Reports unknown names, stages
- * this build cannot produce yet, and autodiff without --backward. */
-static int select_stages(const dump_opts *o, bool *selected) {
-    int n = cli_stage_name_count();
+/* Which stages to print, as LC_STAGE_BITs. Reports unknown names and autodiff without
+ * --backward. */
+static int select_stages(const dump_opts *o, uint32_t *selected) {
+    *selected = 0;
     if (!o->stages) {
-        selected[0] = true; /* built */
+        *selected = LC_STAGE_BIT(LC_STAGE_BUILT);
         return CLI_OK;
     }
     if (!strcmp(o->stages, "all")) {
-        for (int i = 0; i < n; i++) {
-            const char *name = cli_stage_name_at(i);
-            selected[i] = cli_stage_available(name) && (o->backward || strcmp(name, "autodiff"));
-        }
+        *selected = LC_STAGE_BIT(LC_STAGE_COUNT) - 1u;
+        if (!o->backward) *selected &= ~LC_STAGE_BIT(LC_STAGE_AUTODIFF);
         return CLI_OK;
     }
-    const char *p = o->stages;
-    for (;;) {
+    for (const char *p = o->stages;;) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char name[64];
-        if (len == 0 || len >= sizeof name)
+        if (len == 0)
             return cli_error("--stage", "expected a comma-separated list of stage names or 'all', got '%s'", o->stages);
-        memcpy(name, p, len);
-        name[len] = '\0';
-        if (!strcmp(name, "graph")) strcpy(name, "built");
-        int found = -1;
-        for (int i = 0; i < n; i++)
-            if (!strcmp(cli_stage_name_at(i), name)) found = i;
+        int found = lc_stage_lookup(p, len);
         if (found < 0) {
             char list[1024] = "";
             size_t used = 0;
-            for (int i = 0; i < n && used < sizeof list; i++) {
-                int k = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", cli_stage_name_at(i));
+            for (int i = 0; i < LC_STAGE_COUNT && used < sizeof list; i++) {
+                int k = snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 lc_stage_name((lc_stage)i));
                 if (k < 0) break;
                 used += (size_t)k;
             }
-            return cli_error("--stage", "unknown stage '%s' (stages: %s, all; graph = built)", name, list);
+            return cli_error("--stage", "unknown stage '%.*s' (stages: %s, all; graph = built)",
+                             (int)len, p, list);
         }
-        if (!cli_stage_available(name)) return cli_error("--stage", "stage %s not available yet", name);
-        if (!strcmp(name, "autodiff") && !o->backward)
+        if (found == LC_STAGE_AUTODIFF && !o->backward)
             return cli_error("--stage", "stage autodiff needs --backward");
-        selected[found] = true;
+        *selected |= LC_STAGE_BIT(found);
         if (!comma) break;
         p = comma + 1;
     }
     return CLI_OK;
 }
 
-/* The stage's text as it is printed or written. */
-static lc_status stage_text(const cli_stage *s, bool dot, char **out, const char **ext) {
-    *ext = s->ext;
-    if (!s->is_graph) {
-        *out = strdup(s->text ? s->text : "");
-        return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "dump: out of memory");
+/* The stage's text on stdout under its header. With --format dot the stream stays one valid
+ * DOT input: headers are DOT comments, each graph a whole digraph, and the text of the other
+ * stages is commented out line by line. */
+static void print_stage(const char *name, bool graph, bool dot, const char *text) {
+    if (!dot) {
+        printf(";; stage %s\n%s", name, text);
+        if (text[0] && text[strlen(text) - 1] != '\n') putchar('\n');
+        return;
     }
-    if (!dot) return lc_graph_to_string(s->graph, out);
-    *ext = "dot";
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem) return lc_fail(LC_ERR_NOMEM, "dump: cannot open a memory stream");
-    lc_status st = lc_graph_print_dot(s->graph, mem);
-    if (fclose(mem) != 0 && st == LC_OK) st = lc_fail(LC_ERR_NOMEM, "dump: out of memory");
-    if (st != LC_OK) {
-        free(buf);
-        return st;
+    printf("// stage %s\n", name);
+    if (graph) {
+        fputs(text, stdout);
+        if (text[0] && text[strlen(text) - 1] != '\n') putchar('\n');
+        return;
     }
-    *out = buf;
-    return LC_OK;
+    for (const char *line = text; *line;) {
+        size_t len = strcspn(line, "\n");
+        printf("//%s%.*s\n", len ? " " : "", (int)len, line);
+        line += len + (line[len] == '\n');
+    }
 }
 
 static int load_graph(const dump_opts *o, lc_graph **g) {
@@ -165,15 +157,19 @@ int cli_dump(int argc, char **argv) {
     dump_opts o = {.dtype = LC_F32, .shape = {.rank = 3, .dim = {8, 16, 4096}}};
     int st = parse_dump_args(argc, argv, &o);
     if (st != CLI_OK) return st;
-    bool selected[CLI_MAX_STAGES + 8] = {false};
-    if ((st = select_stages(&o, selected)) != CLI_OK) return st;
+    uint32_t selected;
+    if ((st = select_stages(&o, &selected)) != CLI_OK) return st;
     if (o.out_dir && cli_ensure_dir(o.out_dir) != LC_OK) return cli_lib_error("-o");
 
     lc_graph *g = NULL;
     if ((st = load_graph(&o, &g)) != CLI_OK) return st;
-    cli_pipeline p;
+    /* the walk ends at the last stage asked for: `--stage built` never starts LLVM */
+    lc_stage last = LC_STAGE_BUILT;
+    for (int s = 0; s < LC_STAGE_COUNT; s++)
+        if (selected & LC_STAGE_BIT(s)) last = (lc_stage)s;
+    cli_pipeline p = {.keep_text = selected, .dot = o.dot};
     const char *failed = NULL;
-    lc_status ps = cli_pipeline_run(g, o.backward, &p, &failed);
+    lc_status ps = cli_pipeline_run(g, o.backward, last, &p, NULL, &failed);
     lc_graph_free(g);
     if (ps != LC_OK) {
         cli_pipeline_free(&p);
@@ -181,34 +177,26 @@ int cli_dump(int argc, char **argv) {
         snprintf(where, sizeof where, "stage %s", failed ? failed : "?");
         return cli_lib_error(where);
     }
-    int n = cli_stage_name_count();
-    for (int i = 0; i < n && st == CLI_OK; i++) {
-        if (!selected[i]) continue;
-        const char *name = cli_stage_name_at(i);
-        const cli_stage *s = cli_pipeline_find(&p, name);
-        if (!s) continue;
-        int position = (int)(s - p.stages);
-        char *text = NULL;
-        const char *ext;
-        if (stage_text(s, o.dot, &text, &ext) != LC_OK) {
-            st = cli_lib_error(name);
-            break;
-        }
+    for (int i = 0; i < LC_STAGE_COUNT && st == CLI_OK; i++) {
+        const cli_stage *s = &p.stage[i];
+        if (!(selected & LC_STAGE_BIT(i)) || !s->ran) continue;
+        const char *name = lc_stage_name((lc_stage)i);
+        bool graph = lc_stage_artefact((lc_stage)i) == LC_ARTEFACT_GRAPH;
+        const char *text = s->text ? s->text : "";
         if (o.out_dir) {
+            const char *ext = graph && o.dot ? "dot" : lc_stage_ext((lc_stage)i);
             size_t len = strlen(o.out_dir) + strlen(name) + 16;
             char *path = malloc(len);
             if (!path) st = cli_error("-o", "out of memory");
             else {
-                snprintf(path, len, "%s/%02d-%s.%s", o.out_dir, position, name, ext);
+                snprintf(path, len, "%s/%02d-%s.%s", o.out_dir, s->position, name, ext);
                 if (cli_write_atomic(path, text, strlen(text)) != LC_OK) st = cli_lib_error("-o");
                 else printf("%s\n", path);
             }
             free(path);
         } else {
-            printf(";; stage %s\n%s", name, text);
-            if (text[0] && text[strlen(text) - 1] != '\n') putchar('\n');
+            print_stage(name, graph, o.dot, text);
         }
-        free(text);
     }
     cli_pipeline_free(&p);
     if (fflush(stdout) != 0 && st == CLI_OK) st = cli_error("dump", "cannot write to stdout");

@@ -7,15 +7,27 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 /* --- the wide number --- */
 
-/* m · 2^e renormalized; m any double (a product or sum of mantissas). */
+/* m · 2^e renormalized; m any double (a product or sum of mantissas). The interpreter calls
+ * this for every value of every op, so a normal m is split by its bits rather than by a call
+ * to frexp (which still takes the subnormals). */
 static lc_wide wide_make(double m, int64_t e) {
-    if (m == 0 || !isfinite(m)) return (lc_wide){m, 0};
-    int k;
-    m = frexp(m, &k);
-    e += k;
+    uint64_t bits;
+    memcpy(&bits, &m, sizeof bits);
+    int64_t field = (int64_t)(bits >> 52 & 0x7ff);
+    if (field != 0 && field != 0x7ff) {
+        bits = (bits & ~((uint64_t)0x7ff << 52)) | (uint64_t)1022 << 52;
+        memcpy(&m, &bits, sizeof m);
+        e += field - 1022;
+    } else {
+        if (m == 0 || !isfinite(m)) return (lc_wide){m, 0};
+        int k;
+        m = frexp(m, &k);
+        e += k;
+    }
     if (e > LC_WIDE_EXP_MAX) return (lc_wide){copysign(INFINITY, m), 0};
     if (e < -LC_WIDE_EXP_MAX) return (lc_wide){copysign(0.0, m), 0};
     return (lc_wide){m, e};
@@ -45,6 +57,18 @@ lc_wide lc_wide_mul(lc_wide a, lc_wide b) { return wide_make(a.m * b.m, a.e + b.
 
 lc_wide lc_wide_div(lc_wide a, lc_wide b) { return wide_make(a.m / b.m, a.e - b.e); }
 
+/* m · 2^d for a mantissa m and d ≤ 0: exact by a multiply while the result stays normal
+ * (d ≥ −1021), else ldexp (rounding into the subnormals, or to 0 past d = −1100). */
+static double scale_down(double m, int64_t d) {
+    if (d >= -1021) {
+        uint64_t bits = (uint64_t)(1023 + d) << 52;
+        double two_d;
+        memcpy(&two_d, &bits, sizeof two_d);
+        return m * two_d;
+    }
+    return ldexp(m, d < -1100 ? -1100 : (int)d);
+}
+
 lc_wide lc_wide_add(lc_wide a, lc_wide b) {
     if (a.m == 0 || b.m == 0 || !isfinite(a.m) || !isfinite(b.m)) {
         /* IEEE decides signed zeros, inf − inf and NaN; a zero leaves the other operand. */
@@ -55,9 +79,7 @@ lc_wide lc_wide_add(lc_wide a, lc_wide b) {
     /* Align on the larger exponent. A shift past ~1100 leaves the smaller operand far below
      * half an ulp of the larger mantissa, where the rounded sum is the larger one anyway. */
     int64_t e = a.e > b.e ? a.e : b.e;
-    int64_t da = a.e - e < -1100 ? -1100 : a.e - e;
-    int64_t db = b.e - e < -1100 ? -1100 : b.e - e;
-    return wide_make(ldexp(a.m, (int)da) + ldexp(b.m, (int)db), e);
+    return wide_make(scale_down(a.m, a.e - e) + scale_down(b.m, b.e - e), e);
 }
 
 /* --- double-double arithmetic for pow --- */

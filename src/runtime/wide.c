@@ -14,7 +14,7 @@
 /* m · 2^e renormalized; m any double (a product or sum of mantissas). The interpreter calls
  * this for every value of every op, so a normal m is split by its bits rather than by a call
  * to frexp (which still takes the subnormals). */
-static lc_wide wide_make(double m, int64_t e) {
+static inline lc_wide wide_make(double m, int64_t e) {
     uint64_t bits;
     memcpy(&bits, &m, sizeof bits);
     int64_t field = (int64_t)(bits >> 52 & 0x7ff);
@@ -35,8 +35,18 @@ static lc_wide wide_make(double m, int64_t e) {
 
 lc_wide lc_wide_from_double(double v) { return wide_make(v, 0); }
 
+/* m · 2^e for e in [DBL_MIN_EXP, DBL_MAX_EXP], where it is a normal double: (2m) · 2^(e−1),
+ * both factors and the product normal, so the multiply is exact (and cheaper than ldexp). */
+static double normal_double(double m, int64_t e) {
+    uint64_t bits = (uint64_t)(1022 + e) << 52;
+    double two_e1;
+    memcpy(&two_e1, &bits, sizeof two_e1);
+    return (2 * m) * two_e1;
+}
+
 double lc_wide_to_double(lc_wide v) {
     if (v.m == 0 || !isfinite(v.m)) return v.m;
+    if (v.e >= DBL_MIN_EXP && v.e <= DBL_MAX_EXP) return normal_double(v.m, v.e);
     /* Past these the result is ±inf or ±0 either way; inside them ldexp rounds once,
      * correctly, subnormals included. */
     if (v.e > DBL_MAX_EXP + 1) return copysign(INFINITY, v.m);
@@ -192,7 +202,7 @@ lc_wide lc_wide_pow(lc_wide b, double e) {
     /* The common case: b is a normal double and so is b^e (not inf, not subnormal); C's pow
      * is within an ulp there. */
     if (b.e >= DBL_MIN_EXP && b.e <= DBL_MAX_EXP) {
-        double r = pow(ldexp(b.m, (int)b.e), e);
+        double r = pow(normal_double(b.m, b.e), e);
         if (isfinite(r) && fabs(r) >= DBL_MIN) return lc_wide_from_double(r);
     }
     lc_wide r = pow_magnitude(b, e);

@@ -1,14 +1,21 @@
-/* The reference interpreter: evaluates a graph node by node in plain C, every intermediate in
- * float64. It is the oracle every compiled program is tested against, so each op is written
- * the obvious way, straight from its definition in ops.def, with no cleverness.
+/* The reference interpreter: evaluates a graph node by node in plain C. It is the oracle
+ * every compiled program is tested against, so each op is written the obvious way, straight
+ * from its definition in ops.def, with no cleverness and no pattern matching.
  *
- * Every node's value is a dense row-major double array of the node's shape. An axis `dim`
+ * Every intermediate is a wide-exponent number (runtime/wide.h: a double mantissa and an int64
+ * exponent), so no |x|^p, product or sum over- or underflows inside the graph (docs/pipeline.md):
+ * an LP norm with p = 1e6 or of 1e200 comes out as exactly as the math allows without the
+ * interpreter knowing it is an LP norm. Values are rounded to the graph's dtype only where
+ * they leave the graph (its outputs).
+ *
+ * Every node's value is a dense row-major lc_wide array of the node's shape. An axis `dim`
  * splits a shape into (outer, extent, inner) blocks, which is all the indexing any op needs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lucid/runtime.h"
+#include "runtime/wide.h"
 #include "support/error.h"
 
 typedef struct axis_split {
@@ -24,7 +31,7 @@ static axis_split split_at(const lc_shape *s, int dim) {
 }
 
 /* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). */
-static void eval_unfold(const lc_node *n, const lc_node *xn, const double *x, double *out) {
+static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
     int dim = (int)n->attr[0];
     int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
     axis_split in = split_at(&xn->shape, dim);
@@ -34,30 +41,33 @@ static void eval_unfold(const lc_node *n, const lc_node *xn, const double *x, do
             for (int64_t b = 0; b < in.inner; b++)
                 for (int64_t j = 0; j < size; j++) {
                     int64_t pos = o * step - lo + j;
-                    double v = pos >= 0 && pos < in.extent ? x[(a * in.extent + pos) * in.inner + b] : 0.0;
+                    lc_wide v = pos >= 0 && pos < in.extent ? x[(a * in.extent + pos) * in.inner + b]
+                                                            : lc_wide_from_double(0.0);
                     out[((a * windows + o) * in.inner + b) * size + j] = v;
                 }
 }
 
 /* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos. */
-static void eval_fold(const lc_node *n, const lc_node *xn, const double *x, double *out) {
+static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
     int dim = (int)n->attr[0];
     int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3], length = n->attr[5];
     axis_split res = split_at(&n->shape, dim);
     int64_t windows = xn->shape.dim[dim];
-    memset(out, 0, (size_t)lc_shape_numel(&n->shape) * sizeof *out);
+    for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++) out[k] = lc_wide_from_double(0.0);
     for (int64_t a = 0; a < res.outer; a++)
         for (int64_t o = 0; o < windows; o++)
             for (int64_t b = 0; b < res.inner; b++)
                 for (int64_t j = 0; j < size; j++) {
                     int64_t pos = o * step - lo + j;
-                    if (pos >= 0 && pos < length)
-                        out[(a * length + pos) * res.inner + b] += x[((a * windows + o) * res.inner + b) * size + j];
+                    if (pos >= 0 && pos < length) {
+                        lc_wide *dst = &out[(a * length + pos) * res.inner + b];
+                        *dst = lc_wide_add(*dst, x[((a * windows + o) * res.inner + b) * size + j]);
+                    }
                 }
 }
 
 /* expand: out[a][s][b] = x[a][b]. */
-static void eval_expand(const lc_node *n, const double *x, double *out) {
+static void eval_expand(const lc_node *n, const lc_wide *x, lc_wide *out) {
     axis_split r = split_at(&n->shape, (int)n->attr[0]);
     for (int64_t a = 0; a < r.outer; a++)
         for (int64_t s = 0; s < r.extent; s++)
@@ -65,21 +75,20 @@ static void eval_expand(const lc_node *n, const double *x, double *out) {
 }
 
 /* sum and mean over axis dim: out[a][b] = sum_d x[a][d][b] (/ extent). */
-static void eval_reduce(const lc_node *n, const lc_node *xn, const double *x, double *out) {
+static void eval_reduce(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
     axis_split in = split_at(&xn->shape, (int)n->attr[0]);
+    lc_wide extent = lc_wide_from_double((double)in.extent);
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t b = 0; b < in.inner; b++) {
-            double acc = 0;
-            for (int64_t d = 0; d < in.extent; d++) acc += x[(a * in.extent + d) * in.inner + b];
-            out[a * in.inner + b] = n->op == LC_OP_MEAN ? acc / (double)in.extent : acc;
+            lc_wide acc = lc_wide_from_double(0.0);
+            for (int64_t d = 0; d < in.extent; d++) acc = lc_wide_add(acc, x[(a * in.extent + d) * in.inner + b]);
+            out[a * in.inner + b] = n->op == LC_OP_MEAN ? lc_wide_div(acc, extent) : acc;
         }
 }
 
-static double sign_of(double v) { return v > 0 ? 1.0 : v < 0 ? -1.0 : v; /* 0 -> 0, NaN -> NaN */ }
-
-static double pow_of(double b, double e, bool zero_pole) {
-    if (zero_pole && b == 0 && e < 0) return 0.0;
-    return pow(b, e);
+static lc_wide pow_of(lc_wide b, double e, bool zero_pole) {
+    if (zero_pole && lc_wide_is_zero(b) && e < 0) return lc_wide_from_double(0.0);
+    return lc_wide_pow(b, e);
 }
 
 /* Flat index into a broadcast operand of shape `s` for the output index `idx` of shape `o`. */
@@ -92,17 +101,19 @@ static int64_t broadcast_index(const lc_shape *o, const lc_shape *s, const int64
     return flat;
 }
 
-static double binary_of(const lc_node *n, double a, double b) {
+static lc_wide binary_of(const lc_node *n, lc_wide a, lc_wide b) {
     switch (n->op) {
-    case LC_OP_MUL: return a * b;
-    case LC_OP_ADD: return a + b;
-    case LC_OP_DIV: return n->attr[0] && a == 0 && b == 0 ? 0.0 : a / b;
-    default: LC_ASSERT(!"not a binary op"); return 0;
+    case LC_OP_MUL: return lc_wide_mul(a, b);
+    case LC_OP_ADD: return lc_wide_add(a, b);
+    case LC_OP_DIV:
+        if (n->attr[0] && lc_wide_is_zero(a) && lc_wide_is_zero(b)) return lc_wide_from_double(0.0);
+        return lc_wide_div(a, b);
+    default: LC_ASSERT(!"not a binary op"); return lc_wide_from_double(0.0);
     }
 }
 
-static void eval_binary(const lc_node *n, const lc_node *an, const double *a, const lc_node *bn,
-                        const double *b, double *out) {
+static void eval_binary(const lc_node *n, const lc_node *an, const lc_wide *a, const lc_node *bn,
+                        const lc_wide *b, lc_wide *out) {
     int64_t total = lc_shape_numel(&n->shape);
     int64_t idx[LC_MAX_RANK] = {0};
     for (int64_t i = 0; i < total; i++) {
@@ -115,27 +126,28 @@ static void eval_binary(const lc_node *n, const lc_node *an, const double *a, co
     }
 }
 
-static lc_status eval_node(const lc_graph *g, int i, double **values, const lc_tensor *input) {
+static lc_status eval_node(const lc_graph *g, int i, lc_wide **values, const lc_tensor *input) {
     const lc_node *n = lc_graph_node(g, i);
     int64_t count = lc_shape_numel(&n->shape);
-    double *out = values[i];
+    lc_wide *out = values[i];
     const lc_node *xn = n->inputs[0] >= 0 ? lc_graph_node(g, n->inputs[0]) : NULL;
-    const double *x = n->inputs[0] >= 0 ? values[n->inputs[0]] : NULL;
+    const lc_wide *x = n->inputs[0] >= 0 ? values[n->inputs[0]] : NULL;
     switch (n->op) {
     case LC_OP_INPUT:
-        for (int64_t k = 0; k < count; k++) out[k] = lc_tensor_get(input, k);
+        for (int64_t k = 0; k < count; k++) out[k] = lc_wide_from_double(lc_tensor_get(input, k));
         break;
     case LC_OP_CONSTANT: /* a constant of an f32 graph holds f32 values */
-        for (int64_t k = 0; k < count; k++) out[k] = n->dtype == LC_F32 ? (double)(float)n->data[k] : n->data[k];
+        for (int64_t k = 0; k < count; k++)
+            out[k] = lc_wide_from_double(n->dtype == LC_F32 ? (double)(float)n->data[k] : n->data[k]);
         break;
     case LC_OP_UNFOLD: eval_unfold(n, xn, x, out); break;
     case LC_OP_FOLD: eval_fold(n, xn, x, out); break;
     case LC_OP_EXPAND: eval_expand(n, x, out); break;
     case LC_OP_ABS:
-        for (int64_t k = 0; k < count; k++) out[k] = fabs(x[k]);
+        for (int64_t k = 0; k < count; k++) out[k] = lc_wide_abs(x[k]);
         break;
     case LC_OP_SIGN:
-        for (int64_t k = 0; k < count; k++) out[k] = sign_of(x[k]);
+        for (int64_t k = 0; k < count; k++) out[k] = lc_wide_sign(x[k]);
         break;
     case LC_OP_POW:
         for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[0] != 0);
@@ -183,7 +195,7 @@ lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n
     int count = lc_graph_node_count(g);
     /* last_use[i]: the last node reading node i (or count for graph outputs), so every
      * intermediate is freed as soon as nothing needs it. */
-    double **values = calloc((size_t)count + 1, sizeof *values);
+    lc_wide **values = calloc((size_t)count + 1, sizeof *values);
     int *last_use = calloc((size_t)count + 1, sizeof *last_use);
     lc_status st = LC_OK;
     if (!values || !last_use) st = lc_fail(LC_ERR_NOMEM, "interp: out of memory");
@@ -198,11 +210,11 @@ lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n
     for (int i = 0; st == LC_OK && i < count; i++) {
         const lc_node *n = lc_graph_node(g, i);
         int64_t numel = lc_shape_numel(&n->shape);
-        if ((uint64_t)numel > SIZE_MAX / sizeof(double) / 2) {
+        if ((uint64_t)numel > SIZE_MAX / sizeof(lc_wide) / 2) {
             st = lc_fail(LC_ERR_NOMEM, "interp: node %%%d has too many elements (%lld)", i, (long long)numel);
             break;
         }
-        values[i] = malloc((size_t)(numel ? numel : 1) * sizeof(double));
+        values[i] = malloc((size_t)(numel ? numel : 1) * sizeof(lc_wide));
         if (!values[i]) {
             st = lc_fail(LC_ERR_NOMEM, "interp: cannot allocate %lld values for node %%%d", (long long)numel, i);
             break;
@@ -220,8 +232,11 @@ lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n
         const lc_node *n = lc_graph_node(g, lc_graph_output(g, k));
         st = lc_tensor_new(n->dtype, n->shape, &outputs[k]);
         if (st != LC_OK) break;
-        const double *v = values[lc_graph_output(g, k)];
-        for (int64_t e = 0; e < lc_shape_numel(&n->shape); e++) lc_tensor_set(outputs[k], e, v[e]);
+        /* The one rounding: wide to double, then (for f32) double to float, which is exact
+         * up to that second, single rounding (wide.h). */
+        const lc_wide *v = values[lc_graph_output(g, k)];
+        for (int64_t e = 0; e < lc_shape_numel(&n->shape); e++)
+            lc_tensor_set(outputs[k], e, lc_wide_to_double(v[e]));
     }
     if (st != LC_OK)
         for (int k = 0; k < n_outputs; k++) {

@@ -5,7 +5,7 @@
  *   double (bit for bit, specials included), pow against long double powl where it only fits
  *   a long double, round trips through 2^±1e6, and the rounding to double/float (subnormals
  *   included) against an integer-rounding reference.
- * - The cases of issue 13 through lc_module_graph → lc_autodiff → lc_interp_run.
+ * - The overflow and underflow cases of LP and average pooling through lc_module_graph → lc_autodiff → lc_interp_run.
  * - Random LP windows with magnitudes over 1e-40 … 3e38 (f32) and 1e-300 … 1e300 (f64), against
  *   a float64 scaled reference written here, judged by relative error with no absolute floor
  *   beyond the output type's smallest subnormal step. */
@@ -295,7 +295,7 @@ typedef struct lp_case {
     double dx[4]; /* seed ones */
 } lp_case;
 
-/* Issue 13's cases: the right value, where the literal graph in doubles gives inf, 0 or NaN. */
+/* Overflow and underflow cases: the right value, where the literal graph in doubles gives inf, 0 or NaN. */
 static const lp_case issue_cases[] = {
     {"p=1e6 [2, 1]", 1e6, 2, LC_F64, 2, {2, 1}, {2}, {1, 0}},
     {"p=1e6 [2, 1] f32", 1e6, 2, LC_F32, 2, {2, 1}, {2}, {1, 0}},

@@ -1,7 +1,8 @@
 /* The compile driver (lucid/driver.h): its hook sees the stages of lucid/stages.def in table
  * order, each once; the walk stops after the last stage asked for (no codegen stage for a walk
  * that ends at plan); the program it makes computes what lc_compile's does, bit for bit; the
- * time stage prints the hook's own milliseconds; LUCID_DUMP's unknown names are reported once. */
+ * time stage prints the hook's own milliseconds; LUCID_DUMP's unknown names and an unusable
+ * LUCID_DUMP_DIR are reported once. */
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -86,6 +87,49 @@ static void unknown_lucid_dump_stage_warned_once(void **state) {
     assert_fails(lc_compile(opt, &o, &p), LC_ERR_INVALID_ARG, "compile: dump: unknown stage \"bogus\"");
     assert_null(p);
     lc_graph_free(opt);
+    lc_graph_free(g);
+}
+
+static int count_prefix(const char *text, const char *prefix) {
+    int n = 0;
+    for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* An unusable LUCID_DUMP_DIR: said once, and every dump still reaches stderr. */
+static void unusable_dump_dir_reported_once(void **state) {
+    (void)state;
+    char path[] = "/tmp/lucid-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    setenv("LUCID_DUMP", "fuse,plan", 1);
+    setenv("LUCID_DUMP_DIR", "/nonexistent/lucid-dumps", 1);
+    lc_graph *g = lp_forward();
+    for (int i = 0; i < 2; i++) {
+        lc_program *p;
+        assert_ok(lc_compile(g, NULL, &p));
+        lc_program_free(p);
+    }
+    unsetenv("LUCID_DUMP");
+    unsetenv("LUCID_DUMP_DIR");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[8192] = "";
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, text, sizeof text - 1);
+    assert_true(n > 0);
+    text[n] = '\0';
+    close(fd);
+    unlink(path);
+    assert_int_equal(count_prefix(text, "lucid: LUCID_DUMP_DIR: cannot write /nonexistent/lucid-dumps/fuse.txt; dumping to stderr"), 1);
+    assert_int_equal(count_prefix(text, "lucid: "), 1);
+    assert_int_equal(count_prefix(text, ";; stage fuse"), 2);
+    assert_int_equal(count_prefix(text, ";; stage plan"), 2);
     lc_graph_free(g);
 }
 
@@ -267,6 +311,7 @@ static void enters_at_fuse(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(unknown_lucid_dump_stage_warned_once),
+        cmocka_unit_test(unusable_dump_dir_reported_once),
         cmocka_unit_test(table_columns),
         cmocka_unit_test(stops_after_the_last_stage),
         cmocka_unit_test(whole_walk_makes_the_program),

@@ -371,7 +371,10 @@ uint32_t lc_dump_env_stages(void) {
     return stages;
 }
 
-/* One stage's dump where LUCID_DUMP_DIR says (DIR/NAME.EXT), else on stderr. */
+static atomic_flag g_dir_warned = ATOMIC_FLAG_INIT;
+
+/* One stage's dump where LUCID_DUMP_DIR says (DIR/NAME.EXT), else on stderr (an unusable
+ * directory is reported once per process, like every environment value). */
 static void write_env_dump(const lc_stage_info *s, const char *text) {
     const char *dir = getenv("LUCID_DUMP_DIR");
     if (dir && *dir) {
@@ -382,7 +385,8 @@ static void write_env_dump(const lc_stage_info *s, const char *text) {
             bool ok = fputs(text, f) >= 0;
             if (fclose(f) == 0 && ok) return;
         }
-        fprintf(stderr, "lucid: LUCID_DUMP_DIR: cannot write %s; dumping to stderr\n", path);
+        if (!atomic_flag_test_and_set(&g_dir_warned))
+            fprintf(stderr, "lucid: LUCID_DUMP_DIR: cannot write %s; dumping to stderr\n", path);
     }
     fprintf(stderr, ";; stage %s\n%s", s->name, text);
     size_t n = strlen(text);

@@ -97,6 +97,33 @@ static void test_op_table(void **state) {
     assert_string_equal(unfold->name, "unfold");
     assert_int_equal(unfold->n_int_attrs, 5);
     assert_string_equal(unfold->int_attr_names[4], "pad_hi");
+    /* the named indices of ops.def and the names the printer spells agree, and the builders
+     * store each argument under its name */
+    const lc_op_info *fold = lc_op_get_info(LC_OP_FOLD);
+    assert_int_equal(fold->n_int_attrs, 6);
+    assert_string_equal(unfold->int_attr_names[LC_UNFOLD_PAD_LO], "pad_lo");
+    assert_string_equal(fold->int_attr_names[LC_FOLD_LENGTH], "length");
+    assert_string_equal(lc_op_get_info(LC_OP_EXPAND)->int_attr_names[LC_EXPAND_SIZE], "size");
+    assert_string_equal(lc_op_get_info(LC_OP_POW)->int_attr_names[LC_POW_ZERO_POLE], "zero_pole");
+    assert_string_equal(lc_op_get_info(LC_OP_DIV)->int_attr_names[LC_DIV_SAFE], "safe");
+    assert_int_equal(lc_op_get_info(LC_OP_MEAN)->n_int_attrs, 1);
+    assert_int_equal(lc_op_get_info(LC_OP_ABS)->n_int_attrs, 0);
+    lc_graph *g;
+    int64_t xs[] = {2, 11};
+    int x, u, f;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "x", LC_F32, lc_shape_make(2, xs), &x));
+    assert_ok(lc_unfold(g, x, 1, 4, 3, 2, 1, &u));
+    const lc_node *un = lc_graph_node(g, u);
+    assert_int_equal(un->attr[LC_UNFOLD_DIM], 1);
+    assert_int_equal(un->attr[LC_UNFOLD_SIZE], 4);
+    assert_int_equal(un->attr[LC_UNFOLD_STEP], 3);
+    assert_int_equal(un->attr[LC_UNFOLD_PAD_LO], 2);
+    assert_int_equal(un->attr[LC_UNFOLD_PAD_HI], 1);
+    assert_ok(lc_fold(g, u, 1, 4, 3, 2, 1, 11, &f));
+    assert_int_equal(lc_graph_node(g, f)->attr[LC_FOLD_LENGTH], 11);
+    assert_int_equal(lc_graph_node(g, f)->attr[LC_FOLD_PAD_LO], 2);
+    lc_graph_free(g);
     assert_string_equal(lc_op_get_info(LC_OP_POW)->real_attr_name, "exponent");
     assert_int_equal(lc_op_get_info(LC_OP_MUL)->kind, LC_KIND_ELEMENTWISE);
     lc_op op;

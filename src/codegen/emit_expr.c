@@ -80,7 +80,7 @@ static LLVMValueRef emit_scaled_lp(emitter *e, const lc_node *n, const ix *idx) 
     const lc_node *s = lc_graph_node(g, n->inputs[0]);
     const lc_node *q = lc_graph_node(g, s->inputs[0]);
     const lc_node *xn = lc_graph_node(g, s->inputs[0]);
-    reduce_ctx r = {s->inputs[0], (int)s->attr[0], idx, xn->shape.rank, q->real_attr, NULL, NULL};
+    reduce_ctx r = {s->inputs[0], (int)s->attr[LC_SUM_DIM], idx, xn->shape.rank, q->real_attr, NULL, NULL};
     int64_t len = xn->shape.dim[r.dim];
     lc_dtype dt = n->dtype;
     if (len <= 0) return real_const(e, dt, 0.0);
@@ -113,12 +113,13 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     fold_ctx *c = ctx;
     const lc_node *n = c->n;
     const lc_node *yn = lc_graph_node(e->f->graph, c->y);
-    int dim = (int)n->attr[0];
-    int64_t size = n->attr[1], step = n->attr[2];
+    lc_window w = lc_window_of(n);
+    int dim = w.dim;
+    int64_t size = w.size, step = w.step;
     int64_t windows = yn->shape.dim[dim];
     lc_dtype dt = n->dtype;
     /* windows visited in increasing order: o = base_o - (count - 1 - r) */
-    int64_t count = (size + step - 1) / step;
+    int64_t count = lc_window_cover(&w);
     LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
     LLVMValueRef j = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
     LLVMValueRef ok = LLVMBuildAnd(
@@ -184,8 +185,9 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     }
     case LC_OP_UNFOLD: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        int dim = (int)n->attr[0];
-        int64_t step = n->attr[2], lo = n->attr[3];
+        lc_window w = lc_window_of(n);
+        int dim = w.dim;
+        int64_t step = w.step, lo = w.pad_lo;
         int64_t len = xn->shape.dim[dim];
         if (len == 0) return real_const(e, dt, 0.0);
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
@@ -221,8 +223,9 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, real_const(e, dt, 0.0), "");
     }
     case LC_OP_FOLD: {
-        int dim = (int)n->attr[0];
-        int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
+        lc_window w = lc_window_of(n);
+        int dim = w.dim;
+        int64_t step = w.step, lo = w.pad_lo;
         ix t = idx[dim];
         t.v = iadd_c(e, idx[dim].v, lo);
         t.k += lo;
@@ -233,10 +236,10 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        return emit_sum(e, dt, (size + step - 1) / step, fold_term, &c);
+        return emit_sum(e, dt, lc_window_cover(&w), fold_term, &c);
     }
     case LC_OP_EXPAND: {
-        int dim = (int)n->attr[0];
+        int dim = (int)n->attr[LC_EXPAND_DIM];
         ix xi[LC_MAX_RANK];
         for (int d = 0, s = 0; d < n->shape.rank; d++)
             if (d != dim) xi[s++] = idx[d];
@@ -253,7 +256,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     }
     case LC_OP_POW:
         if (e->f->lp_scaled[node]) return emit_scaled_lp(e, n, idx);
-        return lc_emit_pow(e, lc_emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[0] != 0, dt);
+        return lc_emit_pow(e, lc_emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_DIV: {
@@ -266,7 +269,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
         if (n->op == LC_OP_ADD) return LLVMBuildFAdd(e->b, a, b, "");
         LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
-        if (!n->attr[0]) return q;
+        if (!n->attr[LC_DIV_SAFE]) return q;
         LLVMValueRef z = LLVMBuildAnd(
             e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
             LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""), "");
@@ -275,7 +278,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     case LC_OP_SUM:
     case LC_OP_MEAN: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        reduce_ctx r = {n->inputs[0], (int)n->attr[0], idx, xn->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
         LLVMValueRef s = emit_sum(e, dt, len, sum_term, &r);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");

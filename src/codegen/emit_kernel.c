@@ -22,7 +22,8 @@ static bool window_major(const emitter *e) {
 
 /* Blocks q of `step` positions q·step - pad_lo .. + step - 1 that start inside a row. */
 static int64_t window_blocks(const lc_node *fold) {
-    return (fold->attr[5] + fold->attr[3] + fold->attr[2] - 1) / fold->attr[2];
+    lc_window w = lc_window_of(fold);
+    return lc_window_blocks(fold->attr[LC_FOLD_LENGTH], &w);
 }
 
 /* co_root[row, o] = its value, into co_slot (see kernel.h). */
@@ -45,7 +46,8 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
  * when it is that window's first position, so exactly one thread writes each window. */
 static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bool store) {
     const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
-    int64_t step = fold->attr[2], lo = fold->attr[3];
+    lc_window w = lc_window_of(fold);
+    int64_t step = w.step, lo = w.pad_lo;
     int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[fold->shape.rank - 1];
     LLVMValueRef o = LLVMBuildSDiv(e->b, iadd_c(e, i, lo), LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
     LLVMValueRef owner = imax_c(e, iadd_c(e, imul_c(e, o, step), -lo), 0);
@@ -143,7 +145,8 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
     int rank = root->shape.rank;
-    int64_t size = root->attr[1], step = root->attr[2];
+    lc_window w = lc_window_of(root);
+    int64_t size = w.size, step = w.step;
     int64_t windows = yn->shape.dim[rank - 1];
     lc_dtype dt = root->dtype;
     LC_ASSERT(size <= step);
@@ -172,8 +175,9 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
     int rank = root->shape.rank;
-    int64_t size = root->attr[1], step = root->attr[2], lo = root->attr[3];
-    int64_t windows = yn->shape.dim[rank - 1], count = (size + step - 1) / step;
+    lc_window w = lc_window_of(root);
+    int64_t size = w.size, step = w.step, lo = w.pad_lo;
+    int64_t windows = yn->shape.dim[rank - 1], count = lc_window_cover(&w);
     lc_dtype dt = root->dtype;
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
@@ -399,7 +403,8 @@ static void add_kernel(emitter *e, int kid) {
     if (win) {
         /* whole blocks inside [i0, i1): q·step - lo >= i0 and q·step - lo + step <= i1 */
         const lc_node *fold = root;
-        int64_t step = fold->attr[2], lo = fold->attr[3];
+        lc_window w = lc_window_of(fold);
+        int64_t step = w.step, lo = w.pad_lo;
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
         int64_t blocks = window_blocks(fold);

@@ -64,12 +64,13 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     if (f->node_slot[node] >= 0) return;
     const lc_op_info *info = lc_op_get_info(n->op);
     if (info->kind == LC_KIND_REDUCE || is_scaled_lp_norm(f->graph, n)) {
+        lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
         f->why[node] = dup_printf(
             "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
             "): inlining would recompute it up to %" PRId64 " times",
-            unfold_idx, unfold->attr[1], unfold->attr[2],
-            (unfold->attr[1] + unfold->attr[2] - 1) / unfold->attr[2]);
+            unfold_idx, unfold->attr[LC_UNFOLD_SIZE], unfold->attr[LC_UNFOLD_STEP],
+            lc_window_cover(&w));
         return;
     }
     for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
@@ -121,9 +122,10 @@ static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_roo
     for (int i = 0; i < info->arity; i++) cost += collect_node(f, c, n->inputs[i], false);
     if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
         const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
-        cost *= x->shape.dim[n->attr[0]];
+        cost *= x->shape.dim[n->attr[LC_REDUCE_DIM]];
     } else if (n->op == LC_OP_FOLD) {
-        cost *= (n->attr[1] + n->attr[2] - 1) / n->attr[2];
+        lc_window w = lc_window_of(n);
+        cost *= lc_window_cover(&w);
     }
     return cost > 0 ? cost : 1;
 }
@@ -140,7 +142,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     int64_t cost = collect_node(f, c, root, true);
     /* the co-root is evaluated once per window of `step` positions, not per position */
     if (co_root >= 0) {
-        int64_t step = lc_graph_node(f->graph, root)->attr[2];
+        int64_t step = lc_graph_node(f->graph, root)->attr[LC_FOLD_STEP];
         cost += (collect_node(f, c, co_root, true) + step - 1) / step;
     }
     lc_kernel *k = &f->kernels[kid];
@@ -156,7 +158,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     if (lc_fold_window_major(r)) {
         /* blocks of `step` positions tile the rows (and, with a co-root written per block,
          * are exactly the windows) */
-        int64_t step = r->attr[2], lo = r->attr[3], len = r->attr[5];
+        int64_t step = r->attr[LC_FOLD_STEP], lo = r->attr[LC_FOLD_PAD_LO], len = r->attr[LC_FOLD_LENGTH];
         int64_t windows = lc_graph_node(f->graph, r->inputs[0])->shape.dim[r->shape.rank - 1];
         if (lo == 0 && len % step == 0 && (co_root < 0 || windows * step == len)) k->align = step;
     }
@@ -188,14 +190,15 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     for (int k2 = 0; k2 < f->n_kernels; k2++) {
         lc_kernel *K2 = &f->kernels[k2];
         const lc_node *fold = lc_graph_node(f->graph, K2->root);
-        if (!lc_fold_window_major(fold) || fold->attr[2] < fold->attr[1] || K2->co_root >= 0)
+        if (!lc_fold_window_major(fold) || fold->attr[LC_FOLD_STEP] < fold->attr[LC_FOLD_SIZE] ||
+            K2->co_root >= 0)
             continue; /* a co-root is written once per block: windows must not overlap */
         const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
         lc_shape wshape = y->shape;
         wshape.rank--; /* [..., windows] */
         /* each window is written at its first position max(0, o·step - pad_lo): that needs
          * every window to start before the end, and only window 0 before the start */
-        int64_t step = fold->attr[2], lo = fold->attr[3], len = fold->attr[5];
+        int64_t step = fold->attr[LC_FOLD_STEP], lo = fold->attr[LC_FOLD_PAD_LO], len = fold->attr[LC_FOLD_LENGTH];
         int64_t windows = wshape.dim[wshape.rank - 1];
         if (lo >= step || (windows - 1) * step - lo > len - 1) continue;
         for (int k1 = k2 - 1; k1 >= 0; k1--) {
@@ -265,7 +268,7 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     }
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
-        if (u->op == LC_OP_UNFOLD && u->attr[1] > u->attr[2])
+        if (u->op == LC_OP_UNFOLD && u->attr[LC_UNFOLD_SIZE] > u->attr[LC_UNFOLD_STEP])
             materialize_reductions(f, u->inputs[0], u, i);
     }
     /* the scaled form reads |e| directly: only where the sum is inline (it is not when the
@@ -344,7 +347,7 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             const lc_node *x = lc_graph_node(f->graph, node);
             const char *role = "";
             if ((x->op == LC_OP_SUM || x->op == LC_OP_MEAN) &&
-                lc_graph_node(f->graph, x->inputs[0])->shape.dim[x->attr[0]] > LC_UNROLL_MAX)
+                lc_graph_node(f->graph, x->inputs[0])->shape.dim[x->attr[LC_REDUCE_DIM]] > LC_UNROLL_MAX)
                 role = "  [window reduction: vector partial sums (too long to unroll), so the "
                        "loop around it is not vectorized]";
             else if (x->op == LC_OP_SUM || x->op == LC_OP_MEAN)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ir/window.h"
 #include "lucid/ir.h"
 
 typedef struct lc_kernel {
@@ -60,9 +61,9 @@ typedef struct lc_kernel {
  * blocks of windows that do not overlap (size <= step) run as a loop over the window's
  * slots, which vectorizes instead. */
 static inline bool lc_fold_window_major(const lc_node *n) {
-    if (n->op != LC_OP_FOLD || n->attr[0] != n->shape.rank - 1) return false;
-    int64_t size = n->attr[1], step = n->attr[2];
-    return (step <= LC_UNROLL_MAX && (size + step - 1) / step <= LC_UNROLL_MAX) || size <= step;
+    if (n->op != LC_OP_FOLD || n->attr[LC_FOLD_DIM] != n->shape.rank - 1) return false;
+    lc_window w = lc_window_of(n);
+    return (w.step <= LC_UNROLL_MAX && lc_window_cover(&w) <= LC_UNROLL_MAX) || !lc_window_overlaps(&w);
 }
 
 typedef struct lc_scratch {

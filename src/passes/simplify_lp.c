@@ -50,7 +50,7 @@ static bool factor_is_power_of(const lc_graph *g, int i, int base, double expone
     const lc_node *n = lc_graph_node(g, i);
     if (n->op == LC_OP_POW && lc_simp_near(n->real_attr, exponent) &&
         lc_simp_same(g, n->inputs[0], base)) {
-        *zero_pole = n->attr[0];
+        *zero_pole = n->attr[LC_POW_ZERO_POLE];
         return true;
     }
     *zero_pole = 0;
@@ -88,10 +88,10 @@ static bool match_pole(lc_simplify *s, lp_match *m, int j) {
     if (pole->op == LC_OP_POW) {
         sum_index = pole->inputs[0];
         pole_exponent = pole->real_attr;
-        pole_zero_pole = pole->attr[0];
+        pole_zero_pole = pole->attr[LC_POW_ZERO_POLE];
     }
     const lc_node *sum = lc_graph_node(g, sum_index);
-    if (sum->op != LC_OP_SUM || sum->attr[0] != m->dim) return false;
+    if (sum->op != LC_OP_SUM || sum->attr[LC_SUM_DIM] != m->dim) return false;
     const lc_node *terms = lc_graph_node(g, sum->inputs[0]);
     if (terms->op != LC_OP_POW) return false;
     double p = terms->real_attr;
@@ -112,8 +112,8 @@ static bool find_match(lc_simplify *s, lp_match *m, const lc_shape *full) {
         const lc_node *ex = lc_graph_node(g, m->top.node[e]);
         if (ex->op != LC_OP_EXPAND) continue;
         m->at_expand = e;
-        m->dim = (int)ex->attr[0];
-        m->size = ex->attr[1];
+        m->dim = (int)ex->attr[LC_EXPAND_DIM];
+        m->size = ex->attr[LC_EXPAND_SIZE];
         m->inner.n = 0;
         if (!lc_simp_factors(g, ex->inputs[0], &m->inner)) continue;
         for (int j = 0; j < m->inner.n; j++) {
@@ -151,7 +151,8 @@ static lc_status norm_of(lc_simplify *s, const lp_match *m, int *y) {
 }
 
 static lc_status build(lc_simplify *s, const lp_match *m, int *out) {
-    int64_t expand_attrs[] = {m->dim, m->size}, safe[] = {1};
+    int64_t expand_attrs[LC_MAX_INT_ATTRS] = {[LC_EXPAND_DIM] = m->dim, [LC_EXPAND_SIZE] = m->size};
+    int64_t safe[LC_MAX_INT_ATTRS] = {[LC_DIV_SAFE] = 1};
     int y, y_wide, ratio, stable;
     LC_TRY(norm_of(s, m, &y));
     LC_TRY(lc_simp_append(s, LC_OP_EXPAND, y, -1, expand_attrs, 0, &y_wide));

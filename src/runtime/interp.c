@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/window.h"
 #include "lucid/runtime.h"
 #include "support/error.h"
 
@@ -25,8 +26,9 @@ static axis_split split_at(const lc_shape *s, int dim) {
 
 /* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). */
 static void eval_unfold(const lc_node *n, const lc_node *xn, const double *x, double *out) {
-    int dim = (int)n->attr[0];
-    int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
+    lc_window w = lc_window_of(n);
+    int dim = w.dim;
+    int64_t size = w.size, step = w.step, lo = w.pad_lo;
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
     for (int64_t a = 0; a < in.outer; a++)
@@ -41,8 +43,9 @@ static void eval_unfold(const lc_node *n, const lc_node *xn, const double *x, do
 
 /* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos. */
 static void eval_fold(const lc_node *n, const lc_node *xn, const double *x, double *out) {
-    int dim = (int)n->attr[0];
-    int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3], length = n->attr[5];
+    lc_window w = lc_window_of(n);
+    int dim = w.dim;
+    int64_t size = w.size, step = w.step, lo = w.pad_lo, length = n->attr[LC_FOLD_LENGTH];
     axis_split res = split_at(&n->shape, dim);
     int64_t windows = xn->shape.dim[dim];
     memset(out, 0, (size_t)lc_shape_numel(&n->shape) * sizeof *out);
@@ -58,7 +61,7 @@ static void eval_fold(const lc_node *n, const lc_node *xn, const double *x, doub
 
 /* expand: out[a][s][b] = x[a][b]. */
 static void eval_expand(const lc_node *n, const double *x, double *out) {
-    axis_split r = split_at(&n->shape, (int)n->attr[0]);
+    axis_split r = split_at(&n->shape, (int)n->attr[LC_EXPAND_DIM]);
     for (int64_t a = 0; a < r.outer; a++)
         for (int64_t s = 0; s < r.extent; s++)
             for (int64_t b = 0; b < r.inner; b++) out[(a * r.extent + s) * r.inner + b] = x[a * r.inner + b];
@@ -66,7 +69,7 @@ static void eval_expand(const lc_node *n, const double *x, double *out) {
 
 /* sum and mean over axis dim: out[a][b] = sum_d x[a][d][b] (/ extent). */
 static void eval_reduce(const lc_node *n, const lc_node *xn, const double *x, double *out) {
-    axis_split in = split_at(&xn->shape, (int)n->attr[0]);
+    axis_split in = split_at(&xn->shape, (int)n->attr[LC_REDUCE_DIM]);
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t b = 0; b < in.inner; b++) {
             double acc = 0;
@@ -96,7 +99,7 @@ static double binary_of(const lc_node *n, double a, double b) {
     switch (n->op) {
     case LC_OP_MUL: return a * b;
     case LC_OP_ADD: return a + b;
-    case LC_OP_DIV: return n->attr[0] && a == 0 && b == 0 ? 0.0 : a / b;
+    case LC_OP_DIV: return n->attr[LC_DIV_SAFE] && a == 0 && b == 0 ? 0.0 : a / b;
     default: LC_ASSERT(!"not a binary op"); return 0;
     }
 }
@@ -138,7 +141,7 @@ static lc_status eval_node(const lc_graph *g, int i, double **values, const lc_t
         for (int64_t k = 0; k < count; k++) out[k] = sign_of(x[k]);
         break;
     case LC_OP_POW:
-        for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[0] != 0);
+        for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0);
         break;
     case LC_OP_MUL:
     case LC_OP_ADD:

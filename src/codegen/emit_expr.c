@@ -34,19 +34,22 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
 }
 
-/* The sum of `n` terms from +0 (see emit_reduce.c for the order). */
-static LLVMValueRef emit_sum(emitter *e, lc_dtype dt, int64_t n,
+/* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
+ * reduction of node `node`. */
+static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
                              void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
     lc_reducer r = {1, term, add, ctx};
     LLVMValueRef acc = real_const(e, dt, 0.0);
-    lc_emit_reduce(e, real_type(e, dt), n, &r, &acc);
+    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
     return acc;
 }
 
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
 
 static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
-    /* the sum's input is pow(abs(E), p); evaluate |E| */
+    /* the sum's input is pow(abs(E), p); evaluate |E| (fuse scales only when A = abs(E)) */
     const lc_node *q = lc_graph_node(e->f->graph, r->x);
     ix xi[LC_MAX_RANK];
     reduce_index(r, j, xi);
@@ -75,21 +78,23 @@ static void scaled_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     t[0] = lc_emit_pow(e, q, r->p, false, dt);
 }
 
-static LLVMValueRef emit_scaled_lp(emitter *e, const lc_node *n, const ix *idx) {
+static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
     const lc_graph *g = e->f->graph;
-    const lc_node *s = lc_graph_node(g, n->inputs[0]);
-    const lc_node *q = lc_graph_node(g, s->inputs[0]);
-    const lc_node *xn = lc_graph_node(g, s->inputs[0]);
-    reduce_ctx r = {s->inputs[0], (int)s->attr[LC_SUM_DIM], idx, xn->shape.rank, q->real_attr, NULL, NULL};
+    const lc_node *n = lc_graph_node(g, lp->norm.root);
+    const lc_node *xn = lc_graph_node(g, lp->norm.terms);
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL};
     int64_t len = xn->shape.dim[r.dim];
     lc_dtype dt = n->dtype;
     if (len <= 0) return real_const(e, dt, 0.0);
+    /* both passes over the window run as fuse scheduled the sum they replace */
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
+    LC_ASSERT(rs && rs->terms == len);
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
     LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-    lc_emit_reduce(e, real_type(e, dt), len, &max, acc);
+    lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
     r.m = acc[0];
     LLVMValueRef saw_nan = acc[1];
-    LLVMValueRef sum = emit_sum(e, dt, len, scaled_term, &r);
+    LLVMValueRef sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r);
     LLVMValueRef y = LLVMBuildFMul(e->b, r.m, lc_emit_pow(e, sum, n->real_attr, false, dt), "");
     LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, 0.0), "");
     y = LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
@@ -236,7 +241,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        return emit_sum(e, dt, lc_window_cover(&w), fold_term, &c);
+        return emit_sum(e, node, dt, lc_window_cover(&w), fold_term, &c);
     }
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];
@@ -254,9 +259,11 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         LLVMValueRef r = LLVMBuildSelect(e->b, neg, real_const(e, dt, -1.0), x, "");
         return LLVMBuildSelect(e->b, pos, real_const(e, dt, 1.0), r, "");
     }
-    case LC_OP_POW:
-        if (e->f->lp_scaled[node]) return emit_scaled_lp(e, n, idx);
+    case LC_OP_POW: {
+        const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, node);
+        if (lp && lp->scaled) return emit_scaled_lp(e, lp, idx);
         return lc_emit_pow(e, lc_emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+    }
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_DIV: {
@@ -280,7 +287,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
-        LLVMValueRef s = emit_sum(e, dt, len, sum_term, &r);
+        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }

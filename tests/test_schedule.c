@@ -157,6 +157,31 @@ static void test_cost_saturates(void **state) {
     lc_module_free(seq);
 }
 
+/* The affine form of an unfold's position o·step - pad_lo + j, which bounds-check elision
+ * reads: exact for ordinary windows, and refused (the check is kept) where a coefficient
+ * would leave int64 (issue 14: 3 · (2^63 - 2) in codegen). */
+static void test_window_position_affine(void **state) {
+    (void)state;
+    lc_affine o = {1, -2, 0, 0}, j = {0, 0, 0, 3}, pos;
+    assert_true(lc_window_position_affine(&o, &j, 3, 1, &pos));
+    assert_int_equal(pos.ci, 3);  /* 3·i */
+    assert_int_equal(pos.k, -7);  /* -2·3 - 1 */
+    assert_int_equal(pos.rlo, 0);
+    assert_int_equal(pos.rhi, 3); /* j's slots */
+    /* the window's offset alone overflows: 3 · (2^63 - 2) */
+    lc_affine o3 = {0, 3, 0, 0};
+    assert_false(lc_window_position_affine(&o3, &j, INT64_MAX - 1, 0, &pos));
+    /* the loop coefficient overflows */
+    lc_affine o2 = {2, 0, 0, 0};
+    assert_false(lc_window_position_affine(&o2, &j, INT64_MAX / 2 + 1, 0, &pos));
+    /* subtracting pad_lo overflows */
+    lc_affine o1 = {0, -1, 0, 0};
+    assert_false(lc_window_position_affine(&o1, &j, INT64_MAX, 2, &pos));
+    /* the largest step that fits is still exact */
+    assert_true(lc_window_position_affine(&o1, &j, INT64_MAX, 1, &pos));
+    assert_true(pos.k == INT64_MIN);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -165,6 +190,7 @@ int main(void) {
         cmocka_unit_test(test_lp_scaling),
         cmocka_unit_test(test_lp_with_materialized_sum),
         cmocka_unit_test(test_cost_saturates),
+        cmocka_unit_test(test_window_position_affine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -204,11 +204,14 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
             pos.k -= lo;
         } else {
             pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
-            pos.aff = o->aff && j->aff;
-            pos.ci = o->ci * step + j->ci;
-            pos.k = o->k * step - lo + j->k;
-            pos.rlo = o->rlo * step + j->rlo;
-            pos.rhi = o->rhi * step + j->rhi;
+            lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
+            pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, &ap);
+            if (pos.aff) {
+                pos.ci = ap.ci;
+                pos.k = ap.k;
+                pos.rlo = ap.rlo;
+                pos.rhi = ap.rhi;
+            }
         }
         ix xi[LC_MAX_RANK];
         for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];

@@ -45,4 +45,26 @@ static inline int64_t lc_window_blocks(int64_t length, const lc_window *w) {
 /* Whether the windows overlap (a position is read by more than one window). */
 static inline bool lc_window_overlaps(const lc_window *w) { return w->size > w->step; }
 
+/* An index as an affine form in a loop index i: ci·i + k + r, r within [rlo, rhi]. */
+typedef struct lc_affine {
+    int64_t ci, k, rlo, rhi;
+} lc_affine;
+
+/* The position o·step - pad_lo + j that window o, slot j reads, as an affine form from o's and
+ * j's. False when a coefficient leaves int64 (a step near 2^63: issue 14 saw 3 · (2^63 - 2)):
+ * the position is then not affine, and codegen keeps its bounds check. */
+static inline bool lc_window_position_affine(const lc_affine *o, const lc_affine *j, int64_t step,
+                                             int64_t pad_lo, lc_affine *pos) {
+    int64_t ci, k, rlo, rhi;
+    bool over = __builtin_mul_overflow(o->ci, step, &ci) || __builtin_add_overflow(ci, j->ci, &ci) ||
+                __builtin_mul_overflow(o->k, step, &k) || __builtin_sub_overflow(k, pad_lo, &k) ||
+                __builtin_add_overflow(k, j->k, &k) || __builtin_mul_overflow(o->rlo, step, &rlo) ||
+                __builtin_add_overflow(rlo, j->rlo, &rlo) || __builtin_mul_overflow(o->rhi, step, &rhi) ||
+                __builtin_add_overflow(rhi, j->rhi, &rhi);
+    if (over) return false;
+    lc_affine r = {ci, k, rlo, rhi};
+    *pos = r;
+    return true;
+}
+
 #endif

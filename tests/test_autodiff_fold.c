@@ -216,13 +216,13 @@ static void test_rules_emit_each_other(void **state) {
     for (int i = lc_graph_node_count(g); i < lc_graph_node_count(ad); i++) {
         const lc_node *n = lc_graph_node(ad, i);
         if (n->op != LC_OP_FOLD && n->op != LC_OP_UNFOLD) continue;
-        assert_int_equal(n->attr[0], w.dim);
-        assert_int_equal(n->attr[1], w.size);
-        assert_int_equal(n->attr[2], w.step);
-        assert_int_equal(n->attr[3], w.lo);
-        assert_int_equal(n->attr[4], w.hi);
+        assert_int_equal(n->attr[LC_FOLD_DIM], w.dim);
+        assert_int_equal(n->attr[LC_FOLD_SIZE], w.size);
+        assert_int_equal(n->attr[LC_FOLD_STEP], w.step);
+        assert_int_equal(n->attr[LC_FOLD_PAD_LO], w.lo);
+        assert_int_equal(n->attr[LC_FOLD_PAD_HI], w.hi);
         if (n->op == LC_OP_FOLD) {
-            assert_int_equal(n->attr[5], 9);
+            assert_int_equal(n->attr[LC_FOLD_LENGTH], 9);
             assert_string_equal(n->name, "grad.x");
             seen_fold++;
         } else {

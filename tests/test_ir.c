@@ -5,6 +5,7 @@
 #include "lucid/nn.h"
 #include "lucid/runtime.h"
 
+#include "ir/node_key.h"
 #include "support/testutil.h"
 
 static void test_unfold_shapes(void **state) {
@@ -91,12 +92,76 @@ static void test_bad_parameters(void **state) {
     lc_graph_free(g);
 }
 
+/* One definition of what a node computes apart from its inputs (ir/node_key.h): each field
+ * tells nodes apart, equal nodes hash alike, and the double and data compare bit for bit. */
+static void test_node_fields(void **state) {
+    (void)state;
+    lc_graph *g;
+    int64_t xs[] = {2, 12};
+    double zero = 0.0, negzero = -0.0;
+    int x, y, u1, u2, u3, p1, p2, p3, c1, c2, c3, s1, s2;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "x", LC_F32, lc_shape_make(2, xs), &x));
+    assert_ok(lc_input(g, "y", LC_F64, lc_shape_make(2, xs), &y));
+    assert_ok(lc_unfold(g, x, 1, 3, 3, 0, 0, &u1));
+    assert_ok(lc_unfold(g, x, 1, 3, 3, 0, 0, &u2));
+    assert_ok(lc_unfold(g, x, 1, 3, 3, 0, 3, &u3));  /* pad_hi differs (and so the shape) */
+    assert_ok(lc_pow(g, x, 2.0, &p1));
+    assert_ok(lc_pow_zero_pole(g, x, 2.0, &p2));     /* zero_pole differs */
+    assert_ok(lc_pow(g, y, 2.0, &p3));               /* dtype differs */
+    assert_ok(lc_constant(g, LC_F32, lc_shape_make(0, NULL), &zero, &c1));
+    assert_ok(lc_constant(g, LC_F32, lc_shape_make(0, NULL), &negzero, &c2));
+    assert_ok(lc_constant(g, LC_F32, lc_shape_make(0, NULL), &zero, &c3));
+    assert_ok(lc_sum(g, x, 1, &s1));
+    assert_ok(lc_mean(g, x, 1, &s2));                /* op differs */
+#define NODE(i) lc_graph_node(g, i)
+    assert_true(lc_node_same_fields(NODE(u1), NODE(u2)));
+    assert_true(lc_node_hash_fields(NODE(u1), LC_NODE_HASH_SEED) == lc_node_hash_fields(NODE(u2), LC_NODE_HASH_SEED));
+    assert_false(lc_node_same_fields(NODE(u1), NODE(u3)));
+    assert_false(lc_node_same_fields(NODE(p1), NODE(p2)));
+    assert_false(lc_node_same_fields(NODE(p1), NODE(p3)));
+    assert_false(lc_node_same_fields(NODE(c1), NODE(c2)));
+    assert_true(lc_node_same_fields(NODE(c1), NODE(c3)));
+    assert_true(lc_node_hash_fields(NODE(c1), LC_NODE_HASH_SEED) != lc_node_hash_fields(NODE(c2), LC_NODE_HASH_SEED));
+    assert_false(lc_node_same_fields(NODE(s1), NODE(s2)));
+    assert_false(lc_node_same_fields(NODE(x), NODE(y)));
+#undef NODE
+    lc_graph_free(g);
+}
+
 static void test_op_table(void **state) {
     (void)state;
     const lc_op_info *unfold = lc_op_get_info(LC_OP_UNFOLD);
     assert_string_equal(unfold->name, "unfold");
     assert_int_equal(unfold->n_int_attrs, 5);
     assert_string_equal(unfold->int_attr_names[4], "pad_hi");
+    /* the named indices of ops.def and the names the printer spells agree, and the builders
+     * store each argument under its name */
+    const lc_op_info *fold = lc_op_get_info(LC_OP_FOLD);
+    assert_int_equal(fold->n_int_attrs, 6);
+    assert_string_equal(unfold->int_attr_names[LC_UNFOLD_PAD_LO], "pad_lo");
+    assert_string_equal(fold->int_attr_names[LC_FOLD_LENGTH], "length");
+    assert_string_equal(lc_op_get_info(LC_OP_EXPAND)->int_attr_names[LC_EXPAND_SIZE], "size");
+    assert_string_equal(lc_op_get_info(LC_OP_POW)->int_attr_names[LC_POW_ZERO_POLE], "zero_pole");
+    assert_string_equal(lc_op_get_info(LC_OP_DIV)->int_attr_names[LC_DIV_SAFE], "safe");
+    assert_int_equal(lc_op_get_info(LC_OP_MEAN)->n_int_attrs, 1);
+    assert_int_equal(lc_op_get_info(LC_OP_ABS)->n_int_attrs, 0);
+    lc_graph *g;
+    int64_t xs[] = {2, 11};
+    int x, u, f;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "x", LC_F32, lc_shape_make(2, xs), &x));
+    assert_ok(lc_unfold(g, x, 1, 4, 3, 2, 1, &u));
+    const lc_node *un = lc_graph_node(g, u);
+    assert_int_equal(un->attr[LC_UNFOLD_DIM], 1);
+    assert_int_equal(un->attr[LC_UNFOLD_SIZE], 4);
+    assert_int_equal(un->attr[LC_UNFOLD_STEP], 3);
+    assert_int_equal(un->attr[LC_UNFOLD_PAD_LO], 2);
+    assert_int_equal(un->attr[LC_UNFOLD_PAD_HI], 1);
+    assert_ok(lc_fold(g, u, 1, 4, 3, 2, 1, 11, &f));
+    assert_int_equal(lc_graph_node(g, f)->attr[LC_FOLD_LENGTH], 11);
+    assert_int_equal(lc_graph_node(g, f)->attr[LC_FOLD_PAD_LO], 2);
+    lc_graph_free(g);
     assert_string_equal(lc_op_get_info(LC_OP_POW)->real_attr_name, "exponent");
     assert_int_equal(lc_op_get_info(LC_OP_MUL)->kind, LC_KIND_ELEMENTWISE);
     lc_op op;
@@ -141,6 +206,7 @@ int main(void) {
         cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_op_table),
+        cmocka_unit_test(test_node_fields),
         cmocka_unit_test(test_null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

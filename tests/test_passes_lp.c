@@ -93,7 +93,7 @@ static bool has_pole(const lc_graph *g, double p) {
 static bool has_safe_div(const lc_graph *g) {
     for (int i = 0; i < lc_graph_node_count(g); i++) {
         const lc_node *n = lc_graph_node(g, i);
-        if (n->op == LC_OP_DIV && n->attr[0] == 1) return true;
+        if (n->op == LC_OP_DIV && n->attr[LC_DIV_SAFE] == 1) return true;
     }
     return false;
 }

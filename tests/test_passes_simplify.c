@@ -148,11 +148,11 @@ static void test_pow_pow(void **state) {
         } else {
             if (out->op != pc->result) fail_msg("%s: result is %s", pc->what, lc_op_get_info(out->op)->name);
             if (pc->result == LC_OP_POW) {
-                if (out->real_attr != pc->exponent || out->attr[0] != pc->zero_pole ||
+                if (out->real_attr != pc->exponent || out->attr[LC_POW_ZERO_POLE] != pc->zero_pole ||
                     lc_graph_node(s, out->inputs[0])->op != pc->base)
                     fail_msg("%s: got pow(%s, %g) zero_pole=%d", pc->what,
                              lc_op_get_info(lc_graph_node(s, out->inputs[0])->op)->name,
-                             out->real_attr, (int)out->attr[0]);
+                             out->real_attr, (int)out->attr[LC_POW_ZERO_POLE]);
                 assert_string_equal(out->name, "outer"); /* the rebuilt node carries the name */
             }
         }

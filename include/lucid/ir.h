@@ -43,11 +43,25 @@ typedef enum lc_op_kind {
 } lc_op_kind;
 
 typedef enum lc_op {
-#define LC_OP(ENUM, name, arity, kind, int_attrs, real_attr) LC_OP_##ENUM,
+#define LC_OP(ENUM, name, arity, kind, real_attr) LC_OP_##ENUM,
 #include "lucid/ops.def"
 #undef LC_OP
     LC_OP_COUNT
 } lc_op;
+
+/* The index of each integer attribute in lc_node.attr, from the LC_ATTR rows of ops.def:
+ * LC_UNFOLD_PAD_LO and so on. Every op's attributes count from 0: each op row opens with a
+ * marker one below its first attribute. */
+typedef enum lc_attr_index {
+#define LC_OP(ENUM, name, arity, kind, real_attr) LC_ATTRS_OF_##ENUM = -1,
+#define LC_ATTR(OP, ATTR, name) LC_##OP##_##ATTR,
+#include "lucid/ops.def"
+#undef LC_ATTR
+#undef LC_OP
+} lc_attr_index;
+/* sum and mean keep their axis at one index, so a reduction of either reads it the same way
+ * (checked in op_table.c). */
+#define LC_REDUCE_DIM LC_SUM_DIM
 
 /* Static facts about an op, from the table in ops.def. */
 typedef struct lc_op_info {
@@ -68,7 +82,7 @@ typedef struct lc_node {
     lc_dtype dtype;
     lc_shape shape;
     int inputs[LC_MAX_INPUTS];          /* indices of earlier nodes; arity from the op table */
-    int64_t attr[LC_MAX_INT_ATTRS];     /* in the order of the op's int_attr_names */
+    int64_t attr[LC_MAX_INT_ATTRS];     /* indexed by LC_<OP>_<ATTR> (ops.def), e.g. LC_FOLD_LENGTH */
     double real_attr;                   /* the op's real_attr (pow exponent), else 0 */
     const char *name;                   /* optional (NULL); owned by the graph */
     const double *data;                 /* CONSTANT only: element count of shape, row-major */

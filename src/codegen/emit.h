@@ -4,7 +4,9 @@
  * A kernel's body walks its root's elements row by row; the innermost loop runs over the last
  * axis, which is the axis LLVM vectorizes (emit_kernel.c). An element's value is emitted by
  * evaluating the root's expression at an index, recursively through inline nodes
- * (emit_expr.c):
+ * (emit_expr.c). What to emit is decided by fuse and read from the kernel's schedule
+ * (lc_schedule in passes/kernel.h): the loop order, the window block form, whether blocks tile
+ * the rows, each reduction's form and each LP norm's scaling; codegen re-derives none of it.
  *   - elementwise ops map the index to their operands (numpy broadcasting); pow is
  *     specialised by its exponent (emit_pow.c);
  *   - sum/mean become reductions over the reduced axis (emit_reduce.c): short ones unrolled
@@ -17,7 +19,9 @@
  *   - expand drops the index it inserted.
  * Bounds checks whose position is affine in the last-axis index i are elided on an interior
  * range of i computed at compile time (emit_index.c): the row loop runs a checked loop on the
- * edges and an unchecked, vectorizable loop in between. */
+ * edges and an unchecked, vectorizable loop in between. The range is discovered once per
+ * kernel (emit_kernel.c, discover_interiors), and every check the unchecked loop elides
+ * asserts that it holds on that whole range. */
 #ifndef LUCID_CODEGEN_EMIT_H
 #define LUCID_CODEGEN_EMIT_H
 

@@ -34,19 +34,22 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
 }
 
-/* The sum of `n` terms from +0 (see emit_reduce.c for the order). */
-static LLVMValueRef emit_sum(emitter *e, lc_dtype dt, int64_t n,
+/* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
+ * reduction of node `node`. */
+static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
                              void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
     lc_reducer r = {1, term, add, ctx};
     LLVMValueRef acc = real_const(e, dt, 0.0);
-    lc_emit_reduce(e, real_type(e, dt), n, &r, &acc);
+    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
     return acc;
 }
 
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
 
 static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
-    /* the sum's input is pow(abs(E), p); evaluate |E| */
+    /* the sum's input is pow(abs(E), p); evaluate |E| (fuse scales only when A = abs(E)) */
     const lc_node *q = lc_graph_node(e->f->graph, r->x);
     ix xi[LC_MAX_RANK];
     reduce_index(r, j, xi);
@@ -75,21 +78,23 @@ static void scaled_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     t[0] = lc_emit_pow(e, q, r->p, false, dt);
 }
 
-static LLVMValueRef emit_scaled_lp(emitter *e, const lc_node *n, const ix *idx) {
+static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
     const lc_graph *g = e->f->graph;
-    const lc_node *s = lc_graph_node(g, n->inputs[0]);
-    const lc_node *q = lc_graph_node(g, s->inputs[0]);
-    const lc_node *xn = lc_graph_node(g, s->inputs[0]);
-    reduce_ctx r = {s->inputs[0], (int)s->attr[0], idx, xn->shape.rank, q->real_attr, NULL, NULL};
+    const lc_node *n = lc_graph_node(g, lp->norm.root);
+    const lc_node *xn = lc_graph_node(g, lp->norm.terms);
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL};
     int64_t len = xn->shape.dim[r.dim];
     lc_dtype dt = n->dtype;
     if (len <= 0) return real_const(e, dt, 0.0);
+    /* both passes over the window run as fuse scheduled the sum they replace */
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
+    LC_ASSERT(rs && rs->terms == len);
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
     LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-    lc_emit_reduce(e, real_type(e, dt), len, &max, acc);
+    lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
     r.m = acc[0];
     LLVMValueRef saw_nan = acc[1];
-    LLVMValueRef sum = emit_sum(e, dt, len, scaled_term, &r);
+    LLVMValueRef sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r);
     LLVMValueRef y = LLVMBuildFMul(e->b, r.m, lc_emit_pow(e, sum, n->real_attr, false, dt), "");
     LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, 0.0), "");
     y = LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
@@ -113,12 +118,13 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     fold_ctx *c = ctx;
     const lc_node *n = c->n;
     const lc_node *yn = lc_graph_node(e->f->graph, c->y);
-    int dim = (int)n->attr[0];
-    int64_t size = n->attr[1], step = n->attr[2];
+    lc_window w = lc_window_of(n);
+    int dim = w.dim;
+    int64_t size = w.size, step = w.step;
     int64_t windows = yn->shape.dim[dim];
     lc_dtype dt = n->dtype;
     /* windows visited in increasing order: o = base_o - (count - 1 - r) */
-    int64_t count = (size + step - 1) / step;
+    int64_t count = lc_window_cover(&w);
     LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
     LLVMValueRef j = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
     LLVMValueRef ok = LLVMBuildAnd(
@@ -184,8 +190,9 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     }
     case LC_OP_UNFOLD: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        int dim = (int)n->attr[0];
-        int64_t step = n->attr[2], lo = n->attr[3];
+        lc_window w = lc_window_of(n);
+        int dim = w.dim;
+        int64_t step = w.step, lo = w.pad_lo;
         int64_t len = xn->shape.dim[dim];
         if (len == 0) return real_const(e, dt, 0.0);
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
@@ -197,11 +204,14 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
             pos.k -= lo;
         } else {
             pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
-            pos.aff = o->aff && j->aff;
-            pos.ci = o->ci * step + j->ci;
-            pos.k = o->k * step - lo + j->k;
-            pos.rlo = o->rlo * step + j->rlo;
-            pos.rhi = o->rhi * step + j->rhi;
+            lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
+            pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, &ap);
+            if (pos.aff) {
+                pos.ci = ap.ci;
+                pos.k = ap.k;
+                pos.rlo = ap.rlo;
+                pos.rhi = ap.rhi;
+            }
         }
         ix xi[LC_MAX_RANK];
         for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];
@@ -221,8 +231,9 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, real_const(e, dt, 0.0), "");
     }
     case LC_OP_FOLD: {
-        int dim = (int)n->attr[0];
-        int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
+        lc_window w = lc_window_of(n);
+        int dim = w.dim;
+        int64_t step = w.step, lo = w.pad_lo;
         ix t = idx[dim];
         t.v = iadd_c(e, idx[dim].v, lo);
         t.k += lo;
@@ -233,10 +244,10 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        return emit_sum(e, dt, (size + step - 1) / step, fold_term, &c);
+        return emit_sum(e, node, dt, lc_window_cover(&w), fold_term, &c);
     }
     case LC_OP_EXPAND: {
-        int dim = (int)n->attr[0];
+        int dim = (int)n->attr[LC_EXPAND_DIM];
         ix xi[LC_MAX_RANK];
         for (int d = 0, s = 0; d < n->shape.rank; d++)
             if (d != dim) xi[s++] = idx[d];
@@ -251,9 +262,11 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         LLVMValueRef r = LLVMBuildSelect(e->b, neg, real_const(e, dt, -1.0), x, "");
         return LLVMBuildSelect(e->b, pos, real_const(e, dt, 1.0), r, "");
     }
-    case LC_OP_POW:
-        if (e->f->lp_scaled[node]) return emit_scaled_lp(e, n, idx);
-        return lc_emit_pow(e, lc_emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[0] != 0, dt);
+    case LC_OP_POW: {
+        const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, node);
+        if (lp && lp->scaled) return emit_scaled_lp(e, lp, idx);
+        return lc_emit_pow(e, lc_emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+    }
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_DIV: {
@@ -266,7 +279,7 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
         if (n->op == LC_OP_ADD) return LLVMBuildFAdd(e->b, a, b, "");
         LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
-        if (!n->attr[0]) return q;
+        if (!n->attr[LC_DIV_SAFE]) return q;
         LLVMValueRef z = LLVMBuildAnd(
             e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
             LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""), "");
@@ -275,9 +288,9 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     case LC_OP_SUM:
     case LC_OP_MEAN: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        reduce_ctx r = {n->inputs[0], (int)n->attr[0], idx, xn->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
-        LLVMValueRef s = emit_sum(e, dt, len, sum_term, &r);
+        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }

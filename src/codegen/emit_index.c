@@ -1,18 +1,29 @@
 /* Index arithmetic shared by every node: bounds checks that can be elided on an interior
  * range of the last-axis index, linear offsets and loads. */
 #include "codegen/emit_internal.h"
+#include "support/error.h"
 
-/* The interior: where ci·i + k + r stays in [0, len) for every r, narrowed into [ilo, ihi]. */
+/* The interior: where ci·i + k + r stays in [0, len) for every r. The checked passes (the
+ * discovery of emit_kernel.c, the edges) narrow [ilo, ihi] to it; the unchecked interior loop
+ * runs over the [ilo, ihi] discovery found and relies on every check it elides holding there. */
 bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
     if (!p->aff) return false;
-    int64_t lo = p->k + p->rlo, hi = p->k + p->rhi;
+    /* a bound that leaves int64 (huge windows) keeps the check, in every pass alike */
+    int64_t lo, hi, neg_lo, room;
+    if (__builtin_add_overflow(p->k, p->rlo, &lo) || __builtin_add_overflow(p->k, p->rhi, &hi) ||
+        __builtin_sub_overflow(0, lo, &neg_lo) || __builtin_sub_overflow(len - 1, hi, &room))
+        return false;
     if (p->ci == 0) return lo >= 0 && hi <= len - 1;
     if (p->ci < 0) return false;
     /* ci*i + lo >= 0 and ci*i + hi <= len - 1 */
-    int64_t from = ceil_div(-lo, p->ci), to = floor_div(len - 1 - hi, p->ci);
+    int64_t from = ceil_div(neg_lo, p->ci), to = floor_div(room, p->ci);
+    if (!e->checked) {
+        LC_ASSERT(from <= e->ilo && e->ihi <= to); /* the elided range is inside what discovery saw */
+        return true;
+    }
     if (from > e->ilo) e->ilo = from;
     if (to < e->ihi) e->ihi = to;
-    return !e->checked;
+    return false;
 }
 
 LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx) {

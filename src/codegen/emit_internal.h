@@ -132,7 +132,8 @@ void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);
 
-/* emit_reduce.c: a reduction over j = 0 .. n-1 carrying `nacc` accumulators of type `ty`.
+/* emit_reduce.c: a reduction over j = 0 .. n-1 carrying `nacc` accumulators of type `ty`,
+ * unrolled or as vector partial sums as fuse scheduled it (lc_reduction_schedule).
  * `terms` emits the values at position j, one per accumulator; `accumulate` folds them in
  * (acc[a] = acc[a] op t[a]) and must work lane by lane on vectors too. `acc` holds each
  * accumulator's identity on entry and the result on return. See emit_reduce.c for the
@@ -144,7 +145,8 @@ typedef struct lc_reducer {
     void (*accumulate)(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t);
     void *ctx;
 } lc_reducer;
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r, LLVMValueRef *acc);
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const lc_reducer *r,
+                    LLVMValueRef *acc);
 
 /* emit_expr.c: the value of node `node` at index `idx` (a load where it is materialized, else
  * computed inline), and the computation itself. */

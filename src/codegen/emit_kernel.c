@@ -16,13 +16,12 @@
  * windows o, and each trip writes the `step` positions o·step - pad_lo + j, j < step (0 where
  * j >= size). Per-window values are then contiguous loads, window slots interleaved loads
  * and stores, which vectorize; the element-major gather would read them through o = i/step. */
-static bool window_major(const emitter *e) {
-    return lc_fold_window_major(lc_graph_node(e->f->graph, e->k->root));
-}
+static bool window_major(const emitter *e) { return e->k->sched.order == LC_LOOP_WINDOWS; }
 
 /* Blocks q of `step` positions q·step - pad_lo .. + step - 1 that start inside a row. */
 static int64_t window_blocks(const lc_node *fold) {
-    return (fold->attr[5] + fold->attr[3] + fold->attr[2] - 1) / fold->attr[2];
+    lc_window w = lc_window_of(fold);
+    return lc_window_blocks(fold->attr[LC_FOLD_LENGTH], &w);
 }
 
 /* co_root[row, o] = its value, into co_slot (see kernel.h). */
@@ -45,7 +44,8 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
  * when it is that window's first position, so exactly one thread writes each window. */
 static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bool store) {
     const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
-    int64_t step = fold->attr[2], lo = fold->attr[3];
+    lc_window w = lc_window_of(fold);
+    int64_t step = w.step, lo = w.pad_lo;
     int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[fold->shape.rank - 1];
     LLVMValueRef o = LLVMBuildSDiv(e->b, iadd_c(e, i, lo), LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
     LLVMValueRef owner = imax_c(e, iadd_c(e, imul_c(e, o, step), -lo), 0);
@@ -133,8 +133,9 @@ static LLVMValueRef check_window(emitter *e, ix *o, int64_t windows) {
     return valid;
 }
 
-/* The positions of block q of a long window (step > LC_UNROLL_MAX, so ceil(size/step) = 1: the
- * window q alone covers them) as loops rather than unrolled: slot ph < size of window q, then
+/* The positions of block q of a long window (LC_BLOCK_SLOT_LOOPS: step > LC_UNROLL_MAX and
+ * size <= step, so ceil(size/step) = 1: the window q alone covers them) as loops rather than
+ * unrolled: slot ph < size of window q, then
  * +0 in the gap up to step. `yi` holds the rows' indices; the inner loop runs along the
  * window's slots, so its loads and stores are contiguous and vectorize, while what depends
  * on the window only (the co-root, g[q]) stays outside it. Each value is +0 + term, as the
@@ -143,7 +144,8 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
     int rank = root->shape.rank;
-    int64_t size = root->attr[1], step = root->attr[2];
+    lc_window w = lc_window_of(root);
+    int64_t size = w.size, step = w.step;
     int64_t windows = yn->shape.dim[rank - 1];
     lc_dtype dt = root->dtype;
     LC_ASSERT(size <= step);
@@ -172,8 +174,9 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
     int rank = root->shape.rank;
-    int64_t size = root->attr[1], step = root->attr[2], lo = root->attr[3];
-    int64_t windows = yn->shape.dim[rank - 1], count = (size + step - 1) / step;
+    lc_window w = lc_window_of(root);
+    int64_t size = w.size, step = w.step, lo = w.pad_lo;
+    int64_t windows = yn->shape.dim[rank - 1], count = lc_window_cover(&w);
     lc_dtype dt = root->dtype;
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
@@ -183,7 +186,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     }
     /* the rows' other indices are the same for every slot of this body */
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step), ""), -lo);
-    if (step > LC_UNROLL_MAX) {
+    if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
         emit_window_phases(e, q, first, yi, store);
         e->co_value = e->co_o = NULL;
         return;
@@ -294,6 +297,21 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMPositionBuilderAtEnd(e->b, saved_bb);
 }
 
+/* The interiors of the kernel's loops, discovered once before any loop is emitted: the
+ * element loop's [elo, ehi] and, window-major, the block loop's [wlo, whi]. Every check the
+ * unchecked loops elide asserts that it holds on the whole interior (lc_emit_check_elided),
+ * so a check discovery did not see stops the compiler instead of reading out of bounds. */
+static void discover_interiors(emitter *e, int64_t last, bool window) {
+    if (window) {
+        find_interior(e, last, true);
+        e->wlo = e->ilo;
+        e->whi = e->ihi;
+    }
+    find_interior(e, last, false);
+    e->elo = e->ilo;
+    e->ehi = e->ihi;
+}
+
 /* The buffers a kernel touches: what it writes, then what it reads. */
 static int kernel_slots(const lc_kernel *k, int *out) {
     int n = 0;
@@ -371,14 +389,7 @@ static void add_kernel(emitter *e, int kid) {
     }
     make_alias_scopes(e, kid, slots, nslots);
     bool win = window_major(e);
-    if (win) {
-        find_interior(e, last, true);
-        e->wlo = e->ilo;
-        e->whi = e->ihi;
-    }
-    find_interior(e, last, false);
-    e->elo = e->ilo;
-    e->ehi = e->ihi;
+    discover_interiors(e, last, win);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, begin, end, ""), rows, done);
 
     /* row loop: e runs over flat elements; each trip finishes (part of) one row */
@@ -399,14 +410,13 @@ static void add_kernel(emitter *e, int kid) {
     if (win) {
         /* whole blocks inside [i0, i1): q·step - lo >= i0 and q·step - lo + step <= i1 */
         const lc_node *fold = root;
-        int64_t step = fold->attr[2], lo = fold->attr[3];
+        lc_window w = lc_window_of(fold);
+        int64_t step = w.step, lo = w.pad_lo;
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
         int64_t blocks = window_blocks(fold);
-        /* align is 1 by default, so align == step alone does not say the blocks tile the
-         * row when step is 1: check the conditions fuse sets align by */
-        if (e->k->align == step && lo == 0 && last % step == 0 &&
-            (e->k->co_root < 0 || windows * step == last)) {
+        if (e->k->sched.whole_blocks) {
+            LC_ASSERT(e->k->align == step && lo == 0 && last % step == 0);
             /* blocks tile the row exactly and the range is split at multiples of step:
              * every position belongs to a whole block of the range */
             LLVMValueRef oa = LLVMBuildSDiv(e->b, i0, stepv, "");

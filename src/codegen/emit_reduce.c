@@ -1,5 +1,5 @@
 /* Reductions over a counted range j = 0 .. n-1 (sums, the scaled LP norm's max, fold gathers),
- * in one of two fixed orders chosen from n alone:
+ * in one of two fixed orders that fuse chooses from n alone (lc_reduction_schedule):
  *
  *   n <= LC_UNROLL_MAX: unrolled, terms folded in index order from the identity. LLVM
  *     vectorizes only innermost loops, and its own full unrolling gives up once the body (a
@@ -124,9 +124,11 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
     for (int a = 0; a < r->nacc; a++) acc[a] = LLVMBuildExtractElement(e->b, vacc[a], lane0, "");
 }
 
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r, LLVMValueRef *acc) {
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const lc_reducer *r,
+                    LLVMValueRef *acc) {
     LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
+    LC_ASSERT(!unrolled || n <= LC_UNROLL_MAX); /* the unrolled form is emitted term by term */
     if (n <= 0) return;
-    if (n <= LC_UNROLL_MAX) reduce_unrolled(e, n, r, acc);
+    if (unrolled) reduce_unrolled(e, n, r, acc);
     else reduce_partial(e, ty, n, r, acc);
 }

@@ -185,18 +185,21 @@ static lc_status binary(lc_graph *g, lc_op op, int a, int b, const int64_t *attr
 
 lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                     int64_t pad_hi, int *out) {
-    int64_t a[] = {dim, size, step, pad_lo, pad_hi};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_UNFOLD_DIM] = dim, [LC_UNFOLD_SIZE] = size, [LC_UNFOLD_STEP] = step,
+                                 [LC_UNFOLD_PAD_LO] = pad_lo, [LC_UNFOLD_PAD_HI] = pad_hi};
     return unary(g, LC_OP_UNFOLD, x, a, 0, out);
 }
 
 lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                   int64_t pad_hi, int64_t length, int *out) {
-    int64_t a[] = {dim, size, step, pad_lo, pad_hi, length};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_FOLD_DIM] = dim, [LC_FOLD_SIZE] = size, [LC_FOLD_STEP] = step,
+                                 [LC_FOLD_PAD_LO] = pad_lo, [LC_FOLD_PAD_HI] = pad_hi,
+                                 [LC_FOLD_LENGTH] = length};
     return unary(g, LC_OP_FOLD, x, a, 0, out);
 }
 
 lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out) {
-    int64_t a[] = {dim, size};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_EXPAND_DIM] = dim, [LC_EXPAND_SIZE] = size};
     return unary(g, LC_OP_EXPAND, x, a, 0, out);
 }
 
@@ -204,12 +207,12 @@ lc_status lc_abs(lc_graph *g, int x, int *out) { return unary(g, LC_OP_ABS, x, N
 lc_status lc_sign(lc_graph *g, int x, int *out) { return unary(g, LC_OP_SIGN, x, NULL, 0, out); }
 
 lc_status lc_pow(lc_graph *g, int x, double exponent, int *out) {
-    int64_t a[] = {0};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_POW_ZERO_POLE] = 0};
     return unary(g, LC_OP_POW, x, a, exponent, out);
 }
 
 lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out) {
-    int64_t a[] = {1};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_POW_ZERO_POLE] = 1};
     return unary(g, LC_OP_POW, x, a, exponent, out);
 }
 
@@ -217,21 +220,21 @@ lc_status lc_mul(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_M
 lc_status lc_add(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_ADD, a, b, NULL, out); }
 
 lc_status lc_div(lc_graph *g, int a, int b, int *out) {
-    int64_t safe[] = {0};
+    int64_t safe[LC_MAX_INT_ATTRS] = {[LC_DIV_SAFE] = 0};
     return binary(g, LC_OP_DIV, a, b, safe, out);
 }
 
 lc_status lc_div_safe(lc_graph *g, int a, int b, int *out) {
-    int64_t safe[] = {1};
+    int64_t safe[LC_MAX_INT_ATTRS] = {[LC_DIV_SAFE] = 1};
     return binary(g, LC_OP_DIV, a, b, safe, out);
 }
 
 lc_status lc_sum(lc_graph *g, int x, int dim, int *out) {
-    int64_t a[] = {dim};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_SUM_DIM] = dim};
     return unary(g, LC_OP_SUM, x, a, 0, out);
 }
 
 lc_status lc_mean(lc_graph *g, int x, int dim, int *out) {
-    int64_t a[] = {dim};
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_MEAN_DIM] = dim};
     return unary(g, LC_OP_MEAN, x, a, 0, out);
 }

@@ -1,27 +1,51 @@
 /* Static facts about each op, expanded from the one table in ops.def. */
+#include <assert.h>
 #include <string.h>
 
 #include "lucid/ir.h"
+#include "support/error.h"
 
-/* Split the comma-separated attribute list of ops.def at compile time is not possible in C,
- * so each row is expanded into a string and split once on first use. */
 typedef struct op_row {
     const char *name;
     int arity;
     lc_op_kind kind;
-    const char *int_attrs;
     const char *real_attr;
 } op_row;
 
-static const op_row rows[LC_OP_COUNT] = {
-#define LC_OP(ENUM, name, arity, kind, int_attrs, real_attr)                                   \
-    [LC_OP_##ENUM] = {#name, arity, kind, int_attrs, real_attr},
+static const op_row rows[] = {
+#define LC_OP(ENUM, name, arity, kind, real_attr) [LC_OP_##ENUM] = {#name, arity, kind, real_attr},
 #include "lucid/ops.def"
 #undef LC_OP
 };
+static_assert(sizeof rows / sizeof rows[0] == LC_OP_COUNT, "one op_row per op of ops.def");
 
-/* Attribute names are short; 32 bytes each is plenty and checked below. */
-static char attr_storage[LC_OP_COUNT][LC_MAX_INT_ATTRS][32];
+/* The LC_ATTR rows: which op, which index (the enum ir.h generates from the same rows). */
+typedef struct attr_row {
+    lc_op op;
+    int index;
+    const char *name;
+} attr_row;
+
+static const attr_row attr_rows[] = {
+#define LC_ATTR(OP, ATTR, name) {LC_OP_##OP, LC_##OP##_##ATTR, #name},
+#include "lucid/ops.def"
+#undef LC_ATTR
+};
+
+/* Every attribute index fits lc_node.attr. */
+#define LC_ATTR(OP, ATTR, name)                                                                 \
+    static_assert(LC_##OP##_##ATTR < LC_MAX_INT_ATTRS, #OP "." #name " exceeds LC_MAX_INT_ATTRS");
+#include "lucid/ops.def"
+#undef LC_ATTR
+
+/* The window ops share their first five attributes (window.h reads either through them). */
+static_assert(LC_FOLD_DIM == LC_UNFOLD_DIM && LC_FOLD_SIZE == LC_UNFOLD_SIZE &&
+                  LC_FOLD_STEP == LC_UNFOLD_STEP && LC_FOLD_PAD_LO == LC_UNFOLD_PAD_LO &&
+                  LC_FOLD_PAD_HI == LC_UNFOLD_PAD_HI,
+              "fold's window attributes are unfold's, in the same places");
+
+static_assert(LC_MEAN_DIM == LC_REDUCE_DIM, "sum and mean keep `dim` at one index");
+
 static lc_op_info infos[LC_OP_COUNT];
 static int infos_ready;
 
@@ -32,19 +56,15 @@ static void build_infos(void) {
         info->arity = rows[op].arity;
         info->kind = rows[op].kind;
         info->real_attr_name = rows[op].real_attr[0] ? rows[op].real_attr : NULL;
-        const char *p = rows[op].int_attrs;
-        int n = 0;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            if (n >= LC_MAX_INT_ATTRS || len >= sizeof attr_storage[op][n]) break;
-            memcpy(attr_storage[op][n], p, len);
-            attr_storage[op][n][len] = '\0';
-            info->int_attr_names[n] = attr_storage[op][n];
-            n++;
-            p += len + (comma ? 1 : 0);
-        }
-        info->n_int_attrs = n;
+        info->n_int_attrs = 0;
+    }
+    /* the rows of one op are consecutive and in index order, so the count is the last + 1;
+     * an LC_ATTR row placed under another op's row would get that op's next index */
+    for (size_t i = 0; i < sizeof attr_rows / sizeof attr_rows[0]; i++) {
+        lc_op_info *info = &infos[attr_rows[i].op];
+        LC_ASSERT(attr_rows[i].index == info->n_int_attrs);
+        info->int_attr_names[attr_rows[i].index] = attr_rows[i].name;
+        info->n_int_attrs = attr_rows[i].index + 1;
     }
 }
 

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "ir/graph_internal.h"
+#include "ir/window.h"
 #include "support/error.h"
 
 static lc_status check_shape(const char *op, const lc_shape *s) {
@@ -48,26 +49,22 @@ static lc_status check_dim(const char *op, const char *param, int64_t dim, int l
     return LC_OK;
 }
 
-static int64_t window_count(int64_t length, int64_t size, int64_t step, int64_t lo, int64_t hi) {
-    return (int64_t)(((__int128)length + lo + hi - size) / step + 1);
-}
-
 /* length + pad_lo + pad_hi must fit in int64 (every index computation adds them). */
-static lc_status padded_length(const char *op, int64_t length, const int64_t *a, int64_t *out) {
-    __int128 padded = (__int128)length + a[3] + a[4];
+static lc_status padded_length(const char *op, int64_t length, const lc_window *w, int64_t *out) {
+    __int128 padded = (__int128)length + w->pad_lo + w->pad_hi;
     if (padded > INT64_MAX)
         return lc_fail(LC_ERR_SHAPE, "%s: padded length %" PRId64 " + %" PRId64 " + %" PRId64
-                       " overflows", op, length, a[3], a[4]);
+                       " overflows", op, length, w->pad_lo, w->pad_hi);
     *out = (int64_t)padded;
     return LC_OK;
 }
 
 /* unfold and fold share their window parameters. */
-static lc_status check_window(const char *op, const int64_t *a) {
-    if (a[1] < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: size must be >= 1, got %" PRId64, op, a[1]);
-    if (a[2] < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: step must be >= 1, got %" PRId64, op, a[2]);
-    if (a[3] < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_lo must be >= 0, got %" PRId64, op, a[3]);
-    if (a[4] < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_hi must be >= 0, got %" PRId64, op, a[4]);
+static lc_status check_window(const char *op, const lc_window *w) {
+    if (w->size < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: size must be >= 1, got %" PRId64, op, w->size);
+    if (w->step < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: step must be >= 1, got %" PRId64, op, w->step);
+    if (w->pad_lo < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_lo must be >= 0, got %" PRId64, op, w->pad_lo);
+    if (w->pad_hi < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_hi must be >= 0, got %" PRId64, op, w->pad_hi);
     return LC_OK;
 }
 
@@ -101,48 +98,52 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
             return lc_fail(LC_ERR_INVALID_ARG, "constant: data must not be NULL");
         break;
     case LC_OP_UNFOLD: {
-        LC_TRY(check_dim(op, "dim", a[0], s.rank));
-        LC_TRY(check_window(op, a));
+        LC_TRY(check_dim(op, "dim", a[LC_UNFOLD_DIM], s.rank));
+        lc_window w = lc_window_of(n);
+        LC_TRY(check_window(op, &w));
         if (s.rank + 1 > LC_MAX_RANK)
             return lc_fail(LC_ERR_SHAPE, "unfold: result rank would exceed %d", LC_MAX_RANK);
-        int64_t len = s.dim[a[0]], padded = 0;
-        LC_TRY(padded_length(op, len, a, &padded));
-        if (padded < a[1])
+        int64_t len = s.dim[w.dim], padded = 0;
+        LC_TRY(padded_length(op, len, &w, &padded));
+        if (padded < w.size)
             return lc_fail(LC_ERR_SHAPE, "unfold: size %" PRId64 " exceeds the padded length %" PRId64
-                           " of axis %" PRId64, a[1], padded, a[0]);
-        s.dim[a[0]] = window_count(len, a[1], a[2], a[3], a[4]);
-        s.dim[s.rank++] = a[1];
+                           " of axis %d", w.size, padded, w.dim);
+        s.dim[w.dim] = lc_window_count(len, &w);
+        s.dim[s.rank++] = w.size;
         break;
     }
     case LC_OP_FOLD: {
         if (s.rank < 2) return lc_fail(LC_ERR_SHAPE, "fold: input rank must be >= 2, got %d", s.rank);
-        LC_TRY(check_dim(op, "dim", a[0], s.rank - 1));
-        LC_TRY(check_window(op, a));
-        if (a[5] < 0) return lc_fail(LC_ERR_INVALID_ARG, "fold: length must be >= 0, got %" PRId64, a[5]);
-        if (s.dim[s.rank - 1] != a[1])
+        LC_TRY(check_dim(op, "dim", a[LC_FOLD_DIM], s.rank - 1));
+        lc_window w = lc_window_of(n);
+        int64_t length = a[LC_FOLD_LENGTH];
+        LC_TRY(check_window(op, &w));
+        if (length < 0) return lc_fail(LC_ERR_INVALID_ARG, "fold: length must be >= 0, got %" PRId64, length);
+        if (s.dim[s.rank - 1] != w.size)
             return lc_fail(LC_ERR_SHAPE, "fold: last axis must have the window size %" PRId64
-                           ", got %" PRId64, a[1], s.dim[s.rank - 1]);
+                           ", got %" PRId64, w.size, s.dim[s.rank - 1]);
         int64_t padded = 0;
-        LC_TRY(padded_length(op, a[5], a, &padded));
-        if (padded < a[1])
+        LC_TRY(padded_length(op, length, &w, &padded));
+        if (padded < w.size)
             return lc_fail(LC_ERR_SHAPE, "fold: size %" PRId64 " exceeds the padded length %" PRId64,
-                           a[1], padded);
-        int64_t windows = window_count(a[5], a[1], a[2], a[3], a[4]);
-        if (s.dim[a[0]] != windows)
-            return lc_fail(LC_ERR_SHAPE, "fold: axis %" PRId64 " must hold %" PRId64
-                           " windows for length %" PRId64 ", got %" PRId64, a[0], windows, a[5],
-                           s.dim[a[0]]);
+                           w.size, padded);
+        int64_t windows = lc_window_count(length, &w);
+        if (s.dim[w.dim] != windows)
+            return lc_fail(LC_ERR_SHAPE, "fold: axis %d must hold %" PRId64
+                           " windows for length %" PRId64 ", got %" PRId64, w.dim, windows, length,
+                           s.dim[w.dim]);
         s.rank--;
-        s.dim[a[0]] = a[5];
+        s.dim[w.dim] = length;
         break;
     }
     case LC_OP_EXPAND:
-        LC_TRY(check_dim(op, "dim", a[0], s.rank + 1));
-        if (a[1] < 0) return lc_fail(LC_ERR_INVALID_ARG, "expand: size must be >= 0, got %" PRId64, a[1]);
+        LC_TRY(check_dim(op, "dim", a[LC_EXPAND_DIM], s.rank + 1));
+        if (a[LC_EXPAND_SIZE] < 0)
+            return lc_fail(LC_ERR_INVALID_ARG, "expand: size must be >= 0, got %" PRId64, a[LC_EXPAND_SIZE]);
         if (s.rank + 1 > LC_MAX_RANK)
             return lc_fail(LC_ERR_SHAPE, "expand: result rank would exceed %d", LC_MAX_RANK);
-        for (int i = s.rank; i > a[0]; i--) s.dim[i] = s.dim[i - 1];
-        s.dim[a[0]] = a[1];
+        for (int i = s.rank; i > a[LC_EXPAND_DIM]; i--) s.dim[i] = s.dim[i - 1];
+        s.dim[a[LC_EXPAND_DIM]] = a[LC_EXPAND_SIZE];
         s.rank++;
         break;
     case LC_OP_ABS:
@@ -151,8 +152,9 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
     case LC_OP_POW:
         if (!isfinite(n->real_attr))
             return lc_fail(LC_ERR_INVALID_ARG, "pow: exponent must be finite, got %g", n->real_attr);
-        if (a[0] != 0 && a[0] != 1)
-            return lc_fail(LC_ERR_INVALID_ARG, "pow: zero_pole must be 0 or 1, got %" PRId64, a[0]);
+        if (a[LC_POW_ZERO_POLE] != 0 && a[LC_POW_ZERO_POLE] != 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "pow: zero_pole must be 0 or 1, got %" PRId64,
+                           a[LC_POW_ZERO_POLE]);
         break;
     case LC_OP_MUL:
     case LC_OP_ADD:
@@ -160,14 +162,14 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         if (in[0]->dtype != in[1]->dtype)
             return lc_fail(LC_ERR_INVALID_ARG, "%s: dtypes must match, got %s and %s", op,
                            lc_dtype_name(in[0]->dtype), lc_dtype_name(in[1]->dtype));
-        if (n->op == LC_OP_DIV && a[0] != 0 && a[0] != 1)
-            return lc_fail(LC_ERR_INVALID_ARG, "div: safe must be 0 or 1, got %" PRId64, a[0]);
+        if (n->op == LC_OP_DIV && a[LC_DIV_SAFE] != 0 && a[LC_DIV_SAFE] != 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "div: safe must be 0 or 1, got %" PRId64, a[LC_DIV_SAFE]);
         LC_TRY(broadcast(op, &in[0]->shape, &in[1]->shape, &s));
         break;
     case LC_OP_SUM:
     case LC_OP_MEAN:
-        LC_TRY(check_dim(op, "dim", a[0], s.rank));
-        for (int i = (int)a[0]; i + 1 < s.rank; i++) s.dim[i] = s.dim[i + 1];
+        LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
+        for (int i = (int)a[LC_REDUCE_DIM]; i + 1 < s.rank; i++) s.dim[i] = s.dim[i + 1];
         s.rank--;
         break;
     case LC_OP_COUNT:

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/node_key.h"
 #include "passes/pass.h"
 #include "passes/rebuild.h"
 #include "support/error.h"
@@ -30,23 +31,13 @@ static uint64_t mix(uint64_t h, uint64_t v) {
     return h;
 }
 
-static uint64_t bits_of(double v) {
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    return b;
-}
-
+/* The node's fields (ir/node_key.h) and its input key. */
 static uint64_t node_hash(const lc_node *n) {
     int key[LC_MAX_INPUTS];
     input_key(n, key);
-    uint64_t h = mix((uint64_t)n->op, (uint64_t)n->dtype);
+    uint64_t h = lc_node_hash_fields(n, LC_NODE_HASH_SEED);
     h = mix(h, (uint64_t)(key[0] + 1));
     h = mix(h, (uint64_t)(key[1] + 1));
-    for (int i = 0; i < LC_MAX_INT_ATTRS; i++) h = mix(h, (uint64_t)n->attr[i]);
-    h = mix(h, bits_of(n->real_attr));
-    for (int i = 0; i < n->shape.rank; i++) h = mix(h, (uint64_t)n->shape.dim[i]);
-    if (n->op == LC_OP_CONSTANT)
-        for (int64_t i = 0; i < lc_shape_numel(&n->shape); i++) h = mix(h, bits_of(n->data[i]));
     /* splitmix64's finalizer: the combine above leaves neighbouring indices in neighbouring
      * slots, which linear probing turns into long runs. */
     h ^= h >> 30;
@@ -62,12 +53,7 @@ static bool same_node(const lc_node *a, const lc_node *b) {
     int ka[LC_MAX_INPUTS], kb[LC_MAX_INPUTS];
     input_key(a, ka);
     input_key(b, kb);
-    if (a->op != b->op || a->dtype != b->dtype || !lc_shape_equal(&a->shape, &b->shape) ||
-        ka[0] != kb[0] || ka[1] != kb[1] || memcmp(a->attr, b->attr, sizeof a->attr) != 0 ||
-        bits_of(a->real_attr) != bits_of(b->real_attr))
-        return false;
-    return a->op != LC_OP_CONSTANT ||
-           memcmp(a->data, b->data, (size_t)lc_shape_numel(&a->shape) * sizeof *a->data) == 0;
+    return ka[0] == kb[0] && ka[1] == kb[1] && lc_node_same_fields(a, b);
 }
 
 typedef struct cse_table {

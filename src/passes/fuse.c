@@ -14,6 +14,8 @@
 
 #include "passes/kernel.h"
 #include "support/error.h"
+#include "support/format_real.h"
+#include "support/int_math.h"
 #include "support/strbuf.h"
 
 static char *dup_printf(const char *fmt, ...) LC_PRINTF(1, 2);
@@ -26,19 +28,34 @@ static char *dup_printf(const char *fmt, ...) {
     return strdup(tmp);
 }
 
+static void free_kernel(lc_kernel *k) {
+    free(k->nodes);
+    free(k->args);
+    free(k->sched.reductions);
+    free(k->sched.lp_norms);
+}
+
+const lc_reduction_schedule *lc_kernel_reduction(const lc_kernel *k, int node) {
+    for (int i = 0; i < k->sched.n_reductions; i++)
+        if (k->sched.reductions[i].node == node) return &k->sched.reductions[i];
+    return NULL;
+}
+
+const lc_lp_schedule *lc_kernel_lp_norm(const lc_kernel *k, int node) {
+    for (int i = 0; i < k->sched.n_lp_norms; i++)
+        if (k->sched.lp_norms[i].norm.root == node) return &k->sched.lp_norms[i];
+    return NULL;
+}
+
 void lc_fused_free(lc_fused *f) {
     if (!f) return;
     int n = f->graph ? lc_graph_node_count(f->graph) : 0;
     if (f->why)
         for (int i = 0; i < n; i++) free(f->why[i]);
-    for (int k = 0; k < f->n_kernels; k++) {
-        free(f->kernels[k].nodes);
-        free(f->kernels[k].args);
-    }
+    for (int k = 0; k < f->n_kernels; k++) free_kernel(&f->kernels[k]);
     free(f->kernels);
     free(f->why);
     free(f->node_slot);
-    free(f->lp_scaled);
     free(f->scratch);
     lc_graph_free(f->graph);
     free(f);
@@ -53,7 +70,7 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
     return buf;
 }
 
-static bool is_scaled_lp_norm(const lc_graph *g, const lc_node *n);
+static bool is_scaled_lp_norm(const lc_graph *g, int node, lc_lp_norm *lp);
 
 /* Walk back from an overlapping unfold's input through inline elementwise and layout nodes;
  * the first reduction found on each path is materialized. A scaled LP norm is materialized
@@ -63,13 +80,15 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) return;
     const lc_op_info *info = lc_op_get_info(n->op);
-    if (info->kind == LC_KIND_REDUCE || is_scaled_lp_norm(f->graph, n)) {
+    lc_lp_norm lp;
+    if (info->kind == LC_KIND_REDUCE || is_scaled_lp_norm(f->graph, node, &lp)) {
+        lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
         f->why[node] = dup_printf(
             "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
             "): inlining would recompute it up to %" PRId64 " times",
-            unfold_idx, unfold->attr[1], unfold->attr[2],
-            (unfold->attr[1] + unfold->attr[2] - 1) / unfold->attr[2]);
+            unfold_idx, unfold->attr[LC_UNFOLD_SIZE], unfold->attr[LC_UNFOLD_STEP],
+            lc_window_cover(&w));
         return;
     }
     for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
@@ -77,14 +96,19 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
 
 /* pow(sum(pow(abs(e), p)), 1/p) with p far from 1 (lc_lp_norm_scaled): codegen scales by the
  * window max. */
-static bool is_scaled_lp_norm(const lc_graph *g, const lc_node *n) {
-    if (n->op != LC_OP_POW) return false;
-    const lc_node *s = lc_graph_node(g, n->inputs[0]);
-    if (s->op != LC_OP_SUM) return false;
-    const lc_node *q = lc_graph_node(g, s->inputs[0]);
-    if (q->op != LC_OP_POW || lc_graph_node(g, q->inputs[0])->op != LC_OP_ABS) return false;
-    double p = q->real_attr;
-    return lc_lp_norm_scaled(p) && fabs(n->real_attr * p - 1.0) < 1e-12;
+static bool is_scaled_lp_norm(const lc_graph *g, int node, lc_lp_norm *lp) {
+    return lc_lp_norm_match(g, node, lp) && lc_graph_node(g, lp->base)->op == LC_OP_ABS &&
+           lc_lp_norm_scaled(lp->p);
+}
+
+/* Whether the kernel rooted at a fold runs window-major (lc_schedule): short blocks (step and
+ * ceil(size/step) at most LC_UNROLL_MAX) unroll, and long blocks of windows that do not
+ * overlap run as loops over the window's slots; anything else (long overlapping windows)
+ * stays element-major. */
+static bool fold_window_major(const lc_node *n) {
+    if (n->op != LC_OP_FOLD || n->attr[LC_FOLD_DIM] != n->shape.rank - 1) return false;
+    lc_window w = lc_window_of(n);
+    return (w.step <= LC_UNROLL_MAX && lc_window_cover(&w) <= LC_UNROLL_MAX) || !lc_window_overlaps(&w);
 }
 
 typedef struct collect {
@@ -117,19 +141,53 @@ static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_roo
         c->nodes[c->n_nodes++] = node;
     }
     const lc_op_info *info = lc_op_get_info(n->op);
+    /* saturating: a huge window (size near INT64_MAX) only makes the estimate "huge" */
     int64_t cost = 0;
-    for (int i = 0; i < info->arity; i++) cost += collect_node(f, c, n->inputs[i], false);
+    for (int i = 0; i < info->arity; i++) cost = lc_sat_add(cost, collect_node(f, c, n->inputs[i], false));
     if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
         const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
-        cost *= x->shape.dim[n->attr[0]];
+        cost = lc_sat_mul(cost, x->shape.dim[n->attr[LC_REDUCE_DIM]]);
     } else if (n->op == LC_OP_FOLD) {
-        cost *= (n->attr[1] + n->attr[2] - 1) / n->attr[2];
+        lc_window w = lc_window_of(n);
+        cost = lc_sat_mul(cost, lc_window_cover(&w));
     }
     return cost > 0 ? cost : 1;
 }
 
 static int cmp_int(const void *a, const void *b) {
     return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
+static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
+    size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
+    k->sched.reductions = malloc(sizeof *k->sched.reductions * cap);
+    k->sched.lp_norms = malloc(sizeof *k->sched.lp_norms * cap);
+    if (!k->sched.reductions || !k->sched.lp_norms) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    for (int i = 0; i < k->n_nodes; i++) {
+        int node = k->nodes[i];
+        const lc_node *n = lc_graph_node(f->graph, node);
+        int64_t terms = -1;
+        if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+            terms = lc_graph_node(f->graph, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]];
+        } else if (n->op == LC_OP_FOLD) {
+            lc_window w = lc_window_of(n);
+            terms = lc_window_cover(&w);
+        }
+        if (terms >= 0) {
+            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX};
+            k->sched.reductions[k->sched.n_reductions++] = rs;
+        }
+        lc_lp_schedule lp = {0};
+        if (lc_lp_norm_match(f->graph, node, &lp.norm)) {
+            /* the scaled form reads |e| directly: only where the sum is inline (it is not
+             * when the graph also outputs the sum, say) */
+            lc_lp_norm unused;
+            lp.scaled = is_scaled_lp_norm(f->graph, node, &unused) && f->node_slot[lp.norm.sum] < 0;
+            k->sched.lp_norms[k->sched.n_lp_norms++] = lp;
+        }
+    }
+    return LC_OK;
 }
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
@@ -140,12 +198,11 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     int64_t cost = collect_node(f, c, root, true);
     /* the co-root is evaluated once per window of `step` positions, not per position */
     if (co_root >= 0) {
-        int64_t step = lc_graph_node(f->graph, root)->attr[2];
-        cost += (collect_node(f, c, co_root, true) + step - 1) / step;
+        int64_t step = lc_graph_node(f->graph, root)->attr[LC_FOLD_STEP];
+        cost = lc_sat_add(cost, lc_ceil_div(collect_node(f, c, co_root, true), step));
     }
     lc_kernel *k = &f->kernels[kid];
-    free(k->nodes);
-    free(k->args);
+    free_kernel(k);
     memset(k, 0, sizeof *k);
     k->root = root;
     k->dst_slot = dst_slot;
@@ -153,12 +210,22 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->co_slot = co_root >= 0 ? f->node_slot[co_root] : -1;
     k->align = 1;
     const lc_node *r = lc_graph_node(f->graph, root);
-    if (lc_fold_window_major(r)) {
-        /* blocks of `step` positions tile the rows (and, with a co-root written per block,
-         * are exactly the windows) */
-        int64_t step = r->attr[2], lo = r->attr[3], len = r->attr[5];
+    if (fold_window_major(r)) {
+        lc_window w = lc_window_of(r);
+        int64_t len = r->attr[LC_FOLD_LENGTH];
         int64_t windows = lc_graph_node(f->graph, r->inputs[0])->shape.dim[r->shape.rank - 1];
-        if (lo == 0 && len % step == 0 && (co_root < 0 || windows * step == len)) k->align = step;
+        k->sched.order = LC_LOOP_WINDOWS;
+        k->sched.block = w.step > LC_UNROLL_MAX ? LC_BLOCK_SLOT_LOOPS : LC_BLOCK_UNROLLED;
+        /* blocks of `step` positions tile the rows (and, with a co-root written per block,
+         * are exactly the windows); windows·step is the covered length, so it cannot
+         * overflow where it equals len */
+        int64_t covered;
+        bool tile = w.pad_lo == 0 && len % w.step == 0 &&
+                    (co_root < 0 || (!__builtin_mul_overflow(windows, w.step, &covered) && covered == len));
+        if (tile) {
+            k->sched.whole_blocks = true;
+            k->align = w.step;
+        }
     }
     k->outer = lc_shape_numel(&lc_graph_node(f->graph, root)->shape);
     k->cost = cost;
@@ -170,7 +237,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     memcpy(k->args, c->args, sizeof(int) * (size_t)c->n_args);
     k->n_nodes = c->n_nodes;
     k->n_args = c->n_args;
-    return LC_OK;
+    return schedule_inline_nodes(f, k);
 }
 
 static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
@@ -188,14 +255,15 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     for (int k2 = 0; k2 < f->n_kernels; k2++) {
         lc_kernel *K2 = &f->kernels[k2];
         const lc_node *fold = lc_graph_node(f->graph, K2->root);
-        if (!lc_fold_window_major(fold) || fold->attr[2] < fold->attr[1] || K2->co_root >= 0)
+        if (K2->sched.order != LC_LOOP_WINDOWS || fold->attr[LC_FOLD_STEP] < fold->attr[LC_FOLD_SIZE] ||
+            K2->co_root >= 0)
             continue; /* a co-root is written once per block: windows must not overlap */
         const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
         lc_shape wshape = y->shape;
         wshape.rank--; /* [..., windows] */
         /* each window is written at its first position max(0, o·step - pad_lo): that needs
          * every window to start before the end, and only window 0 before the start */
-        int64_t step = fold->attr[2], lo = fold->attr[3], len = fold->attr[5];
+        int64_t step = fold->attr[LC_FOLD_STEP], lo = fold->attr[LC_FOLD_PAD_LO], len = fold->attr[LC_FOLD_LENGTH];
         int64_t windows = wshape.dim[wshape.rank - 1];
         if (lo >= step || (windows - 1) * step - lo > len - 1) continue;
         for (int k1 = k2 - 1; k1 >= 0; k1--) {
@@ -213,8 +281,7 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
             if (read_between) continue;
             int co = K1->root;
             LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co));
-            free(f->kernels[k1].nodes);
-            free(f->kernels[k1].args);
+            free_kernel(&f->kernels[k1]);
             memmove(&f->kernels[k1], &f->kernels[k1 + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k1 - 1));
             f->n_kernels--;
             k2--;
@@ -237,7 +304,6 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     size_t nn = (size_t)(n ? n : 1);
     f->node_slot = malloc(sizeof(int) * nn);
     f->why = calloc(nn, sizeof(char *));
-    f->lp_scaled = calloc(nn, sizeof(bool));
     /* At most one kernel per node plus one copy per output. */
     f->kernels = calloc(nn + (size_t)f->n_outputs, sizeof(lc_kernel));
     collect c = {0};
@@ -245,8 +311,7 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     c.mark = calloc(nn, sizeof(int));
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
-    if (!f->node_slot || !f->why || !f->lp_scaled || !f->kernels || !c.mark || !c.nodes ||
-        !c.args) {
+    if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.nodes || !c.args) {
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
         goto done;
     }
@@ -265,14 +330,8 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     }
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
-        if (u->op == LC_OP_UNFOLD && u->attr[1] > u->attr[2])
+        if (u->op == LC_OP_UNFOLD && u->attr[LC_UNFOLD_SIZE] > u->attr[LC_UNFOLD_STEP])
             materialize_reductions(f, u->inputs[0], u, i);
-    }
-    /* the scaled form reads |e| directly: only where the sum is inline (it is not when the
-     * graph also outputs the sum, say) */
-    for (int i = 0; i < n; i++) {
-        const lc_node *u = lc_graph_node(g, i);
-        f->lp_scaled[i] = is_scaled_lp_norm(g, u) && f->node_slot[u->inputs[0]] < 0;
     }
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
@@ -312,6 +371,71 @@ static void print_slot(const lc_fused *f, lc_strbuf *sb, int slot) {
         lc_strbuf_printf(sb, "scratch %d", slot);
 }
 
+/* The kernel's loop order and block form, one line. */
+static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf *sb) {
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    if (k->sched.order == LC_LOOP_ELEMENTS) {
+        lc_strbuf_puts(sb, "  schedule: element-major (one trip per element, last axis innermost");
+        if (r->op == LC_OP_FOLD && r->attr[LC_FOLD_DIM] == r->shape.rank - 1) {
+            lc_window w = lc_window_of(r);
+            lc_strbuf_printf(sb, "; not window-major: the windows overlap (size %" PRId64 " > step %" PRId64
+                             ") and a block of %" PRId64 " positions x %" PRId64
+                             " covering windows has a side over %d to unroll",
+                             w.size, w.step, w.step, lc_window_cover(&w), LC_UNROLL_MAX);
+        }
+        lc_strbuf_puts(sb, ")\n");
+        return;
+    }
+    lc_window w = lc_window_of(r);
+    lc_strbuf_printf(sb, "  schedule: window-major, blocks of step %" PRId64 " positions", w.step);
+    if (k->sched.block == LC_BLOCK_UNROLLED)
+        lc_strbuf_printf(sb, ", unrolled (%" PRId64 " position%s x up to %" PRId64
+                         " covering window%s), the loop over blocks vectorized",
+                         w.step, w.step == 1 ? "" : "s", lc_window_cover(&w), lc_window_cover(&w) == 1 ? "" : "s");
+    else
+        lc_strbuf_printf(sb, ", a loop over the window's %" PRId64 " slots (step > %d), vectorized",
+                         w.size, LC_UNROLL_MAX);
+    lc_strbuf_puts(sb, k->sched.whole_blocks ? "; blocks tile the rows: no element edges\n"
+                                             : "; element-by-element edges before and after the whole blocks\n");
+}
+
+/* What the schedule says about one inline node, as a bracketed note (nothing for plain
+ * elementwise nodes). */
+static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node, lc_strbuf *sb) {
+    const lc_node *x = lc_graph_node(f->graph, node);
+    const lc_reduction_schedule *rs = lc_kernel_reduction(k, node);
+    const lc_lp_schedule *lp = lc_kernel_lp_norm(k, node);
+    char num[32];
+    if (lp) {
+        lc_strbuf_printf(sb, "  [lp norm, p = %s: ", lc_format_number(lp->norm.p, num));
+        if (lp->scaled)
+            lc_strbuf_printf(sb, "scaled by the window max |x| (p outside [1/%g, %g])]",
+                             LC_LP_SCALE_MIN_P, LC_LP_SCALE_MIN_P);
+        else if (lc_lp_norm_scaled(lp->norm.p))
+            lc_strbuf_puts(sb, "plain pow(sum, 1/p) (the scaled form needs |x| terms and the sum inline)]");
+        else
+            lc_strbuf_puts(sb, "plain pow(sum, 1/p)]");
+        return;
+    }
+    if (rs && x->op == LC_OP_FOLD) {
+        lc_strbuf_printf(sb, "  [gather over the %" PRId64 " window%s covering each position: %s]",
+                         rs->terms, rs->terms == 1 ? "" : "s",
+                         rs->unrolled ? "unrolled" : "vector partial sums");
+        return;
+    }
+    if (rs) {
+        if (rs->unrolled)
+            lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: unrolled into the vectorized loop]",
+                             rs->terms);
+        else
+            lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: vector partial sums (more than "
+                             "%d to unroll), so the loop around it is not vectorized]", rs->terms, LC_UNROLL_MAX);
+        return;
+    }
+    if (x->op == LC_OP_UNFOLD) lc_strbuf_puts(sb, "  [index arithmetic; 0 outside [0, L)]");
+    else if (x->op == LC_OP_EXPAND) lc_strbuf_puts(sb, "  [index dropped; the input is recomputed per slot]");
+}
+
 lc_status lc_fused_print(const lc_fused *f, FILE *out) {
     lc_strbuf sb = {0};
     char lab[256], shp[96];
@@ -325,6 +449,7 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         print_slot(f, &sb, kr->dst_slot);
         lc_strbuf_printf(&sb, "; outer range %" PRId64 "%s, ~%" PRId64 " loads per element\n",
                          kr->outer, kr->align > 1 ? " (split at whole windows)" : "", kr->cost);
+        print_loop_schedule(f, kr, &sb);
         if (kr->co_root >= 0) {
             const lc_node *co = lc_graph_node(f->graph, kr->co_root);
             lc_strbuf_printf(&sb, "  also writes %s %s%s into ",
@@ -341,19 +466,9 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         lc_strbuf_puts(&sb, kr->n_args ? "\n" : " nothing\n");
         for (int i = 0; i < kr->n_nodes; i++) {
             int node = kr->nodes[i];
-            const lc_node *x = lc_graph_node(f->graph, node);
-            const char *role = "";
-            if ((x->op == LC_OP_SUM || x->op == LC_OP_MEAN) &&
-                lc_graph_node(f->graph, x->inputs[0])->shape.dim[x->attr[0]] > LC_UNROLL_MAX)
-                role = "  [window reduction: vector partial sums (too long to unroll), so the "
-                       "loop around it is not vectorized]";
-            else if (x->op == LC_OP_SUM || x->op == LC_OP_MEAN)
-                role = "  [window reduction: unrolled into the vectorized loop]";
-            else if (x->op == LC_OP_UNFOLD) role = "  [index arithmetic; 0 outside [0, L)]";
-            else if (x->op == LC_OP_FOLD) role = "  [gather over the windows covering each position]";
-            else if (x->op == LC_OP_EXPAND) role = "  [index dropped; the input is recomputed per slot]";
-            if (f->lp_scaled[node]) role = "  [lp norm scaled by the window max |x| (p far from 1)]";
-            lc_strbuf_printf(&sb, "  op %s%s\n", lc_fused_node_label(f, node, lab, sizeof lab), role);
+            lc_strbuf_printf(&sb, "  op %s", lc_fused_node_label(f, node, lab, sizeof lab));
+            print_node_schedule(f, kr, node, &sb);
+            lc_strbuf_puts(&sb, "\n");
         }
     }
     bool any = false;

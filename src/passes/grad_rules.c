@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/window.h"
 #include "passes/grad_rules.h"
 #include "support/error.h"
 
@@ -126,7 +127,7 @@ static int rule_pow(emitter *e, const lc_node *y, int gy) {
 /* div(a, b): ga = gy / b; gb = -gy · a / b² = -(gy · y) / b (y = a / b is already computed and
  * finite wherever the forward is). Both divide with the forward's safe flag. */
 static int rule_div_den(emitter *e, int yi, const lc_node *y, int gy) {
-    bool safe = y->attr[0] != 0;
+    bool safe = y->attr[LC_DIV_SAFE] != 0;
     int t = e_div(e, e_mul(e, gy, yi), y->inputs[1], safe);
     return reduce_to(e, e_mul(e, t, e_scalar(e, yi, -1.0)), y->inputs[1]);
 }
@@ -145,18 +146,20 @@ static int rule(emitter *e, int yi, int gy, int operand) {
         /* The adjoint of a window view: every window slot's gradient goes back onto its source
          * position; slots in the padding have no source and are dropped. */
         if (e->st != LC_OK) return -1;
-        lc_status st = lc_fold(e->g, gy, (int)a[0], a[1], a[2], a[3], a[4], xn->shape.dim[a[0]], &out);
+        lc_window w = lc_window_of(y);
+        lc_status st = lc_fold(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, xn->shape.dim[w.dim], &out);
         return named(e, st, out, "fold");
     }
     case LC_OP_FOLD: {
         /* fold is linear and its adjoint is unfold with the same windows: each slot reads the
          * gradient of the position it was summed onto (0 for padding). */
         if (e->st != LC_OK) return -1;
-        lc_status st = lc_unfold(e->g, gy, (int)a[0], a[1], a[2], a[3], a[4], &out);
+        lc_window w = lc_window_of(y);
+        lc_status st = lc_unfold(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, &out);
         return named(e, st, out, "unfold");
     }
     case LC_OP_EXPAND:
-        return e_sum(e, gy, (int)a[0]); /* every copy's gradient adds up */
+        return e_sum(e, gy, (int)a[LC_EXPAND_DIM]); /* every copy's gradient adds up */
     case LC_OP_ABS: {
         if (e->st != LC_OK) return -1;
         int s = -1;
@@ -172,15 +175,15 @@ static int rule(emitter *e, int yi, int gy, int operand) {
     case LC_OP_ADD:
         return reduce_to(e, gy, x);
     case LC_OP_DIV:
-        if (operand == 0) return reduce_to(e, e_div(e, gy, y->inputs[1], y->attr[0] != 0), x);
+        if (operand == 0) return reduce_to(e, e_div(e, gy, y->inputs[1], y->attr[LC_DIV_SAFE] != 0), x);
         return rule_div_den(e, yi, y, gy);
     case LC_OP_SUM:
-        return e_expand(e, gy, (int)a[0], xn->shape.dim[a[0]]);
+        return e_expand(e, gy, (int)a[LC_SUM_DIM], xn->shape.dim[a[LC_SUM_DIM]]);
     case LC_OP_MEAN: {
         /* Each of the n elements contributed 1/n. Dividing by n, as the forward does, instead of
          * multiplying by a rounded 1/n keeps the gradient exact where the forward is. */
-        int64_t n = xn->shape.dim[a[0]];
-        return e_div(e, e_expand(e, gy, (int)a[0], n), e_scalar(e, x, (double)n), false);
+        int64_t n = xn->shape.dim[a[LC_MEAN_DIM]];
+        return e_div(e, e_expand(e, gy, (int)a[LC_MEAN_DIM], n), e_scalar(e, x, (double)n), false);
     }
     case LC_OP_COUNT:
         break;

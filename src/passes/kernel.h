@@ -8,9 +8,13 @@
  * `unfold` is index arithmetic (reads outside [0, L) give 0), `expand` drops an index, and
  * `fold` is a gather: for each output position the windows covering it are visited in order,
  * so no kernel ever writes an element twice and the outer range splits freely. A fold over
- * the last axis (the backward of a pool) runs window-major (lc_fold_window_major), and when
+ * the last axis (the backward of a pool) runs window-major (lc_schedule), and when
  * its windows do not overlap it also writes the pool's per-window result (co_root): a
  * training step is then one kernel and one pass over x.
+ *
+ * Fuse decides each kernel's schedule (lc_schedule: loop order, block form, where the outer
+ * range may split, how each reduction runs, which LP norms are scaled) and codegen only reads
+ * it, so the fuse dump shows every decision the emitted code follows.
  *
  * Every op has this generic inline evaluation, so nothing ever falls outside a kernel: the
  * fuse dump says instead what was materialized and why, and which loops stay scalar.
@@ -25,7 +29,59 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ir/window.h"
 #include "lucid/ir.h"
+#include "passes/lp_norm.h"
+
+/* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
+ * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
+#define LC_UNROLL_MAX 16
+
+typedef enum lc_loop_order {
+    LC_LOOP_ELEMENTS, /* one trip per element of the root, the last axis innermost */
+    /* The root is a fold over the last axis: a loop over blocks q of `step` positions
+     * (q·step - pad_lo + ph), each position summing the ceil(size/step) windows o = q - m
+     * that cover it, so every index is affine in q. */
+    LC_LOOP_WINDOWS,
+} lc_loop_order;
+
+typedef enum lc_block_form {
+    /* step and ceil(size/step) at most LC_UNROLL_MAX: the block's positions and their
+     * covering windows are unrolled, and the loop over blocks vectorizes */
+    LC_BLOCK_UNROLLED,
+    /* windows that do not overlap, step > LC_UNROLL_MAX: a loop over the window's slots
+     * (contiguous loads and stores), then +0 over the gap up to step */
+    LC_BLOCK_SLOT_LOOPS,
+} lc_block_form;
+
+/* A counted reduction evaluated inline: a sum or mean over `terms` elements of its axis, or a
+ * fold's gather over the `terms` = ceil(size/step) windows covering a position. */
+typedef struct lc_reduction_schedule {
+    int node;
+    int64_t terms;
+    bool unrolled; /* terms <= LC_UNROLL_MAX: unrolled; else vector partial sums */
+} lc_reduction_schedule;
+
+/* An LP norm evaluated inline (lp_norm.h), and whether it is scaled: m·(Σ(|e|/m)^p)^(1/p),
+ * m = max |e| (lc_lp_norm_scaled), which needs A = abs(e) and the sum inline (the scaled
+ * form reads |e| directly, bypassing the sum). */
+typedef struct lc_lp_schedule {
+    lc_lp_norm norm;
+    bool scaled;
+} lc_lp_schedule;
+
+typedef struct lc_schedule {
+    lc_loop_order order;
+    lc_block_form block;     /* LC_LOOP_WINDOWS only */
+    /* LC_LOOP_WINDOWS only: blocks tile every row exactly (pad_lo = 0, step divides the
+     * length, and with a co-root every block is a window), and the outer range splits only
+     * at multiples of step (align): codegen needs no element-by-element edges. */
+    bool whole_blocks;
+    int n_reductions;
+    lc_reduction_schedule *reductions; /* in node order */
+    int n_lp_norms;
+    lc_lp_schedule *lp_norms;          /* in node order */
+} lc_schedule;
 
 typedef struct lc_kernel {
     int root;          /* node whose values the kernel computes */
@@ -47,23 +103,12 @@ typedef struct lc_kernel {
      * fold whose windows tile its rows exactly sets it to the step, so codegen needs no
      * element-by-element code for windows cut by a split. */
     int64_t align;
+    lc_schedule sched;
 } lc_kernel;
 
-/* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
- * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
-#define LC_UNROLL_MAX 16
-
-/* A fold that codegen runs window-major: over the last axis, a loop over blocks q of `step`
- * positions (q·step - pad_lo + ph), each position summing the ceil(size/step) windows
- * o = q - m that cover it, so every index is affine in q. Short blocks (step and
- * ceil(size/step) at most LC_UNROLL_MAX) are unrolled and the loop over q vectorizes; long
- * blocks of windows that do not overlap (size <= step) run as a loop over the window's
- * slots, which vectorizes instead. */
-static inline bool lc_fold_window_major(const lc_node *n) {
-    if (n->op != LC_OP_FOLD || n->attr[0] != n->shape.rank - 1) return false;
-    int64_t size = n->attr[1], step = n->attr[2];
-    return (step <= LC_UNROLL_MAX && (size + step - 1) / step <= LC_UNROLL_MAX) || size <= step;
-}
+/* The kernel's schedule entry for node `node`, or NULL when it has none. */
+const lc_reduction_schedule *lc_kernel_reduction(const lc_kernel *k, int node);
+const lc_lp_schedule *lc_kernel_lp_norm(const lc_kernel *k, int node);
 
 typedef struct lc_scratch {
     int slot;          /* scratch slot */
@@ -79,8 +124,6 @@ typedef struct lc_fused {
     int n_slots;
     int *node_slot;           /* per node: slot holding it, or -1 when evaluated inline */
     char **why;               /* per node: why it is materialized (NULL when inlined) */
-    bool *lp_scaled;          /* per node: a pow(sum(pow(|e|, p)), 1/p) root that codegen
-                                 evaluates as m·(Σ(|e|/m)^p)^(1/p), m = max |e| (large p) */
     int n_kernels;
     lc_kernel *kernels;       /* in execution order */
     /* Filled by lc_plan. */
@@ -88,19 +131,6 @@ typedef struct lc_fused {
     lc_scratch *scratch;
     int64_t scratch_bytes;    /* size of the per-run scratch block */
 } lc_fused;
-
-/* p above which the LP norm is evaluated in its scaled form: |x|^p overflows float32 at
- * |x| = 4.4 for p = 60, and at |x| = 2^16 for p = 8. */
-#define LC_LP_SCALE_MIN_P 8.0
-
-/* Whether codegen evaluates the LP norm of exponent p scaled by the window max,
- * m·(Σ(|x|/m)^p)^(1/p). Large p: so |x|^p does not overflow. Small p (below 1/8): |x|^p is
- * within a few ulps of 1 for most x, and the final power 1/p amplifies that rounding by 1/p;
- * scaled, the largest term is exactly 1, so a window with one nonzero element gives that
- * element (the plain form gave 1 for p = 1e-300, where x^p rounds to 1). */
-static inline bool lc_lp_norm_scaled(double p) {
-    return p > LC_LP_SCALE_MIN_P || p < 1.0 / LC_LP_SCALE_MIN_P;
-}
 
 /* Group the nodes of `g` into kernels. Never fails on a valid graph: every op has a generic
  * inline evaluation, so there is no unsupported node. Free with lc_fused_free. */

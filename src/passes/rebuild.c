@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/node_key.h"
 #include "passes/rebuild.h"
 #include "support/error.h"
 
@@ -110,14 +111,8 @@ bool lc_graph_identical(const lc_graph *a, const lc_graph *b) {
         return false;
     for (int i = 0; i < count; i++) {
         const lc_node *x = lc_graph_node(a, i), *y = lc_graph_node(b, i);
-        if (x->op != y->op || x->dtype != y->dtype || !lc_shape_equal(&x->shape, &y->shape) ||
-            memcmp(x->inputs, y->inputs, sizeof x->inputs) != 0 ||
-            memcmp(x->attr, y->attr, sizeof x->attr) != 0 ||
-            memcmp(&x->real_attr, &y->real_attr, sizeof x->real_attr) != 0 ||
+        if (!lc_node_same_fields(x, y) || memcmp(x->inputs, y->inputs, sizeof x->inputs) != 0 ||
             !same_name(x->name, y->name))
-            return false;
-        if (x->op == LC_OP_CONSTANT &&
-            memcmp(x->data, y->data, (size_t)lc_shape_numel(&x->shape) * sizeof *x->data) != 0)
             return false;
     }
     for (int k = 0; k < lc_graph_output_count(a); k++)

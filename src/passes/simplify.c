@@ -95,14 +95,14 @@ lc_status lc_simp_pow(lc_simplify *s, int x, double e, int64_t zp, int *out) {
         *out = x;
         return LC_OK;
     }
-    int64_t attrs[] = {zp};
+    int64_t attrs[LC_MAX_INT_ATTRS] = {[LC_POW_ZERO_POLE] = zp};
     bool done;
     LC_TRY(fold_constants(s, LC_OP_POW, x, -1, zp, e, &done, out));
     if (done) return LC_OK;
     const lc_node *xn = node(s, x);
     bool need_abs;
     if (xn->op == LC_OP_POW &&
-        pow_pow_folds(s, xn->inputs[0], xn->real_attr, xn->attr[0], e, zp, &need_abs)) {
+        pow_pow_folds(s, xn->inputs[0], xn->real_attr, xn->attr[LC_POW_ZERO_POLE], e, zp, &need_abs)) {
         int base = xn->inputs[0];
         double ae = xn->real_attr * e;
         if (need_abs) LC_TRY(lc_simp_abs(s, base, &base));
@@ -170,13 +170,13 @@ static lc_status simplify_node(lc_simplify *s, lc_rebuild *rb, int old, const in
     const lc_node *n = lc_graph_node(rb->in, old);
     bool done;
     switch (n->op) {
-    case LC_OP_POW: return lc_simp_pow(s, in[0], n->real_attr, n->attr[0], out);
+    case LC_OP_POW: return lc_simp_pow(s, in[0], n->real_attr, n->attr[LC_POW_ZERO_POLE], out);
     case LC_OP_ABS: return lc_simp_abs(s, in[0], out);
     case LC_OP_SIGN: return simp_sign(s, in[0], out);
     case LC_OP_MUL: return lc_simp_mul(s, in[0], in[1], out);
     case LC_OP_ADD:
     case LC_OP_DIV:
-        LC_TRY(fold_constants(s, n->op, in[0], in[1], n->attr[0], 0, &done, out));
+        LC_TRY(fold_constants(s, n->op, in[0], in[1], n->op == LC_OP_DIV ? n->attr[LC_DIV_SAFE] : 0, 0, &done, out));
         if (done) return LC_OK;
         return lc_rebuild_append(rb, n, in, out);
     case LC_OP_INPUT:

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/node_key.h"
 #include "passes/simplify.h"
 
 /* How many nodes one sameness question may visit. A graph is a DAG, so a walk down both
@@ -64,12 +65,8 @@ static bool same_at(const lc_graph *g, int a, int b, int *budget) {
     if (--*budget < 0) return false;
     const lc_node *x = lc_graph_node(g, a), *y = lc_graph_node(g, b);
     /* Two INPUTs are two parameters, however alike. */
-    if (x->op != y->op || x->op == LC_OP_INPUT || x->dtype != y->dtype ||
-        !lc_shape_equal(&x->shape, &y->shape) || memcmp(x->attr, y->attr, sizeof x->attr) != 0 ||
-        memcmp(&x->real_attr, &y->real_attr, sizeof x->real_attr) != 0)
-        return false;
-    if (x->op == LC_OP_CONSTANT)
-        return memcmp(x->data, y->data, (size_t)lc_shape_numel(&x->shape) * sizeof *x->data) == 0;
+    if (x->op == LC_OP_INPUT || !lc_node_same_fields(x, y)) return false;
+    if (x->op == LC_OP_CONSTANT) return true; /* its data is one of the fields */
     for (int k = 0; k < lc_op_get_info(x->op)->arity; k++)
         if (!same_at(g, x->inputs[k], y->inputs[k], budget)) return false;
     return true;

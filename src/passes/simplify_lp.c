@@ -26,6 +26,7 @@
  * constants are folded: autodiff's 1/p and p cancel. */
 #include <math.h>
 
+#include "passes/lp_norm.h"
 #include "passes/simplify.h"
 #include "support/error.h"
 
@@ -50,7 +51,7 @@ static bool factor_is_power_of(const lc_graph *g, int i, int base, double expone
     const lc_node *n = lc_graph_node(g, i);
     if (n->op == LC_OP_POW && lc_simp_near(n->real_attr, exponent) &&
         lc_simp_same(g, n->inputs[0], base)) {
-        *zero_pole = n->attr[0];
+        *zero_pole = n->attr[LC_POW_ZERO_POLE];
         return true;
     }
     *zero_pole = 0;
@@ -88,20 +89,18 @@ static bool match_pole(lc_simplify *s, lp_match *m, int j) {
     if (pole->op == LC_OP_POW) {
         sum_index = pole->inputs[0];
         pole_exponent = pole->real_attr;
-        pole_zero_pole = pole->attr[0];
+        pole_zero_pole = pole->attr[LC_POW_ZERO_POLE];
     }
-    const lc_node *sum = lc_graph_node(g, sum_index);
-    if (sum->op != LC_OP_SUM || sum->attr[0] != m->dim) return false;
-    const lc_node *terms = lc_graph_node(g, sum->inputs[0]);
-    if (terms->op != LC_OP_POW) return false;
-    double p = terms->real_attr;
-    if (!(p > 0) || terms->shape.dim[m->dim] != m->size) return false;
+    lc_lp_norm lp;
+    if (!lc_lp_sum_match(g, sum_index, &lp) || lp.dim != m->dim) return false;
+    double p = lp.p;
+    if (!(p > 0) || lc_graph_node(g, lp.terms)->shape.dim[m->dim] != m->size) return false;
     if (!lc_simp_near(pole_exponent, 1.0 / p - 1.0)) return false;
     if (pole_exponent < 0 && pole_zero_pole != 1) return false; /* 0 · inf stays NaN */
-    if (!lc_simp_nonneg(s, terms->inputs[0])) return false;     /* (A/y)^e needs A >= 0 */
+    if (!lc_simp_nonneg(s, lp.base)) return false;               /* (A/y)^e needs A >= 0 */
     m->at_pole = j;
     m->sum = sum_index;
-    m->base = terms->inputs[0];
+    m->base = lp.base;
     m->p = p;
     return true;
 }
@@ -112,8 +111,8 @@ static bool find_match(lc_simplify *s, lp_match *m, const lc_shape *full) {
         const lc_node *ex = lc_graph_node(g, m->top.node[e]);
         if (ex->op != LC_OP_EXPAND) continue;
         m->at_expand = e;
-        m->dim = (int)ex->attr[0];
-        m->size = ex->attr[1];
+        m->dim = (int)ex->attr[LC_EXPAND_DIM];
+        m->size = ex->attr[LC_EXPAND_SIZE];
         m->inner.n = 0;
         if (!lc_simp_factors(g, ex->inputs[0], &m->inner)) continue;
         for (int j = 0; j < m->inner.n; j++) {
@@ -141,8 +140,8 @@ static bool find_match(lc_simplify *s, lp_match *m, const lc_shape *full) {
  * graph), else a new one. */
 static lc_status norm_of(lc_simplify *s, const lp_match *m, int *y) {
     for (int i = 0; i < lc_graph_node_count(s->g); i++) {
-        const lc_node *n = lc_graph_node(s->g, i);
-        if (n->op == LC_OP_POW && n->inputs[0] == m->sum && lc_simp_near(n->real_attr, 1.0 / m->p)) {
+        lc_lp_norm lp;
+        if (lc_lp_norm_match(s->g, i, &lp) && lp.sum == m->sum) {
             *y = i;
             return LC_OK;
         }
@@ -151,7 +150,8 @@ static lc_status norm_of(lc_simplify *s, const lp_match *m, int *y) {
 }
 
 static lc_status build(lc_simplify *s, const lp_match *m, int *out) {
-    int64_t expand_attrs[] = {m->dim, m->size}, safe[] = {1};
+    int64_t expand_attrs[LC_MAX_INT_ATTRS] = {[LC_EXPAND_DIM] = m->dim, [LC_EXPAND_SIZE] = m->size};
+    int64_t safe[LC_MAX_INT_ATTRS] = {[LC_DIV_SAFE] = 1};
     int y, y_wide, ratio, stable;
     LC_TRY(norm_of(s, m, &y));
     LC_TRY(lc_simp_append(s, LC_OP_EXPAND, y, -1, expand_attrs, 0, &y_wide));

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/node_key.h"
 #include "runtime/program_internal.h"
 #include "support/error.h"
 
@@ -53,6 +54,8 @@ static void put(keybuf *k, const void *p, size_t n) {
     k->len += n;
 }
 
+static void put_bytes(void *k, const void *p, size_t n) { put(k, p, n); }
+
 lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, size_t *len) {
     keybuf k = {0};
     int n = lc_graph_node_count(g), outs = lc_graph_output_count(g);
@@ -60,14 +63,8 @@ lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, 
     put(&k, &n, sizeof n);
     for (int i = 0; i < n; i++) {
         const lc_node *x = lc_graph_node(g, i);
-        int hdr[2 + LC_MAX_INPUTS] = {(int)x->op, (int)x->dtype, x->inputs[0], x->inputs[1]};
-        put(&k, hdr, sizeof hdr);
-        put(&k, &x->shape.rank, sizeof x->shape.rank);
-        put(&k, x->shape.dim, sizeof(int64_t) * (size_t)x->shape.rank);
-        put(&k, x->attr, sizeof x->attr);
-        put(&k, &x->real_attr, sizeof x->real_attr);
-        if (x->op == LC_OP_CONSTANT && x->data)
-            put(&k, x->data, sizeof(double) * (size_t)lc_shape_numel(&x->shape));
+        put(&k, x->inputs, sizeof x->inputs);
+        lc_node_put_fields(x, put_bytes, &k); /* the fields cse and simplify compare */
     }
     put(&k, &outs, sizeof outs);
     for (int i = 0; i < outs; i++) {

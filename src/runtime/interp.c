@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/window.h"
 #include "lucid/runtime.h"
 #include "runtime/wide.h"
 #include "support/error.h"
@@ -32,8 +33,9 @@ static axis_split split_at(const lc_shape *s, int dim) {
 
 /* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). */
 static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
-    int dim = (int)n->attr[0];
-    int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3];
+    lc_window w = lc_window_of(n);
+    int dim = w.dim;
+    int64_t size = w.size, step = w.step, lo = w.pad_lo;
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
     for (int64_t a = 0; a < in.outer; a++)
@@ -49,8 +51,9 @@ static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, l
 
 /* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos. */
 static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
-    int dim = (int)n->attr[0];
-    int64_t size = n->attr[1], step = n->attr[2], lo = n->attr[3], length = n->attr[5];
+    lc_window w = lc_window_of(n);
+    int dim = w.dim;
+    int64_t size = w.size, step = w.step, lo = w.pad_lo, length = n->attr[LC_FOLD_LENGTH];
     axis_split res = split_at(&n->shape, dim);
     int64_t windows = xn->shape.dim[dim];
     for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++) out[k] = lc_wide_from_double(0.0);
@@ -68,7 +71,7 @@ static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_
 
 /* expand: out[a][s][b] = x[a][b]. */
 static void eval_expand(const lc_node *n, const lc_wide *x, lc_wide *out) {
-    axis_split r = split_at(&n->shape, (int)n->attr[0]);
+    axis_split r = split_at(&n->shape, (int)n->attr[LC_EXPAND_DIM]);
     for (int64_t a = 0; a < r.outer; a++)
         for (int64_t s = 0; s < r.extent; s++)
             for (int64_t b = 0; b < r.inner; b++) out[(a * r.extent + s) * r.inner + b] = x[a * r.inner + b];
@@ -76,7 +79,7 @@ static void eval_expand(const lc_node *n, const lc_wide *x, lc_wide *out) {
 
 /* sum and mean over axis dim: out[a][b] = sum_d x[a][d][b] (/ extent). */
 static void eval_reduce(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
-    axis_split in = split_at(&xn->shape, (int)n->attr[0]);
+    axis_split in = split_at(&xn->shape, (int)n->attr[LC_REDUCE_DIM]);
     lc_wide extent = lc_wide_from_double((double)in.extent);
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t b = 0; b < in.inner; b++) {
@@ -106,7 +109,7 @@ static lc_wide binary_of(const lc_node *n, lc_wide a, lc_wide b) {
     case LC_OP_MUL: return lc_wide_mul(a, b);
     case LC_OP_ADD: return lc_wide_add(a, b);
     case LC_OP_DIV:
-        if (n->attr[0] && lc_wide_is_zero(a) && lc_wide_is_zero(b)) return lc_wide_from_double(0.0);
+        if (n->attr[LC_DIV_SAFE] && lc_wide_is_zero(a) && lc_wide_is_zero(b)) return lc_wide_from_double(0.0);
         return lc_wide_div(a, b);
     default: LC_ASSERT(!"not a binary op"); return lc_wide_from_double(0.0);
     }
@@ -150,7 +153,7 @@ static lc_status eval_node(const lc_graph *g, int i, lc_wide **values, const lc_
         for (int64_t k = 0; k < count; k++) out[k] = lc_wide_sign(x[k]);
         break;
     case LC_OP_POW:
-        for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[0] != 0);
+        for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0);
         break;
     case LC_OP_MUL:
     case LC_OP_ADD:

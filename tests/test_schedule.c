@@ -1,0 +1,196 @@
+/* The schedule fuse records on each kernel (passes/kernel.h, lc_schedule) and codegen follows:
+ * loop order and block form of a fold, whole-block splitting, how each reduction runs, which
+ * LP norms are scaled, and the cost estimate that saturates instead of overflowing. Each
+ * expectation is derived from the pool's parameters here, not read back from fuse. */
+#include <inttypes.h>
+#include <stdint.h>
+
+#include "jit_harness.h"
+#include "passes/kernel.h"
+
+static lc_fused *fuse_module(lc_module *m, lc_shape in, bool backward) {
+    lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    lc_graph_free(g);
+    lc_module_free(m);
+    return f;
+}
+
+/* The kernel whose root is an op `op` node; fails when there is none. */
+static const lc_kernel *kernel_rooted_at(const lc_fused *f, lc_op op) {
+    for (int k = 0; k < f->n_kernels; k++)
+        if (lc_graph_node(f->graph, f->kernels[k].root)->op == op) return &f->kernels[k];
+    fail_msg("no kernel rooted at a %s", lc_op_get_info(op)->name);
+    return NULL;
+}
+
+static const lc_reduction_schedule *reduction_of(const lc_fused *f, const lc_kernel *k, lc_op op) {
+    for (int i = 0; i < k->sched.n_reductions; i++)
+        if (lc_graph_node(f->graph, k->sched.reductions[i].node)->op == op) return &k->sched.reductions[i];
+    fail_msg("no %s reduction in the kernel", lc_op_get_info(op)->name);
+    return NULL;
+}
+
+/* LPPool1d(2, 4) backward on a length the windows tile: one window-major kernel, unrolled
+ * blocks of 4, split at whole windows, the forward written once per window; the plain norm. */
+static void test_tiling_pool_backward(void **state) {
+    (void)state;
+    lc_fused *f = fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 16), true);
+    assert_int_equal(f->n_kernels, 1);
+    const lc_kernel *k = &f->kernels[0];
+    assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
+    assert_int_equal(k->sched.block, LC_BLOCK_UNROLLED);
+    assert_true(k->sched.whole_blocks);
+    assert_int_equal(k->align, 4);
+    assert_true(k->co_root >= 0);
+    const lc_reduction_schedule *sum = reduction_of(f, k, LC_OP_SUM);
+    assert_int_equal(sum->terms, 4);
+    assert_true(sum->unrolled);
+    assert_int_equal(reduction_of(f, k, LC_OP_FOLD)->terms, 1); /* ceil(4 / 4) */
+    assert_int_equal(k->sched.n_lp_norms, 1);
+    assert_true(k->sched.lp_norms[0].norm.p == 2.0);
+    assert_int_equal(k->sched.lp_norms[0].norm.root, k->co_root);
+    assert_false(k->sched.lp_norms[0].scaled);
+    lc_fused_free(f);
+
+    /* 17 is not a multiple of 4: whole blocks in the middle, element edges around them */
+    f = fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 17), true);
+    k = &f->kernels[0];
+    assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
+    assert_false(k->sched.whole_blocks);
+    assert_int_equal(k->align, 1);
+    lc_fused_free(f);
+}
+
+/* Windows longer than LC_UNROLL_MAX that do not overlap: window-major over the window's slots,
+ * and the sum as vector partial sums. */
+static void test_long_windows(void **state) {
+    (void)state;
+    lc_fused *f = fuse_module(test_lppool(2, 64, LC_STRIDE_UNSET, false), test_shape3(1, 2, 136), true);
+    const lc_kernel *k = kernel_rooted_at(f, LC_OP_FOLD);
+    assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
+    assert_int_equal(k->sched.block, LC_BLOCK_SLOT_LOOPS);
+    assert_false(k->sched.whole_blocks); /* 136 = 2·64 + 8 */
+    const lc_reduction_schedule *sum = reduction_of(f, k, LC_OP_SUM);
+    assert_int_equal(sum->terms, 64);
+    assert_false(sum->unrolled);
+    lc_fused_free(f);
+}
+
+/* Overlapping windows whose blocks would unroll 2 x 20 windows: the fold stays element-major
+ * and its gather of 20 windows runs as partial sums. */
+static void test_overlapping_long_windows(void **state) {
+    (void)state;
+    lc_fused *f = fuse_module(test_avgpool(40, 2, 0, false, true), test_shape3(1, 2, 100), true);
+    const lc_kernel *k = kernel_rooted_at(f, LC_OP_FOLD);
+    assert_int_equal(k->sched.order, LC_LOOP_ELEMENTS);
+    assert_false(k->sched.whole_blocks);
+    assert_int_equal(k->align, 1);
+    const lc_reduction_schedule *gather = reduction_of(f, k, LC_OP_FOLD);
+    assert_int_equal(gather->terms, 20);
+    assert_false(gather->unrolled);
+    const lc_reduction_schedule *mean = reduction_of(f, kernel_rooted_at(f, LC_OP_MEAN), LC_OP_MEAN);
+    assert_int_equal(mean->terms, 40);
+    assert_false(mean->unrolled);
+    lc_fused_free(f);
+}
+
+/* p far from 1 is scaled (both sides of [1/8, 8]); p inside is not. */
+static void test_lp_scaling(void **state) {
+    (void)state;
+    const double ps[] = {60, 8.5, 0.05, 8, 0.125, 2.5};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        lc_fused *f = fuse_module(test_lppool(ps[i], 3, LC_STRIDE_UNSET, false), test_shape3(1, 2, 12), false);
+        assert_int_equal(f->n_kernels, 1);
+        const lc_kernel *k = &f->kernels[0];
+        assert_int_equal(k->sched.n_lp_norms, 1);
+        const lc_lp_schedule *lp = lc_kernel_lp_norm(k, k->root);
+        assert_non_null(lp);
+        assert_true(lp->norm.p == ps[i]);
+        bool far = ps[i] > 8 || ps[i] < 0.125;
+        if (lp->scaled != far) fail_msg("p = %g: scaled %d, expected %d", ps[i], lp->scaled, far);
+        lc_fused_free(f);
+    }
+}
+
+/* The scaled form bypasses the sum, so a norm whose sum is also an output stays plain. */
+static void test_lp_with_materialized_sum(void **state) {
+    (void)state;
+    lc_graph *g;
+    int x, u, a, t, s, y;
+    assert_ok(lc_graph_new(&g));
+    assert_ok(lc_input(g, "x", LC_F32, test_shape3(1, 2, 12), &x));
+    assert_ok(lc_unfold(g, x, 2, 3, 3, 0, 0, &u));
+    assert_ok(lc_abs(g, u, &a));
+    assert_ok(lc_pow(g, a, 60, &t));
+    assert_ok(lc_sum(g, t, 3, &s));
+    assert_ok(lc_pow(g, s, 1.0 / 60, &y));
+    assert_ok(lc_graph_add_output(g, y));
+    assert_ok(lc_graph_add_output(g, s));
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    const lc_kernel *k = kernel_rooted_at(f, LC_OP_POW);
+    const lc_lp_schedule *lp = lc_kernel_lp_norm(k, y);
+    assert_non_null(lp);
+    assert_int_equal(lp->norm.sum, s);
+    assert_false(lp->scaled);
+    lc_fused_free(f);
+    lc_graph_free(g);
+}
+
+/* The loads-per-element estimate multiplies through windows of 2^63 - 2 (issue 14: the
+ * product overflowed int64); it saturates at INT64_MAX and the kernel still compiles. */
+static void test_cost_saturates(void **state) {
+    (void)state;
+    lc_module *seq;
+    assert_ok(lc_sequential_new(&seq));
+    assert_ok(lc_sequential_append(seq, test_avgpool(4, LC_STRIDE_UNSET, 0, true, false)));
+    assert_ok(lc_sequential_append(seq, test_lppool(100, INT64_MAX - 1, LC_STRIDE_UNSET, true)));
+    lc_graph *g = jit_module_graph(seq, LC_F64, test_shape3(1, 1, 4), true);
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    assert_int_equal(f->n_kernels, 1);
+    assert_true(f->kernels[0].cost == INT64_MAX);
+    lc_fused_free(f);
+    lc_graph_free(g);
+    lc_module_free(seq);
+}
+
+/* The affine form of an unfold's position o·step - pad_lo + j, which bounds-check elision
+ * reads: exact for ordinary windows, and refused (the check is kept) where a coefficient
+ * would leave int64 (issue 14: 3 · (2^63 - 2) in codegen). */
+static void test_window_position_affine(void **state) {
+    (void)state;
+    lc_affine o = {1, -2, 0, 0}, j = {0, 0, 0, 3}, pos;
+    assert_true(lc_window_position_affine(&o, &j, 3, 1, &pos));
+    assert_int_equal(pos.ci, 3);  /* 3·i */
+    assert_int_equal(pos.k, -7);  /* -2·3 - 1 */
+    assert_int_equal(pos.rlo, 0);
+    assert_int_equal(pos.rhi, 3); /* j's slots */
+    /* the window's offset alone overflows: 3 · (2^63 - 2) */
+    lc_affine o3 = {0, 3, 0, 0};
+    assert_false(lc_window_position_affine(&o3, &j, INT64_MAX - 1, 0, &pos));
+    /* the loop coefficient overflows */
+    lc_affine o2 = {2, 0, 0, 0};
+    assert_false(lc_window_position_affine(&o2, &j, INT64_MAX / 2 + 1, 0, &pos));
+    /* subtracting pad_lo overflows */
+    lc_affine o1 = {0, -1, 0, 0};
+    assert_false(lc_window_position_affine(&o1, &j, INT64_MAX, 2, &pos));
+    /* the largest step that fits is still exact */
+    assert_true(lc_window_position_affine(&o1, &j, INT64_MAX, 1, &pos));
+    assert_true(pos.k == INT64_MIN);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiling_pool_backward),
+        cmocka_unit_test(test_long_windows),
+        cmocka_unit_test(test_overlapping_long_windows),
+        cmocka_unit_test(test_lp_scaling),
+        cmocka_unit_test(test_lp_with_materialized_sum),
+        cmocka_unit_test(test_cost_saturates),
+        cmocka_unit_test(test_window_position_affine),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

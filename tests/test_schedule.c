@@ -139,7 +139,7 @@ static void test_lp_with_materialized_sum(void **state) {
     lc_graph_free(g);
 }
 
-/* The loads-per-element estimate multiplies through windows of 2^63 - 2 (issue 14: the
+/* The loads-per-element estimate multiplies through windows of 2^63 - 2 (a fuzz finding: the
  * product overflowed int64); it saturates at INT64_MAX and the kernel still compiles. */
 static void test_cost_saturates(void **state) {
     (void)state;
@@ -159,7 +159,7 @@ static void test_cost_saturates(void **state) {
 
 /* The affine form of an unfold's position o·step - pad_lo + j, which bounds-check elision
  * reads: exact for ordinary windows, and refused (the check is kept) where a coefficient
- * would leave int64 (issue 14: 3 · (2^63 - 2) in codegen). */
+ * would leave int64 (a fuzz finding: 3 · (2^63 - 2) in codegen). */
 static void test_window_position_affine(void **state) {
     (void)state;
     lc_affine o = {1, -2, 0, 0}, j = {0, 0, 0, 3}, pos;

@@ -51,7 +51,7 @@ typedef struct lc_affine {
 } lc_affine;
 
 /* The position o·step - pad_lo + j that window o, slot j reads, as an affine form from o's and
- * j's. False when a coefficient leaves int64 (a step near 2^63: issue 14 saw 3 · (2^63 - 2)):
+ * j's. False when a coefficient leaves int64 (a step near 2^63: 3 · (2^63 - 2) would):
  * the position is then not affine, and codegen keeps its bounds check. */
 static inline bool lc_window_position_affine(const lc_affine *o, const lc_affine *j, int64_t step,
                                              int64_t pad_lo, lc_affine *pos) {

@@ -54,4 +54,30 @@ for v in 0 -3 abc 1e9 2000; do
     env_case "LUCID_NUM_THREADS=$v" "lucid: LUCID_NUM_THREADS must be an integer between 1 and 1024, got \"$v\"; using $cores"
 done
 
+# LUCID_CACHE_DIR: a file, a missing directory: one line, the cache off.
+: >"$TMP/plain"
+env_case "LUCID_CACHE_DIR=$TMP/plain" "lucid: LUCID_CACHE_DIR=$TMP/plain is not a directory; the disk cache is off"
+env_case "LUCID_CACHE_DIR=$TMP/missing" "lucid: LUCID_CACHE_DIR=$TMP/missing does not exist; the disk cache is off"
+[ -e "$TMP/missing" ] && fail "LUCID_CACHE_DIR=$TMP/missing was created"
+if [ "$(id -u)" -ne 0 ]; then # root may write anywhere
+    mkdir "$TMP/ro" && chmod 555 "$TMP/ro"
+    env_case "LUCID_CACHE_DIR=$TMP/ro" "lucid: LUCID_CACHE_DIR=$TMP/ro is not a directory this process can write; the disk cache is off"
+fi
+# A FIFO at an entry's path: no hang (opening it blocked forever before), the entry recompiled.
+mkdir "$TMP/cache"
+env_case "LUCID_CACHE_DIR=$TMP/cache" ''
+entry=$(ls "$TMP/cache"/*.lobj 2>/dev/null | head -n 1)
+if [ -z "$entry" ]; then
+    fail "no cache entry in $TMP/cache"
+else
+    rm "$entry" && mkfifo "$entry"
+    rm -f "$TMP/y.npy"
+    LUCID_CACHE_DIR=$TMP/cache timeout 120 "$LUCIDC" run --module "$M" --input "$X" --out "$TMP/y.npy" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    CHECKS=$((CHECKS + 1))
+    if [ "$RC" -ne 0 ]; then fail "FIFO cache entry: exited $RC (124: hung): $(cat "$TMP/err")"; fi
+    [ -s "$TMP/err" ] && fail "FIFO cache entry: stderr: $(cat "$TMP/err")"
+    same_file "$TMP/y.npy" "$TMP/ref.npy"
+fi
+
 finish

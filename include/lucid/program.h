@@ -91,7 +91,10 @@ int lc_program_output_count(const lc_program *p);
 int64_t lc_program_scratch_bytes(const lc_program *p);
 
 /* Threads of the process-wide pool (the caller's thread included). Setting it (n >= 1)
- * restarts the pool if it was already started; `lucidc --threads` uses this. */
+ * restarts the pool if it was already started; `lucidc --threads` uses this. It may be set
+ * at any time from any thread, runs in flight included: it waits for the pool's current job,
+ * and a run that finds the pool being restarted does its work on its own thread. Results
+ * never depend on it. */
 int lc_runtime_threads(void);
 lc_status lc_runtime_set_threads(int n);
 

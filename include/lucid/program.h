@@ -20,7 +20,17 @@
  * Environment: LUCID_NUM_THREADS, LUCID_CPU and LUCID_CPU_FEATURES (target CPU name and
  * "+avx2,-avx512f"-style features instead of the host's) are read once, at the first run or
  * compile; LUCID_CACHE_DIR (on-disk object cache, off when unset), LUCID_DUMP and
- * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile. */
+ * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile. An unusable value is reported
+ * once on stderr in one line and the default used: a CPU or feature set is first compiled in
+ * a short-lived child process (fork), since LLVM would otherwise warn or end the process.
+ *
+ * LLVM is process-wide state: it is initialised at the first lc_compile (never for parsing,
+ * the interpreter or graph dumps), and that first compile also, once per process, sets
+ * LLVM's command-line options (LLVMParseCommandLineOptions: -pass-remarks*=loop-vectorize,
+ * -enable-epilogue-vectorization=false, -disable-lsr; LLVM has no scoped form) and installs
+ * LLVM's fatal-error handler (one "lucid:" line on stderr before LLVM ends the process). A
+ * host that uses LLVM itself sets LUCID_NO_LLVM_OPTIONS (any value) before the first compile:
+ * then neither is touched, and Lucid's code is the same apart from compile time. */
 #ifndef LUCID_PROGRAM_H
 #define LUCID_PROGRAM_H
 

@@ -48,6 +48,9 @@ if [ "$T" = x86_64 ]; then
     env_case LUCID_CPU_FEATURES=+sse2,-avx ''
 fi
 
+# A host that owns LLVM: Lucid leaves LLVM's options and fatal-error handler alone, same output.
+env_case LUCID_NO_LLVM_OPTIONS=1 ''
+
 # LUCID_NUM_THREADS: one line, every core used.
 cores=$(nproc)
 for v in 0 -3 abc 1e9 2000; do

@@ -54,4 +54,8 @@ lc_status lc_codegen_target(const char **triple, const char **cpu, const char **
  * leave it untouched). */
 bool lc_codegen_llvm_initialized(void);
 
+/* Whether LLVM has reported a fatal error (the process is ending from inside LLVM; code run
+ * at exit must not call into it). */
+bool lc_codegen_llvm_failed(void);
+
 #endif

@@ -38,18 +38,20 @@
 #include "support/error.h"
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static atomic_bool g_initialized;
+static atomic_bool g_initialized, g_llvm_failed;
 static char *g_triple, *g_cpu, *g_features;
 
 /* How long the probe child may take before it is killed (it normally needs tens of ms). */
 #define PROBE_SECONDS 30
-/* The child's exit codes besides 0 (usable) and what LLVM's fatal path gives (1, SIGABRT). */
+/* The child's exit codes besides 0 (usable) and what LLVM's fatal path gives (SIGABRT). */
 enum { PROBE_NO_TARGET = 70, PROBE_NO_MACHINE, PROBE_EMIT_FAILED, PROBE_LINK_FAILED };
+#define PROBE_OK "lucid-probe: usable"
 
 /* LLVM calls this instead of printing "LLVM ERROR" when it cannot go on (out of memory in
  * its own code, an impossible request); the process ends right after it returns, so the
  * best Lucid can do is say so in one line. */
 static void fatal_handler(const char *reason) {
+    atomic_store(&g_llvm_failed, true);
     fprintf(stderr, "lucid: LLVM failed and cannot continue; the process ends: %s\n",
             reason ? reason : "(no reason given)");
     fflush(stderr);
@@ -239,7 +241,11 @@ static verdict run_probe(const char *triple, const char *cpu, const char *featur
         dup2(fds[1], 2);
         close(fds[0]);
         close(fds[1]);
-        _exit(probe(triple, cpu, features));
+        int rc = probe(triple, cpu, features);
+        /* The verdict is this line, not the exit status, which a tool watching the process
+         * may replace with its own (valgrind's --error-exitcode counts the child's leaks). */
+        if (rc == 0) fputs(PROBE_OK "\n", stderr);
+        _exit(rc);
     }
     close(fds[1]);
     char text[8192];
@@ -277,16 +283,16 @@ static verdict run_probe(const char *triple, const char *cpu, const char *featur
         memcpy(v.feature, q, n);
         v.feature[n] = 0;
     }
-    bool exited_ok = !timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    bool said_ok = !timed_out && strstr(text, PROBE_OK "\n") != NULL;
     if (timed_out)
         snprintf(v.reason, sizeof v.reason, "checking it took over %d s", PROBE_SECONDS);
-    else if (!line_after(text, "LLVM ERROR: ", v.reason, sizeof v.reason) &&
+    else if (!said_ok && !line_after(text, "LLVM ERROR: ", v.reason, sizeof v.reason) &&
              !line_after(text, "the process ends: ", v.reason, sizeof v.reason) &&
-             !line_after(text, "lucid-probe: ", v.reason, sizeof v.reason) && !exited_ok)
+             !line_after(text, "lucid-probe: ", v.reason, sizeof v.reason))
         snprintf(v.reason, sizeof v.reason, "LLVM gave up compiling for it (%s %d)",
                  WIFSIGNALED(status) ? "signal" : "exit status",
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-    v.usable = exited_ok && !v.cpu_unknown && !v.feature[0] && !v.reason[0];
+    v.usable = said_ok && !v.cpu_unknown && !v.feature[0];
     return v;
 }
 
@@ -368,3 +374,5 @@ lc_status lc_codegen_target(const char **triple, const char **cpu, const char **
 }
 
 bool lc_codegen_llvm_initialized(void) { return atomic_load(&g_initialized); }
+
+bool lc_codegen_llvm_failed(void) { return atomic_load(&g_llvm_failed); }

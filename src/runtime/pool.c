@@ -118,7 +118,21 @@ static void stop_workers(void) {
     g_pool.n_workers = 0;
 }
 
-static void init_pool(void) { start_workers(default_threads()); }
+/* At exit, workers that are idle are stopped and joined, so their stacks and thread-local
+ * blocks are freed rather than left to look like leaks (valgrind's "possibly lost"). A pool
+ * that some other thread is still using as the process ends is left alone; any later job
+ * runs on its caller. */
+static void stop_pool_at_exit(void) {
+    if (pthread_mutex_trylock(&g_pool.busy) != 0) return;
+    stop_workers();
+    atomic_store(&g_threads, 1);
+    pthread_mutex_unlock(&g_pool.busy);
+}
+
+static void init_pool(void) {
+    start_workers(default_threads());
+    atexit(stop_pool_at_exit);
+}
 
 int lc_pool_threads(void) {
     pthread_once(&g_once, init_pool);

@@ -75,7 +75,7 @@ if [ -z "$entry" ]; then
 else
     rm "$entry" && mkfifo "$entry"
     rm -f "$TMP/y.npy"
-    LUCID_CACHE_DIR=$TMP/cache timeout 120 "$LUCIDC" run --module "$M" --input "$X" --out "$TMP/y.npy" >"$TMP/out" 2>"$TMP/err"
+    LUCID_CACHE_DIR=$TMP/cache timeout 240 "$LUCIDC" run --module "$M" --input "$X" --out "$TMP/y.npy" >"$TMP/out" 2>"$TMP/err"
     RC=$?
     CHECKS=$((CHECKS + 1))
     if [ "$RC" -ne 0 ]; then fail "FIFO cache entry: exited $RC (124: hung): $(cat "$TMP/err")"; fi

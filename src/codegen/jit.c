@@ -25,7 +25,17 @@
 
 struct lc_jit {
     LLVMOrcLLJITRef jit;
+    char session_error[512]; /* the first error ORC reported while linking, or "" */
 };
+
+/* ORC reports a failed link (a symbol nobody defines) to the session, which would print
+ * "JIT session error: ..." on stderr; keep it for the status message instead. */
+static void keep_session_error(void *ctx, LLVMErrorRef err) {
+    lc_jit *j = ctx;
+    char *msg = LLVMGetErrorMessage(err);
+    if (!j->session_error[0]) snprintf(j->session_error, sizeof j->session_error, "%s", msg);
+    LLVMDisposeErrorMessage(msg);
+}
 
 void lc_codegen_texts_free(lc_codegen_texts *t) {
     if (!t) return;
@@ -199,6 +209,8 @@ static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_
         lc_jit_free(j);
         return llvm_fail(err, "cannot create the JIT");
     }
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(j->jit),
+                                            keep_session_error, j);
     LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
     LLVMOrcDefinitionGeneratorRef gen = NULL;
     err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit),
@@ -220,8 +232,11 @@ static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_
         LLVMOrcExecutorAddress addr = 0;
         err = LLVMOrcLLJITLookup(j->jit, &addr, name);
         if (err) {
+            char what[600];
+            snprintf(what, sizeof what, "cannot link kernel %d%s%s", k,
+                     j->session_error[0] ? ": " : "", j->session_error);
             lc_jit_free(j);
-            return llvm_fail(err, "cannot find a kernel");
+            return llvm_fail(err, what);
         }
         entries[k] = (lc_kernel_entry)(uintptr_t)addr;
     }

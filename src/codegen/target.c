@@ -11,7 +11,10 @@
  * parent reports one line in Lucid's words and uses the host instead. The child only builds
  * a target machine, emits a small module and links it, then _exit()s; it runs once per
  * process and only when one of the two variables is set. The parent's own stderr and state
- * are never touched. */
+ * are never touched. The texts matched ("is not a recognized processor", "... feature",
+ * "LLVM ERROR: ") are MCSubtargetInfo.cpp's and ErrorHandling.cpp's words in LLVM 15-22; were
+ * they to change, an unknown name would get through with LLVM's own warnings, and a CPU that
+ * cannot compile would still be refused (the child never prints its verdict line). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

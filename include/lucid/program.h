@@ -21,14 +21,24 @@
  * "+avx2,-avx512f"-style features instead of the host's) are read once, at the first run or
  * compile; LUCID_CACHE_DIR (on-disk object cache, off when unset), LUCID_DUMP and
  * LUCID_DUMP_DIR (see lc_compile_options.dump) at every compile and every
- * lc_pipeline_run_default. An unknown stage name in LUCID_DUMP is reported once per process on
- * stderr and ignored.
+ * lc_pipeline_run_default. An unusable value is reported once on stderr in one line and the
+ * default used (an unknown stage name in LUCID_DUMP is ignored): a CPU or feature set is
+ * first compiled in a short-lived child process (fork), since LLVM would otherwise warn or
+ * end the process.
+ *
+ * LLVM is process-wide state: it is initialised at the first lc_compile (never for parsing,
+ * the interpreter or graph dumps), and that first compile also, once per process, sets
+ * LLVM's command-line options (LLVMParseCommandLineOptions: -pass-remarks*=loop-vectorize,
+ * -enable-epilogue-vectorization=false, -disable-lsr; LLVM has no scoped form) and installs
+ * LLVM's fatal-error handler (one "lucid:" line on stderr before LLVM ends the process). A
+ * host that uses LLVM itself sets LUCID_NO_LLVM_OPTIONS (any value) before the first compile:
+ * then neither is touched, and Lucid's code is the same apart from compile time.
  *
  * lc_compile is the compile driver (lucid/driver.h) from fuse on, with a cache in front.
  *
  * Thread-safety: every function here may be called from any thread at any time (the compile
- * cache and the pool have their own locks; lc_runtime_set_threads waits for the pool to be
- * idle), except that lc_program_free must not race with a run of the same program. */
+ * cache and the pool have their own locks), except that lc_program_free must not race with a
+ * run of the same program. */
 #ifndef LUCID_PROGRAM_H
 #define LUCID_PROGRAM_H
 
@@ -103,7 +113,10 @@ LC_API int lc_program_output_count(const lc_program *p);
 LC_API int64_t lc_program_scratch_bytes(const lc_program *p);
 
 /* Threads of the process-wide pool (the caller's thread included). Setting it (n >= 1)
- * restarts the pool if it was already started; `lucidc --threads` uses this. */
+ * restarts the pool if it was already started; `lucidc --threads` uses this. It may be set
+ * at any time from any thread, runs in flight included: it waits for the pool's current job,
+ * and a run that finds the pool being restarted does its work on its own thread. Results
+ * never depend on it. */
 LC_API int lc_runtime_threads(void);
 LC_API lc_status lc_runtime_set_threads(int n);
 

@@ -55,7 +55,18 @@ void lc_jit_free(lc_jit *jit);
 void lc_codegen_texts_free(lc_codegen_texts *t);
 
 /* The target the code is compiled for: triple, CPU, features (LUCID_CPU and
- * LUCID_CPU_FEATURES override the host). Strings owned by the library. */
-void lc_codegen_target(const char **triple, const char **cpu, const char **features);
+ * LUCID_CPU_FEATURES override the host once target.c has proven LLVM can use them; an
+ * unusable value is reported once on stderr and the host used). The first call initialises
+ * LLVM for the whole process (target.c): nothing else in Lucid does, so parsing, the
+ * interpreter and graph dumps never load LLVM's targets. Strings owned by the library. */
+lc_status lc_codegen_target(const char **triple, const char **cpu, const char **features);
+
+/* Whether LLVM has been initialised in this process (tests: work that compiles nothing must
+ * leave it untouched). */
+bool lc_codegen_llvm_initialized(void);
+
+/* Whether LLVM has reported a fatal error (the process is ending from inside LLVM; code run
+ * at exit must not call into it). */
+bool lc_codegen_llvm_failed(void);
 
 #endif

@@ -1,9 +1,8 @@
 /* From a fused program to callable code: emit IR (emit_*.c, see emit.h), optimize with the new pass
- * manager for the host (or LUCID_CPU / LUCID_CPU_FEATURES), emit an object in memory, and
- * link it into an ORC LLJIT that the program owns. The object bytes are what the disk cache
- * (objcache.c) stores. Only C API calls present in LLVM 15-22 are used; adding an object
+ * manager for the target that target.c chose (the host, or LUCID_CPU / LUCID_CPU_FEATURES),
+ * emit an object in memory, and link it into an ORC LLJIT that the program owns. The object
+ * bytes are what the disk cache (objcache.c) stores. Only C API calls present in LLVM 15-22 are used; adding an object
  * avoids the thread-safe-context API that changed in LLVM 21. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,65 +25,16 @@
 
 struct lc_jit {
     LLVMOrcLLJITRef jit;
+    char session_error[512]; /* the first error ORC reported while linking, or "" */
 };
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static char *g_triple, *g_cpu, *g_features;
-
-static void init_options(void);
-
-static void init_llvm(void) {
-    LLVMInitializeNativeTarget();
-    LLVMInitializeNativeAsmPrinter();
-    init_options();
-    char *t = LLVMGetDefaultTargetTriple();
-    char *norm = LLVMNormalizeTargetTriple(t);
-    g_triple = strdup(norm);
-    LLVMDisposeMessage(norm);
-    LLVMDisposeMessage(t);
-    const char *cpu = getenv("LUCID_CPU"), *feat = getenv("LUCID_CPU_FEATURES");
-    if (cpu && *cpu) {
-        g_cpu = strdup(cpu);
-    } else {
-        char *h = LLVMGetHostCPUName();
-        g_cpu = strdup(h);
-        LLVMDisposeMessage(h);
-    }
-    if (feat) {
-        g_features = strdup(feat);
-    } else if (cpu && *cpu) {
-        g_features = strdup(""); /* a named CPU brings its own features */
-    } else {
-        char *h = LLVMGetHostCPUFeatures();
-        g_features = strdup(h);
-        LLVMDisposeMessage(h);
-    }
-}
-
-/* LLVM's options are process-wide and may be parsed once (a repeated option is a fatal
- * error), so every option Lucid needs is given in this one call, made before the first
- * compile. The loop-vectorize remark filters cost little while nobody listens (the
- * diagnostic handler drops them unless the `remarks` stage is dumped). Epilogue
- * vectorization is off: the remainder of a row is a few elements, and the extra vector loop
- * it adds per loop cost a quarter of the compile time. Loop strength reduction is off: our
- * loops address every buffer from one induction variable with constant offsets, which the
- * x86 addressing modes take as they are, and LSR's search over them was a quarter of object
- * emission for an LP forward+backward (under callgrind, for a znver4 target: 68M instructions
- * per compile with it, 51M without, of about 115M for the whole compile), with no runtime
- * difference measurable in bench/. Every option named here exists in LLVM 15-22. */
-static void init_options(void) {
-    const char *argv[] = {"lucid", "-pass-remarks=loop-vectorize",
-                          "-pass-remarks-missed=loop-vectorize",
-                          "-pass-remarks-analysis=loop-vectorize",
-                          "-enable-epilogue-vectorization=false", "-disable-lsr"};
-    if (!getenv("LUCID_NO_LLVM_OPTIONS")) LLVMParseCommandLineOptions(6, argv, NULL);
-}
-
-void lc_codegen_target(const char **triple, const char **cpu, const char **features) {
-    pthread_once(&init_once, init_llvm);
-    *triple = g_triple;
-    *cpu = g_cpu;
-    *features = g_features;
+/* ORC reports a failed link (a symbol nobody defines) to the session, which would print
+ * "JIT session error: ..." on stderr; keep it for the status message instead. */
+static void keep_session_error(void *ctx, LLVMErrorRef err) {
+    lc_jit *j = ctx;
+    char *msg = LLVMGetErrorMessage(err);
+    if (!j->session_error[0]) snprintf(j->session_error, sizeof j->session_error, "%s", msg);
+    LLVMDisposeErrorMessage(msg);
 }
 
 void lc_codegen_texts_free(lc_codegen_texts *t) {
@@ -167,6 +117,8 @@ static lc_status emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, LLVMCod
 /* Build IR, optimize, produce object bytes (or take them from the disk cache). */
 static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
                                 lc_codegen_texts *texts, char **obj, size_t *obj_len) {
+    const char *triple, *cpu, *features; /* the process's target (target.c) */
+    LC_TRY(lc_codegen_target(&triple, &cpu, &features));
     double t0 = now_ms();
     LLVMContextRef ctx = LLVMContextCreate();
     lc_strbuf remarks = {0};
@@ -178,25 +130,25 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     lc_status st = LC_OK;
     LLVMTargetRef target;
     char *msg = NULL;
-    if (LLVMGetTargetFromTriple(g_triple, &target, &msg)) {
-        st = lc_fail(LC_ERR_JIT, "codegen: no target for %s: %s", g_triple, msg ? msg : "?");
+    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
+        st = lc_fail(LC_ERR_JIT, "codegen: no target for %s: %s", triple, msg ? msg : "?");
         LLVMDisposeMessage(msg);
         goto done;
     }
-    tm = LLVMCreateTargetMachine(target, g_triple, g_cpu, g_features,
+    tm = LLVMCreateTargetMachine(target, triple, cpu, features,
                                  o->opt_level >= 2 ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault,
                                  LLVMRelocPIC, LLVMCodeModelJITDefault);
     if (!tm) {
-        st = lc_fail(LC_ERR_JIT, "codegen: cannot make a target machine for cpu %s", g_cpu);
+        st = lc_fail(LC_ERR_JIT, "codegen: cannot make a target machine for cpu %s", cpu);
         goto done;
     }
-    LLVMSetTarget(mod, g_triple);
+    LLVMSetTarget(mod, triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(mod, td);
     LLVMDisposeTargetData(td);
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
-    st = lc_emit_module(f, ctx, mod, strstr(g_features, "+fma") != NULL);
+    st = lc_emit_module(f, ctx, mod, strstr(features, "+fma") != NULL);
     if (st != LC_OK) goto done;
     if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
         st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");
@@ -214,7 +166,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     /* Disk cache: skip optimization and emission when the same IR was compiled before for
      * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
     bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
-    if (!want_later && lc_objcache_load(ir, g_triple, g_cpu, g_features, o->opt_level, obj, obj_len)) {
+    if (!want_later && lc_objcache_load(ir, triple, cpu, features, o->opt_level, obj, obj_len)) {
         if (texts) texts->cache_hit = true;
         goto done;
     }
@@ -239,7 +191,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     st = emit_object(tm, mod, LLVMObjectFile, obj, obj_len);
     if (st != LC_OK) goto done;
     if (texts) texts->ms_object = now_ms() - t2;
-    lc_objcache_store(ir, g_triple, g_cpu, g_features, o->opt_level, *obj, *obj_len);
+    lc_objcache_store(ir, triple, cpu, features, o->opt_level, *obj, *obj_len);
 done:
     if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
     else lc_strbuf_free(&remarks);
@@ -261,6 +213,8 @@ static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_
         lc_jit_free(j);
         return llvm_fail(err, "cannot create the JIT");
     }
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(j->jit),
+                                            keep_session_error, j);
     LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
     LLVMOrcDefinitionGeneratorRef gen = NULL;
     err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit),
@@ -282,8 +236,11 @@ static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_
         LLVMOrcExecutorAddress addr = 0;
         err = LLVMOrcLLJITLookup(j->jit, &addr, name);
         if (err) {
+            char what[600];
+            snprintf(what, sizeof what, "cannot link kernel %d%s%s", k,
+                     j->session_error[0] ? ": " : "", j->session_error);
             lc_jit_free(j);
-            return llvm_fail(err, "cannot find a kernel");
+            return llvm_fail(err, what);
         }
         entries[k] = (lc_kernel_entry)(uintptr_t)addr;
     }
@@ -294,8 +251,6 @@ static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
                      lc_jit **jit, lc_kernel_entry *entries) {
     *jit = NULL;
-    pthread_once(&init_once, init_llvm);
-    if (!g_triple || !g_cpu || !g_features) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     lc_codegen_options o = opts ? *opts : (lc_codegen_options){.opt_level = 3};
     char *obj = NULL;
     size_t len = 0;

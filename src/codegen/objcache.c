@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,9 +48,45 @@ static char *make_key(const char *ir, const char *triple, const char *cpu, const
     return key;
 }
 
+/* One line per unusable LUCID_CACHE_DIR value (the variable is read at every compile, so a
+ * process that never changes it hears about it once). */
+static void report_unusable(const char *dir, const char *why) {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static char reported[4096];
+    pthread_mutex_lock(&lock);
+    if (strncmp(reported, dir, sizeof reported - 1) != 0) {
+        snprintf(reported, sizeof reported, "%s", dir);
+        fprintf(stderr, "lucid: LUCID_CACHE_DIR=%s %s; the disk cache is off\n", dir, why);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* The cache directory, or NULL when the cache is off: unset, or not a directory this process
+ * can write (a cache that cannot store would only cost a failed write per compile). */
 static const char *cache_dir(void) {
     const char *dir = getenv("LUCID_CACHE_DIR");
-    return dir && *dir ? dir : NULL;
+    if (!dir || !*dir) return NULL;
+    struct stat st;
+    const char *why = NULL;
+    if (stat(dir, &st) != 0) why = errno == ENOENT ? "does not exist" : strerror(errno);
+    else if (!S_ISDIR(st.st_mode)) why = "is not a directory";
+    else if (access(dir, W_OK | X_OK) != 0) why = "is not a directory this process can write";
+    if (!why) return dir;
+    report_unusable(dir, why);
+    return NULL;
+}
+
+/* Open a cache entry for reading only when it is a regular file: O_NONBLOCK so that opening
+ * a FIFO (or a device) someone put at its path returns at once instead of waiting for a
+ * writer, then fstat to refuse anything that is not a plain file. */
+static FILE *open_entry(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) f = fdopen(fd, "rb");
+    if (!f) close(fd);
+    return f;
 }
 
 static bool cache_path(const char *key, char *path, size_t size) {
@@ -83,7 +120,7 @@ bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const
     FILE *f = NULL;
     char *kbuf = NULL, *data = NULL;
     if (!cache_path(key, path, sizeof path)) goto done;
-    f = fopen(path, "rb");
+    f = open_entry(path);
     if (!f) goto done;
     char m[sizeof magic - 1];
     uint64_t klen, olen, sum;
@@ -145,7 +182,7 @@ static bool is_entry_name(const char *name) {
 }
 
 static bool has_magic(int dfd, const char *name) {
-    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW);
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) return false;
     char m[sizeof magic - 1];
     ssize_t n = read(fd, m, sizeof m);

@@ -1,8 +1,10 @@
 /* The on-disk compile cache (only when LUCID_CACHE_DIR names a directory): object bytes keyed
  * by the IR text, target triple, CPU, features, LLVM version, opt level and library version.
  * A file is written to a temporary name and renamed, so readers never see half a file; a
- * corrupt or foreign file is ignored (and replaced by the next store). Failures are silent:
- * the cache only ever saves time.
+ * corrupt or foreign file is ignored (and replaced by the next store), and so is anything at
+ * an entry's path that is not a regular file (a FIFO there must not block a compile).
+ * Failures are silent, the cache only ever saves time, except one: a LUCID_CACHE_DIR that is
+ * missing, not a directory or not writable turns the cache off with one line on stderr.
  *
  * Size: like ccache, the directory is kept under a byte budget. A hit refreshes the file's
  * mtime, so mtime means "last used"; after each store, when the cache's own files (name

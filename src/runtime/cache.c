@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/codegen.h"
 #include "ir/node_key.h"
 #include "runtime/program_internal.h"
 #include "support/error.h"
@@ -116,7 +117,19 @@ static entry *slot_for(uint64_t h, const unsigned char *key, size_t len) {
     return lru;
 }
 
+/* At exit the cache lets go of its code, so JITs that no program still holds are disposed
+ * (their memory would otherwise be "possibly lost" to valgrind: LLVM keeps pointers into
+ * the middle of its blocks). Not after LLVM's fatal-error path, which exits from inside
+ * LLVM with its state half-changed. */
+static void release_at_exit(void) {
+    if (!lc_codegen_llvm_failed()) lc_compile_cache_clear();
+}
+
+static void register_release_at_exit(void) { atexit(release_at_exit); }
+
 void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_release_at_exit);
     unsigned char *copy = malloc(len);
     if (!copy) return; /* not cached: only costs a recompile */
     memcpy(copy, key, len);

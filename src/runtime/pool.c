@@ -2,9 +2,15 @@
  * [0, n) into contiguous parts, one per thread, with inner boundaries rounded to 64 elements
  * so parts start on cache lines; the caller runs part 0 and waits for the rest. One job at a
  * time: a second caller that finds the pool busy runs its whole range itself (results are
- * the same either way, since a part is just a sub-range of independent elements). */
+ * the same either way, since a part is just a sub-range of independent elements).
+ *
+ * Resizing (lc_pool_set_threads) may happen at any time, during runs on other threads: it
+ * takes `busy`, so it waits for the job in flight and no job starts while workers are
+ * replaced. The thread count itself is atomic, since a caller reads it before it knows
+ * whether it will get the pool, and is read again once `busy` is held. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +39,8 @@ typedef struct pool {
 static pool g_pool = {.busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
                       .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_threads; /* total, caller included */
+static atomic_int g_threads; /* total, caller included; written only with g_pool.busy held
+                              * (or in the once routine) */
 
 static int64_t part_begin(int64_t n, int64_t grain, int parts, int k) {
     if (k >= parts) return n;
@@ -87,7 +94,6 @@ static int default_threads(void) {
 
 /* Start `threads - 1` workers; called with g_pool.busy held (or from the once routine). */
 static void start_workers(int threads) {
-    g_threads = threads;
     pthread_mutex_lock(&g_pool.lock);
     g_pool.stop = false;
     g_pool.born = g_pool.generation;
@@ -98,7 +104,7 @@ static void start_workers(int threads) {
         if (pthread_create(&g_pool.workers[i], NULL, worker_main, (void *)(intptr_t)i) != 0) break;
         g_pool.n_workers++;
     }
-    g_threads = g_pool.n_workers + 1; /* what we really got */
+    atomic_store(&g_threads, g_pool.n_workers + 1); /* what we really got */
 }
 
 static void stop_workers(void) {
@@ -112,11 +118,25 @@ static void stop_workers(void) {
     g_pool.n_workers = 0;
 }
 
-static void init_pool(void) { start_workers(default_threads()); }
+/* At exit, workers that are idle are stopped and joined, so their stacks and thread-local
+ * blocks are freed rather than left to look like leaks (valgrind's "possibly lost"). A pool
+ * that some other thread is still using as the process ends is left alone; any later job
+ * runs on its caller. */
+static void stop_pool_at_exit(void) {
+    if (pthread_mutex_trylock(&g_pool.busy) != 0) return;
+    stop_workers();
+    atomic_store(&g_threads, 1);
+    pthread_mutex_unlock(&g_pool.busy);
+}
+
+static void init_pool(void) {
+    start_workers(default_threads());
+    atexit(stop_pool_at_exit);
+}
 
 int lc_pool_threads(void) {
     pthread_once(&g_once, init_pool);
-    return g_threads;
+    return atomic_load(&g_threads);
 }
 
 lc_status lc_pool_set_threads(int n) {
@@ -124,7 +144,7 @@ lc_status lc_pool_set_threads(int n) {
         return lc_fail(LC_ERR_INVALID_ARG, "runtime: threads must be between 1 and 1024, got %d", n);
     pthread_once(&g_once, init_pool);
     pthread_mutex_lock(&g_pool.busy);
-    if (n != g_threads) {
+    if (n != atomic_load(&g_threads)) {
         stop_workers();
         start_workers(n);
     }
@@ -136,13 +156,21 @@ void lc_pool_parallel_for(int64_t n, int64_t grain, int max_threads, lc_pool_tas
     pthread_once(&g_once, init_pool);
     /* parts start on cache lines (64 elements) and at multiples of the kernel's grain */
     grain = grain <= 1 ? 64 : grain * 64;
-    int parts = max_threads < g_threads ? max_threads : g_threads;
+    int threads = atomic_load(&g_threads);
+    int parts = max_threads < threads ? max_threads : threads;
     if (parts > 1 && n / grain < parts) parts = (int)(n / grain);
     if (parts <= 1 || pthread_mutex_trylock(&g_pool.busy) != 0) {
         fn(ctx, 0, n);
         return;
     }
-    if (parts > g_threads) parts = g_threads; /* the pool may have been resized */
+    /* the pool may have been resized between the read above and taking busy */
+    threads = atomic_load(&g_threads);
+    if (parts > threads) parts = threads;
+    if (parts <= 1) {
+        pthread_mutex_unlock(&g_pool.busy);
+        fn(ctx, 0, n);
+        return;
+    }
     pthread_mutex_lock(&g_pool.lock);
     g_pool.fn = fn;
     g_pool.ctx = ctx;

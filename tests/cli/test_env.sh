@@ -1,0 +1,86 @@
+# The environment (INTERFACES.md, Environment): every unusable value gives exactly one line on
+# stderr in Lucid's words, the default is used, and the run succeeds with the same output as
+# a run without the variable. Each case is its own process, as the values are read once.
+. "$(dirname "$0")/lib.sh"
+
+X=$DATA/x_1234.npy
+M='LPPool1d(2, 2)'
+expect_ok run --module "$M" --input "$X" --out "$TMP/ref.npy"
+
+# env_case VAR=VALUE EXPECTED-STDERR-LINE: lucidc run with VAR set, exit 0, that one line
+# (only * is a wildcard), the reference output.
+env_case() {
+    local assign=$1 want=$2
+    rm -f "$TMP/y.npy"
+    run_lucidc_env "$assign" run --module "$M" --input "$X" --out "$TMP/y.npy"
+    if [ "$RC" -ne 0 ]; then fail "$assign: lucidc exited $RC: $(cat "$TMP/err")"; return; fi
+    local pat=${want//\[/\\[}
+    pat=${pat//\]/\\]}
+    pat=${pat//\?/\\?}
+    # shellcheck disable=SC2053
+    if [[ "$(cat "$TMP/err")" != $pat ]]; then
+        fail "$assign: stderr\n  got  '$(cat "$TMP/err")'\n  want '$want'"
+        return
+    fi
+    same_file "$TMP/y.npy" "$TMP/ref.npy"
+}
+run_lucidc_env() {
+    local assign=$1
+    shift
+    env "$assign" "$LUCIDC" "$@" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    CHECKS=$((CHECKS + 1))
+}
+
+T=$(uname -m)
+if [ "$T" = x86_64 ]; then
+    triple=x86_64-pc-linux-gnu
+    # LLVM warned six times and then aborted on both before (exit 134).
+    env_case LUCID_CPU=bogus-cpu 'lucid: LUCID_CPU=bogus-cpu is not a CPU that LLVM knows; using the host CPU'
+    env_case LUCID_CPU=i386 "lucid: LUCID_CPU=i386 cannot compile code for $triple (64-bit code requested on a subtarget that doesn't support it!); using the host CPU"
+    env_case 'LUCID_CPU_FEATURES=garbage!!' 'lucid: LUCID_CPU_FEATURES=garbage!! is not a feature list like "+avx2,-avx512f"; using the host CPU'
+    env_case 'LUCID_CPU_FEATURES=+avx2,,+fma' 'lucid: LUCID_CPU_FEATURES=+avx2,,+fma is not a feature list like "+avx2,-avx512f"; using the host CPU'
+    env_case LUCID_CPU_FEATURES=+sse2,+bogus-feature "lucid: LUCID_CPU_FEATURES=+sse2,+bogus-feature: bogus-feature is not a feature that LLVM knows for $triple; using the host CPU"
+    # Soft-float calls nobody provides: a JIT session error before.
+    env_case LUCID_CPU_FEATURES=-sse,-sse2,-x87 "lucid: LUCID_CPU_FEATURES=-sse,-sse2,-x87 cannot compile code for $triple (Symbols not found: [ *]); using the host CPU"
+    # Usable values: silent.
+    env_case LUCID_CPU=x86-64 ''
+    env_case LUCID_CPU_FEATURES=+sse2,-avx ''
+fi
+
+# A host that owns LLVM: Lucid leaves LLVM's options and fatal-error handler alone, same output.
+env_case LUCID_NO_LLVM_OPTIONS=1 ''
+
+# LUCID_NUM_THREADS: one line, every core used.
+cores=$(nproc)
+for v in 0 -3 abc 1e9 2000; do
+    env_case "LUCID_NUM_THREADS=$v" "lucid: LUCID_NUM_THREADS must be an integer between 1 and 1024, got \"$v\"; using $cores"
+done
+
+# LUCID_CACHE_DIR: a file, a missing directory: one line, the cache off.
+: >"$TMP/plain"
+env_case "LUCID_CACHE_DIR=$TMP/plain" "lucid: LUCID_CACHE_DIR=$TMP/plain is not a directory; the disk cache is off"
+env_case "LUCID_CACHE_DIR=$TMP/missing" "lucid: LUCID_CACHE_DIR=$TMP/missing does not exist; the disk cache is off"
+[ -e "$TMP/missing" ] && fail "LUCID_CACHE_DIR=$TMP/missing was created"
+if [ "$(id -u)" -ne 0 ]; then # root may write anywhere
+    mkdir "$TMP/ro" && chmod 555 "$TMP/ro"
+    env_case "LUCID_CACHE_DIR=$TMP/ro" "lucid: LUCID_CACHE_DIR=$TMP/ro is not a directory this process can write; the disk cache is off"
+fi
+# A FIFO at an entry's path: no hang (opening it blocked forever before), the entry recompiled.
+mkdir "$TMP/cache"
+env_case "LUCID_CACHE_DIR=$TMP/cache" ''
+entry=$(ls "$TMP/cache"/*.lobj 2>/dev/null | head -n 1)
+if [ -z "$entry" ]; then
+    fail "no cache entry in $TMP/cache"
+else
+    rm "$entry" && mkfifo "$entry"
+    rm -f "$TMP/y.npy"
+    LUCID_CACHE_DIR=$TMP/cache timeout 240 "$LUCIDC" run --module "$M" --input "$X" --out "$TMP/y.npy" >"$TMP/out" 2>"$TMP/err"
+    RC=$?
+    CHECKS=$((CHECKS + 1))
+    if [ "$RC" -ne 0 ]; then fail "FIFO cache entry: exited $RC (124: hung): $(cat "$TMP/err")"; fi
+    [ -s "$TMP/err" ] && fail "FIFO cache entry: stderr: $(cat "$TMP/err")"
+    same_file "$TMP/y.npy" "$TMP/ref.npy"
+fi
+
+finish

@@ -1,4 +1,4 @@
-# The environment (INTERFACES.md, Environment): every unusable value gives exactly one line on
+# The environment (docs/environment.md): every unusable value gives exactly one line on
 # stderr in Lucid's words, the default is used, and the run succeeds with the same output as
 # a run without the variable. Each case is its own process, as the values are read once.
 . "$(dirname "$0")/lib.sh"

@@ -70,6 +70,7 @@ typedef struct run_ctx {
     bench_torch_row *torch_rows;
     int n_torch_rows;
     FILE *json;
+    bool floor_detail; /* LUCID_BENCH_FLOOR_DETAIL: every floor variant's figures on stderr */
     bool mismatch;
 } run_ctx;
 
@@ -151,6 +152,7 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
         if (!ctx->enabled[id] || id == BENCH_IMPL_TORCH) continue;
         /* The floor is the fastest of its variants: one instance each, all interleaved. */
         for (int v = 0; v < (id == BENCH_IMPL_FLOOR ? bench_floor_variant_count() : 1); v++) {
+            if (id == BENCH_IMPL_FLOOR && !bench_floor_variant_applies(v, threads)) continue;
             instance *in = &ins[n_in];
             *in = (instance){.id = (bench_impl_id)id, .ops = impl_ops((bench_impl_id)id),
                              .floor_variant = id == BENCH_IMPL_FLOOR ? v : -1};
@@ -188,6 +190,9 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
             bench_timer_finish(&in->timer, &t);
             bench_record r = {cfg, in->id, threads, t.median_ms, t.min_ms, in->peak_extra_bytes,
                               in->floor_variant >= 0 ? bench_floor_variant_name(in->floor_variant) : NULL};
+            if (in->floor_variant >= 0 && ctx->floor_detail)
+                fprintf(stderr, "lucid-bench: %s: floor variant %-14s median %.6g ms min %.6g ms\n", in->label,
+                        r.variant, t.median_ms, t.min_ms);
             if (n > 0 && recs[n - 1].impl == in->id) { /* the floor's next variant */
                 if (r.median_ms < recs[n - 1].median_ms) recs[n - 1] = r;
             } else {
@@ -302,7 +307,8 @@ int main(int argc, char **argv) {
         bench_print_usage(stdout);
         return 0;
     }
-    run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s()};
+    const char *detail = getenv("LUCID_BENCH_FLOOR_DETAIL");
+    run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s(), .floor_detail = detail && *detail && *detail != '0'};
 
     /* Every configuration, checked before anything runs. */
     int n_configs = opt.n_shapes * opt.n_cases * 2;

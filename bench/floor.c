@@ -10,11 +10,11 @@
  * bench/README.md), so the driver times every variant of this table in the same run and reports
  * the fastest, naming it:
  *   - stores: normal, or non-temporal (no read-for-ownership of the destination line);
- *   - software prefetch of the read streams 512 or 2048 bytes ahead, or none;
+ *   - software prefetch of the read streams 512, 2048 or 4096 bytes ahead, or none;
  *   - chunk: 1024 input floats per unit, or 64 (one 16-float vector of output per unit at
  *     stride 4, as a short-window kernel writes it);
- * (the table holds the combinations that won somewhere or are the plain baselines: 10 in all,
- * 8 on one thread, since each costs its share of the row's timing budget).
+ * (the table holds the combinations that won somewhere or are the plain baselines: 12 in all,
+ * 10 on one thread, since each costs its share of the row's timing budget).
  *   - split over threads: contiguous blocks of units per thread, or blocks of 16 KiB of input
  *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would.
  * Small work (under SMALL_BYTES per thread) runs on the calling thread, as any sensible runtime
@@ -37,7 +37,7 @@
 typedef struct floor_variant {
     const char *name;
     bool nt;
-    int prefetch_bytes; /* 0, 512 or 2048: the instantiations of rows_body below */
+    int prefetch_bytes; /* 0, 512, 2048 or 4096: the instantiations of units_body below */
     int chunk_floats;
     bool interleaved;
 } floor_variant;
@@ -49,6 +49,8 @@ static const floor_variant VARIANTS[] = {
     {"nt-pf512", true, 512, 1024, false},
     {"st-pf2048", false, 2048, 1024, false},
     {"nt-pf2048", true, 2048, 1024, false},
+    {"st-pf4096", false, 4096, 1024, false},
+    {"nt-pf4096", true, 4096, 1024, false},
     {"st-fine", false, 0, 64, false},
     {"nt-fine", true, 0, 64, false},
     {"st-il", false, 0, 1024, true},
@@ -165,19 +167,24 @@ UNITS(units_st_pf512_avx512, AVX512, false, 512)
 UNITS(units_nt_pf512_avx512, AVX512, true, 512)
 UNITS(units_st_pf2048_avx512, AVX512, false, 2048)
 UNITS(units_nt_pf2048_avx512, AVX512, true, 2048)
+UNITS(units_st_pf4096_avx512, AVX512, false, 4096)
+UNITS(units_nt_pf4096_avx512, AVX512, true, 4096)
 UNITS(units_st, , false, 0)
 UNITS(units_nt, , true, 0)
 UNITS(units_st_pf512, , false, 512)
 UNITS(units_nt_pf512, , true, 512)
 UNITS(units_st_pf2048, , false, 2048)
 UNITS(units_nt_pf2048, , true, 2048)
+UNITS(units_st_pf4096, , false, 4096)
+UNITS(units_nt_pf4096, , true, 4096)
 
 static units_fn pick_units(const floor_variant *v) {
-    static const units_fn avx512[2][3] = {{units_st_avx512, units_st_pf512_avx512, units_st_pf2048_avx512},
-                                          {units_nt_avx512, units_nt_pf512_avx512, units_nt_pf2048_avx512}};
-    static const units_fn generic[2][3] = {{units_st, units_st_pf512, units_st_pf2048},
-                                           {units_nt, units_nt_pf512, units_nt_pf2048}};
-    int pf = v->prefetch_bytes == 0 ? 0 : v->prefetch_bytes == 512 ? 1 : 2;
+    static const units_fn avx512[2][4] = {
+        {units_st_avx512, units_st_pf512_avx512, units_st_pf2048_avx512, units_st_pf4096_avx512},
+        {units_nt_avx512, units_nt_pf512_avx512, units_nt_pf2048_avx512, units_nt_pf4096_avx512}};
+    static const units_fn generic[2][4] = {{units_st, units_st_pf512, units_st_pf2048, units_st_pf4096},
+                                           {units_nt, units_nt_pf512, units_nt_pf2048, units_nt_pf4096}};
+    int pf = v->prefetch_bytes == 0 ? 0 : v->prefetch_bytes == 512 ? 1 : v->prefetch_bytes == 2048 ? 2 : 3;
     int nt = v->nt && HAVE_NT_STORES;
 #if defined(__x86_64__) || defined(__i386__)
     if (__builtin_cpu_supports("avx512f")) return avx512[nt][pf];

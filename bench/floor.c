@@ -13,10 +13,11 @@
  *   - software prefetch of the read streams 512, 2048 or 4096 bytes ahead, or none;
  *   - chunk: 1024 input floats per unit, or 64 (one 16-float vector of output per unit at
  *     stride 4, as a short-window kernel writes it);
- * (the table holds the combinations that won somewhere or are the plain baselines: 12 in all,
- * 10 on one thread, since each costs its share of the row's timing budget).
  *   - split over threads: contiguous blocks of units per thread, or blocks of 16 KiB of input
  *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would.
+ * Not the full product: every variant takes its share of the row's timing budget, so prefetch
+ * goes with 1024-float chunks and contiguous blocks only (12 variants, 10 on one thread, where
+ * the interleaved split is the contiguous one).
  * Small work (under SMALL_BYTES per thread) runs on the calling thread, as any sensible runtime
  * does. */
 #include <stdlib.h>

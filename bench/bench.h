@@ -117,7 +117,7 @@ extern const bench_impl_ops bench_floor_ops;
 int bench_floor_variant_count(void);
 const char *bench_floor_variant_name(int variant);
 void bench_floor_set_variant(void *floor_state, int variant);
-bool bench_floor_variant_applies(int variant, int threads);
+bool bench_floor_variant_applies(const bench_config *cfg, int variant, int threads);
 /* Threads a streaming pass of `bytes` uses out of `threads` (small work: the caller alone). */
 int bench_stream_workers(int64_t bytes, int threads);
 extern const bench_impl_ops bench_memcpy_ops;

@@ -14,10 +14,12 @@
  *   - chunk: 1024 input floats per unit, or 64 (one 16-float vector of output per unit at
  *     stride 4, as a short-window kernel writes it);
  *   - split over threads: contiguous blocks of units per thread, or blocks of 16 KiB of input
- *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would.
+ *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would;
+ *   - forward+backward in two passes (x to y, then g to dx: two streams at a time, as the JIT
+ *     runs overlapping windows, in two kernels), or all four streams together.
  * Not the full product: every variant takes its share of the row's timing budget, so prefetch
- * goes with 1024-float chunks and contiguous blocks only (12 variants, 10 on one thread, where
- * the interleaved split is the contiguous one).
+ * goes with 1024-float chunks and contiguous blocks only (16 variants; 10 for a forward pass on
+ * one thread, where the interleaved split is the contiguous one and there is one pass).
  * Small work (under SMALL_BYTES per thread) runs on the calling thread, as any sensible runtime
  * does. */
 #include <stdlib.h>
@@ -41,21 +43,26 @@ typedef struct floor_variant {
     int prefetch_bytes; /* 0, 512, 2048 or 4096: the instantiations of units_body below */
     int chunk_floats;
     bool interleaved;
+    bool two_pass;
 } floor_variant;
 
 static const floor_variant VARIANTS[] = {
-    {"st", false, 0, 1024, false},
-    {"nt", true, 0, 1024, false},
-    {"st-pf512", false, 512, 1024, false},
-    {"nt-pf512", true, 512, 1024, false},
-    {"st-pf2048", false, 2048, 1024, false},
-    {"nt-pf2048", true, 2048, 1024, false},
-    {"st-pf4096", false, 4096, 1024, false},
-    {"nt-pf4096", true, 4096, 1024, false},
-    {"st-fine", false, 0, 64, false},
-    {"nt-fine", true, 0, 64, false},
-    {"st-il", false, 0, 1024, true},
-    {"nt-il", true, 0, 1024, true},
+    {"st", false, 0, 1024, false, false},
+    {"nt", true, 0, 1024, false, false},
+    {"st-pf512", false, 512, 1024, false, false},
+    {"nt-pf512", true, 512, 1024, false, false},
+    {"st-pf2048", false, 2048, 1024, false, false},
+    {"nt-pf2048", true, 2048, 1024, false, false},
+    {"st-pf4096", false, 4096, 1024, false, false},
+    {"nt-pf4096", true, 4096, 1024, false, false},
+    {"st-fine", false, 0, 64, false, false},
+    {"nt-fine", true, 0, 64, false, false},
+    {"st-il", false, 0, 1024, true, false},
+    {"nt-il", true, 0, 1024, true, false},
+    {"st-2pass", false, 0, 1024, false, true},
+    {"nt-2pass", true, 0, 1024, false, true},
+    {"st-pf2048-2pass", false, 2048, 1024, false, true},
+    {"nt-pf2048-2pass", true, 2048, 1024, false, true},
 };
 #define N_VARIANTS ((int)(sizeof VARIANTS / sizeof VARIANTS[0]))
 
@@ -127,9 +134,12 @@ static int64_t chunks_per_row(const bench_config *cfg, const floor_variant *v) {
     return k < 1 ? 1 : k;
 }
 
-/* Units [u0, u1): unit u is chunk u % K of row u / K. */
-static inline __attribute__((always_inline)) void units_body(const floor_state *s, int64_t u0, int64_t u1, bool nt,
-                                                             int pf) {
+/* Which streams a pass moves. */
+enum { STREAM_X = 1, STREAM_G = 2, STREAM_Y = 4, STREAM_DX = 8, STREAMS_ALL = 15 };
+
+/* Units [u0, u1) of the streams in `mask`: unit u is chunk u % K of row u / K. */
+static inline __attribute__((always_inline)) void units_body(const floor_state *s, int64_t u0, int64_t u1, int mask,
+                                                             bool nt, int pf) {
     const bench_config *cfg = s->cfg;
     int slot = s->slot;
     int64_t chunks = chunks_per_row(cfg, s->v);
@@ -139,10 +149,10 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
         if (k1 - k0 > u1 - u) k1 = k0 + (u1 - u);
         stream st[4];
         int ns = 0;
-        st[ns++] = (stream){cfg->x[slot] + r * cfg->l, cfg->l, false};
-        if (cfg->g) st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false};
-        st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true};
-        if (cfg->dx) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true};
+        if (mask & STREAM_X) st[ns++] = (stream){cfg->x[slot] + r * cfg->l, cfg->l, false};
+        if (cfg->g && (mask & STREAM_G)) st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false};
+        if (mask & STREAM_Y) st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true};
+        if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true};
         for (int64_t k = k0; k < k1; k++)
             for (int i = 0; i < ns; i++) {
                 int64_t a = st[i].n * k / chunks, b = st[i].n * (k + 1) / chunks;
@@ -155,12 +165,14 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
     }
 }
 
-typedef void (*units_fn)(const floor_state *s, int64_t u0, int64_t u1);
+typedef void (*units_fn)(const floor_state *s, int64_t u0, int64_t u1, int mask);
 
 /* One instantiation per (stores, prefetch distance), so that neither is a branch in the loops;
  * AVX-512 where the CPU has it. */
 #define UNITS(name, target, nt, pf)                                                                   \
-    target static void name(const floor_state *s, int64_t u0, int64_t u1) { units_body(s, u0, u1, nt, pf); }
+    target static void name(const floor_state *s, int64_t u0, int64_t u1, int mask) {                 \
+        units_body(s, u0, u1, mask, nt, pf);                                                          \
+    }
 #define AVX512 __attribute__((target("avx512f")))
 UNITS(units_st_avx512, AVX512, false, 0)
 UNITS(units_nt_avx512, AVX512, true, 0)
@@ -198,13 +210,18 @@ static void floor_job(void *arg, int worker, int workers) {
     const bench_config *cfg = s->cfg;
     units_fn run = pick_units(s->v);
     int64_t units = cfg->n * cfg->c * chunks_per_row(cfg, s->v);
-    if (!s->v->interleaved || workers == 1) {
-        run(s, units * worker / workers, units * (worker + 1) / workers);
-    } else {
-        int64_t block = INTERLEAVE_FLOATS / s->v->chunk_floats;
-        if (block < 1) block = 1;
-        for (int64_t u = block * worker; u < units; u += block * workers)
-            run(s, u, u + block < units ? u + block : units);
+    /* Two passes need no barrier between them: they touch different buffers. */
+    static const int passes[2][2] = {{STREAMS_ALL, 0}, {STREAM_X | STREAM_Y, STREAM_G | STREAM_DX}};
+    for (int p = 0; p < 2 && passes[s->v->two_pass][p]; p++) {
+        int mask = passes[s->v->two_pass][p];
+        if (!s->v->interleaved || workers == 1) {
+            run(s, units * worker / workers, units * (worker + 1) / workers, mask);
+        } else {
+            int64_t block = INTERLEAVE_FLOATS / s->v->chunk_floats;
+            if (block < 1) block = 1;
+            for (int64_t u = block * worker; u < units; u += block * workers)
+                run(s, u, u + block < units ? u + block : units, mask);
+        }
     }
 #if HAVE_NT_STORES
     if (s->v->nt) _mm_sfence();
@@ -245,8 +262,11 @@ static int floor_run(void *state, int slot, char *err, size_t n) {
 
 int bench_floor_variant_count(void) { return N_VARIANTS; }
 
-/* An interleaved split on one thread is the contiguous one: not timed twice. */
-bool bench_floor_variant_applies(int variant, int threads) { return threads > 1 || !VARIANTS[variant].interleaved; }
+/* An interleaved split on one thread is the contiguous one, two passes of a forward pass are
+ * one: neither is timed twice. */
+bool bench_floor_variant_applies(const bench_config *cfg, int variant, int threads) {
+    return (threads > 1 || !VARIANTS[variant].interleaved) && (cfg->g || !VARIANTS[variant].two_pass);
+}
 
 const char *bench_floor_variant_name(int variant) { return VARIANTS[variant].name; }
 

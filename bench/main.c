@@ -152,7 +152,7 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
         if (!ctx->enabled[id] || id == BENCH_IMPL_TORCH) continue;
         /* The floor is the fastest of its variants: one instance each, all interleaved. */
         for (int v = 0; v < (id == BENCH_IMPL_FLOOR ? bench_floor_variant_count() : 1); v++) {
-            if (id == BENCH_IMPL_FLOOR && !bench_floor_variant_applies(v, threads)) continue;
+            if (id == BENCH_IMPL_FLOOR && !bench_floor_variant_applies(cfg, v, threads)) continue;
             instance *in = &ins[n_in];
             *in = (instance){.id = (bench_impl_id)id, .ops = impl_ops((bench_impl_id)id),
                              .floor_variant = id == BENCH_IMPL_FLOOR ? v : -1};

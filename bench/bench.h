@@ -25,6 +25,7 @@ const char *bench_pass_name(bench_pass p);
 /* The implementations, in table order. Names as the JSON records spell them (bench/README.md). */
 typedef enum bench_impl_id {
     BENCH_IMPL_FLOOR,
+    BENCH_IMPL_MEMCPY,
     BENCH_IMPL_JIT,
     BENCH_IMPL_INTERP,
     BENCH_IMPL_TORCH,
@@ -122,9 +123,15 @@ typedef struct bench_impl_ops {
 } bench_impl_ops;
 
 extern const bench_impl_ops bench_floor_ops;
-/* Which floor variant the next runs use: non-temporal stores or normal ones. The driver times
- * both and reports the faster. */
-void bench_floor_set_nt(void *floor_state, bool nt);
+/* The floor's variants (floor.c: stores, prefetch, chunking, split over threads). The driver
+ * times every one and reports the fastest, by name. */
+int bench_floor_variant_count(void);
+const char *bench_floor_variant_name(int variant);
+void bench_floor_set_variant(void *floor_state, int variant);
+bool bench_floor_variant_applies(const bench_config *cfg, int variant, int threads);
+/* Threads a streaming pass of `bytes` uses out of `threads` (small work: the caller alone). */
+int bench_stream_workers(int64_t bytes, int threads);
+extern const bench_impl_ops bench_memcpy_ops;
 extern const bench_impl_ops bench_interp_ops;
 extern const bench_impl_ops bench_jit_ops;
 extern const bench_impl_ops bench_onednn_ncw_ops;
@@ -138,6 +145,7 @@ typedef struct bench_record {
     int threads;
     double median_ms, min_ms;
     int64_t peak_extra_bytes;
+    const char *variant; /* the floor's winning variant; NULL for other impls */
 } bench_record;
 
 /* Timing (timing.c): warm-up, then samples of `batch` runs each over rotated slots until the

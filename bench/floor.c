@@ -1,12 +1,27 @@
-/* The floor: a plain pass that reads every input byte once and writes every output byte once,
- * in the order a pooling kernel does (row by row, the streams of a row advancing together in
- * proportional chunks), with nothing else to do: the bandwidth limit every figure is compared
- * with. Reads are summed into vector accumulators and the sums are what gets stored, so no
- * load can be dropped. Two variants, timed separately, the faster one reported: normal stores
- * and non-temporal stores (which skip the read-for-ownership of the destination line). Spans
- * start with scalar accesses up to a 64-byte boundary, so no vector access splits a line.
- * Rows are split across the pool; small work (under SMALL_BYTES per thread) runs on the
- * calling thread, as any sensible runtime does. */
+/* The floor: the fastest of several plain passes that read every input byte once and write
+ * every output byte once, with nothing else to do: the bandwidth limit every figure is compared
+ * with. Reads are summed into vector accumulators and the sums are what gets stored, so no load
+ * can be dropped. Spans start with scalar accesses up to a 64-byte boundary, so no vector access
+ * splits a line.
+ *
+ * The work is a sequence of units: row r, chunk k of the row, in which every stream of the row
+ * (x, g read; y, dx written) advances by its own share, the order a pooling kernel uses. How
+ * fast such a pass goes depends on details that no single choice wins everywhere (measured in
+ * bench/README.md), so the driver times every variant of this table in the same run and reports
+ * the fastest, naming it:
+ *   - stores: normal, or non-temporal (no read-for-ownership of the destination line);
+ *   - software prefetch of the read streams 512, 2048 or 4096 bytes ahead, or none;
+ *   - chunk: 1024 input floats per unit, or 64 (one 16-float vector of output per unit at
+ *     stride 4, as a short-window kernel writes it);
+ *   - split over threads: contiguous blocks of units per thread, or blocks of 16 KiB of input
+ *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would;
+ *   - forward+backward in two passes (x to y, then g to dx: two streams at a time, as the JIT
+ *     runs overlapping windows, in two kernels), or all four streams together.
+ * Not the full product: every variant takes its share of the row's timing budget, so prefetch
+ * goes with 1024-float chunks and contiguous blocks only (16 variants; 10 for a forward pass on
+ * one thread, where the interleaved split is the contiguous one and there is one pass).
+ * Small work (under SMALL_BYTES per thread) runs on the calling thread, as any sensible runtime
+ * does. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +34,37 @@
 #define HAVE_NT_STORES 0
 #endif
 
-#define CHUNK_FLOATS 1024
 #define SMALL_BYTES (64 << 10)
+#define INTERLEAVE_FLOATS 4096 /* input floats per round-robin block of the interleaved split */
+
+typedef struct floor_variant {
+    const char *name;
+    bool nt;
+    int prefetch_bytes; /* 0, 512, 2048 or 4096: the instantiations of units_body below */
+    int chunk_floats;
+    bool interleaved;
+    bool two_pass;
+} floor_variant;
+
+static const floor_variant VARIANTS[] = {
+    {"st", false, 0, 1024, false, false},
+    {"nt", true, 0, 1024, false, false},
+    {"st-pf512", false, 512, 1024, false, false},
+    {"nt-pf512", true, 512, 1024, false, false},
+    {"st-pf2048", false, 2048, 1024, false, false},
+    {"nt-pf2048", true, 2048, 1024, false, false},
+    {"st-pf4096", false, 4096, 1024, false, false},
+    {"nt-pf4096", true, 4096, 1024, false, false},
+    {"st-fine", false, 0, 64, false, false},
+    {"nt-fine", true, 0, 64, false, false},
+    {"st-il", false, 0, 1024, true, false},
+    {"nt-il", true, 0, 1024, true, false},
+    {"st-2pass", false, 0, 1024, false, true},
+    {"nt-2pass", true, 0, 1024, false, true},
+    {"st-pf2048-2pass", false, 2048, 1024, false, true},
+    {"nt-pf2048-2pass", true, 2048, 1024, false, true},
+};
+#define N_VARIANTS ((int)(sizeof VARIANTS / sizeof VARIANTS[0]))
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
@@ -28,7 +72,7 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 typedef struct floor_state {
     const bench_config *cfg;
     int threads;
-    bool nt;        /* the variant being run */
+    const floor_variant *v; /* the variant being run */
     int slot;
 } floor_state;
 
@@ -39,11 +83,18 @@ typedef struct stream {
     bool out;
 } stream;
 
-static inline __attribute__((always_inline)) void read_span(const float *p, int64_t n, v16 *sum) {
+static inline __attribute__((always_inline)) void read_span(const float *p, int64_t n, v16 *sum, int pf) {
     v16 acc = *sum, a1 = {0}, a2 = {0}, a3 = {0};
     int64_t i = 0;
     for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) acc[0] += p[i]; /* no split loads */
     for (; i + 64 <= n; i += 64) {
+        if (pf) {
+            const char *ahead = (const char *)(p + i) + pf; /* a hint: past the end is harmless */
+            __builtin_prefetch(ahead, 0, 0);
+            __builtin_prefetch(ahead + 64, 0, 0);
+            __builtin_prefetch(ahead + 128, 0, 0);
+            __builtin_prefetch(ahead + 192, 0, 0);
+        }
         acc += *(const v16u *)(p + i);
         a1 += *(const v16u *)(p + i + 16);
         a2 += *(const v16u *)(p + i + 32);
@@ -78,47 +129,102 @@ static inline __attribute__((always_inline)) void write_span(float *p, int64_t n
     for (; i < n; i++) p[i] = v[i & 15];
 }
 
-static inline __attribute__((always_inline)) void rows_body(const floor_state *s, int64_t r0, int64_t r1) {
+static int64_t chunks_per_row(const bench_config *cfg, const floor_variant *v) {
+    int64_t k = cfg->l / v->chunk_floats;
+    return k < 1 ? 1 : k;
+}
+
+/* Which streams a pass moves. */
+enum { STREAM_X = 1, STREAM_G = 2, STREAM_Y = 4, STREAM_DX = 8, STREAMS_ALL = 15 };
+
+/* Units [u0, u1) of the streams in `mask`: unit u is chunk u % K of row u / K. */
+static inline __attribute__((always_inline)) void units_body(const floor_state *s, int64_t u0, int64_t u1, int mask,
+                                                             bool nt, int pf) {
     const bench_config *cfg = s->cfg;
     int slot = s->slot;
-    for (int64_t r = r0; r < r1; r++) {
+    int64_t chunks = chunks_per_row(cfg, s->v);
+    v16 acc = {0};
+    for (int64_t u = u0; u < u1;) {
+        int64_t r = u / chunks, k0 = u % chunks, k1 = chunks;
+        if (k1 - k0 > u1 - u) k1 = k0 + (u1 - u);
         stream st[4];
         int ns = 0;
-        st[ns++] = (stream){cfg->x[slot] + r * cfg->l, cfg->l, false};
-        if (cfg->g) st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false};
-        st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true};
-        if (cfg->dx) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true};
-        int64_t chunks = cfg->l / CHUNK_FLOATS;
-        if (chunks < 1) chunks = 1;
-        v16 acc = {0};
-        for (int64_t k = 0; k < chunks; k++)
+        if (mask & STREAM_X) st[ns++] = (stream){cfg->x[slot] + r * cfg->l, cfg->l, false};
+        if (cfg->g && (mask & STREAM_G)) st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false};
+        if (mask & STREAM_Y) st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true};
+        if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true};
+        for (int64_t k = k0; k < k1; k++)
             for (int i = 0; i < ns; i++) {
                 int64_t a = st[i].n * k / chunks, b = st[i].n * (k + 1) / chunks;
                 if (st[i].out)
-                    write_span(st[i].p + a, b - a, &acc, s->nt);
+                    write_span(st[i].p + a, b - a, &acc, nt);
                 else
-                    read_span(st[i].p + a, b - a, &acc);
+                    read_span(st[i].p + a, b - a, &acc, pf);
             }
+        u += k1 - k0;
     }
 }
 
-__attribute__((target("avx512f"))) static void rows_avx512(const floor_state *s, int64_t r0, int64_t r1) {
-    rows_body(s, r0, r1);
+typedef void (*units_fn)(const floor_state *s, int64_t u0, int64_t u1, int mask);
+
+/* One instantiation per (stores, prefetch distance), so that neither is a branch in the loops;
+ * AVX-512 where the CPU has it. */
+#define UNITS(name, target, nt, pf)                                                                   \
+    target static void name(const floor_state *s, int64_t u0, int64_t u1, int mask) {                 \
+        units_body(s, u0, u1, mask, nt, pf);                                                          \
+    }
+#define AVX512 __attribute__((target("avx512f")))
+UNITS(units_st_avx512, AVX512, false, 0)
+UNITS(units_nt_avx512, AVX512, true, 0)
+UNITS(units_st_pf512_avx512, AVX512, false, 512)
+UNITS(units_nt_pf512_avx512, AVX512, true, 512)
+UNITS(units_st_pf2048_avx512, AVX512, false, 2048)
+UNITS(units_nt_pf2048_avx512, AVX512, true, 2048)
+UNITS(units_st_pf4096_avx512, AVX512, false, 4096)
+UNITS(units_nt_pf4096_avx512, AVX512, true, 4096)
+UNITS(units_st, , false, 0)
+UNITS(units_nt, , true, 0)
+UNITS(units_st_pf512, , false, 512)
+UNITS(units_nt_pf512, , true, 512)
+UNITS(units_st_pf2048, , false, 2048)
+UNITS(units_nt_pf2048, , true, 2048)
+UNITS(units_st_pf4096, , false, 4096)
+UNITS(units_nt_pf4096, , true, 4096)
+
+static units_fn pick_units(const floor_variant *v) {
+    static const units_fn avx512[2][4] = {
+        {units_st_avx512, units_st_pf512_avx512, units_st_pf2048_avx512, units_st_pf4096_avx512},
+        {units_nt_avx512, units_nt_pf512_avx512, units_nt_pf2048_avx512, units_nt_pf4096_avx512}};
+    static const units_fn generic[2][4] = {{units_st, units_st_pf512, units_st_pf2048, units_st_pf4096},
+                                           {units_nt, units_nt_pf512, units_nt_pf2048, units_nt_pf4096}};
+    int pf = v->prefetch_bytes == 0 ? 0 : v->prefetch_bytes == 512 ? 1 : v->prefetch_bytes == 2048 ? 2 : 3;
+    int nt = v->nt && HAVE_NT_STORES;
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx512f")) return avx512[nt][pf];
+#endif
+    return generic[nt][pf];
 }
-static void rows_generic(const floor_state *s, int64_t r0, int64_t r1) { rows_body(s, r0, r1); }
 
 static void floor_job(void *arg, int worker, int workers) {
     const floor_state *s = arg;
-    int64_t rows = s->cfg->n * s->cfg->c;
-    int64_t r0 = rows * worker / workers, r1 = rows * (worker + 1) / workers;
-#if defined(__x86_64__) || defined(__i386__)
-    if (__builtin_cpu_supports("avx512f"))
-        rows_avx512(s, r0, r1);
-    else
-#endif
-        rows_generic(s, r0, r1);
+    const bench_config *cfg = s->cfg;
+    units_fn run = pick_units(s->v);
+    int64_t units = cfg->n * cfg->c * chunks_per_row(cfg, s->v);
+    /* Two passes need no barrier between them: they touch different buffers. */
+    static const int passes[2][2] = {{STREAMS_ALL, 0}, {STREAM_X | STREAM_Y, STREAM_G | STREAM_DX}};
+    for (int p = 0; p < 2 && passes[s->v->two_pass][p]; p++) {
+        int mask = passes[s->v->two_pass][p];
+        if (!s->v->interleaved || workers == 1) {
+            run(s, units * worker / workers, units * (worker + 1) / workers, mask);
+        } else {
+            int64_t block = INTERLEAVE_FLOATS / s->v->chunk_floats;
+            if (block < 1) block = 1;
+            for (int64_t u = block * worker; u < units; u += block * workers)
+                run(s, u, u + block < units ? u + block : units, mask);
+        }
+    }
 #if HAVE_NT_STORES
-    if (s->nt) _mm_sfence();
+    if (s->v->nt) _mm_sfence();
 #endif
 }
 
@@ -135,22 +241,36 @@ static int floor_setup(const bench_config *cfg, int threads, void **state, char 
     }
     s->cfg = cfg;
     s->threads = threads;
+    s->v = &VARIANTS[0];
     *state = s;
     return 0;
 }
 
+/* Workers for a pass of `bytes` on `threads`: small work stays on the caller. Shared with the
+ * memcpy row, which must split the same way. */
+int bench_stream_workers(int64_t bytes, int threads) { return bytes / threads < SMALL_BYTES ? 1 : threads; }
+
 static int floor_run(void *state, int slot, char *err, size_t n) {
     floor_state *s = state;
     s->slot = slot;
-    int64_t rows = s->cfg->n * s->cfg->c;
-    int workers = s->threads;
-    if (s->cfg->bytes / workers < SMALL_BYTES) workers = 1;
-    if (workers > rows) workers = (int)rows;
+    int64_t units = s->cfg->n * s->cfg->c * chunks_per_row(s->cfg, s->v);
+    int workers = bench_stream_workers(s->cfg->bytes, s->threads);
+    if (workers > units) workers = (int)units;
     bench_pool_run(floor_job, s, workers);
     return 0;
 }
 
-void bench_floor_set_nt(void *state, bool nt) { ((floor_state *)state)->nt = nt && HAVE_NT_STORES; }
+int bench_floor_variant_count(void) { return N_VARIANTS; }
+
+/* An interleaved split on one thread is the contiguous one, two passes of a forward pass are
+ * one: neither is timed twice. */
+bool bench_floor_variant_applies(const bench_config *cfg, int variant, int threads) {
+    return (threads > 1 || !VARIANTS[variant].interleaved) && (cfg->g || !VARIANTS[variant].two_pass);
+}
+
+const char *bench_floor_variant_name(int variant) { return VARIANTS[variant].name; }
+
+void bench_floor_set_variant(void *state, int variant) { ((floor_state *)state)->v = &VARIANTS[variant]; }
 
 static void floor_teardown(void *state) { free(state); }
 

@@ -2,7 +2,8 @@
  * oneDNN), side by side. See bench/README.md for the figures and how to read them.
  *
  *   options ─▶ configurations (case × shape × pass) ─▶ torch rows (one python3 process)
- *     ─▶ per configuration: buffers ─▶ per thread count: floor, jit, interp, onednn-* rows
+ *     ─▶ per configuration: buffers ─▶ per thread count: floor (every variant), memcpy, jit,
+ *        interp, onednn-* rows
  *        (setup · one run under allocation tracking · warm-up and timed runs · check)
  *     ─▶ table block on stdout, JSON records ─▶ compile records (jit-cold, jit-cached)
  *
@@ -21,6 +22,7 @@
 static const bench_impl_ops *impl_ops(bench_impl_id id) {
     switch (id) {
     case BENCH_IMPL_FLOOR: return &bench_floor_ops;
+    case BENCH_IMPL_MEMCPY: return &bench_memcpy_ops;
     case BENCH_IMPL_JIT: return &bench_jit_ops;
     case BENCH_IMPL_INTERP: return &bench_interp_ops;
     case BENCH_IMPL_ONEDNN_NCW: return &bench_onednn_ncw_ops;
@@ -70,6 +72,7 @@ typedef struct run_ctx {
     bench_torch_row *torch_rows;
     int n_torch_rows;
     FILE *json;
+    bool floor_detail; /* LUCID_BENCH_FLOOR_DETAIL: every floor variant's figures on stderr */
     bool mismatch;
 } run_ctx;
 
@@ -78,9 +81,10 @@ static void row_label(char *buf, size_t n, bench_impl_id id, const bench_config 
              (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, bench_pass_name(cfg->pass), threads);
 }
 
-/* One timed instance: an impl, or one of the floor's two store variants. */
+/* One timed instance: an impl, or one of the floor's variants. */
 typedef struct instance {
     bench_impl_id id;
+    int floor_variant; /* -1 for other impls */
     const bench_impl_ops *ops;
     void *state;
     bench_timer timer;
@@ -92,7 +96,7 @@ typedef struct instance {
 /* Setup, an untracked first run (lazy one-time initialisation such as a thread pool is not a
  * run's memory), a tracked run (peak extra memory; its outputs are checked right away, since
  * later runs of other impls overwrite the shared buffers), then warm-up. */
-static bool prepare(run_ctx *ctx, instance *in, const bench_config *cfg, int threads, int floor_nt) {
+static bool prepare(run_ctx *ctx, instance *in, const bench_config *cfg, int threads) {
     const bench_impl_ops *ops = in->ops;
     char why[512] = "";
     row_label(in->label, sizeof in->label, in->id, cfg, threads);
@@ -106,7 +110,7 @@ static bool prepare(run_ctx *ctx, instance *in, const bench_config *cfg, int thr
         in->state = NULL;
         return false;
     }
-    if (floor_nt >= 0) bench_floor_set_nt(in->state, floor_nt == 1);
+    if (in->floor_variant >= 0) bench_floor_set_variant(in->state, in->floor_variant);
     bool ok = ops->run(in->state, 0, why, sizeof why) == 0;
     double tracked_s = 0;
     if (ok) {
@@ -140,15 +144,21 @@ static bool prepare(run_ctx *ctx, instance *in, const bench_config *cfg, int thr
 
 /* Every impl of one configuration and thread count, timed in interleaved slices. */
 static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench_record *recs) {
-    instance ins[BENCH_IMPL_COUNT + 1];
+    instance *ins = calloc((size_t)(BENCH_IMPL_COUNT + bench_floor_variant_count()), sizeof *ins);
+    if (!ins) {
+        note_once("lucid-bench", "out of memory");
+        return 0;
+    }
     int n_in = 0;
     for (int id = 0; id < BENCH_IMPL_COUNT; id++) {
         if (!ctx->enabled[id] || id == BENCH_IMPL_TORCH) continue;
-        /* The floor is the better of normal and non-temporal stores: two instances. */
-        for (int v = 0; v < (id == BENCH_IMPL_FLOOR ? 2 : 1); v++) {
+        /* The floor is the fastest of its variants: one instance each, all interleaved. */
+        for (int v = 0; v < (id == BENCH_IMPL_FLOOR ? bench_floor_variant_count() : 1); v++) {
+            if (id == BENCH_IMPL_FLOOR && !bench_floor_variant_applies(cfg, v, threads)) continue;
             instance *in = &ins[n_in];
-            *in = (instance){.id = (bench_impl_id)id, .ops = impl_ops((bench_impl_id)id)};
-            if (prepare(ctx, in, cfg, threads, id == BENCH_IMPL_FLOOR ? v : -1)) n_in++;
+            *in = (instance){.id = (bench_impl_id)id, .ops = impl_ops((bench_impl_id)id),
+                             .floor_variant = id == BENCH_IMPL_FLOOR ? v : -1};
+            if (prepare(ctx, in, cfg, threads)) n_in++;
             else if (in->state) in->ops->teardown(in->state);
         }
     }
@@ -180,8 +190,12 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
         if (in->timing) {
             bench_timing t;
             bench_timer_finish(&in->timer, &t);
-            bench_record r = {cfg, in->id, threads, t.median_ms, t.min_ms, in->peak_extra_bytes};
-            if (n > 0 && recs[n - 1].impl == in->id) { /* the floor's second variant */
+            bench_record r = {cfg, in->id, threads, t.median_ms, t.min_ms, in->peak_extra_bytes,
+                              in->floor_variant >= 0 ? bench_floor_variant_name(in->floor_variant) : NULL};
+            if (in->floor_variant >= 0 && ctx->floor_detail)
+                fprintf(stderr, "lucid-bench: %s: floor variant %-14s median %.6g ms min %.6g ms\n", in->label,
+                        r.variant, t.median_ms, t.min_ms);
+            if (n > 0 && recs[n - 1].impl == in->id) { /* the floor's next variant */
                 if (r.median_ms < recs[n - 1].median_ms) recs[n - 1] = r;
             } else {
                 recs[n++] = r;
@@ -189,6 +203,7 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
         }
         in->ops->teardown(in->state);
     }
+    free(ins);
     return n;
 }
 
@@ -204,7 +219,7 @@ static void run_config(run_ctx *ctx, int config_index, const bench_config *cfg) 
                     const bench_torch_row *tr = &ctx->torch_rows[r];
                     if (tr->config != config_index || tr->threads != threads || !tr->ok) continue;
                     recs[n++] = (bench_record){cfg, BENCH_IMPL_TORCH, threads, tr->median_ms, tr->min_ms,
-                                               tr->peak_extra_bytes};
+                                               tr->peak_extra_bytes, NULL};
                 }
             }
             if (m < n_measured && measured[m].impl == (bench_impl_id)id) recs[n++] = measured[m++];
@@ -333,7 +348,8 @@ int main(int argc, char **argv) {
         printf("lucid-bench %s (LLVM %d)\n", lc_version(), LUCID_LLVM_VERSION_MAJOR);
         return 0;
     }
-    run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s()};
+    const char *detail = getenv("LUCID_BENCH_FLOOR_DETAIL");
+    run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s(), .floor_detail = detail && *detail && *detail != '0'};
 
     /* Every configuration, checked before anything runs. */
     int n_configs = opt.n_shapes * opt.n_cases * 2;

@@ -20,7 +20,8 @@ void bench_print_usage(FILE *out) {
             "  --shape N,C,L   input shape (repeatable; default 1,1,4 8,64,4096 16,64,65536)\n"
             "  --case NAME     avg_k4s4 avg_k3s1p1 lp2_k4s4 lp3_k4s4 lp2.5_k4s4 lp2_k4s2 avg_k64s64\n"
             "                  lp2_k64s64 (repeatable; default all)\n"
-            "  --impl LIST     floor,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder (default all)\n"
+            "  --impl LIST     floor,memcpy,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder\n"
+            "                  (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
             "  --json FILE     also write one JSON record per line (bench/README.md)\n"
             "  --version       print the version and the LLVM it was built with\n");
@@ -87,8 +88,8 @@ static int parse_impls(const char *v, bool *seen_impl, bench_options *o, char *e
         size_t len = end ? (size_t)(end - p) : strlen(p);
         bench_impl_id id;
         if (!bench_impl_from_name(p, len, &id)) {
-            snprintf(err, n, "--impl %s: unknown impl \"%.*s\" (known: floor, jit, interp, torch, onednn-ncw, "
-                     "onednn-blocked, onednn-reorder)", v, (int)len, p);
+            snprintf(err, n, "--impl %s: unknown impl \"%.*s\" (known: floor, memcpy, jit, interp, torch, "
+                     "onednn-ncw, onednn-blocked, onednn-reorder)", v, (int)len, p);
             return -1;
         }
         o->impl[id] = true;

@@ -6,6 +6,7 @@
 
 static const char *const IMPL_NAMES[BENCH_IMPL_COUNT] = {
     [BENCH_IMPL_FLOOR] = "floor",
+    [BENCH_IMPL_MEMCPY] = "memcpy",
     [BENCH_IMPL_JIT] = "jit",
     [BENCH_IMPL_INTERP] = "interp",
     [BENCH_IMPL_TORCH] = "torch",
@@ -86,6 +87,7 @@ void bench_report_rows(FILE *out, const bench_record *recs, int n) {
             else
                 fprintf(out, " %10.2fx", an->median_ms / r->median_ms);
         }
+        if (r->variant) fprintf(out, "  (%s)", r->variant);
         fprintf(out, "\n");
     }
 }
@@ -124,7 +126,12 @@ void bench_report_json(FILE *out, const bench_record *r) {
     json_number(out, r->min_ms);
     fprintf(out, ", \"bytes\": %lld, \"gbps\": ", (long long)cfg->bytes);
     json_number(out, gbps(r));
-    fprintf(out, ", \"peak_extra_bytes\": %lld}\n", (long long)r->peak_extra_bytes);
+    fprintf(out, ", \"peak_extra_bytes\": %lld", (long long)r->peak_extra_bytes);
+    if (r->variant) {
+        fputs(", \"variant\": ", out);
+        json_string(out, r->variant);
+    }
+    fputs("}\n", out);
 }
 
 void bench_report_compile_json(FILE *out, const char *pipeline, bench_pass pass, const char *impl, double median_ms) {

@@ -16,7 +16,7 @@ fi
 
 export LUCID_BENCH_BUDGET_MS=5
 set +e
-"$bench" --shape 1,1,4 --shape 2,3,8 --case avg_k3s1p1 --case lp2.5_k4s4 --impl floor,interp,jit \
+"$bench" --shape 1,1,4 --shape 2,3,8 --case avg_k3s1p1 --case lp2.5_k4s4 --impl floor,memcpy,interp,jit \
   --threads 1 --json "$tmp/out.json" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 set -e
@@ -28,16 +28,22 @@ ls "$tmp" | grep -q '\.tmp\.' && fail "temporary JSON file left behind"
 
 # Every line is one record of the pinned form (a subset of JSON, keys in order).
 num='-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?'
-meas="^\{\"case\": \"(avg_k3s1p1|lp2\.5_k4s4)\", \"op\": \"(AvgPool1d|LPPool1d)\", \"params\": \"[A-Za-z0-9_=.,() ]+\", \"shape\": \[[0-9]+, [0-9]+, [0-9]+\], \"pass\": \"(fwd|fwdbwd)\", \"impl\": \"(floor|jit|interp)\", \"threads\": 1, \"median_ms\": $num, \"min_ms\": $num, \"bytes\": [0-9]+, \"gbps\": $num, \"peak_extra_bytes\": [0-9]+\}$"
+meas="^\{\"case\": \"(avg_k3s1p1|lp2\.5_k4s4)\", \"op\": \"(AvgPool1d|LPPool1d)\", \"params\": \"[A-Za-z0-9_=.,() ]+\", \"shape\": \[[0-9]+, [0-9]+, [0-9]+\], \"pass\": \"(fwd|fwdbwd)\", \"impl\": \"(floor|memcpy|jit|interp)\", \"threads\": 1, \"median_ms\": $num, \"min_ms\": $num, \"bytes\": [0-9]+, \"gbps\": $num, \"peak_extra_bytes\": [0-9]+(, \"variant\": \"[a-z0-9-]+\")?\}$"
 comp="^\{\"case\": \"compile\", \"pipeline\": \"(avg_k3s1p1|lp2\.5_k4s4)\", \"pass\": \"(fwd|fwdbwd)\", \"impl\": \"jit-(cold|cached)\", \"median_ms\": $num\}$"
 bad=$(grep -Ev "$meas" "$tmp/out.json" | grep -Ev "$comp" || true)
 [ -z "$bad" ] || fail "malformed JSON record(s): $bad"
+# The floor names its winning variant; no other record has one.
+bad=$(grep '"impl": "floor"' "$tmp/out.json" | grep -v '"variant": ' || true)
+[ -z "$bad" ] || fail "floor record(s) without a variant: $bad"
+bad=$(grep -v '"impl": "floor"' "$tmp/out.json" | grep '"variant": ' || true)
+[ -z "$bad" ] || fail "variant on a record other than the floor: $bad"
 
-# Rows that must be there: floor and interp for every case, shape and pass (2 x 2 x 2 each);
+# Rows that must be there: floor, memcpy and interp for every case, shape and pass (2 x 2 x 2 each);
 # jit too unless the library has no JIT (then stderr says so).
 count() { grep -c "\"impl\": \"$1\"" "$tmp/out.json" || true; }
 [ "$(count floor)" -eq 8 ] || fail "expected 8 floor rows, got $(count floor)"
 [ "$(count interp)" -eq 8 ] || fail "expected 8 interp rows, got $(count interp)"
+[ "$(count memcpy)" -eq 8 ] || fail "expected 8 memcpy rows, got $(count memcpy)"
 if grep -q "jit: rows skipped" "$tmp/stderr"; then
   echo "note: $(grep "jit: rows skipped" "$tmp/stderr")"
 else
@@ -48,6 +54,8 @@ fi
 # Minimal bytes of (1,1,4) lp2.5_k4s4 fwd: x 4 floats + y 1 float = 20.
 grep -q '"case": "lp2.5_k4s4".*"shape": \[1, 1, 4\], "pass": "fwd", "impl": "floor".*"bytes": 20,' "$tmp/out.json" \
   || fail "wrong minimal bytes for lp2.5_k4s4 (1,1,4) fwd"
+grep -q '"case": "lp2.5_k4s4".*"shape": \[1, 1, 4\], "pass": "fwd", "impl": "memcpy".*"bytes": 20,' "$tmp/out.json" \
+  || fail "memcpy row of lp2.5_k4s4 (1,1,4) fwd does not count the same 20 bytes"
 
 # A case that does not fit one of the shapes is skipped there, with a line saying why.
 set +e

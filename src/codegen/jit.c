@@ -234,8 +234,13 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
         goto done;
     }
     if (msg) LLVMDisposeMessage(msg);
-    ir = copy_llvm_string(LLVMPrintModuleToString(mod));
-    if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
+    /* The IR text is the disk cache's key; printing it cost 2-5% of a compile, so without a
+     * cache (and no `llvm` dump) it is not made. */
+    bool keyed = lc_objcache_enabled();
+    if (keyed || (texts && o->want_llvm)) {
+        ir = copy_llvm_string(LLVMPrintModuleToString(mod));
+        if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
+    }
     if (texts) {
         texts->ms_emit = now_ms() - t0;
         if (o->want_llvm) texts->llvm = strdup(ir);
@@ -243,7 +248,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     /* Disk cache: skip optimization and emission when the same IR was compiled before for
      * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
     bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
-    if (!want_later && lc_objcache_load(ir, g_triple, g_cpu, g_features, o->opt_level, obj, obj_len)) {
+    if (keyed && !want_later && lc_objcache_load(ir, g_triple, g_cpu, g_features, o->opt_level, obj, obj_len)) {
         if (texts) texts->cache_hit = true;
         goto done;
     }
@@ -265,7 +270,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     st = emit_object(tm, mod, LLVMObjectFile, obj, obj_len);
     if (st != LC_OK) goto done;
     if (texts) texts->ms_object = now_ms() - t2;
-    lc_objcache_store(ir, g_triple, g_cpu, g_features, o->opt_level, *obj, *obj_len);
+    if (keyed) lc_objcache_store(ir, g_triple, g_cpu, g_features, o->opt_level, *obj, *obj_len);
 done:
     if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
     else lc_strbuf_free(&remarks);

@@ -52,6 +52,8 @@ static const char *cache_dir(void) {
     return dir && *dir ? dir : NULL;
 }
 
+bool lc_objcache_enabled(void) { return cache_dir() != NULL; }
+
 static bool cache_path(const char *key, char *path, size_t size) {
     const char *dir = cache_dir();
     if (!dir) return false;

@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Whether LUCID_CACHE_DIR names a directory now (load and store do nothing otherwise). */
+bool lc_objcache_enabled(void);
+
 /* On a hit, *obj is a malloc'd copy of the object (caller frees). */
 bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const char *features,
                       int opt_level, char **obj, size_t *len);

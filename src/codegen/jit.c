@@ -144,7 +144,8 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
  *  - loop-vectorize: element-major kernels and short unrolled windows are scalar loops over
  *    outputs; this is where they become vectors.
  *  - slp-vectorizer: long windows build their partial sums lane by lane (insertelement of
- *    consecutive loads); SLP turns them into vector loads.
+ *    consecutive loads); SLP turns them into vector loads. Only modules that do so get it:
+ *    elsewhere it found nothing worth its cost (14% of the demo model's compile).
  *  - instcombine, licm, simplifycfg: clean-up after the vectorizers.
  * Left out: the inliner (one function per kernel), full unrolling (it copied a long window's
  * 64-slot loop 64 times before the loop vectorizer could take it whole, and SLP then went
@@ -158,19 +159,30 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
 #else
 #define INSTCOMBINE "instcombine"
 #endif
-static const char lucid_pipeline[] =
-    "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm,loop-rotate,licm),"
-    "loop-vectorize," INSTCOMBINE ",simplifycfg,slp-vectorizer," INSTCOMBINE ","
-    "loop-mssa(licm),simplifycfg)";
+#define LUCID_PIPELINE(slp)                                                                   \
+    "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm,loop-rotate,licm),"   \
+    "loop-vectorize," INSTCOMBINE ",simplifycfg," slp INSTCOMBINE ",loop-mssa(licm),simplifycfg)"
+
+/* Whether the module builds a vector lane by lane: a long window's partial sums. */
+static bool builds_vectors_by_lane(LLVMModuleRef mod) {
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+            for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+                if (LLVMGetInstructionOpcode(in) == LLVMInsertElement) return true;
+    return false;
+}
 
 static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
     char passes[32];
     snprintf(passes, sizeof passes, "default<O%d>", level < 0 ? 0 : level);
+    const char *pipeline = passes;
+    if (level >= 2)
+        pipeline = builds_vectors_by_lane(mod) ? LUCID_PIPELINE("slp-vectorizer,") : LUCID_PIPELINE("");
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(po, false); /* levels 0 and 1 as before */
     LLVMPassBuilderOptionsSetSLPVectorization(po, false);
     LLVMPassBuilderOptionsSetLoopUnrolling(po, false);
-    LLVMErrorRef err = LLVMRunPasses(mod, level >= 2 ? lucid_pipeline : passes, tm, po);
+    LLVMErrorRef err = LLVMRunPasses(mod, pipeline, tm, po);
     LLVMDisposePassBuilderOptions(po);
     return err ? llvm_fail(err, "optimization failed") : LC_OK;
 }

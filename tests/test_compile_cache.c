@@ -24,12 +24,12 @@
 static char g_obj[OBJ_BYTES];
 
 /* Store a fake object under IR `ir` (the cache does not look inside object bytes). */
-static void store(const char *ir) { lc_objcache_store(ir, "triple", "cpu", "+f", 0, g_obj, sizeof g_obj); }
+static void store(const char *ir) { lc_objcache_store(ir, "triple", "cpu", "+f", "default<O0>", g_obj, sizeof g_obj); }
 
 static bool hit(const char *ir) {
     char *obj = NULL;
     size_t len = 0;
-    bool ok = lc_objcache_load(ir, "triple", "cpu", "+f", 0, &obj, &len);
+    bool ok = lc_objcache_load(ir, "triple", "cpu", "+f", "default<O0>", &obj, &len);
     if (ok) {
         assert_int_equal(len, sizeof g_obj);
         assert_memory_equal(obj, g_obj, len);

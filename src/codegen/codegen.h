@@ -20,7 +20,7 @@ typedef void (*lc_kernel_entry)(void *const *slots, int64_t begin, int64_t end);
  * NULL when not asked for) and freed by lc_codegen_texts_free. */
 typedef struct lc_codegen_texts {
     char *llvm;      /* IR before optimization */
-    char *llvm_opt;  /* IR after default<O3> */
+    char *llvm_opt;  /* IR after the optimization pipeline */
     char *asm_text;  /* the host assembly */
     char *remarks;   /* loop-vectorize remarks, one per line */
     double ms_emit, ms_opt, ms_object, ms_link; /* stage times */
@@ -37,7 +37,7 @@ typedef enum lc_codegen_step {
 } lc_codegen_step;
 
 typedef struct lc_codegen_options {
-    int opt_level;        /* 0..3; 3 = default<O3> */
+    int opt_level;        /* 0..3; 2 and 3 = jit.c's own pipeline, 0 and 1 = default<O0/O1> */
     bool want_llvm, want_llvm_opt, want_asm, want_remarks;
     lc_codegen_step last_step;
 } lc_codegen_options;

@@ -16,6 +16,7 @@
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
+#include <llvm/Config/llvm-config.h> /* LLVM_VERSION_MAJOR; a C header */
 
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
@@ -83,14 +84,58 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
     LLVMDisposeMessage(d);
 }
 
-static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, int level) {
-    char passes[32];
-    snprintf(passes, sizeof passes, "default<O%d>", level < 0 ? 0 : level > 3 ? 3 : level);
+/* The middle end at opt levels 2 and 3: the passes codegen's IR needs, in the order it needs
+ * them, instead of default<O3> (bench/README.md has the instruction counts of both).
+ *  - early-cse<memssa>: the emitter rebuilds an index expression at every use and loads an
+ *    element once per use; MemorySSA with the kernel's alias scopes lets it keep a load
+ *    across stores to other buffers (plain early-cse reloaded x after each store to y).
+ *  - instcombine, simplifycfg, then licm, loop-rotate, licm: canonical arithmetic, the
+ *    row-invariant part hoisted, and loops in the rotated form the vectorizer accepts.
+ *  - loop-vectorize: element-major kernels and short unrolled windows are scalar loops over
+ *    outputs; this is where they become vectors.
+ *  - slp-vectorizer: long windows build their partial sums lane by lane (insertelement of
+ *    consecutive loads); SLP turns them into vector loads. Only modules that do so get it:
+ *    elsewhere it found nothing worth its cost (14% of the demo model's compile).
+ *  - instcombine, licm, simplifycfg: clean-up after the vectorizers.
+ * Left out: the inliner (one function per kernel), full unrolling (it copied a long window's
+ * 64-slot loop 64 times before the loop vectorizer could take it whole, and SLP then went
+ * over the copies), GVN, jump threading, loop idiom and the other general-purpose passes,
+ * which found nothing to do here. tests/test_jit_vectorized.c checks the result stays
+ * vector code. */
+#if LLVM_VERSION_MAJOR >= 18
+/* one round each, as in default<O3>; named in a pass string, instcombine would otherwise
+ * abort the process when one round leaves something to combine */
+#define INSTCOMBINE "instcombine<no-verify-fixpoint>"
+#else
+#define INSTCOMBINE "instcombine"
+#endif
+#define LUCID_PIPELINE(slp)                                                                   \
+    "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm,loop-rotate,licm),"   \
+    "loop-vectorize," INSTCOMBINE ",simplifycfg," slp INSTCOMBINE ",loop-mssa(licm),simplifycfg)"
+
+/* Whether the module builds a vector lane by lane: a long window's partial sums. */
+static bool builds_vectors_by_lane(LLVMModuleRef mod) {
+    for (LLVMValueRef fn = LLVMGetFirstFunction(mod); fn; fn = LLVMGetNextFunction(fn))
+        for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+            for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+                if (LLVMGetInstructionOpcode(in) == LLVMInsertElement) return true;
+    return false;
+}
+
+/* The pass pipeline for `mod` at `level`: also part of the disk cache's key, so an object
+ * made by another pipeline is never loaded. */
+static const char *pass_pipeline(LLVMModuleRef mod, int level) {
+    static const char *const fixed[] = {"default<O0>", "default<O1>"};
+    if (level < 2) return fixed[level < 1 ? 0 : 1];
+    return builds_vectors_by_lane(mod) ? LUCID_PIPELINE("slp-vectorizer,") : LUCID_PIPELINE("");
+}
+
+static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline) {
     LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(po, level >= 2);
-    LLVMPassBuilderOptionsSetSLPVectorization(po, level >= 2);
-    LLVMPassBuilderOptionsSetLoopUnrolling(po, level >= 2);
-    LLVMErrorRef err = LLVMRunPasses(mod, passes, tm, po);
+    LLVMPassBuilderOptionsSetLoopVectorization(po, false); /* levels 0 and 1 as before */
+    LLVMPassBuilderOptionsSetSLPVectorization(po, false);
+    LLVMPassBuilderOptionsSetLoopUnrolling(po, false);
+    LLVMErrorRef err = LLVMRunPasses(mod, pipeline, tm, po);
     LLVMDisposePassBuilderOptions(po);
     return err ? llvm_fail(err, "optimization failed") : LC_OK;
 }
@@ -156,8 +201,13 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
         goto done;
     }
     if (msg) LLVMDisposeMessage(msg);
-    ir = copy_llvm_string(LLVMPrintModuleToString(mod));
-    if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
+    /* The IR text is the disk cache's key; printing it cost 2-5% of a compile, so without a
+     * cache (and no `llvm` dump) it is not made. */
+    bool keyed = lc_objcache_enabled();
+    if (keyed || (texts && o->want_llvm)) {
+        ir = copy_llvm_string(LLVMPrintModuleToString(mod));
+        if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
+    }
     if (texts) {
         texts->ms_emit = now_ms() - t0;
         if (o->want_llvm) texts->llvm = strdup(ir);
@@ -166,12 +216,13 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     /* Disk cache: skip optimization and emission when the same IR was compiled before for
      * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
     bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
-    if (!want_later && lc_objcache_load(ir, triple, cpu, features, o->opt_level, obj, obj_len)) {
+    const char *pipeline = pass_pipeline(mod, o->opt_level);
+    if (keyed && !want_later && lc_objcache_load(ir, triple, cpu, features, pipeline, obj, obj_len)) {
         if (texts) texts->cache_hit = true;
         goto done;
     }
     double t1 = now_ms();
-    st = optimize(mod, tm, o->opt_level);
+    st = optimize(mod, tm, pipeline);
     if (st != LC_OK) goto done;
     if (texts) {
         texts->ms_opt = now_ms() - t1;
@@ -191,7 +242,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     st = emit_object(tm, mod, LLVMObjectFile, obj, obj_len);
     if (st != LC_OK) goto done;
     if (texts) texts->ms_object = now_ms() - t2;
-    lc_objcache_store(ir, triple, cpu, features, o->opt_level, *obj, *obj_len);
+    if (keyed) lc_objcache_store(ir, triple, cpu, features, pipeline, *obj, *obj_len);
 done:
     if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
     else lc_strbuf_free(&remarks);

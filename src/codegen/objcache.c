@@ -36,12 +36,12 @@ static uint64_t fnv1a(const void *data, size_t len, uint64_t h) {
 }
 
 static char *make_key(const char *ir, const char *triple, const char *cpu, const char *features,
-                      int opt_level) {
+                      const char *passes) {
     lc_strbuf sb = {0};
     /* The library version first: objects of another Lucid (other kernel ABI, other codegen)
      * never load, even when their IR text happens to match. */
-    lc_strbuf_printf(&sb, "lucid %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\nopt %d\n",
-                     lc_version(), LUCID_LLVM_VERSION, triple, cpu, features, opt_level);
+    lc_strbuf_printf(&sb, "lucid %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\npasses %s\n",
+                     lc_version(), LUCID_LLVM_VERSION, triple, cpu, features, passes);
     lc_strbuf_puts(&sb, ir);
     char *key = NULL;
     if (lc_strbuf_finish(&sb, &key) != LC_OK) return NULL;
@@ -89,6 +89,8 @@ static FILE *open_entry(const char *path) {
     return f;
 }
 
+bool lc_objcache_enabled(void) { return cache_dir() != NULL; }
+
 static bool cache_path(const char *key, char *path, size_t size) {
     const char *dir = cache_dir();
     if (!dir) return false;
@@ -112,9 +114,9 @@ static bool write_u64(FILE *f, uint64_t v) {
 }
 
 bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const char *features,
-                      int opt_level, char **obj, size_t *len) {
+                      const char *passes, char **obj, size_t *len) {
     char path[4096];
-    char *key = make_key(ir, triple, cpu, features, opt_level);
+    char *key = make_key(ir, triple, cpu, features, passes);
     if (!key) return false;
     bool ok = false;
     FILE *f = NULL;
@@ -148,9 +150,9 @@ done:
 }
 
 void lc_objcache_store(const char *ir, const char *triple, const char *cpu, const char *features,
-                       int opt_level, const char *obj, size_t len) {
+                       const char *passes, const char *obj, size_t len) {
     char path[4096], tmp[4200];
-    char *key = make_key(ir, triple, cpu, features, opt_level);
+    char *key = make_key(ir, triple, cpu, features, passes);
     if (!key) return;
     if (!cache_path(key, path, sizeof path)) { free(key); return; }
     snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);

@@ -1,5 +1,6 @@
 /* The on-disk compile cache (only when LUCID_CACHE_DIR names a directory): object bytes keyed
- * by the IR text, target triple, CPU, features, LLVM version, opt level and library version.
+ * by the IR text, target triple, CPU, features, LLVM version, the optimization pass pipeline
+ * and library version.
  * A file is written to a temporary name and renamed, so readers never see half a file; a
  * corrupt or foreign file is ignored (and replaced by the next store), and so is anything at
  * an entry's path that is not a regular file (a FIFO there must not block a compile).
@@ -18,11 +19,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Whether LUCID_CACHE_DIR names a directory now (load and store do nothing otherwise). */
+bool lc_objcache_enabled(void);
+
 /* On a hit, *obj is a malloc'd copy of the object (caller frees). */
 bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const char *features,
-                      int opt_level, char **obj, size_t *len);
+                      const char *passes, char **obj, size_t *len);
 void lc_objcache_store(const char *ir, const char *triple, const char *cpu, const char *features,
-                       int opt_level, const char *obj, size_t len);
+                       const char *passes, const char *obj, size_t len);
 
 /* The budget in bytes when nothing else is set: compiled pool kernels are a few KB to a few
  * hundred KB of object code, so 256 MiB holds thousands of programs, while staying a small,

@@ -1,0 +1,76 @@
+/* The optimization pipeline keeps every kernel vectorized. Codegen emits element-major
+ * kernels and short windows as scalar loops over outputs and leaves them to LLVM's loop
+ * vectorizer; long windows build their partial sums lane by lane for the SLP vectorizer.
+ * A pipeline that lost either pass (or ran them on IR they cannot read) would still compute
+ * the right values, only several times slower, so this test reads the assembly: for a named
+ * AVX2 target (LUCID_CPU=x86-64-v3, set before the first compile, so the result does not
+ * depend on the machine) every kernel of every bench pipeline, forward and forward+backward,
+ * moves packed single-precision ymm registers to or from memory. The values are checked too. */
+#include "jit_harness.h"
+
+/* Packed-single instructions that move a ymm register to or from memory, between `from` and
+ * `to` (vector arithmetic alone is not enough: a long window's partial sums are vectors
+ * even when their lanes are loaded one by one). */
+static int packed_ymm_ops(const char *from, const char *to) {
+    int n = 0;
+    for (const char *line = from; line && line < to; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *end = strchr(line, '\n');
+        if (!end || end > to) end = to;
+        const char *ps = strstr(line, "ps\t"), *ymm = strstr(line, "%ymm"), *mem = strstr(line, "(%");
+        if (ps && ymm && mem && ps < end && ymm < end && mem < end) n++;
+    }
+    return n;
+}
+
+static void check_vectorized(lc_module *m, bool backward) {
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 1024), backward);
+    jit_check_graph(g, 7, 2.0);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_ok(lc_compile_dump(g, "asm", f));
+    fclose(f);
+    int kernels = 0;
+    for (const char *k = strstr(buf, "\nlc_kernel_"); k; kernels++) {
+        const char *next = strstr(k + 1, "\nlc_kernel_");
+        int n = packed_ymm_ops(k, next ? next : buf + len);
+        if (n == 0) {
+            char *repr = NULL;
+            assert_ok(lc_module_repr(m, &repr));
+            fail_msg("%s%s: kernel %d has no packed ymm load or store", repr, backward ? " backward" : "",
+                     kernels);
+        }
+        k = next;
+    }
+    assert_true(kernels >= 1);
+    free(buf);
+    lc_graph_free(g);
+}
+
+static void pipelines_vectorized(void **state) {
+    (void)state;
+#if defined(__x86_64__)
+    lc_module *ms[] = {
+        test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), test_avgpool(3, 1, 1, false, true),
+        test_lppool(2, 4, LC_STRIDE_UNSET, false),        test_lppool(2.5, 4, LC_STRIDE_UNSET, false),
+        test_lppool(2, 4, 2, false),                      test_avgpool(64, LC_STRIDE_UNSET, 0, false, true),
+        test_lppool(2, 64, LC_STRIDE_UNSET, false),
+    };
+    for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
+        check_vectorized(ms[i], false);
+        check_vectorized(ms[i], true);
+        lc_module_free(ms[i]);
+    }
+#else
+    skip();
+#endif
+}
+
+int main(void) {
+    setenv("LUCID_CPU", "x86-64-v3", 1);
+    unsetenv("LUCID_CPU_FEATURES");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pipelines_vectorized),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

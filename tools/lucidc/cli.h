@@ -130,10 +130,7 @@ double cli_now_ms(void);
 typedef enum cli_engine { CLI_ENGINE_JIT, CLI_ENGINE_INTERP } cli_engine;
 
 int cli_parse_engine(const char *opt, const char *text, cli_engine *out);
-/* The engine that runs for a request: the one requested (kept for demo.c). */
-cli_engine cli_engine_effective(cli_engine requested);
 const char *cli_engine_name(cli_engine e);
-bool cli_jit_available(void);
 
 /* The forward graph of `m` on one input "x" of `dtype` and `shape`; its one output is y. */
 lc_status cli_build_forward(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out);

@@ -15,12 +15,6 @@ int cli_parse_engine(const char *opt, const char *text, cli_engine *out) {
     return CLI_OK;
 }
 
-bool cli_jit_available(void) { return true; }
-
-cli_engine cli_engine_effective(cli_engine requested) {
-    return requested == CLI_ENGINE_JIT && !cli_jit_available() ? CLI_ENGINE_INTERP : requested;
-}
-
 const char *cli_engine_name(cli_engine e) { return e == CLI_ENGINE_JIT ? "jit" : "interp"; }
 
 lc_status cli_build_forward(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out) {

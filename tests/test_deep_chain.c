@@ -1,4 +1,4 @@
-/* A long elementwise chain (issue 14: 10,000 `abs` nodes overflowed codegen's stack through
+/* A long elementwise chain (10,000 `abs` nodes once overflowed codegen's stack through
  * lc_emit_compute/lc_emit_value recursion): fuse materializes a node wherever the inline
  * expression would pass LC_INLINE_DEPTH_MAX, every kernel's schedule stays within it, and the
  * JIT compiles the chain, forward and backward, to the interpreter's values. */

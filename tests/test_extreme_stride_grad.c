@@ -1,4 +1,4 @@
-/* Gradients through pools with extreme strides (issue 14: LPPool1d(2, 12, 2^63-1) on (1, 1, 12)
+/* Gradients through pools with extreme strides (LPPool1d(2, 12, 2^63-1) on (1, 1, 12)
  * once gave an all-zero JIT gradient from signed overflow in the fold's index arithmetic):
  * the JIT's forward and backward equal the interpreter's for strides near 2^62 and 2^63-1,
  * with ceil_mode, padding and windows cut by the end of the row. */

@@ -1,6 +1,7 @@
 /* The value of a node at an index, evaluated inline through the kernel's nodes: elementwise
  * ops, reductions (sum, mean, and the LP norm of p far from 1, scaled by the window max), unfold as index arithmetic,
  * fold as a gather over the windows covering a position, expand. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,7 +160,19 @@ static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *i
     }
 }
 
+static LLVMValueRef compute_node(emitter *e, int node, const ix *idx);
+
+/* Evaluating a node recurses into its inline inputs: fuse bounded how deep that goes
+ * (LC_INLINE_DEPTH_MAX, the kernel's sched.inline_depth), so the stack is bounded too. */
 LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
+    e->depth++;
+    assert(e->depth <= e->k->sched.inline_depth && e->depth <= 2 * LC_INLINE_DEPTH_MAX);
+    LLVMValueRef v = compute_node(e, node, idx);
+    e->depth--;
+    return v;
+}
+
+static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, node);
     lc_dtype dt = n->dtype;

@@ -50,6 +50,7 @@ typedef struct emitter {
      * of per slot kept the IR (and LLVM's time on it) several times smaller. */
     LLVMValueRef co_value, co_o;
     LLVMValueRef co_idx[LC_MAX_RANK];
+    int depth;                /* nodes being evaluated inline now (<= sched.inline_depth) */
 } emitter;
 
 static inline LLVMTypeRef real_type(emitter *e, lc_dtype dt) {

@@ -111,6 +111,56 @@ static bool fold_window_major(const lc_node *n) {
     return (w.step <= LC_UNROLL_MAX && lc_window_cover(&w) <= LC_UNROLL_MAX) || !lc_window_overlaps(&w);
 }
 
+/* Materialize every node whose inline expression would be more than LC_INLINE_DEPTH_MAX nodes
+ * deep (a long elementwise chain): codegen evaluates a node by recursing into its inline
+ * inputs, so this bounds its stack by construction. One pass in node order (topological). */
+static lc_status bound_inline_depth(lc_fused *f) {
+    int n = lc_graph_node_count(f->graph);
+    int *depth = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!depth) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    for (int i = 0; i < n; i++) {
+        const lc_node *x = lc_graph_node(f->graph, i);
+        int d = 1;
+        for (int a = 0; a < lc_op_get_info(x->op)->arity; a++) {
+            int in = x->inputs[a];
+            int da = f->node_slot[in] >= 0 ? 0 : depth[in];
+            if (1 + da > d) d = 1 + da;
+        }
+        if (d >= LC_INLINE_DEPTH_MAX && f->node_slot[i] < 0) {
+            f->node_slot[i] = f->n_slots++;
+            f->why[i] = dup_printf("inline depth limit: its expression is %d nodes deep (at most %d "
+                                   "inline, which bounds codegen's recursion)", d, LC_INLINE_DEPTH_MAX);
+            if (!f->why[i]) { free(depth); return lc_fail(LC_ERR_NOMEM, "fuse: out of memory"); }
+        }
+        depth[i] = d;
+    }
+    free(depth);
+    return LC_OK;
+}
+
+/* The kernel's deepest inline chain (lc_schedule.inline_depth), from its root or co-root. */
+static lc_status measure_inline_depth(const lc_fused *f, lc_kernel *k) {
+    int n = lc_graph_node_count(f->graph);
+    int *depth = calloc((size_t)(n ? n : 1), sizeof(int));
+    if (!depth) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    int deepest = 0;
+    for (int i = 0; i < k->n_nodes; i++) { /* in node order: inputs first */
+        int node = k->nodes[i];
+        const lc_node *x = lc_graph_node(f->graph, node);
+        int d = 1;
+        for (int a = 0; a < lc_op_get_info(x->op)->arity; a++) {
+            int in = x->inputs[a];
+            bool inline_in = f->node_slot[in] < 0 || in == k->co_root;
+            if (inline_in && 1 + depth[in] > d) d = 1 + depth[in];
+        }
+        depth[node] = d;
+        if (d > deepest) deepest = d;
+    }
+    free(depth);
+    k->sched.inline_depth = deepest;
+    return LC_OK;
+}
+
 typedef struct collect {
     int inline_node;  /* a materialized node evaluated inline anyway (a co-root), or -1 */
     int *mark;        /* per node: the epoch in which it was collected */
@@ -237,6 +287,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     memcpy(k->args, c->args, sizeof(int) * (size_t)c->n_args);
     k->n_nodes = c->n_nodes;
     k->n_args = c->n_args;
+    LC_TRY(measure_inline_depth(f, k));
     return schedule_inline_nodes(f, k);
 }
 
@@ -328,6 +379,8 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
         f->node_slot[node] = lc_slot_output(f, i);
         f->why[node] = dup_printf("graph output %d", i);
     }
+    st = bound_inline_depth(f); /* first: the walks below then stay within the bound */
+    if (st != LC_OK) goto done;
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
         if (u->op == LC_OP_UNFOLD && u->attr[LC_UNFOLD_SIZE] > u->attr[LC_UNFOLD_STEP])

@@ -37,6 +37,12 @@
  * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
 #define LC_UNROLL_MAX 16
 
+/* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
+ * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
+ * materializes a node whose inline expression would be deeper ("inline depth limit"), and
+ * codegen asserts the bound. */
+#define LC_INLINE_DEPTH_MAX 200
+
 typedef enum lc_loop_order {
     LC_LOOP_ELEMENTS, /* one trip per element of the root, the last axis innermost */
     /* The root is a fold over the last axis: a loop over blocks q of `step` positions
@@ -81,6 +87,10 @@ typedef struct lc_schedule {
     lc_reduction_schedule *reductions; /* in node order */
     int n_lp_norms;
     lc_lp_schedule *lp_norms;          /* in node order */
+    /* The deepest chain of nodes evaluated inline from the root or the co-root, each counted
+     * once (at most LC_INLINE_DEPTH_MAX each, so at most twice that in all): codegen's
+     * recursion never goes deeper. */
+    int inline_depth;
 } lc_schedule;
 
 typedef struct lc_kernel {

@@ -13,13 +13,21 @@
 
 #include "passes/simplify.h"
 
-bool lc_simp_factors(const lc_graph *g, int i, lc_simp_factor_list *f) {
+/* A mul tree `depth` deep has more than `depth` leaves, so past LC_SIMP_MAX_FACTORS levels the
+ * answer is already "too many factors": stopping there bounds the recursion (and the time on a
+ * long chain of muls, each of whose nodes simplify reads) without changing a result. */
+static bool factors_at(const lc_graph *g, int i, int depth, lc_simp_factor_list *f) {
     const lc_node *n = lc_graph_node(g, i);
     if (n->op == LC_OP_MUL)
-        return lc_simp_factors(g, n->inputs[0], f) && lc_simp_factors(g, n->inputs[1], f);
+        return depth < LC_SIMP_MAX_FACTORS && factors_at(g, n->inputs[0], depth + 1, f) &&
+               factors_at(g, n->inputs[1], depth + 1, f);
     if (f->n == LC_SIMP_MAX_FACTORS) return false;
     f->node[f->n++] = i;
     return true;
+}
+
+bool lc_simp_factors(const lc_graph *g, int i, lc_simp_factor_list *f) {
+    return factors_at(g, i, 0, f);
 }
 
 bool lc_simp_movable_const(const lc_graph *g, int i, double *v) {

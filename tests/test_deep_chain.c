@@ -1,0 +1,85 @@
+/* A long elementwise chain (10,000 `abs` nodes once overflowed codegen's stack through
+ * lc_emit_compute/lc_emit_value recursion): fuse materializes a node wherever the inline
+ * expression would pass LC_INLINE_DEPTH_MAX, every kernel's schedule stays within it, and the
+ * JIT compiles the chain, forward and backward, to the interpreter's values. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_passes_common.h"
+#include "lucid/autodiff.h"
+#include "lucid/program.h"
+#include "passes/kernel.h"
+
+/* %i = abs(%i-1), or mul(%i-1, %0) when `mul` (a product simplify reads as a tree) */
+static lc_graph *chain(int n, bool mul) {
+    size_t cap = (size_t)n * 48 + 256, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "graph {\n  %%0 = input \"x\" : f64[1,1,4]\n");
+    for (int i = 1; i <= n; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                mul ? "  %%%d = mul(%%%d, %%0) : f64[1,1,4]\n" : "  %%%d = abs(%%%d) : f64[1,1,4]\n",
+                                i, i - 1);
+    snprintf(text + len, cap - len, "  output %%%d\n}\n", n);
+    lc_graph *g;
+    assert_ok(lc_graph_parse(text, &g));
+    free(text);
+    return g;
+}
+
+static void check_chain(int n, bool mul, bool backward) {
+    lc_graph *g = chain(n, mul), *ad;
+    if (backward)
+        assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
+    else
+        assert_ok(lc_graph_clone(g, &ad));
+    lc_fused *f;
+    assert_ok(lc_fuse(ad, &f));
+    int limited = 0;
+    for (int i = 0; i < lc_graph_node_count(f->graph); i++)
+        limited += f->why[i] && strstr(f->why[i], "inline depth limit") != NULL;
+    assert_true(limited >= lc_graph_node_count(ad) / LC_INLINE_DEPTH_MAX - 2);
+    for (int k = 0; k < f->n_kernels; k++) {
+        assert_true(f->kernels[k].sched.inline_depth >= 1);
+        assert_true(f->kernels[k].sched.inline_depth <= LC_INLINE_DEPTH_MAX);
+    }
+    lc_fused_free(f);
+
+    test_rng r = test_rng_seeded((uint64_t)n);
+    lc_tensor *in[2], *jit[2], *ref[2];
+    int n_in = random_inputs(ad, &r, 1.0, in);
+    int n_out = eval_graph(ad, in, ref);
+    lc_program *prog;
+    assert_ok(lc_compile(ad, NULL, &prog));
+    assert_ok(lc_program_run(prog, (const lc_tensor *const *)in, n_in, jit, n_out));
+    lc_program_free(prog);
+    /* the mul chain underflows to within a subnormal of 0, where the simplified product's
+     * rounding may differ from the literal one's in the last subnormal bit */
+    for (int k = 0; k < n_out; k++) assert_tensor_close(jit[k], ref[k], 0, mul ? 1e-300 : 0);
+    free_tensors(in, n_in);
+    free_tensors(jit, n_out);
+    free_tensors(ref, n_out);
+    lc_graph_free(ad);
+    lc_graph_free(g);
+}
+
+static void test_chain_10000(void **state) {
+    (void)state;
+    check_chain(10000, false, true);
+}
+
+/* 100,000 nodes forward (the backward of that many still spends minutes in other passes) */
+static void test_chain_100000(void **state) {
+    (void)state;
+    check_chain(100000, false, false);
+    check_chain(100000, true, false);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain_10000),
+        cmocka_unit_test(test_chain_100000),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -52,12 +52,7 @@ static lc_graph *lp_forward(void) {
 /* Runs first: the warning is once per process. */
 static void unknown_lucid_dump_stage_warned_once(void **state) {
     (void)state;
-    char path[] = "/tmp/lucid-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    test_stderr_begin();
     setenv("LUCID_DUMP", "bogus", 1);
     lc_graph *g = lp_forward(), *opt;
     assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
@@ -67,19 +62,11 @@ static void unknown_lucid_dump_stage_warned_once(void **state) {
         lc_program_free(p);
     }
     unsetenv("LUCID_DUMP");
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char text[1024] = "";
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, text, sizeof text - 1);
-    assert_true(n > 0);
-    text[n] = '\0';
-    close(fd);
-    unlink(path);
+    char *text = test_stderr_end();
     assert_string_equal(text, "lucid: LUCID_DUMP: unknown stage \"bogus\" (known: built, autodiff, "
                               "simplify, cse, dce, fuse, plan, llvm, llvm-opt, asm, remarks, time, "
                               "all); ignoring it\n");
+    free(text);
     /* passed explicitly, the same name fails the compile instead */
     lc_compile_options o = lc_compile_options_default();
     o.dump = "fuse,bogus";
@@ -100,12 +87,7 @@ static int count_prefix(const char *text, const char *prefix) {
 /* An unusable LUCID_DUMP_DIR: said once, and every dump still reaches stderr. */
 static void unusable_dump_dir_reported_once(void **state) {
     (void)state;
-    char path[] = "/tmp/lucid-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    test_stderr_begin();
     setenv("LUCID_DUMP", "fuse,plan", 1);
     setenv("LUCID_DUMP_DIR", "/nonexistent/lucid-dumps", 1);
     lc_graph *g = lp_forward();
@@ -116,20 +98,12 @@ static void unusable_dump_dir_reported_once(void **state) {
     }
     unsetenv("LUCID_DUMP");
     unsetenv("LUCID_DUMP_DIR");
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char text[8192] = "";
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, text, sizeof text - 1);
-    assert_true(n > 0);
-    text[n] = '\0';
-    close(fd);
-    unlink(path);
+    char *text = test_stderr_end();
     assert_int_equal(count_prefix(text, "lucid: LUCID_DUMP_DIR: cannot write /nonexistent/lucid-dumps/fuse.txt; dumping to stderr"), 1);
     assert_int_equal(count_prefix(text, "lucid: "), 1);
     assert_int_equal(count_prefix(text, ";; stage fuse"), 2);
     assert_int_equal(count_prefix(text, ";; stage plan"), 2);
+    free(text);
     lc_graph_free(g);
 }
 

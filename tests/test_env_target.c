@@ -38,36 +38,15 @@ static void interpreter_path_leaves_llvm_alone(void **state) {
     lc_module_free(m);
 }
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = calloc(1, 1 << 16);
-    size_t n = fread(buf, 1, (1 << 16) - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 /* Two compiles, two different programs: one line on stderr, code for the host that agrees
  * with the interpreter. */
 static void unknown_cpu_reported_once(void **state) {
     (void)state;
-    char path[] = "/tmp/lucid-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    test_stderr_begin();
     lc_module *a = test_lppool(2.0, 3, 2, false), *b = test_avgpool(4, 1, 2, true, false);
     jit_check_module(a, LC_F32, test_shape3(2, 3, 700), 3, NULL, NULL);
     jit_check_module(b, LC_F64, test_shape3(1, 2, 300), 4, NULL, NULL);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    char *text = read_all(path);
-    unlink(path);
-    assert_non_null(text);
+    char *text = test_stderr_end();
     assert_string_equal(text, "lucid: LUCID_CPU=bogus-cpu is not a CPU that LLVM knows; using the "
                               "host CPU\n");
     const char *triple, *cpu, *features;

@@ -8,33 +8,12 @@
 
 #include "jit_harness.h"
 
-static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
-
 static void invalid_thread_count_reported(void **state) {
     (void)state;
     /* capture stderr while the pool starts */
-    char path[] = "/tmp/lucid-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(2);
-    dup2(fd, 2);
+    test_stderr_begin();
     int threads = lc_runtime_threads();
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    char *text = read_all(path);
-    unlink(path);
-    assert_non_null(text);
+    char *text = test_stderr_end();
     assert_non_null(strstr(text, "LUCID_NUM_THREADS must be an integer between 1 and 1024, got \"two\""));
     assert_int_equal((int)(strchr(text, '\n') - text) + 1, (int)strlen(text)); /* one line */
     assert_int_equal(threads, (int)sysconf(_SC_NPROCESSORS_ONLN));
@@ -77,13 +56,13 @@ static void dump_env(void **state) {
     unsetenv("LUCID_DUMP_DIR");
     char path[256];
     snprintf(path, sizeof path, "%s/fuse.txt", dir);
-    char *text = read_all(path);
+    char *text = test_read_file(path);
     assert_non_null(text);
     assert_non_null(strstr(text, ";; fused: 1 kernel"));
     free(text);
     unlink(path);
     snprintf(path, sizeof path, "%s/time.txt", dir);
-    text = read_all(path);
+    text = test_read_file(path);
     assert_non_null(text);
     assert_non_null(strstr(text, "total "));
     free(text);

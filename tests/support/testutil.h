@@ -51,6 +51,14 @@ const char *test_source_path(const char *relative);
 
 lc_shape test_shape3(int64_t n, int64_t c, int64_t l);
 
+/* The whole of a (small) file as a malloc'd string, or NULL when it cannot be read. */
+char *test_read_file(const char *path);
+
+/* Capture what this process writes to stderr (fd 2) between test_stderr_begin and
+ * test_stderr_end, which returns it as a malloc'd string (caller frees). Not nested. */
+void test_stderr_begin(void);
+char *test_stderr_end(void);
+
 /* A module with these parameters (stride may be LC_STRIDE_UNSET); fails the test when the
  * constructor refuses them. Caller frees with lc_module_free. */
 struct lc_module;

@@ -170,7 +170,7 @@ static lc_status report_llvm_opt(walk *w) {
     if (w->texts.cache_hit)
         snprintf(w->summary, sizeof w->summary, "not run: the object came from the disk cache");
     else
-        snprintf(w->summary, sizeof w->summary, "O%d", w->o->opt_level);
+        snprintf(w->summary, sizeof w->summary, "opt level %d", w->o->opt_level);
     return report(w, LC_STAGE_LLVM_OPT, w->texts.llvm_opt, false, w->texts.ms_opt);
 }
 

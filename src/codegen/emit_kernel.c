@@ -424,7 +424,13 @@ static void add_kernel(emitter *e, int kid) {
             emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
             goto row_done;
         }
-        LLVMValueRef oa = LLVMBuildSDiv(e->b, iadd_c(e, i0, lo + step - 1), stepv, "");
+        /* oa = ceil((i0 + lo) / step), as a quotient and a remainder: lo + step - 1 leaves
+         * int64 for a step near 2^63 (i0 + lo >= 0 and small, so the division is exact) */
+        LLVMValueRef start = iadd_c(e, i0, lo);
+        LLVMValueRef partial = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildSRem(e->b, start, stepv, ""),
+                                             LLVMConstInt(e->i64, 0, 0), "");
+        LLVMValueRef oa = LLVMBuildAdd(e->b, LLVMBuildSDiv(e->b, start, stepv, ""),
+                                       LLVMBuildZExt(e->b, partial, e->i64, ""), "");
         LLVMValueRef ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
         /* a co-root is written per block, so blocks stop at the last window there */
         int64_t qmax = e->k->co_root >= 0 ? windows : blocks;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "support/clock.h"
 
 #define SAMPLE_TARGET_S 50e-6
 #define WARMUP_S 0.01
@@ -22,11 +23,7 @@
 #define SLOW_RUN_S 0.25 /* runs this slow: one warm-up run and 3 samples at least */
 #define SLICE_S 0.03
 
-double bench_now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+double bench_now_s(void) { return 1e-3 * lc_now_ms(); }
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

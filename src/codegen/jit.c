@@ -5,7 +5,6 @@
  * avoids the thread-safe-context API that changed in LLVM 21. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -21,6 +20,7 @@
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
 #include "codegen/objcache.h"
+#include "support/clock.h"
 #include "support/error.h"
 #include "support/strbuf.h"
 
@@ -54,12 +54,6 @@ void lc_jit_free(lc_jit *jit) {
         if (err) LLVMConsumeError(err);
     }
     free(jit);
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 static lc_status llvm_fail(LLVMErrorRef err, const char *what) {
@@ -164,7 +158,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
                                 lc_codegen_texts *texts, char **obj, size_t *obj_len) {
     const char *triple, *cpu, *features; /* the process's target (target.c) */
     LC_TRY(lc_codegen_target(&triple, &cpu, &features));
-    double t0 = now_ms();
+    double t0 = lc_now_ms();
     LLVMContextRef ctx = LLVMContextCreate();
     lc_strbuf remarks = {0};
     bool want_remarks = texts && o->want_remarks;
@@ -209,7 +203,7 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
         if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
     }
     if (texts) {
-        texts->ms_emit = now_ms() - t0;
+        texts->ms_emit = lc_now_ms() - t0;
         if (o->want_llvm) texts->llvm = strdup(ir);
     }
     if (o->last_step == LC_CODEGEN_EMIT) goto done;
@@ -221,11 +215,11 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
         if (texts) texts->cache_hit = true;
         goto done;
     }
-    double t1 = now_ms();
+    double t1 = lc_now_ms();
     st = optimize(mod, tm, pipeline);
     if (st != LC_OK) goto done;
     if (texts) {
-        texts->ms_opt = now_ms() - t1;
+        texts->ms_opt = lc_now_ms() - t1;
         if (o->want_llvm_opt) texts->llvm_opt = copy_llvm_string(LLVMPrintModuleToString(mod));
     }
     if (o->last_step == LC_CODEGEN_OPTIMIZE) goto done;
@@ -238,10 +232,10 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
             if (st != LC_OK) goto done;
         }
     }
-    double t2 = now_ms();
+    double t2 = lc_now_ms();
     st = emit_object(tm, mod, LLVMObjectFile, obj, obj_len);
     if (st != LC_OK) goto done;
-    if (texts) texts->ms_object = now_ms() - t2;
+    if (texts) texts->ms_object = lc_now_ms() - t2;
     if (keyed) lc_objcache_store(ir, triple, cpu, features, pipeline, *obj, *obj_len);
 done:
     if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
@@ -310,9 +304,9 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
         free(obj);
         return LC_OK;
     }
-    double t = now_ms();
+    double t = lc_now_ms();
     lc_status st = link_object(f, obj, len, jit, entries);
-    if (texts) texts->ms_link = now_ms() - t;
+    if (texts) texts->ms_link = lc_now_ms() - t;
     free(obj);
     return st;
 }

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <llvm-c/Core.h>
@@ -38,6 +37,7 @@
 #include <llvm-c/TargetMachine.h>
 
 #include "codegen/codegen.h"
+#include "support/clock.h"
 #include "support/error.h"
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -217,12 +217,6 @@ static bool line_after(const char *text, const char *key, char *out, size_t size
     return true;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static verdict run_probe(const char *triple, const char *cpu, const char *features) {
     verdict v = {0};
     int fds[2];
@@ -253,13 +247,13 @@ static verdict run_probe(const char *triple, const char *cpu, const char *featur
     close(fds[1]);
     char text[8192];
     size_t len = 0;
-    double deadline = now_s() + PROBE_SECONDS;
+    double deadline = lc_now_ms() + 1e3 * PROBE_SECONDS;
     bool timed_out = false;
     for (;;) {
-        double left = deadline - now_s();
-        if (left <= 0) { timed_out = true; break; }
+        double left_ms = deadline - lc_now_ms();
+        if (left_ms <= 0) { timed_out = true; break; }
         struct pollfd pf = {fds[0], POLLIN, 0};
-        int r = poll(&pf, 1, (int)(left * 1000) + 1);
+        int r = poll(&pf, 1, (int)left_ms + 1);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) { timed_out = r == 0; break; }
         char scratch[512];

@@ -18,13 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lucid/driver.h"
 #include "lucid/passes.h"
 #include "passes/pipeline.h"
 #include "runtime/program_internal.h"
+#include "support/clock.h"
 #include "support/error.h"
+#include "support/memstream.h"
 #include "support/strbuf.h"
 
 lc_drive_options lc_drive_options_default(void) {
@@ -32,16 +33,8 @@ lc_drive_options lc_drive_options_default(void) {
     o.first = LC_STAGE_BUILT;
     o.last = LC_STAGE_TIME;
     o.opt_level = 3;
-#ifndef NDEBUG
-    o.verify = true;
-#endif
+    o.verify = lc_pipeline_options_default().verify; /* one rule for when passes verify */
     return o;
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
 }
 
 static const char *plural(long n) { return n == 1 ? "" : "s"; }
@@ -101,18 +94,9 @@ static lc_status run_pass(walk *w, lc_stage s) {
 /* A fused printer's output as a string (caller frees). */
 static lc_status capture(lc_status (*print)(const lc_fused *, FILE *), const lc_fused *f,
                          char **out) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem) return lc_fail(LC_ERR_NOMEM, "dump: cannot open a memory stream");
-    lc_status st = print(f, mem);
-    if (fclose(mem) != 0 && st == LC_OK) st = lc_fail(LC_ERR_NOMEM, "dump: out of memory");
-    if (st != LC_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    return LC_OK;
+    lc_memstream m;
+    LC_TRY(lc_memstream_open(&m));
+    return lc_memstream_finish(&m, print(f, m.file), out);
 }
 
 static lc_status report_fused(walk *w, lc_stage s, lc_status (*print)(const lc_fused *, FILE *),
@@ -125,18 +109,18 @@ static lc_status report_fused(walk *w, lc_stage s, lc_status (*print)(const lc_f
 }
 
 static lc_status run_fuse(walk *w) {
-    double t = now_ms();
+    double t = lc_now_ms();
     LC_TRY(lc_fuse(w->graph, &w->code->fused));
-    double ms = now_ms() - t;
+    double ms = lc_now_ms() - t;
     int n = w->code->fused->n_kernels;
     snprintf(w->summary, sizeof w->summary, "%d kernel%s", n, plural(n));
     return report_fused(w, LC_STAGE_FUSE, lc_fused_print, ms);
 }
 
 static lc_status run_plan(walk *w) {
-    double t = now_ms();
+    double t = lc_now_ms();
     LC_TRY(lc_plan(w->code->fused));
-    double ms = now_ms() - t;
+    double ms = lc_now_ms() - t;
     const lc_fused *f = w->code->fused;
     snprintf(w->summary, sizeof w->summary, "%d scratch buffer%s, %lld bytes", f->n_scratch,
              plural(f->n_scratch), (long long)f->scratch_bytes);
@@ -215,7 +199,7 @@ static lc_status time_text(const walk *w, char **out) {
                          w->link ? " + link" : "");
     }
     lc_strbuf_printf(&sb, "%-10s %10.3f ms  (wall, from the first stage)\n", "total",
-                     now_ms() - w->start_ms);
+                     lc_now_ms() - w->start_ms);
     return lc_strbuf_finish(&sb, out);
 }
 
@@ -274,7 +258,7 @@ lc_status lc_drive_walk(const lc_graph *g, const lc_drive_options *opts, lc_grap
         lc_status st = lc_graph_verify(g);
         if (st != LC_OK) return lc_fail_prefix(st, "pipeline: input graph");
     }
-    walk w = {.o = o, .last = o->last, .input = g, .graph = (lc_graph *)g, .start_ms = now_ms()};
+    walk w = {.o = o, .last = o->last, .input = g, .graph = (lc_graph *)g, .start_ms = lc_now_ms()};
     /* a program needs its object code, and `time` reports the whole compile */
     if (code_out && w.last < LC_STAGE_ASM) w.last = LC_STAGE_ASM;
     w.link = code_out || w.last >= LC_STAGE_TIME;

@@ -12,6 +12,7 @@
 #include "lucid/ir.h"
 #include "lucid/nn.h"
 #include "lucid/tensor.h"
+#include "support/clock.h" /* lc_now_ms: the library's stage clock */
 #include "support/error.h" /* LC_PRINTF */
 
 enum { CLI_OK = 0, CLI_MISMATCH = 1, CLI_ERROR = 2 };
@@ -122,8 +123,6 @@ void cli_output_free(cli_output *o);
 
 /* mkdir -p of one level: the directory exists afterwards. */
 lc_status cli_ensure_dir(const char *path);
-/* Time since an arbitrary start, in milliseconds. */
-double cli_now_ms(void);
 
 /* ---- graphs and engines (engine.c) ---- */
 

@@ -48,9 +48,9 @@ static lc_status timed_runs(const lc_program *prog, const lc_tensor *const *ins,
             lc_tensor_free(outs[k]);
             outs[k] = NULL;
         }
-        double t0 = cli_now_ms();
+        double t0 = lc_now_ms();
         LC_TRY(lc_program_run(prog, ins, n_in, outs, n_out));
-        ms[r] = cli_now_ms() - t0;
+        ms[r] = lc_now_ms() - t0;
     }
     qsort(ms, DEMO_REPEATS, sizeof ms[0], cmp_double);
     *median_ms = ms[DEMO_REPEATS / 2];
@@ -113,9 +113,9 @@ int cli_demo(int argc, char **argv) {
     printf("Lucid demo\n\nmodel (as written):\n%s\nas built:\n%s\n\n", DEMO_MODEL, repr);
     free(repr);
 
-    double t0 = cli_now_ms();
+    double t0 = lc_now_ms();
     if (cli_build_forward(model, LC_F32, shape, &fwd) != LC_OK) { st = cli_lib_error("demo: forward"); goto done; }
-    double build_ms = cli_now_ms() - t0;
+    double build_ms = lc_now_ms() - t0;
     printf("graph IR (stage built), input x f32 (%d, %d, %d):\n", DEMO_N, DEMO_C, DEMO_L);
     fflush(stdout);
     if (lc_graph_print(fwd, stdout) != LC_OK) { st = cli_lib_error("demo: print"); goto done; }

@@ -37,23 +37,23 @@ lc_status cli_exec_prepare(cli_engine engine, const lc_graph *g, cli_exec *e) {
     e->graph = g;
     e->info.engine = cli_engine_name(engine);
     if (engine == CLI_ENGINE_INTERP) return LC_OK;
-    double t0 = cli_now_ms();
+    double t0 = lc_now_ms();
     lc_graph *optimized;
     LC_TRY(lc_pipeline_run_default(g, false, NULL, &optimized));
     lc_status st = lc_compile(optimized, NULL, &e->program);
     lc_graph_free(optimized);
     if (st != LC_OK) return st;
-    e->info.compile_ms = cli_now_ms() - t0;
+    e->info.compile_ms = lc_now_ms() - t0;
     e->info.n_kernels = lc_program_kernel_count(e->program);
     return LC_OK;
 }
 
 lc_status cli_exec_run(cli_exec *e, const lc_tensor *const *inputs, int n_inputs,
                        lc_tensor **outputs, int n_outputs) {
-    double t0 = cli_now_ms();
+    double t0 = lc_now_ms();
     lc_status st = e->program ? lc_program_run(e->program, inputs, n_inputs, outputs, n_outputs)
                               : lc_interp_run(e->graph, inputs, n_inputs, outputs, n_outputs);
-    e->info.run_ms = cli_now_ms() - t0;
+    e->info.run_ms = lc_now_ms() - t0;
     return st;
 }
 

@@ -423,9 +423,3 @@ lc_status cli_ensure_dir(const char *path) {
         return lc_fail(LC_ERR_IO, "%s: cannot create directory: %s", path, strerror(errno));
     return LC_OK;
 }
-
-double cli_now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}

@@ -7,22 +7,14 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "support/memstream.h"
 
 /* A graph as text IR or as Graphviz DOT, malloc'd. */
 static lc_status graph_text(const lc_graph *g, bool dot, char **out) {
     if (!dot) return lc_graph_to_string(g, out);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem) return lc_fail(LC_ERR_NOMEM, "dump: cannot open a memory stream");
-    lc_status st = lc_graph_print_dot(g, mem);
-    if (fclose(mem) != 0 && st == LC_OK) st = lc_fail(LC_ERR_NOMEM, "dump: out of memory");
-    if (st != LC_OK) {
-        free(buf);
-        return st;
-    }
-    *out = buf;
-    return LC_OK;
+    lc_memstream m;
+    LC_TRY(lc_memstream_open(&m));
+    return lc_memstream_finish(&m, lc_graph_print_dot(g, m.file), out);
 }
 
 static lc_status keep_stage(const lc_stage_info *info, void *user) {
@@ -51,9 +43,9 @@ lc_status cli_pipeline_run(const lc_graph *built, bool backward, lc_stage last, 
     o.text = p->keep_text;
     o.on_stage = keep_stage;
     o.user = p;
-    double t0 = cli_now_ms();
+    double t0 = lc_now_ms();
     lc_status st = lc_drive(built, &o, NULL, program);
-    p->total_ms = cli_now_ms() - t0;
+    p->total_ms = lc_now_ms() - t0;
     *failed_stage = NULL;
     if (st != LC_OK) { /* the first stage after the last one that reported */
         int s = 0;

@@ -157,7 +157,7 @@ int cli_run(int argc, char **argv) {
     lc_graph *fwd = NULL, *train = NULL;
     char where[1100];
     char b1[64], b2[64];
-    double t_read = cli_now_ms();
+    double t_read = lc_now_ms();
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) goto done;
     if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
     if (x->shape.rank != 2 && x->shape.rank != 3) {
@@ -166,9 +166,9 @@ int cli_run(int argc, char **argv) {
         goto done;
     }
     if (o.grad_out && (st = read_npy("--grad-out", o.grad_out, &seed)) != CLI_OK) goto done;
-    double read_ms = cli_now_ms() - t_read;
+    double read_ms = lc_now_ms() - t_read;
 
-    double t_build = cli_now_ms();
+    double t_build = lc_now_ms();
     if (cli_build_forward(model, x->dtype, x->shape, &fwd) != LC_OK) {
         snprintf(where, sizeof where, "--input: %s", shown(o.input, "stdin"));
         st = cli_lib_error(where);
@@ -189,7 +189,7 @@ int cli_run(int argc, char **argv) {
         }
         if (cli_build_training(fwd, &train) != LC_OK) { st = cli_lib_error("autodiff"); goto done; }
     }
-    double build_ms = cli_now_ms() - t_build;
+    double build_ms = lc_now_ms() - t_build;
 
     cli_run_info info;
     const lc_tensor *ins[2] = {x, seed};
@@ -198,12 +198,12 @@ int cli_run(int argc, char **argv) {
     if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(o.engine)); goto done; }
 
     /* Every result exists: stage them all, then commit them together. */
-    double t_write = cli_now_ms();
+    double t_write = lc_now_ms();
     int k = 0;
     if (out_y && (st = stage_npy(&outs_f[k++], res[0])) != CLI_OK) goto done;
     if (out_gx && (st = stage_npy(&outs_f[k++], res[1])) != CLI_OK) goto done;
     if ((st = cli_outputs_commit(outs_f, n_outs)) != CLI_OK) goto done;
-    double write_ms = cli_now_ms() - t_write;
+    double write_ms = lc_now_ms() - t_write;
 
     print_model(summary, model);
     fprintf(summary, "input    %s %s %s\n", shown(o.input, "(stdin)"), lc_dtype_name(x->dtype),

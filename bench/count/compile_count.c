@@ -1,0 +1,115 @@
+/* lucid-compile-count: cold compiles of one model, bracketed for callgrind, so the cost of a
+ * compile can be counted in instructions (deterministic) where wall time on a shared machine
+ * is not.
+ *
+ *   valgrind --tool=callgrind --collect-atstart=no build/bench/lucid-compile-count \
+ *       --model 'LPPool1d(2, 4)' --backward
+ *
+ * builds the model's graph at the shape (default 8,64,4096; forward, or forward and backward
+ * of sum(y·g) as lucid-bench's fwdbwd rows), compiles it once (LLVM's start-up, not counted),
+ * then --repeat times (default 1): clear the in-memory compile cache, run the default passes
+ * and lc_compile, with callgrind collecting only around that. Callgrind's "Collected" total
+ * divided by the repeats is one cold compile. Outside valgrind the client requests do nothing
+ * and it prints each cold compile's wall time. The disk cache is never used (LUCID_CACHE_DIR
+ * is unset at start). Exit 2 on a bad argument, 1 if a compile fails. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lucid/autodiff.h"
+#include "lucid/ir.h"
+#include "lucid/model_spec.h"
+#include "lucid/passes.h"
+#include "lucid/program.h"
+#include "support/clock.h"
+#include "support/error.h"
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_TOGGLE_COLLECT
+#endif
+
+static int usage(const char *why) {
+    fprintf(stderr, "lucid-compile-count: %s\nusage: lucid-compile-count --model SPEC [--backward] "
+                    "[--shape N,C,L] [--repeat N]\n", why);
+    return 2;
+}
+
+/* The graph lucid-bench compiles: the model's forward, with autodiff's backward of sum(y·g)
+ * appended for --backward. */
+static lc_status build(const lc_module *m, lc_shape shape, bool backward, lc_graph **out) {
+    lc_graph *g = NULL;
+    int x, y;
+    lc_status st = lc_graph_new(&g);
+    if (st == LC_OK) st = lc_input(g, "x", LC_F32, shape, &x);
+    if (st == LC_OK) st = lc_module_forward(m, g, x, &y);
+    if (st == LC_OK) st = lc_graph_add_output(g, y);
+    if (st != LC_OK || !backward) {
+        if (st != LC_OK) lc_graph_free(g);
+        *out = st == LC_OK ? g : NULL;
+        return st;
+    }
+    st = lc_autodiff(g, &y, 1, &x, 1, out);
+    lc_graph_free(g);
+    return st;
+}
+
+static lc_status compile_once(const lc_graph *g) {
+    lc_graph *opt = NULL;
+    LC_TRY(lc_pipeline_run_default(g, false, NULL, &opt));
+    lc_program *p = NULL;
+    lc_status st = lc_compile(opt, NULL, &p);
+    lc_graph_free(opt);
+    lc_program_free(p);
+    return st;
+}
+
+int main(int argc, char **argv) {
+    const char *spec = NULL;
+    bool backward = false;
+    long long dims[3] = {8, 64, 4096};
+    int repeat = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--backward") == 0) backward = true;
+        else if (strcmp(a, "--model") == 0 && v) spec = argv[++i];
+        else if (strcmp(a, "--repeat") == 0 && v) {
+            char *end;
+            long r = strtol(argv[++i], &end, 10);
+            if (*end || r < 1 || r > 1000) return usage("--repeat must be 1..1000");
+            repeat = (int)r;
+        } else if (strcmp(a, "--shape") == 0 && v) {
+            if (sscanf(argv[++i], "%lld,%lld,%lld", &dims[0], &dims[1], &dims[2]) != 3 ||
+                dims[0] < 1 || dims[1] < 1 || dims[2] < 1)
+                return usage("--shape must be N,C,L, each >= 1");
+        } else {
+            char why[256];
+            snprintf(why, sizeof why, "unknown or incomplete argument \"%s\"", a);
+            return usage(why);
+        }
+    }
+    if (!spec) return usage("--model is required");
+    unsetenv("LUCID_CACHE_DIR");
+    lc_module *m = NULL;
+    lc_graph *g = NULL;
+    int64_t d[3] = {dims[0], dims[1], dims[2]};
+    lc_status st = lc_model_parse(spec, "--model", &m);
+    if (st == LC_OK) st = build(m, lc_shape_make(3, d), backward, &g);
+    if (st == LC_OK) st = compile_once(g); /* LLVM's start-up: not counted */
+    for (int r = 0; r < repeat && st == LC_OK; r++) {
+        lc_compile_cache_clear();
+        double t = lc_now_ms();
+        CALLGRIND_TOGGLE_COLLECT;
+        st = compile_once(g);
+        CALLGRIND_TOGGLE_COLLECT;
+        printf("cold compile %d: %.3f ms\n", r + 1, lc_now_ms() - t);
+    }
+    lc_graph_free(g);
+    lc_module_free(m);
+    if (st != LC_OK) {
+        fprintf(stderr, "lucid-compile-count: %s\n", lc_last_error());
+        return 1;
+    }
+    return 0;
+}

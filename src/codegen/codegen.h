@@ -42,7 +42,8 @@ typedef struct lc_codegen_options {
     lc_codegen_step last_step;
 } lc_codegen_options;
 
-/* A JIT instance holding one program's code; owns everything LLVM gave it. */
+/* One program's code in the process's JIT (its JITDylib and the resource tracker that holds
+ * the code); lc_jit_free removes the code. */
 typedef struct lc_jit lc_jit;
 
 /* Compile every kernel of `f`. On success *jit owns the code and entries[k] is kernel k's

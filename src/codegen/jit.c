@@ -1,8 +1,9 @@
 /* From a fused program to callable code: emit IR (emit_*.c, see emit.h), optimize with the new pass
  * manager for the target that target.c chose (the host, or LUCID_CPU / LUCID_CPU_FEATURES),
- * emit an object in memory, and link it into an ORC LLJIT that the program owns. The object
- * bytes are what the disk cache (objcache.c) stores. Only C API calls present in LLVM 15-22 are used; adding an object
- * avoids the thread-safe-context API that changed in LLVM 21. */
+ * emit an object in memory, and link it into the process's ORC LLJIT, in a JITDylib of the
+ * program's own (jit_session.c, which also lends the target machine). The object bytes are
+ * what the disk cache (objcache.c) stores. Only C API calls present in LLVM 15-22 are used;
+ * adding an object avoids the thread-safe-context API that changed in LLVM 21. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,24 +20,11 @@
 
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
+#include "codegen/jit_session.h"
 #include "codegen/objcache.h"
 #include "support/clock.h"
 #include "support/error.h"
 #include "support/strbuf.h"
-
-struct lc_jit {
-    LLVMOrcLLJITRef jit;
-    char session_error[512]; /* the first error ORC reported while linking, or "" */
-};
-
-/* ORC reports a failed link (a symbol nobody defines) to the session, which would print
- * "JIT session error: ..." on stderr; keep it for the status message instead. */
-static void keep_session_error(void *ctx, LLVMErrorRef err) {
-    lc_jit *j = ctx;
-    char *msg = LLVMGetErrorMessage(err);
-    if (!j->session_error[0]) snprintf(j->session_error, sizeof j->session_error, "%s", msg);
-    LLVMDisposeErrorMessage(msg);
-}
 
 void lc_codegen_texts_free(lc_codegen_texts *t) {
     if (!t) return;
@@ -45,15 +33,6 @@ void lc_codegen_texts_free(lc_codegen_texts *t) {
     free(t->asm_text);
     free(t->remarks);
     memset(t, 0, sizeof *t);
-}
-
-void lc_jit_free(lc_jit *jit) {
-    if (!jit) return;
-    if (jit->jit) {
-        LLVMErrorRef err = LLVMOrcDisposeLLJIT(jit->jit);
-        if (err) LLVMConsumeError(err);
-    }
-    free(jit);
 }
 
 static lc_status llvm_fail(LLVMErrorRef err, const char *what) {
@@ -166,21 +145,9 @@ static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("lucid", ctx);
     LLVMTargetMachineRef tm = NULL;
     char *ir = NULL;
-    lc_status st = LC_OK;
-    LLVMTargetRef target;
     char *msg = NULL;
-    if (LLVMGetTargetFromTriple(triple, &target, &msg)) {
-        st = lc_fail(LC_ERR_JIT, "codegen: no target for %s: %s", triple, msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-        goto done;
-    }
-    tm = LLVMCreateTargetMachine(target, triple, cpu, features,
-                                 o->opt_level >= 2 ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault,
-                                 LLVMRelocPIC, LLVMCodeModelJITDefault);
-    if (!tm) {
-        st = lc_fail(LC_ERR_JIT, "codegen: cannot make a target machine for cpu %s", cpu);
-        goto done;
-    }
+    lc_status st = lc_jit_machine_take(o->opt_level, &tm);
+    if (st != LC_OK) goto done;
     LLVMSetTarget(mod, triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     LLVMSetModuleDataLayout(mod, td);
@@ -241,56 +208,10 @@ done:
     if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
     else lc_strbuf_free(&remarks);
     free(ir);
-    if (tm) LLVMDisposeTargetMachine(tm);
+    lc_jit_machine_give_back(o->opt_level, tm);
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
     return st;
-}
-
-static lc_status link_object(const lc_fused *f, const char *obj, size_t len, lc_jit **out,
-                             lc_kernel_entry *entries) {
-    lc_jit *j = calloc(1, sizeof *j);
-    if (!j) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
-    LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
-    LLVMErrorRef err = LLVMOrcCreateLLJIT(&j->jit, builder); /* takes the builder */
-    if (err) {
-        j->jit = NULL;
-        lc_jit_free(j);
-        return llvm_fail(err, "cannot create the JIT");
-    }
-    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(j->jit),
-                                            keep_session_error, j);
-    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(j->jit);
-    LLVMOrcDefinitionGeneratorRef gen = NULL;
-    err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(j->jit),
-                                                              NULL, NULL);
-    if (err) {
-        lc_jit_free(j);
-        return llvm_fail(err, "cannot search the process for math functions");
-    }
-    LLVMOrcJITDylibAddGenerator(jd, gen);
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, "lucid-kernels");
-    err = LLVMOrcLLJITAddObjectFile(j->jit, jd, buf); /* takes the buffer */
-    if (err) {
-        lc_jit_free(j);
-        return llvm_fail(err, "cannot add the object");
-    }
-    for (int k = 0; k < f->n_kernels; k++) {
-        char name[48];
-        snprintf(name, sizeof name, "lc_kernel_%d", k);
-        LLVMOrcExecutorAddress addr = 0;
-        err = LLVMOrcLLJITLookup(j->jit, &addr, name);
-        if (err) {
-            char what[600];
-            snprintf(what, sizeof what, "cannot link kernel %d%s%s", k,
-                     j->session_error[0] ? ": " : "", j->session_error);
-            lc_jit_free(j);
-            return llvm_fail(err, what);
-        }
-        entries[k] = (lc_kernel_entry)(uintptr_t)addr;
-    }
-    *out = j;
-    return LC_OK;
 }
 
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
@@ -305,7 +226,7 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
         return LC_OK;
     }
     double t = lc_now_ms();
-    lc_status st = link_object(f, obj, len, jit, entries);
+    lc_status st = lc_jit_link(obj, len, f->n_kernels, jit, entries);
     if (texts) texts->ms_link = lc_now_ms() - t;
     free(obj);
     return st;

@@ -1,0 +1,22 @@
+/* The process-wide LLVM objects compiles share (jit_session.c): target machines, taken for
+ * one compile and given back, and the one ORC LLJIT that programs link into. */
+#ifndef LUCID_CODEGEN_JIT_SESSION_H
+#define LUCID_CODEGEN_JIT_SESSION_H
+
+#include <stddef.h>
+
+#include <llvm-c/TargetMachine.h>
+
+#include "codegen/codegen.h"
+
+/* A target machine for the process's target (lc_codegen_target) at `opt_level`'s code
+ * generator level, for this thread's use until it is given back. */
+lc_status lc_jit_machine_take(int opt_level, LLVMTargetMachineRef *out);
+void lc_jit_machine_give_back(int opt_level, LLVMTargetMachineRef tm);
+
+/* Link one program's object and look up its kernels lc_kernel_0 .. n_kernels-1 into
+ * entries[]. *out owns the code (lc_jit_free). Safe from any thread. */
+lc_status lc_jit_link(const char *obj, size_t len, int n_kernels, lc_jit **out,
+                      lc_kernel_entry *entries);
+
+#endif

@@ -53,6 +53,10 @@ typedef struct lc_jit lc_jit;
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
                      lc_jit **jit, lc_kernel_entry *entries);
 void lc_jit_free(lc_jit *jit);
+
+/* How many JITDylibs the process has made (jit_session.c: a freed program's dylib is reused,
+ * so this stays at the most programs alive at once; for tests). */
+int lc_jit_dylib_count(void);
 void lc_codegen_texts_free(lc_codegen_texts *t);
 
 /* The target the code is compiled for: triple, CPU, features (LUCID_CPU and

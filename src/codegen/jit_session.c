@@ -272,3 +272,10 @@ void lc_jit_free(lc_jit *jit) {
     pthread_mutex_unlock(&g_lock);
     free(jit);
 }
+
+int lc_jit_dylib_count(void) {
+    pthread_mutex_lock(&g_lock);
+    int n = g_n_dylibs;
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}

@@ -9,7 +9,7 @@
  *                     back (a target machine is not for two threads at once, and making one
  *                     builds the subtarget's tables again).
  *
- * Making these per compile cost about 4M instructions of a small program's 35-85M (the LLJIT
+ * Making these per compile cost 3.7M instructions of a small program's 35-83M (the LLJIT
  * builds a target machine of its own for the host, and a fresh target machine rebuilds its
  * subtarget at the first function; bench/README.md has the counts).
  *

@@ -37,14 +37,8 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
 }
 
-/* A float32 term widened to double, for sums accumulated in double (sum_in_double). */
-static void wide_sum_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
-    sum_term(e, ctx, j, t);
-    t[0] = LLVMBuildFPExt(e->b, t[0], real_type(e, LC_F64), "");
-}
-
 /* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
- * reduction of node `node`, accumulated in `dt` (the terms are of that type). */
+ * reduction of node `node`. */
 static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
                              void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx) {
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
@@ -53,27 +47,6 @@ static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
     LLVMValueRef acc = real_const(e, dt, 0.0);
     lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
     return acc;
-}
-
-/* A float32 sum or mean (AvgPool's window sum) is accumulated in double, as the interpreter
- * and PyTorch's CPU kernel do: the sum of finite terms then never overflows where the mean
- * fits (two 3e38 average to 3e38, not inf), and cancellation loses no more than the final
- * rounding. Pre-scaling by the window max would keep the f32 width but needs a max pass and a
- * multiply per term, and leaves the cancellation; the double accumulator costs a widening per
- * term and half the vector width. An LP norm's sum of |x|^p stays in float32: its range is
- * the flagged norm's job. */
-static bool sum_in_double(const lc_graph *g, int node) {
-    lc_lp_norm unused;
-    return lc_graph_node(g, node)->dtype == LC_F32 && !lc_lp_sum_match(g, node, &unused);
-}
-
-/* The double sum of float32 node `node` (sum or mean, sum_in_double) at idx, before any
- * division by the length. */
-static LLVMValueRef emit_wide_sum(emitter *e, int node, const ix *idx) {
-    const lc_node *n = lc_graph_node(e->f->graph, node);
-    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
-    reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
-    return emit_sum(e, node, LC_F64, xn->shape.dim[r.dim], wide_sum_term, &r);
 }
 
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
@@ -275,17 +248,6 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[0])->shape, idx, ai, e);
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[1])->shape, idx, bi, e);
-    const lc_node *an = lc_graph_node(g, n->inputs[0]);
-    if (!a_out && (an->op == LC_OP_SUM || an->op == LC_OP_MEAN) && e->f->node_slot[n->inputs[0]] < 0 &&
-        sum_in_double(g, n->inputs[0]) && !n->attr[LC_DIV_SAFE]) {
-        /* AvgPool's sum over a per-window divisor: divided while still in double, so a sum
-         * beyond float32's range whose quotient fits is not lost to inf first */
-        LLVMValueRef w = emit_wide_sum(e, n->inputs[0], ai);
-        if (an->op == LC_OP_MEAN)
-            w = LLVMBuildFDiv(e->b, w, real_const(e, LC_F64, (double)lc_graph_node(g, an->inputs[0])->shape.dim[an->attr[LC_REDUCE_DIM]]), "");
-        LLVMValueRef b = LLVMBuildFPExt(e->b, lc_emit_value(e, n->inputs[1], bi), real_type(e, LC_F64), "");
-        return LLVMBuildFPTrunc(e->b, LLVMBuildFDiv(e->b, w, b, ""), real_type(e, dt), "");
-    }
     LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
     if (a_out) *a_out = a;
@@ -567,11 +529,6 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
-        if (sum_in_double(g, node)) {
-            LLVMValueRef s = emit_wide_sum(e, node, idx);
-            if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, LC_F64, (double)len), "");
-            return LLVMBuildFPTrunc(e->b, s, real_type(e, dt), "");
-        }
         LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;

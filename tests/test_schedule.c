@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "jit_harness.h"
+#include "lucid/passes.h"
 #include "passes/kernel.h"
 
 static lc_fused *fuse_module(lc_module *m, lc_shape in, bool backward) {
@@ -51,7 +52,8 @@ static void test_tiling_pool_backward(void **state) {
     assert_int_equal(k->sched.n_lp_norms, 1);
     assert_true(k->sched.lp_norms[0].norm.p == 2.0);
     assert_int_equal(k->sched.lp_norms[0].norm.root, k->co_root);
-    assert_false(k->sched.lp_norms[0].scaled);
+    assert_int_equal(k->sched.lp_norms[0].mode, LC_LP_FLAGGED);
+    assert_true(k->sched.fixup);
     lc_fused_free(f);
 
     /* 17 is not a multiple of 4: whole blocks in the middle, element edges around them */
@@ -96,7 +98,7 @@ static void test_overlapping_long_windows(void **state) {
     lc_fused_free(f);
 }
 
-/* p far from 1 is scaled (both sides of [1/8, 8]); p inside is not. */
+/* p far from 1 is always scaled (both sides of [1/8, 8]); p inside is plain, flagged. */
 static void test_lp_scaling(void **state) {
     (void)state;
     const double ps[] = {60, 8.5, 0.05, 8, 0.125, 2.5};
@@ -109,7 +111,9 @@ static void test_lp_scaling(void **state) {
         assert_non_null(lp);
         assert_true(lp->norm.p == ps[i]);
         bool far = ps[i] > 8 || ps[i] < 0.125;
-        if (lp->scaled != far) fail_msg("p = %g: scaled %d, expected %d", ps[i], lp->scaled, far);
+        lc_lp_mode want = far ? LC_LP_SCALED : LC_LP_FLAGGED;
+        if (lp->mode != want) fail_msg("p = %g: mode %d, expected %d", ps[i], (int)lp->mode, (int)want);
+        assert_true(k->sched.fixup == !far);
         lc_fused_free(f);
     }
 }
@@ -134,7 +138,8 @@ static void test_lp_with_materialized_sum(void **state) {
     const lc_lp_schedule *lp = lc_kernel_lp_norm(k, y);
     assert_non_null(lp);
     assert_int_equal(lp->norm.sum, s);
-    assert_false(lp->scaled);
+    assert_int_equal(lp->mode, LC_LP_PLAIN);
+    assert_false(k->sched.fixup);
     lc_fused_free(f);
     lc_graph_free(g);
 }
@@ -182,12 +187,53 @@ static void test_window_position_affine(void **state) {
     assert_true(pos.k == INT64_MIN);
 }
 
+/* The fused graph of the default pipeline (simplify's stable LP backward included). */
+static lc_fused *fuse_pipeline(lc_module *m, lc_shape in) {
+    lc_graph *fwd = jit_module_graph(m, LC_F32, in, false), *g;
+    assert_ok(lc_pipeline_run_default(fwd, true, NULL, &g));
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    lc_graph_free(fwd);
+    lc_graph_free(g);
+    lc_module_free(m);
+    return f;
+}
+
+/* The LP backward's (|x|/y)^(p-1) is scheduled where the fix-up needs it: bare (e = 1) for
+ * p = 2 beside its flagged norm (the co-root), and for 1 < p < 2 with y read from a buffer
+ * (overlapping windows), where only an underflowed quotient is redone. */
+static void test_lp_ratio(void **state) {
+    (void)state;
+    lc_fused *f = fuse_pipeline(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 16));
+    assert_int_equal(f->n_kernels, 1);
+    const lc_kernel *k = &f->kernels[0];
+    assert_int_equal(k->sched.n_lp_ratios, 1);
+    const lc_lp_ratio_schedule *r = &k->sched.lp_ratios[0];
+    assert_true(r->norm_inline);
+    assert_int_equal(r->norm, k->co_root);
+    assert_true(r->e == 1.0);
+    assert_int_equal(r->node, r->ratio);
+    assert_true(k->sched.fixup);
+    lc_fused_free(f);
+
+    f = fuse_pipeline(test_lppool(1.5, 4, 2, false), test_shape3(1, 2, 16));
+    k = kernel_rooted_at(f, LC_OP_FOLD);
+    assert_int_equal(k->sched.n_lp_ratios, 1);
+    r = &k->sched.lp_ratios[0];
+    assert_false(r->norm_inline);
+    assert_true(r->e == 0.5);
+    assert_int_equal(lc_graph_node(f->graph, r->node)->op, LC_OP_POW);
+    assert_true(k->sched.fixup);
+    lc_fused_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
         cmocka_unit_test(test_long_windows),
         cmocka_unit_test(test_overlapping_long_windows),
         cmocka_unit_test(test_lp_scaling),
+        cmocka_unit_test(test_lp_ratio),
         cmocka_unit_test(test_lp_with_materialized_sum),
         cmocka_unit_test(test_cost_saturates),
         cmocka_unit_test(test_window_position_affine),

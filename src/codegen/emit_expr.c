@@ -1,5 +1,6 @@
 /* The value of a node at an index, evaluated inline through the kernel's nodes: elementwise
- * ops, reductions (sum, mean, and the LP norm of p far from 1, scaled by the window max), unfold as index arithmetic,
+ * ops, reductions (sum, mean, and the LP norm: scaled by the window max for p far from 1, else
+ * plain with flagged windows redone scaled in a fix-up pass), unfold as index arithmetic,
  * fold as a gather over the windows covering a position, expand. */
 #include <assert.h>
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 
 #include "codegen/emit_internal.h"
+#include "codegen/vmath.h"
 
 /* ---- reductions ---- */
 
@@ -79,30 +81,261 @@ static void scaled_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     t[0] = lc_emit_pow(e, q, r->p, false, dt);
 }
 
-static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
+/* A window's scaled parts: m = max |e|, the scaled sum Σ(|e|/m)^p (in [1, k] where m is finite
+ * and nonzero) and the last NaN met (0 while none). */
+typedef struct lp_parts {
+    LLVMValueRef m, sum, nan;
+} lp_parts;
+
+static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
     const lc_graph *g = e->f->graph;
-    const lc_node *n = lc_graph_node(g, lp->norm.root);
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
     reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL};
     int64_t len = xn->shape.dim[r.dim];
-    lc_dtype dt = n->dtype;
-    if (len <= 0) return real_const(e, dt, 0.0);
+    lc_dtype dt = xn->dtype;
+    lp_parts parts = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
+    if (len <= 0) return parts;
     /* both passes over the window run as fuse scheduled the sum they replace */
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
     LC_ASSERT(rs && rs->terms == len);
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
-    LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
+    LLVMValueRef acc[2] = {parts.m, parts.nan};
     lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
-    r.m = acc[0];
-    LLVMValueRef saw_nan = acc[1];
-    LLVMValueRef sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r);
-    LLVMValueRef y = LLVMBuildFMul(e->b, r.m, lc_emit_pow(e, sum, n->real_attr, false, dt), "");
-    LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, 0.0), "");
+    parts.m = r.m = acc[0];
+    parts.nan = acc[1];
+    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r);
+    return parts;
+}
+
+/* The scaled LP norm. The final factor (Σ(|e|/m)^p)^(1/p) lies in [1, k^(1/p)]: for p >= 1/8 it
+ * is at most k^8 and one multiply by m is safe where the result fits, but for small p (0.01:
+ * 3^100 = 5e47 for three equal elements) it can leave the type's range where m times it does
+ * not, so there it is taken as a = (Σ…)^(1/(2p)) and y = (m·a)·a. */
+static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
+    const lc_node *n = lc_graph_node(e->f->graph, lp->norm.root);
+    lc_dtype dt = n->dtype;
+    lp_parts parts = emit_scaled_parts(e, lp, idx);
+    LLVMValueRef y;
+    if (lp->norm.p >= 1.0 / LC_LP_SCALE_MIN_P) {
+        y = LLVMBuildFMul(e->b, parts.m, lc_emit_pow(e, parts.sum, n->real_attr, false, dt), "");
+    } else {
+        /* m·a² where a² fits (a subnormal m keeps its full product), else (m·a)·a */
+        LLVMValueRef half = lc_emit_pow(e, parts.sum, 0.5 * n->real_attr, false, dt);
+        LLVMValueRef whole = LLVMBuildFMul(e->b, half, half, "");
+        LLVMValueRef fits = LLVMBuildFCmp(e->b, LLVMRealOLT, whole, real_const(e, dt, INFINITY), "");
+        y = LLVMBuildSelect(e->b, fits, LLVMBuildFMul(e->b, parts.m, whole, ""),
+                            LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, parts.m, half, ""), half, ""), "");
+    }
+    LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, parts.m, real_const(e, dt, 0.0), "");
     y = LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
-    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, INFINITY), "");
-    y = LLVMBuildSelect(e->b, inf, r.m, y, "");
-    LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, saw_nan, saw_nan, "");
-    return LLVMBuildSelect(e->b, nan, saw_nan, y, "");
+    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, parts.m, real_const(e, dt, INFINITY), "");
+    y = LLVMBuildSelect(e->b, inf, parts.m, y, "");
+    LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, parts.nan, parts.nan, "");
+    return LLVMBuildSelect(e->b, nan, parts.nan, y, "");
+}
+
+/* ---- flagged LP norms and the fix-up (lc_lp_mode LC_LP_FLAGGED) ---- */
+
+/* vmath's exp2 flushes results below 2^lo to 0 (vmath.c); a quotient or a root below it is
+ * taken as lost. */
+static double flush_exponent(lc_dtype dt) { return dt == LC_F32 ? -125 : -1021; }
+
+/* OR a window's flag (an i1) into the kernel's flag accumulator, where the current loop keeps
+ * one (the vectorized pass; discovery and scalar loops keep none). */
+static void raise_flag(emitter *e, LLVMValueRef bad) {
+    if (!e->flag_ptr) return;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef old = LLVMBuildLoad2(e->b, i32, e->flag_ptr, "");
+    LLVMValueRef v = LLVMBuildOr(e->b, old, LLVMBuildZExt(e->b, bad, i32, ""), "");
+    LLVMBuildStore(e->b, v, e->flag_ptr);
+}
+
+/* The plain form is accurate: the sum S is finite and large enough that the terms lost below
+ * the normal range (at most k of them, each below 2^lo) are at most 2^-guard of it (guard 14
+ * f32, 30 f64: below the tolerance); and for p < 1, y = S^(1/p) itself did not come from a
+ * flushed exp2. A normal S of finite terms leaves y accurate for p >= 1. */
+static LLVMValueRef plain_lp_ok(emitter *e, const lc_lp_schedule *lp, lc_dtype dt, LLVMValueRef s,
+                                LLVMValueRef y) {
+    int64_t k = lc_graph_node(e->f->graph, lp->norm.terms)->shape.dim[lp->norm.dim];
+    double lo = flush_exponent(dt), guard = dt == LC_F32 ? 14 : 30;
+    double least = (double)(k > 0 ? k : 1) * ldexp(1.0, (int)(lo + guard));
+    LLVMValueRef ok = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOGE, s, real_const(e, dt, least), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOLT, s, real_const(e, dt, INFINITY), ""), "");
+    if (lp->norm.p < 1)
+        ok = LLVMBuildAnd(e->b, ok, LLVMBuildFCmp(e->b, LLVMRealOGE, y, real_const(e, dt, ldexp(1.0, (int)lo)), ""), "");
+    return ok;
+}
+
+/* Terms of the flagged sum: |e|^p, and the bits of |e| as an integer ORed over the window
+ * (carried in the float type, never used as a float): nonzero exactly when some element is,
+ * so an all-zero window (its plain 0 is exact) is not flagged. */
+static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    reduce_ctx *r = ctx;
+    ix xi[LC_MAX_RANK];
+    reduce_index(r, j, xi);
+    t[0] = lc_emit_value(e, r->x, xi);
+    t[1] = abs_term(e, r, j);
+}
+
+static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
+    LLVMTypeRef fty = LLVMTypeOf(acc[1]);
+    bool vec = LLVMGetTypeKind(fty) == LLVMVectorTypeKind;
+    LLVMTypeRef ety = vec ? LLVMGetElementType(fty) : fty;
+    LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 64 : 32);
+    if (vec) ity = LLVMVectorType(ity, LLVMGetVectorSize(fty));
+    LLVMValueRef bits = LLVMBuildOr(e->b, LLVMBuildBitCast(e->b, acc[1], ity, ""),
+                                    LLVMBuildBitCast(e->b, t[1], ity, ""), "");
+    acc[1] = LLVMBuildBitCast(e->b, bits, fty, "");
+}
+
+/* The vectorized pass: the plain pow(S, 1/p), and a window whose S is not accurate while some
+ * element is nonzero raises the kernel's flag. The fix-up (e->careful, scalar): the plain form
+ * where it is accurate, else the scaled form, in a branch. */
+static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const lc_node *n,
+                                    const ix *idx) {
+    lc_dtype dt = n->dtype;
+    const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
+    int64_t len = xn->shape.dim[lp->norm.dim];
+    if (len <= 0) return real_const(e, dt, 0.0);
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL};
+    if (!e->careful) {
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
+        LC_ASSERT(rs && rs->terms == len);
+        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &r};
+        LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
+        lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &red, acc);
+        LLVMValueRef y = lc_emit_pow(e, acc[0], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+        LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
+        LLVMValueRef nonzero = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildBitCast(e->b, acc[1], ity, ""),
+                                             LLVMConstInt(ity, 0, 0), "");
+        LLVMValueRef ok = plain_lp_ok(e, lp, dt, acc[0], y);
+        raise_flag(e, LLVMBuildAnd(e->b, LLVMBuildNot(e->b, ok, ""), nonzero, ""));
+        return y;
+    }
+    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, len, sum_term, &r);
+    LLVMValueRef y = lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+    LLVMValueRef ok = plain_lp_ok(e, lp, dt, s, y);
+    LLVMBasicBlockRef plain = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef rescue = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lp.scaled");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lp.join");
+    LLVMBuildCondBr(e->b, ok, join, rescue);
+    LLVMPositionBuilderAtEnd(e->b, rescue);
+    LLVMValueRef scaled = emit_scaled_lp(e, lp, idx);
+    LLVMBasicBlockRef rescued = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+    LLVMValueRef phi = LLVMBuildPhi(e->b, real_type(e, dt), "lp");
+    LLVMAddIncoming(phi, &y, &plain, 1);
+    LLVMAddIncoming(phi, &scaled, &rescued, 1);
+    return phi;
+}
+
+static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,
+                            emitter *e) {
+    for (int d = 0; d < in->rank; d++) {
+        int od = out->rank - in->rank + d;
+        res[d] = (in->dim[d] == 1) ? ix_const(e, 0) : idx[od];
+    }
+}
+
+/* div_safe(a, b) at its broadcast indices (the generic DIV), and a and b themselves. */
+static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *a_out, LLVMValueRef *b_out) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *n = lc_graph_node(g, node);
+    lc_dtype dt = n->dtype;
+    ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
+    broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[0])->shape, idx, ai, e);
+    broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[1])->shape, idx, bi, e);
+    LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
+    LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
+    if (a_out) *a_out = a;
+    if (b_out) *b_out = b;
+    LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
+    if (!n->attr[LC_DIV_SAFE]) return q;
+    LLVMValueRef z = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""), "");
+    return LLVMBuildSelect(e->b, z, real_const(e, dt, 0.0), q, "");
+}
+
+/* (A/m)^e, with a quotient that underflowed (below 2^lo, A > 0) taken in logarithms when
+ * 0 < e < 1, where its power is far from 0 (p = 1.0000001: (1e-49)^(1e-7) = 0.99999). */
+static LLVMValueRef pow_of_quotient(emitter *e, LLVMValueRef a, LLVMValueRef m, double ex, bool zero_pole,
+                                    lc_dtype dt) {
+    LLVMValueRef q = LLVMBuildFDiv(e->b, a, m, "");
+    LLVMValueRef r = lc_emit_pow(e, q, ex, zero_pole, dt);
+    if (!(ex > 0 && ex < 1)) return r;
+    bool f64 = dt == LC_F64;
+    LLVMValueRef l = LLVMBuildFSub(e->b, lc_vmath_log2(e->b, e->mod, a, f64, e->fma),
+                                   lc_vmath_log2(e->b, e->mod, m, f64, e->fma), "");
+    LLVMValueRef logs = lc_vmath_exp2(e->b, e->mod, LLVMBuildFMul(e->b, l, real_const(e, dt, ex), ""), f64, e->fma);
+    LLVMValueRef under = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+    return LLVMBuildSelect(e->b, under, logs, r, "");
+}
+
+/* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
+ * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
+ * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
+ * its max is finite and nonzero, (A/m)^e · (Σ(|e|/m)^p)^(-e/p) from the scaled window, in a
+ * branch; else the plain form (of the fixed-up y). */
+static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *n = lc_graph_node(g, ratio->node);
+    const lc_node *rn = lc_graph_node(g, ratio->ratio);
+    lc_dtype dt = n->dtype;
+    bool zero_pole = ratio->node != ratio->ratio && n->attr[LC_POW_ZERO_POLE] != 0;
+    LLVMValueRef a, y_value;
+    LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value);
+    LLVMValueRef plain = ratio->node == ratio->ratio ? q : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
+    LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
+    if (ratio->e > 0 && ratio->e < 1)
+        under = LLVMBuildAnd(
+            e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
+            LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+    if (!e->careful) {
+        if (ratio->e > 0 && ratio->e < 1) raise_flag(e, under);
+        return plain;
+    }
+    if (!ratio->norm_inline) /* y read from a buffer: only an underflowed quotient is redone */
+        return LLVMBuildSelect(e->b, under, pow_of_quotient(e, a, y_value, ratio->e, zero_pole, dt), plain, "");
+    /* y's window: the ratio's index without the expanded axis */
+    const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, ratio->norm);
+    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+    int dim = (int)ex->attr[LC_EXPAND_DIM];
+    ix yi[LC_MAX_RANK];
+    for (int d = 0, s = 0; d < ex->shape.rank; d++)
+        if (d != dim) yi[s++] = idx[d];
+    const lc_node *yn = lc_graph_node(g, ratio->norm);
+    const lc_node *xn = lc_graph_node(g, lp->norm.terms);
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL};
+    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r);
+    LLVMValueRef y = lc_emit_pow(e, s, yn->real_attr, yn->attr[LC_POW_ZERO_POLE] != 0, dt);
+    LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef scaled_bb = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ratio.scaled");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ratio.join");
+    LLVMBuildCondBr(e->b, redo, scaled_bb, join);
+    LLVMPositionBuilderAtEnd(e->b, scaled_bb);
+    lp_parts parts = emit_scaled_parts(e, lp, yi);
+    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, a, parts.m, ratio->e, zero_pole, dt),
+                                   lc_emit_pow(e, parts.sum, -ratio->e / lp->norm.p, false, dt), "");
+    /* a window of zeros, inf or NaN keeps the plain IEEE result */
+    LLVMValueRef finite = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, dt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, dt, INFINITY), ""), "");
+    finite = LLVMBuildAnd(e->b, finite, LLVMBuildFCmp(e->b, LLVMRealORD, parts.nan, parts.nan, ""), "");
+    v = LLVMBuildSelect(e->b, finite, v, plain, "");
+    LLVMBasicBlockRef scaled_end = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+    LLVMValueRef phi = LLVMBuildPhi(e->b, real_type(e, dt), "ratio");
+    LLVMAddIncoming(phi, &plain, &from, 1);
+    LLVMAddIncoming(phi, &v, &scaled_end, 1);
+    return phi;
 }
 
 /* ---- fold: gather the windows covering a position ---- */
@@ -151,14 +384,6 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
 }
 
 /* ---- the value of a node at an index ---- */
-
-static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,
-                            emitter *e) {
-    for (int d = 0; d < in->rank; d++) {
-        int od = out->rank - in->rank + d;
-        res[d] = (in->dim[d] == 1) ? ix_const(e, 0) : idx[od];
-    }
-}
 
 static LLVMValueRef compute_node(emitter *e, int node, const ix *idx);
 
@@ -277,12 +502,19 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     }
     case LC_OP_POW: {
         const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, node);
-        if (lp && lp->scaled) return emit_scaled_lp(e, lp, idx);
+        if (lp && lp->mode == LC_LP_SCALED) return emit_scaled_lp(e, lp, idx);
+        if (lp && lp->mode == LC_LP_FLAGGED) return emit_flagged_lp(e, lp, n, idx);
+        const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(e->k, node);
+        if (ratio) return emit_lp_ratio(e, ratio, idx);
         return lc_emit_pow(e, lc_emit_value(e, n->inputs[0], idx), n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
     }
-    case LC_OP_MUL:
-    case LC_OP_ADD:
     case LC_OP_DIV: {
+        const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(e->k, node);
+        if (ratio) return emit_lp_ratio(e, ratio, idx);
+        return emit_div(e, node, idx, NULL, NULL);
+    }
+    case LC_OP_MUL:
+    case LC_OP_ADD: {
         ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
         const lc_node *an = lc_graph_node(g, n->inputs[0]), *bn = lc_graph_node(g, n->inputs[1]);
         broadcast_index(&n->shape, &an->shape, idx, ai, e);
@@ -290,13 +522,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
         LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
-        if (n->op == LC_OP_ADD) return LLVMBuildFAdd(e->b, a, b, "");
-        LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
-        if (!n->attr[LC_DIV_SAFE]) return q;
-        LLVMValueRef z = LLVMBuildAnd(
-            e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
-            LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""), "");
-        return LLVMBuildSelect(e->b, z, real_const(e, dt, 0.0), q, "");
+        return LLVMBuildFAdd(e->b, a, b, "");
     }
     case LC_OP_SUM:
     case LC_OP_MEAN: {

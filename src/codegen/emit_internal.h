@@ -41,6 +41,13 @@ typedef struct emitter {
     LLVMValueRef *slot_scope, *slot_noalias;
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
+    /* The fix-up's form (scalar loops of a kernel with flagged LP norms, lc_schedule.fixup):
+     * each flagged norm and its backward's ratio take the plain form or the scaled one in a
+     * branch per window. Otherwise they take the plain form and OR a window's "not accurate"
+     * into *flag_ptr (an i32 slot, promoted to a reduction of the loop), where it is set. */
+    bool careful;
+    LLVMValueRef flag_ptr;
+    LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     bool fma;                 /* the target has fused multiply-add */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     int64_t elo, ehi;         /* the element loop's interior */

@@ -213,27 +213,59 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     e->co_value = e->co_o = NULL;
 }
 
-static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                            const ix *row_idx, bool checked, bool window, bool scalar) {
+static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, const ix *row_idx,
+                            bool window) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank;
+    if (window) {
+        emit_window_body(e, i, row_base, row_idx, true);
+        return;
+    }
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+    if (rank > 0) {
+        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
+        idx[rank - 1] = ii;
+    }
+    if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
+    LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
+    lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
+}
+
+/* A loop over [from, to). In a kernel with flagged LP norms (lc_lp_mode) a scalar loop takes
+ * the fix-up's form directly; a vectorized one takes the plain form and ORs each window's flag
+ * into the kernel's flag slot, and behind it, entered only when some window was flagged, a
+ * scalar fix-up loop over the same range redoes every element in the fix-up's form (each
+ * window plain or scaled in a branch) and stores it again. */
+static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                            const ix *row_idx, bool checked, bool window, bool scalar) {
+    bool flagged = e->k->sched.fixup && !scalar;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    if (flagged) LLVMBuildStore(e->b, LLVMConstInt(i32, 0, 0), e->flag_slot);
     counted_loop l;
     LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
     e->checked = checked;
-    if (window) {
-        emit_window_body(e, i, row_base, row_idx, true);
-    } else {
-        ix idx[LC_MAX_RANK];
-        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
-        if (rank > 0) {
-            ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
-            idx[rank - 1] = ii;
-        }
-        if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
-        LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
-        lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
-    }
+    e->careful = e->k->sched.fixup && scalar;
+    e->flag_ptr = flagged ? e->flag_slot : NULL;
+    emit_inner_body(e, i, row_base, row_idx, window);
+    e->flag_ptr = NULL;
+    e->careful = false;
     loop_end(e, &l, scalar);
+    if (!flagged) return;
+    LLVMValueRef any = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildLoad2(e->b, i32, e->flag_slot, ""),
+                                     LLVMConstInt(i32, 0, 0), "");
+    LLVMBasicBlockRef fix = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "fixup");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "fixup.end");
+    LLVMBuildCondBr(e->b, any, fix, after);
+    LLVMPositionBuilderAtEnd(e->b, fix);
+    i = loop_begin(e, &l, from, to, "fixup.loop");
+    e->checked = checked;
+    e->careful = true;
+    emit_inner_body(e, i, row_base, row_idx, window);
+    e->careful = false;
+    loop_end(e, &l, true);
+    LLVMBuildBr(e->b, after);
+    LLVMPositionBuilderAtEnd(e->b, after);
 }
 
 /* Loops over [from, to) split into checked edges and an unchecked interior [lo, hi]. */
@@ -285,12 +317,18 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0};
     idx[rank - 1] = ii;
     e->checked = true;
-    if (window) {
-        emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
-    } else {
-        if (e->k->co_root >= 0) emit_co_root_owner(e, LLVMGetParam(tmp, 0), idx, false);
-        lc_emit_compute(e, e->k->root, idx);
+    /* the fix-up's form reads the same elements, but is discovered too, so no check it makes
+     * can be missed */
+    for (int careful = 0; careful <= (e->k->sched.fixup ? 1 : 0); careful++) {
+        e->careful = careful;
+        if (window) {
+            emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
+        } else {
+            if (e->k->co_root >= 0) emit_co_root_owner(e, LLVMGetParam(tmp, 0), idx, false);
+            lc_emit_compute(e, e->k->root, idx);
+        }
     }
+    e->careful = false;
     LLVMBuildRetVoid(e->b);
     LLVMDeleteFunction(tmp);
     e->fn = saved_fn;
@@ -388,6 +426,7 @@ static void add_kernel(emitter *e, int kid) {
         e->slot_ptr[slots[i]] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, LLVMGetParam(fn, 0), &off, 1, ""), "");
     }
     make_alias_scopes(e, kid, slots, nslots);
+    e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, LLVMInt32TypeInContext(e->ctx), "lp.flag") : NULL;
     bool win = window_major(e);
     discover_interiors(e, last, win);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, begin, end, ""), rows, done);

@@ -33,6 +33,7 @@ static void free_kernel(lc_kernel *k) {
     free(k->args);
     free(k->sched.reductions);
     free(k->sched.lp_norms);
+    free(k->sched.lp_ratios);
 }
 
 const lc_reduction_schedule *lc_kernel_reduction(const lc_kernel *k, int node) {
@@ -44,6 +45,12 @@ const lc_reduction_schedule *lc_kernel_reduction(const lc_kernel *k, int node) {
 const lc_lp_schedule *lc_kernel_lp_norm(const lc_kernel *k, int node) {
     for (int i = 0; i < k->sched.n_lp_norms; i++)
         if (k->sched.lp_norms[i].norm.root == node) return &k->sched.lp_norms[i];
+    return NULL;
+}
+
+const lc_lp_ratio_schedule *lc_kernel_lp_ratio(const lc_kernel *k, int node) {
+    for (int i = 0; i < k->sched.n_lp_ratios; i++)
+        if (k->sched.lp_ratios[i].node == node) return &k->sched.lp_ratios[i];
     return NULL;
 }
 
@@ -70,18 +77,19 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
     return buf;
 }
 
-static bool is_scaled_lp_norm(const lc_graph *g, int node, lc_lp_norm *lp);
+static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp);
 
 /* Walk back from an overlapping unfold's input through inline elementwise and layout nodes;
- * the first reduction found on each path is materialized. A scaled LP norm is materialized
- * whole, not its sum: codegen evaluates it from |e| scaled by the window max, bypassing the
- * sum, so a kernel reading a materialized sum there would miss the buffers |e| reads. */
+ * the first reduction found on each path is materialized. An LP norm of |e| is materialized
+ * whole, not its sum: codegen evaluates it (always, or for a flagged window) from |e| scaled
+ * by the window max, bypassing the sum, so a kernel reading a materialized sum there would
+ * miss the buffers |e| reads. */
 static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold, int unfold_idx) {
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) return;
     const lc_op_info *info = lc_op_get_info(n->op);
     lc_lp_norm lp;
-    if (info->kind == LC_KIND_REDUCE || is_scaled_lp_norm(f->graph, node, &lp)) {
+    if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f->graph, node, &lp)) {
         lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
         f->why[node] = dup_printf(
@@ -94,11 +102,28 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
 }
 
-/* pow(sum(pow(abs(e), p)), 1/p) with p far from 1 (lc_lp_norm_scaled): codegen scales by the
- * window max. */
-static bool is_scaled_lp_norm(const lc_graph *g, int node, lc_lp_norm *lp) {
-    return lc_lp_norm_match(g, node, lp) && lc_graph_node(g, lp->base)->op == LC_OP_ABS &&
-           lc_lp_norm_scaled(lp->p);
+/* pow(sum(pow(abs(e), p)), 1/p): codegen can scale it by the window max. */
+static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp) {
+    return lc_lp_norm_match(g, node, lp) && lc_graph_node(g, lp->base)->op == LC_OP_ABS;
+}
+
+/* Node `node` is div_safe(A, expand(y)) for y the LP norm of the same A (the ratio simplify's
+ * LP backward builds), y either a flagged norm of this kernel or read from a buffer: fills
+ * r->norm and r->norm_inline. */
+static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_lp_ratio_schedule *r) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->op != LC_OP_DIV || !n->attr[LC_DIV_SAFE]) return false;
+    const lc_node *ex = lc_graph_node(f->graph, n->inputs[1]);
+    if (ex->op != LC_OP_EXPAND || f->node_slot[n->inputs[1]] >= 0) return false;
+    int y = ex->inputs[0];
+    lc_lp_norm norm;
+    if (!lc_lp_norm_match(f->graph, y, &norm) || norm.base != n->inputs[0] ||
+        ex->attr[LC_EXPAND_DIM] != norm.dim)
+        return false;
+    const lc_lp_schedule *lp = lc_kernel_lp_norm(k, y);
+    r->norm = y;
+    r->norm_inline = lp && lp->mode == LC_LP_FLAGGED;
+    return r->norm_inline || f->node_slot[y] >= 0;
 }
 
 /* Whether the kernel rooted at a fold runs window-major (lc_schedule): short blocks (step and
@@ -213,7 +238,9 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
     k->sched.reductions = malloc(sizeof *k->sched.reductions * cap);
     k->sched.lp_norms = malloc(sizeof *k->sched.lp_norms * cap);
-    if (!k->sched.reductions || !k->sched.lp_norms) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    k->sched.lp_ratios = malloc(sizeof *k->sched.lp_ratios * cap);
+    if (!k->sched.reductions || !k->sched.lp_norms || !k->sched.lp_ratios)
+        return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
     for (int i = 0; i < k->n_nodes; i++) {
         int node = k->nodes[i];
         const lc_node *n = lc_graph_node(f->graph, node);
@@ -233,8 +260,28 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             /* the scaled form reads |e| directly: only where the sum is inline (it is not
              * when the graph also outputs the sum, say) */
             lc_lp_norm unused;
-            lp.scaled = is_scaled_lp_norm(f->graph, node, &unused) && f->node_slot[lp.norm.sum] < 0;
+            if (!is_lp_norm_of_abs(f->graph, node, &unused) || f->node_slot[lp.norm.sum] >= 0)
+                lp.mode = LC_LP_PLAIN;
+            else
+                lp.mode = lc_lp_norm_scaled(lp.norm.p) ? LC_LP_SCALED : LC_LP_FLAGGED;
+            if (lp.mode == LC_LP_FLAGGED) k->sched.fixup = true;
             k->sched.lp_norms[k->sched.n_lp_norms++] = lp;
+        }
+        /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
+         * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
+        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0};
+        bool found = false;
+        if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0 &&
+            match_lp_ratio(f, k, n->inputs[0], &ratio)) {
+            ratio.ratio = n->inputs[0];
+            ratio.e = n->real_attr;
+            found = true;
+        } else {
+            found = match_lp_ratio(f, k, node, &ratio);
+        }
+        if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {
+            k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
+            k->sched.fixup = true;
         }
     }
     return LC_OK;
@@ -461,13 +508,23 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     char num[32];
     if (lp) {
         lc_strbuf_printf(sb, "  [lp norm, p = %s: ", lc_format_number(lp->norm.p, num));
-        if (lp->scaled)
+        if (lp->mode == LC_LP_SCALED)
             lc_strbuf_printf(sb, "scaled by the window max |x| (p outside [1/%g, %g])]",
                              LC_LP_SCALE_MIN_P, LC_LP_SCALE_MIN_P);
+        else if (lp->mode == LC_LP_FLAGGED)
+            lc_strbuf_puts(sb, "plain pow(sum, 1/p); a window whose sum left the range is flagged "
+                               "and redone scaled by its max |x| in a scalar fix-up pass]");
         else if (lc_lp_norm_scaled(lp->norm.p))
             lc_strbuf_puts(sb, "plain pow(sum, 1/p) (the scaled form needs |x| terms and the sum inline)]");
         else
             lc_strbuf_puts(sb, "plain pow(sum, 1/p)]");
+        return;
+    }
+    const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(k, node);
+    if (ratio) {
+        lc_strbuf_printf(sb, "  [lp backward (|x|/y)^%s: %s]", lc_format_number(ratio->e, num),
+                         ratio->norm_inline ? "from the scaled window where the fix-up redoes it"
+                                            : "an underflowed quotient flagged and redone in logs");
         return;
     }
     if (rs && x->op == LC_OP_FOLD) {

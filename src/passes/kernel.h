@@ -68,13 +68,40 @@ typedef struct lc_reduction_schedule {
     bool unrolled; /* terms <= LC_UNROLL_MAX: unrolled; else vector partial sums */
 } lc_reduction_schedule;
 
-/* An LP norm evaluated inline (lp_norm.h), and whether it is scaled: m·(Σ(|e|/m)^p)^(1/p),
- * m = max |e| (lc_lp_norm_scaled), which needs A = abs(e) and the sum inline (the scaled
- * form reads |e| directly, bypassing the sum). */
+/* How an LP norm evaluated inline (lp_norm.h) runs. The scaled form m·(Σ(|e|/m)^p)^(1/p),
+ * m = max |e|, needs A = abs(e) and the sum inline (it reads |e| directly, bypassing the sum);
+ * without them the norm stays plain. */
+typedef enum lc_lp_mode {
+    LC_LP_PLAIN,   /* pow(sum, 1/p), nothing more */
+    /* The vectorized pass takes the plain pow(sum, 1/p) and flags a window whose sum left the
+     * range the root is accurate on (0 with a nonzero element, too small, inf or NaN: some
+     * |e|^p over- or underflowed); after the pass, only when something was flagged, a scalar
+     * fix-up pass over the same elements redoes each flagged window scaled (codegen: the
+     * kernel's flag accumulator and fix-up loops). The plain window pays a few compares. */
+    LC_LP_FLAGGED,
+    LC_LP_SCALED,  /* always scaled: p outside [1/8, 8] (lc_lp_norm_scaled) */
+} lc_lp_mode;
+
 typedef struct lc_lp_schedule {
     lc_lp_norm norm;
-    bool scaled;
+    lc_lp_mode mode;
 } lc_lp_schedule;
+
+/* The LP backward's factor (A / y)^e, for y the LP norm of the same A: `node` is pow(ratio, e),
+ * or the ratio itself (e = 1, as p = 2 leaves it), with ratio = div_safe(A, expand(y)).
+ * Where y is a flagged norm of this kernel (norm_inline) and its window is redone in the
+ * fix-up, codegen evaluates the factor from the window's scaled parts, (A/m)^e ·
+ * (Σ(|e|/m)^p)^(-e/p), so a y that rounded to a subnormal costs no precision. Either way
+ * (y inline or read from a buffer), a quotient A/y that underflowed while its power does not
+ * (0 < e < 1: p = 1.0000001 gives (1e-49)^(1e-7) = 0.99999) is flagged and redone in
+ * logarithms in the fix-up. */
+typedef struct lc_lp_ratio_schedule {
+    int node;
+    int ratio;
+    int norm;         /* y: the root of its lp norm */
+    bool norm_inline; /* y is a flagged norm evaluated in this kernel (lc_kernel_lp_norm) */
+    double e;
+} lc_lp_ratio_schedule;
 
 typedef struct lc_schedule {
     lc_loop_order order;
@@ -87,6 +114,12 @@ typedef struct lc_schedule {
     lc_reduction_schedule *reductions; /* in node order */
     int n_lp_norms;
     lc_lp_schedule *lp_norms;          /* in node order */
+    int n_lp_ratios;
+    lc_lp_ratio_schedule *lp_ratios;   /* in node order */
+    /* Some LP norm is flagged, or an LP ratio may underflow: codegen gives each vectorized
+     * loop a flag accumulator and a scalar fix-up loop behind it (lc_lp_mode), and evaluates
+     * the scalar loops (edges) in the fix-up's form directly. */
+    bool fixup;
     /* The deepest chain of nodes evaluated inline from the root or the co-root, each counted
      * once (at most LC_INLINE_DEPTH_MAX each, so at most twice that in all): codegen's
      * recursion never goes deeper. */
@@ -119,6 +152,7 @@ typedef struct lc_kernel {
 /* The kernel's schedule entry for node `node`, or NULL when it has none. */
 const lc_reduction_schedule *lc_kernel_reduction(const lc_kernel *k, int node);
 const lc_lp_schedule *lc_kernel_lp_norm(const lc_kernel *k, int node);
+const lc_lp_ratio_schedule *lc_kernel_lp_ratio(const lc_kernel *k, int node);
 
 typedef struct lc_scratch {
     int slot;          /* scratch slot */

@@ -36,15 +36,35 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
 }
 
 /* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
- * reduction of node `node`. */
+ * reduction of node `node`; with `from` set, only the terms from .. to-1 (its span). */
 static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
-                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx) {
+                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
+                             LLVMValueRef from, LLVMValueRef to) {
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
     LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
+    LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
     lc_reducer r = {1, term, add, ctx};
     LLVMValueRef acc = real_const(e, dt, 0.0);
-    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
+    if (from) lc_emit_reduce_range(e, from, to, &r, &acc);
+    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
     return acc;
+}
+
+/* LC_SPAN_DATA: the slots [from, to) of a window of n slots that read the input of the span's
+ * unfold u, for the reduction's result index `idx` (its axis u.dim is the window o): slot j
+ * reads position o·step - pad_lo + j. Both stay within [0, n], and to - from <= L even for
+ * an o out of range (a checked edge), so the walk is short wherever it runs. */
+static void data_span(emitter *e, const lc_reduction_schedule *rs, const ix *idx, int64_t n,
+                      LLVMValueRef *from, LLVMValueRef *to) {
+    *from = *to = NULL;
+    if (rs->span != LC_SPAN_DATA) return;
+    const lc_node *u = lc_graph_node(e->f->graph, rs->span_unfold);
+    lc_window w = lc_window_of(u);
+    int64_t len = lc_graph_node(e->f->graph, u->inputs[0])->shape.dim[w.dim];
+    LLVMValueRef base = LLVMBuildSub(e->b, LLVMConstInt(e->i64, (unsigned long long)w.pad_lo, 1),
+                                     imul_c(e, idx[w.dim].v, w.step), "");
+    *from = imin_c(e, imax_c(e, base, 0), n);
+    *to = smax(e, imin_c(e, iadd_c(e, base, len), n), *from);
 }
 
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
@@ -92,10 +112,13 @@ static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const i
     LC_ASSERT(rs && rs->terms == len);
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
     LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-    lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
+    LLVMValueRef from, to; /* a padding slot's |e| = 0 changes neither the max nor the sum */
+    data_span(e, rs, idx, len, &from, &to);
+    if (from) lc_emit_reduce_range(e, from, to, &max, acc);
+    else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
     r.m = acc[0];
     LLVMValueRef saw_nan = acc[1];
-    LLVMValueRef sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r);
+    LLVMValueRef sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r, from, to);
     LLVMValueRef y = LLVMBuildFMul(e->b, r.m, lc_emit_pow(e, sum, n->real_attr, false, dt), "");
     LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, r.m, real_const(e, dt, 0.0), "");
     y = LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
@@ -257,7 +280,18 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        return emit_sum(e, node, dt, lc_window_cover(&w), fold_term, &c);
+        int64_t count = lc_window_cover(&w);
+        LLVMValueRef from = NULL, to = NULL;
+        if (lc_kernel_reduction(e->k, node)->span == LC_SPAN_WINDOWS) {
+            /* term r visits window base_o - (count - 1) + r: only the windows in [0, windows)
+             * (the sums wrap in int64 and still give o exactly: every true value fits) */
+            int64_t windows = lc_graph_node(g, n->inputs[0])->shape.dim[dim];
+            LLVMValueRef o_first = iadd_c(e, c.base_o, -(count - 1));
+            LLVMValueRef o_from = imax_c(e, o_first, 0), o_to = imin_c(e, iadd_c(e, c.base_o, 1), windows);
+            from = LLVMBuildSub(e->b, o_from, o_first, "");
+            to = smax(e, LLVMBuildSub(e->b, o_to, o_first, ""), from);
+        }
+        return emit_sum(e, node, dt, count, fold_term, &c, from, to);
     }
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];
@@ -303,7 +337,9 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
-        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r);
+        LLVMValueRef from, to;
+        data_span(e, lc_kernel_reduction(e->k, node), idx, len, &from, &to);
+        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, from, to);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }

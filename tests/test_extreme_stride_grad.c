@@ -4,27 +4,16 @@
  * with ceil_mode, padding and windows cut by the end of the row. */
 #include <stdint.h>
 
-#include "test_passes_common.h"
-#include "lucid/autodiff.h"
-#include "lucid/nn.h"
-#include "lucid/program.h"
+#include "jit_harness.h"
 
 static void check_module(lc_module *m, int64_t len, uint64_t seed) {
     lc_graph *g, *ad;
     assert_ok(lc_module_graph(m, LC_F64, test_shape3(1, 2, len), &g));
     assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
     test_rng r = test_rng_seeded(seed);
-    lc_tensor *in[2], *jit[2], *ref[2];
-    int n_in = random_inputs(ad, &r, 3.0, in);
-    int n_out = eval_graph(ad, in, ref);
-    lc_program *prog;
-    assert_ok(lc_compile(ad, NULL, &prog));
-    assert_ok(lc_program_run(prog, (const lc_tensor *const *)in, n_in, jit, n_out));
-    lc_program_free(prog);
-    for (int k = 0; k < n_out; k++) assert_tensor_close(jit[k], ref[k], 1e-12, 1e-14);
-    free_tensors(in, n_in);
-    free_tensors(jit, n_out);
-    free_tensors(ref, n_out);
+    lc_tensor **in = jit_random_inputs(ad, &r, 3.0);
+    jit_check_once(ad, in, 1e-12, 1e-14);
+    jit_free_tensors(in, lc_graph_input_count(ad));
     lc_graph_free(ad);
     lc_graph_free(g);
 }

@@ -1,5 +1,5 @@
 /* The LP backward rewrite of simplify (docs/pipeline.md): pow(S, 1/p − 1) · pow(|u|, p − 1)
- * becomes pow(div_safe(|u|, y), p − 1). It fires on the backward written by hand as
+ * becomes pow(div_safe(|u|, y), p − 1) for p > 1. It fires on the backward written by hand as
  * docs/semantics.md spells it and on what autodiff emits for an LPPool1d module, and not on
  * near misses; values stay those of the original graph and of the formula in
  * docs/semantics.md (computed here in plain double loops), zero windows give 0, and for
@@ -106,11 +106,13 @@ static lc_graph *pipeline(const lc_graph *g) {
     return out;
 }
 
+/* The rewrite fires for the first six (p > 1); p < 1 keeps the literal graph. */
 static const double p_values[] = {1.5, 2, 2.5, 3, 4, 7, 0.5, 0.75};
+enum { P_FIRES = 6 };
 
 static void test_fires_on_hand_written_backward(void **state) {
     (void)state;
-    for (size_t i = 0; i < sizeof p_values / sizeof p_values[0]; i++) {
+    for (size_t i = 0; i < P_FIRES; i++) {
         lp_spec sp = {.p = p_values[i], .dtype = LC_F64, .n = 2, .c = 3, .l = 11, .k = 3, .s = 2};
         lp_nodes nd;
         lc_graph *g = build_lp(&sp, &nd);
@@ -336,7 +338,7 @@ static void test_fires_on_autodiff_output(void **state) {
         double p;
         int64_t k, stride;
         bool ceil_mode;
-    } cases[] = {{2, 4, 4, false}, {3, 3, 2, false}, {2.5, 3, 1, true}, {0.5, 2, 2, false},
+    } cases[] = {{2, 4, 4, false}, {3, 3, 2, false}, {2.5, 3, 1, true}, {1.25, 2, 2, false},
                  {7, 5, 3, true}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lc_graph *fwd = lppool_forward(cases[i].p, cases[i].k, cases[i].stride,
@@ -455,6 +457,36 @@ static void test_pinned_pipeline_text(void **state) {
     lc_graph_free(g);
 }
 
+/* p < 1: the rewrite would change what the exact math gives, so the backward stays literal.
+ * A window holding an inf has y = inf; for a finite x in it the gradient is
+ * g · S^(1/p − 1) · p|x|^(p−1) · sign(x) = ±inf (S^(1/p − 1) = inf), while the rewritten
+ * (|x| / y)^(p − 1) = 0^(p − 1) is sent to 0 by autodiff's zero pole, and g = inf made it NaN:
+ * the text-IR fuzzer's oracle found this in LPPool1d(0.5, 2)'s backward. */
+static void test_small_p_stays_literal(void **state) {
+    (void)state;
+    for (size_t i = P_FIRES; i < sizeof p_values / sizeof p_values[0]; i++) {
+        lp_spec sp = {.p = p_values[i], .dtype = LC_F32, .n = 1, .c = 1, .l = 6, .k = 2, .s = 2};
+        lp_nodes nd;
+        lc_graph *g = build_lp(&sp, &nd);
+        lc_graph *full = pipeline(g);
+        if (!has_pole(full, sp.p) || has_safe_div(full)) fail_msg("p = %g: the rewrite fired", sp.p);
+        double xv[] = {INFINITY, -0.125, 1, 2, 0, 3}, gv[] = {-INFINITY, 1, 2};
+        lc_tensor *x, *seed;
+        assert_ok(lc_tensor_from_doubles(LC_F32, test_shape3(1, 1, 6), xv, &x));
+        assert_ok(lc_tensor_from_doubles(LC_F32, test_shape3(1, 1, 3), gv, &seed));
+        lc_tensor *literal = run_dx(g, x, seed), *passed = run_dx(full, x, seed);
+        assert_true(isnan(lc_tensor_get(literal, 0)) && isnan(lc_tensor_get(passed, 0))); /* inf·0 */
+        assert_true(lc_tensor_get(literal, 1) == INFINITY && lc_tensor_get(passed, 1) == INFINITY);
+        assert_tensor_close(passed, literal, 1e-6, 0);
+        lc_tensor_free(literal);
+        lc_tensor_free(passed);
+        lc_tensor_free(x);
+        lc_tensor_free(seed);
+        lc_graph_free(full);
+        lc_graph_free(g);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fires_on_hand_written_backward),
@@ -463,6 +495,7 @@ int main(void) {
         cmocka_unit_test(test_near_misses),
         cmocka_unit_test(test_p_one),
         cmocka_unit_test(test_fires_on_autodiff_output),
+        cmocka_unit_test(test_small_p_stays_literal),
         cmocka_unit_test(test_fires_in_a_sequential),
         cmocka_unit_test(test_default_backward_pipeline),
         cmocka_unit_test(test_pinned_pipeline_text),

@@ -59,6 +59,11 @@ void lc_jit_free(lc_jit *jit);
 int lc_jit_dylib_count(void);
 void lc_codegen_texts_free(lc_codegen_texts *t);
 
+/* Whether LC_CODEGEN_HEADROOM bytes of address space are still free for LLVM (headroom.c):
+ * LC_ERR_NOMEM with a message when not. lc_codegen checks it before any LLVM work. */
+#define LC_CODEGEN_HEADROOM ((size_t)32 << 20)
+lc_status lc_codegen_headroom(void);
+
 /* The target the code is compiled for: triple, CPU, features (LUCID_CPU and
  * LUCID_CPU_FEATURES override the host once target.c has proven LLVM can use them; an
  * unusable value is reported once on stderr and the host used). The first call initialises

@@ -38,15 +38,44 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
 }
 
 /* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
- * reduction of node `node`. */
+ * reduction of node `node`; with `from` set, only the terms from .. to-1 (its span). */
 static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
-                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx) {
+                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
+                             LLVMValueRef from, LLVMValueRef to) {
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
     LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
+    LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
     lc_reducer r = {1, term, add, ctx};
     LLVMValueRef acc = real_const(e, dt, 0.0);
-    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
+    if (from) lc_emit_reduce_range(e, from, to, &r, &acc);
+    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
     return acc;
+}
+
+/* LC_SPAN_DATA: the slots [from, to) of a window of n slots that read the input of the span's
+ * unfold u, for the reduction's result index `idx` (its axis u.dim is the window o): slot j
+ * reads position o·step - pad_lo + j. Both stay within [0, n], and to - from <= L even for
+ * an o out of range (a checked edge), so the walk is short wherever it runs. */
+static void data_span(emitter *e, const lc_reduction_schedule *rs, const ix *idx, int64_t n,
+                      LLVMValueRef *from, LLVMValueRef *to) {
+    *from = *to = NULL;
+    if (rs->span != LC_SPAN_DATA) return;
+    const lc_node *u = lc_graph_node(e->f->graph, rs->span_unfold);
+    lc_window w = lc_window_of(u);
+    int64_t len = lc_graph_node(e->f->graph, u->inputs[0])->shape.dim[w.dim];
+    LLVMValueRef base = LLVMBuildSub(e->b, LLVMConstInt(e->i64, (unsigned long long)w.pad_lo, 1),
+                                     imul_c(e, idx[w.dim].v, w.step), "");
+    *from = imin_c(e, imax_c(e, base, 0), n);
+    *to = smax(e, imin_c(e, iadd_c(e, base, len), n), *from);
+}
+
+/* emit_sum over the slots fuse's span says to walk, for the reduction's result index idx. */
+static LLVMValueRef emit_window_sum(emitter *e, int node, lc_dtype dt, int64_t n,
+                                    void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
+                                    const ix *idx) {
+    LLVMValueRef from, to;
+    data_span(e, lc_kernel_reduction(e->k, node), idx, n, &from, &to);
+    return emit_sum(e, node, dt, n, term, ctx, from, to);
 }
 
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
@@ -100,10 +129,13 @@ static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix
     LC_ASSERT(rs && rs->terms == len);
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
     LLVMValueRef acc[2] = {parts.m, parts.nan};
-    lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
+    LLVMValueRef from, to; /* a padding slot's |e| = 0 changes neither the max nor the sum */
+    data_span(e, rs, idx, len, &from, &to);
+    if (from) lc_emit_reduce_range(e, from, to, &max, acc);
+    else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
     parts.m = r.m = acc[0];
     parts.nan = acc[1];
-    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r);
+    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r, from, to);
     return parts;
 }
 
@@ -205,7 +237,10 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         LC_ASSERT(rs && rs->terms == len);
         lc_reducer red = {2, sum_and_bits_terms, add_and_or, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-        lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &red, acc);
+        LLVMValueRef from, to;
+        data_span(e, rs, idx, len, &from, &to);
+        if (from) lc_emit_reduce_range(e, from, to, &red, acc);
+        else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &red, acc);
         LLVMValueRef y = lc_emit_pow(e, acc[0], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
         LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
         LLVMValueRef nonzero = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildBitCast(e->b, acc[1], ity, ""),
@@ -214,7 +249,7 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         raise_flag(e, LLVMBuildAnd(e->b, LLVMBuildNot(e->b, ok, ""), nonzero, ""));
         return y;
     }
-    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, len, sum_term, &r);
+    LLVMValueRef s = emit_window_sum(e, lp->norm.sum, dt, len, sum_term, &r, idx);
     LLVMValueRef y = lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
     LLVMValueRef ok = plain_lp_ok(e, lp, dt, s, y);
     LLVMBasicBlockRef plain = LLVMGetInsertBlock(e->b);
@@ -312,7 +347,7 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     const lc_node *yn = lc_graph_node(g, ratio->norm);
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
     reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL};
-    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r);
+    LLVMValueRef s = emit_window_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
     LLVMValueRef y = lc_emit_pow(e, s, yn->real_attr, yn->attr[LC_POW_ZERO_POLE] != 0, dt);
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
     LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
@@ -482,7 +517,18 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        return emit_sum(e, node, dt, lc_window_cover(&w), fold_term, &c);
+        int64_t count = lc_window_cover(&w);
+        LLVMValueRef from = NULL, to = NULL;
+        if (lc_kernel_reduction(e->k, node)->span == LC_SPAN_WINDOWS) {
+            /* term r visits window base_o - (count - 1) + r: only the windows in [0, windows)
+             * (the sums wrap in int64 and still give o exactly: every true value fits) */
+            int64_t windows = lc_graph_node(g, n->inputs[0])->shape.dim[dim];
+            LLVMValueRef o_first = iadd_c(e, c.base_o, -(count - 1));
+            LLVMValueRef o_from = imax_c(e, o_first, 0), o_to = imin_c(e, iadd_c(e, c.base_o, 1), windows);
+            from = LLVMBuildSub(e->b, o_from, o_first, "");
+            to = smax(e, LLVMBuildSub(e->b, o_to, o_first, ""), from);
+        }
+        return emit_sum(e, node, dt, count, fold_term, &c, from, to);
     }
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];
@@ -529,7 +575,9 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
-        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r);
+        LLVMValueRef from, to;
+        data_span(e, lc_kernel_reduction(e->k, node), idx, len, &from, &to);
+        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, from, to);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }

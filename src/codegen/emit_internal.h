@@ -155,6 +155,10 @@ typedef struct lc_reducer {
 } lc_reducer;
 void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const lc_reducer *r,
                     LLVMValueRef *acc);
+/* The same over the terms j = from .. to-1 only (run-time bounds, few trips: a reduction fuse
+ * scheduled with a span, kernel.h lc_span), one at a time in index order. */
+void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,
+                          LLVMValueRef *acc);
 
 /* emit_expr.c: the value of node `node` at index `idx` (a load where it is materialized, else
  * computed inline), and the computation itself. */

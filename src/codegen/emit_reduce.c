@@ -132,3 +132,33 @@ void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const 
     if (unrolled) reduce_unrolled(e, n, r, acc);
     else reduce_partial(e, ty, n, r, acc);
 }
+
+void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,
+                          LLVMValueRef *acc) {
+    LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
+    /* for (j = from; j < to; j++) acc = acc op terms(j) */
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "span");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "span.body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "span.end");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
+    LLVMValueRef phis[LC_EMIT_MAX_ACC], next_acc[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) next_acc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(acc[a]), "acc");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, j, to, ""), body, exit);
+    LLVMPositionBuilderAtEnd(e->b, body);
+    r->terms(e, r->ctx, ix_opaque(j), t); /* opaque: every bounds check below it is kept */
+    r->accumulate(e, next_acc, t);
+    LLVMValueRef next = iadd_c(e, j, 1);
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, head);
+    LLVMAddIncoming(j, &from, &pre, 1);
+    LLVMAddIncoming(j, &next, &latch, 1);
+    for (int a = 0; a < r->nacc; a++) {
+        LLVMAddIncoming(phis[a], &acc[a], &pre, 1);
+        LLVMAddIncoming(phis[a], &next_acc[a], &latch, 1);
+        acc[a] = phis[a];
+    }
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}

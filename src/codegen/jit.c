@@ -219,6 +219,7 @@ done:
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
                      lc_jit **jit, lc_kernel_entry *entries) {
     *jit = NULL;
+    LC_TRY(lc_codegen_headroom()); /* LLVM ends the process when it runs out of memory */
     lc_codegen_options o = opts ? *opts : (lc_codegen_options){.opt_level = 3};
     char *obj = NULL;
     size_t len = 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "passes/kernel.h"
+#include "passes/window_span.h"
 #include "support/error.h"
 #include "support/format_real.h"
 #include "support/int_math.h"
@@ -233,6 +234,24 @@ static int cmp_int(const void *a, const void *b) {
     return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
 }
 
+/* A long reduction with fewer terms that can be nonzero walks only those (lc_span). */
+static void schedule_span(const lc_graph *g, lc_reduction_schedule *rs) {
+    const lc_node *n = lc_graph_node(g, rs->node);
+    if (rs->terms <= LC_UNROLL_MAX) return;
+    if (n->op == LC_OP_FOLD) {
+        int64_t windows = lc_graph_node(g, n->inputs[0])->shape.dim[n->attr[LC_FOLD_DIM]];
+        if (windows < rs->terms) rs->span = LC_SPAN_WINDOWS;
+        return;
+    }
+    int u = lc_window_span_unfold(g, rs->node);
+    if (u < 0) return;
+    const lc_node *un = lc_graph_node(g, u);
+    if (lc_graph_node(g, un->inputs[0])->shape.dim[un->attr[LC_UNFOLD_DIM]] < rs->terms) {
+        rs->span = LC_SPAN_DATA;
+        rs->span_unfold = u;
+    }
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
 static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
@@ -252,7 +271,8 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             terms = lc_window_cover(&w);
         }
         if (terms >= 0) {
-            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX};
+            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1};
+            schedule_span(f->graph, &rs);
             k->sched.reductions[k->sched.n_reductions++] = rs;
         }
         lc_lp_schedule lp = {0};
@@ -527,10 +547,24 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                                             : "an underflowed quotient flagged and redone in logs");
         return;
     }
+    if (rs && rs->span == LC_SPAN_WINDOWS) {
+        lc_strbuf_printf(sb, "  [gather over the %" PRId64 " windows covering each position: only the %" PRId64
+                         " that exist, one by one]", rs->terms,
+                         lc_graph_node(f->graph, x->inputs[0])->shape.dim[x->attr[LC_FOLD_DIM]]);
+        return;
+    }
     if (rs && x->op == LC_OP_FOLD) {
         lc_strbuf_printf(sb, "  [gather over the %" PRId64 " window%s covering each position: %s]",
                          rs->terms, rs->terms == 1 ? "" : "s",
                          rs->unrolled ? "unrolled" : "vector partial sums");
+        return;
+    }
+    if (rs && rs->span == LC_SPAN_DATA) {
+        const lc_node *u = lc_graph_node(f->graph, rs->span_unfold);
+        lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: only the at most %" PRId64
+                         " slots reading the input of %%%d, one by one (the others are padding, 0)]",
+                         rs->terms, lc_graph_node(f->graph, u->inputs[0])->shape.dim[u->attr[LC_UNFOLD_DIM]],
+                         rs->span_unfold);
         return;
     }
     if (rs) {

@@ -60,12 +60,26 @@ typedef enum lc_block_form {
     LC_BLOCK_SLOT_LOOPS,
 } lc_block_form;
 
+/* Which of a reduction's terms run (window_span.h): all of them, or, where more than
+ * LC_UNROLL_MAX terms hold fewer that can be nonzero, only those, one by one in index order
+ * (a window of 2^40 slots over 12 elements then costs 12 trips instead of a hang). */
+typedef enum lc_span {
+    LC_SPAN_ALL,
+    /* a sum over an unfold's window axis whose terms are ±0 wherever the unfold reads
+     * padding, over windows longer than its input: the slots that read [0, L) */
+    LC_SPAN_DATA,
+    /* a fold's gather over more covering windows than there are: the windows that exist */
+    LC_SPAN_WINDOWS,
+} lc_span;
+
 /* A counted reduction evaluated inline: a sum or mean over `terms` elements of its axis, or a
  * fold's gather over the `terms` = ceil(size/step) windows covering a position. */
 typedef struct lc_reduction_schedule {
     int node;
     int64_t terms;
     bool unrolled; /* terms <= LC_UNROLL_MAX: unrolled; else vector partial sums */
+    lc_span span;
+    int span_unfold; /* LC_SPAN_DATA: the unfold whose data slots are walked; else -1 */
 } lc_reduction_schedule;
 
 /* How an LP norm evaluated inline (lp_norm.h) runs. The scaled form m·(Σ(|e|/m)^p)^(1/p),

@@ -12,18 +12,24 @@
  *     pow(div_safe(A, expand(y, d, k)), p − 1)
  *
  * is finite whenever y is. The awkward points stay as they were: a window whose sum is 0 gives
- * 0 (pow_zp sends S = 0 to 0; div_safe sends 0/0 to 0, and 0^(p−1) = 0 for p > 1), A = 0 in a
- * window with S > 0 gives pow(0, p − 1) with the original flag, and p = 1 gives 1 in both.
- * So the rewrite is made only where pow_zp(S, …) has zero_pole = 1 (or p <= 1, where its
- * exponent is >= 0 and the flag is moot): without it the original gives 0 · inf = NaN there.
+ * 0 (pow_zp sends S = 0 to 0; div_safe sends 0/0 to 0, and 0^(p−1) = 0 for p > 1), and a
+ * window holding an inf gives 0 where A is finite (S^(1/p − 1) = 0, A / y = 0) and NaN where
+ * A = inf (0 · inf; inf / inf), in both. So the rewrite is made only where pow_zp(S, …) has
+ * zero_pole = 1 (without it the original gives 0 · inf = NaN at S = 0), and only for p > 1:
+ * a rewrite may replace what an intermediate's overflow or underflow loses with the exact
+ * value and must change nothing else, and for p < 1 it would. There A^(p − 1) has a negative
+ * exponent, so a window holding an inf gives inf · (finite A)^(p − 1) = inf in the original
+ * but (A / inf)^(p − 1) = 0^(p − 1), which autodiff's zero pole sends to 0; and at S = 0 without
+ * that flag, 0 · inf = NaN against inf. Left literal, small p overflows only where y or 1/A
+ * itself does: S^(1/p − 1) = y^(1 − p) and A^(p − 1) = (1/A)^(1 − p).
  *
  * The matcher reads the product as a list of factors (through nested mul), so it does not
  * depend on how autodiff associated the muls: it looks for a factor expand(D, d, k) whose D
  * (again through mul) holds pow(S, 1/p − 1), next to a factor pow(A, p − 1). simplify has
- * already folded pow(·, 1), so with p = 2 the second factor is A itself and with p = 1/2 the
- * first is S itself. The other factors of D are multiplied and expanded back (its scalar
- * constants join the top factors instead), the other top factors are kept in order, and the
- * constants are folded: autodiff's 1/p and p cancel. */
+ * already folded pow(·, 1), so with p = 2 the second factor is A itself. The other factors of
+ * D are multiplied and expanded back (its scalar constants join the top factors instead), the
+ * other top factors are kept in order, and the constants are folded: autodiff's 1/p and p
+ * cancel. */
 #include <math.h>
 
 #include "passes/lp_norm.h"
@@ -78,25 +84,20 @@ static bool rest_fits(const lc_graph *g, const lp_match *m, const lc_shape *full
 }
 
 /* inner factor j of expand(D, d, k) is pow(S, 1/p − 1) of S = sum(pow(A, p), d) with k = the
- * summed extent — or S itself when 1/p − 1 = 1 (p = 1/2), simplify having folded pow(S, 1);
- * fills sum, base, p. */
+ * summed extent and p > 1 (so the exponent is in (−1, 0)); fills sum, base, p. */
 static bool match_pole(lc_simplify *s, lp_match *m, int j) {
     const lc_graph *g = s->g;
     const lc_node *pole = lc_graph_node(g, m->inner.node[j]);
-    int sum_index = m->inner.node[j];
-    double pole_exponent = 1.0;
-    int64_t pole_zero_pole = 0;
-    if (pole->op == LC_OP_POW) {
-        sum_index = pole->inputs[0];
-        pole_exponent = pole->real_attr;
-        pole_zero_pole = pole->attr[LC_POW_ZERO_POLE];
-    }
+    if (pole->op != LC_OP_POW) return false;
+    int sum_index = pole->inputs[0];
+    double pole_exponent = pole->real_attr;
+    int64_t pole_zero_pole = pole->attr[LC_POW_ZERO_POLE];
     lc_lp_norm lp;
     if (!lc_lp_sum_match(g, sum_index, &lp) || lp.dim != m->dim) return false;
     double p = lp.p;
-    if (!(p > 0) || lc_graph_node(g, lp.terms)->shape.dim[m->dim] != m->size) return false;
+    if (!(p > 1) || lc_graph_node(g, lp.terms)->shape.dim[m->dim] != m->size) return false;
     if (!lc_simp_near(pole_exponent, 1.0 / p - 1.0)) return false;
-    if (pole_exponent < 0 && pole_zero_pole != 1) return false; /* 0 · inf stays NaN */
+    if (pole_zero_pole != 1) return false; /* 0 · inf stays NaN */
     if (!lc_simp_nonneg(s, lp.base)) return false;               /* (A/y)^e needs A >= 0 */
     m->at_pole = j;
     m->sum = sum_index;

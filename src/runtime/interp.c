@@ -8,8 +8,11 @@
  * interpreter knowing it is an LP norm. Values are rounded to the graph's dtype only where
  * they leave the graph (its outputs).
  *
- * Every node's value is a dense row-major lc_wide array of the node's shape. An axis `dim`
- * splits a shape into (outer, extent, inner) blocks, which is all the indexing any op needs. */
+ * Every node's value is a row-major lc_wide array of the node's shape, or the compact form of
+ * one whose rows are mostly a repeated number (`value` below: the padding slots of a window
+ * far longer than its input). An axis `dim` splits a shape into (outer, extent, inner)
+ * blocks, which is all the indexing any op needs. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +34,109 @@ static axis_split split_at(const lc_shape *s, int dim) {
     return a;
 }
 
-/* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). */
-static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
+/* A node's value, seen as rows along its last axis (`extent` slots each). A dense value
+ * stores every slot. A value whose rows are mostly one repeated number stores `width` slots of
+ * row r from first[r] on, and rest[r] stands for each of its other slots: an unfold whose
+ * windows are longer than its input keeps only the slots that can read data (every other slot
+ * reads padding, 0), an expand along the last axis keeps none, and the elementwise ops, sums
+ * and folds over them carry that on. So a window of 2^40 slots over 12 elements costs 12
+ * numbers and its sum 12 additions, while every slot still reads as its own value
+ * (value_at): the ops stay written from their definitions. */
+typedef struct value {
+    lc_wide *data;
+    int64_t rows, extent, width;
+    int64_t *first; /* NULL when dense (width == extent) */
+    lc_wide *rest;  /* NULL when dense */
+} value;
+
+static lc_wide value_at(const value *v, int64_t row, int64_t j) {
+    if (!v->first) return v->data[row * v->extent + j];
+    int64_t k = j - v->first[row];
+    return k >= 0 && k < v->width ? v->data[row * v->width + k] : v->rest[row];
+}
+
+static void value_free(value *v) {
+    free(v->data);
+    free(v->first);
+    free(v->rest);
+    memset(v, 0, sizeof *v);
+}
+
+/* Room for a value of shape `s` storing `width` slots per row (width < extent: compact). */
+static lc_status value_alloc(value *v, const lc_shape *s, int64_t width, int node) {
+    axis_split rows = split_at(s, s->rank > 0 ? s->rank - 1 : 0);
+    memset(v, 0, sizeof *v);
+    v->rows = rows.outer;
+    v->extent = s->rank > 0 ? rows.extent : 1;
+    v->width = width;
+    int64_t n;
+    if (__builtin_mul_overflow(v->rows, width, &n) || (uint64_t)n > SIZE_MAX / sizeof(lc_wide) / 2)
+        return lc_fail(LC_ERR_NOMEM, "interp: node %%%d has too many elements (%" PRId64 " rows of %" PRId64 ")",
+                       node, v->rows, width);
+    v->data = malloc((size_t)(n ? n : 1) * sizeof(lc_wide));
+    bool compact = width < v->extent;
+    if (compact) {
+        v->first = calloc((size_t)(v->rows ? v->rows : 1), sizeof *v->first);
+        v->rest = malloc((size_t)(v->rows ? v->rows : 1) * sizeof *v->rest);
+    }
+    if (!v->data || (compact && (!v->first || !v->rest))) {
+        value_free(v);
+        return lc_fail(LC_ERR_NOMEM, "interp: cannot allocate %" PRId64 " values for node %%%d", n, node);
+    }
+    return LC_OK;
+}
+
+static lc_status value_alloc_dense(value *v, const lc_shape *s, int node) {
+    return value_alloc(v, s, s->rank > 0 ? s->dim[s->rank - 1] : 1, node);
+}
+
+/* Store every slot of a compact value (what an op with no compact form reads). */
+static lc_status densify(value *v, const lc_shape *s, int node) {
+    if (!v->first) return LC_OK;
+    value d;
+    LC_TRY(value_alloc_dense(&d, s, node));
+    for (int64_t r = 0; r < v->rows; r++)
+        for (int64_t j = 0; j < v->extent; j++) d.data[r * v->extent + j] = value_at(v, r, j);
+    value_free(v);
+    *v = d;
+    return LC_OK;
+}
+
+/* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). The rows are
+ * (a, o, b); windows longer than L store only L slots of each, placed over the slots
+ * that read [0, L). */
+static lc_status eval_unfold(const lc_node *n, int node, const lc_node *xn, const lc_wide *x, value *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
     int64_t size = w.size, step = w.step, lo = w.pad_lo;
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
+    int64_t width = size < in.extent ? size : in.extent;
+    LC_TRY(value_alloc(out, &n->shape, width, node));
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t o = 0; o < windows; o++)
-            for (int64_t b = 0; b < in.inner; b++)
-                for (int64_t j = 0; j < size; j++) {
-                    int64_t pos = o * step - lo + j;
-                    lc_wide v = pos >= 0 && pos < in.extent ? x[(a * in.extent + pos) * in.inner + b]
-                                                            : lc_wide_from_double(0.0);
-                    out[((a * windows + o) * in.inner + b) * size + j] = v;
+            for (int64_t b = 0; b < in.inner; b++) {
+                int64_t row = (a * windows + o) * in.inner + b, first = 0;
+                if (out->first) { /* the slots reading [0, L) start at lo - o*step */
+                    first = lo - o * step;
+                    if (first > size - width) first = size - width;
+                    if (first < 0) first = 0;
+                    out->first[row] = first;
+                    out->rest[row] = lc_wide_from_double(0.0);
                 }
+                for (int64_t k = 0; k < width; k++) {
+                    int64_t pos = o * step - lo + first + k;
+                    out->data[row * width + k] = pos >= 0 && pos < in.extent
+                                                     ? x[(a * in.extent + pos) * in.inner + b]
+                                                     : lc_wide_from_double(0.0);
+                }
+            }
+    return LC_OK;
 }
 
-/* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos. */
-static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
+/* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos.
+ * Only the slots j with pos in [0, length) are visited (the others are dropped). */
+static void eval_fold(const lc_node *n, const lc_node *xn, const value *x, lc_wide *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
     int64_t size = w.size, step = w.step, lo = w.pad_lo, length = n->attr[LC_FOLD_LENGTH];
@@ -59,22 +145,35 @@ static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_
     for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++) out[k] = lc_wide_from_double(0.0);
     for (int64_t a = 0; a < res.outer; a++)
         for (int64_t o = 0; o < windows; o++)
-            for (int64_t b = 0; b < res.inner; b++)
-                for (int64_t j = 0; j < size; j++) {
+            for (int64_t b = 0; b < res.inner; b++) {
+                int64_t j0 = lo - o * step, j1 = j0 + length; /* pos = 0 and pos = length */
+                if (j0 < 0) j0 = 0;
+                if (j1 > size) j1 = size;
+                for (int64_t j = j0; j < j1; j++) {
                     int64_t pos = o * step - lo + j;
-                    if (pos >= 0 && pos < length) {
-                        lc_wide *dst = &out[(a * length + pos) * res.inner + b];
-                        *dst = lc_wide_add(*dst, x[((a * windows + o) * res.inner + b) * size + j]);
-                    }
+                    lc_wide *dst = &out[(a * length + pos) * res.inner + b];
+                    *dst = lc_wide_add(*dst, value_at(x, (a * windows + o) * res.inner + b, j));
                 }
+            }
 }
 
-/* expand: out[a][s][b] = x[a][b]. */
-static void eval_expand(const lc_node *n, const lc_wide *x, lc_wide *out) {
-    axis_split r = split_at(&n->shape, (int)n->attr[LC_EXPAND_DIM]);
+/* expand: out[a][s][b] = x[a][b]. Along the last axis every row is one repeated number. */
+static lc_status eval_expand(const lc_node *n, int node, const lc_wide *x, value *out) {
+    int dim = (int)n->attr[LC_EXPAND_DIM];
+    axis_split r = split_at(&n->shape, dim);
+    if (dim == n->shape.rank - 1) {
+        LC_TRY(value_alloc(out, &n->shape, 0, node));
+        if (out->first) {
+            for (int64_t a = 0; a < r.outer; a++) out->rest[a] = x[a];
+            return LC_OK;
+        }
+    } else {
+        LC_TRY(value_alloc_dense(out, &n->shape, node));
+    }
     for (int64_t a = 0; a < r.outer; a++)
         for (int64_t s = 0; s < r.extent; s++)
-            for (int64_t b = 0; b < r.inner; b++) out[(a * r.extent + s) * r.inner + b] = x[a * r.inner + b];
+            for (int64_t b = 0; b < r.inner; b++) out->data[(a * r.extent + s) * r.inner + b] = x[a * r.inner + b];
+    return LC_OK;
 }
 
 /* sum and mean over axis dim: out[a][b] = sum_d x[a][d][b] (/ extent). */
@@ -89,19 +188,45 @@ static void eval_reduce(const lc_node *n, const lc_node *xn, const lc_wide *x, l
         }
 }
 
+/* The same over the last axis of a compact value: the stored slots in order, and each run of
+ * `rest` as one product (a zero adds nothing to a sum that starts at +0 and so is never -0). */
+static void eval_reduce_rows(const lc_node *n, const value *x, lc_wide *out) {
+    lc_wide extent = lc_wide_from_double((double)x->extent);
+    for (int64_t r = 0; r < x->rows; r++) {
+        lc_wide acc = lc_wide_from_double(0.0), rest = x->rest[r];
+        int64_t before = x->first[r], after = x->extent - x->first[r] - x->width;
+        if (before > 0 && !lc_wide_is_zero(rest))
+            acc = lc_wide_add(acc, lc_wide_mul(rest, lc_wide_from_double((double)before)));
+        for (int64_t k = 0; k < x->width; k++) acc = lc_wide_add(acc, x->data[r * x->width + k]);
+        if (after > 0 && !lc_wide_is_zero(rest))
+            acc = lc_wide_add(acc, lc_wide_mul(rest, lc_wide_from_double((double)after)));
+        out[r] = n->op == LC_OP_MEAN ? lc_wide_div(acc, extent) : acc;
+    }
+}
+
 static lc_wide pow_of(lc_wide b, double e, bool zero_pole) {
     if (zero_pole && lc_wide_is_zero(b) && e < 0) return lc_wide_from_double(0.0);
     return lc_wide_pow(b, e);
 }
 
-/* Flat index into a broadcast operand of shape `s` for the output index `idx` of shape `o`. */
-static int64_t broadcast_index(const lc_shape *o, const lc_shape *s, const int64_t *idx) {
-    int64_t flat = 0;
-    for (int i = 0; i < s->rank; i++) {
-        int oi = o->rank - s->rank + i;
-        flat = flat * s->dim[i] + (s->dim[i] == 1 ? 0 : idx[oi]);
+static lc_wide unary_of(const lc_node *n, lc_wide x) {
+    switch (n->op) {
+    case LC_OP_ABS: return lc_wide_abs(x);
+    case LC_OP_SIGN: return lc_wide_sign(x);
+    case LC_OP_POW: return pow_of(x, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0);
+    default: LC_ASSERT(!"not a unary op"); return x;
     }
-    return flat;
+}
+
+/* An elementwise op keeps its input's layout: each stored slot and each row's rest mapped. */
+static lc_status eval_unary(const lc_node *n, int node, const value *x, value *out) {
+    LC_TRY(value_alloc(out, &n->shape, x->width, node));
+    for (int64_t k = 0; k < x->rows * x->width; k++) out->data[k] = unary_of(n, x->data[k]);
+    for (int64_t r = 0; out->first && r < x->rows; r++) {
+        out->first[r] = x->first[r];
+        out->rest[r] = unary_of(n, x->rest[r]);
+    }
+    return LC_OK;
 }
 
 static lc_wide binary_of(const lc_node *n, lc_wide a, lc_wide b) {
@@ -115,56 +240,138 @@ static lc_wide binary_of(const lc_node *n, lc_wide a, lc_wide b) {
     }
 }
 
-static void eval_binary(const lc_node *n, const lc_node *an, const lc_wide *a, const lc_node *bn,
-                        const lc_wide *b, lc_wide *out) {
-    int64_t total = lc_shape_numel(&n->shape);
-    int64_t idx[LC_MAX_RANK] = {0};
-    for (int64_t i = 0; i < total; i++) {
-        out[i] = binary_of(n, a[broadcast_index(&n->shape, &an->shape, idx)],
-                           b[broadcast_index(&n->shape, &bn->shape, idx)]);
-        for (int d = n->shape.rank - 1; d >= 0; d--) { /* odometer increment */
-            if (++idx[d] < n->shape.dim[d]) break;
-            idx[d] = 0;
-        }
+/* One operand of a broadcasting binary op, seen from an output row. */
+typedef struct operand {
+    const lc_shape *shape;
+    const value *v;
+    bool along; /* it has the output's last axis (else one value serves the whole row) */
+    int64_t row;
+} operand;
+
+/* The operand's row for the output row whose leading indices are `lead` (size-1 axes broadcast). */
+static void operand_locate(operand *p, const lc_shape *out, const int64_t *lead) {
+    const lc_shape *s = p->shape;
+    int64_t flat = 0;
+    for (int i = 0; i + 1 < s->rank; i++) {
+        int oi = out->rank - s->rank + i;
+        flat = flat * s->dim[i] + (s->dim[i] == 1 ? 0 : lead[oi]);
+    }
+    p->row = flat;
+    p->along = s->rank > 0 && s->dim[s->rank - 1] != 1;
+}
+
+static lc_wide operand_at(const operand *p, int64_t j) { return value_at(p->v, p->row, p->along ? j : 0); }
+
+/* Widen [*lo, *hi) (empty while lo >= hi) by the slots the operand stores along the row: none
+ * when it does not run along it, all of them when it is dense. */
+static void operand_span(const operand *p, int64_t extent, int64_t *lo, int64_t *hi) {
+    if (!p->along) return;
+    int64_t a = p->v->first ? p->v->first[p->row] : 0, b = p->v->first ? a + p->v->width : extent;
+    if (*lo >= *hi) {
+        *lo = a;
+        *hi = b;
+        return;
+    }
+    if (a < *lo) *lo = a;
+    if (b > *hi) *hi = b;
+}
+
+static void next_row(const lc_shape *s, int64_t *lead) { /* odometer over every axis but the last */
+    for (int d = s->rank - 2; d >= 0; d--) {
+        if (++lead[d] < s->dim[d]) break;
+        lead[d] = 0;
     }
 }
 
-static lc_status eval_node(const lc_graph *g, int i, lc_wide **values, const lc_tensor *input) {
-    const lc_node *n = lc_graph_node(g, i);
-    int64_t count = lc_shape_numel(&n->shape);
-    lc_wide *out = values[i];
-    const lc_node *xn = n->inputs[0] >= 0 ? lc_graph_node(g, n->inputs[0]) : NULL;
-    const lc_wide *x = n->inputs[0] >= 0 ? values[n->inputs[0]] : NULL;
-    switch (n->op) {
-    case LC_OP_INPUT:
-        for (int64_t k = 0; k < count; k++) out[k] = lc_wide_from_double(lc_tensor_get(input, k));
-        break;
-    case LC_OP_CONSTANT: /* a constant of an f32 graph holds f32 values */
-        for (int64_t k = 0; k < count; k++)
-            out[k] = lc_wide_from_double(n->dtype == LC_F32 ? (double)(float)n->data[k] : n->data[k]);
-        break;
-    case LC_OP_UNFOLD: eval_unfold(n, xn, x, out); break;
-    case LC_OP_FOLD: eval_fold(n, xn, x, out); break;
-    case LC_OP_EXPAND: eval_expand(n, x, out); break;
-    case LC_OP_ABS:
-        for (int64_t k = 0; k < count; k++) out[k] = lc_wide_abs(x[k]);
-        break;
-    case LC_OP_SIGN:
-        for (int64_t k = 0; k < count; k++) out[k] = lc_wide_sign(x[k]);
-        break;
-    case LC_OP_POW:
-        for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0);
-        break;
-    case LC_OP_MUL:
-    case LC_OP_ADD:
-    case LC_OP_DIV:
-        eval_binary(n, xn, x, lc_graph_node(g, n->inputs[1]), values[n->inputs[1]], out);
-        break;
-    case LC_OP_SUM:
-    case LC_OP_MEAN: eval_reduce(n, xn, x, out); break;
-    case LC_OP_COUNT: return lc_fail(LC_ERR_INTERNAL, "interp: node %%%d has no op", i);
+/* A binary op with broadcasting. Each output row stores the hull of what its operands store
+ * along it (all of it where an operand is dense), so the slots outside are outside both
+ * operands' stored slots and are op(rest, rest). */
+static lc_status eval_binary(const lc_node *n, int node, const lc_node *an, const value *a,
+                             const lc_node *bn, const value *b, value *out) {
+    const lc_shape *s = &n->shape;
+    operand p[2] = {{&an->shape, a, false, 0}, {&bn->shape, b, false, 0}};
+    axis_split rows = split_at(s, s->rank > 0 ? s->rank - 1 : 0);
+    int64_t extent = s->rank > 0 ? rows.extent : 1, width = 0;
+    int64_t lead[LC_MAX_RANK] = {0};
+    for (int64_t r = 0; r < rows.outer; r++, next_row(s, lead)) {
+        int64_t lo = 0, hi = 0;
+        for (int k = 0; k < 2; k++) {
+            operand_locate(&p[k], s, lead);
+            operand_span(&p[k], extent, &lo, &hi);
+        }
+        if (hi - lo > width) width = hi - lo;
+    }
+    LC_TRY(value_alloc(out, s, width, node));
+    memset(lead, 0, sizeof lead);
+    for (int64_t r = 0; r < rows.outer; r++, next_row(s, lead)) {
+        int64_t lo = 0, hi = 0, first = 0;
+        for (int k = 0; k < 2; k++) {
+            operand_locate(&p[k], s, lead);
+            operand_span(&p[k], extent, &lo, &hi);
+        }
+        if (out->first) {
+            first = lo >= hi ? 0 : lo < extent - width ? lo : extent - width;
+            out->first[r] = first;
+            /* outside the hull: each operand that runs along the row holds its rest there */
+            lc_wide ra = p[0].along ? a->rest[p[0].row] : operand_at(&p[0], 0);
+            lc_wide rb = p[1].along ? b->rest[p[1].row] : operand_at(&p[1], 0);
+            out->rest[r] = binary_of(n, ra, rb);
+        }
+        for (int64_t k = 0; k < width; k++)
+            out->data[r * width + k] = binary_of(n, operand_at(&p[0], first + k), operand_at(&p[1], first + k));
     }
     return LC_OK;
+}
+
+static lc_status eval_node(const lc_graph *g, int i, value *values, const lc_tensor *input) {
+    const lc_node *n = lc_graph_node(g, i);
+    int64_t count = lc_shape_numel(&n->shape);
+    value *out = &values[i];
+    int in0 = n->inputs[0];
+    const lc_node *xn = in0 >= 0 ? lc_graph_node(g, in0) : NULL;
+    value *x = in0 >= 0 ? &values[in0] : NULL;
+    switch (n->op) {
+    case LC_OP_INPUT:
+        LC_TRY(value_alloc_dense(out, &n->shape, i));
+        for (int64_t k = 0; k < count; k++) out->data[k] = lc_wide_from_double(lc_tensor_get(input, k));
+        return LC_OK;
+    case LC_OP_CONSTANT: /* a constant of an f32 graph holds f32 values */
+        LC_TRY(value_alloc_dense(out, &n->shape, i));
+        for (int64_t k = 0; k < count; k++)
+            out->data[k] = lc_wide_from_double(n->dtype == LC_F32 ? (double)(float)n->data[k] : n->data[k]);
+        return LC_OK;
+    case LC_OP_UNFOLD:
+        LC_TRY(densify(x, &xn->shape, in0));
+        return eval_unfold(n, i, xn, x->data, out);
+    case LC_OP_FOLD:
+        LC_TRY(value_alloc_dense(out, &n->shape, i));
+        eval_fold(n, xn, x, out->data);
+        return LC_OK;
+    case LC_OP_EXPAND:
+        LC_TRY(densify(x, &xn->shape, in0));
+        return eval_expand(n, i, x->data, out);
+    case LC_OP_ABS:
+    case LC_OP_SIGN:
+    case LC_OP_POW: return eval_unary(n, i, x, out);
+    case LC_OP_MUL:
+    case LC_OP_ADD:
+    case LC_OP_DIV: {
+        int in1 = n->inputs[1];
+        return eval_binary(n, i, xn, x, lc_graph_node(g, in1), &values[in1], out);
+    }
+    case LC_OP_SUM:
+    case LC_OP_MEAN:
+        LC_TRY(value_alloc_dense(out, &n->shape, i));
+        if (x->first && n->attr[LC_REDUCE_DIM] == xn->shape.rank - 1) {
+            eval_reduce_rows(n, x, out->data);
+            return LC_OK;
+        }
+        LC_TRY(densify(x, &xn->shape, in0));
+        eval_reduce(n, xn, x->data, out->data);
+        return LC_OK;
+    case LC_OP_COUNT: break;
+    }
+    return lc_fail(LC_ERR_INTERNAL, "interp: node %%%d has no op", i);
 }
 
 static lc_status check_inputs(const lc_graph *g, const lc_tensor *const *inputs, int n_inputs) {
@@ -198,7 +405,7 @@ lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n
     int count = lc_graph_node_count(g);
     /* last_use[i]: the last node reading node i (or count for graph outputs), so every
      * intermediate is freed as soon as nothing needs it. */
-    lc_wide **values = calloc((size_t)count + 1, sizeof *values);
+    value *values = calloc((size_t)count + 1, sizeof *values);
     int *last_use = calloc((size_t)count + 1, sizeof *last_use);
     lc_status st = LC_OK;
     if (!values || !last_use) st = lc_fail(LC_ERR_NOMEM, "interp: out of memory");
@@ -212,32 +419,21 @@ lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n
     int next_input = 0;
     for (int i = 0; st == LC_OK && i < count; i++) {
         const lc_node *n = lc_graph_node(g, i);
-        int64_t numel = lc_shape_numel(&n->shape);
-        if ((uint64_t)numel > SIZE_MAX / sizeof(lc_wide) / 2) {
-            st = lc_fail(LC_ERR_NOMEM, "interp: node %%%d has too many elements (%lld)", i, (long long)numel);
-            break;
-        }
-        values[i] = malloc((size_t)(numel ? numel : 1) * sizeof(lc_wide));
-        if (!values[i]) {
-            st = lc_fail(LC_ERR_NOMEM, "interp: cannot allocate %lld values for node %%%d", (long long)numel, i);
-            break;
-        }
         st = eval_node(g, i, values, n->op == LC_OP_INPUT ? inputs[next_input++] : NULL);
         for (int k = 0; k < lc_op_get_info(n->op)->arity; k++) {
             int in = n->inputs[k];
-            if (last_use[in] == i) {
-                free(values[in]);
-                values[in] = NULL;
-            }
+            if (last_use[in] == i) value_free(&values[in]);
         }
     }
     for (int k = 0; st == LC_OK && k < n_outputs; k++) {
-        const lc_node *n = lc_graph_node(g, lc_graph_output(g, k));
+        int node = lc_graph_output(g, k);
+        const lc_node *n = lc_graph_node(g, node);
         st = lc_tensor_new(n->dtype, n->shape, &outputs[k]);
+        if (st == LC_OK) st = densify(&values[node], &n->shape, node);
         if (st != LC_OK) break;
         /* The one rounding: wide to double, then (for f32) double to float, which is exact
          * up to that second, single rounding (wide.h). */
-        const lc_wide *v = values[lc_graph_output(g, k)];
+        const lc_wide *v = values[node].data;
         for (int64_t e = 0; e < lc_shape_numel(&n->shape); e++)
             lc_tensor_set(outputs[k], e, lc_wide_to_double(v[e]));
     }
@@ -247,7 +443,7 @@ lc_status lc_interp_run(const lc_graph *g, const lc_tensor *const *inputs, int n
             outputs[k] = NULL;
         }
     if (values)
-        for (int i = 0; i < count; i++) free(values[i]);
+        for (int i = 0; i < count; i++) value_free(&values[i]);
     free(values);
     free(last_use);
     return st;

@@ -62,11 +62,45 @@ void cli_exec_free(cli_exec *e) {
     e->program = NULL;
 }
 
+/* The JIT's outputs are taken before it compiles: a run too big for the memory left then
+ * fails in Lucid's own allocation, with a status, instead of inside LLVM, which cannot fail
+ * cleanly (the compile itself checks for LLVM's room first: codegen's headroom). */
+static lc_status alloc_outputs(const lc_graph *g, lc_tensor **outputs, int n_outputs) {
+    for (int k = 0; k < n_outputs; k++) outputs[k] = NULL;
+    for (int k = 0; k < n_outputs; k++) {
+        const lc_node *n = lc_graph_node(g, lc_graph_output(g, k));
+        lc_status st = lc_tensor_new(n->dtype, n->shape, &outputs[k]);
+        if (st != LC_OK) {
+            for (int i = 0; i < k; i++) {
+                lc_tensor_free(outputs[i]);
+                outputs[i] = NULL;
+            }
+            return st;
+        }
+    }
+    return LC_OK;
+}
+
 lc_status cli_run_graph(cli_engine engine, const lc_graph *g, const lc_tensor *const *inputs,
                         int n_inputs, lc_tensor **outputs, int n_outputs, cli_run_info *info) {
     cli_exec e;
-    lc_status st = cli_exec_prepare(engine, g, &e);
-    if (st == LC_OK) st = cli_exec_run(&e, inputs, n_inputs, outputs, n_outputs);
+    memset(&e, 0, sizeof e);
+    e.info.engine = cli_engine_name(engine);
+    lc_status st = LC_OK;
+    if (engine == CLI_ENGINE_JIT) st = alloc_outputs(g, outputs, n_outputs);
+    if (st == LC_OK) st = cli_exec_prepare(engine, g, &e);
+    if (st == LC_OK && engine == CLI_ENGINE_JIT) {
+        double t0 = cli_now_ms();
+        st = lc_program_run_into(e.program, inputs, n_inputs, outputs, n_outputs);
+        e.info.run_ms = cli_now_ms() - t0;
+    } else if (st == LC_OK) {
+        st = cli_exec_run(&e, inputs, n_inputs, outputs, n_outputs);
+    }
+    if (st != LC_OK && engine == CLI_ENGINE_JIT)
+        for (int k = 0; k < n_outputs; k++) {
+            lc_tensor_free(outputs[k]);
+            outputs[k] = NULL;
+        }
     *info = e.info;
     cli_exec_free(&e);
     return st;

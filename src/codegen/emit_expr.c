@@ -121,16 +121,39 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     const lc_node *yn = lc_graph_node(e->f->graph, c->y);
     lc_window w = lc_window_of(n);
     int dim = w.dim;
-    int64_t size = w.size, step = w.step;
+    int64_t size = w.size, step = w.step, dil = w.dilation;
     int64_t windows = yn->shape.dim[dim];
     lc_dtype dt = n->dtype;
-    /* windows visited in increasing order: o = base_o - (count - 1 - r) */
-    int64_t count = lc_window_cover(&w);
-    LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
-    LLVMValueRef j = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
-    LLVMValueRef ok = LLVMBuildAnd(
-        e->b, in_range(e, o, windows),
-        LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), "");
+    LLVMValueRef o, j, ok, zero = LLVMConstInt(e->i64, 0, 0);
+    if (lc_fold_gathers_slots(&w)) {
+        /* slots j = size - 1 - r (so windows still come in increasing order): slot j of
+         * window o = (t - j·dilation) / step holds t where that divides exactly; t and
+         * j·dilation are both below the padded length, so the difference cannot overflow */
+        j = LLVMBuildSub(e->b, LLVMConstInt(e->i64, (unsigned long long)(size - 1), 1), r.v, "");
+        LLVMValueRef off = LLVMBuildSub(e->b, c->t.v, imul_c(e, j, dil), "");
+        LLVMValueRef sv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
+        o = step == 1 ? off : LLVMBuildSDiv(e->b, off, sv, "");
+        ok = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, off, zero, ""),
+                          LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+        if (step > 1)
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntEQ, LLVMBuildSRem(e->b, off, sv, ""), zero, ""), "");
+    } else {
+        /* windows visited in increasing order: o = base_o - (count - 1 - r); window o reaches
+         * t at offset t - o·step >= 0 (o <= t / step), which is slot (t - o·step) / dilation
+         * where the dilation divides it and the slot is below size */
+        int64_t count = lc_window_cover(&w);
+        o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
+        LLVMValueRef off = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
+        j = off;
+        ok = in_range(e, o, windows);
+        if (dil > 1) {
+            LLVMValueRef dv = LLVMConstInt(e->i64, (unsigned long long)dil, 1);
+            j = LLVMBuildSDiv(e->b, off, dv, "");
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntEQ, LLVMBuildSRem(e->b, off, dv, ""), zero, ""), "");
+        }
+        ok = LLVMBuildAnd(
+            e->b, ok, LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), "");
+    }
     ix yi[LC_MAX_RANK];
     for (int d = 0, s = 0; d < yn->shape.rank; d++) {
         if (d == dim) {
@@ -145,6 +168,7 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
         }
         yi[d].fold_t = &c->t;
         yi[d].fold_step = step;
+        yi[d].fold_dilation = dil;
     }
     LLVMValueRef v = lc_emit_value(e, c->y, yi);
     t[0] = LLVMBuildSelect(e->b, ok, v, real_const(e, dt, 0.0), "");
@@ -205,20 +229,22 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         lc_window w = lc_window_of(n);
         int dim = w.dim;
-        int64_t step = w.step, lo = w.pad_lo;
+        int64_t step = w.step, lo = w.pad_lo, dil = w.dilation;
         int64_t len = xn->shape.dim[dim];
         if (len == 0) return real_const(e, dt, 0.0);
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
         ix pos = ix_opaque(NULL);
         if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
-            o->fold_step == step) {
-            pos = *o->fold_t; /* o·step + j = t exactly wherever the gathered term counts */
+            o->fold_step == step && o->fold_dilation == dil) {
+            pos = *o->fold_t; /* o·step + j·dilation = t exactly wherever the gathered term counts */
             pos.v = iadd_c(e, pos.v, -lo);
             pos.k -= lo;
         } else {
-            pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
+            /* the wrapping i64 arithmetic is exact wherever the position is read: a valid
+             * (o, j) gives a position below the padded length, which fits int64 */
+            pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), imul_c(e, j->v, dil), "");
             lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
-            pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, &ap);
+            pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, dil, &ap);
             if (pos.aff) {
                 pos.ci = ap.ci;
                 pos.k = ap.k;
@@ -257,7 +283,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        return emit_sum(e, node, dt, lc_window_cover(&w), fold_term, &c);
+        return emit_sum(e, node, dt, lc_fold_gather_terms(&w), fold_term, &c);
     }
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];

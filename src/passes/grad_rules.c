@@ -147,7 +147,8 @@ static int rule(emitter *e, int yi, int gy, int operand) {
          * position; slots in the padding have no source and are dropped. */
         if (e->st != LC_OK) return -1;
         lc_window w = lc_window_of(y);
-        lc_status st = lc_fold(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, xn->shape.dim[w.dim], &out);
+        lc_status st = lc_fold_dilated(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, w.dilation,
+                                       xn->shape.dim[w.dim], &out);
         return named(e, st, out, "fold");
     }
     case LC_OP_FOLD: {
@@ -155,7 +156,7 @@ static int rule(emitter *e, int yi, int gy, int operand) {
          * gradient of the position it was summed onto (0 for padding). */
         if (e->st != LC_OK) return -1;
         lc_window w = lc_window_of(y);
-        lc_status st = lc_unfold(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, &out);
+        lc_status st = lc_unfold_dilated(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, w.dilation, &out);
         return named(e, st, out, "unfold");
     }
     case LC_OP_EXPAND:

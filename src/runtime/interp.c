@@ -31,29 +31,30 @@ static axis_split split_at(const lc_shape *s, int dim) {
     return a;
 }
 
-/* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). */
+/* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j*dilation][b], 0 outside [0, L). */
 static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
-    int64_t size = w.size, step = w.step, lo = w.pad_lo;
+    int64_t size = w.size, step = w.step, lo = w.pad_lo, dil = w.dilation;
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t o = 0; o < windows; o++)
             for (int64_t b = 0; b < in.inner; b++)
                 for (int64_t j = 0; j < size; j++) {
-                    int64_t pos = o * step - lo + j;
+                    int64_t pos = o * step - lo + j * dil; /* < padded length: fits */
                     lc_wide v = pos >= 0 && pos < in.extent ? x[(a * in.extent + pos) * in.inner + b]
                                                             : lc_wide_from_double(0.0);
                     out[((a * windows + o) * in.inner + b) * size + j] = v;
                 }
 }
 
-/* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos. */
+/* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with
+ * o*step - pad_lo + j*dilation = pos. */
 static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
-    int64_t size = w.size, step = w.step, lo = w.pad_lo, length = n->attr[LC_FOLD_LENGTH];
+    int64_t size = w.size, step = w.step, lo = w.pad_lo, dil = w.dilation, length = n->attr[LC_FOLD_LENGTH];
     axis_split res = split_at(&n->shape, dim);
     int64_t windows = xn->shape.dim[dim];
     for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++) out[k] = lc_wide_from_double(0.0);
@@ -61,7 +62,7 @@ static void eval_fold(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_
         for (int64_t o = 0; o < windows; o++)
             for (int64_t b = 0; b < res.inner; b++)
                 for (int64_t j = 0; j < size; j++) {
-                    int64_t pos = o * step - lo + j;
+                    int64_t pos = o * step - lo + j * dil; /* < padded length: fits */
                     if (pos >= 0 && pos < length) {
                         lc_wide *dst = &out[(a * length + pos) * res.inner + b];
                         *dst = lc_wide_add(*dst, x[((a * windows + o) * res.inner + b) * size + j]);

@@ -54,6 +54,11 @@ static void test_positional_and_keyword(void **state) {
     assert_repr("AvgPool1d(4, None, 1, True, False,)",
                 "AvgPool1d(kernel_size=4, stride=4, padding=1, ceil_mode=True, "
                 "count_include_pad=False)");
+    /* a 1-D size may be a 1-tuple, as PyTorch's _single accepts */
+    assert_repr("AvgPool1d((4,), stride=(2,), padding=(1,))",
+                "AvgPool1d(kernel_size=4, stride=2, padding=1, ceil_mode=False, count_include_pad=True)");
+    assert_repr("LPPool1d(2, kernel_size=( 3 , ), stride=(1,))",
+                "LPPool1d(norm_type=2, kernel_size=3, stride=1, ceil_mode=False)");
     assert_repr("LPPool1d(2.5, 3, stride=None, ceil_mode=True)",
                 "LPPool1d(norm_type=2.5, kernel_size=3, stride=3, ceil_mode=True)");
     assert_repr("  LPPool1d ( norm_type = 1 , kernel_size = 2 , stride = 1 )  # trailing",
@@ -207,9 +212,22 @@ static void test_syntax_rejections(void **state) {
                       "--module 1: col 11: unexpected character '$'");
     assert_call_error("AvgPool1d(\xc3\xa9)", LC_ERR_PARSE,
                       "--module 1: col 11: unexpected byte 0xc3");
-    assert_call_error("AvgPool1d((3))", LC_ERR_PARSE,
-                      "--module 1: col 11: AvgPool1d: kernel_size: expected a value (number, "
-                      "True, False or None), got '('");
+    assert_call_error("AvgPool1d(((3,)))", LC_ERR_PARSE,
+                      "--module 1: col 12: AvgPool1d: kernel_size: a tuple holds integers, not tuples");
+    assert_call_error("AvgPool1d((3, 2))", LC_ERR_PARSE,
+                      "--module 1: col 11: AvgPool1d: kernel_size must be an integer or a 1-tuple, got (3, 2)");
+    assert_call_error("AvgPool1d(())", LC_ERR_PARSE,
+                      "--module 1: col 11: AvgPool1d: kernel_size: an empty tuple is not a size");
+    assert_call_error("AvgPool1d((3, 2, 1))", LC_ERR_PARSE,
+                      "--module 1: col 18: AvgPool1d: kernel_size: a tuple holds at most 2 integers, got another: 1");
+    assert_call_error("AvgPool1d((3.5,))", LC_ERR_PARSE,
+                      "--module 1: col 12: AvgPool1d: kernel_size: a tuple holds integers in the 64-bit range, got 3.5");
+    assert_call_error("AvgPool1d((3 2))", LC_ERR_PARSE,
+                      "--module 1: col 14: AvgPool1d: kernel_size: expected ',' or ')' in a tuple, got '2'");
+    assert_call_error("AvgPool1d((3,", LC_ERR_PARSE,
+                      "--module 1: col 11: AvgPool1d: kernel_size: '(' is never closed");
+    assert_call_error("LPPool1d((2,), 3)", LC_ERR_PARSE,
+                      "--module 1: col 10: LPPool1d: norm_type must be a number, got (2,)");
     assert_call_error("(3)", LC_ERR_PARSE,
                       "--module 1: col 1: expected a module call such as LPPool1d(2, 4), got '('");
     assert_call_error("AvgPool1d(3) LPPool1d(2, 2)", LC_ERR_PARSE,

@@ -84,6 +84,8 @@ typedef enum lc_arg_kind {
     LC_ARG_INT,   /* an integer; a float is refused */
     LC_ARG_REAL,  /* a number; an integer is accepted */
     LC_ARG_BOOL,  /* True or False */
+    LC_ARG_SIZE1, /* a 1-D size: an integer or a 1-tuple of one, `(3,)` (in lc_arg_value.i) */
+    LC_ARG_SIZE2, /* a 2-D size: an integer (both axes) or a tuple `(h, w)` (in .pair) */
 } lc_arg_kind;
 
 typedef struct lc_arg_info {
@@ -114,6 +116,7 @@ typedef struct lc_arg_value {
     int64_t i;                 /* LC_ARG_INT */
     double r;                  /* LC_ARG_REAL */
     bool b;                    /* LC_ARG_BOOL */
+    int64_t pair[2];           /* LC_ARG_SIZE2: (h, w); an integer n gives (n, n) */
 } lc_arg_value;
 
 /* Build module `name` from `n_values` values, values[k] for the table's args[k] (n_values

@@ -37,17 +37,17 @@ static lc_status build_lppool1d(const lc_arg_value *v, lc_module **out) {
 }
 
 static const lc_arg_info AVGPOOL1D_ARGS[] = {
-    {"kernel_size", LC_ARG_INT, true, false, NULL},
-    {"stride", LC_ARG_INT, false, true, "None"},
-    {"padding", LC_ARG_INT, false, false, "0"},
+    {"kernel_size", LC_ARG_SIZE1, true, false, NULL},
+    {"stride", LC_ARG_SIZE1, false, true, "None"},
+    {"padding", LC_ARG_SIZE1, false, false, "0"},
     {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
     {"count_include_pad", LC_ARG_BOOL, false, false, "True"},
 };
 
 static const lc_arg_info LPPOOL1D_ARGS[] = {
     {"norm_type", LC_ARG_REAL, true, false, NULL},
-    {"kernel_size", LC_ARG_INT, true, false, NULL},
-    {"stride", LC_ARG_INT, false, true, "None"},
+    {"kernel_size", LC_ARG_SIZE1, true, false, NULL},
+    {"stride", LC_ARG_SIZE1, false, true, "None"},
     {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
 };
 

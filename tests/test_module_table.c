@@ -32,7 +32,7 @@ static void test_rows(void **state) {
     assert_null(lc_module_info_at(lc_module_info_count()));
 
     const char *avg_names[] = {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"};
-    const lc_arg_kind avg_kinds[] = {LC_ARG_INT, LC_ARG_INT, LC_ARG_INT, LC_ARG_BOOL, LC_ARG_BOOL};
+    const lc_arg_kind avg_kinds[] = {LC_ARG_SIZE1, LC_ARG_SIZE1, LC_ARG_SIZE1, LC_ARG_BOOL, LC_ARG_BOOL};
     assert_int_equal(avg->n_args, 5);
     for (int k = 0; k < 5; k++) {
         assert_string_equal(avg->args[k].name, avg_names[k]);
@@ -42,7 +42,7 @@ static void test_rows(void **state) {
         assert_true((avg->args[k].default_text == NULL) == avg->args[k].required);
     }
     const char *lp_names[] = {"norm_type", "kernel_size", "stride", "ceil_mode"};
-    const lc_arg_kind lp_kinds[] = {LC_ARG_REAL, LC_ARG_INT, LC_ARG_INT, LC_ARG_BOOL};
+    const lc_arg_kind lp_kinds[] = {LC_ARG_REAL, LC_ARG_SIZE1, LC_ARG_SIZE1, LC_ARG_BOOL};
     assert_int_equal(lp->n_args, 4);
     for (int k = 0; k < 4; k++) {
         assert_string_equal(lp->args[k].name, lp_names[k]);

@@ -59,8 +59,8 @@ typedef enum lc_attr_index {
 #undef LC_ATTR
 #undef LC_OP
 } lc_attr_index;
-/* sum and mean keep their axis at one index, so a reduction of either reads it the same way
- * (checked in op_table.c). */
+/* sum, mean, max and max_mask keep their axis at one index, so any of them reads it the same
+ * way (checked in op_table.c). */
 #define LC_REDUCE_DIM LC_SUM_DIM
 
 /* Static facts about an op, from the table in ops.def. */
@@ -129,6 +129,9 @@ LC_API lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t st
                            int64_t pad_hi, int *out);
 LC_API lc_status lc_unfold_dilated(lc_graph *g, int x, int dim, int64_t size, int64_t step,
                                    int64_t pad_lo, int64_t pad_hi, int64_t dilation, int *out);
+/* The windows of a max: as lc_unfold_dilated, but reads outside [0, L) are -inf. */
+LC_API lc_status lc_unfold_neg_inf_pad(lc_graph *g, int x, int dim, int64_t size, int64_t step,
+                                       int64_t pad_lo, int64_t pad_hi, int64_t dilation, int *out);
 /* The adjoint of the unfold with the same parameters, restoring axis `dim` to `length`. */
 LC_API lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                          int64_t pad_hi, int64_t length, int *out);
@@ -148,6 +151,9 @@ LC_API lc_status lc_div(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_sum(lc_graph *g, int x, int dim, int *out);
 LC_API lc_status lc_mean(lc_graph *g, int x, int dim, int *out);
+/* max over axis `dim` (NaN wins), and the mask of each axis's first maximum (its gradient). */
+LC_API lc_status lc_max(lc_graph *g, int x, int dim, int *out);
+LC_API lc_status lc_max_mask(lc_graph *g, int x, int dim, int *out);
 
 /* The generic builder the typed ones call: validates arity, attributes and shapes, infers
  * dtype and shape, appends. `inputs` has the op's arity; `attrs` its int attributes (NULL

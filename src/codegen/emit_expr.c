@@ -47,6 +47,52 @@ static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
     return acc;
 }
 
+/* ---- max and the mask of the first maximum ---- */
+
+/* acc = t where t is larger, or a NaN the first time one is met: NaN wins, and an earlier
+ * maximum is kept on a tie (the order terms arrive in is the window's). */
+static LLVMValueRef takes_over(emitter *e, LLVMValueRef t, LLVMValueRef acc) {
+    LLVMValueRef gt = LLVMBuildFCmp(e->b, LLVMRealOGT, t, acc, "");
+    LLVMValueRef first_nan = LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, t, t, ""),
+                                          LLVMBuildFCmp(e->b, LLVMRealORD, acc, acc, ""), "");
+    return LLVMBuildOr(e->b, gt, first_nan, "");
+}
+
+static void max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    acc[0] = LLVMBuildSelect(e->b, takes_over(e, t[0], acc[0]), t[0], acc[0], "");
+}
+
+/* The terms of a first-maximum search: the value and its index along the axis (as a real:
+ * shape rules keep the axis within 2^24, exact in f32). */
+static void value_and_index(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    reduce_ctx *r = ctx;
+    ix xi[LC_MAX_RANK];
+    reduce_index(r, j, xi);
+    t[0] = lc_emit_value(e, r->x, xi);
+    t[1] = LLVMBuildSIToFP(e->b, j.v, LLVMTypeOf(t[0]), "");
+}
+
+/* (value, index) pairs: the larger value wins, a NaN over a number, and between equal values
+ * (or two NaNs) the lower index. Terms arrive in index order, except when vector partial sums
+ * combine their lanes, where the index decides the tie. */
+static void first_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    LLVMValueRef same = LLVMBuildOr(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, t[0], acc[0], ""),
+                                    LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, t[0], t[0], ""),
+                                                 LLVMBuildFCmp(e->b, LLVMRealUNO, acc[0], acc[0], ""), ""),
+                                    "");
+    LLVMValueRef earlier = LLVMBuildAnd(e->b, same, LLVMBuildFCmp(e->b, LLVMRealOLT, t[1], acc[1], ""), "");
+    LLVMValueRef take = LLVMBuildOr(e->b, takes_over(e, t[0], acc[0]), earlier, "");
+    acc[0] = LLVMBuildSelect(e->b, take, t[0], acc[0], "");
+    acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
+}
+
+/* A reduction of node `node` over `n` terms with `nacc` accumulators, as fuse scheduled it. */
+static void emit_scheduled(emitter *e, int node, lc_dtype dt, int64_t n, lc_reducer *r, LLVMValueRef *acc) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    LC_ASSERT(rs && rs->terms == n);
+    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
+}
+
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
 
 static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
@@ -231,7 +277,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         int dim = w.dim;
         int64_t step = w.step, lo = w.pad_lo, dil = w.dilation;
         int64_t len = xn->shape.dim[dim];
-        if (len == 0) return real_const(e, dt, 0.0);
+        LLVMValueRef pad = real_const(e, dt, n->attr[LC_UNFOLD_NEG_INF_PAD] ? -INFINITY : 0.0);
+        if (len == 0) return pad;
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
         ix pos = ix_opaque(NULL);
         if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
@@ -267,7 +314,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         clamped.fold_role = 0;
         xi[dim] = clamped;
         LLVMValueRef v = lc_emit_value(e, n->inputs[0], xi);
-        return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, real_const(e, dt, 0.0), "");
+        return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, pad, "");
     }
     case LC_OP_FOLD: {
         lc_window w = lc_window_of(n);
@@ -332,6 +379,29 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
+    }
+    case LC_OP_MAX: {
+        const lc_node *xn = lc_graph_node(g, n->inputs[0]);
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
+        lc_reducer red = {1, sum_term, max_of, &r};
+        LLVMValueRef acc = real_const(e, dt, -INFINITY);
+        emit_scheduled(e, node, dt, xn->shape.dim[r.dim], &red, &acc);
+        return acc;
+    }
+    case LC_OP_MAX_MASK: {
+        /* the axis's first maximum, searched from index +inf so that any element wins a tie
+         * with the start (an axis of -inf only chooses index 0); then 1 where this is it */
+        int dim = (int)n->attr[LC_REDUCE_DIM];
+        ix rest[LC_MAX_RANK];
+        for (int d = 0, k = 0; d < n->shape.rank; d++)
+            if (d != dim) rest[k++] = idx[d];
+        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL};
+        lc_reducer red = {2, value_and_index, first_max_of, &r};
+        LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};
+        emit_scheduled(e, node, dt, n->shape.dim[dim], &red, acc);
+        LLVMValueRef here = LLVMBuildSIToFP(e->b, idx[dim].v, real_type(e, dt), "");
+        LLVMValueRef chosen = LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[1], here, "");
+        return LLVMBuildSelect(e->b, chosen, real_const(e, dt, 1.0), real_const(e, dt, 0.0), "");
     }
     case LC_OP_COUNT:
         break;

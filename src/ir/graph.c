@@ -191,6 +191,14 @@ lc_status lc_unfold_dilated(lc_graph *g, int x, int dim, int64_t size, int64_t s
     return unary(g, LC_OP_UNFOLD, x, a, 0, out);
 }
 
+lc_status lc_unfold_neg_inf_pad(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                                int64_t pad_hi, int64_t dilation, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_UNFOLD_DIM] = dim, [LC_UNFOLD_SIZE] = size, [LC_UNFOLD_STEP] = step,
+                                 [LC_UNFOLD_PAD_LO] = pad_lo, [LC_UNFOLD_PAD_HI] = pad_hi,
+                                 [LC_UNFOLD_DILATION] = dilation, [LC_UNFOLD_NEG_INF_PAD] = 1};
+    return unary(g, LC_OP_UNFOLD, x, a, 0, out);
+}
+
 lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                     int64_t pad_hi, int *out) {
     return lc_unfold_dilated(g, x, dim, size, step, pad_lo, pad_hi, 1, out);
@@ -248,4 +256,14 @@ lc_status lc_sum(lc_graph *g, int x, int dim, int *out) {
 lc_status lc_mean(lc_graph *g, int x, int dim, int *out) {
     int64_t a[LC_MAX_INT_ATTRS] = {[LC_MEAN_DIM] = dim};
     return unary(g, LC_OP_MEAN, x, a, 0, out);
+}
+
+lc_status lc_max(lc_graph *g, int x, int dim, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_MAX_DIM] = dim};
+    return unary(g, LC_OP_MAX, x, a, 0, out);
+}
+
+lc_status lc_max_mask(lc_graph *g, int x, int dim, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_MAX_MASK_DIM] = dim};
+    return unary(g, LC_OP_MAX_MASK, x, a, 0, out);
 }

@@ -48,7 +48,8 @@ static_assert(LC_FOLD_DIM == LC_UNFOLD_DIM && LC_FOLD_SIZE == LC_UNFOLD_SIZE &&
                   LC_FOLD_PAD_HI == LC_UNFOLD_PAD_HI,
               "fold's window attributes are unfold's, in the same places");
 
-static_assert(LC_MEAN_DIM == LC_REDUCE_DIM, "sum and mean keep `dim` at one index");
+static_assert(LC_MEAN_DIM == LC_REDUCE_DIM && LC_MAX_DIM == LC_REDUCE_DIM && LC_MAX_MASK_DIM == LC_REDUCE_DIM,
+              "sum, mean, max and max_mask keep `dim` at one index");
 
 static lc_op_info infos[LC_OP_COUNT];
 static int infos_ready;

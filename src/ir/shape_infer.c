@@ -118,6 +118,9 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         LC_TRY(check_dim(op, "dim", a[LC_UNFOLD_DIM], s.rank));
         lc_window w = lc_window_of(n);
         LC_TRY(check_window(op, &w));
+        if (a[LC_UNFOLD_NEG_INF_PAD] != 0 && a[LC_UNFOLD_NEG_INF_PAD] != 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "unfold: neg_inf_pad must be 0 or 1, got %" PRId64,
+                           a[LC_UNFOLD_NEG_INF_PAD]);
         if (s.rank + 1 > LC_MAX_RANK)
             return lc_fail(LC_ERR_SHAPE, "unfold: result rank would exceed %d", LC_MAX_RANK);
         int64_t len = s.dim[w.dim], padded = 0;
@@ -183,9 +186,17 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         break;
     case LC_OP_SUM:
     case LC_OP_MEAN:
+    case LC_OP_MAX:
         LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
         for (int i = (int)a[LC_REDUCE_DIM]; i + 1 < s.rank; i++) s.dim[i] = s.dim[i + 1];
         s.rank--;
+        break;
+    case LC_OP_MAX_MASK:
+        LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
+        /* the compiled mask carries the first maximum's index in the element type */
+        if (s.dim[a[LC_REDUCE_DIM]] > (INT64_C(1) << 24))
+            return lc_fail(LC_ERR_SHAPE, "max_mask: axis %" PRId64 " may hold at most 2^24 elements, got %" PRId64,
+                           a[LC_REDUCE_DIM], s.dim[a[LC_REDUCE_DIM]]);
         break;
     case LC_OP_COUNT:
         return lc_fail(LC_ERR_INVALID_ARG, "node %%%d: unknown op", index);

@@ -201,7 +201,7 @@ static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_roo
     /* saturating: a huge window (size near INT64_MAX) only makes the estimate "huge" */
     int64_t cost = 0;
     for (int i = 0; i < info->arity; i++) cost = lc_sat_add(cost, collect_node(f, c, n->inputs[i], false));
-    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
         const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
         cost = lc_sat_mul(cost, x->shape.dim[n->attr[LC_REDUCE_DIM]]);
     } else if (n->op == LC_OP_FOLD) {
@@ -225,7 +225,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
         int node = k->nodes[i];
         const lc_node *n = lc_graph_node(f->graph, node);
         int64_t terms = -1;
-        if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+        if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
             terms = lc_graph_node(f->graph, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]];
         } else if (n->op == LC_OP_FOLD) {
             lc_window w = lc_window_of(n);
@@ -502,7 +502,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              "%d to unroll), so the loop around it is not vectorized]", rs->terms, LC_UNROLL_MAX);
         return;
     }
-    if (x->op == LC_OP_UNFOLD) lc_strbuf_puts(sb, "  [index arithmetic; 0 outside [0, L)]");
+    if (x->op == LC_OP_UNFOLD)
+        lc_strbuf_puts(sb, x->attr[LC_UNFOLD_NEG_INF_PAD] ? "  [index arithmetic; -inf outside [0, L)]"
+                                                          : "  [index arithmetic; 0 outside [0, L)]");
     else if (x->op == LC_OP_EXPAND) lc_strbuf_puts(sb, "  [index dropped; the input is recomputed per slot]");
 }
 

@@ -186,6 +186,16 @@ static int rule(emitter *e, int yi, int gy, int operand) {
         int64_t n = xn->shape.dim[a[LC_MEAN_DIM]];
         return e_div(e, e_expand(e, gy, (int)a[LC_MEAN_DIM], n), e_scalar(e, x, (double)n), false);
     }
+    case LC_OP_MAX: {
+        /* Only the chosen element (max_mask: the first maximum, or the first NaN) gets gy; a
+         * window of padding alone chooses a padding slot, whose gradient the fold drops. */
+        if (e->st != LC_OK) return -1;
+        int mask = -1, dim = (int)a[LC_MAX_DIM];
+        lc_status st = lc_max_mask(e->g, x, dim, &mask);
+        return e_mul(e, named(e, st, mask, "max_mask"), e_expand(e, gy, dim, xn->shape.dim[dim]));
+    }
+    case LC_OP_MAX_MASK:
+        return -1; /* piecewise constant: no gradient */
     case LC_OP_COUNT:
         break;
     }

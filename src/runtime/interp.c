@@ -36,6 +36,7 @@ static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, l
     lc_window w = lc_window_of(n);
     int dim = w.dim;
     int64_t size = w.size, step = w.step, lo = w.pad_lo, dil = w.dilation;
+    lc_wide pad = lc_wide_from_double(n->attr[LC_UNFOLD_NEG_INF_PAD] ? -INFINITY : 0.0);
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
     for (int64_t a = 0; a < in.outer; a++)
@@ -43,8 +44,7 @@ static void eval_unfold(const lc_node *n, const lc_node *xn, const lc_wide *x, l
             for (int64_t b = 0; b < in.inner; b++)
                 for (int64_t j = 0; j < size; j++) {
                     int64_t pos = o * step - lo + j * dil; /* < padded length: fits */
-                    lc_wide v = pos >= 0 && pos < in.extent ? x[(a * in.extent + pos) * in.inner + b]
-                                                            : lc_wide_from_double(0.0);
+                    lc_wide v = pos >= 0 && pos < in.extent ? x[(a * in.extent + pos) * in.inner + b] : pad;
                     out[((a * windows + o) * in.inner + b) * size + j] = v;
                 }
 }
@@ -87,6 +87,40 @@ static void eval_reduce(const lc_node *n, const lc_node *xn, const lc_wide *x, l
             lc_wide acc = lc_wide_from_double(0.0);
             for (int64_t d = 0; d < in.extent; d++) acc = lc_wide_add(acc, x[(a * in.extent + d) * in.inner + b]);
             out[a * in.inner + b] = n->op == LC_OP_MEAN ? lc_wide_div(acc, extent) : acc;
+        }
+}
+
+/* max over axis dim: the first NaN met wins, else the largest (from -inf). */
+static void eval_max(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
+    axis_split in = split_at(&xn->shape, (int)n->attr[LC_REDUCE_DIM]);
+    for (int64_t a = 0; a < in.outer; a++)
+        for (int64_t b = 0; b < in.inner; b++) {
+            lc_wide best = lc_wide_from_double(-INFINITY);
+            int64_t at = -1;
+            for (int64_t d = 0; d < in.extent; d++) {
+                lc_wide v = x[(a * in.extent + d) * in.inner + b];
+                if (lc_wide_is_nan(v)) { at = d; break; }
+                if (lc_wide_greater(v, best)) { best = v; at = d; }
+            }
+            out[a * in.inner + b] = at < 0 ? lc_wide_from_double(-INFINITY) : x[(a * in.extent + at) * in.inner + b];
+        }
+}
+
+/* max_mask over axis dim: 1 at the first maximum (the first NaN if any; index 0 when all are
+ * -inf), 0 elsewhere. */
+static void eval_max_mask(const lc_node *n, const lc_wide *x, lc_wide *out) {
+    axis_split in = split_at(&n->shape, (int)n->attr[LC_REDUCE_DIM]);
+    for (int64_t a = 0; a < in.outer; a++)
+        for (int64_t b = 0; b < in.inner; b++) {
+            lc_wide best = lc_wide_from_double(-INFINITY);
+            int64_t at = 0;
+            for (int64_t d = 0; d < in.extent; d++) {
+                lc_wide v = x[(a * in.extent + d) * in.inner + b];
+                if (lc_wide_is_nan(v)) { at = d; break; }
+                if (lc_wide_greater(v, best)) { best = v; at = d; }
+            }
+            for (int64_t d = 0; d < in.extent; d++)
+                out[(a * in.extent + d) * in.inner + b] = lc_wide_from_double(d == at ? 1.0 : 0.0);
         }
 }
 
@@ -163,6 +197,8 @@ static lc_status eval_node(const lc_graph *g, int i, lc_wide **values, const lc_
         break;
     case LC_OP_SUM:
     case LC_OP_MEAN: eval_reduce(n, xn, x, out); break;
+    case LC_OP_MAX: eval_max(n, xn, x, out); break;
+    case LC_OP_MAX_MASK: eval_max_mask(n, x, out); break;
     case LC_OP_COUNT: return lc_fail(LC_ERR_INTERNAL, "interp: node %%%d has no op", i);
     }
     return LC_OK;

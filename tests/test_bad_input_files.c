@@ -115,7 +115,7 @@ static void test_model_text_limits(void **state) {
     model_fails("AvgPool1d(2, stride=-1)", "AvgPool1d: stride must be >= 1, got -1");
     model_fails("LPPool1d(nan, 2)", "LPPool1d: norm_type must be finite and > 0, got nan");
     model_fails("LPPool1d(-inf, 2)", "norm_type");
-    model_fails("AvgPool1d((2))", "m.txt:1:");
+    model_fails("AvgPool1d(((2,)))", "m.txt:1:");
     model_fails("AvgPool1d(2", "m.txt:1:");
     model_fails("AvgPool1d 2)", "m.txt:1:");
     model_fails("\xff\xfe" "AvgPool1d(2)", "m.txt:1:1");

@@ -353,6 +353,21 @@ static lc_status f_tensor_set_requires_grad(void) {
     return st;
 }
 static lc_status f_unfold(void) { return lc_unfold(fx.g, fx.x, 2, 0, 1, 0, 0, &o); }
+static lc_status f_unfold_dilated(void) { return lc_unfold_dilated(fx.g, fx.x, 2, 2, 1, 0, 0, 0, &o); }
+static lc_status f_unfold_neg_inf_pad(void) { return lc_unfold_neg_inf_pad(fx.g, fx.x, 2, 3, 1, 0, 0, 9, &o); }
+static lc_status f_fold_dilated(void) { return lc_fold_dilated(fx.g, fx.x, 1, 2, 2, 0, 0, 1, 8, &o); }
+static lc_status f_max(void) { return lc_max(fx.g, fx.x, 3, &o); }
+static lc_status f_max_mask(void) { return lc_max_mask(fx.g, fx.x, -1, &o); }
+static lc_status f_maxpool1d_new(void) {
+    lc_maxpool1d_params p = lc_maxpool1d_defaults(3);
+    p.padding = 2;
+    return lc_maxpool1d_new(&p, &om);
+}
+static lc_status f_maxpool2d_new(void) {
+    lc_maxpool2d_params p = lc_maxpool2d_defaults(2, 3);
+    p.dilation[1] = 0;
+    return lc_maxpool2d_new(&p, &om);
+}
 
 typedef struct failing_call {
     const char *name;
@@ -376,6 +391,7 @@ static const failing_call CALLS[] = {
     F(drive, LC_ERR_INVALID_ARG, "drive: first must be a stage from built to fuse (a graph enters there), got 6"),
     F(expand, LC_ERR_INVALID_ARG, "expand: size must be >= 0, got -1"),
     F(fold, LC_ERR_SHAPE, "fold: last axis must have the window size 2, got 8"),
+    F(fold_dilated, LC_ERR_SHAPE, "fold: last axis must have the window size 2, got 8"),
     F(graph_add_output, LC_ERR_INVALID_ARG, "graph: output must name a node"),
     F(graph_append, LC_ERR_INVALID_ARG, "graph: unknown op 99"),
     F(graph_parse, LC_ERR_PARSE, "2:8: unknown op 'nothing'"),
@@ -387,6 +403,10 @@ static const failing_call CALLS[] = {
     F(input, LC_ERR_SHAPE, "input: rank must be between 0 and 6, got 7"),
     F(interp_run, LC_ERR_INVALID_ARG, "interp: graph takes 1 inputs, got 0"),
     F(lppool1d_new, LC_ERR_INVALID_ARG, "LPPool1d: norm_type must be finite and > 0, got nan"),
+    F(max, LC_ERR_INVALID_ARG, "max: dim must be between 0 and 2, got 3"),
+    F(max_mask, LC_ERR_INVALID_ARG, "max_mask: dim must be between 0 and 2, got -1"),
+    F(maxpool1d_new, LC_ERR_INVALID_ARG, "MaxPool1d: padding must be between 0 and kernel_size / 2 = 1, got 2"),
+    F(maxpool2d_new, LC_ERR_INVALID_ARG, "MaxPool2d: dilation must be >= 1, got 0"),
     F(mean, LC_ERR_INVALID_ARG, "mean: dim must be between 0 and 2, got 3"),
     F(model_parse, LC_ERR_PARSE, "m.txt:1:1"),
     F(model_parse_call, LC_ERR_PARSE, "--module 1"),
@@ -417,6 +437,8 @@ static const failing_call CALLS[] = {
     F(tensor_new, LC_ERR_SHAPE, "tensor: dimension 0 must be >= 0, got -3"),
     F(tensor_set_requires_grad, LC_ERR_INVALID_ARG, "autograd: requires_grad can only be changed on a leaf tensor"),
     F(unfold, LC_ERR_INVALID_ARG, "unfold: size must be >= 1, got 0"),
+    F(unfold_dilated, LC_ERR_INVALID_ARG, "unfold: dilation must be >= 1, got 0"),
+    F(unfold_neg_inf_pad, LC_ERR_SHAPE, "unfold: window span dilation 9 * (size 3 - 1) + 1 = 19 exceeds the padded length 8"),
 };
 #undef F
 

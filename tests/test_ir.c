@@ -133,12 +133,19 @@ static void test_op_table(void **state) {
     (void)state;
     const lc_op_info *unfold = lc_op_get_info(LC_OP_UNFOLD);
     assert_string_equal(unfold->name, "unfold");
-    assert_int_equal(unfold->n_int_attrs, 5);
+    assert_int_equal(unfold->n_int_attrs, 7);
+    assert_string_equal(unfold->int_attr_names[LC_UNFOLD_NEG_INF_PAD], "neg_inf_pad");
+    assert_int_equal(unfold->int_attr_default[LC_UNFOLD_NEG_INF_PAD], 0);
     assert_string_equal(unfold->int_attr_names[4], "pad_hi");
+    assert_string_equal(unfold->int_attr_names[LC_UNFOLD_DILATION], "dilation");
+    assert_true(unfold->int_attr_optional[LC_UNFOLD_DILATION] && !unfold->int_attr_optional[LC_UNFOLD_PAD_HI]);
+    assert_int_equal(unfold->int_attr_default[LC_UNFOLD_DILATION], 1);
     /* the named indices of ops.def and the names the printer spells agree, and the builders
      * store each argument under its name */
     const lc_op_info *fold = lc_op_get_info(LC_OP_FOLD);
-    assert_int_equal(fold->n_int_attrs, 6);
+    assert_int_equal(fold->n_int_attrs, 7);
+    assert_string_equal(fold->int_attr_names[LC_FOLD_DILATION], "dilation");
+    assert_true(fold->int_attr_optional[LC_FOLD_DILATION]);
     assert_string_equal(unfold->int_attr_names[LC_UNFOLD_PAD_LO], "pad_lo");
     assert_string_equal(fold->int_attr_names[LC_FOLD_LENGTH], "length");
     assert_string_equal(lc_op_get_info(LC_OP_EXPAND)->int_attr_names[LC_EXPAND_SIZE], "size");

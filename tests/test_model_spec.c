@@ -54,6 +54,11 @@ static void test_positional_and_keyword(void **state) {
     assert_repr("AvgPool1d(4, None, 1, True, False,)",
                 "AvgPool1d(kernel_size=4, stride=4, padding=1, ceil_mode=True, "
                 "count_include_pad=False)");
+    /* a 1-D size may be a 1-tuple, as PyTorch's _single accepts */
+    assert_repr("AvgPool1d((4,), stride=(2,), padding=(1,))",
+                "AvgPool1d(kernel_size=4, stride=2, padding=1, ceil_mode=False, count_include_pad=True)");
+    assert_repr("LPPool1d(2, kernel_size=( 3 , ), stride=(1,))",
+                "LPPool1d(norm_type=2, kernel_size=3, stride=1, ceil_mode=False)");
     assert_repr("LPPool1d(2.5, 3, stride=None, ceil_mode=True)",
                 "LPPool1d(norm_type=2.5, kernel_size=3, stride=3, ceil_mode=True)");
     assert_repr("  LPPool1d ( norm_type = 1 , kernel_size = 2 , stride = 1 )  # trailing",
@@ -177,11 +182,11 @@ static void test_argument_rejections(void **state) {
 
 static void test_syntax_rejections(void **state) {
     (void)state;
-    assert_call_error("MaxPool1d(2)", LC_ERR_PARSE,
-                      "--module 1: col 1: unknown module 'MaxPool1d' (known: AvgPool1d, LPPool1d)");
+    assert_call_error("MinPool1d(2)", LC_ERR_PARSE,
+                      "--module 1: col 1: unknown module 'MinPool1d' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d)");
     assert_call_error("torch.nn.AvgPool1d(2)", LC_ERR_PARSE,
                       "--module 1: col 1: unknown module 'torch.nn.AvgPool1d' (known: AvgPool1d, "
-                      "LPPool1d)");
+                      "LPPool1d, MaxPool1d, MaxPool2d)");
     assert_call_error("AvgPool1d 3", LC_ERR_PARSE,
                       "--module 1: col 11: AvgPool1d: expected '(', got '3'");
     assert_call_error("AvgPool1d(3", LC_ERR_PARSE,
@@ -207,9 +212,22 @@ static void test_syntax_rejections(void **state) {
                       "--module 1: col 11: unexpected character '$'");
     assert_call_error("AvgPool1d(\xc3\xa9)", LC_ERR_PARSE,
                       "--module 1: col 11: unexpected byte 0xc3");
-    assert_call_error("AvgPool1d((3))", LC_ERR_PARSE,
-                      "--module 1: col 11: AvgPool1d: kernel_size: expected a value (number, "
-                      "True, False or None), got '('");
+    assert_call_error("AvgPool1d(((3,)))", LC_ERR_PARSE,
+                      "--module 1: col 12: AvgPool1d: kernel_size: a tuple holds integers, not tuples");
+    assert_call_error("AvgPool1d((3, 2))", LC_ERR_PARSE,
+                      "--module 1: col 11: AvgPool1d: kernel_size must be an integer or a 1-tuple, got (3, 2)");
+    assert_call_error("AvgPool1d(())", LC_ERR_PARSE,
+                      "--module 1: col 11: AvgPool1d: kernel_size: an empty tuple is not a size");
+    assert_call_error("AvgPool1d((3, 2, 1))", LC_ERR_PARSE,
+                      "--module 1: col 18: AvgPool1d: kernel_size: a tuple holds at most 2 integers, got another: 1");
+    assert_call_error("AvgPool1d((3.5,))", LC_ERR_PARSE,
+                      "--module 1: col 12: AvgPool1d: kernel_size: a tuple holds integers in the 64-bit range, got 3.5");
+    assert_call_error("AvgPool1d((3 2))", LC_ERR_PARSE,
+                      "--module 1: col 14: AvgPool1d: kernel_size: expected ',' or ')' in a tuple, got '2'");
+    assert_call_error("AvgPool1d((3,", LC_ERR_PARSE,
+                      "--module 1: col 11: AvgPool1d: kernel_size: '(' is never closed");
+    assert_call_error("LPPool1d((2,), 3)", LC_ERR_PARSE,
+                      "--module 1: col 10: LPPool1d: norm_type must be a number, got (2,)");
     assert_call_error("(3)", LC_ERR_PARSE,
                       "--module 1: col 1: expected a module call such as LPPool1d(2, 4), got '('");
     assert_call_error("AvgPool1d(3) LPPool1d(2, 2)", LC_ERR_PARSE,
@@ -228,7 +246,7 @@ static void test_file_positions(void **state) {
     assert_file_error("AvgPool1d(2)\nLPPool1d(2,\n    kernel_size=3.0)\n",
                       "model.txt:3:17: LPPool1d: kernel_size must be an integer, got 3.0");
     assert_file_error("AvgPool1d(2)\n\n  Avg(2)\n",
-                      "model.txt:3:3: unknown module 'Avg' (known: AvgPool1d, LPPool1d)");
+                      "model.txt:3:3: unknown module 'Avg' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d)");
     assert_file_error("AvgPool1d(2,\n   # open\n",
                       "model.txt:1:10: AvgPool1d: '(' is never closed");
     assert_file_error("AvgPool1d(2))\n", "model.txt:1:13: expected end of line after a module "

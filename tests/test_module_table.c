@@ -20,7 +20,7 @@ static char *repr_of(const lc_module *m) {
  * positional order. */
 static void test_rows(void **state) {
     (void)state;
-    assert_int_equal(lc_module_info_count(), 2);
+    assert_int_equal(lc_module_info_count(), 4);
     const lc_module_info *avg = lc_module_info_find("AvgPool1d");
     const lc_module_info *lp = lc_module_info_find("LPPool1d");
     assert_non_null(avg);
@@ -32,7 +32,7 @@ static void test_rows(void **state) {
     assert_null(lc_module_info_at(lc_module_info_count()));
 
     const char *avg_names[] = {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"};
-    const lc_arg_kind avg_kinds[] = {LC_ARG_INT, LC_ARG_INT, LC_ARG_INT, LC_ARG_BOOL, LC_ARG_BOOL};
+    const lc_arg_kind avg_kinds[] = {LC_ARG_SIZE1, LC_ARG_SIZE1, LC_ARG_SIZE1, LC_ARG_BOOL, LC_ARG_BOOL};
     assert_int_equal(avg->n_args, 5);
     for (int k = 0; k < 5; k++) {
         assert_string_equal(avg->args[k].name, avg_names[k]);
@@ -42,7 +42,7 @@ static void test_rows(void **state) {
         assert_true((avg->args[k].default_text == NULL) == avg->args[k].required);
     }
     const char *lp_names[] = {"norm_type", "kernel_size", "stride", "ceil_mode"};
-    const lc_arg_kind lp_kinds[] = {LC_ARG_REAL, LC_ARG_INT, LC_ARG_INT, LC_ARG_BOOL};
+    const lc_arg_kind lp_kinds[] = {LC_ARG_REAL, LC_ARG_SIZE1, LC_ARG_SIZE1, LC_ARG_BOOL};
     assert_int_equal(lp->n_args, 4);
     for (int k = 0; k < 4; k++) {
         assert_string_equal(lp->args[k].name, lp_names[k]);
@@ -73,7 +73,7 @@ static void test_defaults_are_the_constructors(void **state) {
             if (a->required) {
                 /* a valid value for the required argument: 2 works for every one today */
                 v[k].set = true;
-                v[k].i = 2;
+                v[k].i = v[k].pair[0] = v[k].pair[1] = 2;
                 v[k].r = 2.0;
                 text = "2";
             }
@@ -134,9 +134,9 @@ static void test_errors(void **state) {
     lc_arg_value six[6] = {two, two, two, two, two, two};
     lc_arg_value no_kernel[1] = {{.set = false}};
     assert_new_error("MaxPool7d", &two, 1, LC_ERR_INVALID_ARG,
-                     "module: unknown module MaxPool7d (known: AvgPool1d, LPPool1d)");
+                     "module: unknown module MaxPool7d (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d)");
     assert_new_error(NULL, &two, 1, LC_ERR_INVALID_ARG,
-                     "module: unknown module (null) (known: AvgPool1d, LPPool1d)");
+                     "module: unknown module (null) (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d)");
     assert_new_error("AvgPool1d", no_kernel, 1, LC_ERR_INVALID_ARG,
                      "AvgPool1d: missing required argument kernel_size");
     assert_new_error("AvgPool1d", NULL, 0, LC_ERR_INVALID_ARG,

@@ -168,23 +168,33 @@ static void test_cost_saturates(void **state) {
 static void test_window_position_affine(void **state) {
     (void)state;
     lc_affine o = {1, -2, 0, 0}, j = {0, 0, 0, 3}, pos;
-    assert_true(lc_window_position_affine(&o, &j, 3, 1, &pos));
+    assert_true(lc_window_position_affine(&o, &j, 3, 1, 1, &pos));
     assert_int_equal(pos.ci, 3);  /* 3·i */
     assert_int_equal(pos.k, -7);  /* -2·3 - 1 */
     assert_int_equal(pos.rlo, 0);
     assert_int_equal(pos.rhi, 3); /* j's slots */
     /* the window's offset alone overflows: 3 · (2^63 - 2) */
     lc_affine o3 = {0, 3, 0, 0};
-    assert_false(lc_window_position_affine(&o3, &j, INT64_MAX - 1, 0, &pos));
+    assert_false(lc_window_position_affine(&o3, &j, INT64_MAX - 1, 0, 1, &pos));
     /* the loop coefficient overflows */
     lc_affine o2 = {2, 0, 0, 0};
-    assert_false(lc_window_position_affine(&o2, &j, INT64_MAX / 2 + 1, 0, &pos));
+    assert_false(lc_window_position_affine(&o2, &j, INT64_MAX / 2 + 1, 0, 1, &pos));
     /* subtracting pad_lo overflows */
     lc_affine o1 = {0, -1, 0, 0};
-    assert_false(lc_window_position_affine(&o1, &j, INT64_MAX, 2, &pos));
+    assert_false(lc_window_position_affine(&o1, &j, INT64_MAX, 2, 1, &pos));
     /* the largest step that fits is still exact */
-    assert_true(lc_window_position_affine(&o1, &j, INT64_MAX, 1, &pos));
+    assert_true(lc_window_position_affine(&o1, &j, INT64_MAX, 1, 1, &pos));
     assert_true(pos.k == INT64_MIN);
+    /* dilation scales the slot's part: o·3 - 1 + 2·j, j in [0, 3] */
+    assert_true(lc_window_position_affine(&o, &j, 3, 1, 2, &pos));
+    assert_int_equal(pos.ci, 3);
+    assert_int_equal(pos.k, -7);
+    assert_int_equal(pos.rhi, 6);
+    /* a slot range times a dilation near 2^63 leaves int64: refused */
+    assert_false(lc_window_position_affine(&o, &j, 3, 1, INT64_MAX / 2, &pos));
+    /* a slot coefficient times the dilation overflows */
+    lc_affine jj = {2, 0, 0, 0};
+    assert_false(lc_window_position_affine(&o, &jj, 1, 0, INT64_MAX / 2 + 1, &pos));
 }
 
 /* The fused graph of the default pipeline (simplify's stable LP backward included). */

@@ -26,7 +26,7 @@ extern "C" {
 
 #define LC_MAX_RANK 6
 #define LC_MAX_INPUTS 2
-#define LC_MAX_INT_ATTRS 6
+#define LC_MAX_INT_ATTRS 8
 
 typedef enum lc_dtype { LC_F32, LC_F64 } lc_dtype;
 
@@ -59,8 +59,8 @@ typedef enum lc_attr_index {
 #undef LC_ATTR
 #undef LC_OP
 } lc_attr_index;
-/* sum and mean keep their axis at one index, so a reduction of either reads it the same way
- * (checked in op_table.c). */
+/* sum, mean, max and max_mask keep their axis at one index, so any of them reads it the same
+ * way (checked in op_table.c). */
 #define LC_REDUCE_DIM LC_SUM_DIM
 
 /* Static facts about an op, from the table in ops.def. */
@@ -70,6 +70,10 @@ typedef struct lc_op_info {
     lc_op_kind kind;
     int n_int_attrs;
     const char *int_attr_names[LC_MAX_INT_ATTRS];
+    /* An optional attribute (LC_ATTR_OPT in ops.def) may be left out of text IR, where it
+     * reads as its default, and is printed only where it differs from it. */
+    bool int_attr_optional[LC_MAX_INT_ATTRS];
+    int64_t int_attr_default[LC_MAX_INT_ATTRS];
     const char *real_attr_name; /* NULL when the op has no double attribute */
 } lc_op_info;
 
@@ -119,10 +123,21 @@ LC_API lc_status lc_input(lc_graph *g, const char *name, lc_dtype dtype, lc_shap
 LC_API lc_status lc_constant(lc_graph *g, lc_dtype dtype, lc_shape shape, const double *data,
                            int *out);
 LC_API lc_status lc_scalar(lc_graph *g, lc_dtype dtype, double value, int *out);
+/* Windows of `size` slots over axis `dim`, one every `step`; lc_unfold's slots are adjacent,
+ * lc_unfold_dilated's `dilation` apart (slot j of window o reads o·step - pad_lo + j·dilation). */
 LC_API lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                            int64_t pad_hi, int *out);
+LC_API lc_status lc_unfold_dilated(lc_graph *g, int x, int dim, int64_t size, int64_t step,
+                                   int64_t pad_lo, int64_t pad_hi, int64_t dilation, int *out);
+/* The windows of a max: as lc_unfold_dilated, but reads outside [0, L) are -inf. */
+LC_API lc_status lc_unfold_neg_inf_pad(lc_graph *g, int x, int dim, int64_t size, int64_t step,
+                                       int64_t pad_lo, int64_t pad_hi, int64_t dilation, int *out);
+/* The adjoint of the unfold with the same parameters, restoring axis `dim` to `length`. */
 LC_API lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                          int64_t pad_hi, int64_t length, int *out);
+LC_API lc_status lc_fold_dilated(lc_graph *g, int x, int dim, int64_t size, int64_t step,
+                                 int64_t pad_lo, int64_t pad_hi, int64_t dilation, int64_t length,
+                                 int *out);
 LC_API lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out);
 LC_API lc_status lc_abs(lc_graph *g, int x, int *out);
 LC_API lc_status lc_sign(lc_graph *g, int x, int *out);
@@ -136,6 +151,9 @@ LC_API lc_status lc_div(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_sum(lc_graph *g, int x, int dim, int *out);
 LC_API lc_status lc_mean(lc_graph *g, int x, int dim, int *out);
+/* max over axis `dim` (NaN wins), and the mask of each axis's first maximum (its gradient). */
+LC_API lc_status lc_max(lc_graph *g, int x, int dim, int *out);
+LC_API lc_status lc_max_mask(lc_graph *g, int x, int dim, int *out);
 
 /* The generic builder the typed ones call: validates arity, attributes and shapes, infers
  * dtype and shape, appends. `inputs` has the op's arity; `attrs` its int attributes (NULL

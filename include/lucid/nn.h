@@ -33,12 +33,40 @@ typedef struct lc_lppool1d_params {
     bool ceil_mode;
 } lc_lppool1d_params;
 
+/* MaxPool1d/MaxPool2d (PyTorch's order). Sizes of the 2-D module are (height, width) pairs;
+ * padding is -inf (it never wins), and a window of padding alone gives -inf. */
+typedef struct lc_maxpool1d_params {
+    int64_t kernel_size;     /* required, >= 1 */
+    int64_t stride;          /* >= 1, or LC_STRIDE_UNSET */
+    int64_t padding;         /* 0 <= padding <= kernel_size / 2 */
+    int64_t dilation;        /* >= 1 */
+    bool return_indices;     /* not supported yet: refused */
+    bool ceil_mode;
+} lc_maxpool1d_params;
+
+typedef struct lc_maxpool2d_params {
+    int64_t kernel_size[2];  /* required, >= 1 */
+    int64_t stride[2];       /* >= 1, or both LC_STRIDE_UNSET */
+    int64_t padding[2];      /* 0 <= padding <= kernel_size / 2, per axis */
+    int64_t dilation[2];     /* >= 1 */
+    bool return_indices;     /* not supported yet: refused */
+    bool ceil_mode;
+} lc_maxpool2d_params;
+
 /* Parameters with every default filled in (stride unset, padding 0, ceil_mode False,
  * count_include_pad True). */
 LC_API lc_avgpool1d_params lc_avgpool1d_defaults(int64_t kernel_size);
 LC_API lc_lppool1d_params lc_lppool1d_defaults(double norm_type, int64_t kernel_size);
+LC_API lc_maxpool1d_params lc_maxpool1d_defaults(int64_t kernel_size);
+LC_API lc_maxpool2d_params lc_maxpool2d_defaults(int64_t kernel_h, int64_t kernel_w);
 
-typedef enum lc_module_kind { LC_MODULE_AVGPOOL1D, LC_MODULE_LPPOOL1D, LC_MODULE_SEQUENTIAL } lc_module_kind;
+typedef enum lc_module_kind {
+    LC_MODULE_AVGPOOL1D,
+    LC_MODULE_LPPOOL1D,
+    LC_MODULE_MAXPOOL1D,
+    LC_MODULE_MAXPOOL2D,
+    LC_MODULE_SEQUENTIAL
+} lc_module_kind;
 
 typedef struct lc_module lc_module;
 
@@ -46,6 +74,8 @@ typedef struct lc_module lc_module;
  * kernel_size / 2 = 1, got 2"). Free with lc_module_free (NULL is fine). */
 LC_API lc_status lc_avgpool1d_new(const lc_avgpool1d_params *params, lc_module **out);
 LC_API lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out);
+LC_API lc_status lc_maxpool1d_new(const lc_maxpool1d_params *params, lc_module **out);
+LC_API lc_status lc_maxpool2d_new(const lc_maxpool2d_params *params, lc_module **out);
 LC_API lc_status lc_sequential_new(lc_module **out);
 /* Append `child` to a Sequential, which takes ownership of it even when this fails. */
 LC_API lc_status lc_sequential_append(lc_module *seq, lc_module *child);
@@ -55,6 +85,8 @@ LC_API lc_module_kind lc_module_get_kind(const lc_module *m);
 /* Resolved parameters (stride filled in). Only for the matching kind. */
 LC_API lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m);
 LC_API lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m);
+LC_API lc_maxpool1d_params lc_module_maxpool1d_params(const lc_module *m);
+LC_API lc_maxpool2d_params lc_module_maxpool2d_params(const lc_module *m);
 LC_API int lc_sequential_count(const lc_module *m);
 LC_API const lc_module *lc_sequential_child(const lc_module *m, int i);
 
@@ -84,6 +116,8 @@ typedef enum lc_arg_kind {
     LC_ARG_INT,   /* an integer; a float is refused */
     LC_ARG_REAL,  /* a number; an integer is accepted */
     LC_ARG_BOOL,  /* True or False */
+    LC_ARG_SIZE1, /* a 1-D size: an integer or a 1-tuple of one, `(3,)` (in lc_arg_value.i) */
+    LC_ARG_SIZE2, /* a 2-D size: an integer (both axes) or a tuple `(h, w)` (in .pair) */
 } lc_arg_kind;
 
 typedef struct lc_arg_info {
@@ -114,6 +148,7 @@ typedef struct lc_arg_value {
     int64_t i;                 /* LC_ARG_INT */
     double r;                  /* LC_ARG_REAL */
     bool b;                    /* LC_ARG_BOOL */
+    int64_t pair[2];           /* LC_ARG_SIZE2: (h, w); an integer n gives (n, n) */
 } lc_arg_value;
 
 /* Build module `name` from `n_values` values, values[k] for the table's args[k] (n_values

@@ -55,7 +55,7 @@ F32, F64 = 0, 1  # lc_dtype
 OK, ERR_INVALID_ARG, ERR_SHAPE, ERR_PARSE, ERR_IO, ERR_UNSUPPORTED, ERR_NOMEM, ERR_JIT, ERR_INTERNAL = range(9)
 
 # lc_arg_kind
-ARG_INT, ARG_REAL, ARG_BOOL = range(3)
+ARG_INT, ARG_REAL, ARG_BOOL, ARG_SIZE1, ARG_SIZE2 = range(5)
 
 
 class Shape(ctypes.Structure):
@@ -82,7 +82,7 @@ class ModuleInfo(ctypes.Structure):
 
 class ArgValue(ctypes.Structure):
     _fields_ = [("set", ctypes.c_bool), ("is_none", ctypes.c_bool), ("i", ctypes.c_int64),
-                ("r", ctypes.c_double), ("b", ctypes.c_bool)]
+                ("r", ctypes.c_double), ("b", ctypes.c_bool), ("pair", ctypes.c_int64 * 2)]
 
 
 _p = ctypes.c_void_p

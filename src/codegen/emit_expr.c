@@ -78,6 +78,52 @@ static LLVMValueRef emit_window_sum(emitter *e, int node, lc_dtype dt, int64_t n
     return emit_sum(e, node, dt, n, term, ctx, from, to);
 }
 
+/* ---- max and the mask of the first maximum ---- */
+
+/* acc = t where t is larger, or a NaN the first time one is met: NaN wins, and an earlier
+ * maximum is kept on a tie (the order terms arrive in is the window's). */
+static LLVMValueRef takes_over(emitter *e, LLVMValueRef t, LLVMValueRef acc) {
+    LLVMValueRef gt = LLVMBuildFCmp(e->b, LLVMRealOGT, t, acc, "");
+    LLVMValueRef first_nan = LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, t, t, ""),
+                                          LLVMBuildFCmp(e->b, LLVMRealORD, acc, acc, ""), "");
+    return LLVMBuildOr(e->b, gt, first_nan, "");
+}
+
+static void max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    acc[0] = LLVMBuildSelect(e->b, takes_over(e, t[0], acc[0]), t[0], acc[0], "");
+}
+
+/* The terms of a first-maximum search: the value and its index along the axis (as a real:
+ * shape rules keep the axis within 2^24, exact in f32). */
+static void value_and_index(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    reduce_ctx *r = ctx;
+    ix xi[LC_MAX_RANK];
+    reduce_index(r, j, xi);
+    t[0] = lc_emit_value(e, r->x, xi);
+    t[1] = LLVMBuildSIToFP(e->b, j.v, LLVMTypeOf(t[0]), "");
+}
+
+/* (value, index) pairs: the larger value wins, a NaN over a number, and between equal values
+ * (or two NaNs) the lower index. Terms arrive in index order, except when vector partial sums
+ * combine their lanes, where the index decides the tie. */
+static void first_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    LLVMValueRef same = LLVMBuildOr(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, t[0], acc[0], ""),
+                                    LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, t[0], t[0], ""),
+                                                 LLVMBuildFCmp(e->b, LLVMRealUNO, acc[0], acc[0], ""), ""),
+                                    "");
+    LLVMValueRef earlier = LLVMBuildAnd(e->b, same, LLVMBuildFCmp(e->b, LLVMRealOLT, t[1], acc[1], ""), "");
+    LLVMValueRef take = LLVMBuildOr(e->b, takes_over(e, t[0], acc[0]), earlier, "");
+    acc[0] = LLVMBuildSelect(e->b, take, t[0], acc[0], "");
+    acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
+}
+
+/* A reduction of node `node` over `n` terms with `nacc` accumulators, as fuse scheduled it. */
+static void emit_scheduled(emitter *e, int node, lc_dtype dt, int64_t n, lc_reducer *r, LLVMValueRef *acc) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    LC_ASSERT(rs && rs->terms == n);
+    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
+}
+
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
 
 static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
@@ -389,16 +435,39 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     const lc_node *yn = lc_graph_node(e->f->graph, c->y);
     lc_window w = lc_window_of(n);
     int dim = w.dim;
-    int64_t size = w.size, step = w.step;
+    int64_t size = w.size, step = w.step, dil = w.dilation;
     int64_t windows = yn->shape.dim[dim];
     lc_dtype dt = n->dtype;
-    /* windows visited in increasing order: o = base_o - (count - 1 - r) */
-    int64_t count = lc_window_cover(&w);
-    LLVMValueRef o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
-    LLVMValueRef j = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
-    LLVMValueRef ok = LLVMBuildAnd(
-        e->b, in_range(e, o, windows),
-        LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), "");
+    LLVMValueRef o, j, ok, zero = LLVMConstInt(e->i64, 0, 0);
+    if (lc_fold_gathers_slots(&w)) {
+        /* slots j = size - 1 - r (so windows still come in increasing order): slot j of
+         * window o = (t - j·dilation) / step holds t where that divides exactly; t and
+         * j·dilation are both below the padded length, so the difference cannot overflow */
+        j = LLVMBuildSub(e->b, LLVMConstInt(e->i64, (unsigned long long)(size - 1), 1), r.v, "");
+        LLVMValueRef off = LLVMBuildSub(e->b, c->t.v, imul_c(e, j, dil), "");
+        LLVMValueRef sv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
+        o = step == 1 ? off : LLVMBuildSDiv(e->b, off, sv, "");
+        ok = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSGE, off, zero, ""),
+                          LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+        if (step > 1)
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntEQ, LLVMBuildSRem(e->b, off, sv, ""), zero, ""), "");
+    } else {
+        /* windows visited in increasing order: o = base_o - (count - 1 - r); window o reaches
+         * t at offset t - o·step >= 0 (o <= t / step), which is slot (t - o·step) / dilation
+         * where the dilation divides it and the slot is below size */
+        int64_t count = lc_window_cover(&w);
+        o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
+        LLVMValueRef off = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
+        j = off;
+        ok = in_range(e, o, windows);
+        if (dil > 1) {
+            LLVMValueRef dv = LLVMConstInt(e->i64, (unsigned long long)dil, 1);
+            j = LLVMBuildSDiv(e->b, off, dv, "");
+            ok = LLVMBuildAnd(e->b, ok, LLVMBuildICmp(e->b, LLVMIntEQ, LLVMBuildSRem(e->b, off, dv, ""), zero, ""), "");
+        }
+        ok = LLVMBuildAnd(
+            e->b, ok, LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), "");
+    }
     ix yi[LC_MAX_RANK];
     for (int d = 0, s = 0; d < yn->shape.rank; d++) {
         if (d == dim) {
@@ -413,6 +482,7 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
         }
         yi[d].fold_t = &c->t;
         yi[d].fold_step = step;
+        yi[d].fold_dilation = dil;
     }
     LLVMValueRef v = lc_emit_value(e, c->y, yi);
     t[0] = LLVMBuildSelect(e->b, ok, v, real_const(e, dt, 0.0), "");
@@ -465,20 +535,23 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         lc_window w = lc_window_of(n);
         int dim = w.dim;
-        int64_t step = w.step, lo = w.pad_lo;
+        int64_t step = w.step, lo = w.pad_lo, dil = w.dilation;
         int64_t len = xn->shape.dim[dim];
-        if (len == 0) return real_const(e, dt, 0.0);
+        LLVMValueRef pad = real_const(e, dt, n->attr[LC_UNFOLD_NEG_INF_PAD] ? -INFINITY : 0.0);
+        if (len == 0) return pad;
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
         ix pos = ix_opaque(NULL);
         if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
-            o->fold_step == step) {
-            pos = *o->fold_t; /* o·step + j = t exactly wherever the gathered term counts */
+            o->fold_step == step && o->fold_dilation == dil) {
+            pos = *o->fold_t; /* o·step + j·dilation = t exactly wherever the gathered term counts */
             pos.v = iadd_c(e, pos.v, -lo);
             pos.k -= lo;
         } else {
-            pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), j->v, "");
+            /* the wrapping i64 arithmetic is exact wherever the position is read: a valid
+             * (o, j) gives a position below the padded length, which fits int64 */
+            pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), imul_c(e, j->v, dil), "");
             lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
-            pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, &ap);
+            pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, dil, &ap);
             if (pos.aff) {
                 pos.ci = ap.ci;
                 pos.k = ap.k;
@@ -501,7 +574,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         clamped.fold_role = 0;
         xi[dim] = clamped;
         LLVMValueRef v = lc_emit_value(e, n->inputs[0], xi);
-        return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, real_const(e, dt, 0.0), "");
+        return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, pad, "");
     }
     case LC_OP_FOLD: {
         lc_window w = lc_window_of(n);
@@ -517,7 +590,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             if (d != dim) other[s++] = idx[d];
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
-        int64_t count = lc_window_cover(&w);
+        int64_t count = lc_fold_gather_terms(&w);
         LLVMValueRef from = NULL, to = NULL;
         if (lc_kernel_reduction(e->k, node)->span == LC_SPAN_WINDOWS) {
             /* term r visits window base_o - (count - 1) + r: only the windows in [0, windows)
@@ -580,6 +653,29 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, from, to);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
+    }
+    case LC_OP_MAX: {
+        const lc_node *xn = lc_graph_node(g, n->inputs[0]);
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
+        lc_reducer red = {1, sum_term, max_of, &r};
+        LLVMValueRef acc = real_const(e, dt, -INFINITY);
+        emit_scheduled(e, node, dt, xn->shape.dim[r.dim], &red, &acc);
+        return acc;
+    }
+    case LC_OP_MAX_MASK: {
+        /* the axis's first maximum, searched from index +inf so that any element wins a tie
+         * with the start (an axis of -inf only chooses index 0); then 1 where this is it */
+        int dim = (int)n->attr[LC_REDUCE_DIM];
+        ix rest[LC_MAX_RANK];
+        for (int d = 0, k = 0; d < n->shape.rank; d++)
+            if (d != dim) rest[k++] = idx[d];
+        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL};
+        lc_reducer red = {2, value_and_index, first_max_of, &r};
+        LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};
+        emit_scheduled(e, node, dt, n->shape.dim[dim], &red, acc);
+        LLVMValueRef here = LLVMBuildSIToFP(e->b, idx[dim].v, real_type(e, dt), "");
+        LLVMValueRef chosen = LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[1], here, "");
+        return LLVMBuildSelect(e->b, chosen, real_const(e, dt, 1.0), real_const(e, dt, 0.0), "");
     }
     case LC_OP_COUNT:
         break;

@@ -19,11 +19,12 @@ typedef struct ix {
     bool aff;
     int64_t ci, k, rlo, rhi;
     /* Set on the window and slot indices a fold's gather produces: both came from the
-     * position t = i + pad_lo as o = t / step - r and j = t - o·step, so an unfold with the
-     * same step reads position t - its pad_lo directly (affine in i, so bounds checks can be
-     * elided and loads are contiguous) instead of recombining the clamped o and j. */
+     * position t = i + pad_lo as o = t / step - r and j = (t - o·step) / dilation, so an
+     * unfold with the same step and dilation reads position t - its pad_lo directly (affine
+     * in i, so bounds checks can be elided and loads are contiguous) instead of recombining
+     * the clamped o and j. */
     const struct ix *fold_t;
-    int64_t fold_step;
+    int64_t fold_step, fold_dilation;
     int fold_role; /* 1 window, 2 slot */
 } ix;
 
@@ -69,12 +70,12 @@ static inline LLVMValueRef real_const(emitter *e, lc_dtype dt, double v) {
 }
 
 static inline ix ix_const(emitter *e, int64_t v) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0, 0};
     return r;
 }
 
 static inline ix ix_opaque(LLVMValueRef v) {
-    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0};
+    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0, 0};
     return r;
 }
 

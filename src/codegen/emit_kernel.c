@@ -149,13 +149,13 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     int64_t windows = yn->shape.dim[rank - 1];
     lc_dtype dt = root->dtype;
     LC_ASSERT(size <= step);
-    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0};
+    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0};
     LLVMValueRef valid = check_window(e, &o, windows);
     counted_loop l;
     LLVMValueRef ph = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
                                  LLVMConstInt(e->i64, (unsigned long long)size, 1), "slots");
     yi[rank - 1] = o;
-    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0};
+    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0, 0};
     yi[rank] = j;
     LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
     if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
@@ -178,10 +178,11 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     int64_t size = w.size, step = w.step, lo = w.pad_lo;
     int64_t windows = yn->shape.dim[rank - 1], count = lc_window_cover(&w);
     lc_dtype dt = root->dtype;
+    LC_ASSERT(w.dilation == 1); /* fuse keeps dilated folds element-major */
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0) {
-        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0}; /* window q: the loop index itself */
+        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0}; /* window q: the loop index itself */
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
@@ -199,7 +200,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         for (int64_t m = count - 1; m >= 0; m--) {
             int64_t j = ph + m * step;
             if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
-            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0};
+            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0, 0};
             LLVMValueRef valid = check_window(e, &o, windows);
             yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
@@ -224,7 +225,7 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
-        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0};
+        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0};
         idx[rank - 1] = ii;
     }
     if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
@@ -314,7 +315,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, tmp, "entry"));
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = ix_opaque(LLVMGetParam(tmp, 0));
-    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0};
+    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0};
     idx[rank - 1] = ii;
     e->checked = true;
     /* the fix-up's form reads the same elements, but is discovered too, so no check it makes

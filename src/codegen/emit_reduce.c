@@ -25,7 +25,7 @@ static unsigned partial_lanes(LLVMTypeRef ty) {
 }
 
 static ix const_index(emitter *e, int64_t j) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0};
     return r;
 }
 
@@ -51,7 +51,7 @@ static void pack_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     for (int a = 0; a < r->nacc; a++) vt[a] = fill[a];
     for (unsigned l = 0; l < count; l++) {
-        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0};
+        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0};
         LLVMValueRef t[LC_EMIT_MAX_ACC];
         r->terms(e, r->ctx, j, t);
         for (int a = 0; a < r->nacc; a++)

@@ -46,7 +46,7 @@ lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_
     if (!g || !out) return lc_fail(LC_ERR_INVALID_ARG, "%s: graph and out must not be NULL", info->name);
     lc_node n = {.op = op, .dtype = dtype, .real_attr = real_attr, .data = data};
     for (int i = 0; i < LC_MAX_INPUTS; i++) n.inputs[i] = i < info->arity ? inputs[i] : -1;
-    for (int i = 0; i < info->n_int_attrs; i++) n.attr[i] = attrs ? attrs[i] : 0;
+    for (int i = 0; i < info->n_int_attrs; i++) n.attr[i] = attrs ? attrs[i] : info->int_attr_default[i];
     if (info->arity == 0) {
         if (!shape) return lc_fail(LC_ERR_INVALID_ARG, "%s: shape must be given", info->name);
         n.shape = *shape;
@@ -183,19 +183,38 @@ static lc_status binary(lc_graph *g, lc_op op, int a, int b, const int64_t *attr
     return lc_graph_append(g, op, in, attrs, 0, LC_F32, &no_shape, NULL, out);
 }
 
+lc_status lc_unfold_dilated(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                            int64_t pad_hi, int64_t dilation, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_UNFOLD_DIM] = dim, [LC_UNFOLD_SIZE] = size, [LC_UNFOLD_STEP] = step,
+                                 [LC_UNFOLD_PAD_LO] = pad_lo, [LC_UNFOLD_PAD_HI] = pad_hi,
+                                 [LC_UNFOLD_DILATION] = dilation};
+    return unary(g, LC_OP_UNFOLD, x, a, 0, out);
+}
+
+lc_status lc_unfold_neg_inf_pad(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                                int64_t pad_hi, int64_t dilation, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_UNFOLD_DIM] = dim, [LC_UNFOLD_SIZE] = size, [LC_UNFOLD_STEP] = step,
+                                 [LC_UNFOLD_PAD_LO] = pad_lo, [LC_UNFOLD_PAD_HI] = pad_hi,
+                                 [LC_UNFOLD_DILATION] = dilation, [LC_UNFOLD_NEG_INF_PAD] = 1};
+    return unary(g, LC_OP_UNFOLD, x, a, 0, out);
+}
+
 lc_status lc_unfold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                     int64_t pad_hi, int *out) {
-    int64_t a[LC_MAX_INT_ATTRS] = {[LC_UNFOLD_DIM] = dim, [LC_UNFOLD_SIZE] = size, [LC_UNFOLD_STEP] = step,
-                                 [LC_UNFOLD_PAD_LO] = pad_lo, [LC_UNFOLD_PAD_HI] = pad_hi};
-    return unary(g, LC_OP_UNFOLD, x, a, 0, out);
+    return lc_unfold_dilated(g, x, dim, size, step, pad_lo, pad_hi, 1, out);
+}
+
+lc_status lc_fold_dilated(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
+                          int64_t pad_hi, int64_t dilation, int64_t length, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_FOLD_DIM] = dim, [LC_FOLD_SIZE] = size, [LC_FOLD_STEP] = step,
+                                 [LC_FOLD_PAD_LO] = pad_lo, [LC_FOLD_PAD_HI] = pad_hi,
+                                 [LC_FOLD_LENGTH] = length, [LC_FOLD_DILATION] = dilation};
+    return unary(g, LC_OP_FOLD, x, a, 0, out);
 }
 
 lc_status lc_fold(lc_graph *g, int x, int dim, int64_t size, int64_t step, int64_t pad_lo,
                   int64_t pad_hi, int64_t length, int *out) {
-    int64_t a[LC_MAX_INT_ATTRS] = {[LC_FOLD_DIM] = dim, [LC_FOLD_SIZE] = size, [LC_FOLD_STEP] = step,
-                                 [LC_FOLD_PAD_LO] = pad_lo, [LC_FOLD_PAD_HI] = pad_hi,
-                                 [LC_FOLD_LENGTH] = length};
-    return unary(g, LC_OP_FOLD, x, a, 0, out);
+    return lc_fold_dilated(g, x, dim, size, step, pad_lo, pad_hi, 1, length, out);
 }
 
 lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out) {
@@ -237,4 +256,14 @@ lc_status lc_sum(lc_graph *g, int x, int dim, int *out) {
 lc_status lc_mean(lc_graph *g, int x, int dim, int *out) {
     int64_t a[LC_MAX_INT_ATTRS] = {[LC_MEAN_DIM] = dim};
     return unary(g, LC_OP_MEAN, x, a, 0, out);
+}
+
+lc_status lc_max(lc_graph *g, int x, int dim, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_MAX_DIM] = dim};
+    return unary(g, LC_OP_MAX, x, a, 0, out);
+}
+
+lc_status lc_max_mask(lc_graph *g, int x, int dim, int *out) {
+    int64_t a[LC_MAX_INT_ATTRS] = {[LC_MAX_MASK_DIM] = dim};
+    return unary(g, LC_OP_MAX_MASK, x, a, 0, out);
 }

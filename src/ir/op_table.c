@@ -24,11 +24,15 @@ typedef struct attr_row {
     lc_op op;
     int index;
     const char *name;
+    bool optional;
+    int64_t default_value;
 } attr_row;
 
 static const attr_row attr_rows[] = {
-#define LC_ATTR(OP, ATTR, name) {LC_OP_##OP, LC_##OP##_##ATTR, #name},
+#define LC_ATTR(OP, ATTR, name) {LC_OP_##OP, LC_##OP##_##ATTR, #name, false, 0},
+#define LC_ATTR_OPT(OP, ATTR, name, dflt) {LC_OP_##OP, LC_##OP##_##ATTR, #name, true, dflt},
 #include "lucid/ops.def"
+#undef LC_ATTR_OPT
 #undef LC_ATTR
 };
 
@@ -44,7 +48,8 @@ static_assert(LC_FOLD_DIM == LC_UNFOLD_DIM && LC_FOLD_SIZE == LC_UNFOLD_SIZE &&
                   LC_FOLD_PAD_HI == LC_UNFOLD_PAD_HI,
               "fold's window attributes are unfold's, in the same places");
 
-static_assert(LC_MEAN_DIM == LC_REDUCE_DIM, "sum and mean keep `dim` at one index");
+static_assert(LC_MEAN_DIM == LC_REDUCE_DIM && LC_MAX_DIM == LC_REDUCE_DIM && LC_MAX_MASK_DIM == LC_REDUCE_DIM,
+              "sum, mean, max and max_mask keep `dim` at one index");
 
 static lc_op_info infos[LC_OP_COUNT];
 static int infos_ready;
@@ -57,14 +62,23 @@ static void build_infos(void) {
         info->kind = rows[op].kind;
         info->real_attr_name = rows[op].real_attr[0] ? rows[op].real_attr : NULL;
         info->n_int_attrs = 0;
+        for (int i = 0; i < LC_MAX_INT_ATTRS; i++) {
+            info->int_attr_optional[i] = false;
+            info->int_attr_default[i] = 0;
+        }
     }
     /* the rows of one op are consecutive and in index order, so the count is the last + 1;
-     * an LC_ATTR row placed under another op's row would get that op's next index */
+     * an LC_ATTR row placed under another op's row would get that op's next index. Optional
+     * attributes come last (text IR may stop before them), so none is followed by a plain one. */
     for (size_t i = 0; i < sizeof attr_rows / sizeof attr_rows[0]; i++) {
         lc_op_info *info = &infos[attr_rows[i].op];
-        LC_ASSERT(attr_rows[i].index == info->n_int_attrs);
-        info->int_attr_names[attr_rows[i].index] = attr_rows[i].name;
-        info->n_int_attrs = attr_rows[i].index + 1;
+        int index = attr_rows[i].index;
+        LC_ASSERT(index == info->n_int_attrs);
+        LC_ASSERT(attr_rows[i].optional || index == 0 || !info->int_attr_optional[index - 1]);
+        info->int_attr_names[index] = attr_rows[i].name;
+        info->int_attr_optional[index] = attr_rows[i].optional;
+        info->int_attr_default[index] = attr_rows[i].default_value;
+        info->n_int_attrs = index + 1;
     }
 }
 

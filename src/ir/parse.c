@@ -4,6 +4,7 @@
  *   node    := '%'N '=' op body attr* ':' dtype '[' dims ']' ['name=' STRING] EOL
  *   body    := STRING?  (input)  |  NUMBER | '[' NUMBER, ... ']'  (constant)  |  '(' %i, ... ')'
  *   attr    := NAME '=' INT   (the op's int attributes, table order)  then  NAME '=' NUMBER
+ *              (an optional int attribute, ops.def's LC_ATTR_OPT, may be left out: its default)
  *   output  := 'output' %i (',' %i)* EOL
  *
  * Spaces, tabs, blank lines and '#' comments are allowed anywhere a token may start. Nodes
@@ -310,6 +311,15 @@ static int attr_index(const lc_op_info *info, const char *s, size_t len) {
     return -1;
 }
 
+/* Whether the next token is the identifier `name` (nothing is consumed but space). */
+static bool next_is_attr(parser *ps, const char *name) {
+    const char *save = ps->p, *s;
+    size_t len;
+    bool is = read_ident(ps, &s, &len) && ident_is(s, len, name);
+    ps->p = save;
+    return is;
+}
+
 /* "NAME =" where NAME must be attribute number `want` of the op (the real one after the ints). */
 static lc_status parse_attr_name(parser *ps, const lc_op_info *info, int want) {
     const char *expected = want < info->n_int_attrs ? info->int_attr_names[want] : info->real_attr_name;
@@ -517,6 +527,10 @@ static lc_status parse_node(parser *ps) {
         LC_TRY(parse_inputs(ps, info, inputs));
     }
     for (int i = 0; i < info->n_int_attrs; i++) {
+        if (info->int_attr_optional[i] && !next_is_attr(ps, info->int_attr_names[i])) {
+            attrs[i] = info->int_attr_default[i];
+            continue;
+        }
         LC_TRY(parse_attr_name(ps, info, i));
         LC_TRY(parse_int_attr(ps, info->name, info->int_attr_names[i], &attrs[i]));
     }

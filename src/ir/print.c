@@ -81,7 +81,8 @@ static void put_node(lc_strbuf *sb, int index, const lc_node *n) {
         lc_strbuf_puts(sb, ")");
     }
     for (int i = 0; i < info->n_int_attrs; i++)
-        lc_strbuf_printf(sb, " %s=%" PRId64, info->int_attr_names[i], n->attr[i]);
+        if (!info->int_attr_optional[i] || n->attr[i] != info->int_attr_default[i])
+            lc_strbuf_printf(sb, " %s=%" PRId64, info->int_attr_names[i], n->attr[i]);
     if (info->real_attr_name) {
         char num[32];
         lc_strbuf_printf(sb, " %s=%s", info->real_attr_name, lc_format_number(n->real_attr, num));

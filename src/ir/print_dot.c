@@ -54,8 +54,9 @@ static void put_node(lc_strbuf *sb, const lc_graph *g, int index, int output_pos
     }
     if (info->n_int_attrs > 0 || info->real_attr_name) {
         lc_strbuf_puts(sb, "\\n");
-        for (int i = 0; i < info->n_int_attrs; i++)
-            lc_strbuf_printf(sb, "%s%s=%" PRId64, i ? " " : "", info->int_attr_names[i], n->attr[i]);
+        for (int i = 0; i < info->n_int_attrs; i++) /* optional ones only where not their default */
+            if (!info->int_attr_optional[i] || n->attr[i] != info->int_attr_default[i])
+                lc_strbuf_printf(sb, "%s%s=%" PRId64, i ? " " : "", info->int_attr_names[i], n->attr[i]);
         if (info->real_attr_name) {
             char num[32];
             lc_strbuf_printf(sb, "%s%s=%s", info->n_int_attrs ? " " : "", info->real_attr_name,

@@ -3,6 +3,7 @@
  * verifier, so a graph read from text obeys the same rules as one built in C. */
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "ir/graph_internal.h"
 #include "ir/window.h"
@@ -65,7 +66,23 @@ static lc_status check_window(const char *op, const lc_window *w) {
     if (w->step < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: step must be >= 1, got %" PRId64, op, w->step);
     if (w->pad_lo < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_lo must be >= 0, got %" PRId64, op, w->pad_lo);
     if (w->pad_hi < 0) return lc_fail(LC_ERR_INVALID_ARG, "%s: pad_hi must be >= 0, got %" PRId64, op, w->pad_hi);
+    if (w->dilation < 1)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: dilation must be >= 1, got %" PRId64, op, w->dilation);
     return LC_OK;
+}
+
+/* The window's span dilation·(size - 1) + 1 must fit the padded length (so it fits int64). */
+static lc_status check_span(const char *op, const lc_window *w, int64_t padded, const char *axis) {
+    if (lc_window_span_wide(w) <= padded) return LC_OK;
+    if (w->dilation == 1)
+        return lc_fail(LC_ERR_SHAPE, "%s: size %" PRId64 " exceeds the padded length %" PRId64 "%s", op,
+                       w->size, padded, axis);
+    if (lc_window_span_wide(w) > INT64_MAX)
+        return lc_fail(LC_ERR_SHAPE, "%s: window span dilation %" PRId64 " * (size %" PRId64
+                       " - 1) + 1 overflows", op, w->dilation, w->size);
+    return lc_fail(LC_ERR_SHAPE, "%s: window span dilation %" PRId64 " * (size %" PRId64 " - 1) + 1 = %" PRId64
+                   " exceeds the padded length %" PRId64 "%s", op, w->dilation, w->size,
+                   lc_window_span(w), padded, axis);
 }
 
 lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
@@ -101,13 +118,16 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         LC_TRY(check_dim(op, "dim", a[LC_UNFOLD_DIM], s.rank));
         lc_window w = lc_window_of(n);
         LC_TRY(check_window(op, &w));
+        if (a[LC_UNFOLD_NEG_INF_PAD] != 0 && a[LC_UNFOLD_NEG_INF_PAD] != 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "unfold: neg_inf_pad must be 0 or 1, got %" PRId64,
+                           a[LC_UNFOLD_NEG_INF_PAD]);
         if (s.rank + 1 > LC_MAX_RANK)
             return lc_fail(LC_ERR_SHAPE, "unfold: result rank would exceed %d", LC_MAX_RANK);
         int64_t len = s.dim[w.dim], padded = 0;
         LC_TRY(padded_length(op, len, &w, &padded));
-        if (padded < w.size)
-            return lc_fail(LC_ERR_SHAPE, "unfold: size %" PRId64 " exceeds the padded length %" PRId64
-                           " of axis %d", w.size, padded, w.dim);
+        char axis[32];
+        snprintf(axis, sizeof axis, " of axis %d", w.dim);
+        LC_TRY(check_span(op, &w, padded, axis));
         s.dim[w.dim] = lc_window_count(len, &w);
         s.dim[s.rank++] = w.size;
         break;
@@ -124,9 +144,7 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
                            ", got %" PRId64, w.size, s.dim[s.rank - 1]);
         int64_t padded = 0;
         LC_TRY(padded_length(op, length, &w, &padded));
-        if (padded < w.size)
-            return lc_fail(LC_ERR_SHAPE, "fold: size %" PRId64 " exceeds the padded length %" PRId64,
-                           w.size, padded);
+        LC_TRY(check_span(op, &w, padded, ""));
         int64_t windows = lc_window_count(length, &w);
         if (s.dim[w.dim] != windows)
             return lc_fail(LC_ERR_SHAPE, "fold: axis %d must hold %" PRId64
@@ -168,9 +186,17 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         break;
     case LC_OP_SUM:
     case LC_OP_MEAN:
+    case LC_OP_MAX:
         LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
         for (int i = (int)a[LC_REDUCE_DIM]; i + 1 < s.rank; i++) s.dim[i] = s.dim[i + 1];
         s.rank--;
+        break;
+    case LC_OP_MAX_MASK:
+        LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
+        /* the compiled mask carries the first maximum's index in the element type */
+        if (s.dim[a[LC_REDUCE_DIM]] > (INT64_C(1) << 24))
+            return lc_fail(LC_ERR_SHAPE, "max_mask: axis %" PRId64 " may hold at most 2^24 elements, got %" PRId64,
+                           a[LC_REDUCE_DIM], s.dim[a[LC_REDUCE_DIM]]);
         break;
     case LC_OP_COUNT:
         return lc_fail(LC_ERR_INVALID_ARG, "node %%%d: unknown op", index);

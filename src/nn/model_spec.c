@@ -50,6 +50,7 @@ typedef struct parser {
     token tok;         /* the current token */
     const char *label;
     bool inline_call;  /* positions as "col N" */
+    bool in_tuple;     /* reading a tuple's items: no tuple starts inside one */
 } parser;
 
 /* Format "label:line:col: " (file) or "label: col N: " (inline) and the message. */
@@ -182,11 +183,16 @@ static bool tok_is(const token *t, const char *word) {
 
 /* ---- values -------------------------------------------------------------------------------- */
 
-typedef enum lit_kind { LIT_INT, LIT_REAL, LIT_BOOL, LIT_NONE } lit_kind;
+typedef enum lit_kind { LIT_INT, LIT_REAL, LIT_BOOL, LIT_NONE, LIT_TUPLE } lit_kind;
+
+/* A tuple literal holds at most this many integers: the sizes of 1-D and 2-D modules. */
+enum { SPEC_MAX_TUPLE = 2 };
 
 typedef struct literal {
     lit_kind kind;
     int64_t i;
+    int n_items;                     /* LIT_TUPLE: its integers */
+    int64_t items[SPEC_MAX_TUPLE];
     double r;
     bool b;
     bool int_overflow;   /* an integer literal beyond int64 */
@@ -194,9 +200,18 @@ typedef struct literal {
     int line, col;
 } literal;
 
-/* Parse one literal at the current token: [+-] number | [+-] inf | [+-] nan | True | False | None. */
+static lc_status parse_tuple(parser *ps, const char *module, const char *param, literal *lit);
+
+/* Parse one literal at the current token: [+-] number | [+-] inf | [+-] nan | True | False |
+ * None | a tuple of integers (parse_tuple). */
 static lc_status parse_literal(parser *ps, const char *module, const char *param, literal *lit) {
     memset(lit, 0, sizeof *lit);
+    if (ps->tok.kind == TOK_LPAREN && !ps->in_tuple) {
+        ps->in_tuple = true;
+        lc_status st = parse_tuple(ps, module, param, lit);
+        ps->in_tuple = false;
+        return st;
+    }
     lit->line = ps->tok.line;
     lit->col = ps->tok.col;
     char sign = 0;
@@ -254,6 +269,51 @@ static lc_status parse_literal(parser *ps, const char *module, const char *param
                    tok_text(&t, buf, sizeof buf));
 }
 
+/* A tuple of integers at the current '(' token: `(3,)`, `(2, 3)`, `(2, 3,)`. Its items are
+ * plain literals (a tuple inside a tuple is refused), so this adds one bounded level. */
+static lc_status parse_tuple(parser *ps, const char *module, const char *param, literal *lit) {
+    char buf[64];
+    token open = ps->tok;
+    memset(lit, 0, sizeof *lit);
+    lit->kind = LIT_TUPLE;
+    lit->line = open.line;
+    lit->col = open.col;
+    LC_TRY(next(ps));
+    size_t used = (size_t)snprintf(lit->text, sizeof lit->text, "(");
+    while (ps->tok.kind != TOK_RPAREN) {
+        if (ps->tok.kind == TOK_EOF)
+            return fail_at(ps, LC_ERR_PARSE, open.line, open.col, "%s: %s: '(' is never closed", module, param);
+        if (ps->tok.kind == TOK_LPAREN)
+            return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col,
+                           "%s: %s: a tuple holds integers, not tuples", module, param);
+        literal item;
+        LC_TRY(parse_literal(ps, module, param, &item));
+        if (item.kind != LIT_INT || item.int_overflow)
+            return fail_at(ps, LC_ERR_PARSE, item.line, item.col,
+                           "%s: %s: a tuple holds integers in the 64-bit range, got %s", module, param, item.text);
+        if (lit->n_items == SPEC_MAX_TUPLE)
+            return fail_at(ps, LC_ERR_PARSE, item.line, item.col,
+                           "%s: %s: a tuple holds at most %d integers, got another: %s", module, param,
+                           SPEC_MAX_TUPLE, item.text);
+        lit->items[lit->n_items++] = item.i;
+        if (used < sizeof lit->text)
+            used += (size_t)snprintf(lit->text + used, sizeof lit->text - used, "%s%s",
+                                     lit->n_items > 1 ? ", " : "", item.text);
+        if (ps->tok.kind == TOK_COMMA) {
+            LC_TRY(next(ps));
+        } else if (ps->tok.kind != TOK_RPAREN) {
+            return fail_at(ps, LC_ERR_PARSE, ps->tok.line, ps->tok.col,
+                           "%s: %s: expected ',' or ')' in a tuple, got %s", module, param,
+                           tok_text(&ps->tok, buf, sizeof buf));
+        }
+    }
+    if (lit->n_items == 0)
+        return fail_at(ps, LC_ERR_PARSE, open.line, open.col, "%s: %s: an empty tuple is not a size", module, param);
+    if (used < sizeof lit->text)
+        snprintf(lit->text + used, sizeof lit->text - used, "%s)", lit->n_items == 1 ? "," : "");
+    return next(ps);
+}
+
 /* Check a literal against the parameter's type and store it. */
 static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_info *p,
                         const literal *lit, lc_arg_value *v) {
@@ -265,7 +325,15 @@ static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_
         v->is_none = true;
         return LC_OK;
     }
+    if (p->kind == LC_ARG_SIZE1 && lit->kind == LIT_TUPLE) {
+        if (lit->n_items != 1)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
+                           "%s: %s must be an integer or a 1-tuple, got %s", m->name, p->name, lit->text);
+        v->i = lit->items[0];
+        return LC_OK;
+    }
     switch (p->kind) {
+    case LC_ARG_SIZE1: /* an integer, as LC_ARG_INT */
     case LC_ARG_INT:
         if (lit->kind != LIT_INT)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
@@ -275,6 +343,19 @@ static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_
                            "%s: %s is out of the 64-bit integer range, got %s", m->name, p->name,
                            lit->text);
         v->i = lit->i;
+        return LC_OK;
+    case LC_ARG_SIZE2:
+        if (lit->kind == LIT_TUPLE && lit->n_items == 2) {
+            v->pair[0] = lit->items[0];
+            v->pair[1] = lit->items[1];
+            v->i = lit->items[0];
+            return LC_OK;
+        }
+        if (lit->kind != LIT_INT || lit->int_overflow)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
+                           "%s: %s must be an integer or a pair (h, w) of integers, got %s", m->name,
+                           p->name, lit->text);
+        v->i = v->pair[0] = v->pair[1] = lit->i;
         return LC_OK;
     case LC_ARG_REAL:
         if (lit->kind != LIT_INT && lit->kind != LIT_REAL)

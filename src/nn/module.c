@@ -18,6 +18,8 @@ void lc_module_free(lc_module *m) {
 lc_module_kind lc_module_get_kind(const lc_module *m) { return m->kind; }
 lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m) { return m->avg; }
 lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m) { return m->lp; }
+lc_maxpool1d_params lc_module_maxpool1d_params(const lc_module *m) { return m->max1; }
+lc_maxpool2d_params lc_module_maxpool2d_params(const lc_module *m) { return m->max2; }
 
 lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who,
                               const char *role) {
@@ -31,6 +33,8 @@ static lc_status forward(const lc_module *m, lc_graph *g, int x, const char *pre
     switch (m->kind) {
     case LC_MODULE_AVGPOOL1D: return lc_avgpool1d_forward(m, g, x, prefix, y);
     case LC_MODULE_LPPOOL1D: return lc_lppool1d_forward(m, g, x, prefix, y);
+    case LC_MODULE_MAXPOOL1D: return lc_maxpool1d_forward(m, g, x, prefix, y);
+    case LC_MODULE_MAXPOOL2D: return lc_maxpool2d_forward(m, g, x, prefix, y);
     case LC_MODULE_SEQUENTIAL:
         for (int i = 0; i < m->n_children; i++) {
             char child_prefix[32];
@@ -93,6 +97,10 @@ static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
         lc_strbuf_puts(sb, lc_format_number(m->lp.norm_type, num));
         lc_strbuf_printf(sb, ", kernel_size=%lld, stride=%lld, ceil_mode=%s)",
                          (long long)m->lp.kernel_size, (long long)m->lp.stride, py_bool(m->lp.ceil_mode));
+        return;
+    case LC_MODULE_MAXPOOL1D:
+    case LC_MODULE_MAXPOOL2D:
+        lc_maxpool_repr(sb, m);
         return;
     case LC_MODULE_SEQUENTIAL:
         if (m->n_children == 0) {

@@ -36,18 +36,66 @@ static lc_status build_lppool1d(const lc_arg_value *v, lc_module **out) {
     return lc_lppool1d_new(&p, out);
 }
 
+/* return_indices=True is refused in a spec: indices come through the C and Python APIs. */
+static lc_status refuse_indices(const char *who, const lc_arg_value *v) {
+    if (v->set && v->b)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: return_indices=True is not accepted here (the indices "
+                       "come through the C and Python APIs)", who);
+    return LC_OK;
+}
+
+static lc_status build_maxpool1d(const lc_arg_value *v, lc_module **out) {
+    lc_maxpool1d_params p = lc_maxpool1d_defaults(v[0].i);
+    p.stride = stride_of(&v[1]);
+    if (v[2].set) p.padding = v[2].i;
+    if (v[3].set) p.dilation = v[3].i;
+    LC_TRY(refuse_indices("MaxPool1d", &v[4]));
+    if (v[5].set) p.ceil_mode = v[5].b;
+    return lc_maxpool1d_new(&p, out);
+}
+
+static lc_status build_maxpool2d(const lc_arg_value *v, lc_module **out) {
+    lc_maxpool2d_params p = lc_maxpool2d_defaults(v[0].pair[0], v[0].pair[1]);
+    for (int a = 0; a < 2; a++) {
+        p.stride[a] = (!v[1].set || v[1].is_none) ? LC_STRIDE_UNSET : v[1].pair[a];
+        if (v[2].set) p.padding[a] = v[2].pair[a];
+        if (v[3].set) p.dilation[a] = v[3].pair[a];
+    }
+    LC_TRY(refuse_indices("MaxPool2d", &v[4]));
+    if (v[5].set) p.ceil_mode = v[5].b;
+    return lc_maxpool2d_new(&p, out);
+}
+
 static const lc_arg_info AVGPOOL1D_ARGS[] = {
-    {"kernel_size", LC_ARG_INT, true, false, NULL},
-    {"stride", LC_ARG_INT, false, true, "None"},
-    {"padding", LC_ARG_INT, false, false, "0"},
+    {"kernel_size", LC_ARG_SIZE1, true, false, NULL},
+    {"stride", LC_ARG_SIZE1, false, true, "None"},
+    {"padding", LC_ARG_SIZE1, false, false, "0"},
     {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
     {"count_include_pad", LC_ARG_BOOL, false, false, "True"},
 };
 
 static const lc_arg_info LPPOOL1D_ARGS[] = {
     {"norm_type", LC_ARG_REAL, true, false, NULL},
-    {"kernel_size", LC_ARG_INT, true, false, NULL},
-    {"stride", LC_ARG_INT, false, true, "None"},
+    {"kernel_size", LC_ARG_SIZE1, true, false, NULL},
+    {"stride", LC_ARG_SIZE1, false, true, "None"},
+    {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
+};
+
+static const lc_arg_info MAXPOOL1D_ARGS[] = {
+    {"kernel_size", LC_ARG_SIZE1, true, false, NULL},
+    {"stride", LC_ARG_SIZE1, false, true, "None"},
+    {"padding", LC_ARG_SIZE1, false, false, "0"},
+    {"dilation", LC_ARG_SIZE1, false, false, "1"},
+    {"return_indices", LC_ARG_BOOL, false, false, "False"},
+    {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
+};
+
+static const lc_arg_info MAXPOOL2D_ARGS[] = {
+    {"kernel_size", LC_ARG_SIZE2, true, false, NULL},
+    {"stride", LC_ARG_SIZE2, false, true, "None"},
+    {"padding", LC_ARG_SIZE2, false, false, "0"},
+    {"dilation", LC_ARG_SIZE2, false, false, "1"},
+    {"return_indices", LC_ARG_BOOL, false, false, "False"},
     {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
 };
 
@@ -58,6 +106,10 @@ static const module_row TABLE[] = {
         AVGPOOL1D_ARGS, build_avgpool1d),
     ROW("LPPool1d", "p-norm (sum |x|^p)^(1/p) of each window over the last axis",
         LPPOOL1D_ARGS, build_lppool1d),
+    ROW("MaxPool1d", "largest element of each window over the last axis (padding is -inf)",
+        MAXPOOL1D_ARGS, build_maxpool1d),
+    ROW("MaxPool2d", "largest element of each window over the last two axes (padding is -inf)",
+        MAXPOOL2D_ARGS, build_maxpool2d),
 };
 
 #undef ROW

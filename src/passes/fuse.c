@@ -93,11 +93,17 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f->graph, node, &lp)) {
         lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
-        f->why[node] = dup_printf(
-            "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
-            "): inlining would recompute it up to %" PRId64 " times",
-            unfold_idx, unfold->attr[LC_UNFOLD_SIZE], unfold->attr[LC_UNFOLD_STEP],
-            lc_window_cover(&w));
+        if (w.dilation == 1)
+            f->why[node] = dup_printf(
+                "feeds unfold %%%d whose windows overlap (size %" PRId64 " > step %" PRId64
+                "): inlining would recompute it up to %" PRId64 " times",
+                unfold_idx, w.size, w.step, lc_window_cover(&w));
+        else
+            f->why[node] = dup_printf(
+                "feeds unfold %%%d whose windows overlap (span %" PRId64 " = dilation %" PRId64
+                " * (size %" PRId64 " - 1) + 1 > step %" PRId64 "): inlining would recompute it up to %" PRId64
+                " times", unfold_idx, lc_window_span(&w), w.dilation, w.size, w.step,
+                lc_fold_gather_terms(&w));
         return;
     }
     for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
@@ -129,11 +135,12 @@ static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_l
 
 /* Whether the kernel rooted at a fold runs window-major (lc_schedule): short blocks (step and
  * ceil(size/step) at most LC_UNROLL_MAX) unroll, and long blocks of windows that do not
- * overlap run as loops over the window's slots; anything else (long overlapping windows)
- * stays element-major. */
+ * overlap run as loops over the window's slots; anything else (long overlapping windows, and
+ * dilated windows, whose slots are not a block's consecutive positions) stays element-major. */
 static bool fold_window_major(const lc_node *n) {
     if (n->op != LC_OP_FOLD || n->attr[LC_FOLD_DIM] != n->shape.rank - 1) return false;
     lc_window w = lc_window_of(n);
+    if (w.dilation != 1) return false;
     return (w.step <= LC_UNROLL_MAX && lc_window_cover(&w) <= LC_UNROLL_MAX) || !lc_window_overlaps(&w);
 }
 
@@ -220,12 +227,12 @@ static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_roo
     /* saturating: a huge window (size near INT64_MAX) only makes the estimate "huge" */
     int64_t cost = 0;
     for (int i = 0; i < info->arity; i++) cost = lc_sat_add(cost, collect_node(f, c, n->inputs[i], false));
-    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
         const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
         cost = lc_sat_mul(cost, x->shape.dim[n->attr[LC_REDUCE_DIM]]);
     } else if (n->op == LC_OP_FOLD) {
         lc_window w = lc_window_of(n);
-        cost = lc_sat_mul(cost, lc_window_cover(&w));
+        cost = lc_sat_mul(cost, lc_fold_gather_terms(&w));
     }
     return cost > 0 ? cost : 1;
 }
@@ -239,8 +246,10 @@ static void schedule_span(const lc_graph *g, lc_reduction_schedule *rs) {
     const lc_node *n = lc_graph_node(g, rs->node);
     if (rs->terms <= LC_UNROLL_MAX) return;
     if (n->op == LC_OP_FOLD) {
+        /* a gather over slots (dilation far beyond the step) already visits only `size` terms */
+        lc_window w = lc_window_of(n);
         int64_t windows = lc_graph_node(g, n->inputs[0])->shape.dim[n->attr[LC_FOLD_DIM]];
-        if (windows < rs->terms) rs->span = LC_SPAN_WINDOWS;
+        if (!lc_fold_gathers_slots(&w) && windows < rs->terms) rs->span = LC_SPAN_WINDOWS;
         return;
     }
     int u = lc_window_span_unfold(g, rs->node);
@@ -264,11 +273,11 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
         int node = k->nodes[i];
         const lc_node *n = lc_graph_node(f->graph, node);
         int64_t terms = -1;
-        if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+        if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
             terms = lc_graph_node(f->graph, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]];
         } else if (n->op == LC_OP_FOLD) {
             lc_window w = lc_window_of(n);
-            terms = lc_window_cover(&w);
+            terms = lc_fold_gather_terms(&w);
         }
         if (terms >= 0) {
             lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1};
@@ -450,8 +459,9 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     if (st != LC_OK) goto done;
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
-        if (u->op == LC_OP_UNFOLD && u->attr[LC_UNFOLD_SIZE] > u->attr[LC_UNFOLD_STEP])
-            materialize_reductions(f, u->inputs[0], u, i);
+        if (u->op != LC_OP_UNFOLD) continue;
+        lc_window w = lc_window_of(u);
+        if (lc_window_overlaps(&w)) materialize_reductions(f, u->inputs[0], u, i);
     }
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
@@ -496,7 +506,10 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
     const lc_node *r = lc_graph_node(f->graph, k->root);
     if (k->sched.order == LC_LOOP_ELEMENTS) {
         lc_strbuf_puts(sb, "  schedule: element-major (one trip per element, last axis innermost");
-        if (r->op == LC_OP_FOLD && r->attr[LC_FOLD_DIM] == r->shape.rank - 1) {
+        if (r->op == LC_OP_FOLD && r->attr[LC_FOLD_DIM] == r->shape.rank - 1 && lc_window_of(r).dilation > 1) {
+            lc_strbuf_printf(sb, "; not window-major: the windows are dilated (dilation %" PRId64 ")",
+                             lc_window_of(r).dilation);
+        } else if (r->op == LC_OP_FOLD && r->attr[LC_FOLD_DIM] == r->shape.rank - 1) {
             lc_window w = lc_window_of(r);
             lc_strbuf_printf(sb, "; not window-major: the windows overlap (size %" PRId64 " > step %" PRId64
                              ") and a block of %" PRId64 " positions x %" PRId64
@@ -554,9 +567,15 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
         return;
     }
     if (rs && x->op == LC_OP_FOLD) {
-        lc_strbuf_printf(sb, "  [gather over the %" PRId64 " window%s covering each position: %s]",
-                         rs->terms, rs->terms == 1 ? "" : "s",
-                         rs->unrolled ? "unrolled" : "vector partial sums");
+        lc_window w = lc_window_of(x);
+        if (lc_fold_gathers_slots(&w))
+            lc_strbuf_printf(sb, "  [gather over the window slots that may hold each position, %" PRId64
+                             " (dilation %" PRId64 "): %s]", rs->terms, w.dilation,
+                             rs->unrolled ? "unrolled" : "vector partial sums");
+        else
+            lc_strbuf_printf(sb, "  [gather over the %" PRId64 " window%s covering each position: %s]",
+                             rs->terms, rs->terms == 1 ? "" : "s",
+                             rs->unrolled ? "unrolled" : "vector partial sums");
         return;
     }
     if (rs && rs->span == LC_SPAN_DATA) {
@@ -576,7 +595,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              "%d to unroll), so the loop around it is not vectorized]", rs->terms, LC_UNROLL_MAX);
         return;
     }
-    if (x->op == LC_OP_UNFOLD) lc_strbuf_puts(sb, "  [index arithmetic; 0 outside [0, L)]");
+    if (x->op == LC_OP_UNFOLD)
+        lc_strbuf_puts(sb, x->attr[LC_UNFOLD_NEG_INF_PAD] ? "  [index arithmetic; -inf outside [0, L)]"
+                                                          : "  [index arithmetic; 0 outside [0, L)]");
     else if (x->op == LC_OP_EXPAND) lc_strbuf_puts(sb, "  [index dropped; the input is recomputed per slot]");
 }
 

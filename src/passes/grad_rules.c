@@ -147,7 +147,8 @@ static int rule(emitter *e, int yi, int gy, int operand) {
          * position; slots in the padding have no source and are dropped. */
         if (e->st != LC_OK) return -1;
         lc_window w = lc_window_of(y);
-        lc_status st = lc_fold(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, xn->shape.dim[w.dim], &out);
+        lc_status st = lc_fold_dilated(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, w.dilation,
+                                       xn->shape.dim[w.dim], &out);
         return named(e, st, out, "fold");
     }
     case LC_OP_FOLD: {
@@ -155,7 +156,7 @@ static int rule(emitter *e, int yi, int gy, int operand) {
          * gradient of the position it was summed onto (0 for padding). */
         if (e->st != LC_OK) return -1;
         lc_window w = lc_window_of(y);
-        lc_status st = lc_unfold(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, &out);
+        lc_status st = lc_unfold_dilated(e->g, gy, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, w.dilation, &out);
         return named(e, st, out, "unfold");
     }
     case LC_OP_EXPAND:
@@ -185,6 +186,16 @@ static int rule(emitter *e, int yi, int gy, int operand) {
         int64_t n = xn->shape.dim[a[LC_MEAN_DIM]];
         return e_div(e, e_expand(e, gy, (int)a[LC_MEAN_DIM], n), e_scalar(e, x, (double)n), false);
     }
+    case LC_OP_MAX: {
+        /* Only the chosen element (max_mask: the first maximum, or the first NaN) gets gy; a
+         * window of padding alone chooses a padding slot, whose gradient the fold drops. */
+        if (e->st != LC_OK) return -1;
+        int mask = -1, dim = (int)a[LC_MAX_DIM];
+        lc_status st = lc_max_mask(e->g, x, dim, &mask);
+        return e_mul(e, named(e, st, mask, "max_mask"), e_expand(e, gy, dim, xn->shape.dim[dim]));
+    }
+    case LC_OP_MAX_MASK:
+        return -1; /* piecewise constant: no gradient */
     case LC_OP_COUNT:
         break;
     }

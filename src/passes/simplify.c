@@ -186,6 +186,8 @@ static lc_status simplify_node(lc_simplify *s, lc_rebuild *rb, int old, const in
     case LC_OP_EXPAND:
     case LC_OP_SUM:
     case LC_OP_MEAN:
+    case LC_OP_MAX:
+    case LC_OP_MAX_MASK:
         return lc_rebuild_append(rb, n, in, out);
     case LC_OP_COUNT:
         break;

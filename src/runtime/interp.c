@@ -108,10 +108,13 @@ static lc_status densify(value *v, const lc_shape *s, int node) {
 static lc_status eval_unfold(const lc_node *n, int node, const lc_node *xn, const lc_wide *x, value *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
-    int64_t size = w.size, step = w.step, lo = w.pad_lo;
+    int64_t size = w.size, step = w.step, lo = w.pad_lo, dil = w.dilation;
+    lc_wide pad = lc_wide_from_double(n->attr[LC_UNFOLD_NEG_INF_PAD] ? -INFINITY : 0.0);
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
-    int64_t width = size < in.extent ? size : in.extent;
+    /* compact only where every slot outside the data reads 0 (no dilation, zero padding) */
+    bool may_compact = dil == 1 && !n->attr[LC_UNFOLD_NEG_INF_PAD];
+    int64_t width = may_compact && size > in.extent ? in.extent : size;
     LC_TRY(value_alloc(out, &n->shape, width, node));
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t o = 0; o < windows; o++)
@@ -125,34 +128,40 @@ static lc_status eval_unfold(const lc_node *n, int node, const lc_node *xn, cons
                     out->rest[row] = lc_wide_from_double(0.0);
                 }
                 for (int64_t k = 0; k < width; k++) {
-                    int64_t pos = o * step - lo + first + k;
+                    int64_t pos = o * step - lo + (first + k) * dil; /* < padded length: fits */
                     out->data[row * width + k] = pos >= 0 && pos < in.extent
                                                      ? x[(a * in.extent + pos) * in.inner + b]
-                                                     : lc_wide_from_double(0.0);
+                                                     : pad;
                 }
             }
     return LC_OK;
 }
 
-/* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with o*step - pad_lo + j = pos.
- * Only the slots j with pos in [0, length) are visited (the others are dropped). */
+/* fold: out[a][pos][b] = sum of in[a][o][b][j] over every (o, j) with
+ * o*step - pad_lo + j*dilation = pos. */
 static void eval_fold(const lc_node *n, const lc_node *xn, const value *x, lc_wide *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
-    int64_t size = w.size, step = w.step, lo = w.pad_lo, length = n->attr[LC_FOLD_LENGTH];
+    int64_t size = w.size, step = w.step, lo = w.pad_lo, dil = w.dilation, length = n->attr[LC_FOLD_LENGTH];
     axis_split res = split_at(&n->shape, dim);
     int64_t windows = xn->shape.dim[dim];
     for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++) out[k] = lc_wide_from_double(0.0);
     for (int64_t a = 0; a < res.outer; a++)
         for (int64_t o = 0; o < windows; o++)
             for (int64_t b = 0; b < res.inner; b++) {
-                int64_t j0 = lo - o * step, j1 = j0 + length; /* pos = 0 and pos = length */
-                if (j0 < 0) j0 = 0;
-                if (j1 > size) j1 = size;
+                int64_t j0 = 0, j1 = size;
+                if (dil == 1) { /* only the slots with pos in [0, length): pos = 0 at j = lo - o*step */
+                    j0 = lo - o * step;
+                    j1 = j0 + length;
+                    if (j0 < 0) j0 = 0;
+                    if (j1 > size) j1 = size;
+                }
                 for (int64_t j = j0; j < j1; j++) {
-                    int64_t pos = o * step - lo + j;
-                    lc_wide *dst = &out[(a * length + pos) * res.inner + b];
-                    *dst = lc_wide_add(*dst, value_at(x, (a * windows + o) * res.inner + b, j));
+                    int64_t pos = o * step - lo + j * dil; /* < padded length: fits */
+                    if (pos >= 0 && pos < length) {
+                        lc_wide *dst = &out[(a * length + pos) * res.inner + b];
+                        *dst = lc_wide_add(*dst, value_at(x, (a * windows + o) * res.inner + b, j));
+                    }
                 }
             }
 }
@@ -203,6 +212,39 @@ static void eval_reduce_rows(const lc_node *n, const value *x, lc_wide *out) {
         out[r] = n->op == LC_OP_MEAN ? lc_wide_div(acc, extent) : acc;
     }
 }
+
+/* max over axis dim: the first NaN met wins, else the largest (from -inf). */
+static void eval_max(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
+    axis_split in = split_at(&xn->shape, (int)n->attr[LC_REDUCE_DIM]);
+    for (int64_t a = 0; a < in.outer; a++)
+        for (int64_t b = 0; b < in.inner; b++) {
+            lc_wide best = lc_wide_from_double(-INFINITY);
+            int64_t at = -1;
+            for (int64_t d = 0; d < in.extent; d++) {
+                lc_wide v = x[(a * in.extent + d) * in.inner + b];
+                if (lc_wide_is_nan(v)) { at = d; break; }
+                if (lc_wide_greater(v, best)) { best = v; at = d; }
+            }
+            out[a * in.inner + b] = at < 0 ? lc_wide_from_double(-INFINITY) : x[(a * in.extent + at) * in.inner + b];
+        }
+}
+
+/* max_mask over axis dim: 1 at the first maximum (the first NaN if any; index 0 when all are
+ * -inf), 0 elsewhere. */
+static void eval_max_mask(const lc_node *n, const lc_wide *x, lc_wide *out) {
+    axis_split in = split_at(&n->shape, (int)n->attr[LC_REDUCE_DIM]);
+    for (int64_t a = 0; a < in.outer; a++)
+        for (int64_t b = 0; b < in.inner; b++) {
+            lc_wide best = lc_wide_from_double(-INFINITY);
+            int64_t at = 0;
+            for (int64_t d = 0; d < in.extent; d++) {
+                lc_wide v = x[(a * in.extent + d) * in.inner + b];
+                if (lc_wide_is_nan(v)) { at = d; break; }
+                if (lc_wide_greater(v, best)) { best = v; at = d; }
+            }
+            for (int64_t d = 0; d < in.extent; d++)
+                out[(a * in.extent + d) * in.inner + b] = lc_wide_from_double(d == at ? 1.0 : 0.0);
+        }
 
 static lc_wide pow_of(lc_wide b, double e, bool zero_pole) {
     if (zero_pole && lc_wide_is_zero(b) && e < 0) return lc_wide_from_double(0.0);
@@ -368,6 +410,16 @@ static lc_status eval_node(const lc_graph *g, int i, value *values, const lc_ten
         }
         LC_TRY(densify(x, &xn->shape, in0));
         eval_reduce(n, xn, x->data, out->data);
+        return LC_OK;
+    case LC_OP_MAX:
+        LC_TRY(densify(x, &xn->shape, in0));
+        LC_TRY(value_alloc_dense(out, &n->shape, i));
+        eval_max(n, xn, x->data, out->data);
+        return LC_OK;
+    case LC_OP_MAX_MASK:
+        LC_TRY(densify(x, &xn->shape, in0));
+        LC_TRY(value_alloc_dense(out, &n->shape, i));
+        eval_max_mask(n, x->data, out->data);
         return LC_OK;
     case LC_OP_COUNT: break;
     }

@@ -56,6 +56,15 @@ double lc_wide_to_double(lc_wide v) {
 
 bool lc_wide_is_zero(lc_wide v) { return v.m == 0; }
 
+bool lc_wide_is_nan(lc_wide v) { return isnan(v.m); }
+
+bool lc_wide_greater(lc_wide a, lc_wide b) {
+    /* ±inf and NaN sit in m with e = 0, and every finite m is finite: m's compare decides */
+    if (!isfinite(a.m) || !isfinite(b.m)) return a.m > b.m;
+    /* a - b rounds to a nonzero value of its exact sign (exponents are far inside int64) */
+    return lc_wide_add(a, (lc_wide){-b.m, b.e}).m > 0;
+}
+
 lc_wide lc_wide_abs(lc_wide v) { return (lc_wide){fabs(v.m), v.e}; }
 
 lc_wide lc_wide_sign(lc_wide v) {

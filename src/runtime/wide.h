@@ -39,6 +39,9 @@ lc_wide lc_wide_abs(lc_wide v);
 /* −1, 0 or 1 (signed zero kept); NaN stays NaN. */
 lc_wide lc_wide_sign(lc_wide v);
 bool lc_wide_is_zero(lc_wide v);
+bool lc_wide_is_nan(lc_wide v);
+/* a > b exactly (false when either is NaN), beyond the double range too. */
+bool lc_wide_greater(lc_wide a, lc_wide b);
 
 /* b^e with C's pow rules for zeros, infinities, NaN and negative bases (C11 F.10.4.4), and
  * within about one ulp of the double mantissa for every finite b and e: e·log2|b| is carried

@@ -160,7 +160,16 @@ int cli_run(int argc, char **argv) {
     double t_read = lc_now_ms();
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) goto done;
     if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
-    if (x->shape.rank != 2 && x->shape.rank != 3) {
+    const lc_module *first = model;
+    while (lc_module_get_kind(first) == LC_MODULE_SEQUENTIAL && lc_sequential_count(first) > 0)
+        first = lc_sequential_child(first, 0);
+    if (lc_module_get_kind(first) == LC_MODULE_MAXPOOL2D) {
+        if (x->shape.rank != 3 && x->shape.rank != 4) {
+            st = cli_error("--input", "%s: input must have rank 3 (C, H, W) or 4 (N, C, H, W), got shape %s",
+                           shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
+            goto done;
+        }
+    } else if (x->shape.rank != 2 && x->shape.rank != 3) {
         st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
                        shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
         goto done;

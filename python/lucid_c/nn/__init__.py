@@ -206,12 +206,20 @@ class _TableModule(Module):
                 if not none_ok:
                     raise TypeError("%s: %s cannot be None" % (name, arg))
                 c.is_none = True
-            elif kind == _lib.ARG_INT:
-                if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                    raise TypeError("%s: %s must be an integer, got %r" % (name, arg, v))
-                if not -2**63 <= int(v) < 2**63:
-                    raise ValueError("%s: %s is out of the 64-bit integer range, got %r" % (name, arg, v))
-                c.i = int(v)
+            elif kind in (_lib.ARG_INT, _lib.ARG_SIZE1, _lib.ARG_SIZE2):
+                # sizes are an int or a tuple: (3,) in 1-D, (h, w) in 2-D
+                n = {_lib.ARG_SIZE1: 1, _lib.ARG_SIZE2: 2}.get(kind, 0)
+                items = list(v) if n and isinstance(v, tuple) and len(v) == n else [v]
+                for item in items:
+                    if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+                        what = {0: "an integer", 1: "an integer or a 1-tuple",
+                                2: "an integer or a pair (h, w) of integers"}[n]
+                        raise TypeError("%s: %s must be %s, got %r" % (name, arg, what, v))
+                    if not -2**63 <= int(item) < 2**63:
+                        raise ValueError("%s: %s is out of the 64-bit integer range, got %r" % (name, arg, v))
+                c.i = int(items[0])
+                c.pair[0] = int(items[0])
+                c.pair[1] = int(items[-1])
             elif kind == _lib.ARG_REAL:
                 if isinstance(v, bool) or not isinstance(v, numbers.Real):
                     raise TypeError("%s: %s must be a number, got %r" % (name, arg, v))

@@ -1,0 +1,58 @@
+/* What MaxPool1d and MaxPool2d share (docs/semantics.md): each pooled axis validated the same
+ * way, its windows as one unfold padded with -inf (padding never wins), and their repr. */
+#include <inttypes.h>
+
+#include "nn/module_internal.h"
+#include "support/error.h"
+
+lc_status lc_maxpool_check_axis(const char *who, int64_t kernel, int64_t *stride, int64_t padding,
+                                int64_t dilation) {
+    if (kernel < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: kernel_size must be >= 1, got %" PRId64, who, kernel);
+    if (*stride == LC_STRIDE_UNSET) *stride = kernel;
+    if (*stride < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: stride must be >= 1, got %" PRId64, who, *stride);
+    if (padding < 0 || padding > kernel / 2)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: padding must be between 0 and kernel_size / 2 = %" PRId64
+                       ", got %" PRId64, who, kernel / 2, padding);
+    if (dilation < 1)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: dilation must be >= 1, got %" PRId64, who, dilation);
+    /* the span dilation·(kernel - 1) + 1 must fit int64 (it stands in for the kernel below) */
+    if ((__int128)dilation * (kernel - 1) + 1 > INT64_MAX)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: dilation %" PRId64 " * (kernel_size %" PRId64
+                       " - 1) + 1 overflows", who, dilation, kernel);
+    return LC_OK;
+}
+
+lc_status lc_maxpool_windows(const char *who, lc_graph *g, int x, int axis, int64_t kernel, int64_t stride,
+                             int64_t padding, int64_t dilation, bool ceil_mode, const char *prefix, int *out) {
+    /* PyTorch's length rule with the window's span in place of the kernel */
+    int64_t span = dilation * (kernel - 1) + 1;
+    lc_pool1d_geometry geo;
+    LC_TRY(lc_pool1d_geometry_compute(who, lc_graph_node(g, x)->shape.dim[axis], span, stride, padding,
+                                      ceil_mode, &geo));
+    LC_TRY(lc_unfold_neg_inf_pad(g, x, axis, kernel, stride, padding, geo.pad_hi, dilation, out));
+    return lc_module_name_node(g, *out, prefix, who, NULL);
+}
+
+static const char *py_bool(bool b) { return b ? "True" : "False"; }
+
+void lc_maxpool_repr(lc_strbuf *sb, const lc_module *m) {
+    if (m->kind == LC_MODULE_MAXPOOL1D) {
+        const lc_maxpool1d_params *p = &m->max1;
+        lc_strbuf_printf(sb, "MaxPool1d(kernel_size=%" PRId64 ", stride=%" PRId64 ", padding=%" PRId64
+                         ", dilation=%" PRId64 ", ceil_mode=%s)", p->kernel_size, p->stride, p->padding,
+                         p->dilation, py_bool(p->ceil_mode));
+        return;
+    }
+    /* PyTorch prints a size given as one int as that int, a pair as a tuple */
+    const lc_maxpool2d_params *p = &m->max2;
+    const int64_t *v[4] = {p->kernel_size, p->stride, p->padding, p->dilation};
+    const char *names[4] = {"kernel_size", "stride", "padding", "dilation"};
+    lc_strbuf_puts(sb, "MaxPool2d(");
+    for (int i = 0; i < 4; i++) {
+        if (v[i][0] == v[i][1])
+            lc_strbuf_printf(sb, "%s=%" PRId64 ", ", names[i], v[i][0]);
+        else
+            lc_strbuf_printf(sb, "%s=(%" PRId64 ", %" PRId64 "), ", names[i], v[i][0], v[i][1]);
+    }
+    lc_strbuf_printf(sb, "ceil_mode=%s)", py_bool(p->ceil_mode));
+}

@@ -1,0 +1,50 @@
+/* MaxPool2d(kernel_size, stride = kernel_size, padding = 0, dilation = 1,
+ * return_indices = False, ceil_mode = False), PyTorch's semantics (docs/semantics.md). Input
+ * (N, C, H, W) or (C, H, W). A 2-D window is two unfolds (rows, then columns, each padded with
+ * -inf) and two maxes (over the columns of each row, then over the rows): the first maximum
+ * in row-major window order is the first row holding the maximum, then the first column in it,
+ * so the gradient reaches the element PyTorch's does. */
+#include "nn/module_internal.h"
+#include "support/error.h"
+
+static const char *const WHO = "MaxPool2d";
+
+lc_maxpool2d_params lc_maxpool2d_defaults(int64_t kernel_h, int64_t kernel_w) {
+    lc_maxpool2d_params p = {{kernel_h, kernel_w}, {LC_STRIDE_UNSET, LC_STRIDE_UNSET}, {0, 0}, {1, 1}, false, false};
+    return p;
+}
+
+lc_status lc_maxpool2d_new(const lc_maxpool2d_params *params, lc_module **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "%s: out must not be NULL", WHO);
+    *out = NULL;
+    if (!params) return lc_fail(LC_ERR_INVALID_ARG, "%s: params must not be NULL", WHO);
+    lc_maxpool2d_params p = *params;
+    for (int a = 0; a < 2; a++)
+        LC_TRY(lc_maxpool_check_axis(WHO, p.kernel_size[a], &p.stride[a], p.padding[a], p.dilation[a]));
+    if (p.return_indices)
+        return lc_fail(LC_ERR_UNSUPPORTED, "%s: return_indices=True is not supported yet", WHO);
+    lc_module *m = calloc(1, sizeof *m);
+    if (!m) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", WHO);
+    m->kind = LC_MODULE_MAXPOOL2D;
+    m->max2 = p;
+    *out = m;
+    return LC_OK;
+}
+
+lc_status lc_maxpool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y) {
+    const lc_shape *s = &lc_graph_node(g, x)->shape;
+    if (s->rank != 3 && s->rank != 4)
+        return lc_fail(LC_ERR_SHAPE, "%s: input must have rank 3 (C, H, W) or 4 (N, C, H, W), got rank %d",
+                       WHO, s->rank);
+    int h = s->rank - 2, w = s->rank - 1, rows, cols, row_max;
+    const lc_maxpool2d_params *p = &m->max2;
+    /* (..., H, W) -> (..., Ho, W, kh) -> (..., Ho, Wo, kh, kw) */
+    LC_TRY(lc_maxpool_windows(WHO, g, x, h, p->kernel_size[0], p->stride[0], p->padding[0], p->dilation[0],
+                              p->ceil_mode, prefix, &rows));
+    LC_TRY(lc_maxpool_windows(WHO, g, rows, w, p->kernel_size[1], p->stride[1], p->padding[1],
+                              p->dilation[1], p->ceil_mode, prefix, &cols));
+    LC_TRY(lc_max(g, cols, s->rank + 1, &row_max));
+    LC_TRY(lc_module_name_node(g, row_max, prefix, WHO, NULL));
+    LC_TRY(lc_max(g, row_max, s->rank, y));
+    return lc_module_name_node(g, *y, prefix, WHO, "rows");
+}

@@ -245,6 +245,7 @@ static void eval_max_mask(const lc_node *n, const lc_wide *x, lc_wide *out) {
             for (int64_t d = 0; d < in.extent; d++)
                 out[(a * in.extent + d) * in.inner + b] = lc_wide_from_double(d == at ? 1.0 : 0.0);
         }
+}
 
 static lc_wide pow_of(lc_wide b, double e, bool zero_pole) {
     if (zero_pole && lc_wide_is_zero(b) && e < 0) return lc_wide_from_double(0.0);

@@ -90,9 +90,9 @@ lc_status cli_run_graph(cli_engine engine, const lc_graph *g, const lc_tensor *c
     if (engine == CLI_ENGINE_JIT) st = alloc_outputs(g, outputs, n_outputs);
     if (st == LC_OK) st = cli_exec_prepare(engine, g, &e);
     if (st == LC_OK && engine == CLI_ENGINE_JIT) {
-        double t0 = cli_now_ms();
+        double t0 = lc_now_ms();
         st = lc_program_run_into(e.program, inputs, n_inputs, outputs, n_outputs);
-        e.info.run_ms = cli_now_ms() - t0;
+        e.info.run_ms = lc_now_ms() - t0;
     } else if (st == LC_OK) {
         st = cli_exec_run(&e, inputs, n_inputs, outputs, n_outputs);
     }

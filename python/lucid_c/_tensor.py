@@ -234,7 +234,7 @@ class Tensor:
         if self._pending is not None and self._pending.tracked:
             # Not run yet: one program gives the value and the gradient at the chain's start.
             start, dx = _lazy.realize_with_grad(self, seed)
-            _accumulate(start, dx)
+            _accumulate(start, dx, seed_is_ours=True)
         else:
             _accumulate(self, seed)
 
@@ -350,7 +350,7 @@ def _axes(dim, ndim):
     return tuple(sorted(axes)) if ndim else None  # a 0-d tensor's dim 0 is the tensor itself
 
 
-def _accumulate(root, seed):
+def _accumulate(root, seed, seed_is_ours=False):
     """Reverse mode from `root` (seeded with `seed`): each tensor's rule once, after every
     tensor that uses it; each leaf that requires grad adds its gradient into .grad."""
     order, seen = [], set()
@@ -368,6 +368,10 @@ def _accumulate(root, seed):
             if p.requires_grad and id(p) not in seen:
                 stack.append((p, False))
     grads = {id(root): seed}
+    # A new .grad takes over a fresh array a rule made (a module's dx is the size of its
+    # input) instead of copying it; not the caller's seed, a view, or an array another .grad
+    # took already (a rule may pass one array to two parents).
+    taken = set() if seed_is_ours else {id(seed)}
     for t in reversed(order):
         g = grads.pop(id(t), None)
         if g is None:
@@ -375,7 +379,11 @@ def _accumulate(root, seed):
         if t._backward is None:
             dtype = np.dtype(t.dtype)
             if t.grad is None:
-                t.grad = Tensor._wrap(np.array(g, dtype=dtype, order="C"))
+                if (id(g) in taken or g.base is not None or g.dtype != dtype
+                        or not g.flags.c_contiguous or not g.flags.writeable):
+                    g = np.array(g, dtype=dtype, order="C")
+                taken.add(id(g))
+                t.grad = Tensor._wrap(g)
             else:
                 grad = _lazy.expose(t.grad)
                 grad += g

@@ -70,9 +70,9 @@ def call(cmodule, x, new_tensor, grad_enabled):
     return y
 
 
-def _chain(t):
-    """(the realized tensor the chain starts from, the chain's CModules in call order)."""
-    p = t._pending
+def _chain(p):
+    """(the realized tensor the chain ending in call `p` starts from, the chain's CModules in
+    call order)."""
     s = p.source
     if s._pending is None:
         return s, (p.module,)
@@ -88,9 +88,12 @@ def _chain(t):
     return s, tuple(chain)
 
 
-def _finish(t, start, chain, a, y):
-    """t now holds y; a tracked t gets the chain's compiled backward, from t to `start`."""
-    p = t._pending
+def _finish(t, p, start, chain, a, y):
+    """t now holds y; a tracked t gets the chain's compiled backward, from t to `start`.
+    Threads that ran the same pending call at once (the C call releases the GIL) computed
+    equal values: the first to finish is kept."""
+    if t._pending is not p:
+        return
     t._array = y
     t._pending = None
     readers = p.source._readers
@@ -114,7 +117,10 @@ def _finish(t, start, chain, a, y):
 
 def realize(t):
     """Run the pending chain that ends at t as one compiled program; t keeps the result."""
-    start, chain = _chain(t)
+    p = t._pending
+    if p is None:
+        return
+    start, chain = _chain(p)
     a = start._array
     if not a.flags.c_contiguous:
         a = np.asarray(a, order="C")
@@ -122,21 +128,22 @@ def realize(t):
     program = _programs.get(key)
     if program is None:
         program = _program.chain_program(key, chain)
-    y = np.empty(t._pending.shape, dtype=a.dtype)
+    y = np.empty(p.shape, dtype=a.dtype)
     program.run((a,), (y,))
-    _finish(t, start, chain, a, y)
+    _finish(t, p, start, chain, a, y)
 
 
 def realize_with_grad(t, seed):
     """Run t's pending chain forward and backward in one program, seeded with `seed` (t's
     shape and dtype): t keeps its value; returns (the chain's start, d(seed·t)/d start)."""
-    start, chain = _chain(t)
+    p = t._pending
+    start, chain = _chain(p)
     a = np.asarray(start._array, order="C")
     key = (tuple(m.text for m in chain), a.dtype, a.shape, True)
-    y = np.empty(t._pending.shape, dtype=a.dtype)
+    y = np.empty(p.shape, dtype=a.dtype)
     dx = np.empty(a.shape, dtype=a.dtype)
     _program.chain_program(key, chain).run((a, seed), (y, dx))
-    _finish(t, start, chain, a, y)
+    _finish(t, p, start, chain, a, y)
     return start, dx
 
 

@@ -167,3 +167,27 @@ def test_strided_input_runs_through_a_copy():
     t = lucid.from_numpy(a)
     np.testing.assert_allclose(nn.AvgPool1d(2)(t).numpy(), (a[..., ::2] + a[..., 1::2]) / 2)
     assert np.shares_memory(t.numpy(), a)
+
+
+def test_threads_reading_pending_results():
+    import threading
+    x = Tensor(np.arange(4096.0).reshape(4, 8, 128), dtype=lucid.float64)
+    ref = nn.LPPool1d(2, 4)(nn.AvgPool1d(2)(x)).numpy().copy()
+    shared = [nn.LPPool1d(2, 4)(nn.AvgPool1d(2)(x)) for _ in range(20)]
+    errors = []
+
+    def work():
+        try:
+            for y in shared:
+                np.testing.assert_array_equal(y.numpy(), ref)
+            for _ in range(20):
+                np.testing.assert_array_equal(nn.LPPool1d(2, 4)(nn.AvgPool1d(2)(x)).numpy(), ref)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

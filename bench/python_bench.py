@@ -11,8 +11,8 @@
    calls, as wall time and as the process's CPU time (the machine is shared: CPU time does
    not count the time spent waiting for a core).
 2. Speed on (16, 64, 65536) float32 for AvgPool1d(4) and LPPool1d(2, 4), fwd and fwdbwd:
-   lucid_c (all cores), torch.nn.functional (as many threads as lucid_c: Debian's torch
-   starts with one here; LP on |x|, as Lucid takes |x|) and `build/bench/lucid-bench --impl
+   lucid_c (all cores), torch.nn.functional (as many threads as lucid_c, where Debian's torch
+   starts with one; LP on |x|, as Lucid takes |x|) and `build/bench/lucid-bench --impl
    jit,floor --threads all` run from here; median of N runs (torch's LP rows take seconds a
    run, so they get fewer). bytes and GB/s count each input read once and each output written
    once, as lucid-bench. lucid_c allocates each result (y; y and dx for fwdbwd) afresh, as
@@ -119,6 +119,10 @@ CASES = [("avg_k4s4", "AvgPool1d(4)", lambda: nn.AvgPool1d(4), lambda t: F.avg_p
 
 
 def large_rows(samples, torch_samples):
+    if torch is not None:
+        # Only here: on the tiny shape, torch's OpenMP team costs milliseconds a call on a
+        # loaded machine, and one thread is what it starts with.
+        torch.set_num_threads(lucid.get_num_threads())
     shape = (16, 64, 65536)
     out_shape = shape[:2] + (shape[2] // 4,)
     rng = np.random.default_rng(0)
@@ -191,8 +195,6 @@ def main():
     ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
     ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
     args = ap.parse_args()
-    if torch is not None:
-        torch.set_num_threads(lucid.get_num_threads())
     print("lucid_c %s, numpy %s, torch %s, %d cores; %s" % (
         lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
         os.cpu_count(), uptime()))

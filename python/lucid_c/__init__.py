@@ -29,7 +29,7 @@ __version__ = _lib.lib.lc_version().decode()
 
 def randn(*shape, requires_grad=False, dtype=None):
     """Standard normal samples from lucid_c.random's generator."""
-    values = random.generator().standard_normal(_shape_args(shape))
+    values = random.standard_normal(_shape_args(shape))
     return Tensor(values, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -37,6 +37,8 @@ def set_num_threads(n):
     """Worker threads the library's runtime uses (all cores by default)."""
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError("lucid_c.set_num_threads: n must be an integer, got %r" % (n,))
+    if not -2**31 <= n < 2**31:  # a C int; ctypes would wrap it silently
+        raise ValueError("lucid_c.set_num_threads: n is out of range, got %d" % n)
     _lib.check(_lib.lib.lc_runtime_set_threads(int(n)))
 
 

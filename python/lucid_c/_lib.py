@@ -54,8 +54,10 @@ F32, F64 = 0, 1  # lc_dtype
 # lc_status
 OK, ERR_INVALID_ARG, ERR_SHAPE, ERR_PARSE, ERR_IO, ERR_UNSUPPORTED, ERR_NOMEM, ERR_JIT, ERR_INTERNAL = range(9)
 
-# lc_arg_kind
-ARG_INT, ARG_REAL, ARG_BOOL, ARG_SIZE1, ARG_SIZE2 = range(5)
+# lc_arg_kind: the kinds this package checks itself. A kind the library adds later (an int
+# pair, a string) still works: its values pass through as Python literals to the library's
+# model-spec parser, which judges them (see nn._call_text).
+ARG_INT, ARG_REAL, ARG_BOOL = range(3)
 
 
 class Shape(ctypes.Structure):
@@ -70,6 +72,8 @@ class CTensor(ctypes.Structure):
                 ("grad_fn", ctypes.c_void_p)]
 
 
+# These two mirror lc_arg_info and lc_module_info of lucid/nn.h field for field (ctypes steps
+# through the args array by this size): a field added there is added here.
 class ArgInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("kind", ctypes.c_int), ("required", ctypes.c_bool),
                 ("none_ok", ctypes.c_bool), ("default_text", ctypes.c_char_p)]
@@ -78,11 +82,6 @@ class ArgInfo(ctypes.Structure):
 class ModuleInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("summary", ctypes.c_char_p), ("n_args", ctypes.c_int),
                 ("args", ctypes.POINTER(ArgInfo))]
-
-
-class ArgValue(ctypes.Structure):
-    _fields_ = [("set", ctypes.c_bool), ("is_none", ctypes.c_bool), ("i", ctypes.c_int64),
-                ("r", ctypes.c_double), ("b", ctypes.c_bool), ("pair", ctypes.c_int64 * 2)]
 
 
 _p = ctypes.c_void_p
@@ -100,10 +99,9 @@ _sig("lc_last_error", ctypes.c_char_p)
 _sig("lc_version", ctypes.c_char_p)
 _sig("lc_module_info_count", ctypes.c_int)
 _sig("lc_module_info_at", ctypes.POINTER(ModuleInfo), ctypes.c_int)
-_sig("lc_module_new", ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ArgValue), ctypes.c_int, _pp)
+_sig("lc_model_parse", ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, _pp)
+_sig("lc_model_parse_call", ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p, _pp)
 _sig("lc_module_free", None, _p)
-_sig("lc_sequential_new", ctypes.c_int, _pp)
-_sig("lc_sequential_append", ctypes.c_int, _p, _p)  # takes the child even on failure
 _sig("lc_module_repr", ctypes.c_int, _p, _pp)
 _sig("lc_module_output_shape", ctypes.c_int, _p, Shape, ctypes.POINTER(Shape))
 _sig("lc_module_graph", ctypes.c_int, _p, ctypes.c_int, Shape, _pp)

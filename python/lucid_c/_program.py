@@ -1,8 +1,9 @@
-"""Compiled programs: a library module applied to one input of a given dtype and shape.
+"""Compiled programs: a chain of library modules applied to one input of a given dtype and shape.
 
-Each (module, dtype, shape, backward) compiles once (the library's own pipeline: passes,
-fusion, LLVM) and is kept in a process-wide table keyed by the module's printed form, which
-names every resolved argument, so equal modules share programs. A repeated call is one
+A chain of one or more modules (x -> m1 -> m2 -> ...) compiles once (the library's own
+pipeline: passes, fusion, LLVM) into one program, kept in a process-wide table keyed by the
+modules' printed forms (which name every resolved argument, so equal modules share programs),
+the input's dtype and shape, and whether the backward is wanted. A repeated chain is one
 dictionary lookup and one C call (lc_program_run_into) over NumPy's memory.
 """
 
@@ -32,6 +33,19 @@ def c_shape(shape):
     return s
 
 
+_char = ctypes.c_char
+_addressof = ctypes.addressof
+
+
+def address(array):
+    """The address of an array's first element. ctypes.addressof over the array's own buffer
+    costs a third of ndarray.ctypes.data, which a read-only array still needs."""
+    try:
+        return _addressof(_char.from_buffer(array))
+    except (TypeError, ValueError, BufferError):
+        return array.ctypes.data
+
+
 def view(array):
     """An lc_tensor describing a C-contiguous float32/float64 NumPy array (no copy)."""
     t = _lib.CTensor()
@@ -42,8 +56,8 @@ def view(array):
 
 
 class Program:
-    """One compiled program; inputs and outputs are NumPy arrays of the graph's shapes, which
-    are fixed for a program (its key holds them)."""
+    """One compiled program; inputs and outputs are C-contiguous NumPy arrays of the graph's
+    shapes, which are fixed for a program (its key holds them)."""
 
     __slots__ = ("handle", "local")
 
@@ -68,14 +82,16 @@ class Program:
             n = len(inputs)
             ins = (ptr * n)(*[ctypes.pointer(v) for v in views[:n]])
             outs = (ptr * len(outputs))(*[ctypes.pointer(v) for v in views[n:]])
-            views = self.local.views = (views, ins, outs)
+            views = self.local.views = (views, ins, outs, n, len(outputs))
         return views
 
     def run(self, inputs, outputs):
-        views, ins, outs = self._views(inputs, outputs)
+        views, ins, outs, n_in, n_out = self._views(inputs, outputs)
         for v, a in zip(views, inputs + outputs):
-            v.data = a.ctypes.data
-        check(lib.lc_program_run_into(self.handle, ins, len(inputs), outs, len(outputs)))
+            v.data = address(a)
+        status = _run_into(self.handle, ins, n_in, outs, n_out)
+        if status:
+            check(status)
 
     def __del__(self):
         if not _shutting_down[0] and self.handle:
@@ -84,34 +100,28 @@ class Program:
 
 
 class CModule:
-    """A library module (lc_module) and the programs compiled for it."""
+    """A library module (lc_module): its handle, its printed form `text` (the library's repr,
+    every argument resolved) and `call`, the model-spec call that builds it again."""
 
-    __slots__ = ("handle", "text", "__weakref__")
+    __slots__ = ("handle", "text", "texts", "call", "shapes", "__weakref__")
 
-    def __init__(self, handle):
+    def __init__(self, handle, call):
         self.handle = handle
+        self.call = call
+        self.shapes = {}
         out = ctypes.c_void_p()
         check(lib.lc_module_repr(handle, ctypes.byref(out)))
         self.text = _lib.take_string(out)
+        self.texts = (self.text,)  # the program key of this module alone
 
     def output_shape(self, shape):
-        out = _lib.Shape()
-        check(lib.lc_module_output_shape(self.handle, c_shape(shape), ctypes.byref(out)))
-        return tuple(out.dim[i] for i in range(out.rank))
-
-    def program(self, dtype, shape, backward):
-        key = (self.text, dtype, shape, backward)
-        entry = _PROGRAMS.get(key)
-        if entry is None:
-            out_shape = self.output_shape(shape)
-            graph = ctypes.c_void_p()
-            check(lib.lc_module_graph(self.handle, c_dtype(dtype), c_shape(shape), ctypes.byref(graph)))
-            try:
-                entry = (Program(graph, backward), out_shape)
-            finally:
-                lib.lc_graph_free(graph)
-            _PROGRAMS[key] = entry
-        return entry
+        """The result's shape for an input shape, or the library's ValueError naming the module."""
+        out_shape = self.shapes.get(shape)
+        if out_shape is None:
+            out = _lib.Shape()
+            check(lib.lc_module_output_shape(self.handle, c_shape(shape), ctypes.byref(out)))
+            out_shape = self.shapes[shape] = tuple(out.dim[i] for i in range(out.rank))
+        return out_shape
 
     def __del__(self):
         if not _shutting_down[0] and self.handle:
@@ -119,7 +129,60 @@ class CModule:
             self.handle = None
 
 
+def parse_module(text):
+    """A new lc_module handle from model-spec text (one call, or several for a Sequential);
+    the caller owns it. A value of the wrong kind is the parser's message as TypeError, a bad
+    value the constructor's as ValueError."""
+    handle = ctypes.c_void_p()
+    status = lib.lc_model_parse(text.encode(), b"lucid_c", ctypes.byref(handle))
+    if status == _lib.OK:
+        return handle
+    message = (lib.lc_last_error() or b"").decode(errors="replace")
+    # "lucid_c:1:14: AvgPool1d: kernel_size must be an integer, got 3.0": the place is in text
+    # this package wrote, not the user's; keep what and why.
+    if message.startswith("lucid_c:"):
+        message = message.split(": ", 1)[-1]
+    if status == _lib.ERR_PARSE:
+        raise TypeError(message)
+    if status == _lib.ERR_NOMEM:
+        raise MemoryError(message)
+    if status in (_lib.ERR_INVALID_ARG, _lib.ERR_SHAPE, _lib.ERR_UNSUPPORTED):
+        raise ValueError(message)
+    raise RuntimeError(message)
+
+
+def _chain_graph(chain, dtype, shape):
+    """A graph of the chain applied to one input: one module's own graph, or a Sequential of
+    the chain's calls (node names then say which layer made them: "1.LPPool1d.pow")."""
+    graph = ctypes.c_void_p()
+    if len(chain) == 1:
+        check(lib.lc_module_graph(chain[0].handle, c_dtype(dtype), c_shape(shape), ctypes.byref(graph)))
+        return graph
+    seq = parse_module("\n".join(m.call for m in chain))
+    try:
+        check(lib.lc_module_graph(seq, c_dtype(dtype), c_shape(shape), ctypes.byref(graph)))
+    finally:
+        lib.lc_module_free(seq)
+    return graph
+
+
+def chain_program(key, chain):
+    """The program for `key` = (the chain's texts, dtype, input shape, backward): compiled on
+    first use, then found in the table."""
+    program = _PROGRAMS.get(key)
+    if program is None:
+        _, dtype, shape, backward = key
+        graph = _chain_graph(chain, dtype, shape)
+        try:
+            program = Program(graph, backward)
+        finally:
+            lib.lc_graph_free(graph)
+        _PROGRAMS[key] = program
+    return program
+
+
 _PROGRAMS = {}
+_run_into = lib.lc_program_run_into
 
 
 def _at_exit():

@@ -1,11 +1,12 @@
 """Tensor: NumPy memory plus reverse-mode autograd.
 
-A Tensor holds one C-contiguous float32 or float64 NumPy array. A result computed from a
-tensor that requires grad records how it was made (`_backward`, `_parents`); backward()
-walks those records in reverse topological order and adds each leaf's gradient into .grad.
-Module calls run compiled library programs (forward, and the compiled backward of the same
-module); the arithmetic that writes a loss (+ - * / ** sum mean) is NumPy with its own
-small gradient rules.
+A Tensor holds one float32 or float64 NumPy array, or, for the result of a module call not
+read yet, a record of that call (`_pending`; see _lazy.py: chains of module calls compile
+and run as one program when first read). A result computed from a tensor that requires grad
+records how it was made (`_backward`, `_parents`); backward() walks those records in reverse
+topological order and adds each leaf's gradient into .grad. Module calls run compiled library
+programs (forward, and the compiled backward of the same chain of modules); the arithmetic
+that writes a loss (+ - * / ** sum mean) is NumPy with its own small gradient rules.
 """
 
 import ctypes
@@ -13,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import _lib, _program
+from . import _lazy, _lib, _program
 from ._lib import lib, check
 
 float32 = np.float32
@@ -23,7 +24,7 @@ _grad_enabled = [True]
 
 
 class no_grad:
-    """Within `with lucid_c.no_grad():` results record no backward."""
+    """Within `with lucid_c.no_grad():` results record no backward; also a decorator."""
 
     def __enter__(self):
         self._prev = _grad_enabled[0]
@@ -33,6 +34,19 @@ class no_grad:
     def __exit__(self, *exc):
         _grad_enabled[0] = self._prev
         return False
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+
+def is_grad_enabled():
+    return _grad_enabled[0]
 
 
 def _resolve_dtype(dtype, default=np.float32):
@@ -49,20 +63,25 @@ def _resolve_dtype(dtype, default=np.float32):
 
 
 def _check_float_array(array, what):
-    if array.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+    """Shared memory must already be what the library computes on: float32 or float64 in the
+    machine's byte order (any strides: a module call reads a strided array through a copy)."""
+    if array.dtype.type not in (np.float32, np.float64):
         raise TypeError("lucid_c: %s must hold float32 or float64, got %s" % (what, array.dtype))
-    if array.dtype.byteorder == ">":
-        raise TypeError("lucid_c: %s must be little-endian" % what)
-    if not array.flags.c_contiguous:
-        raise ValueError("lucid_c: %s must be C-contiguous to share its memory" % what)
+    if not array.dtype.isnative:
+        raise TypeError("lucid_c: %s must be in the machine's byte order, got %s" % (what, array.dtype.str))
 
 
 class Tensor:
-    __slots__ = ("_data", "requires_grad", "grad", "_backward", "_parents", "__weakref__")
+    # _array: the data (None while _pending); _pending: the module call that will make it;
+    # _readers: pending results that read this tensor (a WeakSet, or None).
+    __slots__ = ("_array", "_pending", "_readers", "requires_grad", "grad", "_backward",
+                 "_parents", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data._data
+        if isinstance(requires_grad, np.bool_):
+            requires_grad = bool(requires_grad)
         if not isinstance(requires_grad, bool):
             raise TypeError("lucid_c: requires_grad must be True or False, got %r" % (requires_grad,))
         dt = _resolve_dtype(dtype)
@@ -70,14 +89,45 @@ class Tensor:
             array = np.array(data, dtype=dt, order="C")
         except (TypeError, ValueError) as e:
             raise TypeError("lucid_c: cannot make a tensor of %r: %s" % (type(data).__name__, e)) from None
+        if array.dtype == object:
+            raise TypeError("lucid_c: cannot make a tensor of %r" % type(data).__name__)
         self._init(array, requires_grad)
 
     def _init(self, array, requires_grad, backward=None, parents=()):
-        self._data = array
+        self._array = array
+        self._pending = None
+        self._readers = None
         self.requires_grad = requires_grad
         self.grad = None
         self._backward = backward
         self._parents = parents
+
+    @classmethod
+    def _deferred(cls, pending, requires_grad):
+        """The result of a module call that has not run (see _lazy.py)."""
+        t = cls.__new__(cls)
+        t._array = None
+        t._pending = pending
+        t._readers = None
+        t.requires_grad = requires_grad
+        t.grad = None
+        t._backward = None
+        t._parents = ()
+        return t
+
+    @property
+    def _data(self):
+        """The array, computed first if this is a pending module result (read-only use; a
+        write goes through _lazy.expose)."""
+        if self._pending is not None:
+            _lazy.realize(self)
+        return self._array
+
+    def realize(self):
+        """Compute now a module result that is still pending (reading it does this anyway)."""
+        if self._pending is not None:
+            _lazy.realize(self)
+        return self
 
     @classmethod
     def _wrap(cls, array, parents=(), backward=None):
@@ -90,29 +140,31 @@ class Tensor:
     # ---- what it is ---------------------------------------------------------------------
     @property
     def shape(self):
-        return self._data.shape
+        p = self._pending
+        return self._array.shape if p is None else p.shape
 
     @property
     def dtype(self):
-        return self._data.dtype.type
+        p = self._pending
+        return self._array.dtype.type if p is None else p.dtype.type
 
     @property
     def ndim(self):
-        return self._data.ndim
+        return len(self.shape)
 
     @property
     def is_leaf(self):
-        return self._backward is None
+        return self._backward is None and (self._pending is None or not self._pending.tracked)
 
-    def size(self):
-        return self._data.shape
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
 
     def numel(self):
-        return int(self._data.size)
+        return int(np.prod(self.shape, dtype=np.int64))
 
     def numpy(self):
         """The tensor's own array (shared memory, as torch.Tensor.numpy())."""
-        return self._data
+        return _lazy.expose(self)
 
     def item(self):
         if self._data.size != 1:
@@ -124,26 +176,29 @@ class Tensor:
         return self._data.tolist()
 
     def detach(self):
+        """A tensor over the same memory that records no backward."""
         t = Tensor.__new__(Tensor)
-        t._init(self._data, False)
+        t._init(_lazy.expose(self), False)
         return t
 
     def __len__(self):
-        if not self._data.ndim:
+        shape = self.shape
+        if not shape:
             raise TypeError("lucid_c: len() of a 0-d tensor")
-        return self._data.shape[0]
+        return shape[0]
 
     # ---- DLPack ---------------------------------------------------------------------------
     def __dlpack__(self, stream=None):
-        return self._data.__dlpack__(stream=stream) if stream is not None else self._data.__dlpack__()
+        array = _lazy.expose(self)
+        return array.__dlpack__(stream=stream) if stream is not None else array.__dlpack__()
 
     def __dlpack_device__(self):
-        return self._data.__dlpack_device__()
+        return (1, 0)  # kDLCPU, device 0: the memory is always NumPy's
 
     # ---- printing -------------------------------------------------------------------------
     def _values_text(self):
         out = ctypes.c_void_p()
-        view = _program.view(self._data)
+        view = _program.view(np.asarray(self._data, order="C"))
         check(lib.lc_tensor_format_values(ctypes.byref(view), ctypes.byref(out)))
         return _lib.take_string(out)
 
@@ -160,68 +215,50 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("lucid_c: backward: this tensor does not require grad and was not "
                                "computed from one that does")
+        shape, dtype = self.shape, np.dtype(self.dtype)
         if gradient is None:
-            if self._data.size != 1:
+            if self.numel() != 1:
                 raise ValueError("lucid_c: backward: gradient can be omitted only for a tensor of "
-                                 "one element, got shape %s" % (list(self.shape),))
-            seed = np.ones(self.shape, dtype=self._data.dtype)
+                                 "one element, got shape %s" % (list(shape),))
+            seed = np.ones(shape, dtype=dtype)
         else:
-            seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
-            if seed.shape != self.shape:
+            try:
+                seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient, dtype=dtype)
+            except (TypeError, ValueError) as e:
+                raise TypeError("lucid_c: backward: gradient must be a Tensor or an array of "
+                                "numbers: %s" % e) from None
+            if seed.shape != shape:
                 raise ValueError("lucid_c: backward: gradient shape %s does not match the tensor's "
-                                 "shape %s" % (list(seed.shape), list(self.shape)))
-            seed = np.ascontiguousarray(seed, dtype=self._data.dtype)
-        order, seen = [], set()
-        stack = [(self, False)]
-        while stack:  # iterative DFS: a long chain of calls must not exhaust Python's stack
-            t, done = stack.pop()
-            if done:
-                order.append(t)
-                continue
-            if id(t) in seen:
-                continue
-            seen.add(id(t))
-            stack.append((t, True))
-            for p in t._parents:
-                if p.requires_grad and id(p) not in seen:
-                    stack.append((p, False))
-        grads = {id(self): seed}
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None:
-                continue
-            if t._backward is None:
-                if t.grad is None:
-                    t.grad = Tensor._wrap(np.array(g, dtype=t._data.dtype, order="C"))
-                else:
-                    t.grad._data += g
-                continue
-            for p, gp in zip(t._parents, t._backward(g)):
-                if gp is None or not p.requires_grad:
-                    continue
-                gp = _unbroadcast(np.asarray(gp, dtype=p._data.dtype), p.shape)
-                grads[id(p)] = grads[id(p)] + gp if id(p) in grads else gp
+                                 "shape %s" % (list(seed.shape), list(shape)))
+            seed = np.asarray(seed, dtype=dtype, order="C")
+        if self._pending is not None and self._pending.tracked:
+            # Not run yet: one program gives the value and the gradient at the chain's start.
+            start, dx = _lazy.realize_with_grad(self, seed)
+            _accumulate(start, dx, seed_is_ours=True)
+        else:
+            _accumulate(self, seed)
 
     # ---- arithmetic (enough to write a loss) -----------------------------------------------
     def _other(self, other):
+        """`other` as a Tensor of this dtype, or None when it is not a Tensor or a number."""
         if isinstance(other, Tensor):
-            if other._data.dtype != self._data.dtype:
-                raise TypeError("lucid_c: dtypes differ: %s and %s" % (self._data.dtype, other._data.dtype))
+            if other.dtype is not self.dtype:
+                raise TypeError("lucid_c: dtypes differ: %s and %s"
+                                % (np.dtype(self.dtype), np.dtype(other.dtype)))
             return other
         if isinstance(other, numbers.Real) and not isinstance(other, bool):
             t = Tensor.__new__(Tensor)
-            t._init(np.asarray(other, dtype=self._data.dtype), False)
+            t._init(np.asarray(other, dtype=self.dtype), False)
             return t
-        raise TypeError("lucid_c: cannot combine a Tensor with %s" % type(other).__name__)
+        return None
 
     def _binary(self, other, f, rule):
-        try:
-            o = self._other(other)
-        except TypeError:
+        o = self._other(other)
+        if o is None:
             return NotImplemented
         a, b = self._data, o._data
         try:
-            out = np.ascontiguousarray(f(a, b), dtype=a.dtype)
+            out = np.asarray(f(a, b), dtype=a.dtype, order="C")
         except ValueError as e:
             raise ValueError("lucid_c: shapes %s and %s do not broadcast: %s"
                              % (list(a.shape), list(b.shape), e)) from None
@@ -243,10 +280,12 @@ class Tensor:
     __rmul__ = __mul__
 
     def __rsub__(self, o):
-        return self._other(o).__sub__(self)
+        o = self._other(o)
+        return NotImplemented if o is None else o.__sub__(self)
 
     def __rtruediv__(self, o):
-        return self._other(o).__truediv__(self)
+        o = self._other(o)
+        return NotImplemented if o is None else o.__truediv__(self)
 
     def __neg__(self):
         return Tensor._wrap(-self._data, (self,), lambda g: (-g,))
@@ -256,7 +295,7 @@ class Tensor:
             return NotImplemented
         e = float(exponent)
         a = self._data
-        out = np.ascontiguousarray(np.power(a, a.dtype.type(e)))
+        out = np.asarray(np.power(a, a.dtype.type(e)), order="C")
 
         def rule(g):
             # d(a^e)/da = e·a^(e−1); at a = 0 with e < 1 the subgradient 0, as the library's pow
@@ -268,17 +307,92 @@ class Tensor:
 
         return Tensor._wrap(out, (self,), rule)
 
-    def sum(self):
-        a = self._data
-        out = np.asarray(a.sum(dtype=np.float64), dtype=a.dtype)
-        return Tensor._wrap(out, (self,), lambda g: (np.broadcast_to(g, a.shape),))
+    def sum(self, dim=None, keepdim=False):
+        """Sum of all elements, or over `dim` (an int or a tuple), accumulated in float64."""
+        return self._reduce(dim, keepdim, mean=False)
 
-    def mean(self):
-        a = self._data
-        n = a.size
-        out = np.asarray(a.mean(dtype=np.float64), dtype=a.dtype)
-        return Tensor._wrap(out, (self,), lambda g: (np.broadcast_to(g / n, a.shape),))
+    def mean(self, dim=None, keepdim=False):
+        """Mean of all elements, or over `dim` (an int or a tuple), accumulated in float64."""
+        return self._reduce(dim, keepdim, mean=True)
 
+    def _reduce(self, dim, keepdim, mean):
+        a = self._data
+        axes = _axes(dim, a.ndim)
+        n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes], dtype=np.int64))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = a.sum(axis=axes, dtype=np.float64, keepdims=bool(keepdim))
+            if mean:
+                out = out / n
+        out = np.asarray(out, dtype=a.dtype, order="C")
+
+        def rule(g):
+            if axes is not None and not keepdim:
+                g = np.expand_dims(g, axes)
+            return (np.broadcast_to(g / n if mean else g, a.shape),)
+
+        return Tensor._wrap(out, (self,), rule)
+
+
+def _axes(dim, ndim):
+    """`dim` of sum()/mean() as a sorted tuple of axes (None: every axis)."""
+    if dim is None:
+        return None
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    axes = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError("lucid_c: dim must be an integer or a tuple of them, got %r" % (dim,))
+        if not -ndim <= d < max(ndim, 1):
+            raise ValueError("lucid_c: dim %d is out of range for a tensor of %d dimensions" % (d, ndim))
+        axes.append(int(d) % max(ndim, 1))
+    if len(set(axes)) != len(axes):
+        raise ValueError("lucid_c: dim %r names an axis twice" % (dim,))
+    return tuple(sorted(axes)) if ndim else None  # a 0-d tensor's dim 0 is the tensor itself
+
+
+def _accumulate(root, seed, seed_is_ours=False):
+    """Reverse mode from `root` (seeded with `seed`): each tensor's rule once, after every
+    tensor that uses it; each leaf that requires grad adds its gradient into .grad."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:  # iterative DFS: a long chain of calls must not exhaust Python's stack
+        t, done = stack.pop()
+        if done:
+            order.append(t)
+            continue
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.append((t, True))
+        for p in t._parents:
+            if p.requires_grad and id(p) not in seen:
+                stack.append((p, False))
+    grads = {id(root): seed}
+    # A new .grad takes over a fresh array a rule made (a module's dx is the size of its
+    # input) instead of copying it; not the caller's seed, a view, or an array another .grad
+    # took already (a rule may pass one array to two parents).
+    taken = set() if seed_is_ours else {id(seed)}
+    for t in reversed(order):
+        g = grads.pop(id(t), None)
+        if g is None:
+            continue
+        if t._backward is None:
+            dtype = np.dtype(t.dtype)
+            if t.grad is None:
+                if (id(g) in taken or g.base is not None or g.dtype != dtype
+                        or not g.flags.c_contiguous or not g.flags.writeable):
+                    g = np.array(g, dtype=dtype, order="C")
+                taken.add(id(g))
+                t.grad = Tensor._wrap(g)
+            else:
+                grad = _lazy.expose(t.grad)
+                grad += g
+            continue
+        for p, gp in zip(t._parents, t._backward(g)):
+            if gp is None or not p.requires_grad:
+                continue
+            gp = _unbroadcast(np.asarray(gp, dtype=np.dtype(p.dtype)), p.shape)
+            grads[id(p)] = grads[id(p)] + gp if id(p) in grads else gp
 
 def _unbroadcast(g, shape):
     """Sum a broadcast gradient back to `shape`."""
@@ -293,23 +407,10 @@ def _unbroadcast(g, shape):
 
 
 def apply_module(cmodule, x):
-    """y = module(x) on the compiled forward; its backward runs the compiled backward."""
+    """y = module(x): checked now, computed when first read (see _lazy.py)."""
     if not isinstance(x, Tensor):
         raise TypeError("lucid_c: a module takes a Tensor, got %s" % type(x).__name__)
-    a = x._data
-    dtype = a.dtype
-    program, out_shape = cmodule.program(dtype, a.shape, False)
-    y = np.empty(out_shape, dtype=dtype)
-    program.run((a,), (y,))
-
-    def rule(g):
-        backward, _ = cmodule.program(dtype, a.shape, True)
-        y_again = np.empty(out_shape, dtype=dtype)
-        dx = np.empty(a.shape, dtype=dtype)
-        backward.run((a, np.ascontiguousarray(g, dtype=dtype)), (y_again, dx))
-        return (dx,)
-
-    return Tensor._wrap(y, (x,), rule)
+    return _lazy.call(cmodule, x, Tensor._deferred, _grad_enabled[0])
 
 
 # ---- constructors -------------------------------------------------------------------------
@@ -327,12 +428,20 @@ def _shape_args(shape):
     return tuple(int(d) for d in shape)
 
 
+def _filled(shape, fill, requires_grad, dtype):
+    if not isinstance(requires_grad, bool):
+        raise TypeError("lucid_c: requires_grad must be True or False, got %r" % (requires_grad,))
+    t = Tensor.__new__(Tensor)
+    t._init(np.full(_shape_args(shape), fill, dtype=_resolve_dtype(dtype)), requires_grad)
+    return t
+
+
 def zeros(*shape, requires_grad=False, dtype=None):
-    return Tensor(np.zeros(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
+    return _filled(shape, 0, requires_grad, dtype)
 
 
 def ones(*shape, requires_grad=False, dtype=None):
-    return Tensor(np.ones(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
+    return _filled(shape, 1, requires_grad, dtype)
 
 
 def from_numpy(array):
@@ -345,13 +454,42 @@ def from_numpy(array):
     return t
 
 
+class _Capsule:
+    """A bare DLPack capsule (torch.utils.dlpack.to_dlpack) as the protocol's object."""
+
+    def __init__(self, capsule):
+        self._capsule = capsule
+
+    def __dlpack__(self, stream=None):
+        return self._capsule
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+def _writable(array):
+    """The same memory as a writable array. NumPy 1.x marks what it imports through DLPack
+    read-only (the protocol had no flag for it); PyTorch and Lucid treat it as shared and
+    writable. The view keeps `array`, and so the exporter's memory, alive."""
+    if array.flags.writeable or array.size == 0:
+        return array if array.size else np.empty(array.shape, dtype=array.dtype)
+    lo = sum((n - 1) * st for n, st in zip(array.shape, array.strides) if st < 0)
+    hi = sum((n - 1) * st for n, st in zip(array.shape, array.strides) if st > 0) + array.itemsize
+    buffer = (ctypes.c_char * (hi - lo)).from_address(array.ctypes.data + lo)
+    buffer.keep_alive = array
+    return np.ndarray(array.shape, dtype=array.dtype, buffer=buffer, offset=-lo,
+                      strides=array.strides)
+
+
 def from_dlpack(obj):
     """A tensor over another library's memory (PyTorch, NumPy, ...) through DLPack, no copy."""
+    if type(obj).__name__ == "PyCapsule":
+        obj = _Capsule(obj)
     try:
         array = np.from_dlpack(obj)
-    except (TypeError, AttributeError, BufferError, RuntimeError) as e:
+    except (TypeError, AttributeError, BufferError, RuntimeError, ValueError) as e:
         raise TypeError("lucid_c: from_dlpack: %s" % e) from None
     _check_float_array(array, "the DLPack tensor")
     t = Tensor.__new__(Tensor)
-    t._init(array, False)
+    t._init(_writable(array), False)
     return t

@@ -32,7 +32,7 @@ def test_module_registers_children_and_parameters():
         ")")
     outer.load_state_dict({"0.scale": np.array([[[3.0]]])})
     assert m.scale.tolist() == [[[3.0]]]
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match=r"missing \['0.scale'\], unexpected \['scale'\]"):
         outer.load_state_dict({"scale": np.array([[[3.0]]])})
     with pytest.raises(ValueError):
         outer.load_state_dict({"0.scale": np.zeros(2)})
@@ -75,3 +75,62 @@ def test_version_and_threads():
     y2 = nn.LPPool1d(2, 4)(lucid.ones(2, 64, 4096)).numpy()
     assert (y1 == y2).all()
     lucid.set_num_threads(n)
+
+
+def test_arguments_pass_to_the_library_as_literals():
+    # Kinds this package does not know (a pair, a string: what 2-D pools and Conv1d's padding
+    # need) are written as Python literals for the library's own parser to judge.
+    spec = [("kernel_size", 99, True, False, None), ("stride", 99, False, True, None)]
+    assert nn._call_text("Pool", spec, {"kernel_size": (2, 3), "stride": None}) == \
+        "Pool(kernel_size=(2, 3), stride=None)"
+    assert nn._call_text("Pool", spec, {"kernel_size": [4], "stride": "same"}) == \
+        "Pool(kernel_size=(4,), stride='same')"
+    assert nn._call_text("Pool", spec, {"kernel_size": 2.5, "stride": True}) == \
+        "Pool(kernel_size=2.5, stride=True)"
+    with pytest.raises(ValueError, match="quotes"):
+        nn._call_text("Pool", spec, {"kernel_size": "it's", "stride": None})
+    with pytest.raises(TypeError):
+        nn._call_text("Pool", spec, {"kernel_size": {1: 2}, "stride": None})
+    with pytest.raises(TypeError):
+        nn._call_text("Pool", spec, {"kernel_size": ((1, 2),), "stride": None})
+    # A generated class whose table row has such a kind builds through the library, which
+    # accepts what its row takes and names what it does not.
+    name, args = nn.AvgPool1d._info
+    future = type("AvgPool1d", (nn._TableModule,), {"_info": (name, [(a[0], 99) + a[2:] for a in args])})
+    m = future(3, stride=1)
+    assert repr(m) == repr(nn.AvgPool1d(3, 1))
+    assert m(lucid.ones(1, 1, 4)).tolist() == [[[1.0, 1.0]]]
+    with pytest.raises(TypeError, match="AvgPool1d: kernel_size"):
+        future((2, 3))
+    with pytest.raises(ValueError, match="AvgPool1d: padding"):
+        future(2, padding=5)
+
+
+def test_sequential_container_api():
+    a, b = nn.AvgPool1d(2), nn.LPPool1d(2, 2)
+    s = nn.Sequential(a, b)
+    assert len(s) == 2 and list(s) == [a, b] and s[1] is b and s[-1] is b
+    assert isinstance(s[:1], nn.Sequential) and list(s[:1]) == [a]
+    s.append(nn.AvgPool1d(1))
+    assert len(s) == 3 and s(lucid.ones(1, 1, 8)).shape == (1, 1, 2)
+    with pytest.raises(TypeError):
+        nn.Sequential(a, 3)
+
+
+def test_module_registration_api():
+    m = nn.Module()
+    m.add_module("pool", nn.AvgPool1d(2))
+    m.register_parameter("w", nn.Parameter([1.0, 2.0]))
+    assert [n for n, _ in m.named_parameters()] == ["w"] and list(m.children())[0] is m.pool
+    del m.w
+    assert list(m.named_parameters()) == []
+    with pytest.raises(ValueError):
+        m.add_module("a.b", nn.AvgPool1d(2))
+    with pytest.raises(TypeError):
+        m.register_parameter("v", lucid.ones(2))
+
+    class Pool(nn.AvgPool1d):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    assert Pool(2)(lucid.ones(1, 1, 4)).tolist() == [[[2.0, 2.0]]]

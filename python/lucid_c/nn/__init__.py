@@ -2,18 +2,19 @@
 
 The leaf modules (AvgPool1d, LPPool1d, ...) are generated from the table the library
 publishes (lc_module_info_*): their names, arguments in positional order, kinds and
-defaults. A module the library gains appears here with no Python change.
+defaults. A module the library gains appears here with no Python change; so does an argument
+kind it gains (an int pair, a string): values pass to the library as Python literals.
 """
 
 import ast
-import ctypes
 import numbers
+import re
 from collections import OrderedDict
 
 import numpy as np
 
 from .. import _lib, _program
-from .._lib import lib, check
+from .._lib import lib
 from .._tensor import Tensor, apply_module
 
 
@@ -45,6 +46,25 @@ class Module:
         elif isinstance(value, Parameter):
             self._parameters[name] = value
         object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._modules.pop(name, None)
+        self._parameters.pop(name, None)
+        object.__delattr__(self, name)
+
+    def add_module(self, name, module):
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError("lucid_c: a module's name must be a non-empty string without '.', got %r" % (name,))
+        if module is not None and not isinstance(module, Module):
+            raise TypeError("lucid_c: add_module takes a Module, got %s" % type(module).__name__)
+        setattr(self, name, module)
+
+    def register_parameter(self, name, param):
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError("lucid_c: a parameter's name must be a non-empty string without '.', got %r" % (name,))
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError("lucid_c: register_parameter takes a Parameter, got %s" % type(param).__name__)
+        setattr(self, name, param)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("lucid_c: %s does not define forward()" % type(self).__name__)
@@ -78,18 +98,26 @@ class Module:
         return OrderedDict((name, p.detach()) for name, p in self.named_parameters())
 
     def load_state_dict(self, state):
+        """Copy each named array (or Tensor) into the parameter of that name, in place. Every
+        name, shape and value is checked before anything is written."""
         own = OrderedDict(self.named_parameters())
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
         if missing or unexpected:
-            raise KeyError("lucid_c: load_state_dict: missing %s, unexpected %s" % (missing, unexpected))
+            raise ValueError("lucid_c: load_state_dict: missing %s, unexpected %s" % (missing, unexpected))
+        arrays = {}
         for name, p in own.items():
             value = state[name]
-            array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            try:
+                array = value._data if isinstance(value, Tensor) else np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError) as e:
+                raise TypeError("lucid_c: load_state_dict: %s is not an array of numbers: %s" % (name, e)) from None
             if array.shape != p.shape:
                 raise ValueError("lucid_c: load_state_dict: %s has shape %s, the module's %s"
                                  % (name, list(array.shape), list(p.shape)))
-            p.numpy()[...] = array
+            arrays[name] = array
+        for name, p in own.items():
+            p.numpy()[...] = arrays[name]
 
     def zero_grad(self):
         for p in self.parameters():
@@ -119,43 +147,37 @@ def _indent(text):
 
 
 class Sequential(Module):
-    """Modules applied in order. A run of library modules compiles as one fused program."""
+    """Modules applied in order. Consecutive library modules run as one fused program (module
+    calls are deferred until read; see lucid_c._lazy), here or in any forward()."""
 
     def __init__(self, *modules):
         super().__init__()
-        for i, m in enumerate(modules):
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            modules = list(modules[0].items())
+        else:
+            modules = [(str(i), m) for i, m in enumerate(modules)]
+        for name, m in modules:
             if not isinstance(m, Module):
-                raise TypeError("lucid_c: Sequential takes modules, got %s at %d" % (type(m).__name__, i))
-            self._modules[str(i)] = m
-        object.__setattr__(self, "_fused", None)
+                raise TypeError("lucid_c: Sequential takes modules, got %s at %s" % (type(m).__name__, name))
+            self.add_module(name, m)
 
     def __len__(self):
         return len(self._modules)
 
-    def __getitem__(self, i):
-        return list(self._modules.values())[i]
+    def __iter__(self):
+        return iter(self._modules.values())
 
-    def _fused_module(self):
-        """One library Sequential of every child, when every child is a library module."""
-        children = list(self._modules.values())
-        if not children or not all(isinstance(m, _TableModule) for m in children):
-            return None
-        if self._fused is None:
-            seq = ctypes.c_void_p()
-            check(lib.lc_sequential_new(ctypes.byref(seq)))
-            try:
-                for m in children:
-                    check(lib.lc_sequential_append(seq, m._new_handle()))
-            except BaseException:
-                lib.lc_module_free(seq)
-                raise
-            object.__setattr__(self, "_fused", _program.CModule(seq))
-        return self._fused
+    def __getitem__(self, i):
+        items = list(self._modules.items())
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(items[i]))
+        return items[i][1]
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
 
     def forward(self, x):
-        fused = self._fused_module()
-        if fused is not None:
-            return apply_module(fused, x)
         for m in self._modules.values():
             x = m(x)
         return x
@@ -164,8 +186,9 @@ class Sequential(Module):
 # ---- modules generated from the library's table --------------------------------------------
 
 class _TableModule(Module):
-    """A module of the library's table: arguments checked against the table, built by
-    lc_module_new, applied by its compiled program, printed by the library."""
+    """A module of the library's table: arguments checked against the table, built by the
+    library from their Python literals, applied by its compiled program, printed by the
+    library."""
 
     _info = None  # set per generated class: (name, [(arg name, kind, required, none_ok, default)])
 
@@ -188,55 +211,76 @@ class _TableModule(Module):
                 if required:
                     raise TypeError("%s() missing required argument: '%s'" % (name, arg))
                 values[arg] = default
+        call = _call_text(name, spec, values)
         object.__setattr__(self, "_args", values)
         for arg in values:
             object.__setattr__(self, arg, values[arg])
-        handle = self._new_handle()
-        object.__setattr__(self, "_cmodule", _program.CModule(handle))
-
-    def _new_handle(self):
-        """A new lc_module from this module's arguments (the caller owns it)."""
-        name, spec = self._info
-        values = (_lib.ArgValue * len(spec))()
-        for k, (arg, kind, _, none_ok, _) in enumerate(spec):
-            v = self._args[arg]
-            c = values[k]
-            c.set = True
-            if v is None:
-                if not none_ok:
-                    raise TypeError("%s: %s cannot be None" % (name, arg))
-                c.is_none = True
-            elif kind in (_lib.ARG_INT, _lib.ARG_SIZE1, _lib.ARG_SIZE2):
-                # sizes are an int or a tuple: (3,) in 1-D, (h, w) in 2-D
-                n = {_lib.ARG_SIZE1: 1, _lib.ARG_SIZE2: 2}.get(kind, 0)
-                items = list(v) if n and isinstance(v, tuple) and len(v) == n else [v]
-                for item in items:
-                    if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-                        what = {0: "an integer", 1: "an integer or a 1-tuple",
-                                2: "an integer or a pair (h, w) of integers"}[n]
-                        raise TypeError("%s: %s must be %s, got %r" % (name, arg, what, v))
-                    if not -2**63 <= int(item) < 2**63:
-                        raise ValueError("%s: %s is out of the 64-bit integer range, got %r" % (name, arg, v))
-                c.i = int(items[0])
-                c.pair[0] = int(items[0])
-                c.pair[1] = int(items[-1])
-            elif kind == _lib.ARG_REAL:
-                if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                    raise TypeError("%s: %s must be a number, got %r" % (name, arg, v))
-                c.r = float(v)
-            elif kind == _lib.ARG_BOOL:
-                if not isinstance(v, (bool, np.bool_)):
-                    raise TypeError("%s: %s must be True or False, got %r" % (name, arg, v))
-                c.b = bool(v)
-        handle = ctypes.c_void_p()
-        check(lib.lc_module_new(name.encode(), values, len(spec), ctypes.byref(handle)))
-        return handle
+        object.__setattr__(self, "_cmodule", _program.CModule(_program.parse_module(call), call))
 
     def forward(self, x):
         return apply_module(self._cmodule, x)
 
+    def __call__(self, x):
+        # Module.__call__ less one Python frame: this is the per-call cost of a module.
+        return apply_module(self._cmodule, x)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:  # a user's subclass with its own forward()
+            cls.__call__ = Module.__call__
+
     def __repr__(self):
         return self._cmodule.text
+
+
+# A string argument passes through as a quoted literal of the model-spec syntax, which has no
+# escapes.
+_PLAIN_STRING = re.compile(r"[^'\"\\\n\r]*\Z")
+
+
+def _literal(module, arg, kind, v, top=True):
+    """`v` as the model-spec literal for an argument of `kind`: the kinds this package knows
+    are checked here (TypeError naming module, argument and value); values of a kind it does
+    not know (added to the library later) only need to be literals, and the library judges
+    them."""
+    if v is None:
+        return "None"
+    if kind == _lib.ARG_INT:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError("%s: %s must be an integer, got %r" % (module, arg, v))
+        if not -2**63 <= int(v) < 2**63:
+            raise ValueError("%s: %s is out of the 64-bit integer range, got %r" % (module, arg, v))
+        return str(int(v))
+    if kind == _lib.ARG_REAL:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError("%s: %s must be a number, got %r" % (module, arg, v))
+        return repr(float(v))
+    if kind == _lib.ARG_BOOL:
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError("%s: %s must be True or False, got %r" % (module, arg, v))
+        return "True" if v else "False"
+    if isinstance(v, (bool, np.bool_)):
+        return "True" if v else "False"
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        return repr(float(v))
+    if isinstance(v, str):
+        if not _PLAIN_STRING.match(v):
+            raise ValueError("%s: %s must not hold quotes, backslashes or line breaks, got %r" % (module, arg, v))
+        return "'%s'" % v
+    if top and isinstance(v, (tuple, list)):
+        items = [_literal(module, arg, kind, item, top=False) for item in v]
+        return "(%s)" % (items[0] + "," if len(items) == 1 else ", ".join(items))
+    raise TypeError("%s: %s must be a number, a string, True, False, None or a tuple of numbers, "
+                    "got %r" % (module, arg, v))
+
+
+def _call_text(name, spec, values):
+    """The model-spec call that builds module `name` with these argument values: the one
+    constructor the library offers for every module and every argument kind."""
+    parts = ["%s=%s" % (arg, _literal(name, arg, kind, values[arg])) for arg, kind, _, _, _ in spec]
+    return "%s(%s)" % (name, ", ".join(parts))
 
 
 def _table():

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""The Python package's cost, beside PyTorch and the C bench, in one run.
+
+    PYTHONPATH=python /usr/bin/python3 bench/python_bench.py [--skip-large] [--samples N]
+                                                             [--torch-samples N]
+
+1. Per-call overhead on (1, 1, 4) float32: `AvgPool1d(2)(x).numpy()` (a module call and the
+   read that runs it), a forward+backward (`pool(x).backward(g)` into a fresh x.grad), a
+   chain of two calls read once, the bare compiled program (`Program.run`: one C call), and
+   `torch.nn.functional.avg_pool1d` on the same input. timeit, median of 31 repeats of 2000
+   calls, as wall time and as the process's CPU time (the machine is shared: CPU time does
+   not count the time spent waiting for a core).
+2. Speed on (16, 64, 65536) float32 for AvgPool1d(4) and LPPool1d(2, 4), fwd and fwdbwd:
+   lucid_c (all cores), torch.nn.functional (as many threads as lucid_c, where Debian's torch
+   starts with one; LP on |x|, as Lucid takes |x|) and `build/bench/lucid-bench --impl
+   jit,floor --threads all` run from here; median of N runs (torch's LP rows take seconds a
+   run, so they get fewer). bytes and GB/s count each input read once and each output written
+   once, as lucid-bench. lucid_c allocates each result (y; y and dx for fwdbwd) afresh, as
+   PyTorch does, where lucid-bench writes into buffers it reuses.
+
+Prints the load (`uptime`) first and last: figures from a loaded machine are only ratios.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import timeit
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import lucid_c as lucid  # noqa: E402
+import lucid_c.nn as nn  # noqa: E402
+from lucid_c import _program  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # the rows that need it are left out
+    torch = None
+
+
+def uptime():
+    with open("/proc/loadavg") as f:
+        return "load average " + " ".join(f.read().split()[:3])
+
+
+def per_call(fn, number=2000, repeat=31):
+    """(median wall us, median CPU us) per call."""
+    fn()
+    wall = timeit.repeat(fn, number=number, repeat=repeat)
+    cpu = timeit.repeat(fn, number=number, repeat=repeat, timer=time.process_time)
+    return statistics.median(wall) / number * 1e6, statistics.median(cpu) / number * 1e6
+
+
+def overhead_rows():
+    a = np.arange(4.0, dtype=np.float32).reshape(1, 1, 4)
+    x = lucid.from_numpy(a)
+    g = np.ones((1, 1, 2), dtype=np.float32)
+    pool = nn.AvgPool1d(2)
+    pool2 = nn.AvgPool1d(1)
+    pool(x).numpy()
+    program = _program._PROGRAMS[((pool._cmodule.text,), np.dtype(np.float32), (1, 1, 4), False)]
+    y = np.empty((1, 1, 2), dtype=np.float32)
+    xg = lucid.from_numpy(a)
+    xg.requires_grad = True
+
+    def fwdbwd():
+        xg.grad = None
+        pool(xg).backward(g)
+
+    rows = [
+        ("lucid_c AvgPool1d(2)(x).numpy()", lambda: pool(x).numpy()),
+        ("lucid_c fwd+bwd pool(x).backward(g)", fwdbwd),
+        ("lucid_c chain pool(pool2(x)).numpy()", lambda: pool(pool2(x)).numpy()),
+        ("bare Program.run (one C call)", lambda: program.run((a,), (y,))),
+    ]
+    if torch is not None:
+        tx = torch.from_numpy(a)
+        tg = torch.from_numpy(g)
+        txg = torch.from_numpy(a.copy()).requires_grad_()
+
+        def torch_fwdbwd():
+            txg.grad = None
+            F.avg_pool1d(txg, 2).backward(tg)
+
+        def torch_fwd():
+            with torch.no_grad():
+                F.avg_pool1d(tx, 2)
+
+        rows += [("torch F.avg_pool1d(x, 2) (no_grad)", torch_fwd),
+                 ("torch fwd+bwd", torch_fwdbwd)]
+    print("\n== per-call overhead, (1, 1, 4) float32, median of 31 x 2000 calls")
+    print("%-40s %10s %10s" % ("", "wall us", "CPU us"))
+    for name, fn in rows:
+        wall, cpu = per_call(fn)
+        print("%-40s %10.2f %10.2f" % (name, wall, cpu))
+
+
+def timed(fn, samples):
+    fn()  # warm-up: compiles on the first call
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3, min(times) * 1e3
+
+
+CASES = [("avg_k4s4", "AvgPool1d(4)", lambda: nn.AvgPool1d(4), lambda t: F.avg_pool1d(t, 4)),
+         ("lp2_k4s4", "LPPool1d(2, 4)", lambda: nn.LPPool1d(2, 4), lambda t: F.lp_pool1d(t.abs(), 2, 4))]
+
+
+def large_rows(samples, torch_samples):
+    if torch is not None:
+        # Only here: on the tiny shape, torch's OpenMP team costs milliseconds a call on a
+        # loaded machine, and one thread is what it starts with.
+        torch.set_num_threads(lucid.get_num_threads())
+    shape = (16, 64, 65536)
+    out_shape = shape[:2] + (shape[2] // 4,)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(out_shape, dtype=np.float32)
+    n_in, n_out = a.nbytes, g.nbytes
+    bytes_of = {"fwd": n_in + n_out, "fwdbwd": n_in + n_out + n_out + n_in}  # x, g in; y, dx out
+    results = []
+    for case, label, make, tfn in CASES:
+        pool = make()
+        x = lucid.from_numpy(a)
+        xg = lucid.from_numpy(a)
+        xg.requires_grad = True
+
+        def fwd():
+            pool(x).realize()
+
+        def fwdbwd():
+            xg.grad = None
+            pool(xg).backward(g)
+
+        for pas, fn in (("fwd", fwd), ("fwdbwd", fwdbwd)):
+            med, mn = timed(fn, samples)
+            results.append((case, label, pas, "lucid_c", lucid.get_num_threads(), med, mn, bytes_of[pas]))
+        if torch is not None:
+            tx = torch.from_numpy(a)
+            tg = torch.from_numpy(g)
+            txg = torch.from_numpy(a).clone().requires_grad_()
+
+            def tfwd():
+                with torch.no_grad():
+                    tfn(tx)
+
+            def tfwdbwd():
+                txg.grad = None
+                tfn(txg).backward(tg)
+
+            for pas, fn in (("fwd", tfwd), ("fwdbwd", tfwdbwd)):
+                med, mn = timed(fn, torch_samples)
+                results.append((case, label, pas, "torch", torch.get_num_threads(), med, mn, bytes_of[pas]))
+        del x, xg
+    return results
+
+
+def c_bench_rows():
+    exe = os.path.join(ROOT, "build", "bench", "lucid-bench")
+    if not os.path.exists(exe):
+        print("(no %s: build it to get the C bench's rows)" % exe)
+        return []
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "bench.jsonl")
+        cmd = [exe, "--shape", "16,64,65536", "--case", "avg_k4s4", "--case", "lp2_k4s4",
+               "--impl", "jit,floor", "--threads", "all", "--json", out]
+        print("\n$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd))
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
+        rows = []
+        if os.path.exists(out):
+            with open(out) as f:
+                for line in f:
+                    r = json.loads(line)
+                    if "median_ms" in r and r.get("case") in ("avg_k4s4", "lp2_k4s4"):
+                        rows.append((r["case"], r["op"], r["pass"], "C " + r["impl"], r["threads"],
+                                     r["median_ms"], r["min_ms"], r["bytes"]))
+        return rows
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--skip-large", action="store_true", help="only the per-call overhead")
+    ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
+    ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
+    args = ap.parse_args()
+    print("lucid_c %s, numpy %s, torch %s, %d cores; %s" % (
+        lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
+        os.cpu_count(), uptime()))
+    overhead_rows()
+    if not args.skip_large:
+        rows = large_rows(args.samples, args.torch_samples) + c_bench_rows()
+        print("\n== (16, 64, 65536) float32, median of %d runs (torch: %d)" % (args.samples, args.torch_samples))
+        print("%-9s %-7s %-12s %7s %10s %10s %8s" % ("case", "pass", "impl", "threads", "median ms",
+                                                   "min ms", "GB/s"))
+        for case, _, pas, impl, threads, med, mn, nbytes in sorted(rows, key=lambda r: (r[0], r[2], r[3])):
+            print("%-9s %-7s %-12s %7d %10.2f %10.2f %8.1f" % (case, pas, impl, threads, med, mn,
+                                                              nbytes / (med * 1e-3) / 1e9))
+    print("\n" + uptime())
+
+
+if __name__ == "__main__":
+    main()

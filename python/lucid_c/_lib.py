@@ -77,12 +77,12 @@ class ArgInfo(ctypes.Structure):
 
 class ModuleInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("summary", ctypes.c_char_p), ("n_args", ctypes.c_int),
-                ("args", ctypes.POINTER(ArgInfo))]
+                ("args", ctypes.POINTER(ArgInfo)), ("n_inputs", ctypes.c_int)]
 
 
 class ArgValue(ctypes.Structure):
     _fields_ = [("set", ctypes.c_bool), ("is_none", ctypes.c_bool), ("i", ctypes.c_int64),
-                ("r", ctypes.c_double), ("b", ctypes.c_bool)]
+                ("r", ctypes.c_double), ("b", ctypes.c_bool), ("s", ctypes.c_char_p)]
 
 
 _p = ctypes.c_void_p

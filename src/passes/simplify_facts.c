@@ -31,6 +31,8 @@ static bool nonneg_from_inputs(const lc_node *n, const bool *known) {
     case LC_OP_ADD:
     case LC_OP_DIV:
         return known[n->inputs[0]] && known[n->inputs[1]];
+    case LC_OP_RELU:   /* x or 0 (NaN stays NaN, which every rule keeps) */
+        return true;
     case LC_OP_SIGN:   /* sign of a value >= 0 is 0 or 1 */
     case LC_OP_UNFOLD: /* pads with +0 */
     case LC_OP_FOLD:

@@ -152,6 +152,12 @@ static lc_status eval_node(const lc_graph *g, int i, lc_wide **values, const lc_
     case LC_OP_SIGN:
         for (int64_t k = 0; k < count; k++) out[k] = lc_wide_sign(x[k]);
         break;
+    case LC_OP_RELU: /* x where x > 0 or NaN: the sign is 1 or NaN there */
+        for (int64_t k = 0; k < count; k++) {
+            double s = lc_wide_to_double(lc_wide_sign(x[k]));
+            out[k] = s > 0 || isnan(s) ? x[k] : lc_wide_from_double(0.0);
+        }
+        break;
     case LC_OP_POW:
         for (int64_t k = 0; k < count; k++) out[k] = pow_of(x[k], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0);
         break;

@@ -197,7 +197,9 @@ typedef struct cli_params {
 } cli_params;
 
 /* The model's parameters, in order (reports its own errors). Free with cli_params_free. */
-int cli_params_of(const lc_module *m, cli_params *out);
+int cli_params_of(lc_module *m, cli_params *out);
+/* The modules' own values (their default init) converted to `dtype`, into values[k]. */
+int cli_params_default(lc_module *m, const cli_params *ps, lc_dtype dtype, lc_tensor **values);
 void cli_params_free(cli_params *ps);
 /* Read DIR/<file> of every parameter into values[k] (of `dtype`, the input's): a *.npy in
  * DIR that is no parameter's, a missing file, another dtype or shape are errors naming the

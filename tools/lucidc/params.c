@@ -13,33 +13,32 @@
 #include "cli.h"
 #include "lucid/npy.h"
 
-/* The modules of the model in order: a Sequential's children, or the module itself. */
-static int module_count(const lc_module *m) {
-    return lc_module_get_kind(m) == LC_MODULE_SEQUENTIAL ? lc_sequential_count(m) : 1;
-}
-
-static const lc_module *module_at(const lc_module *m, int i) {
-    return lc_module_get_kind(m) == LC_MODULE_SEQUENTIAL ? lc_sequential_child(m, i) : m;
-}
-
-/* The parameters of one module of the model, in state_dict order. The pools have none. */
-static int child_param_count(const lc_module *c) {
-    switch (lc_module_get_kind(c)) {
-    case LC_MODULE_AVGPOOL1D:
-    case LC_MODULE_LPPOOL1D:
-    case LC_MODULE_SEQUENTIAL: /* a spec never nests one */
-        return 0;
-    }
-    return 0;
-}
-
-int cli_params_of(const lc_module *m, cli_params *out) {
+int cli_params_of(lc_module *m, cli_params *out) {
     memset(out, 0, sizeof *out);
-    int total = 0;
-    for (int i = 0; i < module_count(m); i++) total += child_param_count(module_at(m, i));
-    out->p = calloc((size_t)total + 1, sizeof *out->p);
+    int n = lc_module_param_count(m);
+    out->p = calloc((size_t)n + 1, sizeof *out->p);
     if (!out->p) return cli_error("--params", "out of memory");
-    out->n = total;
+    out->n = n;
+    /* a single --module is position 0 all the same: its own names lack the "0." */
+    const char *prefix = lc_module_get_kind(m) == LC_MODULE_SEQUENTIAL ? "" : "0.";
+    for (int k = 0; k < n; k++) {
+        char name[LC_PARAM_NAME_MAX];
+        lc_tensor *t;
+        if (lc_module_param_at(m, k, name, sizeof name, &t) != LC_OK) return cli_lib_error("--params");
+        snprintf(out->p[k].file, sizeof out->p[k].file, "%s%s.npy", prefix, name);
+        out->p[k].shape = t->shape;
+    }
+    return CLI_OK;
+}
+
+int cli_params_default(lc_module *m, const cli_params *ps, lc_dtype dtype, lc_tensor **values) {
+    for (int k = 0; k < ps->n; k++) {
+        lc_tensor *t;
+        if (lc_module_param_at(m, k, NULL, 0, &t) != LC_OK ||
+            lc_tensor_new(dtype, t->shape, &values[k]) != LC_OK)
+            return cli_lib_error("--params");
+        for (int64_t i = 0; i < lc_tensor_numel(t); i++) lc_tensor_set(values[k], i, lc_tensor_get(t, i));
+    }
     return CLI_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "lucid/npy.h"
 #include "lucid/program.h"
+#include "lucid/random.h"
 
 const char cli_run_usage[] =
     "usage: lucidc run (--model FILE | --module SPEC ...) --input X.npy [--out Y.npy]\n"
@@ -134,10 +135,19 @@ static int stage_npy(cli_output *o, const lc_tensor *t) {
 
 /* The parameters' values as the graph takes them: from --params DIR, else the modules' own
  * (default init from --seed) in the input's dtype. */
-static int load_params(const run_opts *o, const cli_params *ps, lc_dtype dtype, lc_tensor **values) {
+static int load_params(const run_opts *o, lc_module *model, const cli_params *ps, lc_dtype dtype,
+                       lc_tensor **values) {
     if (o->params) return cli_params_read(o->params, ps, dtype, values);
-    for (int k = 0; k < ps->n; k++) values[k] = NULL;
-    return CLI_OK;
+    return cli_params_default(model, ps, dtype, values);
+}
+
+/* Pools and Conv1d take (C, L) or (N, C, L); Linear and ReLU any rank (their own errors). */
+static bool takes_any_rank(const lc_module *m) {
+    const lc_module *first = m;
+    while (lc_module_get_kind(first) == LC_MODULE_SEQUENTIAL && lc_sequential_count(first) > 0)
+        first = lc_sequential_child(first, 0);
+    lc_module_kind k = lc_module_get_kind(first);
+    return k == LC_MODULE_LINEAR || k == LC_MODULE_RELU;
 }
 
 int cli_run(int argc, char **argv) {
@@ -147,6 +157,8 @@ int cli_run(int argc, char **argv) {
 
     lc_module *model = NULL;
     cli_params ps = {0};
+    /* the modules draw their default init from the stream as they are built */
+    lc_random_seed(o.seed);
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) return st;
     if ((st = cli_params_of(model, &ps)) != CLI_OK) {
         lc_module_free(model);
@@ -213,12 +225,12 @@ int cli_run(int argc, char **argv) {
     char b1[64], b2[64];
     double t_read = cli_now_ms();
     if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
-    if (x->shape.rank != 2 && x->shape.rank != 3) {
+    if (!takes_any_rank(model) && x->shape.rank != 2 && x->shape.rank != 3) {
         st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
                        shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
         goto done;
     }
-    if ((st = load_params(&o, &ps, x->dtype, values)) != CLI_OK) goto done;
+    if ((st = load_params(&o, model, &ps, x->dtype, values)) != CLI_OK) goto done;
     if (o.grad_out && (st = read_npy("--grad-out", o.grad_out, &seed)) != CLI_OK) goto done;
     double read_ms = cli_now_ms() - t_read;
 

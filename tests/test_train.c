@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "jit_harness.h"
+#include "lucid/model_spec.h"
 #include "lucid/npy.h"
 #include "lucid/train.h"
 
@@ -188,6 +189,96 @@ static void bad_arguments(void **state) {
     lc_module_free(m);
 }
 
+/* A model with parameters through lc_train_step_compile_module: the model's own tensors,
+ * loaded with PyTorch's starting values, end where torch.optim.SGD took them. */
+static void module_case(const char *name, lc_sgd_options sgd, int steps, bool interpret) {
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/data/train/%s/model.txt", name);
+    char *spec = test_read_file(test_source_path(rel));
+    assert_non_null(spec);
+    lc_module *model, *mse;
+    assert_ok(lc_model_parse(spec, name, &model));
+    free(spec);
+    lc_mseloss_params mp = lc_mseloss_defaults();
+    assert_ok(lc_mseloss_new(&mp, &mse));
+    int n = lc_module_param_count(model);
+    for (int k = 0; k < n; k++) {
+        char pname[LC_PARAM_NAME_MAX], file[LC_PARAM_NAME_MAX + 16];
+        assert_ok(lc_module_param_at(model, k, pname, sizeof pname, NULL));
+        snprintf(file, sizeof file, "%s.npy", pname);
+        lc_tensor *v = read_case(name, file);
+        assert_ok(lc_module_set_param(model, pname, v));
+        lc_tensor_free(v);
+    }
+    lc_tensor *x = read_case(name, "input.npy"), *target = read_case(name, "target.npy");
+    lc_tensor *losses = read_case(name, "losses.npy");
+    lc_train_options o = lc_train_options_default(sgd.lr);
+    o.sgd = sgd;
+    o.interpret = interpret;
+    lc_train_step *step;
+    assert_ok(lc_train_step_compile_module(model, mse, LC_F32, x->shape, &o, &step));
+    for (int s = 0; s < steps; s++) {
+        double loss, want = lc_tensor_get(losses, s);
+        assert_ok(lc_train_step_run_module(step, x, target, &loss));
+        if (!(fabs(loss - want) <= 1e-6 + 1e-4 * fabs(want)))
+            fail_msg("%s (%s) step %d: loss %.9g, PyTorch %.9g", name, interpret ? "interp" : "jit", s, loss, want);
+    }
+    for (int k = 0; k < n; k++) {
+        char pname[LC_PARAM_NAME_MAX], file[LC_PARAM_NAME_MAX + 16];
+        lc_tensor *t;
+        assert_ok(lc_module_param_at(model, k, pname, sizeof pname, &t));
+        snprintf(file, sizeof file, "final.%s.npy", pname);
+        lc_tensor *want = read_case(name, file);
+        assert_tensor_close(t, want, 1e-4, 1e-6);
+        lc_tensor_free(want);
+    }
+    lc_train_step_free(step);
+    lc_tensor_free(x);
+    lc_tensor_free(target);
+    lc_tensor_free(losses);
+    lc_module_free(mse);
+    lc_module_free(model);
+}
+
+static void linear_with_momentum_and_decay(void **state) {
+    (void)state;
+    lc_sgd_options o = {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.01};
+    module_case("linear_momentum", o, 5, false);
+    module_case("linear_momentum", o, 5, true);
+}
+
+/* Conv1d(1, 1, 3, stride=1, padding=1) -> AvgPool1d(2, 2) -> Linear(2, 1) */
+static void seed_model(void **state) {
+    (void)state;
+    lc_sgd_options o = {.lr = 0.2, .momentum = 0.5, .weight_decay = 0.001};
+    module_case("seed_model", o, 6, false);
+    module_case("seed_model", o, 6, true);
+}
+
+static void module_bad_arguments(void **state) {
+    (void)state;
+    lc_module *pool = test_avgpool(2, 2, 0, false, true), *mse, *lin;
+    lc_mseloss_params mp = lc_mseloss_defaults();
+    assert_ok(lc_mseloss_new(&mp, &mse));
+    lc_linear_params lp = lc_linear_defaults(4, 1);
+    assert_ok(lc_linear_new(&lp, &lin));
+    lc_train_options o = lc_train_options_default(0.1);
+    lc_train_step *step = NULL;
+    lc_shape s = test_shape3(1, 1, 4);
+    assert_fails(lc_train_step_compile_module(pool, mse, LC_F32, s, &o, &step), LC_ERR_INVALID_ARG,
+                 "train step: the model has no parameters to train");
+    assert_fails(lc_train_step_compile_module(lin, mse, LC_F64, s, &o, &step), LC_ERR_INVALID_ARG,
+                 "dtype must be f32, got f64");
+    assert_fails(lc_train_step_compile_module(lin, pool, LC_F32, s, &o, &step), LC_ERR_INVALID_ARG,
+                 "the loss must take (output, target)");
+    assert_fails(lc_train_step_compile_module(lin, mse, LC_F32, test_shape3(1, 1, 3), &o, &step),
+                 LC_ERR_SHAPE, "Linear");
+    assert_null(step);
+    lc_module_free(pool);
+    lc_module_free(mse);
+    lc_module_free(lin);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(avgpool_with_momentum_and_decay),
@@ -195,6 +286,9 @@ int main(void) {
         cmocka_unit_test(avgpool_plain),
         cmocka_unit_test(graph_layout),
         cmocka_unit_test(bad_arguments),
+        cmocka_unit_test(linear_with_momentum_and_decay),
+        cmocka_unit_test(seed_model),
+        cmocka_unit_test(module_bad_arguments),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -28,6 +28,7 @@
 
 #include "lucid/export.h"
 #include "lucid/ir.h"
+#include "lucid/nn.h"
 #include "lucid/program.h"
 #include "lucid/tensor.h"
 
@@ -84,6 +85,19 @@ LC_API lc_status lc_train_step_compile(const lc_graph *g, int loss_output, const
  * no tensor has changed. */
 LC_API lc_status lc_train_step_run(lc_train_step *s, lc_tensor *const *inputs, int n_inputs,
                                    double *loss);
+
+/* The same for a model and a loss module (MSELoss): the graph is x (`dtype`, `shape`) ->
+ * model -> y, then loss(y, target) with target of y's shape; outputs y and the loss; the
+ * parameters are the model's own tensors (lc_module_param_at), which every step updates in
+ * place, so the model holds the trained values. The parameters are float32, so `dtype` must
+ * be LC_F32. The step borrows `model`: free the step first. */
+LC_API lc_status lc_train_step_compile_module(lc_module *model, const lc_module *loss,
+                                              lc_dtype dtype, lc_shape shape,
+                                              const lc_train_options *o, lc_train_step **out);
+/* One step of a module's training: x and target as compiled; the model's parameters are
+ * updated in place; *loss (NULL: not wanted) gets the loss before the update. */
+LC_API lc_status lc_train_step_run_module(lc_train_step *s, const lc_tensor *x,
+                                          const lc_tensor *target, double *loss);
 
 /* Output i of g as the last step computed it (before its update); NULL before the first step
  * or out of range. Owned by the step, valid until the next run or the free. */

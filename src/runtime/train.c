@@ -24,6 +24,10 @@ struct lc_train_step {
     lc_tensor **momentum;   /* per parameter, or NULL without momentum */
     lc_tensor **outputs;    /* g's outputs of the last step */
     bool ran;
+    /* lc_train_step_compile_module: per input of g, the model's parameter tensor (borrowed)
+     * or NULL for x and target, which are at x_input and target_input */
+    lc_tensor **bound;
+    int x_input, target_input;
     /* room for one run's tensor lists, so a step allocates nothing */
     const lc_tensor **run_in;
     lc_tensor **run_out;
@@ -44,6 +48,7 @@ void lc_train_step_free(lc_train_step *s) {
     free(s->param_input);
     free(s->run_in);
     free(s->run_out);
+    free(s->bound);
     lc_program_free(s->program);
     lc_graph_free(s->graph);
     free(s);
@@ -161,4 +166,88 @@ const lc_program *lc_train_step_program(const lc_train_step *s) { return s ? s->
 void lc_train_step_reset(lc_train_step *s) {
     for (int k = 0; s && s->momentum && k < s->n_params; k++)
         if (lc_tensor_nbytes(s->momentum[k]) > 0) memset(s->momentum[k]->data, 0, lc_tensor_nbytes(s->momentum[k]));
+}
+
+/* ---- a model and its loss ---- */
+
+/* x -> model -> y; loss(y, target); outputs y and the loss. Parameter inputs are the INPUT
+ * nodes the model's forward added. */
+static lc_status module_graph(const lc_module *model, const lc_module *loss, lc_dtype dtype,
+                              lc_shape shape, lc_graph **out, int *x, int *t) {
+    lc_graph *g;
+    LC_TRY(lc_graph_new(&g));
+    int y, l;
+    lc_status st = lc_input(g, "x", dtype, shape, x);
+    if (st == LC_OK) st = lc_module_forward(model, g, *x, &y);
+    if (st == LC_OK) st = lc_input(g, "target", dtype, lc_graph_node(g, y)->shape, t);
+    if (st == LC_OK) st = lc_module_forward_inputs(loss, g, (const int[]){y, *t}, 2, &l);
+    if (st == LC_OK) st = lc_graph_add_output(g, y);
+    if (st == LC_OK) st = lc_graph_add_output(g, l);
+    if (st != LC_OK) {
+        lc_graph_free(g);
+        return st;
+    }
+    *out = g;
+    return LC_OK;
+}
+
+lc_status lc_train_step_compile_module(lc_module *model, const lc_module *loss, lc_dtype dtype,
+                                       lc_shape shape, const lc_train_options *o, lc_train_step **out) {
+    if (!out) return lc_fail(LC_ERR_INVALID_ARG, "train step: out must not be NULL");
+    *out = NULL;
+    if (!model || !loss) return lc_fail(LC_ERR_INVALID_ARG, "train step: model and loss must not be NULL");
+    if (dtype != LC_F32)
+        return lc_fail(LC_ERR_INVALID_ARG, "train step: the model's parameters are f32, so dtype must be f32, got %s",
+                       lc_dtype_name(dtype));
+    if (lc_module_input_count(loss) != 2)
+        return lc_fail(LC_ERR_INVALID_ARG, "train step: the loss must take (output, target), got a module of %d input",
+                       lc_module_input_count(loss));
+    int n_params = lc_module_param_count(model);
+    if (n_params < 1) return lc_fail(LC_ERR_INVALID_ARG, "train step: the model has no parameters to train");
+    lc_graph *g;
+    int x, t;
+    LC_TRY(module_graph(model, loss, dtype, shape, &g, &x, &t));
+    int n_in = lc_graph_input_count(g);
+    int *params = malloc(sizeof(int) * (size_t)n_params);
+    lc_tensor **bound = calloc((size_t)n_in, sizeof *bound);
+    lc_status st = params && bound ? LC_OK : lc_fail(LC_ERR_NOMEM, "train step: out of memory");
+    /* the forward names each parameter input by its state_dict name */
+    int found = 0, x_input = -1, t_input = -1;
+    for (int i = 0; st == LC_OK && i < n_in; i++) {
+        int node = lc_graph_input(g, i);
+        if (node == x) { x_input = i; continue; }
+        if (node == t) { t_input = i; continue; }
+        st = lc_module_param_find(model, lc_graph_node(g, node)->name, &bound[i]);
+        if (st == LC_OK && found < n_params) params[found++] = node;
+    }
+    if (st == LC_OK && found != n_params)
+        st = lc_fail(LC_ERR_INTERNAL, "train step: the graph reads %d of the model's %d parameters", found, n_params);
+    if (st == LC_OK) st = lc_train_step_compile(g, 1, params, n_params, o, out);
+    lc_graph_free(g);
+    free(params);
+    if (st != LC_OK) {
+        free(bound);
+        return st;
+    }
+    (*out)->bound = bound;
+    (*out)->x_input = x_input;
+    (*out)->target_input = t_input;
+    return LC_OK;
+}
+
+lc_status lc_train_step_run_module(lc_train_step *s, const lc_tensor *x, const lc_tensor *target,
+                                   double *loss) {
+    if (!s || !s->bound)
+        return lc_fail(LC_ERR_INVALID_ARG, "train step: not a step made by lc_train_step_compile_module");
+    if (!x || !target) return lc_fail(LC_ERR_INVALID_ARG, "train step: x and target must not be NULL");
+    lc_tensor *local[16];
+    lc_tensor **in = s->n_inputs <= 16 ? local : malloc(sizeof *in * (size_t)s->n_inputs);
+    if (!in) return lc_fail(LC_ERR_NOMEM, "train step: out of memory");
+    for (int i = 0; i < s->n_inputs; i++) in[i] = s->bound[i];
+    /* x and target are only read: the step writes the parameters alone */
+    in[s->x_input] = (lc_tensor *)x;
+    in[s->target_input] = (lc_tensor *)target;
+    lc_status st = lc_train_step_run(s, in, s->n_inputs, loss);
+    if (in != local) free(in);
+    return st;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reference training runs for tests/test_train.c, made with PyTorch's torch.optim.SGD.
+"""Reference training runs for tests/test_train.c, made with PyTorch's torch.optim.SGD
+(MODULE_CASES below: models with parameters; CASES: the trainable tensor is the input).
 
 Each case directory holds the starting tensors and what N steps of SGD leave behind:
   x0.npy, target.npy        the trainable tensor before the first step, and the target
@@ -60,5 +61,47 @@ def main():
             save(case_dir, "momentum.npy", opt.state[x]["momentum_buffer"])
 
 
+# Models with parameters, trained through lc_train_step_compile_module: model.txt (a model
+# spec), input.npy and target.npy, each parameter's start as <state_dict name>.npy and its
+# end as final.<name>.npy, and losses.npy.
+MODULE_CASES = [
+    # name, spec lines, torch model, x shape, lr, momentum, weight_decay, steps
+    ("linear_momentum", ["Linear(3, 2)"], lambda: torch.nn.Linear(3, 2), (4, 3), 0.1, 0.9, 0.01, 5),
+    ("seed_model", ["Conv1d(1, 1, 3, stride=1, padding=1)", "AvgPool1d(2, 2)", "Linear(2, 1)"],
+     lambda: torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3, stride=1, padding=1),
+                                 torch.nn.AvgPool1d(2, 2), torch.nn.Linear(2, 1)),
+     (3, 1, 4), 0.2, 0.5, 0.001, 6),
+]
+
+
+def main_modules():
+    for i, (name, spec, make, shape, lr, momentum, wd, steps) in enumerate(MODULE_CASES):
+        torch.manual_seed(200 + i)
+        model = make()
+        x = torch.randn(shape)
+        with torch.no_grad():
+            target = torch.randn(model(x).shape)
+        case_dir = os.path.join(HERE, name)
+        os.makedirs(case_dir, exist_ok=True)
+        with open(os.path.join(case_dir, "model.txt"), "w") as f:
+            f.write("\n".join(spec) + "\n")
+        save(case_dir, "input.npy", x)
+        save(case_dir, "target.npy", target)
+        for pname, p in model.state_dict().items():
+            save(case_dir, pname + ".npy", p)
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+        losses = []
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), target)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        for pname, p in model.state_dict().items():
+            save(case_dir, "final." + pname + ".npy", p)
+        np.save(os.path.join(case_dir, "losses.npy"), np.array(losses, dtype=np.float64))
+
+
 if __name__ == "__main__":
     main()
+    main_modules()

@@ -216,6 +216,9 @@ int cli_run(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+/* The demo's training part (demo_train.c); *ok is false when the loss did not fall or the JIT
+ * and the interpreter disagree. */
+int cli_demo_train(bool *ok);
 
 /* Usage texts, one per subcommand (printed by --help / -h, exit 0). */
 extern const char cli_run_usage[];

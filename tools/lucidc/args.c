@@ -74,6 +74,14 @@ int cli_parse_positive_int(const char *opt, const char *text, int64_t max, int64
     return CLI_OK;
 }
 
+int cli_parse_seed(const char *opt, const char *text, uint64_t *out) {
+    int64_t v;
+    if (!parse_int64(text, &v) || v < 0)
+        return cli_error(opt, "expected an integer between 0 and %" PRId64 ", got '%s'", INT64_MAX, text);
+    *out = (uint64_t)v;
+    return CLI_OK;
+}
+
 int cli_parse_shape(const char *opt, const char *text, lc_shape *out) {
     lc_shape s = {0};
     const char *p = text;

@@ -9,19 +9,24 @@
 #include "cli.h"
 #include "lucid/npy.h"
 #include "lucid/program.h"
+#include "lucid/random.h"
 
 const char cli_run_usage[] =
     "usage: lucidc run (--model FILE | --module SPEC ...) --input X.npy [--out Y.npy]\n"
-    "                  [--grad-out G.npy --grad-in GX.npy] [--engine jit|interp] [--threads N]\n"
+    "                  [--grad-out G.npy --grad-in GX.npy] [--seed N] [--engine jit|interp]\n"
+    "                  [--threads N]\n"
     "\n"
     "Run a model on X, forward and, with --grad-out, backward; print a summary.\n"
     "\n"
     "  --model FILE       one module call per line, in Python syntax ('#' comments)\n"
     "  --module SPEC      one module call, e.g. 'LPPool1d(2, 4)'; repeat to chain modules\n"
-    "  --input X.npy      input, f32 or f64, shape (C, L) or (N, C, L); - reads stdin\n"
+    "  --input X.npy      input, f32 or f64, of a rank the first module takes (pools and\n"
+    "                     Conv1d: (C, L) or (N, C, L); Linear: any); - reads stdin\n"
     "  --out Y.npy        write y (same dtype as X); - writes stdout; without it y is not written\n"
     "  --grad-out G.npy   seed gradient, y's shape and dtype (needs --grad-in); - reads stdin\n"
     "  --grad-in GX.npy   write d(sum(y*G))/dX (needs --grad-out); - writes stdout\n"
+    "  --seed N           seed of the random stream the parameters (Linear, Conv1d) are drawn\n"
+    "                     from, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (default 0)\n"
     "  --engine jit|interp  the compiled kernels (default) or the reference interpreter\n"
     "  --threads N        worker threads (1..1024); overrides LUCID_NUM_THREADS\n"
     "  -h, --help         this text\n"
@@ -40,6 +45,7 @@ typedef struct run_opts {
     const char *input, *out, *grad_out, *grad_in;
     cli_engine engine;
     int64_t threads; /* 0 = not given */
+    uint64_t seed;   /* 0 unless --seed */
 } run_opts;
 
 static int parse_run_args(int argc, char **argv, run_opts *o) {
@@ -54,6 +60,10 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
         if (cli_opt_value(&a, "--grad-in", &v, &st)) { o->grad_in = v; continue; }
         if (cli_opt_value(&a, "--engine", &v, &st)) {
             if (st == CLI_OK) st = cli_parse_engine("--engine", v, &o->engine);
+            continue;
+        }
+        if (cli_opt_value(&a, "--seed", &v, &st)) {
+            if (st == CLI_OK) st = cli_parse_seed("--seed", v, &o->seed);
             continue;
         }
         if (cli_opt_value(&a, "--threads", &v, &st)) {
@@ -153,18 +163,16 @@ int cli_run(int argc, char **argv) {
     }
 
     lc_module *model = NULL;
-    lc_tensor *x = NULL, *seed = NULL, *res[2] = {NULL, NULL};
+    lc_tensor *x = NULL, *seed = NULL, **res = NULL, **ins = NULL;
+    int n_ins = 0, n_res = 0;
     lc_graph *fwd = NULL, *train = NULL;
     char where[1100];
     char b1[64], b2[64];
     double t_read = cli_now_ms();
+    lc_random_seed(o.seed); /* before the modules draw their parameters */
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) goto done;
+    if ((st = cli_model_check_layers(model, &o.model)) != CLI_OK) goto done;
     if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
-    if (x->shape.rank != 2 && x->shape.rank != 3) {
-        st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
-                       shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
-        goto done;
-    }
     if (o.grad_out && (st = read_npy("--grad-out", o.grad_out, &seed)) != CLI_OK) goto done;
     double read_ms = cli_now_ms() - t_read;
 
@@ -191,10 +199,27 @@ int cli_run(int argc, char **argv) {
     }
     double build_ms = cli_now_ms() - t_build;
 
+    /* The graph's inputs: x, each parameter (in x's dtype), then the seed; its outputs: y, then
+     * with a seed dx and each parameter's gradient (not written here). */
+    int n_params = lc_module_param_count(model);
+    n_ins = 1 + n_params + (train ? 1 : 0);
+    n_res = train ? 2 + n_params : 1;
+    ins = calloc((size_t)n_ins, sizeof *ins);
+    res = calloc((size_t)n_res, sizeof *res);
+    if (!ins || !res) { st = cli_error(NULL, "out of memory"); goto done; }
+    ins[0] = x;
+    for (int i = 0; i < n_params; i++) {
+        lc_tensor *p;
+        if (lc_module_param_at(model, i, NULL, 0, &p) != LC_OK ||
+            lc_tensor_new(x->dtype, p->shape, &ins[1 + i]) != LC_OK) {
+            st = cli_lib_error("parameters");
+            goto done;
+        }
+        for (int64_t k = 0; k < lc_tensor_numel(p); k++) lc_tensor_set(ins[1 + i], k, lc_tensor_get(p, k));
+    }
+    if (train) ins[n_ins - 1] = seed;
     cli_run_info info;
-    const lc_tensor *ins[2] = {x, seed};
-    lc_status rs = train ? cli_run_graph(o.engine, train, ins, 2, res, 2, &info)
-                         : cli_run_graph(o.engine, fwd, ins, 1, res, 1, &info);
+    lc_status rs = cli_run_graph(o.engine, train ? train : fwd, (const lc_tensor *const *)ins, n_ins, res, n_res, &info);
     if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(o.engine)); goto done; }
 
     /* Every result exists: stage them all, then commit them together. */
@@ -208,6 +233,8 @@ int cli_run(int argc, char **argv) {
     print_model(summary, model);
     fprintf(summary, "input    %s %s %s\n", shown(o.input, "(stdin)"), lc_dtype_name(x->dtype),
             lc_shape_str(&x->shape, b1, sizeof b1));
+    if (n_params)
+        fprintf(summary, "params   %d tensors, drawn from --seed %llu\n", n_params, (unsigned long long)o.seed);
     fprintf(summary, "output   %s %s -> %s\n", lc_dtype_name(res[0]->dtype), lc_shape_str(&res[0]->shape, b1, sizeof b1),
             o.out ? shown(o.out, "(stdout)") : "(not written: no --out)");
     if (train)
@@ -227,8 +254,10 @@ int cli_run(int argc, char **argv) {
     fflush(summary);
     st = CLI_OK;
 done:
-    lc_tensor_free(res[0]);
-    lc_tensor_free(res[1]);
+    for (int i = 0; res && i < n_res; i++) lc_tensor_free(res[i]);
+    for (int i = 1; ins && i < n_ins - (train ? 1 : 0); i++) lc_tensor_free(ins[i]);
+    free(res);
+    free(ins);
     lc_tensor_free(seed);
     lc_tensor_free(x);
     lc_graph_free(train);

@@ -675,6 +675,7 @@ static void test_model_spec_builds_the_new_modules(void **state) {
         {"Conv1d(4, 2, 'same')", "--module 1: col 14: Conv1d: kernel_size takes no string, got 'same'"},
         {"MSELoss(reduction='none')", "--module 1: MSELoss: reduction must be 'mean' or 'sum', got 'none'"},
         {"MSELoss(reduction=1)", "--module 1: col 19: MSELoss: reduction must be a string, got 1"},
+        {"Conv1d(4, 2, 3, padding=1.5)", "--module 1: col 25: Conv1d: padding must be an integer or a string, got 1.5"},
         {"Linear(4, 2.0)", "--module 1: col 11: Linear: out_features must be an integer, got 2.0"},
         {"Linear(4, 'same)", "--module 1: col 11: string 'same) is never closed"},
         {"Linear(4, 'a\\b')", "--module 1: col 13: strings take no escapes"},

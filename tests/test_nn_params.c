@@ -442,6 +442,33 @@ static void test_jit_matches_interpreter(void **state) {
     }
 }
 
+/* The conv forward is one loop nest that never materialises the unfolded input (unfold is
+ * index arithmetic), also followed by a pool; its backward writes y, dx, dW and db, one
+ * kernel each, with no scratch buffer between them. */
+static void test_conv_fuses_into_one_forward_kernel(void **state) {
+    (void)state;
+    lc_conv1d_params p = lc_conv1d_defaults(16, 32, 3);
+    p.padding = 1;
+    lc_module *c = conv(p);
+    int fwd = 0, fwdbwd = 0;
+    jit_check_module(c, LC_F32, test_shape3(2, 16, 40), 1, &fwd, &fwdbwd);
+    assert_int_equal(fwd, 1);
+    assert_int_equal(fwdbwd, 4);
+    lc_module *s;
+    assert_ok(lc_sequential_new(&s));
+    assert_ok(lc_sequential_append(s, c));
+    assert_ok(lc_sequential_append(s, test_avgpool(2, LC_STRIDE_UNSET, 0, false, true)));
+    jit_check_module(s, LC_F32, test_shape3(2, 16, 40), 2, &fwd, &fwdbwd);
+    assert_int_equal(fwd, 1);
+    lc_module_free(s);
+    p.dilation = 2;
+    p.groups = 4;
+    c = conv(p);
+    jit_check_module(c, LC_F32, test_shape3(2, 16, 40), 3, &fwd, NULL);
+    assert_int_equal(fwd, 1);
+    lc_module_free(c);
+}
+
 /* ---- autograd: parameters' .grad ---- */
 
 static void test_autograd_fills_parameter_grads(void **state) {
@@ -648,6 +675,7 @@ static void test_model_spec_builds_the_new_modules(void **state) {
         {"Conv1d(4, 2, 'same')", "--module 1: col 14: Conv1d: kernel_size takes no string, got 'same'"},
         {"MSELoss(reduction='none')", "--module 1: MSELoss: reduction must be 'mean' or 'sum', got 'none'"},
         {"MSELoss(reduction=1)", "--module 1: col 19: MSELoss: reduction must be a string, got 1"},
+        {"Conv1d(4, 2, 3, padding=1.5)", "--module 1: col 25: Conv1d: padding must be an integer or a string, got 1.5"},
         {"Linear(4, 2.0)", "--module 1: col 11: Linear: out_features must be an integer, got 2.0"},
         {"Linear(4, 'same)", "--module 1: col 11: string 'same) is never closed"},
         {"Linear(4, 'a\\b')", "--module 1: col 13: strings take no escapes"},
@@ -671,6 +699,7 @@ int main(void) {
         cmocka_unit_test(test_relu_and_mseloss_values),
         cmocka_unit_test(test_gradients_match_finite_differences),
         cmocka_unit_test(test_jit_matches_interpreter),
+        cmocka_unit_test(test_conv_fuses_into_one_forward_kernel),
         cmocka_unit_test(test_autograd_fills_parameter_grads),
         cmocka_unit_test(test_errors_name_module_parameter_and_value),
         cmocka_unit_test(test_model_spec_builds_the_new_modules),

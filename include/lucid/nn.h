@@ -3,9 +3,11 @@
  * docs/semantics.md. A module's forward appends its ops to a graph; a pool's input is
  * (N, C, L) or (C, L).
  *
- * Thread-safety: a module is read-only once built (lc_sequential_append aside, which needs the
- * Sequential to itself), so any number of threads may use one module at once through the
- * functions taking a const lc_module *; each writes only the graph it is given. */
+ * Thread-safety: a module's structure is read-only once built (lc_sequential_append aside,
+ * which needs the Sequential to itself), so any number of threads may use one module at once
+ * through the functions taking a const lc_module *; each writes only the graph it is given.
+ * Parameter values are data: writing them (lc_module_set_param, a training step, reset) must
+ * not overlap a call that reads them (lc_module_call). */
 #ifndef LUCID_NN_H
 #define LUCID_NN_H
 

@@ -312,8 +312,8 @@ static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_
     case LC_ARG_INT:
     case LC_ARG_INT_OR_STRING:
         if (lit->kind != LIT_INT)
-            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
-                           "%s: %s must be an integer, got %s", m->name, p->name, lit->text);
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s must be an integer%s, got %s",
+                           m->name, p->name, p->kind == LC_ARG_INT_OR_STRING ? " or a string" : "", lit->text);
         if (lit->int_overflow)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
                            "%s: %s is out of the 64-bit integer range, got %s", m->name, p->name,

@@ -48,7 +48,7 @@ bool cli_opt_flag(cli_args *a, const char *name);
 /* Parsers for option values; each reports its own error ("--threads: ...") and returns
  * CLI_ERROR, or CLI_OK. */
 int cli_parse_positive_int(const char *opt, const char *text, int64_t max, int64_t *out);
-/* A random seed: decimal digits, 0 .. 2^64 - 1. */
+/* A random-stream seed (lucid/random.h): decimal digits, 0 .. 2^64 - 1. */
 int cli_parse_seed(const char *opt, const char *text, uint64_t *out);
 /* "N,C,L" or "C,L", each >= 1. */
 int cli_parse_shape(const char *opt, const char *text, lc_shape *out);
@@ -70,6 +70,8 @@ bool cli_model_option(cli_args *a, cli_model_opts *m, int *status);
 bool cli_model_empty(const cli_model_opts *m);
 /* Build the module (a Sequential when there are several). Reports its own errors. */
 int cli_model_load(const cli_model_opts *m, lc_module **out);
+/* Refuse a model whose first layer takes two inputs (MSELoss): a spec is a chain of layers. */
+int cli_model_check_layers(const lc_module *m, const cli_model_opts *o);
 
 /* ---- files (files.c) ---- */
 

@@ -20,7 +20,8 @@ const char cli_run_usage[] =
     "\n"
     "  --model FILE       one module call per line, in Python syntax ('#' comments)\n"
     "  --module SPEC      one module call, e.g. 'LPPool1d(2, 4)'; repeat to chain modules\n"
-    "  --input X.npy      input, f32 or f64, shape (C, L) or (N, C, L); - reads stdin\n"
+    "  --input X.npy      input, f32 or f64, of a rank the first module takes (pools and\n"
+    "                     Conv1d: (C, L) or (N, C, L); Linear: any); - reads stdin\n"
     "  --out Y.npy        write y (same dtype as X); - writes stdout; without it y is not written\n"
     "  --grad-out G.npy   seed gradient, y's shape and dtype (needs --grad-in); - reads stdin\n"
     "  --grad-in GX.npy   write d(sum(y*G))/dX (needs --grad-out); - writes stdout\n"
@@ -29,8 +30,9 @@ const char cli_run_usage[] =
     "                     misshapen file is an error\n"
     "  --grad-params DIR  write d(sum(y*G))/dθ of every parameter as DIR/I.NAME.npy (needs\n"
     "                     --grad-out; not the --params directory; made if missing)\n"
-    "  --seed N           without --params, parameters get the default init from seed N\n"
-    "                     (0..2^64-1, default 0)\n"
+    "  --seed N           without --params, seed of the random stream the parameters (Linear,\n"
+    "                     Conv1d) are drawn from, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (0..2^64-1,\n"
+    "                     default 0)\n"
     "  --engine jit|interp  the compiled kernels (default) or the reference interpreter\n"
     "  --threads N        worker threads (1..1024); overrides LUCID_NUM_THREADS\n"
     "  -h, --help         this text\n"
@@ -141,15 +143,6 @@ static int load_params(const run_opts *o, lc_module *model, const cli_params *ps
     return cli_params_default(model, ps, dtype, values);
 }
 
-/* Pools and Conv1d take (C, L) or (N, C, L); Linear and ReLU any rank (their own errors). */
-static bool takes_any_rank(const lc_module *m) {
-    const lc_module *first = m;
-    while (lc_module_get_kind(first) == LC_MODULE_SEQUENTIAL && lc_sequential_count(first) > 0)
-        first = lc_sequential_child(first, 0);
-    lc_module_kind k = lc_module_get_kind(first);
-    return k == LC_MODULE_LINEAR || k == LC_MODULE_RELU;
-}
-
 int cli_run(int argc, char **argv) {
     run_opts o = {.engine = CLI_ENGINE_JIT};
     int st = parse_run_args(argc, argv, &o);
@@ -160,6 +153,10 @@ int cli_run(int argc, char **argv) {
     /* the modules draw their default init from the stream as they are built */
     lc_random_seed(o.seed);
     if ((st = cli_model_load(&o.model, &model)) != CLI_OK) return st;
+    if ((st = cli_model_check_layers(model, &o.model)) != CLI_OK) {
+        lc_module_free(model);
+        return st;
+    }
     if ((st = cli_params_of(model, &ps)) != CLI_OK) {
         lc_module_free(model);
         return st;
@@ -225,11 +222,6 @@ int cli_run(int argc, char **argv) {
     char b1[64], b2[64];
     double t_read = cli_now_ms();
     if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
-    if (!takes_any_rank(model) && x->shape.rank != 2 && x->shape.rank != 3) {
-        st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
-                       shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
-        goto done;
-    }
     if ((st = load_params(&o, model, &ps, x->dtype, values)) != CLI_OK) goto done;
     if (o.grad_out && (st = read_npy("--grad-out", o.grad_out, &seed)) != CLI_OK) goto done;
     double read_ms = cli_now_ms() - t_read;
@@ -282,8 +274,8 @@ int cli_run(int argc, char **argv) {
     fprintf(summary, "input    %s %s %s\n", shown(o.input, "(stdin)"), lc_dtype_name(x->dtype),
             lc_shape_str(&x->shape, b1, sizeof b1));
     if (ps.n > 0) {
-        if (o.params) fprintf(summary, "params   %d from %s\n", ps.n, o.params);
-        else fprintf(summary, "params   %d, default init from seed %llu\n", ps.n, (unsigned long long)o.seed);
+        if (o.params) fprintf(summary, "params   %d tensors from %s\n", ps.n, o.params);
+        else fprintf(summary, "params   %d tensors, drawn from --seed %llu\n", ps.n, (unsigned long long)o.seed);
     }
     fprintf(summary, "output   %s %s -> %s\n", lc_dtype_name(res[0]->dtype), lc_shape_str(&res[0]->shape, b1, sizeof b1),
             o.out ? shown(o.out, "(stdout)") : "(not written: no --out)");

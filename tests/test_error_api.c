@@ -23,6 +23,7 @@
 #include "lucid/passes.h"
 #include "lucid/program.h"
 #include "lucid/runtime.h"
+#include "lucid/train.h"
 #include "nn/pool_geometry.h"
 #include "support/testutil.h"
 
@@ -352,6 +353,25 @@ static lc_status f_tensor_set_requires_grad(void) {
     lc_tensor_free(x);
     return st;
 }
+static lc_status f_sgd_graph(void) {
+    lc_sgd_options s = lc_sgd_options_default(-1.0);
+    int x = fx.x;
+    return lc_sgd_graph(fx.g, 0, &x, 1, &s, &og);
+}
+static lc_status f_train_step_compile(void) {
+    lc_train_step *step = (lc_train_step *)0x1;
+    int x = fx.x;
+    lc_status st = lc_train_step_compile(fx.g, 0, &x, 1, NULL, &step);
+    return step == NULL ? st : LC_OK;
+}
+static lc_status f_train_step_run(void) { return lc_train_step_run(NULL, NULL, 0, NULL); }
+static lc_status f_train_step_compile_module(void) {
+    lc_train_step *step = (lc_train_step *)0x1;
+    lc_train_options opts = lc_train_options_default(0.1);
+    lc_status st = lc_train_step_compile_module(fx.lp, fx.lp, LC_F64, test_shape3(1, 2, 8), &opts, &step);
+    return step == NULL ? st : LC_OK;
+}
+static lc_status f_train_step_run_module(void) { return lc_train_step_run_module(NULL, NULL, NULL, NULL); }
 static lc_status f_unfold(void) { return lc_unfold(fx.g, fx.x, 2, 0, 1, 0, 0, &o); }
 
 typedef struct failing_call {
@@ -416,6 +436,11 @@ static const failing_call CALLS[] = {
     F(tensor_from_doubles, LC_ERR_SHAPE, "tensor: rank must be between 0 and 6, got 7"),
     F(tensor_new, LC_ERR_SHAPE, "tensor: dimension 0 must be >= 0, got -3"),
     F(tensor_set_requires_grad, LC_ERR_INVALID_ARG, "autograd: requires_grad can only be changed on a leaf tensor"),
+    F(sgd_graph, LC_ERR_INVALID_ARG, "SGD: lr must be finite and >= 0, got -1"),
+    F(train_step_compile, LC_ERR_INVALID_ARG, "train step: options must not be NULL"),
+    F(train_step_run, LC_ERR_INVALID_ARG, "train step: step must not be NULL"),
+    F(train_step_compile_module, LC_ERR_INVALID_ARG, "dtype must be f32, got f64"),
+    F(train_step_run_module, LC_ERR_INVALID_ARG, "not a step made by lc_train_step_compile_module"),
     F(unfold, LC_ERR_INVALID_ARG, "unfold: size must be >= 1, got 0"),
 };
 #undef F

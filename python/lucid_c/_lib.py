@@ -55,7 +55,7 @@ F32, F64 = 0, 1  # lc_dtype
 OK, ERR_INVALID_ARG, ERR_SHAPE, ERR_PARSE, ERR_IO, ERR_UNSUPPORTED, ERR_NOMEM, ERR_JIT, ERR_INTERNAL = range(9)
 
 # lc_arg_kind
-ARG_INT, ARG_REAL, ARG_BOOL = range(3)
+ARG_INT, ARG_REAL, ARG_BOOL, ARG_STRING, ARG_INT_OR_STRING = range(5)
 
 
 class Shape(ctypes.Structure):

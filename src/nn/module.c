@@ -94,6 +94,8 @@ lc_status lc_module_forward_inputs(const lc_module *m, lc_graph *g, const int *x
 }
 
 lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y) {
+    if (m && g && (x < 0 || x >= lc_graph_node_count(g)))
+        return lc_fail(LC_ERR_INVALID_ARG, "module forward: x must name a node of the graph, got %d", x);
     return lc_module_forward_inputs(m, g, &x, 1, y);
 }
 

@@ -91,6 +91,8 @@ static lc_status param_name(const lc_module *m, int i, char **name, const lc_mod
 lc_status lc_module_param_at(lc_module *m, int i, char *name, size_t size, lc_tensor **tensor) {
     if (!m) return lc_fail(LC_ERR_INVALID_ARG, "module parameter: module must not be NULL");
     int count = lc_module_param_count(m);
+    if (count == 0)
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: has no parameters, got index %d", lc_module_kind_name(m->kind), i);
     if (i < 0 || i >= count)
         return lc_fail(LC_ERR_INVALID_ARG, "module parameter: index must be between 0 and %d, got %d",
                        count - 1, i);

@@ -206,7 +206,11 @@ class _TableModule(Module):
                 if not none_ok:
                     raise TypeError("%s: %s cannot be None" % (name, arg))
                 c.is_none = True
-            elif kind == _lib.ARG_INT:
+            elif kind in (_lib.ARG_STRING, _lib.ARG_INT_OR_STRING) and isinstance(v, str):
+                c.s = v.encode()  # the library judges the word ('same', 'mean', ...)
+            elif kind == _lib.ARG_STRING:
+                raise TypeError("%s: %s must be a string, got %r" % (name, arg, v))
+            elif kind in (_lib.ARG_INT, _lib.ARG_INT_OR_STRING):
                 if isinstance(v, bool) or not isinstance(v, numbers.Integral):
                     raise TypeError("%s: %s must be an integer, got %r" % (name, arg, v))
                 if not -2**63 <= int(v) < 2**63:

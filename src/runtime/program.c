@@ -81,6 +81,24 @@ static lc_status build_code(const lc_graph *g, const lc_compile_options *o, uint
     return lc_drive_walk(g, &d, NULL, out);
 }
 
+static bool in_place_is_safe(const lc_fused *f, int in, int out);
+
+/* The in-place table of `p` (see lc_program.in_place_safe); left NULL when out of memory. */
+static void decide_in_place(lc_program *p) {
+    const lc_fused *f = p->code->fused;
+    if (f->n_inputs == 0 || f->n_outputs == 0) return;
+    p->in_place_safe = malloc((size_t)f->n_inputs * (size_t)f->n_outputs);
+    if (!p->in_place_safe) return;
+    for (int i = 0; i < f->n_inputs; i++) {
+        const lc_node *a = lc_graph_node(f->graph, lc_graph_input(f->graph, i));
+        for (int j = 0; j < f->n_outputs; j++) {
+            const lc_node *b = lc_graph_node(f->graph, lc_graph_output(f->graph, j));
+            bool same = a->dtype == b->dtype && lc_shape_equal(&a->shape, &b->shape);
+            p->in_place_safe[i * f->n_outputs + j] = same && in_place_is_safe(f, i, j);
+        }
+    }
+}
+
 lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out) {
     if (!out) return lc_fail(LC_ERR_INVALID_ARG, "compile: out must not be NULL");
     *out = NULL;
@@ -115,6 +133,7 @@ lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_progr
         free(p);
         return st;
     }
+    decide_in_place(p);
     *out = p;
     return LC_OK;
 }
@@ -141,6 +160,7 @@ lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out) {
 void lc_program_free(lc_program *p) {
     if (!p) return;
     lc_code_release(p->code);
+    free(p->in_place_safe);
     free(p);
 }
 
@@ -239,8 +259,9 @@ typedef struct in_out {
 
 /* The aliasing rules of lc_program_run_into: an output may be an input's own tensor (the
  * same data), never another output's, and such an input may be given once only. */
-static lc_status find_in_outs(const lc_fused *f, const lc_tensor *const *inputs, int n_inputs,
+static lc_status find_in_outs(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
                               lc_tensor *const *outputs, int n_outputs, in_out *pairs, int *n_pairs) {
+    const lc_fused *f = p->code->fused;
     *n_pairs = 0;
     for (int j = 0; j < n_outputs; j++) {
         const void *d = outputs[j]->data;
@@ -261,7 +282,8 @@ static lc_status find_in_outs(const lc_fused *f, const lc_tensor *const *inputs,
         pr->input = in;
         pr->output = j;
         pr->aside = NULL;
-        if (!in_place_is_safe(f, in, j)) {
+        bool safe = p->in_place_safe ? p->in_place_safe[in * n_outputs + j] : in_place_is_safe(f, in, j);
+        if (!safe) {
             pr->aside = lc_buffer_alloc(lc_tensor_nbytes(outputs[j]));
             if (!pr->aside) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
         }
@@ -294,7 +316,7 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
     in_out *pairs = n_outputs <= 8 ? local_pairs : malloc(sizeof *pairs * (size_t)n_outputs);
     int n_pairs = 0;
     if (!pairs) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
-    lc_status found = find_in_outs(f, inputs, n_inputs, outputs, n_outputs, pairs, &n_pairs);
+    lc_status found = find_in_outs(p, inputs, n_inputs, outputs, n_outputs, pairs, &n_pairs);
     if (found != LC_OK) {
         free_in_outs(pairs, n_pairs, local_pairs);
         return found;

@@ -240,6 +240,30 @@ static lc_status s_autograd(void) {
     return st;
 }
 
+/* A model with parameters and a loss through the tensor API: parameter creation, a call that
+ * records parameters, a two-input call, a backward filling every parameter's .grad. */
+static lc_status s_parameters(void) {
+    lc_module *model = NULL, *loss = NULL;
+    lc_tensor *x = NULL, *t = NULL, *y = NULL, *l = NULL, *w = NULL;
+    lc_mseloss_params mp = lc_mseloss_defaults();
+    lc_status st = lc_model_parse("Conv1d(2, 2, 3, padding='same', groups=2)\nReLU()\nLinear(5, 1)\n", "m.txt", &model);
+    if (st == LC_OK) st = lc_mseloss_new(&mp, &loss);
+    if (st == LC_OK) st = lc_tensor_new(LC_F32, test_shape3(1, 2, 5), &x);
+    if (st == LC_OK) st = lc_tensor_new(LC_F32, test_shape3(1, 2, 1), &t);
+    if (st == LC_OK) st = lc_module_call(model, x, &y);
+    if (st == LC_OK) st = lc_module_call_inputs(loss, (lc_tensor *[]){y, t}, 2, &l);
+    if (st == LC_OK) st = lc_backward(l, NULL);
+    if (st == LC_OK) st = lc_module_param_find(model, "2.weight", &w);
+    if (st == LC_OK) st = lc_module_set_param(model, "2.weight", w);
+    lc_tensor_free(l);
+    lc_tensor_free(y);
+    lc_tensor_free(t);
+    lc_tensor_free(x);
+    lc_module_free(loss);
+    lc_module_free(model);
+    return st;
+}
+
 typedef struct scenario {
     const char *name;
     lc_status (*run)(void);
@@ -252,6 +276,7 @@ static const scenario SCENARIOS[] = {
     {"npy", s_npy},
     {"autodiff + pipeline", s_autodiff_pipeline},
     {"autograd", s_autograd},
+    {"parameters", s_parameters},
 };
 
 static void test_success_paths(void **state) {

@@ -23,6 +23,7 @@
 #include "lucid/passes.h"
 #include "lucid/program.h"
 #include "lucid/runtime.h"
+#include "lucid/train.h"
 #include "nn/pool_geometry.h"
 #include "support/testutil.h"
 
@@ -242,7 +243,7 @@ static lc_status f_lppool1d_new(void) {
     return lc_lppool1d_new(&p, &om);
 }
 static lc_status f_mean(void) { return lc_mean(fx.g, fx.x, 3, &o); }
-static lc_status f_model_parse(void) { return lc_model_parse("Conv1d(3)\n", "m.txt", &om); }
+static lc_status f_model_parse(void) { return lc_model_parse("Conv3d(3)\n", "m.txt", &om); }
 static lc_status f_model_parse_call(void) { return lc_model_parse_call("AvgPool1d(", "--module 1", &om); }
 static lc_status f_module_new(void) { return lc_module_new("AvgPool1d", NULL, 0, &om); }
 static lc_status f_module_call(void) {
@@ -254,6 +255,29 @@ static lc_status f_module_call(void) {
     lc_tensor_free(bad);
     return st;
 }
+static lc_status f_module_forward_inputs(void) {
+    return lc_module_forward_inputs(fx.lp, fx.g, (const int[]){fx.x, fx.x}, 2, &o);
+}
+static lc_status f_module_call_inputs(void) {
+    return lc_module_call_inputs(fx.lp, (lc_tensor *const[]){fx.xt, fx.xt}, 2, &ot);
+}
+static lc_status f_linear_new(void) {
+    lc_linear_params p = lc_linear_defaults(0, 2);
+    return lc_linear_new(&p, &om);
+}
+static lc_status f_conv1d_new(void) {
+    lc_conv1d_params p = lc_conv1d_defaults(4, 6, 3);
+    p.groups = 3;
+    return lc_conv1d_new(&p, &om);
+}
+static lc_status f_mseloss_new(void) {
+    lc_mseloss_params p = {(lc_loss_reduction)7};
+    return lc_mseloss_new(&p, &om);
+}
+static lc_status f_module_param_at(void) { return lc_module_param_at(fx.lp, 0, NULL, 0, &ot); }
+static lc_status f_module_param_find(void) { return lc_module_param_find(fx.lp, "weight", &ot); }
+static lc_status f_module_set_param(void) { return lc_module_set_param(fx.lp, "0.bias", fx.xt); }
+static lc_status f_relu(void) { return lc_relu(fx.g, 42, &o); }
 static lc_status f_module_forward(void) { return lc_module_forward(fx.lp, fx.g, 999, &o); }
 static lc_status f_module_graph(void) {
     lc_graph *g = NULL;
@@ -352,6 +376,25 @@ static lc_status f_tensor_set_requires_grad(void) {
     lc_tensor_free(x);
     return st;
 }
+static lc_status f_sgd_graph(void) {
+    lc_sgd_options s = lc_sgd_options_default(-1.0);
+    int x = fx.x;
+    return lc_sgd_graph(fx.g, 0, &x, 1, &s, &og);
+}
+static lc_status f_train_step_compile(void) {
+    lc_train_step *step = (lc_train_step *)0x1;
+    int x = fx.x;
+    lc_status st = lc_train_step_compile(fx.g, 0, &x, 1, NULL, &step);
+    return step == NULL ? st : LC_OK;
+}
+static lc_status f_train_step_run(void) { return lc_train_step_run(NULL, NULL, 0, NULL); }
+static lc_status f_train_step_compile_module(void) {
+    lc_train_step *step = (lc_train_step *)0x1;
+    lc_train_options opts = lc_train_options_default(0.1);
+    lc_status st = lc_train_step_compile_module(fx.lp, fx.lp, LC_F64, test_shape3(1, 2, 8), &opts, &step);
+    return step == NULL ? st : LC_OK;
+}
+static lc_status f_train_step_run_module(void) { return lc_train_step_run_module(NULL, NULL, NULL, NULL); }
 static lc_status f_unfold(void) { return lc_unfold(fx.g, fx.x, 2, 0, 1, 0, 0, &o); }
 static lc_status f_unfold_dilated(void) { return lc_unfold_dilated(fx.g, fx.x, 2, 2, 1, 0, 0, 0, &o); }
 static lc_status f_unfold_neg_inf_pad(void) { return lc_unfold_neg_inf_pad(fx.g, fx.x, 2, 3, 1, 0, 0, 9, &o); }
@@ -413,6 +456,15 @@ static const failing_call CALLS[] = {
     F(module_new, LC_ERR_INVALID_ARG, "AvgPool1d: missing required argument kernel_size"),
     F(module_call, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 1"),
     F(module_forward, LC_ERR_INVALID_ARG, "module forward: x must name a node of the graph, got 999"),
+    F(module_forward_inputs, LC_ERR_INVALID_ARG, "LPPool1d: forward takes 1 input, got 2"),
+    F(module_call_inputs, LC_ERR_INVALID_ARG, "module call: the module takes 1 input, got 2"),
+    F(linear_new, LC_ERR_INVALID_ARG, "Linear: in_features must be >= 1, got 0"),
+    F(conv1d_new, LC_ERR_INVALID_ARG, "Conv1d: groups must divide in_channels, got 3 and 4"),
+    F(mseloss_new, LC_ERR_INVALID_ARG, "MSELoss: reduction must be LC_REDUCTION_MEAN or LC_REDUCTION_SUM, got 7"),
+    F(module_param_at, LC_ERR_INVALID_ARG, "LPPool1d: has no parameters, got index 0"),
+    F(module_param_find, LC_ERR_INVALID_ARG, "LPPool1d: no parameter named weight (it has none)"),
+    F(module_set_param, LC_ERR_INVALID_ARG, "LPPool1d: no parameter named 0.bias (it has none)"),
+    F(relu, LC_ERR_INVALID_ARG, "relu: input 0 must name an earlier node"),
     F(module_graph, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 4"),
     F(module_output_shape, LC_ERR_SHAPE, "LPPool1d: input length 1 with padding 0 is shorter than kernel_size 2"),
     F(mul, LC_ERR_SHAPE, "mul: shapes [1,2,8] and [1,2,4] do not broadcast"),
@@ -436,6 +488,11 @@ static const failing_call CALLS[] = {
     F(tensor_from_doubles, LC_ERR_SHAPE, "tensor: rank must be between 0 and 6, got 7"),
     F(tensor_new, LC_ERR_SHAPE, "tensor: dimension 0 must be >= 0, got -3"),
     F(tensor_set_requires_grad, LC_ERR_INVALID_ARG, "autograd: requires_grad can only be changed on a leaf tensor"),
+    F(sgd_graph, LC_ERR_INVALID_ARG, "SGD: lr must be finite and >= 0, got -1"),
+    F(train_step_compile, LC_ERR_INVALID_ARG, "train step: options must not be NULL"),
+    F(train_step_run, LC_ERR_INVALID_ARG, "train step: step must not be NULL"),
+    F(train_step_compile_module, LC_ERR_INVALID_ARG, "dtype must be f32, got f64"),
+    F(train_step_run_module, LC_ERR_INVALID_ARG, "not a step made by lc_train_step_compile_module"),
     F(unfold, LC_ERR_INVALID_ARG, "unfold: size must be >= 1, got 0"),
     F(unfold_dilated, LC_ERR_INVALID_ARG, "unfold: dilation must be >= 1, got 0"),
     F(unfold_neg_inf_pad, LC_ERR_SHAPE, "unfold: window span dilation 9 * (size 3 - 1) + 1 = 19 exceeds the padded length 8"),
@@ -446,7 +503,7 @@ static const failing_call CALLS[] = {
  * test_alloc_failures.c (allocation failure injection). */
 static const char *const ALLOC_ONLY[] = {
     "lc_graph_new", "lc_sequential_new", "lc_graph_clone", "lc_module_repr",
-    "lc_tensor_clone", "lc_tensor_format_values", "lc_tensor_repr",
+    "lc_tensor_clone", "lc_tensor_format_values", "lc_tensor_repr", "lc_relu_new",
 };
 
 static void test_every_failing_call(void **state) {

@@ -20,7 +20,7 @@ static char *repr_of(const lc_module *m) {
  * positional order. */
 static void test_rows(void **state) {
     (void)state;
-    assert_int_equal(lc_module_info_count(), 4);
+    assert_int_equal(lc_module_info_count(), 8);
     const lc_module_info *avg = lc_module_info_find("AvgPool1d");
     const lc_module_info *lp = lc_module_info_find("LPPool1d");
     assert_non_null(avg);
@@ -50,8 +50,29 @@ static void test_rows(void **state) {
         assert_int_equal(lp->args[k].required, k < 2);
         assert_int_equal(lp->args[k].none_ok, k == 2);
     }
+    const lc_module_info *conv = lc_module_info_find("Conv1d");
+    const char *conv_names[] = {"in_channels", "out_channels", "kernel_size", "stride", "padding",
+                                "dilation", "groups", "bias"};
+    const char *conv_defaults[] = {NULL, NULL, NULL, "1", "0", "1", "1", "True"};
+    assert_non_null(conv);
+    assert_int_equal(conv->n_args, 8);
+    for (int k = 0; k < 8; k++) {
+        assert_string_equal(conv->args[k].name, conv_names[k]);
+        assert_int_equal(conv->args[k].required, k < 3);
+        if (k >= 3) assert_string_equal(conv->args[k].default_text, conv_defaults[k]);
+    }
+    assert_int_equal(conv->args[4].kind, LC_ARG_INT_OR_STRING);
+    const lc_module_info *linear = lc_module_info_find("Linear");
+    assert_int_equal(linear->n_args, 3);
+    assert_string_equal(linear->args[2].name, "bias");
+    assert_int_equal(lc_module_info_find("ReLU")->n_args, 0);
+    const lc_module_info *mse = lc_module_info_find("MSELoss");
+    assert_int_equal(mse->n_args, 1);
+    assert_int_equal(mse->args[0].kind, LC_ARG_STRING);
+    assert_string_equal(mse->args[0].default_text, "'mean'");
     for (int i = 0; i < lc_module_info_count(); i++) {
         const lc_module_info *m = lc_module_info_at(i);
+        assert_int_equal(m->n_inputs, strcmp(m->name, "MSELoss") == 0 ? 2 : 1);
         assert_ptr_equal(lc_module_info_find(m->name), m);
         assert_true(m->summary && *m->summary);
     }
@@ -134,9 +155,9 @@ static void test_errors(void **state) {
     lc_arg_value six[6] = {two, two, two, two, two, two};
     lc_arg_value no_kernel[1] = {{.set = false}};
     assert_new_error("MaxPool7d", &two, 1, LC_ERR_INVALID_ARG,
-                     "module: unknown module MaxPool7d (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d)");
+                     "module: unknown module MaxPool7d (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, Linear, ReLU, MSELoss, Conv1d)");
     assert_new_error(NULL, &two, 1, LC_ERR_INVALID_ARG,
-                     "module: unknown module (null) (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d)");
+                     "module: unknown module (null) (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, Linear, ReLU, MSELoss, Conv1d)");
     assert_new_error("AvgPool1d", no_kernel, 1, LC_ERR_INVALID_ARG,
                      "AvgPool1d: missing required argument kernel_size");
     assert_new_error("AvgPool1d", NULL, 0, LC_ERR_INVALID_ARG,

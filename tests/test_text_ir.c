@@ -122,7 +122,7 @@ static void test_every_op(void **state) {
     lc_graph *g;
     int64_t xs[] = {1, 2, 10}, five = 5;
     double w[] = {0.5, -1, 2, 4, 8};
-    int x, u, f, e, a, sg, p, pz, m, ad, dv, ds, s, mn, c, k;
+    int x, u, f, e, a, sg, p, pz, m, ad, dv, ds, s, mn, c, k, r;
     assert_ok(lc_graph_new(&g));
     assert_ok(lc_input(g, "x", LC_F64, lc_shape_make(3, xs), &x));
     assert_ok(lc_unfold(g, x, 2, 3, 2, 1, 1, &u));
@@ -140,11 +140,12 @@ static void test_every_op(void **state) {
     assert_ok(lc_add(g, m, p, &ad));
     assert_ok(lc_div(g, mn, c, &dv));
     assert_ok(lc_div_safe(g, dv, s, &ds));
+    assert_ok(lc_relu(g, ad, &r));
     int um, mx, mm; /* after the rest, so the numbers pinned below stay */
     assert_ok(lc_unfold_neg_inf_pad(g, x, 2, 3, 2, 1, 1, 2, &um));
     assert_ok(lc_max(g, um, 3, &mx));
     assert_ok(lc_max_mask(g, um, 3, &mm));
-    assert_ok(lc_graph_add_output(g, ad));
+    assert_ok(lc_graph_add_output(g, r));
     assert_ok(lc_graph_add_output(g, ds));
     assert_ok(lc_graph_add_output(g, pz));
 
@@ -165,10 +166,11 @@ static void test_every_op(void **state) {
     assert_non_null(strstr(text, "  %10 = constant [0.5, -1, 2, 4, 8] : f64[5]\n"));
     assert_non_null(strstr(text, "  %14 = div(%3, %10) safe=0 : f64[1,2,5]\n"));
     assert_non_null(strstr(text, "  %15 = div(%14, %2) safe=1 : f64[1,2,5]\n"));
-    assert_non_null(strstr(text, "  %16 = unfold(%0) dim=2 size=3 step=2 pad_lo=1 pad_hi=1 dilation=2 neg_inf_pad=1 : f64[1,2,4,3]\n"));
-    assert_non_null(strstr(text, "  %17 = max(%16) dim=3 : f64[1,2,4]\n"));
-    assert_non_null(strstr(text, "  %18 = max_mask(%16) dim=3 : f64[1,2,4,3]\n"));
-    assert_non_null(strstr(text, "  output %13, %15, %9\n"));
+    assert_non_null(strstr(text, "  %16 = relu(%13) : f64[1,2,10]\n"));
+    assert_non_null(strstr(text, "  %17 = unfold(%0) dim=2 size=3 step=2 pad_lo=1 pad_hi=1 dilation=2 neg_inf_pad=1 : f64[1,2,4,3]\n"));
+    assert_non_null(strstr(text, "  %18 = max(%17) dim=3 : f64[1,2,4]\n"));
+    assert_non_null(strstr(text, "  %19 = max_mask(%17) dim=3 : f64[1,2,4,3]\n"));
+    assert_non_null(strstr(text, "  output %16, %15, %9\n"));
     free(text);
     assert_ok(lc_graph_check_text_round_trip(g));
     lc_graph_free(g);

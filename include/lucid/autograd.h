@@ -7,10 +7,13 @@
  *   lc_backward(y, seed);                 x->grad += d(Σ seed·y)/dx
  *
  * How it works: lc_module_call builds the module's graph, runs it with the executor (the
- * reference interpreter unless lc_autograd_set_executor says otherwise) and, when x requires
- * grad or was itself computed from such a tensor, attaches to y a record (struct lc_grad_fn,
- * reference counted) holding the autodiff graph of the call, a copy of x's values, and a
- * reference to x's own record. lc_backward walks these records from y back to the leaves.
+ * reference interpreter unless lc_autograd_set_executor says otherwise) and, when an input
+ * (x, or a parameter of the module: a leaf that requires grad from birth) requires grad or
+ * was itself computed from such a tensor, attaches to y a record (struct lc_grad_fn,
+ * reference counted) holding the autodiff graph of the call, copies of its input values, and
+ * a reference to each input's own record. lc_backward walks these records from y back to the
+ * leaves, each record once, in reverse order of creation (a result reached along several
+ * paths, such as a module applied twice, sums its gradients before passing them on).
  *
  * Ownership: records are shared by the tensors and records that point to them and freed with
  * the last reference, so tensors may be freed in any order: freeing x before y is fine (y's
@@ -41,9 +44,15 @@ LC_API lc_status lc_tensor_set_requires_grad(lc_tensor *t, bool requires_grad);
  * computed from one. */
 LC_API bool lc_tensor_tracks_grad(const lc_tensor *t);
 
-/* y = m(x): a new tensor of x's dtype (caller frees). Records the backward when x tracks
- * grad. Errors are the module's ("LPPool1d: input length 3 is shorter than kernel_size 4"). */
+/* y = m(x): a new tensor of x's dtype (caller frees). Records the backward when x or any of
+ * the module's parameters tracks grad (parameters are read in x's dtype; their gradients
+ * go to their own .grad). Errors are the module's ("LPPool1d: input length 3 is shorter
+ * than kernel_size 4"). For a module of one data input. */
 LC_API lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y);
+/* The same for any module: xs holds lc_module_input_count(m) tensors of one shape and dtype
+ * (MSELoss: input, target). */
+LC_API lc_status lc_module_call_inputs(const lc_module *m, lc_tensor *const *xs, int n_xs,
+                                       lc_tensor **y);
 
 /* Backpropagate from y with upstream gradient `seed`, of y's exact shape and dtype; NULL
  * means 1 and needs y to hold one element. Adds d(Σ seed·y)/dx into .grad of every live leaf

@@ -141,6 +141,7 @@ LC_API lc_status lc_fold_dilated(lc_graph *g, int x, int dim, int64_t size, int6
 LC_API lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out);
 LC_API lc_status lc_abs(lc_graph *g, int x, int *out);
 LC_API lc_status lc_sign(lc_graph *g, int x, int *out);
+LC_API lc_status lc_relu(lc_graph *g, int x, int *out);
 LC_API lc_status lc_pow(lc_graph *g, int x, double exponent, int *out);
 /* pow whose 0^negative is 0 (the subgradient convention; see ops.def). */
 LC_API lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out);

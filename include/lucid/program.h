@@ -100,7 +100,19 @@ LC_API lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inp
 /* Run into caller-owned outputs of the right dtype and shape, for benchmarks and hot loops:
  * no allocation when the program needs no scratch memory, and otherwise none after the
  * first run (a finished run's scratch block is kept for the next; concurrent runs each get
- * their own). Outputs must not overlap inputs. */
+ * their own).
+ *
+ * In-out buffers: outputs[j] may be the very tensor given as inputs[i] (same dtype and shape,
+ * as both positions require): the run then updates that input in place, which is how a
+ * training step writes a parameter or a momentum buffer back (lucid/train.h). Every kernel
+ * still sees the input as it was when the run started: where the kernel writing output j
+ * reads input i only element by element (an elementwise expression of the same shape) and
+ * no later kernel reads input i, it writes straight into the tensor; otherwise output j is
+ * computed aside and copied over input i after the last kernel (one allocation, one copy).
+ * The rules: an output may share its data with an input only by being the same tensor; two
+ * outputs never share a tensor; an input written in place is given once among the inputs
+ * (LC_ERR_INVALID_ARG otherwise, naming the positions); and no other thread may read or
+ * write that tensor during the run. On failure before the first kernel nothing is written. */
 LC_API lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs,
                                      int n_inputs, lc_tensor *const *outputs, int n_outputs);
 

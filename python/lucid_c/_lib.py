@@ -81,7 +81,7 @@ class ArgInfo(ctypes.Structure):
 
 class ModuleInfo(ctypes.Structure):
     _fields_ = [("name", ctypes.c_char_p), ("summary", ctypes.c_char_p), ("n_args", ctypes.c_int),
-                ("args", ctypes.POINTER(ArgInfo))]
+                ("args", ctypes.POINTER(ArgInfo)), ("n_inputs", ctypes.c_int)]
 
 
 _p = ctypes.c_void_p

@@ -619,6 +619,12 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         LLVMValueRef r = LLVMBuildSelect(e->b, neg, real_const(e, dt, -1.0), x, "");
         return LLVMBuildSelect(e->b, pos, real_const(e, dt, 1.0), r, "");
     }
+    case LC_OP_RELU: {
+        /* unordered-or-greater keeps a NaN: relu(NaN) = NaN, as the interpreter */
+        LLVMValueRef x = lc_emit_value(e, n->inputs[0], idx);
+        LLVMValueRef keep = LLVMBuildFCmp(e->b, LLVMRealUGT, x, real_const(e, dt, 0.0), "");
+        return LLVMBuildSelect(e->b, keep, x, real_const(e, dt, 0.0), "");
+    }
     case LC_OP_POW: {
         const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, node);
         if (lp && lp->mode == LC_LP_SCALED) return emit_scaled_lp(e, lp, idx);

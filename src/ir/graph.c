@@ -224,6 +224,7 @@ lc_status lc_expand(lc_graph *g, int x, int dim, int64_t size, int *out) {
 
 lc_status lc_abs(lc_graph *g, int x, int *out) { return unary(g, LC_OP_ABS, x, NULL, 0, out); }
 lc_status lc_sign(lc_graph *g, int x, int *out) { return unary(g, LC_OP_SIGN, x, NULL, 0, out); }
+lc_status lc_relu(lc_graph *g, int x, int *out) { return unary(g, LC_OP_RELU, x, NULL, 0, out); }
 
 lc_status lc_pow(lc_graph *g, int x, double exponent, int *out) {
     int64_t a[LC_MAX_INT_ATTRS] = {[LC_POW_ZERO_POLE] = 0};

@@ -166,6 +166,7 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         break;
     case LC_OP_ABS:
     case LC_OP_SIGN:
+    case LC_OP_RELU:
         break;
     case LC_OP_POW:
         if (!isfinite(n->real_attr))

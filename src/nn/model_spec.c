@@ -27,6 +27,7 @@ typedef enum tok_kind {
     TOK_NEWLINE, /* only outside parentheses */
     TOK_NAME,    /* identifier, dots allowed between parts: nn.AvgPool1d */
     TOK_NUMBER,
+    TOK_STRING,  /* 'same' or "same": quotes included in the token, no escapes */
     TOK_LPAREN,
     TOK_RPAREN,
     TOK_COMMA,
@@ -160,6 +161,23 @@ static lc_status next(parser *ps) {
     }
     if (isdigit((unsigned char)c) || (c == '.' && isdigit((unsigned char)ps->p[1])))
         return scan_number(ps);
+    if (c == '\'' || c == '"') {
+        const char *s = ps->p;
+        advance_char(ps);
+        while (*ps->p && *ps->p != c && *ps->p != '\n') {
+            if (*ps->p == '\\')
+                return fail_at(ps, LC_ERR_PARSE, ps->line, ps->col,
+                               "strings take no escapes (a backslash in %.*s)", (int)(ps->p - s + 1), s);
+            advance_char(ps);
+        }
+        if (*ps->p != c)
+            return fail_at(ps, LC_ERR_PARSE, t->line, t->col, "string %.*s is never closed",
+                           (int)(ps->p - s > 40 ? 40 : ps->p - s), s);
+        advance_char(ps);
+        t->kind = TOK_STRING;
+        t->len = (size_t)(ps->p - s);
+        return LC_OK;
+    }
     if (is_name_start(c)) {
         const char *s = ps->p;
         for (;;) {
@@ -183,10 +201,13 @@ static bool tok_is(const token *t, const char *word) {
 
 /* ---- values -------------------------------------------------------------------------------- */
 
-typedef enum lit_kind { LIT_INT, LIT_REAL, LIT_BOOL, LIT_NONE, LIT_TUPLE } lit_kind;
+typedef enum lit_kind { LIT_INT, LIT_REAL, LIT_BOOL, LIT_NONE, LIT_TUPLE, LIT_STRING } lit_kind;
 
 /* A tuple literal holds at most this many integers: the sizes of 1-D and 2-D modules. */
 enum { SPEC_MAX_TUPLE = 2 };
+
+/* The longest string value (the words are 'same', 'valid', 'mean', 'sum'). */
+#define SPEC_MAX_STRING 32
 
 typedef struct literal {
     lit_kind kind;
@@ -196,6 +217,7 @@ typedef struct literal {
     double r;
     bool b;
     bool int_overflow;   /* an integer literal beyond int64 */
+    char str[SPEC_MAX_STRING + 1]; /* LIT_STRING: the characters between the quotes */
     char text[48];       /* as written (sign included), for messages */
     int line, col;
 } literal;
@@ -261,11 +283,20 @@ static lc_status parse_literal(parser *ps, const char *module, const char *param
         lit->kind = LIT_NONE;
         return next(ps);
     }
+    if (!sign && t.kind == TOK_STRING) {
+        if (t.len - 2 > SPEC_MAX_STRING)
+            return fail_at(ps, LC_ERR_PARSE, t.line, t.col, "%s: %s: string longer than %d characters: %s",
+                           module, param, SPEC_MAX_STRING, lit->text);
+        lit->kind = LIT_STRING;
+        memcpy(lit->str, t.start + 1, t.len - 2);
+        lit->str[t.len - 2] = '\0';
+        return next(ps);
+    }
     if (sign)
         return fail_at(ps, LC_ERR_PARSE, t.line, t.col, "%s: %s: expected a number after '%c', got %s",
                        module, param, sign, tok_text(&t, buf, sizeof buf));
     return fail_at(ps, LC_ERR_PARSE, t.line, t.col,
-                   "%s: %s: expected a value (number, True, False or None), got %s", module, param,
+                   "%s: %s: expected a value (number, string, True, False or None), got %s", module, param,
                    tok_text(&t, buf, sizeof buf));
 }
 
@@ -314,10 +345,19 @@ static lc_status parse_tuple(parser *ps, const char *module, const char *param, 
     return next(ps);
 }
 
-/* Check a literal against the parameter's type and store it. */
+/* Check a literal against the parameter's type and store it; a string's characters go to
+ * `str`, which must outlive v. */
 static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_info *p,
-                        const literal *lit, lc_arg_value *v) {
+                        const literal *lit, lc_arg_value *v, char *str) {
     v->set = true;
+    if (lit->kind == LIT_STRING) {
+        if (p->kind != LC_ARG_STRING && p->kind != LC_ARG_INT_OR_STRING)
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s takes no string, got %s", m->name,
+                           p->name, lit->text);
+        strcpy(str, lit->str);
+        v->s = str;
+        return LC_OK;
+    }
     if (lit->kind == LIT_NONE) {
         if (!p->none_ok)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s cannot be None", m->name,
@@ -333,11 +373,15 @@ static lc_status assign(const parser *ps, const lc_module_info *m, const lc_arg_
         return LC_OK;
     }
     switch (p->kind) {
+    case LC_ARG_STRING:
+        return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s must be a string, got %s", m->name,
+                       p->name, lit->text);
     case LC_ARG_SIZE1: /* an integer, as LC_ARG_INT */
     case LC_ARG_INT:
+    case LC_ARG_INT_OR_STRING:
         if (lit->kind != LIT_INT)
-            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
-                           "%s: %s must be an integer, got %s", m->name, p->name, lit->text);
+            return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col, "%s: %s must be an integer%s, got %s",
+                           m->name, p->name, p->kind == LC_ARG_INT_OR_STRING ? " or a string" : "", lit->text);
         if (lit->int_overflow)
             return fail_at(ps, LC_ERR_PARSE, lit->line, lit->col,
                            "%s: %s is out of the 64-bit integer range, got %s", m->name, p->name,
@@ -421,6 +465,7 @@ static lc_status parse_call(parser *ps, lc_module **out) {
     LC_TRY(next(ps));
 
     lc_arg_value values[SPEC_MAX_PARAMS] = {{0}};
+    char strings[SPEC_MAX_PARAMS][SPEC_MAX_STRING + 1];
     LC_ASSERT(m->n_args <= SPEC_MAX_PARAMS);
     int n_positional = 0;
     bool seen_keyword = false;
@@ -474,7 +519,7 @@ static lc_status parse_call(parser *ps, lc_module **out) {
             p = &m->args[index];
             n_positional++;
         }
-        LC_TRY(assign(ps, m, p, &lit, &values[index]));
+        LC_TRY(assign(ps, m, p, &lit, &values[index], strings[index]));
         if (ps->tok.kind == TOK_COMMA) {
             LC_TRY(next(ps));
         } else if (ps->tok.kind != TOK_RPAREN) {

@@ -11,6 +11,7 @@
 void lc_module_free(lc_module *m) {
     if (!m) return;
     for (int i = 0; i < m->n_children; i++) lc_module_free(m->children[i]);
+    for (int i = 0; i < m->n_params; i++) lc_tensor_free(m->params[i]);
     free(m->children);
     free(m);
 }
@@ -20,6 +21,31 @@ lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m) { return m->a
 lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m) { return m->lp; }
 lc_maxpool1d_params lc_module_maxpool1d_params(const lc_module *m) { return m->max1; }
 lc_maxpool2d_params lc_module_maxpool2d_params(const lc_module *m) { return m->max2; }
+lc_linear_params lc_module_linear_params(const lc_module *m) { return m->linear; }
+lc_conv1d_params lc_module_conv1d_params(const lc_module *m) { return m->conv; }
+lc_mseloss_params lc_module_mseloss_params(const lc_module *m) { return m->mse; }
+
+const char *lc_module_kind_name(lc_module_kind kind) {
+    switch (kind) {
+    case LC_MODULE_AVGPOOL1D: return "AvgPool1d";
+    case LC_MODULE_LPPOOL1D: return "LPPool1d";
+    case LC_MODULE_LINEAR: return "Linear";
+    case LC_MODULE_RELU: return "ReLU";
+    case LC_MODULE_MSELOSS: return "MSELoss";
+    case LC_MODULE_CONV1D: return "Conv1d";
+    case LC_MODULE_MAXPOOL1D: return "MaxPool1d";
+    case LC_MODULE_MAXPOOL2D: return "MaxPool2d";
+    case LC_MODULE_SEQUENTIAL: return "Sequential";
+    }
+    return "module";
+}
+
+int lc_module_input_count(const lc_module *m) {
+    if (!m) return 0;
+    if (m->kind == LC_MODULE_MSELOSS) return 2;
+    if (m->kind == LC_MODULE_SEQUENTIAL && m->n_children > 0) return lc_module_input_count(m->children[0]);
+    return 1;
+}
 
 lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who,
                               const char *role) {
@@ -29,17 +55,30 @@ lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const c
     return lc_graph_set_name(g, node, name);
 }
 
-static lc_status forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y) {
+/* xs holds lc_module_input_count(m) nodes. */
+static lc_status forward(const lc_module *m, lc_graph *g, const int *xs, const char *prefix, int *y) {
+    int x = xs[0];
     switch (m->kind) {
     case LC_MODULE_AVGPOOL1D: return lc_avgpool1d_forward(m, g, x, prefix, y);
     case LC_MODULE_LPPOOL1D: return lc_lppool1d_forward(m, g, x, prefix, y);
     case LC_MODULE_MAXPOOL1D: return lc_maxpool1d_forward(m, g, x, prefix, y);
     case LC_MODULE_MAXPOOL2D: return lc_maxpool2d_forward(m, g, x, prefix, y);
+    case LC_MODULE_LINEAR: return lc_linear_forward(m, g, x, prefix, y);
+    case LC_MODULE_CONV1D: return lc_conv1d_forward(m, g, x, prefix, y);
+    case LC_MODULE_RELU: return lc_relu_forward(m, g, x, prefix, y);
+    case LC_MODULE_MSELOSS: return lc_mseloss_forward(m, g, xs[0], xs[1], prefix, y);
     case LC_MODULE_SEQUENTIAL:
+        /* Only the first child may take two inputs: each later one reads the previous
+         * result alone. */
         for (int i = 0; i < m->n_children; i++) {
+            if (i > 0 && lc_module_input_count(m->children[i]) != 1)
+                return lc_fail(LC_ERR_INVALID_ARG, "Sequential: child %d (%s) takes %d inputs; only "
+                               "the first child may take more than one", i,
+                               lc_module_kind_name(m->children[i]->kind),
+                               lc_module_input_count(m->children[i]));
             char child_prefix[32];
             snprintf(child_prefix, sizeof child_prefix, "%s%d.", prefix, i);
-            LC_TRY(forward(m->children[i], g, x, child_prefix, &x));
+            LC_TRY(forward(m->children[i], g, i == 0 ? xs : &x, child_prefix, &x));
         }
         *y = x;
         return LC_OK;
@@ -47,21 +86,39 @@ static lc_status forward(const lc_module *m, lc_graph *g, int x, const char *pre
     return lc_fail(LC_ERR_INTERNAL, "module: unknown kind %d", (int)m->kind);
 }
 
+lc_status lc_module_forward_inputs(const lc_module *m, lc_graph *g, const int *xs, int n_xs, int *y) {
+    if (!m || !g || !xs || !y)
+        return lc_fail(LC_ERR_INVALID_ARG, "module forward: module, graph, inputs and y must not be NULL");
+    if (n_xs != lc_module_input_count(m))
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: forward takes %d input%s, got %d", lc_module_kind_name(m->kind),
+                       lc_module_input_count(m), lc_module_input_count(m) == 1 ? "" : "s", n_xs);
+    for (int i = 0; i < n_xs; i++)
+        if (xs[i] < 0 || xs[i] >= lc_graph_node_count(g))
+            return lc_fail(LC_ERR_INVALID_ARG, "module forward: input %d must name a node of the graph, got %d",
+                           i, xs[i]);
+    return forward(m, g, xs, "", y);
+}
+
 lc_status lc_module_forward(const lc_module *m, lc_graph *g, int x, int *y) {
-    if (!m || !g) return lc_fail(LC_ERR_INVALID_ARG, "module forward: module and graph must not be NULL");
-    if (x < 0 || x >= lc_graph_node_count(g))
+    if (m && g && (x < 0 || x >= lc_graph_node_count(g)))
         return lc_fail(LC_ERR_INVALID_ARG, "module forward: x must name a node of the graph, got %d", x);
-    return forward(m, g, x, "", y);
+    return lc_module_forward_inputs(m, g, &x, 1, y);
 }
 
 lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out) {
     if (!out) return lc_fail(LC_ERR_INVALID_ARG, "module graph: out must not be NULL");
     *out = NULL;
+    if (!m) return lc_fail(LC_ERR_INVALID_ARG, "module graph: module must not be NULL");
     lc_graph *g;
     LC_TRY(lc_graph_new(&g));
-    int x, y;
-    lc_status st = lc_input(g, "x", dtype, shape, &x);
-    if (st == LC_OK) st = lc_module_forward(m, g, x, &y);
+    /* PyTorch's names for the forward's arguments: x, or MSELoss's (input, target). */
+    static const char *const ONE[] = {"x"}, *const TWO[] = {"input", "target"};
+    int n = lc_module_input_count(m);
+    const char *const *names = n == 2 ? TWO : ONE;
+    int xs[2], y;
+    lc_status st = LC_OK;
+    for (int i = 0; i < n && st == LC_OK; i++) st = lc_input(g, names[i], dtype, shape, &xs[i]);
+    if (st == LC_OK) st = lc_module_forward_inputs(m, g, xs, n, &y);
     if (st == LC_OK) st = lc_graph_add_output(g, y);
     if (st != LC_OK) {
         lc_graph_free(g);
@@ -101,6 +158,28 @@ static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
     case LC_MODULE_MAXPOOL1D:
     case LC_MODULE_MAXPOOL2D:
         lc_maxpool_repr(sb, m);
+    case LC_MODULE_LINEAR:
+        lc_strbuf_printf(sb, "Linear(in_features=%lld, out_features=%lld, bias=%s)",
+                         (long long)m->linear.in_features, (long long)m->linear.out_features,
+                         py_bool(m->linear.bias));
+        return;
+    case LC_MODULE_CONV1D: {
+        const lc_conv1d_params *c = &m->conv;
+        lc_strbuf_printf(sb, "Conv1d(in_channels=%lld, out_channels=%lld, kernel_size=%lld, stride=%lld, ",
+                         (long long)c->in_channels, (long long)c->out_channels, (long long)c->kernel_size,
+                         (long long)c->stride);
+        if (c->padding_mode == LC_PADDING_SAME) lc_strbuf_puts(sb, "padding='same'");
+        else if (c->padding_mode == LC_PADDING_VALID) lc_strbuf_puts(sb, "padding='valid'");
+        else lc_strbuf_printf(sb, "padding=%lld", (long long)c->padding);
+        lc_strbuf_printf(sb, ", dilation=%lld, groups=%lld, bias=%s)", (long long)c->dilation,
+                         (long long)c->groups, py_bool(c->bias));
+        return;
+    }
+    case LC_MODULE_RELU:
+        lc_strbuf_puts(sb, "ReLU()");
+        return;
+    case LC_MODULE_MSELOSS:
+        lc_strbuf_printf(sb, "MSELoss(reduction='%s')", m->mse.reduction == LC_REDUCTION_SUM ? "sum" : "mean");
         return;
     case LC_MODULE_SEQUENTIAL:
         if (m->n_children == 0) {

@@ -6,17 +6,30 @@
 #include "nn/pool_geometry.h"
 #include "support/strbuf.h"
 
+/* The most parameters one (non-container) module owns: weight and bias. */
+#define LC_MODULE_MAX_OWN_PARAMS 2
+
 struct lc_module {
     lc_module_kind kind;
     lc_avgpool1d_params avg;  /* LC_MODULE_AVGPOOL1D, stride resolved */
     lc_lppool1d_params lp;    /* LC_MODULE_LPPOOL1D, stride resolved */
     lc_maxpool1d_params max1; /* LC_MODULE_MAXPOOL1D, stride resolved */
     lc_maxpool2d_params max2; /* LC_MODULE_MAXPOOL2D, stride resolved */
+    lc_linear_params linear;  /* LC_MODULE_LINEAR */
+    lc_conv1d_params conv;    /* LC_MODULE_CONV1D, padding resolved (see conv1d.c) */
+    lc_mseloss_params mse;    /* LC_MODULE_MSELOSS */
+    /* The module's own parameters (not a Sequential's children's), owned: float32 leaves that
+     * require grad, named param_names[i] ("weight", "bias"), each initialised from fan_in. */
+    lc_tensor *params[LC_MODULE_MAX_OWN_PARAMS];
+    const char *param_names[LC_MODULE_MAX_OWN_PARAMS];
+    int n_params;
+    int64_t fan_in;
     lc_module **children;     /* LC_MODULE_SEQUENTIAL, owned */
     int n_children, children_capacity;
 };
 
-/* Each module kind's forward, given the prefix for its node names ("" or "1."). */
+/* Each module kind's forward, given the prefix for its node names ("" or "1."). Modules with
+ * parameters append their parameter inputs named "<prefix><param name>". */
 lc_status lc_avgpool1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 lc_status lc_lppool1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 lc_status lc_maxpool1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
@@ -29,10 +42,29 @@ lc_status lc_maxpool_check_axis(const char *who, int64_t kernel, int64_t *stride
 /* One max-pooled axis: -inf-padded windows of `axis` (a trailing window axis added). */
 lc_status lc_maxpool_windows(const char *who, lc_graph *g, int x, int axis, int64_t kernel, int64_t stride,
                              int64_t padding, int64_t dilation, bool ceil_mode, const char *prefix, int *out);
+lc_status lc_linear_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
+lc_status lc_conv1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
+lc_status lc_relu_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
+lc_status lc_mseloss_forward(const lc_module *m, lc_graph *g, int input, int target,
+                             const char *prefix, int *y);
+
 /* Shared by both pools: the input must be (C, L) or (N, C, L). */
 lc_status lc_pool1d_check_input(const char *who, const lc_shape *s);
 /* Name node `node` "<prefix><who>.<role>", role defaulting (NULL) to the op's name. */
 lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who,
                               const char *role);
+
+/* "Linear", "Sequential": the name messages give a module of `kind`. */
+const char *lc_module_kind_name(lc_module_kind kind);
+/* A new zeroed module of `kind` (the constructors fill in the rest). */
+lc_status lc_module_alloc(lc_module_kind kind, const char *who, lc_module **out);
+/* Give module `m` its parameters: float32 tensors of the given shapes, named, requiring grad,
+ * drawn from the random stream with bound 1/sqrt(fan_in). On failure m keeps none. */
+lc_status lc_module_add_params(lc_module *m, const char *who, int64_t fan_in, int n,
+                               const char *const *names, const lc_shape *shapes);
+/* The graph input of a parameter: an INPUT of the parameter's shape and `dtype`, named
+ * "<prefix><name>". */
+lc_status lc_module_param_input(const lc_module *m, lc_graph *g, int i, lc_dtype dtype,
+                                const char *prefix, int *out);
 
 #endif

@@ -64,6 +64,42 @@ static lc_status build_maxpool2d(const lc_arg_value *v, lc_module **out) {
     LC_TRY(refuse_indices("MaxPool2d", &v[4]));
     if (v[5].set) p.ceil_mode = v[5].b;
     return lc_maxpool2d_new(&p, out);
+static lc_status build_linear(const lc_arg_value *v, lc_module **out) {
+    lc_linear_params p = lc_linear_defaults(v[0].i, v[1].i);
+    if (v[2].set) p.bias = v[2].b;
+    return lc_linear_new(&p, out);
+}
+
+static lc_status build_relu(const lc_arg_value *v, lc_module **out) {
+    (void)v;
+    return lc_relu_new(out);
+}
+
+static lc_status build_mseloss(const lc_arg_value *v, lc_module **out) {
+    lc_mseloss_params p = lc_mseloss_defaults();
+    if (v[0].set) {
+        if (strcmp(v[0].s, "mean") == 0) p.reduction = LC_REDUCTION_MEAN;
+        else if (strcmp(v[0].s, "sum") == 0) p.reduction = LC_REDUCTION_SUM;
+        else return lc_fail(LC_ERR_INVALID_ARG, "MSELoss: reduction must be 'mean' or 'sum', got '%s'", v[0].s);
+    }
+    return lc_mseloss_new(&p, out);
+}
+
+static lc_status build_conv1d(const lc_arg_value *v, lc_module **out) {
+    lc_conv1d_params p = lc_conv1d_defaults(v[0].i, v[1].i, v[2].i);
+    if (v[3].set) p.stride = v[3].i;
+    if (v[4].set && v[4].s) {
+        if (strcmp(v[4].s, "same") == 0) p.padding_mode = LC_PADDING_SAME;
+        else if (strcmp(v[4].s, "valid") == 0) p.padding_mode = LC_PADDING_VALID;
+        else return lc_fail(LC_ERR_INVALID_ARG, "Conv1d: padding must be an integer, 'same' or 'valid', got '%s'",
+                            v[4].s);
+    } else if (v[4].set) {
+        p.padding = v[4].i;
+    }
+    if (v[5].set) p.dilation = v[5].i;
+    if (v[6].set) p.groups = v[6].i;
+    if (v[7].set) p.bias = v[7].b;
+    return lc_conv1d_new(&p, out);
 }
 
 static const lc_arg_info AVGPOOL1D_ARGS[] = {
@@ -99,20 +135,53 @@ static const lc_arg_info MAXPOOL2D_ARGS[] = {
     {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
 };
 
-#define ROW(name, summary, args, build) {{name, summary, (int)(sizeof args / sizeof args[0]), args}, build}
+static const lc_arg_info LINEAR_ARGS[] = {
+    {"in_features", LC_ARG_INT, true, false, NULL},
+    {"out_features", LC_ARG_INT, true, false, NULL},
+    {"bias", LC_ARG_BOOL, false, false, "True"},
+};
+
+static const lc_arg_info MSELOSS_ARGS[] = {
+    {"reduction", LC_ARG_STRING, false, false, "'mean'"},
+};
+
+static const lc_arg_info CONV1D_ARGS[] = {
+    {"in_channels", LC_ARG_INT, true, false, NULL},
+    {"out_channels", LC_ARG_INT, true, false, NULL},
+    {"kernel_size", LC_ARG_INT, true, false, NULL},
+    {"stride", LC_ARG_INT, false, false, "1"},
+    {"padding", LC_ARG_INT_OR_STRING, false, false, "0"},
+    {"dilation", LC_ARG_INT, false, false, "1"},
+    {"groups", LC_ARG_INT, false, false, "1"},
+    {"bias", LC_ARG_BOOL, false, false, "True"},
+};
+
+/* A row: name, summary, its arguments, how many data inputs its forward takes (MSELoss
+ * compares two: input and target), and its builder. */
+#define ROW(name, summary, args, inputs, build) \
+    {{name, summary, (int)(sizeof args / sizeof args[0]), args, inputs}, build}
+#define ROW_NO_ARGS(name, summary, inputs, build) {{name, summary, 0, NULL, inputs}, build}
 
 static const module_row TABLE[] = {
     ROW("AvgPool1d", "mean of each window over the last axis (padding counts as 0)",
-        AVGPOOL1D_ARGS, build_avgpool1d),
+        AVGPOOL1D_ARGS, 1, build_avgpool1d),
     ROW("LPPool1d", "p-norm (sum |x|^p)^(1/p) of each window over the last axis",
-        LPPOOL1D_ARGS, build_lppool1d),
+        LPPOOL1D_ARGS, 1, build_lppool1d),
     ROW("MaxPool1d", "largest element of each window over the last axis (padding is -inf)",
-        MAXPOOL1D_ARGS, build_maxpool1d),
+        MAXPOOL1D_ARGS, 1, build_maxpool1d),
     ROW("MaxPool2d", "largest element of each window over the last two axes (padding is -inf)",
-        MAXPOOL2D_ARGS, build_maxpool2d),
+        MAXPOOL2D_ARGS, 1, build_maxpool2d),
+    ROW("Linear", "x W^T + b over the last axis (weight (out, in), bias (out))", LINEAR_ARGS, 1,
+        build_linear),
+    ROW_NO_ARGS("ReLU", "max(x, 0) elementwise", 1, build_relu),
+    ROW("MSELoss", "mean (or sum) of (input - target)^2: takes input and target", MSELOSS_ARGS, 2,
+        build_mseloss),
+    ROW("Conv1d", "1-D convolution (N, C_in, L) -> (N, C_out, L_out), weight (out, in/groups, k)",
+        CONV1D_ARGS, 1, build_conv1d),
 };
 
 #undef ROW
+#undef ROW_NO_ARGS
 
 enum { TABLE_COUNT = (int)(sizeof TABLE / sizeof TABLE[0]) };
 
@@ -170,8 +239,13 @@ lc_status lc_module_new(const char *name, const lc_arg_value *values, int n_valu
                 return lc_fail(LC_ERR_INVALID_ARG, "%s: missing required argument %s", m->name,
                                a->name);
             v[k].is_none = false;
+            v[k].s = NULL;
         } else if (v[k].is_none && !a->none_ok) {
             return lc_fail(LC_ERR_INVALID_ARG, "%s: %s cannot be None", m->name, a->name);
+        } else if (a->kind == LC_ARG_STRING && !v[k].s) {
+            return lc_fail(LC_ERR_INVALID_ARG, "%s: %s must be a string", m->name, a->name);
+        } else if (a->kind != LC_ARG_STRING && a->kind != LC_ARG_INT_OR_STRING && v[k].s) {
+            return lc_fail(LC_ERR_INVALID_ARG, "%s: %s takes no string, got '%s'", m->name, a->name, v[k].s);
         }
     }
     return row->build(v, out);

@@ -14,6 +14,8 @@
  *                safe div's 0/0 = 0 makes gb = 0 where a = b = 0, and ga = 0 there only when
  *                gy = 0 (otherwise gy/0 = ±inf, as the forward a/0 is for any a ≠ 0).
  *   sign       is piecewise constant: zero gradient (no node at all).
+ *   relu'(x)   = sign(relu(x)): 1 where x > 0, 0 where x <= 0 (PyTorch's 0 at the kink), NaN
+ *                where x is NaN.
  * No convention forms 0 · inf: zero_pole and the safe div give their zeros instead of the
  * inf that would otherwise meet them (in the LP chain, S^(1/p - 1) at S = 0 and |x|^(p-1)
  * at x = 0). Away from those points the factors are the textbook ones, so they can overflow
@@ -169,6 +171,13 @@ static int rule(emitter *e, int yi, int gy, int operand) {
     }
     case LC_OP_SIGN:
         return -1; /* piecewise constant; the jump at 0 has no gradient by convention */
+    case LC_OP_RELU: {
+        /* sign(y) is 1 where x > 0 and 0 where x <= 0 (y = 0 there): relu'(0) = 0 */
+        if (e->st != LC_OK) return -1;
+        int s = -1;
+        lc_status st = lc_sign(e->g, yi, &s);
+        return e_mul(e, gy, named(e, st, s, "sign"));
+    }
     case LC_OP_POW:
         return rule_pow(e, y, gy);
     case LC_OP_MUL:

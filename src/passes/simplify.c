@@ -181,6 +181,7 @@ static lc_status simplify_node(lc_simplify *s, lc_rebuild *rb, int old, const in
         return lc_rebuild_append(rb, n, in, out);
     case LC_OP_INPUT:
     case LC_OP_CONSTANT:
+    case LC_OP_RELU:
     case LC_OP_UNFOLD:
     case LC_OP_FOLD:
     case LC_OP_EXPAND:

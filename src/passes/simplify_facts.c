@@ -35,6 +35,8 @@ static bool nonneg_from_inputs(const lc_node *n, const bool *known) {
         return true;
     case LC_OP_UNFOLD: /* pads with +0, or with -inf */
         return known[n->inputs[0]] && n->attr[LC_UNFOLD_NEG_INF_PAD] == 0;
+    case LC_OP_RELU:   /* x or 0 (NaN stays NaN, which every rule keeps) */
+        return true;
     case LC_OP_SIGN:   /* sign of a value >= 0 is 0 or 1 */
     case LC_OP_MAX:
     case LC_OP_FOLD:

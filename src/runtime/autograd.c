@@ -1,8 +1,11 @@
 /* Tensor-style autograd over graphs (include/lucid/autograd.h): module calls record the
  * autodiff graph of what they ran; backward replays those graphs from the result back to the
- * leaves. The records (autograd_internal.h) are reference counted so tensors can be freed in
- * any order. */
+ * leaves (data inputs and module parameters). The records (autograd_internal.h) are
+ * reference counted so tensors can be freed in any order, and form a DAG: backward visits
+ * them in reverse creation order, so each record's gradient is complete before it is passed
+ * on. */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,15 +24,35 @@ lc_executor_fn lc_autograd_set_executor(lc_executor_fn fn) {
     return previous;
 }
 
+/* Record creation order and backward visit marks: process-wide counters, so records of
+ * different threads never share a value. */
+static _Atomic uint64_t next_order = 1, next_visit = 1;
+
 /* ---- records ---- */
 
+static void record_free(struct lc_grad_fn *fn, struct lc_grad_fn **worklist) {
+    for (int i = 0; i < fn->n_inputs; i++) {
+        struct lc_grad_fn *p = fn->parents[i];
+        if (p && --p->refs == 0) { /* a worklist, not recursion: histories can be long */
+            p->next_release = *worklist;
+            *worklist = p;
+        }
+        lc_tensor_free(fn->inputs[i]);
+    }
+    free(fn->inputs);
+    free(fn->parents);
+    lc_graph_free(fn->graph);
+    free(fn);
+}
+
 static void record_unref(struct lc_grad_fn *fn) {
-    while (fn && --fn->refs == 0) {
-        struct lc_grad_fn *parent = fn->parent; /* released iteratively: chains can be long */
-        lc_graph_free(fn->graph);
-        lc_tensor_free(fn->input);
-        free(fn);
-        fn = parent;
+    if (!fn || --fn->refs > 0) return;
+    struct lc_grad_fn *worklist = fn;
+    fn->next_release = NULL;
+    while (worklist) {
+        struct lc_grad_fn *next = worklist;
+        worklist = next->next_release;
+        record_free(next, &worklist);
     }
 }
 
@@ -39,12 +62,19 @@ void lc_grad_fn_release(struct lc_grad_fn *fn) {
     record_unref(fn);
 }
 
+static struct lc_grad_fn *record_new(lc_grad_fn_kind kind) {
+    struct lc_grad_fn *fn = calloc(1, sizeof *fn);
+    if (!fn) return NULL;
+    fn->refs = 1;
+    fn->kind = kind;
+    fn->order = atomic_fetch_add(&next_order, 1);
+    return fn;
+}
+
 static lc_status leaf_record(lc_tensor *t) {
     if (t->grad_fn) return LC_OK;
-    struct lc_grad_fn *fn = calloc(1, sizeof *fn);
+    struct lc_grad_fn *fn = record_new(LC_GRAD_FN_LEAF);
     if (!fn) return lc_fail(LC_ERR_NOMEM, "autograd: out of memory");
-    fn->refs = 1;
-    fn->kind = LC_GRAD_FN_LEAF;
     fn->leaf = t;
     t->grad_fn = fn;
     return LC_OK;
@@ -75,43 +105,120 @@ void lc_tensor_zero_grad(lc_tensor *t) {
 
 /* ---- forward ---- */
 
-/* The record of y = m(x): what backward needs even after x is freed or overwritten. */
-static lc_status call_record(const lc_graph *g, lc_tensor *x, struct lc_grad_fn **out) {
-    struct lc_grad_fn *fn = calloc(1, sizeof *fn);
-    if (!fn) return lc_fail(LC_ERR_NOMEM, "autograd: out of memory");
-    fn->refs = 1;
-    fn->kind = LC_GRAD_FN_CALL;
-    lc_status st = lc_autodiff(g, NULL, 0, NULL, 0, &fn->graph);
-    if (st == LC_OK) st = lc_tensor_clone(x, &fn->input);
-    if (st == LC_OK) st = leaf_record(x); /* x->requires_grad set by hand: give it its record */
+/* A copy of t's values in `dtype` (a float32 parameter read by a float64 graph). */
+static lc_status copy_as(const lc_tensor *t, lc_dtype dtype, lc_tensor **out) {
+    if (t->dtype == dtype) return lc_tensor_clone(t, out);
+    LC_TRY(lc_tensor_new(dtype, t->shape, out));
+    for (int64_t i = 0; i < lc_tensor_numel(t); i++) lc_tensor_set(*out, i, lc_tensor_get(t, i));
+    return LC_OK;
+}
+
+/* The record of y = m(inputs): the call's autodiff graph with respect to the inputs that
+ * track grad, the input values (taken over: `values` is emptied) and their records. */
+static lc_status call_record(const lc_graph *g, lc_tensor **sources, lc_tensor **values, int n,
+                             struct lc_grad_fn **out) {
+    /* requires_grad set by hand on the field: give the tensor its record first, so it is
+     * older than this one */
+    for (int i = 0; i < n; i++)
+        if (lc_tensor_tracks_grad(sources[i])) LC_TRY(leaf_record(sources[i]));
+    struct lc_grad_fn *fn = record_new(LC_GRAD_FN_CALL);
+    int *wrt = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!fn || !wrt) {
+        free(fn);
+        free(wrt);
+        return lc_fail(LC_ERR_NOMEM, "autograd: out of memory");
+    }
+    lc_status st = LC_OK;
+    fn->inputs = calloc((size_t)n, sizeof *fn->inputs);
+    fn->parents = calloc((size_t)n, sizeof *fn->parents);
+    if (!fn->inputs || !fn->parents) st = lc_fail(LC_ERR_NOMEM, "autograd: out of memory");
+    int n_wrt = 0;
+    for (int i = 0; st == LC_OK && i < n; i++) {
+        fn->n_inputs++;
+        fn->inputs[i] = values[i];
+        values[i] = NULL;
+        if (!lc_tensor_tracks_grad(sources[i])) continue;
+        fn->parents[i] = sources[i]->grad_fn;
+        fn->parents[i]->refs++;
+        wrt[n_wrt++] = lc_graph_input(g, i);
+    }
+    if (st == LC_OK) st = lc_autodiff(g, NULL, 0, wrt, n_wrt, &fn->graph);
+    free(wrt);
     if (st != LC_OK) {
         record_unref(fn);
         return st;
     }
-    fn->parent = x->grad_fn;
-    fn->parent->refs++;
     *out = fn;
     return LC_OK;
 }
 
-lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y) {
+/* The name messages give graph input i ("x", "target", "0.weight"). */
+static const char *input_name(const lc_graph *g, int i) {
+    const char *name = lc_graph_node(g, lc_graph_input(g, i))->name;
+    return name ? name : "?";
+}
+
+lc_status lc_module_call_inputs(const lc_module *m, lc_tensor *const *xs, int n_xs, lc_tensor **y) {
     if (!y) return lc_fail(LC_ERR_INVALID_ARG, "module call: output pointer must not be NULL");
     *y = NULL;
-    if (!m || !x) return lc_fail(LC_ERR_INVALID_ARG, "module call: module and input must not be NULL");
+    if (!m || !xs) return lc_fail(LC_ERR_INVALID_ARG, "module call: module and inputs must not be NULL");
+    int n_data = lc_module_input_count(m);
+    if (n_xs != n_data)
+        return lc_fail(LC_ERR_INVALID_ARG, "module call: the module takes %d input%s, got %d", n_data,
+                       n_data == 1 ? "" : "s", n_xs);
+    for (int i = 0; i < n_xs; i++)
+        if (!xs[i]) return lc_fail(LC_ERR_INVALID_ARG, "module call: input %d must not be NULL", i);
     lc_graph *g;
-    LC_TRY(lc_module_graph(m, x->dtype, x->shape, &g)); /* input "x", the module, one output */
-    struct lc_grad_fn *fn = NULL;
-    lc_status st = lc_tensor_tracks_grad(x) ? call_record(g, x, &fn) : LC_OK;
+    LC_TRY(lc_module_graph(m, xs[0]->dtype, xs[0]->shape, &g)); /* data inputs, parameters, one output */
+    int n = lc_graph_input_count(g), n_params = lc_module_param_count(m);
+    LC_ASSERT(n == n_data + n_params);
+    lc_tensor **sources = calloc((size_t)n, sizeof *sources);
+    lc_tensor **values = calloc((size_t)n, sizeof *values);
+    lc_status st = sources && values ? LC_OK : lc_fail(LC_ERR_NOMEM, "autograd: out of memory");
+    bool track = false;
+    for (int i = 0; st == LC_OK && i < n; i++) {
+        if (i < n_data) {
+            sources[i] = xs[i];
+        } else {
+            /* the module owns its parameters and lends them to its calls (nn.h) */
+            st = lc_module_param_at((lc_module *)m, i - n_data, NULL, 0, &sources[i]);
+            if (st != LC_OK) break;
+        }
+        const lc_node *want = lc_graph_node(g, lc_graph_input(g, i));
+        if (i < n_data && (!lc_shape_equal(&sources[i]->shape, &want->shape) || sources[i]->dtype != want->dtype)) {
+            char a[160], b[160];
+            st = lc_fail(LC_ERR_SHAPE, "module call: %s must have the %s's shape and dtype %s%s, got %s%s",
+                         input_name(g, i), input_name(g, 0), lc_dtype_name(want->dtype),
+                         lc_shape_str(&want->shape, a, sizeof a), lc_dtype_name(sources[i]->dtype),
+                         lc_shape_str(&sources[i]->shape, b, sizeof b));
+            break;
+        }
+        st = copy_as(sources[i], want->dtype, &values[i]);
+        track |= lc_tensor_tracks_grad(sources[i]);
+    }
     lc_tensor *result = NULL;
-    if (st == LC_OK) st = executor(g, (const lc_tensor *const[]){x}, 1, &result, 1);
+    if (st == LC_OK) st = executor(g, (const lc_tensor *const *)values, n, &result, 1);
+    struct lc_grad_fn *fn = NULL;
+    if (st == LC_OK && track) st = call_record(g, sources, values, n, &fn);
+    for (int i = 0; values && i < n; i++) lc_tensor_free(values[i]);
+    free(values);
+    free(sources);
     lc_graph_free(g);
     if (st != LC_OK) {
-        record_unref(fn);
+        lc_tensor_free(result);
         return st;
     }
     result->grad_fn = fn;
     *y = result;
     return LC_OK;
+}
+
+lc_status lc_module_call(const lc_module *m, lc_tensor *x, lc_tensor **y) {
+    if (!x) {
+        if (y) *y = NULL;
+        return lc_fail(LC_ERR_INVALID_ARG, "module call: module and input must not be NULL");
+    }
+    return lc_module_call_inputs(m, &x, 1, y);
 }
 
 /* ---- backward ---- */
@@ -135,12 +242,95 @@ static lc_status check_seed(const lc_tensor *y, const lc_tensor *seed) {
     return LC_OK;
 }
 
-/* grad += g, creating a zero grad of the leaf's shape and dtype first. */
-static lc_status accumulate(lc_tensor *leaf, const lc_tensor *g) {
-    LC_ASSERT(lc_shape_equal(&leaf->shape, &g->shape));
-    if (!leaf->grad) LC_TRY(lc_tensor_new(leaf->dtype, leaf->shape, &leaf->grad));
+/* *acc += g elementwise; *acc NULL takes g over instead. */
+static void add_into(lc_tensor **acc, lc_tensor *g) {
+    if (!*acc) {
+        *acc = g;
+        return;
+    }
+    LC_ASSERT(lc_shape_equal(&(*acc)->shape, &g->shape));
     for (int64_t i = 0; i < lc_tensor_numel(g); i++)
-        lc_tensor_set(leaf->grad, i, lc_tensor_get(leaf->grad, i) + lc_tensor_get(g, i));
+        lc_tensor_set(*acc, i, lc_tensor_get(*acc, i) + lc_tensor_get(g, i));
+    lc_tensor_free(g);
+}
+
+static int by_order_desc(const void *a, const void *b) {
+    uint64_t x = (*(struct lc_grad_fn *const *)a)->order, y = (*(struct lc_grad_fn *const *)b)->order;
+    return (x < y) - (x > y);
+}
+
+/* Every record y reaches, each once (marked with `visit`), into a malloc'd array. */
+static lc_status collect(struct lc_grad_fn *root, uint64_t visit, struct lc_grad_fn ***out, int *count) {
+    int cap = 16, n = 0, top = 0;
+    struct lc_grad_fn **all = malloc(sizeof *all * (size_t)cap);
+    struct lc_grad_fn **stack = malloc(sizeof *stack * (size_t)cap);
+    int stack_cap = cap;
+    lc_status st = all && stack ? LC_OK : lc_fail(LC_ERR_NOMEM, "backward: out of memory");
+    if (st == LC_OK) {
+        root->visit = visit;
+        stack[top++] = root;
+    }
+    while (st == LC_OK && top > 0) {
+        struct lc_grad_fn *fn = stack[--top];
+        if (n == cap) {
+            struct lc_grad_fn **grown = realloc(all, sizeof *all * (size_t)cap * 2);
+            if (!grown) { st = lc_fail(LC_ERR_NOMEM, "backward: out of memory"); break; }
+            all = grown;
+            cap *= 2;
+        }
+        all[n++] = fn;
+        for (int i = 0; i < fn->n_inputs; i++) {
+            struct lc_grad_fn *p = fn->parents[i];
+            if (!p || p->visit == visit) continue;
+            p->visit = visit;
+            if (top == stack_cap) {
+                struct lc_grad_fn **grown = realloc(stack, sizeof *stack * (size_t)stack_cap * 2);
+                if (!grown) { st = lc_fail(LC_ERR_NOMEM, "backward: out of memory"); break; }
+                stack = grown;
+                stack_cap *= 2;
+            }
+            stack[top++] = p;
+        }
+    }
+    free(stack);
+    if (st != LC_OK) {
+        free(all);
+        return st;
+    }
+    *out = all;
+    *count = n;
+    return LC_OK;
+}
+
+/* Pass the gradient of each record (complete, since every record that reads it comes first
+ * in reverse creation order) on to its inputs' records. */
+static lc_status propagate(struct lc_grad_fn **all, int n, lc_tensor **grads) {
+    for (int k = 0; k < n; k++) {
+        struct lc_grad_fn *fn = all[k];
+        if (fn->kind != LC_GRAD_FN_CALL || !grads[k]) continue;
+        int n_grads = 0;
+        for (int i = 0; i < fn->n_inputs; i++) n_grads += fn->parents[i] != NULL;
+        int n_in = fn->n_inputs + 1, n_out = 1 + n_grads;
+        const lc_tensor **in = malloc(sizeof *in * (size_t)n_in);
+        lc_tensor **out = calloc((size_t)n_out, sizeof *out);
+        if (!in || !out) {
+            free(in);
+            free(out);
+            return lc_fail(LC_ERR_NOMEM, "backward: out of memory");
+        }
+        for (int i = 0; i < fn->n_inputs; i++) in[i] = fn->inputs[i];
+        in[fn->n_inputs] = grads[k];
+        lc_status st = executor(fn->graph, in, n_in, out, n_out);
+        free(in);
+        if (st != LC_OK) {
+            free(out);
+            return st;
+        }
+        lc_tensor_free(out[0]); /* the recomputed forward */
+        for (int i = 0, j = 1; i < fn->n_inputs; i++)
+            if (fn->parents[i]) add_into(&grads[fn->parents[i]->slot], out[j++]);
+        free(out);
+    }
     return LC_OK;
 }
 
@@ -151,28 +341,35 @@ lc_status lc_backward(lc_tensor *y, const lc_tensor *seed) {
                        "computed from one that does");
     LC_TRY(check_seed(y, seed));
     if (!y->grad_fn) LC_TRY(leaf_record(y)); /* requires_grad set by hand */
-    lc_tensor *ones = NULL;
-    if (!seed) {
-        LC_TRY(lc_tensor_new(y->dtype, y->shape, &ones));
-        lc_tensor_set(ones, 0, 1.0);
-        seed = ones;
+    struct lc_grad_fn **all = NULL;
+    int n = 0;
+    LC_TRY(collect(y->grad_fn, atomic_fetch_add(&next_visit, 1), &all, &n));
+    qsort(all, (size_t)n, sizeof *all, by_order_desc); /* y's record first */
+    LC_ASSERT(all[0] == y->grad_fn);
+    for (int k = 0; k < n; k++) all[k]->slot = k;
+    /* Gradients are carried between records and added to the leaves' .grad only at the end,
+     * so a failure on the way changes nothing. */
+    lc_tensor **grads = calloc((size_t)n, sizeof *grads);
+    lc_status st = grads ? LC_OK : lc_fail(LC_ERR_NOMEM, "backward: out of memory");
+    if (st == LC_OK && seed) st = lc_tensor_clone(seed, &grads[0]);
+    if (st == LC_OK && !seed) {
+        st = lc_tensor_new(y->dtype, y->shape, &grads[0]);
+        if (st == LC_OK) lc_tensor_set(grads[0], 0, 1.0);
     }
-    /* Each call has one input, so the records from y form a chain ending at one leaf. The
-     * gradient is carried down the chain and added to the leaf's .grad only at the end, so a
-     * failure on the way changes nothing. */
-    const lc_tensor *grad = seed;
-    lc_tensor *owned = NULL;
-    lc_status st = LC_OK;
-    const struct lc_grad_fn *fn = y->grad_fn;
-    for (; st == LC_OK && fn->kind == LC_GRAD_FN_CALL; fn = fn->parent) {
-        lc_tensor *out[2] = {NULL, NULL};
-        st = executor(fn->graph, (const lc_tensor *const[]){fn->input, grad}, 2, out, 2);
-        lc_tensor_free(out[0]); /* the recomputed forward */
-        lc_tensor_free(owned);
-        grad = owned = out[1];
+    if (st == LC_OK) st = propagate(all, n, grads);
+    for (int k = 0; st == LC_OK && k < n; k++) { /* every .grad exists before any changes */
+        lc_tensor *leaf = all[k]->kind == LC_GRAD_FN_LEAF ? all[k]->leaf : NULL;
+        if (leaf && grads[k] && !leaf->grad) st = lc_tensor_new(leaf->dtype, leaf->shape, &leaf->grad);
     }
-    if (st == LC_OK && fn->leaf) st = accumulate(fn->leaf, grad);
-    lc_tensor_free(owned);
-    lc_tensor_free(ones);
+    for (int k = 0; st == LC_OK && k < n; k++) {
+        lc_tensor *leaf = all[k]->kind == LC_GRAD_FN_LEAF ? all[k]->leaf : NULL;
+        if (!leaf || !grads[k]) continue;
+        LC_ASSERT(lc_shape_equal(&leaf->shape, &grads[k]->shape));
+        for (int64_t i = 0; i < lc_tensor_numel(leaf); i++)
+            lc_tensor_set(leaf->grad, i, lc_tensor_get(leaf->grad, i) + lc_tensor_get(grads[k], i));
+    }
+    for (int k = 0; grads && k < n; k++) lc_tensor_free(grads[k]);
+    free(grads);
+    free(all);
     return st;
 }

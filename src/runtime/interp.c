@@ -257,6 +257,10 @@ static lc_wide unary_of(const lc_node *n, lc_wide x) {
     case LC_OP_ABS: return lc_wide_abs(x);
     case LC_OP_SIGN: return lc_wide_sign(x);
     case LC_OP_POW: return pow_of(x, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0);
+    case LC_OP_RELU: { /* x where x > 0 or NaN: the sign is 1 or NaN there */
+        double s = lc_wide_to_double(lc_wide_sign(x));
+        return s > 0 || isnan(s) ? x : lc_wide_from_double(0.0);
+    }
     default: LC_ASSERT(!"not a unary op"); return x;
     }
 }
@@ -395,6 +399,7 @@ static lc_status eval_node(const lc_graph *g, int i, value *values, const lc_ten
         return eval_expand(n, i, x->data, out);
     case LC_OP_ABS:
     case LC_OP_SIGN:
+    case LC_OP_RELU:
     case LC_OP_POW: return eval_unary(n, i, x, out);
     case LC_OP_MUL:
     case LC_OP_ADD:

@@ -2,11 +2,14 @@
  *
  *   lc_compile:  key -> in-memory cache? -> lc_drive_walk from fuse (driver.c) -> cache insert
  *                (a dump asked for skips the cache, so the stages it shows really ran)
- *   lc_program_run_into: check tensors -> slot table (inputs, outputs, a scratch block of
- *                        this run's own, reused from earlier runs when one is spare) ->
- *                        each kernel in order, its outer range split across the pool
+ *   lc_program_run_into: check tensors -> in-out pairs (an output that is an input's own
+ *                        tensor: written in place, or aside and copied back) -> slot table
+ *                        (inputs, outputs, a scratch block of this run's own, reused from
+ *                        earlier runs when one is spare) -> each kernel in order, its outer
+ *                        range split across the pool -> copies back
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +81,24 @@ static lc_status build_code(const lc_graph *g, const lc_compile_options *o, uint
     return lc_drive_walk(g, &d, NULL, out);
 }
 
+static bool in_place_is_safe(const lc_fused *f, int in, int out);
+
+/* The in-place table of `p` (see lc_program.in_place_safe); left NULL when out of memory. */
+static void decide_in_place(lc_program *p) {
+    const lc_fused *f = p->code->fused;
+    if (f->n_inputs == 0 || f->n_outputs == 0) return;
+    p->in_place_safe = malloc((size_t)f->n_inputs * (size_t)f->n_outputs);
+    if (!p->in_place_safe) return;
+    for (int i = 0; i < f->n_inputs; i++) {
+        const lc_node *a = lc_graph_node(f->graph, lc_graph_input(f->graph, i));
+        for (int j = 0; j < f->n_outputs; j++) {
+            const lc_node *b = lc_graph_node(f->graph, lc_graph_output(f->graph, j));
+            bool same = a->dtype == b->dtype && lc_shape_equal(&a->shape, &b->shape);
+            p->in_place_safe[i * f->n_outputs + j] = same && in_place_is_safe(f, i, j);
+        }
+    }
+}
+
 lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_program **out) {
     if (!out) return lc_fail(LC_ERR_INVALID_ARG, "compile: out must not be NULL");
     *out = NULL;
@@ -112,6 +133,7 @@ lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_progr
         free(p);
         return st;
     }
+    decide_in_place(p);
     *out = p;
     return LC_OK;
 }
@@ -138,6 +160,7 @@ lc_status lc_compile_dump(const lc_graph *g, const char *stages, FILE *out) {
 void lc_program_free(lc_program *p) {
     if (!p) return;
     lc_code_release(p->code);
+    free(p->in_place_safe);
     free(p);
 }
 
@@ -171,6 +194,108 @@ static void run_part(void *ctx, int64_t begin, int64_t end) {
     r->fn(r->slots, begin, end);
 }
 
+/* ---- in-out buffers ---- */
+
+enum { READS_NOT = 0, READS_SAME_ELEMENT = 1, READS_OTHER = 2 };
+
+/* How the value of `node` (the kernel's root or a node it evaluates inline) at one element
+ * reads input node `in`: not at all, only at that same element (every inline node on the way
+ * is elementwise with the root's shape, so nothing broadcasts, reduces or moves), or
+ * otherwise. memo[node] caches answers + 1 (0: not yet known), so a shared subexpression is
+ * walked once. */
+static int reads_of(const lc_fused *f, const lc_kernel *k, int node, int in, const lc_shape *shape,
+                    unsigned char *memo) {
+    if (node == in) return READS_SAME_ELEMENT;
+    if (node != k->root && f->node_slot[node] >= 0) return READS_NOT; /* read from its own slot */
+    if (memo[node]) return memo[node] - 1;
+    const lc_node *n = lc_graph_node(f->graph, node);
+    const lc_op_info *info = lc_op_get_info(n->op);
+    int r = READS_NOT;
+    for (int i = 0; i < info->arity && r != READS_OTHER; i++) {
+        int ri = reads_of(f, k, n->inputs[i], in, shape, memo);
+        if (ri > r) r = ri;
+    }
+    if (r == READS_SAME_ELEMENT && (info->kind != LC_KIND_ELEMENTWISE || !lc_shape_equal(&n->shape, shape)))
+        r = READS_OTHER;
+    memo[node] = (unsigned char)(r + 1);
+    return r;
+}
+
+/* Whether output `out` may be written straight into input `in`'s buffer: the one kernel
+ * writing it reads that input only element by element (each element is read before the
+ * same thread overwrites it, and never again), and no later kernel reads the input. Else the
+ * run writes the output aside and copies it back at the end. */
+static bool in_place_is_safe(const lc_fused *f, int in, int out) {
+    int in_node = lc_graph_input(f->graph, in), in_slot = lc_slot_input(f, in);
+    int out_slot = lc_slot_output(f, out);
+    int writer = -1;
+    for (int k = 0; k < f->n_kernels; k++) {
+        const lc_kernel *kr = &f->kernels[k];
+        if (kr->co_slot == out_slot) return false; /* a by-product of a window-major kernel */
+        if (kr->dst_slot == out_slot) writer = k;
+    }
+    if (writer < 0) return false;
+    for (int k = writer + 1; k < f->n_kernels; k++)
+        for (int a = 0; a < f->kernels[k].n_args; a++)
+            if (f->kernels[k].args[a] == in_slot) return false;
+    const lc_kernel *kr = &f->kernels[writer];
+    if (kr->co_root >= 0) return false;
+    int n = lc_graph_node_count(f->graph);
+    unsigned char local[512];
+    unsigned char *memo = n <= (int)sizeof local ? memset(local, 0, (size_t)n) : calloc((size_t)n, 1);
+    if (!memo) return false; /* the copy is always correct */
+    const lc_shape *shape = &lc_graph_node(f->graph, kr->root)->shape;
+    bool safe = reads_of(f, kr, kr->root, in_node, shape, memo) != READS_OTHER;
+    if (memo != local) free(memo);
+    return safe;
+}
+
+/* An output the caller made one of the inputs: written in place (`aside` NULL) or, where that
+ * is not safe, into `aside` and copied back after the last kernel. */
+typedef struct in_out {
+    int input, output;
+    void *aside;
+} in_out;
+
+/* The aliasing rules of lc_program_run_into: an output may be an input's own tensor (the
+ * same data), never another output's, and such an input may be given once only. */
+static lc_status find_in_outs(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
+                              lc_tensor *const *outputs, int n_outputs, in_out *pairs, int *n_pairs) {
+    const lc_fused *f = p->code->fused;
+    *n_pairs = 0;
+    for (int j = 0; j < n_outputs; j++) {
+        const void *d = outputs[j]->data;
+        if (!d || lc_tensor_nbytes(outputs[j]) == 0) continue; /* zero-size: nothing is written */
+        for (int j2 = 0; j2 < j; j2++)
+            if (outputs[j2]->data == d)
+                return lc_fail(LC_ERR_INVALID_ARG, "program: outputs %d and %d are the same tensor", j2, j);
+        int in = -1;
+        for (int i = 0; i < n_inputs; i++) {
+            if (inputs[i]->data != d) continue;
+            if (in >= 0)
+                return lc_fail(LC_ERR_INVALID_ARG, "program: inputs %d and %d are the same tensor, "
+                               "which output %d updates in place; give it once", in, i, j);
+            in = i;
+        }
+        if (in < 0) continue;
+        in_out *pr = &pairs[(*n_pairs)++];
+        pr->input = in;
+        pr->output = j;
+        pr->aside = NULL;
+        bool safe = p->in_place_safe ? p->in_place_safe[in * n_outputs + j] : in_place_is_safe(f, in, j);
+        if (!safe) {
+            pr->aside = lc_buffer_alloc(lc_tensor_nbytes(outputs[j]));
+            if (!pr->aside) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
+        }
+    }
+    return LC_OK;
+}
+
+static void free_in_outs(in_out *pairs, int n_pairs, const in_out *local) {
+    for (int k = 0; k < n_pairs; k++) lc_buffer_free(pairs[k].aside);
+    if (pairs != local) free(pairs);
+}
+
 lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,
                               lc_tensor *const *outputs, int n_outputs) {
     if (!p) return lc_fail(LC_ERR_INVALID_ARG, "program: program must not be NULL");
@@ -187,9 +312,22 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
     for (int i = 0; i < n_outputs; i++)
         LC_TRY(check_tensor("output", i, outputs[i], lc_graph_node(g, lc_graph_output(g, i))));
 
+    in_out local_pairs[8];
+    in_out *pairs = n_outputs <= 8 ? local_pairs : malloc(sizeof *pairs * (size_t)n_outputs);
+    int n_pairs = 0;
+    if (!pairs) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
+    lc_status found = find_in_outs(p, inputs, n_inputs, outputs, n_outputs, pairs, &n_pairs);
+    if (found != LC_OK) {
+        free_in_outs(pairs, n_pairs, local_pairs);
+        return found;
+    }
+
     void *local[32];
     void **slots = f->n_slots <= 32 ? local : malloc(sizeof(void *) * (size_t)f->n_slots);
-    if (!slots) return lc_fail(LC_ERR_NOMEM, "program: out of memory");
+    if (!slots) {
+        free_in_outs(pairs, n_pairs, local_pairs);
+        return lc_fail(LC_ERR_NOMEM, "program: out of memory");
+    }
     char *scratch = NULL;
     lc_code *code = p->code;
     if (f->scratch_bytes > 0) {
@@ -199,12 +337,15 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
         if (!scratch) scratch = lc_buffer_alloc((size_t)f->scratch_bytes);
         if (!scratch) {
             if (slots != local) free(slots);
+            free_in_outs(pairs, n_pairs, local_pairs);
             return lc_fail(LC_ERR_NOMEM, "program: cannot allocate %" PRId64 " bytes of scratch",
                            f->scratch_bytes);
         }
     }
     for (int i = 0; i < n_inputs; i++) slots[i] = inputs[i]->data;
     for (int i = 0; i < n_outputs; i++) slots[f->n_inputs + i] = outputs[i]->data;
+    for (int k = 0; k < n_pairs; k++)
+        if (pairs[k].aside) slots[lc_slot_output(f, pairs[k].output)] = pairs[k].aside;
     /* zero-size intermediates make an empty block: no pointer arithmetic on NULL then */
     for (int s = 0; s < f->n_scratch; s++)
         slots[f->scratch[s].slot] = scratch ? scratch + f->scratch[s].offset : NULL;
@@ -220,6 +361,11 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
             lc_pool_parallel_for(kr->outer, kr->align, threads > 0 ? threads : 1 << 20, run_part, &rc);
         }
     }
+    /* every kernel has run: the inputs' old values are no longer needed */
+    for (int k = 0; k < n_pairs; k++)
+        if (pairs[k].aside)
+            memcpy(outputs[pairs[k].output]->data, pairs[k].aside, lc_tensor_nbytes(outputs[pairs[k].output]));
+    free_in_outs(pairs, n_pairs, local_pairs);
     if (scratch) {
         pthread_mutex_lock(&code->spare_lock);
         if (code->n_spare < (int)(sizeof code->spare / sizeof code->spare[0])) {

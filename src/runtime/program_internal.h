@@ -30,6 +30,10 @@ typedef struct lc_code {
 struct lc_program {
     lc_code *code;             /* one reference */
     int threads;               /* 0 = the pool's size */
+    /* per (input i, output j), at i * n_outputs + j: whether output j may be written straight
+     * into input i's tensor (program.c, in_place_is_safe), decided once at compile so a hot
+     * loop pays nothing for it; NULL (out of memory) decides at every run instead */
+    unsigned char *in_place_safe;
 };
 
 /* Empty code with one reference (NULL when out of memory); the driver fills it. */

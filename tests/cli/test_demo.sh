@@ -24,6 +24,13 @@ expect_out_match '^  gradient dx +max abs err .*: ok$'
 expect_out_match '^  run forward +[0-9.]+ ms +[0-9.]+ GB/s'
 expect_out_match '^  run forward \+ backward +[0-9.]+ ms +[0-9.]+ GB/s'
 expect_out_match '^  compile forward \+ backward +[0-9.]+ ms +[0-9]+ kernels?$'
+# the training part: the seed model trained as one program, the loss falling, the JIT's
+# parameters as the interpreter's
+expect_out_match '^  forward, loss, backward and update compiled into one program of [0-9]+ kernels'
+expect_out_match '^  step   0  loss [0-9.e+-]+ +\(interpreter [0-9.e+-]+\)$'
+expect_out_match '^  step  59  loss [0-9.e+-]+ +\(interpreter [0-9.e+-]+\)$'
+expect_out_match '^  60 steps in [0-9.]+ ms .*; the loss fell .*: ok$'
+expect_out_match '^  trained parameters, JIT against the interpreter .*: ok$'
 expect_out_line 'demo: ok'
 expect_error 2 "lucidc: demo: takes no arguments, got 'now'" demo now
 

@@ -74,6 +74,19 @@ int cli_parse_positive_int(const char *opt, const char *text, int64_t max, int64
     return CLI_OK;
 }
 
+int cli_parse_seed(const char *opt, const char *text, uint64_t *out) {
+    /* digits only: strtoull would take "-1" as 2^64 - 1 */
+    bool digits = text && *text;
+    for (const char *q = text; digits && *q; q++) digits = *q >= '0' && *q <= '9';
+    char *end;
+    errno = 0;
+    unsigned long long v = digits ? strtoull(text, &end, 10) : 0;
+    if (!digits || errno || *end)
+        return cli_error(opt, "expected an integer between 0 and 18446744073709551615, got '%s'", text ? text : "");
+    *out = (uint64_t)v;
+    return CLI_OK;
+}
+
 int cli_parse_shape(const char *opt, const char *text, lc_shape *out) {
     lc_shape s = {0};
     const char *p = text;

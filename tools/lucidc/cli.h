@@ -49,6 +49,8 @@ bool cli_opt_flag(cli_args *a, const char *name);
 /* Parsers for option values; each reports its own error ("--threads: ...") and returns
  * CLI_ERROR, or CLI_OK. */
 int cli_parse_positive_int(const char *opt, const char *text, int64_t max, int64_t *out);
+/* A random-stream seed (lucid/random.h): decimal digits, 0 .. 2^64 - 1. */
+int cli_parse_seed(const char *opt, const char *text, uint64_t *out);
 /* "N,C,L" or "C,L", each >= 1. */
 int cli_parse_shape(const char *opt, const char *text, lc_shape *out);
 int cli_parse_dtype(const char *opt, const char *text, lc_dtype *out);
@@ -69,6 +71,8 @@ bool cli_model_option(cli_args *a, cli_model_opts *m, int *status);
 bool cli_model_empty(const cli_model_opts *m);
 /* Build the module (a Sequential when there are several). Reports its own errors. */
 int cli_model_load(const cli_model_opts *m, lc_module **out);
+/* Refuse a model whose first layer takes two inputs (MSELoss): a spec is a chain of layers. */
+int cli_model_check_layers(const lc_module *m, const cli_model_opts *o);
 
 /* ---- files (files.c) ---- */
 
@@ -178,12 +182,44 @@ void cli_compare_tensors(const lc_tensor *got, const lc_tensor *want, double rto
 /* Combine two comparisons (forward and backward) into `acc`. */
 void cli_compare_merge(cli_compare *acc, const cli_compare *more);
 
+/* ---- parameter files (params.c) ---- */
+
+/* One parameter of the model as `run` reads and writes it: DIR/<file>, where file is
+ * "I.NAME.npy" (I the module's 0-based position, NAME its state_dict name). */
+typedef struct cli_param {
+    char file[192];
+    lc_shape shape;
+    char *grad_path;   /* --grad-params DIR/file once resolved; owned */
+} cli_param;
+
+typedef struct cli_params {
+    int n;
+    cli_param *p;      /* n entries, in the order the graph takes them */
+} cli_params;
+
+/* The model's parameters, in order (reports its own errors). Free with cli_params_free. */
+int cli_params_of(lc_module *m, cli_params *out);
+/* The modules' own values (their default init) converted to `dtype`, into values[k]. */
+int cli_params_default(lc_module *m, const cli_params *ps, lc_dtype dtype, lc_tensor **values);
+void cli_params_free(cli_params *ps);
+/* Read DIR/<file> of every parameter into values[k] (of `dtype`, the input's): a *.npy in
+ * DIR that is no parameter's, a missing file, another dtype or shape are errors naming the
+ * file. On failure every values[k] is NULL. */
+int cli_params_read(const char *dir, const cli_params *ps, lc_dtype dtype, lc_tensor **values);
+/* --grad-params must not be the --params directory (NULL: none) nor an existing non-directory. */
+int cli_params_check_dirs(const char *params_dir, const char *grad_dir);
+/* Make `grad_dir` if missing and resolve outs[k] as the output DIR/<file> of parameter k. */
+int cli_params_resolve_outputs(const char *grad_dir, cli_params *ps, cli_output *outs);
+
 /* ---- subcommands ---- */
 
 int cli_run(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+/* The demo's training part (demo_train.c); *ok is false when the loss did not fall or the JIT
+ * and the interpreter disagree. */
+int cli_demo_train(bool *ok);
 
 /* Usage texts, one per subcommand (printed by --help / -h, exit 0). */
 extern const char cli_run_usage[];

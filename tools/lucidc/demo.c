@@ -2,7 +2,8 @@
  * then LPPool1d(2, 4), on generated float32 input of shape (8, 16, 4096): the graph IR as
  * built, forward and forward+backward each compiled once by the library's driver (whose hook
  * gives every stage's time), run on the JIT and checked against the interpreter, with compile
- * and run times and bandwidth. */
+ * and run times and bandwidth; then the seed model trained as one compiled program
+ * (demo_train.c). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,9 @@ int cli_demo(int argc, char **argv) {
            fwd_bytes / (fwd_ms * 1e6), fwd_bytes / 1e6);
     printf("  run forward + backward               %9.3f ms  %7.2f GB/s  (%.1f MB moved)\n", train_ms,
            train_bytes / (train_ms * 1e6), train_bytes / 1e6);
+    bool trained = false;
+    if ((st = cli_demo_train(&trained)) != CLI_OK) goto done;
+    ok = ok && trained;
     printf("\n%s\n", ok ? "demo: ok" : "demo: MISMATCH");
     st = ok ? CLI_OK : CLI_MISMATCH;
 done:

@@ -140,6 +140,10 @@ static int load_graph(const dump_opts *o, lc_graph **g) {
     }
     lc_module *m;
     if (cli_model_load(&o->model, &m) != CLI_OK) return CLI_ERROR;
+    if (cli_model_check_layers(m, &o->model) != CLI_OK) {
+        lc_module_free(m);
+        return CLI_ERROR;
+    }
     lc_status st = cli_build_forward(m, o->dtype, o->shape, g);
     lc_module_free(m);
     if (st != LC_OK) {

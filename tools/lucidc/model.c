@@ -61,3 +61,14 @@ int cli_model_load(const cli_model_opts *m, lc_module **out) {
     *out = seq;
     return CLI_OK;
 }
+
+int cli_model_check_layers(const lc_module *m, const cli_model_opts *o) {
+    if (lc_module_input_count(m) == 1) return CLI_OK;
+    char *text = NULL;
+    lc_status st = lc_module_repr(m, &text);
+    int r = cli_error(o->model_file ? "--model" : "--module",
+                      "%s takes %d inputs (input, target): a loss is a module of the C and Python APIs, "
+                      "not a layer of a model spec", st == LC_OK ? text : "the module", lc_module_input_count(m));
+    free(text);
+    return r;
+}

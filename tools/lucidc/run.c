@@ -9,19 +9,30 @@
 #include "cli.h"
 #include "lucid/npy.h"
 #include "lucid/program.h"
+#include "lucid/random.h"
 
 const char cli_run_usage[] =
     "usage: lucidc run (--model FILE | --module SPEC ...) --input X.npy [--out Y.npy]\n"
-    "                  [--grad-out G.npy --grad-in GX.npy] [--engine jit|interp] [--threads N]\n"
+    "                  [--grad-out G.npy --grad-in GX.npy] [--params DIR] [--grad-params DIR]\n"
+    "                  [--seed N] [--engine jit|interp] [--threads N]\n"
     "\n"
     "Run a model on X, forward and, with --grad-out, backward; print a summary.\n"
     "\n"
     "  --model FILE       one module call per line, in Python syntax ('#' comments)\n"
     "  --module SPEC      one module call, e.g. 'LPPool1d(2, 4)'; repeat to chain modules\n"
-    "  --input X.npy      input, f32 or f64, shape (C, L) or (N, C, L); - reads stdin\n"
+    "  --input X.npy      input, f32 or f64, of a rank the first module takes (pools and\n"
+    "                     Conv1d: (C, L) or (N, C, L); Linear: any); - reads stdin\n"
     "  --out Y.npy        write y (same dtype as X); - writes stdout; without it y is not written\n"
     "  --grad-out G.npy   seed gradient, y's shape and dtype (needs --grad-in); - reads stdin\n"
     "  --grad-in GX.npy   write d(sum(y*G))/dX (needs --grad-out); - writes stdout\n"
+    "  --params DIR       read each parameter from DIR/I.NAME.npy (I the module's position from 0,\n"
+    "                     NAME its state_dict name: 0.weight.npy), X's dtype; a missing, extra or\n"
+    "                     misshapen file is an error\n"
+    "  --grad-params DIR  write d(sum(y*G))/dθ of every parameter as DIR/I.NAME.npy (needs\n"
+    "                     --grad-out; not the --params directory; made if missing)\n"
+    "  --seed N           without --params, seed of the random stream the parameters (Linear,\n"
+    "                     Conv1d) are drawn from, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (0..2^64-1,\n"
+    "                     default 0)\n"
     "  --engine jit|interp  the compiled kernels (default) or the reference interpreter\n"
     "  --threads N        worker threads (1..1024); overrides LUCID_NUM_THREADS\n"
     "  -h, --help         this text\n"
@@ -37,7 +48,8 @@ const char cli_run_usage[] =
 
 typedef struct run_opts {
     cli_model_opts model;
-    const char *input, *out, *grad_out, *grad_in;
+    const char *input, *out, *grad_out, *grad_in, *params, *grad_params;
+    uint64_t seed;
     cli_engine engine;
     int64_t threads; /* 0 = not given */
 } run_opts;
@@ -52,6 +64,12 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
         if (cli_opt_value(&a, "--out", &v, &st)) { o->out = v; continue; }
         if (cli_opt_value(&a, "--grad-out", &v, &st)) { o->grad_out = v; continue; }
         if (cli_opt_value(&a, "--grad-in", &v, &st)) { o->grad_in = v; continue; }
+        if (cli_opt_value(&a, "--params", &v, &st)) { o->params = v; continue; }
+        if (cli_opt_value(&a, "--grad-params", &v, &st)) { o->grad_params = v; continue; }
+        if (cli_opt_value(&a, "--seed", &v, &st)) {
+            if (st == CLI_OK) st = cli_parse_seed("--seed", v, &o->seed);
+            continue;
+        }
         if (cli_opt_value(&a, "--engine", &v, &st)) {
             if (st == CLI_OK) st = cli_parse_engine("--engine", v, &o->engine);
             continue;
@@ -68,6 +86,12 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
     if (!o->input) return cli_error("run", "--input X.npy is required");
     if (o->grad_out && !o->grad_in) return cli_error("--grad-out", "needs --grad-in GX.npy (where the gradient goes)");
     if (o->grad_in && !o->grad_out) return cli_error("--grad-in", "needs --grad-out G.npy (the seed gradient)");
+    if (o->grad_params && !o->grad_out)
+        return cli_error("--grad-params", "needs --grad-out G.npy (the seed gradient)");
+    if (o->grad_params) {
+        int st_dirs = cli_params_check_dirs(o->params, o->grad_params);
+        if (st_dirs != CLI_OK) return st_dirs;
+    }
     if (o->grad_out && !strcmp(o->input, "-") && !strcmp(o->grad_out, "-"))
         return cli_error("--grad-out", "stdin is already --input; only one of them can be -");
     return CLI_OK;
@@ -111,15 +135,44 @@ static int stage_npy(cli_output *o, const lc_tensor *t) {
     return cli_output_stage(o, bytes, len);
 }
 
+/* The parameters' values as the graph takes them: from --params DIR, else the modules' own
+ * (default init from --seed) in the input's dtype. */
+static int load_params(const run_opts *o, lc_module *model, const cli_params *ps, lc_dtype dtype,
+                       lc_tensor **values) {
+    if (o->params) return cli_params_read(o->params, ps, dtype, values);
+    return cli_params_default(model, ps, dtype, values);
+}
+
 int cli_run(int argc, char **argv) {
     run_opts o = {.engine = CLI_ENGINE_JIT};
     int st = parse_run_args(argc, argv, &o);
     if (st != CLI_OK) return st;
 
-    /* Outputs: 0 = --out, 1 = --grad-in; checked before any work so a bad target costs
-     * nothing and leaves nothing. */
-    cli_output outs_f[2];
-    memset(outs_f, 0, sizeof outs_f);
+    lc_module *model = NULL;
+    cli_params ps = {0};
+    /* the modules draw their default init from the stream as they are built */
+    lc_random_seed(o.seed);
+    if ((st = cli_model_load(&o.model, &model)) != CLI_OK) return st;
+    if ((st = cli_model_check_layers(model, &o.model)) != CLI_OK) {
+        lc_module_free(model);
+        return st;
+    }
+    if ((st = cli_params_of(model, &ps)) != CLI_OK) {
+        lc_module_free(model);
+        return st;
+    }
+
+    /* Outputs: --out, --grad-in, then one per parameter (--grad-params); checked before any
+     * work so a bad target costs nothing and leaves nothing. */
+    int max_outs = 2 + ps.n;
+    cli_output *outs_f = calloc((size_t)max_outs, sizeof *outs_f);
+    lc_tensor **values = calloc((size_t)ps.n + 1, sizeof *values);
+    lc_tensor **res = calloc((size_t)ps.n + 2, sizeof *res);
+    const lc_tensor **ins = calloc((size_t)ps.n + 2, sizeof *ins);
+    if (!outs_f || !values || !res || !ins) {
+        st = cli_error("run", "out of memory");
+        goto release;
+    }
     int n_outs = 0;
     bool out_y = false, out_gx = false;
     if (o.out) {
@@ -135,6 +188,17 @@ int cli_run(int argc, char **argv) {
             st = cli_error("--grad-in", "'%s' is also the --out file", o.grad_in);
             goto release;
         }
+    }
+    int first_param_out = n_outs;
+    if (o.grad_params) {
+        if ((st = cli_params_resolve_outputs(o.grad_params, &ps, &outs_f[n_outs])) != CLI_OK) goto release;
+        n_outs += ps.n;
+        for (int k = first_param_out; k < n_outs; k++)
+            for (int j = 0; j < first_param_out; j++)
+                if (cli_output_same(&outs_f[j], &outs_f[k])) {
+                    st = cli_error("--grad-params", "'%s' is also the %s file", outs_f[k].path, outs_f[j].opt);
+                    goto release;
+                }
     }
     bool to_stdout = false;
     for (int i = 0; i < n_outs; i++) to_stdout |= outs_f[i].kind == CLI_OUT_STDOUT;
@@ -152,28 +216,13 @@ int cli_run(int argc, char **argv) {
         }
     }
 
-    lc_module *model = NULL;
-    lc_tensor *x = NULL, *seed = NULL, *res[2] = {NULL, NULL};
+    lc_tensor *x = NULL, *seed = NULL;
     lc_graph *fwd = NULL, *train = NULL;
     char where[1100];
     char b1[64], b2[64];
     double t_read = lc_now_ms();
-    if ((st = cli_model_load(&o.model, &model)) != CLI_OK) goto done;
     if ((st = read_npy("--input", o.input, &x)) != CLI_OK) goto done;
-    const lc_module *first = model;
-    while (lc_module_get_kind(first) == LC_MODULE_SEQUENTIAL && lc_sequential_count(first) > 0)
-        first = lc_sequential_child(first, 0);
-    if (lc_module_get_kind(first) == LC_MODULE_MAXPOOL2D) {
-        if (x->shape.rank != 3 && x->shape.rank != 4) {
-            st = cli_error("--input", "%s: input must have rank 3 (C, H, W) or 4 (N, C, H, W), got shape %s",
-                           shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
-            goto done;
-        }
-    } else if (x->shape.rank != 2 && x->shape.rank != 3) {
-        st = cli_error("--input", "%s: input must have rank 2 (C, L) or 3 (N, C, L), got shape %s",
-                       shown(o.input, "stdin"), lc_shape_str(&x->shape, b1, sizeof b1));
-        goto done;
-    }
+    if ((st = load_params(&o, model, &ps, x->dtype, values)) != CLI_OK) goto done;
     if (o.grad_out && (st = read_npy("--grad-out", o.grad_out, &seed)) != CLI_OK) goto done;
     double read_ms = lc_now_ms() - t_read;
 
@@ -200,10 +249,15 @@ int cli_run(int argc, char **argv) {
     }
     double build_ms = lc_now_ms() - t_build;
 
+    /* The graph's inputs: x, the parameters in order, then (training) the seed; its outputs:
+     * y, then (training) dx and each parameter's gradient. */
     cli_run_info info;
-    const lc_tensor *ins[2] = {x, seed};
-    lc_status rs = train ? cli_run_graph(o.engine, train, ins, 2, res, 2, &info)
-                         : cli_run_graph(o.engine, fwd, ins, 1, res, 1, &info);
+    int n_in = 0;
+    ins[n_in++] = x;
+    for (int k = 0; k < ps.n; k++) ins[n_in++] = values[k];
+    if (train) ins[n_in++] = seed;
+    int n_res = train ? 2 + ps.n : 1;
+    lc_status rs = cli_run_graph(o.engine, train ? train : fwd, ins, n_in, res, n_res, &info);
     if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(o.engine)); goto done; }
 
     /* Every result exists: stage them all, then commit them together. */
@@ -211,18 +265,25 @@ int cli_run(int argc, char **argv) {
     int k = 0;
     if (out_y && (st = stage_npy(&outs_f[k++], res[0])) != CLI_OK) goto done;
     if (out_gx && (st = stage_npy(&outs_f[k++], res[1])) != CLI_OK) goto done;
+    for (int q = 0; o.grad_params && q < ps.n; q++)
+        if ((st = stage_npy(&outs_f[k++], res[2 + q])) != CLI_OK) goto done;
     if ((st = cli_outputs_commit(outs_f, n_outs)) != CLI_OK) goto done;
     double write_ms = lc_now_ms() - t_write;
 
     print_model(summary, model);
     fprintf(summary, "input    %s %s %s\n", shown(o.input, "(stdin)"), lc_dtype_name(x->dtype),
             lc_shape_str(&x->shape, b1, sizeof b1));
+    if (ps.n > 0) {
+        if (o.params) fprintf(summary, "params   %d tensors from %s\n", ps.n, o.params);
+        else fprintf(summary, "params   %d tensors, drawn from --seed %llu\n", ps.n, (unsigned long long)o.seed);
+    }
     fprintf(summary, "output   %s %s -> %s\n", lc_dtype_name(res[0]->dtype), lc_shape_str(&res[0]->shape, b1, sizeof b1),
             o.out ? shown(o.out, "(stdout)") : "(not written: no --out)");
     if (train)
         fprintf(summary, "grad     seed %s %s -> %s %s\n", shown(o.grad_out, "(stdin)"),
                 lc_shape_str(&seed->shape, b1, sizeof b1), shown(o.grad_in, "(stdout)"),
                 lc_shape_str(&res[1]->shape, b2, sizeof b2));
+    if (o.grad_params && ps.n > 0) fprintf(summary, "grads    %d parameter gradients -> %s\n", ps.n, o.grad_params);
     const lc_graph *ran = train ? train : fwd;
     fprintf(summary, "engine   %s\n", info.engine);
     if (info.n_kernels)
@@ -236,14 +297,19 @@ int cli_run(int argc, char **argv) {
     fflush(summary);
     st = CLI_OK;
 done:
-    lc_tensor_free(res[0]);
-    lc_tensor_free(res[1]);
+    for (int q = 0; res && q < ps.n + 2; q++) lc_tensor_free(res[q]);
     lc_tensor_free(seed);
     lc_tensor_free(x);
     lc_graph_free(train);
     lc_graph_free(fwd);
-    lc_module_free(model);
 release:
-    for (int i = 0; i < 2; i++) cli_output_free(&outs_f[i]);
+    for (int q = 0; values && q < ps.n; q++) lc_tensor_free(values[q]);
+    for (int i = 0; outs_f && i < max_outs; i++) cli_output_free(&outs_f[i]);
+    free(outs_f);
+    free(values);
+    free(res);
+    free(ins);
+    cli_params_free(&ps);
+    lc_module_free(model);
     return st;
 }

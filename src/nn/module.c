@@ -158,6 +158,7 @@ static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
     case LC_MODULE_MAXPOOL1D:
     case LC_MODULE_MAXPOOL2D:
         lc_maxpool_repr(sb, m);
+        return;
     case LC_MODULE_LINEAR:
         lc_strbuf_printf(sb, "Linear(in_features=%lld, out_features=%lld, bias=%s)",
                          (long long)m->linear.in_features, (long long)m->linear.out_features,

@@ -64,6 +64,8 @@ static lc_status build_maxpool2d(const lc_arg_value *v, lc_module **out) {
     LC_TRY(refuse_indices("MaxPool2d", &v[4]));
     if (v[5].set) p.ceil_mode = v[5].b;
     return lc_maxpool2d_new(&p, out);
+}
+
 static lc_status build_linear(const lc_arg_value *v, lc_module **out) {
     lc_linear_params p = lc_linear_defaults(v[0].i, v[1].i);
     if (v[2].set) p.bias = v[2].b;

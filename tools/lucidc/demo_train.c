@@ -50,12 +50,12 @@ static lc_status train(bool interpret, const lc_tensor *x, const lc_tensor *t, t
     lc_train_options o = lc_train_options_default(0.1);
     o.sgd.momentum = 0.9;
     o.interpret = interpret;
-    double t0 = cli_now_ms();
+    double t0 = lc_now_ms();
     LC_TRY(lc_train_step_compile_module(r->model, r->loss_fn, LC_F32, x->shape, &o, &r->step));
-    r->compile_ms = cli_now_ms() - t0;
-    t0 = cli_now_ms();
+    r->compile_ms = lc_now_ms() - t0;
+    t0 = lc_now_ms();
     for (int s = 0; s < TRAIN_STEPS; s++) LC_TRY(lc_train_step_run_module(r->step, x, t, &r->loss[s]));
-    r->run_ms = cli_now_ms() - t0;
+    r->run_ms = lc_now_ms() - t0;
     return LC_OK;
 }
 

@@ -262,6 +262,8 @@ def _literal(module, arg, kind, v, top=True):
     if isinstance(v, (bool, np.bool_)):
         return "True" if v else "False"
     if isinstance(v, numbers.Integral):
+        if not -2**63 <= int(v) < 2**63:  # a value error whatever the kind
+            raise ValueError("%s: %s is out of the 64-bit integer range, got %r" % (module, arg, v))
         return str(int(v))
     if isinstance(v, numbers.Real):
         return repr(float(v))

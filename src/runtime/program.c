@@ -18,6 +18,7 @@
 #include "runtime/pool.h"
 #include "runtime/program_internal.h"
 #include "support/error.h"
+#include "support/int_math.h"
 
 /* Below this many loads a kernel runs on the calling thread: a hand-off costs microseconds. */
 #define SERIAL_WORK 32768
@@ -354,7 +355,7 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
     for (int k = 0; k < f->n_kernels; k++) {
         const lc_kernel *kr = &f->kernels[k];
         if (kr->outer == 0) continue;
-        if (threads == 1 || kr->outer * kr->cost < SERIAL_WORK) {
+        if (threads == 1 || lc_sat_mul(kr->outer, kr->cost) < SERIAL_WORK) { /* cost saturates near 2^63 */
             p->code->entries[k](slots, 0, kr->outer);
         } else {
             run_part_ctx rc = {p->code->entries[k], slots};

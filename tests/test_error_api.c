@@ -411,6 +411,16 @@ static lc_status f_maxpool2d_new(void) {
     p.dilation[1] = 0;
     return lc_maxpool2d_new(&p, &om);
 }
+static lc_status f_avgpool2d_new(void) {
+    lc_avgpool2d_params p = lc_avgpool2d_defaults(2, 3);
+    p.padding[1] = 2;
+    return lc_avgpool2d_new(&p, &om);
+}
+static lc_status f_lppool2d_new(void) {
+    lc_lppool2d_params p = lc_lppool2d_defaults(2, 2, 3);
+    p.stride[0] = 0;
+    return lc_lppool2d_new(&p, &om);
+}
 
 typedef struct failing_call {
     const char *name;
@@ -425,6 +435,7 @@ static const failing_call CALLS[] = {
     F(add, LC_ERR_SHAPE, "add: shapes [1,2,8] and [4] do not broadcast"),
     F(autodiff, LC_ERR_INVALID_ARG, "autodiff: output 0 must name a node"),
     F(avgpool1d_new, LC_ERR_INVALID_ARG, "AvgPool1d: kernel_size must be >= 1, got 0"),
+    F(avgpool2d_new, LC_ERR_INVALID_ARG, "AvgPool2d: padding must be between 0 and kernel_size / 2 = 1, got 2"),
     F(backward, LC_ERR_INVALID_ARG, "backward"),
     F(compile, LC_ERR_INVALID_ARG, "compile: the graph has no outputs"),
     F(compile_dump, LC_ERR_INVALID_ARG, "compile"),
@@ -446,6 +457,7 @@ static const failing_call CALLS[] = {
     F(input, LC_ERR_SHAPE, "input: rank must be between 0 and 6, got 7"),
     F(interp_run, LC_ERR_INVALID_ARG, "interp: graph takes 1 inputs, got 0"),
     F(lppool1d_new, LC_ERR_INVALID_ARG, "LPPool1d: norm_type must be finite and > 0, got nan"),
+    F(lppool2d_new, LC_ERR_INVALID_ARG, "LPPool2d: stride must be >= 1, got 0"),
     F(max, LC_ERR_INVALID_ARG, "max: dim must be between 0 and 2, got 3"),
     F(max_mask, LC_ERR_INVALID_ARG, "max_mask: dim must be between 0 and 2, got -1"),
     F(maxpool1d_new, LC_ERR_INVALID_ARG, "MaxPool1d: padding must be between 0 and kernel_size / 2 = 1, got 2"),

@@ -183,10 +183,10 @@ static void test_argument_rejections(void **state) {
 static void test_syntax_rejections(void **state) {
     (void)state;
     assert_call_error("MinPool1d(2)", LC_ERR_PARSE,
-                      "--module 1: col 1: unknown module 'MinPool1d' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, Linear, ReLU, MSELoss, Conv1d)");
+                      "--module 1: col 1: unknown module 'MinPool1d' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, AvgPool2d, LPPool2d, Linear, ReLU, MSELoss, Conv1d)");
     assert_call_error("torch.nn.AvgPool1d(2)", LC_ERR_PARSE,
                       "--module 1: col 1: unknown module 'torch.nn.AvgPool1d' (known: AvgPool1d, "
-                      "LPPool1d, MaxPool1d, MaxPool2d, Linear, ReLU, MSELoss, Conv1d)");
+                      "LPPool1d, MaxPool1d, MaxPool2d, AvgPool2d, LPPool2d, Linear, ReLU, MSELoss, Conv1d)");
     assert_call_error("AvgPool1d 3", LC_ERR_PARSE,
                       "--module 1: col 11: AvgPool1d: expected '(', got '3'");
     assert_call_error("AvgPool1d(3", LC_ERR_PARSE,
@@ -246,7 +246,7 @@ static void test_file_positions(void **state) {
     assert_file_error("AvgPool1d(2)\nLPPool1d(2,\n    kernel_size=3.0)\n",
                       "model.txt:3:17: LPPool1d: kernel_size must be an integer, got 3.0");
     assert_file_error("AvgPool1d(2)\n\n  Avg(2)\n",
-                      "model.txt:3:3: unknown module 'Avg' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, Linear, ReLU, MSELoss, Conv1d)");
+                      "model.txt:3:3: unknown module 'Avg' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, AvgPool2d, LPPool2d, Linear, ReLU, MSELoss, Conv1d)");
     assert_file_error("AvgPool1d(2,\n   # open\n",
                       "model.txt:1:10: AvgPool1d: '(' is never closed");
     assert_file_error("AvgPool1d(2))\n", "model.txt:1:13: expected end of line after a module "

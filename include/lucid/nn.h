@@ -1,7 +1,7 @@
-/* Lucid modules: the pools (AvgPool1d, LPPool1d), the layers with parameters (Linear,
- * Conv1d), ReLU, the loss MSELoss and the container Sequential, with the semantics of
- * docs/semantics.md. A module's forward appends its ops to a graph; a pool's input is
- * (N, C, L) or (C, L).
+/* Lucid modules: the pools (AvgPool1d, LPPool1d, MaxPool1d and their 2-D forms), the layers
+ * with parameters (Linear, Conv1d), ReLU, the loss MSELoss and the container Sequential, with the semantics of
+ * docs/semantics.md. A module's forward appends its ops to a graph; a 1-D pool's input is
+ * (N, C, L) or (C, L), a 2-D pool's (N, C, H, W) or (C, H, W).
  *
  * Thread-safety: a module's structure is read-only once built (lc_sequential_append aside,
  * which needs the Sequential to itself), so any number of threads may use one module at once
@@ -57,12 +57,31 @@ typedef struct lc_maxpool2d_params {
     bool ceil_mode;
 } lc_maxpool2d_params;
 
+/* AvgPool2d/LPPool2d (PyTorch's order): sizes are (height, width) pairs; each axis follows
+ * the 1-D module's rules, AvgPool2d's divisor is the product of the two axes' divisors. */
+typedef struct lc_avgpool2d_params {
+    int64_t kernel_size[2];  /* required, >= 1 */
+    int64_t stride[2];       /* >= 1, or LC_STRIDE_UNSET (= that axis's kernel_size) */
+    int64_t padding[2];      /* 0 <= padding <= kernel_size / 2, per axis */
+    bool ceil_mode;
+    bool count_include_pad;
+} lc_avgpool2d_params;
+
+typedef struct lc_lppool2d_params {
+    double norm_type;        /* finite, > 0 */
+    int64_t kernel_size[2];  /* required, >= 1 */
+    int64_t stride[2];       /* >= 1, or LC_STRIDE_UNSET (= that axis's kernel_size) */
+    bool ceil_mode;
+} lc_lppool2d_params;
+
 /* Parameters with every default filled in (stride unset, padding 0, ceil_mode False,
  * count_include_pad True). */
 LC_API lc_avgpool1d_params lc_avgpool1d_defaults(int64_t kernel_size);
 LC_API lc_lppool1d_params lc_lppool1d_defaults(double norm_type, int64_t kernel_size);
 LC_API lc_maxpool1d_params lc_maxpool1d_defaults(int64_t kernel_size);
 LC_API lc_maxpool2d_params lc_maxpool2d_defaults(int64_t kernel_h, int64_t kernel_w);
+LC_API lc_avgpool2d_params lc_avgpool2d_defaults(int64_t kernel_h, int64_t kernel_w);
+LC_API lc_lppool2d_params lc_lppool2d_defaults(double norm_type, int64_t kernel_h, int64_t kernel_w);
 
 /* Linear(in_features, out_features, bias=True): y = x W^T + b over the last axis of an input
  * of any rank >= 1; weight (out_features, in_features), bias (out_features). */
@@ -114,6 +133,8 @@ typedef enum lc_module_kind {
     LC_MODULE_CONV1D,
     LC_MODULE_MAXPOOL1D,
     LC_MODULE_MAXPOOL2D,
+    LC_MODULE_AVGPOOL2D,
+    LC_MODULE_LPPOOL2D,
     LC_MODULE_SEQUENTIAL
 } lc_module_kind;
 
@@ -125,6 +146,8 @@ LC_API lc_status lc_avgpool1d_new(const lc_avgpool1d_params *params, lc_module *
 LC_API lc_status lc_lppool1d_new(const lc_lppool1d_params *params, lc_module **out);
 LC_API lc_status lc_maxpool1d_new(const lc_maxpool1d_params *params, lc_module **out);
 LC_API lc_status lc_maxpool2d_new(const lc_maxpool2d_params *params, lc_module **out);
+LC_API lc_status lc_avgpool2d_new(const lc_avgpool2d_params *params, lc_module **out);
+LC_API lc_status lc_lppool2d_new(const lc_lppool2d_params *params, lc_module **out);
 /* Linear and Conv1d draw their initial parameters from the library's random stream
  * (lucid/random.h) as Lucid does: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias,
  * fan_in = in_features or in_channels / groups * kernel_size, weight first (row-major), then
@@ -144,6 +167,8 @@ LC_API lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m);
 LC_API lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m);
 LC_API lc_maxpool1d_params lc_module_maxpool1d_params(const lc_module *m);
 LC_API lc_maxpool2d_params lc_module_maxpool2d_params(const lc_module *m);
+LC_API lc_avgpool2d_params lc_module_avgpool2d_params(const lc_module *m);
+LC_API lc_lppool2d_params lc_module_lppool2d_params(const lc_module *m);
 LC_API lc_linear_params lc_module_linear_params(const lc_module *m);
 LC_API lc_conv1d_params lc_module_conv1d_params(const lc_module *m);
 LC_API lc_mseloss_params lc_module_mseloss_params(const lc_module *m);

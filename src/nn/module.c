@@ -21,6 +21,8 @@ lc_avgpool1d_params lc_module_avgpool1d_params(const lc_module *m) { return m->a
 lc_lppool1d_params lc_module_lppool1d_params(const lc_module *m) { return m->lp; }
 lc_maxpool1d_params lc_module_maxpool1d_params(const lc_module *m) { return m->max1; }
 lc_maxpool2d_params lc_module_maxpool2d_params(const lc_module *m) { return m->max2; }
+lc_avgpool2d_params lc_module_avgpool2d_params(const lc_module *m) { return m->avg2; }
+lc_lppool2d_params lc_module_lppool2d_params(const lc_module *m) { return m->lp2; }
 lc_linear_params lc_module_linear_params(const lc_module *m) { return m->linear; }
 lc_conv1d_params lc_module_conv1d_params(const lc_module *m) { return m->conv; }
 lc_mseloss_params lc_module_mseloss_params(const lc_module *m) { return m->mse; }
@@ -35,6 +37,8 @@ const char *lc_module_kind_name(lc_module_kind kind) {
     case LC_MODULE_CONV1D: return "Conv1d";
     case LC_MODULE_MAXPOOL1D: return "MaxPool1d";
     case LC_MODULE_MAXPOOL2D: return "MaxPool2d";
+    case LC_MODULE_AVGPOOL2D: return "AvgPool2d";
+    case LC_MODULE_LPPOOL2D: return "LPPool2d";
     case LC_MODULE_SEQUENTIAL: return "Sequential";
     }
     return "module";
@@ -63,6 +67,8 @@ static lc_status forward(const lc_module *m, lc_graph *g, const int *xs, const c
     case LC_MODULE_LPPOOL1D: return lc_lppool1d_forward(m, g, x, prefix, y);
     case LC_MODULE_MAXPOOL1D: return lc_maxpool1d_forward(m, g, x, prefix, y);
     case LC_MODULE_MAXPOOL2D: return lc_maxpool2d_forward(m, g, x, prefix, y);
+    case LC_MODULE_AVGPOOL2D: return lc_avgpool2d_forward(m, g, x, prefix, y);
+    case LC_MODULE_LPPOOL2D: return lc_lppool2d_forward(m, g, x, prefix, y);
     case LC_MODULE_LINEAR: return lc_linear_forward(m, g, x, prefix, y);
     case LC_MODULE_CONV1D: return lc_conv1d_forward(m, g, x, prefix, y);
     case LC_MODULE_RELU: return lc_relu_forward(m, g, x, prefix, y);
@@ -140,6 +146,13 @@ lc_status lc_module_output_shape(const lc_module *m, lc_shape in, lc_shape *out)
 
 static const char *py_bool(bool b) { return b ? "True" : "False"; }
 
+/* "name=3, " or "name=(2, 3), ": PyTorch prints a size given as one int as that int, a pair as
+ * a tuple (a pair of equal sizes prints as the int here) */
+static void size2(lc_strbuf *sb, const char *name, const int64_t v[2]) {
+    if (v[0] == v[1]) lc_strbuf_printf(sb, "%s=%lld, ", name, (long long)v[0]);
+    else lc_strbuf_printf(sb, "%s=(%lld, %lld), ", name, (long long)v[0], (long long)v[1]);
+}
+
 static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
     switch (m->kind) {
     case LC_MODULE_AVGPOOL1D:
@@ -159,6 +172,22 @@ static void repr(lc_strbuf *sb, const lc_module *m, int indent) {
     case LC_MODULE_MAXPOOL2D:
         lc_maxpool_repr(sb, m);
         return;
+    case LC_MODULE_AVGPOOL2D:
+        lc_strbuf_puts(sb, "AvgPool2d(");
+        size2(sb, "kernel_size", m->avg2.kernel_size);
+        size2(sb, "stride", m->avg2.stride);
+        size2(sb, "padding", m->avg2.padding);
+        lc_strbuf_printf(sb, "ceil_mode=%s, count_include_pad=%s)", py_bool(m->avg2.ceil_mode),
+                         py_bool(m->avg2.count_include_pad));
+        return;
+    case LC_MODULE_LPPOOL2D: {
+        char norm[32];
+        lc_strbuf_printf(sb, "LPPool2d(norm_type=%s, ", lc_format_number(m->lp2.norm_type, norm));
+        size2(sb, "kernel_size", m->lp2.kernel_size);
+        size2(sb, "stride", m->lp2.stride);
+        lc_strbuf_printf(sb, "ceil_mode=%s)", py_bool(m->lp2.ceil_mode));
+        return;
+    }
     case LC_MODULE_LINEAR:
         lc_strbuf_printf(sb, "Linear(in_features=%lld, out_features=%lld, bias=%s)",
                          (long long)m->linear.in_features, (long long)m->linear.out_features,

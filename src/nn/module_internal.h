@@ -15,6 +15,8 @@ struct lc_module {
     lc_lppool1d_params lp;    /* LC_MODULE_LPPOOL1D, stride resolved */
     lc_maxpool1d_params max1; /* LC_MODULE_MAXPOOL1D, stride resolved */
     lc_maxpool2d_params max2; /* LC_MODULE_MAXPOOL2D, stride resolved */
+    lc_avgpool2d_params avg2; /* LC_MODULE_AVGPOOL2D, stride resolved */
+    lc_lppool2d_params lp2;   /* LC_MODULE_LPPOOL2D, stride resolved */
     lc_linear_params linear;  /* LC_MODULE_LINEAR */
     lc_conv1d_params conv;    /* LC_MODULE_CONV1D, padding resolved (see conv1d.c) */
     lc_mseloss_params mse;    /* LC_MODULE_MSELOSS */
@@ -34,6 +36,8 @@ lc_status lc_avgpool1d_forward(const lc_module *m, lc_graph *g, int x, const cha
 lc_status lc_lppool1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 lc_status lc_maxpool1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 lc_status lc_maxpool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
+lc_status lc_avgpool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
+lc_status lc_lppool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 /* repr of the max pools: "MaxPool1d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)" */
 void lc_maxpool_repr(lc_strbuf *sb, const lc_module *m);
 /* Check and resolve one axis of a max pool (name `axis` is "" or " (height)"...). */
@@ -50,6 +54,8 @@ lc_status lc_mseloss_forward(const lc_module *m, lc_graph *g, int input, int tar
 
 /* Shared by both pools: the input must be (C, L) or (N, C, L). */
 lc_status lc_pool1d_check_input(const char *who, const lc_shape *s);
+/* The 2-D average and LP pools': (C, H, W) or (N, C, H, W). */
+lc_status lc_pool2d_check_input(const char *who, const lc_shape *s);
 /* Name node `node` "<prefix><who>.<role>", role defaulting (NULL) to the op's name. */
 lc_status lc_module_name_node(lc_graph *g, int node, const char *prefix, const char *who,
                               const char *role);

@@ -66,6 +66,24 @@ static lc_status build_maxpool2d(const lc_arg_value *v, lc_module **out) {
     return lc_maxpool2d_new(&p, out);
 }
 
+static lc_status build_avgpool2d(const lc_arg_value *v, lc_module **out) {
+    lc_avgpool2d_params p = lc_avgpool2d_defaults(v[0].pair[0], v[0].pair[1]);
+    for (int a = 0; a < 2; a++) {
+        p.stride[a] = (!v[1].set || v[1].is_none) ? LC_STRIDE_UNSET : v[1].pair[a];
+        if (v[2].set) p.padding[a] = v[2].pair[a];
+    }
+    if (v[3].set) p.ceil_mode = v[3].b;
+    if (v[4].set) p.count_include_pad = v[4].b;
+    return lc_avgpool2d_new(&p, out);
+}
+
+static lc_status build_lppool2d(const lc_arg_value *v, lc_module **out) {
+    lc_lppool2d_params p = lc_lppool2d_defaults(v[0].r, v[1].pair[0], v[1].pair[1]);
+    for (int a = 0; a < 2; a++) p.stride[a] = (!v[2].set || v[2].is_none) ? LC_STRIDE_UNSET : v[2].pair[a];
+    if (v[3].set) p.ceil_mode = v[3].b;
+    return lc_lppool2d_new(&p, out);
+}
+
 static lc_status build_linear(const lc_arg_value *v, lc_module **out) {
     lc_linear_params p = lc_linear_defaults(v[0].i, v[1].i);
     if (v[2].set) p.bias = v[2].b;
@@ -137,6 +155,21 @@ static const lc_arg_info MAXPOOL2D_ARGS[] = {
     {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
 };
 
+static const lc_arg_info AVGPOOL2D_ARGS[] = {
+    {"kernel_size", LC_ARG_SIZE2, true, false, NULL},
+    {"stride", LC_ARG_SIZE2, false, true, "None"},
+    {"padding", LC_ARG_SIZE2, false, false, "0"},
+    {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
+    {"count_include_pad", LC_ARG_BOOL, false, false, "True"},
+};
+
+static const lc_arg_info LPPOOL2D_ARGS[] = {
+    {"norm_type", LC_ARG_REAL, true, false, NULL},
+    {"kernel_size", LC_ARG_SIZE2, true, false, NULL},
+    {"stride", LC_ARG_SIZE2, false, true, "None"},
+    {"ceil_mode", LC_ARG_BOOL, false, false, "False"},
+};
+
 static const lc_arg_info LINEAR_ARGS[] = {
     {"in_features", LC_ARG_INT, true, false, NULL},
     {"out_features", LC_ARG_INT, true, false, NULL},
@@ -173,6 +206,10 @@ static const module_row TABLE[] = {
         MAXPOOL1D_ARGS, 1, build_maxpool1d),
     ROW("MaxPool2d", "largest element of each window over the last two axes (padding is -inf)",
         MAXPOOL2D_ARGS, 1, build_maxpool2d),
+    ROW("AvgPool2d", "mean of each window over the last two axes (padding counts as 0)",
+        AVGPOOL2D_ARGS, 1, build_avgpool2d),
+    ROW("LPPool2d", "p-norm (sum |x|^p)^(1/p) of each window over the last two axes",
+        LPPOOL2D_ARGS, 1, build_lppool2d),
     ROW("Linear", "x W^T + b over the last axis (weight (out, in), bias (out))", LINEAR_ARGS, 1,
         build_linear),
     ROW_NO_ARGS("ReLU", "max(x, 0) elementwise", 1, build_relu),

@@ -92,7 +92,7 @@ X=$DATA/x_1234.npy
 expect_error 2 'lucidc: --module 1: LPPool1d: norm_type must be finite and > 0, got -1' run --module 'LPPool1d(-1, 2)' --input "$X"
 expect_error 2 'lucidc: --module 2: LPPool1d: norm_type must be finite and > 0, got inf' run --module 'AvgPool1d(2)' --module 'LPPool1d(norm_type=inf, kernel_size=2)' --input "$X"
 expect_error 2 'lucidc: --module 1: col 23: AvgPool1d: kernel_size must be an integer, got 3.0' run --module 'AvgPool1d(kernel_size=3.0)' --input "$X"
-expect_error 2 'lucidc: --module 1: col 1: unknown module '"'"'MinPool1d'"'"' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, Linear, ReLU, MSELoss, Conv1d)' run --module 'MinPool1d(2)' --input "$X"
+expect_error 2 'lucidc: --module 1: col 1: unknown module '"'"'MinPool1d'"'"' (known: AvgPool1d, LPPool1d, MaxPool1d, MaxPool2d, AvgPool2d, LPPool2d, Linear, ReLU, MSELoss, Conv1d)' run --module 'MinPool1d(2)' --input "$X"
 expect_error 2 'lucidc: --module 1: col 11: AvgPool1d: missing required argument kernel_size' run --module 'AvgPool1d()' --input "$X"
 printf 'AvgPool1d(2)\nLPPool1d(2,\n  kernel_size=3.0)\n' >"$TMP/bad_model.txt"
 expect_error 2 "lucidc: $TMP/bad_model.txt:3:15: LPPool1d: kernel_size must be an integer, got 3.0" run --model "$TMP/bad_model.txt" --input "$X"

@@ -1,0 +1,229 @@
+/* AvgPool2d and LPPool2d: validation errors naming the parameter and value (C API and model
+ * spec), printing, the model-spec rows, output shapes for rank-3 and rank-4 inputs, and a few
+ * values worked by hand through the interpreter (the PyTorch-made cases of
+ * tests/conformance/torch2d pin the rest on both engines, forward and backward). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lucid/model_spec.h"
+#include "lucid/runtime.h"
+#include "support/testutil.h"
+
+static void assert_repr(const lc_module *m, const char *want) {
+    char *s = NULL;
+    assert_ok(lc_module_repr(m, &s));
+    assert_string_equal(s, want);
+    free(s);
+}
+
+static void assert_spec_repr(const char *spec, const char *want) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "t", &m));
+    assert_repr(m, want);
+    lc_module_free(m);
+}
+
+static void assert_spec_fails(const char *spec, lc_status status, const char *message) {
+    lc_module *m = (lc_module *)0x1;
+    assert_fails(lc_model_parse_call(spec, "t", &m), status, message);
+    assert_null(m);
+}
+
+static void test_printing(void **state) {
+    (void)state;
+    lc_module *m;
+    lc_avgpool2d_params a = lc_avgpool2d_defaults(2, 2);
+    assert_ok(lc_avgpool2d_new(&a, &m));
+    assert_repr(m, "AvgPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=False, count_include_pad=True)");
+    lc_avgpool2d_params r = lc_module_avgpool2d_params(m);
+    assert_int_equal(r.stride[0], 2);
+    assert_int_equal(r.stride[1], 2);
+    lc_module_free(m);
+    a = lc_avgpool2d_defaults(2, 3);
+    a.stride[0] = 1;
+    a.padding[1] = 1;
+    a.ceil_mode = true;
+    a.count_include_pad = false;
+    assert_ok(lc_avgpool2d_new(&a, &m));
+    assert_repr(m, "AvgPool2d(kernel_size=(2, 3), stride=(1, 3), padding=(0, 1), ceil_mode=True, "
+                   "count_include_pad=False)");
+    lc_module_free(m);
+
+    lc_lppool2d_params l = lc_lppool2d_defaults(2.5, 3, 2);
+    assert_ok(lc_lppool2d_new(&l, &m));
+    assert_repr(m, "LPPool2d(norm_type=2.5, kernel_size=(3, 2), stride=(3, 2), ceil_mode=False)");
+    assert_true(lc_module_lppool2d_params(m).norm_type == 2.5);
+    lc_module_free(m);
+
+    /* through the model spec: ints, pairs, keywords, None stride */
+    assert_spec_repr("AvgPool2d(3)",
+                     "AvgPool2d(kernel_size=3, stride=3, padding=0, ceil_mode=False, count_include_pad=True)");
+    assert_spec_repr("nn.AvgPool2d((3, 2), (2, 1), (1, 0), True, False)",
+                     "AvgPool2d(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), ceil_mode=True, "
+                     "count_include_pad=False)");
+    assert_spec_repr("AvgPool2d(2, stride=None, padding=(1, 1))",
+                     "AvgPool2d(kernel_size=2, stride=2, padding=1, ceil_mode=False, count_include_pad=True)");
+    assert_spec_repr("LPPool2d(2, 3)", "LPPool2d(norm_type=2, kernel_size=3, stride=3, ceil_mode=False)");
+    assert_spec_repr("LPPool2d(norm_type=1.5, kernel_size=(2, 4), stride=(1, 2), ceil_mode=True)",
+                     "LPPool2d(norm_type=1.5, kernel_size=(2, 4), stride=(1, 2), ceil_mode=True)");
+}
+
+static void test_validation(void **state) {
+    (void)state;
+    lc_module *m = (lc_module *)0x1;
+    lc_avgpool2d_params a = lc_avgpool2d_defaults(0, 2);
+    assert_fails(lc_avgpool2d_new(&a, &m), LC_ERR_INVALID_ARG, "AvgPool2d: kernel_size must be >= 1, got 0");
+    assert_null(m);
+    a = lc_avgpool2d_defaults(2, -3);
+    assert_fails(lc_avgpool2d_new(&a, &m), LC_ERR_INVALID_ARG, "AvgPool2d: kernel_size must be >= 1, got -3");
+    a = lc_avgpool2d_defaults(2, 2);
+    a.stride[1] = 0;
+    assert_fails(lc_avgpool2d_new(&a, &m), LC_ERR_INVALID_ARG, "AvgPool2d: stride must be >= 1, got 0");
+    a = lc_avgpool2d_defaults(4, 3);
+    a.padding[0] = 3;
+    assert_fails(lc_avgpool2d_new(&a, &m), LC_ERR_INVALID_ARG,
+                 "AvgPool2d: padding must be between 0 and kernel_size / 2 = 2, got 3");
+    a = lc_avgpool2d_defaults(4, 3);
+    a.padding[1] = -1;
+    assert_fails(lc_avgpool2d_new(&a, &m), LC_ERR_INVALID_ARG,
+                 "AvgPool2d: padding must be between 0 and kernel_size / 2 = 1, got -1");
+    assert_fails(lc_avgpool2d_new(NULL, &m), LC_ERR_INVALID_ARG, "AvgPool2d: params must not be NULL");
+    assert_fails(lc_avgpool2d_new(&a, NULL), LC_ERR_INVALID_ARG, "AvgPool2d: out must not be NULL");
+
+    const struct { double p; const char *msg; } norms[] = {
+        {-1, "LPPool2d: norm_type must be finite and > 0, got -1"},
+        {0, "LPPool2d: norm_type must be finite and > 0, got 0"},
+        {INFINITY, "LPPool2d: norm_type must be finite and > 0, got inf"},
+        {NAN, "LPPool2d: norm_type must be finite and > 0, got nan"},
+        {1e-320, "LPPool2d: norm_type 1e-320 is too small (1 / norm_type overflows)"},
+    };
+    for (size_t i = 0; i < sizeof norms / sizeof norms[0]; i++) {
+        lc_lppool2d_params l = lc_lppool2d_defaults(norms[i].p, 2, 2);
+        assert_fails(lc_lppool2d_new(&l, &m), LC_ERR_INVALID_ARG, norms[i].msg);
+    }
+    lc_lppool2d_params l = lc_lppool2d_defaults(2, 2, 0);
+    assert_fails(lc_lppool2d_new(&l, &m), LC_ERR_INVALID_ARG, "LPPool2d: kernel_size must be >= 1, got 0");
+    l = lc_lppool2d_defaults(2, 2, 2);
+    l.stride[0] = -2;
+    assert_fails(lc_lppool2d_new(&l, &m), LC_ERR_INVALID_ARG, "LPPool2d: stride must be >= 1, got -2");
+    assert_fails(lc_lppool2d_new(NULL, &m), LC_ERR_INVALID_ARG, "LPPool2d: params must not be NULL");
+
+    /* the same through the model spec: the module's own message */
+    assert_spec_fails("AvgPool2d(2, padding=(0, 2))", LC_ERR_INVALID_ARG,
+                      "AvgPool2d: padding must be between 0 and kernel_size / 2 = 1, got 2");
+    assert_spec_fails("AvgPool2d((2, 0))", LC_ERR_INVALID_ARG,
+                      "AvgPool2d: kernel_size must be >= 1, got 0");
+    assert_spec_fails("LPPool2d(-1, 2)", LC_ERR_INVALID_ARG,
+                      "LPPool2d: norm_type must be finite and > 0, got -1");
+    assert_spec_fails("LPPool2d(inf, 2)", LC_ERR_INVALID_ARG,
+                      "LPPool2d: norm_type must be finite and > 0, got inf");
+    assert_spec_fails("LPPool2d(2, 2, stride=(1, 0))", LC_ERR_INVALID_ARG,
+                      "LPPool2d: stride must be >= 1, got 0");
+    assert_spec_fails("AvgPool2d()", LC_ERR_PARSE, "AvgPool2d: missing required argument kernel_size");
+    assert_spec_fails("LPPool2d(2)", LC_ERR_PARSE, "LPPool2d: missing required argument kernel_size");
+    /* LPPool2d has no padding (PyTorch's signature): a fifth positional is one too many */
+    lc_module *bad = (lc_module *)0x1;
+    assert_fails(lc_model_parse_call("LPPool2d(2, 2, 2, False, 1)", "t", &bad), LC_ERR_PARSE, "LPPool2d");
+}
+
+static void assert_shape(lc_shape got, int rank, const int64_t *dims) {
+    lc_shape want = lc_shape_make(rank, dims);
+    assert_true(lc_shape_equal(&got, &want));
+}
+
+/* Output shapes, rank-3 and rank-4, and the input errors. */
+static void test_shapes(void **state) {
+    (void)state;
+    lc_module *m;
+    lc_shape out;
+    assert_ok(lc_model_parse_call("AvgPool2d(2, ceil_mode=True)", "t", &m));
+    assert_ok(lc_module_output_shape(m, lc_shape_make(3, (int64_t[]){3, 7, 5}), &out));
+    assert_shape(out, 3, (int64_t[]){3, 4, 3});
+    assert_ok(lc_module_output_shape(m, lc_shape_make(4, (int64_t[]){2, 3, 7, 5}), &out));
+    assert_shape(out, 4, (int64_t[]){2, 3, 4, 3});
+    assert_fails(lc_module_output_shape(m, lc_shape_make(2, (int64_t[]){7, 5}), &out), LC_ERR_SHAPE,
+                 "AvgPool2d: input must have rank 3 (C, H, W) or 4 (N, C, H, W), got rank 2");
+    assert_fails(lc_module_output_shape(m, lc_shape_make(5, (int64_t[]){1, 1, 1, 7, 5}), &out), LC_ERR_SHAPE,
+                 "AvgPool2d: input must have rank 3 (C, H, W) or 4 (N, C, H, W), got rank 5");
+    lc_module_free(m);
+    assert_ok(lc_model_parse_call("LPPool2d(2, (3, 2), (2, 1))", "t", &m));
+    assert_ok(lc_module_output_shape(m, lc_shape_make(3, (int64_t[]){1, 8, 4}), &out));
+    assert_shape(out, 3, (int64_t[]){1, 3, 3});
+    assert_fails(lc_module_output_shape(m, lc_shape_make(4, (int64_t[]){1, 1, 2, 9}), &out), LC_ERR_SHAPE,
+                 "LPPool2d: input height 2 with padding 0 is shorter than kernel_size 3 (output height would be < 1)");
+    assert_fails(lc_module_output_shape(m, lc_shape_make(4, (int64_t[]){1, 1, 9, 1}), &out), LC_ERR_SHAPE,
+                 "LPPool2d: input width 1 with padding 0 is shorter than kernel_size 2 (output width would be < 1)");
+    lc_module_free(m);
+}
+
+/* y = module(x) through the interpreter, x given row-major. */
+static lc_tensor *run(const char *spec, lc_shape shape, const double *x) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "t", &m));
+    lc_tensor *in, *y;
+    assert_ok(lc_tensor_new(LC_F64, shape, &in));
+    for (int64_t i = 0; i < lc_tensor_numel(in); i++) lc_tensor_set(in, i, x[i]);
+    lc_graph *g;
+    assert_ok(lc_module_graph(m, LC_F64, shape, &g));
+    assert_ok(lc_interp_run(g, (const lc_tensor *const *)&in, 1, &y, 1));
+    lc_graph_free(g);
+    lc_tensor_free(in);
+    lc_module_free(m);
+    return y;
+}
+
+static void assert_values(const lc_tensor *y, const double *want, int n) {
+    assert_int_equal(lc_tensor_numel(y), n);
+    for (int i = 0; i < n; i++)
+        if (fabs(lc_tensor_get(y, i) - want[i]) > 1e-12)
+            fail_msg("element %d: got %.17g, want %.17g", i, lc_tensor_get(y, i), want[i]);
+}
+
+static void test_values(void **state) {
+    (void)state;
+    double x[16];
+    for (int i = 0; i < 16; i++) x[i] = i + 1; /* 4 x 4: rows 1..4, 5..8, 9..12, 13..16 */
+    lc_shape s = lc_shape_make(3, (int64_t[]){1, 4, 4});
+    lc_tensor *y = run("AvgPool2d(2)", s, x);
+    assert_values(y, (double[]){3.5, 5.5, 11.5, 13.5}, 4);
+    lc_tensor_free(y);
+    /* padding 1, stride 2, 3x3: the corner window holds 1, 2, 5, 6 (sum 14) and 5 zeros of
+     * padding; with count_include_pad it divides by 9, without by 4 */
+    y = run("AvgPool2d(3, 2, 1)", s, x);
+    assert_values(y, (double[]){14.0 / 9, 30.0 / 9, 57.0 / 9, 99.0 / 9}, 4);
+    lc_tensor_free(y);
+    y = run("AvgPool2d(3, 2, 1, count_include_pad=False)", s, x);
+    assert_values(y, (double[]){14.0 / 4, 30.0 / 6, 57.0 / 6, 99.0 / 9}, 4);
+    lc_tensor_free(y);
+    /* ceil mode, 3x3 stride 2 on 4x4: the last windows in each axis overhang by one and
+     * divide by the elements that exist (2 rows or columns) */
+    y = run("AvgPool2d(3, 2, ceil_mode=True)", s, x);
+    assert_values(y, (double[]){54.0 / 9, 45.0 / 6, 72.0 / 6, 54.0 / 4}, 4);
+    lc_tensor_free(y);
+    /* LP: p = 1 sums |x|; p = 2 over the 2x2 window [1 2; 5 6] is sqrt(66); a ceil-mode partial
+     * window is the norm of what is there: [12; 16] -> sqrt(400) = 20 */
+    y = run("LPPool2d(1, 2)", s, x);
+    assert_values(y, (double[]){14, 22, 46, 54}, 4);
+    lc_tensor_free(y);
+    y = run("LPPool2d(2, (2, 3), ceil_mode=True)", s, x);
+    assert_values(y, (double[]){sqrt(1 + 4 + 9 + 25 + 36 + 49), sqrt(16 + 64), sqrt(81 + 100 + 121 + 169 + 196 + 225),
+                                20}, 4);
+    lc_tensor_free(y);
+    double neg[16];
+    for (int i = 0; i < 16; i++) neg[i] = -x[i];
+    y = run("LPPool2d(2, 2)", lc_shape_make(4, (int64_t[]){1, 1, 4, 4}), neg);
+    assert_values(y, (double[]){sqrt(66), sqrt(9 + 16 + 49 + 64), sqrt(81 + 100 + 169 + 196),
+                                sqrt(121 + 144 + 225 + 256)}, 4);
+    lc_tensor_free(y);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_printing),
+        cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

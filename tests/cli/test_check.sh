@@ -1,5 +1,5 @@
 # lucidc check end to end: the conformance cases of tests/conformance (torch: all 10 pass, forward and
-# backward, on both engines; onnx: the 1-D cases pass, the rest are skipped with a reason),
+# backward, on both engines; onnx: all 25 pass on both engines, built with ONNX's rules),
 # the per-case line format, exit codes, and malformed or failing cases.
 . "$(dirname "$0")/lib.sh"
 
@@ -14,29 +14,54 @@ done
 expect_ok check "$C/torch/s03_lp_random"
 expect_out_line '1 passed, 0 failed, 0 skipped'
 
-expect_ok check "$C/onnx"
-expect_out_line '4 passed, 0 failed, 21 skipped'
-for c in test_AvgPool1d test_AvgPool1d_stride test_averagepool_1d_default test_lppool_1d_default; do
-    expect_out_match "^PASS $c [0-9.e+-]+ [0-9.e+-]+$"
+# ONNX cases are op graphs built with ONNX's rules: all 25 run, on both engines.
+for engine in jit interp; do
+    expect_ok check --engine "$engine" "$C/onnx"
+    expect_out_line '25 passed, 0 failed, 0 skipped'
+    [ "$(grep -c '^PASS ' "$TMP/out")" = 25 ] || fail "onnx ($engine): not 25 PASS lines"
+    for c in test_AvgPool1d test_averagepool_2d_dilations test_averagepool_2d_pads \
+             test_averagepool_2d_ceil_last_window_starts_on_pad test_averagepool_2d_same_lower \
+             test_lppool_2d_dilations test_lppool_2d_pads test_lppool_2d_same_upper; do
+        expect_out_match "^PASS $c [0-9.e+-]+ [0-9.e+-]+$"
+    done
 done
-expect_out_line 'SKIP test_averagepool_2d_dilations - - 2-D case: the modules are 1-D'
 # Both directories at once, and the shared root searched recursively.
 expect_ok check "$C/torch" "$C/onnx"
-expect_out_line '14 passed, 0 failed, 21 skipped'
+expect_out_line '35 passed, 0 failed, 0 skipped'
 expect_ok check "$C"
-expect_out_line '14 passed, 0 failed, 21 skipped'
+expect_out_line '35 passed, 0 failed, 0 skipped'
 
-# A 1-D ONNX case with dilation or per_axis_1d null is skipped with the reason.
-mkdir -p "$TMP/skips/dil" "$TMP/skips/null"
-cp "$C/onnx/test_AvgPool1d/"*.npy "$TMP/skips/dil/"
-cp "$C/onnx/test_AvgPool1d/"*.npy "$TMP/skips/null/"
-sed 's/"dilations": \[1\]/"dilations": [2]/' "$C/onnx/test_AvgPool1d/case.json" >"$TMP/skips/dil/case.json"
-sed -e '/"per_axis_1d": \[/,/^  \]/d' -e 's/"notes":/"per_axis_1d": null, "notes":/' "$C/onnx/test_AvgPool1d/case.json" >"$TMP/skips/null/case.json"
-run_lucidc check "$TMP/skips"
-[ "$RC" = 1 ] || fail "all skipped must exit 1 (none ran), got $RC"
-expect_out_line 'SKIP dil - - dilation: the modules have none'
-expect_out_match '^SKIP null - - per_axis_1d is null: '
-expect_out_line '0 passed, 0 failed, 2 skipped'
+# ONNX's rules, case by case: auto_pad resolves the pads itself (a case without them runs, one
+# whose pads disagree with the rule fails); per_axis_1d is not read; p, ndim, op and auto_pad are
+# judged; count_include_pad matters. (ONNX cases have no name: the directory's is printed.)
+mko() { mkdir -p "$TMP/onnx/$1" && cp "$C/onnx/$2/"*.npy "$TMP/onnx/$1/"; }
+mko a_same_lower_no_pads test_averagepool_2d_same_lower
+sed 's/"pads": \[1, 1, 0, 0\],//' "$C/onnx/test_averagepool_2d_same_lower/case.json" >"$TMP/onnx/a_same_lower_no_pads/case.json"
+mko b_same_upper_wrong_pads test_lppool_2d_same_upper
+sed 's/"pads": \[0, 0, 1, 1\]/"pads": [1, 1, 0, 0]/' "$C/onnx/test_lppool_2d_same_upper/case.json" >"$TMP/onnx/b_same_upper_wrong_pads/case.json"
+mko c_no_per_axis test_averagepool_2d_strides
+sed -e '/"per_axis_1d": \[/,/^  \]/d' -e 's/"notes":/"per_axis_1d": null, "notes":/' "$C/onnx/test_averagepool_2d_strides/case.json" >"$TMP/onnx/c_no_per_axis/case.json"
+mko d_bad_p test_lppool_2d_default
+sed 's/"p": 4/"p": -1/' "$C/onnx/test_lppool_2d_default/case.json" >"$TMP/onnx/d_bad_p/case.json"
+mko e_ndim3 test_averagepool_2d_default
+sed 's/"ndim": 2/"ndim": 3/' "$C/onnx/test_averagepool_2d_default/case.json" >"$TMP/onnx/e_ndim3/case.json"
+mko f_max_pool test_averagepool_2d_default
+sed 's/"op": "avg_pool"/"op": "max_pool"/' "$C/onnx/test_averagepool_2d_default/case.json" >"$TMP/onnx/f_max_pool/case.json"
+mko g_cip_flipped test_averagepool_2d_pads
+sed 's/"count_include_pad": false/"count_include_pad": true/' "$C/onnx/test_averagepool_2d_pads/case.json" >"$TMP/onnx/g_cip_flipped/case.json"
+mko h_bad_auto_pad test_averagepool_2d_same_upper
+sed 's/"auto_pad": "SAME_UPPER"/"auto_pad": "SAME"/' "$C/onnx/test_averagepool_2d_same_upper/case.json" >"$TMP/onnx/h_bad_auto_pad/case.json"
+run_lucidc check "$TMP/onnx"
+[ "$RC" = 1 ] || fail "failing ONNX cases must exit 1, got $RC"
+expect_out_match '^PASS a_same_lower_no_pads [0-9.e+-]+ [0-9.e+-]+$'
+expect_out_line 'FAIL b_same_upper_wrong_pads - - case.json: pads of axis 0 are (1, 0), but SAME_UPPER resolves to (0, 1)'
+expect_out_match '^PASS c_no_per_axis [0-9.e+-]+ [0-9.e+-]+$'
+expect_out_line 'FAIL d_bad_p - - case.json: LpPool: p must be finite and > 0, got -1'
+expect_out_line 'FAIL e_ndim3 - - case.json: ndim must be 1 or 2'
+expect_out_line "FAIL f_max_pool - - case.json: unknown op 'max_pool' (expected avg_pool or lp_pool)"
+expect_out_match '^FAIL g_cip_flipped [0-9.e+-]+ [0-9.e+-]+ output: [0-9]+ of 2700 elements outside tolerance'
+expect_out_line "FAIL h_bad_auto_pad - - case.json: auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, got 'SAME'"
+expect_out_line '2 passed, 6 failed, 0 skipped'
 
 # Failing and malformed cases count as failed; exit 1.
 mk() { mkdir -p "$TMP/bad/$1" && cp "$C/torch/s02_avg_random/"*.npy "$TMP/bad/$1/" && cp "$C/torch/s02_avg_random/case.json" "$TMP/bad/$1/"; }

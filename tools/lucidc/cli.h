@@ -139,6 +139,10 @@ const char *cli_engine_name(cli_engine e);
 lc_status cli_build_forward(const lc_module *m, lc_dtype dtype, lc_shape shape, lc_graph **out);
 /* Forward and backward in one graph: inputs (x, seed for y), outputs (y, d(sum(y*seed))/dx). */
 lc_status cli_build_training(const lc_graph *forward, lc_graph **out);
+/* An ONNX AveragePool/LpPool conformance case (its case.json object) as an op graph over an
+ * input of `dtype` and `shape`, built with ONNX's rules (check_onnx.c). */
+struct lc_json;
+lc_status cli_onnx_graph(const struct lc_json *c, lc_dtype dtype, lc_shape shape, lc_graph **out);
 
 typedef struct cli_run_info {
     const char *engine;   /* what ran */

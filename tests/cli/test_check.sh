@@ -1,5 +1,5 @@
 # lucidc check end to end: the conformance cases of tests/conformance (torch: all 10 pass, forward and
-# backward, on both engines; onnx: all 25 pass on both engines, built with ONNX's rules),
+# backward, on both engines; torch2d: all 9 likewise; onnx: all 25 pass on both engines, built with ONNX's rules),
 # the per-case line format, exit codes, and malformed or failing cases.
 . "$(dirname "$0")/lib.sh"
 
@@ -10,6 +10,25 @@ for engine in jit interp; do
     [ "$(grep -c '^PASS ' "$TMP/out")" = 10 ] || fail "torch ($engine): not 10 PASS lines"
     expect_out_match '^PASS s01_lp_ceil_partial_last_window [0-9.e+-]+ [0-9.e+-]+$'
 done
+# AvgPool2d and LPPool2d against PyTorch (torch2d/, made by its make_cases.py): forward and
+# backward on both engines; a flipped count_include_pad or another p must fail.
+for engine in jit interp; do
+    expect_ok check --engine "$engine" "$C/torch2d"
+    expect_out_line '9 passed, 0 failed, 0 skipped'
+    expect_out_match '^PASS a01_avg_ceil_rect_pad_no_cip [0-9.e+-]+ [0-9.e+-]+$'
+    expect_out_match '^PASS l00_lp_ceil_partial_both_axes [0-9.e+-]+ [0-9.e+-]+$'
+done
+mkdir -p "$TMP/flip/cip" "$TMP/flip/p"
+cp "$C/torch2d/a01_avg_ceil_rect_pad_no_cip/"*.npy "$TMP/flip/cip/"
+sed 's/"count_include_pad": false/"count_include_pad": true/' "$C/torch2d/a01_avg_ceil_rect_pad_no_cip/case.json" >"$TMP/flip/cip/case.json"
+cp "$C/torch2d/l03_lp_p4_rank3/"*.npy "$TMP/flip/p/"
+sed 's/"norm_type": 4/"norm_type": 3/' "$C/torch2d/l03_lp_p4_rank3/case.json" >"$TMP/flip/p/case.json"
+run_lucidc check "$TMP/flip"
+[ "$RC" = 1 ] || fail "mutated torch2d cases must fail, got $RC"
+expect_out_match '^FAIL a01_avg_ceil_rect_pad_no_cip [0-9.e+-]+ [0-9.e+-]+ output: '
+expect_out_match '^FAIL l03_lp_p4_rank3 [0-9.e+-]+ [0-9.e+-]+ output: '
+expect_out_line '0 passed, 2 failed, 0 skipped'
+
 # The default engine is the JIT; one case directory works too.
 expect_ok check "$C/torch/s03_lp_random"
 expect_out_line '1 passed, 0 failed, 0 skipped'
@@ -29,7 +48,7 @@ done
 expect_ok check "$C/torch" "$C/onnx"
 expect_out_line '35 passed, 0 failed, 0 skipped'
 expect_ok check "$C"
-expect_out_line '35 passed, 0 failed, 0 skipped'
+expect_out_line '44 passed, 0 failed, 0 skipped'
 
 # ONNX's rules, case by case: auto_pad resolves the pads itself (a case without them runs, one
 # whose pads disagree with the rule fails); per_axis_1d is not read; p, ndim, op and auto_pad are

@@ -67,6 +67,43 @@ def test_lppool1d_matches_torch(norm_type):
         np.testing.assert_allclose(gx, rgx, rtol=1e-8, atol=1e-12, err_msg=repr(m))
 
 
+def test_avgpool2d_matches_torch():
+    rng = np.random.default_rng(11)
+    for _ in range(16):
+        k, s, p, ceil, cip, H = next(_avg_cases(rng, 1))
+        kw = int(rng.integers(1, 6))
+        sw = int(rng.integers(1, 5))
+        pw = int(rng.integers(0, kw // 2 + 1))
+        W = int(rng.integers(max(kw - 2 * pw, 1), 14))
+        shape = (2, 3, H, W) if rng.integers(0, 2) else (3, H, W)
+        x = rng.standard_normal(shape)
+        m = nn.AvgPool2d((k, kw), (s, sw), (p, pw), ceil_mode=ceil, count_include_pad=cip)
+        fn = lambda t: F.avg_pool2d(t, (k, kw), (s, sw), (p, pw), ceil_mode=ceil,  # noqa: E731
+                                    count_include_pad=cip)
+        seed = rng.standard_normal(tuple(fn(torch.tensor(x)).shape))
+        y, gx = _run(m, x, seed)
+        ry, rgx = _torch(fn, x, seed)
+        np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12, err_msg=repr(m))
+        np.testing.assert_allclose(gx, rgx, rtol=1e-12, atol=1e-12, err_msg=repr(m))
+
+
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, 7.0])
+def test_lppool2d_matches_torch(norm_type):
+    rng = np.random.default_rng(int(norm_type * 10) + 1)
+    for _ in range(6):
+        k = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        shape = (2, 2, int(rng.integers(k[0], 12)), int(rng.integers(k[1], 12)))
+        x = rng.standard_normal(shape) + 0.1
+        m = nn.LPPool2d(norm_type, k, s)
+        fn = lambda t: F.lp_pool2d(t.abs(), norm_type, k, s)  # noqa: E731
+        seed = rng.standard_normal(tuple(fn(torch.tensor(x)).shape))
+        y, gx = _run(m, x, seed)
+        ry, rgx = _torch(fn, x, seed)
+        np.testing.assert_allclose(y, ry, rtol=1e-10, err_msg=repr(m))
+        np.testing.assert_allclose(gx, rgx, rtol=1e-8, atol=1e-12, err_msg=repr(m))
+
+
 def test_sequential_is_one_program_and_matches_torch():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 4, 24))
@@ -83,6 +120,9 @@ def test_functional_names():
     x = lucid.Tensor(np.arange(8.0).reshape(1, 1, 8))
     assert nn.functional.avg_pool1d(x, 2).tolist() == [[[0.5, 2.5, 4.5, 6.5]]]
     assert nn.functional.lp_pool1d(x, 1, 4).tolist() == [[[6.0, 22.0]]]
+    x2 = lucid.Tensor(np.arange(1.0, 17.0).reshape(1, 4, 4))
+    assert nn.functional.avg_pool2d(x2, 2).tolist() == [[[3.5, 5.5], [11.5, 13.5]]]
+    assert nn.functional.lp_pool2d(x2, 1, (2, 4)).tolist() == [[[36.0], [100.0]]]
 
 
 def test_float32_results_within_tolerance():

@@ -1,13 +1,19 @@
 /* AvgPool2d and LPPool2d: validation errors naming the parameter and value (C API and model
  * spec), printing, the model-spec rows, output shapes for rank-3 and rank-4 inputs, and a few
  * values worked by hand through the interpreter (the PyTorch-made cases of
- * tests/conformance/torch2d pin the rest on both engines, forward and backward). */
+ * tests/conformance/torch2d pin the rest on both engines, forward and backward); and the
+ * per-axis builders in ONNX's generality (pads per side beyond kernel / 2, dilation) against
+ * windows enumerated slot by slot. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lucid/autodiff.h"
 #include "lucid/model_spec.h"
+#include "lucid/passes.h"
+#include "lucid/program.h"
 #include "lucid/runtime.h"
+#include "nn/pool_geometry.h"
 #include "support/testutil.h"
 
 static void assert_repr(const lc_module *m, const char *want) {
@@ -218,12 +224,148 @@ static void test_values(void **state) {
     lc_tensor_free(y);
 }
 
+/* ONNX's output length: floor or ceil of (L + lo + hi - span) / s, plus one; in ceil mode one
+ * less when the last window starts at or past L + lo. */
+static int64_t onnx_out_length(int64_t L, int64_t k, int64_t s, int64_t lo, int64_t hi, int64_t d, bool ceil_mode) {
+    double room = (double)(L + lo + hi - (d * (k - 1) + 1));
+    int64_t out = (int64_t)(ceil_mode ? ceil(room / (double)s) : floor(room / (double)s)) + 1;
+    if (ceil_mode && out > 0 && (out - 1) * s >= L + lo) out--;
+    return out;
+}
+
+/* lc_avg_pool_axis and lc_lp_pool_axis over every small combination of kernel, stride, pads
+ * per side (up to beyond the kernel), dilation, ceil mode and count_include_pad, each window's
+ * value recomputed here from its slots: the average's divisor counts the slots inside
+ * [-lo, L + hi) (count_include_pad) or inside the input; the LP norm sums |x|^p over the slots
+ * inside the input. */
+static void test_pool_axis_builders(void **state) {
+    (void)state;
+    int checked = 0;
+    for (int64_t L = 1; L <= 7; L += 3)
+    for (int64_t k = 1; k <= 3; k++)
+    for (int64_t s = 1; s <= 3; s++)
+    for (int64_t lo = 0; lo <= 4; lo += 2)
+    for (int64_t hi = 0; hi <= 3; hi++)
+    for (int64_t d = 1; d <= 3; d++)
+    for (int ceil_mode = 0; ceil_mode < 2; ceil_mode++) {
+        int64_t out = onnx_out_length(L, k, s, lo, hi, d, ceil_mode);
+        lc_pool_axis a = {1, "length", k, s, lo, hi, d, ceil_mode};
+        lc_graph *g;
+        int x, y[3];
+        assert_ok(lc_graph_new(&g));
+        assert_ok(lc_input(g, "x", LC_F64, lc_shape_make(2, (int64_t[]){2, L}), &x));
+        if (out < 1) {
+            assert_fails(lc_avg_pool_axis(g, x, &a, true, "AveragePool", "", "", &y[0]), LC_ERR_SHAPE,
+                         "would be < 1");
+            lc_graph_free(g);
+            continue;
+        }
+        assert_ok(lc_avg_pool_axis(g, x, &a, true, "AveragePool", "", "", &y[0]));
+        assert_ok(lc_avg_pool_axis(g, x, &a, false, "AveragePool", "", "", &y[1]));
+        assert_ok(lc_lp_pool_axis(g, x, &a, 3.0, "LpPool", "", "", &y[2]));
+        for (int i = 0; i < 3; i++) assert_ok(lc_graph_add_output(g, y[i]));
+        lc_tensor *in, *res[3];
+        assert_ok(lc_tensor_new(LC_F64, lc_shape_make(2, (int64_t[]){2, L}), &in));
+        for (int64_t i = 0; i < 2 * L; i++) lc_tensor_set(in, i, (double)((i * 7) % 11) - 4.5);
+        assert_ok(lc_interp_run(g, (const lc_tensor *const *)&in, 1, res, 3));
+        for (int r = 0; r < 2; r++)
+            for (int64_t o = 0; o < out; o++) {
+                double sum = 0, lp = 0;
+                int64_t with_pad = 0, real = 0;
+                for (int64_t j = 0; j < k; j++) {
+                    int64_t pos = o * s - lo + j * d;
+                    if (pos >= -lo && pos < L + hi) with_pad++;
+                    if (pos < 0 || pos >= L) continue;
+                    double v = lc_tensor_get(in, r * L + pos);
+                    sum += v;
+                    lp += pow(fabs(v), 3.0);
+                    real++;
+                }
+                double want[3] = {sum / (double)with_pad, sum / (double)real, cbrt(lp)};
+                for (int i = 0; i < 3; i++) {
+                    assert_int_equal(res[i]->shape.dim[1], out);
+                    double got = lc_tensor_get(res[i], r * out + o);
+                    bool both_nan = isnan(got) && isnan(want[i]);
+                    if (!both_nan && fabs(got - want[i]) > 1e-12 * (1 + fabs(want[i])))
+                        fail_msg("L=%lld k=%lld s=%lld pads=(%lld,%lld) d=%lld ceil=%d output %d window %lld: "
+                                 "got %.17g, want %.17g", (long long)L, (long long)k, (long long)s,
+                                 (long long)lo, (long long)hi, (long long)d, ceil_mode, i, (long long)o, got,
+                                 want[i]);
+                }
+            }
+        for (int i = 0; i < 3; i++) lc_tensor_free(res[i]);
+        lc_tensor_free(in);
+        lc_graph_free(g);
+        checked++;
+    }
+    assert_true(checked > 500);
+}
+
+/* The module's forward and forward+backward through the whole pipeline and the JIT, against
+ * the interpreter on the unoptimized graph; every value finite. */
+static void check_jit(const char *spec, lc_shape shape, double scale, uint64_t seed) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "t", &m));
+    for (int backward = 0; backward < 2; backward++) {
+        lc_graph *g, *opt;
+        assert_ok(lc_module_graph(m, LC_F32, shape, &g));
+        if (backward) {
+            lc_graph *b;
+            assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &b));
+            lc_graph_free(g);
+            g = b;
+        }
+        int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+        test_rng r = test_rng_seeded(seed);
+        lc_tensor *in[2], *want[2], *got[2];
+        for (int i = 0; i < nin; i++)
+            in[i] = test_random_tensor(&r, LC_F32, lc_graph_node(g, lc_graph_input(g, i))->shape, i ? 1.0 : scale);
+        assert_ok(lc_interp_run(g, (const lc_tensor *const *)in, nin, want, nout));
+        assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
+        lc_program *p;
+        assert_ok(lc_compile(opt, NULL, &p));
+        assert_ok(lc_program_run(p, (const lc_tensor *const *)in, nin, got, nout));
+        for (int i = 0; i < nout; i++) {
+            for (int64_t j = 0; j < lc_tensor_numel(got[i]); j++)
+                if (!isfinite(lc_tensor_get(got[i], j)))
+                    fail_msg("%s (%s) output %d element %lld: %g", spec, backward ? "fwd+bwd" : "fwd", i,
+                             (long long)j, lc_tensor_get(got[i], j));
+            assert_tensor_close(got[i], want[i], 1e-4, 1e-6 * scale);
+            lc_tensor_free(got[i]);
+            lc_tensor_free(want[i]);
+        }
+        for (int i = 0; i < nin; i++) lc_tensor_free(in[i]);
+        lc_program_free(p);
+        lc_graph_free(opt);
+        lc_graph_free(g);
+    }
+    lc_module_free(m);
+}
+
+/* LPPool2d is the LP norm of the rows' LP norms; simplify drops the second abs (a norm is never
+ * negative), and the JIT must still evaluate the second norm scaled where |x|^p leaves float32's
+ * range: p = 60 at |x| ~ 10, p = 2 at |x| ~ 1e19, p = 0.05. AvgPool2d with its per-window
+ * divisors on both axes goes along. */
+static void test_jit_matches_interpreter(void **state) {
+    (void)state;
+    lc_shape s4 = lc_shape_make(4, (int64_t[]){2, 3, 7, 9}), s3 = lc_shape_make(3, (int64_t[]){3, 8, 5});
+    check_jit("LPPool2d(60, 2)", s4, 10.0, 1);
+    check_jit("LPPool2d(60, (3, 2), stride=(2, 3), ceil_mode=True)", s3, 10.0, 2);
+    check_jit("LPPool2d(2, 3, 2, ceil_mode=True)", s4, 1e19, 3);
+    check_jit("LPPool2d(0.05, (2, 3))", s3, 1.0, 4);
+    check_jit("LPPool2d(3, (2, 3), (1, 2))", s4, 1.0, 5);
+    check_jit("AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)", s4, 1.0, 6);
+    check_jit("AvgPool2d((4, 2), (3, 1), (2, 1), ceil_mode=True)", s3, 1.0, 7);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_printing),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_pool_axis_builders),
+        cmocka_unit_test(test_jit_matches_interpreter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

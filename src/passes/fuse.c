@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "passes/kernel.h"
+#include "passes/simplify.h"
 #include "passes/window_span.h"
 #include "support/error.h"
 #include "support/format_real.h"
@@ -109,9 +110,29 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
 }
 
-/* pow(sum(pow(abs(e), p)), 1/p): codegen can scale it by the window max. */
+/* Node a is never negative (NaN allowed), by simplify's rules for the ops an LP norm's base
+ * is made of: |e|, or what simplify leaves where it dropped an abs it proved redundant, such as
+ * the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms). */
+static bool never_negative(const lc_graph *g, int a, int depth) {
+    const lc_node *n = lc_graph_node(g, a);
+    switch (n->op) {
+    case LC_OP_ABS:
+    case LC_OP_RELU:
+        return true;
+    case LC_OP_POW:
+        return !lc_simp_is_integer(n->real_attr) || lc_simp_is_even(n->real_attr) ||
+               (depth > 0 && never_negative(g, n->inputs[0], depth - 1));
+    case LC_OP_UNFOLD:
+        return n->attr[LC_UNFOLD_NEG_INF_PAD] == 0 && depth > 0 && never_negative(g, n->inputs[0], depth - 1);
+    default:
+        return false;
+    }
+}
+
+/* pow(sum(pow(A, p)), 1/p) with A = |e| or otherwise never negative: codegen can scale it by
+ * the window max (it reads A as |e|). */
 static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp) {
-    return lc_lp_norm_match(g, node, lp) && lc_graph_node(g, lp->base)->op == LC_OP_ABS;
+    return lc_lp_norm_match(g, node, lp) && never_negative(g, lp->base, 4);
 }
 
 /* Node `node` is div_safe(A, expand(y)) for y the LP norm of the same A (the ratio simplify's

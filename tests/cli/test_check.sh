@@ -70,6 +70,10 @@ mko g_cip_flipped test_averagepool_2d_pads
 sed 's/"count_include_pad": false/"count_include_pad": true/' "$C/onnx/test_averagepool_2d_pads/case.json" >"$TMP/onnx/g_cip_flipped/case.json"
 mko h_bad_auto_pad test_averagepool_2d_same_upper
 sed 's/"auto_pad": "SAME_UPPER"/"auto_pad": "SAME"/' "$C/onnx/test_averagepool_2d_same_upper/case.json" >"$TMP/onnx/h_bad_auto_pad/case.json"
+mko i_huge_dilation test_averagepool_2d_same_upper
+sed -e 's/"dilations": \[1, 1\]/"dilations": [9000000000000000, 1]/' -e 's/"kernel": \[2, 2\]/"kernel": [9000000000000000, 2]/' "$C/onnx/test_averagepool_2d_same_upper/case.json" >"$TMP/onnx/i_huge_dilation/case.json"
+mko j_huge_kernel test_averagepool_2d_default
+sed 's/"kernel": \[2, 2\]/"kernel": [9000000000000000, 2]/' "$C/onnx/test_averagepool_2d_default/case.json" >"$TMP/onnx/j_huge_kernel/case.json"
 run_lucidc check "$TMP/onnx"
 [ "$RC" = 1 ] || fail "failing ONNX cases must exit 1, got $RC"
 expect_out_match '^PASS a_same_lower_no_pads [0-9.e+-]+ [0-9.e+-]+$'
@@ -80,7 +84,9 @@ expect_out_line 'FAIL e_ndim3 - - case.json: ndim must be 1 or 2'
 expect_out_line "FAIL f_max_pool - - case.json: unknown op 'max_pool' (expected avg_pool or lp_pool)"
 expect_out_match '^FAIL g_cip_flipped [0-9.e+-]+ [0-9.e+-]+ output: [0-9]+ of 2700 elements outside tolerance'
 expect_out_line "FAIL h_bad_auto_pad - - case.json: auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER, got 'SAME'"
-expect_out_line '2 passed, 6 failed, 0 skipped'
+expect_out_line 'FAIL i_huge_dilation - - case.json: SAME_UPPER padding overflows'
+expect_out_line 'FAIL j_huge_kernel - - case.json: AveragePool: input height 32 with padding 0 is shorter than kernel_size 9000000000000000 (output height would be < 1)'
+expect_out_line '2 passed, 8 failed, 0 skipped'
 
 # Failing and malformed cases count as failed; exit 1.
 mk() { mkdir -p "$TMP/bad/$1" && cp "$C/torch/s02_avg_random/"*.npy "$TMP/bad/$1/" && cp "$C/torch/s02_avg_random/case.json" "$TMP/bad/$1/"; }

@@ -5,6 +5,7 @@
  * pooled by the library's per-axis lowering (the one the modules use), the last axis first;
  * both ops are separable, so the 2-D result is ONNX's. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,19 +46,22 @@ static lc_status flag(const lc_json *c, const char *key, bool dflt, bool *out) {
 }
 
 /* ONNX's auto_pad: SAME_* pads so that out = ceil(L / stride), the odd pad at the end
- * (SAME_UPPER) or the beginning (SAME_LOWER); VALID pads nothing. */
-static void resolve_auto_pad(const char *mode, int64_t length, int64_t kernel, int64_t stride,
-                             int64_t dilation, int64_t *lo, int64_t *hi) {
+ * (SAME_UPPER) or the beginning (SAME_LOWER); VALID pads nothing. 128-bit arithmetic: the
+ * case's sizes may be large; a total beyond int64 is refused. */
+static lc_status resolve_auto_pad(const char *mode, int64_t length, int64_t kernel, int64_t stride,
+                                  int64_t dilation, int64_t *lo, int64_t *hi) {
     if (!strcmp(mode, "VALID")) {
         *lo = *hi = 0;
-        return;
+        return LC_OK;
     }
-    int64_t out = (length + stride - 1) / stride;
-    int64_t total = (out - 1) * stride + dilation * (kernel - 1) + 1 - length;
+    __int128 out = ((__int128)length + stride - 1) / stride;
+    __int128 total = (out - 1) * stride + (__int128)dilation * (kernel - 1) + 1 - length;
     if (total < 0) total = 0;
+    if (total > INT64_MAX) return lc_fail(LC_ERR_PARSE, "%s padding overflows", mode);
     bool upper = !strcmp(mode, "SAME_UPPER");
-    *lo = upper ? total / 2 : total - total / 2;
-    *hi = total - *lo;
+    *lo = (int64_t)(upper ? total / 2 : total - total / 2);
+    *hi = (int64_t)total - *lo;
+    return LC_OK;
 }
 
 lc_status cli_onnx_graph(const lc_json *c, lc_dtype dtype, lc_shape shape, lc_graph **out) {
@@ -106,8 +110,8 @@ lc_status cli_onnx_graph(const lc_json *c, lc_dtype dtype, lc_shape shape, lc_gr
          * when given, are the resolved ones and must agree with ONNX's rule */
         ceil_mode = false;
         for (int i = 0; i < n; i++) {
-            int64_t lo, hi;
-            resolve_auto_pad(auto_pad, shape.dim[2 + i], kernel[i], stride[i], dilation[i], &lo, &hi);
+            int64_t lo = 0, hi = 0;
+            LC_TRY(resolve_auto_pad(auto_pad, shape.dim[2 + i], kernel[i], stride[i], dilation[i], &lo, &hi));
             if (lc_json_get(c, "pads") && (pads[i] != lo || pads[n + i] != hi))
                 return lc_fail(LC_ERR_PARSE, "pads of axis %d are (%lld, %lld), but %s resolves to (%lld, %lld)",
                                i, (long long)pads[i], (long long)pads[n + i], auto_pad, (long long)lo,

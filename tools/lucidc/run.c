@@ -150,9 +150,11 @@ static int indices_module(const lc_module *m, const lc_module **pool) {
     return CLI_OK;
 }
 
-/* The max pool's indices on `engine`, staged for `o` as an int64 .npy: the engine gives each
- * window's chosen coordinates (lc_module_graph_indices), the library forms the flat index. */
-static int stage_indices(cli_output *o, const lc_module *pool, cli_engine engine, const lc_tensor *x) {
+/* The max pool's indices on `engine` as the bytes of an int64 .npy (*out, malloc'd): the engine
+ * gives each window's chosen coordinates (lc_module_graph_indices), the library forms the flat
+ * index. Its compile and run times are added to `total`'s. */
+static int indices_npy(const lc_module *pool, cli_engine engine, const lc_tensor *x, cli_run_info *total,
+                       void **out, size_t *out_len) {
     int n_coords = lc_module_get_kind(pool) == LC_MODULE_MAXPOOL2D ? 2 : 1;
     lc_graph *g = NULL;
     lc_tensor *outs[3] = {NULL, NULL, NULL};
@@ -166,6 +168,8 @@ static int stage_indices(cli_output *o, const lc_module *pool, cli_engine engine
         st = cli_lib_error("--indices");
         goto done;
     }
+    total->compile_ms += info.compile_ms;
+    total->run_ms += info.run_ms;
     /* An int64 array is written as the float64 array of its shape (same byte count) whose
      * header then says <i8 (same length, so the header's padding holds). */
     int64_t n = lc_tensor_numel(outs[0]);
@@ -180,7 +184,10 @@ static int stage_indices(cli_output *o, const lc_module *pool, cli_engine engine
         goto done;
     }
     lc_tensor_free(wide);
-    char *descr = strstr((char *)bytes, "'<f8'");
+    /* the header holds NULs (the version bytes): search it bytewise */
+    char *descr = NULL;
+    for (size_t i = 0; !descr && i + 5 <= len && i < 256; i++)
+        if (!memcmp((char *)bytes + i, "'<f8'", 5)) descr = (char *)bytes + i;
     if (descr) {
         descr[2] = 'i';
         unsigned char *data = (unsigned char *)bytes + len - (size_t)n * 8;
@@ -192,7 +199,8 @@ static int stage_indices(cli_output *o, const lc_module *pool, cli_engine engine
         st = cli_error("--indices", "internal: no descr in the .npy header");
         goto done;
     }
-    st = cli_output_stage(o, bytes, len);
+    *out = bytes;
+    *out_len = len;
     bytes = NULL;
 done:
     free(bytes);
@@ -300,6 +308,8 @@ int cli_run(int argc, char **argv) {
 
     lc_tensor *x = NULL, *seed = NULL;
     lc_graph *fwd = NULL, *train = NULL;
+    void *idx_bytes = NULL; /* the --indices file's bytes, until staged */
+    size_t idx_len = 0;
     char where[1100];
     char b1[64], b2[64];
     double t_read = lc_now_ms();
@@ -341,6 +351,7 @@ int cli_run(int argc, char **argv) {
     int n_res = train ? 2 + ps.n : 1;
     lc_status rs = cli_run_graph(o.engine, train ? train : fwd, ins, n_in, res, n_res, &info);
     if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(o.engine)); goto done; }
+    if (o.indices && (st = indices_npy(pool, o.engine, x, &info, &idx_bytes, &idx_len)) != CLI_OK) goto done;
 
     /* Every result exists: stage them all, then commit them together. */
     double t_write = lc_now_ms();
@@ -349,7 +360,11 @@ int cli_run(int argc, char **argv) {
     if (out_gx && (st = stage_npy(&outs_f[k++], res[1])) != CLI_OK) goto done;
     for (int q = 0; o.grad_params && q < ps.n; q++)
         if ((st = stage_npy(&outs_f[k++], res[2 + q])) != CLI_OK) goto done;
-    if (o.indices && (st = stage_indices(&outs_f[indices_out], pool, o.engine, x)) != CLI_OK) goto done;
+    if (o.indices) {
+        void *bytes = idx_bytes;
+        idx_bytes = NULL; /* the stage owns it, even when it fails */
+        if ((st = cli_output_stage(&outs_f[indices_out], bytes, idx_len)) != CLI_OK) goto done;
+    }
     if ((st = cli_outputs_commit(outs_f, n_outs)) != CLI_OK) goto done;
     double write_ms = lc_now_ms() - t_write;
 
@@ -383,6 +398,7 @@ int cli_run(int argc, char **argv) {
     fflush(summary);
     st = CLI_OK;
 done:
+    free(idx_bytes);
     for (int q = 0; res && q < ps.n + 2; q++) lc_tensor_free(res[q]);
     lc_tensor_free(seed);
     lc_tensor_free(x);

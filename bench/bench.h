@@ -40,9 +40,10 @@ bool bench_impl_from_name(const char *name, size_t len, bench_impl_id *out);
 /* One benchmark case: a module with fixed parameters. */
 typedef struct bench_case {
     const char *name;     /* "lp2_k4s4" */
-    bool is_lp;           /* LPPool1d, else AvgPool1d */
+    bool is_lp;           /* LPPool1d, else AvgPool1d (or MaxPool2d) */
     double norm_type;     /* LP only */
     int64_t kernel_size, stride, padding;
+    bool is_max2d;        /* MaxPool2d with the sizes on both axes; runs on N,C,H,W shapes */
 } bench_case;
 
 int bench_case_count(void);
@@ -68,18 +69,27 @@ typedef struct bench_config {
     const bench_case *bc;
     bench_pass pass;
     int64_t n, c, l, l_out;
+    /* 2-D cases: the input plane (h, w) and the output plane; l = h·w and l_out = h_out·w_out,
+     * so a plane is a "row" wherever rows are walked (floor, checks). 0 for 1-D cases. */
+    int64_t h, w, h_out, w_out;
     lc_module *module;     /* owned */
     char *params;          /* lc_module_repr, owned */
-    const char *op;        /* "AvgPool1d" | "LPPool1d" */
+    const char *op;        /* "AvgPool1d" | "LPPool1d" | "MaxPool2d" */
     int64_t bytes;         /* each input read once, each output written once */
     int n_rot;
     float **x, **g, **y, **dx; /* n_rot pointers each; g and dx NULL for fwd */
 } bench_config;
 
-/* Build the module and the shapes, and size the rotation (no buffers yet). Returns 0, or -1
- * with the module's message in `err` (a shape invalid for the case). */
-int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t shape[3], bench_pass pass,
+/* Build the module and the shapes, and size the rotation (no buffers yet). `shape` is N,C,L
+ * (shape[3] = 0) or N,C,H,W; a 1-D case takes the first, a 2-D case the second. Returns 0, or
+ * -1 with the module's message in `err` (a shape invalid for the case). */
+int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t shape[4], bench_pass pass,
                       char *err, size_t err_size);
+/* The shapes of x and y: (N, C, L) or (N, C, H, W). */
+lc_shape bench_config_x_shape(const bench_config *cfg);
+lc_shape bench_config_y_shape(const bench_config *cfg);
+/* "(16, 64, 256, 256)" */
+const char *bench_config_shape_str(const bench_config *cfg, char *buf, size_t n);
 /* Allocate the n_rot buffer sets, inputs filled with reproducible random data in [-1, 1). */
 int bench_config_alloc(bench_config *cfg, char *err, size_t err_size);
 void bench_config_free_buffers(bench_config *cfg);

@@ -11,6 +11,6 @@
 lc_status bench_build_graph(const bench_config *cfg, lc_graph **out);
 bool bench_have_autodiff(void);
 /* A tensor header over caller-owned data (never passed to lc_tensor_free). */
-void bench_wrap_tensor(lc_tensor *t, float *data, int64_t n, int64_t c, int64_t l);
+void bench_wrap_tensor(lc_tensor *t, float *data, lc_shape shape);
 
 #endif

@@ -9,15 +9,17 @@
 #include "lucid/status.h"
 
 static const bench_case CASES[] = {
-    {"avg_k4s4", false, 0, 4, 4, 0},
-    {"avg_k3s1p1", false, 0, 3, 1, 1},
-    {"lp2_k4s4", true, 2.0, 4, 4, 0},
-    {"lp3_k4s4", true, 3.0, 4, 4, 0},
-    {"lp2.5_k4s4", true, 2.5, 4, 4, 0},
-    {"lp2_k4s2", true, 2.0, 4, 2, 0},
+    {"avg_k4s4", false, 0, 4, 4, 0, false},
+    {"avg_k3s1p1", false, 0, 3, 1, 1, false},
+    {"lp2_k4s4", true, 2.0, 4, 4, 0, false},
+    {"lp3_k4s4", true, 3.0, 4, 4, 0, false},
+    {"lp2.5_k4s4", true, 2.5, 4, 4, 0, false},
+    {"lp2_k4s2", true, 2.0, 4, 2, 0, false},
     /* windows longer than codegen unrolls (LC_UNROLL_MAX): vector partial sums */
-    {"avg_k64s64", false, 0, 64, 64, 0},
-    {"lp2_k64s64", true, 2.0, 64, 64, 0},
+    {"avg_k64s64", false, 0, 64, 64, 0, false},
+    {"lp2_k64s64", true, 2.0, 64, 64, 0, false},
+    /* 2-D: the ResNet stem's pool, MaxPool2d(3, 2, 1), on N,C,H,W shapes */
+    {"max2d_k3s2p1", false, 0, 3, 2, 1, true},
 };
 
 /* Compile-only pipelines: lucidc demo's model, AvgPool1d(3, 1, 1) then LPPool1d(2, 4), whose
@@ -113,7 +115,26 @@ static void fill_random(float *v, int64_t n, uint64_t seed) {
     }
 }
 
-int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t shape[3], bench_pass pass,
+lc_shape bench_config_x_shape(const bench_config *cfg) {
+    int64_t d[4] = {cfg->n, cfg->c, cfg->h ? cfg->h : cfg->l, cfg->w};
+    return lc_shape_make(cfg->h ? 4 : 3, d);
+}
+
+lc_shape bench_config_y_shape(const bench_config *cfg) {
+    int64_t d[4] = {cfg->n, cfg->c, cfg->h ? cfg->h_out : cfg->l_out, cfg->w_out};
+    return lc_shape_make(cfg->h ? 4 : 3, d);
+}
+
+const char *bench_config_shape_str(const bench_config *cfg, char *buf, size_t n) {
+    if (cfg->h)
+        snprintf(buf, n, "(%lld, %lld, %lld, %lld)", (long long)cfg->n, (long long)cfg->c, (long long)cfg->h,
+                 (long long)cfg->w);
+    else
+        snprintf(buf, n, "(%lld, %lld, %lld)", (long long)cfg->n, (long long)cfg->c, (long long)cfg->l);
+    return buf;
+}
+
+int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t shape[4], bench_pass pass,
                       char *err, size_t err_size) {
     memset(cfg, 0, sizeof *cfg);
     cfg->bc = bc;
@@ -121,8 +142,23 @@ int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t sha
     cfg->n = shape[0];
     cfg->c = shape[1];
     cfg->l = shape[2];
+    if (bc->is_max2d != (shape[3] != 0)) {
+        snprintf(err, err_size, bc->is_max2d ? "a 2-D case runs on N,C,H,W shapes" : "a 1-D case runs on N,C,L shapes");
+        return -1;
+    }
+    if (bc->is_max2d) {
+        cfg->h = shape[2];
+        cfg->w = shape[3];
+        cfg->l = cfg->h * cfg->w;
+    }
     lc_status st;
-    if (bc->is_lp) {
+    if (bc->is_max2d) {
+        lc_maxpool2d_params p = lc_maxpool2d_defaults(bc->kernel_size, bc->kernel_size);
+        p.stride[0] = p.stride[1] = bc->stride;
+        p.padding[0] = p.padding[1] = bc->padding;
+        st = lc_maxpool2d_new(&p, &cfg->module);
+        cfg->op = "MaxPool2d";
+    } else if (bc->is_lp) {
         lc_lppool1d_params p = lc_lppool1d_defaults(bc->norm_type, bc->kernel_size);
         p.stride = bc->stride;
         st = lc_lppool1d_new(&p, &cfg->module);
@@ -134,7 +170,7 @@ int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t sha
         st = lc_avgpool1d_new(&p, &cfg->module);
         cfg->op = "AvgPool1d";
     }
-    lc_shape in = lc_shape_make(3, shape), out;
+    lc_shape in = bench_config_x_shape(cfg), out;
     if (st == LC_OK) st = lc_module_repr(cfg->module, &cfg->params);
     if (st == LC_OK) st = lc_module_output_shape(cfg->module, in, &out);
     if (st != LC_OK) {
@@ -142,7 +178,13 @@ int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t sha
         bench_config_free(cfg);
         return -1;
     }
-    cfg->l_out = out.dim[2];
+    if (bc->is_max2d) {
+        cfg->h_out = out.dim[2];
+        cfg->w_out = out.dim[3];
+        cfg->l_out = cfg->h_out * cfg->w_out;
+    } else {
+        cfg->l_out = out.dim[2];
+    }
     int64_t nx = bench_config_x_numel(cfg), ny = bench_config_y_numel(cfg);
     int64_t per_slot = (nx + ny) * (int64_t)sizeof(float);
     if (pass == BENCH_FWDBWD) per_slot *= 2; /* inputs x, g; outputs y, dx */
@@ -230,9 +272,34 @@ static double lp_norm(const float *x, window w, double p) {
     return pow(s, 1.0 / p);
 }
 
+/* MaxPool2d on one plane (x: h·w, y: h_out·w_out): each window's first maximum in row-major
+ * order (padding never wins), its gradient to that element alone. */
+static void reference_max2d_plane(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
+    const bench_case *bc = cfg->bc;
+    if (dx)
+        for (int64_t j = 0; j < cfg->l; j++) dx[j] = 0;
+    for (int64_t oh = 0; oh < cfg->h_out; oh++)
+        for (int64_t ow = 0; ow < cfg->w_out; ow++) {
+            int64_t best = -1;
+            for (int64_t i = 0; i < bc->kernel_size; i++)
+                for (int64_t j = 0; j < bc->kernel_size; j++) {
+                    int64_t r = oh * bc->stride - bc->padding + i, c = ow * bc->stride - bc->padding + j;
+                    if (r < 0 || r >= cfg->h || c < 0 || c >= cfg->w) continue;
+                    if (best < 0 || x[r * cfg->w + c] > x[best]) best = r * cfg->w + c;
+                }
+            int64_t o = oh * cfg->w_out + ow;
+            y[o] = best < 0 ? -INFINITY : (double)x[best];
+            if (dx && best >= 0) dx[best] += (double)g[o];
+        }
+}
+
 /* One row's reference y and dx (dx may be NULL), straight from docs/semantics.md. */
 static void reference_row(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
     const bench_case *bc = cfg->bc;
+    if (bc->is_max2d) {
+        reference_max2d_plane(cfg, x, g, y, dx);
+        return;
+    }
     if (dx)
         for (int64_t j = 0; j < cfg->l; j++) dx[j] = 0;
     for (int64_t o = 0; o < cfg->l_out; o++) {

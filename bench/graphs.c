@@ -13,10 +13,9 @@
 lc_status bench_build_graph(const bench_config *cfg, lc_graph **out) {
     *out = NULL;
     lc_graph *g = NULL;
-    int64_t dims[3] = {cfg->n, cfg->c, cfg->l};
     int x, y;
     lc_status st = lc_graph_new(&g);
-    if (st == LC_OK) st = lc_input(g, "x", LC_F32, lc_shape_make(3, dims), &x);
+    if (st == LC_OK) st = lc_input(g, "x", LC_F32, bench_config_x_shape(cfg), &x);
     if (st == LC_OK) st = lc_module_forward(cfg->module, g, x, &y);
     if (st == LC_OK) st = lc_graph_add_output(g, y);
     if (st != LC_OK) {
@@ -47,7 +46,6 @@ bool bench_have_autodiff(void) {
 #endif
 }
 
-void bench_wrap_tensor(lc_tensor *t, float *data, int64_t n, int64_t c, int64_t l) {
-    int64_t dims[3] = {n, c, l};
-    *t = (lc_tensor){.dtype = LC_F32, .shape = lc_shape_make(3, dims), .data = data};
+void bench_wrap_tensor(lc_tensor *t, float *data, lc_shape shape) {
+    *t = (lc_tensor){.dtype = LC_F32, .shape = shape, .data = data};
 }

@@ -57,8 +57,8 @@ static int interp_run(void *state, int slot, char *err, size_t n) {
     interp_state *s = state;
     const bench_config *cfg = s->cfg;
     lc_tensor x, g;
-    bench_wrap_tensor(&x, cfg->x[slot], cfg->n, cfg->c, cfg->l);
-    if (cfg->g) bench_wrap_tensor(&g, cfg->g[slot], cfg->n, cfg->c, cfg->l_out);
+    bench_wrap_tensor(&x, cfg->x[slot], bench_config_x_shape(cfg));
+    if (cfg->g) bench_wrap_tensor(&g, cfg->g[slot], bench_config_y_shape(cfg));
     const lc_tensor *in[2] = {&x, &g};
     lc_tensor *out[2] = {NULL, NULL};
     if (lc_interp_run(s->graph, in, s->n_in, out, s->n_out) != LC_OK) {

@@ -73,11 +73,11 @@ static int jit_run(void *state, int slot, char *err, size_t n) {
     jit_state *s = state;
     const bench_config *cfg = s->cfg;
     lc_tensor x, g, y, dx;
-    bench_wrap_tensor(&x, cfg->x[slot], cfg->n, cfg->c, cfg->l);
-    bench_wrap_tensor(&y, cfg->y[slot], cfg->n, cfg->c, cfg->l_out);
+    bench_wrap_tensor(&x, cfg->x[slot], bench_config_x_shape(cfg));
+    bench_wrap_tensor(&y, cfg->y[slot], bench_config_y_shape(cfg));
     if (cfg->g) {
-        bench_wrap_tensor(&g, cfg->g[slot], cfg->n, cfg->c, cfg->l_out);
-        bench_wrap_tensor(&dx, cfg->dx[slot], cfg->n, cfg->c, cfg->l);
+        bench_wrap_tensor(&g, cfg->g[slot], bench_config_y_shape(cfg));
+        bench_wrap_tensor(&dx, cfg->dx[slot], bench_config_x_shape(cfg));
     }
     const lc_tensor *in[2] = {&x, &g};
     lc_tensor *out[2] = {&y, &dx};

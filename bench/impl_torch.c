@@ -26,14 +26,18 @@ static const char *python_path(void) {
     return "python3";
 }
 
-/* One row's argument: id:kind:p:k:s:pad:N:C:L:pass:threads:nrot. */
+/* One row's argument: id:kind:p:k:s:pad:N:C:L:pass:threads:nrot (L is H,W for a 2-D case). */
 static char *row_arg(int id, const bench_config *cfg, int threads) {
     const bench_case *bc = cfg->bc;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%d:%s:%.17g:%lld:%lld:%lld:%lld:%lld:%lld:%s:%d:%d", id, bc->is_lp ? "lp" : "avg",
-             bc->is_lp ? bc->norm_type : 0.0, (long long)bc->kernel_size, (long long)bc->stride,
-             (long long)bc->padding, (long long)cfg->n, (long long)cfg->c, (long long)cfg->l,
-             bench_pass_name(cfg->pass), threads, cfg->n_rot);
+    char buf[256], last[48];
+    if (cfg->h)
+        snprintf(last, sizeof last, "%lld,%lld", (long long)cfg->h, (long long)cfg->w);
+    else
+        snprintf(last, sizeof last, "%lld", (long long)cfg->l);
+    snprintf(buf, sizeof buf, "%d:%s:%.17g:%lld:%lld:%lld:%lld:%lld:%s:%s:%d:%d", id,
+             bc->is_max2d ? "max2d" : bc->is_lp ? "lp" : "avg", bc->is_lp ? bc->norm_type : 0.0,
+             (long long)bc->kernel_size, (long long)bc->stride, (long long)bc->padding, (long long)cfg->n,
+             (long long)cfg->c, last, bench_pass_name(cfg->pass), threads, cfg->n_rot);
     return strdup(buf);
 }
 

@@ -77,8 +77,9 @@ typedef struct run_ctx {
 } run_ctx;
 
 static void row_label(char *buf, size_t n, bench_impl_id id, const bench_config *cfg, int threads) {
-    snprintf(buf, n, "%s %s (%lld, %lld, %lld) %s threads %d", bench_impl_name(id), cfg->bc->name,
-             (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, bench_pass_name(cfg->pass), threads);
+    char shape[96];
+    snprintf(buf, n, "%s %s %s %s threads %d", bench_impl_name(id), cfg->bc->name,
+             bench_config_shape_str(cfg, shape, sizeof shape), bench_pass_name(cfg->pass), threads);
 }
 
 /* One timed instance: an impl, or one of the floor's variants. */
@@ -279,8 +280,9 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
                    "  %-12s %-7s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "jit-cached", "shape");
             printed_title = true;
         }
-        printf("  %-12s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cfg->bc->name, bench_pass_name(cfg->pass),
-               cold, cached, (long long)cfg->n, (long long)cfg->c, (long long)cfg->l);
+        char shape[96];
+        printf("  %-12s %-7s %9.3f ms %9.4f ms  %s\n", cfg->bc->name, bench_pass_name(cfg->pass),
+               cold, cached, bench_config_shape_str(cfg, shape, sizeof shape));
         if (ctx->json) {
             bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cold", cold);
             bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cached", cached);
@@ -295,7 +297,7 @@ static void run_compile_only_records(run_ctx *ctx, const bench_options *opt) {
     for (int i = 0; i < bench_compile_case_count(); i++) {
         const bench_compile_case *cc = bench_compile_case_at(i);
         int s = 0;
-        while (s < opt->n_shapes && opt->shapes[s][2] < cc->min_length) s++;
+        while (s < opt->n_shapes && (opt->shapes[s][3] != 0 || opt->shapes[s][2] < cc->min_length)) s++;
         if (s == opt->n_shapes) continue;
         bench_case named = {.name = cc->name};
         for (int p = 0; p < 2; p++) {
@@ -365,10 +367,12 @@ int main(int argc, char **argv) {
         for (int c = 0; c < opt.n_cases; c++)
             for (int p = 0; p < 2; p++) {
                 if (bench_config_init(&configs[k], opt.cases[c], opt.shapes[s], (bench_pass)p, err, sizeof err) != 0) {
-                    if (p == 0)
-                        fprintf(stderr, "lucid-bench: %s on --shape %lld,%lld,%lld: skipped: %s\n",
-                                opt.cases[c]->name, (long long)opt.shapes[s][0],
-                                (long long)opt.shapes[s][1], (long long)opt.shapes[s][2], err);
+                    if (p == 0 && (opt.cases[c]->is_max2d == (opt.shapes[s][3] != 0))) {
+                        fprintf(stderr, "lucid-bench: %s on --shape %lld,%lld,%lld", opt.cases[c]->name,
+                                (long long)opt.shapes[s][0], (long long)opt.shapes[s][1], (long long)opt.shapes[s][2]);
+                        if (opt.shapes[s][3]) fprintf(stderr, ",%lld", (long long)opt.shapes[s][3]);
+                        fprintf(stderr, ": skipped: %s\n", err);
+                    }
                     continue;
                 }
                 k++;

@@ -5,7 +5,7 @@
 
 #include "options.h"
 
-static const int64_t DEFAULT_SHAPES[][3] = {{1, 1, 4}, {8, 64, 4096}, {16, 64, 65536}};
+static const int64_t DEFAULT_SHAPES[][4] = {{1, 1, 4, 0}, {8, 64, 4096, 0}, {16, 64, 65536, 0}, {16, 64, 256, 256}};
 #define MAX_ELEMENTS (1LL << 31) /* per tensor: 8 GB of float32 is beyond any sane run */
 
 int bench_cores(void) {
@@ -17,9 +17,10 @@ void bench_print_usage(FILE *out) {
     fprintf(out,
             "usage: lucid-bench [--shape N,C,L]... [--case NAME]... [--impl a,b,...] [--threads 1,2|all]\n"
             "                   [--json FILE]\n"
-            "  --shape N,C,L   input shape (repeatable; default 1,1,4 8,64,4096 16,64,65536)\n"
+            "  --shape N,C,L   input shape, or N,C,H,W for the 2-D cases (repeatable; default\n"
+            "                  1,1,4 8,64,4096 16,64,65536 16,64,256,256)\n"
             "  --case NAME     avg_k4s4 avg_k3s1p1 lp2_k4s4 lp3_k4s4 lp2.5_k4s4 lp2_k4s2 avg_k64s64\n"
-            "                  lp2_k64s64 (repeatable; default all)\n"
+            "                  lp2_k64s64 max2d_k3s2p1 (repeatable; default all)\n"
             "  --impl LIST     floor,memcpy,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder\n"
             "                  (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
@@ -40,19 +41,25 @@ static bool parse_positive(const char *s, size_t len, int64_t *out) {
     return true;
 }
 
+/* N,C,L (1-D cases) or N,C,H,W (2-D cases). */
 static int parse_shape(const char *v, bench_options *o, char *err, size_t n) {
-    int64_t d[3];
+    int64_t d[4] = {0, 0, 0, 0};
     const char *p = v;
-    for (int i = 0; i < 3; i++) {
+    int count = 0;
+    for (int i = 0; i < 4; i++) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if ((i < 2) != (end != NULL) || !parse_positive(p, len, &d[i])) {
-            snprintf(err, n, "--shape %s: expected three positive integers N,C,L", v);
+        if ((i < 2 && !end) || (i == 3 && end) || !parse_positive(p, len, &d[i])) {
+            snprintf(err, n, "--shape %s: expected three positive integers N,C,L or four N,C,H,W", v);
             return -1;
         }
-        p = end ? end + 1 : p + len;
+        count++;
+        if (!end) break;
+        p = end + 1;
     }
-    if (d[0] > MAX_ELEMENTS / d[1] || d[0] * d[1] > MAX_ELEMENTS / d[2]) {
+    int64_t plane = count == 4 ? d[2] * d[3] : d[2];
+    if ((count == 4 && d[2] > MAX_ELEMENTS / d[3]) || d[0] > MAX_ELEMENTS / d[1] ||
+        d[0] * d[1] > MAX_ELEMENTS / plane) {
         snprintf(err, n, "--shape %s: more than %lld elements", v, MAX_ELEMENTS);
         return -1;
     }

@@ -8,7 +8,7 @@
 
 typedef struct bench_options {
     int n_shapes;
-    int64_t shapes[BENCH_MAX_SHAPES][3];
+    int64_t shapes[BENCH_MAX_SHAPES][4]; /* N,C,L,0 or N,C,H,W */
     int n_cases;
     const bench_case *cases[BENCH_MAX_CASES];
     bool impl[BENCH_IMPL_COUNT];

@@ -52,9 +52,9 @@ static const char *fmt_bytes(double b, char *buf, size_t n) {
 }
 
 void bench_report_header(FILE *out, const bench_config *cfg, int threads) {
-    char b[32];
-    fprintf(out, "\n%s  %s\n  shape (%lld, %lld, %lld)  %s  threads %d  minimal bytes %s (x%d rotated)\n",
-            cfg->bc->name, cfg->params, (long long)cfg->n, (long long)cfg->c, (long long)cfg->l,
+    char b[32], shape[96];
+    fprintf(out, "\n%s  %s\n  shape %s  %s  threads %d  minimal bytes %s (x%d rotated)\n",
+            cfg->bc->name, cfg->params, bench_config_shape_str(cfg, shape, sizeof shape),
             bench_pass_name(cfg->pass), threads, fmt_bytes((double)cfg->bytes, b, sizeof b), cfg->n_rot);
 }
 
@@ -117,8 +117,12 @@ void bench_report_json(FILE *out, const bench_record *r) {
     json_string(out, cfg->op);
     fputs(", \"params\": ", out);
     json_string(out, cfg->params);
-    fprintf(out, ", \"shape\": [%lld, %lld, %lld], \"pass\": \"%s\", \"impl\": \"%s\", \"threads\": %d",
-            (long long)cfg->n, (long long)cfg->c, (long long)cfg->l, bench_pass_name(cfg->pass),
+    if (cfg->h)
+        fprintf(out, ", \"shape\": [%lld, %lld, %lld, %lld]", (long long)cfg->n, (long long)cfg->c, (long long)cfg->h,
+                (long long)cfg->w);
+    else
+        fprintf(out, ", \"shape\": [%lld, %lld, %lld]", (long long)cfg->n, (long long)cfg->c, (long long)cfg->l);
+    fprintf(out, ", \"pass\": \"%s\", \"impl\": \"%s\", \"threads\": %d", bench_pass_name(cfg->pass),
             bench_impl_name(r->impl), r->threads);
     fputs(", \"median_ms\": ", out);
     json_number(out, r->median_ms);

@@ -5,8 +5,8 @@ lucid-bench runs it once per benchmark (so torch is imported once) as
 
     python3 torch_bench.py BUDGET_S ROW...
 
-where each ROW is `id:kind:p:k:s:pad:N:C:L:pass:threads:nrot` (kind `avg` or `lp`, pass `fwd`
-or `fwdbwd`). It prints `{"torch": VERSION}` first (or `{"unavailable": REASON}` and exits 0
+where each ROW is `id:kind:p:k:s:pad:N:C:L:pass:threads:nrot` (kind `avg`, `lp` or `max2d`,
+pass `fwd` or `fwdbwd`; for `max2d` L is `H,W` and the sizes apply to both axes). It prints `{"torch": VERSION}` first (or `{"unavailable": REASON}` and exits 0
 when torch cannot be imported), then per row `{"id": ID, "median_ms": .., "min_ms": ..,
 "peak_extra_bytes": ..}` or `{"id": ID, "error": ..}`.
 
@@ -40,7 +40,7 @@ def parse_row(text):
         raise ValueError("malformed row %r" % text)
     return {
         "id": int(f[0]), "kind": f[1], "p": float(f[2]), "k": int(f[3]), "s": int(f[4]),
-        "pad": int(f[5]), "shape": (int(f[6]), int(f[7]), int(f[8])), "pass": f[9],
+        "pad": int(f[5]), "shape": (int(f[6]), int(f[7])) + tuple(int(v) for v in f[8].split(",")), "pass": f[9],
         "threads": int(f[10]), "nrot": int(f[11]),
     }
 
@@ -51,6 +51,9 @@ def make_step(torch, F, row):
     if row["kind"] == "avg":
         def fwd(x):
             return F.avg_pool1d(x, k, s, pad)
+    elif row["kind"] == "max2d":
+        def fwd(x):
+            return F.max_pool2d(x, k, s, pad)
     else:
         def fwd(x):
             return F.lp_pool1d(x.abs(), p, k, s)
@@ -134,17 +137,18 @@ def main(argv):
         row = parse_row(text)
         try:
             torch.set_num_threads(row["threads"])
-            n, c, l = row["shape"]
+            shape = row["shape"]
             gen = torch.Generator().manual_seed(row["id"])
             step = make_step(torch, F, row)
-            l_out = (l + 2 * row["pad"] - row["k"]) // row["s"] + 1
+            # floor mode: each spatial axis (L, or H and W) the same way
+            out = tuple((d + 2 * row["pad"] - row["k"]) // row["s"] + 1 for d in shape[2:])
             sets = []
             for _ in range(row["nrot"]):
-                x = torch.rand(n, c, l, generator=gen) * 2 - 1
+                x = torch.rand(*shape, generator=gen) * 2 - 1
                 g = None
                 if row["pass"] == "fwdbwd":
                     x.requires_grad_(True)
-                    g = torch.rand(n, c, l_out, generator=gen) * 2 - 1
+                    g = torch.rand(*(shape[:2] + out), generator=gen) * 2 - 1
                 sets.append((x, g))
             extra, first_s = peak_extra(torch, step, *sets[0])
             median, minimum = time_row(torch, step, sets, budget_s, first_s)

@@ -421,6 +421,14 @@ static lc_status f_lppool2d_new(void) {
     p.stride[0] = 0;
     return lc_lppool2d_new(&p, &om);
 }
+static lc_status f_module_graph_indices(void) {
+    lc_graph *g = NULL;
+    return lc_module_graph_indices(fx.lp, LC_F32, test_shape3(1, 1, 8), &g);
+}
+static lc_status f_maxpool_indices(void) {
+    int64_t idx[4];
+    return lc_maxpool_indices(fx.lp, test_shape3(1, 1, 8), NULL, 0, idx);
+}
 
 typedef struct failing_call {
     const char *name;
@@ -460,6 +468,7 @@ static const failing_call CALLS[] = {
     F(lppool2d_new, LC_ERR_INVALID_ARG, "LPPool2d: stride must be >= 1, got 0"),
     F(max, LC_ERR_INVALID_ARG, "max: dim must be between 0 and 2, got 3"),
     F(max_mask, LC_ERR_INVALID_ARG, "max_mask: dim must be between 0 and 2, got -1"),
+    F(maxpool_indices, LC_ERR_INVALID_ARG, "max pool indices: the module must be MaxPool1d or MaxPool2d, got LPPool1d"),
     F(maxpool1d_new, LC_ERR_INVALID_ARG, "MaxPool1d: padding must be between 0 and kernel_size / 2 = 1, got 2"),
     F(maxpool2d_new, LC_ERR_INVALID_ARG, "MaxPool2d: dilation must be >= 1, got 0"),
     F(mean, LC_ERR_INVALID_ARG, "mean: dim must be between 0 and 2, got 3"),
@@ -478,6 +487,7 @@ static const failing_call CALLS[] = {
     F(module_set_param, LC_ERR_INVALID_ARG, "LPPool1d: no parameter named 0.bias (it has none)"),
     F(relu, LC_ERR_INVALID_ARG, "relu: input 0 must name an earlier node"),
     F(module_graph, LC_ERR_SHAPE, "LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 4"),
+    F(module_graph_indices, LC_ERR_INVALID_ARG, "max pool indices: the module must be MaxPool1d or MaxPool2d, got LPPool1d"),
     F(module_output_shape, LC_ERR_SHAPE, "LPPool1d: input length 1 with padding 0 is shorter than kernel_size 2"),
     F(mul, LC_ERR_SHAPE, "mul: shapes [1,2,8] and [1,2,4] do not broadcast"),
     F(npy_read, LC_ERR_IO, "missing.npy"),

@@ -1,12 +1,15 @@
 /* MaxPool1d and MaxPool2d as modules: parameters resolved and printed as PyTorch prints them,
- * bad parameters named with their values, the model spec (tuples, return_indices refused),
- * and the JIT against the interpreter forward and backward (PyTorch's values are pinned by
- * tests/cli/maxpool_torch.py). */
+ * bad parameters named with their values, the model spec (tuples, return_indices recorded),
+ * the JIT against the interpreter forward and backward (PyTorch's values are pinned by
+ * tests/cli/maxpool_torch.py and the conformance cases), and the indices (return_indices) on
+ * both engines against hand-worked windows. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
+#include "lucid/passes.h"
 
 static void assert_spec(const char *spec, const char *want) {
     lc_module *m;
@@ -31,8 +34,14 @@ static void test_repr_and_spec(void **state) {
     assert_fails(lc_model_parse_call("MaxPool2d((2, 3, 4))", "--module 1", &m), LC_ERR_PARSE, "at most 2 integers");
     assert_fails(lc_model_parse_call("MaxPool2d((2,))", "--module 1", &m), LC_ERR_PARSE,
                  "MaxPool2d: kernel_size must be an integer or a pair (h, w) of integers, got (2,)");
-    assert_fails(lc_model_parse_call("MaxPool1d(2, return_indices=True)", "--module 1", &m), LC_ERR_INVALID_ARG,
-                 "MaxPool1d: return_indices=True is not accepted here");
+    /* return_indices is recorded and, as in PyTorch's repr, not printed */
+    assert_spec("MaxPool1d(2, return_indices=True)", "MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)");
+    assert_ok(lc_model_parse_call("MaxPool2d(2, return_indices=True)", "--module 1", &m));
+    assert_true(lc_module_maxpool2d_params(m).return_indices);
+    lc_module_free(m);
+    assert_ok(lc_model_parse_call("MaxPool1d(2)", "--module 1", &m));
+    assert_false(lc_module_maxpool1d_params(m).return_indices);
+    lc_module_free(m);
     assert_fails(lc_model_parse_call("MaxPool1d(3, padding=2)", "--module 1", &m), LC_ERR_INVALID_ARG,
                  "MaxPool1d: padding must be between 0 and kernel_size / 2 = 1, got 2");
     assert_fails(lc_model_parse_call("MaxPool2d((3, 4), padding=(1, 3))", "--module 1", &m), LC_ERR_INVALID_ARG,
@@ -78,11 +87,147 @@ static void test_jit(void **state) {
     }
 }
 
+/* y and the flat indices of `spec` on `x` (rank `rank`, dims `dims`), on the interpreter
+ * (jit false) or the JIT. */
+static void run_indices(const char *spec, lc_dtype dt, lc_shape in, const double *x, bool jit, lc_tensor **y,
+                        int64_t *idx) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "--module 1", &m));
+    lc_graph *g;
+    assert_ok(lc_module_graph_indices(m, dt, in, &g));
+    int n_out = lc_graph_output_count(g);
+    assert_int_equal(n_out, lc_module_get_kind(m) == LC_MODULE_MAXPOOL2D ? 3 : 2);
+    lc_tensor *xt, *outs[3] = {NULL, NULL, NULL};
+    assert_ok(lc_tensor_from_doubles(dt, in, x, &xt));
+    const lc_tensor *ins[1] = {xt};
+    if (jit) {
+        lc_graph *opt;
+        lc_program *p;
+        assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
+        assert_ok(lc_compile(opt, NULL, &p));
+        assert_ok(lc_program_run(p, ins, 1, outs, n_out));
+        lc_program_free(p);
+        lc_graph_free(opt);
+    } else {
+        assert_ok(lc_interp_run(g, ins, 1, outs, n_out));
+    }
+    assert_ok(lc_maxpool_indices(m, in, (const lc_tensor *const *)&outs[1], n_out - 1, idx));
+    *y = outs[0];
+    for (int i = 1; i < n_out; i++) lc_tensor_free(outs[i]);
+    lc_tensor_free(xt);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+static void expect_indices(const char *spec, lc_shape in, const double *x, const double *want_y,
+                           const int64_t *want_idx, int n) {
+    for (int e = 0; e < 4; e++) {
+        lc_tensor *y;
+        int64_t idx[16];
+        run_indices(spec, e % 2 ? LC_F64 : LC_F32, in, x, e >= 2, &y, idx);
+        assert_int_equal(lc_tensor_numel(y), n);
+        for (int i = 0; i < n; i++) {
+            if (idx[i] != want_idx[i]) fail_msg("%s (%s): index %d is %lld, want %lld", spec, e >= 2 ? "jit" : "interp",
+                                                i, (long long)idx[i], (long long)want_idx[i]);
+            double v = lc_tensor_get(y, i);
+            if (!(v == want_y[i] || (isnan(v) && isnan(want_y[i]))))
+                fail_msg("%s: y[%d] = %g, want %g", spec, i, v, want_y[i]);
+        }
+        lc_tensor_free(y);
+    }
+}
+
+static void test_indices(void **state) {
+    (void)state;
+    /* windows (padding -inf): [pad 1 5] [5 5 -2] [-2 7 7] [7 0 pad]: the first maximum wins */
+    const double x1[] = {1, 5, 5, -2, 7, 7, 0};
+    expect_indices("MaxPool1d(3, 2, 1)", test_shape3(1, 1, 7), x1, (double[]){5, 5, 7, 7}, (int64_t[]){1, 1, 4, 5}, 4);
+    /* (C, L) input; a NaN wins its window, padding does not */
+    const double x2[] = {-3, NAN, -1, -4, -5};
+    int64_t d2[] = {1, 5};
+    expect_indices("MaxPool1d(2, 2, 1, ceil_mode=True)", lc_shape_make(2, d2), x2, (double[]){-3, NAN, -4},
+                   (int64_t[]){0, 1, 3}, 3);
+    /* a window of padding alone (slots -1 and 3 of L = 3): -inf and index -1 */
+    expect_indices("MaxPool1d(2, 1, padding=1, dilation=4)", test_shape3(1, 1, 3), (double[]){1, 2, 3},
+                   (double[]){-INFINITY}, (int64_t[]){-1}, 1);
+    /* (C, H, W) = (1, 2, 3): windows [[1 3] [3 2]] (the first 3 in row-major order: (0, 1)) and
+     * [[3 3] [2 9]] (9 at (1, 2) = 1 * 3 + 2) */
+    int64_t d3[] = {1, 2, 3};
+    expect_indices("MaxPool2d(2, 1)", lc_shape_make(3, d3), (double[]){1, 3, 3, 3, 2, 9}, (double[]){3, 9},
+                   (int64_t[]){1, 5}, 2);
+    /* (1, 1, 3, 4), MaxPool2d((2, 3), 2, 1, ceil_mode=True): Ho = 2 (rows {pad, 0} and {1, 2}),
+     * Wo = 3 (the last column window holds column 3, the right padding and the ceil-mode
+     * overhang past it); window (1, 1) has a tie of 8s (the first, (1, 1), wins) */
+    int64_t d4[] = {1, 1, 3, 4};
+    const double x4[] = {0, 1, 2, 3,
+                         4, 8, 8, 5,
+                         9, 7, 6, 8};
+    expect_indices("MaxPool2d((2, 3), 2, 1, ceil_mode=True)", lc_shape_make(4, d4), x4,
+                   (double[]){1, 3, 3, 9, 8, 8}, (int64_t[]){1, 3, 3, 8, 5, 11}, 6);
+}
+
+static void test_indices_engines_agree(void **state) {
+    (void)state;
+    const char *specs[] = {"MaxPool1d(3, 2, 1, dilation=2, ceil_mode=True)", "MaxPool2d(3, 2, 1)",
+                           "MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(1, 2), ceil_mode=True)"};
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        lc_module *m;
+        assert_ok(lc_model_parse_call(specs[i], "--module 1", &m));
+        int64_t dims[4] = {2, 3, 11, 13};
+        lc_shape in = strstr(specs[i], "2d") ? lc_shape_make(4, dims) : test_shape3(2, 3, 17);
+        lc_graph *g;
+        assert_ok(lc_module_graph_indices(m, i % 2 ? LC_F64 : LC_F32, in, &g));
+        jit_check_graph(g, 300 + i, 1.0); /* every output, coordinates included */
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
+static void test_indices_bad(void **state) {
+    (void)state;
+    lc_module *avg, *m;
+    lc_graph *g;
+    assert_ok(lc_model_parse_call("AvgPool1d(2)", "--module 1", &avg));
+    assert_fails(lc_module_graph_indices(avg, LC_F32, test_shape3(1, 1, 4), &g), LC_ERR_INVALID_ARG,
+                 "max pool indices: the module must be MaxPool1d or MaxPool2d, got AvgPool1d");
+    assert_fails(lc_module_graph_indices(NULL, LC_F32, test_shape3(1, 1, 4), &g), LC_ERR_INVALID_ARG,
+                 "module must not be NULL");
+    assert_fails(lc_module_graph_indices(avg, LC_F32, test_shape3(1, 1, 4), NULL), LC_ERR_INVALID_ARG,
+                 "out must not be NULL");
+    lc_module_free(avg);
+    /* float32 coordinates are exact up to 2^24: a longer axis asks for float64 */
+    assert_ok(lc_model_parse_call("MaxPool1d(2)", "--module 1", &m));
+    assert_fails(lc_module_graph_indices(m, LC_F32, test_shape3(1, 1, (INT64_C(1) << 24) + 2), &g),
+                 LC_ERR_UNSUPPORTED, "MaxPool1d: indices of a float32 input need each pooled axis to hold at "
+                 "most 2^24 = 16777216 elements, got 16777218 (use float64)");
+    /* coordinates that are not an output of the indices graph */
+    lc_tensor *c, *c2;
+    int64_t idx[2];
+    int64_t d[] = {1, 1, 2};
+    assert_ok(lc_tensor_from_doubles(LC_F32, lc_shape_make(3, d), (double[]){1, 2.5}, &c));
+    const lc_tensor *cs[2] = {c, c};
+    assert_fails(lc_maxpool_indices(m, test_shape3(1, 1, 4), cs, 1, idx), LC_ERR_INVALID_ARG,
+                 "a coordinate output holds 2.5, not an integer in [0, 4]");
+    assert_fails(lc_maxpool_indices(m, test_shape3(1, 1, 4), cs, 2, idx), LC_ERR_INVALID_ARG,
+                 "MaxPool1d gives 1 coordinate outputs, got 2");
+    assert_ok(lc_tensor_from_doubles(LC_F32, test_shape3(1, 1, 3), (double[]){1, 2, 3}, &c2));
+    cs[0] = c2;
+    assert_fails(lc_maxpool_indices(m, test_shape3(1, 1, 4), cs, 1, idx), LC_ERR_SHAPE,
+                 "coordinate output 0 must have the output's shape");
+    assert_fails(lc_maxpool_indices(m, test_shape3(1, 1, 1), cs, 1, idx), LC_ERR_SHAPE, "MaxPool1d: input length 1");
+    lc_tensor_free(c);
+    lc_tensor_free(c2);
+    lc_module_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repr_and_spec),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_jit),
+        cmocka_unit_test(test_indices),
+        cmocka_unit_test(test_indices_engines_agree),
+        cmocka_unit_test(test_indices_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,7 +44,7 @@ typedef struct lc_maxpool1d_params {
     int64_t stride;          /* >= 1, or LC_STRIDE_UNSET */
     int64_t padding;         /* 0 <= padding <= kernel_size / 2 */
     int64_t dilation;        /* >= 1 */
-    bool return_indices;     /* not supported yet: refused */
+    bool return_indices;     /* recorded for bindings; indices: lc_module_graph_indices */
     bool ceil_mode;
 } lc_maxpool1d_params;
 
@@ -53,7 +53,7 @@ typedef struct lc_maxpool2d_params {
     int64_t stride[2];       /* >= 1, or both LC_STRIDE_UNSET */
     int64_t padding[2];      /* 0 <= padding <= kernel_size / 2, per axis */
     int64_t dilation[2];     /* >= 1 */
-    bool return_indices;     /* not supported yet: refused */
+    bool return_indices;     /* recorded for bindings; indices: lc_module_graph_indices */
     bool ceil_mode;
 } lc_maxpool2d_params;
 
@@ -215,6 +215,22 @@ LC_API int lc_module_input_count(const lc_module *m);
  * (converted to `dtype`) there; its autodiff gives each parameter's gradient. */
 LC_API lc_status lc_module_graph(const lc_module *m, lc_dtype dtype, lc_shape shape,
                                  lc_graph **out);
+
+/* MaxPool1d/MaxPool2d indices (PyTorch's return_indices): for each output element, the flat
+ * index of the input element it took within its plane, h * W + w for MaxPool2d and the
+ * position in the row for MaxPool1d, as int64; -1 where the window holds only padding (y is
+ * -inf there). The engine computes them: lc_module_graph_indices builds the module's graph
+ * (as lc_module_graph) with more outputs after y: the chosen element's coordinate plus one
+ * along each pooled axis, 0 for a window of padding alone, of y's shape and `dtype` (one for
+ * MaxPool1d; row, then column, for MaxPool2d). Run it on either engine (nothing needs its
+ * backward), then lc_maxpool_indices turns those outputs (`coords`, n_coords of them) into
+ * `indices` (y's element count). return_indices may be True or False: the flag is what
+ * bindings read to return (y, indices). A float32 graph needs each pooled axis to hold at
+ * most 2^24 elements (the coordinates are exact); other modules are LC_ERR_INVALID_ARG. */
+LC_API lc_status lc_module_graph_indices(const lc_module *m, lc_dtype dtype, lc_shape shape,
+                                         lc_graph **out);
+LC_API lc_status lc_maxpool_indices(const lc_module *m, lc_shape in, const lc_tensor *const *coords,
+                                    int n_coords, int64_t *indices);
 
 /* Append the module's ops to `g`, reading node `x`; the result node goes to *y. Nodes are
  * named after the module that made them ("LPPool1d.pow"; in a Sequential "1.LPPool1d.pow").

@@ -181,6 +181,33 @@ def chain_program(key, chain):
     return program
 
 
+def max_pool_indices(cmodule, array, two_d):
+    """PyTorch's return_indices of a MaxPool1d/MaxPool2d module on a C-contiguous array: an
+    int64 array of the output's shape. The compiled program gives each window's chosen
+    coordinates (lc_module_graph_indices), the library the flat index within each plane."""
+    key = ("indices", cmodule.text, array.dtype, array.shape)
+    program = _PROGRAMS.get(key)
+    if program is None:
+        graph = ctypes.c_void_p()
+        check(lib.lc_module_graph_indices(cmodule.handle, c_dtype(array.dtype), c_shape(array.shape),
+                                          ctypes.byref(graph)))
+        try:
+            program = Program(graph, False)
+        finally:
+            lib.lc_graph_free(graph)
+        _PROGRAMS[key] = program
+    out_shape = cmodule.output_shape(array.shape)
+    n = 2 if two_d else 1
+    outs = [np.empty(out_shape, dtype=array.dtype) for _ in range(1 + n)]
+    program.run([array], outs)
+    indices = np.empty(out_shape, dtype=np.int64)
+    coords = [view(o) for o in outs[1:]]
+    ptrs = (ctypes.POINTER(_lib.CTensor) * n)(*[ctypes.pointer(c) for c in coords])
+    check(lib.lc_maxpool_indices(cmodule.handle, c_shape(array.shape), ptrs, n,
+                                 indices.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
+    return indices
+
+
 _PROGRAMS = {}
 _run_into = lib.lc_program_run_into
 

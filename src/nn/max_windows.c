@@ -1,6 +1,7 @@
 /* What MaxPool1d and MaxPool2d share (docs/semantics.md): each pooled axis validated the same
  * way, its windows as one unfold padded with -inf (padding never wins), and their repr. */
 #include <inttypes.h>
+#include <stdlib.h>
 
 #include "nn/module_internal.h"
 #include "support/error.h"
@@ -55,4 +56,36 @@ void lc_maxpool_repr(lc_strbuf *sb, const lc_module *m) {
             lc_strbuf_printf(sb, "%s=(%" PRId64 ", %" PRId64 "), ", names[i], v[i][0], v[i][1]);
     }
     lc_strbuf_printf(sb, "ceil_mode=%s)", py_bool(p->ceil_mode));
+}
+
+/* f32 holds every integer up to 2^24 exactly: the largest coordinate plus one it may carry */
+#define F32_EXACT_INT (INT64_C(1) << 24)
+
+lc_status lc_maxpool_slot_coords(const char *who, lc_graph *g, int windows, int64_t len, int trailing,
+                                 int *out) {
+    const lc_node *w = lc_graph_node(g, windows);
+    if (w->dtype == LC_F32 && len > F32_EXACT_INT)
+        return lc_fail(LC_ERR_UNSUPPORTED, "%s: indices of a float32 input need each pooled axis to hold "
+                       "at most 2^24 = %" PRId64 " elements, got %" PRId64 " (use float64)", who,
+                       F32_EXACT_INT, len);
+    int64_t size = w->attr[LC_UNFOLD_SIZE], step = w->attr[LC_UNFOLD_STEP], lo = w->attr[LC_UNFOLD_PAD_LO],
+            hi = w->attr[LC_UNFOLD_PAD_HI], dilation = w->attr[LC_UNFOLD_DILATION];
+    lc_shape shape = {.rank = 1 + trailing};
+    shape.dim[0] = len;
+    for (int d = 1; d <= trailing; d++) shape.dim[d] = 1;
+    double *ramp = malloc((size_t)(len > 0 ? len : 1) * sizeof *ramp);
+    if (!ramp) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", who);
+    for (int64_t i = 0; i < len; i++) ramp[i] = (double)(i + 1);
+    int c;
+    lc_status st = lc_constant(g, w->dtype, shape, ramp, &c);
+    free(ramp);
+    LC_TRY(st);
+    return lc_unfold_dilated(g, c, 0, size, step, lo, hi, dilation, out);
+}
+
+lc_status lc_maxpool_chosen(lc_graph *g, int chooser, int values, int *out) {
+    int last = lc_graph_node(g, chooser)->shape.rank - 1, mask, picked;
+    LC_TRY(lc_max_mask(g, chooser, last, &mask));
+    LC_TRY(lc_mul(g, mask, values, &picked));
+    return lc_sum(g, picked, last, out);
 }

@@ -17,8 +17,6 @@ lc_status lc_maxpool1d_new(const lc_maxpool1d_params *params, lc_module **out) {
     if (!params) return lc_fail(LC_ERR_INVALID_ARG, "%s: params must not be NULL", WHO);
     lc_maxpool1d_params p = *params;
     LC_TRY(lc_maxpool_check_axis(WHO, p.kernel_size, &p.stride, p.padding, p.dilation));
-    if (p.return_indices)
-        return lc_fail(LC_ERR_UNSUPPORTED, "%s: return_indices=True is not supported yet", WHO);
     lc_module *m = calloc(1, sizeof *m);
     if (!m) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", WHO);
     m->kind = LC_MODULE_MAXPOOL1D;
@@ -28,6 +26,11 @@ lc_status lc_maxpool1d_new(const lc_maxpool1d_params *params, lc_module **out) {
 }
 
 lc_status lc_maxpool1d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y) {
+    return lc_maxpool1d_forward_coords(m, g, x, prefix, y, NULL);
+}
+
+lc_status lc_maxpool1d_forward_coords(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y,
+                                      int *coord) {
     const lc_shape *s = &lc_graph_node(g, x)->shape;
     LC_TRY(lc_pool1d_check_input(WHO, s));
     int axis = s->rank - 1, windows;
@@ -35,5 +38,11 @@ lc_status lc_maxpool1d_forward(const lc_module *m, lc_graph *g, int x, const cha
     LC_TRY(lc_maxpool_windows(WHO, g, x, axis, p->kernel_size, p->stride, p->padding, p->dilation,
                               p->ceil_mode, prefix, &windows));
     LC_TRY(lc_max(g, windows, axis + 1, y));
-    return lc_module_name_node(g, *y, prefix, WHO, NULL);
+    LC_TRY(lc_module_name_node(g, *y, prefix, WHO, NULL));
+    if (!coord) return LC_OK;
+    /* the chosen slot's position in the row, plus one (0: a window of padding alone) */
+    int positions;
+    LC_TRY(lc_maxpool_slot_coords(WHO, g, windows, s->dim[axis], 0, &positions));
+    LC_TRY(lc_maxpool_chosen(g, windows, positions, coord));
+    return lc_module_name_node(g, *coord, prefix, WHO, "index");
 }

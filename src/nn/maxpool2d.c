@@ -21,8 +21,6 @@ lc_status lc_maxpool2d_new(const lc_maxpool2d_params *params, lc_module **out) {
     lc_maxpool2d_params p = *params;
     for (int a = 0; a < 2; a++)
         LC_TRY(lc_maxpool_check_axis(WHO, p.kernel_size[a], &p.stride[a], p.padding[a], p.dilation[a]));
-    if (p.return_indices)
-        return lc_fail(LC_ERR_UNSUPPORTED, "%s: return_indices=True is not supported yet", WHO);
     lc_module *m = calloc(1, sizeof *m);
     if (!m) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", WHO);
     m->kind = LC_MODULE_MAXPOOL2D;
@@ -32,6 +30,11 @@ lc_status lc_maxpool2d_new(const lc_maxpool2d_params *params, lc_module **out) {
 }
 
 lc_status lc_maxpool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y) {
+    return lc_maxpool2d_forward_coords(m, g, x, prefix, y, NULL);
+}
+
+lc_status lc_maxpool2d_forward_coords(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y,
+                                      int coords[2]) {
     const lc_shape *s = &lc_graph_node(g, x)->shape;
     if (s->rank != 3 && s->rank != 4)
         return lc_fail(LC_ERR_SHAPE, "%s: input must have rank 3 (C, H, W) or 4 (N, C, H, W), got rank %d",
@@ -46,5 +49,18 @@ lc_status lc_maxpool2d_forward(const lc_module *m, lc_graph *g, int x, const cha
     LC_TRY(lc_max(g, cols, s->rank + 1, &row_max));
     LC_TRY(lc_module_name_node(g, row_max, prefix, WHO, NULL));
     LC_TRY(lc_max(g, row_max, s->rank, y));
-    return lc_module_name_node(g, *y, prefix, WHO, "rows");
+    LC_TRY(lc_module_name_node(g, *y, prefix, WHO, "rows"));
+    if (!coords) return LC_OK;
+    /* The chosen element's row and column, plus one, found the way the gradient finds it:
+     * in each window row the first column holding the row's maximum, then the first row
+     * holding the window's. The ramps are (H, 1) and (W, 1) so that their windows, (Ho, 1, kh)
+     * and (Wo, 1, kw), line up with the window axes. */
+    int h_slots, w_slots, col_in_row;
+    LC_TRY(lc_maxpool_slot_coords(WHO, g, rows, s->dim[h], 1, &h_slots));
+    LC_TRY(lc_maxpool_slot_coords(WHO, g, cols, s->dim[w], 1, &w_slots));
+    LC_TRY(lc_maxpool_chosen(g, cols, w_slots, &col_in_row));
+    LC_TRY(lc_maxpool_chosen(g, row_max, h_slots, &coords[0]));
+    LC_TRY(lc_maxpool_chosen(g, row_max, col_in_row, &coords[1]));
+    LC_TRY(lc_module_name_node(g, coords[0], prefix, WHO, "index_row"));
+    return lc_module_name_node(g, coords[1], prefix, WHO, "index_col");
 }

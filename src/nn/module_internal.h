@@ -38,6 +38,20 @@ lc_status lc_maxpool1d_forward(const lc_module *m, lc_graph *g, int x, const cha
 lc_status lc_maxpool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 lc_status lc_avgpool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
 lc_status lc_lppool2d_forward(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y);
+/* The same, also giving the nodes the indices are read from (lc_module_graph_indices): the
+ * chosen element's coordinate plus one along each pooled axis (0 where the window holds only
+ * padding), of y's shape; one for MaxPool1d, (row, column) for MaxPool2d. */
+lc_status lc_maxpool1d_forward_coords(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y,
+                                      int *coord);
+lc_status lc_maxpool2d_forward_coords(const lc_module *m, lc_graph *g, int x, const char *prefix, int *y,
+                                      int coords[2]);
+/* Each window slot's coordinate along the pooled axis plus one, 0 in the padding: the ramp
+ * 1..len, shaped (len, 1 x `trailing`), unfolded as `windows` unfolded its axis. */
+lc_status lc_maxpool_slot_coords(const char *who, lc_graph *g, int windows, int64_t len, int trailing,
+                                 int *out);
+/* sum over the last axis of max_mask(chooser) * values: the value at each axis's first maximum
+ * (exact: every other term is 0). */
+lc_status lc_maxpool_chosen(lc_graph *g, int chooser, int values, int *out);
 /* repr of the max pools: "MaxPool1d(kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)" */
 void lc_maxpool_repr(lc_strbuf *sb, const lc_module *m);
 /* Check and resolve one axis of a max pool (name `axis` is "" or " (height)"...). */

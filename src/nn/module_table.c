@@ -36,20 +36,12 @@ static lc_status build_lppool1d(const lc_arg_value *v, lc_module **out) {
     return lc_lppool1d_new(&p, out);
 }
 
-/* return_indices=True is refused in a spec: indices come through the C and Python APIs. */
-static lc_status refuse_indices(const char *who, const lc_arg_value *v) {
-    if (v->set && v->b)
-        return lc_fail(LC_ERR_INVALID_ARG, "%s: return_indices=True is not accepted here (the indices "
-                       "come through the C and Python APIs)", who);
-    return LC_OK;
-}
-
 static lc_status build_maxpool1d(const lc_arg_value *v, lc_module **out) {
     lc_maxpool1d_params p = lc_maxpool1d_defaults(v[0].i);
     p.stride = stride_of(&v[1]);
     if (v[2].set) p.padding = v[2].i;
     if (v[3].set) p.dilation = v[3].i;
-    LC_TRY(refuse_indices("MaxPool1d", &v[4]));
+    if (v[4].set) p.return_indices = v[4].b;
     if (v[5].set) p.ceil_mode = v[5].b;
     return lc_maxpool1d_new(&p, out);
 }
@@ -61,7 +53,7 @@ static lc_status build_maxpool2d(const lc_arg_value *v, lc_module **out) {
         if (v[2].set) p.padding[a] = v[2].pair[a];
         if (v[3].set) p.dilation[a] = v[3].pair[a];
     }
-    LC_TRY(refuse_indices("MaxPool2d", &v[4]));
+    if (v[4].set) p.return_indices = v[4].b;
     if (v[5].set) p.ceil_mode = v[5].b;
     return lc_maxpool2d_new(&p, out);
 }

@@ -1,13 +1,15 @@
-# lucidc check end to end: the conformance cases of tests/conformance (torch: all 10 pass, forward and
-# backward, on both engines; torch2d: all 9 likewise; onnx: all 25 pass on both engines, built with ONNX's rules),
+# lucidc check end to end: the conformance cases of tests/conformance (torch: all 23 pass, forward and
+# backward, and the max pools' indices, on both engines; torch2d: all 9 likewise; onnx: all 25 pass on
+# both engines, built with ONNX's rules),
 # the per-case line format, exit codes, and malformed or failing cases.
 . "$(dirname "$0")/lib.sh"
 
 C=$CONFORMANCE
 for engine in jit interp; do
     expect_ok check --engine "$engine" "$C/torch"
-    expect_out_line '10 passed, 0 failed, 0 skipped'
-    [ "$(grep -c '^PASS ' "$TMP/out")" = 10 ] || fail "torch ($engine): not 10 PASS lines"
+    expect_out_line '23 passed, 0 failed, 0 skipped'
+    [ "$(grep -c '^PASS ' "$TMP/out")" = 23 ] || fail "torch ($engine): not 23 PASS lines"
+    expect_out_match '^PASS m16_max2d_nan_windows [0-9.e+-]+ [0-9.e+-]+$'
     expect_out_match '^PASS s01_lp_ceil_partial_last_window [0-9.e+-]+ [0-9.e+-]+$'
 done
 # AvgPool2d and LPPool2d against PyTorch (torch2d/, made by its make_cases.py): forward and
@@ -46,9 +48,9 @@ for engine in jit interp; do
 done
 # Both directories at once, and the shared root searched recursively.
 expect_ok check "$C/torch" "$C/onnx"
-expect_out_line '35 passed, 0 failed, 0 skipped'
+expect_out_line '48 passed, 0 failed, 0 skipped'
 expect_ok check "$C"
-expect_out_line '44 passed, 0 failed, 0 skipped'
+expect_out_line '57 passed, 0 failed, 0 skipped'
 
 # ONNX's rules, case by case: auto_pad resolves the pads itself (a case without them runs, one
 # whose pads disagree with the rule fails); per_axis_1d is not read; p, ndim, op and auto_pad are
@@ -102,7 +104,7 @@ rm "$TMP/bad/d_no_input/input.npy"
 mk e_bad_param
 sed 's/"kernel_size": [0-9]*/"kernel_size": 2.5/' "$C/torch/s02_avg_random/case.json" >"$TMP/bad/e_bad_param/case.json"
 mk f_unknown_op
-sed 's/"op": "AvgPool1d"/"op": "MaxPool1d"/' "$C/torch/s02_avg_random/case.json" >"$TMP/bad/f_unknown_op/case.json"
+sed 's/"op": "AvgPool1d"/"op": "MinPool1d"/' "$C/torch/s02_avg_random/case.json" >"$TMP/bad/f_unknown_op/case.json"
 mk g_invalid_value
 sed 's/"kernel_size": [0-9]*/"kernel_size": 0/' "$C/torch/s02_avg_random/case.json" >"$TMP/bad/g_invalid_value/case.json"
 mk h_bad_npy
@@ -115,11 +117,27 @@ expect_out_match '^FAIL s02_avg_random [0-9.e+-]+ [0-9.e+-]+ (output|grad_in)'
 expect_out_match '^FAIL c_bad_json - - case.json: [0-9]+:[0-9]+: '
 expect_out_match '^FAIL s02_avg_random - - .*input.npy: cannot open'
 expect_out_line 'FAIL s02_avg_random - - case.json: kernel_size must be an integer'
-expect_out_line "FAIL s02_avg_random - - case.json: unknown op 'MaxPool1d'"
+expect_out_line "FAIL s02_avg_random - - case.json: unknown op 'MinPool1d'"
 expect_out_match '^FAIL s02_avg_random - - case.json: AvgPool1d: kernel_size must be >= 1, got 0$'
 expect_out_match '^FAIL s02_avg_random - - .*expected_out.npy: not a .npy file'
 expect_out_line '1 passed, 7 failed, 0 skipped'
 [ "$(wc -l <"$TMP/out")" = 9 ] || fail "expected 8 case lines and a total: $(cat "$TMP/out")"
+
+# A max pool's indices are compared exactly: one index off fails the case, on both engines.
+mkdir -p "$TMP/idx"
+cp "$C/torch/m14_max2d_ties/"* "$TMP/idx/"
+/usr/bin/python3 - "$TMP/idx/expected_indices.npy" <<'PY' 2>/dev/null || printf 'no numpy\n' >"$TMP/idx/skip"
+import sys
+import numpy as np
+a = np.load(sys.argv[1]); a[0, 0, 1, 1] += 1; np.save(sys.argv[1], a)
+PY
+if [ ! -e "$TMP/idx/skip" ]; then
+    for engine in jit interp; do
+        run_lucidc check --engine "$engine" "$TMP/idx"
+        [ "$RC" = 1 ] || fail "a wrong index must fail the case ($engine), got $RC"
+        expect_out_match '^FAIL m14_max2d_ties [0-9.e+-]+ [0-9.e+-]+ indices: 1 of 224 differ; first at flat index 9: got 2, want 3$'
+    done
+fi
 
 # An empty directory: none ran, exit 1, and stderr says so in one line.
 mkdir -p "$TMP/empty/sub"

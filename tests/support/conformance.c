@@ -36,6 +36,34 @@ static bool bool_member(const lc_json *obj, const char *key, bool fallback) {
     return m->boolean;
 }
 
+/* A MaxPool2d size: an integer (both axes) or [h, w]; absent or null gives `fallback`. */
+static void pair_member(const lc_json *obj, const char *key, int64_t fallback, int64_t out[2]) {
+    const lc_json *m = lc_json_get(obj, key);
+    if (m && m->type == LC_JSON_ARRAY) {
+        assert_int_equal(m->count, 2);
+        out[0] = (int64_t)m->items[0].number;
+        out[1] = (int64_t)m->items[1].number;
+        return;
+    }
+    out[0] = out[1] = int_member(obj, key, fallback);
+}
+
+static void build_maxpool(test_case *c, const char *op, const lc_json *params) {
+    int64_t k[2], s[2], p[2], d[2];
+    pair_member(params, "kernel_size", -1, k);
+    pair_member(params, "stride", LC_STRIDE_UNSET, s);
+    pair_member(params, "padding", 0, p);
+    pair_member(params, "dilation", 1, d);
+    bool ceil = bool_member(params, "ceil_mode", false);
+    if (strcmp(op, "MaxPool1d") == 0) {
+        lc_maxpool1d_params m = {k[0], s[0], p[0], d[0], false, ceil};
+        assert_ok(lc_maxpool1d_new(&m, &c->module));
+    } else {
+        lc_maxpool2d_params m = {{k[0], k[1]}, {s[0], s[1]}, {p[0], p[1]}, {d[0], d[1]}, false, ceil};
+        assert_ok(lc_maxpool2d_new(&m, &c->module));
+    }
+}
+
 /* torch/ cases: params of the module named by "op"; onnx/ cases: per_axis_1d[0] for ndim 1. */
 static void build_module(test_case *c) {
     const lc_json *op = lc_json_get(c->json, "op");
@@ -51,6 +79,10 @@ static void build_module(test_case *c) {
         params = &axes->items[0];
     }
     assert_non_null(op);
+    if (strncmp(op->string, "MaxPool", 7) == 0) {
+        build_maxpool(c, op->string, params);
+        return;
+    }
     bool avg = strcmp(op->string, "AvgPool1d") == 0 || strcmp(op->string, "avg_pool") == 0;
     long long k = int_member(params, "kernel_size", -1);
     long long s = int_member(params, "stride", LC_STRIDE_UNSET);

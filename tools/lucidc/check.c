@@ -164,11 +164,47 @@ static bool json_stride2(const lc_json *o, int64_t out[2]) {
     return !v || v->type == LC_JSON_NULL || json_size2(o, "stride", out);
 }
 
-/* Build the module from a params object; `op` is "AvgPool1d", "LPPool1d", "AvgPool2d" or
- * "LPPool2d". */
+/* MaxPool1d or MaxPool2d from a params object (sizes of MaxPool2d an integer or [h, w]). */
+static verdict maxpool_from_params(case_result *r, const char *op, const lc_json *p, lc_module **out) {
+    bool two_d = !strcmp(op, "MaxPool2d");
+    int64_t k[2], stride[2] = {LC_STRIDE_UNSET, LC_STRIDE_UNSET}, pad[2] = {0, 0}, dil[2] = {1, 1};
+    const lc_json *sv = lc_json_get(p, "stride");
+    if (!lc_json_get(p, "kernel_size") || !json_size2(p, "kernel_size", k) ||
+        (!two_d && lc_json_get(p, "kernel_size")->type != LC_JSON_NUMBER))
+        return fail(r, "case.json: kernel_size must be an integer%s", two_d ? " or [h, w]" : "");
+    if ((sv && sv->type != LC_JSON_NULL && !json_size2(p, "stride", stride)) || !json_size2(p, "padding", pad) ||
+        !json_size2(p, "dilation", dil))
+        return fail(r, "case.json: stride, padding and dilation must be integers%s", two_d ? " or [h, w]" : "");
+    bool ceil_mode;
+    if (!json_bool(p, "ceil_mode", false, &ceil_mode)) return fail(r, "case.json: ceil_mode must be true or false");
+    lc_status st;
+    if (two_d) {
+        lc_maxpool2d_params m = lc_maxpool2d_defaults(k[0], k[1]);
+        for (int a = 0; a < 2; a++) {
+            m.stride[a] = stride[a];
+            m.padding[a] = pad[a];
+            m.dilation[a] = dil[a];
+        }
+        m.ceil_mode = ceil_mode;
+        st = lc_maxpool2d_new(&m, out);
+    } else {
+        lc_maxpool1d_params m = lc_maxpool1d_defaults(k[0]);
+        m.stride = stride[0];
+        m.padding = pad[0];
+        m.dilation = dil[0];
+        m.ceil_mode = ceil_mode;
+        st = lc_maxpool1d_new(&m, out);
+    }
+    if (st != LC_OK) return fail(r, "case.json: %s", lc_last_error());
+    return V_PASS;
+}
+
+/* Build the module from a params object; `op` is "AvgPool1d", "LPPool1d", "AvgPool2d",
+ * "LPPool2d", "MaxPool1d" or "MaxPool2d". */
 static verdict module_from_params(case_result *r, const char *op, const lc_json *p,
                                   double norm_type_fallback, lc_module **out) {
     if (!p || p->type != LC_JSON_OBJECT) return fail(r, "case.json: params must be an object");
+    if (!strcmp(op, "MaxPool1d") || !strcmp(op, "MaxPool2d")) return maxpool_from_params(r, op, p, out);
     lc_status st;
     bool avg2 = !strcmp(op, "AvgPool2d");
     if (avg2 || !strcmp(op, "LPPool2d")) {
@@ -259,6 +295,45 @@ static verdict compare(case_result *r, const char *what, const lc_tensor *got,
     return V_PASS;
 }
 
+/* expected_indices.npy (float64 holding the integer indices) against the module's indices,
+ * computed on `engine`: every index must be equal. */
+static verdict check_indices(case_result *r, const char *dir, cli_engine engine, const lc_module *m,
+                             const lc_tensor *x) {
+    lc_tensor *want = NULL, *outs[3] = {NULL, NULL, NULL};
+    lc_graph *g = NULL;
+    int64_t *got = NULL;
+    cli_run_info info;
+    verdict v = read_npy(r, dir, "expected_indices.npy", &want);
+    if (v != V_PASS) return v;
+    int n_coords = lc_module_get_kind(m) == LC_MODULE_MAXPOOL2D ? 2 : 1;
+    const lc_tensor *ins[1] = {x};
+    char b1[64], b2[64];
+    if (lc_module_graph_indices(m, x->dtype, x->shape, &g) != LC_OK ||
+        cli_run_graph(engine, g, ins, 1, outs, 1 + n_coords, &info) != LC_OK) {
+        v = fail(r, "indices: %s", lc_last_error());
+    } else if (!lc_shape_equal(&want->shape, &outs[0]->shape)) {
+        v = fail(r, "indices: shape %s, expected %s", lc_shape_str(&outs[0]->shape, b1, sizeof b1),
+                 lc_shape_str(&want->shape, b2, sizeof b2));
+    } else if (!(got = malloc((size_t)(lc_tensor_numel(want) + 1) * sizeof *got))) {
+        v = fail(r, "out of memory");
+    } else if (lc_maxpool_indices(m, x->shape, (const lc_tensor *const *)&outs[1], n_coords, got) != LC_OK) {
+        v = fail(r, "indices: %s", lc_last_error());
+    } else {
+        int64_t n = lc_tensor_numel(want), bad = 0, first = -1;
+        for (int64_t e = 0; e < n; e++)
+            if ((double)got[e] != lc_tensor_get(want, e) && bad++ == 0) first = e;
+        if (bad)
+            v = fail(r, "indices: %lld of %lld differ; first at flat index %lld: got %lld, want %.17g",
+                     (long long)bad, (long long)n, (long long)first, (long long)got[first],
+                     lc_tensor_get(want, first));
+    }
+    free(got);
+    for (int i = 0; i < 3; i++) lc_tensor_free(outs[i]);
+    lc_graph_free(g);
+    lc_tensor_free(want);
+    return v;
+}
+
 static verdict run_case(const char *dir, cli_engine engine, const lc_json *c, case_result *r) {
     if (c->type != LC_JSON_OBJECT) return fail(r, "case.json: not a JSON object");
     lc_module *m = NULL;
@@ -329,6 +404,9 @@ static verdict run_case(const char *dir, cli_engine engine, const lc_json *c, ca
     }
     v = compare(r, "output", outs[0], want, rtol, atol);
     if (v == V_PASS && backward) v = compare(r, "grad_in", outs[1], want_grad, rtol, atol);
+    char *ipath = join(dir, "expected_indices.npy");
+    if (v == V_PASS && !onnx && ipath && is_file(ipath)) v = check_indices(r, dir, engine, m, x);
+    free(ipath);
     if (v == V_PASS) r->v = V_PASS;
 done:
     lc_tensor_free(outs[0]);

@@ -62,11 +62,33 @@ int cli_model_load(const cli_model_opts *m, lc_module **out) {
     return CLI_OK;
 }
 
+/* A max pool built with return_indices=True, or NULL: the first in the model. */
+static const lc_module *max_pool_with_indices(const lc_module *m) {
+    lc_module_kind kind = lc_module_get_kind(m);
+    if (kind == LC_MODULE_SEQUENTIAL) {
+        for (int i = 0; i < lc_sequential_count(m); i++) {
+            const lc_module *c = max_pool_with_indices(lc_sequential_child(m, i));
+            if (c) return c;
+        }
+        return NULL;
+    }
+    if (kind == LC_MODULE_MAXPOOL1D) return lc_module_maxpool1d_params(m).return_indices ? m : NULL;
+    if (kind == LC_MODULE_MAXPOOL2D) return lc_module_maxpool2d_params(m).return_indices ? m : NULL;
+    return NULL;
+}
+
 int cli_model_check_layers(const lc_module *m, const cli_model_opts *o) {
+    const char *opt = o->model_file ? "--model" : "--module";
+    /* A layer of a model spec gives one tensor on: the indices are run's --indices FILE. */
+    const lc_module *mp = max_pool_with_indices(m);
+    if (mp)
+        return cli_error(opt, "%s: return_indices=True is not accepted by lucidc (a layer passes one "
+                         "tensor on; 'lucidc run --indices FILE' writes a max pool's indices)",
+                         lc_module_get_kind(mp) == LC_MODULE_MAXPOOL1D ? "MaxPool1d" : "MaxPool2d");
     if (lc_module_input_count(m) == 1) return CLI_OK;
     char *text = NULL;
     lc_status st = lc_module_repr(m, &text);
-    int r = cli_error(o->model_file ? "--model" : "--module",
+    int r = cli_error(opt,
                       "%s takes %d inputs (input, target): a loss is a module of the C and Python APIs, "
                       "not a layer of a model spec", st == LC_OK ? text : "the module", lc_module_input_count(m));
     free(text);

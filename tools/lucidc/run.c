@@ -14,7 +14,7 @@
 const char cli_run_usage[] =
     "usage: lucidc run (--model FILE | --module SPEC ...) --input X.npy [--out Y.npy]\n"
     "                  [--grad-out G.npy --grad-in GX.npy] [--params DIR] [--grad-params DIR]\n"
-    "                  [--seed N] [--engine jit|interp] [--threads N]\n"
+    "                  [--seed N] [--indices I.npy] [--engine jit|interp] [--threads N]\n"
     "\n"
     "Run a model on X, forward and, with --grad-out, backward; print a summary.\n"
     "\n"
@@ -33,6 +33,10 @@ const char cli_run_usage[] =
     "  --seed N           without --params, seed of the random stream the parameters (Linear,\n"
     "                     Conv1d) are drawn from, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (0..2^64-1,\n"
     "                     default 0)\n"
+    "  --indices I.npy    for a model of one MaxPool1d or MaxPool2d: write PyTorch's indices\n"
+    "                     (return_indices) as int64, y's shape: the flat index of each chosen\n"
+    "                     element in its plane (h*W + w; in 1-D its position), -1 for a window\n"
+    "                     of padding alone; - writes stdout\n"
     "  --engine jit|interp  the compiled kernels (default) or the reference interpreter\n"
     "  --threads N        worker threads (1..1024); overrides LUCID_NUM_THREADS\n"
     "  -h, --help         this text\n"
@@ -48,7 +52,7 @@ const char cli_run_usage[] =
 
 typedef struct run_opts {
     cli_model_opts model;
-    const char *input, *out, *grad_out, *grad_in, *params, *grad_params;
+    const char *input, *out, *grad_out, *grad_in, *params, *grad_params, *indices;
     uint64_t seed;
     cli_engine engine;
     int64_t threads; /* 0 = not given */
@@ -66,6 +70,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o) {
         if (cli_opt_value(&a, "--grad-in", &v, &st)) { o->grad_in = v; continue; }
         if (cli_opt_value(&a, "--params", &v, &st)) { o->params = v; continue; }
         if (cli_opt_value(&a, "--grad-params", &v, &st)) { o->grad_params = v; continue; }
+        if (cli_opt_value(&a, "--indices", &v, &st)) { o->indices = v; continue; }
         if (cli_opt_value(&a, "--seed", &v, &st)) {
             if (st == CLI_OK) st = cli_parse_seed("--seed", v, &o->seed);
             continue;
@@ -135,6 +140,75 @@ static int stage_npy(cli_output *o, const lc_tensor *t) {
     return cli_output_stage(o, bytes, len);
 }
 
+/* --indices needs a model of one max pool (a Sequential of one counts). */
+static int indices_module(const lc_module *m, const lc_module **pool) {
+    if (lc_module_get_kind(m) == LC_MODULE_SEQUENTIAL && lc_sequential_count(m) == 1) m = lc_sequential_child(m, 0);
+    lc_module_kind kind = lc_module_get_kind(m);
+    if (kind != LC_MODULE_MAXPOOL1D && kind != LC_MODULE_MAXPOOL2D)
+        return cli_error("--indices", "the model must be one MaxPool1d or MaxPool2d");
+    *pool = m;
+    return CLI_OK;
+}
+
+/* The max pool's indices on `engine` as the bytes of an int64 .npy (*out, malloc'd): the engine
+ * gives each window's chosen coordinates (lc_module_graph_indices), the library forms the flat
+ * index. Its compile and run times are added to `total`'s. */
+static int indices_npy(const lc_module *pool, cli_engine engine, const lc_tensor *x, cli_run_info *total,
+                       void **out, size_t *out_len) {
+    int n_coords = lc_module_get_kind(pool) == LC_MODULE_MAXPOOL2D ? 2 : 1;
+    lc_graph *g = NULL;
+    lc_tensor *outs[3] = {NULL, NULL, NULL};
+    const lc_tensor *ins[1] = {x};
+    cli_run_info info;
+    void *bytes = NULL;
+    size_t len = 0;
+    int st = CLI_OK;
+    if (lc_module_graph_indices(pool, x->dtype, x->shape, &g) != LC_OK ||
+        cli_run_graph(engine, g, ins, 1, outs, 1 + n_coords, &info) != LC_OK) {
+        st = cli_lib_error("--indices");
+        goto done;
+    }
+    total->compile_ms += info.compile_ms;
+    total->run_ms += info.run_ms;
+    /* An int64 array is written as the float64 array of its shape (same byte count) whose
+     * header then says <i8 (same length, so the header's padding holds). */
+    int64_t n = lc_tensor_numel(outs[0]);
+    int64_t *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    lc_tensor *wide = NULL;
+    if (!idx || lc_tensor_new(LC_F64, outs[0]->shape, &wide) != LC_OK ||
+        lc_maxpool_indices(pool, x->shape, (const lc_tensor *const *)&outs[1], n_coords, idx) != LC_OK ||
+        lc_npy_write_buffer(wide, &bytes, &len) != LC_OK) {
+        st = idx ? cli_lib_error("--indices") : cli_error("--indices", "out of memory");
+        free(idx);
+        lc_tensor_free(wide);
+        goto done;
+    }
+    lc_tensor_free(wide);
+    /* the header holds NULs (the version bytes): search it bytewise */
+    char *descr = NULL;
+    for (size_t i = 0; !descr && i + 5 <= len && i < 256; i++)
+        if (!memcmp((char *)bytes + i, "'<f8'", 5)) descr = (char *)bytes + i;
+    if (descr) {
+        descr[2] = 'i';
+        unsigned char *data = (unsigned char *)bytes + len - (size_t)n * 8;
+        for (int64_t e = 0; e < n; e++) /* little-endian, as the header says */
+            for (int b = 0; b < 8; b++) data[e * 8 + b] = (unsigned char)((uint64_t)idx[e] >> (8 * b));
+    }
+    free(idx);
+    if (!descr) {
+        st = cli_error("--indices", "internal: no descr in the .npy header");
+        goto done;
+    }
+    *out = bytes;
+    *out_len = len;
+    bytes = NULL;
+done:
+    free(bytes);
+    for (int i = 0; i < 3; i++) lc_tensor_free(outs[i]);
+    lc_graph_free(g);
+    return st;
+}
+
 /* The parameters' values as the graph takes them: from --params DIR, else the modules' own
  * (default init from --seed) in the input's dtype. */
 static int load_params(const run_opts *o, lc_module *model, const cli_params *ps, lc_dtype dtype,
@@ -162,9 +236,15 @@ int cli_run(int argc, char **argv) {
         return st;
     }
 
-    /* Outputs: --out, --grad-in, then one per parameter (--grad-params); checked before any
-     * work so a bad target costs nothing and leaves nothing. */
-    int max_outs = 2 + ps.n;
+    /* Outputs: --out, --grad-in, then one per parameter (--grad-params), then --indices;
+     * checked before any work so a bad target costs nothing and leaves nothing. */
+    const lc_module *pool = NULL;
+    if (o.indices && (st = indices_module(model, &pool)) != CLI_OK) {
+        lc_module_free(model);
+        cli_params_free(&ps);
+        return st;
+    }
+    int max_outs = 3 + ps.n;
     cli_output *outs_f = calloc((size_t)max_outs, sizeof *outs_f);
     lc_tensor **values = calloc((size_t)ps.n + 1, sizeof *values);
     lc_tensor **res = calloc((size_t)ps.n + 2, sizeof *res);
@@ -200,6 +280,16 @@ int cli_run(int argc, char **argv) {
                     goto release;
                 }
     }
+    int indices_out = n_outs;
+    if (o.indices) {
+        if ((st = cli_output_resolve("--indices", o.indices, &outs_f[n_outs])) != CLI_OK) goto release;
+        for (int j = 0; j < n_outs; j++)
+            if (cli_output_same(&outs_f[j], &outs_f[n_outs])) {
+                st = cli_error("--indices", "'%s' is also the %s file", o.indices, outs_f[j].opt);
+                goto release;
+            }
+        n_outs++;
+    }
     bool to_stdout = false;
     for (int i = 0; i < n_outs; i++) to_stdout |= outs_f[i].kind == CLI_OUT_STDOUT;
     FILE *summary = to_stdout ? stderr : stdout;
@@ -218,6 +308,8 @@ int cli_run(int argc, char **argv) {
 
     lc_tensor *x = NULL, *seed = NULL;
     lc_graph *fwd = NULL, *train = NULL;
+    void *idx_bytes = NULL; /* the --indices file's bytes, until staged */
+    size_t idx_len = 0;
     char where[1100];
     char b1[64], b2[64];
     double t_read = lc_now_ms();
@@ -259,6 +351,7 @@ int cli_run(int argc, char **argv) {
     int n_res = train ? 2 + ps.n : 1;
     lc_status rs = cli_run_graph(o.engine, train ? train : fwd, ins, n_in, res, n_res, &info);
     if (rs != LC_OK) { st = cli_lib_error(cli_engine_name(o.engine)); goto done; }
+    if (o.indices && (st = indices_npy(pool, o.engine, x, &info, &idx_bytes, &idx_len)) != CLI_OK) goto done;
 
     /* Every result exists: stage them all, then commit them together. */
     double t_write = lc_now_ms();
@@ -267,6 +360,11 @@ int cli_run(int argc, char **argv) {
     if (out_gx && (st = stage_npy(&outs_f[k++], res[1])) != CLI_OK) goto done;
     for (int q = 0; o.grad_params && q < ps.n; q++)
         if ((st = stage_npy(&outs_f[k++], res[2 + q])) != CLI_OK) goto done;
+    if (o.indices) {
+        void *bytes = idx_bytes;
+        idx_bytes = NULL; /* the stage owns it, even when it fails */
+        if ((st = cli_output_stage(&outs_f[indices_out], bytes, idx_len)) != CLI_OK) goto done;
+    }
     if ((st = cli_outputs_commit(outs_f, n_outs)) != CLI_OK) goto done;
     double write_ms = lc_now_ms() - t_write;
 
@@ -284,6 +382,9 @@ int cli_run(int argc, char **argv) {
                 lc_shape_str(&seed->shape, b1, sizeof b1), shown(o.grad_in, "(stdout)"),
                 lc_shape_str(&res[1]->shape, b2, sizeof b2));
     if (o.grad_params && ps.n > 0) fprintf(summary, "grads    %d parameter gradients -> %s\n", ps.n, o.grad_params);
+    if (o.indices)
+        fprintf(summary, "indices  int64 %s -> %s\n", lc_shape_str(&res[0]->shape, b1, sizeof b1),
+                shown(o.indices, "(stdout)"));
     const lc_graph *ran = train ? train : fwd;
     fprintf(summary, "engine   %s\n", info.engine);
     if (info.n_kernels)
@@ -297,6 +398,7 @@ int cli_run(int argc, char **argv) {
     fflush(summary);
     st = CLI_OK;
 done:
+    free(idx_bytes);
     for (int q = 0; res && q < ps.n + 2; q++) lc_tensor_free(res[q]);
     lc_tensor_free(seed);
     lc_tensor_free(x);

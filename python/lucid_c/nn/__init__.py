@@ -233,6 +233,21 @@ class _TableModule(Module):
         return self._cmodule.text
 
 
+class _MaxPoolModule(_TableModule):
+    """MaxPool1d/MaxPool2d: with return_indices=True a call gives (output, indices), as
+    PyTorch's: indices is a NumPy int64 array of the output's shape holding each chosen
+    element's flat index within its plane (h * W + w; in 1-D its position in the row), -1 for
+    a window of padding alone. (lucid_c tensors hold floats, so the indices are an array.)"""
+
+    def forward(self, x):
+        y = apply_module(self._cmodule, x)
+        if not self._args["return_indices"]:
+            return y
+        source = x if isinstance(x, Tensor) else Tensor(x)
+        array = np.ascontiguousarray(source._data)
+        return y, _program.max_pool_indices(self._cmodule, array, type(self).__name__ == "MaxPool2d")
+
+
 # A string argument passes through as a quoted literal of the model-spec syntax, which has no
 # escapes.
 _PLAIN_STRING = re.compile(r"[^'\"\\\n\r]*\Z")
@@ -309,7 +324,8 @@ def _signature(args):
 MODULE_TABLE = _table()
 __all__ = ["Module", "Parameter", "Sequential"]
 for _name, _summary, _args in MODULE_TABLE:
-    _cls = type(_name, (_TableModule,), {
+    _base = _MaxPoolModule if re.fullmatch(r"MaxPool\dd", _name) else _TableModule
+    _cls = type(_name, (_base,), {
         "_info": (_name, _args),
         "__doc__": "%s(%s): %s (compiled by the Lucid library)." % (_name, _signature(_args), _summary),
         "__module__": __name__,

@@ -202,7 +202,7 @@ static verdict maxpool_from_params(case_result *r, const char *op, const lc_json
 /* Build the module from a params object; `op` is "AvgPool1d", "LPPool1d", "AvgPool2d",
  * "LPPool2d", "MaxPool1d" or "MaxPool2d". */
 static verdict module_from_params(case_result *r, const char *op, const lc_json *p,
-                                  double norm_type_fallback, lc_module **out) {
+                                  lc_module **out) {
     if (!p || p->type != LC_JSON_OBJECT) return fail(r, "case.json: params must be an object");
     if (!strcmp(op, "MaxPool1d") || !strcmp(op, "MaxPool2d")) return maxpool_from_params(r, op, p, out);
     lc_status st;
@@ -245,10 +245,8 @@ static verdict module_from_params(case_result *r, const char *op, const lc_json 
         st = lc_avgpool1d_new(&a, out);
     } else if (!strcmp(op, "LPPool1d")) {
         const lc_json *nt = lc_json_get(p, "norm_type");
-        double norm = norm_type_fallback;
-        if (nt && nt->type == LC_JSON_NUMBER) norm = nt->number;
-        else if (nt || isnan(norm)) return fail(r, "case.json: norm_type must be a number");
-        lc_lppool1d_params l = lc_lppool1d_defaults(norm, k);
+        if (!nt || nt->type != LC_JSON_NUMBER) return fail(r, "case.json: norm_type must be a number");
+        lc_lppool1d_params l = lc_lppool1d_defaults(nt->number, k);
         if (!json_stride(p, &l.stride)) return fail(r, "case.json: stride must be an integer or null");
         if (!json_bool(p, "ceil_mode", false, &l.ceil_mode))
             return fail(r, "case.json: ceil_mode must be true or false");
@@ -344,7 +342,7 @@ static verdict run_case(const char *dir, cli_engine engine, const lc_json *c, ca
     } else {
         const char *op = json_str(c, "op");
         if (!op) return fail(r, "case.json: op must be a string");
-        v = module_from_params(r, op, lc_json_get(c, "params"), NAN, &m);
+        v = module_from_params(r, op, lc_json_get(c, "params"), &m);
     }
     if (v != V_PASS) return v;
 

@@ -26,10 +26,19 @@ static const char *python_path(void) {
     return "python3";
 }
 
-/* One row's argument: id:kind:p:k:s:pad:N:C:L:pass:threads:nrot. */
+/* One row's argument: id:kind:p:k:s:pad:N:C:L:pass:threads:nrot; for a model case kind is
+ * `model` and the four fields after it are cin/cout/k/pad, pool_k, linear_out (0: none) and
+ * the SGD step size. */
 static char *row_arg(int id, const bench_config *cfg, int threads) {
     const bench_case *bc = cfg->bc;
     char buf[256];
+    if (bc->kind == BENCH_KIND_MODEL) {
+        snprintf(buf, sizeof buf, "%d:model:%lld/%lld/%lld/%lld:%lld:%lld:%.17g:%lld:%lld:%lld:%s:%d:%d", id,
+                 (long long)bc->conv_in, (long long)bc->conv_out, (long long)bc->conv_k, (long long)bc->conv_pad,
+                 (long long)bc->pool_k, (long long)bc->linear_out, cfg->sgd_lr, (long long)cfg->n, (long long)cfg->c,
+                 (long long)cfg->l, bench_pass_name(cfg->pass), threads, cfg->n_rot);
+        return strdup(buf);
+    }
     snprintf(buf, sizeof buf, "%d:%s:%.17g:%lld:%lld:%lld:%lld:%lld:%lld:%s:%d:%d", id, bc->is_lp ? "lp" : "avg",
              bc->is_lp ? bc->norm_type : 0.0, (long long)bc->kernel_size, (long long)bc->stride,
              (long long)bc->padding, (long long)cfg->n, (long long)cfg->c, (long long)cfg->l,

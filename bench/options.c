@@ -5,7 +5,8 @@
 
 #include "options.h"
 
-static const int64_t DEFAULT_SHAPES[][3] = {{1, 1, 4}, {8, 64, 4096}, {16, 64, 65536}};
+/* (16, 16, 4096): the convolution case's shape (its in_channels are 16; the pools run on it too) */
+static const int64_t DEFAULT_SHAPES[][3] = {{1, 1, 4}, {16, 16, 4096}, {8, 64, 4096}, {16, 64, 65536}};
 #define MAX_ELEMENTS (1LL << 31) /* per tensor: 8 GB of float32 is beyond any sane run */
 
 int bench_cores(void) {
@@ -17,11 +18,11 @@ void bench_print_usage(FILE *out) {
     fprintf(out,
             "usage: lucid-bench [--shape N,C,L]... [--case NAME]... [--impl a,b,...] [--threads 1,2|all]\n"
             "                   [--json FILE]\n"
-            "  --shape N,C,L   input shape (repeatable; default 1,1,4 8,64,4096 16,64,65536)\n"
+            "  --shape N,C,L   input shape (repeatable; default 1,1,4 16,16,4096 8,64,4096 16,64,65536)\n"
             "  --case NAME     avg_k4s4 avg_k3s1p1 lp2_k4s4 lp3_k4s4 lp2.5_k4s4 lp2_k4s2 avg_k64s64\n"
-            "                  lp2_k64s64 (repeatable; default all)\n"
-            "  --impl LIST     floor,memcpy,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder\n"
-            "                  (default all)\n"
+            "                  lp2_k64s64 conv16x32_k3_avg2 seed_model (repeatable; default all)\n"
+            "  --impl LIST     floor,memcpy,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder,\n"
+            "                  onednn-conv (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
             "  --json FILE     also write one JSON record per line (bench/README.md)\n"
             "  --version       print the version and the LLVM it was built with\n");
@@ -89,7 +90,7 @@ static int parse_impls(const char *v, bool *seen_impl, bench_options *o, char *e
         bench_impl_id id;
         if (!bench_impl_from_name(p, len, &id)) {
             snprintf(err, n, "--impl %s: unknown impl \"%.*s\" (known: floor, memcpy, jit, interp, torch, "
-                     "onednn-ncw, onednn-blocked, onednn-reorder)", v, (int)len, p);
+                     "onednn-ncw, onednn-blocked, onednn-reorder, onednn-conv)", v, (int)len, p);
             return -1;
         }
         o->impl[id] = true;

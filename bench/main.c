@@ -285,10 +285,10 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
         }
         if (!printed_title) {
             printf("\ncompile (default passes + lc_compile, median; on the first shape each case fits)\n"
-                   "  %-12s %-7s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "jit-cached", "shape");
+                   "  %-17s %-7s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "jit-cached", "shape");
             printed_title = true;
         }
-        printf("  %-12s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cfg->bc->name, bench_pass_name(cfg->pass),
+        printf("  %-17s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cfg->bc->name, bench_pass_name(cfg->pass),
                cold, cached, (long long)cfg->n, (long long)cfg->c, (long long)cfg->l);
         if (ctx->json) {
             bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cold", cold);
@@ -322,7 +322,7 @@ static void run_compile_only_records(run_ctx *ctx, const bench_options *opt) {
                 fprintf(stderr, "lucid-bench: compile %s %s: %s\n", cc->name, bench_pass_name(cfg.pass), why);
                 continue;
             }
-            printf("  %-12s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name, bench_pass_name(cfg.pass),
+            printf("  %-17s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name, bench_pass_name(cfg.pass),
                    cold, cached, (long long)cfg.n, (long long)cfg.c, (long long)cfg.l);
             if (ctx->json) {
                 bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cold", cold);

@@ -19,7 +19,9 @@
 #define BENCH_MAX_CASES 16
 #define BENCH_MAX_THREADS 16
 
-typedef enum bench_pass { BENCH_FWD, BENCH_FWDBWD } bench_pass;
+/* fwd; fwdbwd (forward and backward); train (a model's forward, MSELoss, backward and an SGD
+ * update of its parameters: model cases only). */
+typedef enum bench_pass { BENCH_FWD, BENCH_FWDBWD, BENCH_TRAIN, BENCH_PASS_COUNT } bench_pass;
 const char *bench_pass_name(bench_pass p);
 
 /* The implementations, in table order. Names as the JSON records spell them (bench/README.md). */
@@ -32,19 +34,29 @@ typedef enum bench_impl_id {
     BENCH_IMPL_ONEDNN_NCW,
     BENCH_IMPL_ONEDNN_BLOCKED,
     BENCH_IMPL_ONEDNN_REORDER,
+    BENCH_IMPL_ONEDNN_CONV,
     BENCH_IMPL_COUNT
 } bench_impl_id;
 const char *bench_impl_name(bench_impl_id id);
 bool bench_impl_from_name(const char *name, size_t len, bench_impl_id *out);
 
-/* One benchmark case: a module with fixed parameters. */
+/* One benchmark case: a pool with fixed parameters, or a model with parameters:
+ *   Conv1d(conv_in, conv_out, conv_k, padding=conv_pad) -> AvgPool1d(pool_k)
+ *   [-> Linear(L_pool, linear_out) when linear_out > 0]
+ * whose limit is arithmetic (FLOPs), not bandwidth. */
+typedef enum bench_case_kind { BENCH_KIND_POOL, BENCH_KIND_MODEL } bench_case_kind;
 typedef struct bench_case {
     const char *name;     /* "lp2_k4s4" */
     bool is_lp;           /* LPPool1d, else AvgPool1d (or MaxPool2d) */
     double norm_type;     /* LP only */
     int64_t kernel_size, stride, padding;
     bool is_max2d;        /* MaxPool2d with the sizes on both axes; runs on N,C,H,W shapes */
+    bench_case_kind kind; /* the fields below for BENCH_KIND_MODEL only */
+    int64_t conv_in, conv_out, conv_k, conv_pad, pool_k, linear_out;
 } bench_case;
+#define BENCH_MAX_PARAMS 4
+/* The model's spec text (lucid/model_spec.h syntax) for input length l into buf. */
+void bench_case_model_spec(const bench_case *bc, int64_t l, char *buf, size_t n);
 
 int bench_case_count(void);
 const bench_case *bench_case_at(int i);
@@ -72,12 +84,28 @@ typedef struct bench_config {
     /* 2-D cases: the input plane (h, w) and the output plane; l = h·w and l_out = h_out·w_out,
      * so a plane is a "row" wherever rows are walked (floor, checks). 0 for 1-D cases. */
     int64_t h, w, h_out, w_out;
+    int64_t c_out;         /* y's channels: c for a pool, the model's output channels */
     lc_module *module;     /* owned */
     char *params;          /* lc_module_repr, owned */
     const char *op;        /* "AvgPool1d" | "LPPool1d" | "MaxPool2d" */
     int64_t bytes;         /* each input read once, each output written once */
     int n_rot;
     float **x, **g, **y, **dx; /* n_rot pointers each; g and dx NULL for fwd */
+    /* Model cases. g is dL/dy for fwdbwd and the MSELoss target for train (y's shape; dx
+     * NULL). Parameters in lc_module_param_at order: their initial values (every impl starts
+     * from these), and what a run writes: gradients (fwdbwd) or the updated values after one
+     * SGD step from the initial ones (train, written by finish_for_check). */
+    bool is_model;
+    char *model_spec;      /* owned */
+    int n_params;
+    int64_t param_numel[BENCH_MAX_PARAMS];
+    int64_t param_shape[BENCH_MAX_PARAMS][3];
+    int param_rank[BENCH_MAX_PARAMS];
+    float *param[BENCH_MAX_PARAMS], *dparam[BENCH_MAX_PARAMS];
+    float loss;            /* train: the loss of that step */
+    double flops;          /* a run's multiply-adds x 2 (bench/README.md); 0 for pools */
+    double sgd_lr;
+    struct bench_model_ref *reference; /* float64 reference, made on the first check (cases.c) */
 } bench_config;
 
 /* Build the module and the shapes, and size the rotation (no buffers yet). `shape` is N,C,L
@@ -147,6 +175,11 @@ extern const bench_impl_ops bench_jit_ops;
 extern const bench_impl_ops bench_onednn_ncw_ops;
 extern const bench_impl_ops bench_onednn_blocked_ops;
 extern const bench_impl_ops bench_onednn_reorder_ops;
+extern const bench_impl_ops bench_onednn_conv_ops;
+/* The arithmetic limit of a model case (peak.c): an FMA loop doing the configuration's FLOPs
+ * on the same threads, at the widest vectors the CPU has; its name for the record. */
+extern const bench_impl_ops bench_peak_ops;
+const char *bench_peak_variant_name(void);
 
 /* A measurement record (bench/README.md, "JSON records"). */
 typedef struct bench_record {
@@ -225,6 +258,7 @@ int bench_torch_run(bench_config *const *configs, bench_torch_row *rows, int n_r
 void bench_report_header(FILE *out, const bench_config *cfg, int threads);
 void bench_report_rows(FILE *out, const bench_record *recs, int n);
 void bench_report_json(FILE *out, const bench_record *r);
+double bench_record_gflops(const bench_record *r);
 void bench_report_compile_json(FILE *out, const char *pipeline, bench_pass pass, const char *impl,
                                double median_ms);
 

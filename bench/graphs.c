@@ -13,11 +13,17 @@
 lc_status bench_build_graph(const bench_config *cfg, lc_graph **out) {
     *out = NULL;
     lc_graph *g = NULL;
-    int x, y;
-    lc_status st = lc_graph_new(&g);
-    if (st == LC_OK) st = lc_input(g, "x", LC_F32, bench_config_x_shape(cfg), &x);
-    if (st == LC_OK) st = lc_module_forward(cfg->module, g, x, &y);
-    if (st == LC_OK) st = lc_graph_add_output(g, y);
+    int x = 0, y = 0;
+    lc_status st;
+    if (cfg->is_model) { /* inputs x, then the parameters (lc_module_graph's order) */
+        st = lc_module_graph(cfg->module, LC_F32, bench_config_x_shape(cfg), &g);
+        if (st == LC_OK) y = lc_graph_output(g, 0);
+    } else {
+        st = lc_graph_new(&g);
+        if (st == LC_OK) st = lc_input(g, "x", LC_F32, bench_config_x_shape(cfg), &x);
+        if (st == LC_OK) st = lc_module_forward(cfg->module, g, x, &y);
+        if (st == LC_OK) st = lc_graph_add_output(g, y);
+    }
     if (st != LC_OK) {
         lc_graph_free(g);
         return st;
@@ -28,7 +34,8 @@ lc_status bench_build_graph(const bench_config *cfg, lc_graph **out) {
     }
 #ifdef LUCID_BENCH_HAVE_AUTODIFF
     lc_graph *both = NULL;
-    st = lc_autodiff(g, &y, 1, &x, 1, &both);
+    /* a model: the gradients of x and of every parameter (every input, in order) */
+    st = cfg->is_model ? lc_autodiff(g, &y, 1, NULL, 0, &both) : lc_autodiff(g, &y, 1, &x, 1, &both);
     lc_graph_free(g);
     *out = both;
     return st;

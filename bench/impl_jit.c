@@ -12,15 +12,33 @@
 #include "bench_jit.h"
 
 #ifdef LUCID_BENCH_HAVE_JIT
+#include "lucid/model_spec.h"
 #include "lucid/passes.h"
 #include "lucid/program.h"
+#include "lucid/train.h"
 #include "support/error.h"
+
+static void jit_teardown(void *state);
 
 typedef struct jit_state {
     const bench_config *cfg;
     lc_program *program;
     int n_in, n_out;
+    /* train: the step, the model it updates (its own copy, from the initial parameters) and
+     * the loss */
+    lc_train_step *step;
+    lc_module *model, *loss_fn;
+    double last_loss;
 } jit_state;
+
+static void jit_teardown(void *state) {
+    jit_state *s = state;
+    lc_program_free(s->program);
+    lc_train_step_free(s->step);
+    lc_module_free(s->model);
+    lc_module_free(s->loss_fn);
+    free(s);
+}
 
 static int jit_available(char *why, size_t n) { return 0; }
 
@@ -30,6 +48,30 @@ static bool jit_supports(const bench_config *cfg, int threads, char *why, size_t
         return false;
     }
     return true;
+}
+
+/* Set the model's parameters to the configuration's initial values. */
+static lc_status load_initial_params(const bench_config *cfg, lc_module *model) {
+    for (int k = 0; k < cfg->n_params; k++) {
+        char name[64];
+        lc_tensor *t;
+        LC_TRY(lc_module_param_at(model, k, name, sizeof name, &t));
+        memcpy(t->data, cfg->param[k], (size_t)cfg->param_numel[k] * sizeof(float));
+    }
+    return LC_OK;
+}
+
+/* train: the model from its spec with the initial parameters, MSELoss and one compiled step
+ * (forward, loss, backward, SGD), as docs/examples/train.c builds it. */
+static lc_status compile_train(const bench_config *cfg, int threads, jit_state *s) {
+    LC_TRY(lc_model_parse(cfg->model_spec, cfg->bc->name, &s->model));
+    LC_TRY(load_initial_params(cfg, s->model));
+    lc_mseloss_params mse = lc_mseloss_defaults();
+    LC_TRY(lc_mseloss_new(&mse, &s->loss_fn));
+    lc_train_options o = lc_train_options_default(cfg->sgd_lr);
+    o.compile.threads = threads;
+    int64_t dims[3] = {cfg->n, cfg->c, cfg->l};
+    return lc_train_step_compile_module(s->model, s->loss_fn, LC_F32, lc_shape_make(3, dims), &o, &s->step);
 }
 
 /* The graph a user would compile: built, then the default passes (autodiff is already
@@ -58,20 +100,91 @@ static int jit_setup(const bench_config *cfg, int threads, void **state, char *e
         return -1;
     }
     s->cfg = cfg;
-    if (compile_config(cfg, threads, &s->program) != LC_OK) {
+    lc_status st = cfg->pass == BENCH_TRAIN ? compile_train(cfg, threads, s) : compile_config(cfg, threads, &s->program);
+    if (st != LC_OK) {
         snprintf(err, n, "compiling: %s", lc_last_error());
-        free(s);
+        jit_teardown(s);
         return -1;
     }
-    s->n_in = lc_program_input_count(s->program);
-    s->n_out = lc_program_output_count(s->program);
+    if (s->program) {
+        s->n_in = lc_program_input_count(s->program);
+        s->n_out = lc_program_output_count(s->program);
+    }
     *state = s;
+    return 0;
+}
+
+/* A model's run: inputs x, the parameters (and g); outputs y (and dx, the parameter
+ * gradients). train: one step of the compiled training program on x and the target. */
+static int model_run(jit_state *s, int slot, char *err, size_t n) {
+    const bench_config *cfg = s->cfg;
+    lc_tensor x, g, y, dx, p[BENCH_MAX_PARAMS], dp[BENCH_MAX_PARAMS];
+    bench_wrap_tensor(&x, cfg->x[slot], cfg->n, cfg->c, cfg->l);
+    bench_wrap_tensor(&g, cfg->g ? cfg->g[slot] : NULL, cfg->n, cfg->c_out, cfg->l_out);
+    lc_status st;
+    if (cfg->pass == BENCH_TRAIN) {
+        double loss;
+        st = lc_train_step_run_module(s->step, &x, &g, &loss);
+        if (st == LC_OK) s->last_loss = loss;
+    } else {
+        bench_wrap_tensor(&y, cfg->y[slot], cfg->n, cfg->c_out, cfg->l_out);
+        if (cfg->dx) bench_wrap_tensor(&dx, cfg->dx[slot], cfg->n, cfg->c, cfg->l);
+        const lc_tensor *in[2 + BENCH_MAX_PARAMS];
+        lc_tensor *out[2 + BENCH_MAX_PARAMS];
+        int n_in = 0, n_out = 0;
+        in[n_in++] = &x;
+        out[n_out++] = &y;
+        if (cfg->dx) out[n_out++] = &dx;
+        for (int k = 0; k < cfg->n_params; k++) {
+            p[k] = (lc_tensor){.dtype = LC_F32, .shape = lc_shape_make(cfg->param_rank[k], cfg->param_shape[k]),
+                               .data = cfg->param[k]};
+            dp[k] = p[k];
+            dp[k].data = cfg->dparam[k];
+            in[n_in++] = &p[k];
+            if (cfg->dx) out[n_out++] = &dp[k];
+        }
+        if (cfg->g) in[n_in++] = &g;
+        if (n_in != s->n_in || n_out != s->n_out) {
+            snprintf(err, n, "the program has %d inputs and %d outputs, expected %d and %d", s->n_in, s->n_out, n_in,
+                     n_out);
+            return -1;
+        }
+        st = lc_program_run_into(s->program, in, n_in, out, n_out);
+    }
+    if (st != LC_OK) {
+        snprintf(err, n, "%s", lc_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+/* train: the check wants one step from the initial parameters on slot 0. */
+static int jit_finish_for_check(void *state, char *err, size_t n) {
+    jit_state *s = state;
+    bench_config *cfg = (bench_config *)s->cfg;
+    if (cfg->pass != BENCH_TRAIN) return 0;
+    if (load_initial_params(cfg, s->model) != LC_OK) {
+        snprintf(err, n, "%s", lc_last_error());
+        return -1;
+    }
+    if (model_run(s, 0, err, n) != 0) return -1;
+    cfg->loss = (float)s->last_loss;
+    for (int k = 0; k < cfg->n_params; k++) {
+        char name[64];
+        lc_tensor *t;
+        if (lc_module_param_at(s->model, k, name, sizeof name, &t) != LC_OK) {
+            snprintf(err, n, "%s", lc_last_error());
+            return -1;
+        }
+        memcpy(cfg->dparam[k], t->data, (size_t)cfg->param_numel[k] * sizeof(float));
+    }
     return 0;
 }
 
 static int jit_run(void *state, int slot, char *err, size_t n) {
     jit_state *s = state;
     const bench_config *cfg = s->cfg;
+    if (cfg->is_model) return model_run(s, slot, err, n);
     lc_tensor x, g, y, dx;
     bench_wrap_tensor(&x, cfg->x[slot], bench_config_x_shape(cfg));
     bench_wrap_tensor(&y, cfg->y[slot], bench_config_y_shape(cfg));
@@ -90,12 +203,10 @@ static int jit_run(void *state, int slot, char *err, size_t n) {
 
 /* Scratch the program holds for a run (it keeps finished runs' blocks, so after the untracked
  * first run the tracked one allocates nothing: the program's own figure counts it). */
-static int64_t jit_scratch_bytes(void *state) { return lc_program_scratch_bytes(((jit_state *)state)->program); }
-
-static void jit_teardown(void *state) {
+static int64_t jit_scratch_bytes(void *state) {
     jit_state *s = state;
-    lc_program_free(s->program);
-    free(s);
+    const lc_program *p = s->step ? lc_train_step_program(s->step) : s->program;
+    return p ? lc_program_scratch_bytes(p) : 0;
 }
 
 const bench_impl_ops bench_jit_ops = {
@@ -104,6 +215,7 @@ const bench_impl_ops bench_jit_ops = {
     .setup = jit_setup,
     .run = jit_run,
     .setup_extra_bytes = jit_scratch_bytes,
+    .finish_for_check = jit_finish_for_check,
     .teardown = jit_teardown,
     .checked = true,
 };
@@ -111,9 +223,36 @@ const bench_impl_ops bench_jit_ops = {
 #define COLD_REPEATS 5
 #define CACHED_REPEATS 50
 
+/* train: the model, the loss and lc_train_step_compile_module, as a user sets up training. */
+static int train_compile_times(const bench_config *cfg, double *cold_ms, double *cached_ms, char *err, size_t n) {
+    double cold[COLD_REPEATS], cached[CACHED_REPEATS];
+    for (int i = 0; i < COLD_REPEATS + CACHED_REPEATS; i++) {
+        if (i < COLD_REPEATS) lc_compile_cache_clear();
+        jit_state s = {.cfg = cfg};
+        double t = bench_now_s();
+        lc_status st = compile_train(cfg, 0, &s);
+        double ms = 1e3 * (bench_now_s() - t);
+        lc_train_step_free(s.step);
+        lc_module_free(s.model);
+        lc_module_free(s.loss_fn);
+        if (st != LC_OK) {
+            snprintf(err, n, "compiling: %s", lc_last_error());
+            return -1;
+        }
+        if (i < COLD_REPEATS)
+            cold[i] = ms;
+        else
+            cached[i - COLD_REPEATS] = ms;
+    }
+    *cold_ms = bench_median(cold, COLD_REPEATS);
+    *cached_ms = bench_median(cached, CACHED_REPEATS);
+    return 0;
+}
+
 int bench_jit_compile_times(const bench_config *cfg, double *cold_ms, double *cached_ms, char *err, size_t n) {
     double cold[COLD_REPEATS], cached[CACHED_REPEATS];
     lc_program *p = NULL;
+    if (cfg->pass == BENCH_TRAIN) return train_compile_times(cfg, cold_ms, cached_ms, err, n);
     for (int i = 0; i < COLD_REPEATS; i++) {
         lc_compile_cache_clear();
         double t = bench_now_s();

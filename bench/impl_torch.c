@@ -26,10 +26,19 @@ static const char *python_path(void) {
     return "python3";
 }
 
-/* One row's argument: id:kind:p:k:s:pad:N:C:L:pass:threads:nrot (L is H,W for a 2-D case). */
+/* One row's argument: id:kind:p:k:s:pad:N:C:L:pass:threads:nrot; for a model case kind is
+ * `model` and the four fields after it are cin/cout/k/pad, pool_k, linear_out (0: none) and
+ * the SGD step size. */
 static char *row_arg(int id, const bench_config *cfg, int threads) {
     const bench_case *bc = cfg->bc;
     char buf[256], last[48];
+    if (bc->kind == BENCH_KIND_MODEL) {
+        snprintf(buf, sizeof buf, "%d:model:%lld/%lld/%lld/%lld:%lld:%lld:%.17g:%lld:%lld:%lld:%s:%d:%d", id,
+                 (long long)bc->conv_in, (long long)bc->conv_out, (long long)bc->conv_k, (long long)bc->conv_pad,
+                 (long long)bc->pool_k, (long long)bc->linear_out, cfg->sgd_lr, (long long)cfg->n, (long long)cfg->c,
+                 (long long)cfg->l, bench_pass_name(cfg->pass), threads, cfg->n_rot);
+        return strdup(buf);
+    }
     if (cfg->h)
         snprintf(last, sizeof last, "%lld,%lld", (long long)cfg->h, (long long)cfg->w);
     else

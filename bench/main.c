@@ -28,6 +28,7 @@ static const bench_impl_ops *impl_ops(bench_impl_id id) {
     case BENCH_IMPL_ONEDNN_NCW: return &bench_onednn_ncw_ops;
     case BENCH_IMPL_ONEDNN_BLOCKED: return &bench_onednn_blocked_ops;
     case BENCH_IMPL_ONEDNN_REORDER: return &bench_onednn_reorder_ops;
+    case BENCH_IMPL_ONEDNN_CONV: return &bench_onednn_conv_ops;
     case BENCH_IMPL_TORCH:
     case BENCH_IMPL_COUNT: break;
     }
@@ -153,12 +154,19 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
     int n_in = 0;
     for (int id = 0; id < BENCH_IMPL_COUNT; id++) {
         if (!ctx->enabled[id] || id == BENCH_IMPL_TORCH) continue;
+        /* A model's limit is arithmetic: its floor is the FMA peak (peak.c), and the pooling
+         * anchors (memcpy, interp, the oneDNN pools) have no rows. */
+        if (cfg->is_model && id != BENCH_IMPL_FLOOR && id != BENCH_IMPL_JIT && id != BENCH_IMPL_ONEDNN_CONV) {
+            note_once(bench_impl_name((bench_impl_id)id), "the pooling cases only (not the models)");
+            continue;
+        }
+        bool fma_floor = cfg->is_model && id == BENCH_IMPL_FLOOR;
         /* The floor is the fastest of its variants: one instance each, all interleaved. */
-        for (int v = 0; v < (id == BENCH_IMPL_FLOOR ? bench_floor_variant_count() : 1); v++) {
-            if (id == BENCH_IMPL_FLOOR && !bench_floor_variant_applies(cfg, v, threads)) continue;
+        for (int v = 0; v < (id == BENCH_IMPL_FLOOR && !fma_floor ? bench_floor_variant_count() : 1); v++) {
+            if (id == BENCH_IMPL_FLOOR && !fma_floor && !bench_floor_variant_applies(cfg, v, threads)) continue;
             instance *in = &ins[n_in];
-            *in = (instance){.id = (bench_impl_id)id, .ops = impl_ops((bench_impl_id)id),
-                             .floor_variant = id == BENCH_IMPL_FLOOR ? v : -1};
+            *in = (instance){.id = (bench_impl_id)id, .ops = fma_floor ? &bench_peak_ops : impl_ops((bench_impl_id)id),
+                             .floor_variant = id == BENCH_IMPL_FLOOR && !fma_floor ? v : -1};
             if (prepare(ctx, in, cfg, threads)) n_in++;
             else if (in->state) in->ops->teardown(in->state);
         }
@@ -193,6 +201,7 @@ static int measure_all(run_ctx *ctx, const bench_config *cfg, int threads, bench
             bench_timer_finish(&in->timer, &t);
             bench_record r = {cfg, in->id, threads, t.median_ms, t.min_ms, in->peak_extra_bytes,
                               in->floor_variant >= 0 ? bench_floor_variant_name(in->floor_variant) : NULL};
+            if (in->ops == &bench_peak_ops) r.variant = bench_peak_variant_name();
             if (in->floor_variant >= 0 && ctx->floor_detail)
                 fprintf(stderr, "lucid-bench: %s: floor variant %-14s median %.6g ms min %.6g ms\n", in->label,
                         r.variant, t.median_ms, t.min_ms);
@@ -277,11 +286,11 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
         }
         if (!printed_title) {
             printf("\ncompile (default passes + lc_compile, median; on the first shape each case fits)\n"
-                   "  %-12s %-7s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "jit-cached", "shape");
+                   "  %-17s %-7s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "jit-cached", "shape");
             printed_title = true;
         }
         char shape[96];
-        printf("  %-12s %-7s %9.3f ms %9.4f ms  %s\n", cfg->bc->name, bench_pass_name(cfg->pass),
+        printf("  %-17s %-7s %9.3f ms %9.4f ms  %s\n", cfg->bc->name, bench_pass_name(cfg->pass),
                cold, cached, bench_config_shape_str(cfg, shape, sizeof shape));
         if (ctx->json) {
             bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cold", cold);
@@ -315,7 +324,7 @@ static void run_compile_only_records(run_ctx *ctx, const bench_options *opt) {
                 fprintf(stderr, "lucid-bench: compile %s %s: %s\n", cc->name, bench_pass_name(cfg.pass), why);
                 continue;
             }
-            printf("  %-12s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name, bench_pass_name(cfg.pass),
+            printf("  %-17s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name, bench_pass_name(cfg.pass),
                    cold, cached, (long long)cfg.n, (long long)cfg.c, (long long)cfg.l);
             if (ctx->json) {
                 bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cold", cold);
@@ -354,7 +363,7 @@ int main(int argc, char **argv) {
     run_ctx ctx = {.opt = &opt, .budget_s = bench_row_budget_s(), .floor_detail = detail && *detail && *detail != '0'};
 
     /* Every configuration, checked before anything runs. */
-    int n_configs = opt.n_shapes * opt.n_cases * 2;
+    int n_configs = opt.n_shapes * opt.n_cases * BENCH_PASS_COUNT;
     bench_config *configs = calloc((size_t)n_configs, sizeof *configs);
     if (!configs) {
         fprintf(stderr, "lucid-bench: out of memory\n");
@@ -365,7 +374,8 @@ int main(int argc, char **argv) {
     int k = 0;
     for (int s = 0; s < opt.n_shapes; s++)
         for (int c = 0; c < opt.n_cases; c++)
-            for (int p = 0; p < 2; p++) {
+            for (int p = 0; p < BENCH_PASS_COUNT; p++) {
+                if (opt.cases[c]->kind == BENCH_KIND_POOL && p == BENCH_TRAIN) continue; /* nothing to train */
                 if (bench_config_init(&configs[k], opt.cases[c], opt.shapes[s], (bench_pass)p, err, sizeof err) != 0) {
                     if (p == 0 && (opt.cases[c]->is_max2d == (opt.shapes[s][3] != 0))) {
                         fprintf(stderr, "lucid-bench: %s on --shape %lld,%lld,%lld", opt.cases[c]->name,

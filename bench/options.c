@@ -5,7 +5,10 @@
 
 #include "options.h"
 
-static const int64_t DEFAULT_SHAPES[][4] = {{1, 1, 4, 0}, {8, 64, 4096, 0}, {16, 64, 65536, 0}, {16, 64, 256, 256}};
+/* (16, 16, 4096): the convolution case's shape (its in_channels are 16; the pools run on it too);
+ * (16, 64, 256, 256): the 2-D cases' */
+static const int64_t DEFAULT_SHAPES[][4] = {{1, 1, 4, 0}, {16, 16, 4096, 0}, {8, 64, 4096, 0}, {16, 64, 65536, 0},
+                                            {16, 64, 256, 256}};
 #define MAX_ELEMENTS (1LL << 31) /* per tensor: 8 GB of float32 is beyond any sane run */
 
 int bench_cores(void) {
@@ -18,11 +21,12 @@ void bench_print_usage(FILE *out) {
             "usage: lucid-bench [--shape N,C,L]... [--case NAME]... [--impl a,b,...] [--threads 1,2|all]\n"
             "                   [--json FILE]\n"
             "  --shape N,C,L   input shape, or N,C,H,W for the 2-D cases (repeatable; default\n"
-            "                  1,1,4 8,64,4096 16,64,65536 16,64,256,256)\n"
+            "                  1,1,4 16,16,4096 8,64,4096 16,64,65536 16,64,256,256)\n"
             "  --case NAME     avg_k4s4 avg_k3s1p1 lp2_k4s4 lp3_k4s4 lp2.5_k4s4 lp2_k4s2 avg_k64s64\n"
-            "                  lp2_k64s64 max2d_k3s2p1 (repeatable; default all)\n"
-            "  --impl LIST     floor,memcpy,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder\n"
-            "                  (default all)\n"
+            "                  lp2_k64s64 max2d_k3s2p1 conv16x32_k3_avg2 seed_model (repeatable;\n"
+            "                  default all)\n"
+            "  --impl LIST     floor,memcpy,jit,interp,torch,onednn-ncw,onednn-blocked,onednn-reorder,\n"
+            "                  onednn-conv (default all)\n"
             "  --threads LIST  thread counts, `all` = every core (default 1,all)\n"
             "  --json FILE     also write one JSON record per line (bench/README.md)\n"
             "  --version       print the version and the LLVM it was built with\n");
@@ -96,7 +100,7 @@ static int parse_impls(const char *v, bool *seen_impl, bench_options *o, char *e
         bench_impl_id id;
         if (!bench_impl_from_name(p, len, &id)) {
             snprintf(err, n, "--impl %s: unknown impl \"%.*s\" (known: floor, memcpy, jit, interp, torch, "
-                     "onednn-ncw, onednn-blocked, onednn-reorder)", v, (int)len, p);
+                     "onednn-ncw, onednn-blocked, onednn-reorder, onednn-conv)", v, (int)len, p);
             return -1;
         }
         o->impl[id] = true;

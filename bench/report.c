@@ -13,6 +13,7 @@ static const char *const IMPL_NAMES[BENCH_IMPL_COUNT] = {
     [BENCH_IMPL_ONEDNN_NCW] = "onednn-ncw",
     [BENCH_IMPL_ONEDNN_BLOCKED] = "onednn-blocked",
     [BENCH_IMPL_ONEDNN_REORDER] = "onednn-reorder",
+    [BENCH_IMPL_ONEDNN_CONV] = "onednn-conv",
 };
 
 const char *bench_impl_name(bench_impl_id id) { return IMPL_NAMES[id]; }
@@ -27,6 +28,11 @@ bool bench_impl_from_name(const char *name, size_t len, bench_impl_id *out) {
 }
 
 static double gbps(const bench_record *r) { return r->median_ms > 0 ? (double)r->cfg->bytes / (r->median_ms * 1e6) : 0; }
+
+/* The configuration's FLOPs (bench_config.flops) / median; 0 for the pools. */
+double bench_record_gflops(const bench_record *r) {
+    return r->median_ms > 0 ? r->cfg->flops / (r->median_ms * 1e6) : 0;
+}
 
 /* "7.912 ms", "213.4 us", "204 ns" in a fixed width. */
 static const char *fmt_time(double ms, char *buf, size_t n) {
@@ -53,9 +59,11 @@ static const char *fmt_bytes(double b, char *buf, size_t n) {
 
 void bench_report_header(FILE *out, const bench_config *cfg, int threads) {
     char b[32], shape[96];
-    fprintf(out, "\n%s  %s\n  shape %s  %s  threads %d  minimal bytes %s (x%d rotated)\n",
+    fprintf(out, "\n%s  %s\n  shape %s  %s  threads %d  minimal bytes %s (x%d rotated)",
             cfg->bc->name, cfg->params, bench_config_shape_str(cfg, shape, sizeof shape),
             bench_pass_name(cfg->pass), threads, fmt_bytes((double)cfg->bytes, b, sizeof b), cfg->n_rot);
+    if (cfg->flops > 0) fprintf(out, "  %.4g MFLOP; floor = FMA peak", cfg->flops / 1e6);
+    fprintf(out, "\n");
 }
 
 static const bench_record *find(const bench_record *recs, int n, bench_impl_id id) {
@@ -65,10 +73,13 @@ static const bench_record *find(const bench_record *recs, int n, bench_impl_id i
 }
 
 void bench_report_rows(FILE *out, const bench_record *recs, int n) {
-    static const bench_impl_id anchors[] = {BENCH_IMPL_TORCH, BENCH_IMPL_ONEDNN_NCW, BENCH_IMPL_ONEDNN_BLOCKED};
-    static const char *const anchor_titles[] = {"vs torch", "vs dnnl-ncw", "vs dnnl-blk"};
+    static const bench_impl_id anchors[] = {BENCH_IMPL_TORCH, BENCH_IMPL_ONEDNN_NCW, BENCH_IMPL_ONEDNN_BLOCKED,
+                                            BENCH_IMPL_ONEDNN_CONV};
+    static const char *const anchor_titles[] = {"vs torch", "vs dnnl-ncw", "vs dnnl-blk", "vs dnnl-conv"};
     const bench_record *fl = find(recs, n, BENCH_IMPL_FLOOR);
-    fprintf(out, "  %-15s %12s %12s %8s %7s %10s", "impl", "median", "min", "GB/s", "%floor", "extra mem");
+    bool flops = n > 0 && recs[0].cfg->flops > 0;
+    fprintf(out, "  %-15s %12s %12s %8s %7s %10s", "impl", "median", "min", flops ? "GFLOP/s" : "GB/s", "%floor",
+            "extra mem");
     for (size_t a = 0; a < sizeof anchors / sizeof anchors[0]; a++)
         if (find(recs, n, anchors[a])) fprintf(out, " %11s", anchor_titles[a]);
     fprintf(out, "\n");
@@ -77,7 +88,8 @@ void bench_report_rows(FILE *out, const bench_record *recs, int n) {
         char t1[32], t2[32], eb[32], pct[16] = "";
         if (fl && r->median_ms > 0) snprintf(pct, sizeof pct, "%.1f%%", 100.0 * fl->median_ms / r->median_ms);
         fprintf(out, "  %-15s %12s %12s %8.2f %7s %10s", bench_impl_name(r->impl),
-                fmt_time(r->median_ms, t1, sizeof t1), fmt_time(r->min_ms, t2, sizeof t2), gbps(r), pct,
+                fmt_time(r->median_ms, t1, sizeof t1), fmt_time(r->min_ms, t2, sizeof t2),
+                flops ? bench_record_gflops(r) : gbps(r), pct,
                 fmt_bytes((double)r->peak_extra_bytes, eb, sizeof eb));
         for (size_t a = 0; a < sizeof anchors / sizeof anchors[0]; a++) {
             const bench_record *an = find(recs, n, anchors[a]);
@@ -131,6 +143,10 @@ void bench_report_json(FILE *out, const bench_record *r) {
     fprintf(out, ", \"bytes\": %lld, \"gbps\": ", (long long)cfg->bytes);
     json_number(out, gbps(r));
     fprintf(out, ", \"peak_extra_bytes\": %lld", (long long)r->peak_extra_bytes);
+    if (cfg->flops > 0) {
+        fputs(", \"gflops\": ", out);
+        json_number(out, bench_record_gflops(r));
+    }
     if (r->variant) {
         fputs(", \"variant\": ", out);
         json_string(out, r->variant);

@@ -67,6 +67,38 @@ set -e
 grep -q "avg_k64s64 on --shape 1,1,4: skipped: AvgPool1d" "$tmp/skip.err" || fail "no skip line: $(cat "$tmp/skip.err")"
 [ "$(grep -c '"impl": "floor"' "$tmp/skip.json")" -eq 2 ] || fail "expected 2 floor rows for (1,1,64)"
 
+# The model cases: the seed model through the JIT (cheap to compile) and the convolution case
+# through oneDNN, with the FMA loop as their floor; every pass, results checked, GFLOP/s in the
+# records. The convolution case does not fit (1,1,4): skipped there.
+# (The convolution's compiles take seconds, so its JIT rows are left to real runs.)
+set +e
+"$bench" --shape 1,1,4 --case seed_model --impl floor,jit --threads 1 --json "$tmp/model.json" \
+  >"$tmp/model.out" 2>"$tmp/model.err" &&
+"$bench" --shape 1,1,4 --shape 2,16,8 --case conv16x32_k3_avg2 --impl floor,onednn-conv --threads 1 \
+  --json "$tmp/conv.json" >>"$tmp/model.out" 2>>"$tmp/model.err"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { cat "$tmp/model.err" >&2; fail "model cases: lucid-bench exited with $rc"; }
+cat "$tmp/conv.json" >>"$tmp/model.json"
+grep -q "WRONG RESULT" "$tmp/model.err" && fail "a model result disagreed with the reference: $(cat "$tmp/model.err")"
+grep -q "conv16x32_k3_avg2 on --shape 1,1,4: skipped: Conv1d" "$tmp/model.err" || fail "no skip line for the conv case"
+mrec="^\{\"case\": \"(seed_model|conv16x32_k3_avg2)\", \"op\": \"Sequential\(Conv1d, AvgPool1d(, Linear)?\)\", \"params\": \"Sequential\( \(0\): Conv1d\([^\"]+\)\", \"shape\": \[[0-9]+, [0-9]+, [0-9]+\], \"pass\": \"(fwd|fwdbwd|train)\", \"impl\": \"(floor|jit|onednn-conv)\", \"threads\": 1, \"median_ms\": $num, \"min_ms\": $num, \"bytes\": [0-9]+, \"gbps\": $num, \"peak_extra_bytes\": [0-9]+, \"gflops\": $num(, \"variant\": \"fma-(zmm|ymm|scalar)\")?\}$"
+mcomp="^\{\"case\": \"compile\", \"pipeline\": \"seed_model\", \"pass\": \"(fwd|fwdbwd|train)\", \"impl\": \"jit-(cold|cached)\", \"median_ms\": $num\}$"
+bad=$(grep -Ev "$mrec" "$tmp/model.json" | grep -Ev "$mcomp" || true)
+[ -z "$bad" ] || fail "malformed model record(s): $bad"
+mcount() { grep "\"case\": \"$1\"" "$tmp/model.json" | grep -c "\"impl\": \"$2\"" || true; }
+[ "$(mcount seed_model floor)" -eq 3 ] || fail "expected 3 seed_model floor rows (fwd, fwdbwd, train)"
+[ "$(mcount conv16x32_k3_avg2 floor)" -eq 3 ] || fail "expected 3 conv16x32_k3_avg2 floor rows"
+if ! grep -q "jit: rows skipped" "$tmp/model.err"; then
+  [ "$(mcount seed_model jit)" -eq 3 ] || fail "expected 3 seed_model jit rows, got $(mcount seed_model jit)"
+fi
+if ! grep -q "onednn-conv: rows skipped: not installed" "$tmp/model.err"; then
+  [ "$(mcount conv16x32_k3_avg2 onednn-conv)" -eq 2 ] || fail "expected 2 onednn-conv rows (fwd, fwdbwd)"
+fi
+# FLOPs of the seed model's forward at (1,1,4): 2 x (conv 1*1*4*1*3 + linear 1*1*1*2) = 28.
+grep '"case": "seed_model".*"pass": "fwd", "impl": "floor"' "$tmp/model.json" | grep -q '"variant": "fma-' \
+  || fail "the model floor names no FMA variant"
+
 # Usage errors: exit 2 with one line naming the option.
 expect_usage() {
   local want=$1; shift

@@ -6,13 +6,19 @@ lucid-bench runs it once per benchmark (so torch is imported once) as
     python3 torch_bench.py BUDGET_S ROW...
 
 where each ROW is `id:kind:p:k:s:pad:N:C:L:pass:threads:nrot` (kind `avg`, `lp` or `max2d`,
-pass `fwd` or `fwdbwd`; for `max2d` L is `H,W` and the sizes apply to both axes). It prints `{"torch": VERSION}` first (or `{"unavailable": REASON}` and exits 0
+pass `fwd` or `fwdbwd`; for `max2d` L is `H,W` and the sizes apply to both axes), or for a model
+`id:model:CIN/COUT/K/PAD:POOL:LINEAR_OUT:LR:N:C:L:pass:threads:nrot` (pass also `train`). It
+prints `{"torch": VERSION}` first (or `{"unavailable": REASON}` and exits 0
 when torch cannot be imported), then per row `{"id": ID, "median_ms": .., "min_ms": ..,
 "peak_extra_bytes": ..}` or `{"id": ID, "error": ..}`.
 
 Semantics match Lucid's modules: AvgPool1d is avg_pool1d(x, k, s, pad) (count_include_pad =
 True, floor mode); LPPool1d is lp_pool1d(x.abs(), p, k, s), since Lucid takes |x| and
 PyTorch's lp_pool1d does not. fwdbwd is the forward and y.backward(g) into a fresh x.grad.
+A model is nn.Sequential(nn.Conv1d(CIN, COUT, K, padding=PAD), nn.AvgPool1d(POOL)
+[, nn.Linear(L_pool, LINEAR_OUT)]): fwd under no_grad; fwdbwd the forward and y.backward(g) into
+fresh x.grad and parameter .grad; train one step of the usual loop, opt.zero_grad(),
+F.mse_loss(model(x), target).backward(), opt.step() with torch.optim.SGD(lr=LR).
 Timing mirrors lucid-bench: warm-up, then samples (a batch of runs each for tiny shapes) over
 `nrot` rotated input sets until the budget is spent, at least 5 samples (3 after a single
 warm-up run when a run takes a quarter second or more); median and minimum.
@@ -38,11 +44,56 @@ def parse_row(text):
     f = text.split(":")
     if len(f) != 12:
         raise ValueError("malformed row %r" % text)
+    if f[1] == "model":
+        cin, cout, k, pad = (int(v) for v in f[2].split("/"))
+        return {
+            "id": int(f[0]), "kind": "model", "conv": (cin, cout, k, pad), "pool": int(f[3]),
+            "linear_out": int(f[4]), "lr": float(f[5]), "shape": (int(f[6]), int(f[7]), int(f[8])),
+            "pass": f[9], "threads": int(f[10]), "nrot": int(f[11]),
+        }
     return {
         "id": int(f[0]), "kind": f[1], "p": float(f[2]), "k": int(f[3]), "s": int(f[4]),
         "pad": int(f[5]), "shape": (int(f[6]), int(f[7])) + tuple(int(v) for v in f[8].split(",")), "pass": f[9],
         "threads": int(f[10]), "nrot": int(f[11]),
     }
+
+
+def make_model(torch, row):
+    """The model of a model row and its output shape."""
+    nn = torch.nn
+    cin, cout, k, pad = row["conv"]
+    n, c, l = row["shape"]
+    l_pool = (l + 2 * pad - k + 1) // row["pool"]
+    layers = [nn.Conv1d(cin, cout, k, padding=pad), nn.AvgPool1d(row["pool"])]
+    if row["linear_out"] > 0:
+        layers.append(nn.Linear(l_pool, row["linear_out"]))
+    out_len = row["linear_out"] if row["linear_out"] > 0 else l_pool
+    return nn.Sequential(*layers), (n, cout, out_len)
+
+
+def make_model_step(torch, F, row, model):
+    """fwd, fwdbwd or train on a model; (x, g) with g the target for train."""
+    if row["pass"] == "fwd":
+        def step(x, g):
+            with torch.no_grad():
+                return model(x)
+    elif row["pass"] == "fwdbwd":
+        def step(x, g):
+            x.grad = None
+            model.zero_grad(set_to_none=True)
+            y = model(x)
+            y.backward(g)
+            return y
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=row["lr"])
+
+        def step(x, g):
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), g)
+            loss.backward()
+            opt.step()
+            return loss
+    return step
 
 
 def make_step(torch, F, row):
@@ -139,16 +190,22 @@ def main(argv):
             torch.set_num_threads(row["threads"])
             shape = row["shape"]
             gen = torch.Generator().manual_seed(row["id"])
-            step = make_step(torch, F, row)
-            # floor mode: each spatial axis (L, or H and W) the same way
-            out = tuple((d + 2 * row["pad"] - row["k"]) // row["s"] + 1 for d in shape[2:])
+            if row["kind"] == "model":
+                torch.manual_seed(row["id"])
+                model, y_shape = make_model(torch, row)
+                step = make_model_step(torch, F, row, model)
+            else:
+                step = make_step(torch, F, row)
+                # floor mode: each spatial axis (L, or H and W) the same way
+                out = tuple((d + 2 * row["pad"] - row["k"]) // row["s"] + 1 for d in shape[2:])
+                y_shape = shape[:2] + out
             sets = []
             for _ in range(row["nrot"]):
                 x = torch.rand(*shape, generator=gen) * 2 - 1
                 g = None
-                if row["pass"] == "fwdbwd":
-                    x.requires_grad_(True)
-                    g = torch.rand(*(shape[:2] + out), generator=gen) * 2 - 1
+                if row["pass"] != "fwd":  # fwdbwd: dL/dy; train: the target
+                    x.requires_grad_(row["pass"] == "fwdbwd")
+                    g = torch.rand(*y_shape, generator=gen) * 2 - 1
                 sets.append((x, g))
             extra, first_s = peak_extra(torch, step, *sets[0])
             median, minimum = time_row(torch, step, sets, budget_s, first_s)

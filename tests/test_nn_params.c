@@ -469,6 +469,33 @@ static void test_conv_fuses_into_one_forward_kernel(void **state) {
     lc_module_free(c);
 }
 
+/* A dilated Conv1d is built as an undilated one, its window unfold carrying the dilation (no
+ * unfold of the whole span and sum to pick every d-th slot): the same node count and ops, one
+ * unfold with dilation d. */
+static void test_conv_dilation_is_the_unfolds(void **state) {
+    (void)state;
+    int nodes[2] = {0, 0}, dilated_unfolds[2] = {0, 0};
+    for (int d = 1; d <= 2; d++) {
+        lc_conv1d_params p = lc_conv1d_defaults(4, 6, 3);
+        p.padding = 2;
+        p.dilation = d;
+        lc_module *c = conv(p);
+        lc_graph *g;
+        assert_ok(lc_module_graph(c, LC_F32, test_shape3(2, 4, 11), &g));
+        nodes[d - 1] = lc_graph_node_count(g);
+        for (int i = 0; i < nodes[d - 1]; i++) {
+            const lc_node *n = lc_graph_node(g, i);
+            if (n->op == LC_OP_UNFOLD && n->attr[LC_UNFOLD_DILATION] == d && n->attr[LC_UNFOLD_SIZE] == 3)
+                dilated_unfolds[d - 1]++;
+        }
+        lc_graph_free(g);
+        lc_module_free(c);
+    }
+    assert_int_equal(nodes[1], nodes[0]);
+    assert_int_equal(dilated_unfolds[0], 1);
+    assert_int_equal(dilated_unfolds[1], 1);
+}
+
 /* ---- autograd: parameters' .grad ---- */
 
 static void test_autograd_fills_parameter_grads(void **state) {
@@ -700,6 +727,7 @@ int main(void) {
         cmocka_unit_test(test_gradients_match_finite_differences),
         cmocka_unit_test(test_jit_matches_interpreter),
         cmocka_unit_test(test_conv_fuses_into_one_forward_kernel),
+        cmocka_unit_test(test_conv_dilation_is_the_unfolds),
         cmocka_unit_test(test_autograd_fills_parameter_grads),
         cmocka_unit_test(test_errors_name_module_parameter_and_value),
         cmocka_unit_test(test_model_spec_builds_the_new_modules),

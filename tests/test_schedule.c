@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "jit_harness.h"
+#include "lucid/model_spec.h"
 #include "lucid/passes.h"
 #include "passes/kernel.h"
 
@@ -237,6 +238,53 @@ static void test_lp_ratio(void **state) {
     lc_fused_free(f);
 }
 
+/* The sum over output channels in a convolution's input gradient (a sum of the product of
+ * two broadcasts), found in any kernel; its terms are the out_channels. */
+static const lc_reduction_schedule *channel_sum(const lc_fused *f, int64_t terms) {
+    for (int k = 0; k < f->n_kernels; k++)
+        for (int i = 0; i < f->kernels[k].sched.n_reductions; i++) {
+            const lc_reduction_schedule *rs = &f->kernels[k].sched.reductions[i];
+            const lc_node *n = lc_graph_node(f->graph, rs->node);
+            if (n->op == LC_OP_SUM && rs->terms == terms && lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_MUL)
+                return rs;
+        }
+    fail_msg("no channel sum of %" PRId64 " terms", terms);
+    return NULL;
+}
+
+/* Conv1d -> AvgPool1d backward: the input gradient's sum over output channels unrolls up to
+ * LC_CONTRACTION_UNROLL_MAX terms (20 here; 70 stays partial sums), and the pool's gradient
+ * (a fold) that the conv's backward unfolds into channel groups is materialized, once, for
+ * the kernels of dx, dW and db. Values against the interpreter, bit-identical across thread
+ * counts. */
+static void test_conv_backward_contraction(void **state) {
+    (void)state;
+    const int64_t outs[2] = {20, 70};
+    for (int i = 0; i < 2; i++) {
+        char spec[96];
+        snprintf(spec, sizeof spec, "Conv1d(3, %" PRId64 ", 3, padding=1)\nAvgPool1d(2)\n", outs[i]);
+        lc_module *m;
+        assert_ok(lc_model_parse(spec, "test", &m));
+        lc_shape in = test_shape3(2, 3, 10);
+        lc_graph *g = jit_module_graph(m, LC_F32, in, true);
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        const lc_reduction_schedule *rs = channel_sum(f, outs[i]);
+        assert_int_equal(rs->unrolled, outs[i] <= LC_CONTRACTION_UNROLL_MAX);
+        int folds_materialized = 0;
+        for (int n = 0; n < lc_graph_node_count(f->graph); n++) {
+            const lc_node *x = lc_graph_node(f->graph, n);
+            if (x->op == LC_OP_UNFOLD && lc_graph_node(f->graph, x->inputs[0])->op == LC_OP_FOLD)
+                folds_materialized += f->node_slot[x->inputs[0]] >= 0;
+        }
+        assert_int_equal(folds_materialized, 1);
+        lc_fused_free(f);
+        jit_check_graph(g, 40 + (uint64_t)i, 3.0);
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -247,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_lp_with_materialized_sum),
         cmocka_unit_test(test_cost_saturates),
         cmocka_unit_test(test_window_position_affine),
+        cmocka_unit_test(test_conv_backward_contraction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* Reductions over a counted range j = 0 .. n-1 (sums, the scaled LP norm's max, fold gathers),
  * in one of two fixed orders that fuse chooses from n alone (lc_reduction_schedule):
  *
- *   n <= LC_UNROLL_MAX: unrolled, terms folded in index order from the identity. LLVM
+ *   n <= LC_UNROLL_MAX (a channel contraction: LC_CONTRACTION_UNROLL_MAX, kernel.h): unrolled,
+ *     terms folded in index order from the identity. LLVM
  *     vectorizes only innermost loops, and its own full unrolling gives up once the body (a
  *     fractional pow) is large; unrolled, the loop around the reduction (over the kernel's
  *     elements) is the innermost one and vectorizes across elements.
@@ -127,7 +128,8 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
 void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const lc_reducer *r,
                     LLVMValueRef *acc) {
     LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
-    LC_ASSERT(!unrolled || n <= LC_UNROLL_MAX); /* the unrolled form is emitted term by term */
+    /* the unrolled form is emitted term by term */
+    LC_ASSERT(!unrolled || n <= (LC_UNROLL_MAX > LC_CONTRACTION_UNROLL_MAX ? LC_UNROLL_MAX : LC_CONTRACTION_UNROLL_MAX));
     if (n <= 0) return;
     if (unrolled) reduce_unrolled(e, n, r, acc);
     else reduce_partial(e, ty, n, r, acc);

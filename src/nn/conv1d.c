@@ -6,15 +6,15 @@
  * (a reshape the op set lacks), and put back by the matching fold:
  *
  *   x (N, Cin, L)  --unfold channels, size=step=Cin/G-->  (N, G, L, cpg)
- *                  --unfold L, span d(k-1)+1, step s, padding-->  (N, G, Lout, cpg, span)
- *                  [d > 1: unfold the span, size 1 step d, sum the unit axis: (.., k)]
+ *                  --unfold L, k slots d apart, step s, padding-->  (N, G, Lout, cpg, k)
  *                  --expand opg-->  (N, G, Lout, cpg, k, opg)
  *   w (Cout, cpg, k) --unfold out channels, size=step=opg--> (G, cpg, k, opg) --expand Lout-->
  *   mul, sum over k, sum over cpg: (N, G, Lout, opg) --fold G, size=step=opg--> (N, Cout, Lout)
  *   + expand(b, Lout)
  *
- * Dilation is the span's every d-th slot, taken by a second unfold; the unfold op has no
- * dilation of its own here, and this is the one place to change when it gets one. The
+ * Dilation is the unfold's own: its k slots read d apart, so a dilated conv is the same
+ * pattern as an undilated one (one unfold, no unit axis to sum away), and its gradient is the
+ * fold with the same dilation. The
  * gradients come from the rules of these ops: dX through unfold's rule (fold), dW a sum over
  * (n, o) of input windows times dy (a correlation), db a sum of dy. (C, L) input means N = 1,
  * returned as (Cout, Lout). */
@@ -143,15 +143,9 @@ lc_status lc_conv1d_forward(const lc_module *m, lc_graph *g, int x, const char *
                        " is shorter than the kernel's span %" PRId64 " (dilation %" PRId64 " x (kernel_size %"
                        PRId64 " - 1) + 1)", WHO, length, lo, hi, span, d, k);
 
-    int grouped, windows, taps, xe, weight, wg, we, prod, over_k, over_c, merged;
+    int grouped, taps, xe, weight, wg, we, prod, over_k, over_c, merged;
     STEP(lc_unfold(g, x, cdim, cpg, cpg, 0, 0, &grouped), &grouped);             /* (N, G, L, cpg) */
-    STEP(lc_unfold(g, grouped, r - 1, span, p->stride, lo, hi, &windows), &windows); /* (N, G, Lout, cpg, span) */
-    taps = windows;
-    if (d > 1) {
-        int picked;
-        STEP(lc_unfold(g, windows, r + 1, 1, d, 0, 0, &picked), &picked);        /* (..., k, 1) */
-        STEP(lc_sum(g, picked, r + 2, &taps), &taps);                            /* (..., k) */
-    }
+    STEP(lc_unfold_dilated(g, grouped, r - 1, k, p->stride, lo, hi, d, &taps), &taps); /* (N, G, Lout, cpg, k) */
     int64_t out_length = lc_graph_node(g, taps)->shape.dim[r - 1];
     STEP(lc_expand(g, taps, r + 2, opg, &xe), &xe);                               /* (N, G, Lout, cpg, k, opg) */
     LC_TRY(lc_module_param_input(m, g, 0, dtype, prefix, &weight));              /* (Cout, cpg, k) */

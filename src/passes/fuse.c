@@ -282,6 +282,15 @@ static void schedule_span(const lc_graph *g, lc_reduction_schedule *rs) {
     }
 }
 
+/* A sum over a contraction's channel axis: a sum of the product of two broadcasts (kernel.h,
+ * LC_CONTRACTION_UNROLL_MAX). */
+static bool is_channel_contraction(const lc_graph *g, const lc_node *n) {
+    if (n->op != LC_OP_SUM) return false;
+    const lc_node *x = lc_graph_node(g, n->inputs[0]);
+    return x->op == LC_OP_MUL && lc_graph_node(g, x->inputs[0])->op == LC_OP_EXPAND &&
+           lc_graph_node(g, x->inputs[1])->op == LC_OP_EXPAND;
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
 static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
@@ -303,6 +312,9 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
         if (terms >= 0) {
             lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1};
             schedule_span(f->graph, &rs);
+            if (!rs.unrolled && rs.span == LC_SPAN_ALL && terms <= LC_CONTRACTION_UNROLL_MAX &&
+                is_channel_contraction(f->graph, n))
+                rs.unrolled = true;
             k->sched.reductions[k->sched.n_reductions++] = rs;
         }
         lc_lp_schedule lp = {0};
@@ -483,6 +495,14 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
         if (u->op != LC_OP_UNFOLD) continue;
         lc_window w = lc_window_of(u);
         if (lc_window_overlaps(&w)) materialize_reductions(f, u->inputs[0], u, i);
+    }
+    for (int i = 0; i < n; i++) { /* a fold that an unfold reads (is_gather_feeding_contraction) */
+        const lc_node *u = lc_graph_node(g, i);
+        int src = u->op == LC_OP_UNFOLD ? u->inputs[0] : -1;
+        if (src < 0 || f->node_slot[src] >= 0 || lc_graph_node(g, src)->op != LC_OP_FOLD) continue;
+        f->node_slot[src] = f->n_slots++;
+        f->why[src] = dup_printf("a gather that unfold %%%d reads: a contraction's kernels would recompute it "
+                                 "per term, through a position's window index (not a vector load)", i);
     }
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;

@@ -36,6 +36,11 @@
 /* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
  * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
 #define LC_UNROLL_MAX 16
+/* A contraction's sum over channels (a sum of a product of two broadcasts, as a convolution's
+ * input gradient sums dy times the weight over output channels) unrolls up to this many
+ * terms: its terms lie a row or more apart in memory, so partial sums would build each vector
+ * lane by lane, while unrolled the loop over elements around it vectorizes. */
+#define LC_CONTRACTION_UNROLL_MAX 64
 
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
@@ -77,7 +82,8 @@ typedef enum lc_span {
 typedef struct lc_reduction_schedule {
     int node;
     int64_t terms;
-    bool unrolled; /* terms <= LC_UNROLL_MAX: unrolled; else vector partial sums */
+    bool unrolled; /* terms <= LC_UNROLL_MAX (a channel contraction's: <= LC_CONTRACTION_UNROLL_MAX):
+                      unrolled; else vector partial sums */
     lc_span span;
     int span_unfold; /* LC_SPAN_DATA: the unfold whose data slots are walked; else -1 */
 } lc_reduction_schedule;

@@ -11,17 +11,17 @@
 #include "lucid/status.h"
 
 static const bench_case CASES[] = {
-    {"avg_k4s4", false, 0, 4, 4, 0, false},
-    {"avg_k3s1p1", false, 0, 3, 1, 1, false},
-    {"lp2_k4s4", true, 2.0, 4, 4, 0, false},
-    {"lp3_k4s4", true, 3.0, 4, 4, 0, false},
-    {"lp2.5_k4s4", true, 2.5, 4, 4, 0, false},
-    {"lp2_k4s2", true, 2.0, 4, 2, 0, false},
+    {"avg_k4s4", .kernel_size = 4, .stride = 4},
+    {"avg_k3s1p1", .kernel_size = 3, .stride = 1, .padding = 1},
+    {"lp2_k4s4", .is_lp = true, .norm_type = 2.0, .kernel_size = 4, .stride = 4},
+    {"lp3_k4s4", .is_lp = true, .norm_type = 3.0, .kernel_size = 4, .stride = 4},
+    {"lp2.5_k4s4", .is_lp = true, .norm_type = 2.5, .kernel_size = 4, .stride = 4},
+    {"lp2_k4s2", .is_lp = true, .norm_type = 2.0, .kernel_size = 4, .stride = 2},
     /* windows longer than codegen unrolls (LC_UNROLL_MAX): vector partial sums */
-    {"avg_k64s64", false, 0, 64, 64, 0, false},
-    {"lp2_k64s64", true, 2.0, 64, 64, 0, false},
+    {"avg_k64s64", .kernel_size = 64, .stride = 64},
+    {"lp2_k64s64", .is_lp = true, .norm_type = 2.0, .kernel_size = 64, .stride = 64},
     /* 2-D: the ResNet stem's pool, MaxPool2d(3, 2, 1), on N,C,H,W shapes */
-    {"max2d_k3s2p1", false, 0, 3, 2, 1, true},
+    {"max2d_k3s2p1", .kernel_size = 3, .stride = 2, .padding = 1, .is_max2d = true},
     /* models with parameters: a convolution layer and its pool; the seed model, whose training
      * step on one tiny input measures per-call overhead */
     {"conv16x32_k3_avg2", .kind = BENCH_KIND_MODEL, .conv_in = 16, .conv_out = 32, .conv_k = 3, .conv_pad = 1,

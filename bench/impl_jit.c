@@ -119,16 +119,16 @@ static int jit_setup(const bench_config *cfg, int threads, void **state, char *e
 static int model_run(jit_state *s, int slot, char *err, size_t n) {
     const bench_config *cfg = s->cfg;
     lc_tensor x, g, y, dx, p[BENCH_MAX_PARAMS], dp[BENCH_MAX_PARAMS];
-    bench_wrap_tensor(&x, cfg->x[slot], cfg->n, cfg->c, cfg->l);
-    bench_wrap_tensor(&g, cfg->g ? cfg->g[slot] : NULL, cfg->n, cfg->c_out, cfg->l_out);
+    bench_wrap_tensor(&x, cfg->x[slot], bench_config_x_shape(cfg));
+    bench_wrap_tensor(&g, cfg->g ? cfg->g[slot] : NULL, bench_config_y_shape(cfg));
     lc_status st;
     if (cfg->pass == BENCH_TRAIN) {
         double loss;
         st = lc_train_step_run_module(s->step, &x, &g, &loss);
         if (st == LC_OK) s->last_loss = loss;
     } else {
-        bench_wrap_tensor(&y, cfg->y[slot], cfg->n, cfg->c_out, cfg->l_out);
-        if (cfg->dx) bench_wrap_tensor(&dx, cfg->dx[slot], cfg->n, cfg->c, cfg->l);
+        bench_wrap_tensor(&y, cfg->y[slot], bench_config_y_shape(cfg));
+        if (cfg->dx) bench_wrap_tensor(&dx, cfg->dx[slot], bench_config_x_shape(cfg));
         const lc_tensor *in[2 + BENCH_MAX_PARAMS];
         lc_tensor *out[2 + BENCH_MAX_PARAMS];
         int n_in = 0, n_out = 0;

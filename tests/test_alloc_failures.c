@@ -320,6 +320,8 @@ static void test_every_allocation_may_fail(void **state) {
                          k, lc_status_str(st), lc_last_error());
             if (lc_last_error()[0] == '\0')
                 fail_msg("%s, allocation %ld failing: no message", s->name, k);
+            char *twice = test_repeated_context(lc_last_error());
+            if (twice) fail_msg("%s, allocation %ld failing: \"%s\" twice in \"%s\"", s->name, k, twice, lc_last_error());
         }
     }
     print_message("injected %ld allocation failures\n", total);

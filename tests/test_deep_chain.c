@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "jit_harness.h"
 #include "passes/kernel.h"
@@ -36,7 +37,7 @@ static void check_chain(int n, bool mul, bool backward) {
     assert_ok(lc_fuse(ad, &f));
     int limited = 0;
     for (int i = 0; i < lc_graph_node_count(f->graph); i++)
-        limited += f->why[i] && strstr(f->why[i], "inline depth limit") != NULL;
+        limited += f->why[i] && (strstr(f->why[i], "inline depth limit") || strstr(f->why[i], "shared inline limit"));
     assert_true(limited >= lc_graph_node_count(ad) / LC_INLINE_DEPTH_MAX - 2);
     for (int k = 0; k < f->n_kernels; k++) {
         assert_true(f->kernels[k].sched.inline_depth >= 1);
@@ -66,10 +67,44 @@ static void test_chain_100000(void **state) {
     check_chain(100000, true, false);
 }
 
+/* %i = add(%i-1, %i-1): every node read twice, so the inline expression of %n has 2^n paths.
+ * Fuse materializes a node read more than once whose expression passes LC_INLINE_SHARED_MAX
+ * nodes, so collecting the kernels, their cost estimate and the code emitted for them stay
+ * linear (before, a 60-node chain never finished: every pass walked each path). The values
+ * are x·2^n, exact in float64, on the JIT as on the interpreter. */
+static void test_shared_chain(void **state) {
+    (void)state;
+    enum { N = 60 };
+    char text[8192];
+    size_t len = (size_t)snprintf(text, sizeof text, "graph {\n  %%0 = input \"x\" : f64[1,1,4]\n");
+    for (int i = 1; i <= N; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "  %%%d = add(%%%d, %%%d) : f64[1,1,4]\n", i,
+                                i - 1, i - 1);
+    snprintf(text + len, sizeof text - len, "  output %%%d\n}\n", N);
+    lc_graph *g;
+    assert_ok(lc_graph_parse(text, &g));
+    alarm(120); /* SIGALRM's default action ends the process: a hang fails the test */
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    int shared = 0;
+    for (int i = 0; i < lc_graph_node_count(f->graph); i++)
+        shared += f->why[i] && strstr(f->why[i], "shared inline limit") != NULL;
+    assert_true(shared >= N / 8);
+    for (int k = 0; k < f->n_kernels; k++) assert_true(f->kernels[k].cost <= 2 * LC_INLINE_SHARED_MAX + 2);
+    lc_fused_free(f);
+    test_rng r = test_rng_seeded(N);
+    lc_tensor **in = jit_random_inputs(g, &r, 1.0);
+    jit_check_once(g, in, 0, 0);
+    alarm(0);
+    jit_free_tensors(in, 1);
+    lc_graph_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_10000),
         cmocka_unit_test(test_chain_100000),
+        cmocka_unit_test(test_shared_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,7 @@
 #include "lucid/runtime.h"
 #include "lucid/train.h"
 #include "nn/pool_geometry.h"
+#include "support/error.h"
 #include "support/testutil.h"
 
 static void test_status_str(void **state) {
@@ -104,6 +105,25 @@ static void test_message_channel(void **state) {
     assert_null(t);
     assert_true(strlen(lc_last_error()) < 4096);
     free(text);
+}
+
+/* A context added to a message that already starts with it is kept once: a pass's own "SGD: out
+ * of memory" under its pass-level "SGD" prefix, an npy reason under "npy". */
+static void test_prefix_once(void **state) {
+    (void)state;
+    assert_int_equal(lc_fail(LC_ERR_NOMEM, "SGD: out of memory"), LC_ERR_NOMEM);
+    assert_int_equal(lc_fail_prefix(LC_ERR_NOMEM, "SGD"), LC_ERR_NOMEM);
+    assert_string_equal(lc_last_error(), "SGD: out of memory");
+    lc_fail_prefix(LC_ERR_NOMEM, "%s", "train");
+    assert_string_equal(lc_last_error(), "train: SGD: out of memory");
+    /* only a whole leading context counts: "SG" is not "SGD" */
+    lc_fail(LC_ERR_NOMEM, "SGD: out of memory");
+    lc_fail_prefix(LC_ERR_NOMEM, "SG");
+    assert_string_equal(lc_last_error(), "SG: SGD: out of memory");
+    lc_fail(LC_ERR_IO, "x.npy: cannot open");
+    lc_fail_prefix(LC_ERR_IO, "%s", "x.npy");
+    assert_string_equal(lc_last_error(), "x.npy: cannot open");
+    lc_clear_error();
 }
 
 /* ---- one failing call per public function ---- */
@@ -548,6 +568,12 @@ static void test_every_failing_call(void **state) {
             print_error("%s: message \"%s\" lacks \"%s\"\n", c->name, msg, c->needle);
             bad++;
         }
+        char *twice = test_repeated_context(msg);
+        if (twice) {
+            print_error("%s: message \"%s\" gives \"%s\" twice\n", c->name, msg, twice);
+            free(twice);
+            bad++;
+        }
         /* Out-parameters of failed calls are NULL, not left dangling. */
         if (og != (lc_graph *)0x1 && og != NULL) {
             print_error("%s left a graph\n", c->name);
@@ -627,6 +653,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_str),
         cmocka_unit_test(test_message_channel),
+        cmocka_unit_test(test_prefix_once),
         cmocka_unit_test(test_every_failing_call),
         cmocka_unit_test(test_every_public_function_is_covered),
     };

@@ -167,36 +167,66 @@ static bool fold_window_major(const lc_node *n) {
 
 /* Materialize every node whose inline expression would be more than LC_INLINE_DEPTH_MAX nodes
  * deep (a long elementwise chain): codegen evaluates a node by recursing into its inline
- * inputs, so this bounds its stack by construction. One pass in node order (topological). */
-static lc_status bound_inline_depth(lc_fused *f) {
+ * inputs, so this bounds its stack by construction. And materialize a node used more than
+ * once whose inline expression holds more than LC_INLINE_SHARED_MAX nodes: codegen emits an
+ * inline node once per use, so without that bound a chain whose nodes are each read twice
+ * (add(%1, %1), add(%2, %2), ...) doubles the emitted code per node, and a forward chain the
+ * backward reads at every step (the backward of mul(%i-1, %0)) is re-emitted from each of
+ * its links. One pass in node order (topological). */
+static lc_status bound_inline_work(lc_fused *f) {
     int n = lc_graph_node_count(f->graph);
-    int *depth = malloc(sizeof(int) * (size_t)(n ? n : 1));
-    if (!depth) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    size_t nn = (size_t)(n ? n : 1);
+    int *depth = malloc(sizeof(int) * nn);
+    int *uses = calloc(nn, sizeof(int));
+    int64_t *size = malloc(sizeof(int64_t) * nn);
+    lc_status st = LC_OK;
+    if (!depth || !uses || !size) {
+        st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const lc_node *x = lc_graph_node(f->graph, i);
+        for (int a = 0; a < lc_op_get_info(x->op)->arity; a++) uses[x->inputs[a]]++;
+    }
     for (int i = 0; i < n; i++) {
         const lc_node *x = lc_graph_node(f->graph, i);
         int d = 1;
+        int64_t nodes = 1; /* the inline expression's nodes, each counted once per use */
         for (int a = 0; a < lc_op_get_info(x->op)->arity; a++) {
             int in = x->inputs[a];
-            int da = f->node_slot[in] >= 0 ? 0 : depth[in];
-            if (1 + da > d) d = 1 + da;
+            if (f->node_slot[in] >= 0) continue;
+            if (1 + depth[in] > d) d = 1 + depth[in];
+            nodes = lc_sat_add(nodes, size[in]);
         }
-        if (d >= LC_INLINE_DEPTH_MAX && f->node_slot[i] < 0) {
+        if (f->node_slot[i] < 0 && d >= LC_INLINE_DEPTH_MAX) {
             f->node_slot[i] = f->n_slots++;
             f->why[i] = dup_printf("inline depth limit: its expression is %d nodes deep (at most %d "
                                    "inline, which bounds codegen's recursion)", d, LC_INLINE_DEPTH_MAX);
-            if (!f->why[i]) { free(depth); return lc_fail(LC_ERR_NOMEM, "fuse: out of memory"); }
+        } else if (f->node_slot[i] < 0 && uses[i] > 1 && nodes > LC_INLINE_SHARED_MAX) {
+            f->node_slot[i] = f->n_slots++;
+            f->why[i] = dup_printf("shared inline limit: read %d times, and its expression of %" PRId64
+                                   " nodes (over %d) would be emitted once per read", uses[i], nodes,
+                                   LC_INLINE_SHARED_MAX);
+        }
+        if (f->node_slot[i] >= 0 && !f->why[i]) {
+            st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+            goto done;
         }
         depth[i] = d;
+        size[i] = nodes;
     }
+done:
     free(depth);
-    return LC_OK;
+    free(uses);
+    free(size);
+    return st;
 }
 
-/* The kernel's deepest inline chain (lc_schedule.inline_depth), from its root or co-root. */
-static lc_status measure_inline_depth(const lc_fused *f, lc_kernel *k) {
-    int n = lc_graph_node_count(f->graph);
-    int *depth = calloc((size_t)(n ? n : 1), sizeof(int));
-    if (!depth) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+/* The kernel's deepest inline chain (lc_schedule.inline_depth), from its root or co-root.
+ * `depth` is scratch indexed by node: only the kernel's own nodes are read, each after it is
+ * written (an inline input is one of the kernel's nodes, earlier in node order), so it needs
+ * no clearing between kernels and the whole pass stays linear in the graph. */
+static void measure_inline_depth(const lc_fused *f, lc_kernel *k, int *depth) {
     int deepest = 0;
     for (int i = 0; i < k->n_nodes; i++) { /* in node order: inputs first */
         int node = k->nodes[i];
@@ -210,40 +240,45 @@ static lc_status measure_inline_depth(const lc_fused *f, lc_kernel *k) {
         depth[node] = d;
         if (d > deepest) deepest = d;
     }
-    free(depth);
     k->sched.inline_depth = deepest;
-    return LC_OK;
 }
 
+/* Scratch for collecting one kernel after another. Every per-node and per-slot array is
+ * stamped with the collection's epoch instead of cleared, so collecting all kernels costs
+ * what their nodes and edges cost, not the graph's size per kernel. */
 typedef struct collect {
     int inline_node;  /* a materialized node evaluated inline anyway (a co-root), or -1 */
     int *mark;        /* per node: the epoch in which it was collected */
+    int64_t *cost;    /* per node: its cost, valid where mark is this epoch */
+    int *slot_mark;   /* per slot: the epoch in which it became an argument */
+    int *depth;       /* per node: scratch for measure_inline_depth */
     int epoch;        /* bumped per collection */
     int *nodes, n_nodes;
     int *args, n_args;
-    int64_t cost;
 } collect;
 
+static void add_arg(collect *c, int slot) {
+    if (c->slot_mark[slot] == c->epoch) return;
+    c->slot_mark[slot] = c->epoch;
+    c->args[c->n_args++] = slot;
+}
+
 /* Depth-first from the root, stopping at materialized nodes (which become arguments). The
- * cost counts loads per output element, multiplied through reductions and window loops. */
+ * cost counts loads per output element, multiplied through reductions and window loops; a
+ * node used twice is evaluated twice by codegen, so it counts twice, but it is walked once
+ * (its cost is kept), so a graph whose uses fan out and join again costs its edges, not
+ * its paths. */
 static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_root) {
     int slot = f->node_slot[node];
     if (slot >= 0 && !is_root && node != c->inline_node) {
-        bool seen = false;
-        for (int i = 0; i < c->n_args; i++) seen |= c->args[i] == slot;
-        if (!seen) c->args[c->n_args++] = slot;
+        add_arg(c, slot);
         return 1;
     }
+    if (c->mark[node] == c->epoch) return c->cost[node];
+    c->mark[node] = c->epoch;
+    c->nodes[c->n_nodes++] = node;
     const lc_node *n = lc_graph_node(f->graph, node);
-    if (n->op == LC_OP_INPUT) { /* an input copied to an output */
-        bool seen = false;
-        for (int i = 0; i < c->n_args; i++) seen |= c->args[i] == slot;
-        if (!seen) c->args[c->n_args++] = slot;
-    }
-    if (c->mark[node] != c->epoch) {
-        c->mark[node] = c->epoch;
-        c->nodes[c->n_nodes++] = node;
-    }
+    if (n->op == LC_OP_INPUT) add_arg(c, slot); /* an input copied to an output */
     const lc_op_info *info = lc_op_get_info(n->op);
     /* saturating: a huge window (size near INT64_MAX) only makes the estimate "huge" */
     int64_t cost = 0;
@@ -255,7 +290,8 @@ static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_roo
         lc_window w = lc_window_of(n);
         cost = lc_sat_mul(cost, lc_fold_gather_terms(&w));
     }
-    return cost > 0 ? cost : 1;
+    c->cost[node] = cost > 0 ? cost : 1;
+    return c->cost[node];
 }
 
 static int cmp_int(const void *a, const void *b) {
@@ -396,7 +432,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     memcpy(k->args, c->args, sizeof(int) * (size_t)c->n_args);
     k->n_nodes = c->n_nodes;
     k->n_args = c->n_args;
-    LC_TRY(measure_inline_depth(f, k));
+    measure_inline_depth(f, k, c->depth);
     return schedule_inline_nodes(f, k);
 }
 
@@ -426,19 +462,20 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
         int64_t step = fold->attr[LC_FOLD_STEP], lo = fold->attr[LC_FOLD_PAD_LO], len = fold->attr[LC_FOLD_LENGTH];
         int64_t windows = wshape.dim[wshape.rank - 1];
         if (lo >= step || (windows - 1) * step - lo > len - 1) continue;
+        /* the slots read by the kernels between k1 and k2, stamped as k1 walks back, so
+         * the walk costs the arguments it passes once rather than once per candidate */
+        int read_between = ++c->epoch;
         for (int k1 = k2 - 1; k1 >= 0; k1--) {
             const lc_kernel *K1 = &f->kernels[k1];
             const lc_node *r1 = lc_graph_node(f->graph, K1->root);
             /* K2 need not read it: AvgPool1d's backward does not, yet y and dx still share
              * the pass over the windows */
             if (K1->co_root >= 0 || r1->dtype != fold->dtype ||
-                !lc_shape_equal(&r1->shape, &wshape) || f->node_slot[K1->root] != K1->dst_slot)
+                !lc_shape_equal(&r1->shape, &wshape) || f->node_slot[K1->root] != K1->dst_slot ||
+                c->slot_mark[K1->dst_slot] == read_between) {
+                for (int a = 0; a < K1->n_args; a++) c->slot_mark[K1->args[a]] = read_between;
                 continue;
-            bool read_between = false;
-            for (int k = k1 + 1; k < k2; k++)
-                for (int a = 0; a < f->kernels[k].n_args; a++)
-                    read_between |= f->kernels[k].args[a] == K1->dst_slot;
-            if (read_between) continue;
+            }
             int co = K1->root;
             LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co));
             free_kernel(&f->kernels[k1]);
@@ -469,9 +506,14 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     collect c = {0};
     c.inline_node = -1;
     c.mark = calloc(nn, sizeof(int));
+    c.cost = malloc(sizeof(int64_t) * nn);
+    /* every slot is a graph input, a graph output or a scratch slot of one node */
+    c.slot_mark = calloc(nn + (size_t)f->n_inputs + (size_t)f->n_outputs, sizeof(int));
+    c.depth = malloc(sizeof(int) * nn);
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
-    if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.nodes || !c.args) {
+    if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.nodes ||
+        !c.args) {
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
         goto done;
     }
@@ -488,7 +530,7 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
         f->node_slot[node] = lc_slot_output(f, i);
         f->why[node] = dup_printf("graph output %d", i);
     }
-    st = bound_inline_depth(f); /* first: the walks below then stay within the bound */
+    st = bound_inline_work(f); /* first: the walks below then stay within the bound */
     if (st != LC_OK) goto done;
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
@@ -523,6 +565,9 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     }
 done:
     free(c.mark);
+    free(c.cost);
+    free(c.slot_mark);
+    free(c.depth);
     free(c.nodes);
     free(c.args);
     if (st != LC_OK) {

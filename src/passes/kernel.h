@@ -48,6 +48,12 @@
  * codegen asserts the bound. */
 #define LC_INLINE_DEPTH_MAX 200
 
+/* The most nodes an inline expression read more than once may hold (each counted once per
+ * use inside it). Codegen emits an inline node once per use, so fuse materializes a shared
+ * node past this ("shared inline limit"): the code emitted for a kernel then grows with its
+ * nodes, not with the paths through them. */
+#define LC_INLINE_SHARED_MAX 64
+
 typedef enum lc_loop_order {
     LC_LOOP_ELEMENTS, /* one trip per element of the root, the last axis innermost */
     /* The root is a fold over the last axis: a loop over blocks q of `step` positions

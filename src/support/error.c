@@ -41,6 +41,13 @@ lc_status lc_fail_prefix(lc_status status, const char *fmt, ...) {
     va_start(ap, fmt);
     int n = vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
+    /* A message that already starts with this context keeps it once ("npy: npy: ..." would
+     * say nothing more). */
+    size_t len = strlen(last_message);
+    if (len && !strncmp(old, last_message, len) && old[len] == ':' && old[len + 1] == ' ') {
+        memcpy(last_message, old, sizeof old);
+        return status;
+    }
     /* Append ": <old>" by hand, truncating at the buffer's end (snprintf here trips gcc's
      * -Wformat-truncation, which is exactly the truncation we want). */
     size_t used = n < 0 ? 0 : (size_t)n < sizeof last_message ? (size_t)n : sizeof last_message - 1;

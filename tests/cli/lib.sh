@@ -31,6 +31,13 @@ expect_ok() {
     return 0
 }
 
+# repeated_context TEXT: the context TEXT gives twice in a row ("interp: interp: ...", at the
+# start or after a ": "), or nothing.
+repeated_context() {
+    local re='(^|: )([^:]+): \2: '
+    [[ "$1" =~ $re ]] && echo "${BASH_REMATCH[2]}"
+}
+
 # expect_error CODE PATTERN ARGS...: exit CODE and exactly one stderr line equal to PATTERN,
 # where * matches anything (used only for text the library words, e.g. .npy reasons).
 expect_error() {
@@ -49,6 +56,9 @@ expect_error() {
     pat=${pat//\?/\\?}
     # shellcheck disable=SC2053
     if [[ "$err" != $pat ]]; then fail "lucidc $*: stderr\n  got  '$err'\n  want '$pattern'"; return 1; fi
+    local twice
+    twice=$(repeated_context "$err")
+    if [ -n "$twice" ]; then fail "lucidc $*: stderr gives '$twice' twice: '$err'"; return 1; fi
     return 0
 }
 

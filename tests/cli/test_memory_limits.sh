@@ -49,7 +49,7 @@ echo "note: lucidc starts from ulimit -v $floor KiB" >&2
 
 # sweep ENGINE FROM STEP TO (KiB above the floor): runs at floor + FROM, + STEP, ... up to TO.
 sweep() {
-    local engine=$1 from=$2 step=$3 span=$4 limit rc lines ok=0 clean=0
+    local engine=$1 from=$2 step=$3 span=$4 limit rc lines twice ok=0 clean=0
     for ((limit = floor + from; limit <= floor + span; limit += step)); do
         rm -f "$TMP/y.npy" "$TMP/gx.npy"
         (ulimit -v "$limit" && exec "$LUCIDC" run --module "$M" --input "$X" --grad-out "$G" \
@@ -67,6 +67,8 @@ sweep() {
             lines=$(wc -l <"$TMP/err")
             [ "$lines" = 1 ] && grep -q '^lucidc: ' "$TMP/err" ||
                 fail "$engine under ulimit -v $limit: exit $rc with $lines stderr lines: $(head -c 400 "$TMP/err")"
+            twice=$(repeated_context "$(cat "$TMP/err")")
+            [ -z "$twice" ] || fail "$engine under ulimit -v $limit: '$twice' twice in: $(cat "$TMP/err")"
             [ ! -e "$TMP/y.npy" ] && [ ! -e "$TMP/gx.npy" ] ||
                 fail "$engine under ulimit -v $limit: exit $rc but an output was written"
             ;;

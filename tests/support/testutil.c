@@ -101,3 +101,14 @@ lc_module *test_lppool(double norm_type, int64_t k, int64_t stride, bool ceil_mo
     assert_ok(lc_lppool1d_new(&p, &m));
     return m;
 }
+
+char *test_repeated_context(const char *msg) {
+    for (const char *at = msg; at;) {
+        const char *colon = strstr(at, ": ");
+        if (!colon) break;
+        size_t n = (size_t)(colon - at);
+        if (n && !strncmp(colon + 2, at, n) && !strncmp(colon + 2 + n, ": ", 2)) return strndup(at, n);
+        at = colon + 2;
+    }
+    return NULL;
+}

@@ -38,6 +38,11 @@ void assert_tensor_close(const lc_tensor *got, const lc_tensor *want, double rto
 void assert_values_close(const lc_tensor *got, const double *want, int64_t n, double rtol,
                          double atol);
 
+/* The context that `msg` repeats ("interp: interp: ...", "SGD: SGD: ..."): a "WORD: " at its
+ * start or after a ": " that the same "WORD: " follows, as a malloc'd string, or NULL when
+ * every context appears once. */
+char *test_repeated_context(const char *msg);
+
 /* Deterministic pseudo-random numbers (xorshift), for reproducible random tests. */
 typedef struct test_rng { uint64_t state; } test_rng;
 test_rng test_rng_seeded(uint64_t seed);

@@ -302,6 +302,9 @@ int cli_output_stage(cli_output *o, void *data, size_t len) {
     int err = fd < 0 ? errno : 0;
     if (!err && o->has_mode && fchmod(fd, o->mode) != 0) err = errno; /* keep the file's mode, as cp */
     if (!err) err = write_all(fd, data, len);
+    /* on disk before the rename: a crash after it must not leave the final name on blocks
+     * that were never written */
+    if (!err && fsync(fd) != 0) err = errno;
     if (fd >= 0 && close(fd) != 0 && !err) err = errno;
     free(data);
     if (err) {
@@ -404,6 +407,7 @@ lc_status cli_write_atomic(const char *path, const char *data, size_t len) {
     int fd = create_temp(path, &tmp);
     if (fd < 0) return lc_fail(LC_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
     int err = write_all(fd, data, len);
+    if (!err && fsync(fd) != 0) err = errno; /* as cli_output_stage */
     if (close(fd) != 0 && !err) err = errno;
     if (!err && rename(tmp, path) != 0) err = errno;
     if (err) unlink(tmp);

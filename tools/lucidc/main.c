@@ -122,9 +122,21 @@ int cli_error(const char *where, const char *fmt, ...) {
     return CLI_ERROR;
 }
 
+/* `msg` past a leading "<word>: " that repeats the last word of `where` (a library message
+ * "interp: cannot allocate ..." under where "interp", or "fuse: ..." under "stage fuse"), so a
+ * context the library already gave is not printed twice. */
+static const char *skip_repeated_context(const char *where, const char *msg) {
+    if (!where || !where[0]) return msg;
+    const char *word = where + strlen(where);
+    while (word > where && word[-1] != ' ') word--;
+    size_t n = strlen(word);
+    if (n && !strncmp(msg, word, n) && msg[n] == ':' && msg[n + 1] == ' ') return msg + n + 2;
+    return msg;
+}
+
 int cli_lib_error(const char *where) {
     const char *msg = lc_last_error();
-    print_line(where, msg[0] ? msg : "unknown error");
+    print_line(where, msg[0] ? skip_repeated_context(where, msg) : "unknown error");
     return CLI_ERROR;
 }
 

@@ -68,8 +68,6 @@ lc_status lc_maxpool_slot_coords(const char *who, lc_graph *g, int windows, int6
         return lc_fail(LC_ERR_UNSUPPORTED, "%s: indices of a float32 input need each pooled axis to hold "
                        "at most 2^24 = %" PRId64 " elements, got %" PRId64 " (use float64)", who,
                        F32_EXACT_INT, len);
-    int64_t size = w->attr[LC_UNFOLD_SIZE], step = w->attr[LC_UNFOLD_STEP], lo = w->attr[LC_UNFOLD_PAD_LO],
-            hi = w->attr[LC_UNFOLD_PAD_HI], dilation = w->attr[LC_UNFOLD_DILATION];
     lc_shape shape = {.rank = 1 + trailing};
     shape.dim[0] = len;
     for (int d = 1; d <= trailing; d++) shape.dim[d] = 1;
@@ -80,7 +78,13 @@ lc_status lc_maxpool_slot_coords(const char *who, lc_graph *g, int windows, int6
     lc_status st = lc_constant(g, w->dtype, shape, ramp, &c);
     free(ramp);
     LC_TRY(st);
-    return lc_unfold_dilated(g, c, 0, size, step, lo, hi, dilation, out);
+    return lc_maxpool_unfold_like(g, c, windows, 0, out);
+}
+
+lc_status lc_maxpool_unfold_like(lc_graph *g, int src, int windows, int dim, int *out) {
+    const lc_node *w = lc_graph_node(g, windows);
+    return lc_unfold_dilated(g, src, dim, w->attr[LC_UNFOLD_SIZE], w->attr[LC_UNFOLD_STEP],
+                             w->attr[LC_UNFOLD_PAD_LO], w->attr[LC_UNFOLD_PAD_HI], w->attr[LC_UNFOLD_DILATION], out);
 }
 
 lc_status lc_maxpool_chosen(lc_graph *g, int chooser, int values, int *out) {

@@ -1,9 +1,9 @@
 /* MaxPool2d(kernel_size, stride = kernel_size, padding = 0, dilation = 1,
  * return_indices = False, ceil_mode = False), PyTorch's semantics (docs/semantics.md). Input
- * (N, C, H, W) or (C, H, W). A 2-D window is two unfolds (rows, then columns, each padded with
- * -inf) and two maxes (over the columns of each row, then over the rows): the first maximum
- * in row-major window order is the first row holding the maximum, then the first column in it,
- * so the gradient reaches the element PyTorch's does. */
+ * (N, C, H, W) or (C, H, W). A 2-D window is separable: a 1-D max pool along the width (unfold
+ * padded with -inf, max), then one along the height of those row maxima: the first maximum in
+ * row-major window order is the first row holding the maximum, then the first column in it, so
+ * the gradient reaches the element PyTorch's does. */
 #include "nn/module_internal.h"
 #include "support/error.h"
 
@@ -41,26 +41,30 @@ lc_status lc_maxpool2d_forward_coords(const lc_module *m, lc_graph *g, int x, co
                        WHO, s->rank);
     int h = s->rank - 2, w = s->rank - 1, rows, cols, row_max;
     const lc_maxpool2d_params *p = &m->max2;
-    /* (..., H, W) -> (..., Ho, W, kh) -> (..., Ho, Wo, kh, kw) */
-    LC_TRY(lc_maxpool_windows(WHO, g, x, h, p->kernel_size[0], p->stride[0], p->padding[0], p->dilation[0],
-                              p->ceil_mode, prefix, &rows));
-    LC_TRY(lc_maxpool_windows(WHO, g, rows, w, p->kernel_size[1], p->stride[1], p->padding[1],
-                              p->dilation[1], p->ceil_mode, prefix, &cols));
-    LC_TRY(lc_max(g, cols, s->rank + 1, &row_max));
+    /* Separable: each input row's column windows first, (..., H, W) -> (..., H, Wo, kw) ->
+     * max -> (..., H, Wo), then the row windows of that, -> (..., Ho, Wo, kh) -> max. Each
+     * row maximum is computed once (fuse materializes it where row windows overlap), and the
+     * backward gathers through two 1-D masks instead of re-searching whole windows. */
+    LC_TRY(lc_maxpool_windows(WHO, g, x, w, p->kernel_size[1], p->stride[1], p->padding[1], p->dilation[1],
+                              p->ceil_mode, prefix, &cols));
+    LC_TRY(lc_max(g, cols, s->rank, &row_max));
     LC_TRY(lc_module_name_node(g, row_max, prefix, WHO, NULL));
-    LC_TRY(lc_max(g, row_max, s->rank, y));
+    LC_TRY(lc_maxpool_windows(WHO, g, row_max, h, p->kernel_size[0], p->stride[0], p->padding[0],
+                              p->dilation[0], p->ceil_mode, prefix, &rows));
+    LC_TRY(lc_max(g, rows, s->rank, y));
     LC_TRY(lc_module_name_node(g, *y, prefix, WHO, "rows"));
     if (!coords) return LC_OK;
     /* The chosen element's row and column, plus one, found the way the gradient finds it:
-     * in each window row the first column holding the row's maximum, then the first row
-     * holding the window's. The ramps are (H, 1) and (W, 1) so that their windows, (Ho, 1, kh)
-     * and (Wo, 1, kw), line up with the window axes. */
-    int h_slots, w_slots, col_in_row;
+     * in each input row of a window the first column holding the row's maximum, then the
+     * first row holding the window's. The ramps are (W) and (H, 1) so that their windows,
+     * (Wo, kw) and (Ho, 1, kh), line up with the window axes. */
+    int h_slots, w_slots, col_in_row, col_windows;
+    LC_TRY(lc_maxpool_slot_coords(WHO, g, cols, s->dim[w], 0, &w_slots));
     LC_TRY(lc_maxpool_slot_coords(WHO, g, rows, s->dim[h], 1, &h_slots));
-    LC_TRY(lc_maxpool_slot_coords(WHO, g, cols, s->dim[w], 1, &w_slots));
     LC_TRY(lc_maxpool_chosen(g, cols, w_slots, &col_in_row));
-    LC_TRY(lc_maxpool_chosen(g, row_max, h_slots, &coords[0]));
-    LC_TRY(lc_maxpool_chosen(g, row_max, col_in_row, &coords[1]));
+    LC_TRY(lc_maxpool_unfold_like(g, col_in_row, rows, h, &col_windows));
+    LC_TRY(lc_maxpool_chosen(g, rows, h_slots, &coords[0]));
+    LC_TRY(lc_maxpool_chosen(g, rows, col_windows, &coords[1]));
     LC_TRY(lc_module_name_node(g, coords[0], prefix, WHO, "index_row"));
     return lc_module_name_node(g, coords[1], prefix, WHO, "index_col");
 }

@@ -49,6 +49,8 @@ lc_status lc_maxpool2d_forward_coords(const lc_module *m, lc_graph *g, int x, co
  * 1..len, shaped (len, 1 x `trailing`), unfolded as `windows` unfolded its axis. */
 lc_status lc_maxpool_slot_coords(const char *who, lc_graph *g, int windows, int64_t len, int trailing,
                                  int *out);
+/* `src`'s axis `dim` unfolded with the geometry of the unfold `windows` (zero padding). */
+lc_status lc_maxpool_unfold_like(lc_graph *g, int src, int windows, int dim, int *out);
 /* sum over the last axis of max_mask(chooser) * values: the value at each axis's first maximum
  * (exact: every other term is 0). */
 lc_status lc_maxpool_chosen(lc_graph *g, int chooser, int values, int *out);

@@ -1,9 +1,12 @@
 /* From a fused program to callable code: emit IR (emit_*.c, see emit.h), optimize with the new pass
  * manager for the target that target.c chose (the host, or LUCID_CPU / LUCID_CPU_FEATURES),
  * emit an object in memory, and link it into the process's ORC LLJIT, in a JITDylib of the
- * program's own (jit_session.c, which also lends the target machine). The object bytes are
- * what the disk cache (objcache.c) stores. Only C API calls present in LLVM 15-22 are used;
+ * program's own (jit_session.c, which also lends the target machines). Each kernel is a module
+ * of its own, and the modules go through these steps on several threads at once (lc_codegen,
+ * at the end); their objects are linked together. The object bytes are what the disk cache
+ * (objcache.c) stores, one file per kernel. Only C API calls present in LLVM 15-22 are used;
  * adding an object avoids the thread-safe-context API that changed in LLVM 21. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -102,13 +105,20 @@ static bool builds_vectors_by_lane(LLVMModuleRef mod) {
     return false;
 }
 
-/* The pass pipeline at `level`, `slp` when some module of the program builds vectors lane by
- * lane (the decision is the program's, so splitting it into modules changes no code): also part
- * of the disk cache's key, so an object made by another pipeline is never loaded. */
-static const char *pass_pipeline(bool slp, int level) {
-    static const char *const fixed[] = {"default<O0>", "default<O1>"};
-    if (level < 2) return fixed[level < 1 ? 0 : 1];
-    return slp ? LUCID_PIPELINE("slp-vectorizer," INSTCOMBINE ",") : LUCID_PIPELINE("");
+/* The pass pipelines: default<O0>, default<O1>, Lucid's list, Lucid's list with SLP. */
+enum { N_PIPELINES = 4 };
+static const char *const g_pipelines[N_PIPELINES] = {
+    "default<O0>", "default<O1>", LUCID_PIPELINE(""),
+    LUCID_PIPELINE("slp-vectorizer," INSTCOMBINE ","),
+};
+
+/* The pass pipeline at `level`, with SLP when some module of the program builds vectors lane
+ * by lane (the decision is the program's, so splitting it into modules changes no code): its
+ * index in g_pipelines. The pipeline is also part of the disk cache's key, so an object made
+ * by another pipeline is never loaded. */
+static int pass_pipeline(bool slp, int level) {
+    if (level < 2) return level < 1 ? 0 : 1;
+    return slp ? 3 : 2;
 }
 
 static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline) {
@@ -276,20 +286,32 @@ static void phase_finish(compile_job *job, part *pt) {
 
 /* ---- compiling the parts, on up to compile_threads() threads ---- */
 
-/* Most threads a compile uses (itself included): the LUCID_COMPILE_THREADS environment
- * variable when it is a number from 1 to MAX_COMPILE_THREADS, else the processors online,
- * at most MAX_COMPILE_THREADS. Only the time changes with it: every module is compiled the
- * same way on whichever thread takes it. */
+/* Most threads a compile uses (itself included): LUCID_COMPILE_THREADS, read once per
+ * process, else the processors online, at most MAX_COMPILE_THREADS. Only the time changes
+ * with it: every module is compiled the same way on whichever thread takes it. */
 #define MAX_COMPILE_THREADS 16
-static int compile_threads(void) {
+static int g_compile_threads;
+
+static void read_compile_threads(void) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus < 1 ? 1 : cpus > MAX_COMPILE_THREADS ? MAX_COMPILE_THREADS : (int)cpus;
     const char *env = getenv("LUCID_COMPILE_THREADS");
     if (env && *env) {
         char *end;
-        long n = strtol(env, &end, 10);
-        if (*end == 0 && n >= 1 && n <= MAX_COMPILE_THREADS) return (int)n;
+        errno = 0;
+        long v = strtol(env, &end, 10);
+        if (errno == 0 && *end == 0 && v >= 1 && v <= MAX_COMPILE_THREADS) n = (int)v;
+        else
+            fprintf(stderr, "lucid: LUCID_COMPILE_THREADS must be an integer between 1 and %d, "
+                            "got \"%s\"; using %d\n", MAX_COMPILE_THREADS, env, n);
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return cpus < 1 ? 1 : cpus > MAX_COMPILE_THREADS ? MAX_COMPILE_THREADS : (int)cpus;
+    g_compile_threads = n;
+}
+
+static int compile_threads(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_compile_threads);
+    return g_compile_threads;
 }
 
 /* Take parts until none is left in this phase (every thread of the job runs this, the
@@ -305,11 +327,20 @@ static void *compile_parts(void *arg) {
     return NULL;
 }
 
-/* One phase over every part, on up to compile_threads() threads. */
-static void run_phase(compile_job *job, void (*phase)(compile_job *, part *)) {
+/* Whether a compile has gone through emission, and through each pipeline, in this process.
+ * Until one has, that step runs on the calling thread only: LLVM makes some of its tables and
+ * registries on first use, and it does that safely from any thread, but through libLLVM's own
+ * atomics and locks, which ThreadSanitizer does not see (libLLVM is not instrumented), so it
+ * would report a race in a TSan build. Once made, they are only read. */
+static atomic_bool g_warm_emit, g_warm[N_PIPELINES];
+
+/* One phase over every part: on up to compile_threads() threads when `warm`, else on the
+ * calling thread. */
+static void run_phase(compile_job *job, void (*phase)(compile_job *, part *), bool warm) {
     job->phase = phase;
     atomic_store(&job->next, 0);
-    int helpers = compile_threads() - 1;
+    int most = compile_threads(); /* read (an invalid value reported) at the first compile */
+    int helpers = warm ? most - 1 : 0;
     if (helpers > job->n_parts - 1) helpers = job->n_parts - 1;
     pthread_t threads[MAX_COMPILE_THREADS];
     int started = 0;
@@ -390,14 +421,21 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
             parts[i].last = i < f->n_kernels ? i + 1 : 0;
         }
         atomic_init(&job.next, 0);
-        run_phase(&job, phase_emit);
+        run_phase(&job, phase_emit, atomic_load(&g_warm_emit));
         bool lanes = false, emitted = true;
         for (int i = 0; i < n_parts; i++) {
             lanes = lanes || parts[i].lanes;
             emitted = emitted && parts[i].st == LC_OK;
         }
-        job.pipeline = pass_pipeline(lanes, o.opt_level);
-        if (emitted && o.last_step != LC_CODEGEN_EMIT) run_phase(&job, phase_finish);
+        int pipeline = pass_pipeline(lanes, o.opt_level);
+        job.pipeline = g_pipelines[pipeline];
+        if (emitted) atomic_store(&g_warm_emit, true);
+        if (emitted && o.last_step != LC_CODEGEN_EMIT) {
+            run_phase(&job, phase_finish, atomic_load(&g_warm[pipeline]));
+            bool done = true;
+            for (int i = 0; i < n_parts; i++) done = done && parts[i].st == LC_OK;
+            if (done) atomic_store(&g_warm[pipeline], true);
+        }
         for (int i = 0; i < n_parts; i++) part_release(o.opt_level, &parts[i]);
         for (int i = 0; i < n_parts && st == LC_OK; i++) /* the first failure, in kernel order */
             if (parts[i].st != LC_OK) st = lc_fail(parts[i].st, "%s", parts[i].error);

@@ -5,9 +5,10 @@
  *    first link)      lc_jit_free removes the tracker (the code goes) and puts the JITDylib
  *                     back on a free list for the next program; so the dylibs alive are at
  *                     most the programs alive at once.
- *   target machines ─ a free list per code-generator level; a compile takes one and gives it
- *                     back (a target machine is not for two threads at once, and making one
- *                     builds the subtarget's tables again).
+ *   target machines ─ a free list per code-generator level; each module a compile makes (one
+ *                     per kernel, on several threads) takes one and gives it back (a target
+ *                     machine is not for two threads at once, and making one builds the
+ *                     subtarget's tables again).
  *
  * Making these per compile cost 3.7M instructions of a small program's 35-83M (the LLJIT
  * builds a target machine of its own for the host, and a fresh target machine rebuilds its

@@ -1,6 +1,7 @@
 /* Everything that may happen at once in a process that embeds Lucid, at once: one compiled
  * program run from 8 threads while other threads compile (hitting and missing the in-memory
- * and disk caches), clear the in-memory cache and change the pool's thread count. Every
+ * and disk caches; the overlapping-window backwards are two kernels, compiled on two threads of
+ * their own), clear the in-memory cache and change the pool's thread count. Every
  * result must be bit-identical to a single-threaded run of the same program (docs/pipeline.md: no
  * reduction is split between threads, so the thread count never changes a bit).
  *

@@ -32,5 +32,9 @@
 /* Add `lc_kernel_<k>` (and its inlined body) for every kernel of `f` to `mod`. `fma`: the
  * target has fused multiply-add. */
 lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma);
+/* The same for kernels [first, last) only: jit.c compiles each kernel as a module of its own,
+ * in a context of its own, so that kernels can be compiled on several threads at once. */
+lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
+                          LLVMModuleRef mod, bool fma);
 
 #endif

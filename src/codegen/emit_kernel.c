@@ -497,6 +497,11 @@ row_done:;
 }
 
 lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma) {
+    return lc_emit_kernels(f, 0, f->n_kernels, ctx, mod, fma);
+}
+
+lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
+                          LLVMModuleRef mod, bool fma) {
     emitter e = {0};
     e.fma = fma;
     e.ctx = ctx;
@@ -514,7 +519,7 @@ lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mo
     lc_status st = LC_OK;
     if (!e.slot_ptr || !e.slot_scope || !e.slot_noalias || !e.globals)
         st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
-    for (int kid = 0; kid < f->n_kernels && st == LC_OK; kid++) {
+    for (int kid = first; kid < last && st == LC_OK; kid++) {
         e.k = &f->kernels[kid];
         if (e.k->n_args + 4 > 64) {
             st = lc_fail(LC_ERR_UNSUPPORTED, "codegen: kernel %d reads %d buffers (at most 61)",

@@ -1,11 +1,19 @@
 /* From a fused program to callable code: emit IR (emit_*.c, see emit.h), optimize with the new pass
  * manager for the target that target.c chose (the host, or LUCID_CPU / LUCID_CPU_FEATURES),
  * emit an object in memory, and link it into the process's ORC LLJIT, in a JITDylib of the
- * program's own (jit_session.c, which also lends the target machine). The object bytes are
- * what the disk cache (objcache.c) stores. Only C API calls present in LLVM 15-22 are used;
+ * program's own (jit_session.c, which also lends the target machines). Each kernel is a module
+ * of its own, and the modules go through these steps on several threads at once (lc_codegen,
+ * at the end); their objects are linked together. The object bytes are what the disk cache
+ * (objcache.c) stores, one file per kernel. Only C API calls present in LLVM 15-22 are used;
  * adding an object avoids the thread-safe-context API that changed in LLVM 21. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -97,12 +105,20 @@ static bool builds_vectors_by_lane(LLVMModuleRef mod) {
     return false;
 }
 
-/* The pass pipeline for `mod` at `level`: also part of the disk cache's key, so an object
- * made by another pipeline is never loaded. */
-static const char *pass_pipeline(LLVMModuleRef mod, int level) {
-    static const char *const fixed[] = {"default<O0>", "default<O1>"};
-    if (level < 2) return fixed[level < 1 ? 0 : 1];
-    return builds_vectors_by_lane(mod) ? LUCID_PIPELINE("slp-vectorizer," INSTCOMBINE ",") : LUCID_PIPELINE("");
+/* The pass pipelines: default<O0>, default<O1>, Lucid's list, Lucid's list with SLP. */
+enum { N_PIPELINES = 4 };
+static const char *const g_pipelines[N_PIPELINES] = {
+    "default<O0>", "default<O1>", LUCID_PIPELINE(""),
+    LUCID_PIPELINE("slp-vectorizer," INSTCOMBINE ","),
+};
+
+/* The pass pipeline at `level`, with SLP when some module of the program builds vectors lane
+ * by lane (the decision is the program's, so splitting it into modules changes no code): its
+ * index in g_pipelines. The pipeline is also part of the disk cache's key, so an object made
+ * by another pipeline is never loaded. */
+static int pass_pipeline(bool slp, int level) {
+    if (level < 2) return level < 1 ? 0 : 1;
+    return slp ? 3 : 2;
 }
 
 static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline) {
@@ -134,103 +150,312 @@ static lc_status emit_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, LLVMCod
     return *bytes ? LC_OK : lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
 }
 
-/* Build IR, optimize, produce object bytes (or take them from the disk cache). */
-static lc_status compile_object(const lc_fused *f, const lc_codegen_options *o,
-                                lc_codegen_texts *texts, char **obj, size_t *obj_len) {
+/* One module of a compile: kernels [first, last) of the program, built in a context of its
+ * own, so that modules compile on different threads at once (an LLVM context is for one thread
+ * at a time, a target machine too: each module takes its own from jit_session.c). A part is
+ * emitted (part_emit), then, once every part is, optimized and made an object (part_finish),
+ * by whichever threads take it; what it makes stays here until the caller gathers it in
+ * kernel order. */
+typedef struct part {
+    int first, last;          /* kernels */
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMTargetMachineRef tm;
+    char *ir;                 /* the IR text: the disk cache's key (NULL without a cache) */
+    bool lanes;               /* the module builds vectors lane by lane */
+    lc_strbuf remarks;
+    char *obj;                /* object bytes */
+    size_t obj_len;
+    lc_codegen_texts texts;   /* this module's texts and times */
+    lc_status st;
+    char error[512];          /* lc_last_error() of the thread that failed (it is per thread) */
+} part;
+
+/* What every part's compile shares. */
+typedef struct compile_job {
+    const lc_fused *f;
+    const lc_codegen_options *o;
+    bool want_texts;
     const char *triple, *cpu, *features; /* the process's target (target.c) */
-    LC_TRY(lc_codegen_target(&triple, &cpu, &features));
+    bool keyed;               /* the disk cache is on */
+    const char *pipeline;     /* decided between the two phases */
+    part *parts;
+    int n_parts;
+    atomic_int next;          /* the next part no thread has taken in this phase */
+    void (*phase)(struct compile_job *, part *);
+} compile_job;
+
+/* Build and verify the part's IR (and its text when the disk cache or a dump needs it). */
+static lc_status part_emit(compile_job *job, part *pt) {
+    const lc_codegen_options *o = job->o;
+    lc_codegen_texts *texts = job->want_texts ? &pt->texts : NULL;
     double t0 = lc_now_ms();
-    LLVMContextRef ctx = LLVMContextCreate();
-    lc_strbuf remarks = {0};
-    bool want_remarks = texts && o->want_remarks;
-    LLVMContextSetDiagnosticHandler(ctx, collect_remark, want_remarks ? &remarks : NULL);
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("lucid", ctx);
-    LLVMTargetMachineRef tm = NULL;
-    char *ir = NULL;
-    char *msg = NULL;
-    lc_status st = lc_jit_machine_take(o->opt_level, &tm);
-    if (st != LC_OK) goto done;
-    LLVMSetTarget(mod, triple);
-    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
-    LLVMSetModuleDataLayout(mod, td);
+    pt->ctx = LLVMContextCreate();
+    LLVMContextSetDiagnosticHandler(pt->ctx, collect_remark,
+                                    texts && o->want_remarks ? &pt->remarks : NULL);
+    pt->mod = LLVMModuleCreateWithNameInContext("lucid", pt->ctx);
+    LC_TRY(lc_jit_machine_take(o->opt_level, &pt->tm));
+    LLVMSetTarget(pt->mod, job->triple);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(pt->tm);
+    LLVMSetModuleDataLayout(pt->mod, td);
     LLVMDisposeTargetData(td);
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
-    st = lc_emit_module(f, ctx, mod, strstr(features, "+fma") != NULL);
-    if (st != LC_OK) goto done;
-    if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
-        st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");
+    LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod,
+                           strstr(job->features, "+fma") != NULL));
+    char *msg = NULL;
+    if (LLVMVerifyModule(pt->mod, LLVMReturnStatusAction, &msg)) {
+        lc_status st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");
         LLVMDisposeMessage(msg);
-        goto done;
+        return st;
     }
     if (msg) LLVMDisposeMessage(msg);
+    pt->lanes = builds_vectors_by_lane(pt->mod);
     /* The IR text is the disk cache's key; printing it cost 2-5% of a compile, so without a
      * cache (and no `llvm` dump) it is not made. */
-    bool keyed = lc_objcache_enabled();
-    if (keyed || (texts && o->want_llvm)) {
-        ir = copy_llvm_string(LLVMPrintModuleToString(mod));
-        if (!ir) { st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory"); goto done; }
+    if (job->keyed || (texts && o->want_llvm)) {
+        pt->ir = copy_llvm_string(LLVMPrintModuleToString(pt->mod));
+        if (!pt->ir) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     }
     if (texts) {
         texts->ms_emit = lc_now_ms() - t0;
-        if (o->want_llvm) texts->llvm = strdup(ir);
+        if (o->want_llvm && !(texts->llvm = strdup(pt->ir)))
+            return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     }
-    if (o->last_step == LC_CODEGEN_EMIT) goto done;
+    return LC_OK;
+}
+
+/* Optimize the part's module and make its object (or take the object from the disk cache). */
+static lc_status part_finish(compile_job *job, part *pt) {
+    const lc_codegen_options *o = job->o;
+    lc_codegen_texts *texts = job->want_texts ? &pt->texts : NULL;
     /* Disk cache: skip optimization and emission when the same IR was compiled before for
      * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
     bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
-    const char *pipeline = pass_pipeline(mod, o->opt_level);
-    if (keyed && !want_later && lc_objcache_load(ir, triple, cpu, features, pipeline, obj, obj_len)) {
+    if (job->keyed && !want_later &&
+        lc_objcache_load(pt->ir, job->triple, job->cpu, job->features, job->pipeline, &pt->obj,
+                         &pt->obj_len)) {
         if (texts) texts->cache_hit = true;
-        goto done;
+        return LC_OK;
     }
     double t1 = lc_now_ms();
-    st = optimize(mod, tm, pipeline);
-    if (st != LC_OK) goto done;
+    LC_TRY(optimize(pt->mod, pt->tm, job->pipeline));
     if (texts) {
         texts->ms_opt = lc_now_ms() - t1;
-        if (o->want_llvm_opt) texts->llvm_opt = copy_llvm_string(LLVMPrintModuleToString(mod));
+        if (o->want_llvm_opt &&
+            !(texts->llvm_opt = copy_llvm_string(LLVMPrintModuleToString(pt->mod))))
+            return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     }
-    if (o->last_step == LC_CODEGEN_OPTIMIZE) goto done;
-    if (texts) {
-        if (o->want_asm) {
-            LLVMModuleRef clone = LLVMCloneModule(mod);
-            size_t len;
-            st = emit_object(tm, clone, LLVMAssemblyFile, &texts->asm_text, &len);
-            LLVMDisposeModule(clone);
-            if (st != LC_OK) goto done;
-        }
+    if (o->last_step == LC_CODEGEN_OPTIMIZE) return LC_OK;
+    if (texts && o->want_asm) {
+        LLVMModuleRef clone = LLVMCloneModule(pt->mod);
+        size_t len;
+        lc_status st = emit_object(pt->tm, clone, LLVMAssemblyFile, &texts->asm_text, &len);
+        LLVMDisposeModule(clone);
+        LC_TRY(st);
     }
     double t2 = lc_now_ms();
-    st = emit_object(tm, mod, LLVMObjectFile, obj, obj_len);
-    if (st != LC_OK) goto done;
+    LC_TRY(emit_object(pt->tm, pt->mod, LLVMObjectFile, &pt->obj, &pt->obj_len));
     if (texts) texts->ms_object = lc_now_ms() - t2;
-    if (keyed) lc_objcache_store(ir, triple, cpu, features, pipeline, *obj, *obj_len);
-done:
-    if (want_remarks && st == LC_OK) st = lc_strbuf_finish(&remarks, &texts->remarks);
-    else lc_strbuf_free(&remarks);
-    free(ir);
-    lc_jit_machine_give_back(o->opt_level, tm);
-    LLVMDisposeModule(mod);
-    LLVMContextDispose(ctx);
-    return st;
+    if (job->keyed)
+        lc_objcache_store(pt->ir, job->triple, job->cpu, job->features, job->pipeline, pt->obj,
+                          pt->obj_len);
+    return LC_OK;
 }
 
+/* The LLVM objects of a part, given back or disposed (its results stay). */
+static void part_release(int opt_level, part *pt) {
+    lc_strbuf_free(&pt->remarks);
+    free(pt->ir);
+    pt->ir = NULL;
+    lc_jit_machine_give_back(opt_level, pt->tm);
+    pt->tm = NULL;
+    if (pt->mod) LLVMDisposeModule(pt->mod);
+    pt->mod = NULL;
+    if (pt->ctx) LLVMContextDispose(pt->ctx);
+    pt->ctx = NULL;
+}
+
+static void phase_emit(compile_job *job, part *pt) { pt->st = part_emit(job, pt); }
+static void phase_finish(compile_job *job, part *pt) {
+    pt->st = part_finish(job, pt);
+    if (pt->st == LC_OK && job->want_texts && job->o->want_remarks)
+        pt->st = lc_strbuf_finish(&pt->remarks, &pt->texts.remarks);
+    part_release(job->o->opt_level, pt); /* its memory goes as soon as it is done */
+}
+
+/* ---- compiling the parts, on up to compile_threads() threads ---- */
+
+/* Most threads a compile uses (itself included): LUCID_COMPILE_THREADS, read once per
+ * process, else the processors online, at most MAX_COMPILE_THREADS. Only the time changes
+ * with it: every module is compiled the same way on whichever thread takes it. */
+#define MAX_COMPILE_THREADS 16
+static int g_compile_threads;
+
+static void read_compile_threads(void) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = cpus < 1 ? 1 : cpus > MAX_COMPILE_THREADS ? MAX_COMPILE_THREADS : (int)cpus;
+    const char *env = getenv("LUCID_COMPILE_THREADS");
+    if (env && *env) {
+        char *end;
+        errno = 0;
+        long v = strtol(env, &end, 10);
+        if (errno == 0 && *end == 0 && v >= 1 && v <= MAX_COMPILE_THREADS) n = (int)v;
+        else
+            fprintf(stderr, "lucid: LUCID_COMPILE_THREADS must be an integer between 1 and %d, "
+                            "got \"%s\"; using %d\n", MAX_COMPILE_THREADS, env, n);
+    }
+    g_compile_threads = n;
+}
+
+static int compile_threads(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_compile_threads);
+    return g_compile_threads;
+}
+
+/* Take parts until none is left in this phase (every thread of the job runs this, the
+ * caller included). A part that failed is not taken again. */
+static void *compile_parts(void *arg) {
+    compile_job *job = arg;
+    for (int i; (i = atomic_fetch_add(&job->next, 1)) < job->n_parts;) {
+        part *pt = &job->parts[i];
+        if (pt->st != LC_OK) continue;
+        job->phase(job, pt);
+        if (pt->st != LC_OK) snprintf(pt->error, sizeof pt->error, "%s", lc_last_error());
+    }
+    return NULL;
+}
+
+/* Whether a compile has gone through emission, and through each pipeline, in this process.
+ * Until one has, that step runs on the calling thread only: LLVM makes some of its tables and
+ * registries on first use, and it does that safely from any thread, but through libLLVM's own
+ * atomics and locks, which ThreadSanitizer does not see (libLLVM is not instrumented), so it
+ * would report a race in a TSan build. Once made, they are only read. */
+static atomic_bool g_warm_emit, g_warm[N_PIPELINES];
+
+/* One phase over every part: on up to compile_threads() threads when `warm`, else on the
+ * calling thread. */
+static void run_phase(compile_job *job, void (*phase)(compile_job *, part *), bool warm) {
+    job->phase = phase;
+    atomic_store(&job->next, 0);
+    int most = compile_threads(); /* read (an invalid value reported) at the first compile */
+    int helpers = warm ? most - 1 : 0;
+    if (helpers > job->n_parts - 1) helpers = job->n_parts - 1;
+    pthread_t threads[MAX_COMPILE_THREADS];
+    int started = 0;
+    while (started < helpers && pthread_create(&threads[started], NULL, compile_parts, job) == 0)
+        started++; /* a thread that cannot start leaves its parts to the others */
+    compile_parts(job);
+    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+}
+
+/* The parts' text at `offset` in lc_codegen_texts (llvm, llvm_opt, ...) joined in kernel
+ * order into *out; *out stays NULL when no part made one. */
+static lc_status join_texts(const part *parts, int n, size_t offset, char **out) {
+    size_t len = 0;
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        const char *t = *(char *const *)((const char *)&parts[i].texts + offset);
+        if (t) len += strlen(t), any = true;
+    }
+    if (!any) return LC_OK;
+    char *w = *out = malloc(len + 1);
+    if (!w) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *t = *(char *const *)((const char *)&parts[i].texts + offset);
+        if (t) {
+            size_t l = strlen(t);
+            memcpy(w, t, l);
+            w += l;
+        }
+    }
+    *w = 0;
+    return LC_OK;
+}
+
+/* The texts of all parts as if of one compile: texts joined in kernel order, times added up
+ * (the work each stage did, on whichever thread), a cache hit when every part hit. */
+static lc_status gather_texts(const part *parts, int n, const lc_codegen_options *o,
+                              lc_codegen_texts *texts) {
+    bool hit = true;
+    for (int i = 0; i < n; i++) {
+        texts->ms_emit += parts[i].texts.ms_emit;
+        texts->ms_opt += parts[i].texts.ms_opt;
+        texts->ms_object += parts[i].texts.ms_object;
+        hit = hit && parts[i].texts.cache_hit;
+    }
+    texts->cache_hit = hit;
+    if (o->want_llvm) LC_TRY(join_texts(parts, n, offsetof(lc_codegen_texts, llvm), &texts->llvm));
+    if (o->want_llvm_opt)
+        LC_TRY(join_texts(parts, n, offsetof(lc_codegen_texts, llvm_opt), &texts->llvm_opt));
+    if (o->want_asm)
+        LC_TRY(join_texts(parts, n, offsetof(lc_codegen_texts, asm_text), &texts->asm_text));
+    if (o->want_remarks)
+        LC_TRY(join_texts(parts, n, offsetof(lc_codegen_texts, remarks), &texts->remarks));
+    return LC_OK;
+}
+
+/* Each kernel is a module of its own (a program of no kernel: one empty module), compiled on
+ * up to compile_threads() threads; the objects are linked together. A module's code does not
+ * depend on the other modules (the pass list runs function by function, and the back end
+ * selects code function by function), so this is the code one module of every kernel gave. */
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
                      lc_jit **jit, lc_kernel_entry *entries) {
     *jit = NULL;
     LC_TRY(lc_codegen_headroom()); /* LLVM ends the process when it runs out of memory */
     lc_codegen_options o = opts ? *opts : (lc_codegen_options){.opt_level = 3};
-    char *obj = NULL;
-    size_t len = 0;
-    LC_TRY(compile_object(f, &o, texts, &obj, &len));
-    if (o.last_step != LC_CODEGEN_LINK) {
-        free(obj);
-        return LC_OK;
+    int n_parts = f->n_kernels > 0 ? f->n_kernels : 1;
+    part *parts = calloc((size_t)n_parts, sizeof *parts);
+    const char **objs = calloc((size_t)n_parts, sizeof *objs);
+    size_t *lens = calloc((size_t)n_parts, sizeof *lens);
+    lc_status st = LC_OK;
+    if (!parts || !objs || !lens) st = lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
+    compile_job job = {.f = f, .o = &o, .want_texts = texts != NULL, .parts = parts,
+                       .n_parts = n_parts};
+    if (st == LC_OK) st = lc_codegen_target(&job.triple, &job.cpu, &job.features);
+    if (st == LC_OK) {
+        job.keyed = lc_objcache_enabled();
+        for (int i = 0; i < n_parts; i++) {
+            parts[i].first = i < f->n_kernels ? i : 0;
+            parts[i].last = i < f->n_kernels ? i + 1 : 0;
+        }
+        atomic_init(&job.next, 0);
+        run_phase(&job, phase_emit, atomic_load(&g_warm_emit));
+        bool lanes = false, emitted = true;
+        for (int i = 0; i < n_parts; i++) {
+            lanes = lanes || parts[i].lanes;
+            emitted = emitted && parts[i].st == LC_OK;
+        }
+        int pipeline = pass_pipeline(lanes, o.opt_level);
+        job.pipeline = g_pipelines[pipeline];
+        if (emitted) atomic_store(&g_warm_emit, true);
+        if (emitted && o.last_step != LC_CODEGEN_EMIT) {
+            run_phase(&job, phase_finish, atomic_load(&g_warm[pipeline]));
+            bool done = true;
+            for (int i = 0; i < n_parts; i++) done = done && parts[i].st == LC_OK;
+            if (done) atomic_store(&g_warm[pipeline], true);
+        }
+        for (int i = 0; i < n_parts; i++) part_release(o.opt_level, &parts[i]);
+        for (int i = 0; i < n_parts && st == LC_OK; i++) /* the first failure, in kernel order */
+            if (parts[i].st != LC_OK) st = lc_fail(parts[i].st, "%s", parts[i].error);
     }
-    double t = lc_now_ms();
-    lc_status st = lc_jit_link(obj, len, f->n_kernels, jit, entries);
-    if (texts) texts->ms_link = lc_now_ms() - t;
-    free(obj);
+    if (st == LC_OK && texts) st = gather_texts(parts, n_parts, &o, texts);
+    if (st == LC_OK && o.last_step == LC_CODEGEN_LINK) {
+        for (int i = 0; i < n_parts; i++) {
+            objs[i] = parts[i].obj;
+            lens[i] = parts[i].obj_len;
+        }
+        double t = lc_now_ms();
+        st = lc_jit_link(objs, lens, n_parts, f->n_kernels, jit, entries);
+        if (texts) texts->ms_link = lc_now_ms() - t;
+    }
+    for (int i = 0; parts && i < n_parts; i++) {
+        free(parts[i].obj);
+        lc_codegen_texts_free(&parts[i].texts);
+    }
+    free(parts);
+    free(objs);
+    free(lens);
     return st;
 }

@@ -5,9 +5,10 @@
  *    first link)      lc_jit_free removes the tracker (the code goes) and puts the JITDylib
  *                     back on a free list for the next program; so the dylibs alive are at
  *                     most the programs alive at once.
- *   target machines ─ a free list per code-generator level; a compile takes one and gives it
- *                     back (a target machine is not for two threads at once, and making one
- *                     builds the subtarget's tables again).
+ *   target machines ─ a free list per code-generator level; each module a compile makes (one
+ *                     per kernel, on several threads) takes one and gives it back (a target
+ *                     machine is not for two threads at once, and making one builds the
+ *                     subtarget's tables again).
  *
  * Making these per compile cost 3.7M instructions of a small program's 35-83M (the LLJIT
  * builds a target machine of its own for the host, and a fresh target machine rebuilds its
@@ -223,15 +224,19 @@ static LLVMErrorRef lookup(LLVMOrcJITDylibRef jd, const char *name, LLVMOrcExecu
     return r.err;
 }
 
-static lc_status link_locked(const char *obj, size_t len, int n_kernels, lc_jit *j,
-                             lc_kernel_entry *entries) {
+static lc_status link_locked(const char *const *objs, const size_t *lens, int n_objs,
+                             int n_kernels, lc_jit *j, lc_kernel_entry *entries) {
     LC_TRY(ensure_jit());
     LC_TRY(take_dylib(&j->dylib));
     g_session_error[0] = '\0';
     j->tracker = LLVMOrcJITDylibCreateResourceTracker(j->dylib);
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, "lucid-kernels");
-    LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(g_jit, j->tracker, buf); /* takes buf */
-    if (err) return llvm_fail(err, "cannot add the object");
+    LLVMErrorRef err;
+    for (int i = 0; i < n_objs; i++) {
+        LLVMMemoryBufferRef buf =
+            LLVMCreateMemoryBufferWithMemoryRangeCopy(objs[i], lens[i], "lucid-kernels");
+        err = LLVMOrcLLJITAddObjectFileWithRT(g_jit, j->tracker, buf); /* takes buf */
+        if (err) return llvm_fail(err, "cannot add the object");
+    }
     for (int k = 0; k < n_kernels; k++) {
         char name[48];
         snprintf(name, sizeof name, "lc_kernel_%d", k);
@@ -248,13 +253,13 @@ static lc_status link_locked(const char *obj, size_t len, int n_kernels, lc_jit 
     return LC_OK;
 }
 
-lc_status lc_jit_link(const char *obj, size_t len, int n_kernels, lc_jit **out,
-                      lc_kernel_entry *entries) {
+lc_status lc_jit_link(const char *const *objs, const size_t *lens, int n_objs, int n_kernels,
+                      lc_jit **out, lc_kernel_entry *entries) {
     *out = NULL;
     lc_jit *j = calloc(1, sizeof *j);
     if (!j) return lc_fail(LC_ERR_NOMEM, "codegen: out of memory");
     pthread_mutex_lock(&g_lock);
-    lc_status st = link_locked(obj, len, n_kernels, j, entries);
+    lc_status st = link_locked(objs, lens, n_objs, n_kernels, j, entries);
     if (st != LC_OK && j->dylib) release_program(j->dylib, j->tracker);
     pthread_mutex_unlock(&g_lock);
     if (st != LC_OK) {

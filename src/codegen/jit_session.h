@@ -14,9 +14,10 @@
 lc_status lc_jit_machine_take(int opt_level, LLVMTargetMachineRef *out);
 void lc_jit_machine_give_back(int opt_level, LLVMTargetMachineRef tm);
 
-/* Link one program's object and look up its kernels lc_kernel_0 .. n_kernels-1 into
- * entries[]. *out owns the code (lc_jit_free). Safe from any thread. */
-lc_status lc_jit_link(const char *obj, size_t len, int n_kernels, lc_jit **out,
-                      lc_kernel_entry *entries);
+/* Link one program's objects (one per module it was compiled as) and look up its kernels
+ * lc_kernel_0 .. n_kernels-1 into entries[]. *out owns the code (lc_jit_free). Safe from any
+ * thread. */
+lc_status lc_jit_link(const char *const *objs, const size_t *lens, int n_objs, int n_kernels,
+                      lc_jit **out, lc_kernel_entry *entries);
 
 #endif

@@ -57,6 +57,23 @@ for v in 0 -3 abc 1e9 2000; do
     env_case "LUCID_NUM_THREADS=$v" "lucid: LUCID_NUM_THREADS must be an integer between 1 and 1024, got \"$v\"; using $cores"
 done
 
+# LUCID_COMPILE_THREADS: a program's kernels compile on up to that many threads, and the code
+# is the same whatever the count: a two-kernel program's assembly and IR with 1, 2 and 3 threads
+# against the default's. An invalid value: one line, the default (the cores, at most 16).
+two_kernels=(--module 'AvgPool1d(3, 1, 1)' --module 'LPPool1d(2, 4)' --backward --shape 2,3,64)
+"$LUCIDC" dump "${two_kernels[@]}" --stage llvm,asm >"$TMP/code-ref" 2>"$TMP/err" ||
+    fail "dump of two kernels: $(cat "$TMP/err")"
+[ "$(grep -c '^define void @lc_kernel_' "$TMP/code-ref")" -eq 2 ] || fail "the dump has not two kernels"
+for v in 1 2 3; do
+    run_lucidc_env "LUCID_COMPILE_THREADS=$v" dump "${two_kernels[@]}" --stage llvm,asm
+    if [ "$RC" -ne 0 ] || [ -s "$TMP/err" ]; then fail "LUCID_COMPILE_THREADS=$v: exit $RC: $(cat "$TMP/err")"; fi
+    cmp -s "$TMP/out" "$TMP/code-ref" || fail "LUCID_COMPILE_THREADS=$v: the code differs from the default's"
+done
+compile_cores=$((cores < 16 ? cores : 16))
+for v in 0 17 two -1; do
+    env_case "LUCID_COMPILE_THREADS=$v" "lucid: LUCID_COMPILE_THREADS must be an integer between 1 and 16, got \"$v\"; using $compile_cores"
+done
+
 # LUCID_CACHE_DIR: a file, a missing directory: one line, the cache off.
 : >"$TMP/plain"
 env_case "LUCID_CACHE_DIR=$TMP/plain" "lucid: LUCID_CACHE_DIR=$TMP/plain is not a directory; the disk cache is off"

@@ -37,21 +37,6 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
 }
 
-/* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
- * reduction of node `node`; with `from` set, only the terms from .. to-1 (its span). */
-static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
-                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
-                             LLVMValueRef from, LLVMValueRef to) {
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
-    LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
-    LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
-    lc_reducer r = {1, term, add, ctx};
-    LLVMValueRef acc = real_const(e, dt, 0.0);
-    if (from) lc_emit_reduce_range(e, from, to, &r, &acc);
-    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
-    return acc;
-}
-
 /* LC_SPAN_DATA: the slots [from, to) of a window of n slots that read the input of the span's
  * unfold u, for the reduction's result index `idx` (its axis u.dim is the window o): slot j
  * reads position o·step - pad_lo + j. Both stay within [0, n], and to - from <= L even for
@@ -69,13 +54,36 @@ static void data_span(emitter *e, const lc_reduction_schedule *rs, const ix *idx
     *to = smax(e, imin_c(e, iadd_c(e, base, len), n), *from);
 }
 
-/* emit_sum over the slots fuse's span says to walk, for the reduction's result index idx. */
-static LLVMValueRef emit_window_sum(emitter *e, int node, lc_dtype dt, int64_t n,
-                                    void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
-                                    const ix *idx) {
+/* Reduction `rs` over its n terms as fuse scheduled it: the slots [from, to) one by one where
+ * it has a span (from and to set), else all of them, unrolled or as vector partial sums. */
+static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dtype dt, int64_t n,
+                             LLVMValueRef from, LLVMValueRef to, const lc_reducer *r, LLVMValueRef *acc) {
+    LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
+    LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
+    if (from) lc_emit_reduce_range(e, from, to, r, acc);
+    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
+}
+
+/* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
+ * norm's passes replace), over its n terms, at its result index idx: the slots its span says
+ * to walk. `acc` holds each accumulator's identity on entry and the result on return. */
+static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, const ix *idx,
+                                  const lc_reducer *r, LLVMValueRef *acc) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    LC_ASSERT(rs);
     LLVMValueRef from, to;
-    data_span(e, lc_kernel_reduction(e->k, node), idx, n, &from, &to);
-    return emit_sum(e, node, dt, n, term, ctx, from, to);
+    data_span(e, rs, idx, n, &from, &to);
+    emit_reduce_over(e, rs, dt, n, from, to, r, acc);
+}
+
+/* The sum from +0 (see emit_reduce.c for the order) of the terms `term` gives, over the slots
+ * node `node`'s schedule walks at idx. */
+static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
+                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx, const ix *idx) {
+    lc_reducer r = {1, term, add, ctx};
+    LLVMValueRef acc = real_const(e, dt, 0.0);
+    emit_scheduled_reduce(e, node, dt, n, idx, &r, &acc);
+    return acc;
 }
 
 /* ---- max and the mask of the first maximum ---- */
@@ -115,13 +123,6 @@ static void first_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     LLVMValueRef take = LLVMBuildOr(e->b, takes_over(e, t[0], acc[0]), earlier, "");
     acc[0] = LLVMBuildSelect(e->b, take, t[0], acc[0], "");
     acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
-}
-
-/* A reduction of node `node` over `n` terms with `nacc` accumulators, as fuse scheduled it. */
-static void emit_scheduled(emitter *e, int node, lc_dtype dt, int64_t n, lc_reducer *r, LLVMValueRef *acc) {
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
-    LC_ASSERT(rs && rs->terms == n);
-    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
 }
 
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
@@ -170,18 +171,14 @@ static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix
     lc_dtype dt = xn->dtype;
     lp_parts parts = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
     if (len <= 0) return parts;
-    /* both passes over the window run as fuse scheduled the sum they replace */
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
-    LC_ASSERT(rs && rs->terms == len);
+    /* both passes over the window run as fuse scheduled the sum they replace (a padding
+     * slot's |e| = 0 changes neither the max nor the sum) */
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
     LLVMValueRef acc[2] = {parts.m, parts.nan};
-    LLVMValueRef from, to; /* a padding slot's |e| = 0 changes neither the max nor the sum */
-    data_span(e, rs, idx, len, &from, &to);
-    if (from) lc_emit_reduce_range(e, from, to, &max, acc);
-    else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
+    emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &max, acc);
     parts.m = r.m = acc[0];
     parts.nan = acc[1];
-    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r, from, to);
+    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r, idx);
     return parts;
 }
 
@@ -268,6 +265,36 @@ static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[1] = LLVMBuildBitCast(e->b, bits, fty, "");
 }
 
+/* `plain` where `redo` is false, else what `rescue` emits, in a branch of its own: the fix-up
+ * pays for the rescue only in the windows that need it. */
+static LLVMValueRef emit_rescued(emitter *e, LLVMValueRef redo, LLVMValueRef plain,
+                                 LLVMValueRef (*rescue)(emitter *, const void *), const void *ctx) {
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef rescue_bb = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "rescue");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "rescue.join");
+    LLVMBuildCondBr(e->b, redo, rescue_bb, join);
+    LLVMPositionBuilderAtEnd(e->b, rescue_bb);
+    LLVMValueRef v = rescue(e, ctx);
+    LLVMBasicBlockRef rescued = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+    LLVMValueRef phi = LLVMBuildPhi(e->b, LLVMTypeOf(plain), "rescued");
+    LLVMAddIncoming(phi, &plain, &from, 1);
+    LLVMAddIncoming(phi, &v, &rescued, 1);
+    return phi;
+}
+
+/* A window's LP norm and where it is evaluated (the rescue of emit_flagged_lp). */
+typedef struct lp_window {
+    const lc_lp_schedule *lp;
+    const ix *idx;
+} lp_window;
+
+static LLVMValueRef rescue_scaled_lp(emitter *e, const void *ctx) {
+    const lp_window *w = ctx;
+    return emit_scaled_lp(e, w->lp, w->idx);
+}
+
 /* The vectorized pass: the plain pow(S, 1/p), and a window whose S is not accurate while some
  * element is nonzero raises the kernel's flag. The fix-up (e->careful, scalar): the plain form
  * where it is accurate, else the scaled form, in a branch. */
@@ -279,14 +306,9 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     if (len <= 0) return real_const(e, dt, 0.0);
     reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL};
     if (!e->careful) {
-        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
-        LC_ASSERT(rs && rs->terms == len);
         lc_reducer red = {2, sum_and_bits_terms, add_and_or, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-        LLVMValueRef from, to;
-        data_span(e, rs, idx, len, &from, &to);
-        if (from) lc_emit_reduce_range(e, from, to, &red, acc);
-        else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &red, acc);
+        emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &red, acc);
         LLVMValueRef y = lc_emit_pow(e, acc[0], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
         LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
         LLVMValueRef nonzero = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildBitCast(e->b, acc[1], ity, ""),
@@ -295,22 +317,11 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         raise_flag(e, LLVMBuildAnd(e->b, LLVMBuildNot(e->b, ok, ""), nonzero, ""));
         return y;
     }
-    LLVMValueRef s = emit_window_sum(e, lp->norm.sum, dt, len, sum_term, &r, idx);
+    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, len, sum_term, &r, idx);
     LLVMValueRef y = lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
-    LLVMValueRef ok = plain_lp_ok(e, lp, dt, s, y);
-    LLVMBasicBlockRef plain = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef rescue = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lp.scaled");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lp.join");
-    LLVMBuildCondBr(e->b, ok, join, rescue);
-    LLVMPositionBuilderAtEnd(e->b, rescue);
-    LLVMValueRef scaled = emit_scaled_lp(e, lp, idx);
-    LLVMBasicBlockRef rescued = LLVMGetInsertBlock(e->b);
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
-    LLVMValueRef phi = LLVMBuildPhi(e->b, real_type(e, dt), "lp");
-    LLVMAddIncoming(phi, &y, &plain, 1);
-    LLVMAddIncoming(phi, &scaled, &rescued, 1);
-    return phi;
+    LLVMValueRef redo = LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), "");
+    lp_window w = {lp, idx};
+    return emit_rescued(e, redo, y, rescue_scaled_lp, &w);
 }
 
 static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,
@@ -358,6 +369,30 @@ static LLVMValueRef pow_of_quotient(emitter *e, LLVMValueRef a, LLVMValueRef m, 
     return LLVMBuildSelect(e->b, under, logs, r, "");
 }
 
+/* The scaled form of the LP backward's (A/y)^e in the window of y's index yi. */
+typedef struct ratio_rescue {
+    const lc_lp_ratio_schedule *ratio;
+    const lc_lp_schedule *lp;
+    const ix *yi;
+    LLVMValueRef a, plain;
+    bool zero_pole;
+    lc_dtype dt;
+} ratio_rescue;
+
+static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
+    const ratio_rescue *c = ctx;
+    lc_dtype dt = c->dt;
+    lp_parts parts = emit_scaled_parts(e, c->lp, c->yi);
+    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, c->a, parts.m, c->ratio->e, c->zero_pole, dt),
+                                   lc_emit_pow(e, parts.sum, -c->ratio->e / c->lp->norm.p, false, dt), "");
+    /* a window of zeros, inf or NaN keeps the plain IEEE result */
+    LLVMValueRef finite = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, dt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, dt, INFINITY), ""), "");
+    finite = LLVMBuildAnd(e->b, finite, LLVMBuildFCmp(e->b, LLVMRealORD, parts.nan, parts.nan, ""), "");
+    return LLVMBuildSelect(e->b, finite, v, c->plain, "");
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
@@ -393,30 +428,11 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     const lc_node *yn = lc_graph_node(g, ratio->norm);
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
     reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL};
-    LLVMValueRef s = emit_window_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
+    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
     LLVMValueRef y = lc_emit_pow(e, s, yn->real_attr, yn->attr[LC_POW_ZERO_POLE] != 0, dt);
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
-    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef scaled_bb = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ratio.scaled");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ratio.join");
-    LLVMBuildCondBr(e->b, redo, scaled_bb, join);
-    LLVMPositionBuilderAtEnd(e->b, scaled_bb);
-    lp_parts parts = emit_scaled_parts(e, lp, yi);
-    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, a, parts.m, ratio->e, zero_pole, dt),
-                                   lc_emit_pow(e, parts.sum, -ratio->e / lp->norm.p, false, dt), "");
-    /* a window of zeros, inf or NaN keeps the plain IEEE result */
-    LLVMValueRef finite = LLVMBuildAnd(
-        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, dt, 0.0), ""),
-        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, dt, INFINITY), ""), "");
-    finite = LLVMBuildAnd(e->b, finite, LLVMBuildFCmp(e->b, LLVMRealORD, parts.nan, parts.nan, ""), "");
-    v = LLVMBuildSelect(e->b, finite, v, plain, "");
-    LLVMBasicBlockRef scaled_end = LLVMGetInsertBlock(e->b);
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
-    LLVMValueRef phi = LLVMBuildPhi(e->b, real_type(e, dt), "ratio");
-    LLVMAddIncoming(phi, &plain, &from, 1);
-    LLVMAddIncoming(phi, &v, &scaled_end, 1);
-    return phi;
+    ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt};
+    return emit_rescued(e, redo, plain, rescue_scaled_ratio, &c);
 }
 
 /* ---- fold: gather the windows covering a position ---- */
@@ -591,8 +607,9 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
         int64_t count = lc_fold_gather_terms(&w);
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
         LLVMValueRef from = NULL, to = NULL;
-        if (lc_kernel_reduction(e->k, node)->span == LC_SPAN_WINDOWS) {
+        if (rs->span == LC_SPAN_WINDOWS) {
             /* term r visits window base_o - (count - 1) + r: only the windows in [0, windows)
              * (the sums wrap in int64 and still give o exactly: every true value fits) */
             int64_t windows = lc_graph_node(g, n->inputs[0])->shape.dim[dim];
@@ -601,7 +618,10 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             from = LLVMBuildSub(e->b, o_from, o_first, "");
             to = smax(e, LLVMBuildSub(e->b, o_to, o_first, ""), from);
         }
-        return emit_sum(e, node, dt, count, fold_term, &c, from, to);
+        lc_reducer sum = {1, fold_term, add, &c};
+        LLVMValueRef acc = real_const(e, dt, 0.0);
+        emit_reduce_over(e, rs, dt, count, from, to, &sum, &acc);
+        return acc;
     }
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];
@@ -654,9 +674,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         int64_t len = xn->shape.dim[r.dim];
-        LLVMValueRef from, to;
-        data_span(e, lc_kernel_reduction(e->k, node), idx, len, &from, &to);
-        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, from, to);
+        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, idx);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }
@@ -665,7 +683,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
         lc_reducer red = {1, sum_term, max_of, &r};
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
-        emit_scheduled(e, node, dt, xn->shape.dim[r.dim], &red, &acc);
+        emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
         return acc;
     }
     case LC_OP_MAX_MASK: {
@@ -678,7 +696,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL};
         lc_reducer red = {2, value_and_index, first_max_of, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};
-        emit_scheduled(e, node, dt, n->shape.dim[dim], &red, acc);
+        emit_scheduled_reduce(e, node, dt, n->shape.dim[dim], rest, &red, acc);
         LLVMValueRef here = LLVMBuildSIToFP(e->b, idx[dim].v, real_type(e, dt), "");
         LLVMValueRef chosen = LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[1], here, "");
         return LLVMBuildSelect(e->b, chosen, real_const(e, dt, 1.0), real_const(e, dt, 0.0), "");

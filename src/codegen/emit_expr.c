@@ -22,6 +22,13 @@ typedef struct reduce_ctx {
     LLVMValueRef nan; /* scaled LP: accumulated "saw a NaN" (as float: 0 or NaN) */
 } reduce_ctx;
 
+/* idx without its axis `dim` (of `rank` axes): the index of a reduction's result, or of an
+ * expand's input. */
+static void drop_axis(int rank, int dim, const ix *idx, ix *out) {
+    for (int d = 0, s = 0; d < rank; d++)
+        if (d != dim) out[s++] = idx[d];
+}
+
 static void reduce_index(const reduce_ctx *r, ix j, ix *xi) {
     for (int d = 0, s = 0; d < r->rank; d++) xi[d] = d == r->dim ? j : r->idx[s++];
 }
@@ -423,8 +430,7 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
     int dim = (int)ex->attr[LC_EXPAND_DIM];
     ix yi[LC_MAX_RANK];
-    for (int d = 0, s = 0; d < ex->shape.rank; d++)
-        if (d != dim) yi[s++] = idx[d];
+    drop_axis(ex->shape.rank, dim, idx, yi);
     const lc_node *yn = lc_graph_node(g, ratio->norm);
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
     reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL};
@@ -602,8 +608,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         t.fold_t = NULL;
         /* y's axes other than the windows and the slot axis are the fold's other axes */
         ix other[LC_MAX_RANK];
-        for (int d = 0, s = 0; d < n->shape.rank; d++)
-            if (d != dim) other[s++] = idx[d];
+        drop_axis(n->shape.rank, dim, idx, other);
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
         int64_t count = lc_fold_gather_terms(&w);
@@ -626,8 +631,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];
         ix xi[LC_MAX_RANK];
-        for (int d = 0, s = 0; d < n->shape.rank; d++)
-            if (d != dim) xi[s++] = idx[d];
+        drop_axis(n->shape.rank, dim, idx, xi);
         return lc_emit_value(e, n->inputs[0], xi);
     }
     case LC_OP_ABS:
@@ -691,8 +695,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
          * with the start (an axis of -inf only chooses index 0); then 1 where this is it */
         int dim = (int)n->attr[LC_REDUCE_DIM];
         ix rest[LC_MAX_RANK];
-        for (int d = 0, k = 0; d < n->shape.rank; d++)
-            if (d != dim) rest[k++] = idx[d];
+        drop_axis(n->shape.rank, dim, idx, rest);
         reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL};
         lc_reducer red = {2, value_and_index, first_max_of, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};

@@ -20,6 +20,7 @@ typedef struct reduce_ctx {
     double p;         /* scaled LP: exponent */
     LLVMValueRef m;   /* scaled LP: window max |x| */
     LLVMValueRef nan; /* scaled LP: accumulated "saw a NaN" (as float: 0 or NaN) */
+    bool wide;        /* scaled LP: float32 |x| widened to double, the parts taken in double */
 } reduce_ctx;
 
 /* idx without its axis `dim` (of `rank` axes): the index of a reduction's result, or of an
@@ -93,6 +94,80 @@ static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
     return acc;
 }
 
+/* ---- compensated window sums (sum and mean, LP sums aside) ----
+ *
+ * A sum or mean over an unfold's window (AvgPool's) is taken in the element type, at
+ * full vector width, as a compensated sum of the terms x_j·2^-c, 2^c >= n the smallest power
+ * of two at least the term count: scaled, n finite terms cannot overflow, so the sum of finite
+ * elements never does where the mean fits (two 3e38 average to 3e38 in float32, two 1.7e308
+ * to 1.7e308 in float64); compensated (each addition's rounding error kept by TwoSum and added
+ * back at the end), cancellation costs no more than the final rounding, as if the sum were
+ * taken in twice the precision (the interpreter's double sum, for float32). The result is
+ * then multiplied by 2^c/n (a mean) or 2^c and divided by the divisor.
+ *
+ * Chosen over accumulating float32 in double, which halves the vector width LLVM picks (its
+ * float32 loads become conversions from memory: test_jit_vectorized), and over pre-scaling by
+ * the divisor, exact only for powers of two. What the scaling costs: a term below 2^(lo + c)
+ * (lo the least normal exponent) loses bits below the subnormal grid, at most 2^(c-1) units
+ * of the least subnormal in the result. */
+
+/* The sum's term: x_j·2^-c and a compensation of 0. */
+typedef struct comp_ctx {
+    reduce_ctx r;
+    LLVMValueRef scale; /* 2^-c, or NULL for 1 */
+} comp_ctx;
+
+static void compensated_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    comp_ctx *c = ctx;
+    sum_term(e, &c->r, j, t);
+    if (c->scale) t[0] = LLVMBuildFMul(e->b, t[0], c->scale, "");
+    t[1] = LLVMConstNull(LLVMTypeOf(t[0]));
+}
+
+/* (s, comp) + (t, t_comp): s' = s + t, comp' = comp + t_comp + the rounding error of s + t
+ * (TwoSum: exact in IEEE arithmetic, without reassociation). Lane by lane on vectors too,
+ * where it also combines two partial (s, comp) pairs. */
+static void add_compensated(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    LLVMValueRef s = LLVMBuildFAdd(e->b, acc[0], t[0], "");
+    LLVMValueRef bv = LLVMBuildFSub(e->b, s, acc[0], "");
+    LLVMValueRef av = LLVMBuildFSub(e->b, s, bv, "");
+    LLVMValueRef err = LLVMBuildFAdd(e->b, LLVMBuildFSub(e->b, acc[0], av, ""),
+                                     LLVMBuildFSub(e->b, t[0], bv, ""), "");
+    acc[1] = LLVMBuildFAdd(e->b, acc[1], LLVMBuildFAdd(e->b, t[1], err, ""), "");
+    acc[0] = s;
+}
+
+/* c with 2^c >= n (0 for n <= 1). */
+static int scale_exponent(int64_t n) {
+    int c = 0;
+    while (c < 62 && ((int64_t)1 << c) < n) c++;
+    return c;
+}
+
+bool lc_emit_sum_compensated(const lc_graph *g, int node) {
+    const lc_node *n = lc_graph_node(g, node);
+    return (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) && lc_graph_node(g, n->inputs[0])->op == LC_OP_UNFOLD;
+}
+
+/* The compensated sum of sum or mean `node` at idx, scaled by 2^-c: *sum_out the scaled sum
+ * (s + comp, or s where s is not finite: an inf or NaN element), *c_out the exponent c. */
+static LLVMValueRef emit_compensated_sum(emitter *e, int node, const ix *idx, int *c_out) {
+    const lc_node *n = lc_graph_node(e->f->graph, node);
+    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
+    lc_dtype dt = n->dtype;
+    int64_t len = xn->shape.dim[n->attr[LC_REDUCE_DIM]];
+    int c = scale_exponent(len);
+    comp_ctx ctx = {{n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false},
+                    c > 0 ? real_const(e, dt, ldexp(1.0, -c)) : NULL};
+    lc_reducer r = {2, compensated_term, add_compensated, &ctx};
+    LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
+    emit_scheduled_reduce(e, node, dt, len, idx, &r, acc);
+    *c_out = c;
+    LLVMValueRef finite = LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", acc[0]),
+                                        real_const(e, dt, INFINITY), "");
+    return LLVMBuildSelect(e->b, finite, LLVMBuildFAdd(e->b, acc[0], acc[1], ""), acc[0], "");
+}
+
 /* ---- max and the mask of the first maximum ---- */
 
 /* acc = t where t is larger, or a NaN the first time one is met: NaN wins, and an earlier
@@ -139,7 +214,14 @@ static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
     const lc_node *q = lc_graph_node(e->f->graph, r->x);
     ix xi[LC_MAX_RANK];
     reduce_index(r, j, xi);
-    return lc_emit_value(e, q->inputs[0], xi);
+    LLVMValueRef a = lc_emit_value(e, q->inputs[0], xi);
+    if (r->wide && q->dtype == LC_F32) a = LLVMBuildFPExt(e->b, a, real_type(e, LC_F64), "");
+    return a;
+}
+
+/* The type the scaled parts are taken in. */
+static lc_dtype parts_dtype(const emitter *e, const reduce_ctx *r) {
+    return r->wide ? LC_F64 : lc_graph_node(e->f->graph, r->x)->dtype;
 }
 
 /* The window max of |E| and whether a NaN was seen: acc[0] is the max, acc[1] the last NaN met
@@ -160,8 +242,7 @@ static void scaled_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     reduce_ctx *r = ctx;
     LLVMValueRef a = abs_term(e, r, j);
     LLVMValueRef q = LLVMBuildFDiv(e->b, a, r->m, "");
-    lc_dtype dt = lc_graph_node(e->f->graph, r->x)->dtype;
-    t[0] = lc_emit_pow(e, q, r->p, false, dt);
+    t[0] = lc_emit_pow(e, q, r->p, false, parts_dtype(e, r));
 }
 
 /* A window's scaled parts: m = max |e|, the scaled sum Σ(|e|/m)^p (in [1, k] where m is finite
@@ -170,12 +251,12 @@ typedef struct lp_parts {
     LLVMValueRef m, sum, nan;
 } lp_parts;
 
-static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
+static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix *idx, bool wide) {
     const lc_graph *g = e->f->graph;
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL};
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL, wide};
     int64_t len = xn->shape.dim[r.dim];
-    lc_dtype dt = xn->dtype;
+    lc_dtype dt = parts_dtype(e, &r);
     lp_parts parts = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
     if (len <= 0) return parts;
     /* both passes over the window run as fuse scheduled the sum they replace (a padding
@@ -196,7 +277,7 @@ static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix
 static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
     const lc_node *n = lc_graph_node(e->f->graph, lp->norm.root);
     lc_dtype dt = n->dtype;
-    lp_parts parts = emit_scaled_parts(e, lp, idx);
+    lp_parts parts = emit_scaled_parts(e, lp, idx, false);
     LLVMValueRef y;
     if (lp->norm.p >= 1.0 / LC_LP_SCALE_MIN_P) {
         y = LLVMBuildFMul(e->b, parts.m, lc_emit_pow(e, parts.sum, n->real_attr, false, dt), "");
@@ -311,7 +392,7 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
     int64_t len = xn->shape.dim[lp->norm.dim];
     if (len <= 0) return real_const(e, dt, 0.0);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL};
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false};
     if (!e->careful) {
         lc_reducer red = {2, sum_and_bits_terms, add_and_or, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
@@ -347,6 +428,22 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[0])->shape, idx, ai, e);
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[1])->shape, idx, bi, e);
+    if (!a_out && !n->attr[LC_DIV_SAFE] && e->f->node_slot[n->inputs[0]] < 0 &&
+        lc_graph_node(g, n->inputs[0])->op == LC_OP_SUM && lc_emit_sum_compensated(g, n->inputs[0])) {
+        /* AvgPool's window sum over its per-window divisor: the scaled sum s·2^-c divided
+         * first where it is large (s·2^-c/d·2^c: the unscaled sum may not fit), multiplied
+         * back first where it is small (s/d·2^-c would lose bits below the normal range) */
+        int c;
+        LLVMValueRef s = emit_compensated_sum(e, n->inputs[0], ai, &c);
+        LLVMValueRef d = lc_emit_value(e, n->inputs[1], bi);
+        if (c == 0) return LLVMBuildFDiv(e->b, s, d, "");
+        LLVMValueRef up = real_const(e, dt, ldexp(1.0, c));
+        LLVMValueRef large = LLVMBuildFMul(e->b, LLVMBuildFDiv(e->b, s, d, ""), up, "");
+        LLVMValueRef small = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, s, up, ""), d, "");
+        LLVMValueRef is_large = LLVMBuildFCmp(e->b, LLVMRealUGE, unary_intrinsic(e, "llvm.fabs", s),
+                                              real_const(e, dt, 1.0), "");
+        return LLVMBuildSelect(e->b, is_large, large, small, "");
+    }
     LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
     if (a_out) *a_out = a;
@@ -384,20 +481,28 @@ typedef struct ratio_rescue {
     LLVMValueRef a, plain;
     bool zero_pole;
     lc_dtype dt;
+    bool wide; /* the parts and the factor in double (a float32 kernel's scaled norm) */
 } ratio_rescue;
 
 static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
     const ratio_rescue *c = ctx;
     lc_dtype dt = c->dt;
-    lp_parts parts = emit_scaled_parts(e, c->lp, c->yi);
-    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, c->a, parts.m, c->ratio->e, c->zero_pole, dt),
-                                   lc_emit_pow(e, parts.sum, -c->ratio->e / c->lp->norm.p, false, dt), "");
+    lp_parts parts = emit_scaled_parts(e, c->lp, c->yi, c->wide);
+    LLVMValueRef a = c->a, plain = c->plain;
+    if (c->wide && dt == LC_F32) {
+        a = LLVMBuildFPExt(e->b, a, real_type(e, LC_F64), "");
+        plain = LLVMBuildFPExt(e->b, plain, real_type(e, LC_F64), "");
+    }
+    lc_dtype wt = c->wide ? LC_F64 : dt;
+    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, a, parts.m, c->ratio->e, c->zero_pole, wt),
+                                   lc_emit_pow(e, parts.sum, -c->ratio->e / c->lp->norm.p, false, wt), "");
     /* a window of zeros, inf or NaN keeps the plain IEEE result */
     LLVMValueRef finite = LLVMBuildAnd(
-        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, dt, 0.0), ""),
-        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, dt, INFINITY), ""), "");
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, wt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, wt, INFINITY), ""), "");
     finite = LLVMBuildAnd(e->b, finite, LLVMBuildFCmp(e->b, LLVMRealORD, parts.nan, parts.nan, ""), "");
-    return LLVMBuildSelect(e->b, finite, v, c->plain, "");
+    v = LLVMBuildSelect(e->b, finite, v, plain, "");
+    return wt == dt ? v : LLVMBuildFPTrunc(e->b, v, real_type(e, dt), "");
 }
 
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
@@ -419,25 +524,29 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
         under = LLVMBuildAnd(
             e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
             LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+    const lc_lp_schedule *lp = ratio->norm_inline ? lc_kernel_lp_norm(e->k, ratio->norm) : NULL;
+    /* y's window: the ratio's index without the expanded axis */
+    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+    ix yi[LC_MAX_RANK];
+    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+    if (lp && lp->mode == LC_LP_SCALED) {
+        /* a large e: always the scaled form, in double, in every loop (no fix-up) */
+        ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, true};
+        return rescue_scaled_ratio(e, &c);
+    }
     if (!e->careful) {
         if (ratio->e > 0 && ratio->e < 1) raise_flag(e, under);
         return plain;
     }
-    if (!ratio->norm_inline) /* y read from a buffer: only an underflowed quotient is redone */
+    if (!lp) /* y read from a buffer: only an underflowed quotient is redone */
         return LLVMBuildSelect(e->b, under, pow_of_quotient(e, a, y_value, ratio->e, zero_pole, dt), plain, "");
-    /* y's window: the ratio's index without the expanded axis */
-    const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, ratio->norm);
-    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
-    int dim = (int)ex->attr[LC_EXPAND_DIM];
-    ix yi[LC_MAX_RANK];
-    drop_axis(ex->shape.rank, dim, idx, yi);
     const lc_node *yn = lc_graph_node(g, ratio->norm);
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL};
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL, false};
     LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
     LLVMValueRef y = lc_emit_pow(e, s, yn->real_attr, yn->attr[LC_POW_ZERO_POLE] != 0, dt);
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
-    ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt};
+    ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, false};
     return emit_rescued(e, redo, plain, rescue_scaled_ratio, &c);
 }
 
@@ -676,15 +785,22 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     case LC_OP_SUM:
     case LC_OP_MEAN: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         int64_t len = xn->shape.dim[r.dim];
+        if (lc_emit_sum_compensated(g, node)) {
+            /* the scaled sum times 2^c (a sum) or 2^c/len (a mean, rounded once more) */
+            int c;
+            LLVMValueRef s = emit_compensated_sum(e, node, idx, &c);
+            double back = ldexp(1.0, c) / (n->op == LC_OP_MEAN ? (double)len : 1.0);
+            return back == 1.0 ? s : LLVMBuildFMul(e->b, s, real_const(e, dt, back), "");
+        }
         LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, idx);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }
     case LC_OP_MAX: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         lc_reducer red = {1, sum_term, max_of, &r};
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
         emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
@@ -696,7 +812,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         int dim = (int)n->attr[LC_REDUCE_DIM];
         ix rest[LC_MAX_RANK];
         drop_axis(n->shape.rank, dim, idx, rest);
-        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, false};
         lc_reducer red = {2, value_and_index, first_max_of, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};
         emit_scheduled_reduce(e, node, dt, n->shape.dim[dim], rest, &red, acc);

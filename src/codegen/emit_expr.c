@@ -20,7 +20,15 @@ typedef struct reduce_ctx {
     double p;         /* scaled LP: exponent */
     LLVMValueRef m;   /* scaled LP: window max |x| */
     LLVMValueRef nan; /* scaled LP: accumulated "saw a NaN" (as float: 0 or NaN) */
+    bool wide;        /* scaled LP: float32 |x| widened to double, the parts taken in double */
 } reduce_ctx;
+
+/* idx without its axis `dim` (of `rank` axes): the index of a reduction's result, or of an
+ * expand's input. */
+static void drop_axis(int rank, int dim, const ix *idx, ix *out) {
+    for (int d = 0, s = 0; d < rank; d++)
+        if (d != dim) out[s++] = idx[d];
+}
 
 static void reduce_index(const reduce_ctx *r, ix j, ix *xi) {
     for (int d = 0, s = 0; d < r->rank; d++) xi[d] = d == r->dim ? j : r->idx[s++];
@@ -35,21 +43,6 @@ static void sum_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
 
 static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
-}
-
-/* The sum of `n` terms from +0 (see emit_reduce.c for the order), as fuse scheduled the
- * reduction of node `node`; with `from` set, only the terms from .. to-1 (its span). */
-static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
-                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
-                             LLVMValueRef from, LLVMValueRef to) {
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
-    LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
-    LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
-    lc_reducer r = {1, term, add, ctx};
-    LLVMValueRef acc = real_const(e, dt, 0.0);
-    if (from) lc_emit_reduce_range(e, from, to, &r, &acc);
-    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, &r, &acc);
-    return acc;
 }
 
 /* LC_SPAN_DATA: the slots [from, to) of a window of n slots that read the input of the span's
@@ -69,13 +62,110 @@ static void data_span(emitter *e, const lc_reduction_schedule *rs, const ix *idx
     *to = smax(e, imin_c(e, iadd_c(e, base, len), n), *from);
 }
 
-/* emit_sum over the slots fuse's span says to walk, for the reduction's result index idx. */
-static LLVMValueRef emit_window_sum(emitter *e, int node, lc_dtype dt, int64_t n,
-                                    void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx,
-                                    const ix *idx) {
+/* Reduction `rs` over its n terms as fuse scheduled it: the slots [from, to) one by one where
+ * it has a span (from and to set), else all of them, unrolled or as vector partial sums. */
+static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dtype dt, int64_t n,
+                             LLVMValueRef from, LLVMValueRef to, const lc_reducer *r, LLVMValueRef *acc) {
+    LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
+    LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
+    if (from) lc_emit_reduce_range(e, from, to, r, acc);
+    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
+}
+
+/* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
+ * norm's passes replace), over its n terms, at its result index idx: the slots its span says
+ * to walk. `acc` holds each accumulator's identity on entry and the result on return. */
+static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, const ix *idx,
+                                  const lc_reducer *r, LLVMValueRef *acc) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    LC_ASSERT(rs);
     LLVMValueRef from, to;
-    data_span(e, lc_kernel_reduction(e->k, node), idx, n, &from, &to);
-    return emit_sum(e, node, dt, n, term, ctx, from, to);
+    data_span(e, rs, idx, n, &from, &to);
+    emit_reduce_over(e, rs, dt, n, from, to, r, acc);
+}
+
+/* The sum from +0 (see emit_reduce.c for the order) of the terms `term` gives, over the slots
+ * node `node`'s schedule walks at idx. */
+static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
+                             void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx, const ix *idx) {
+    lc_reducer r = {1, term, add, ctx};
+    LLVMValueRef acc = real_const(e, dt, 0.0);
+    emit_scheduled_reduce(e, node, dt, n, idx, &r, &acc);
+    return acc;
+}
+
+/* ---- compensated window sums (sum and mean, LP sums aside) ----
+ *
+ * A sum or mean over an unfold's window (AvgPool's) is taken in the element type, at
+ * full vector width, as a compensated sum of the terms x_j·2^-c, 2^c >= n the smallest power
+ * of two at least the term count: scaled, n finite terms cannot overflow, so the sum of finite
+ * elements never does where the mean fits (two 3e38 average to 3e38 in float32, two 1.7e308
+ * to 1.7e308 in float64); compensated (each addition's rounding error kept by TwoSum and added
+ * back at the end), cancellation costs no more than the final rounding, as if the sum were
+ * taken in twice the precision (the interpreter's double sum, for float32). The result is
+ * then multiplied by 2^c/n (a mean) or 2^c and divided by the divisor.
+ *
+ * Chosen over accumulating float32 in double, which halves the vector width LLVM picks (its
+ * float32 loads become conversions from memory: test_jit_vectorized), and over pre-scaling by
+ * the divisor, exact only for powers of two. What the scaling costs: a term below 2^(lo + c)
+ * (lo the least normal exponent) loses bits below the subnormal grid, at most 2^(c-1) units
+ * of the least subnormal in the result. */
+
+/* The sum's term: x_j·2^-c and a compensation of 0. */
+typedef struct comp_ctx {
+    reduce_ctx r;
+    LLVMValueRef scale; /* 2^-c, or NULL for 1 */
+} comp_ctx;
+
+static void compensated_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    comp_ctx *c = ctx;
+    sum_term(e, &c->r, j, t);
+    if (c->scale) t[0] = LLVMBuildFMul(e->b, t[0], c->scale, "");
+    t[1] = LLVMConstNull(LLVMTypeOf(t[0]));
+}
+
+/* (s, comp) + (t, t_comp): s' = s + t, comp' = comp + t_comp + the rounding error of s + t
+ * (TwoSum: exact in IEEE arithmetic, without reassociation). Lane by lane on vectors too,
+ * where it also combines two partial (s, comp) pairs. */
+static void add_compensated(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    LLVMValueRef s = LLVMBuildFAdd(e->b, acc[0], t[0], "");
+    LLVMValueRef bv = LLVMBuildFSub(e->b, s, acc[0], "");
+    LLVMValueRef av = LLVMBuildFSub(e->b, s, bv, "");
+    LLVMValueRef err = LLVMBuildFAdd(e->b, LLVMBuildFSub(e->b, acc[0], av, ""),
+                                     LLVMBuildFSub(e->b, t[0], bv, ""), "");
+    acc[1] = LLVMBuildFAdd(e->b, acc[1], LLVMBuildFAdd(e->b, t[1], err, ""), "");
+    acc[0] = s;
+}
+
+/* c with 2^c >= n (0 for n <= 1). */
+static int scale_exponent(int64_t n) {
+    int c = 0;
+    while (c < 62 && ((int64_t)1 << c) < n) c++;
+    return c;
+}
+
+bool lc_emit_sum_compensated(const lc_graph *g, int node) {
+    const lc_node *n = lc_graph_node(g, node);
+    return (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) && lc_graph_node(g, n->inputs[0])->op == LC_OP_UNFOLD;
+}
+
+/* The compensated sum of sum or mean `node` at idx, scaled by 2^-c: *sum_out the scaled sum
+ * (s + comp, or s where s is not finite: an inf or NaN element), *c_out the exponent c. */
+static LLVMValueRef emit_compensated_sum(emitter *e, int node, const ix *idx, int *c_out) {
+    const lc_node *n = lc_graph_node(e->f->graph, node);
+    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
+    lc_dtype dt = n->dtype;
+    int64_t len = xn->shape.dim[n->attr[LC_REDUCE_DIM]];
+    int c = scale_exponent(len);
+    comp_ctx ctx = {{n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false},
+                    c > 0 ? real_const(e, dt, ldexp(1.0, -c)) : NULL};
+    lc_reducer r = {2, compensated_term, add_compensated, &ctx};
+    LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
+    emit_scheduled_reduce(e, node, dt, len, idx, &r, acc);
+    *c_out = c;
+    LLVMValueRef finite = LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", acc[0]),
+                                        real_const(e, dt, INFINITY), "");
+    return LLVMBuildSelect(e->b, finite, LLVMBuildFAdd(e->b, acc[0], acc[1], ""), acc[0], "");
 }
 
 /* ---- max and the mask of the first maximum ---- */
@@ -117,13 +207,6 @@ static void first_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
 }
 
-/* A reduction of node `node` over `n` terms with `nacc` accumulators, as fuse scheduled it. */
-static void emit_scheduled(emitter *e, int node, lc_dtype dt, int64_t n, lc_reducer *r, LLVMValueRef *acc) {
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
-    LC_ASSERT(rs && rs->terms == n);
-    lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
-}
-
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
 
 static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
@@ -131,7 +214,14 @@ static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
     const lc_node *q = lc_graph_node(e->f->graph, r->x);
     ix xi[LC_MAX_RANK];
     reduce_index(r, j, xi);
-    return lc_emit_value(e, q->inputs[0], xi);
+    LLVMValueRef a = lc_emit_value(e, q->inputs[0], xi);
+    if (r->wide && q->dtype == LC_F32) a = LLVMBuildFPExt(e->b, a, real_type(e, LC_F64), "");
+    return a;
+}
+
+/* The type the scaled parts are taken in. */
+static lc_dtype parts_dtype(const emitter *e, const reduce_ctx *r) {
+    return r->wide ? LC_F64 : lc_graph_node(e->f->graph, r->x)->dtype;
 }
 
 /* The window max of |E| and whether a NaN was seen: acc[0] is the max, acc[1] the last NaN met
@@ -152,8 +242,7 @@ static void scaled_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     reduce_ctx *r = ctx;
     LLVMValueRef a = abs_term(e, r, j);
     LLVMValueRef q = LLVMBuildFDiv(e->b, a, r->m, "");
-    lc_dtype dt = lc_graph_node(e->f->graph, r->x)->dtype;
-    t[0] = lc_emit_pow(e, q, r->p, false, dt);
+    t[0] = lc_emit_pow(e, q, r->p, false, parts_dtype(e, r));
 }
 
 /* A window's scaled parts: m = max |e|, the scaled sum Σ(|e|/m)^p (in [1, k] where m is finite
@@ -162,26 +251,22 @@ typedef struct lp_parts {
     LLVMValueRef m, sum, nan;
 } lp_parts;
 
-static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
+static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix *idx, bool wide) {
     const lc_graph *g = e->f->graph;
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL};
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, lp->norm.p, NULL, NULL, wide};
     int64_t len = xn->shape.dim[r.dim];
-    lc_dtype dt = xn->dtype;
+    lc_dtype dt = parts_dtype(e, &r);
     lp_parts parts = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
     if (len <= 0) return parts;
-    /* both passes over the window run as fuse scheduled the sum they replace */
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
-    LC_ASSERT(rs && rs->terms == len);
+    /* both passes over the window run as fuse scheduled the sum they replace (a padding
+     * slot's |e| = 0 changes neither the max nor the sum) */
     lc_reducer max = {2, abs_terms, max_and_nan, &r};
     LLVMValueRef acc[2] = {parts.m, parts.nan};
-    LLVMValueRef from, to; /* a padding slot's |e| = 0 changes neither the max nor the sum */
-    data_span(e, rs, idx, len, &from, &to);
-    if (from) lc_emit_reduce_range(e, from, to, &max, acc);
-    else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &max, acc);
+    emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &max, acc);
     parts.m = r.m = acc[0];
     parts.nan = acc[1];
-    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r, from, to);
+    parts.sum = emit_sum(e, lp->norm.sum, dt, len, scaled_term, &r, idx);
     return parts;
 }
 
@@ -192,7 +277,7 @@ static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix
 static LLVMValueRef emit_scaled_lp(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
     const lc_node *n = lc_graph_node(e->f->graph, lp->norm.root);
     lc_dtype dt = n->dtype;
-    lp_parts parts = emit_scaled_parts(e, lp, idx);
+    lp_parts parts = emit_scaled_parts(e, lp, idx, false);
     LLVMValueRef y;
     if (lp->norm.p >= 1.0 / LC_LP_SCALE_MIN_P) {
         y = LLVMBuildFMul(e->b, parts.m, lc_emit_pow(e, parts.sum, n->real_attr, false, dt), "");
@@ -268,6 +353,36 @@ static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[1] = LLVMBuildBitCast(e->b, bits, fty, "");
 }
 
+/* `plain` where `redo` is false, else what `rescue` emits, in a branch of its own: the fix-up
+ * pays for the rescue only in the windows that need it. */
+static LLVMValueRef emit_rescued(emitter *e, LLVMValueRef redo, LLVMValueRef plain,
+                                 LLVMValueRef (*rescue)(emitter *, const void *), const void *ctx) {
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef rescue_bb = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "rescue");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "rescue.join");
+    LLVMBuildCondBr(e->b, redo, rescue_bb, join);
+    LLVMPositionBuilderAtEnd(e->b, rescue_bb);
+    LLVMValueRef v = rescue(e, ctx);
+    LLVMBasicBlockRef rescued = LLVMGetInsertBlock(e->b);
+    LLVMBuildBr(e->b, join);
+    LLVMPositionBuilderAtEnd(e->b, join);
+    LLVMValueRef phi = LLVMBuildPhi(e->b, LLVMTypeOf(plain), "rescued");
+    LLVMAddIncoming(phi, &plain, &from, 1);
+    LLVMAddIncoming(phi, &v, &rescued, 1);
+    return phi;
+}
+
+/* A window's LP norm and where it is evaluated (the rescue of emit_flagged_lp). */
+typedef struct lp_window {
+    const lc_lp_schedule *lp;
+    const ix *idx;
+} lp_window;
+
+static LLVMValueRef rescue_scaled_lp(emitter *e, const void *ctx) {
+    const lp_window *w = ctx;
+    return emit_scaled_lp(e, w->lp, w->idx);
+}
+
 /* The vectorized pass: the plain pow(S, 1/p), and a window whose S is not accurate while some
  * element is nonzero raises the kernel's flag. The fix-up (e->careful, scalar): the plain form
  * where it is accurate, else the scaled form, in a branch. */
@@ -277,16 +392,11 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
     int64_t len = xn->shape.dim[lp->norm.dim];
     if (len <= 0) return real_const(e, dt, 0.0);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL};
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false};
     if (!e->careful) {
-        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
-        LC_ASSERT(rs && rs->terms == len);
         lc_reducer red = {2, sum_and_bits_terms, add_and_or, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-        LLVMValueRef from, to;
-        data_span(e, rs, idx, len, &from, &to);
-        if (from) lc_emit_reduce_range(e, from, to, &red, acc);
-        else lc_emit_reduce(e, real_type(e, dt), len, rs->unrolled, &red, acc);
+        emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &red, acc);
         LLVMValueRef y = lc_emit_pow(e, acc[0], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
         LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
         LLVMValueRef nonzero = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildBitCast(e->b, acc[1], ity, ""),
@@ -295,22 +405,11 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         raise_flag(e, LLVMBuildAnd(e->b, LLVMBuildNot(e->b, ok, ""), nonzero, ""));
         return y;
     }
-    LLVMValueRef s = emit_window_sum(e, lp->norm.sum, dt, len, sum_term, &r, idx);
+    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, len, sum_term, &r, idx);
     LLVMValueRef y = lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
-    LLVMValueRef ok = plain_lp_ok(e, lp, dt, s, y);
-    LLVMBasicBlockRef plain = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef rescue = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lp.scaled");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lp.join");
-    LLVMBuildCondBr(e->b, ok, join, rescue);
-    LLVMPositionBuilderAtEnd(e->b, rescue);
-    LLVMValueRef scaled = emit_scaled_lp(e, lp, idx);
-    LLVMBasicBlockRef rescued = LLVMGetInsertBlock(e->b);
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
-    LLVMValueRef phi = LLVMBuildPhi(e->b, real_type(e, dt), "lp");
-    LLVMAddIncoming(phi, &y, &plain, 1);
-    LLVMAddIncoming(phi, &scaled, &rescued, 1);
-    return phi;
+    LLVMValueRef redo = LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), "");
+    lp_window w = {lp, idx};
+    return emit_rescued(e, redo, y, rescue_scaled_lp, &w);
 }
 
 static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,
@@ -329,6 +428,22 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[0])->shape, idx, ai, e);
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[1])->shape, idx, bi, e);
+    if (!a_out && !n->attr[LC_DIV_SAFE] && e->f->node_slot[n->inputs[0]] < 0 &&
+        lc_graph_node(g, n->inputs[0])->op == LC_OP_SUM && lc_emit_sum_compensated(g, n->inputs[0])) {
+        /* AvgPool's window sum over its per-window divisor: the scaled sum s·2^-c divided
+         * first where it is large (s·2^-c/d·2^c: the unscaled sum may not fit), multiplied
+         * back first where it is small (s/d·2^-c would lose bits below the normal range) */
+        int c;
+        LLVMValueRef s = emit_compensated_sum(e, n->inputs[0], ai, &c);
+        LLVMValueRef d = lc_emit_value(e, n->inputs[1], bi);
+        if (c == 0) return LLVMBuildFDiv(e->b, s, d, "");
+        LLVMValueRef up = real_const(e, dt, ldexp(1.0, c));
+        LLVMValueRef large = LLVMBuildFMul(e->b, LLVMBuildFDiv(e->b, s, d, ""), up, "");
+        LLVMValueRef small = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, s, up, ""), d, "");
+        LLVMValueRef is_large = LLVMBuildFCmp(e->b, LLVMRealUGE, unary_intrinsic(e, "llvm.fabs", s),
+                                              real_const(e, dt, 1.0), "");
+        return LLVMBuildSelect(e->b, is_large, large, small, "");
+    }
     LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
     if (a_out) *a_out = a;
@@ -358,6 +473,38 @@ static LLVMValueRef pow_of_quotient(emitter *e, LLVMValueRef a, LLVMValueRef m, 
     return LLVMBuildSelect(e->b, under, logs, r, "");
 }
 
+/* The scaled form of the LP backward's (A/y)^e in the window of y's index yi. */
+typedef struct ratio_rescue {
+    const lc_lp_ratio_schedule *ratio;
+    const lc_lp_schedule *lp;
+    const ix *yi;
+    LLVMValueRef a, plain;
+    bool zero_pole;
+    lc_dtype dt;
+    bool wide; /* the parts and the factor in double (a float32 kernel's scaled norm) */
+} ratio_rescue;
+
+static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
+    const ratio_rescue *c = ctx;
+    lc_dtype dt = c->dt;
+    lp_parts parts = emit_scaled_parts(e, c->lp, c->yi, c->wide);
+    LLVMValueRef a = c->a, plain = c->plain;
+    if (c->wide && dt == LC_F32) {
+        a = LLVMBuildFPExt(e->b, a, real_type(e, LC_F64), "");
+        plain = LLVMBuildFPExt(e->b, plain, real_type(e, LC_F64), "");
+    }
+    lc_dtype wt = c->wide ? LC_F64 : dt;
+    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, a, parts.m, c->ratio->e, c->zero_pole, wt),
+                                   lc_emit_pow(e, parts.sum, -c->ratio->e / c->lp->norm.p, false, wt), "");
+    /* a window of zeros, inf or NaN keeps the plain IEEE result */
+    LLVMValueRef finite = LLVMBuildAnd(
+        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, wt, 0.0), ""),
+        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, wt, INFINITY), ""), "");
+    finite = LLVMBuildAnd(e->b, finite, LLVMBuildFCmp(e->b, LLVMRealORD, parts.nan, parts.nan, ""), "");
+    v = LLVMBuildSelect(e->b, finite, v, plain, "");
+    return wt == dt ? v : LLVMBuildFPTrunc(e->b, v, real_type(e, dt), "");
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
@@ -377,46 +524,30 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
         under = LLVMBuildAnd(
             e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
             LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+    const lc_lp_schedule *lp = ratio->norm_inline ? lc_kernel_lp_norm(e->k, ratio->norm) : NULL;
+    /* y's window: the ratio's index without the expanded axis */
+    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+    ix yi[LC_MAX_RANK];
+    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+    if (lp && lp->mode == LC_LP_SCALED) {
+        /* a large e: always the scaled form, in double, in every loop (no fix-up) */
+        ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, true};
+        return rescue_scaled_ratio(e, &c);
+    }
     if (!e->careful) {
         if (ratio->e > 0 && ratio->e < 1) raise_flag(e, under);
         return plain;
     }
-    if (!ratio->norm_inline) /* y read from a buffer: only an underflowed quotient is redone */
+    if (!lp) /* y read from a buffer: only an underflowed quotient is redone */
         return LLVMBuildSelect(e->b, under, pow_of_quotient(e, a, y_value, ratio->e, zero_pole, dt), plain, "");
-    /* y's window: the ratio's index without the expanded axis */
-    const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, ratio->norm);
-    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
-    int dim = (int)ex->attr[LC_EXPAND_DIM];
-    ix yi[LC_MAX_RANK];
-    for (int d = 0, s = 0; d < ex->shape.rank; d++)
-        if (d != dim) yi[s++] = idx[d];
     const lc_node *yn = lc_graph_node(g, ratio->norm);
     const lc_node *xn = lc_graph_node(g, lp->norm.terms);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL};
-    LLVMValueRef s = emit_window_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
+    reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL, false};
+    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
     LLVMValueRef y = lc_emit_pow(e, s, yn->real_attr, yn->attr[LC_POW_ZERO_POLE] != 0, dt);
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
-    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef scaled_bb = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ratio.scaled");
-    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "ratio.join");
-    LLVMBuildCondBr(e->b, redo, scaled_bb, join);
-    LLVMPositionBuilderAtEnd(e->b, scaled_bb);
-    lp_parts parts = emit_scaled_parts(e, lp, yi);
-    LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, a, parts.m, ratio->e, zero_pole, dt),
-                                   lc_emit_pow(e, parts.sum, -ratio->e / lp->norm.p, false, dt), "");
-    /* a window of zeros, inf or NaN keeps the plain IEEE result */
-    LLVMValueRef finite = LLVMBuildAnd(
-        e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, dt, 0.0), ""),
-        LLVMBuildFCmp(e->b, LLVMRealOLT, parts.m, real_const(e, dt, INFINITY), ""), "");
-    finite = LLVMBuildAnd(e->b, finite, LLVMBuildFCmp(e->b, LLVMRealORD, parts.nan, parts.nan, ""), "");
-    v = LLVMBuildSelect(e->b, finite, v, plain, "");
-    LLVMBasicBlockRef scaled_end = LLVMGetInsertBlock(e->b);
-    LLVMBuildBr(e->b, join);
-    LLVMPositionBuilderAtEnd(e->b, join);
-    LLVMValueRef phi = LLVMBuildPhi(e->b, real_type(e, dt), "ratio");
-    LLVMAddIncoming(phi, &plain, &from, 1);
-    LLVMAddIncoming(phi, &v, &scaled_end, 1);
-    return phi;
+    ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, false};
+    return emit_rescued(e, redo, plain, rescue_scaled_ratio, &c);
 }
 
 /* ---- fold: gather the windows covering a position ---- */
@@ -586,13 +717,13 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         t.fold_t = NULL;
         /* y's axes other than the windows and the slot axis are the fold's other axes */
         ix other[LC_MAX_RANK];
-        for (int d = 0, s = 0; d < n->shape.rank; d++)
-            if (d != dim) other[s++] = idx[d];
+        drop_axis(n->shape.rank, dim, idx, other);
         fold_ctx c = {n, n->inputs[0], other, NULL, t};
         c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
         int64_t count = lc_fold_gather_terms(&w);
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
         LLVMValueRef from = NULL, to = NULL;
-        if (lc_kernel_reduction(e->k, node)->span == LC_SPAN_WINDOWS) {
+        if (rs->span == LC_SPAN_WINDOWS) {
             /* term r visits window base_o - (count - 1) + r: only the windows in [0, windows)
              * (the sums wrap in int64 and still give o exactly: every true value fits) */
             int64_t windows = lc_graph_node(g, n->inputs[0])->shape.dim[dim];
@@ -601,13 +732,15 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             from = LLVMBuildSub(e->b, o_from, o_first, "");
             to = smax(e, LLVMBuildSub(e->b, o_to, o_first, ""), from);
         }
-        return emit_sum(e, node, dt, count, fold_term, &c, from, to);
+        lc_reducer sum = {1, fold_term, add, &c};
+        LLVMValueRef acc = real_const(e, dt, 0.0);
+        emit_reduce_over(e, rs, dt, count, from, to, &sum, &acc);
+        return acc;
     }
     case LC_OP_EXPAND: {
         int dim = (int)n->attr[LC_EXPAND_DIM];
         ix xi[LC_MAX_RANK];
-        for (int d = 0, s = 0; d < n->shape.rank; d++)
-            if (d != dim) xi[s++] = idx[d];
+        drop_axis(n->shape.rank, dim, idx, xi);
         return lc_emit_value(e, n->inputs[0], xi);
     }
     case LC_OP_ABS:
@@ -652,20 +785,25 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     case LC_OP_SUM:
     case LC_OP_MEAN: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         int64_t len = xn->shape.dim[r.dim];
-        LLVMValueRef from, to;
-        data_span(e, lc_kernel_reduction(e->k, node), idx, len, &from, &to);
-        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, from, to);
+        if (lc_emit_sum_compensated(g, node)) {
+            /* the scaled sum times 2^c (a sum) or 2^c/len (a mean, rounded once more) */
+            int c;
+            LLVMValueRef s = emit_compensated_sum(e, node, idx, &c);
+            double back = ldexp(1.0, c) / (n->op == LC_OP_MEAN ? (double)len : 1.0);
+            return back == 1.0 ? s : LLVMBuildFMul(e->b, s, real_const(e, dt, back), "");
+        }
+        LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, idx);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
         return s;
     }
     case LC_OP_MAX: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
-        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL};
+        reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         lc_reducer red = {1, sum_term, max_of, &r};
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
-        emit_scheduled(e, node, dt, xn->shape.dim[r.dim], &red, &acc);
+        emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
         return acc;
     }
     case LC_OP_MAX_MASK: {
@@ -673,12 +811,11 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
          * with the start (an axis of -inf only chooses index 0); then 1 where this is it */
         int dim = (int)n->attr[LC_REDUCE_DIM];
         ix rest[LC_MAX_RANK];
-        for (int d = 0, k = 0; d < n->shape.rank; d++)
-            if (d != dim) rest[k++] = idx[d];
-        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL};
+        drop_axis(n->shape.rank, dim, idx, rest);
+        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, false};
         lc_reducer red = {2, value_and_index, first_max_of, &r};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};
-        emit_scheduled(e, node, dt, n->shape.dim[dim], &red, acc);
+        emit_scheduled_reduce(e, node, dt, n->shape.dim[dim], rest, &red, acc);
         LLVMValueRef here = LLVMBuildSIToFP(e->b, idx[dim].v, real_type(e, dt), "");
         LLVMValueRef chosen = LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[1], here, "");
         return LLVMBuildSelect(e->b, chosen, real_const(e, dt, 1.0), real_const(e, dt, 0.0), "");

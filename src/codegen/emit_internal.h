@@ -165,5 +165,8 @@ void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const 
  * computed inline), and the computation itself. */
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx);
 LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx);
+/* Whether sum or mean `node` is taken as a scaled compensated sum (emit_expr.c): a sum or
+ * mean of an unfold's windows (AvgPool's). */
+bool lc_emit_sum_compensated(const lc_graph *g, int node);
 
 #endif

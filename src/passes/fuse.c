@@ -150,7 +150,8 @@ static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_l
         return false;
     const lc_lp_schedule *lp = lc_kernel_lp_norm(k, y);
     r->norm = y;
-    r->norm_inline = lp && lp->mode == LC_LP_FLAGGED;
+    r->norm_inline = lp && (lp->mode == LC_LP_FLAGGED ||
+                            (lp->mode == LC_LP_SCALED && lc_lp_ratio_scaled(r->e, n->dtype)));
     return r->norm_inline || f->node_slot[y] >= 0;
 }
 
@@ -369,17 +370,19 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
         lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0};
         bool found = false;
-        if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0 &&
-            match_lp_ratio(f, k, n->inputs[0], &ratio)) {
-            ratio.ratio = n->inputs[0];
-            ratio.e = n->real_attr;
-            found = true;
-        } else {
+        if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
+            ratio.e = n->real_attr; /* match_lp_ratio reads it */
+            found = match_lp_ratio(f, k, n->inputs[0], &ratio);
+            if (found) ratio.ratio = n->inputs[0];
+        }
+        if (!found) {
+            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0};
             found = match_lp_ratio(f, k, node, &ratio);
         }
         if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {
             k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
-            k->sched.fixup = true;
+            const lc_lp_schedule *norm = ratio.norm_inline ? lc_kernel_lp_norm(k, ratio.norm) : NULL;
+            if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
     }
     return LC_OK;
@@ -641,9 +644,12 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     }
     const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(k, node);
     if (ratio) {
+        const lc_lp_schedule *norm = ratio->norm_inline ? lc_kernel_lp_norm(k, ratio->norm) : NULL;
         lc_strbuf_printf(sb, "  [lp backward (|x|/y)^%s: %s]", lc_format_number(ratio->e, num),
-                         ratio->norm_inline ? "from the scaled window where the fix-up redoes it"
-                                            : "an underflowed quotient flagged and redone in logs");
+                         !norm ? "an underflowed quotient flagged and redone in logs"
+                         : norm->mode == LC_LP_SCALED
+                             ? "always from the scaled window, in double (y's rounding, raised to e, would show)"
+                             : "from the scaled window where the fix-up redoes it");
         return;
     }
     if (rs && rs->span == LC_SPAN_WINDOWS) {

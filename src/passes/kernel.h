@@ -120,7 +120,10 @@ typedef struct lc_lp_schedule {
  * (Σ(|e|/m)^p)^(-e/p), so a y that rounded to a subnormal costs no precision. Either way
  * (y inline or read from a buffer), a quotient A/y that underflowed while its power does not
  * (0 < e < 1: p = 1.0000001 gives (1e-49)^(1e-7) = 0.99999) is flagged and redone in
- * logarithms in the fix-up. */
+ * logarithms in the fix-up.
+ * Where y is a scaled norm of this kernel and e is large enough that y's own rounding, raised
+ * to e, would cost precision (lc_lp_ratio_scaled), the factor is always taken from the
+ * window's scaled parts, in double (norm_inline; no fix-up). */
 typedef struct lc_lp_ratio_schedule {
     int node;
     int ratio;
@@ -128,6 +131,12 @@ typedef struct lc_lp_ratio_schedule {
     bool norm_inline; /* y is a flagged norm evaluated in this kernel (lc_kernel_lp_norm) */
     double e;
 } lc_lp_ratio_schedule;
+
+/* (A/y)^e with y rounded to dtype `dt` is off by up to e·eps relative; from 2^-20 (e > 16 in
+ * float32, e > 2^33 in float64) the LP backward takes the scaled form instead. */
+static inline bool lc_lp_ratio_scaled(double e, lc_dtype dt) {
+    return e * (dt == LC_F32 ? 0x1p-24 : 0x1p-53) > 0x1p-20;
+}
 
 typedef struct lc_schedule {
     lc_loop_order order;

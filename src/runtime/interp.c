@@ -213,37 +213,44 @@ static void eval_reduce_rows(const lc_node *n, const value *x, lc_wide *out) {
     }
 }
 
-/* max over axis dim: the first NaN met wins, else the largest (from -inf). */
+/* The first maximum of the `extent` values x[0], x[stride], ..., in order: the first NaN met
+ * wins, else the largest, an earlier one on a tie. -1 when none beats -inf (all are -inf, or
+ * there are none). */
+static int64_t first_max_at(const lc_wide *x, int64_t extent, int64_t stride) {
+    lc_wide best = lc_wide_from_double(-INFINITY);
+    int64_t at = -1;
+    for (int64_t d = 0; d < extent; d++) {
+        lc_wide v = x[d * stride];
+        if (lc_wide_is_nan(v)) return d;
+        if (lc_wide_greater(v, best)) {
+            best = v;
+            at = d;
+        }
+    }
+    return at;
+}
+
+/* max over axis dim: the first maximum's value (-inf when none beats -inf). */
 static void eval_max(const lc_node *n, const lc_node *xn, const lc_wide *x, lc_wide *out) {
     axis_split in = split_at(&xn->shape, (int)n->attr[LC_REDUCE_DIM]);
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t b = 0; b < in.inner; b++) {
-            lc_wide best = lc_wide_from_double(-INFINITY);
-            int64_t at = -1;
-            for (int64_t d = 0; d < in.extent; d++) {
-                lc_wide v = x[(a * in.extent + d) * in.inner + b];
-                if (lc_wide_is_nan(v)) { at = d; break; }
-                if (lc_wide_greater(v, best)) { best = v; at = d; }
-            }
-            out[a * in.inner + b] = at < 0 ? lc_wide_from_double(-INFINITY) : x[(a * in.extent + at) * in.inner + b];
+            const lc_wide *row = &x[a * in.extent * in.inner + b];
+            int64_t at = first_max_at(row, in.extent, in.inner);
+            out[a * in.inner + b] = at < 0 ? lc_wide_from_double(-INFINITY) : row[at * in.inner];
         }
 }
 
-/* max_mask over axis dim: 1 at the first maximum (the first NaN if any; index 0 when all are
- * -inf), 0 elsewhere. */
+/* max_mask over axis dim: 1 at the first maximum (index 0 when all are -inf), 0 elsewhere. */
 static void eval_max_mask(const lc_node *n, const lc_wide *x, lc_wide *out) {
     axis_split in = split_at(&n->shape, (int)n->attr[LC_REDUCE_DIM]);
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t b = 0; b < in.inner; b++) {
-            lc_wide best = lc_wide_from_double(-INFINITY);
-            int64_t at = 0;
-            for (int64_t d = 0; d < in.extent; d++) {
-                lc_wide v = x[(a * in.extent + d) * in.inner + b];
-                if (lc_wide_is_nan(v)) { at = d; break; }
-                if (lc_wide_greater(v, best)) { best = v; at = d; }
-            }
+            int64_t base = a * in.extent * in.inner + b;
+            int64_t at = first_max_at(&x[base], in.extent, in.inner);
+            if (at < 0) at = 0;
             for (int64_t d = 0; d < in.extent; d++)
-                out[(a * in.extent + d) * in.inner + b] = lc_wide_from_double(d == at ? 1.0 : 0.0);
+                out[base + d * in.inner] = lc_wide_from_double(d == at ? 1.0 : 0.0);
         }
 }
 

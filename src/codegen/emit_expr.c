@@ -94,10 +94,12 @@ static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
     return acc;
 }
 
-/* ---- compensated window sums (sum and mean, LP sums aside) ----
+/* ---- compensated window sums (the fix-up of a rescued window sum) ----
  *
- * A sum or mean over an unfold's window (AvgPool's) is taken in the element type, at
- * full vector width, as a compensated sum of the terms x_j·2^-c, 2^c >= n the smallest power
+ * A sum or mean over an unfold's window (AvgPool's; lc_reduction_schedule.rescue_nonfinite)
+ * is taken plain in the vectorized pass, and a window whose plain sum is not finite raises
+ * the kernel's flag. The fix-up redoes such a window in the element type as a compensated
+ * sum of the terms x_j·2^-c, 2^c >= n the smallest power
  * of two at least the term count: scaled, n finite terms cannot overflow, so the sum of finite
  * elements never does where the mean fits (two 3e38 average to 3e38 in float32, two 1.7e308
  * to 1.7e308 in float64); compensated (each addition's rounding error kept by TwoSum and added
@@ -142,11 +144,6 @@ static int scale_exponent(int64_t n) {
     int c = 0;
     while (c < 62 && ((int64_t)1 << c) < n) c++;
     return c;
-}
-
-bool lc_emit_sum_compensated(const lc_graph *g, int node) {
-    const lc_node *n = lc_graph_node(g, node);
-    return (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) && lc_graph_node(g, n->inputs[0])->op == LC_OP_UNFOLD;
 }
 
 /* The compensated sum of sum or mean `node` at idx, scaled by 2^-c: *sum_out the scaled sum
@@ -412,6 +409,73 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     return emit_rescued(e, redo, y, rescue_scaled_lp, &w);
 }
 
+/* ---- rescued window sums (lc_reduction_schedule.rescue_nonfinite) ---- */
+
+static bool is_rescued_sum(const emitter *e, int node) {
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+    return rs && rs->rescue_nonfinite;
+}
+
+/* A window sum or mean `node` at idx, or (AvgPool without its padding counted) the window sum
+ * over a per-window divisor d. */
+typedef struct window_sum {
+    int node;
+    const ix *idx;
+    LLVMValueRef d; /* or NULL */
+} window_sum;
+
+/* The sum, mean or quotient from a sum s·2^scale: the scaled sum divided first where it is
+ * large (s·2^-c/d·2^c: the unscaled sum may not fit), multiplied back first where it is small
+ * (s/d·2^-c would lose bits below the normal range). */
+static LLVMValueRef finish_window_sum(emitter *e, const window_sum *w, LLVMValueRef s, int c) {
+    const lc_node *n = lc_graph_node(e->f->graph, w->node);
+    lc_dtype dt = n->dtype;
+    if (!w->d) {
+        /* the scaled sum times 2^c (a sum) or 2^c/len (a mean, rounded once more) */
+        int64_t len = lc_graph_node(e->f->graph, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]];
+        if (c == 0) {
+            if (n->op != LC_OP_MEAN) return s;
+            return LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
+        }
+        double back = ldexp(1.0, c) / (n->op == LC_OP_MEAN ? (double)len : 1.0);
+        return back == 1.0 ? s : LLVMBuildFMul(e->b, s, real_const(e, dt, back), "");
+    }
+    if (c == 0) return LLVMBuildFDiv(e->b, s, w->d, "");
+    LLVMValueRef up = real_const(e, dt, ldexp(1.0, c));
+    LLVMValueRef large = LLVMBuildFMul(e->b, LLVMBuildFDiv(e->b, s, w->d, ""), up, "");
+    LLVMValueRef small = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, s, up, ""), w->d, "");
+    LLVMValueRef is_large = LLVMBuildFCmp(e->b, LLVMRealUGE, unary_intrinsic(e, "llvm.fabs", s),
+                                          real_const(e, dt, 1.0), "");
+    return LLVMBuildSelect(e->b, is_large, large, small, "");
+}
+
+static LLVMValueRef rescue_window_sum(emitter *e, const void *ctx) {
+    const window_sum *w = ctx;
+    int c;
+    LLVMValueRef s = emit_compensated_sum(e, w->node, w->idx, &c);
+    return finish_window_sum(e, w, s, c);
+}
+
+/* The vectorized pass: the plain sum (a mean: over len; else over d), and a window whose
+ * plain sum is not finite raises the kernel's flag. The fix-up (e->careful, scalar): the plain
+ * result where the sum is finite, else the compensated scaled sum, in a branch. */
+static LLVMValueRef emit_window_sum(emitter *e, const window_sum *w) {
+    const lc_node *n = lc_graph_node(e->f->graph, w->node);
+    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
+    lc_dtype dt = n->dtype;
+    reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], w->idx, xn->shape.rank, 0, NULL, NULL, false};
+    int64_t len = xn->shape.dim[r.dim];
+    LLVMValueRef s = emit_sum(e, w->node, dt, len, sum_term, &r, w->idx);
+    LLVMValueRef plain = finish_window_sum(e, w, s, 0);
+    LLVMValueRef finite = LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", s),
+                                        real_const(e, dt, INFINITY), "");
+    if (!e->careful) {
+        raise_flag(e, LLVMBuildNot(e->b, finite, ""));
+        return plain;
+    }
+    return emit_rescued(e, LLVMBuildNot(e->b, finite, ""), plain, rescue_window_sum, w);
+}
+
 static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,
                             emitter *e) {
     for (int d = 0; d < in->rank; d++) {
@@ -429,20 +493,10 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[0])->shape, idx, ai, e);
     broadcast_index(&n->shape, &lc_graph_node(g, n->inputs[1])->shape, idx, bi, e);
     if (!a_out && !n->attr[LC_DIV_SAFE] && e->f->node_slot[n->inputs[0]] < 0 &&
-        lc_graph_node(g, n->inputs[0])->op == LC_OP_SUM && lc_emit_sum_compensated(g, n->inputs[0])) {
-        /* AvgPool's window sum over its per-window divisor: the scaled sum s·2^-c divided
-         * first where it is large (s·2^-c/d·2^c: the unscaled sum may not fit), multiplied
-         * back first where it is small (s/d·2^-c would lose bits below the normal range) */
-        int c;
-        LLVMValueRef s = emit_compensated_sum(e, n->inputs[0], ai, &c);
-        LLVMValueRef d = lc_emit_value(e, n->inputs[1], bi);
-        if (c == 0) return LLVMBuildFDiv(e->b, s, d, "");
-        LLVMValueRef up = real_const(e, dt, ldexp(1.0, c));
-        LLVMValueRef large = LLVMBuildFMul(e->b, LLVMBuildFDiv(e->b, s, d, ""), up, "");
-        LLVMValueRef small = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, s, up, ""), d, "");
-        LLVMValueRef is_large = LLVMBuildFCmp(e->b, LLVMRealUGE, unary_intrinsic(e, "llvm.fabs", s),
-                                              real_const(e, dt, 1.0), "");
-        return LLVMBuildSelect(e->b, is_large, large, small, "");
+        lc_graph_node(g, n->inputs[0])->op == LC_OP_SUM && is_rescued_sum(e, n->inputs[0])) {
+        /* AvgPool's window sum over its per-window divisor */
+        window_sum w = {n->inputs[0], ai, lc_emit_value(e, n->inputs[1], bi)};
+        return emit_window_sum(e, &w);
     }
     LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
@@ -787,12 +841,9 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         int64_t len = xn->shape.dim[r.dim];
-        if (lc_emit_sum_compensated(g, node)) {
-            /* the scaled sum times 2^c (a sum) or 2^c/len (a mean, rounded once more) */
-            int c;
-            LLVMValueRef s = emit_compensated_sum(e, node, idx, &c);
-            double back = ldexp(1.0, c) / (n->op == LC_OP_MEAN ? (double)len : 1.0);
-            return back == 1.0 ? s : LLVMBuildFMul(e->b, s, real_const(e, dt, back), "");
+        if (is_rescued_sum(e, node)) {
+            window_sum w = {node, idx, NULL};
+            return emit_window_sum(e, &w);
         }
         LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, idx);
         if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");

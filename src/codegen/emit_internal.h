@@ -42,9 +42,10 @@ typedef struct emitter {
     LLVMValueRef *slot_scope, *slot_noalias;
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
-    /* The fix-up's form (scalar loops of a kernel with flagged LP norms, lc_schedule.fixup):
-     * each flagged norm and its backward's ratio take the plain form or the scaled one in a
-     * branch per window. Otherwise they take the plain form and OR a window's "not accurate"
+    /* The fix-up's form (scalar loops of a kernel with flagged LP norms or rescued window
+     * sums, lc_schedule.fixup): each flagged norm and its backward's ratio take the plain form
+     * or the scaled one in a branch per window, each rescued sum the plain one or the
+     * compensated one. Otherwise they take the plain form and OR a window's "not accurate"
      * into *flag_ptr (an i32 slot, promoted to a reduction of the loop), where it is set. */
     bool careful;
     LLVMValueRef flag_ptr;
@@ -165,8 +166,5 @@ void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const 
  * computed inline), and the computation itself. */
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx);
 LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx);
-/* Whether sum or mean `node` is taken as a scaled compensated sum (emit_expr.c): a sum or
- * mean of an unfold's windows (AvgPool's). */
-bool lc_emit_sum_compensated(const lc_graph *g, int node);
 
 #endif

@@ -347,7 +347,9 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             terms = lc_fold_gather_terms(&w);
         }
         if (terms >= 0) {
-            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1};
+            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1, false};
+            rs.rescue_nonfinite = (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) &&
+                                  lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_UNFOLD;
             schedule_span(f->graph, &rs);
             if (!rs.unrolled && rs.span == LC_SPAN_ALL && terms <= LC_CONTRACTION_UNROLL_MAX &&
                 is_channel_contraction(f->graph, n))
@@ -385,6 +387,16 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
     }
+    /* an LP norm evaluated flagged or scaled takes its sum itself (never as a plain window
+     * sum), so only the other window sums are rescued */
+    for (int i = 0; i < k->sched.n_lp_norms; i++) {
+        const lc_lp_schedule *lp = &k->sched.lp_norms[i];
+        if (lp->mode == LC_LP_PLAIN) continue;
+        for (int j = 0; j < k->sched.n_reductions; j++)
+            if (k->sched.reductions[j].node == lp->norm.sum) k->sched.reductions[j].rescue_nonfinite = false;
+    }
+    for (int j = 0; j < k->sched.n_reductions; j++)
+        if (k->sched.reductions[j].rescue_nonfinite) k->sched.fixup = true;
     return LC_OK;
 }
 
@@ -670,21 +682,26 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              rs->unrolled ? "unrolled" : "vector partial sums");
         return;
     }
+    const char *rescue = rs && rs->rescue_nonfinite
+                             ? "; a sum not finite flagged and redone compensated over terms scaled by 2^-c "
+                               "in the fix-up"
+                             : "";
     if (rs && rs->span == LC_SPAN_DATA) {
         const lc_node *u = lc_graph_node(f->graph, rs->span_unfold);
         lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: only the at most %" PRId64
-                         " slots reading the input of %%%d, one by one (the others are padding, 0)]",
+                         " slots reading the input of %%%d, one by one (the others are padding, 0)%s]",
                          rs->terms, lc_graph_node(f->graph, u->inputs[0])->shape.dim[u->attr[LC_UNFOLD_DIM]],
-                         rs->span_unfold);
+                         rs->span_unfold, rescue);
         return;
     }
     if (rs) {
         if (rs->unrolled)
-            lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: unrolled into the vectorized loop]",
-                             rs->terms);
+            lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: unrolled into the vectorized loop%s]",
+                             rs->terms, rescue);
         else
             lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: vector partial sums (more than "
-                             "%d to unroll), so the loop around it is not vectorized]", rs->terms, LC_UNROLL_MAX);
+                             "%d to unroll), so the loop around it is not vectorized%s]", rs->terms, LC_UNROLL_MAX,
+                             rescue);
         return;
     }
     if (x->op == LC_OP_UNFOLD)

@@ -92,6 +92,12 @@ typedef struct lc_reduction_schedule {
                       unrolled; else vector partial sums */
     lc_span span;
     int span_unfold; /* LC_SPAN_DATA: the unfold whose data slots are walked; else -1 */
+    /* A sum or mean over an unfold's windows (AvgPool's), not an LP norm's: the vectorized
+     * pass takes the plain sum and a window whose sum is not finite (inf or NaN: some term
+     * is, or the finite terms overflowed) raises the kernel's flag; the scalar fix-up redoes
+     * that window as a compensated sum of its terms scaled by 2^-c (2^c >= terms), which
+     * cannot overflow where the mean fits and gives IEEE inf/NaN where an element is one. */
+    bool rescue_nonfinite;
 } lc_reduction_schedule;
 
 /* How an LP norm evaluated inline (lp_norm.h) runs. The scaled form m·(Σ(|e|/m)^p)^(1/p),
@@ -151,7 +157,8 @@ typedef struct lc_schedule {
     lc_lp_schedule *lp_norms;          /* in node order */
     int n_lp_ratios;
     lc_lp_ratio_schedule *lp_ratios;   /* in node order */
-    /* Some LP norm is flagged, or an LP ratio may underflow: codegen gives each vectorized
+    /* Some LP norm is flagged, an LP ratio may underflow, or a window sum is rescued when
+     * not finite (rescue_nonfinite): codegen gives each vectorized
      * loop a flag accumulator and a scalar fix-up loop behind it (lc_lp_mode), and evaluates
      * the scalar loops (edges) in the fix-up's form directly. */
     bool fixup;

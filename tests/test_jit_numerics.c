@@ -206,6 +206,24 @@ static void avgpool_sum_range(void **state) {
     check_values(m, LC_F32, (double[]){3e38, 3e38, -3e38, -2e38}, 4, 1, "AvgPool1d(2)", CHECKED);
     check_values(m, LC_F64, (double[]){1.7e308, 1.7e308, -1.7e308, -1e308}, 4, 1, "AvgPool1d(2)", CHECKED);
     lc_module_free(m);
+    /* long enough rows that the vectorized loop (not only the scalar edges) meets windows
+     * that overflow, hold inf, -inf or NaN, or are ordinary: the flagged windows come from the
+     * fix-up, the others stay plain; an unrolled window, vector partial sums (k = 20), and a
+     * per-window divisor (count_include_pad=False) */
+    enum { N = 96 };
+    double vals[N];
+    for (int i = 0; i < N; i++) vals[i] = i % 11 == 5 ? -1.5 * i : (i % 2 ? 3e38 : 2.9e38);
+    vals[40] = INFINITY;
+    vals[57] = -INFINITY;
+    vals[58] = INFINITY;
+    vals[77] = NAN;
+    lc_module *mods[] = {test_avgpool(3, 1, 1, false, true), test_avgpool(20, 3, 0, false, true),
+                         test_avgpool(4, 2, 2, true, false)};
+    const char *names[] = {"AvgPool1d(3, 1, 1)", "AvgPool1d(20, 3)", "AvgPool1d(4, 2, 2, ceil, cip=False)"};
+    for (int j = 0; j < 3; j++) {
+        check_values(mods[j], LC_F32, vals, N, 1, names[j], CHECKED);
+        lc_module_free(mods[j]);
+    }
 }
 
 /* The fuzz finding: AvgPool1d(1, count_include_pad=False) then AvgPool1d(6, 1, 2,

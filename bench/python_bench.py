@@ -17,6 +17,10 @@
    run, so they get fewer). bytes and GB/s count each input read once and each output written
    once, as lucid-bench. lucid_c allocates each result (y; y and dx for fwdbwd) afresh, as
    PyTorch does, where lucid-bench writes into buffers it reuses.
+3. Layers with parameters: Linear(4, 3) on (1, 4) (no_grad and grad mode), and one training
+   step of the seed model (zero_grad, forward, MSELoss, backward, SGD.step with momentum and
+   weight decay) with its parts, beside the same in PyTorch, measured as in 1; also SGD.step
+   written as NumPy in-place ops, the design the compiled update replaced.
 
 Prints the load (`uptime`) first and last: figures from a loaded machine are only ratios.
 """
@@ -102,6 +106,92 @@ def overhead_rows():
     for name, fn in rows:
         wall, cpu = per_call(fn)
         print("%-40s %10.2f %10.2f" % (name, wall, cpu))
+
+
+def _numpy_sgd_step(params, buffers, lr, momentum, weight_decay):
+    """The update as NumPy in-place ops, per parameter (what SGD.step did before it ran one
+    compiled program): the design the compiled step is measured against."""
+    for i, p in enumerate(params):
+        data = p.numpy()
+        g = p.grad.numpy().astype(data.dtype, copy=True)
+        g += data.dtype.type(weight_decay) * data
+        b = buffers[i]
+        if b is None:
+            b = buffers[i] = g.copy()
+        else:
+            b *= data.dtype.type(momentum)
+            b += g
+        data -= data.dtype.type(lr) * b
+
+
+def layer_rows():
+    """Linear(4, 3) on (1, 4) and one training step of the seed model, Sequential(Conv1d(1, 1,
+    3, padding=1), AvgPool1d(2, 2), Linear(2, 1)) with MSELoss and SGD(lr=0.01, momentum=0.9,
+    weight_decay=1e-4) on a (4, 1, 4) batch, against the same in PyTorch."""
+    x = lucid.from_numpy(np.arange(4.0, dtype=np.float32).reshape(1, 4))
+    lin = nn.Linear(4, 3)
+    model = nn.Sequential(nn.Conv1d(1, 1, 3, padding=1), nn.AvgPool1d(2, 2), nn.Linear(2, 1))
+    criterion = nn.MSELoss()
+    opt = lucid.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    rng = np.random.default_rng(0)
+    xb = rng.standard_normal((4, 1, 4)).astype(np.float32)
+    tb = rng.standard_normal((4, 1, 1)).astype(np.float32)
+    xs, target = lucid.from_numpy(xb), lucid.from_numpy(tb)
+
+    def lin_nograd():
+        with lucid.no_grad():
+            lin(x).numpy()
+
+    def train_step():
+        opt.zero_grad()
+        loss = criterion(model(xs), target)
+        loss.backward()
+        opt.step()
+
+    def backward_only():
+        opt.zero_grad()
+        criterion(model(xs), target).backward()
+
+    train_step()
+    buffers = [None] * 4
+    rows = [
+        ("lucid_c Linear(4,3)(x).numpy() (no_grad)", lin_nograd),
+        ("lucid_c Linear(4,3)(x).numpy() (grad mode)", lambda: lin(x).numpy()),
+        ("lucid_c seed model train step", train_step),
+        ("  of which zero_grad+fwd+loss+backward", backward_only),
+        ("  of which SGD.step (one compiled program)", opt.step),
+        ("  SGD.step as NumPy ops (previous design)",
+         lambda: _numpy_sgd_step(opt.params, buffers, 0.01, 0.9, 1e-4)),
+    ]
+    if torch is not None:
+        tx = torch.from_numpy(x.numpy())
+        tlin = torch.nn.Linear(4, 3)
+        tmodel = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3, padding=1), torch.nn.AvgPool1d(2, 2),
+                                     torch.nn.Linear(2, 1))
+        tcrit = torch.nn.MSELoss()
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        txb, ttb = torch.from_numpy(xb), torch.from_numpy(tb)
+
+        def tlin_nograd():
+            with torch.no_grad():
+                tlin(tx)
+
+        def ttrain():
+            topt.zero_grad()
+            tcrit(tmodel(txb), ttb).backward()
+            topt.step()
+
+        ttrain()
+        rows += [("torch Linear(4,3)(x) (no_grad)", tlin_nograd),
+                 ("torch Linear(4,3)(x) (grad mode)", lambda: tlin(tx)),
+                 ("torch seed model train step", ttrain),
+                 ("  of which SGD.step", topt.step)]
+    print("\n== layers with parameters: Linear on (1, 4), the seed model's train step on (4, 1, 4)"
+          " float32, median of 31 x 2000 calls")
+    print("%-44s %10s %10s" % ("", "wall us", "CPU us"))
+    for name, fn in rows:
+        wall, cpu = per_call(fn)
+        print("%-44s %10.2f %10.2f" % (name, wall, cpu))
 
 
 def timed(fn, samples):
@@ -199,6 +289,7 @@ def main():
         lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
         os.cpu_count(), uptime()))
     overhead_rows()
+    layer_rows()
     if not args.skip_large:
         rows = large_rows(args.samples, args.torch_samples) + c_bench_rows()
         print("\n== (16, 64, 65536) float32, median of %d runs (torch: %d)" % (args.samples, args.torch_samples))

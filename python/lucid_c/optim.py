@@ -25,6 +25,7 @@ from ._tensor import Tensor
 
 _UPDATES = {}
 _ptr = ctypes.POINTER(_lib.CTensor)
+_run_into = lib.lc_program_run_into
 
 
 def _update_program(shapes, dtype, options):
@@ -95,6 +96,7 @@ class SGD:
             raise ValueError("lucid_c: SGD: nesterov must be False (the only value supported), got %r" % (nesterov,))
         self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
         self._buffers = [None] * len(self.params)
+        self._prepared = {}
 
     def zero_grad(self, set_to_none=True):
         for p in self.params:
@@ -112,40 +114,62 @@ class SGD:
             self._step(dtype, indices)
 
     def _step(self, dtype, indices):
-        options = (self.lr, self.momentum, self.weight_decay)
         momentum = self.momentum != 0
-        data, grads, buffers = [], [], []
+        key = (dtype, tuple(indices), self.lr, self.momentum, self.weight_decay)
+        prepared = self._prepared.get(key)
+        params = self.params
+        arrays = []
         for i in indices:
-            p = self.params[i]
+            p = params[i]
             a = _lazy.expose(p)  # pending results reading p run first
             if not (a.flags.c_contiguous and a.flags.writeable):
-                raise ValueError("lucid_c: SGD: parameter %d must be a contiguous writable array to "
-                                 "be updated in place" % i)
-            data.append(a)
+                raise ValueError("lucid_c: SGD: parameter %d must be a contiguous writable array "
+                                 "to be updated in place" % i)
             g = p.grad._data
             if g.dtype != dtype or not g.flags.c_contiguous:
                 g = np.asarray(g, dtype=dtype, order="C")
             if g.shape != a.shape:
                 raise ValueError("lucid_c: SGD: parameter %d has shape %s but its gradient %s"
                                  % (i, list(a.shape), list(g.shape)))
-            grads.append(g)
-            if momentum:
-                b = self._buffers[i]
-                if b is None or b.dtype != dtype:
-                    b = self._buffers[i] = np.zeros(a.shape, dtype=dtype)
-                buffers.append(b)
-        program = _update_program(tuple(a.shape for a in data), dtype, options)
-        views = {}
+            arrays.append(a)
+            arrays.append(g)
+        if prepared is None or prepared[0] != [a.shape for a in arrays[::2]]:
+            prepared = self._prepared[key] = self._prepare(dtype, indices, arrays[::2])
+        _, program, views, ins, outs, n_in, n_out, loss = prepared
+        if momentum:
+            buffers = self._buffers
+            for i, a in zip(indices, arrays[::2]):
+                b = buffers[i]
+                if b is None or b.dtype != dtype or b.shape != a.shape:
+                    b = buffers[i] = np.zeros(a.shape, dtype=dtype)
+                arrays.append(b)
+        arrays.append(loss)
+        address = _program.address
+        for v, a in zip(views, arrays):
+            v.data = address(a)
+        status = _run_into(program.handle, ins, n_in, outs, n_out)
+        if status:
+            check(status)
 
-        def view(a):  # one lc_tensor per array: an in-out buffer is the same tensor both ways
-            v = views.get(id(a))
-            if v is None:
-                v = views[id(a)] = _program.view(a)
-            return v
-
-        inputs = [view(x) for pair in zip(data, grads) for x in pair] + [view(b) for b in buffers]
-        loss = np.empty((), dtype=dtype)
-        outputs = [view(loss)] + [view(a) for a in data] + [view(b) for b in buffers]
+    def _prepare(self, dtype, indices, data):
+        """The compiled update for these parameters, and lc_tensor records for its inputs and
+        outputs, made once: a step only writes their data pointers. An in-out buffer (a
+        parameter, a momentum buffer) is one record, given as an input and as an output."""
+        shapes = [a.shape for a in data]
+        program = _update_program(tuple(shapes), dtype, (self.lr, self.momentum, self.weight_decay))
+        n = len(data)
+        momentum = self.momentum != 0
+        records = []
+        for shape in shapes:  # p_i, g_i
+            records.append(_lib.CTensor(_program.c_dtype(dtype), _program.c_shape(shape)))
+            records.append(_lib.CTensor(_program.c_dtype(dtype), _program.c_shape(shape)))
+        if momentum:
+            for shape in shapes:
+                records.append(_lib.CTensor(_program.c_dtype(dtype), _program.c_shape(shape)))
+        loss_record = _lib.CTensor(_program.c_dtype(dtype), _program.c_shape(()))
+        records.append(loss_record)
+        inputs = records[:2 * n] + (records[2 * n:3 * n] if momentum else [])
+        outputs = [loss_record] + records[0:2 * n:2] + (records[2 * n:3 * n] if momentum else [])
         ins = (_ptr * len(inputs))(*[ctypes.pointer(v) for v in inputs])
         outs = (_ptr * len(outputs))(*[ctypes.pointer(v) for v in outputs])
-        check(lib.lc_program_run_into(program.handle, ins, len(inputs), outs, len(outputs)))
+        return (shapes, program, records, ins, outs, len(inputs), len(outputs), np.empty((), dtype=dtype))

@@ -15,10 +15,15 @@ gradient accumulation). A write through another alias of the memory (the array g
 from_numpy, a PyTorch tensor given to from_dlpack) is not seen by this package: read a
 result (or call realize()) before such a write if it must see the old values.
 
-Backward: a result computed from a tensor that requires grad gets the chain's compiled
-backward (forward and backward in one program), from y straight to the chain's source. When
+A call's other tensors (a layer's parameters, MSELoss's target: its `extras`) are further
+inputs of the chain's program, read when it runs; a pending result is a reader of them too,
+so an in-place update of a parameter (SGD.step) first runs the results that read it.
+
+Backward: a result computed from a tensor that requires grad (its source or an extra) gets
+the chain's compiled backward (forward and backward in one program), from y straight to the
+chain's source and every extra, differentiating only those that require grad. When
 backward() is called on a result that has not run yet, that one program gives y and the
-input gradient together.
+gradients together.
 """
 
 import weakref

@@ -298,3 +298,31 @@ def test_bad_inputs_name_the_problem():
         loss(lucid.ones(2, 3))
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="none")
+
+
+def test_a_layer_used_twice_and_a_target_from_the_same_layer():
+    lin = nn.Linear(3, 3).double()
+    tl = torch.nn.Linear(3, 3).double()
+    _copy_to_torch(lin, tl)
+    x0 = np.random.default_rng(0).standard_normal((2, 3))
+    x = Tensor(x0, dtype=lucid.float64, requires_grad=True)
+    loss = nn.MSELoss()(lin(lin(x)), lin(x))
+    loss.backward()
+    tx = torch.tensor(x0, requires_grad=True)
+    tloss = torch.nn.MSELoss()(tl(tl(tx)), tl(tx))
+    tloss.backward()
+    assert abs(loss.item() - tloss.item()) <= 1e-12
+    np.testing.assert_allclose(lin.weight.grad.numpy(), tl.weight.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(lin.bias.grad.numpy(), tl.bias.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_sgd_sees_pending_results_before_updating():
+    lin = nn.Linear(2, 1)
+    x = lucid.ones(1, 2)
+    y = lin(x)  # pending: reads the weights as they are now
+    lin.weight.grad = lucid.ones(1, 2)
+    expected = x.numpy() @ lin.weight.numpy().T + lin.bias.numpy()
+    lucid.optim.SGD([lin.weight], lr=1.0).step()  # moves every weight by -1
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(lin(x).numpy(), expected - 2.0, rtol=1e-6)

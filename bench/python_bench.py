@@ -21,6 +21,7 @@
    step of the seed model (zero_grad, forward, MSELoss, backward, SGD.step with momentum and
    weight decay) with its parts, beside the same in PyTorch, measured as in 1; also SGD.step
    written as NumPy in-place ops, the design the compiled update replaced.
+4. `--loop CASE N`: one case alone, for instruction counts (see loop()).
 
 Prints the load (`uptime`) first and last: figures from a loaded machine are only ratios.
 """
@@ -194,6 +195,42 @@ def layer_rows():
         print("%-44s %10.2f %10.2f" % (name, wall, cpu))
 
 
+def loop(case, n):
+    """Run one case n times after 20 warm-up calls, and nothing else: for instruction counts,
+    valgrind --tool=callgrind over `--loop CASE 0` and `--loop CASE N`, whose difference / N is
+    the instructions of one call (with LUCID_CACHE_DIR set and warmed under valgrind once, so
+    neither run compiles)."""
+    rng = np.random.default_rng(0)
+    xb = rng.standard_normal((4, 1, 4)).astype(np.float32)
+    tb = rng.standard_normal((4, 1, 1)).astype(np.float32)
+    a = np.arange(4.0, dtype=np.float32).reshape(1, 4)
+    if case.startswith("torch-"):
+        lib, mod, grad_off = torch, torch.nn, torch.no_grad
+        x, xs, target = torch.from_numpy(a), torch.from_numpy(xb), torch.from_numpy(tb)
+    else:
+        lib, mod, grad_off = lucid, nn, lucid.no_grad
+        x, xs, target = lucid.from_numpy(a), lucid.from_numpy(xb), lucid.from_numpy(tb)
+    lin = mod.Linear(4, 3)
+    model = mod.Sequential(mod.Conv1d(1, 1, 3, padding=1), mod.AvgPool1d(2, 2), mod.Linear(2, 1))
+    criterion = mod.MSELoss()
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+
+    def linear():
+        with grad_off():
+            y = lin(x)
+            if lib is lucid:
+                y.numpy()
+
+    def train():
+        opt.zero_grad()
+        criterion(model(xs), target).backward()
+        opt.step()
+
+    fn = linear if case.endswith("linear") else train
+    for _ in range(20 + n):
+        fn()
+
+
 def timed(fn, samples):
     fn()  # warm-up: compiles on the first call
     times = []
@@ -284,7 +321,13 @@ def main():
     ap.add_argument("--skip-large", action="store_true", help="only the per-call overhead")
     ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
     ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
+    ap.add_argument("--loop", nargs=2, metavar=("CASE", "N"),
+                    help="only run CASE (linear, train, torch-linear, torch-train) N times, for "
+                         "instruction counts under callgrind")
     args = ap.parse_args()
+    if args.loop:
+        loop(args.loop[0], int(args.loop[1]))
+        return
     print("lucid_c %s, numpy %s, torch %s, %d cores; %s" % (
         lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
         os.cpu_count(), uptime()))

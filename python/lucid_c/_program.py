@@ -252,7 +252,7 @@ def max_pool_indices(cmodule, array, two_d):
         check(lib.lc_module_graph_indices(cmodule.handle, c_dtype(array.dtype), c_shape(array.shape),
                                           ctypes.byref(graph)))
         try:
-            program = Program(graph, False)
+            program = Program(graph)
         finally:
             lib.lc_graph_free(graph)
         _PROGRAMS[key] = program

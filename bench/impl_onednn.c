@@ -79,14 +79,7 @@ static bool onednn_supports(const bench_config *cfg, int threads, char *why, siz
     return true;
 }
 
-#define DNNL_TRY(call, what)                                                                   \
-    do {                                                                                       \
-        dnnl_status_t st_ = (call);                                                            \
-        if (st_ != dnnl_success) {                                                             \
-            snprintf(err, n, "oneDNN: %s failed (status %d)", what, (int)st_);                 \
-            return -1;                                                                         \
-        }                                                                                      \
-    } while (0)
+#include "onednn_try.h"
 
 /* The blocked layout oneDNN's own convolutions choose for this shape (format_tag any on a
  * 1x1 convolution C -> C): pooling itself does not accept `any` for its source. Falls back to

@@ -50,14 +50,7 @@ static dnnl_stream_t stream;
 static dnnl_primitive_attr_t attr;
 static char impl_note[512];
 
-#define DNNL_TRY(call, what)                                                                   \
-    do {                                                                                       \
-        dnnl_status_t st_ = (call);                                                            \
-        if (st_ != dnnl_success) {                                                             \
-            snprintf(err, n, "oneDNN: %s failed (status %d)", what, (int)st_);                 \
-            return -1;                                                                         \
-        }                                                                                      \
-    } while (0)
+#include "onednn_try.h"
 
 static int conv_available(char *why, size_t n) { return 0; }
 

@@ -17,6 +17,11 @@
    run, so they get fewer). bytes and GB/s count each input read once and each output written
    once, as lucid-bench. lucid_c allocates each result (y; y and dx for fwdbwd) afresh, as
    PyTorch does, where lucid-bench writes into buffers it reuses.
+3. Layers with parameters: Linear(4, 3) on (1, 4) (no_grad and grad mode), and one training
+   step of the seed model (zero_grad, forward, MSELoss, backward, SGD.step with momentum and
+   weight decay) with its parts, beside the same in PyTorch, measured as in 1; also SGD.step
+   written as NumPy in-place ops, the design the compiled update replaced.
+4. `--loop CASE N`: one case alone, for instruction counts (see loop()).
 
 Prints the load (`uptime`) first and last: figures from a loaded machine are only ratios.
 """
@@ -102,6 +107,128 @@ def overhead_rows():
     for name, fn in rows:
         wall, cpu = per_call(fn)
         print("%-40s %10.2f %10.2f" % (name, wall, cpu))
+
+
+def _numpy_sgd_step(params, buffers, lr, momentum, weight_decay):
+    """The update as NumPy in-place ops, per parameter (what SGD.step did before it ran one
+    compiled program): the design the compiled step is measured against."""
+    for i, p in enumerate(params):
+        data = p.numpy()
+        g = p.grad.numpy().astype(data.dtype, copy=True)
+        g += data.dtype.type(weight_decay) * data
+        b = buffers[i]
+        if b is None:
+            b = buffers[i] = g.copy()
+        else:
+            b *= data.dtype.type(momentum)
+            b += g
+        data -= data.dtype.type(lr) * b
+
+
+def layer_rows():
+    """Linear(4, 3) on (1, 4) and one training step of the seed model, Sequential(Conv1d(1, 1,
+    3, padding=1), AvgPool1d(2, 2), Linear(2, 1)) with MSELoss and SGD(lr=0.01, momentum=0.9,
+    weight_decay=1e-4) on a (4, 1, 4) batch, against the same in PyTorch."""
+    x = lucid.from_numpy(np.arange(4.0, dtype=np.float32).reshape(1, 4))
+    lin = nn.Linear(4, 3)
+    model = nn.Sequential(nn.Conv1d(1, 1, 3, padding=1), nn.AvgPool1d(2, 2), nn.Linear(2, 1))
+    criterion = nn.MSELoss()
+    opt = lucid.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    rng = np.random.default_rng(0)
+    xb = rng.standard_normal((4, 1, 4)).astype(np.float32)
+    tb = rng.standard_normal((4, 1, 1)).astype(np.float32)
+    xs, target = lucid.from_numpy(xb), lucid.from_numpy(tb)
+
+    def lin_nograd():
+        with lucid.no_grad():
+            lin(x).numpy()
+
+    def train_step():
+        opt.zero_grad()
+        loss = criterion(model(xs), target)
+        loss.backward()
+        opt.step()
+
+    def backward_only():
+        opt.zero_grad()
+        criterion(model(xs), target).backward()
+
+    train_step()
+    buffers = [None] * 4
+    rows = [
+        ("lucid_c Linear(4,3)(x).numpy() (no_grad)", lin_nograd),
+        ("lucid_c Linear(4,3)(x).numpy() (grad mode)", lambda: lin(x).numpy()),
+        ("lucid_c seed model train step", train_step),
+        ("  of which zero_grad+fwd+loss+backward", backward_only),
+        ("  of which SGD.step (one compiled program)", opt.step),
+        ("  SGD.step as NumPy ops (previous design)",
+         lambda: _numpy_sgd_step(opt.params, buffers, 0.01, 0.9, 1e-4)),
+    ]
+    if torch is not None:
+        tx = torch.from_numpy(x.numpy())
+        tlin = torch.nn.Linear(4, 3)
+        tmodel = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3, padding=1), torch.nn.AvgPool1d(2, 2),
+                                     torch.nn.Linear(2, 1))
+        tcrit = torch.nn.MSELoss()
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+        txb, ttb = torch.from_numpy(xb), torch.from_numpy(tb)
+
+        def tlin_nograd():
+            with torch.no_grad():
+                tlin(tx)
+
+        def ttrain():
+            topt.zero_grad()
+            tcrit(tmodel(txb), ttb).backward()
+            topt.step()
+
+        ttrain()
+        rows += [("torch Linear(4,3)(x) (no_grad)", tlin_nograd),
+                 ("torch Linear(4,3)(x) (grad mode)", lambda: tlin(tx)),
+                 ("torch seed model train step", ttrain),
+                 ("  of which SGD.step", topt.step)]
+    print("\n== layers with parameters: Linear on (1, 4), the seed model's train step on (4, 1, 4)"
+          " float32, median of 31 x 2000 calls")
+    print("%-44s %10s %10s" % ("", "wall us", "CPU us"))
+    for name, fn in rows:
+        wall, cpu = per_call(fn)
+        print("%-44s %10.2f %10.2f" % (name, wall, cpu))
+
+
+def loop(case, n):
+    """Run one case n times after 20 warm-up calls, and nothing else: for instruction counts,
+    valgrind --tool=callgrind over `--loop CASE 0` and `--loop CASE N`, whose difference / N is
+    the instructions of one call (with LUCID_CACHE_DIR set and warmed under valgrind once, so
+    neither run compiles)."""
+    rng = np.random.default_rng(0)
+    xb = rng.standard_normal((4, 1, 4)).astype(np.float32)
+    tb = rng.standard_normal((4, 1, 1)).astype(np.float32)
+    a = np.arange(4.0, dtype=np.float32).reshape(1, 4)
+    if case.startswith("torch-"):
+        lib, mod, grad_off = torch, torch.nn, torch.no_grad
+        x, xs, target = torch.from_numpy(a), torch.from_numpy(xb), torch.from_numpy(tb)
+    else:
+        lib, mod, grad_off = lucid, nn, lucid.no_grad
+        x, xs, target = lucid.from_numpy(a), lucid.from_numpy(xb), lucid.from_numpy(tb)
+    lin = mod.Linear(4, 3)
+    model = mod.Sequential(mod.Conv1d(1, 1, 3, padding=1), mod.AvgPool1d(2, 2), mod.Linear(2, 1))
+    criterion = mod.MSELoss()
+    opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+
+    def linear():
+        with grad_off():
+            y = lin(x)
+            if lib is lucid:
+                y.numpy()
+
+    def train():
+        opt.zero_grad()
+        criterion(model(xs), target).backward()
+        opt.step()
+
+    fn = linear if case.endswith("linear") else train
+    for _ in range(20 + n):
+        fn()
 
 
 def timed(fn, samples):
@@ -194,11 +321,18 @@ def main():
     ap.add_argument("--skip-large", action="store_true", help="only the per-call overhead")
     ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
     ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
+    ap.add_argument("--loop", nargs=2, metavar=("CASE", "N"),
+                    help="only run CASE (linear, train, torch-linear, torch-train) N times, for "
+                         "instruction counts under callgrind")
     args = ap.parse_args()
+    if args.loop:
+        loop(args.loop[0], int(args.loop[1]))
+        return
     print("lucid_c %s, numpy %s, torch %s, %d cores; %s" % (
         lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
         os.cpu_count(), uptime()))
     overhead_rows()
+    layer_rows()
     if not args.skip_large:
         rows = large_rows(args.samples, args.torch_samples) + c_bench_rows()
         print("\n== (16, 64, 65536) float32, median of %d runs (torch: %d)" % (args.samples, args.torch_samples))

@@ -41,6 +41,23 @@ static void test_random_stream_is_splitmix64(void **state) {
     }
 }
 
+/* A block fill gives the values single draws would, and leaves the stream where they would. */
+static void test_random_fill_is_the_single_draws(void **state) {
+    (void)state;
+    double block[37], single[38];
+    lc_random_seed(7);
+    lc_random_fill_uniform(block, 37, -0.5, 2.0);
+    double after_block = lc_random_uniform(-0.5, 2.0);
+    lc_random_seed(7);
+    for (int i = 0; i < 38; i++) single[i] = lc_random_uniform(-0.5, 2.0);
+    for (int i = 0; i < 37; i++) assert_true(block[i] == single[i]);
+    assert_true(after_block == single[37]);
+    lc_random_seed(7);
+    lc_random_fill_uniform(block, 0, 0, 1); /* nothing drawn */
+    lc_random_fill_uniform(NULL, 5, 0, 1);
+    assert_true(lc_random_uniform(-0.5, 2.0) == single[0]);
+}
+
 /* ---- parameters ---- */
 
 static lc_module *linear(int64_t in, int64_t out, bool bias) {
@@ -719,6 +736,7 @@ static void test_model_spec_builds_the_new_modules(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_stream_is_splitmix64),
+        cmocka_unit_test(test_random_fill_is_the_single_draws),
         cmocka_unit_test(test_default_init_is_lucids_uniform),
         cmocka_unit_test(test_sequential_names_and_graph_inputs),
         cmocka_unit_test(test_linear_forward_any_rank),

@@ -33,6 +33,9 @@ LC_API uint64_t lc_random_next_u64(void);
 LC_API double lc_random_uniform01(void);
 /* lo + (hi - lo) * lc_random_uniform01(). */
 LC_API double lc_random_uniform(double lo, double hi);
+/* The next `n` values of lc_random_uniform(lo, hi) into out[0..n), in order: the same values
+ * n calls would give, drawn as one block (one atomic step), for bindings that fill arrays. */
+LC_API void lc_random_fill_uniform(double *out, int64_t n, double lo, double hi);
 
 #ifdef __cplusplus
 }

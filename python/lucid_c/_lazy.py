@@ -15,10 +15,15 @@ gradient accumulation). A write through another alias of the memory (the array g
 from_numpy, a PyTorch tensor given to from_dlpack) is not seen by this package: read a
 result (or call realize()) before such a write if it must see the old values.
 
-Backward: a result computed from a tensor that requires grad gets the chain's compiled
-backward (forward and backward in one program), from y straight to the chain's source. When
+A call's other tensors (a layer's parameters, MSELoss's target: its `extras`) are further
+inputs of the chain's program, read when it runs; a pending result is a reader of them too,
+so an in-place update of a parameter (SGD.step) first runs the results that read it.
+
+Backward: a result computed from a tensor that requires grad (its source or an extra) gets
+the chain's compiled backward (forward and backward in one program), from y straight to the
+chain's source and every extra, differentiating only those that require grad. When
 backward() is called on a result that has not run yet, that one program gives y and the
-input gradient together.
+gradients together.
 """
 
 import weakref
@@ -35,22 +40,26 @@ CHAIN_MAX = 16
 
 
 class Pending:
-    """`module` applied to `source` (a Tensor, itself pending or not), not run yet."""
+    """`module` applied to `source` (a Tensor, itself pending or not) and `extras` (the call's
+    other tensors: MSELoss's target, a Linear's weight and bias, in the graph's order; see
+    _program._chain_graph), not run yet."""
 
-    __slots__ = ("module", "source", "tracked", "shape", "dtype", "depth")
+    __slots__ = ("module", "source", "extras", "tracked", "shape", "dtype", "depth")
 
-    def __init__(self, module, source, tracked, shape, dtype, depth):
+    def __init__(self, module, source, extras, tracked, shape, dtype, depth):
         self.module = module
         self.source = source
-        self.tracked = tracked    # records a backward (grad mode on, source requires grad)
+        self.extras = extras
+        self.tracked = tracked    # records a backward (grad mode on, an input requires grad)
         self.shape = shape
         self.dtype = dtype
         self.depth = depth        # pending calls in the chain up to here, this one included
 
 
-def call(cmodule, x, new_tensor, grad_enabled):
-    """y = module(x), deferred. `new_tensor(pending, requires_grad)` makes the result. This
-    and realize() are the per-call cost of a module: kept to a few dictionary lookups."""
+def call(cmodule, x, new_tensor, grad_enabled, extras=()):
+    """y = module(x, *extras), deferred. `new_tensor(pending, requires_grad)` makes the
+    result. This and realize() are the per-call cost of a module: kept to a few dictionary
+    lookups."""
     p = x._pending
     if p is not None and p.depth >= CHAIN_MAX:
         realize(x)
@@ -61,57 +70,98 @@ def call(cmodule, x, new_tensor, grad_enabled):
     else:
         shape, dtype, depth = p.shape, p.dtype, p.depth + 1
     out_shape = cmodule.output_shape(shape)
-    tracked = grad_enabled and x.requires_grad
-    y = new_tensor(Pending(cmodule, x, tracked, out_shape, dtype, depth), tracked)
-    readers = x._readers
-    if readers is None:
-        readers = x._readers = weakref.WeakSet()
-    readers.add(y)
+    tracked = grad_enabled and (x.requires_grad or any(e.requires_grad for e in extras))
+    y = new_tensor(Pending(cmodule, x, extras, tracked, out_shape, dtype, depth), tracked)
+    for t in (x,) + extras if extras else (x,):
+        readers = t._readers
+        if readers is None:
+            readers = t._readers = weakref.WeakSet()
+        readers.add(y)
     return y
 
 
 def _chain(p):
-    """(the realized tensor the chain ending in call `p` starts from, the chain's CModules in
-    call order)."""
+    """(the realized tensor the chain ending in call `p` starts from, the chain's Pending calls
+    in call order)."""
     s = p.source
     if s._pending is None:
-        return s, (p.module,)
-    chain = [p.module]
+        return s, (p,)
+    calls = [p]
     # A tracked result walks only through tracked calls: a pending tensor that the user marked
     # requires_grad by hand is a leaf of its own and must hold data before gradients reach it.
     while s._pending is not None and (s._pending.tracked or not p.tracked):
-        chain.append(s._pending.module)
+        calls.append(s._pending)
         s = s._pending.source
     if s._pending is not None:
         realize(s)
-    chain.reverse()
-    return s, tuple(chain)
+    calls.reverse()
+    return s, tuple(calls)
 
 
-def _finish(t, p, start, chain, a, y):
-    """t now holds y; a tracked t gets the chain's compiled backward, from t to `start`.
+def _inputs(a, calls):
+    """The program's inputs: the chain's start `a`, then every call's extras in the chain's
+    dtype (a float32 parameter of a float64 chain is read through a float64 copy)."""
+    inputs = [a]
+    dtype = a.dtype
+    for c in calls:
+        for e in c.extras:
+            v = e._data
+            if v.dtype != dtype or not v.flags.c_contiguous:
+                v = np.asarray(v, dtype=dtype, order="C")
+            inputs.append(v)
+    return inputs
+
+
+def _texts(calls):
+    return calls[0].module.texts if len(calls) == 1 else tuple(c.module.text for c in calls)
+
+
+def _grad_run(key, calls, inputs, parents, seed, y_shape):
+    """Forward and backward of the chain in one program: (y, a gradient per parent, None for
+    the parents key's wrt leaves out)."""
+    wrt = key[3]
+    program = _program.chain_program(key, tuple(c.module for c in calls))
+    dtype = inputs[0].dtype
+    y = np.empty(y_shape, dtype=dtype)
+    grads = [np.empty(v.shape, dtype=dtype) if marked else None for v, marked in zip(inputs, wrt)]
+    program.run(tuple(inputs) + (np.asarray(seed, dtype=dtype, order="C"),),
+                (y,) + tuple(g for g in grads if g is not None))
+    return y, grads
+
+
+def _finish(t, p, start, calls, inputs, y, first=None):
+    """t now holds y; a tracked t gets the chain's compiled backward, from t to `start` and
+    to every call's extras. `first` = (seed, gradients) already computed for that seed.
     Threads that ran the same pending call at once (the C call releases the GIL) computed
     equal values: the first to finish is kept."""
     if t._pending is not p:
         return
     t._array = y
     t._pending = None
-    readers = p.source._readers
-    if readers is not None:
-        readers.discard(t)
+    for c in calls[-1:]:
+        for s in (c.source,) + c.extras:
+            readers = s._readers
+            if readers is not None:
+                readers.discard(t)
     if p.tracked:
-        texts = tuple(m.text for m in chain)
-        key = (texts, a.dtype, a.shape, True)
+        parents = (start,) + tuple(e for c in calls for e in c.extras)
+        texts = _texts(calls)
         out_shape = y.shape
+        cached = [first]
 
         def rule(g):
-            program = _program.chain_program(key, chain)
-            y_again = np.empty(out_shape, dtype=a.dtype)
-            dx = np.empty(a.shape, dtype=a.dtype)
-            program.run((a, np.asarray(g, dtype=a.dtype, order="C")), (y_again, dx))
-            return (dx,)
+            done = cached[0]
+            if done is not None:
+                cached[0] = None
+                if g is done[0]:
+                    return done[1]
+            wrt = tuple(q.requires_grad for q in parents)
+            if not any(wrt):
+                return (None,) * len(parents)
+            key = (texts, inputs[0].dtype, inputs[0].shape, wrt)
+            return _grad_run(key, calls, inputs, parents, g, out_shape)[1]
 
-        t._parents = (start,)
+        t._parents = parents
         t._backward = rule
 
 
@@ -120,32 +170,36 @@ def realize(t):
     p = t._pending
     if p is None:
         return
-    start, chain = _chain(p)
+    start, calls = _chain(p)
     a = start._array
     if not a.flags.c_contiguous:
         a = np.asarray(a, order="C")
-    key = (chain[0].texts if len(chain) == 1 else tuple(m.text for m in chain), a.dtype, a.shape, False)
+    inputs = _inputs(a, calls) if p.extras or len(calls) > 1 else [a]
+    key = (_texts(calls), a.dtype, a.shape, False)
     program = _programs.get(key)
     if program is None:
-        program = _program.chain_program(key, chain)
+        program = _program.chain_program(key, tuple(c.module for c in calls))
     y = np.empty(p.shape, dtype=a.dtype)
-    program.run((a,), (y,))
-    _finish(t, p, start, chain, a, y)
+    program.run(tuple(inputs), (y,))
+    _finish(t, p, start, calls, inputs, y)
 
 
 def realize_with_grad(t, seed):
     """Run t's pending chain forward and backward in one program, seeded with `seed` (t's
-    shape and dtype): t keeps its value; returns (the chain's start, d(seed·t)/d start)."""
+    shape and dtype): t keeps its value, and its backward rule, called next with this very
+    seed, gives the gradients already computed."""
     p = t._pending
-    start, chain = _chain(p)
+    start, calls = _chain(p)
     a = np.asarray(start._array, order="C")
-    key = (tuple(m.text for m in chain), a.dtype, a.shape, True)
-    y = np.empty(p.shape, dtype=a.dtype)
-    dx = np.empty(a.shape, dtype=a.dtype)
-    _program.chain_program(key, chain).run((a, seed), (y, dx))
-    _finish(t, p, start, chain, a, y)
-    return start, dx
-
+    inputs = _inputs(a, calls)
+    parents = (start,) + tuple(e for c in calls for e in c.extras)
+    wrt = tuple(q.requires_grad for q in parents)
+    if not any(wrt):  # requires_grad was switched off after the call: nothing to differentiate
+        realize(t)
+        return
+    key = (_texts(calls), a.dtype, a.shape, wrt)
+    y, grads = _grad_run(key, calls, inputs, parents, seed, p.shape)
+    _finish(t, p, start, calls, inputs, y, first=(seed, grads))
 
 def expose(t):
     """t's array, about to be handed out or written: every pending result that still reads t

@@ -117,6 +117,37 @@ _sig("lc_program_run_into", ctypes.c_int, _p, ctypes.POINTER(ctypes.POINTER(CTen
 _sig("lc_runtime_set_threads", ctypes.c_int, ctypes.c_int)
 _sig("lc_runtime_threads", ctypes.c_int)
 _sig("lc_tensor_format_values", ctypes.c_int, ctypes.POINTER(CTensor), _pp)
+# parameters and multi-input graphs
+_sig("lc_module_param_count", ctypes.c_int, _p)
+_sig("lc_module_param_at", ctypes.c_int, _p, ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t,
+     ctypes.POINTER(ctypes.POINTER(CTensor)))
+_sig("lc_module_reset_parameters", None, _p)
+_sig("lc_module_input_count", ctypes.c_int, _p)
+_sig("lc_module_forward_inputs", ctypes.c_int, _p, _p, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
+     ctypes.POINTER(ctypes.c_int))
+_sig("lc_graph_new", ctypes.c_int, _pp)
+_sig("lc_graph_input_count", ctypes.c_int, _p)
+_sig("lc_graph_input", ctypes.c_int, _p, ctypes.c_int)
+_sig("lc_graph_add_output", ctypes.c_int, _p, ctypes.c_int)
+_sig("lc_graph_set_name", ctypes.c_int, _p, ctypes.c_int, ctypes.c_char_p)
+_sig("lc_input", ctypes.c_int, _p, ctypes.c_char_p, ctypes.c_int, Shape, ctypes.POINTER(ctypes.c_int))
+_sig("lc_mul", ctypes.c_int, _p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
+_sig("lc_add", ctypes.c_int, _p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
+_sig("lc_sum", ctypes.c_int, _p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int))
+_sig("lc_autodiff", ctypes.c_int, _p, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
+     ctypes.POINTER(ctypes.c_int), ctypes.c_int, _pp)
+_sig("lc_sgd_graph", ctypes.c_int, _p, ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.c_int,
+     ctypes.c_void_p, _pp)
+# the random stream
+_sig("lc_random_seed", None, ctypes.c_uint64)
+_sig("lc_random_fill_uniform", None, ctypes.POINTER(ctypes.c_double), ctypes.c_int64,
+     ctypes.c_double, ctypes.c_double)
+
+
+class SGDOptions(ctypes.Structure):
+    """lc_sgd_options of lucid/train.h."""
+    _fields_ = [("lr", ctypes.c_double), ("momentum", ctypes.c_double),
+                ("weight_decay", ctypes.c_double)]
 
 # Strings the library mallocs and hands over are freed with the C library's free().
 _libc = ctypes.CDLL(None)

@@ -57,13 +57,26 @@ def view(array):
 
 class Program:
     """One compiled program; inputs and outputs are C-contiguous NumPy arrays of the graph's
-    shapes, which are fixed for a program (its key holds them)."""
+    shapes, which are fixed for a program (its key holds them). `wrt` (None: the forward
+    alone) marks the graph inputs to differentiate: the program then takes the forward inputs
+    and the output's seed gradient, and gives the output, then one gradient per marked input."""
 
     __slots__ = ("handle", "local")
 
-    def __init__(self, graph, backward):
+    def __init__(self, graph, wrt=None):
+        differentiated = None
+        if wrt is not None:
+            nodes = [lib.lc_graph_input(graph, i) for i, marked in enumerate(wrt) if marked]
+            array = (ctypes.c_int * max(len(nodes), 1))(*nodes)
+            differentiated = ctypes.c_void_p()
+            check(lib.lc_autodiff(graph, None, 0, array, len(nodes), ctypes.byref(differentiated)))
+            graph = differentiated
         final = ctypes.c_void_p()
-        check(lib.lc_pipeline_run_default(graph, backward, None, ctypes.byref(final)))
+        try:
+            check(lib.lc_pipeline_run_default(graph, False, None, ctypes.byref(final)))
+        finally:
+            if differentiated is not None:
+                lib.lc_graph_free(differentiated)
         handle = ctypes.c_void_p()
         status = lib.lc_compile(final, None, ctypes.byref(handle))
         lib.lc_graph_free(final)
@@ -103,7 +116,8 @@ class CModule:
     """A library module (lc_module): its handle, its printed form `text` (the library's repr,
     every argument resolved) and `call`, the model-spec call that builds it again."""
 
-    __slots__ = ("handle", "text", "texts", "call", "shapes", "__weakref__")
+    __slots__ = ("handle", "text", "texts", "call", "shapes", "n_inputs", "param_names",
+                 "__weakref__")
 
     def __init__(self, handle, call):
         self.handle = handle
@@ -113,6 +127,31 @@ class CModule:
         check(lib.lc_module_repr(handle, ctypes.byref(out)))
         self.text = _lib.take_string(out)
         self.texts = (self.text,)  # the program key of this module alone
+        self.n_inputs = lib.lc_module_input_count(handle)
+        self.param_names = tuple(self._param(i)[0] for i in range(lib.lc_module_param_count(handle)))
+
+    def _param(self, i):
+        name = ctypes.create_string_buffer(128)
+        tensor = ctypes.POINTER(_lib.CTensor)()
+        check(lib.lc_module_param_at(self.handle, i, name, len(name), ctypes.byref(tensor)))
+        return name.value.decode(), tensor.contents
+
+    def param_values(self):
+        """{name: a float32 copy of the parameter as the library holds it}, in the library's
+        order (weight before bias)."""
+        values = {}
+        for i, name in enumerate(self.param_names):
+            t = self._param(i)[1]
+            shape = tuple(t.shape.dim[k] for k in range(t.shape.rank))
+            n = int(np.prod(shape, dtype=np.int64))
+            ctype = ctypes.c_float if t.dtype == _lib.F32 else ctypes.c_double
+            buffer = (ctype * n).from_address(t.data) if n else []
+            values[name] = np.array(np.ctypeslib.as_array(buffer) if n else [], dtype=np.float32).reshape(shape)
+        return values
+
+    def reset_parameters(self):
+        """Redraw the library's parameters from the random stream (as its constructor did)."""
+        lib.lc_module_reset_parameters(self.handle)
 
     def output_shape(self, shape):
         """The result's shape for an input shape, or the library's ValueError naming the module."""
@@ -152,29 +191,50 @@ def parse_module(text):
 
 
 def _chain_graph(chain, dtype, shape):
-    """A graph of the chain applied to one input: one module's own graph, or a Sequential of
-    the chain's calls (node names then say which layer made them: "1.LPPool1d.pow")."""
+    """A graph of the chain applied to one input x, built module by module
+    (lc_module_forward_inputs), so that no module is built again (a Linear's constructor would
+    draw from the random stream). Its inputs, in order: x, then for each call in chain order
+    its extra data inputs (MSELoss's target, of the shape the call's input has) and its
+    parameters (lc_module_param_at order), named "<position>.<name>" ("2.weight")."""
     graph = ctypes.c_void_p()
-    if len(chain) == 1:
-        check(lib.lc_module_graph(chain[0].handle, c_dtype(dtype), c_shape(shape), ctypes.byref(graph)))
-        return graph
-    seq = parse_module("\n".join(m.call for m in chain))
+    check(lib.lc_graph_new(ctypes.byref(graph)))
     try:
-        check(lib.lc_module_graph(seq, c_dtype(dtype), c_shape(shape), ctypes.byref(graph)))
-    finally:
-        lib.lc_module_free(seq)
+        node = ctypes.c_int()
+        check(lib.lc_input(graph, b"x", c_dtype(dtype), c_shape(shape), ctypes.byref(node)))
+        y, y_shape = node.value, tuple(shape)
+        for position, m in enumerate(chain):
+            xs = (ctypes.c_int * m.n_inputs)(y)
+            for j in range(1, m.n_inputs):
+                name = ("%d.target" % position if j == 1 else "%d.input%d" % (position, j)).encode()
+                check(lib.lc_input(graph, name, c_dtype(dtype), c_shape(y_shape), ctypes.byref(node)))
+                xs[j] = node.value
+            first = lib.lc_graph_input_count(graph)
+            check(lib.lc_module_forward_inputs(m.handle, graph, xs, m.n_inputs, ctypes.byref(node)))
+            added = lib.lc_graph_input_count(graph) - first
+            if added != len(m.param_names):
+                raise RuntimeError("lucid_c: %s added %d graph inputs for %d parameters"
+                                   % (m.text, added, len(m.param_names)))
+            for k, name in enumerate(m.param_names):
+                check(lib.lc_graph_set_name(graph, lib.lc_graph_input(graph, first + k),
+                                            ("%d.%s" % (position, name)).encode()))
+            y, y_shape = node.value, m.output_shape(y_shape)
+        check(lib.lc_graph_add_output(graph, y))
+    except BaseException:
+        lib.lc_graph_free(graph)
+        raise
     return graph
 
 
 def chain_program(key, chain):
-    """The program for `key` = (the chain's texts, dtype, input shape, backward): compiled on
-    first use, then found in the table."""
+    """The program for `key` = (the chain's texts, dtype, input shape, wrt): compiled on first
+    use, then found in the table. wrt is False for the forward alone, else a tuple of flags,
+    one per graph input (see _chain_graph), marking those whose gradient the program gives."""
     program = _PROGRAMS.get(key)
     if program is None:
-        _, dtype, shape, backward = key
+        _, dtype, shape, wrt = key
         graph = _chain_graph(chain, dtype, shape)
         try:
-            program = Program(graph, backward)
+            program = Program(graph, wrt if wrt is not False else None)
         finally:
             lib.lc_graph_free(graph)
         _PROGRAMS[key] = program
@@ -192,7 +252,7 @@ def max_pool_indices(cmodule, array, two_d):
         check(lib.lc_module_graph_indices(cmodule.handle, c_dtype(array.dtype), c_shape(array.shape),
                                           ctypes.byref(graph)))
         try:
-            program = Program(graph, False)
+            program = Program(graph)
         finally:
             lib.lc_graph_free(graph)
         _PROGRAMS[key] = program

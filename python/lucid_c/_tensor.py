@@ -232,11 +232,10 @@ class Tensor:
                                  "shape %s" % (list(seed.shape), list(shape)))
             seed = np.asarray(seed, dtype=dtype, order="C")
         if self._pending is not None and self._pending.tracked:
-            # Not run yet: one program gives the value and the gradient at the chain's start.
-            start, dx = _lazy.realize_with_grad(self, seed)
-            _accumulate(start, dx, seed_is_ours=True)
-        else:
-            _accumulate(self, seed)
+            # Not run yet: one program gives the value and the gradients at the chain's start
+            # and its parameters; the result's backward rule hands them on for this seed.
+            _lazy.realize_with_grad(self, seed)
+        _accumulate(self, seed)
 
     # ---- arithmetic (enough to write a loss) -----------------------------------------------
     def _other(self, other):
@@ -406,11 +405,13 @@ def _unbroadcast(g, shape):
     return g
 
 
-def apply_module(cmodule, x):
-    """y = module(x): checked now, computed when first read (see _lazy.py)."""
+def apply_module(cmodule, x, extras=()):
+    """y = module(x, *extras): checked now, computed when first read (see _lazy.py). extras
+    are the call's other tensors in the graph's order (MSELoss's target; parameters), each
+    already checked by the caller."""
     if not isinstance(x, Tensor):
         raise TypeError("lucid_c: a module takes a Tensor, got %s" % type(x).__name__)
-    return _lazy.call(cmodule, x, Tensor._deferred, _grad_enabled[0])
+    return _lazy.call(cmodule, x, Tensor._deferred, _grad_enabled[0], extras)
 
 
 # ---- constructors -------------------------------------------------------------------------

@@ -77,6 +77,27 @@ TypeError   | nn.Sequential(1)
 ValueError  | nn.Sequential(nn.AvgPool1d(2)).load_state_dict({"x": np.zeros(1)})
 TypeError   | nn.functional.avg_pool1d(Tensor([[[1.0, 2.0]]]), [[2]])
 ValueError  | nn.functional.lp_pool1d(Tensor([[[1.0, 2.0]]]), -2, 2)
+ValueError  | nn.Linear(4, 3)(lucid.ones(2, 5))
+ValueError  | nn.Linear(4, 3)(Tensor(1.0))
+ValueError  | nn.Linear(-1, 3)
+ValueError  | nn.Linear(2**62, 2**62)
+TypeError   | nn.Linear(4, 3, bias=1)
+ValueError  | nn.Conv1d(2, 3, 3)(lucid.ones(1, 3, 8))
+ValueError  | nn.Conv1d(2, 3, 3)(lucid.ones(2, 3, 8))
+ValueError  | nn.Conv1d(2, 3, 5)(lucid.ones(1, 2, 4))
+ValueError  | nn.Conv1d(2, 4, 3, groups=3)
+ValueError  | nn.Conv1d(2, 4, 3, padding="full")
+ValueError  | nn.Conv1d(2, 4, 3, padding='x"y')
+ValueError  | nn.Conv1d(2, 4, 3, padding=-1)
+ValueError  | nn.Conv1d(2, 4, 0)
+TypeError   | nn.Conv1d(2, 4, 3, padding=[1, [2]])
+ValueError  | nn.MSELoss()(lucid.ones(2), lucid.ones(3))
+TypeError   | nn.MSELoss()(lucid.ones(2), 1.0)
+ValueError  | nn.MSELoss(reduction="none")
+TypeError   | nn.MSELoss(reduction=1.5)
+ValueError  | nn.MSELoss()(lucid.ones(2, requires_grad=True), lucid.ones(2)).backward(lucid.ones(2))
+TypeError   | lucid.optim.SGD([Tensor([1.0])], lr=0.1, momentum="a")
+ValueError  | lucid.optim.SGD([], lr=0.1)
 """
 
 
@@ -181,7 +202,30 @@ def test_no_leak_over_ten_thousand_calls():
         except ValueError:
             pass
 
+    lin = nn.Linear(4, 3)
+    x14 = lucid.randn(1, 4)
+    model = nn.Sequential(nn.Conv1d(1, 1, 3, padding=1), nn.AvgPool1d(2, 2), nn.Linear(2, 1))
+    criterion = nn.MSELoss()
+    opt = lucid.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=0.01)
+    xs, target = lucid.randn(4, 1, 4), lucid.randn(4, 1, 1)
+
+    def train_step():
+        opt.zero_grad()
+        criterion(model(xs), target).backward()
+        opt.step()
+
+    def bad_linear():
+        try:
+            lin(lucid.zeros(1, 5))
+        except ValueError:
+            pass
+
     steps = {
+        "Linear forward and read": lambda: lin(x14).numpy(),
+        "Linear forward, backward": lambda: lin(x14).sum().backward(),
+        "a new Linear each call": lambda: nn.Linear(4, 3)(x14).numpy(),
+        "seed model train step": train_step,
+        "bad Linear input": bad_linear,
         "forward and read": lambda: pool(x).numpy(),
         "chain forward, backward": fwdbwd,
         "unread results": lambda: lp(pool(x)),

@@ -4,16 +4,13 @@
 #include <stdlib.h>
 
 #include "nn/module_internal.h"
+#include "nn/pool_geometry.h"
 #include "support/error.h"
 
 lc_status lc_maxpool_check_axis(const char *who, int64_t kernel, int64_t *stride, int64_t padding,
                                 int64_t dilation) {
-    if (kernel < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: kernel_size must be >= 1, got %" PRId64, who, kernel);
-    if (*stride == LC_STRIDE_UNSET) *stride = kernel;
-    if (*stride < 1) return lc_fail(LC_ERR_INVALID_ARG, "%s: stride must be >= 1, got %" PRId64, who, *stride);
-    if (padding < 0 || padding > kernel / 2)
-        return lc_fail(LC_ERR_INVALID_ARG, "%s: padding must be between 0 and kernel_size / 2 = %" PRId64
-                       ", got %" PRId64, who, kernel / 2, padding);
+    /* kernel, stride and padding follow the average and LP pools' rules */
+    LC_TRY(lc_pool_check_axis(who, kernel, stride, padding));
     if (dilation < 1)
         return lc_fail(LC_ERR_INVALID_ARG, "%s: dilation must be >= 1, got %" PRId64, who, dilation);
     /* the span dilation·(kernel - 1) + 1 must fit int64 (it stands in for the kernel below) */

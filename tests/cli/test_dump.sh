@@ -99,10 +99,18 @@ expect_error 2 "lucidc: --stage: unknown stage 'frob' (stages: built, autodiff, 
 expect_error 2 'lucidc: --stage: stage autodiff needs --backward' dump --module "$L" --stage autodiff
 expect_error 2 "lucidc: --stage: expected a comma-separated list of stage names or 'all', got 'built,'" dump --module "$L" --stage built,
 expect_error 2 'lucidc: --stage: missing value' dump --module "$L" --stage
-expect_error 2 "lucidc: --shape: expected N,C,L or C,L (positive integers), got '1,2,3,4'" dump --module "$L" --shape 1,2,3,4
-expect_error 2 "lucidc: --shape: expected N,C,L or C,L (positive integers), got '0,16'" dump --module "$L" --shape 0,16
-expect_error 2 "lucidc: --shape: expected N,C,L or C,L (positive integers), got '16'" dump --module "$L" --shape 16
-expect_error 2 "lucidc: --shape: expected N,C,L or C,L (positive integers), got '1,x,4'" dump --module "$L" --shape 1,x,4
+expect_error 2 "lucidc: --shape: expected 1 to 6 positive integers D0,D1,..., got '1,2,3,4,5,6,7'" dump --module "$L" --shape 1,2,3,4,5,6,7
+expect_error 2 "lucidc: --shape: expected 1 to 6 positive integers D0,D1,..., got '0,16'" dump --module "$L" --shape 0,16
+expect_error 2 "lucidc: --shape: expected 1 to 6 positive integers D0,D1,..., got '1,,4'" dump --module "$L" --shape 1,,4
+expect_error 2 "lucidc: --shape: expected 1 to 6 positive integers D0,D1,..., got '1,x,4'" dump --module "$L" --shape 1,x,4
+# Any rank passes the parser; the first module checks the rank it takes.
+expect_error 2 "lucidc: --shape 1,2,3,4: LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 4" dump --module "$L" --shape 1,2,3,4
+expect_error 2 "lucidc: --shape 16: LPPool1d: input must have rank 2 (C, L) or 3 (N, C, L), got rank 1" dump --module "$L" --shape 16
+# The 2-D pools dump on (N, C, H, W) and (C, H, W) inputs.
+expect_ok dump --module 'MaxPool2d(3, 2, 1)' --shape 2,3,16,16 --stage fuse
+expect_out_match 'max'
+expect_ok dump --module 'AvgPool2d(2)' --shape 3,8,8 --stage plan
+expect_ok dump --module 'LPPool2d(2, (2, 3))' --shape 1,2,8,9 --backward --stage fuse
 expect_error 2 'lucidc: --shape 1,1,3: LPPool1d: input length 3 *' dump --module "$L" --shape 1,1,3
 expect_error 2 "lucidc: --dtype: expected f32 or f64, got 'f16'" dump --module "$L" --dtype f16
 expect_error 2 "lucidc: --format: expected text or dot, got 'svg'" dump --module "$L" --format svg

@@ -87,6 +87,7 @@ int cli_parse_seed(const char *opt, const char *text, uint64_t *out) {
     return CLI_OK;
 }
 
+/* A shape of any rank from 1 to LC_MAX_RANK: the first module checks the rank it takes. */
 int cli_parse_shape(const char *opt, const char *text, lc_shape *out) {
     lc_shape s = {0};
     const char *p = text;
@@ -95,18 +96,16 @@ int cli_parse_shape(const char *opt, const char *text, lc_shape *out) {
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         char part[32];
         int64_t v;
-        if (s.rank == 3 || len == 0 || len >= sizeof part)
-            return cli_error(opt, "expected N,C,L or C,L (positive integers), got '%s'", text);
+        if (s.rank == LC_MAX_RANK || len == 0 || len >= sizeof part)
+            return cli_error(opt, "expected 1 to %d positive integers D0,D1,..., got '%s'", LC_MAX_RANK, text);
         memcpy(part, p, len);
         part[len] = '\0';
         if (!parse_int64(part, &v) || v < 1)
-            return cli_error(opt, "expected N,C,L or C,L (positive integers), got '%s'", text);
+            return cli_error(opt, "expected 1 to %d positive integers D0,D1,..., got '%s'", LC_MAX_RANK, text);
         s.dim[s.rank++] = v;
         if (!comma) break;
         p = comma + 1;
     }
-    if (s.rank < 2)
-        return cli_error(opt, "expected N,C,L or C,L (positive integers), got '%s'", text);
     *out = s;
     return CLI_OK;
 }

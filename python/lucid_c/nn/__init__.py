@@ -13,9 +13,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import _lib, _program
+from .. import _lazy, _lib, _program
 from .._lib import lib
-from .._tensor import Tensor, apply_module
+from .._tensor import Tensor, apply_module, _resolve_dtype
 
 
 class Parameter(Tensor):
@@ -39,6 +39,9 @@ class Module:
         if "_modules" not in self.__dict__:
             raise AttributeError("lucid_c: call Module.__init__() in %s.__init__ before assigning "
                                  "attributes" % type(self).__name__)
+        if name in self._parameters and value is not None and not isinstance(value, Parameter):
+            raise TypeError("lucid_c: cannot assign %s as parameter '%s' (a Parameter or None "
+                            "expected)" % (type(value).__name__, name))
         self._modules.pop(name, None)
         self._parameters.pop(name, None)
         if isinstance(value, Module):
@@ -119,9 +122,29 @@ class Module:
         for name, p in own.items():
             p.numpy()[...] = arrays[name]
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                _lazy.expose(p.grad)[...] = 0
+
+    def to(self, dtype):
+        """Every parameter (and gradient) converted to `dtype` (float32 or float64), in place
+        of the old arrays, as torch.nn.Module.to(dtype)."""
+        dt = _resolve_dtype(dtype)
+        for p in self.parameters():
+            if p.dtype is not dt.type:
+                p._array = np.array(_lazy.expose(p), dtype=dt)
+                if p.grad is not None:
+                    p.grad = Tensor(p.grad, dtype=dt)
+        return self
+
+    def double(self):
+        return self.to(np.float64)
+
+    def float(self):
+        return self.to(np.float32)
 
     def train(self, mode=True):
         for m in self.modules():
@@ -215,19 +238,51 @@ class _TableModule(Module):
         object.__setattr__(self, "_args", values)
         for arg in values:
             object.__setattr__(self, arg, values[arg])
-        object.__setattr__(self, "_cmodule", _program.CModule(_program.parse_module(call), call))
+        cmodule = _program.CModule(_program.parse_module(call), call)
+        object.__setattr__(self, "_cmodule", cmodule)
+        # The library drew the initial values (from lucid_c.random's stream) when it built the
+        # module; the Parameters hold copies, which calls pass to the program as inputs.
+        values = cmodule.param_values()
+        object.__setattr__(self, "_param_shapes", tuple(v.shape for v in values.values()))
+        for pname, value in values.items():
+            setattr(self, pname, Parameter(value))
 
-    def forward(self, x):
+    def reset_parameters(self):
+        """Redraw every parameter from lucid_c.random's stream, as the constructor did."""
+        self._cmodule.reset_parameters()
+        for pname, value in self._cmodule.param_values().items():
+            _lazy.expose(self._parameters[pname])[...] = value
+
+    def _extras(self):
+        """The parameters in the library's order, checked against the shapes it expects."""
+        params = self._parameters
+        extras = []
+        for pname, shape in zip(self._cmodule.param_names, self._param_shapes):
+            p = params.get(pname)
+            if p is None:
+                raise ValueError("%s: parameter %s is missing" % (self._info[0], pname))
+            if p.shape != shape:
+                raise ValueError("%s: %s must have shape %s, got %s"
+                                 % (self._info[0], pname, list(shape), list(p.shape)))
+            extras.append(p)
+        return tuple(extras)
+
+    def forward(self, *inputs):
+        return self._table_call(*inputs)
+
+    def _table_call(self, x):
+        # Module.__call__ less one Python frame: this is the per-call cost of a module. A
+        # module with parameters passes them as the program's further inputs.
+        if self._param_shapes:
+            return apply_module(self._cmodule, x, self._extras())
         return apply_module(self._cmodule, x)
 
-    def __call__(self, x):
-        # Module.__call__ less one Python frame: this is the per-call cost of a module.
-        return apply_module(self._cmodule, x)
+    __call__ = _table_call
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "forward" in cls.__dict__:  # a user's subclass with its own forward()
-            cls.__call__ = Module.__call__
+        if "forward" in cls.__dict__ and "_info" not in cls.__dict__:
+            cls.__call__ = Module.__call__  # a user's subclass with its own forward()
 
     def __repr__(self):
         return self._cmodule.text
@@ -246,6 +301,16 @@ class _MaxPoolModule(_TableModule):
         source = x if isinstance(x, Tensor) else Tensor(x)
         array = np.ascontiguousarray(source._data)
         return y, _program.max_pool_indices(self._cmodule, array, type(self).__name__ == "MaxPool2d")
+
+
+def _call_with_target(self, input, target):
+    """A two-input module (MSELoss): input and target of one shape."""
+    if not isinstance(target, Tensor):
+        raise TypeError("%s: target must be a Tensor, got %s" % (self._info[0], type(target).__name__))
+    if isinstance(input, Tensor) and target.shape != input.shape:
+        raise ValueError("%s: target shape %s must match input shape %s"
+                         % (self._info[0], list(target.shape), list(input.shape)))
+    return apply_module(self._cmodule, input, (target,) + self._extras())
 
 
 # A string argument passes through as a quoted literal of the model-spec syntax, which has no
@@ -301,7 +366,8 @@ def _call_text(name, spec, values):
 
 
 def _table():
-    """[(name, summary, [(arg, kind, required, none_ok, default value)])] from the library."""
+    """[(name, summary, [(arg, kind, required, none_ok, default value)], data inputs)] from
+    the library."""
     rows = []
     for i in range(lib.lc_module_info_count()):
         info = lib.lc_module_info_at(i).contents
@@ -310,7 +376,7 @@ def _table():
             a = info.args[k]
             default = None if a.required else ast.literal_eval(a.default_text.decode())
             args.append((a.name.decode(), a.kind, a.required, a.none_ok, default))
-        rows.append((info.name.decode(), info.summary.decode(), args))
+        rows.append((info.name.decode(), info.summary.decode(), args, info.n_inputs))
     return rows
 
 
@@ -323,13 +389,19 @@ def _signature(args):
 
 MODULE_TABLE = _table()
 __all__ = ["Module", "Parameter", "Sequential"]
-for _name, _summary, _args in MODULE_TABLE:
+for _name, _summary, _args, _n_inputs in MODULE_TABLE:
     _base = _MaxPoolModule if re.fullmatch(r"MaxPool\dd", _name) else _TableModule
-    _cls = type(_name, (_base,), {
+    _body = {
         "_info": (_name, _args),
         "__doc__": "%s(%s): %s (compiled by the Lucid library)." % (_name, _signature(_args), _summary),
         "__module__": __name__,
-    })
+    }
+    if _n_inputs == 2:
+        _body["__call__"] = _body["_table_call"] = _call_with_target
+    elif _n_inputs != 1:
+        raise ImportError("lucid_c: the library's %s takes %d inputs, which this package does not "
+                          "know how to pass" % (_name, _n_inputs))
+    _cls = type(_name, (_base,), _body)
     globals()[_name] = _cls
     __all__.append(_name)
 

@@ -44,7 +44,7 @@ def _make(module_name):
 
 
 __all__ = []
-for _name, _summary, _args in MODULE_TABLE:
+for _name, _summary, _args, _n_inputs in MODULE_TABLE:
     if re.search(r"Pool\dd$", _name):
         _f = _make(_name)
         globals()[_f.__name__] = _f

@@ -226,6 +226,26 @@ static void avgpool_sum_range(void **state) {
     }
 }
 
+/* A chain of 24 AvgPool1d(1) fuses into one kernel whose rescued window sums nest. The fix-up
+ * evaluates each window's terms once for the plain and the compensated sum: evaluating them
+ * again for a rescue at each level would make the kernel's code exponential in the chain's
+ * length (2^24 copies: this test would not finish). Infinities and a NaN make the fix-up
+ * run on windows of the vectorized loop too. */
+static void avgpool_chain_of_rescued_sums(void **state) {
+    (void)state;
+    lc_module *seq;
+    assert_ok(lc_sequential_new(&seq));
+    for (int i = 0; i < 24; i++) assert_ok(lc_sequential_append(seq, test_avgpool(1, LC_STRIDE_UNSET, 0, false, true)));
+    enum { N = 80 };
+    double vals[N];
+    for (int i = 0; i < N; i++) vals[i] = i % 3 ? 3.3e38 : -1.25 * i;
+    vals[33] = INFINITY;
+    vals[50] = -INFINITY;
+    vals[61] = NAN;
+    check_values(seq, LC_F32, vals, N, 1, "24 x AvgPool1d(1)", CHECKED);
+    lc_module_free(seq);
+}
+
 /* The fuzz finding: AvgPool1d(1, count_include_pad=False) then AvgPool1d(6, 1, 2,
  * ceil_mode=True) on f32 values of scale 100, where f32 window sums cancel to a result 6e-4
  * off in relative terms; the interpreter sums in double. The JIT's window sum is a plain f32
@@ -320,6 +340,7 @@ int main(void) {
         cmocka_unit_test(lp_near_ties),
         cmocka_unit_test(lp_huge_p_ties),
         cmocka_unit_test(avgpool_sum_range),
+        cmocka_unit_test(avgpool_chain_of_rescued_sums),
         cmocka_unit_test(avgpool_cancellation),
         cmocka_unit_test(random_magnitudes),
     };

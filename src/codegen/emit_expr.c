@@ -98,7 +98,7 @@ static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
  *
  * A sum or mean over an unfold's window (AvgPool's; lc_reduction_schedule.rescue_nonfinite)
  * is taken plain in the vectorized pass, and a window whose plain sum is not finite raises
- * the kernel's flag. The fix-up redoes such a window in the element type as a compensated
+ * the kernel's flag. The fix-up takes, for such a window, in the element type, a compensated
  * sum of the terms x_j·2^-c, 2^c >= n the smallest power
  * of two at least the term count: scaled, n finite terms cannot overflow, so the sum of finite
  * elements never does where the mean fits (two 3e38 average to 3e38 in float32, two 1.7e308
@@ -113,17 +113,21 @@ static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
  * (lo the least normal exponent) loses bits below the subnormal grid, at most 2^(c-1) units
  * of the least subnormal in the result. */
 
-/* The sum's term: x_j·2^-c and a compensation of 0. */
+/* The fix-up's terms of a rescued window sum, each evaluated once: t[0] = x_j for the plain
+ * sum (added as the vectorized pass adds it, so a finite window gets the same bits), t[1] =
+ * x_j·2^-c and t[2] = 0 for the compensated one. One pass, not a plain pass and a second one in
+ * a branch: a chain of pools re-evaluates its inner windows per pass, so two passes per level
+ * would make code exponential in the chain's length. */
 typedef struct comp_ctx {
     reduce_ctx r;
     LLVMValueRef scale; /* 2^-c, or NULL for 1 */
 } comp_ctx;
 
-static void compensated_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+static void plain_and_compensated_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     comp_ctx *c = ctx;
     sum_term(e, &c->r, j, t);
-    if (c->scale) t[0] = LLVMBuildFMul(e->b, t[0], c->scale, "");
-    t[1] = LLVMConstNull(LLVMTypeOf(t[0]));
+    t[1] = c->scale ? LLVMBuildFMul(e->b, t[0], c->scale, "") : t[0];
+    t[2] = LLVMConstNull(LLVMTypeOf(t[0]));
 }
 
 /* (s, comp) + (t, t_comp): s' = s + t, comp' = comp + t_comp + the rounding error of s + t
@@ -139,30 +143,16 @@ static void add_compensated(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t
     acc[0] = s;
 }
 
+static void add_plain_and_compensated(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
+    add_compensated(e, acc + 1, t + 1);
+}
+
 /* c with 2^c >= n (0 for n <= 1). */
 static int scale_exponent(int64_t n) {
     int c = 0;
     while (c < 62 && ((int64_t)1 << c) < n) c++;
     return c;
-}
-
-/* The compensated sum of sum or mean `node` at idx, scaled by 2^-c: *sum_out the scaled sum
- * (s + comp, or s where s is not finite: an inf or NaN element), *c_out the exponent c. */
-static LLVMValueRef emit_compensated_sum(emitter *e, int node, const ix *idx, int *c_out) {
-    const lc_node *n = lc_graph_node(e->f->graph, node);
-    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
-    lc_dtype dt = n->dtype;
-    int64_t len = xn->shape.dim[n->attr[LC_REDUCE_DIM]];
-    int c = scale_exponent(len);
-    comp_ctx ctx = {{n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false},
-                    c > 0 ? real_const(e, dt, ldexp(1.0, -c)) : NULL};
-    lc_reducer r = {2, compensated_term, add_compensated, &ctx};
-    LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-    emit_scheduled_reduce(e, node, dt, len, idx, &r, acc);
-    *c_out = c;
-    LLVMValueRef finite = LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", acc[0]),
-                                        real_const(e, dt, INFINITY), "");
-    return LLVMBuildSelect(e->b, finite, LLVMBuildFAdd(e->b, acc[0], acc[1], ""), acc[0], "");
 }
 
 /* ---- max and the mask of the first maximum ---- */
@@ -416,6 +406,11 @@ static bool is_rescued_sum(const emitter *e, int node) {
     return rs && rs->rescue_nonfinite;
 }
 
+/* |v| < inf: neither inf nor NaN. */
+static LLVMValueRef is_finite(emitter *e, lc_dtype dt, LLVMValueRef v) {
+    return LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", v), real_const(e, dt, INFINITY), "");
+}
+
 /* A window sum or mean `node` at idx, or (AvgPool without its padding counted) the window sum
  * over a per-window divisor d. */
 typedef struct window_sum {
@@ -449,31 +444,30 @@ static LLVMValueRef finish_window_sum(emitter *e, const window_sum *w, LLVMValue
     return LLVMBuildSelect(e->b, is_large, large, small, "");
 }
 
-static LLVMValueRef rescue_window_sum(emitter *e, const void *ctx) {
-    const window_sum *w = ctx;
-    int c;
-    LLVMValueRef s = emit_compensated_sum(e, w->node, w->idx, &c);
-    return finish_window_sum(e, w, s, c);
-}
-
 /* The vectorized pass: the plain sum (a mean: over len; else over d), and a window whose
- * plain sum is not finite raises the kernel's flag. The fix-up (e->careful, scalar): the plain
- * result where the sum is finite, else the compensated scaled sum, in a branch. */
+ * plain sum is not finite raises the kernel's flag. The fix-up (e->careful, scalar): the same
+ * plain result where that sum is finite, else the compensated sum of the terms scaled by 2^-c
+ * (s + comp, or s where s is not finite: an inf or NaN element), both from one pass. */
 static LLVMValueRef emit_window_sum(emitter *e, const window_sum *w) {
     const lc_node *n = lc_graph_node(e->f->graph, w->node);
     const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
     lc_dtype dt = n->dtype;
     reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], w->idx, xn->shape.rank, 0, NULL, NULL, false};
     int64_t len = xn->shape.dim[r.dim];
-    LLVMValueRef s = emit_sum(e, w->node, dt, len, sum_term, &r, w->idx);
-    LLVMValueRef plain = finish_window_sum(e, w, s, 0);
-    LLVMValueRef finite = LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", s),
-                                        real_const(e, dt, INFINITY), "");
     if (!e->careful) {
-        raise_flag(e, LLVMBuildNot(e->b, finite, ""));
-        return plain;
+        LLVMValueRef s = emit_sum(e, w->node, dt, len, sum_term, &r, w->idx);
+        raise_flag(e, LLVMBuildNot(e->b, is_finite(e, dt, s), ""));
+        return finish_window_sum(e, w, s, 0);
     }
-    return emit_rescued(e, LLVMBuildNot(e->b, finite, ""), plain, rescue_window_sum, w);
+    int c = scale_exponent(len);
+    comp_ctx ctx = {r, c > 0 ? real_const(e, dt, ldexp(1.0, -c)) : NULL};
+    lc_reducer red = {3, plain_and_compensated_term, add_plain_and_compensated, &ctx};
+    LLVMValueRef acc[3] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
+    emit_scheduled_reduce(e, w->node, dt, len, w->idx, &red, acc);
+    LLVMValueRef plain = finish_window_sum(e, w, acc[0], 0);
+    LLVMValueRef comp_ok = is_finite(e, dt, acc[1]);
+    LLVMValueRef scaled = LLVMBuildSelect(e->b, comp_ok, LLVMBuildFAdd(e->b, acc[1], acc[2], ""), acc[1], "");
+    return LLVMBuildSelect(e->b, is_finite(e, dt, acc[0]), plain, finish_window_sum(e, w, scaled, c), "");
 }
 
 static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *idx, ix *res,

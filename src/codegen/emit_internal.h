@@ -148,7 +148,7 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
  * (acc[a] = acc[a] op t[a]) and must work lane by lane on vectors too. `acc` holds each
  * accumulator's identity on entry and the result on return. See emit_reduce.c for the
  * order terms are combined in. */
-#define LC_EMIT_MAX_ACC 2
+#define LC_EMIT_MAX_ACC 3
 typedef struct lc_reducer {
     int nacc;
     void (*terms)(emitter *e, void *ctx, ix j, LLVMValueRef *t);

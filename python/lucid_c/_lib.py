@@ -140,6 +140,7 @@ _sig("lc_sgd_graph", ctypes.c_int, _p, ctypes.c_int, ctypes.POINTER(ctypes.c_int
      ctypes.c_void_p, _pp)
 # the random stream
 _sig("lc_random_seed", None, ctypes.c_uint64)
+_sig("lc_random_state", ctypes.c_uint64)
 _sig("lc_random_fill_uniform", None, ctypes.POINTER(ctypes.c_double), ctypes.c_int64,
      ctypes.c_double, ctypes.c_double)
 

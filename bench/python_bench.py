@@ -21,7 +21,9 @@
    step of the seed model (zero_grad, forward, MSELoss, backward, SGD.step with momentum and
    weight decay) with its parts, beside the same in PyTorch, measured as in 1; also SGD.step
    written as NumPy in-place ops, the design the compiled update replaced.
-4. `--loop CASE N`: one case alone, for instruction counts (see loop()).
+4. `--loop CASE N`: one case alone, for instruction counts (see loop()): CASE is linear,
+   train, pool (`AvgPool1d(2)(x).numpy()` on (1, 1, 4)) or raw (that pool's compiled program
+   through ctypes alone), or torch-linear, torch-train, torch-pool.
 
 Prints the load (`uptime`) first and last: figures from a loaded machine are only ratios.
 """
@@ -81,11 +83,16 @@ def overhead_rows():
         xg.grad = None
         pool(xg).backward(g)
 
+    views, ins, outs, n_in, n_out = program._views([a], [y])
+    views[0].data, views[1].data = a.ctypes.data, y.ctypes.data
+    raw, handle = _program._run_into, program.handle
     rows = [
         ("lucid_c AvgPool1d(2)(x).numpy()", lambda: pool(x).numpy()),
+        ("lucid_c AvgPool1d(2)(x) (deferred, not run)", lambda: pool(x)),
         ("lucid_c fwd+bwd pool(x).backward(g)", fwdbwd),
         ("lucid_c chain pool(pool2(x)).numpy()", lambda: pool(pool2(x)).numpy()),
         ("bare Program.run (one C call)", lambda: program.run((a,), (y,))),
+        ("raw ctypes lc_program_run_into", lambda: raw(handle, ins, n_in, outs, n_out)),
     ]
     if torch is not None:
         tx = torch.from_numpy(a)
@@ -100,7 +107,14 @@ def overhead_rows():
             with torch.no_grad():
                 F.avg_pool1d(tx, 2)
 
+        tpool = torch.nn.AvgPool1d(2)
+
+        def torch_module():
+            with torch.no_grad():
+                tpool(tx)
+
         rows += [("torch F.avg_pool1d(x, 2) (no_grad)", torch_fwd),
+                 ("torch nn.AvgPool1d(2)(x) (no_grad)", torch_module),
                  ("torch fwd+bwd", torch_fwdbwd)]
     print("\n== per-call overhead, (1, 1, 4) float32, median of 31 x 2000 calls")
     print("%-40s %10s %10s" % ("", "wall us", "CPU us"))
@@ -226,7 +240,29 @@ def loop(case, n):
         criterion(model(xs), target).backward()
         opt.step()
 
-    fn = linear if case.endswith("linear") else train
+    a4 = np.arange(4.0, dtype=np.float32).reshape(1, 1, 4)
+    pool = mod.AvgPool1d(2)
+    x4 = lib.from_numpy(a4)
+
+    def pool_call():
+        if lib is lucid:
+            pool(x4).numpy()
+        else:
+            with torch.no_grad():
+                pool(x4)
+
+    if case == "raw":  # the same program as `pool`, called through ctypes with nothing around it
+        pool(x4).numpy()
+        program = _program._PROGRAMS[((pool._cmodule.text,), np.dtype(np.float32), (1, 1, 4), False)]
+        y = np.empty((1, 1, 2), dtype=np.float32)
+        views, ins, outs, n_in, n_out = program._views([a4], [y])
+        views[0].data, views[1].data = a4.ctypes.data, y.ctypes.data
+        raw, handle = _program._run_into, program.handle
+
+        def pool_call():  # noqa: F811
+            raw(handle, ins, n_in, outs, n_out)
+
+    fn = {"linear": linear, "train": train, "pool": pool_call, "raw": pool_call}[case.split("-")[-1]]
     for _ in range(20 + n):
         fn()
 
@@ -322,7 +358,7 @@ def main():
     ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
     ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
     ap.add_argument("--loop", nargs=2, metavar=("CASE", "N"),
-                    help="only run CASE (linear, train, torch-linear, torch-train) N times, for "
+                    help="only run CASE (linear, train, pool, raw, torch-linear, torch-train, torch-pool) N times, for "
                          "instruction counts under callgrind")
     args = ap.parse_args()
     if args.loop:

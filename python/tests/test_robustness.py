@@ -235,6 +235,12 @@ def test_no_leak_over_ten_thousand_calls():
         criterion(model(xs), target).backward()
         opt.step()
 
+    damped = lucid.optim.SGD(lin.parameters(), lr=1e-6, momentum=0.9, dampening=0.5)
+
+    def damped_step():
+        lin.weight.grad = lucid.ones(3, 4)
+        damped.step()
+
     def bad_linear():
         try:
             lin(lucid.zeros(1, 5))
@@ -252,6 +258,8 @@ def test_no_leak_over_ten_thousand_calls():
         "unread results": lambda: lp(pool(x)),
         "a new module each call": lambda: nn.AvgPool1d(2, 1)(x).numpy(),
         "functional": lambda: nn.functional.lp_pool1d(x, 2, 4).numpy(),
+        "functional linear, backward": lambda: nn.functional.linear(x14, lin.weight, lin.bias).sum().backward(),
+        "SGD step with dampening": damped_step,
         "printing": lambda: repr(pool(xg)),
         "bad shape": bad_shape,
         "bad value": bad_value,

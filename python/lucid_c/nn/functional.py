@@ -12,8 +12,9 @@ A module without parameters takes the module's arguments after its inputs (a two
 such as MSELoss by keyword, as PyTorch's positional slots there are deprecated ones). A module
 with parameters takes them as tensors after the input, in the library's order (weight, then
 bias, which may be None), then the module's arguments that the parameters' shapes do not
-decide (_FROM_PARAMS below says which do, per module: a module with parameters that the table
-gains needs a row there to get a function). Gradients reach the weight and bias tensors.
+decide (_FROM_PARAMS below says which do, per module). A module with parameters that the
+table gains and _FROM_PARAMS lacks gets a function that refuses to run (TypeError) rather than
+compute with parameters the caller did not give. Gradients reach the weight and bias tensors.
 
 Modules built for a set of arguments are kept, so a repeated call compiles nothing and costs
 what a module call does. Building a module with parameters draws its initial values from the

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The Python package's cost, beside PyTorch and the C bench, in one run.
 
-    PYTHONPATH=python /usr/bin/python3 bench/python_bench.py [--skip-large] [--samples N]
+    PYTHONPATH=python /usr/bin/python3 bench/python_bench.py [--skip-large | --large-only] [--case NAME]
+                                                             [--samples N]
                                                              [--torch-samples N]
 
 1. Per-call overhead on (1, 1, 4) float32: `AvgPool1d(2)(x).numpy()` (a module call and the
@@ -47,7 +48,12 @@ import lucid_c as lucid  # noqa: E402
 import lucid_c.nn as nn  # noqa: E402
 from lucid_c import _program  # noqa: E402
 
+# PyTorch is imported unless a `--loop` of lucid_c alone runs: its import costs minutes under
+# valgrind, and that case does not use it.
+_LOOP = sys.argv[sys.argv.index("--loop") + 1] if "--loop" in sys.argv[:-1] else None
 try:
+    if _LOOP is not None and not _LOOP.startswith("torch-"):
+        raise ImportError("not needed")
     import torch
     import torch.nn.functional as F
 except ImportError:  # the rows that need it are left out
@@ -281,7 +287,7 @@ CASES = [("avg_k4s4", "AvgPool1d(4)", lambda: nn.AvgPool1d(4), lambda t: F.avg_p
          ("lp2_k4s4", "LPPool1d(2, 4)", lambda: nn.LPPool1d(2, 4), lambda t: F.lp_pool1d(t.abs(), 2, 4))]
 
 
-def large_rows(samples, torch_samples):
+def large_rows(samples, torch_samples, cases):
     if torch is not None:
         # Only here: on the tiny shape, torch's OpenMP team costs milliseconds a call on a
         # loaded machine, and one thread is what it starts with.
@@ -295,6 +301,8 @@ def large_rows(samples, torch_samples):
     bytes_of = {"fwd": n_in + n_out, "fwdbwd": n_in + n_out + n_out + n_in}  # x, g in; y, dx out
     results = []
     for case, label, make, tfn in CASES:
+        if case not in cases:
+            continue
         pool = make()
         x = lucid.from_numpy(a)
         xg = lucid.from_numpy(a)
@@ -330,14 +338,14 @@ def large_rows(samples, torch_samples):
     return results
 
 
-def c_bench_rows():
+def c_bench_rows(cases):
     exe = os.path.join(ROOT, "build", "bench", "lucid-bench")
     if not os.path.exists(exe):
         print("(no %s: build it to get the C bench's rows)" % exe)
         return []
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "bench.jsonl")
-        cmd = [exe, "--shape", "16,64,65536", "--case", "avg_k4s4", "--case", "lp2_k4s4",
+        cmd = [exe, "--shape", "16,64,65536"] + [a for c in cases for a in ("--case", c)] + [
                "--impl", "jit,floor", "--threads", "all", "--json", out]
         print("\n$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd))
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
@@ -346,7 +354,7 @@ def c_bench_rows():
             with open(out) as f:
                 for line in f:
                     r = json.loads(line)
-                    if "median_ms" in r and r.get("case") in ("avg_k4s4", "lp2_k4s4"):
+                    if "median_ms" in r and r.get("case") in cases:
                         rows.append((r["case"], r["op"], r["pass"], "C " + r["impl"], r["threads"],
                                      r["median_ms"], r["min_ms"], r["bytes"]))
         return rows
@@ -355,6 +363,9 @@ def c_bench_rows():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--skip-large", action="store_true", help="only the per-call overhead")
+    ap.add_argument("--large-only", action="store_true", help="only the (16, 64, 65536) rows")
+    ap.add_argument("--case", action="append", choices=[c[0] for c in CASES],
+                    help="a (16, 64, 65536) case (repeatable; default all)")
     ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
     ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
     ap.add_argument("--loop", nargs=2, metavar=("CASE", "N"),
@@ -367,10 +378,12 @@ def main():
     print("lucid_c %s, numpy %s, torch %s, %d cores; %s" % (
         lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
         os.cpu_count(), uptime()))
-    overhead_rows()
-    layer_rows()
+    if not args.large_only:
+        overhead_rows()
+        layer_rows()
     if not args.skip_large:
-        rows = large_rows(args.samples, args.torch_samples) + c_bench_rows()
+        cases = args.case or [c[0] for c in CASES]
+        rows = large_rows(args.samples, args.torch_samples, cases) + c_bench_rows(cases)
         print("\n== (16, 64, 65536) float32, median of %d runs (torch: %d)" % (args.samples, args.torch_samples))
         print("%-9s %-7s %-12s %7s %10s %10s %8s" % ("case", "pass", "impl", "threads", "median ms",
                                                    "min ms", "GB/s"))

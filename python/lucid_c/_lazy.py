@@ -75,8 +75,10 @@ def call(cmodule, x, new_tensor, grad_enabled, extras=()):
         shape, dtype, depth = a.shape, a.dtype, 1
     else:
         shape, dtype, depth = p.shape, p.dtype, p.depth + 1
-    out_shape = cmodule.output_shape(shape)
-    tracked = grad_enabled and (x.requires_grad or any(e.requires_grad for e in extras))
+    out_shape = cmodule.shapes.get(shape)
+    if out_shape is None:
+        out_shape = cmodule.output_shape(shape)
+    tracked = grad_enabled and (x.requires_grad or (extras != () and any(e.requires_grad for e in extras)))
     y = new_tensor(Pending(cmodule, x, extras, tracked, out_shape, dtype, depth), tracked)
     r = _ref(y)
     for t in (x,) + extras if extras else (x,):

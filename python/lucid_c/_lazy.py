@@ -144,11 +144,10 @@ def _grad_run(key, calls, inputs, parents, seed, y_shape):
     wrt = key[3]
     program = _program.chain_program(key, tuple(c.module for c in calls))
     dtype = inputs[0].dtype
-    y = np.empty(y_shape, dtype=dtype)
-    grads = [np.empty(v.shape, dtype=dtype) if marked else None for v, marked in zip(inputs, wrt)]
-    program.run(tuple(inputs) + (np.asarray(seed, dtype=dtype, order="C"),),
-                (y,) + tuple(g for g in grads if g is not None))
-    return y, grads
+    outs = program.new_outputs([y_shape] + [v.shape for v, marked in zip(inputs, wrt) if marked], dtype)
+    program.run(tuple(inputs) + (np.asarray(seed, dtype=dtype, order="C"),), outs)
+    rest = iter(outs[1:])
+    return outs[0], [next(rest) if marked else None for marked in wrt]
 
 
 def _finish(t, p, start, calls, inputs, y, first=None):

@@ -129,6 +129,26 @@ class Program:
         one[5] = y
         return y
 
+    def new_outputs(self, shapes, dtype):
+        """Output arrays for run(): those of this thread's last call again where nothing but
+        this program holds them any more (the reference count tells, as in run_one: a
+        forward-and-backward loop whose y and x.grad are dropped writes the same memory), new
+        ones elsewhere. The arrays handed out are remembered for the next call."""
+        last = getattr(self.local, "outs", None)
+        self.local.outs = None
+        outs = []
+        for k, shape in enumerate(shapes):
+            a = None
+            if last is not None and k < len(last):
+                a = last[k]
+                last[k] = None
+                # 2: the name a and getrefcount's argument; shape and dtype as asked
+                if _refcount(a) != 2 or a.shape != shape or a.dtype != dtype:
+                    a = None
+            outs.append(np.empty(shape, dtype=dtype) if a is None else a)
+        self.local.outs = list(outs)
+        return tuple(outs)
+
     def run(self, inputs, outputs):
         views, ins, outs, n_in, n_out = self._views(inputs, outputs)
         for v, a in zip(views, inputs + outputs):

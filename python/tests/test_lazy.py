@@ -210,3 +210,25 @@ def test_a_dropped_output_is_reused_and_a_held_one_never_is():
     addresses = {kept.numpy().ctypes.data, view.ctypes.data, exported.ctypes.data,
                  shared.numpy().ctypes.data, z.ctypes.data}
     assert len(addresses) == 5
+
+
+def test_forward_backward_outputs_are_reused_only_when_dropped():
+    pool = nn.AvgPool1d(2)
+    xg = lucid.from_numpy(np.arange(8.0, dtype=np.float32).reshape(1, 1, 8))
+    xg.requires_grad = True
+    g = np.ones((1, 1, 4), dtype=np.float32)
+
+    def step():
+        xg.grad = None
+        pool(xg).backward(g)
+        return xg.grad.numpy().ctypes.data
+
+    first = step()
+    assert step() == first  # the last x.grad was dropped: its memory again
+    held = xg.grad
+    xg.grad = None
+    y = pool(xg)
+    y.backward(g * 2)
+    assert held.tolist() == [[[0.5] * 8]] and xg.grad.tolist() == [[[1.0] * 8]]
+    assert xg.grad.numpy().ctypes.data != held.numpy().ctypes.data
+    assert y.tolist() == [[[0.5, 2.5, 4.5, 6.5]]]

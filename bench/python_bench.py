@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The Python package's cost, beside PyTorch and the C bench, in one run.
 
-    PYTHONPATH=python /usr/bin/python3 bench/python_bench.py [--skip-large] [--samples N]
+    PYTHONPATH=python /usr/bin/python3 bench/python_bench.py [--skip-large | --large-only] [--case NAME]
+                                                             [--samples N]
                                                              [--torch-samples N]
 
 1. Per-call overhead on (1, 1, 4) float32: `AvgPool1d(2)(x).numpy()` (a module call and the
@@ -21,7 +22,9 @@
    step of the seed model (zero_grad, forward, MSELoss, backward, SGD.step with momentum and
    weight decay) with its parts, beside the same in PyTorch, measured as in 1; also SGD.step
    written as NumPy in-place ops, the design the compiled update replaced.
-4. `--loop CASE N`: one case alone, for instruction counts (see loop()).
+4. `--loop CASE N`: one case alone, for instruction counts (see loop()): CASE is linear,
+   train, pool (`AvgPool1d(2)(x).numpy()` on (1, 1, 4)) or raw (that pool's compiled program
+   through ctypes alone), or torch-linear, torch-train, torch-pool.
 
 Prints the load (`uptime`) first and last: figures from a loaded machine are only ratios.
 """
@@ -45,7 +48,12 @@ import lucid_c as lucid  # noqa: E402
 import lucid_c.nn as nn  # noqa: E402
 from lucid_c import _program  # noqa: E402
 
+# PyTorch is imported unless a `--loop` of lucid_c alone runs: its import costs minutes under
+# valgrind, and that case does not use it.
+_LOOP = sys.argv[sys.argv.index("--loop") + 1] if "--loop" in sys.argv[:-1] else None
 try:
+    if _LOOP is not None and not _LOOP.startswith("torch-"):
+        raise ImportError("not needed")
     import torch
     import torch.nn.functional as F
 except ImportError:  # the rows that need it are left out
@@ -81,11 +89,16 @@ def overhead_rows():
         xg.grad = None
         pool(xg).backward(g)
 
+    views, ins, outs, n_in, n_out = program._views([a], [y])
+    views[0].data, views[1].data = a.ctypes.data, y.ctypes.data
+    raw, handle = _program._run_into, program.handle
     rows = [
         ("lucid_c AvgPool1d(2)(x).numpy()", lambda: pool(x).numpy()),
+        ("lucid_c AvgPool1d(2)(x) (deferred, not run)", lambda: pool(x)),
         ("lucid_c fwd+bwd pool(x).backward(g)", fwdbwd),
         ("lucid_c chain pool(pool2(x)).numpy()", lambda: pool(pool2(x)).numpy()),
         ("bare Program.run (one C call)", lambda: program.run((a,), (y,))),
+        ("raw ctypes lc_program_run_into", lambda: raw(handle, ins, n_in, outs, n_out)),
     ]
     if torch is not None:
         tx = torch.from_numpy(a)
@@ -100,7 +113,14 @@ def overhead_rows():
             with torch.no_grad():
                 F.avg_pool1d(tx, 2)
 
+        tpool = torch.nn.AvgPool1d(2)
+
+        def torch_module():
+            with torch.no_grad():
+                tpool(tx)
+
         rows += [("torch F.avg_pool1d(x, 2) (no_grad)", torch_fwd),
+                 ("torch nn.AvgPool1d(2)(x) (no_grad)", torch_module),
                  ("torch fwd+bwd", torch_fwdbwd)]
     print("\n== per-call overhead, (1, 1, 4) float32, median of 31 x 2000 calls")
     print("%-40s %10s %10s" % ("", "wall us", "CPU us"))
@@ -226,7 +246,29 @@ def loop(case, n):
         criterion(model(xs), target).backward()
         opt.step()
 
-    fn = linear if case.endswith("linear") else train
+    a4 = np.arange(4.0, dtype=np.float32).reshape(1, 1, 4)
+    pool = mod.AvgPool1d(2)
+    x4 = lib.from_numpy(a4)
+
+    def pool_call():
+        if lib is lucid:
+            pool(x4).numpy()
+        else:
+            with torch.no_grad():
+                pool(x4)
+
+    if case == "raw":  # the same program as `pool`, called through ctypes with nothing around it
+        pool(x4).numpy()
+        program = _program._PROGRAMS[((pool._cmodule.text,), np.dtype(np.float32), (1, 1, 4), False)]
+        y = np.empty((1, 1, 2), dtype=np.float32)
+        views, ins, outs, n_in, n_out = program._views([a4], [y])
+        views[0].data, views[1].data = a4.ctypes.data, y.ctypes.data
+        raw, handle = _program._run_into, program.handle
+
+        def pool_call():  # noqa: F811
+            raw(handle, ins, n_in, outs, n_out)
+
+    fn = {"linear": linear, "train": train, "pool": pool_call, "raw": pool_call}[case.split("-")[-1]]
     for _ in range(20 + n):
         fn()
 
@@ -245,7 +287,7 @@ CASES = [("avg_k4s4", "AvgPool1d(4)", lambda: nn.AvgPool1d(4), lambda t: F.avg_p
          ("lp2_k4s4", "LPPool1d(2, 4)", lambda: nn.LPPool1d(2, 4), lambda t: F.lp_pool1d(t.abs(), 2, 4))]
 
 
-def large_rows(samples, torch_samples):
+def large_rows(samples, torch_samples, cases):
     if torch is not None:
         # Only here: on the tiny shape, torch's OpenMP team costs milliseconds a call on a
         # loaded machine, and one thread is what it starts with.
@@ -259,6 +301,8 @@ def large_rows(samples, torch_samples):
     bytes_of = {"fwd": n_in + n_out, "fwdbwd": n_in + n_out + n_out + n_in}  # x, g in; y, dx out
     results = []
     for case, label, make, tfn in CASES:
+        if case not in cases:
+            continue
         pool = make()
         x = lucid.from_numpy(a)
         xg = lucid.from_numpy(a)
@@ -294,14 +338,14 @@ def large_rows(samples, torch_samples):
     return results
 
 
-def c_bench_rows():
+def c_bench_rows(cases):
     exe = os.path.join(ROOT, "build", "bench", "lucid-bench")
     if not os.path.exists(exe):
         print("(no %s: build it to get the C bench's rows)" % exe)
         return []
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "bench.jsonl")
-        cmd = [exe, "--shape", "16,64,65536", "--case", "avg_k4s4", "--case", "lp2_k4s4",
+        cmd = [exe, "--shape", "16,64,65536"] + [a for c in cases for a in ("--case", c)] + [
                "--impl", "jit,floor", "--threads", "all", "--json", out]
         print("\n$ " + " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd))
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
@@ -310,7 +354,7 @@ def c_bench_rows():
             with open(out) as f:
                 for line in f:
                     r = json.loads(line)
-                    if "median_ms" in r and r.get("case") in ("avg_k4s4", "lp2_k4s4"):
+                    if "median_ms" in r and r.get("case") in cases:
                         rows.append((r["case"], r["op"], r["pass"], "C " + r["impl"], r["threads"],
                                      r["median_ms"], r["min_ms"], r["bytes"]))
         return rows
@@ -319,10 +363,13 @@ def c_bench_rows():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--skip-large", action="store_true", help="only the per-call overhead")
+    ap.add_argument("--large-only", action="store_true", help="only the (16, 64, 65536) rows")
+    ap.add_argument("--case", action="append", choices=[c[0] for c in CASES],
+                    help="a (16, 64, 65536) case (repeatable; default all)")
     ap.add_argument("--samples", type=int, default=7, help="runs per large row (default 7)")
     ap.add_argument("--torch-samples", type=int, default=3, help="runs per large torch row (default 3)")
     ap.add_argument("--loop", nargs=2, metavar=("CASE", "N"),
-                    help="only run CASE (linear, train, torch-linear, torch-train) N times, for "
+                    help="only run CASE (linear, train, pool, raw, torch-linear, torch-train, torch-pool) N times, for "
                          "instruction counts under callgrind")
     args = ap.parse_args()
     if args.loop:
@@ -331,10 +378,12 @@ def main():
     print("lucid_c %s, numpy %s, torch %s, %d cores; %s" % (
         lucid.__version__, np.__version__, torch.__version__ if torch else "absent",
         os.cpu_count(), uptime()))
-    overhead_rows()
-    layer_rows()
+    if not args.large_only:
+        overhead_rows()
+        layer_rows()
     if not args.skip_large:
-        rows = large_rows(args.samples, args.torch_samples) + c_bench_rows()
+        cases = args.case or [c[0] for c in CASES]
+        rows = large_rows(args.samples, args.torch_samples, cases) + c_bench_rows(cases)
         print("\n== (16, 64, 65536) float32, median of %d runs (torch: %d)" % (args.samples, args.torch_samples))
         print("%-9s %-7s %-12s %7s %10s %10s %8s" % ("case", "pass", "impl", "threads", "median ms",
                                                    "min ms", "GB/s"))

@@ -58,6 +58,26 @@ static void test_random_fill_is_the_single_draws(void **state) {
     assert_true(lc_random_uniform(-0.5, 2.0) == single[0]);
 }
 
+/* lc_random_state is the counter: seeding with it resumes the stream exactly there, past a
+ * draw made in between (a Linear built and dropped). */
+static void test_random_state_resumes(void **state) {
+    (void)state;
+    lc_random_seed(11);
+    assert_true(lc_random_state() == 11);
+    (void)lc_random_next_u64();
+    uint64_t at = lc_random_state();
+    assert_true(at == 11 + 0x9E3779B97F4A7C15u);
+    uint64_t s = at;
+    uint64_t want = splitmix_next(&s);
+    lc_linear_params p = lc_linear_defaults(3, 2);
+    lc_module *m;
+    assert_ok(lc_linear_new(&p, &m)); /* draws 8 values */
+    lc_module_free(m);
+    assert_true(lc_random_state() != at);
+    lc_random_seed(at);
+    assert_true(lc_random_next_u64() == want);
+}
+
 /* ---- parameters ---- */
 
 static lc_module *linear(int64_t in, int64_t out, bool bias) {
@@ -737,6 +757,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_stream_is_splitmix64),
         cmocka_unit_test(test_random_fill_is_the_single_draws),
+        cmocka_unit_test(test_random_state_resumes),
         cmocka_unit_test(test_default_init_is_lucids_uniform),
         cmocka_unit_test(test_sequential_names_and_graph_inputs),
         cmocka_unit_test(test_linear_forward_any_rank),

@@ -85,13 +85,17 @@ static void run_case(const char *name, lc_module *m, lc_sgd_options sgd, int ste
     } else {
         assert_null(lc_train_step_momentum(step, 0));
     }
-    /* reset: the momentum buffer is zero again, so a first step again matches PyTorch's */
+    /* reset: the momentum buffer is zero and the next step a first step again (undamped), so
+     * the same steps end where PyTorch's did */
     lc_train_step_reset(step);
     lc_tensor_free(x);
     assert_ok(lc_tensor_clone(x0, &x));
-    double loss0;
-    assert_ok(lc_train_step_run(step, (lc_tensor *[]){x, target}, 2, &loss0));
-    assert_true(fabs(loss0 - lc_tensor_get(losses, 0)) <= atol + rtol * fabs(lc_tensor_get(losses, 0)));
+    for (int s = 0; s < steps; s++) {
+        double loss;
+        assert_ok(lc_train_step_run(step, (lc_tensor *[]){x, target}, 2, &loss));
+        assert_true(fabs(loss - lc_tensor_get(losses, s)) <= atol + rtol * fabs(lc_tensor_get(losses, s)));
+    }
+    assert_tensor_close(x, final, rtol, atol);
     lc_tensor_free(x);
     lc_train_step_free(step);
     lc_tensor_free(x0);
@@ -116,6 +120,21 @@ static void lppool_with_decay_f64(void **state) {
     (void)state;
     lc_sgd_options o = {.lr = 0.1, .momentum = 0.0, .weight_decay = 0.05};
     both_engines("lp_decay_f64", test_lppool(2.0, 3, 1, false), o, 4);
+}
+
+/* Dampening damps every step but the first (PyTorch's first step keeps g' whole in the
+ * buffer): the step runs an undamped first program, then the damped one; after reset, the
+ * undamped one again (run_case checks the first loss after reset). */
+static void avgpool_with_dampening(void **state) {
+    (void)state;
+    lc_sgd_options o = {.lr = 0.4, .momentum = 0.9, .dampening = 0.3};
+    both_engines("avg_dampening", test_avgpool(3, 2, 1, false, true), o, 5);
+}
+
+static void lppool_nesterov_maximize_f64(void **state) {
+    (void)state;
+    lc_sgd_options o = {.lr = 0.05, .momentum = 0.8, .weight_decay = 0.02, .nesterov = true, .maximize = true};
+    both_engines("lp_nesterov_maximize_f64", test_lppool(2.0, 2, 2, false), o, 5);
 }
 
 static void avgpool_plain(void **state) {
@@ -168,6 +187,17 @@ static void bad_arguments(void **state) {
     o.weight_decay = -0.5;
     assert_fails(lc_sgd_graph(g, 1, &x, 1, &o, &s), LC_ERR_INVALID_ARG, "SGD: weight_decay must be finite and >= 0, got -0.5");
     o.weight_decay = 0;
+    o.dampening = INFINITY;
+    assert_fails(lc_sgd_graph(g, 1, &x, 1, &o, &s), LC_ERR_INVALID_ARG, "SGD: dampening must be finite, got inf");
+    o.dampening = 0;
+    o.nesterov = true;
+    assert_fails(lc_sgd_graph(g, 1, &x, 1, &o, &s), LC_ERR_INVALID_ARG,
+                 "SGD: nesterov needs momentum > 0 and dampening 0, got momentum 0 and dampening 0");
+    o.momentum = 0.9;
+    o.dampening = 0.1;
+    assert_fails(lc_sgd_graph(g, 1, &x, 1, &o, &s), LC_ERR_INVALID_ARG,
+                 "SGD: nesterov needs momentum > 0 and dampening 0, got momentum 0.9 and dampening 0.1");
+    o = lc_sgd_options_default(0.1);
     assert_fails(lc_sgd_graph(g, 0, &x, 1, &o, &s), LC_ERR_SHAPE, "SGD: the loss (output 0) must have one element, got shape [1,1,2]");
     assert_fails(lc_sgd_graph(g, 2, &x, 1, &o, &s), LC_ERR_INVALID_ARG, "SGD: loss_output must be in [0, 2), got 2");
     int bad = x + 2;
@@ -284,6 +314,8 @@ int main(void) {
         cmocka_unit_test(avgpool_with_momentum_and_decay),
         cmocka_unit_test(lppool_with_decay_f64),
         cmocka_unit_test(avgpool_plain),
+        cmocka_unit_test(avgpool_with_dampening),
+        cmocka_unit_test(lppool_nesterov_maximize_f64),
         cmocka_unit_test(graph_layout),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(linear_with_momentum_and_decay),

@@ -27,6 +27,10 @@ extern "C" {
 
 /* Restart the stream at `seed`. Before any call the stream is at seed 0. */
 LC_API void lc_random_seed(uint64_t seed);
+/* Where the stream is: lc_random_seed(lc_random_state()) later resumes it there, so a caller
+ * that builds something which draws (a Linear for a functional call) can leave the stream as
+ * it found it. */
+LC_API uint64_t lc_random_state(void);
 /* The next 64-bit output of the stream. */
 LC_API uint64_t lc_random_next_u64(void);
 /* The next output as a double uniform in [0, 1): top 53 bits times 2^-53. */

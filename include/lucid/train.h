@@ -11,13 +11,16 @@
  *       lc_train_step_run(step, (lc_tensor *[]){x, target, w}, 3, &loss);  // w updated
  *   lc_train_step_free(step);
  *
- * The update is PyTorch's torch.optim.SGD with dampening 0 and nesterov off, per parameter w
- * with gradient g (the loss's, from autodiff):
- *     g' = g + weight_decay * w                        (when weight_decay != 0)
- *     buf = momentum * buf + g'; step = buf            (when momentum != 0; else step = g')
+ * The update is PyTorch's torch.optim.SGD, per parameter w with gradient g (the loss's, from
+ * autodiff):
+ *     g' = (maximize ? -g : g) + weight_decay * w      (the decay when weight_decay != 0)
+ *     buf = momentum * buf + (1 - dampening) * g'      (when momentum != 0)
+ *     step = nesterov ? g' + momentum * buf : buf      (when momentum != 0; else step = g')
  *     w = w - lr * step
- * PyTorch's first step sets buf = g'; here buf starts at zero, which gives the same value
- * (momentum * 0 + g' = g'), so every step is the same program.
+ * PyTorch's first step sets buf = g' (undamped); here buf starts at zero, which gives the
+ * same value when dampening is 0 (momentum * 0 + g' = g'). With dampening, lc_sgd_graph damps
+ * every step, the first included: build the first step's graph with dampening 0 to match
+ * PyTorch (lc_train_step does: it compiles that first step as a second program).
  *
  * Thread-safety: lc_sgd_graph only reads its graph. A train step holds state (its momentum
  * buffers and last outputs): one thread at a time per step; distinct steps are independent. */
@@ -40,9 +43,13 @@ typedef struct lc_sgd_options {
     double lr;           /* finite, >= 0 */
     double momentum;     /* finite, >= 0; 0 keeps no buffers */
     double weight_decay; /* finite, >= 0 */
+    double dampening;    /* finite (any sign, as PyTorch); 0 leaves buf undamped */
+    bool nesterov;       /* needs momentum > 0 and dampening 0, as PyTorch */
+    bool maximize;       /* ascend: the gradient is negated first */
 } lc_sgd_options;
 
-/* {lr, momentum 0, weight_decay 0}, as torch.optim.SGD(params, lr). */
+/* {lr, momentum 0, weight_decay 0, dampening 0, no nesterov, no maximize}, as
+ * torch.optim.SGD(params, lr). */
 LC_API lc_sgd_options lc_sgd_options_default(double lr);
 
 /* The training graph of `g`: differentiate output `loss_output` (one element; its seed is the
@@ -108,7 +115,7 @@ LC_API const lc_tensor *lc_train_step_momentum(const lc_train_step *s, int k);
 LC_API const lc_graph *lc_train_step_graph(const lc_train_step *s);
 /* The compiled program (NULL when interpreting). Owned by the step. */
 LC_API const lc_program *lc_train_step_program(const lc_train_step *s);
-/* Zero the momentum buffers: the next step is a first step again. */
+/* Zero the momentum buffers: the next step is a first step again (undamped, as PyTorch's). */
 LC_API void lc_train_step_reset(lc_train_step *s);
 LC_API void lc_train_step_free(lc_train_step *s);
 

@@ -26,7 +26,7 @@ backward() is called on a result that has not run yet, that one program gives y 
 gradients together.
 """
 
-import weakref
+from weakref import ref as _ref
 
 import numpy as np
 
@@ -37,6 +37,12 @@ _programs = _program._PROGRAMS
 # Longest chain compiled as one program: a longer chain runs as several, so compile time and
 # the key's length stay bounded.
 CHAIN_MAX = 16
+
+# A tensor's readers are a plain list of weak references (cheaper per call than a WeakSet,
+# and nothing to remove when a result runs: expose() skips results that hold data). When a
+# list passes this length, the references to results that ran or died are dropped, so a
+# tensor called 10,000 times and never written keeps a short list.
+_READERS_PRUNE = 32
 
 
 class Pending:
@@ -69,15 +75,31 @@ def call(cmodule, x, new_tensor, grad_enabled, extras=()):
         shape, dtype, depth = a.shape, a.dtype, 1
     else:
         shape, dtype, depth = p.shape, p.dtype, p.depth + 1
-    out_shape = cmodule.output_shape(shape)
-    tracked = grad_enabled and (x.requires_grad or any(e.requires_grad for e in extras))
+    out_shape = cmodule.shapes.get(shape)
+    if out_shape is None:
+        out_shape = cmodule.output_shape(shape)
+    tracked = grad_enabled and (x.requires_grad or (extras != () and any(e.requires_grad for e in extras)))
     y = new_tensor(Pending(cmodule, x, extras, tracked, out_shape, dtype, depth), tracked)
+    r = _ref(y)
     for t in (x,) + extras if extras else (x,):
         readers = t._readers
         if readers is None:
-            readers = t._readers = weakref.WeakSet()
-        readers.add(y)
+            t._readers = [r]
+        else:
+            readers.append(r)
+            if len(readers) > _READERS_PRUNE:
+                _prune(readers)
     return y
+
+
+def _prune(readers):
+    """Keep the references to results still pending (a reader list only grows otherwise)."""
+    alive = []
+    for r in readers:
+        y = r()
+        if y is not None and y._pending is not None:
+            alive.append(r)
+    readers[:] = alive
 
 
 def _chain(p):
@@ -122,11 +144,10 @@ def _grad_run(key, calls, inputs, parents, seed, y_shape):
     wrt = key[3]
     program = _program.chain_program(key, tuple(c.module for c in calls))
     dtype = inputs[0].dtype
-    y = np.empty(y_shape, dtype=dtype)
-    grads = [np.empty(v.shape, dtype=dtype) if marked else None for v, marked in zip(inputs, wrt)]
-    program.run(tuple(inputs) + (np.asarray(seed, dtype=dtype, order="C"),),
-                (y,) + tuple(g for g in grads if g is not None))
-    return y, grads
+    outs = program.new_outputs([y_shape] + [v.shape for v, marked in zip(inputs, wrt) if marked], dtype)
+    program.run(tuple(inputs) + (np.asarray(seed, dtype=dtype, order="C"),), outs)
+    rest = iter(outs[1:])
+    return outs[0], [next(rest) if marked else None for marked in wrt]
 
 
 def _finish(t, p, start, calls, inputs, y, first=None):
@@ -138,11 +159,6 @@ def _finish(t, p, start, calls, inputs, y, first=None):
         return
     t._array = y
     t._pending = None
-    for c in calls[-1:]:
-        for s in (c.source,) + c.extras:
-            readers = s._readers
-            if readers is not None:
-                readers.discard(t)
     if p.tracked:
         parents = (start,) + tuple(e for c in calls for e in c.extras)
         texts = _texts(calls)
@@ -170,6 +186,21 @@ def realize(t):
     p = t._pending
     if p is None:
         return
+    start = p.source
+    if start._pending is None and not p.extras and not p.tracked:
+        # The common repeated call, one module on data, forward only: a key, a lookup, the
+        # output array and one C call.
+        a = start._array
+        if a.flags.c_contiguous:
+            key = (p.module.texts, a.dtype, a.shape, False)
+            program = _programs.get(key)
+            if program is None:
+                program = _program.chain_program(key, (p.module,))
+            y = program.run_one(a, p.shape)
+            if t._pending is p:
+                t._array = y
+                t._pending = None
+            return
     start, calls = _chain(p)
     a = start._array
     if not a.flags.c_contiguous:
@@ -207,9 +238,10 @@ def expose(t):
     if t._pending is not None:
         realize(t)
     readers = t._readers
-    if readers is not None and len(readers):
-        for y in list(readers):
-            if y._pending is not None:
+    if readers:
+        t._readers = None
+        for r in readers:
+            y = r()
+            if y is not None and y._pending is not None:
                 realize(y)
-        readers.clear()
     return t._array

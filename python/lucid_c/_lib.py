@@ -140,6 +140,7 @@ _sig("lc_sgd_graph", ctypes.c_int, _p, ctypes.c_int, ctypes.POINTER(ctypes.c_int
      ctypes.c_void_p, _pp)
 # the random stream
 _sig("lc_random_seed", None, ctypes.c_uint64)
+_sig("lc_random_state", ctypes.c_uint64)
 _sig("lc_random_fill_uniform", None, ctypes.POINTER(ctypes.c_double), ctypes.c_int64,
      ctypes.c_double, ctypes.c_double)
 
@@ -147,7 +148,8 @@ _sig("lc_random_fill_uniform", None, ctypes.POINTER(ctypes.c_double), ctypes.c_i
 class SGDOptions(ctypes.Structure):
     """lc_sgd_options of lucid/train.h."""
     _fields_ = [("lr", ctypes.c_double), ("momentum", ctypes.c_double),
-                ("weight_decay", ctypes.c_double)]
+                ("weight_decay", ctypes.c_double), ("dampening", ctypes.c_double),
+                ("nesterov", ctypes.c_bool), ("maximize", ctypes.c_bool)]
 
 # Strings the library mallocs and hands over are freed with the C library's free().
 _libc = ctypes.CDLL(None)

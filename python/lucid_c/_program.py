@@ -8,7 +8,9 @@ dictionary lookup and one C call (lc_program_run_into) over NumPy's memory.
 """
 
 import ctypes
+import sys
 import threading
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -33,6 +35,7 @@ def c_shape(shape):
     return s
 
 
+_refcount = sys.getrefcount
 _char = ctypes.c_char
 _addressof = ctypes.addressof
 
@@ -97,6 +100,54 @@ class Program:
             outs = (ptr * len(outputs))(*[ctypes.pointer(v) for v in views[n:]])
             views = self.local.views = (views, ins, outs, n, len(outputs))
         return views
+
+    def run_one(self, x, shape):
+        """The program of one input and one output run on x: returns a new output array of
+        `shape` (x's dtype), at the cost of one C call and little else. The input's lc_tensor
+        keeps its data pointer while the same array comes back (a weak reference tells), as a
+        repeated module call's input does. The output's memory is the last call's again when
+        nothing but this program holds that array any more (its reference count says so: no
+        tensor, view, buffer or DLPack export can see it), so a loop of calls whose results
+        are dropped writes one array over and over instead of fresh pages each time; else a
+        new array. So at most one dropped output per program and thread stays allocated."""
+        one = getattr(self.local, "one", None)
+        if one is None:
+            y = np.empty(shape, dtype=x.dtype)
+            views, ins, outs, _, _ = self._views([x], [y])
+            one = self.local.one = [views[0], views[1], ins, outs, None, None]
+        vx, vy, ins, outs, last_x, y = one
+        if last_x is None or last_x() is not x:
+            vx.data = address(x)
+            one[4] = _weakref(x)
+        one[5] = None
+        if y is None or _refcount(y) != 2:  # 2: the local name y and getrefcount's argument
+            y = np.empty(shape, dtype=x.dtype)
+            vy.data = address(y)
+        status = _run_into(self.handle, ins, 1, outs, 1)
+        if status:
+            check(status)
+        one[5] = y
+        return y
+
+    def new_outputs(self, shapes, dtype):
+        """Output arrays for run(): those of this thread's last call again where nothing but
+        this program holds them any more (the reference count tells, as in run_one: a
+        forward-and-backward loop whose y and x.grad are dropped writes the same memory), new
+        ones elsewhere. The arrays handed out are remembered for the next call."""
+        last = getattr(self.local, "outs", None)
+        self.local.outs = None
+        outs = []
+        for k, shape in enumerate(shapes):
+            a = None
+            if last is not None and k < len(last):
+                a = last[k]
+                last[k] = None
+                # 2: the name a and getrefcount's argument; shape and dtype as asked
+                if _refcount(a) != 2 or a.shape != shape or a.dtype != dtype:
+                    a = None
+            outs.append(np.empty(shape, dtype=dtype) if a is None else a)
+        self.local.outs = list(outs)
+        return tuple(outs)
 
     def run(self, inputs, outputs):
         views, ins, outs, n_in, n_out = self._views(inputs, outputs)

@@ -73,7 +73,7 @@ def _check_float_array(array, what):
 
 class Tensor:
     # _array: the data (None while _pending); _pending: the module call that will make it;
-    # _readers: pending results that read this tensor (a WeakSet, or None).
+    # _readers: weak references to pending results that read this tensor (a list, or None).
     __slots__ = ("_array", "_pending", "_readers", "requires_grad", "grad", "_backward",
                  "_parents", "__weakref__")
 

@@ -1,20 +1,25 @@
-"""lucid_c.optim.SGD: stochastic gradient descent as torch.optim.SGD defines it (dampening 0,
-nesterov off).
+"""lucid_c.optim.SGD: stochastic gradient descent as torch.optim.SGD defines it, with its whole
+argument set (lr, momentum, dampening, weight_decay, nesterov, maximize) and parameter groups.
 
-For each parameter p with a gradient g:   g' = g + weight_decay · p
-                                           b  = momentum · b + g'  (b starts at 0, so the
-                                                first step's b is g', as PyTorch's)
-                                           p -= lr · (b with momentum, else g')
+For each parameter p with a gradient g:   g' = (−g if maximize else g) + weight_decay · p
+                                           b  = momentum · b + (1 − dampening) · g'
+                                                (the first step: b = g', undamped, as PyTorch)
+                                           p -= lr · (g' + momentum · b if nesterov else b)
+                                           (without momentum: p -= lr · g')
 
-step() runs one compiled program per dtype for every parameter that has a gradient: the
-library's SGD graph (lc_sgd_graph, the update the compiled training step uses) over a graph
-whose loss is Σ sum(p · g), so the loss's gradient with respect to p is exactly g. The
-parameters and momentum buffers are in-out buffers of the run (lc_program_run_into): updated
-in place, so a tensor made with from_numpy sees the new values. Programs are cached by the
-parameters' shapes and dtype and the options (a changed lr compiles once more).
+step() runs one compiled program per parameter group and dtype for every parameter that has a
+gradient: the library's SGD graph (lc_sgd_graph, the update the compiled training step uses)
+over a graph whose loss is Σ sum(p · g), so the loss's gradient with respect to p is exactly
+g. The parameters and momentum buffers are in-out buffers of the run (lc_program_run_into):
+updated in place, so a tensor made with from_numpy sees the new values. A parameter's first
+step with dampening runs the update built with dampening 0 (its buffer starts as g' whole).
+Programs are cached by the parameters' shapes and dtype and the options: the options are
+constants of the compiled update, so a changed lr (a schedule writing
+param_groups[i]["lr"]) compiles once per distinct value.
 """
 
 import ctypes
+import math
 import numbers
 
 import numpy as np
@@ -71,53 +76,121 @@ def _update_program(shapes, dtype, options):
     return program
 
 
-class SGD:
-    """SGD(params, lr, momentum=0, weight_decay=0, dampening=0, nesterov=False), as
-    torch.optim.SGD (dampening and nesterov only at those values)."""
+_OPTIONS = ("lr", "momentum", "dampening", "weight_decay", "nesterov", "maximize")
 
-    def __init__(self, params, lr, momentum=0, weight_decay=0, dampening=0, nesterov=False):
+
+def _check_options(group, where):
+    """PyTorch's rules, and the library's (finite numbers), for one group's options."""
+    for name in ("lr", "momentum", "dampening", "weight_decay"):
+        v = group[name]
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError("lucid_c: SGD: %s%s must be a number, got %r" % (name, where, v))
+        if not math.isfinite(v):
+            raise ValueError("lucid_c: SGD: %s%s must be finite, got %r" % (name, where, v))
+        if name != "dampening" and v < 0:
+            raise ValueError("lucid_c: SGD: %s%s must be >= 0, got %r" % (name, where, v))
+    for name in ("nesterov", "maximize"):
+        if not isinstance(group[name], (bool, np.bool_)):
+            raise TypeError("lucid_c: SGD: %s%s must be True or False, got %r" % (name, where, group[name]))
+    if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+        raise ValueError("lucid_c: SGD: nesterov%s needs momentum > 0 and dampening 0, got momentum %r "
+                         "and dampening %r" % (where, group["momentum"], group["dampening"]))
+
+
+def _param_list(params, where):
+    if isinstance(params, Tensor):
+        raise TypeError("lucid_c: SGD: params%s must be an iterable of Tensors, got a Tensor" % where)
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError("lucid_c: SGD: params%s must be an iterable of Tensors, got %s"
+                        % (where, type(params).__name__)) from None
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError("lucid_c: SGD: parameter %d%s is not a Tensor (%s)" % (i, where, type(p).__name__))
+    return params
+
+
+class SGD:
+    """SGD(params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+    maximize=False), as torch.optim.SGD: params an iterable of Tensors, or of dicts
+    {"params": ..., option: value} (parameter groups; options a group leaves out take the
+    constructor's). The groups are in `param_groups`, whose options may be changed between
+    steps."""
+
+    def __init__(self, params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize)
+        _check_options(defaults, "")
         if isinstance(params, Tensor):
             raise TypeError("lucid_c: SGD: params must be an iterable of Tensors, got a Tensor")
-        self.params = list(params)
-        if not self.params:
+        try:
+            items = list(params)
+        except TypeError:
+            raise TypeError("lucid_c: SGD: params must be an iterable of Tensors or of dicts, got %s"
+                            % type(params).__name__) from None
+        if not items:
             raise ValueError("lucid_c: SGD: got an empty parameter list")
-        for i, p in enumerate(self.params):
-            if not isinstance(p, Tensor):
-                raise TypeError("lucid_c: SGD: parameter %d is not a Tensor (%s)" % (i, type(p).__name__))
-        for name, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay),
-                        ("dampening", dampening)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                raise TypeError("lucid_c: SGD: %s must be a number, got %r" % (name, v))
-            if not np.isfinite(v) or v < 0:
-                raise ValueError("lucid_c: SGD: %s must be finite and >= 0, got %r" % (name, v))
-        if dampening != 0:
-            raise ValueError("lucid_c: SGD: dampening must be 0 (the only value supported), got %r" % (dampening,))
-        if nesterov is not False:
-            raise ValueError("lucid_c: SGD: nesterov must be False (the only value supported), got %r" % (nesterov,))
-        self.lr, self.momentum, self.weight_decay = float(lr), float(momentum), float(weight_decay)
-        self._buffers = [None] * len(self.params)
+        if not all(isinstance(item, dict) for item in items):
+            items = [{"params": items}]
+        self.defaults = defaults
+        self.param_groups = []
+        seen = set()
+        for k, item in enumerate(items):
+            where = " of group %d" % k if len(items) > 1 else ""
+            if not isinstance(item, dict) or "params" not in item:
+                raise TypeError("lucid_c: SGD: group %d must be a dict with 'params', got %r" % (k, item))
+            unknown = [name for name in item if name != "params" and name not in _OPTIONS]
+            if unknown:
+                raise TypeError("lucid_c: SGD: group %d has unknown options %s" % (k, unknown))
+            group = dict(defaults)
+            group.update(item)
+            group["params"] = _param_list(item["params"], where)
+            _check_options(group, where)
+            for p in group["params"]:
+                if id(p) in seen:
+                    raise ValueError("lucid_c: SGD: a parameter appears in more than one group")
+                seen.add(id(p))
+            self.param_groups.append(group)
+        if not seen:
+            raise ValueError("lucid_c: SGD: got an empty parameter list")
+        self._buffers = {}   # id(parameter) -> momentum buffer (after its first step)
         self._prepared = {}
 
+    @property
+    def params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
     def zero_grad(self, set_to_none=True):
-        for p in self.params:
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                _lazy.expose(p.grad)[...] = 0
+        for g in self.param_groups:
+            for p in g["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    _lazy.expose(p.grad)[...] = 0
 
     def step(self):
-        groups = {}
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                groups.setdefault(np.dtype(p.dtype), []).append(i)
-        for dtype, indices in groups.items():
-            self._step(dtype, indices)
+        for k, group in enumerate(self.param_groups):
+            where = " of group %d" % k if len(self.param_groups) > 1 else ""
+            _check_options(group, where)
+            options = (float(group["lr"]), float(group["momentum"]), float(group["weight_decay"]),
+                       float(group["dampening"]), bool(group["nesterov"]), bool(group["maximize"]))
+            damped_first = options[1] != 0 and options[3] != 0
+            runs = {}
+            for i, p in enumerate(group["params"]):
+                if p.grad is not None:
+                    # a parameter's first step with dampening is the undamped update
+                    first = damped_first and id(p) not in self._buffers
+                    runs.setdefault((np.dtype(p.dtype), first), []).append(i)
+            for (dtype, first), indices in runs.items():
+                opts = options[:3] + (0.0,) + options[4:] if first else options
+                self._step(k, group["params"], dtype, indices, opts)
 
-    def _step(self, dtype, indices):
-        momentum = self.momentum != 0
-        key = (dtype, tuple(indices), self.lr, self.momentum, self.weight_decay)
+    def _step(self, k, params, dtype, indices, options):
+        momentum = options[1] != 0
+        key = (k, dtype, tuple(indices), options)
         prepared = self._prepared.get(key)
-        params = self.params
         arrays = []
         for i in indices:
             p = params[i]
@@ -134,14 +207,14 @@ class SGD:
             arrays.append(a)
             arrays.append(g)
         if prepared is None or prepared[0] != [a.shape for a in arrays[::2]]:
-            prepared = self._prepared[key] = self._prepare(dtype, indices, arrays[::2])
+            prepared = self._prepared[key] = self._prepare(dtype, arrays[::2], options)
         _, program, views, ins, outs, n_in, n_out, loss = prepared
         if momentum:
             buffers = self._buffers
             for i, a in zip(indices, arrays[::2]):
-                b = buffers[i]
+                b = buffers.get(id(params[i]))
                 if b is None or b.dtype != dtype or b.shape != a.shape:
-                    b = buffers[i] = np.zeros(a.shape, dtype=dtype)
+                    b = buffers[id(params[i])] = np.zeros(a.shape, dtype=dtype)
                 arrays.append(b)
         arrays.append(loss)
         address = _program.address
@@ -151,14 +224,14 @@ class SGD:
         if status:
             check(status)
 
-    def _prepare(self, dtype, indices, data):
+    def _prepare(self, dtype, data, options):
         """The compiled update for these parameters, and lc_tensor records for its inputs and
         outputs, made once: a step only writes their data pointers. An in-out buffer (a
         parameter, a momentum buffer) is one record, given as an input and as an output."""
         shapes = [a.shape for a in data]
-        program = _update_program(tuple(shapes), dtype, (self.lr, self.momentum, self.weight_decay))
+        program = _update_program(tuple(shapes), dtype, options)
         n = len(data)
-        momentum = self.momentum != 0
+        momentum = options[1] != 0
         records = []
         for shape in shapes:  # p_i, g_i
             records.append(_lib.CTensor(_program.c_dtype(dtype), _program.c_shape(shape)))

@@ -29,9 +29,16 @@ _double_p = ctypes.POINTER(ctypes.c_double)
 
 def seed(n):
     """Restart the library's stream at seed n (an integer, 0 <= n < 2**64)."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= n < 2**64:
-        raise ValueError("lucid_c.random.seed: the seed must be an integer in [0, 2**64), got %r" % (n,))
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError("lucid_c.random.seed: the seed must be an integer, got %r" % (n,))
+    if not 0 <= n < 2**64:
+        raise ValueError("lucid_c.random.seed: the seed must be in [0, 2**64), got %r" % (n,))
     _lib.lib.lc_random_seed(int(n))
+
+
+def get_state():
+    """Where the stream is: seed(get_state()) later resumes it there (lc_random_state)."""
+    return int(_lib.lib.lc_random_state())
 
 
 def uniform(low, high, shape):

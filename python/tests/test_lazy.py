@@ -191,3 +191,44 @@ def test_threads_reading_pending_results():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_a_dropped_output_is_reused_and_a_held_one_never_is():
+    pool = nn.AvgPool1d(2)
+    x = lucid.from_numpy(np.arange(8.0, dtype=np.float32).reshape(1, 1, 8))
+    first = pool(x).numpy().ctypes.data
+    assert pool(x).numpy().ctypes.data == first  # nothing held the first: its memory again
+    kept = pool(x)                                 # held as a tensor
+    view = pool(x).numpy()[0]                      # held through a view
+    exported = np.from_dlpack(pool(x))             # held through DLPack
+    torch = pytest.importorskip("torch")
+    shared = torch.from_dlpack(pool(x))            # held by PyTorch alone
+    z = pool(lucid.from_numpy(np.ones((1, 1, 8), dtype=np.float32))).numpy()
+    assert z.tolist() == [[[1.0] * 4]]
+    for held in (kept.numpy(), view, exported, shared.numpy()):
+        assert held.reshape(-1).tolist() == [0.5, 2.5, 4.5, 6.5]
+    addresses = {kept.numpy().ctypes.data, view.ctypes.data, exported.ctypes.data,
+                 shared.numpy().ctypes.data, z.ctypes.data}
+    assert len(addresses) == 5
+
+
+def test_forward_backward_outputs_are_reused_only_when_dropped():
+    pool = nn.AvgPool1d(2)
+    xg = lucid.from_numpy(np.arange(8.0, dtype=np.float32).reshape(1, 1, 8))
+    xg.requires_grad = True
+    g = np.ones((1, 1, 4), dtype=np.float32)
+
+    def step():
+        xg.grad = None
+        pool(xg).backward(g)
+        return xg.grad.numpy().ctypes.data
+
+    first = step()
+    assert step() == first  # the last x.grad was dropped: its memory again
+    held = xg.grad
+    xg.grad = None
+    y = pool(xg)
+    y.backward(g * 2)
+    assert held.tolist() == [[[0.5] * 8]] and xg.grad.tolist() == [[[1.0] * 8]]
+    assert xg.grad.numpy().ctypes.data != held.numpy().ctypes.data
+    assert y.tolist() == [[[0.5, 2.5, 4.5, 6.5]]]

@@ -1,6 +1,7 @@
-"""Every module of the package against PyTorch in float64: forward and input gradient, over
-random parameter sets (PyTorch's LP pooling has no |x| and rescales a partial ceil-mode window,
-so it is given |x| and compared in floor mode only)."""
+"""Every parameter-free module of the package against PyTorch in float64: forward and input
+gradient, as a module and as its nn.functional form, over random argument sets. One table of
+cases (CASES), each run by one parametrized test. PyTorch's LP pooling has no |x| and rescales
+a partial ceil-mode window, so it is given |x| and compared in floor mode only."""
 import numpy as np
 import pytest
 
@@ -11,9 +12,127 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 
-def _run(module, x, seed):
+class Case:
+    """One comparison: lucid_c's `name`(*args, **kwargs) (nn.<name> as a module, and
+    nn.functional's function of the same arguments) against torch function `ref` on x, the
+    backward seeded with `seed`."""
+
+    def __init__(self, ident, name, args, kwargs, ref, x, seed, rtol_y=1e-12, rtol_g=1e-12, atol_g=1e-12):
+        self.ident, self.name, self.args, self.kwargs = ident, name, args, kwargs
+        self.ref, self.x, self.seed = ref, x, seed
+        self.rtol_y, self.rtol_g, self.atol_g = rtol_y, rtol_g, atol_g
+
+
+def _seed(rng, ref, x):
+    """A random backward seed of the reference output's shape."""
+    return rng.standard_normal(tuple(ref(torch.tensor(x)).shape))
+
+
+def _avg_params(rng):
+    k = int(rng.integers(1, 6))
+    s = int(rng.integers(1, 5))
+    p = int(rng.integers(0, k // 2 + 1))
+    ceil = bool(rng.integers(0, 2))
+    cip = bool(rng.integers(0, 2))
+    L = int(rng.integers(max(k - 2 * p, 1), 20))
+    return k, s, p, ceil, cip, L
+
+
+def _avgpool1d_cases():
+    rng = np.random.default_rng(1)
+    for i in range(24):
+        k, s, p, ceil, cip, L = _avg_params(rng)
+        x = rng.standard_normal((2, 3, L))
+        ref = lambda t, k=k, s=s, p=p, ceil=ceil, cip=cip: F.avg_pool1d(  # noqa: E731
+            t, k, s, p, ceil_mode=ceil, count_include_pad=cip)
+        yield Case("avgpool1d-%d" % i, "AvgPool1d", (k, s, p), dict(ceil_mode=ceil, count_include_pad=cip),
+                   ref, x, _seed(rng, ref, x))
+
+
+def _lppool1d_cases():
+    for norm_type in (1.0, 2.0, 2.5, 3.0, 7.0):
+        rng = np.random.default_rng(int(norm_type * 10))
+        for i in range(8):
+            k = int(rng.integers(1, 6))
+            s = int(rng.integers(1, 5))
+            L = int(rng.integers(k, 20))
+            x = rng.standard_normal((2, 3, L)) + 0.1  # away from 0, where p < 1 is not smooth
+            ref = lambda t, n=norm_type, k=k, s=s: F.lp_pool1d(t.abs(), n, k, s)  # noqa: E731
+            yield Case("lppool1d-p%g-%d" % (norm_type, i), "LPPool1d", (norm_type, k, s), {}, ref, x,
+                       _seed(rng, ref, x), rtol_y=1e-10, rtol_g=1e-8)
+
+
+def _avgpool2d_cases():
+    rng = np.random.default_rng(11)
+    for i in range(16):
+        k, s, p, ceil, cip, H = _avg_params(rng)
+        kw = int(rng.integers(1, 6))
+        sw = int(rng.integers(1, 5))
+        pw = int(rng.integers(0, kw // 2 + 1))
+        W = int(rng.integers(max(kw - 2 * pw, 1), 14))
+        shape = (2, 3, H, W) if rng.integers(0, 2) else (3, H, W)
+        x = rng.standard_normal(shape)
+        args = ((k, kw), (s, sw), (p, pw))
+        ref = lambda t, args=args, ceil=ceil, cip=cip: F.avg_pool2d(  # noqa: E731
+            t, *args, ceil_mode=ceil, count_include_pad=cip)
+        yield Case("avgpool2d-%d" % i, "AvgPool2d", args, dict(ceil_mode=ceil, count_include_pad=cip),
+                   ref, x, _seed(rng, ref, x))
+
+
+def _lppool2d_cases():
+    for norm_type in (1.0, 2.0, 3.0, 7.0):
+        rng = np.random.default_rng(int(norm_type * 10) + 1)
+        for i in range(6):
+            k = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+            s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+            shape = (2, 2, int(rng.integers(k[0], 12)), int(rng.integers(k[1], 12)))
+            x = rng.standard_normal(shape) + 0.1
+            ref = lambda t, n=norm_type, k=k, s=s: F.lp_pool2d(t.abs(), n, k, s)  # noqa: E731
+            yield Case("lppool2d-p%g-%d" % (norm_type, i), "LPPool2d", (norm_type, k, s), {}, ref, x,
+                       _seed(rng, ref, x), rtol_y=1e-10, rtol_g=1e-8)
+
+
+def _maxpool_cases():
+    # continuous random values: no ties, so the chosen element (and its gradient) is PyTorch's
+    rng = np.random.default_rng(21)
+    for i in range(8):
+        k = int(rng.integers(1, 5))
+        s = int(rng.integers(1, 4))
+        p = int(rng.integers(0, k // 2 + 1))
+        d = int(rng.integers(1, 3))
+        ceil = bool(rng.integers(0, 2))
+        x = rng.standard_normal((2, 2, int(rng.integers(d * (k - 1) + 1, 16))))
+        ref = lambda t, k=k, s=s, p=p, d=d, ceil=ceil: F.max_pool1d(t, k, s, p, d, ceil_mode=ceil)  # noqa: E731
+        yield Case("maxpool1d-%d" % i, "MaxPool1d", (k, s, p, d), dict(ceil_mode=ceil), ref, x,
+                   _seed(rng, ref, x))
+    for i in range(6):
+        k = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+        s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        p = (int(rng.integers(0, k[0] // 2 + 1)), int(rng.integers(0, k[1] // 2 + 1)))
+        x = rng.standard_normal((2, 2, int(rng.integers(k[0], 10)), int(rng.integers(k[1], 10))))
+        ref = lambda t, k=k, s=s, p=p: F.max_pool2d(t, k, s, p)  # noqa: E731
+        yield Case("maxpool2d-%d" % i, "MaxPool2d", (k, s, p), {}, ref, x, _seed(rng, ref, x))
+
+
+def _relu_cases():
+    rng = np.random.default_rng(31)
+    for i, shape in enumerate([(7,), (2, 3, 5), (2, 2, 3, 4)]):
+        x = rng.standard_normal(shape)
+        x.reshape(-1)[0] = 0.0  # the kink: gradient 0 there, as PyTorch's
+        yield Case("relu-%d" % i, "ReLU", (), {}, F.relu, x, _seed(rng, F.relu, x))
+
+
+CASES = [c for make in (_avgpool1d_cases, _lppool1d_cases, _avgpool2d_cases, _lppool2d_cases,
+                        _maxpool_cases, _relu_cases) for c in make()]
+
+
+def _function(name):
+    return getattr(nn.functional, nn.functional.function_name(name))
+
+
+def _run(call, x, seed):
     t = lucid.Tensor(x, requires_grad=True, dtype=lucid.float64)
-    y = module(t)
+    y = call(t)
     y.backward(lucid.Tensor(seed, dtype=lucid.float64))
     return y.numpy(), t.grad.numpy()
 
@@ -25,83 +144,30 @@ def _torch(fn, x, seed):
     return ty.detach().numpy(), tx.grad.numpy()
 
 
-def _avg_cases(rng, n):
-    for _ in range(n):
-        k = int(rng.integers(1, 6))
-        s = int(rng.integers(1, 5))
-        p = int(rng.integers(0, k // 2 + 1))
-        ceil = bool(rng.integers(0, 2))
-        cip = bool(rng.integers(0, 2))
-        L = int(rng.integers(max(k - 2 * p, 1), 20))
-        yield k, s, p, ceil, cip, L
+@pytest.mark.parametrize("form", ["module", "functional"])
+@pytest.mark.parametrize("case", CASES, ids=[c.ident for c in CASES])
+def test_matches_torch(case, form):
+    if form == "module":
+        m = getattr(nn, case.name)(*case.args, **case.kwargs)
+        call, label = m, repr(m)
+    else:
+        f = _function(case.name)
+        call = lambda t: f(t, *case.args, **case.kwargs)  # noqa: E731
+        label = "%s%r %r" % (f.__name__, case.args, case.kwargs)
+    y, gx = _run(call, case.x, case.seed)
+    ry, rgx = _torch(case.ref, case.x, case.seed)
+    np.testing.assert_allclose(y, ry, rtol=case.rtol_y, atol=1e-12, err_msg=label)
+    np.testing.assert_allclose(gx, rgx, rtol=case.rtol_g, atol=case.atol_g, err_msg=label)
 
 
-def test_avgpool1d_matches_torch():
-    rng = np.random.default_rng(1)
-    for k, s, p, ceil, cip, L in _avg_cases(rng, 24):
-        x = rng.standard_normal((2, 3, L))
-        m = nn.AvgPool1d(k, s, p, ceil_mode=ceil, count_include_pad=cip)
-        fn = lambda t: F.avg_pool1d(t, k, s, p, ceil_mode=ceil, count_include_pad=cip)  # noqa: E731
-        ty = fn(torch.tensor(x))
-        seed = rng.standard_normal(tuple(ty.shape))
-        y, gx = _run(m, x, seed)
-        ry, rgx = _torch(fn, x, seed)
-        np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12, err_msg=repr(m))
-        np.testing.assert_allclose(gx, rgx, rtol=1e-12, atol=1e-12, err_msg=repr(m))
-
-
-@pytest.mark.parametrize("norm_type", [1.0, 2.0, 2.5, 3.0, 7.0])
-def test_lppool1d_matches_torch(norm_type):
-    rng = np.random.default_rng(int(norm_type * 10))
-    for _ in range(8):
-        k = int(rng.integers(1, 6))
-        s = int(rng.integers(1, 5))
-        L = int(rng.integers(k, 20))
-        x = rng.standard_normal((2, 3, L)) + 0.1  # away from 0, where p < 1 is not smooth
-        m = nn.LPPool1d(norm_type, k, s)
-        fn = lambda t: F.lp_pool1d(t.abs(), norm_type, k, s)  # noqa: E731
-        seed = rng.standard_normal(tuple(fn(torch.tensor(x)).shape))
-        y, gx = _run(m, x, seed)
-        ry, rgx = _torch(fn, x, seed)
-        np.testing.assert_allclose(y, ry, rtol=1e-10, err_msg=repr(m))
-        np.testing.assert_allclose(gx, rgx, rtol=1e-8, atol=1e-12, err_msg=repr(m))
-
-
-def test_avgpool2d_matches_torch():
-    rng = np.random.default_rng(11)
-    for _ in range(16):
-        k, s, p, ceil, cip, H = next(_avg_cases(rng, 1))
-        kw = int(rng.integers(1, 6))
-        sw = int(rng.integers(1, 5))
-        pw = int(rng.integers(0, kw // 2 + 1))
-        W = int(rng.integers(max(kw - 2 * pw, 1), 14))
-        shape = (2, 3, H, W) if rng.integers(0, 2) else (3, H, W)
-        x = rng.standard_normal(shape)
-        m = nn.AvgPool2d((k, kw), (s, sw), (p, pw), ceil_mode=ceil, count_include_pad=cip)
-        fn = lambda t: F.avg_pool2d(t, (k, kw), (s, sw), (p, pw), ceil_mode=ceil,  # noqa: E731
-                                    count_include_pad=cip)
-        seed = rng.standard_normal(tuple(fn(torch.tensor(x)).shape))
-        y, gx = _run(m, x, seed)
-        ry, rgx = _torch(fn, x, seed)
-        np.testing.assert_allclose(y, ry, rtol=1e-12, atol=1e-12, err_msg=repr(m))
-        np.testing.assert_allclose(gx, rgx, rtol=1e-12, atol=1e-12, err_msg=repr(m))
-
-
-@pytest.mark.parametrize("norm_type", [1.0, 2.0, 3.0, 7.0])
-def test_lppool2d_matches_torch(norm_type):
-    rng = np.random.default_rng(int(norm_type * 10) + 1)
-    for _ in range(6):
-        k = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
-        s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        shape = (2, 2, int(rng.integers(k[0], 12)), int(rng.integers(k[1], 12)))
-        x = rng.standard_normal(shape) + 0.1
-        m = nn.LPPool2d(norm_type, k, s)
-        fn = lambda t: F.lp_pool2d(t.abs(), norm_type, k, s)  # noqa: E731
-        seed = rng.standard_normal(tuple(fn(torch.tensor(x)).shape))
-        y, gx = _run(m, x, seed)
-        ry, rgx = _torch(fn, x, seed)
-        np.testing.assert_allclose(y, ry, rtol=1e-10, err_msg=repr(m))
-        np.testing.assert_allclose(gx, rgx, rtol=1e-8, atol=1e-12, err_msg=repr(m))
+def test_case_table_is_whole():
+    # the four pooling families keep every case the per-family loops had, plus the max pools and ReLU
+    counts = {}
+    for c in CASES:
+        counts[c.name] = counts.get(c.name, 0) + 1
+    assert counts == {"AvgPool1d": 24, "LPPool1d": 40, "AvgPool2d": 16, "LPPool2d": 24,
+                      "MaxPool1d": 8, "MaxPool2d": 6, "ReLU": 3}
+    assert len({c.ident for c in CASES}) == len(CASES)
 
 
 def test_sequential_is_one_program_and_matches_torch():
@@ -123,6 +189,12 @@ def test_functional_names():
     x2 = lucid.Tensor(np.arange(1.0, 17.0).reshape(1, 4, 4))
     assert nn.functional.avg_pool2d(x2, 2).tolist() == [[[3.5, 5.5], [11.5, 13.5]]]
     assert nn.functional.lp_pool2d(x2, 1, (2, 4)).tolist() == [[[36.0], [100.0]]]
+    # one function per module of the library's table, PyTorch's spelling
+    assert sorted(nn.functional.function_name(row[0]) for row in nn.MODULE_TABLE) == sorted(
+        f for f in nn.functional.__all__ if f != "function_name")
+    for name in ("avg_pool1d", "lp_pool1d", "max_pool1d", "max_pool2d", "avg_pool2d", "lp_pool2d",
+                 "linear", "conv1d", "relu", "mse_loss"):
+        assert callable(getattr(nn.functional, name)) and hasattr(F, name)
 
 
 def test_float32_results_within_tolerance():

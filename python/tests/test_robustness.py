@@ -70,7 +70,7 @@ ValueError  | lucid.set_num_threads(0)
 ValueError  | lucid.set_num_threads(2**32 + 2)
 TypeError   | lucid.set_num_threads(2.0)
 ValueError  | lucid.random.seed(-1)
-ValueError  | lucid.random.seed("a")
+TypeError   | lucid.random.seed("a")
 ValueError  | lucid.optim.SGD([Tensor([1.0])], lr=float("nan"))
 TypeError   | lucid.optim.SGD([np.zeros(2)], lr=0.1)
 TypeError   | nn.Sequential(1)
@@ -98,6 +98,27 @@ TypeError   | nn.MSELoss(reduction=1.5)
 ValueError  | nn.MSELoss()(lucid.ones(2, requires_grad=True), lucid.ones(2)).backward(lucid.ones(2))
 TypeError   | lucid.optim.SGD([Tensor([1.0])], lr=0.1, momentum="a")
 ValueError  | lucid.optim.SGD([], lr=0.1)
+ValueError  | lucid.optim.SGD([Tensor([1.0])], lr=0.1, nesterov=True)
+ValueError  | lucid.optim.SGD([Tensor([1.0])], lr=0.1, momentum=0.9, dampening=0.5, nesterov=True)
+ValueError  | lucid.optim.SGD([Tensor([1.0])], lr=0.1, momentum=0.9, dampening=float("inf"))
+TypeError   | lucid.optim.SGD([Tensor([1.0])], lr=0.1, maximize=1)
+TypeError   | lucid.optim.SGD([{"params": [Tensor([1.0])], "betas": 1}], lr=0.1)
+TypeError   | lucid.optim.SGD([{"lr": 0.1}], lr=0.1)
+ValueError  | lucid.optim.SGD([{"params": [Tensor([1.0])], "lr": -1.0}], lr=0.1)
+TypeError   | lucid.optim.SGD(5, lr=0.1)
+ValueError  | nn.functional.linear(lucid.ones(2, 4), lucid.ones(3, 4), lucid.ones(4))
+ValueError  | nn.functional.linear(lucid.ones(2, 5), lucid.ones(3, 4))
+ValueError  | nn.functional.linear(lucid.ones(2, 4), lucid.ones(4))
+TypeError   | nn.functional.linear(lucid.ones(2, 4), np.ones((3, 4)))
+TypeError   | nn.functional.linear(lucid.ones(2, 4))
+TypeError   | nn.functional.linear(lucid.ones(2, 4), lucid.ones(3, 4), None, 1)
+ValueError  | nn.functional.conv1d(lucid.ones(1, 2, 8), lucid.ones(3, 2, 3), stride=0)
+ValueError  | nn.functional.conv1d(lucid.ones(1, 2, 8), lucid.ones(3, 1, 3), groups=3)
+ValueError  | nn.functional.conv1d(lucid.ones(1, 2, 8), lucid.ones(3, 2))
+TypeError   | nn.functional.conv1d(lucid.ones(1, 2, 8), lucid.ones(3, 2, 3), padding=[[1]])
+TypeError   | nn.functional.mse_loss(lucid.ones(2), lucid.ones(2), "sum")
+ValueError  | nn.functional.mse_loss(lucid.ones(2), lucid.ones(3))
+TypeError   | nn.functional.relu(lucid.ones(2), True)
 """
 
 
@@ -214,6 +235,12 @@ def test_no_leak_over_ten_thousand_calls():
         criterion(model(xs), target).backward()
         opt.step()
 
+    damped = lucid.optim.SGD(lin.parameters(), lr=1e-6, momentum=0.9, dampening=0.5)
+
+    def damped_step():
+        lin.weight.grad = lucid.ones(3, 4)
+        damped.step()
+
     def bad_linear():
         try:
             lin(lucid.zeros(1, 5))
@@ -231,6 +258,8 @@ def test_no_leak_over_ten_thousand_calls():
         "unread results": lambda: lp(pool(x)),
         "a new module each call": lambda: nn.AvgPool1d(2, 1)(x).numpy(),
         "functional": lambda: nn.functional.lp_pool1d(x, 2, 4).numpy(),
+        "functional linear, backward": lambda: nn.functional.linear(x14, lin.weight, lin.bias).sum().backward(),
+        "SGD step with dampening": damped_step,
         "printing": lambda: repr(pool(xg)),
         "bad shape": bad_shape,
         "bad value": bad_value,

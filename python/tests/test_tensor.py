@@ -242,8 +242,8 @@ def test_random_is_one_seeded_stream():
     lucid.random.seed(123)
     assert lucid.randn(2, 3, dtype=lucid.float64).tolist() == a.tolist()
     assert lucid.randn(5).dtype is lucid.float32
-    for bad in (-1, 2**64, 1.5, True):
-        with pytest.raises(ValueError):
+    for bad, error in ((-1, ValueError), (2**64, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error):
             lucid.random.seed(bad)
 
 

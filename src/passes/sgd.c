@@ -2,7 +2,8 @@
  * parameters, its seed input replaced by the constant 1, then the update written in graph ops
  * so it fuses and compiles with the rest:
  *
- *   forward ─ backward (seed = 1) ─ per parameter: [g + wd·w] ─ [m·buf + ·] ─ w + (−lr)·step
+ *   forward ─ backward (seed = 1) ─ per parameter: [−g] [g + wd·w] ─ [m·buf + (1−d)·g]
+ *       [g + m·buf] ─ w + (−lr)·step      (each bracket only when its option asks for it)
  *
  * The update's ops are elementwise over the parameter's shape, so the kernel writing a new
  * parameter reads the old one element by element and the runtime writes it in place. */
@@ -16,7 +17,8 @@
 #include "support/error.h"
 
 lc_sgd_options lc_sgd_options_default(double lr) {
-    lc_sgd_options o = {.lr = lr, .momentum = 0.0, .weight_decay = 0.0};
+    lc_sgd_options o = {.lr = lr, .momentum = 0.0, .weight_decay = 0.0, .dampening = 0.0,
+                        .nesterov = false, .maximize = false};
     return o;
 }
 
@@ -32,6 +34,12 @@ static lc_status check_args(const lc_graph *g, int loss_output, const int *param
     LC_TRY(check_option("lr", o->lr));
     LC_TRY(check_option("momentum", o->momentum));
     LC_TRY(check_option("weight_decay", o->weight_decay));
+    if (!isfinite(o->dampening))
+        return lc_fail(LC_ERR_INVALID_ARG, "SGD: dampening must be finite, got %g", o->dampening);
+    if (o->nesterov && (o->momentum <= 0.0 || o->dampening != 0.0))
+        return lc_fail(LC_ERR_INVALID_ARG,
+                       "SGD: nesterov needs momentum > 0 and dampening 0, got momentum %g and dampening %g",
+                       o->momentum, o->dampening);
     int nout = lc_graph_output_count(g);
     if (loss_output < 0 || loss_output >= nout)
         return lc_fail(LC_ERR_INVALID_ARG, "SGD: loss_output must be in [0, %d), got %d", nout, loss_output);
@@ -76,19 +84,31 @@ static lc_status scale(lc_graph *g, int x, double c, int *out) {
 static lc_status append_update(lc_graph *g, const lc_sgd_options *o, const lc_node *param, int param_old,
                                int w, int grad, int buf, int *w_next, int *buf_next) {
     int step = grad;
+    if (o->maximize) {
+        LC_TRY(scale(g, grad, -1.0, &step));
+        LC_TRY(name_after(g, step, "sgd.", param, param_old, ".ascent"));
+    }
     if (o->weight_decay != 0.0) {
         int decay;
         LC_TRY(scale(g, w, o->weight_decay, &decay));
-        LC_TRY(lc_add(g, grad, decay, &step));
+        LC_TRY(lc_add(g, step, decay, &step));
         LC_TRY(name_after(g, step, "sgd.", param, param_old, ".decayed"));
     }
     *buf_next = -1;
     if (buf >= 0) {
-        int kept;
+        int kept, added = step;
+        if (o->dampening != 0.0) LC_TRY(scale(g, step, 1.0 - o->dampening, &added));
         LC_TRY(scale(g, buf, o->momentum, &kept));
-        LC_TRY(lc_add(g, kept, step, &step));
-        LC_TRY(name_after(g, step, "sgd.", param, param_old, ".momentum"));
-        *buf_next = step;
+        LC_TRY(lc_add(g, kept, added, buf_next));
+        LC_TRY(name_after(g, *buf_next, "sgd.", param, param_old, ".momentum"));
+        if (o->nesterov) {
+            int ahead;
+            LC_TRY(scale(g, *buf_next, o->momentum, &ahead));
+            LC_TRY(lc_add(g, step, ahead, &step));
+            LC_TRY(name_after(g, step, "sgd.", param, param_old, ".nesterov"));
+        } else {
+            step = *buf_next;
+        }
     }
     int delta;
     LC_TRY(scale(g, step, -o->lr, &delta));

@@ -5,7 +5,9 @@
  *   run:     program inputs  = g's inputs, then the momentum buffers
  *            program outputs = g's outputs (the step's own tensors), then each parameter's
  *                              tensor and each buffer again: written in place
- * Interpreted, the graph as built runs instead and the new values are copied over. */
+ * Interpreted, the graph as built runs instead and the new values are copied over.
+ * With dampening (and momentum), PyTorch's first step keeps g' undamped in the buffer: the
+ * first step after compile or reset runs a second graph built with dampening 0 (same layout). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,9 @@
 struct lc_train_step {
     lc_graph *graph;        /* lc_sgd_graph's result */
     lc_program *program;    /* NULL when interpreting */
+    lc_graph *first_graph;  /* the undamped first step (dampening != 0 with momentum), or NULL */
+    lc_program *first_program;
+    bool stepped;           /* a step ran since compile or reset */
     int n_inputs, n_outputs; /* g's */
     int loss_output;
     int n_params;
@@ -51,6 +56,8 @@ void lc_train_step_free(lc_train_step *s) {
     free(s->bound);
     lc_program_free(s->program);
     lc_graph_free(s->graph);
+    lc_program_free(s->first_program);
+    lc_graph_free(s->first_graph);
     free(s);
 }
 
@@ -77,10 +84,10 @@ static lc_status alloc_state(lc_train_step *s, const lc_graph *g, const int *par
     return LC_OK;
 }
 
-static lc_status compile(lc_train_step *s, const lc_compile_options *co) {
+static lc_status compile(const lc_graph *graph, const lc_compile_options *co, lc_program **out) {
     lc_graph *optimized;
-    LC_TRY(lc_pipeline_run_default(s->graph, false, NULL, &optimized));
-    lc_status st = lc_compile(optimized, co, &s->program);
+    LC_TRY(lc_pipeline_run_default(graph, false, NULL, &optimized));
+    lc_status st = lc_compile(optimized, co, out);
     lc_graph_free(optimized);
     return st;
 }
@@ -100,7 +107,14 @@ lc_status lc_train_step_compile(const lc_graph *g, int loss_output, const int *p
         s->n_params = n_params;
         st = alloc_state(s, g, params, o->sgd.momentum != 0.0);
     }
-    if (st == LC_OK && !o->interpret) st = compile(s, &o->compile);
+    if (st == LC_OK && o->sgd.momentum != 0.0 && o->sgd.dampening != 0.0) {
+        lc_sgd_options undamped = o->sgd;
+        undamped.dampening = 0.0;
+        st = lc_sgd_graph(g, loss_output, params, n_params, &undamped, &s->first_graph);
+    }
+    if (st == LC_OK && !o->interpret) st = compile(s->graph, &o->compile, &s->program);
+    if (st == LC_OK && !o->interpret && s->first_graph)
+        st = compile(s->first_graph, &o->compile, &s->first_program);
     if (st != LC_OK) {
         lc_train_step_free(s);
         return st;
@@ -111,10 +125,10 @@ lc_status lc_train_step_compile(const lc_graph *g, int loss_output, const int *p
 
 /* Interpreted: the training graph as built, its new values copied over afterwards (the
  * interpreter makes fresh outputs). */
-static lc_status run_interpreted(lc_train_step *s, lc_tensor *const *inputs, int n_prog_in,
-                                 int n_prog_out) {
+static lc_status run_interpreted(lc_train_step *s, const lc_graph *graph, lc_tensor *const *inputs,
+                                 int n_prog_in, int n_prog_out) {
     lc_tensor **fresh = s->run_out;
-    LC_TRY(lc_interp_run(s->graph, s->run_in, n_prog_in, fresh, n_prog_out));
+    LC_TRY(lc_interp_run(graph, s->run_in, n_prog_in, fresh, n_prog_out));
     for (int j = 0; j < s->n_outputs; j++) {
         lc_tensor_free(s->outputs[j]);
         s->outputs[j] = fresh[j];
@@ -143,9 +157,13 @@ lc_status lc_train_step_run(lc_train_step *s, lc_tensor *const *inputs, int n_in
     for (int j = 0; j < s->n_outputs; j++) s->run_out[n_prog_out++] = s->program ? s->outputs[j] : NULL;
     for (int k = 0; k < s->n_params; k++) s->run_out[n_prog_out++] = s->program ? inputs[s->param_input[k]] : NULL;
     for (int k = 0; s->momentum && k < s->n_params; k++) s->run_out[n_prog_out++] = s->program ? s->momentum[k] : NULL;
-    if (s->program) LC_TRY(lc_program_run_into(s->program, s->run_in, n_prog_in, s->run_out, n_prog_out));
-    else LC_TRY(run_interpreted(s, inputs, n_prog_in, n_prog_out));
+    bool first = s->first_graph && !s->stepped;
+    if (s->program)
+        LC_TRY(lc_program_run_into(first ? s->first_program : s->program, s->run_in, n_prog_in,
+                                   s->run_out, n_prog_out));
+    else LC_TRY(run_interpreted(s, first ? s->first_graph : s->graph, inputs, n_prog_in, n_prog_out));
     s->ran = true;
+    s->stepped = true;
     if (loss) *loss = lc_tensor_get(s->outputs[s->loss_output], 0);
     return LC_OK;
 }
@@ -164,6 +182,7 @@ const lc_graph *lc_train_step_graph(const lc_train_step *s) { return s ? s->grap
 const lc_program *lc_train_step_program(const lc_train_step *s) { return s ? s->program : NULL; }
 
 void lc_train_step_reset(lc_train_step *s) {
+    if (s) s->stepped = false;
     for (int k = 0; s && s->momentum && k < s->n_params; k++)
         if (lc_tensor_nbytes(s->momentum[k]) > 0) memset(s->momentum[k]->data, 0, lc_tensor_nbytes(s->momentum[k]));
 }

@@ -12,6 +12,8 @@ static _Atomic uint64_t counter = 0;
 
 void lc_random_seed(uint64_t seed) { atomic_store(&counter, seed); }
 
+uint64_t lc_random_state(void) { return atomic_load(&counter); }
+
 static uint64_t mix(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;

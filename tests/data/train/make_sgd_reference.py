@@ -21,13 +21,18 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 CASES = [
-    # name, dtype, x shape, model, lr, momentum, weight_decay, steps
+    # name, dtype, x shape, model, lr, momentum, weight_decay, steps[, more SGD options]
     ("avg_momentum", torch.float32, (2, 3, 8),
      lambda x: F.avg_pool1d(x, 3, stride=2, padding=1), 0.5, 0.9, 0.01, 6),
     ("lp_decay_f64", torch.float64, (1, 2, 10),
      lambda x: F.lp_pool1d(x, 2.0, 3, stride=1), 0.1, 0.0, 0.05, 4),
     ("avg_plain", torch.float32, (1, 1, 12),
      lambda x: F.avg_pool1d(x, 4, stride=4), 1.0, 0.0, 0.0, 3),
+    ("avg_dampening", torch.float32, (2, 2, 9),
+     lambda x: F.avg_pool1d(x, 3, stride=2, padding=1), 0.4, 0.9, 0.0, 5, dict(dampening=0.3)),
+    ("lp_nesterov_maximize_f64", torch.float64, (1, 3, 8),
+     lambda x: F.lp_pool1d(x, 2.0, 2, stride=2), 0.05, 0.8, 0.02, 5,
+     dict(nesterov=True, maximize=True)),
 ]
 
 
@@ -36,7 +41,7 @@ def save(case_dir, name, t):
 
 
 def main():
-    for i, (name, dtype, shape, model, lr, momentum, wd, steps) in enumerate(CASES):
+    for i, (name, dtype, shape, model, lr, momentum, wd, steps, *more) in enumerate(CASES):
         gen = torch.Generator().manual_seed(100 + i)
         x = torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype)
         with torch.no_grad():
@@ -47,7 +52,7 @@ def main():
         save(case_dir, "x0.npy", x)
         save(case_dir, "target.npy", target)
         x = x.clone().requires_grad_(True)
-        opt = torch.optim.SGD([x], lr=lr, momentum=momentum, weight_decay=wd)
+        opt = torch.optim.SGD([x], lr=lr, momentum=momentum, weight_decay=wd, **(more[0] if more else {}))
         losses = []
         for _ in range(steps):
             opt.zero_grad()

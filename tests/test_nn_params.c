@@ -479,6 +479,33 @@ static void test_jit_matches_interpreter(void **state) {
     }
 }
 
+/* Rows long enough for the contraction kernels' long forms: the weight gradient's sum over
+ * (n, l) as vector partial sums (at least 3 trips of 16 float32 / 8 float64 terms, so its
+ * first and last trip, which read the padding, run apart from the unchecked ones between), the
+ * input gradient's tap gather with an interior where its windows need no check. Output channel
+ * counts 1, 3, 5 and 17, groups, dilation, stride, and padding wider than one trip of terms
+ * (20: the trips next to the ends read padding too). Forward and forward+backward against the
+ * interpreter, bit-identical for 1-3 threads. */
+static const conv_case LONG_CONV_CASES[] = {
+    {3, 5, 3, 1, LC_PADDING_EXPLICIT, 1, 1, 1, true, 2, 52},
+    {2, 17, 3, 1, LC_PADDING_EXPLICIT, 1, 1, 1, true, 1, 50},
+    {4, 1, 3, 1, LC_PADDING_EXPLICIT, 1, 1, 1, false, 1, 64},
+    {3, 3, 5, 1, LC_PADDING_EXPLICIT, 2, 2, 1, true, 2, 60},   /* dilation */
+    {4, 6, 3, 1, LC_PADDING_SAME, 0, 1, 2, true, 2, 48},       /* groups */
+    {2, 3, 5, 1, LC_PADDING_EXPLICIT, 20, 1, 1, true, 1, 70},  /* padding beyond a trip */
+    {3, 4, 4, 2, LC_PADDING_EXPLICIT, 3, 1, 1, true, 2, 100},  /* stride: the gather's windows step */
+};
+
+static void test_jit_long_rows_match_interpreter(void **state) {
+    (void)state;
+    for (int d = 0; d < 2; d++)
+        for (size_t i = 0; i < sizeof LONG_CONV_CASES / sizeof LONG_CONV_CASES[0]; i++) {
+            lc_module *m = conv(conv_params(&LONG_CONV_CASES[i]));
+            jit_check_module(m, d ? LC_F64 : LC_F32, conv_input_shape(&LONG_CONV_CASES[i]), 60 + i, NULL, NULL);
+            lc_module_free(m);
+        }
+}
+
 /* The conv forward is one loop nest that never materialises the unfolded input (unfold is
  * index arithmetic), also followed by a pool; its backward writes y, dx, dW and db, one
  * kernel each, with no scratch buffer between them. */
@@ -765,6 +792,7 @@ int main(void) {
         cmocka_unit_test(test_relu_and_mseloss_values),
         cmocka_unit_test(test_gradients_match_finite_differences),
         cmocka_unit_test(test_jit_matches_interpreter),
+        cmocka_unit_test(test_jit_long_rows_match_interpreter),
         cmocka_unit_test(test_conv_fuses_into_one_forward_kernel),
         cmocka_unit_test(test_conv_dilation_is_the_unfolds),
         cmocka_unit_test(test_autograd_fills_parameter_grads),

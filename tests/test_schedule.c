@@ -285,6 +285,39 @@ static void test_conv_backward_contraction(void **state) {
     }
 }
 
+/* The weight gradient's sum over the output positions l (vector partial sums; the sum over n
+ * inside it is unrolled): its first and last trip run apart (peeled) where the terms read the
+ * conv's padding, and not where the conv has none or the sum is too short for a middle trip. */
+static void test_conv_weight_gradient_peeled(void **state) {
+    (void)state;
+    const struct { const char *spec; int64_t n, len, out_len; bool peeled; } cases[] = {
+        {"Conv1d(3, 4, 3, padding=1)\n", 2, 64, 64, true},  /* 4 trips of 16 */
+        {"Conv1d(3, 4, 3)\n", 2, 66, 64, false},            /* no padding */
+        {"Conv1d(3, 4, 3, padding=1)\n", 2, 40, 40, false}, /* 2 trips: nothing between */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m;
+        assert_ok(lc_model_parse(cases[c].spec, "test", &m));
+        lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(cases[c].n, 3, cases[c].len), true);
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        int partial = 0;
+        for (int k = 0; k < f->n_kernels; k++)
+            for (int i = 0; i < f->kernels[k].sched.n_reductions; i++) {
+                const lc_reduction_schedule *rs = &f->kernels[k].sched.reductions[i];
+                if (rs->unrolled || rs->terms != cases[c].out_len) continue;
+                if (lc_graph_node(f->graph, rs->node)->shape.rank != 4) continue; /* dW's, not db's */
+                assert_int_equal(rs->peeled, cases[c].peeled);
+                partial++;
+            }
+        assert_int_equal(partial, 1);
+        lc_fused_free(f);
+        jit_check_graph(g, 50 + (uint64_t)c, 3.0);
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -296,6 +329,7 @@ int main(void) {
         cmocka_unit_test(test_cost_saturates),
         cmocka_unit_test(test_window_position_affine),
         cmocka_unit_test(test_conv_backward_contraction),
+        cmocka_unit_test(test_conv_weight_gradient_peeled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,7 +69,7 @@ static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dty
     LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
     LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
     if (from) lc_emit_reduce_range(e, from, to, r, acc);
-    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, r, acc);
+    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, rs->peeled, r, acc);
 }
 
 /* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
@@ -647,13 +647,29 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
         ok = LLVMBuildAnd(
             e->b, ok, LLVMBuildICmp(e->b, LLVMIntSLT, j, LLVMConstInt(e->i64, (unsigned long long)size, 1), ""), "");
     }
+    /* Step 1, no dilation, unrolled (r constant): window o = t - (count - 1) + r is affine in
+     * i wherever t is, and its slot j = count - 1 - r a constant below size. The window's
+     * check is then elided on the interior like an unfold's, and what o indexes (a
+     * convolution's dy, read through its channel unfold) loads as a vector instead of lane
+     * by lane through a clamped index. Elsewhere the clamped o keeps the affine form, so the
+     * checks below it record the same interior in the checked passes. */
+    ix o_aff = ix_opaque(NULL), j_const = ix_opaque(NULL);
+    if (!lc_fold_gathers_slots(&w) && step == 1 && dil == 1 && c->t.aff && r.aff && r.ci == 0 &&
+        r.rlo == 0 && r.rhi == 0) {
+        int64_t count = lc_window_cover(&w);
+        o_aff = (ix){o, true, c->t.ci, c->t.k - (count - 1) + r.k, c->t.rlo, c->t.rhi, NULL, 0, 0, 0};
+        j_const = ix_const(e, count - 1 - r.k);
+        if (lc_emit_check_elided(e, &o_aff, windows)) ok = LLVMConstInt(e->i1, 1, 0);
+        else o_aff.v = imin_c(e, imax_c(e, o, 0), windows - 1);
+        LC_ASSERT(count - 1 - r.k >= 0 && count - 1 - r.k < size);
+    }
     ix yi[LC_MAX_RANK];
     for (int d = 0, s = 0; d < yn->shape.rank; d++) {
         if (d == dim) {
-            yi[d] = ix_opaque(imin_c(e, imax_c(e, o, 0), windows - 1));
+            yi[d] = o_aff.v ? o_aff : ix_opaque(imin_c(e, imax_c(e, o, 0), windows - 1));
             yi[d].fold_role = 1;
         } else if (d == yn->shape.rank - 1) {
-            yi[d] = ix_opaque(imin_c(e, imax_c(e, j, 0), size - 1));
+            yi[d] = j_const.v ? j_const : ix_opaque(imin_c(e, imax_c(e, j, 0), size - 1));
             yi[d].fold_role = 2;
         } else {
             yi[d] = c->idx[s++];

@@ -52,6 +52,10 @@ typedef struct emitter {
     LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     bool fma;                 /* the target has fused multiply-add */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
+    /* Every value i takes in the loop being emitted (the root's last axis in an element
+     * loop), or all_lo > all_hi when unknown: a check that holds on all of it is elided in
+     * every pass, checked or not. */
+    int64_t all_lo, all_hi;
     int64_t elo, ehi;         /* the element loop's interior */
     int64_t wlo, whi;         /* the window loop's interior (window-major folds) */
     /* The co-root's value in the current window body and the window index it was computed
@@ -155,8 +159,8 @@ typedef struct lc_reducer {
     void (*accumulate)(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t);
     void *ctx;
 } lc_reducer;
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const lc_reducer *r,
-                    LLVMValueRef *acc);
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, bool peeled,
+                    const lc_reducer *r, LLVMValueRef *acc);
 /* The same over the terms j = from .. to-1 only (run-time bounds, few trips: a reduction fuse
  * scheduled with a span, kernel.h lc_span), one at a time in index order. */
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

@@ -238,9 +238,18 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
  * into the kernel's flag slot, and behind it, entered only when some window was flagged, a
  * scalar fix-up loop over the same range redoes every element in the fix-up's form (each
  * window plain or scaled in a branch) and stores it again. */
+/* What i runs over in an element loop: the root's last axis (window loops: not tracked). */
+static void set_index_range(emitter *e, bool window) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    e->all_lo = 0;
+    e->all_hi = window || rank == 0 ? -1 : root->shape.dim[rank - 1] - 1;
+}
+
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                             const ix *row_idx, bool checked, bool window, bool scalar) {
     bool flagged = e->k->sched.fixup && !scalar;
+    set_index_range(e, window);
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     if (flagged) LLVMBuildStore(e->b, LLVMConstInt(i32, 0, 0), e->flag_slot);
     counted_loop l;
@@ -318,6 +327,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0};
     idx[rank - 1] = ii;
     e->checked = true;
+    set_index_range(e, window);
     /* the fix-up's form reads the same elements, but is discovered too, so no check it makes
      * can be missed */
     for (int careful = 0; careful <= (e->k->sched.fixup ? 1 : 0); careful++) {

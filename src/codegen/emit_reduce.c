@@ -22,7 +22,7 @@
 /* Lanes of the partial-sum accumulator: one 64-byte line of the element type. */
 #define MAX_LANES 16
 static unsigned partial_lanes(LLVMTypeRef ty) {
-    return LLVMGetTypeKind(ty) == LLVMDoubleTypeKind ? 8 : 16;
+    return (unsigned)LC_PARTIAL_LANES(LLVMGetTypeKind(ty) == LLVMDoubleTypeKind ? LC_F64 : LC_F32);
 }
 
 static ix const_index(emitter *e, int64_t j) {
@@ -73,7 +73,15 @@ static void split_halves(emitter *e, LLVMValueRef v, unsigned half, LLVMValueRef
     *hi = LLVMBuildShuffleVector(e->b, v, undef, LLVMConstVector(mask_hi, half), "");
 }
 
-static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r,
+/* One trip of W terms at the constant offset `at`, folded into vacc. */
+static void partial_trip_at(emitter *e, const lc_reducer *r, int64_t at, unsigned count,
+                            const LLVMValueRef *ident, LLVMValueRef *vacc) {
+    LLVMValueRef vt[LC_EMIT_MAX_ACC];
+    pack_terms(e, r, LLVMConstInt(e->i64, (unsigned long long)at, 1), at, 0, 0, count, ident, vt);
+    r->accumulate(e, vacc, vt);
+}
+
+static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, const lc_reducer *r,
                            LLVMValueRef *acc) {
     unsigned lanes = partial_lanes(ty);
     int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
@@ -81,10 +89,17 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
     LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
         LC_ASSERT(LLVMIsConstant(acc[a])); /* identities are constants */
-        ident[a] = splat(acc[a], lanes);
+        ident[a] = vacc[a] = splat(acc[a], lanes);
     }
+    /* peeled (fuse's lc_reduction_schedule.peeled): trip 0 here, trips 1 .. trips-2 in the
+     * loop, trip trips-1 after it; the same terms into the same lanes in the same order */
+    LC_ASSERT(!peeled || trips >= 3);
+    int64_t first = peeled ? 1 : 0, stop = peeled ? trips - 1 : trips;
+    if (peeled) partial_trip_at(e, r, 0, lanes, ident, vacc);
+    LLVMValueRef start[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) start[a] = vacc[a];
 
-    /* for (c = 0; c < trips; c++) vacc = vacc op terms(c·W .. c·W + W-1) */
+    /* for (c = first; c < stop; c++) vacc = vacc op terms(c·W .. c·W + W-1) */
     LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
     LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red");
     LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red.end");
@@ -93,27 +108,24 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
     LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
     for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, vty, "acc");
     LLVMValueRef vt[LC_EMIT_MAX_ACC];
-    pack_terms(e, r, base, 0, 0, (trips - 1) * (int64_t)lanes, lanes, ident, vt);
+    pack_terms(e, r, base, 0, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, ident, vt);
     r->accumulate(e, vacc, vt);
     LLVMValueRef next = iadd_c(e, base, (int64_t)lanes);
     LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, next,
-                                      LLVMConstInt(e->i64, (unsigned long long)(trips * (int64_t)lanes), 1), "");
+                                      LLVMConstInt(e->i64, (unsigned long long)(stop * (int64_t)lanes), 1), "");
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
     LLVMBuildCondBr(e->b, more, head, exit);
-    LLVMValueRef zero = LLVMConstInt(e->i64, 0, 0);
-    LLVMAddIncoming(base, &zero, &pre, 1);
+    LLVMValueRef from = LLVMConstInt(e->i64, (unsigned long long)(first * (int64_t)lanes), 1);
+    LLVMAddIncoming(base, &from, &pre, 1);
     LLVMAddIncoming(base, &next, &latch, 1);
     for (int a = 0; a < r->nacc; a++) {
-        LLVMAddIncoming(phis[a], &ident[a], &pre, 1);
+        LLVMAddIncoming(phis[a], &start[a], &pre, 1);
         LLVMAddIncoming(phis[a], &vacc[a], &latch, 1);
     }
     LLVMPositionBuilderAtEnd(e->b, exit);
 
-    if (tail > 0) {
-        pack_terms(e, r, LLVMConstInt(e->i64, (unsigned long long)(trips * (int64_t)lanes), 1),
-                   trips * (int64_t)lanes, 0, 0, (unsigned)tail, ident, vt);
-        r->accumulate(e, vacc, vt);
-    }
+    if (peeled) partial_trip_at(e, r, (trips - 1) * (int64_t)lanes, lanes, ident, vacc);
+    if (tail > 0) partial_trip_at(e, r, trips * (int64_t)lanes, (unsigned)tail, ident, vacc);
     /* lanes combined pairwise: l with l + W/2, then with l + W/4, ... */
     for (unsigned half = lanes / 2; half >= 1; half /= 2) {
         LLVMValueRef lo[LC_EMIT_MAX_ACC], hi[LC_EMIT_MAX_ACC];
@@ -125,14 +137,14 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
     for (int a = 0; a < r->nacc; a++) acc[a] = LLVMBuildExtractElement(e->b, vacc[a], lane0, "");
 }
 
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, const lc_reducer *r,
-                    LLVMValueRef *acc) {
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, bool peeled,
+                    const lc_reducer *r, LLVMValueRef *acc) {
     LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
     /* the unrolled form is emitted term by term */
     LC_ASSERT(!unrolled || n <= (LC_UNROLL_MAX > LC_CONTRACTION_UNROLL_MAX ? LC_UNROLL_MAX : LC_CONTRACTION_UNROLL_MAX));
     if (n <= 0) return;
     if (unrolled) reduce_unrolled(e, n, r, acc);
-    else reduce_partial(e, ty, n, r, acc);
+    else reduce_partial(e, ty, n, peeled, r, acc);
 }
 
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

@@ -328,6 +328,32 @@ static bool is_channel_contraction(const lc_graph *g, const lc_node *n) {
            lc_graph_node(g, x->inputs[1])->op == LC_OP_EXPAND;
 }
 
+/* Whether the inline expression under `node` (through nodes not materialized) reads an unfold
+ * that pads: its terms then take a checked load wherever a window reaches past the ends. */
+static bool reads_padding(const lc_fused *f, int node, unsigned char *seen) {
+    if (seen[node]) return false;
+    seen[node] = 1;
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->op == LC_OP_UNFOLD && (n->attr[LC_UNFOLD_PAD_LO] > 0 || n->attr[LC_UNFOLD_PAD_HI] > 0)) return true;
+    for (int i = 0; i < lc_op_get_info(n->op)->arity; i++)
+        if (f->node_slot[n->inputs[i]] < 0 && reads_padding(f, n->inputs[i], seen)) return true;
+    return false;
+}
+
+/* Vector partial sums of at least three trips whose terms read padding run their first and
+ * last trip apart (lc_reduction_schedule.peeled). */
+static lc_status schedule_peel(const lc_fused *f, lc_reduction_schedule *rs) {
+    const lc_node *n = lc_graph_node(f->graph, rs->node);
+    if (rs->unrolled || rs->span != LC_SPAN_ALL || n->op == LC_OP_FOLD ||
+        rs->terms / LC_PARTIAL_LANES(n->dtype) < 3)
+        return LC_OK;
+    unsigned char *seen = calloc((size_t)lc_graph_node_count(f->graph), 1);
+    if (!seen) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    rs->peeled = reads_padding(f, n->inputs[0], seen);
+    free(seen);
+    return LC_OK;
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
 static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
@@ -354,6 +380,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             if (!rs.unrolled && rs.span == LC_SPAN_ALL && terms <= LC_CONTRACTION_UNROLL_MAX &&
                 is_channel_contraction(f->graph, n))
                 rs.unrolled = true;
+            LC_TRY(schedule_peel(f, &rs));
             k->sched.reductions[k->sched.n_reductions++] = rs;
         }
         lc_lp_schedule lp = {0};
@@ -700,7 +727,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              rs->terms, rescue);
         else
             lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: vector partial sums (more than "
-                             "%d to unroll), so the loop around it is not vectorized%s]", rs->terms, LC_UNROLL_MAX,
+                             "%d to unroll), so the loop around it is not vectorized%s%s]", rs->terms, LC_UNROLL_MAX,
+                             rs->peeled ? "; the first and last trip apart, the trips between without checks "
+                                          "(only the ends can read padding)" : "",
                              rescue);
         return;
     }

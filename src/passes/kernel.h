@@ -41,6 +41,10 @@
  * terms: its terms lie a row or more apart in memory, so partial sums would build each vector
  * lane by lane, while unrolled the loop over elements around it vectorizes. */
 #define LC_CONTRACTION_UNROLL_MAX 64
+/* Lanes of a reduction's vector partial sums: one 64-byte line of the element type. Fixed by
+ * the dtype, never by the target, so the order of the sums (and the bits) is the same on
+ * every machine. */
+#define LC_PARTIAL_LANES(dt) ((dt) == LC_F64 ? 8 : 16)
 
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
@@ -98,6 +102,12 @@ typedef struct lc_reduction_schedule {
      * that window as a compensated sum of its terms scaled by 2^-c (2^c >= terms), which
      * cannot overflow where the mean fits and gives IEEE inf/NaN where an element is one. */
     bool rescue_nonfinite;
+    /* Vector partial sums whose terms read an unfold's padding near the ends of the range
+     * (a convolution's weight gradient: x[l + j - pad] over every l): the first and the last
+     * trip of LC_PARTIAL_LANES terms are emitted apart, with every check, and the trips
+     * between them, which cannot reach the padding, without checks. The lanes fold the same
+     * terms in the same order either way. */
+    bool peeled;
 } lc_reduction_schedule;
 
 /* How an LP norm evaluated inline (lp_norm.h) runs. The scaled form m·(Σ(|e|/m)^p)^(1/p),

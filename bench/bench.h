@@ -47,10 +47,12 @@ bool bench_impl_from_name(const char *name, size_t len, bench_impl_id *out);
 typedef enum bench_case_kind { BENCH_KIND_POOL, BENCH_KIND_MODEL } bench_case_kind;
 typedef struct bench_case {
     const char *name;     /* "lp2_k4s4" */
-    bool is_lp;           /* LPPool1d, else AvgPool1d (or MaxPool2d) */
+    bool is_lp;           /* an LP pool, else an average pool (or max, below) */
     double norm_type;     /* LP only */
     int64_t kernel_size, stride, padding;
-    bool is_max2d;        /* MaxPool2d with the sizes on both axes; runs on N,C,H,W shapes */
+    bool is_2d;           /* AvgPool2d, LPPool2d or MaxPool2d with the sizes on both axes; runs on
+                             N,C,H,W shapes */
+    bool is_max;          /* MaxPool2d (2-D only) */
     bench_case_kind kind; /* the fields below for BENCH_KIND_MODEL only */
     int64_t conv_in, conv_out, conv_k, conv_pad, pool_k, linear_out;
 } bench_case;
@@ -87,7 +89,7 @@ typedef struct bench_config {
     int64_t c_out;         /* y's channels: c for a pool, the model's output channels */
     lc_module *module;     /* owned */
     char *params;          /* lc_module_repr, owned */
-    const char *op;        /* "AvgPool1d" | "LPPool1d" | "MaxPool2d" */
+    const char *op;        /* "AvgPool1d" | "LPPool1d" | "AvgPool2d" | "LPPool2d" | "MaxPool2d" */
     int64_t bytes;         /* each input read once, each output written once */
     int n_rot;
     float **x, **g, **y, **dx; /* n_rot pointers each; g and dx NULL for fwd */

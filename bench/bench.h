@@ -240,6 +240,9 @@ bool bench_alloc_tracking_works(void);
 /* The floor's worker pool (pool.c): `threads` workers including the caller. */
 typedef void (*bench_pool_fn)(void *arg, int worker, int workers);
 int bench_pool_start(int threads);
+/* The setup of a row that runs on this pool (floor, memcpy, peak): a zeroed state of `size`
+ * bytes, the pool started for `threads`. NULL with `err` when either fails. */
+void *bench_state_start(size_t size, int threads, char *err, size_t err_size);
 /* Run fn on every worker (the caller is worker 0) and wait for all. */
 void bench_pool_run(bench_pool_fn fn, void *arg, int workers);
 void bench_pool_stop(void);

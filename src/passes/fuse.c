@@ -3,10 +3,11 @@
  * Materialized (given a buffer): graph inputs, graph outputs, and a reduction that feeds an
  * unfold whose windows overlap, since inlining it there would recompute each of its elements
  * size/step times (unless the unfold runs along rows and both windows are short: then the
- * recomputation reads cached rows, LC_ROW_WINDOW_INLINE_MAX). Everything else is evaluated inline in the kernel of each materialized
- * node that needs it. A reduction seen through `expand` (the backward of a pool) is
- * recomputed per window slot instead: that keeps a pool's backward one kernel, and costs a
- * few cached reads rather than a round trip through memory. */
+ * recomputation reads cached rows, LC_ROW_WINDOW_INLINE_MAX). Everything else is evaluated
+ * inline in the kernel of each materialized node that needs it. A reduction seen through
+ * `expand` (the backward of a pool) is recomputed per window slot instead: that keeps a
+ * pool's backward one kernel, and costs a few cached reads rather than a round trip through
+ * memory. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -89,7 +90,8 @@ static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp);
  * (`under_fold`, a pool's backward): a fold's gather evaluates its input once per covering
  * window, so the recomputation would multiply again (MaxPool2d(3, 2, 1)'s backward: 46
  * loads per element instead of 22 and a buffer). */
-static bool recompute_across_rows(const lc_graph *g, const lc_node *reduce, const lc_node *unfold, bool under_fold) {
+static bool recompute_across_rows(const lc_graph *g, const lc_node *reduce, const lc_node *unfold,
+                                  bool under_fold) {
     if (under_fold) return false;
     if (reduce->op != LC_OP_SUM && reduce->op != LC_OP_MEAN && reduce->op != LC_OP_MAX) return false;
     const lc_node *src = lc_graph_node(g, unfold->inputs[0]);
@@ -128,7 +130,8 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
                 lc_fold_gather_terms(&w));
         return;
     }
-    for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx, under_fold);
+    for (int i = 0; i < info->arity; i++)
+        materialize_reductions(f, n->inputs[i], unfold, unfold_idx, under_fold);
 }
 
 /* Node a is never negative (NaN allowed), by simplify's rules for the ops an LP norm's base

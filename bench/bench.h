@@ -47,10 +47,12 @@ bool bench_impl_from_name(const char *name, size_t len, bench_impl_id *out);
 typedef enum bench_case_kind { BENCH_KIND_POOL, BENCH_KIND_MODEL } bench_case_kind;
 typedef struct bench_case {
     const char *name;     /* "lp2_k4s4" */
-    bool is_lp;           /* LPPool1d, else AvgPool1d (or MaxPool2d) */
+    bool is_lp;           /* an LP pool, else an average pool (or max, below) */
     double norm_type;     /* LP only */
     int64_t kernel_size, stride, padding;
-    bool is_max2d;        /* MaxPool2d with the sizes on both axes; runs on N,C,H,W shapes */
+    bool is_2d;           /* AvgPool2d, LPPool2d or MaxPool2d with the sizes on both axes; runs on
+                             N,C,H,W shapes */
+    bool is_max;          /* MaxPool2d (2-D only) */
     bench_case_kind kind; /* the fields below for BENCH_KIND_MODEL only */
     int64_t conv_in, conv_out, conv_k, conv_pad, pool_k, linear_out;
 } bench_case;
@@ -87,7 +89,7 @@ typedef struct bench_config {
     int64_t c_out;         /* y's channels: c for a pool, the model's output channels */
     lc_module *module;     /* owned */
     char *params;          /* lc_module_repr, owned */
-    const char *op;        /* "AvgPool1d" | "LPPool1d" | "MaxPool2d" */
+    const char *op;        /* "AvgPool1d" | "LPPool1d" | "AvgPool2d" | "LPPool2d" | "MaxPool2d" */
     int64_t bytes;         /* each input read once, each output written once */
     int n_rot;
     float **x, **g, **y, **dx; /* n_rot pointers each; g and dx NULL for fwd */
@@ -238,6 +240,9 @@ bool bench_alloc_tracking_works(void);
 /* The floor's worker pool (pool.c): `threads` workers including the caller. */
 typedef void (*bench_pool_fn)(void *arg, int worker, int workers);
 int bench_pool_start(int threads);
+/* The setup of a row that runs on this pool (floor, memcpy, peak): a zeroed state of `size`
+ * bytes, the pool started for `threads`. NULL with `err` when either fails. */
+void *bench_state_start(size_t size, int threads, char *err, size_t err_size);
 /* Run fn on every worker (the caller is worker 0) and wait for all. */
 void bench_pool_run(bench_pool_fn fn, void *arg, int workers);
 void bench_pool_stop(void);

@@ -20,8 +20,11 @@ static const bench_case CASES[] = {
     /* windows longer than codegen unrolls (LC_UNROLL_MAX): vector partial sums */
     {"avg_k64s64", .kernel_size = 64, .stride = 64},
     {"lp2_k64s64", .is_lp = true, .norm_type = 2.0, .kernel_size = 64, .stride = 64},
-    /* 2-D: the ResNet stem's pool, MaxPool2d(3, 2, 1), on N,C,H,W shapes */
-    {"max2d_k3s2p1", .kernel_size = 3, .stride = 2, .padding = 1, .is_max2d = true},
+    /* 2-D, on N,C,H,W shapes: AvgPool2d(2), LPPool2d(2, 2), and the ResNet stem's pool,
+     * MaxPool2d(3, 2, 1) */
+    {"avg2d_k2s2", .kernel_size = 2, .stride = 2, .is_2d = true},
+    {"lp2_2d_k2s2", .is_lp = true, .norm_type = 2.0, .kernel_size = 2, .stride = 2, .is_2d = true},
+    {"max2d_k3s2p1", .kernel_size = 3, .stride = 2, .padding = 1, .is_2d = true, .is_max = true},
     /* models with parameters: a convolution layer and its pool; the seed model, whose training
      * step on one tiny input measures per-call overhead */
     {"conv16x32_k3_avg2", .kind = BENCH_KIND_MODEL, .conv_in = 16, .conv_out = 32, .conv_k = 3, .conv_pad = 1,
@@ -257,11 +260,11 @@ int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t sha
     cfg->n = shape[0];
     cfg->c = shape[1];
     cfg->l = shape[2];
-    if (bc->is_max2d != (shape[3] != 0)) {
-        snprintf(err, err_size, bc->is_max2d ? "a 2-D case runs on N,C,H,W shapes" : "a 1-D case runs on N,C,L shapes");
+    if (bc->is_2d != (shape[3] != 0)) {
+        snprintf(err, err_size, bc->is_2d ? "a 2-D case runs on N,C,H,W shapes" : "a 1-D case runs on N,C,L shapes");
         return -1;
     }
-    if (bc->is_max2d) {
+    if (bc->is_2d) {
         cfg->h = shape[2];
         cfg->w = shape[3];
         cfg->l = cfg->h * cfg->w;
@@ -279,12 +282,23 @@ int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t sha
     }
     cfg->c_out = cfg->c;
     lc_status st;
-    if (bc->is_max2d) {
+    if (bc->is_2d && bc->is_max) {
         lc_maxpool2d_params p = lc_maxpool2d_defaults(bc->kernel_size, bc->kernel_size);
         p.stride[0] = p.stride[1] = bc->stride;
         p.padding[0] = p.padding[1] = bc->padding;
         st = lc_maxpool2d_new(&p, &cfg->module);
         cfg->op = "MaxPool2d";
+    } else if (bc->is_2d && bc->is_lp) {
+        lc_lppool2d_params p = lc_lppool2d_defaults(bc->norm_type, bc->kernel_size, bc->kernel_size);
+        p.stride[0] = p.stride[1] = bc->stride;
+        st = lc_lppool2d_new(&p, &cfg->module);
+        cfg->op = "LPPool2d";
+    } else if (bc->is_2d) {
+        lc_avgpool2d_params p = lc_avgpool2d_defaults(bc->kernel_size, bc->kernel_size);
+        p.stride[0] = p.stride[1] = bc->stride;
+        p.padding[0] = p.padding[1] = bc->padding;
+        st = lc_avgpool2d_new(&p, &cfg->module);
+        cfg->op = "AvgPool2d";
     } else if (bc->is_lp) {
         lc_lppool1d_params p = lc_lppool1d_defaults(bc->norm_type, bc->kernel_size);
         p.stride = bc->stride;
@@ -305,7 +319,7 @@ int bench_config_init(bench_config *cfg, const bench_case *bc, const int64_t sha
         bench_config_free(cfg);
         return -1;
     }
-    if (bc->is_max2d) {
+    if (bc->is_2d) {
         cfg->h_out = out.dim[2];
         cfg->w_out = out.dim[3];
         cfg->l_out = cfg->h_out * cfg->w_out;
@@ -406,32 +420,55 @@ static double lp_norm(const float *x, window w, double p) {
     return pow(s, 1.0 / p);
 }
 
-/* MaxPool2d on one plane (x: h·w, y: h_out·w_out): each window's first maximum in row-major
- * order (padding never wins), its gradient to that element alone. */
-static void reference_max2d_plane(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
+/* A 2-D pool on one plane (x: h·w, y: h_out·w_out), window (oh, ow) over rows
+ * oh·stride - padding + [0, k) and the same for columns. Max: the window's first maximum in
+ * row-major order (padding never wins), its gradient to that element alone. Average: the sum
+ * over the k·k slots, padding counted (count_include_pad = True), and g / (k·k) to each
+ * element. LP: (sum |x|^p)^(1/p) over the elements that exist, and g·sign(x)·(|x|/y)^(p-1). */
+static void reference_2d_plane(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
     const bench_case *bc = cfg->bc;
+    int64_t k = bc->kernel_size;
     if (dx)
         for (int64_t j = 0; j < cfg->l; j++) dx[j] = 0;
     for (int64_t oh = 0; oh < cfg->h_out; oh++)
         for (int64_t ow = 0; ow < cfg->w_out; ow++) {
+            int64_t o = oh * cfg->w_out + ow, r0 = oh * bc->stride - bc->padding, c0 = ow * bc->stride - bc->padding;
             int64_t best = -1;
-            for (int64_t i = 0; i < bc->kernel_size; i++)
-                for (int64_t j = 0; j < bc->kernel_size; j++) {
-                    int64_t r = oh * bc->stride - bc->padding + i, c = ow * bc->stride - bc->padding + j;
+            double sum = 0;
+            for (int64_t i = 0; i < k; i++)
+                for (int64_t j = 0; j < k; j++) {
+                    int64_t r = r0 + i, c = c0 + j;
                     if (r < 0 || r >= cfg->h || c < 0 || c >= cfg->w) continue;
-                    if (best < 0 || x[r * cfg->w + c] > x[best]) best = r * cfg->w + c;
+                    double v = x[r * cfg->w + c];
+                    if (bc->is_max && (best < 0 || v > x[best])) best = r * cfg->w + c;
+                    sum += bc->is_lp ? pow(fabs(v), bc->norm_type) : v;
                 }
-            int64_t o = oh * cfg->w_out + ow;
-            y[o] = best < 0 ? -INFINITY : (double)x[best];
-            if (dx && best >= 0) dx[best] += (double)g[o];
+            if (bc->is_max) y[o] = best < 0 ? -INFINITY : (double)x[best];
+            else if (bc->is_lp) y[o] = pow(sum, 1.0 / bc->norm_type);
+            else y[o] = sum / (double)(k * k);
+            if (!dx) continue;
+            if (bc->is_max) {
+                if (best >= 0) dx[best] += (double)g[o];
+                continue;
+            }
+            if (bc->is_lp && y[o] == 0) continue; /* zero window: zero gradient */
+            for (int64_t i = 0; i < k; i++)
+                for (int64_t j = 0; j < k; j++) {
+                    int64_t r = r0 + i, c = c0 + j;
+                    if (r < 0 || r >= cfg->h || c < 0 || c >= cfg->w) continue;
+                    double v = x[r * cfg->w + c];
+                    double sg = v > 0 ? 1.0 : v < 0 ? -1.0 : 0.0;
+                    dx[r * cfg->w + c] += bc->is_lp ? (double)g[o] * sg * pow(fabs(v) / y[o], bc->norm_type - 1)
+                                                    : (double)g[o] / (double)(k * k);
+                }
         }
 }
 
 /* One row's reference y and dx (dx may be NULL), straight from docs/semantics.md. */
 static void reference_row(const bench_config *cfg, const float *x, const float *g, double *y, double *dx) {
     const bench_case *bc = cfg->bc;
-    if (bc->is_max2d) {
-        reference_max2d_plane(cfg, x, g, y, dx);
+    if (bc->is_2d) {
+        reference_2d_plane(cfg, x, g, y, dx);
         return;
     }
     if (dx)

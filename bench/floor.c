@@ -233,15 +233,9 @@ static int floor_available(char *why, size_t n) { return 0; }
 static bool floor_supports(const bench_config *cfg, int threads, char *why, size_t n) { return true; }
 
 static int floor_setup(const bench_config *cfg, int threads, void **state, char *err, size_t n) {
-    floor_state *s = calloc(1, sizeof *s);
-    if (!s || bench_pool_start(threads) != 0) {
-        free(s);
-        snprintf(err, n, "cannot start %d threads", threads);
-        return -1;
-    }
-    s->cfg = cfg;
-    s->threads = threads;
-    s->v = &VARIANTS[0];
+    floor_state *s = bench_state_start(sizeof *s, threads, err, n);
+    if (!s) return -1;
+    *s = (floor_state){.cfg = cfg, .threads = threads, .v = &VARIANTS[0]};
     *state = s;
     return 0;
 }

@@ -1,10 +1,14 @@
-/* oneDNN anchors for average pooling (oneDNN 2.6 C API, pooling_v2 primitives), three rows:
- *   onednn-ncw      forward (and backward) on the plain (N, C, L) layout, as Lucid sees data;
- *   onednn-blocked  the same on oneDNN's preferred blocked layout (nCw16c / nCw8c, what its
- *                   convolutions pick through format_tag any), inputs already converted;
+/* oneDNN anchors for average and max pooling (oneDNN 2.6 C API, pooling_v2 primitives), three
+ * rows, for the 1-D cases on (N, C, L) and the 2-D ones on (N, C, H, W):
+ *   onednn-ncw      forward (and backward) on the plain layout (ncw, nchw), as Lucid sees data;
+ *   onednn-blocked  the same on oneDNN's preferred blocked layout (nCw16c / nCw8c, nChw16c /
+ *                   nChw8c: what its convolutions pick through format_tag any), inputs already
+ *                   converted;
  *   onednn-reorder  only the conversions the blocked row leaves out: inputs ncw -> blocked and
  *                   outputs blocked -> ncw, so blocked + reorder is the cost from plain data.
- * avg_k3s1p1 (count_include_pad = True) maps to pooling_avg_include_padding. The thread count
+ * avg_k3s1p1 (count_include_pad = True) maps to pooling_avg_include_padding, MaxPool2d to
+ * pooling_max (whose training forward writes a workspace, the chosen elements, that its
+ * backward reads: one per configuration, counted as the run's extra memory). The thread count
  * is oneDNN's OpenMP team size (omp_set_num_threads, found with dlsym since libdnnl brings its
  * OpenMP runtime). Memory objects are made per rotation slot at setup, so a run only executes. */
 #include <dlfcn.h>
@@ -36,6 +40,9 @@ typedef struct onednn_state {
     variant var;
     int n_tensors;                 /* 2 (fwd: x, y) or 4 */
     prim fwd, bwd;
+    dnnl_memory_t workspace;       /* max pooling's training forward -> backward, or NULL */
+    void *workspace_buf;
+    int64_t workspace_bytes;
     prim to_blocked[T_COUNT], to_plain[T_COUNT]; /* per tensor, .p NULL when unused */
     dnnl_memory_desc_t plain_md[T_COUNT], blocked_md[T_COUNT];
     dnnl_memory_t *plain_mem[T_COUNT];   /* n_rot each, over the configuration's buffers */
@@ -69,11 +76,7 @@ static int onednn_available(char *why, size_t n) { return 0; }
 
 static bool onednn_supports(const bench_config *cfg, int threads, char *why, size_t n) {
     if (cfg->bc->is_lp) {
-        snprintf(why, n, "average pooling only (oneDNN has no LP pooling)");
-        return false;
-    }
-    if (cfg->bc->is_max2d) {
-        snprintf(why, n, "1-D average pooling rows only (its 2-D max pooling is not wired up here)");
+        snprintf(why, n, "average and max pooling only (oneDNN has no LP pooling)");
         return false;
     }
     return true;
@@ -81,29 +84,40 @@ static bool onednn_supports(const bench_config *cfg, int threads, char *why, siz
 
 #include "onednn_try.h"
 
+/* The tensors' rank: 3 (N, C, L) or 4 (N, C, H, W). */
+static int tensor_rank(const bench_config *cfg) { return cfg->h ? 4 : 3; }
+
 /* The blocked layout oneDNN's own convolutions choose for this shape (format_tag any on a
  * 1x1 convolution C -> C): pooling itself does not accept `any` for its source. Falls back to
  * the ISA's channel block when the query fails. */
 static dnnl_format_tag_t preferred_blocked_tag(const bench_config *cfg) {
-    dnnl_format_tag_t fallback =
-        dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core ? dnnl_nCw16c : dnnl_nCw8c;
-    dnnl_dims_t src = {cfg->n, cfg->c, cfg->l}, wei = {cfg->c, cfg->c, 1}, strides = {1}, pad = {0};
+    bool two_d = cfg->h != 0;
+    int rank = tensor_rank(cfg);
+    bool avx512 = dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core;
+    dnnl_format_tag_t fallback = two_d ? (avx512 ? dnnl_nChw16c : dnnl_nChw8c) : (avx512 ? dnnl_nCw16c : dnnl_nCw8c);
+    dnnl_dims_t src = {cfg->n, cfg->c, cfg->l}, wei = {cfg->c, cfg->c, 1, 1}, strides = {1, 1}, pad = {0, 0};
+    if (two_d) {
+        src[2] = cfg->h;
+        src[3] = cfg->w;
+    }
     dnnl_memory_desc_t src_md, wei_md, dst_md;
     dnnl_convolution_desc_t cd;
     dnnl_primitive_desc_t pd = NULL;
-    if (dnnl_memory_desc_init_by_tag(&src_md, 3, src, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&wei_md, 3, wei, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&dst_md, 3, src, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+    if (dnnl_memory_desc_init_by_tag(&src_md, rank, src, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&wei_md, rank, wei, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&dst_md, rank, src, dnnl_f32, dnnl_format_tag_any) != dnnl_success ||
         dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_md, &wei_md,
                                            NULL, &dst_md, strides, pad, pad) != dnnl_success ||
         dnnl_primitive_desc_create(&pd, &cd, NULL, engine, NULL) != dnnl_success)
         return fallback;
     const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    dnnl_format_tag_t tags[] = {dnnl_nCw16c, dnnl_nCw8c, dnnl_nCw4c, dnnl_nwc, dnnl_ncw};
+    dnnl_format_tag_t tags1[] = {dnnl_nCw16c, dnnl_nCw8c, dnnl_nCw4c, dnnl_nwc, dnnl_ncw};
+    dnnl_format_tag_t tags2[] = {dnnl_nChw16c, dnnl_nChw8c, dnnl_nChw4c, dnnl_nhwc, dnnl_nchw};
+    const dnnl_format_tag_t *tags = two_d ? tags2 : tags1;
     dnnl_format_tag_t found = fallback;
-    for (size_t i = 0; md && i < sizeof tags / sizeof tags[0]; i++) {
+    for (size_t i = 0; md && i < sizeof tags1 / sizeof tags1[0]; i++) {
         dnnl_memory_desc_t probe;
-        if (dnnl_memory_desc_init_by_tag(&probe, 3, src, dnnl_f32, tags[i]) == dnnl_success &&
+        if (dnnl_memory_desc_init_by_tag(&probe, rank, src, dnnl_f32, tags[i]) == dnnl_success &&
             dnnl_memory_desc_equal(&probe, md)) {
             found = tags[i];
             break;
@@ -111,7 +125,7 @@ static dnnl_format_tag_t preferred_blocked_tag(const bench_config *cfg) {
     }
     dnnl_primitive_desc_destroy(pd);
     /* A plain answer (tiny shapes) still leaves the blocked rows blocked. */
-    return found == dnnl_ncw || found == dnnl_nwc ? fallback : found;
+    return found == dnnl_ncw || found == dnnl_nwc || found == dnnl_nchw || found == dnnl_nhwc ? fallback : found;
 }
 
 static void prim_destroy(prim *p) {
@@ -148,9 +162,17 @@ static int make_reorder(prim *out, const dnnl_memory_desc_t *from, const dnnl_me
     return make_primitive(out, pd, err, n);
 }
 
+/* Execute with two arguments, the scratchpad if any, and a workspace if not NULL. */
+static int exec_ws(const prim *p, int a0, dnnl_memory_t m0, int a1, dnnl_memory_t m1, dnnl_memory_t ws) {
+    dnnl_exec_arg_t args[4] = {{a0, m0}, {a1, m1}};
+    int n = 2;
+    if (p->scratch) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+    if (ws) args[n++] = (dnnl_exec_arg_t){DNNL_ARG_WORKSPACE, ws};
+    return dnnl_primitive_execute(p->p, stream, n, args) == dnnl_success ? 0 : -1;
+}
+
 static int exec1(const prim *p, int a0, dnnl_memory_t m0, int a1, dnnl_memory_t m1) {
-    dnnl_exec_arg_t args[3] = {{a0, m0}, {a1, m1}, {DNNL_ARG_SCRATCHPAD, p->scratch}};
-    return dnnl_primitive_execute(p->p, stream, p->scratch ? 3 : 2, args) == dnnl_success ? 0 : -1;
+    return exec_ws(p, a0, m0, a1, m1, NULL);
 }
 
 static void onednn_teardown(void *state) {
@@ -158,6 +180,8 @@ static void onednn_teardown(void *state) {
     if (!s) return;
     prim_destroy(&s->fwd);
     prim_destroy(&s->bwd);
+    if (s->workspace) dnnl_memory_destroy(s->workspace);
+    free(s->workspace_buf);
     for (int t = 0; t < T_COUNT; t++) {
         prim_destroy(&s->to_blocked[t]);
         prim_destroy(&s->to_plain[t]);
@@ -240,22 +264,33 @@ static int onednn_setup_variant(variant var, const bench_config *cfg, int thread
         return -1;                                                                             \
     } while (0)
     const bench_case *bc = cfg->bc;
-    dnnl_dims_t in_dims = {cfg->n, cfg->c, cfg->l}, out_dims = {cfg->n, cfg->c, cfg->l_out};
-    dnnl_format_tag_t blk = var == V_NCW ? dnnl_ncw : preferred_blocked_tag(cfg);
+    int rank = tensor_rank(cfg), spatial = rank - 2;
+    /* the spatial extents in and out: (L) or (H, W) */
+    int64_t in_sp[2] = {cfg->h ? cfg->h : cfg->l, cfg->w}, out_sp[2] = {cfg->h ? cfg->h_out : cfg->l_out, cfg->w_out};
+    dnnl_dims_t in_dims = {cfg->n, cfg->c, in_sp[0], in_sp[1]}, out_dims = {cfg->n, cfg->c, out_sp[0], out_sp[1]};
+    dnnl_format_tag_t plain = rank == 4 ? dnnl_nchw : dnnl_ncw;
+    dnnl_format_tag_t blk = var == V_NCW ? plain : preferred_blocked_tag(cfg);
     for (int t = 0; t < s->n_tensors; t++) {
         const int64_t *d = t == T_X || t == T_DX ? in_dims : out_dims;
-        if (dnnl_memory_desc_init_by_tag(&s->plain_md[t], 3, d, dnnl_f32, dnnl_ncw) != dnnl_success ||
-            dnnl_memory_desc_init_by_tag(&s->blocked_md[t], 3, d, dnnl_f32, blk) != dnnl_success) {
+        if (dnnl_memory_desc_init_by_tag(&s->plain_md[t], rank, d, dnnl_f32, plain) != dnnl_success ||
+            dnnl_memory_desc_init_by_tag(&s->blocked_md[t], rank, d, dnnl_f32, blk) != dnnl_success) {
             snprintf(err, n, "oneDNN: memory descriptor failed");
             FAIL_CLEAN();
         }
     }
-    dnnl_dims_t strides = {bc->stride}, kernel = {bc->kernel_size}, dilation = {0}, pad_l = {bc->padding};
-    /* Symmetric padding when it yields L_out (every case here), else the exact right pad. */
-    dnnl_dims_t pad_r = {bc->padding};
-    if ((cfg->l + 2 * bc->padding - bc->kernel_size) / bc->stride + 1 != cfg->l_out)
-        pad_r[0] = (cfg->l_out - 1) * bc->stride + bc->kernel_size - cfg->l - bc->padding;
-    dnnl_alg_kind_t alg = dnnl_pooling_avg_include_padding; /* count_include_pad = True */
+    dnnl_dims_t strides, kernel, dilation, pad_l, pad_r;
+    for (int a = 0; a < spatial; a++) {
+        strides[a] = bc->stride;
+        kernel[a] = bc->kernel_size;
+        dilation[a] = 0;
+        pad_l[a] = pad_r[a] = bc->padding;
+        /* Symmetric padding when it yields the output length (every case here), else the
+         * exact right pad. */
+        if ((in_sp[a] + 2 * bc->padding - bc->kernel_size) / bc->stride + 1 != out_sp[a])
+            pad_r[a] = (out_sp[a] - 1) * bc->stride + bc->kernel_size - in_sp[a] - bc->padding;
+    }
+    /* count_include_pad = True for the average pools; max pooling never picks padding */
+    dnnl_alg_kind_t alg = bc->is_max ? dnnl_pooling_max : dnnl_pooling_avg_include_padding;
     dnnl_pooling_v2_desc_t fd, bd;
     dnnl_primitive_desc_t fpd = NULL, bpd = NULL;
     dnnl_prop_kind_t prop = cfg->pass == BENCH_FWD ? dnnl_forward_inference : dnnl_forward_training;
@@ -264,6 +299,23 @@ static int onednn_setup_variant(variant var, const bench_config *cfg, int thread
         dnnl_primitive_desc_create(&fpd, &fd, user_scratchpad, engine, NULL) != dnnl_success) {
         snprintf(err, n, "oneDNN: no forward pooling primitive for this shape");
         FAIL_CLEAN();
+    }
+    const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
+    size_t ws_bytes = wmd ? dnnl_memory_desc_get_size(wmd) : 0;
+    if (ws_bytes > 0 && cfg->pass == BENCH_FWDBWD && var != V_REORDER) {
+        if (posix_memalign(&s->workspace_buf, 64, (ws_bytes + 63) & ~(size_t)63) != 0) {
+            s->workspace_buf = NULL;
+            dnnl_primitive_desc_destroy(fpd);
+            snprintf(err, n, "out of memory for the pooling workspace");
+            FAIL_CLEAN();
+        }
+        memset(s->workspace_buf, 0, ws_bytes);
+        s->workspace_bytes = (int64_t)ws_bytes;
+        if (dnnl_memory_create(&s->workspace, wmd, engine, s->workspace_buf) != dnnl_success) {
+            dnnl_primitive_desc_destroy(fpd);
+            snprintf(err, n, "oneDNN: workspace memory creation failed");
+            FAIL_CLEAN();
+        }
     }
     if (cfg->pass == BENCH_FWDBWD) {
         if (dnnl_pooling_v2_backward_desc_init(&bd, alg, &s->blocked_md[T_DX], &s->blocked_md[T_G], strides, kernel,
@@ -293,8 +345,10 @@ static int onednn_setup_variant(variant var, const bench_config *cfg, int thread
 }
 
 static int run_pooling(onednn_state *s, dnnl_memory_t *const *mem, int r) {
-    if (exec1(&s->fwd, DNNL_ARG_SRC, mem[T_X][r], DNNL_ARG_DST, mem[T_Y][r]) != 0) return -1;
-    if (s->bwd.p && exec1(&s->bwd, DNNL_ARG_DIFF_DST, mem[T_G][r], DNNL_ARG_DIFF_SRC, mem[T_DX][r]) != 0) return -1;
+    if (exec_ws(&s->fwd, DNNL_ARG_SRC, mem[T_X][r], DNNL_ARG_DST, mem[T_Y][r], s->workspace) != 0) return -1;
+    if (s->bwd.p &&
+        exec_ws(&s->bwd, DNNL_ARG_DIFF_DST, mem[T_G][r], DNNL_ARG_DIFF_SRC, mem[T_DX][r], s->workspace) != 0)
+        return -1;
     return 0;
 }
 
@@ -334,11 +388,12 @@ static int onednn_finish_blocked(void *state, char *err, size_t n) {
 }
 
 /* Memory a run needs besides the case's inputs and outputs: scratchpads of the primitives it
- * executes, and for the reorder row the blocked copies it converts to and from. */
+ * executes and max pooling's workspace, and for the reorder row the blocked copies it
+ * converts to and from. */
 static int64_t onednn_setup_extra(void *state) {
     onednn_state *s = state;
     int64_t b = 0;
-    if (s->var != V_REORDER) return s->fwd.scratch_bytes + s->bwd.scratch_bytes;
+    if (s->var != V_REORDER) return s->fwd.scratch_bytes + s->bwd.scratch_bytes + s->workspace_bytes;
     for (int t = 0; t < T_COUNT; t++) b += s->to_blocked[t].scratch_bytes + s->to_plain[t].scratch_bytes;
     return b + s->blocked_bytes;
 }

@@ -44,7 +44,8 @@ static char *row_arg(int id, const bench_config *cfg, int threads) {
     else
         snprintf(last, sizeof last, "%lld", (long long)cfg->l);
     snprintf(buf, sizeof buf, "%d:%s:%.17g:%lld:%lld:%lld:%lld:%lld:%s:%s:%d:%d", id,
-             bc->is_max2d ? "max2d" : bc->is_lp ? "lp" : "avg", bc->is_lp ? bc->norm_type : 0.0,
+             bc->is_2d ? (bc->is_max ? "max2d" : bc->is_lp ? "lp2d" : "avg2d") : bc->is_lp ? "lp" : "avg",
+             bc->is_lp ? bc->norm_type : 0.0,
              (long long)bc->kernel_size, (long long)bc->stride, (long long)bc->padding, (long long)cfg->n,
              (long long)cfg->c, last, bench_pass_name(cfg->pass), threads, cfg->n_rot);
     return strdup(buf);

@@ -377,7 +377,7 @@ int main(int argc, char **argv) {
             for (int p = 0; p < BENCH_PASS_COUNT; p++) {
                 if (opt.cases[c]->kind == BENCH_KIND_POOL && p == BENCH_TRAIN) continue; /* nothing to train */
                 if (bench_config_init(&configs[k], opt.cases[c], opt.shapes[s], (bench_pass)p, err, sizeof err) != 0) {
-                    if (p == 0 && (opt.cases[c]->is_max2d == (opt.shapes[s][3] != 0))) {
+                    if (p == 0 && (opt.cases[c]->is_2d == (opt.shapes[s][3] != 0))) {
                         fprintf(stderr, "lucid-bench: %s on --shape %lld,%lld,%lld", opt.cases[c]->name,
                                 (long long)opt.shapes[s][0], (long long)opt.shapes[s][1], (long long)opt.shapes[s][2]);
                         if (opt.shapes[s][3]) fprintf(stderr, ",%lld", (long long)opt.shapes[s][3]);

@@ -56,15 +56,9 @@ static void memcpy_teardown(void *state) {
 }
 
 static int memcpy_setup(const bench_config *cfg, int threads, void **state, char *err, size_t n) {
-    memcpy_state *s = calloc(1, sizeof *s);
-    if (!s || bench_pool_start(threads) != 0) {
-        free(s);
-        snprintf(err, n, "cannot start %d threads", threads);
-        return -1;
-    }
-    s->cfg = cfg;
-    s->threads = threads;
-    s->half = cfg->bytes / 2;
+    memcpy_state *s = bench_state_start(sizeof *s, threads, err, n);
+    if (!s) return -1;
+    *s = (memcpy_state){.cfg = cfg, .threads = threads, .half = cfg->bytes / 2};
     s->dst = calloc((size_t)cfg->n_rot, sizeof *s->dst);
     size_t alloc = ((size_t)s->half + 63) & ~(size_t)63;
     for (int r = 0; s->dst && r < cfg->n_rot; r++) {

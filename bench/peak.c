@@ -106,14 +106,9 @@ static bool peak_supports(const bench_config *cfg, int threads, char *why, size_
 }
 
 static int peak_setup(const bench_config *cfg, int threads, void **state, char *err, size_t n) {
-    peak_state *s = calloc(1, sizeof *s);
-    if (!s || bench_pool_start(threads) != 0) {
-        free(s);
-        snprintf(err, n, "cannot start %d threads", threads);
-        return -1;
-    }
-    s->cfg = cfg;
-    s->threads = threads;
+    peak_state *s = bench_state_start(sizeof *s, threads, err, n);
+    if (!s) return -1;
+    *s = (peak_state){.cfg = cfg, .threads = threads};
     double per_iter = 2.0 * ACC * lanes(); /* FLOPs of one iteration */
     s->iters = (int64_t)(cfg->flops / per_iter + 0.5);
     if (s->iters < 1) s->iters = 1;

@@ -53,6 +53,16 @@ static void *worker_main(void *p) {
     }
 }
 
+void *bench_state_start(size_t size, int threads, char *err, size_t err_size) {
+    void *s = calloc(1, size);
+    if (!s || bench_pool_start(threads) != 0) {
+        free(s);
+        snprintf(err, err_size, "cannot start %d threads", threads);
+        return NULL;
+    }
+    return s;
+}
+
 int bench_pool_start(int threads) {
     if (threads < 1) threads = 1;
     if (threads > BENCH_MAX_THREADS) threads = BENCH_MAX_THREADS;

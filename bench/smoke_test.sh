@@ -99,6 +99,27 @@ fi
 grep '"case": "seed_model".*"pass": "fwd", "impl": "floor"' "$tmp/model.json" | grep -q '"variant": "fma-' \
   || fail "the model floor names no FMA variant"
 
+# The 2-D cases on a small (N, C, H, W): every implementation's rows checked against the
+# reference (exit 1 on a wrong result), oneDNN's for average and max pooling only. No jit
+# rows here: they bring compile records (tens of cold compiles), and the JIT's 2-D pools are
+# checked against the interpreter by the unit tests.
+set +e
+LUCID_BENCH_BUDGET_MS=5 "$bench" --shape 1,2,9,12 --case avg2d_k2s2 --case lp2_2d_k2s2 --case max2d_k3s2p1 \
+  --impl floor,interp,onednn-ncw,onednn-blocked --threads 1 --json "$tmp/pool2d.json" >/dev/null 2>"$tmp/pool2d.err"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || { cat "$tmp/pool2d.err" >&2; fail "2-D cases: lucid-bench exited with $rc"; }
+for c in avg2d_k2s2 lp2_2d_k2s2 max2d_k3s2p1; do
+  n=$(grep "\"case\": \"$c\".*\"shape\": \[1, 2, 9, 12\]" "$tmp/pool2d.json" | grep -c '"impl": "interp"' || true)
+  [ "$n" -eq 2 ] || fail "$c: expected 2 interp rows (fwd, fwdbwd), got $n"
+done
+if ! grep -q "onednn-ncw: rows skipped: not installed" "$tmp/pool2d.err"; then
+  grep -q "onednn-ncw: rows skipped: average and max pooling only (oneDNN has no LP pooling)" "$tmp/pool2d.err" \
+    || fail "no line saying why LPPool2d has no oneDNN rows"
+  [ "$(grep '"case": "max2d_k3s2p1"' "$tmp/pool2d.json" | grep -c '"impl": "onednn-blocked"')" -eq 2 ] \
+    || fail "expected 2 onednn-blocked rows for max2d_k3s2p1"
+fi
+
 # Usage errors: exit 2 with one line naming the option.
 expect_usage() {
   local want=$1; shift

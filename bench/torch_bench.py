@@ -5,8 +5,8 @@ lucid-bench runs it once per benchmark (so torch is imported once) as
 
     python3 torch_bench.py BUDGET_S ROW...
 
-where each ROW is `id:kind:p:k:s:pad:N:C:L:pass:threads:nrot` (kind `avg`, `lp` or `max2d`,
-pass `fwd` or `fwdbwd`; for `max2d` L is `H,W` and the sizes apply to both axes), or for a model
+where each ROW is `id:kind:p:k:s:pad:N:C:L:pass:threads:nrot` (kind `avg`, `lp`, `avg2d`, `lp2d` or `max2d`,
+pass `fwd` or `fwdbwd`; for the 2-D kinds L is `H,W` and the sizes apply to both axes), or for a model
 `id:model:CIN/COUT/K/PAD:POOL:LINEAR_OUT:LR:N:C:L:pass:threads:nrot` (pass also `train`). It
 prints `{"torch": VERSION}` first (or `{"unavailable": REASON}` and exits 0
 when torch cannot be imported), then per row `{"id": ID, "median_ms": .., "min_ms": ..,
@@ -14,7 +14,7 @@ when torch cannot be imported), then per row `{"id": ID, "median_ms": .., "min_m
 
 Semantics match Lucid's modules: AvgPool1d is avg_pool1d(x, k, s, pad) (count_include_pad =
 True, floor mode); LPPool1d is lp_pool1d(x.abs(), p, k, s), since Lucid takes |x| and
-PyTorch's lp_pool1d does not. fwdbwd is the forward and y.backward(g) into a fresh x.grad.
+PyTorch's lp_pool1d does not; likewise avg_pool2d, lp_pool2d(x.abs(), ...) and max_pool2d. fwdbwd is the forward and y.backward(g) into a fresh x.grad.
 A model is nn.Sequential(nn.Conv1d(CIN, COUT, K, padding=PAD), nn.AvgPool1d(POOL)
 [, nn.Linear(L_pool, LINEAR_OUT)]): fwd under no_grad; fwdbwd the forward and y.backward(g) into
 fresh x.grad and parameter .grad; train one step of the usual loop, opt.zero_grad(),
@@ -102,6 +102,12 @@ def make_step(torch, F, row):
     if row["kind"] == "avg":
         def fwd(x):
             return F.avg_pool1d(x, k, s, pad)
+    elif row["kind"] == "avg2d":
+        def fwd(x):
+            return F.avg_pool2d(x, k, s, pad)
+    elif row["kind"] == "lp2d":
+        def fwd(x):
+            return F.lp_pool2d(x.abs(), p, k, s)
     elif row["kind"] == "max2d":
         def fwd(x):
             return F.max_pool2d(x, k, s, pad)

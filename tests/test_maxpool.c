@@ -87,6 +87,48 @@ static void test_jit(void **state) {
     }
 }
 
+/* A 2-D max pool whose windows overlap along the rows recomputes each input row's window
+ * maxima inline (fuse, LC_ROW_WINDOW_INLINE_MAX): the forward is one kernel, walked over the
+ * output rows with both window axes unrolled. Odd sizes, padding, ceil mode, dilation and a
+ * rank-3 input, on inputs of few distinct values (ties in most windows, so the first maximum
+ * must win on both engines) and with NaNs, forward and forward+backward, 1-3 threads, against
+ * the interpreter. A window of 9 x 9 rows (81 slots) keeps the row maxima in a buffer. */
+static void test_row_windows_inline(void **state) {
+    (void)state;
+    const struct {
+        const char *spec;
+        int rank;
+        int64_t dims[4];
+        int fwd_kernels;
+    } cases[] = {
+        {"MaxPool2d(3, 2, 1)", 4, {2, 3, 11, 13}, 1},
+        {"MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(2, 1), ceil_mode=True)", 4, {1, 2, 12, 9}, 1},
+        {"MaxPool2d(3, 1, 1, ceil_mode=True)", 3, {3, 7, 10}, 1},
+        {"MaxPool2d((4, 3), (3, 2), (2, 1), dilation=(1, 2), ceil_mode=True)", 3, {2, 13, 17}, 1},
+        {"MaxPool2d(9, 2, 4)", 4, {1, 2, 19, 21}, 2},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m;
+        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
+        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
+        for (int backward = 0; backward < 2; backward++) {
+            lc_dtype dt = (c + (size_t)backward) % 2 ? LC_F64 : LC_F32;
+            lc_graph *g = jit_module_graph(m, dt, in, backward);
+            test_rng r = test_rng_seeded(500 + c);
+            lc_tensor **x = jit_random_inputs(g, &r, 3.0);
+            lc_tensor *t = x[0];
+            for (int64_t i = 0; i < lc_tensor_numel(t); i++) /* 7 values, and a NaN now and then */
+                lc_tensor_set(t, i, i % 29 == 5 ? NAN : round(lc_tensor_get(t, i)));
+            int kernels = jit_check_graph_inputs(g, x, JIT_RTOL, JIT_ATOL);
+            if (!backward && kernels != cases[c].fwd_kernels)
+                fail_msg("%s: the forward is %d kernels, want %d", cases[c].spec, kernels, cases[c].fwd_kernels);
+            jit_free_tensors(x, lc_graph_input_count(g));
+            lc_graph_free(g);
+        }
+        lc_module_free(m);
+    }
+}
+
 /* y and the flat indices of `spec` on `x` (rank `rank`, dims `dims`), on the interpreter
  * (jit false) or the JIT. */
 static void run_indices(const char *spec, lc_dtype dt, lc_shape in, const double *x, bool jit, lc_tensor **y,
@@ -225,6 +267,7 @@ int main(void) {
         cmocka_unit_test(test_repr_and_spec),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_jit),
+        cmocka_unit_test(test_row_windows_inline),
         cmocka_unit_test(test_indices),
         cmocka_unit_test(test_indices_engines_agree),
         cmocka_unit_test(test_indices_bad),

@@ -318,6 +318,55 @@ static void test_conv_weight_gradient_peeled(void **state) {
     }
 }
 
+/* The fused kernels of `spec` at `in`, forward or forward+backward. */
+static lc_fused *fuse_spec(const char *spec, lc_shape in, bool backward) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "test", &m));
+    return fuse_module(m, in, backward);
+}
+
+/* How many materialized nodes (scratch slots) are reductions of op `op`. */
+static int materialized_reductions(const lc_fused *f, lc_op op) {
+    int count = 0;
+    for (int n = 0; n < lc_graph_node_count(f->graph); n++)
+        count += lc_graph_node(f->graph, n)->op == op && f->node_slot[n] >= f->n_inputs + f->n_outputs;
+    return count;
+}
+
+/* A 2-D pool whose row windows overlap: the reduction of each input row is recomputed inline
+ * (LC_ROW_WINDOW_INLINE_MAX) when both windows unroll and hold at most 64 slots together, so
+ * the forward is one element-major kernel with both reductions unrolled; a backward (a fold
+ * reading those windows) keeps the buffer, and so does a 9 x 9 window (81 slots). */
+static void test_row_windows_inline(void **state) {
+    (void)state;
+    lc_shape in = lc_shape_make(4, (int64_t[]){1, 2, 15, 16});
+    const char *one_kernel[] = {"MaxPool2d(3, 2, 1)", "AvgPool2d(3, 2, 1)", "MaxPool2d((8, 8), 1)"};
+    for (size_t i = 0; i < sizeof one_kernel / sizeof one_kernel[0]; i++) {
+        lc_fused *f = fuse_spec(one_kernel[i], in, false);
+        if (f->n_kernels != 1) fail_msg("%s: %d kernels", one_kernel[i], f->n_kernels);
+        const lc_kernel *k = &f->kernels[0];
+        assert_int_equal(k->sched.order, LC_LOOP_ELEMENTS);
+        assert_int_equal(k->sched.n_reductions, 2);
+        for (int r = 0; r < 2; r++) assert_true(k->sched.reductions[r].unrolled);
+        lc_fused_free(f);
+    }
+    lc_fused *f = fuse_spec("MaxPool2d(9, 2, 4)", in, false);
+    assert_int_equal(f->n_kernels, 2);
+    assert_int_equal(materialized_reductions(f, LC_OP_MAX), 1);
+    lc_fused_free(f);
+    f = fuse_spec("MaxPool2d(3, 2, 1)", in, true);
+    assert_int_equal(materialized_reductions(f, LC_OP_MAX), 1);
+    lc_fused_free(f);
+    /* along the last axis the rule does not apply: a pool of a pool whose windows overlap
+     * there keeps the first pool's buffer */
+    lc_module *m;
+    assert_ok(lc_model_parse("MaxPool1d(2)\nMaxPool1d(3, 2, 1)\n", "test", &m));
+    f = fuse_module(m, test_shape3(1, 2, 16), false);
+    assert_int_equal(f->n_kernels, 2);
+    assert_int_equal(materialized_reductions(f, LC_OP_MAX), 1);
+    lc_fused_free(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -330,6 +379,7 @@ int main(void) {
         cmocka_unit_test(test_window_position_affine),
         cmocka_unit_test(test_conv_backward_contraction),
         cmocka_unit_test(test_conv_weight_gradient_peeled),
+        cmocka_unit_test(test_row_windows_inline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

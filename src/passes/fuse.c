@@ -2,10 +2,12 @@
  *
  * Materialized (given a buffer): graph inputs, graph outputs, and a reduction that feeds an
  * unfold whose windows overlap, since inlining it there would recompute each of its elements
- * size/step times. Everything else is evaluated inline in the kernel of each materialized
- * node that needs it. A reduction seen through `expand` (the backward of a pool) is
- * recomputed per window slot instead: that keeps a pool's backward one kernel, and costs a
- * few cached reads rather than a round trip through memory. */
+ * size/step times (unless the unfold runs along rows and both windows are short: then the
+ * recomputation reads cached rows, LC_ROW_WINDOW_INLINE_MAX). Everything else is evaluated
+ * inline in the kernel of each materialized node that needs it. A reduction seen through
+ * `expand` (the backward of a pool) is recomputed per window slot instead: that keeps a
+ * pool's backward one kernel, and costs a few cached reads rather than a round trip through
+ * memory. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -81,16 +83,37 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
 
 static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp);
 
+/* A reduction read through the overlapping `unfold` that is cheaper recomputed than
+ * materialized (LC_ROW_WINDOW_INLINE_MAX): the unfold runs along an axis other than the
+ * last, both its windows and the reduction's are short enough to unroll, and the two
+ * together hold at most LC_ROW_WINDOW_INLINE_MAX slots. Not where a fold reads the unfold
+ * (`under_fold`, a pool's backward): a fold's gather evaluates its input once per covering
+ * window, so the recomputation would multiply again (MaxPool2d(3, 2, 1)'s backward: 46
+ * loads per element instead of 22 and a buffer). */
+static bool recompute_across_rows(const lc_graph *g, const lc_node *reduce, const lc_node *unfold,
+                                  bool under_fold) {
+    if (under_fold) return false;
+    if (reduce->op != LC_OP_SUM && reduce->op != LC_OP_MEAN && reduce->op != LC_OP_MAX) return false;
+    const lc_node *src = lc_graph_node(g, unfold->inputs[0]);
+    if (unfold->attr[LC_UNFOLD_DIM] >= src->shape.rank - 1) return false;
+    int64_t terms = lc_graph_node(g, reduce->inputs[0])->shape.dim[reduce->attr[LC_REDUCE_DIM]];
+    lc_window w = lc_window_of(unfold);
+    return terms <= LC_UNROLL_MAX && w.size <= LC_UNROLL_MAX && terms * w.size <= LC_ROW_WINDOW_INLINE_MAX;
+}
+
 /* Walk back from an overlapping unfold's input through inline elementwise and layout nodes;
  * the first reduction found on each path is materialized. An LP norm of |e| is materialized
  * whole, not its sum: codegen evaluates it (always, or for a flagged window) from |e| scaled
  * by the window max, bypassing the sum, so a kernel reading a materialized sum there would
  * miss the buffers |e| reads. */
-static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold, int unfold_idx) {
+static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold, int unfold_idx,
+                                   bool under_fold) {
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) return;
     const lc_op_info *info = lc_op_get_info(n->op);
     lc_lp_norm lp;
+    if (info->kind == LC_KIND_REDUCE && recompute_across_rows(f->graph, n, unfold, under_fold))
+        return; /* inline: its inputs are read inside it, through no overlapping unfold */
     if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f->graph, node, &lp)) {
         lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
@@ -107,7 +130,8 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
                 lc_fold_gather_terms(&w));
         return;
     }
-    for (int i = 0; i < info->arity; i++) materialize_reductions(f, n->inputs[i], unfold, unfold_idx);
+    for (int i = 0; i < info->arity; i++)
+        materialize_reductions(f, n->inputs[i], unfold, unfold_idx, under_fold);
 }
 
 /* Node a is never negative (NaN allowed), by simplify's rules for the ops an LP norm's base
@@ -574,12 +598,25 @@ lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
     }
     st = bound_inline_work(f); /* first: the walks below then stay within the bound */
     if (st != LC_OK) goto done;
+    /* under_fold[i]: a fold reads node i, directly or through other nodes (one pass over the
+     * nodes in reverse order: a node's readers come after it) */
+    bool *under_fold = calloc(nn, sizeof(bool));
+    if (!under_fold) {
+        st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+        goto done;
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        const lc_node *x = lc_graph_node(g, i);
+        bool mark = under_fold[i] || x->op == LC_OP_FOLD;
+        for (int a = 0; mark && a < lc_op_get_info(x->op)->arity; a++) under_fold[x->inputs[a]] = true;
+    }
     for (int i = 0; i < n; i++) {
         const lc_node *u = lc_graph_node(g, i);
         if (u->op != LC_OP_UNFOLD) continue;
         lc_window w = lc_window_of(u);
-        if (lc_window_overlaps(&w)) materialize_reductions(f, u->inputs[0], u, i);
+        if (lc_window_overlaps(&w)) materialize_reductions(f, u->inputs[0], u, i, under_fold[i]);
     }
+    free(under_fold);
     for (int i = 0; i < n; i++) { /* a fold that an unfold reads (is_gather_feeding_contraction) */
         const lc_node *u = lc_graph_node(g, i);
         int src = u->op == LC_OP_UNFOLD ? u->inputs[0] : -1;

@@ -46,6 +46,14 @@
  * every machine. */
 #define LC_PARTIAL_LANES(dt) ((dt) == LC_F64 ? 8 : 16)
 
+/* A short reduction (a pool's row of window maxima or sums) read through overlapping windows
+ * along an axis other than the last (a 2-D pool's rows) is recomputed inline where the two
+ * windows together hold at most this many slots: the rows it reads again are the previous
+ * output row's, still in cache, while materializing it costs a round trip through memory.
+ * The kernel then walks the output row-major with both window axes unrolled, and the loop
+ * over the last axis vectorizes (MaxPool2d(3, 2, 1): 3 x 3 slots, one kernel). */
+#define LC_ROW_WINDOW_INLINE_MAX 64
+
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
  * materializes a node whose inline expression would be deeper ("inline depth limit"), and

@@ -77,11 +77,10 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
                            LLVMValueRef *acc) {
     unsigned lanes = partial_lanes(ty);
     int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
-    LLVMTypeRef vty = LLVMVectorType(ty, lanes);
     LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
         LC_ASSERT(LLVMIsConstant(acc[a])); /* identities are constants */
-        ident[a] = splat(acc[a], lanes);
+        ident[a] = splat(acc[a], lanes); /* each of its own type (a max's index may be an i64) */
     }
 
     /* for (c = 0; c < trips; c++) vacc = vacc op terms(c·W .. c·W + W-1) */
@@ -91,7 +90,7 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduc
     LLVMBuildBr(e->b, head);
     LLVMPositionBuilderAtEnd(e->b, head);
     LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
-    for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, vty, "acc");
+    for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "acc");
     LLVMValueRef vt[LC_EMIT_MAX_ACC];
     pack_terms(e, r, base, 0, 0, (trips - 1) * (int64_t)lanes, lanes, ident, vt);
     r->accumulate(e, vacc, vt);

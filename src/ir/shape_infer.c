@@ -194,10 +194,6 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         break;
     case LC_OP_MAX_MASK:
         LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
-        /* the compiled mask carries the first maximum's index in the element type */
-        if (s.dim[a[LC_REDUCE_DIM]] > (INT64_C(1) << 24))
-            return lc_fail(LC_ERR_SHAPE, "max_mask: axis %" PRId64 " may hold at most 2^24 elements, got %" PRId64,
-                           a[LC_REDUCE_DIM], s.dim[a[LC_REDUCE_DIM]]);
         break;
     case LC_OP_COUNT:
         return lc_fail(LC_ERR_INVALID_ARG, "node %%%d: unknown op", index);

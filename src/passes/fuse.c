@@ -673,9 +673,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     if (rs && rs->span == LC_SPAN_DATA) {
         const lc_node *u = lc_graph_node(f->graph, rs->span_unfold);
         lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: only the at most %" PRId64
-                         " slots reading the input of %%%d, one by one (the others are padding, 0)]",
+                         " slots reading the input of %%%d, one by one (the others are padding, %s)]",
                          rs->terms, lc_graph_node(f->graph, u->inputs[0])->shape.dim[u->attr[LC_UNFOLD_DIM]],
-                         rs->span_unfold);
+                         rs->span_unfold, u->attr[LC_UNFOLD_NEG_INF_PAD] ? "-inf" : "0");
         return;
     }
     if (rs) {

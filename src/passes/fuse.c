@@ -491,13 +491,17 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     return LC_OK;
 }
 
-lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
+lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     *out = NULL;
-    LC_TRY(lc_graph_verify(g));
+    LC_TRY(lc_graph_verify(given));
     lc_fused *f = calloc(1, sizeof *f);
     if (!f) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
-    lc_status st = lc_graph_clone(g, &f->graph);
+    /* the LP backward in its stable form even where simplify did not run (lp_norm.h); a graph
+     * that has it already, or has no LP norm, is fused as given */
+    lc_status st = lc_lp_backward_stable(given, &f->graph);
+    if (st == LC_OK && !f->graph) st = lc_graph_clone(given, &f->graph);
     if (st != LC_OK) { free(f); return st; }
+    const lc_graph *g = f->graph;
     int n = lc_graph_node_count(g);
     f->n_inputs = lc_graph_input_count(g);
     f->n_outputs = lc_graph_output_count(g);

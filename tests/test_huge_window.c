@@ -3,13 +3,15 @@
  * never returned; they must visit only the slots that hold data. Each case runs forward and
  * backward on the JIT and the interpreter under an alarm (a hang kills the test instead of
  * stalling the suite), against float64 math written here from the semantics: a window's
- * real elements summed, its divisor computed from its bounds. */
+ * real elements summed, its divisor computed from its bounds; for the max pools, the first
+ * maximum among the window's real elements, with its index. */
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "jit_harness.h"
+#include "lucid/model_spec.h"
 #include "lucid/passes.h"
 
 /* Seconds one case may take on one engine. A case here takes well under a second on the JIT;
@@ -74,7 +76,8 @@ static lc_module *make(const pool *q) {
 
 /* Run the forward+backward graph g (inputs x, seed; outputs y, dx) on one engine under the
  * alarm, and compare y and dx with the reference: rtol `tol`, and atol `tol` times the largest
- * |value| (a sum of mixed signs may cancel to near 0, where only an absolute bound holds). */
+ * finite |value| (a sum of mixed signs may cancel to near 0, where only an absolute bound
+ * holds); inf and NaN exactly. */
 static void run_and_compare(const lc_graph *g, lc_tensor **in, bool jit, const double *want_y, int64_t ny,
                             const double *want_dx, int64_t ndx, double tol) {
     lc_tensor *out[2] = {NULL, NULL};
@@ -92,8 +95,8 @@ static void run_and_compare(const lc_graph *g, lc_tensor **in, bool jit, const d
     }
     alarm(0);
     double ymax = 0, dmax = 0;
-    for (int64_t i = 0; i < ny; i++) ymax = fmax(ymax, fabs(want_y[i]));
-    for (int64_t i = 0; i < ndx; i++) dmax = fmax(dmax, fabs(want_dx[i]));
+    for (int64_t i = 0; i < ny; i++) ymax = isfinite(want_y[i]) ? fmax(ymax, fabs(want_y[i])) : ymax;
+    for (int64_t i = 0; i < ndx; i++) dmax = isfinite(want_dx[i]) ? fmax(dmax, fabs(want_dx[i])) : dmax;
     assert_values_close(out[0], want_y, ny, tol, tol * ymax);
     assert_values_close(out[1], want_dx, ndx, tol, tol * dmax);
     lc_tensor_free(out[0]);
@@ -187,12 +190,195 @@ static void test_chain_into_huge_lp_window(void **state) {
     }
 }
 
+/* ---- max pools: windows of 2^40 slots and more, dilated or not, 1-D and 2-D ---- */
+
+/* One pooled axis of a max pool. */
+typedef struct max_axis {
+    int64_t k, s, pad, dil, len;
+    bool ceil_mode;
+} max_axis;
+
+/* The output length of docs/semantics.md (MaxPool1d: the span d·(k - 1) + 1 for the kernel). */
+static int64_t max_out_length(const max_axis *a) {
+    __int128 span = (__int128)a->dil * (a->k - 1) + 1, room = (__int128)a->len + 2 * (__int128)a->pad - span, n;
+    if (a->ceil_mode) {
+        n = (room >= 0 ? (room + a->s - 1) / a->s : -(-room / a->s)) + 1;
+        if ((n - 1) * a->s >= (__int128)a->len + a->pad) n--;
+    } else {
+        n = (room >= 0 ? room / a->s : -((-room + a->s - 1) / a->s)) + 1;
+    }
+    assert_true(n >= 1 && n <= 64);
+    return (int64_t)n;
+}
+
+/* Position i of the axis is slot (i - start) / dil of window o, start = o·s - pad: true where
+ * that divides exactly and the slot is below k. */
+static bool in_window(const max_axis *a, int64_t o, int64_t i) {
+    __int128 off = (__int128)i - ((__int128)o * a->s - a->pad);
+    return off >= 0 && off % a->dil == 0 && off / a->dil < a->k;
+}
+
+/* For window (oh, ow) over a plane of rows[0].len x rows[1].len (1-D: one row), the chosen
+ * element's flat index h·W + w, or -1: the first NaN, else the first element above -inf and
+ * above every earlier one, in row-major order over the real elements only; where none beats
+ * -inf, the window's first slot (oh·s - pad, ow·s - pad) when it is real, else none. */
+static int64_t max_reference_choice(const max_axis *ax, const double *x, int64_t oh, int64_t ow) {
+    int64_t at = -1;
+    double best = -INFINITY;
+    for (int64_t h = 0; h < ax[0].len; h++) {
+        if (!in_window(&ax[0], oh, h)) continue;
+        for (int64_t w = 0; w < ax[1].len; w++) {
+            if (!in_window(&ax[1], ow, w)) continue;
+            double v = x[h * ax[1].len + w];
+            if (isnan(v)) return h * ax[1].len + w;
+            if (v > best) {
+                best = v;
+                at = h * ax[1].len + w;
+            }
+        }
+    }
+    if (at >= 0) return at;
+    __int128 h0 = (__int128)oh * ax[0].s - ax[0].pad, w0 = (__int128)ow * ax[1].s - ax[1].pad;
+    return h0 >= 0 && h0 < ax[0].len && w0 >= 0 && w0 < ax[1].len ? (int64_t)(h0 * ax[1].len + w0) : -1;
+}
+
+/* y, dx (for upstream g) and the indices of `spec` on channels of a plane ax[0] x ax[1]
+ * (1-D: ax[0] is the trivial axis of one row, k = s = 1), against max_reference_choice, on both
+ * engines, under the alarm. `x` overrides the random input where not NULL. */
+static void check_max(const char *spec, const max_axis *ax, bool two_d, int channels, lc_dtype dt,
+                      const double *x_given, uint64_t seed) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "--module 1", &m));
+    int64_t dims[4] = {1, channels, ax[0].len, ax[1].len};
+    lc_shape in = two_d ? lc_shape_make(4, dims) : test_shape3(1, channels, ax[1].len);
+    lc_graph *g = jit_module_graph(m, dt, in, true);
+    test_rng r = test_rng_seeded(seed);
+    lc_tensor **inputs = jit_random_inputs(g, &r, 3.0);
+    int64_t plane = ax[0].len * ax[1].len, nh = max_out_length(&ax[0]), nw = max_out_length(&ax[1]), ny = nh * nw;
+    double x[64], want_y[2 * 64], want_dx[2 * 64];
+    int64_t want_idx[2 * 64];
+    assert_true(plane <= 64 && ny <= 64 && channels <= 2);
+    for (int c = 0; c < channels; c++) {
+        for (int64_t i = 0; i < plane; i++) {
+            if (x_given) lc_tensor_set(inputs[0], c * plane + i, x_given[c * plane + i]);
+            x[i] = lc_tensor_get(inputs[0], c * plane + i);
+            want_dx[c * plane + i] = 0;
+        }
+        for (int64_t o = 0; o < ny; o++) {
+            int64_t at = max_reference_choice(ax, x, o / nw, o % nw);
+            bool real_max = at >= 0 && (isnan(x[at]) || x[at] > -INFINITY);
+            want_y[c * ny + o] = real_max ? x[at] : -INFINITY;
+            want_idx[c * ny + o] = at;
+            if (at >= 0) want_dx[c * plane + at] += lc_tensor_get(inputs[1], c * ny + o);
+        }
+    }
+    double tol = dt == LC_F32 ? 1e-5 : 1e-12; /* y is exact; a dx may sum 13 gradients */
+    run_and_compare(g, inputs, true, want_y, channels * ny, want_dx, channels * plane, tol);
+    run_and_compare(g, inputs, false, want_y, channels * ny, want_dx, channels * plane, tol);
+    /* the indices program on both engines */
+    lc_graph *gi;
+    assert_ok(lc_module_graph_indices(m, dt, in, &gi));
+    int n_out = lc_graph_output_count(gi);
+    for (int jit = 0; jit < 2; jit++) {
+        lc_tensor *outs[3] = {NULL, NULL, NULL};
+        alarm(CASE_SECONDS);
+        if (jit) {
+            lc_graph *opt;
+            lc_program *p;
+            assert_ok(lc_pipeline_run_default(gi, false, NULL, &opt));
+            assert_ok(lc_compile(opt, NULL, &p));
+            assert_ok(lc_program_run(p, (const lc_tensor *const *)inputs, 1, outs, n_out));
+            lc_program_free(p);
+            lc_graph_free(opt);
+        } else {
+            assert_ok(lc_interp_run(gi, (const lc_tensor *const *)inputs, 1, outs, n_out));
+        }
+        alarm(0);
+        int64_t idx[2 * 64];
+        assert_ok(lc_maxpool_indices(m, in, (const lc_tensor *const *)&outs[1], n_out - 1, idx));
+        for (int64_t i = 0; i < channels * ny; i++)
+            if (idx[i] != want_idx[i])
+                fail_msg("%s (%s): index %lld is %lld, want %lld", spec, jit ? "jit" : "interp", (long long)i,
+                         (long long)idx[i], (long long)want_idx[i]);
+        for (int i = 0; i < n_out; i++) lc_tensor_free(outs[i]);
+    }
+    lc_graph_free(gi);
+    jit_free_tensors(inputs, 2);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+static void check_max1d(int64_t k, int64_t s, int64_t pad, int64_t dil, bool ceil_mode, int channels, lc_dtype dt,
+                        const double *x, uint64_t seed) {
+    char spec[256];
+    snprintf(spec, sizeof spec, "MaxPool1d(%lld, %lld, %lld, dilation=%lld, ceil_mode=%s)", (long long)k,
+             (long long)s, (long long)pad, (long long)dil, ceil_mode ? "True" : "False");
+    max_axis ax[2] = {{1, 1, 0, 1, 1, false}, {k, s, pad, dil, 12, ceil_mode}};
+    check_max(spec, ax, false, channels, dt, x, seed);
+}
+
+/* One window of 2^40, 2^62 and 2^63 - 2 slots over 12 elements (padding on both sides), and
+ * 13 overlapping ones (stride 1): the JIT walked every slot and the interpreter could not
+ * allocate the window. */
+static void test_maxpool_huge_windows(void **state) {
+    (void)state;
+    static const int64_t kernels[] = {P40, P62, INT64_MAX - 1};
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+        int64_t pad = kernels[i] / 2 < (INT64_MAX - 12) / 2 ? kernels[i] / 2 : (INT64_MAX - 12) / 2;
+        check_max1d(kernels[i], kernels[i], pad, 1, true, kernels[i] > P40 ? 1 : 2, i % 2 ? LC_F32 : LC_F64, NULL,
+                    50 + i);
+    }
+    check_max1d(P40, 1, P40 / 2, 1, false, 2, LC_F32, NULL, 53);
+    check_max1d(P40, 3, P40 / 2, 1, false, 2, LC_F64, NULL, 54);
+}
+
+/* Dilated windows longer than the input: 2^40 slots 2 apart (data at every other slot of a
+ * stretch in the middle), and 20 slots 2^40 apart (more than codegen unrolls; only slot 0
+ * reads data). */
+static void test_maxpool_huge_dilated_windows(void **state) {
+    (void)state;
+    check_max1d(P40, INT64_C(1) << 42, P40 / 2, 2, true, 2, LC_F64, NULL, 60);
+    check_max1d(P40, INT64_C(1) << 42, P40 / 2 - 1, 2, true, 2, LC_F32, NULL, 61);
+    check_max1d(20, INT64_C(1) << 45, 0, P40, true, 2, LC_F64, NULL, 62);
+    check_max1d(20, INT64_C(1) << 45, 3, P40, true, 2, LC_F32, NULL, 63);
+}
+
+/* A window whose real elements are all -inf chooses its first slot, here padding: y = -inf,
+ * no gradient, index -1 (walking only the data slots would choose the first real one); and a
+ * NaN wins wherever it is. */
+static void test_maxpool_huge_window_neg_inf_and_nan(void **state) {
+    (void)state;
+    double x[24];
+    for (int i = 0; i < 12; i++) x[i] = -INFINITY;
+    for (int i = 12; i < 24; i++) x[i] = i == 20 ? NAN : (double)i;
+    check_max1d(P40, P40, P40 / 2, 1, true, 2, LC_F64, x, 70);
+    check_max1d(P40, 1, P40 / 2, 1, false, 2, LC_F32, x, 71);
+    x[0] = 5; /* no padding before slot 0: an all -inf window (the rest) would choose x[0] */
+    for (int i = 1; i < 12; i++) x[i] = -INFINITY;
+    check_max1d(P40, P40, 0, 1, true, 2, LC_F64, x, 72);
+}
+
+/* MaxPool2d with a huge window along either axis (separable: the rows' column windows, then
+ * the rows). */
+static void test_maxpool2d_huge_windows(void **state) {
+    (void)state;
+    max_axis a[2] = {{P40, P40, P40 / 2, 1, 5, true}, {3, 1, 1, 1, 6, false}};
+    check_max("MaxPool2d((1099511627776, 3), (1099511627776, 1), (549755813888, 1), ceil_mode=True)", a, true, 1,
+              LC_F64, NULL, 80);
+    max_axis b[2] = {{2, 1, 1, 1, 5, false}, {P40, 1, P40 / 2, 1, 6, false}};
+    check_max("MaxPool2d((2, 1099511627776), (1, 1), (1, 549755813888))", b, true, 1, LC_F32, NULL, 81);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_avgpool_one_huge_window),
         cmocka_unit_test(test_avgpool_overlapping_huge_windows),
         cmocka_unit_test(test_lppool_huge_window),
         cmocka_unit_test(test_chain_into_huge_lp_window),
+        cmocka_unit_test(test_maxpool_huge_windows),
+        cmocka_unit_test(test_maxpool_huge_dilated_windows),
+        cmocka_unit_test(test_maxpool_huge_window_neg_inf_and_nan),
+        cmocka_unit_test(test_maxpool2d_huge_windows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,9 @@ static void test_input_overflow(void **state) {
     int y = -5;
     assert_fails(lc_expand(g, x, 0, 4, &y), LC_ERR_NOMEM, "expand: element count of the shape overflows");
     assert_fails(lc_unfold(g, x, 2, 1, 1, 0, 3, &y), LC_ERR_NOMEM, "unfold: element count of the shape overflows");
+    /* ... saying what was asked and the limit */
+    assert_fails(lc_unfold(g, x, 2, 1, 1, 0, 3, &y), LC_ERR_NOMEM,
+                 "[2147483648,2147483648,4,1] holds more than 2^63 - 1 elements, the most a count holds");
     int64_t big = P40;
     double one = 1;
     (void)one;
@@ -148,6 +151,31 @@ static void test_module_huge_inputs(void **state) {
 
 /* Zero-size inputs with huge other extents are valid and give zero-size results: the
  * interpreter's index arithmetic must not multiply the huge extents together. */
+/* Parameters too large to allocate: the module's message carries the tensor's, which says how
+ * many bytes were asked (the two once shared one buffer, and the message came out garbled). */
+static void test_params_cannot_allocate(void **state) {
+    (void)state;
+    lc_linear_params p = lc_linear_defaults(100000000, 100000000);
+    lc_module *m = (lc_module *)0x1;
+    assert_fails(lc_linear_new(&p, &m), LC_ERR_NOMEM,
+                 "Linear: cannot allocate its parameters: tensor: cannot allocate 40000000000000000 bytes");
+}
+
+/* A MaxPool whose dilated window is longer than the padded input reports the window's span,
+ * not a kernel_size nobody gave. */
+static void test_maxpool_span_too_long(void **state) {
+    (void)state;
+    lc_maxpool1d_params p = {17, INT64_C(1) << 42, 1, INT64_C(1) << 40, false, true};
+    lc_module *m;
+    assert_ok(lc_maxpool1d_new(&p, &m));
+    lc_shape out;
+    int64_t dims[3] = {1, 1, 12};
+    assert_fails(lc_module_output_shape(m, lc_shape_make(3, dims), &out), LC_ERR_SHAPE,
+                 "MaxPool1d: input length 12 with padding (1, 1) is shorter than the window span 17592186044417 "
+                 "(output length would be < 1)");
+    lc_module_free(m);
+}
+
 static void test_zero_size_huge_extents(void **state) {
     (void)state;
     const lc_shape shapes[] = {shape3(0, P40, P40), shape3(P40, 0, P40), shape3(0, P31, 4096)};
@@ -190,6 +218,8 @@ int main(void) {
         cmocka_unit_test(test_interp_cannot_allocate),
         cmocka_unit_test(test_module_huge_inputs),
         cmocka_unit_test(test_zero_size_huge_extents),
+        cmocka_unit_test(test_params_cannot_allocate),
+        cmocka_unit_test(test_maxpool_span_too_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -684,7 +684,8 @@ static void test_sizes(void **state) {
     expect_header_fails(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, "
                            "4294967296)}",
                         24, LC_ERR_PARSE,
-                        "shape (4294967296, 4294967296) has an element count that overflows");
+                        "shape (4294967296, 4294967296) has an element count that overflows: its 4-byte elements "
+                        "need more than 9223372036854775807 bytes, the most an array may hold");
     expect_header_fails(1, "{'descr': '<f8', 'fortran_order': False, 'shape': "
                            "(9223372036854775807,)}",
                         24, LC_ERR_PARSE, "element count that overflows");

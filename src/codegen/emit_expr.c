@@ -20,7 +20,8 @@ typedef struct reduce_ctx {
     double p;         /* scaled LP: exponent */
     LLVMValueRef m;   /* scaled LP: window max |x| */
     LLVMValueRef nan; /* scaled LP: accumulated "saw a NaN" (as float: 0 or NaN) */
-    bool wide;        /* scaled LP: float32 |x| widened to double, the parts taken in double */
+    bool wide;        /* scaled LP: float32 |x| widened to double, the parts taken in double;
+                         max_mask: the index carried in i64 */
 } reduce_ctx;
 
 /* idx without its axis `dim` (of `rank` axes): the index of a reduction's result, or of an
@@ -45,10 +46,20 @@ static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
 }
 
+/* max(ceil(v / d), 0) for d >= 1, without forming v + d - 1 (v may be near INT64_MAX). */
+static LLVMValueRef ceil_div_nonneg(emitter *e, LLVMValueRef v, int64_t d) {
+    if (d == 1) return imax_c(e, v, 0);
+    LLVMValueRef q = iadd_c(e, LLVMBuildSDiv(e->b, iadd_c(e, v, -1), LLVMConstInt(e->i64, (unsigned long long)d, 1), ""), 1);
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntSGT, v, LLVMConstInt(e->i64, 0, 0), ""), q,
+                           LLVMConstInt(e->i64, 0, 0), "");
+}
+
 /* LC_SPAN_DATA: the slots [from, to) of a window of n slots that read the input of the span's
  * unfold u, for the reduction's result index `idx` (its axis u.dim is the window o): slot j
- * reads position o·step - pad_lo + j. Both stay within [0, n], and to - from <= L even for
- * an o out of range (a checked edge), so the walk is short wherever it runs. */
+ * reads position o·step - pad_lo + j·dilation, so with b = pad_lo - o·step the slots from
+ * ceil(b / dilation) up to ceil((b + L) / dilation). Both stay within [0, n], and
+ * to - from <= L even for an o out of range (a checked edge), so the walk is short wherever
+ * it runs. */
 static void data_span(emitter *e, const lc_reduction_schedule *rs, const ix *idx, int64_t n,
                       LLVMValueRef *from, LLVMValueRef *to) {
     *from = *to = NULL;
@@ -58,8 +69,8 @@ static void data_span(emitter *e, const lc_reduction_schedule *rs, const ix *idx
     int64_t len = lc_graph_node(e->f->graph, u->inputs[0])->shape.dim[w.dim];
     LLVMValueRef base = LLVMBuildSub(e->b, LLVMConstInt(e->i64, (unsigned long long)w.pad_lo, 1),
                                      imul_c(e, idx[w.dim].v, w.step), "");
-    *from = imin_c(e, imax_c(e, base, 0), n);
-    *to = smax(e, imin_c(e, iadd_c(e, base, len), n), *from);
+    *from = imin_c(e, ceil_div_nonneg(e, base, w.dilation), n);
+    *to = smax(e, imin_c(e, ceil_div_nonneg(e, iadd_c(e, base, len), w.dilation), n), *from);
 }
 
 /* Reduction `rs` over its n terms as fuse scheduled it: the slots [from, to) one by one where
@@ -170,14 +181,18 @@ static void max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildSelect(e->b, takes_over(e, t[0], acc[0]), t[0], acc[0], "");
 }
 
-/* The terms of a first-maximum search: the value and its index along the axis (as a real:
- * shape rules keep the axis within 2^24, exact in f32). */
+/* Indices of an axis up to this long are carried in the element type (exact in f32, and the
+ * vectorized loop around a short window keeps one lane width); longer ones in i64. */
+#define MAX_INDEX_AS_REAL (INT64_C(1) << 24)
+
+/* The terms of a first-maximum search: the value and its index along the axis (a real, or an
+ * i64 when the axis is longer than MAX_INDEX_AS_REAL: reduce_ctx.wide). */
 static void value_and_index(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     reduce_ctx *r = ctx;
     ix xi[LC_MAX_RANK];
     reduce_index(r, j, xi);
     t[0] = lc_emit_value(e, r->x, xi);
-    t[1] = LLVMBuildSIToFP(e->b, j.v, LLVMTypeOf(t[0]), "");
+    t[1] = r->wide ? j.v : LLVMBuildSIToFP(e->b, j.v, LLVMTypeOf(t[0]), "");
 }
 
 /* (value, index) pairs: the larger value wins, a NaN over a number, and between equal values
@@ -188,7 +203,11 @@ static void first_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
                                     LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, t[0], t[0], ""),
                                                  LLVMBuildFCmp(e->b, LLVMRealUNO, acc[0], acc[0], ""), ""),
                                     "");
-    LLVMValueRef earlier = LLVMBuildAnd(e->b, same, LLVMBuildFCmp(e->b, LLVMRealOLT, t[1], acc[1], ""), "");
+    LLVMTypeKind kind = LLVMGetTypeKind(LLVMTypeOf(acc[1]));
+    if (kind == LLVMVectorTypeKind) kind = LLVMGetTypeKind(LLVMGetElementType(LLVMTypeOf(acc[1])));
+    LLVMValueRef lower = kind == LLVMIntegerTypeKind ? LLVMBuildICmp(e->b, LLVMIntSLT, t[1], acc[1], "")
+                                                     : LLVMBuildFCmp(e->b, LLVMRealOLT, t[1], acc[1], "");
+    LLVMValueRef earlier = LLVMBuildAnd(e->b, same, lower, "");
     LLVMValueRef take = LLVMBuildOr(e->b, takes_over(e, t[0], acc[0]), earlier, "");
     acc[0] = LLVMBuildSelect(e->b, take, t[0], acc[0], "");
     acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
@@ -873,12 +892,21 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         int dim = (int)n->attr[LC_REDUCE_DIM];
         ix rest[LC_MAX_RANK];
         drop_axis(n->shape.rank, dim, idx, rest);
-        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, false};
+        int64_t len = n->shape.dim[dim];
+        bool wide = len > MAX_INDEX_AS_REAL;
+        reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, wide};
         lc_reducer red = {2, value_and_index, first_max_of, &r};
-        LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY), real_const(e, dt, INFINITY)};
-        emit_scheduled_reduce(e, node, dt, n->shape.dim[dim], rest, &red, acc);
-        LLVMValueRef here = LLVMBuildSIToFP(e->b, idx[dim].v, real_type(e, dt), "");
-        LLVMValueRef chosen = LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[1], here, "");
+        LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY),
+                               wide ? LLVMConstInt(e->i64, (unsigned long long)INT64_MAX, 1) : real_const(e, dt, INFINITY)};
+        emit_scheduled_reduce(e, node, dt, len, rest, &red, acc);
+        LLVMValueRef zero = wide ? LLVMConstInt(e->i64, 0, 0) : real_const(e, dt, 0.0);
+        if (lc_kernel_reduction(e->k, node)->span == LC_SPAN_DATA) /* the slots walked were the data: */
+            acc[1] = LLVMBuildSelect(e->b, /* a window of -inf alone still chooses its first slot */
+                                     LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[0], real_const(e, dt, -INFINITY), ""),
+                                     zero, acc[1], "");
+        LLVMValueRef chosen = wide ? LLVMBuildICmp(e->b, LLVMIntEQ, acc[1], idx[dim].v, "")
+                                   : LLVMBuildFCmp(e->b, LLVMRealOEQ, acc[1],
+                                                   LLVMBuildSIToFP(e->b, idx[dim].v, real_type(e, dt), ""), "");
         return LLVMBuildSelect(e->b, chosen, real_const(e, dt, 1.0), real_const(e, dt, 0.0), "");
     }
     case LC_OP_COUNT:

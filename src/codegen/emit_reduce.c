@@ -85,11 +85,10 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
                            LLVMValueRef *acc) {
     unsigned lanes = partial_lanes(ty);
     int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
-    LLVMTypeRef vty = LLVMVectorType(ty, lanes);
     LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
         LC_ASSERT(LLVMIsConstant(acc[a])); /* identities are constants */
-        ident[a] = vacc[a] = splat(acc[a], lanes);
+        ident[a] = vacc[a] = splat(acc[a], lanes); /* each of its own type (a max's index may be an i64) */
     }
     /* peeled (fuse's lc_reduction_schedule.peeled): trip 0 here, trips 1 .. trips-2 in the
      * loop, trip trips-1 after it; the same terms into the same lanes in the same order */
@@ -106,7 +105,7 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
     LLVMBuildBr(e->b, head);
     LLVMPositionBuilderAtEnd(e->b, head);
     LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
-    for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, vty, "acc");
+    for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "acc");
     LLVMValueRef vt[LC_EMIT_MAX_ACC];
     pack_terms(e, r, base, 0, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, ident, vt);
     r->accumulate(e, vacc, vt);

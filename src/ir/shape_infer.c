@@ -18,8 +18,11 @@ static lc_status check_shape(const char *op, const lc_shape *s) {
         if (s->dim[i] < 0)
             return lc_fail(LC_ERR_SHAPE, "%s: dimension %d must be >= 0, got %" PRId64, op, i,
                            s->dim[i]);
-        if (s->dim[i] > 0 && numel > INT64_MAX / s->dim[i])
-            return lc_fail(LC_ERR_NOMEM, "%s: element count of the shape overflows", op);
+        if (s->dim[i] > 0 && numel > INT64_MAX / s->dim[i]) {
+            char shape[LC_MAX_RANK * 22 + 4];
+            return lc_fail(LC_ERR_NOMEM, "%s: element count of the shape overflows: %s holds more than "
+                           "2^63 - 1 elements, the most a count holds", op, lc_shape_str(s, shape, sizeof shape));
+        }
         numel *= s->dim[i];
     }
     return LC_OK;
@@ -194,10 +197,6 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
         break;
     case LC_OP_MAX_MASK:
         LC_TRY(check_dim(op, "dim", a[LC_REDUCE_DIM], s.rank));
-        /* the compiled mask carries the first maximum's index in the element type */
-        if (s.dim[a[LC_REDUCE_DIM]] > (INT64_C(1) << 24))
-            return lc_fail(LC_ERR_SHAPE, "max_mask: axis %" PRId64 " may hold at most 2^24 elements, got %" PRId64,
-                           a[LC_REDUCE_DIM], s.dim[a[LC_REDUCE_DIM]]);
         break;
     case LC_OP_COUNT:
         return lc_fail(LC_ERR_INVALID_ARG, "node %%%d: unknown op", index);

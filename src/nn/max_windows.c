@@ -2,6 +2,7 @@
  * way, its windows as one unfold padded with -inf (padding never wins), and their repr. */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn/module_internal.h"
 #include "nn/pool_geometry.h"
@@ -22,11 +23,13 @@ lc_status lc_maxpool_check_axis(const char *who, int64_t kernel, int64_t *stride
 
 lc_status lc_maxpool_windows(const char *who, lc_graph *g, int x, int axis, int64_t kernel, int64_t stride,
                              int64_t padding, int64_t dilation, bool ceil_mode, const char *prefix, int *out) {
-    /* PyTorch's length rule with the window's span in place of the kernel */
-    int64_t span = dilation * (kernel - 1) + 1;
+    /* PyTorch's length rule with the window's span in place of the kernel (a too-short input
+     * is reported against that span, not as a kernel_size nobody gave) */
+    const lc_node *xn = lc_graph_node(g, x);
+    const char *axis_name = strcmp(who, "MaxPool2d") != 0 ? "length" : axis == xn->shape.rank - 1 ? "width" : "height";
+    lc_pool_axis a = {axis, axis_name, kernel, stride, padding, padding, dilation, ceil_mode};
     lc_pool1d_geometry geo;
-    LC_TRY(lc_pool1d_geometry_compute(who, lc_graph_node(g, x)->shape.dim[axis], span, stride, padding,
-                                      ceil_mode, &geo));
+    LC_TRY(lc_pool_geometry_compute(who, xn->shape.dim[axis], &a, &geo));
     LC_TRY(lc_unfold_neg_inf_pad(g, x, axis, kernel, stride, padding, geo.pad_hi, dilation, out));
     return lc_module_name_node(g, *out, prefix, who, NULL);
 }

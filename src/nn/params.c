@@ -39,7 +39,10 @@ lc_status lc_module_add_params(lc_module *m, const char *who, int64_t fan_in, in
             lc_tensor_free(m->params[i]);
             m->params[i] = NULL;
         }
-        return lc_fail(st, "%s: cannot allocate its parameters: %s", who, lc_last_error());
+        /* the tensor's message, copied: lc_fail writes the buffer lc_last_error reads */
+        char why[256];
+        snprintf(why, sizeof why, "%s", lc_last_error());
+        return lc_fail(st, "%s: cannot allocate its parameters: %s", who, why);
     }
     m->n_params = n;
     m->fan_in = fan_in;

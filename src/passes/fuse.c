@@ -554,13 +554,17 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     return LC_OK;
 }
 
-lc_status lc_fuse(const lc_graph *g, lc_fused **out) {
+lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     *out = NULL;
-    LC_TRY(lc_graph_verify(g));
+    LC_TRY(lc_graph_verify(given));
     lc_fused *f = calloc(1, sizeof *f);
     if (!f) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
-    lc_status st = lc_graph_clone(g, &f->graph);
+    /* the LP backward in its stable form even where simplify did not run (lp_norm.h); a graph
+     * that has it already, or has no LP norm, is fused as given */
+    lc_status st = lc_lp_backward_stable(given, &f->graph);
+    if (st == LC_OK && !f->graph) st = lc_graph_clone(given, &f->graph);
     if (st != LC_OK) { free(f); return st; }
+    const lc_graph *g = f->graph;
     int n = lc_graph_node_count(g);
     f->n_inputs = lc_graph_input_count(g);
     f->n_outputs = lc_graph_output_count(g);
@@ -753,9 +757,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     if (rs && rs->span == LC_SPAN_DATA) {
         const lc_node *u = lc_graph_node(f->graph, rs->span_unfold);
         lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: only the at most %" PRId64
-                         " slots reading the input of %%%d, one by one (the others are padding, 0)%s]",
+                         " slots reading the input of %%%d, one by one (the others are padding, %s)%s]",
                          rs->terms, lc_graph_node(f->graph, u->inputs[0])->shape.dim[u->attr[LC_UNFOLD_DIM]],
-                         rs->span_unfold, rescue);
+                         rs->span_unfold, u->attr[LC_UNFOLD_NEG_INF_PAD] ? "-inf" : "0", rescue);
         return;
     }
     if (rs) {

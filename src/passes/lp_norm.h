@@ -42,4 +42,11 @@ static inline bool lc_lp_norm_scaled(double p) {
     return p > LC_LP_SCALE_MIN_P || p < 1.0 / LC_LP_SCALE_MIN_P;
 }
 
+/* A copy of `in` with simplify's LP backward rewrite applied (simplify_lp.c: the product
+ * S^(1/p - 1) · A^(p - 1) as (A / y)^(p - 1), the matcher simplify itself uses) and nothing
+ * else, or *out = NULL when `in` holds no such product. Fuse applies it, so a graph compiled
+ * without the pass pipeline (lc_compile straight after lc_autodiff) gets the form that stays
+ * finite for large p too. */
+lc_status lc_lp_backward_stable(const lc_graph *in, lc_graph **out);
+
 #endif

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "passes/lp_norm.h"
 #include "passes/pass.h"
 #include "passes/rebuild.h"
 #include "passes/simplify.h"
@@ -235,4 +236,45 @@ lc_status lc_pass_simplify(const lc_graph *in, lc_graph **out) {
     if (st == LC_OK) st = lc_rebuild_finish(&rb, out);
     lc_rebuild_abort(&rb);
     return st == LC_OK ? LC_OK : lc_fail_prefix(st, "simplify");
+}
+
+/* ---- the LP backward rewrite alone (lp_norm.h, lc_lp_backward_stable) ---- */
+
+static lc_status lp_backward_all(lc_rebuild *rb) {
+    lc_simplify s = {.g = rb->out};
+    lc_status st = LC_OK;
+    for (int i = 0; st == LC_OK && i < lc_graph_node_count(rb->in); i++) {
+        const lc_node *n = lc_graph_node(rb->in, i);
+        int in[LC_MAX_INPUTS] = {-1, -1};
+        for (int k = 0; k < lc_op_get_info(n->op)->arity; k++) in[k] = rb->map[n->inputs[k]];
+        int first = lc_graph_node_count(rb->out), result = -1;
+        bool done = false;
+        if (n->op == LC_OP_MUL) st = lc_simp_lp_backward(&s, in[0], in[1], &done, &result);
+        if (st == LC_OK && !done) st = lc_rebuild_append(rb, n, in, &result);
+        rb->map[i] = result;
+        if (st == LC_OK && result >= first) st = name_built(rb->out, n->name, first, result);
+    }
+    free(s.nonneg);
+    return st;
+}
+
+lc_status lc_lp_backward_stable(const lc_graph *in, lc_graph **out) {
+    *out = NULL;
+    lc_simplify probe = {.g = (lc_graph *)in}; /* read only: the matcher builds nothing */
+    bool found = false;
+    for (int i = 0; !found && i < lc_graph_node_count(in); i++) {
+        const lc_node *n = lc_graph_node(in, i);
+        found = n->op == LC_OP_MUL && lc_simp_lp_backward_matches(&probe, n->inputs[0], n->inputs[1]);
+    }
+    free(probe.nonneg);
+    if (!found) return LC_OK;
+    lc_rebuild rb;
+    lc_graph *rewritten = NULL;
+    lc_status st = lc_rebuild_begin(&rb, in);
+    if (st == LC_OK) st = lp_backward_all(&rb);
+    if (st == LC_OK) st = lc_rebuild_finish(&rb, &rewritten);
+    lc_rebuild_abort(&rb);
+    if (st == LC_OK) st = lc_pass_dce(rewritten, out); /* the literal factors are dead now */
+    lc_graph_free(rewritten);
+    return st == LC_OK ? LC_OK : lc_fail_prefix(st, "LP backward");
 }

@@ -50,6 +50,8 @@ lc_status lc_simp_fold_product_constants(lc_simplify *s, int a, int b, bool *don
  * expand(pow_zp(S, 1/p − 1)) and pow(A, p − 1) of S = sum(pow(A, p)), rebuild it with
  * pow(div_safe(A, expand(y)), p − 1), y = pow(S, 1/p). *done says whether it fired. */
 lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out);
+/* Whether a·b is such a product (nothing is built; s->g is only read). */
+bool lc_simp_lp_backward_matches(lc_simplify *s, int a, int b);
 
 /* Facts about values (simplify_facts.c). */
 /* True when node i is never negative (NaN allowed): abs, even and fractional powers, and what

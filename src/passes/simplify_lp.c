@@ -178,12 +178,23 @@ static lc_status build(lc_simplify *s, const lp_match *m, int *out) {
     return lc_simp_product(s, factors, n, out);
 }
 
+static bool match_product(lc_simplify *s, int a, int b, lp_match *m, lc_shape *full) {
+    if (!lc_simp_factors(s->g, a, &m->top) || !lc_simp_factors(s->g, b, &m->top)) return false;
+    *full = lc_simp_broadcast(&lc_graph_node(s->g, a)->shape, &lc_graph_node(s->g, b)->shape);
+    return find_match(s, m, full);
+}
+
+bool lc_simp_lp_backward_matches(lc_simplify *s, int a, int b) {
+    lp_match m = {0};
+    lc_shape full;
+    return match_product(s, a, b, &m, &full);
+}
+
 lc_status lc_simp_lp_backward(lc_simplify *s, int a, int b, bool *done, int *out) {
     *done = false;
     lp_match m = {0};
-    if (!lc_simp_factors(s->g, a, &m.top) || !lc_simp_factors(s->g, b, &m.top)) return LC_OK;
-    lc_shape full = lc_simp_broadcast(&lc_graph_node(s->g, a)->shape, &lc_graph_node(s->g, b)->shape);
-    if (!find_match(s, &m, &full)) return LC_OK;
+    lc_shape full;
+    if (!match_product(s, a, b, &m, &full)) return LC_OK;
     LC_TRY(build(s, &m, out));
     if (!lc_shape_equal(&lc_graph_node(s->g, *out)->shape, &full))
         return lc_fail(LC_ERR_INTERNAL, "LP backward rewrite changed the product's shape");

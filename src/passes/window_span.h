@@ -12,7 +12,10 @@
  * that every term is ±0 wherever u reads padding (so skipping those slots changes no bit of
  * the sum, which starts at +0), or -1 when there is none or the terms' expression is too deep
  * to look through. The terms must reach u through abs, sign, pow, add, mul and div only,
- * with u's shape all the way (so u's index is the term's index). */
+ * with u's shape all the way (so u's index is the term's index).
+ * For a max or max_mask over its input's last axis: that input itself when it is an unfold
+ * padded with -inf (a max pool's windows), whose padding slots never change the maximum
+ * (max_mask's choice among a window of -inf alone, its first slot, is codegen's to keep). */
 int lc_window_span_unfold(const lc_graph *g, int sum);
 
 #endif

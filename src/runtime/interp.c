@@ -38,8 +38,8 @@ static axis_split split_at(const lc_shape *s, int dim) {
  * stores every slot. A value whose rows are mostly one repeated number stores `width` slots of
  * row r from first[r] on, and rest[r] stands for each of its other slots: an unfold whose
  * windows are longer than its input keeps only the slots that can read data (every other slot
- * reads padding, 0), an expand along the last axis keeps none, and the elementwise ops, sums
- * and folds over them carry that on. So a window of 2^40 slots over 12 elements costs 12
+ * reads padding, 0 or -inf), an expand along the last axis keeps none, and the elementwise
+ * ops, sums, maxima and folds over them carry that on. So a window of 2^40 slots over 12 elements costs 12
  * numbers and its sum 12 additions, while every slot still reads as its own value
  * (value_at): the ops stay written from their definitions. */
 typedef struct value {
@@ -102,9 +102,14 @@ static lc_status densify(value *v, const lc_shape *s, int node) {
     return LC_OK;
 }
 
-/* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j][b], 0 outside [0, L). The rows are
- * (a, o, b); windows longer than L store only L slots of each, placed over the slots
- * that read [0, L). */
+/* The first slot j >= 0 of a window whose position b' + j*dil is >= 0, for b' = -b (slot j
+ * reads o*step - pad_lo + j*dil): ceil(b / dil), 0 when b <= 0. */
+static int64_t first_slot_at_or_past(int64_t b, int64_t dil) { return b > 0 ? (b - 1) / dil + 1 : 0; }
+
+/* unfold: out[a][o][b][j] = x[a][o*step - pad_lo + j*dilation][b], the pad value (0 or -inf)
+ * outside [0, L). The rows are (a, o, b); windows longer than L store only L slots of each,
+ * placed over the slots that read [0, L) (at most L of them, consecutive, with any
+ * dilation). */
 static lc_status eval_unfold(const lc_node *n, int node, const lc_node *xn, const lc_wide *x, value *out) {
     lc_window w = lc_window_of(n);
     int dim = w.dim;
@@ -112,20 +117,17 @@ static lc_status eval_unfold(const lc_node *n, int node, const lc_node *xn, cons
     lc_wide pad = lc_wide_from_double(n->attr[LC_UNFOLD_NEG_INF_PAD] ? -INFINITY : 0.0);
     axis_split in = split_at(&xn->shape, dim);
     int64_t windows = n->shape.dim[dim];
-    /* compact only where every slot outside the data reads 0 (no dilation, zero padding) */
-    bool may_compact = dil == 1 && !n->attr[LC_UNFOLD_NEG_INF_PAD];
-    int64_t width = may_compact && size > in.extent ? in.extent : size;
+    int64_t width = size > in.extent ? in.extent : size;
     LC_TRY(value_alloc(out, &n->shape, width, node));
     for (int64_t a = 0; a < in.outer; a++)
         for (int64_t o = 0; o < windows; o++)
             for (int64_t b = 0; b < in.inner; b++) {
                 int64_t row = (a * windows + o) * in.inner + b, first = 0;
-                if (out->first) { /* the slots reading [0, L) start at lo - o*step */
-                    first = lo - o * step;
+                if (out->first) { /* the slots reading [0, L) start at ceil((lo - o*step) / dil) */
+                    first = first_slot_at_or_past(lo - o * step, dil);
                     if (first > size - width) first = size - width;
-                    if (first < 0) first = 0;
                     out->first[row] = first;
-                    out->rest[row] = lc_wide_from_double(0.0);
+                    out->rest[row] = pad;
                 }
                 for (int64_t k = 0; k < width; k++) {
                     int64_t pos = o * step - lo + (first + k) * dil; /* < padded length: fits */
@@ -149,13 +151,10 @@ static void eval_fold(const lc_node *n, const lc_node *xn, const value *x, lc_wi
     for (int64_t a = 0; a < res.outer; a++)
         for (int64_t o = 0; o < windows; o++)
             for (int64_t b = 0; b < res.inner; b++) {
-                int64_t j0 = 0, j1 = size;
-                if (dil == 1) { /* only the slots with pos in [0, length): pos = 0 at j = lo - o*step */
-                    j0 = lo - o * step;
-                    j1 = j0 + length;
-                    if (j0 < 0) j0 = 0;
-                    if (j1 > size) j1 = size;
-                }
+                /* only the slots with pos in [0, length) */
+                int64_t j0 = first_slot_at_or_past(lo - o * step, dil);
+                int64_t j1 = first_slot_at_or_past(lo - o * step + length, dil);
+                if (j1 > size) j1 = size;
                 for (int64_t j = j0; j < j1; j++) {
                     int64_t pos = o * step - lo + j * dil; /* < padded length: fits */
                     if (pos >= 0 && pos < length) {
@@ -228,6 +227,53 @@ static int64_t first_max_at(const lc_wide *x, int64_t extent, int64_t stride) {
         }
     }
     return at;
+}
+
+/* first_max_at over row r of a compact value: its slots in order are `rest` before the stored
+ * ones, the stored ones, then `rest` again, so only the first slot of each run of rest can be
+ * chosen. */
+static int64_t first_max_in_row(const value *x, int64_t r) {
+    int64_t before = x->first[r], after = x->extent - before - x->width;
+    int64_t slot[3] = {-1, -1, -1}, at;
+    if (before > 0) slot[0] = 0;
+    if (x->width > 0 && (at = first_max_at(&x->data[r * x->width], x->width, 1)) >= 0) slot[1] = before + at;
+    if (after > 0) slot[2] = before + x->width;
+    int64_t best = -1;
+    for (int k = 0; k < 3; k++) {
+        if (slot[k] < 0) continue;
+        lc_wide v = value_at(x, r, slot[k]);
+        if (lc_wide_is_nan(v)) return slot[k];
+        if (best < 0 ? lc_wide_greater(v, lc_wide_from_double(-INFINITY)) : lc_wide_greater(v, value_at(x, r, best)))
+            best = slot[k];
+    }
+    return best;
+}
+
+/* max and max_mask over the last axis of a compact value (out compact too for max_mask: each
+ * row stores x's width of slots, moved where needed to hold the chosen one; rest 0). */
+static lc_status eval_max_rows(const lc_node *n, int node, const value *x, value *out) {
+    bool mask = n->op == LC_OP_MAX_MASK;
+    int64_t width = x->width > 0 ? x->width : 1;
+    if (mask) LC_TRY(value_alloc(out, &n->shape, width < x->extent ? width : x->extent, node));
+    else LC_TRY(value_alloc_dense(out, &n->shape, node));
+    for (int64_t r = 0; r < x->rows; r++) {
+        int64_t at = first_max_in_row(x, r);
+        if (!mask) {
+            out->data[r] = at < 0 ? lc_wide_from_double(-INFINITY) : value_at(x, r, at);
+            continue;
+        }
+        if (at < 0) at = 0;
+        int64_t first = 0;
+        if (out->first) {
+            first = x->first[r];
+            if (at < first || at >= first + out->width) first = at < x->extent - out->width ? at : x->extent - out->width;
+            out->first[r] = first;
+            out->rest[r] = lc_wide_from_double(0.0);
+        }
+        for (int64_t k = 0; k < out->width; k++)
+            out->data[r * out->width + k] = lc_wide_from_double(first + k == at ? 1.0 : 0.0);
+    }
+    return LC_OK;
 }
 
 /* max over axis dim: the first maximum's value (-inf when none beats -inf). */
@@ -319,7 +365,7 @@ static lc_wide operand_at(const operand *p, int64_t j) { return value_at(p->v, p
 /* Widen [*lo, *hi) (empty while lo >= hi) by the slots the operand stores along the row: none
  * when it does not run along it, all of them when it is dense. */
 static void operand_span(const operand *p, int64_t extent, int64_t *lo, int64_t *hi) {
-    if (!p->along) return;
+    if (!p->along || (p->v->first && p->v->width == 0)) return; /* none stored (an expand) */
     int64_t a = p->v->first ? p->v->first[p->row] : 0, b = p->v->first ? a + p->v->width : extent;
     if (*lo >= *hi) {
         *lo = a;
@@ -337,9 +383,24 @@ static void next_row(const lc_shape *s, int64_t *lead) { /* odometer over every 
     }
 }
 
+/* Whether operand k's stored slots of this row give the op's result that its rest would: then
+ * they need not be stored in the output (a max pool's mask, 1 at a padding slot, times its
+ * coordinates, 0 there, stores only the coordinates' slots, not the hull of both). */
+static bool stored_slots_redundant(const lc_node *n, const operand *p, int k, int64_t extent) {
+    const value *v = p[k].v;
+    if (!p[k].along || !v->first) return false;
+    for (int64_t j = v->first[p[k].row]; j < v->first[p[k].row] + v->width && j < extent; j++) {
+        lc_wide other = operand_at(&p[1 - k], j), mine = operand_at(&p[k], j), rest = v->rest[p[k].row];
+        lc_wide got = k == 0 ? binary_of(n, mine, other) : binary_of(n, other, mine);
+        lc_wide alt = k == 0 ? binary_of(n, rest, other) : binary_of(n, other, rest);
+        if (memcmp(&got, &alt, sizeof got) != 0) return false;
+    }
+    return true;
+}
+
 /* A binary op with broadcasting. Each output row stores the hull of what its operands store
- * along it (all of it where an operand is dense), so the slots outside are outside both
- * operands' stored slots and are op(rest, rest). */
+ * along it (all of it where an operand is dense; not what an operand stores redundantly), so
+ * the slots outside are op(rest, rest). */
 static lc_status eval_binary(const lc_node *n, int node, const lc_node *an, const value *a,
                              const lc_node *bn, const value *b, value *out) {
     const lc_shape *s = &n->shape;
@@ -349,20 +410,18 @@ static lc_status eval_binary(const lc_node *n, int node, const lc_node *an, cons
     int64_t lead[LC_MAX_RANK] = {0};
     for (int64_t r = 0; r < rows.outer; r++, next_row(s, lead)) {
         int64_t lo = 0, hi = 0;
-        for (int k = 0; k < 2; k++) {
-            operand_locate(&p[k], s, lead);
-            operand_span(&p[k], extent, &lo, &hi);
-        }
+        for (int k = 0; k < 2; k++) operand_locate(&p[k], s, lead);
+        for (int k = 0; k < 2; k++)
+            if (!stored_slots_redundant(n, p, k, extent)) operand_span(&p[k], extent, &lo, &hi);
         if (hi - lo > width) width = hi - lo;
     }
     LC_TRY(value_alloc(out, s, width, node));
     memset(lead, 0, sizeof lead);
     for (int64_t r = 0; r < rows.outer; r++, next_row(s, lead)) {
         int64_t lo = 0, hi = 0, first = 0;
-        for (int k = 0; k < 2; k++) {
-            operand_locate(&p[k], s, lead);
-            operand_span(&p[k], extent, &lo, &hi);
-        }
+        for (int k = 0; k < 2; k++) operand_locate(&p[k], s, lead);
+        for (int k = 0; k < 2; k++)
+            if (!stored_slots_redundant(n, p, k, extent)) operand_span(&p[k], extent, &lo, &hi);
         if (out->first) {
             first = lo >= hi ? 0 : lo < extent - width ? lo : extent - width;
             out->first[r] = first;
@@ -425,12 +484,14 @@ static lc_status eval_node(const lc_graph *g, int i, value *values, const lc_ten
         eval_reduce(n, xn, x->data, out->data);
         return LC_OK;
     case LC_OP_MAX:
-        LC_TRY(densify(x, &xn->shape, in0));
-        LC_TRY(value_alloc_dense(out, &n->shape, i));
-        eval_max(n, xn, x->data, out->data);
-        return LC_OK;
     case LC_OP_MAX_MASK:
+        if (x->first && n->attr[LC_REDUCE_DIM] == xn->shape.rank - 1) return eval_max_rows(n, i, x, out);
         LC_TRY(densify(x, &xn->shape, in0));
+        if (n->op == LC_OP_MAX) {
+            LC_TRY(value_alloc_dense(out, &n->shape, i));
+            eval_max(n, xn, x->data, out->data);
+            return LC_OK;
+        }
         LC_TRY(value_alloc_dense(out, &n->shape, i));
         eval_max_mask(n, x->data, out->data);
         return LC_OK;

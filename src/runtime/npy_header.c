@@ -213,8 +213,10 @@ static lc_status check_shape(const lc_npy_value *shape, size_t elem_size, lc_sha
         }
         if (total > limit / d) {
             char text[160];
-            return lc_fail(LC_ERR_PARSE, "shape %s has an element count that overflows",
-                           lc_npy_format_shape(&s, text, sizeof text));
+            return lc_fail(LC_ERR_PARSE, "shape %s has an element count that overflows: its %llu-byte "
+                           "elements need more than %llu bytes, the most an array may hold",
+                           lc_npy_format_shape(&s, text, sizeof text), (unsigned long long)elem_size,
+                           (unsigned long long)limit);
         }
         total *= d;
     }

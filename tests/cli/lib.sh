@@ -16,6 +16,22 @@ fail() {
     FAILS=$((FAILS + 1))
 }
 
+# skip_under_wrapper [--sanitizer] WHY: exit 77 (ctest's skip) when $LUCIDC is a wrapper script
+# (the valgrind pass runs lucidc under memcheck through one) or, with --sanitizer, a sanitizer
+# build; WHY says what does not hold there.
+skip_under_wrapper() {
+    local sanitizer=false
+    if [ "$1" = --sanitizer ]; then sanitizer=true; shift; fi
+    if [ "$(head -c 2 "$LUCIDC")" = '#!' ]; then
+        echo "skip: $LUCIDC is a wrapper script; $1" >&2
+        exit 77
+    fi
+    if $sanitizer && ldd "$LUCIDC" 2>/dev/null | grep -qE 'lib(asan|tsan|hwasan)'; then
+        echo "skip: $LUCIDC is a sanitizer build; $1" >&2
+        exit 77
+    fi
+}
+
 # run_lucidc ARGS...: runs lucidc, stdout in $TMP/out, stderr in $TMP/err, status in $RC.
 run_lucidc() {
     "$LUCIDC" "$@" >"$TMP/out" 2>"$TMP/err"

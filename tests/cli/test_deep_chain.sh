@@ -8,10 +8,7 @@
 # A scale test: under a wrapper (the valgrind pass runs lucidc under memcheck) 100,000-node
 # graphs take far longer than the suite allows; memory errors on these paths are the plain
 # and sanitizer runs' to find (ctest runs this script against the ASan build too).
-if [ "$(head -c 2 "$LUCIDC")" = '#!' ]; then
-    echo "skip: $LUCIDC is a wrapper script; a 100,000-node chain under it is too slow" >&2
-    exit 77
-fi
+skip_under_wrapper "a 100,000-node chain under it is too slow"
 
 N=100000
 # chain FILE OP: %i = OP(%i-1) (abs) or mul(%i-1, %0), f64[1,1,4].

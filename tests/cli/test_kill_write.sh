@@ -5,10 +5,7 @@
 # points: as soon as the temporary has its first bytes, and at staggered delays.
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(head -c 2 "$LUCIDC")" = '#!' ]; then
-    echo "skip: $LUCIDC is a wrapper script; the kill must reach lucidc itself" >&2
-    exit 77
-fi
+skip_under_wrapper "the kill must reach lucidc itself"
 
 # x: f32 (1, 4, 4M) of ones, 64 MiB of data; AvgPool1d(1) returns it as it is.
 npy_ones() { # FILE SHAPE-TEXT ELEMENTS

@@ -9,10 +9,7 @@
 # allocator, so neither can run under `ulimit -v`: the test skips itself there (exit 77).
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(head -c 2 "$LUCIDC")" = '#!' ] || ldd "$LUCIDC" 2>/dev/null | grep -qE 'lib(asan|tsan|hwasan)'; then
-    echo "skip: $LUCIDC is a wrapper script or a sanitizer build; ulimit -v does not apply" >&2
-    exit 77
-fi
+skip_under_wrapper --sanitizer "ulimit -v does not apply"
 
 # x: f32 (4, 16, 16384), 4 MiB of zeros after its header; seed: AvgPool1d(2)'s output shape.
 npy_zeros() { # FILE SHAPE-TEXT ELEMENTS

@@ -32,6 +32,26 @@ expect_error 2 "lucidc: --grad-in: *" \
 only "$TMP/o" y.npy
 rm -f "$TMP/o/y.npy"
 
+# An output whose directory cannot take a new file leaves no earlier output: a path under a
+# regular file, /proc (which refuses new files even to root), and, where the test does not run
+# as root, a directory without write permission.
+touch "$TMP/plain"
+expect_error 2 "lucidc: --grad-in: $TMP/plain/gx.npy: Not a directory" \
+    run --module "$M" --input "$X" --out "$TMP/o/y.npy" --grad-out "$G" --grad-in "$TMP/plain/gx.npy"
+only "$TMP/o"
+if [ -d /proc/self ]; then
+    expect_error 2 "lucidc: --grad-in: /proc/gx.npy: cannot write: *" \
+        run --module "$M" --input "$X" --out "$TMP/o/y.npy" --grad-out "$G" --grad-in /proc/gx.npy
+    only "$TMP/o"
+fi
+if [ "$(id -u)" != 0 ]; then
+    mkdir "$TMP/ro" && chmod 555 "$TMP/ro"
+    expect_error 2 "lucidc: --grad-in: $TMP/ro/gx.npy: *" \
+        run --module "$M" --input "$X" --out "$TMP/o/y.npy" --grad-out "$G" --grad-in "$TMP/ro/gx.npy"
+    only "$TMP/o"
+    only "$TMP/ro"
+fi
+
 # A later output that fails while being written (a full device) leaves no earlier file.
 if [ -n "$DEV" ]; then
     expect_error 2 "lucidc: --grad-in: $DEV/full: cannot write: No space left on device" \

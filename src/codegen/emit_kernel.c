@@ -265,6 +265,11 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
 typedef struct scalar_ranges {
     LLVMValueRef from[MAX_SCALAR_RANGES], to[MAX_SCALAR_RANGES];
     int n_edges, n_redo; /* the edges first, then the ranges to redo */
+    /* Whether the body keeps its bounds checks: it does, unless no check can fail anywhere
+     * in the loop's domain (the interior [ilo, ihi] covers it), where it is emitted without
+     * them, as the interior is. */
+    bool checked;
+    int64_t ilo, ihi;
 } scalar_ranges;
 
 static void add_edge(scalar_ranges *s, LLVMValueRef from, LLVMValueRef to) {
@@ -282,13 +287,17 @@ static void add_redo(emitter *e, scalar_ranges *s, LLVMValueRef from, LLVMValueR
     s->n_redo++;
 }
 
-/* for r in the ranges: for i in [from[r], to[r]): the body, checked, scalar. */
+/* for r in the ranges: for i in [from[r], to[r]): the body, scalar. */
 static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef row_base,
                              const ix *row_idx, bool window) {
     int n = s->n_edges + s->n_redo;
     if (n == 0) return;
+    if (!s->checked) {
+        e->ilo = s->ilo;
+        e->ihi = s->ihi;
+    }
     if (n == 1 && s->n_redo == 0) {
-        emit_inner_loop(e, s->from[0], s->to[0], row_base, row_idx, true, window, true);
+        emit_inner_loop(e, s->from[0], s->to[0], row_base, row_idx, s->checked, window, true);
         return;
     }
     LLVMValueRef count = LLVMConstInt(e->i64, (unsigned long long)s->n_edges, 0);
@@ -306,45 +315,77 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
         from = LLVMBuildSelect(e->b, here, s->from[k], from, "");
         to = LLVMBuildSelect(e->b, here, s->to[k], to, "");
     }
-    emit_inner_loop(e, from, to, row_base, row_idx, true, window, true);
+    emit_inner_loop(e, from, to, row_base, row_idx, s->checked, window, true);
     loop_end(e, &l, true);
 }
 
-/* The vectorized loop over [from, to): over the unchecked interior [a, b) the checks allow
- * (lo..hi of count), which it returns, leaving the edges [from, a) and [b, to) to the scalar
- * loop; or over the whole range, checked where no interior was found (a = from, b = to).
- * Returns whether there are edges. */
-static bool emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+/* Whether the loop over the kernel's elements (or window-major blocks) is the one LLVM
+ * vectorizes: every reduction in it is unrolled over all its terms, and a block's slots are
+ * not loops of their own. Otherwise a loop sits inside it and the inner loop is vectorized. */
+static bool loop_vectorizes(const emitter *e, bool window) {
+    if (window && e->k->sched.block == LC_BLOCK_SLOT_LOOPS) return false;
+    for (int r = 0; r < e->k->sched.n_reductions; r++) {
+        const lc_reduction_schedule *rs = &e->k->sched.reductions[r];
+        if (!rs->unrolled || rs->span != LC_SPAN_ALL) return false;
+    }
+    return true;
+}
+
+/* Trips of a vectorized loop are a multiple of this; the few left over join the scalar loop.
+ * LLVM then sees a trip count that its vector width times its interleave count (at most 64
+ * for every element type and target) divides, and leaves out the scalar copy of the loop it
+ * otherwise keeps for the remainder: a whole copy of the kernel's body less per vectorized
+ * loop. */
+#define VECTOR_TRIP_MULTIPLE 64
+
+/* The vectorized loop over [from, to): over the unchecked interior [lo, hi] of count the
+ * checks allow, else over the whole range, checked; rounded down to whole multiples of
+ * VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes. It covers [*a, *b)
+ * and leaves the rest of [from, to) to the scalar loop: [from, *a) when *left (else empty)
+ * and [*b, to) when *right. */
+static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                              const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window,
-                             LLVMValueRef *a, LLVMValueRef *b) {
+                             LLVMValueRef *a, LLVMValueRef *b, bool *left, bool *right) {
+    bool checked = lo > hi;
     *a = from;
     *b = to;
-    if (lo > hi) {
-        emit_inner_loop(e, from, to, row_base, row_idx, true, window, false);
-        return false;
+    *left = *right = false;
+    if (!checked) {
+        e->ilo = lo;
+        e->ihi = hi;
+        if (lo > 0 || hi < count - 1) { /* some check can fail: edges */
+            *a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
+            *b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), *a), to);
+            *left = *right = true;
+        }
     }
-    e->ilo = lo;
-    e->ihi = hi;
-    if (lo <= 0 && hi >= count - 1) { /* no check can fail anywhere: no edges */
-        emit_inner_loop(e, from, to, row_base, row_idx, false, window, false);
-        return false;
+    /* not the loop over window-major blocks: there LLVM still checked at run time that the
+     * strided addresses do not wrap, and kept the scalar copy for that case */
+    if (!window && loop_vectorizes(e, window)) {
+        /* bounded by count rounded down (the trips never exceed it), so the trip count's
+         * range stays known to LLVM */
+        int64_t most = count / VECTOR_TRIP_MULTIPLE * VECTOR_TRIP_MULTIPLE;
+        LLVMValueRef whole = LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, *b, *a, ""),
+                                           LLVMConstInt(e->i64, VECTOR_TRIP_MULTIPLE, 0), "");
+        LLVMValueRef trips = LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, VECTOR_TRIP_MULTIPLE, 0), "");
+        LLVMValueRef mostv = LLVMConstInt(e->i64, (unsigned long long)most, 0);
+        trips = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, trips, mostv, ""), trips, mostv, "");
+        *b = LLVMBuildNSWAdd(e->b, *a, trips, "");
+        *right = true;
     }
-    *a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
-    *b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), *a), to);
-    emit_inner_loop(e, *a, *b, row_base, row_idx, false, window, false);
-    return true;
+    emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                                const ix *row_idx, int64_t last) {
     bool interior = e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0;
-    scalar_ranges s = {0};
+    scalar_ranges s = {.checked = !(interior && e->elo <= 0 && e->ehi >= last - 1), .ilo = e->elo, .ihi = e->ehi};
     LLVMValueRef a, b;
-    if (emit_vector_part(e, from, to, row_base, row_idx, interior ? e->elo : 1, interior ? e->ehi : 0,
-                         last, false, &a, &b)) {
-        add_edge(&s, from, a);
-        add_edge(&s, b, to);
-    }
+    bool left, right;
+    emit_vector_part(e, from, to, row_base, row_idx, interior ? e->elo : 1, interior ? e->ehi : 0,
+                     last, false, &a, &b, &left, &right);
+    if (left) add_edge(&s, from, a);
+    if (right) add_edge(&s, b, to);
     add_redo(e, &s, a, b);
     emit_scalar_loop(e, &s, row_base, row_idx, false);
 }
@@ -506,7 +547,12 @@ static void add_kernel(emitter *e, int kid) {
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
         int64_t blocks = window_blocks(fold);
         LLVMValueRef oa, ob, pa, pb;
-        scalar_ranges positions = {0}, blocks_left = {0};
+        /* positions are checked but where the blocks tile the rows and no check on a
+         * position can fail; blocks where no check on a block can */
+        bool all_positions = e->k->sched.whole_blocks && e->elo <= 0 && e->ehi >= last - 1;
+        bool all_blocks = e->wlo <= 0 && e->whi >= blocks - 1;
+        scalar_ranges positions = {.checked = !all_positions, .ilo = e->elo, .ihi = e->ehi};
+        scalar_ranges blocks_left = {.checked = !all_blocks, .ilo = e->wlo, .ihi = e->whi};
         if (e->k->sched.whole_blocks) {
             LC_ASSERT(e->k->align == step && lo == 0 && last % step == 0);
             /* blocks tile the row exactly and the range is split at multiples of step:
@@ -536,7 +582,8 @@ static void add_kernel(emitter *e, int kid) {
             add_edge(&positions, pb, i1);
         }
         LLVMValueRef a, b;
-        bool edges = emit_vector_part(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true, &a, &b);
+        bool left, right;
+        emit_vector_part(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true, &a, &b, &left, &right);
         /* The blocks the vectorized loop left (checked edges) or flagged go to the scalar loop
          * element by element where that form costs what the window's does (no co-root, which
          * it would recompute per position, or blocks of one position): one scalar body for the
@@ -545,16 +592,12 @@ static void add_kernel(emitter *e, int kid) {
         if (e->k->co_root < 0 || step == 1) {
             LLVMValueRef qa = smin(e, smax(e, iadd_c(e, imul_c(e, a, step), -lo), pa), pb);
             LLVMValueRef qb = smin(e, smax(e, iadd_c(e, imul_c(e, b, step), -lo), qa), pb);
-            if (edges) {
-                add_edge(&positions, pa, qa);
-                add_edge(&positions, qb, pb);
-            }
+            if (left) add_edge(&positions, pa, qa);
+            if (right) add_edge(&positions, qb, pb);
             add_redo(e, &positions, qa, qb);
         } else {
-            if (edges) {
-                add_edge(&blocks_left, oa, a);
-                add_edge(&blocks_left, b, ob);
-            }
+            if (left) add_edge(&blocks_left, oa, a);
+            if (right) add_edge(&blocks_left, b, ob);
             add_redo(e, &blocks_left, a, b);
         }
         emit_scalar_loop(e, &positions, row_base, row_idx, false);

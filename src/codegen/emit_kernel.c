@@ -233,11 +233,6 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
     lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
 }
 
-/* A loop over [from, to). In a kernel with flagged LP norms (lc_lp_mode) a scalar loop takes
- * the fix-up's form directly; a vectorized one takes the plain form and ORs each window's flag
- * into the kernel's flag slot, and behind it, entered only when some window was flagged, a
- * scalar fix-up loop over the same range redoes every element in the fix-up's form (each
- * window plain or scaled in a branch) and stores it again. */
 /* What i runs over in an element loop: the root's last axis (window loops: not tracked). */
 static void set_index_range(emitter *e, bool window) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
@@ -246,12 +241,16 @@ static void set_index_range(emitter *e, bool window) {
     e->all_hi = window || rank == 0 ? -1 : root->shape.dim[rank - 1] - 1;
 }
 
+/* A loop over [from, to). A scalar loop (the checked edges, the fix-up) takes, in a kernel with
+ * flagged LP norms or rescued window sums (lc_schedule.fixup), the fix-up's form. A vectorized
+ * one takes the plain form and ORs each window's "not accurate" into the kernel's flag slot,
+ * cleared here; the row's scalar loop (emit_scalar_loop) then redoes the range when some window
+ * was flagged. */
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                             const ix *row_idx, bool checked, bool window, bool scalar) {
     bool flagged = e->k->sched.fixup && !scalar;
     set_index_range(e, window);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    if (flagged) LLVMBuildStore(e->b, LLVMConstInt(i32, 0, 0), e->flag_slot);
+    if (flagged) LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
     counted_loop l;
     LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
     e->checked = checked;
@@ -261,51 +260,143 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     e->flag_ptr = NULL;
     e->careful = false;
     loop_end(e, &l, scalar);
-    if (!flagged) return;
-    LLVMValueRef any = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildLoad2(e->b, i32, e->flag_slot, ""),
-                                     LLVMConstInt(i32, 0, 0), "");
-    LLVMBasicBlockRef fix = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "fixup");
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "fixup.end");
-    LLVMBuildCondBr(e->b, any, fix, after);
-    LLVMPositionBuilderAtEnd(e->b, fix);
-    i = loop_begin(e, &l, from, to, "fixup.loop");
-    e->checked = checked;
-    e->careful = true;
-    emit_inner_body(e, i, row_base, row_idx, window);
-    e->careful = false;
-    loop_end(e, &l, true);
-    LLVMBuildBr(e->b, after);
-    LLVMPositionBuilderAtEnd(e->b, after);
 }
 
-/* Loops over [from, to) split into checked edges and an unchecked interior [lo, hi]. */
-static void emit_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                       const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window) {
-    if (lo > hi) {
-        emit_inner_loop(e, from, to, row_base, row_idx, true, window, false);
+/* The ranges a row's one scalar loop walks: its checked edges, always, and the ranges the
+ * vectorized loop covered, again, when it flagged a window (the fix-up). Each form of the
+ * body (element by element, or window by window) is emitted once per kernel this way, not once
+ * per edge and once more for the fix-up: the scalar code was most of a kernel's IR, and what
+ * LLVM spends on a kernel follows the size of its IR. Every position is computed on its own
+ * and written once (or rewritten by the fix-up, after the vectorized loop), so the order the
+ * ranges run in changes no result, and a checked body gives what the unchecked one gives
+ * wherever the latter's checks hold. */
+#define MAX_SCALAR_RANGES 5
+typedef struct scalar_ranges {
+    LLVMValueRef from[MAX_SCALAR_RANGES], to[MAX_SCALAR_RANGES];
+    int n_edges, n_redo; /* the edges first, then the ranges to redo */
+    /* Whether the body keeps its bounds checks: it does, unless no check can fail anywhere
+     * in the loop's domain (the interior [ilo, ihi] covers it), where it is emitted without
+     * them, as the interior is. */
+    bool checked;
+    int64_t ilo, ihi;
+} scalar_ranges;
+
+static void add_edge(scalar_ranges *s, LLVMValueRef from, LLVMValueRef to) {
+    LC_ASSERT(s->n_redo == 0 && s->n_edges < MAX_SCALAR_RANGES);
+    s->from[s->n_edges] = from;
+    s->to[s->n_edges++] = to;
+}
+
+static void add_redo(emitter *e, scalar_ranges *s, LLVMValueRef from, LLVMValueRef to) {
+    if (!e->k->sched.fixup) return;
+    int n = s->n_edges + s->n_redo;
+    LC_ASSERT(n < MAX_SCALAR_RANGES);
+    s->from[n] = from;
+    s->to[n] = to;
+    s->n_redo++;
+}
+
+/* for r in the ranges: for i in [from[r], to[r]): the body, scalar. */
+static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef row_base,
+                             const ix *row_idx, bool window) {
+    int n = s->n_edges + s->n_redo;
+    if (n == 0) return;
+    if (!s->checked) {
+        e->ilo = s->ilo;
+        e->ihi = s->ihi;
+    }
+    if (n == 1 && s->n_redo == 0) {
+        emit_inner_loop(e, s->from[0], s->to[0], row_base, row_idx, s->checked, window, true);
         return;
     }
-    if (lo <= 0 && hi >= count - 1) { /* no check can fail anywhere: no edge loops */
+    LLVMValueRef count = LLVMConstInt(e->i64, (unsigned long long)s->n_edges, 0);
+    if (s->n_redo > 0) {
+        LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+        LLVMValueRef any = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildLoad2(e->b, i32, e->flag_slot, ""),
+                                         LLVMConstInt(i32, 0, 0), "");
+        count = LLVMBuildSelect(e->b, any, LLVMConstInt(e->i64, (unsigned long long)n, 0), count, "");
+    }
+    counted_loop l;
+    LLVMValueRef r = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0), count, "ranges");
+    LLVMValueRef from = s->from[n - 1], to = s->to[n - 1];
+    for (int k = n - 2; k >= 0; k--) {
+        LLVMValueRef here = LLVMBuildICmp(e->b, LLVMIntEQ, r, LLVMConstInt(e->i64, (unsigned long long)k, 0), "");
+        from = LLVMBuildSelect(e->b, here, s->from[k], from, "");
+        to = LLVMBuildSelect(e->b, here, s->to[k], to, "");
+    }
+    emit_inner_loop(e, from, to, row_base, row_idx, s->checked, window, true);
+    loop_end(e, &l, true);
+}
+
+/* Whether the loop over the kernel's elements (or window-major blocks) is the one LLVM
+ * vectorizes: every reduction in it is unrolled over all its terms, and a block's slots are
+ * not loops of their own. Otherwise a loop sits inside it and the inner loop is vectorized. */
+static bool loop_vectorizes(const emitter *e, bool window) {
+    if (window && e->k->sched.block == LC_BLOCK_SLOT_LOOPS) return false;
+    for (int r = 0; r < e->k->sched.n_reductions; r++) {
+        const lc_reduction_schedule *rs = &e->k->sched.reductions[r];
+        if (!rs->unrolled || rs->span != LC_SPAN_ALL) return false;
+    }
+    return true;
+}
+
+/* Trips of a vectorized loop are a multiple of this; the few left over join the scalar loop.
+ * LLVM then sees a trip count that its vector width times its interleave count (at most 64
+ * for every element type and target) divides, and leaves out the scalar copy of the loop it
+ * otherwise keeps for the remainder: a whole copy of the kernel's body less per vectorized
+ * loop. */
+#define VECTOR_TRIP_MULTIPLE 64
+
+/* The vectorized loop over [from, to): over the unchecked interior [lo, hi] of count the
+ * checks allow, else over the whole range, checked; rounded down to whole multiples of
+ * VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes. It covers [*a, *b)
+ * and leaves the rest of [from, to) to the scalar loop: [from, *a) when *left (else empty)
+ * and [*b, to) when *right. */
+static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                             const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window,
+                             LLVMValueRef *a, LLVMValueRef *b, bool *left, bool *right) {
+    bool checked = lo > hi;
+    *a = from;
+    *b = to;
+    *left = *right = false;
+    if (!checked) {
         e->ilo = lo;
         e->ihi = hi;
-        emit_inner_loop(e, from, to, row_base, row_idx, false, window, false);
-        return;
+        if (lo > 0 || hi < count - 1) { /* some check can fail: edges */
+            *a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
+            *b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), *a), to);
+            *left = *right = true;
+        }
     }
-    LLVMValueRef a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)lo, 1), from), to);
-    LLVMValueRef b = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)(hi + 1), 1), a), to);
-    emit_inner_loop(e, from, a, row_base, row_idx, true, window, true);
-    e->ilo = lo;
-    e->ihi = hi;
-    emit_inner_loop(e, a, b, row_base, row_idx, false, window, false);
-    emit_inner_loop(e, b, to, row_base, row_idx, true, window, true);
+    /* not the loop over window-major blocks: there LLVM still checked at run time that the
+     * strided addresses do not wrap, and kept the scalar copy for that case */
+    if (!window && loop_vectorizes(e, window)) {
+        /* bounded by count rounded down (the trips never exceed it), so the trip count's
+         * range stays known to LLVM */
+        int64_t most = count / VECTOR_TRIP_MULTIPLE * VECTOR_TRIP_MULTIPLE;
+        LLVMValueRef whole = LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, *b, *a, ""),
+                                           LLVMConstInt(e->i64, VECTOR_TRIP_MULTIPLE, 0), "");
+        LLVMValueRef trips = LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, VECTOR_TRIP_MULTIPLE, 0), "");
+        LLVMValueRef mostv = LLVMConstInt(e->i64, (unsigned long long)most, 0);
+        trips = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, trips, mostv, ""), trips, mostv, "");
+        *b = LLVMBuildNSWAdd(e->b, *a, trips, "");
+        *right = true;
+    }
+    emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                                const ix *row_idx, int64_t last) {
-    if (e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0)
-        emit_range(e, from, to, row_base, row_idx, e->elo, e->ehi, last, false);
-    else
-        emit_inner_loop(e, from, to, row_base, row_idx, true, false, false);
+    bool interior = e->elo <= e->ehi && e->elo <= last - 1 && e->ehi >= 0;
+    scalar_ranges s = {.checked = !(interior && e->elo <= 0 && e->ehi >= last - 1), .ilo = e->elo, .ihi = e->ehi};
+    LLVMValueRef a, b;
+    bool left, right;
+    emit_vector_part(e, from, to, row_base, row_idx, interior ? e->elo : 1, interior ? e->ehi : 0,
+                     last, false, &a, &b, &left, &right);
+    if (left) add_edge(&s, from, a);
+    if (right) add_edge(&s, b, to);
+    add_redo(e, &s, a, b);
+    emit_scalar_loop(e, &s, row_base, row_idx, false);
 }
 
 /* Find the interior range by emitting the root once into a throwaway function. */
@@ -465,38 +556,65 @@ static void add_kernel(emitter *e, int kid) {
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
         int64_t blocks = window_blocks(fold);
+        LLVMValueRef oa, ob, pa, pb;
+        /* positions are checked but where the blocks tile the rows and no check on a
+         * position can fail; blocks where no check on a block can */
+        bool all_positions = e->k->sched.whole_blocks && e->elo <= 0 && e->ehi >= last - 1;
+        bool all_blocks = e->wlo <= 0 && e->whi >= blocks - 1;
+        scalar_ranges positions = {.checked = !all_positions, .ilo = e->elo, .ihi = e->ehi};
+        scalar_ranges blocks_left = {.checked = !all_blocks, .ilo = e->wlo, .ihi = e->whi};
         if (e->k->sched.whole_blocks) {
             LC_ASSERT(e->k->align == step && lo == 0 && last % step == 0);
             /* blocks tile the row exactly and the range is split at multiples of step:
              * every position belongs to a whole block of the range */
-            LLVMValueRef oa = LLVMBuildSDiv(e->b, i0, stepv, "");
-            LLVMValueRef ob = LLVMBuildSDiv(e->b, i1, stepv, "");
-            emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
-            goto row_done;
+            oa = LLVMBuildSDiv(e->b, i0, stepv, "");
+            ob = LLVMBuildSDiv(e->b, i1, stepv, "");
+            pa = i0;
+            pb = i1;
+        } else {
+            /* oa = ceil((i0 + lo) / step), as a quotient and a remainder: lo + step - 1 leaves
+             * int64 for a step near 2^63 (i0 + lo >= 0 and small, so the division is exact) */
+            LLVMValueRef start = iadd_c(e, i0, lo);
+            LLVMValueRef partial = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildSRem(e->b, start, stepv, ""),
+                                                 LLVMConstInt(e->i64, 0, 0), "");
+            oa = LLVMBuildAdd(e->b, LLVMBuildSDiv(e->b, start, stepv, ""),
+                              LLVMBuildZExt(e->b, partial, e->i64, ""), "");
+            ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
+            /* a co-root is written per block, so blocks stop at the last window there */
+            int64_t qmax = e->k->co_root >= 0 ? windows : blocks;
+            oa = imin_c(e, imax_c(e, oa, 0), qmax);
+            ob = smax(e, imin_c(e, ob, qmax), oa);
+            pa = smin(e, smax(e, iadd_c(e, imul_c(e, oa, step), -lo), i0), i1);
+            pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
+            /* positions before the first whole window and after the last (fewer than `step`
+             * each): element by element, all checks kept, to keep the code small */
+            add_edge(&positions, i0, pa);
+            add_edge(&positions, pb, i1);
         }
-        /* oa = ceil((i0 + lo) / step), as a quotient and a remainder: lo + step - 1 leaves
-         * int64 for a step near 2^63 (i0 + lo >= 0 and small, so the division is exact) */
-        LLVMValueRef start = iadd_c(e, i0, lo);
-        LLVMValueRef partial = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildSRem(e->b, start, stepv, ""),
-                                             LLVMConstInt(e->i64, 0, 0), "");
-        LLVMValueRef oa = LLVMBuildAdd(e->b, LLVMBuildSDiv(e->b, start, stepv, ""),
-                                       LLVMBuildZExt(e->b, partial, e->i64, ""), "");
-        LLVMValueRef ob = LLVMBuildSDiv(e->b, iadd_c(e, i1, lo), stepv, "");
-        /* a co-root is written per block, so blocks stop at the last window there */
-        int64_t qmax = e->k->co_root >= 0 ? windows : blocks;
-        oa = imin_c(e, imax_c(e, oa, 0), qmax);
-        ob = smax(e, imin_c(e, ob, qmax), oa);
-        LLVMValueRef pa = smin(e, smax(e, iadd_c(e, imul_c(e, oa, step), -lo), i0), i1);
-        LLVMValueRef pb = smax(e, smin(e, iadd_c(e, imul_c(e, ob, step), -lo), i1), pa);
-        /* positions before the first whole window and after the last (fewer than `step`
-         * each): element by element, all checks kept, to keep the code small */
-        emit_inner_loop(e, i0, pa, row_base, row_idx, true, false, true);
-        emit_range(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true);
-        emit_inner_loop(e, pb, i1, row_base, row_idx, true, false, true);
+        LLVMValueRef a, b;
+        bool left, right;
+        emit_vector_part(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true, &a, &b, &left, &right);
+        /* The blocks the vectorized loop left (checked edges) or flagged go to the scalar loop
+         * element by element where that form costs what the window's does (no co-root, which
+         * it would recompute per position, or blocks of one position): one scalar body for the
+         * kernel instead of two. Both forms sum a position's windows in the same order, so they
+         * give the same bits. */
+        if (e->k->co_root < 0 || step == 1) {
+            LLVMValueRef qa = smin(e, smax(e, iadd_c(e, imul_c(e, a, step), -lo), pa), pb);
+            LLVMValueRef qb = smin(e, smax(e, iadd_c(e, imul_c(e, b, step), -lo), qa), pb);
+            if (left) add_edge(&positions, pa, qa);
+            if (right) add_edge(&positions, qb, pb);
+            add_redo(e, &positions, qa, qb);
+        } else {
+            if (left) add_edge(&blocks_left, oa, a);
+            if (right) add_edge(&blocks_left, b, ob);
+            add_redo(e, &blocks_left, a, b);
+        }
+        emit_scalar_loop(e, &positions, row_base, row_idx, false);
+        emit_scalar_loop(e, &blocks_left, row_base, row_idx, true);
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
-row_done:;
     LLVMValueRef el2 = LLVMBuildAdd(e->b, el, LLVMBuildSub(e->b, i1, i0, ""), "");
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, el2, end, ""), rows, done);

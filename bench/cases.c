@@ -17,6 +17,8 @@ static const bench_case CASES[] = {
     {"lp3_k4s4", .is_lp = true, .norm_type = 3.0, .kernel_size = 4, .stride = 4},
     {"lp2.5_k4s4", .is_lp = true, .norm_type = 2.5, .kernel_size = 4, .stride = 4},
     {"lp2_k4s2", .is_lp = true, .norm_type = 2.0, .kernel_size = 4, .stride = 2},
+    /* a p that is neither an integer nor a half-integer: exp2/log2 per element */
+    {"lp2.7_k4s4", .is_lp = true, .norm_type = 2.7, .kernel_size = 4, .stride = 4},
     /* windows longer than codegen unrolls (LC_UNROLL_MAX): vector partial sums */
     {"avg_k64s64", .kernel_size = 64, .stride = 64},
     {"lp2_k64s64", .is_lp = true, .norm_type = 2.0, .kernel_size = 64, .stride = 64},

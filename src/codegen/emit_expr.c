@@ -336,15 +336,47 @@ static LLVMValueRef plain_lp_ok(emitter *e, const lc_lp_schedule *lp, lc_dtype d
     return ok;
 }
 
+/* A term |e|^p of a flagged norm's plain sum, in the form fuse chose (lc_lp_pow_form): the
+ * pow node itself, or the short normal-range power of its base. */
+typedef struct plain_ctx {
+    reduce_ctx r;
+    const lc_lp_schedule *lp;
+} plain_ctx;
+
+static LLVMValueRef plain_lp_term(emitter *e, plain_ctx *c, ix j) {
+    ix xi[LC_MAX_RANK];
+    reduce_index(&c->r, j, xi);
+    if (c->lp->terms_form == LC_LP_POW_GENERAL) return lc_emit_value(e, c->r.x, xi);
+    return lc_emit_lp_pow(e, lc_emit_value(e, c->lp->norm.base, xi), c->lp->norm.p, c->lp->terms_form,
+                          lc_graph_node(e->f->graph, c->r.x)->dtype);
+}
+
+static void plain_lp_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) { t[0] = plain_lp_term(e, ctx, j); }
+
+/* The flagged norm's plain sum S at its result index idx, as every loop takes it. */
+static LLVMValueRef emit_plain_lp_sum(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
+    const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
+    plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
+    return emit_sum(e, lp->norm.sum, xn->dtype, xn->shape.dim[lp->norm.dim], plain_lp_terms, &c, idx);
+}
+
+/* The plain root S^(1/p) of flagged norm `n` (the norm's root node) in the form fuse chose; the
+ * short form gives an all-zero window's 0 by a select (its log2 of 0 is only -127). */
+static LLVMValueRef emit_plain_lp_root(emitter *e, const lc_lp_schedule *lp, const lc_node *n, LLVMValueRef s) {
+    lc_dtype dt = n->dtype;
+    if (lp->root_form == LC_LP_POW_GENERAL) return lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+    LLVMValueRef y = lc_emit_lp_pow(e, s, n->real_attr, lp->root_form, dt);
+    LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, s, real_const(e, dt, 0.0), "");
+    return LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
+}
+
 /* Terms of the flagged sum: |e|^p, and the bits of |e| as an integer ORed over the window
  * (carried in the float type, never used as a float): nonzero exactly when some element is,
  * so an all-zero window (its plain 0 is exact) is not flagged. */
 static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
-    reduce_ctx *r = ctx;
-    ix xi[LC_MAX_RANK];
-    reduce_index(r, j, xi);
-    t[0] = lc_emit_value(e, r->x, xi);
-    t[1] = abs_term(e, r, j);
+    plain_ctx *c = ctx;
+    t[0] = plain_lp_term(e, c, j);
+    t[1] = abs_term(e, &c->r, j);
 }
 
 static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
@@ -398,12 +430,12 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
     int64_t len = xn->shape.dim[lp->norm.dim];
     if (len <= 0) return real_const(e, dt, 0.0);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false};
     if (!e->careful) {
-        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &r};
+        plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
+        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
         emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &red, acc);
-        LLVMValueRef y = lc_emit_pow(e, acc[0], n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+        LLVMValueRef y = emit_plain_lp_root(e, lp, n, acc[0]);
         LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
         LLVMValueRef nonzero = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildBitCast(e->b, acc[1], ity, ""),
                                              LLVMConstInt(ity, 0, 0), "");
@@ -411,8 +443,8 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         raise_flag(e, LLVMBuildAnd(e->b, LLVMBuildNot(e->b, ok, ""), nonzero, ""));
         return y;
     }
-    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, len, sum_term, &r, idx);
-    LLVMValueRef y = lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
+    LLVMValueRef s = emit_plain_lp_sum(e, lp, idx);
+    LLVMValueRef y = emit_plain_lp_root(e, lp, n, s);
     LLVMValueRef redo = LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), "");
     lp_window w = {lp, idx};
     return emit_rescued(e, redo, y, rescue_scaled_lp, &w);
@@ -607,11 +639,8 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     }
     if (!lp) /* y read from a buffer: only an underflowed quotient is redone */
         return LLVMBuildSelect(e->b, under, pow_of_quotient(e, a, y_value, ratio->e, zero_pole, dt), plain, "");
-    const lc_node *yn = lc_graph_node(g, ratio->norm);
-    const lc_node *xn = lc_graph_node(g, lp->norm.terms);
-    reduce_ctx r = {lp->norm.terms, lp->norm.dim, yi, xn->shape.rank, 0, NULL, NULL, false};
-    LLVMValueRef s = emit_sum(e, lp->norm.sum, dt, xn->shape.dim[lp->norm.dim], sum_term, &r, yi);
-    LLVMValueRef y = lc_emit_pow(e, s, yn->real_attr, yn->attr[LC_POW_ZERO_POLE] != 0, dt);
+    LLVMValueRef s = emit_plain_lp_sum(e, lp, yi);
+    LLVMValueRef y = emit_plain_lp_root(e, lp, lc_graph_node(g, ratio->norm), s);
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
     ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, false};
     return emit_rescued(e, redo, plain, rescue_scaled_ratio, &c);

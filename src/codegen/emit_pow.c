@@ -84,3 +84,9 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
     return r;
 }
 
+
+LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_dtype dt) {
+    if (form == LC_LP_POW_GENERAL) return lc_emit_pow(e, x, p, false, dt);
+    LC_ASSERT(dt == LC_F32 && p > 0); /* fuse chose the short form for these only */
+    return lc_vmath_pow_normal(e->b, e->mod, x, p, e->fma);
+}

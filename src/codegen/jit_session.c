@@ -113,7 +113,7 @@ lc_status lc_jit_machine_take(int opt_level, LLVMTargetMachineRef *out) {
     }
     *out = LLVMCreateTargetMachine(target, triple, cpu, features,
                                    aggressive ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault,
-                                   LLVMRelocPIC, LLVMCodeModelJITDefault);
+                                   LLVMRelocPIC, LLVMCodeModelSmall);
     if (!*out) return lc_fail(LC_ERR_JIT, "codegen: cannot make a target machine for cpu %s", cpu);
     ensure_close_at_exit();
     return LC_OK;

@@ -156,3 +156,46 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
     r = LLVMBuildSelect(b, flush, fc(&v, 0.0), r, "");
     return sel(&v, LLVMRealUNO, y, y, y, r);
 }
+
+/* x^p for float32 on the normal range only: the short form of exp2(p·log2 x) that a flagged
+ * LP norm's plain form takes (kernel.h, lc_lp_pow_form), where every window whose sum is not
+ * a normal number is redone in the fix-up anyway. Against lc_vmath_log2/exp2 it drops what
+ * only other windows need: subnormal scaling, the special-value selects (log2 is read from
+ * the bits: 0 gives -127, inf 128, NaN above 128), the clamping of exp2's argument to both
+ * ends and its two-step scaling, and a third of the polynomial terms (log2 of the mantissa
+ * to 3.3e-7 absolute, 2^f to 1.5e-7 relative with float32 coefficients: a power within about
+ * 1e-6 of the true one where |p·log2 x| is small, up to ~8e-6 near the range's ends from
+ * float32's rounding of p·log2 x, against the JIT's tolerance of 1e-4).
+ *
+ * Contract, for p > 0: x^p within that where x and x^p are normal; 0 where p·log2 x < -125
+ * (as exp2 above flushes; so x = 0 gives 0 when p > 125/127, and the caller selects 0 for a
+ * zero x otherwise); inf where x^p >= 2^128 and for an inf or NaN x (which is how the
+ * flagged sum still sees such a window). A subnormal x is read as between 2^-127 and
+ * 2^-126. */
+LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma) {
+    vm v;
+    init(&v, b, mod, x, false, fma);
+    x = lc_build_intrinsic(b, mod, "llvm.fabs", v.ft, &x, 1);
+    /* x = 2^e·m with m in [sqrt(1/2), sqrt(2)): the exponent taken from the bits offset by
+     * those of sqrt(1/2), so no compare or select folds the mantissa */
+    LLVMValueRef bits = LLVMBuildBitCast(b, x, v.it, "");
+    LLVMValueRef ex = LLVMBuildAShr(b, LLVMBuildSub(b, bits, ic(&v, 0x3f3504f3), ""), ic(&v, 23), "");
+    LLVMValueRef m = LLVMBuildBitCast(b, LLVMBuildSub(b, bits, LLVMBuildShl(b, ex, ic(&v, 23), ""), ""), v.ft, "");
+    static const double lc[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
+                                 -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
+                                 0.17063322702792563};
+    LLVMValueRef t = LLVMBuildFSub(b, m, fc(&v, 1.0), "");
+    LLVMValueRef l = LLVMBuildFAdd(b, LLVMBuildSIToFP(b, ex, v.ft, ""), LLVMBuildFMul(b, t, poly(&v, t, lc, 7), ""), "");
+    LLVMValueRef y = LLVMBuildFMul(b, l, fc(&v, p), "");
+    LLVMValueRef flush = LLVMBuildFCmp(b, LLVMRealOLT, y, fc(&v, -125.0), "");
+    y = sel(&v, LLVMRealOGT, y, fc(&v, 128.0), fc(&v, 128.0), y);
+    LLVMValueRef nf = floor_of(&v, LLVMBuildFAdd(b, y, fc(&v, 0.5), ""));
+    static const double ec[6] = {1.0000000716541464,   0.693146967047918,    0.24022119725586355,
+                                 0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
+    LLVMValueRef q = poly(&v, LLVMBuildFSub(b, y, nf, ""), ec, 6);
+    /* 2^n for n in [-125, 128] as 2^(n-1)·2, both normal (n = 128 gives inf, as it should) */
+    LLVMValueRef n = LLVMBuildFPToSI(b, nf, v.it, "");
+    LLVMValueRef s = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, n, ic(&v, 126), ""), ic(&v, 23), ""), v.ft, "");
+    LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildFMul(b, q, fc(&v, 2.0), ""), s, "");
+    return LLVMBuildSelect(b, flush, fc(&v, 0.0), r, "");
+}

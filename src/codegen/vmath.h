@@ -10,5 +10,8 @@
  * says the target has fused multiply-add (polynomials then use llvm.fma). */
 LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64, bool fma);
 LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64, bool fma);
+/* x^p (p > 0) for float32 x on the normal range only, in about half the arithmetic of
+ * exp2(p·log2 x) above: a flagged LP norm's plain form (vmath.c says what it gives elsewhere). */
+LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma);
 
 #endif

@@ -378,6 +378,17 @@ static lc_status schedule_peel(const lc_fused *f, lc_reduction_schedule *rs) {
     return LC_OK;
 }
 
+/* The power x^e in the plain form of a flagged LP norm of exponent p (lc_lp_pow_form): the
+ * short normal-range form for float32 and p >= 1 (for p < 1 the accepted window's check
+ * reads the root, and a subnormal element's power is not negligible), unless lc_emit_pow
+ * takes e by multiplies and sqrt (e = 1/2, 1, 2, 3, 4, or a half-integer below 8). */
+static lc_lp_pow_form plain_pow_form(lc_dtype dt, double p, double e) {
+    if (dt != LC_F32 || !(p >= 1)) return LC_LP_POW_GENERAL;
+    if (e == 0.5 || e == 1 || e == 2 || e == 3 || e == 4) return LC_LP_POW_GENERAL;
+    if (e > 0 && e < 8 && e - floor(e) == 0.5) return LC_LP_POW_GENERAL;
+    return LC_LP_POW_NORMAL;
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
 static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
@@ -416,7 +427,12 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
                 lp.mode = LC_LP_PLAIN;
             else
                 lp.mode = lc_lp_norm_scaled(lp.norm.p) ? LC_LP_SCALED : LC_LP_FLAGGED;
-            if (lp.mode == LC_LP_FLAGGED) k->sched.fixup = true;
+            if (lp.mode == LC_LP_FLAGGED) {
+                k->sched.fixup = true;
+                /* the short terms read the base: only where the pow node is inline too */
+                if (f->node_slot[lp.norm.terms] < 0) lp.terms_form = plain_pow_form(n->dtype, lp.norm.p, lp.norm.p);
+                lp.root_form = plain_pow_form(n->dtype, lp.norm.p, 1.0 / lp.norm.p);
+            }
             k->sched.lp_norms[k->sched.n_lp_norms++] = lp;
         }
         /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
@@ -713,9 +729,14 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
         if (lp->mode == LC_LP_SCALED)
             lc_strbuf_printf(sb, "scaled by the window max |x| (p outside [1/%g, %g])]",
                              LC_LP_SCALE_MIN_P, LC_LP_SCALE_MIN_P);
-        else if (lp->mode == LC_LP_FLAGGED)
+        else if (lp->mode == LC_LP_FLAGGED) {
             lc_strbuf_puts(sb, "plain pow(sum, 1/p); a window whose sum left the range is flagged "
-                               "and redone scaled by its max |x| in a scalar fix-up pass]");
+                               "and redone scaled by its max |x| in a scalar fix-up pass");
+            if (lp->terms_form == LC_LP_POW_NORMAL || lp->root_form == LC_LP_POW_NORMAL)
+                lc_strbuf_printf(sb, "; %s by the short normal-range power",
+                                 lp->terms_form == LC_LP_POW_NORMAL ? "terms |x|^p and root" : "root");
+            lc_strbuf_puts(sb, "]");
+        }
         else if (lc_lp_norm_scaled(lp->norm.p))
             lc_strbuf_puts(sb, "plain pow(sum, 1/p) (the scaled form needs |x| terms and the sum inline)]");
         else

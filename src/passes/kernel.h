@@ -132,9 +132,24 @@ typedef enum lc_lp_mode {
     LC_LP_SCALED,  /* always scaled: p outside [1/8, 8] (lc_lp_norm_scaled) */
 } lc_lp_mode;
 
+/* How the plain form of a flagged norm takes its powers. The window the vectorized pass keeps
+ * has a finite sum of at least k·2^(lo+guard) (or is all zeros); every other window is redone
+ * in the fix-up. So where the powers are not already multiplies and sqrt, a float32 norm with
+ * p >= 1 takes them by vmath's short normal-range power (lc_vmath_pow_normal: no subnormal,
+ * inf or NaN handling, polynomials only as accurate as the tolerance needs), which gives inf
+ * for an inf or NaN element and 0 below 2^-125, so such a window is still flagged. */
+typedef enum lc_lp_pow_form {
+    LC_LP_POW_GENERAL, /* lc_emit_pow: multiplies and sqrt where p allows, else exp2(p·log2 x) */
+    LC_LP_POW_NORMAL,  /* lc_vmath_pow_normal, on the normal range only */
+} lc_lp_pow_form;
+
 typedef struct lc_lp_schedule {
     lc_lp_norm norm;
     lc_lp_mode mode;
+    /* LC_LP_FLAGGED only (else LC_LP_POW_GENERAL): the plain form's terms |e|^p and root
+     * S^(1/p), in every loop that evaluates the plain form (vectorized pass, edges and
+     * fix-up alike, so a window's result never depends on which loop took it) */
+    lc_lp_pow_form terms_form, root_form;
 } lc_lp_schedule;
 
 /* The LP backward's factor (A / y)^e, for y the LP norm of the same A: `node` is pow(ratio, e),

@@ -12,11 +12,12 @@
  *      index), lc_module_output_shape on odd shapes.
  *   1  a program: a module from the table as above, lc_module_graph with any dtype value and
  *      any shape (rank 0-7, zero, negative, huge extents), lc_pipeline_run_default forward or
- *      backward, then a run on the interpreter or the JIT (lc_compile, at the opt level the
- *      input picks, mostly 0: the cheap tier) through lc_program_run_into, with the right
- *      tensors or with one thing wrong (a dtype value, a shape, a NULL, a count, an output
- *      given twice, an input as an output of another shape). Right tensors run; anything
- *      wrong fails with a status and message and leaves every output untouched.
+ *      backward, then a run on the interpreter or the JIT (lc_compile at the opt level the
+ *      input picks: mostly 3, as the Python package compiles, else 0-2) through
+ *      lc_program_run_into, with the right tensors or with one thing wrong (a dtype value, a
+ *      shape, a NULL, a count, an output given twice, an input as an output of another
+ *      shape). Right tensors run; anything wrong fails with a status and message and leaves
+ *      every output untouched.
  *   2  graph building as bindings do it: lc_input (odd names, dtypes, shapes), lc_mul,
  *      lc_add, lc_sum, lc_graph_set_name, lc_graph_add_output with any node index,
  *      lc_autodiff with any wrt list, lc_sgd_graph with any options, loss and params.
@@ -389,7 +390,7 @@ static void run_program(const lc_graph *g, fuzz_bytes *b) {
     if (jit) {
         lc_compile_options o = lc_compile_options_default();
         unsigned lv = fuzz_u8(b) % 16;
-        o.opt_level = lv < 12 ? 0 : lv < 15 ? 1 : 3;
+        o.opt_level = lv < 8 ? 3 : lv < 12 ? 0 : lv < 14 ? 1 : 2; /* 3: what Python uses */
         o.threads = (int)(fuzz_u8(b) % 3);
         lc_program *p = NULL;
         st = lc_compile(g, &o, &p);

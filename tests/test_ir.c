@@ -206,8 +206,25 @@ static void test_null_arguments(void **state) {
     assert_null(m);
 }
 
+/* A shape or dtype a caller filled in (a binding's struct) may be out of range: the printers
+ * used in error messages say so instead of reading past the shape's six extents. */
+static void test_invalid_shape_and_dtype_print(void **state) {
+    (void)state;
+    char buf[64];
+    lc_shape s = {.rank = 7, .dim = {1, 2, 3, 4, 5, 6}};
+    assert_string_equal(lc_shape_str(&s, buf, sizeof buf), "[invalid rank 7]");
+    s.rank = -1;
+    assert_string_equal(lc_shape_str(&s, buf, sizeof buf), "[invalid rank -1]");
+    s.rank = 2;
+    assert_string_equal(lc_shape_str(&s, buf, sizeof buf), "[1,2]");
+    assert_string_equal(lc_dtype_name(LC_F32), "f32");
+    assert_string_equal(lc_dtype_name(LC_F64), "f64");
+    assert_string_equal(lc_dtype_name((lc_dtype)7), "(invalid dtype)");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_invalid_shape_and_dtype_print),
         cmocka_unit_test(test_unfold_shapes),
         cmocka_unit_test(test_reduce_expand_fold_shapes),
         cmocka_unit_test(test_broadcast),

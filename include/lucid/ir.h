@@ -182,7 +182,7 @@ LC_API bool lc_shape_equal(const lc_shape *a, const lc_shape *b);
 LC_API lc_shape lc_shape_make(int rank, const int64_t *dims);
 /* "[2,8,16]" into buf; returns buf. */
 LC_API char *lc_shape_str(const lc_shape *s, char *buf, size_t size);
-LC_API const char *lc_dtype_name(lc_dtype dt); /* "f32" | "f64" */
+LC_API const char *lc_dtype_name(lc_dtype dt); /* "f32" | "f64" (any other value: "(invalid dtype)") */
 LC_API size_t lc_dtype_size(lc_dtype dt);
 
 #ifdef __cplusplus

@@ -42,7 +42,9 @@ LC_API void lc_tensor_set(lc_tensor *t, int64_t i, double v);
 
 /* "Tensor([[[1.5, 3.5]]], grad=None)" as Lucid prints a tensor: elements as Python prints
  * floats, the shortest form that reads back to the same value of the tensor's dtype.
- * Malloc'd string, caller frees. */
+ * Malloc'd string, caller frees. A tensor the caller built (a binding's view of its own memory)
+ * is checked first: a dtype other than f32/f64 (LC_ERR_INVALID_ARG), a rank outside 0..6 or a
+ * negative extent (LC_ERR_SHAPE), or NULL data for a nonempty shape is refused unread. */
 LC_API lc_status lc_tensor_repr(const lc_tensor *t, char **out);
 /* Only the nested list, "[[[1.5, 3.5]]]". */
 LC_API lc_status lc_tensor_format_values(const lc_tensor *t, char **out);

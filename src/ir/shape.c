@@ -29,6 +29,10 @@ char *lc_shape_str(const lc_shape *s, char *buf, size_t size) {
     size_t used = 0;
     if (size == 0) return buf;
     buf[0] = '\0';
+    if (s->rank < 0 || s->rank > LC_MAX_RANK) { /* a caller's struct, in an error message */
+        snprintf(buf, size, "[invalid rank %d]", s->rank);
+        return buf;
+    }
     used += (size_t)snprintf(buf, size, "[");
     for (int i = 0; i < s->rank && used < size; i++)
         used += (size_t)snprintf(buf + used, size - used, "%s%" PRId64, i ? "," : "", s->dim[i]);
@@ -36,6 +40,6 @@ char *lc_shape_str(const lc_shape *s, char *buf, size_t size) {
     return buf;
 }
 
-const char *lc_dtype_name(lc_dtype dt) { return dt == LC_F64 ? "f64" : "f32"; }
+const char *lc_dtype_name(lc_dtype dt) { return dt == LC_F64 ? "f64" : dt == LC_F32 ? "f32" : "(invalid dtype)"; }
 
 size_t lc_dtype_size(lc_dtype dt) { return dt == LC_F64 ? 8 : 4; }

@@ -2,6 +2,7 @@
  * Tensor([[[1.5, 3.5]]], grad=None), with floats written as Python's repr writes them
  * (support/format_real.c). */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,29 @@ static void format_axis(lc_strbuf *sb, const lc_tensor *t, int axis, int64_t *of
     lc_strbuf_puts(sb, "]");
 }
 
+/* A tensor handed in from outside (a binding builds the struct over its own memory) is checked
+ * before a single element is read: the walk trusts dtype, rank and extents. */
+static lc_status check_printable(const lc_tensor *t, const char *what) {
+    if (t->dtype != LC_F32 && t->dtype != LC_F64)
+        return lc_fail(LC_ERR_INVALID_ARG, "tensor print: %s dtype must be f32 or f64, got %d", what, (int)t->dtype);
+    if (t->shape.rank < 0 || t->shape.rank > LC_MAX_RANK)
+        return lc_fail(LC_ERR_SHAPE, "tensor print: %s rank must be between 0 and %d, got %d", what, LC_MAX_RANK,
+                       t->shape.rank);
+    bool empty = false;
+    for (int i = 0; i < t->shape.rank; i++) {
+        if (t->shape.dim[i] < 0)
+            return lc_fail(LC_ERR_SHAPE, "tensor print: %s dimension %d must be >= 0, got %lld", what, i,
+                           (long long)t->shape.dim[i]);
+        empty = empty || t->shape.dim[i] == 0;
+    }
+    if (!t->data && !empty)
+        return lc_fail(LC_ERR_INVALID_ARG, "tensor print: %s data must not be NULL", what);
+    return LC_OK;
+}
+
 lc_status lc_tensor_format_values(const lc_tensor *t, char **out) {
     if (!t || !out) return lc_fail(LC_ERR_INVALID_ARG, "tensor print: tensor and out must not be NULL");
+    LC_TRY(check_printable(t, "the tensor's"));
     lc_strbuf sb = {0};
     int64_t offset = 0;
     format_axis(&sb, t, 0, &offset);
@@ -36,6 +58,8 @@ lc_status lc_tensor_format_values(const lc_tensor *t, char **out) {
 
 lc_status lc_tensor_repr(const lc_tensor *t, char **out) {
     if (!t || !out) return lc_fail(LC_ERR_INVALID_ARG, "tensor print: tensor and out must not be NULL");
+    LC_TRY(check_printable(t, "the tensor's"));
+    if (t->grad) LC_TRY(check_printable(t->grad, "the gradient's"));
     lc_strbuf sb = {0};
     int64_t offset = 0;
     lc_strbuf_puts(&sb, "Tensor(");

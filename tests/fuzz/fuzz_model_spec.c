@@ -3,8 +3,9 @@
  *
  * Properties: parsing fails with a known status, a message, and no module; or it gives a
  * module whose repr parses back (as one call, or as a file of calls for a Sequential) to a
- * module with the same repr. The parsed module then builds its graph for a few input shapes,
- * agreeing with lc_module_output_shape on success or failure. The first input byte picks file
+ * module with the same repr. The parsed module then builds its graph for a few input shapes
+ * (every data input of that shape: MSELoss takes two), agreeing with lc_module_output_shape on
+ * success or failure. The first input byte picks file
  * or single-call mode, the rest is the text. */
 #include <stdbool.h>
 
@@ -22,10 +23,13 @@ static void check_shapes(const lc_module *m) {
         if (st_shape != LC_OK) FUZZ_CHECK_FAILURE(st_shape, "lc_module_output_shape");
         lc_graph *g = NULL;
         FUZZ_CHECK(lc_graph_new(&g) == LC_OK, "lc_graph_new");
-        int x, y;
-        FUZZ_CHECK(lc_input(g, "x", LC_F32, in, &x) == LC_OK, "lc_input");
+        /* every data input of the module's forward (MSELoss takes input and target) */
+        int xs[2], n_xs = lc_module_input_count(m), y;
+        FUZZ_CHECK(n_xs >= 1 && n_xs <= 2, "lc_module_input_count is %d", n_xs);
+        for (int k = 0; k < n_xs; k++)
+            FUZZ_CHECK(lc_input(g, k ? "target" : "x", LC_F32, in, &xs[k]) == LC_OK, "lc_input");
         lc_clear_error();
-        lc_status st = lc_module_forward(m, g, x, &y);
+        lc_status st = lc_module_forward_inputs(m, g, xs, n_xs, &y);
         FUZZ_CHECK((st == LC_OK) == (st_shape == LC_OK),
                    "output_shape says %s, forward says %s", lc_status_str(st_shape),
                    lc_status_str(st));

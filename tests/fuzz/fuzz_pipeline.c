@@ -17,6 +17,12 @@
  *    is bit-identical with one thread and with all of them. Set LUCID_FUZZ_NO_JIT=1 to check
  *    the interpreter alone.
  *
+ * Compile cost: each case compiles once (the one-thread run is the same structure and hits the
+ * compile cache). LUCID_FUZZ_OPT_LEVEL=0..3 sets the LLVM opt level of those compiles (default
+ * 3, what lc_compile uses; 0 compiles several times faster under ASan, for long campaigns;
+ * the semantics and tolerances are the same at every level). LUCID_FUZZ_STATS=1 prints at
+ * exit how many cases reached the JIT comparison and how many compiles that took.
+ *
  * Input bytes: [n_modules][per module: kind, mode, 4 parameter bytes][shape: 4 bytes]
  * [dtype/value mode][value seed...]. */
 #include <float.h>
@@ -304,13 +310,44 @@ static void compare(const char *what, const lc_tensor *got, const double *want, 
 }
 
 #ifdef LUCID_FUZZ_JIT
+static long g_jit_cases;            /* cases compared JIT against the reference */
+static long g_compiles, g_cache_hits; /* counted here: the library clears its own at exit */
+
+static bool env_flag(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && *v != '0';
+}
+
+static void print_stats(void) {
+    fprintf(stderr, "pipeline: %ld cases compared on the JIT; %ld compiles, %ld compile-cache hits\n", g_jit_cases,
+            g_compiles, g_cache_hits);
+}
+
+/* LUCID_FUZZ_OPT_LEVEL, read once: 0..3, else 3. */
+static int fuzz_opt_level(void) {
+    static int level = -1;
+    if (level < 0) {
+        const char *v = getenv("LUCID_FUZZ_OPT_LEVEL");
+        level = v && v[0] >= '0' && v[0] <= '3' && !v[1] ? v[0] - '0' : 3;
+        if (v && level == 3 && strcmp(v, "3") != 0)
+            fprintf(stderr, "fuzz_pipeline: LUCID_FUZZ_OPT_LEVEL must be 0..3, got '%s'; using 3\n", v);
+        if (env_flag("LUCID_FUZZ_STATS")) atexit(print_stats);
+    }
+    return level;
+}
+
 static lc_tensor *run_jit(const lc_graph *g, const lc_tensor *x, int threads) {
     lc_compile_options o = lc_compile_options_default();
     o.threads = threads;
+    o.opt_level = fuzz_opt_level();
     lc_program *p = NULL;
     lc_clear_error();
+    lc_cache_stats before = lc_compile_cache_stats();
     lc_status st = lc_compile(g, &o, &p);
     FUZZ_CHECK(st == LC_OK, "the JIT cannot compile a graph the interpreter runs");
+    lc_cache_stats after = lc_compile_cache_stats();
+    g_compiles += after.misses - before.misses;
+    g_cache_hits += after.hits - before.hits;
     lc_tensor *y = NULL;
     st = lc_program_run(p, (const lc_tensor *const[]){x}, 1, &y, 1);
     FUZZ_CHECK(st == LC_OK, "the JIT cannot run a graph the interpreter runs");
@@ -361,6 +398,7 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
     bool skip_jit = no_jit && *no_jit && *no_jit != '0';
     if (!skip_jit) {
         lc_tensor *yj = run_jit(g, x, 0), *y1 = run_jit(g, x, 1);
+        g_jit_cases++;
         FUZZ_CHECK(lc_shape_equal(&yj->shape, &y->shape) && yj->dtype == y->dtype, "JIT shape/dtype");
         if (c->dtype == LC_F32)
             compare("JIT vs reference", yj, stable, n_out, 1e-4, 1e-6, c);

@@ -539,7 +539,13 @@ static void graph_mode(fuzz_bytes *b) {
             break;
         }
         default: {
-            lc_sgd_options o = {draw_real(b), draw_real(b), draw_real(b)};
+            lc_sgd_options o; /* field by field: an initializer list's order of evaluation is unspecified */
+            o.lr = draw_real(b);
+            o.momentum = draw_real(b);
+            o.weight_decay = draw_real(b);
+            o.dampening = draw_real(b);
+            o.nesterov = fuzz_u8(b) & 1;
+            o.maximize = fuzz_u8(b) & 1;
             int params[3], n_params = (int)(fuzz_u8(b) % 4);
             for (int i = 0; i < n_params; i++) params[i] = fuzz_u8(b) & 1 ? lc_graph_input(g, (int)(fuzz_u8(b) % 3)) : (int)draw_int(b);
             lc_graph *d = NULL;

@@ -212,7 +212,11 @@ static lc_status name_built(lc_graph *g, const char *name, int first, int result
     return LC_OK;
 }
 
-static lc_status simplify_all(lc_rebuild *rb) {
+/* Rebuilds every node of rb->in in order through `rewrite` (which builds the node's
+ * replacement, or appends it as it is), naming what it built after the node. */
+typedef lc_status (*node_rewrite)(lc_simplify *s, lc_rebuild *rb, int old, const int *in, int *out);
+
+static lc_status rewrite_all(lc_rebuild *rb, node_rewrite rewrite) {
     lc_simplify s = {.g = rb->out};
     lc_status st = LC_OK;
     for (int i = 0; st == LC_OK && i < lc_graph_node_count(rb->in); i++) {
@@ -220,7 +224,7 @@ static lc_status simplify_all(lc_rebuild *rb) {
         int in[LC_MAX_INPUTS] = {-1, -1};
         for (int k = 0; k < lc_op_get_info(n->op)->arity; k++) in[k] = rb->map[n->inputs[k]];
         int first = lc_graph_node_count(rb->out), result = -1;
-        st = simplify_node(&s, rb, i, in, &result);
+        st = rewrite(&s, rb, i, in, &result);
         rb->map[i] = result;
         if (st == LC_OK && result >= first) st = name_built(rb->out, n->name, first, result);
     }
@@ -232,7 +236,7 @@ lc_status lc_pass_simplify(const lc_graph *in, lc_graph **out) {
     *out = NULL;
     lc_rebuild rb;
     lc_status st = lc_rebuild_begin(&rb, in);
-    if (st == LC_OK) st = simplify_all(&rb);
+    if (st == LC_OK) st = rewrite_all(&rb, simplify_node);
     if (st == LC_OK) st = lc_rebuild_finish(&rb, out);
     lc_rebuild_abort(&rb);
     return st == LC_OK ? LC_OK : lc_fail_prefix(st, "simplify");
@@ -240,21 +244,13 @@ lc_status lc_pass_simplify(const lc_graph *in, lc_graph **out) {
 
 /* ---- the LP backward rewrite alone (lp_norm.h, lc_lp_backward_stable) ---- */
 
-static lc_status lp_backward_all(lc_rebuild *rb) {
-    lc_simplify s = {.g = rb->out};
+/* The LP backward rewrite where a multiply matches it; every other node as it is. */
+static lc_status lp_backward_node(lc_simplify *s, lc_rebuild *rb, int old, const int *in, int *out) {
+    const lc_node *n = lc_graph_node(rb->in, old);
+    bool done = false;
     lc_status st = LC_OK;
-    for (int i = 0; st == LC_OK && i < lc_graph_node_count(rb->in); i++) {
-        const lc_node *n = lc_graph_node(rb->in, i);
-        int in[LC_MAX_INPUTS] = {-1, -1};
-        for (int k = 0; k < lc_op_get_info(n->op)->arity; k++) in[k] = rb->map[n->inputs[k]];
-        int first = lc_graph_node_count(rb->out), result = -1;
-        bool done = false;
-        if (n->op == LC_OP_MUL) st = lc_simp_lp_backward(&s, in[0], in[1], &done, &result);
-        if (st == LC_OK && !done) st = lc_rebuild_append(rb, n, in, &result);
-        rb->map[i] = result;
-        if (st == LC_OK && result >= first) st = name_built(rb->out, n->name, first, result);
-    }
-    free(s.nonneg);
+    if (n->op == LC_OP_MUL) st = lc_simp_lp_backward(s, in[0], in[1], &done, out);
+    if (st == LC_OK && !done) st = lc_rebuild_append(rb, n, in, out);
     return st;
 }
 
@@ -271,7 +267,7 @@ lc_status lc_lp_backward_stable(const lc_graph *in, lc_graph **out) {
     lc_rebuild rb;
     lc_graph *rewritten = NULL;
     lc_status st = lc_rebuild_begin(&rb, in);
-    if (st == LC_OK) st = lp_backward_all(&rb);
+    if (st == LC_OK) st = rewrite_all(&rb, lp_backward_node);
     if (st == LC_OK) st = lc_rebuild_finish(&rb, &rewritten);
     lc_rebuild_abort(&rb);
     if (st == LC_OK) st = lc_pass_dce(rewritten, out); /* the literal factors are dead now */

@@ -328,11 +328,10 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
     loop_end(e, &l, true);
 }
 
-/* Whether the loop over the kernel's elements (or window-major blocks) is the one LLVM
- * vectorizes: every reduction in it is unrolled over all its terms, and a block's slots are
- * not loops of their own. Otherwise a loop sits inside it and the inner loop is vectorized. */
-static bool loop_vectorizes(const emitter *e, bool window) {
-    if (window && e->k->sched.block == LC_BLOCK_SLOT_LOOPS) return false;
+/* Whether the loop over the kernel's elements is the one LLVM vectorizes: every reduction in
+ * it is unrolled over all its terms. Otherwise a loop sits inside it and the inner loop is
+ * vectorized. */
+static bool element_loop_vectorizes(const emitter *e) {
     for (int r = 0; r < e->k->sched.n_reductions; r++) {
         const lc_reduction_schedule *rs = &e->k->sched.reductions[r];
         if (!rs->unrolled || rs->span != LC_SPAN_ALL) return false;
@@ -370,7 +369,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
     }
     /* not the loop over window-major blocks: there LLVM still checked at run time that the
      * strided addresses do not wrap, and kept the scalar copy for that case */
-    if (!window && loop_vectorizes(e, window)) {
+    if (!window && element_loop_vectorizes(e)) {
         /* bounded by count rounded down (the trips never exceed it), so the trip count's
          * range stays known to LLVM */
         int64_t most = count / VECTOR_TRIP_MULTIPLE * VECTOR_TRIP_MULTIPLE;

@@ -9,6 +9,7 @@
 # for every input kept in tests/fuzz/corpus/). The pipeline target compiles with LLVM on nearly
 # every new case, and ASan's allocator makes LLVM's many small allocations about 1.5-2x
 # dearer (tests/fuzz/README.md has the figures); the corpus and findings stay in build-fuzz/.
+# The compiles' disk cache is build-fuzz/objcache/ unless LUCID_CACHE_DIR names another.
 # New interesting inputs go to build-fuzz/corpus/<target>/ (the seeds in tests/fuzz/corpus/
 # are read, never written). A crash leaves build-fuzz/findings/<target>/crash-*; copy it into
 # tests/fuzz/corpus/<target>/ once fixed, so ctest replays it from then on. Every target's
@@ -44,6 +45,11 @@ cmake --build "$bin" -j"$(nproc)" --target "${targets[@]/#/fuzz_}" >/dev/null ||
 export ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LUCID_FUZZ_STATS=${LUCID_FUZZ_STATS:-1} # the pipeline target counts its JIT cases (summed below)
+# The on-disk compile cache: a pipeline the fuzzer draws again after the in-memory cache let it
+# go is linked from its object instead of optimized and emitted again (tests/fuzz/README.md has
+# what that bought the pipeline target); the cache's own code is fuzzed on the way.
+mkdir -p build-fuzz/objcache
+export LUCID_CACHE_DIR=${LUCID_CACHE_DIR:-$PWD/build-fuzz/objcache}
 summary=build-fuzz/fuzz-summary.txt
 : > "$summary"
 status=0

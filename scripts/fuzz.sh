@@ -64,10 +64,10 @@ for t in "${targets[@]}"; do
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   crashes=$(find "build-fuzz/findings/$t" -type f | wc -l)
-  # The pipeline target's LUCID_FUZZ_STATS line (with -fork, the children's lines do not reach
-  # the log, so the count is missing: run the pipeline without -fork to count).
-  jit=$(grep -o '^pipeline: [0-9]* cases compared on the JIT; [0-9]* compiles' "$log" |
-        awk '{c += $2; k += $8} END {if (NR) printf " (%d cases compared on the JIT, %d compiles)", c, k}')
+  # The pipeline target's last LUCID_FUZZ_STATS line (it prints one every 256 cases and at exit;
+  # with -fork the children's lines do not reach the log: run without -fork to count).
+  jit=$(grep -o '^pipeline: [0-9]* cases compared on the JIT; [0-9]* compiles' "$log" | tail -1 |
+        awk '{printf " (%d cases compared on the JIT, %d compiles)", $2, $8}')
   line="$t: ${runs:-?} executions${jit} in ${seconds}s, exit $rc, $crashes finding(s) in build-fuzz/findings/$t"
   echo "$line" | tee -a "$summary"
   [ "$rc" -ne 0 ] && status=1

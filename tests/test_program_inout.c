@@ -171,6 +171,33 @@ static void aliasing_errors(void **state) {
     lc_graph_free(g);
 }
 
+/* Two outputs, one zero-size tensor: refused as for any size (found by fuzz_capi, a ReLU
+ * forward and backward on f32[5,0]); two distinct zero-size tensors are fine. */
+static void zero_size_output_twice(void **state) {
+    (void)state;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    lc_shape s = test_shape3(5, 0, 1);
+    int a = input(g, "a", s), b = input(g, "b", s);
+    assert_ok(lc_graph_add_output(g, added(g, a, b)));
+    assert_ok(lc_graph_add_output(g, scaled(g, a, 3.0)));
+    lc_program *p;
+    assert_ok(lc_compile(g, NULL, &p));
+    lc_tensor *x, *y, *z;
+    assert_ok(lc_tensor_new(LC_F32, s, &x));
+    assert_ok(lc_tensor_new(LC_F32, s, &y));
+    assert_ok(lc_tensor_new(LC_F32, s, &z));
+    assert_int_equal(lc_program_run_into(p, (const lc_tensor *[]){x, y}, 2, (lc_tensor *[]){z, z}, 2),
+                     LC_ERR_INVALID_ARG);
+    assert_non_null(strstr(lc_last_error(), "outputs 0 and 1 are the same tensor"));
+    assert_ok(lc_program_run_into(p, (const lc_tensor *[]){x, y}, 2, (lc_tensor *[]){y, z}, 2));
+    lc_tensor_free(x);
+    lc_tensor_free(y);
+    lc_tensor_free(z);
+    lc_program_free(p);
+    lc_graph_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sgd_momentum_in_place),
@@ -179,6 +206,7 @@ int main(void) {
         cmocka_unit_test(later_reader_sees_old_value),
         cmocka_unit_test(copies_in_place),
         cmocka_unit_test(aliasing_errors),
+        cmocka_unit_test(zero_size_output_twice),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -266,10 +266,12 @@ static lc_status find_in_outs(const lc_program *p, const lc_tensor *const *input
     *n_pairs = 0;
     for (int j = 0; j < n_outputs; j++) {
         const void *d = outputs[j]->data;
-        if (!d || lc_tensor_nbytes(outputs[j]) == 0) continue; /* zero-size: nothing is written */
+        /* Before the zero-size skip: one tensor given as two outputs is refused whatever its
+         * size (distinct zero-size tensors may all hold NULL data, so those compare by tensor). */
         for (int j2 = 0; j2 < j; j2++)
-            if (outputs[j2]->data == d)
+            if (outputs[j2] == outputs[j] || (d && outputs[j2]->data == d))
                 return lc_fail(LC_ERR_INVALID_ARG, "program: outputs %d and %d are the same tensor", j2, j);
+        if (!d || lc_tensor_nbytes(outputs[j]) == 0) continue; /* zero-size: nothing is written */
         int in = -1;
         for (int i = 0; i < n_inputs; i++) {
             if (inputs[i]->data != d) continue;

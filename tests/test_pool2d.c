@@ -358,6 +358,28 @@ static void test_jit_matches_interpreter(void **state) {
     check_jit("AvgPool2d((4, 2), (3, 1), (2, 1), ceil_mode=True)", s3, 1.0, 7);
 }
 
+/* Rows long enough for the vectorized loop, whose trips are a multiple of 64, 32, 16 or 8 by
+ * the interior's length (MaxPool2d(3, 2, 1) at width 256: 126 interior outputs a row, 112 in
+ * the vectorized loop, 14 in the scalar one), and the rows' range: a window over rows without
+ * padding or overhang (AvgPool2d(2)) has no row check left. Padding, ceil-mode overhang in
+ * both axes, dilation, odd widths and rank-3 input, forward and forward+backward, against the
+ * interpreter. */
+static void test_jit_wide_rows(void **state) {
+    (void)state;
+    lc_shape s256 = lc_shape_make(4, (int64_t[]){1, 2, 9, 256});
+    lc_shape s255 = lc_shape_make(4, (int64_t[]){1, 2, 10, 255});
+    lc_shape r3 = lc_shape_make(3, (int64_t[]){2, 11, 201});
+    check_jit("MaxPool2d(3, 2, 1)", s256, 1.0, 11);
+    check_jit("MaxPool2d(3, 2, 1, ceil_mode=True)", s255, 1.0, 12);
+    check_jit("MaxPool2d(3, 2, 1, dilation=2)", r3, 1.0, 13);
+    check_jit("MaxPool2d((2, 5), (1, 3), (1, 2), ceil_mode=True)", s255, 1.0, 14);
+    check_jit("AvgPool2d(2)", s256, 1.0, 15);
+    check_jit("AvgPool2d(2)", r3, 1.0, 16);
+    check_jit("AvgPool2d(3, 2, 1, ceil_mode=True)", s255, 1.0, 17);
+    check_jit("LPPool2d(2, 2)", s256, 1.0, 18);
+    check_jit("LPPool2d(2, 3, 2, ceil_mode=True)", r3, 1.0, 19);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_printing),
@@ -366,6 +388,7 @@ int main(void) {
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_pool_axis_builders),
         cmocka_unit_test(test_jit_matches_interpreter),
+        cmocka_unit_test(test_jit_wide_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

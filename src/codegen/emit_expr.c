@@ -171,10 +171,11 @@ static int scale_exponent(int64_t n) {
 /* acc = t where t is larger, or a NaN the first time one is met: NaN wins, and an earlier
  * maximum is kept on a tie (the order terms arrive in is the window's). */
 static LLVMValueRef takes_over(emitter *e, LLVMValueRef t, LLVMValueRef acc) {
-    LLVMValueRef gt = LLVMBuildFCmp(e->b, LLVMRealOGT, t, acc, "");
-    LLVMValueRef first_nan = LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealUNO, t, t, ""),
-                                          LLVMBuildFCmp(e->b, LLVMRealORD, acc, acc, ""), "");
-    return LLVMBuildOr(e->b, gt, first_nan, "");
+    /* (t > acc or t is NaN) and acc is not NaN: "unordered or greater" is one compare
+     * (vcmpnleps), where t > acc or (t NaN and acc not) took three and two logic ops; the
+     * same truth table, since t > acc already implies that acc is a number. */
+    LLVMValueRef above_or_nan = LLVMBuildFCmp(e->b, LLVMRealUGT, t, acc, "");
+    return LLVMBuildAnd(e->b, above_or_nan, LLVMBuildFCmp(e->b, LLVMRealORD, acc, acc, ""), "");
 }
 
 static void max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {

@@ -84,6 +84,14 @@ static inline ix ix_opaque(LLVMValueRef v) {
     return r;
 }
 
+/* An outer-axis index of a kernel's row: constant along the row (ci = 0) and somewhere in
+ * [0, extent). Its range lets a window over that axis elide the checks that cannot fail on any
+ * row (AvgPool2d's rows without padding), in every pass alike. */
+static inline ix ix_row(LLVMValueRef v, int64_t extent) {
+    ix r = {v, true, 0, 0, 0, extent - 1, NULL, 0, 0, 0};
+    return r;
+}
+
 static inline LLVMValueRef call_intrinsic(emitter *e, const char *name, LLVMTypeRef ty,
                                           LLVMValueRef *args, unsigned nargs) {
     return lc_build_intrinsic(e->b, e->mod, name, ty, args, nargs);

@@ -239,8 +239,8 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
  * The rows of a tile store through such pointers, one per row, which LLVM's loop vectorizer
  * then sees as different objects (told apart by their alias scopes) instead of offsets into
  * one whose distance it failed to bound ("unknown data dependence": the tiled loop stayed
- * scalar). The asm reads nothing else and has no side effect, so it is hoisted out of the
- * loops. */
+ * scalar). The asm has no side effect and emits no instruction; it runs once, in the
+ * kernel's entry (make_row_pointers). */
 static LLVMValueRef row_pointer(emitter *e, LLVMValueRef base, lc_dtype dt, int64_t shift) {
     LLVMTypeRef ty = real_type(e, dt);
     LLVMValueRef fwd = LLVMConstInt(e->i64, (unsigned long long)shift, 1);

@@ -318,6 +318,83 @@ static void test_conv_weight_gradient_peeled(void **state) {
     }
 }
 
+/* The kernel that writes graph output `out`. */
+static const lc_kernel *kernel_writing(const lc_fused *f, int out) {
+    for (int k = 0; k < f->n_kernels; k++)
+        if (f->kernels[k].dst_slot == lc_slot_output(f, out)) return &f->kernels[k];
+    fail_msg("no kernel writes output %d", out);
+    return NULL;
+}
+
+/* The rows a trip computes together (lc_schedule.tile_rows), from the channels alone: the
+ * largest of 4, 2, 1 dividing them, on rows of at least LC_TILE_ROW_MIN positions. */
+static int64_t expected_tile(int64_t channels, int64_t row) {
+    if (row < LC_TILE_ROW_MIN) return 1;
+    int64_t t = LC_TILE_ROWS_MAX;
+    while (t > 1 && channels % t != 0) t /= 2;
+    return t;
+}
+
+/* A convolution's forward computes tile_rows output channels per trip and its input
+ * gradient tile_rows input channels, split at whole tiles; odd channel counts (1, 3, 5, 17),
+ * groups, dilation, stride and padding give the tile the channels allow (1 where none
+ * divides), and the values match the interpreter's in f32 and f64, bit-identical on 1-3
+ * threads (jit_check_graph). */
+static void test_conv_row_tiles(void **state) {
+    (void)state;
+    const struct { const char *spec; int64_t n, in, len, out, out_len; } cases[] = {
+        {"Conv1d(4, 1, 3, padding=1)\n", 2, 4, 64, 1, 64},
+        {"Conv1d(2, 3, 3, stride=2, padding=2, dilation=2)\n", 1, 2, 160, 3, 80},
+        {"Conv1d(5, 5, 3, padding=1, groups=5)\n", 1, 5, 70, 5, 70},
+        {"Conv1d(2, 17, 5, padding=2)\n", 1, 2, 64, 17, 64},
+        {"Conv1d(4, 6, 3, padding=1, groups=2)\n", 1, 4, 96, 6, 96},
+        {"Conv1d(3, 8, 3, dilation=3)\n", 2, 3, 70, 8, 64},
+        {"Conv1d(4, 8, 3)\n", 2, 4, 16, 8, 14}, /* rows too short to tile */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int dt = 0; dt < 2; dt++) {
+            lc_module *m;
+            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
+            lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
+            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, false);
+            lc_fused *f;
+            assert_ok(lc_fuse(g, &f));
+            const lc_kernel *k = kernel_writing(f, 0);
+            int64_t tile = expected_tile(cases[c].out, cases[c].out_len);
+            assert_int_equal(k->sched.tile_rows, tile);
+            if (tile > 1) assert_int_equal(k->align, tile * cases[c].out_len);
+            lc_fused_free(f);
+            jit_check_graph(g, 60 + c, 3.0);
+            lc_graph_free(g);
+            lc_module_free(m);
+        }
+    }
+    /* the bench's conv -> pool backward: the window-major kernel (y, the pool's gradient)
+     * tiles 4 output channels, dx 4 input channels; dW, a reduction, is not tiled */
+    lc_module *m;
+    assert_ok(lc_model_parse("Conv1d(16, 32, 3, padding=1)\nAvgPool1d(2)\n", "test", &m));
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 16, 128), true);
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    const lc_kernel *dx = kernel_writing(f, 1);
+    assert_int_equal(dx->sched.tile_rows, 4);
+    assert_int_equal(dx->align, 4 * 128);
+    assert_int_equal(kernel_writing(f, 2)->sched.tile_rows, 1);
+    int window_major_tiled = 0;
+    for (int k = 0; k < f->n_kernels; k++)
+        if (f->kernels[k].sched.order == LC_LOOP_WINDOWS) {
+            assert_int_equal(f->kernels[k].sched.tile_rows, 4);
+            assert_int_equal(f->kernels[k].align, 4 * 128);
+            assert_true(f->kernels[k].co_root >= 0);
+            window_major_tiled++;
+        }
+    assert_int_equal(window_major_tiled, 1);
+    lc_fused_free(f);
+    jit_check_graph(g, 70, 3.0);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
 /* The fused kernels of `spec` at `in`, forward or forward+backward. */
 static lc_fused *fuse_spec(const char *spec, lc_shape in, bool backward) {
     lc_module *m;
@@ -380,6 +457,7 @@ int main(void) {
         cmocka_unit_test(test_conv_backward_contraction),
         cmocka_unit_test(test_conv_weight_gradient_peeled),
         cmocka_unit_test(test_row_windows_inline),
+        cmocka_unit_test(test_conv_row_tiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,8 +39,14 @@ LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx) 
 
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     if (slot < 0 || !e->slot_scope[slot]) return;
-    LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "alias.scope", 11), e->slot_scope[slot]);
-    LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), e->slot_noalias[slot]);
+    LLVMValueRef scope = e->slot_scope[slot], noalias = e->slot_noalias[slot];
+    if (e->tile_row >= 0 && (slot == e->k->dst_slot || slot == e->k->co_slot)) {
+        int w = slot == e->k->dst_slot ? 0 : 1;
+        scope = e->row_scope[w][e->tile_row];
+        noalias = e->row_noalias[w][e->tile_row];
+    }
+    LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "alias.scope", 11), scope);
+    LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), noalias);
 }
 
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
@@ -55,6 +61,14 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
 
 
 void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v) {
+    if (e->defer_stores) {
+        LC_ASSERT(e->n_deferred < LC_TILE_DEFERRED_MAX);
+        e->deferred[e->n_deferred].slot = slot;
+        e->deferred[e->n_deferred].row = e->tile_row;
+        e->deferred[e->n_deferred].off = off;
+        e->deferred[e->n_deferred++].v = v;
+        return;
+    }
     LLVMValueRef p = LLVMBuildGEP2(e->b, LLVMTypeOf(v), e->slot_ptr[slot], &off, 1, "");
     lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), slot);
 }

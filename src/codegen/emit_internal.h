@@ -28,6 +28,9 @@ typedef struct ix {
     int fold_role; /* 1 window, 2 slot */
 } ix;
 
+/* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
+#define LC_TILE_DEFERRED_MAX (LC_TILE_ROWS_MAX * (LC_UNROLL_MAX + 1))
+
 typedef struct emitter {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -40,6 +43,20 @@ typedef struct emitter {
     /* Per slot: the alias scope of its accesses and the scopes they do not alias (metadata
      * as values, NULL when the kernel does not touch the slot); see emit_kernel.c. */
     LLVMValueRef *slot_scope, *slot_noalias;
+    /* A kernel with tiled rows (lc_schedule.tile_rows): each row of the tile writes its own
+     * part of the slots the kernel writes, so each (written slot, row) has a scope of its
+     * own, [0] the root's slot and [1] the co-root's, and tile_row is the row being emitted
+     * (-1 outside a tile): LLVM then sees that one row's stores never reach another's. */
+    LLVMValueRef row_scope[2][LC_TILE_ROWS_MAX], row_noalias[2][LC_TILE_ROWS_MAX];
+    LLVMValueRef row_ptr[2][LC_TILE_ROWS_MAX]; /* those slots' pointers per row (emit_kernel.c) */
+    int tile_row;
+    /* While a tile's rows are emitted, their stores wait here and are emitted after the last
+     * row's, so every load of the trip comes before every store, as in an untiled trip: the
+     * memory-SSA walks by which LICM hoists the loop-invariant loads (the weights) then pass
+     * no store. */
+    bool defer_stores;
+    int n_deferred;
+    struct { int slot, row; LLVMValueRef off, v; } deferred[LC_TILE_DEFERRED_MAX];
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
     /* The fix-up's form (scalar loops of a kernel with flagged LP norms or rescued window

@@ -52,6 +52,7 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     LLVMValueRef mine = LLVMBuildAnd(
         e->b, LLVMBuildICmp(e->b, LLVMIntEQ, i, owner, ""),
         LLVMBuildICmp(e->b, LLVMIntSLT, o, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""), "");
+    LC_ASSERT(!e->defer_stores); /* a store in a branch: fuse tiles no such kernel */
     LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.write");
     LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.end");
     LLVMBuildCondBr(e->b, mine, yes, after);
@@ -214,8 +215,8 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     e->co_value = e->co_o = NULL;
 }
 
-static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, const ix *row_idx,
-                            bool window) {
+static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, const ix *row_idx,
+                          bool window) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank;
     if (window) {
@@ -231,6 +232,80 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
     if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
+}
+
+/* `base` as a pointer LLVM cannot trace back to it: an empty inline asm passes on
+ * base + `shift` elements, and the result is moved back by `shift` (so it is the same address).
+ * The rows of a tile store through such pointers, one per row, which LLVM's loop vectorizer
+ * then sees as different objects (told apart by their alias scopes) instead of offsets into
+ * one whose distance it failed to bound ("unknown data dependence": the tiled loop stayed
+ * scalar). The asm has no side effect and emits no instruction; it runs once, in the
+ * kernel's entry (make_row_pointers). */
+static LLVMValueRef row_pointer(emitter *e, LLVMValueRef base, lc_dtype dt, int64_t shift) {
+    LLVMTypeRef ty = real_type(e, dt);
+    LLVMValueRef fwd = LLVMConstInt(e->i64, (unsigned long long)shift, 1);
+    LLVMValueRef back = LLVMConstInt(e->i64, (unsigned long long)-shift, 1);
+    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &fwd, 1, "");
+    LLVMTypeRef fty = LLVMFunctionType(e->ptr, &e->ptr, 1, 0);
+    LLVMValueRef asm_fn = LLVMGetInlineAsm(fty, "", 0, "=r,0", 4, false, false, LLVMInlineAsmDialectATT, false);
+    p = LLVMBuildCall2(e->b, fty, asm_fn, &p, 1, "row.ptr");
+    return LLVMBuildGEP2(e->b, ty, p, &back, 1, "");
+}
+
+/* The written slots' pointers per row of the tile (row_pointer), made in the kernel's entry
+ * block so they dominate every loop. */
+static void make_row_pointers(emitter *e) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int written[2] = {e->k->dst_slot, e->k->co_slot};
+    int64_t row_len[2] = {root->shape.dim[root->shape.rank - 1], 0};
+    if (e->k->co_root >= 0) {
+        const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+        row_len[1] = co->shape.dim[co->shape.rank - 1];
+    }
+    for (int w = 0; w < 2; w++)
+        for (int t = 0; t < e->k->sched.tile_rows; t++)
+            e->row_ptr[w][t] = written[w] < 0 ? NULL
+                                              : row_pointer(e, e->slot_ptr[written[w]], root->dtype, t * row_len[w]);
+}
+
+/* Position (or block) i of each row of the tile (lc_schedule.tile_rows): row t is the
+ * tile's first row with index t added on the axis before the last (a tile never crosses that
+ * axis: its extent is a multiple of the tile, and tiles start at multiples of it), at
+ * row_base + t·last. Each row's value is emitted as on its own, in row order, so it has the
+ * same bits as untiled; LLVM shares what the rows read alike. */
+static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, const ix *row_idx,
+                            bool window) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank, tile = e->k->sched.tile_rows;
+    if (tile == 1) {
+        emit_row_body(e, i, row_base, row_idx, window);
+        return;
+    }
+    LC_ASSERT(rank >= 2 && root->shape.dim[rank - 2] % tile == 0);
+    int64_t last = root->shape.dim[rank - 1];
+    int written[2] = {e->k->dst_slot, e->k->co_slot};
+    LLVMValueRef saved[2] = {e->slot_ptr[written[0]], written[1] >= 0 ? e->slot_ptr[written[1]] : NULL};
+    e->defer_stores = true;
+    e->n_deferred = 0;
+    for (int t = 0; t < tile; t++) {
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        idx[rank - 2] = ix_opaque(iadd_c(e, row_idx[rank - 2].v, t));
+        e->tile_row = t;
+        for (int w = 0; w < 2; w++)
+            if (saved[w]) e->slot_ptr[written[w]] = e->row_ptr[w][t];
+        emit_row_body(e, i, iadd_c(e, row_base, t * last), idx, window);
+    }
+    e->defer_stores = false;
+    for (int k = 0; k < e->n_deferred; k++) {
+        int slot = e->deferred[k].slot;
+        e->tile_row = e->deferred[k].row;
+        e->slot_ptr[slot] = e->row_ptr[slot == written[0] ? 0 : 1][e->tile_row];
+        lc_emit_store(e, slot, e->deferred[k].off, e->deferred[k].v);
+    }
+    for (int w = 0; w < 2; w++)
+        if (saved[w]) e->slot_ptr[written[w]] = saved[w];
+    e->tile_row = -1;
 }
 
 /* What i runs over in an element loop: the root's last axis (window loops: not tracked). */
@@ -496,19 +571,44 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
     snprintf(name, sizeof name, "lc_kernel_%d", kid);
     LLVMMetadataRef dname = LLVMMDStringInContext2(e->ctx, name, strlen(name));
     LLVMMetadataRef domain = distinct_node(e, &dname, 1);
-    LLVMMetadataRef scopes[64];
+    /* scope entries: one per slot, or with tiled rows one per row of each written slot (the
+     * first `written` of `slots`: kernel_slots lists them first) */
+    int tile = e->k->sched.tile_rows, written = e->k->co_root >= 0 ? 2 : 1;
+    enum { MAX_ENTRIES = 64 + 2 * LC_TILE_ROWS_MAX };
+    LLVMMetadataRef scopes[MAX_ENTRIES];
+    int entry_slot[MAX_ENTRIES], entry_row[MAX_ENTRIES], m = 0;
     for (int i = 0; i < n; i++) {
-        snprintf(name, sizeof name, "slot %d", slots[i]);
-        LLVMMetadataRef ops[2] = {domain, LLVMMDStringInContext2(e->ctx, name, strlen(name))};
-        scopes[i] = distinct_node(e, ops, 2);
+        int rows = tile > 1 && i < written ? tile : 1;
+        for (int t = 0; t < rows; t++) {
+            if (rows > 1) snprintf(name, sizeof name, "slot %d row %d", slots[i], t);
+            else snprintf(name, sizeof name, "slot %d", slots[i]);
+            LLVMMetadataRef ops[2] = {domain, LLVMMDStringInContext2(e->ctx, name, strlen(name))};
+            LC_ASSERT(m < MAX_ENTRIES);
+            scopes[m] = distinct_node(e, ops, 2);
+            entry_slot[m] = i;
+            entry_row[m++] = rows > 1 ? t : -1;
+        }
     }
-    for (int i = 0; i < n; i++) {
-        LLVMMetadataRef others[64];
-        int m = 0;
-        for (int j = 0; j < n; j++)
-            if (j != i) others[m++] = scopes[j];
-        e->slot_scope[slots[i]] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, &scopes[i], 1));
-        e->slot_noalias[slots[i]] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, others, (size_t)m));
+    for (int a = 0; a < m; a++) {
+        LLVMMetadataRef others[MAX_ENTRIES];
+        int o = 0;
+        for (int b = 0; b < m; b++)
+            if (b != a) others[o++] = scopes[b];
+        LLVMValueRef scope = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, &scopes[a], 1));
+        LLVMValueRef noalias = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, others, (size_t)o));
+        int i = entry_slot[a], t = entry_row[a];
+        if (t < 0) {
+            e->slot_scope[slots[i]] = scope;
+            e->slot_noalias[slots[i]] = noalias;
+        } else {
+            e->row_scope[i][t] = scope;
+            e->row_noalias[i][t] = noalias;
+            /* outside a row (never for a store of a tiled kernel) the first row's */
+            if (t == 0) {
+                e->slot_scope[slots[i]] = scope;
+                e->slot_noalias[slots[i]] = noalias;
+            }
+        }
     }
 }
 
@@ -541,8 +641,10 @@ static void add_kernel(emitter *e, int kid) {
         e->slot_ptr[slots[i]] = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildGEP2(e->b, e->ptr, LLVMGetParam(fn, 0), &off, 1, ""), "");
     }
     make_alias_scopes(e, kid, slots, nslots);
+    if (k->sched.tile_rows > 1) make_row_pointers(e);
     e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, LLVMInt32TypeInContext(e->ctx), "lp.flag") : NULL;
     bool win = window_major(e);
+    LC_ASSERT(k->sched.tile_rows >= 1 && k->align % (k->sched.tile_rows * (k->sched.tile_rows > 1 ? last : 1)) == 0);
     discover_interiors(e, last, win);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, begin, end, ""), rows, done);
 
@@ -577,7 +679,7 @@ static void add_kernel(emitter *e, int kid) {
         scalar_ranges positions = {.checked = !all_positions, .ilo = e->elo, .ihi = e->ehi};
         scalar_ranges blocks_left = {.checked = !all_blocks, .ilo = e->wlo, .ihi = e->whi};
         if (e->k->sched.whole_blocks) {
-            LC_ASSERT(e->k->align == step && lo == 0 && last % step == 0);
+            LC_ASSERT(e->k->align % step == 0 && lo == 0 && last % step == 0);
             /* blocks tile the row exactly and the range is split at multiples of step:
              * every position belongs to a whole block of the range */
             oa = LLVMBuildSDiv(e->b, i0, stepv, "");
@@ -628,7 +730,8 @@ static void add_kernel(emitter *e, int kid) {
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
-    LLVMValueRef el2 = LLVMBuildAdd(e->b, el, LLVMBuildSub(e->b, i1, i0, ""), "");
+    /* a tile of rows ends the trip at the end of its last row (whole tiles: i0 = 0, i1 = last) */
+    LLVMValueRef el2 = LLVMBuildAdd(e->b, el, imul_c(e, LLVMBuildSub(e->b, i1, i0, ""), k->sched.tile_rows), "");
     LLVMBasicBlockRef cur = LLVMGetInsertBlock(e->b);
     LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, el2, end, ""), rows, done);
     LLVMAddIncoming(el, &begin, &entry, 1);
@@ -645,6 +748,7 @@ lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef
                           LLVMModuleRef mod, bool fma) {
     emitter e = {0};
     e.fma = fma;
+    e.tile_row = -1;
     e.ctx = ctx;
     e.mod = mod;
     e.b = LLVMCreateBuilderInContext(ctx);

@@ -70,12 +70,19 @@ static void fatal_handler(const char *reason) {
  * x86 addressing modes take as they are, and LSR's search over them was a quarter of object
  * emission for an LP forward+backward (under callgrind, for a znver4 target: 68M instructions
  * per compile with it, 51M without, of about 115M for the whole compile), with no runtime
- * difference measurable in bench/. Every option named here exists in LLVM 15-22. */
+ * difference measurable in bench/. LICM may walk memory SSA 1000 times per loop (LLVM's
+ * default, 100, fell short in a convolution's kernel with tiled rows, lc_schedule.tile_rows:
+ * 4 rows x 96 weights are loop-invariant loads, and past the cap LICM left them in the loop,
+ * where they kept the loop vectorizer from proving it safe), and promotes a value kept in
+ * memory to a register (a kernel's flag, lc_schedule.fixup) in loops of up to 1000 memory
+ * accesses (default 250: the tiled forward's flag stayed in memory, a dependence the
+ * vectorizer could not order). Every option named here exists in LLVM 15-22. */
 static void set_llvm_options(void) {
     const char *argv[] = {"lucid", "-pass-remarks=loop-vectorize",
                           "-pass-remarks-missed=loop-vectorize",
                           "-pass-remarks-analysis=loop-vectorize",
-                          "-enable-epilogue-vectorization=false", "-disable-lsr"};
+                          "-enable-epilogue-vectorization=false", "-disable-lsr",
+                          "-licm-mssa-optimization-cap=1000", "-licm-mssa-max-acc-promotion=1000"};
     LLVMParseCommandLineOptions((int)(sizeof argv / sizeof argv[0]), argv, NULL);
 }
 

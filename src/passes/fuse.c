@@ -467,6 +467,34 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     return LC_OK;
 }
 
+/* How many rows a trip of the kernel's loop computes (lc_schedule.tile_rows): more than one
+ * where an unrolled channel contraction sits in a loop that vectorizes (every reduction
+ * unrolled over all its terms, and window-major blocks unrolled), its rows are long enough to
+ * vectorize, and the axis before the last divides into tiles. */
+static void schedule_row_tile(const lc_fused *f, lc_kernel *k) {
+    k->sched.tile_rows = 1;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    int rank = r->shape.rank;
+    if (rank < 2 || r->shape.dim[rank - 1] < LC_TILE_ROW_MIN) return;
+    if (k->sched.order == LC_LOOP_WINDOWS && k->sched.block != LC_BLOCK_UNROLLED) return;
+    /* a co-root is written in a branch (at its window's first position) by every
+     * element-by-element body: tiled only where blocks tile the rows (no such body) */
+    if (k->co_root >= 0 && !k->sched.whole_blocks) return;
+    bool contraction = false;
+    for (int i = 0; i < k->sched.n_reductions; i++) {
+        const lc_reduction_schedule *rs = &k->sched.reductions[i];
+        if (!rs->unrolled || rs->span != LC_SPAN_ALL) return;
+        if (is_channel_contraction(f->graph, lc_graph_node(f->graph, rs->node))) contraction = true;
+    }
+    if (!contraction) return;
+    int tile = LC_TILE_ROWS_MAX;
+    while (tile > 1 && r->shape.dim[rank - 2] % tile != 0) tile /= 2;
+    if (tile == 1) return;
+    k->sched.tile_rows = tile;
+    /* whole tiles; a window-major kernel's step divides the row (whole_blocks), or it was 1 */
+    k->align = tile * r->shape.dim[rank - 1];
+}
+
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
 static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst_slot, int co_root) {
     c->n_nodes = c->n_args = 0;
@@ -515,7 +543,9 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->n_nodes = c->n_nodes;
     k->n_args = c->n_args;
     measure_inline_depth(f, k, c->depth);
-    return schedule_inline_nodes(f, k);
+    LC_TRY(schedule_inline_nodes(f, k));
+    schedule_row_tile(f, k);
+    return LC_OK;
 }
 
 static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
@@ -813,8 +843,16 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                          lc_dtype_name(r->dtype), lc_shape_str(&r->shape, shp, sizeof shp));
         print_slot(f, &sb, kr->dst_slot);
         lc_strbuf_printf(&sb, "; outer range %" PRId64 "%s, ~%" PRId64 " loads per element\n",
-                         kr->outer, kr->align > 1 ? " (split at whole windows)" : "", kr->cost);
+                         kr->outer,
+                         kr->sched.tile_rows > 1 ? " (split at whole tiles of rows)"
+                         : kr->align > 1         ? " (split at whole windows)"
+                                                 : "",
+                         kr->cost);
         print_loop_schedule(f, kr, &sb);
+        if (kr->sched.tile_rows > 1)
+            lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), so what "
+                             "does not depend on that axis is loaded once per tile\n",
+                             kr->sched.tile_rows, kr->sched.tile_rows, r->shape.rank - 2);
         if (kr->co_root >= 0) {
             const lc_node *co = lc_graph_node(f->graph, kr->co_root);
             lc_strbuf_printf(&sb, "  also writes %s %s%s into ",

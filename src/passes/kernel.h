@@ -41,6 +41,12 @@
  * terms: its terms lie a row or more apart in memory, so partial sums would build each vector
  * lane by lane, while unrolled the loop over elements around it vectorizes. */
 #define LC_CONTRACTION_UNROLL_MAX 64
+/* Rows of a channel contraction's kernel evaluated in one trip of its loop (lc_schedule
+ * tile_rows): the largest of LC_TILE_ROWS_MAX, half that, ... that divides the extent of the
+ * axis before the last, on rows of at least LC_TILE_ROW_MIN positions (shorter rows do not
+ * fill the vector loop; the seed model's rows of 4 stay as they were). */
+#define LC_TILE_ROWS_MAX 4
+#define LC_TILE_ROW_MIN 64
 /* Lanes of a reduction's vector partial sums: one 64-byte line of the element type. Fixed by
  * the dtype, never by the target, so the order of the sums (and the bits) is the same on
  * every machine. */
@@ -199,6 +205,15 @@ typedef struct lc_schedule {
      * once (at most LC_INLINE_DEPTH_MAX each, so at most twice that in all): codegen's
      * recursion never goes deeper. */
     int inline_depth;
+    /* Rows computed together (>= 1): a trip of the element (or block) loop evaluates its
+     * position in `tile_rows` consecutive rows, consecutive indices of the axis before the
+     * last, each as on its own. Fuse tiles a kernel with an unrolled channel contraction (a
+     * convolution's forward, over output channels, and its input gradient, over input
+     * channels), whose other operand (the input, the output gradient) does not depend on
+     * that axis: LLVM then loads it once for the tile instead of once per row, and the rows'
+     * sums run as independent chains. That axis's extent is a multiple of tile_rows, and
+     * the outer range is split only at whole tiles (lc_kernel.align). */
+    int tile_rows;
 } lc_schedule;
 
 typedef struct lc_kernel {
@@ -219,7 +234,8 @@ typedef struct lc_kernel {
     int co_slot;
     /* The outer range may only be split at multiples of this (1: anywhere). A window-major
      * fold whose windows tile its rows exactly sets it to the step, so codegen needs no
-     * element-by-element code for windows cut by a split. */
+     * element-by-element code for windows cut by a split; a kernel with tiled rows to
+     * tile_rows whole rows. */
     int64_t align;
     lc_schedule sched;
 } lc_kernel;

@@ -154,8 +154,17 @@ lc_status lc_pool_set_threads(int n) {
 
 void lc_pool_parallel_for(int64_t n, int64_t grain, int max_threads, lc_pool_task fn, void *ctx) {
     pthread_once(&g_once, init_pool);
-    /* parts start on cache lines (64 elements) and at multiples of the kernel's grain */
-    grain = grain <= 1 ? 64 : grain * 64;
+    /* parts start on cache lines (64 elements) and at multiples of the kernel's grain: at
+     * multiples of both (a grain of whole rows, thousands of elements, is not multiplied by
+     * 64 again, which would leave a kernel of a few such grains on one thread) */
+    if (grain <= 1) grain = 1;
+    int64_t a = grain, b = 64;
+    while (b != 0) {
+        int64_t r = a % b;
+        a = b;
+        b = r;
+    }
+    grain = grain / a * 64; /* lcm(grain, 64) */
     int threads = atomic_load(&g_threads);
     int parts = max_threads < threads ? max_threads : threads;
     if (parts > 1 && n / grain < parts) parts = (int)(n / grain);

@@ -394,7 +394,7 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
 
     /* The float32 JIT sums windows in float32, so where a window cancels its error is bounded
      * by the magnitudes it summed, not by the result: recursive summation of k terms errs by
-     * at most about k·eps·Σ|terms| (Higham, Accuracy and Stability, §4.2), and each stage adds
+     * at most about k·eps·Σ|terms| (Higham, Accuracy and Stability of Numerical Algorithms, chapter 4), and each stage adds
      * its own. The bound per output is eps·Σ_stages (k_s + 2) times the chain evaluated on |x|
      * (a mean of magnitudes where the graph takes a mean; LP stages take |x| already). */
     double *sum_err = NULL;

@@ -29,7 +29,8 @@
  * LLVM is process-wide state: it is initialised at the first lc_compile (never for parsing,
  * the interpreter or graph dumps), and that first compile also, once per process, sets
  * LLVM's command-line options (LLVMParseCommandLineOptions: -pass-remarks*=loop-vectorize,
- * -enable-epilogue-vectorization=false, -disable-lsr; LLVM has no scoped form) and installs
+ * -enable-epilogue-vectorization=false, -disable-lsr, -licm-mssa-optimization-cap=1000,
+ * -licm-mssa-max-acc-promotion=1000; LLVM has no scoped form) and installs
  * LLVM's fatal-error handler (one "lucid:" line on stderr before LLVM ends the process). A
  * host that uses LLVM itself sets LUCID_NO_LLVM_OPTIONS (any value) before the first compile:
  * then neither is touched, and Lucid's code is the same apart from compile time.

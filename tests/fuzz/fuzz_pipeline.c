@@ -366,6 +366,45 @@ static lc_tensor *run_jit(const lc_graph *g, const lc_tensor *x, int threads) {
 }
 #endif
 
+/* The pipeline's stages applied one after another to x0 (rows x lengths[0] values), in
+ * float64 by ref_forward, the stable or the naive form; the caller frees the result. */
+static double *reference_chain(const fuzz_case *c, bool stable, int64_t rows, const int64_t *lengths,
+                               const double *x0) {
+    double *cur = malloc((size_t)(rows * lengths[0] + 1) * sizeof *cur);
+    FUZZ_CHECK(cur, "malloc");
+    memcpy(cur, x0, (size_t)(rows * lengths[0]) * sizeof *cur);
+    for (int i = 0; i < c->n; i++) {
+        double *next = malloc((size_t)(rows * lengths[i + 1] + 1) * sizeof *next);
+        FUZZ_CHECK(next, "malloc");
+        ref_forward(&c->mods[i], stable, rows, lengths[i], lengths[i + 1], cur, next);
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+#ifdef LUCID_FUZZ_JIT
+/* The float32 JIT sums windows in float32, so where a window cancels its error is bounded by
+ * the magnitudes it summed, not by the result: recursive summation of k terms errs by at most
+ * about k·eps·Σ|terms| (Higham, Accuracy and Stability of Numerical Algorithms, chapter 4),
+ * and each stage adds its own. The bound per output is eps·Σ_stages (k_s + 2) times the chain
+ * evaluated on |x| (a mean of magnitudes where the graph takes a mean; LP stages take |x|
+ * already); the caller frees it. */
+static double *float32_sum_error(const fuzz_case *c, int64_t rows, const int64_t *lengths, const double *x0) {
+    int64_t n_in = rows * lengths[0], n_out = rows * lengths[c->n];
+    double *abs0 = malloc((size_t)(n_in + 1) * sizeof *abs0);
+    FUZZ_CHECK(abs0, "malloc");
+    for (int64_t i = 0; i < n_in; i++) abs0[i] = fabs(x0[i]);
+    double *bound = reference_chain(c, true, rows, lengths, abs0);
+    free(abs0);
+    double terms = 0;
+    /* Padding adds zeros, which add no error: the data terms are at most min(k, L). */
+    for (int i = 0; i < c->n; i++) terms += (double)(c->mods[i].k < lengths[i] ? c->mods[i].k : lengths[i]) + 2;
+    for (int64_t i = 0; i < n_out; i++) bound[i] *= terms * FLT_EPSILON;
+    return bound;
+}
+#endif
+
 static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengths) {
     lc_tensor *x = NULL;
     lc_status st = lc_tensor_new(c->dtype, c->shape, &x);
@@ -375,46 +414,12 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
     for (int d = 0; d + 1 < c->shape.rank; d++) rows *= c->shape.dim[d];
 
     /* Both references, stage by stage in float64. */
-    double *naive = malloc((size_t)(rows * lengths[0] + 1) * sizeof *naive);
-    double *stable = malloc((size_t)(rows * lengths[0] + 1) * sizeof *stable);
-    FUZZ_CHECK(naive && stable, "malloc");
-    for (int64_t i = 0; i < rows * lengths[0]; i++) naive[i] = stable[i] = lc_tensor_get(x, i);
-    for (int i = 0; i < c->n; i++) {
-        double *n2 = malloc((size_t)(rows * lengths[i + 1] + 1) * sizeof *n2);
-        double *s2 = malloc((size_t)(rows * lengths[i + 1] + 1) * sizeof *s2);
-        FUZZ_CHECK(n2 && s2, "malloc");
-        ref_forward(&c->mods[i], false, rows, lengths[i], lengths[i + 1], naive, n2);
-        ref_forward(&c->mods[i], true, rows, lengths[i], lengths[i + 1], stable, s2);
-        free(naive);
-        free(stable);
-        naive = n2;
-        stable = s2;
-    }
-    int64_t n_out = rows * lengths[c->n];
-
-    /* The float32 JIT sums windows in float32, so where a window cancels its error is bounded
-     * by the magnitudes it summed, not by the result: recursive summation of k terms errs by
-     * at most about k·eps·Σ|terms| (Higham, Accuracy and Stability of Numerical Algorithms, chapter 4), and each stage adds
-     * its own. The bound per output is eps·Σ_stages (k_s + 2) times the chain evaluated on |x|
-     * (a mean of magnitudes where the graph takes a mean; LP stages take |x| already). */
-    double *sum_err = NULL;
-    if (c->dtype == LC_F32) {
-        double *mag = malloc((size_t)(rows * lengths[0] + 1) * sizeof *mag);
-        FUZZ_CHECK(mag, "malloc");
-        for (int64_t i = 0; i < rows * lengths[0]; i++) mag[i] = fabs(lc_tensor_get(x, i));
-        double terms = 0;
-        for (int i = 0; i < c->n; i++) {
-            double *m2 = malloc((size_t)(rows * lengths[i + 1] + 1) * sizeof *m2);
-            FUZZ_CHECK(m2, "malloc");
-            ref_forward(&c->mods[i], true, rows, lengths[i], lengths[i + 1], mag, m2);
-            free(mag);
-            mag = m2;
-            /* Padding adds zeros, which add no error: the data terms are at most min(k, L). */
-            terms += (double)(c->mods[i].k < lengths[i] ? c->mods[i].k : lengths[i]) + 2;
-        }
-        for (int64_t i = 0; i < n_out; i++) mag[i] *= terms * FLT_EPSILON;
-        sum_err = mag;
-    }
+    int64_t n_in = rows * lengths[0], n_out = rows * lengths[c->n];
+    double *x0 = malloc((size_t)(n_in + 1) * sizeof *x0);
+    FUZZ_CHECK(x0, "malloc");
+    for (int64_t i = 0; i < n_in; i++) x0[i] = lc_tensor_get(x, i);
+    double *naive = reference_chain(c, false, rows, lengths, x0);
+    double *stable = reference_chain(c, true, rows, lengths, x0);
 
     lc_tensor *y = NULL;
     lc_clear_error();
@@ -431,6 +436,7 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
     const char *no_jit = getenv("LUCID_FUZZ_NO_JIT");
     bool skip_jit = no_jit && *no_jit && *no_jit != '0';
     if (!skip_jit) {
+        double *sum_err = c->dtype == LC_F32 ? float32_sum_error(c, rows, lengths, x0) : NULL;
         lc_tensor *yj = run_jit(g, x, 0), *y1 = run_jit(g, x, 1);
         /* Also every 256 cases: a finding aborts the process, and the exit-time line with it. */
         if (++g_jit_cases % 256 == 0 && env_flag("LUCID_FUZZ_STATS")) print_stats();
@@ -443,13 +449,14 @@ static void run_case(const fuzz_case *c, const lc_graph *g, const int64_t *lengt
                    "JIT results differ between 1 thread and the pool");
         lc_tensor_free(yj);
         lc_tensor_free(y1);
+        free(sum_err);
     }
 #endif
     lc_tensor_free(y);
     lc_tensor_free(x);
+    free(x0);
     free(naive);
     free(stable);
-    free(sum_err);
 }
 
 /* AvgPool1d's graph holds one divisor per output position (a constant of L_out doubles) when

@@ -137,20 +137,40 @@ static void copies_in_place(void **state) {
     lc_graph_free(g);
 }
 
+/* The aliasing tests' program: inputs a and b, outputs a + b and 3a, compiled; and three
+ * tensors of the shape to pass as inputs and outputs. */
+typedef struct two_out {
+    lc_graph *g;
+    lc_program *p;
+    lc_tensor *x, *y, *z;
+} two_out;
+
+static two_out two_outputs(lc_shape s) {
+    two_out t;
+    assert_ok(lc_graph_new(&t.g));
+    int a = input(t.g, "a", s), b = input(t.g, "b", s);
+    assert_ok(lc_graph_add_output(t.g, added(t.g, a, b)));
+    assert_ok(lc_graph_add_output(t.g, scaled(t.g, a, 3.0)));
+    assert_ok(lc_compile(t.g, NULL, &t.p));
+    assert_ok(lc_tensor_new(LC_F32, s, &t.x));
+    assert_ok(lc_tensor_new(LC_F32, s, &t.y));
+    assert_ok(lc_tensor_new(LC_F32, s, &t.z));
+    return t;
+}
+
+static void two_outputs_free(two_out *t) {
+    lc_tensor_free(t->x);
+    lc_tensor_free(t->y);
+    lc_tensor_free(t->z);
+    lc_program_free(t->p);
+    lc_graph_free(t->g);
+}
+
 static void aliasing_errors(void **state) {
     (void)state;
-    lc_graph *g;
-    assert_ok(lc_graph_new(&g));
-    lc_shape s = test_shape3(1, 1, 8);
-    int a = input(g, "a", s), b = input(g, "b", s);
-    assert_ok(lc_graph_add_output(g, added(g, a, b)));
-    assert_ok(lc_graph_add_output(g, scaled(g, a, 3.0)));
-    lc_program *p;
-    assert_ok(lc_compile(g, NULL, &p));
-    lc_tensor *x, *y, *z;
-    assert_ok(lc_tensor_new(LC_F32, s, &x));
-    assert_ok(lc_tensor_new(LC_F32, s, &y));
-    assert_ok(lc_tensor_new(LC_F32, s, &z));
+    two_out t = two_outputs(test_shape3(1, 1, 8));
+    lc_program *p = t.p;
+    lc_tensor *x = t.x, *y = t.y, *z = t.z;
     for (int i = 0; i < 8; i++) lc_tensor_set(x, i, i + 1);
     /* the same tensor as both inputs, and written in place */
     assert_int_equal(lc_program_run_into(p, (const lc_tensor *[]){x, x}, 2, (lc_tensor *[]){x, y}, 2),
@@ -164,38 +184,21 @@ static void aliasing_errors(void **state) {
     /* the same tensor given twice as a read-only input is fine */
     assert_ok(lc_program_run_into(p, (const lc_tensor *[]){x, x}, 2, (lc_tensor *[]){y, z}, 2));
     assert_true(lc_tensor_get(y, 3) == 8.0 && lc_tensor_get(z, 3) == 12.0);
-    lc_tensor_free(x);
-    lc_tensor_free(y);
-    lc_tensor_free(z);
-    lc_program_free(p);
-    lc_graph_free(g);
+    two_outputs_free(&t);
 }
 
 /* Two outputs, one zero-size tensor: refused as for any size (found by fuzz_capi, a ReLU
  * forward and backward on f32[5,0]); two distinct zero-size tensors are fine. */
 static void zero_size_output_twice(void **state) {
     (void)state;
-    lc_graph *g;
-    assert_ok(lc_graph_new(&g));
-    lc_shape s = test_shape3(5, 0, 1);
-    int a = input(g, "a", s), b = input(g, "b", s);
-    assert_ok(lc_graph_add_output(g, added(g, a, b)));
-    assert_ok(lc_graph_add_output(g, scaled(g, a, 3.0)));
-    lc_program *p;
-    assert_ok(lc_compile(g, NULL, &p));
-    lc_tensor *x, *y, *z;
-    assert_ok(lc_tensor_new(LC_F32, s, &x));
-    assert_ok(lc_tensor_new(LC_F32, s, &y));
-    assert_ok(lc_tensor_new(LC_F32, s, &z));
+    two_out t = two_outputs(test_shape3(5, 0, 1));
+    lc_program *p = t.p;
+    lc_tensor *x = t.x, *y = t.y, *z = t.z;
     assert_int_equal(lc_program_run_into(p, (const lc_tensor *[]){x, y}, 2, (lc_tensor *[]){z, z}, 2),
                      LC_ERR_INVALID_ARG);
     assert_non_null(strstr(lc_last_error(), "outputs 0 and 1 are the same tensor"));
     assert_ok(lc_program_run_into(p, (const lc_tensor *[]){x, y}, 2, (lc_tensor *[]){y, z}, 2));
-    lc_tensor_free(x);
-    lc_tensor_free(y);
-    lc_tensor_free(z);
-    lc_program_free(p);
-    lc_graph_free(g);
+    two_outputs_free(&t);
 }
 
 int main(void) {

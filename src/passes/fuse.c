@@ -179,6 +179,129 @@ static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_l
     return r->norm_inline || f->node_slot[y] >= 0;
 }
 
+/* ---- the emitted-code bound (LC_EMIT_BUDGET) ---- */
+
+static bool is_channel_contraction(const lc_graph *g, const lc_node *n);
+
+/* A pow codegen takes by multiplies and sqrt costs about what a multiply does; any other
+ * exponent is a log2/exp2 evaluation (emit_pow.c). */
+static bool pow_is_cheap(double e) {
+    return e == 0.5 || e == 1 || e == 2 || e == 3 || e == 4 || (e > 0 && e < 8 && e - floor(e) == 0.5);
+}
+
+/* How many times codegen emits a window's body: once per term where it unrolls, once per lane
+ * where vector partial sums build their lanes (emit_reduce.c). */
+static int64_t window_copies(int64_t terms, lc_dtype dt, int64_t unroll_max) {
+    return terms <= unroll_max ? terms : LC_PARTIAL_LANES(dt);
+}
+
+/* Node i's emitted code in lc_fuse's estimate (kernel.h, LC_EMIT_BUDGET), from its inputs'
+ * (a materialized input is one load). `lp_sum[s]`: s is the sum of an LP norm, whose root
+ * carries the fix-up factor instead. */
+static int64_t emitted_code(const lc_fused *f, int i, const int64_t *code, const bool *lp_sum) {
+    const lc_graph *g = f->graph;
+    const lc_node *n = lc_graph_node(g, i);
+    const lc_op_info *info = lc_op_get_info(n->op);
+    int64_t body = 0;
+    for (int a = 0; a < info->arity; a++) {
+        int in = n->inputs[a];
+        body = lc_sat_add(body, f->node_slot[in] >= 0 ? 1 : code[in]);
+    }
+    lc_lp_norm lp;
+    if (n->op == LC_OP_POW && lc_lp_norm_match(g, i, &lp) && lp.root == i)
+        /* the plain form, then the fix-up's max pass and scaled sum over the terms again */
+        return lc_sat_add(lc_sat_mul(body, 3), LC_EMIT_POW_WEIGHT);
+    if (n->op == LC_OP_POW) return lc_sat_add(body, pow_is_cheap(n->real_attr) ? 1 : LC_EMIT_POW_WEIGHT);
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
+        const lc_node *x = lc_graph_node(g, n->inputs[0]);
+        int64_t terms = x->shape.dim[n->attr[LC_REDUCE_DIM]];
+        int64_t most = is_channel_contraction(g, n) ? LC_CONTRACTION_UNROLL_MAX : LC_UNROLL_MAX;
+        int64_t c = lc_sat_mul(body, window_copies(terms, n->dtype, most));
+        /* a window sum the fix-up rescues is emitted again, compensated */
+        if ((n->op == LC_OP_SUM || n->op == LC_OP_MEAN) && x->op == LC_OP_UNFOLD && !lp_sum[i])
+            c = lc_sat_mul(c, 2);
+        return lc_sat_add(c, 1);
+    }
+    if (n->op == LC_OP_FOLD) {
+        lc_window w = lc_window_of(n);
+        return lc_sat_add(lc_sat_mul(body, window_copies(lc_fold_gather_terms(&w), n->dtype, LC_UNROLL_MAX)), 1);
+    }
+    return lc_sat_add(body, 1);
+}
+
+/* The nearest reductions under node i's inline expression that fuse may materialize: LP norms
+ * whole (their root: codegen evaluates a flagged or scaled norm from its terms, bypassing the
+ * sum) and other sums, means and maxima. Appends them to cut[] (stamped in seen[]). */
+static void nearest_reductions(const lc_fused *f, int i, const bool *lp_sum, int *seen, int stamp,
+                               int *cut, int *n_cut) {
+    const lc_node *n = lc_graph_node(f->graph, i);
+    for (int a = 0; a < lc_op_get_info(n->op)->arity; a++) {
+        int in = n->inputs[a];
+        if (f->node_slot[in] >= 0 || seen[in] == stamp) continue;
+        seen[in] = stamp;
+        const lc_node *x = lc_graph_node(f->graph, in);
+        lc_lp_norm lp;
+        bool lp_root = x->op == LC_OP_POW && is_lp_norm_of_abs(f->graph, in, &lp) && lp.root == in;
+        bool reduction = (x->op == LC_OP_SUM || x->op == LC_OP_MEAN || x->op == LC_OP_MAX) && !lp_sum[in];
+        if (lp_root || reduction)
+            cut[(*n_cut)++] = in;
+        else
+            nearest_reductions(f, in, lp_sum, seen, stamp, cut, n_cut);
+    }
+}
+
+/* Materialize the nearest reductions under any node whose emitted code would pass
+ * LC_EMIT_BUDGET ("emitted-code limit"), so that a kernel's code, and what LLVM spends on it,
+ * stays bounded whatever chain of pools it would otherwise inline. One pass in node order;
+ * after a cut, the estimates from the first node cut to here are taken again. */
+static lc_status bound_emitted_code(lc_fused *f) {
+    const lc_graph *g = f->graph;
+    int n = lc_graph_node_count(g);
+    size_t nn = (size_t)(n ? n : 1);
+    int64_t *code = malloc(sizeof(int64_t) * nn);
+    bool *lp_sum = calloc(nn, sizeof(bool));
+    int *seen = calloc(nn, sizeof(int));
+    int *cut = malloc(sizeof(int) * nn);
+    lc_status st = LC_OK;
+    if (!code || !lp_sum || !seen || !cut) {
+        st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        lc_lp_norm lp;
+        if (lc_lp_norm_match(g, i, &lp) && lp.root == i) lp_sum[lp.sum] = true;
+    }
+    int stamp = 0;
+    for (int i = 0; i < n; i++) {
+        code[i] = emitted_code(f, i, code, lp_sum);
+        if (code[i] <= LC_EMIT_BUDGET) continue;
+        int n_cut = 0;
+        nearest_reductions(f, i, lp_sum, seen, ++stamp, cut, &n_cut);
+        if (n_cut == 0) continue; /* its own window is the size: nothing inside to cut */
+        int first = i;
+        int64_t was = code[i];
+        for (int c = 0; c < n_cut; c++) {
+            int node = cut[c];
+            f->node_slot[node] = f->n_slots++;
+            f->why[node] = dup_printf("emitted-code limit: inline, %%%d would be emitted as ~%" PRId64
+                                      " units of code per element (at most %d; kernel.h, LC_EMIT_BUDGET)",
+                                      i, was, LC_EMIT_BUDGET);
+            if (!f->why[node]) {
+                st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+                goto done;
+            }
+            if (node < first) first = node;
+        }
+        for (int j = first; j <= i; j++) code[j] = emitted_code(f, j, code, lp_sum);
+    }
+done:
+    free(code);
+    free(lp_sum);
+    free(seen);
+    free(cut);
+    return st;
+}
+
 /* Whether the kernel rooted at a fold runs window-major (lc_schedule): short blocks (step and
  * ceil(size/step) at most LC_UNROLL_MAX) unroll, and long blocks of windows that do not
  * overlap run as loops over the window's slots; anything else (long overlapping windows, and
@@ -675,6 +798,7 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
         f->why[src] = dup_printf("a gather that unfold %%%d reads: a contraction's kernels would recompute it "
                                  "per term, through a position's window index (not a vector load)", i);
     }
+    st = bound_emitted_code(f); /* last: it measures what the rules above left inline */
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
         st = add_kernel(f, &c, i, f->node_slot[i]);

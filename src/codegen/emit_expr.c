@@ -80,7 +80,7 @@ static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dty
     LC_ASSERT(rs && rs->terms == n); /* fuse scheduled every inline reduction, at its length */
     LC_ASSERT((from != NULL) == (rs->span != LC_SPAN_ALL));
     if (from) lc_emit_reduce_range(e, from, to, r, acc);
-    else lc_emit_reduce(e, real_type(e, dt), n, rs->unrolled, rs->peeled, r, acc);
+    else lc_emit_reduce(e, real_type(e, dt), n, rs, r, acc);
 }
 
 /* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP

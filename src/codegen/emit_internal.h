@@ -186,8 +186,11 @@ typedef struct lc_reducer {
     void (*accumulate)(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t);
     void *ctx;
 } lc_reducer;
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, bool peeled,
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs,
                     const lc_reducer *r, LLVMValueRef *acc);
+/* emit_kernel.c: loop hints on a loop's latch branch; `scalar`: neither vectorized nor
+ * unrolled by LLVM (a loop fuse chose over unrolling stays one). */
+void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar);
 /* The same over the terms j = from .. to-1 only (run-time bounds, few trips: a reduction fuse
  * scheduled with a span, kernel.h lc_span), one at a time in index order. */
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

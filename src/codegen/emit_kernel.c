@@ -72,7 +72,7 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
  *    the vector body; what it still reached was the scalar remainder (at most VF-1 trips per
  *    row), unrolled with a prologue copy: 30% more IR, and a third of the object emission
  *    time of an LP forward+backward compile, for a loop that barely runs. */
-static void set_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
+void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
     LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
     LLVMMetadataRef width[2] = {
         LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
@@ -94,7 +94,7 @@ static void set_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
 }
 
 /* A counted loop `for (i = from; i < to; i++)`: loop_begin leaves the builder in the body and
- * returns i; loop_end closes it (with set_loop_hints) and leaves the builder after it. */
+ * returns i; loop_end closes it (with lc_emit_loop_hints) and leaves the builder after it. */
 typedef struct counted_loop {
     LLVMBasicBlockRef pre, head, exit;
     LLVMValueRef i, from;
@@ -118,7 +118,7 @@ static LLVMValueRef loop_begin(emitter *e, counted_loop *l, LLVMValueRef from, L
 static void loop_end(emitter *e, counted_loop *l, bool scalar) {
     LLVMValueRef next = iadd_c(e, l->i, 1);
     LLVMBasicBlockRef latch_bb = LLVMGetInsertBlock(e->b);
-    set_loop_hints(e, LLVMBuildBr(e->b, l->head), scalar);
+    lc_emit_loop_hints(e, LLVMBuildBr(e->b, l->head), scalar);
     LLVMAddIncoming(l->i, &l->from, &l->pre, 1);
     LLVMAddIncoming(l->i, &next, &latch_bb, 1);
     LLVMPositionBuilderAtEnd(e->b, l->exit);
@@ -409,7 +409,7 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
 static bool element_loop_vectorizes(const emitter *e) {
     for (int r = 0; r < e->k->sched.n_reductions; r++) {
         const lc_reduction_schedule *rs = &e->k->sched.reductions[r];
-        if (!rs->unrolled || rs->span != LC_SPAN_ALL) return false;
+        if (!rs->unrolled || rs->rolled || rs->span != LC_SPAN_ALL) return false;
     }
     return true;
 }

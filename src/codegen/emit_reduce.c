@@ -14,6 +14,11 @@
  *     as one vector. The loop around is no longer vectorized (a loop sits inside it), and the
  *     reduction itself is; no reassociation flag is needed, since the order is written out.
  *
+ * Where unrolled code would pass fuse's budget (LC_UNROLL_CODE_MAX: reductions nested in one
+ * another multiply it), the same orders are emitted as loops: the unrolled order as a counted
+ * loop over the terms (rolled), the partial sums with each trip's lanes packed by a loop over
+ * the lanes (lanes_rolled). Only the code changes, not the order of any operation.
+ *
  * W depends only on the element type, never on the target, so results are the same on every
  * machine and thread count (LUCID_CPU changes the code, not the bits). */
 #include "codegen/emit_internal.h"
@@ -36,6 +41,35 @@ static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValu
         r->terms(e, r->ctx, const_index(e, j), t);
         r->accumulate(e, acc, t);
     }
+}
+
+/* for (j = 0; j < n; j++) acc = acc op terms(j), n >= 2: the unrolled form's order as a loop
+ * (fuse's lc_reduction_schedule.rolled), one copy of the terms' code. */
+static void reduce_rolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueRef *acc) {
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "terms");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "terms.end");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
+    LLVMValueRef phis[LC_EMIT_MAX_ACC], next_acc[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) next_acc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(acc[a]), "acc");
+    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0, 0};
+    r->terms(e, r->ctx, jx, t);
+    r->accumulate(e, next_acc, t);
+    LLVMValueRef next = iadd_c(e, j, 1);
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, next, LLVMConstInt(e->i64, (unsigned long long)n, 1), "");
+    lc_emit_loop_hints(e, LLVMBuildCondBr(e->b, more, head, exit), true);
+    LLVMValueRef zero = LLVMConstInt(e->i64, 0, 0);
+    LLVMAddIncoming(j, &zero, &pre, 1);
+    LLVMAddIncoming(j, &next, &latch, 1);
+    for (int a = 0; a < r->nacc; a++) {
+        LLVMAddIncoming(phis[a], &acc[a], &pre, 1);
+        LLVMAddIncoming(phis[a], &next_acc[a], &latch, 1);
+        acc[a] = next_acc[a]; /* the exit is reached from the latch only */
+    }
+    LLVMPositionBuilderAtEnd(e->b, exit);
 }
 
 static LLVMValueRef splat(LLVMValueRef v, unsigned lanes) {
@@ -81,6 +115,8 @@ static void partial_trip_at(emitter *e, const lc_reducer *r, int64_t at, unsigne
     r->accumulate(e, vacc, vt);
 }
 
+static void combine_lanes(emitter *e, const lc_reducer *r, unsigned lanes, LLVMValueRef *vacc, LLVMValueRef *acc);
+
 static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, const lc_reducer *r,
                            LLVMValueRef *acc) {
     unsigned lanes = partial_lanes(ty);
@@ -125,7 +161,75 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
 
     if (peeled) partial_trip_at(e, r, (trips - 1) * (int64_t)lanes, lanes, ident, vacc);
     if (tail > 0) partial_trip_at(e, r, trips * (int64_t)lanes, (unsigned)tail, ident, vacc);
-    /* lanes combined pairwise: l with l + W/2, then with l + W/4, ... */
+    combine_lanes(e, r, lanes, vacc, acc);
+}
+
+/* The same partial sums with a trip's lanes packed by a loop over the lanes (fuse's
+ * lc_reduction_schedule.lanes_rolled), one copy of the terms' code:
+ *   for (base = 0; base < n; base += W) {
+ *       vt = identities; for (l = 0; l < min(W, n - base); l++) vt[l] = terms(base + l);
+ *       vacc = vacc op vt;
+ *   }
+ * The tail is the last trip, its lanes from n - base on left at the identity as
+ * reduce_partial's tail leaves them, so every lane folds the same terms in the same order. */
+static void reduce_partial_lanes_rolled(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reducer *r,
+                                        LLVMValueRef *acc) {
+    unsigned lanes = partial_lanes(ty);
+    LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) {
+        LC_ASSERT(LLVMIsConstant(acc[a]));
+        ident[a] = splat(acc[a], lanes);
+    }
+    LLVMValueRef zero = LLVMConstInt(e->i64, 0, 0), nv = LLVMConstInt(e->i64, (unsigned long long)n, 1);
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red");
+    LLVMBasicBlockRef lane_head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lanes");
+    LLVMBasicBlockRef lane_exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "lanes.end");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "red.end");
+    LLVMBuildBr(e->b, head);
+    LLVMPositionBuilderAtEnd(e->b, head);
+    LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
+    for (int a = 0; a < r->nacc; a++) phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "acc");
+    LLVMValueRef count = imin_c(e, LLVMBuildSub(e->b, nv, base, ""), (int64_t)lanes);
+    LLVMBuildBr(e->b, lane_head);
+
+    /* the lanes: at least one (base < n) */
+    LLVMPositionBuilderAtEnd(e->b, lane_head);
+    LLVMValueRef l = LLVMBuildPhi(e->b, e->i64, "lane");
+    LLVMValueRef vt_phi[LC_EMIT_MAX_ACC], vt[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) vt_phi[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "lane.terms");
+    ix j = {LLVMBuildAdd(e->b, base, l, ""), true, 0, 0, 0, n - 1, NULL, 0, 0, 0};
+    r->terms(e, r->ctx, j, t);
+    for (int a = 0; a < r->nacc; a++) vt[a] = LLVMBuildInsertElement(e->b, vt_phi[a], t[a], l, "");
+    LLVMValueRef next_l = iadd_c(e, l, 1);
+    LLVMBasicBlockRef lane_latch = LLVMGetInsertBlock(e->b);
+    lc_emit_loop_hints(e, LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next_l, count, ""), lane_head,
+                                          lane_exit), true);
+    LLVMAddIncoming(l, &zero, &head, 1);
+    LLVMAddIncoming(l, &next_l, &lane_latch, 1);
+    for (int a = 0; a < r->nacc; a++) {
+        LLVMAddIncoming(vt_phi[a], &ident[a], &head, 1);
+        LLVMAddIncoming(vt_phi[a], &vt[a], &lane_latch, 1);
+    }
+
+    LLVMPositionBuilderAtEnd(e->b, lane_exit);
+    for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a];
+    r->accumulate(e, vacc, vt);
+    LLVMValueRef next = iadd_c(e, base, (int64_t)lanes);
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(e->b);
+    lc_emit_loop_hints(e, LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, nv, ""), head, exit), true);
+    LLVMAddIncoming(base, &zero, &pre, 1);
+    LLVMAddIncoming(base, &next, &latch, 1);
+    for (int a = 0; a < r->nacc; a++) {
+        LLVMAddIncoming(phis[a], &ident[a], &pre, 1);
+        LLVMAddIncoming(phis[a], &vacc[a], &latch, 1);
+    }
+    LLVMPositionBuilderAtEnd(e->b, exit);
+    combine_lanes(e, r, lanes, vacc, acc);
+}
+
+/* The lanes combined pairwise (l with l + W/2, then with l + W/4, ...) into acc. */
+static void combine_lanes(emitter *e, const lc_reducer *r, unsigned lanes, LLVMValueRef *vacc, LLVMValueRef *acc) {
     for (unsigned half = lanes / 2; half >= 1; half /= 2) {
         LLVMValueRef lo[LC_EMIT_MAX_ACC], hi[LC_EMIT_MAX_ACC];
         for (int a = 0; a < r->nacc; a++) split_halves(e, vacc[a], half, &lo[a], &hi[a]);
@@ -136,14 +240,19 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
     for (int a = 0; a < r->nacc; a++) acc[a] = LLVMBuildExtractElement(e->b, vacc[a], lane0, "");
 }
 
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, bool peeled,
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs,
                     const lc_reducer *r, LLVMValueRef *acc) {
     LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
-    /* the unrolled form is emitted term by term */
-    LC_ASSERT(!unrolled || n <= (LC_UNROLL_MAX > LC_CONTRACTION_UNROLL_MAX ? LC_UNROLL_MAX : LC_CONTRACTION_UNROLL_MAX));
+    /* the unrolled form is emitted term by term; each loop form belongs to one order */
+    LC_ASSERT(!rs->unrolled ||
+              n <= (LC_UNROLL_MAX > LC_CONTRACTION_UNROLL_MAX ? LC_UNROLL_MAX : LC_CONTRACTION_UNROLL_MAX));
+    LC_ASSERT(!rs->rolled || (rs->unrolled && n >= 2));
+    LC_ASSERT(!rs->lanes_rolled || (!rs->unrolled && !rs->peeled));
     if (n <= 0) return;
-    if (unrolled) reduce_unrolled(e, n, r, acc);
-    else reduce_partial(e, ty, n, peeled, r, acc);
+    if (rs->rolled) reduce_rolled(e, n, r, acc);
+    else if (rs->unrolled) reduce_unrolled(e, n, r, acc);
+    else if (rs->lanes_rolled) reduce_partial_lanes_rolled(e, ty, n, r, acc);
+    else reduce_partial(e, ty, n, rs->peeled, r, acc);
 }
 
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

@@ -400,6 +400,7 @@ typedef struct collect {
     int64_t *cost;    /* per node: its cost, valid where mark is this epoch */
     int *slot_mark;   /* per slot: the epoch in which it became an argument */
     int *depth;       /* per node: scratch for measure_inline_depth */
+    int64_t *code;    /* per node: scratch for schedule_inline_nodes (loads in its code) */
     int epoch;        /* bumped per collection */
     int *nodes, n_nodes;
     int *args, n_args;
@@ -512,8 +513,29 @@ static lc_lp_pow_form plain_pow_form(lc_dtype dt, double p, double e) {
     return LC_LP_POW_NORMAL;
 }
 
-/* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
-static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
+/* How a reduction's code is emitted (lc_reduction_schedule.rolled, .lanes_rolled), from
+ * `body`, the loads in one term's code; returns the loads in the reduction's code. Only the
+ * form changes, never the order of the terms, so the bits are those of the unrolled form. */
+static int64_t schedule_code_size(lc_reduction_schedule *rs, lc_dtype dt, int64_t body) {
+    if (rs->span != LC_SPAN_ALL) return body; /* a loop over the few terms a span walks */
+    if (rs->unrolled) {
+        int64_t unrolled = lc_sat_mul(body, rs->terms);
+        rs->rolled = unrolled > LC_UNROLL_CODE_MAX;
+        return rs->rolled ? body : unrolled;
+    }
+    int64_t lanes = LC_PARTIAL_LANES(dt);
+    /* a trip's lanes in the loop, the peeled first and last trips, the tail's lanes */
+    int64_t copies = lanes * (rs->peeled ? 3 : 1) + rs->terms % lanes;
+    int64_t packed = lc_sat_mul(body, copies);
+    rs->lanes_rolled = packed > LC_UNROLL_CODE_MAX;
+    if (rs->lanes_rolled) rs->peeled = false; /* every trip runs in the one loop */
+    return rs->lanes_rolled ? body : packed;
+}
+
+/* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule), and the
+ * loads in its code (lc_kernel.code). `code` is scratch indexed by node, each of the
+ * kernel's nodes written before it is read (as measure_inline_depth's `depth`). */
+static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t *code) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
     k->sched.reductions = malloc(sizeof *k->sched.reductions * cap);
     k->sched.lp_norms = malloc(sizeof *k->sched.lp_norms * cap);
@@ -523,6 +545,15 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     for (int i = 0; i < k->n_nodes; i++) {
         int node = k->nodes[i];
         const lc_node *n = lc_graph_node(f->graph, node);
+        /* one term's code: each inline input's, once per use, and a load per buffer read */
+        int64_t body = 0;
+        for (int a = 0; a < lc_op_get_info(n->op)->arity; a++) {
+            int in = n->inputs[a];
+            bool inline_in = f->node_slot[in] < 0 || in == k->co_root;
+            body = lc_sat_add(body, inline_in ? code[in] : 1);
+        }
+        if (body < 1) body = 1;
+        code[node] = body;
         int64_t terms = -1;
         if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
             terms = lc_graph_node(f->graph, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]];
@@ -531,7 +562,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             terms = lc_fold_gather_terms(&w);
         }
         if (terms >= 0) {
-            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1, false, false};
+            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, false, false, LC_SPAN_ALL, -1, false, false};
             rs.rescue_nonfinite = (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) &&
                                   lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_UNFOLD;
             schedule_span(f->graph, &rs);
@@ -539,6 +570,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
                 is_channel_contraction(f->graph, n))
                 rs.unrolled = true;
             LC_TRY(schedule_peel(f, &rs));
+            code[node] = schedule_code_size(&rs, n->dtype, body);
             k->sched.reductions[k->sched.n_reductions++] = rs;
         }
         lc_lp_schedule lp = {0};
@@ -606,7 +638,7 @@ static void schedule_row_tile(const lc_fused *f, lc_kernel *k) {
     bool contraction = false;
     for (int i = 0; i < k->sched.n_reductions; i++) {
         const lc_reduction_schedule *rs = &k->sched.reductions[i];
-        if (!rs->unrolled || rs->span != LC_SPAN_ALL) return;
+        if (!rs->unrolled || rs->rolled || rs->span != LC_SPAN_ALL) return;
         if (is_channel_contraction(f->graph, lc_graph_node(f->graph, rs->node))) contraction = true;
     }
     if (!contraction) return;
@@ -666,8 +698,11 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->n_nodes = c->n_nodes;
     k->n_args = c->n_args;
     measure_inline_depth(f, k, c->depth);
-    LC_TRY(schedule_inline_nodes(f, k));
+    LC_TRY(schedule_inline_nodes(f, k, c->code));
+    k->code = c->code[root];
+    if (co_root >= 0) k->code = lc_sat_add(k->code, c->code[co_root]);
     schedule_row_tile(f, k);
+    k->code = lc_sat_mul(k->code, k->sched.tile_rows);
     return LC_OK;
 }
 
@@ -749,9 +784,10 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     /* every slot is a graph input, a graph output or a scratch slot of one node */
     c.slot_mark = calloc(nn + (size_t)f->n_inputs + (size_t)f->n_outputs, sizeof(int));
     c.depth = malloc(sizeof(int) * nn);
+    c.code = malloc(sizeof(int64_t) * nn);
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
-    if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.nodes ||
+    if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.code || !c.nodes ||
         !c.args) {
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
         goto done;
@@ -821,6 +857,7 @@ done:
     free(c.cost);
     free(c.slot_mark);
     free(c.depth);
+    free(c.code);
     free(c.nodes);
     free(c.args);
     if (st != LC_OK) {
@@ -871,6 +908,17 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
                                              : "; element-by-element edges before and after the whole blocks\n");
 }
 
+/* Why a reduction short enough to unroll runs as a loop (lc_reduction_schedule.rolled). */
+#define ROLLED_WHY "unrolled, its code would pass ~2048 loads"
+_Static_assert(LC_UNROLL_CODE_MAX == 2048, "ROLLED_WHY names the budget");
+
+/* A gather's form, as the dump names it. */
+static const char *gather_form(const lc_reduction_schedule *rs) {
+    if (rs->rolled) return "one by one in a loop (" ROLLED_WHY ")";
+    if (rs->unrolled) return "unrolled";
+    return rs->lanes_rolled ? "vector partial sums, a trip's lanes packed by a loop" : "vector partial sums";
+}
+
 /* What the schedule says about one inline node, as a bracketed note (nothing for plain
  * elementwise nodes). */
 static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node, lc_strbuf *sb) {
@@ -918,11 +966,11 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
         if (lc_fold_gathers_slots(&w))
             lc_strbuf_printf(sb, "  [gather over the window slots that may hold each position, %" PRId64
                              " (dilation %" PRId64 "): %s]", rs->terms, w.dilation,
-                             rs->unrolled ? "unrolled" : "vector partial sums");
+                             gather_form(rs));
         else
             lc_strbuf_printf(sb, "  [gather over the %" PRId64 " window%s covering each position: %s]",
                              rs->terms, rs->terms == 1 ? "" : "s",
-                             rs->unrolled ? "unrolled" : "vector partial sums");
+                             gather_form(rs));
         return;
     }
     const char *rescue = rs && rs->rescue_nonfinite
@@ -938,14 +986,20 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
         return;
     }
     if (rs) {
-        if (rs->unrolled)
+        if (rs->rolled)
+            lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: one by one in a loop (%s)%s]",
+                             rs->terms,
+                             ROLLED_WHY, rescue);
+        else if (rs->unrolled)
             lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: unrolled into the vectorized loop%s]",
                              rs->terms, rescue);
         else
             lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: vector partial sums (more than "
-                             "%d to unroll), so the loop around it is not vectorized%s%s]", rs->terms, LC_UNROLL_MAX,
+                             "%d to unroll), so the loop around it is not vectorized%s%s%s]", rs->terms, LC_UNROLL_MAX,
                              rs->peeled ? "; the first and last trip apart, the trips between without checks "
                                           "(only the ends can read padding)" : "",
+                             rs->lanes_rolled ? "; a trip's lanes packed by a loop (unrolled, their code would "
+                                                "pass the budget)" : "",
                              rescue);
         return;
     }
@@ -966,12 +1020,13 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                          lc_fused_node_label(f, kr->root, lab, sizeof lab),
                          lc_dtype_name(r->dtype), lc_shape_str(&r->shape, shp, sizeof shp));
         print_slot(f, &sb, kr->dst_slot);
-        lc_strbuf_printf(&sb, "; outer range %" PRId64 "%s, ~%" PRId64 " loads per element\n",
+        lc_strbuf_printf(&sb, "; outer range %" PRId64 "%s, ~%" PRId64 " loads per element, ~%" PRId64
+                         " in its code\n",
                          kr->outer,
                          kr->sched.tile_rows > 1 ? " (split at whole tiles of rows)"
                          : kr->align > 1         ? " (split at whole windows)"
                                                  : "",
-                         kr->cost);
+                         kr->cost, kr->code);
         print_loop_schedule(f, kr, &sb);
         if (kr->sched.tile_rows > 1)
             lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), so what "

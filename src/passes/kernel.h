@@ -52,6 +52,16 @@
  * every machine. */
 #define LC_PARTIAL_LANES(dt) ((dt) == LC_F64 ? 8 : 16)
 
+/* The most loads the code of one reduction may hold with its terms emitted one copy per term
+ * (unrolled: terms x the loads in one term's code) or its partial sums' lanes one copy per
+ * lane (lanes x that x the trips emitted apart). Past it, the same terms in the same order
+ * are emitted as a loop (lc_reduction_schedule.rolled, .lanes_rolled), so nested reductions
+ * add their code instead of multiplying it: MSELoss on f32[16,5,33,1,16] sums five axes in
+ * one kernel, and unrolled into one another they gave LLVM 43,000 loads to optimize (15 s
+ * and more). A convolution's unrolled input gradient (64 channels x 9 covering windows x 2
+ * loads) stays well within it. */
+#define LC_UNROLL_CODE_MAX 2048
+
 /* A short reduction (a pool's row of window maxima or sums) read through overlapping windows
  * along an axis other than the last (a 2-D pool's rows) is recomputed inline where the two
  * windows together hold at most this many slots: the rows it reads again are the previous
@@ -120,6 +130,15 @@ typedef struct lc_reduction_schedule {
     int64_t terms;
     bool unrolled; /* terms <= LC_UNROLL_MAX (a channel contraction's: <= LC_CONTRACTION_UNROLL_MAX):
                       unrolled; else vector partial sums */
+    /* unrolled only: the terms, folded in the same order from the identity, are emitted as a
+     * counted loop, one copy of a term's code, where unrolled they would pass
+     * LC_UNROLL_CODE_MAX (the loop around is then not vectorized). The same bits. */
+    bool rolled;
+    /* vector partial sums only: a trip's lanes are packed by a loop over the lanes (one copy
+     * of a term's code, not one per lane), every trip in one loop, the last partial one too
+     * (never peeled), where lanes x a term's loads x the trips emitted apart would pass
+     * LC_UNROLL_CODE_MAX. The same terms go into the same lanes in the same order. */
+    bool lanes_rolled;
     lc_span span;
     int span_unfold; /* LC_SPAN_DATA: the unfold whose data slots are walked; else -1 */
     /* A sum or mean over an unfold's windows (AvgPool's), not an LP norm's: the vectorized
@@ -233,6 +252,9 @@ typedef struct lc_kernel {
     int dst_slot;      /* slot it writes */
     int64_t outer;     /* elements of root: the parallel outer range */
     int64_t cost;      /* estimated loads per outer element (how heavy one element is) */
+    /* estimated loads in the code of one element's evaluation (each copy counted once, so
+     * what the unrolling and the loops above make LLVM compile, not what runs) */
+    int64_t code;
     int n_nodes;       /* nodes evaluated inline, in graph order (root included) */
     int *nodes;
     int n_args;        /* slots read, each once, in first-use order */

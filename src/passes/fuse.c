@@ -181,7 +181,6 @@ static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_l
 
 /* ---- the emitted-code bound (LC_EMIT_BUDGET) ---- */
 
-static bool is_channel_contraction(const lc_graph *g, const lc_node *n);
 
 /* A pow codegen takes by multiplies and sqrt costs about what a multiply does; any other
  * exponent is a log2/exp2 evaluation (emit_pow.c). */
@@ -194,6 +193,7 @@ static bool pow_is_cheap(double e) {
 static int64_t window_copies(int64_t terms, lc_dtype dt, int64_t unroll_max) {
     return terms <= unroll_max ? terms : LC_PARTIAL_LANES(dt);
 }
+
 
 /* Node i's emitted code in lc_fuse's estimate (kernel.h, LC_EMIT_BUDGET), from its inputs'
  * (a materialized input is one load). `lp_sum[s]`: s is the sum of an LP norm, whose root
@@ -212,19 +212,19 @@ static int64_t emitted_code(const lc_fused *f, int i, const int64_t *code, const
         /* the plain form, then the fix-up's max pass and scaled sum over the terms again */
         return lc_sat_add(lc_sat_mul(body, 3), LC_EMIT_POW_WEIGHT);
     if (n->op == LC_OP_POW) return lc_sat_add(body, pow_is_cheap(n->real_attr) ? 1 : LC_EMIT_POW_WEIGHT);
-    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
         const lc_node *x = lc_graph_node(g, n->inputs[0]);
-        int64_t terms = x->shape.dim[n->attr[LC_REDUCE_DIM]];
-        int64_t most = is_channel_contraction(g, n) ? LC_CONTRACTION_UNROLL_MAX : LC_UNROLL_MAX;
-        int64_t c = lc_sat_mul(body, window_copies(terms, n->dtype, most));
-        /* a window sum the fix-up rescues is emitted again, compensated */
-        if ((n->op == LC_OP_SUM || n->op == LC_OP_MEAN) && x->op == LC_OP_UNFOLD && !lp_sum[i])
-            c = lc_sat_mul(c, 2);
-        return lc_sat_add(c, 1);
-    }
-    if (n->op == LC_OP_FOLD) {
-        lc_window w = lc_window_of(n);
-        return lc_sat_add(lc_sat_mul(body, window_copies(lc_fold_gather_terms(&w), n->dtype, LC_UNROLL_MAX)), 1);
+        bool rescued = x->op == LC_OP_UNFOLD && !lp_sum[i];
+        /* Only an LP norm's sum and a rescued window sum count a copy per term: their fix-up
+         * forms are emitted apart from the plain one, where the schedule's budget on unrolled
+         * code (LC_UNROLL_CODE_MAX) does not reach. Any other reduction's code is bounded
+         * there (it runs as a loop past it), so its body counts once. */
+        if (lp_sum[i] || rescued) {
+            int64_t terms = x->shape.dim[n->attr[LC_REDUCE_DIM]];
+            int64_t c = lc_sat_mul(body, window_copies(terms, n->dtype, LC_UNROLL_MAX));
+            /* a window sum the fix-up rescues is emitted again, compensated */
+            return lc_sat_add(rescued ? lc_sat_mul(c, 2) : c, 1);
+        }
     }
     return lc_sat_add(body, 1);
 }

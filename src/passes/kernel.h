@@ -83,10 +83,11 @@
 #define LC_INLINE_SHARED_MAX 64
 
 /* The most code a kernel's root may be emitted as, in the units of lc_fuse's estimate (a load
- * or an operation is 1, a pow by a general exponent LC_EMIT_POW_WEIGHT; an unrolled window of
- * t terms emits its body t times, a vector partial sum builds each of its lanes from a copy
- * of the body, and a window sum or LP norm with a fix-up emits its body again in the fix-up's
- * forms). Past it, fuse materializes the nearest reductions inside ("emitted-code limit"):
+ * or an operation is 1, a pow by a general exponent LC_EMIT_POW_WEIGHT; an LP norm's sum or a
+ * rescued window sum of t terms emits its body once per term, or per lane of its vector
+ * partial sums, and again in the fix-up's forms; other reductions, whose unrolled code
+ * LC_UNROLL_CODE_MAX bounds, count their body once). Past it, fuse materializes the nearest
+ * reductions inside ("emitted-code limit"):
  * chained pools whose windows do not overlap would otherwise inline each other, and the fix-up
  * forms multiply per stage (three chained LP norms of general p emitted 27 MB of LLVM IR and
  * compiled for 8 s; two took 1-1.5 s, one 0.16 s). Every kernel the bench times stays under

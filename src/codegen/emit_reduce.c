@@ -26,7 +26,7 @@ static unsigned partial_lanes(LLVMTypeRef ty) {
 }
 
 static ix const_index(emitter *e, int64_t j) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0, 0};
     return r;
 }
 
@@ -36,6 +36,15 @@ static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValu
         r->terms(e, r->ctx, const_index(e, j), t);
         r->accumulate(e, acc, t);
     }
+}
+
+LLVMValueRef lc_emit_splat(emitter *e, LLVMValueRef v) {
+    if (!e->vec || LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind) return v;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetUndef(LLVMVectorType(LLVMTypeOf(v), e->vec)), v,
+                                              LLVMConstInt(i32, 0, 0), "");
+    return LLVMBuildShuffleVector(e->b, one, LLVMGetUndef(LLVMTypeOf(one)),
+                                  LLVMConstNull(LLVMVectorType(i32, e->vec)), "");
 }
 
 static LLVMValueRef splat(LLVMValueRef v, unsigned lanes) {
@@ -51,8 +60,16 @@ static void pack_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int
                        LLVMValueRef *vt) {
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     for (int a = 0; a < r->nacc; a++) vt[a] = fill[a];
+    if (r->term_of) {
+        for (int a = 0; a < r->nacc; a++)
+            for (unsigned l = 0; l < count; l++) {
+                ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0};
+                vt[a] = LLVMBuildInsertElement(e->b, vt[a], r->term_of(e, r->ctx, a, j), LLVMConstInt(i32, l, 0), "");
+            }
+        return;
+    }
     for (unsigned l = 0; l < count; l++) {
-        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0};
+        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0};
         LLVMValueRef t[LC_EMIT_MAX_ACC];
         r->terms(e, r->ctx, j, t);
         for (int a = 0; a < r->nacc; a++)
@@ -81,7 +98,23 @@ static void partial_trip_at(emitter *e, const lc_reducer *r, int64_t at, unsigne
     r->accumulate(e, vacc, vt);
 }
 
-static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, const lc_reducer *r,
+/* The terms at j = base + l, l < lanes, as vectors directly (vector mode, emitter.vec: a
+ * contiguous load per leaf where the lanes read consecutive elements); lane l gets exactly
+ * the operations pack_terms would give it, so the same bits. */
+static void vector_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int64_t rlo, int64_t rhi,
+                         unsigned lanes, LLVMValueRef *vt) {
+    ix j = {base_v, true, 0, 0, rlo, rhi + (int64_t)lanes - 1, NULL, 0, 0, 0, 1};
+    e->vec = lanes;
+    if (r->term_of) {
+        for (int a = 0; a < r->nacc; a++) vt[a] = r->term_of(e, r->ctx, a, j);
+    } else {
+        r->terms(e, r->ctx, j, vt);
+    }
+    for (int a = 0; a < r->nacc; a++) vt[a] = lc_emit_splat(e, vt[a]);
+    e->vec = 0;
+}
+
+static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, bool vec_terms, const lc_reducer *r,
                            LLVMValueRef *acc) {
     unsigned lanes = partial_lanes(ty);
     int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
@@ -107,7 +140,8 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
     LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
     for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "acc");
     LLVMValueRef vt[LC_EMIT_MAX_ACC];
-    pack_terms(e, r, base, 0, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, ident, vt);
+    if (vec_terms) vector_terms(e, r, base, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, vt);
+    else pack_terms(e, r, base, 0, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, ident, vt);
     r->accumulate(e, vacc, vt);
     LLVMValueRef next = iadd_c(e, base, (int64_t)lanes);
     LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, next,
@@ -136,14 +170,14 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
     for (int a = 0; a < r->nacc; a++) acc[a] = LLVMBuildExtractElement(e->b, vacc[a], lane0, "");
 }
 
-void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, bool peeled,
+void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, bool unrolled, bool peeled, bool vector_terms,
                     const lc_reducer *r, LLVMValueRef *acc) {
     LC_ASSERT(r->nacc >= 1 && r->nacc <= LC_EMIT_MAX_ACC);
     /* the unrolled form is emitted term by term */
     LC_ASSERT(!unrolled || n <= (LC_UNROLL_MAX > LC_CONTRACTION_UNROLL_MAX ? LC_UNROLL_MAX : LC_CONTRACTION_UNROLL_MAX));
     if (n <= 0) return;
     if (unrolled) reduce_unrolled(e, n, r, acc);
-    else reduce_partial(e, ty, n, peeled, r, acc);
+    else reduce_partial(e, ty, n, peeled, vector_terms, r, acc);
 }
 
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

@@ -528,6 +528,31 @@ static void test_row_windows_inline(void **state) {
     lc_fused_free(f);
 }
 
+/* MSELoss sums its squared differences over each axis in turn into one element, a kernel that
+ * runs on one thread: the largest inner sum of at least LC_SERIAL_SPLIT_MIN elements (over
+ * the batch, (64, 128) here) is materialized so that its kernel splits, and below that size
+ * nothing is. The loss against the interpreter, bit-identical on 1-3 threads. */
+static void test_loss_sum_split(void **state) {
+    (void)state;
+    const struct { int64_t n, c, len; bool split; } cases[] = {{4, 64, 128, true}, {2, 16, 64, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lc_mseloss_params mp = lc_mseloss_defaults();
+        lc_module *mse;
+        assert_ok(lc_mseloss_new(&mp, &mse));
+        lc_graph *g = jit_module_graph(mse, LC_F32, test_shape3(cases[i].n, cases[i].c, cases[i].len), false);
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        assert_int_equal(f->n_kernels, cases[i].split ? 2 : 1);
+        assert_int_equal(materialized_reductions(f, LC_OP_SUM), cases[i].split ? 1 : 0);
+        if (cases[i].split)
+            assert_int_equal(f->kernels[0].outer, cases[i].c * cases[i].len); /* the sum over the batch */
+        lc_fused_free(f);
+        jit_check_graph(g, 100 + i, 3.0);
+        lc_graph_free(g);
+        lc_module_free(mse);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -544,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_conv_row_tiles),
         cmocka_unit_test(test_conv_weight_gradient_tiles),
         cmocka_unit_test(test_train_step_weight_tiles),
+        cmocka_unit_test(test_loss_sum_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,43 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
         materialize_reductions(f, n->inputs[i], unfold, unfold_idx, under_fold);
 }
 
+/* The largest reduction (sum or mean) reached from `node` through inline elementwise ops and
+ * sums or means, or -1 (a walk bounded by LC_INLINE_DEPTH_MAX, as codegen's). */
+static int largest_inner_sum(const lc_fused *f, int node, int depth, int *best) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (depth > LC_INLINE_DEPTH_MAX) return *best;
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+        if (*best < 0 || lc_shape_numel(&n->shape) > lc_shape_numel(&lc_graph_node(f->graph, *best)->shape))
+            *best = node;
+    } else if (info->kind != LC_KIND_ELEMENTWISE) {
+        return *best;
+    }
+    for (int i = 0; i < info->arity; i++)
+        if (f->node_slot[n->inputs[i]] < 0) largest_inner_sum(f, n->inputs[i], depth + 1, best);
+    return *best;
+}
+
+/* A kernel of one element (a loss: the sum of a whole tensor) runs on one thread, since only
+ * outer ranges split. Where its sums nest (MSELoss sums over each axis in turn), the largest
+ * inner sum of at least LC_SERIAL_SPLIT_MIN elements is materialized: its kernel splits across
+ * the threads (and its loop over elements vectorizes), and the one-element kernel sums the
+ * buffer. The same sums in the same order: no bit changes. */
+static void split_serial_sums(lc_fused *f, int node) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->op == LC_OP_INPUT || lc_shape_numel(&n->shape) != 1) return;
+    int best = -1;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (info->kind == LC_KIND_ELEMENTWISE || n->op == LC_OP_SUM || n->op == LC_OP_MEAN)
+        for (int i = 0; i < info->arity; i++)
+            if (f->node_slot[n->inputs[i]] < 0) largest_inner_sum(f, n->inputs[i], 1, &best);
+    if (best < 0 || lc_shape_numel(&lc_graph_node(f->graph, best)->shape) < LC_SERIAL_SPLIT_MIN) return;
+    f->node_slot[best] = f->n_slots++;
+    f->why[best] = dup_printf("an inner sum of %%%d, a kernel of one element (one thread): materialized, %" PRId64
+                              " elements, its kernel splits across threads", node,
+                              lc_shape_numel(&lc_graph_node(f->graph, best)->shape));
+}
+
 /* Node a is never negative (NaN allowed), by simplify's rules for the ops an LP norm's base
  * is made of: |e|, or what simplify leaves where it dropped an abs it proved redundant, such as
  * the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms). */
@@ -811,6 +848,8 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
         f->why[src] = dup_printf("a gather that unfold %%%d reads: a contraction's kernels would recompute it "
                                  "per term, through a position's window index (not a vector load)", i);
     }
+    for (int i = n - 1; i >= 0; i--)
+        if (f->node_slot[i] >= 0) split_serial_sums(f, i);
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
         st = add_kernel(f, &c, i, f->node_slot[i]);

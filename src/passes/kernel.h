@@ -64,6 +64,11 @@
  * over the last axis vectorizes (MaxPool2d(3, 2, 1): 3 x 3 slots, one kernel). */
 #define LC_ROW_WINDOW_INLINE_MAX 64
 
+/* A kernel of one element (a loss) runs on one thread: the largest sum nested in it of at
+ * least this many elements is materialized so that its kernel splits (fuse.c,
+ * split_serial_sums). */
+#define LC_SERIAL_SPLIT_MIN 4096
+
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
  * materializes a node whose inline expression would be deeper ("inline depth limit"), and

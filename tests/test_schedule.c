@@ -8,6 +8,7 @@
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
 #include "lucid/passes.h"
+#include "lucid/train.h"
 #include "passes/kernel.h"
 
 static lc_fused *fuse_module(lc_module *m, lc_shape in, bool backward) {
@@ -395,6 +396,89 @@ static void test_conv_row_tiles(void **state) {
     lc_module_free(m);
 }
 
+/* The weight gradient's kernel of a convolution with 2-4 taps computes a whole row of taps per
+ * trip (lc_schedule.tile_cols), its sum over the output positions in one loop with one
+ * accumulator per tap, split at whole rows; with more taps, a short sum (unrolled) or a batch
+ * over LC_CONTRACTION_UNROLL_MAX (a second partial sum), not. Its partial sums take their
+ * terms as vectors (vector_terms) with or without the tile, strided and dilated too (lanes
+ * gathered there).
+ * Values against the interpreter in f32 and f64, bit-identical on 1-3 threads. */
+static void test_conv_weight_gradient_tiles(void **state) {
+    (void)state;
+    const struct { const char *spec; int64_t n, in, len, k, out_len; } cases[] = {
+        {"Conv1d(3, 4, 3, padding=1)\n", 2, 3, 64, 3, 64},
+        {"Conv1d(2, 3, 2)\n", 2, 2, 65, 2, 64},
+        {"Conv1d(2, 2, 4, padding=1)\n", 1, 2, 67, 4, 66},
+        {"Conv1d(2, 3, 5, padding=2)\n", 2, 2, 64, 5, 64},             /* 5 taps: no tile */
+        {"Conv1d(2, 4, 3, stride=2, padding=1)\n", 2, 2, 96, 3, 48},   /* lanes 2 apart in x */
+        {"Conv1d(4, 4, 3, padding=2, dilation=2, groups=2)\n", 1, 4, 70, 3, 70},
+        {"Conv1d(2, 3, 3, padding=1)\n", 2, 2, 16, 3, 16},             /* 16 terms: unrolled */
+        {"Conv1d(2, 3, 3, padding=1)\n", 65, 2, 40, 3, 40},            /* batch 65: two partial sums */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int dt = 0; dt < 2; dt++) {
+            lc_module *m;
+            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
+            lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
+            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, true);
+            lc_fused *f;
+            assert_ok(lc_fuse(g, &f));
+            const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
+            bool partial = cases[c].out_len > LC_UNROLL_MAX;
+            bool tiled = partial && cases[c].n <= LC_CONTRACTION_UNROLL_MAX && cases[c].k >= 2 &&
+                         cases[c].k <= LC_TILE_COLS_MAX;
+            if (k->sched.tile_cols != (tiled ? cases[c].k : 1))
+                fail_msg("%s n=%" PRId64 ": tile_cols %d", cases[c].spec, cases[c].n, k->sched.tile_cols);
+            if (tiled) assert_int_equal(k->align, cases[c].k);
+            int over_positions = 0;
+            for (int i = 0; i < k->sched.n_reductions; i++) {
+                const lc_reduction_schedule *rs = &k->sched.reductions[i];
+                if (rs->terms != cases[c].out_len || rs->unrolled) continue;
+                over_positions++;
+                /* with a batch over 64 the terms hold a partial sum: not vector terms */
+                assert_int_equal(rs->vector_terms, cases[c].n <= LC_CONTRACTION_UNROLL_MAX);
+                assert_int_equal(rs->col_axis >= 0, tiled);
+            }
+            assert_int_equal(over_positions, partial ? 1 : 0);
+            lc_fused_free(f);
+            jit_check_graph(g, 80 + c, 3.0);
+            lc_graph_free(g);
+            lc_module_free(m);
+        }
+    }
+}
+
+/* The training step of the bench's model (Conv1d(16, 32, 3, padding=1) -> AvgPool1d(2),
+ * MSELoss, SGD): its weight update, a kernel whose root adds the scaled weight gradient to the
+ * weight, tiles the row of taps as the gradient alone does; the step's graph against the
+ * interpreter, bit-identical on 1-3 threads. */
+static void test_train_step_weight_tiles(void **state) {
+    (void)state;
+    lc_module *model, *mse;
+    assert_ok(lc_model_parse("Conv1d(16, 32, 3, padding=1)\nAvgPool1d(2)\n", "test", &model));
+    lc_mseloss_params mp = lc_mseloss_defaults();
+    assert_ok(lc_mseloss_new(&mp, &mse));
+    lc_train_options o = lc_train_options_default(0.01);
+    o.interpret = true; /* only its graph is used */
+    lc_train_step *step;
+    assert_ok(lc_train_step_compile_module(model, mse, LC_F32, test_shape3(2, 16, 64), &o, &step));
+    lc_graph *g;
+    assert_ok(lc_pipeline_run_default(lc_train_step_graph(step), false, NULL, &g));
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    /* outputs: y, the loss, the new weight, the new bias */
+    const lc_kernel *k = kernel_writing(f, 2);
+    assert_int_equal(lc_graph_node(f->graph, k->root)->op, LC_OP_ADD);
+    assert_int_equal(k->sched.tile_cols, 3);
+    assert_int_equal(k->align, 3);
+    lc_fused_free(f);
+    jit_check_graph(g, 90, 3.0);
+    lc_graph_free(g);
+    lc_train_step_free(step);
+    lc_module_free(mse);
+    lc_module_free(model);
+}
+
 /* The fused kernels of `spec` at `in`, forward or forward+backward. */
 static lc_fused *fuse_spec(const char *spec, lc_shape in, bool backward) {
     lc_module *m;
@@ -444,6 +528,31 @@ static void test_row_windows_inline(void **state) {
     lc_fused_free(f);
 }
 
+/* MSELoss sums its squared differences over each axis in turn into one element, a kernel that
+ * runs on one thread: the largest inner sum of at least LC_SERIAL_SPLIT_MIN elements (over
+ * the batch, (64, 128) here) is materialized so that its kernel splits, and below that size
+ * nothing is. The loss against the interpreter, bit-identical on 1-3 threads. */
+static void test_loss_sum_split(void **state) {
+    (void)state;
+    const struct { int64_t n, c, len; bool split; } cases[] = {{4, 64, 128, true}, {2, 16, 64, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lc_mseloss_params mp = lc_mseloss_defaults();
+        lc_module *mse;
+        assert_ok(lc_mseloss_new(&mp, &mse));
+        lc_graph *g = jit_module_graph(mse, LC_F32, test_shape3(cases[i].n, cases[i].c, cases[i].len), false);
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        assert_int_equal(f->n_kernels, cases[i].split ? 2 : 1);
+        assert_int_equal(materialized_reductions(f, LC_OP_SUM), cases[i].split ? 1 : 0);
+        if (cases[i].split)
+            assert_int_equal(f->kernels[0].outer, cases[i].c * cases[i].len); /* the sum over the batch */
+        lc_fused_free(f);
+        jit_check_graph(g, 100 + i, 3.0);
+        lc_graph_free(g);
+        lc_module_free(mse);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -458,6 +567,9 @@ int main(void) {
         cmocka_unit_test(test_conv_weight_gradient_peeled),
         cmocka_unit_test(test_row_windows_inline),
         cmocka_unit_test(test_conv_row_tiles),
+        cmocka_unit_test(test_conv_weight_gradient_tiles),
+        cmocka_unit_test(test_train_step_weight_tiles),
+        cmocka_unit_test(test_loss_sum_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

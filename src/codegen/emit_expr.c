@@ -43,7 +43,8 @@ static void sum_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
 }
 
 static void add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
-    acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
+    /* in vector mode a term or the identity may be a scalar the lanes share */
+    acc[0] = LLVMBuildFAdd(e->b, lc_emit_splat(e, acc[0]), lc_emit_splat(e, t[0]), "");
 }
 
 /* max(ceil(v / d), 0) for d >= 1, without forming v + d - 1 (v may be near INT64_MAX). */
@@ -99,7 +100,7 @@ static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, 
  * node `node`'s schedule walks at idx. */
 static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
                              void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx, const ix *idx) {
-    lc_reducer r = {1, term, add, ctx};
+    lc_reducer r = {1, term, add, ctx, NULL};
     LLVMValueRef acc = real_const(e, dt, 0.0);
     emit_scheduled_reduce(e, node, dt, n, idx, &r, &acc);
     return acc;
@@ -268,7 +269,7 @@ static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix
     if (len <= 0) return parts;
     /* both passes over the window run as fuse scheduled the sum they replace (a padding
      * slot's |e| = 0 changes neither the max nor the sum) */
-    lc_reducer max = {2, abs_terms, max_and_nan, &r};
+    lc_reducer max = {2, abs_terms, max_and_nan, &r, NULL};
     LLVMValueRef acc[2] = {parts.m, parts.nan};
     emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &max, acc);
     parts.m = r.m = acc[0];
@@ -433,7 +434,7 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     if (len <= 0) return real_const(e, dt, 0.0);
     if (!e->careful) {
         plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
-        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c};
+        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
         emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &red, acc);
         LLVMValueRef y = emit_plain_lp_root(e, lp, n, acc[0]);
@@ -513,7 +514,7 @@ static LLVMValueRef emit_window_sum(emitter *e, const window_sum *w) {
     }
     int c = scale_exponent(len);
     comp_ctx ctx = {r, c > 0 ? real_const(e, dt, ldexp(1.0, -c)) : NULL};
-    lc_reducer red = {3, plain_and_compensated_term, add_plain_and_compensated, &ctx};
+    lc_reducer red = {3, plain_and_compensated_term, add_plain_and_compensated, &ctx, NULL};
     LLVMValueRef acc[3] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
     emit_scheduled_reduce(e, w->node, dt, len, w->idx, &red, acc);
     LLVMValueRef plain = finish_window_sum(e, w, acc[0], 0);
@@ -706,7 +707,7 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     if (!lc_fold_gathers_slots(&w) && step == 1 && dil == 1 && c->t.aff && r.aff && r.ci == 0 &&
         r.rlo == 0 && r.rhi == 0) {
         int64_t count = lc_window_cover(&w);
-        o_aff = (ix){o, true, c->t.ci, c->t.k - (count - 1) + r.k, c->t.rlo, c->t.rhi, NULL, 0, 0, 0};
+        o_aff = (ix){o, true, c->t.ci, c->t.k - (count - 1) + r.k, c->t.rlo, c->t.rhi, NULL, 0, 0, 0, 0};
         j_const = ix_const(e, count - 1 - r.k);
         if (lc_emit_check_elided(e, &o_aff, windows)) ok = LLVMConstInt(e->i1, 1, 0);
         else o_aff.v = imin_c(e, imax_c(e, o, 0), windows - 1);
@@ -732,9 +733,118 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     t[0] = LLVMBuildSelect(e->b, ok, v, real_const(e, dt, 0.0), "");
 }
 
+/* ---- a column tile's reduction (lc_schedule.tile_cols) ---- */
+
+typedef struct col_ctx {
+    reduce_ctx r[LC_TILE_COLS_MAX];
+    int n;
+} col_ctx;
+
+static LLVMValueRef col_term_of(emitter *e, void *ctx, int a, ix j) {
+    col_ctx *c = ctx;
+    LLVMValueRef t;
+    sum_term(e, &c->r[a], j, &t);
+    return t;
+}
+
+static void col_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    col_ctx *c = ctx;
+    for (int a = 0; a < c->n; a++) t[a] = col_term_of(e, ctx, a, j);
+}
+
+static void col_add(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    int n = e->k->sched.tile_cols;
+    for (int a = 0; a < n; a++) acc[a] = LLVMBuildFAdd(e->b, lc_emit_splat(e, acc[a]), lc_emit_splat(e, t[a]), "");
+}
+
+/* The tiled sum or mean at position col_member of the row: position 0 emits every
+ * position's in one reduction, one accumulator each (the same terms in the same order as
+ * alone), at its own index plus t on col_axis (fuse's col_walk: that is where position t
+ * reaches it); the others take theirs. */
+static LLVMValueRef emit_col_tiled_sum(emitter *e, int node, const lc_reduction_schedule *rs, const ix *idx) {
+    const lc_node *n = lc_graph_node(e->f->graph, node);
+    int tile = e->k->sched.tile_cols, axis = rs->col_axis;
+    LC_ASSERT(tile > 1 && tile <= LC_TILE_COLS_MAX && tile <= LC_EMIT_MAX_ACC && axis < n->shape.rank);
+    LC_ASSERT(idx[axis].aff && idx[axis].ci == 0); /* a constant position of the row */
+    if (e->col_member > 0) {
+        LC_ASSERT(e->col_ready && idx[axis].k == e->col_k + e->col_member);
+        return e->col_value[e->col_member];
+    }
+    if (e->col_ready) { /* position 0 reads it again */
+        LC_ASSERT(idx[axis].k == e->col_k);
+        return e->col_value[0];
+    }
+    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
+    lc_dtype dt = n->dtype;
+    ix at[LC_TILE_COLS_MAX][LC_MAX_RANK];
+    col_ctx c = {.n = tile};
+    LLVMValueRef acc[LC_EMIT_MAX_ACC];
+    for (int t = 0; t < tile; t++) {
+        for (int d = 0; d < n->shape.rank; d++) at[t][d] = idx[d];
+        at[t][axis].v = iadd_c(e, idx[axis].v, t);
+        at[t][axis].k += t;
+        c.r[t] = (reduce_ctx){n->inputs[0], (int)n->attr[LC_REDUCE_DIM], at[t], xn->shape.rank, 0, NULL, NULL, false};
+        acc[t] = real_const(e, dt, 0.0);
+    }
+    lc_reducer red = {tile, col_terms, col_add, &c, col_term_of};
+    int64_t len = xn->shape.dim[c.r[0].dim];
+    emit_scheduled_reduce(e, node, dt, len, idx, &red, acc);
+    for (int t = 0; t < tile; t++)
+        e->col_value[t] = n->op == LC_OP_MEAN ? LLVMBuildFDiv(e->b, acc[t], real_const(e, dt, (double)len), "") : acc[t];
+    e->col_ready = true;
+    e->col_k = idx[axis].k;
+    return e->col_value[0];
+}
+
 /* ---- the value of a node at an index ---- */
 
 static LLVMValueRef compute_node(emitter *e, int node, const ix *idx);
+
+/* Vector mode (emitter.vec): the ops evaluated on vectors as they are; fuse's vector_term_ops
+ * admits only these into a reduction with vector_terms, but any other op would still be
+ * right, lane by lane (by_lanes). */
+static bool vector_op(const emitter *e, int node) {
+    const lc_node *n = lc_graph_node(e->f->graph, node);
+    switch (n->op) {
+    case LC_OP_INPUT:
+    case LC_OP_CONSTANT:
+    case LC_OP_UNFOLD:
+    case LC_OP_EXPAND:
+    case LC_OP_MUL:
+    case LC_OP_ADD:
+        return true;
+    case LC_OP_SUM:
+    case LC_OP_MEAN: {
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+        return rs && rs->unrolled && rs->span == LC_SPAN_ALL && !rs->rescue_nonfinite;
+    }
+    default:
+        return false;
+    }
+}
+
+/* Node `node` in vector mode, one lane at a time in scalar code: lane l at the index whose
+ * lane-carrying axes are moved by lane·l (their ranges already cover every lane). */
+static LLVMValueRef by_lanes(emitter *e, int node, const ix *idx) {
+    const lc_node *n = lc_graph_node(e->f->graph, node);
+    unsigned lanes = e->vec;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef v = LLVMGetUndef(LLVMVectorType(real_type(e, n->dtype), lanes));
+    e->vec = 0;
+    for (unsigned l = 0; l < lanes; l++) {
+        ix il[LC_MAX_RANK];
+        for (int d = 0; d < n->shape.rank; d++) {
+            il[d] = idx[d];
+            if (!il[d].lane) continue;
+            il[d].v = iadd_c(e, il[d].v, il[d].lane * (int64_t)l);
+            il[d].k += il[d].lane * (int64_t)l;
+            il[d].lane = 0;
+        }
+        v = LLVMBuildInsertElement(e->b, v, compute_node(e, node, il), LLVMConstInt(i32, l, 0), "");
+    }
+    e->vec = lanes;
+    return v;
+}
 
 /* Evaluating a node recurses into its inline inputs: fuse bounded how deep that goes
  * (LC_INLINE_DEPTH_MAX, the kernel's sched.inline_depth), so the stack is bounded too. */
@@ -750,6 +860,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, node);
     lc_dtype dt = n->dtype;
+    if (e->vec && !vector_op(e, node)) return by_lanes(e, node, idx);
     switch (n->op) {
     case LC_OP_INPUT:
         return lc_emit_load(e, e->slot_ptr[e->f->node_slot[node]], e->f->node_slot[node], dt, &n->shape, idx);
@@ -786,7 +897,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
         ix pos = ix_opaque(NULL);
         if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
-            o->fold_step == step && o->fold_dilation == dil) {
+            o->fold_step == step && o->fold_dilation == dil && o->lane == 0 && j->lane == 0) {
             pos = *o->fold_t; /* o·step + j·dilation = t exactly wherever the gathered term counts */
             pos.v = iadd_c(e, pos.v, -lo);
             pos.k -= lo;
@@ -796,6 +907,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), imul_c(e, j->v, dil), "");
             lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
             pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, dil, &ap);
+            pos.lane = o->lane * step + j->lane * dil;
             if (pos.aff) {
                 pos.ci = ap.ci;
                 pos.k = ap.k;
@@ -812,12 +924,14 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         /* The clamped position keeps pos's affine form: wherever this check can be elided the
          * two are equal, so checks further down (an unfold of an unfold) record the same
          * interior here, in the checked pass, as they assume in the unchecked one. */
+        if (pos.lane != 0) return by_lanes(e, node, idx); /* a check per lane */
         ix clamped = pos;
         clamped.v = imin_c(e, imax_c(e, pos.v, 0), len - 1);
         clamped.fold_t = NULL;
         clamped.fold_role = 0;
         xi[dim] = clamped;
         LLVMValueRef v = lc_emit_value(e, n->inputs[0], xi);
+        if (LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind) pad = lc_emit_splat(e, pad);
         return LLVMBuildSelect(e->b, in_range(e, pos.v, len), v, pad, "");
     }
     case LC_OP_FOLD: {
@@ -845,7 +959,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             from = LLVMBuildSub(e->b, o_from, o_first, "");
             to = smax(e, LLVMBuildSub(e->b, o_to, o_first, ""), from);
         }
-        lc_reducer sum = {1, fold_term, add, &c};
+        lc_reducer sum = {1, fold_term, add, &c, NULL};
         LLVMValueRef acc = real_const(e, dt, 0.0);
         emit_reduce_over(e, rs, dt, count, from, to, &sum, &acc);
         return acc;
@@ -892,11 +1006,17 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         broadcast_index(&n->shape, &bn->shape, idx, bi, e);
         LLVMValueRef a = lc_emit_value(e, n->inputs[0], ai);
         LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
+        if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMVectorTypeKind || LLVMGetTypeKind(LLVMTypeOf(b)) == LLVMVectorTypeKind) {
+            a = lc_emit_splat(e, a);
+            b = lc_emit_splat(e, b);
+        }
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
         return LLVMBuildFAdd(e->b, a, b, "");
     }
     case LC_OP_SUM:
     case LC_OP_MEAN: {
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+        if (rs && rs->col_axis >= 0 && e->col_member >= 0) return emit_col_tiled_sum(e, node, rs, idx);
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         int64_t len = xn->shape.dim[r.dim];
@@ -905,13 +1025,13 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             return emit_window_sum(e, &w);
         }
         LLVMValueRef s = emit_sum(e, node, dt, len, sum_term, &r, idx);
-        if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, real_const(e, dt, (double)len), "");
+        if (n->op == LC_OP_MEAN) s = LLVMBuildFDiv(e->b, s, lc_emit_splat(e, real_const(e, dt, (double)len)), "");
         return s;
     }
     case LC_OP_MAX: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
-        lc_reducer red = {1, sum_term, max_of, &r};
+        lc_reducer red = {1, sum_term, max_of, &r, NULL};
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
         emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
         return acc;
@@ -925,7 +1045,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         int64_t len = n->shape.dim[dim];
         bool wide = len > MAX_INDEX_AS_REAL;
         reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, wide};
-        lc_reducer red = {2, value_and_index, first_max_of, &r};
+        lc_reducer red = {2, value_and_index, first_max_of, &r, NULL};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY),
                                wide ? LLVMConstInt(e->i64, (unsigned long long)INT64_MAX, 1) : real_const(e, dt, INFINITY)};
         emit_scheduled_reduce(e, node, dt, len, rest, &red, acc);

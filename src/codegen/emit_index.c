@@ -53,6 +53,30 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
                           const ix *idx) {
     LLVMTypeRef ty = real_type(e, dt);
     LLVMValueRef lin = lc_emit_linear_index(e, s, idx);
+    /* vector mode: how far apart consecutive lanes' elements lie */
+    int64_t lane_stride = 0, stride = 1;
+    for (int d = s->rank - 1; e->vec && d >= 0; d--) {
+        if (s->dim[d] != 1) lane_stride += idx[d].lane * stride;
+        stride *= s->dim[d];
+    }
+    if (lane_stride == 1) { /* consecutive: one vector load */
+        LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
+        LLVMValueRef v = LLVMBuildLoad2(e->b, LLVMVectorType(ty, e->vec), p, "");
+        LLVMSetAlignment(v, dt == LC_F64 ? 8 : 4);
+        lc_emit_tag_access(e, v, slot);
+        return v;
+    }
+    if (lane_stride != 0) { /* lane by lane */
+        LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+        LLVMValueRef v = LLVMGetUndef(LLVMVectorType(ty, e->vec));
+        for (unsigned l = 0; l < e->vec; l++) {
+            LLVMValueRef off = iadd_c(e, lin, lane_stride * (int64_t)l);
+            LLVMValueRef one = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, base, &off, 1, ""), "");
+            lc_emit_tag_access(e, one, slot);
+            v = LLVMBuildInsertElement(e->b, v, one, LLVMConstInt(i32, l, 0), "");
+        }
+        return v;
+    }
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, p, "");
     lc_emit_tag_access(e, v, slot);

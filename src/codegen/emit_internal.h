@@ -26,6 +26,10 @@ typedef struct ix {
     const struct ix *fold_t;
     int64_t fold_step, fold_dilation;
     int fold_role; /* 1 window, 2 slot */
+    /* In vector mode (emitter.vec, a partial-sum trip whose terms are emitted as vectors,
+     * lc_reduction_schedule.vector_terms): lane l of the trip has the value v + lane·l (the
+     * range [rlo, rhi] covers every lane). 0 outside it and on indices the lanes share. */
+    int64_t lane;
 } ix;
 
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
@@ -81,6 +85,18 @@ typedef struct emitter {
     LLVMValueRef co_value, co_o;
     LLVMValueRef co_idx[LC_MAX_RANK];
     int depth;                /* nodes being evaluated inline now (<= sched.inline_depth) */
+    /* A column tile (lc_schedule.tile_cols): col_member is the position of the row being
+     * evaluated (-1 outside a tile). When position 0 reaches the tiled reduction, its sums for
+     * every position are emitted in one loop (col_value, col_ready; col_k at position 0's
+     * index on the reduction's col_axis), and the other positions read them back. */
+    /* Vector mode: the lanes of the partial-sum trip being emitted (0: scalar code). Values
+     * are then <vec x T> vectors, or scalars where they do not depend on the lane (splat where
+     * they meet a vector); see emit_expr.c. */
+    unsigned vec;
+    int col_member;
+    bool col_ready;
+    int64_t col_k;
+    LLVMValueRef col_value[LC_TILE_COLS_MAX];
 } emitter;
 
 static inline LLVMTypeRef real_type(emitter *e, lc_dtype dt) {
@@ -92,12 +108,12 @@ static inline LLVMValueRef real_const(emitter *e, lc_dtype dt, double v) {
 }
 
 static inline ix ix_const(emitter *e, int64_t v) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0, 0, 0};
     return r;
 }
 
 static inline ix ix_opaque(LLVMValueRef v) {
-    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0, 0};
+    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
     return r;
 }
 
@@ -105,7 +121,7 @@ static inline ix ix_opaque(LLVMValueRef v) {
  * [0, extent). Its range lets a window over that axis elide the checks that cannot fail on any
  * row (AvgPool2d's rows without padding), in every pass alike. */
 static inline ix ix_row(LLVMValueRef v, int64_t extent) {
-    ix r = {v, true, 0, 0, 0, extent - 1, NULL, 0, 0, 0};
+    ix r = {v, true, 0, 0, 0, extent - 1, NULL, 0, 0, 0, 0};
     return r;
 }
 
@@ -179,18 +195,24 @@ LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form
  * (acc[a] = acc[a] op t[a]) and must work lane by lane on vectors too. `acc` holds each
  * accumulator's identity on entry and the result on return. See emit_reduce.c for the
  * order terms are combined in. */
-#define LC_EMIT_MAX_ACC 3
+#define LC_EMIT_MAX_ACC 4 /* at least LC_TILE_COLS_MAX */
 typedef struct lc_reducer {
     int nacc;
     void (*terms)(emitter *e, void *ctx, ix j, LLVMValueRef *t);
     void (*accumulate)(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t);
     void *ctx;
+    /* Optional: accumulator a's term alone. Vector partial sums then pack one accumulator's
+     * lanes after another, so the code of each lies together (a column tile's sums: the SLP
+     * vectorizer packed the lanes of interleaved accumulators only in part). */
+    LLVMValueRef (*term_of)(emitter *e, void *ctx, int a, ix j);
 } lc_reducer;
 void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs,
                     const lc_reducer *r, LLVMValueRef *acc);
 /* emit_kernel.c: loop hints on a loop's latch branch; `scalar`: neither vectorized nor
  * unrolled by LLVM (a loop fuse chose over unrolling stays one). */
 void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar);
+/* v as a vector of e->vec lanes: a scalar splat, a vector as it is. */
+LLVMValueRef lc_emit_splat(emitter *e, LLVMValueRef v);
 /* The same over the terms j = from .. to-1 only (run-time bounds, few trips: a reduction fuse
  * scheduled with a span, kernel.h lc_span), one at a time in index order. */
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

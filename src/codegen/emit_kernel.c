@@ -150,13 +150,13 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     int64_t windows = yn->shape.dim[rank - 1];
     lc_dtype dt = root->dtype;
     LC_ASSERT(size <= step);
-    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0};
+    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0};
     LLVMValueRef valid = check_window(e, &o, windows);
     counted_loop l;
     LLVMValueRef ph = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
                                  LLVMConstInt(e->i64, (unsigned long long)size, 1), "slots");
     yi[rank - 1] = o;
-    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0, 0};
+    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0, 0, 0};
     yi[rank] = j;
     LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
     if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
@@ -183,7 +183,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0) {
-        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0}; /* window q: the loop index itself */
+        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0}; /* window q: the loop index itself */
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
@@ -201,7 +201,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         for (int64_t m = count - 1; m >= 0; m--) {
             int64_t j = ph + m * step;
             if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
-            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0, 0};
+            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0, 0, 0};
             LLVMValueRef valid = check_window(e, &o, windows);
             yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
@@ -226,7 +226,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
-        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0};
+        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0};
         idx[rank - 1] = ii;
     }
     if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
@@ -314,6 +314,34 @@ static void set_index_range(emitter *e, bool window) {
     int rank = root->shape.rank;
     e->all_lo = 0;
     e->all_hi = window || rank == 0 ? -1 : root->shape.dim[rank - 1] - 1;
+}
+
+/* A row of a column-tiled kernel (lc_schedule.tile_cols: the row is the tile, and the outer
+ * range splits at whole rows), its positions at constant indices, so each position's checks
+ * are decided for it alone; the tiled reduction's sums for all of them run in one loop
+ * (emit_expr.c, emit_col_tiled_sum), and the stores follow the row's loads. */
+static void emit_col_tile(emitter *e, LLVMValueRef row_base, const ix *row_idx, int64_t last) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank, tile = e->k->sched.tile_cols;
+    LC_ASSERT(tile == last && tile <= LC_TILE_COLS_MAX && e->k->align % last == 0 && e->k->co_root < 0 &&
+              !e->k->sched.fixup && e->k->sched.tile_rows == 1 && e->k->sched.order == LC_LOOP_ELEMENTS);
+    set_index_range(e, false);
+    e->checked = true;
+    e->careful = false;
+    e->flag_ptr = NULL;
+    e->col_ready = false;
+    LLVMValueRef v[LC_TILE_COLS_MAX];
+    for (int t = 0; t < tile; t++) {
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        idx[rank - 1] = ix_const(e, t);
+        e->col_member = t;
+        v[t] = lc_emit_compute(e, e->k->root, idx);
+    }
+    e->col_member = -1;
+    LC_ASSERT(e->col_ready); /* every position reached the tiled reduction (fuse's col_walk) */
+    e->col_ready = false;
+    for (int t = 0; t < tile; t++) lc_emit_store(e, e->k->dst_slot, iadd_c(e, row_base, t), v[t]);
 }
 
 /* A loop over [from, to). A scalar loop (the checked edges, the fix-up) takes, in a kernel with
@@ -503,7 +531,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, tmp, "entry"));
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = ix_row(LLVMGetParam(tmp, 0), root->shape.dim[d]);
-    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0};
+    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0, 0};
     idx[rank - 1] = ii;
     e->checked = true;
     set_index_range(e, window);
@@ -727,6 +755,8 @@ static void add_kernel(emitter *e, int kid) {
         }
         emit_scalar_loop(e, &positions, row_base, row_idx, false);
         emit_scalar_loop(e, &blocks_left, row_base, row_idx, true);
+    } else if (k->sched.tile_cols > 1) {
+        emit_col_tile(e, row_base, row_idx, last); /* whole rows: i0 = 0, i1 = last */
     } else {
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
@@ -749,6 +779,7 @@ lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef
     emitter e = {0};
     e.fma = fma;
     e.tile_row = -1;
+    e.col_member = -1;
     e.ctx = ctx;
     e.mod = mod;
     e.b = LLVMCreateBuilderInContext(ctx);

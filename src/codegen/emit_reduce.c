@@ -31,7 +31,7 @@ static unsigned partial_lanes(LLVMTypeRef ty) {
 }
 
 static ix const_index(emitter *e, int64_t j) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0, 0};
     return r;
 }
 
@@ -54,7 +54,7 @@ static void reduce_rolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueR
     LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
     LLVMValueRef phis[LC_EMIT_MAX_ACC], next_acc[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) next_acc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(acc[a]), "acc");
-    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0, 0};
+    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0, 0, 0};
     r->terms(e, r->ctx, jx, t);
     r->accumulate(e, next_acc, t);
     LLVMValueRef next = iadd_c(e, j, 1);
@@ -72,6 +72,15 @@ static void reduce_rolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueR
     LLVMPositionBuilderAtEnd(e->b, exit);
 }
 
+LLVMValueRef lc_emit_splat(emitter *e, LLVMValueRef v) {
+    if (!e->vec || LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind) return v;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef one = LLVMBuildInsertElement(e->b, LLVMGetUndef(LLVMVectorType(LLVMTypeOf(v), e->vec)), v,
+                                              LLVMConstInt(i32, 0, 0), "");
+    return LLVMBuildShuffleVector(e->b, one, LLVMGetUndef(LLVMTypeOf(one)),
+                                  LLVMConstNull(LLVMVectorType(i32, e->vec)), "");
+}
+
 static LLVMValueRef splat(LLVMValueRef v, unsigned lanes) {
     LLVMValueRef elems[MAX_LANES];
     for (unsigned l = 0; l < lanes; l++) elems[l] = v;
@@ -85,8 +94,16 @@ static void pack_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int
                        LLVMValueRef *vt) {
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     for (int a = 0; a < r->nacc; a++) vt[a] = fill[a];
+    if (r->term_of) {
+        for (int a = 0; a < r->nacc; a++)
+            for (unsigned l = 0; l < count; l++) {
+                ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0};
+                vt[a] = LLVMBuildInsertElement(e->b, vt[a], r->term_of(e, r->ctx, a, j), LLVMConstInt(i32, l, 0), "");
+            }
+        return;
+    }
     for (unsigned l = 0; l < count; l++) {
-        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0};
+        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0};
         LLVMValueRef t[LC_EMIT_MAX_ACC];
         r->terms(e, r->ctx, j, t);
         for (int a = 0; a < r->nacc; a++)
@@ -117,7 +134,23 @@ static void partial_trip_at(emitter *e, const lc_reducer *r, int64_t at, unsigne
 
 static void combine_lanes(emitter *e, const lc_reducer *r, unsigned lanes, LLVMValueRef *vacc, LLVMValueRef *acc);
 
-static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, const lc_reducer *r,
+/* The terms at j = base + l, l < lanes, as vectors directly (vector mode, emitter.vec: a
+ * contiguous load per leaf where the lanes read consecutive elements); lane l gets exactly
+ * the operations pack_terms would give it, so the same bits. */
+static void vector_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int64_t rlo, int64_t rhi,
+                         unsigned lanes, LLVMValueRef *vt) {
+    ix j = {base_v, true, 0, 0, rlo, rhi + (int64_t)lanes - 1, NULL, 0, 0, 0, 1};
+    e->vec = lanes;
+    if (r->term_of) {
+        for (int a = 0; a < r->nacc; a++) vt[a] = r->term_of(e, r->ctx, a, j);
+    } else {
+        r->terms(e, r->ctx, j, vt);
+    }
+    for (int a = 0; a < r->nacc; a++) vt[a] = lc_emit_splat(e, vt[a]);
+    e->vec = 0;
+}
+
+static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, bool vec_terms, const lc_reducer *r,
                            LLVMValueRef *acc) {
     unsigned lanes = partial_lanes(ty);
     int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
@@ -143,7 +176,8 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, c
     LLVMValueRef base = LLVMBuildPhi(e->b, e->i64, "j");
     for (int a = 0; a < r->nacc; a++) vacc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "acc");
     LLVMValueRef vt[LC_EMIT_MAX_ACC];
-    pack_terms(e, r, base, 0, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, ident, vt);
+    if (vec_terms) vector_terms(e, r, base, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, vt);
+    else pack_terms(e, r, base, 0, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, ident, vt);
     r->accumulate(e, vacc, vt);
     LLVMValueRef next = iadd_c(e, base, (int64_t)lanes);
     LLVMValueRef more = LLVMBuildICmp(e->b, LLVMIntSLT, next,
@@ -198,7 +232,7 @@ static void reduce_partial_lanes_rolled(emitter *e, LLVMTypeRef ty, int64_t n, c
     LLVMValueRef l = LLVMBuildPhi(e->b, e->i64, "lane");
     LLVMValueRef vt_phi[LC_EMIT_MAX_ACC], vt[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) vt_phi[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "lane.terms");
-    ix j = {LLVMBuildAdd(e->b, base, l, ""), true, 0, 0, 0, n - 1, NULL, 0, 0, 0};
+    ix j = {LLVMBuildAdd(e->b, base, l, ""), true, 0, 0, 0, n - 1, NULL, 0, 0, 0, 0};
     r->terms(e, r->ctx, j, t);
     for (int a = 0; a < r->nacc; a++) vt[a] = LLVMBuildInsertElement(e->b, vt_phi[a], t[a], l, "");
     LLVMValueRef next_l = iadd_c(e, l, 1);
@@ -252,7 +286,7 @@ void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_sc
     if (rs->rolled) reduce_rolled(e, n, r, acc);
     else if (rs->unrolled) reduce_unrolled(e, n, r, acc);
     else if (rs->lanes_rolled) reduce_partial_lanes_rolled(e, ty, n, r, acc);
-    else reduce_partial(e, ty, n, rs->peeled, r, acc);
+    else reduce_partial(e, ty, n, rs->peeled, rs->vector_terms, r, acc);
 }
 
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

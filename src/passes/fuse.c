@@ -134,6 +134,43 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
         materialize_reductions(f, n->inputs[i], unfold, unfold_idx, under_fold);
 }
 
+/* The largest reduction (sum or mean) reached from `node` through inline elementwise ops and
+ * sums or means, or -1 (a walk bounded by LC_INLINE_DEPTH_MAX, as codegen's). */
+static int largest_inner_sum(const lc_fused *f, int node, int depth, int *best) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (depth > LC_INLINE_DEPTH_MAX) return *best;
+    if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
+        if (*best < 0 || lc_shape_numel(&n->shape) > lc_shape_numel(&lc_graph_node(f->graph, *best)->shape))
+            *best = node;
+    } else if (info->kind != LC_KIND_ELEMENTWISE) {
+        return *best;
+    }
+    for (int i = 0; i < info->arity; i++)
+        if (f->node_slot[n->inputs[i]] < 0) largest_inner_sum(f, n->inputs[i], depth + 1, best);
+    return *best;
+}
+
+/* A kernel of one element (a loss: the sum of a whole tensor) runs on one thread, since only
+ * outer ranges split. Where its sums nest (MSELoss sums over each axis in turn), the largest
+ * inner sum of at least LC_SERIAL_SPLIT_MIN elements is materialized: its kernel splits across
+ * the threads (and its loop over elements vectorizes), and the one-element kernel sums the
+ * buffer. The same sums in the same order: no bit changes. */
+static void split_serial_sums(lc_fused *f, int node) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->op == LC_OP_INPUT || lc_shape_numel(&n->shape) != 1) return;
+    int best = -1;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (info->kind == LC_KIND_ELEMENTWISE || n->op == LC_OP_SUM || n->op == LC_OP_MEAN)
+        for (int i = 0; i < info->arity; i++)
+            if (f->node_slot[n->inputs[i]] < 0) largest_inner_sum(f, n->inputs[i], 1, &best);
+    if (best < 0 || lc_shape_numel(&lc_graph_node(f->graph, best)->shape) < LC_SERIAL_SPLIT_MIN) return;
+    f->node_slot[best] = f->n_slots++;
+    f->why[best] = dup_printf("an inner sum of %%%d, a kernel of one element (one thread): materialized, %" PRId64
+                              " elements, its kernel splits across threads", node,
+                              lc_shape_numel(&lc_graph_node(f->graph, best)->shape));
+}
+
 /* Node a is never negative (NaN allowed), by simplify's rules for the ops an LP norm's base
  * is made of: |e|, or what simplify leaves where it dropped an abs it proved redundant, such as
  * the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms). */
@@ -532,6 +569,36 @@ static int64_t schedule_code_size(lc_reduction_schedule *rs, lc_dtype dt, int64_
     return rs->lanes_rolled ? body : packed;
 }
 
+/* Whether the inline expression under `node` is made only of what codegen evaluates at a
+ * vector of positions (lc_reduction_schedule.vector_terms): loads of materialized nodes and
+ * inputs, constants of one element, add, mul, unfold, expand, and sums and means unrolled over
+ * all their terms. */
+static bool vector_term_ops(const lc_fused *f, const lc_kernel *k, int node, unsigned char *seen) {
+    if (seen[node] || f->node_slot[node] >= 0) return true;
+    seen[node] = 1;
+    const lc_node *n = lc_graph_node(f->graph, node);
+    switch (n->op) {
+    case LC_OP_CONSTANT:
+        return lc_shape_numel(&n->shape) == 1;
+    case LC_OP_SUM:
+    case LC_OP_MEAN: {
+        const lc_reduction_schedule *rs = lc_kernel_reduction(k, node);
+        if (!rs || !rs->unrolled || rs->span != LC_SPAN_ALL || rs->rescue_nonfinite) return false;
+        break;
+    }
+    case LC_OP_ADD:
+    case LC_OP_MUL:
+    case LC_OP_UNFOLD:
+    case LC_OP_EXPAND:
+        break;
+    default:
+        return false;
+    }
+    for (int i = 0; i < lc_op_get_info(n->op)->arity; i++)
+        if (!vector_term_ops(f, k, n->inputs[i], seen)) return false;
+    return true;
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule), and the
  * loads in its code (lc_kernel.code). `code` is scratch indexed by node, each of the
  * kernel's nodes written before it is read (as measure_inline_depth's `depth`). */
@@ -562,7 +629,8 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             terms = lc_fold_gather_terms(&w);
         }
         if (terms >= 0) {
-            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, false, false, LC_SPAN_ALL, -1, false, false};
+            lc_reduction_schedule rs = {.node = node, .terms = terms, .unrolled = terms <= LC_UNROLL_MAX,
+                                        .span = LC_SPAN_ALL, .span_unfold = -1, .col_axis = -1};
             rs.rescue_nonfinite = (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) &&
                                   lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_UNFOLD;
             schedule_span(f->graph, &rs);
@@ -619,6 +687,20 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
     }
     for (int j = 0; j < k->sched.n_reductions; j++)
         if (k->sched.reductions[j].rescue_nonfinite) k->sched.fixup = true;
+    if (k->sched.n_lp_norms == 0 && k->sched.n_lp_ratios == 0 && !k->sched.fixup) {
+        unsigned char *seen = calloc((size_t)lc_graph_node_count(f->graph), 1);
+        if (!seen) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+        for (int j = 0; j < k->sched.n_reductions; j++) {
+            lc_reduction_schedule *rs = &k->sched.reductions[j];
+            const lc_node *x = lc_graph_node(f->graph, rs->node);
+            /* lanes packed by a loop (past the code budget) stay so: one form per reduction */
+            if (rs->unrolled || rs->lanes_rolled || rs->span != LC_SPAN_ALL || (x->op != LC_OP_SUM && x->op != LC_OP_MEAN))
+                continue;
+            memset(seen, 0, (size_t)lc_graph_node_count(f->graph));
+            rs->vector_terms = vector_term_ops(f, k, x->inputs[0], seen);
+        }
+        free(seen);
+    }
     return LC_OK;
 }
 
@@ -648,6 +730,100 @@ static void schedule_row_tile(const lc_fused *f, lc_kernel *k) {
     k->sched.tile_rows = tile;
     /* whole tiles; a window-major kernel's step divides the row (whole_blocks), or it was 1 */
     k->align = tile * r->shape.dim[rank - 1];
+}
+
+/* Whether, evaluated at an index whose axis `axis` is the root's last-axis position (-1: an
+ * index that does not depend on it), every path from `node` down to the tiled reduction
+ * `red` reaches it with that position unchanged on one axis of its result, *red_axis. The
+ * ops a path may take are those whose codegen passes the index on as it is (elementwise ops,
+ * with numpy broadcasting; a sum or mean over another axis; a fold or unfold along another
+ * axis; an expand), so column t of the tile reaches the reduction at that axis's index + t.
+ * `seen` holds per node the axis it was walked with (INT32_MIN: not yet). */
+static bool col_walk(const lc_fused *f, const lc_kernel *k, int node, int axis, int red, int *seen, int *red_axis) {
+    if (node != k->root && f->node_slot[node] >= 0) return true; /* a load at that index */
+    if (seen[node] != INT32_MIN) return seen[node] == axis;
+    seen[node] = axis;
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (node == red) {
+        if (axis < 0) return false;
+        *red_axis = axis;
+        return true;
+    }
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (info->kind == LC_KIND_SOURCE) return true;
+    if (info->kind == LC_KIND_ELEMENTWISE) {
+        for (int a = 0; a < info->arity; a++) {
+            const lc_node *in = lc_graph_node(f->graph, n->inputs[a]);
+            int ia = axis < 0 ? -1 : axis - (n->shape.rank - in->shape.rank);
+            if (ia >= 0 && in->shape.dim[ia] == 1) ia = -1; /* broadcast: index 0 for every column */
+            if (!col_walk(f, k, n->inputs[a], ia, red, seen, red_axis)) return false;
+        }
+        return true;
+    }
+    int ia;
+    switch (n->op) {
+    case LC_OP_SUM:
+    case LC_OP_MEAN: {
+        int d = (int)n->attr[LC_REDUCE_DIM];
+        ia = axis < 0 ? -1 : axis < d ? axis : axis + 1;
+        break;
+    }
+    case LC_OP_FOLD:
+        if (axis == n->attr[LC_FOLD_DIM]) return false;
+        ia = axis;
+        break;
+    case LC_OP_UNFOLD: {
+        const lc_node *in = lc_graph_node(f->graph, n->inputs[0]);
+        if (axis == n->attr[LC_UNFOLD_DIM] || axis >= in->shape.rank) return false;
+        ia = axis;
+        break;
+    }
+    case LC_OP_EXPAND: {
+        int d = (int)n->attr[LC_EXPAND_DIM];
+        ia = axis < 0 || axis == d ? -1 : axis < d ? axis : axis - 1;
+        break;
+    }
+    default:
+        return false;
+    }
+    return col_walk(f, k, n->inputs[0], ia, red, seen, red_axis);
+}
+
+/* How many positions of the last axis a trip computes (lc_schedule.tile_cols): the whole row,
+ * of at most LC_TILE_COLS_MAX positions, where the element loop holds exactly one reduction
+ * as vector partial sums, a plain sum or mean (no span, no rescue, no LP norm in the kernel),
+ * that every path from the root reaches with the root's last axis passed on unchanged
+ * (col_walk). */
+static lc_status schedule_col_tile(const lc_fused *f, lc_kernel *k) {
+    k->sched.tile_cols = 1;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    int rank = r->shape.rank;
+    if (rank < 1 || r->shape.dim[rank - 1] < 2 || r->shape.dim[rank - 1] > LC_TILE_COLS_MAX) return LC_OK;
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->co_root >= 0 || k->sched.fixup || k->sched.tile_rows > 1 ||
+        k->sched.n_lp_norms > 0 || k->sched.n_lp_ratios > 0)
+        return LC_OK;
+    lc_reduction_schedule *tiled = NULL;
+    for (int i = 0; i < k->sched.n_reductions; i++) {
+        lc_reduction_schedule *rs = &k->sched.reductions[i];
+        if (rs->unrolled) continue;
+        const lc_node *x = lc_graph_node(f->graph, rs->node);
+        if (tiled || rs->span != LC_SPAN_ALL || rs->rescue_nonfinite || (x->op != LC_OP_SUM && x->op != LC_OP_MEAN))
+            return LC_OK;
+        tiled = rs;
+    }
+    if (!tiled) return LC_OK;
+    int n = lc_graph_node_count(f->graph);
+    int *seen = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!seen) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    for (int i = 0; i < n; i++) seen[i] = INT32_MIN;
+    int axis = -1;
+    bool ok = col_walk(f, k, k->root, rank - 1, tiled->node, seen, &axis) && axis >= 0;
+    free(seen);
+    if (!ok) return LC_OK;
+    tiled->col_axis = axis;
+    k->sched.tile_cols = (int)r->shape.dim[rank - 1];
+    k->align = r->shape.dim[rank - 1]; /* whole rows */
+    return LC_OK;
 }
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
@@ -703,7 +879,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     if (co_root >= 0) k->code = lc_sat_add(k->code, c->code[co_root]);
     schedule_row_tile(f, k);
     k->code = lc_sat_mul(k->code, k->sched.tile_rows);
-    return LC_OK;
+    return schedule_col_tile(f, k);
 }
 
 static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
@@ -834,6 +1010,8 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
         f->why[src] = dup_printf("a gather that unfold %%%d reads: a contraction's kernels would recompute it "
                                  "per term, through a position's window index (not a vector load)", i);
     }
+    for (int i = n - 1; i >= 0; i--)
+        if (f->node_slot[i] >= 0) split_serial_sums(f, i);
     st = bound_emitted_code(f); /* last: it measures what the rules above left inline */
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
@@ -995,11 +1173,12 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              rs->terms, rescue);
         else
             lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: vector partial sums (more than "
-                             "%d to unroll), so the loop around it is not vectorized%s%s%s]", rs->terms, LC_UNROLL_MAX,
+                             "%d to unroll), so the loop around it is not vectorized%s%s%s%s]", rs->terms, LC_UNROLL_MAX,
                              rs->peeled ? "; the first and last trip apart, the trips between without checks "
                                           "(only the ends can read padding)" : "",
                              rs->lanes_rolled ? "; a trip's lanes packed by a loop (unrolled, their code would "
                                                 "pass the budget)" : "",
+                             rs->vector_terms ? "; a trip's terms evaluated as vectors" : "",
                              rescue);
         return;
     }
@@ -1024,10 +1203,15 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                          " in its code\n",
                          kr->outer,
                          kr->sched.tile_rows > 1 ? " (split at whole tiles of rows)"
+                         : kr->sched.tile_cols > 1 ? " (split at whole rows)"
                          : kr->align > 1         ? " (split at whole windows)"
                                                  : "",
                          kr->cost, kr->code);
         print_loop_schedule(f, kr, &sb);
+        if (kr->sched.tile_cols > 1)
+            lc_strbuf_printf(&sb, "  tiled: the whole row (%d positions of axis %d) per trip, their partial sums in "
+                             "one loop with one accumulator each, so what they read alike is loaded once per trip\n",
+                             kr->sched.tile_cols, r->shape.rank - 1);
         if (kr->sched.tile_rows > 1)
             lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), so what "
                              "does not depend on that axis is loaded once per tile\n",

@@ -47,6 +47,10 @@
  * fill the vector loop; the seed model's rows of 4 stay as they were). */
 #define LC_TILE_ROWS_MAX 4
 #define LC_TILE_ROW_MIN 64
+/* The most positions of the last axis a kernel whose element loop holds vector partial sums
+ * computes in one trip (lc_schedule.tile_cols): the whole row, where it is this short (a
+ * convolution's weight gradient, whose last axis is the kernel's taps). */
+#define LC_TILE_COLS_MAX 4
 /* Lanes of a reduction's vector partial sums: one 64-byte line of the element type. Fixed by
  * the dtype, never by the target, so the order of the sums (and the bits) is the same on
  * every machine. */
@@ -69,6 +73,11 @@
  * The kernel then walks the output row-major with both window axes unrolled, and the loop
  * over the last axis vectorizes (MaxPool2d(3, 2, 1): 3 x 3 slots, one kernel). */
 #define LC_ROW_WINDOW_INLINE_MAX 64
+
+/* A kernel of one element (a loss) runs on one thread: the largest sum nested in it of at
+ * least this many elements is materialized so that its kernel splits (fuse.c,
+ * split_serial_sums). */
+#define LC_SERIAL_SPLIT_MIN 4096
 
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
@@ -154,6 +163,19 @@ typedef struct lc_reduction_schedule {
      * between them, which cannot reach the padding, without checks. The lanes fold the same
      * terms in the same order either way. */
     bool peeled;
+    /* The kernel's column tile (lc_schedule.tile_cols > 1): the axis of this reduction's
+     * result that the root's last axis reaches unchanged (so column t of the tile reads the
+     * result at that axis's index + t); -1 for every other reduction. Codegen runs the sums
+     * of every column of the tile in one loop, one accumulator each. */
+    int col_axis;
+    /* Vector partial sums whose terms are emitted as vectors (a trip's lanes at once): the
+     * terms are made only of loads, scalar constants, add, mul, unrolled sums and means, unfold
+     * and expand, so codegen evaluates them at a vector of consecutive positions, each leaf a
+     * contiguous vector load where its lanes read consecutive elements (a gather lane by
+     * lane elsewhere, and where a bounds check cannot be elided); otherwise every lane's term
+     * is emitted on its own and the SLP vectorizer packs what it can. The same operations per
+     * lane in the same order either way: the same bits. */
+    bool vector_terms;
 } lc_reduction_schedule;
 
 /* How an LP norm evaluated inline (lp_norm.h) runs. The scaled form m·(Σ(|e|/m)^p)^(1/p),
@@ -246,6 +268,15 @@ typedef struct lc_schedule {
      * sums run as independent chains. That axis's extent is a multiple of tile_rows, and
      * the outer range is split only at whole tiles (lc_kernel.align). */
     int tile_rows;
+    /* Positions of the last axis computed together (>= 1): the whole row, at most
+     * LC_TILE_COLS_MAX long, in a kernel whose element loop is not vectorized because it holds
+     * one reduction summed as vector partial sums (a convolution's weight gradient, over its
+     * output positions, for each of the 3 taps). The row's positions then run that sum in one
+     * loop with one accumulator each (lc_reduction_schedule.col_axis), so the terms they read
+     * alike (dy, and x up to a shift) are loaded once per trip for the row, and the sums are
+     * independent chains; each accumulator adds its terms in the order it did alone (the same
+     * bits). The outer range is split at whole rows (lc_kernel.align). */
+    int tile_cols;
 } lc_schedule;
 
 typedef struct lc_kernel {

@@ -10,7 +10,8 @@
  * the bits of the summation order emit_reduce.c documents, emulated here in the element type
  * (terms in index order for a reduction of up to LC_UNROLL_MAX terms, else W-lane partial
  * sums combined pairwise), so rolling changed no bit; and both engines are within the
- * tolerance of a float64 sum written here. */
+ * tolerance of a float64 sum written here. A nest of maxima with its backward (reducers that
+ * carry an index beside the value) runs on both engines against each other. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -174,12 +175,48 @@ static void test_small_nest_stays_unrolled(void **state) {
     assert_int_equal(f.lanes_rolled, 0);
 }
 
+/* A nest of maxima (its reducer carries the max and, for max_mask, the chosen index) with its
+ * backward (max_mask, sums of masks): the loops carry every accumulator. The first index
+ * wins ties in both engines, and there are ties: the values are small integers. */
+static void test_max_nest(void **state) {
+    (void)state;
+    lc_graph *g;
+    assert_ok(lc_graph_new(&g));
+    const int64_t d[] = {16, 16, 16, 9};
+    int x, a, y;
+    assert_ok(lc_input(g, "x", LC_F32, shape_of(4, d), &x));
+    assert_ok(lc_abs(g, x, &a));
+    for (int i = 0; i < 3; i++) assert_ok(lc_max(g, a, 0, &a));
+    assert_ok(lc_sum(g, a, 0, &y));
+    assert_ok(lc_graph_add_output(g, y));
+    lc_graph *b;
+    assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &b));
+    lc_fused *f;
+    assert_ok(lc_fuse(b, &f));
+    int rolled = 0;
+    for (int k = 0; k < f->n_kernels; k++) {
+        assert_true(f->kernels[k].code <= LC_UNROLL_CODE_MAX);
+        for (int r = 0; r < f->kernels[k].sched.n_reductions; r++) rolled += f->kernels[k].sched.reductions[r].rolled;
+    }
+    assert_true(rolled >= 1);
+    lc_fused_free(f);
+    test_rng rng = test_rng_seeded(8);
+    lc_tensor **in = jit_random_inputs(b, &rng, 3.0);
+    for (int64_t i = 0; i < lc_shape_numel(&in[0]->shape); i++) /* ties: -3 .. 3 */
+        lc_tensor_set(in[0], i, (double)test_rng_int(&rng, -3, 3));
+    jit_check_graph_inputs(b, in, JIT_RTOL, JIT_ATOL);
+    jit_free_tensors(in, lc_graph_input_count(b));
+    lc_graph_free(b);
+    lc_graph_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_finding_shape),
         cmocka_unit_test(test_unrolled_nest),
         cmocka_unit_test(test_partial_sums_nest),
         cmocka_unit_test(test_small_nest_stays_unrolled),
+        cmocka_unit_test(test_max_nest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

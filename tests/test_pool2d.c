@@ -346,6 +346,61 @@ static void check_jit(const char *spec, lc_shape shape, double scale, uint64_t s
  * negative), and the JIT must still evaluate the second norm scaled where |x|^p leaves float32's
  * range: p = 60 at |x| ~ 10, p = 2 at |x| ~ 1e19, p = 0.05. AvgPool2d with its per-window
  * divisors on both axes goes along. */
+/* A window's divisor counted slot by slot: the slots j < k whose position o·s - pad_lo +
+ * j·dilation lies in [-pad_lo, L + pad_hi) with count_include_pad, else in [0, L). */
+static int64_t divisor_by_slots(const lc_pool1d_geometry *geo, bool count_include_pad, int64_t o) {
+    int64_t lo = count_include_pad ? -geo->padding : 0, hi = count_include_pad ? geo->length + geo->pad_end : geo->length;
+    int64_t n = 0;
+    for (int64_t j = 0; j < geo->kernel_size; j++) {
+        int64_t at = o * geo->stride - geo->padding + j * geo->dilation;
+        n += at >= lo && at < hi;
+    }
+    return n;
+}
+
+/* lc_pool_divisors gives the windows lying whole in the counted range kernel_size without
+ * computing them, and lc_pool_divisor skips the division without a dilation: both against
+ * the slot-by-slot count, over every small geometry (padding on one side or both, dilation,
+ * ceil mode) and a long axis. */
+static void test_divisors(void **state) {
+    (void)state;
+    int checked = 0;
+    for (int64_t len = 1; len <= 24; len++)
+        for (int64_t k = 1; k <= 7; k++)
+            for (int64_t s = 1; s <= 4; s++)
+                for (int64_t lo = 0; lo <= k / 2; lo++)
+                    for (int64_t hi = 0; hi <= k / 2; hi += k / 2 ? k / 2 : 1)
+                        for (int64_t dil = 1; dil <= 3; dil++)
+                            for (int c = 0; c < 4; c++) {
+                                lc_pool_axis a = {0, "length", k, s, lo, hi, dil, c & 1};
+                                lc_pool1d_geometry geo;
+                                if (lc_pool_geometry_compute("test", len, &a, &geo) != LC_OK) continue;
+                                double got[64];
+                                assert_true(geo.out_length <= 64);
+                                lc_pool_divisors(&geo, c & 2, got);
+                                for (int64_t o = 0; o < geo.out_length; o++) {
+                                    int64_t want = divisor_by_slots(&geo, c & 2, o);
+                                    assert_int_equal(lc_pool_divisor(&geo, c & 2, o), want);
+                                    if (got[o] != (double)want)
+                                        fail_msg("L %lld k %lld s %lld pad %lld/%lld dil %lld mode %d: window "
+                                                 "%lld divides by %g, counted %lld", (long long)len, (long long)k,
+                                                 (long long)s, (long long)lo, (long long)hi, (long long)dil, c,
+                                                 (long long)o, got[o], (long long)want);
+                                }
+                                checked++;
+                            }
+    assert_true(checked > 1000);
+    lc_pool_axis a = {0, "length", 3, 1, 1, 1, 1, false};
+    lc_pool1d_geometry geo;
+    assert_ok(lc_pool_geometry_compute("test", 65536, &a, &geo));
+    double *got = malloc(sizeof(double) * (size_t)geo.out_length);
+    assert_non_null(got);
+    lc_pool_divisors(&geo, false, got);
+    for (int64_t o = 0; o < geo.out_length; o++) assert_true(got[o] == (double)divisor_by_slots(&geo, false, o));
+    assert_true(got[0] == 2 && got[1] == 3 && got[geo.out_length - 1] == 2);
+    free(got);
+}
+
 static void test_jit_matches_interpreter(void **state) {
     (void)state;
     lc_shape s4 = lc_shape_make(4, (int64_t[]){2, 3, 7, 9}), s3 = lc_shape_make(3, (int64_t[]){3, 8, 5});
@@ -387,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_pool_axis_builders),
+        cmocka_unit_test(test_divisors),
         cmocka_unit_test(test_jit_matches_interpreter),
         cmocka_unit_test(test_jit_wide_rows),
     };

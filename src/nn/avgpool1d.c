@@ -60,8 +60,7 @@ lc_status lc_avg_pool_axis(lc_graph *g, int x, const lc_pool_axis *a, bool count
                        geo.out_length);
     double *divisors = malloc((size_t)geo.out_length * sizeof *divisors);
     if (!divisors) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", who);
-    for (int64_t o = 0; o < geo.out_length; o++)
-        divisors[o] = (double)lc_pool_divisor(&geo, count_include_pad, o);
+    lc_pool_divisors(&geo, count_include_pad, divisors);
     /* the divisors vary along the pooled axis: a constant of shape (out, 1, ..., 1) broadcasts
      * over the axes after it */
     lc_shape per_window = {0};

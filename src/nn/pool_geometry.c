@@ -85,13 +85,43 @@ lc_status lc_pool1d_geometry_compute(const char *who, int64_t length, int64_t ke
 static __int128 div_ceil(__int128 n, __int128 d) { return n >= 0 ? (n + d - 1) / d : -(-n / d); }
 static __int128 div_floor(__int128 n, __int128 d) { return n >= 0 ? n / d : -((-n + d - 1) / d); }
 
+/* The positions a window's slots may count: [lo, hi) (the padding too with count_include_pad). */
+static void counted_range(const lc_pool1d_geometry *geo, bool count_include_pad, __int128 *lo, __int128 *hi) {
+    *lo = count_include_pad ? -(__int128)geo->padding : 0;
+    *hi = count_include_pad ? (__int128)geo->length + geo->pad_end : geo->length;
+}
+
 int64_t lc_pool_divisor(const lc_pool1d_geometry *geo, bool count_include_pad, int64_t o) {
-    __int128 start = (__int128)o * geo->stride - geo->padding;
-    __int128 lo = count_include_pad ? -(__int128)geo->padding : 0;
-    __int128 hi = count_include_pad ? (__int128)geo->length + geo->pad_end : geo->length;
-    /* slots j in [0, kernel) with lo <= start + j·dilation < hi */
-    __int128 first = div_ceil(lo - start, geo->dilation), last = div_floor(hi - 1 - start, geo->dilation);
+    __int128 start = (__int128)o * geo->stride - geo->padding, lo, hi;
+    counted_range(geo, count_include_pad, &lo, &hi);
+    /* slots j in [0, kernel) with lo <= start + j·dilation < hi (without a dilation, no
+     * 128-bit division: a libgcc call each) */
+    __int128 first = lo - start, last = hi - 1 - start;
+    if (geo->dilation != 1) {
+        first = div_ceil(first, geo->dilation);
+        last = div_floor(last, geo->dilation);
+    }
     if (first < 0) first = 0;
     if (last > geo->kernel_size - 1) last = geo->kernel_size - 1;
     return last < first ? 0 : (int64_t)(last - first + 1);
+}
+
+void lc_pool_divisors(const lc_pool1d_geometry *geo, bool count_include_pad, double *out) {
+    /* Window o counts all its kernel_size slots when the first, o·stride - padding, is at
+     * least lo and the last, that plus (kernel_size - 1)·dilation, below hi: o in
+     * [full_lo, full_hi]. Only the windows outside need lc_pool_divisor: a few at each end
+     * (the padding, a ceil-mode overhang), or all of them where no window is full. */
+    __int128 lo, hi, reach = (__int128)(geo->kernel_size - 1) * geo->dilation;
+    counted_range(geo, count_include_pad, &lo, &hi);
+    __int128 full_lo = div_ceil(lo + geo->padding, geo->stride);
+    __int128 full_hi = div_floor(hi - 1 - reach + geo->padding, geo->stride);
+    if (full_lo < 0) full_lo = 0;
+    if (full_hi > geo->out_length - 1) full_hi = geo->out_length - 1;
+    for (int64_t o = 0; o < geo->out_length; o++) {
+        if (o == full_lo && full_lo <= full_hi) {
+            for (; o <= full_hi; o++) out[o] = (double)geo->kernel_size;
+            if (o == geo->out_length) break;
+        }
+        out[o] = (double)lc_pool_divisor(geo, count_include_pad, o);
+    }
 }

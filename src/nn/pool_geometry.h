@@ -41,6 +41,11 @@ lc_status lc_pool_geometry_compute(const char *who, int64_t length, const lc_poo
  * count_include_pad (a ceil-mode overhang past the end padding never counts), else those
  * inside [0, L). */
 int64_t lc_pool_divisor(const lc_pool1d_geometry *geo, bool count_include_pad, int64_t o);
+/* lc_pool_divisor of every window o < out_length, into out: the windows that lie whole in
+ * the counted range take kernel_size without a computation of their own, so only the few at
+ * the ends cost one (AvgPool1d(3, 1, 1, count_include_pad=False) on a length of 65,536 built
+ * its 65,536 divisors one 128-bit computation each). */
+void lc_pool_divisors(const lc_pool1d_geometry *geo, bool count_include_pad, double *out);
 
 /* Validate and resolve one axis of a module's sizes (stride LC_STRIDE_UNSET becomes kernel;
  * 0 <= padding <= kernel / 2, PyTorch's limit). */

@@ -28,14 +28,26 @@ void lc_strbuf_puts(lc_strbuf *sb, const char *s) {
 }
 
 void lc_strbuf_printf(lc_strbuf *sb, const char *fmt, ...) {
+    /* Formatted straight into the room left; only text longer than that is formatted a
+     * second time, after the buffer grew (measuring first formatted everything twice). */
+    if (!reserve(sb, 0)) return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(sb->data + sb->len, sb->cap - sb->len, fmt, ap);
     va_end(ap);
-    if (n < 0 || !reserve(sb, (size_t)n)) return;
-    va_start(ap, fmt);
-    vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if (n < 0) {
+        sb->data[sb->len] = '\0';
+        return;
+    }
+    if ((size_t)n >= sb->cap - sb->len) {
+        if (!reserve(sb, (size_t)n)) {
+            sb->data[sb->len] = '\0';
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(sb->data + sb->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     sb->len += (size_t)n;
 }
 

@@ -176,6 +176,29 @@ static void test_maxpool_span_too_long(void **state) {
     lc_module_free(m);
 }
 
+/* The padded row must fit int64 (every index into it is one): the module says so, naming
+ * itself and the padding (the pipeline fuzzer's finding: a row of 2^63 - 2 with padding 1,
+ * which only unfold's shape rule refused, in its own words). */
+static void test_padded_length_past_int64(void **state) {
+    (void)state;
+    lc_avgpool1d_params p = {3, 5, 1, true, false};
+    lc_module *m;
+    assert_ok(lc_avgpool1d_new(&p, &m));
+    lc_shape out;
+    int64_t dims[3] = {1, 1, INT64_MAX - 1};
+    assert_fails(lc_module_output_shape(m, lc_shape_make(3, dims), &out), LC_ERR_SHAPE,
+                 "AvgPool1d: input length 9223372036854775806 with padding (1, 1) is longer than 2^63 - 1 "
+                 "positions padded, the engine's limit");
+    lc_module_free(m);
+    /* padded to exactly 2^63 - 1 (floor mode: no overhang): the limit itself is fine */
+    p.ceil_mode = false;
+    p.count_include_pad = true; /* no per-window divisors to allocate */
+    assert_ok(lc_avgpool1d_new(&p, &m));
+    dims[2] = INT64_MAX - 2;
+    assert_ok(lc_module_output_shape(m, lc_shape_make(3, dims), &out));
+    lc_module_free(m);
+}
+
 static void test_zero_size_huge_extents(void **state) {
     (void)state;
     const lc_shape shapes[] = {shape3(0, P40, P40), shape3(P40, 0, P40), shape3(0, P31, 4096)};
@@ -220,6 +243,7 @@ int main(void) {
         cmocka_unit_test(test_zero_size_huge_extents),
         cmocka_unit_test(test_params_cannot_allocate),
         cmocka_unit_test(test_maxpool_span_too_long),
+        cmocka_unit_test(test_padded_length_past_int64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,12 @@ lc_status lc_pool_geometry_compute(const char *who, int64_t length, const lc_poo
             return lc_fail(LC_ERR_INTERNAL, "%s: no unfold padding gives %" PRId64 " windows", who,
                            (int64_t)windows);
     }
+    /* every index into the padded row is an int64 (the unfold's shape rule says so too, in
+     * its own words; this names the module) */
+    if ((__int128)length + a->pad_lo + out->pad_hi > INT64_MAX)
+        return lc_fail(LC_ERR_SHAPE, "%s: input %s %" PRId64 " with padding (%" PRId64 ", %" PRId64
+                       ") is longer than 2^63 - 1 positions padded, the engine's limit", who, a->axis_name,
+                       length, a->pad_lo, out->pad_hi);
     return LC_OK;
 }
 

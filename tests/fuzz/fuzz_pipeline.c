@@ -248,7 +248,7 @@ static lc_module *build(const fuzz_case *c) {
 
 /* Reference output lengths through every module: INVALID when some stage is (docs/semantics.md); TOO_BIG
  * when a tensor the graph needs (the input, or a stage's windows: rows x L_out x k) has more
- * elements than int64 holds, which Lucid must refuse; EITHER when such a product overflows
+ * elements than int64 holds, or a stage's padded row is longer, which Lucid must refuse; EITHER when such a product overflows
  * only if its zero extents are left out (a zero-size tensor with huge extents: Lucid may
  * accept it, giving a zero-size result, or refuse it). */
 enum { INVALID, VALID, TOO_BIG, EITHER };
@@ -273,13 +273,19 @@ static int ref_shapes(const fuzz_case *c, int64_t lengths[MAX_MODULES + 1]) {
     lengths[0] = c->shape.dim[c->shape.rank - 1];
     bool zero = rows == 0 || lengths[0] == 0;
     __int128 worst = mul_sat(nonzero_rows, lengths[0] ? lengths[0] : 1);
+    bool padded_too_long = false;
     for (int i = 0; i < c->n; i++) {
         lengths[i + 1] = ref_out_length(&c->mods[i], lengths[i]);
         if (lengths[i + 1] < 0) return INVALID;
+        /* the padded row, L + p + the padding the last window reaches into (at least p),
+         * must fit int64 (docs/semantics.md, Output length) */
+        const mod_spec *m = &c->mods[i];
+        __int128 reach = (__int128)(lengths[i + 1] - 1) * stride_of(m) + m->k - lengths[i] - m->p;
+        if ((__int128)lengths[i] + m->p + (reach > m->p ? reach : m->p) > INT64_MAX) padded_too_long = true;
         __int128 w = mul_sat(mul_sat(nonzero_rows, lengths[i + 1]), c->mods[i].k);
         if (w > worst) worst = w;
     }
-    if (worst <= INT64_MAX) return VALID;
+    if (worst <= INT64_MAX && !padded_too_long) return VALID;
     return zero ? EITHER : TOO_BIG;
 }
 

@@ -390,6 +390,42 @@ static lc_lp_pow_form plain_pow_form(lc_dtype dt, double p, double e) {
 }
 
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule). */
+/* lc_reduction_schedule.flag_in_outer: a rescued sum (not the root or co-root) whose every use
+ * among the kernel's nodes is an unfold read only by rescued window sums of the kernel. */
+static void schedule_outer_flags(const lc_fused *f, lc_kernel *k) {
+    for (int j = 0; j < k->sched.n_reductions; j++) {
+        lc_reduction_schedule *rs = &k->sched.reductions[j];
+        if (!rs->rescue_nonfinite || rs->node == k->root || rs->node == k->co_root) continue;
+        int uses = 0;
+        bool ok = true;
+        for (int a = 0; a < k->n_nodes && ok; a++) {
+            const lc_node *u = lc_graph_node(f->graph, k->nodes[a]);
+            const lc_op_info *info = lc_op_get_info(u->op);
+            for (int i = 0; i < info->arity && ok; i++) {
+                if (u->inputs[i] != rs->node) continue;
+                uses++;
+                if (u->op != LC_OP_UNFOLD) {
+                    ok = false;
+                    break;
+                }
+                int readers = 0;
+                for (int b = 0; b < k->n_nodes && ok; b++) {
+                    const lc_node *v = lc_graph_node(f->graph, k->nodes[b]);
+                    const lc_op_info *vi = lc_op_get_info(v->op);
+                    for (int m = 0; m < vi->arity; m++) {
+                        if (v->inputs[m] != k->nodes[a]) continue;
+                        const lc_reduction_schedule *outer = lc_kernel_reduction(k, k->nodes[b]);
+                        if (!outer || !outer->rescue_nonfinite || m != 0) ok = false;
+                        readers++;
+                    }
+                }
+                if (readers == 0 || k->nodes[a] == k->root || k->nodes[a] == k->co_root) ok = false;
+            }
+        }
+        rs->flag_in_outer = ok && uses > 0;
+    }
+}
+
 static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     size_t cap = (size_t)(k->n_nodes ? k->n_nodes : 1);
     k->sched.reductions = malloc(sizeof *k->sched.reductions * cap);
@@ -408,7 +444,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
             terms = lc_fold_gather_terms(&w);
         }
         if (terms >= 0) {
-            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1, false, false};
+            lc_reduction_schedule rs = {node, terms, terms <= LC_UNROLL_MAX, LC_SPAN_ALL, -1, false, false, false};
             rs.rescue_nonfinite = (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) &&
                                   lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_UNFOLD;
             schedule_span(f->graph, &rs);
@@ -464,6 +500,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k) {
     }
     for (int j = 0; j < k->sched.n_reductions; j++)
         if (k->sched.reductions[j].rescue_nonfinite) k->sched.fixup = true;
+    schedule_outer_flags(f, k);
     return LC_OK;
 }
 
@@ -867,7 +904,10 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              rs->unrolled ? "unrolled" : "vector partial sums");
         return;
     }
-    const char *rescue = rs && rs->rescue_nonfinite
+    const char *rescue = rs && rs->flag_in_outer
+                             ? "; a sum not finite makes the enclosing window sum not finite, which is flagged; "
+                               "redone compensated over terms scaled by 2^-c in the fix-up"
+                         : rs && rs->rescue_nonfinite
                              ? "; a sum not finite flagged and redone compensated over terms scaled by 2^-c "
                                "in the fix-up"
                              : "";

@@ -128,6 +128,12 @@ typedef struct lc_reduction_schedule {
      * that window as a compensated sum of its terms scaled by 2^-c (2^c >= terms), which
      * cannot overflow where the mean fits and gives IEEE inf/NaN where an element is one. */
     bool rescue_nonfinite;
+    /* A rescued sum whose every use in the kernel is an unfold that only rescued window sums
+     * read (AvgPool2d's row means, summed again over the rows): where it is not finite, so is
+     * every sum it enters (inf or NaN among the terms), and that sum raises the flag, so the
+     * vectorized pass checks only the outer one; the fix-up redoes the whole element, this
+     * sum included. */
+    bool flag_in_outer;
     /* Vector partial sums whose terms read an unfold's padding near the ends of the range
      * (a convolution's weight gradient: x[l + j - pad] over every l): the first and the last
      * trip of LC_PARTIAL_LANES terms are emitted apart, with every check, and the trips

@@ -129,6 +129,73 @@ static void test_row_windows_inline(void **state) {
     }
 }
 
+/* The fuse dump of `spec`'s forward at `in` (float32), for the schedule's decisions. */
+static char *fuse_dump(const char *spec, lc_shape in) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "--module 1", &m));
+    lc_graph *g = jit_module_graph(m, LC_F32, in, 0), *opt;
+    assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_ok(lc_compile_dump(opt, "fuse", f));
+    fclose(f);
+    lc_graph_free(opt);
+    lc_graph_free(g);
+    lc_module_free(m);
+    return buf;
+}
+
+/* Rows long enough for the vectorized loop, where fuse schedules the carried window slots
+ * (x[2i + 1] kept from the previous trip as the next position's x[2(i + 1) - 1]) and the
+ * prefetch of the next rows: the values of every window, NaN windows and ties (7 values)
+ * included, are the interpreter's, forward and backward, in odd and even widths, with
+ * padding, ceil-mode overhang, dilation and rank-3 input. The dump says which kernels carry
+ * and prefetch: not a window without overlap (MaxPool2d(2)), and no prefetch where an output
+ * row's input rows are 16 KiB or more (width 4096, step 2, float32: 32 KiB). */
+static void test_carried_slots_wide_rows(void **state) {
+    (void)state;
+    const struct {
+        const char *spec;
+        int rank;
+        int64_t dims[4];
+        bool carried, prefetch;
+    } cases[] = {
+        {"MaxPool2d(3, 2, 1)", 4, {1, 2, 9, 256}, true, true},
+        {"MaxPool2d(3, 2, 1, ceil_mode=True)", 4, {1, 2, 10, 255}, true, true},
+        {"MaxPool2d(5, 2, 2)", 4, {1, 2, 8, 131}, true, true},
+        {"MaxPool2d(3, 2, 1, dilation=2)", 3, {2, 11, 201}, true, true},
+        {"MaxPool2d((2, 4), (1, 2), (1, 1), ceil_mode=True)", 3, {2, 7, 133}, true, true},
+        {"MaxPool2d(3, 2, 1)", 4, {1, 1, 5, 4096}, true, false},
+        {"MaxPool2d(2)", 4, {1, 2, 8, 256}, false, true},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
+        char *dump = fuse_dump(cases[c].spec, in);
+        if ((strstr(dump, "  carried: ") != NULL) != cases[c].carried ||
+            (strstr(dump, "  prefetch: ") != NULL) != cases[c].prefetch)
+            fail_msg("%s: want carried %d, prefetch %d in the fuse dump:\n%s", cases[c].spec, cases[c].carried,
+                     cases[c].prefetch, dump);
+        free(dump);
+        lc_module *m;
+        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
+        for (int backward = 0; backward < 2; backward++) {
+            lc_dtype dt = (c + (size_t)backward) % 2 ? LC_F64 : LC_F32;
+            lc_graph *g = jit_module_graph(m, dt, in, backward);
+            test_rng r = test_rng_seeded(700 + c);
+            lc_tensor **x = jit_random_inputs(g, &r, 3.0);
+            lc_tensor *t = x[0];
+            for (int64_t i = 0; i < lc_tensor_numel(t); i++) /* 7 values, and a NaN now and then */
+                lc_tensor_set(t, i, i % 37 == 11 ? NAN : round(lc_tensor_get(t, i)));
+            jit_check_graph_inputs(g, x, JIT_RTOL, JIT_ATOL);
+            jit_free_tensors(x, lc_graph_input_count(g));
+            lc_graph_free(g);
+        }
+        lc_module_free(m);
+    }
+}
+
 /* y and the flat indices of `spec` on `x` (rank `rank`, dims `dims`), on the interpreter
  * (jit false) or the JIT. */
 static void run_indices(const char *spec, lc_dtype dt, lc_shape in, const double *x, bool jit, lc_tensor **y,
@@ -268,6 +335,7 @@ int main(void) {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_jit),
         cmocka_unit_test(test_row_windows_inline),
+        cmocka_unit_test(test_carried_slots_wide_rows),
         cmocka_unit_test(test_indices),
         cmocka_unit_test(test_indices_engines_agree),
         cmocka_unit_test(test_indices_bad),

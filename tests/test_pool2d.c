@@ -433,6 +433,12 @@ static void test_jit_wide_rows(void **state) {
     check_jit("AvgPool2d(3, 2, 1, ceil_mode=True)", s255, 1.0, 17);
     check_jit("LPPool2d(2, 2)", s256, 1.0, 18);
     check_jit("LPPool2d(2, 3, 2, ceil_mode=True)", r3, 1.0, 19);
+    /* elements up to 3e38: row sums overflow float32 where their means fit; only the sum over
+     * the rows is checked in the vectorized loop (the row sums' inf reaches it), and the
+     * fix-up redoes the element */
+    check_jit("AvgPool2d(2)", s256, 3e38, 20);
+    check_jit("AvgPool2d(3, 2, 1, ceil_mode=True)", s255, 3e38, 21);
+    check_jit("AvgPool2d((2, 3), 2, count_include_pad=False, padding=1)", r3, 3e38, 22);
 }
 
 int main(void) {

@@ -509,7 +509,9 @@ static LLVMValueRef emit_window_sum(emitter *e, const window_sum *w) {
     int64_t len = xn->shape.dim[r.dim];
     if (!e->careful) {
         LLVMValueRef s = emit_sum(e, w->node, dt, len, sum_term, &r, w->idx);
-        raise_flag(e, LLVMBuildNot(e->b, is_finite(e, dt, s), ""));
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, w->node);
+        /* an inner sum's inf or NaN reaches the outer sum, whose flag is raised */
+        if (!rs || !rs->flag_in_outer) raise_flag(e, LLVMBuildNot(e->b, is_finite(e, dt, s), ""));
         return finish_window_sum(e, w, s, 0);
     }
     int c = scale_exponent(len);

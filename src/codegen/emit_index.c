@@ -80,6 +80,21 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, p, "");
     lc_emit_tag_access(e, v, slot);
+    const ix *last = &idx[s->rank > 0 ? s->rank - 1 : 0];
+    if (e->carry && slot >= 0 && s->rank >= 1 && e->carry->n < LC_CARRY_LOG_MAX && last->aff && last->ci >= 2 &&
+        last->rlo == 0 && last->rhi == 0) {
+        carry_log *c = e->carry;
+        c->e[c->n].load = v;
+        c->e[c->n].base = base;
+        c->e[c->n].shape = s;
+        c->e[c->n].slot = slot;
+        c->e[c->n].rank = s->rank;
+        for (int d = 0; d + 1 < s->rank; d++) c->e[c->n].dims[d] = s->dim[d] == 1 ? NULL : idx[d].v;
+        c->e[c->n].last = last->v;
+        c->e[c->n].ci = last->ci;
+        c->e[c->n].k = last->k;
+        c->n++;
+    }
     return v;
 }
 

@@ -35,6 +35,22 @@ typedef struct ix {
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
 #define LC_TILE_DEFERRED_MAX (LC_TILE_ROWS_MAX * (LC_UNROLL_MAX + 1))
 
+/* The loads of the vectorized element loop being emitted, logged for lc_schedule.carry_loads
+ * (emit_kernel.c): each with its slot, its indices before the last (values) and its last index
+ * ci·i + k. */
+#define LC_CARRY_LOG_MAX 256
+typedef struct carry_log {
+    int n;
+    struct {
+        LLVMValueRef load, base;
+        const lc_shape *shape;
+        int slot, rank;
+        LLVMValueRef dims[LC_MAX_RANK]; /* NULL for an axis of extent 1 */
+        LLVMValueRef last;              /* the last index's value, ci·i + k */
+        int64_t ci, k;
+    } e[LC_CARRY_LOG_MAX];
+} carry_log;
+
 typedef struct emitter {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -97,6 +113,8 @@ typedef struct emitter {
     bool col_ready;
     int64_t col_k;
     LLVMValueRef col_value[LC_TILE_COLS_MAX];
+    carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
+    carry_log carry_buf;      /* what carry points to */
 } emitter;
 
 static inline LLVMTypeRef real_type(emitter *e, lc_dtype dt) {

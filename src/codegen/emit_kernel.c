@@ -10,6 +10,7 @@
 #include "codegen/emit.h"
 #include "codegen/emit_internal.h"
 #include "support/error.h"
+#include "support/int_math.h"
 
 /* for i in [from, to): out[row_base + i] = value(root, (row idx..., i)) */
 /* Window-major form of a fold whose windows do not overlap (step >= size): the loop runs over
@@ -96,7 +97,7 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
 /* A counted loop `for (i = from; i < to; i++)`: loop_begin leaves the builder in the body and
  * returns i; loop_end closes it (with lc_emit_loop_hints) and leaves the builder after it. */
 typedef struct counted_loop {
-    LLVMBasicBlockRef pre, head, exit;
+    LLVMBasicBlockRef pre, head, exit, latch;
     LLVMValueRef i, from;
 } counted_loop;
 
@@ -118,6 +119,7 @@ static LLVMValueRef loop_begin(emitter *e, counted_loop *l, LLVMValueRef from, L
 static void loop_end(emitter *e, counted_loop *l, bool scalar) {
     LLVMValueRef next = iadd_c(e, l->i, 1);
     LLVMBasicBlockRef latch_bb = LLVMGetInsertBlock(e->b);
+    l->latch = latch_bb;
     lc_emit_loop_hints(e, LLVMBuildBr(e->b, l->head), scalar);
     LLVMAddIncoming(l->i, &l->from, &l->pre, 1);
     LLVMAddIncoming(l->i, &next, &latch_bb, 1);
@@ -344,6 +346,95 @@ static void emit_col_tile(emitter *e, LLVMValueRef row_base, const ix *row_idx, 
     for (int t = 0; t < tile; t++) lc_emit_store(e, e->k->dst_slot, iadd_c(e, row_base, t), v[t]);
 }
 
+/* lc_schedule.carry_loads: a load of the vectorized loop's trip i that trip i - 1 also made
+ * (slot j + step/dilation there is slot j here) becomes a recurrence: a phi at the loop's
+ * head, its first value loaded before the loop (which is entered only when it runs a trip),
+ * then the previous trip's load, which is moved to the top of the body so that it comes before
+ * every use of the phi (LLVM vectorizes such a first-order recurrence as a shift of lanes). The
+ * addresses are the same, so are the values. */
+static bool in_loop(const counted_loop *l, LLVMBasicBlockRef bb) {
+    for (LLVMBasicBlockRef x = l->head; x; x = LLVMGetNextBasicBlock(x))
+        if (x == bb) return true;
+    return false;
+}
+
+/* v can be computed again outside the loop's body: integer arithmetic on values from outside
+ * the loop and the loop's index. */
+static bool recomputable(const counted_loop *l, LLVMValueRef v, int depth) {
+    if (v == l->i || !LLVMIsAInstruction(v) || !in_loop(l, LLVMGetInstructionParent(v))) return true;
+    if (depth > 32 || LLVMIsAPHINode(v) || LLVMIsALoadInst(v) || LLVMIsACallInst(v) || LLVMIsAStoreInst(v))
+        return false;
+    for (int k = 0; k < LLVMGetNumOperands(v); k++)
+        if (!recomputable(l, LLVMGetOperand(v, k), depth + 1)) return false;
+    return true;
+}
+
+/* v computed at the builder's position with the loop index taken as `i` (recomputable). */
+static LLVMValueRef recompute(emitter *e, const counted_loop *l, LLVMValueRef v, LLVMValueRef i) {
+    if (v == l->i) return i;
+    if (!LLVMIsAInstruction(v) || !in_loop(l, LLVMGetInstructionParent(v))) return v;
+    LLVMValueRef c = LLVMInstructionClone(v);
+    for (int k = 0; k < LLVMGetNumOperands(v); k++) LLVMSetOperand(c, (unsigned)k, recompute(e, l, LLVMGetOperand(v, k), i));
+    LLVMInsertIntoBuilder(e->b, c);
+    return c;
+}
+
+/* Log entry n's load, at the builder's position, with the loop index `i`. */
+static LLVMValueRef carried_load(emitter *e, const counted_loop *l, const carry_log *c, int n, LLVMValueRef i) {
+    const lc_shape *s = c->e[n].shape;
+    ix idx[LC_MAX_RANK];
+    for (int d = 0; d + 1 < s->rank; d++) idx[d] = ix_opaque(c->e[n].dims[d] ? recompute(e, l, c->e[n].dims[d], i) : NULL);
+    /* the index as emitted, with the loop's index replaced (any clamp on it stays) */
+    idx[s->rank - 1] = ix_opaque(recompute(e, l, c->e[n].last, i));
+    LLVMTypeRef ty = LLVMTypeOf(c->e[n].load);
+    LLVMValueRef lin = lc_emit_linear_index(e, s, idx);
+    LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, c->e[n].base, &lin, 1, ""), "carried");
+    lc_emit_tag_access(e, v, c->e[n].slot);
+    return v;
+}
+
+static bool same_row(const carry_log *c, int a, int b) {
+    if (c->e[a].slot != c->e[b].slot || c->e[a].rank != c->e[b].rank || c->e[a].ci != c->e[b].ci) return false;
+    for (int d = 0; d + 1 < c->e[a].rank; d++)
+        if (c->e[a].dims[d] != c->e[b].dims[d]) return false;
+    return true;
+}
+
+static void carry_loads(emitter *e, const counted_loop *l, LLVMBasicBlockRef body, carry_log *c, LLVMValueRef from) {
+    bool replaced[LC_CARRY_LOG_MAX] = {0}, kept[LC_CARRY_LOG_MAX] = {0};
+    for (int a = 0; a < c->n; a++) {
+        if (kept[a]) continue;
+        int b = -1;
+        for (int x = 0; x < c->n && b < 0; x++)
+            if (x != a && !replaced[x] && same_row(c, a, x) && c->e[x].k == c->e[a].k + c->e[a].ci) b = x;
+        if (b < 0) continue;
+        bool ok = recomputable(l, c->e[a].last, 0) && recomputable(l, c->e[b].last, 0);
+        for (int d = 0; d + 1 < c->e[a].rank; d++)
+            ok = ok && (!c->e[a].dims[d] || recomputable(l, c->e[a].dims[d], 0));
+        if (!ok) continue;
+        /* the previous trip's value: b's load, moved to the top of the body */
+        LLVMPositionBuilderBefore(e->b, LLVMGetFirstInstruction(body));
+        LLVMValueRef next = carried_load(e, l, c, b, l->i);
+        LLVMReplaceAllUsesWith(c->e[b].load, next);
+        LLVMInstructionEraseFromParent(c->e[b].load);
+        c->e[b].load = next;
+        /* the first trip's value, loaded before the loop */
+        LLVMPositionBuilderBefore(e->b, LLVMGetBasicBlockTerminator(l->pre));
+        LLVMValueRef first = carried_load(e, l, c, a, from);
+        LLVMValueRef at = LLVMGetFirstInstruction(l->head);
+        while (at && LLVMIsAPHINode(at)) at = LLVMGetNextInstruction(at);
+        LLVMPositionBuilderBefore(e->b, at);
+        LLVMValueRef phi = LLVMBuildPhi(e->b, LLVMTypeOf(first), "carry");
+        LLVMBasicBlockRef pre = l->pre, latch = l->latch;
+        LLVMAddIncoming(phi, &first, &pre, 1);
+        LLVMAddIncoming(phi, &next, &latch, 1);
+        LLVMReplaceAllUsesWith(c->e[a].load, phi);
+        LLVMInstructionEraseFromParent(c->e[a].load);
+        replaced[a] = true;
+        kept[b] = true;
+    }
+}
+
 /* A loop over [from, to). A scalar loop (the checked edges, the fix-up) takes, in a kernel with
  * flagged LP norms or rescued window sums (lc_schedule.fixup), the fix-up's form. A vectorized
  * one takes the plain form and ORs each window's "not accurate" into the kernel's flag slot,
@@ -354,15 +445,36 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     bool flagged = e->k->sched.fixup && !scalar;
     set_index_range(e, window);
     if (flagged) LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
+    bool carry = e->k->sched.carry_loads && !scalar && !checked && !window;
+    LLVMBasicBlockRef after = NULL;
+    carry_log *log = NULL;
+    if (carry) {
+        /* entered only when it runs a trip: the carried loads' first values are loaded before it */
+        LLVMBasicBlockRef ph = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "carry.ph");
+        after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "carry.end");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, from, to, ""), ph, after);
+        LLVMPositionBuilderAtEnd(e->b, ph);
+        log = &e->carry_buf;
+        log->n = 0;
+    }
     counted_loop l;
     LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
+    LLVMBasicBlockRef body = LLVMGetInsertBlock(e->b);
     e->checked = checked;
     e->careful = e->k->sched.fixup && scalar;
     e->flag_ptr = flagged ? e->flag_slot : NULL;
+    e->carry = log;
     emit_inner_body(e, i, row_base, row_idx, window);
+    e->carry = NULL;
     e->flag_ptr = NULL;
     e->careful = false;
     loop_end(e, &l, scalar);
+    if (carry) {
+        carry_loads(e, &l, body, log, from);
+        LLVMPositionBuilderAtEnd(e->b, l.exit);
+        LLVMBuildBr(e->b, after);
+        LLVMPositionBuilderAtEnd(e->b, after);
+    }
 }
 
 /* The ranges a row's one scalar loop walks: its checked edges, always, and the ranges the
@@ -641,6 +753,35 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
 }
 
 /* `void lc_kernel_<kid>(void *const *slots, int64 begin, int64 end)` (see codegen.h). */
+/* The input rows the output row LC_ROW_PREFETCH_AHEAD_BYTES on will read, into L2, line by
+ * line in ascending order (lc_row_prefetch; fuse decides). `row` is the root's flat row and
+ * `r` its index on the axis before the last. The start is kept inside the slot. */
+static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
+    const lc_row_prefetch *pf = &e->k->sched.prefetch;
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    LC_ASSERT(e->k->sched.order == LC_LOOP_ELEMENTS && rank >= 2 && pf->out_rows == root->shape.dim[rank - 2] &&
+              e->slot_ptr[pf->slot] && pf->step >= 1 && pf->row_len >= 1);
+    int64_t planes = lc_shape_numel(&root->shape) / (root->shape.dim[rank - 1] * pf->out_rows);
+    int64_t plane_len = pf->rows * pf->row_len, span = pf->step * pf->row_len;
+    int64_t elt = pf->elt_bytes;
+    LLVMValueRef plane = LLVMBuildSDiv(e->b, row, LLVMConstInt(e->i64, (unsigned long long)pf->out_rows, 1), "");
+    LLVMValueRef first = iadd_c(e, imul_c(e, r, pf->step), -pf->pad_lo);
+    LLVMValueRef start = iadd_c(e, LLVMBuildAdd(e->b, imul_c(e, plane, plane_len), imul_c(e, first, pf->row_len), ""),
+                                pf->ahead);
+    start = imax_c(e, imin_c(e, start, planes * plane_len - span), 0);
+    LLVMValueRef base = LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->slot_ptr[pf->slot],
+                                      (LLVMValueRef[]){imul_c(e, start, elt)}, 1, "");
+    counted_loop l;
+    LLVMValueRef line = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
+                                   LLVMConstInt(e->i64, (unsigned long long)lc_ceil_div(span * elt, 64), 0), "prefetch");
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef args[4] = {LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, (LLVMValueRef[]){imul_c(e, line, 64)}, 1, ""),
+                            LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 2, 0), LLVMConstInt(i32, 1, 0)};
+    call_intrinsic(e, "llvm.prefetch", e->ptr, args, 4);
+    loop_end(e, &l, true);
+}
+
 static void add_kernel(emitter *e, int kid) {
     const lc_kernel *k = e->k;
     const lc_node *root = lc_graph_node(e->f->graph, k->root);
@@ -758,6 +899,7 @@ static void add_kernel(emitter *e, int kid) {
     } else if (k->sched.tile_cols > 1) {
         emit_col_tile(e, row_base, row_idx, last); /* whole rows: i0 = 0, i1 = last */
     } else {
+        if (k->sched.prefetch.slot >= 0) emit_row_prefetch(e, row, row_idx[rank - 2].v);
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
     /* a tile of rows ends the trip at the end of its last row (whole tiles: i0 = 0, i1 = last) */

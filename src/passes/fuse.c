@@ -599,6 +599,42 @@ static bool vector_term_ops(const lc_fused *f, const lc_kernel *k, int node, uns
     return true;
 }
 
+/* lc_reduction_schedule.flag_in_outer: a rescued sum (not the root or co-root) whose every use
+ * among the kernel's nodes is an unfold read only by rescued window sums of the kernel. */
+static void schedule_outer_flags(const lc_fused *f, lc_kernel *k) {
+    for (int j = 0; j < k->sched.n_reductions; j++) {
+        lc_reduction_schedule *rs = &k->sched.reductions[j];
+        if (!rs->rescue_nonfinite || rs->node == k->root || rs->node == k->co_root) continue;
+        int uses = 0;
+        bool ok = true;
+        for (int a = 0; a < k->n_nodes && ok; a++) {
+            const lc_node *u = lc_graph_node(f->graph, k->nodes[a]);
+            const lc_op_info *info = lc_op_get_info(u->op);
+            for (int i = 0; i < info->arity && ok; i++) {
+                if (u->inputs[i] != rs->node) continue;
+                uses++;
+                if (u->op != LC_OP_UNFOLD) {
+                    ok = false;
+                    break;
+                }
+                int readers = 0;
+                for (int b = 0; b < k->n_nodes && ok; b++) {
+                    const lc_node *v = lc_graph_node(f->graph, k->nodes[b]);
+                    const lc_op_info *vi = lc_op_get_info(v->op);
+                    for (int m = 0; m < vi->arity; m++) {
+                        if (v->inputs[m] != k->nodes[a]) continue;
+                        const lc_reduction_schedule *outer = lc_kernel_reduction(k, k->nodes[b]);
+                        if (!outer || !outer->rescue_nonfinite || m != 0) ok = false;
+                        readers++;
+                    }
+                }
+                if (readers == 0 || k->nodes[a] == k->root || k->nodes[a] == k->co_root) ok = false;
+            }
+        }
+        rs->flag_in_outer = ok && uses > 0;
+    }
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule), and the
  * loads in its code (lc_kernel.code). `code` is scratch indexed by node, each of the
  * kernel's nodes written before it is read (as measure_inline_depth's `depth`). */
@@ -701,6 +737,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         free(seen);
     }
+    schedule_outer_flags(f, k);
     return LC_OK;
 }
 
@@ -800,8 +837,8 @@ static lc_status schedule_col_tile(const lc_fused *f, lc_kernel *k) {
     int rank = r->shape.rank;
     if (rank < 1 || r->shape.dim[rank - 1] < 2 || r->shape.dim[rank - 1] > LC_TILE_COLS_MAX) return LC_OK;
     if (k->sched.order != LC_LOOP_ELEMENTS || k->co_root >= 0 || k->sched.fixup || k->sched.tile_rows > 1 ||
-        k->sched.n_lp_norms > 0 || k->sched.n_lp_ratios > 0)
-        return LC_OK;
+        k->sched.n_lp_norms > 0 || k->sched.n_lp_ratios > 0 || k->sched.carry_loads || k->sched.prefetch.slot >= 0)
+        return LC_OK; /* one loop form per kernel: a row tile, carried loads or row prefetches */
     lc_reduction_schedule *tiled = NULL;
     for (int i = 0; i < k->sched.n_reductions; i++) {
         lc_reduction_schedule *rs = &k->sched.reductions[i];
@@ -824,6 +861,70 @@ static lc_status schedule_col_tile(const lc_fused *f, lc_kernel *k) {
     k->sched.tile_cols = (int)r->shape.dim[rank - 1];
     k->align = r->shape.dim[rank - 1]; /* whole rows */
     return LC_OK;
+}
+
+/* The materialized node of the most elements that `node` reads through inline nodes and that
+ * has rows of `rows` (its axis before the last, rank `rank`), or -1: the input a row window
+ * reads (AvgPool2d's rows read x through the width's inline mean). */
+static int row_source(const lc_fused *f, int node, int rank, int64_t rows, int depth) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (f->node_slot[node] >= 0)
+        return n->shape.rank == rank && n->shape.dim[rank - 2] == rows ? node : -1;
+    if (depth >= LC_INLINE_DEPTH_MAX) return -1;
+    int best = -1;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    for (int i = 0; i < info->arity; i++) {
+        int s = row_source(f, n->inputs[i], rank, rows, depth + 1);
+        if (s >= 0 && (best < 0 || lc_shape_numel(&lc_graph_node(f->graph, s)->shape) >
+                                       lc_shape_numel(&lc_graph_node(f->graph, best)->shape)))
+            best = s;
+    }
+    return best;
+}
+
+/* Whether and what an element-major kernel prefetches per output row (lc_row_prefetch,
+ * LC_ROW_PREFETCH_MAX_ROW_BYTES): where it reads an input's short rows through a window over
+ * the axis before the last whose planes are the root's. */
+static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
+    k->sched.prefetch.slot = -1;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    int rank = r->shape.rank;
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || rank < 2) return;
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *u = lc_graph_node(f->graph, k->nodes[i]);
+        if (u->op != LC_OP_UNFOLD) continue;
+        const lc_node *in = lc_graph_node(f->graph, u->inputs[0]);
+        lc_window w = lc_window_of(u);
+        if (in->shape.rank != rank || w.dim != rank - 2) continue;
+        int src = row_source(f, u->inputs[0], rank, in->shape.dim[rank - 2], 0);
+        if (src < 0) continue;
+        const lc_node *s = lc_graph_node(f->graph, src);
+        bool planes_match = true;
+        for (int d = 0; d < rank - 2; d++) planes_match = planes_match && s->shape.dim[d] == r->shape.dim[d];
+        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = s->shape.dim[rank - 1];
+        if (!planes_match || row_len <= 0 || row_len > LC_ROW_PREFETCH_MAX_ROW_BYTES / elt / w.step) continue;
+        int64_t per_out_row = w.step * row_len; /* elements, at most 16 KiB */
+        lc_row_prefetch pf = {f->node_slot[src], r->shape.dim[rank - 2], s->shape.dim[rank - 2], row_len,
+                              w.step, w.pad_lo,
+                              lc_ceil_div(LC_ROW_PREFETCH_AHEAD_BYTES, per_out_row * elt) * per_out_row, elt};
+        k->sched.prefetch = pf;
+        return;
+    }
+}
+
+/* lc_schedule.carry_loads: an element-major kernel reading a last-axis window whose slot j +
+ * step/dilation is the next position's slot j. */
+static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
+    k->sched.carry_loads = false;
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1) return;
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *u = lc_graph_node(f->graph, k->nodes[i]);
+        if (u->op != LC_OP_UNFOLD) continue;
+        lc_window w = lc_window_of(u);
+        if (w.dim != lc_graph_node(f->graph, u->inputs[0])->shape.rank - 1 || w.step < 2) continue;
+        if (w.step % w.dilation == 0 && w.step / w.dilation < w.size && w.size <= LC_UNROLL_MAX)
+            k->sched.carry_loads = true;
+    }
 }
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
@@ -879,6 +980,8 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     if (co_root >= 0) k->code = lc_sat_add(k->code, c->code[co_root]);
     schedule_row_tile(f, k);
     k->code = lc_sat_mul(k->code, k->sched.tile_rows);
+    schedule_row_prefetch(f, k);
+    schedule_carry_loads(f, k);
     return schedule_col_tile(f, k);
 }
 
@@ -1151,7 +1254,10 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              gather_form(rs));
         return;
     }
-    const char *rescue = rs && rs->rescue_nonfinite
+    const char *rescue = rs && rs->flag_in_outer
+                             ? "; a sum not finite makes the enclosing window sum not finite, which is flagged; "
+                               "redone compensated over terms scaled by 2^-c in the fix-up"
+                         : rs && rs->rescue_nonfinite
                              ? "; a sum not finite flagged and redone compensated over terms scaled by 2^-c "
                                "in the fix-up"
                              : "";
@@ -1216,6 +1322,17 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), so what "
                              "does not depend on that axis is loaded once per tile\n",
                              kr->sched.tile_rows, kr->sched.tile_rows, r->shape.rank - 2);
+        if (kr->sched.prefetch.slot >= 0) {
+            const lc_row_prefetch *pf = &kr->sched.prefetch;
+            lc_strbuf_printf(&sb, "  prefetch: per output row, the %" PRId64 " rows of ", pf->step);
+            print_slot(f, &sb, pf->slot);
+            lc_strbuf_printf(&sb, " (rows of %" PRId64 " elements, several to a page) %" PRId64
+                             " elements ahead, into L2\n", pf->row_len, pf->ahead);
+        }
+        if (kr->sched.carry_loads)
+            lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "
+                                "the dilation, windows overlapping) is kept from the vectorized loop's previous "
+                                "trip, not loaded again\n");
         if (kr->co_root >= 0) {
             const lc_node *co = lc_graph_node(f->graph, kr->co_root);
             lc_strbuf_printf(&sb, "  also writes %s %s%s into ",

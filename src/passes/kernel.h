@@ -78,6 +78,17 @@
  * least this many elements is materialized so that its kernel splits (fuse.c,
  * split_serial_sums). */
 #define LC_SERIAL_SPLIT_MIN 4096
+/* An element-major kernel that reads an input through a window over the axis before the last
+ * (a 2-D pool's rows) reads, per output row, `step` or more input rows side by side, a vector
+ * of each in turn. Where those rows are short (under LC_ROW_PREFETCH_MAX_ROW_BYTES) several
+ * of them share a 4 KiB page, and the hardware prefetchers, which follow one stream per page,
+ * lose the pattern: measured on an AMD EPYC (Zen 4) at (16, 64, 256, 256), two 1 KiB rows read
+ * this way ran at under half the bandwidth of one sequential stream, with or without software
+ * prefetches beside the loads. So the kernel prefetches, at the start of each output row, the
+ * input rows that the output row LC_ROW_PREFETCH_AHEAD_BYTES further on will read, into L2,
+ * in ascending order (lc_row_prefetch). */
+#define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
+#define LC_ROW_PREFETCH_AHEAD_BYTES 16384
 
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
@@ -157,6 +168,12 @@ typedef struct lc_reduction_schedule {
      * that window as a compensated sum of its terms scaled by 2^-c (2^c >= terms), which
      * cannot overflow where the mean fits and gives IEEE inf/NaN where an element is one. */
     bool rescue_nonfinite;
+    /* A rescued sum whose every use in the kernel is an unfold that only rescued window sums
+     * read (AvgPool2d's row means, summed again over the rows): where it is not finite, so is
+     * every sum it enters (inf or NaN among the terms), and that sum raises the flag, so the
+     * vectorized pass checks only the outer one; the fix-up redoes the whole element, this
+     * sum included. */
+    bool flag_in_outer;
     /* Vector partial sums whose terms read an unfold's padding near the ends of the range
      * (a convolution's weight gradient: x[l + j - pad] over every l): the first and the last
      * trip of LC_PARTIAL_LANES terms are emitted apart, with every check, and the trips
@@ -237,6 +254,18 @@ static inline bool lc_lp_ratio_scaled(double e, lc_dtype dt) {
     return e * (dt == LC_F32 ? 0x1p-24 : 0x1p-53) > 0x1p-20;
 }
 
+/* The rows an element-major kernel prefetches per output row (LC_ROW_PREFETCH_MAX_ROW_BYTES):
+ * output row r of a plane (the axis before the last, root extent `out_rows`) reads rows from
+ * r·step - pad_lo of the slot's plane of `rows` rows of `row_len` elements; the kernel
+ * prefetches `step` such rows, `ahead` elements further on in the slot (a whole number of
+ * output rows' input), line by line. A prefetch changes no value; past the slot's end it is
+ * a hint the processor drops. */
+typedef struct lc_row_prefetch {
+    int slot; /* -1: none */
+    int64_t out_rows, rows, row_len, step, pad_lo, ahead;
+    int64_t elt_bytes; /* the slot's element size */
+} lc_row_prefetch;
+
 typedef struct lc_schedule {
     lc_loop_order order;
     lc_block_form block;     /* LC_LOOP_WINDOWS only */
@@ -277,6 +306,14 @@ typedef struct lc_schedule {
      * independent chains; each accumulator adds its terms in the order it did alone (the same
      * bits). The outer range is split at whole rows (lc_kernel.align). */
     int tile_cols;
+    lc_row_prefetch prefetch;
+    /* An element-major kernel whose windows over the last axis overlap with a step of 2 or
+     * more, where slot j + step/dilation of position i is slot j of position i + 1 (MaxPool2d(3,
+     * 2, 1): x[2i + 1] is the next position's x[2(i + 1) - 1]). The vectorized loop keeps such a
+     * load from its previous trip (a recurrence, carried in registers) instead of loading it
+     * again: LLVM gathers a strided load that its interleaved groups do not cover lane by lane,
+     * and shifts the carried vector by a lane instead. The same addresses, so the same values. */
+    bool carry_loads;
 } lc_schedule;
 
 typedef struct lc_kernel {

@@ -216,19 +216,18 @@ static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_l
     return r->norm_inline || f->node_slot[y] >= 0;
 }
 
-/* ---- the emitted-code bound (LC_EMIT_BUDGET) ---- */
-
-
-/* A pow codegen takes by multiplies and sqrt costs about what a multiply does; any other
- * exponent is a log2/exp2 evaluation (emit_pow.c). */
-static bool pow_is_cheap(double e) {
+/* Whether lc_emit_pow takes x^e by multiplies and sqrt (e = 1/2, 1, 2, 3, 4, or a
+ * half-integer below 8), at about a multiply's cost, rather than by log2/exp2 (emit_pow.c). */
+static bool pow_by_multiplies(double e) {
     return e == 0.5 || e == 1 || e == 2 || e == 3 || e == 4 || (e > 0 && e < 8 && e - floor(e) == 0.5);
 }
 
+/* ---- the emitted-code bound (LC_EMIT_BUDGET) ---- */
+
 /* How many times codegen emits a window's body: once per term where it unrolls, once per lane
  * where vector partial sums build their lanes (emit_reduce.c). */
-static int64_t window_copies(int64_t terms, lc_dtype dt, int64_t unroll_max) {
-    return terms <= unroll_max ? terms : LC_PARTIAL_LANES(dt);
+static int64_t window_copies(int64_t terms, lc_dtype dt) {
+    return terms <= LC_UNROLL_MAX ? terms : LC_PARTIAL_LANES(dt);
 }
 
 
@@ -248,7 +247,7 @@ static int64_t emitted_code(const lc_fused *f, int i, const int64_t *code, const
     if (n->op == LC_OP_POW && lc_lp_norm_match(g, i, &lp) && lp.root == i)
         /* the plain form, then the fix-up's max pass and scaled sum over the terms again */
         return lc_sat_add(lc_sat_mul(body, 3), LC_EMIT_POW_WEIGHT);
-    if (n->op == LC_OP_POW) return lc_sat_add(body, pow_is_cheap(n->real_attr) ? 1 : LC_EMIT_POW_WEIGHT);
+    if (n->op == LC_OP_POW) return lc_sat_add(body, pow_by_multiplies(n->real_attr) ? 1 : LC_EMIT_POW_WEIGHT);
     if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) {
         const lc_node *x = lc_graph_node(g, n->inputs[0]);
         bool rescued = x->op == LC_OP_UNFOLD && !lp_sum[i];
@@ -258,7 +257,7 @@ static int64_t emitted_code(const lc_fused *f, int i, const int64_t *code, const
          * there (it runs as a loop past it), so its body counts once. */
         if (lp_sum[i] || rescued) {
             int64_t terms = x->shape.dim[n->attr[LC_REDUCE_DIM]];
-            int64_t c = lc_sat_mul(body, window_copies(terms, n->dtype, LC_UNROLL_MAX));
+            int64_t c = lc_sat_mul(body, window_copies(terms, n->dtype));
             /* a window sum the fix-up rescues is emitted again, compensated */
             return lc_sat_add(rescued ? lc_sat_mul(c, 2) : c, 1);
         }
@@ -542,11 +541,9 @@ static lc_status schedule_peel(const lc_fused *f, lc_reduction_schedule *rs) {
 /* The power x^e in the plain form of a flagged LP norm of exponent p (lc_lp_pow_form): the
  * short normal-range form for float32 and p >= 1 (for p < 1 the accepted window's check
  * reads the root, and a subnormal element's power is not negligible), unless lc_emit_pow
- * takes e by multiplies and sqrt (e = 1/2, 1, 2, 3, 4, or a half-integer below 8). */
+ * takes e by multiplies and sqrt. */
 static lc_lp_pow_form plain_pow_form(lc_dtype dt, double p, double e) {
-    if (dt != LC_F32 || !(p >= 1)) return LC_LP_POW_GENERAL;
-    if (e == 0.5 || e == 1 || e == 2 || e == 3 || e == 4) return LC_LP_POW_GENERAL;
-    if (e > 0 && e < 8 && e - floor(e) == 0.5) return LC_LP_POW_GENERAL;
+    if (dt != LC_F32 || !(p >= 1) || pow_by_multiplies(e)) return LC_LP_POW_GENERAL;
     return LC_LP_POW_NORMAL;
 }
 

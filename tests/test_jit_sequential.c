@@ -9,6 +9,7 @@
  * assumed) and a window-major fold with stride 1 and padding writing one element before its
  * row. Both show only with several rows (N·C > 1), so every shape here has them. */
 #include <inttypes.h>
+#include <unistd.h>
 
 #include "jit_harness.h"
 
@@ -148,6 +149,38 @@ static void large_p_under_overlapping_pool(void **state) {
     lc_module_free(m);
 }
 
+/* A window whose position was clamped by a kept check, read through a second window (a
+ * fuzz finding): AvgPool1d(4, 5, 2) over LPPool1d(1, 5, 2, ceil_mode) over a length-4 row.
+ * At i = 0 the outer position -2 clamps to 0, and the inner window's tap 4 then reads position
+ * 4, outside the row; its check was elided from the affine form (10·i + 0, in range at
+ * i = 0), the load ran past a 4-element constant, and LLVM, seeing it, compiled the kernel
+ * into an endless loop. */
+static void clamped_window_under_a_window(void **state) {
+    (void)state;
+    lc_module *c[3] = {test_avgpool(2, 3, 1, true, false), test_lppool(1, 5, 2, true), test_avgpool(4, 5, 2, false, true)};
+    lc_module *m = seq_of(c, 3);
+    lc_graph *g = jit_module_graph(m, LC_F32, (lc_shape){2, {1, 10}}, false);
+    test_rng r = test_rng_seeded(40);
+    lc_tensor **t = jit_random_inputs(g, &r, 4.0);
+    /* as the fuzzer compiled it: the module's graph, without the default pipeline's rewrites
+     * (they drop the pow of p = 1, and with it the fix-up whose code LLVM read the load in);
+     * the old code looped forever here, so an alarm turns that into a failure */
+    alarm(120);
+    jit_check_graph_inputs(g, t, 1e-4, 1e-6);
+    alarm(0);
+    check_seq_graph(g, t, 1e-4, 1e-6, "the fuzz finding's chain on f32[1,10]");
+    jit_free_tensors(t, 1);
+    lc_graph_free(g);
+    check_seq(m, LC_F32, test_shape3(1, 1, 10), 40);
+    check_seq(m, LC_F64, test_shape3(2, 3, 10), 41);
+    lc_module_free(m);
+    /* the same shape of index one level down: the outer clamp feeding an AvgPool's window */
+    lc_module *c2[2] = {test_avgpool(5, 2, 0, true, true), test_avgpool(4, 5, 2, false, true)};
+    m = seq_of(c2, 2);
+    check_seq(m, LC_F32, test_shape3(1, 2, 4), 42);
+    lc_module_free(m);
+}
+
 /* the last, large p, is drawn only for f64 (see above) */
 static const double norms[] = {1, 2, 3, 1.5, 4.5, 0.75, 60};
 
@@ -193,6 +226,7 @@ int main(void) {
         cmocka_unit_test(demo_model_ones_seed),
         cmocka_unit_test(stride1_padded_backward),
         cmocka_unit_test(large_p_under_overlapping_pool),
+        cmocka_unit_test(clamped_window_under_a_window),
         cmocka_unit_test(random_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -709,10 +709,15 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     if (!lc_fold_gathers_slots(&w) && step == 1 && dil == 1 && c->t.aff && r.aff && r.ci == 0 &&
         r.rlo == 0 && r.rhi == 0) {
         int64_t count = lc_window_cover(&w);
-        o_aff = (ix){o, true, c->t.ci, c->t.k - (count - 1) + r.k, c->t.rlo, c->t.rhi, NULL, 0, 0, 0, 0};
+        o_aff = (ix){o, true, c->t.ci, c->t.k - (count - 1) + r.k, c->t.rlo, c->t.rhi, NULL, 0, 0, 0, 0, false};
+        o_aff.clamped = c->t.clamped;
         j_const = ix_const(e, count - 1 - r.k);
-        if (lc_emit_check_elided(e, &o_aff, windows)) ok = LLVMConstInt(e->i1, 1, 0);
-        else o_aff.v = imin_c(e, imax_c(e, o, 0), windows - 1);
+        if (lc_emit_check_elided(e, &o_aff, windows)) {
+            ok = LLVMConstInt(e->i1, 1, 0);
+        } else {
+            o_aff.v = imin_c(e, imax_c(e, o, 0), windows - 1);
+            o_aff.clamped = true;
+        }
         LC_ASSERT(count - 1 - r.k >= 0 && count - 1 - r.k < size);
     }
     ix yi[LC_MAX_RANK];
@@ -910,6 +915,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
             pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, dil, &ap);
             pos.lane = o->lane * step + j->lane * dil;
+            pos.clamped = o->clamped || j->clamped;
             if (pos.aff) {
                 pos.ci = ap.ci;
                 pos.k = ap.k;
@@ -931,6 +937,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         clamped.v = imin_c(e, imax_c(e, pos.v, 0), len - 1);
         clamped.fold_t = NULL;
         clamped.fold_role = 0;
+        clamped.clamped = true;
         xi[dim] = clamped;
         LLVMValueRef v = lc_emit_value(e, n->inputs[0], xi);
         if (LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind) pad = lc_emit_splat(e, pad);

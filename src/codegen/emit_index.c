@@ -17,7 +17,8 @@ bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
     if (p->ci < 0) return false;
     /* ci*i + lo >= 0 and ci*i + hi <= len - 1 */
     int64_t from = ceil_div(neg_lo, p->ci), to = floor_div(room, p->ci);
-    if (e->all_lo <= e->all_hi && from <= e->all_lo && e->all_hi <= to) return true; /* holds for every i */
+    if (!p->clamped && e->all_lo <= e->all_hi && from <= e->all_lo && e->all_hi <= to)
+        return true; /* holds for every i */
     if (!e->checked) {
         LC_ASSERT(from <= e->ilo && e->ihi <= to); /* the elided range is inside what discovery saw */
         return true;

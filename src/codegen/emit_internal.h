@@ -30,6 +30,12 @@ typedef struct ix {
      * lc_reduction_schedule.vector_terms): lane l of the trip has the value v + lane·l (the
      * range [rlo, rhi] covers every lane). 0 outside it and on indices the lanes share. */
     int64_t lane;
+    /* The value was clamped into [0, len) by a check kept above it: it equals the affine form
+     * only where that check holds, which the checked passes fold into the interior. A check
+     * below it may be elided on the interior, never for every i from the affine form alone
+     * (AvgPool1d(4, 5, 2) over LPPool1d(1, 5, 2) of length 4: at i = 0 the outer position -2
+     * clamps to 0, so the inner tap 4 reads position 4, not the 10·0 + 0 the form says). */
+    bool clamped;
 } ix;
 
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
@@ -126,12 +132,12 @@ static inline LLVMValueRef real_const(emitter *e, lc_dtype dt, double v) {
 }
 
 static inline ix ix_const(emitter *e, int64_t v) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)v, 1), true, 0, v, 0, 0, NULL, 0, 0, 0, 0, false};
     return r;
 }
 
 static inline ix ix_opaque(LLVMValueRef v) {
-    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0, 0, 0};
+    ix r = {v, false, 0, 0, 0, 0, NULL, 0, 0, 0, 0, false};
     return r;
 }
 
@@ -139,7 +145,7 @@ static inline ix ix_opaque(LLVMValueRef v) {
  * [0, extent). Its range lets a window over that axis elide the checks that cannot fail on any
  * row (AvgPool2d's rows without padding), in every pass alike. */
 static inline ix ix_row(LLVMValueRef v, int64_t extent) {
-    ix r = {v, true, 0, 0, 0, extent - 1, NULL, 0, 0, 0, 0};
+    ix r = {v, true, 0, 0, 0, extent - 1, NULL, 0, 0, 0, 0, false};
     return r;
 }
 

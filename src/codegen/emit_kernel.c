@@ -152,13 +152,13 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     int64_t windows = yn->shape.dim[rank - 1];
     lc_dtype dt = root->dtype;
     LC_ASSERT(size <= step);
-    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0};
+    ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
     LLVMValueRef valid = check_window(e, &o, windows);
     counted_loop l;
     LLVMValueRef ph = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
                                  LLVMConstInt(e->i64, (unsigned long long)size, 1), "slots");
     yi[rank - 1] = o;
-    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0, 0, 0};
+    ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0, 0, 0, false};
     yi[rank] = j;
     LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
     if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
@@ -185,7 +185,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0) {
-        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0}; /* window q: the loop index itself */
+        ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false}; /* window q: the loop index itself */
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
@@ -203,7 +203,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         for (int64_t m = count - 1; m >= 0; m--) {
             int64_t j = ph + m * step;
             if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
-            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0, 0, 0};
+            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0, 0, 0, false};
             LLVMValueRef valid = check_window(e, &o, windows);
             yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
@@ -228,7 +228,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
-        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0};
+        ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
         idx[rank - 1] = ii;
     }
     if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
@@ -643,7 +643,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->ctx, tmp, "entry"));
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = ix_row(LLVMGetParam(tmp, 0), root->shape.dim[d]);
-    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0, 0};
+    ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
     idx[rank - 1] = ii;
     e->checked = true;
     set_index_range(e, window);

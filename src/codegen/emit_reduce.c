@@ -31,7 +31,7 @@ static unsigned partial_lanes(LLVMTypeRef ty) {
 }
 
 static ix const_index(emitter *e, int64_t j) {
-    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0, 0};
+    ix r = {LLVMConstInt(e->i64, (unsigned long long)j, 1), true, 0, j, 0, 0, NULL, 0, 0, 0, 0, false};
     return r;
 }
 
@@ -54,7 +54,7 @@ static void reduce_rolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueR
     LLVMValueRef j = LLVMBuildPhi(e->b, e->i64, "j");
     LLVMValueRef phis[LC_EMIT_MAX_ACC], next_acc[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) next_acc[a] = phis[a] = LLVMBuildPhi(e->b, LLVMTypeOf(acc[a]), "acc");
-    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0, 0, 0};
+    ix jx = {j, true, 0, 0, 0, n - 1, NULL, 0, 0, 0, 0, false};
     r->terms(e, r->ctx, jx, t);
     r->accumulate(e, next_acc, t);
     LLVMValueRef next = iadd_c(e, j, 1);
@@ -97,13 +97,13 @@ static void pack_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int
     if (r->term_of) {
         for (int a = 0; a < r->nacc; a++)
             for (unsigned l = 0; l < count; l++) {
-                ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0};
+                ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0, false};
                 vt[a] = LLVMBuildInsertElement(e->b, vt[a], r->term_of(e, r->ctx, a, j), LLVMConstInt(i32, l, 0), "");
             }
         return;
     }
     for (unsigned l = 0; l < count; l++) {
-        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0};
+        ix j = {iadd_c(e, base_v, (int64_t)l), true, 0, k + (int64_t)l, rlo, rhi, NULL, 0, 0, 0, 0, false};
         LLVMValueRef t[LC_EMIT_MAX_ACC];
         r->terms(e, r->ctx, j, t);
         for (int a = 0; a < r->nacc; a++)
@@ -139,7 +139,7 @@ static void combine_lanes(emitter *e, const lc_reducer *r, unsigned lanes, LLVMV
  * the operations pack_terms would give it, so the same bits. */
 static void vector_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, int64_t rlo, int64_t rhi,
                          unsigned lanes, LLVMValueRef *vt) {
-    ix j = {base_v, true, 0, 0, rlo, rhi + (int64_t)lanes - 1, NULL, 0, 0, 0, 1};
+    ix j = {base_v, true, 0, 0, rlo, rhi + (int64_t)lanes - 1, NULL, 0, 0, 0, 1, false};
     e->vec = lanes;
     if (r->term_of) {
         for (int a = 0; a < r->nacc; a++) vt[a] = r->term_of(e, r->ctx, a, j);
@@ -232,7 +232,7 @@ static void reduce_partial_lanes_rolled(emitter *e, LLVMTypeRef ty, int64_t n, c
     LLVMValueRef l = LLVMBuildPhi(e->b, e->i64, "lane");
     LLVMValueRef vt_phi[LC_EMIT_MAX_ACC], vt[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) vt_phi[a] = LLVMBuildPhi(e->b, LLVMTypeOf(ident[a]), "lane.terms");
-    ix j = {LLVMBuildAdd(e->b, base, l, ""), true, 0, 0, 0, n - 1, NULL, 0, 0, 0, 0};
+    ix j = {LLVMBuildAdd(e->b, base, l, ""), true, 0, 0, 0, n - 1, NULL, 0, 0, 0, 0, false};
     r->terms(e, r->ctx, j, t);
     for (int a = 0; a < r->nacc; a++) vt[a] = LLVMBuildInsertElement(e->b, vt_phi[a], t[a], l, "");
     LLVMValueRef next_l = iadd_c(e, l, 1);

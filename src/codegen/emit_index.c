@@ -1,7 +1,48 @@
 /* Index arithmetic shared by every node: bounds checks that can be elided on an interior
  * range of the last-axis index, linear offsets and loads. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "codegen/emit_internal.h"
 #include "support/error.h"
+
+static bool g_check_bounds;
+static pthread_once_t g_check_bounds_once = PTHREAD_ONCE_INIT;
+
+static void read_check_bounds(void) {
+    const char *v = getenv("LUCID_CHECK_BOUNDS");
+    if (!v || !*v || strcmp(v, "0") == 0) return;
+    if (strcmp(v, "1") == 0) {
+        g_check_bounds = true;
+        return;
+    }
+    fprintf(stderr, "lucid: LUCID_CHECK_BOUNDS must be 0 or 1, got \"%s\"; loads stay unchecked\n", v);
+}
+
+bool lc_codegen_check_bounds(void) {
+    pthread_once(&g_check_bounds_once, read_check_bounds);
+    return g_check_bounds;
+}
+
+/* Under LUCID_CHECK_BOUNDS: the `width` elements from lin must lie in the buffer of shape s;
+ * where they do not, the failure is ORed into the kernel's bounds slot (it traps at its end)
+ * and element 0 is read instead, so the load itself stays defined. A load outside its buffer
+ * means a bounds check was elided where it can fail: the masking select around it usually
+ * hides the wrong value, and LLVM may compile the undefined load into anything (an endless
+ * loop included), so only a check at run time sees it. The fuzzers and tests run with it. */
+LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, const lc_shape *s, int64_t width) {
+    if (!e->bounds_slot) return lin;
+    int64_t numel = 1;
+    for (int d = 0; d < s->rank; d++) numel *= s->dim[d];
+    /* 0 <= lin and lin + width <= numel, as one unsigned compare */
+    LLVMValueRef ok = numel >= width ? LLVMBuildICmp(e->b, LLVMIntULE, lin, LLVMConstInt(e->i64, (unsigned long long)(numel - width), 0), "")
+                                     : LLVMConstInt(e->i1, 0, 0);
+    LLVMValueRef seen = LLVMBuildLoad2(e->b, e->i1, e->bounds_slot, "");
+    LLVMBuildStore(e->b, LLVMBuildOr(e->b, seen, LLVMBuildNot(e->b, ok, ""), ""), e->bounds_slot);
+    return LLVMBuildSelect(e->b, ok, lin, LLVMConstInt(e->i64, 0, 0), "");
+}
 
 /* The interior: where ci·i + k + r stays in [0, len) for every r. The checked passes (the
  * discovery of emit_kernel.c, the edges) narrow [ilo, ihi] to it; the unchecked interior loop
@@ -61,6 +102,7 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         stride *= s->dim[d];
     }
     if (lane_stride == 1) { /* consecutive: one vector load */
+        lin = lc_emit_guard_index(e, lin, s, e->vec);
         LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
         LLVMValueRef v = LLVMBuildLoad2(e->b, LLVMVectorType(ty, e->vec), p, "");
         LLVMSetAlignment(v, dt == LC_F64 ? 8 : 4);
@@ -71,13 +113,14 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
         LLVMValueRef v = LLVMGetUndef(LLVMVectorType(ty, e->vec));
         for (unsigned l = 0; l < e->vec; l++) {
-            LLVMValueRef off = iadd_c(e, lin, lane_stride * (int64_t)l);
+            LLVMValueRef off = lc_emit_guard_index(e, iadd_c(e, lin, lane_stride * (int64_t)l), s, 1);
             LLVMValueRef one = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, base, &off, 1, ""), "");
             lc_emit_tag_access(e, one, slot);
             v = LLVMBuildInsertElement(e->b, v, one, LLVMConstInt(i32, l, 0), "");
         }
         return v;
     }
+    lin = lc_emit_guard_index(e, lin, s, 1);
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, p, "");
     lc_emit_tag_access(e, v, slot);

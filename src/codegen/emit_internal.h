@@ -93,6 +93,11 @@ typedef struct emitter {
     bool careful;
     LLVMValueRef flag_ptr;
     LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
+    /* LUCID_CHECK_BOUNDS=1 (lc_codegen_check_bounds): an i1 slot in the kernel's entry that
+     * every load ORs "outside my buffer" into at run time (lc_emit_guard_index); the kernel
+     * traps at its end when it is set. NULL otherwise, and while discovery emits into its
+     * throwaway function. */
+    LLVMValueRef bounds_slot;
     bool fma;                 /* the target has fused multiply-add */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element
@@ -201,6 +206,10 @@ static inline LLVMValueRef in_range(emitter *e, LLVMValueRef v, int64_t len) {
  * which is slot `slot`'s buffer (its accesses are tagged with the slot's alias scopes) or,
  * with slot -1, a constant array. lc_emit_tag_access tags a load or store of slot `slot`. */
 bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len);
+
+/* LUCID_CHECK_BOUNDS, read once per process: true when it is "1". */
+bool lc_codegen_check_bounds(void);
+LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, const lc_shape *s, int64_t width);
 LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx);
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx);

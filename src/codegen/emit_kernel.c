@@ -387,7 +387,7 @@ static LLVMValueRef carried_load(emitter *e, const counted_loop *l, const carry_
     /* the index as emitted, with the loop's index replaced (any clamp on it stays) */
     idx[s->rank - 1] = ix_opaque(recompute(e, l, c->e[n].last, i));
     LLVMTypeRef ty = LLVMTypeOf(c->e[n].load);
-    LLVMValueRef lin = lc_emit_linear_index(e, s, idx);
+    LLVMValueRef lin = lc_emit_guard_index(e, lc_emit_linear_index(e, s, idx), s, 1);
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, c->e[n].base, &lin, 1, ""), "carried");
     lc_emit_tag_access(e, v, c->e[n].slot);
     return v;
@@ -635,7 +635,8 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     e->ihi = last - 1;
     if (window) e->ihi = window_blocks(root) - 1;
     if (rank == 0) return;
-    LLVMValueRef saved_fn = e->fn;
+    LLVMValueRef saved_fn = e->fn, saved_bounds = e->bounds_slot;
+    e->bounds_slot = NULL; /* the kernel's slot: not this throwaway function's */
     LLVMBasicBlockRef saved_bb = LLVMGetInsertBlock(e->b);
     LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), &e->i64, 1, 0);
     LLVMValueRef tmp = LLVMAddFunction(e->mod, "lc_tmp_interior", fty);
@@ -662,6 +663,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     LLVMBuildRetVoid(e->b);
     LLVMDeleteFunction(tmp);
     e->fn = saved_fn;
+    e->bounds_slot = saved_bounds;
     LLVMPositionBuilderAtEnd(e->b, saved_bb);
 }
 
@@ -812,6 +814,11 @@ static void add_kernel(emitter *e, int kid) {
     make_alias_scopes(e, kid, slots, nslots);
     if (k->sched.tile_rows > 1) make_row_pointers(e);
     e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, LLVMInt32TypeInContext(e->ctx), "lp.flag") : NULL;
+    e->bounds_slot = NULL;
+    if (lc_codegen_check_bounds()) {
+        e->bounds_slot = LLVMBuildAlloca(e->b, e->i1, "bounds.failed");
+        LLVMBuildStore(e->b, LLVMConstInt(e->i1, 0, 0), e->bounds_slot);
+    }
     bool win = window_major(e);
     LC_ASSERT(k->sched.tile_rows >= 1 && k->align % (k->sched.tile_rows * (k->sched.tile_rows > 1 ? last : 1)) == 0);
     discover_interiors(e, last, win);
@@ -909,6 +916,18 @@ static void add_kernel(emitter *e, int kid) {
     LLVMAddIncoming(el, &begin, &entry, 1);
     LLVMAddIncoming(el, &el2, &cur, 1);
     LLVMPositionBuilderAtEnd(e->b, done);
+    if (e->bounds_slot) { /* an elided check failed: stop here, where the kernel is known */
+        LLVMBasicBlockRef trap = LLVMAppendBasicBlockInContext(e->ctx, fn, "bounds.trap");
+        LLVMBasicBlockRef ret = LLVMAppendBasicBlockInContext(e->ctx, fn, "ret");
+        LLVMBuildCondBr(e->b, LLVMBuildLoad2(e->b, e->i1, e->bounds_slot, ""), trap, ret);
+        LLVMPositionBuilderAtEnd(e->b, trap);
+        unsigned id = LLVMLookupIntrinsicID("llvm.trap", 9); /* not overloaded: no types */
+        LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, NULL, 0), LLVMGetIntrinsicDeclaration(e->mod, id, NULL, 0),
+                       NULL, 0, "");
+        LLVMBuildUnreachable(e->b);
+        LLVMPositionBuilderAtEnd(e->b, ret);
+        e->bounds_slot = NULL;
+    }
     LLVMBuildRetVoid(e->b);
 }
 

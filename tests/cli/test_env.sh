@@ -74,6 +74,18 @@ for v in 0 17 two -1; do
     env_case "LUCID_COMPILE_THREADS=$v" "lucid: LUCID_COMPILE_THREADS must be an integer between 1 and 16, got \"$v\"; using $compile_cores"
 done
 
+# LUCID_CHECK_BOUNDS: 1 checks every load against its buffer at run time (the same values),
+# 0 or empty does not; anything else is one line and no checks.
+env_case LUCID_CHECK_BOUNDS=1 ''
+env_case LUCID_CHECK_BOUNDS=0 ''
+for v in 2 yes; do
+    env_case "LUCID_CHECK_BOUNDS=$v" "lucid: LUCID_CHECK_BOUNDS must be 0 or 1, got \"$v\"; loads stay unchecked"
+done
+run_lucidc_env LUCID_CHECK_BOUNDS=1 dump --module "$M" --shape 1,1,64 --stage llvm
+grep -q 'bounds.trap' "$TMP/out" || fail "LUCID_CHECK_BOUNDS=1: the kernel has no bounds trap"
+run_lucidc_env LUCID_CHECK_BOUNDS=0 dump --module "$M" --shape 1,1,64 --stage llvm
+grep -q 'bounds.trap' "$TMP/out" && fail "LUCID_CHECK_BOUNDS=0: the kernel has a bounds trap"
+
 # LUCID_CACHE_DIR: a file, a missing directory: one line, the cache off.
 : >"$TMP/plain"
 env_case "LUCID_CACHE_DIR=$TMP/plain" "lucid: LUCID_CACHE_DIR=$TMP/plain is not a directory; the disk cache is off"

@@ -448,6 +448,51 @@ static void test_conv_weight_gradient_tiles(void **state) {
     }
 }
 
+/* A weight gradient whose batch rows lie a multiple of 4 KiB apart (x's batch stride C·L·4
+ * bytes, dy's Cout·L·4) takes its sum over the batch term by term over blocks of trips
+ * (lc_reduction_schedule.blocked_sum), where 8 or more of those rows share the cache sets;
+ * other strides, and batches that are not a whole number of groups, keep the unblocked form.
+ * Values against the interpreter, bit-identical on 1-3 threads. */
+static void test_conv_weight_gradient_blocked(void **state) {
+    (void)state;
+    const struct { const char *spec; int64_t n, in, len; bool blocked; } cases[] = {
+        {"Conv1d(4, 8, 3, padding=1)\n", 16, 4, 256, true},   /* x 4 KiB apart; one short block */
+        {"Conv1d(1, 2, 3, padding=1)\n", 16, 1, 1024, true},  /* 62 middle trips: a block and a part */
+        {"Conv1d(1, 2, 2)\n", 12, 1, 1025, true},             /* no padding (no peel); dy 8 KiB apart */
+        {"Conv1d(4, 8, 3, padding=1)\n", 16, 4, 260, false},  /* rows 4160 bytes apart: spread over the sets */
+        {"Conv1d(1, 2, 3, padding=1)\n", 10, 1, 1024, false}, /* 10 rows: not whole groups */
+        {"Conv1d(1, 2, 3, padding=1)\n", 4, 1, 1024, false},  /* 4 rows fit the ways */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int dt = 0; dt < 2; dt++) {
+            lc_module *m;
+            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
+            lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
+            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, true);
+            lc_fused *f;
+            assert_ok(lc_fuse(g, &f));
+            const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
+            int blocked = 0;
+            for (int i = 0; i < k->sched.n_reductions; i++) {
+                const lc_reduction_schedule *rs = &k->sched.reductions[i];
+                if (rs->blocked_sum < 0) continue;
+                blocked++;
+                const lc_reduction_schedule *inner = lc_kernel_reduction(k, rs->blocked_sum);
+                assert_non_null(inner);
+                assert_true(inner->unrolled && inner->terms == cases[c].n && rs->vector_terms);
+            }
+            /* f64 rows are twice as far apart: blocked wherever f32 is */
+            if (blocked != (cases[c].blocked ? 1 : 0))
+                fail_msg("%s n=%" PRId64 " len=%" PRId64 " %s: %d blocked sums", cases[c].spec, cases[c].n,
+                         cases[c].len, dt ? "f64" : "f32", blocked);
+            lc_fused_free(f);
+            jit_check_graph(g, 90 + c, 3.0);
+            lc_graph_free(g);
+            lc_module_free(m);
+        }
+    }
+}
+
 /* The training step of the bench's model (Conv1d(16, 32, 3, padding=1) -> AvgPool1d(2),
  * MSELoss, SGD): its weight update, a kernel whose root adds the scaled weight gradient to the
  * weight, tiles the row of taps as the gradient alone does; the step's graph against the
@@ -568,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_row_windows_inline),
         cmocka_unit_test(test_conv_row_tiles),
         cmocka_unit_test(test_conv_weight_gradient_tiles),
+        cmocka_unit_test(test_conv_weight_gradient_blocked),
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
     };

@@ -1028,6 +1028,12 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         if (rs && rs->col_axis >= 0 && e->col_member >= 0) return emit_col_tiled_sum(e, node, rs, idx);
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
+        if (node == e->pin_node) { /* one term of a blocked sum's inner sum (emit_reduce.c) */
+            LC_ASSERT(n->op == LC_OP_SUM);
+            LLVMValueRef t;
+            sum_term(e, &r, e->pin_j, &t);
+            return t;
+        }
         int64_t len = xn->shape.dim[r.dim];
         if (is_rescued_sum(e, node)) {
             window_sum w = {node, idx, NULL};

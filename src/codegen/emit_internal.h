@@ -124,6 +124,11 @@ typedef struct emitter {
     bool col_ready;
     int64_t col_k;
     LLVMValueRef col_value[LC_TILE_COLS_MAX];
+    /* A blocked sum's pass over its inner terms (lc_reduction_schedule.blocked_sum, emit_reduce.c):
+     * while pin_node >= 0, that inline sum evaluates to its one term at index pin_j of its axis
+     * instead of the whole sum; the pass adds the terms up itself. */
+    int pin_node;
+    ix pin_j;
     carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
     carry_log carry_buf;      /* what carry points to */
 } emitter;

@@ -941,6 +941,7 @@ lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef
     e.fma = fma;
     e.tile_row = -1;
     e.col_member = -1;
+    e.pin_node = -1;
     e.ctx = ctx;
     e.mod = mod;
     e.b = LLVMCreateBuilderInContext(ctx);

@@ -150,8 +150,115 @@ static void vector_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, i
     e->vec = 0;
 }
 
-static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, bool vec_terms, const lc_reducer *r,
+/* A counted loop from `from` (at least one trip): open makes its head and index, close its
+ * latch (index + step < end goes round again) and leaves the builder after it. */
+typedef struct counted_loop {
+    LLVMBasicBlockRef pre, head, latch;
+    LLVMValueRef iv;
+} counted_loop;
+
+static counted_loop loop_open(emitter *e, LLVMValueRef from, const char *name) {
+    counted_loop l = {LLVMGetInsertBlock(e->b), LLVMAppendBasicBlockInContext(e->ctx, e->fn, name), NULL, NULL};
+    LLVMBuildBr(e->b, l.head);
+    LLVMPositionBuilderAtEnd(e->b, l.head);
+    l.iv = LLVMBuildPhi(e->b, e->i64, "");
+    LLVMAddIncoming(l.iv, &from, &l.pre, 1);
+    return l;
+}
+
+static void loop_close(emitter *e, counted_loop *l, int64_t step, LLVMValueRef end) {
+    LLVMValueRef next = iadd_c(e, l->iv, step);
+    l->latch = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "");
+    lc_emit_loop_hints(e, LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, end, ""), l->head, exit), true);
+    LLVMAddIncoming(l->iv, &next, &l->latch, 1);
+    LLVMPositionBuilderAtEnd(e->b, exit);
+}
+
+/* The trips [first, stop) of a blocked sum (lc_reduction_schedule.blocked_sum: kernel.h says
+ * why), folded into vacc:
+ *   for (tb = first; tb < stop; tb += B) {
+ *       nb = min(B, stop - tb); T[a][0 .. nb) = +0
+ *       for (n = 0; n < N; n += G) for (b = 0; b < nb; b++)
+ *           T[a][b] += inner term n, then n + 1, ..., n + G - 1, at the trip tb + b
+ *       for (b = 0; b < nb; b++) vacc = vacc op T[.][b]
+ *   }
+ * Each T[a][b] is the inner sum the unblocked trip takes, from +0 over n in order, and the
+ * trips fold in order: the same bits. T lives on the stack (accumulators x B lines). */
+static void blocked_trips(emitter *e, const lc_reduction_schedule *rs, const lc_reducer *r, int64_t first,
+                          int64_t stop, unsigned lanes, LLVMValueRef *vacc) {
+    const lc_reduction_schedule *is = lc_kernel_reduction(e->k, rs->blocked_sum);
+    LC_ASSERT(is && is->unrolled && is->terms % LC_BLOCKED_SUM_GROUP == 0 && stop > first && e->pin_node < 0);
+    const int64_t B = LC_BLOCKED_SUM_TRIPS, G = LC_BLOCKED_SUM_GROUP, m = is->terms;
+    LLVMTypeRef vty = LLVMTypeOf(vacc[0]);
+    for (int a = 1; a < r->nacc; a++) LC_ASSERT(LLVMTypeOf(vacc[a]) == vty);
+    LLVMTypeRef aty = LLVMArrayType(vty, (unsigned)(r->nacc * B));
+    /* the buffer in the entry block, so it is one stack slot for the whole kernel */
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->ctx);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
+    LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
+    if (first_ins) LLVMPositionBuilderBefore(eb, first_ins);
+    else LLVMPositionBuilderAtEnd(eb, entry);
+    LLVMValueRef buf = LLVMBuildAlloca(eb, aty, "blocked.sums");
+    LLVMSetAlignment(buf, 64);
+    LLVMDisposeBuilder(eb);
+    LLVMValueRef zero = LLVMConstInt(e->i64, 0, 0), stop_v = LLVMConstInt(e->i64, (unsigned long long)stop, 1);
+    LLVMValueRef plus_zero = LLVMConstNull(vty);
+#define SLOT(a, bv) LLVMBuildGEP2(e->b, aty, buf, (LLVMValueRef[]){zero, iadd_c(e, (bv), (int64_t)(a) * B)}, 2, "")
+
+    counted_loop blk = loop_open(e, LLVMConstInt(e->i64, (unsigned long long)first, 1), "blocked");
+    LLVMValueRef blk_acc[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) {
+        blk_acc[a] = LLVMBuildPhi(e->b, vty, "");
+        LLVMAddIncoming(blk_acc[a], &vacc[a], &blk.pre, 1);
+    }
+    LLVMValueRef nb = imin_c(e, LLVMBuildSub(e->b, stop_v, blk.iv, ""), B);
+
+    counted_loop init = loop_open(e, zero, "blocked.init");
+    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, plus_zero, SLOT(a, init.iv));
+    loop_close(e, &init, 1, nb);
+
+    counted_loop terms = loop_open(e, zero, "blocked.terms");
+    counted_loop trip = loop_open(e, zero, "blocked.trip");
+    LLVMValueRef base = imul_c(e, LLVMBuildAdd(e->b, blk.iv, trip.iv, ""), (int64_t)lanes);
+    LLVMValueRef ptr[LC_EMIT_MAX_ACC], sum[LC_EMIT_MAX_ACC], vt[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) {
+        ptr[a] = SLOT(a, trip.iv);
+        sum[a] = LLVMBuildLoad2(e->b, vty, ptr[a], "");
+    }
+    for (int64_t g = 0; g < G; g++) {
+        e->pin_node = rs->blocked_sum;
+        e->pin_j = (ix){iadd_c(e, terms.iv, g), true, 0, g, 0, m - G, NULL, 0, 0, 0, 0, false};
+        vector_terms(e, r, base, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, vt);
+        e->pin_node = -1;
+        for (int a = 0; a < r->nacc; a++) sum[a] = LLVMBuildFAdd(e->b, sum[a], vt[a], "");
+    }
+    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, sum[a], ptr[a]);
+    loop_close(e, &trip, 1, nb);
+    loop_close(e, &terms, G, LLVMConstInt(e->i64, (unsigned long long)m, 1));
+
+    counted_loop fold = loop_open(e, zero, "blocked.fold");
+    LLVMValueRef cur[LC_EMIT_MAX_ACC], next[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) {
+        next[a] = cur[a] = LLVMBuildPhi(e->b, vty, "");
+        LLVMAddIncoming(cur[a], &blk_acc[a], &fold.pre, 1);
+    }
+    for (int a = 0; a < r->nacc; a++) t[a] = LLVMBuildLoad2(e->b, vty, SLOT(a, fold.iv), "");
+    r->accumulate(e, next, t);
+    loop_close(e, &fold, 1, nb);
+    for (int a = 0; a < r->nacc; a++) LLVMAddIncoming(cur[a], &next[a], &fold.latch, 1);
+
+    loop_close(e, &blk, B, stop_v);
+    for (int a = 0; a < r->nacc; a++) {
+        LLVMAddIncoming(blk_acc[a], &next[a], &blk.latch, 1);
+        vacc[a] = next[a]; /* the exit is reached from the latch only */
+    }
+#undef SLOT
+}
+
+static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs, const lc_reducer *r,
                            LLVMValueRef *acc) {
+    bool peeled = rs->peeled, vec_terms = rs->vector_terms;
     unsigned lanes = partial_lanes(ty);
     int64_t trips = n / (int64_t)lanes, tail = n % (int64_t)lanes;
     LLVMValueRef ident[LC_EMIT_MAX_ACC], vacc[LC_EMIT_MAX_ACC], phis[LC_EMIT_MAX_ACC];
@@ -164,6 +271,14 @@ static void reduce_partial(emitter *e, LLVMTypeRef ty, int64_t n, bool peeled, b
     LC_ASSERT(!peeled || trips >= 3);
     int64_t first = peeled ? 1 : 0, stop = peeled ? trips - 1 : trips;
     if (peeled) partial_trip_at(e, r, 0, lanes, ident, vacc);
+    if (rs->blocked_sum >= 0) {
+        LC_ASSERT(vec_terms);
+        blocked_trips(e, rs, r, first, stop, lanes, vacc);
+        if (peeled) partial_trip_at(e, r, (trips - 1) * (int64_t)lanes, lanes, ident, vacc);
+        if (tail > 0) partial_trip_at(e, r, trips * (int64_t)lanes, (unsigned)tail, ident, vacc);
+        combine_lanes(e, r, lanes, vacc, acc);
+        return;
+    }
     LLVMValueRef start[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) start[a] = vacc[a];
 
@@ -286,7 +401,7 @@ void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_sc
     if (rs->rolled) reduce_rolled(e, n, r, acc);
     else if (rs->unrolled) reduce_unrolled(e, n, r, acc);
     else if (rs->lanes_rolled) reduce_partial_lanes_rolled(e, ty, n, r, acc);
-    else reduce_partial(e, ty, n, rs->peeled, rs->vector_terms, r, acc);
+    else reduce_partial(e, ty, n, rs, r, acc);
 }
 
 void lc_emit_reduce_range(emitter *e, LLVMValueRef from, LLVMValueRef to, const lc_reducer *r,

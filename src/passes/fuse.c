@@ -596,6 +596,82 @@ static bool vector_term_ops(const lc_fused *f, const lc_kernel *k, int node, uns
     return true;
 }
 
+/* The most rows of one buffer, among `terms` consecutive indices of axis `axis` of `node`'s
+ * (inline) expression, that lie a multiple of 4 KiB apart in memory and so share the sets of
+ * the L1 and L2 (index·coef along that axis walks `coef` elements of the buffer's mapped
+ * axis per index). The axis is followed through the ops vector_term_ops admits. */
+static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t coef, int64_t terms) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (f->node_slot[node] >= 0) {
+        if (n->shape.dim[axis] == 1) return 1;
+        int64_t stride = coef * (int64_t)lc_dtype_size(n->dtype);
+        for (int d = axis + 1; d < n->shape.rank; d++) stride = lc_sat_mul(stride, n->shape.dim[d]);
+        int64_t a = stride % 4096, b = 4096; /* gcd(stride, 4096): rows share a 4 KiB offset in groups */
+        while (a != 0) {
+            int64_t r = b % a;
+            b = a;
+            a = r;
+        }
+        int64_t offsets = 4096 / b;
+        return terms < offsets ? 1 : terms / offsets;
+    }
+    int rank = n->shape.rank;
+    switch (n->op) {
+    case LC_OP_UNFOLD: {
+        lc_window w = lc_window_of(n);
+        if (axis == rank - 1) return rows_sharing_sets(f, n->inputs[0], w.dim, lc_sat_mul(coef, w.dilation), terms);
+        return rows_sharing_sets(f, n->inputs[0], axis, axis == w.dim ? lc_sat_mul(coef, w.step) : coef, terms);
+    }
+    case LC_OP_EXPAND: {
+        int dim = (int)n->attr[LC_EXPAND_DIM];
+        if (axis == dim) return 1;
+        return rows_sharing_sets(f, n->inputs[0], axis < dim ? axis : axis - 1, coef, terms);
+    }
+    case LC_OP_SUM:
+    case LC_OP_MEAN: {
+        int dim = (int)n->attr[LC_REDUCE_DIM];
+        return rows_sharing_sets(f, n->inputs[0], axis < dim ? axis : axis + 1, coef, terms);
+    }
+    case LC_OP_ADD:
+    case LC_OP_MUL: {
+        int64_t most = 1;
+        for (int i = 0; i < 2; i++) {
+            const lc_node *in = lc_graph_node(f->graph, n->inputs[i]);
+            int d = axis - (rank - in->shape.rank);
+            if (d < 0 || in->shape.dim[d] == 1) continue; /* broadcast: one row */
+            int64_t r = rows_sharing_sets(f, n->inputs[i], d, coef, terms);
+            if (r > most) most = r;
+        }
+        return most;
+    }
+    default:
+        return 1;
+    }
+}
+
+/* lc_reduction_schedule.blocked_sum: vector partial sums with vector terms whose term is an
+ * inline sum unrolled over at least LC_BLOCKED_SUM_MIN terms (a whole number of groups), with
+ * trips between the peeled ends to block. */
+static void schedule_blocked_sum(const lc_fused *f, const lc_kernel *k, lc_reduction_schedule *rs) {
+    if (!rs->vector_terms || rs->unrolled || rs->lanes_rolled || rs->span != LC_SPAN_ALL || rs->rescue_nonfinite)
+        return;
+    const lc_node *outer = lc_graph_node(f->graph, rs->node);
+    int inner = outer->inputs[0];
+    if (f->node_slot[inner] >= 0 || inner == k->root || inner == k->co_root) return;
+    const lc_node *in = lc_graph_node(f->graph, inner);
+    const lc_reduction_schedule *is = lc_kernel_reduction(k, inner);
+    if (in->op != LC_OP_SUM || !is || !is->unrolled || is->rolled || is->span != LC_SPAN_ALL ||
+        is->rescue_nonfinite || is->terms < LC_BLOCKED_SUM_MIN || is->terms % LC_BLOCKED_SUM_GROUP != 0)
+        return;
+    int64_t trips = rs->terms / LC_PARTIAL_LANES(outer->dtype);
+    if (trips - (rs->peeled ? 2 : 0) < 1) return;
+    /* only where the rows conflict: elsewhere the buffer's loads and stores cost more than
+     * they save (about 30 % of the kernel at L = 4100) */
+    if (rows_sharing_sets(f, in->inputs[0], (int)in->attr[LC_REDUCE_DIM], 1, is->terms) < LC_BLOCKED_SUM_SET_ROWS)
+        return;
+    rs->blocked_sum = inner;
+}
+
 /* lc_reduction_schedule.flag_in_outer: a rescued sum (not the root or co-root) whose every use
  * among the kernel's nodes is an unfold read only by rescued window sums of the kernel. */
 static void schedule_outer_flags(const lc_fused *f, lc_kernel *k) {
@@ -663,7 +739,8 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         if (terms >= 0) {
             lc_reduction_schedule rs = {.node = node, .terms = terms, .unrolled = terms <= LC_UNROLL_MAX,
-                                        .span = LC_SPAN_ALL, .span_unfold = -1, .col_axis = -1};
+                                        .span = LC_SPAN_ALL, .span_unfold = -1, .col_axis = -1,
+                                        .blocked_sum = -1};
             rs.rescue_nonfinite = (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) &&
                                   lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_UNFOLD;
             schedule_span(f->graph, &rs);
@@ -733,6 +810,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             rs->vector_terms = vector_term_ops(f, k, x->inputs[0], seen);
         }
         free(seen);
+        for (int j = 0; j < k->sched.n_reductions; j++) schedule_blocked_sum(f, k, &k->sched.reductions[j]);
     }
     schedule_outer_flags(f, k);
     return LC_OK;
@@ -1276,12 +1354,14 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              rs->terms, rescue);
         else
             lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: vector partial sums (more than "
-                             "%d to unroll), so the loop around it is not vectorized%s%s%s%s]", rs->terms, LC_UNROLL_MAX,
+                             "%d to unroll), so the loop around it is not vectorized%s%s%s%s%s]", rs->terms, LC_UNROLL_MAX,
                              rs->peeled ? "; the first and last trip apart, the trips between without checks "
                                           "(only the ends can read padding)" : "",
                              rs->lanes_rolled ? "; a trip's lanes packed by a loop (unrolled, their code would "
                                                 "pass the budget)" : "",
                              rs->vector_terms ? "; a trip's terms evaluated as vectors" : "",
+                             rs->blocked_sum >= 0 ? "; the inner sum taken term by term over blocks of trips "
+                                                    "(one row of its axis at a time)" : "",
                              rescue);
         return;
     }

@@ -51,6 +51,16 @@
  * computes in one trip (lc_schedule.tile_cols): the whole row, where it is this short (a
  * convolution's weight gradient, whose last axis is the kernel's taps). */
 #define LC_TILE_COLS_MAX 4
+/* Vector partial sums whose term is itself a sum unrolled over at least LC_BLOCKED_SUM_MIN
+ * terms (a convolution's weight gradient: at each position, the sum over the batch) take that
+ * inner sum term by term over blocks of LC_BLOCKED_SUM_TRIPS trips of the outer loop, its
+ * terms LC_BLOCKED_SUM_GROUP at a time (lc_reduction_schedule.blocked_sum). */
+#define LC_BLOCKED_SUM_MIN 8
+/* ... where at least this many of the N rows it reads in one buffer lie a multiple of 4 KiB
+ * apart (the ways of the L1 and L2 on the bench's AMD EPYC, Zen 4) */
+#define LC_BLOCKED_SUM_SET_ROWS 8
+#define LC_BLOCKED_SUM_TRIPS 32
+#define LC_BLOCKED_SUM_GROUP 4
 /* Lanes of a reduction's vector partial sums: one 64-byte line of the element type. Fixed by
  * the dtype, never by the target, so the order of the sums (and the bits) is the same on
  * every machine. */
@@ -193,6 +203,21 @@ typedef struct lc_reduction_schedule {
      * is emitted on its own and the SLP vectorizer packs what it can. The same operations per
      * lane in the same order either way: the same bits. */
     bool vector_terms;
+    /* Vector partial sums with vector_terms whose term is an inline sum unrolled over its N
+     * terms (>= LC_BLOCKED_SUM_MIN; a convolution's weight gradient sums, at each position l,
+     * x[n, l + j - pad] · dy[n, l] over the batch n): the node of that inner sum, else -1.
+     * Unblocked, each trip reads the N rows of the inner axis side by side, one line of each;
+     * where they lie a multiple of 4 KiB apart (a batch stride of 256 KiB at L = 4096) those
+     * N lines, and the lines the prefetchers fetch ahead of each, all fall in one set of the
+     * 8-way L1 and L2 and evict one another (dW ran 2-3x slower at L = 4096 than at 4100).
+     * So the trips between the peeled ends run in blocks of LC_BLOCKED_SUM_TRIPS: per block,
+     * each trip's inner sums (one per accumulator) start from +0 in a stack buffer; the inner
+     * terms are added in their order, n = 0, 1, ..., walking the block's trips for each
+     * (LC_BLOCKED_SUM_GROUP of them per pass), so the loads walk one row (of x, of dy) at a
+     * time; then the block's trips are folded into the accumulators in trip order. Every
+     * inner sum and every lane adds the same terms in the same order as unblocked: the same
+     * bits. */
+    int blocked_sum;
 } lc_reduction_schedule;
 
 /* How an LP norm evaluated inline (lp_norm.h) runs. The scaled form m·(Σ(|e|/m)^p)^(1/p),

@@ -167,10 +167,10 @@ static void inline_folds(const lc_fused *f, int i, int *seen, int stamp, int *fo
  * reads inline runs that many times per element. Where that inner gather searches windows
  * (max_mask: a max pool's backward, MaxPool2d(3, 2, 1)'s gradient of its row maxima, ~8
  * loads and two first-max searches per element), it is materialized: written once and read
- * by the outer gather as one load, where inline the outer kernel took ~22 loads per element
- * and ran 1.4-1.6 times slower (bench/README.md). A gather of plain values (AvgPool2d's
- * gradient, a load or two per window) stays inline: recomputing it is cheaper than its
- * round trip through memory. */
+ * by the outer gather as one load. Inline, the outer kernel took ~22 loads per element and
+ * forward+backward ran about 1.4 times slower (bench/README.md). A gather of plain values
+ * (AvgPool2d's gradient, a load or two per window) stays inline, where its recomputation
+ * costs less than a round trip through memory would (not measured). */
 static lc_status materialize_searching_gathers(lc_fused *f) {
     const lc_graph *g = f->graph;
     int n = lc_graph_node_count(g);

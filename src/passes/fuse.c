@@ -134,6 +134,76 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
         materialize_reductions(f, n->inputs[i], unfold, unfold_idx, under_fold);
 }
 
+/* Whether node i's inline expression (through nodes not materialized, stopping at folds)
+ * holds a max_mask: a search of a window per element. `seen` stamps the nodes walked. */
+static bool searches_windows(const lc_fused *f, int i, int *seen, int stamp) {
+    const lc_node *n = lc_graph_node(f->graph, i);
+    if (n->op == LC_OP_MAX_MASK) return true;
+    for (int a = 0; a < lc_op_get_info(n->op)->arity; a++) {
+        int in = n->inputs[a];
+        if (f->node_slot[in] >= 0 || seen[in] == stamp) continue;
+        seen[in] = stamp;
+        if (lc_graph_node(f->graph, in)->op != LC_OP_FOLD && searches_windows(f, in, seen, stamp)) return true;
+    }
+    return false;
+}
+
+/* The folds that node i's inline expression reads (through nodes not materialized), appended
+ * to found[]. */
+static void inline_folds(const lc_fused *f, int i, int *seen, int stamp, int *found, int *n_found) {
+    const lc_node *n = lc_graph_node(f->graph, i);
+    for (int a = 0; a < lc_op_get_info(n->op)->arity; a++) {
+        int in = n->inputs[a];
+        if (f->node_slot[in] >= 0 || seen[in] == stamp) continue;
+        seen[in] = stamp;
+        if (lc_graph_node(f->graph, in)->op == LC_OP_FOLD)
+            found[(*n_found)++] = in;
+        else
+            inline_folds(f, in, seen, stamp, found, n_found);
+    }
+}
+
+/* A fold whose windows overlap gathers its input once per covering window, so a gather it
+ * reads inline runs that many times per element. Where that inner gather searches windows
+ * (max_mask: a max pool's backward, MaxPool2d(3, 2, 1)'s gradient of its row maxima, ~8
+ * loads and two first-max searches per element), it is materialized: written once and read
+ * by the outer gather as one load. Inline, the outer kernel took ~22 loads per element and
+ * forward+backward ran about 1.4 times slower (bench/README.md). A gather of plain values
+ * (AvgPool2d's gradient, a load or two per window) stays inline, where its recomputation
+ * costs less than a round trip through memory would (not measured). */
+static lc_status materialize_searching_gathers(lc_fused *f) {
+    const lc_graph *g = f->graph;
+    int n = lc_graph_node_count(g);
+    size_t nn = (size_t)(n ? n : 1);
+    int *seen = calloc(nn, sizeof(int));
+    int *found = malloc(sizeof(int) * nn);
+    if (!seen || !found) {
+        free(seen);
+        free(found);
+        return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    }
+    int stamp = 0;
+    for (int o = 0; o < n; o++) {
+        const lc_node *outer = lc_graph_node(g, o);
+        if (outer->op != LC_OP_FOLD) continue;
+        lc_window w = lc_window_of(outer);
+        if (!lc_window_overlaps(&w)) continue;
+        int n_found = 0;
+        inline_folds(f, o, seen, ++stamp, found, &n_found);
+        for (int k = 0; k < n_found; k++) {
+            int src = found[k];
+            if (f->node_slot[src] >= 0 || !searches_windows(f, src, seen, ++stamp)) continue;
+            f->node_slot[src] = f->n_slots++;
+            f->why[src] = dup_printf("a gather that searches windows (max_mask), read by fold %%%d whose windows "
+                                     "overlap: inlining would recompute it up to %" PRId64 " times",
+                                     o, lc_fold_gather_terms(&w));
+        }
+    }
+    free(seen);
+    free(found);
+    return LC_OK;
+}
+
 /* The largest reduction (sum or mean) reached from `node` through inline elementwise ops and
  * sums or means, or -1 (a walk bounded by LC_INLINE_DEPTH_MAX, as codegen's). */
 static int largest_inner_sum(const lc_fused *f, int node, int depth, int *best) {
@@ -1178,6 +1248,11 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
         if (u->op != LC_OP_UNFOLD) continue;
         lc_window w = lc_window_of(u);
         if (lc_window_overlaps(&w)) materialize_reductions(f, u->inputs[0], u, i, under_fold[i]);
+    }
+    st = materialize_searching_gathers(f);
+    if (st != LC_OK) {
+        free(under_fold);
+        goto done;
     }
     free(under_fold);
     for (int i = 0; i < n; i++) { /* a fold that an unfold reads (is_gather_feeding_contraction) */

@@ -1,10 +1,18 @@
 /* Codegen: a fused program (passes/kernel.h) into native code through LLVM (docs/pipeline.md).
  *
- * Each kernel k becomes `void lc_kernel_k(void *const *slots, int64 begin, int64 end)`: it
+ * Each kernel k becomes `int32 lc_kernel_k(void *const *slots, int64 begin, int64 end)`: it
  * computes elements [begin, end) of its root in row-major order, reading and writing the
  * buffers in `slots` (indexed by slot number). Its loads and stores carry one alias scope per
  * buffer, so LLVM knows the buffers never overlap. Results do not depend on how the outer range is
- * split: no reduction crosses an element. */
+ * split: no reduction crosses an element.
+ *
+ * A kernel whose schedule has a fix-up (lc_schedule.fixup: flagged LP norms, rescued window
+ * sums) takes only the plain form in every loop and returns nonzero when it flagged some
+ * window of [begin, end) (every other kernel returns 0). Its careful form is a second
+ * function, `lc_kernel_k_fixup`, with the same signature, compiled only when a run first
+ * needs it (lc_codegen_fixup): run over the same [begin, end), it writes every element again,
+ * the flagged windows redone (scaled or compensated) and the others with the plain form's
+ * bits, so the range ends as if the fix-up had run inside the kernel. */
 #ifndef LUCID_CODEGEN_CODEGEN_H
 #define LUCID_CODEGEN_CODEGEN_H
 
@@ -14,7 +22,7 @@
 
 #include "passes/kernel.h"
 
-typedef void (*lc_kernel_entry)(void *const *slots, int64_t begin, int64_t end);
+typedef int32_t (*lc_kernel_entry)(void *const *slots, int64_t begin, int64_t end);
 
 /* What a compile may hand back besides code, for `lucidc dump`. Each text is malloc'd (or
  * NULL when not asked for) and freed by lc_codegen_texts_free. */
@@ -53,6 +61,15 @@ typedef struct lc_jit lc_jit;
 lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codegen_texts *texts,
                      lc_jit **jit, lc_kernel_entry *entries);
 void lc_jit_free(lc_jit *jit);
+
+/* Compile kernel k's fix-up form (`lc_kernel_k_fixup`, see above) for the program whose code
+ * `jit` holds (made by lc_codegen from the same `f` at the same opt level) and link it into
+ * that program's code: *entry is valid until lc_jit_free. The pass list is the program's (SLP
+ * where the program or this function builds vectors lane by lane). Safe from any thread; the
+ * caller compiles each kernel's fix-up once. */
+lc_status lc_codegen_fixup(const lc_fused *f, int k, int opt_level, lc_jit *jit, lc_kernel_entry *entry);
+/* How many fix-up forms the process has compiled (for tests). */
+int lc_codegen_fixup_count(void);
 
 /* How many JITDylibs the process has made (jit_session.c: a freed program's dylib is reused,
  * so this stays at the most programs alive at once; for tests). */

@@ -36,5 +36,9 @@ lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mo
  * in a context of its own, so that kernels can be compiled on several threads at once. */
 lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
                           LLVMModuleRef mod, bool fma);
+/* Kernel k's fix-up form `lc_kernel_<k>_fixup` (a kernel whose schedule has a fix-up,
+ * lc_schedule.fixup; codegen.h says when it runs) into `mod`. */
+lc_status lc_emit_fixup_kernel(const lc_fused *f, int k, LLVMContextRef ctx, LLVMModuleRef mod,
+                               bool fma);
 
 #endif

@@ -91,6 +91,11 @@ typedef struct emitter {
      * compensated one. Otherwise they take the plain form and OR a window's "not accurate"
      * into *flag_ptr (an i32 slot, promoted to a reduction of the loop), where it is set. */
     bool careful;
+    /* Which function of a fixup kernel is being emitted: the common one (false), whose every
+     * loop takes the plain form and flags, and which returns the flag, or the fix-up
+     * (lc_kernel_<k>_fixup, compiled the first time a run flags a window): the vectorized
+     * loop plain and flagging, the scalar loop careful, redoing what was flagged. */
+    bool fixup_form;
     LLVMValueRef flag_ptr;
     LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     /* LUCID_CHECK_BOUNDS=1 (lc_codegen_check_bounds): an i1 slot in the kernel's entry that

@@ -442,9 +442,12 @@ static void carry_loads(emitter *e, const counted_loop *l, LLVMBasicBlockRef bod
  * was flagged. */
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                             const ix *row_idx, bool checked, bool window, bool scalar) {
-    bool flagged = e->k->sched.fixup && !scalar;
+    /* the common form flags in every loop (its flag is cleared once, at the kernel's entry,
+     * and returned); the fix-up form flags in the vectorized loop only, per row */
+    bool redo = e->k->sched.fixup && e->fixup_form;
+    bool flagged = e->k->sched.fixup && (!scalar || !e->fixup_form);
     set_index_range(e, window);
-    if (flagged) LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
+    if (redo && !scalar) LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
     bool carry = e->k->sched.carry_loads && !scalar && !checked && !window;
     LLVMBasicBlockRef after = NULL;
     carry_log *log = NULL;
@@ -461,7 +464,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
     LLVMBasicBlockRef body = LLVMGetInsertBlock(e->b);
     e->checked = checked;
-    e->careful = e->k->sched.fixup && scalar;
+    e->careful = redo && scalar;
     e->flag_ptr = flagged ? e->flag_slot : NULL;
     e->carry = log;
     emit_inner_body(e, i, row_base, row_idx, window);
@@ -503,7 +506,7 @@ static void add_edge(scalar_ranges *s, LLVMValueRef from, LLVMValueRef to) {
 }
 
 static void add_redo(emitter *e, scalar_ranges *s, LLVMValueRef from, LLVMValueRef to) {
-    if (!e->k->sched.fixup) return;
+    if (!e->k->sched.fixup || !e->fixup_form) return; /* the common form only flags */
     int n = s->n_edges + s->n_redo;
     LC_ASSERT(n < MAX_SCALAR_RANGES);
     s->from[n] = from;
@@ -648,9 +651,9 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     idx[rank - 1] = ii;
     e->checked = true;
     set_index_range(e, window);
-    /* the fix-up's form reads the same elements, but is discovered too, so no check it makes
-     * can be missed */
-    for (int careful = 0; careful <= (e->k->sched.fixup ? 1 : 0); careful++) {
+    /* the fix-up's form reads the same elements, but is discovered too where it is emitted
+     * (the fix-up function), so no check it makes can be missed */
+    for (int careful = 0; careful <= (e->k->sched.fixup && e->fixup_form ? 1 : 0); careful++) {
         e->careful = careful;
         if (window) {
             emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
@@ -788,9 +791,10 @@ static void add_kernel(emitter *e, int kid) {
     const lc_kernel *k = e->k;
     const lc_node *root = lc_graph_node(e->f->graph, k->root);
     LLVMTypeRef params[3] = {e->ptr, e->i64, e->i64};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(e->ctx), params, 3, 0);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMTypeRef fty = LLVMFunctionType(i32, params, 3, 0);
     char name[48];
-    snprintf(name, sizeof name, "lc_kernel_%d", kid);
+    snprintf(name, sizeof name, e->fixup_form ? "lc_kernel_%d_fixup" : "lc_kernel_%d", kid);
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
@@ -813,7 +817,9 @@ static void add_kernel(emitter *e, int kid) {
     }
     make_alias_scopes(e, kid, slots, nslots);
     if (k->sched.tile_rows > 1) make_row_pointers(e);
-    e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, LLVMInt32TypeInContext(e->ctx), "lp.flag") : NULL;
+    e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, i32, "lp.flag") : NULL;
+    /* the common form's flag: whether any window of [begin, end) was flagged */
+    if (k->sched.fixup && !e->fixup_form) LLVMBuildStore(e->b, LLVMConstInt(i32, 0, 0), e->flag_slot);
     e->bounds_slot = NULL;
     if (lc_codegen_check_bounds()) {
         e->bounds_slot = LLVMBuildAlloca(e->b, e->i1, "bounds.failed");
@@ -928,17 +934,33 @@ static void add_kernel(emitter *e, int kid) {
         LLVMPositionBuilderAtEnd(e->b, ret);
         e->bounds_slot = NULL;
     }
-    LLVMBuildRetVoid(e->b);
+    if (k->sched.fixup && !e->fixup_form) LLVMBuildRet(e->b, LLVMBuildLoad2(e->b, i32, e->flag_slot, "flagged"));
+    else LLVMBuildRet(e->b, LLVMConstInt(i32, 0, 0));
 }
 
+static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
+                              LLVMModuleRef mod, bool fma, bool fixup_form);
+
 lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma) {
-    return lc_emit_kernels(f, 0, f->n_kernels, ctx, mod, fma);
+    return emit_kernels(f, 0, f->n_kernels, ctx, mod, fma, false);
 }
 
 lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
                           LLVMModuleRef mod, bool fma) {
+    return emit_kernels(f, first, last, ctx, mod, fma, false);
+}
+
+lc_status lc_emit_fixup_kernel(const lc_fused *f, int k, LLVMContextRef ctx, LLVMModuleRef mod,
+                               bool fma) {
+    LC_ASSERT(k >= 0 && k < f->n_kernels && f->kernels[k].sched.fixup);
+    return emit_kernels(f, k, k + 1, ctx, mod, fma, true);
+}
+
+static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
+                              LLVMModuleRef mod, bool fma, bool fixup_form) {
     emitter e = {0};
     e.fma = fma;
+    e.fixup_form = fixup_form;
     e.tile_row = -1;
     e.col_member = -1;
     e.pin_node = -1;

@@ -178,6 +178,7 @@ typedef struct compile_job {
     bool want_texts;
     const char *triple, *cpu, *features; /* the process's target (target.c) */
     bool keyed;               /* the disk cache is on */
+    bool fixup;               /* the one part is a kernel's fix-up form (lc_codegen_fixup) */
     const char *pipeline;     /* decided between the two phases */
     part *parts;
     int n_parts;
@@ -201,8 +202,9 @@ static lc_status part_emit(compile_job *job, part *pt) {
     LLVMDisposeTargetData(td);
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
-    LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod,
-                           strstr(job->features, "+fma") != NULL));
+    bool fma = strstr(job->features, "+fma") != NULL;
+    if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, fma));
+    else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, fma));
     char *msg = NULL;
     if (LLVMVerifyModule(pt->mod, LLVMReturnStatusAction, &msg)) {
         lc_status st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");
@@ -396,6 +398,13 @@ static lc_status gather_texts(const part *parts, int n, const lc_codegen_options
     return LC_OK;
 }
 
+/* Whether some part builds vectors lane by lane (the program's SLP decision). */
+static bool lanes_of(const part *parts, int n) {
+    for (int i = 0; i < n; i++)
+        if (parts[i].lanes) return true;
+    return false;
+}
+
 /* Each kernel is a module of its own (a program of no kernel: one empty module), compiled on
  * up to compile_threads() threads; the objects are linked together. A module's code does not
  * depend on the other modules (the pass list runs function by function, and the back end
@@ -422,12 +431,9 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
         }
         atomic_init(&job.next, 0);
         run_phase(&job, phase_emit, atomic_load(&g_warm_emit));
-        bool lanes = false, emitted = true;
-        for (int i = 0; i < n_parts; i++) {
-            lanes = lanes || parts[i].lanes;
-            emitted = emitted && parts[i].st == LC_OK;
-        }
-        int pipeline = pass_pipeline(lanes, o.opt_level);
+        bool emitted = true;
+        for (int i = 0; i < n_parts; i++) emitted = emitted && parts[i].st == LC_OK;
+        int pipeline = pass_pipeline(lanes_of(parts, n_parts), o.opt_level);
         job.pipeline = g_pipelines[pipeline];
         if (emitted) atomic_store(&g_warm_emit, true);
         if (emitted && o.last_step != LC_CODEGEN_EMIT) {
@@ -448,6 +454,7 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
         }
         double t = lc_now_ms();
         st = lc_jit_link(objs, lens, n_parts, f->n_kernels, jit, entries);
+        if (st == LC_OK) lc_jit_set_slp(*jit, lanes_of(parts, n_parts));
         if (texts) texts->ms_link = lc_now_ms() - t;
     }
     for (int i = 0; parts && i < n_parts; i++) {
@@ -457,5 +464,38 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
     free(parts);
     free(objs);
     free(lens);
+    return st;
+}
+
+static atomic_int g_fixups_compiled;
+int lc_codegen_fixup_count(void) { return atomic_load(&g_fixups_compiled); }
+
+/* One kernel's fix-up form, a module of its own through the same steps as a program's
+ * kernels (emit, the program's pass list, object, the disk cache), on the calling thread. */
+lc_status lc_codegen_fixup(const lc_fused *f, int k, int opt_level, lc_jit *jit, lc_kernel_entry *entry) {
+    LC_TRY(lc_codegen_headroom()); /* LLVM ends the process when it runs out of memory */
+    lc_codegen_options o = {.opt_level = opt_level, .last_step = LC_CODEGEN_LINK};
+    part pt = {.first = k, .last = k + 1};
+    compile_job job = {.f = f, .o = &o, .parts = &pt, .n_parts = 1, .fixup = true};
+    lc_status st = lc_codegen_target(&job.triple, &job.cpu, &job.features);
+    if (st == LC_OK) {
+        job.keyed = lc_objcache_enabled();
+        atomic_init(&job.next, 0);
+        run_phase(&job, phase_emit, false);
+        if (pt.st == LC_OK) {
+            int pipeline = pass_pipeline(pt.lanes || lc_jit_slp(jit), opt_level);
+            job.pipeline = g_pipelines[pipeline];
+            run_phase(&job, phase_finish, false);
+        }
+        part_release(opt_level, &pt);
+        if (pt.st != LC_OK) st = lc_fail(pt.st, "%s", pt.error);
+    }
+    if (st == LC_OK) {
+        char name[48];
+        snprintf(name, sizeof name, "lc_kernel_%d_fixup", k);
+        st = lc_jit_link_more(jit, pt.obj, pt.obj_len, name, entry);
+        if (st == LC_OK) atomic_fetch_add(&g_fixups_compiled, 1);
+    }
+    free(pt.obj);
     return st;
 }

@@ -41,6 +41,7 @@
 struct lc_jit {
     LLVMOrcJITDylibRef dylib;
     LLVMOrcResourceTrackerRef tracker; /* this program's code in `dylib` */
+    bool slp;                          /* the program's pass list has SLP */
 };
 
 /* Idle target machines kept per level; more than this (compiles from many threads at once)
@@ -269,6 +270,33 @@ lc_status lc_jit_link(const char *const *objs, const size_t *lens, int n_objs, i
     *out = j;
     return LC_OK;
 }
+
+lc_status lc_jit_link_more(lc_jit *jit, const char *obj, size_t len, const char *name,
+                           lc_kernel_entry *entry) {
+    pthread_mutex_lock(&g_lock);
+    lc_status st = LC_OK;
+    g_session_error[0] = '\0';
+    if (g_closed) {
+        pthread_mutex_unlock(&g_lock);
+        return lc_fail(LC_ERR_JIT, "codegen: the JIT is closed (the process is exiting)");
+    }
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, "lucid-fixup");
+    LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(g_jit, jit->tracker, buf); /* takes buf */
+    if (err) st = llvm_fail(err, "cannot add the object");
+    LLVMOrcExecutorAddress addr = 0;
+    if (st == LC_OK && (err = lookup(jit->dylib, name, &addr))) {
+        char what[600];
+        snprintf(what, sizeof what, "cannot link %s%s%s", name, g_session_error[0] ? ": " : "",
+                 g_session_error);
+        st = llvm_fail(err, what);
+    }
+    pthread_mutex_unlock(&g_lock);
+    if (st == LC_OK) *entry = (lc_kernel_entry)(uintptr_t)addr;
+    return st;
+}
+
+void lc_jit_set_slp(lc_jit *jit, bool slp) { jit->slp = slp; }
+bool lc_jit_slp(const lc_jit *jit) { return jit->slp; }
 
 void lc_jit_free(lc_jit *jit) {
     if (!jit) return;

@@ -3,6 +3,7 @@
 #ifndef LUCID_CODEGEN_JIT_SESSION_H
 #define LUCID_CODEGEN_JIT_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <llvm-c/TargetMachine.h>
@@ -19,5 +20,15 @@ void lc_jit_machine_give_back(int opt_level, LLVMTargetMachineRef tm);
  * thread. */
 lc_status lc_jit_link(const char *const *objs, const size_t *lens, int n_objs, int n_kernels,
                       lc_jit **out, lc_kernel_entry *entries);
+
+/* Link one more object into a linked program's code (its fix-up form of a kernel) and look up
+ * `name` in it. Safe from any thread. */
+lc_status lc_jit_link_more(lc_jit *jit, const char *obj, size_t len, const char *name,
+                           lc_kernel_entry *entry);
+
+/* Whether the program's pass list has SLP (jit.c, pass_pipeline): its fix-up forms, compiled
+ * later, go through the same list. */
+void lc_jit_set_slp(lc_jit *jit, bool slp);
+bool lc_jit_slp(const lc_jit *jit);
 
 #endif

@@ -1485,6 +1485,10 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "
                                 "the dilation, windows overlapping) is kept from the vectorized loop's previous "
                                 "trip, not loaded again\n");
+        if (kr->sched.fixup)
+            lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
+                                "fix-up that redoes the flagged windows is a function of its own, compiled the "
+                                "first time a run flags one\n");
         if (kr->co_root >= 0) {
             const lc_node *co = lc_graph_node(f->graph, kr->co_root);
             lc_strbuf_printf(&sb, "  also writes %s %s%s into ",

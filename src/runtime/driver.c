@@ -144,10 +144,39 @@ static lc_status run_codegen(walk *w) {
                      : w->last >= LC_STAGE_LLVM_OPT ? LC_CODEGEN_OPTIMIZE
                                                   : LC_CODEGEN_EMIT,
     };
+    c->opt_level = w->o->opt_level;
+    c->fixups = calloc((size_t)c->fused->n_kernels + 1, sizeof *c->fixups);
+    if (!c->fixups) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
+    for (int k = 0; k <= c->fused->n_kernels; k++) atomic_init(&c->fixups[k], 0);
     LC_TRY(lc_codegen(c->fused, &co, &w->texts, &c->jit, c->entries));
     int n = c->fused->n_kernels;
     snprintf(w->summary, sizeof w->summary, "%d kernel function%s", n, plural(n));
     return report(w, LC_STAGE_LLVM, w->texts.llvm, false, w->texts.ms_emit);
+}
+
+/* The one step of a compile that may come after its walk: a kernel's fix-up form, the first
+ * time a run flags one of its windows (codegen.h). It compiles through the codegen of the
+ * walk's llvm stage, with the walk's opt level and pass list, so it is the code the walk
+ * would have made for it. */
+lc_status lc_drive_fixup(lc_code *c, int k, lc_kernel_entry *out) {
+    uintptr_t fn = atomic_load_explicit(&c->fixups[k], memory_order_acquire);
+    if (!fn) {
+        pthread_mutex_lock(&c->fixup_lock);
+        fn = atomic_load_explicit(&c->fixups[k], memory_order_relaxed);
+        lc_status st = LC_OK;
+        if (!fn) {
+            lc_kernel_entry entry = NULL;
+            st = lc_codegen_fixup(c->fused, k, c->opt_level, c->jit, &entry);
+            if (st == LC_OK) {
+                fn = (uintptr_t)entry;
+                atomic_store_explicit(&c->fixups[k], fn, memory_order_release);
+            }
+        }
+        pthread_mutex_unlock(&c->fixup_lock);
+        if (st != LC_OK) return lc_fail_prefix(st, "program: compiling kernel %d's fix-up form", k);
+    }
+    *out = (lc_kernel_entry)fn;
+    return LC_OK;
 }
 
 static lc_status report_llvm_opt(walk *w) {

@@ -43,6 +43,7 @@ lc_code *lc_code_new(void) {
     if (!c) return NULL;
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->spare_lock, NULL);
+    pthread_mutex_init(&c->fixup_lock, NULL);
     return c;
 }
 
@@ -52,9 +53,11 @@ void lc_code_release(lc_code *c) {
     if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     for (int i = 0; i < c->n_spare; i++) lc_buffer_free(c->spare[i]);
     pthread_mutex_destroy(&c->spare_lock);
+    pthread_mutex_destroy(&c->fixup_lock);
     lc_jit_free(c->jit);
     lc_fused_free(c->fused);
     free(c->entries);
+    free((void *)c->fixups);
     free(c);
 }
 
@@ -185,14 +188,63 @@ static lc_status check_tensor(const char *what, int i, const lc_tensor *t, const
     return LC_OK;
 }
 
+/* The parts of a kernel's outer range whose common form flagged a window (codegen.h): each
+ * part is redone by the kernel's fix-up form after the kernel, before the next one. More
+ * parts than MAX_FLAGGED_PARTS redo the whole range. */
+#define MAX_FLAGGED_PARTS 64
+
 typedef struct run_part_ctx {
     lc_kernel_entry fn;
     void *const *slots;
+    int64_t base;             /* the part's range is offset by this */
+    atomic_int n_flagged;
+    int64_t flagged_begin[MAX_FLAGGED_PARTS], flagged_end[MAX_FLAGGED_PARTS];
 } run_part_ctx;
 
 static void run_part(void *ctx, int64_t begin, int64_t end) {
-    const run_part_ctx *r = ctx;
-    r->fn(r->slots, begin, end);
+    run_part_ctx *r = ctx;
+    if (!r->fn(r->slots, r->base + begin, r->base + end)) return;
+    int i = atomic_fetch_add(&r->n_flagged, 1); /* the pool's join publishes the ranges */
+    if (i < MAX_FLAGGED_PARTS) {
+        r->flagged_begin[i] = r->base + begin;
+        r->flagged_end[i] = r->base + end;
+    }
+}
+
+/* Kernel k over its outer range, split as the run allows, then its fix-up form over the parts
+ * that flagged a window (compiled on the first such run). Each element ends as the fix-up
+ * form computes it, wherever the range was split, so the results do not depend on the
+ * thread count. */
+static lc_status run_kernel(const lc_program *p, int k, void *const *slots) {
+    const lc_fused *f = p->code->fused;
+    const lc_kernel *kr = &f->kernels[k];
+    int threads = p->threads;
+    bool serial = threads == 1 || lc_sat_mul(kr->outer, kr->cost) < SERIAL_WORK; /* cost saturates near 2^63 */
+    int max_threads = threads > 0 ? threads : 1 << 20;
+    run_part_ctx rc = {.fn = p->code->entries[k], .slots = slots};
+    atomic_init(&rc.n_flagged, 0);
+    if (serial) run_part(&rc, 0, kr->outer);
+    else lc_pool_parallel_for(kr->outer, kr->align, max_threads, run_part, &rc);
+    int n = atomic_load(&rc.n_flagged);
+    if (n == 0) return LC_OK;
+    LC_ASSERT(kr->sched.fixup); /* only such kernels flag */
+    lc_kernel_entry fix;
+    LC_TRY(lc_drive_fixup(p->code, k, &fix));
+    if (n > MAX_FLAGGED_PARTS) { /* the ranges were not all kept: redo the whole range */
+        n = 1;
+        rc.flagged_begin[0] = 0;
+        rc.flagged_end[0] = kr->outer;
+    }
+    for (int i = 0; i < n; i++) {
+        run_part_ctx redo = {.fn = fix, .slots = slots, .base = rc.flagged_begin[i]};
+        atomic_init(&redo.n_flagged, 0);
+        int64_t len = rc.flagged_end[i] - rc.flagged_begin[i];
+        /* a part starts at a multiple of kr->align, so its own parts split where the kernel's may */
+        if (serial) run_part(&redo, 0, len);
+        else lc_pool_parallel_for(len, kr->align, max_threads, run_part, &redo);
+        LC_ASSERT(atomic_load(&redo.n_flagged) == 0); /* the fix-up form flags nothing */
+    }
+    return LC_OK;
 }
 
 /* ---- in-out buffers ---- */
@@ -240,7 +292,8 @@ static bool in_place_is_safe(const lc_fused *f, int in, int out) {
         for (int a = 0; a < f->kernels[k].n_args; a++)
             if (f->kernels[k].args[a] == in_slot) return false;
     const lc_kernel *kr = &f->kernels[writer];
-    if (kr->co_root >= 0) return false;
+    /* a fix-up form reads its range again after the common form wrote it */
+    if (kr->co_root >= 0 || kr->sched.fixup) return false;
     int n = lc_graph_node_count(f->graph);
     unsigned char local[512];
     unsigned char *memo = n <= (int)sizeof local ? memset(local, 0, (size_t)n) : calloc((size_t)n, 1);
@@ -353,19 +406,11 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
     for (int s = 0; s < f->n_scratch; s++)
         slots[f->scratch[s].slot] = scratch ? scratch + f->scratch[s].offset : NULL;
 
-    int threads = p->threads;
-    for (int k = 0; k < f->n_kernels; k++) {
-        const lc_kernel *kr = &f->kernels[k];
-        if (kr->outer == 0) continue;
-        if (threads == 1 || lc_sat_mul(kr->outer, kr->cost) < SERIAL_WORK) { /* cost saturates near 2^63 */
-            p->code->entries[k](slots, 0, kr->outer);
-        } else {
-            run_part_ctx rc = {p->code->entries[k], slots};
-            lc_pool_parallel_for(kr->outer, kr->align, threads > 0 ? threads : 1 << 20, run_part, &rc);
-        }
-    }
+    lc_status st = LC_OK;
+    for (int k = 0; k < f->n_kernels && st == LC_OK; k++)
+        if (f->kernels[k].outer > 0) st = run_kernel(p, k, slots);
     /* every kernel has run: the inputs' old values are no longer needed */
-    for (int k = 0; k < n_pairs; k++)
+    for (int k = 0; k < n_pairs && st == LC_OK; k++)
         if (pairs[k].aside)
             memcpy(outputs[pairs[k].output]->data, pairs[k].aside, lc_tensor_nbytes(outputs[pairs[k].output]));
     free_in_outs(pairs, n_pairs, local_pairs);
@@ -379,7 +424,7 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
         lc_buffer_free(scratch);
     }
     if (slots != local) free(slots);
-    return LC_OK;
+    return st;
 }
 
 lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inputs, int n_inputs,

@@ -19,6 +19,11 @@ typedef struct lc_code {
     lc_fused *fused;           /* kernels, slots and the plan */
     lc_jit *jit;               /* owns the machine code */
     lc_kernel_entry *entries;  /* per kernel */
+    int opt_level;             /* the compile's, for the fix-up forms compiled later */
+    /* Per kernel, its fix-up form (codegen.h) once a run has needed it, else 0: compiled by
+     * lc_drive_fixup under fixup_lock, once, and read without the lock afterwards. */
+    _Atomic(uintptr_t) *fixups;
+    pthread_mutex_t fixup_lock;
     /* Scratch blocks of finished runs, kept for the next ones: a run takes one (or allocates
      * one) and gives it back, so concurrent runs never share a block, and a hot loop does not
      * pay for fresh pages on every run. */
@@ -49,6 +54,12 @@ lc_code *lc_cache_lookup(const unsigned char *key, size_t len);
 /* Remember `code` under `key` (takes its own reference; evicts the least recently used entry
  * when full). */
 void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code);
+
+/* Kernel k's fix-up form (codegen.h), compiled and linked into `c`'s code the first time any
+ * run asks for it and kept there for every later run of every program sharing `c`; callers
+ * that ask at once wait for the one compile. A compile that fails returns its error (and the
+ * next run that needs the form tries again). */
+lc_status lc_drive_fixup(lc_code *c, int k, lc_kernel_entry *out);
 
 /* The driver's walk (lc_drive without the program wrapper). With `code` not NULL the walk
  * goes at least through asm and links: *code holds the fused program and its entries. */

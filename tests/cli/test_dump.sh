@@ -23,7 +23,7 @@ grep '^;; stage' "$TMP/out" >"$TMP/stages"
 printf ';; stage %s\n' built simplify cse dce fuse plan llvm llvm-opt asm remarks time >"$TMP/want"
 same_file "$TMP/stages" "$TMP/want"
 expect_out_match '^kernel 0: '
-expect_out_match '^define void @lc_kernel_0'
+expect_out_match '^define i32 @lc_kernel_0'
 expect_out_match 'vectoriz'
 expect_out_match '^codegen +[0-9.]+ ms'
 # With --backward, autodiff comes right after built; a list prints in pipeline order.
@@ -42,7 +42,7 @@ printf '%s\n' 00-built.ir 01-autodiff.ir 02-simplify.ir 03-cse.ir 04-dce.ir 05-f
 same_file "$TMP/files" "$TMP/want"
 for f in "$TMP"/d/*; do [ -s "$f" ] || fail "$f is empty"; done
 grep -q 'vectorized loop' "$TMP/d/10-remarks.txt" || fail "no vectorized loop in the remarks"
-grep -q '^define void @lc_kernel_0' "$TMP/d/07-llvm.ll" || fail "llvm stage lacks the kernel"
+grep -q '^define i32 @lc_kernel_0' "$TMP/d/07-llvm.ll" || fail "llvm stage lacks the kernel"
 expect_ok dump --module "$L" --shape 1,2,64 --stage plan,built --format dot -o "$TMP/dot"
 (cd "$TMP/dot" && ls) >"$TMP/files"
 printf '%s\n' 00-built.dot 05-plan.txt >"$TMP/want"

@@ -91,6 +91,7 @@ typedef struct emitter {
      * compensated one. Otherwise they take the plain form and OR a window's "not accurate"
      * into *flag_ptr (an i32 slot, promoted to a reduction of the loop), where it is set. */
     bool careful;
+    int interleave; /* the vectorized loop being emitted: lc_schedule.interleave, else 0 */
     LLVMValueRef flag_ptr;
     LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     bool fma;                 /* the target has fused multiply-add */

@@ -534,7 +534,8 @@ static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *i
 }
 
 /* div_safe(a, b) at its broadcast indices (the generic DIV), and a and b themselves. */
-static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *a_out, LLVMValueRef *b_out) {
+static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *a_out, LLVMValueRef *b_out,
+                             bool reciprocal) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, node);
     lc_dtype dt = n->dtype;
@@ -551,7 +552,10 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
     if (a_out) *a_out = a;
     if (b_out) *b_out = b;
-    LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
+    /* a · (1/b): the LP backward's quotient where fuse chose it (lc_lp_ratio_schedule); the
+     * one 1/b of a window is shared by its elements */
+    LLVMValueRef q = reciprocal ? LLVMBuildFMul(e->b, a, LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, ""), "")
+                                : LLVMBuildFDiv(e->b, a, b, "");
     if (!n->attr[LC_DIV_SAFE]) return q;
     LLVMValueRef z = LLVMBuildAnd(
         e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
@@ -620,7 +624,7 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     lc_dtype dt = n->dtype;
     bool zero_pole = ratio->node != ratio->ratio && n->attr[LC_POW_ZERO_POLE] != 0;
     LLVMValueRef a, y_value;
-    LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value);
+    LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal);
     LLVMValueRef plain = ratio->node == ratio->ratio ? q : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1)
@@ -1005,7 +1009,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     case LC_OP_DIV: {
         const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(e->k, node);
         if (ratio) return emit_lp_ratio(e, ratio, idx);
-        return emit_div(e, node, idx, NULL, NULL);
+        return emit_div(e, node, idx, NULL, NULL, false);
     }
     case LC_OP_MUL:
     case LC_OP_ADD: {

@@ -96,6 +96,7 @@ typedef struct emitter {
      * (lc_kernel_<k>_fixup, compiled the first time a run flags a window): the vectorized
      * loop plain and flagging, the scalar loop careful, redoing what was flagged. */
     bool fixup_form;
+    int interleave; /* the vectorized loop being emitted: lc_schedule.interleave, else 0 */
     LLVMValueRef flag_ptr;
     LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     /* LUCID_CHECK_BOUNDS=1 (lc_codegen_check_bounds): an i1 slot in the kernel's entry that

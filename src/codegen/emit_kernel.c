@@ -80,13 +80,19 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
         LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
     LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
     LLVMMetadataRef runtime[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.runtime.disable", 32)};
-    LLVMMetadataRef ops[3] = {self, NULL, NULL};
+    LLVMMetadataRef ops[4] = {self, NULL, NULL, NULL};
     unsigned n = 1;
     if (scalar) {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, width, 2);
         ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
     } else {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
+        if (e->interleave > 1) {
+            LLVMMetadataRef count[2] = {
+                LLVMMDStringInContext2(e->ctx, "llvm.loop.interleave.count", 26),
+                LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), (unsigned long long)e->interleave, 0))};
+            ops[n++] = LLVMMDNodeInContext2(e->ctx, count, 2);
+        }
     }
     LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, n);
     LLVMMetadataReplaceAllUsesWith(self, loop);
@@ -465,6 +471,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     LLVMBasicBlockRef body = LLVMGetInsertBlock(e->b);
     e->checked = checked;
     e->careful = redo && scalar;
+    e->interleave = window && !scalar && !checked ? e->k->sched.interleave : 0;
     e->flag_ptr = flagged ? e->flag_slot : NULL;
     e->carry = log;
     emit_inner_body(e, i, row_base, row_idx, window);
@@ -472,6 +479,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     e->flag_ptr = NULL;
     e->careful = false;
     loop_end(e, &l, scalar);
+    e->interleave = 0;
     if (carry) {
         carry_loads(e, &l, body, log, from);
         LLVMPositionBuilderAtEnd(e->b, l.exit);

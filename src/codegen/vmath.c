@@ -157,21 +157,39 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
     return sel(&v, LLVMRealUNO, y, y, y, r);
 }
 
+/* c[0] + c[1]x + ... + c[n-1]x^(n-1) by Horner's rule: n - 1 multiply-adds, against Estrin's
+ * n + log2(n) - 1 operations. The short power below runs in loops bound by the throughput of
+ * the multiply-add ports, with many independent vectors in flight (the terms of a window, the
+ * trips interleaved), so the longer dependency chain is hidden and the fewer operations pay. */
+static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
+    LLVMValueRef r = fc(v, c[n - 1]);
+    for (int i = n - 2; i >= 0; i--) r = mul_add(v, r, x, fc(v, c[i]));
+    return r;
+}
+
 /* x^p for float32 on the normal range only: the short form of exp2(p·log2 x) that a flagged
  * LP norm's plain form takes (kernel.h, lc_lp_pow_form), where every window whose sum is not
  * a normal number is redone in the fix-up anyway. Against lc_vmath_log2/exp2 it drops what
  * only other windows need: subnormal scaling, the special-value selects (log2 is read from
- * the bits: 0 gives -127, inf 128, NaN above 128), the clamping of exp2's argument to both
- * ends and its two-step scaling, and a third of the polynomial terms (log2 of the mantissa
- * to 3.3e-7 absolute, 2^f to 1.5e-7 relative with float32 coefficients: a power within about
- * 1e-6 of the true one where |p·log2 x| is small, up to ~8e-6 near the range's ends from
- * float32's rounding of p·log2 x, against the JIT's tolerance of 1e-4).
+ * the bits: 0 gives -127, inf 128, NaN above 128), the clamping of exp2's argument below and
+ * its two-step scaling, and a third of the polynomial terms (log2 of the mantissa to 3.3e-7
+ * absolute, 2^f to 1.5e-7 relative with float32 coefficients), in about 14 multiplies and
+ * multiply-adds where exp2(p·log2 x) takes 19 and more: the polynomials by Horner's rule, p·log2 x
+ * one multiply-add (p folded into the log2 polynomial's coefficients), exp2's argument rounded
+ * by adding and subtracting 1.5·2^23 (no floor and no float-to-int conversion: 2^n is built
+ * from the sum's low bits), and exp2's factor 2 (2^n = 2^(n-1)·2) carried by its polynomial's
+ * coefficients. A power within about 1e-6 of the true one where |p·log2 x| is small, up to
+ * ~8e-6 near the range's ends from float32's rounding of p·log2 x, against the JIT's tolerance
+ * of 1e-4. Not shorter polynomials: an element in two windows gets the difference of two
+ * gradient terms, which magnifies the norm's error (6 and 5 terms, 3e-6 in the norm, put
+ * LPPool1d(2.5, 4, 3)'s gradient 8e-4 off).
  *
  * Contract, for p > 0: x^p within that where x and x^p are normal; 0 where p·log2 x < -125
  * (as exp2 above flushes; so x = 0 gives 0 when p > 125/127, and the caller selects 0 for a
- * zero x otherwise); inf where x^p >= 2^128 and for an inf or NaN x (which is how the
- * flagged sum still sees such a window). A subnormal x is read as between 2^-127 and
- * 2^-126. */
+ * zero x otherwise); inf where x^p >= 2^128 and, for p >= 1, for an inf or NaN x (which is
+ * how the flagged sum still sees such a window; the root of an inf or NaN sum is finite, and
+ * the sum itself is what the window's check reads). A subnormal x is read as between 2^-127
+ * and 2^-126. */
 LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma) {
     vm v;
     init(&v, b, mod, x, false, fma);
@@ -181,21 +199,31 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     LLVMValueRef bits = LLVMBuildBitCast(b, x, v.it, "");
     LLVMValueRef ex = LLVMBuildAShr(b, LLVMBuildSub(b, bits, ic(&v, 0x3f3504f3), ""), ic(&v, 23), "");
     LLVMValueRef m = LLVMBuildBitCast(b, LLVMBuildSub(b, bits, LLVMBuildShl(b, ex, ic(&v, 23), ""), ""), v.ft, "");
+    /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p */
     static const double lc[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
                                  -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
                                  0.17063322702792563};
+    double lcp[7];
+    for (int i = 0; i < 7; i++) lcp[i] = lc[i] * p;
     LLVMValueRef t = LLVMBuildFSub(b, m, fc(&v, 1.0), "");
-    LLVMValueRef l = LLVMBuildFAdd(b, LLVMBuildSIToFP(b, ex, v.ft, ""), LLVMBuildFMul(b, t, poly(&v, t, lc, 7), ""), "");
-    LLVMValueRef y = LLVMBuildFMul(b, l, fc(&v, p), "");
+    LLVMValueRef y = mul_add(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), fc(&v, p),
+                             LLVMBuildFMul(b, t, horner(&v, t, lcp, 7), ""));
     LLVMValueRef flush = LLVMBuildFCmp(b, LLVMRealOLT, y, fc(&v, -125.0), "");
-    y = sel(&v, LLVMRealOGT, y, fc(&v, 128.0), fc(&v, 128.0), y);
-    LLVMValueRef nf = floor_of(&v, LLVMBuildFAdd(b, y, fc(&v, 0.5), ""));
-    static const double ec[6] = {1.0000000716541464,   0.693146967047918,    0.24022119725586355,
-                                 0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
-    LLVMValueRef q = poly(&v, LLVMBuildFSub(b, y, nf, ""), ec, 6);
-    /* 2^n for n in [-125, 128] as 2^(n-1)·2, both normal (n = 128 gives inf, as it should) */
-    LLVMValueRef n = LLVMBuildFPToSI(b, nf, v.it, "");
-    LLVMValueRef s = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, n, ic(&v, 126), ""), ic(&v, 23), ""), v.ft, "");
-    LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildFMul(b, q, fc(&v, 2.0), ""), s, "");
+    /* clamped at 129, where 2^(n-1) below is inf itself (at 128 the result overflows only by
+     * the polynomial's error) */
+    y = sel(&v, LLVMRealOGT, y, fc(&v, 129.0), fc(&v, 129.0), y);
+    /* n = y rounded to nearest: y + 1.5·2^23 has n in its low mantissa bits (|y| < 2^22) */
+    LLVMValueRef shifted = LLVMBuildFAdd(b, y, fc(&v, 12582912.0), "");
+    LLVMValueRef nf = LLVMBuildFSub(b, shifted, fc(&v, 12582912.0), "");
+    /* 2·2^f on [-0.5, 0.5] */
+    static const double ec[6] = {2 * 1.0000000716541464,   2 * 0.693146967047918,   2 * 0.24022119725586355,
+                                 2 * 0.05550713300993465, 2 * 0.009675541264330928, 2 * 0.0013276463106309845};
+    LLVMValueRef q = horner(&v, LLVMBuildFSub(b, y, nf, ""), ec, 6);
+    /* 2^(n-1) for n in [-125, 129]: the exponent field n - 1 + 127 (n = 129 gives 255, inf);
+     * the sum's bits above the low 9 shift out */
+    LLVMValueRef s = LLVMBuildBitCast(
+        b, LLVMBuildShl(b, LLVMBuildAdd(b, LLVMBuildBitCast(b, shifted, v.it, ""), ic(&v, 126), ""), ic(&v, 23), ""),
+        v.ft, "");
+    LLVMValueRef r = LLVMBuildFMul(b, q, s, "");
     return LLVMBuildSelect(b, flush, fc(&v, 0.0), r, "");
 }

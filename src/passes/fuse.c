@@ -840,7 +840,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
-        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0};
+        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false};
         bool found = false;
         if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
             ratio.e = n->real_attr; /* match_lp_ratio reads it */
@@ -848,12 +848,13 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             if (found) ratio.ratio = n->inputs[0];
         }
         if (!found) {
-            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0};
+            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false};
             found = match_lp_ratio(f, k, node, &ratio);
         }
         if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {
-            k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
             const lc_lp_schedule *norm = ratio.norm_inline ? lc_kernel_lp_norm(k, ratio.norm) : NULL;
+            ratio.reciprocal = norm && norm->mode == LC_LP_FLAGGED && norm->norm.p >= 2;
+            k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
             if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
     }
@@ -884,6 +885,19 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
     }
     schedule_outer_flags(f, k);
     return LC_OK;
+}
+
+/* lc_schedule.interleave: 2 for the unrolled window-major loop of a flagged LP norm that
+ * takes a power by the short form (lc_lp_pow_form). llvm-mca (znver4) cycles per 16 windows of
+ * that loop's trip: p = 3 105 -> 94, p = 2.5 191 -> 153; p = 2 (sqrt, no polynomial) 54 -> 59,
+ * so not there. */
+static void schedule_interleave(lc_kernel *k) {
+    if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED) return;
+    for (int i = 0; i < k->sched.n_lp_norms; i++) {
+        const lc_lp_schedule *lp = &k->sched.lp_norms[i];
+        if (lp->mode == LC_LP_FLAGGED && (lp->terms_form == LC_LP_POW_NORMAL || lp->root_form == LC_LP_POW_NORMAL))
+            k->sched.interleave = 2;
+    }
 }
 
 /* How many rows a trip of the kernel's loop computes (lc_schedule.tile_rows): more than one
@@ -1123,6 +1137,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     LC_TRY(schedule_inline_nodes(f, k, c->code));
     k->code = c->code[root];
     if (co_root >= 0) k->code = lc_sat_add(k->code, c->code[co_root]);
+    schedule_interleave(k);
     schedule_row_tile(f, k);
     k->code = lc_sat_mul(k->code, k->sched.tile_rows);
     schedule_row_prefetch(f, k);
@@ -1335,6 +1350,7 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
     else
         lc_strbuf_printf(sb, ", a loop over the window's %" PRId64 " slots (step > %d), vectorized",
                          w.size, LC_UNROLL_MAX);
+    if (k->sched.interleave > 1) lc_strbuf_printf(sb, ", %d trips interleaved", k->sched.interleave);
     lc_strbuf_puts(sb, k->sched.whole_blocks ? "; blocks tile the rows: no element edges\n"
                                              : "; element-by-element edges before and after the whole blocks\n");
 }
@@ -1383,7 +1399,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                          !norm ? "an underflowed quotient flagged and redone in logs"
                          : norm->mode == LC_LP_SCALED
                              ? "always from the scaled window, in double (y's rounding, raised to e, would show)"
-                             : "from the scaled window where the fix-up redoes it");
+                             : ratio->reciprocal
+                                 ? "|x| times 1/y, one division per window; from the scaled window where the fix-up redoes it"
+                                 : "from the scaled window where the fix-up redoes it");
         return;
     }
     if (rs && rs->span == LC_SPAN_WINDOWS) {

@@ -271,6 +271,13 @@ typedef struct lc_lp_ratio_schedule {
     int norm;         /* y: the root of its lp norm */
     bool norm_inline; /* y is a flagged norm evaluated in this kernel (lc_kernel_lp_norm) */
     double e;
+    /* y a flagged norm of this kernel with p >= 2: the quotient is taken as A · (1/y) in every
+     * loop, one division per window instead of one per element (a vector division is the
+     * slowest instruction of the backward; y's 1/y is the same value for the window's
+     * elements). A window the plain form keeps has y between 2^(-56) and 2^64 (its sum is
+     * normal and finite, p >= 2), so 1/y is a normal number and the quotient within 1.5 ulp of
+     * A/y; a window of zeros, inf or NaN gives what A/y gives (0/0 is still 0). */
+    bool reciprocal;
 } lc_lp_ratio_schedule;
 
 /* (A/y)^e with y rounded to dtype `dt` is off by up to e·eps relative; from 2^-20 (e > 16 in
@@ -309,6 +316,13 @@ typedef struct lc_schedule {
      * loop a flag accumulator and a scalar fix-up loop behind it (lc_lp_mode), and evaluates
      * the scalar loops (edges) in the fix-up's form directly. */
     bool fixup;
+    /* The interleave count codegen asks of LLVM for the vectorized loop over whole blocks (0:
+     * LLVM's own choice). 2 for a window-major kernel whose flagged LP norm takes a power by
+     * vmath's short form (the backward of p = 3, 2.5, 2.7): LLVM leaves that loop at 1, and
+     * one block's chain (loads, the window's sum, the root's two polynomials, the gradient)
+     * is long while its arithmetic is small, so the trips' chains need to run side by side.
+     * Only the code changes: each position is computed as before. */
+    int interleave;
     /* The deepest chain of nodes evaluated inline from the root or the co-root, each counted
      * once (at most LC_INLINE_DEPTH_MAX each, so at most twice that in all): codegen's
      * recursion never goes deeper. */

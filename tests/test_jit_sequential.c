@@ -174,6 +174,20 @@ static void clamped_window_under_a_window(void **state) {
     check_seq(m, LC_F32, test_shape3(1, 1, 10), 40);
     check_seq(m, LC_F64, test_shape3(2, 3, 10), 41);
     lc_module_free(m);
+    /* A position constant in i (the rows have one element), clamped: its check was elided
+     * by the constant form (0 <= 5·(-1) + 5 <= 3) while the clamped value reads position 5
+     * of a row of 4. The values hide it (a select drops the element): the bounds-checked
+     * run of this test (LUCID_CHECK_BOUNDS=1, ctest's *_bounds_checked) traps on it. */
+    lc_module *c3[3] = {test_lppool(2, 6, 5, true), test_avgpool(3, 3, 1, false, false), test_lppool(100, 1, LC_STRIDE_UNSET, false)};
+    m = seq_of(c3, 3);
+    g = jit_module_graph(m, LC_F64, (lc_shape){2, {3, 4}}, false);
+    r = test_rng_seeded(43);
+    t = jit_random_inputs(g, &r, 1e-3);
+    jit_check_graph_inputs(g, t, 1e-9, 1e-12);
+    jit_free_tensors(t, 1);
+    lc_graph_free(g);
+    check_seq(m, LC_F32, test_shape3(1, 3, 4), 43);
+    lc_module_free(m);
     /* the same shape of index one level down: the outer clamp feeding an AvgPool's window */
     lc_module *c2[2] = {test_avgpool(5, 2, 0, true, true), test_avgpool(4, 5, 2, false, true)};
     m = seq_of(c2, 2);

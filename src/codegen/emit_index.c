@@ -54,7 +54,9 @@ bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
     if (__builtin_add_overflow(p->k, p->rlo, &lo) || __builtin_add_overflow(p->k, p->rhi, &hi) ||
         __builtin_sub_overflow(0, lo, &neg_lo) || __builtin_sub_overflow(len - 1, hi, &room))
         return false;
-    if (p->ci == 0) return lo >= 0 && hi <= len - 1;
+    /* constant in i: a clamped one is not its form anywhere the check above it fails, which
+     * for a constant is every i (else that check would have been elided, not clamped) */
+    if (p->ci == 0) return !p->clamped && lo >= 0 && hi <= len - 1;
     if (p->ci < 0) return false;
     /* ci*i + lo >= 0 and ci*i + hi <= len - 1 */
     int64_t from = ceil_div(neg_lo, p->ci), to = floor_div(room, p->ci);

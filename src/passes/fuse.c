@@ -241,9 +241,11 @@ static void split_serial_sums(lc_fused *f, int node) {
                               lc_shape_numel(&lc_graph_node(f->graph, best)->shape));
 }
 
-/* Node a is never negative (NaN allowed), by simplify's rules for the ops an LP norm's base
- * is made of: |e|, or what simplify leaves where it dropped an abs it proved redundant, such as
- * the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms). */
+/* Node a is never negative (NaN allowed), by simplify's rules (simplify_facts.c) for the ops
+ * an LP norm's base is made of: |e|, or what simplify leaves where it dropped an abs it proved
+ * redundant, such as the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms)
+ * or an AvgPool of one (its sums divided by constant counts). Every abs simplify drops must be
+ * seen here too, else the norm is evaluated plainly and |x|^p overflows where it need not. */
 static bool never_negative(const lc_graph *g, int a, int depth) {
     const lc_node *n = lc_graph_node(g, a);
     switch (n->op) {
@@ -255,6 +257,20 @@ static bool never_negative(const lc_graph *g, int a, int depth) {
                (depth > 0 && never_negative(g, n->inputs[0], depth - 1));
     case LC_OP_UNFOLD:
         return n->attr[LC_UNFOLD_NEG_INF_PAD] == 0 && depth > 0 && never_negative(g, n->inputs[0], depth - 1);
+    case LC_OP_CONSTANT: /* -0 counts as negative, as simplify counts it */
+        for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++)
+            if (signbit(n->data[k])) return false;
+        return true;
+    case LC_OP_SUM: /* an AvgPool of an earlier norm: a sum of them, divided by counts */
+    case LC_OP_MEAN:
+    case LC_OP_MAX:
+    case LC_OP_EXPAND:
+    case LC_OP_FOLD:
+        return depth > 0 && never_negative(g, n->inputs[0], depth - 1);
+    case LC_OP_MUL:
+    case LC_OP_ADD:
+    case LC_OP_DIV:
+        return depth > 0 && never_negative(g, n->inputs[0], depth - 1) && never_negative(g, n->inputs[1], depth - 1);
     default:
         return false;
     }
@@ -263,7 +279,7 @@ static bool never_negative(const lc_graph *g, int a, int depth) {
 /* pow(sum(pow(A, p)), 1/p) with A = |e| or otherwise never negative: codegen can scale it by
  * the window max (it reads A as |e|). */
 static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp) {
-    return lc_lp_norm_match(g, node, lp) && never_negative(g, lp->base, 4);
+    return lc_lp_norm_match(g, node, lp) && never_negative(g, lp->base, 8);
 }
 
 /* Node `node` is div_safe(A, expand(y)) for y the LP norm of the same A (the ratio simplify's

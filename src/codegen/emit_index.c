@@ -34,8 +34,7 @@ bool lc_codegen_check_bounds(void) {
  * loop included), so only a check at run time sees it. The fuzzers and tests run with it. */
 LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, const lc_shape *s, int64_t width) {
     if (!e->bounds_slot) return lin;
-    int64_t numel = 1;
-    for (int d = 0; d < s->rank; d++) numel *= s->dim[d];
+    int64_t numel = lc_shape_numel(s);
     /* 0 <= lin and lin + width <= numel, as one unsigned compare */
     LLVMValueRef ok = numel >= width ? LLVMBuildICmp(e->b, LLVMIntULE, lin, LLVMConstInt(e->i64, (unsigned long long)(numel - width), 0), "")
                                      : LLVMConstInt(e->i1, 0, 0);

@@ -87,7 +87,7 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
     } else {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
-        if (e->interleave > 1) {
+        if (e->interleave >= 1) {
             LLVMMetadataRef count[2] = {
                 LLVMMDStringInContext2(e->ctx, "llvm.loop.interleave.count", 26),
                 LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), (unsigned long long)e->interleave, 0))};
@@ -471,7 +471,10 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     LLVMBasicBlockRef body = LLVMGetInsertBlock(e->b);
     e->checked = checked;
     e->careful = redo && scalar;
-    e->interleave = window && !scalar && !checked ? e->k->sched.interleave : 0;
+    /* lc_schedule.interleave names the kernel's vectorized loop: over whole blocks in a
+     * window-major kernel, over elements in an element-major one */
+    bool main_loop = window == (e->k->sched.order == LC_LOOP_WINDOWS);
+    e->interleave = main_loop && !scalar && !checked ? e->k->sched.interleave : 0;
     e->flag_ptr = flagged ? e->flag_slot : NULL;
     e->carry = log;
     emit_inner_body(e, i, row_base, row_idx, window);

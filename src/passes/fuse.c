@@ -906,8 +906,18 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
 /* lc_schedule.interleave: 2 for the unrolled window-major loop of a flagged LP norm that
  * takes a power by the short form (lc_lp_pow_form). llvm-mca (znver4) cycles per 16 windows of
  * that loop's trip: p = 3 105 -> 94, p = 2.5 191 -> 153; p = 2 (sqrt, no polynomial) 54 -> 59,
- * so not there. */
+ * so not there.
+ * 1 for the element-major loop of a kernel with a fix-up flag: the flag's OR over the windows
+ * is a reduction of the loop, and LLVM interleaves loops with reductions (2 trips for the LP
+ * norms, 4 for AvgPool's rescued sums) where without the flag it took 1. An OR's chain is one
+ * cycle; each extra trip repeats the loop's de-interleaving shuffles of the window slots, which
+ * the back end's DAG combiner takes most of a forward's compile to digest (LPPool1d(2, 4)
+ * forward 90.9M -> 59.7M instructions, AvgPool1d(4) 121.4M -> 47.9M; bench/README.md). */
 static void schedule_interleave(lc_kernel *k) {
+    if (k->sched.order == LC_LOOP_ELEMENTS) {
+        if (k->sched.fixup) k->sched.interleave = 1;
+        return;
+    }
     if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED) return;
     for (int i = 0; i < k->sched.n_lp_norms; i++) {
         const lc_lp_schedule *lp = &k->sched.lp_norms[i];
@@ -1354,6 +1364,7 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
                              " covering windows has a side over %d to unroll",
                              w.size, w.step, w.step, lc_window_cover(&w), LC_UNROLL_MAX);
         }
+        if (k->sched.interleave == 1) lc_strbuf_puts(sb, "; the vectorized loop not interleaved: the fix-up flag's OR is no chain to hide");
         lc_strbuf_puts(sb, ")\n");
         return;
     }

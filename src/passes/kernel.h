@@ -316,11 +316,14 @@ typedef struct lc_schedule {
      * loop a flag accumulator and a scalar fix-up loop behind it (lc_lp_mode), and evaluates
      * the scalar loops (edges) in the fix-up's form directly. */
     bool fixup;
-    /* The interleave count codegen asks of LLVM for the vectorized loop over whole blocks (0:
+    /* The interleave count codegen asks of LLVM for the kernel's vectorized loop (over whole
+     * blocks, or over elements in an element-major kernel; 0:
      * LLVM's own choice). 2 for a window-major kernel whose flagged LP norm takes a power by
      * vmath's short form (the backward of p = 3, 2.5, 2.7): LLVM leaves that loop at 1, and
      * one block's chain (loads, the window's sum, the root's two polynomials, the gradient)
      * is long while its arithmetic is small, so the trips' chains need to run side by side.
+     * 1 for the element loop of an element-major kernel with a fix-up flag (fuse.c,
+     * schedule_interleave: LLVM interleaved it only for the flag's OR).
      * Only the code changes: each position is computed as before. */
     int interleave;
     /* The deepest chain of nodes evaluated inline from the root or the co-root, each counted

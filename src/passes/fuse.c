@@ -81,7 +81,7 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
     return buf;
 }
 
-static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp);
+static bool is_lp_norm_of_abs(const lc_fused *f, int node, lc_lp_norm *lp);
 
 /* A reduction read through the overlapping `unfold` that is cheaper recomputed than
  * materialized (LC_ROW_WINDOW_INLINE_MAX): the unfold runs along an axis other than the
@@ -114,7 +114,7 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     lc_lp_norm lp;
     if (info->kind == LC_KIND_REDUCE && recompute_across_rows(f->graph, n, unfold, under_fold))
         return; /* inline: its inputs are read inside it, through no overlapping unfold */
-    if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f->graph, node, &lp)) {
+    if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f, node, &lp)) {
         lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
         if (w.dilation == 1)
@@ -241,45 +241,13 @@ static void split_serial_sums(lc_fused *f, int node) {
                               lc_shape_numel(&lc_graph_node(f->graph, best)->shape));
 }
 
-/* Node a is never negative (NaN allowed), by simplify's rules (simplify_facts.c) for the ops
- * an LP norm's base is made of: |e|, or what simplify leaves where it dropped an abs it proved
- * redundant, such as the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms)
- * or an AvgPool of one (its sums divided by constant counts). Every abs simplify drops must be
- * seen here too, else the norm is evaluated plainly and |x|^p overflows where it need not. */
-static bool never_negative(const lc_graph *g, int a, int depth) {
-    const lc_node *n = lc_graph_node(g, a);
-    switch (n->op) {
-    case LC_OP_ABS:
-    case LC_OP_RELU:
-        return true;
-    case LC_OP_POW:
-        return !lc_simp_is_integer(n->real_attr) || lc_simp_is_even(n->real_attr) ||
-               (depth > 0 && never_negative(g, n->inputs[0], depth - 1));
-    case LC_OP_UNFOLD:
-        return n->attr[LC_UNFOLD_NEG_INF_PAD] == 0 && depth > 0 && never_negative(g, n->inputs[0], depth - 1);
-    case LC_OP_CONSTANT: /* -0 counts as negative, as simplify counts it */
-        for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++)
-            if (signbit(n->data[k])) return false;
-        return true;
-    case LC_OP_SUM: /* an AvgPool of an earlier norm: a sum of them, divided by counts */
-    case LC_OP_MEAN:
-    case LC_OP_MAX:
-    case LC_OP_EXPAND:
-    case LC_OP_FOLD:
-        return depth > 0 && never_negative(g, n->inputs[0], depth - 1);
-    case LC_OP_MUL:
-    case LC_OP_ADD:
-    case LC_OP_DIV:
-        return depth > 0 && never_negative(g, n->inputs[0], depth - 1) && never_negative(g, n->inputs[1], depth - 1);
-    default:
-        return false;
-    }
-}
-
 /* pow(sum(pow(A, p)), 1/p) with A = |e| or otherwise never negative: codegen can scale it by
- * the window max (it reads A as |e|). */
-static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp) {
-    return lc_lp_norm_match(g, node, lp) && never_negative(g, lp->base, 8);
+ * the window max (it reads A as |e|). "Never negative" is simplify's own fact (simplify_facts.c),
+ * so every abs simplify dropped as redundant (the unfolded root of an earlier LP norm, an
+ * AvgPool of one, a ReLU) is still seen here: else the norm would be evaluated plainly and
+ * |x|^p overflow where it need not. */
+static bool is_lp_norm_of_abs(const lc_fused *f, int node, lc_lp_norm *lp) {
+    return lc_lp_norm_match(f->graph, node, lp) && f->nonneg[lp->base];
 }
 
 /* Node `node` is div_safe(A, expand(y)) for y the LP norm of the same A (the ratio simplify's
@@ -363,7 +331,7 @@ static void nearest_reductions(const lc_fused *f, int i, const bool *lp_sum, int
         seen[in] = stamp;
         const lc_node *x = lc_graph_node(f->graph, in);
         lc_lp_norm lp;
-        bool lp_root = x->op == LC_OP_POW && is_lp_norm_of_abs(f->graph, in, &lp) && lp.root == in;
+        bool lp_root = x->op == LC_OP_POW && is_lp_norm_of_abs(f, in, &lp) && lp.root == in;
         bool reduction = (x->op == LC_OP_SUM || x->op == LC_OP_MEAN || x->op == LC_OP_MAX) && !lp_sum[in];
         if (lp_root || reduction)
             cut[(*n_cut)++] = in;
@@ -842,7 +810,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             /* the scaled form reads |e| directly: only where the sum is inline (it is not
              * when the graph also outputs the sum, say) */
             lc_lp_norm unused;
-            if (!is_lp_norm_of_abs(f->graph, node, &unused) || f->node_slot[lp.norm.sum] >= 0)
+            if (!is_lp_norm_of_abs(f, node, &unused) || f->node_slot[lp.norm.sum] >= 0)
                 lp.mode = LC_LP_PLAIN;
             else
                 lp.mode = lc_lp_norm_scaled(lp.norm.p) ? LC_LP_SCALED : LC_LP_FLAGGED;
@@ -1242,8 +1210,9 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     c.code = malloc(sizeof(int64_t) * nn);
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
+    f->nonneg = lc_nonneg_facts(g);
     if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.code || !c.nodes ||
-        !c.args) {
+        !c.args || !f->nonneg) {
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
         goto done;
     }
@@ -1322,6 +1291,8 @@ done:
     free(c.code);
     free(c.nodes);
     free(c.args);
+    free(f->nonneg);
+    f->nonneg = NULL;
     if (st != LC_OK) {
         lc_fused_free(f);
         return st;

@@ -401,6 +401,7 @@ typedef struct lc_fused {
     int n_slots;
     int *node_slot;           /* per node: slot holding it, or -1 when evaluated inline */
     char **why;               /* per node: why it is materialized (NULL when inlined) */
+    bool *nonneg;             /* per node, while lc_fuse runs: never negative (lc_nonneg_facts) */
     int n_kernels;
     lc_kernel *kernels;       /* in execution order */
     /* Filled by lc_plan. */

@@ -67,6 +67,7 @@ void lc_fused_free(lc_fused *f) {
     free(f->kernels);
     free(f->why);
     free(f->node_slot);
+    free(f->row_pitch);
     free(f->scratch);
     lc_graph_free(f->graph);
     free(f);
@@ -658,8 +659,11 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) {
         if (n->shape.dim[axis] == 1) return 1;
+        /* the buffer's own layout: a padded scratch buffer's rows lie row_pitch apart */
         int64_t stride = coef * (int64_t)lc_dtype_size(n->dtype);
-        for (int d = axis + 1; d < n->shape.rank; d++) stride = lc_sat_mul(stride, n->shape.dim[d]);
+        for (int d = axis + 1; d < n->shape.rank; d++)
+            stride = lc_sat_mul(stride, d == n->shape.rank - 1 ? lc_fused_row_pitch(f, f->node_slot[node], &n->shape)
+                                                                : n->shape.dim[d]);
         int64_t a = stride % 4096, b = 4096; /* gcd(stride, 4096): rows share a 4 KiB offset in groups */
         while (a != 0) {
             int64_t r = b % a;
@@ -1044,7 +1048,8 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
         const lc_node *s = lc_graph_node(f->graph, src);
         bool planes_match = true;
         for (int d = 0; d < rank - 2; d++) planes_match = planes_match && s->shape.dim[d] == r->shape.dim[d];
-        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = s->shape.dim[rank - 1];
+        /* rows as the buffer lays them out (a padded scratch buffer's row pitch) */
+        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = lc_fused_row_pitch(f, f->node_slot[src], &s->shape);
         if (!planes_match || row_len <= 0 || row_len > LC_ROW_PREFETCH_MAX_ROW_BYTES / elt / w.step) continue;
         int64_t per_out_row = w.step * row_len; /* elements, at most 16 KiB */
         lc_row_prefetch pf = {f->node_slot[src], r->shape.dim[rank - 2], s->shape.dim[rank - 2], row_len,
@@ -1068,6 +1073,33 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
         if (w.step % w.dilation == 0 && w.step / w.dilation < w.size && w.size <= LC_UNROLL_MAX)
             k->sched.carry_loads = true;
     }
+}
+
+/* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
+ * buffer of two or more rows whose rows would lie a multiple of 4 KiB apart, padded by one
+ * cache line. Decided once every slot is known and before any kernel's schedule, which reads
+ * it (the blocked sum's set test, the row prefetch's row length). */
+static lc_status choose_row_pitches(lc_fused *f) {
+    f->row_pitch = malloc(sizeof(int64_t) * (size_t)(f->n_slots ? f->n_slots : 1));
+    if (!f->row_pitch) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    for (int s = 0; s < f->n_slots; s++) f->row_pitch[s] = 0;
+    int n = lc_graph_node_count(f->graph);
+    for (int i = 0; i < n; i++) {
+        int slot = f->node_slot[i];
+        if (slot < 0) continue;
+        const lc_node *x = lc_graph_node(f->graph, i);
+        int rank = x->shape.rank;
+        int64_t last = rank > 0 ? x->shape.dim[rank - 1] : 1, numel = lc_shape_numel(&x->shape);
+        int64_t elt = (int64_t)lc_dtype_size(x->dtype), row_bytes, rows = last > 0 ? numel / last : 0, span;
+        if (slot < f->n_inputs + f->n_outputs || rank < 2 || rows < 2 ||
+            __builtin_mul_overflow(last, elt, &row_bytes) || row_bytes % LC_ROW_SET_BYTES != 0)
+            continue;
+        int64_t pitch = last + LC_ROW_PAD_BYTES / elt;
+        /* a buffer whose padded size leaves int64 bytes stays dense (it cannot be allocated) */
+        if (__builtin_mul_overflow(rows, pitch, &span) || __builtin_mul_overflow(span, elt, &span)) continue;
+        f->row_pitch[slot] = pitch;
+    }
+    return LC_OK;
 }
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
@@ -1266,6 +1298,7 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     for (int i = n - 1; i >= 0; i--)
         if (f->node_slot[i] >= 0) split_serial_sums(f, i);
     st = bound_emitted_code(f); /* last: it measures what the rules above left inline */
+    if (st == LC_OK) st = choose_row_pitches(f); /* every slot is known; the schedules read them */
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
         st = add_kernel(f, &c, i, f->node_slot[i]);
@@ -1521,8 +1554,15 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         if (f->node_slot[i] < f->n_inputs + f->n_outputs) continue;
         if (!any) lc_strbuf_puts(&sb, "not fused:\n");
         any = true;
-        lc_strbuf_printf(&sb, "  %s materialized: %s\n",
+        lc_strbuf_printf(&sb, "  %s materialized: %s",
                          lc_fused_node_label(f, i, lab, sizeof lab), f->why[i]);
+        const lc_node *x = lc_graph_node(f->graph, i);
+        int64_t pitch = lc_fused_row_pitch(f, f->node_slot[i], &x->shape);
+        if (x->shape.rank > 0 && pitch != x->shape.dim[x->shape.rank - 1])
+            lc_strbuf_printf(&sb, "; rows padded to %" PRId64 " elements: %d KiB apart otherwise, where a kernel "
+                             "reading one line of each of several rows per trip finds them in one cache set",
+                             pitch, LC_ROW_SET_BYTES / 1024);
+        lc_strbuf_puts(&sb, "\n");
     }
     char *text;
     LC_TRY(lc_strbuf_finish(&sb, &text));

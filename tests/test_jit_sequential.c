@@ -61,8 +61,9 @@ static void check_seq_graph(const lc_graph *g, lc_tensor **in, double rtol, doub
 static double tol_rel(lc_dtype dt) { return dt == LC_F32 ? 1e-4 : 1e-9; }
 static double tol_abs(lc_dtype dt) { return dt == LC_F32 ? 1e-6 : 1e-12; }
 
-/* Forward, then forward+backward, of `m` on random input of shape `in`. */
-static void check_seq(const lc_module *m, lc_dtype dt, lc_shape in, uint64_t seed) {
+/* Forward, then forward+backward, of `m` on random input of shape `in` with values of size
+ * about `scale`. */
+static void check_seq_at(const lc_module *m, lc_dtype dt, lc_shape in, uint64_t seed, double scale) {
     char *repr;
     assert_ok(lc_module_repr(m, &repr));
     char what[512];
@@ -72,13 +73,17 @@ static void check_seq(const lc_module *m, lc_dtype dt, lc_shape in, uint64_t see
     for (int backward = 0; backward <= 1; backward++) {
         lc_graph *g = jit_module_graph(m, dt, in, backward);
         test_rng r = test_rng_seeded(seed + (uint64_t)backward);
-        lc_tensor **t = jit_random_inputs(g, &r, 3.0);
+        lc_tensor **t = jit_random_inputs(g, &r, scale);
         char w2[600];
         snprintf(w2, sizeof w2, "%s%s", what, backward ? ", forward+backward" : ", forward");
         check_seq_graph(g, t, tol_rel(dt), tol_abs(dt), w2);
         jit_free_tensors(t, lc_graph_input_count(g));
         lc_graph_free(g);
     }
+}
+
+static void check_seq(const lc_module *m, lc_dtype dt, lc_shape in, uint64_t seed) {
+    check_seq_at(m, dt, in, seed, 3.0);
 }
 
 static lc_module *seq_of(lc_module **children, int n) {
@@ -146,6 +151,30 @@ static void large_p_under_overlapping_pool(void **state) {
     lc_module *c3[3] = {test_avgpool(3, 2, 1, true, false), test_lppool(60, 3, 1, false), test_lppool(2, 2, 1, false)};
     m = seq_of(c3, 3);
     check_seq(m, LC_F64, test_shape3(3, 2, 41), 31);
+    lc_module_free(m);
+}
+
+/* An LP norm whose base simplify proves never negative far down the chain (the root of an
+ * earlier norm under five average pools): simplify drops its abs, so fuse must see the same
+ * fact to scale it, else |x|^8 of values near 1e5 overflows float32 (inf where 1.3e5 is
+ * right). Fuse took its own walk of depth 8 and missed this one; it now reads simplify's
+ * facts (lc_nonneg_facts). */
+static void lp_base_nonneg_far_down(void **state) {
+    (void)state;
+    lc_module *c[7] = {test_lppool(2, 2, 1, false),        test_avgpool(2, 1, 0, false, true),
+                       test_avgpool(2, 1, 0, false, true), test_avgpool(2, 1, 0, false, true),
+                       test_avgpool(2, 1, 0, false, true), test_avgpool(2, 1, 0, false, true),
+                       test_lppool(8, 2, 1, false)};
+    lc_module *m = seq_of(c, 7);
+    /* float32 forward only: its gradient sums terms of both signs through seven pools, which
+     * float32 cancels beyond rtol 1e-4 whatever the norm's form (the float64 run checks it) */
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 40), false);
+    test_rng r = test_rng_seeded(50);
+    lc_tensor **t = jit_random_inputs(g, &r, 1e5);
+    check_seq_graph(g, t, tol_rel(LC_F32), tol_abs(LC_F32), "LP norm of a nonneg base far down, f32 near 1e5");
+    jit_free_tensors(t, 1);
+    lc_graph_free(g);
+    check_seq_at(m, LC_F64, test_shape3(2, 3, 40), 51, 1e40);
     lc_module_free(m);
 }
 
@@ -241,6 +270,7 @@ int main(void) {
         cmocka_unit_test(stride1_padded_backward),
         cmocka_unit_test(large_p_under_overlapping_pool),
         cmocka_unit_test(clamped_window_under_a_window),
+        cmocka_unit_test(lp_base_nonneg_far_down),
         cmocka_unit_test(random_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

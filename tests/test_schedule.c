@@ -493,6 +493,92 @@ static void test_conv_weight_gradient_blocked(void **state) {
     }
 }
 
+/* A scratch buffer whose rows (runs of its last axis) would lie a multiple of 4 KiB apart is
+ * laid out with rows one 64-byte line longer (lc_fused.row_pitch, LC_ROW_SET_BYTES): the
+ * pool's gradient a convolution's backward materializes (dy, read across its output channels'
+ * rows by the input gradient) and the 2-D max pool's row maxima and their gradient. Graph
+ * inputs and outputs stay dense; the plan sizes the slot at the pitch; the weight gradient's and
+ * the bias gradient's set tests see it (dy's batch rows, Cout·pitch·4 bytes apart, spread over
+ * the sets where Cout·L·4 did not). Values against the interpreter, bit-identical on 1-3
+ * threads (a padded layout changes addresses only). */
+static void test_scratch_row_pitch(void **state) {
+    (void)state;
+    const struct {
+        const char *spec;
+        lc_dtype dt;
+        int64_t dims[4];
+        int rank;
+        int64_t pitch; /* of every scratch buffer: 0 dense */
+        int db_blocked; /* the bias gradient's sum over the batch blocked (-1: no such kernel) */
+        int dw_blocked; /* the weight gradient's (x's batch rows, C·L·4 bytes apart, decide) */
+    } cases[] = {
+        /* dy f32[16,8,1024]: 4 KiB rows, padded to 1040; its batch rows then 33,280 bytes
+         * apart, 8 offsets in 4 KiB, 2 rows in a set: the bias gradient no longer blocks */
+        {"Conv1d(4, 8, 3, padding=1)\nAvgPool1d(2)\n", LC_F32, {16, 4, 1024}, 3, 1040, 0, 1},
+        /* 4112-byte rows: spread already, dense; dy's batch rows 32,896 bytes apart (8 offsets) */
+        {"Conv1d(4, 8, 3, padding=1)\nAvgPool1d(2)\n", LC_F32, {16, 4, 1028}, 3, 0, 0, 0},
+        /* 2 KiB rows: not a multiple of 4 KiB, dense (the batch rows, 16 KiB apart, block) */
+        {"Conv1d(4, 8, 3, padding=1)\nAvgPool1d(2)\n", LC_F32, {16, 4, 512}, 3, 0, 1, 1},
+        /* f64 rows of 512: 4 KiB, padded by 8 elements; 32 output channels put the batch rows
+         * 32 lines of 64 bytes past a 4 KiB multiple: 2 offsets, 8 rows in a set, still blocked */
+        {"Conv1d(2, 32, 3, padding=1)\nAvgPool1d(2)\n", LC_F64, {16, 2, 512}, 3, 520, 1, 1},
+        /* the 2-D max pool's row maxima f32[1,2,8,1024] and their gradient: padded; the
+         * kernels reading the row maxima through the window over rows prefetch them at the pitch */
+        {"MaxPool2d(3, 2, 1)\n", LC_F32, {1, 2, 8, 2048}, 4, 1040, -1, -1},
+        {"MaxPool2d(3, 2, 1)\n", LC_F32, {1, 2, 8, 1000}, 4, 0, -1, -1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m;
+        assert_ok(lc_model_parse(cases[c].spec, "test", &m));
+        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
+        lc_graph *g = jit_module_graph(m, cases[c].dt, in, true);
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        assert_ok(lc_plan(f));
+        int scratch = 0;
+        for (int slot = 0; slot < f->n_slots; slot++) {
+            if (slot < f->n_inputs + f->n_outputs) {
+                assert_int_equal(f->row_pitch[slot], 0); /* the caller's dense layout */
+                continue;
+            }
+            const lc_scratch *sc = &f->scratch[slot - f->n_inputs - f->n_outputs];
+            const lc_node *x = lc_graph_node(f->graph, sc->node);
+            int64_t last = x->shape.dim[x->shape.rank - 1];
+            int64_t want = cases[c].pitch ? cases[c].pitch : last;
+            if (lc_fused_row_pitch(f, slot, &x->shape) != want)
+                fail_msg("%s case %zu: scratch %d has rows of %" PRId64 ", want %" PRId64, cases[c].spec, c, slot,
+                         lc_fused_row_pitch(f, slot, &x->shape), want);
+            assert_int_equal(sc->bytes, lc_shape_numel(&x->shape) / last * want * (int64_t)lc_dtype_size(x->dtype));
+            scratch++;
+        }
+        assert_true(scratch >= 1);
+        if (cases[c].db_blocked >= 0) {
+            const lc_kernel *db = kernel_writing(f, 3); /* outputs: y, dx, dW, db */
+            int blocked = 0;
+            for (int i = 0; i < db->sched.n_reductions; i++) blocked += db->sched.reductions[i].blocked_sum >= 0;
+            assert_int_equal(blocked, cases[c].db_blocked);
+            const lc_kernel *dw = kernel_writing(f, 2);
+            blocked = 0;
+            for (int i = 0; i < dw->sched.n_reductions; i++) blocked += dw->sched.reductions[i].blocked_sum >= 0;
+            assert_int_equal(blocked, cases[c].dw_blocked);
+        } else if (cases[c].pitch) {
+            int prefetched = 0;
+            for (int k = 0; k < f->n_kernels; k++) {
+                const lc_row_prefetch *pf = &f->kernels[k].sched.prefetch;
+                if (pf->slot < f->n_inputs + f->n_outputs) continue;
+                assert_int_equal(pf->row_len, cases[c].pitch);
+                prefetched++;
+            }
+            assert_true(prefetched >= 1);
+        }
+        lc_fused_free(f);
+        /* inputs in [-1, 1]: the sums over 48 terms that cancel to ~1e-3 stay within atol */
+        jit_check_graph(g, 120 + c, 1.0);
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
 /* The training step of the bench's model (Conv1d(16, 32, 3, padding=1) -> AvgPool1d(2),
  * MSELoss, SGD): its weight update, a kernel whose root adds the scaled weight gradient to the
  * weight, tiles the row of taps as the gradient alone does; the step's graph against the
@@ -614,6 +700,7 @@ int main(void) {
         cmocka_unit_test(test_conv_row_tiles),
         cmocka_unit_test(test_conv_weight_gradient_tiles),
         cmocka_unit_test(test_conv_weight_gradient_blocked),
+        cmocka_unit_test(test_scratch_row_pitch),
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
     };

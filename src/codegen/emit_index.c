@@ -32,9 +32,10 @@ bool lc_codegen_check_bounds(void) {
  * means a bounds check was elided where it can fail: the masking select around it usually
  * hides the wrong value, and LLVM may compile the undefined load into anything (an endless
  * loop included), so only a check at run time sees it. The fuzzers and tests run with it. */
-LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, const lc_shape *s, int64_t width) {
+LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, int slot, const lc_shape *s, int64_t width) {
     if (!e->bounds_slot) return lin;
-    int64_t numel = lc_shape_numel(s);
+    /* the elements the buffer spans: its rows at the slot's pitch (lc_fused.row_pitch) */
+    int64_t numel = lc_fused_slot_span(e->f, slot, s);
     /* 0 <= lin and lin + width <= numel, as one unsigned compare */
     LLVMValueRef ok = numel >= width ? LLVMBuildICmp(e->b, LLVMIntULE, lin, LLVMConstInt(e->i64, (unsigned long long)(numel - width), 0), "")
                                      : LLVMConstInt(e->i1, 0, 0);
@@ -70,13 +71,23 @@ bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
     return false;
 }
 
-LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx) {
-    LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
-    int64_t stride = 1;
+/* The element stride of each axis of `slot`'s buffer (shape s): row-major, the rows (runs of
+ * the last axis) at the slot's row pitch, which fuse chose (a padded scratch buffer's is a
+ * cache line longer than the row). */
+static void slot_strides(const emitter *e, int slot, const lc_shape *s, int64_t *stride) {
+    int64_t st = 1;
     for (int d = s->rank - 1; d >= 0; d--) {
-        if (s->dim[d] != 1) lin = LLVMBuildAdd(e->b, lin, imul_c(e, idx[d].v, stride), "");
-        stride *= s->dim[d];
+        stride[d] = st;
+        st *= d == s->rank - 1 ? lc_fused_row_pitch(e->f, slot, s) : s->dim[d];
     }
+}
+
+LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const ix *idx) {
+    LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
+    int64_t stride[LC_MAX_RANK];
+    slot_strides(e, slot, s, stride);
+    for (int d = s->rank - 1; d >= 0; d--)
+        if (s->dim[d] != 1) lin = LLVMBuildAdd(e->b, lin, imul_c(e, idx[d].v, stride[d]), "");
     return lin;
 }
 
@@ -95,15 +106,14 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx) {
     LLVMTypeRef ty = real_type(e, dt);
-    LLVMValueRef lin = lc_emit_linear_index(e, s, idx);
+    LLVMValueRef lin = lc_emit_linear_index(e, slot, s, idx);
     /* vector mode: how far apart consecutive lanes' elements lie */
-    int64_t lane_stride = 0, stride = 1;
-    for (int d = s->rank - 1; e->vec && d >= 0; d--) {
-        if (s->dim[d] != 1) lane_stride += idx[d].lane * stride;
-        stride *= s->dim[d];
-    }
+    int64_t lane_stride = 0, stride[LC_MAX_RANK];
+    slot_strides(e, slot, s, stride);
+    for (int d = s->rank - 1; e->vec && d >= 0; d--)
+        if (s->dim[d] != 1) lane_stride += idx[d].lane * stride[d];
     if (lane_stride == 1) { /* consecutive: one vector load */
-        lin = lc_emit_guard_index(e, lin, s, e->vec);
+        lin = lc_emit_guard_index(e, lin, slot, s, e->vec);
         LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
         LLVMValueRef v = LLVMBuildLoad2(e->b, LLVMVectorType(ty, e->vec), p, "");
         LLVMSetAlignment(v, dt == LC_F64 ? 8 : 4);
@@ -114,14 +124,14 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
         LLVMValueRef v = LLVMGetUndef(LLVMVectorType(ty, e->vec));
         for (unsigned l = 0; l < e->vec; l++) {
-            LLVMValueRef off = lc_emit_guard_index(e, iadd_c(e, lin, lane_stride * (int64_t)l), s, 1);
+            LLVMValueRef off = lc_emit_guard_index(e, iadd_c(e, lin, lane_stride * (int64_t)l), slot, s, 1);
             LLVMValueRef one = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, base, &off, 1, ""), "");
             lc_emit_tag_access(e, one, slot);
             v = LLVMBuildInsertElement(e->b, v, one, LLVMConstInt(i32, l, 0), "");
         }
         return v;
     }
-    lin = lc_emit_guard_index(e, lin, s, 1);
+    lin = lc_emit_guard_index(e, lin, slot, s, 1);
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, p, "");
     lc_emit_tag_access(e, v, slot);

@@ -220,8 +220,8 @@ bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len);
 
 /* LUCID_CHECK_BOUNDS, read once per process: true when it is "1". */
 bool lc_codegen_check_bounds(void);
-LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, const lc_shape *s, int64_t width);
-LLVMValueRef lc_emit_linear_index(emitter *e, const lc_shape *s, const ix *idx);
+LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, int slot, const lc_shape *s, int64_t width);
+LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const ix *idx);
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx);
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);

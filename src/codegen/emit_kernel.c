@@ -38,7 +38,7 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     e->co_o = o;
     for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
     if (!store) return;
-    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, &co->shape, idx), v);
+    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
 /* In the element-major edges of a kernel with a co-root: position i writes window o's value
@@ -265,10 +265,10 @@ static LLVMValueRef row_pointer(emitter *e, LLVMValueRef base, lc_dtype dt, int6
 static void make_row_pointers(emitter *e) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int written[2] = {e->k->dst_slot, e->k->co_slot};
-    int64_t row_len[2] = {root->shape.dim[root->shape.rank - 1], 0};
+    int64_t row_len[2] = {lc_fused_row_pitch(e->f, e->k->dst_slot, &root->shape), 0};
     if (e->k->co_root >= 0) {
         const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
-        row_len[1] = co->shape.dim[co->shape.rank - 1];
+        row_len[1] = lc_fused_row_pitch(e->f, e->k->co_slot, &co->shape);
     }
     for (int w = 0; w < 2; w++)
         for (int t = 0; t < e->k->sched.tile_rows; t++)
@@ -279,8 +279,8 @@ static void make_row_pointers(emitter *e) {
 /* Position (or block) i of each row of the tile (lc_schedule.tile_rows): row t is the
  * tile's first row with index t added on the axis before the last (a tile never crosses that
  * axis: its extent is a multiple of the tile, and tiles start at multiples of it), at
- * row_base + t·last. Each row's value is emitted as on its own, in row order, so it has the
- * same bits as untiled; LLVM shares what the rows read alike. */
+ * row_base + t·pitch (the written buffer's row pitch). Each row's value is emitted as on its
+ * own, in row order, so it has the same bits as untiled; LLVM shares what the rows read alike. */
 static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, const ix *row_idx,
                             bool window) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
@@ -290,7 +290,7 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
         return;
     }
     LC_ASSERT(rank >= 2 && root->shape.dim[rank - 2] % tile == 0);
-    int64_t last = root->shape.dim[rank - 1];
+    int64_t pitch = lc_fused_row_pitch(e->f, e->k->dst_slot, &root->shape); /* row t starts t rows on */
     int written[2] = {e->k->dst_slot, e->k->co_slot};
     LLVMValueRef saved[2] = {e->slot_ptr[written[0]], written[1] >= 0 ? e->slot_ptr[written[1]] : NULL};
     e->defer_stores = true;
@@ -302,7 +302,7 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
         e->tile_row = t;
         for (int w = 0; w < 2; w++)
             if (saved[w]) e->slot_ptr[written[w]] = e->row_ptr[w][t];
-        emit_row_body(e, i, iadd_c(e, row_base, t * last), idx, window);
+        emit_row_body(e, i, iadd_c(e, row_base, t * pitch), idx, window);
     }
     e->defer_stores = false;
     for (int k = 0; k < e->n_deferred; k++) {
@@ -393,7 +393,7 @@ static LLVMValueRef carried_load(emitter *e, const counted_loop *l, const carry_
     /* the index as emitted, with the loop's index replaced (any clamp on it stays) */
     idx[s->rank - 1] = ix_opaque(recompute(e, l, c->e[n].last, i));
     LLVMTypeRef ty = LLVMTypeOf(c->e[n].load);
-    LLVMValueRef lin = lc_emit_guard_index(e, lc_emit_linear_index(e, s, idx), s, 1);
+    LLVMValueRef lin = lc_emit_guard_index(e, lc_emit_linear_index(e, c->e[n].slot, s, idx), c->e[n].slot, s, 1);
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, c->e[n].base, &lin, 1, ""), "carried");
     lc_emit_tag_access(e, v, c->e[n].slot);
     return v;
@@ -848,7 +848,9 @@ static void add_kernel(emitter *e, int kid) {
     LLVMValueRef row = LLVMBuildSDiv(e->b, el, lastv, "row");
     LLVMValueRef i0 = LLVMBuildSRem(e->b, el, lastv, "i0");
     LLVMValueRef i1 = smin(e, lastv, LLVMBuildAdd(e->b, i0, LLVMBuildSub(e->b, end, el, ""), ""));
-    LLVMValueRef row_base = LLVMBuildMul(e->b, row, lastv, "");
+    /* where the row starts in the written buffer: rows lie its row pitch apart (fuse pads a
+     * scratch buffer's rows that would lie a multiple of 4 KiB apart) */
+    LLVMValueRef row_base = imul_c(e, row, lc_fused_row_pitch(e->f, k->dst_slot, &root->shape));
     ix row_idx[LC_MAX_RANK];
     LLVMValueRef rem = row;
     for (int d = rank - 2; d >= 0; d--) {

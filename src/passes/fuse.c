@@ -67,6 +67,7 @@ void lc_fused_free(lc_fused *f) {
     free(f->kernels);
     free(f->why);
     free(f->node_slot);
+    free(f->row_pitch);
     free(f->scratch);
     lc_graph_free(f->graph);
     free(f);
@@ -81,7 +82,7 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
     return buf;
 }
 
-static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp);
+static bool is_lp_norm_of_abs(const lc_fused *f, int node, lc_lp_norm *lp);
 
 /* A reduction read through the overlapping `unfold` that is cheaper recomputed than
  * materialized (LC_ROW_WINDOW_INLINE_MAX): the unfold runs along an axis other than the
@@ -114,7 +115,7 @@ static void materialize_reductions(lc_fused *f, int node, const lc_node *unfold,
     lc_lp_norm lp;
     if (info->kind == LC_KIND_REDUCE && recompute_across_rows(f->graph, n, unfold, under_fold))
         return; /* inline: its inputs are read inside it, through no overlapping unfold */
-    if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f->graph, node, &lp)) {
+    if (info->kind == LC_KIND_REDUCE || is_lp_norm_of_abs(f, node, &lp)) {
         lc_window w = lc_window_of(unfold);
         f->node_slot[node] = f->n_slots++;
         if (w.dilation == 1)
@@ -241,45 +242,13 @@ static void split_serial_sums(lc_fused *f, int node) {
                               lc_shape_numel(&lc_graph_node(f->graph, best)->shape));
 }
 
-/* Node a is never negative (NaN allowed), by simplify's rules (simplify_facts.c) for the ops
- * an LP norm's base is made of: |e|, or what simplify leaves where it dropped an abs it proved
- * redundant, such as the unfolded root of an earlier LP norm (LPPool2d pools its rows' norms)
- * or an AvgPool of one (its sums divided by constant counts). Every abs simplify drops must be
- * seen here too, else the norm is evaluated plainly and |x|^p overflows where it need not. */
-static bool never_negative(const lc_graph *g, int a, int depth) {
-    const lc_node *n = lc_graph_node(g, a);
-    switch (n->op) {
-    case LC_OP_ABS:
-    case LC_OP_RELU:
-        return true;
-    case LC_OP_POW:
-        return !lc_simp_is_integer(n->real_attr) || lc_simp_is_even(n->real_attr) ||
-               (depth > 0 && never_negative(g, n->inputs[0], depth - 1));
-    case LC_OP_UNFOLD:
-        return n->attr[LC_UNFOLD_NEG_INF_PAD] == 0 && depth > 0 && never_negative(g, n->inputs[0], depth - 1);
-    case LC_OP_CONSTANT: /* -0 counts as negative, as simplify counts it */
-        for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++)
-            if (signbit(n->data[k])) return false;
-        return true;
-    case LC_OP_SUM: /* an AvgPool of an earlier norm: a sum of them, divided by counts */
-    case LC_OP_MEAN:
-    case LC_OP_MAX:
-    case LC_OP_EXPAND:
-    case LC_OP_FOLD:
-        return depth > 0 && never_negative(g, n->inputs[0], depth - 1);
-    case LC_OP_MUL:
-    case LC_OP_ADD:
-    case LC_OP_DIV:
-        return depth > 0 && never_negative(g, n->inputs[0], depth - 1) && never_negative(g, n->inputs[1], depth - 1);
-    default:
-        return false;
-    }
-}
-
 /* pow(sum(pow(A, p)), 1/p) with A = |e| or otherwise never negative: codegen can scale it by
- * the window max (it reads A as |e|). */
-static bool is_lp_norm_of_abs(const lc_graph *g, int node, lc_lp_norm *lp) {
-    return lc_lp_norm_match(g, node, lp) && never_negative(g, lp->base, 8);
+ * the window max (it reads A as |e|). "Never negative" is simplify's own fact (simplify_facts.c),
+ * so every abs simplify dropped as redundant (the unfolded root of an earlier LP norm, an
+ * AvgPool of one, a ReLU) is still seen here: else the norm would be evaluated plainly and
+ * |x|^p overflow where it need not. */
+static bool is_lp_norm_of_abs(const lc_fused *f, int node, lc_lp_norm *lp) {
+    return lc_lp_norm_match(f->graph, node, lp) && f->nonneg[lp->base];
 }
 
 /* Node `node` is div_safe(A, expand(y)) for y the LP norm of the same A (the ratio simplify's
@@ -363,7 +332,7 @@ static void nearest_reductions(const lc_fused *f, int i, const bool *lp_sum, int
         seen[in] = stamp;
         const lc_node *x = lc_graph_node(f->graph, in);
         lc_lp_norm lp;
-        bool lp_root = x->op == LC_OP_POW && is_lp_norm_of_abs(f->graph, in, &lp) && lp.root == in;
+        bool lp_root = x->op == LC_OP_POW && is_lp_norm_of_abs(f, in, &lp) && lp.root == in;
         bool reduction = (x->op == LC_OP_SUM || x->op == LC_OP_MEAN || x->op == LC_OP_MAX) && !lp_sum[in];
         if (lp_root || reduction)
             cut[(*n_cut)++] = in;
@@ -690,8 +659,11 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
     const lc_node *n = lc_graph_node(f->graph, node);
     if (f->node_slot[node] >= 0) {
         if (n->shape.dim[axis] == 1) return 1;
+        /* the buffer's own layout: a padded scratch buffer's rows lie row_pitch apart */
         int64_t stride = coef * (int64_t)lc_dtype_size(n->dtype);
-        for (int d = axis + 1; d < n->shape.rank; d++) stride = lc_sat_mul(stride, n->shape.dim[d]);
+        for (int d = axis + 1; d < n->shape.rank; d++)
+            stride = lc_sat_mul(stride, d == n->shape.rank - 1 ? lc_fused_row_pitch(f, f->node_slot[node], &n->shape)
+                                                                : n->shape.dim[d]);
         int64_t a = stride % 4096, b = 4096; /* gcd(stride, 4096): rows share a 4 KiB offset in groups */
         while (a != 0) {
             int64_t r = b % a;
@@ -842,7 +814,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             /* the scaled form reads |e| directly: only where the sum is inline (it is not
              * when the graph also outputs the sum, say) */
             lc_lp_norm unused;
-            if (!is_lp_norm_of_abs(f->graph, node, &unused) || f->node_slot[lp.norm.sum] >= 0)
+            if (!is_lp_norm_of_abs(f, node, &unused) || f->node_slot[lp.norm.sum] >= 0)
                 lp.mode = LC_LP_PLAIN;
             else
                 lp.mode = lc_lp_norm_scaled(lp.norm.p) ? LC_LP_SCALED : LC_LP_FLAGGED;
@@ -1086,7 +1058,8 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
         const lc_node *s = lc_graph_node(f->graph, src);
         bool planes_match = true;
         for (int d = 0; d < rank - 2; d++) planes_match = planes_match && s->shape.dim[d] == r->shape.dim[d];
-        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = s->shape.dim[rank - 1];
+        /* rows as the buffer lays them out (a padded scratch buffer's row pitch) */
+        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = lc_fused_row_pitch(f, f->node_slot[src], &s->shape);
         if (!planes_match || row_len <= 0 || row_len > LC_ROW_PREFETCH_MAX_ROW_BYTES / elt / w.step) continue;
         int64_t per_out_row = w.step * row_len; /* elements, at most 16 KiB */
         lc_row_prefetch pf = {f->node_slot[src], r->shape.dim[rank - 2], s->shape.dim[rank - 2], row_len,
@@ -1110,6 +1083,33 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
         if (w.step % w.dilation == 0 && w.step / w.dilation < w.size && w.size <= LC_UNROLL_MAX)
             k->sched.carry_loads = true;
     }
+}
+
+/* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
+ * buffer of two or more rows whose rows would lie a multiple of 4 KiB apart, padded by one
+ * cache line. Decided once every slot is known and before any kernel's schedule, which reads
+ * it (the blocked sum's set test, the row prefetch's row length). */
+static lc_status choose_row_pitches(lc_fused *f) {
+    f->row_pitch = malloc(sizeof(int64_t) * (size_t)(f->n_slots ? f->n_slots : 1));
+    if (!f->row_pitch) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    for (int s = 0; s < f->n_slots; s++) f->row_pitch[s] = 0;
+    int n = lc_graph_node_count(f->graph);
+    for (int i = 0; i < n; i++) {
+        int slot = f->node_slot[i];
+        if (slot < 0) continue;
+        const lc_node *x = lc_graph_node(f->graph, i);
+        int rank = x->shape.rank;
+        int64_t last = rank > 0 ? x->shape.dim[rank - 1] : 1, numel = lc_shape_numel(&x->shape);
+        int64_t elt = (int64_t)lc_dtype_size(x->dtype), row_bytes, rows = last > 0 ? numel / last : 0, span;
+        if (slot < f->n_inputs + f->n_outputs || rank < 2 || rows < 2 ||
+            __builtin_mul_overflow(last, elt, &row_bytes) || row_bytes % LC_ROW_SET_BYTES != 0)
+            continue;
+        int64_t pitch = last + LC_ROW_PAD_BYTES / elt;
+        /* a buffer whose padded size leaves int64 bytes stays dense (it cannot be allocated) */
+        if (__builtin_mul_overflow(rows, pitch, &span) || __builtin_mul_overflow(span, elt, &span)) continue;
+        f->row_pitch[slot] = pitch;
+    }
+    return LC_OK;
 }
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
@@ -1252,8 +1252,9 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     c.code = malloc(sizeof(int64_t) * nn);
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
+    f->nonneg = lc_nonneg_facts(g);
     if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.code || !c.nodes ||
-        !c.args) {
+        !c.args || !f->nonneg) {
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
         goto done;
     }
@@ -1307,6 +1308,7 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     for (int i = n - 1; i >= 0; i--)
         if (f->node_slot[i] >= 0) split_serial_sums(f, i);
     st = bound_emitted_code(f); /* last: it measures what the rules above left inline */
+    if (st == LC_OK) st = choose_row_pitches(f); /* every slot is known; the schedules read them */
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
         st = add_kernel(f, &c, i, f->node_slot[i]);
@@ -1332,6 +1334,8 @@ done:
     free(c.code);
     free(c.nodes);
     free(c.args);
+    free(f->nonneg);
+    f->nonneg = NULL;
     if (st != LC_OK) {
         lc_fused_free(f);
         return st;
@@ -1561,8 +1565,15 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         if (f->node_slot[i] < f->n_inputs + f->n_outputs) continue;
         if (!any) lc_strbuf_puts(&sb, "not fused:\n");
         any = true;
-        lc_strbuf_printf(&sb, "  %s materialized: %s\n",
+        lc_strbuf_printf(&sb, "  %s materialized: %s",
                          lc_fused_node_label(f, i, lab, sizeof lab), f->why[i]);
+        const lc_node *x = lc_graph_node(f->graph, i);
+        int64_t pitch = lc_fused_row_pitch(f, f->node_slot[i], &x->shape);
+        if (x->shape.rank > 0 && pitch != x->shape.dim[x->shape.rank - 1])
+            lc_strbuf_printf(&sb, "; rows padded to %" PRId64 " elements: %d KiB apart otherwise, where a kernel "
+                             "reading one line of each of several rows per trip finds them in one cache set",
+                             pitch, LC_ROW_SET_BYTES / 1024);
+        lc_strbuf_puts(&sb, "\n");
     }
     char *text;
     LC_TRY(lc_strbuf_finish(&sb, &text));

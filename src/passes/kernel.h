@@ -61,6 +61,16 @@
 #define LC_BLOCKED_SUM_SET_ROWS 8
 #define LC_BLOCKED_SUM_TRIPS 32
 #define LC_BLOCKED_SUM_GROUP 4
+/* A scratch buffer (Lucid's own layout; inputs and outputs keep the caller's dense one) whose
+ * rows, the runs of its last axis, would lie a multiple of LC_ROW_SET_BYTES apart gets a row
+ * pitch of one cache line (LC_ROW_PAD_BYTES) more (lc_fused.row_pitch): a kernel that reads
+ * one line of each of many rows per trip (a convolution's input gradient reads the 32 output
+ * channels' rows of dy, 16 KiB apart at L = 4096) would otherwise find all of them in one set
+ * of the 8-way L1 and L2, where they evict one another; one line more per row puts
+ * consecutive rows in consecutive sets. Only addresses change: every element keeps its value
+ * and every sum its order. */
+#define LC_ROW_SET_BYTES 4096
+#define LC_ROW_PAD_BYTES 64
 /* Lanes of a reduction's vector partial sums: one 64-byte line of the element type. Fixed by
  * the dtype, never by the target, so the order of the sums (and the bits) is the same on
  * every machine. */
@@ -404,8 +414,14 @@ typedef struct lc_fused {
     int n_slots;
     int *node_slot;           /* per node: slot holding it, or -1 when evaluated inline */
     char **why;               /* per node: why it is materialized (NULL when inlined) */
+    bool *nonneg;             /* per node, while lc_fuse runs: never negative (lc_nonneg_facts) */
     int n_kernels;
     lc_kernel *kernels;       /* in execution order */
+    /* Per slot: elements from the start of one row (a run of the last axis) of its buffer to
+     * the next where fuse padded it (a scratch buffer, LC_ROW_SET_BYTES), else 0: dense, the
+     * last axis's extent (lc_fused_row_pitch). Element (r_0, ..., r_{n-2}, i) of slot s lies at
+     * flat_row · row_pitch[s] + i, flat_row the row-major index of (r_0, ..., r_{n-2}). */
+    int64_t *row_pitch;
     /* Filled by lc_plan. */
     int n_scratch;
     lc_scratch *scratch;
@@ -426,6 +442,17 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out);
 lc_status lc_plan_print(const lc_fused *f, FILE *out);
 /* "%7 (1.LPPool1d.pow)" or "%7 pow" into buf. */
 const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t size);
+
+/* The row pitch of `slot` holding a value of shape `s` (slot -1, a constant: dense). */
+static inline int64_t lc_fused_row_pitch(const lc_fused *f, int slot, const lc_shape *s) {
+    int64_t last = s->rank > 0 ? s->dim[s->rank - 1] : 1;
+    return slot >= 0 && f->row_pitch && f->row_pitch[slot] > 0 ? f->row_pitch[slot] : last;
+}
+/* Elements the buffer of `slot` (shape `s`) spans: its rows times the row pitch. */
+static inline int64_t lc_fused_slot_span(const lc_fused *f, int slot, const lc_shape *s) {
+    int64_t last = s->rank > 0 ? s->dim[s->rank - 1] : 1, numel = lc_shape_numel(s);
+    return last == 0 ? 0 : numel / last * lc_fused_row_pitch(f, slot, s);
+}
 
 /* The slot of graph input i, output i. */
 static inline int lc_slot_input(const lc_fused *f, int i) { (void)f; return i; }

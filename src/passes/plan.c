@@ -27,7 +27,8 @@ static void written_by(lc_fused *f, int first_scratch, int slot, int node, int k
     const lc_node *n = lc_graph_node(f->graph, node);
     sc->node = node;
     sc->first = sc->last = k;
-    sc->bytes = (int64_t)((size_t)lc_shape_numel(&n->shape) * lc_dtype_size(n->dtype));
+    /* rows laid out at the slot's pitch (a padded scratch buffer's is a line longer) */
+    sc->bytes = lc_fused_slot_span(f, slot, &n->shape) * (int64_t)lc_dtype_size(n->dtype);
 }
 
 lc_status lc_plan(lc_fused *f) {
@@ -89,9 +90,15 @@ lc_status lc_plan_print(const lc_fused *f, FILE *out) {
     for (int s = 0; s < f->n_scratch; s++) {
         const lc_scratch *sc = &f->scratch[s];
         lc_strbuf_printf(&sb, "scratch %d: %s, %" PRId64 " bytes at offset %" PRId64
-                         ", live in kernels %d..%d\n", sc->slot,
+                         ", live in kernels %d..%d", sc->slot,
                          sc->node >= 0 ? lc_fused_node_label(f, sc->node, lab, sizeof lab) : "?",
                          sc->bytes, sc->offset, sc->first, sc->last);
+        const lc_shape *shape = sc->node >= 0 ? &lc_graph_node(f->graph, sc->node)->shape : NULL;
+        int64_t pitch = shape ? lc_fused_row_pitch(f, sc->slot, shape) : 0;
+        if (shape && shape->rank > 0 && pitch != shape->dim[shape->rank - 1])
+            lc_strbuf_printf(&sb, "; rows padded to %" PRId64 " elements: %d KiB apart otherwise", pitch,
+                             LC_ROW_SET_BYTES / 1024);
+        lc_strbuf_puts(&sb, "\n");
     }
     char *text;
     LC_TRY(lc_strbuf_finish(&sb, &text));

@@ -1,4 +1,6 @@
-/* Private to the simplify pass (simplify.c, simplify_facts.c, simplify_lp.c).
+/* Private to the simplify pass (simplify.c, simplify_facts.c, simplify_lp.c); fuse shares its
+ * facts about values (an LP norm's base it may scale must be never negative by the same rule
+ * under which simplify dropped the abs).
  *
  * simplify rebuilds the graph bottom-up through "smart builders": each takes inputs that are
  * already simplified, applies its rules, and appends a node only when no rule gives an
@@ -57,6 +59,11 @@ bool lc_simp_lp_backward_matches(lc_simplify *s, int a, int b);
 /* True when node i is never negative (NaN allowed): abs, even and fractional powers, and what
  * only sums, multiplies, divides, moves or powers such values. */
 bool lc_simp_nonneg(lc_simplify *s, int i);
+/* The rule itself, for one node given known[] for its inputs (lower indices). */
+bool lc_nonneg_from_inputs(const lc_node *n, const bool *known);
+/* known[i] = node i is never negative, for every node of g in node order (malloc'd; NULL when
+ * out of memory). */
+bool *lc_nonneg_facts(const lc_graph *g);
 /* True when nodes a and b compute the same value by construction (the same node, or the same
  * op with the same attributes over the same values), before CSE has merged them. */
 bool lc_simp_same(const lc_graph *g, int a, int b);

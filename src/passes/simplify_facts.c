@@ -12,7 +12,7 @@
 enum { SAME_BUDGET = 64 };
 
 /* Node n is never negative (NaN allowed), given the facts about its inputs. */
-static bool nonneg_from_inputs(const lc_node *n, const bool *known) {
+bool lc_nonneg_from_inputs(const lc_node *n, const bool *known) {
     switch (n->op) {
     case LC_OP_INPUT:
         return false;
@@ -62,8 +62,16 @@ bool lc_simp_nonneg(lc_simplify *s, int i) {
         s->facts_cap = cap;
     }
     for (; s->n_facts <= i; s->n_facts++)
-        s->nonneg[s->n_facts] = nonneg_from_inputs(lc_graph_node(s->g, s->n_facts), s->nonneg);
+        s->nonneg[s->n_facts] = lc_nonneg_from_inputs(lc_graph_node(s->g, s->n_facts), s->nonneg);
     return s->nonneg[i];
+}
+
+bool *lc_nonneg_facts(const lc_graph *g) {
+    int n = lc_graph_node_count(g);
+    bool *known = malloc(sizeof *known * (size_t)(n ? n : 1));
+    if (!known) return NULL;
+    for (int i = 0; i < n; i++) known[i] = lc_nonneg_from_inputs(lc_graph_node(g, i), known);
+    return known;
 }
 
 static bool same_at(const lc_graph *g, int a, int b, int *budget) {

@@ -64,6 +64,8 @@ status=0
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/findings/$t"
   log="build-fuzz/fuzz-$t.log"
+  stamp="build-fuzz/.started-$t"; touch "$stamp" # findings newer than it are this run's
+  started=$SECONDS
   echo "fuzz.sh: $t for ${seconds}s (log $log)"
   # model_spec parses each spec twice and builds its module both times: Conv1d(1, 5, 2222222)
   # draws 11M parameters per build, which under ASan on a loaded machine passed the 20 s
@@ -77,12 +79,15 @@ for t in "${targets[@]}"; do
     -artifact_prefix="build-fuzz/findings/$t/" -print_final_stats=1 ${FUZZ_FLAGS:-} >"$log" 2>&1
   rc=$?
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
-  crashes=$(find "build-fuzz/findings/$t" -type f | wc -l)
+  # this run's findings only (earlier runs' stay in the folder until copied or removed), and the
+  # time it really ran (SIGINT stops it early)
+  crashes=$(find "build-fuzz/findings/$t" -type f -newer "$stamp" | wc -l)
+  elapsed=$((SECONDS - started))
   # The pipeline target's last LUCID_FUZZ_STATS line (it prints one every 256 cases and at exit;
   # with -fork the children's lines do not reach the log: run without -fork to count).
   jit=$(grep -o '^pipeline: [0-9]* cases compared on the JIT; [0-9]* compiles' "$log" | tail -1 |
         awk '{printf " (%d cases compared on the JIT, %d compiles)", $2, $8}')
-  line="$t: ${runs:-?} executions${jit} in ${seconds}s, exit $rc, $crashes finding(s) in build-fuzz/findings/$t"
+  line="$t: ${runs:-?} executions${jit} in ${elapsed}s (of ${seconds}s), exit $rc, $crashes new finding(s) in build-fuzz/findings/$t"
   echo "$line" | tee -a "$summary"
   [ "$rc" -ne 0 ] && status=1
 done

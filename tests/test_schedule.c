@@ -448,6 +448,13 @@ static void test_conv_weight_gradient_tiles(void **state) {
     }
 }
 
+/* How many of kernel k's reductions take their inner sum over blocks of trips. */
+static int blocked_sums(const lc_kernel *k) {
+    int n = 0;
+    for (int i = 0; i < k->sched.n_reductions; i++) n += k->sched.reductions[i].blocked_sum >= 0;
+    return n;
+}
+
 /* A weight gradient whose batch rows lie a multiple of 4 KiB apart (x's batch stride C·L·4
  * bytes, dy's Cout·L·4) takes its sum over the batch term by term over blocks of trips
  * (lc_reduction_schedule.blocked_sum), where 8 or more of those rows share the cache sets;
@@ -472,11 +479,10 @@ static void test_conv_weight_gradient_blocked(void **state) {
             lc_fused *f;
             assert_ok(lc_fuse(g, &f));
             const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
-            int blocked = 0;
+            int blocked = blocked_sums(k);
             for (int i = 0; i < k->sched.n_reductions; i++) {
                 const lc_reduction_schedule *rs = &k->sched.reductions[i];
                 if (rs->blocked_sum < 0) continue;
-                blocked++;
                 const lc_reduction_schedule *inner = lc_kernel_reduction(k, rs->blocked_sum);
                 assert_non_null(inner);
                 assert_true(inner->unrolled && inner->terms == cases[c].n && rs->vector_terms);
@@ -554,13 +560,8 @@ static void test_scratch_row_pitch(void **state) {
         assert_true(scratch >= 1);
         if (cases[c].db_blocked >= 0) {
             const lc_kernel *db = kernel_writing(f, 3); /* outputs: y, dx, dW, db */
-            int blocked = 0;
-            for (int i = 0; i < db->sched.n_reductions; i++) blocked += db->sched.reductions[i].blocked_sum >= 0;
-            assert_int_equal(blocked, cases[c].db_blocked);
-            const lc_kernel *dw = kernel_writing(f, 2);
-            blocked = 0;
-            for (int i = 0; i < dw->sched.n_reductions; i++) blocked += dw->sched.reductions[i].blocked_sum >= 0;
-            assert_int_equal(blocked, cases[c].dw_blocked);
+            assert_int_equal(blocked_sums(db), cases[c].db_blocked);
+            assert_int_equal(blocked_sums(kernel_writing(f, 2)), cases[c].dw_blocked);
         } else if (cases[c].pitch) {
             int prefetched = 0;
             for (int k = 0; k < f->n_kernels; k++) {

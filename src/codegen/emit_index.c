@@ -82,13 +82,17 @@ static void slot_strides(const emitter *e, int slot, const lc_shape *s, int64_t 
     }
 }
 
-LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const ix *idx) {
+static LLVMValueRef linear_index(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
     LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
-    int64_t stride[LC_MAX_RANK];
-    slot_strides(e, slot, s, stride);
     for (int d = s->rank - 1; d >= 0; d--)
         if (s->dim[d] != 1) lin = LLVMBuildAdd(e->b, lin, imul_c(e, idx[d].v, stride[d]), "");
     return lin;
+}
+
+LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const ix *idx) {
+    int64_t stride[LC_MAX_RANK];
+    slot_strides(e, slot, s, stride);
+    return linear_index(e, s, stride, idx);
 }
 
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
@@ -106,10 +110,10 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx) {
     LLVMTypeRef ty = real_type(e, dt);
-    LLVMValueRef lin = lc_emit_linear_index(e, slot, s, idx);
-    /* vector mode: how far apart consecutive lanes' elements lie */
     int64_t lane_stride = 0, stride[LC_MAX_RANK];
     slot_strides(e, slot, s, stride);
+    LLVMValueRef lin = linear_index(e, s, stride, idx);
+    /* vector mode: how far apart consecutive lanes' elements lie */
     for (int d = s->rank - 1; e->vec && d >= 0; d--)
         if (s->dim[d] != 1) lane_stride += idx[d].lane * stride[d];
     if (lane_stride == 1) { /* consecutive: one vector load */

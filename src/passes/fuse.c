@@ -664,13 +664,14 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
         for (int d = axis + 1; d < n->shape.rank; d++)
             stride = lc_sat_mul(stride, d == n->shape.rank - 1 ? lc_fused_row_pitch(f, f->node_slot[node], &n->shape)
                                                                 : n->shape.dim[d]);
-        int64_t a = stride % 4096, b = 4096; /* gcd(stride, 4096): rows share a 4 KiB offset in groups */
+        /* gcd(stride, LC_ROW_SET_BYTES): rows share a 4 KiB offset in groups */
+        int64_t a = stride % LC_ROW_SET_BYTES, b = LC_ROW_SET_BYTES;
         while (a != 0) {
             int64_t r = b % a;
             b = a;
             a = r;
         }
-        int64_t offsets = 4096 / b;
+        int64_t offsets = LC_ROW_SET_BYTES / b;
         return terms < offsets ? 1 : terms / offsets;
     }
     int rank = n->shape.rank;

@@ -940,9 +940,7 @@ static void add_kernel(emitter *e, int kid) {
         LLVMBasicBlockRef ret = LLVMAppendBasicBlockInContext(e->ctx, fn, "ret");
         LLVMBuildCondBr(e->b, LLVMBuildLoad2(e->b, e->i1, e->bounds_slot, ""), trap, ret);
         LLVMPositionBuilderAtEnd(e->b, trap);
-        unsigned id = LLVMLookupIntrinsicID("llvm.trap", 9); /* not overloaded: no types */
-        LLVMBuildCall2(e->b, LLVMIntrinsicGetType(e->ctx, id, NULL, 0), LLVMGetIntrinsicDeclaration(e->mod, id, NULL, 0),
-                       NULL, 0, "");
+        lc_build_intrinsic(e->b, e->mod, "llvm.trap", NULL, NULL, 0);
         LLVMBuildUnreachable(e->b);
         LLVMPositionBuilderAtEnd(e->b, ret);
         e->bounds_slot = NULL;

@@ -1,5 +1,6 @@
-/* A call to an overloaded LLVM intrinsic (llvm.fabs, llvm.fma, ...) instantiated at type `ty`,
- * for emit_*.c and vmath.c alike. */
+/* A call to an LLVM intrinsic: an overloaded one (llvm.fabs, llvm.fma, ...) instantiated at
+ * type `ty`, or one that is not overloaded (llvm.trap) with ty NULL; for emit_*.c and vmath.c
+ * alike. */
 #ifndef LUCID_CODEGEN_INTRINSIC_H
 #define LUCID_CODEGEN_INTRINSIC_H
 
@@ -10,8 +11,9 @@
 static inline LLVMValueRef lc_build_intrinsic(LLVMBuilderRef b, LLVMModuleRef mod, const char *name,
                                               LLVMTypeRef ty, LLVMValueRef *args, unsigned nargs) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(mod, id, &ty, 1);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(LLVMGetModuleContext(mod), id, &ty, 1);
+    size_t n_types = ty ? 1 : 0;
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(mod, id, &ty, n_types);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(LLVMGetModuleContext(mod), id, &ty, n_types);
     return LLVMBuildCall2(b, fty, decl, args, nargs, "");
 }
 

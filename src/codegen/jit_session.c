@@ -225,31 +225,39 @@ static LLVMErrorRef lookup(LLVMOrcJITDylibRef jd, const char *name, LLVMOrcExecu
     return r.err;
 }
 
+/* An object into program j's code (its resource tracker); g_lock held. */
+static lc_status add_object(lc_jit *j, const char *obj, size_t len, const char *buf_name) {
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, buf_name);
+    LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(g_jit, j->tracker, buf); /* takes buf */
+    return err ? llvm_fail(err, "cannot add the object") : LC_OK;
+}
+
+/* The address of function `name` in program j's code, linking what it needs (`what` names
+ * it in the error, with the session's own message); g_lock held. */
+static lc_status lookup_entry(lc_jit *j, const char *name, const char *what, lc_kernel_entry *entry) {
+    LLVMOrcExecutorAddress addr = 0;
+    LLVMErrorRef err = lookup(j->dylib, name, &addr);
+    if (err) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "cannot link %s%s%s", what, g_session_error[0] ? ": " : "", g_session_error);
+        return llvm_fail(err, msg);
+    }
+    *entry = (lc_kernel_entry)(uintptr_t)addr;
+    return LC_OK;
+}
+
 static lc_status link_locked(const char *const *objs, const size_t *lens, int n_objs,
                              int n_kernels, lc_jit *j, lc_kernel_entry *entries) {
     LC_TRY(ensure_jit());
     LC_TRY(take_dylib(&j->dylib));
     g_session_error[0] = '\0';
     j->tracker = LLVMOrcJITDylibCreateResourceTracker(j->dylib);
-    LLVMErrorRef err;
-    for (int i = 0; i < n_objs; i++) {
-        LLVMMemoryBufferRef buf =
-            LLVMCreateMemoryBufferWithMemoryRangeCopy(objs[i], lens[i], "lucid-kernels");
-        err = LLVMOrcLLJITAddObjectFileWithRT(g_jit, j->tracker, buf); /* takes buf */
-        if (err) return llvm_fail(err, "cannot add the object");
-    }
+    for (int i = 0; i < n_objs; i++) LC_TRY(add_object(j, objs[i], lens[i], "lucid-kernels"));
     for (int k = 0; k < n_kernels; k++) {
-        char name[48];
+        char name[48], what[48];
         snprintf(name, sizeof name, "lc_kernel_%d", k);
-        LLVMOrcExecutorAddress addr = 0;
-        err = lookup(j->dylib, name, &addr);
-        if (err) {
-            char what[600];
-            snprintf(what, sizeof what, "cannot link kernel %d%s%s", k,
-                     g_session_error[0] ? ": " : "", g_session_error);
-            return llvm_fail(err, what);
-        }
-        entries[k] = (lc_kernel_entry)(uintptr_t)addr;
+        snprintf(what, sizeof what, "kernel %d", k);
+        LC_TRY(lookup_entry(j, name, what, &entries[k]));
     }
     return LC_OK;
 }
@@ -274,24 +282,14 @@ lc_status lc_jit_link(const char *const *objs, const size_t *lens, int n_objs, i
 lc_status lc_jit_link_more(lc_jit *jit, const char *obj, size_t len, const char *name,
                            lc_kernel_entry *entry) {
     pthread_mutex_lock(&g_lock);
-    lc_status st = LC_OK;
     g_session_error[0] = '\0';
     if (g_closed) {
         pthread_mutex_unlock(&g_lock);
         return lc_fail(LC_ERR_JIT, "codegen: the JIT is closed (the process is exiting)");
     }
-    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(obj, len, "lucid-fixup");
-    LLVMErrorRef err = LLVMOrcLLJITAddObjectFileWithRT(g_jit, jit->tracker, buf); /* takes buf */
-    if (err) st = llvm_fail(err, "cannot add the object");
-    LLVMOrcExecutorAddress addr = 0;
-    if (st == LC_OK && (err = lookup(jit->dylib, name, &addr))) {
-        char what[600];
-        snprintf(what, sizeof what, "cannot link %s%s%s", name, g_session_error[0] ? ": " : "",
-                 g_session_error);
-        st = llvm_fail(err, what);
-    }
+    lc_status st = add_object(jit, obj, len, "lucid-fixup");
+    if (st == LC_OK) st = lookup_entry(jit, name, name, entry);
     pthread_mutex_unlock(&g_lock);
-    if (st == LC_OK) *entry = (lc_kernel_entry)(uintptr_t)addr;
     return st;
 }
 

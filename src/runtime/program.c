@@ -211,6 +211,13 @@ static void run_part(void *ctx, int64_t begin, int64_t end) {
     }
 }
 
+/* r's function over [0, len) (offset by r->base): on this thread, or split at multiples of
+ * align over up to max_threads. */
+static void run_range(run_part_ctx *r, int64_t len, int64_t align, bool serial, int max_threads) {
+    if (serial) run_part(r, 0, len);
+    else lc_pool_parallel_for(len, align, max_threads, run_part, r);
+}
+
 /* Kernel k over its outer range, split as the run allows, then its fix-up form over the parts
  * that flagged a window (compiled on the first such run). Each element ends as the fix-up
  * form computes it, wherever the range was split, so the results do not depend on the
@@ -223,8 +230,7 @@ static lc_status run_kernel(const lc_program *p, int k, void *const *slots) {
     int max_threads = threads > 0 ? threads : 1 << 20;
     run_part_ctx rc = {.fn = p->code->entries[k], .slots = slots};
     atomic_init(&rc.n_flagged, 0);
-    if (serial) run_part(&rc, 0, kr->outer);
-    else lc_pool_parallel_for(kr->outer, kr->align, max_threads, run_part, &rc);
+    run_range(&rc, kr->outer, kr->align, serial, max_threads);
     int n = atomic_load(&rc.n_flagged);
     if (n == 0) return LC_OK;
     LC_ASSERT(kr->sched.fixup); /* only such kernels flag */
@@ -240,8 +246,7 @@ static lc_status run_kernel(const lc_program *p, int k, void *const *slots) {
         atomic_init(&redo.n_flagged, 0);
         int64_t len = rc.flagged_end[i] - rc.flagged_begin[i];
         /* a part starts at a multiple of kr->align, so its own parts split where the kernel's may */
-        if (serial) run_part(&redo, 0, len);
-        else lc_pool_parallel_for(len, kr->align, max_threads, run_part, &redo);
+        run_range(&redo, len, kr->align, serial, max_threads);
         LC_ASSERT(atomic_load(&redo.n_flagged) == 0); /* the fix-up form flags nothing */
     }
     return LC_OK;

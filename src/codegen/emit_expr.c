@@ -372,29 +372,19 @@ static LLVMValueRef emit_plain_lp_root(emitter *e, const lc_lp_schedule *lp, con
     return LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
 }
 
-/* Whether the flag ORs the bits of E and masks their sign once per window: where the sum's
- * terms are |E|^p (else simplify left a base proved never negative without its abs) and the
- * kernel takes no LP gradient, which needs each |E| anyway (there the masked form only adds
- * the mask: LPPool1d(2, 4) fwd+bwd compiled in 1.4% more instructions). */
-static bool flag_masks_sign(const emitter *e, const reduce_ctx *r) {
-    const lc_node *q = lc_graph_node(e->f->graph, r->x);
-    return e->k->sched.n_lp_ratios == 0 && lc_graph_node(e->f->graph, q->inputs[0])->op == LC_OP_ABS;
-}
-
 /* Terms of the flagged sum: |e|^p, and the bits of e as an integer ORed over the window
- * (carried in the float type, never used as a float): masked of their sign (flag_masks_sign),
- * nonzero exactly when some element is, so an all-zero window (its plain 0 is exact) is not
- * flagged. The bits of |e| ORed are those of e ORed and masked; taking e's spares the
+ * (carried in the float type, never used as a float), masked of their sign where fuse chose
+ * it (lc_lp_schedule.flag_masks_sign): nonzero exactly when some element is, so an all-zero
+ * window (its plain 0 is exact) is not flagged. The bits of |e| ORed are those of e ORed and masked; taking e's spares the
  * vectorized loop a second |x| of each de-interleaved window slot, which the back end had to
  * select beside the terms'. */
 static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     plain_ctx *c = ctx;
     t[0] = plain_lp_term(e, c, j);
-    if (flag_masks_sign(e, &c->r)) {
-        const lc_node *q = lc_graph_node(e->f->graph, c->r.x);
+    if (c->lp->flag_masks_sign) { /* the terms are pow(|e|, p): e is the abs's input */
         ix xi[LC_MAX_RANK];
         reduce_index(&c->r, j, xi);
-        t[1] = lc_emit_value(e, lc_graph_node(e->f->graph, q->inputs[0])->inputs[0], xi);
+        t[1] = lc_emit_value(e, lc_graph_node(e->f->graph, c->lp->norm.base)->inputs[0], xi);
     } else {
         t[1] = abs_term(e, &c->r, j);
     }
@@ -459,7 +449,7 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         LLVMValueRef y = emit_plain_lp_root(e, lp, n, acc[0]);
         LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
         LLVMValueRef bits = LLVMBuildBitCast(e->b, acc[1], ity, "");
-        if (flag_masks_sign(e, &c.r))
+        if (lp->flag_masks_sign)
             bits = LLVMBuildAnd(e->b, bits, LLVMConstInt(ity, dt == LC_F64 ? INT64_MAX : INT32_MAX, 0), "");
         LLVMValueRef nonzero = LLVMBuildICmp(e->b, LLVMIntNE, bits, LLVMConstInt(ity, 0, 0), "");
         LLVMValueRef ok = plain_lp_ok(e, lp, dt, acc[0], y);

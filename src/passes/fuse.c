@@ -876,6 +876,15 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
     return LC_OK;
 }
 
+/* lc_lp_schedule.flag_masks_sign, once the kernel's LP gradients are known. */
+static void schedule_flag_bits(const lc_fused *f, lc_kernel *k) {
+    for (int i = 0; i < k->sched.n_lp_norms; i++) {
+        lc_lp_schedule *lp = &k->sched.lp_norms[i];
+        lp->flag_masks_sign = lp->mode == LC_LP_FLAGGED && k->sched.n_lp_ratios == 0 &&
+                              lc_graph_node(f->graph, lp->norm.base)->op == LC_OP_ABS;
+    }
+}
+
 /* lc_schedule.interleave: 2 for the unrolled window-major loop of a flagged LP norm that
  * takes a power by the short form (lc_lp_pow_form). llvm-mca (znver4) cycles per 16 windows of
  * that loop's trip: p = 3 105 -> 94, p = 2.5 191 -> 153; p = 2 (sqrt, no polynomial) 54 -> 59,
@@ -1162,6 +1171,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->n_args = c->n_args;
     measure_inline_depth(f, k, c->depth);
     LC_TRY(schedule_inline_nodes(f, k, c->code));
+    schedule_flag_bits(f, k);
     k->code = c->code[root];
     if (co_root >= 0) k->code = lc_sat_add(k->code, c->code[co_root]);
     schedule_interleave(k);

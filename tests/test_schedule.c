@@ -228,8 +228,26 @@ static void test_lp_ratio(void **state) {
     assert_true(k->sched.fixup);
     lc_fused_free(f);
 
+    /* windows overlapping two deep: y is the fold kernel's co-root, evaluated inline for
+     * both covering windows */
     f = fuse_pipeline(test_lppool(1.5, 4, 2, false), test_shape3(1, 2, 16));
+    assert_int_equal(f->n_kernels, 1);
+    k = &f->kernels[0];
+    assert_int_equal(k->sched.n_lp_ratios, 2); /* |x|/y and its power, as for windows apart */
+    for (int i = 0; i < 2; i++) {
+        r = &k->sched.lp_ratios[i];
+        assert_true(r->norm_inline);
+        assert_int_equal(r->norm, k->co_root);
+        assert_true(r->e == (lc_graph_node(f->graph, r->node)->op == LC_OP_POW ? 0.5 : 1.0));
+    }
+    assert_true(k->sched.fixup);
+    lc_fused_free(f);
+
+    /* three deep: y is written by a kernel of its own and read back */
+    f = fuse_pipeline(test_lppool(1.5, 6, 2, false), test_shape3(1, 2, 16));
+    assert_int_equal(f->n_kernels, 2);
     k = kernel_rooted_at(f, LC_OP_FOLD);
+    assert_int_equal(k->co_root, -1);
     assert_int_equal(k->sched.n_lp_ratios, 1);
     r = &k->sched.lp_ratios[0];
     assert_false(r->norm_inline);

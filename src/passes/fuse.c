@@ -1190,6 +1190,34 @@ static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
     return st;
 }
 
+/* Whether the window-major `fold` may also write its windows' results (kernel.h, co_root):
+ * each block writes the window starting in it, so a block must be no wider than a window's
+ * step (the unrolled form), and where windows overlap each block evaluates its covering
+ * windows again: at most LC_CO_ROOT_COVER_MAX of them, undilated. */
+static bool co_root_cover_ok(const lc_node *fold) {
+    lc_window w = lc_window_of(fold);
+    if (!lc_window_overlaps(&w)) return true;
+    return w.dilation == 1 && lc_window_cover(&w) <= LC_CO_ROOT_COVER_MAX;
+}
+
+/* Whether kernel K computes one result per window of `fold`'s own windows, the pool's forward
+ * (it reads an unfold of the same geometry and gathers nothing): only such a result is worth
+ * evaluating again per covering window. MaxPool2d's row gradient has the shape of the row
+ * windows too, but is itself a searching gather. */
+static bool computes_fold_windows(const lc_fused *f, const lc_kernel *K, const lc_node *fold) {
+    lc_window wf = lc_window_of(fold);
+    bool reads_windows = false;
+    for (int i = 0; i < K->n_nodes; i++) {
+        const lc_node *n = lc_graph_node(f->graph, K->nodes[i]);
+        if (n->op == LC_OP_FOLD) return false;
+        if (n->op != LC_OP_UNFOLD) continue;
+        lc_window wu = lc_window_of(n);
+        reads_windows |= wu.dim == wf.dim && wu.size == wf.size && wu.step == wf.step && wu.pad_lo == wf.pad_lo &&
+                         wu.dilation == wf.dilation;
+    }
+    return reads_windows;
+}
+
 /* Merge a per-window kernel into a later window-major fold kernel (see kernel.h, co_root):
  * legal when its root has the fold's window shape and no kernel in between reads it (the
  * merged kernel computes it later than before). */
@@ -1197,9 +1225,7 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     for (int k2 = 0; k2 < f->n_kernels; k2++) {
         lc_kernel *K2 = &f->kernels[k2];
         const lc_node *fold = lc_graph_node(f->graph, K2->root);
-        if (K2->sched.order != LC_LOOP_WINDOWS || fold->attr[LC_FOLD_STEP] < fold->attr[LC_FOLD_SIZE] ||
-            K2->co_root >= 0)
-            continue; /* a co-root is written once per block: windows must not overlap */
+        if (K2->sched.order != LC_LOOP_WINDOWS || K2->co_root >= 0 || !co_root_cover_ok(fold)) continue;
         const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
         lc_shape wshape = y->shape;
         wshape.rank--; /* [..., windows] */
@@ -1216,7 +1242,9 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
             const lc_node *r1 = lc_graph_node(f->graph, K1->root);
             /* K2 need not read it: AvgPool1d's backward does not, yet y and dx still share
              * the pass over the windows */
+            lc_window w = lc_window_of(fold);
             if (K1->co_root >= 0 || r1->dtype != fold->dtype ||
+                (lc_window_overlaps(&w) && !computes_fold_windows(f, K1, fold)) ||
                 !lc_shape_equal(&r1->shape, &wshape) || f->node_slot[K1->root] != K1->dst_slot ||
                 c->slot_mark[K1->dst_slot] == read_between) {
                 for (int a = 0; a < K1->n_args; a++) c->slot_mark[K1->args[a]] = read_between;
@@ -1555,7 +1583,13 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                              lc_fused_node_label(f, kr->co_root, lab, sizeof lab),
                              lc_dtype_name(co->dtype), lc_shape_str(&co->shape, shp, sizeof shp));
             print_slot(f, &sb, kr->co_slot);
-            lc_strbuf_puts(&sb, ", once per window (windows do not overlap: one pass)\n");
+            lc_window w = lc_window_of(lc_graph_node(f->graph, kr->root));
+            if (lc_window_overlaps(&w))
+                lc_strbuf_printf(&sb, ", once per window, in the block it starts in (windows overlap: a block "
+                                      "evaluates its %" PRId64 " covering windows inline, none read back)\n",
+                                 lc_window_cover(&w));
+            else
+                lc_strbuf_puts(&sb, ", once per window (windows do not overlap: one pass)\n");
         }
         lc_strbuf_puts(&sb, "  reads:");
         for (int a = 0; a < kr->n_args; a++) {

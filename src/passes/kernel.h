@@ -9,8 +9,9 @@
  * `fold` is a gather: for each output position the windows covering it are visited in order,
  * so no kernel ever writes an element twice and the outer range splits freely. A fold over
  * the last axis (the backward of a pool) runs window-major (lc_schedule), and when
- * its windows do not overlap it also writes the pool's per-window result (co_root): a
- * training step is then one kernel and one pass over x.
+ * its windows do not overlap, or overlap at most LC_CO_ROOT_COVER_MAX deep, it also writes
+ * the pool's per-window result (co_root): a training step is then one kernel and one pass
+ * over x.
  *
  * Fuse decides each kernel's schedule (lc_schedule: loop order, block form, where the outer
  * range may split, how each reduction runs, which LP norms are scaled) and codegen only reads
@@ -93,6 +94,14 @@
  * The kernel then walks the output row-major with both window axes unrolled, and the loop
  * over the last axis vectorizes (MaxPool2d(3, 2, 1): 3 x 3 slots, one kernel). */
 #define LC_ROW_WINDOW_INLINE_MAX 64
+
+/* A window-major fold (a pool's backward) whose windows overlap also writes the pool's
+ * per-window result (co_root) where each position has at most this many covering windows:
+ * each block then evaluates its covering windows inline, the one it writes among them, so x
+ * is read once and the result is never read back (LPPool1d(2, 4, 2) forward+backward: one
+ * kernel instead of two, twice as fast on one thread). The arithmetic recomputed grows
+ * with the cover, the traffic saved does not. */
+#define LC_CO_ROOT_COVER_MAX 2
 
 /* A kernel of one element (a loss) runs on one thread: the largest sum nested in it of at
  * least this many elements is materialized so that its kernel splits (fuse.c,
@@ -389,8 +398,9 @@ typedef struct lc_kernel {
     /* A second result computed in the same loop nest, or -1: a per-window node (a pool's
      * forward output) that a window-major fold (its backward) also evaluates inline. The
      * kernel writes co_root[..., o] into co_slot once per window, at the window's first
-     * position max(0, o·step - pad_lo), so a training step with non-overlapping windows is
-     * one pass over x. */
+     * position max(0, o·step - pad_lo), so a training step is one pass over x. Where the
+     * windows overlap (at most LC_CO_ROOT_COVER_MAX cover a position), a block evaluates
+     * every covering window's result inline and writes the one that starts in it. */
     int co_root;
     int co_slot;
     /* The outer range may only be split at multiples of this (1: anywhere). A window-major

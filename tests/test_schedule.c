@@ -233,6 +233,10 @@ static void test_lp_ratio(void **state) {
     f = fuse_pipeline(test_lppool(1.5, 4, 2, false), test_shape3(1, 2, 16));
     assert_int_equal(f->n_kernels, 1);
     k = &f->kernels[0];
+    /* 8 blocks of 2 tile the row; the 8th has no window (7): it writes none, in the scalar
+     * loop, and no position goes element by element */
+    assert_true(k->sched.whole_blocks);
+    assert_int_equal(k->align, 2);
     assert_int_equal(k->sched.n_lp_ratios, 2); /* |x|/y and its power, as for windows apart */
     for (int i = 0; i < 2; i++) {
         r = &k->sched.lp_ratios[i];

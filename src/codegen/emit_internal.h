@@ -85,6 +85,11 @@ typedef struct emitter {
     struct { int slot, row; LLVMValueRef off, v; } deferred[LC_TILE_DEFERRED_MAX];
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
+    /* A scalar loop over the window-major blocks of a kernel whose blocks tile its rows past
+     * its last window (lc_schedule.whole_blocks with windows overlapping): a block writes its
+     * co-root only where it has a window, q < windows, in a branch. The vectorized loop stops
+     * at the last window and needs none. */
+    bool co_guard;
     /* The fix-up's form (scalar loops of a kernel with flagged LP norms or rescued window
      * sums, lc_schedule.fixup): each flagged norm and its backward's ratio take the plain form
      * or the scaled one in a branch per window, each rescued sum the plain one or the

@@ -25,6 +25,15 @@ static int64_t window_blocks(const lc_node *fold) {
     return lc_window_blocks(fold->attr[LC_FOLD_LENGTH], &w);
 }
 
+/* Whether the kernel's blocks tile its rows past its last window, so that a block may have no
+ * window to write (lc_schedule.whole_blocks with a co-root over overlapping windows). */
+static bool co_root_past_windows(const emitter *e) {
+    if (e->k->co_root < 0 || !e->k->sched.whole_blocks) return false;
+    const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
+    int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[fold->shape.rank - 1];
+    return windows < window_blocks(fold);
+}
+
 /* co_root[row, o] = its value, into co_slot (see kernel.h). */
 static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
@@ -190,7 +199,19 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     LC_ASSERT(w.dilation == 1); /* fuse keeps dilated folds element-major */
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
-    if (e->k->co_root >= 0) {
+    if (e->k->co_root >= 0 && e->co_guard) {
+        /* a block past the last window writes none (emit_internal.h, co_guard) */
+        LC_ASSERT(!e->defer_stores); /* a store in a branch: fuse tiles no such kernel */
+        LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.write");
+        LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "co.end");
+        LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, q, LLVMConstInt(e->i64, (unsigned long long)windows, 1), ""),
+                        yes, after);
+        LLVMPositionBuilderAtEnd(e->b, yes);
+        emit_co_root(e, ix_opaque(q), row_idx, store);
+        e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
+        LLVMBuildBr(e->b, after);
+        LLVMPositionBuilderAtEnd(e->b, after);
+    } else if (e->k->co_root >= 0) {
         ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false}; /* window q: the loop index itself */
         emit_co_root(e, qx, row_idx, store);
     }
@@ -477,7 +498,9 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     e->interleave = main_loop && !scalar && !checked ? e->k->sched.interleave : 0;
     e->flag_ptr = flagged ? e->flag_slot : NULL;
     e->carry = log;
+    e->co_guard = window && scalar && co_root_past_windows(e);
     emit_inner_body(e, i, row_base, row_idx, window);
+    e->co_guard = false;
     e->carry = NULL;
     e->flag_ptr = NULL;
     e->careful = false;
@@ -873,6 +896,7 @@ static void add_kernel(emitter *e, int kid) {
         bool all_blocks = e->wlo <= 0 && e->whi >= blocks - 1;
         scalar_ranges positions = {.checked = !all_positions, .ilo = e->elo, .ihi = e->ehi};
         scalar_ranges blocks_left = {.checked = !all_blocks, .ilo = e->wlo, .ihi = e->whi};
+        LLVMValueRef past = NULL; /* blocks past the last window: the scalar loop's */
         if (e->k->sched.whole_blocks) {
             LC_ASSERT(e->k->align % step == 0 && lo == 0 && last % step == 0);
             /* blocks tile the row exactly and the range is split at multiples of step:
@@ -881,6 +905,10 @@ static void add_kernel(emitter *e, int kid) {
             ob = LLVMBuildSDiv(e->b, i1, stepv, "");
             pa = i0;
             pb = i1;
+            if (co_root_past_windows(e)) {
+                past = ob;
+                ob = smax(e, imin_c(e, ob, windows), oa);
+            }
         } else {
             /* oa = ceil((i0 + lo) / step), as a quotient and a remainder: lo + step - 1 leaves
              * int64 for a step near 2^63 (i0 + lo >= 0 and small, so the division is exact) */
@@ -918,6 +946,7 @@ static void add_kernel(emitter *e, int kid) {
         } else {
             if (left) add_edge(&blocks_left, oa, a);
             if (right) add_edge(&blocks_left, b, ob);
+            if (past) add_edge(&blocks_left, ob, past);
             add_redo(e, &blocks_left, a, b);
         }
         emit_scalar_loop(e, &positions, row_base, row_idx, false);

@@ -1149,11 +1149,13 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         k->sched.order = LC_LOOP_WINDOWS;
         k->sched.block = w.step > LC_UNROLL_MAX ? LC_BLOCK_SLOT_LOOPS : LC_BLOCK_UNROLLED;
         /* blocks of `step` positions tile the rows (and, with a co-root written per block,
-         * are exactly the windows); windows·step is the covered length, so it cannot
-         * overflow where it equals len */
+         * are exactly the windows, or, where windows overlap, the blocks past the last
+         * window write none); windows·step is the covered length, so it cannot overflow
+         * where it equals len */
         int64_t covered;
         bool tile = w.pad_lo == 0 && len % w.step == 0 &&
-                    (co_root < 0 || (!__builtin_mul_overflow(windows, w.step, &covered) && covered == len));
+                    (co_root < 0 || lc_window_overlaps(&w) ||
+                     (!__builtin_mul_overflow(windows, w.step, &covered) && covered == len));
         if (tile) {
             k->sched.whole_blocks = true;
             k->align = w.step;

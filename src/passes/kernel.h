@@ -327,8 +327,9 @@ typedef struct lc_schedule {
     lc_loop_order order;
     lc_block_form block;     /* LC_LOOP_WINDOWS only */
     /* LC_LOOP_WINDOWS only: blocks tile every row exactly (pad_lo = 0, step divides the
-     * length, and with a co-root every block is a window), and the outer range splits only
-     * at multiples of step (align): codegen needs no element-by-element edges. */
+     * length, and with a co-root every block is a window or, the windows overlapping, the
+     * blocks past the last window write none), and the outer range splits only at multiples
+     * of step (align): codegen needs no element-by-element edges. */
     bool whole_blocks;
     int n_reductions;
     lc_reduction_schedule *reductions; /* in node order */

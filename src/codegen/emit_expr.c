@@ -1023,7 +1023,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         return emit_div(e, node, idx, NULL, NULL, false);
     }
     case LC_OP_MUL:
-    case LC_OP_ADD: {
+    case LC_OP_ADD:
+    case LC_OP_EQUAL: {
         ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
         const lc_node *an = lc_graph_node(g, n->inputs[0]), *bn = lc_graph_node(g, n->inputs[1]);
         broadcast_index(&n->shape, &an->shape, idx, ai, e);
@@ -1035,6 +1036,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             b = lc_emit_splat(e, b);
         }
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
+        if (n->op == LC_OP_EQUAL) /* ordered: a NaN equals nothing, as the interpreter */
+            return LLVMBuildUIToFP(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, ""), LLVMTypeOf(a), "");
         return LLVMBuildFAdd(e->b, a, b, "");
     }
     case LC_OP_SUM:

@@ -13,7 +13,7 @@
  *   div        ga = gy / b and gb = -(gy · y) / b divide with the forward's safe flag: a
  *                safe div's 0/0 = 0 makes gb = 0 where a = b = 0, and ga = 0 there only when
  *                gy = 0 (otherwise gy/0 = ±inf, as the forward a/0 is for any a ≠ 0).
- *   sign       is piecewise constant: zero gradient (no node at all).
+ *   sign, equal, max_mask are piecewise constant: zero gradient (no node at all).
  *   relu'(x)   = sign(relu(x)): 1 where x > 0, 0 where x <= 0 (PyTorch's 0 at the kink), NaN
  *                where x is NaN.
  * No convention forms 0 · inf: zero_pole and the safe div give their zeros instead of the
@@ -204,6 +204,7 @@ static int rule(emitter *e, int yi, int gy, int operand) {
         return e_mul(e, named(e, st, mask, "max_mask"), e_expand(e, gy, dim, xn->shape.dim[dim]));
     }
     case LC_OP_MAX_MASK:
+    case LC_OP_EQUAL:
         return -1; /* piecewise constant: no gradient */
     case LC_OP_COUNT:
         break;

@@ -7,7 +7,9 @@
  * inline in the kernel of each materialized node that needs it. A reduction seen through
  * `expand` (the backward of a pool) is recomputed per window slot instead: that keeps a
  * pool's backward one kernel, and costs a few cached reads rather than a round trip through
- * memory. */
+ * memory. Except a window search (a sum or max over a max_mask: a max pool's chosen slots)
+ * that a fold's gather reads through expand: it is materialized, and written beside the
+ * kernel of its shape that reads what it reads (merge_beside). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>

@@ -212,6 +212,16 @@ static lc_status f_div(void) {
     return st;
 }
 static lc_status f_div_safe(void) { return lc_div_safe(fx.g, fx.x, -1, &o); }
+static lc_status f_equal(void) { /* an f64 input against the fixture's f32 x */
+    lc_graph *g;
+    int c;
+    lc_status st = lc_graph_clone(fx.g, &g);
+    if (st) return st;
+    st = lc_input(g, "c", LC_F64, test_shape3(1, 2, 8), &c);
+    if (st == LC_OK) st = lc_equal(g, fx.x, c, &o);
+    lc_graph_free(g);
+    return st;
+}
 static lc_status f_expand(void) { return lc_expand(fx.g, fx.x, 0, -1, &o); }
 static lc_status f_fold(void) { return lc_fold(fx.g, fx.x, 1, 2, 2, 0, 0, 8, &o); }
 static lc_status f_graph_add_output(void) { return lc_graph_add_output(fx.g, 999); }
@@ -484,6 +494,7 @@ static const failing_call CALLS[] = {
     F(constant, LC_ERR_INVALID_ARG, "constant: data must not be NULL"),
     F(div, LC_ERR_INVALID_ARG, "div: dtypes must match, got f32 and f64"),
     F(div_safe, LC_ERR_INVALID_ARG, "div: input 1 must name an earlier node"),
+    F(equal, LC_ERR_INVALID_ARG, "equal: dtypes must match, got f32 and f64"),
     F(drive, LC_ERR_INVALID_ARG, "drive: first must be a stage from built to fuse (a graph enters there), got 6"),
     F(expand, LC_ERR_INVALID_ARG, "expand: size must be >= 0, got -1"),
     F(fold, LC_ERR_SHAPE, "fold: last axis must have the window size 2, got 8"),

@@ -142,6 +142,44 @@ static void binary_broadcast(void **state) {
     lc_graph_free(g);
 }
 
+/* equal against a C reference on the interpreter (NaN equals nothing, +0 == -0, infinities
+ * equal themselves), then the JIT against the interpreter bit for bit on 1-3 threads, both
+ * dtypes, the constant broadcast along the rows and as a scalar; it has no gradient. */
+static void equal_op(void **state) {
+    (void)state;
+    const double v[] = {NAN, INFINITY, -INFINITY, 0.0, -0.0, 1, -1, 2, 3, 0.5, 1e-30, 3e30, 7, 8, 2, 1};
+    const double c[] = {2, 0.0, NAN, INFINITY, -0.0, 1, 8, 2};
+    enum { N = sizeof v / sizeof v[0], M = sizeof c / sizeof c[0], ROWS = N / M };
+    for (int dt = 0; dt < 2; dt++)
+        for (int scalar = 0; scalar < 2; scalar++) {
+            int x, k, y;
+            lc_graph *g = new_graph_with_input((lc_dtype)dt, test_shape3(1, ROWS, M), &x);
+            if (scalar) assert_ok(lc_scalar(g, (lc_dtype)dt, 2.0, &k));
+            else assert_ok(lc_constant(g, (lc_dtype)dt, lc_shape_make(1, (int64_t[]){M}), c, &k));
+            assert_ok(lc_equal(g, x, k, &y));
+            assert_ok(lc_graph_add_output(g, y));
+            lc_tensor *in, *got;
+            assert_ok(lc_tensor_from_doubles((lc_dtype)dt, test_shape3(1, ROWS, M), v, &in));
+            assert_ok(lc_interp_run(g, (const lc_tensor *const *)&in, 1, &got, 1));
+            for (int i = 0; i < N; i++) {
+                double want = v[i] == (scalar ? 2.0 : c[i % M]) ? 1.0 : 0.0;
+                assert_true(lc_tensor_get(got, i) == want);
+            }
+            lc_tensor_free(got);
+            jit_check_graph_inputs(g, &in, 0, 0);
+            lc_graph *ad; /* inputs x and y's seed (y's shape is x's); outputs y and dx */
+            assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
+            lc_tensor *ins[2] = {in, in}, *outs[2];
+            assert_ok(lc_interp_run(ad, (const lc_tensor *const *)ins, 2, outs, 2));
+            for (int i = 0; i < N; i++) assert_true(lc_tensor_get(outs[1], i) == 0.0);
+            lc_tensor_free(outs[0]);
+            lc_tensor_free(outs[1]);
+            lc_graph_free(ad);
+            lc_tensor_free(in);
+            lc_graph_free(g);
+        }
+}
+
 static void reductions_any_axis(void **state) {
     (void)state;
     for (int dim = 0; dim < 3; dim++)
@@ -424,6 +462,7 @@ int main(void) {
         cmocka_unit_test(special_values),
         cmocka_unit_test(pow_accuracy),
         cmocka_unit_test(binary_broadcast),
+        cmocka_unit_test(equal_op),
         cmocka_unit_test(reductions_any_axis),
         cmocka_unit_test(layout_ops),
         cmocka_unit_test(odd_outputs),

@@ -3,6 +3,7 @@
  * the JIT against the interpreter forward and backward (PyTorch's values are pinned by
  * tests/cli/maxpool_torch.py and the conformance cases), and the indices (return_indices) on
  * both engines against hand-worked windows. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,104 @@ static void test_carried_slots_wide_rows(void **state) {
     }
 }
 
+/* MaxPool2d's gradient by definition, in float64: each window's gradient to its first
+ * maximum in row-major window order (the first NaN where it holds one; -inf reads of the
+ * padding never win, and a window of -inf alone chooses its first slot, which may be padding
+ * and then passes nothing), summed over the windows choosing each element. */
+static void reference_dx(const lc_module *m, lc_shape in, const lc_tensor *x, const lc_tensor *gy, double *dx) {
+    lc_maxpool2d_params p = lc_module_maxpool2d_params(m);
+    lc_shape out;
+    assert_ok(lc_module_output_shape(m, in, &out));
+    int r = in.rank;
+    int64_t H = in.dim[r - 2], W = in.dim[r - 1], Ho = out.dim[r - 2], Wo = out.dim[r - 1];
+    int64_t planes = lc_shape_numel(&in) / (H * W);
+    for (int64_t i = 0; i < lc_shape_numel(&in); i++) dx[i] = 0;
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t oh = 0; oh < Ho; oh++)
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                double best = 0;
+                int64_t at = -2; /* -2: no slot yet; -1: a padding slot chosen */
+                for (int64_t a = 0; a < p.kernel_size[0]; a++)
+                    for (int64_t b = 0; b < p.kernel_size[1]; b++) {
+                        int64_t h = oh * p.stride[0] - p.padding[0] + a * p.dilation[0];
+                        int64_t w = ow * p.stride[1] - p.padding[1] + b * p.dilation[1];
+                        bool inside = h >= 0 && h < H && w >= 0 && w < W;
+                        double v = inside ? lc_tensor_get(x, (pl * H + h) * W + w) : -INFINITY;
+                        if (at == -2 || v > best || (isnan(v) && !isnan(best))) {
+                            best = v;
+                            at = inside ? (pl * H + h) * W + w : -1;
+                        }
+                    }
+                if (at >= 0) dx[at] += lc_tensor_get(gy, (pl * Ho + oh) * Wo + ow);
+            }
+}
+
+/* The backward from each window's chosen slot (grad_rules.c, lc_grad_max2d: y's kernel writes
+ * the slots beside y, dx is one gather of g and the slots) against the definition above, on
+ * the interpreter and the JIT (1-3 threads, bit for bit: jit_check_graph_inputs): ties in
+ * most windows (few distinct values), NaN windows (one NaN, two NaNs), regions of -inf
+ * (windows of -inf alone, some reaching into the padding), padding, ceil mode's overhanging
+ * last windows, a rank-3 input, both dtypes; and two dilated pools that keep the two masks
+ * (grad_rules.h), against the same definition. g holds small integers, so every sum of them
+ * is exact and both engines must give the reference exactly. */
+static void test_backward_from_slots(void **state) {
+    (void)state;
+    const struct {
+        const char *spec;
+        int rank;
+        int64_t dims[4];
+        bool from_slots; /* else a position lies in 3 windows along an axis: the two masks */
+    } cases[] = {
+        {"MaxPool2d(3, 2, 1)", 4, {2, 3, 11, 13}, true},
+        {"MaxPool2d(3, 2, 1)", 4, {1, 2, 9, 140}, true},
+        {"MaxPool2d(3, 2, 1, ceil_mode=True)", 3, {3, 10, 12}, true},
+        {"MaxPool2d((2, 3), (1, 2), ceil_mode=True)", 3, {2, 7, 11}, true},
+        {"MaxPool2d(2)", 4, {2, 2, 8, 10}, true},
+        {"MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(2, 1), ceil_mode=True)", 4, {1, 2, 12, 9}, false},
+        {"MaxPool2d((4, 3), (3, 2), (2, 1), dilation=(1, 2), ceil_mode=True)", 3, {2, 13, 17}, false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m;
+        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
+        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
+        for (int dt = 0; dt < 2; dt++) {
+            lc_graph *g = jit_module_graph(m, (lc_dtype)dt, in, true);
+            bool from_slots = false; /* the rule applied: the graph tests slots with equal */
+            for (int n = 0; n < lc_graph_node_count(g); n++) from_slots |= lc_graph_node(g, n)->op == LC_OP_EQUAL;
+            if (from_slots != cases[c].from_slots)
+                fail_msg("%s: the backward from the chosen slots %d, want %d", cases[c].spec, from_slots,
+                         cases[c].from_slots);
+            test_rng r = test_rng_seeded(900 + c);
+            lc_tensor **x = jit_random_inputs(g, &r, 3.0);
+            int64_t n = lc_tensor_numel(x[0]), W = in.dim[in.rank - 1];
+            for (int64_t i = 0; i < n; i++) {
+                double v = round(lc_tensor_get(x[0], i)); /* 7 values: ties */
+                int64_t h = i / W % in.dim[in.rank - 2], w = i % W;
+                if (i % 31 == 7 || i % 53 == 8) v = NAN; /* sometimes two in a window */
+                if (h < 3 && w >= W - 4) v = -INFINITY; /* a corner of -inf: windows into the padding */
+                if ((h >= 4 && h < 7 && w >= 3 && w < 9)) v = -INFINITY; /* an inner block */
+                lc_tensor_set(x[0], i, v);
+            }
+            for (int64_t i = 0; i < lc_tensor_numel(x[1]); i++) lc_tensor_set(x[1], i, (double)(i % 5) - 2);
+            double *want = malloc((size_t)n * sizeof *want);
+            reference_dx(m, in, x[0], x[1], want);
+            lc_tensor *got[2];
+            assert_ok(lc_interp_run(g, (const lc_tensor *const *)x, 2, got, 2));
+            for (int64_t i = 0; i < n; i++)
+                if (lc_tensor_get(got[1], i) != want[i])
+                    fail_msg("%s %s: dx[%" PRId64 "] = %g on the interpreter, want %g", cases[c].spec,
+                             lc_dtype_name((lc_dtype)dt), i, lc_tensor_get(got[1], i), want[i]);
+            lc_tensor_free(got[0]);
+            lc_tensor_free(got[1]);
+            free(want);
+            jit_check_graph_inputs(g, x, 0, 0);
+            jit_free_tensors(x, 2);
+            lc_graph_free(g);
+        }
+        lc_module_free(m);
+    }
+}
+
 /* y and the flat indices of `spec` on `x` (rank `rank`, dims `dims`), on the interpreter
  * (jit false) or the JIT. */
 static void run_indices(const char *spec, lc_dtype dt, lc_shape in, const double *x, bool jit, lc_tensor **y,
@@ -336,6 +435,7 @@ int main(void) {
         cmocka_unit_test(test_jit),
         cmocka_unit_test(test_row_windows_inline),
         cmocka_unit_test(test_carried_slots_wide_rows),
+        cmocka_unit_test(test_backward_from_slots),
         cmocka_unit_test(test_indices),
         cmocka_unit_test(test_indices_engines_agree),
         cmocka_unit_test(test_indices_bad),

@@ -145,6 +145,8 @@ static void test_every_op(void **state) {
     assert_ok(lc_unfold_neg_inf_pad(g, x, 2, 3, 2, 1, 1, 2, &um));
     assert_ok(lc_max(g, um, 3, &mx));
     assert_ok(lc_max_mask(g, um, 3, &mm));
+    int eq;
+    assert_ok(lc_equal(g, mm, k, &eq));
     assert_ok(lc_graph_add_output(g, r));
     assert_ok(lc_graph_add_output(g, ds));
     assert_ok(lc_graph_add_output(g, pz));
@@ -170,6 +172,7 @@ static void test_every_op(void **state) {
     assert_non_null(strstr(text, "  %17 = unfold(%0) dim=2 size=3 step=2 pad_lo=1 pad_hi=1 dilation=2 neg_inf_pad=1 : f64[1,2,4,3]\n"));
     assert_non_null(strstr(text, "  %18 = max(%17) dim=3 : f64[1,2,4]\n"));
     assert_non_null(strstr(text, "  %19 = max_mask(%17) dim=3 : f64[1,2,4,3]\n"));
+    assert_non_null(strstr(text, "  %20 = equal(%19, %11) : f64[1,2,4,3]\n"));
     assert_non_null(strstr(text, "  output %16, %15, %9\n"));
     free(text);
     assert_ok(lc_graph_check_text_round_trip(g));

@@ -147,6 +147,8 @@ LC_API lc_status lc_pow(lc_graph *g, int x, double exponent, int *out);
 LC_API lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out);
 LC_API lc_status lc_mul(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_add(lc_graph *g, int a, int b, int *out);
+/* 1 where a == b, else 0 (NaN equals nothing); broadcasts like add. */
+LC_API lc_status lc_equal(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_div(lc_graph *g, int a, int b, int *out);
 /* div whose 0/0 is 0 (see ops.def). */
 LC_API lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);

@@ -100,7 +100,7 @@ static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, 
  * node `node`'s schedule walks at idx. */
 static LLVMValueRef emit_sum(emitter *e, int node, lc_dtype dt, int64_t n,
                              void (*term)(emitter *, void *, ix, LLVMValueRef *), void *ctx, const ix *idx) {
-    lc_reducer r = {1, term, add, ctx, NULL};
+    lc_reducer r = {1, term, add, ctx, NULL, NULL};
     LLVMValueRef acc = real_const(e, dt, 0.0);
     emit_scheduled_reduce(e, node, dt, n, idx, &r, &acc);
     return acc;
@@ -215,6 +215,15 @@ static void first_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
 }
 
+/* first_max_of for a term whose index is above the accumulator's (the unrolled form after
+ * its first term, lc_reducer.after_first): no tie can go to it, so takes_over decides; the
+ * same choice as first_max_of there. */
+static void later_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
+    LLVMValueRef take = takes_over(e, t[0], acc[0]);
+    acc[0] = LLVMBuildSelect(e->b, take, t[0], acc[0], "");
+    acc[1] = LLVMBuildSelect(e->b, take, t[1], acc[1], "");
+}
+
 /* ---- the scaled LP norm: m·(Σ(|e|/m)^p)^(1/p), m = max |e| ---- */
 
 static LLVMValueRef abs_term(emitter *e, reduce_ctx *r, ix j) {
@@ -269,7 +278,7 @@ static lp_parts emit_scaled_parts(emitter *e, const lc_lp_schedule *lp, const ix
     if (len <= 0) return parts;
     /* both passes over the window run as fuse scheduled the sum they replace (a padding
      * slot's |e| = 0 changes neither the max nor the sum) */
-    lc_reducer max = {2, abs_terms, max_and_nan, &r, NULL};
+    lc_reducer max = {2, abs_terms, max_and_nan, &r, NULL, NULL};
     LLVMValueRef acc[2] = {parts.m, parts.nan};
     emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &max, acc);
     parts.m = r.m = acc[0];
@@ -443,7 +452,7 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     if (len <= 0) return real_const(e, dt, 0.0);
     if (!e->careful) {
         plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
-        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL};
+        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL, NULL};
         LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
         emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &red, acc);
         LLVMValueRef y = emit_plain_lp_root(e, lp, n, acc[0]);
@@ -527,7 +536,7 @@ static LLVMValueRef emit_window_sum(emitter *e, const window_sum *w) {
     }
     int c = scale_exponent(len);
     comp_ctx ctx = {r, c > 0 ? real_const(e, dt, ldexp(1.0, -c)) : NULL};
-    lc_reducer red = {3, plain_and_compensated_term, add_plain_and_compensated, &ctx, NULL};
+    lc_reducer red = {3, plain_and_compensated_term, add_plain_and_compensated, &ctx, NULL, NULL};
     LLVMValueRef acc[3] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
     emit_scheduled_reduce(e, w->node, dt, len, w->idx, &red, acc);
     LLVMValueRef plain = finish_window_sum(e, w, acc[0], 0);
@@ -808,7 +817,7 @@ static LLVMValueRef emit_col_tiled_sum(emitter *e, int node, const lc_reduction_
         c.r[t] = (reduce_ctx){n->inputs[0], (int)n->attr[LC_REDUCE_DIM], at[t], xn->shape.rank, 0, NULL, NULL, false};
         acc[t] = real_const(e, dt, 0.0);
     }
-    lc_reducer red = {tile, col_terms, col_add, &c, col_term_of};
+    lc_reducer red = {tile, col_terms, col_add, &c, col_term_of, NULL};
     int64_t len = xn->shape.dim[c.r[0].dim];
     emit_scheduled_reduce(e, node, dt, len, idx, &red, acc);
     for (int t = 0; t < tile; t++)
@@ -983,7 +992,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             from = LLVMBuildSub(e->b, o_from, o_first, "");
             to = smax(e, LLVMBuildSub(e->b, o_to, o_first, ""), from);
         }
-        lc_reducer sum = {1, fold_term, add, &c, NULL};
+        lc_reducer sum = {1, fold_term, add, &c, NULL, NULL};
         LLVMValueRef acc = real_const(e, dt, 0.0);
         emit_reduce_over(e, rs, dt, count, from, to, &sum, &acc);
         return acc;
@@ -1023,7 +1032,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         return emit_div(e, node, idx, NULL, NULL, false);
     }
     case LC_OP_MUL:
-    case LC_OP_ADD: {
+    case LC_OP_ADD:
+    case LC_OP_EQUAL: {
         ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
         const lc_node *an = lc_graph_node(g, n->inputs[0]), *bn = lc_graph_node(g, n->inputs[1]);
         broadcast_index(&n->shape, &an->shape, idx, ai, e);
@@ -1035,6 +1045,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             b = lc_emit_splat(e, b);
         }
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
+        if (n->op == LC_OP_EQUAL) /* ordered: a NaN equals nothing, as the interpreter */
+            return LLVMBuildUIToFP(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, ""), LLVMTypeOf(a), "");
         return LLVMBuildFAdd(e->b, a, b, "");
     }
     case LC_OP_SUM:
@@ -1061,7 +1073,10 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     case LC_OP_MAX: {
         const lc_node *xn = lc_graph_node(g, n->inputs[0]);
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
-        lc_reducer red = {1, sum_term, max_of, &r, NULL};
+        /* starting from the first term: max(-inf, t) is t, also for t = -inf or NaN */
+        const lc_reduction_schedule *mrs = lc_kernel_reduction(e->k, node);
+        bool in_order = mrs && mrs->unrolled && !mrs->rolled && mrs->span == LC_SPAN_ALL;
+        lc_reducer red = {1, sum_term, max_of, &r, NULL, in_order ? max_of : NULL};
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
         emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
         return acc;
@@ -1075,7 +1090,9 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         int64_t len = n->shape.dim[dim];
         bool wide = len > MAX_INDEX_AS_REAL;
         reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, wide};
-        lc_reducer red = {2, value_and_index, first_max_of, &r, NULL};
+        const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
+        bool in_order = rs && rs->unrolled && !rs->rolled && rs->span == LC_SPAN_ALL;
+        lc_reducer red = {2, value_and_index, first_max_of, &r, NULL, in_order ? later_max_of : NULL};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY),
                                wide ? LLVMConstInt(e->i64, (unsigned long long)INT64_MAX, 1) : real_const(e, dt, INFINITY)};
         emit_scheduled_reduce(e, node, dt, len, rest, &red, acc);

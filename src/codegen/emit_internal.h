@@ -254,6 +254,11 @@ typedef struct lc_reducer {
      * lanes after another, so the code of each lies together (a column tile's sums: the SLP
      * vectorizer packed the lanes of interleaved accumulators only in part). */
     LLVMValueRef (*term_of)(emitter *e, void *ctx, int a, ix j);
+    /* Optional, for the unrolled form (terms in order from the first): the accumulators
+     * start as the first term's values, and each later term is combined by this instead of
+     * `accumulate`. A first-maximum search needs its tie test only against its start (any
+     * first term wins it) and never after, where each term's index is the highest yet. */
+    void (*after_first)(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t);
 } lc_reducer;
 void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs,
                     const lc_reducer *r, LLVMValueRef *acc);

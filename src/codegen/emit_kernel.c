@@ -74,6 +74,13 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     LLVMPositionBuilderAtEnd(e->b, after);
 }
 
+/* A co-root of the root's shape (lc_kernel.co_beside), at the root's element. */
+static void emit_co_beside(emitter *e, const ix *idx) {
+    const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+    LLVMValueRef v = lc_emit_compute(e, e->k->co_root, idx);
+    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
+}
+
 /* Loop hints, attached to a loop's latch branch.
  *  - Scalar loops (the checked edges) are neither vectorized nor unrolled: they run a
  *    handful of trips beside a vectorized interior, and vectorizing them too only tripled
@@ -258,9 +265,10 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
         idx[rank - 1] = ii;
     }
-    if (e->k->co_root >= 0) emit_co_root_owner(e, i, row_idx, true);
+    if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
+    if (e->k->co_beside) emit_co_beside(e, idx);
 }
 
 /* `base` as a pointer LLVM cannot trace back to it: an empty inline asm passes on
@@ -692,8 +700,9 @@ static void find_interior(emitter *e, int64_t last, bool window) {
         if (window) {
             emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
         } else {
-            if (e->k->co_root >= 0) emit_co_root_owner(e, LLVMGetParam(tmp, 0), idx, false);
+            if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, LLVMGetParam(tmp, 0), idx, false);
             lc_emit_compute(e, e->k->root, idx);
+            if (e->k->co_beside) lc_emit_compute(e, e->k->co_root, idx);
         }
     }
     e->careful = false;

@@ -39,7 +39,10 @@ static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValu
     LLVMValueRef t[LC_EMIT_MAX_ACC];
     for (int64_t j = 0; j < n; j++) {
         r->terms(e, r->ctx, const_index(e, j), t);
-        r->accumulate(e, acc, t);
+        if (r->after_first && j == 0)
+            for (int a = 0; a < r->nacc; a++) acc[a] = t[a];
+        else
+            (r->after_first ? r->after_first : r->accumulate)(e, acc, t);
     }
 }
 

@@ -56,6 +56,7 @@ typedef struct autodiff {
     int n;            /* forward node count */
     bool *active;     /* depends on a differentiated input */
     bool *useful;     /* a differentiated output depends on it */
+    int *uses;        /* per forward node: its readers plus its listings as an output */
     int *total;       /* per forward node: its summed gradient, -1 when zero or not needed */
     shares sh;
 } autodiff;
@@ -99,6 +100,11 @@ static void mark(autodiff *ad, const int *outputs, int n_outputs, const int *wrt
         for (int k = 0; k < lc_op_get_info(nd->op)->arity; k++)
             if (ad->active[nd->inputs[k]]) ad->active[i] = true;
     }
+    for (int i = 0; i < ad->n; i++) {
+        const lc_node *nd = lc_graph_node(ad->in, i);
+        for (int k = 0; k < lc_op_get_info(nd->op)->arity; k++) ad->uses[nd->inputs[k]]++;
+    }
+    for (int i = 0; i < lc_graph_output_count(ad->in); i++) ad->uses[lc_graph_output(ad->in, i)]++;
     for (int i = 0; i < n_outputs; i++) ad->useful[outputs[i]] = true;
     for (int i = ad->n - 1; i >= 0; i--) {
         if (!ad->useful[i]) continue;
@@ -173,6 +179,16 @@ static lc_status run(autodiff *ad, const int *outputs, int n_outputs, const int 
         int contrib[LC_MAX_INPUTS];
         for (int k = 0; k < lc_op_get_info(nd->op)->arity; k++) need[k] = ad->active[nd->inputs[k]];
         int first_new = lc_graph_node_count(g);
+        int rows, row_max, cols;
+        if (lc_grad_max2d_chain(g, i, &rows, &row_max, &cols) && ad->uses[rows] == 1 && ad->uses[row_max] == 1) {
+            /* A separable 2-D max pool whose row maxima nothing else reads: x's gradient
+             * straight from each window's chosen slot, so the backward neither searches the
+             * windows again nor passes through the row maxima's gradient (grad_rules.h). */
+            int x = lc_graph_node(g, cols)->inputs[0], gx;
+            LC_TRY(lc_grad_max2d(g, i, ad->total[i], &gx));
+            LC_TRY(shares_push(&ad->sh, x, gx, true));
+            continue;
+        }
         LC_TRY(lc_grad_rule(g, i, ad->total[i], need, contrib));
         for (int k = 0; k < lc_op_get_info(nd->op)->arity; k++)
             if (need[k] && contrib[k] >= 0)
@@ -224,10 +240,11 @@ lc_status lc_autodiff(const lc_graph *g, const int *outputs, int n_outputs, cons
     if (st == LC_OK) {
         ad.active = calloc(n, sizeof *ad.active);
         ad.useful = calloc(n, sizeof *ad.useful);
+        ad.uses = calloc(n, sizeof *ad.uses);
         ad.total = malloc(n * sizeof *ad.total);
         ad.sh.head = malloc(n * sizeof *ad.sh.head);
         ad.sh.tail = malloc(n * sizeof *ad.sh.tail);
-        if (!ad.active || !ad.useful || !ad.total || !ad.sh.head || !ad.sh.tail)
+        if (!ad.active || !ad.useful || !ad.uses || !ad.total || !ad.sh.head || !ad.sh.tail)
             st = lc_fail(LC_ERR_NOMEM, "autodiff: out of memory");
     }
     if (st == LC_OK) {
@@ -243,6 +260,7 @@ lc_status lc_autodiff(const lc_graph *g, const int *outputs, int n_outputs, cons
     lc_graph_free(ad.g);
     free(ad.active);
     free(ad.useful);
+    free(ad.uses);
     free(ad.total);
     free(ad.sh.head);
     free(ad.sh.tail);

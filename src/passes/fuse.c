@@ -7,7 +7,9 @@
  * inline in the kernel of each materialized node that needs it. A reduction seen through
  * `expand` (the backward of a pool) is recomputed per window slot instead: that keeps a
  * pool's backward one kernel, and costs a few cached reads rather than a round trip through
- * memory. */
+ * memory. Except a window search (a sum or max over a max_mask: a max pool's chosen slots)
+ * that a fold's gather reads through expand: it is materialized, and written beside the
+ * kernel of its shape that reads what it reads (merge_beside). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -202,6 +204,50 @@ static lc_status materialize_searching_gathers(lc_fused *f) {
     }
     free(seen);
     free(found);
+    return LC_OK;
+}
+
+/* Walk a fold's inline input (not through other folds or materialized nodes) for reductions
+ * that search windows (hold a max_mask) and are read through an expand; see below. */
+static void searches_under_expand(lc_fused *f, int i, bool via_expand, int fold, int *seen, int stamp,
+                                  bool *searched) {
+    const lc_node *n = lc_graph_node(f->graph, i);
+    if (via_expand && (n->op == LC_OP_SUM || n->op == LC_OP_MAX) && searches_windows(f, i, seen, -stamp)) {
+        const lc_node *fn = lc_graph_node(f->graph, fold);
+        lc_window w = lc_window_of(fn);
+        f->node_slot[i] = f->n_slots++;
+        searched[i] = true;
+        f->why[i] = dup_printf("a window search read through expand by the gather of fold %%%d: inline, it "
+                               "would run once per window slot of up to %" PRId64 " covering windows",
+                               fold, lc_fold_gather_terms(&w));
+        return;
+    }
+    for (int a = 0; a < lc_op_get_info(n->op)->arity; a++) {
+        int in = n->inputs[a];
+        if (f->node_slot[in] >= 0 || seen[in] == stamp || lc_graph_node(f->graph, in)->op == LC_OP_FOLD) continue;
+        seen[in] = stamp;
+        searches_under_expand(f, in, n->op == LC_OP_EXPAND, fold, seen, stamp, searched);
+    }
+}
+
+/* A window search (a sum or max over a max_mask: a max pool's chosen slot per window) that a
+ * fold's gather reads through expand would be evaluated per slot of every covering window:
+ * MaxPool2d's backward from the chosen slots (grad_rules.c) reads each window's slot at its
+ * kh·kw places through 2·2 covering windows. It is materialized (searched[]): written once,
+ * in the forward's kernel (merge_beside), and read as one load per covering window. */
+static lc_status materialize_searches_under_gathers(lc_fused *f, bool *searched) {
+    const lc_graph *g = f->graph;
+    int n = lc_graph_node_count(g);
+    int *seen = calloc((size_t)(n ? n : 1), sizeof(int));
+    if (!seen) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    int stamp = 0;
+    for (int o = 0; o < n; o++) {
+        const lc_node *fold = lc_graph_node(g, o);
+        if (fold->op != LC_OP_FOLD) continue;
+        /* stamps for this walk are positive, searches_windows' negative: disjoint */
+        searches_under_expand(f, o, false, o, seen, ++stamp, searched);
+    }
+    free(seen);
     return LC_OK;
 }
 
@@ -1123,13 +1169,16 @@ static lc_status choose_row_pitches(lc_fused *f) {
 }
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
-static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst_slot, int co_root) {
+static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst_slot, int co_root,
+                             bool co_beside) {
     c->n_nodes = c->n_args = 0;
     c->inline_node = co_root;
     c->epoch++;
     int64_t cost = collect_node(f, c, root, true);
-    /* the co-root is evaluated once per window of `step` positions, not per position */
-    if (co_root >= 0) {
+    if (co_beside) {
+        cost = lc_sat_add(cost, collect_node(f, c, co_root, true));
+    } else if (co_root >= 0) {
+        /* the co-root is evaluated once per window of `step` positions, not per position */
         int64_t step = lc_graph_node(f->graph, root)->attr[LC_FOLD_STEP];
         cost = lc_sat_add(cost, lc_ceil_div(collect_node(f, c, co_root, true), step));
     }
@@ -1140,6 +1189,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->dst_slot = dst_slot;
     k->co_root = co_root;
     k->co_slot = co_root >= 0 ? f->node_slot[co_root] : -1;
+    k->co_beside = co_beside;
     k->align = 1;
     const lc_node *r = lc_graph_node(f->graph, root);
     if (fold_window_major(r)) {
@@ -1187,7 +1237,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
 static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
     f->kernels[f->n_kernels].nodes = NULL;
     f->kernels[f->n_kernels].args = NULL;
-    lc_status st = fill_kernel(f, c, f->n_kernels, root, dst_slot, -1);
+    lc_status st = fill_kernel(f, c, f->n_kernels, root, dst_slot, -1, false);
     f->n_kernels++;
     return st;
 }
@@ -1253,9 +1303,52 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
                 continue;
             }
             int co = K1->root;
-            LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co));
+            LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co, false));
             free_kernel(&f->kernels[k1]);
             memmove(&f->kernels[k1], &f->kernels[k1 + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k1 - 1));
+            f->n_kernels--;
+            k2--;
+            break;
+        }
+    }
+    return LC_OK;
+}
+
+/* Whether kernel a reads every slot kernel b reads. */
+static bool reads_all_of(const lc_kernel *a, const lc_kernel *b) {
+    for (int i = 0; i < b->n_args; i++) {
+        bool found = false;
+        for (int j = 0; j < a->n_args && !found; j++) found = a->args[j] == b->args[i];
+        if (!found) return false;
+    }
+    return true;
+}
+
+/* One loop form per kernel, as the merged kernel would keep it. */
+static bool plain_element_loop(const lc_kernel *k) {
+    return k->sched.order == LC_LOOP_ELEMENTS && k->co_root < 0 && !k->sched.fixup && k->sched.tile_rows == 1 &&
+           k->sched.tile_cols == 1;
+}
+
+/* A window search materialized for a gather (searched[]) is written beside the earlier
+ * kernel of its shape that reads everything it reads (a max pool's forward, y): one pass
+ * over x for y and the chosen slots, where the search alone would read x again. Legal: its
+ * inputs are written before that kernel (it reads them), and no kernel in between reads it
+ * (it comes later). */
+static lc_status merge_beside(lc_fused *f, collect *c) {
+    for (int k2 = 0; k2 < f->n_kernels; k2++) {
+        lc_kernel *K2 = &f->kernels[k2];
+        const lc_node *r2 = lc_graph_node(f->graph, K2->root);
+        if (!f->searched[K2->root] || !plain_element_loop(K2) || f->node_slot[K2->root] != K2->dst_slot) continue;
+        for (int k1 = k2 - 1; k1 >= 0; k1--) {
+            const lc_kernel *K1 = &f->kernels[k1];
+            const lc_node *r1 = lc_graph_node(f->graph, K1->root);
+            if (!plain_element_loop(K1) || r1->dtype != r2->dtype || !lc_shape_equal(&r1->shape, &r2->shape) ||
+                !reads_all_of(K1, K2))
+                continue;
+            LC_TRY(fill_kernel(f, c, k1, K1->root, K1->dst_slot, K2->root, true));
+            free_kernel(&f->kernels[k2]);
+            memmove(&f->kernels[k2], &f->kernels[k2 + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k2 - 1));
             f->n_kernels--;
             k2--;
             break;
@@ -1315,15 +1408,23 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     st = bound_inline_work(f); /* first: the walks below then stay within the bound */
     if (st != LC_OK) goto done;
     /* under_fold[i]: a fold reads node i, directly or through other nodes (one pass over the
-     * nodes in reverse order: a node's readers come after it) */
+     * nodes in reverse order: a node's readers come after it), not through a window search
+     * materialized for a gather (the fold reads its buffer) */
     bool *under_fold = calloc(nn, sizeof(bool));
-    if (!under_fold) {
+    f->searched = calloc(nn, sizeof(bool));
+    if (!under_fold || !f->searched) {
+        free(under_fold);
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+        goto done;
+    }
+    st = materialize_searches_under_gathers(f, f->searched);
+    if (st != LC_OK) {
+        free(under_fold);
         goto done;
     }
     for (int i = n - 1; i >= 0; i--) {
         const lc_node *x = lc_graph_node(g, i);
-        bool mark = under_fold[i] || x->op == LC_OP_FOLD;
+        bool mark = (under_fold[i] && !f->searched[i]) || x->op == LC_OP_FOLD;
         for (int a = 0; mark && a < lc_op_get_info(x->op)->arity; a++) under_fold[x->inputs[a]] = true;
     }
     for (int i = 0; i < n; i++) {
@@ -1360,6 +1461,7 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
             st = add_kernel(f, &c, node, lc_slot_output(f, i));
     }
     if (st == LC_OK) st = merge_co_roots(f, &c);
+    if (st == LC_OK) st = merge_beside(f, &c);
     if (st == LC_OK) {
         for (int i = 0; i < n; i++)
             if (f->why[i] == NULL && f->node_slot[i] >= 0) {
@@ -1377,6 +1479,8 @@ done:
     free(c.args);
     free(f->nonneg);
     f->nonneg = NULL;
+    free(f->searched);
+    f->searched = NULL;
     if (st != LC_OK) {
         lc_fused_free(f);
         return st;
@@ -1585,8 +1689,11 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                              lc_fused_node_label(f, kr->co_root, lab, sizeof lab),
                              lc_dtype_name(co->dtype), lc_shape_str(&co->shape, shp, sizeof shp));
             print_slot(f, &sb, kr->co_slot);
-            lc_window w = lc_window_of(lc_graph_node(f->graph, kr->root));
-            if (lc_window_overlaps(&w))
+            lc_window w = {0}; /* a window-major fold's, where the co-root is written per window */
+            if (!kr->co_beside) w = lc_window_of(lc_graph_node(f->graph, kr->root));
+            if (kr->co_beside)
+                lc_strbuf_puts(&sb, ", beside it at every element (it reads nothing more: one pass)\n");
+            else if (lc_window_overlaps(&w))
                 lc_strbuf_printf(&sb, ", once per window, in the block it starts in (windows overlap: a block "
                                       "evaluates its %" PRId64 " covering windows inline, none read back)\n",
                                  lc_window_cover(&w));

@@ -13,7 +13,7 @@
  *   div        ga = gy / b and gb = -(gy · y) / b divide with the forward's safe flag: a
  *                safe div's 0/0 = 0 makes gb = 0 where a = b = 0, and ga = 0 there only when
  *                gy = 0 (otherwise gy/0 = ±inf, as the forward a/0 is for any a ≠ 0).
- *   sign       is piecewise constant: zero gradient (no node at all).
+ *   sign, equal, max_mask are piecewise constant: zero gradient (no node at all).
  *   relu'(x)   = sign(relu(x)): 1 where x > 0, 0 where x <= 0 (PyTorch's 0 at the kink), NaN
  *                where x is NaN.
  * No convention forms 0 · inf: zero_pole and the safe div give their zeros instead of the
@@ -204,12 +204,117 @@ static int rule(emitter *e, int yi, int gy, int operand) {
         return e_mul(e, named(e, st, mask, "max_mask"), e_expand(e, gy, dim, xn->shape.dim[dim]));
     }
     case LC_OP_MAX_MASK:
+    case LC_OP_EQUAL:
         return -1; /* piecewise constant: no gradient */
     case LC_OP_COUNT:
         break;
     }
     if (e->st == LC_OK) e->st = lc_fail(LC_ERR_INTERNAL, "autodiff: no gradient rule for op %d", (int)y->op);
     return -1;
+}
+
+/* An unfold padded with -inf whose only reader here is a max over its window axis. */
+static bool max_window(const lc_graph *g, int maxn, int *unfold) {
+    const lc_node *m = lc_graph_node(g, maxn);
+    if (m->op != LC_OP_MAX) return false;
+    const lc_node *u = lc_graph_node(g, m->inputs[0]);
+    if (u->op != LC_OP_UNFOLD || !u->attr[LC_UNFOLD_NEG_INF_PAD] || m->attr[LC_MAX_DIM] != u->shape.rank - 1)
+        return false;
+    *unfold = m->inputs[0];
+    return true;
+}
+
+bool lc_grad_max2d_chain(const lc_graph *g, int y, int *rows, int *row_max, int *cols) {
+    if (!max_window(g, y, rows)) return false;
+    int rm = lc_graph_node(g, *rows)->inputs[0];
+    if (!max_window(g, rm, cols)) return false;
+    const lc_node *r = lc_graph_node(g, *rows), *c = lc_graph_node(g, *cols);
+    if (r->attr[LC_UNFOLD_DIM] == c->attr[LC_UNFOLD_DIM]) return false;
+    /* (slots a·kw + b, below 64, are exact integers in either float type) */
+    lc_window wr = lc_window_of(r), wc = lc_window_of(c);
+    if (wr.size > LC_MAX2D_SLOTS_MAX || wc.size > LC_MAX2D_SLOTS_MAX || wr.size * wc.size > LC_MAX2D_SLOTS_MAX ||
+        lc_window_cover(&wr) > LC_MAX2D_COVER_MAX || lc_window_cover(&wc) > LC_MAX2D_COVER_MAX)
+        return false;
+    *row_max = rm;
+    return true;
+}
+
+static int e_constant(emitter *e, int like, lc_shape shape, const double *data) {
+    int out = -1;
+    if (e->st != LC_OK) return -1;
+    e->st = lc_constant(e->g, lc_graph_node(e->g, like)->dtype, shape, data, &out);
+    return e->st == LC_OK ? out : -1;
+}
+
+/* sum over the window axis of max_mask(windows) · value: the value at the chosen slot (the
+ * mask has one 1 per window, so every other term is +0 and the sum is exact) */
+static int e_chosen(emitter *e, int windows, int value, const char *what) {
+    if (e->st != LC_OK) return -1;
+    int last = lc_graph_node(e->g, windows)->shape.rank - 1, mask = -1;
+    lc_status st = lc_max_mask(e->g, windows, last, &mask);
+    mask = named(e, st, mask, "max_mask");
+    int picked = e_mul(e, mask, value), out = -1;
+    if (e->st != LC_OK) return -1;
+    lc_status st2 = lc_sum(e->g, picked, last, &out);
+    return named(e, st2, out, what);
+}
+
+static int e_fold(emitter *e, int x, lc_window w, int64_t length) {
+    if (e->st != LC_OK) return -1;
+    int out = -1;
+    lc_status st = lc_fold_dilated(e->g, x, w.dim, w.size, w.step, w.pad_lo, w.pad_hi, w.dilation, length, &out);
+    return named(e, st, out, "fold");
+}
+
+lc_status lc_grad_max2d(lc_graph *g, int y, int gy, int *gx) {
+    int rows, rm, cols;
+    if (!lc_grad_max2d_chain(g, y, &rows, &rm, &cols))
+        return lc_fail(LC_ERR_INTERNAL, "autodiff: node %%%d is not a separable 2-D max pool", y);
+    int x = lc_graph_node(g, cols)->inputs[0];
+    lc_window wr = lc_window_of(lc_graph_node(g, rows)), wc = lc_window_of(lc_graph_node(g, cols));
+    int64_t kh = wr.size, kw = wc.size;
+    int rank = lc_graph_node(g, y)->shape.rank;
+    emitter e = {.g = g, .target = x, .st = LC_OK};
+    double *ramp = malloc((size_t)(kh * kw) * sizeof *ramp);
+    if (!ramp) return lc_fail(LC_ERR_NOMEM, "autodiff: out of memory");
+    /* the column of each row's first maximum within its column window, b = 0..kw-1 */
+    for (int64_t b = 0; b < kw; b++) ramp[b] = (double)b;
+    int col_slot = e_chosen(&e, cols, e_constant(&e, x, lc_shape_make(1, (int64_t[]){kw}), ramp), "col_slot");
+    /* read through the row windows (0 in their padding: a padding row is chosen only by a
+     * window of -inf alone, as its first slot, whose place has no source), plus a·kw */
+    int col_slots = -1;
+    if (e.st == LC_OK) {
+        lc_status st = lc_unfold_dilated(g, col_slot, wr.dim, wr.size, wr.step, wr.pad_lo, wr.pad_hi, wr.dilation,
+                                         &col_slots);
+        col_slots = named(&e, st, col_slots, "unfold");
+    }
+    for (int64_t a = 0; a < kh; a++) ramp[a] = (double)(a * kw);
+    int row_base = e_constant(&e, x, lc_shape_make(1, (int64_t[]){kh}), ramp);
+    int cand = -1;
+    if (e.st == LC_OK) {
+        lc_status st = lc_add(g, col_slots, row_base, &cand);
+        cand = named(&e, st, cand, "add");
+    }
+    int slot = e_chosen(&e, rows, cand, "slot");
+    /* each window's slot and gy over its kh x kw places, laid out (..., kw, kh) so that the
+     * row fold (window axis last) leaves the column windows' shape (..., kw) for the column
+     * fold; place[b][a] = a·kw + b */
+    for (int64_t b = 0; b < kw; b++)
+        for (int64_t a = 0; a < kh; a++) ramp[b * kh + a] = (double)(a * kw + b);
+    int place = e_constant(&e, x, lc_shape_make(2, (int64_t[]){kw, kh}), ramp);
+    free(ramp);
+    int slots = e_expand(&e, e_expand(&e, slot, rank, kw), rank + 1, kh);
+    int hit = -1;
+    if (e.st == LC_OK) {
+        lc_status st = lc_equal(g, slots, place, &hit);
+        hit = named(&e, st, hit, "equal");
+    }
+    int gys = e_expand(&e, e_expand(&e, gy, rank, kw), rank + 1, kh);
+    int per_place = e_mul(&e, hit, gys);
+    const lc_node *rmn = lc_graph_node(g, rm), *xn = lc_graph_node(g, x);
+    int by_cols = e_fold(&e, per_place, wr, rmn->shape.dim[wr.dim]);
+    *gx = e_fold(&e, by_cols, wc, xn->shape.dim[wc.dim]);
+    return e.st;
 }
 
 lc_status lc_grad_rule(lc_graph *g, int y, int gy, const bool need[LC_MAX_INPUTS],

@@ -404,6 +404,10 @@ typedef struct lc_kernel {
      * every covering window's result inline and writes the one that starts in it. */
     int co_root;
     int co_slot;
+    /* The co-root is instead a node of the root's shape written beside it at every element
+     * of an element-major loop (a max pool's chosen slots, in the forward's kernel: they
+     * read what y reads). */
+    bool co_beside;
     /* The outer range may only be split at multiples of this (1: anywhere). A window-major
      * fold whose windows tile its rows exactly sets it to the step, so codegen needs no
      * element-by-element code for windows cut by a split; a kernel with tiled rows to
@@ -432,6 +436,7 @@ typedef struct lc_fused {
     int *node_slot;           /* per node: slot holding it, or -1 when evaluated inline */
     char **why;               /* per node: why it is materialized (NULL when inlined) */
     bool *nonneg;             /* per node, while lc_fuse runs: never negative (lc_nonneg_facts) */
+    bool *searched;           /* per node, while lc_fuse runs: a window search kept for a gather */
     int n_kernels;
     lc_kernel *kernels;       /* in execution order */
     /* Per slot: elements from the start of one row (a run of the last axis) of its buffer to

@@ -32,6 +32,7 @@ bool lc_nonneg_from_inputs(const lc_node *n, const bool *known) {
     case LC_OP_DIV:
         return known[n->inputs[0]] && known[n->inputs[1]];
     case LC_OP_MAX_MASK: /* 0 or 1 */
+    case LC_OP_EQUAL:
         return true;
     case LC_OP_UNFOLD: /* pads with +0, or with -inf */
         return known[n->inputs[0]] && n->attr[LC_UNFOLD_NEG_INF_PAD] == 0;

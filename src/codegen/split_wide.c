@@ -347,6 +347,40 @@ static LLVMValueRef lanes_of_load(splitter *s, const int *mask, unsigned r) {
     return gather(s, tp, tl, r, set, nset);
 }
 
+/* A phi carrying the load out of its loop (one incoming value: LCSSA) whose users all take
+ * constant lanes of it (the last windows' slots, for the scalar loop after a vectorized one
+ * that carries a slot across trips): a phi of each piece they read instead, so no wide value
+ * crosses the blocks. */
+static void extracts_through_phi(splitter *s, LLVMValueRef phi) {
+    LLVMValueRef users[MAX_USERS];
+    int nu = users_of(phi, users, MAX_USERS);
+    if (nu <= 0) return;
+    for (int u = 0; u < nu; u++)
+        if (!LLVMIsAExtractElementInst(users[u]) || LLVMGetOperand(users[u], 0) != phi ||
+            !LLVMIsAConstantInt(LLVMGetOperand(users[u], 1)) ||
+            LLVMConstIntGetZExtValue(LLVMGetOperand(users[u], 1)) >= s->n)
+            return;
+    LLVMBasicBlockRef from = LLVMGetIncomingBlock(phi, 0);
+    LLVMValueRef piece_phi[MAX_PIECES] = {0};
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(s->ctx);
+    for (int u = 0; u < nu; u++) {
+        unsigned long long i = LLVMConstIntGetZExtValue(LLVMGetOperand(users[u], 1));
+        unsigned p = (unsigned)(i / s->vf);
+        if (!piece_phi[p]) {
+            LLVMPositionBuilderBefore(b, phi);
+            piece_phi[p] = LLVMBuildPhi(b, LLVMVectorType(s->elt, s->vf), "");
+            LLVMValueRef in = piece(s, p);
+            LLVMAddIncoming(piece_phi[p], &in, &from, 1);
+        }
+        LLVMPositionBuilderBefore(b, users[u]);
+        LLVMValueRef nv = LLVMBuildExtractElement(b, piece_phi[p], LLVMConstInt(LLVMInt64TypeInContext(s->ctx), i % s->vf, 0), "");
+        LLVMReplaceAllUsesWith(users[u], nv);
+        LLVMInstructionEraseFromParent(users[u]);
+    }
+    LLVMDisposeBuilder(b);
+    LLVMInstructionEraseFromParent(phi);
+}
+
 /* Split `load` if its users are shuffles of fewer lanes (and element extracts); returns
  * whether it was. */
 static bool split_load(LLVMBuilderRef b, LLVMValueRef load, splitter *s) {
@@ -394,6 +428,8 @@ static bool split_load(LLVMBuilderRef b, LLVMValueRef load, splitter *s) {
         if (nv && !s->full) {
             LLVMReplaceAllUsesWith(us, nv);
             LLVMInstructionEraseFromParent(us);
+        } else if (LLVMIsAPHINode(us) && LLVMCountIncoming(us) == 1) {
+            extracts_through_phi(s, us);
         }
     }
     if (LLVMGetFirstUse(load)) {

@@ -30,6 +30,7 @@
 #define MAX_PIECES 16 /* loads of VF lanes one wide load becomes */
 #define MAX_MEMO 128  /* shuffles one wide load's tree holds */
 #define MAX_USERS 256
+#define MIN_PIECE_BYTES 16 /* the narrowest vector register of the targets (SSE's 128 bits) */
 
 static unsigned lanes(LLVMValueRef v) {
     LLVMTypeRef t = LLVMTypeOf(v);
@@ -51,6 +52,32 @@ static LLVMValueRef mask_const(LLVMContextRef ctx, const int *mask, unsigned r) 
 }
 
 /* ---- element-wise operations moved below the shuffles that take lanes out of them ---- */
+
+/* Whether the narrowing shuffle takes lanes s, s + k, s + 2k, ... (k >= 2) of its source: a
+ * window slot out of an interleaved load (a contiguous part, SLP's, is left alone). */
+static bool takes_a_slot(LLVMValueRef shuf) {
+    unsigned r = LLVMGetNumMaskElements(shuf);
+    int first = -1, k = 0;
+    for (unsigned l = 0; l < r; l++) {
+        int m = LLVMGetMaskValue(shuf, l);
+        if (m == LLVMGetUndefMaskElem()) continue;
+        if (first < 0) {
+            first = m - 0; /* lane l's value pins s + k·l below */
+            int l0 = (int)l;
+            for (unsigned l2 = l + 1; l2 < r && !k; l2++) {
+                int m2 = LLVMGetMaskValue(shuf, l2);
+                if (m2 == LLVMGetUndefMaskElem()) continue;
+                if ((m2 - m) % (int)(l2 - l)) return false;
+                k = (m2 - m) / (int)(l2 - l);
+            }
+            if (k < 2) return false;
+            first = m - k * l0;
+            continue;
+        }
+        if (m != first + k * (int)l) return false;
+    }
+    return k >= 2;
+}
 
 static const char *const LANEWISE_INTRINSICS[] = {
     "llvm.fabs",    "llvm.sqrt",    "llvm.fma",     "llvm.fmuladd", "llvm.copysign",
@@ -183,7 +210,7 @@ static bool sink_lanewise(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef fn) 
                 bool all = n > 0;
                 for (int u = 0; u < n && all; u++)
                     all = narrowing_shuffle(users[u]) && LLVMGetOperand(users[u], 0) == in &&
-                          LLVMGetNumMaskElements(users[u]) <= MAX_LANES;
+                          LLVMGetNumMaskElements(users[u]) <= MAX_LANES && takes_a_slot(users[u]);
                 if (all) {
                     for (int u = 0; u < n; u++) {
                         LLVMValueRef nv = narrowed(b, mod, in, users[u]);
@@ -402,7 +429,9 @@ static bool split_load(LLVMBuilderRef b, LLVMValueRef load, splitter *s) {
     s->load = load;
     s->elt = LLVMGetElementType(LLVMTypeOf(load));
     s->elt_bytes = elt_size(s->elt);
-    if (!s->elt_bytes) return false;
+    /* pieces narrower than the narrowest vector register (a contraction's pairs of lanes, SLP
+     * packed): the wide load is legal already, and splitting it would only add loads */
+    if (!s->elt_bytes || vf * s->elt_bytes < MIN_PIECE_BYTES) return false;
     s->n = n;
     s->vf = vf;
     s->k = n / vf;
@@ -527,7 +556,9 @@ static bool split_store(LLVMBuilderRef b, LLVMValueRef store, splitter *s) {
         if (!w) w = lanes(leaf);
         if (lanes(leaf) != w || LLVMTypeOf(leaf) != LLVMTypeOf(s->piece[0])) return false;
     }
-    if (!w || w >= n || n % w || w > MAX_LANES || n / w > MAX_PIECES) return false;
+    if (!w || w >= n || n % w || w > MAX_LANES || n / w > MAX_PIECES ||
+        w * elt_size(LLVMGetElementType(LLVMTypeOf(v))) < MIN_PIECE_BYTES)
+        return false;
     s->b = b;
     s->ctx = LLVMGetTypeContext(LLVMTypeOf(v));
     s->elt = LLVMGetElementType(LLVMTypeOf(v));

@@ -57,26 +57,21 @@ static LLVMValueRef mask_const(LLVMContextRef ctx, const int *mask, unsigned r) 
  * window slot out of an interleaved load (a contiguous part, SLP's, is left alone). */
 static bool takes_a_slot(LLVMValueRef shuf) {
     unsigned r = LLVMGetNumMaskElements(shuf);
-    int first = -1, k = 0;
-    for (unsigned l = 0; l < r; l++) {
+    int lane[2], value[2], found = 0;
+    for (unsigned l = 0; l < r && found < 2; l++) {
         int m = LLVMGetMaskValue(shuf, l);
         if (m == LLVMGetUndefMaskElem()) continue;
-        if (first < 0) {
-            first = m - 0; /* lane l's value pins s + k·l below */
-            int l0 = (int)l;
-            for (unsigned l2 = l + 1; l2 < r && !k; l2++) {
-                int m2 = LLVMGetMaskValue(shuf, l2);
-                if (m2 == LLVMGetUndefMaskElem()) continue;
-                if ((m2 - m) % (int)(l2 - l)) return false;
-                k = (m2 - m) / (int)(l2 - l);
-            }
-            if (k < 2) return false;
-            first = m - k * l0;
-            continue;
-        }
-        if (m != first + k * (int)l) return false;
+        lane[found] = (int)l;
+        value[found++] = m;
     }
-    return k >= 2;
+    if (found < 2 || (value[1] - value[0]) % (lane[1] - lane[0])) return false;
+    int k = (value[1] - value[0]) / (lane[1] - lane[0]), s = value[0] - k * lane[0];
+    if (k < 2 || s < 0) return false;
+    for (unsigned l = 0; l < r; l++) {
+        int m = LLVMGetMaskValue(shuf, l);
+        if (m != LLVMGetUndefMaskElem() && m != s + k * (int)l) return false;
+    }
+    return true;
 }
 
 static const char *const LANEWISE_INTRINSICS[] = {

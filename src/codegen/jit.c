@@ -29,6 +29,7 @@
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
 #include "codegen/jit_session.h"
+#include "codegen/split_wide.h"
 #include "codegen/objcache.h"
 #include "support/clock.h"
 #include "support/error.h"
@@ -242,6 +243,9 @@ static lc_status part_finish(compile_job *job, part *pt) {
     }
     double t1 = lc_now_ms();
     LC_TRY(optimize(pt->mod, pt->tm, job->pipeline));
+    /* Lucid's pass lists: the vectorizer's interleaved loads in the form the back end
+     * selects at once (split_wide.c) */
+    if (o->opt_level >= 2) lc_split_wide_loads(pt->mod);
     if (texts) {
         texts->ms_opt = lc_now_ms() - t1;
         if (o->want_llvm_opt &&

@@ -262,9 +262,24 @@ typedef struct lc_reducer {
 } lc_reducer;
 void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs,
                     const lc_reducer *r, LLVMValueRef *acc);
-/* emit_kernel.c: loop hints on a loop's latch branch; `scalar`: neither vectorized nor
+/* emit_loop.c: loop hints on a loop's latch branch; `scalar`: neither vectorized nor
  * unrolled by LLVM (a loop fuse chose over unrolling stays one). */
 void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar);
+/* A counted loop over an i64 index i from `from` (emit_loop.c), in one of two shapes:
+ *  - for (i = from; i < to; i++): lc_loop_begin tests at the head, leaves the builder in the
+ *    body and returns i; lc_loop_end closes it (with lc_emit_loop_hints, `scalar` as there)
+ *    and leaves the builder at its exit. The kernels' loops over rows, blocks and elements.
+ *  - do { } while ((i += step) < end), at least one trip: lc_loop_open makes the head and i,
+ *    lc_loop_close the latch (a scalar loop: hints say so) and leaves the builder after it.
+ *    The blocked sums' loops, whose trip counts are known positive. */
+typedef struct lc_loop {
+    LLVMBasicBlockRef pre, head, exit, latch;
+    LLVMValueRef i, from;
+} lc_loop;
+LLVMValueRef lc_loop_begin(emitter *e, lc_loop *l, LLVMValueRef from, LLVMValueRef to, const char *name);
+void lc_loop_end(emitter *e, lc_loop *l, bool scalar);
+lc_loop lc_loop_open(emitter *e, LLVMValueRef from, const char *name);
+void lc_loop_close(emitter *e, lc_loop *l, int64_t step, LLVMValueRef end);
 /* v as a vector of e->vec lanes: a scalar splat, a vector as it is. */
 LLVMValueRef lc_emit_splat(emitter *e, LLVMValueRef v);
 /* The same over the terms j = from .. to-1 only (run-time bounds, few trips: a reduction fuse

@@ -81,73 +81,6 @@ static void emit_co_beside(emitter *e, const ix *idx) {
     lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
-/* Loop hints, attached to a loop's latch branch.
- *  - Scalar loops (the checked edges) are neither vectorized nor unrolled: they run a
- *    handful of trips beside a vectorized interior, and vectorizing them too only tripled
- *    the code LLVM had to compile.
- *  - Every other loop is kept from runtime unrolling. The vectorizer already keeps it off
- *    the vector body; what it still reached was the scalar remainder (at most VF-1 trips per
- *    row), unrolled with a prologue copy: 30% more IR, and a third of the object emission
- *    time of an LP forward+backward compile, for a loop that barely runs. */
-void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
-    LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
-    LLVMMetadataRef width[2] = {
-        LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
-        LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
-    LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
-    LLVMMetadataRef runtime[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.runtime.disable", 32)};
-    LLVMMetadataRef ops[4] = {self, NULL, NULL, NULL};
-    unsigned n = 1;
-    if (scalar) {
-        ops[n++] = LLVMMDNodeInContext2(e->ctx, width, 2);
-        ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
-    } else {
-        ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
-        if (e->interleave >= 1) {
-            LLVMMetadataRef count[2] = {
-                LLVMMDStringInContext2(e->ctx, "llvm.loop.interleave.count", 26),
-                LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), (unsigned long long)e->interleave, 0))};
-            ops[n++] = LLVMMDNodeInContext2(e->ctx, count, 2);
-        }
-    }
-    LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, n);
-    LLVMMetadataReplaceAllUsesWith(self, loop);
-    LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),
-                    LLVMMetadataAsValue(e->ctx, loop));
-}
-
-/* A counted loop `for (i = from; i < to; i++)`: loop_begin leaves the builder in the body and
- * returns i; loop_end closes it (with lc_emit_loop_hints) and leaves the builder after it. */
-typedef struct counted_loop {
-    LLVMBasicBlockRef pre, head, exit, latch;
-    LLVMValueRef i, from;
-} counted_loop;
-
-static LLVMValueRef loop_begin(emitter *e, counted_loop *l, LLVMValueRef from, LLVMValueRef to,
-                               const char *name) {
-    l->pre = LLVMGetInsertBlock(e->b);
-    l->head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, name);
-    l->exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.end");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "loop.body");
-    LLVMBuildBr(e->b, l->head);
-    LLVMPositionBuilderAtEnd(e->b, l->head);
-    l->i = LLVMBuildPhi(e->b, e->i64, "i");
-    l->from = from;
-    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, l->i, to, ""), body, l->exit);
-    LLVMPositionBuilderAtEnd(e->b, body);
-    return l->i;
-}
-
-static void loop_end(emitter *e, counted_loop *l, bool scalar) {
-    LLVMValueRef next = iadd_c(e, l->i, 1);
-    LLVMBasicBlockRef latch_bb = LLVMGetInsertBlock(e->b);
-    l->latch = latch_bb;
-    lc_emit_loop_hints(e, LLVMBuildBr(e->b, l->head), scalar);
-    LLVMAddIncoming(l->i, &l->from, &l->pre, 1);
-    LLVMAddIncoming(l->i, &next, &latch_bb, 1);
-    LLVMPositionBuilderAtEnd(e->b, l->exit);
-}
-
 /* Window o of `windows`: NULL where the check that o is one is elided, else the condition, with
  * o clamped into range. Clamped, o keeps its affine form (as an unfold's clamped position
  * does): the checks below it must record their interior in the checked pass too. */
@@ -176,8 +109,8 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     LC_ASSERT(size <= step);
     ix o = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
     LLVMValueRef valid = check_window(e, &o, windows);
-    counted_loop l;
-    LLVMValueRef ph = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
+    lc_loop l;
+    LLVMValueRef ph = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
                                  LLVMConstInt(e->i64, (unsigned long long)size, 1), "slots");
     yi[rank - 1] = o;
     ix j = {ph, true, 0, 0, 0, size - 1, NULL, 0, 0, 0, 0, false};
@@ -186,12 +119,12 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
     v = LLVMBuildFAdd(e->b, real_const(e, dt, 0.0), v, "");
     if (store) lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, first, ph, ""), v);
-    loop_end(e, &l, false);
+    lc_loop_end(e, &l, false);
     if (size == step || !store) return;
-    ph = loop_begin(e, &l, LLVMConstInt(e->i64, (unsigned long long)size, 1),
+    ph = lc_loop_begin(e, &l, LLVMConstInt(e->i64, (unsigned long long)size, 1),
                     LLVMConstInt(e->i64, (unsigned long long)step, 1), "gap");
     lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, first, ph, ""), real_const(e, dt, 0.0));
-    loop_end(e, &l, false);
+    lc_loop_end(e, &l, false);
 }
 
 static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, const ix *row_idx,
@@ -387,7 +320,7 @@ static void emit_col_tile(emitter *e, LLVMValueRef row_base, const ix *row_idx, 
  * then the previous trip's load, which is moved to the top of the body so that it comes before
  * every use of the phi (LLVM vectorizes such a first-order recurrence as a shift of lanes). The
  * addresses are the same, so are the values. */
-static bool in_loop(const counted_loop *l, LLVMBasicBlockRef bb) {
+static bool in_loop(const lc_loop *l, LLVMBasicBlockRef bb) {
     for (LLVMBasicBlockRef x = l->head; x; x = LLVMGetNextBasicBlock(x))
         if (x == bb) return true;
     return false;
@@ -395,7 +328,7 @@ static bool in_loop(const counted_loop *l, LLVMBasicBlockRef bb) {
 
 /* v can be computed again outside the loop's body: integer arithmetic on values from outside
  * the loop and the loop's index. */
-static bool recomputable(const counted_loop *l, LLVMValueRef v, int depth) {
+static bool recomputable(const lc_loop *l, LLVMValueRef v, int depth) {
     if (v == l->i || !LLVMIsAInstruction(v) || !in_loop(l, LLVMGetInstructionParent(v))) return true;
     if (depth > 32 || LLVMIsAPHINode(v) || LLVMIsALoadInst(v) || LLVMIsACallInst(v) || LLVMIsAStoreInst(v))
         return false;
@@ -405,7 +338,7 @@ static bool recomputable(const counted_loop *l, LLVMValueRef v, int depth) {
 }
 
 /* v computed at the builder's position with the loop index taken as `i` (recomputable). */
-static LLVMValueRef recompute(emitter *e, const counted_loop *l, LLVMValueRef v, LLVMValueRef i) {
+static LLVMValueRef recompute(emitter *e, const lc_loop *l, LLVMValueRef v, LLVMValueRef i) {
     if (v == l->i) return i;
     if (!LLVMIsAInstruction(v) || !in_loop(l, LLVMGetInstructionParent(v))) return v;
     LLVMValueRef c = LLVMInstructionClone(v);
@@ -415,7 +348,7 @@ static LLVMValueRef recompute(emitter *e, const counted_loop *l, LLVMValueRef v,
 }
 
 /* Log entry n's load, at the builder's position, with the loop index `i`. */
-static LLVMValueRef carried_load(emitter *e, const counted_loop *l, const carry_log *c, int n, LLVMValueRef i) {
+static LLVMValueRef carried_load(emitter *e, const lc_loop *l, const carry_log *c, int n, LLVMValueRef i) {
     const lc_shape *s = c->e[n].shape;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < s->rank; d++) idx[d] = ix_opaque(c->e[n].dims[d] ? recompute(e, l, c->e[n].dims[d], i) : NULL);
@@ -435,7 +368,7 @@ static bool same_row(const carry_log *c, int a, int b) {
     return true;
 }
 
-static void carry_loads(emitter *e, const counted_loop *l, LLVMBasicBlockRef body, carry_log *c, LLVMValueRef from) {
+static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, carry_log *c, LLVMValueRef from) {
     bool replaced[LC_CARRY_LOG_MAX] = {0}, kept[LC_CARRY_LOG_MAX] = {0};
     for (int a = 0; a < c->n; a++) {
         if (kept[a]) continue;
@@ -495,8 +428,8 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
         log = &e->carry_buf;
         log->n = 0;
     }
-    counted_loop l;
-    LLVMValueRef i = loop_begin(e, &l, from, to, checked ? "edge" : "interior");
+    lc_loop l;
+    LLVMValueRef i = lc_loop_begin(e, &l, from, to, checked ? "edge" : "interior");
     LLVMBasicBlockRef body = LLVMGetInsertBlock(e->b);
     e->checked = checked;
     e->careful = redo && scalar;
@@ -512,7 +445,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     e->carry = NULL;
     e->flag_ptr = NULL;
     e->careful = false;
-    loop_end(e, &l, scalar);
+    lc_loop_end(e, &l, scalar);
     e->interleave = 0;
     if (carry) {
         carry_loads(e, &l, body, log, from);
@@ -576,8 +509,8 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
                                          LLVMConstInt(i32, 0, 0), "");
         count = LLVMBuildSelect(e->b, any, LLVMConstInt(e->i64, (unsigned long long)n, 0), count, "");
     }
-    counted_loop l;
-    LLVMValueRef r = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0), count, "ranges");
+    lc_loop l;
+    LLVMValueRef r = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0), count, "ranges");
     LLVMValueRef from = s->from[n - 1], to = s->to[n - 1];
     for (int k = n - 2; k >= 0; k--) {
         LLVMValueRef here = LLVMBuildICmp(e->b, LLVMIntEQ, r, LLVMConstInt(e->i64, (unsigned long long)k, 0), "");
@@ -585,7 +518,7 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
         to = LLVMBuildSelect(e->b, here, s->to[k], to, "");
     }
     emit_inner_loop(e, from, to, row_base, row_idx, s->checked, window, true);
-    loop_end(e, &l, true);
+    lc_loop_end(e, &l, true);
 }
 
 /* Whether the loop over the kernel's elements is the one LLVM vectorizes: every reduction in
@@ -820,14 +753,14 @@ static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     start = imax_c(e, imin_c(e, start, planes * plane_len - span), 0);
     LLVMValueRef base = LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->slot_ptr[pf->slot],
                                       (LLVMValueRef[]){imul_c(e, start, elt)}, 1, "");
-    counted_loop l;
-    LLVMValueRef line = loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
+    lc_loop l;
+    LLVMValueRef line = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
                                    LLVMConstInt(e->i64, (unsigned long long)lc_ceil_div(span * elt, 64), 0), "prefetch");
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     LLVMValueRef args[4] = {LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, (LLVMValueRef[]){imul_c(e, line, 64)}, 1, ""),
                             LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 2, 0), LLVMConstInt(i32, 1, 0)};
     call_intrinsic(e, "llvm.prefetch", e->ptr, args, 4);
-    loop_end(e, &l, true);
+    lc_loop_end(e, &l, true);
 }
 
 static void add_kernel(emitter *e, int kid) {

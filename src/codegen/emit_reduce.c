@@ -153,31 +153,6 @@ static void vector_terms(emitter *e, const lc_reducer *r, LLVMValueRef base_v, i
     e->vec = 0;
 }
 
-/* A counted loop from `from` (at least one trip): open makes its head and index, close its
- * latch (index + step < end goes round again) and leaves the builder after it. */
-typedef struct counted_loop {
-    LLVMBasicBlockRef pre, head, latch;
-    LLVMValueRef iv;
-} counted_loop;
-
-static counted_loop loop_open(emitter *e, LLVMValueRef from, const char *name) {
-    counted_loop l = {LLVMGetInsertBlock(e->b), LLVMAppendBasicBlockInContext(e->ctx, e->fn, name), NULL, NULL};
-    LLVMBuildBr(e->b, l.head);
-    LLVMPositionBuilderAtEnd(e->b, l.head);
-    l.iv = LLVMBuildPhi(e->b, e->i64, "");
-    LLVMAddIncoming(l.iv, &from, &l.pre, 1);
-    return l;
-}
-
-static void loop_close(emitter *e, counted_loop *l, int64_t step, LLVMValueRef end) {
-    LLVMValueRef next = iadd_c(e, l->iv, step);
-    l->latch = LLVMGetInsertBlock(e->b);
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "");
-    lc_emit_loop_hints(e, LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, next, end, ""), l->head, exit), true);
-    LLVMAddIncoming(l->iv, &next, &l->latch, 1);
-    LLVMPositionBuilderAtEnd(e->b, exit);
-}
-
 /* The trips [first, stop) of a blocked sum (lc_reduction_schedule.blocked_sum: kernel.h says
  * why), folded into vacc:
  *   for (tb = first; tb < stop; tb += B) {
@@ -209,49 +184,49 @@ static void blocked_trips(emitter *e, const lc_reduction_schedule *rs, const lc_
     LLVMValueRef plus_zero = LLVMConstNull(vty);
 #define SLOT(a, bv) LLVMBuildGEP2(e->b, aty, buf, (LLVMValueRef[]){zero, iadd_c(e, (bv), (int64_t)(a) * B)}, 2, "")
 
-    counted_loop blk = loop_open(e, LLVMConstInt(e->i64, (unsigned long long)first, 1), "blocked");
+    lc_loop blk = lc_loop_open(e, LLVMConstInt(e->i64, (unsigned long long)first, 1), "blocked");
     LLVMValueRef blk_acc[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
         blk_acc[a] = LLVMBuildPhi(e->b, vty, "");
         LLVMAddIncoming(blk_acc[a], &vacc[a], &blk.pre, 1);
     }
-    LLVMValueRef nb = imin_c(e, LLVMBuildSub(e->b, stop_v, blk.iv, ""), B);
+    LLVMValueRef nb = imin_c(e, LLVMBuildSub(e->b, stop_v, blk.i, ""), B);
 
-    counted_loop init = loop_open(e, zero, "blocked.init");
-    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, plus_zero, SLOT(a, init.iv));
-    loop_close(e, &init, 1, nb);
+    lc_loop init = lc_loop_open(e, zero, "blocked.init");
+    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, plus_zero, SLOT(a, init.i));
+    lc_loop_close(e, &init, 1, nb);
 
-    counted_loop terms = loop_open(e, zero, "blocked.terms");
-    counted_loop trip = loop_open(e, zero, "blocked.trip");
-    LLVMValueRef base = imul_c(e, LLVMBuildAdd(e->b, blk.iv, trip.iv, ""), (int64_t)lanes);
+    lc_loop terms = lc_loop_open(e, zero, "blocked.terms");
+    lc_loop trip = lc_loop_open(e, zero, "blocked.trip");
+    LLVMValueRef base = imul_c(e, LLVMBuildAdd(e->b, blk.i, trip.i, ""), (int64_t)lanes);
     LLVMValueRef ptr[LC_EMIT_MAX_ACC], sum[LC_EMIT_MAX_ACC], vt[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
-        ptr[a] = SLOT(a, trip.iv);
+        ptr[a] = SLOT(a, trip.i);
         sum[a] = LLVMBuildLoad2(e->b, vty, ptr[a], "");
     }
     for (int64_t g = 0; g < G; g++) {
         e->pin_node = rs->blocked_sum;
-        e->pin_j = (ix){iadd_c(e, terms.iv, g), true, 0, g, 0, m - G, NULL, 0, 0, 0, 0, false};
+        e->pin_j = (ix){iadd_c(e, terms.i, g), true, 0, g, 0, m - G, NULL, 0, 0, 0, 0, false};
         vector_terms(e, r, base, first * (int64_t)lanes, (stop - 1) * (int64_t)lanes, lanes, vt);
         e->pin_node = -1;
         for (int a = 0; a < r->nacc; a++) sum[a] = LLVMBuildFAdd(e->b, sum[a], vt[a], "");
     }
     for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, sum[a], ptr[a]);
-    loop_close(e, &trip, 1, nb);
-    loop_close(e, &terms, G, LLVMConstInt(e->i64, (unsigned long long)m, 1));
+    lc_loop_close(e, &trip, 1, nb);
+    lc_loop_close(e, &terms, G, LLVMConstInt(e->i64, (unsigned long long)m, 1));
 
-    counted_loop fold = loop_open(e, zero, "blocked.fold");
+    lc_loop fold = lc_loop_open(e, zero, "blocked.fold");
     LLVMValueRef cur[LC_EMIT_MAX_ACC], next[LC_EMIT_MAX_ACC], t[LC_EMIT_MAX_ACC];
     for (int a = 0; a < r->nacc; a++) {
         next[a] = cur[a] = LLVMBuildPhi(e->b, vty, "");
         LLVMAddIncoming(cur[a], &blk_acc[a], &fold.pre, 1);
     }
-    for (int a = 0; a < r->nacc; a++) t[a] = LLVMBuildLoad2(e->b, vty, SLOT(a, fold.iv), "");
+    for (int a = 0; a < r->nacc; a++) t[a] = LLVMBuildLoad2(e->b, vty, SLOT(a, fold.i), "");
     r->accumulate(e, next, t);
-    loop_close(e, &fold, 1, nb);
+    lc_loop_close(e, &fold, 1, nb);
     for (int a = 0; a < r->nacc; a++) LLVMAddIncoming(cur[a], &next[a], &fold.latch, 1);
 
-    loop_close(e, &blk, B, stop_v);
+    lc_loop_close(e, &blk, B, stop_v);
     for (int a = 0; a < r->nacc; a++) {
         LLVMAddIncoming(blk_acc[a], &next[a], &blk.latch, 1);
         vacc[a] = next[a]; /* the exit is reached from the latch only */

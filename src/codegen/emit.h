@@ -21,7 +21,8 @@
  * range of i computed at compile time (emit_index.c): the row loop runs a checked loop on the
  * edges and an unchecked, vectorizable loop in between. The range is discovered once per
  * kernel (emit_kernel.c, discover_interiors), and every check the unchecked loop elides
- * asserts that it holds on that whole range. */
+ * asserts that it holds on that whole range. Every loop is built by emit_loop.c, which also
+ * gives its latch the hints LLVM reads (vectorize or not, unroll, interleave). */
 #ifndef LUCID_CODEGEN_EMIT_H
 #define LUCID_CODEGEN_EMIT_H
 

@@ -201,27 +201,20 @@ static lc_status f_constant(void) {
     int64_t three = 3;
     return lc_constant(fx.g, LC_F32, lc_shape_make(1, &three), NULL, &o);
 }
-static lc_status f_div(void) {
+/* A binary op of the fixture's f32 x and an f64 input c of x's shape, on a copy of the graph. */
+static lc_status with_f64_operand(lc_status (*op)(lc_graph *, int, int, int *)) {
     lc_graph *g;
     int c;
     lc_status st = lc_graph_clone(fx.g, &g);
     if (st) return st;
     st = lc_input(g, "c", LC_F64, test_shape3(1, 2, 8), &c);
-    if (st == LC_OK) st = lc_div(g, fx.x, c, &o);
+    if (st == LC_OK) st = op(g, fx.x, c, &o);
     lc_graph_free(g);
     return st;
 }
+static lc_status f_div(void) { return with_f64_operand(lc_div); }
 static lc_status f_div_safe(void) { return lc_div_safe(fx.g, fx.x, -1, &o); }
-static lc_status f_equal(void) { /* an f64 input against the fixture's f32 x */
-    lc_graph *g;
-    int c;
-    lc_status st = lc_graph_clone(fx.g, &g);
-    if (st) return st;
-    st = lc_input(g, "c", LC_F64, test_shape3(1, 2, 8), &c);
-    if (st == LC_OK) st = lc_equal(g, fx.x, c, &o);
-    lc_graph_free(g);
-    return st;
-}
+static lc_status f_equal(void) { return with_f64_operand(lc_equal); }
 static lc_status f_expand(void) { return lc_expand(fx.g, fx.x, 0, -1, &o); }
 static lc_status f_fold(void) { return lc_fold(fx.g, fx.x, 1, 2, 2, 0, 0, 8, &o); }
 static lc_status f_graph_add_output(void) { return lc_graph_add_output(fx.g, 999); }

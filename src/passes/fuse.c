@@ -1242,6 +1242,13 @@ static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
     return st;
 }
 
+/* Drop kernel k, merged into another: the later kernels move down one place. */
+static void remove_kernel(lc_fused *f, int k) {
+    free_kernel(&f->kernels[k]);
+    memmove(&f->kernels[k], &f->kernels[k + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k - 1));
+    f->n_kernels--;
+}
+
 /* Whether the window-major `fold` may also write its windows' results (kernel.h, co_root):
  * each block writes the window starting in it, so a block must be no wider than a window's
  * step (the unrolled form), and where windows overlap each block evaluates its covering
@@ -1304,9 +1311,7 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
             }
             int co = K1->root;
             LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co, false));
-            free_kernel(&f->kernels[k1]);
-            memmove(&f->kernels[k1], &f->kernels[k1 + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k1 - 1));
-            f->n_kernels--;
+            remove_kernel(f, k1);
             k2--;
             break;
         }
@@ -1347,9 +1352,7 @@ static lc_status merge_beside(lc_fused *f, collect *c) {
                 !reads_all_of(K1, K2))
                 continue;
             LC_TRY(fill_kernel(f, c, k1, K1->root, K1->dst_slot, K2->root, true));
-            free_kernel(&f->kernels[k2]);
-            memmove(&f->kernels[k2], &f->kernels[k2 + 1], sizeof(lc_kernel) * (size_t)(f->n_kernels - k2 - 1));
-            f->n_kernels--;
+            remove_kernel(f, k2);
             k2--;
             break;
         }

@@ -1249,14 +1249,13 @@ static void remove_kernel(lc_fused *f, int k) {
     f->n_kernels--;
 }
 
-/* Whether the window-major `fold` may also write its windows' results (kernel.h, co_root):
+/* Whether a window-major fold of window `w` may also write its windows' results (kernel.h, co_root):
  * each block writes the window starting in it, so a block must be no wider than a window's
  * step (the unrolled form), and where windows overlap each block evaluates its covering
  * windows again: at most LC_CO_ROOT_COVER_MAX of them, undilated. */
-static bool co_root_cover_ok(const lc_node *fold) {
-    lc_window w = lc_window_of(fold);
-    if (!lc_window_overlaps(&w)) return true;
-    return w.dilation == 1 && lc_window_cover(&w) <= LC_CO_ROOT_COVER_MAX;
+static bool co_root_cover_ok(const lc_window *w) {
+    if (!lc_window_overlaps(w)) return true;
+    return w->dilation == 1 && lc_window_cover(w) <= LC_CO_ROOT_COVER_MAX;
 }
 
 /* Whether kernel K computes one result per window of `fold`'s own windows, the pool's forward
@@ -1284,7 +1283,9 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
     for (int k2 = 0; k2 < f->n_kernels; k2++) {
         lc_kernel *K2 = &f->kernels[k2];
         const lc_node *fold = lc_graph_node(f->graph, K2->root);
-        if (K2->sched.order != LC_LOOP_WINDOWS || K2->co_root >= 0 || !co_root_cover_ok(fold)) continue;
+        if (K2->sched.order != LC_LOOP_WINDOWS || K2->co_root >= 0) continue;
+        lc_window w = lc_window_of(fold);
+        if (!co_root_cover_ok(&w)) continue;
         const lc_node *y = lc_graph_node(f->graph, fold->inputs[0]);
         lc_shape wshape = y->shape;
         wshape.rank--; /* [..., windows] */
@@ -1301,7 +1302,6 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
             const lc_node *r1 = lc_graph_node(f->graph, K1->root);
             /* K2 need not read it: AvgPool1d's backward does not, yet y and dx still share
              * the pass over the windows */
-            lc_window w = lc_window_of(fold);
             if (K1->co_root >= 0 || r1->dtype != fold->dtype ||
                 (lc_window_overlaps(&w) && !computes_fold_windows(f, K1, fold)) ||
                 !lc_shape_equal(&r1->shape, &wshape) || f->node_slot[K1->root] != K1->dst_slot ||

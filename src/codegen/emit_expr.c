@@ -1045,8 +1045,14 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             b = lc_emit_splat(e, b);
         }
         if (n->op == LC_OP_MUL) return LLVMBuildFMul(e->b, a, b, "");
-        if (n->op == LC_OP_EQUAL) /* ordered: a NaN equals nothing, as the interpreter */
-            return LLVMBuildUIToFP(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, ""), LLVMTypeOf(a), "");
+        if (n->op == LC_OP_EQUAL) { /* ordered: a NaN equals nothing, as the interpreter */
+            /* a select of 1 or 0, not uitofp of the i1: x86 widened a vector of i1 to integers
+             * and converted them (three instructions where a masked move is one) */
+            LLVMValueRef one = real_const(e, dt, 1.0);
+            if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMVectorTypeKind) one = lc_emit_splat(e, one);
+            return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, ""), one,
+                                   LLVMConstNull(LLVMTypeOf(a)), "");
+        }
         return LLVMBuildFAdd(e->b, a, b, "");
     }
     case LC_OP_SUM:

@@ -415,7 +415,6 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     bool redo = e->k->sched.fixup && e->fixup_form;
     bool flagged = e->k->sched.fixup && (!scalar || !e->fixup_form);
     set_index_range(e, window);
-    if (redo && !scalar) LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
     bool carry = e->k->sched.carry_loads && !scalar && !checked && !window;
     LLVMBasicBlockRef after = NULL;
     carry_log *log = NULL;
@@ -532,23 +531,60 @@ static bool element_loop_vectorizes(const emitter *e) {
     return true;
 }
 
-/* Trips of a vectorized loop are a multiple of this; the few left over join the scalar loop.
- * LLVM then sees a trip count that its vector width times its interleave count (at most 64
- * for every element type and target) divides, and leaves out the scalar copy of the loop it
- * otherwise keeps for the remainder: a whole copy of the kernel's body less per vectorized
- * loop. */
+/* Trips of a vectorized loop are a multiple of this. LLVM then sees a trip count that its
+ * vector width times its interleave count (at most 64 for every element type and target)
+ * divides, and leaves out the scalar copy of the loop it otherwise keeps for the remainder:
+ * a whole copy of the kernel's body less per vectorized loop. */
 #define VECTOR_TRIP_MULTIPLE 64
 
 /* The multiple for a loop over `span` elements a row (its interior): VECTOR_TRIP_MULTIPLE,
- * halved while that would leave more than an eighth of the span to the scalar loop, down to
- * 8 (one AVX2 vector of f32). MaxPool2d(3, 2, 1)'s rows of 128 outputs have an interior of
- * 126: at 64 the scalar loop took 62 of them, about as many as the vectorized loop; at 16 it
- * takes 14. A multiple below LLVM's vector width times interleave count brings back its
- * remainder copy for that loop only. */
-static int64_t vector_trip_multiple(int64_t span) {
+ * halved down to 8 (one AVX2 vector of f32) while it would leave more than an eighth of the
+ * span to the scalar loop, or, with a rerun tail (lc_schedule.rerun_tail: the remainder taken
+ * as one more run of `multiple` trips ending at the span's end), while it exceeds the span or
+ * that run would compute more than an eighth of the span a second time. MaxPool2d(3, 2, 1)'s
+ * rows of 128 outputs have an interior of 126: two runs of 64 that share 2 positions (without
+ * the rerun, 112 vectorized at 16 and 14 element by element). A multiple below LLVM's vector
+ * width times interleave count brings back its remainder copy for that loop. */
+static int64_t vector_trip_multiple(int64_t span, bool rerun_tail) {
     int64_t m = VECTOR_TRIP_MULTIPLE;
-    while (m > 8 && span % m > span / 8) m /= 2;
+    if (rerun_tail)
+        while (m > 8 && (m > span || (span % m != 0 && m - span % m > span / 8))) m /= 2;
+    else
+        while (m > 8 && span % m > span / 8) m /= 2;
     return m;
+}
+
+/* The vectorized runs (lc_schedule.rerun_tail) over positions or blocks [a, end): whole
+ * multiples of `multiple` trips from a (at most `most`), then, where that leaves a remainder
+ * and the range holds a multiple, one more run of `multiple` trips ending at `end`. The
+ * remainder ran one by one in the scalar loop before: in MaxPool2d(3, 2, 1)'s rows of 128
+ * outputs, 14 of them, as many instructions as the 112 of the vectorized loop. The last run
+ * computes again up to multiple - 1 trips the first computed: every write of a trip (the root
+ * at its position or its block's, a co-root beside it or of a window starting in it, a flag
+ * ORed) is a function of what the kernel reads, which it never writes (plan gives a kernel's
+ * outputs and inputs apart bytes, and the runtime writes an in-place output aside), so the
+ * second write stores the same bits. Returns where the runs end. */
+static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef end, int64_t multiple, int64_t most,
+                                     LLVMValueRef row_base, const ix *row_idx, bool checked, bool window) {
+    LLVMValueRef m = LLVMConstInt(e->i64, (unsigned long long)multiple, 0);
+    LLVMValueRef whole = LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, end, a, ""), m, "");
+    LLVMValueRef cap = LLVMConstInt(e->i64, (unsigned long long)(most / multiple), 0);
+    whole = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, whole, cap, ""), whole, cap, "");
+    LLVMValueRef first_end = LLVMBuildNSWAdd(e->b, a, LLVMBuildNUWMul(e->b, whole, m, ""), "");
+    /* one more run where some trips are left and a whole run fits (whole >= 1) */
+    LLVMValueRef again = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, first_end, end, ""),
+                                      LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""), "");
+    LLVMValueRef runs = iadd_c(e, LLVMBuildZExt(e->b, again, e->i64, ""), 1);
+    lc_loop l;
+    LLVMValueRef r = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0), runs, "runs");
+    LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, r, LLVMConstInt(e->i64, 0, 0), "");
+    LLVMValueRef from = LLVMBuildSelect(e->b, first, a, LLVMBuildSub(e->b, end, m, ""), "");
+    /* trips as multiple · n, so LLVM still sees the multiple */
+    LLVMValueRef n = LLVMBuildSelect(e->b, first, whole, LLVMConstInt(e->i64, 1, 0), "");
+    emit_inner_loop(e, from, LLVMBuildNSWAdd(e->b, from, LLVMBuildNUWMul(e->b, n, m, ""), ""), row_base, row_idx,
+                    checked, window, false);
+    lc_loop_end(e, &l, true);
+    return LLVMBuildSelect(e->b, again, end, first_end, "");
 }
 
 /* The vectorized loop over [from, to): over the unchecked interior [lo, hi] of count the
@@ -572,17 +608,29 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
             *left = *right = true;
         }
     }
+    /* the fix-up's form: cleared here, before the runs, each of which may flag */
+    if (e->k->sched.fixup && e->fixup_form)
+        LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
+    /* fuse allows a rerun tail only where the loop is the one LLVM vectorizes */
+    LC_ASSERT(!e->k->sched.rerun_tail || window || element_loop_vectorizes(e));
+    int64_t span = checked ? count : (hi < count - 1 ? hi : count - 1) - (lo > 0 ? lo : 0) + 1;
+    if (e->k->sched.rerun_tail && span % vector_trip_multiple(span, false) != 0) {
+        /* a remainder: one more run (only where the interior leaves one, as that run's loop
+         * costs compile time) */
+        int64_t multiple = vector_trip_multiple(span, true);
+        *right = true;
+        *b = emit_vector_runs(e, *a, *b, multiple, count / multiple * multiple, row_base, row_idx, checked, window);
+        return;
+    }
     /* not the loop over window-major blocks: there LLVM still checked at run time that the
      * strided addresses do not wrap, and kept the scalar copy for that case */
     if (!window && element_loop_vectorizes(e)) {
+        int64_t multiple = vector_trip_multiple(span, false);
         /* bounded by count rounded down (the trips never exceed it), so the trip count's
          * range stays known to LLVM */
-        int64_t span = checked ? count : (hi < count - 1 ? hi : count - 1) - (lo > 0 ? lo : 0) + 1;
-        int64_t multiple = vector_trip_multiple(span);
         int64_t most = count / multiple * multiple;
-        LLVMValueRef whole = LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, *b, *a, ""),
-                                           LLVMConstInt(e->i64, (unsigned long long)multiple, 0), "");
-        LLVMValueRef trips = LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)multiple, 0), "");
+        LLVMValueRef m = LLVMConstInt(e->i64, (unsigned long long)multiple, 0);
+        LLVMValueRef trips = LLVMBuildNUWMul(e->b, LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, *b, *a, ""), m, ""), m, "");
         LLVMValueRef mostv = LLVMConstInt(e->i64, (unsigned long long)most, 0);
         trips = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, trips, mostv, ""), trips, mostv, "");
         *b = LLVMBuildNSWAdd(e->b, *a, trips, "");
@@ -753,13 +801,21 @@ static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     start = imax_c(e, imin_c(e, start, planes * plane_len - span), 0);
     LLVMValueRef base = LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->slot_ptr[pf->slot],
                                       (LLVMValueRef[]){imul_c(e, start, elt)}, 1, "");
+    /* up to 8 lines a trip (the count's largest such divisor): a trip of one line cost five
+     * instructions of loop beside its prefetch, and MaxPool2d(3, 2, 1)'s rows of 128 outputs
+     * prefetch 32 lines each, for 8 vectorized trips of their own */
+    int64_t lines = lc_ceil_div(span * elt, 64), per_trip = 8;
+    while (lines % per_trip != 0) per_trip /= 2;
     lc_loop l;
-    LLVMValueRef line = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
-                                   LLVMConstInt(e->i64, (unsigned long long)lc_ceil_div(span * elt, 64), 0), "prefetch");
+    LLVMValueRef trip = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
+                                      LLVMConstInt(e->i64, (unsigned long long)(lines / per_trip), 0), "prefetch");
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef args[4] = {LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, (LLVMValueRef[]){imul_c(e, line, 64)}, 1, ""),
-                            LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 2, 0), LLVMConstInt(i32, 1, 0)};
-    call_intrinsic(e, "llvm.prefetch", e->ptr, args, 4);
+    for (int64_t t = 0; t < per_trip; t++) {
+        LLVMValueRef at = iadd_c(e, imul_c(e, trip, per_trip * 64), t * 64);
+        LLVMValueRef args[4] = {LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, &at, 1, ""),
+                                LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 2, 0), LLVMConstInt(i32, 1, 0)};
+        call_intrinsic(e, "llvm.prefetch", e->ptr, args, 4);
+    }
     lc_loop_end(e, &l, true);
 }
 

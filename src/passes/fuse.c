@@ -1141,6 +1141,29 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
     }
 }
 
+/* lc_schedule.rerun_tail: a kernel whose loop over positions (or blocks) LLVM vectorizes,
+ * each of its reductions unrolled over all its terms, over rows of at most
+ * LC_RERUN_TAIL_MAX_ROW: an element-major one with reductions and no row of positions taken
+ * as one tile, or a window-major one with unrolled blocks. */
+static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
+    k->sched.rerun_tail = false;
+    const lc_node *root = lc_graph_node(f->graph, k->root);
+    if (root->shape.rank == 0) return;
+    int64_t row = root->shape.dim[root->shape.rank - 1];
+    bool elements = k->sched.order == LC_LOOP_ELEMENTS && k->sched.tile_cols == 1 && k->sched.n_reductions > 0;
+    bool blocks = k->sched.order == LC_LOOP_WINDOWS && k->sched.block == LC_BLOCK_UNROLLED;
+    if (blocks) {
+        lc_window w = lc_window_of(root);
+        row = lc_window_blocks(root->attr[LC_FOLD_LENGTH], &w);
+    }
+    if ((!elements && !blocks) || row > LC_RERUN_TAIL_MAX_ROW) return;
+    for (int r = 0; r < k->sched.n_reductions; r++) {
+        const lc_reduction_schedule *rs = &k->sched.reductions[r];
+        if (!rs->unrolled || rs->rolled || rs->span != LC_SPAN_ALL) return;
+    }
+    k->sched.rerun_tail = true;
+}
+
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
  * buffer of two or more rows whose rows would lie a multiple of 4 KiB apart, padded by one
  * cache line. Decided once every slot is known and before any kernel's schedule, which reads
@@ -1231,7 +1254,9 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->code = lc_sat_mul(k->code, k->sched.tile_rows);
     schedule_row_prefetch(f, k);
     schedule_carry_loads(f, k);
-    return schedule_col_tile(f, k);
+    LC_TRY(schedule_col_tile(f, k));
+    schedule_rerun_tail(f, k);
+    return LC_OK;
 }
 
 static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
@@ -1682,6 +1707,9 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "
                                 "the dilation, windows overlapping) is kept from the vectorized loop's previous "
                                 "trip, not loaded again\n");
+        if (kr->sched.rerun_tail)
+            lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
+                                "ending at its end (a few positions computed twice, the same bits)\n");
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "

@@ -118,6 +118,12 @@
  * in ascending order (lc_row_prefetch). */
 #define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
 #define LC_ROW_PREFETCH_AHEAD_BYTES 16384
+/* The longest row (positions, or blocks of a window-major kernel) whose left-over trips run as
+ * one more vectorized run (lc_schedule.rerun_tail). Fewer than 64 trips are left over, so
+ * past 512 they are under an eighth of the row, while the second run's loop costs compile
+ * time whatever the row: LPPool1d(2, 4)'s forward at rows of 1024 outputs took 18% more
+ * instructions to compile (37.5M to 44.1M, x86-64-v3) for a remainder of none. */
+#define LC_RERUN_TAIL_MAX_ROW 512
 
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
@@ -382,6 +388,16 @@ typedef struct lc_schedule {
      * again: LLVM gathers a strided load that its interleaved groups do not cover lane by lane,
      * and shifts the carried vector by a lane instead. The same addresses, so the same values. */
     bool carry_loads;
+    /* A kernel whose loop over positions (element-major, reading through a window) or over
+     * blocks (window-major, unrolled blocks) LLVM vectorizes, every reduction unrolled over
+     * all its terms: the trips its vectorized loop leaves over in a row run as one more
+     * vectorized run ending at the row's end, which computes a few positions (or blocks) a
+     * second time, the same bits from the same inputs (codegen, emit_vector_runs). Such a
+     * kernel must not write over what it reads: an output updated in place is written aside
+     * (the runtime's in-place test). Kernels without a window (elementwise, an optimizer's
+     * update) and rows longer than LC_RERUN_TAIL_MAX_ROW keep their few left-over trips one
+     * by one. */
+    bool rerun_tail;
 } lc_schedule;
 
 typedef struct lc_kernel {

@@ -297,8 +297,9 @@ static bool in_place_is_safe(const lc_fused *f, int in, int out) {
         for (int a = 0; a < f->kernels[k].n_args; a++)
             if (f->kernels[k].args[a] == in_slot) return false;
     const lc_kernel *kr = &f->kernels[writer];
-    /* a fix-up form reads its range again after the common form wrote it */
-    if (kr->co_root >= 0 || kr->sched.fixup) return false;
+    /* a fix-up form reads its range again after the common form wrote it; a rerun tail
+     * (lc_schedule.rerun_tail) reads positions again that its first run wrote */
+    if (kr->co_root >= 0 || kr->sched.fixup || kr->sched.rerun_tail) return false;
     int n = lc_graph_node_count(f->graph);
     unsigned char local[512];
     unsigned char *memo = n <= (int)sizeof local ? memset(local, 0, (size_t)n) : calloc((size_t)n, 1);

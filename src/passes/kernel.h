@@ -262,7 +262,29 @@ typedef enum lc_lp_mode {
 typedef enum lc_lp_pow_form {
     LC_LP_POW_GENERAL, /* lc_emit_pow: multiplies and sqrt where p allows, else exp2(p·log2 x) */
     LC_LP_POW_NORMAL,  /* lc_vmath_pow_normal, on the normal range only */
+    /* the root S^(k/m) of lc_lp_root_parts by two Newton-type steps on S^(-1/m)
+     * (lc_vmath_root_normal), on the normal range only: a third of the normal power's
+     * arithmetic and 7 constants instead of 20 (p = 3, 2.5, 4, ...) */
+    LC_LP_POW_ROOT,
 } lc_lp_pow_form;
+
+/* Whether the root exponent e of a norm is k/m with k in {1, 2}, k < m <= 8 (p = 3: 1/3;
+ * p = 2.5: 2/5; p = 4, 1.5, 3.5, ...): the powers of S^(-1/m) that its Newton steps take are
+ * then a few multiplies. */
+static inline bool lc_lp_root_parts(double e, int *m, int *k) {
+    for (int kk = 1; kk <= 2; kk++) {
+        double mm = kk / e;
+        if (!(mm > kk && mm < 8.5)) continue;
+        int mi = (int)(mm + 0.5);
+        double diff = mi * e - kk;
+        if (diff < 1e-12 && diff > -1e-12) {
+            *m = mi;
+            *k = kk;
+            return true;
+        }
+    }
+    return false;
+}
 
 typedef struct lc_lp_schedule {
     lc_lp_norm norm;

@@ -632,6 +632,18 @@ static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
     return wt == dt ? v : LLVMBuildFPTrunc(e->b, v, real_type(e, dt), "");
 }
 
+/* q^e for q = a · (1/y), e = j + 1/2, as q^j · (sqrt(a) · sqrt(1/y)) (lc_lp_ratio_schedule.split_sqrt):
+ * sqrt(a) is the norm's terms' own, sqrt(1/y) one per window, 0 where 1/y is inf. */
+static LLVMValueRef split_sqrt_pow(emitter *e, LLVMValueRef q, LLVMValueRef a, LLVMValueRef y, double ex,
+                                   lc_dtype dt) {
+    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, ""); /* the quotient's own 1/y */
+    LLVMValueRef root_r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, r, real_const(e, dt, INFINITY), ""),
+                                          real_const(e, dt, 0.0), unary_intrinsic(e, "llvm.sqrt", r), "");
+    LLVMValueRef v = LLVMBuildFMul(e->b, unary_intrinsic(e, "llvm.sqrt", a), root_r, "");
+    for (int j = 0; j < (int)floor(ex); j++) v = LLVMBuildFMul(e->b, v, q, "");
+    return v;
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
@@ -645,7 +657,9 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     bool zero_pole = ratio->node != ratio->ratio && n->attr[LC_POW_ZERO_POLE] != 0;
     LLVMValueRef a, y_value;
     LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal);
-    LLVMValueRef plain = ratio->node == ratio->ratio ? q : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
+    LLVMValueRef plain = ratio->node == ratio->ratio ? q
+                         : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, ratio->e, dt)
+                                                : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1)
         under = LLVMBuildAnd(

@@ -878,7 +878,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
-        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false};
+        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false, false};
         bool found = false;
         if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
             ratio.e = n->real_attr; /* match_lp_ratio reads it */
@@ -886,12 +886,14 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             if (found) ratio.ratio = n->inputs[0];
         }
         if (!found) {
-            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false};
+            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false, false};
             found = match_lp_ratio(f, k, node, &ratio);
         }
         if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {
             const lc_lp_schedule *norm = ratio.norm_inline ? lc_kernel_lp_norm(k, ratio.norm) : NULL;
             ratio.reciprocal = norm && norm->mode == LC_LP_FLAGGED && norm->norm.p >= 2;
+            ratio.split_sqrt = ratio.reciprocal && ratio.node != ratio.ratio && ratio.e >= 1 && ratio.e < 8 &&
+                               ratio.e - floor(ratio.e) == 0.5;
             k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
             if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
@@ -1585,6 +1587,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                          !norm ? "an underflowed quotient flagged and redone in logs"
                          : norm->mode == LC_LP_SCALED
                              ? "always from the scaled window, in double (y's rounding, raised to e, would show)"
+                             : ratio->split_sqrt
+                                 ? "|x| times 1/y, one division per window, its square root as sqrt|x| (the terms') times "
+                                   "sqrt(1/y) (one per window); from the scaled window where the fix-up redoes it"
                              : ratio->reciprocal
                                  ? "|x| times 1/y, one division per window; from the scaled window where the fix-up redoes it"
                                  : "from the scaled window where the fix-up redoes it");

@@ -325,6 +325,16 @@ typedef struct lc_lp_ratio_schedule {
      * normal and finite, p >= 2), so 1/y is a normal number and the quotient within 1.5 ulp of
      * A/y; a window of zeros, inf or NaN gives what A/y gives (0/0 is still 0). */
     bool reciprocal;
+    /* reciprocal, with e = j + 1/2 (1 <= e < 8: p = 2.5, 3.5, ...): q^e taken as
+     * q^j · (sqrt(A) · sqrt(1/y)) for q = A · (1/y), where lc_emit_pow takes q^j · sqrt(q).
+     * sqrt(A) is the one the norm's own terms A^p = A^(j+1) · sqrt(A) take (the same value,
+     * merged by LLVM), sqrt(1/y) is one per window: the backward's per-element square root
+     * goes (a vector sqrt is the slowest instruction of such a loop: LPPool1d(2.5, 4)
+     * forward+backward took two per element). sqrt(A) · sqrt(1/y) lies within 1.5 ulp of
+     * sqrt(q) and never leaves the normal range where q is in it; sqrt(1/y) is taken as 0
+     * where 1/y is inf (a window of zeros, whose A are all 0), so such a window still gives
+     * 0, and inf or NaN windows give what the other form gives (NaN, or 0 beside an inf). */
+    bool split_sqrt;
 } lc_lp_ratio_schedule;
 
 /* (A/y)^e with y rounded to dtype `dt` is off by up to e·eps relative; from 2^-20 (e > 16 in

@@ -572,10 +572,19 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
     if (a_out) *a_out = a;
     if (b_out) *b_out = b;
-    /* a · (1/b): the LP backward's quotient where fuse chose it (lc_lp_ratio_schedule); the
-     * one 1/b of a window is shared by its elements */
-    LLVMValueRef q = reciprocal ? LLVMBuildFMul(e->b, a, LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, ""), "")
-                                : LLVMBuildFDiv(e->b, a, b, "");
+    if (reciprocal) {
+        /* a · (1/b): the LP backward's quotient where fuse chose it (lc_lp_ratio_schedule); the
+         * one 1/b of a window is shared by its elements. b = y is 0 only in a window of zeros
+         * (y >= max |a|; a plain y of 0 beside a nonzero a is flagged and redone), where 0/0
+         * must give 0: that window's 1/b is taken as 0, once per window, instead of testing
+         * a and b per element. */
+        LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, "");
+        if (n->attr[LC_DIV_SAFE])
+            r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""),
+                                real_const(e, dt, 0.0), r, "");
+        return LLVMBuildFMul(e->b, a, r, "");
+    }
+    LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
     if (!n->attr[LC_DIV_SAFE]) return q;
     LLVMValueRef z = LLVMBuildAnd(
         e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),

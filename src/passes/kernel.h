@@ -323,7 +323,9 @@ typedef struct lc_lp_ratio_schedule {
      * slowest instruction of the backward; y's 1/y is the same value for the window's
      * elements). A window the plain form keeps has y between 2^(-56) and 2^64 (its sum is
      * normal and finite, p >= 2), so 1/y is a normal number and the quotient within 1.5 ulp of
-     * A/y; a window of zeros, inf or NaN gives what A/y gives (0/0 is still 0). */
+     * A/y; a window of zeros, inf or NaN gives what A/y gives (0/0 is still 0: where y = 0,
+     * which only a window of zeros has, its 1/y is taken as 0, one select per window instead
+     * of div_safe's two compares per element). */
     bool reciprocal;
     /* reciprocal, with e = j + 1/2 (1 <= e < 8: p = 2.5, 3.5, ...): q^e taken as
      * q^j · (sqrt(A) · sqrt(1/y)) for q = A · (1/y), where lc_emit_pow takes q^j · sqrt(q).

@@ -572,10 +572,19 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
     LLVMValueRef b = lc_emit_value(e, n->inputs[1], bi);
     if (a_out) *a_out = a;
     if (b_out) *b_out = b;
-    /* a · (1/b): the LP backward's quotient where fuse chose it (lc_lp_ratio_schedule); the
-     * one 1/b of a window is shared by its elements */
-    LLVMValueRef q = reciprocal ? LLVMBuildFMul(e->b, a, LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, ""), "")
-                                : LLVMBuildFDiv(e->b, a, b, "");
+    if (reciprocal) {
+        /* a · (1/b): the LP backward's quotient where fuse chose it (lc_lp_ratio_schedule); the
+         * one 1/b of a window is shared by its elements. b = y is 0 only in a window of zeros
+         * (y >= max |a|; a plain y of 0 beside a nonzero a is flagged and redone), where 0/0
+         * must give 0: that window's 1/b is taken as 0, once per window, instead of testing
+         * a and b per element. */
+        LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, "");
+        if (n->attr[LC_DIV_SAFE])
+            r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""),
+                                real_const(e, dt, 0.0), r, "");
+        return LLVMBuildFMul(e->b, a, r, "");
+    }
+    LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
     if (!n->attr[LC_DIV_SAFE]) return q;
     LLVMValueRef z = LLVMBuildAnd(
         e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),
@@ -632,6 +641,18 @@ static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
     return wt == dt ? v : LLVMBuildFPTrunc(e->b, v, real_type(e, dt), "");
 }
 
+/* q^e for q = a · (1/y), e = j + 1/2, as q^j · (sqrt(a) · sqrt(1/y)) (lc_lp_ratio_schedule.split_sqrt):
+ * sqrt(a) is the norm's terms' own, sqrt(1/y) one per window, 0 where 1/y is inf. */
+static LLVMValueRef split_sqrt_pow(emitter *e, LLVMValueRef q, LLVMValueRef a, LLVMValueRef y, double ex,
+                                   lc_dtype dt) {
+    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, ""); /* the quotient's own 1/y */
+    LLVMValueRef root_r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, r, real_const(e, dt, INFINITY), ""),
+                                          real_const(e, dt, 0.0), unary_intrinsic(e, "llvm.sqrt", r), "");
+    LLVMValueRef v = LLVMBuildFMul(e->b, unary_intrinsic(e, "llvm.sqrt", a), root_r, "");
+    for (int j = 0; j < (int)floor(ex); j++) v = LLVMBuildFMul(e->b, v, q, "");
+    return v;
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
@@ -645,7 +666,9 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     bool zero_pole = ratio->node != ratio->ratio && n->attr[LC_POW_ZERO_POLE] != 0;
     LLVMValueRef a, y_value;
     LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal);
-    LLVMValueRef plain = ratio->node == ratio->ratio ? q : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
+    LLVMValueRef plain = ratio->node == ratio->ratio ? q
+                         : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, ratio->e, dt)
+                                                : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1)
         under = LLVMBuildAnd(

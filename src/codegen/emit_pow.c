@@ -87,6 +87,11 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
 
 LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_dtype dt) {
     if (form == LC_LP_POW_GENERAL) return lc_emit_pow(e, x, p, false, dt);
-    LC_ASSERT(dt == LC_F32 && p > 0); /* fuse chose the short form for these only */
+    LC_ASSERT(dt == LC_F32 && p > 0); /* fuse chose the short forms for these only */
+    if (form == LC_LP_POW_ROOT) {
+        int m = 0, k = 0;
+        LC_ASSERT(lc_lp_root_parts(p, &m, &k));
+        return lc_vmath_root_normal(e->b, e->mod, x, m, k, e->fma);
+    }
     return lc_vmath_pow_normal(e->b, e->mod, x, p, e->fma);
 }

@@ -13,5 +13,8 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
 /* x^p (p > 0) for float32 x on the normal range only, in about half the arithmetic of
  * exp2(p·log2 x) above: a flagged LP norm's plain form (vmath.c says what it gives elsewhere). */
 LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma);
+/* x^(k/m) (k in {1, 2}, k < m <= 8) for float32 x on the normal range only, by two
+ * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). */
+LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma);
 
 #endif

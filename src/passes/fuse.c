@@ -640,11 +640,14 @@ static lc_status schedule_peel(const lc_fused *f, lc_reduction_schedule *rs) {
 }
 
 /* The power x^e in the plain form of a flagged LP norm of exponent p (lc_lp_pow_form): the
- * short normal-range form for float32 and p >= 1 (for p < 1 the accepted window's check
+ * short normal-range forms for float32 and p >= 1 (for p < 1 the accepted window's check
  * reads the root, and a subnormal element's power is not negligible), unless lc_emit_pow
- * takes e by multiplies and sqrt. */
+ * takes e by multiplies and sqrt: the Newton root where e = 1/p is k/m (lc_lp_root_parts),
+ * else the short power. */
 static lc_lp_pow_form plain_pow_form(lc_dtype dt, double p, double e) {
     if (dt != LC_F32 || !(p >= 1) || pow_by_multiplies(e)) return LC_LP_POW_GENERAL;
+    int m, k;
+    if (lc_lp_inverse(p, e) && lc_lp_root_parts(e, &m, &k)) return LC_LP_POW_ROOT;
     return LC_LP_POW_NORMAL;
 }
 
@@ -875,7 +878,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
-        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false};
+        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false, false};
         bool found = false;
         if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
             ratio.e = n->real_attr; /* match_lp_ratio reads it */
@@ -883,12 +886,14 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             if (found) ratio.ratio = n->inputs[0];
         }
         if (!found) {
-            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false};
+            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false, false};
             found = match_lp_ratio(f, k, node, &ratio);
         }
         if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {
             const lc_lp_schedule *norm = ratio.norm_inline ? lc_kernel_lp_norm(k, ratio.norm) : NULL;
             ratio.reciprocal = norm && norm->mode == LC_LP_FLAGGED && norm->norm.p >= 2;
+            ratio.split_sqrt = ratio.reciprocal && ratio.node != ratio.ratio && ratio.e >= 1 && ratio.e < 8 &&
+                               ratio.e - floor(ratio.e) == 0.5;
             k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
             if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
@@ -932,7 +937,7 @@ static void schedule_flag_bits(const lc_fused *f, lc_kernel *k) {
 }
 
 /* lc_schedule.interleave: 2 for the unrolled window-major loop of a flagged LP norm that
- * takes a power by the short form (lc_lp_pow_form). llvm-mca (znver4) cycles per 16 windows of
+ * takes a power by a short form (lc_lp_pow_form; measured with the short power). llvm-mca (znver4) cycles per 16 windows of
  * that loop's trip: p = 3 105 -> 94, p = 2.5 191 -> 153; p = 2 (sqrt, no polynomial) 54 -> 59,
  * so not there.
  * 1 for the element-major loop of a kernel with a fix-up flag: the flag's OR over the windows
@@ -949,7 +954,7 @@ static void schedule_interleave(lc_kernel *k) {
     if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED) return;
     for (int i = 0; i < k->sched.n_lp_norms; i++) {
         const lc_lp_schedule *lp = &k->sched.lp_norms[i];
-        if (lp->mode == LC_LP_FLAGGED && (lp->terms_form == LC_LP_POW_NORMAL || lp->root_form == LC_LP_POW_NORMAL))
+        if (lp->mode == LC_LP_FLAGGED && (lp->terms_form != LC_LP_POW_GENERAL || lp->root_form != LC_LP_POW_GENERAL))
             k->sched.interleave = 2;
     }
 }
@@ -1585,9 +1590,13 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
         else if (lp->mode == LC_LP_FLAGGED) {
             lc_strbuf_puts(sb, "plain pow(sum, 1/p); a window whose sum left the range is flagged "
                                "and redone scaled by its max |x| in a scalar fix-up pass");
-            if (lp->terms_form == LC_LP_POW_NORMAL || lp->root_form == LC_LP_POW_NORMAL)
+            bool short_terms = lp->terms_form == LC_LP_POW_NORMAL, short_root = lp->root_form == LC_LP_POW_NORMAL;
+            if (short_terms || short_root)
                 lc_strbuf_printf(sb, "; %s by the short normal-range power",
-                                 lp->terms_form == LC_LP_POW_NORMAL ? "terms |x|^p and root" : "root");
+                                 short_terms && short_root ? "terms |x|^p and root" : short_terms ? "terms |x|^p" : "root");
+            int root_m, root_k;
+            if (lp->root_form == LC_LP_POW_ROOT && lc_lp_root_parts(1.0 / lp->norm.p, &root_m, &root_k))
+                lc_strbuf_printf(sb, "; root by two Newton-type steps on S^(-1/%d)", root_m);
             lc_strbuf_puts(sb, "]");
         }
         else if (lc_lp_norm_scaled(lp->norm.p))
@@ -1603,6 +1612,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                          !norm ? "an underflowed quotient flagged and redone in logs"
                          : norm->mode == LC_LP_SCALED
                              ? "always from the scaled window, in double (y's rounding, raised to e, would show)"
+                             : ratio->split_sqrt
+                                 ? "|x| times 1/y, one division per window, its square root as sqrt|x| (the terms') times "
+                                   "sqrt(1/y) (one per window); from the scaled window where the fix-up redoes it"
                              : ratio->reciprocal
                                  ? "|x| times 1/y, one division per window; from the scaled window where the fix-up redoes it"
                                  : "from the scaled window where the fix-up redoes it");

@@ -268,7 +268,29 @@ typedef enum lc_lp_mode {
 typedef enum lc_lp_pow_form {
     LC_LP_POW_GENERAL, /* lc_emit_pow: multiplies and sqrt where p allows, else exp2(p·log2 x) */
     LC_LP_POW_NORMAL,  /* lc_vmath_pow_normal, on the normal range only */
+    /* the root S^(k/m) of lc_lp_root_parts by two Newton-type steps on S^(-1/m)
+     * (lc_vmath_root_normal), on the normal range only: a third of the normal power's
+     * arithmetic and 7 constants instead of 20 (p = 3, 2.5, 4, ...) */
+    LC_LP_POW_ROOT,
 } lc_lp_pow_form;
+
+/* Whether the root exponent e of a norm is k/m with k in {1, 2}, k < m <= 8 (p = 3: 1/3;
+ * p = 2.5: 2/5; p = 4, 1.5, 3.5, ...): the powers of S^(-1/m) that its Newton steps take are
+ * then a few multiplies. */
+static inline bool lc_lp_root_parts(double e, int *m, int *k) {
+    for (int kk = 1; kk <= 2; kk++) {
+        double mm = kk / e;
+        if (!(mm > kk && mm < 8.5)) continue;
+        int mi = (int)(mm + 0.5);
+        double diff = mi * e - kk;
+        if (diff < 1e-12 && diff > -1e-12) {
+            *m = mi;
+            *k = kk;
+            return true;
+        }
+    }
+    return false;
+}
 
 typedef struct lc_lp_schedule {
     lc_lp_norm norm;
@@ -307,8 +329,20 @@ typedef struct lc_lp_ratio_schedule {
      * slowest instruction of the backward; y's 1/y is the same value for the window's
      * elements). A window the plain form keeps has y between 2^(-56) and 2^64 (its sum is
      * normal and finite, p >= 2), so 1/y is a normal number and the quotient within 1.5 ulp of
-     * A/y; a window of zeros, inf or NaN gives what A/y gives (0/0 is still 0). */
+     * A/y; a window of zeros, inf or NaN gives what A/y gives (0/0 is still 0: where y = 0,
+     * which only a window of zeros has, its 1/y is taken as 0, one select per window instead
+     * of div_safe's two compares per element). */
     bool reciprocal;
+    /* reciprocal, with e = j + 1/2 (1 <= e < 8: p = 2.5, 3.5, ...): q^e taken as
+     * q^j · (sqrt(A) · sqrt(1/y)) for q = A · (1/y), where lc_emit_pow takes q^j · sqrt(q).
+     * sqrt(A) is the one the norm's own terms A^p = A^(j+1) · sqrt(A) take (the same value,
+     * merged by LLVM), sqrt(1/y) is one per window: the backward's per-element square root
+     * goes (a vector sqrt is the slowest instruction of such a loop: LPPool1d(2.5, 4)
+     * forward+backward took two per element). sqrt(A) · sqrt(1/y) lies within 1.5 ulp of
+     * sqrt(q) and never leaves the normal range where q is in it; sqrt(1/y) is taken as 0
+     * where 1/y is inf (a window of zeros, whose A are all 0), so such a window still gives
+     * 0, and inf or NaN windows give what the other form gives (NaN, or 0 beside an inf). */
+    bool split_sqrt;
 } lc_lp_ratio_schedule;
 
 /* (A/y)^e with y rounded to dtype `dt` is off by up to e·eps relative; from 2^-20 (e > 16 in

@@ -192,7 +192,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             acc = LLVMBuildFAdd(e->b, acc, v, "");
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
-        e->store_phase = steps > 1 ? (int)ph : -1;
+        e->store_phase = step * steps > 1 && e->k->sched.tile_rows == 1 ? (int)ph : -1;
         lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
         e->store_phase = -1;
     }
@@ -723,14 +723,17 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
     /* scope entries: one per slot, or with tiled rows one per row of each written slot (the
      * first `written` of `slots`: kernel_slots lists them first) */
     int tile = e->k->sched.tile_rows, written = e->k->co_root >= 0 ? 2 : 1;
-    /* A window-major block of several steps (lc_schedule.block_steps) stores its B positions
-     * q·B - pad_lo + ph, each phase ph at addresses no other phase's store ever reaches (they
-     * differ modulo B): a scope per phase for the root's slot tells LLVM so, and its loop
-     * vectorizer then checks no dependence between the block's stores, which it could only
-     * do with a run-time test that the strided addresses do not wrap, and a scalar copy of the
-     * loop for when they might. */
-    int phases = block_steps(e) > 1 ? (int)(lc_window_of(lc_graph_node(e->f->graph, e->k->root)).step * block_steps(e)) : 1;
-    LC_ASSERT(phases == 1 || (tile == 1 && written == 1 && phases <= LC_UNROLL_MAX));
+    /* An unrolled window-major block (not a row tile) stores its B = step·block_steps
+     * positions q·B - pad_lo + ph, each phase ph at addresses no other phase's store ever
+     * reaches (each position is written by the one phase its place in the block gives it): a
+     * scope per phase for the root's slot tells LLVM so, and its loop vectorizer then checks
+     * no dependence between the block's stores, which it could only do with a run-time test
+     * that the strided addresses do not wrap, and a scalar copy of the loop for when they
+     * might. The co-root's slot keeps its one scope. */
+    int phases = 1;
+    if (window_major(e) && e->k->sched.block == LC_BLOCK_UNROLLED && tile == 1)
+        phases = (int)(lc_window_of(lc_graph_node(e->f->graph, e->k->root)).step * block_steps(e));
+    LC_ASSERT(phases <= LC_UNROLL_MAX);
     enum { MAX_ENTRIES = 64 + 2 * LC_TILE_ROWS_MAX + LC_UNROLL_MAX };
     LLVMMetadataRef scopes[MAX_ENTRIES];
     int entry_slot[MAX_ENTRIES], entry_row[MAX_ENTRIES], m = 0;

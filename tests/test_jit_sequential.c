@@ -123,6 +123,29 @@ static void demo_model_ones_seed(void **state) {
     lc_module_free(m);
 }
 
+/* Window-major blocks of several steps (lc_schedule.block_steps): the backward of a stride-1
+ * AvgPool over an LP norm of step 4 (the demo) or 2 runs blocks of 4 or 2 positions, where
+ * the LP gradient's window is affine in the block. Rows long enough for the vectorized loop
+ * over blocks, its rounded trip count and the blocks left to the scalar loop (1023 whole
+ * blocks of 4 at 4096, 1026 at 4109), a split between threads inside a row, and the short
+ * rows' edges; y and dx against the interpreter at 1 and 2 threads, bit-identical between
+ * them. */
+static void blocks_of_several_steps(void **state) {
+    (void)state;
+    struct { int64_t avg_k, avg_pad; double p; int64_t lp_k; } chains[] = {
+        {3, 1, 2, 4}, {3, 1, 3, 4}, {5, 2, 2, 2}, {3, 1, 1.5, 4}};
+    for (size_t c = 0; c < sizeof chains / sizeof chains[0]; c++) {
+        lc_module *ch[2] = {test_avgpool(chains[c].avg_k, 1, chains[c].avg_pad, false, true),
+                            test_lppool(chains[c].p, chains[c].lp_k, LC_STRIDE_UNSET, false)};
+        lc_module *m = seq_of(ch, 2);
+        check_seq(m, LC_F32, test_shape3(1, 2, 4109), 11 + c);
+        check_seq(m, LC_F32, test_shape3(2, 3, 4096), 21 + c);
+        check_seq(m, LC_F32, test_shape3(1, 1, 203), 31 + c);
+        check_seq(m, LC_F64, test_shape3(1, 2, 1029), 41 + c);
+        lc_module_free(m);
+    }
+}
+
 /* A stride-1 padded AvgPool alone and first in a chain: its backward is a fold with step 1
  * and pad_lo > 0, run window-major; it must not write before its row. */
 static void stride1_padded_backward(void **state) {
@@ -267,6 +290,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(demo_model),
         cmocka_unit_test(demo_model_ones_seed),
+        cmocka_unit_test(blocks_of_several_steps),
         cmocka_unit_test(stride1_padded_backward),
         cmocka_unit_test(large_p_under_overlapping_pool),
         cmocka_unit_test(clamped_window_under_a_window),

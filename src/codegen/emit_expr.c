@@ -705,6 +705,11 @@ typedef struct fold_ctx {
     const ix *idx;    /* index of the fold's result, without its `dim` axis */
     LLVMValueRef base_o; /* floor((i + pad_lo) / step) */
     ix t;                /* i + pad_lo */
+    /* base_o = base_ci·i + base_k exactly (i the loop index, emitter.aff_i), where t is
+     * ci·i + k with the step dividing ci: window-major blocks of several steps
+     * (lc_schedule.block_steps) */
+    bool base_aff;
+    int64_t base_ci, base_k;
 } fold_ctx;
 
 static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
@@ -753,6 +758,26 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
      * by lane through a clamped index. Elsewhere the clamped o keeps the affine form, so the
      * checks below it record the same interior in the checked passes. */
     ix o_aff = ix_opaque(NULL), j_const = ix_opaque(NULL);
+    /* Step s > 1 with the window index affine (fold_ctx.base_aff): window o = base_o - (count
+     * - 1) + r is affine in i, and its slot t - o·s a constant. Where that slot is one of the
+     * window's (always, for windows that tile), o is checked and read as in the step-1 case
+     * below: what it indexes (dy and y of the demo's LP gradient) loads as a vector. */
+    if (c->base_aff && r.aff && r.ci == 0 && r.rlo == 0 && r.rhi == 0) {
+        int64_t count = lc_window_cover(&w);
+        int64_t ok_k = c->base_k - (count - 1) + r.k;
+        int64_t slot = c->t.k + c->t.rlo - ok_k * step;
+        if (slot >= 0 && slot < size) {
+            o_aff = (ix){o, true, c->base_ci, ok_k, 0, 0, NULL, 0, 0, 0, 0, false};
+            o_aff.clamped = c->t.clamped;
+            j_const = ix_const(e, slot);
+            if (lc_emit_check_elided(e, &o_aff, windows)) {
+                ok = LLVMConstInt(e->i1, 1, 0);
+            } else {
+                o_aff.v = imin_c(e, imax_c(e, o, 0), windows - 1);
+                o_aff.clamped = true;
+            }
+        }
+    }
     if (!lc_fold_gathers_slots(&w) && step == 1 && dil == 1 && c->t.aff && r.aff && r.ci == 0 &&
         r.rlo == 0 && r.rhi == 0) {
         int64_t count = lc_window_cover(&w);
@@ -1001,8 +1026,26 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         /* y's axes other than the windows and the slot axis are the fold's other axes */
         ix other[LC_MAX_RANK];
         drop_axis(n->shape.rank, dim, idx, other);
-        fold_ctx c = {n, n->inputs[0], other, NULL, t};
-        c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
+        fold_ctx c = {n, n->inputs[0], other, NULL, t, false, 0, 0};
+        /* t = ci·i + k exactly, the step dividing ci (a window-major block of several steps,
+         * lc_schedule.block_steps): floor(t / step) = (ci/step)·i + floor(k / step), affine, where
+         * the quotient of t would be taken lane by lane by the loop vectorizer. Undilated, the
+         * windows visited in order (not a search of slots). Wherever t is a position of the
+         * fold (t >= 0, and its form where a check above clamped it) that is t / step;
+         * elsewhere the term is one that check discards, and the window is checked here too
+         * (clamped where its check is kept). A clamped t takes the same path, its window
+         * marked clamped (fold_term), so the checked passes record the interior the unchecked
+         * ones rely on (as the step-1 form below does). */
+        lc_window wf = lc_window_of(n);
+        if (step > 1 && wf.dilation == 1 && !lc_fold_gathers_slots(&wf) && t.aff && t.lane == 0 &&
+            t.rlo == t.rhi && t.ci > 0 && t.ci % step == 0 && e->aff_i) {
+            c.base_aff = true;
+            c.base_ci = t.ci / step;
+            c.base_k = floor_div(t.k + t.rlo, step);
+            c.base_o = iadd_c(e, imul_c(e, e->aff_i, c.base_ci), c.base_k);
+        } else {
+            c.base_o = LLVMBuildSDiv(e->b, t.v, LLVMConstInt(e->i64, (unsigned long long)step, 1), "");
+        }
         int64_t count = lc_fold_gather_terms(&w);
         const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
         LLVMValueRef from = NULL, to = NULL;
@@ -1141,7 +1184,57 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     return NULL;
 }
 
+/* Whether two indices are the same value: the same instruction, or the same exact affine
+ * form in the loop's index (not clamped, no range), with the same gather provenance, which
+ * decides how an unfold below reads it. */
+static bool same_index(const ix *a, const ix *b) {
+    if (a->fold_t != b->fold_t || a->fold_role != b->fold_role || a->fold_step != b->fold_step ||
+        a->fold_dilation != b->fold_dilation || a->lane != b->lane || a->clamped != b->clamped || a->aff != b->aff)
+        return false;
+    bool form = !a->aff || (a->ci == b->ci && a->k == b->k && a->rlo == b->rlo && a->rhi == b->rhi);
+    if (!form) return false;
+    return a->v == b->v || (a->aff && !a->clamped && a->rlo == a->rhi);
+}
+
+/* emitter.memo: the value of `node` at idx emitted earlier in the current block, or NULL. */
+static LLVMValueRef memo_find(emitter *e, int node, int rank, const ix *idx) {
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+    for (int m = 0; m < e->memo_n; m++) {
+        if (e->memo[m].node != node || e->memo[m].vec != e->vec || e->memo[m].block != here) continue;
+        bool same = true;
+        for (int d = 0; same && d < rank; d++) same = same_index(&e->memo[m].idx[d], &idx[d]);
+        if (same) return e->memo[m].v;
+    }
+    return NULL;
+}
+
+static void memo_add(emitter *e, int node, int rank, const ix *idx, LLVMValueRef v) {
+    if (e->memo_n >= LC_MEMO_MAX) return;
+    int m = e->memo_n++;
+    e->memo[m].node = node;
+    e->memo[m].vec = e->vec;
+    e->memo[m].block = LLVMGetInsertBlock(e->b);
+    for (int d = 0; d < rank; d++) e->memo[m].idx[d] = idx[d];
+    e->memo[m].v = v;
+}
+
+static LLVMValueRef emit_value(emitter *e, int node, const ix *idx);
+
+/* With emitter.memo_on, a node's value at an index is emitted once per basic block: a value
+ * emitted earlier in the block the builder is in dominates what follows it there (one that
+ * a loop or a branch made is in another block and is emitted again). Every state that
+ * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body. */
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx) {
+    if (!e->memo_on) return emit_value(e, node, idx);
+    int rank = lc_graph_node(e->f->graph, node)->shape.rank;
+    LLVMValueRef v = memo_find(e, node, rank, idx);
+    if (v) return v;
+    v = emit_value(e, node, idx);
+    memo_add(e, node, rank, idx, v);
+    return v;
+}
+
+static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
     int slot = e->f->node_slot[node];
     if (node == e->k->co_root && e->co_value) {
         const lc_node *n = lc_graph_node(e->f->graph, node);

@@ -98,6 +98,10 @@ LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     if (slot < 0 || !e->slot_scope[slot]) return;
     LLVMValueRef scope = e->slot_scope[slot], noalias = e->slot_noalias[slot];
+    if (e->store_phase >= 0 && slot == e->k->dst_slot) {
+        scope = e->phase_scope[e->store_phase];
+        noalias = e->phase_noalias[e->store_phase];
+    }
     if (e->tile_row >= 0 && (slot == e->k->dst_slot || slot == e->k->co_slot)) {
         int w = slot == e->k->dst_slot ? 0 : 1;
         scope = e->row_scope[w][e->tile_row];

@@ -38,6 +38,9 @@ typedef struct ix {
     bool clamped;
 } ix;
 
+/* Values a window-major body of several steps remembers (emitter.memo). */
+#define LC_MEMO_MAX 256
+
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
 #define LC_TILE_DEFERRED_MAX (LC_TILE_ROWS_MAX * (LC_UNROLL_MAX + 1))
 
@@ -75,6 +78,11 @@ typedef struct emitter {
      * (-1 outside a tile): LLVM then sees that one row's stores never reach another's. */
     LLVMValueRef row_scope[2][LC_TILE_ROWS_MAX], row_noalias[2][LC_TILE_ROWS_MAX];
     LLVMValueRef row_ptr[2][LC_TILE_ROWS_MAX]; /* those slots' pointers per row (emit_kernel.c) */
+    /* A window-major block of several steps (lc_schedule.block_steps): the root slot's scope
+     * per phase of the block (its position modulo the block), and the phase of the store
+     * being emitted (-1: none; the slot's scope then spans every phase). */
+    LLVMValueRef phase_scope[LC_UNROLL_MAX], phase_noalias[LC_UNROLL_MAX];
+    int store_phase;
     int tile_row;
     /* While a tile's rows are emitted, their stores wait here and are emitted after the last
      * row's, so every load of the trip comes before every store, as in an untiled trip: the
@@ -140,6 +148,24 @@ typedef struct emitter {
      * instead of the whole sum; the pass adds the terms up itself. */
     int pin_node;
     ix pin_j;
+    /* The loop index i of the affine forms (ix: ci·i + k) of the body being emitted: the
+     * element loop's position, or the window-major loop's block q. An inline gather of step
+     * s > 1 whose position is ci·i + k with s dividing ci takes its window (ci/s)·i +
+     * floor(k/s) from it rather than dividing the position (emit_expr.c, LC_OP_FOLD). */
+    LLVMValueRef aff_i;
+    /* While memo_on (a window-major body of several steps, lc_schedule.block_steps): the
+     * values emitted so far in this body, by node and index, so a node the block's windows read
+     * at one index again (the demo's LP gradient at an average's position, read by the 3
+     * windows covering it) is emitted once, not once per reader (emit_expr.c, lc_emit_value). */
+    bool memo_on;
+    int memo_n;
+    struct {
+        int node;
+        unsigned vec;
+        LLVMBasicBlockRef block; /* where it was emitted: reused only there, after it */
+        ix idx[LC_MAX_RANK];
+        LLVMValueRef v;
+    } memo[LC_MEMO_MAX];
     carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
     carry_log carry_buf;      /* what carry points to */
 } emitter;

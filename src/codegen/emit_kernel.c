@@ -19,9 +19,13 @@
  * and stores, which vectorize; the element-major gather would read them through o = i/step. */
 static bool window_major(const emitter *e) { return e->k->sched.order == LC_LOOP_WINDOWS; }
 
-/* Blocks q of `step` positions q·step - pad_lo .. + step - 1 that start inside a row. */
-static int64_t window_blocks(const lc_node *fold) {
+/* Steps per block (lc_schedule.block_steps; 1 where fuse set none). */
+static int64_t block_steps(const emitter *e) { return e->k->sched.block_steps > 1 ? e->k->sched.block_steps : 1; }
+
+/* Blocks q of B = step·block_steps positions q·B - pad_lo .. + B - 1 that start inside a row. */
+static int64_t window_blocks(const emitter *e, const lc_node *fold) {
     lc_window w = lc_window_of(fold);
+    w.step *= block_steps(e);
     return lc_window_blocks(fold->attr[LC_FOLD_LENGTH], &w);
 }
 
@@ -31,7 +35,7 @@ static bool co_root_past_windows(const emitter *e) {
     if (e->k->co_root < 0 || !e->k->sched.whole_blocks) return false;
     const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
     int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[fold->shape.rank - 1];
-    return windows < window_blocks(fold);
+    return windows < window_blocks(e, fold);
 }
 
 /* co_root[row, o] = its value, into co_slot (see kernel.h). */
@@ -136,7 +140,14 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     int64_t size = w.size, step = w.step, lo = w.pad_lo;
     int64_t windows = yn->shape.dim[rank - 1], count = lc_window_cover(&w);
     lc_dtype dt = root->dtype;
+    int64_t steps = block_steps(e);
     LC_ASSERT(w.dilation == 1); /* fuse keeps dilated folds element-major */
+    /* several steps per block: unrolled blocks without a co-root (fuse's schedule_block_steps) */
+    LC_ASSERT(steps == 1 || (e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
+    e->aff_i = q;
+    /* a block of several steps reads a node at one index from several of its windows */
+    e->memo_on = steps > 1;
+    e->memo_n = 0;
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0 && e->co_guard) {
@@ -156,21 +167,23 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
-    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step), ""), -lo);
+    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step * steps), ""), -lo);
     if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
         emit_window_phases(e, q, first, yi, store);
         e->co_value = e->co_o = NULL;
         return;
     }
-    for (int64_t ph = 0; ph < step; ph++) {
-        /* position q·step + ph - lo: windows o = q - m cover it at slot ph + m·step; summed
-         * from the lowest window up, starting from +0, exactly as the element-major gather
-         * does, so both forms give the same bits however the range is split */
+    for (int64_t ph = 0; ph < step * steps; ph++) {
+        /* position q·B + ph - lo (B = step·steps), in step s = ph / step of the block: windows
+         * o = q·steps + s - m cover it at slot ph % step + m·step; summed from the lowest
+         * window up, starting from +0, exactly as the element-major gather does, so both forms
+         * give the same bits however the range is split */
         LLVMValueRef acc = real_const(e, dt, 0.0);
+        int64_t s = ph / step;
         for (int64_t m = count - 1; m >= 0; m--) {
-            int64_t j = ph + m * step;
+            int64_t j = ph % step + m * step;
             if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
-            ix o = {iadd_c(e, q, -m), true, 1, -m, 0, 0, NULL, 0, 0, 0, 0, false};
+            ix o = {iadd_c(e, imul_c(e, q, steps), s - m), true, steps, s - m, 0, 0, NULL, 0, 0, 0, 0, false};
             LLVMValueRef valid = check_window(e, &o, windows);
             yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
@@ -179,9 +192,13 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             acc = LLVMBuildFAdd(e->b, acc, v, "");
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
+        e->store_phase = step * steps > 1 && e->k->sched.tile_rows == 1 ? (int)ph : -1;
         lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
+        e->store_phase = -1;
     }
     e->co_value = e->co_o = NULL;
+    e->memo_on = false;
+    e->memo_n = 0;
 }
 
 static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, const ix *row_idx,
@@ -198,6 +215,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         ix ii = {i, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
         idx[rank - 1] = ii;
     }
+    e->aff_i = i;
     if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
@@ -536,17 +554,24 @@ static bool element_loop_vectorizes(const emitter *e) {
  * divides, and leaves out the scalar copy of the loop it otherwise keeps for the remainder:
  * a whole copy of the kernel's body less per vectorized loop. */
 #define VECTOR_TRIP_MULTIPLE 64
+/* The same for a loop over window-major blocks of several steps (lc_schedule.block_steps),
+ * whose trips are B positions each: the blocks left over run element by element in the
+ * scalar loop, so at most 15 of them (60 positions of the demo's blocks of 4, where a row of
+ * 4096 has 1023 whole blocks), while 16 trips still cover LLVM's widest f32 vector. */
+#define VECTOR_BLOCK_TRIP_MULTIPLE 16
 
-/* The multiple for a loop over `span` elements a row (its interior): VECTOR_TRIP_MULTIPLE,
- * halved down to 8 (one AVX2 vector of f32) while it would leave more than an eighth of the
- * span to the scalar loop, or, with a rerun tail (lc_schedule.rerun_tail: the remainder taken
- * as one more run of `multiple` trips ending at the span's end), while it exceeds the span or
- * that run would compute more than an eighth of the span a second time. MaxPool2d(3, 2, 1)'s
- * rows of 128 outputs have an interior of 126: two runs of 64 that share 2 positions (without
- * the rerun, 112 vectorized at 16 and 14 element by element). A multiple below LLVM's vector
- * width times interleave count brings back its remainder copy for that loop. */
-static int64_t vector_trip_multiple(int64_t span, bool rerun_tail) {
-    int64_t m = VECTOR_TRIP_MULTIPLE;
+/* The multiple for a loop over `span` elements a row (its interior), or over `span` blocks,
+ * from `start` (VECTOR_TRIP_MULTIPLE, or VECTOR_BLOCK_TRIP_MULTIPLE for blocks of several
+ * steps): halved down to 8 (one AVX2 vector of f32) while it would leave more than an eighth
+ * of the span to the scalar loop, or, with a rerun tail (lc_schedule.rerun_tail: the remainder
+ * taken as one more run of `multiple` trips ending at the span's end), while it exceeds the
+ * span or that run would compute more than an eighth of the span a second time.
+ * MaxPool2d(3, 2, 1)'s rows of 128 outputs have an interior of 126: two runs of 64 that share
+ * 2 positions (without the rerun, 112 vectorized at 16 and 14 element by element). A multiple
+ * below LLVM's vector width times interleave count brings back its remainder copy for that
+ * loop. */
+static int64_t vector_trip_multiple(int64_t span, int64_t start, bool rerun_tail) {
+    int64_t m = start;
     if (rerun_tail)
         while (m > 8 && (m > span || (span % m != 0 && m - span % m > span / 8))) m /= 2;
     else
@@ -611,21 +636,24 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
     /* the fix-up's form: cleared here, before the runs, each of which may flag */
     if (e->k->sched.fixup && e->fixup_form)
         LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
-    /* fuse allows a rerun tail only where the loop is the one LLVM vectorizes */
-    LC_ASSERT(!e->k->sched.rerun_tail || window || element_loop_vectorizes(e));
+    /* fuse allows a rerun tail only where the loop is the one LLVM vectorizes (blocks of one
+     * step) */
+    LC_ASSERT(!e->k->sched.rerun_tail || (window ? block_steps(e) == 1 : element_loop_vectorizes(e)));
     int64_t span = checked ? count : (hi < count - 1 ? hi : count - 1) - (lo > 0 ? lo : 0) + 1;
-    if (e->k->sched.rerun_tail && span % vector_trip_multiple(span, false) != 0) {
+    if (e->k->sched.rerun_tail && span % vector_trip_multiple(span, VECTOR_TRIP_MULTIPLE, false) != 0) {
         /* a remainder: one more run (only where the interior leaves one, as that run's loop
          * costs compile time) */
-        int64_t multiple = vector_trip_multiple(span, true);
+        int64_t multiple = vector_trip_multiple(span, VECTOR_TRIP_MULTIPLE, true);
         *right = true;
         *b = emit_vector_runs(e, *a, *b, multiple, count / multiple * multiple, row_base, row_idx, checked, window);
         return;
     }
-    /* not the loop over window-major blocks: there LLVM still checked at run time that the
-     * strided addresses do not wrap, and kept the scalar copy for that case */
-    if (!window && element_loop_vectorizes(e)) {
-        int64_t multiple = vector_trip_multiple(span, false);
+    /* not the loop over window-major blocks of one step: there LLVM still checked at run time
+     * that the strided stores do not wrap, and kept the scalar copy for that case. Blocks of
+     * several steps store each phase in a scope of its own (make_alias_scopes), so LLVM checks
+     * no dependence between them and needs no such test */
+    if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
+        int64_t multiple = vector_trip_multiple(span, window ? VECTOR_BLOCK_TRIP_MULTIPLE : VECTOR_TRIP_MULTIPLE, false);
         /* bounded by count rounded down (the trips never exceed it), so the trip count's
          * range stays known to LLVM */
         int64_t most = count / multiple * multiple;
@@ -659,7 +687,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     int rank = root->shape.rank;
     e->ilo = 0;
     e->ihi = last - 1;
-    if (window) e->ihi = window_blocks(root) - 1;
+    if (window) e->ihi = window_blocks(e, root) - 1;
     if (rank == 0) return;
     LLVMValueRef saved_fn = e->fn, saved_bounds = e->bounds_slot;
     e->bounds_slot = NULL; /* the kernel's slot: not this throwaway function's */
@@ -672,6 +700,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     for (int d = 0; d + 1 < rank; d++) idx[d] = ix_row(LLVMGetParam(tmp, 0), root->shape.dim[d]);
     ix ii = {LLVMGetParam(tmp, 0), true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false};
     idx[rank - 1] = ii;
+    e->aff_i = LLVMGetParam(tmp, 0);
     e->checked = true;
     set_index_range(e, window);
     /* the fix-up's form reads the same elements, but is discovered too where it is emitted
@@ -687,6 +716,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
         }
     }
     e->careful = false;
+    e->aff_i = NULL; /* the throwaway function's parameter */
     LLVMBuildRetVoid(e->b);
     LLVMDeleteFunction(tmp);
     e->fn = saved_fn;
@@ -743,13 +773,24 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
     /* scope entries: one per slot, or with tiled rows one per row of each written slot (the
      * first `written` of `slots`: kernel_slots lists them first) */
     int tile = e->k->sched.tile_rows, written = e->k->co_root >= 0 ? 2 : 1;
-    enum { MAX_ENTRIES = 64 + 2 * LC_TILE_ROWS_MAX };
+    /* An unrolled window-major block (not a row tile) stores its B = step·block_steps
+     * positions q·B - pad_lo + ph, each phase ph at addresses no other phase's store ever
+     * reaches (each position is written by the one phase its place in the block gives it): a
+     * scope per phase for the root's slot tells LLVM so, and its loop vectorizer then checks
+     * no dependence between the block's stores, which it could only do with a run-time test
+     * that the strided addresses do not wrap, and a scalar copy of the loop for when they
+     * might. The co-root's slot keeps its one scope. */
+    int phases = 1;
+    if (window_major(e) && e->k->sched.block == LC_BLOCK_UNROLLED && tile == 1)
+        phases = (int)(lc_window_of(lc_graph_node(e->f->graph, e->k->root)).step * block_steps(e));
+    LC_ASSERT(phases <= LC_UNROLL_MAX);
+    enum { MAX_ENTRIES = 64 + 2 * LC_TILE_ROWS_MAX + LC_UNROLL_MAX };
     LLVMMetadataRef scopes[MAX_ENTRIES];
     int entry_slot[MAX_ENTRIES], entry_row[MAX_ENTRIES], m = 0;
     for (int i = 0; i < n; i++) {
-        int rows = tile > 1 && i < written ? tile : 1;
+        int rows = tile > 1 && i < written ? tile : i == 0 ? phases : 1;
         for (int t = 0; t < rows; t++) {
-            if (rows > 1) snprintf(name, sizeof name, "slot %d row %d", slots[i], t);
+            if (rows > 1) snprintf(name, sizeof name, tile > 1 ? "slot %d row %d" : "slot %d phase %d", slots[i], t);
             else snprintf(name, sizeof name, "slot %d", slots[i]);
             LLVMMetadataRef ops[2] = {domain, LLVMMDStringInContext2(e->ctx, name, strlen(name))};
             LC_ASSERT(m < MAX_ENTRIES);
@@ -766,6 +807,11 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
         LLVMValueRef scope = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, &scopes[a], 1));
         LLVMValueRef noalias = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, others, (size_t)o));
         int i = entry_slot[a], t = entry_row[a];
+        if (t >= 0 && phases > 1) {
+            e->phase_scope[t] = scope;
+            e->phase_noalias[t] = noalias;
+            continue;
+        }
         if (t < 0) {
             e->slot_scope[slots[i]] = scope;
             e->slot_noalias[slots[i]] = noalias;
@@ -778,6 +824,15 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
                 e->slot_noalias[slots[i]] = noalias;
             }
         }
+    }
+    if (phases > 1) {
+        /* the root's slot outside the block (the element-by-element loop): in every phase's
+         * scope, so it may alias each of them, and apart from the other slots */
+        LLVMMetadataRef others[MAX_ENTRIES];
+        int o = 0;
+        for (int b = phases; b < m; b++) others[o++] = scopes[b];
+        e->slot_scope[slots[0]] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, scopes, (size_t)phases));
+        e->slot_noalias[slots[0]] = LLVMMetadataAsValue(e->ctx, LLVMMDNodeInContext2(e->ctx, others, (size_t)o));
     }
 }
 
@@ -831,6 +886,7 @@ static void add_kernel(emitter *e, int kid) {
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
     e->fn = fn;
+    e->aff_i = NULL;
     LLVMValueRef begin = LLVMGetParam(fn, 1);
     LLVMValueRef end = LLVMGetParam(fn, 2);
 
@@ -880,13 +936,14 @@ static void add_kernel(emitter *e, int kid) {
         if (d > 0) rem = LLVMBuildSDiv(e->b, rem, ext, "");
     }
     if (win) {
-        /* whole blocks inside [i0, i1): q·step - lo >= i0 and q·step - lo + step <= i1 */
+        /* whole blocks inside [i0, i1): q·step - lo >= i0 and q·step - lo + step <= i1, `step`
+         * here the block's positions (the fold's step times lc_schedule.block_steps) */
         const lc_node *fold = root;
         lc_window w = lc_window_of(fold);
-        int64_t step = w.step, lo = w.pad_lo;
+        int64_t step = w.step * block_steps(e), lo = w.pad_lo;
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
-        int64_t blocks = window_blocks(fold);
+        int64_t blocks = window_blocks(e, fold);
         LLVMValueRef oa, ob, pa, pb;
         /* positions are checked but where the blocks tile the rows and no check on a
          * position can fail; blocks where no check on a block can */
@@ -1000,6 +1057,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     e.fma = fma;
     e.fixup_form = fixup_form;
     e.tile_row = -1;
+    e.store_phase = -1;
     e.col_member = -1;
     e.pin_node = -1;
     e.ctx = ctx;

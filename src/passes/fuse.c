@@ -959,6 +959,52 @@ static void schedule_interleave(lc_kernel *k) {
     }
 }
 
+/* lc_schedule.block_steps: a window-major kernel of unrolled blocks, without a co-root or a
+ * row tile, that evaluates inline a fold of step s > 1 over the last axis (a gather whose
+ * window index is its position divided by s) gets blocks of a multiple of s steps, the least
+ * one that is a multiple of every such fold's step, where the block's positions stay
+ * LC_UNROLL_MAX or fewer. The demo's AvgPool1d(3, 1, 1) backward over LPPool1d(2, 4)'s
+ * gradient (blocks of step 1): each of a block's 3 windows o = q - m reads the LP gradient at
+ * position o, whose LP window o / 4 the loop vectorizer computed lane by lane and read dy and
+ * y through by 8 scalar loads each; with blocks of 4 steps o = 4q + s - m and the LP window
+ * is q + (s - m) / 4, rounded down, a contiguous load. Where blocks tile the rows, the larger
+ * block must tile them too (else one step per block stays). Folds that search slots (a
+ * window per slot, lc_fold_gathers_slots), dilated ones and those not unrolled are left out:
+ * codegen takes only an undilated, unrolled gather's window index as affine. */
+static void schedule_block_steps(const lc_fused *f, lc_kernel *k) {
+    k->sched.block_steps = 1;
+    if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED || k->co_root >= 0 ||
+        k->sched.tile_rows > 1)
+        return;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    lc_window wr = lc_window_of(r);
+    int64_t steps = 1;
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *n = lc_graph_node(f->graph, k->nodes[i]);
+        if (k->nodes[i] == k->root || n->op != LC_OP_FOLD || n->attr[LC_FOLD_DIM] != n->shape.rank - 1) continue;
+        lc_window w = lc_window_of(n);
+        const lc_reduction_schedule *rs = lc_kernel_reduction(k, k->nodes[i]);
+        if (w.step < 2 || w.dilation != 1 || lc_fold_gathers_slots(&w) || !rs || !rs->unrolled || rs->rolled ||
+            rs->span != LC_SPAN_ALL)
+            continue;
+        int64_t a = steps, b = w.step; /* steps = lcm(steps, w.step) */
+        while (b) {
+            int64_t t = a % b;
+            a = b;
+            b = t;
+        }
+        if (steps / a > LC_UNROLL_MAX / w.step) return;
+        steps = steps / a * w.step;
+    }
+    if (steps == 1 || steps > LC_UNROLL_MAX / wr.step) return;
+    int64_t block = wr.step * steps;
+    if (k->sched.whole_blocks) {
+        if (r->attr[LC_FOLD_LENGTH] % block != 0) return;
+        k->align = block;
+    }
+    k->sched.block_steps = (int)steps;
+}
+
 /* How many rows a trip of the kernel's loop computes (lc_schedule.tile_rows): more than one
  * where an unrolled channel contraction sits in a loop that vectorizes (every reduction
  * unrolled over all its terms, and window-major blocks unrolled), its rows are long enough to
@@ -1156,7 +1202,8 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
     if (root->shape.rank == 0) return;
     int64_t row = root->shape.dim[root->shape.rank - 1];
     bool elements = k->sched.order == LC_LOOP_ELEMENTS && k->sched.tile_cols == 1 && k->sched.n_reductions > 0;
-    bool blocks = k->sched.order == LC_LOOP_WINDOWS && k->sched.block == LC_BLOCK_UNROLLED;
+    /* blocks of several steps (block_steps) leave their few blocks to the scalar loop */
+    bool blocks = k->sched.order == LC_LOOP_WINDOWS && k->sched.block == LC_BLOCK_UNROLLED && k->sched.block_steps <= 1;
     if (blocks) {
         lc_window w = lc_window_of(root);
         row = lc_window_blocks(root->attr[LC_FOLD_LENGTH], &w);
@@ -1257,6 +1304,14 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_interleave(k);
     schedule_row_tile(f, k);
     k->code = lc_sat_mul(k->code, k->sched.tile_rows);
+    schedule_block_steps(f, k);
+    if (k->sched.block_steps > 1) {
+        /* a block's B positions read B + cover - 1 windows, each emitted once (codegen keeps
+         * what its windows read alike), where one position reads `cover` */
+        lc_window w = lc_window_of(lc_graph_node(f->graph, k->root));
+        int64_t cover = lc_window_cover(&w), windows = w.step * k->sched.block_steps + cover - 1;
+        k->code = lc_ceil_div(lc_sat_mul(k->code, windows), cover);
+    }
     schedule_row_prefetch(f, k);
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
@@ -1551,11 +1606,16 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
         return;
     }
     lc_window w = lc_window_of(r);
-    lc_strbuf_printf(sb, "  schedule: window-major, blocks of step %" PRId64 " positions", w.step);
+    int64_t block = w.step * k->sched.block_steps;
+    if (k->sched.block_steps > 1)
+        lc_strbuf_printf(sb, "  schedule: window-major, blocks of %d steps of %" PRId64
+                         " (an inline gather's window index affine in the block)", k->sched.block_steps, w.step);
+    else
+        lc_strbuf_printf(sb, "  schedule: window-major, blocks of step %" PRId64 " positions", w.step);
     if (k->sched.block == LC_BLOCK_UNROLLED)
         lc_strbuf_printf(sb, ", unrolled (%" PRId64 " position%s x up to %" PRId64
                          " covering window%s), the loop over blocks vectorized",
-                         w.step, w.step == 1 ? "" : "s", lc_window_cover(&w), lc_window_cover(&w) == 1 ? "" : "s");
+                         block, block == 1 ? "" : "s", lc_window_cover(&w), lc_window_cover(&w) == 1 ? "" : "s");
     else
         lc_strbuf_printf(sb, ", a loop over the window's %" PRId64 " slots (step > %d), vectorized",
                          w.size, LC_UNROLL_MAX);

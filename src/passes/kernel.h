@@ -371,6 +371,17 @@ typedef struct lc_schedule {
      * blocks past the last window write none), and the outer range splits only at multiples
      * of step (align): codegen needs no element-by-element edges. */
     bool whole_blocks;
+    /* LC_LOOP_WINDOWS, LC_BLOCK_UNROLLED only (else 1): each block holds this many steps,
+     * positions q·B - pad_lo .. + B - 1 for B = step·block_steps, the windows covering each
+     * unrolled, so the block's windows are o = q·block_steps + s - m (affine in q with
+     * coefficient block_steps). Fuse sets it above 1 where an inline fold of step > 1 inside
+     * the kernel reads its position through those windows (the demo's AvgPool1d(3, 1, 1)
+     * backward gathering the gradient of LPPool1d(2, 4) at each average's position):
+     * one step per block gives that inner fold the window index (q + c) / 4, a quotient the
+     * loop vectorizer takes lane by lane (a gather of 8 scalar loads per operand); with
+     * block_steps a multiple of its step it is q + c', a contiguous load. Every position
+     * still sums its windows in the same order from +0: the same bits. */
+    int block_steps;
     int n_reductions;
     lc_reduction_schedule *reductions; /* in node order */
     int n_lp_norms;

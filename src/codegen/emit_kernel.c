@@ -614,9 +614,10 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
 
 /* The vectorized loop over [from, to): over the unchecked interior [lo, hi] of count the
  * checks allow, else over the whole range, checked; rounded down to whole multiples of
- * VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes. It covers [*a, *b)
- * and leaves the rest of [from, to) to the scalar loop: [from, *a) when *left (else empty)
- * and [*b, to) when *right. */
+ * VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes (or a window-major
+ * loop over blocks of several steps), and with a rerun tail whose interior leaves trips over,
+ * the rest as one more run (emit_vector_runs). It covers [*a, *b) and leaves the rest of
+ * [from, to) to the scalar loop: [from, *a) when *left (else empty) and [*b, to) when *right. */
 static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                              const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window,
                              LLVMValueRef *a, LLVMValueRef *b, bool *left, bool *right) {

@@ -434,14 +434,15 @@ typedef struct lc_schedule {
      * and shifts the carried vector by a lane instead. The same addresses, so the same values. */
     bool carry_loads;
     /* A kernel whose loop over positions (element-major, reading through a window) or over
-     * blocks (window-major, unrolled blocks) LLVM vectorizes, every reduction unrolled over
-     * all its terms: the trips its vectorized loop leaves over in a row run as one more
-     * vectorized run ending at the row's end, which computes a few positions (or blocks) a
-     * second time, the same bits from the same inputs (codegen, emit_vector_runs). Such a
-     * kernel must not write over what it reads: an output updated in place is written aside
-     * (the runtime's in-place test). Kernels without a window (elementwise, an optimizer's
-     * update) and rows longer than LC_RERUN_TAIL_MAX_ROW keep their few left-over trips one
-     * by one. */
+     * blocks (window-major, unrolled blocks of one step) LLVM vectorizes, every reduction
+     * unrolled over all its terms: the trips its vectorized loop leaves over in a row run as
+     * one more vectorized run ending at the row's end, which computes a few positions (or
+     * blocks) a second time, the same bits from the same inputs (codegen, emit_vector_runs,
+     * which emits that run only where the row's interior, which it discovers, leaves trips
+     * over). Such a kernel must not write over what it reads: an output updated in place is
+     * written aside (the runtime's in-place test). Kernels without a window (elementwise, an
+     * optimizer's update) and rows longer than LC_RERUN_TAIL_MAX_ROW keep their few left-over
+     * trips one by one. */
     bool rerun_tail;
 } lc_schedule;
 

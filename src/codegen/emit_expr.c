@@ -1147,7 +1147,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         reduce_ctx r = {n->inputs[0], (int)n->attr[LC_REDUCE_DIM], idx, xn->shape.rank, 0, NULL, NULL, false};
         /* starting from the first term: max(-inf, t) is t, also for t = -inf or NaN */
         const lc_reduction_schedule *mrs = lc_kernel_reduction(e->k, node);
-        bool in_order = mrs && mrs->unrolled && !mrs->rolled && mrs->span == LC_SPAN_ALL;
+        bool in_order = mrs && lc_reduction_straight(mrs);
         lc_reducer red = {1, sum_term, max_of, &r, NULL, in_order ? max_of : NULL};
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
         emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
@@ -1163,7 +1163,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         bool wide = len > MAX_INDEX_AS_REAL;
         reduce_ctx r = {n->inputs[0], dim, rest, n->shape.rank, 0, NULL, NULL, wide};
         const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
-        bool in_order = rs && rs->unrolled && !rs->rolled && rs->span == LC_SPAN_ALL;
+        bool in_order = rs && lc_reduction_straight(rs);
         lc_reducer red = {2, value_and_index, first_max_of, &r, NULL, in_order ? later_max_of : NULL};
         LLVMValueRef acc[2] = {real_const(e, dt, -INFINITY),
                                wide ? LLVMConstInt(e->i64, (unsigned long long)INT64_MAX, 1) : real_const(e, dt, INFINITY)};

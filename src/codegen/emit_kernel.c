@@ -541,13 +541,7 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
 /* Whether the loop over the kernel's elements is the one LLVM vectorizes: every reduction in
  * it is unrolled over all its terms. Otherwise a loop sits inside it and the inner loop is
  * vectorized. */
-static bool element_loop_vectorizes(const emitter *e) {
-    for (int r = 0; r < e->k->sched.n_reductions; r++) {
-        const lc_reduction_schedule *rs = &e->k->sched.reductions[r];
-        if (!rs->unrolled || rs->rolled || rs->span != LC_SPAN_ALL) return false;
-    }
-    return true;
-}
+static bool element_loop_vectorizes(const emitter *e) { return lc_kernel_reductions_straight(e->k); }
 
 /* Trips of a vectorized loop are a multiple of this. LLVM then sees a trip count that its
  * vector width times its interleave count (at most 64 for every element type and target)

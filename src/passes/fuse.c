@@ -713,14 +713,8 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
         for (int d = axis + 1; d < n->shape.rank; d++)
             stride = lc_sat_mul(stride, d == n->shape.rank - 1 ? lc_fused_row_pitch(f, f->node_slot[node], &n->shape)
                                                                 : n->shape.dim[d]);
-        /* gcd(stride, LC_ROW_SET_BYTES): rows share a 4 KiB offset in groups */
-        int64_t a = stride % LC_ROW_SET_BYTES, b = LC_ROW_SET_BYTES;
-        while (a != 0) {
-            int64_t r = b % a;
-            b = a;
-            a = r;
-        }
-        int64_t offsets = LC_ROW_SET_BYTES / b;
+        /* rows share a 4 KiB offset in groups */
+        int64_t offsets = LC_ROW_SET_BYTES / lc_gcd(stride % LC_ROW_SET_BYTES, LC_ROW_SET_BYTES);
         return terms < offsets ? 1 : terms / offsets;
     }
     int rank = n->shape.rank;
@@ -984,17 +978,10 @@ static void schedule_block_steps(const lc_fused *f, lc_kernel *k) {
         if (k->nodes[i] == k->root || n->op != LC_OP_FOLD || n->attr[LC_FOLD_DIM] != n->shape.rank - 1) continue;
         lc_window w = lc_window_of(n);
         const lc_reduction_schedule *rs = lc_kernel_reduction(k, k->nodes[i]);
-        if (w.step < 2 || w.dilation != 1 || lc_fold_gathers_slots(&w) || !rs || !rs->unrolled || rs->rolled ||
-            rs->span != LC_SPAN_ALL)
-            continue;
-        int64_t a = steps, b = w.step; /* steps = lcm(steps, w.step) */
-        while (b) {
-            int64_t t = a % b;
-            a = b;
-            b = t;
-        }
-        if (steps / a > LC_UNROLL_MAX / w.step) return;
-        steps = steps / a * w.step;
+        if (w.step < 2 || w.dilation != 1 || lc_fold_gathers_slots(&w) || !rs || !lc_reduction_straight(rs)) continue;
+        int64_t g = lc_gcd(steps, w.step); /* steps = lcm(steps, w.step) */
+        if (steps / g > LC_UNROLL_MAX / w.step) return;
+        steps = steps / g * w.step;
     }
     if (steps == 1 || steps > LC_UNROLL_MAX / wr.step) return;
     int64_t block = wr.step * steps;
@@ -1021,7 +1008,7 @@ static void schedule_row_tile(const lc_fused *f, lc_kernel *k) {
     bool contraction = false;
     for (int i = 0; i < k->sched.n_reductions; i++) {
         const lc_reduction_schedule *rs = &k->sched.reductions[i];
-        if (!rs->unrolled || rs->rolled || rs->span != LC_SPAN_ALL) return;
+        if (!lc_reduction_straight(rs)) return;
         if (is_channel_contraction(f->graph, lc_graph_node(f->graph, rs->node))) contraction = true;
     }
     if (!contraction) return;
@@ -1208,12 +1195,7 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
         lc_window w = lc_window_of(root);
         row = lc_window_blocks(root->attr[LC_FOLD_LENGTH], &w);
     }
-    if ((!elements && !blocks) || row > LC_RERUN_TAIL_MAX_ROW) return;
-    for (int r = 0; r < k->sched.n_reductions; r++) {
-        const lc_reduction_schedule *rs = &k->sched.reductions[r];
-        if (!rs->unrolled || rs->rolled || rs->span != LC_SPAN_ALL) return;
-    }
-    k->sched.rerun_tail = true;
+    k->sched.rerun_tail = (elements || blocks) && row <= LC_RERUN_TAIL_MAX_ROW && lc_kernel_reductions_straight(k);
 }
 
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch

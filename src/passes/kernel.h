@@ -480,6 +480,20 @@ typedef struct lc_kernel {
 
 /* The kernel's schedule entry for node `node`, or NULL when it has none. */
 const lc_reduction_schedule *lc_kernel_reduction(const lc_kernel *k, int node);
+
+/* A reduction whose terms are all emitted straight-line: unrolled, not rolled into a counted
+ * loop, over every slot (no span walked one by one). */
+static inline bool lc_reduction_straight(const lc_reduction_schedule *rs) {
+    return rs->unrolled && !rs->rolled && rs->span == LC_SPAN_ALL;
+}
+
+/* Every reduction of k straight-line: no loop sits inside its loop over positions (or
+ * blocks), which is then the one LLVM vectorizes. */
+static inline bool lc_kernel_reductions_straight(const lc_kernel *k) {
+    for (int r = 0; r < k->sched.n_reductions; r++)
+        if (!lc_reduction_straight(&k->sched.reductions[r])) return false;
+    return true;
+}
 const lc_lp_schedule *lc_kernel_lp_norm(const lc_kernel *k, int node);
 const lc_lp_ratio_schedule *lc_kernel_lp_ratio(const lc_kernel *k, int node);
 

@@ -573,6 +573,15 @@ static int64_t vector_trip_multiple(int64_t span, int64_t start, bool rerun_tail
     return m;
 }
 
+/* How many whole multiples of `multiple` trips [a, end) holds, bounded by those in `count`
+ * (the trips never exceed it), so the trip count's range stays known to LLVM. */
+static LLVMValueRef whole_multiples(emitter *e, LLVMValueRef a, LLVMValueRef end, int64_t multiple, int64_t count) {
+    LLVMValueRef whole = LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, end, a, ""),
+                                       LLVMConstInt(e->i64, (unsigned long long)multiple, 0), "");
+    LLVMValueRef cap = LLVMConstInt(e->i64, (unsigned long long)(count / multiple), 0);
+    return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, whole, cap, ""), whole, cap, "");
+}
+
 /* The vectorized runs (lc_schedule.rerun_tail) over positions or blocks [a, end): whole
  * multiples of `multiple` trips from a (at most `most`), then, where that leaves a remainder
  * and the range holds a multiple, one more run of `multiple` trips ending at `end`. The
@@ -583,12 +592,10 @@ static int64_t vector_trip_multiple(int64_t span, int64_t start, bool rerun_tail
  * ORed) is a function of what the kernel reads, which it never writes (plan gives a kernel's
  * outputs and inputs apart bytes, and the runtime writes an in-place output aside), so the
  * second write stores the same bits. Returns where the runs end. */
-static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef end, int64_t multiple, int64_t most,
+static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef end, int64_t multiple, int64_t count,
                                      LLVMValueRef row_base, const ix *row_idx, bool checked, bool window) {
     LLVMValueRef m = LLVMConstInt(e->i64, (unsigned long long)multiple, 0);
-    LLVMValueRef whole = LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, end, a, ""), m, "");
-    LLVMValueRef cap = LLVMConstInt(e->i64, (unsigned long long)(most / multiple), 0);
-    whole = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, whole, cap, ""), whole, cap, "");
+    LLVMValueRef whole = whole_multiples(e, a, end, multiple, count);
     LLVMValueRef first_end = LLVMBuildNSWAdd(e->b, a, LLVMBuildNUWMul(e->b, whole, m, ""), "");
     /* one more run where some trips are left and a whole run fits (whole >= 1) */
     LLVMValueRef again = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, first_end, end, ""),
@@ -640,7 +647,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
          * costs compile time) */
         int64_t multiple = vector_trip_multiple(span, VECTOR_TRIP_MULTIPLE, true);
         *right = true;
-        *b = emit_vector_runs(e, *a, *b, multiple, count / multiple * multiple, row_base, row_idx, checked, window);
+        *b = emit_vector_runs(e, *a, *b, multiple, count, row_base, row_idx, checked, window);
         return;
     }
     /* not the loop over window-major blocks of one step: there LLVM still checked at run time
@@ -649,14 +656,8 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * no dependence between them and needs no such test */
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
         int64_t multiple = vector_trip_multiple(span, window ? VECTOR_BLOCK_TRIP_MULTIPLE : VECTOR_TRIP_MULTIPLE, false);
-        /* bounded by count rounded down (the trips never exceed it), so the trip count's
-         * range stays known to LLVM */
-        int64_t most = count / multiple * multiple;
-        LLVMValueRef m = LLVMConstInt(e->i64, (unsigned long long)multiple, 0);
-        LLVMValueRef trips = LLVMBuildNUWMul(e->b, LLVMBuildUDiv(e->b, LLVMBuildSub(e->b, *b, *a, ""), m, ""), m, "");
-        LLVMValueRef mostv = LLVMConstInt(e->i64, (unsigned long long)most, 0);
-        trips = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, trips, mostv, ""), trips, mostv, "");
-        *b = LLVMBuildNSWAdd(e->b, *a, trips, "");
+        LLVMValueRef whole = whole_multiples(e, *a, *b, multiple, count);
+        *b = LLVMBuildNSWAdd(e->b, *a, LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)multiple, 0), ""), "");
         *right = true;
     }
     emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);

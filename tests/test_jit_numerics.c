@@ -328,6 +328,34 @@ static void avgpool_cancellation(void **state) {
  * max by the window's worst growth (k^(1/p) <= 4): a window whose y overflows has an inf
  * result on both engines, but its gradient differs (the interpreter forms |x|/y from its
  * unrounded y). */
+/* The LP gradient in the vectorized loop (a row long enough for it) of p = 3, 2.5, 4 and 3.5,
+ * whose y takes the Newton root: windows with a small y (2^-24 to 2^-16, every sum normal) and
+ * one element so small that |x|^(p-1) is below the normal range while (|x|/y)^(p-1) is a
+ * normal number (2^-120 or more). The gradient scales |x| per window by a number near 1/y
+ * before raising it (emit_expr.c, emit_scaled_signed_ratio); without that scale these elements
+ * come out up to 2^-10 off, or 0. */
+static void lp_gradient_tiny_beside_small(void **state) {
+    (void)state;
+    enum { WINDOWS = 512, K = 4 };
+    static double vals[WINDOWS * K];
+    /* p, and the tiny element's distance below the window's largest: (2^-d)^(p-1) >= 2^-120,
+     * and 2^(-16-d) below 2^(-126/(p-1)) */
+    static const struct {
+        double p;
+        int d_min, d_count;
+    } cases[] = {{3, 48, 13}, {2.5, 69, 12}, {4, 27, 14}, {3.5, 35, 14}};
+    for (int c = 0; c < 4; c++) {
+        for (int w = 0; w < WINDOWS; w++) {
+            double big = ldexp(1.0 + (w % 7) / 8.0, -17 - w % 8);
+            vals[w * K + 0] = (w & 1) ? big : -big;
+            vals[w * K + 1] = ldexp((w & 2) ? 1.3579 : -1.1234, -cases[c].d_min - w % cases[c].d_count) * big;
+            vals[w * K + 2] = 0.75 * big;
+            vals[w * K + 3] = -0.3 * big;
+        }
+        check_lp(cases[c].p, K, vals, WINDOWS * K, LC_F32, CHECKED);
+    }
+}
+
 static void random_magnitudes(void **state) {
     (void)state;
     const double ps[] = {1, 1.0000001, 2, 2.5, 3, 7, 60, 1e6};
@@ -367,6 +395,7 @@ int main(void) {
         cmocka_unit_test(avgpool_sum_range),
         cmocka_unit_test(avgpool_chain_of_rescued_sums),
         cmocka_unit_test(avgpool_cancellation),
+        cmocka_unit_test(lp_gradient_tiny_beside_small),
         cmocka_unit_test(random_magnitudes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -441,6 +441,18 @@ static LLVMValueRef rescue_scaled_lp(emitter *e, const void *ctx) {
     return emit_scaled_lp(e, w->lp, w->idx);
 }
 
+/* The vectorized pass's sum S of a flagged norm at its result index idx (acc[0]) and the OR of
+ * its elements' bits (acc[1]), as emit_flagged_lp takes them: emitted again on the same index,
+ * the same instructions, which LLVM merges. */
+static void emit_flagged_sum(emitter *e, const lc_lp_schedule *lp, const ix *idx, LLVMValueRef *acc) {
+    const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
+    int64_t len = xn->shape.dim[lp->norm.dim];
+    plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
+    lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL, NULL};
+    acc[0] = acc[1] = real_const(e, xn->dtype, 0.0);
+    emit_scheduled_reduce(e, lp->norm.sum, xn->dtype, len, idx, &red, acc);
+}
+
 /* The vectorized pass: the plain pow(S, 1/p), and a window whose S is not accurate while some
  * element is nonzero raises the kernel's flag. The fix-up (e->careful, scalar): the plain form
  * where it is accurate, else the scaled form, in a branch. */
@@ -451,10 +463,8 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
     int64_t len = xn->shape.dim[lp->norm.dim];
     if (len <= 0) return real_const(e, dt, 0.0);
     if (!e->careful) {
-        plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
-        lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL, NULL};
-        LLVMValueRef acc[2] = {real_const(e, dt, 0.0), real_const(e, dt, 0.0)};
-        emit_scheduled_reduce(e, lp->norm.sum, dt, len, idx, &red, acc);
+        LLVMValueRef acc[2];
+        emit_flagged_sum(e, lp, idx, acc);
         LLVMValueRef y = emit_plain_lp_root(e, lp, n, acc[0]);
         LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
         LLVMValueRef bits = LLVMBuildBitCast(e->b, acc[1], ity, "");
@@ -555,7 +565,7 @@ static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *i
 
 /* div_safe(a, b) at its broadcast indices (the generic DIV), and a and b themselves. */
 static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *a_out, LLVMValueRef *b_out,
-                             bool reciprocal) {
+                             bool reciprocal, LLVMValueRef recip) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, node);
     lc_dtype dt = n->dtype;
@@ -578,6 +588,7 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
          * (y >= max |a|; a plain y of 0 beside a nonzero a is flagged and redone), where 0/0
          * must give 0: that window's 1/b is taken as 0, once per window, instead of testing
          * a and b per element. */
+        if (recip) return LLVMBuildFMul(e->b, a, recip, "");
         LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, "");
         if (n->attr[LC_DIV_SAFE])
             r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""),
@@ -643,11 +654,13 @@ static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
 
 /* q^e for q = a · (1/y), e = j + 1/2, as q^j · (sqrt(a) · sqrt(1/y)) (lc_lp_ratio_schedule.split_sqrt):
  * sqrt(a) is the norm's terms' own, sqrt(1/y) one per window, 0 where 1/y is inf. */
-static LLVMValueRef split_sqrt_pow(emitter *e, LLVMValueRef q, LLVMValueRef a, LLVMValueRef y, double ex,
-                                   lc_dtype dt) {
-    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, ""); /* the quotient's own 1/y */
-    LLVMValueRef root_r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, r, real_const(e, dt, INFINITY), ""),
-                                          real_const(e, dt, 0.0), unary_intrinsic(e, "llvm.sqrt", r), "");
+static LLVMValueRef split_sqrt_pow(emitter *e, LLVMValueRef q, LLVMValueRef a, LLVMValueRef y, LLVMValueRef root_r,
+                                   double ex, lc_dtype dt) {
+    if (!root_r) {
+        LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, ""); /* the quotient's own 1/y */
+        root_r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, r, real_const(e, dt, INFINITY), ""),
+                                 real_const(e, dt, 0.0), unary_intrinsic(e, "llvm.sqrt", r), "");
+    }
     LLVMValueRef v = LLVMBuildFMul(e->b, unary_intrinsic(e, "llvm.sqrt", a), root_r, "");
     for (int j = 0; j < (int)floor(ex); j++) v = LLVMBuildFMul(e->b, v, q, "");
     return v;
@@ -664,21 +677,36 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     const lc_node *rn = lc_graph_node(g, ratio->ratio);
     lc_dtype dt = n->dtype;
     bool zero_pole = ratio->node != ratio->ratio && n->attr[LC_POW_ZERO_POLE] != 0;
+    const lc_lp_schedule *lp = ratio->norm_inline ? lc_kernel_lp_norm(e->k, ratio->norm) : NULL;
+    /* y's window: the ratio's index without the expanded axis */
+    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+    ix yi[LC_MAX_RANK];
+    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+    LLVMValueRef recip = NULL, root_recip = NULL;
+    if (!e->careful && ratio->newton_reciprocal) {
+        /* the vectorized pass, where an unflagged window's S is normal (or 0, all of its A
+         * 0): 1/y = S^(-k/m) and sqrt(1/y) = S^(-1/m) from the root's own Newton steps, no
+         * division and no square root per window (S = 0 gives some finite value, and A = 0) */
+        int m = 0, k = 0;
+        LC_ASSERT(lc_lp_root_parts(1.0 / lp->norm.p, &m, &k));
+        LLVMValueRef acc[2];
+        emit_flagged_sum(e, lp, yi, acc);
+        recip = lc_vmath_root_normal_inverse(e->b, e->mod, acc[0], m, k, k, e->fma);
+        if (ratio->split_sqrt) {
+            LC_ASSERT(k == 2);
+            root_recip = lc_vmath_root_normal_inverse(e->b, e->mod, acc[0], m, k, 1, e->fma);
+        }
+    }
     LLVMValueRef a, y_value;
-    LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal);
+    LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal, recip);
     LLVMValueRef plain = ratio->node == ratio->ratio ? q
-                         : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, ratio->e, dt)
+                         : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, root_recip, ratio->e, dt)
                                                 : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1)
         under = LLVMBuildAnd(
             e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
             LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
-    const lc_lp_schedule *lp = ratio->norm_inline ? lc_kernel_lp_norm(e->k, ratio->norm) : NULL;
-    /* y's window: the ratio's index without the expanded axis */
-    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
-    ix yi[LC_MAX_RANK];
-    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
     if (lp && lp->mode == LC_LP_SCALED) {
         /* a large e: always the scaled form, in double, in every loop (no fix-up) */
         ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, true};
@@ -695,6 +723,86 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
     ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, false};
     return emit_rescued(e, redo, plain, rescue_scaled_ratio, &c);
+}
+
+/* The vectorized pass's signed product of a ratio whose y takes the Newton root
+ * (lc_lp_ratio_schedule.newton_reciprocal): g·sign(u)·(|u|/y)^e as
+ * copysign((|u|·s)^e, u) · (g·c^e) with s = z0^k, z0 the root's first guess of S^(-1/m)
+ * (1/y = S^(-k/m)), known three operations after S, and c = (1/y)/s taken from the root's
+ * steps without a division (lc_vmath_root_normal_scale). Only the last multiply of each element
+ * waits for the end of the window's chain (sum, two Newton steps): the quotient form's three
+ * were queued behind it and filled the scheduler. c lies within 7 % of 1 (the guess is 3.4 %
+ * off at worst, k <= 2), so |u|·s is within 7 % of the quotient |u|/y and g·c^e within 26 % of
+ * g (1.034^7 for p = 8, 1.07^3 for p = 4): neither leaves the normal range further than the
+ * quotient form's factors do, by less than a bit; (1/y)^e itself, which overflows where
+ * (|u|/y)^e does not, is never formed. */
+static LLVMValueRef emit_scaled_signed_ratio(emitter *e, const lc_lp_ratio_schedule *ratio, LLVMValueRef uv,
+                                             LLVMValueRef gv, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *rn = lc_graph_node(g, ratio->ratio);
+    const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, ratio->norm);
+    lc_dtype dt = rn->dtype;
+    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+    ix yi[LC_MAX_RANK];
+    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+    int m = 0, k = 0;
+    LC_ASSERT(lc_lp_root_parts(1.0 / lp->norm.p, &m, &k));
+    LC_ASSERT(!ratio->split_sqrt || k == 2);
+    LLVMValueRef acc[2], z0, c, root_c = NULL;
+    emit_flagged_sum(e, lp, yi, acc);
+    lc_vmath_root_normal_scale(e->b, e->mod, acc[0], m, k, e->fma, &z0, &c, ratio->split_sqrt ? &root_c : NULL);
+    LLVMValueRef s = k == 2 ? LLVMBuildFMul(e->b, z0, z0, "") : z0;
+    LLVMValueRef a = lc_emit_value(e, rn->inputs[0], idx);
+    LLVMValueRef t = LLVMBuildFMul(e->b, a, s, "");
+    LLVMValueRef te, ce;
+    if (ratio->split_sqrt) {
+        /* (|u|·z0²)^(j+1/2) = (|u|·z0²)^j · (sqrt|u|·z0), sqrt|u| the terms' own */
+        te = LLVMBuildFMul(e->b, unary_intrinsic(e, "llvm.sqrt", a), z0, "");
+        ce = root_c;
+        for (int j = 0; j < (int)floor(ratio->e); j++) {
+            te = LLVMBuildFMul(e->b, te, t, "");
+            ce = LLVMBuildFMul(e->b, ce, c, "");
+        }
+    } else {
+        te = lc_emit_pow(e, t, ratio->e, false, dt);
+        ce = lc_emit_pow(e, c, ratio->e, false, dt);
+    }
+    LLVMValueRef args[2] = {te, uv};
+    return LLVMBuildFMul(e->b, call_intrinsic(e, "llvm.copysign", LLVMTypeOf(te), args, 2),
+                         LLVMBuildFMul(e->b, gv, ce, ""), "");
+}
+
+/* The LP gradient's mul(mul(G, R), sign(U)) as G · copysign(R, U) (fuse:
+ * lc_lp_ratio_schedule.signed_product; the same bits, see there). R in the fix-up too: its
+ * scaled form is never negative either. */
+static LLVMValueRef emit_signed_ratio_product(emitter *e, const lc_lp_ratio_schedule *ratio, int node, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *n = lc_graph_node(g, node);
+    int s = lc_graph_node(g, n->inputs[0])->op == LC_OP_SIGN ? 0 : 1;
+    const lc_node *sn = lc_graph_node(g, n->inputs[s]), *in = lc_graph_node(g, n->inputs[1 - s]);
+    int r = in->inputs[0] == ratio->node ? 0 : 1;
+    assert(sn->op == LC_OP_SIGN && in->op == LC_OP_MUL && in->inputs[r] == ratio->node);
+    ix gi[LC_MAX_RANK];
+    broadcast_index(&in->shape, &lc_graph_node(g, in->inputs[1 - r])->shape, idx, gi, e);
+    LLVMValueRef uv = lc_emit_value(e, sn->inputs[0], idx);
+    LLVMValueRef gv = lc_emit_value(e, in->inputs[1 - r], gi);
+    /* (scalar values, as the vectorized pass emits them for LLVM's vectorizer to widen) */
+    if (!e->careful && ratio->newton_reciprocal && ratio->node != ratio->ratio && !e->vec)
+        return emit_scaled_signed_ratio(e, ratio, uv, gv, idx);
+    LLVMValueRef rv = lc_emit_value(e, ratio->node, idx);
+    bool vec = LLVMGetTypeKind(LLVMTypeOf(rv)) == LLVMVectorTypeKind ||
+               LLVMGetTypeKind(LLVMTypeOf(uv)) == LLVMVectorTypeKind ||
+               LLVMGetTypeKind(LLVMTypeOf(gv)) == LLVMVectorTypeKind;
+    if (vec) {
+        rv = lc_emit_splat(e, rv);
+        uv = lc_emit_splat(e, uv);
+        gv = lc_emit_splat(e, gv);
+    }
+    LLVMValueRef args[2] = {rv, uv};
+    LLVMValueRef signed_r = call_intrinsic(e, "llvm.copysign", LLVMTypeOf(rv), args, 2);
+    /* the operands in the graph's order: a product's bits do not depend on it, but the IR reads
+     * as the graph does */
+    return r == 0 ? LLVMBuildFMul(e->b, signed_r, gv, "") : LLVMBuildFMul(e->b, gv, signed_r, "");
 }
 
 /* ---- fold: gather the windows covering a position ---- */
@@ -1095,11 +1203,13 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     case LC_OP_DIV: {
         const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(e->k, node);
         if (ratio) return emit_lp_ratio(e, ratio, idx);
-        return emit_div(e, node, idx, NULL, NULL, false);
+        return emit_div(e, node, idx, NULL, NULL, false, NULL);
     }
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_EQUAL: {
+        const lc_lp_ratio_schedule *signed_ratio = n->op == LC_OP_MUL ? lc_kernel_lp_signed_product(e->k, node) : NULL;
+        if (signed_ratio) return emit_signed_ratio_product(e, signed_ratio, node, idx);
         ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
         const lc_node *an = lc_graph_node(g, n->inputs[0]), *bn = lc_graph_node(g, n->inputs[1]);
         broadcast_index(&n->shape, &an->shape, idx, ai, e);

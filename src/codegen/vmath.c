@@ -248,6 +248,31 @@ static LLVMValueRef series_step(vm *v, LLVMValueRef base, LLVMValueRef d, double
     return mul_add(v, LLVMBuildFMul(v->b, base, d, ""), series, base);
 }
 
+/* The state after lc_vmath_root_normal's Newton step: z = x^(-1/m) to about 2e-4, d = 1 - x·z^m,
+ * w = x·z^(m-k). */
+typedef struct root_state {
+    LLVMValueRef z, d, w;
+    LLVMValueRef z0, d0; /* the first guess and its d */
+} root_state;
+
+static root_state root_newton(vm *vp, LLVMValueRef x, int m, int k) {
+    vm v = *vp;
+    LLVMBuilderRef b = v.b;
+    /* the guess's offset K ~ (1 + 1/m)·bits(1.0), fitted for the least worst error over m
+     * binades (m = 3..8) */
+    static const double guess_offset[9] = {0, 0, 0, 1419916032.0, 1331191936.0, 1277930624.0,
+                                           1242442752.0, 1217082624.0, 1198071936.0};
+    LLVMValueRef bits_f = LLVMBuildSIToFP(b, LLVMBuildBitCast(b, x, v.it, ""), v.ft, "");
+    LLVMValueRef z = LLVMBuildBitCast(
+        b, LLVMBuildFPToSI(b, mul_add(&v, bits_f, fc(&v, -1.0 / m), fc(&v, guess_offset[m])), v.it, ""), v.ft, "");
+    LLVMValueRef w;
+    LLVMValueRef z0 = z;
+    LLVMValueRef d0 = LLVMBuildFSub(b, fc(&v, 1.0), root_powers(&v, x, z, m, k, &w), "");
+    z = series_step(&v, z, d0, 1.0 / m);
+    LLVMValueRef d = LLVMBuildFSub(b, fc(&v, 1.0), root_powers(&v, x, z, m, k, &w), "");
+    return (root_state){z, d, w, z0, d0};
+}
+
 /* x^(k/m) for float32 x on the normal range only (k in {1, 2}, k < m <= 8): the root of a
  * flagged LP norm of p = m/k (lc_lp_pow_form LC_LP_POW_ROOT), where, as for the short power
  * above, every window whose sum is not a normal number is redone in the fix-up. With
@@ -265,16 +290,43 @@ static LLVMValueRef series_step(vm *v, LLVMValueRef base, LLVMValueRef d, double
 LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma) {
     vm v;
     init(&v, b, mod, x, false, fma);
-    /* the guess's offset K ~ (1 + 1/m)·bits(1.0), fitted for the least worst error over m
-     * binades (m = 3..8) */
-    static const double guess_offset[9] = {0, 0, 0, 1419916032.0, 1331191936.0, 1277930624.0,
-                                           1242442752.0, 1217082624.0, 1198071936.0};
-    LLVMValueRef bits_f = LLVMBuildSIToFP(b, LLVMBuildBitCast(b, x, v.it, ""), v.ft, "");
-    LLVMValueRef z = LLVMBuildBitCast(
-        b, LLVMBuildFPToSI(b, mul_add(&v, bits_f, fc(&v, -1.0 / m), fc(&v, guess_offset[m])), v.it, ""), v.ft, "");
-    LLVMValueRef w;
-    LLVMValueRef d = LLVMBuildFSub(b, fc(&v, 1.0), root_powers(&v, x, z, m, k, &w), "");
-    z = series_step(&v, z, d, 1.0 / m);
-    d = LLVMBuildFSub(b, fc(&v, 1.0), root_powers(&v, x, z, m, k, &w), "");
-    return series_step(&v, w, d, (double)(m - k) / m);
+    root_state r = root_newton(&v, x, m, k);
+    return series_step(&v, r.w, r.d, (double)(m - k) / m);
+}
+
+/* x^(-j/m) (j in {1, 2}) from the same steps as lc_vmath_root_normal(x, m, k): z^j·(1 - d)^(-j/m)
+ * to second order in d, as the root takes w. Emitted beside that root on the same x, every
+ * instruction up to the last step is the root's own (LLVM merges them), so 1/y = x^(-k/m) of an
+ * LP norm y = x^(k/m) costs three operations where a division took the slowest one of the
+ * loop. Within about 2e-7 of the true value at every normal x (the root's error bound: the
+ * same series on the same d); elsewhere some finite or NaN value, as the root. */
+LLVMValueRef lc_vmath_root_normal_inverse(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, int j,
+                                          bool fma) {
+    vm v;
+    init(&v, b, mod, x, false, fma);
+    root_state r = root_newton(&v, x, m, k);
+    LLVMValueRef zj = j == 2 ? LLVMBuildFMul(b, r.z, r.z, "") : r.z;
+    return series_step(&v, zj, r.d, (double)j / m);
+}
+
+/* (1 - d)^(-a) to second order in d, as series_step's factor. */
+static LLVMValueRef series_factor(vm *v, LLVMValueRef d, double a) {
+    return mul_add(v, d, mul_add(v, d, fc(v, a * (a + 1) / 2), fc(v, a)), fc(v, 1.0));
+}
+
+/* From the steps of lc_vmath_root_normal(x, m, k) on a normal x (emitted beside it, the same
+ * instructions up to the last step, merged by LLVM): z0, the first guess of x^(-1/m) (3.4 %
+ * off at worst, three operations after x, so early in a window's chain), and x^(-j/m) / z0^j
+ * for j = k (*ratio_k) and j = 1 (*ratio_1, if asked), each within 7 % of 1: the factors by
+ * which the two steps moved z0, (z/z0)^j · (1 - d)^(-j/m), with no division. */
+void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma,
+                                LLVMValueRef *z0, LLVMValueRef *ratio_k, LLVMValueRef *ratio_1) {
+    vm v;
+    init(&v, b, mod, x, false, fma);
+    root_state r = root_newton(&v, x, m, k);
+    LLVMValueRef step = series_factor(&v, r.d0, 1.0 / m); /* z/z0 */
+    *z0 = r.z0;
+    LLVMValueRef step_k = k == 2 ? LLVMBuildFMul(b, step, step, "") : step;
+    *ratio_k = LLVMBuildFMul(b, step_k, series_factor(&v, r.d, (double)k / m), "");
+    if (ratio_1) *ratio_1 = LLVMBuildFMul(b, step, series_factor(&v, r.d, 1.0 / m), "");
 }

@@ -16,5 +16,9 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
 /* x^(k/m) (k in {1, 2}, k < m <= 8) for float32 x on the normal range only, by two
  * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). */
 LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma);
+LLVMValueRef lc_vmath_root_normal_inverse(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, int j,
+                                          bool fma);
+void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma,
+                                LLVMValueRef *z0, LLVMValueRef *ratio_k, LLVMValueRef *ratio_1);
 
 #endif

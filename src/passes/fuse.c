@@ -60,6 +60,12 @@ const lc_lp_ratio_schedule *lc_kernel_lp_ratio(const lc_kernel *k, int node) {
     return NULL;
 }
 
+const lc_lp_ratio_schedule *lc_kernel_lp_signed_product(const lc_kernel *k, int node) {
+    for (int i = 0; i < k->sched.n_lp_ratios; i++)
+        if (k->sched.lp_ratios[i].signed_product == node) return &k->sched.lp_ratios[i];
+    return NULL;
+}
+
 void lc_fused_free(lc_fused *f) {
     if (!f) return;
     int n = f->graph ? lc_graph_node_count(f->graph) : 0;
@@ -315,6 +321,35 @@ static bool match_lp_ratio(const lc_fused *f, const lc_kernel *k, int node, lc_l
     r->norm_inline = lp && (lp->mode == LC_LP_FLAGGED ||
                             (lp->mode == LC_LP_SCALED && lc_lp_ratio_scaled(r->e, n->dtype)));
     return r->norm_inline || f->node_slot[y] >= 0;
+}
+
+/* Node `node` is mul(mul(G, R), sign(U)), either order at each level, with R a ratio this
+ * kernel schedules (e > 0) over A = |U| or A = U, and the inner product and the sign inline:
+ * marks R's schedule (lc_lp_ratio_schedule.signed_product). */
+static void match_signed_ratio(const lc_fused *f, lc_kernel *k, int node) {
+    const lc_graph *g = f->graph;
+    const lc_node *n = lc_graph_node(g, node);
+    if (n->op != LC_OP_MUL) return;
+    for (int s = 0; s < 2; s++) {
+        int sign = n->inputs[s], inner = n->inputs[1 - s];
+        const lc_node *sn = lc_graph_node(g, sign), *in = lc_graph_node(g, inner);
+        if (sn->op != LC_OP_SIGN || in->op != LC_OP_MUL || f->node_slot[sign] >= 0 || f->node_slot[inner] >= 0)
+            continue;
+        if (!lc_shape_equal(&sn->shape, &n->shape) || !lc_shape_equal(&in->shape, &n->shape)) continue;
+        for (int r = 0; r < 2; r++) {
+            int rnode = in->inputs[r];
+            if (!lc_shape_equal(&lc_graph_node(g, rnode)->shape, &n->shape)) continue;
+            for (int i = 0; i < k->sched.n_lp_ratios; i++) {
+                lc_lp_ratio_schedule *ratio = &k->sched.lp_ratios[i];
+                if (ratio->node != rnode || ratio->signed_product >= 0 || !(ratio->e > 0)) continue;
+                int a = lc_graph_node(g, ratio->ratio)->inputs[0];
+                const lc_node *an = lc_graph_node(g, a);
+                if (a != sn->inputs[0] && !(an->op == LC_OP_ABS && an->inputs[0] == sn->inputs[0])) continue;
+                ratio->signed_product = node;
+                return;
+            }
+        }
+    }
 }
 
 /* Whether lc_emit_pow takes x^e by multiplies and sqrt (e = 1/2, 1, 2, 3, 4, or a
@@ -872,7 +907,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
-        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false, false};
+        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false, false, false, -1};
         bool found = false;
         if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
             ratio.e = n->real_attr; /* match_lp_ratio reads it */
@@ -880,7 +915,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             if (found) ratio.ratio = n->inputs[0];
         }
         if (!found) {
-            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false, false};
+            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false, false, false, -1};
             found = match_lp_ratio(f, k, node, &ratio);
         }
         if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {
@@ -888,9 +923,11 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             ratio.reciprocal = norm && norm->mode == LC_LP_FLAGGED && norm->norm.p >= 2;
             ratio.split_sqrt = ratio.reciprocal && ratio.node != ratio.ratio && ratio.e >= 1 && ratio.e < 8 &&
                                ratio.e - floor(ratio.e) == 0.5;
+            ratio.newton_reciprocal = ratio.reciprocal && norm->root_form == LC_LP_POW_ROOT;
             k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
             if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
+        match_signed_ratio(f, k, node);
     }
     /* an LP norm evaluated flagged or scaled takes its sum itself (never as a plain window
      * sum), so only the other window sums are rescued */
@@ -1647,6 +1684,19 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
             lc_strbuf_puts(sb, "plain pow(sum, 1/p)]");
         return;
     }
+    const lc_lp_ratio_schedule *signed_ratio = lc_kernel_lp_signed_product(k, node);
+    if (signed_ratio) {
+        if (signed_ratio->newton_reciprocal && signed_ratio->node != signed_ratio->ratio)
+            lc_strbuf_printf(sb, "  [lp backward's sign: copysign((|x|·s)^%s, x) times g·(1/(y·s))^%s, s near 1/y from "
+                             "the root's first guess, 1/(y·s) from its steps; the fix-up takes g times "
+                             "copysign((|x|/y)^%s, x)]",
+                             lc_format_number(signed_ratio->e, num), lc_format_number(signed_ratio->e, num),
+                             lc_format_number(signed_ratio->e, num));
+        else
+            lc_strbuf_printf(sb, "  [lp backward's sign: g times copysign((|x|/y)^%s, x), one sign-bit operation per element]",
+                             lc_format_number(signed_ratio->e, num));
+        return;
+    }
     const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(k, node);
     if (ratio) {
         const lc_lp_schedule *norm = ratio->norm_inline ? lc_kernel_lp_norm(k, ratio->norm) : NULL;
@@ -1654,6 +1704,13 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                          !norm ? "an underflowed quotient flagged and redone in logs"
                          : norm->mode == LC_LP_SCALED
                              ? "always from the scaled window, in double (y's rounding, raised to e, would show)"
+                             : ratio->newton_reciprocal && ratio->split_sqrt
+                                 ? "|x| times 1/y, its square root as sqrt|x| (the terms') times sqrt(1/y); 1/y and "
+                                   "sqrt(1/y) from the root's Newton steps, no division; from the scaled window where "
+                                   "the fix-up redoes it"
+                             : ratio->newton_reciprocal
+                                 ? "|x| times 1/y, 1/y from the root's Newton steps, no division; from the scaled "
+                                   "window where the fix-up redoes it"
                              : ratio->split_sqrt
                                  ? "|x| times 1/y, one division per window, its square root as sqrt|x| (the terms') times "
                                    "sqrt(1/y) (one per window); from the scaled window where the fix-up redoes it"

@@ -343,6 +343,22 @@ typedef struct lc_lp_ratio_schedule {
      * where 1/y is inf (a window of zeros, whose A are all 0), so such a window still gives
      * 0, and inf or NaN windows give what the other form gives (NaN, or 0 beside an inf). */
     bool split_sqrt;
+    /* reciprocal, with y's root by Newton steps (LC_LP_POW_ROOT, y = S^(k/m)): in the vectorized
+     * pass, 1/y = S^(-k/m) and sqrt(1/y) = S^(-1/m) are taken from the root's own steps
+     * (lc_vmath_root_normal_inverse), with no division or square root per window; and the
+     * signed product below, if any, as copysign((|u|·s)^e, u) · (g·c^e) with s = z0^k from the
+     * root's first guess z0 of S^(-1/m), known three operations after S, and c = (1/y)/s within
+     * 7 % of 1 (emit_expr.c, emit_scaled_signed_ratio): per element only the last multiply
+     * waits for 1/y, and neither factor leaves the normal range further than the quotient
+     * form's. The fix-up keeps the division and the quotient form. */
+    bool newton_reciprocal;
+    /* The node mul(mul(G, ratio), sign(U)) (either order at each level) with A = |U| (or A = U,
+     * never negative), the LP gradient's sign(x) · g · (|x|/y)^e, or -1: codegen takes it as
+     * G · copysign(ratio, U). The same bits: the ratio is never negative, 0 where U is ±0 (e > 0)
+     * and NaN where U is, so copysign(r, u) = r · sign(u) exactly, and a product with ±1 is exact
+     * (round(g·r)·s = round(g·(r·s))). One sign-bit operation per element where sign and its
+     * multiply took two compares, two selects and a multiply. */
+    int signed_product;
 } lc_lp_ratio_schedule;
 
 /* (A/y)^e with y rounded to dtype `dt` is off by up to e·eps relative; from 2^-20 (e > 16 in
@@ -496,6 +512,8 @@ static inline bool lc_kernel_reductions_straight(const lc_kernel *k) {
 }
 const lc_lp_schedule *lc_kernel_lp_norm(const lc_kernel *k, int node);
 const lc_lp_ratio_schedule *lc_kernel_lp_ratio(const lc_kernel *k, int node);
+/* The ratio schedule whose signed_product is `node`, or NULL. */
+const lc_lp_ratio_schedule *lc_kernel_lp_signed_product(const lc_kernel *k, int node);
 
 typedef struct lc_scratch {
     int slot;          /* scratch slot */

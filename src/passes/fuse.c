@@ -709,10 +709,8 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
     if (f->node_slot[node] >= 0) {
         if (n->shape.dim[axis] == 1) return 1;
         /* the buffer's own layout: a padded scratch buffer's rows lie row_pitch apart */
-        int64_t stride = coef * (int64_t)lc_dtype_size(n->dtype);
-        for (int d = axis + 1; d < n->shape.rank; d++)
-            stride = lc_sat_mul(stride, d == n->shape.rank - 1 ? lc_fused_row_pitch(f, f->node_slot[node], &n->shape)
-                                                                : n->shape.dim[d]);
+        int64_t stride = lc_sat_mul(coef * (int64_t)lc_dtype_size(n->dtype),
+                                    lc_fused_axis_stride(f, f->node_slot[node], &n->shape, axis));
         /* rows share a 4 KiB offset in groups */
         int64_t offsets = LC_ROW_SET_BYTES / lc_gcd(stride % LC_ROW_SET_BYTES, LC_ROW_SET_BYTES);
         return terms < offsets ? 1 : terms / offsets;

@@ -33,6 +33,7 @@
 #include "ir/window.h"
 #include "lucid/ir.h"
 #include "passes/lp_norm.h"
+#include "support/int_math.h"
 
 /* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
  * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
@@ -545,6 +546,15 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
 static inline int64_t lc_fused_row_pitch(const lc_fused *f, int slot, const lc_shape *s) {
     int64_t last = s->rank > 0 ? s->dim[s->rank - 1] : 1;
     return slot >= 0 && f->row_pitch && f->row_pitch[slot] > 0 ? f->row_pitch[slot] : last;
+}
+/* Elements between consecutive indices of `axis` in the buffer of `slot` (shape `s`): row-major
+ * with rows at the row pitch. Saturates (lc_sat_mul) where a shape's product would overflow;
+ * fuse and codegen both index buffers by it. */
+static inline int64_t lc_fused_axis_stride(const lc_fused *f, int slot, const lc_shape *s, int axis) {
+    int64_t stride = 1;
+    for (int d = axis + 1; d < s->rank; d++)
+        stride = lc_sat_mul(stride, d == s->rank - 1 ? lc_fused_row_pitch(f, slot, s) : s->dim[d]);
+    return stride;
 }
 /* Elements the buffer of `slot` (shape `s`) spans: its rows times the row pitch. */
 static inline int64_t lc_fused_slot_span(const lc_fused *f, int slot, const lc_shape *s) {

@@ -308,6 +308,29 @@ static void test_conv_backward_contraction(void **state) {
     }
 }
 
+/* One case of the tables below: its module, graph and fused stage. */
+typedef struct fused_case {
+    lc_module *m;
+    lc_graph *g;
+    lc_fused *f;
+} fused_case;
+
+static fused_case fused_case_start(const char *spec, lc_shape in, lc_dtype dt, bool backward) {
+    fused_case fc;
+    assert_ok(lc_model_parse(spec, "test", &fc.m));
+    fc.g = jit_module_graph(fc.m, dt, in, backward);
+    assert_ok(lc_fuse(fc.g, &fc.f));
+    return fc;
+}
+
+/* The case's values against the interpreter (jit_check_graph), then everything freed. */
+static void fused_case_finish(fused_case *fc, uint64_t seed) {
+    lc_fused_free(fc->f);
+    jit_check_graph(fc->g, seed, 3.0);
+    lc_graph_free(fc->g);
+    lc_module_free(fc->m);
+}
+
 /* The weight gradient's sum over the output positions l (vector partial sums; the sum over n
  * inside it is unrolled): its first and last trip run apart (peeled) where the terms read the
  * conv's padding, and not where the conv has none or the sum is too short for a middle trip. */
@@ -319,11 +342,8 @@ static void test_conv_weight_gradient_peeled(void **state) {
         {"Conv1d(3, 4, 3, padding=1)\n", 2, 40, 40, false}, /* 2 trips: nothing between */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        lc_module *m;
-        assert_ok(lc_model_parse(cases[c].spec, "test", &m));
-        lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(cases[c].n, 3, cases[c].len), true);
-        lc_fused *f;
-        assert_ok(lc_fuse(g, &f));
+        fused_case fc = fused_case_start(cases[c].spec, test_shape3(cases[c].n, 3, cases[c].len), LC_F32, true);
+        const lc_fused *f = fc.f;
         int partial = 0;
         for (int k = 0; k < f->n_kernels; k++)
             for (int i = 0; i < f->kernels[k].sched.n_reductions; i++) {
@@ -334,10 +354,7 @@ static void test_conv_weight_gradient_peeled(void **state) {
                 partial++;
             }
         assert_int_equal(partial, 1);
-        lc_fused_free(f);
-        jit_check_graph(g, 50 + (uint64_t)c, 3.0);
-        lc_graph_free(g);
-        lc_module_free(m);
+        fused_case_finish(&fc, 50 + (uint64_t)c);
     }
 }
 
@@ -376,29 +393,20 @@ static void test_conv_row_tiles(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m;
-            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
             lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
-            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, false);
-            lc_fused *f;
-            assert_ok(lc_fuse(g, &f));
-            const lc_kernel *k = kernel_writing(f, 0);
+            fused_case fc = fused_case_start(cases[c].spec, in, dt ? LC_F64 : LC_F32, false);
+            const lc_kernel *k = kernel_writing(fc.f, 0);
             int64_t tile = expected_tile(cases[c].out, cases[c].out_len);
             assert_int_equal(k->sched.tile_rows, tile);
             if (tile > 1) assert_int_equal(k->align, tile * cases[c].out_len);
-            lc_fused_free(f);
-            jit_check_graph(g, 60 + c, 3.0);
-            lc_graph_free(g);
-            lc_module_free(m);
+            fused_case_finish(&fc, 60 + c);
         }
     }
     /* the bench's conv -> pool backward: the window-major kernel (y, the pool's gradient)
      * tiles 4 output channels, dx 4 input channels; dW, a reduction, is not tiled */
-    lc_module *m;
-    assert_ok(lc_model_parse("Conv1d(16, 32, 3, padding=1)\nAvgPool1d(2)\n", "test", &m));
-    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 16, 128), true);
-    lc_fused *f;
-    assert_ok(lc_fuse(g, &f));
+    fused_case fc = fused_case_start("Conv1d(16, 32, 3, padding=1)\nAvgPool1d(2)\n", test_shape3(2, 16, 128), LC_F32,
+                                     true);
+    const lc_fused *f = fc.f;
     const lc_kernel *dx = kernel_writing(f, 1);
     assert_int_equal(dx->sched.tile_rows, 4);
     assert_int_equal(dx->align, 4 * 128);
@@ -412,10 +420,7 @@ static void test_conv_row_tiles(void **state) {
             window_major_tiled++;
         }
     assert_int_equal(window_major_tiled, 1);
-    lc_fused_free(f);
-    jit_check_graph(g, 70, 3.0);
-    lc_graph_free(g);
-    lc_module_free(m);
+    fused_case_finish(&fc, 70);
 }
 
 /* The weight gradient's kernel of a convolution with 2-4 taps computes a whole row of taps per
@@ -439,13 +444,9 @@ static void test_conv_weight_gradient_tiles(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m;
-            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
             lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
-            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, true);
-            lc_fused *f;
-            assert_ok(lc_fuse(g, &f));
-            const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
+            fused_case fc = fused_case_start(cases[c].spec, in, dt ? LC_F64 : LC_F32, true);
+            const lc_kernel *k = kernel_writing(fc.f, 2); /* outputs: y, dx, dW, db */
             bool partial = cases[c].out_len > LC_UNROLL_MAX;
             bool tiled = partial && cases[c].n <= LC_CONTRACTION_UNROLL_MAX && cases[c].k >= 2 &&
                          cases[c].k <= LC_TILE_COLS_MAX;
@@ -462,10 +463,7 @@ static void test_conv_weight_gradient_tiles(void **state) {
                 assert_int_equal(rs->col_axis >= 0, tiled);
             }
             assert_int_equal(over_positions, partial ? 1 : 0);
-            lc_fused_free(f);
-            jit_check_graph(g, 80 + c, 3.0);
-            lc_graph_free(g);
-            lc_module_free(m);
+            fused_case_finish(&fc, 80 + c);
         }
     }
 }
@@ -494,13 +492,9 @@ static void test_conv_weight_gradient_blocked(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m;
-            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
             lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
-            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, true);
-            lc_fused *f;
-            assert_ok(lc_fuse(g, &f));
-            const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
+            fused_case fc = fused_case_start(cases[c].spec, in, dt ? LC_F64 : LC_F32, true);
+            const lc_kernel *k = kernel_writing(fc.f, 2); /* outputs: y, dx, dW, db */
             int blocked = blocked_sums(k);
             for (int i = 0; i < k->sched.n_reductions; i++) {
                 const lc_reduction_schedule *rs = &k->sched.reductions[i];
@@ -513,10 +507,7 @@ static void test_conv_weight_gradient_blocked(void **state) {
             if (blocked != (cases[c].blocked ? 1 : 0))
                 fail_msg("%s n=%" PRId64 " len=%" PRId64 " %s: %d blocked sums", cases[c].spec, cases[c].n,
                          cases[c].len, dt ? "f64" : "f32", blocked);
-            lc_fused_free(f);
-            jit_check_graph(g, 90 + c, 3.0);
-            lc_graph_free(g);
-            lc_module_free(m);
+            fused_case_finish(&fc, 90 + c);
         }
     }
 }

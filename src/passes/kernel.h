@@ -7,7 +7,8 @@
  * element), a reduction is a counted inner loop, and what follows it is the epilogue.
  * `unfold` is index arithmetic (reads outside [0, L) give 0), `expand` drops an index, and
  * `fold` is a gather: for each output position the windows covering it are visited in order,
- * so no kernel ever writes an element twice and the outer range splits freely. A fold over
+ * so no two threads write one element and the outer range splits freely (a row's last
+ * vectorized run may write a few elements again, with the same bits: rerun_tail). A fold over
  * the last axis (the backward of a pool) runs window-major (lc_schedule), and when
  * its windows do not overlap, or overlap at most LC_CO_ROOT_COVER_MAX deep, it also writes
  * the pool's per-window result (co_root): a training step is then one kernel and one pass

@@ -704,6 +704,45 @@ static void test_loss_sum_split(void **state) {
     }
 }
 
+/* lc_schedule.whole_trips: rows that are whole multiples of the vectorized loop's trips (64 of
+ * them where the row is a multiple of 64, else the multiple halved while more than an eighth
+ * of the row would be left over, down to 8) make the outer range split only at multiples of
+ * that many trips, so codegen emits no loop for trips left over. Two pools then run on 1, 2
+ * and 3 threads against the interpreter, with rows a split cuts inside. */
+static void test_whole_trips(void **state) {
+    (void)state;
+    struct {
+        bool lp, backward;
+        int64_t len, trips, align; /* the trips and the split expected, 0 and the old split when none */
+    } cases[] = {
+        {false, false, 4096, 64, 64},    /* AvgPool1d(4): rows of 1024 outputs */
+        {false, false, 128, 32, 32},     /* 32 outputs: 64 would leave all of them over */
+        {false, false, 4256, 0, 1},      /* 1064 outputs: 64 leaves 40 over, under an eighth */
+        {true, false, 4096, 64, 64},     /* LPPool1d(2, 4), the same rows */
+        {true, true, 4096, 64, 64 * 4},  /* its backward: 1024 blocks of 4 positions a row */
+        {true, true, 16, 0, 4},          /* 4 blocks: whole windows only (test_tiling_pool_backward) */
+        {false, true, 8192, 64, 64 * 4}, /* AvgPool1d(4) backward: 2048 blocks */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m = cases[c].lp ? test_lppool(2, 4, LC_STRIDE_UNSET, false)
+                                   : test_avgpool(4, LC_STRIDE_UNSET, 0, false, true);
+        lc_fused *f = fuse_module(m, test_shape3(1, 2, cases[c].len), cases[c].backward);
+        const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+        assert_int_equal(k->sched.whole_trips, cases[c].trips);
+        assert_int_equal(k->align, cases[c].align);
+        lc_fused_free(f);
+    }
+    /* 3 rows of 4352 positions (1088 blocks of the backward, 17 splits of 256): the pool
+     * splits at multiples of 64 elements and of align, so 2 threads split the backward's 13056
+     * positions at 6528, inside a row and, were align not 256, inside a multiple of 64 blocks */
+    lc_module *pools[2] = {test_avgpool(4, LC_STRIDE_UNSET, 0, false, true),
+                           test_lppool(2, 4, LC_STRIDE_UNSET, false)};
+    for (int i = 0; i < 2; i++) {
+        jit_check_module(pools[i], LC_F32, test_shape3(1, 3, 4352), 11 + (uint64_t)i, NULL, NULL);
+        lc_module_free(pools[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -723,6 +762,7 @@ int main(void) {
         cmocka_unit_test(test_scratch_row_pitch),
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
+        cmocka_unit_test(test_whole_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

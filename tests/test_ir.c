@@ -5,7 +5,9 @@
 #include "lucid/nn.h"
 #include "lucid/runtime.h"
 
+#include "ir/graph_copy.h"
 #include "ir/node_key.h"
+#include "support/hash.h"
 #include "support/testutil.h"
 
 static void test_unfold_shapes(void **state) {
@@ -116,13 +118,13 @@ static void test_node_fields(void **state) {
     assert_ok(lc_mean(g, x, 1, &s2));                /* op differs */
 #define NODE(i) lc_graph_node(g, i)
     assert_true(lc_node_same_fields(NODE(u1), NODE(u2)));
-    assert_true(lc_node_hash_fields(NODE(u1), LC_NODE_HASH_SEED) == lc_node_hash_fields(NODE(u2), LC_NODE_HASH_SEED));
+    assert_true(lc_node_hash_fields(NODE(u1), LC_HASH_SEED) == lc_node_hash_fields(NODE(u2), LC_HASH_SEED));
     assert_false(lc_node_same_fields(NODE(u1), NODE(u3)));
     assert_false(lc_node_same_fields(NODE(p1), NODE(p2)));
     assert_false(lc_node_same_fields(NODE(p1), NODE(p3)));
     assert_false(lc_node_same_fields(NODE(c1), NODE(c2)));
     assert_true(lc_node_same_fields(NODE(c1), NODE(c3)));
-    assert_true(lc_node_hash_fields(NODE(c1), LC_NODE_HASH_SEED) != lc_node_hash_fields(NODE(c2), LC_NODE_HASH_SEED));
+    assert_true(lc_node_hash_fields(NODE(c1), LC_HASH_SEED) != lc_node_hash_fields(NODE(c2), LC_HASH_SEED));
     assert_false(lc_node_same_fields(NODE(s1), NODE(s2)));
     assert_false(lc_node_same_fields(NODE(x), NODE(y)));
 #undef NODE
@@ -178,6 +180,62 @@ static void test_op_table(void **state) {
 }
 
 /* NULL in place of the object a call works on is an error with a message, never a crash. */
+/* One hash for every table (support/hash.h): the same bytes in the same parts hash the same
+ * (a node's fields are hashed part by part), and one bit or one more zero byte changes it. */
+static void test_hash_bytes(void **state) {
+    (void)state;
+    unsigned char a[40];
+    for (int i = 0; i < 40; i++) a[i] = (unsigned char)(i * 37 + 5);
+    uint64_t whole = lc_hash_bytes(LC_HASH_SEED, a, 40);
+    uint64_t parts = lc_hash_bytes(lc_hash_bytes(LC_HASH_SEED, a, 16), a + 16, 24);
+    unsigned char copy[40];
+    memcpy(copy, a, 40);
+    assert_true(parts == lc_hash_bytes(lc_hash_bytes(LC_HASH_SEED, copy, 16), copy + 16, 24));
+    assert_true(whole == lc_hash_bytes(LC_HASH_SEED, copy, 40));
+    unsigned char b[41];
+    memcpy(b, a, 40);
+    b[40] = 0;
+    assert_true(whole != lc_hash_bytes(LC_HASH_SEED, b, 41)); /* a zero byte more */
+    b[7] ^= 1;
+    assert_true(whole != lc_hash_bytes(LC_HASH_SEED, b, 40)); /* one bit */
+    assert_true(lc_hash_bytes(LC_HASH_SEED, "ab", 2) != lc_hash_bytes(LC_HASH_SEED, "ab\0", 3));
+}
+
+/* A node copied into another graph (what every pass's rebuild does): with inputs of its own
+ * inputs' shapes it keeps its shape, name and fields; with inputs of another shape it is
+ * inferred again (a new shape), and checked (a window longer than the new input fails, as
+ * lc_unfold would). */
+static void test_append_copy(void **state) {
+    (void)state;
+    lc_graph *a, *b;
+    int64_t d[] = {2, 12}, e[] = {3, 5}, f[] = {3, 2};
+    int x, u, y1, y2, y3, c;
+    assert_ok(lc_graph_new(&a));
+    assert_ok(lc_input(a, "x", LC_F32, lc_shape_make(2, d), &x));
+    assert_ok(lc_unfold(a, x, 1, 3, 3, 0, 0, &u));
+    assert_ok(lc_graph_set_name(a, u, "pool.unfold"));
+    assert_ok(lc_graph_new(&b));
+    assert_ok(lc_input(b, "same", LC_F32, lc_shape_make(2, d), &y1));
+    assert_ok(lc_input(b, "other", LC_F32, lc_shape_make(2, e), &y2));
+    assert_ok(lc_input(b, "short", LC_F32, lc_shape_make(2, f), &y3));
+    assert_ok(lc_graph_append_copy(b, a, u, &y1, &c));
+    const lc_node *n = lc_graph_node(b, c);
+    assert_true(lc_node_same_fields(n, lc_graph_node(a, u)));
+    assert_int_equal(n->inputs[0], y1);
+    assert_string_equal(n->name, "pool.unfold");
+    assert_ok(lc_graph_append_copy(b, a, u, &y2, &c));
+    n = lc_graph_node(b, c);
+    assert_int_equal(n->inputs[0], y2);
+    assert_int_equal(n->shape.rank, 3);
+    assert_int_equal(n->shape.dim[0], 3);
+    assert_int_equal(n->shape.dim[1], 1); /* 5 // 3 windows */
+    assert_int_equal(n->shape.dim[2], 3);
+    assert_fails(lc_graph_append_copy(b, a, u, &y3, &c), LC_ERR_SHAPE, "exceeds the padded length 2 of axis 1");
+    assert_fails(lc_graph_append_copy(b, a, 7, &y1, &c), LC_ERR_INVALID_ARG, "node must be 0..1, got 7");
+    lc_graph_free(a);
+    lc_graph_free(b);
+}
+
 static void test_null_arguments(void **state) {
     (void)state;
     int y;
@@ -231,6 +289,8 @@ int main(void) {
         cmocka_unit_test(test_bad_parameters),
         cmocka_unit_test(test_op_table),
         cmocka_unit_test(test_node_fields),
+        cmocka_unit_test(test_hash_bytes),
+        cmocka_unit_test(test_append_copy),
         cmocka_unit_test(test_null_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,6 +88,40 @@ static void test_jit(void **state) {
     }
 }
 
+/* A module and its input (rank 3 or 4): a row of the tables below. */
+typedef struct pool_case {
+    const char *spec;
+    int rank;
+    int64_t dims[4];
+} pool_case;
+
+static lc_shape case_shape(const pool_case *pc) { return lc_shape_make(pc->rank, pc->dims); }
+
+/* pc's module on the JIT against the interpreter, forward then forward+backward (float32 and
+ * float64 alternating with `c`, the case's place in its table), on inputs of 7 values (ties
+ * in most windows) with a NaN at every element i with i % nan_every == nan_at. Returns the
+ * forward's kernel count. */
+static int check_few_values(const pool_case *pc, size_t c, uint64_t seed, int64_t nan_every, int64_t nan_at) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(pc->spec, "--module 1", &m));
+    int fwd_kernels = 0;
+    for (int backward = 0; backward < 2; backward++) {
+        lc_dtype dt = (c + (size_t)backward) % 2 ? LC_F64 : LC_F32;
+        lc_graph *g = jit_module_graph(m, dt, case_shape(pc), backward);
+        test_rng r = test_rng_seeded(seed);
+        lc_tensor **x = jit_random_inputs(g, &r, 3.0);
+        lc_tensor *t = x[0];
+        for (int64_t i = 0; i < lc_tensor_numel(t); i++)
+            lc_tensor_set(t, i, i % nan_every == nan_at ? NAN : round(lc_tensor_get(t, i)));
+        int kernels = jit_check_graph_inputs(g, x, JIT_RTOL, JIT_ATOL);
+        if (!backward) fwd_kernels = kernels;
+        jit_free_tensors(x, lc_graph_input_count(g));
+        lc_graph_free(g);
+    }
+    lc_module_free(m);
+    return fwd_kernels;
+}
+
 /* A 2-D max pool whose windows overlap along the rows recomputes each input row's window
  * maxima inline (fuse, LC_ROW_WINDOW_INLINE_MAX): the forward is one kernel, walked over the
  * output rows with both window axes unrolled. Odd sizes, padding, ceil mode, dilation and a
@@ -97,36 +131,19 @@ static void test_jit(void **state) {
 static void test_row_windows_inline(void **state) {
     (void)state;
     const struct {
-        const char *spec;
-        int rank;
-        int64_t dims[4];
+        pool_case pc;
         int fwd_kernels;
     } cases[] = {
-        {"MaxPool2d(3, 2, 1)", 4, {2, 3, 11, 13}, 1},
-        {"MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(2, 1), ceil_mode=True)", 4, {1, 2, 12, 9}, 1},
-        {"MaxPool2d(3, 1, 1, ceil_mode=True)", 3, {3, 7, 10}, 1},
-        {"MaxPool2d((4, 3), (3, 2), (2, 1), dilation=(1, 2), ceil_mode=True)", 3, {2, 13, 17}, 1},
-        {"MaxPool2d(9, 2, 4)", 4, {1, 2, 19, 21}, 2},
+        {{"MaxPool2d(3, 2, 1)", 4, {2, 3, 11, 13}}, 1},
+        {{"MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(2, 1), ceil_mode=True)", 4, {1, 2, 12, 9}}, 1},
+        {{"MaxPool2d(3, 1, 1, ceil_mode=True)", 3, {3, 7, 10}}, 1},
+        {{"MaxPool2d((4, 3), (3, 2), (2, 1), dilation=(1, 2), ceil_mode=True)", 3, {2, 13, 17}}, 1},
+        {{"MaxPool2d(9, 2, 4)", 4, {1, 2, 19, 21}}, 2},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        lc_module *m;
-        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
-        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
-        for (int backward = 0; backward < 2; backward++) {
-            lc_dtype dt = (c + (size_t)backward) % 2 ? LC_F64 : LC_F32;
-            lc_graph *g = jit_module_graph(m, dt, in, backward);
-            test_rng r = test_rng_seeded(500 + c);
-            lc_tensor **x = jit_random_inputs(g, &r, 3.0);
-            lc_tensor *t = x[0];
-            for (int64_t i = 0; i < lc_tensor_numel(t); i++) /* 7 values, and a NaN now and then */
-                lc_tensor_set(t, i, i % 29 == 5 ? NAN : round(lc_tensor_get(t, i)));
-            int kernels = jit_check_graph_inputs(g, x, JIT_RTOL, JIT_ATOL);
-            if (!backward && kernels != cases[c].fwd_kernels)
-                fail_msg("%s: the forward is %d kernels, want %d", cases[c].spec, kernels, cases[c].fwd_kernels);
-            jit_free_tensors(x, lc_graph_input_count(g));
-            lc_graph_free(g);
-        }
-        lc_module_free(m);
+        int kernels = check_few_values(&cases[c].pc, c, 500 + c, 29, 5);
+        if (kernels != cases[c].fwd_kernels)
+            fail_msg("%s: the forward is %d kernels, want %d", cases[c].pc.spec, kernels, cases[c].fwd_kernels);
     }
 }
 
@@ -158,42 +175,25 @@ static char *fuse_dump(const char *spec, lc_shape in) {
 static void test_carried_slots_wide_rows(void **state) {
     (void)state;
     const struct {
-        const char *spec;
-        int rank;
-        int64_t dims[4];
+        pool_case pc;
         bool carried, prefetch;
     } cases[] = {
-        {"MaxPool2d(3, 2, 1)", 4, {1, 2, 9, 256}, true, true},
-        {"MaxPool2d(3, 2, 1, ceil_mode=True)", 4, {1, 2, 10, 255}, true, true},
-        {"MaxPool2d(5, 2, 2)", 4, {1, 2, 8, 131}, true, true},
-        {"MaxPool2d(3, 2, 1, dilation=2)", 3, {2, 11, 201}, true, true},
-        {"MaxPool2d((2, 4), (1, 2), (1, 1), ceil_mode=True)", 3, {2, 7, 133}, true, true},
-        {"MaxPool2d(3, 2, 1)", 4, {1, 1, 5, 4096}, true, false},
-        {"MaxPool2d(2)", 4, {1, 2, 8, 256}, false, true},
+        {{"MaxPool2d(3, 2, 1)", 4, {1, 2, 9, 256}}, true, true},
+        {{"MaxPool2d(3, 2, 1, ceil_mode=True)", 4, {1, 2, 10, 255}}, true, true},
+        {{"MaxPool2d(5, 2, 2)", 4, {1, 2, 8, 131}}, true, true},
+        {{"MaxPool2d(3, 2, 1, dilation=2)", 3, {2, 11, 201}}, true, true},
+        {{"MaxPool2d((2, 4), (1, 2), (1, 1), ceil_mode=True)", 3, {2, 7, 133}}, true, true},
+        {{"MaxPool2d(3, 2, 1)", 4, {1, 1, 5, 4096}}, true, false},
+        {{"MaxPool2d(2)", 4, {1, 2, 8, 256}}, false, true},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
-        char *dump = fuse_dump(cases[c].spec, in);
+        char *dump = fuse_dump(cases[c].pc.spec, case_shape(&cases[c].pc));
         if ((strstr(dump, "  carried: ") != NULL) != cases[c].carried ||
             (strstr(dump, "  prefetch: ") != NULL) != cases[c].prefetch)
-            fail_msg("%s: want carried %d, prefetch %d in the fuse dump:\n%s", cases[c].spec, cases[c].carried,
+            fail_msg("%s: want carried %d, prefetch %d in the fuse dump:\n%s", cases[c].pc.spec, cases[c].carried,
                      cases[c].prefetch, dump);
         free(dump);
-        lc_module *m;
-        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
-        for (int backward = 0; backward < 2; backward++) {
-            lc_dtype dt = (c + (size_t)backward) % 2 ? LC_F64 : LC_F32;
-            lc_graph *g = jit_module_graph(m, dt, in, backward);
-            test_rng r = test_rng_seeded(700 + c);
-            lc_tensor **x = jit_random_inputs(g, &r, 3.0);
-            lc_tensor *t = x[0];
-            for (int64_t i = 0; i < lc_tensor_numel(t); i++) /* 7 values, and a NaN now and then */
-                lc_tensor_set(t, i, i % 37 == 11 ? NAN : round(lc_tensor_get(t, i)));
-            jit_check_graph_inputs(g, x, JIT_RTOL, JIT_ATOL);
-            jit_free_tensors(x, lc_graph_input_count(g));
-            lc_graph_free(g);
-        }
-        lc_module_free(m);
+        check_few_values(&cases[c].pc, c, 700 + c, 37, 11);
     }
 }
 
@@ -240,29 +240,28 @@ static void reference_dx(const lc_module *m, lc_shape in, const lc_tensor *x, co
 static void test_backward_from_slots(void **state) {
     (void)state;
     const struct {
-        const char *spec;
-        int rank;
-        int64_t dims[4];
+        pool_case pc;
         bool from_slots; /* else a position lies in 3 windows along an axis: the two masks */
     } cases[] = {
-        {"MaxPool2d(3, 2, 1)", 4, {2, 3, 11, 13}, true},
-        {"MaxPool2d(3, 2, 1)", 4, {1, 2, 9, 140}, true},
-        {"MaxPool2d(3, 2, 1, ceil_mode=True)", 3, {3, 10, 12}, true},
-        {"MaxPool2d((2, 3), (1, 2), ceil_mode=True)", 3, {2, 7, 11}, true},
-        {"MaxPool2d(2)", 4, {2, 2, 8, 10}, true},
-        {"MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(2, 1), ceil_mode=True)", 4, {1, 2, 12, 9}, false},
-        {"MaxPool2d((4, 3), (3, 2), (2, 1), dilation=(1, 2), ceil_mode=True)", 3, {2, 13, 17}, false},
+        {{"MaxPool2d(3, 2, 1)", 4, {2, 3, 11, 13}}, true},
+        {{"MaxPool2d(3, 2, 1)", 4, {1, 2, 9, 140}}, true},
+        {{"MaxPool2d(3, 2, 1, ceil_mode=True)", 3, {3, 10, 12}}, true},
+        {{"MaxPool2d((2, 3), (1, 2), ceil_mode=True)", 3, {2, 7, 11}}, true},
+        {{"MaxPool2d(2)", 4, {2, 2, 8, 10}}, true},
+        {{"MaxPool2d((3, 2), (2, 1), (1, 0), dilation=(2, 1), ceil_mode=True)", 4, {1, 2, 12, 9}}, false},
+        {{"MaxPool2d((4, 3), (3, 2), (2, 1), dilation=(1, 2), ceil_mode=True)", 3, {2, 13, 17}}, false},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const char *spec = cases[c].pc.spec;
         lc_module *m;
-        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
-        lc_shape in = lc_shape_make(cases[c].rank, cases[c].dims);
+        assert_ok(lc_model_parse_call(spec, "--module 1", &m));
+        lc_shape in = case_shape(&cases[c].pc);
         for (int dt = 0; dt < 2; dt++) {
             lc_graph *g = jit_module_graph(m, (lc_dtype)dt, in, true);
             bool from_slots = false; /* the rule applied: the graph tests slots with equal */
             for (int n = 0; n < lc_graph_node_count(g); n++) from_slots |= lc_graph_node(g, n)->op == LC_OP_EQUAL;
             if (from_slots != cases[c].from_slots)
-                fail_msg("%s: the backward from the chosen slots %d, want %d", cases[c].spec, from_slots,
+                fail_msg("%s: the backward from the chosen slots %d, want %d", spec, from_slots,
                          cases[c].from_slots);
             test_rng r = test_rng_seeded(900 + c);
             lc_tensor **x = jit_random_inputs(g, &r, 3.0);
@@ -282,7 +281,7 @@ static void test_backward_from_slots(void **state) {
             assert_ok(lc_interp_run(g, (const lc_tensor *const *)x, 2, got, 2));
             for (int64_t i = 0; i < n; i++)
                 if (lc_tensor_get(got[1], i) != want[i])
-                    fail_msg("%s %s: dx[%" PRId64 "] = %g on the interpreter, want %g", cases[c].spec,
+                    fail_msg("%s %s: dx[%" PRId64 "] = %g on the interpreter, want %g", spec,
                              lc_dtype_name((lc_dtype)dt), i, lc_tensor_get(got[1], i), want[i]);
             lc_tensor_free(got[0]);
             lc_tensor_free(got[1]);

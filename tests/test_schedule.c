@@ -308,6 +308,29 @@ static void test_conv_backward_contraction(void **state) {
     }
 }
 
+/* One case of the tables below: its module, graph and fused stage. */
+typedef struct fused_case {
+    lc_module *m;
+    lc_graph *g;
+    lc_fused *f;
+} fused_case;
+
+static fused_case fused_case_start(const char *spec, lc_shape in, lc_dtype dt, bool backward) {
+    fused_case fc;
+    assert_ok(lc_model_parse(spec, "test", &fc.m));
+    fc.g = jit_module_graph(fc.m, dt, in, backward);
+    assert_ok(lc_fuse(fc.g, &fc.f));
+    return fc;
+}
+
+/* The case's values against the interpreter (jit_check_graph), then everything freed. */
+static void fused_case_finish(fused_case *fc, uint64_t seed) {
+    lc_fused_free(fc->f);
+    jit_check_graph(fc->g, seed, 3.0);
+    lc_graph_free(fc->g);
+    lc_module_free(fc->m);
+}
+
 /* The weight gradient's sum over the output positions l (vector partial sums; the sum over n
  * inside it is unrolled): its first and last trip run apart (peeled) where the terms read the
  * conv's padding, and not where the conv has none or the sum is too short for a middle trip. */
@@ -319,11 +342,8 @@ static void test_conv_weight_gradient_peeled(void **state) {
         {"Conv1d(3, 4, 3, padding=1)\n", 2, 40, 40, false}, /* 2 trips: nothing between */
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        lc_module *m;
-        assert_ok(lc_model_parse(cases[c].spec, "test", &m));
-        lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(cases[c].n, 3, cases[c].len), true);
-        lc_fused *f;
-        assert_ok(lc_fuse(g, &f));
+        fused_case fc = fused_case_start(cases[c].spec, test_shape3(cases[c].n, 3, cases[c].len), LC_F32, true);
+        const lc_fused *f = fc.f;
         int partial = 0;
         for (int k = 0; k < f->n_kernels; k++)
             for (int i = 0; i < f->kernels[k].sched.n_reductions; i++) {
@@ -334,10 +354,7 @@ static void test_conv_weight_gradient_peeled(void **state) {
                 partial++;
             }
         assert_int_equal(partial, 1);
-        lc_fused_free(f);
-        jit_check_graph(g, 50 + (uint64_t)c, 3.0);
-        lc_graph_free(g);
-        lc_module_free(m);
+        fused_case_finish(&fc, 50 + (uint64_t)c);
     }
 }
 
@@ -376,29 +393,20 @@ static void test_conv_row_tiles(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m;
-            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
             lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
-            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, false);
-            lc_fused *f;
-            assert_ok(lc_fuse(g, &f));
-            const lc_kernel *k = kernel_writing(f, 0);
+            fused_case fc = fused_case_start(cases[c].spec, in, dt ? LC_F64 : LC_F32, false);
+            const lc_kernel *k = kernel_writing(fc.f, 0);
             int64_t tile = expected_tile(cases[c].out, cases[c].out_len);
             assert_int_equal(k->sched.tile_rows, tile);
             if (tile > 1) assert_int_equal(k->align, tile * cases[c].out_len);
-            lc_fused_free(f);
-            jit_check_graph(g, 60 + c, 3.0);
-            lc_graph_free(g);
-            lc_module_free(m);
+            fused_case_finish(&fc, 60 + c);
         }
     }
     /* the bench's conv -> pool backward: the window-major kernel (y, the pool's gradient)
      * tiles 4 output channels, dx 4 input channels; dW, a reduction, is not tiled */
-    lc_module *m;
-    assert_ok(lc_model_parse("Conv1d(16, 32, 3, padding=1)\nAvgPool1d(2)\n", "test", &m));
-    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 16, 128), true);
-    lc_fused *f;
-    assert_ok(lc_fuse(g, &f));
+    fused_case fc = fused_case_start("Conv1d(16, 32, 3, padding=1)\nAvgPool1d(2)\n", test_shape3(2, 16, 128), LC_F32,
+                                     true);
+    const lc_fused *f = fc.f;
     const lc_kernel *dx = kernel_writing(f, 1);
     assert_int_equal(dx->sched.tile_rows, 4);
     assert_int_equal(dx->align, 4 * 128);
@@ -412,10 +420,7 @@ static void test_conv_row_tiles(void **state) {
             window_major_tiled++;
         }
     assert_int_equal(window_major_tiled, 1);
-    lc_fused_free(f);
-    jit_check_graph(g, 70, 3.0);
-    lc_graph_free(g);
-    lc_module_free(m);
+    fused_case_finish(&fc, 70);
 }
 
 /* The weight gradient's kernel of a convolution with 2-4 taps computes a whole row of taps per
@@ -439,13 +444,9 @@ static void test_conv_weight_gradient_tiles(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m;
-            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
             lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
-            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, true);
-            lc_fused *f;
-            assert_ok(lc_fuse(g, &f));
-            const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
+            fused_case fc = fused_case_start(cases[c].spec, in, dt ? LC_F64 : LC_F32, true);
+            const lc_kernel *k = kernel_writing(fc.f, 2); /* outputs: y, dx, dW, db */
             bool partial = cases[c].out_len > LC_UNROLL_MAX;
             bool tiled = partial && cases[c].n <= LC_CONTRACTION_UNROLL_MAX && cases[c].k >= 2 &&
                          cases[c].k <= LC_TILE_COLS_MAX;
@@ -462,10 +463,7 @@ static void test_conv_weight_gradient_tiles(void **state) {
                 assert_int_equal(rs->col_axis >= 0, tiled);
             }
             assert_int_equal(over_positions, partial ? 1 : 0);
-            lc_fused_free(f);
-            jit_check_graph(g, 80 + c, 3.0);
-            lc_graph_free(g);
-            lc_module_free(m);
+            fused_case_finish(&fc, 80 + c);
         }
     }
 }
@@ -494,13 +492,9 @@ static void test_conv_weight_gradient_blocked(void **state) {
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int dt = 0; dt < 2; dt++) {
-            lc_module *m;
-            assert_ok(lc_model_parse(cases[c].spec, "test", &m));
             lc_shape in = test_shape3(cases[c].n, cases[c].in, cases[c].len);
-            lc_graph *g = jit_module_graph(m, dt ? LC_F64 : LC_F32, in, true);
-            lc_fused *f;
-            assert_ok(lc_fuse(g, &f));
-            const lc_kernel *k = kernel_writing(f, 2); /* outputs: y, dx, dW, db */
+            fused_case fc = fused_case_start(cases[c].spec, in, dt ? LC_F64 : LC_F32, true);
+            const lc_kernel *k = kernel_writing(fc.f, 2); /* outputs: y, dx, dW, db */
             int blocked = blocked_sums(k);
             for (int i = 0; i < k->sched.n_reductions; i++) {
                 const lc_reduction_schedule *rs = &k->sched.reductions[i];
@@ -513,10 +507,7 @@ static void test_conv_weight_gradient_blocked(void **state) {
             if (blocked != (cases[c].blocked ? 1 : 0))
                 fail_msg("%s n=%" PRId64 " len=%" PRId64 " %s: %d blocked sums", cases[c].spec, cases[c].n,
                          cases[c].len, dt ? "f64" : "f32", blocked);
-            lc_fused_free(f);
-            jit_check_graph(g, 90 + c, 3.0);
-            lc_graph_free(g);
-            lc_module_free(m);
+            fused_case_finish(&fc, 90 + c);
         }
     }
 }
@@ -713,6 +704,45 @@ static void test_loss_sum_split(void **state) {
     }
 }
 
+/* lc_schedule.whole_trips: rows that are whole multiples of the vectorized loop's trips (64 of
+ * them where the row is a multiple of 64, else the multiple halved while more than an eighth
+ * of the row would be left over, down to 8) make the outer range split only at multiples of
+ * that many trips, so codegen emits no loop for trips left over. Two pools then run on 1, 2
+ * and 3 threads against the interpreter, with rows a split cuts inside. */
+static void test_whole_trips(void **state) {
+    (void)state;
+    struct {
+        bool lp, backward;
+        int64_t len, trips, align; /* the trips and the split expected, 0 and the old split when none */
+    } cases[] = {
+        {false, false, 4096, 64, 64},    /* AvgPool1d(4): rows of 1024 outputs */
+        {false, false, 128, 32, 32},     /* 32 outputs: 64 would leave all of them over */
+        {false, false, 4256, 0, 1},      /* 1064 outputs: 64 leaves 40 over, under an eighth */
+        {true, false, 4096, 64, 64},     /* LPPool1d(2, 4), the same rows */
+        {true, true, 4096, 64, 64 * 4},  /* its backward: 1024 blocks of 4 positions a row */
+        {true, true, 16, 0, 4},          /* 4 blocks: whole windows only (test_tiling_pool_backward) */
+        {false, true, 8192, 64, 64 * 4}, /* AvgPool1d(4) backward: 2048 blocks */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m = cases[c].lp ? test_lppool(2, 4, LC_STRIDE_UNSET, false)
+                                   : test_avgpool(4, LC_STRIDE_UNSET, 0, false, true);
+        lc_fused *f = fuse_module(m, test_shape3(1, 2, cases[c].len), cases[c].backward);
+        const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+        assert_int_equal(k->sched.whole_trips, cases[c].trips);
+        assert_int_equal(k->align, cases[c].align);
+        lc_fused_free(f);
+    }
+    /* 3 rows of 4352 positions (1088 blocks of the backward, 17 splits of 256): the pool
+     * splits at multiples of 64 elements and of align, so 2 threads split the backward's 13056
+     * positions at 6528, inside a row and, were align not 256, inside a multiple of 64 blocks */
+    lc_module *pools[2] = {test_avgpool(4, LC_STRIDE_UNSET, 0, false, true),
+                           test_lppool(2, 4, LC_STRIDE_UNSET, false)};
+    for (int i = 0; i < 2; i++) {
+        jit_check_module(pools[i], LC_F32, test_shape3(1, 3, 4352), 11 + (uint64_t)i, NULL, NULL);
+        lc_module_free(pools[i]);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -732,6 +762,7 @@ int main(void) {
         cmocka_unit_test(test_scratch_row_pitch),
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
+        cmocka_unit_test(test_whole_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

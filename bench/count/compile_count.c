@@ -5,11 +5,12 @@
  *   valgrind --tool=callgrind --collect-atstart=no build/bench/lucid-compile-count \
  *       --model 'LPPool1d(2, 4)' --backward
  *
- * builds the model's graph at the shape (default 8,64,4096; forward, or forward and backward
- * of sum(y·g) as lucid-bench's fwdbwd rows), compiles it once (LLVM's start-up, not counted),
- * then --repeat times (default 1): clear the in-memory compile cache, run the default passes
- * and lc_compile, with callgrind collecting only around that. Callgrind's "Collected" total
- * divided by the repeats is one cold compile. Outside valgrind the client requests do nothing
+ * builds the model's graph at the shape (default 8,64,4096, or N,C,H,W for a 2-D model;
+ * forward, or forward and backward of sum(y·g) as lucid-bench's fwdbwd rows), compiles it
+ * once (LLVM's start-up, not counted), then --repeat times (default 1): clear the in-memory
+ * compile cache (not with --cached: then each is a cache hit), run the default passes and
+ * lc_compile, with callgrind collecting only around that. Callgrind's "Collected" total
+ * divided by the repeats is one cold compile (or one hit). Outside valgrind the client requests do nothing
  * and it prints each cold compile's wall time. The disk cache is never used (LUCID_CACHE_DIR
  * is unset at start). Exit 2 on a bad argument, 1 if a compile fails. */
 #include <stdio.h>
@@ -32,7 +33,7 @@
 
 static int usage(const char *why) {
     fprintf(stderr, "lucid-compile-count: %s\nusage: lucid-compile-count --model SPEC [--backward] "
-                    "[--shape N,C,L] [--repeat N]\n", why);
+                    "[--shape N,C,L[,W]] [--repeat N] [--cached]\n", why);
     return 2;
 }
 
@@ -68,11 +69,13 @@ static lc_status compile_once(const lc_graph *g) {
 int main(int argc, char **argv) {
     const char *spec = NULL;
     bool backward = false;
-    long long dims[3] = {8, 64, 4096};
+    long long dims[4] = {8, 64, 4096, 0}; /* a fourth: N,C,H,W */
+    bool cached = false;
     int repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--backward") == 0) backward = true;
+        else if (strcmp(a, "--cached") == 0) cached = true;
         else if (strcmp(a, "--model") == 0 && v) spec = argv[++i];
         else if (strcmp(a, "--repeat") == 0 && v) {
             char *end;
@@ -80,9 +83,11 @@ int main(int argc, char **argv) {
             if (*end || r < 1 || r > 1000) return usage("--repeat must be 1..1000");
             repeat = (int)r;
         } else if (strcmp(a, "--shape") == 0 && v) {
-            if (sscanf(argv[++i], "%lld,%lld,%lld", &dims[0], &dims[1], &dims[2]) != 3 ||
-                dims[0] < 1 || dims[1] < 1 || dims[2] < 1)
-                return usage("--shape must be N,C,L, each >= 1");
+            char extra;
+            int got = sscanf(argv[++i], "%lld,%lld,%lld,%lld%c", &dims[0], &dims[1], &dims[2], &dims[3], &extra);
+            if ((got != 3 && got != 4) || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || (got == 4 && dims[3] < 1))
+                return usage("--shape must be N,C,L or N,C,H,W, each >= 1");
+            if (got == 3) dims[3] = 0;
         } else {
             char why[256];
             snprintf(why, sizeof why, "unknown or incomplete argument \"%s\"", a);
@@ -93,17 +98,17 @@ int main(int argc, char **argv) {
     unsetenv("LUCID_CACHE_DIR");
     lc_module *m = NULL;
     lc_graph *g = NULL;
-    int64_t d[3] = {dims[0], dims[1], dims[2]};
+    int64_t d[4] = {dims[0], dims[1], dims[2], dims[3]};
     lc_status st = lc_model_parse(spec, "--model", &m);
-    if (st == LC_OK) st = build(m, lc_shape_make(3, d), backward, &g);
+    if (st == LC_OK) st = build(m, lc_shape_make(dims[3] ? 4 : 3, d), backward, &g);
     if (st == LC_OK) st = compile_once(g); /* LLVM's start-up: not counted */
     for (int r = 0; r < repeat && st == LC_OK; r++) {
-        lc_compile_cache_clear();
+        if (!cached) lc_compile_cache_clear();
         double t = lc_now_ms();
         CALLGRIND_TOGGLE_COLLECT;
         st = compile_once(g);
         CALLGRIND_TOGGLE_COLLECT;
-        printf("cold compile %d: %.3f ms\n", r + 1, lc_now_ms() - t);
+        printf("%s %d: %.3f ms\n", cached ? "cache hit" : "cold compile", r + 1, lc_now_ms() - t);
     }
     lc_graph_free(g);
     lc_module_free(m);

@@ -75,11 +75,7 @@ bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
  * the last axis) at the slot's row pitch, which fuse chose (a padded scratch buffer's is a
  * cache line longer than the row). */
 static void slot_strides(const emitter *e, int slot, const lc_shape *s, int64_t *stride) {
-    int64_t st = 1;
-    for (int d = s->rank - 1; d >= 0; d--) {
-        stride[d] = st;
-        st *= d == s->rank - 1 ? lc_fused_row_pitch(e->f, slot, s) : s->dim[d];
-    }
+    for (int d = 0; d < s->rank; d++) stride[d] = lc_fused_axis_stride(e->f, slot, s, d);
 }
 
 static LLVMValueRef linear_index(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {

@@ -543,36 +543,6 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
  * vectorized. */
 static bool element_loop_vectorizes(const emitter *e) { return lc_kernel_reductions_straight(e->k); }
 
-/* Trips of a vectorized loop are a multiple of this. LLVM then sees a trip count that its
- * vector width times its interleave count (at most 64 for every element type and target)
- * divides, and leaves out the scalar copy of the loop it otherwise keeps for the remainder:
- * a whole copy of the kernel's body less per vectorized loop. */
-#define VECTOR_TRIP_MULTIPLE 64
-/* The same for a loop over window-major blocks of several steps (lc_schedule.block_steps),
- * whose trips are B positions each: the blocks left over run element by element in the
- * scalar loop, so at most 15 of them (60 positions of the demo's blocks of 4, where a row of
- * 4096 has 1023 whole blocks), while 16 trips still cover LLVM's widest f32 vector. */
-#define VECTOR_BLOCK_TRIP_MULTIPLE 16
-
-/* The multiple for a loop over `span` elements a row (its interior), or over `span` blocks,
- * from `start` (VECTOR_TRIP_MULTIPLE, or VECTOR_BLOCK_TRIP_MULTIPLE for blocks of several
- * steps): halved down to 8 (one AVX2 vector of f32) while it would leave more than an eighth
- * of the span to the scalar loop, or, with a rerun tail (lc_schedule.rerun_tail: the remainder
- * taken as one more run of `multiple` trips ending at the span's end), while it exceeds the
- * span or that run would compute more than an eighth of the span a second time.
- * MaxPool2d(3, 2, 1)'s rows of 128 outputs have an interior of 126: two runs of 64 that share
- * 2 positions (without the rerun, 112 vectorized at 16 and 14 element by element). A multiple
- * below LLVM's vector width times interleave count brings back its remainder copy for that
- * loop. */
-static int64_t vector_trip_multiple(int64_t span, int64_t start, bool rerun_tail) {
-    int64_t m = start;
-    if (rerun_tail)
-        while (m > 8 && (m > span || (span % m != 0 && m - span % m > span / 8))) m /= 2;
-    else
-        while (m > 8 && span % m > span / 8) m /= 2;
-    return m;
-}
-
 /* How many whole multiples of `multiple` trips [a, end) holds, bounded by those in `count`
  * (the trips never exceed it), so the trip count's range stays known to LLVM. */
 static LLVMValueRef whole_multiples(emitter *e, LLVMValueRef a, LLVMValueRef end, int64_t multiple, int64_t count) {
@@ -615,7 +585,7 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
 
 /* The vectorized loop over [from, to): over the unchecked interior [lo, hi] of count the
  * checks allow, else over the whole range, checked; rounded down to whole multiples of
- * VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes (or a window-major
+ * LC_VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes (or a window-major
  * loop over blocks of several steps), and with a rerun tail whose interior leaves trips over,
  * the rest as one more run (emit_vector_runs). It covers [*a, *b) and leaves the rest of
  * [from, to) to the scalar loop: [from, *a) when *left (else empty) and [*b, to) when *right. */
@@ -642,10 +612,24 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * step) */
     LC_ASSERT(!e->k->sched.rerun_tail || (window ? block_steps(e) == 1 : element_loop_vectorizes(e)));
     int64_t span = checked ? count : (hi < count - 1 ? hi : count - 1) - (lo > 0 ? lo : 0) + 1;
-    if (e->k->sched.rerun_tail && span % vector_trip_multiple(span, VECTOR_TRIP_MULTIPLE, false) != 0) {
+    /* lc_schedule.whole_trips: a row without edges is whole multiples of it, and so is every
+     * part of a row a split of the outer range gives: the loop runs to the end, nothing is
+     * left over for a scalar loop (the edges of a row that has some still go there) */
+    int64_t whole_trips = e->k->sched.whole_trips;
+    if (whole_trips > 0 && !*left && !checked) {
+        LC_ASSERT(span == count && count % whole_trips == 0 && element_loop_vectorizes(e) &&
+                  whole_trips == lc_vector_trip_multiple(count, window && block_steps(e) > 1
+                                                                    ? LC_VECTOR_BLOCK_TRIP_MULTIPLE
+                                                                    : LC_VECTOR_TRIP_MULTIPLE, false));
+        LLVMValueRef whole = whole_multiples(e, *a, *b, whole_trips, count);
+        *b = LLVMBuildNSWAdd(e->b, *a, LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)whole_trips, 0), ""), "");
+        emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
+        return;
+    }
+    if (e->k->sched.rerun_tail && span % lc_vector_trip_multiple(span, LC_VECTOR_TRIP_MULTIPLE, false) != 0) {
         /* a remainder: one more run (only where the interior leaves one, as that run's loop
          * costs compile time) */
-        int64_t multiple = vector_trip_multiple(span, VECTOR_TRIP_MULTIPLE, true);
+        int64_t multiple = lc_vector_trip_multiple(span, LC_VECTOR_TRIP_MULTIPLE, true);
         *right = true;
         *b = emit_vector_runs(e, *a, *b, multiple, count, row_base, row_idx, checked, window);
         return;
@@ -655,7 +639,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * several steps store each phase in a scope of its own (make_alias_scopes), so LLVM checks
      * no dependence between them and needs no such test */
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
-        int64_t multiple = vector_trip_multiple(span, window ? VECTOR_BLOCK_TRIP_MULTIPLE : VECTOR_TRIP_MULTIPLE, false);
+        int64_t multiple = lc_vector_trip_multiple(span, window ? LC_VECTOR_BLOCK_TRIP_MULTIPLE : LC_VECTOR_TRIP_MULTIPLE, false);
         LLVMValueRef whole = whole_multiples(e, *a, *b, multiple, count);
         *b = LLVMBuildNSWAdd(e->b, *a, LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)multiple, 0), ""), "");
         *right = true;

@@ -2,8 +2,9 @@
  *   "LUCIDOBJ1\n"  magic
  *   u64 key length, key bytes     (the full key, compared byte for byte: no collisions)
  *   u64 object length, object bytes
- *   u64 FNV-1a of the object      (catches truncation and bit rot)
- * The file name is the key's 64-bit FNV-1a hash in hex. A hit sets the file's mtime to now,
+ *   u64 lc_hash_bytes of the object (catches truncation and bit rot)
+ * The file name is the key's 64-bit lc_hash_bytes in hex (a file written under the byte-wise
+ * FNV-1a of earlier versions has another name, so it is never read, and is trimmed in time). A hit sets the file's mtime to now,
  * so the size trim (lc_objcache_trim) deletes the least recently used files first. */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "codegen/objcache.h"
 #include "lucid/version.h"
+#include "support/hash.h"
 #include "support/strbuf.h"
 
 #ifndef LUCID_LLVM_VERSION
@@ -28,12 +30,6 @@
 static const char magic[] = "LUCIDOBJ1\n";
 
 static _Atomic unsigned long long g_budget = LC_OBJCACHE_DEFAULT_BUDGET;
-
-static uint64_t fnv1a(const void *data, size_t len, uint64_t h) {
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 static char *make_key(const char *ir, const char *triple, const char *cpu, const char *features,
                       const char *passes) {
@@ -94,7 +90,7 @@ bool lc_objcache_enabled(void) { return cache_dir() != NULL; }
 static bool cache_path(const char *key, char *path, size_t size) {
     const char *dir = cache_dir();
     if (!dir) return false;
-    uint64_t h = fnv1a(key, strlen(key), 0xcbf29ce484222325ULL);
+    uint64_t h = lc_hash_bytes(LC_HASH_SEED, key, strlen(key));
     int n = snprintf(path, size, "%s/%016llx.lobj", dir, (unsigned long long)h);
     return n > 0 && (size_t)n < size;
 }
@@ -133,7 +129,7 @@ bool lc_objcache_load(const char *ir, const char *triple, const char *cpu, const
     if (!read_u64(f, &olen) || olen == 0 || olen > ((uint64_t)1 << 32)) goto done;
     data = malloc(olen);
     if (!data || fread(data, 1, olen, f) != olen) goto done;
-    if (!read_u64(f, &sum) || sum != fnv1a(data, olen, 0xcbf29ce484222325ULL)) goto done;
+    if (!read_u64(f, &sum) || sum != lc_hash_bytes(LC_HASH_SEED, data, olen)) goto done;
     if (fgetc(f) != EOF) goto done; /* trailing bytes: not a file we wrote */
     /* Mark it used (a read-only cache directory just keeps the old time). */
     (void)futimens(fileno(f), NULL);
@@ -164,7 +160,7 @@ void lc_objcache_store(const char *ir, const char *triple, const char *cpu, cons
     bool ok = fwrite(magic, 1, sizeof magic - 1, f) == sizeof magic - 1 && write_u64(f, klen) &&
               fwrite(key, 1, klen, f) == klen && write_u64(f, len) &&
               fwrite(obj, 1, len, f) == len &&
-              write_u64(f, fnv1a(obj, len, 0xcbf29ce484222325ULL));
+              write_u64(f, lc_hash_bytes(LC_HASH_SEED, obj, len));
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0) unlink(tmp);
     free(key);

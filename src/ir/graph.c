@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/graph_copy.h"
 #include "ir/graph_internal.h"
 #include "support/error.h"
 
@@ -70,6 +71,34 @@ lc_status lc_graph_append(lc_graph *g, lc_op op, const int *inputs, const int64_
     return LC_OK;
 }
 
+/* Whether input k of `n` (a node of `from`) may be g's node `in` without inferring n again. */
+static bool same_input(const lc_graph *g, int in, const lc_graph *from, int old) {
+    if (in < 0 || in >= g->count || old < 0 || old >= from->count) return false;
+    const lc_node *a = g->nodes[in], *b = from->nodes[old];
+    return a->dtype == b->dtype && lc_shape_equal(&a->shape, &b->shape);
+}
+
+lc_status lc_graph_append_copy(lc_graph *g, const lc_graph *from, int node, const int *inputs, int *out) {
+    const lc_node *n = lc_graph_node(from, node);
+    if (!n) return lc_fail(LC_ERR_INVALID_ARG, "graph copy: node must be 0..%d, got %d", from->count - 1, node);
+    const lc_op_info *info = lc_op_get_info(n->op);
+    bool same = info->arity > 0;
+    for (int k = 0; same && k < info->arity; k++) same = same_input(g, inputs[k], from, n->inputs[k]);
+    if (!same) {
+        LC_TRY(lc_graph_append(g, n->op, inputs, n->attr, n->real_attr, n->dtype, &n->shape, n->data, out));
+    } else {
+        LC_TRY(grow((void **)&g->nodes, &g->capacity, g->count + 1, sizeof *g->nodes));
+        lc_node *stored = lc_arena_alloc(&g->arena, sizeof *stored);
+        if (!stored) return lc_fail(LC_ERR_NOMEM, "graph: out of memory");
+        *stored = *n;
+        stored->name = NULL;
+        for (int k = 0; k < LC_MAX_INPUTS; k++) stored->inputs[k] = k < info->arity ? inputs[k] : -1;
+        g->nodes[g->count] = stored;
+        *out = g->count++;
+    }
+    return n->name ? lc_graph_set_name(g, *out, n->name) : LC_OK;
+}
+
 lc_status lc_graph_add_output(lc_graph *g, int node) {
     if (!g) return lc_fail(LC_ERR_INVALID_ARG, "graph: graph must not be NULL");
     if (node < 0 || node >= g->count)
@@ -121,11 +150,8 @@ lc_status lc_graph_clone(const lc_graph *g, lc_graph **out) {
     LC_TRY(lc_graph_new(&c));
     lc_status st = LC_OK;
     for (int i = 0; i < g->count && st == LC_OK; i++) {
-        const lc_node *n = g->nodes[i];
         int idx;
-        st = lc_graph_append(c, n->op, n->inputs, n->attr, n->real_attr, n->dtype, &n->shape,
-                             n->data, &idx);
-        if (st == LC_OK && n->name) st = lc_graph_set_name(c, idx, n->name);
+        st = lc_graph_append_copy(c, g, i, g->nodes[i]->inputs, &idx);
     }
     for (int i = 0; i < g->n_outputs && st == LC_OK; i++) st = lc_graph_add_output(c, g->outputs[i]);
     if (st != LC_OK) {

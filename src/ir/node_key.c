@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "ir/node_key.h"
+#include "support/hash.h"
 
 static size_t data_bytes(const lc_node *n) {
     return n->op == LC_OP_CONSTANT && n->data ? sizeof(double) * (size_t)lc_shape_numel(&n->shape) : 0;
@@ -26,16 +27,12 @@ bool lc_node_same_fields(const lc_node *a, const lc_node *b) {
     return data == data_bytes(b) && (data == 0 || memcmp(a->data, b->data, data) == 0);
 }
 
-static void fnv1a(void *ctx, const void *bytes, size_t len) {
+static void hash_into(void *ctx, const void *bytes, size_t len) {
     uint64_t *h = ctx;
-    const unsigned char *p = bytes;
-    for (size_t i = 0; i < len; i++) {
-        *h ^= p[i];
-        *h *= 0x100000001b3ull;
-    }
+    *h = lc_hash_bytes(*h, bytes, len);
 }
 
 uint64_t lc_node_hash_fields(const lc_node *n, uint64_t h) {
-    lc_node_put_fields(n, fnv1a, &h);
+    lc_node_put_fields(n, hash_into, &h);
     return h;
 }

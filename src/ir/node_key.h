@@ -12,14 +12,14 @@
 #include <stdint.h>
 
 #include "lucid/ir.h"
+#include "support/hash.h"
 
 /* a and b agree in every field above. */
 bool lc_node_same_fields(const lc_node *a, const lc_node *b);
 /* Each field as bytes, in a fixed order, to `put` (a key or a hash reads the same bytes). */
 void lc_node_put_fields(const lc_node *n, void (*put)(void *ctx, const void *bytes, size_t len), void *ctx);
-/* A 64-bit hash of the fields (FNV-1a over lc_node_put_fields' bytes), continuing from `h`. */
+/* A 64-bit hash of the fields (lc_hash_bytes over lc_node_put_fields' bytes), continuing
+ * from `h` (start from LC_HASH_SEED). */
 uint64_t lc_node_hash_fields(const lc_node *n, uint64_t h);
-/* FNV-1a's offset basis: the `h` to start a hash from. */
-#define LC_NODE_HASH_SEED 0xcbf29ce484222325ull
 
 #endif

@@ -75,8 +75,11 @@ static lc_status check_window(const char *op, const lc_window *w) {
 }
 
 /* The window's span dilation·(size - 1) + 1 must fit the padded length (so it fits int64). */
-static lc_status check_span(const char *op, const lc_window *w, int64_t padded, const char *axis) {
+/* `axis_named`: the message names w's axis (unfold's; fold's window is over its output). */
+static lc_status check_span(const char *op, const lc_window *w, int64_t padded, bool axis_named) {
     if (lc_window_span_wide(w) <= padded) return LC_OK;
+    char axis[32] = ""; /* formatted only here, on the error path: inference runs per node appended */
+    if (axis_named) snprintf(axis, sizeof axis, " of axis %d", w->dim);
     if (w->dilation == 1)
         return lc_fail(LC_ERR_SHAPE, "%s: size %" PRId64 " exceeds the padded length %" PRId64 "%s", op,
                        w->size, padded, axis);
@@ -128,9 +131,7 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
             return lc_fail(LC_ERR_SHAPE, "unfold: result rank would exceed %d", LC_MAX_RANK);
         int64_t len = s.dim[w.dim], padded = 0;
         LC_TRY(padded_length(op, len, &w, &padded));
-        char axis[32];
-        snprintf(axis, sizeof axis, " of axis %d", w.dim);
-        LC_TRY(check_span(op, &w, padded, axis));
+        LC_TRY(check_span(op, &w, padded, true));
         s.dim[w.dim] = lc_window_count(len, &w);
         s.dim[s.rank++] = w.size;
         break;
@@ -147,7 +148,7 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
                            ", got %" PRId64, w.size, s.dim[s.rank - 1]);
         int64_t padded = 0;
         LC_TRY(padded_length(op, length, &w, &padded));
-        LC_TRY(check_span(op, &w, padded, ""));
+        LC_TRY(check_span(op, &w, padded, false));
         int64_t windows = lc_window_count(length, &w);
         if (s.dim[w.dim] != windows)
             return lc_fail(LC_ERR_SHAPE, "fold: axis %d must hold %" PRId64

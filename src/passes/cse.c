@@ -35,7 +35,7 @@ static uint64_t mix(uint64_t h, uint64_t v) {
 static uint64_t node_hash(const lc_node *n) {
     int key[LC_MAX_INPUTS];
     input_key(n, key);
-    uint64_t h = lc_node_hash_fields(n, LC_NODE_HASH_SEED);
+    uint64_t h = lc_node_hash_fields(n, LC_HASH_SEED);
     h = mix(h, (uint64_t)(key[0] + 1));
     h = mix(h, (uint64_t)(key[1] + 1));
     /* splitmix64's finalizer: the combine above leaves neighbouring indices in neighbouring

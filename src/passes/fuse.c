@@ -744,10 +744,8 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
     if (f->node_slot[node] >= 0) {
         if (n->shape.dim[axis] == 1) return 1;
         /* the buffer's own layout: a padded scratch buffer's rows lie row_pitch apart */
-        int64_t stride = coef * (int64_t)lc_dtype_size(n->dtype);
-        for (int d = axis + 1; d < n->shape.rank; d++)
-            stride = lc_sat_mul(stride, d == n->shape.rank - 1 ? lc_fused_row_pitch(f, f->node_slot[node], &n->shape)
-                                                                : n->shape.dim[d]);
+        int64_t stride = lc_sat_mul(coef * (int64_t)lc_dtype_size(n->dtype),
+                                    lc_fused_axis_stride(f, f->node_slot[node], &n->shape, axis));
         /* rows share a 4 KiB offset in groups */
         int64_t offsets = LC_ROW_SET_BYTES / lc_gcd(stride % LC_ROW_SET_BYTES, LC_ROW_SET_BYTES);
         return terms < offsets ? 1 : terms / offsets;
@@ -1216,6 +1214,38 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
     }
 }
 
+/* lc_schedule.whole_trips: the multiple of trips the vectorized loop of an element-major
+ * kernel (every reduction straight-line, rows not taken as one tile) or of a window-major one
+ * (unrolled blocks that tile the rows, one row per trip, no co-root past the last window) runs,
+ * where every row holds whole multiples of it; the outer range is then split only at
+ * multiples of it (align), so no part of a row leaves trips over. A split of the outer range
+ * is as good at any of these points: the thread that takes a part runs up to 63 trips more
+ * or fewer. */
+static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
+    k->sched.whole_trips = 0;
+    const lc_node *root = lc_graph_node(f->graph, k->root);
+    if (root->shape.rank == 0 || !lc_kernel_reductions_straight(k)) return;
+    int64_t row = root->shape.dim[root->shape.rank - 1], trips = row, unit = 1, start = LC_VECTOR_TRIP_MULTIPLE;
+    if (k->sched.order == LC_LOOP_ELEMENTS) {
+        if (k->sched.tile_cols > 1) return;
+    } else {
+        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || k->sched.tile_rows > 1) return;
+        lc_window w = lc_window_of(root);
+        if (k->co_root >= 0 && lc_window_overlaps(&w)) return; /* blocks past the last window */
+        unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
+        if (row % unit != 0) return;
+        trips = row / unit;
+        if (k->sched.block_steps > 1) start = LC_VECTOR_BLOCK_TRIP_MULTIPLE;
+    }
+    int64_t m = lc_vector_trip_multiple(trips, start, false);
+    if (trips % m != 0) return;
+    /* the split points: multiples of the old alignment and of m trips, at most a row apart */
+    int64_t piece = m * unit, align = k->align / lc_gcd(k->align, piece) * piece;
+    if (row % align != 0 && align % row != 0) return;
+    k->align = align;
+    k->sched.whole_trips = m;
+}
+
 /* lc_schedule.rerun_tail: a kernel whose loop over positions (or blocks) LLVM vectorizes,
  * each of its reductions unrolled over all its terms, over rows of at most
  * LC_RERUN_TAIL_MAX_ROW: an element-major one with reductions and no row of positions taken
@@ -1335,6 +1365,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_rerun_tail(f, k);
+    schedule_whole_trips(f, k);
     return LC_OK;
 }
 
@@ -1795,6 +1826,7 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                          kr->outer,
                          kr->sched.tile_rows > 1 ? " (split at whole tiles of rows)"
                          : kr->sched.tile_cols > 1 ? " (split at whole rows)"
+                         : kr->sched.whole_trips > 0 ? " (split at whole multiples of the vectorized loop's trips)"
                          : kr->align > 1         ? " (split at whole windows)"
                                                  : "",
                          kr->cost, kr->code);
@@ -1821,6 +1853,10 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         if (kr->sched.rerun_tail)
             lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
                                 "ending at its end (a few positions computed twice, the same bits)\n");
+        if (kr->sched.whole_trips > 0)
+            lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
+                             "loop, and so is every part of the split outer range: no loop for trips left over\n",
+                             kr->sched.whole_trips);
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "

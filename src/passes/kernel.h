@@ -7,7 +7,8 @@
  * element), a reduction is a counted inner loop, and what follows it is the epilogue.
  * `unfold` is index arithmetic (reads outside [0, L) give 0), `expand` drops an index, and
  * `fold` is a gather: for each output position the windows covering it are visited in order,
- * so no kernel ever writes an element twice and the outer range splits freely. A fold over
+ * so no two threads write one element and the outer range splits freely (a row's last
+ * vectorized run may write a few elements again, with the same bits: rerun_tail). A fold over
  * the last axis (the backward of a pool) runs window-major (lc_schedule), and when
  * its windows do not overlap, or overlap at most LC_CO_ROOT_COVER_MAX deep, it also writes
  * the pool's per-window result (co_root): a training step is then one kernel and one pass
@@ -33,6 +34,7 @@
 #include "ir/window.h"
 #include "lucid/ir.h"
 #include "passes/lp_norm.h"
+#include "support/int_math.h"
 
 /* Reductions (and fold gathers) of at most this many terms are unrolled by codegen, so the
  * loop around them vectorizes; longer ones run as vector partial sums (emit_reduce.c). */
@@ -124,6 +126,31 @@
  * time whatever the row: LPPool1d(2, 4)'s forward at rows of 1024 outputs took 18% more
  * instructions to compile (37.5M to 44.1M, x86-64-v3) for a remainder of none. */
 #define LC_RERUN_TAIL_MAX_ROW 512
+
+/* Trips of a vectorized loop are a multiple of LC_VECTOR_TRIP_MULTIPLE (of
+ * LC_VECTOR_BLOCK_TRIP_MULTIPLE for window-major blocks of several steps), which LLVM's vector
+ * width times its interleave count (at most 64 for every element type and target; 16 blocks
+ * still cover the widest f32 vector) divides: LLVM then leaves out the scalar copy of the loop
+ * it otherwise keeps for a remainder. The blocks of several steps left over go element by
+ * element to the scalar loop, so at most 15 of them. */
+#define LC_VECTOR_TRIP_MULTIPLE 64
+#define LC_VECTOR_BLOCK_TRIP_MULTIPLE 16
+
+/* The multiple for a loop over `span` trips a row, from `start`: halved down to 8 (one AVX2
+ * vector of f32) while it would leave more than an eighth of the span over, or, with a rerun
+ * tail (lc_schedule.rerun_tail: the remainder taken as one more run of `multiple` trips ending
+ * at the span's end), while it exceeds the span or that run would compute more than an eighth
+ * of the span a second time. MaxPool2d(3, 2, 1)'s rows of 128 outputs have an interior of 126:
+ * two runs of 64 that share 2 positions. A multiple below LLVM's vector width times interleave
+ * count brings back its remainder copy for that loop. */
+static inline int64_t lc_vector_trip_multiple(int64_t span, int64_t start, bool rerun_tail) {
+    int64_t m = start;
+    if (rerun_tail)
+        while (m > 8 && (m > span || (span % m != 0 && m - span % m > span / 8))) m /= 2;
+    else
+        while (m > 8 && span % m > span / 8) m /= 2;
+    return m;
+}
 
 /* The deepest chain of nodes a kernel evaluates inline (its root counts 1). Codegen evaluates
  * a node by recursing into its inline inputs, so this bounds its stack by construction: fuse
@@ -460,6 +487,14 @@ typedef struct lc_schedule {
      * optimizer's update) and rows longer than LC_RERUN_TAIL_MAX_ROW keep their few left-over
      * trips one by one. */
     bool rerun_tail;
+    /* 0, or the multiple of trips (positions of an element-major kernel, blocks of a
+     * window-major one) every row of the kernel holds whole, its vectorized loop's multiple
+     * (lc_vector_trip_multiple of the row): the outer range is split only at multiples of it
+     * (lc_kernel.align), so in a row whose every check holds (no edges) the vectorized loop
+     * runs to the row's end, and codegen emits no loop for trips left over, neither its own
+     * scalar one nor, the trip count being a multiple of LLVM's vector width times its
+     * interleave count, LLVM's remainder copy. A row with edges keeps its scalar loop for them. */
+    int64_t whole_trips;
 } lc_schedule;
 
 typedef struct lc_kernel {
@@ -489,7 +524,7 @@ typedef struct lc_kernel {
     /* The outer range may only be split at multiples of this (1: anywhere). A window-major
      * fold whose windows tile its rows exactly sets it to the step, so codegen needs no
      * element-by-element code for windows cut by a split; a kernel with tiled rows to
-     * tile_rows whole rows. */
+     * tile_rows whole rows; a kernel with whole_trips to a multiple of that many trips too. */
     int64_t align;
     lc_schedule sched;
 } lc_kernel;
@@ -563,6 +598,15 @@ const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t s
 static inline int64_t lc_fused_row_pitch(const lc_fused *f, int slot, const lc_shape *s) {
     int64_t last = s->rank > 0 ? s->dim[s->rank - 1] : 1;
     return slot >= 0 && f->row_pitch && f->row_pitch[slot] > 0 ? f->row_pitch[slot] : last;
+}
+/* Elements between consecutive indices of `axis` in the buffer of `slot` (shape `s`): row-major
+ * with rows at the row pitch. Saturates (lc_sat_mul) where a shape's product would overflow;
+ * fuse and codegen both index buffers by it. */
+static inline int64_t lc_fused_axis_stride(const lc_fused *f, int slot, const lc_shape *s, int axis) {
+    int64_t stride = 1;
+    for (int d = axis + 1; d < s->rank; d++)
+        stride = lc_sat_mul(stride, d == s->rank - 1 ? lc_fused_row_pitch(f, slot, s) : s->dim[d]);
+    return stride;
 }
 /* Elements the buffer of `slot` (shape `s`) spans: its rows times the row pitch. */
 static inline int64_t lc_fused_slot_span(const lc_fused *f, int slot, const lc_shape *s) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/graph_copy.h"
 #include "ir/node_key.h"
 #include "passes/rebuild.h"
 #include "support/error.h"
@@ -31,9 +32,7 @@ static lc_status copy_node(lc_rebuild *rb, int old, int *out) {
             return lc_fail(LC_ERR_INTERNAL, "pass: node %%%d reads %%%d, which was dropped", old,
                            n->inputs[k]);
     }
-    LC_TRY(lc_rebuild_append(rb, n, inputs, out));
-    if (n->name) LC_TRY(lc_graph_set_name(rb->out, *out, n->name));
-    return LC_OK;
+    return lc_graph_append_copy(rb->out, rb->in, old, inputs, out);
 }
 
 lc_status lc_rebuild_copy(lc_rebuild *rb, int old, int *out) {

@@ -28,6 +28,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "passes/lp_norm.h"
 #include "passes/pass.h"
@@ -207,8 +208,18 @@ static lc_status name_built(lc_graph *g, const char *name, int first, int result
             LC_TRY(lc_graph_set_name(g, j, name));
             continue;
         }
+        /* "name.op": simplify names every node it builds, in every compile, so the common
+         * case is two copies rather than snprintf's format parsing */
         char buf[256];
-        snprintf(buf, sizeof buf, "%s.%s", name, lc_op_get_info(lc_graph_node(g, j)->op)->name);
+        const char *op = lc_op_get_info(lc_graph_node(g, j)->op)->name;
+        size_t a = strlen(name), b = strlen(op);
+        if (a + 1 + b < sizeof buf) {
+            memcpy(buf, name, a);
+            buf[a] = '.';
+            memcpy(buf + a + 1, op, b + 1);
+        } else {
+            snprintf(buf, sizeof buf, "%s.%s", name, op); /* cut at 255 bytes */
+        }
         LC_TRY(lc_graph_set_name(g, j, buf));
     }
     return LC_OK;

@@ -13,6 +13,7 @@
 #include "ir/node_key.h"
 #include "runtime/program_internal.h"
 #include "support/error.h"
+#include "support/hash.h"
 
 #define CACHE_SLOTS 64
 
@@ -28,12 +29,6 @@ static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static entry g_entries[CACHE_SLOTS];
 static uint64_t g_clock; /* counts inserts and hits; 64 bits never wrap */
 static lc_cache_stats g_stats;
-
-static uint64_t fnv1a(const unsigned char *p, size_t len) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
 
 typedef struct keybuf {
     unsigned char *data;
@@ -87,7 +82,7 @@ static bool holds(const entry *e, uint64_t h, const unsigned char *key, size_t l
 }
 
 lc_code *lc_cache_lookup(const unsigned char *key, size_t len) {
-    uint64_t h = fnv1a(key, len);
+    uint64_t h = lc_hash_bytes(LC_HASH_SEED, key, len);
     lc_code *found = NULL;
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < CACHE_SLOTS && !found; i++) {
@@ -133,7 +128,7 @@ void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code) {
     unsigned char *copy = malloc(len);
     if (!copy) return; /* not cached: only costs a recompile */
     memcpy(copy, key, len);
-    uint64_t h = fnv1a(key, len);
+    uint64_t h = lc_hash_bytes(LC_HASH_SEED, key, len);
     lc_code *old = NULL;
     unsigned char *old_key = NULL;
     pthread_mutex_lock(&g_lock);

@@ -67,6 +67,7 @@ static bool wants_text(const walk *w, lc_stage s) { return (w->o->text & LC_STAG
 static lc_status report(walk *w, lc_stage s, const char *text, bool changed, double ms) {
     w->ran[s] = true;
     w->ms[s] = ms;
+    if (!w->o->on_stage) return LC_OK; /* no listener: no words (a cache hit runs this per pass) */
     lc_stage_info info = {.name = lc_stage_name(s), .index = w->index++, .stage = s,
                           .artefact = lc_stage_artefact(s), .text = text, .summary = w->summary,
                           .changed = changed, .ms = ms};
@@ -77,7 +78,7 @@ static lc_status report(walk *w, lc_stage s, const char *text, bool changed, dou
                  plural(lc_graph_input_count(w->graph)), lc_graph_output_count(w->graph),
                  plural(lc_graph_output_count(w->graph)));
     }
-    lc_status st = w->o->on_stage ? w->o->on_stage(&info, w->o->user) : LC_OK;
+    lc_status st = w->o->on_stage(&info, w->o->user);
     w->summary[0] = '\0';
     return st;
 }
@@ -466,7 +467,10 @@ lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
     o.last = LC_STAGE_DCE;
     o.backward = backward;
     o.verify = hook.opts->verify;
-    o.on_stage = pipeline_stage;
-    o.user = &hook;
+    /* the hook only where someone reads the stages: a compile-cache hit runs every pass */
+    if (hook.env.stages || hook.opts->dump || hook.opts->on_stage) {
+        o.on_stage = pipeline_stage;
+        o.user = &hook;
+    }
     return lc_drive_walk(in, &o, out, NULL);
 }

@@ -33,7 +33,7 @@
 
 static int usage(const char *why) {
     fprintf(stderr, "lucid-compile-count: %s\nusage: lucid-compile-count --model SPEC [--backward] "
-                    "[--shape N,C,L[,W]] [--repeat N] [--cached]\n", why);
+                    "[--shape N,C,L | N,C,H,W] [--repeat N] [--cached]\n", why);
     return 2;
 }
 

@@ -552,6 +552,12 @@ static LLVMValueRef whole_multiples(emitter *e, LLVMValueRef a, LLVMValueRef end
     return LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, whole, cap, ""), whole, cap, "");
 }
 
+/* a + whole · multiple: where `whole` multiples of trips from a end. */
+static LLVMValueRef whole_end(emitter *e, LLVMValueRef a, LLVMValueRef whole, int64_t multiple) {
+    return LLVMBuildNSWAdd(e->b, a, LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)multiple, 0), ""),
+                           "");
+}
+
 /* The vectorized runs (lc_schedule.rerun_tail) over positions or blocks [a, end): whole
  * multiples of `multiple` trips from a (at most `most`), then, where that leaves a remainder
  * and the range holds a multiple, one more run of `multiple` trips ending at `end`. The
@@ -566,7 +572,7 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
                                      LLVMValueRef row_base, const ix *row_idx, bool checked, bool window) {
     LLVMValueRef m = LLVMConstInt(e->i64, (unsigned long long)multiple, 0);
     LLVMValueRef whole = whole_multiples(e, a, end, multiple, count);
-    LLVMValueRef first_end = LLVMBuildNSWAdd(e->b, a, LLVMBuildNUWMul(e->b, whole, m, ""), "");
+    LLVMValueRef first_end = whole_end(e, a, whole, multiple);
     /* one more run where some trips are left and a whole run fits (whole >= 1) */
     LLVMValueRef again = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, first_end, end, ""),
                                       LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""), "");
@@ -577,8 +583,7 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
     LLVMValueRef from = LLVMBuildSelect(e->b, first, a, LLVMBuildSub(e->b, end, m, ""), "");
     /* trips as multiple · n, so LLVM still sees the multiple */
     LLVMValueRef n = LLVMBuildSelect(e->b, first, whole, LLVMConstInt(e->i64, 1, 0), "");
-    emit_inner_loop(e, from, LLVMBuildNSWAdd(e->b, from, LLVMBuildNUWMul(e->b, n, m, ""), ""), row_base, row_idx,
-                    checked, window, false);
+    emit_inner_loop(e, from, whole_end(e, from, n, multiple), row_base, row_idx, checked, window, false);
     lc_loop_end(e, &l, true);
     return LLVMBuildSelect(e->b, again, end, first_end, "");
 }
@@ -621,8 +626,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
                   whole_trips == lc_vector_trip_multiple(count, window && block_steps(e) > 1
                                                                     ? LC_VECTOR_BLOCK_TRIP_MULTIPLE
                                                                     : LC_VECTOR_TRIP_MULTIPLE, false));
-        LLVMValueRef whole = whole_multiples(e, *a, *b, whole_trips, count);
-        *b = LLVMBuildNSWAdd(e->b, *a, LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)whole_trips, 0), ""), "");
+        *b = whole_end(e, *a, whole_multiples(e, *a, *b, whole_trips, count), whole_trips);
         emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
         return;
     }
@@ -640,8 +644,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * no dependence between them and needs no such test */
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
         int64_t multiple = lc_vector_trip_multiple(span, window ? LC_VECTOR_BLOCK_TRIP_MULTIPLE : LC_VECTOR_TRIP_MULTIPLE, false);
-        LLVMValueRef whole = whole_multiples(e, *a, *b, multiple, count);
-        *b = LLVMBuildNSWAdd(e->b, *a, LLVMBuildNUWMul(e->b, whole, LLVMConstInt(e->i64, (unsigned long long)multiple, 0), ""), "");
+        *b = whole_end(e, *a, whole_multiples(e, *a, *b, multiple, count), multiple);
         *right = true;
     }
     emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);

@@ -905,7 +905,10 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         /* the LP backward's (A/y)^e: the pow over the ratio, or the bare ratio (e = 1); with
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
-        lc_lp_ratio_schedule ratio = {node, node, -1, false, 1.0, false, false, false, -1};
+        /* unmatched: the node's own ratio, e = 1, no y yet, no signed product */
+        const lc_lp_ratio_schedule unmatched = {.node = node, .ratio = node, .norm = -1, .e = 1.0,
+                                                .signed_product = -1};
+        lc_lp_ratio_schedule ratio = unmatched;
         bool found = false;
         if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
             ratio.e = n->real_attr; /* match_lp_ratio reads it */
@@ -913,7 +916,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             if (found) ratio.ratio = n->inputs[0];
         }
         if (!found) {
-            ratio = (lc_lp_ratio_schedule){node, node, -1, false, 1.0, false, false, false, -1};
+            ratio = unmatched;
             found = match_lp_ratio(f, k, node, &ratio);
         }
         if (found && (ratio.norm_inline || (ratio.e > 0 && ratio.e < 1))) {

@@ -159,7 +159,12 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
 
 
 void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v) {
+    lc_emit_store_at(e, slot, e->slot_ptr[slot], off, v);
+}
+
+void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off, LLVMValueRef v) {
     if (e->defer_stores) {
+        LC_ASSERT(base == e->slot_ptr[slot]); /* tiles store from the slot's pointer */
         LC_ASSERT(e->n_deferred < LC_TILE_DEFERRED_MAX);
         e->deferred[e->n_deferred].slot = slot;
         e->deferred[e->n_deferred].row = e->tile_row;
@@ -167,6 +172,6 @@ void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v) {
         e->deferred[e->n_deferred++].v = v;
         return;
     }
-    LLVMValueRef p = LLVMBuildGEP2(e->b, LLVMTypeOf(v), e->slot_ptr[slot], &off, 1, "");
+    LLVMValueRef p = LLVMBuildGEP2(e->b, LLVMTypeOf(v), base, &off, 1, "");
     lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), slot);
 }

@@ -166,6 +166,11 @@ typedef struct emitter {
         ix idx[LC_MAX_RANK];
         LLVMValueRef v;
     } memo[LC_MEMO_MAX];
+    /* While the vectorized loop of a non-temporal kernel (lc_schedule.nontemporal) is emitted:
+     * the row's first 64-byte boundary of the written buffer, as a pointer LLVM knows is
+     * aligned (llvm.ptrmask), and the position it holds; the root's stores are addressed from
+     * it, so LLVM proves the vector stores aligned (jit.c then makes them non-temporal). */
+    LLVMValueRef nt_base, nt_from;
     carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
     carry_log carry_buf;      /* what carry points to */
 } emitter;
@@ -258,6 +263,9 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);
 /* Store v at element offset `off` of slot `slot`'s buffer (of v's type), tagged likewise. */
 void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
+/* The same at offset `off` from `base`, a pointer into that buffer (a non-temporal kernel's
+ * line boundary, emitter.nt_base). */
+void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off, LLVMValueRef v);
 
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);

@@ -4,11 +4,13 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <llvm-c/DebugInfo.h> /* LLVMTemporaryMDNode, for loop metadata */
 
 #include "codegen/emit.h"
 #include "codegen/emit_internal.h"
+#include "codegen/nontemporal.h"
 #include "support/error.h"
 #include "support/int_math.h"
 
@@ -193,7 +195,11 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
         e->store_phase = step * steps > 1 && e->k->sched.tile_rows == 1 ? (int)ph : -1;
-        lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
+        if (e->nt_base) /* from the vectorized loop's line boundary (line_start) */
+            lc_emit_store_at(e, e->k->dst_slot, e->nt_base,
+                             iadd_c(e, imul_c(e, LLVMBuildSub(e->b, q, e->nt_from, ""), step * steps), ph), acc);
+        else
+            lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
         e->store_phase = -1;
     }
     e->co_value = e->co_o = NULL;
@@ -218,7 +224,11 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     e->aff_i = i;
     if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
-    lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
+    if (e->nt_base) { /* from the vectorized loop's line boundary (line_start) */
+        lc_emit_store_at(e, e->k->dst_slot, e->nt_base, LLVMBuildSub(e->b, i, e->nt_from, ""), v);
+    } else {
+        lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
+    }
     if (e->k->co_beside) emit_co_beside(e, idx);
 }
 
@@ -588,6 +598,43 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
     return LLVMBuildSelect(e->b, again, end, first_end, "");
 }
 
+/* lc_schedule.nontemporal: where the row's vectorized loop over trips [a, b) starts instead,
+ * trip t writing from position row_base + t·unit + offset of the root's buffer (an element:
+ * unit 1, offset 0; a window-major block: unit B, offset -pad_lo): the first trip from a
+ * whose position starts a 64-byte line (b where none before b does, or where no trip's can:
+ * the buffer's elements not aligned to their size, as a caller's buffer may be, or a block's
+ * bytes not reaching a line from there). Also sets the aligned pointer the stores are
+ * addressed from (e->nt_base, at trip e->nt_from). */
+static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a, LLVMValueRef b, int64_t unit,
+                               int64_t offset) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    LLVMTypeRef ty = real_type(e, root->dtype);
+    int64_t elt = root->dtype == LC_F64 ? 8 : 4;
+    /* trips k from a reach a line where addr + k·step ≡ 0 (mod 64), step = unit·elt: with g =
+     * gcd(step, 64), where g divides addr, k ≡ r·inv (mod 64/g), r = (-addr mod 64)/g, inv the
+     * inverse of step/g (odd) modulo 64/g, a power of two */
+    int64_t step = unit * elt, g = lc_gcd(step, 64), period = 64 / g, odd = (step / g) % period, inv = 1;
+    while ((odd * inv) % period != 1 % period) inv += 2;
+    LLVMValueRef pos = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, a, unit), ""), offset);
+    LLVMValueRef addr = LLVMBuildPtrToInt(e->b, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &pos, 1, ""),
+                                          e->i64, "");
+    LLVMValueRef r = LLVMBuildUDiv(e->b, LLVMBuildAnd(e->b, LLVMBuildNeg(e->b, addr, ""), LLVMConstInt(e->i64, 63, 0), ""),
+                                   LLVMConstInt(e->i64, (unsigned long long)g, 0), "");
+    LLVMValueRef k = LLVMBuildAnd(e->b, imul_c(e, r, inv), LLVMConstInt(e->i64, (unsigned long long)(period - 1), 0), "");
+    LLVMValueRef reachable = LLVMBuildICmp(
+        e->b, LLVMIntEQ, LLVMBuildAnd(e->b, addr, LLVMConstInt(e->i64, (unsigned long long)(g - 1), 0), ""),
+        LLVMConstInt(e->i64, 0, 0), "");
+    LLVMValueRef start = LLVMBuildSelect(e->b, reachable, smin(e, LLVMBuildAdd(e->b, a, k, ""), b), b, "nt.start");
+    LLVMValueRef at = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, start, unit), ""), offset);
+    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &at, 1, "");
+    /* the same address wherever the loop runs (start < b): there it is a line's start */
+    LLVMValueRef args[2] = {p, LLVMConstInt(e->i64, (unsigned long long)-64, 1)};
+    LLVMTypeRef types[2] = {e->ptr, e->i64};
+    e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    e->nt_from = start;
+    return start;
+}
+
 /* The vectorized loop over [from, to): over the unchecked interior [lo, hi] of count the
  * checks allow, else over the whole range, checked; rounded down to whole multiples of
  * LC_VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes (or a window-major
@@ -642,12 +689,25 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * that the strided stores do not wrap, and kept the scalar copy for that case. Blocks of
      * several steps store each phase in a scope of its own (make_alias_scopes), so LLVM checks
      * no dependence between them and needs no such test */
+    if (e->k->sched.nontemporal && !e->fixup_form) {
+        /* the trips before the line boundary go to the scalar loop */
+        LC_ASSERT(!e->k->sched.rerun_tail && e->k->sched.whole_trips == 0 && element_loop_vectorizes(e) &&
+                  window == window_major(e));
+        if (window) {
+            lc_window w = lc_window_of(lc_graph_node(e->f->graph, e->k->root));
+            *a = line_start(e, row_base, *a, *b, w.step * block_steps(e), -w.pad_lo);
+        } else {
+            *a = line_start(e, row_base, *a, *b, 1, 0);
+        }
+        *left = true;
+    }
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
         int64_t multiple = lc_vector_trip_multiple(span, window ? LC_VECTOR_BLOCK_TRIP_MULTIPLE : LC_VECTOR_TRIP_MULTIPLE, false);
         *b = whole_end(e, *a, whole_multiples(e, *a, *b, multiple, count), multiple);
         *right = true;
     }
     emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
+    e->nt_base = e->nt_from = NULL;
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
@@ -868,6 +928,11 @@ static void add_kernel(emitter *e, int kid) {
     LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
     unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
     LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
+    bool nontemporal = k->sched.nontemporal && !e->fixup_form;
+    if (nontemporal) /* what jit.c's non-temporal tagging looks for */
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(e->ctx, LC_NONTEMPORAL_ATTR, (unsigned)strlen(LC_NONTEMPORAL_ATTR),
+                                                          "", 0));
     e->fn = fn;
     e->aff_i = NULL;
     LLVMValueRef begin = LLVMGetParam(fn, 1);
@@ -1012,6 +1077,9 @@ static void add_kernel(emitter *e, int kid) {
         LLVMPositionBuilderAtEnd(e->b, ret);
         e->bounds_slot = NULL;
     }
+    /* Non-temporal stores are ordered with no other store: a fence makes them visible before
+     * the kernel's part counts as done (and before a fix-up rewrites an element) */
+    if (nontemporal) LLVMBuildFence(e->b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
     if (k->sched.fixup && !e->fixup_form) LLVMBuildRet(e->b, LLVMBuildLoad2(e->b, i32, e->flag_slot, "flagged"));
     else LLVMBuildRet(e->b, LLVMConstInt(i32, 0, 0));
 }

@@ -1,6 +1,6 @@
 /* A call to an LLVM intrinsic: an overloaded one (llvm.fabs, llvm.fma, ...) instantiated at
- * type `ty`, or one that is not overloaded (llvm.trap) with ty NULL; for emit_*.c and vmath.c
- * alike. */
+ * type `ty` (at `types`, for one overloaded on several: llvm.ptrmask), or one that is not
+ * overloaded (llvm.trap) with ty NULL; for emit_*.c and vmath.c alike. */
 #ifndef LUCID_CODEGEN_INTRINSIC_H
 #define LUCID_CODEGEN_INTRINSIC_H
 
@@ -8,13 +8,18 @@
 
 #include <llvm-c/Core.h>
 
+static inline LLVMValueRef lc_build_intrinsic_types(LLVMBuilderRef b, LLVMModuleRef mod, const char *name,
+                                                    LLVMTypeRef *types, size_t n_types, LLVMValueRef *args,
+                                                    unsigned nargs) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(mod, id, types, n_types);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(LLVMGetModuleContext(mod), id, types, n_types);
+    return LLVMBuildCall2(b, fty, decl, args, nargs, "");
+}
+
 static inline LLVMValueRef lc_build_intrinsic(LLVMBuilderRef b, LLVMModuleRef mod, const char *name,
                                               LLVMTypeRef ty, LLVMValueRef *args, unsigned nargs) {
-    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-    size_t n_types = ty ? 1 : 0;
-    LLVMValueRef decl = LLVMGetIntrinsicDeclaration(mod, id, &ty, n_types);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(LLVMGetModuleContext(mod), id, &ty, n_types);
-    return LLVMBuildCall2(b, fty, decl, args, nargs, "");
+    return lc_build_intrinsic_types(b, mod, name, &ty, ty ? 1 : 0, args, nargs);
 }
 
 #endif

@@ -29,6 +29,7 @@
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
 #include "codegen/jit_session.h"
+#include "codegen/nontemporal.h"
 #include "codegen/split_wide.h"
 #include "codegen/objcache.h"
 #include "support/clock.h"
@@ -93,9 +94,16 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
 #else
 #define INSTCOMBINE "instcombine"
 #endif
+/* Alignment inference (LLVM 17 on; before, instcombine did it): the aligned stores of a
+ * non-temporal kernel (nontemporal.h) get the alignment their address proves */
+#if LLVM_VERSION_MAJOR >= 17
+#define INFER_ALIGNMENT ",infer-alignment"
+#else
+#define INFER_ALIGNMENT ""
+#endif
 #define LUCID_PIPELINE(slp)                                                                   \
     "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm,loop-rotate,licm),"   \
-    "loop-vectorize," INSTCOMBINE ",simplifycfg," slp "loop-mssa(licm),simplifycfg)"
+    "loop-vectorize," INSTCOMBINE ",simplifycfg," slp "loop-mssa(licm),simplifycfg" INFER_ALIGNMENT ")"
 
 /* Whether the module builds a vector lane by lane: a long window's partial sums. */
 static bool builds_vectors_by_lane(LLVMModuleRef mod) {
@@ -246,6 +254,8 @@ static lc_status part_finish(compile_job *job, part *pt) {
     /* Lucid's pass lists: the vectorizer's interleaved loads in the form the back end
      * selects at once (split_wide.c) */
     if (o->opt_level >= 2) lc_split_wide_loads(pt->mod);
+    /* streaming stores where codegen asked for them and LLVM proved them aligned */
+    if (o->opt_level >= 2) lc_tag_nontemporal_stores(pt->mod);
     if (texts) {
         texts->ms_opt = lc_now_ms() - t1;
         if (o->want_llvm_opt &&

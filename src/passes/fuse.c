@@ -1227,7 +1227,7 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
 static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
     k->sched.whole_trips = 0;
     const lc_node *root = lc_graph_node(f->graph, k->root);
-    if (root->shape.rank == 0 || !lc_kernel_reductions_straight(k)) return;
+    if (root->shape.rank == 0 || !lc_kernel_reductions_straight(k) || k->sched.nontemporal) return;
     int64_t row = root->shape.dim[root->shape.rank - 1], trips = row, unit = 1, start = LC_VECTOR_TRIP_MULTIPLE;
     if (k->sched.order == LC_LOOP_ELEMENTS) {
         if (k->sched.tile_cols > 1) return;
@@ -1266,6 +1266,23 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
         row = lc_window_blocks(root->attr[LC_FOLD_LENGTH], &w);
     }
     k->sched.rerun_tail = (elements || blocks) && row <= LC_RERUN_TAIL_MAX_ROW && lc_kernel_reductions_straight(k);
+}
+
+/* lc_schedule.nontemporal: a kernel whose root takes at least LC_NONTEMPORAL_MIN_BYTES, whose
+ * loop over positions or blocks LLVM vectorizes, over rows with no rerun tail (the second run
+ * would start off a line boundary). Decided before whole_trips, which it excludes: a row's
+ * first trips up to a line boundary go to the scalar loop. */
+static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
+    k->sched.nontemporal = false;
+    const lc_node *root = lc_graph_node(f->graph, k->root);
+    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || k->sched.tile_rows > 1 || k->sched.rerun_tail ||
+        !lc_kernel_reductions_straight(k))
+        return;
+    /* element-major: the root alone (a co-root beside it is another stream to align);
+     * window-major: unrolled blocks (whose co-root, one value per window, keeps ordinary stores) */
+    if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 : k->sched.block != LC_BLOCK_UNROLLED) return;
+    int64_t bytes = lc_sat_mul(lc_shape_numel(&root->shape), lc_dtype_size(root->dtype));
+    k->sched.nontemporal = bytes >= LC_NONTEMPORAL_MIN_BYTES;
 }
 
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
@@ -1368,6 +1385,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_rerun_tail(f, k);
+    schedule_nontemporal(f, k);
     schedule_whole_trips(f, k);
     return LC_OK;
 }
@@ -1860,6 +1878,10 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
                              "loop, and so is every part of the split outer range: no loop for trips left over\n",
                              kr->sched.whole_trips);
+        if (kr->sched.nontemporal)
+            lc_strbuf_puts(&sb, "  non-temporal: the vectorized loop of each row starts at a 64-byte boundary of the "
+                                "written buffer and writes whole lines with streaming stores (no read of the lines "
+                                "it writes); the output does not fit the last-level cache\n");
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "

@@ -126,6 +126,11 @@
  * time whatever the row: LPPool1d(2, 4)'s forward at rows of 1024 outputs took 18% more
  * instructions to compile (37.5M to 44.1M, x86-64-v3) for a remainder of none. */
 #define LC_RERUN_TAIL_MAX_ROW 512
+/* The smallest output written with non-temporal stores (lc_schedule.nontemporal): one that
+ * cannot stay in the last-level cache for the next kernel anyway (32 MiB on the bench's AMD
+ * EPYC). Below it, the next kernel may still find the output in cache, which streaming
+ * stores would take away. */
+#define LC_NONTEMPORAL_MIN_BYTES ((int64_t)32 << 20)
 
 /* Trips of a vectorized loop are a multiple of LC_VECTOR_TRIP_MULTIPLE (of
  * LC_VECTOR_BLOCK_TRIP_MULTIPLE for window-major blocks of several steps), which LLVM's vector
@@ -495,6 +500,18 @@ typedef struct lc_schedule {
      * scalar one nor, the trip count being a multiple of LLVM's vector width times its
      * interleave count, LLVM's remainder copy. A row with edges keeps its scalar loop for them. */
     int64_t whole_trips;
+    /* A kernel whose root takes at least LC_NONTEMPORAL_MIN_BYTES, whose loop over positions
+     * (element-major, writing only its root) or over unrolled blocks (window-major; a co-root
+     * keeps ordinary stores) LLVM vectorizes, over rows with no rerun tail: the vectorized loop
+     * of each row starts at the first trip whose first element starts a 64-byte line of the
+     * written buffer (the trips before it go to the scalar loop) and stores whole lines with
+     * non-temporal stores (codegen: its stores addressed from that line, so LLVM proves their
+     * alignment; jit.c tags the vector stores it proved aligned, nontemporal.h). An ordinary
+     * store first reads the line it writes (read-for-ownership): for an output that does not
+     * fit the cache, a fifth more traffic in a pool's forward, where the input is four times
+     * the output, and half as much again in its backward. Only where the values land
+     * changes: every position is computed as before. */
+    bool nontemporal;
 } lc_schedule;
 
 typedef struct lc_kernel {

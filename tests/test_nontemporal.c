@@ -20,125 +20,193 @@ static lc_fused *fuse_module(lc_module *m, lc_shape in, bool backward) {
     return f;
 }
 
-static bool last_kernel_nontemporal(lc_module *m, lc_shape in, bool backward) {
+static lc_nontemporal last_kernel_nontemporal(lc_module *m, lc_shape in, bool backward) {
     lc_fused *f = fuse_module(m, in, backward);
-    bool nt = f->kernels[f->n_kernels - 1].sched.nontemporal;
+    lc_nontemporal nt = f->kernels[f->n_kernels - 1].sched.nontemporal;
     lc_fused_free(f);
     return nt;
 }
 
-/* At LC_NONTEMPORAL_MIN_BYTES of output and above, not below; not with a rerun tail (rows of
- * at most LC_RERUN_TAIL_MAX_ROW, whose second run starts off a line). */
+static lc_module *avg4(void) { return test_avgpool(4, LC_STRIDE_UNSET, 0, false, true); }
+
+/* From LC_NONTEMPORAL_MIN_BYTES of output on, not below: rows of whole trips whose runs start
+ * on lines (LC_NT_ALIGNED_ROWS), else a line found per row (LC_NT_LINE_START), but not with a
+ * rerun tail (rows of at most LC_RERUN_TAIL_MAX_ROW without whole trips: the second run starts
+ * off a line). */
 static void test_decision(void **state) {
     (void)state;
     int64_t floats = LC_NONTEMPORAL_MIN_BYTES / 4;
     /* AvgPool1d(4) forward: y has a quarter of x's floats, in 2 rows */
-    assert_true(last_kernel_nontemporal(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true),
-                                        test_shape3(1, 2, floats * 2), false));
-    assert_false(last_kernel_nontemporal(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true),
-                                         test_shape3(1, 2, floats * 2 - 8), false));
-    /* its backward (window-major, blocks of 4 positions): dx has x's floats */
-    assert_true(last_kernel_nontemporal(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, floats / 2),
-                                        true));
-    assert_false(last_kernel_nontemporal(test_lppool(2, 4, LC_STRIDE_UNSET, false),
-                                         test_shape3(1, 2, floats / 2 - 8), true));
-    /* rows of 512 outputs: a rerun tail, ordinary stores however large */
-    assert_false(last_kernel_nontemporal(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true),
-                                         test_shape3(1, floats / 512 * 2, 2048), false));
+    assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, 2, floats * 2), false), LC_NT_ALIGNED_ROWS);
+    assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, 2, floats * 2 - 8), false), LC_NT_NONE);
+    /* rows of floats / 2 + 2 outputs: no whole trips */
+    assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, 2, floats * 2 + 8), false), LC_NT_LINE_START);
+    /* LPPool1d(2, 4)'s backward (window-major, blocks of 4 positions): dx has x's floats */
+    lc_shape half = test_shape3(1, 2, floats / 2), less = test_shape3(1, 2, floats / 2 - 8);
+    assert_int_equal(last_kernel_nontemporal(test_lppool(2, 4, LC_STRIDE_UNSET, false), half, true), LC_NT_ALIGNED_ROWS);
+    assert_int_equal(last_kernel_nontemporal(test_lppool(2, 4, LC_STRIDE_UNSET, false), less, true), LC_NT_NONE);
+    /* rows of 512 outputs, whole trips; of 500, a rerun tail and no whole trips */
+    assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 512 * 2, 2048), false),
+                     LC_NT_ALIGNED_ROWS);
+    assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 500 * 2, 2000), false), LC_NT_NONE);
 }
 
-/* A tensor record over `data` (not owned): the caller's buffer at some alignment. */
-static lc_tensor view_of(lc_dtype dt, lc_shape s, void *data) {
-    lc_tensor t = {0};
-    t.dtype = dt;
-    t.shape = s;
-    t.data = data;
-    return t;
-}
-
-/* Byte offsets of the output inside a 64-byte aligned block: aligned, 3 and 5 floats further
- * (rows peel another count of positions), and 1 byte (elements not aligned to their size:
- * no line start is reachable, every row runs scalar). */
+/* Byte offsets of the outputs inside 64-byte aligned blocks: aligned, 3 and 5 floats further
+ * (rows peel another count of positions; LC_NT_ALIGNED_ROWS writes aside), and 1 byte
+ * (elements not aligned to their size: no line start is reachable, every row runs scalar). */
 static const size_t offsets[] = {0, 12, 20, 1};
 #define N_OFFSETS (sizeof offsets / sizeof offsets[0])
+#define MAX_OUTS 2
 
-/* AvgPool1d(4) forward and forward+backward on rows of an odd length (so rows start at every
- * alignment), outputs over LC_NONTEMPORAL_MIN_BYTES, against float64 sums; every placement of
- * the output gives the same bits, on 1 and 2 threads. */
-static void test_values_at_every_alignment(void **state) {
-    (void)state;
-    int64_t rows = 3, out_row = LC_NONTEMPORAL_MIN_BYTES / 4 / rows + 5, len = out_row * 4 + 2;
-    lc_shape xs = test_shape3(1, rows, len), ys = test_shape3(1, rows, out_row);
-    test_rng r = test_rng_seeded(5);
-    lc_tensor *x = test_random_tensor(&r, LC_F32, xs, 3.0), *g = test_random_tensor(&r, LC_F32, ys, 3.0);
-    const float *xv = x->data, *gv = g->data;
-    for (int backward = 0; backward <= 1; backward++) {
-        lc_module *m = test_avgpool(4, LC_STRIDE_UNSET, 0, false, true);
-        lc_graph *graph = jit_module_graph(m, LC_F32, xs, backward);
-        lc_module_free(m);
-        lc_fused *f;
-        assert_ok(lc_fuse(graph, &f));
-        assert_true(f->kernels[f->n_kernels - 1].sched.nontemporal);
-        lc_fused_free(f);
-        size_t ybytes = (size_t)(rows * out_row) * 4, dxbytes = (size_t)(rows * len) * 4;
-        char *yblock = aligned_alloc(64, ybytes + 64), *dxblock = aligned_alloc(64, dxbytes + 64);
-        float *yfirst = malloc(ybytes), *dxfirst = malloc(dxbytes);
-        assert_non_null(yblock);
-        assert_non_null(dxblock);
-        for (int threads = 1; threads <= 2; threads++) {
-            lc_compile_options o = lc_compile_options_default();
-            o.threads = threads;
-            lc_program *p;
-            assert_ok(lc_compile(graph, &o, &p));
-            for (size_t a = 0; a < N_OFFSETS; a++) {
-                lc_tensor y = view_of(LC_F32, ys, yblock + offsets[a]);
-                lc_tensor dx = view_of(LC_F32, xs, dxblock + offsets[a]);
-                lc_tensor *outs[2] = {&y, &dx};
-                const lc_tensor *ins[2] = {x, g};
-                assert_ok(lc_program_run_into(p, ins, backward ? 2 : 1, outs, backward ? 2 : 1));
-                float yv, dv;
+/* Checks the outputs of the first run (1 thread, aligned buffers) against a reference. */
+typedef void (*reference_check)(char *const *outs, const lc_tensor *const *ins);
+
+/* Compile `g` (whose last kernel must be non-temporal as `mode`), run it on 1 and 2 threads into
+ * outputs at every offset: the first run against `check`, every other one bit for bit against
+ * the first. */
+static void run_at_offsets(lc_graph *g, const lc_tensor *const *ins, lc_nontemporal mode, reference_check check) {
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    assert_int_equal(f->kernels[f->n_kernels - 1].sched.nontemporal, mode);
+    lc_fused_free(f);
+    int n_in = lc_graph_input_count(g), n_out = lc_graph_output_count(g);
+    assert_true(n_out <= MAX_OUTS);
+    char *block[MAX_OUTS] = {0}, *first[MAX_OUTS] = {0}; /* first[j]: NULL past the outputs */
+    size_t bytes[MAX_OUTS];
+    lc_tensor view[MAX_OUTS];
+    lc_tensor *outs[MAX_OUTS];
+    for (int j = 0; j < n_out; j++) {
+        const lc_node *o = lc_graph_node(g, lc_graph_output(g, j));
+        bytes[j] = (size_t)lc_shape_numel(&o->shape) * 4;
+        block[j] = aligned_alloc(64, (bytes[j] + 64 + 63) / 64 * 64);
+        first[j] = malloc(bytes[j]);
+        assert_non_null(block[j]);
+        assert_non_null(first[j]);
+        memset(&view[j], 0, sizeof view[j]);
+        view[j].dtype = LC_F32;
+        view[j].shape = o->shape;
+        outs[j] = &view[j];
+    }
+    for (int threads = 1; threads <= 2; threads++) {
+        lc_compile_options o = lc_compile_options_default();
+        o.threads = threads;
+        lc_program *p;
+        assert_ok(lc_compile(g, &o, &p));
+        for (size_t a = 0; a < N_OFFSETS; a++) {
+            for (int j = 0; j < n_out; j++) view[j].data = block[j] + offsets[a];
+            assert_ok(lc_program_run_into(p, ins, n_in, outs, n_out));
+            for (int j = 0; j < n_out; j++) {
                 if (threads == 1 && a == 0) {
-                    /* the first run against float64: y = mean of 4, dx = g / 4 (0 past the last window) */
-                    for (int64_t row = 0; row < rows; row++)
-                        for (int64_t w_at = 0; w_at < out_row; w_at++) {
-                            const float *w = xv + row * len + w_at * 4;
-                            double want = ((double)w[0] + w[1] + w[2] + w[3]) / 4;
-                            memcpy(&yv, yblock + (size_t)(row * out_row + w_at) * 4, 4);
-                            if (fabs(yv - want) > 1e-5 * (fabs(w[0]) + fabs(w[1]) + fabs(w[2]) + fabs(w[3])) + 1e-30)
-                                fail_msg("y[%lld, %lld] = %.9g, want %.9g", (long long)row, (long long)w_at, yv, want);
-                        }
-                    for (int64_t row = 0; backward && row < rows; row++)
-                        for (int64_t i = 0; i < len; i++) {
-                            double want = i / 4 < out_row ? (double)gv[row * out_row + i / 4] / 4 : 0.0;
-                            memcpy(&dv, dxblock + (size_t)(row * len + i) * 4, 4);
-                            if (fabs(dv - want) > 1e-6 * fabs(want))
-                                fail_msg("dx[%lld, %lld] = %.9g, want %.9g", (long long)row, (long long)i, dv, want);
-                        }
-                    memcpy(yfirst, yblock, ybytes);
-                    if (backward) memcpy(dxfirst, dxblock, dxbytes);
-                } else {
-                    if (memcmp(yfirst, yblock + offsets[a], ybytes) != 0)
-                        fail_msg("y differs at offset %zu, %d threads", offsets[a], threads);
-                    if (backward && memcmp(dxfirst, dxblock + offsets[a], dxbytes) != 0)
-                        fail_msg("dx differs at offset %zu, %d threads", offsets[a], threads);
+                    memcpy(first[j], block[j], bytes[j]);
+                } else if (memcmp(first[j], block[j] + offsets[a], bytes[j]) != 0) {
+                    fail_msg("output %d differs at offset %zu, %d threads", j, offsets[a], threads);
                 }
             }
-            lc_program_free(p);
+            if (threads == 1 && a == 0) check(first, ins);
         }
-        free(yfirst);
-        free(dxfirst);
-        free(yblock);
-        free(dxblock);
-        lc_graph_free(graph);
+        lc_program_free(p);
     }
-    lc_tensor_free(x);
-    lc_tensor_free(g);
+    for (int j = 0; j < n_out; j++) {
+        free(block[j]);
+        free(first[j]);
+    }
+}
+
+static float at(const char *out, int64_t i) {
+    float v;
+    memcpy(&v, out + (size_t)i * 4, 4);
+    return v;
+}
+
+/* AvgPool1d(4) on rows of 4·Y + 2 with Y odd: no whole trips, each row finds its own line */
+enum { ROWS_1D = 3 };
+#define Y_1D (LC_NONTEMPORAL_MIN_BYTES / 4 / ROWS_1D + 5)
+#define L_1D (Y_1D * 4 + 2)
+
+static void check_avg1d(char *const *outs, const lc_tensor *const *ins) {
+    const float *x = ins[0]->data;
+    for (int64_t row = 0; row < ROWS_1D; row++)
+        for (int64_t o = 0; o < Y_1D; o++) {
+            const float *w = x + row * L_1D + o * 4;
+            double want = ((double)w[0] + w[1] + w[2] + w[3]) / 4, got = at(outs[0], row * Y_1D + o);
+            if (fabs(got - want) > 1e-5 * (fabs(w[0]) + fabs(w[1]) + fabs(w[2]) + fabs(w[3])))
+                fail_msg("y[%lld, %lld] = %.9g, want %.9g", (long long)row, (long long)o, got, want);
+        }
+    if (!outs[1]) return;
+    const float *g = ins[1]->data;
+    for (int64_t row = 0; row < ROWS_1D; row++)
+        for (int64_t i = 0; i < L_1D; i++) {
+            double want = i / 4 < Y_1D ? (double)g[row * Y_1D + i / 4] / 4 : 0.0, got = at(outs[1], row * L_1D + i);
+            if (got != want) fail_msg("dx[%lld, %lld] = %.9g, want %.9g", (long long)row, (long long)i, got, want);
+        }
+}
+
+/* AvgPool2d(2) on (1, 2, 4096, 4096): rows of whole trips (LC_NT_ALIGNED_ROWS); an output off a
+ * line is written aside */
+enum { PLANES_2D = 2, SIDE_2D = 4096 };
+
+static void check_avg2d(char *const *outs, const lc_tensor *const *ins) {
+    const float *x = ins[0]->data;
+    int64_t half = SIDE_2D / 2;
+    for (int64_t pl = 0; pl < PLANES_2D; pl++)
+        for (int64_t r = 0; r < half; r++)
+            for (int64_t c = 0; c < half; c++) {
+                const float *w = x + (pl * SIDE_2D + 2 * r) * SIDE_2D + 2 * c;
+                double want = ((double)w[0] + w[1] + w[SIDE_2D] + w[SIDE_2D + 1]) / 4;
+                double got = at(outs[0], (pl * half + r) * half + c);
+                if (fabs(got - want) > 1e-5 * (fabs(w[0]) + fabs(w[1]) + fabs(w[SIDE_2D]) + fabs(w[SIDE_2D + 1])))
+                    fail_msg("y[%lld, %lld, %lld] = %.9g, want %.9g", (long long)pl, (long long)r, (long long)c,
+                             got, want);
+            }
+    if (!outs[1]) return;
+    const float *g = ins[1]->data;
+    for (int64_t pl = 0; pl < PLANES_2D; pl++)
+        for (int64_t r = 0; r < SIDE_2D; r++)
+            for (int64_t c = 0; c < SIDE_2D; c++) {
+                double want = (double)g[(pl * half + r / 2) * half + c / 2] / 4;
+                double got = at(outs[1], (pl * SIDE_2D + r) * SIDE_2D + c);
+                if (got != want) fail_msg("dx[%lld, %lld, %lld] = %.9g, want %.9g", (long long)pl, (long long)r,
+                                          (long long)c, got, want);
+            }
+}
+
+/* The module forward, then forward+backward, run at every offset against `check`. */
+static void check_module(lc_module *m, lc_shape xs, lc_nontemporal mode, reference_check check) {
+    test_rng r = test_rng_seeded(5);
+    for (int backward = 0; backward <= 1; backward++) {
+        lc_graph *g = jit_module_graph(m, LC_F32, xs, backward);
+        lc_tensor *ins[2] = {test_random_tensor(&r, LC_F32, xs, 3.0), NULL};
+        if (backward) {
+            const lc_node *seed = lc_graph_node(g, lc_graph_input(g, 1));
+            ins[1] = test_random_tensor(&r, LC_F32, seed->shape, 3.0);
+        }
+        run_at_offsets(g, (const lc_tensor *const *)ins, mode, check);
+        lc_tensor_free(ins[0]);
+        lc_tensor_free(ins[1]);
+        lc_graph_free(g);
+    }
+    lc_module_free(m);
+}
+
+static void test_line_start_values(void **state) {
+    (void)state;
+    check_module(avg4(), test_shape3(1, ROWS_1D, L_1D), LC_NT_LINE_START, check_avg1d);
+}
+
+static void test_aligned_rows_values(void **state) {
+    (void)state;
+    lc_module *m;
+    lc_avgpool2d_params params = lc_avgpool2d_defaults(2, 2);
+    assert_ok(lc_avgpool2d_new(&params, &m));
+    lc_shape xs = {4, {1, PLANES_2D, SIDE_2D, SIDE_2D}};
+    check_module(m, xs, LC_NT_ALIGNED_ROWS, check_avg2d);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
-        cmocka_unit_test(test_values_at_every_alignment),
+        cmocka_unit_test(test_line_start_values),
+        cmocka_unit_test(test_aligned_rows_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

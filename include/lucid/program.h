@@ -101,7 +101,10 @@ LC_API lc_status lc_program_run(const lc_program *p, const lc_tensor *const *inp
 /* Run into caller-owned outputs of the right dtype and shape, for benchmarks and hot loops:
  * no allocation when the program needs no scratch memory, and otherwise none after the
  * first run (a finished run's scratch block is kept for the next; concurrent runs each get
- * their own).
+ * their own). An output of 32 MiB or more may be written in whole 64-byte lines from the
+ * start of its buffer (non-temporal stores); where the caller's buffer does not start on a
+ * 64-byte boundary, that output is computed aside and copied over (one allocation, one copy):
+ * give such outputs aligned buffers (lc_tensor_new's are).
  *
  * In-out buffers: outputs[j] may be the very tensor given as inputs[i] (same dtype and shape,
  * as both positions require): the run then updates that input in place, which is how a

@@ -210,7 +210,7 @@ def realize(t):
     program = _programs.get(key)
     if program is None:
         program = _program.chain_program(key, tuple(c.module for c in calls))
-    y = np.empty(p.shape, dtype=a.dtype)
+    y = _program.empty(p.shape, a.dtype)
     program.run(tuple(inputs), (y,))
     _finish(t, p, start, calls, inputs, y)
 

@@ -39,6 +39,32 @@ _refcount = sys.getrefcount
 _char = ctypes.c_char
 _addressof = ctypes.addressof
 
+# The library writes an output of this many bytes or more (LC_NONTEMPORAL_MIN_BYTES) in whole
+# 64-byte lines from its buffer's start where it can, and an output whose buffer starts off a
+# line aside, copied over after the run; NumPy's own large buffers start 16 bytes past a page.
+_LINE_ALIGNED_MIN_BYTES = 32 << 20
+
+
+def empty(shape, dtype):
+    """np.empty(shape, dtype) whose data starts on a 64-byte line where it is large enough for
+    the library to write it in whole lines (a view of a slightly larger byte array)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if nbytes < _LINE_ALIGNED_MIN_BYTES:
+        return np.empty(shape, dtype=dtype)
+    raw = np.empty(nbytes + 64, dtype=np.uint8)
+    start = -raw.ctypes.data % 64
+    return raw[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def unshared(a):
+    """Whether nothing but the caller's one name holds array a (from np.empty or empty above):
+    no tensor, view, buffer or DLPack export. A view of an array from empty() holds the byte
+    array under it, not the array, so that one is counted too."""
+    # 3: the caller's name, this argument, getrefcount's argument; 2 for the base: a's
+    # reference to it and getrefcount's argument
+    return _refcount(a) == 3 and (a.base is None or _refcount(a.base) == 2)
+
 
 def address(array):
     """The address of an array's first element. ctypes.addressof over the array's own buffer
@@ -112,7 +138,7 @@ class Program:
         new array. So at most one dropped output per program and thread stays allocated."""
         one = getattr(self.local, "one", None)
         if one is None:
-            y = np.empty(shape, dtype=x.dtype)
+            y = empty(shape, x.dtype)
             views, ins, outs, _, _ = self._views([x], [y])
             one = self.local.one = [views[0], views[1], ins, outs, None, None]
         vx, vy, ins, outs, last_x, y = one
@@ -120,8 +146,8 @@ class Program:
             vx.data = address(x)
             one[4] = _weakref(x)
         one[5] = None
-        if y is None or _refcount(y) != 2:  # 2: the local name y and getrefcount's argument
-            y = np.empty(shape, dtype=x.dtype)
+        if y is None or not unshared(y):
+            y = empty(shape, x.dtype)
             vy.data = address(y)
         status = _run_into(self.handle, ins, 1, outs, 1)
         if status:
@@ -142,10 +168,10 @@ class Program:
             if last is not None and k < len(last):
                 a = last[k]
                 last[k] = None
-                # 2: the name a and getrefcount's argument; shape and dtype as asked
-                if _refcount(a) != 2 or a.shape != shape or a.dtype != dtype:
+                # shape and dtype as asked
+                if not unshared(a) or a.shape != shape or a.dtype != dtype:
                     a = None
-            outs.append(np.empty(shape, dtype=dtype) if a is None else a)
+            outs.append(empty(shape, dtype) if a is None else a)
         self.local.outs = list(outs)
         return tuple(outs)
 
@@ -309,7 +335,7 @@ def max_pool_indices(cmodule, array, two_d):
         _PROGRAMS[key] = program
     out_shape = cmodule.output_shape(array.shape)
     n = 2 if two_d else 1
-    outs = [np.empty(out_shape, dtype=array.dtype) for _ in range(1 + n)]
+    outs = [empty(out_shape, array.dtype) for _ in range(1 + n)]
     program.run([array], outs)
     indices = np.empty(out_shape, dtype=np.int64)
     coords = [view(o) for o in outs[1:]]

@@ -232,3 +232,22 @@ def test_forward_backward_outputs_are_reused_only_when_dropped():
     assert held.tolist() == [[[0.5] * 8]] and xg.grad.tolist() == [[[1.0] * 8]]
     assert xg.grad.numpy().ctypes.data != held.numpy().ctypes.data
     assert y.tolist() == [[[0.5, 2.5, 4.5, 6.5]]]
+
+
+def test_large_outputs_start_on_a_line_and_are_reused_only_when_dropped():
+    # 32 MiB of output and more: the library writes it in whole 64-byte lines from its start,
+    # so the package allocates it on a line (a view of a larger byte array, which a view of
+    # the output holds rather than the output itself: held that way, it is never reused)
+    n = _program._LINE_ALIGNED_MIN_BYTES // 4
+    pool = nn.AvgPool1d(2)
+    x = lucid.from_numpy(np.arange(2 * n, dtype=np.float32).reshape(1, 1, 2 * n) % 1024)
+    y = pool(x).numpy()
+    assert y.ctypes.data % 64 == 0 and y.shape == (1, 1, n)
+    first = y.ctypes.data
+    del y
+    assert pool(x).numpy().ctypes.data == first  # nothing held the first: its memory again
+    view = pool(x).numpy()[0, 0, 8:]              # held through a view of it
+    z = pool(lucid.from_numpy(np.ones((1, 1, 2 * n), dtype=np.float32))).numpy()
+    assert z.ctypes.data % 64 == 0 and z[0, 0, :4].tolist() == [1.0] * 4
+    assert view[:4].tolist() == [16.5, 18.5, 20.5, 22.5]
+    assert view.ctypes.data - 32 != z.ctypes.data

@@ -598,26 +598,50 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
     return LLVMBuildSelect(e->b, again, end, first_end, "");
 }
 
-/* lc_schedule.nontemporal: where the row's vectorized loop over trips [a, b) starts instead,
- * trip t writing from position row_base + t·unit + offset of the root's buffer (an element:
- * unit 1, offset 0; a window-major block: unit B, offset -pad_lo): the first trip from a
- * whose position starts a 64-byte line (b where none before b does, or where no trip's can:
- * the buffer's elements not aligned to their size, as a caller's buffer may be, or a block's
- * bytes not reaching a line from there). Also sets the aligned pointer the stores are
- * addressed from (e->nt_base, at trip e->nt_from). */
-static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a, LLVMValueRef b, int64_t unit,
-                               int64_t offset) {
+/* A non-temporal kernel's trips (lc_schedule.nontemporal): trip t of a row writes from position
+ * row_base + t·unit + offset of the root's buffer (an element: unit 1, offset 0; a window-major
+ * block: unit B, offset -pad_lo). */
+static void trip_positions(const emitter *e, int64_t *unit, int64_t *offset) {
+    *unit = 1;
+    *offset = 0;
+    if (!window_major(e)) return;
+    lc_window w = lc_window_of(lc_graph_node(e->f->graph, e->k->root));
+    *unit = w.step * block_steps(e);
+    *offset = -w.pad_lo;
+}
+
+/* The vectorized loop's stores from trip `start` on are addressed from its first position as
+ * a pointer LLVM knows is line-aligned (llvm.ptrmask: the same address wherever the loop runs,
+ * since there that position starts a line): e->nt_base, at trip e->nt_from. */
+static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef start) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
-    LLVMTypeRef ty = real_type(e, root->dtype);
-    int64_t elt = root->dtype == LC_F64 ? 8 : 4;
+    int64_t unit, offset;
+    trip_positions(e, &unit, &offset);
+    LLVMValueRef at = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, start, unit), ""), offset);
+    LLVMValueRef p = LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->slot_ptr[e->k->dst_slot], &at, 1, "");
+    LLVMValueRef args[2] = {p, LLVMConstInt(e->i64, (unsigned long long)-64, 1)};
+    LLVMTypeRef types[2] = {e->ptr, e->i64};
+    e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    e->nt_from = start;
+}
+
+/* LC_NT_LINE_START: where the row's vectorized loop over trips [a, b) starts instead, the first
+ * trip from a whose first position starts a 64-byte line of the written buffer (b where none
+ * before b does, or where no trip's can: the buffer's elements not aligned to their size, as
+ * a caller's buffer may be, or a block's bytes not reaching a line from there); its stores
+ * are addressed from that line (stores_from_line). */
+static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a, LLVMValueRef b) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int64_t elt = root->dtype == LC_F64 ? 8 : 4, unit, offset;
+    trip_positions(e, &unit, &offset);
     /* trips k from a reach a line where addr + k·step ≡ 0 (mod 64), step = unit·elt: with g =
      * gcd(step, 64), where g divides addr, k ≡ r·inv (mod 64/g), r = (-addr mod 64)/g, inv the
      * inverse of step/g (odd) modulo 64/g, a power of two */
     int64_t step = unit * elt, g = lc_gcd(step, 64), period = 64 / g, odd = (step / g) % period, inv = 1;
     while ((odd * inv) % period != 1 % period) inv += 2;
     LLVMValueRef pos = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, a, unit), ""), offset);
-    LLVMValueRef addr = LLVMBuildPtrToInt(e->b, LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &pos, 1, ""),
-                                          e->i64, "");
+    LLVMValueRef addr = LLVMBuildPtrToInt(
+        e->b, LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->slot_ptr[e->k->dst_slot], &pos, 1, ""), e->i64, "");
     LLVMValueRef r = LLVMBuildUDiv(e->b, LLVMBuildAnd(e->b, LLVMBuildNeg(e->b, addr, ""), LLVMConstInt(e->i64, 63, 0), ""),
                                    LLVMConstInt(e->i64, (unsigned long long)g, 0), "");
     LLVMValueRef k = LLVMBuildAnd(e->b, imul_c(e, r, inv), LLVMConstInt(e->i64, (unsigned long long)(period - 1), 0), "");
@@ -625,13 +649,7 @@ static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a
         e->b, LLVMIntEQ, LLVMBuildAnd(e->b, addr, LLVMConstInt(e->i64, (unsigned long long)(g - 1), 0), ""),
         LLVMConstInt(e->i64, 0, 0), "");
     LLVMValueRef start = LLVMBuildSelect(e->b, reachable, smin(e, LLVMBuildAdd(e->b, a, k, ""), b), b, "nt.start");
-    LLVMValueRef at = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, start, unit), ""), offset);
-    LLVMValueRef p = LLVMBuildGEP2(e->b, ty, e->slot_ptr[e->k->dst_slot], &at, 1, "");
-    /* the same address wherever the loop runs (start < b): there it is a line's start */
-    LLVMValueRef args[2] = {p, LLVMConstInt(e->i64, (unsigned long long)-64, 1)};
-    LLVMTypeRef types[2] = {e->ptr, e->i64};
-    e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
-    e->nt_from = start;
+    stores_from_line(e, row_base, start);
     return start;
 }
 
@@ -674,7 +692,10 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
                                                                     ? LC_VECTOR_BLOCK_TRIP_MULTIPLE
                                                                     : LC_VECTOR_TRIP_MULTIPLE, false));
         *b = whole_end(e, *a, whole_multiples(e, *a, *b, whole_trips, count), whole_trips);
+        /* the row and the split start on lines where the buffer does, which the runtime sees to */
+        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, *a);
         emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
+        e->nt_base = e->nt_from = NULL;
         return;
     }
     if (e->k->sched.rerun_tail && span % lc_vector_trip_multiple(span, LC_VECTOR_TRIP_MULTIPLE, false) != 0) {
@@ -689,16 +710,11 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * that the strided stores do not wrap, and kept the scalar copy for that case. Blocks of
      * several steps store each phase in a scope of its own (make_alias_scopes), so LLVM checks
      * no dependence between them and needs no such test */
-    if (e->k->sched.nontemporal && !e->fixup_form) {
-        /* the trips before the line boundary go to the scalar loop */
+    if (e->k->sched.nontemporal == LC_NT_LINE_START && !e->fixup_form) {
+        /* the trips before the line go to the scalar loop */
         LC_ASSERT(!e->k->sched.rerun_tail && e->k->sched.whole_trips == 0 && element_loop_vectorizes(e) &&
                   window == window_major(e));
-        if (window) {
-            lc_window w = lc_window_of(lc_graph_node(e->f->graph, e->k->root));
-            *a = line_start(e, row_base, *a, *b, w.step * block_steps(e), -w.pad_lo);
-        } else {
-            *a = line_start(e, row_base, *a, *b, 1, 0);
-        }
+        *a = line_start(e, row_base, *a, *b);
         *left = true;
     }
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {

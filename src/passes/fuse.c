@@ -1223,30 +1223,38 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
  * where every row holds whole multiples of it; the outer range is then split only at
  * multiples of it (align), so no part of a row leaves trips over. A split of the outer range
  * is as good at any of these points: the thread that takes a part runs up to 63 trips more
- * or fewer. */
-static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
-    k->sched.whole_trips = 0;
+ * or fewer. Returns 0 where there is none; else the multiple, its positions per trip in
+ * *unit and the kernel's split in *align. */
+static int64_t whole_trips_of(const lc_fused *f, const lc_kernel *k, int64_t *unit, int64_t *align) {
     const lc_node *root = lc_graph_node(f->graph, k->root);
-    if (root->shape.rank == 0 || !lc_kernel_reductions_straight(k) || k->sched.nontemporal) return;
-    int64_t row = root->shape.dim[root->shape.rank - 1], trips = row, unit = 1, start = LC_VECTOR_TRIP_MULTIPLE;
+    if (root->shape.rank == 0 || !lc_kernel_reductions_straight(k)) return 0;
+    int64_t row = root->shape.dim[root->shape.rank - 1], trips = row, start = LC_VECTOR_TRIP_MULTIPLE;
+    *unit = 1;
     if (k->sched.order == LC_LOOP_ELEMENTS) {
-        if (k->sched.tile_cols > 1) return;
+        if (k->sched.tile_cols > 1) return 0;
     } else {
-        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || k->sched.tile_rows > 1) return;
+        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || k->sched.tile_rows > 1) return 0;
         lc_window w = lc_window_of(root);
-        if (k->co_root >= 0 && lc_window_overlaps(&w)) return; /* blocks past the last window */
-        unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
-        if (row % unit != 0) return;
-        trips = row / unit;
+        if (k->co_root >= 0 && lc_window_overlaps(&w)) return 0; /* blocks past the last window */
+        *unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
+        if (row % *unit != 0) return 0;
+        trips = row / *unit;
         if (k->sched.block_steps > 1) start = LC_VECTOR_BLOCK_TRIP_MULTIPLE;
     }
     int64_t m = lc_vector_trip_multiple(trips, start, false);
-    if (trips % m != 0) return;
+    if (trips % m != 0) return 0;
     /* the split points: multiples of the old alignment and of m trips, at most a row apart */
-    int64_t piece = m * unit, align = k->align / lc_gcd(k->align, piece) * piece;
-    if (row % align != 0 && align % row != 0) return;
-    k->align = align;
+    int64_t piece = m * *unit;
+    *align = k->align / lc_gcd(k->align, piece) * piece;
+    if (row % *align != 0 && *align % row != 0) return 0;
+    return m;
+}
+
+static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
+    int64_t unit, align;
+    int64_t m = k->sched.nontemporal == LC_NT_LINE_START ? 0 : whole_trips_of(f, k, &unit, &align);
     k->sched.whole_trips = m;
+    if (m > 0) k->align = align;
 }
 
 /* lc_schedule.rerun_tail: a kernel whose loop over positions (or blocks) LLVM vectorizes,
@@ -1268,21 +1276,25 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
     k->sched.rerun_tail = (elements || blocks) && row <= LC_RERUN_TAIL_MAX_ROW && lc_kernel_reductions_straight(k);
 }
 
-/* lc_schedule.nontemporal: a kernel whose root takes at least LC_NONTEMPORAL_MIN_BYTES, whose
- * loop over positions or blocks LLVM vectorizes, over rows with no rerun tail (the second run
- * would start off a line boundary). Decided before whole_trips, which it excludes: a row's
- * first trips up to a line boundary go to the scalar loop. */
+/* lc_schedule.nontemporal (lc_nontemporal): whole trips whose runs start on lines wherever the
+ * rows do (LC_NT_ALIGNED_ROWS), else a line found per row where no rerun tail would start its
+ * second run off one (LC_NT_LINE_START). Decided before whole_trips, which the second
+ * excludes. */
 static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
-    k->sched.nontemporal = false;
+    k->sched.nontemporal = LC_NT_NONE;
     const lc_node *root = lc_graph_node(f->graph, k->root);
-    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || k->sched.tile_rows > 1 || k->sched.rerun_tail ||
-        !lc_kernel_reductions_straight(k))
+    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || k->sched.tile_rows > 1 || !lc_kernel_reductions_straight(k))
         return;
-    /* element-major: the root alone (a co-root beside it is another stream to align);
-     * window-major: unrolled blocks (whose co-root, one value per window, keeps ordinary stores) */
     if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 : k->sched.block != LC_BLOCK_UNROLLED) return;
-    int64_t bytes = lc_sat_mul(lc_shape_numel(&root->shape), lc_dtype_size(root->dtype));
-    k->sched.nontemporal = bytes >= LC_NONTEMPORAL_MIN_BYTES;
+    int64_t elt = (int64_t)lc_dtype_size(root->dtype);
+    if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < LC_NONTEMPORAL_MIN_BYTES) return;
+    int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);
+    int64_t pitch_bytes = lc_fused_row_pitch(f, k->dst_slot, &root->shape) * elt;
+    /* a window-major kernel with whole trips has whole blocks: no pad before its first */
+    if (m > 0 && pitch_bytes % 64 == 0 && (m * unit * elt) % 64 == 0)
+        k->sched.nontemporal = LC_NT_ALIGNED_ROWS;
+    else if (!k->sched.rerun_tail)
+        k->sched.nontemporal = LC_NT_LINE_START;
 }
 
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
@@ -1878,10 +1890,15 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
                              "loop, and so is every part of the split outer range: no loop for trips left over\n",
                              kr->sched.whole_trips);
-        if (kr->sched.nontemporal)
-            lc_strbuf_puts(&sb, "  non-temporal: the vectorized loop of each row starts at a 64-byte boundary of the "
+        if (kr->sched.nontemporal == LC_NT_LINE_START)
+            lc_strbuf_puts(&sb, "  non-temporal: the vectorized loop of each row starts at a 64-byte line of the "
                                 "written buffer and writes whole lines with streaming stores (no read of the lines "
                                 "it writes); the output does not fit the last-level cache\n");
+        if (kr->sched.nontemporal == LC_NT_ALIGNED_ROWS)
+            lc_strbuf_puts(&sb, "  non-temporal: rows and their vectorized runs start on 64-byte lines of a line-aligned "
+                                "buffer (the run writes the output aside where the caller's is not), written with "
+                                "streaming stores (no read of the lines they write); the output does not fit the "
+                                "last-level cache\n");
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "

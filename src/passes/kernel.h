@@ -411,6 +411,31 @@ typedef struct lc_row_prefetch {
     int64_t elt_bytes; /* the slot's element size */
 } lc_row_prefetch;
 
+/* Non-temporal stores (lc_schedule.nontemporal), for a kernel whose root takes at least
+ * LC_NONTEMPORAL_MIN_BYTES and whose loop over positions (element-major, writing only its
+ * root) or over unrolled blocks (window-major; a co-root keeps ordinary stores) LLVM
+ * vectorizes. An ordinary store first reads the line it writes (read-for-ownership): for an
+ * output that does not fit the cache, a fifth more traffic in a pool's forward, where the
+ * input is four times the output, and half as much again in its backward. A non-temporal
+ * store writes a whole line without reading it, but only aligned: x86 splits an unaligned
+ * vector one into narrow parts, several times slower. So codegen addresses the vectorized
+ * loop's stores from a 64-byte line (llvm.ptrmask), LLVM proves them aligned, and jit.c tags
+ * those it proved (nontemporal.h). */
+typedef enum lc_nontemporal {
+    LC_NT_NONE,
+    /* rows without whole trips and no rerun tail (rows over LC_RERUN_TAIL_MAX_ROW): each row's
+     * vectorized loop starts at the first trip whose first element starts a line of the written
+     * buffer, computed from its address at run time (so any buffer will do); the trips before
+     * it go to the scalar loop, so such a kernel has no whole_trips */
+    LC_NT_LINE_START,
+    /* whole trips (lc_schedule.whole_trips) whose rows and runs start on lines when the buffer
+     * does (the row pitch and a run are whole lines, no pad before the first block): short
+     * rows (a 2-D pool's 128), which a per-row start would cut into. The runtime writes such
+     * a kernel's output aside where the caller's buffer is not 64-byte aligned, and copies it
+     * over after the run (lc_program_run_into). */
+    LC_NT_ALIGNED_ROWS,
+} lc_nontemporal;
+
 typedef struct lc_schedule {
     lc_loop_order order;
     lc_block_form block;     /* LC_LOOP_WINDOWS only */
@@ -500,18 +525,10 @@ typedef struct lc_schedule {
      * scalar one nor, the trip count being a multiple of LLVM's vector width times its
      * interleave count, LLVM's remainder copy. A row with edges keeps its scalar loop for them. */
     int64_t whole_trips;
-    /* A kernel whose root takes at least LC_NONTEMPORAL_MIN_BYTES, whose loop over positions
-     * (element-major, writing only its root) or over unrolled blocks (window-major; a co-root
-     * keeps ordinary stores) LLVM vectorizes, over rows with no rerun tail: the vectorized loop
-     * of each row starts at the first trip whose first element starts a 64-byte line of the
-     * written buffer (the trips before it go to the scalar loop) and stores whole lines with
-     * non-temporal stores (codegen: its stores addressed from that line, so LLVM proves their
-     * alignment; jit.c tags the vector stores it proved aligned, nontemporal.h). An ordinary
-     * store first reads the line it writes (read-for-ownership): for an output that does not
-     * fit the cache, a fifth more traffic in a pool's forward, where the input is four times
-     * the output, and half as much again in its backward. Only where the values land
-     * changes: every position is computed as before. */
-    bool nontemporal;
+    /* Whether (and how) the vectorized loop writes the root with non-temporal stores
+     * (lc_nontemporal). Only where the values land changes: every position is computed as
+     * before. */
+    lc_nontemporal nontemporal;
 } lc_schedule;
 
 typedef struct lc_kernel {

@@ -310,12 +310,24 @@ static bool in_place_is_safe(const lc_fused *f, int in, int out) {
     return safe;
 }
 
-/* An output the caller made one of the inputs: written in place (`aside` NULL) or, where that
- * is not safe, into `aside` and copied back after the last kernel. */
+/* An output the run may not write straight into the caller's buffer: one the caller made one of
+ * the inputs (`input`), written in place (`aside` NULL) where that is safe, and one whose kernel
+ * writes whole lines from its rows' starts (input -1; below). Otherwise it is written into
+ * `aside` and copied over after the last kernel. */
 typedef struct in_out {
     int input, output;
     void *aside;
 } in_out;
+
+/* Whether output j's buffer must start on a 64-byte line: its kernel writes its rows' lines
+ * with aligned non-temporal stores (LC_NT_ALIGNED_ROWS), which a caller's buffer off a line
+ * would not hold. */
+static bool needs_line_aligned(const lc_fused *f, int j) {
+    int slot = lc_slot_output(f, j);
+    for (int k = 0; k < f->n_kernels; k++)
+        if (f->kernels[k].dst_slot == slot && f->kernels[k].sched.nontemporal == LC_NT_ALIGNED_ROWS) return true;
+    return false;
+}
 
 /* The aliasing rules of lc_program_run_into: an output may be an input's own tensor (the
  * same data), never another output's, and such an input may be given once only. */
@@ -331,6 +343,7 @@ static lc_status find_in_outs(const lc_program *p, const lc_tensor *const *input
             if (outputs[j2] == outputs[j] || (d && outputs[j2]->data == d))
                 return lc_fail(LC_ERR_INVALID_ARG, "program: outputs %d and %d are the same tensor", j2, j);
         if (!d || lc_tensor_nbytes(outputs[j]) == 0) continue; /* zero-size: nothing is written */
+        bool off_line = (uintptr_t)d % 64 != 0 && needs_line_aligned(f, j);
         int in = -1;
         for (int i = 0; i < n_inputs; i++) {
             if (inputs[i]->data != d) continue;
@@ -339,12 +352,13 @@ static lc_status find_in_outs(const lc_program *p, const lc_tensor *const *input
                                "which output %d updates in place; give it once", in, i, j);
             in = i;
         }
-        if (in < 0) continue;
+        if (in < 0 && !off_line) continue;
         in_out *pr = &pairs[(*n_pairs)++];
         pr->input = in;
         pr->output = j;
         pr->aside = NULL;
-        bool safe = p->in_place_safe ? p->in_place_safe[in * n_outputs + j] : in_place_is_safe(f, in, j);
+        bool safe = in >= 0 && !off_line &&
+                    (p->in_place_safe ? p->in_place_safe[in * n_outputs + j] : in_place_is_safe(f, in, j));
         if (!safe) {
             pr->aside = lc_buffer_alloc(lc_tensor_nbytes(outputs[j]));
             if (!pr->aside) return lc_fail(LC_ERR_NOMEM, "program: out of memory");

@@ -15,6 +15,7 @@
 #include "jit_harness.h"
 
 #include "codegen/objcache.h"
+#include "lucid/passes.h"
 #include "lucid/version.h"
 
 #define OBJ_BYTES 1000
@@ -352,12 +353,70 @@ static void memory_lru(void **state) {
     lc_module_free(m);
 }
 
+/* ---- the default passes' memo ------------------------------------------------------------ */
+
+static lc_status count_stage(const lc_stage_info *s, void *user) {
+    (void)s;
+    (*(int *)user)++;
+    return LC_OK;
+}
+
+/* lc_pipeline_run_default with nobody reading the stages gives, from the memo, the graph the
+ * passes make (the same text IR as a run whose hook makes them run), for the forward and the
+ * forward+backward of one built graph apart, and with each graph's own names. */
+static char *passed_text(const lc_graph *g, bool backward, bool hooked) {
+    lc_pipeline_options o = lc_pipeline_options_default();
+    int stages = 0;
+    if (hooked) {
+        o.on_stage = count_stage;
+        o.user = &stages;
+    }
+    lc_graph *out;
+    assert_ok(lc_pipeline_run_default(g, backward, &o, &out));
+    if (hooked) assert_true(stages >= 3);
+    char *text;
+    assert_ok(lc_graph_to_string(out, &text));
+    lc_graph_free(out);
+    return text;
+}
+
+static void pass_memo(void **state) {
+    (void)state;
+    lc_compile_cache_clear();
+    lc_module *m = test_lppool(2, 4, LC_STRIDE_UNSET, false);
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(1, 2, 64), false);
+    lc_graph *renamed = jit_module_graph(m, LC_F32, test_shape3(1, 2, 64), false);
+    lc_module_free(m);
+    assert_ok(lc_graph_set_name(renamed, 0, "another_x"));
+    for (int backward = 0; backward <= 1; backward++) {
+        char *want = passed_text(g, backward, true);
+        for (int again = 0; again < 3; again++) { /* a miss, then hits */
+            char *got = passed_text(g, backward, false);
+            assert_string_equal(got, want);
+            free(got);
+        }
+        char *other = passed_text(renamed, backward, false);
+        assert_non_null(strstr(other, "another_x"));
+        assert_null(strstr(want, "another_x"));
+        free(other);
+        free(want);
+    }
+    char *fwd = passed_text(g, false, false), *both = passed_text(g, true, false);
+    assert_string_not_equal(fwd, both);
+    free(fwd);
+    free(both);
+    lc_graph_free(g);
+    lc_graph_free(renamed);
+    lc_compile_cache_clear();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(disk_trim_lru),
         cmocka_unit_test(disk_trim_concurrent),
         cmocka_unit_test(disk_key_carries_version),
         cmocka_unit_test(memory_lru),
+        cmocka_unit_test(pass_memo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

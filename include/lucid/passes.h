@@ -48,6 +48,9 @@ LC_API lc_status lc_pipeline_run(const lc_graph *in, const char *const *names, i
  * (at most lc_pass_count()). `backward` puts autodiff first (every output differentiated
  * with respect to every input); without it, autodiff is left out. */
 LC_API int lc_pipeline_default_names(bool backward, const char **names, int cap);
+/* The default pipeline on `in`. Where nobody reads the stages (no dump, no hook, no LUCID_DUMP)
+ * a built graph seen before (the same structure and names, the same `backward`) gets a copy
+ * of the graph the passes made from it then, without running them. */
 LC_API lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
                                          const lc_pipeline_options *opts, lc_graph **out);
 

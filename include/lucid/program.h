@@ -136,7 +136,8 @@ LC_API int64_t lc_program_scratch_bytes(const lc_program *p);
 LC_API int lc_runtime_threads(void);
 LC_API lc_status lc_runtime_set_threads(int n);
 
-/* Compile cache statistics and reset (tests; the cache otherwise lives for the process). */
+/* Compile cache statistics and reset (tests; the cache otherwise lives for the process). The
+ * reset also empties lc_pipeline_run_default's memo of the graphs its passes made. */
 typedef struct lc_cache_stats {
     long hits, misses;
 } lc_cache_stats;

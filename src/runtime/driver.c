@@ -467,10 +467,20 @@ lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
     o.last = LC_STAGE_DCE;
     o.backward = backward;
     o.verify = hook.opts->verify;
-    /* the hook only where someone reads the stages: a compile-cache hit runs every pass */
+    /* the hook only where someone reads the stages; where nobody does, the passes' memo */
     if (hook.env.stages || hook.opts->dump || hook.opts->on_stage) {
         o.on_stage = pipeline_stage;
         o.user = &hook;
+        return lc_drive_walk(in, &o, out, NULL);
     }
-    return lc_drive_walk(in, &o, out, NULL);
+    unsigned char *key = NULL;
+    size_t len = 0;
+    if (lc_graph_key(in, backward ? 1 : 0, true, &key, &len) == LC_OK && (*out = lc_pass_memo_find(key, len))) {
+        free(key);
+        return LC_OK;
+    }
+    lc_status st = lc_drive_walk(in, &o, out, NULL);
+    if (st == LC_OK && key) lc_pass_memo_insert(key, len, *out);
+    free(key);
+    return st;
 }

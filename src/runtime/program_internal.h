@@ -46,9 +46,19 @@ lc_code *lc_code_new(void);
 void lc_code_retain(lc_code *c);
 void lc_code_release(lc_code *c);
 
-/* The structural key of a compile: every node's op, dtype, shape, inputs, attributes and
- * constant data, the outputs, and the opt level (names are left out). Malloc'd. */
+/* A graph's key: `tag`, then every node's op, dtype, shape, inputs, attributes and constant
+ * data (and its name, with `names`), and the outputs. Malloc'd. */
+lc_status lc_graph_key(const lc_graph *g, int tag, bool names, unsigned char **key, size_t *len);
+/* The structural key of a compile: the graph's key tagged by the opt level, names left out
+ * (they change no code). */
 lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, size_t *len);
+/* The default passes' memo (pass_memo.c): a copy of the graph lc_pipeline_run_default made
+ * from a built graph of key `key` (lc_graph_key with names, tagged by the backward), NULL where
+ * it made none yet; and the graph it made, remembered as a copy. lc_compile_cache_clear
+ * clears it too. */
+lc_graph *lc_pass_memo_find(const unsigned char *key, size_t len);
+void lc_pass_memo_insert(const unsigned char *key, size_t len, const lc_graph *made);
+void lc_pass_memo_clear(void);
 /* A new reference to cached code for `key`, or NULL (counts a hit or a miss). */
 lc_code *lc_cache_lookup(const unsigned char *key, size_t len);
 /* Remember `code` under `key` (takes its own reference; evicts the least recently used entry

@@ -15,6 +15,7 @@
 #include "lucid/nn.h"
 #include "lucid/program.h"
 #include "lucid/runtime.h"
+#include "passes/kernel.h"
 
 #define JIT_RTOL 1e-4
 #define JIT_ATOL 1e-6
@@ -29,6 +30,16 @@ static inline lc_graph *jit_module_graph(const lc_module *m, lc_dtype dt, lc_sha
     assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &b));
     lc_graph_free(g);
     return b;
+}
+
+/* The fused stage of `m` on input shape `in` (the schedule tests read its kernels); frees m. */
+static inline lc_fused *jit_fuse_module(lc_module *m, lc_shape in, bool backward) {
+    lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    lc_graph_free(g);
+    lc_module_free(m);
+    return f;
 }
 
 /* Random inputs for every graph input (caller frees with jit_free_tensors). */

@@ -11,17 +11,8 @@
 #include "jit_harness.h"
 #include "passes/kernel.h"
 
-static lc_fused *fuse_module(lc_module *m, lc_shape in, bool backward) {
-    lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
-    lc_fused *f;
-    assert_ok(lc_fuse(g, &f));
-    lc_graph_free(g);
-    lc_module_free(m);
-    return f;
-}
-
 static lc_nontemporal last_kernel_nontemporal(lc_module *m, lc_shape in, bool backward) {
-    lc_fused *f = fuse_module(m, in, backward);
+    lc_fused *f = jit_fuse_module(m, in, backward);
     lc_nontemporal nt = f->kernels[f->n_kernels - 1].sched.nontemporal;
     lc_fused_free(f);
     return nt;

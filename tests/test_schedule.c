@@ -11,15 +11,6 @@
 #include "lucid/train.h"
 #include "passes/kernel.h"
 
-static lc_fused *fuse_module(lc_module *m, lc_shape in, bool backward) {
-    lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
-    lc_fused *f;
-    assert_ok(lc_fuse(g, &f));
-    lc_graph_free(g);
-    lc_module_free(m);
-    return f;
-}
-
 /* The kernel whose root is an op `op` node; fails when there is none. */
 static const lc_kernel *kernel_rooted_at(const lc_fused *f, lc_op op) {
     for (int k = 0; k < f->n_kernels; k++)
@@ -39,7 +30,7 @@ static const lc_reduction_schedule *reduction_of(const lc_fused *f, const lc_ker
  * blocks of 4, split at whole windows, the forward written once per window; the plain norm. */
 static void test_tiling_pool_backward(void **state) {
     (void)state;
-    lc_fused *f = fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 16), true);
+    lc_fused *f = jit_fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 16), true);
     assert_int_equal(f->n_kernels, 1);
     const lc_kernel *k = &f->kernels[0];
     assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
@@ -59,7 +50,7 @@ static void test_tiling_pool_backward(void **state) {
     lc_fused_free(f);
 
     /* 17 is not a multiple of 4: whole blocks in the middle, element edges around them */
-    f = fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 17), true);
+    f = jit_fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 17), true);
     k = &f->kernels[0];
     assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
     assert_false(k->sched.whole_blocks);
@@ -71,7 +62,7 @@ static void test_tiling_pool_backward(void **state) {
  * and the sum as vector partial sums. */
 static void test_long_windows(void **state) {
     (void)state;
-    lc_fused *f = fuse_module(test_lppool(2, 64, LC_STRIDE_UNSET, false), test_shape3(1, 2, 136), true);
+    lc_fused *f = jit_fuse_module(test_lppool(2, 64, LC_STRIDE_UNSET, false), test_shape3(1, 2, 136), true);
     const lc_kernel *k = kernel_rooted_at(f, LC_OP_FOLD);
     assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
     assert_int_equal(k->sched.block, LC_BLOCK_SLOT_LOOPS);
@@ -86,7 +77,7 @@ static void test_long_windows(void **state) {
  * and its gather of 20 windows runs as partial sums. */
 static void test_overlapping_long_windows(void **state) {
     (void)state;
-    lc_fused *f = fuse_module(test_avgpool(40, 2, 0, false, true), test_shape3(1, 2, 100), true);
+    lc_fused *f = jit_fuse_module(test_avgpool(40, 2, 0, false, true), test_shape3(1, 2, 100), true);
     const lc_kernel *k = kernel_rooted_at(f, LC_OP_FOLD);
     assert_int_equal(k->sched.order, LC_LOOP_ELEMENTS);
     assert_false(k->sched.whole_blocks);
@@ -105,7 +96,7 @@ static void test_lp_scaling(void **state) {
     (void)state;
     const double ps[] = {60, 8.5, 0.05, 8, 0.125, 2.5};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-        lc_fused *f = fuse_module(test_lppool(ps[i], 3, LC_STRIDE_UNSET, false), test_shape3(1, 2, 12), false);
+        lc_fused *f = jit_fuse_module(test_lppool(ps[i], 3, LC_STRIDE_UNSET, false), test_shape3(1, 2, 12), false);
         assert_int_equal(f->n_kernels, 1);
         const lc_kernel *k = &f->kernels[0];
         assert_int_equal(k->sched.n_lp_norms, 1);
@@ -619,7 +610,7 @@ static void test_train_step_weight_tiles(void **state) {
 static lc_fused *fuse_spec(const char *spec, lc_shape in, bool backward) {
     lc_module *m;
     assert_ok(lc_model_parse_call(spec, "test", &m));
-    return fuse_module(m, in, backward);
+    return jit_fuse_module(m, in, backward);
 }
 
 /* How many materialized nodes (scratch slots) are reductions of op `op`. */
@@ -673,7 +664,7 @@ static void test_row_windows_inline(void **state) {
      * there keeps the first pool's buffer */
     lc_module *m;
     assert_ok(lc_model_parse("MaxPool1d(2)\nMaxPool1d(3, 2, 1)\n", "test", &m));
-    f = fuse_module(m, test_shape3(1, 2, 16), false);
+    f = jit_fuse_module(m, test_shape3(1, 2, 16), false);
     assert_int_equal(f->n_kernels, 2);
     assert_int_equal(materialized_reductions(f, LC_OP_MAX), 1);
     lc_fused_free(f);
@@ -726,7 +717,7 @@ static void test_whole_trips(void **state) {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lc_module *m = cases[c].lp ? test_lppool(2, 4, LC_STRIDE_UNSET, false)
                                    : test_avgpool(4, LC_STRIDE_UNSET, 0, false, true);
-        lc_fused *f = fuse_module(m, test_shape3(1, 2, cases[c].len), cases[c].backward);
+        lc_fused *f = jit_fuse_module(m, test_shape3(1, 2, cases[c].len), cases[c].backward);
         const lc_kernel *k = &f->kernels[f->n_kernels - 1];
         assert_int_equal(k->sched.whole_trips, cases[c].trips);
         assert_int_equal(k->align, cases[c].align);

@@ -107,13 +107,14 @@ static double magnitude_from_inputs(const lc_graph *g, const lc_node *n, const d
         return isfinite(a) ? 1 : INFINITY;
     case LC_OP_ABS:
     case LC_OP_RELU:
-    case LC_OP_MAX:
     case LC_OP_EXPAND:
         return a;
     case LC_OP_UNFOLD: /* pads with +0, or with -inf */
         return n->attr[LC_UNFOLD_NEG_INF_PAD] ? INFINITY : a;
-    case LC_OP_MEAN:
-        return a * ROUNDING_GROWTH;
+    case LC_OP_MAX:  /* -inf over an empty axis */
+    case LC_OP_MEAN: /* NaN (0/0) over an empty axis */
+        if (lc_graph_node(g, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]] == 0) return INFINITY;
+        return n->op == LC_OP_MAX ? a : a * ROUNDING_GROWTH;
     case LC_OP_ADD: {
         double b = known[n->inputs[1]];
         return isfinite(a) && isfinite(b) ? (a + b) * ROUNDING_GROWTH : INFINITY;

@@ -3,7 +3,9 @@
  * LP norms are scaled, and the cost estimate that saturates instead of overflowing. Each
  * expectation is derived from the pool's parameters here, not read back from fuse. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
@@ -670,6 +672,65 @@ static void test_row_windows_inline(void **state) {
     lc_fused_free(f);
 }
 
+/* The sum over a max_mask's axis of max_mask(x) · v fuse schedules as the value carried with
+ * the running maximum (lc_reduction_schedule.choice_mask) where v is finite everywhere: a
+ * constant, either operand order, and MaxPool2d(3, 2, 1)'s two slot searches; not where v is
+ * an input (inf · 0 would make the sum NaN) or a constant holding inf. Values against the
+ * interpreter on windows with ties, NaN, +-inf and -inf alone: the first maximum (the first
+ * NaN, slot 0 of a window of -inf) gives v there. */
+static const char *const CHOICE_GRAPH =
+    "graph {\n"
+    "  %%0 = input \"x\" : f32[2,3,7,5]\n"
+    "  %%1 = %s\n"
+    "  %%2 = max_mask(%%0) dim=3 : f32[2,3,7,5]\n"
+    "  %%3 = mul(%s) : f32[2,3,7,5]\n"
+    "  %%4 = sum(%%3) dim=3 : f32[2,3,7]\n"
+    "  output %%4\n"
+    "}\n";
+
+static void test_carried_choice(void **state) {
+    (void)state;
+    const struct { const char *v, *operands; bool carried; } cases[] = {
+        {"constant [4, 1, 3, 0, 2] : f32[5]", "%2, %1", true},
+        {"constant [4, 1, 3, 0, 2] : f32[5]", "%1, %2", true},
+        {"constant [4, inf, 3, 0, 2] : f32[5]", "%2, %1", false},
+        {"input \"v\" : f32[5]", "%2, %1", false},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char text[1024];
+        snprintf(text, sizeof text, CHOICE_GRAPH, cases[c].v, cases[c].operands);
+        lc_graph *g;
+        assert_ok(lc_graph_parse(text, &g));
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        assert_int_equal(f->n_kernels, 1);
+        const lc_reduction_schedule *rs = reduction_of(f, &f->kernels[0], LC_OP_SUM);
+        assert_int_equal(rs->choice_mask, cases[c].carried ? 2 : -1);
+        if (cases[c].carried) assert_int_equal(rs->choice_values, 1);
+        lc_fused_free(f);
+        test_rng r = test_rng_seeded(90 + c);
+        lc_tensor **in = jit_random_inputs(g, &r, 3.0);
+        /* window w of x (5 slots each): ties, NaN first or later, +-inf, -inf alone */
+        const double special[][5] = {{1, 2, 2, 0, 2}, {NAN, 3, NAN, 1, 0}, {0, 1, NAN, 2, NAN},
+                                     {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY},
+                                     {-1, INFINITY, 2, INFINITY, 0}, {-3, -3, -2, -2, -5}, {0, -0.0, 0, 0, 0}};
+        int64_t windows = lc_tensor_numel(in[0]) / 5;
+        for (int64_t w = 0; w < windows; w++)
+            if (w % 3 != 0)
+                for (int j = 0; j < 5; j++) lc_tensor_set(in[0], w * 5 + j, special[w % 7][j]);
+        if (lc_graph_input_count(g) > 1) lc_tensor_set(in[1], 2, INFINITY);
+        jit_check_graph_inputs(g, in, JIT_RTOL, JIT_ATOL);
+        jit_free_tensors(in, lc_graph_input_count(g));
+        lc_graph_free(g);
+    }
+    lc_fused *f = fuse_spec("MaxPool2d(3, 2, 1)", lc_shape_make(4, (int64_t[]){1, 2, 15, 16}), true);
+    int carried = 0;
+    for (int i = 0; i < f->kernels[0].sched.n_reductions; i++)
+        carried += f->kernels[0].sched.reductions[i].choice_mask >= 0;
+    assert_int_equal(carried, 2); /* the column chosen in each row, and the slot */
+    lc_fused_free(f);
+}
+
 /* MSELoss sums its squared differences over each axis in turn into one element, a kernel that
  * runs on one thread: the largest inner sum of at least LC_SERIAL_SPLIT_MIN elements (over
  * the batch, (64, 128) here) is materialized so that its kernel splits, and below that size
@@ -754,6 +815,7 @@ int main(void) {
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
         cmocka_unit_test(test_whole_trips),
+        cmocka_unit_test(test_carried_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1033,6 +1033,45 @@ static LLVMValueRef by_lanes(emitter *e, int node, const ix *idx) {
     return v;
 }
 
+/* ---- a window search's chosen value, carried with the maximum ---- */
+
+/* A sum over a max_mask's axis of max_mask(W) · V that fuse scheduled as a carried choice
+ * (lc_reduction_schedule.choice_mask): the window's terms W_j and V_j. */
+typedef struct choice_ctx {
+    reduce_ctx w;         /* W, the mask's input, over the sum's axis */
+    int values;           /* V */
+    const lc_shape *prod; /* the product's shape, which V broadcasts to */
+} choice_ctx;
+
+static void value_and_choice(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
+    choice_ctx *c = ctx;
+    ix wi[LC_MAX_RANK], vi[LC_MAX_RANK];
+    reduce_index(&c->w, j, wi);
+    broadcast_index(c->prod, &lc_graph_node(e->f->graph, c->values)->shape, wi, vi, e);
+    /* in vector mode a term may be a scalar the lanes share; the selects need both as vectors */
+    t[0] = lc_emit_splat(e, lc_emit_value(e, c->w.x, wi));
+    t[1] = lc_emit_splat(e, lc_emit_value(e, c->values, vi));
+}
+
+/* V at W's first maximum (the first NaN, or the first slot of a window of -inf): the terms in
+ * order from the first, each later one taking over where the max would (later_max_of), V
+ * selected with W. The sum it stands for adds ±0 for every other slot (V finite, fuse's
+ * magnitude fact) and the chosen V once, from +0: that is V + 0 (a -0 becomes +0). */
+static LLVMValueRef emit_carried_choice(emitter *e, const lc_reduction_schedule *rs, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *mask = lc_graph_node(g, rs->choice_mask), *sum = lc_graph_node(g, rs->node);
+    const lc_node *w = lc_graph_node(g, mask->inputs[0]);
+    int dim = (int)sum->attr[LC_REDUCE_DIM];
+    LC_ASSERT(mask->op == LC_OP_MAX_MASK && mask->attr[LC_REDUCE_DIM] == dim && lc_reduction_straight(rs) &&
+              rs->choice_values >= 0 && w->shape.dim[dim] >= 1);
+    choice_ctx c = {{mask->inputs[0], dim, idx, w->shape.rank, 0, NULL, NULL, false}, rs->choice_values,
+                    &lc_graph_node(g, sum->inputs[0])->shape};
+    lc_reducer red = {2, value_and_choice, later_max_of, &c, NULL, later_max_of};
+    LLVMValueRef acc[2] = {NULL, NULL}; /* the first term's, set by the unrolled form */
+    lc_emit_reduce(e, real_type(e, sum->dtype), w->shape.dim[dim], rs, &red, acc);
+    return LLVMBuildFAdd(e->b, acc[1], lc_emit_splat(e, real_const(e, sum->dtype, 0.0)), "");
+}
+
 /* Evaluating a node recurses into its inline inputs: fuse bounded how deep that goes
  * (LC_INLINE_DEPTH_MAX, the kernel's sched.inline_depth), so the stack is bounded too. */
 LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
@@ -1244,6 +1283,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             return t;
         }
         int64_t len = xn->shape.dim[r.dim];
+        if (rs && rs->choice_mask >= 0) return emit_carried_choice(e, rs, idx);
         if (is_rescued_sum(e, node)) {
             window_sum w = {node, idx, NULL};
             return emit_window_sum(e, &w);
@@ -1294,16 +1334,37 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     return NULL;
 }
 
-/* Whether two indices are the same value: the same instruction, or the same exact affine
- * form in the loop's index (not clamped, no range), with the same gather provenance, which
- * decides how an unfold below reads it. */
+/* Whether two integer values are computed alike: the same value, or the same integer
+ * arithmetic (add, sub, mul, a compare, a select) on values computed alike, a few levels deep.
+ * Index arithmetic has no side effect, so such values are equal; two unfolds reading one row
+ * (a max pool's row maxima, and its slots' row search) each build that row's index anew. */
+static bool same_int_value(LLVMValueRef a, LLVMValueRef b, int depth) {
+    if (a == b) return true;
+    if (!a || !b || depth <= 0 || !LLVMIsAInstruction(a) || !LLVMIsAInstruction(b)) return false;
+    LLVMOpcode op = LLVMGetInstructionOpcode(a);
+    if (op != LLVMGetInstructionOpcode(b) || LLVMTypeOf(a) != LLVMTypeOf(b)) return false;
+    if (op == LLVMICmp) {
+        if (LLVMGetICmpPredicate(a) != LLVMGetICmpPredicate(b)) return false;
+    } else if (op != LLVMAdd && op != LLVMSub && op != LLVMMul && op != LLVMSelect && op != LLVMAnd) {
+        return false;
+    }
+    int n = LLVMGetNumOperands(a);
+    if (n != LLVMGetNumOperands(b)) return false;
+    for (int k = 0; k < n; k++)
+        if (!same_int_value(LLVMGetOperand(a, (unsigned)k), LLVMGetOperand(b, (unsigned)k), depth - 1)) return false;
+    return true;
+}
+
+/* Whether two indices are the same value: the same instruction (or one computed alike), or
+ * the same exact affine form in the loop's index (not clamped, no range), with the same gather
+ * provenance, which decides how an unfold below reads it. */
 static bool same_index(const ix *a, const ix *b) {
     if (a->fold_t != b->fold_t || a->fold_role != b->fold_role || a->fold_step != b->fold_step ||
         a->fold_dilation != b->fold_dilation || a->lane != b->lane || a->clamped != b->clamped || a->aff != b->aff)
         return false;
     bool form = !a->aff || (a->ci == b->ci && a->k == b->k && a->rlo == b->rlo && a->rhi == b->rhi);
     if (!form) return false;
-    return a->v == b->v || (a->aff && !a->clamped && a->rlo == a->rhi);
+    return same_int_value(a->v, b->v, 8) || (a->aff && !a->clamped && a->rlo == a->rhi);
 }
 
 /* emitter.memo: the value of `node` at idx emitted earlier in the current block, or NULL. */

@@ -153,7 +153,8 @@ typedef struct emitter {
      * s > 1 whose position is ci·i + k with s dividing ci takes its window (ci/s)·i +
      * floor(k/s) from it rather than dividing the position (emit_expr.c, LC_OP_FOLD). */
     LLVMValueRef aff_i;
-    /* While memo_on (a window-major body of several steps, lc_schedule.block_steps): the
+    /* While memo_on (a window-major body of several steps, lc_schedule.block_steps, or an element
+     * body with a co-root beside, lc_kernel.co_beside): the
      * values emitted so far in this body, by node and index, so a node the block's windows read
      * at one index again (the demo's LP gradient at an average's position, read by the 3
      * windows covering it) is emitted once, not once per reader (emit_expr.c, lc_emit_value). */

@@ -81,9 +81,8 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
 }
 
 /* A co-root of the root's shape (lc_kernel.co_beside), at the root's element. */
-static void emit_co_beside(emitter *e, const ix *idx) {
+static void emit_co_beside(emitter *e, const ix *idx, LLVMValueRef v) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
-    LLVMValueRef v = lc_emit_compute(e, e->k->co_root, idx);
     lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
@@ -222,14 +221,24 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         idx[rank - 1] = ii;
     }
     e->aff_i = i;
+    /* a co-root beside reads what the root reads (a max pool's chosen slots search y's row
+     * maxima again): each value is emitted once. Else the loads the two read alike are two
+     * loads LLVM merges only after vectorizing, and no pass after that merges what was
+     * computed from them (MaxPool2d(3, 2, 1)'s slots repeated y's three row searches). */
+    e->memo_on = e->k->co_beside;
+    e->memo_n = 0;
     if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
-    if (e->nt_base) { /* from the vectorized loop's line boundary (line_start) */
+    /* both computed before either is stored: no store then stands between the loads the two
+     * read alike, which early CSE merges with what they compute */
+    LLVMValueRef co = e->k->co_beside ? lc_emit_compute(e, e->k->co_root, idx) : NULL;
+    if (e->nt_base) /* from the vectorized loop's line (stores_from_line) */
         lc_emit_store_at(e, e->k->dst_slot, e->nt_base, LLVMBuildSub(e->b, i, e->nt_from, ""), v);
-    } else {
+    else
         lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
-    }
-    if (e->k->co_beside) emit_co_beside(e, idx);
+    if (co) emit_co_beside(e, idx, co);
+    e->memo_on = false;
+    e->memo_n = 0;
 }
 
 /* `base` as a pointer LLVM cannot trace back to it: an empty inline asm passes on

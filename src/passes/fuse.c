@@ -843,6 +843,32 @@ static void schedule_outer_flags(const lc_fused *f, lc_kernel *k) {
     }
 }
 
+/* lc_reduction_schedule.choice_mask: rs is a sum, straight-line, of mul(max_mask(W), V) over
+ * the mask's axis (either operand order), the mask and the product inline, the mask's own
+ * search straight-line too (the carried form takes its terms in order from the first, as the
+ * unrolled search does), and V finite at every element, so that V · 0 is ±0 at every slot
+ * but the chosen one. */
+static void schedule_choice(const lc_fused *f, const lc_kernel *k, lc_reduction_schedule *rs) {
+    const lc_graph *g = f->graph;
+    const lc_node *sum = lc_graph_node(g, rs->node);
+    if (sum->op != LC_OP_SUM || rs->terms < 1 || !lc_reduction_straight(rs) || f->node_slot[sum->inputs[0]] >= 0)
+        return;
+    const lc_node *prod = lc_graph_node(g, sum->inputs[0]);
+    if (prod->op != LC_OP_MUL) return;
+    for (int side = 0; side < 2; side++) {
+        int mask = prod->inputs[side], values = prod->inputs[1 - side];
+        const lc_node *m = lc_graph_node(g, mask);
+        const lc_reduction_schedule *ms = lc_kernel_reduction(k, mask);
+        if (m->op != LC_OP_MAX_MASK || f->node_slot[mask] >= 0 || !ms || !lc_reduction_straight(ms) ||
+            m->attr[LC_REDUCE_DIM] != sum->attr[LC_REDUCE_DIM] || !lc_shape_equal(&m->shape, &prod->shape) ||
+            !lc_magnitude_finite(f->magnitude[values], prod->dtype))
+            continue;
+        rs->choice_mask = mask;
+        rs->choice_values = values;
+        return;
+    }
+}
+
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule), and the
  * loads in its code (lc_kernel.code). `code` is scratch indexed by node, each of the
  * kernel's nodes written before it is read (as measure_inline_depth's `depth`). */
@@ -875,7 +901,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         if (terms >= 0) {
             lc_reduction_schedule rs = {.node = node, .terms = terms, .unrolled = terms <= LC_UNROLL_MAX,
                                         .span = LC_SPAN_ALL, .span_unfold = -1, .col_axis = -1,
-                                        .blocked_sum = -1};
+                                        .blocked_sum = -1, .choice_mask = -1, .choice_values = -1};
             rs.rescue_nonfinite = (n->op == LC_OP_SUM || n->op == LC_OP_MEAN) &&
                                   lc_graph_node(f->graph, n->inputs[0])->op == LC_OP_UNFOLD;
             schedule_span(f->graph, &rs);
@@ -884,6 +910,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
                 rs.unrolled = true;
             LC_TRY(schedule_peel(f, &rs));
             code[node] = schedule_code_size(&rs, n->dtype, body);
+            schedule_choice(f, k, &rs);
             k->sched.reductions[k->sched.n_reductions++] = rs;
         }
         lc_lp_schedule lp = {0};
@@ -1558,7 +1585,8 @@ lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
     c.nodes = malloc(sizeof(int) * nn);
     c.args = malloc(sizeof(int) * (nn + 1));
     f->nonneg = lc_nonneg_facts(g);
-    if (!f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.code || !c.nodes ||
+    f->magnitude = lc_magnitude_facts(g);
+    if (!f->magnitude || !f->node_slot || !f->why || !f->kernels || !c.mark || !c.cost || !c.slot_mark || !c.depth || !c.code || !c.nodes ||
         !c.args || !f->nonneg) {
         st = lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
         goto done;
@@ -1650,6 +1678,8 @@ done:
     free(c.args);
     free(f->nonneg);
     f->nonneg = NULL;
+    free(f->magnitude);
+    f->magnitude = NULL;
     free(f->searched);
     f->searched = NULL;
     if (st != LC_OK) {
@@ -1814,6 +1844,18 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                          " slots reading the input of %%%d, one by one (the others are padding, %s)%s]",
                          rs->terms, lc_graph_node(f->graph, u->inputs[0])->shape.dim[u->attr[LC_UNFOLD_DIM]],
                          rs->span_unfold, u->attr[LC_UNFOLD_NEG_INF_PAD] ? "-inf" : "0", rescue);
+        return;
+    }
+    for (int r = 0; r < k->sched.n_reductions; r++)
+        if (k->sched.reductions[r].choice_mask == node) {
+            lc_strbuf_printf(sb, "  [not evaluated: its first maximum is carried by the search of %%%d]",
+                             k->sched.reductions[r].node);
+            return;
+        }
+    if (rs && rs->choice_mask >= 0) {
+        lc_strbuf_printf(sb, "  [window reduction of %" PRId64 " terms: %%%d at the first maximum of %%%d's "
+                         "window, carried with the running maximum in one pass, unrolled into the vectorized loop]",
+                         rs->terms, rs->choice_values, lc_graph_node(f->graph, rs->choice_mask)->inputs[0]);
         return;
     }
     if (rs) {

@@ -64,6 +64,14 @@ bool lc_nonneg_from_inputs(const lc_node *n, const bool *known);
 /* known[i] = node i is never negative, for every node of g in node order (malloc'd; NULL when
  * out of memory). */
 bool *lc_nonneg_facts(const lc_graph *g);
+/* bounds[i] >= |every element of node i|, every element finite, or +inf where that is not
+ * known (an input, a division, a power, -inf padding): constants, the masks and what only
+ * adds, multiplies, sums, moves or picks such values, each operation's rounding allowed for
+ * (malloc'd; NULL when out of memory). Fuse carries a window search's chosen value with its
+ * maximum where the values beside it are finite (lc_reduction_schedule.choice_mask). */
+double *lc_magnitude_facts(const lc_graph *g);
+/* A bound of lc_magnitude_facts that proves the node's values finite in dtype dt. */
+bool lc_magnitude_finite(double bound, lc_dtype dt);
 /* True when nodes a and b compute the same value by construction (the same node, or the same
  * op with the same attributes over the same values), before CSE has merged them. */
 bool lc_simp_same(const lc_graph *g, int a, int b);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ir/node_key.h"
+#include "ir/window.h"
 #include "passes/simplify.h"
 
 /* How many nodes one sameness question may visit. A graph is a DAG, so a walk down both
@@ -73,6 +74,80 @@ bool *lc_nonneg_facts(const lc_graph *g) {
     if (!known) return NULL;
     for (int i = 0; i < n; i++) known[i] = lc_nonneg_from_inputs(lc_graph_node(g, i), known);
     return known;
+}
+
+/* Rounding of an addition or a product in either float type grows a bound by at most this
+ * factor (2^-24 is float32's unit roundoff; 2^-20 leaves room). */
+#define ROUNDING_GROWTH (1 + 0x1p-20)
+
+/* Bound of a sum of `terms` values each at most b in magnitude, rounded along the way: the
+ * recursive sum's error is at most (terms - 1)·u times the sum of magnitudes. */
+static double sum_bound(int64_t terms, double b) {
+    if (!isfinite(b)) return INFINITY;
+    double t = (double)terms;
+    return t * b * (1 + t * 0x1p-20);
+}
+
+static double magnitude_from_inputs(const lc_graph *g, const lc_node *n, const double *known) {
+    double a = lc_op_get_info(n->op)->arity > 0 ? known[n->inputs[0]] : INFINITY;
+    switch (n->op) {
+    case LC_OP_CONSTANT: { /* as the graph's dtype holds it (an f32 constant is rounded) */
+        double m = 0;
+        for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++) {
+            double v = n->dtype == LC_F32 ? (double)(float)n->data[k] : n->data[k];
+            if (!isfinite(v)) return INFINITY;
+            m = fmax(m, fabs(v));
+        }
+        return m;
+    }
+    case LC_OP_MAX_MASK: /* 0 or 1 */
+    case LC_OP_EQUAL:
+        return 1;
+    case LC_OP_SIGN: /* NaN where its input is */
+        return isfinite(a) ? 1 : INFINITY;
+    case LC_OP_ABS:
+    case LC_OP_RELU:
+    case LC_OP_EXPAND:
+        return a;
+    case LC_OP_UNFOLD: /* pads with +0, or with -inf */
+        return n->attr[LC_UNFOLD_NEG_INF_PAD] ? INFINITY : a;
+    case LC_OP_MAX:  /* -inf over an empty axis */
+    case LC_OP_MEAN: /* NaN (0/0) over an empty axis */
+        if (lc_graph_node(g, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]] == 0) return INFINITY;
+        return n->op == LC_OP_MAX ? a : a * ROUNDING_GROWTH;
+    case LC_OP_ADD: {
+        double b = known[n->inputs[1]];
+        return isfinite(a) && isfinite(b) ? (a + b) * ROUNDING_GROWTH : INFINITY;
+    }
+    case LC_OP_MUL: {
+        double b = known[n->inputs[1]];
+        return isfinite(a) && isfinite(b) ? a * b * ROUNDING_GROWTH : INFINITY;
+    }
+    case LC_OP_SUM:
+        return sum_bound(lc_graph_node(g, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]], a);
+    case LC_OP_FOLD: {
+        lc_window w = lc_window_of(n);
+        return sum_bound(lc_fold_gather_terms(&w), a);
+    }
+    case LC_OP_INPUT:
+    case LC_OP_POW:
+    case LC_OP_DIV:
+    case LC_OP_COUNT:
+        break;
+    }
+    return INFINITY;
+}
+
+double *lc_magnitude_facts(const lc_graph *g) {
+    int n = lc_graph_node_count(g);
+    double *known = malloc(sizeof *known * (size_t)(n ? n : 1));
+    if (!known) return NULL;
+    for (int i = 0; i < n; i++) known[i] = magnitude_from_inputs(g, lc_graph_node(g, i), known);
+    return known;
+}
+
+bool lc_magnitude_finite(double bound, lc_dtype dt) {
+    return bound <= (dt == LC_F32 ? 0x1p127 : 0x1p1023);
 }
 
 static bool same_at(const lc_graph *g, int a, int b, int *budget) {

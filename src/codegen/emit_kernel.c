@@ -194,7 +194,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
         e->store_phase = step * steps > 1 && e->k->sched.tile_rows == 1 ? (int)ph : -1;
-        if (e->nt_base) /* from the vectorized loop's line boundary (line_start) */
+        if (e->nt_base) /* from the vectorized loop's line (stores_from_line) */
             lc_emit_store_at(e, e->k->dst_slot, e->nt_base,
                              iadd_c(e, imul_c(e, LLVMBuildSub(e->b, q, e->nt_from, ""), step * steps), ph), acc);
         else

@@ -475,7 +475,9 @@ lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
     }
     unsigned char *key = NULL;
     size_t len = 0;
-    if (lc_graph_key(in, backward ? 1 : 0, true, &key, &len) == LC_OK && (*out = lc_pass_memo_find(key, len))) {
+    /* tagged by what changes the walk: the backward, and whether the graphs are verified */
+    int tag = (backward ? 1 : 0) | (o.verify ? 2 : 0);
+    if (lc_graph_key(in, tag, true, &key, &len) == LC_OK && (*out = lc_pass_memo_find(key, len))) {
         free(key);
         return LC_OK;
     }

@@ -53,9 +53,9 @@ lc_status lc_graph_key(const lc_graph *g, int tag, bool names, unsigned char **k
  * (they change no code). */
 lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, size_t *len);
 /* The default passes' memo (pass_memo.c): a copy of the graph lc_pipeline_run_default made
- * from a built graph of key `key` (lc_graph_key with names, tagged by the backward), NULL where
- * it made none yet; and the graph it made, remembered as a copy. lc_compile_cache_clear
- * clears it too. */
+ * from a built graph of key `key` (lc_graph_key with names, tagged by the backward and the
+ * verification), NULL where it made none yet; and the graph it made, remembered as a copy.
+ * lc_compile_cache_clear clears it too. */
 lc_graph *lc_pass_memo_find(const unsigned char *key, size_t len);
 void lc_pass_memo_insert(const unsigned char *key, size_t len, const lc_graph *made);
 void lc_pass_memo_clear(void);

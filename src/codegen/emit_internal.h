@@ -10,6 +10,7 @@
 #include <llvm-c/Core.h>
 
 #include "codegen/intrinsic.h"
+#include "codegen/vmath.h"
 #include "passes/kernel.h"
 
 /* An index value, with its affine form in the last-axis index i when known:
@@ -40,6 +41,9 @@ typedef struct ix {
 
 /* Values a window-major body of several steps remembers (emitter.memo). */
 #define LC_MEMO_MAX 256
+
+/* LP windows a body remembers the values of (emitter.window_memo, emitter.root_memo). */
+#define LC_WINDOW_MEMO_MAX 16
 
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
 #define LC_TILE_DEFERRED_MAX (LC_TILE_ROWS_MAX * (LC_UNROLL_MAX + 1))
@@ -166,6 +170,28 @@ typedef struct emitter {
         ix idx[LC_MAX_RANK];
         LLVMValueRef v;
     } memo[LC_MEMO_MAX];
+    /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
+     * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node
+     * and index, and the root's Newton steps on that sum (lc_emit_root_steps), by the sum's
+     * value. Every element of a window reads them (y, 1/y, the per-window scale), which were
+     * emitted again per element for LLVM's early-cse to merge; now once per window. Each is
+     * reused only in the basic block it was emitted in (after it, so it dominates there),
+     * with the same lanes and pass; lc_emit_forget_windows clears them at each body's start
+     * (a throwaway function's blocks are freed after discovery). */
+    int window_memo_n;
+    struct {
+        int node; /* the norm's sum */
+        unsigned vec;
+        bool careful;
+        LLVMBasicBlockRef block;
+        ix idx[LC_MAX_RANK];
+        LLVMValueRef acc[2];
+    } window_memo[LC_WINDOW_MEMO_MAX];
+    int root_memo_n;
+    struct {
+        LLVMBasicBlockRef block;
+        lc_vmath_root_steps steps;
+    } root_memo[LC_WINDOW_MEMO_MAX];
     carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
     carry_log carry_buf;      /* what carry points to */
 } emitter;
@@ -259,6 +285,15 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);
 /* Store v at element offset `off` of slot `slot`'s buffer (of v's type), tagged likewise. */
 void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
 
+/* Forget the LP windows' values remembered so far (emitter.window_memo): a new body. */
+static inline void lc_emit_forget_windows(emitter *e) {
+    e->window_memo_n = 0;
+    e->root_memo_n = 0;
+}
+
+/* emit_pow.c: the Newton steps of an LP root of x (lc_vmath_root_newton), emitted once per x
+ * and block (emitter.root_memo). */
+lc_vmath_root_steps lc_emit_root_steps(emitter *e, LLVMValueRef x, int m, int k);
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);
 /* x^p (p > 0) in the form fuse chose for a flagged LP norm's plain form (lc_lp_pow_form). */

@@ -148,6 +148,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     /* a block of several steps reads a node at one index from several of its windows */
     e->memo_on = steps > 1;
     e->memo_n = 0;
+    lc_emit_forget_windows(e);
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0 && e->co_guard) {
@@ -209,6 +210,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         emit_window_body(e, i, row_base, row_idx, true);
         return;
     }
+    lc_emit_forget_windows(e);
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
@@ -318,6 +320,7 @@ static void emit_col_tile(emitter *e, LLVMValueRef row_base, const ix *row_idx, 
     e->careful = false;
     e->flag_ptr = NULL;
     e->col_ready = false;
+    lc_emit_forget_windows(e);
     LLVMValueRef v[LC_TILE_COLS_MAX];
     for (int t = 0; t < tile; t++) {
         ix idx[LC_MAX_RANK];
@@ -690,6 +693,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
      * (the fix-up function), so no check it makes can be missed */
     for (int careful = 0; careful <= (e->k->sched.fixup && e->fixup_form ? 1 : 0); careful++) {
         e->careful = careful;
+        lc_emit_forget_windows(e);
         if (window) {
             emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
         } else {
@@ -702,6 +706,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     e->aff_i = NULL; /* the throwaway function's parameter */
     LLVMBuildRetVoid(e->b);
     LLVMDeleteFunction(tmp);
+    lc_emit_forget_windows(e); /* its blocks are freed */
     e->fn = saved_fn;
     e->bounds_slot = saved_bounds;
     LLVMPositionBuilderAtEnd(e->b, saved_bb);

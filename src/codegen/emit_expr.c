@@ -1362,9 +1362,11 @@ static LLVMValueRef emit_value(emitter *e, int node, const ix *idx);
 /* With emitter.memo_on, a node's value at an index is emitted once per basic block: a value
  * emitted earlier in the block the builder is in dominates what follows it there (one that
  * a loop or a branch made is in another block and is emitted again). Every state that
- * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body. */
+ * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body;
+ * a blocked sum's pass over one term (pin_node) evaluates its sum otherwise, so it neither
+ * reads nor adds to the memo. */
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx) {
-    if (!e->memo_on) return emit_value(e, node, idx);
+    if (!e->memo_on || e->pin_node >= 0) return emit_value(e, node, idx);
     int rank = lc_graph_node(e->f->graph, node)->shape.rank;
     LLVMValueRef v = memo_find(e, node, rank, idx);
     if (v) return v;

@@ -39,7 +39,7 @@ typedef struct ix {
     bool clamped;
 } ix;
 
-/* Values a window-major body of several steps remembers (emitter.memo). */
+/* Values a body remembers (emitter.memo). */
 #define LC_MEMO_MAX 256
 
 /* LP windows a body remembers the values of (emitter.window_memo, emitter.root_memo). */
@@ -157,10 +157,14 @@ typedef struct emitter {
      * s > 1 whose position is ci·i + k with s dividing ci takes its window (ci/s)·i +
      * floor(k/s) from it rather than dividing the position (emit_expr.c, LC_OP_FOLD). */
     LLVMValueRef aff_i;
-    /* While memo_on (a window-major body of several steps, lc_schedule.block_steps): the
-     * values emitted so far in this body, by node and index, so a node the block's windows read
-     * at one index again (the demo's LP gradient at an average's position, read by the 3
-     * windows covering it) is emitted once, not once per reader (emit_expr.c, lc_emit_value). */
+    /* While memo_on (a body of the kernel's loops: a position, or a window-major block): the
+     * values emitted so far in this body, by node and index, so a node read at one index
+     * again is emitted once, not once per reader (emit_expr.c, lc_emit_value): the demo's LP
+     * gradient at an average's position, read by the 3 windows covering it; an average that
+     * an LP window takes both as a term and for its flag's bits; a window's terms read again
+     * by the positions of overlapping windows. LLVM merged most copies, at a price in compile
+     * time, but not loads with a store between them (the flag's, a co-root's): those stayed
+     * twice in the optimized loops. */
     bool memo_on;
     int memo_n;
     struct {

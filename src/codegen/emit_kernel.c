@@ -145,8 +145,9 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     /* several steps per block: unrolled blocks without a co-root (fuse's schedule_block_steps) */
     LC_ASSERT(steps == 1 || (e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
     e->aff_i = q;
-    /* a block of several steps reads a node at one index from several of its windows */
-    e->memo_on = steps > 1;
+    /* a block reads a node at one index from several of its windows, or from a window's value
+     * and its positions' */
+    e->memo_on = true;
     e->memo_n = 0;
     lc_emit_forget_windows(e);
     ix yi[LC_MAX_RANK + 1];
@@ -172,6 +173,8 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
         emit_window_phases(e, q, first, yi, store);
         e->co_value = e->co_o = NULL;
+        e->memo_on = false;
+        e->memo_n = 0;
         return;
     }
     for (int64_t ph = 0; ph < step * steps; ph++) {
@@ -211,6 +214,10 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         return;
     }
     lc_emit_forget_windows(e);
+    /* a position reads a node at one index from several windows, or a window's value
+     * beside the terms it is made of */
+    e->memo_on = true;
+    e->memo_n = 0;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
@@ -222,6 +229,8 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
     if (e->k->co_beside) emit_co_beside(e, idx);
+    e->memo_on = false;
+    e->memo_n = 0;
 }
 
 /* `base` as a pointer LLVM cannot trace back to it: an empty inline asm passes on

@@ -311,10 +311,10 @@ static LLVMValueRef series_factor(vm *v, LLVMValueRef d, double a) {
     return mul_add(v, d, mul_add(v, d, fc(v, a * (a + 1) / 2), fc(v, a)), fc(v, 1.0));
 }
 
-/* From the steps of lc_vmath_root_normal on a normal x (the root's own steps): z0, the first guess of x^(-1/m) (3.4 %
- * off at worst, three operations after x, so early in a window's chain), and x^(-j/m) / z0^j
- * for j = k (*ratio_k) and j = 1 (*ratio_1, if asked), each within 7 % of 1: the factors by
- * which the two steps moved z0, (z/z0)^j · (1 - d)^(-j/m), with no division. */
+/* From the root's own steps (lc_vmath_root_newton) on a normal x: z0, the first guess of
+ * x^(-1/m) (3.4 % off at worst, three operations after x, so early in a window's chain), and
+ * x^(-j/m) / z0^j for j = k (*ratio_k) and j = 1 (*ratio_1, if asked), each within 7 % of 1:
+ * the factors by which the two steps moved z0, (z/z0)^j · (1 - d)^(-j/m), with no division. */
 void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, bool fma,
                                 LLVMValueRef *z0, LLVMValueRef *ratio_k, LLVMValueRef *ratio_1) {
     vm v;

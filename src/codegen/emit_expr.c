@@ -441,16 +441,43 @@ static LLVMValueRef rescue_scaled_lp(emitter *e, const void *ctx) {
     return emit_scaled_lp(e, w->lp, w->idx);
 }
 
+static bool same_index(const ix *a, const ix *b);
+
 /* The vectorized pass's sum S of a flagged norm at its result index idx (acc[0]) and the OR of
- * its elements' bits (acc[1]), as emit_flagged_lp takes them: emitted again on the same index,
- * the same instructions, which LLVM merges. */
+ * its elements' bits (acc[1]), as emit_flagged_lp takes them: once per window and block
+ * (emitter.window_memo), however many of the window's elements read it. */
 static void emit_flagged_sum(emitter *e, const lc_lp_schedule *lp, const ix *idx, LLVMValueRef *acc) {
     const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
     int64_t len = xn->shape.dim[lp->norm.dim];
+    int rank = xn->shape.rank - 1; /* idx: the sum's index, without the reduced axis */
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+    /* a blocked sum's pass over one term (pin_node) may read the window otherwise */
+    bool memo = e->pin_node < 0;
+    for (int w = 0; memo && w < e->window_memo_n; w++) {
+        if (e->window_memo[w].node != lp->norm.sum || e->window_memo[w].vec != e->vec ||
+            e->window_memo[w].careful != e->careful || e->window_memo[w].block != here)
+            continue;
+        bool same = true;
+        for (int d = 0; same && d < rank; d++) same = same_index(&e->window_memo[w].idx[d], &idx[d]);
+        if (!same) continue;
+        acc[0] = e->window_memo[w].acc[0];
+        acc[1] = e->window_memo[w].acc[1];
+        return;
+    }
     plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
     lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL, NULL};
     acc[0] = acc[1] = real_const(e, xn->dtype, 0.0);
     emit_scheduled_reduce(e, lp->norm.sum, xn->dtype, len, idx, &red, acc);
+    if (memo && e->window_memo_n < LC_WINDOW_MEMO_MAX) {
+        int w = e->window_memo_n++;
+        e->window_memo[w].node = lp->norm.sum;
+        e->window_memo[w].vec = e->vec;
+        e->window_memo[w].careful = e->careful;
+        e->window_memo[w].block = LLVMGetInsertBlock(e->b); /* a blocked sum ends in a block of its own */
+        for (int d = 0; d < rank; d++) e->window_memo[w].idx[d] = idx[d];
+        e->window_memo[w].acc[0] = acc[0];
+        e->window_memo[w].acc[1] = acc[1];
+    }
 }
 
 /* The vectorized pass: the plain pow(S, 1/p), and a window whose S is not accurate while some
@@ -691,10 +718,11 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
         LC_ASSERT(lc_lp_root_parts(1.0 / lp->norm.p, &m, &k));
         LLVMValueRef acc[2];
         emit_flagged_sum(e, lp, yi, acc);
-        recip = lc_vmath_root_normal_inverse(e->b, e->mod, acc[0], m, k, k, e->fma);
+        lc_vmath_root_steps steps = lc_emit_root_steps(e, acc[0], m, k);
+        recip = lc_vmath_root_normal_inverse(e->b, e->mod, &steps, k, e->fma);
         if (ratio->split_sqrt) {
             LC_ASSERT(k == 2);
-            root_recip = lc_vmath_root_normal_inverse(e->b, e->mod, acc[0], m, k, 1, e->fma);
+            root_recip = lc_vmath_root_normal_inverse(e->b, e->mod, &steps, 1, e->fma);
         }
     }
     LLVMValueRef a, y_value;
@@ -750,7 +778,8 @@ static LLVMValueRef emit_scaled_signed_ratio(emitter *e, const lc_lp_ratio_sched
     LC_ASSERT(!ratio->split_sqrt || k == 2);
     LLVMValueRef acc[2], z0, c, root_c = NULL;
     emit_flagged_sum(e, lp, yi, acc);
-    lc_vmath_root_normal_scale(e->b, e->mod, acc[0], m, k, e->fma, &z0, &c, ratio->split_sqrt ? &root_c : NULL);
+    lc_vmath_root_steps steps = lc_emit_root_steps(e, acc[0], m, k);
+    lc_vmath_root_normal_scale(e->b, e->mod, &steps, e->fma, &z0, &c, ratio->split_sqrt ? &root_c : NULL);
     LLVMValueRef s = k == 2 ? LLVMBuildFMul(e->b, z0, z0, "") : z0;
     LLVMValueRef a = lc_emit_value(e, rn->inputs[0], idx);
     LLVMValueRef t = LLVMBuildFMul(e->b, a, s, "");
@@ -1394,9 +1423,11 @@ static LLVMValueRef emit_value(emitter *e, int node, const ix *idx);
 /* With emitter.memo_on, a node's value at an index is emitted once per basic block: a value
  * emitted earlier in the block the builder is in dominates what follows it there (one that
  * a loop or a branch made is in another block and is emitted again). Every state that
- * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body. */
+ * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body;
+ * a blocked sum's pass over one term (pin_node) evaluates its sum otherwise, so it neither
+ * reads nor adds to the memo. */
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx) {
-    if (!e->memo_on) return emit_value(e, node, idx);
+    if (!e->memo_on || e->pin_node >= 0) return emit_value(e, node, idx);
     int rank = lc_graph_node(e->f->graph, node)->shape.rank;
     LLVMValueRef v = memo_find(e, node, rank, idx);
     if (v) return v;

@@ -10,6 +10,7 @@
 #include <llvm-c/Core.h>
 
 #include "codegen/intrinsic.h"
+#include "codegen/vmath.h"
 #include "passes/kernel.h"
 
 /* An index value, with its affine form in the last-axis index i when known:
@@ -38,8 +39,11 @@ typedef struct ix {
     bool clamped;
 } ix;
 
-/* Values a window-major body of several steps remembers (emitter.memo). */
+/* Values a body remembers (emitter.memo). */
 #define LC_MEMO_MAX 256
+
+/* LP windows a body remembers the values of (emitter.window_memo, emitter.root_memo). */
+#define LC_WINDOW_MEMO_MAX 16
 
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
 #define LC_TILE_DEFERRED_MAX (LC_TILE_ROWS_MAX * (LC_UNROLL_MAX + 1))
@@ -153,11 +157,14 @@ typedef struct emitter {
      * s > 1 whose position is ci·i + k with s dividing ci takes its window (ci/s)·i +
      * floor(k/s) from it rather than dividing the position (emit_expr.c, LC_OP_FOLD). */
     LLVMValueRef aff_i;
-    /* While memo_on (a window-major body of several steps, lc_schedule.block_steps, or an element
-     * body with a co-root beside, lc_kernel.co_beside): the
-     * values emitted so far in this body, by node and index, so a node the block's windows read
-     * at one index again (the demo's LP gradient at an average's position, read by the 3
-     * windows covering it) is emitted once, not once per reader (emit_expr.c, lc_emit_value). */
+    /* While memo_on (a body of the kernel's loops: a position, or a window-major block): the
+     * values emitted so far in this body, by node and index, so a node read at one index
+     * again is emitted once, not once per reader (emit_expr.c, lc_emit_value): the demo's LP
+     * gradient at an average's position, read by the 3 windows covering it; an average that
+     * an LP window takes both as a term and for its flag's bits; a window's terms read again
+     * by the positions of overlapping windows. LLVM merged most copies, at a price in compile
+     * time, but not loads with a store between them (the flag's, a co-root's): those stayed
+     * twice in the optimized loops. */
     bool memo_on;
     int memo_n;
     struct {
@@ -172,6 +179,28 @@ typedef struct emitter {
      * aligned (llvm.ptrmask), and the position it holds; the root's stores are addressed from
      * it, so LLVM proves the vector stores aligned (jit.c then makes them non-temporal). */
     LLVMValueRef nt_base, nt_from;
+    /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
+     * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node
+     * and index, and the root's Newton steps on that sum (lc_emit_root_steps), by the sum's
+     * value. Every element of a window reads them (y, 1/y, the per-window scale), which were
+     * emitted again per element for LLVM's early-cse to merge; now once per window. Each is
+     * reused only in the basic block it was emitted in (after it, so it dominates there),
+     * with the same lanes and pass; lc_emit_forget_windows clears them at each body's start
+     * (a throwaway function's blocks are freed after discovery). */
+    int window_memo_n;
+    struct {
+        int node; /* the norm's sum */
+        unsigned vec;
+        bool careful;
+        LLVMBasicBlockRef block;
+        ix idx[LC_MAX_RANK];
+        LLVMValueRef acc[2];
+    } window_memo[LC_WINDOW_MEMO_MAX];
+    int root_memo_n;
+    struct {
+        LLVMBasicBlockRef block;
+        lc_vmath_root_steps steps;
+    } root_memo[LC_WINDOW_MEMO_MAX];
     carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
     carry_log carry_buf;      /* what carry points to */
 } emitter;
@@ -268,6 +297,15 @@ void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
  * line boundary, emitter.nt_base). */
 void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off, LLVMValueRef v);
 
+/* Forget the LP windows' values remembered so far (emitter.window_memo): a new body. */
+static inline void lc_emit_forget_windows(emitter *e) {
+    e->window_memo_n = 0;
+    e->root_memo_n = 0;
+}
+
+/* emit_pow.c: the Newton steps of an LP root of x (lc_vmath_root_newton), emitted once per x
+ * and block (emitter.root_memo). */
+lc_vmath_root_steps lc_emit_root_steps(emitter *e, LLVMValueRef x, int m, int k);
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);
 /* x^p (p > 0) in the form fuse chose for a flagged LP norm's plain form (lc_lp_pow_form). */

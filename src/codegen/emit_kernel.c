@@ -146,9 +146,11 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     /* several steps per block: unrolled blocks without a co-root (fuse's schedule_block_steps) */
     LC_ASSERT(steps == 1 || (e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
     e->aff_i = q;
-    /* a block of several steps reads a node at one index from several of its windows */
-    e->memo_on = steps > 1;
+    /* a block reads a node at one index from several of its windows, or from a window's value
+     * and its positions' */
+    e->memo_on = true;
     e->memo_n = 0;
+    lc_emit_forget_windows(e);
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0 && e->co_guard) {
@@ -172,6 +174,8 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
         emit_window_phases(e, q, first, yi, store);
         e->co_value = e->co_o = NULL;
+        e->memo_on = false;
+        e->memo_n = 0;
         return;
     }
     for (int64_t ph = 0; ph < step * steps; ph++) {
@@ -214,6 +218,13 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         emit_window_body(e, i, row_base, row_idx, true);
         return;
     }
+    lc_emit_forget_windows(e);
+    /* a position reads a node at one index from several windows, a window's value beside
+     * the terms it is made of, and a co-root beside what the root reads (a max pool's chosen
+     * slots search y's row maxima again, which LLVM, merging their loads only after
+     * vectorizing, left computed twice) */
+    e->memo_on = true;
+    e->memo_n = 0;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
     if (rank > 0) {
@@ -221,12 +232,6 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         idx[rank - 1] = ii;
     }
     e->aff_i = i;
-    /* a co-root beside reads what the root reads (a max pool's chosen slots search y's row
-     * maxima again): each value is emitted once. Else the loads the two read alike are two
-     * loads LLVM merges only after vectorizing, and no pass after that merges what was
-     * computed from them (MaxPool2d(3, 2, 1)'s slots repeated y's three row searches). */
-    e->memo_on = e->k->co_beside;
-    e->memo_n = 0;
     if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     /* both computed before either is stored: no store then stands between the loads the two
@@ -337,6 +342,7 @@ static void emit_col_tile(emitter *e, LLVMValueRef row_base, const ix *row_idx, 
     e->careful = false;
     e->flag_ptr = NULL;
     e->col_ready = false;
+    lc_emit_forget_windows(e);
     LLVMValueRef v[LC_TILE_COLS_MAX];
     for (int t = 0; t < tile; t++) {
         ix idx[LC_MAX_RANK];
@@ -775,6 +781,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
      * (the fix-up function), so no check it makes can be missed */
     for (int careful = 0; careful <= (e->k->sched.fixup && e->fixup_form ? 1 : 0); careful++) {
         e->careful = careful;
+        lc_emit_forget_windows(e);
         if (window) {
             emit_window_body(e, LLVMGetParam(tmp, 0), LLVMGetParam(tmp, 0), idx, false);
         } else {
@@ -787,6 +794,7 @@ static void find_interior(emitter *e, int64_t last, bool window) {
     e->aff_i = NULL; /* the throwaway function's parameter */
     LLVMBuildRetVoid(e->b);
     LLVMDeleteFunction(tmp);
+    lc_emit_forget_windows(e); /* its blocks are freed */
     e->fn = saved_fn;
     e->bounds_slot = saved_bounds;
     LLVMPositionBuilderAtEnd(e->b, saved_bb);

@@ -85,13 +85,29 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
 }
 
 
+lc_vmath_root_steps lc_emit_root_steps(emitter *e, LLVMValueRef x, int m, int k) {
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+    for (int i = 0; i < e->root_memo_n; i++) {
+        const lc_vmath_root_steps *r = &e->root_memo[i].steps;
+        if (r->x == x && r->m == m && r->k == k && e->root_memo[i].block == here) return *r;
+    }
+    lc_vmath_root_steps r = lc_vmath_root_newton(e->b, e->mod, x, m, k, e->fma);
+    if (e->root_memo_n < LC_WINDOW_MEMO_MAX) {
+        int i = e->root_memo_n++;
+        e->root_memo[i].block = LLVMGetInsertBlock(e->b);
+        e->root_memo[i].steps = r;
+    }
+    return r;
+}
+
 LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_dtype dt) {
     if (form == LC_LP_POW_GENERAL) return lc_emit_pow(e, x, p, false, dt);
     LC_ASSERT(dt == LC_F32 && p > 0); /* fuse chose the short forms for these only */
     if (form == LC_LP_POW_ROOT) {
         int m = 0, k = 0;
         LC_ASSERT(lc_lp_root_parts(p, &m, &k));
-        return lc_vmath_root_normal(e->b, e->mod, x, m, k, e->fma);
+        lc_vmath_root_steps r = lc_emit_root_steps(e, x, m, k);
+        return lc_vmath_root_normal(e->b, e->mod, &r, e->fma);
     }
     return lc_vmath_pow_normal(e->b, e->mod, x, p, e->fma);
 }

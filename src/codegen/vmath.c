@@ -248,14 +248,8 @@ static LLVMValueRef series_step(vm *v, LLVMValueRef base, LLVMValueRef d, double
     return mul_add(v, LLVMBuildFMul(v->b, base, d, ""), series, base);
 }
 
-/* The state after lc_vmath_root_normal's Newton step: z = x^(-1/m) to about 2e-4, d = 1 - x·z^m,
- * w = x·z^(m-k). */
-typedef struct root_state {
-    LLVMValueRef z, d, w;
-    LLVMValueRef z0, d0; /* the first guess and its d */
-} root_state;
-
-static root_state root_newton(vm *vp, LLVMValueRef x, int m, int k) {
+/* The first guess of z = x^(-1/m) and one Newton-type step on it (lc_vmath_root_steps). */
+static lc_vmath_root_steps root_newton(vm *vp, LLVMValueRef x, int m, int k) {
     vm v = *vp;
     LLVMBuilderRef b = v.b;
     /* the guess's offset K ~ (1 + 1/m)·bits(1.0), fitted for the least worst error over m
@@ -270,7 +264,13 @@ static root_state root_newton(vm *vp, LLVMValueRef x, int m, int k) {
     LLVMValueRef d0 = LLVMBuildFSub(b, fc(&v, 1.0), root_powers(&v, x, z, m, k, &w), "");
     z = series_step(&v, z, d0, 1.0 / m);
     LLVMValueRef d = LLVMBuildFSub(b, fc(&v, 1.0), root_powers(&v, x, z, m, k, &w), "");
-    return (root_state){z, d, w, z0, d0};
+    return (lc_vmath_root_steps){x, z, d, w, z0, d0, m, k};
+}
+
+lc_vmath_root_steps lc_vmath_root_newton(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma) {
+    vm v;
+    init(&v, b, mod, x, false, fma);
+    return root_newton(&v, x, m, k);
 }
 
 /* x^(k/m) for float32 x on the normal range only (k in {1, 2}, k < m <= 8): the root of a
@@ -287,26 +287,23 @@ static root_state root_newton(vm *vp, LLVMValueRef x, int m, int k) {
  * instructions moving them. x·z^j is taken by multiplying x by z j times (z² twice for m = 5),
  * so every partial product lies between x and 1 and none leaves the normal range.
  * Elsewhere the result is some finite or NaN value: x = 0 gives 0, as the callers select. */
-LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma) {
+LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, bool fma) {
     vm v;
-    init(&v, b, mod, x, false, fma);
-    root_state r = root_newton(&v, x, m, k);
-    return series_step(&v, r.w, r.d, (double)(m - k) / m);
+    init(&v, b, mod, r->x, false, fma);
+    return series_step(&v, r->w, r->d, (double)(r->m - r->k) / r->m);
 }
 
-/* x^(-j/m) (j in {1, 2}) from the same steps as lc_vmath_root_normal(x, m, k): z^j·(1 - d)^(-j/m)
- * to second order in d, as the root takes w. Emitted beside that root on the same x, every
- * instruction up to the last step is the root's own (LLVM merges them), so 1/y = x^(-k/m) of an
+/* x^(-j/m) (j in {1, 2}) from the same steps as lc_vmath_root_normal: z^j·(1 - d)^(-j/m) to
+ * second order in d, as the root takes w. Finishing the root's own steps, 1/y = x^(-k/m) of an
  * LP norm y = x^(k/m) costs three operations where a division took the slowest one of the
  * loop. Within about 2e-7 of the true value at every normal x (the root's error bound: the
  * same series on the same d); elsewhere some finite or NaN value, as the root. */
-LLVMValueRef lc_vmath_root_normal_inverse(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, int j,
+LLVMValueRef lc_vmath_root_normal_inverse(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, int j,
                                           bool fma) {
     vm v;
-    init(&v, b, mod, x, false, fma);
-    root_state r = root_newton(&v, x, m, k);
-    LLVMValueRef zj = j == 2 ? LLVMBuildFMul(b, r.z, r.z, "") : r.z;
-    return series_step(&v, zj, r.d, (double)j / m);
+    init(&v, b, mod, r->x, false, fma);
+    LLVMValueRef zj = j == 2 ? LLVMBuildFMul(b, r->z, r->z, "") : r->z;
+    return series_step(&v, zj, r->d, (double)j / r->m);
 }
 
 /* (1 - d)^(-a) to second order in d, as series_step's factor. */
@@ -314,19 +311,18 @@ static LLVMValueRef series_factor(vm *v, LLVMValueRef d, double a) {
     return mul_add(v, d, mul_add(v, d, fc(v, a * (a + 1) / 2), fc(v, a)), fc(v, 1.0));
 }
 
-/* From the steps of lc_vmath_root_normal(x, m, k) on a normal x (emitted beside it, the same
- * instructions up to the last step, merged by LLVM): z0, the first guess of x^(-1/m) (3.4 %
- * off at worst, three operations after x, so early in a window's chain), and x^(-j/m) / z0^j
- * for j = k (*ratio_k) and j = 1 (*ratio_1, if asked), each within 7 % of 1: the factors by
- * which the two steps moved z0, (z/z0)^j · (1 - d)^(-j/m), with no division. */
-void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma,
+/* From the root's own steps (lc_vmath_root_newton) on a normal x: z0, the first guess of
+ * x^(-1/m) (3.4 % off at worst, three operations after x, so early in a window's chain), and
+ * x^(-j/m) / z0^j for j = k (*ratio_k) and j = 1 (*ratio_1, if asked), each within 7 % of 1:
+ * the factors by which the two steps moved z0, (z/z0)^j · (1 - d)^(-j/m), with no division. */
+void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, bool fma,
                                 LLVMValueRef *z0, LLVMValueRef *ratio_k, LLVMValueRef *ratio_1) {
     vm v;
-    init(&v, b, mod, x, false, fma);
-    root_state r = root_newton(&v, x, m, k);
-    LLVMValueRef step = series_factor(&v, r.d0, 1.0 / m); /* z/z0 */
-    *z0 = r.z0;
+    init(&v, b, mod, r->x, false, fma);
+    int m = r->m, k = r->k;
+    LLVMValueRef step = series_factor(&v, r->d0, 1.0 / m); /* z/z0 */
+    *z0 = r->z0;
     LLVMValueRef step_k = k == 2 ? LLVMBuildFMul(b, step, step, "") : step;
-    *ratio_k = LLVMBuildFMul(b, step_k, series_factor(&v, r.d, (double)k / m), "");
-    if (ratio_1) *ratio_1 = LLVMBuildFMul(b, step, series_factor(&v, r.d, 1.0 / m), "");
+    *ratio_k = LLVMBuildFMul(b, step_k, series_factor(&v, r->d, (double)k / m), "");
+    if (ratio_1) *ratio_1 = LLVMBuildFMul(b, step, series_factor(&v, r->d, 1.0 / m), "");
 }

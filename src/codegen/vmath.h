@@ -14,11 +14,20 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
  * exp2(p·log2 x) above: a flagged LP norm's plain form (vmath.c says what it gives elsewhere). */
 LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma);
 /* x^(k/m) (k in {1, 2}, k < m <= 8) for float32 x on the normal range only, by two
- * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). */
-LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma);
-LLVMValueRef lc_vmath_root_normal_inverse(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, int j,
+ * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). lc_vmath_root_newton
+ * emits the steps the root shares with 1/y (_inverse) and the per-window scale (_scale): the
+ * first guess z0 of x^(-1/m) and d0 = 1 - x·z0^m, the stepped z and d = 1 - x·z^m, and
+ * w = x·z^(m-k). Each of the three finishes them with a few operations; a caller emits the
+ * steps once per x and hands them to all three (codegen: lc_emit_root_steps). */
+typedef struct lc_vmath_root_steps {
+    LLVMValueRef x, z, d, w, z0, d0;
+    int m, k;
+} lc_vmath_root_steps;
+lc_vmath_root_steps lc_vmath_root_newton(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma);
+LLVMValueRef lc_vmath_root_normal(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, bool fma);
+LLVMValueRef lc_vmath_root_normal_inverse(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, int j,
                                           bool fma);
-void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, int m, int k, bool fma,
+void lc_vmath_root_normal_scale(LLVMBuilderRef b, LLVMModuleRef mod, const lc_vmath_root_steps *r, bool fma,
                                 LLVMValueRef *z0, LLVMValueRef *ratio_k, LLVMValueRef *ratio_1);
 
 #endif

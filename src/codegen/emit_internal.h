@@ -175,10 +175,11 @@ typedef struct emitter {
         LLVMValueRef v;
     } memo[LC_MEMO_MAX];
     /* While the vectorized loop of a non-temporal kernel (lc_schedule.nontemporal) is emitted:
-     * the row's first 64-byte boundary of the written buffer, as a pointer LLVM knows is
-     * aligned (llvm.ptrmask), and the position it holds; the root's stores are addressed from
-     * it, so LLVM proves the vector stores aligned (jit.c then makes them non-temporal). */
-    LLVMValueRef nt_base, nt_from;
+     * the line of the written buffer where its first trip stores, as a pointer LLVM knows is
+     * aligned (llvm.ptrmask), and, in its body, the loop's count of trips from there; the
+     * root's stores are addressed from the line by that count, so LLVM proves the vector
+     * stores aligned (jit.c then makes them non-temporal). */
+    LLVMValueRef nt_base, nt_trip;
     /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
      * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node
      * and index, and the root's Newton steps on that sum (lc_emit_root_steps), by the sum's

@@ -198,9 +198,8 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         }
         if (!store) continue; /* a dry run that only collects bounds checks */
         e->store_phase = step * steps > 1 && e->k->sched.tile_rows == 1 ? (int)ph : -1;
-        if (e->nt_base) /* from the vectorized loop's line (stores_from_line) */
-            lc_emit_store_at(e, e->k->dst_slot, e->nt_base,
-                             iadd_c(e, imul_c(e, LLVMBuildSub(e->b, q, e->nt_from, ""), step * steps), ph), acc);
+        if (e->nt_trip) /* from the vectorized loop's line (stores_from_line) */
+            lc_emit_store_at(e, e->k->dst_slot, e->nt_base, iadd_c(e, imul_c(e, e->nt_trip, step * steps), ph), acc);
         else
             lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
         e->store_phase = -1;
@@ -237,8 +236,8 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     /* both computed before either is stored: no store then stands between the loads the two
      * read alike, which early CSE merges with what they compute */
     LLVMValueRef co = e->k->co_beside ? lc_emit_compute(e, e->k->co_root, idx) : NULL;
-    if (e->nt_base) /* from the vectorized loop's line (stores_from_line) */
-        lc_emit_store_at(e, e->k->dst_slot, e->nt_base, LLVMBuildSub(e->b, i, e->nt_from, ""), v);
+    if (e->nt_trip) /* from the vectorized loop's line (stores_from_line) */
+        lc_emit_store_at(e, e->k->dst_slot, e->nt_base, e->nt_trip, v);
     else
         lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
     if (co) emit_co_beside(e, idx, co);
@@ -470,8 +469,19 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
         log = &e->carry_buf;
         log->n = 0;
     }
+    /* The vectorized loop of a non-temporal kernel counts its trips from the line it stores
+     * from (e->nt_base), and its stores' offsets are that count: LLVM's alignment inference
+     * then sees every vectorized part's offset as a whole number of lines (from the position,
+     * the offset from - start folded only for the first part of an interleaved trip, and the
+     * others stayed ordinary stores). The body still gets the position. */
+    /* A loop that carries loads rebuilds them from its position: it counts positions, and its
+     * offsets are position - start (aligned for the first part at least). */
+    bool from_line = e->nt_base && !scalar && !carry;
     lc_loop l;
-    LLVMValueRef i = lc_loop_begin(e, &l, from, to, checked ? "edge" : "interior");
+    LLVMValueRef i = lc_loop_begin(e, &l, from_line ? LLVMConstInt(e->i64, 0, 0) : from,
+                                   from_line ? LLVMBuildSub(e->b, to, from, "") : to, checked ? "edge" : "interior");
+    e->nt_trip = from_line ? i : e->nt_base && !scalar ? LLVMBuildSub(e->b, i, from, "") : NULL;
+    if (from_line) i = LLVMBuildNSWAdd(e->b, i, from, "");
     LLVMBasicBlockRef body = LLVMGetInsertBlock(e->b);
     e->checked = checked;
     e->careful = redo && scalar;
@@ -487,6 +497,7 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     e->carry = NULL;
     e->flag_ptr = NULL;
     e->careful = false;
+    e->nt_trip = NULL;
     lc_loop_end(e, &l, scalar);
     e->interleave = 0;
     if (carry) {
@@ -625,9 +636,9 @@ static void trip_positions(const emitter *e, int64_t *unit, int64_t *offset) {
     *offset = -w.pad_lo;
 }
 
-/* The vectorized loop's stores from trip `start` on are addressed from its first position as
- * a pointer LLVM knows is line-aligned (llvm.ptrmask: the same address wherever the loop runs,
- * since there that position starts a line): e->nt_base, at trip e->nt_from. */
+/* The vectorized loop from trip `start` on stores from its first position, as a pointer LLVM
+ * knows is line-aligned (llvm.ptrmask: the same address wherever the loop runs, since there
+ * that position starts a line): e->nt_base, which emit_inner_loop reads. */
 static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef start) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int64_t unit, offset;
@@ -637,7 +648,6 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef sta
     LLVMValueRef args[2] = {p, LLVMConstInt(e->i64, (unsigned long long)-64, 1)};
     LLVMTypeRef types[2] = {e->ptr, e->i64};
     e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
-    e->nt_from = start;
 }
 
 /* LC_NT_LINE_START: where the row's vectorized loop over trips [a, b) starts instead, the first
@@ -710,7 +720,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
         /* the row and the split start on lines where the buffer does, which the runtime sees to */
         if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, *a);
         emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-        e->nt_base = e->nt_from = NULL;
+        e->nt_base = NULL;
         return;
     }
     if (e->k->sched.rerun_tail && span % lc_vector_trip_multiple(span, LC_VECTOR_TRIP_MULTIPLE, false) != 0) {
@@ -738,7 +748,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
         *right = true;
     }
     emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-    e->nt_base = e->nt_from = NULL;
+    e->nt_base = NULL;
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,

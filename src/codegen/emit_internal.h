@@ -180,6 +180,7 @@ typedef struct emitter {
      * root's stores are addressed from the line by that count, so LLVM proves the vector
      * stores aligned (jit.c then makes them non-temporal). */
     LLVMValueRef nt_base, nt_trip;
+    bool nt_used; /* some loop of the kernel's function stores from a line */
     /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
      * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node
      * and index, and the root's Newton steps on that sum (lc_emit_root_steps), by the sum's

@@ -648,6 +648,7 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef sta
     LLVMValueRef args[2] = {p, LLVMConstInt(e->i64, (unsigned long long)-64, 1)};
     LLVMTypeRef types[2] = {e->ptr, e->i64};
     e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    e->nt_used = true;
 }
 
 /* LC_NT_LINE_START: where the row's vectorized loop over trips [a, b) starts instead, the first
@@ -978,6 +979,7 @@ static void add_kernel(emitter *e, int kid) {
                                                           "", 0));
     e->fn = fn;
     e->aff_i = NULL;
+    e->nt_used = false;
     LLVMValueRef begin = LLVMGetParam(fn, 1);
     LLVMValueRef end = LLVMGetParam(fn, 2);
 
@@ -1120,9 +1122,11 @@ static void add_kernel(emitter *e, int kid) {
         LLVMPositionBuilderAtEnd(e->b, ret);
         e->bounds_slot = NULL;
     }
-    /* Non-temporal stores are ordered with no other store: a fence makes them visible before
-     * the kernel's part counts as done (and before a fix-up rewrites an element) */
-    if (nontemporal) LLVMBuildFence(e->b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
+    /* Non-temporal stores are ordered with no other store: where the kernel makes some (a row
+     * with edges makes none), a fence makes them visible before the kernel's part counts as
+     * done (and before a fix-up rewrites an element) */
+    if (e->nt_used) LLVMBuildFence(e->b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
+    e->nt_used = false;
     if (k->sched.fixup && !e->fixup_form) LLVMBuildRet(e->b, LLVMBuildLoad2(e->b, i32, e->flag_slot, "flagged"));
     else LLVMBuildRet(e->b, LLVMConstInt(i32, 0, 0));
 }

@@ -1277,6 +1277,8 @@ static int64_t whole_trips_of(const lc_fused *f, const lc_kernel *k, int64_t *un
     return m;
 }
 
+/* lc_schedule.whole_trips, but for a kernel that finds a line per row (LC_NT_LINE_START: the
+ * trips before the line go to the scalar loop). */
 static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
     int64_t unit, align;
     int64_t m = k->sched.nontemporal == LC_NT_LINE_START ? 0 : whole_trips_of(f, k, &unit, &align);

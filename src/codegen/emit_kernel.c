@@ -473,9 +473,9 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
      * from (e->nt_base), and its stores' offsets are that count: LLVM's alignment inference
      * then sees every vectorized part's offset as a whole number of lines (from the position,
      * the offset from - start folded only for the first part of an interleaved trip, and the
-     * others stayed ordinary stores). The body still gets the position. */
-    /* A loop that carries loads rebuilds them from its position: it counts positions, and its
-     * offsets are position - start (aligned for the first part at least). */
+     * others stayed ordinary stores). The body still gets the position. A loop that carries
+     * loads rebuilds them from its position: it counts positions, and its offsets are
+     * position - start (aligned for the first part at least). */
     bool from_line = e->nt_base && !scalar && !carry;
     lc_loop l;
     LLVMValueRef i = lc_loop_begin(e, &l, from_line ? LLVMConstInt(e->i64, 0, 0) : from,

@@ -4,12 +4,22 @@
  * time: a second caller that finds the pool busy runs its whole range itself (results are
  * the same either way, since a part is just a sub-range of independent elements).
  *
+ * Waiting spins, then sleeps. A worker that finishes a part watches the job counter for
+ * SPIN_MS before it sleeps on the condition variable, and the caller watches the count of
+ * parts still running for as long before it sleeps: kernels come back to back (the kernels
+ * of one program, a training loop, a timed run), and waking a sleeping thread costs tens of
+ * microseconds, a third of a 0.2 ms kernel's run (bench/README.md measures it). The same
+ * bound as OpenMP runtimes' active wait, kept short, since an idle pool must give its cores
+ * back to the rest of the process. Every field of a job is still read and written under
+ * `lock`; the counters are atomic only so that a spinning thread can watch them without it.
+ *
  * Resizing (lc_pool_set_threads) may happen at any time, during runs on other threads: it
  * takes `busy`, so it waits for the job in flight and no job starts while workers are
  * replaced. The thread count itself is atomic, since a caller reads it before it knows
  * whether it will get the pool, and is read again once `busy` is held. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +27,11 @@
 #include <unistd.h>
 
 #include "runtime/pool.h"
+#include "support/clock.h"
 #include "support/error.h"
+
+/* How long a thread that waits for the pool spins before it sleeps. */
+#define SPIN_MS 0.1
 
 typedef struct pool {
     pthread_mutex_t busy;     /* held by the thread whose job the pool runs */
@@ -25,15 +39,16 @@ typedef struct pool {
     pthread_cond_t start, done;
     pthread_t *workers;
     int n_workers;
-    unsigned long generation; /* bumped per job */
-    unsigned long born;       /* generation when the current workers were started */
+    atomic_ulong generation; /* bumped per job (and to stop the workers), under lock */
+    unsigned long born;      /* generation when the current workers were started */
     bool stop;
+    int sleepers; /* workers asleep on `start`, so that a job wakes them only if there are any */
     /* the current job */
     lc_pool_task fn;
     void *ctx;
     int64_t n, grain;
     int parts;
-    int pending;
+    atomic_int pending; /* parts not yet done, the caller's excluded */
 } pool;
 
 static pool g_pool = {.busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -50,6 +65,38 @@ static int64_t part_begin(int64_t n, int64_t grain, int parts, int k) {
 
 typedef struct worker_arg { int id; } worker_arg;
 
+/* One step of a bounded spin: a pause, and every 64th step a look at the clock (a few
+ * microseconds apart); false once SPIN_MS have passed since the first look. */
+static bool keep_spinning(int step, double *give_up) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if ((step & 63) != 63) return true;
+    /* a thread the spinner keeps off this core (the one it waits for, on a machine with
+     * more runnable threads than cores) gets it */
+    sched_yield();
+    double now = lc_now_ms();
+    if (*give_up < 0) *give_up = now + SPIN_MS;
+    return now <= *give_up;
+}
+
+/* True once a job after `seen` is posted (or the workers are stopped), false if none came
+ * within the spin. */
+static bool spin_for_job(unsigned long seen) {
+    double give_up = -1;
+    for (int step = 0; keep_spinning(step, &give_up); step++)
+        if (atomic_load_explicit(&g_pool.generation, memory_order_acquire) != seen) return true;
+    return false;
+}
+
+/* True once every worker's part of the current job is done, false if not within the spin. */
+static bool spin_for_parts(void) {
+    double give_up = -1;
+    for (int step = 0; keep_spinning(step, &give_up); step++)
+        if (atomic_load_explicit(&g_pool.pending, memory_order_acquire) == 0) return true;
+    return false;
+}
+
 static void *worker_main(void *arg) {
     int id = (int)(intptr_t)arg; /* part id = id + 1 */
     pthread_mutex_lock(&g_pool.lock);
@@ -57,9 +104,19 @@ static void *worker_main(void *arg) {
      * old pool's last job for a new one, nor miss a job posted before they got here */
     unsigned long seen = g_pool.born;
     for (;;) {
-        while (!g_pool.stop && g_pool.generation == seen) pthread_cond_wait(&g_pool.start, &g_pool.lock);
+        if (!g_pool.stop && atomic_load(&g_pool.generation) == seen) {
+            pthread_mutex_unlock(&g_pool.lock);
+            spin_for_job(seen);
+            pthread_mutex_lock(&g_pool.lock);
+        }
+        g_pool.sleepers++;
+        while (!g_pool.stop && atomic_load(&g_pool.generation) == seen)
+            pthread_cond_wait(&g_pool.start, &g_pool.lock);
+        g_pool.sleepers--;
         if (g_pool.stop) break;
-        seen = g_pool.generation;
+        /* the newest job: a worker with no part in a job may see the next one first, which
+         * is posted only once every part of this one is done */
+        seen = atomic_load(&g_pool.generation);
         int part = id + 1;
         if (part < g_pool.parts) {
             lc_pool_task fn = g_pool.fn;
@@ -69,7 +126,9 @@ static void *worker_main(void *arg) {
             pthread_mutex_unlock(&g_pool.lock);
             if (b < e) fn(ctx, b, e);
             pthread_mutex_lock(&g_pool.lock);
-            if (--g_pool.pending == 0) pthread_cond_signal(&g_pool.done);
+            /* under lock, so a caller that found parts pending and went to sleep hears it */
+            if (atomic_fetch_sub_explicit(&g_pool.pending, 1, memory_order_acq_rel) == 1)
+                pthread_cond_signal(&g_pool.done);
         }
     }
     pthread_mutex_unlock(&g_pool.lock);
@@ -96,7 +155,7 @@ static int default_threads(void) {
 static void start_workers(int threads) {
     pthread_mutex_lock(&g_pool.lock);
     g_pool.stop = false;
-    g_pool.born = g_pool.generation;
+    g_pool.born = atomic_load(&g_pool.generation);
     pthread_mutex_unlock(&g_pool.lock);
     g_pool.n_workers = 0;
     g_pool.workers = threads > 1 ? calloc((size_t)threads - 1, sizeof(pthread_t)) : NULL;
@@ -110,6 +169,7 @@ static void start_workers(int threads) {
 static void stop_workers(void) {
     pthread_mutex_lock(&g_pool.lock);
     g_pool.stop = true;
+    atomic_fetch_add(&g_pool.generation, 1); /* ends a spin */
     pthread_cond_broadcast(&g_pool.start);
     pthread_mutex_unlock(&g_pool.lock);
     for (int i = 0; i < g_pool.n_workers; i++) pthread_join(g_pool.workers[i], NULL);
@@ -186,14 +246,16 @@ void lc_pool_parallel_for(int64_t n, int64_t grain, int max_threads, lc_pool_tas
     g_pool.n = n;
     g_pool.grain = grain;
     g_pool.parts = parts;
-    g_pool.pending = parts - 1;
-    g_pool.generation++;
-    pthread_cond_broadcast(&g_pool.start);
+    atomic_store(&g_pool.pending, parts - 1);
+    atomic_fetch_add_explicit(&g_pool.generation, 1, memory_order_release);
+    if (g_pool.sleepers > 0) pthread_cond_broadcast(&g_pool.start); /* else all are spinning */
     pthread_mutex_unlock(&g_pool.lock);
     int64_t e = part_begin(n, grain, parts, 1);
     if (e > 0) fn(ctx, 0, e);
-    pthread_mutex_lock(&g_pool.lock);
-    while (g_pool.pending > 0) pthread_cond_wait(&g_pool.done, &g_pool.lock);
-    pthread_mutex_unlock(&g_pool.lock);
+    if (!spin_for_parts()) {
+        pthread_mutex_lock(&g_pool.lock);
+        while (atomic_load(&g_pool.pending) > 0) pthread_cond_wait(&g_pool.done, &g_pool.lock);
+        pthread_mutex_unlock(&g_pool.lock);
+    }
     pthread_mutex_unlock(&g_pool.busy);
 }

@@ -129,6 +129,20 @@ static inline __attribute__((always_inline)) void write_span(float *p, int64_t n
     for (; i < n; i++) p[i] = v[i & 15];
 }
 
+/* Where chunk k of a stream's row starts: its share of the row, moved up to the next 64-byte
+ * line, so that two chunks never write parts of one line. A row whose length is not a whole
+ * number of lines (LPPool1d(2, 4, 2)'s 32767 outputs) otherwise has a line split between two
+ * chunks at every chunk boundary, written half by one chunk's scalar tail and half by the
+ * next one's head, which costs streaming stores dearly (measured in bench/README.md). */
+static inline __attribute__((always_inline)) int64_t span_start(const stream *s, int64_t k, int64_t chunks) {
+    if (k == 0) return 0;
+    if (k >= chunks) return s->n;
+    int64_t a = s->n * k / chunks;
+    uintptr_t addr = (uintptr_t)(s->p + a);
+    a += (int64_t)(((64 - (addr & 63)) & 63) / sizeof(float));
+    return a < s->n ? a : s->n;
+}
+
 static int64_t chunks_per_row(const bench_config *cfg, const floor_variant *v) {
     int64_t k = cfg->l / v->chunk_floats;
     return k < 1 ? 1 : k;
@@ -155,7 +169,7 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
         if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true};
         for (int64_t k = k0; k < k1; k++)
             for (int i = 0; i < ns; i++) {
-                int64_t a = st[i].n * k / chunks, b = st[i].n * (k + 1) / chunks;
+                int64_t a = span_start(&st[i], k, chunks), b = span_start(&st[i], k + 1, chunks);
                 if (st[i].out)
                     write_span(st[i].p + a, b - a, &acc, nt);
                 else

@@ -477,7 +477,10 @@ lc_status lc_pipeline_run_default(const lc_graph *in, bool backward,
     size_t len = 0;
     /* tagged by what changes the walk: the backward, and whether the graphs are verified */
     int tag = (backward ? 1 : 0) | (o.verify ? 2 : 0);
-    if (lc_graph_key(in, tag, true, &key, &len) == LC_OK && (*out = lc_pass_memo_find(key, len))) {
+    /* a graph too large for the memo to keep is not keyed at all: its key costs as much as
+     * the graph */
+    if (lc_pass_memo_may_keep(in) && lc_graph_key(in, tag, true, &key, &len) == LC_OK &&
+        (*out = lc_pass_memo_find(key, len))) {
         free(key);
         return LC_OK;
     }

@@ -28,8 +28,10 @@ static void register_clear_at_exit(void) { atexit(clear_at_exit); }
 
 lc_graph *lc_pass_memo_find(const unsigned char *key, size_t len) { return lc_keyed_find(&g_memo, key, len, copy); }
 
+bool lc_pass_memo_may_keep(const lc_graph *g) { return lc_graph_node_count(g) <= PASS_MEMO_MAX_NODES; }
+
 void lc_pass_memo_insert(const unsigned char *key, size_t len, const lc_graph *made) {
-    if (lc_graph_node_count(made) > PASS_MEMO_MAX_NODES) return;
+    if (!lc_pass_memo_may_keep(made)) return;
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_clear_at_exit);
     lc_graph *kept = copy((void *)made);

@@ -57,6 +57,8 @@ lc_status lc_compile_key(const lc_graph *g, int opt_level, unsigned char **key, 
  * verification), NULL where it made none yet; and the graph it made, remembered as a copy.
  * lc_compile_cache_clear clears it too. */
 lc_graph *lc_pass_memo_find(const unsigned char *key, size_t len);
+/* Whether a graph of g's size may be kept (built graphs larger are not even keyed). */
+bool lc_pass_memo_may_keep(const lc_graph *g);
 void lc_pass_memo_insert(const unsigned char *key, size_t len, const lc_graph *made);
 void lc_pass_memo_clear(void);
 /* A new reference to cached code for `key`, or NULL (counts a hit or a miss). */

@@ -86,10 +86,14 @@ static lc_status build_code(const lc_graph *g, const lc_compile_options *o, uint
 }
 
 static bool in_place_is_safe(const lc_fused *f, int in, int out);
+static bool needs_line_aligned(const lc_fused *f, int j);
 
-/* The in-place table of `p` (see lc_program.in_place_safe); left NULL when out of memory. */
-static void decide_in_place(lc_program *p) {
+/* The run rules of `p` decided once at compile (lc_program.in_place_safe and line_aligned);
+ * a table left NULL when out of memory is decided at every run instead. */
+static void decide_run_rules(lc_program *p) {
     const lc_fused *f = p->code->fused;
+    if (f->n_outputs > 0 && (p->line_aligned = malloc((size_t)f->n_outputs)))
+        for (int j = 0; j < f->n_outputs; j++) p->line_aligned[j] = needs_line_aligned(f, j);
     if (f->n_inputs == 0 || f->n_outputs == 0) return;
     p->in_place_safe = malloc((size_t)f->n_inputs * (size_t)f->n_outputs);
     if (!p->in_place_safe) return;
@@ -137,7 +141,7 @@ lc_status lc_compile(const lc_graph *g, const lc_compile_options *opts, lc_progr
         free(p);
         return st;
     }
-    decide_in_place(p);
+    decide_run_rules(p);
     *out = p;
     return LC_OK;
 }
@@ -165,6 +169,7 @@ void lc_program_free(lc_program *p) {
     if (!p) return;
     lc_code_release(p->code);
     free(p->in_place_safe);
+    free(p->line_aligned);
     free(p);
 }
 
@@ -343,7 +348,7 @@ static lc_status find_in_outs(const lc_program *p, const lc_tensor *const *input
             if (outputs[j2] == outputs[j] || (d && outputs[j2]->data == d))
                 return lc_fail(LC_ERR_INVALID_ARG, "program: outputs %d and %d are the same tensor", j2, j);
         if (!d || lc_tensor_nbytes(outputs[j]) == 0) continue; /* zero-size: nothing is written */
-        bool off_line = (uintptr_t)d % 64 != 0 && needs_line_aligned(f, j);
+        bool off_line = (uintptr_t)d % 64 != 0 && (p->line_aligned ? p->line_aligned[j] : needs_line_aligned(f, j));
         int in = -1;
         for (int i = 0; i < n_inputs; i++) {
             if (inputs[i]->data != d) continue;

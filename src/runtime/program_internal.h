@@ -39,6 +39,9 @@ struct lc_program {
      * into input i's tensor (program.c, in_place_is_safe), decided once at compile so a hot
      * loop pays nothing for it; NULL (out of memory) decides at every run instead */
     unsigned char *in_place_safe;
+    /* per output j: whether its buffer must start on a 64-byte line (program.c,
+     * needs_line_aligned), decided at compile with the table above; NULL where that was */
+    unsigned char *line_aligned;
 };
 
 /* Empty code with one reference (NULL when out of memory); the driver fills it. */

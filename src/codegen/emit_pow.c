@@ -70,7 +70,14 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
         r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), x, "");
     } else if (p > 0 && p < 8 && p - whole == 0.5) {
         /* x^(k + 1/2) = x^k · sqrt(x): much cheaper than exp2/log2, within 2 ulp. sqrt(-inf) is
-         * NaN where pow(-inf, p) is inf, so that one value is selected apart. */
+         * NaN where pow(-inf, p) is inf, so that one value is selected apart.
+         * The exact square root, not x · rsqrt(x) from the hardware estimate (vrsqrt14ps, as
+         * LLVM lowers 1/sqrt under afn + arcp) and a Newton step: on the AVX-512 host measured
+         * (AMD family 1Ah, LLVM's znver5) a vsqrtps zmm issues every ~4 cycles beside two
+         * multiplies a cycle, and the step takes five multiply-pipe operations where the root
+         * took none, so LPPool1d(2.5, 4)'s forward loop went from 16-19 to 20-24 cycles per 16
+         * windows. Without the step (2^-14 relative, which put y 1.5e-5 off where it is 2e-7
+         * off now) it ran no faster than the root (bench/README.md, 2026-12-04). */
         r = unary_intrinsic(e, "llvm.sqrt", x);
         for (int k = 0; k < (int)whole; k++) r = LLVMBuildFMul(e->b, r, x, "");
         LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");

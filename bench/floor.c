@@ -81,6 +81,7 @@ typedef struct stream {
     float *p;
     int64_t n;
     bool out;
+    int64_t share; /* n / chunks: a chunk's part of the row */
 } stream;
 
 static inline __attribute__((always_inline)) void read_span(const float *p, int64_t n, v16 *sum, int pf) {
@@ -129,15 +130,18 @@ static inline __attribute__((always_inline)) void write_span(float *p, int64_t n
     for (; i < n; i++) p[i] = v[i & 15];
 }
 
-/* Where chunk k of a stream's row starts: its share of the row, moved up to the next 64-byte
- * line, so that two chunks never write parts of one line. A row whose length is not a whole
- * number of lines (LPPool1d(2, 4, 2)'s 32767 outputs) otherwise has a line split between two
- * chunks at every chunk boundary, written half by one chunk's scalar tail and half by the
- * next one's head, which costs streaming stores dearly (measured in bench/README.md). */
+/* Where chunk k of a stream's row starts: k whole shares of the row (the last chunk takes
+ * what is left), moved up to the next 64-byte line, so that two chunks never write parts of
+ * one line. A row whose length is not a whole number of lines (LPPool1d(2, 4, 2)'s 32767
+ * outputs) otherwise has a line split between two chunks at every chunk boundary, written half
+ * by one chunk's scalar tail and half by the next one's head, which costs streaming stores
+ * dearly. A share is a multiplication, not n·k / chunks: with 64-float chunks, two 64-bit
+ * divisions per stream per chunk made the fine variants slower than the kernels they bound
+ * (bench/README.md). */
 static inline __attribute__((always_inline)) int64_t span_start(const stream *s, int64_t k, int64_t chunks) {
     if (k == 0) return 0;
     if (k >= chunks) return s->n;
-    int64_t a = s->n * k / chunks;
+    int64_t a = k * s->share;
     uintptr_t addr = (uintptr_t)(s->p + a);
     a += (int64_t)(((64 - (addr & 63)) & 63) / sizeof(float));
     return a < s->n ? a : s->n;
@@ -157,16 +161,18 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
     const bench_config *cfg = s->cfg;
     int slot = s->slot;
     int64_t chunks = chunks_per_row(cfg, s->v);
+    int64_t share_in = cfg->l / chunks, share_out = cfg->l_out / chunks;
     v16 acc = {0};
     for (int64_t u = u0; u < u1;) {
         int64_t r = u / chunks, k0 = u % chunks, k1 = chunks;
         if (k1 - k0 > u1 - u) k1 = k0 + (u1 - u);
         stream st[4];
         int ns = 0;
-        if (mask & STREAM_X) st[ns++] = (stream){cfg->x[slot] + r * cfg->l, cfg->l, false};
-        if (cfg->g && (mask & STREAM_G)) st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false};
-        if (mask & STREAM_Y) st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true};
-        if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true};
+        if (mask & STREAM_X) st[ns++] = (stream){cfg->x[slot] + r * cfg->l, cfg->l, false, share_in};
+        if (cfg->g && (mask & STREAM_G))
+            st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false, share_out};
+        if (mask & STREAM_Y) st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true, share_out};
+        if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true, share_in};
         for (int64_t k = k0; k < k1; k++)
             for (int i = 0; i < ns; i++) {
                 int64_t a = span_start(&st[i], k, chunks), b = span_start(&st[i], k + 1, chunks);

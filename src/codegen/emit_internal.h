@@ -134,6 +134,13 @@ typedef struct emitter {
      * of per slot kept the IR (and LLVM's time on it) several times smaller. */
     LLVMValueRef co_value, co_o;
     LLVMValueRef co_idx[LC_MAX_RANK];
+    /* While a tile of a co-root over rows (lc_kernel.co_rows) is emitted: the co-root's row
+     * q (the tile's window on the axis before the last) and the tile's rows q·rows + t, the
+     * values every index of those rows is built from, so the fold over the rows reads window q
+     * at slot t and an unfold of window q reads row t by identity (emit_expr.c), and the
+     * co-root, computed once per tile, is found again by the rows (co_value). NULL elsewhere. */
+    LLVMValueRef co_tile_q;
+    LLVMValueRef co_tile_row[LC_TILE_ROWS_MAX];
     int depth;                /* nodes being evaluated inline now (<= sched.inline_depth) */
     /* A column tile (lc_schedule.tile_cols): col_member is the position of the row being
      * evaluated (-1 outside a tile). When position 0 reaches the tiled reduction, its sums for

@@ -40,12 +40,21 @@ static bool co_root_past_windows(const emitter *e) {
     return windows < window_blocks(e, fold);
 }
 
-/* co_root[row, o] = its value, into co_slot (see kernel.h). */
+/* co_root[row, o] = its value, into co_slot (see kernel.h). A co-root over rows
+ * (lc_kernel.co_rows) is at row q = the root's row / co_rows: the tile's (emitter.co_tile_q),
+ * or, in discovery, which emits one row alone, that quotient. */
 static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
     int rank = co->shape.rank;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+    if (e->k->co_rows > 1) {
+        LC_ASSERT(rank >= 2 && !store == !e->co_tile_q);
+        LLVMValueRef q = e->co_tile_q ? e->co_tile_q
+                                      : LLVMBuildSDiv(e->b, row_idx[rank - 2].v,
+                                                      LLVMConstInt(e->i64, (unsigned long long)e->k->co_rows, 1), "");
+        idx[rank - 2] = ix_row(q, co->shape.dim[rank - 2]);
+    }
     LLVMValueRef o = ox.v;
     idx[rank - 1] = ox;
     LLVMValueRef v = lc_emit_compute(e, e->k->co_root, idx);
@@ -147,10 +156,16 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     LC_ASSERT(steps == 1 || (e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
     e->aff_i = q;
     /* a block reads a node at one index from several of its windows, or from a window's value
-     * and its positions' */
+     * and its positions'; the rows of a co-root's tile read what the co-root read (its
+     * windows' rows), so there the memo and the co-root's value last through the tile
+     * (emit_inner_body clears them) */
+    bool co_tile = e->co_tile_q != NULL;
+    bool first_row = !co_tile || e->tile_row == 0;
     e->memo_on = true;
-    e->memo_n = 0;
-    lc_emit_forget_windows(e);
+    if (first_row) {
+        e->memo_n = 0;
+        lc_emit_forget_windows(e);
+    }
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0 && e->co_guard) {
@@ -165,13 +180,15 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
         LLVMBuildBr(e->b, after);
         LLVMPositionBuilderAtEnd(e->b, after);
-    } else if (e->k->co_root >= 0) {
+    } else if (e->k->co_root >= 0 && first_row) {
+        /* a co-root over rows: once per tile, from its first row's body */
         ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false}; /* window q: the loop index itself */
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step * steps), ""), -lo);
     if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
+        LC_ASSERT(!co_tile); /* fuse tiles unrolled blocks only */
         emit_window_phases(e, q, first, yi, store);
         e->co_value = e->co_o = NULL;
         e->memo_on = false;
@@ -204,6 +221,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
         e->store_phase = -1;
     }
+    if (co_tile) return;
     e->co_value = e->co_o = NULL;
     e->memo_on = false;
     e->memo_n = 0;
@@ -298,14 +316,33 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
     LLVMValueRef saved[2] = {e->slot_ptr[written[0]], written[1] >= 0 ? e->slot_ptr[written[1]] : NULL};
     e->defer_stores = true;
     e->n_deferred = 0;
+    /* a co-root over rows (lc_kernel.co_rows): the tile is one row of its windows, q; its rows
+     * are q·tile + t, built from q so that everything indexed by them is too (emitter.co_tile_q) */
+    bool co_tile = e->k->co_rows > 1;
+    if (co_tile) {
+        LC_ASSERT(window && e->k->co_rows == tile && e->k->sched.whole_blocks && e->k->co_root >= 0 &&
+                  !e->k->co_beside);
+        LLVMValueRef tv = LLVMConstInt(e->i64, (unsigned long long)tile, 1);
+        e->co_tile_q = LLVMBuildExactSDiv(e->b, row_idx[rank - 2].v, tv, "tile.q"); /* tiles start at multiples */
+        for (int t = 0; t < tile; t++)
+            e->co_tile_row[t] = LLVMBuildNSWAdd(e->b, LLVMBuildNSWMul(e->b, e->co_tile_q, tv, ""),
+                                                LLVMConstInt(e->i64, (unsigned long long)t, 1), "tile.row");
+    }
     for (int t = 0; t < tile; t++) {
         ix idx[LC_MAX_RANK];
         for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
-        idx[rank - 2] = ix_opaque(iadd_c(e, row_idx[rank - 2].v, t));
+        idx[rank - 2] = co_tile ? ix_row(e->co_tile_row[t], root->shape.dim[rank - 2])
+                                : ix_opaque(iadd_c(e, row_idx[rank - 2].v, t));
         e->tile_row = t;
         for (int w = 0; w < 2; w++)
             if (saved[w]) e->slot_ptr[written[w]] = e->row_ptr[w][t];
         emit_row_body(e, i, iadd_c(e, row_base, t * pitch), idx, window);
+    }
+    if (co_tile) {
+        e->co_tile_q = NULL;
+        e->co_value = e->co_o = NULL;
+        e->memo_on = false;
+        e->memo_n = 0;
     }
     e->defer_stores = false;
     for (int k = 0; k < e->n_deferred; k++) {

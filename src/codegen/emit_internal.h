@@ -94,7 +94,7 @@ typedef struct emitter {
      * no store. */
     bool defer_stores;
     int n_deferred;
-    struct { int slot, row; LLVMValueRef off, v; } deferred[LC_TILE_DEFERRED_MAX];
+    struct { int slot, row; LLVMValueRef base, off, v; } deferred[LC_TILE_DEFERRED_MAX];
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
     /* A scalar loop over the window-major blocks of a kernel whose blocks tile its rows past
@@ -187,6 +187,9 @@ typedef struct emitter {
      * root's stores are addressed from the line by that count, so LLVM proves the vector
      * stores aligned (jit.c then makes them non-temporal). */
     LLVMValueRef nt_base, nt_trip;
+    /* A non-temporal kernel with a co-root's row tile (lc_kernel.co_rows): each row's line,
+     * as nt_base is row 0's; emit_inner_body points nt_base at the row being emitted. */
+    LLVMValueRef nt_base_row[LC_TILE_ROWS_MAX];
     bool nt_used; /* some loop of the kernel's function stores from a line */
     /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
      * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node

@@ -336,8 +336,10 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
         e->tile_row = t;
         for (int w = 0; w < 2; w++)
             if (saved[w]) e->slot_ptr[written[w]] = e->row_ptr[w][t];
+        if (e->nt_trip) e->nt_base = e->nt_base_row[t]; /* the row's line (stores_from_line) */
         emit_row_body(e, i, iadd_c(e, row_base, t * pitch), idx, window);
     }
+    if (e->nt_trip) e->nt_base = e->nt_base_row[0];
     if (co_tile) {
         e->co_tile_q = NULL;
         e->co_value = e->co_o = NULL;
@@ -349,7 +351,7 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
         int slot = e->deferred[k].slot;
         e->tile_row = e->deferred[k].row;
         e->slot_ptr[slot] = e->row_ptr[slot == written[0] ? 0 : 1][e->tile_row];
-        lc_emit_store(e, slot, e->deferred[k].off, e->deferred[k].v);
+        lc_emit_store_at(e, slot, e->deferred[k].base, e->deferred[k].off, e->deferred[k].v);
     }
     for (int w = 0; w < 2; w++)
         if (saved[w]) e->slot_ptr[written[w]] = saved[w];
@@ -686,6 +688,19 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef sta
     LLVMTypeRef types[2] = {e->ptr, e->i64};
     e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
     e->nt_used = true;
+    /* a co-root's row tile: each row of it from its own line, through its row's pointer
+     * (make_row_pointers), its position `pitch` on per row; lines too, as the pitch is whole
+     * lines (fuse's LC_NT_ALIGNED_ROWS) */
+    int tile = e->k->sched.tile_rows;
+    if (tile == 1) return;
+    LC_ASSERT(e->k->co_rows == tile && e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS);
+    int64_t pitch = lc_fused_row_pitch(e->f, e->k->dst_slot, &root->shape);
+    for (int t = 0; t < tile; t++) {
+        LLVMValueRef at_t = iadd_c(e, at, t * pitch);
+        args[0] = LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->row_ptr[0][t], &at_t, 1, "");
+        e->nt_base_row[t] = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    }
+    e->nt_base = e->nt_base_row[0];
 }
 
 /* LC_NT_LINE_START: where the row's vectorized loop over trips [a, b) starts instead, the first

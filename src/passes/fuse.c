@@ -1272,7 +1272,10 @@ static int64_t whole_trips_of(const lc_fused *f, const lc_kernel *k, int64_t *un
     if (k->sched.order == LC_LOOP_ELEMENTS) {
         if (k->sched.tile_cols > 1) return 0;
     } else {
-        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || k->sched.tile_rows > 1) return 0;
+        /* tiled rows only as a co-root's tile (lc_kernel.co_rows), which codegen stores from
+         * lines row by row */
+        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || (k->sched.tile_rows > 1 && k->co_rows < 2))
+            return 0;
         lc_window w = lc_window_of(root);
         if (k->co_root >= 0 && lc_window_overlaps(&w)) return 0; /* blocks past the last window */
         *unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
@@ -1324,7 +1327,8 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
 static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     k->sched.nontemporal = LC_NT_NONE;
     const lc_node *root = lc_graph_node(f->graph, k->root);
-    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || k->sched.tile_rows > 1 || !lc_kernel_reductions_straight(k))
+    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || (k->sched.tile_rows > 1 && k->co_rows < 2) ||
+        !lc_kernel_reductions_straight(k))
         return;
     if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 : k->sched.block != LC_BLOCK_UNROLLED) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);

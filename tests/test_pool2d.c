@@ -497,6 +497,8 @@ static void test_jit_one_pass_2d(void **state) {
         {"LPPool2d(2, (2, 3))", 4, {1, 3, 4, 27}, 1},
         {"AvgPool2d(2)", 4, {2, 3, 8, 256}, 1},
         {"AvgPool2d((2, 4))", 3, {3, 6, 64}, 1},
+        {"LPPool2d(2, (2, 1))", 4, {1, 2, 8, 64}, 1}, /* blocks of one position */
+        {"AvgPool2d((2, 1))", 4, {1, 2, 8, 64}, 1},
         {"LPPool2d(2, 2)", 4, {1, 2, 9, 64}, 2},                   /* odd height */
         {"LPPool2d(2, 2, ceil_mode=True)", 4, {1, 2, 9, 64}, 2},   /* a window past the end */
         {"LPPool2d(2, 2, 1)", 4, {1, 2, 8, 64}, 3},                /* overlapping windows */

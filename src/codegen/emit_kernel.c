@@ -1134,10 +1134,11 @@ static void add_kernel(emitter *e, int kid) {
         emit_vector_part(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true, &a, &b, &left, &right);
         /* The blocks the vectorized loop left (checked edges) or flagged go to the scalar loop
          * element by element where that form costs what the window's does (no co-root, which
-         * it would recompute per position, or blocks of one position): one scalar body for the
-         * kernel instead of two. Both forms sum a position's windows in the same order, so they
+         * it would recompute per position, or blocks of one position, but not a co-root's row
+         * tile, which writes it per tile of blocks): one scalar body for the kernel instead of
+         * two. Both forms sum a position's windows in the same order, so they
          * give the same bits. */
-        if (e->k->co_root < 0 || step == 1) {
+        if ((e->k->co_root < 0 || step == 1) && e->k->co_rows < 2) {
             LLVMValueRef qa = smin(e, smax(e, iadd_c(e, imul_c(e, a, step), -lo), pa), pb);
             LLVMValueRef qb = smin(e, smax(e, iadd_c(e, imul_c(e, b, step), -lo), qa), pb);
             if (left) add_edge(&positions, pa, qa);

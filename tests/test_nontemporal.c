@@ -41,6 +41,21 @@ static void test_decision(void **state) {
     assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 512 * 2, 2048), false),
                      LC_NT_ALIGNED_ROWS);
     assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 500 * 2, 2000), false), LC_NT_NONE);
+    /* LPPool2d(2, 2) forward+backward, one kernel with y beside dx (lc_kernel.co_rows): y
+     * streamed too where it is as large as the threshold, not where only dx is */
+    for (int big = 0; big <= 1; big++) {
+        lc_module *m;
+        lc_lppool2d_params lp = lc_lppool2d_defaults(2, 2, 2);
+        assert_ok(lc_lppool2d_new(&lp, &m));
+        lc_shape xs = {4, {1, 1, 4096, 4096}};
+        if (big) xs = (lc_shape){4, {1, 2, 4096, 4096}};
+        lc_fused *f = jit_fuse_module(m, xs, true);
+        assert_int_equal(f->n_kernels, 1);
+        assert_int_equal(f->kernels[0].co_rows, 2);
+        assert_int_equal(f->kernels[0].sched.nontemporal, LC_NT_ALIGNED_ROWS);
+        assert_int_equal(f->kernels[0].sched.co_nontemporal, big);
+        lc_fused_free(f);
+    }
 }
 
 /* Byte offsets of the outputs inside 64-byte aligned blocks: aligned, 3 and 5 floats further
@@ -163,7 +178,8 @@ static void check_avg2d(char *const *outs, const lc_tensor *const *ins) {
 }
 
 /* LPPool2d(2, 2) on the same shape: forward+backward is one kernel whose row tile writes y
- * beside dx (lc_kernel.co_rows), each of the tile's rows from its own line */
+ * beside dx (lc_kernel.co_rows), each of the tile's rows from its own line, and y (32 MiB)
+ * from lines of its own rows (lc_schedule.co_nontemporal) */
 static void check_lp2d(char *const *outs, const lc_tensor *const *ins) {
     const float *x = ins[0]->data;
     int64_t half = SIDE_2D / 2;

@@ -190,6 +190,9 @@ typedef struct emitter {
     /* A non-temporal kernel with a co-root's row tile (lc_kernel.co_rows): each row's line,
      * as nt_base is row 0's; emit_inner_body points nt_base at the row being emitted. */
     LLVMValueRef nt_base_row[LC_TILE_ROWS_MAX];
+    /* lc_schedule.co_nontemporal: the co-root's line where the vectorized loop's first block
+     * writes it (its element at nt_co_base + nt_trip); NULL elsewhere. */
+    LLVMValueRef nt_co_base;
     bool nt_used; /* some loop of the kernel's function stores from a line */
     /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
      * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node

@@ -62,7 +62,10 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     e->co_o = o;
     for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
     if (!store) return;
-    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
+    if (e->nt_trip && e->nt_co_base) /* from the vectorized loop's line (stores_from_line) */
+        lc_emit_store_at(e, e->k->co_slot, e->nt_co_base, e->nt_trip, v);
+    else
+        lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
 /* In the element-major edges of a kernel with a co-root: position i writes window o's value
@@ -678,7 +681,7 @@ static void trip_positions(const emitter *e, int64_t *unit, int64_t *offset) {
 /* The vectorized loop from trip `start` on stores from its first position, as a pointer LLVM
  * knows is line-aligned (llvm.ptrmask: the same address wherever the loop runs, since there
  * that position starts a line): e->nt_base, which emit_inner_loop reads. */
-static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef start) {
+static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_idx, LLVMValueRef start) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int64_t unit, offset;
     trip_positions(e, &unit, &offset);
@@ -692,6 +695,21 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef sta
      * (make_row_pointers), its position `pitch` on per row; lines too, as the pitch is whole
      * lines (fuse's LC_NT_ALIGNED_ROWS) */
     int tile = e->k->sched.tile_rows;
+    if (e->k->sched.co_nontemporal) {
+        /* the co-root's element of block `start`: its row is the tile's (row / co_rows), and
+         * block q writes window q (emit_co_root) */
+        const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+        int rank = co->shape.rank;
+        LC_ASSERT(e->k->co_rows == tile && rank >= 2 && e->row_ptr[1][0]);
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        idx[rank - 2] = ix_opaque(LLVMBuildSDiv(e->b, row_idx[rank - 2].v,
+                                                LLVMConstInt(e->i64, (unsigned long long)tile, 1), ""));
+        idx[rank - 1] = ix_opaque(start);
+        LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
+        args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), e->row_ptr[1][0], &lin, 1, "");
+        e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    }
     if (tile == 1) return;
     LC_ASSERT(e->k->co_rows == tile && e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS);
     int64_t pitch = lc_fused_row_pitch(e->f, e->k->dst_slot, &root->shape);
@@ -727,7 +745,7 @@ static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a
         e->b, LLVMIntEQ, LLVMBuildAnd(e->b, addr, LLVMConstInt(e->i64, (unsigned long long)(g - 1), 0), ""),
         LLVMConstInt(e->i64, 0, 0), "");
     LLVMValueRef start = LLVMBuildSelect(e->b, reachable, smin(e, LLVMBuildAdd(e->b, a, k, ""), b), b, "nt.start");
-    stores_from_line(e, row_base, start);
+    stores_from_line(e, row_base, NULL, start);
     return start;
 }
 
@@ -771,9 +789,9 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
                                                                     : LC_VECTOR_TRIP_MULTIPLE, false));
         *b = whole_end(e, *a, whole_multiples(e, *a, *b, whole_trips, count), whole_trips);
         /* the row and the split start on lines where the buffer does, which the runtime sees to */
-        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, *a);
+        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, row_idx, *a);
         emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-        e->nt_base = NULL;
+        e->nt_base = e->nt_co_base = NULL;
         return;
     }
     if (e->k->sched.rerun_tail && span % lc_vector_trip_multiple(span, LC_VECTOR_TRIP_MULTIPLE, false) != 0) {
@@ -801,7 +819,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
         *right = true;
     }
     emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-    e->nt_base = NULL;
+    e->nt_base = e->nt_co_base = NULL;
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,

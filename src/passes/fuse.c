@@ -1340,6 +1340,16 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
         k->sched.nontemporal = LC_NT_ALIGNED_ROWS;
     else if (!k->sched.rerun_tail)
         k->sched.nontemporal = LC_NT_LINE_START;
+    k->sched.co_nontemporal = false;
+    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && k->co_rows > 1) {
+        /* a block writes one co-root element (windows that tile the row), so a run of m trips
+         * writes m of them */
+        const lc_node *co = lc_graph_node(f->graph, k->co_root);
+        int64_t co_elt = (int64_t)lc_dtype_size(co->dtype);
+        k->sched.co_nontemporal = lc_sat_mul(lc_shape_numel(&co->shape), co_elt) >= LC_NONTEMPORAL_MIN_BYTES &&
+                                  (lc_fused_row_pitch(f, k->co_slot, &co->shape) * co_elt) % 64 == 0 &&
+                                  (m * co_elt) % 64 == 0;
+    }
 }
 
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
@@ -2011,6 +2021,9 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                 "buffer (the run writes the output aside where the caller's is not), written with "
                                 "streaming stores (no read of the lines they write); the output does not fit the "
                                 "last-level cache\n");
+        if (kr->sched.co_nontemporal)
+            lc_strbuf_puts(&sb, "  non-temporal too: the co-root below, one element per block, its runs on lines of "
+                                "its rows\n");
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "

@@ -540,6 +540,12 @@ typedef struct lc_schedule {
      * (lc_nontemporal). Only where the values land changes: every position is computed as
      * before. */
     lc_nontemporal nontemporal;
+    /* LC_NT_ALIGNED_ROWS with a co-root over rows (lc_kernel.co_rows) as large as the root's
+     * threshold (LC_NONTEMPORAL_MIN_BYTES): the co-root is written from lines too, one element
+     * per block, so a run of whole trips fills whole lines of its rows (the co-root's row pitch
+     * and a run's elements are whole lines); the runtime writes it aside where the caller's
+     * buffer is not line-aligned. */
+    bool co_nontemporal;
 } lc_schedule;
 
 typedef struct lc_kernel {

@@ -56,6 +56,11 @@ static void test_decision(void **state) {
         assert_int_equal(f->kernels[0].sched.co_nontemporal, big);
         lc_fused_free(f);
     }
+    /* rows of 1064 blocks: no whole trips, and no line per row for a row tile (ordinary stores) */
+    lc_module *m;
+    lc_lppool2d_params lp = lc_lppool2d_defaults(2, 2, 2);
+    assert_ok(lc_lppool2d_new(&lp, &m));
+    assert_int_equal(last_kernel_nontemporal(m, (lc_shape){4, {1, 4, 1024, 2128}}, true), LC_NT_NONE);
 }
 
 /* Byte offsets of the outputs inside 64-byte aligned blocks: aligned, 3 and 5 floats further

@@ -498,6 +498,7 @@ static void test_jit_one_pass_2d(void **state) {
         {"AvgPool2d(2)", 4, {2, 3, 8, 256}, 1},
         {"AvgPool2d((2, 4))", 3, {3, 6, 64}, 1},
         {"LPPool2d(2, (2, 1))", 4, {1, 2, 8, 64}, 1}, /* blocks of one position */
+        {"LPPool2d(2, 2)", 4, {1, 1, 4, 1200}, 1},    /* 600 blocks: trips left to the scalar loop */
         {"AvgPool2d((2, 1))", 4, {1, 2, 8, 64}, 1},
         {"LPPool2d(2, 2)", 4, {1, 2, 9, 64}, 2},                   /* odd height */
         {"LPPool2d(2, 2, ceil_mode=True)", 4, {1, 2, 9, 64}, 2},   /* a window past the end */

@@ -1338,7 +1338,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     /* a window-major kernel with whole trips has whole blocks: no pad before its first */
     if (m > 0 && pitch_bytes % 64 == 0 && (m * unit * elt) % 64 == 0)
         k->sched.nontemporal = LC_NT_ALIGNED_ROWS;
-    else if (!k->sched.rerun_tail)
+    else if (!k->sched.rerun_tail && k->sched.tile_rows == 1) /* a row tile's rows would need a line each */
         k->sched.nontemporal = LC_NT_LINE_START;
     k->sched.co_nontemporal = false;
     if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && k->co_rows > 1) {

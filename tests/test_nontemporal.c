@@ -5,6 +5,7 @@
  * be the same bits at every alignment of the output buffer: 64-byte aligned, off by a few
  * elements (another peel per row), and off by a byte, where no line can be reached and the
  * whole row runs scalar. */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,6 +41,26 @@ static void test_decision(void **state) {
     assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 512 * 2, 2048), false),
                      LC_NT_ALIGNED_ROWS);
     assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 500 * 2, 2000), false), LC_NT_NONE);
+    /* LPPool2d(2, 2) forward+backward, one kernel with y beside dx (lc_kernel.co_rows): y
+     * streamed too where it is as large as the threshold, not where only dx is */
+    for (int big = 0; big <= 1; big++) {
+        lc_module *m;
+        lc_lppool2d_params lp = lc_lppool2d_defaults(2, 2, 2);
+        assert_ok(lc_lppool2d_new(&lp, &m));
+        lc_shape xs = {4, {1, 1, 4096, 4096}};
+        if (big) xs = (lc_shape){4, {1, 2, 4096, 4096}};
+        lc_fused *f = jit_fuse_module(m, xs, true);
+        assert_int_equal(f->n_kernels, 1);
+        assert_int_equal(f->kernels[0].co_rows, 2);
+        assert_int_equal(f->kernels[0].sched.nontemporal, LC_NT_ALIGNED_ROWS);
+        assert_int_equal(f->kernels[0].sched.co_nontemporal, big);
+        lc_fused_free(f);
+    }
+    /* rows of 1064 blocks: no whole trips, and no line per row for a row tile (ordinary stores) */
+    lc_module *m;
+    lc_lppool2d_params lp = lc_lppool2d_defaults(2, 2, 2);
+    assert_ok(lc_lppool2d_new(&lp, &m));
+    assert_int_equal(last_kernel_nontemporal(m, (lc_shape){4, {1, 4, 1024, 2128}}, true), LC_NT_NONE);
 }
 
 /* Byte offsets of the outputs inside 64-byte aligned blocks: aligned, 3 and 5 floats further
@@ -161,6 +182,35 @@ static void check_avg2d(char *const *outs, const lc_tensor *const *ins) {
             }
 }
 
+/* LPPool2d(2, 2) on the same shape: forward+backward is one kernel whose row tile writes y
+ * beside dx (lc_kernel.co_rows), each of the tile's rows from its own line, and y (32 MiB)
+ * from lines of its own rows (lc_schedule.co_nontemporal) */
+static void check_lp2d(char *const *outs, const lc_tensor *const *ins) {
+    const float *x = ins[0]->data;
+    int64_t half = SIDE_2D / 2;
+    for (int64_t pl = 0; pl < PLANES_2D; pl++)
+        for (int64_t r = 0; r < half; r++)
+            for (int64_t c = 0; c < half; c++) {
+                const float *w = x + (pl * SIDE_2D + 2 * r) * SIDE_2D + 2 * c;
+                double y = sqrt((double)w[0] * w[0] + (double)w[1] * w[1] + (double)w[SIDE_2D] * w[SIDE_2D] +
+                                (double)w[SIDE_2D + 1] * w[SIDE_2D + 1]);
+                double got = at(outs[0], (pl * half + r) * half + c);
+                if (fabs(got - y) > 1e-5 * y)
+                    fail_msg("y[%lld, %lld, %lld] = %.9g, want %.9g", (long long)pl, (long long)r, (long long)c,
+                             got, y);
+                if (!outs[1]) continue;
+                double g = ((const float *)ins[1]->data)[(pl * half + r) * half + c];
+                for (int k = 0; k < 4; k++) {
+                    int64_t row = 2 * r + k / 2, col = 2 * c + k % 2;
+                    double want = g * (double)x[(pl * SIDE_2D + row) * SIDE_2D + col] / y;
+                    double dx = at(outs[1], (pl * SIDE_2D + row) * SIDE_2D + col);
+                    if (fabs(dx - want) > 1e-5 * fabs(g) + 1e-30)
+                        fail_msg("dx[%lld, %lld, %lld] = %.9g, want %.9g", (long long)pl, (long long)row,
+                                 (long long)col, dx, want);
+                }
+            }
+}
+
 /* The module forward, then forward+backward, run at every offset against `check`. */
 static void check_module(lc_module *m, lc_shape xs, lc_nontemporal mode, reference_check check) {
     test_rng r = test_rng_seeded(5);
@@ -191,6 +241,9 @@ static void test_aligned_rows_values(void **state) {
     assert_ok(lc_avgpool2d_new(&params, &m));
     lc_shape xs = {4, {1, PLANES_2D, SIDE_2D, SIDE_2D}};
     check_module(m, xs, LC_NT_ALIGNED_ROWS, check_avg2d);
+    lc_lppool2d_params lp = lc_lppool2d_defaults(2, 2, 2);
+    assert_ok(lc_lppool2d_new(&lp, &m));
+    check_module(m, xs, LC_NT_ALIGNED_ROWS, check_lp2d);
 }
 
 int main(void) {

@@ -14,6 +14,8 @@
 #include "lucid/program.h"
 #include "lucid/runtime.h"
 #include "nn/pool_geometry.h"
+#include "codegen/codegen.h"
+#include "jit_harness.h"
 #include "support/testutil.h"
 
 static void assert_repr(const lc_module *m, const char *want) {
@@ -441,6 +443,79 @@ static void test_jit_wide_rows(void **state) {
     check_jit("AvgPool2d((2, 3), 2, count_include_pad=False, padding=1)", r3, 3e38, 22);
 }
 
+/* A 2-D pool whose windows tile both axes (stride = kernel, no padding, no window past the
+ * end) runs forward+backward as one kernel: the backward's row tile forms y once per window
+ * and writes it beside dx (lc_kernel.co_rows). Its y and dx against the interpreter, at 1, 2
+ * and 3 threads (bit-identical), f32 and f64, for p = 2, 3, 2.5 and AvgPool2d, rank 3 and 4,
+ * windows of 2 and 4 rows, odd widths where the w-windows still tile; with elements of
+ * magnitude 3e19 planted among the random ones (|x|^p overflows float32), and with every
+ * element below 1e-25 (every window's sum underflows), so that the fix-up redoes windows (y
+ * and dx of those windows must come out exact too; each such run asserts that one was).
+ * Where the windows do not tile the rows (odd heights, ceil_mode with an overhang, stride !=
+ * kernel, 8 rows to a window) the forward stays a kernel of its own, and the values are the
+ * same. */
+typedef struct one_pass_case {
+    const char *spec;
+    int rank;
+    int64_t dims[4];
+    int kernels;
+} one_pass_case;
+
+static void check_one_pass(const one_pass_case *c, lc_dtype dt, double scale, bool extremes, uint64_t seed) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(c->spec, "t", &m));
+    lc_graph *g = jit_module_graph(m, dt, lc_shape_make(c->rank, c->dims), true);
+    test_rng r = test_rng_seeded(seed);
+    lc_tensor **in = jit_random_inputs(g, &r, scale);
+    int64_t n = lc_tensor_numel(in[0]);
+    if (extremes && scale < 1) {
+        /* every window's sum underflows: all of them are redone */
+    } else if (extremes)
+        for (int64_t i = 0; i < n; i += 7) lc_tensor_set(in[0], i, (i / 7) % 2 ? 3e19 : -3e19);
+    int fixups = lc_codegen_fixup_count();
+    int kernels = jit_check_graph_inputs(g, in, JIT_RTOL, JIT_ATOL * scale);
+    /* the planted magnitudes leave the plain form's range: some window was redone (the first
+     * such run of a graph compiles its fix-up; later programs of the same graph may share it,
+     * and there the values alone show it: the plain form gives 0 or inf for those windows) */
+    if (extremes && scale >= 1 && lc_codegen_fixup_count() == fixups) fail_msg("%s on %lld x ... (scale %g): no window flagged", c->spec, (long long)c->dims[0], scale);
+    if (kernels != c->kernels)
+        fail_msg("%s on %lld x ... (%s): %d kernels, want %d", c->spec, (long long)c->dims[0],
+                 dt == LC_F64 ? "f64" : "f32", kernels, c->kernels);
+    jit_free_tensors(in, lc_graph_input_count(g));
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+static void test_jit_one_pass_2d(void **state) {
+    (void)state;
+    static const one_pass_case cases[] = {
+        {"LPPool2d(2, 2)", 4, {2, 3, 8, 256}, 1},
+        {"LPPool2d(3, 2)", 4, {1, 2, 6, 64}, 1},
+        {"LPPool2d(2.5, (2, 4))", 3, {3, 8, 128}, 1},
+        {"LPPool2d(2, (4, 2))", 4, {1, 2, 8, 130}, 1},
+        {"LPPool2d(2, 2, ceil_mode=True)", 4, {1, 2, 8, 64}, 1}, /* no window past the end */
+        {"LPPool2d(2, (2, 3))", 4, {1, 3, 4, 27}, 1},
+        {"AvgPool2d(2)", 4, {2, 3, 8, 256}, 1},
+        {"AvgPool2d((2, 4))", 3, {3, 6, 64}, 1},
+        {"LPPool2d(2, (2, 1))", 4, {1, 2, 8, 64}, 1}, /* blocks of one position */
+        {"LPPool2d(2, 2)", 4, {1, 1, 4, 1200}, 1},    /* 600 blocks: trips left to the scalar loop */
+        {"AvgPool2d((2, 1))", 4, {1, 2, 8, 64}, 1},
+        {"LPPool2d(2, 2)", 4, {1, 2, 9, 64}, 2},                   /* odd height */
+        {"LPPool2d(2, 2, ceil_mode=True)", 4, {1, 2, 9, 64}, 2},   /* a window past the end */
+        {"LPPool2d(2, 2, 1)", 4, {1, 2, 8, 64}, 3},                /* overlapping windows */
+        {"LPPool2d(2, (8, 2))", 4, {1, 2, 16, 64}, 2},             /* more rows than a tile */
+        {"LPPool2d(2, (2, 3), (3, 3))", 4, {1, 2, 9, 27}, 2},      /* a gap between rows */
+        {"AvgPool2d(2, 2, 1)", 4, {1, 2, 8, 64}, 2},               /* padding */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        check_one_pass(&cases[i], LC_F32, 1.0, false, 100 + i);
+        check_one_pass(&cases[i], LC_F64, 1.0, false, 200 + i);
+        if (strncmp(cases[i].spec, "LPPool2d", 8) != 0) continue;
+        check_one_pass(&cases[i], LC_F32, 1.0, true, 300 + i);  /* |x|^p overflows */
+        check_one_pass(&cases[i], LC_F32, 1e-25, true, 400 + i); /* and underflows */
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_printing),
@@ -451,6 +526,7 @@ int main(void) {
         cmocka_unit_test(test_divisors),
         cmocka_unit_test(test_jit_matches_interpreter),
         cmocka_unit_test(test_jit_wide_rows),
+        cmocka_unit_test(test_jit_one_pass_2d),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

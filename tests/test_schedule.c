@@ -795,6 +795,61 @@ static void test_whole_trips(void **state) {
     }
 }
 
+/* A 2-D pool's forward+backward is one kernel where its windows tile both axes (lc_kernel.co_rows):
+ * dx's kernel, window-major over the last axis with whole blocks, tiles its rows by the
+ * window's rows (tile_rows = co_rows = kh, split at whole tiles) and writes the forward's
+ * result (the h-axis root, shape [..., OH, OW]) as its co-root. Not where the rows' windows
+ * overlap, are padded, leave a gap or a row over (odd height, ceil_mode past the end), or
+ * hold more rows than a tile; nor where the w-axis windows overhang: two kernels there, as
+ * before. The values of every case are pinned in test_pool2d (test_jit_one_pass_2d). */
+static void test_pool2d_one_pass(void **state) {
+    (void)state;
+    struct {
+        const char *spec;
+        int64_t h, w;
+        int rows; /* co_rows expected, 0: two kernels */
+    } cases[] = {
+        {"LPPool2d(2, 2)", 16, 256, 2},
+        {"LPPool2d(3, (4, 2))", 16, 64, 4},
+        {"LPPool2d(2.5, (2, 3))", 8, 33, 2},
+        {"LPPool2d(2, 2, ceil_mode=True)", 16, 64, 2}, /* nothing past the end */
+        {"AvgPool2d(2)", 16, 256, 2},
+        {"AvgPool2d((2, 1))", 16, 64, 2},
+        {"LPPool2d(2, 2)", 15, 64, 0},                  /* a row over */
+        {"LPPool2d(2, 2, ceil_mode=True)", 15, 64, 0},  /* a window past the end */
+        {"LPPool2d(2, 2, ceil_mode=True)", 16, 63, 0},  /* along the last axis */
+        {"LPPool2d(2, 2, 1)", 16, 64, 0},               /* overlapping windows */
+        {"LPPool2d(2, (2, 3), (3, 3))", 15, 63, 0},     /* a gap between row windows */
+        {"LPPool2d(2, (8, 2))", 16, 64, 0},             /* 8 rows: more than a tile */
+        {"LPPool2d(2, (2, 20))", 16, 80, 0},            /* long w-windows: slot loops */
+        {"AvgPool2d(2, 2, 1)", 16, 64, 0},              /* padding */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_fused *f = fuse_spec(cases[c].spec, lc_shape_make(4, (int64_t[]){2, 3, cases[c].h, cases[c].w}), true);
+        const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+        const lc_node *root = lc_graph_node(f->graph, k->root);
+        assert_int_equal(root->op, LC_OP_FOLD);
+        if (cases[c].rows == 0) {
+            if (f->n_kernels < 2 || k->co_rows != 0 || k->sched.tile_rows != 1)
+                fail_msg("%s at %lld x %lld: %d kernels, co_rows %d", cases[c].spec, (long long)cases[c].h,
+                         (long long)cases[c].w, f->n_kernels, k->co_rows);
+        } else {
+            if (f->n_kernels != 1 || k->co_rows != cases[c].rows)
+                fail_msg("%s at %lld x %lld: %d kernels, co_rows %d", cases[c].spec, (long long)cases[c].h,
+                         (long long)cases[c].w, f->n_kernels, k->co_rows);
+            const lc_node *co = lc_graph_node(f->graph, k->co_root);
+            assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
+            assert_true(k->sched.whole_blocks);
+            assert_int_equal(k->sched.tile_rows, cases[c].rows);
+            assert_int_equal(k->align % (cases[c].rows * cases[c].w), 0);
+            assert_int_equal(k->co_slot, f->n_inputs); /* output 0, y */
+            assert_int_equal(co->shape.dim[2] * cases[c].rows, cases[c].h);
+            assert_int_equal(co->shape.dim[3], lc_graph_node(f->graph, root->inputs[0])->shape.dim[3]);
+        }
+        lc_fused_free(f);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
@@ -815,6 +870,7 @@ int main(void) {
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
         cmocka_unit_test(test_whole_trips),
+        cmocka_unit_test(test_pool2d_one_pass),
         cmocka_unit_test(test_carried_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -847,7 +847,25 @@ typedef struct fold_ctx {
      * (lc_schedule.block_steps) */
     bool base_aff;
     int64_t base_ci, base_k;
+    /* The position is row tile_slot of a co-root's tile (emitter.co_tile_row), the fold's
+     * windows those of the tile (step = size = the tile's rows, no padding): its one window
+     * is the tile's q, at slot tile_slot; -1 otherwise. */
+    int tile_slot;
 } fold_ctx;
+
+/* The extent of the axis the co-root's tiles divide: the root's axis before the last. */
+static int64_t co_tile_extent(const emitter *e) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    return root->shape.dim[root->shape.rank - 2];
+}
+
+/* Which row of the co-root's tile `v` is (emitter.co_tile_row), or -1. */
+static int co_tile_row_of(const emitter *e, LLVMValueRef v) {
+    if (!e->co_tile_q) return -1;
+    for (int t = 0; t < e->k->co_rows; t++)
+        if (v == e->co_tile_row[t]) return t;
+    return -1;
+}
 
 static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
     fold_ctx *c = ctx;
@@ -895,6 +913,14 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
      * by lane through a clamped index. Elsewhere the clamped o keeps the affine form, so the
      * checks below it record the same interior in the checked passes. */
     ix o_aff = ix_opaque(NULL), j_const = ix_opaque(NULL);
+    /* A row of a co-root's tile: window q (in [0, windows): fuse made the windows tile the
+     * axis), slot t, no check; the co-root and the unfolds below index by q itself. */
+    if (c->tile_slot >= 0) {
+        LC_ASSERT(lc_window_cover(&w) == 1 && step == size && dil == 1 && e->co_tile_q);
+        o_aff = ix_row(e->co_tile_q, windows);
+        j_const = ix_const(e, c->tile_slot);
+        ok = LLVMConstInt(e->i1, 1, 0);
+    }
     /* Step s > 1 with the window index affine (fold_ctx.base_aff): window o = base_o - (count
      * - 1) + r is affine in i, and its slot t - o·s a constant. Where that slot is one of the
      * window's (always, for windows that tile), o is checked and read as in the step-1 case
@@ -1151,7 +1177,13 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         if (len == 0) return pad;
         const ix *o = &idx[dim], *j = &idx[n->shape.rank - 1];
         ix pos = ix_opaque(NULL);
-        if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
+        if (e->co_tile_q && o->v == e->co_tile_q && step == e->k->co_rows && lo == 0 && dil == 1 && j->aff &&
+            j->ci == 0 && j->rlo == 0 && j->rhi == 0 && j->k >= 0 && j->k < step && len == co_tile_extent(e) &&
+            o->lane == 0 && j->lane == 0) {
+            /* window q of a co-root's tile at slot j: the tile's row j itself (the same value
+             * the rows index by, so their reads are the co-root's) */
+            pos = ix_row(e->co_tile_row[j->k], len);
+        } else if (o->fold_t && o->fold_t == j->fold_t && o->fold_role == 1 && j->fold_role == 2 &&
             o->fold_step == step && o->fold_dilation == dil && o->lane == 0 && j->lane == 0) {
             pos = *o->fold_t; /* o·step + j·dilation = t exactly wherever the gathered term counts */
             pos.v = iadd_c(e, pos.v, -lo);
@@ -1202,7 +1234,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         /* y's axes other than the windows and the slot axis are the fold's other axes */
         ix other[LC_MAX_RANK];
         drop_axis(n->shape.rank, dim, idx, other);
-        fold_ctx c = {n, n->inputs[0], other, NULL, t, false, 0, 0};
+        fold_ctx c = {n, n->inputs[0], other, NULL, t, false, 0, 0, -1};
         /* t = ci·i + k exactly, the step dividing ci (a window-major block of several steps,
          * lc_schedule.block_steps): floor(t / step) = (ci/step)·i + floor(k / step), affine, where
          * the quotient of t would be taken lane by lane by the loop vectorizer. Undilated, the
@@ -1213,7 +1245,14 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
          * marked clamped (fold_term), so the checked passes record the interior the unchecked
          * ones rely on (as the step-1 form below does). */
         lc_window wf = lc_window_of(n);
-        if (step > 1 && wf.dilation == 1 && !lc_fold_gathers_slots(&wf) && t.aff && t.lane == 0 &&
+        int tile_slot = co_tile_row_of(e, idx[dim].v);
+        if (tile_slot >= 0 && step == e->k->co_rows && w.size == step && lo == 0 && wf.dilation == 1 &&
+            lc_graph_node(g, n->inputs[0])->shape.dim[dim] * step == n->attr[LC_FOLD_LENGTH] &&
+            n->attr[LC_FOLD_LENGTH] == co_tile_extent(e)) {
+            /* row q·step + t of a co-root's tile: window q, slot t (fold_ctx.tile_slot) */
+            c.tile_slot = tile_slot;
+            c.base_o = e->co_tile_q;
+        } else if (step > 1 && wf.dilation == 1 && !lc_fold_gathers_slots(&wf) && t.aff && t.lane == 0 &&
             t.rlo == t.rhi && t.ci > 0 && t.ci % step == 0 && e->aff_i) {
             c.base_aff = true;
             c.base_ci = t.ci / step;

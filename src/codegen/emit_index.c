@@ -164,9 +164,12 @@ void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v) {
 
 void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off, LLVMValueRef v) {
     if (e->defer_stores) {
-        LC_ASSERT(base == e->slot_ptr[slot]); /* tiles store from the slot's pointer */
+        /* tiles store from the slot's pointer, or the root from its row's line */
+        LC_ASSERT(base == e->slot_ptr[slot] || (slot == e->k->dst_slot && base == e->nt_base) ||
+                  (slot == e->k->co_slot && base == e->nt_co_base));
         LC_ASSERT(e->n_deferred < LC_TILE_DEFERRED_MAX);
         e->deferred[e->n_deferred].slot = slot;
+        e->deferred[e->n_deferred].base = base;
         e->deferred[e->n_deferred].row = e->tile_row;
         e->deferred[e->n_deferred].off = off;
         e->deferred[e->n_deferred++].v = v;

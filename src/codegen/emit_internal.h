@@ -94,7 +94,7 @@ typedef struct emitter {
      * no store. */
     bool defer_stores;
     int n_deferred;
-    struct { int slot, row; LLVMValueRef off, v; } deferred[LC_TILE_DEFERRED_MAX];
+    struct { int slot, row; LLVMValueRef base, off, v; } deferred[LC_TILE_DEFERRED_MAX];
     LLVMValueRef *globals;    /* per node: module-level array for a non-scalar constant */
     bool checked;             /* emit every bounds check */
     /* A scalar loop over the window-major blocks of a kernel whose blocks tile its rows past
@@ -134,6 +134,13 @@ typedef struct emitter {
      * of per slot kept the IR (and LLVM's time on it) several times smaller. */
     LLVMValueRef co_value, co_o;
     LLVMValueRef co_idx[LC_MAX_RANK];
+    /* While a tile of a co-root over rows (lc_kernel.co_rows) is emitted: the co-root's row
+     * q (the tile's window on the axis before the last) and the tile's rows q·rows + t, the
+     * values every index of those rows is built from, so the fold over the rows reads window q
+     * at slot t and an unfold of window q reads row t by identity (emit_expr.c), and the
+     * co-root, computed once per tile, is found again by the rows (co_value). NULL elsewhere. */
+    LLVMValueRef co_tile_q;
+    LLVMValueRef co_tile_row[LC_TILE_ROWS_MAX];
     int depth;                /* nodes being evaluated inline now (<= sched.inline_depth) */
     /* A column tile (lc_schedule.tile_cols): col_member is the position of the row being
      * evaluated (-1 outside a tile). When position 0 reaches the tiled reduction, its sums for
@@ -180,6 +187,12 @@ typedef struct emitter {
      * root's stores are addressed from the line by that count, so LLVM proves the vector
      * stores aligned (jit.c then makes them non-temporal). */
     LLVMValueRef nt_base, nt_trip;
+    /* A non-temporal kernel with a co-root's row tile (lc_kernel.co_rows): each row's line,
+     * as nt_base is row 0's; emit_inner_body points nt_base at the row being emitted. */
+    LLVMValueRef nt_base_row[LC_TILE_ROWS_MAX];
+    /* lc_schedule.co_nontemporal: the co-root's line where the vectorized loop's first block
+     * writes it (its element at nt_co_base + nt_trip); NULL elsewhere. */
+    LLVMValueRef nt_co_base;
     bool nt_used; /* some loop of the kernel's function stores from a line */
     /* The LP windows' values the vectorized pass has emitted in the current body: a flagged
      * norm's sum and the OR of its bits (emit_expr.c's emit_flagged_sum), by the sum's node

@@ -40,12 +40,21 @@ static bool co_root_past_windows(const emitter *e) {
     return windows < window_blocks(e, fold);
 }
 
-/* co_root[row, o] = its value, into co_slot (see kernel.h). */
+/* co_root[row, o] = its value, into co_slot (see kernel.h). A co-root over rows
+ * (lc_kernel.co_rows) is at row q = the root's row / co_rows: the tile's (emitter.co_tile_q),
+ * or, in discovery, which emits one row alone, that quotient. */
 static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
     int rank = co->shape.rank;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+    if (e->k->co_rows > 1) {
+        LC_ASSERT(rank >= 2 && !store == !e->co_tile_q);
+        LLVMValueRef q = e->co_tile_q ? e->co_tile_q
+                                      : LLVMBuildSDiv(e->b, row_idx[rank - 2].v,
+                                                      LLVMConstInt(e->i64, (unsigned long long)e->k->co_rows, 1), "");
+        idx[rank - 2] = ix_row(q, co->shape.dim[rank - 2]);
+    }
     LLVMValueRef o = ox.v;
     idx[rank - 1] = ox;
     LLVMValueRef v = lc_emit_compute(e, e->k->co_root, idx);
@@ -53,7 +62,10 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     e->co_o = o;
     for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
     if (!store) return;
-    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
+    if (e->nt_trip && e->nt_co_base) /* from the vectorized loop's line (stores_from_line) */
+        lc_emit_store_at(e, e->k->co_slot, e->nt_co_base, e->nt_trip, v);
+    else
+        lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
 /* In the element-major edges of a kernel with a co-root: position i writes window o's value
@@ -147,10 +159,16 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     LC_ASSERT(steps == 1 || (e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
     e->aff_i = q;
     /* a block reads a node at one index from several of its windows, or from a window's value
-     * and its positions' */
+     * and its positions'; the rows of a co-root's tile read what the co-root read (its
+     * windows' rows), so there the memo and the co-root's value last through the tile
+     * (emit_inner_body clears them) */
+    bool co_tile = e->co_tile_q != NULL;
+    bool first_row = !co_tile || e->tile_row == 0;
     e->memo_on = true;
-    e->memo_n = 0;
-    lc_emit_forget_windows(e);
+    if (first_row) {
+        e->memo_n = 0;
+        lc_emit_forget_windows(e);
+    }
     ix yi[LC_MAX_RANK + 1];
     for (int d = 0; d + 1 < rank; d++) yi[d] = row_idx[d];
     if (e->k->co_root >= 0 && e->co_guard) {
@@ -165,13 +183,15 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
         LLVMBuildBr(e->b, after);
         LLVMPositionBuilderAtEnd(e->b, after);
-    } else if (e->k->co_root >= 0) {
+    } else if (e->k->co_root >= 0 && first_row) {
+        /* a co-root over rows: once per tile, from its first row's body */
         ix qx = {q, true, 1, 0, 0, 0, NULL, 0, 0, 0, 0, false}; /* window q: the loop index itself */
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
     LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step * steps), ""), -lo);
     if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
+        LC_ASSERT(!co_tile); /* fuse tiles unrolled blocks only */
         emit_window_phases(e, q, first, yi, store);
         e->co_value = e->co_o = NULL;
         e->memo_on = false;
@@ -204,6 +224,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             lc_emit_store(e, e->k->dst_slot, iadd_c(e, first, ph), acc);
         e->store_phase = -1;
     }
+    if (co_tile) return;
     e->co_value = e->co_o = NULL;
     e->memo_on = false;
     e->memo_n = 0;
@@ -298,21 +319,42 @@ static void emit_inner_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, c
     LLVMValueRef saved[2] = {e->slot_ptr[written[0]], written[1] >= 0 ? e->slot_ptr[written[1]] : NULL};
     e->defer_stores = true;
     e->n_deferred = 0;
+    /* a co-root over rows (lc_kernel.co_rows): the tile is one row of its windows, q; its rows
+     * are q·tile + t, built from q so that everything indexed by them is too (emitter.co_tile_q) */
+    bool co_tile = e->k->co_rows > 1;
+    if (co_tile) {
+        LC_ASSERT(window && e->k->co_rows == tile && e->k->sched.whole_blocks && e->k->co_root >= 0 &&
+                  !e->k->co_beside);
+        LLVMValueRef tv = LLVMConstInt(e->i64, (unsigned long long)tile, 1);
+        e->co_tile_q = LLVMBuildExactSDiv(e->b, row_idx[rank - 2].v, tv, "tile.q"); /* tiles start at multiples */
+        for (int t = 0; t < tile; t++)
+            e->co_tile_row[t] = LLVMBuildNSWAdd(e->b, LLVMBuildNSWMul(e->b, e->co_tile_q, tv, ""),
+                                                LLVMConstInt(e->i64, (unsigned long long)t, 1), "tile.row");
+    }
     for (int t = 0; t < tile; t++) {
         ix idx[LC_MAX_RANK];
         for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
-        idx[rank - 2] = ix_opaque(iadd_c(e, row_idx[rank - 2].v, t));
+        idx[rank - 2] = co_tile ? ix_row(e->co_tile_row[t], root->shape.dim[rank - 2])
+                                : ix_opaque(iadd_c(e, row_idx[rank - 2].v, t));
         e->tile_row = t;
         for (int w = 0; w < 2; w++)
             if (saved[w]) e->slot_ptr[written[w]] = e->row_ptr[w][t];
+        if (e->nt_trip) e->nt_base = e->nt_base_row[t]; /* the row's line (stores_from_line) */
         emit_row_body(e, i, iadd_c(e, row_base, t * pitch), idx, window);
+    }
+    if (e->nt_trip) e->nt_base = e->nt_base_row[0];
+    if (co_tile) {
+        e->co_tile_q = NULL;
+        e->co_value = e->co_o = NULL;
+        e->memo_on = false;
+        e->memo_n = 0;
     }
     e->defer_stores = false;
     for (int k = 0; k < e->n_deferred; k++) {
         int slot = e->deferred[k].slot;
         e->tile_row = e->deferred[k].row;
         e->slot_ptr[slot] = e->row_ptr[slot == written[0] ? 0 : 1][e->tile_row];
-        lc_emit_store(e, slot, e->deferred[k].off, e->deferred[k].v);
+        lc_emit_store_at(e, slot, e->deferred[k].base, e->deferred[k].off, e->deferred[k].v);
     }
     for (int w = 0; w < 2; w++)
         if (saved[w]) e->slot_ptr[written[w]] = saved[w];
@@ -639,7 +681,7 @@ static void trip_positions(const emitter *e, int64_t *unit, int64_t *offset) {
 /* The vectorized loop from trip `start` on stores from its first position, as a pointer LLVM
  * knows is line-aligned (llvm.ptrmask: the same address wherever the loop runs, since there
  * that position starts a line): e->nt_base, which emit_inner_loop reads. */
-static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef start) {
+static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_idx, LLVMValueRef start) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int64_t unit, offset;
     trip_positions(e, &unit, &offset);
@@ -649,6 +691,34 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, LLVMValueRef sta
     LLVMTypeRef types[2] = {e->ptr, e->i64};
     e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
     e->nt_used = true;
+    /* a co-root's row tile: each row of it from its own line, through its row's pointer
+     * (make_row_pointers), its position `pitch` on per row; lines too, as the pitch is whole
+     * lines (fuse's LC_NT_ALIGNED_ROWS) */
+    int tile = e->k->sched.tile_rows;
+    if (e->k->sched.co_nontemporal) {
+        /* the co-root's element of block `start`: its row is the tile's (row / co_rows), and
+         * block q writes window q (emit_co_root) */
+        const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+        int rank = co->shape.rank;
+        LC_ASSERT(e->k->co_rows == tile && rank >= 2 && e->row_ptr[1][0]);
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        idx[rank - 2] = ix_opaque(LLVMBuildSDiv(e->b, row_idx[rank - 2].v,
+                                                LLVMConstInt(e->i64, (unsigned long long)tile, 1), ""));
+        idx[rank - 1] = ix_opaque(start);
+        LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
+        args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), e->row_ptr[1][0], &lin, 1, "");
+        e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    }
+    if (tile == 1) return;
+    LC_ASSERT(e->k->co_rows == tile && e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS);
+    int64_t pitch = lc_fused_row_pitch(e->f, e->k->dst_slot, &root->shape);
+    for (int t = 0; t < tile; t++) {
+        LLVMValueRef at_t = iadd_c(e, at, t * pitch);
+        args[0] = LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->row_ptr[0][t], &at_t, 1, "");
+        e->nt_base_row[t] = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    }
+    e->nt_base = e->nt_base_row[0];
 }
 
 /* LC_NT_LINE_START: where the row's vectorized loop over trips [a, b) starts instead, the first
@@ -675,7 +745,7 @@ static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a
         e->b, LLVMIntEQ, LLVMBuildAnd(e->b, addr, LLVMConstInt(e->i64, (unsigned long long)(g - 1), 0), ""),
         LLVMConstInt(e->i64, 0, 0), "");
     LLVMValueRef start = LLVMBuildSelect(e->b, reachable, smin(e, LLVMBuildAdd(e->b, a, k, ""), b), b, "nt.start");
-    stores_from_line(e, row_base, start);
+    stores_from_line(e, row_base, NULL, start);
     return start;
 }
 
@@ -719,9 +789,9 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
                                                                     : LC_VECTOR_TRIP_MULTIPLE, false));
         *b = whole_end(e, *a, whole_multiples(e, *a, *b, whole_trips, count), whole_trips);
         /* the row and the split start on lines where the buffer does, which the runtime sees to */
-        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, *a);
+        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, row_idx, *a);
         emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-        e->nt_base = NULL;
+        e->nt_base = e->nt_co_base = NULL;
         return;
     }
     if (e->k->sched.rerun_tail && span % lc_vector_trip_multiple(span, LC_VECTOR_TRIP_MULTIPLE, false) != 0) {
@@ -749,7 +819,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
         *right = true;
     }
     emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-    e->nt_base = NULL;
+    e->nt_base = e->nt_co_base = NULL;
 }
 
 static void emit_element_range(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
@@ -1082,10 +1152,11 @@ static void add_kernel(emitter *e, int kid) {
         emit_vector_part(e, oa, ob, row_base, row_idx, e->wlo, e->whi, blocks, true, &a, &b, &left, &right);
         /* The blocks the vectorized loop left (checked edges) or flagged go to the scalar loop
          * element by element where that form costs what the window's does (no co-root, which
-         * it would recompute per position, or blocks of one position): one scalar body for the
-         * kernel instead of two. Both forms sum a position's windows in the same order, so they
+         * it would recompute per position, or blocks of one position, but not a co-root's row
+         * tile, which writes it per tile of blocks): one scalar body for the kernel instead of
+         * two. Both forms sum a position's windows in the same order, so they
          * give the same bits. */
-        if (e->k->co_root < 0 || step == 1) {
+        if ((e->k->co_root < 0 || step == 1) && e->k->co_rows < 2) {
             LLVMValueRef qa = smin(e, smax(e, iadd_c(e, imul_c(e, a, step), -lo), pa), pb);
             LLVMValueRef qb = smin(e, smax(e, iadd_c(e, imul_c(e, b, step), -lo), qa), pb);
             if (left) add_edge(&positions, pa, qa);

@@ -1065,6 +1065,18 @@ static void schedule_row_tile(const lc_fused *f, lc_kernel *k) {
     k->sched.tile_rows = 1;
     const lc_node *r = lc_graph_node(f->graph, k->root);
     int rank = r->shape.rank;
+    if (k->co_rows > 1) {
+        /* a co-root over the rows too (lc_kernel.co_rows): the tile is its window's rows, at
+         * any row length (it is what writes the co-root once, not a speed-up); merge_co_roots
+         * keeps the co-root only where this tiles */
+        if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks ||
+            k->co_rows > LC_TILE_ROWS_MAX || rank < 2 || r->shape.dim[rank - 2] % k->co_rows != 0 ||
+            !lc_kernel_reductions_straight(k))
+            return;
+        k->sched.tile_rows = k->co_rows;
+        k->align = (int64_t)k->co_rows * r->shape.dim[rank - 1];
+        return;
+    }
     if (rank < 2 || r->shape.dim[rank - 1] < LC_TILE_ROW_MIN) return;
     if (k->sched.order == LC_LOOP_WINDOWS && k->sched.block != LC_BLOCK_UNROLLED) return;
     /* a co-root is written in a branch (at its window's first position) by every
@@ -1260,7 +1272,10 @@ static int64_t whole_trips_of(const lc_fused *f, const lc_kernel *k, int64_t *un
     if (k->sched.order == LC_LOOP_ELEMENTS) {
         if (k->sched.tile_cols > 1) return 0;
     } else {
-        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || k->sched.tile_rows > 1) return 0;
+        /* tiled rows only as a co-root's tile (lc_kernel.co_rows), which codegen stores from
+         * lines row by row */
+        if (k->sched.block != LC_BLOCK_UNROLLED || !k->sched.whole_blocks || (k->sched.tile_rows > 1 && k->co_rows < 2))
+            return 0;
         lc_window w = lc_window_of(root);
         if (k->co_root >= 0 && lc_window_overlaps(&w)) return 0; /* blocks past the last window */
         *unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
@@ -1312,7 +1327,8 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
 static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     k->sched.nontemporal = LC_NT_NONE;
     const lc_node *root = lc_graph_node(f->graph, k->root);
-    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || k->sched.tile_rows > 1 || !lc_kernel_reductions_straight(k))
+    if (root->shape.rank == 0 || k->sched.tile_cols > 1 || (k->sched.tile_rows > 1 && k->co_rows < 2) ||
+        !lc_kernel_reductions_straight(k))
         return;
     if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 : k->sched.block != LC_BLOCK_UNROLLED) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);
@@ -1322,8 +1338,18 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     /* a window-major kernel with whole trips has whole blocks: no pad before its first */
     if (m > 0 && pitch_bytes % 64 == 0 && (m * unit * elt) % 64 == 0)
         k->sched.nontemporal = LC_NT_ALIGNED_ROWS;
-    else if (!k->sched.rerun_tail)
+    else if (!k->sched.rerun_tail && k->sched.tile_rows == 1) /* a row tile's rows would need a line each */
         k->sched.nontemporal = LC_NT_LINE_START;
+    k->sched.co_nontemporal = false;
+    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && k->co_rows > 1) {
+        /* a block writes one co-root element (windows that tile the row), so a run of m trips
+         * writes m of them */
+        const lc_node *co = lc_graph_node(f->graph, k->co_root);
+        int64_t co_elt = (int64_t)lc_dtype_size(co->dtype);
+        k->sched.co_nontemporal = lc_sat_mul(lc_shape_numel(&co->shape), co_elt) >= LC_NONTEMPORAL_MIN_BYTES &&
+                                  (lc_fused_row_pitch(f, k->co_slot, &co->shape) * co_elt) % 64 == 0 &&
+                                  (m * co_elt) % 64 == 0;
+    }
 }
 
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
@@ -1355,7 +1381,7 @@ static lc_status choose_row_pitches(lc_fused *f) {
 
 /* Collect kernel `kid` (root, optional co-root) into f->kernels[kid]. */
 static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst_slot, int co_root,
-                             bool co_beside) {
+                             bool co_beside, int co_rows) {
     c->n_nodes = c->n_args = 0;
     c->inline_node = co_root;
     c->epoch++;
@@ -1365,6 +1391,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     } else if (co_root >= 0) {
         /* the co-root is evaluated once per window of `step` positions, not per position */
         int64_t step = lc_graph_node(f->graph, root)->attr[LC_FOLD_STEP];
+        if (co_rows > 1) step = lc_sat_mul(step, co_rows); /* and once per tile of rows */
         cost = lc_sat_add(cost, lc_ceil_div(collect_node(f, c, co_root, true), step));
     }
     lc_kernel *k = &f->kernels[kid];
@@ -1375,6 +1402,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->co_root = co_root;
     k->co_slot = co_root >= 0 ? f->node_slot[co_root] : -1;
     k->co_beside = co_beside;
+    k->co_rows = co_rows > 1 ? co_rows : 0;
     k->align = 1;
     const lc_node *r = lc_graph_node(f->graph, root);
     if (fold_window_major(r)) {
@@ -1434,7 +1462,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
 static lc_status add_kernel(lc_fused *f, collect *c, int root, int dst_slot) {
     f->kernels[f->n_kernels].nodes = NULL;
     f->kernels[f->n_kernels].args = NULL;
-    lc_status st = fill_kernel(f, c, f->n_kernels, root, dst_slot, -1, false);
+    lc_status st = fill_kernel(f, c, f->n_kernels, root, dst_slot, -1, false, 0);
     f->n_kernels++;
     return st;
 }
@@ -1473,9 +1501,43 @@ static bool computes_fold_windows(const lc_fused *f, const lc_kernel *K, const l
     return reads_windows;
 }
 
+/* The rows of the root each row of a co-root gathers (lc_kernel.co_rows), or 0: K's root is a
+ * window-major fold over the last axis whose windows neither overlap nor leave a gap, and K
+ * evaluates inline exactly one fold over the axis before the last (a 2-D pool's backward over
+ * its rows) whose windows tile that axis exactly: stride = kernel = kh, no padding, no
+ * dilation, and kh·windows = the axis's extent (no ceil-mode window past the end, no row left
+ * over), with kh at most LC_TILE_ROWS_MAX. Row r of the root then lies in window r / kh alone,
+ * at slot r % kh, so a tile of kh rows holds exactly one row of windows. Anything else (odd
+ * heights, ceil_mode, padding, overlapping windows) keeps the pool's forward a kernel of its
+ * own. *oh gets the windows along that axis. */
+static int co_root_rows(const lc_fused *f, const lc_kernel *K, const lc_node *fold, int64_t *oh) {
+    int rank = fold->shape.rank;
+    lc_window w = lc_window_of(fold);
+    if (rank < 2 || w.size != w.step || w.dilation != 1 || w.pad_lo != 0 ||
+        fold->attr[LC_FOLD_LENGTH] % w.step != 0)
+        return 0;
+    int rows = 0;
+    for (int i = 0; i < K->n_nodes; i++) {
+        const lc_node *n = lc_graph_node(f->graph, K->nodes[i]);
+        if (K->nodes[i] == K->root || n->op != LC_OP_FOLD || n->shape.rank != rank ||
+            n->attr[LC_FOLD_DIM] != rank - 2)
+            continue;
+        lc_window h = lc_window_of(n);
+        int64_t len = n->attr[LC_FOLD_LENGTH], windows = lc_graph_node(f->graph, n->inputs[0])->shape.dim[rank - 2];
+        if (rows || h.size != h.step || h.step < 2 || h.step > LC_TILE_ROWS_MAX || h.dilation != 1 ||
+            h.pad_lo != 0 || len != fold->shape.dim[rank - 2] || len != windows * h.step)
+            return 0;
+        rows = (int)h.step;
+        *oh = windows;
+    }
+    return rows;
+}
+
 /* Merge a per-window kernel into a later window-major fold kernel (see kernel.h, co_root):
  * legal when its root has the fold's window shape and no kernel in between reads it (the
- * merged kernel computes it later than before). */
+ * merged kernel computes it later than before). A root with the windows of a fold over the
+ * rows too (a 2-D pool's forward, co_root_rows) merges where the kernel then tiles its rows by
+ * that fold's window (schedule_row_tile), else the two kernels stay. */
 static lc_status merge_co_roots(lc_fused *f, collect *c) {
     for (int k2 = 0; k2 < f->n_kernels; k2++) {
         lc_kernel *K2 = &f->kernels[k2];
@@ -1491,6 +1553,11 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
         int64_t step = fold->attr[LC_FOLD_STEP], lo = fold->attr[LC_FOLD_PAD_LO], len = fold->attr[LC_FOLD_LENGTH];
         int64_t windows = wshape.dim[wshape.rank - 1];
         if (lo >= step || (windows - 1) * step - lo > len - 1) continue;
+        /* the 2-D form: [..., OH, OW] where the rows are tiled (co_root_rows) */
+        int64_t oh = 0;
+        int rows = co_root_rows(f, K2, fold, &oh);
+        lc_shape rows_shape = wshape;
+        if (rows > 1) rows_shape.dim[rows_shape.rank - 2] = oh;
         /* the slots read by the kernels between k1 and k2, stamped as k1 walks back, so
          * the walk costs the arguments it passes once rather than once per candidate */
         int read_between = ++c->epoch;
@@ -1501,13 +1568,20 @@ static lc_status merge_co_roots(lc_fused *f, collect *c) {
              * the pass over the windows */
             if (K1->co_root >= 0 || r1->dtype != fold->dtype ||
                 (lc_window_overlaps(&w) && !computes_fold_windows(f, K1, fold)) ||
-                !lc_shape_equal(&r1->shape, &wshape) || f->node_slot[K1->root] != K1->dst_slot ||
+                !(lc_shape_equal(&r1->shape, &wshape) || (rows > 1 && lc_shape_equal(&r1->shape, &rows_shape))) ||
+                f->node_slot[K1->root] != K1->dst_slot ||
                 c->slot_mark[K1->dst_slot] == read_between) {
                 for (int a = 0; a < K1->n_args; a++) c->slot_mark[K1->args[a]] = read_between;
                 continue;
             }
             int co = K1->root;
-            LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co, false));
+            int co_rows = lc_shape_equal(&r1->shape, &wshape) ? 0 : rows;
+            LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, co, false, co_rows));
+            if (co_rows > 1 && K2->sched.tile_rows != co_rows) {
+                /* its rows do not tile (a loop inside, a long window): both kernels stay */
+                LC_TRY(fill_kernel(f, c, k2, K2->root, K2->dst_slot, -1, false, 0));
+                break;
+            }
             remove_kernel(f, k1);
             k2--;
             break;
@@ -1548,7 +1622,7 @@ static lc_status merge_beside(lc_fused *f, collect *c) {
             if (!plain_element_loop(K1) || r1->dtype != r2->dtype || !lc_shape_equal(&r1->shape, &r2->shape) ||
                 !reads_all_of(K1, K2))
                 continue;
-            LC_TRY(fill_kernel(f, c, k1, K1->root, K1->dst_slot, K2->root, true));
+            LC_TRY(fill_kernel(f, c, k1, K1->root, K1->dst_slot, K2->root, true, 0));
             remove_kernel(f, k2);
             k2--;
             break;
@@ -1912,7 +1986,11 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, "  tiled: the whole row (%d positions of axis %d) per trip, their partial sums in "
                              "one loop with one accumulator each, so what they read alike is loaded once per trip\n",
                              kr->sched.tile_cols, r->shape.rank - 1);
-        if (kr->sched.tile_rows > 1)
+        if (kr->sched.tile_rows > 1 && kr->co_rows > 1)
+            lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), the rows of one "
+                             "window of the co-root below, which the tile forms once from what its rows read\n",
+                             kr->sched.tile_rows, kr->sched.tile_rows, r->shape.rank - 2);
+        else if (kr->sched.tile_rows > 1)
             lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), so what "
                              "does not depend on that axis is loaded once per tile\n",
                              kr->sched.tile_rows, kr->sched.tile_rows, r->shape.rank - 2);
@@ -1943,6 +2021,9 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                 "buffer (the run writes the output aside where the caller's is not), written with "
                                 "streaming stores (no read of the lines they write); the output does not fit the "
                                 "last-level cache\n");
+        if (kr->sched.co_nontemporal)
+            lc_strbuf_puts(&sb, "  non-temporal too: the co-root below, one element per block, its runs on lines of "
+                                "its rows\n");
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "
@@ -1957,6 +2038,10 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             if (!kr->co_beside) w = lc_window_of(lc_graph_node(f->graph, kr->root));
             if (kr->co_beside)
                 lc_strbuf_puts(&sb, ", beside it at every element (it reads nothing more: one pass)\n");
+            else if (kr->co_rows > 1)
+                lc_strbuf_printf(&sb, ", once per window of %d rows, by the tile of its rows (windows do not overlap "
+                                      "on either axis and tile both: one pass)\n",
+                                 kr->co_rows);
             else if (lc_window_overlaps(&w))
                 lc_strbuf_printf(&sb, ", once per window, in the block it starts in (windows overlap: a block "
                                       "evaluates its %" PRId64 " covering windows inline, none read back)\n",

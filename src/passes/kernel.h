@@ -540,6 +540,12 @@ typedef struct lc_schedule {
      * (lc_nontemporal). Only where the values land changes: every position is computed as
      * before. */
     lc_nontemporal nontemporal;
+    /* LC_NT_ALIGNED_ROWS with a co-root over rows (lc_kernel.co_rows) as large as the root's
+     * threshold (LC_NONTEMPORAL_MIN_BYTES): the co-root is written from lines too, one element
+     * per block, so a run of whole trips fills whole lines of its rows (the co-root's row pitch
+     * and a run's elements are whole lines); the runtime writes it aside where the caller's
+     * buffer is not line-aligned. */
+    bool co_nontemporal;
 } lc_schedule;
 
 typedef struct lc_kernel {
@@ -562,6 +568,13 @@ typedef struct lc_kernel {
      * every covering window's result inline and writes the one that starts in it. */
     int co_root;
     int co_slot;
+    /* 0, or the rows of the root each row of the co-root gathers (a 2-D pool's window rows,
+     * kh): the co-root's windows tile the axis before the last too (stride = kernel, no
+     * padding, H = rows·OH), so the kernel computes its rows as a row tile of that many
+     * (lc_schedule.tile_rows = co_rows, whole tiles) and writes co-root row r / co_rows once per
+     * tile and window, from the values the tile's rows read: x is read once and y written once
+     * (LPPool2d(2, 2) forward+backward: one kernel instead of two). */
+    int co_rows;
     /* The co-root is instead a node of the root's shape written beside it at every element
      * of an element-major loop (a max pool's chosen slots, in the forward's kernel: they
      * read what y reads). */

@@ -330,7 +330,9 @@ typedef struct in_out {
 static bool needs_line_aligned(const lc_fused *f, int j) {
     int slot = lc_slot_output(f, j);
     for (int k = 0; k < f->n_kernels; k++)
-        if (f->kernels[k].dst_slot == slot && f->kernels[k].sched.nontemporal == LC_NT_ALIGNED_ROWS) return true;
+        if ((f->kernels[k].dst_slot == slot && f->kernels[k].sched.nontemporal == LC_NT_ALIGNED_ROWS) ||
+            (f->kernels[k].co_slot == slot && f->kernels[k].sched.co_nontemporal))
+            return true;
     return false;
 }
 

@@ -232,6 +232,7 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
 static LLVMValueRef root_powers(vm *v, LLVMValueRef x, LLVMValueRef z, int m, int k, LLVMValueRef *w) {
     LLVMValueRef zz = m > 4 ? LLVMBuildFMul(v->b, z, z, "") : NULL;
     LLVMValueRef a = x;
+    *w = x; /* x·z^0, where k = m */
     for (int j = 0; j < m;) {
         /* z² unless that steps over m - k */
         bool two = zz && j + 2 <= m && !(j < m - k && j + 2 > m - k);

@@ -64,7 +64,7 @@ lc_status lc_maxpool_indices(const lc_module *m, lc_shape in, const lc_tensor *c
     if (n > 0 && !indices) return lc_fail(LC_ERR_INVALID_ARG, "%s: indices must not be NULL", WHO);
     int64_t width = in.dim[in.rank - 1], height = want == 2 ? in.dim[in.rank - 2] : 1;
     for (int64_t e = 0; e < n; e++) {
-        int64_t r = 0, c;
+        int64_t r = 0, c = 0; /* coordinate() sets them where it succeeds; initialized for gcc -O3 */
         if (want == 2) LC_TRY(coordinate(lc_tensor_get(coords[0], e), height, &r));
         LC_TRY(coordinate(lc_tensor_get(coords[want - 1], e), width, &c));
         indices[e] = (r < 0 || c < 0) ? -1 : r * width + c;

@@ -86,7 +86,7 @@ lc_status cli_onnx_graph(const lc_json *c, lc_dtype dtype, lc_shape shape, lc_gr
     LC_TRY(int_list(c, "stride", n, 1, 1, stride));
     LC_TRY(int_list(c, "dilations", n, 1, 1, dilation));
     LC_TRY(int_list(c, "pads", 2 * n, 0, 0, pads));
-    bool ceil_mode, count_include_pad;
+    bool ceil_mode = false, count_include_pad = false; /* flag() sets them where it succeeds */
     LC_TRY(flag(c, "ceil_mode", false, &ceil_mode));
     LC_TRY(flag(c, "count_include_pad", false, &count_include_pad));
     double p = 2;

@@ -678,15 +678,24 @@ static void trip_positions(const emitter *e, int64_t *unit, int64_t *offset) {
     *offset = -w.pad_lo;
 }
 
+/* Where trip `trip` of the row at row_base writes its first element (trip_positions): a
+ * pointer into the root's buffer, and in *index (where asked) that element's index. */
+static LLVMValueRef trip_pointer(emitter *e, LLVMValueRef row_base, LLVMValueRef trip, LLVMValueRef *index) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int64_t unit, offset;
+    trip_positions(e, &unit, &offset);
+    LLVMValueRef at = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, trip, unit), ""), offset);
+    if (index) *index = at;
+    return LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->slot_ptr[e->k->dst_slot], &at, 1, "");
+}
+
 /* The vectorized loop from trip `start` on stores from its first position, as a pointer LLVM
  * knows is line-aligned (llvm.ptrmask: the same address wherever the loop runs, since there
  * that position starts a line): e->nt_base, which emit_inner_loop reads. */
 static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_idx, LLVMValueRef start) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
-    int64_t unit, offset;
-    trip_positions(e, &unit, &offset);
-    LLVMValueRef at = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, start, unit), ""), offset);
-    LLVMValueRef p = LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->slot_ptr[e->k->dst_slot], &at, 1, "");
+    LLVMValueRef at;
+    LLVMValueRef p = trip_pointer(e, row_base, start, &at);
     LLVMValueRef args[2] = {p, LLVMConstInt(e->i64, (unsigned long long)-64, 1)};
     LLVMTypeRef types[2] = {e->ptr, e->i64};
     e->nt_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
@@ -735,9 +744,7 @@ static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a
      * inverse of step/g (odd) modulo 64/g, a power of two */
     int64_t step = unit * elt, g = lc_gcd(step, 64), period = 64 / g, odd = (step / g) % period, inv = 1;
     while ((odd * inv) % period != 1 % period) inv += 2;
-    LLVMValueRef pos = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, a, unit), ""), offset);
-    LLVMValueRef addr = LLVMBuildPtrToInt(
-        e->b, LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->slot_ptr[e->k->dst_slot], &pos, 1, ""), e->i64, "");
+    LLVMValueRef addr = LLVMBuildPtrToInt(e->b, trip_pointer(e, row_base, a, NULL), e->i64, "");
     LLVMValueRef r = LLVMBuildUDiv(e->b, LLVMBuildAnd(e->b, LLVMBuildNeg(e->b, addr, ""), LLVMConstInt(e->i64, 63, 0), ""),
                                    LLVMConstInt(e->i64, (unsigned long long)g, 0), "");
     LLVMValueRef k = LLVMBuildAnd(e->b, imul_c(e, r, inv), LLVMConstInt(e->i64, (unsigned long long)(period - 1), 0), "");

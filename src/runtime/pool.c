@@ -8,9 +8,9 @@
  * SPIN_MS before it sleeps on the condition variable, and the caller watches the count of
  * parts still running for as long before it sleeps: kernels come back to back (the kernels
  * of one program, a training loop, a timed run), and waking a sleeping thread costs tens of
- * microseconds, a third of a 0.2 ms kernel's run (bench/README.md measures it). The same
- * bound as OpenMP runtimes' active wait, kept short, since an idle pool must give its cores
- * back to the rest of the process. Every field of a job is still read and written under
+ * microseconds, a third of a 0.2 ms kernel's run (bench/README.md measures it). OpenMP
+ * runtimes wait actively the same way, for milliseconds; this wait is kept short, since an
+ * idle pool must give its cores back to the rest of the process. Every field of a job is still read and written under
  * `lock`; the counters are atomic only so that a spinning thread can watch them without it.
  *
  * Resizing (lc_pool_set_threads) may happen at any time, during runs on other threads: it

@@ -16,10 +16,14 @@
  *   - split over threads: contiguous blocks of units per thread, or blocks of 16 KiB of input
  *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would;
  *   - forward+backward in two passes (x to y, then g to dx: two streams at a time, as the JIT
- *     runs overlapping windows, in two kernels), or all four streams together.
- * Not the full product: every variant takes its share of the row's timing budget, so prefetch
- * goes with 1024-float chunks and contiguous blocks only (16 variants; 10 for a forward pass on
- * one thread, where the interleaved split is the contiguous one and there is one pass).
+ *     runs overlapping windows, in two kernels), or all four streams together;
+ *   - lockstep: whole rows with every stream a 64-byte line at a time in proportion, as a fused
+ *     kernel's vector trips move them (lock_row), with or without prefetch.
+ * Streaming stores write a whole line in one 64-byte store where the CPU has AVX-512, as the
+ * JIT's kernels do there. Not the full product: every variant takes its share of the row's
+ * timing budget, so prefetch goes with 1024-float chunks, contiguous blocks and lockstep rows
+ * only (20 variants; 14 for a forward pass on one thread, where the interleaved split is the
+ * contiguous one and there is one pass).
  * Small work (under SMALL_BYTES per thread) runs on the calling thread, as any sensible runtime
  * does. */
 #include <stdlib.h>
@@ -28,7 +32,7 @@
 #include "bench.h"
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <xmmintrin.h>
+#include <immintrin.h>
 #define HAVE_NT_STORES 1
 #else
 #define HAVE_NT_STORES 0
@@ -44,25 +48,30 @@ typedef struct floor_variant {
     int chunk_floats;
     bool interleaved;
     bool two_pass;
+    bool lockstep; /* whole rows, every stream a line at a time in proportion (lock_row) */
 } floor_variant;
 
 static const floor_variant VARIANTS[] = {
-    {"st", false, 0, 1024, false, false},
-    {"nt", true, 0, 1024, false, false},
-    {"st-pf512", false, 512, 1024, false, false},
-    {"nt-pf512", true, 512, 1024, false, false},
-    {"st-pf2048", false, 2048, 1024, false, false},
-    {"nt-pf2048", true, 2048, 1024, false, false},
-    {"st-pf4096", false, 4096, 1024, false, false},
-    {"nt-pf4096", true, 4096, 1024, false, false},
-    {"st-fine", false, 0, 64, false, false},
-    {"nt-fine", true, 0, 64, false, false},
-    {"st-il", false, 0, 1024, true, false},
-    {"nt-il", true, 0, 1024, true, false},
-    {"st-2pass", false, 0, 1024, false, true},
-    {"nt-2pass", true, 0, 1024, false, true},
-    {"st-pf2048-2pass", false, 2048, 1024, false, true},
-    {"nt-pf2048-2pass", true, 2048, 1024, false, true},
+    {"st", false, 0, 1024, false, false, false},
+    {"nt", true, 0, 1024, false, false, false},
+    {"st-pf512", false, 512, 1024, false, false, false},
+    {"nt-pf512", true, 512, 1024, false, false, false},
+    {"st-pf2048", false, 2048, 1024, false, false, false},
+    {"nt-pf2048", true, 2048, 1024, false, false, false},
+    {"st-pf4096", false, 4096, 1024, false, false, false},
+    {"nt-pf4096", true, 4096, 1024, false, false, false},
+    {"st-fine", false, 0, 64, false, false, false},
+    {"nt-fine", true, 0, 64, false, false, false},
+    {"st-il", false, 0, 1024, true, false, false},
+    {"nt-il", true, 0, 1024, true, false, false},
+    {"st-2pass", false, 0, 1024, false, true, false},
+    {"nt-2pass", true, 0, 1024, false, true, false},
+    {"st-pf2048-2pass", false, 2048, 1024, false, true, false},
+    {"nt-pf2048-2pass", true, 2048, 1024, false, true, false},
+    {"st-lock", false, 0, 0, false, false, true},
+    {"nt-lock", true, 0, 0, false, false, true},
+    {"st-pf2048-lock", false, 2048, 0, false, false, true},
+    {"nt-pf2048-lock", true, 2048, 0, false, false, true},
 };
 #define N_VARIANTS ((int)(sizeof VARIANTS / sizeof VARIANTS[0]))
 
@@ -106,27 +115,42 @@ static inline __attribute__((always_inline)) void read_span(const float *p, int6
     *sum = acc + a1 + a2 + a3;
 }
 
-static inline __attribute__((always_inline)) void write_span(float *p, int64_t n, const v16 *value, bool nt) {
-    v16 v = *value;
-    int64_t i = 0;
 #if HAVE_NT_STORES
+/* A 64-byte streaming store. Not always_inline: GCC inlines it into the AVX-512 instantiations
+ * below (their target includes its own), and the others, where `wide` is false, never reach it
+ * (unoptimized builds keep a call that is never taken). */
+__attribute__((target("avx512f"))) static inline void stream_line_avx512(float *p, v16 v) {
+    _mm512_stream_ps(p, (__m512)v);
+}
+#endif
+
+/* One whole 64-byte line at p (64-byte aligned) from v: a plain store, or a streaming one,
+ * as a single 64-byte store where the instantiation has AVX-512 (`wide`) and as four 16-byte
+ * ones elsewhere. The single store is what a JIT kernel for an AVX-512 target emits, and on
+ * the AVX-512 host measured (bench/README.md, 2026-12-04) it moved a forward pass 10-40 %
+ * faster than the four, which leave the line to be merged in a write-combining buffer. */
+static inline __attribute__((always_inline)) void write_line(float *p, v16 v, bool nt, bool wide) {
+#if HAVE_NT_STORES
+    if (nt && wide) {
+        stream_line_avx512(p, v);
+        return;
+    }
     if (nt) {
-        for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) p[i] = v[i & 15];
-        __m128 q0, q1, q2, q3;
-        memcpy(&q0, (const float *)&v + 0, 16);
-        memcpy(&q1, (const float *)&v + 4, 16);
-        memcpy(&q2, (const float *)&v + 8, 16);
-        memcpy(&q3, (const float *)&v + 12, 16);
-        for (; i + 16 <= n; i += 16) {
-            _mm_stream_ps(p + i, q0);
-            _mm_stream_ps(p + i + 4, q1);
-            _mm_stream_ps(p + i + 8, q2);
-            _mm_stream_ps(p + i + 12, q3);
-        }
+        __m128 q[4];
+        memcpy(q, &v, sizeof q);
+        for (int j = 0; j < 4; j++) _mm_stream_ps(p + 4 * j, q[j]);
+        return;
     }
 #endif
+    *(v16 *)p = v;
+}
+
+static inline __attribute__((always_inline)) void write_span(float *p, int64_t n, const v16 *value, bool nt,
+                                                             bool wide) {
+    v16 v = *value;
+    int64_t i = 0;
     for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) p[i] = v[i & 15]; /* no split stores */
-    for (; i + 16 <= n; i += 16) *(v16u *)(p + i) = v;
+    for (; i + 16 <= n; i += 16) write_line(p + i, v, nt, wide);
     for (; i < n; i++) p[i] = v[i & 15];
 }
 
@@ -148,8 +172,62 @@ static inline __attribute__((always_inline)) int64_t span_start(const stream *s,
 }
 
 static int64_t chunks_per_row(const bench_config *cfg, const floor_variant *v) {
+    if (v->lockstep) return 1;
     int64_t k = cfg->l / v->chunk_floats;
     return k < 1 ? 1 : k;
+}
+
+/* A whole row with its streams in lockstep, as a fused kernel walks them: each stream's head
+ * up to its first 64-byte line and its tail after its last whole line by scalar accesses, and
+ * between them one line at a time, the longest stream a line every step and each shorter one a
+ * line whenever its share of the steps comes due (a Bresenham count), so that x and dx (or g
+ * and y) move together at every point of the row as a kernel's vector trips move them. Each
+ * read stream sums into its own accumulator, so no stream waits on another's adds. */
+static inline __attribute__((always_inline)) void lock_row(const stream *st, int ns, v16 *acc, bool nt, int pf,
+                                                           bool wide) {
+    float *q[4];
+    int64_t lines[4], due[4] = {0}, most = 0;
+    v16 sums[4] = {*acc};
+    for (int i = 0; i < ns; i++) {
+        int64_t head = (int64_t)(((64 - ((uintptr_t)st[i].p & 63)) & 63) / sizeof(float));
+        if (head > st[i].n) head = st[i].n;
+        lines[i] = (st[i].n - head) / 16;
+        if (lines[i] > most) most = lines[i];
+        q[i] = st[i].p + head;
+        for (int64_t j = 0; j < head; j++) {
+            if (st[i].out)
+                st[i].p[j] = (*acc)[j & 15];
+            else
+                sums[i][0] += st[i].p[j];
+        }
+    }
+    /* unrolled over the (at most 4) streams, so that each stream's accumulator, pointer and
+     * count stay in registers */
+    for (int64_t step = 0; step < most; step++)
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
+            if (i >= ns) break;
+            due[i] += lines[i];
+            if (due[i] < most) continue;
+            due[i] -= most;
+            if (st[i].out) {
+                write_line(q[i], *acc, nt, wide);
+            } else {
+                if (pf) __builtin_prefetch((const char *)q[i] + pf, 0, 0);
+                sums[i] += *(const v16 *)q[i];
+            }
+            q[i] += 16;
+        }
+    for (int i = 0; i < ns; i++) {
+        float *end = st[i].p + st[i].n;
+        for (float *t = q[i]; t < end; t++) {
+            if (st[i].out)
+                *t = (*acc)[(t - q[i]) & 15];
+            else
+                sums[i][0] += *t;
+        }
+    }
+    *acc = sums[0] + sums[1] + sums[2] + sums[3];
 }
 
 /* Which streams a pass moves. */
@@ -157,7 +235,7 @@ enum { STREAM_X = 1, STREAM_G = 2, STREAM_Y = 4, STREAM_DX = 8, STREAMS_ALL = 15
 
 /* Units [u0, u1) of the streams in `mask`: unit u is chunk u % K of row u / K. */
 static inline __attribute__((always_inline)) void units_body(const floor_state *s, int64_t u0, int64_t u1, int mask,
-                                                             bool nt, int pf) {
+                                                             bool nt, int pf, bool wide) {
     const bench_config *cfg = s->cfg;
     int slot = s->slot;
     int64_t chunks = chunks_per_row(cfg, s->v);
@@ -173,11 +251,16 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
             st[ns++] = (stream){cfg->g[slot] + r * cfg->l_out, cfg->l_out, false, share_out};
         if (mask & STREAM_Y) st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true, share_out};
         if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true, share_in};
+        if (s->v->lockstep) {
+            lock_row(st, ns, &acc, nt, pf, wide);
+            u++;
+            continue;
+        }
         for (int64_t k = k0; k < k1; k++)
             for (int i = 0; i < ns; i++) {
                 int64_t a = span_start(&st[i], k, chunks), b = span_start(&st[i], k + 1, chunks);
                 if (st[i].out)
-                    write_span(st[i].p + a, b - a, &acc, nt);
+                    write_span(st[i].p + a, b - a, &acc, nt, wide);
                 else
                     read_span(st[i].p + a, b - a, &acc, pf);
             }
@@ -189,27 +272,27 @@ typedef void (*units_fn)(const floor_state *s, int64_t u0, int64_t u1, int mask)
 
 /* One instantiation per (stores, prefetch distance), so that neither is a branch in the loops;
  * AVX-512 where the CPU has it. */
-#define UNITS(name, target, nt, pf)                                                                   \
+#define UNITS(name, target, nt, pf, wide)                                                             \
     target static void name(const floor_state *s, int64_t u0, int64_t u1, int mask) {                 \
-        units_body(s, u0, u1, mask, nt, pf);                                                          \
+        units_body(s, u0, u1, mask, nt, pf, wide);                                                    \
     }
 #define AVX512 __attribute__((target("avx512f")))
-UNITS(units_st_avx512, AVX512, false, 0)
-UNITS(units_nt_avx512, AVX512, true, 0)
-UNITS(units_st_pf512_avx512, AVX512, false, 512)
-UNITS(units_nt_pf512_avx512, AVX512, true, 512)
-UNITS(units_st_pf2048_avx512, AVX512, false, 2048)
-UNITS(units_nt_pf2048_avx512, AVX512, true, 2048)
-UNITS(units_st_pf4096_avx512, AVX512, false, 4096)
-UNITS(units_nt_pf4096_avx512, AVX512, true, 4096)
-UNITS(units_st, , false, 0)
-UNITS(units_nt, , true, 0)
-UNITS(units_st_pf512, , false, 512)
-UNITS(units_nt_pf512, , true, 512)
-UNITS(units_st_pf2048, , false, 2048)
-UNITS(units_nt_pf2048, , true, 2048)
-UNITS(units_st_pf4096, , false, 4096)
-UNITS(units_nt_pf4096, , true, 4096)
+UNITS(units_st_avx512, AVX512, false, 0, true)
+UNITS(units_nt_avx512, AVX512, true, 0, true)
+UNITS(units_st_pf512_avx512, AVX512, false, 512, true)
+UNITS(units_nt_pf512_avx512, AVX512, true, 512, true)
+UNITS(units_st_pf2048_avx512, AVX512, false, 2048, true)
+UNITS(units_nt_pf2048_avx512, AVX512, true, 2048, true)
+UNITS(units_st_pf4096_avx512, AVX512, false, 4096, true)
+UNITS(units_nt_pf4096_avx512, AVX512, true, 4096, true)
+UNITS(units_st, , false, 0, false)
+UNITS(units_nt, , true, 0, false)
+UNITS(units_st_pf512, , false, 512, false)
+UNITS(units_nt_pf512, , true, 512, false)
+UNITS(units_st_pf2048, , false, 2048, false)
+UNITS(units_nt_pf2048, , true, 2048, false)
+UNITS(units_st_pf4096, , false, 4096, false)
+UNITS(units_nt_pf4096, , true, 4096, false)
 
 static units_fn pick_units(const floor_variant *v) {
     static const units_fn avx512[2][4] = {

@@ -67,6 +67,16 @@ set -e
 grep -q "avg_k64s64 on --shape 1,1,4: skipped: AvgPool1d" "$tmp/skip.err" || fail "no skip line: $(cat "$tmp/skip.err")"
 [ "$(grep -c '"impl": "floor"' "$tmp/skip.json")" -eq 2 ] || fail "expected 2 floor rows for (1,1,64)"
 
+# The floor's variants over rows of many lines that end mid-line, on one and two threads: the
+# lockstep rows (floor.c, lock_row) walk each stream's head, lines and tail apart, and the
+# sanitizer builds run this too. Every variant is timed, so every one runs.
+set +e
+"$bench" --shape 2,3,1000 --shape 3,2,4099 --case avg_k3s1p1 --case lp2_k4s4 --impl floor --threads 1,2 \
+  >/dev/null 2>"$tmp/rows.err"
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "the floor on longer rows: exit $rc ($(cat "$tmp/rows.err"))"
+
 # The model cases: the seed model through the JIT (cheap to compile) and the convolution case
 # through oneDNN, with the FMA loop as their floor; every pass, results checked, GFLOP/s in the
 # records. The convolution case does not fit (1,1,4): skipped there.

@@ -795,6 +795,38 @@ static void test_whole_trips(void **state) {
     }
 }
 
+/* The interleave count asked of LLVM (lc_schedule.interleave): an element-major forward with a
+ * fix-up flag takes one trip at a time, except where its flagged norm takes a power by the
+ * short normal-range power (general p: 2.7), whose long chain takes 4 trips side by side; the
+ * window-major backward of a short-form norm takes 2. The values are the same whatever the
+ * count (the kernel's loops compute each position alike); test_jit_numerics pins them. */
+static void test_interleave(void **state) {
+    (void)state;
+    struct {
+        double p;
+        bool backward;
+        lc_lp_pow_form root_form;
+        int interleave;
+    } cases[] = {
+        {2.7, false, LC_LP_POW_NORMAL, 4}, /* five short powers a window */
+        {2.0, false, LC_LP_POW_GENERAL, 1}, /* squares and a sqrt */
+        {3.0, false, LC_LP_POW_ROOT, 1},    /* cubes and the Newton root: a short chain */
+        {2.5, false, LC_LP_POW_ROOT, 1},
+        {2.7, true, LC_LP_POW_NORMAL, 2},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_fused *f = jit_fuse_module(test_lppool(cases[c].p, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, 4096),
+                                      cases[c].backward);
+        const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+        assert_int_equal(k->sched.order, cases[c].backward ? LC_LOOP_WINDOWS : LC_LOOP_ELEMENTS);
+        assert_true(k->sched.fixup);
+        assert_int_equal(k->sched.n_lp_norms, 1);
+        assert_int_equal(k->sched.lp_norms[0].root_form, cases[c].root_form);
+        assert_int_equal(k->sched.interleave, cases[c].interleave);
+        lc_fused_free(f);
+    }
+}
+
 /* A 2-D pool's forward+backward is one kernel where its windows tile both axes (lc_kernel.co_rows):
  * dx's kernel, window-major over the last axis with whole blocks, tiles its rows by the
  * window's rows (tile_rows = co_rows = kh, split at whole tiles) and writes the forward's
@@ -870,6 +902,7 @@ int main(void) {
         cmocka_unit_test(test_train_step_weight_tiles),
         cmocka_unit_test(test_loss_sum_split),
         cmocka_unit_test(test_whole_trips),
+        cmocka_unit_test(test_interleave),
         cmocka_unit_test(test_pool2d_one_pass),
         cmocka_unit_test(test_carried_choice),
     };

@@ -1004,10 +1004,22 @@ static void schedule_flag_bits(const lc_fused *f, lc_kernel *k) {
  * norms, 4 for AvgPool's rescued sums) where without the flag it took 1. An OR's chain is one
  * cycle; each extra trip repeats the loop's de-interleaving shuffles of the window slots, which
  * the back end's DAG combiner takes most of a forward's compile to digest (LPPool1d(2, 4)
- * forward 90.9M -> 59.7M instructions, AvgPool1d(4) 121.4M -> 47.9M; bench/README.md). */
+ * forward 90.9M -> 59.7M instructions, AvgPool1d(4) 121.4M -> 47.9M; bench/README.md).
+ * Except 4 for that loop where a flagged LP norm takes a power by the short normal-range power
+ * (general p, 2.7): five powers of ~40 operations each, one chain of ~160 cycles per trip
+ * (loads, shuffles, four term powers, the sum, the root's power), which one trip at a time
+ * the out-of-order window overlapped only about twice. LPPool1d(2.7, 4)'s forward on a
+ * cache-resident input: 75 cycles per 16 windows with 1 trip, 65 with 2, 54 with 4; its
+ * compile grows from 198M to 487M instructions (bench/README.md, 2026-12-04). */
 static void schedule_interleave(lc_kernel *k) {
     if (k->sched.order == LC_LOOP_ELEMENTS) {
-        if (k->sched.fixup) k->sched.interleave = 1;
+        if (!k->sched.fixup) return;
+        k->sched.interleave = 1;
+        for (int i = 0; i < k->sched.n_lp_norms; i++) {
+            const lc_lp_schedule *lp = &k->sched.lp_norms[i];
+            if (lp->mode == LC_LP_FLAGGED && (lp->terms_form == LC_LP_POW_NORMAL || lp->root_form == LC_LP_POW_NORMAL))
+                k->sched.interleave = 4;
+        }
         return;
     }
     if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED) return;
@@ -1791,6 +1803,8 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
                              w.size, w.step, w.step, lc_window_cover(&w), LC_UNROLL_MAX);
         }
         if (k->sched.interleave == 1) lc_strbuf_puts(sb, "; the vectorized loop not interleaved: the fix-up flag's OR is no chain to hide");
+        if (k->sched.interleave > 1)
+            lc_strbuf_printf(sb, "; %d trips interleaved: the short power's chain is long", k->sched.interleave);
         lc_strbuf_puts(sb, ")\n");
         return;
     }

@@ -484,7 +484,9 @@ typedef struct lc_schedule {
      * one block's chain (loads, the window's sum, the root's two polynomials, the gradient)
      * is long while its arithmetic is small, so the trips' chains need to run side by side.
      * 1 for the element loop of an element-major kernel with a fix-up flag (fuse.c,
-     * schedule_interleave: LLVM interleaved it only for the flag's OR).
+     * schedule_interleave: LLVM interleaved it only for the flag's OR), but 4 where its
+     * flagged norm takes a power by the short normal-range power (general p, 2.7: five powers
+     * a window, a chain the out-of-order window cannot overlap one trip at a time).
      * Only the code changes: each position is computed as before. */
     int interleave;
     /* The deepest chain of nodes evaluated inline from the root or the co-root, each counted

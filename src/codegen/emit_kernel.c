@@ -1001,7 +1001,7 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
 }
 
 /* `void lc_kernel_<kid>(void *const *slots, int64 begin, int64 end)` (see codegen.h). */
-/* The input rows the output row LC_ROW_PREFETCH_AHEAD_BYTES on will read, into L2, line by
+/* The input rows the output row LC_ROW_PREFETCH_AHEAD_BYTES on will read, into L1, line by
  * line in ascending order (lc_row_prefetch; fuse decides). `row` is the root's flat row and
  * `r` its index on the axis before the last. The start is kept inside the slot. */
 static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
@@ -1032,7 +1032,8 @@ static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     for (int64_t t = 0; t < per_trip; t++) {
         LLVMValueRef at = iadd_c(e, imul_c(e, trip, per_trip * 64), t * 64);
         LLVMValueRef args[4] = {LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, &at, 1, ""),
-                                LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, 2, 0), LLVMConstInt(i32, 1, 0)};
+                                LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, LC_ROW_PREFETCH_LOCALITY, 0),
+                                LLVMConstInt(i32, 1, 0)};
         call_intrinsic(e, "llvm.prefetch", e->ptr, args, 4);
     }
     lc_loop_end(e, &l, true);

@@ -126,9 +126,10 @@ __attribute__((target("avx512f"))) static inline void stream_line_avx512(float *
 
 /* One whole 64-byte line at p (64-byte aligned) from v: a plain store, or a streaming one,
  * as a single 64-byte store where the instantiation has AVX-512 (`wide`) and as four 16-byte
- * ones elsewhere. The single store is what a JIT kernel for an AVX-512 target emits, and on
- * the AVX-512 host measured (bench/README.md, 2026-12-04) it moved a forward pass 10-40 %
- * faster than the four, which leave the line to be merged in a write-combining buffer. */
+ * ones elsewhere. The single store is what a JIT kernel for an AVX-512 target emits; on the
+ * AVX-512 host measured (bench/README.md, 2026-12-04) it took AvgPool1d(4)'s forward+backward
+ * floor on one thread (`nt-pf2048`) from 19.5 ms to 15.0-16.6, where the four left the line to
+ * be merged in a write-combining buffer. */
 static inline __attribute__((always_inline)) void write_line(float *p, v16 v, bool nt, bool wide) {
 #if HAVE_NT_STORES
     if (nt && wide) {
@@ -177,6 +178,15 @@ static int64_t chunks_per_row(const bench_config *cfg, const floor_variant *v) {
     return k < 1 ? 1 : k;
 }
 
+/* n elements of a stream from p: read into *sum, or written from *value. */
+static inline __attribute__((always_inline)) void span(const stream *st, float *p, int64_t n, v16 *sum,
+                                                       const v16 *value, bool nt, bool wide) {
+    if (st->out)
+        write_span(p, n, value, nt, wide);
+    else
+        read_span(p, n, sum, 0);
+}
+
 /* A whole row with its streams in lockstep, as a fused kernel walks them: each stream's head
  * up to its first 64-byte line and its tail after its last whole line by scalar accesses, and
  * between them one line at a time, the longest stream a line every step and each shorter one a
@@ -194,12 +204,7 @@ static inline __attribute__((always_inline)) void lock_row(const stream *st, int
         lines[i] = (st[i].n - head) / 16;
         if (lines[i] > most) most = lines[i];
         q[i] = st[i].p + head;
-        for (int64_t j = 0; j < head; j++) {
-            if (st[i].out)
-                st[i].p[j] = (*acc)[j & 15];
-            else
-                sums[i][0] += st[i].p[j];
-        }
+        span(&st[i], st[i].p, head, &sums[i], acc, nt, wide);
     }
     /* unrolled over the (at most 4) streams, so that each stream's accumulator, pointer and
      * count stay in registers */
@@ -218,15 +223,7 @@ static inline __attribute__((always_inline)) void lock_row(const stream *st, int
             }
             q[i] += 16;
         }
-    for (int i = 0; i < ns; i++) {
-        float *end = st[i].p + st[i].n;
-        for (float *t = q[i]; t < end; t++) {
-            if (st[i].out)
-                *t = (*acc)[(t - q[i]) & 15];
-            else
-                sums[i][0] += *t;
-        }
-    }
+    for (int i = 0; i < ns; i++) span(&st[i], q[i], st[i].p + st[i].n - q[i], &sums[i], acc, nt, wide);
     *acc = sums[0] + sums[1] + sums[2] + sums[3];
 }
 

@@ -1001,8 +1001,9 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
 }
 
 /* `void lc_kernel_<kid>(void *const *slots, int64 begin, int64 end)` (see codegen.h). */
-/* The input rows the output row LC_ROW_PREFETCH_AHEAD_BYTES on will read, into L1, line by
- * line in ascending order (lc_row_prefetch; fuse decides). `row` is the root's flat row and
+/* The input rows the output row LC_ROW_PREFETCH_AHEAD_BYTES on will read, into the cache
+ * LC_ROW_PREFETCH_LOCALITY names, line by line in ascending order (lc_row_prefetch; fuse
+ * decides). `row` is the root's flat row and
  * `r` its index on the axis before the last. The start is kept inside the slot. */
 static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     const lc_row_prefetch *pf = &e->k->sched.prefetch;

@@ -2013,7 +2013,7 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, "  prefetch: per output row, the %" PRId64 " rows of ", pf->step);
             print_slot(f, &sb, pf->slot);
             lc_strbuf_printf(&sb, " (rows of %" PRId64 " elements, several to a page) %" PRId64
-                             " elements ahead, into L1\n", pf->row_len, pf->ahead);
+                             " elements ahead, into L%d\n", pf->row_len, pf->ahead, 4 - LC_ROW_PREFETCH_LOCALITY);
         }
         if (kr->sched.carry_loads)
             lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "

@@ -123,7 +123,7 @@
  * sixth of that L1. */
 #define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
 #define LC_ROW_PREFETCH_AHEAD_BYTES 8192
-#define LC_ROW_PREFETCH_LOCALITY 3
+#define LC_ROW_PREFETCH_LOCALITY 3 /* llvm.prefetch's locality: 3 is L1, 2 L2, 1 L3 */
 /* The longest row (positions, or blocks of a window-major kernel) whose left-over trips run as
  * one more vectorized run (lc_schedule.rerun_tail). Fewer than 64 trips are left over, so
  * past 512 they are under an eighth of the row, while the second run's loop costs compile

@@ -805,39 +805,39 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
          * last (and any a split cuts off), so whole runs from the part's start, which is on a
          * line where the buffer is, streamed where the kernel is non-temporal; the trips left
          * before the interior's end as one more run ending there, with ordinary stores (it
-         * starts off a line) and only with a rerun tail (which keeps an output read in place
-         * apart); else they go to the scalar loop */
+         * starts off a line), only with a rerun tail (which keeps an output read in place
+         * apart); else they go to the scalar loop. Where such a run follows, the last whole
+         * run goes with it, ordinary too (the two in one copy of the loop, emit_vector_runs),
+         * so that no line is written by a streaming store and then by an ordinary one: that
+         * store waited for the line to reach memory and read it back, and MaxPool2d(3, 2, 1)
+         * forward+backward at (16, 64, 256, 256) ran at 31-42 % of the floor that way, against
+         * 60-67 % (bench/README.md, "MaxPool2d's dx on whole lines") */
         LC_ASSERT(block_steps(e) == 1 && element_loop_vectorizes(e) && count % whole_trips == 0);
         *right = true;
-        bool stream = e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form;
-        if (!stream && e->k->sched.rerun_tail) {
-            /* ordinary stores: both runs in one copy of the loop */
-            *b = emit_vector_runs(e, *a, *b, whole_trips, count, row_base, row_idx, checked, window);
+        LLVMValueRef rest = *a, end = *b;
+        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) {
+            LLVMValueRef whole = whole_multiples(e, *a, end, whole_trips, count), streamed = whole;
+            if (e->k->sched.rerun_tail) {
+                LLVMValueRef rerun = LLVMBuildAnd(
+                    e->b, LLVMBuildICmp(e->b, LLVMIntSLT, whole_end(e, *a, whole, whole_trips), end, ""),
+                    LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""), "");
+                streamed = LLVMBuildSub(e->b, whole, LLVMBuildZExt(e->b, rerun, e->i64, ""), "");
+            }
+            rest = whole_end(e, *a, streamed, whole_trips);
+            stores_from_line(e, row_base, row_idx, *a);
+            emit_inner_loop(e, *a, rest, row_base, row_idx, checked, window, false);
+            e->nt_base = e->nt_co_base = NULL;
+            if (!e->k->sched.rerun_tail) {
+                *b = rest;
+                return;
+            }
+        }
+        if (e->k->sched.rerun_tail) {
+            *b = emit_vector_runs(e, rest, end, whole_trips, count, row_base, row_idx, checked, window);
             return;
         }
-        /* streamed: the second run, off a line, is a copy of the loop of its own (its stores
-         * are not aligned, and one copy's would not be proved aligned for either run) */
-        LLVMValueRef interior_end = *b;
-        LLVMValueRef whole = whole_multiples(e, *a, interior_end, whole_trips, count);
-        *b = whole_end(e, *a, whole, whole_trips);
-        if (stream) stores_from_line(e, row_base, row_idx, *a);
-        emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
-        e->nt_base = e->nt_co_base = NULL;
-        if (e->k->sched.rerun_tail) {
-            /* where some trips are left and a whole run fits (whole >= 1) */
-            LLVMValueRef again = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, *b, interior_end, ""),
-                                              LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""),
-                                              "");
-            LLVMValueRef runs = LLVMBuildZExt(e->b, again, e->i64, "");
-            lc_loop l;
-            lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0), runs, "rerun");
-            LLVMValueRef rerun_from =
-                LLVMBuildSub(e->b, interior_end, LLVMConstInt(e->i64, (unsigned long long)whole_trips, 0), "");
-            emit_inner_loop(e, rerun_from, whole_end(e, rerun_from, LLVMConstInt(e->i64, 1, 0), whole_trips), row_base,
-                            row_idx, checked, window, false);
-            lc_loop_end(e, &l, true);
-            *b = LLVMBuildSelect(e->b, again, interior_end, *b, "");
-        }
+        *b = whole_end(e, rest, whole_multiples(e, rest, end, whole_trips, count), whole_trips);
+        emit_inner_loop(e, rest, *b, row_base, row_idx, checked, window, false);
         return;
     }
     if (whole_trips > 0 && !*left && !checked) {

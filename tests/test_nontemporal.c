@@ -246,11 +246,75 @@ static void test_aligned_rows_values(void **state) {
     check_module(m, xs, LC_NT_ALIGNED_ROWS, check_lp2d);
 }
 
+/* AvgPool2d(3, 2, 1)'s dx (count_include_pad: every window divides by 9), window-major in
+ * blocks shifted to start at position 0 (lc_schedule.block_shift), each row's last block an
+ * edge: rows of 256 (128 blocks: runs of 16 from the row's line, the 15 left before the last
+ * block as one more run with ordinary stores) and of 4096 (2048 blocks, no rerun tail: the
+ * blocks left go to the scalar loop) */
+static int64_t shifted_h, shifted_w;
+
+static void check_avg2d_k3s2p1_dx(char *const *outs, const lc_tensor *const *ins) {
+    const float *g = ins[1]->data;
+    int64_t oh_n = shifted_h / 2, ow_n = shifted_w / 2, planes = lc_shape_numel(&ins[0]->shape) / (shifted_h * shifted_w);
+    for (int64_t pl = 0; pl < planes; pl++)
+        for (int64_t r = 0; r < shifted_h; r++)
+            for (int64_t c = 0; c < shifted_w; c++) {
+                double want = 0, mag = 0;
+                for (int64_t oh = (r + 1) / 2 - 1; oh <= (r + 1) / 2; oh++)
+                    for (int64_t ow = (c + 1) / 2 - 1; ow <= (c + 1) / 2; ow++) {
+                        if (oh < 0 || oh >= oh_n || ow < 0 || ow >= ow_n || r < 2 * oh - 1 || r > 2 * oh + 1 ||
+                            c < 2 * ow - 1 || c > 2 * ow + 1)
+                            continue;
+                        double v = g[(pl * oh_n + oh) * ow_n + ow];
+                        want += v / 9;
+                        mag += fabs(v) / 9;
+                    }
+                double got = at(outs[1], (pl * shifted_h + r) * shifted_w + c);
+                if (fabs(got - want) > 1e-6 * mag)
+                    fail_msg("dx[%lld, %lld, %lld] = %.9g, want %.9g", (long long)pl, (long long)r, (long long)c, got,
+                             want);
+            }
+}
+
+static void test_shifted_blocks_values(void **state) {
+    (void)state;
+    const int64_t shapes[2][3] = {{64, 512, 256}, {1, 2048, 4096}}; /* planes, h, w: dx 32 MiB */
+    for (int s = 0; s < 2; s++) {
+        lc_module *m;
+        lc_avgpool2d_params params = lc_avgpool2d_defaults(3, 3);
+        params.stride[0] = params.stride[1] = 2;
+        params.padding[0] = params.padding[1] = 1;
+        assert_ok(lc_avgpool2d_new(&params, &m));
+        shifted_h = shapes[s][1];
+        shifted_w = shapes[s][2];
+        lc_shape xs = {4, {1, shapes[s][0], shifted_h, shifted_w}};
+        lc_graph *g = jit_module_graph(m, LC_F32, xs, true);
+        lc_fused *f;
+        assert_ok(lc_fuse(g, &f));
+        const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+        assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
+        assert_int_equal(k->sched.block_shift, 1);
+        assert_true(k->sched.whole_blocks);
+        assert_int_equal(k->sched.whole_trips, LC_VECTOR_BLOCK_TRIP_MULTIPLE);
+        assert_int_equal(k->sched.rerun_tail, s == 0);
+        lc_fused_free(f);
+        test_rng r = test_rng_seeded(9);
+        lc_tensor *ins[2] = {test_random_tensor(&r, LC_F32, xs, 3.0), NULL};
+        ins[1] = test_random_tensor(&r, LC_F32, lc_graph_node(g, lc_graph_input(g, 1))->shape, 3.0);
+        run_at_offsets(g, (const lc_tensor *const *)ins, LC_NT_ALIGNED_ROWS, check_avg2d_k3s2p1_dx);
+        lc_tensor_free(ins[0]);
+        lc_tensor_free(ins[1]);
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
         cmocka_unit_test(test_line_start_values),
         cmocka_unit_test(test_aligned_rows_values),
+        cmocka_unit_test(test_shifted_blocks_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

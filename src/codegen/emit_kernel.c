@@ -24,10 +24,17 @@ static bool window_major(const emitter *e) { return e->k->sched.order == LC_LOOP
 /* Steps per block (lc_schedule.block_steps; 1 where fuse set none). */
 static int64_t block_steps(const emitter *e) { return e->k->sched.block_steps > 1 ? e->k->sched.block_steps : 1; }
 
-/* Blocks q of B = step·block_steps positions q·B - pad_lo .. + B - 1 that start inside a row. */
+/* Where block 0 starts, negated: block q is positions q·B - block_lo .. + B - 1, the fold's
+ * pad_lo less the schedule's shift (lc_schedule.block_shift). */
+static int64_t block_lo(const emitter *e, const lc_node *fold) {
+    return lc_window_of(fold).pad_lo - e->k->sched.block_shift;
+}
+
+/* Blocks q of B = step·block_steps positions q·B - block_lo .. + B - 1 that start inside a row. */
 static int64_t window_blocks(const emitter *e, const lc_node *fold) {
     lc_window w = lc_window_of(fold);
     w.step *= block_steps(e);
+    w.pad_lo = block_lo(e, fold);
     return lc_window_blocks(fold->attr[LC_FOLD_LENGTH], &w);
 }
 
@@ -150,13 +157,15 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
     const lc_node *yn = lc_graph_node(e->f->graph, root->inputs[0]);
     int rank = root->shape.rank;
     lc_window w = lc_window_of(root);
-    int64_t size = w.size, step = w.step, lo = w.pad_lo;
+    int64_t size = w.size, step = w.step, lo = block_lo(e, root), shift = e->k->sched.block_shift;
     int64_t windows = yn->shape.dim[rank - 1], count = lc_window_cover(&w);
     lc_dtype dt = root->dtype;
     int64_t steps = block_steps(e);
     LC_ASSERT(w.dilation == 1); /* fuse keeps dilated folds element-major */
     /* several steps per block: unrolled blocks without a co-root (fuse's schedule_block_steps) */
     LC_ASSERT(steps == 1 || (e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
+    /* shifted blocks: one step, unrolled, no co-root (fuse's fill_kernel) */
+    LC_ASSERT(shift == 0 || (steps == 1 && e->k->co_root < 0 && e->k->sched.block == LC_BLOCK_UNROLLED));
     e->aff_i = q;
     /* a block reads a node at one index from several of its windows, or from a window's value
      * and its positions'; the rows of a co-root's tile read what the co-root read (its
@@ -199,14 +208,15 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         return;
     }
     for (int64_t ph = 0; ph < step * steps; ph++) {
-        /* position q·B + ph - lo (B = step·steps), in step s = ph / step of the block: windows
-         * o = q·steps + s - m cover it at slot ph % step + m·step; summed from the lowest
-         * window up, starting from +0, exactly as the element-major gather does, so both forms
-         * give the same bits however the range is split */
+        /* position q·B + ph - lo (B = step·steps), t = ph + shift positions into the padded
+         * windows' block q, in step s = t / step of it: windows o = q·steps + s - m cover it at
+         * slot t % step + m·step; summed from the lowest window up, starting from +0, exactly
+         * as the element-major gather does, so both forms give the same bits however the
+         * range is split and wherever the blocks start */
         LLVMValueRef acc = real_const(e, dt, 0.0);
-        int64_t s = ph / step;
+        int64_t t = ph + shift, s = t / step;
         for (int64_t m = count - 1; m >= 0; m--) {
-            int64_t j = ph % step + m * step;
+            int64_t j = t % step + m * step;
             if (j >= size) continue; /* adds +0 there: acc, never -0, is unchanged */
             ix o = {iadd_c(e, imul_c(e, q, steps), s - m), true, steps, s - m, 0, 0, NULL, 0, 0, 0, 0, false};
             LLVMValueRef valid = check_window(e, &o, windows);
@@ -668,14 +678,14 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
 
 /* A non-temporal kernel's trips (lc_schedule.nontemporal): trip t of a row writes from position
  * row_base + t·unit + offset of the root's buffer (an element: unit 1, offset 0; a window-major
- * block: unit B, offset -pad_lo). */
+ * block: unit B, offset -block_lo). */
 static void trip_positions(const emitter *e, int64_t *unit, int64_t *offset) {
     *unit = 1;
     *offset = 0;
     if (!window_major(e)) return;
     lc_window w = lc_window_of(lc_graph_node(e->f->graph, e->k->root));
     *unit = w.step * block_steps(e);
-    *offset = -w.pad_lo;
+    *offset = -block_lo(e, lc_graph_node(e->f->graph, e->k->root));
 }
 
 /* Where trip `trip` of the row at row_base writes its first element (trip_positions): a
@@ -760,7 +770,8 @@ static LLVMValueRef line_start(emitter *e, LLVMValueRef row_base, LLVMValueRef a
  * checks allow, else over the whole range, checked; rounded down to whole multiples of
  * LC_VECTOR_TRIP_MULTIPLE trips where it is an element loop LLVM vectorizes (or a window-major
  * loop over blocks of several steps), and with a rerun tail whose interior leaves trips over,
- * the rest as one more run (emit_vector_runs). It covers [*a, *b) and leaves the rest of
+ * the rest as one more run (emit_vector_runs; shifted blocks, lc_schedule.block_shift: whole
+ * runs from the row's line, then that run). It covers [*a, *b) and leaves the rest of
  * [from, to) to the scalar loop: [from, *a) when *left (else empty) and [*b, to) when *right. */
 static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                              const ix *row_idx, int64_t lo, int64_t hi, int64_t count, bool window,
@@ -789,6 +800,46 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
      * part of a row a split of the outer range gives: the loop runs to the end, nothing is
      * left over for a scalar loop (the edges of a row that has some still go there) */
     int64_t whole_trips = e->k->sched.whole_trips;
+    if (whole_trips > 0 && window && e->k->sched.block_shift > 0 && !checked && lo <= 0) {
+        /* shifted blocks (lc_schedule.block_shift): every block of the row is interior but the
+         * last (and any a split cuts off), so whole runs from the part's start, which is on a
+         * line where the buffer is, streamed where the kernel is non-temporal; the trips left
+         * before the interior's end as one more run ending there, with ordinary stores (it
+         * starts off a line), only with a rerun tail (which keeps an output read in place
+         * apart); else they go to the scalar loop. Where such a run follows, the last whole
+         * run goes with it, ordinary too (the two in one copy of the loop, emit_vector_runs),
+         * so that no line is written by a streaming store and then by an ordinary one: that
+         * store waited for the line to reach memory and read it back, and MaxPool2d(3, 2, 1)
+         * forward+backward at (16, 64, 256, 256) ran at 31-42 % of the floor that way, against
+         * 60-67 % (bench/README.md, "MaxPool2d's dx on whole lines") */
+        LC_ASSERT(block_steps(e) == 1 && element_loop_vectorizes(e) && count % whole_trips == 0);
+        *right = true;
+        LLVMValueRef rest = *a, end = *b;
+        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) {
+            LLVMValueRef whole = whole_multiples(e, *a, end, whole_trips, count), streamed = whole;
+            if (e->k->sched.rerun_tail) {
+                LLVMValueRef rerun = LLVMBuildAnd(
+                    e->b, LLVMBuildICmp(e->b, LLVMIntSLT, whole_end(e, *a, whole, whole_trips), end, ""),
+                    LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""), "");
+                streamed = LLVMBuildSub(e->b, whole, LLVMBuildZExt(e->b, rerun, e->i64, ""), "");
+            }
+            rest = whole_end(e, *a, streamed, whole_trips);
+            stores_from_line(e, row_base, row_idx, *a);
+            emit_inner_loop(e, *a, rest, row_base, row_idx, checked, window, false);
+            e->nt_base = e->nt_co_base = NULL;
+            if (!e->k->sched.rerun_tail) {
+                *b = rest;
+                return;
+            }
+        }
+        if (e->k->sched.rerun_tail) {
+            *b = emit_vector_runs(e, rest, end, whole_trips, count, row_base, row_idx, checked, window);
+            return;
+        }
+        *b = whole_end(e, rest, whole_multiples(e, rest, end, whole_trips, count), whole_trips);
+        emit_inner_loop(e, rest, *b, row_base, row_idx, checked, window, false);
+        return;
+    }
     if (whole_trips > 0 && !*left && !checked) {
         LC_ASSERT(span == count && count % whole_trips == 0 && element_loop_vectorizes(e) &&
                   whole_trips == lc_vector_trip_multiple(count, window && block_steps(e) > 1
@@ -938,7 +989,7 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
      * first `written` of `slots`: kernel_slots lists them first) */
     int tile = e->k->sched.tile_rows, written = e->k->co_root >= 0 ? 2 : 1;
     /* An unrolled window-major block (not a row tile) stores its B = step·block_steps
-     * positions q·B - pad_lo + ph, each phase ph at addresses no other phase's store ever
+     * positions q·B - block_lo + ph, each phase ph at addresses no other phase's store ever
      * reaches (each position is written by the one phase its place in the block gives it): a
      * scope per phase for the root's slot tells LLVM so, and its loop vectorizer then checks
      * no dependence between the block's stores, which it could only do with a run-time test
@@ -1112,7 +1163,7 @@ static void add_kernel(emitter *e, int kid) {
          * here the block's positions (the fold's step times lc_schedule.block_steps) */
         const lc_node *fold = root;
         lc_window w = lc_window_of(fold);
-        int64_t step = w.step * block_steps(e), lo = w.pad_lo;
+        int64_t step = w.step * block_steps(e), lo = block_lo(e, fold);
         int64_t windows = lc_graph_node(e->f->graph, fold->inputs[0])->shape.dim[rank - 1];
         LLVMValueRef stepv = LLVMConstInt(e->i64, (unsigned long long)step, 1);
         int64_t blocks = window_blocks(e, fold);

@@ -1045,7 +1045,7 @@ static void schedule_interleave(lc_kernel *k) {
 static void schedule_block_steps(const lc_fused *f, lc_kernel *k) {
     k->sched.block_steps = 1;
     if (k->sched.order != LC_LOOP_WINDOWS || k->sched.block != LC_BLOCK_UNROLLED || k->co_root >= 0 ||
-        k->sched.tile_rows > 1)
+        k->sched.tile_rows > 1 || k->sched.block_shift > 0) /* a shifted block is one step */
         return;
     const lc_node *r = lc_graph_node(f->graph, k->root);
     lc_window wr = lc_window_of(r);
@@ -1293,7 +1293,10 @@ static int64_t whole_trips_of(const lc_fused *f, const lc_kernel *k, int64_t *un
         *unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
         if (row % *unit != 0) return 0;
         trips = row / *unit;
-        if (k->sched.block_steps > 1) start = LC_VECTOR_BLOCK_TRIP_MULTIPLE;
+        /* a shifted row's last block is an edge, and the blocks before it left over by whole
+         * runs are computed by one more run ending at it (codegen, emit_vector_part): runs of
+         * 16 blocks (one vector of f32, which LLVM takes uninterleaved) leave at most 15 */
+        if (k->sched.block_steps > 1 || k->sched.block_shift > 0) start = LC_VECTOR_BLOCK_TRIP_MULTIPLE;
     }
     int64_t m = lc_vector_trip_multiple(trips, start, false);
     if (trips % m != 0) return 0;
@@ -1347,7 +1350,8 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < LC_NONTEMPORAL_MIN_BYTES) return;
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);
     int64_t pitch_bytes = lc_fused_row_pitch(f, k->dst_slot, &root->shape) * elt;
-    /* a window-major kernel with whole trips has whole blocks: no pad before its first */
+    /* a window-major kernel with whole trips has whole blocks: its first starts at position 0
+     * (no pad, or the pad shifted away: lc_schedule.block_shift) */
     if (m > 0 && pitch_bytes % 64 == 0 && (m * unit * elt) % 64 == 0)
         k->sched.nontemporal = LC_NT_ALIGNED_ROWS;
     else if (!k->sched.rerun_tail && k->sched.tile_rows == 1) /* a row tile's rows would need a line each */
@@ -1423,12 +1427,16 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         int64_t windows = lc_graph_node(f->graph, r->inputs[0])->shape.dim[r->shape.rank - 1];
         k->sched.order = LC_LOOP_WINDOWS;
         k->sched.block = w.step > LC_UNROLL_MAX ? LC_BLOCK_SLOT_LOOPS : LC_BLOCK_UNROLLED;
-        /* blocks of `step` positions tile the rows (and, with a co-root written per block,
+        /* blocks from position 0 where the padding is shorter than a step (lc_schedule.block_shift;
+         * a co-root is written per block, at the window that starts in it, so not there) */
+        if (k->sched.block == LC_BLOCK_UNROLLED && co_root < 0 && w.pad_lo > 0 && w.pad_lo < w.step)
+            k->sched.block_shift = w.pad_lo;
+        /* blocks of `step` positions from position 0 tile the rows (and, with a co-root written per block,
          * are exactly the windows, or, where windows overlap, the blocks past the last
          * window write none); windows·step is the covered length, so it cannot overflow
          * where it equals len */
         int64_t covered;
-        bool tile = w.pad_lo == 0 && len % w.step == 0 &&
+        bool tile = w.pad_lo == k->sched.block_shift && len % w.step == 0 &&
                     (co_root < 0 || lc_window_overlaps(&w) ||
                      (!__builtin_mul_overflow(windows, w.step, &covered) && covered == len));
         if (tile) {
@@ -1815,6 +1823,9 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
                          " (an inline gather's window index affine in the block)", k->sched.block_steps, w.step);
     else
         lc_strbuf_printf(sb, "  schedule: window-major, blocks of step %" PRId64 " positions", w.step);
+    if (k->sched.block_shift > 0)
+        lc_strbuf_printf(sb, " from position 0 (shifted %" PRId64 " past the padded windows' starts, so the "
+                         "vectorized trips start on lines)", k->sched.block_shift);
     if (k->sched.block == LC_BLOCK_UNROLLED)
         lc_strbuf_printf(sb, ", unrolled (%" PRId64 " position%s x up to %" PRId64
                          " covering window%s), the loop over blocks vectorized",
@@ -1823,8 +1834,11 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
         lc_strbuf_printf(sb, ", a loop over the window's %" PRId64 " slots (step > %d), vectorized",
                          w.size, LC_UNROLL_MAX);
     if (k->sched.interleave > 1) lc_strbuf_printf(sb, ", %d trips interleaved", k->sched.interleave);
-    lc_strbuf_puts(sb, k->sched.whole_blocks ? "; blocks tile the rows: no element edges\n"
-                                             : "; element-by-element edges before and after the whole blocks\n");
+    lc_strbuf_puts(sb, !k->sched.whole_blocks   ? "; element-by-element edges before and after the whole blocks\n"
+                       : k->sched.block_shift > 0 ? "; blocks tile the rows: element by element only a block "
+                                                    "whose checks can fail (a row's last, where a window past the "
+                                                    "last would cover it)\n"
+                                                  : "; blocks tile the rows: no element edges\n");
 }
 
 /* Why a reduction short enough to unroll runs as a loop (lc_reduction_schedule.rolled). */
@@ -2022,7 +2036,13 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         if (kr->sched.rerun_tail)
             lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
                                 "ending at its end (a few positions computed twice, the same bits)\n");
-        if (kr->sched.whole_trips > 0)
+        if (kr->sched.whole_trips > 0 && kr->sched.block_shift > 0)
+            lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
+                             "loop, and so is every part of the split outer range; the runs stop before the "
+                             "row's last block (an edge), and the trips they leave before it run as one more "
+                             "run ending there%s\n",
+                             kr->sched.whole_trips, kr->sched.rerun_tail ? "" : " (rows over 512 blocks: one by one)");
+        else if (kr->sched.whole_trips > 0)
             lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
                              "loop, and so is every part of the split outer range: no loop for trips left over\n",
                              kr->sched.whole_trips);

@@ -444,7 +444,7 @@ typedef enum lc_nontemporal {
      * it go to the scalar loop, so such a kernel has no whole_trips */
     LC_NT_LINE_START,
     /* whole trips (lc_schedule.whole_trips) whose rows and runs start on lines when the buffer
-     * does (the row pitch and a run are whole lines, no pad before the first block): short
+     * does (the row pitch and a run are whole lines, the first block at position 0): short
      * rows (a 2-D pool's 128), which a per-row start would cut into. The runtime writes such
      * a kernel's output aside where the caller's buffer is not 64-byte aligned, and copies it
      * over after the run (lc_program_run_into). */
@@ -454,11 +454,24 @@ typedef enum lc_nontemporal {
 typedef struct lc_schedule {
     lc_loop_order order;
     lc_block_form block;     /* LC_LOOP_WINDOWS only */
-    /* LC_LOOP_WINDOWS only: blocks tile every row exactly (pad_lo = 0, step divides the
-     * length, and with a co-root every block is a window or, the windows overlapping, the
-     * blocks past the last window write none), and the outer range splits only at multiples
-     * of step (align): codegen needs no element-by-element edges. */
+    /* LC_LOOP_WINDOWS only: blocks tile every row exactly (they start at position 0: pad_lo =
+     * block_shift, step divides the length, and with a co-root every block is a window or, the
+     * windows overlapping, the blocks past the last window write none), and the outer range
+     * splits only at multiples of step (align): codegen needs no element-by-element edges for
+     * blocks cut by a split (a block whose checks can fail, as a shifted row's last, still
+     * goes element by element). */
     bool whole_blocks;
+    /* LC_LOOP_WINDOWS, LC_BLOCK_UNROLLED only (else 0): block q starts this many positions
+     * later, at q·B - pad_lo + block_shift. Fuse sets it to pad_lo where 0 < pad_lo < step (a
+     * block of one step, no co-root, which is written per window), so that blocks start at
+     * multiples of B: MaxPool2d(3, 2, 1)'s dx had blocks (2q - 1, 2q), every vectorized trip 4
+     * bytes past a line, whose stores could never be aligned non-temporal ones; shifted, a
+     * block is (2q, 2q + 1) (windows q and q + 1) and trips of 16 blocks are two whole lines.
+     * Block q's position q·B + ph is then covered by windows o = q + floor((ph + pad_lo) / step)
+     * - m, still summed from the lowest window up from +0: the same bits. With blocks from
+     * position 0 and the row a multiple of step, whole_blocks holds; the last block, whose last
+     * position's second window is past the last, is an edge. */
+    int64_t block_shift;
     /* LC_LOOP_WINDOWS, LC_BLOCK_UNROLLED only (else 1): each block holds this many steps,
      * positions q·B - pad_lo .. + B - 1 for B = step·block_steps, the windows covering each
      * unrolled, so the block's windows are o = q·block_steps + s - m (affine in q with

@@ -75,7 +75,7 @@ typedef struct lc_compile_options {
     /* Tiered compile (lc_compile_options_default: true; LUCID_TIERED=0 makes it false). A
      * small program (about 2^26 loads a run or fewer, by fuse's estimates) at opt level 2 or
      * 3, with no stage dumped and no disk cache, is first compiled quick: the same kernels
-     * through LLVM's fastest code generator, in about 60 % of the time, running 1.0-1.4x
+     * through LLVM's fastest code generator, in about 60 % of the time, running 1.1-1.8x
      * slower. Its second run starts the optimized compile on a background thread, and the
      * runs that start after that has finished use its code. Both tiers give the same values
      * (a NaN's sign may differ). false: lc_compile returns the optimized code. See

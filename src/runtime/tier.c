@@ -4,7 +4,7 @@
  * Most of a cold compile is LLVM's code generator (instruction selection, register
  * allocation, machine passes) working on the kernels' vector loops. At LLVM's level None
  * (the quick tier, codegen.h: the same IR and pass list, fast instruction selection and
- * register allocation) it costs about 60 % of the instructions, and the code runs 1.0-1.4x
+ * register allocation) it costs about 60 % of the instructions, and the code runs 1.1-1.8x
  * slower (bench/README.md, "Cold compiles: a quick first tier"). For a program whose runs
  * are short, that trade is worth making first: lc_compile hands back the quick code, and the
  * program's second run (the first sign that it will run again) starts the optimized compile

@@ -63,20 +63,21 @@ static lc_status load_initial_params(const bench_config *cfg, lc_module *model) 
 
 /* train: the model from its spec with the initial parameters, MSELoss and one compiled step
  * (forward, loss, backward, SGD), as docs/examples/train.c builds it. */
-static lc_status compile_train(const bench_config *cfg, int threads, jit_state *s) {
+static lc_status compile_train(const bench_config *cfg, int threads, bool tiered, jit_state *s) {
     LC_TRY(lc_model_parse(cfg->model_spec, cfg->bc->name, &s->model));
     LC_TRY(load_initial_params(cfg, s->model));
     lc_mseloss_params mse = lc_mseloss_defaults();
     LC_TRY(lc_mseloss_new(&mse, &s->loss_fn));
     lc_train_options o = lc_train_options_default(cfg->sgd_lr);
     o.compile.threads = threads;
+    o.compile.tiered = tiered;
     int64_t dims[3] = {cfg->n, cfg->c, cfg->l};
     return lc_train_step_compile_module(s->model, s->loss_fn, LC_F32, lc_shape_make(3, dims), &o, &s->step);
 }
 
 /* The graph a user would compile: built, then the default passes (autodiff is already
  * applied by bench_build_graph for fwdbwd). */
-static lc_status compile_config(const bench_config *cfg, int threads, lc_program **out) {
+static lc_status compile_config(const bench_config *cfg, int threads, bool tiered, lc_program **out) {
     lc_graph *g = NULL, *opt = NULL;
     LC_TRY(bench_build_graph(cfg, &g));
     lc_status st = lc_pipeline_run_default(g, false, NULL, &opt);
@@ -84,6 +85,7 @@ static lc_status compile_config(const bench_config *cfg, int threads, lc_program
     if (st != LC_OK) return st;
     lc_compile_options o = lc_compile_options_default();
     o.threads = threads;
+    o.tiered = tiered;
     st = lc_compile(opt, &o, out);
     lc_graph_free(opt);
     return st;
@@ -100,7 +102,9 @@ static int jit_setup(const bench_config *cfg, int threads, void **state, char *e
         return -1;
     }
     s->cfg = cfg;
-    lc_status st = cfg->pass == BENCH_TRAIN ? compile_train(cfg, threads, s) : compile_config(cfg, threads, &s->program);
+    /* the rows time the code a program settles on: its optimized tier from the first run */
+    lc_status st = cfg->pass == BENCH_TRAIN ? compile_train(cfg, threads, false, s)
+                                            : compile_config(cfg, threads, false, &s->program);
     if (st != LC_OK) {
         snprintf(err, n, "compiling: %s", lc_last_error());
         jit_teardown(s);
@@ -224,60 +228,39 @@ const bench_impl_ops bench_jit_ops = {
 #define CACHED_REPEATS 50
 
 /* train: the model, the loss and lc_train_step_compile_module, as a user sets up training. */
-static int train_compile_times(const bench_config *cfg, double *cold_ms, double *cached_ms, char *err, size_t n) {
-    double cold[COLD_REPEATS], cached[CACHED_REPEATS];
-    for (int i = 0; i < COLD_REPEATS + CACHED_REPEATS; i++) {
-        if (i < COLD_REPEATS) lc_compile_cache_clear();
-        jit_state s = {.cfg = cfg};
-        double t = bench_now_s();
-        lc_status st = compile_train(cfg, 0, &s);
-        double ms = 1e3 * (bench_now_s() - t);
-        lc_train_step_free(s.step);
-        lc_module_free(s.model);
-        lc_module_free(s.loss_fn);
-        if (st != LC_OK) {
-            snprintf(err, n, "compiling: %s", lc_last_error());
-            return -1;
-        }
-        if (i < COLD_REPEATS)
-            cold[i] = ms;
-        else
-            cached[i - COLD_REPEATS] = ms;
-    }
-    *cold_ms = bench_median(cold, COLD_REPEATS);
-    *cached_ms = bench_median(cached, CACHED_REPEATS);
-    return 0;
+/* One compile of cfg's program (or training step), timed; with the cache cleared before it
+ * when `cold`. *quick: the program started on the quick tier. */
+static lc_status time_compile(const bench_config *cfg, bool cold, bool tiered, double *ms, bool *quick) {
+    if (cold) lc_compile_cache_clear();
+    jit_state s = {.cfg = cfg};
+    double t = bench_now_s();
+    lc_status st = cfg->pass == BENCH_TRAIN ? compile_train(cfg, 0, tiered, &s)
+                                            : compile_config(cfg, 0, tiered, &s.program);
+    *ms = 1e3 * (bench_now_s() - t);
+    if (quick) *quick = s.program && !lc_program_optimized(s.program);
+    lc_program_free(s.program);
+    lc_train_step_free(s.step);
+    lc_module_free(s.model);
+    lc_module_free(s.loss_fn);
+    return st;
 }
 
-int bench_jit_compile_times(const bench_config *cfg, double *cold_ms, double *cached_ms, char *err, size_t n) {
-    double cold[COLD_REPEATS], cached[CACHED_REPEATS];
-    lc_program *p = NULL;
-    if (cfg->pass == BENCH_TRAIN) return train_compile_times(cfg, cold_ms, cached_ms, err, n);
-    for (int i = 0; i < COLD_REPEATS; i++) {
-        lc_compile_cache_clear();
-        double t = bench_now_s();
-        lc_status st = compile_config(cfg, 0, &p);
-        cold[i] = 1e3 * (bench_now_s() - t);
-        lc_program_free(p);
-        p = NULL;
-        if (st != LC_OK) {
-            snprintf(err, n, "compiling: %s", lc_last_error());
-            return -1;
-        }
+int bench_jit_compile_times(const bench_config *cfg, bench_compile_times *out, char *err, size_t n) {
+    double cold[COLD_REPEATS], optimized[COLD_REPEATS], cached[CACHED_REPEATS];
+    lc_status st = LC_OK;
+    /* the cold compiles of both kinds in turn, so drift in the machine's speed hits both */
+    for (int i = 0; i < COLD_REPEATS && st == LC_OK; i++) {
+        st = time_compile(cfg, true, true, &cold[i], &out->quick);
+        if (st == LC_OK) st = time_compile(cfg, true, false, &optimized[i], NULL);
     }
-    for (int i = 0; i < CACHED_REPEATS; i++) {
-        double t = bench_now_s();
-        lc_status st = compile_config(cfg, 0, &p);
-        cached[i] = 1e3 * (bench_now_s() - t);
-        lc_program_free(p);
-        p = NULL;
-        if (st != LC_OK) {
-            snprintf(err, n, "compiling: %s", lc_last_error());
-            return -1;
-        }
+    for (int i = 0; i < CACHED_REPEATS && st == LC_OK; i++) st = time_compile(cfg, false, true, &cached[i], NULL);
+    if (st != LC_OK) {
+        snprintf(err, n, "compiling: %s", lc_last_error());
+        return -1;
     }
-    *cold_ms = bench_median(cold, COLD_REPEATS);
-    *cached_ms = bench_median(cached, CACHED_REPEATS);
+    out->cold_ms = bench_median(cold, COLD_REPEATS);
+    out->optimized_ms = bench_median(optimized, COLD_REPEATS);
+    out->cached_ms = bench_median(cached, CACHED_REPEATS);
     return 0;
 }
 
@@ -290,7 +273,8 @@ static int jit_available(char *why, size_t n) {
 
 const bench_impl_ops bench_jit_ops = {.available = jit_available};
 
-int bench_jit_compile_times(const bench_config *cfg, double *cold_ms, double *cached_ms, char *err, size_t n) {
+int bench_jit_compile_times(const bench_config *cfg, bench_compile_times *out, char *err, size_t n) {
+    (void)cfg, (void)out;
     snprintf(err, n, "no JIT in this build");
     return -1;
 }

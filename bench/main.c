@@ -279,22 +279,25 @@ static void run_compile_records(run_ctx *ctx, bench_config *configs, int n_confi
         if (!first) continue;
         char why[512];
         if (!bench_jit_ops.supports(cfg, 1, why, sizeof why)) continue;
-        double cold, cached;
-        if (bench_jit_compile_times(cfg, &cold, &cached, why, sizeof why) != 0) {
+        bench_compile_times t;
+        if (bench_jit_compile_times(cfg, &t, why, sizeof why) != 0) {
             fprintf(stderr, "lucid-bench: compile %s %s: %s\n", cfg->bc->name, bench_pass_name(cfg->pass), why);
             continue;
         }
         if (!printed_title) {
-            printf("\ncompile (default passes + lc_compile, median; on the first shape each case fits)\n"
-                   "  %-17s %-7s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "jit-cached", "shape");
+            printf("\ncompile (default passes + lc_compile, median; on the first shape each case fits;\n"
+                   "  q: the program started on the quick tier, optimized: the same with tiering off)\n"
+                   "  %-17s %-7s %14s %12s %12s  %s\n", "pipeline", "pass", "jit-cold", "optimized",
+                   "jit-cached", "shape");
             printed_title = true;
         }
         char shape[96];
-        printf("  %-17s %-7s %9.3f ms %9.4f ms  %s\n", cfg->bc->name, bench_pass_name(cfg->pass),
-               cold, cached, bench_config_shape_str(cfg, shape, sizeof shape));
+        printf("  %-17s %-7s %9.3f ms %s %9.3f ms %9.4f ms  %s\n", cfg->bc->name, bench_pass_name(cfg->pass),
+               t.cold_ms, t.quick ? "q" : " ", t.optimized_ms, t.cached_ms,
+               bench_config_shape_str(cfg, shape, sizeof shape));
         if (ctx->json) {
-            bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cold", cold);
-            bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cached", cached);
+            bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cold", t.cold_ms);
+            bench_report_compile_json(ctx->json, cfg->bc->name, cfg->pass, "jit-cached", t.cached_ms);
         }
     }
 }
@@ -313,22 +316,23 @@ static void run_compile_only_records(run_ctx *ctx, const bench_options *opt) {
             bench_config cfg = {.bc = &named, .pass = (bench_pass)p, .n = opt->shapes[s][0],
                                 .c = opt->shapes[s][1], .l = opt->shapes[s][2]};
             char why[512];
-            double cold, cached;
+            bench_compile_times t;
             int rc = -1;
             if (lc_model_parse(cc->model, cc->name, &cfg.module) != LC_OK)
                 snprintf(why, sizeof why, "%s", lc_last_error());
             else if (bench_jit_ops.supports(&cfg, 1, why, sizeof why))
-                rc = bench_jit_compile_times(&cfg, &cold, &cached, why, sizeof why);
+                rc = bench_jit_compile_times(&cfg, &t, why, sizeof why);
             lc_module_free(cfg.module);
             if (rc != 0) {
                 fprintf(stderr, "lucid-bench: compile %s %s: %s\n", cc->name, bench_pass_name(cfg.pass), why);
                 continue;
             }
-            printf("  %-17s %-7s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name, bench_pass_name(cfg.pass),
-                   cold, cached, (long long)cfg.n, (long long)cfg.c, (long long)cfg.l);
+            printf("  %-17s %-7s %9.3f ms %s %9.3f ms %9.4f ms  (%lld, %lld, %lld)\n", cc->name,
+                   bench_pass_name(cfg.pass), t.cold_ms, t.quick ? "q" : " ", t.optimized_ms, t.cached_ms,
+                   (long long)cfg.n, (long long)cfg.c, (long long)cfg.l);
             if (ctx->json) {
-                bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cold", cold);
-                bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cached", cached);
+                bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cold", t.cold_ms);
+                bench_report_compile_json(ctx->json, cc->name, cfg.pass, "jit-cached", t.cached_ms);
             }
         }
     }

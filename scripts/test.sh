@@ -14,11 +14,13 @@
 #                   run only in steps 1 and 2: they run the same kernels as the others, and
 #                   every lucidc start under memcheck costs seconds (libLLVM's start-up), so
 #                   they were a third of this step's time and kept .ci/run past 30 minutes;
-#   4. build-tsan/  clang -fsanitize=thread (LUCID_SANITIZE_THREAD), three tests: test_concurrency
+#   4. build-tsan/  clang -fsanitize=thread (LUCID_SANITIZE_THREAD), four tests: test_concurrency
 #                   (one program run from 8 threads while others compile, clear the cache and
 #                   change the thread count), test_fixup_lazy (runs that flag a window at
-#                   once, compiling the fix-up form once) and test_thread_pool (jobs posted to
-#                   workers that spin, sleep or are being replaced); any data race fails them.
+#                   once, compiling the fix-up form once), test_thread_pool (jobs posted to
+#                   workers that spin, sleep or are being replaced) and test_tier (runs from
+#                   several threads while a background compile swaps the code under them,
+#                   programs freed during it); any data race fails them.
 #                   Only the library, the test support code and those tests are built (about
 #                   2 minutes).
 # Step 3 needs only build/lucidc, and valgrind runs one thread, so it starts as soon as build/
@@ -124,14 +126,16 @@ if ! command -v clang >/dev/null; then
 fi
 CC=clang cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLUCID_WERROR=ON \
   -DLUCID_SANITIZE_THREAD=ON >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_concurrency test_fixup_lazy test_thread_pool
-lap "build-tsan (TSan, three tests)"
+cmake --build build-tsan -j"$jobs" --target test_concurrency test_fixup_lazy test_thread_pool test_tier
+lap "build-tsan (TSan, four tests)"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_concurrency
 # concurrent runs whose first flagged window compiles the fix-up form: once, under one lock
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_fixup_lazy
 # the pool's spinning hand-off: jobs posted while workers spin, sleep or are replaced
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_thread_pool
-lap "test_concurrency, test_fixup_lazy and test_thread_pool under TSan"
+# a background compile of the optimized tier publishing its code while runs start
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_tier
+lap "test_concurrency, test_fixup_lazy, test_thread_pool and test_tier under TSan"
 
 vg_status=0
 wait "$vg_pid" || vg_status=$?

@@ -341,6 +341,8 @@ static lc_status f_pool1d_geometry_compute(void) {
 }
 static lc_status f_pow(void) { return lc_pow(fx.g, fx.x, NAN, &o); }
 static lc_status f_pow_zero_pole(void) { return lc_pow_zero_pole(fx.g, fx.x, -INFINITY, &o); }
+static lc_status f_program_optimize(void) { return lc_program_optimize(NULL); }
+
 static lc_status f_program_run(void) {
     lc_program *p;
     lc_status st = lc_compile(fx.g, NULL, &p);
@@ -538,6 +540,7 @@ static const failing_call CALLS[] = {
     F(pool1d_geometry_compute, LC_ERR_SHAPE, "Who: input length 3 with padding 0 is shorter than kernel_size 4"),
     F(pow, LC_ERR_INVALID_ARG, "pow: exponent must be finite, got nan"),
     F(pow_zero_pole, LC_ERR_INVALID_ARG, "pow: exponent must be finite, got -inf"),
+    F(program_optimize, LC_ERR_INVALID_ARG, "program: program must not be NULL"),
     F(program_run, LC_ERR_INVALID_ARG, "program: expected 1 inputs, got 0"),
     F(program_run_into, LC_ERR_SHAPE, "program: output 0 must be f32[1,2,4], got f32[1,2,5]"),
     F(runtime_set_threads, LC_ERR_INVALID_ARG, "runtime: threads must be between 1 and 1024, got 0"),

@@ -9,7 +9,9 @@
  * forward, or forward and backward of sum(y·g) as lucid-bench's fwdbwd rows), compiles it
  * once (LLVM's start-up, not counted), then --repeat times (default 1): clear the in-memory
  * compile cache (not with --cached: then each is a cache hit), run the default passes and
- * lc_compile, with callgrind collecting only around that. Callgrind's "Collected" total
+ * lc_compile (default options: a small program compiles quick, docs/pipeline.md "Tiers";
+ * --optimized: tiering off, the optimized code at once), with callgrind collecting only
+ * around that. Callgrind's "Collected" total
  * divided by the repeats is one cold compile (or one hit). Outside valgrind the client requests do nothing
  * and it prints each cold compile's wall time. The disk cache is never used (LUCID_CACHE_DIR
  * is unset at start). Exit 2 on a bad argument, 1 if a compile fails. */
@@ -33,7 +35,7 @@
 
 static int usage(const char *why) {
     fprintf(stderr, "lucid-compile-count: %s\nusage: lucid-compile-count --model SPEC [--backward] "
-                    "[--shape N,C,L | N,C,H,W] [--repeat N] [--cached]\n", why);
+                    "[--shape N,C,L | N,C,H,W] [--repeat N] [--cached] [--optimized]\n", why);
     return 2;
 }
 
@@ -56,11 +58,13 @@ static lc_status build(const lc_module *m, lc_shape shape, bool backward, lc_gra
     return st;
 }
 
-static lc_status compile_once(const lc_graph *g) {
+static lc_status compile_once(const lc_graph *g, bool optimized) {
     lc_graph *opt = NULL;
     LC_TRY(lc_pipeline_run_default(g, false, NULL, &opt));
     lc_program *p = NULL;
-    lc_status st = lc_compile(opt, NULL, &p);
+    lc_compile_options o = lc_compile_options_default();
+    o.tiered = o.tiered && !optimized;
+    lc_status st = lc_compile(opt, &o, &p);
     lc_graph_free(opt);
     lc_program_free(p);
     return st;
@@ -70,12 +74,13 @@ int main(int argc, char **argv) {
     const char *spec = NULL;
     bool backward = false;
     long long dims[4] = {8, 64, 4096, 0}; /* a fourth: N,C,H,W */
-    bool cached = false;
+    bool cached = false, optimized = false;
     int repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--backward") == 0) backward = true;
         else if (strcmp(a, "--cached") == 0) cached = true;
+        else if (strcmp(a, "--optimized") == 0) optimized = true;
         else if (strcmp(a, "--model") == 0 && v) spec = argv[++i];
         else if (strcmp(a, "--repeat") == 0 && v) {
             char *end;
@@ -101,12 +106,12 @@ int main(int argc, char **argv) {
     int64_t d[4] = {dims[0], dims[1], dims[2], dims[3]};
     lc_status st = lc_model_parse(spec, "--model", &m);
     if (st == LC_OK) st = build(m, lc_shape_make(dims[3] ? 4 : 3, d), backward, &g);
-    if (st == LC_OK) st = compile_once(g); /* LLVM's start-up: not counted */
+    if (st == LC_OK) st = compile_once(g, optimized); /* LLVM's start-up: not counted */
     for (int r = 0; r < repeat && st == LC_OK; r++) {
         if (!cached) lc_compile_cache_clear();
         double t = lc_now_ms();
         CALLGRIND_TOGGLE_COLLECT;
-        st = compile_once(g);
+        st = compile_once(g, optimized);
         CALLGRIND_TOGGLE_COLLECT;
         printf("%s %d: %.3f ms\n", cached ? "cache hit" : "cold compile", r + 1, lc_now_ms() - t);
     }

@@ -77,10 +77,11 @@ typedef struct lc_drive_options {
                            (llvm-opt, asm and remarks asked for skip the disk cache) */
     lc_stage_fn on_stage; /* NULL: none */
     void *user;           /* passed to on_stage */
+    bool tiered;          /* a program may start on quick code (lc_compile_options.tiered) */
 } lc_drive_options;
 
-/* {first = built, last = time, no backward, verify in debug builds, opt_level 3, no text,
- * no hook}. */
+/* {first = built, last = time, no backward, verify in debug builds, opt_level 3, not tiered,
+ * no text, no hook}. */
 LC_API lc_drive_options lc_drive_options_default(void);
 
 /* Run stages o->first .. o->last on `g` (NULL o: the defaults). When `graph_out` is not NULL

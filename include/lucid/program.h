@@ -72,9 +72,18 @@ typedef struct lc_compile_options {
      * when that is set, else stderr under a line ";; stage NAME". */
     lc_dump_fn dump_fn;
     void *dump_ctx;
+    /* Tiered compile (lc_compile_options_default: true; LUCID_TIERED=0 makes it false). A
+     * small program (about 2^26 loads a run or fewer, by fuse's estimates) at opt level 2 or
+     * 3, with no stage dumped and no disk cache, is first compiled quick: the same kernels
+     * through LLVM's fastest code generator, in about 60 % of the time, running 1.1-1.8x
+     * slower. Its second run starts the optimized compile on a background thread, and the
+     * runs that start after that has finished use its code. Both tiers give the same values
+     * (a NaN's sign may differ). false: lc_compile returns the optimized code. See
+     * lc_program_optimize and docs/pipeline.md, "Tiers". */
+    bool tiered;
 } lc_compile_options;
 
-/* {threads = 0, opt_level = 3, no dump}. lc_compile(g, NULL, ...) uses these. */
+/* {threads = 0, opt_level = 3, tiered, no dump}. lc_compile(g, NULL, ...) uses these. */
 LC_API lc_compile_options lc_compile_options_default(void);
 
 /* The stages a compile makes and can dump, in pipeline order, NULL-terminated (the tail of
@@ -121,6 +130,17 @@ LC_API lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const
                                      int n_inputs, lc_tensor *const *outputs, int n_outputs);
 
 LC_API void lc_program_free(lc_program *p);
+
+/* A program compiled quick first (lc_compile_options.tiered) runs its optimized code from the
+ * next run on once this returns LC_OK: it compiles that code now on the calling thread, or
+ * waits for the background compile under way (at once LC_OK for a program that has it
+ * already, or was never quick). For benchmarks, and for a hot loop that should not start
+ * quick. A failed compile (out of memory) leaves the program on its quick code, which still
+ * runs, and is returned. lc_program_free during a background compile is fine: the compile
+ * ends on its own, and a process exiting meanwhile waits for it. Safe from any thread. */
+LC_API lc_status lc_program_optimize(const lc_program *p);
+/* Whether the program's runs now start on the code of its opt level (false while quick). */
+LC_API bool lc_program_optimized(const lc_program *p);
 
 LC_API int lc_program_kernel_count(const lc_program *p);
 LC_API int lc_program_input_count(const lc_program *p);

@@ -195,6 +195,10 @@ typedef struct compile_job {
     void (*phase)(struct compile_job *, part *);
 } compile_job;
 
+static lc_machine_level machine_level(const lc_codegen_options *o) {
+    return o->quick ? LC_MACHINE_QUICK : o->opt_level >= 2 ? LC_MACHINE_AGGRESSIVE : LC_MACHINE_DEFAULT;
+}
+
 /* Build and verify the part's IR (and its text when the disk cache or a dump needs it). */
 static lc_status part_emit(compile_job *job, part *pt) {
     const lc_codegen_options *o = job->o;
@@ -204,7 +208,7 @@ static lc_status part_emit(compile_job *job, part *pt) {
     LLVMContextSetDiagnosticHandler(pt->ctx, collect_remark,
                                     texts && o->want_remarks ? &pt->remarks : NULL);
     pt->mod = LLVMModuleCreateWithNameInContext("lucid", pt->ctx);
-    LC_TRY(lc_jit_machine_take(o->opt_level, &pt->tm));
+    LC_TRY(lc_jit_machine_take(machine_level(o), &pt->tm));
     LLVMSetTarget(pt->mod, job->triple);
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(pt->tm);
     LLVMSetModuleDataLayout(pt->mod, td);
@@ -280,11 +284,11 @@ static lc_status part_finish(compile_job *job, part *pt) {
 }
 
 /* The LLVM objects of a part, given back or disposed (its results stay). */
-static void part_release(int opt_level, part *pt) {
+static void part_release(const lc_codegen_options *o, part *pt) {
     lc_strbuf_free(&pt->remarks);
     free(pt->ir);
     pt->ir = NULL;
-    lc_jit_machine_give_back(opt_level, pt->tm);
+    lc_jit_machine_give_back(machine_level(o), pt->tm);
     pt->tm = NULL;
     if (pt->mod) LLVMDisposeModule(pt->mod);
     pt->mod = NULL;
@@ -297,7 +301,7 @@ static void phase_finish(compile_job *job, part *pt) {
     pt->st = part_finish(job, pt);
     if (pt->st == LC_OK && job->want_texts && job->o->want_remarks)
         pt->st = lc_strbuf_finish(&pt->remarks, &pt->texts.remarks);
-    part_release(job->o->opt_level, pt); /* its memory goes as soon as it is done */
+    part_release(job->o, pt); /* its memory goes as soon as it is done */
 }
 
 /* ---- compiling the parts, on up to compile_threads() threads ---- */
@@ -356,6 +360,7 @@ static void run_phase(compile_job *job, void (*phase)(compile_job *, part *), bo
     job->phase = phase;
     atomic_store(&job->next, 0);
     int most = compile_threads(); /* read (an invalid value reported) at the first compile */
+    if (job->o->max_threads > 0 && job->o->max_threads < most) most = job->o->max_threads;
     int helpers = warm ? most - 1 : 0;
     if (helpers > job->n_parts - 1) helpers = job->n_parts - 1;
     pthread_t threads[MAX_COMPILE_THREADS];
@@ -438,7 +443,9 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
                        .n_parts = n_parts};
     if (st == LC_OK) st = lc_codegen_target(&job.triple, &job.cpu, &job.features);
     if (st == LC_OK) {
-        job.keyed = lc_objcache_enabled();
+        /* a quick tier's object is not the one the key names (the pipeline, not the code
+         * generator's level, is in the key): never stored or loaded */
+        job.keyed = lc_objcache_enabled() && !o.quick;
         for (int i = 0; i < n_parts; i++) {
             parts[i].first = i < f->n_kernels ? i : 0;
             parts[i].last = i < f->n_kernels ? i + 1 : 0;
@@ -456,7 +463,7 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
             for (int i = 0; i < n_parts; i++) done = done && parts[i].st == LC_OK;
             if (done) atomic_store(&g_warm[pipeline], true);
         }
-        for (int i = 0; i < n_parts; i++) part_release(o.opt_level, &parts[i]);
+        for (int i = 0; i < n_parts; i++) part_release(&o, &parts[i]);
         for (int i = 0; i < n_parts && st == LC_OK; i++) /* the first failure, in kernel order */
             if (parts[i].st != LC_OK) st = lc_fail(parts[i].st, "%s", parts[i].error);
     }
@@ -501,7 +508,7 @@ lc_status lc_codegen_fixup(const lc_fused *f, int k, int opt_level, lc_jit *jit,
             job.pipeline = g_pipelines[pipeline];
             run_phase(&job, phase_finish, false);
         }
-        part_release(opt_level, &pt);
+        part_release(&o, &pt);
         if (pt.st != LC_OK) st = lc_fail(pt.st, "%s", pt.error);
     }
     if (st == LC_OK) {

@@ -56,13 +56,13 @@ static LLVMOrcJITDylibRef *g_idle_dylibs;
 static int g_n_idle_dylibs, g_cap_idle_dylibs, g_n_dylibs;
 
 static pthread_mutex_t g_machine_lock = PTHREAD_MUTEX_INITIALIZER;
-static LLVMTargetMachineRef g_idle_machines[2][IDLE_MACHINES]; /* [aggressive] */
-static int g_n_idle_machines[2];
+static LLVMTargetMachineRef g_idle_machines[LC_MACHINE_LEVELS][IDLE_MACHINES];
+static int g_n_idle_machines[LC_MACHINE_LEVELS];
 
 static void close_at_exit(void) {
     if (lc_codegen_llvm_failed()) return; /* LLVM is ending the process from inside */
     pthread_mutex_lock(&g_machine_lock);
-    for (int a = 0; a < 2; a++) {
+    for (int a = 0; a < LC_MACHINE_LEVELS; a++) {
         for (int i = 0; i < g_n_idle_machines[a]; i++) LLVMDisposeTargetMachine(g_idle_machines[a][i]);
         g_n_idle_machines[a] = 0;
     }
@@ -96,11 +96,10 @@ static lc_status llvm_fail(LLVMErrorRef err, const char *what) {
 
 /* ---- target machines ---- */
 
-lc_status lc_jit_machine_take(int opt_level, LLVMTargetMachineRef *out) {
+lc_status lc_jit_machine_take(lc_machine_level level, LLVMTargetMachineRef *out) {
     *out = NULL;
-    int aggressive = opt_level >= 2;
     pthread_mutex_lock(&g_machine_lock);
-    if (g_n_idle_machines[aggressive] > 0) *out = g_idle_machines[aggressive][--g_n_idle_machines[aggressive]];
+    if (g_n_idle_machines[level] > 0) *out = g_idle_machines[level][--g_n_idle_machines[level]];
     pthread_mutex_unlock(&g_machine_lock);
     if (*out) return LC_OK;
     const char *triple, *cpu, *features; /* the process's target (target.c) */
@@ -113,19 +112,20 @@ lc_status lc_jit_machine_take(int opt_level, LLVMTargetMachineRef *out) {
         return st;
     }
     *out = LLVMCreateTargetMachine(target, triple, cpu, features,
-                                   aggressive ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelDefault,
+                                   level == LC_MACHINE_QUICK     ? LLVMCodeGenLevelNone
+                                   : level == LC_MACHINE_DEFAULT ? LLVMCodeGenLevelDefault
+                                                                 : LLVMCodeGenLevelAggressive,
                                    LLVMRelocPIC, LLVMCodeModelSmall);
     if (!*out) return lc_fail(LC_ERR_JIT, "codegen: cannot make a target machine for cpu %s", cpu);
     ensure_close_at_exit();
     return LC_OK;
 }
 
-void lc_jit_machine_give_back(int opt_level, LLVMTargetMachineRef tm) {
+void lc_jit_machine_give_back(lc_machine_level level, LLVMTargetMachineRef tm) {
     if (!tm) return;
-    int aggressive = opt_level >= 2;
     pthread_mutex_lock(&g_machine_lock);
-    if (g_n_idle_machines[aggressive] < IDLE_MACHINES) {
-        g_idle_machines[aggressive][g_n_idle_machines[aggressive]++] = tm;
+    if (g_n_idle_machines[level] < IDLE_MACHINES) {
+        g_idle_machines[level][g_n_idle_machines[level]++] = tm;
         tm = NULL;
     }
     pthread_mutex_unlock(&g_machine_lock);

@@ -10,10 +10,20 @@
 
 #include "codegen/codegen.h"
 
-/* A target machine for the process's target (lc_codegen_target) at `opt_level`'s code
- * generator level, for this thread's use until it is given back. */
-lc_status lc_jit_machine_take(int opt_level, LLVMTargetMachineRef *out);
-void lc_jit_machine_give_back(int opt_level, LLVMTargetMachineRef tm);
+/* The code generator levels compiles take target machines at: LLVM's None for the quick
+ * first tier (codegen.h, lc_codegen_options.quick), Default for opt levels 0 and 1 and
+ * Aggressive for 2 and 3 (which, on x86, select the same code as Default). */
+typedef enum lc_machine_level {
+    LC_MACHINE_QUICK,
+    LC_MACHINE_DEFAULT,
+    LC_MACHINE_AGGRESSIVE,
+    LC_MACHINE_LEVELS
+} lc_machine_level;
+
+/* A target machine for the process's target (lc_codegen_target) at `level`, for this thread's
+ * use until it is given back. */
+lc_status lc_jit_machine_take(lc_machine_level level, LLVMTargetMachineRef *out);
+void lc_jit_machine_give_back(lc_machine_level level, LLVMTargetMachineRef tm);
 
 /* Link one program's objects (one per module it was compiled as) and look up its kernels
  * lc_kernel_0 .. n_kernels-1 into entries[]. *out owns the code (lc_jit_free). Safe from any

@@ -21,6 +21,7 @@
 
 #include "lucid/driver.h"
 #include "lucid/passes.h"
+#include "codegen/objcache.h"
 #include "passes/pipeline.h"
 #include "runtime/program_internal.h"
 #include "support/clock.h"
@@ -128,6 +129,16 @@ static lc_status run_plan(walk *w) {
     return report_fused(w, LC_STAGE_PLAN, lc_plan_print, ms);
 }
 
+/* Whether the walk's program starts on the quick tier (tier.c): asked for, a program to link,
+ * opt level 2 or 3, no disk cache, no text of a codegen stage (a dump shows the code the
+ * program settles on), and few enough loads in a run. */
+static bool quick_first(const walk *w) {
+    uint32_t codegen_texts = LC_STAGE_BIT(LC_STAGE_LLVM) | LC_STAGE_BIT(LC_STAGE_LLVM_OPT) |
+                             LC_STAGE_BIT(LC_STAGE_ASM) | LC_STAGE_BIT(LC_STAGE_REMARKS);
+    return w->o->tiered && w->link && w->o->opt_level >= 2 && !(w->o->text & codegen_texts) &&
+           !lc_objcache_enabled() && lc_tier_quick_pays(w->code->fused);
+}
+
 /* llvm, llvm-opt and asm (and the remarks, made while optimizing) come from one codegen call
  * that stops at the step the walk's last stage needs. */
 static lc_status run_codegen(walk *w) {
@@ -145,11 +156,13 @@ static lc_status run_codegen(walk *w) {
                      : w->last >= LC_STAGE_LLVM_OPT ? LC_CODEGEN_OPTIMIZE
                                                   : LC_CODEGEN_EMIT,
     };
+    co.quick = quick_first(w);
     c->opt_level = w->o->opt_level;
     c->fixups = calloc((size_t)c->fused->n_kernels + 1, sizeof *c->fixups);
     if (!c->fixups) return lc_fail(LC_ERR_NOMEM, "compile: out of memory");
     for (int k = 0; k <= c->fused->n_kernels; k++) atomic_init(&c->fixups[k], 0);
     LC_TRY(lc_codegen(c->fused, &co, &w->texts, &c->jit, c->entries));
+    if (w->link) lc_tier_init(c, co.quick);
     int n = c->fused->n_kernels;
     snprintf(w->summary, sizeof w->summary, "%d kernel function%s", n, plural(n));
     return report(w, LC_STAGE_LLVM, w->texts.llvm, false, w->texts.ms_emit);

@@ -35,6 +35,7 @@ const char *const *lc_dump_stages(void) { return g_stage_names + LC_STAGE_FUSE; 
 lc_compile_options lc_compile_options_default(void) {
     lc_compile_options o = {0};
     o.opt_level = 3;
+    o.tiered = lc_tier_default();
     return o;
 }
 
@@ -44,6 +45,10 @@ lc_code *lc_code_new(void) {
     atomic_init(&c->refs, 1);
     pthread_mutex_init(&c->spare_lock, NULL);
     pthread_mutex_init(&c->fixup_lock, NULL);
+    pthread_mutex_init(&c->tier_lock, NULL);
+    pthread_cond_init(&c->tier_done, NULL);
+    atomic_init(&c->live_entries, NULL);
+    atomic_init(&c->runs, 0);
     return c;
 }
 
@@ -54,6 +59,9 @@ void lc_code_release(lc_code *c) {
     for (int i = 0; i < c->n_spare; i++) lc_buffer_free(c->spare[i]);
     pthread_mutex_destroy(&c->spare_lock);
     pthread_mutex_destroy(&c->fixup_lock);
+    pthread_mutex_destroy(&c->tier_lock);
+    pthread_cond_destroy(&c->tier_done);
+    lc_tier_release(c);
     lc_jit_free(c->jit);
     lc_fused_free(c->fused);
     free(c->entries);
@@ -79,6 +87,7 @@ static lc_status build_code(const lc_graph *g, const lc_compile_options *o, uint
     d.last = last_of(dump) > LC_STAGE_ASM ? last_of(dump) : LC_STAGE_ASM;
     d.verify = false; /* lc_compile takes a verified graph */
     d.opt_level = o->opt_level;
+    d.tiered = o->tiered;
     d.text = dump;
     d.on_stage = lc_dump_stage_hook;
     d.user = &sink;
@@ -173,6 +182,13 @@ void lc_program_free(lc_program *p) {
     free(p);
 }
 
+lc_status lc_program_optimize(const lc_program *p) {
+    if (!p) return lc_fail(LC_ERR_INVALID_ARG, "program: program must not be NULL");
+    return lc_tier_optimize(p->code);
+}
+
+bool lc_program_optimized(const lc_program *p) { return p && lc_tier_optimized(p->code); }
+
 int lc_program_kernel_count(const lc_program *p) { return p->code->fused->n_kernels; }
 int lc_program_input_count(const lc_program *p) { return p->code->fused->n_inputs; }
 int lc_program_output_count(const lc_program *p) { return p->code->fused->n_outputs; }
@@ -227,13 +243,14 @@ static void run_range(run_part_ctx *r, int64_t len, int64_t align, bool serial, 
  * that flagged a window (compiled on the first such run). Each element ends as the fix-up
  * form computes it, wherever the range was split, so the results do not depend on the
  * thread count. */
-static lc_status run_kernel(const lc_program *p, int k, void *const *slots) {
+static lc_status run_kernel(const lc_program *p, const lc_kernel_entry *entries, int k,
+                            void *const *slots) {
     const lc_fused *f = p->code->fused;
     const lc_kernel *kr = &f->kernels[k];
     int threads = p->threads;
     bool serial = threads == 1 || lc_sat_mul(kr->outer, kr->cost) < SERIAL_WORK; /* cost saturates near 2^63 */
     int max_threads = threads > 0 ? threads : 1 << 20;
-    run_part_ctx rc = {.fn = p->code->entries[k], .slots = slots};
+    run_part_ctx rc = {.fn = entries[k], .slots = slots};
     atomic_init(&rc.n_flagged, 0);
     run_range(&rc, kr->outer, kr->align, serial, max_threads);
     int n = atomic_load(&rc.n_flagged);
@@ -434,8 +451,9 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
         slots[f->scratch[s].slot] = scratch ? scratch + f->scratch[s].offset : NULL;
 
     lc_status st = LC_OK;
+    const lc_kernel_entry *entries = lc_tier_run_entries(code); /* one tier for the whole run */
     for (int k = 0; k < f->n_kernels && st == LC_OK; k++)
-        if (f->kernels[k].outer > 0) st = run_kernel(p, k, slots);
+        if (f->kernels[k].outer > 0) st = run_kernel(p, entries, k, slots);
     /* every kernel has run: the inputs' old values are no longer needed */
     for (int k = 0; k < n_pairs && st == LC_OK; k++)
         if (pairs[k].aside)

@@ -24,6 +24,20 @@ typedef struct lc_code {
      * lc_drive_fixup under fixup_lock, once, and read without the lock afterwards. */
     _Atomic(uintptr_t) *fixups;
     pthread_mutex_t fixup_lock;
+    /* Tiers (tier.c). `entries` is the code lc_compile made: the quick first tier when
+     * `quick_first`, else the only one. `live_entries` is what a run starts with: `entries`,
+     * until the optimized compile publishes `optimized_entries` (its code in
+     * `optimized_jit`); both tiers' code stays until the code is freed, as a run that
+     * started quick may still be in it. `tier` and the optimized pair change under
+     * tier_lock; tier_done is signalled when a compile of the optimized tier ends. */
+    bool quick_first;
+    _Atomic(const lc_kernel_entry *) live_entries;
+    atomic_int runs;           /* runs started while quick, up to the one that starts the compile */
+    pthread_mutex_t tier_lock;
+    pthread_cond_t tier_done;
+    int tier;                  /* tier.c's TIER_* */
+    lc_jit *optimized_jit;
+    lc_kernel_entry *optimized_entries;
     /* Scratch blocks of finished runs, kept for the next ones: a run takes one (or allocates
      * one) and gives it back, so concurrent runs never share a block, and a hot loop does not
      * pay for fresh pages on every run. */
@@ -69,6 +83,23 @@ lc_code *lc_cache_lookup(const unsigned char *key, size_t len);
 /* Remember `code` under `key` (takes its own reference; evicts the least recently used entry
  * when full). */
 void lc_cache_insert(const unsigned char *key, size_t len, lc_code *code);
+
+/* Tiers (tier.c). Whether a fused program should start on the quick tier (by the loads of
+ * one run); set up c's tier state once its `entries` are linked (quick: they are the quick
+ * tier's); free what the tiers hold (lc_code_release). */
+bool lc_tier_quick_pays(const lc_fused *f);
+/* lc_compile_options_default's `tiered`: LUCID_TIERED, read once (an invalid value is
+ * reported on stderr once and the default, true, used). */
+bool lc_tier_default(void);
+void lc_tier_init(lc_code *c, bool quick);
+void lc_tier_release(lc_code *c);
+/* The entries a run of c starts with (the optimized ones once linked); counts the run and
+ * starts the optimized compile in the background at the second run of a quick program. */
+const lc_kernel_entry *lc_tier_run_entries(lc_code *c);
+/* Compile c's optimized tier now on this thread if c is still quick (waiting for one under
+ * way); LC_OK at once when it is optimized. A failure leaves c quick and is returned. */
+lc_status lc_tier_optimize(lc_code *c);
+bool lc_tier_optimized(lc_code *c);
 
 /* Kernel k's fix-up form (codegen.h), compiled and linked into `c`'s code the first time any
  * run asks for it and kept there for every later run of every program sharing `c`; callers

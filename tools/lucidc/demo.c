@@ -125,6 +125,15 @@ int cli_demo(int argc, char **argv) {
     if ((st = compile(fwd, true, &pt, &train_prog)) != CLI_OK) goto done;
     st = CLI_ERROR;
     print_stages(&pf, &pt);
+    /* The runs below time the code each program settles on: its optimized tier, compiled
+     * here on this thread when it started quick (docs/pipeline.md, "Tiers"). */
+    bool quick[2] = {!lc_program_optimized(fwd_prog), !lc_program_optimized(train_prog)};
+    double optimize_ms[2];
+    for (int i = 0; i < 2; i++) {
+        double t = lc_now_ms();
+        if (lc_program_optimize(i ? train_prog : fwd_prog) != LC_OK) { st = cli_lib_error("demo: optimized tier"); goto done; }
+        optimize_ms[i] = lc_now_ms() - t;
+    }
 
     if (generate(shape, 42, &x) != LC_OK) { st = cli_lib_error("demo: input"); goto done; }
     const lc_node *yn = lc_graph_node(fwd, lc_graph_output(fwd, 0));
@@ -157,10 +166,13 @@ int cli_demo(int argc, char **argv) {
     printf("\nengine jit, %d thread%s, median of %d runs:\n", lc_runtime_threads(),
            lc_runtime_threads() == 1 ? "" : "s", DEMO_REPEATS);
     printf("  build graph (modules)                %9.3f ms\n", build_ms);
-    printf("  compile forward (every stage)        %9.3f ms  %d kernel%s\n", pf.total_ms,
-           fwd_kernels, fwd_kernels == 1 ? "" : "s");
-    printf("  compile forward + backward           %9.3f ms  %d kernel%s\n", pt.total_ms,
-           train_kernels, train_kernels == 1 ? "" : "s");
+    printf("  compile forward (every stage)        %9.3f ms  %d kernel%s%s\n", pf.total_ms,
+           fwd_kernels, fwd_kernels == 1 ? "" : "s", quick[0] ? ", quick tier" : "");
+    printf("  compile forward + backward           %9.3f ms  %d kernel%s%s\n", pt.total_ms,
+           train_kernels, train_kernels == 1 ? "" : "s", quick[1] ? ", quick tier" : "");
+    if (quick[0] || quick[1])
+        printf("  then their optimized tiers           %9.3f ms, %.3f ms (the runs below use them)\n",
+               optimize_ms[0], optimize_ms[1]);
     printf("  run forward                          %9.3f ms  %7.2f GB/s  (%.1f MB moved)\n", fwd_ms,
            fwd_bytes / (fwd_ms * 1e6), fwd_bytes / 1e6);
     printf("  run forward + backward               %9.3f ms  %7.2f GB/s  (%.1f MB moved)\n", train_ms,

@@ -41,6 +41,9 @@ lc_status cli_pipeline_run(const lc_graph *built, bool backward, lc_stage last, 
     o.last = last;
     o.backward = backward;
     o.text = p->keep_text;
+    /* a program is compiled as lc_compile would (quick first where that pays); a dump shows
+     * the optimized compile */
+    o.tiered = program && lc_compile_options_default().tiered;
     o.on_stage = keep_stage;
     o.user = p;
     double t0 = lc_now_ms();

@@ -1,0 +1,208 @@
+/* Tiers: a small program starts on quick code and moves to its optimized code in the
+ * background.
+ *
+ * Most of a cold compile is LLVM's code generator (instruction selection, register
+ * allocation, machine passes) working on the kernels' vector loops. At LLVM's level None
+ * (the quick tier, codegen.h: the same IR and pass list, fast instruction selection and
+ * register allocation) it costs about 60 % of the instructions, and the code runs 1.1-1.8x
+ * slower (bench/README.md, "Cold compiles: a quick first tier"). For a program whose runs
+ * are short, that trade is worth making first: lc_compile hands back the quick code, and the
+ * program's second run (the first sign that it will run again) starts the optimized compile
+ * on a thread of its own; every run that starts after that compile has linked takes its
+ * entries. A program run once never pays for a second compile.
+ *
+ * Which programs: opt level 2 or 3, no stage dumped, no disk cache (a warm one is faster
+ * than either tier, and a quick object is never stored), and at most LC_TIER_QUICK_MAX_LOADS
+ * loads in a run (the kernels' outer ranges times their cost), where a run takes a few
+ * milliseconds at most and a compile 5-60.
+ *
+ * Values: both tiers compile the same IR through the same pass list, whose arithmetic is
+ * IEEE without fast-math flags, so each element is computed by the same operations in the
+ * same order; only the instructions chosen for them differ. The one difference seen: the sign
+ * of a NaN (x86 returns the first operand's NaN, and the code generators may order a
+ * commutative operation's operands differently). tests/test_tier.c compares the tiers.
+ *
+ * Life: the background compile holds a reference to the code, so freeing every program that
+ * shares it does not pull the code from under it. A process that exits while one is under
+ * way waits for it at exit (an atexit handler registered at the first one, so it runs before
+ * the JIT's own, which disposes LLVM), at most one compile's time. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/program_internal.h"
+#include "support/error.h"
+#include "support/int_math.h"
+
+/* A program that loads more than this in a run (by fuse's estimates of each kernel's loads
+ * per element; at (8, 64, 4096) the pools load 2-33M, a run taking 0.1-3 ms) compiles
+ * optimized at once: its runs are long enough that running them quick would cost more than
+ * the compile saves. */
+#define LC_TIER_QUICK_MAX_LOADS ((int64_t)1 << 26)
+
+bool lc_tier_quick_pays(const lc_fused *f) {
+    int64_t loads = 0;
+    for (int k = 0; k < f->n_kernels; k++)
+        loads = lc_sat_add(loads, lc_sat_mul(f->kernels[k].outer, f->kernels[k].cost));
+    return loads <= LC_TIER_QUICK_MAX_LOADS;
+}
+
+/* LUCID_TIERED: 1 (or unset, or empty) tiers, 0 compiles optimized at once; read once. */
+static bool g_tiered_default = true;
+
+static void read_tiered(void) {
+    const char *env = getenv("LUCID_TIERED");
+    if (!env || !*env || strcmp(env, "1") == 0) return;
+    if (strcmp(env, "0") == 0) g_tiered_default = false;
+    else fprintf(stderr, "lucid: LUCID_TIERED must be 0 or 1, got \"%s\"; using 1\n", env);
+}
+
+bool lc_tier_default(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_tiered);
+    return g_tiered_default;
+}
+
+enum { TIER_FINAL, TIER_QUICK, TIER_COMPILING, TIER_FAILED };
+
+void lc_tier_init(lc_code *c, bool quick) {
+    c->quick_first = quick;
+    c->tier = quick ? TIER_QUICK : TIER_FINAL;
+    atomic_store_explicit(&c->live_entries, c->entries, memory_order_release);
+}
+
+void lc_tier_release(lc_code *c) {
+    lc_jit_free(c->optimized_jit);
+    free(c->optimized_entries);
+}
+
+/* ---- waiting for background compiles at exit ---- */
+
+static pthread_mutex_t g_drain_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_drained = PTHREAD_COND_INITIALIZER;
+static int g_in_flight;
+static bool g_exiting;
+static _Thread_local bool t_is_tier_thread;
+
+static void drain_at_exit(void) {
+    /* LLVM ending the process from inside a compile, or a background compile's own thread
+     * exiting: waiting would never end */
+    if (lc_codegen_llvm_failed() || t_is_tier_thread) return;
+    pthread_mutex_lock(&g_drain_lock);
+    g_exiting = true;
+    while (g_in_flight > 0) pthread_cond_wait(&g_drained, &g_drain_lock);
+    pthread_mutex_unlock(&g_drain_lock);
+}
+
+static void register_drain(void) { atexit(drain_at_exit); }
+
+/* Count one background compile in, unless the process is exiting. */
+static bool drain_enter(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_drain);
+    pthread_mutex_lock(&g_drain_lock);
+    bool ok = !g_exiting;
+    if (ok) g_in_flight++;
+    pthread_mutex_unlock(&g_drain_lock);
+    return ok;
+}
+
+static void drain_leave(void) {
+    pthread_mutex_lock(&g_drain_lock);
+    if (--g_in_flight == 0) pthread_cond_broadcast(&g_drained);
+    pthread_mutex_unlock(&g_drain_lock);
+}
+
+/* ---- the optimized compile ---- */
+
+/* Compile c's kernels at its opt level and publish them (c->tier is TIER_COMPILING, set by
+ * the caller, who alone compiles). `max_threads`: 1 in the background, so a compile there
+ * leaves the other cores to the runs; 0 when a caller waits for it. */
+static lc_status tier_up(lc_code *c, int max_threads) {
+    int n = c->fused->n_kernels;
+    lc_kernel_entry *entries = calloc((size_t)n + 1, sizeof *entries);
+    lc_jit *jit = NULL;
+    lc_status st = entries ? LC_OK : lc_fail(LC_ERR_NOMEM, "program: out of memory");
+    if (st == LC_OK) {
+        lc_codegen_options co = {.opt_level = c->opt_level, .max_threads = max_threads,
+                                 .last_step = LC_CODEGEN_LINK};
+        st = lc_codegen(c->fused, &co, NULL, &jit, entries);
+    }
+    pthread_mutex_lock(&c->tier_lock);
+    if (st == LC_OK) {
+        c->optimized_jit = jit;
+        c->optimized_entries = entries;
+        atomic_store_explicit(&c->live_entries, entries, memory_order_release);
+        c->tier = TIER_FINAL;
+    } else {
+        free(entries);
+        c->tier = TIER_FAILED; /* the quick code stays; lc_tier_optimize tries again */
+    }
+    pthread_cond_broadcast(&c->tier_done);
+    pthread_mutex_unlock(&c->tier_lock);
+    return st;
+}
+
+static void *tier_up_thread(void *arg) {
+    lc_code *c = arg;
+    t_is_tier_thread = true;
+    (void)tier_up(c, 1);
+    lc_code_release(c);
+    drain_leave(); /* last: after it, nothing here touches LLVM */
+    return NULL;
+}
+
+/* Start the optimized compile on a thread of its own, if c is still quick and nothing has
+ * started it. A thread that cannot start leaves c quick (the next lc_tier_optimize
+ * compiles). */
+static void start_background(lc_code *c) {
+    pthread_mutex_lock(&c->tier_lock);
+    bool start = c->tier == TIER_QUICK && drain_enter();
+    if (start) c->tier = TIER_COMPILING;
+    pthread_mutex_unlock(&c->tier_lock);
+    if (!start) return;
+    lc_code_retain(c);
+    pthread_attr_t attr;
+    pthread_t thread;
+    bool started = pthread_attr_init(&attr) == 0;
+    if (started) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        started = pthread_create(&thread, &attr, tier_up_thread, c) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (started) return;
+    pthread_mutex_lock(&c->tier_lock);
+    c->tier = TIER_QUICK;
+    pthread_cond_broadcast(&c->tier_done);
+    pthread_mutex_unlock(&c->tier_lock);
+    lc_code_release(c);
+    drain_leave();
+}
+
+const lc_kernel_entry *lc_tier_run_entries(lc_code *c) {
+    const lc_kernel_entry *live = atomic_load_explicit(&c->live_entries, memory_order_acquire);
+    if (c->quick_first && live == c->entries &&
+        atomic_fetch_add_explicit(&c->runs, 1, memory_order_relaxed) == 1)
+        start_background(c); /* the second run: the program is in use */
+    return live;
+}
+
+lc_status lc_tier_optimize(lc_code *c) {
+    pthread_mutex_lock(&c->tier_lock);
+    while (c->tier == TIER_COMPILING) pthread_cond_wait(&c->tier_done, &c->tier_lock);
+    bool compile = c->tier == TIER_QUICK || c->tier == TIER_FAILED;
+    if (compile) c->tier = TIER_COMPILING;
+    pthread_mutex_unlock(&c->tier_lock);
+    if (!compile) return LC_OK;
+    lc_status st = tier_up(c, 0);
+    return st == LC_OK ? LC_OK : lc_fail_prefix(st, "program: compiling the optimized tier");
+}
+
+bool lc_tier_optimized(lc_code *c) {
+    pthread_mutex_lock(&c->tier_lock);
+    bool done = c->tier == TIER_FINAL;
+    pthread_mutex_unlock(&c->tier_lock);
+    return done;
+}

@@ -1,0 +1,279 @@
+/* Tiers (docs/pipeline.md, "Tiers"; src/runtime/tier.c): a small program compiles quick
+ * first and moves to its optimized code after its second run. Checked here: which programs
+ * start quick (small ones, when tiered; never when not tiered, dumped or large); the quick
+ * code's values are the optimized code's bit for bit (but for a NaN's sign), on ordinary inputs and on inputs whose
+ * windows take the fix-up forms (inf, NaN, huge and tiny values), forward and backward, f32
+ * and f64; the second run starts the optimized compile, after which runs use it (waited for
+ * without a clock: lc_program_optimize returns when it is in); lc_program_optimize compiles
+ * a program nothing has started; a program freed while its background compile runs (the
+ * sanitizer builds watch the memory and the threads); and runs from several threads while the
+ * tiers change under them. */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "jit_harness.h"
+#include "lucid/model_spec.h"
+#include "lucid/passes.h"
+
+static lc_program *compile_tiered(const lc_graph *g, bool tiered) {
+    lc_compile_options o = lc_compile_options_default();
+    o.tiered = tiered;
+    lc_program *p = NULL;
+    assert_ok(lc_compile(g, &o, &p));
+    return p;
+}
+
+static lc_tensor **run(const lc_program *p, lc_tensor **in, int nin, int nout) {
+    lc_tensor **out = calloc((size_t)nout, sizeof *out);
+    assert_ok(lc_program_run(p, (const lc_tensor *const *)in, nin, out, nout));
+    return out;
+}
+
+/* Inputs with 2 % of their elements replaced by values the plain forms flag (3e38, 1e-30,
+ * subnormals, ±inf, NaN, ±0), so the fix-up forms run in both tiers. */
+static void sprinkle_specials(lc_tensor **in, int n, test_rng *r) {
+    static const double specials[] = {3e38, -3e38, 1e-30, 1e-40, INFINITY, -INFINITY, NAN, 0.0, -0.0};
+    for (int i = 0; i < n; i++)
+        for (int64_t e = 0; e < lc_tensor_numel(in[i]); e++)
+            if (test_rng_uniform(r, 0, 1) < 0.02)
+                lc_tensor_set(in[i], e, specials[(int)test_rng_uniform(r, 0, 9)]);
+}
+
+/* The model given by `spec` (one module call per line) on `shape`, forward or with its
+ * backward. */
+static lc_graph *graph_of(const char *spec, lc_dtype dt, lc_shape shape, bool backward) {
+    lc_module *m = NULL;
+    assert_ok(lc_model_parse(spec, "test", &m));
+    lc_graph *g = jit_module_graph(m, dt, shape, backward);
+    lc_module_free(m);
+    lc_graph *opt = NULL;
+    assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
+    lc_graph_free(g);
+    return opt;
+}
+
+static void ignore_dump(void *ctx, const char *stage, const char *text) {
+    (void)ctx, (void)stage, (void)text;
+}
+
+static void test_which_programs_start_quick(void **state) {
+    (void)state;
+    lc_graph *small = graph_of("LPPool1d(2, 4)", LC_F32, test_shape3(2, 3, 64), false);
+    lc_program *p = compile_tiered(small, true);
+    assert_false(lc_program_optimized(p));
+    lc_program_free(p);
+    lc_compile_cache_clear();
+    p = compile_tiered(small, false);
+    assert_true(lc_program_optimized(p));
+    lc_program_free(p);
+    /* a dumped stage shows the code the program settles on: compiled optimized */
+    lc_compile_options o = lc_compile_options_default();
+    o.dump = "asm";
+    o.dump_fn = ignore_dump;
+    assert_ok(lc_compile(small, &o, &p));
+    assert_true(lc_program_optimized(p));
+    lc_program_free(p);
+    /* a run of about 2^28 loads (16, 64, 2^18 of AvgPool1d(4)'s backward) is too long to run
+     * quick; compiling it allocates nothing of that size */
+    lc_graph *large = graph_of("AvgPool1d(4)", LC_F32, test_shape3(16, 64, 1 << 18), true);
+    p = compile_tiered(large, true);
+    assert_true(lc_program_optimized(p));
+    lc_program_free(p);
+    lc_graph_free(large);
+    lc_graph_free(small);
+    lc_compile_cache_clear();
+}
+
+/* The first element whose bytes differ, or -1. Two NaNs count as the same: the code
+ * generators may order a commutative operation's operands differently, and x86 returns the
+ * first operand's NaN, so a NaN's sign may differ between the tiers (seen: the LP backward's
+ * gradient of a NaN window). */
+static int64_t first_difference(const lc_tensor *a, const lc_tensor *b) {
+    size_t size = a->dtype == LC_F64 ? 8 : 4;
+    for (int64_t e = 0; e < lc_tensor_numel(a); e++)
+        if (memcmp((const char *)a->data + e * size, (const char *)b->data + e * size, size) &&
+            !(isnan(lc_tensor_get(a, e)) && isnan(lc_tensor_get(b, e))))
+            return e;
+    return -1;
+}
+
+static bool same_values(const lc_tensor *a, const lc_tensor *b) {
+    return lc_shape_equal(&a->shape, &b->shape) && a->dtype == b->dtype && first_difference(a, b) < 0;
+}
+
+/* Quick and optimized code of `spec` give the same bytes, before and after the quick
+ * program's own tier-up. */
+static void check_tiers_agree(const char *spec, lc_dtype dt, lc_shape shape, bool backward, bool specials) {
+    lc_graph *g = graph_of(spec, dt, shape, backward);
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    test_rng r = test_rng_seeded(7);
+    lc_tensor **in = jit_random_inputs(g, &r, 3.0);
+    if (specials) sprinkle_specials(in, nin, &r);
+    lc_compile_cache_clear();
+    lc_program *quick = compile_tiered(g, true);
+    assert_false(lc_program_optimized(quick));
+    lc_tensor **got = run(quick, in, nin, nout);
+    lc_compile_cache_clear();
+    lc_program *full = compile_tiered(g, false);
+    lc_tensor **want = run(full, in, nin, nout);
+    for (int j = 0; j < nout; j++) {
+        int64_t at = first_difference(got[j], want[j]);
+        if (at >= 0)
+            fail_msg("%s (%s, backward %d, specials %d): output %d differs between the tiers at "
+                     "element %lld: %.9g (quick) against %.9g", spec, dt == LC_F64 ? "f64" : "f32",
+                     backward, specials, j, (long long)at, lc_tensor_get(got[j], at),
+                     lc_tensor_get(want[j], at));
+    }
+    assert_ok(lc_program_optimize(quick));
+    assert_true(lc_program_optimized(quick));
+    lc_tensor **after = run(quick, in, nin, nout);
+    for (int j = 0; j < nout; j++) assert_true(same_values(after[j], want[j]));
+    jit_free_tensors(got, nout);
+    jit_free_tensors(want, nout);
+    jit_free_tensors(after, nout);
+    jit_free_tensors(in, nin);
+    lc_program_free(quick);
+    lc_program_free(full);
+    lc_graph_free(g);
+    lc_compile_cache_clear();
+}
+
+static void test_tiers_give_the_same_bits(void **state) {
+    (void)state;
+    static const char *const specs[] = {
+        "AvgPool1d(4)", "AvgPool1d(3, 1, 1)", "LPPool1d(2, 4)", "LPPool1d(3, 4)",
+        "LPPool1d(2.5, 4)", "LPPool1d(2.7, 4, 2)", "MaxPool1d(3, 2, 1)",
+        "AvgPool1d(3, 1, 1)\nLPPool1d(2, 4)", "Conv1d(3, 4, 4, stride=4)\nLPPool1d(2, 4)",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        for (int backward = 0; backward <= 1; backward++)
+            for (int specials = 0; specials <= 1; specials++)
+                check_tiers_agree(specs[i], LC_F32, test_shape3(2, 3, 1037), backward, specials);
+    int64_t d2[4] = {2, 3, 37, 70};
+    static const char *const specs2d[] = {"AvgPool2d(2)", "LPPool2d(2, 2)", "MaxPool2d(3, 2, 1)"};
+    for (size_t i = 0; i < 3; i++)
+        for (int backward = 0; backward <= 1; backward++)
+            check_tiers_agree(specs2d[i], LC_F32, lc_shape_make(4, d2), backward, true);
+    check_tiers_agree("LPPool1d(2.7, 4)", LC_F64, test_shape3(2, 2, 515), true, true);
+    check_tiers_agree("AvgPool1d(3, 1, 1)\nLPPool1d(3, 4)", LC_F64, test_shape3(2, 2, 515), true, true);
+}
+
+/* The second run starts the optimized compile in the background; the runs go on meanwhile
+ * and give the same values, and once it is in (lc_program_optimize waits for it) every run
+ * takes it. */
+static void test_second_run_tiers_up(void **state) {
+    (void)state;
+    lc_graph *g = graph_of("LPPool1d(3, 4)", LC_F32, test_shape3(4, 8, 4096), true);
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    test_rng r = test_rng_seeded(3);
+    lc_tensor **in = jit_random_inputs(g, &r, 2.0);
+    lc_compile_cache_clear();
+    lc_program *p = compile_tiered(g, true);
+    lc_tensor **first = run(p, in, nin, nout);
+    assert_false(lc_program_optimized(p)); /* one run: nothing started */
+    for (int i = 0; i < 5; i++) {
+        lc_tensor **again = run(p, in, nin, nout);
+        for (int j = 0; j < nout; j++) assert_true(same_values(again[j], first[j]));
+        jit_free_tensors(again, nout);
+    }
+    assert_ok(lc_program_optimize(p)); /* waits for the background compile */
+    assert_true(lc_program_optimized(p));
+    lc_tensor **last = run(p, in, nin, nout);
+    for (int j = 0; j < nout; j++) assert_true(same_values(last[j], first[j]));
+    jit_free_tensors(last, nout);
+    jit_free_tensors(first, nout);
+    jit_free_tensors(in, nin);
+    lc_program_free(p);
+    lc_graph_free(g);
+    lc_compile_cache_clear();
+}
+
+/* Freed (program and cache entry) right after the run that starts the background compile:
+ * the compile keeps the code alive until it ends and then frees it. A later compile of the
+ * same graph is a new one and works. */
+static void test_free_during_background_compile(void **state) {
+    (void)state;
+    lc_graph *g = graph_of("LPPool1d(2.5, 4)", LC_F32, test_shape3(2, 4, 2048), true);
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    test_rng r = test_rng_seeded(5);
+    lc_tensor **in = jit_random_inputs(g, &r, 2.0);
+    for (int round = 0; round < 3; round++) {
+        lc_compile_cache_clear();
+        lc_program *p = compile_tiered(g, true);
+        jit_free_tensors(run(p, in, nin, nout), nout);
+        jit_free_tensors(run(p, in, nin, nout), nout); /* starts it */
+        lc_program_free(p);
+        lc_compile_cache_clear();
+    }
+    lc_program *p = compile_tiered(g, true);
+    jit_free_tensors(run(p, in, nin, nout), nout);
+    lc_program_free(p);
+    jit_free_tensors(in, nin);
+    lc_graph_free(g);
+    lc_compile_cache_clear();
+}
+
+/* Runs from four threads at once over one quick program, each many times, while its
+ * background compile lands: every run's values are the first run's. */
+typedef struct runner {
+    const lc_program *p;
+    lc_tensor **in, **want;
+    int nin, nout;
+    bool ok;
+} runner;
+
+static void *run_many(void *arg) {
+    runner *w = arg;
+    w->ok = true;
+    for (int i = 0; i < 40 && w->ok; i++) {
+        lc_tensor *out[4] = {0};
+        if (lc_program_run(w->p, (const lc_tensor *const *)w->in, w->nin, out, w->nout) != LC_OK) {
+            w->ok = false;
+            break;
+        }
+        for (int j = 0; j < w->nout; j++) {
+            w->ok = w->ok && same_values(out[j], w->want[j]);
+            lc_tensor_free(out[j]);
+        }
+    }
+    return NULL;
+}
+
+static void test_runs_from_threads_across_the_change(void **state) {
+    (void)state;
+    lc_graph *g = graph_of("AvgPool1d(3, 1, 1)\nLPPool1d(2, 4)", LC_F32, test_shape3(2, 8, 4096), true);
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    test_rng r = test_rng_seeded(11);
+    lc_tensor **in = jit_random_inputs(g, &r, 2.0);
+    lc_compile_cache_clear();
+    lc_program *p = compile_tiered(g, true);
+    lc_tensor **want = run(p, in, nin, nout);
+    runner w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (runner){.p = p, .in = in, .want = want, .nin = nin, .nout = nout};
+        assert_int_equal(pthread_create(&t[i], NULL, run_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_true(w[i].ok);
+    }
+    assert_ok(lc_program_optimize(p));
+    assert_true(lc_program_optimized(p));
+    jit_free_tensors(want, nout);
+    jit_free_tensors(in, nin);
+    lc_program_free(p);
+    lc_graph_free(g);
+    lc_compile_cache_clear();
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_which_programs_start_quick),
+        cmocka_unit_test(test_tiers_give_the_same_bits),
+        cmocka_unit_test(test_second_run_tiers_up),
+        cmocka_unit_test(test_free_during_background_compile),
+        cmocka_unit_test(test_runs_from_threads_across_the_change),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

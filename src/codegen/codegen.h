@@ -53,6 +53,9 @@ typedef struct lc_codegen_options {
      * differ), at about 60 % of its compile time; never stored in the disk cache. */
     bool quick;
     int max_threads;      /* most threads the compile uses; 0 = LUCID_COMPILE_THREADS' count */
+    /* Neither load from nor store to the disk cache: a program's optimized tier, compiled
+     * later for a program that started quick, which it did only with the cache off */
+    bool skip_disk_cache;
     bool want_llvm, want_llvm_opt, want_asm, want_remarks;
     lc_codegen_step last_step;
 } lc_codegen_options;

@@ -445,7 +445,7 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
     if (st == LC_OK) {
         /* a quick tier's object is not the one the key names (the pipeline, not the code
          * generator's level, is in the key): never stored or loaded */
-        job.keyed = lc_objcache_enabled() && !o.quick;
+        job.keyed = !o.quick && !o.skip_disk_cache && lc_objcache_enabled();
         for (int i = 0; i < n_parts; i++) {
             parts[i].first = i < f->n_kernels ? i : 0;
             parts[i].last = i < f->n_kernels ? i + 1 : 0;

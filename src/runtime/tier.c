@@ -126,8 +126,10 @@ static lc_status tier_up(lc_code *c, int max_threads) {
     lc_jit *jit = NULL;
     lc_status st = entries ? LC_OK : lc_fail(LC_ERR_NOMEM, "program: out of memory");
     if (st == LC_OK) {
+        /* the cache was off when c compiled quick: keep it off, whatever the environment
+         * says now */
         lc_codegen_options co = {.opt_level = c->opt_level, .max_threads = max_threads,
-                                 .last_step = LC_CODEGEN_LINK};
+                                 .skip_disk_cache = true, .last_step = LC_CODEGEN_LINK};
         st = lc_codegen(c->fused, &co, NULL, &jit, entries);
     }
     pthread_mutex_lock(&c->tier_lock);

@@ -6,10 +6,13 @@
  * and f64; the second run starts the optimized compile, after which runs use it (waited for
  * without a clock: lc_program_optimize returns when it is in); lc_program_optimize compiles
  * a program nothing has started; a program freed while its background compile runs (the
- * sanitizer builds watch the memory and the threads); and runs from several threads while the
- * tiers change under them. */
+ * sanitizer builds watch the memory and the threads); runs from several threads while the
+ * tiers change under them; and a child forked during the background compile, which exits
+ * without waiting for it. */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
@@ -267,6 +270,50 @@ static void test_runs_from_threads_across_the_change(void **state) {
     lc_compile_cache_clear();
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define FORK_TESTED 0 /* TSan does not follow a multi-threaded process's fork */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FORK_TESTED 0
+#endif
+#endif
+#ifndef FORK_TESTED
+#define FORK_TESTED 1
+#endif
+
+/* A child forked while the background compile runs has no such thread: its exit neither
+ * waits for that compile nor tears LLVM down (whose locks that thread may have held); an alarm
+ * fails a child that would hang. (A child's runs are another matter: the runtime's thread
+ * pool does not follow a fork either.) */
+static void test_fork_during_background_compile(void **state) {
+    (void)state;
+    if (!FORK_TESTED) skip();
+    lc_graph *g = graph_of("LPPool1d(2.7, 4)", LC_F32, test_shape3(2, 8, 4096), true);
+    int nin = lc_graph_input_count(g), nout = lc_graph_output_count(g);
+    test_rng r = test_rng_seeded(13);
+    lc_tensor **in = jit_random_inputs(g, &r, 2.0);
+    lc_compile_cache_clear();
+    lc_program *p = compile_tiered(g, true);
+    jit_free_tensors(run(p, in, nin, nout), nout);
+    jit_free_tensors(run(p, in, nin, nout), nout); /* starts the background compile */
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        alarm(60);
+        exit(0); /* atexit handlers run: neither waits for the parent's compile */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status)) fail_msg("the child ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_ok(lc_program_optimize(p));
+    jit_free_tensors(in, nin);
+    lc_program_free(p);
+    lc_graph_free(g);
+    lc_compile_cache_clear();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_which_programs_start_quick),
@@ -274,6 +321,7 @@ int main(void) {
         cmocka_unit_test(test_second_run_tiers_up),
         cmocka_unit_test(test_free_during_background_compile),
         cmocka_unit_test(test_runs_from_threads_across_the_change),
+        cmocka_unit_test(test_fork_during_background_compile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,8 +59,15 @@ static pthread_mutex_t g_machine_lock = PTHREAD_MUTEX_INITIALIZER;
 static LLVMTargetMachineRef g_idle_machines[LC_MACHINE_LEVELS][IDLE_MACHINES];
 static int g_n_idle_machines[LC_MACHINE_LEVELS];
 
+/* Set in a child process of fork(): LLVM's locks may have been held by a parent's thread that
+ * the child does not have (a compile in the background), so the child leaves LLVM as it is at
+ * its exit instead of tearing it down. */
+static bool g_forked_child;
+static void mark_forked_child(void) { g_forked_child = true; }
+
 static void close_at_exit(void) {
     if (lc_codegen_llvm_failed()) return; /* LLVM is ending the process from inside */
+    if (g_forked_child) return;
     pthread_mutex_lock(&g_machine_lock);
     for (int a = 0; a < LC_MACHINE_LEVELS; a++) {
         for (int i = 0; i < g_n_idle_machines[a]; i++) LLVMDisposeTargetMachine(g_idle_machines[a][i]);
@@ -80,7 +87,10 @@ static void close_at_exit(void) {
     pthread_mutex_unlock(&g_lock);
 }
 
-static void register_close_at_exit(void) { atexit(close_at_exit); }
+static void register_close_at_exit(void) {
+    atexit(close_at_exit);
+    pthread_atfork(NULL, NULL, mark_forked_child);
+}
 
 static void ensure_close_at_exit(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;

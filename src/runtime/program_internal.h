@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "codegen/codegen.h"
 #include "lucid/driver.h"
@@ -36,6 +37,7 @@ typedef struct lc_code {
     pthread_mutex_t tier_lock;
     pthread_cond_t tier_done;
     int tier;                  /* tier.c's TIER_* */
+    pid_t tier_pid;            /* the process compiling, while TIER_COMPILING */
     lc_jit *optimized_jit;
     lc_kernel_entry *optimized_entries;
     /* Scratch blocks of finished runs, kept for the next ones: a run takes one (or allocates

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/program_internal.h"
 #include "support/error.h"
@@ -96,7 +97,14 @@ static void drain_at_exit(void) {
     pthread_mutex_unlock(&g_drain_lock);
 }
 
-static void register_drain(void) { atexit(drain_at_exit); }
+/* A child forked while a background compile ran has no such thread: nothing to wait for at
+ * its exit (and a code it inherited mid-compile stays quick there, see lc_tier_optimize). */
+static void forget_in_flight(void) { g_in_flight = 0; }
+
+static void register_drain(void) {
+    atexit(drain_at_exit);
+    pthread_atfork(NULL, NULL, forget_in_flight);
+}
 
 /* Count one background compile in, unless the process is exiting. */
 static bool drain_enter(void) {
@@ -162,7 +170,10 @@ static void *tier_up_thread(void *arg) {
 static void start_background(lc_code *c) {
     pthread_mutex_lock(&c->tier_lock);
     bool start = c->tier == TIER_QUICK && drain_enter();
-    if (start) c->tier = TIER_COMPILING;
+    if (start) {
+        c->tier = TIER_COMPILING;
+        c->tier_pid = getpid();
+    }
     pthread_mutex_unlock(&c->tier_lock);
     if (!start) return;
     lc_code_retain(c);
@@ -193,9 +204,14 @@ const lc_kernel_entry *lc_tier_run_entries(lc_code *c) {
 
 lc_status lc_tier_optimize(lc_code *c) {
     pthread_mutex_lock(&c->tier_lock);
-    while (c->tier == TIER_COMPILING) pthread_cond_wait(&c->tier_done, &c->tier_lock);
-    bool compile = c->tier == TIER_QUICK || c->tier == TIER_FAILED;
-    if (compile) c->tier = TIER_COMPILING;
+    /* a compile under way in another process (this one forked during it) never ends here */
+    while (c->tier == TIER_COMPILING && c->tier_pid == getpid())
+        pthread_cond_wait(&c->tier_done, &c->tier_lock);
+    bool compile = c->tier != TIER_FINAL;
+    if (compile) {
+        c->tier = TIER_COMPILING;
+        c->tier_pid = getpid();
+    }
     pthread_mutex_unlock(&c->tier_lock);
     if (!compile) return LC_OK;
     lc_status st = tier_up(c, 0);

@@ -25,7 +25,8 @@
  * Life: the background compile holds a reference to the code, so freeing every program that
  * shares it does not pull the code from under it. A process that exits while one is under
  * way waits for it at exit (an atexit handler registered at the first one, so it runs before
- * the JIT's own, which disposes LLVM), at most one compile's time. */
+ * the JIT's own, which disposes LLVM), at most one compile's time. A child of fork() has no
+ * such thread: a fork handler clears the count there. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

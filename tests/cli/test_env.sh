@@ -86,6 +86,14 @@ grep -q 'bounds.trap' "$TMP/out" || fail "LUCID_CHECK_BOUNDS=1: the kernel has n
 run_lucidc_env LUCID_CHECK_BOUNDS=0 dump --module "$M" --shape 1,1,64 --stage llvm
 grep -q 'bounds.trap' "$TMP/out" && fail "LUCID_CHECK_BOUNDS=0: the kernel has a bounds trap"
 
+# LUCID_TIERED: 0 compiles optimized at once, 1 (or empty) tiers; anything else is one line
+# and tiers (the same values either way).
+env_case LUCID_TIERED=0 ''
+env_case LUCID_TIERED=1 ''
+for v in 2 yes; do
+    env_case "LUCID_TIERED=$v" "lucid: LUCID_TIERED must be 0 or 1, got \"$v\"; using 1"
+done
+
 # LUCID_CACHE_DIR: a file, a missing directory: one line, the cache off.
 : >"$TMP/plain"
 env_case "LUCID_CACHE_DIR=$TMP/plain" "lucid: LUCID_CACHE_DIR=$TMP/plain is not a directory; the disk cache is off"

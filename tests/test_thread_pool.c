@@ -1,13 +1,16 @@
 /* The thread pool on its own (src/runtime/pool.c): every element of a job is run exactly
  * once, in parts that start where the grain says, whether the workers are spinning for the
  * next job, asleep, being replaced, or busy with another caller's job; and a job of several
- * parts really runs on several threads. scripts/test.sh also runs this under ThreadSanitizer,
+ * parts really runs on several threads; and a forked child, which has none of its parent's
+ * workers, gets workers of its own. scripts/test.sh also runs this under ThreadSanitizer,
  * where a race between a spinning worker and the thread posting a job fails it. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jit_harness.h"
 #include "runtime/pool.h"
@@ -147,11 +150,76 @@ static void callers_at_once(void **state) {
     assert_int_equal(atomic_load(&failures), 0);
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define FORK_TESTED 0 /* TSan does not follow a multi-threaded process's fork */
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FORK_TESTED 0
+#endif
+#endif
+#ifndef FORK_TESTED
+#define FORK_TESTED 1
+#endif
+
+/* A child forked while another thread keeps posting jobs: fork waits for the job in flight,
+ * and the child's own jobs run every element once on two threads of its own (with the
+ * parent's workers taken for its own, the child's first job of two parts would wait forever;
+ * an alarm fails it). */
+static atomic_bool g_stop_posting;
+
+static void *keep_posting(void *p) {
+    unsigned char *count = p;
+    while (!atomic_load(&g_stop_posting)) {
+        job j = {.count = count, .grain = 64};
+        lc_pool_parallel_for(MAX_N, 64, 2, task, &j);
+    }
+    return NULL;
+}
+
+static void fork_gets_its_own_workers(void **state) {
+    (void)state;
+    if (!FORK_TESTED) skip();
+    assert_int_equal(lc_pool_set_threads(2), LC_OK);
+    unsigned char *count = malloc(MAX_N), *busy = malloc(MAX_N);
+    assert_int_equal(run_and_check(count, MAX_N, 64, 2), 2);
+    atomic_store(&g_stop_posting, false);
+    pthread_t poster;
+    assert_int_equal(pthread_create(&poster, NULL, keep_posting, busy), 0);
+    for (int round = 0; round < 5; round++) {
+        pause_us(1000);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            alarm(30);
+            int code = lc_pool_threads() == 2 ? 0 : 2;
+            for (int i = 0; i < 10 && code == 0; i++) {
+                job j = {.count = count, .grain = 64};
+                memset(count, 0, MAX_N);
+                lc_pool_parallel_for(MAX_N, 64, 2, task, &j);
+                for (int64_t k = 0; k < MAX_N; k++)
+                    if (count[k] != 1) code = 3;
+                /* the poster's thread did not follow: every part ran in this process */
+                if (atomic_load(&j.parts) != 2) code = 4;
+            }
+            _exit(code);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!WIFEXITED(status)) fail_msg("the child ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    atomic_store(&g_stop_posting, true);
+    pthread_join(poster, NULL);
+    free(count);
+    free(busy);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_element_once),
         cmocka_unit_test(parts_run_on_workers),
         cmocka_unit_test(callers_at_once),
+        cmocka_unit_test(fork_gets_its_own_workers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

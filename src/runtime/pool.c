@@ -189,13 +189,53 @@ static void stop_pool_at_exit(void) {
     pthread_mutex_unlock(&g_pool.busy);
 }
 
+/* fork(): the child has none of the workers. fork waits for the job in flight (it takes
+ * `busy`, then `lock`, so no worker is inside either at the fork); the child starts its
+ * locks and conditions afresh (workers were waiting on them) and starts as many workers as
+ * its parent had at its first job (g_respawn), not in the fork handler, which is no place to
+ * start threads. Until then it counts as one thread. */
+static atomic_int g_respawn;
+
+static void fork_prepare(void) {
+    pthread_mutex_lock(&g_pool.busy);
+    pthread_mutex_lock(&g_pool.lock);
+}
+
+static void fork_parent(void) {
+    pthread_mutex_unlock(&g_pool.lock);
+    pthread_mutex_unlock(&g_pool.busy);
+}
+
+static void fork_child(void) {
+    pthread_mutex_init(&g_pool.busy, NULL);
+    pthread_mutex_init(&g_pool.lock, NULL);
+    pthread_cond_init(&g_pool.start, NULL);
+    pthread_cond_init(&g_pool.done, NULL);
+    free(g_pool.workers);
+    g_pool.workers = NULL;
+    g_pool.n_workers = 0;
+    g_pool.sleepers = 0;
+    atomic_store(&g_respawn, atomic_load(&g_threads));
+    atomic_store(&g_threads, 1);
+}
+
+/* A forked child's first job (or resize) starts its workers. */
+static void respawn_after_fork(void) {
+    pthread_mutex_lock(&g_pool.busy);
+    int threads = atomic_exchange(&g_respawn, 0);
+    if (threads > 1 && atomic_load(&g_threads) == 1) start_workers(threads);
+    pthread_mutex_unlock(&g_pool.busy);
+}
+
 static void init_pool(void) {
     start_workers(default_threads());
     atexit(stop_pool_at_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 int lc_pool_threads(void) {
     pthread_once(&g_once, init_pool);
+    if (atomic_load_explicit(&g_respawn, memory_order_relaxed)) respawn_after_fork();
     return atomic_load(&g_threads);
 }
 
@@ -204,6 +244,7 @@ lc_status lc_pool_set_threads(int n) {
         return lc_fail(LC_ERR_INVALID_ARG, "runtime: threads must be between 1 and 1024, got %d", n);
     pthread_once(&g_once, init_pool);
     pthread_mutex_lock(&g_pool.busy);
+    atomic_store(&g_respawn, 0); /* a forked child's own count wins over its parent's */
     if (n != atomic_load(&g_threads)) {
         stop_workers();
         start_workers(n);
@@ -225,6 +266,7 @@ void lc_pool_parallel_for(int64_t n, int64_t grain, int max_threads, lc_pool_tas
         b = r;
     }
     grain = grain / a * 64; /* lcm(grain, 64) */
+    if (atomic_load_explicit(&g_respawn, memory_order_relaxed)) respawn_after_fork();
     int threads = atomic_load(&g_threads);
     int parts = max_threads < threads ? max_threads : threads;
     if (parts > 1 && n / grain < parts) parts = (int)(n / grain);

@@ -25,8 +25,8 @@
  * Life: the background compile holds a reference to the code, so freeing every program that
  * shares it does not pull the code from under it. A process that exits while one is under
  * way waits for it at exit (an atexit handler registered at the first one, so it runs before
- * the JIT's own, which disposes LLVM), at most one compile's time. A child of fork() has no
- * such thread: a fork handler clears the count there. */
+ * the JIT's own, which disposes LLVM), at most one compile's time; so does fork(), so that
+ * the child inherits no half-done compile and can compile and run as its parent does. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -98,13 +98,27 @@ static void drain_at_exit(void) {
     pthread_mutex_unlock(&g_drain_lock);
 }
 
-/* A child forked while a background compile ran has no such thread: nothing to wait for at
- * its exit (and a code it inherited mid-compile stays quick there, see lc_tier_optimize). */
-static void forget_in_flight(void) { g_in_flight = 0; }
+/* fork() waits for the background compiles under way and lets no new one start until it
+ * returns: a thread left mid-compile would leave its locks (LLVM's, the allocator's) held in
+ * the child, whose first allocation or compile would then wait forever. A fork costs at most
+ * one compile's time for it. The child has no compile to wait for, and its own locks and
+ * condition start fresh (they were held, or waited on, by threads it does not have). */
+static void fork_prepare(void) {
+    pthread_mutex_lock(&g_drain_lock);
+    while (g_in_flight > 0) pthread_cond_wait(&g_drained, &g_drain_lock);
+}
+
+static void fork_parent(void) { pthread_mutex_unlock(&g_drain_lock); }
+
+static void fork_child(void) {
+    pthread_mutex_init(&g_drain_lock, NULL);
+    pthread_cond_init(&g_drained, NULL);
+    g_in_flight = 0;
+}
 
 static void register_drain(void) {
     atexit(drain_at_exit);
-    pthread_atfork(NULL, NULL, forget_in_flight);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 /* Count one background compile in, unless the process is exiting. */

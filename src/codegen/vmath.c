@@ -173,12 +173,12 @@ static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
  * only other windows need: subnormal scaling, the special-value selects (log2 is read from
  * the bits: 0 gives -127, inf 128, NaN above 128), the clamping of exp2's argument below and
  * its two-step scaling, and a third of the polynomial terms (log2 of the mantissa to 3.3e-7
- * absolute, 2^f to 1.5e-7 relative with float32 coefficients), in about 14 multiplies and
+ * absolute, 2^f to 1.5e-7 relative with float32 coefficients), in 13 multiplies and
  * multiply-adds where exp2(p·log2 x) takes 19 and more: the polynomials by Horner's rule, p·log2 x
  * one multiply-add (p folded into the log2 polynomial's coefficients), exp2's argument rounded
- * by adding and subtracting 1.5·2^23 (no floor and no float-to-int conversion: 2^n is built
- * from the sum's low bits), and exp2's factor 2 (2^n = 2^(n-1)·2) carried by its polynomial's
- * coefficients. A power within about 1e-6 of the true one where |p·log2 x| is small, up to
+ * by adding and subtracting 1.5·2^23 (no floor and no float-to-int conversion: n is read from
+ * the sum's low bits), and 2^n applied by an integer add to the exponent field (no multiply).
+ * A power within about 1e-6 of the true one where |p·log2 x| is small, up to
  * ~8e-6 near the range's ends from float32's rounding of p·log2 x, against the JIT's tolerance
  * of 1e-4. Not shorter polynomials: an element in two windows gets the difference of two
  * gradient terms, which magnifies the norm's error (6 and 5 terms, 3e-6 in the norm, put
@@ -209,22 +209,27 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     LLVMValueRef y = mul_add(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), fc(&v, p),
                              LLVMBuildFMul(b, t, horner(&v, t, lcp, 7), ""));
     LLVMValueRef flush = LLVMBuildFCmp(b, LLVMRealOLT, y, fc(&v, -125.0), "");
-    /* clamped at 129, where 2^(n-1) below is inf itself (at 128 the result overflows only by
+    /* clamped at 129, where q·2^n below is inf whatever q (at 128 the result overflows only by
      * the polynomial's error) */
     y = sel(&v, LLVMRealOGT, y, fc(&v, 129.0), fc(&v, 129.0), y);
     /* n = y rounded to nearest: y + 1.5·2^23 has n in its low mantissa bits (|y| < 2^22) */
     LLVMValueRef shifted = LLVMBuildFAdd(b, y, fc(&v, 12582912.0), "");
     LLVMValueRef nf = LLVMBuildFSub(b, shifted, fc(&v, 12582912.0), "");
-    /* 2·2^f on [-0.5, 0.5] */
-    static const double ec[6] = {2 * 1.0000000716541464,   2 * 0.693146967047918,   2 * 0.24022119725586355,
-                                 2 * 0.05550713300993465, 2 * 0.009675541264330928, 2 * 0.0013276463106309845};
+    /* 2^f on [-0.5, 0.5] */
+    static const double ec[6] = {1.0000000716541464,  0.693146967047918,    0.24022119725586355,
+                                 0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
     LLVMValueRef q = horner(&v, LLVMBuildFSub(b, y, nf, ""), ec, 6);
-    /* 2^(n-1) for n in [-125, 129]: the exponent field n - 1 + 127 (n = 129 gives 255, inf);
-     * the sum's bits above the low 9 shift out */
-    LLVMValueRef s = LLVMBuildBitCast(
-        b, LLVMBuildShl(b, LLVMBuildAdd(b, LLVMBuildBitCast(b, shifted, v.it, ""), ic(&v, 126), ""), ic(&v, 23), ""),
-        v.ft, "");
-    LLVMValueRef r = LLVMBuildFMul(b, q, s, "");
+    /* q·2^n by adding n to q's exponent field, an integer add where a multiply by 2^n took one
+     * of the two multiply-add ports (the loop's bound). The sum's bits hold n in their low 9,
+     * the rest shift out. q in [2^-0.5, 2^0.5] has the field 126 or 127, n in [-125, 129]
+     * makes it 1 to 256: a normal number below 255 (the same bits as the multiply), and from
+     * 255 up the bits of inf or above (NaN, or 256 carried into the sign) that the unsigned
+     * minimum takes to inf, as the multiply overflowed. Below -125 n wraps, and the flush
+     * selects 0. */
+    LLVMValueRef scaled = LLVMBuildAdd(b, LLVMBuildBitCast(b, q, v.it, ""),
+                                       LLVMBuildShl(b, LLVMBuildBitCast(b, shifted, v.it, ""), ic(&v, 23), ""), "");
+    LLVMValueRef capped[2] = {scaled, ic(&v, 0x7f800000)};
+    LLVMValueRef r = LLVMBuildBitCast(b, lc_build_intrinsic(b, mod, "llvm.umin", v.it, capped, 2), v.ft, "");
     return LLVMBuildSelect(b, flush, fc(&v, 0.0), r, "");
 }
 

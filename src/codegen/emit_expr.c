@@ -359,7 +359,7 @@ static LLVMValueRef plain_lp_term(emitter *e, plain_ctx *c, ix j) {
     reduce_index(&c->r, j, xi);
     if (c->lp->terms_form == LC_LP_POW_GENERAL) return lc_emit_value(e, c->r.x, xi);
     return lc_emit_lp_pow(e, lc_emit_value(e, c->lp->norm.base, xi), c->lp->norm.p, c->lp->terms_form,
-                          lc_graph_node(e->f->graph, c->r.x)->dtype);
+                          c->lp->terms_poly, lc_graph_node(e->f->graph, c->r.x)->dtype);
 }
 
 static void plain_lp_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) { t[0] = plain_lp_term(e, ctx, j); }
@@ -376,7 +376,7 @@ static LLVMValueRef emit_plain_lp_sum(emitter *e, const lc_lp_schedule *lp, cons
 static LLVMValueRef emit_plain_lp_root(emitter *e, const lc_lp_schedule *lp, const lc_node *n, LLVMValueRef s) {
     lc_dtype dt = n->dtype;
     if (lp->root_form == LC_LP_POW_GENERAL) return lc_emit_pow(e, s, n->real_attr, n->attr[LC_POW_ZERO_POLE] != 0, dt);
-    LLVMValueRef y = lc_emit_lp_pow(e, s, n->real_attr, lp->root_form, dt);
+    LLVMValueRef y = lc_emit_lp_pow(e, s, n->real_attr, lp->root_form, lp->root_poly, dt);
     LLVMValueRef zero = LLVMBuildFCmp(e->b, LLVMRealOEQ, s, real_const(e, dt, 0.0), "");
     return LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
 }

@@ -324,7 +324,8 @@ lc_vmath_root_steps lc_emit_root_steps(emitter *e, LLVMValueRef x, int m, int k)
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);
 /* x^p (p > 0) in the form fuse chose for a flagged LP norm's plain form (lc_lp_pow_form). */
-LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_dtype dt);
+LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_short_pow_poly poly,
+                            lc_dtype dt);
 
 /* emit_reduce.c: a reduction over j = 0 .. n-1 carrying `nacc` accumulators of type `ty`,
  * unrolled or as vector partial sums as fuse scheduled it (lc_reduction_schedule).

@@ -107,7 +107,8 @@ lc_vmath_root_steps lc_emit_root_steps(emitter *e, LLVMValueRef x, int m, int k)
     return r;
 }
 
-LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_dtype dt) {
+LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_short_pow_poly poly,
+                            lc_dtype dt) {
     if (form == LC_LP_POW_GENERAL) return lc_emit_pow(e, x, p, false, dt);
     LC_ASSERT(dt == LC_F32 && p > 0); /* fuse chose the short forms for these only */
     if (form == LC_LP_POW_ROOT) {
@@ -116,5 +117,5 @@ LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form
         lc_vmath_root_steps r = lc_emit_root_steps(e, x, m, k);
         return lc_vmath_root_normal(e->b, e->mod, &r, e->fma);
     }
-    return lc_vmath_pow_normal(e->b, e->mod, x, p, e->fma);
+    return lc_vmath_pow_normal(e->b, e->mod, x, p, poly.log2_terms, poly.exp2_terms, e->fma);
 }

@@ -173,16 +173,17 @@ static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
  * only other windows need: subnormal scaling, the special-value selects (log2 is read from
  * the bits: 0 gives -127, inf 128, NaN above 128), the clamping of exp2's argument below and
  * its two-step scaling, and a third of the polynomial terms (log2 of the mantissa to 3.3e-7
- * absolute, 2^f to 1.5e-7 relative with float32 coefficients), in about 14 multiplies and
+ * absolute, 2^f to 1.5e-7 relative with float32 coefficients, with 7 and 6 of them), in 13 multiplies and
  * multiply-adds where exp2(p·log2 x) takes 19 and more: the polynomials by Horner's rule, p·log2 x
  * one multiply-add (p folded into the log2 polynomial's coefficients), exp2's argument rounded
- * by adding and subtracting 1.5·2^23 (no floor and no float-to-int conversion: 2^n is built
- * from the sum's low bits), and exp2's factor 2 (2^n = 2^(n-1)·2) carried by its polynomial's
- * coefficients. A power within about 1e-6 of the true one where |p·log2 x| is small, up to
+ * by adding and subtracting 1.5·2^23 (no floor and no float-to-int conversion: n is read from
+ * the sum's low bits), and 2^n applied by an integer add to the exponent field (no multiply).
+ * A power within about 1e-6 of the true one where |p·log2 x| is small, up to
  * ~8e-6 near the range's ends from float32's rounding of p·log2 x, against the JIT's tolerance
- * of 1e-4. Not shorter polynomials: an element in two windows gets the difference of two
- * gradient terms, which magnifies the norm's error (6 and 5 terms, 3e-6 in the norm, put
- * LPPool1d(2.5, 4, 3)'s gradient 8e-4 off).
+ * of 1e-4. Shorter polynomials (6 and 5 coefficients, 2 multiply-adds fewer) only where no
+ * gradient reads the norm (fuse: lc_lp_schedule.terms_poly): an element in two windows gets
+ * the difference of two gradient terms, which magnifies the norm's error (6 and 5 terms, 3e-6
+ * in the norm, put LPPool1d(2.5, 4, 3)'s gradient 8e-4 off).
  *
  * Contract, for p > 0: x^p within that where x and x^p are normal; 0 where p·log2 x < -125
  * (as exp2 above flushes; so x = 0 gives 0 when p > 125/127, and the caller selects 0 for a
@@ -190,7 +191,8 @@ static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
  * how the flagged sum still sees such a window; the root of an inf or NaN sum is finite, and
  * the sum itself is what the window's check reads). A subnormal x is read as between 2^-127
  * and 2^-126. */
-LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma) {
+LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, int log2_terms,
+                                 int exp2_terms, bool fma) {
     vm v;
     init(&v, b, mod, x, false, fma);
     x = lc_build_intrinsic(b, mod, "llvm.fabs", v.ft, &x, 1);
@@ -199,32 +201,46 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     LLVMValueRef bits = LLVMBuildBitCast(b, x, v.it, "");
     LLVMValueRef ex = LLVMBuildAShr(b, LLVMBuildSub(b, bits, ic(&v, 0x3f3504f3), ""), ic(&v, 23), "");
     LLVMValueRef m = LLVMBuildBitCast(b, LLVMBuildSub(b, bits, LLVMBuildShl(b, ex, ic(&v, 23), ""), ""), v.ft, "");
-    /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p */
-    static const double lc[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
-                                 -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
-                                 0.17063322702792563};
+    /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p: near-minimax fits
+     * of the absolute error (Lawson's reweighted least squares), 3.0e-7 with 7 coefficients,
+     * 2.1e-6 with 6 */
+    static const double lc7[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
+                                  -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
+                                  0.17063322702792563};
+    static const double lc6[6] = {1.4427134809104971,  -0.7211318479435171, 0.47934806396465995,
+                                  -0.36749025269556795, 0.32215431856143617, -0.20658988899561792};
+    const double *lc = log2_terms == 6 ? lc6 : lc7;
+    int nl = log2_terms == 6 ? 6 : 7;
     double lcp[7];
-    for (int i = 0; i < 7; i++) lcp[i] = lc[i] * p;
+    for (int i = 0; i < nl; i++) lcp[i] = lc[i] * p;
     LLVMValueRef t = LLVMBuildFSub(b, m, fc(&v, 1.0), "");
     LLVMValueRef y = mul_add(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), fc(&v, p),
-                             LLVMBuildFMul(b, t, horner(&v, t, lcp, 7), ""));
+                             LLVMBuildFMul(b, t, horner(&v, t, lcp, nl), ""));
     LLVMValueRef flush = LLVMBuildFCmp(b, LLVMRealOLT, y, fc(&v, -125.0), "");
-    /* clamped at 129, where 2^(n-1) below is inf itself (at 128 the result overflows only by
+    /* clamped at 129, where q·2^n below is inf whatever q (at 128 the result overflows only by
      * the polynomial's error) */
     y = sel(&v, LLVMRealOGT, y, fc(&v, 129.0), fc(&v, 129.0), y);
     /* n = y rounded to nearest: y + 1.5·2^23 has n in its low mantissa bits (|y| < 2^22) */
     LLVMValueRef shifted = LLVMBuildFAdd(b, y, fc(&v, 12582912.0), "");
     LLVMValueRef nf = LLVMBuildFSub(b, shifted, fc(&v, 12582912.0), "");
-    /* 2·2^f on [-0.5, 0.5] */
-    static const double ec[6] = {2 * 1.0000000716541464,   2 * 0.693146967047918,   2 * 0.24022119725586355,
-                                 2 * 0.05550713300993465, 2 * 0.009675541264330928, 2 * 0.0013276463106309845};
-    LLVMValueRef q = horner(&v, LLVMBuildFSub(b, y, nf, ""), ec, 6);
-    /* 2^(n-1) for n in [-125, 129]: the exponent field n - 1 + 127 (n = 129 gives 255, inf);
-     * the sum's bits above the low 9 shift out */
-    LLVMValueRef s = LLVMBuildBitCast(
-        b, LLVMBuildShl(b, LLVMBuildAdd(b, LLVMBuildBitCast(b, shifted, v.it, ""), ic(&v, 126), ""), ic(&v, 23), ""),
-        v.ft, "");
-    LLVMValueRef r = LLVMBuildFMul(b, q, s, "");
+    /* 2^f on [-0.5, 0.5]: near-minimax fits of the relative error, 7.5e-8 with 6
+     * coefficients, 2.6e-6 with 5 */
+    static const double ec6[6] = {1.0000000716541464,  0.693146967047918,    0.24022119725586355,
+                                  0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
+    static const double ec5[5] = {0.9999992614067513, 0.693121814813429, 0.2402474495728787, 0.055917859907935165,
+                                  0.009570096670151018};
+    LLVMValueRef q = horner(&v, LLVMBuildFSub(b, y, nf, ""), exp2_terms == 5 ? ec5 : ec6, exp2_terms == 5 ? 5 : 6);
+    /* q·2^n by adding n to q's exponent field, an integer add where a multiply by 2^n took one
+     * of the two multiply-add ports (the loop's bound). The sum's bits hold n in their low 9,
+     * the rest shift out. q in [2^-0.5, 2^0.5] has the field 126 or 127, n in [-125, 129]
+     * makes it 1 to 256: a normal number below 255 (the same bits as the multiply), and from
+     * 255 up the bits of inf or above (NaN, or 256 carried into the sign) that the unsigned
+     * minimum takes to inf, as the multiply overflowed. Below -125 n wraps, and the flush
+     * selects 0. */
+    LLVMValueRef scaled = LLVMBuildAdd(b, LLVMBuildBitCast(b, q, v.it, ""),
+                                       LLVMBuildShl(b, LLVMBuildBitCast(b, shifted, v.it, ""), ic(&v, 23), ""), "");
+    LLVMValueRef capped[2] = {scaled, ic(&v, 0x7f800000)};
+    LLVMValueRef r = LLVMBuildBitCast(b, lc_build_intrinsic(b, mod, "llvm.umin", v.it, capped, 2), v.ft, "");
     return LLVMBuildSelect(b, flush, fc(&v, 0.0), r, "");
 }
 

@@ -11,8 +11,10 @@
 LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, bool f64, bool fma);
 LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64, bool fma);
 /* x^p (p > 0) for float32 x on the normal range only, in about half the arithmetic of
- * exp2(p·log2 x) above: a flagged LP norm's plain form (vmath.c says what it gives elsewhere). */
-LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, bool fma);
+ * exp2(p·log2 x) above: a flagged LP norm's plain form (vmath.c says what it gives elsewhere).
+ * log2_terms (6 or 7) and exp2_terms (5 or 6): its polynomials' lengths. */
+LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, int log2_terms,
+                                 int exp2_terms, bool fma);
 /* x^(k/m) (k in {1, 2}, k < m <= 8) for float32 x on the normal range only, by two
  * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). lc_vmath_root_newton
  * emits the steps the root shares with 1/y (_inverse) and the per-window scale (_scale): the

@@ -686,6 +686,24 @@ static lc_lp_pow_form plain_pow_form(lc_dtype dt, double p, double e) {
     return LC_LP_POW_NORMAL;
 }
 
+/* Whether some node of the graph takes `node` as an input (not only the graph's outputs). */
+static bool node_is_read(const lc_graph *g, int node) {
+    int count = lc_graph_node_count(g);
+    for (int i = node + 1; i < count; i++) {
+        const lc_node *n = lc_graph_node(g, i);
+        for (int j = 0; j < lc_op_get_info(n->op)->arity; j++)
+            if (n->inputs[j] == node) return true;
+    }
+    return false;
+}
+
+/* lc_lp_schedule.terms_poly and .root_poly: the shorter polynomials only where nothing reads
+ * y (kernel.h says why). */
+static lc_short_pow_poly short_pow_poly(bool y_read, bool root) {
+    if (y_read) return (lc_short_pow_poly){7, 6};
+    return root ? (lc_short_pow_poly){6, 6} : (lc_short_pow_poly){6, 5};
+}
+
 /* How a reduction's code is emitted (lc_reduction_schedule.rolled, .lanes_rolled), from
  * `body`, the loads in one term's code; returns the loads in the reduction's code. Only the
  * form changes, never the order of the terms, so the bits are those of the unrolled form. */
@@ -927,6 +945,9 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
                 /* the short terms read the base: only where the pow node is inline too */
                 if (f->node_slot[lp.norm.terms] < 0) lp.terms_form = plain_pow_form(n->dtype, lp.norm.p, lp.norm.p);
                 lp.root_form = plain_pow_form(n->dtype, lp.norm.p, 1.0 / lp.norm.p);
+                bool y_read = node_is_read(f->graph, node);
+                lp.terms_poly = short_pow_poly(y_read, false);
+                lp.root_poly = short_pow_poly(y_read, true);
             }
             k->sched.lp_norms[k->sched.n_lp_norms++] = lp;
         }
@@ -1871,6 +1892,8 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
             if (short_terms || short_root)
                 lc_strbuf_printf(sb, "; %s by the short normal-range power",
                                  short_terms && short_root ? "terms |x|^p and root" : short_terms ? "terms |x|^p" : "root");
+            if ((short_terms && lp->terms_poly.log2_terms < 7) || (short_root && lp->root_poly.log2_terms < 7))
+                lc_strbuf_puts(sb, " with shorter polynomials (y is read by nothing)");
             int root_m, root_k;
             if (lp->root_form == LC_LP_POW_ROOT && lc_lp_root_parts(1.0 / lp->norm.p, &root_m, &root_k))
                 lc_strbuf_printf(sb, "; root by two Newton-type steps on S^(-1/%d)", root_m);

@@ -61,6 +61,8 @@ typedef struct carry_log {
         LLVMValueRef dims[LC_MAX_RANK]; /* NULL for an axis of extent 1 */
         LLVMValueRef last;              /* the last index's value, ci·i + k */
         int64_t ci, k;
+        /* a flagged max's NaN test of this load (emit_expr.c, plain_max_term), or NULL */
+        LLVMValueRef nan_test;
     } e[LC_CARRY_LOG_MAX];
 } carry_log;
 
@@ -115,6 +117,9 @@ typedef struct emitter {
     bool fixup_form;
     int interleave; /* the vectorized loop being emitted: lc_schedule.interleave, else 0 */
     LLVMValueRef flag_ptr;
+    /* While a flagged max over flagged maxima is emitted (lc_reduction_schedule.nan_flagged_inside):
+     * where the inner maxima OR their NaN tests, raised once by the outer one (emit_expr.c) */
+    LLVMValueRef *nan_pending;
     LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     /* LUCID_CHECK_BOUNDS=1 (lc_codegen_check_bounds): an i1 slot in the kernel's entry that
      * every load ORs "outside my buffer" into at run time (lc_emit_guard_index); the kernel

@@ -492,6 +492,18 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
         LLVMAddIncoming(phi, &next, &latch, 1);
         LLVMReplaceAllUsesWith(c->e[a].load, phi);
         LLVMInstructionEraseFromParent(c->e[a].load);
+        if (c->e[a].nan_test && c->e[b].nan_test) {
+            /* a flagged max's NaN test of the phi: each trip's value was tested as b's load
+             * in the trip before, but the first trip's, tested here before the loop (the
+             * kernel's flag is cleared before the loop's runs: emit_vector_part) */
+            LLVMPositionBuilderBefore(e->b, LLVMGetBasicBlockTerminator(l->pre));
+            LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+            LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, first, first, "nan.first");
+            LLVMValueRef flag = LLVMBuildLoad2(e->b, i32, e->flag_slot, "");
+            LLVMBuildStore(e->b, LLVMBuildOr(e->b, flag, LLVMBuildZExt(e->b, nan, i32, ""), ""), e->flag_slot);
+            LLVMReplaceAllUsesWith(c->e[a].nan_test, LLVMConstInt(LLVMInt1TypeInContext(e->ctx), 0, 0));
+            LLVMInstructionEraseFromParent(c->e[a].nan_test);
+        }
         replaced[a] = true;
         kept[b] = true;
     }

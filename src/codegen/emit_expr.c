@@ -195,7 +195,9 @@ static void plain_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
 /* A flagged max's terms, and whether some is a NaN (any: NULL until the first test). */
 typedef struct plain_max_ctx {
     reduce_ctx r;
-    bool test; /* not nan_flagged_inside: the terms are tested */
+    bool test;     /* not nan_flagged_inside: the terms are tested */
+    bool straight; /* lc_reduction_straight: the terms are straight-line code, their tests ORed
+                      here; else each raises the flag in its loop */
     LLVMValueRef any;
 } plain_max_ctx;
 
@@ -209,7 +211,8 @@ static void plain_max_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
      * the first trip's value before the loop instead (emit_kernel.c) */
     if (e->carry && e->carry->n > 0 && e->carry->e[e->carry->n - 1].load == t[0])
         e->carry->e[e->carry->n - 1].nan_test = nan;
-    c->any = c->any ? LLVMBuildOr(e->b, c->any, nan, "") : nan;
+    if (!c->straight) raise_flag(e, nan);
+    else c->any = c->any ? LLVMBuildOr(e->b, c->any, nan, "") : nan;
 }
 
 /* Indices of an axis up to this long are carried in the element type (exact in f32, and the
@@ -353,10 +356,9 @@ static double flush_exponent(lc_dtype dt) { return dt == LC_F32 ? -125 : -1021; 
  * one (the vectorized pass; discovery and scalar loops keep none). */
 static void raise_flag(emitter *e, LLVMValueRef bad) {
     if (!e->flag_ptr) return;
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
-    LLVMValueRef old = LLVMBuildLoad2(e->b, i32, e->flag_ptr, "");
-    LLVMValueRef v = LLVMBuildOr(e->b, old, LLVMBuildZExt(e->b, bad, i32, ""), "");
-    LLVMBuildStore(e->b, v, e->flag_ptr);
+    LLVMValueRef old = LLVMBuildLoad2(e->b, e->flag_ty, e->flag_ptr, "");
+    if (e->flag_ty != LLVMInt1TypeInContext(e->ctx)) bad = LLVMBuildZExt(e->b, bad, e->flag_ty, "");
+    LLVMBuildStore(e->b, LLVMBuildOr(e->b, old, bad, ""), e->flag_ptr);
 }
 
 /* The plain form is accurate: the sum S is finite and large enough that the terms lost below
@@ -1398,16 +1400,17 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         LLVMValueRef acc = real_const(e, dt, -INFINITY);
         if (mrs && mrs->flag_nan && !e->careful) {
             LC_ASSERT(e->k->sched.fixup); /* fuse sets the two together */
-            plain_max_ctx c = {r, !mrs->nan_flagged_inside, NULL};
+            plain_max_ctx c = {r, !mrs->nan_flagged_inside, in_order, NULL};
             lc_reducer red = {1, plain_max_term, plain_max_of, &c, NULL, in_order ? plain_max_of : NULL};
             /* the inner maxima's tests, gathered for one raise (a raise per inner max cost the
              * vectorized trip a widening of its mask to 16 lanes of i32 each: MaxPool2d(3, 2,
              * 1)'s 3 rows, 14.8 llvm-mca cycles a trip against 13.x with one) */
             LLVMValueRef *outer = e->nan_pending;
-            if (mrs->nan_flagged_inside) e->nan_pending = &c.any;
+            if (mrs->nan_flagged_inside && in_order) e->nan_pending = &c.any;
+            else e->nan_pending = NULL; /* terms in a loop: each inner max raises its own */
             emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
             e->nan_pending = outer;
-            if (c.any && outer) *outer = *outer ? LLVMBuildOr(e->b, *outer, c.any, "") : c.any;
+            if (c.any && outer && in_order) *outer = *outer ? LLVMBuildOr(e->b, *outer, c.any, "") : c.any;
             else if (c.any) raise_flag(e, c.any);
             return acc;
         }

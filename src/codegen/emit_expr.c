@@ -183,38 +183,6 @@ static void max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildSelect(e->b, takes_over(e, t[0], acc[0]), t[0], acc[0], "");
 }
 
-/* The plain form of a flagged max (lc_reduction_schedule.flag_nan): t > acc ? t : acc, which
- * LLVM's x86 back end emits as one vmaxps (its second operand on a NaN or a tie). With no NaN
- * among the terms, "t > acc" is takes_over's truth table, so the result is max_of's in the
- * same order; a NaN term is flagged (plain_max_term) and the fix-up combines carefully. */
-static void raise_flag(emitter *e, LLVMValueRef bad);
-static void plain_max_of(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
-    acc[0] = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, t[0], acc[0], ""), t[0], acc[0], "");
-}
-
-/* A flagged max's terms, and whether some is a NaN (any: NULL until the first test). */
-typedef struct plain_max_ctx {
-    reduce_ctx r;
-    bool test;     /* not nan_flagged_inside: the terms are tested */
-    bool straight; /* lc_reduction_straight: the terms are straight-line code, their tests ORed
-                      here; else each raises the flag in its loop */
-    LLVMValueRef any;
-} plain_max_ctx;
-
-static void plain_max_term(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
-    plain_max_ctx *c = ctx;
-    sum_term(e, &c->r, j, t);
-    if (!c->test) return;
-    LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, t[0], t[0], "nan.term");
-    /* a term that is a load of the vectorized loop's carry log: that load may become the
-     * previous trip's value (lc_schedule.carry_loads), tested there; carry_loads then tests
-     * the first trip's value before the loop instead (emit_kernel.c) */
-    if (e->carry && e->carry->n > 0 && e->carry->e[e->carry->n - 1].load == t[0])
-        e->carry->e[e->carry->n - 1].nan_test = nan;
-    if (!c->straight) raise_flag(e, nan);
-    else c->any = c->any ? LLVMBuildOr(e->b, c->any, nan, "") : nan;
-}
-
 /* Indices of an axis up to this long are carried in the element type (exact in f32, and the
  * vectorized loop around a short window keeps one lane width); longer ones in i64. */
 #define MAX_INDEX_AS_REAL (INT64_C(1) << 24)
@@ -356,9 +324,10 @@ static double flush_exponent(lc_dtype dt) { return dt == LC_F32 ? -125 : -1021; 
  * one (the vectorized pass; discovery and scalar loops keep none). */
 static void raise_flag(emitter *e, LLVMValueRef bad) {
     if (!e->flag_ptr) return;
-    LLVMValueRef old = LLVMBuildLoad2(e->b, e->flag_ty, e->flag_ptr, "");
-    if (e->flag_ty != LLVMInt1TypeInContext(e->ctx)) bad = LLVMBuildZExt(e->b, bad, e->flag_ty, "");
-    LLVMBuildStore(e->b, LLVMBuildOr(e->b, old, bad, ""), e->flag_ptr);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    LLVMValueRef old = LLVMBuildLoad2(e->b, i32, e->flag_ptr, "");
+    LLVMValueRef v = LLVMBuildOr(e->b, old, LLVMBuildZExt(e->b, bad, i32, ""), "");
+    LLVMBuildStore(e->b, v, e->flag_ptr);
 }
 
 /* The plain form is accurate: the sum S is finite and large enough that the terms lost below
@@ -1397,24 +1366,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         /* starting from the first term: max(-inf, t) is t, also for t = -inf or NaN */
         const lc_reduction_schedule *mrs = lc_kernel_reduction(e->k, node);
         bool in_order = mrs && lc_reduction_straight(mrs);
-        LLVMValueRef acc = real_const(e, dt, -INFINITY);
-        if (mrs && mrs->flag_nan && !e->careful) {
-            LC_ASSERT(e->k->sched.fixup); /* fuse sets the two together */
-            plain_max_ctx c = {r, !mrs->nan_flagged_inside, in_order, NULL};
-            lc_reducer red = {1, plain_max_term, plain_max_of, &c, NULL, in_order ? plain_max_of : NULL};
-            /* the inner maxima's tests, gathered for one raise (a raise per inner max cost the
-             * vectorized trip a widening of its mask to 16 lanes of i32 each: MaxPool2d(3, 2,
-             * 1)'s 3 rows, 14.8 llvm-mca cycles a trip against 13.x with one) */
-            LLVMValueRef *outer = e->nan_pending;
-            if (mrs->nan_flagged_inside && in_order) e->nan_pending = &c.any;
-            else e->nan_pending = NULL; /* terms in a loop: each inner max raises its own */
-            emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
-            e->nan_pending = outer;
-            if (c.any && outer && in_order) *outer = *outer ? LLVMBuildOr(e->b, *outer, c.any, "") : c.any;
-            else if (c.any) raise_flag(e, c.any);
-            return acc;
-        }
         lc_reducer red = {1, sum_term, max_of, &r, NULL, in_order ? max_of : NULL};
+        LLVMValueRef acc = real_const(e, dt, -INFINITY);
         emit_scheduled_reduce(e, node, dt, xn->shape.dim[r.dim], idx, &red, &acc);
         return acc;
     }

@@ -152,7 +152,6 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         c->e[c->n].last = last->v;
         c->e[c->n].ci = last->ci;
         c->e[c->n].k = last->k;
-        c->e[c->n].nan_test = NULL;
         c->n++;
     }
     return v;

@@ -61,8 +61,6 @@ typedef struct carry_log {
         LLVMValueRef dims[LC_MAX_RANK]; /* NULL for an axis of extent 1 */
         LLVMValueRef last;              /* the last index's value, ci·i + k */
         int64_t ci, k;
-        /* a flagged max's NaN test of this load (emit_expr.c, plain_max_term), or NULL */
-        LLVMValueRef nan_test;
     } e[LC_CARRY_LOG_MAX];
 } carry_log;
 
@@ -108,7 +106,7 @@ typedef struct emitter {
      * sums, lc_schedule.fixup): each flagged norm and its backward's ratio take the plain form
      * or the scaled one in a branch per window, each rescued sum the plain one or the
      * compensated one. Otherwise they take the plain form and OR a window's "not accurate"
-     * into *flag_ptr (a slot of flag_ty, promoted to a reduction of the loop), where it is set. */
+     * into *flag_ptr (an i32 slot, promoted to a reduction of the loop), where it is set. */
     bool careful;
     /* Which function of a fixup kernel is being emitted: the common one (false), whose every
      * loop takes the plain form and flags, and which returns the flag, or the fix-up
@@ -117,15 +115,7 @@ typedef struct emitter {
     bool fixup_form;
     int interleave; /* the vectorized loop being emitted: lc_schedule.interleave, else 0 */
     LLVMValueRef flag_ptr;
-    /* While a flagged max over flagged maxima is emitted (lc_reduction_schedule.nan_flagged_inside):
-     * where the inner maxima OR their NaN tests, raised once by the outer one (emit_expr.c) */
-    LLVMValueRef *nan_pending;
-    LLVMValueRef flag_slot;   /* that slot, allocated in the kernel's entry (fixup kernels) */
-    /* its type: i32, or i1 where the kernel's only flags are NaN terms of maxima
-     * (lc_reduction_schedule.flag_nan): an i1 OR stays a mask register in the vectorized
-     * loop (korw), where an i32 one widened each trip's mask to 16 lanes (vpmovm2d, vpsrld,
-     * vpord) */
-    LLVMTypeRef flag_ty;
+    LLVMValueRef flag_slot;   /* that i32 slot, allocated in the kernel's entry (fixup kernels) */
     /* LUCID_CHECK_BOUNDS=1 (lc_codegen_check_bounds): an i1 slot in the kernel's entry that
      * every load ORs "outside my buffer" into at run time (lc_emit_guard_index); the kernel
      * traps at its end when it is set. NULL otherwise, and while discovery emits into its

@@ -492,18 +492,6 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
         LLVMAddIncoming(phi, &next, &latch, 1);
         LLVMReplaceAllUsesWith(c->e[a].load, phi);
         LLVMInstructionEraseFromParent(c->e[a].load);
-        if (c->e[a].nan_test && c->e[b].nan_test) {
-            /* a flagged max's NaN test of the phi: each trip's value was tested as b's load
-             * in the trip before, but the first trip's, tested here before the loop (the
-             * kernel's flag is cleared before the loop's runs: emit_vector_part) */
-            LLVMPositionBuilderBefore(e->b, LLVMGetBasicBlockTerminator(l->pre));
-            LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, first, first, "nan.first");
-            LLVMValueRef flag = LLVMBuildLoad2(e->b, e->flag_ty, e->flag_slot, "");
-            if (e->flag_ty != LLVMInt1TypeInContext(e->ctx)) nan = LLVMBuildZExt(e->b, nan, e->flag_ty, "");
-            LLVMBuildStore(e->b, LLVMBuildOr(e->b, flag, nan, ""), e->flag_slot);
-            LLVMReplaceAllUsesWith(c->e[a].nan_test, LLVMConstInt(LLVMInt1TypeInContext(e->ctx), 0, 0));
-            LLVMInstructionEraseFromParent(c->e[a].nan_test);
-        }
         replaced[a] = true;
         kept[b] = true;
     }
@@ -621,8 +609,9 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
     }
     LLVMValueRef count = LLVMConstInt(e->i64, (unsigned long long)s->n_edges, 0);
     if (s->n_redo > 0) {
-        LLVMValueRef any = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildLoad2(e->b, e->flag_ty, e->flag_slot, ""),
-                                         LLVMConstInt(e->flag_ty, 0, 0), "");
+        LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+        LLVMValueRef any = LLVMBuildICmp(e->b, LLVMIntNE, LLVMBuildLoad2(e->b, i32, e->flag_slot, ""),
+                                         LLVMConstInt(i32, 0, 0), "");
         count = LLVMBuildSelect(e->b, any, LLVMConstInt(e->i64, (unsigned long long)n, 0), count, "");
     }
     lc_loop l;
@@ -802,7 +791,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
     }
     /* the fix-up's form: cleared here, before the runs, each of which may flag */
     if (e->k->sched.fixup && e->fixup_form)
-        LLVMBuildStore(e->b, LLVMConstInt(e->flag_ty, 0, 0), e->flag_slot);
+        LLVMBuildStore(e->b, LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 0, 0), e->flag_slot);
     /* fuse allows a rerun tail only where the loop is the one LLVM vectorizes (blocks of one
      * step) */
     LC_ASSERT(!e->k->sched.rerun_tail || (window ? block_steps(e) == 1 : element_loop_vectorizes(e)));
@@ -1139,11 +1128,9 @@ static void add_kernel(emitter *e, int kid) {
     }
     make_alias_scopes(e, kid, slots, nslots);
     if (k->sched.tile_rows > 1) make_row_pointers(e);
-    bool nan_flags_only = k->sched.n_reductions > 0 && k->sched.reductions[0].flag_nan; /* fuse: all or none */
-    e->flag_ty = nan_flags_only ? LLVMInt1TypeInContext(e->ctx) : i32;
-    e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, e->flag_ty, "lp.flag") : NULL;
+    e->flag_slot = k->sched.fixup ? LLVMBuildAlloca(e->b, i32, "lp.flag") : NULL;
     /* the common form's flag: whether any window of [begin, end) was flagged */
-    if (k->sched.fixup && !e->fixup_form) LLVMBuildStore(e->b, LLVMConstInt(e->flag_ty, 0, 0), e->flag_slot);
+    if (k->sched.fixup && !e->fixup_form) LLVMBuildStore(e->b, LLVMConstInt(i32, 0, 0), e->flag_slot);
     e->bounds_slot = NULL;
     if (lc_codegen_check_bounds()) {
         e->bounds_slot = LLVMBuildAlloca(e->b, e->i1, "bounds.failed");
@@ -1271,10 +1258,7 @@ static void add_kernel(emitter *e, int kid) {
      * done (and before a fix-up rewrites an element) */
     if (e->nt_used) LLVMBuildFence(e->b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
     e->nt_used = false;
-    if (k->sched.fixup && !e->fixup_form) {
-        LLVMValueRef flagged = LLVMBuildLoad2(e->b, e->flag_ty, e->flag_slot, "flagged");
-        LLVMBuildRet(e->b, e->flag_ty == i32 ? flagged : LLVMBuildZExt(e->b, flagged, i32, ""));
-    }
+    if (k->sched.fixup && !e->fixup_form) LLVMBuildRet(e->b, LLVMBuildLoad2(e->b, i32, e->flag_slot, "flagged"));
     else LLVMBuildRet(e->b, LLVMConstInt(i32, 0, 0));
 }
 

@@ -869,31 +869,6 @@ static void schedule_choice(const lc_fused *f, const lc_kernel *k, lc_reduction_
     }
 }
 
-/* lc_reduction_schedule.flag_nan: a max pool's forward alone, whose every reduction is a max
- * over an unfold's window, combines plainly (one vmaxps per combine on x86, where the careful
- * combine took two compares and a masked move: MaxPool2d(3, 2, 1)'s trip of 16 outputs 16.8 ->
- * 13.5 llvm-mca cycles with the flag, bench/README.md) and flags NaN terms for the fix-up. Not
- * where the kernel writes a co-root or searches a first maximum (the chosen slot, the indices:
- * their take-over test is the careful one anyway), nor beside LP norms or window sums. */
-static void schedule_nan_flags(const lc_fused *f, lc_kernel *k) {
-    if (k->co_root >= 0 || k->sched.fixup || k->sched.n_lp_norms > 0 || k->sched.n_lp_ratios > 0 ||
-        k->sched.n_reductions == 0)
-        return;
-    for (int j = 0; j < k->sched.n_reductions; j++) {
-        const lc_node *n = lc_graph_node(f->graph, k->sched.reductions[j].node);
-        if (n->op != LC_OP_MAX || lc_graph_node(f->graph, n->inputs[0])->op != LC_OP_UNFOLD) return;
-    }
-    /* in node order: an inner max is scheduled before the max over its results */
-    for (int j = 0; j < k->sched.n_reductions; j++) {
-        lc_reduction_schedule *rs = &k->sched.reductions[j];
-        int read = lc_graph_node(f->graph, lc_graph_node(f->graph, rs->node)->inputs[0])->inputs[0];
-        const lc_reduction_schedule *inner = f->node_slot[read] < 0 ? lc_kernel_reduction(k, read) : NULL;
-        rs->flag_nan = true;
-        rs->nan_flagged_inside = inner && inner->flag_nan;
-    }
-    k->sched.fixup = true;
-}
-
 /* How each reduction and LP norm the kernel evaluates inline runs (lc_schedule), and the
  * loads in its code (lc_kernel.code). `code` is scratch indexed by node, each of the
  * kernel's nodes written before it is read (as measure_inline_depth's `depth`). */
@@ -992,7 +967,6 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
     }
     for (int j = 0; j < k->sched.n_reductions; j++)
         if (k->sched.reductions[j].rescue_nonfinite) k->sched.fixup = true;
-    schedule_nan_flags(f, k);
     if (k->sched.n_lp_norms == 0 && k->sched.n_lp_ratios == 0 && !k->sched.fixup) {
         unsigned char *seen = calloc((size_t)lc_graph_node_count(f->graph), 1);
         if (!seen) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
@@ -1648,11 +1622,7 @@ static bool reads_all_of(const lc_kernel *a, const lc_kernel *b) {
 
 /* One loop form per kernel, as the merged kernel would keep it. */
 static bool plain_element_loop(const lc_kernel *k) {
-    /* a max pool's NaN flag (lc_reduction_schedule.flag_nan) is not: a kernel with a co-root
-     * combines carefully */
-    bool flags_nan = k->sched.n_reductions > 0 && k->sched.reductions[0].flag_nan;
-    return k->sched.order == LC_LOOP_ELEMENTS && k->co_root < 0 && (!k->sched.fixup || flags_nan) &&
-           k->sched.tile_rows == 1 &&
+    return k->sched.order == LC_LOOP_ELEMENTS && k->co_root < 0 && !k->sched.fixup && k->sched.tile_rows == 1 &&
            k->sched.tile_cols == 1;
 }
 
@@ -1971,11 +1941,6 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                          : rs && rs->rescue_nonfinite
                              ? "; a sum not finite flagged and redone compensated over terms scaled by 2^-c "
                                "in the fix-up"
-                         : rs && rs->nan_flagged_inside
-                             ? "; combined plainly (t > acc), its terms' NaNs flagged inside; redone carefully in "
-                               "the fix-up"
-                         : rs && rs->flag_nan
-                             ? "; combined plainly (t > acc), a NaN term flagged; redone carefully in the fix-up"
                              : "";
     if (rs && rs->span == LC_SPAN_DATA) {
         const lc_node *u = lc_graph_node(f->graph, rs->span_unfold);

@@ -239,18 +239,6 @@ typedef struct lc_reduction_schedule {
      * that window as a compensated sum of its terms scaled by 2^-c (2^c >= terms), which
      * cannot overflow where the mean fits and gives IEEE inf/NaN where an element is one. */
     bool rescue_nonfinite;
-    /* A max over an unfold's window in a kernel whose every reduction is such a max and that
-     * writes nothing beside its root (no co-root, no first-maximum search, no LP norm: a max
-     * pool's forward alone; set together, so the kernel has a fix-up). The plain form combines
-     * acc = t > acc ? t : acc (one vmaxps on x86), which is the careful combine's result
-     * wherever t is not a NaN, in the same order (on a tie, a +0 or -0 keeps the first), and a
-     * NaN term raises the kernel's flag; the fix-up form combines carefully (a NaN wins, the
-     * first one met). */
-    bool flag_nan;
-    /* flag_nan whose window reads a flag_nan max evaluated inline (MaxPool2d's maximum over
-     * the rows of its row maxima): a plain max is a NaN only where its first term is, which
-     * raised the flag already, so its terms are not tested. */
-    bool nan_flagged_inside;
     /* A rescued sum whose every use in the kernel is an unfold that only rescued window sums
      * read (AvgPool2d's row means, summed again over the rows): where it is not finite, so is
      * every sum it enters (inf or NaN among the terms), and that sum raises the flag, so the
@@ -501,8 +489,8 @@ typedef struct lc_schedule {
     lc_lp_schedule *lp_norms;          /* in node order */
     int n_lp_ratios;
     lc_lp_ratio_schedule *lp_ratios;   /* in node order */
-    /* Some LP norm is flagged, an LP ratio may underflow, a window sum is rescued when
-     * not finite (rescue_nonfinite), or a max flags NaN terms (flag_nan): codegen gives each vectorized
+    /* Some LP norm is flagged, an LP ratio may underflow, or a window sum is rescued when
+     * not finite (rescue_nonfinite): codegen gives each vectorized
      * loop a flag accumulator and a scalar fix-up loop behind it (lc_lp_mode), and evaluates
      * the scalar loops (edges) in the fix-up's form directly. */
     bool fixup;

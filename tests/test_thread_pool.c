@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "jit_harness.h"
+#include "support/fork_tested.h"
 #include "runtime/pool.h"
 
 #define MAX_N 200000
@@ -149,17 +150,6 @@ static void callers_at_once(void **state) {
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
     assert_int_equal(atomic_load(&failures), 0);
 }
-
-#if defined(__SANITIZE_THREAD__)
-#define FORK_TESTED 0 /* TSan does not follow a multi-threaded process's fork */
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FORK_TESTED 0
-#endif
-#endif
-#ifndef FORK_TESTED
-#define FORK_TESTED 1
-#endif
 
 /* A child forked while another thread keeps posting jobs: fork waits for the job in flight,
  * and the child's own jobs run every element once on two threads of its own (with the

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "jit_harness.h"
+#include "support/fork_tested.h"
 #include "lucid/model_spec.h"
 #include "lucid/passes.h"
 
@@ -269,17 +270,6 @@ static void test_runs_from_threads_across_the_change(void **state) {
     lc_graph_free(g);
     lc_compile_cache_clear();
 }
-
-#if defined(__SANITIZE_THREAD__)
-#define FORK_TESTED 0 /* TSan does not follow a multi-threaded process's fork */
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FORK_TESTED 0
-#endif
-#endif
-#ifndef FORK_TESTED
-#define FORK_TESTED 1
-#endif
 
 /* A forked child leaves LLVM as it is at exit (the JIT does not tear it down there, since a
  * parent's thread outside the library may have been inside it), and this test's child exits

@@ -25,8 +25,9 @@
  * Life: the background compile holds a reference to the code, so freeing every program that
  * shares it does not pull the code from under it. A process that exits while one is under
  * way waits for it at exit (an atexit handler registered at the first one, so it runs before
- * the JIT's own, which disposes LLVM), at most one compile's time; so does fork(), so that
- * the child inherits no half-done compile and can compile and run as its parent does. */
+ * the JIT's own, which disposes LLVM), at most one compile's time; so does fork() (for the
+ * compile and for its thread's exit), so that the child inherits no half-done compile and no
+ * lock held by a thread it does not have, and can compile and run as its parent does. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -80,13 +81,38 @@ void lc_tier_release(lc_code *c) {
     free(c->optimized_entries);
 }
 
-/* ---- waiting for background compiles at exit ---- */
+/* ---- waiting for background compiles at exit and at fork ---- */
 
 static pthread_mutex_t g_drain_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_drained = PTHREAD_COND_INITIALIZER;
 static int g_in_flight;
 static bool g_exiting;
 static _Thread_local bool t_is_tier_thread;
+
+/* A background compile's thread, from its start to its join. Its compile has left the count
+ * when the thread puts itself on g_ended, but the thread is still exiting (the C library
+ * and the sanitizers' thread-exit hooks free its caches, under the allocator's locks): fork
+ * must wait for that too, or the child can inherit a lock held by a thread it does not
+ * have. So the threads are joinable, and what has ended is joined before a fork, at the next
+ * start and at exit. */
+typedef struct tier_thread {
+    lc_code *code;
+    pthread_t self; /* set by the thread itself (pthread_create's copy may land later) */
+    struct tier_thread *next;
+} tier_thread;
+
+static tier_thread *g_ended; /* under g_drain_lock */
+
+/* Join every thread that has ended its compile (g_drain_lock held; none of them takes it
+ * again, so the join only waits for their exit). */
+static void join_ended(void) {
+    while (g_ended) {
+        tier_thread *t = g_ended;
+        g_ended = t->next;
+        (void)pthread_join(t->self, NULL);
+        free(t);
+    }
+}
 
 static void drain_at_exit(void) {
     /* LLVM ending the process from inside a compile, or a background compile's own thread
@@ -95,17 +121,20 @@ static void drain_at_exit(void) {
     pthread_mutex_lock(&g_drain_lock);
     g_exiting = true;
     while (g_in_flight > 0) pthread_cond_wait(&g_drained, &g_drain_lock);
+    join_ended();
     pthread_mutex_unlock(&g_drain_lock);
 }
 
-/* fork() waits for the background compiles under way and lets no new one start until it
- * returns: a thread left mid-compile would leave its locks (LLVM's, the allocator's) held in
- * the child, whose first allocation or compile would then wait forever. A fork costs at most
- * one compile's time for it. The child has no compile to wait for, and its own locks and
- * condition start fresh (they were held, or waited on, by threads it does not have). */
+/* fork() waits for the background compiles under way, and for their threads to exit, and
+ * lets no new one start until it returns: a thread left mid-compile (or mid-exit) would leave
+ * its locks (LLVM's, the allocator's) held in the child, whose first allocation or compile
+ * would then wait forever. A fork costs at most one compile's time for it. The child has no
+ * compile to wait for, and its own locks and condition start fresh (they were held, or waited
+ * on, by threads it does not have). */
 static void fork_prepare(void) {
     pthread_mutex_lock(&g_drain_lock);
     while (g_in_flight > 0) pthread_cond_wait(&g_drained, &g_drain_lock);
+    join_ended();
 }
 
 static void fork_parent(void) { pthread_mutex_unlock(&g_drain_lock); }
@@ -114,6 +143,7 @@ static void fork_child(void) {
     pthread_mutex_init(&g_drain_lock, NULL);
     pthread_cond_init(&g_drained, NULL);
     g_in_flight = 0;
+    g_ended = NULL; /* empty: fork_prepare joined them */
 }
 
 static void register_drain(void) {
@@ -121,19 +151,26 @@ static void register_drain(void) {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
-/* Count one background compile in, unless the process is exiting. */
+/* Count one background compile in, unless the process is exiting; join the threads of
+ * compiles that have ended, so they do not pile up. */
 static bool drain_enter(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_drain);
     pthread_mutex_lock(&g_drain_lock);
+    join_ended();
     bool ok = !g_exiting;
     if (ok) g_in_flight++;
     pthread_mutex_unlock(&g_drain_lock);
     return ok;
 }
 
-static void drain_leave(void) {
+/* Count one background compile out; `ended`, if any, is its thread, about to exit. */
+static void drain_leave(tier_thread *ended) {
     pthread_mutex_lock(&g_drain_lock);
+    if (ended) {
+        ended->next = g_ended;
+        g_ended = ended;
+    }
     if (--g_in_flight == 0) pthread_cond_broadcast(&g_drained);
     pthread_mutex_unlock(&g_drain_lock);
 }
@@ -171,11 +208,12 @@ static lc_status tier_up(lc_code *c, int max_threads) {
 }
 
 static void *tier_up_thread(void *arg) {
-    lc_code *c = arg;
+    tier_thread *t = arg;
+    t->self = pthread_self();
     t_is_tier_thread = true;
-    (void)tier_up(c, 1);
-    lc_code_release(c);
-    drain_leave(); /* last: after it, nothing here touches LLVM */
+    (void)tier_up(t->code, 1);
+    lc_code_release(t->code);
+    drain_leave(t); /* last: after it, nothing here touches LLVM or t */
     return NULL;
 }
 
@@ -192,21 +230,21 @@ static void start_background(lc_code *c) {
     pthread_mutex_unlock(&c->tier_lock);
     if (!start) return;
     lc_code_retain(c);
-    pthread_attr_t attr;
+    tier_thread *t = calloc(1, sizeof *t);
     pthread_t thread;
-    bool started = pthread_attr_init(&attr) == 0;
-    if (started) {
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        started = pthread_create(&thread, &attr, tier_up_thread, c) == 0;
-        pthread_attr_destroy(&attr);
+    bool started = false;
+    if (t) {
+        t->code = c;
+        started = pthread_create(&thread, NULL, tier_up_thread, t) == 0;
     }
     if (started) return;
+    free(t);
     pthread_mutex_lock(&c->tier_lock);
     c->tier = TIER_QUICK;
     pthread_cond_broadcast(&c->tier_done);
     pthread_mutex_unlock(&c->tier_lock);
     lc_code_release(c);
-    drain_leave();
+    drain_leave(NULL);
 }
 
 const lc_kernel_entry *lc_tier_run_entries(lc_code *c) {

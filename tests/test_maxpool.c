@@ -1,8 +1,9 @@
 /* MaxPool1d and MaxPool2d as modules: parameters resolved and printed as PyTorch prints them,
  * bad parameters named with their values, the model spec (tuples, return_indices recorded),
  * the JIT against the interpreter forward and backward (PyTorch's values are pinned by
- * tests/cli/maxpool_torch.py and the conformance cases), and the indices (return_indices) on
- * both engines against hand-worked windows. */
+ * tests/cli/maxpool_torch.py and the conformance cases), the forward's bits on ties of +0 and
+ * -0 and on NaN payloads, and the indices (return_indices) on both engines against hand-worked
+ * windows. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -195,6 +196,122 @@ static void test_carried_slots_wide_rows(void **state) {
         free(dump);
         check_few_values(&cases[c].pc, c, 700 + c, 37, 11);
     }
+}
+
+/* A max pool's forward must be the interpreter's bit for bit: the first maximum in window
+ * order (+0 or -0, whichever comes first in a tie) and the first NaN with its payload and
+ * sign. Inputs of +0, -0 and -1 only (every window a tie), then the same with NaNs of distinct
+ * payloads and random signs at about 1 in 16 elements (some windows hold two), float32 and
+ * float64, 1 to 3 threads, rows long enough for the vectorized loop, its carried slot and a
+ * split of the outer range inside a row, odd widths, padding, ceil mode, dilation, rank 3. */
+static void test_forward_bits_ties_and_nans(void **state) {
+    (void)state;
+    static const pool_case cases[] = {
+        {"MaxPool2d(3, 2, 1)", 4, {1, 2, 7, 256}},
+        {"MaxPool2d(3, 2, 1)", 4, {1, 1, 3, 8320}}, /* 2 output rows of 4160: parts start inside rows */
+        {"MaxPool2d(3, 2, 1, ceil_mode=True)", 4, {2, 1, 8, 255}},
+        {"MaxPool2d((3, 4), (2, 3), 1)", 4, {1, 2, 9, 133}},
+        {"MaxPool2d(3, 1, 1, dilation=2)", 3, {2, 9, 131}},
+        {"MaxPool1d(3, 2, 1)", 3, {2, 3, 1001}},
+        {"MaxPool1d(4, 2, 2, dilation=2, ceil_mode=True)", 3, {2, 3, 515}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_module *m;
+        assert_ok(lc_model_parse_call(cases[c].spec, "--module 1", &m));
+        for (int variant = 0; variant < 4; variant++) {
+            lc_dtype dt = variant % 2 ? LC_F64 : LC_F32;
+            bool nans = variant >= 2;
+            lc_graph *g = jit_module_graph(m, dt, case_shape(&cases[c]), false);
+            lc_tensor *x;
+            assert_ok(lc_tensor_new(dt, case_shape(&cases[c]), &x));
+            test_rng r = test_rng_seeded(900 + c * 4 + (size_t)variant);
+            int64_t n = lc_tensor_numel(x);
+            for (int64_t i = 0; i < n; i++) {
+                uint64_t u = (uint64_t)test_rng_int(&r, 0, INT64_MAX) << 1 ^ (uint64_t)test_rng_int(&r, 0, 1);
+                double v = u % 3 == 0 ? 0.0 : u % 3 == 1 ? -0.0 : -1.0;
+                if (dt == LC_F32) {
+                    float f = (float)v;
+                    if (nans && (u >> 8) % 16 == 0) {
+                        uint32_t bits = 0x7fc00000u | (uint32_t)((u >> 16) & 0x3fffffu) | (uint32_t)(u >> 63) << 31;
+                        memcpy(&f, &bits, sizeof f);
+                    }
+                    ((float *)x->data)[i] = f;
+                } else {
+                    if (nans && (u >> 8) % 16 == 0) {
+                        uint64_t bits = UINT64_C(0x7ff8000000000000) | ((u >> 12) & UINT64_C(0x7ffffffffffff)) |
+                                        (u >> 63) << 63;
+                        memcpy(&v, &bits, sizeof v);
+                    }
+                    ((double *)x->data)[i] = v;
+                }
+            }
+            const lc_tensor *ins[1] = {x};
+            lc_tensor *want = NULL;
+            assert_ok(lc_interp_run(g, ins, 1, &want, 1));
+            for (int threads = 1; threads <= 3; threads++) {
+                lc_compile_options o = lc_compile_options_default();
+                o.threads = threads;
+                lc_program *p;
+                assert_ok(lc_compile(g, &o, &p));
+                lc_tensor *got = NULL;
+                assert_ok(lc_program_run(p, ins, 1, &got, 1));
+                if (!jit_bits_equal(got, want))
+                    fail_msg("%s (%s, %s, %d threads): y's bits differ from the interpreter's", cases[c].spec,
+                             dt == LC_F64 ? "f64" : "f32", nans ? "NaNs" : "ties", threads);
+                lc_tensor_free(got);
+                lc_program_free(p);
+            }
+            lc_tensor_free(want);
+            lc_tensor_free(x);
+            lc_graph_free(g);
+        }
+        lc_module_free(m);
+    }
+}
+
+/* The carried slot of a vectorized run's first trip is loaded before the loop (emit_kernel.c,
+ * carry_loads), and every later trip takes its carried value from the trip before. Where a
+ * part of the split outer range starts inside a row, no other window of that part reads that
+ * slot: one NaN there, on ties, at each trip's start in turn, 2 and 3 threads, must reach y as
+ * the interpreter has it. */
+static void test_nan_at_first_carried_slot(void **state) {
+    (void)state;
+    /* 2 output rows of 4160: enough work to split (program.c, SERIAL_WORK) */
+    const pool_case pc = {"MaxPool2d(3, 2, 1)", 4, {1, 1, 3, 8320}};
+    lc_module *m;
+    assert_ok(lc_model_parse_call(pc.spec, "--module 1", &m));
+    lc_graph *g = jit_module_graph(m, LC_F32, case_shape(&pc), false);
+    lc_program *p[2];
+    for (int t = 0; t < 2; t++) {
+        lc_compile_options o = lc_compile_options_default();
+        o.threads = 2 + t;
+        assert_ok(lc_compile(g, &o, &p[t]));
+    }
+    lc_tensor *x;
+    assert_ok(lc_tensor_new(LC_F32, case_shape(&pc), &x));
+    float *xs = x->data;
+    int64_t w = pc.dims[3];
+    for (int64_t o = 16; o < w / 2; o += 16) {
+        for (int64_t i = 0; i < lc_tensor_numel(x); i++) xs[i] = i % 3 == 0 ? 0.0f : i % 3 == 1 ? -0.0f : -1.0f;
+        uint32_t bits = 0x7fc00000u | (uint32_t)o;
+        memcpy(&xs[w + 2 * o - 1], &bits, sizeof bits); /* input row 0, column 2o - 1 */
+        const lc_tensor *ins[1] = {x};
+        lc_tensor *want = NULL;
+        assert_ok(lc_interp_run(g, ins, 1, &want, 1));
+        for (int t = 0; t < 2; t++) {
+            lc_tensor *got = NULL;
+            assert_ok(lc_program_run(p[t], ins, 1, &got, 1));
+            if (!jit_bits_equal(got, want))
+                fail_msg("%s: a NaN at column %lld of input row 0, %d threads: y's bits differ from the "
+                         "interpreter's", pc.spec, (long long)(2 * o - 1), 2 + t);
+            lc_tensor_free(got);
+        }
+        lc_tensor_free(want);
+    }
+    for (int t = 0; t < 2; t++) lc_program_free(p[t]);
+    lc_tensor_free(x);
+    lc_graph_free(g);
+    lc_module_free(m);
 }
 
 /* MaxPool2d's gradient by definition, in float64: each window's gradient to its first
@@ -434,6 +551,8 @@ int main(void) {
         cmocka_unit_test(test_jit),
         cmocka_unit_test(test_row_windows_inline),
         cmocka_unit_test(test_carried_slots_wide_rows),
+        cmocka_unit_test(test_forward_bits_ties_and_nans),
+        cmocka_unit_test(test_nan_at_first_carried_slot),
         cmocka_unit_test(test_backward_from_slots),
         cmocka_unit_test(test_indices),
         cmocka_unit_test(test_indices_engines_agree),

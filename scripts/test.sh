@@ -73,24 +73,33 @@ exit \$rc
 WRAPPER
 chmod +x "$vg/lucidc"
 VG_SKIP=" test_help test_options test_env test_dump "
+# Each test's exit code goes to a file, and the pass waits for all of them at once: `wait PID`
+# on a test that ended long before can fail with "not a child of this shell", because bash
+# forgets an ended child's status when it forks another process that gets the same pid, and a
+# CI run goes round the 32768 pids several times.
 valgrind_pass() {
-  local pids=() failed=0
+  local names=() failed=0
   # Longest first (by size), so the two slots finish close together.
   for t in $(ls -S tests/cli/test_*.sh); do
     local name
     name=$(basename "$t" .sh)
     case "$VG_SKIP" in *" $name "*) continue ;; esac
-    bash "$t" "$vg/lucidc" >"$vg/$name.out" 2>&1 &
-    pids+=("$!:$name")
+    (
+      rc=0
+      bash "$t" "$vg/lucidc" >"$vg/$name.out" 2>&1 || rc=$?
+      echo "$rc" >"$vg/$name.rc"
+    ) &
+    names+=("$name")
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 0.2; done
   done
-  for entry in "${pids[@]}"; do
-    local rc=0
-    wait "${entry%%:*}" || rc=$?
+  wait
+  for name in "${names[@]}"; do
+    local rc
+    rc=$(cat "$vg/$name.rc" 2>/dev/null || echo "no exit code")
     # 77 is a test that skips itself (test_self_contained outside a git checkout).
-    if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-      echo "valgrind pass: ${entry#*:} failed:"
-      cat "$vg/${entry#*:}.out"
+    if [ "$rc" != 0 ] && [ "$rc" != 77 ]; then
+      echo "valgrind pass: $name failed ($rc):"
+      cat "$vg/$name.out"
       failed=1
     fi
   done
@@ -102,7 +111,7 @@ valgrind_pass() {
   done
   return $failed
 }
-valgrind_pass >"$vg/summary.txt" 2>&1 &
+( rc=0; valgrind_pass >"$vg/summary.txt" 2>&1 || rc=$?; echo "$rc" >"$vg/status" ) &
 vg_pid=$!
 
 ctest --test-dir build --output-on-failure -j"$jobs"
@@ -137,11 +146,11 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_threa
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/tests/test_tier
 lap "test_concurrency, test_fixup_lazy, test_thread_pool and test_tier under TSan"
 
-vg_status=0
-wait "$vg_pid" || vg_status=$?
+wait # the valgrind pass, this shell's one background job (its status in a file, as above)
 vg_pid=
+vg_status=$(cat "$vg/status" 2>/dev/null || echo "no exit code")
 lap "valgrind over tests/cli (rest)"
-if [ "$vg_status" -ne 0 ]; then
+if [ "$vg_status" != 0 ]; then
   cat "$vg/summary.txt" >&2
   echo "test.sh: the valgrind pass failed" >&2
   exit 1

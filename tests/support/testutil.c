@@ -59,8 +59,13 @@ double test_rng_uniform(test_rng *r, double lo, double hi) {
     return lo + (hi - lo) * ((double)(next(r) >> 11) / 9007199254740992.0);
 }
 
+/* In unsigned arithmetic, so that every range is valid ([0, INT64_MAX]'s count of values
+ * overflows int64_t; the full range's is 2^64, which wraps to 0 and takes every draw as is);
+ * for a range that fits, the same values as lo + draw % count. */
 int64_t test_rng_int(test_rng *r, int64_t lo, int64_t hi) {
-    return lo + (int64_t)(next(r) % (uint64_t)(hi - lo + 1));
+    uint64_t count = (uint64_t)hi - (uint64_t)lo + 1;
+    uint64_t draw = next(r);
+    return (int64_t)((uint64_t)lo + (count ? draw % count : draw));
 }
 
 lc_tensor *test_random_tensor(test_rng *r, lc_dtype dt, lc_shape shape, double scale) {

@@ -284,7 +284,7 @@ int __lsan_is_turned_off(void) { return g_forked_child; }
  * bits and compiles a program of its own. Before fork waited, such a child hung in its first
  * allocation under ASan or its first compile; before it also waited for the compile's thread
  * to exit (joined it), it hung now and then in an ASan allocator lock that thread's exit held
- * (about 1 run in 16 under load). An alarm fails a child that would hang. */
+ * (2 runs in 36 under load). An alarm fails a child that would hang. */
 static void test_fork_during_background_compile(void **state) {
     (void)state;
     if (!FORK_TESTED) skip();

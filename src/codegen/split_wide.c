@@ -319,6 +319,35 @@ static LLVMValueRef stride_tree(splitter *s, const LLVMValueRef *v, unsigned n, 
     return stride_tree(s, w, n / 2, off >> 1);
 }
 
+/* Lanes off + k·l (l < VF) of the pieces as a transpose within 128-bit groups, for vectors of
+ * two groups whose windows fill a group each (f32 windows of 4 on AVX2, f64 of 2). The stride
+ * tree's even/odd shuffles of such vectors cross the groups at every level, which AVX2 selects
+ * as an in-group shuffle and a cross-group permute (vshufps and vpermpd, 3 µops, and the
+ * permute's latency of 6 cycles on Zen 3, twice per slot). Here the groups cross once: vector
+ * R_j holds windows j and k + j (piece j/2's and piece k/2 + j/2's group j % 2, one vperm2f128
+ * or vinsertf128), and slot off is then lane off of each group of R_0 .. R_{k-1}, taken by
+ * log2(k) levels of pairs (R_i, R_{i+k/2}) interleaved within the groups (vunpcklps and the
+ * like, one µop each): on LPPool1d(3, 4)'s forward, llvm-mca (znver3) counts 26 cycles a trip
+ * instead of 30.5. Level `level`'s vector `index` (level 0: R_index); the last level's vector
+ * s is slot s. */
+static LLVMValueRef group_transpose(splitter *s, unsigned level, unsigned index) {
+    unsigned k = s->k, vf = s->vf, g = vf / 2;
+    int mask[MAX_LANES];
+    if (level == 0) {
+        unsigned half = index % 2;
+        for (unsigned l = 0; l < g; l++) {
+            mask[l] = (int)(half * g + l);
+            mask[g + l] = (int)(vf + half * g + l);
+        }
+        return shuffle2(s, piece(s, index / 2), piece(s, k / 2 + index / 2), mask, vf);
+    }
+    unsigned i = index / 2, h = index % 2;
+    LLVMValueRef a = group_transpose(s, level - 1, i), b = group_transpose(s, level - 1, i + k / 2);
+    for (unsigned grp = 0; grp < 2; grp++)
+        for (unsigned q = 0; q < g; q++) mask[grp * g + q] = (int)((q % 2 ? vf : 0) + grp * g + h * g / 2 + q / 2);
+    return shuffle2(s, a, b, mask, vf);
+}
+
 /* r lanes, lane l being lane tl[l] of piece tp[l] (-1: undefined), from the pieces in `set`
  * only (lanes of other pieces undefined): two pieces in one shuffle, more as two halves
  * joined by one. */
@@ -351,6 +380,11 @@ static LLVMValueRef lanes_of_load(splitter *s, const int *mask, unsigned r) {
             int o = mask[l] - (int)(s->k * l);
             if (off < 0 && o >= 0 && o < (int)s->k) off = o;
             strided = o == off;
+        }
+        if (strided && off >= 0 && s->vf * s->elt_bytes == 32 && s->k * s->elt_bytes == 16) {
+            unsigned levels = 0;
+            while ((1u << levels) < s->k) levels++;
+            return group_transpose(s, levels, (unsigned)off);
         }
         if (strided && off >= 0) {
             LLVMValueRef v[MAX_PIECES];

@@ -465,7 +465,11 @@ static void emit_flagged_sum(emitter *e, const lc_lp_schedule *lp, const ix *idx
         return;
     }
     plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
-    lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL, NULL};
+    /* Unrolled, the sum starts at its first term rather than at 0 + it: an LP term |e|^p is
+     * never -0, so the two are the same bits, and the window's chain (the sum, then the
+     * root's steps) is one add shorter; LLVM cannot fold the 0 + t itself, as it does not
+     * know t is not -0. */
+    lc_reducer red = {2, sum_and_bits_terms, add_and_or, &c, NULL, add_and_or};
     acc[0] = acc[1] = real_const(e, xn->dtype, 0.0);
     emit_scheduled_reduce(e, lp->norm.sum, xn->dtype, len, idx, &red, acc);
     if (memo && e->window_memo_n < LC_WINDOW_MEMO_MAX) {

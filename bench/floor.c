@@ -10,19 +10,22 @@
  * bench/README.md), so the driver times every variant of this table in the same run and reports
  * the fastest, naming it:
  *   - stores: normal, or non-temporal (no read-for-ownership of the destination line);
- *   - software prefetch of the read streams 512, 2048 or 4096 bytes ahead, or none;
+ *   - software prefetch of the read streams 512, 2048 or 4096 bytes ahead past the caches
+ *     (`prefetchnta`), 2048 or 4096 bytes ahead into L1 (`prefetcht0`, as the JIT's stream
+ *     prefetch does), or none;
  *   - chunk: 1024 input floats per unit, or 64 (one 16-float vector of output per unit at
  *     stride 4, as a short-window kernel writes it);
  *   - split over threads: contiguous blocks of units per thread, or blocks of 16 KiB of input
  *     dealt round-robin (interleaved), as a dynamic or cyclic schedule would;
  *   - forward+backward in two passes (x to y, then g to dx: two streams at a time, as the JIT
  *     runs overlapping windows, in two kernels), or all four streams together;
- *   - lockstep: whole rows with every stream a 64-byte line at a time in proportion, as a fused
- *     kernel's vector trips move them (lock_row), with or without prefetch.
- * Streaming stores write a whole line in one 64-byte store where the CPU has AVX-512, as the
- * JIT's kernels do there. Not the full product: every variant takes its share of the row's
- * timing budget, so prefetch goes with 1024-float chunks, contiguous blocks and lockstep rows
- * only (20 variants; 14 for a forward pass on one thread, where the interleaved split is the
+ *   - lockstep: whole rows with every stream 1, 2 or 4 64-byte lines at a time in proportion,
+ *     as a fused kernel's vector trips move them (lock_row), with or without prefetch.
+ * Loads and stores are as wide as the CPU's vectors (AVX-512, AVX2, else SSE2), as the JIT's
+ * kernels are: streaming stores write a line in one 64-byte store with AVX-512 and two 32-byte
+ * ones with AVX2. Not the full product: every variant takes its share of the row's timing
+ * budget, so prefetch goes with 1024-float chunks, contiguous blocks and lockstep rows only
+ * (27 variants; 21 for a forward pass on one thread, where the interleaved split is the
  * contiguous one and there is one pass).
  * Small work (under SMALL_BYTES per thread) runs on the calling thread, as any sensible runtime
  * does. */
@@ -45,33 +48,42 @@ typedef struct floor_variant {
     const char *name;
     bool nt;
     int prefetch_bytes; /* 0, 512, 2048 or 4096: the instantiations of units_body below */
+    bool t0;            /* prefetch into L1 (locality 3, prefetcht0), not past the caches (0, prefetchnta) */
     int chunk_floats;
     bool interleaved;
     bool two_pass;
     bool lockstep; /* whole rows, every stream a line at a time in proportion (lock_row) */
+    int lock_lines; /* lockstep: lines a stream moves at a time (else 0) */
 } floor_variant;
 
 static const floor_variant VARIANTS[] = {
-    {"st", false, 0, 1024, false, false, false},
-    {"nt", true, 0, 1024, false, false, false},
-    {"st-pf512", false, 512, 1024, false, false, false},
-    {"nt-pf512", true, 512, 1024, false, false, false},
-    {"st-pf2048", false, 2048, 1024, false, false, false},
-    {"nt-pf2048", true, 2048, 1024, false, false, false},
-    {"st-pf4096", false, 4096, 1024, false, false, false},
-    {"nt-pf4096", true, 4096, 1024, false, false, false},
-    {"st-fine", false, 0, 64, false, false, false},
-    {"nt-fine", true, 0, 64, false, false, false},
-    {"st-il", false, 0, 1024, true, false, false},
-    {"nt-il", true, 0, 1024, true, false, false},
-    {"st-2pass", false, 0, 1024, false, true, false},
-    {"nt-2pass", true, 0, 1024, false, true, false},
-    {"st-pf2048-2pass", false, 2048, 1024, false, true, false},
-    {"nt-pf2048-2pass", true, 2048, 1024, false, true, false},
-    {"st-lock", false, 0, 0, false, false, true},
-    {"nt-lock", true, 0, 0, false, false, true},
-    {"st-pf2048-lock", false, 2048, 0, false, false, true},
-    {"nt-pf2048-lock", true, 2048, 0, false, false, true},
+    {"st", false, 0, false, 1024, false, false, false, 0},
+    {"nt", true, 0, false, 1024, false, false, false, 0},
+    {"st-pf512", false, 512, false, 1024, false, false, false, 0},
+    {"nt-pf512", true, 512, false, 1024, false, false, false, 0},
+    {"st-pf2048", false, 2048, false, 1024, false, false, false, 0},
+    {"nt-pf2048", true, 2048, false, 1024, false, false, false, 0},
+    {"st-pf4096", false, 4096, false, 1024, false, false, false, 0},
+    {"nt-pf4096", true, 4096, false, 1024, false, false, false, 0},
+    {"st-fine", false, 0, false, 64, false, false, false, 0},
+    {"nt-fine", true, 0, false, 64, false, false, false, 0},
+    {"st-il", false, 0, false, 1024, true, false, false, 0},
+    {"nt-il", true, 0, false, 1024, true, false, false, 0},
+    {"st-2pass", false, 0, false, 1024, false, true, false, 0},
+    {"nt-2pass", true, 0, false, 1024, false, true, false, 0},
+    {"st-pf2048-2pass", false, 2048, false, 1024, false, true, false, 0},
+    {"nt-pf2048-2pass", true, 2048, false, 1024, false, true, false, 0},
+    {"st-lock", false, 0, false, 0, false, false, true, 1},
+    {"nt-lock", true, 0, false, 0, false, false, true, 1},
+    {"st-pf2048-lock", false, 2048, false, 0, false, false, true, 1},
+    {"nt-pf2048-lock", true, 2048, false, 0, false, false, true, 1},
+    {"st-pf2048t0-lock", false, 2048, true, 0, false, false, true, 1},
+    {"nt-pf2048t0-lock", true, 2048, true, 0, false, false, true, 1},
+    {"nt-pf4096t0-lock", true, 4096, true, 0, false, false, true, 1},
+    {"nt-pf2048t0", true, 2048, true, 1024, false, false, false, 0},
+    {"nt-pf2048t0-lock2", true, 2048, true, 0, false, false, true, 2},
+    {"nt-pf4096t0-lock2", true, 4096, true, 0, false, false, true, 2},
+    {"nt-pf2048t0-lock4", true, 2048, true, 0, false, false, true, 4},
 };
 #define N_VARIANTS ((int)(sizeof VARIANTS / sizeof VARIANTS[0]))
 
@@ -93,17 +105,26 @@ typedef struct stream {
     int64_t share; /* n / chunks: a chunk's part of the row */
 } stream;
 
-static inline __attribute__((always_inline)) void read_span(const float *p, int64_t n, v16 *sum, int pf) {
+/* A prefetch of the line at p for reading, into L1 (`t0`) or past the caches: the locality
+ * must be a constant, so a branch that folds where the caller is instantiated. */
+static inline __attribute__((always_inline)) void prefetch_line(const void *p, bool t0) {
+    if (t0)
+        __builtin_prefetch(p, 0, 3);
+    else
+        __builtin_prefetch(p, 0, 0);
+}
+
+static inline __attribute__((always_inline)) void read_span(const float *p, int64_t n, v16 *sum, int pf, bool t0) {
     v16 acc = *sum, a1 = {0}, a2 = {0}, a3 = {0};
     int64_t i = 0;
     for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) acc[0] += p[i]; /* no split loads */
     for (; i + 64 <= n; i += 64) {
         if (pf) {
             const char *ahead = (const char *)(p + i) + pf; /* a hint: past the end is harmless */
-            __builtin_prefetch(ahead, 0, 0);
-            __builtin_prefetch(ahead + 64, 0, 0);
-            __builtin_prefetch(ahead + 128, 0, 0);
-            __builtin_prefetch(ahead + 192, 0, 0);
+            prefetch_line(ahead, t0);
+            prefetch_line(ahead + 64, t0);
+            prefetch_line(ahead + 128, t0);
+            prefetch_line(ahead + 192, t0);
         }
         acc += *(const v16u *)(p + i);
         a1 += *(const v16u *)(p + i + 16);
@@ -116,24 +137,36 @@ static inline __attribute__((always_inline)) void read_span(const float *p, int6
 }
 
 #if HAVE_NT_STORES
-/* A 64-byte streaming store. Not always_inline: GCC inlines it into the AVX-512 instantiations
- * below (their target includes its own), and the others, where `wide` is false, never reach it
+/* A 64-byte streaming store, and two 32-byte ones. Not always_inline: GCC inlines each into
+ * the instantiations below whose target includes its own, and the others never reach it
  * (unoptimized builds keep a call that is never taken). */
 __attribute__((target("avx512f"))) static inline void stream_line_avx512(float *p, v16 v) {
     _mm512_stream_ps(p, (__m512)v);
 }
+__attribute__((target("avx2"))) static inline void stream_line_avx2(float *p, v16 v) {
+    __m256 h[2];
+    memcpy(h, &v, sizeof h);
+    _mm256_stream_ps(p, h[0]);
+    _mm256_stream_ps(p + 8, h[1]);
+}
 #endif
 
 /* One whole 64-byte line at p (64-byte aligned) from v: a plain store, or a streaming one,
- * as a single 64-byte store where the instantiation has AVX-512 (`wide`) and as four 16-byte
- * ones elsewhere. The single store is what a JIT kernel for an AVX-512 target emits; on the
+ * as a single 64-byte store where the instantiation has AVX-512 (`vec` 64), two 32-byte ones
+ * with AVX2 (32) and four 16-byte ones elsewhere. The AVX2 form is what a JIT kernel for an
+ * AVX2 target emits, and on the AVX2 host of bench/README.md the floor's SSE2 loops (four
+ * 16-byte loads a line) lost to the JIT's forwards by up to a fifth. The single store is what a JIT kernel for an AVX-512 target emits; on the
  * AVX-512 host measured (bench/README.md, 2026-12-04) it took AvgPool1d(4)'s forward+backward
  * floor on one thread (`nt-pf2048`) from 19.5 ms to 15.0-16.6, where the four left the line to
  * be merged in a write-combining buffer. */
-static inline __attribute__((always_inline)) void write_line(float *p, v16 v, bool nt, bool wide) {
+static inline __attribute__((always_inline)) void write_line(float *p, v16 v, bool nt, int vec) {
 #if HAVE_NT_STORES
-    if (nt && wide) {
+    if (nt && vec == 64) {
         stream_line_avx512(p, v);
+        return;
+    }
+    if (nt && vec == 32) {
+        stream_line_avx2(p, v);
         return;
     }
     if (nt) {
@@ -147,11 +180,11 @@ static inline __attribute__((always_inline)) void write_line(float *p, v16 v, bo
 }
 
 static inline __attribute__((always_inline)) void write_span(float *p, int64_t n, const v16 *value, bool nt,
-                                                             bool wide) {
+                                                             int vec) {
     v16 v = *value;
     int64_t i = 0;
     for (; i < n && ((uintptr_t)(p + i) & 63) != 0; i++) p[i] = v[i & 15]; /* no split stores */
-    for (; i + 16 <= n; i += 16) write_line(p + i, v, nt, wide);
+    for (; i + 16 <= n; i += 16) write_line(p + i, v, nt, vec);
     for (; i < n; i++) p[i] = v[i & 15];
 }
 
@@ -180,11 +213,11 @@ static int64_t chunks_per_row(const bench_config *cfg, const floor_variant *v) {
 
 /* n elements of a stream from p: read into *sum, or written from *value. */
 static inline __attribute__((always_inline)) void span(const stream *st, float *p, int64_t n, v16 *sum,
-                                                       const v16 *value, bool nt, bool wide) {
+                                                       const v16 *value, bool nt, int vec) {
     if (st->out)
-        write_span(p, n, value, nt, wide);
+        write_span(p, n, value, nt, vec);
     else
-        read_span(p, n, sum, 0);
+        read_span(p, n, sum, 0, false);
 }
 
 /* A whole row with its streams in lockstep, as a fused kernel walks them: each stream's head
@@ -194,17 +227,17 @@ static inline __attribute__((always_inline)) void span(const stream *st, float *
  * and y) move together at every point of the row as a kernel's vector trips move them. Each
  * read stream sums into its own accumulator, so no stream waits on another's adds. */
 static inline __attribute__((always_inline)) void lock_row(const stream *st, int ns, v16 *acc, bool nt, int pf,
-                                                           bool wide) {
+                                                           bool t0, int lw, int vec) {
     float *q[4];
     int64_t lines[4], due[4] = {0}, most = 0;
     v16 sums[4] = {*acc};
     for (int i = 0; i < ns; i++) {
         int64_t head = (int64_t)(((64 - ((uintptr_t)st[i].p & 63)) & 63) / sizeof(float));
         if (head > st[i].n) head = st[i].n;
-        lines[i] = (st[i].n - head) / 16;
+        lines[i] = (st[i].n - head) / (16 * lw);
         if (lines[i] > most) most = lines[i];
         q[i] = st[i].p + head;
-        span(&st[i], st[i].p, head, &sums[i], acc, nt, wide);
+        span(&st[i], st[i].p, head, &sums[i], acc, nt, vec);
     }
     /* unrolled over the (at most 4) streams, so that each stream's accumulator, pointer and
      * count stay in registers */
@@ -216,14 +249,16 @@ static inline __attribute__((always_inline)) void lock_row(const stream *st, int
             if (due[i] < most) continue;
             due[i] -= most;
             if (st[i].out) {
-                write_line(q[i], *acc, nt, wide);
+                for (int j = 0; j < lw; j++) write_line(q[i] + 16 * j, *acc, nt, vec);
             } else {
-                if (pf) __builtin_prefetch((const char *)q[i] + pf, 0, 0);
-                sums[i] += *(const v16 *)q[i];
+                for (int j = 0; j < lw; j++) {
+                    if (pf) prefetch_line((const char *)(q[i] + 16 * j) + pf, t0);
+                    sums[i] += *(const v16 *)(q[i] + 16 * j);
+                }
             }
-            q[i] += 16;
+            q[i] += 16 * lw;
         }
-    for (int i = 0; i < ns; i++) span(&st[i], q[i], st[i].p + st[i].n - q[i], &sums[i], acc, nt, wide);
+    for (int i = 0; i < ns; i++) span(&st[i], q[i], st[i].p + st[i].n - q[i], &sums[i], acc, nt, vec);
     *acc = sums[0] + sums[1] + sums[2] + sums[3];
 }
 
@@ -232,7 +267,7 @@ enum { STREAM_X = 1, STREAM_G = 2, STREAM_Y = 4, STREAM_DX = 8, STREAMS_ALL = 15
 
 /* Units [u0, u1) of the streams in `mask`: unit u is chunk u % K of row u / K. */
 static inline __attribute__((always_inline)) void units_body(const floor_state *s, int64_t u0, int64_t u1, int mask,
-                                                             bool nt, int pf, bool wide) {
+                                                             bool nt, int pf, bool t0, int lw, int vec) {
     const bench_config *cfg = s->cfg;
     int slot = s->slot;
     int64_t chunks = chunks_per_row(cfg, s->v);
@@ -249,7 +284,7 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
         if (mask & STREAM_Y) st[ns++] = (stream){cfg->y[slot] + r * cfg->l_out, cfg->l_out, true, share_out};
         if (cfg->dx && (mask & STREAM_DX)) st[ns++] = (stream){cfg->dx[slot] + r * cfg->l, cfg->l, true, share_in};
         if (s->v->lockstep) {
-            lock_row(st, ns, &acc, nt, pf, wide);
+            lock_row(st, ns, &acc, nt, pf, t0, lw, vec);
             u++;
             continue;
         }
@@ -257,9 +292,9 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
             for (int i = 0; i < ns; i++) {
                 int64_t a = span_start(&st[i], k, chunks), b = span_start(&st[i], k + 1, chunks);
                 if (st[i].out)
-                    write_span(st[i].p + a, b - a, &acc, nt, wide);
+                    write_span(st[i].p + a, b - a, &acc, nt, vec);
                 else
-                    read_span(st[i].p + a, b - a, &acc, pf);
+                    read_span(st[i].p + a, b - a, &acc, pf, t0);
             }
         u += k1 - k0;
     }
@@ -267,42 +302,66 @@ static inline __attribute__((always_inline)) void units_body(const floor_state *
 
 typedef void (*units_fn)(const floor_state *s, int64_t u0, int64_t u1, int mask);
 
-/* One instantiation per (stores, prefetch distance), so that neither is a branch in the loops;
- * AVX-512 where the CPU has it. */
-#define UNITS(name, target, nt, pf, wide)                                                             \
+/* One instantiation per (stores, prefetch distance and level, lines a lockstep unit moves), so
+ * that none is a branch in the loops; AVX-512 or AVX2 where the CPU has it. */
+#define UNITS(name, target, nt, pf, t0, lw, vec)                                                      \
     target static void name(const floor_state *s, int64_t u0, int64_t u1, int mask) {                 \
-        units_body(s, u0, u1, mask, nt, pf, wide);                                                    \
+        units_body(s, u0, u1, mask, nt, pf, t0, lw, vec);                                             \
     }
+#define UNITS_ALL(suffix, target, vec)                                                                \
+    UNITS(units_st##suffix, target, false, 0, false, 1, vec)                                          \
+    UNITS(units_nt##suffix, target, true, 0, false, 1, vec)                                           \
+    UNITS(units_st_pf512##suffix, target, false, 512, false, 1, vec)                                  \
+    UNITS(units_nt_pf512##suffix, target, true, 512, false, 1, vec)                                   \
+    UNITS(units_st_pf2048##suffix, target, false, 2048, false, 1, vec)                                \
+    UNITS(units_nt_pf2048##suffix, target, true, 2048, false, 1, vec)                                 \
+    UNITS(units_st_pf4096##suffix, target, false, 4096, false, 1, vec)                                \
+    UNITS(units_nt_pf4096##suffix, target, true, 4096, false, 1, vec)                                 \
+    UNITS(units_st_pf2048t0##suffix, target, false, 2048, true, 1, vec)                               \
+    UNITS(units_nt_pf2048t0##suffix, target, true, 2048, true, 1, vec)                                \
+    UNITS(units_nt_pf4096t0##suffix, target, true, 4096, true, 1, vec)                                \
+    UNITS(units_nt_pf2048t0x2##suffix, target, true, 2048, true, 2, vec)                              \
+    UNITS(units_nt_pf4096t0x2##suffix, target, true, 4096, true, 2, vec)                              \
+    UNITS(units_nt_pf2048t0x4##suffix, target, true, 2048, true, 4, vec)                              \
+    static const units_choice units_table##suffix[] = {                                               \
+        {false, 0, false, 1, units_st##suffix},           {true, 0, false, 1, units_nt##suffix},      \
+        {false, 512, false, 1, units_st_pf512##suffix},   {true, 512, false, 1, units_nt_pf512##suffix}, \
+        {false, 2048, false, 1, units_st_pf2048##suffix}, {true, 2048, false, 1, units_nt_pf2048##suffix}, \
+        {false, 4096, false, 1, units_st_pf4096##suffix}, {true, 4096, false, 1, units_nt_pf4096##suffix}, \
+        {false, 2048, true, 1, units_st_pf2048t0##suffix}, {true, 2048, true, 1, units_nt_pf2048t0##suffix}, \
+        {true, 4096, true, 1, units_nt_pf4096t0##suffix}, {true, 2048, true, 2, units_nt_pf2048t0x2##suffix}, \
+        {true, 4096, true, 2, units_nt_pf4096t0x2##suffix}, {true, 2048, true, 4, units_nt_pf2048t0x4##suffix}};
+
+/* An instantiation and what it was made for. */
+typedef struct units_choice {
+    bool nt;
+    int prefetch_bytes;
+    bool t0;
+    int lock_lines;
+    units_fn fn;
+} units_choice;
 #define AVX512 __attribute__((target("avx512f")))
-UNITS(units_st_avx512, AVX512, false, 0, true)
-UNITS(units_nt_avx512, AVX512, true, 0, true)
-UNITS(units_st_pf512_avx512, AVX512, false, 512, true)
-UNITS(units_nt_pf512_avx512, AVX512, true, 512, true)
-UNITS(units_st_pf2048_avx512, AVX512, false, 2048, true)
-UNITS(units_nt_pf2048_avx512, AVX512, true, 2048, true)
-UNITS(units_st_pf4096_avx512, AVX512, false, 4096, true)
-UNITS(units_nt_pf4096_avx512, AVX512, true, 4096, true)
-UNITS(units_st, , false, 0, false)
-UNITS(units_nt, , true, 0, false)
-UNITS(units_st_pf512, , false, 512, false)
-UNITS(units_nt_pf512, , true, 512, false)
-UNITS(units_st_pf2048, , false, 2048, false)
-UNITS(units_nt_pf2048, , true, 2048, false)
-UNITS(units_st_pf4096, , false, 4096, false)
-UNITS(units_nt_pf4096, , true, 4096, false)
+#define AVX2 __attribute__((target("avx2")))
+UNITS_ALL(_avx512, AVX512, 64)
+UNITS_ALL(_avx2, AVX2, 32)
+UNITS_ALL(, , 16)
+
+static units_fn find_units(const units_choice *table, size_t n, const floor_variant *v) {
+    bool nt = v->nt && HAVE_NT_STORES;
+    for (size_t i = 0; i < n; i++)
+        if (table[i].nt == nt && table[i].prefetch_bytes == v->prefetch_bytes && table[i].t0 == v->t0 &&
+            table[i].lock_lines == (v->lockstep ? v->lock_lines : 1))
+            return table[i].fn;
+    abort(); /* a variant without its instantiation: a mistake in this file */
+}
+#define FIND_UNITS(table, v) find_units(table, sizeof table / sizeof table[0], v)
 
 static units_fn pick_units(const floor_variant *v) {
-    static const units_fn avx512[2][4] = {
-        {units_st_avx512, units_st_pf512_avx512, units_st_pf2048_avx512, units_st_pf4096_avx512},
-        {units_nt_avx512, units_nt_pf512_avx512, units_nt_pf2048_avx512, units_nt_pf4096_avx512}};
-    static const units_fn generic[2][4] = {{units_st, units_st_pf512, units_st_pf2048, units_st_pf4096},
-                                           {units_nt, units_nt_pf512, units_nt_pf2048, units_nt_pf4096}};
-    int pf = v->prefetch_bytes == 0 ? 0 : v->prefetch_bytes == 512 ? 1 : v->prefetch_bytes == 2048 ? 2 : 3;
-    int nt = v->nt && HAVE_NT_STORES;
 #if defined(__x86_64__) || defined(__i386__)
-    if (__builtin_cpu_supports("avx512f")) return avx512[nt][pf];
+    if (__builtin_cpu_supports("avx512f")) return FIND_UNITS(units_table_avx512, v);
+    if (__builtin_cpu_supports("avx2")) return FIND_UNITS(units_table_avx2, v);
 #endif
-    return generic[nt][pf];
+    return FIND_UNITS(units_table, v);
 }
 
 static void floor_job(void *arg, int worker, int workers) {

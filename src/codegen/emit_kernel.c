@@ -11,6 +11,7 @@
 #include "codegen/emit.h"
 #include "codegen/emit_internal.h"
 #include "codegen/nontemporal.h"
+#include "codegen/stream_prefetch.h"
 #include "support/error.h"
 #include "support/int_math.h"
 
@@ -1107,6 +1108,13 @@ static void add_kernel(emitter *e, int kid) {
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                                 LLVMCreateStringAttribute(e->ctx, LC_NONTEMPORAL_ATTR, (unsigned)strlen(LC_NONTEMPORAL_ATTR),
                                                           "", 0));
+    if (k->sched.stream_prefetch > 0 && !e->fixup_form) { /* what stream_prefetch.c looks for */
+        char ahead[24];
+        int len = snprintf(ahead, sizeof ahead, "%" PRId64, k->sched.stream_prefetch);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(e->ctx, LC_STREAM_PREFETCH_ATTR,
+                                                          (unsigned)strlen(LC_STREAM_PREFETCH_ATTR), ahead, (unsigned)len));
+    }
     e->fn = fn;
     e->aff_i = NULL;
     e->nt_used = false;

@@ -30,6 +30,7 @@
 #include "codegen/emit.h"
 #include "codegen/jit_session.h"
 #include "codegen/nontemporal.h"
+#include "codegen/stream_prefetch.h"
 #include "codegen/split_wide.h"
 #include "codegen/objcache.h"
 #include "support/clock.h"
@@ -260,6 +261,8 @@ static lc_status part_finish(compile_job *job, part *pt) {
     if (o->opt_level >= 2) lc_split_wide_loads(pt->mod);
     /* streaming stores where codegen asked for them and LLVM proved them aligned */
     if (o->opt_level >= 2) lc_tag_nontemporal_stores(pt->mod);
+    /* prefetches of the input streams where fuse asked for them (stream_prefetch.c) */
+    if (o->opt_level >= 2) lc_add_stream_prefetches(pt->mod);
     if (texts) {
         texts->ms_opt = lc_now_ms() - t1;
         if (o->want_llvm_opt &&

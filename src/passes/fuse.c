@@ -1274,6 +1274,27 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
     }
 }
 
+/* The bytes of slot s (the first node it holds). */
+static int64_t slot_bytes(const lc_fused *f, int s) {
+    int n = lc_graph_node_count(f->graph);
+    for (int i = 0; i < n; i++)
+        if (f->node_slot[i] == s) {
+            const lc_node *u = lc_graph_node(f->graph, i);
+            return lc_sat_mul(lc_shape_numel(&u->shape), (int64_t)lc_dtype_size(u->dtype));
+        }
+    return 0;
+}
+
+/* lc_schedule.stream_prefetch: a kernel without a row prefetch that reads more than the
+ * last-level cache holds. */
+static void schedule_stream_prefetch(const lc_fused *f, lc_kernel *k) {
+    k->sched.stream_prefetch = 0;
+    if (k->sched.prefetch.slot >= 0) return;
+    int64_t bytes = 0;
+    for (int i = 0; i < k->n_args; i++) bytes = lc_sat_add(bytes, slot_bytes(f, k->args[i]));
+    if (bytes >= LC_STREAM_PREFETCH_MIN_BYTES) k->sched.stream_prefetch = LC_STREAM_PREFETCH_AHEAD_BYTES;
+}
+
 /* lc_schedule.carry_loads: an element-major kernel reading a last-axis window whose slot j +
  * step/dilation is the next position's slot j. */
 static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
@@ -1492,6 +1513,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         k->code = lc_ceil_div(lc_sat_mul(k->code, windows), cover);
     }
     schedule_row_prefetch(f, k);
+    schedule_stream_prefetch(f, k);
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_rerun_tail(f, k);
@@ -2052,6 +2074,11 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, " (rows of %" PRId64 " elements, several to a page) %" PRId64
                              " elements ahead, into L%d\n", pf->row_len, pf->ahead, 4 - LC_ROW_PREFETCH_LOCALITY);
         }
+        if (kr->sched.stream_prefetch > 0)
+            lc_strbuf_printf(&sb, "  stream prefetch: %" PRId64 " bytes ahead into L%d, each 64-byte line the vectorized "
+                             "loop reads of a buffer it reads a line or more of per trip; the inputs do not fit the "
+                             "last-level cache\n",
+                             kr->sched.stream_prefetch, 4 - LC_STREAM_PREFETCH_LOCALITY);
         if (kr->sched.carry_loads)
             lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "
                                 "the dilation, windows overlapping) is kept from the vectorized loop's previous "

@@ -32,6 +32,17 @@ static inline lc_graph *jit_module_graph(const lc_module *m, lc_dtype dt, lc_sha
     return b;
 }
 
+/* What `lc_compile_dump` prints for `stages` of g (malloc'd text; caller frees). */
+static inline char *jit_dump_text(const lc_graph *g, const char *stages) {
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_ok(lc_compile_dump(g, stages, f));
+    fclose(f);
+    return buf;
+}
+
 /* The fused stage of `m` on input shape `in` (the schedule tests read its kernels); frees m. */
 static inline lc_fused *jit_fuse_module(lc_module *m, lc_shape in, bool backward) {
     lc_graph *g = jit_module_graph(m, LC_F32, in, backward);

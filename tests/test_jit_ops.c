@@ -388,14 +388,7 @@ static void lp_extreme_p(void **state) {
         }
 }
 
-static char *fuse_dump(const lc_graph *g) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_ok(lc_compile_dump(g, "fuse,plan", f));
-    fclose(f);
-    return buf;
-}
+static char *fuse_dump(const lc_graph *g) { return jit_dump_text(g, "fuse,plan"); }
 
 /* A Sequential fuses where inlining recomputes nothing; where windows overlap, the dump
  * says why the first pool's result is materialized. */

@@ -346,11 +346,7 @@ static void dump_stages(void **state) {
     assert_ok(lc_compile(g, &o, &p));
     assert_string_equal(seen.names, "fuse+,plan+,llvm+,llvm-opt+,asm+,remarks+,time+,");
     lc_program_free(p);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_ok(lc_compile_dump(g, "fuse,llvm,llvm-opt,remarks", f));
-    fclose(f);
+    char *buf = jit_dump_text(g, "fuse,llvm,llvm-opt,remarks");
     assert_non_null(strstr(buf, ";; stage fuse\n;; fused: 1 kernel\n"));
     assert_non_null(strstr(buf, "once per window (windows do not overlap: one pass)"));
     assert_non_null(strstr(buf, "op %3 (LPPool1d.pow)"));

@@ -154,12 +154,7 @@ static char *fuse_dump(const char *spec, lc_shape in) {
     assert_ok(lc_model_parse_call(spec, "--module 1", &m));
     lc_graph *g = jit_module_graph(m, LC_F32, in, 0), *opt;
     assert_ok(lc_pipeline_run_default(g, false, NULL, &opt));
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_ok(lc_compile_dump(opt, "fuse", f));
-    fclose(f);
+    char *buf = jit_dump_text(opt, "fuse");
     lc_graph_free(opt);
     lc_graph_free(g);
     lc_module_free(m);

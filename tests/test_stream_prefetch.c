@@ -51,12 +51,7 @@ static void test_decision(void **state) {
 /* The `llvm-opt` dump of `m` at `in` (float32). */
 static char *optimized_ir(lc_module *m, lc_shape in, bool backward) {
     lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    assert_non_null(f);
-    assert_ok(lc_compile_dump(g, "llvm-opt", f));
-    fclose(f);
+    char *buf = jit_dump_text(g, "llvm-opt");
     lc_graph_free(g);
     return buf;
 }

@@ -4,10 +4,10 @@
 # bytes, which moves the main thread's stack by that much (the stack keeps a 16-byte
 # alignment, so a coarser step would see only some alignments: at 32 it missed every slow
 # place). About 4 s a place: 17 minutes for the page; LUCID_STACK_SWEEP_FROM and _TO (bytes)
-# take a part of it. A kernel whose run depends on where
-# its frame falls in a page (4 KiB aliasing between its spills and its constants) shows it as
-# rows far from the others; with the runtime's frame placement (src/runtime/program.c,
-# call_at_page_top) every row should be alike.
+# take a part of it. A kernel whose run depends on where its frame falls in a page (4 KiB
+# aliasing between its spills and its constants) shows it as rows far from the others; with
+# the runtime's frame placement (src/runtime/program.c, call_at_page_top) every row should be
+# alike.
 #
 # usage: bench/stack_sweep.sh [LUCID_BENCH] [CASE] [SHAPE]
 #   default: build/bench/lucid-bench lp3_k4s4 16,64,65536; 1 thread, LUCID_BENCH_BUDGET_MS=30

@@ -334,6 +334,31 @@ static void avgpool_cancellation(void **state) {
  * normal number (2^-120 or more). The gradient scales |x| per window by a number near 1/y
  * before raising it (emit_expr.c, emit_scaled_signed_ratio); without that scale these elements
  * come out up to 2^-10 off, or 0. */
+/* The LP gradient of a general p (2.7, 6.3: e = p - 1 = 1.7, 5.3) in the vectorized loop,
+ * which takes (|x|/y)^e by the short normal-range power (lc_lp_ratio_schedule.short_pow):
+ * one element per window 2^-d below the others, d chosen so that (|x|/y)^e runs from a normal
+ * number through the subnormals to below them (2^-110 to 2^-160). The short power flushes
+ * from 2^-125 down; those elements are flagged and the fix-up takes the full power, so a
+ * subnormal gradient comes out as it should, not 0. */
+static void lp_gradient_short_power_flushes(void **state) {
+    (void)state;
+    enum { WINDOWS = 512, K = 4 };
+    static double vals[WINDOWS * K];
+    static const double ps[] = {2.7, 6.3};
+    for (int c = 0; c < 2; c++) {
+        double e = ps[c] - 1;
+        for (int w = 0; w < WINDOWS; w++) {
+            double big = ldexp(1.0 + (w % 7) / 8.0, -(w % 8));
+            double d = (110.0 + (w % 51)) / e; /* (2^-d)^e from 2^-110 to 2^-160 */
+            vals[w * K + 0] = (w & 1) ? big : -big;
+            vals[w * K + 1] = ((w & 2) ? 1.0 : -1.0) * exp2(-d) * big;
+            vals[w * K + 2] = 0.75 * big;
+            vals[w * K + 3] = -0.3 * big;
+        }
+        check_lp(ps[c], K, vals, WINDOWS * K, LC_F32, CHECKED);
+    }
+}
+
 static void lp_gradient_tiny_beside_small(void **state) {
     (void)state;
     enum { WINDOWS = 512, K = 4 };
@@ -358,7 +383,7 @@ static void lp_gradient_tiny_beside_small(void **state) {
 
 static void random_magnitudes(void **state) {
     (void)state;
-    const double ps[] = {1, 1.0000001, 2, 2.5, 3, 7, 60, 1e6};
+    const double ps[] = {1, 1.0000001, 2, 2.5, 3, 7, 60, 1e6, 2.7};
     enum { C = 2, L = 48 };
     double vals[C * L];
     for (int d = 0; d < 2; d++) {
@@ -482,6 +507,7 @@ int main(void) {
         cmocka_unit_test(avgpool_chain_of_rescued_sums),
         cmocka_unit_test(avgpool_cancellation),
         cmocka_unit_test(lp_gradient_tiny_beside_small),
+        cmocka_unit_test(lp_gradient_short_power_flushes),
         cmocka_unit_test(random_magnitudes),
         cmocka_unit_test(lp_norm_error_by_magnitude),
     };

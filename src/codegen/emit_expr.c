@@ -733,12 +733,29 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal, recip);
     LLVMValueRef plain = ratio->node == ratio->ratio ? q
                          : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, root_recip, ratio->e, dt)
+                         : ratio->short_pow     ? lc_vmath_pow_normal(e->b, e->mod, q, ratio->e, 7, 6, e->fma)
                                                 : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1)
         under = LLVMBuildAnd(
             e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
             LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+    LLVMValueRef off = NULL;
+    if (ratio->short_pow) {
+        /* an element the short power flushes (e·log2 q below -125, with a margin of 1) or
+         * cannot take (q NaN or inf: not below 2) is flagged; careful loops (scalar) take the
+         * power there in double, where float32's subnormals and its last normal binade are
+         * normal numbers (lc_emit_pow's float32 exp2 flushes below 2^-125), rounded once */
+        LLVMValueRef tiny = LLVMBuildAnd(
+            e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, exp2(-124.0 / ratio->e)), ""),
+            LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+        off = LLVMBuildOr(e->b, tiny, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
+        if (e->careful) {
+            LLVMValueRef qd = LLVMBuildFPExt(e->b, q, LLVMDoubleTypeInContext(e->ctx), "");
+            LLVMValueRef wide = LLVMBuildFPTrunc(e->b, lc_emit_pow(e, qd, ratio->e, zero_pole, LC_F64), LLVMTypeOf(q), "");
+            plain = LLVMBuildSelect(e->b, off, wide, plain, "");
+        }
+    }
     if (lp && lp->mode == LC_LP_SCALED) {
         /* a large e: always the scaled form, in double, in every loop (no fix-up) */
         ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, true};
@@ -746,6 +763,7 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     }
     if (!e->careful) {
         if (ratio->e > 0 && ratio->e < 1) raise_flag(e, under);
+        if (off) raise_flag(e, off);
         return plain;
     }
     if (!lp) /* y read from a buffer: only an underflowed quotient is redone */

@@ -973,6 +973,9 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             ratio.split_sqrt = ratio.reciprocal && ratio.node != ratio.ratio && ratio.e >= 1 && ratio.e < 8 &&
                                ratio.e - floor(ratio.e) == 0.5;
             ratio.newton_reciprocal = ratio.reciprocal && norm->root_form == LC_LP_POW_ROOT;
+            ratio.short_pow = ratio.reciprocal && ratio.node != ratio.ratio && !ratio.split_sqrt &&
+                              lc_graph_node(f->graph, node)->dtype == LC_F32 && ratio.e > 1 &&
+                              !(ratio.e == floor(ratio.e) && ratio.e <= 4);
             k->sched.lp_ratios[k->sched.n_lp_ratios++] = ratio;
             if (!norm || norm->mode == LC_LP_FLAGGED) k->sched.fixup = true;
         }
@@ -1954,6 +1957,10 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              : ratio->newton_reciprocal
                                  ? "|x| times 1/y, 1/y from the root's Newton steps, no division; from the scaled "
                                    "window where the fix-up redoes it"
+                             : ratio->short_pow
+                                 ? "|x| times 1/y, one division per window, the power by the short normal-range power "
+                                   "(an element it would flush or cannot take flagged); from the scaled window where "
+                                   "the fix-up redoes it"
                              : ratio->split_sqrt
                                  ? "|x| times 1/y, one division per window, its square root as sqrt|x| (the terms') times "
                                    "sqrt(1/y) (one per window); from the scaled window where the fix-up redoes it"

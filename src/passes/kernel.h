@@ -426,6 +426,15 @@ typedef struct lc_lp_ratio_schedule {
      * waits for 1/y, and neither factor leaves the normal range further than the quotient
      * form's. The fix-up keeps the division and the quotient form. */
     bool newton_reciprocal;
+    /* reciprocal, float32, e > 1 and neither 2, 3, 4 nor a half-integer (general p: 2.7's 1.7,
+     * and 6's 5): q^e by vmath's short normal-range power (lc_vmath_pow_normal, the longer
+     * polynomials, 7 and 6 coefficients) in every loop, where lc_emit_pow takes the full
+     * exp2(e·log2 q) with its special cases, about three times the arithmetic, per element.
+     * q = A·(1/y) lies in [0, 1] up to rounding (|x| <= y for p >= 1), so the power never
+     * overflows; an element with 0 < q < 2^(-124/e) (whose power the short form flushes to
+     * 0 or would be subnormal) or q not below 2 (NaN, inf) is flagged, and careful loops take
+     * lc_emit_pow there (the fix-up, the scaled form). A = 0 gives 0, as it should. */
+    bool short_pow;
     /* The node mul(mul(G, ratio), sign(U)) (either order at each level) with A = |U| (or A = U,
      * never negative), the LP gradient's sign(x) · g · (|x|/y)^e, or -1: codegen takes it as
      * G · copysign(ratio, U). The same bits: the ratio is never negative, 0 where U is ±0 (e > 0)

@@ -697,6 +697,12 @@ static LLVMValueRef split_sqrt_pow(emitter *e, LLVMValueRef q, LLVMValueRef a, L
     return v;
 }
 
+/* A quotient q = A/y below `below` whose A is not 0: one the power of which needs redoing. */
+static LLVMValueRef small_quotient(emitter *e, LLVMValueRef q, LLVMValueRef a, double below, lc_dtype dt) {
+    return LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, below), ""),
+                        LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
@@ -733,22 +739,18 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal, recip);
     LLVMValueRef plain = ratio->node == ratio->ratio ? q
                          : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, root_recip, ratio->e, dt)
-                         : ratio->short_pow     ? lc_vmath_pow_normal(e->b, e->mod, q, ratio->e, 7, 6, e->fma)
+                         : ratio->short_pow     ? lc_emit_lp_pow(e, q, ratio->e, LC_LP_POW_NORMAL,
+                                                                 (lc_short_pow_poly){7, 6}, dt)
                                                 : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
-    if (ratio->e > 0 && ratio->e < 1)
-        under = LLVMBuildAnd(
-            e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, ldexp(1.0, (int)flush_exponent(dt))), ""),
-            LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+    if (ratio->e > 0 && ratio->e < 1) under = small_quotient(e, q, a, ldexp(1.0, (int)flush_exponent(dt)), dt);
     LLVMValueRef off = NULL;
     if (ratio->short_pow) {
         /* an element the short power flushes (e·log2 q below -125, with a margin of 1) or
          * cannot take (q NaN or inf: not below 2) is flagged; careful loops (scalar) take the
          * power there in double, where float32's subnormals and its last normal binade are
          * normal numbers (lc_emit_pow's float32 exp2 flushes below 2^-125), rounded once */
-        LLVMValueRef tiny = LLVMBuildAnd(
-            e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, exp2(-124.0 / ratio->e)), ""),
-            LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
+        LLVMValueRef tiny = small_quotient(e, q, a, exp2(-124.0 / ratio->e), dt);
         off = LLVMBuildOr(e->b, tiny, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
         if (e->careful) {
             LLVMValueRef qd = LLVMBuildFPExt(e->b, q, LLVMDoubleTypeInContext(e->ctx), "");

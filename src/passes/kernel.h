@@ -432,8 +432,8 @@ typedef struct lc_lp_ratio_schedule {
      * exp2(e·log2 q) with its special cases, about three times the arithmetic, per element.
      * q = A·(1/y) lies in [0, 1] up to rounding (|x| <= y for p >= 1), so the power never
      * overflows; an element with 0 < q < 2^(-124/e) (whose power the short form flushes to
-     * 0 or would be subnormal) or q not below 2 (NaN, inf) is flagged, and careful loops take
-     * lc_emit_pow there (the fix-up, the scaled form). A = 0 gives 0, as it should. */
+     * 0 or would be subnormal) or q not below 2 (NaN, inf) is flagged, and careful loops (the
+     * fix-up, the edges) take lc_emit_pow in double there, rounded once. A = 0 gives 0. */
     bool short_pow;
     /* The node mul(mul(G, ratio), sign(U)) (either order at each level) with A = |U| (or A = U,
      * never negative), the LP gradient's sign(x) · g · (|x|/y)^e, or -1: codegen takes it as

@@ -43,6 +43,8 @@ typedef struct pool {
     unsigned long born;      /* generation when the current workers were started */
     bool stop;
     int sleepers; /* workers asleep on `start`, so that a job wakes them only if there are any */
+    int arrived;  /* workers of the current set that have reached worker_main (see fork_prepare) */
+    pthread_cond_t arrival;
     /* the current job */
     lc_pool_task fn;
     void *ctx;
@@ -52,10 +54,10 @@ typedef struct pool {
 } pool;
 
 static pool g_pool = {.busy = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
-                      .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
+                      .start = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER,
+                      .arrival = PTHREAD_COND_INITIALIZER};
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static atomic_int g_threads; /* total, caller included; written only with g_pool.busy held
-                              * (or in the once routine) */
+static atomic_int g_threads; /* total, caller included; written only with g_pool.busy held */
 
 static int64_t part_begin(int64_t n, int64_t grain, int parts, int k) {
     if (k >= parts) return n;
@@ -100,6 +102,8 @@ static bool spin_for_parts(void) {
 static void *worker_main(void *arg) {
     int id = (int)(intptr_t)arg; /* part id = id + 1 */
     pthread_mutex_lock(&g_pool.lock);
+    g_pool.arrived++;
+    pthread_cond_broadcast(&g_pool.arrival);
     /* the generation when this worker was made: a restarted pool's workers must not take the
      * old pool's last job for a new one, nor miss a job posted before they got here */
     unsigned long seen = g_pool.born;
@@ -151,11 +155,12 @@ static int default_threads(void) {
     return (int)cores;
 }
 
-/* Start `threads - 1` workers; called with g_pool.busy held (or from the once routine). */
+/* Start `threads - 1` workers; called with g_pool.busy held. */
 static void start_workers(int threads) {
     pthread_mutex_lock(&g_pool.lock);
     g_pool.stop = false;
     g_pool.born = atomic_load(&g_pool.generation);
+    g_pool.arrived = 0;
     pthread_mutex_unlock(&g_pool.lock);
     g_pool.n_workers = 0;
     g_pool.workers = threads > 1 ? calloc((size_t)threads - 1, sizeof(pthread_t)) : NULL;
@@ -199,6 +204,14 @@ static atomic_int g_respawn;
 static void fork_prepare(void) {
     pthread_mutex_lock(&g_pool.busy);
     pthread_mutex_lock(&g_pool.lock);
+    /* A worker that has not reached worker_main yet may be inside the allocator: the thread
+     * library's and a sanitizer's thread start allocate and free (AddressSanitizer's reads
+     * the thread's attributes, and its allocator has no fork handler in GCC 12). A fork then
+     * leaves the child an allocator lock that no thread of its own will release, and its
+     * first malloc waits forever (LLVM's target probe in target.c forks and allocates: it
+     * hung so). Past worker_main a worker only spins, sleeps or runs a job, and no job is in
+     * flight now, so once all have arrived none of Lucid's threads holds such a lock. */
+    while (g_pool.arrived < g_pool.n_workers) pthread_cond_wait(&g_pool.arrival, &g_pool.lock);
 }
 
 static void fork_parent(void) {
@@ -211,10 +224,12 @@ static void fork_child(void) {
     pthread_mutex_init(&g_pool.lock, NULL);
     pthread_cond_init(&g_pool.start, NULL);
     pthread_cond_init(&g_pool.done, NULL);
+    pthread_cond_init(&g_pool.arrival, NULL);
     free(g_pool.workers);
     g_pool.workers = NULL;
     g_pool.n_workers = 0;
     g_pool.sleepers = 0;
+    g_pool.arrived = 0;
     atomic_store(&g_respawn, atomic_load(&g_threads));
     atomic_store(&g_threads, 1);
 }
@@ -228,7 +243,9 @@ static void respawn_after_fork(void) {
 }
 
 static void init_pool(void) {
+    pthread_mutex_lock(&g_pool.busy); /* a fork on another thread waits for the workers' count */
     start_workers(default_threads());
+    pthread_mutex_unlock(&g_pool.busy);
     atexit(stop_pool_at_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

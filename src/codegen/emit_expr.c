@@ -697,6 +697,19 @@ static LLVMValueRef split_sqrt_pow(emitter *e, LLVMValueRef q, LLVMValueRef a, L
     return v;
 }
 
+/* q^ex (ex > 1) for a quotient q whose power lies below the normal range, or near it, where
+ * the power by exp2 flushes: float32 takes it in double and rounds once; float64, which has
+ * nothing wider, squares its half power (a normal number for any result above 2^-2042), so
+ * that only the last multiply rounds into the subnormals. */
+static LLVMValueRef quotient_power_below_normal(emitter *e, LLVMValueRef q, double ex, lc_dtype dt) {
+    if (dt == LC_F32) {
+        LLVMValueRef qd = LLVMBuildFPExt(e->b, q, LLVMDoubleTypeInContext(e->ctx), "");
+        return LLVMBuildFPTrunc(e->b, lc_emit_pow(e, qd, ex, false, LC_F64), LLVMTypeOf(q), "");
+    }
+    LLVMValueRef half = lc_emit_pow(e, q, ex / 2, false, dt);
+    return LLVMBuildFMul(e->b, half, half, "");
+}
+
 /* A quotient q = A/y below `below` whose A is not 0: one the power of which needs redoing. */
 static LLVMValueRef small_quotient(emitter *e, LLVMValueRef q, LLVMValueRef a, double below, lc_dtype dt) {
     return LLVMBuildAnd(e->b, LLVMBuildFCmp(e->b, LLVMRealOLT, q, real_const(e, dt, below), ""),
@@ -745,18 +758,16 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1) under = small_quotient(e, q, a, ldexp(1.0, (int)flush_exponent(dt)), dt);
     LLVMValueRef off = NULL;
-    if (ratio->short_pow) {
-        /* an element the short power flushes (e·log2 q below -125, with a margin of 1) or
-         * cannot take (q NaN or inf: not below 2) is flagged; careful loops (scalar) take the
-         * power there in double, where float32's subnormals and its last normal binade are
-         * normal numbers (lc_emit_pow's float32 exp2 flushes below 2^-125), rounded once */
-        LLVMValueRef tiny = small_quotient(e, q, a, exp2(-124.0 / ratio->e), dt);
-        off = LLVMBuildOr(e->b, tiny, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
-        if (e->careful) {
-            LLVMValueRef qd = LLVMBuildFPExt(e->b, q, LLVMDoubleTypeInContext(e->ctx), "");
-            LLVMValueRef wide = LLVMBuildFPTrunc(e->b, lc_emit_pow(e, qd, ratio->e, zero_pole, LC_F64), LLVMTypeOf(q), "");
-            plain = LLVMBuildSelect(e->b, off, wide, plain, "");
-        }
+    if (ratio->node != ratio->ratio && !ratio->split_sqrt && ratio->e > 1 &&
+        (ratio->short_pow || lc_pow_by_exp2(ratio->e, dt))) {
+        /* an element the power by exp2 flushes (e·log2 q below the normal range, with a
+         * margin of 1) or the short power cannot take (q NaN or inf: not below 2) is flagged;
+         * careful loops (scalar) take the power there where the type's subnormals and its
+         * last normal binade are normal numbers, rounded once (quotient_power_below_normal) */
+        off = small_quotient(e, q, a, exp2((flush_exponent(dt) + 1) / ratio->e), dt);
+        if (ratio->short_pow)
+            off = LLVMBuildOr(e->b, off, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
+        if (e->careful) plain = LLVMBuildSelect(e->b, off, quotient_power_below_normal(e, q, ratio->e, dt), plain, "");
     }
     if (lp && lp->mode == LC_LP_SCALED) {
         /* a large e: always the scaled form, in double, in every loop (no fix-up) */
@@ -819,6 +830,10 @@ static LLVMValueRef emit_scaled_signed_ratio(emitter *e, const lc_lp_ratio_sched
     } else {
         te = lc_emit_pow(e, t, ratio->e, false, dt);
         ce = lc_emit_pow(e, c, ratio->e, false, dt);
+        /* an element whose power by exp2 flushes (t^e below the normal range, with a margin
+         * of 1) is flagged: the fix-up takes it as emit_lp_ratio's careful loops do */
+        if (lc_pow_by_exp2(ratio->e, dt))
+            raise_flag(e, small_quotient(e, t, a, exp2((flush_exponent(dt) + 1) / ratio->e), dt));
     }
     LLVMValueRef args[2] = {te, uv};
     return LLVMBuildFMul(e->b, call_intrinsic(e, "llvm.copysign", LLVMTypeOf(te), args, 2),

@@ -323,6 +323,10 @@ static inline void lc_emit_forget_windows(emitter *e) {
 lc_vmath_root_steps lc_emit_root_steps(emitter *e, LLVMValueRef x, int m, int k);
 /* emit_pow.c: x^p, specialised by p; `zero_pole`: 0 where x = 0 and p < 0. */
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt);
+/* Whether lc_emit_pow takes x^p by exp2(p·log2|x|), whose result flushes to 0 below the
+ * normal range (below 2^-125 in float32, 2^-1021 in float64), rather than by multiplies and a
+ * square root (whose last multiply rounds into the subnormals as IEEE does) or a limit. */
+bool lc_pow_by_exp2(double p, lc_dtype dt);
 /* x^p (p > 0) in the form fuse chose for a flagged LP norm's plain form (lc_lp_pow_form). */
 LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form form, lc_short_pow_poly poly,
                             lc_dtype dt);

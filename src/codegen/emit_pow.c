@@ -1,5 +1,6 @@
 /* x^p specialised by the exponent: multiplies and sqrt for the common p, C's limits for an
  * exponent that is infinite in the kernel's type, else exp2(p·log2|x|) from vmath.c. */
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 
@@ -44,12 +45,24 @@ static LLVMValueRef pow_infinite(emitter *e, LLVMValueRef x, double p, lc_dtype 
     return LLVMBuildSelect(e->b, nan, x, r, "");
 }
 
+/* The exponent the kernel's arithmetic sees: a float32 kernel rounds it, so a huge p becomes
+ * inf (handled by its limit) and a tiny one is kept off 0 (0^tiny is 0, not 1). */
+static double kernel_exponent(double p, lc_dtype dt) {
+    if (dt == LC_F32 && fabs(p) > FLT_MAX) return copysign(INFINITY, p);
+    if (dt == LC_F32 && p != 0 && fabs(p) < FLT_TRUE_MIN) return copysign(FLT_TRUE_MIN, p);
+    return p;
+}
+
+bool lc_pow_by_exp2(double p, lc_dtype dt) {
+    p = kernel_exponent(p, dt);
+    bool by_product = p == 0 || p == 1 || p == 2 || p == 3 || p == 4 || p == 0.5 || p == -1 ||
+                      (p > 0 && p < 8 && p - floor(p) == 0.5);
+    return !by_product && !isinf(p);
+}
+
 LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, lc_dtype dt) {
     LLVMValueRef r;
-    /* The exponent the kernel's arithmetic sees: a float32 kernel rounds it, so a huge p
-     * becomes inf (handled by its limit) and a tiny one is kept off 0 (0^tiny is 0, not 1). */
-    if (dt == LC_F32 && fabs(p) > FLT_MAX) p = copysign(INFINITY, p);
-    if (dt == LC_F32 && p != 0 && fabs(p) < FLT_TRUE_MIN) p = copysign(FLT_TRUE_MIN, p);
+    p = kernel_exponent(p, dt);
     if (p == 0) return real_const(e, dt, 1.0);
     if (p == 1) return x;
     if (p == 2) return LLVMBuildFMul(e->b, x, x, "");
@@ -82,8 +95,10 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
         for (int k = 0; k < (int)whole; k++) r = LLVMBuildFMul(e->b, r, x, "");
         LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");
         r = LLVMBuildSelect(e->b, ninf, real_const(e, dt, INFINITY), r, "");
-    } else
+    } else {
+        assert(lc_pow_by_exp2(p, dt));
         r = pow_general(e, x, p, dt);
+    }
     if (zero_pole && p < 0) {
         LLVMValueRef z = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, 0.0), "");
         r = LLVMBuildSelect(e->b, z, real_const(e, dt, 0.0), r, "");

@@ -804,41 +804,22 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
     if (whole_trips > 0 && window && e->k->sched.block_shift > 0 && !checked && lo <= 0) {
         /* shifted blocks (lc_schedule.block_shift): every block of the row is interior but the
          * last (and any a split cuts off), so whole runs from the part's start, which is on a
-         * line where the buffer is, streamed where the kernel is non-temporal; the trips left
-         * before the interior's end as one more run ending there, with ordinary stores (it
-         * starts off a line), only with a rerun tail (which keeps an output read in place
-         * apart); else they go to the scalar loop. Where such a run follows, the last whole
-         * run goes with it, ordinary too (the two in one copy of the loop, emit_vector_runs),
-         * so that no line is written by a streaming store and then by an ordinary one: that
-         * store waited for the line to reach memory and read it back, and MaxPool2d(3, 2, 1)
-         * forward+backward at (16, 64, 256, 256) ran at 31-42 % of the floor that way, against
-         * 60-67 % (bench/README.md, "MaxPool2d's dx on whole lines") */
+         * line where the buffer is, streamed where the kernel is non-temporal (fuse makes it so
+         * only where no rerun tail follows: schedule_nontemporal says why); the trips left
+         * before the interior's end as one more run ending there with a rerun tail, else they
+         * go to the scalar loop */
         LC_ASSERT(block_steps(e) == 1 && element_loop_vectorizes(e) && count % whole_trips == 0);
         *right = true;
-        LLVMValueRef rest = *a, end = *b;
-        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) {
-            LLVMValueRef whole = whole_multiples(e, *a, end, whole_trips, count), streamed = whole;
-            if (e->k->sched.rerun_tail) {
-                LLVMValueRef rerun = LLVMBuildAnd(
-                    e->b, LLVMBuildICmp(e->b, LLVMIntSLT, whole_end(e, *a, whole, whole_trips), end, ""),
-                    LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""), "");
-                streamed = LLVMBuildSub(e->b, whole, LLVMBuildZExt(e->b, rerun, e->i64, ""), "");
-            }
-            rest = whole_end(e, *a, streamed, whole_trips);
-            stores_from_line(e, row_base, row_idx, *a);
-            emit_inner_loop(e, *a, rest, row_base, row_idx, checked, window, false);
-            e->nt_base = e->nt_co_base = NULL;
-            if (!e->k->sched.rerun_tail) {
-                *b = rest;
-                return;
-            }
-        }
         if (e->k->sched.rerun_tail) {
-            *b = emit_vector_runs(e, rest, end, whole_trips, count, row_base, row_idx, checked, window);
+            LC_ASSERT(e->k->sched.nontemporal == LC_NT_NONE);
+            *b = emit_vector_runs(e, *a, *b, whole_trips, count, row_base, row_idx, checked, window);
             return;
         }
-        *b = whole_end(e, rest, whole_multiples(e, rest, end, whole_trips, count), whole_trips);
-        emit_inner_loop(e, rest, *b, row_base, row_idx, checked, window, false);
+        LLVMValueRef end = *b;
+        *b = whole_end(e, *a, whole_multiples(e, *a, end, whole_trips, count), whole_trips);
+        if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && !e->fixup_form) stores_from_line(e, row_base, row_idx, *a);
+        emit_inner_loop(e, *a, *b, row_base, row_idx, checked, window, false);
+        e->nt_base = e->nt_co_base = NULL;
         return;
     }
     if (whole_trips > 0 && !*left && !checked) {

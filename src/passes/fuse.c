@@ -1391,6 +1391,14 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
         !lc_kernel_reductions_straight(k))
         return;
     if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 : k->sched.block != LC_BLOCK_UNROLLED) return;
+    /* Shifted blocks with a rerun tail (MaxPool2d(3, 2, 1)'s dx): the rerun writes again a few
+     * positions of the last whole run, so that run and the rerun would need ordinary stores
+     * beside the streamed lines (a line written by a streaming store and then by an ordinary
+     * one waits for memory and is read back). On the Zen 3 host measured, that split row ran
+     * slower than ordinary stores throughout: MaxPool2d(3, 2, 1) forward+backward at
+     * (16, 64, 256, 256) 24-26 % of the floor against 37-38 % on 1 thread (bench/README.md,
+     * "MaxPool2d's dx on a Zen 3 host"); so such a row takes ordinary stores. */
+    if (k->sched.block_shift > 0 && k->sched.rerun_tail) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);
     if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < LC_NONTEMPORAL_MIN_BYTES) return;
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);

@@ -324,18 +324,6 @@ static void avgpool_cancellation(void **state) {
     lc_module_free(seq);
 }
 
-/* Random windows whose magnitudes spread over the type's whole range, clustered per window (so
- * a window's |x|^p leaves the range together), for every p of interest; k = 4, step 2
- * (overlapping: the gradient gathers two windows) and k = 3 (tiling). Capped below the type's
- * max by the window's worst growth (k^(1/p) <= 4): a window whose y overflows has an inf
- * result on both engines, but its gradient differs (the interpreter forms |x|/y from its
- * unrounded y). */
-/* The LP gradient in the vectorized loop (a row long enough for it) of p = 3, 2.5, 4 and 3.5,
- * whose y takes the Newton root: windows with a small y (2^-24 to 2^-16, every sum normal) and
- * one element so small that |x|^(p-1) is below the normal range while (|x|/y)^(p-1) is a
- * normal number (2^-120 or more). The gradient scales |x| per window by a number near 1/y
- * before raising it (emit_expr.c, emit_scaled_signed_ratio); without that scale these elements
- * come out up to 2^-10 off, or 0. */
 /* The LP gradient where (|x|/y)^(p-1) is taken by exp2/log2, which flushes below the normal
  * range: a general p in the vectorized loop's short normal-range power (2.7, 6.3:
  * lc_lp_ratio_schedule.short_pow) or the full one (float64), and p = 6, 7, 8, whose y takes
@@ -368,6 +356,12 @@ static void lp_gradient_short_power_flushes(void **state) {
     }
 }
 
+/* The LP gradient in the vectorized loop (a row long enough for it) of p = 3, 2.5, 4 and 3.5,
+ * whose y takes the Newton root: windows with a small y (2^-24 to 2^-16, every sum normal) and
+ * one element so small that |x|^(p-1) is below the normal range while (|x|/y)^(p-1) is a
+ * normal number (2^-120 or more). The gradient scales |x| per window by a number near 1/y
+ * before raising it (emit_expr.c, emit_scaled_signed_ratio); without that scale these elements
+ * come out up to 2^-10 off, or 0. */
 static void lp_gradient_tiny_beside_small(void **state) {
     (void)state;
     enum { WINDOWS = 512, K = 4 };
@@ -390,6 +384,12 @@ static void lp_gradient_tiny_beside_small(void **state) {
     }
 }
 
+/* Random windows whose magnitudes spread over the type's whole range, clustered per window (so
+ * a window's |x|^p leaves the range together), for every p of interest; k = 4, step 2
+ * (overlapping: the gradient gathers two windows) and k = 3 (tiling). Capped below the type's
+ * max by the window's worst growth (k^(1/p) <= 4): a window whose y overflows has an inf
+ * result on both engines, but its gradient differs (the interpreter forms |x|/y from its
+ * unrounded y). */
 static void random_magnitudes(void **state) {
     (void)state;
     const double ps[] = {1, 1.0000001, 2, 2.5, 3, 7, 60, 1e6, 2.7};

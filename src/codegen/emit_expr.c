@@ -716,6 +716,12 @@ static LLVMValueRef small_quotient(emitter *e, LLVMValueRef q, LLVMValueRef a, d
                         LLVMBuildFCmp(e->b, LLVMRealOGT, a, real_const(e, dt, 0.0), ""), "");
 }
 
+/* A quotient q (A not 0) whose power q^ex (ex > 1) by exp2 flushes: q^ex below the normal range,
+ * with a margin of 1 in the exponent. */
+static LLVMValueRef power_flushes(emitter *e, LLVMValueRef q, LLVMValueRef a, double ex, lc_dtype dt) {
+    return small_quotient(e, q, a, exp2((flush_exponent(dt) + 1) / ex), dt);
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
@@ -764,7 +770,7 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
          * margin of 1) or the short power cannot take (q NaN or inf: not below 2) is flagged;
          * careful loops (scalar) take the power there where the type's subnormals and its
          * last normal binade are normal numbers, rounded once (quotient_power_below_normal) */
-        off = small_quotient(e, q, a, exp2((flush_exponent(dt) + 1) / ratio->e), dt);
+        off = power_flushes(e, q, a, ratio->e, dt);
         if (ratio->short_pow)
             off = LLVMBuildOr(e->b, off, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
         if (e->careful) plain = LLVMBuildSelect(e->b, off, quotient_power_below_normal(e, q, ratio->e, dt), plain, "");
@@ -833,7 +839,7 @@ static LLVMValueRef emit_scaled_signed_ratio(emitter *e, const lc_lp_ratio_sched
         /* an element whose power by exp2 flushes (t^e below the normal range, with a margin
          * of 1) is flagged: the fix-up takes it as emit_lp_ratio's careful loops do */
         if (lc_pow_by_exp2(ratio->e, dt))
-            raise_flag(e, small_quotient(e, t, a, exp2((flush_exponent(dt) + 1) / ratio->e), dt));
+            raise_flag(e, power_flushes(e, t, a, ratio->e, dt));
     }
     LLVMValueRef args[2] = {te, uv};
     return LLVMBuildFMul(e->b, call_intrinsic(e, "llvm.copysign", LLVMTypeOf(te), args, 2),

@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "codegen/codegen.h"
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
 #include "lucid/passes.h"
@@ -823,6 +825,27 @@ static void test_interleave(void **state) {
         assert_int_equal(k->sched.n_lp_norms, 1);
         assert_int_equal(k->sched.lp_norms[0].root_form, cases[c].root_form);
         assert_int_equal(k->sched.interleave, cases[c].interleave);
+        /* codegen reads it into the loop's hint, except in the quick tier, which takes one
+         * trip at a time (lc_emit_options.quick: the back end's work grows with each trip) */
+        for (int quick = 0; quick <= 1; quick++) {
+            lc_codegen_options o = {.opt_level = 3, .quick = quick, .want_llvm = true,
+                                    .last_step = LC_CODEGEN_EMIT};
+            lc_codegen_texts t = {0};
+            lc_jit *jit = NULL;
+            assert_int_equal(lc_codegen(f, &o, &t, &jit, NULL), LC_OK);
+            char hint[64];
+            snprintf(hint, sizeof hint, "!\"llvm.loop.interleave.count\", i32 %d}",
+                     quick ? 1 : cases[c].interleave);
+            assert_non_null(t.llvm);
+            assert_non_null(strstr(t.llvm, hint));
+            if (quick && cases[c].interleave > 1) { /* and the schedule's count nowhere */
+                snprintf(hint, sizeof hint, "!\"llvm.loop.interleave.count\", i32 %d}",
+                         cases[c].interleave);
+                assert_null(strstr(t.llvm, hint));
+            }
+            assert_null(jit);
+            lc_codegen_texts_free(&t);
+        }
         lc_fused_free(f);
     }
 }

@@ -146,7 +146,7 @@ static void test_tiers_give_the_same_bits(void **state) {
     (void)state;
     static const char *const specs[] = {
         "AvgPool1d(4)", "AvgPool1d(3, 1, 1)", "LPPool1d(2, 4)", "LPPool1d(3, 4)",
-        "LPPool1d(2.5, 4)", "LPPool1d(2.7, 4, 2)", "MaxPool1d(3, 2, 1)",
+        "LPPool1d(2.5, 4)", "LPPool1d(2.7, 4)", "LPPool1d(2.7, 4, 2)", "MaxPool1d(3, 2, 1)",
         "AvgPool1d(3, 1, 1)\nLPPool1d(2, 4)", "Conv1d(3, 4, 4, stride=4)\nLPPool1d(2, 4)",
     };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)

@@ -30,16 +30,24 @@
 
 #include "passes/kernel.h"
 
-/* Add `lc_kernel_<k>` (and its inlined body) for every kernel of `f` to `mod`. `fma`: the
- * target has fused multiply-add. */
-lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma);
-/* The same for kernels [first, last) only: jit.c compiles each kernel as a module of its own,
- * in a context of its own, so that kernels can be compiled on several threads at once. */
+/* How a module's kernels are emitted, besides what fuse decided. */
+typedef struct lc_emit_options {
+    bool fma;   /* the target has fused multiply-add */
+    /* The quick first tier (codegen.h): every vectorized loop asks LLVM for one trip at a
+     * time, whatever lc_schedule.interleave says. Interleaved trips only overlap chains
+     * (each position is computed as before), and the back end's work grows with each trip:
+     * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. */
+    bool quick;
+} lc_emit_options;
+
+/* Add `lc_kernel_<k>` (and its inlined body) for kernels [first, last) of `f` to `mod`: jit.c
+ * compiles each kernel as a module of its own, in a context of its own, so that kernels can be
+ * compiled on several threads at once. */
 lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
-                          LLVMModuleRef mod, bool fma);
+                          LLVMModuleRef mod, const lc_emit_options *o);
 /* Kernel k's fix-up form `lc_kernel_<k>_fixup` (a kernel whose schedule has a fix-up,
  * lc_schedule.fixup; codegen.h says when it runs) into `mod`. */
 lc_status lc_emit_fixup_kernel(const lc_fused *f, int k, LLVMContextRef ctx, LLVMModuleRef mod,
-                               bool fma);
+                               const lc_emit_options *o);
 
 #endif

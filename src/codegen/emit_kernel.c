@@ -1252,27 +1252,24 @@ static void add_kernel(emitter *e, int kid) {
 }
 
 static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
-                              LLVMModuleRef mod, bool fma, bool fixup_form);
-
-lc_status lc_emit_module(const lc_fused *f, LLVMContextRef ctx, LLVMModuleRef mod, bool fma) {
-    return emit_kernels(f, 0, f->n_kernels, ctx, mod, fma, false);
-}
+                              LLVMModuleRef mod, const lc_emit_options *o, bool fixup_form);
 
 lc_status lc_emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
-                          LLVMModuleRef mod, bool fma) {
-    return emit_kernels(f, first, last, ctx, mod, fma, false);
+                          LLVMModuleRef mod, const lc_emit_options *o) {
+    return emit_kernels(f, first, last, ctx, mod, o, false);
 }
 
 lc_status lc_emit_fixup_kernel(const lc_fused *f, int k, LLVMContextRef ctx, LLVMModuleRef mod,
-                               bool fma) {
+                               const lc_emit_options *o) {
     LC_ASSERT(k >= 0 && k < f->n_kernels && f->kernels[k].sched.fixup);
-    return emit_kernels(f, k, k + 1, ctx, mod, fma, true);
+    return emit_kernels(f, k, k + 1, ctx, mod, o, true);
 }
 
 static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContextRef ctx,
-                              LLVMModuleRef mod, bool fma, bool fixup_form) {
+                              LLVMModuleRef mod, const lc_emit_options *o, bool fixup_form) {
     emitter e = {0};
-    e.fma = fma;
+    e.fma = o->fma;
+    e.quick = o->quick;
     e.fixup_form = fixup_form;
     e.tile_row = -1;
     e.store_phase = -1;

@@ -11,7 +11,9 @@
  *  - Every other loop is kept from runtime unrolling. The vectorizer already keeps it off
  *    the vector body; what it still reached was the scalar remainder (at most VF-1 trips per
  *    row), unrolled with a prologue copy: 30% more IR, and a third of the object emission
- *    time of an LP forward+backward compile, for a loop that barely runs. */
+ *    time of an LP forward+backward compile, for a loop that barely runs.
+ *  - A vectorized loop asks for lc_schedule.interleave trips at a time where fuse set it,
+ *    and for one in the quick tier (lc_emit_options.quick). */
 void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
     LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
     LLVMMetadataRef width[2] = {
@@ -26,10 +28,12 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
     } else {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
-        if (e->interleave >= 1) {
+        /* the quick tier takes one trip at a time everywhere (lc_emit_options.quick) */
+        int trips = e->quick ? 1 : e->interleave;
+        if (trips >= 1) {
             LLVMMetadataRef count[2] = {
                 LLVMMDStringInContext2(e->ctx, "llvm.loop.interleave.count", 26),
-                LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), (unsigned long long)e->interleave, 0))};
+                LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), (unsigned long long)trips, 0))};
             ops[n++] = LLVMMDNodeInContext2(e->ctx, count, 2);
         }
     }

@@ -216,9 +216,9 @@ static lc_status part_emit(compile_job *job, part *pt) {
     LLVMDisposeTargetData(td);
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
-    bool fma = strstr(job->features, "+fma") != NULL;
-    if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, fma));
-    else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, fma));
+    lc_emit_options eo = {.fma = strstr(job->features, "+fma") != NULL, .quick = o->quick};
+    if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
+    else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;
     if (LLVMVerifyModule(pt->mod, LLVMReturnStatusAction, &msg)) {
         lc_status st = lc_fail(LC_ERR_INTERNAL, "codegen: invalid IR: %s", msg ? msg : "?");

@@ -3,8 +3,8 @@
  *
  * Most of a cold compile is LLVM's code generator (instruction selection, register
  * allocation, machine passes) working on the kernels' vector loops. At LLVM's level None
- * (the quick tier, codegen.h: the same IR and pass list, fast instruction selection and
- * register allocation) it costs about 60 % of the instructions, and the code runs 1.1-1.8x
+ * (the quick tier, codegen.h: the same IR and pass list, but one trip at a time in every
+ * vectorized loop, fast instruction selection and register allocation) it costs about 60 % of the instructions, and the code runs 1.1-1.8x
  * slower (bench/README.md, "Cold compiles: a quick first tier"). For a program whose runs
  * are short, that trade is worth making first: lc_compile hands back the quick code, and the
  * program's second run (the first sign that it will run again) starts the optimized compile
@@ -16,7 +16,8 @@
  * loads in a run (the kernels' outer ranges times their cost), where a run takes a few
  * milliseconds at most and a compile 5-60.
  *
- * Values: both tiers compile the same IR through the same pass list, whose arithmetic is
+ * Values: both tiers compile the same IR (an interleave hint only sets how many positions
+ * the vectorized loop takes side by side) through the same pass list, whose arithmetic is
  * IEEE without fast-math flags, so each element is computed by the same operations in the
  * same order; only the instructions chosen for them differ. The one difference seen: the sign
  * of a NaN (x86 returns the first operand's NaN, and the code generators may order a

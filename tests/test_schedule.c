@@ -826,7 +826,8 @@ static void test_interleave(void **state) {
         assert_int_equal(k->sched.lp_norms[0].root_form, cases[c].root_form);
         assert_int_equal(k->sched.interleave, cases[c].interleave);
         /* codegen reads it into the loop's hint, except in the quick tier, which takes one
-         * trip at a time (lc_emit_options.quick: the back end's work grows with each trip) */
+         * trip at a time (lc_emit_options.quick: the back end's work grows with each trip)
+         * and names the loop's width */
         for (int quick = 0; quick <= 1; quick++) {
             lc_codegen_options o = {.opt_level = 3, .quick = quick, .want_llvm = true,
                                     .last_step = LC_CODEGEN_EMIT};
@@ -838,6 +839,17 @@ static void test_interleave(void **state) {
                      quick ? 1 : cases[c].interleave);
             assert_non_null(t.llvm);
             assert_non_null(strstr(t.llvm, hint));
+            /* the quick tier names the vectorized loops' width (x86: 4, 8 or 16 floats) */
+            bool width_named = false;
+            for (int lanes = 4; lanes <= 16; lanes *= 2) {
+                snprintf(hint, sizeof hint, "!\"llvm.loop.vectorize.width\", i32 %d}", lanes);
+                width_named = width_named || strstr(t.llvm, hint);
+            }
+#if defined(__x86_64__)
+            assert_true(width_named == (bool)quick);
+#else
+            assert_false(width_named && !quick);
+#endif
             if (quick && cases[c].interleave > 1) { /* and the schedule's count nowhere */
                 snprintf(hint, sizeof hint, "!\"llvm.loop.interleave.count\", i32 %d}",
                          cases[c].interleave);

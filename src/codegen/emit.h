@@ -38,6 +38,11 @@ typedef struct lc_emit_options {
      * (each position is computed as before), and the back end's work grows with each trip:
      * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. */
     bool quick;
+    /* The width of the target's vector registers in bits, or 0 where codegen does not know
+     * it: the quick tier names each vectorized loop's width (these bits over the kernel's
+     * element size) instead of leaving the loop vectorizer to weigh every width, which was
+     * 4-12 % of a quick compile; the width LLVM chose at this one is the same on AVX2 hosts. */
+    int vector_bits;
 } lc_emit_options;
 
 /* Add `lc_kernel_<k>` (and its inlined body) for kernels [first, last) of `f` to `mod`: jit.c

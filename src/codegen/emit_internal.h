@@ -123,6 +123,7 @@ typedef struct emitter {
     LLVMValueRef bounds_slot;
     bool fma;                 /* the target has fused multiply-add */
     bool quick;               /* lc_emit_options.quick: one trip at a time in every loop */
+    int vector_bits;          /* lc_emit_options.vector_bits */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element
      * loop), or all_lo > all_hi when unknown: a check that holds on all of it is elided in

@@ -1270,6 +1270,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     emitter e = {0};
     e.fma = o->fma;
     e.quick = o->quick;
+    e.vector_bits = o->vector_bits;
     e.fixup_form = fixup_form;
     e.tile_row = -1;
     e.store_phase = -1;

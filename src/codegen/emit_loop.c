@@ -13,7 +13,7 @@
  *    row), unrolled with a prologue copy: 30% more IR, and a third of the object emission
  *    time of an LP forward+backward compile, for a loop that barely runs.
  *  - A vectorized loop asks for lc_schedule.interleave trips at a time where fuse set it,
- *    and for one in the quick tier (lc_emit_options.quick). */
+ *    and for one in the quick tier (lc_emit_options.quick), which also names its width. */
 void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
     LLVMMetadataRef self = LLVMTemporaryMDNode(e->ctx, NULL, 0);
     LLVMMetadataRef width[2] = {
@@ -21,13 +21,22 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
         LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
     LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
     LLVMMetadataRef runtime[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.runtime.disable", 32)};
-    LLVMMetadataRef ops[4] = {self, NULL, NULL, NULL};
+    LLVMMetadataRef ops[5] = {self, NULL, NULL, NULL};
     unsigned n = 1;
     if (scalar) {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, width, 2);
         ops[n++] = LLVMMDNodeInContext2(e->ctx, unroll, 1);
     } else {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, runtime, 1);
+        /* the quick tier names the width (lc_emit_options.vector_bits) */
+        const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+        int lanes = e->quick ? e->vector_bits / (8 * (int)lc_dtype_size(root->dtype)) : 0;
+        if (lanes > 1) {
+            LLVMMetadataRef width_is[2] = {
+                LLVMMDStringInContext2(e->ctx, "llvm.loop.vectorize.width", 25),
+                LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), (unsigned long long)lanes, 0))};
+            ops[n++] = LLVMMDNodeInContext2(e->ctx, width_is, 2);
+        }
         /* the quick tier takes one trip at a time everywhere (lc_emit_options.quick) */
         int trips = e->quick ? 1 : e->interleave;
         if (trips >= 1) {

@@ -200,6 +200,26 @@ static lc_machine_level machine_level(const lc_codegen_options *o) {
     return o->quick ? LC_MACHINE_QUICK : o->opt_level >= 2 ? LC_MACHINE_AGGRESSIVE : LC_MACHINE_DEFAULT;
 }
 
+/* Whether LLVM's feature string ("+avx2,-avx512f,+fma,...") turns `name` on. */
+static bool has_feature(const char *features, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = features; p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n + 1 && p[0] == '+' && memcmp(p + 1, name, n) == 0) return true;
+        p = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* The target's vector registers in bits, where codegen knows them (x86), else 0. A guess
+ * for lc_emit_options.vector_bits: LLVM may prefer narrower vectors than the registers on
+ * some CPUs; only the quick tier's speed would differ, not its values. */
+static int vector_bits(const char *triple, const char *features) {
+    if (strncmp(triple, "x86_64", 6) != 0) return 0;
+    return has_feature(features, "avx512f") ? 512 : has_feature(features, "avx") ? 256 : 128;
+}
+
 /* Build and verify the part's IR (and its text when the disk cache or a dump needs it). */
 static lc_status part_emit(compile_job *job, part *pt) {
     const lc_codegen_options *o = job->o;
@@ -216,7 +236,8 @@ static lc_status part_emit(compile_job *job, part *pt) {
     LLVMDisposeTargetData(td);
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
-    lc_emit_options eo = {.fma = strstr(job->features, "+fma") != NULL, .quick = o->quick};
+    lc_emit_options eo = {.fma = has_feature(job->features, "fma"), .quick = o->quick,
+                          .vector_bits = vector_bits(job->triple, job->features)};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;

@@ -266,7 +266,8 @@ static void disk_trim_concurrent(void **state) {
 }
 
 /* The key of a disk entry starts with the library version (so another Lucid's objects are
- * never loaded), and that version is the one version.h announces. */
+ * never loaded), and that version is the one version.h announces; the codegen fingerprint
+ * follows. */
 static void disk_key_carries_version(void **state) {
     (void)state;
     char want[64];
@@ -290,6 +291,13 @@ static void disk_key_carries_version(void **state) {
     size_t at = sizeof "LUCIDOBJ1\n" - 1 + 8;
     assert_true(len > at + strlen(line));
     assert_memory_equal(text + at, line, strlen(line));
+    /* then the fingerprint of the codegen sources (cmake/CodegenFingerprint.cmake), so a
+     * build whose codegen changed at the same version number loads none of these */
+    const char *fp = text + at + strlen(line);
+    assert_true(len > (size_t)(fp - text) + 25);
+    assert_memory_equal(fp, "codegen ", 8);
+    for (int i = 0; i < 16; i++) assert_non_null(strchr("0123456789abcdef", fp[8 + i]));
+    assert_int_equal(fp[24], '\n');
     free(text);
     unsetenv("LUCID_CACHE_DIR");
     remove_dir(dir);

@@ -1,6 +1,7 @@
 /* On-disk object cache; see objcache.h. File layout, all little-endian:
  *   "LUCIDOBJ1\n"  magic
- *   u64 key length, key bytes     (the full key, compared byte for byte: no collisions)
+ *   u64 key length, key bytes     (the full key, compared byte for byte: no collisions;
+ *                                  it starts "lucid <version>\ncodegen <fingerprint>\n")
  *   u64 object length, object bytes
  *   u64 lc_hash_bytes of the object (catches truncation and bit rot)
  * The file name is the key's 64-bit lc_hash_bytes in hex (a file written under the byte-wise
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "codegen/objcache.h"
+#include "codegen_fingerprint.h"
 #include "lucid/version.h"
 #include "support/hash.h"
 #include "support/strbuf.h"
@@ -35,9 +37,12 @@ static char *make_key(const char *ir, const char *triple, const char *cpu, const
                       const char *passes) {
     lc_strbuf sb = {0};
     /* The library version first: objects of another Lucid (other kernel ABI, other codegen)
-     * never load, even when their IR text happens to match. */
-    lc_strbuf_printf(&sb, "lucid %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\npasses %s\n",
-                     lc_version(), LUCID_LLVM_VERSION, triple, cpu, features, passes);
+     * never load, even when their IR text happens to match. Its codegen's fingerprint too:
+     * what codegen does after the IR (post-passes, target options) is not in the IR, and it
+     * changes between builds of one version number. */
+    lc_strbuf_printf(&sb, "lucid %s\ncodegen %s\nllvm %s\ntriple %s\ncpu %s\nfeatures %s\npasses %s\n",
+                     lc_version(), LUCID_CODEGEN_FINGERPRINT, LUCID_LLVM_VERSION, triple, cpu,
+                     features, passes);
     lc_strbuf_puts(&sb, ir);
     char *key = NULL;
     if (lc_strbuf_finish(&sb, &key) != LC_OK) return NULL;

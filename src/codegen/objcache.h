@@ -1,6 +1,7 @@
 /* The on-disk compile cache (only when LUCID_CACHE_DIR names a directory): object bytes keyed
- * by the IR text, target triple, CPU, features, LLVM version, the optimization pass pipeline
- * and library version.
+ * by the IR text, target triple, CPU, features, LLVM version, the optimization pass pipeline,
+ * the library version and a fingerprint of the library's codegen sources (what it does to the
+ * IR after emission is not in the IR).
  * A file is written to a temporary name and renamed, so readers never see half a file; a
  * corrupt or foreign file is ignored (and replaced by the next store), and so is anything at
  * an entry's path that is not a regular file (a FIFO there must not block a compile).

@@ -1034,6 +1034,45 @@ static void make_alias_scopes(emitter *e, int kid, const int *slots, int n) {
 }
 
 /* `void lc_kernel_<kid>(void *const *slots, int64 begin, int64 end)` (see codegen.h). */
+/* The input rows the output row LC_ROW_PREFETCH_AHEAD_BYTES on will read, into the cache
+ * LC_ROW_PREFETCH_LOCALITY names, line by line in ascending order (lc_row_prefetch; fuse
+ * decides). `row` is the root's flat row and
+ * `r` its index on the axis before the last. The start is kept inside the slot. */
+static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
+    const lc_row_prefetch *pf = &e->k->sched.prefetch;
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int rank = root->shape.rank;
+    LC_ASSERT(e->k->sched.order == LC_LOOP_ELEMENTS && rank >= 2 && pf->out_rows == root->shape.dim[rank - 2] &&
+              e->slot_ptr[pf->slot] && pf->step >= 1 && pf->row_len >= 1);
+    int64_t planes = lc_shape_numel(&root->shape) / (root->shape.dim[rank - 1] * pf->out_rows);
+    int64_t plane_len = pf->rows * pf->row_len, span = pf->step * pf->row_len;
+    int64_t elt = pf->elt_bytes;
+    LLVMValueRef plane = LLVMBuildSDiv(e->b, row, LLVMConstInt(e->i64, (unsigned long long)pf->out_rows, 1), "");
+    LLVMValueRef first = iadd_c(e, imul_c(e, r, pf->step), -pf->pad_lo);
+    LLVMValueRef start = iadd_c(e, LLVMBuildAdd(e->b, imul_c(e, plane, plane_len), imul_c(e, first, pf->row_len), ""),
+                                pf->ahead);
+    start = imax_c(e, imin_c(e, start, planes * plane_len - span), 0);
+    LLVMValueRef base = LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->slot_ptr[pf->slot],
+                                      (LLVMValueRef[]){imul_c(e, start, elt)}, 1, "");
+    /* up to 8 lines a trip (the count's largest such divisor): a trip of one line cost five
+     * instructions of loop beside its prefetch, and MaxPool2d(3, 2, 1)'s rows of 128 outputs
+     * prefetch 32 lines each, for 8 vectorized trips of their own */
+    int64_t lines = lc_ceil_div(span * elt, 64), per_trip = 8;
+    while (lines % per_trip != 0) per_trip /= 2;
+    lc_loop l;
+    LLVMValueRef trip = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0),
+                                      LLVMConstInt(e->i64, (unsigned long long)(lines / per_trip), 0), "prefetch");
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
+    for (int64_t t = 0; t < per_trip; t++) {
+        LLVMValueRef at = iadd_c(e, imul_c(e, trip, per_trip * 64), t * 64);
+        LLVMValueRef args[4] = {LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), base, &at, 1, ""),
+                                LLVMConstInt(i32, 0, 0), LLVMConstInt(i32, LC_ROW_PREFETCH_LOCALITY, 0),
+                                LLVMConstInt(i32, 1, 0)};
+        call_intrinsic(e, "llvm.prefetch", e->ptr, args, 4);
+    }
+    lc_loop_end(e, &l, true);
+}
+
 static void add_kernel(emitter *e, int kid) {
     const lc_kernel *k = e->k;
     const lc_node *root = lc_graph_node(e->f->graph, k->root);
@@ -1183,6 +1222,7 @@ static void add_kernel(emitter *e, int kid) {
     } else if (k->sched.tile_cols > 1) {
         emit_col_tile(e, row_base, row_idx, last); /* whole rows: i0 = 0, i1 = last */
     } else {
+        if (k->sched.prefetch.slot >= 0) emit_row_prefetch(e, row, row_idx[rank - 2].v);
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
     /* a tile of rows ends the trip at the end of its last row (whole tiles: i0 = 0, i1 = last) */

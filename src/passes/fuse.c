@@ -1201,8 +1201,8 @@ static lc_status schedule_col_tile(const lc_fused *f, lc_kernel *k) {
     int rank = r->shape.rank;
     if (rank < 1 || r->shape.dim[rank - 1] < 2 || r->shape.dim[rank - 1] > LC_TILE_COLS_MAX) return LC_OK;
     if (k->sched.order != LC_LOOP_ELEMENTS || k->co_root >= 0 || k->sched.fixup || k->sched.tile_rows > 1 ||
-        k->sched.n_lp_norms > 0 || k->sched.n_lp_ratios > 0 || k->sched.carry_loads)
-        return LC_OK; /* one loop form per kernel: a row tile or carried loads */
+        k->sched.n_lp_norms > 0 || k->sched.n_lp_ratios > 0 || k->sched.carry_loads || k->sched.prefetch.slot >= 0)
+        return LC_OK; /* one loop form per kernel: a row tile, carried loads or row prefetches */
     lc_reduction_schedule *tiled = NULL;
     for (int i = 0; i < k->sched.n_reductions; i++) {
         lc_reduction_schedule *rs = &k->sched.reductions[i];
@@ -1227,6 +1227,60 @@ static lc_status schedule_col_tile(const lc_fused *f, lc_kernel *k) {
     return LC_OK;
 }
 
+/* The materialized node of the most elements that `node` reads through inline nodes and that
+ * has rows of `rows` (its axis before the last, rank `rank`), or -1: the input a row window
+ * reads (AvgPool2d's rows read x through the width's inline mean). */
+static int row_source(const lc_fused *f, int node, int rank, int64_t rows, int depth) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (f->node_slot[node] >= 0)
+        return n->shape.rank == rank && n->shape.dim[rank - 2] == rows ? node : -1;
+    if (depth >= LC_INLINE_DEPTH_MAX) return -1;
+    int best = -1;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    for (int i = 0; i < info->arity; i++) {
+        int s = row_source(f, n->inputs[i], rank, rows, depth + 1);
+        if (s >= 0 && (best < 0 || lc_shape_numel(&lc_graph_node(f->graph, s)->shape) >
+                                       lc_shape_numel(&lc_graph_node(f->graph, best)->shape)))
+            best = s;
+    }
+    return best;
+}
+
+/* Whether and what an element-major kernel prefetches per output row (lc_row_prefetch,
+ * LC_ROW_PREFETCH_MAX_ROW_BYTES): where it reads an input's short rows through a window over
+ * the axis before the last whose planes are the root's, and takes no stream prefetch (a
+ * kernel that reads 32 MiB or more: there the stream prefetch ran the 2-D forwards faster on
+ * a Zen 3 host, below it the row prefetch; bench/README.md, "The 2-D forwards: the stream
+ * prefetch, not a row prefetch"). */
+static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
+    k->sched.prefetch.slot = -1;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    int rank = r->shape.rank;
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || rank < 2 || k->sched.stream_prefetch > 0)
+        return;
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *u = lc_graph_node(f->graph, k->nodes[i]);
+        if (u->op != LC_OP_UNFOLD) continue;
+        const lc_node *in = lc_graph_node(f->graph, u->inputs[0]);
+        lc_window w = lc_window_of(u);
+        if (in->shape.rank != rank || w.dim != rank - 2) continue;
+        int src = row_source(f, u->inputs[0], rank, in->shape.dim[rank - 2], 0);
+        if (src < 0) continue;
+        const lc_node *s = lc_graph_node(f->graph, src);
+        bool planes_match = true;
+        for (int d = 0; d < rank - 2; d++) planes_match = planes_match && s->shape.dim[d] == r->shape.dim[d];
+        /* rows as the buffer lays them out (a padded scratch buffer's row pitch) */
+        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = lc_fused_row_pitch(f, f->node_slot[src], &s->shape);
+        if (!planes_match || row_len <= 0 || row_len > LC_ROW_PREFETCH_MAX_ROW_BYTES / elt / w.step) continue;
+        int64_t per_out_row = w.step * row_len; /* elements, at most 16 KiB */
+        lc_row_prefetch pf = {f->node_slot[src], r->shape.dim[rank - 2], s->shape.dim[rank - 2], row_len,
+                              w.step, w.pad_lo,
+                              lc_ceil_div(LC_ROW_PREFETCH_AHEAD_BYTES, per_out_row * elt) * per_out_row, elt};
+        k->sched.prefetch = pf;
+        return;
+    }
+}
+
 /* The bytes of slot s (the first node it holds). */
 static int64_t slot_bytes(const lc_fused *f, int s) {
     int n = lc_graph_node_count(f->graph);
@@ -1238,7 +1292,8 @@ static int64_t slot_bytes(const lc_fused *f, int s) {
     return 0;
 }
 
-/* lc_schedule.stream_prefetch: a kernel that reads more than the last-level cache holds. */
+/* lc_schedule.stream_prefetch: a kernel that reads more than the last-level cache holds
+ * (decided before the row prefetch, which such a kernel does not take). */
 static void schedule_stream_prefetch(const lc_fused *f, lc_kernel *k) {
     k->sched.stream_prefetch = 0;
     int64_t bytes = 0;
@@ -1372,7 +1427,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
  * buffer of two or more rows whose rows would lie a multiple of 4 KiB apart, padded by one
  * cache line. Decided once every slot is known and before any kernel's schedule, which reads
- * it (the blocked sum's set test). */
+ * it (the blocked sum's set test, the row prefetch's row length). */
 static lc_status choose_row_pitches(lc_fused *f) {
     f->row_pitch = malloc(sizeof(int64_t) * (size_t)(f->n_slots ? f->n_slots : 1));
     if (!f->row_pitch) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
@@ -1472,6 +1527,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         k->code = lc_ceil_div(lc_sat_mul(k->code, windows), cover);
     }
     schedule_stream_prefetch(f, k);
+    schedule_row_prefetch(f, k);
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_rerun_tail(f, k);
@@ -2029,6 +2085,13 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, "  tiled: %d rows per trip (%d consecutive indices of axis %d), so what "
                              "does not depend on that axis is loaded once per tile\n",
                              kr->sched.tile_rows, kr->sched.tile_rows, r->shape.rank - 2);
+        if (kr->sched.prefetch.slot >= 0) {
+            const lc_row_prefetch *pf = &kr->sched.prefetch;
+            lc_strbuf_printf(&sb, "  prefetch: per output row, the %" PRId64 " rows of ", pf->step);
+            print_slot(f, &sb, pf->slot);
+            lc_strbuf_printf(&sb, " (rows of %" PRId64 " elements, several to a page) %" PRId64
+                             " elements ahead, into L%d\n", pf->row_len, pf->ahead, 4 - LC_ROW_PREFETCH_LOCALITY);
+        }
         if (kr->sched.stream_prefetch > 0)
             lc_strbuf_printf(&sb, "  stream prefetch: %" PRId64 " bytes ahead into L%d, each 64-byte line the vectorized "
                              "loop reads of a buffer it reads a line or more of per trip; the inputs do not fit the "

@@ -109,6 +109,24 @@
  * least this many elements is materialized so that its kernel splits (fuse.c,
  * split_serial_sums). */
 #define LC_SERIAL_SPLIT_MIN 4096
+/* An element-major kernel that reads an input through a window over the axis before the last
+ * (a 2-D pool's rows) reads, per output row, `step` or more input rows side by side, a vector
+ * of each in turn. Where those rows are short (under LC_ROW_PREFETCH_MAX_ROW_BYTES) several
+ * of them share a 4 KiB page, and the hardware prefetchers, which follow one stream per page,
+ * lose the pattern: measured on an AMD EPYC (Zen 4) at (16, 64, 256, 256), two 1 KiB rows read
+ * this way ran at under half the bandwidth of one sequential stream, with or without software
+ * prefetches beside the loads. So the kernel prefetches, at the start of each output row, the
+ * input rows that the output row LC_ROW_PREFETCH_AHEAD_BYTES further on will read, in
+ * ascending order (lc_row_prefetch). Into L1 (`prefetcht0`, LLVM's locality 3), 8 KiB ahead:
+ * on an AMD EPYC (Zen 5), MaxPool2d(3, 2, 1)'s forward ran at 65-98 % of the floor so, against
+ * 40-60 % with the lines fetched into L2 16 KiB ahead (bench/README.md); 8 KiB of rows is a
+ * sixth of that L1. Only for a kernel that takes no stream prefetch (below): where the inputs
+ * take 32 MiB or more, that one ran the 2-D forwards 3-24 points of the floor faster on a Zen 3
+ * host, and below it (no stream prefetch) the row prefetch ran them up to twice as fast as
+ * none. */
+#define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
+#define LC_ROW_PREFETCH_AHEAD_BYTES 8192
+#define LC_ROW_PREFETCH_LOCALITY 3 /* llvm.prefetch's locality: 3 is L1, 2 L2, 1 L3 */
 /* A kernel that reads at least LC_STREAM_PREFETCH_MIN_BYTES (its inputs cannot stay in the
  * last-level cache) prefetches each line of every buffer its vectorized loop reads a line or
  * more of per trip, LC_STREAM_PREFETCH_AHEAD_BYTES ahead, into the cache level
@@ -435,6 +453,18 @@ static inline bool lc_lp_ratio_scaled(double e, lc_dtype dt) {
     return e * (dt == LC_F32 ? 0x1p-24 : 0x1p-53) > 0x1p-20;
 }
 
+/* The rows an element-major kernel prefetches per output row (LC_ROW_PREFETCH_MAX_ROW_BYTES):
+ * output row r of a plane (the axis before the last, root extent `out_rows`) reads rows from
+ * r·step - pad_lo of the slot's plane of `rows` rows of `row_len` elements; the kernel
+ * prefetches `step` such rows, `ahead` elements further on in the slot (a whole number of
+ * output rows' input), line by line. A prefetch changes no value; past the slot's end it is
+ * a hint the processor drops. */
+typedef struct lc_row_prefetch {
+    int slot; /* -1: none */
+    int64_t out_rows, rows, row_len, step, pad_lo, ahead;
+    int64_t elt_bytes; /* the slot's element size */
+} lc_row_prefetch;
+
 /* Non-temporal stores (lc_schedule.nontemporal), for a kernel whose root takes at least
  * LC_NONTEMPORAL_MIN_BYTES and whose loop over positions (element-major, writing only its
  * root) or over unrolled blocks (window-major; a co-root keeps ordinary stores) LLVM
@@ -537,8 +567,10 @@ typedef struct lc_schedule {
      * independent chains; each accumulator adds its terms in the order it did alone (the same
      * bits). The outer range is split at whole rows (lc_kernel.align). */
     int tile_cols;
+    lc_row_prefetch prefetch;
     /* 0, or how many bytes ahead the vectorized loop prefetches each line it reads of each
-     * buffer (LC_STREAM_PREFETCH_MIN_BYTES): a kernel whose inputs do not fit the cache. Only when lines arrive changes. */
+     * buffer (LC_STREAM_PREFETCH_MIN_BYTES): a kernel whose inputs do not fit the cache (it
+     * then takes no row prefetch). Only when lines arrive changes. */
     int64_t stream_prefetch;
     /* An element-major kernel whose windows over the last axis overlap with a step of 2 or
      * more, where slot j + step/dilation of position i is slot j of position i + 1 (MaxPool2d(3,

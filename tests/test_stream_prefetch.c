@@ -20,8 +20,8 @@ static int64_t last_kernel_prefetch(lc_module *m, lc_shape in, bool backward) {
 }
 
 /* From LC_STREAM_PREFETCH_MIN_BYTES read on, not below; the 2-D pools' forwards too, whose
- * input rows are short (bench/README.md, "The 2-D forwards: the stream prefetch, not a row
- * prefetch"). */
+ * input rows are short, and they then take no row prefetch, which they take below it
+ * (bench/README.md, "The 2-D forwards: the stream prefetch, not a row prefetch"). */
 static void test_decision(void **state) {
     (void)state;
     int64_t floats = LC_STREAM_PREFETCH_MIN_BYTES / 4;
@@ -45,6 +45,14 @@ static void test_decision(void **state) {
     lc_fused *f = jit_fuse_module(mp, (lc_shape){4, {16, 64, 256, 256}}, false);
     assert_int_equal(f->n_kernels, 1);
     assert_int_equal(f->kernels[0].sched.stream_prefetch, LC_STREAM_PREFETCH_AHEAD_BYTES);
+    assert_true(f->kernels[0].sched.prefetch.slot < 0);
+    lc_fused_free(f);
+    /* at (4, 64, 128, 128), 16 MiB: the row prefetch */
+    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
+    f = jit_fuse_module(mp, (lc_shape){4, {4, 64, 128, 128}}, false);
+    assert_int_equal(f->n_kernels, 1);
+    assert_int_equal(f->kernels[0].sched.stream_prefetch, 0);
+    assert_true(f->kernels[0].sched.prefetch.slot >= 0);
     lc_fused_free(f);
 }
 

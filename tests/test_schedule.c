@@ -862,6 +862,51 @@ static void test_interleave(void **state) {
     }
 }
 
+/* The quick tier's checked edges (emit_kernel.c, emitter.edges_apart): a kernel whose rows
+ * have bounds-checked scalar loops (padding, a window past the row's end) calls them in a
+ * function of its own, lc_kernel_<k>_edges, once over its range, and LLVM's passes skip that
+ * function (optnone): they were up to 40 % of the kernel's IR and run over a few positions a
+ * row. A kernel without such loops has no such function, and the optimized tier keeps them
+ * in the kernel. test_tier compares the two tiers' values on these pools. */
+static void test_quick_edges(void **state) {
+    (void)state;
+    struct {
+        lc_module *m;
+        bool backward, edges;
+    } cases[] = {
+        {test_avgpool(3, 1, 1, false, true), false, true}, /* padded: the row's two ends */
+        {test_avgpool(3, 1, 1, false, true), true, true},
+        {test_lppool(2, 4, 2, false), true, true},          /* dx's windows past the row's end */
+        {test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), false, false}, /* no check can fail */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        lc_fused *f = jit_fuse_module(cases[c].m, test_shape3(1, 2, 4096), cases[c].backward);
+        for (int quick = 0; quick <= 1; quick++) {
+            lc_codegen_options o = {.opt_level = 3, .quick = quick, .want_llvm = true,
+                                    .last_step = LC_CODEGEN_EMIT};
+            lc_codegen_texts t = {0};
+            lc_jit *jit = NULL;
+            assert_int_equal(lc_codegen(f, &o, &t, &jit, NULL), LC_OK);
+            assert_non_null(t.llvm);
+            int defined = 0, called = 0;
+            for (int k = 0; k < f->n_kernels; k++) {
+                char name[96];
+                snprintf(name, sizeof name, "define internal i32 @lc_kernel_%d_edges(", k);
+                defined += strstr(t.llvm, name) != NULL;
+                snprintf(name, sizeof name, "call i32 @lc_kernel_%d_edges(", k);
+                called += strstr(t.llvm, name) != NULL;
+            }
+            bool apart = quick && cases[c].edges;
+            assert_true(apart ? defined >= 1 : defined == 0);
+            assert_int_equal(called, defined);
+            assert_true((strstr(t.llvm, "optnone") != NULL) == apart);
+            assert_null(jit);
+            lc_codegen_texts_free(&t);
+        }
+        lc_fused_free(f);
+    }
+}
+
 /* A 2-D pool's forward+backward is one kernel where its windows tile both axes (lc_kernel.co_rows):
  * dx's kernel, window-major over the last axis with whole blocks, tiles its rows by the
  * window's rows (tile_rows = co_rows = kh, split at whole tiles) and writes the forward's
@@ -938,6 +983,7 @@ int main(void) {
         cmocka_unit_test(test_loss_sum_split),
         cmocka_unit_test(test_whole_trips),
         cmocka_unit_test(test_interleave),
+        cmocka_unit_test(test_quick_edges),
         cmocka_unit_test(test_pool2d_one_pass),
         cmocka_unit_test(test_carried_choice),
     };

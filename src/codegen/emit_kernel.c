@@ -1,6 +1,7 @@
 /* The kernel's loop nest: rows of the root's elements, the last axis innermost (the axis LLVM
  * vectorizes), split into checked edges and an unchecked interior; the window-major form of a
- * non-overlapping fold; the exported entry per kernel. */
+ * non-overlapping fold; the exported entry per kernel (and, in the quick tier, the function
+ * its checked edges run in: emitter.edges_apart). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,7 +388,7 @@ static void set_index_range(emitter *e, bool window) {
 static void emit_col_tile(emitter *e, LLVMValueRef row_base, const ix *row_idx, int64_t last) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int rank = root->shape.rank, tile = e->k->sched.tile_cols;
-    LC_ASSERT(tile == last && tile <= LC_TILE_COLS_MAX && e->k->align % last == 0 && e->k->co_root < 0 &&
+    LC_ASSERT(tile == last && tile <= LC_TILE_COLS_MAX && e->k->align % last == 0 && e->k->co_root < 0 && !e->edges_only &&
               !e->k->sched.fixup && e->k->sched.tile_rows == 1 && e->k->sched.order == LC_LOOP_ELEMENTS);
     set_index_range(e, false);
     e->checked = true;
@@ -505,6 +506,7 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
  * was flagged. */
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                             const ix *row_idx, bool checked, bool window, bool scalar) {
+    if (e->edges_only && !scalar) return; /* the kernel's function runs it */
     /* the common form flags in every loop (its flag is cleared once, at the kernel's entry,
      * and returned); the fix-up form flags in the vectorized loop only, per row */
     bool redo = e->k->sched.fixup && e->fixup_form;
@@ -600,6 +602,13 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
                              const ix *row_idx, bool window) {
     int n = s->n_edges + s->n_redo;
     if (n == 0) return;
+    /* checked loops only: an unchecked one (a row's left-over trips) is small */
+    if (e->edges_apart && s->checked) { /* lc_kernel_<k>_edges runs it */
+        LC_ASSERT(s->n_redo == 0);
+        e->edges_left = true;
+        return;
+    }
+    if (e->edges_only && !s->checked) return; /* the kernel's function runs it */
     if (!s->checked) {
         e->ilo = s->ilo;
         e->ihi = s->ihi;
@@ -666,6 +675,7 @@ static LLVMValueRef emit_vector_runs(emitter *e, LLVMValueRef a, LLVMValueRef en
     LLVMValueRef again = LLVMBuildAnd(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, first_end, end, ""),
                                       LLVMBuildICmp(e->b, LLVMIntUGE, whole, LLVMConstInt(e->i64, 1, 0), ""), "");
     LLVMValueRef runs = iadd_c(e, LLVMBuildZExt(e->b, again, e->i64, ""), 1);
+    if (e->edges_only) return LLVMBuildSelect(e->b, again, end, first_end, ""); /* the range alone */
     lc_loop l;
     LLVMValueRef r = lc_loop_begin(e, &l, LLVMConstInt(e->i64, 0, 0), runs, "runs");
     LLVMValueRef first = LLVMBuildICmp(e->b, LLVMIntEQ, r, LLVMConstInt(e->i64, 0, 0), "");
@@ -1073,6 +1083,12 @@ static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     lc_loop_end(e, &l, true);
 }
 
+static void add_fn_attribute(emitter *e, LLVMValueRef fn, const char *attr) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(attr, strlen(attr));
+    LC_ASSERT(kind != 0);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, kind, 0));
+}
+
 static void add_kernel(emitter *e, int kid) {
     const lc_kernel *k = e->k;
     const lc_node *root = lc_graph_node(e->f->graph, k->root);
@@ -1080,16 +1096,24 @@ static void add_kernel(emitter *e, int kid) {
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     LLVMTypeRef fty = LLVMFunctionType(i32, params, 3, 0);
     char name[48];
-    snprintf(name, sizeof name, e->fixup_form ? "lc_kernel_%d_fixup" : "lc_kernel_%d", kid);
-    LLVMValueRef fn = LLVMAddFunction(e->mod, name, fty);
-    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, nounwind, 0));
-    bool nontemporal = k->sched.nontemporal && !e->fixup_form;
+    snprintf(name, sizeof name, e->fixup_form ? "lc_kernel_%d_fixup" : e->edges_only ? "lc_kernel_%d_edges" : "lc_kernel_%d",
+             kid);
+    /* the edges' function is declared by the kernel's, which calls it */
+    LLVMValueRef fn = e->edges_only ? LLVMGetNamedFunction(e->mod, name) : LLVMAddFunction(e->mod, name, fty);
+    LC_ASSERT(fn && !LLVMGetFirstBasicBlock(fn));
+    add_fn_attribute(e, fn, "nounwind");
+    if (e->edges_only) {
+        /* LLVM's passes skip it (optnone, which needs noinline): a few positions a row */
+        add_fn_attribute(e, fn, "noinline");
+        add_fn_attribute(e, fn, "optnone");
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+    }
+    bool nontemporal = k->sched.nontemporal && !e->fixup_form && !e->edges_only;
     if (nontemporal) /* what jit.c's non-temporal tagging looks for */
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
                                 LLVMCreateStringAttribute(e->ctx, LC_NONTEMPORAL_ATTR, (unsigned)strlen(LC_NONTEMPORAL_ATTR),
                                                           "", 0));
-    if (k->sched.stream_prefetch > 0 && !e->fixup_form) { /* what stream_prefetch.c looks for */
+    if (k->sched.stream_prefetch > 0 && !e->fixup_form && !e->edges_only) { /* what stream_prefetch.c looks for */
         char ahead[24];
         int len = snprintf(ahead, sizeof ahead, "%" PRId64, k->sched.stream_prefetch);
         LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
@@ -1222,7 +1246,7 @@ static void add_kernel(emitter *e, int kid) {
     } else if (k->sched.tile_cols > 1) {
         emit_col_tile(e, row_base, row_idx, last); /* whole rows: i0 = 0, i1 = last */
     } else {
-        if (k->sched.prefetch.slot >= 0) emit_row_prefetch(e, row, row_idx[rank - 2].v);
+        if (k->sched.prefetch.slot >= 0 && !e->edges_only) emit_row_prefetch(e, row, row_idx[rank - 2].v);
         emit_element_range(e, i0, i1, row_base, row_idx, last);
     }
     /* a tile of rows ends the trip at the end of its last row (whole tiles: i0 = 0, i1 = last) */
@@ -1232,6 +1256,14 @@ static void add_kernel(emitter *e, int kid) {
     LLVMAddIncoming(el, &begin, &entry, 1);
     LLVMAddIncoming(el, &el2, &cur, 1);
     LLVMPositionBuilderAtEnd(e->b, done);
+    if (e->edges_apart && e->edges_left) { /* the scalar loops left out, over the same range (emitter.edges_apart) */
+        snprintf(name, sizeof name, "lc_kernel_%d_edges", kid);
+        LLVMValueRef args[3] = {LLVMGetParam(fn, 0), begin, end};
+        LLVMValueRef flagged = LLVMBuildCall2(e->b, fty, LLVMAddFunction(e->mod, name, fty), args, 3, "");
+        if (k->sched.fixup)
+            LLVMBuildStore(e->b, LLVMBuildOr(e->b, LLVMBuildLoad2(e->b, i32, e->flag_slot, ""), flagged, ""),
+                           e->flag_slot);
+    }
     if (e->bounds_slot) { /* an elided check failed: stop here, where the kernel is known */
         LLVMBasicBlockRef trap = LLVMAppendBasicBlockInContext(e->ctx, fn, "bounds.trap");
         LLVMBasicBlockRef ret = LLVMAppendBasicBlockInContext(e->ctx, fn, "ret");
@@ -1298,7 +1330,16 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
                          kid, e.k->n_args);
             break;
         }
+        /* the quick tier's checked edges in a function of their own (emitter.edges_apart) */
+        e.edges_apart = e.quick && !fixup_form;
+        e.edges_left = false;
         add_kernel(&e, kid);
+        if (e.edges_left) {
+            e.edges_apart = false;
+            e.edges_only = true;
+            add_kernel(&e, kid);
+            e.edges_only = false;
+        }
     }
     free(e.slot_ptr);
     free(e.slot_scope);

@@ -21,7 +21,9 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
         LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(e->ctx), 1, 0))};
     LLVMMetadataRef unroll[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.disable", 24)};
     LLVMMetadataRef runtime[1] = {LLVMMDStringInContext2(e->ctx, "llvm.loop.unroll.runtime.disable", 32)};
-    LLVMMetadataRef ops[5] = {self, NULL, NULL, NULL};
+    /* self, then at most: a scalar loop's width and unroll; a vectorized one's runtime
+     * unroll, width and interleave count */
+    LLVMMetadataRef ops[4] = {self, NULL, NULL, NULL};
     unsigned n = 1;
     if (scalar) {
         ops[n++] = LLVMMDNodeInContext2(e->ctx, width, 2);
@@ -46,6 +48,7 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
             ops[n++] = LLVMMDNodeInContext2(e->ctx, count, 2);
         }
     }
+    LC_ASSERT(n <= sizeof ops / sizeof ops[0]);
     LLVMMetadataRef loop = LLVMMDNodeInContext2(e->ctx, ops, n);
     LLVMMetadataReplaceAllUsesWith(self, loop);
     LLVMSetMetadata(latch, LLVMGetMDKindIDInContext(e->ctx, "llvm.loop", 9),

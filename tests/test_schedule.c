@@ -797,6 +797,20 @@ static void test_whole_trips(void **state) {
     }
 }
 
+/* The IR codegen emits for f's kernels (before LLVM's passes), in the quick tier or not. */
+static char *emitted_ir(const lc_fused *f, bool quick) {
+    lc_codegen_options o = {.opt_level = 3, .quick = quick, .want_llvm = true, .last_step = LC_CODEGEN_EMIT};
+    lc_codegen_texts t = {0};
+    lc_jit *jit = NULL;
+    assert_int_equal(lc_codegen(f, &o, &t, &jit, NULL), LC_OK);
+    assert_null(jit);
+    assert_non_null(t.llvm);
+    char *ir = strdup(t.llvm);
+    assert_non_null(ir);
+    lc_codegen_texts_free(&t);
+    return ir;
+}
+
 /* The interleave count asked of LLVM (lc_schedule.interleave): an element-major forward with a
  * fix-up flag takes one trip at a time, except where its flagged norm takes a power by the
  * short normal-range power (general p: 2.7), whose long chain takes 4 trips side by side; the
@@ -829,21 +843,16 @@ static void test_interleave(void **state) {
          * trip at a time (lc_emit_options.quick: the back end's work grows with each trip)
          * and names the loop's width */
         for (int quick = 0; quick <= 1; quick++) {
-            lc_codegen_options o = {.opt_level = 3, .quick = quick, .want_llvm = true,
-                                    .last_step = LC_CODEGEN_EMIT};
-            lc_codegen_texts t = {0};
-            lc_jit *jit = NULL;
-            assert_int_equal(lc_codegen(f, &o, &t, &jit, NULL), LC_OK);
+            char *ir = emitted_ir(f, quick);
             char hint[64];
             snprintf(hint, sizeof hint, "!\"llvm.loop.interleave.count\", i32 %d}",
                      quick ? 1 : cases[c].interleave);
-            assert_non_null(t.llvm);
-            assert_non_null(strstr(t.llvm, hint));
+            assert_non_null(strstr(ir, hint));
             /* the quick tier names the vectorized loops' width (x86: 4, 8 or 16 floats) */
             bool width_named = false;
             for (int lanes = 4; lanes <= 16; lanes *= 2) {
                 snprintf(hint, sizeof hint, "!\"llvm.loop.vectorize.width\", i32 %d}", lanes);
-                width_named = width_named || strstr(t.llvm, hint);
+                width_named = width_named || strstr(ir, hint);
             }
 #if defined(__x86_64__)
             assert_true(width_named == (bool)quick);
@@ -853,10 +862,9 @@ static void test_interleave(void **state) {
             if (quick && cases[c].interleave > 1) { /* and the schedule's count nowhere */
                 snprintf(hint, sizeof hint, "!\"llvm.loop.interleave.count\", i32 %d}",
                          cases[c].interleave);
-                assert_null(strstr(t.llvm, hint));
+                assert_null(strstr(ir, hint));
             }
-            assert_null(jit);
-            lc_codegen_texts_free(&t);
+            free(ir);
         }
         lc_fused_free(f);
     }
@@ -882,26 +890,20 @@ static void test_quick_edges(void **state) {
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         lc_fused *f = jit_fuse_module(cases[c].m, test_shape3(1, 2, 4096), cases[c].backward);
         for (int quick = 0; quick <= 1; quick++) {
-            lc_codegen_options o = {.opt_level = 3, .quick = quick, .want_llvm = true,
-                                    .last_step = LC_CODEGEN_EMIT};
-            lc_codegen_texts t = {0};
-            lc_jit *jit = NULL;
-            assert_int_equal(lc_codegen(f, &o, &t, &jit, NULL), LC_OK);
-            assert_non_null(t.llvm);
+            char *ir = emitted_ir(f, quick);
             int defined = 0, called = 0;
             for (int k = 0; k < f->n_kernels; k++) {
                 char name[96];
                 snprintf(name, sizeof name, "define internal i32 @lc_kernel_%d_edges(", k);
-                defined += strstr(t.llvm, name) != NULL;
+                defined += strstr(ir, name) != NULL;
                 snprintf(name, sizeof name, "call i32 @lc_kernel_%d_edges(", k);
-                called += strstr(t.llvm, name) != NULL;
+                called += strstr(ir, name) != NULL;
             }
             bool apart = quick && cases[c].edges;
             assert_true(apart ? defined >= 1 : defined == 0);
             assert_int_equal(called, defined);
-            assert_true((strstr(t.llvm, "optnone") != NULL) == apart);
-            assert_null(jit);
-            lc_codegen_texts_free(&t);
+            assert_true((strstr(ir, "optnone") != NULL) == apart);
+            free(ir);
         }
         lc_fused_free(f);
     }

@@ -114,11 +114,12 @@ typedef struct emitter {
      * loop plain and flagging, the scalar loop careful, redoing what was flagged. */
     bool fixup_form;
     /* The quick tier's checked edges in a function of their own (lc_emit_options.quick): the
-     * kernel's function emits only its vectorized loops (edges_apart) and, where it left some
-     * scalar loop out (edges_left), calls lc_kernel_<k>_edges once over its whole range; that
-     * function, emitted with edges_only, walks the same rows and emits only the scalar loops,
-     * and is marked optnone, so LLVM's passes skip it. The scalar loops were up to 40 % of a
-     * kernel's IR and run over a few positions a row. */
+     * kernel's function emits its vectorized loops and unchecked scalar loops but not its
+     * checked scalar loops (edges_apart) and, where it left one out (edges_left), calls
+     * lc_kernel_<k>_edges once over its whole range; that function, emitted with edges_only,
+     * walks the same rows and emits only the checked scalar loops, and is marked optnone, so
+     * LLVM's passes skip it. Those loops were up to 40 % of a kernel's IR and run over a few
+     * positions a row. */
     bool edges_apart, edges_only, edges_left;
     int interleave; /* the vectorized loop being emitted: lc_schedule.interleave, else 0 */
     LLVMValueRef flag_ptr;

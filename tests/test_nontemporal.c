@@ -246,6 +246,41 @@ static void test_aligned_rows_values(void **state) {
     check_module(m, xs, LC_NT_ALIGNED_ROWS, check_lp2d);
 }
 
+/* AvgPool1d(3, 1, 1)'s forward on rows of whole trips (LC_NT_ALIGNED_ROWS) whose ends read
+ * padding: each row's vectorized run starts at the row's first line past its edge (position
+ * 16 of float32), the positions before it and after the last whole trips go to the scalar
+ * loop. Its optimized IR streams the stores, and the values match float64 at every offset. */
+enum { ROWS_K3 = 2 };
+#define L_K3 (LC_NONTEMPORAL_MIN_BYTES / 4 / ROWS_K3)
+
+static void check_avg1d_k3p1(char *const *outs, const lc_tensor *const *ins) {
+    const float *x = ins[0]->data;
+    for (int64_t row = 0; row < ROWS_K3; row++)
+        for (int64_t i = 0; i < L_K3; i++) {
+            const float *r = x + row * L_K3;
+            double a = i > 0 ? r[i - 1] : 0.0, b = r[i], c = i + 1 < L_K3 ? r[i + 1] : 0.0;
+            double want = (a + b + c) / 3, got = at(outs[0], row * L_K3 + i);
+            if (fabs(got - want) > 1e-5 * (fabs(a) + fabs(b) + fabs(c)))
+                fail_msg("y[%lld, %lld] = %.9g, want %.9g", (long long)row, (long long)i, got, want);
+        }
+}
+
+static void test_padded_rows_values(void **state) {
+    (void)state;
+    lc_module *m = test_avgpool(3, 1, 1, false, true);
+    lc_shape xs = test_shape3(1, ROWS_K3, L_K3);
+    lc_graph *g = jit_module_graph(m, LC_F32, xs, false);
+    char *ir = jit_dump_text(g, "llvm-opt");
+    if (!strstr(ir, "!nontemporal")) fail_msg("want streaming stores in:\n%s", ir);
+    free(ir);
+    test_rng r = test_rng_seeded(7);
+    lc_tensor *ins[1] = {test_random_tensor(&r, LC_F32, xs, 3.0)};
+    run_at_offsets(g, (const lc_tensor *const *)ins, LC_NT_ALIGNED_ROWS, check_avg1d_k3p1);
+    lc_tensor_free(ins[0]);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
 /* AvgPool2d(3, 2, 1)'s dx (count_include_pad: every window divides by 9), window-major in
  * blocks shifted to start at position 0 (lc_schedule.block_shift), each row's last block an
  * edge: rows of 256 (128 blocks: runs of 16, the 15 left before the last block as one more
@@ -318,6 +353,7 @@ int main(void) {
         cmocka_unit_test(test_decision),
         cmocka_unit_test(test_line_start_values),
         cmocka_unit_test(test_aligned_rows_values),
+        cmocka_unit_test(test_padded_rows_values),
         cmocka_unit_test(test_shifted_blocks_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

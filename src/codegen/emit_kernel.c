@@ -863,6 +863,18 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
         *a = line_start(e, row_base, *a, *b);
         *left = true;
     }
+    if (e->k->sched.nontemporal == LC_NT_ALIGNED_ROWS && *left && !window && !e->fixup_form) {
+        /* a row with edges (a padded window's first positions): the run starts at the row's
+         * first line past them, which starts a line of the buffer as the row does, and a split
+         * of the outer range falls on whole lines too (fuse's LC_NT_ALIGNED_ROWS); the
+         * positions before it go to the scalar loop */
+        const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+        int64_t line = 64 / (int64_t)lc_dtype_size(root->dtype), first = lo > 0 ? (lo + line - 1) / line * line : 0;
+        LC_ASSERT(!checked);
+        *a = smin(e, smax(e, LLVMConstInt(e->i64, (unsigned long long)first, 1), from), to);
+        *b = smax(e, *b, *a);
+        stores_from_line(e, row_base, row_idx, *a);
+    }
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
         int64_t multiple = lc_vector_trip_multiple(span, window ? LC_VECTOR_BLOCK_TRIP_MULTIPLE : LC_VECTOR_TRIP_MULTIPLE, false);
         *b = whole_end(e, *a, whole_multiples(e, *a, *b, multiple, count), multiple);

@@ -2112,7 +2112,8 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                              kr->sched.whole_trips, kr->sched.rerun_tail ? "" : " (rows over 512 blocks: one by one)");
         else if (kr->sched.whole_trips > 0)
             lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
-                             "loop, and so is every part of the split outer range: no loop for trips left over\n",
+                             "loop, and so is every part of the split outer range: no loop for trips left over (but for "
+                             "the edges of a row that has some, in the scalar loop)\n",
                              kr->sched.whole_trips);
         if (kr->sched.nontemporal == LC_NT_LINE_START)
             lc_strbuf_puts(&sb, "  non-temporal: the vectorized loop of each row starts at a 64-byte line of the "
@@ -2120,7 +2121,8 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                 "it writes); the output does not fit the last-level cache\n");
         if (kr->sched.nontemporal == LC_NT_ALIGNED_ROWS)
             lc_strbuf_puts(&sb, "  non-temporal: rows and their vectorized runs start on 64-byte lines of a line-aligned "
-                                "buffer (the run writes the output aside where the caller's is not), written with "
+                                "buffer (a row with edges: at its first line past them; the run writes the output "
+                                "aside where the caller's is not), written with "
                                 "streaming stores (no read of the lines they write); the output does not fit the "
                                 "last-level cache\n");
         if (kr->sched.co_nontemporal)

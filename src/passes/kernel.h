@@ -483,7 +483,8 @@ typedef enum lc_nontemporal {
      * it go to the scalar loop, so such a kernel has no whole_trips */
     LC_NT_LINE_START,
     /* whole trips (lc_schedule.whole_trips) whose rows and runs start on lines when the buffer
-     * does (the row pitch and a run are whole lines, the first block at position 0): short
+     * does (the row pitch and a run are whole lines, the first block at position 0; an
+     * element-major row with edges starts its run at its first line past them): short
      * rows (a 2-D pool's 128), which a per-row start would cut into. The runtime writes such
      * a kernel's output aside where the caller's buffer is not 64-byte aligned, and copies it
      * over after the run (lc_program_run_into). */

@@ -90,6 +90,20 @@ static void test_codegen(void **state) {
     lc_module_free(lp3);
 }
 
+/* AvgPool1d(3, 1, 1)'s forward loads x at three positions a float apart, each through its own
+ * pointer: one stream, 40 bytes a trip with 256-bit vectors (one prefetch, where three streams
+ * of 32 bytes would get none) and 72 with 512-bit ones (two, where three streams would get
+ * three). */
+static void test_one_stream_per_buffer(void **state) {
+    (void)state;
+    lc_module *avg = test_avgpool(3, 1, 1, false, true);
+    char *ir = optimized_ir(avg, test_shape3(1, 2, LC_STREAM_PREFETCH_MIN_BYTES / 4 / 2), false);
+    int n = count(ir, "call void @llvm.prefetch");
+    if (n < 1 || n > 2) fail_msg("want 1 or 2 prefetches, got %d, in:\n%s", n, ir);
+    free(ir);
+    lc_module_free(avg);
+}
+
 /* Values of a prefetching kernel, forward and forward+backward, against the interpreter:
  * LPPool1d(2.5, 4) and AvgPool1d(4) just past the threshold (the last rows' prefetches reach
  * past the buffer's end, a hint that must not fault). */
@@ -110,6 +124,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
         cmocka_unit_test(test_codegen),
+        cmocka_unit_test(test_one_stream_per_buffer),
         cmocka_unit_test(test_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,26 +14,80 @@
 #define MAX_STREAMS 16 /* buffers one loop reads; a kernel has at most a few */
 #define MAX_LOADS 64   /* vector loads of one buffer in one trip */
 #define LINE 64        /* bytes a prefetch brings in */
+/* The least a trip must read of a buffer to prefetch it: half a line, so a loop of one 256-bit
+ * vector a trip (AvgPool1d(3, 1, 1)'s forward on a host that prefers 256-bit vectors) issues
+ * two prefetches a line, one of them wasted, and reaches the floor where it stayed at 68 %
+ * without (bench/README.md, "Padded rows: streaming stores from a line, and one stream for a
+ * window's loads"). */
+#define MIN_BYTES (LINE / 2)
 
-/* One buffer a loop reads: the pointer its loads are constant byte offsets from, those
- * offsets and sizes, and the first load (where the prefetches go). */
-typedef struct stream {
+#define MAX_TERMS 4 /* variable indices of one address */
+
+/* An address as base + the sum of terms index · scale + a constant byte offset: loads that
+ * differ only in the constant read one stream. */
+typedef struct address {
     LLVMValueRef base;
+    LLVMValueRef top; /* the pointer below the constant offsets the chain starts with */
+    int64_t top_off;  /* those offsets, in bytes: top is at the address's offset less them */
+    int n;
+    LLVMValueRef index[MAX_TERMS];
+    int64_t scale[MAX_TERMS];
+} address;
+
+/* One buffer a loop reads: the address its loads are constant byte offsets from, those
+ * offsets and sizes, the first load (where the prefetches go) and the pointer they are
+ * addressed from: that load's pointer below its leading constant offsets (address.top), at
+ * offset anchor_off. */
+typedef struct stream {
+    address at;
     int n;
     int64_t off[MAX_LOADS], end[MAX_LOADS];
-    LLVMValueRef first;
+    LLVMValueRef first, anchor;
+    int64_t anchor_off;
 } stream;
 
-/* The pointer `p` is a constant byte offset from: through getelementptrs of one constant
- * index (what the vectorizer and split_wide.c make of a trip's loads). */
-static LLVMValueRef strip_offset(LLVMTargetDataRef td, LLVMValueRef p, int64_t *off) {
+/* The address `p` is a constant byte offset from, through getelementptrs of one index each
+ * (what the vectorizer and split_wide.c make of a trip's loads: a row's base, then the trip's
+ * position, then a window's offset, in any order). Past MAX_TERMS variable indices the rest of
+ * the chain is the base. */
+static void strip_offset(LLVMTargetDataRef td, LLVMValueRef p, int64_t *off, address *ad) {
     *off = 0;
-    while (LLVMIsAGetElementPtrInst(p) && LLVMGetNumOperands(p) == 2 && LLVMIsAConstantInt(LLVMGetOperand(p, 1))) {
-        LLVMTypeRef t = LLVMGetGEPSourceElementType(p);
-        *off += LLVMConstIntGetSExtValue(LLVMGetOperand(p, 1)) * (int64_t)LLVMABISizeOfType(td, t);
+    ad->n = 0;
+    ad->top = NULL;
+    while (LLVMIsAGetElementPtrInst(p) && LLVMGetNumOperands(p) == 2) {
+        int64_t size = (int64_t)LLVMABISizeOfType(td, LLVMGetGEPSourceElementType(p));
+        LLVMValueRef i = LLVMGetOperand(p, 1);
+        if (LLVMIsAConstantInt(i)) {
+            *off += LLVMConstIntGetSExtValue(i) * size;
+        } else {
+            if (!ad->top) {
+                ad->top = p;
+                ad->top_off = *off;
+            }
+            if (ad->n == MAX_TERMS) break;
+            ad->index[ad->n] = i;
+            ad->scale[ad->n++] = size;
+        }
         p = LLVMGetOperand(p, 0);
     }
-    return p;
+    ad->base = p;
+    if (!ad->top) {
+        ad->top = p;
+        ad->top_off = *off;
+    }
+}
+
+/* Whether x and y have the same base and the same terms, in any order. */
+static bool same_address(const address *x, const address *y) {
+    if (x->base != y->base || x->n != y->n) return false;
+    bool used[MAX_TERMS] = {false};
+    for (int k = 0; k < x->n; k++) {
+        int j = 0;
+        while (j < y->n && (used[j] || y->index[j] != x->index[k] || y->scale[j] != x->scale[k])) j++;
+        if (j == y->n) return false;
+        used[j] = true;
+    }
+    return true;
 }
 
 /* Whether bb's terminator may go to `to` (bb == to: a loop of one block, as LLVM leaves a
@@ -48,9 +102,9 @@ static bool branches_to(LLVMBasicBlockRef bb, LLVMBasicBlockRef to) {
 }
 
 /* The prefetches of one loop block: its vector loads of kernel buffers (those with an alias
- * scope: emit_index.c tags every access to a slot) grouped by the pointer they offset. A trip
- * that reads less than a line of a buffer (a pool's backward reads dy a quarter as fast as x)
- * leaves it to the hardware: prefetching it every trip would fetch each line several times.
+ * scope: emit_index.c tags every access to a slot) grouped by the address they offset. A trip
+ * that reads less than MIN_BYTES of a buffer (a pool's backward reads dy a quarter as fast as
+ * x) leaves it to the hardware: prefetching it every trip would fetch each line several times.
  * Otherwise each run of adjacent loads gets a prefetch per 64 bytes from its first, and a gap
  * between runs (two rows of a 2-D window, a row apart) none. */
 static int prefetch_loop(LLVMModuleRef mod, LLVMTargetDataRef td, LLVMBuilderRef b, LLVMBasicBlockRef bb,
@@ -62,12 +116,13 @@ static int prefetch_loop(LLVMModuleRef mod, LLVMTargetDataRef td, LLVMBuilderRef
         LLVMTypeRef ty = LLVMTypeOf(in);
         if (LLVMGetTypeKind(ty) != LLVMVectorTypeKind) continue;
         int64_t off;
-        LLVMValueRef base = strip_offset(td, LLVMGetOperand(in, 0), &off);
+        address ad;
+        strip_offset(td, LLVMGetOperand(in, 0), &off, &ad);
         int i = 0;
-        while (i < n && s[i].base != base) i++;
+        while (i < n && !same_address(&s[i].at, &ad)) i++;
         if (i == n) {
             if (n == MAX_STREAMS) return 0;
-            s[n++] = (stream){.base = base, .first = in};
+            s[n++] = (stream){.at = ad, .first = in, .anchor = ad.top, .anchor_off = off - ad.top_off};
         }
         if (s[i].n == MAX_LOADS) return 0;
         s[i].off[s[i].n] = off;
@@ -92,14 +147,14 @@ static int prefetch_loop(LLVMModuleRef mod, LLVMTargetDataRef td, LLVMBuilderRef
             if (st->end[j] > from) bytes += st->end[j] - from;
             if (st->end[j] > covered) covered = st->end[j];
         }
-        if (bytes < LINE) continue;
+        if (bytes < MIN_BYTES) continue;
         LLVMPositionBuilderBefore(b, st->first);
         int64_t next = INT64_MIN; /* the first byte no prefetch covers yet */
         for (int j = 0; j < st->n; j++) {
             int64_t at = st->off[j] >= next ? st->off[j] : next;
             for (; at < st->end[j]; at += LINE) {
-                LLVMValueRef idx = LLVMConstInt(i64, (unsigned long long)(at + ahead), 1);
-                LLVMValueRef args[4] = {LLVMBuildGEP2(b, i8, st->base, &idx, 1, ""), LLVMConstInt(i32, 0, 0),
+                LLVMValueRef idx = LLVMConstInt(i64, (unsigned long long)(at + ahead - st->anchor_off), 1);
+                LLVMValueRef args[4] = {LLVMBuildGEP2(b, i8, st->anchor, &idx, 1, ""), LLVMConstInt(i32, 0, 0),
                                         LLVMConstInt(i32, (unsigned long long)locality, 0), LLVMConstInt(i32, 1, 0)};
                 lc_build_intrinsic(b, mod, "llvm.prefetch", ptr, args, 4);
                 added++;

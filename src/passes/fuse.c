@@ -2094,7 +2094,7 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         }
         if (kr->sched.stream_prefetch > 0)
             lc_strbuf_printf(&sb, "  stream prefetch: %" PRId64 " bytes ahead into L%d, each 64-byte line the vectorized "
-                             "loop reads of a buffer it reads a line or more of per trip; the inputs do not fit the "
+                             "loop reads of a buffer it reads half a line or more of per trip; the inputs do not fit the "
                              "last-level cache\n",
                              kr->sched.stream_prefetch, 4 - LC_STREAM_PREFETCH_LOCALITY);
         if (kr->sched.carry_loads)

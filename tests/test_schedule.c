@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/codegen.h"
@@ -870,6 +871,29 @@ static void test_interleave(void **state) {
     }
 }
 
+/* Every kernel function prefers vectors as wide as the host's registers (x86: 512 bits with
+ * AVX-512, where LLVM's tuning for Intel's CPUs would take 256; 256 with AVX; 128 without),
+ * and the quick tier names that width in floats on its loops. */
+static void test_vector_width(void **state) {
+    (void)state;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (getenv("LUCID_CPU") || getenv("LUCID_CPU_FEATURES")) skip(); /* not the host's list */
+    int bits = __builtin_cpu_supports("avx512f") ? 512 : __builtin_cpu_supports("avx") ? 256 : 128;
+    lc_fused *f = jit_fuse_module(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), test_shape3(1, 2, 4096), true);
+    for (int quick = 0; quick <= 1; quick++) {
+        char *ir = emitted_ir(f, quick), want[64];
+        snprintf(want, sizeof want, "\"prefer-vector-width\"=\"%d\"", bits);
+        if (!strstr(ir, want)) fail_msg("want %s in:\n%s", want, ir);
+        snprintf(want, sizeof want, "!\"llvm.loop.vectorize.width\", i32 %d}", bits / 32);
+        assert_true((strstr(ir, want) != NULL) == (bool)quick);
+        free(ir);
+    }
+    lc_fused_free(f);
+#else
+    skip();
+#endif
+}
+
 /* The quick tier's checked edges (emit_kernel.c, emitter.edges_apart): a kernel whose rows
  * have bounds-checked scalar loops (padding, a window past the row's end) calls them in a
  * function of its own, lc_kernel_<k>_edges, once over its range, and LLVM's passes skip that
@@ -967,6 +991,7 @@ static void test_pool2d_one_pass(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiling_pool_backward),
+        cmocka_unit_test(test_vector_width),
         cmocka_unit_test(test_long_windows),
         cmocka_unit_test(test_overlapping_long_windows),
         cmocka_unit_test(test_lp_scaling),

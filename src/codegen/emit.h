@@ -39,9 +39,10 @@ typedef struct lc_emit_options {
      * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. */
     bool quick;
     /* The width of the target's vector registers in bits, or 0 where codegen does not know
-     * it: the quick tier names each vectorized loop's width (these bits over the kernel's
-     * element size) instead of leaving the loop vectorizer to weigh every width, which was
-     * 4-12 % of a quick compile; the width LLVM chose at this one is the same on AVX2 hosts. */
+     * it. Every kernel function prefers it ("prefer-vector-width": LLVM's tuning for Intel's
+     * AVX-512 CPUs would take 256), and the quick tier names each vectorized loop's width
+     * (these bits over the kernel's element size) instead of leaving the loop vectorizer to
+     * weigh every width, which was 4-12 % of a quick compile. */
     int vector_bits;
 } lc_emit_options;
 

@@ -1114,6 +1114,17 @@ static void add_kernel(emitter *e, int kid) {
     LLVMValueRef fn = e->edges_only ? LLVMGetNamedFunction(e->mod, name) : LLVMAddFunction(e->mod, name, fty);
     LC_ASSERT(fn && !LLVMGetFirstBasicBlock(fn));
     add_fn_attribute(e, fn, "nounwind");
+    if (e->vector_bits > 0) {
+        /* vectors as wide as the target's registers (lc_emit_options.vector_bits): LLVM's tuning
+         * for Intel's AVX-512 CPUs prefers 256 bits (against a clock drop older ones took for
+         * 512-bit work), and on a Sapphire Rapids host 512-bit kernels ran the memory-bound
+         * pools 5-20 points of the floor nearer it (bench/README.md, "512-bit vectors on an
+         * Intel AVX-512 host") */
+        char bits[16];
+        int len = snprintf(bits, sizeof bits, "%d", e->vector_bits);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(e->ctx, "prefer-vector-width", 19, bits, (unsigned)len));
+    }
     if (e->edges_only) {
         /* LLVM's passes skip it (optnone, which needs noinline): a few positions a row */
         add_fn_attribute(e, fn, "noinline");

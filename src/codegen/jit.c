@@ -200,24 +200,29 @@ static lc_machine_level machine_level(const lc_codegen_options *o) {
     return o->quick ? LC_MACHINE_QUICK : o->opt_level >= 2 ? LC_MACHINE_AGGRESSIVE : LC_MACHINE_DEFAULT;
 }
 
-/* Whether LLVM's feature string ("+avx2,-avx512f,+fma,...") turns `name` on. */
-static bool has_feature(const char *features, const char *name) {
+/* What LLVM's feature string ("+avx2,-avx512f,+fma,...") says of `name`: '+' on, '-' off, 0
+ * not named (a CPU given by name, LUCID_CPU, brings features the string does not list). */
+static char feature_sign(const char *features, const char *name) {
     size_t n = strlen(name);
     for (const char *p = features; p && *p;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n + 1 && p[0] == '+' && memcmp(p + 1, name, n) == 0) return true;
+        if (len == n + 1 && (p[0] == '+' || p[0] == '-') && memcmp(p + 1, name, n) == 0) return p[0];
         p = end ? end + 1 : NULL;
     }
-    return false;
+    return 0;
 }
 
-/* The target's vector registers in bits, where codegen knows them (x86), else 0. A guess
- * for lc_emit_options.vector_bits: LLVM may prefer narrower vectors than the registers on
- * some CPUs; only the quick tier's speed would differ, not its values. */
+static bool has_feature(const char *features, const char *name) { return feature_sign(features, name) == '+'; }
+
+/* The target's vector registers in bits, where the feature string says (x86: the host's
+ * lists every feature), else 0: LLVM's own choice. lc_emit_options.vector_bits: the width
+ * every kernel prefers, and the quick tier's loops name. */
 static int vector_bits(const char *triple, const char *features) {
     if (strncmp(triple, "x86_64", 6) != 0) return 0;
-    return has_feature(features, "avx512f") ? 512 : has_feature(features, "avx") ? 256 : 128;
+    if (has_feature(features, "avx512f")) return 512;
+    if (has_feature(features, "avx")) return 256;
+    return feature_sign(features, "avx") == '-' ? 128 : 0;
 }
 
 /* Build and verify the part's IR (and its text when the disk cache or a dump needs it). */

@@ -28,22 +28,19 @@
 typedef struct address {
     LLVMValueRef base;
     LLVMValueRef top; /* the pointer below the constant offsets the chain starts with */
-    int64_t top_off;  /* those offsets, in bytes: top is at the address's offset less them */
+    int64_t top_at;   /* top's constant byte offset in the address */
     int n;
     LLVMValueRef index[MAX_TERMS];
     int64_t scale[MAX_TERMS];
 } address;
 
-/* One buffer a loop reads: the address its loads are constant byte offsets from, those
- * offsets and sizes, the first load (where the prefetches go) and the pointer they are
- * addressed from: that load's pointer below its leading constant offsets (address.top), at
- * offset anchor_off. */
+/* One buffer a loop reads: the address of its first load (where the prefetches go, addressed
+ * from that address's top), the constant byte offsets of its loads and their sizes. */
 typedef struct stream {
     address at;
     int n;
     int64_t off[MAX_LOADS], end[MAX_LOADS];
-    LLVMValueRef first, anchor;
-    int64_t anchor_off;
+    LLVMValueRef first;
 } stream;
 
 /* The address `p` is a constant byte offset from, through getelementptrs of one index each
@@ -54,6 +51,7 @@ static void strip_offset(LLVMTargetDataRef td, LLVMValueRef p, int64_t *off, add
     *off = 0;
     ad->n = 0;
     ad->top = NULL;
+    int64_t above_top = 0; /* the constant offsets above top */
     while (LLVMIsAGetElementPtrInst(p) && LLVMGetNumOperands(p) == 2) {
         int64_t size = (int64_t)LLVMABISizeOfType(td, LLVMGetGEPSourceElementType(p));
         LLVMValueRef i = LLVMGetOperand(p, 1);
@@ -62,7 +60,7 @@ static void strip_offset(LLVMTargetDataRef td, LLVMValueRef p, int64_t *off, add
         } else {
             if (!ad->top) {
                 ad->top = p;
-                ad->top_off = *off;
+                above_top = *off;
             }
             if (ad->n == MAX_TERMS) break;
             ad->index[ad->n] = i;
@@ -73,8 +71,9 @@ static void strip_offset(LLVMTargetDataRef td, LLVMValueRef p, int64_t *off, add
     ad->base = p;
     if (!ad->top) {
         ad->top = p;
-        ad->top_off = *off;
+        above_top = *off;
     }
+    ad->top_at = *off - above_top;
 }
 
 /* Whether x and y have the same base and the same terms, in any order. */
@@ -122,7 +121,7 @@ static int prefetch_loop(LLVMModuleRef mod, LLVMTargetDataRef td, LLVMBuilderRef
         while (i < n && !same_address(&s[i].at, &ad)) i++;
         if (i == n) {
             if (n == MAX_STREAMS) return 0;
-            s[n++] = (stream){.at = ad, .first = in, .anchor = ad.top, .anchor_off = off - ad.top_off};
+            s[n++] = (stream){.at = ad, .first = in};
         }
         if (s[i].n == MAX_LOADS) return 0;
         s[i].off[s[i].n] = off;
@@ -153,8 +152,8 @@ static int prefetch_loop(LLVMModuleRef mod, LLVMTargetDataRef td, LLVMBuilderRef
         for (int j = 0; j < st->n; j++) {
             int64_t at = st->off[j] >= next ? st->off[j] : next;
             for (; at < st->end[j]; at += LINE) {
-                LLVMValueRef idx = LLVMConstInt(i64, (unsigned long long)(at + ahead - st->anchor_off), 1);
-                LLVMValueRef args[4] = {LLVMBuildGEP2(b, i8, st->anchor, &idx, 1, ""), LLVMConstInt(i32, 0, 0),
+                LLVMValueRef idx = LLVMConstInt(i64, (unsigned long long)(at + ahead - st->at.top_at), 1);
+                LLVMValueRef args[4] = {LLVMBuildGEP2(b, i8, st->at.top, &idx, 1, ""), LLVMConstInt(i32, 0, 0),
                                         LLVMConstInt(i32, (unsigned long long)locality, 0), LLVMConstInt(i32, 1, 0)};
                 lc_build_intrinsic(b, mod, "llvm.prefetch", ptr, args, 4);
                 added++;

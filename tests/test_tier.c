@@ -84,6 +84,13 @@ static void test_which_programs_start_quick(void **state) {
     assert_true(lc_program_optimized(p));
     lc_program_free(p);
     lc_graph_free(large);
+    /* a window-major backward takes each window's sum once per block: LPPool1d(2, 64)'s at
+     * (8, 64, 4096) loads about 10M (counted per position, its 64-term sums made it 142M) */
+    lc_graph *shared = graph_of("LPPool1d(2, 64)", LC_F32, test_shape3(8, 64, 4096), true);
+    p = compile_tiered(shared, true);
+    assert_false(lc_program_optimized(p));
+    lc_program_free(p);
+    lc_graph_free(shared);
     lc_graph_free(small);
     lc_compile_cache_clear();
 }

@@ -568,6 +568,7 @@ static void measure_inline_depth(const lc_fused *f, lc_kernel *k, int *depth) {
  * what their nodes and edges cost, not the graph's size per kernel. */
 typedef struct collect {
     int inline_node;  /* a materialized node evaluated inline anyway (a co-root), or -1 */
+    const lc_node *window_fold; /* the root, where the kernel runs window-major; else NULL */
     int *mark;        /* per node: the epoch in which it was collected */
     int64_t *cost;    /* per node: its cost, valid where mark is this epoch */
     int *slot_mark;   /* per slot: the epoch in which it became an argument */
@@ -584,9 +585,19 @@ static void add_arg(collect *c, int slot) {
     c->args[c->n_args++] = slot;
 }
 
+/* Whether reduction `n` (of `x`) is over the window slots of a window-major kernel's fold:
+ * such a value is taken once per block of `step` positions and shared by them (codegen's
+ * memo, emit_window_body), so its cost per position is a step's share. A reduction over
+ * another axis (a convolution's channels) is evaluated per slot and gets no share. */
+static bool window_reduction_shared(const lc_fused *f, const collect *c, const lc_node *x, const lc_node *n) {
+    if (!c->window_fold) return false;
+    const lc_node *slots = lc_graph_node(f->graph, c->window_fold->inputs[0]);
+    return n->attr[LC_REDUCE_DIM] == x->shape.rank - 1 && lc_shape_equal(&x->shape, &slots->shape);
+}
+
 /* Depth-first from the root, stopping at materialized nodes (which become arguments). The
- * cost counts loads per output element, multiplied through reductions and window loops; a
- * node used twice is evaluated twice by codegen, so it counts twice, but it is walked once
+ * cost counts loads per output element, multiplied through reductions and window loops (a
+ * window-major kernel's window reductions by a step's share of their terms); a node used twice is evaluated twice by codegen, so it counts twice, but it is walked once
  * (its cost is kept), so a graph whose uses fan out and join again costs its edges, not
  * its paths. */
 static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_root) {
@@ -607,6 +618,7 @@ static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_roo
     if (n->op == LC_OP_SUM || n->op == LC_OP_MEAN || n->op == LC_OP_MAX || n->op == LC_OP_MAX_MASK) {
         const lc_node *x = lc_graph_node(f->graph, n->inputs[0]);
         cost = lc_sat_mul(cost, x->shape.dim[n->attr[LC_REDUCE_DIM]]);
+        if (window_reduction_shared(f, c, x, n)) cost = lc_ceil_div(cost, lc_window_of(c->window_fold).step);
     } else if (n->op == LC_OP_FOLD) {
         lc_window w = lc_window_of(n);
         cost = lc_sat_mul(cost, lc_fold_gather_terms(&w));
@@ -1457,6 +1469,8 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     c->n_nodes = c->n_args = 0;
     c->inline_node = co_root;
     c->epoch++;
+    const lc_node *r = lc_graph_node(f->graph, root);
+    c->window_fold = fold_window_major(r) ? r : NULL;
     int64_t cost = collect_node(f, c, root, true);
     if (co_beside) {
         cost = lc_sat_add(cost, collect_node(f, c, co_root, true));
@@ -1476,8 +1490,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     k->co_beside = co_beside;
     k->co_rows = co_rows > 1 ? co_rows : 0;
     k->align = 1;
-    const lc_node *r = lc_graph_node(f->graph, root);
-    if (fold_window_major(r)) {
+    if (c->window_fold) {
         lc_window w = lc_window_of(r);
         int64_t len = r->attr[LC_FOLD_LENGTH];
         int64_t windows = lc_graph_node(f->graph, r->inputs[0])->shape.dim[r->shape.rank - 1];

@@ -41,7 +41,7 @@
 #include "support/int_math.h"
 
 /* A program that loads more than this in a run (by fuse's estimates of each kernel's loads
- * per element; at (8, 64, 4096) the pools load 2-33M, a run taking 0.1-3 ms) compiles
+ * per element; at (8, 64, 4096) the pools load 2-23M, a run taking 0.1-3 ms) compiles
  * optimized at once: its runs are long enough that running them quick would cost more than
  * the compile saves. */
 #define LC_TIER_QUICK_MAX_LOADS ((int64_t)1 << 26)

@@ -2,6 +2,7 @@
  * (NaN, inf, zero windows, negative bases, large p); Sequential fusion and the fuse dump. */
 #include <float.h>
 #include <inttypes.h>
+#include <string.h>
 
 #include "jit_harness.h"
 
@@ -109,6 +110,55 @@ static void pow_accuracy(void **state) {
             lc_program_free(p);
             lc_graph_free(g);
         }
+}
+
+/* A float32 quotient by an odd count (3, 5, ... a pool's window) is computed without the
+ * divider in the optimized tier's vectorized loops (emit_expr.c, emit_fdiv): it must have the
+ * division's bits for every float32.
+ * Sampled here through a kernel: every 1021st bit pattern of all 2^32 (both signs, subnormals
+ * and NaNs among them), the first 2^16 subnormals, and the infinities, zeros and extremes,
+ * against C's float division.
+ * 6 (even) keeps the division and is here as the control. */
+static void count_division(void **state) {
+    (void)state;
+    enum { STRIDE = 1021, SUB = 1 << 16, SPECIAL = 8 };
+    static const uint32_t special[SPECIAL] = {0x7f800000u, 0xff800000u, 0x80000000u, 0x7f7fffffu,
+                                              0xff7fffffu, 0x00800000u, 0x7fc00000u, 0x3f800000u};
+    int64_t n = ((int64_t)1 << 32) / STRIDE + 1 + SUB + SPECIAL;
+    lc_tensor *in;
+    assert_ok(lc_tensor_new(LC_F32, lc_shape_make(1, (int64_t[]){n}), &in));
+    uint32_t *bits = in->data;
+    /* the specials first: the vectorized loop runs from the start, the scalar one (which
+     * keeps the division) takes what is left at the end */
+    for (int i = 0; i < SPECIAL; i++) bits[i] = special[i];
+    for (int64_t i = 0; i < SUB; i++) bits[SPECIAL + i] = (uint32_t)i;
+    for (int64_t i = 0; i < n - SUB - SPECIAL; i++) bits[SPECIAL + SUB + i] = (uint32_t)(i * STRIDE);
+    const double counts[] = {3, 5, 7, 9, 25, 6};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int x, k, y;
+        lc_graph *g = new_graph_with_input(LC_F32, lc_shape_make(1, (int64_t[]){n}), &x);
+        assert_ok(lc_scalar(g, LC_F32, counts[c], &k));
+        assert_ok(lc_div(g, x, k, &y));
+        assert_ok(lc_graph_add_output(g, y));
+        /* optimized at once: the form is the optimized tier's vectorized loops' */
+        lc_compile_options o = lc_compile_options_default();
+        o.tiered = false;
+        lc_program *p;
+        lc_tensor *out = NULL;
+        assert_ok(lc_compile(g, &o, &p));
+        assert_ok(lc_program_run(p, (const lc_tensor *const *)&in, 1, &out, 1));
+        const float *a = in->data, *q = out->data;
+        for (int64_t i = 0; i < n; i++) {
+            float want = a[i] / (float)counts[c];
+            if (isnan(want) && isnan(q[i])) continue;
+            if (memcmp(&want, &q[i], sizeof want) != 0)
+                fail_msg("%a / %g = %a, want %a", (double)a[i], counts[c], (double)q[i], (double)want);
+        }
+        lc_tensor_free(out);
+        lc_program_free(p);
+        lc_graph_free(g);
+    }
+    lc_tensor_free(in);
 }
 
 static void binary_broadcast(void **state) {
@@ -454,6 +504,7 @@ int main(void) {
         cmocka_unit_test(unary_ops),
         cmocka_unit_test(special_values),
         cmocka_unit_test(pow_accuracy),
+        cmocka_unit_test(count_division),
         cmocka_unit_test(binary_broadcast),
         cmocka_unit_test(equal_op),
         cmocka_unit_test(reductions_any_axis),

@@ -533,6 +533,63 @@ typedef struct window_sum {
     LLVMValueRef d; /* or NULL */
 } window_sum;
 
+/* The count a float32 quotient divides by, where it is a constant odd integer from 3 to 2^24
+ * (a pool's window size); else 0. A splat counts as its lane. Odd: an even count (6) puts
+ * some quotients of subnormal numbers exactly halfway between two subnormals, where the
+ * correction below rounds the wrong way (1,398,101 of the float32 numbers for 6); an odd one
+ * cannot (a/c = (2n + 1)/2 ulps needs c to divide 2a, so a itself, a whole quotient). */
+static double constant_count(LLVMValueRef b) {
+    if (LLVMGetTypeKind(LLVMTypeOf(b)) == LLVMVectorTypeKind) {
+        if (!LLVMIsAConstant(b)) return 0;
+        unsigned n = LLVMGetVectorSize(LLVMTypeOf(b));
+        LLVMValueRef first = LLVMGetAggregateElement(b, 0);
+        for (unsigned i = 1; i < n; i++)
+            if (LLVMGetAggregateElement(b, i) != first) return 0;
+        b = first;
+    }
+    if (!b || !LLVMIsAConstantFP(b)) return 0;
+    LLVMBool loses = 0;
+    double c = LLVMConstRealGetDouble(b, &loses);
+    return c >= 3 && c <= 16777216.0 && c == floor(c) && fmod(c, 2.0) == 1.0 ? c : 0;
+}
+
+/* a / b, correctly rounded. For a float32 count b (constant_count) on a target with fused
+ * multiply-add, without the divider: q = a·RN(1/b), the remainder r = a - q·b exactly (one
+ * fused multiply-add), then q + r·RN(1/b) rounded once (another), Markstein's correction,
+ * which gives the correctly rounded quotient: the division's bits for every float32 a but two
+ * kinds, fixed apart: an infinite a, whose remainder is NaN (selected), and -0, whose
+ * remainder is +0 (the sign is the dividend's, as the division's is). Every positive float32
+ * was checked by brute force for the counts 3, 5, 7, 9, 11, 13, 25, 27, 49 and 81 (the
+ * negative ones are their mirror); test_jit_ops' count_division samples both signs through a
+ * kernel. Why: a vector division takes the divider, shared by the lanes, about 10 cycles for
+ * 16 floats on an Intel AVX-512 core, where these five operations take two or three; the
+ * backward of AvgPool1d(3, 1, 1) divides each of its three covering windows' gradient by 3
+ * (bench/README.md, "A count's division without the divider"). The same value either way,
+ * so the engines and the tiers agree as before. */
+static LLVMValueRef emit_fdiv(emitter *e, LLVMValueRef a, LLVMValueRef b, lc_dtype dt) {
+    /* in the optimized tier's vectorized loops only: the scalar loops, the quick tier and the
+     * fix-up, which run few positions or briefly, keep the division, which the compile takes
+     * in fewer instructions (the same bits either way) */
+    double c = dt == LC_F32 && e->fma && e->vector_loop && !e->quick && !e->fixup_form ? constant_count(b) : 0;
+    if (c == 0) return LLVMBuildFDiv(e->b, a, b, "");
+    LLVMTypeRef ty = LLVMTypeOf(a);
+    LLVMValueRef inv = real_const(e, dt, (double)(1.0f / (float)c)), cv = real_const(e, dt, c);
+    if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) inv = lc_emit_splat(e, inv), cv = lc_emit_splat(e, cv);
+    LLVMValueRef q = LLVMBuildFMul(e->b, a, inv, "");
+    LLVMValueRef fr[3] = {LLVMBuildFNeg(e->b, q, ""), cv, a};
+    LLVMValueRef r = call_intrinsic(e, "llvm.fma", ty, fr, 3);
+    LLVMValueRef fq[3] = {r, inv, q};
+    LLVMValueRef fs[2] = {call_intrinsic(e, "llvm.fma", ty, fq, 3), a};
+    /* a zero's remainder is +0 whatever its sign, so the sign is the dividend's (as the
+     * division's is, a count being positive) */
+    LLVMValueRef rounded = call_intrinsic(e, "llvm.copysign", ty, fs, 2);
+    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, unary_intrinsic(e, "llvm.fabs", a),
+                                     LLVMGetTypeKind(ty) == LLVMVectorTypeKind
+                                         ? lc_emit_splat(e, real_const(e, dt, INFINITY))
+                                         : real_const(e, dt, INFINITY), "");
+    return LLVMBuildSelect(e->b, inf, a, rounded, "quot");
+}
+
 /* The sum, mean or quotient from a sum s·2^scale: the scaled sum divided first where it is
  * large (s·2^-c/d·2^c: the unscaled sum may not fit), multiplied back first where it is small
  * (s/d·2^-c would lose bits below the normal range). */
@@ -626,7 +683,7 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
                                 real_const(e, dt, 0.0), r, "");
         return LLVMBuildFMul(e->b, a, r, "");
     }
-    LLVMValueRef q = LLVMBuildFDiv(e->b, a, b, "");
+    LLVMValueRef q = emit_fdiv(e, a, b, dt);
     if (!n->attr[LC_DIV_SAFE]) return q;
     LLVMValueRef z = LLVMBuildAnd(
         e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, real_const(e, dt, 0.0), ""),

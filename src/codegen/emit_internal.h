@@ -131,6 +131,7 @@ typedef struct emitter {
     LLVMValueRef bounds_slot;
     bool fma;                 /* the target has fused multiply-add */
     bool quick;               /* lc_emit_options.quick: one trip at a time in every loop */
+    bool vector_loop;         /* the body being emitted is a loop LLVM vectorizes (not a scalar one) */
     int vector_bits;          /* lc_emit_options.vector_bits */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element

@@ -547,7 +547,9 @@ static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVM
     e->flag_ptr = flagged ? e->flag_slot : NULL;
     e->carry = log;
     e->co_guard = window && scalar && co_root_past_windows(e);
+    e->vector_loop = !scalar;
     emit_inner_body(e, i, row_base, row_idx, window);
+    e->vector_loop = false;
     e->co_guard = false;
     e->carry = NULL;
     e->flag_ptr = NULL;

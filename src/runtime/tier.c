@@ -19,7 +19,9 @@
  * Values: both tiers compile the same IR (an interleave hint only sets how many positions
  * the vectorized loop takes side by side) through the same pass list, whose arithmetic is
  * IEEE without fast-math flags, so each element is computed by the same operations in the
- * same order; only the instructions chosen for them differ. The one difference seen: the sign
+ * same order; only the instructions chosen for them differ (and a quotient by an odd count,
+ * which the optimized tier's vectorized loops take by an exact form of the same bits:
+ * emit_expr.c's emit_fdiv). The one difference seen: the sign
  * of a NaN (x86 returns the first operand's NaN, and the code generators may order a
  * commutative operation's operands differently). tests/test_tier.c compares the tiers.
  *

@@ -559,7 +559,7 @@ static double constant_count(LLVMValueRef b) {
  * which gives the correctly rounded quotient: the division's bits for every float32 a but two
  * kinds, fixed apart: an infinite a, whose remainder is NaN (selected), and -0, whose
  * remainder is +0 (the sign is the dividend's, as the division's is). Every positive float32
- * was checked by brute force for the counts 3, 5, 7, 9, 11, 13, 25, 27, 49 and 81 (the
+ * was checked by brute force for the counts 3, 5, 7, 9, 11, 13, 25, 27, 49, 81 and 4095 (the
  * negative ones are their mirror); test_jit_ops' count_division samples both signs through a
  * kernel. Why: a vector division takes the divider, shared by the lanes, about 10 cycles for
  * 16 floats on an Intel AVX-512 core, where these five operations take two or three; the

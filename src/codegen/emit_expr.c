@@ -574,7 +574,9 @@ static LLVMValueRef emit_fdiv(emitter *e, LLVMValueRef a, LLVMValueRef b, lc_dty
     if (c == 0) return LLVMBuildFDiv(e->b, a, b, "");
     LLVMTypeRef ty = LLVMTypeOf(a);
     LLVMValueRef inv = real_const(e, dt, (double)(1.0f / (float)c)), cv = real_const(e, dt, c);
-    if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) inv = lc_emit_splat(e, inv), cv = lc_emit_splat(e, cv);
+    LLVMValueRef inf_c = real_const(e, dt, INFINITY);
+    if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind)
+        inv = lc_emit_splat(e, inv), cv = lc_emit_splat(e, cv), inf_c = lc_emit_splat(e, inf_c);
     LLVMValueRef q = LLVMBuildFMul(e->b, a, inv, "");
     LLVMValueRef fr[3] = {LLVMBuildFNeg(e->b, q, ""), cv, a};
     LLVMValueRef r = call_intrinsic(e, "llvm.fma", ty, fr, 3);
@@ -583,10 +585,7 @@ static LLVMValueRef emit_fdiv(emitter *e, LLVMValueRef a, LLVMValueRef b, lc_dty
     /* a zero's remainder is +0 whatever its sign, so the sign is the dividend's (as the
      * division's is, a count being positive) */
     LLVMValueRef rounded = call_intrinsic(e, "llvm.copysign", ty, fs, 2);
-    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, unary_intrinsic(e, "llvm.fabs", a),
-                                     LLVMGetTypeKind(ty) == LLVMVectorTypeKind
-                                         ? lc_emit_splat(e, real_const(e, dt, INFINITY))
-                                         : real_const(e, dt, INFINITY), "");
+    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, unary_intrinsic(e, "llvm.fabs", a), inf_c, "");
     return LLVMBuildSelect(e->b, inf, a, rounded, "quot");
 }
 

@@ -597,9 +597,9 @@ static bool window_reduction_shared(const lc_fused *f, const collect *c, const l
 
 /* Depth-first from the root, stopping at materialized nodes (which become arguments). The
  * cost counts loads per output element, multiplied through reductions and window loops (a
- * window-major kernel's window reductions by a step's share of their terms); a node used twice is evaluated twice by codegen, so it counts twice, but it is walked once
- * (its cost is kept), so a graph whose uses fan out and join again costs its edges, not
- * its paths. */
+ * window-major kernel's window reductions by a step's share of their terms); a node used
+ * twice is evaluated twice by codegen, so it counts twice, but it is walked once (its cost
+ * is kept), so a graph whose uses fan out and join again costs its edges, not its paths. */
 static int64_t collect_node(const lc_fused *f, collect *c, int node, bool is_root) {
     int slot = f->node_slot[node];
     if (slot >= 0 && !is_root && node != c->inline_node) {

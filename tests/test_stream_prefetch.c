@@ -19,9 +19,10 @@ static int64_t last_kernel_prefetch(lc_module *m, lc_shape in, bool backward) {
     return ahead;
 }
 
-/* From LC_STREAM_PREFETCH_MIN_BYTES read on, not below; the 2-D pools' forwards too, whose
- * input rows are short, and they then take no row prefetch, which they take below it
- * (bench/README.md, "The 2-D forwards: the stream prefetch, not a row prefetch"). */
+/* From LC_STREAM_PREFETCH_MIN_BYTES read on, not below; the 2-D pools' forwards, whose input
+ * rows are short, from LC_ROW_PREFETCH_MAX_READ_BYTES on, and they then take no row prefetch,
+ * which they take below it (bench/README.md, "The 2-D forwards: the stream prefetch, not a row
+ * prefetch"). */
 static void test_decision(void **state) {
     (void)state;
     int64_t floats = LC_STREAM_PREFETCH_MIN_BYTES / 4;
@@ -31,14 +32,20 @@ static void test_decision(void **state) {
                      LC_STREAM_PREFETCH_AHEAD_BYTES);
     assert_int_equal(
         last_kernel_prefetch(test_lppool(3, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, floats / 2 - 4), false), 0);
-    /* AvgPool1d(4)'s forward+backward is one kernel that reads x and dy, a quarter of x: the
-     * bytes of both count (x of 2 rows of `len`, the first length a multiple of 4 at or past
-     * 2/5 of the threshold's floats) */
-    int64_t len = (floats * 2 / 5 + 4) / 4 * 4;
+    /* AvgPool1d(4)'s forward+backward is one window-major kernel that reads x and dy, a
+     * quarter of x: the bytes of both count (x of 2 rows of `len`, the first length a multiple
+     * of 4 at or past 2/5 of the threshold's floats), against the window-major threshold; at
+     * the element-major one it takes none */
+    int64_t window_floats = LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES / 4;
+    int64_t len = (window_floats * 2 / 5 + 4) / 4 * 4, len_elements = (floats * 2 / 5 + 4) / 4 * 4;
     lc_shape four = test_shape3(1, 2, len), less = test_shape3(1, 2, len - 4);
     assert_int_equal(last_kernel_prefetch(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), four, true),
                      LC_STREAM_PREFETCH_AHEAD_BYTES);
     assert_int_equal(last_kernel_prefetch(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), less, true), 0);
+    assert_true(len_elements < len - 4);
+    assert_int_equal(
+        last_kernel_prefetch(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), test_shape3(1, 2, len_elements), true),
+        0);
     /* MaxPool2d(3, 2, 1) forward at (16, 64, 256, 256): 256 MiB read, rows of 1 KiB */
     lc_module *mp;
     assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
@@ -47,6 +54,15 @@ static void test_decision(void **state) {
     assert_int_equal(f->kernels[0].sched.stream_prefetch, LC_STREAM_PREFETCH_AHEAD_BYTES);
     assert_true(f->kernels[0].sched.prefetch.slot < 0);
     lc_fused_free(f);
+    /* at (2, 64, 256, 256), just 32 MiB, the stream prefetch; a row less, the row prefetch */
+    lc_shape at_max[2] = {{4, {2, 64, 256, 256}}, {4, {2, 64, 255, 256}}};
+    for (int i = 0; i < 2; i++) {
+        assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
+        f = jit_fuse_module(mp, at_max[i], false);
+        assert_int_equal(f->kernels[0].sched.stream_prefetch, i == 0 ? LC_STREAM_PREFETCH_AHEAD_BYTES : 0);
+        assert_int_equal(f->kernels[0].sched.prefetch.slot >= 0, i == 1);
+        lc_fused_free(f);
+    }
     /* at (4, 64, 128, 128), 16 MiB: the row prefetch */
     assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
     f = jit_fuse_module(mp, (lc_shape){4, {4, 64, 128, 128}}, false);

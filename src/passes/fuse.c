@@ -1258,17 +1258,37 @@ static int row_source(const lc_fused *f, int node, int rank, int64_t rows, int d
     return best;
 }
 
+/* The bytes of slot s (the first node it holds). */
+static int64_t slot_bytes(const lc_fused *f, int s) {
+    int n = lc_graph_node_count(f->graph);
+    for (int i = 0; i < n; i++)
+        if (f->node_slot[i] == s) {
+            const lc_node *u = lc_graph_node(f->graph, i);
+            return lc_sat_mul(lc_shape_numel(&u->shape), (int64_t)lc_dtype_size(u->dtype));
+        }
+    return 0;
+}
+
+/* The bytes of every buffer kernel k reads. */
+static int64_t kernel_read_bytes(const lc_fused *f, const lc_kernel *k) {
+    int64_t bytes = 0;
+    for (int i = 0; i < k->n_args; i++) bytes = lc_sat_add(bytes, slot_bytes(f, k->args[i]));
+    return bytes;
+}
+
 /* Whether and what an element-major kernel prefetches per output row (lc_row_prefetch,
  * LC_ROW_PREFETCH_MAX_ROW_BYTES): where it reads an input's short rows through a window over
- * the axis before the last whose planes are the root's, and takes no stream prefetch (a
- * kernel that reads 32 MiB or more: there the stream prefetch ran the 2-D forwards faster on
- * a Zen 3 host, below it the row prefetch; bench/README.md, "The 2-D forwards: the stream
- * prefetch, not a row prefetch"). */
+ * the axis before the last whose planes are the root's, and reads less than
+ * LC_ROW_PREFETCH_MAX_READ_BYTES (from there on the stream prefetch ran the 2-D forwards
+ * faster on a Zen 3 host, below it the row prefetch; bench/README.md, "The 2-D forwards: the
+ * stream prefetch, not a row prefetch"). Decided before the stream prefetch, which a kernel
+ * with a row prefetch does not take. */
 static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
     k->sched.prefetch.slot = -1;
     const lc_node *r = lc_graph_node(f->graph, k->root);
     int rank = r->shape.rank;
-    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || rank < 2 || k->sched.stream_prefetch > 0)
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || rank < 2 ||
+        kernel_read_bytes(f, k) >= LC_ROW_PREFETCH_MAX_READ_BYTES)
         return;
     for (int i = 0; i < k->n_nodes; i++) {
         const lc_node *u = lc_graph_node(f->graph, k->nodes[i]);
@@ -1293,24 +1313,15 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
     }
 }
 
-/* The bytes of slot s (the first node it holds). */
-static int64_t slot_bytes(const lc_fused *f, int s) {
-    int n = lc_graph_node_count(f->graph);
-    for (int i = 0; i < n; i++)
-        if (f->node_slot[i] == s) {
-            const lc_node *u = lc_graph_node(f->graph, i);
-            return lc_sat_mul(lc_shape_numel(&u->shape), (int64_t)lc_dtype_size(u->dtype));
-        }
-    return 0;
-}
-
-/* lc_schedule.stream_prefetch: a kernel that reads more than the last-level cache holds
- * (decided before the row prefetch, which such a kernel does not take). */
+/* lc_schedule.stream_prefetch: a kernel that reads more than a core's own caches hold (a
+ * window-major one: more than the last-level cache) and takes no row prefetch (decided after
+ * it). */
 static void schedule_stream_prefetch(const lc_fused *f, lc_kernel *k) {
     k->sched.stream_prefetch = 0;
-    int64_t bytes = 0;
-    for (int i = 0; i < k->n_args; i++) bytes = lc_sat_add(bytes, slot_bytes(f, k->args[i]));
-    if (bytes >= LC_STREAM_PREFETCH_MIN_BYTES) k->sched.stream_prefetch = LC_STREAM_PREFETCH_AHEAD_BYTES;
+    int64_t min_bytes = k->sched.order == LC_LOOP_WINDOWS ? LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES
+                                                          : LC_STREAM_PREFETCH_MIN_BYTES;
+    if (k->sched.prefetch.slot < 0 && kernel_read_bytes(f, k) >= min_bytes)
+        k->sched.stream_prefetch = LC_STREAM_PREFETCH_AHEAD_BYTES;
 }
 
 /* lc_schedule.carry_loads: an element-major kernel reading a last-axis window whose slot j +
@@ -1539,8 +1550,8 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         int64_t cover = lc_window_cover(&w), windows = w.step * k->sched.block_steps + cover - 1;
         k->code = lc_ceil_div(lc_sat_mul(k->code, windows), cover);
     }
-    schedule_stream_prefetch(f, k);
     schedule_row_prefetch(f, k);
+    schedule_stream_prefetch(f, k);
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_rerun_tail(f, k);
@@ -2107,8 +2118,8 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         }
         if (kr->sched.stream_prefetch > 0)
             lc_strbuf_printf(&sb, "  stream prefetch: %" PRId64 " bytes ahead into L%d, each 64-byte line the vectorized "
-                             "loop reads of a buffer it reads half a line or more of per trip; the inputs do not fit the "
-                             "last-level cache\n",
+                             "loop reads of a buffer it reads half a line or more of per trip; the inputs do not fit a "
+                             "core's own caches\n",
                              kr->sched.stream_prefetch, 4 - LC_STREAM_PREFETCH_LOCALITY);
         if (kr->sched.carry_loads)
             lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "

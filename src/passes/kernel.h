@@ -120,22 +120,36 @@
  * ascending order (lc_row_prefetch). Into L1 (`prefetcht0`, LLVM's locality 3), 8 KiB ahead:
  * on an AMD EPYC (Zen 5), MaxPool2d(3, 2, 1)'s forward ran at 65-98 % of the floor so, against
  * 40-60 % with the lines fetched into L2 16 KiB ahead (bench/README.md); 8 KiB of rows is a
- * sixth of that L1. Only for a kernel that takes no stream prefetch (below): where the inputs
- * take 32 MiB or more, that one ran the 2-D forwards 3-24 points of the floor faster on a Zen 3
- * host, and below it (no stream prefetch) the row prefetch ran them up to twice as fast as
- * none. */
+ * sixth of that L1. Only for a kernel that reads less than LC_ROW_PREFETCH_MAX_READ_BYTES:
+ * from there on the stream prefetch (below) ran the 2-D forwards 3-24 points of the floor
+ * faster on a Zen 3 host, and below it the row prefetch ran them up to twice as fast as none
+ * (and no slower than the stream prefetch at (4, 64, 128, 128) on an Intel Sapphire Rapids
+ * host). */
 #define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
 #define LC_ROW_PREFETCH_AHEAD_BYTES 8192
+#define LC_ROW_PREFETCH_MAX_READ_BYTES ((int64_t)32 << 20)
 #define LC_ROW_PREFETCH_LOCALITY 3 /* llvm.prefetch's locality: 3 is L1, 2 L2, 1 L3 */
-/* A kernel that reads at least LC_STREAM_PREFETCH_MIN_BYTES (its inputs cannot stay in the
- * last-level cache) prefetches each line of every buffer its vectorized loop reads a line or
- * more of per trip, LC_STREAM_PREFETCH_AHEAD_BYTES ahead, into the cache level
+/* A kernel that reads at least LC_STREAM_PREFETCH_MIN_BYTES (more than a core's own caches
+ * hold: its inputs come from the shared last-level cache or from memory) and takes no row
+ * prefetch prefetches each line of every buffer its vectorized loop reads a line or more of
+ * per trip, LC_STREAM_PREFETCH_AHEAD_BYTES ahead, into the cache level
  * LC_STREAM_PREFETCH_LOCALITY names (lc_schedule.stream_prefetch, codegen/stream_prefetch.h).
  * Measured on an AMD EPYC (Zen 3, AVX2) at (16, 64, 65536) and (16, 64, 256, 256), float32
  * (bench/README.md): 2048 and 4096 bytes ahead did alike, and so did L1 and past the caches;
  * LPPool1d(2, 4)'s forward on 1 thread went from 82-91 % of the floor to 102-106 %,
- * AvgPool2d(2)'s forward+backward on 1 thread from 48-51 % to 78-82 %. */
-#define LC_STREAM_PREFETCH_MIN_BYTES ((int64_t)32 << 20)
+ * AvgPool2d(2)'s forward+backward on 1 thread from 48-51 % to 78-82 %. From 2 MiB on (it was
+ * 32 MiB), on an Intel Sapphire Rapids host (2 MiB of L2 a core) with inputs from memory:
+ * LPPool1d(2, 4)'s forward at (8, 64, 4096) and (16, 16, 4096) from 57-68 % of the floor to
+ * 81-86 %, AvgPool1d(4)'s from 70-73 % to 77-88 %; with the inputs in the last-level cache,
+ * alike within the noise; compiles 0.3-1.4 % longer (bench/README.md, "The stream prefetch
+ * from 2 MiB"). */
+#define LC_STREAM_PREFETCH_MIN_BYTES ((int64_t)2 << 20)
+/* The same for a window-major kernel (a pool's backward, writing dx and often y beside it):
+ * from 2 MiB the prefetch slowed LPPool1d(3, 4)'s forward+backward at (8, 64, 4096) and
+ * (16, 16, 4096) from 55-60 % of the floor to 51-54 %, and LPPool1d(2, 4)'s from 60-63 % to
+ * 56-59 %, on the Sapphire Rapids host, so such a kernel takes it where its inputs cannot
+ * stay in the last-level cache, as measured on the Zen 3 host above. */
+#define LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES ((int64_t)32 << 20)
 #define LC_STREAM_PREFETCH_AHEAD_BYTES 2048
 #define LC_STREAM_PREFETCH_LOCALITY 3
 /* The longest row (positions, or blocks of a window-major kernel) whose left-over trips run as
@@ -147,7 +161,10 @@
 /* The smallest output written with non-temporal stores (lc_schedule.nontemporal): one that
  * cannot stay in the last-level cache for the next kernel anyway (32 MiB on the bench's AMD
  * EPYC). Below it, the next kernel may still find the output in cache, which streaming
- * stores would take away. */
+ * stores would take away: on an Intel Sapphire Rapids host, with AvgPool1d(4) at (8, 64, 4096)
+ * writing its 2 MiB output with streaming stores, a second AvgPool1d(4) reading it at once took
+ * 1.6-2.4x as long, and the pair was slower in 11 of 12 runs (bench/README.md, "The stream
+ * prefetch from 2 MiB"). */
 #define LC_NONTEMPORAL_MIN_BYTES ((int64_t)32 << 20)
 
 /* Trips of a vectorized loop are a multiple of LC_VECTOR_TRIP_MULTIPLE (of
@@ -570,8 +587,8 @@ typedef struct lc_schedule {
     int tile_cols;
     lc_row_prefetch prefetch;
     /* 0, or how many bytes ahead the vectorized loop prefetches each line it reads of each
-     * buffer (LC_STREAM_PREFETCH_MIN_BYTES): a kernel whose inputs do not fit the cache (it
-     * then takes no row prefetch). Only when lines arrive changes. */
+     * buffer (LC_STREAM_PREFETCH_MIN_BYTES): a kernel whose inputs do not fit a core's own
+     * caches and that takes no row prefetch. Only when lines arrive changes. */
     int64_t stream_prefetch;
     /* An element-major kernel whose windows over the last axis overlap with a step of 2 or
      * more, where slot j + step/dilation of position i is slot j of position i + 1 (MaxPool2d(3,

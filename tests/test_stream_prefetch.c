@@ -46,6 +46,9 @@ static void test_decision(void **state) {
     assert_int_equal(
         last_kernel_prefetch(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), test_shape3(1, 2, len_elements), true),
         0);
+    /* AvgPool1d(3, 1, 1)'s dx kernel, window-major, reads dy alone: none at the element-major
+     * threshold */
+    assert_int_equal(last_kernel_prefetch(test_avgpool(3, 1, 1, false, true), test_shape3(1, 2, floats / 2), true), 0);
     /* MaxPool2d(3, 2, 1) forward at (16, 64, 256, 256): 256 MiB read, rows of 1 KiB */
     lc_module *mp;
     assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));

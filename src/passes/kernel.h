@@ -140,15 +140,17 @@
  * AvgPool2d(2)'s forward+backward on 1 thread from 48-51 % to 78-82 %. From 2 MiB on (it was
  * 32 MiB), on an Intel Sapphire Rapids host (2 MiB of L2 a core) with inputs from memory:
  * LPPool1d(2, 4)'s forward at (8, 64, 4096) and (16, 16, 4096) from 57-68 % of the floor to
- * 81-86 %, AvgPool1d(4)'s from 70-73 % to 77-88 %; with the inputs in the last-level cache,
- * alike within the noise; compiles 0.3-1.4 % longer (bench/README.md, "The stream prefetch
+ * 73-86 %, AvgPool1d(4)'s from 68-77 % to 79-87 %; with the inputs in the last-level cache,
+ * alike within the noise; compiles 0.5-1.4 % longer (bench/README.md, "The stream prefetch
  * from 2 MiB"). */
 #define LC_STREAM_PREFETCH_MIN_BYTES ((int64_t)2 << 20)
 /* The same for a window-major kernel (a pool's backward, writing dx and often y beside it):
  * from 2 MiB the prefetch slowed LPPool1d(3, 4)'s forward+backward at (8, 64, 4096) and
- * (16, 16, 4096) from 55-60 % of the floor to 51-54 %, and LPPool1d(2, 4)'s from 60-63 % to
- * 56-59 %, on the Sapphire Rapids host, so such a kernel takes it where its inputs cannot
- * stay in the last-level cache, as measured on the Zen 3 host above. */
+ * (16, 16, 4096) from 55-60 % of the floor to 51-54 %, LPPool1d(2, 4)'s from 60-63 % to 56-59 %,
+ * and MaxPool2d(3, 2, 1)'s dx at (4, 64, 128, 128) by 1-13 points, on the Sapphire Rapids host,
+ * while AvgPool1d(3, 1, 1)'s dx gained 4 (bench/README.md, "The stream prefetch from 2 MiB");
+ * so such a kernel takes it where its inputs cannot stay in the last-level cache, as measured
+ * on the Zen 3 host above. */
 #define LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES ((int64_t)32 << 20)
 #define LC_STREAM_PREFETCH_AHEAD_BYTES 2048
 #define LC_STREAM_PREFETCH_LOCALITY 3

@@ -49,30 +49,26 @@ static void test_decision(void **state) {
     /* AvgPool1d(3, 1, 1)'s dx kernel, window-major, reads dy alone: none at the element-major
      * threshold */
     assert_int_equal(last_kernel_prefetch(test_avgpool(3, 1, 1, false, true), test_shape3(1, 2, floats / 2), true), 0);
-    /* MaxPool2d(3, 2, 1) forward at (16, 64, 256, 256): 256 MiB read, rows of 1 KiB */
-    lc_module *mp;
-    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
-    lc_fused *f = jit_fuse_module(mp, (lc_shape){4, {16, 64, 256, 256}}, false);
-    assert_int_equal(f->n_kernels, 1);
-    assert_int_equal(f->kernels[0].sched.stream_prefetch, LC_STREAM_PREFETCH_AHEAD_BYTES);
-    assert_true(f->kernels[0].sched.prefetch.slot < 0);
-    lc_fused_free(f);
-    /* at (2, 64, 256, 256), just 32 MiB, the stream prefetch; a row less, the row prefetch */
-    lc_shape at_max[2] = {{4, {2, 64, 256, 256}}, {4, {2, 64, 255, 256}}};
-    for (int i = 0; i < 2; i++) {
+    /* MaxPool2d(3, 2, 1)'s forward, rows of 1 KiB or less: the stream prefetch from 32 MiB
+     * read, the row prefetch below it */
+    const struct {
+        lc_shape in;
+        bool stream;
+    } maxpool[] = {
+        {{4, {16, 64, 256, 256}}, true}, /* 256 MiB */
+        {{4, {2, 64, 256, 256}}, true},  /* just 32 MiB */
+        {{4, {2, 64, 255, 256}}, false}, /* a row less */
+        {{4, {4, 64, 128, 128}}, false}, /* 16 MiB */
+    };
+    for (size_t i = 0; i < sizeof maxpool / sizeof maxpool[0]; i++) {
+        lc_module *mp;
         assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
-        f = jit_fuse_module(mp, at_max[i], false);
-        assert_int_equal(f->kernels[0].sched.stream_prefetch, i == 0 ? LC_STREAM_PREFETCH_AHEAD_BYTES : 0);
-        assert_int_equal(f->kernels[0].sched.prefetch.slot >= 0, i == 1);
+        lc_fused *f = jit_fuse_module(mp, maxpool[i].in, false);
+        assert_int_equal(f->n_kernels, 1);
+        assert_int_equal(f->kernels[0].sched.stream_prefetch, maxpool[i].stream ? LC_STREAM_PREFETCH_AHEAD_BYTES : 0);
+        assert_int_equal(f->kernels[0].sched.prefetch.slot >= 0, !maxpool[i].stream);
         lc_fused_free(f);
     }
-    /* at (4, 64, 128, 128), 16 MiB: the row prefetch */
-    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
-    f = jit_fuse_module(mp, (lc_shape){4, {4, 64, 128, 128}}, false);
-    assert_int_equal(f->n_kernels, 1);
-    assert_int_equal(f->kernels[0].sched.stream_prefetch, 0);
-    assert_true(f->kernels[0].sched.prefetch.slot >= 0);
-    lc_fused_free(f);
 }
 
 /* The `llvm-opt` dump of `m` at `in` (float32). */
@@ -125,7 +121,9 @@ static void test_one_stream_per_buffer(void **state) {
 
 /* Values of a prefetching kernel, forward and forward+backward, against the interpreter:
  * LPPool1d(2.5, 4) and AvgPool1d(4) just past the threshold (the last rows' prefetches reach
- * past the buffer's end, a hint that must not fault). */
+ * past the buffer's end, a hint that must not fault). Their forwards prefetch here; their
+ * window-major forward+backward kernels only from LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES, whose
+ * values test_nontemporal pins at 128 MiB and more. */
 static void test_values(void **state) {
     (void)state;
     int64_t floats = LC_STREAM_PREFETCH_MIN_BYTES / 4;

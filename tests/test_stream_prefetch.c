@@ -1,6 +1,7 @@
 /* Software prefetch of the input streams (lc_schedule.stream_prefetch): fuse decides by the
  * bytes a kernel reads, codegen (stream_prefetch.c) adds one prefetch per 64-byte line a
- * vectorized trip reads of each buffer, LC_STREAM_PREFETCH_AHEAD_BYTES ahead, after the pass
+ * vectorized trip reads of each buffer, LC_STREAM_PREFETCH_AHEAD_BYTES ahead (a window-major
+ * kernel's LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES), after the pass
  * list. A prefetch changes no value, so the values are pinned where kernels this size already
  * run (test_nontemporal's outputs of 32 MiB read 128 MiB and more, prefetched); here: the
  * decision, that the prefetches exist in the optimized IR where it says so and nowhere else, and
@@ -19,9 +20,11 @@ static int64_t last_kernel_prefetch(lc_module *m, lc_shape in, bool backward) {
     return ahead;
 }
 
-/* From LC_STREAM_PREFETCH_MIN_BYTES read on, not below; the 2-D pools' forwards, whose input
- * rows are short, from LC_ROW_PREFETCH_MAX_READ_BYTES on, and they then take no row prefetch,
- * which they take below it (bench/README.md, "The 2-D forwards: the stream prefetch, not a row
+/* From LC_STREAM_PREFETCH_MIN_BYTES read on, not below, LC_STREAM_PREFETCH_AHEAD_BYTES ahead; a
+ * window-major kernel from LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES on, and
+ * LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES ahead; the 2-D pools' forwards, whose input rows are
+ * short, from LC_ROW_PREFETCH_MAX_READ_BYTES on, and they then take no row prefetch, which they
+ * take below it (bench/README.md, "The 2-D forwards: the stream prefetch, not a row
  * prefetch"). */
 static void test_decision(void **state) {
     (void)state;
@@ -40,7 +43,7 @@ static void test_decision(void **state) {
     int64_t len = (window_floats * 2 / 5 + 4) / 4 * 4, len_elements = (floats * 2 / 5 + 4) / 4 * 4;
     lc_shape four = test_shape3(1, 2, len), less = test_shape3(1, 2, len - 4);
     assert_int_equal(last_kernel_prefetch(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), four, true),
-                     LC_STREAM_PREFETCH_AHEAD_BYTES);
+                     LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES);
     assert_int_equal(last_kernel_prefetch(test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), less, true), 0);
     assert_true(len_elements < len - 4);
     assert_int_equal(

@@ -1318,10 +1318,10 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
  * it). */
 static void schedule_stream_prefetch(const lc_fused *f, lc_kernel *k) {
     k->sched.stream_prefetch = 0;
-    int64_t min_bytes = k->sched.order == LC_LOOP_WINDOWS ? LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES
-                                                          : LC_STREAM_PREFETCH_MIN_BYTES;
+    bool windows = k->sched.order == LC_LOOP_WINDOWS;
+    int64_t min_bytes = windows ? LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES : LC_STREAM_PREFETCH_MIN_BYTES;
     if (k->sched.prefetch.slot < 0 && kernel_read_bytes(f, k) >= min_bytes)
-        k->sched.stream_prefetch = LC_STREAM_PREFETCH_AHEAD_BYTES;
+        k->sched.stream_prefetch = windows ? LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES : LC_STREAM_PREFETCH_AHEAD_BYTES;
 }
 
 /* lc_schedule.carry_loads: an element-major kernel reading a last-axis window whose slot j +

@@ -132,7 +132,8 @@
 /* A kernel that reads at least LC_STREAM_PREFETCH_MIN_BYTES (more than a core's own caches
  * hold: its inputs come from the shared last-level cache or from memory) and takes no row
  * prefetch prefetches each line of every buffer its vectorized loop reads a line or more of
- * per trip, LC_STREAM_PREFETCH_AHEAD_BYTES ahead, into the cache level
+ * per trip, LC_STREAM_PREFETCH_AHEAD_BYTES ahead (a window-major kernel
+ * LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES), into the cache level
  * LC_STREAM_PREFETCH_LOCALITY names (lc_schedule.stream_prefetch, codegen/stream_prefetch.h).
  * Measured on an AMD EPYC (Zen 3, AVX2) at (16, 64, 65536) and (16, 64, 256, 256), float32
  * (bench/README.md): 2048 and 4096 bytes ahead did alike, and so did L1 and past the caches;
@@ -152,7 +153,20 @@
  * so such a kernel takes it where its inputs cannot stay in the last-level cache, as measured
  * on the Zen 3 host above. */
 #define LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES ((int64_t)32 << 20)
-#define LC_STREAM_PREFETCH_AHEAD_BYTES 2048
+/* How far ahead: 4096 bytes for an element-major kernel (a forward), where it was 2048. The
+ * hardware's own prefetch brings a stream's lines to L2; this one has to bring them to L1
+ * before the loads, and on the Sapphire Rapids host (AVX-512: a trip of an LPPool1d(p, 4)
+ * forward reads 256 bytes) 2048 bytes were 8 trips ahead, too few for the forwards that
+ * compute more per byte. With every kernel's distance switched per process, two alternated
+ * rounds (% of the floor, 1 and 2 threads): at (16, 64, 65536) LPPool1d(3, 4)'s forward
+ * 76-82 -> 82-95, LPPool1d(2.5, 4)'s 72-75 -> 79-84, LPPool1d(2.7, 4)'s 47-56 -> 56-59 (one
+ * run 46); at (8, 64, 4096) the LP forwards 1-9 points; the 2-D forwards at (16, 64, 256, 256)
+ * 0-12. 8192 did about as well for the forwards, 16384 no better. A window-major kernel (a
+ * backward, writing dx) keeps 2048: at 4096 LPPool1d(2, 64)'s forward+backward went from
+ * 57-63 % to 53-56 % and LPPool1d(2.5, 4)'s from 83-88 % to 69-84 %, at 8192 some lost up to
+ * 11 points in a run (bench/README.md, "The stream prefetch 4096 bytes ahead"). */
+#define LC_STREAM_PREFETCH_AHEAD_BYTES 4096
+#define LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES 2048
 #define LC_STREAM_PREFETCH_LOCALITY 3
 /* The longest row (positions, or blocks of a window-major kernel) whose left-over trips run as
  * one more vectorized run (lc_schedule.rerun_tail). Fewer than 64 trips are left over, so

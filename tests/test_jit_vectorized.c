@@ -5,7 +5,8 @@
  * the right values, only several times slower, so this test reads the assembly: for a named
  * AVX2 target (LUCID_CPU=x86-64-v3, set before the first compile, so the result does not
  * depend on the machine) every kernel of every bench pipeline, forward and forward+backward,
- * moves packed single-precision ymm registers to or from memory. The values are checked too. */
+ * moves packed single-precision ymm registers to or from memory, and none of it is AVX-512
+ * code (test_short_power_avx512 has the AVX-512 target). The values are checked too. */
 #include "jit_harness.h"
 
 /* Packed-single instructions that move a ymm register to or from memory, between `from` and
@@ -43,6 +44,8 @@ static void check_vectorized(lc_module *m, bool backward) {
         k = next;
     }
     assert_true(kernels >= 1);
+    /* the short power's AVX-512 form (vmath.c) is for AVX-512 targets only */
+    if (strstr(buf, "vgetexpps") || strstr(buf, "zmm")) fail_msg("AVX-512 code for an AVX2 target");
     free(buf);
     lc_graph_free(g);
 }
@@ -54,7 +57,7 @@ static void pipelines_vectorized(void **state) {
         test_avgpool(4, LC_STRIDE_UNSET, 0, false, true), test_avgpool(3, 1, 1, false, true),
         test_lppool(2, 4, LC_STRIDE_UNSET, false),        test_lppool(2.5, 4, LC_STRIDE_UNSET, false),
         test_lppool(2, 4, 2, false),                      test_avgpool(64, LC_STRIDE_UNSET, 0, false, true),
-        test_lppool(2, 64, LC_STRIDE_UNSET, false),
+        test_lppool(2, 64, LC_STRIDE_UNSET, false),       test_lppool(2.7, 4, LC_STRIDE_UNSET, false),
     };
     for (size_t i = 0; i < sizeof ms / sizeof *ms; i++) {
         check_vectorized(ms[i], false);

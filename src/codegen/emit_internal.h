@@ -133,6 +133,7 @@ typedef struct emitter {
     bool quick;               /* lc_emit_options.quick: one trip at a time in every loop */
     bool vector_loop;         /* the body being emitted is a loop LLVM vectorizes (not a scalar one) */
     int vector_bits;          /* lc_emit_options.vector_bits */
+    bool avx512_exponents;    /* lc_emit_options.avx512_exponents */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element
      * loop), or all_lo > all_hi when unknown: a check that holds on all of it is elided in

@@ -1330,6 +1330,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     e.fma = o->fma;
     e.quick = o->quick;
     e.vector_bits = o->vector_bits;
+    e.avx512_exponents = o->avx512_exponents;
     e.fixup_form = fixup_form;
     e.tile_row = -1;
     e.store_phase = -1;

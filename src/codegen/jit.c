@@ -83,7 +83,10 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
  *  - instcombine, licm, simplifycfg: clean-up after the vectorizers; instcombine once more
  *    after SLP only (without SLP a second round changed no instruction of the object code and
  *    cost 8% of the demo model's compile).
- * Left out: the inliner (one function per kernel), full unrolling (it copied a long window's
+ *  - always-inline, globaldce: the short power's AVX-512 form (vmath.c) is a call the loop
+ *    vectorizer widens to its 16-lane variant; inlined only after it, or the vectorizer would
+ *    meet vector code inside a scalar loop. globaldce drops the functions nothing calls then.
+ * Left out: the inliner (one function per kernel; always-inline takes only what asks), full unrolling (it copied a long window's
  * 64-slot loop 64 times before the loop vectorizer could take it whole, and SLP then went
  * over the copies), GVN, jump threading, loop idiom and the other general-purpose passes,
  * which found nothing to do here. tests/test_jit_vectorized.c checks the result stays
@@ -104,7 +107,8 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
 #endif
 #define LUCID_PIPELINE(slp)                                                                   \
     "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm,loop-rotate,licm),"   \
-    "loop-vectorize," INSTCOMBINE ",simplifycfg," slp "loop-mssa(licm),simplifycfg" INFER_ALIGNMENT ")"
+    "loop-vectorize," INSTCOMBINE ",simplifycfg," slp "loop-mssa(licm),simplifycfg" INFER_ALIGNMENT "),"     \
+    "always-inline,globaldce"
 
 /* Whether the module builds a vector lane by lane: a long window's partial sums. */
 static bool builds_vectors_by_lane(LLVMModuleRef mod) {
@@ -242,7 +246,10 @@ static lc_status part_emit(compile_job *job, part *pt) {
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
     lc_emit_options eo = {.fma = has_feature(job->features, "fma"), .quick = o->quick,
-                          .vector_bits = vector_bits(job->triple, job->features)};
+                          .vector_bits = vector_bits(job->triple, job->features),
+                          .avx512_exponents = strncmp(job->triple, "x86_64", 6) == 0 &&
+                                              has_feature(job->features, "avx512f") &&
+                                              has_feature(job->features, "avx512dq")};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;

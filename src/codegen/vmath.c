@@ -5,6 +5,9 @@
  * tolerance, and they keep IEEE special values: log2(0) = -inf, log2(inf) = inf,
  * log2(NaN) = NaN, exp2(-inf) = 0, exp2(inf) = inf, exp2(NaN) = NaN. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "codegen/intrinsic.h"
 #include "codegen/vmath.h"
@@ -15,11 +18,25 @@ typedef struct vm {
     LLVMModuleRef mod;
     bool f64;
     bool fma; /* the target has fused multiply-add: llvm.fma is one instruction */
-    LLVMTypeRef ft, it; /* float type, same-width integer type */
+    LLVMTypeRef ft, it; /* float type, same-width integer type (vectors of them in a vector function) */
+    unsigned lanes;     /* 0 for scalars, else the lanes of ft and it */
 } vm;
 
-static LLVMValueRef fc(vm *v, double c) { return LLVMConstReal(v->ft, v->f64 ? c : (double)(float)c); }
-static LLVMValueRef ic(vm *v, long long c) { return LLVMConstInt(v->it, (unsigned long long)c, 1); }
+/* a constant of v's float or integer type: a splat in a vector function */
+static LLVMValueRef splat(vm *v, LLVMValueRef c) {
+    if (!v->lanes) return c;
+    LLVMValueRef cs[16];
+    for (unsigned i = 0; i < v->lanes; i++) cs[i] = c;
+    return LLVMConstVector(cs, v->lanes);
+}
+static LLVMValueRef fc(vm *v, double c) {
+    LLVMTypeRef t = v->lanes ? LLVMGetElementType(v->ft) : v->ft;
+    return splat(v, LLVMConstReal(t, v->f64 ? c : (double)(float)c));
+}
+static LLVMValueRef ic(vm *v, long long c) {
+    LLVMTypeRef t = v->lanes ? LLVMGetElementType(v->it) : v->it;
+    return splat(v, LLVMConstInt(t, (unsigned long long)c, 1));
+}
 
 static LLVMValueRef floor_of(vm *v, LLVMValueRef x) {
     return lc_build_intrinsic(v->b, v->mod, "llvm.floor", v->ft, &x, 1);
@@ -66,6 +83,8 @@ static void init(vm *v, LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, boo
     v->f64 = f64;
     v->ft = LLVMTypeOf(x);
     v->it = f64 ? LLVMInt64TypeInContext(v->ctx) : LLVMInt32TypeInContext(v->ctx);
+    v->lanes = LLVMGetTypeKind(v->ft) == LLVMVectorTypeKind ? LLVMGetVectorSize(v->ft) : 0;
+    if (v->lanes) v->it = LLVMVectorType(v->it, v->lanes);
 }
 
 /* log2(x) for x >= 0 (negative x is never passed: callers take |x|). */
@@ -167,6 +186,37 @@ static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
     return r;
 }
 
+/* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p: near-minimax fits of
+ * the absolute error (Lawson's reweighted least squares), 3.0e-7 with 7 coefficients, 2.1e-6
+ * with 6; and 2^f on [-0.5, 0.5]: near-minimax fits of the relative error, 7.5e-8 with 6
+ * coefficients, 2.6e-6 with 5. The short power's polynomials in both of its forms. */
+static const double g_log2_c7[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
+                                    -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
+                                    0.17063322702792563};
+static const double g_log2_c6[6] = {1.4427134809104971,  -0.7211318479435171, 0.47934806396465995,
+                                    -0.36749025269556795, 0.32215431856143617, -0.20658988899561792};
+static const double g_exp2_c6[6] = {1.0000000716541464,  0.693146967047918,    0.24022119725586355,
+                                    0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
+static const double g_exp2_c5[5] = {0.9999992614067513, 0.693121814813429, 0.2402474495728787,
+                                    0.055917859907935165, 0.009570096670151018};
+
+/* p·log2(x) = p·(e + e_offset) + t·P(t) from x's exponent e - e_offset (as a float) and
+ * t = m - 1: the log2 polynomial with p folded into its coefficients, one multiply-add for p·e
+ * (and the offset's p·e_offset added by the multiply-add that takes t·P(t)). */
+static LLVMValueRef p_log2(vm *v, LLVMValueRef e, double e_offset, LLVMValueRef t, double p, int log2_terms) {
+    const double *c = log2_terms == 6 ? g_log2_c6 : g_log2_c7;
+    int n = log2_terms == 6 ? 6 : 7;
+    double cp[7];
+    for (int i = 0; i < n; i++) cp[i] = c[i] * p;
+    LLVMValueRef tp = e_offset == 0 ? LLVMBuildFMul(v->b, t, horner(v, t, cp, n), "")
+                                    : mul_add(v, t, horner(v, t, cp, n), fc(v, p * e_offset));
+    return mul_add(v, e, fc(v, p), tp);
+}
+
+static LLVMValueRef exp2_poly(vm *v, LLVMValueRef f, int exp2_terms) {
+    return exp2_terms == 5 ? horner(v, f, g_exp2_c5, 5) : horner(v, f, g_exp2_c6, 6);
+}
+
 /* x^p for float32 on the normal range only: the short form of exp2(p·log2 x) that a flagged
  * LP norm's plain form takes (kernel.h, lc_lp_pow_form), where every window whose sum is not
  * a normal number is redone in the fix-up anyway. Against lc_vmath_log2/exp2 it drops what
@@ -201,21 +251,8 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     LLVMValueRef bits = LLVMBuildBitCast(b, x, v.it, "");
     LLVMValueRef ex = LLVMBuildAShr(b, LLVMBuildSub(b, bits, ic(&v, 0x3f3504f3), ""), ic(&v, 23), "");
     LLVMValueRef m = LLVMBuildBitCast(b, LLVMBuildSub(b, bits, LLVMBuildShl(b, ex, ic(&v, 23), ""), ""), v.ft, "");
-    /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p: near-minimax fits
-     * of the absolute error (Lawson's reweighted least squares), 3.0e-7 with 7 coefficients,
-     * 2.1e-6 with 6 */
-    static const double lc7[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
-                                  -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
-                                  0.17063322702792563};
-    static const double lc6[6] = {1.4427134809104971,  -0.7211318479435171, 0.47934806396465995,
-                                  -0.36749025269556795, 0.32215431856143617, -0.20658988899561792};
-    const double *lc = log2_terms == 6 ? lc6 : lc7;
-    int nl = log2_terms == 6 ? 6 : 7;
-    double lcp[7];
-    for (int i = 0; i < nl; i++) lcp[i] = lc[i] * p;
     LLVMValueRef t = LLVMBuildFSub(b, m, fc(&v, 1.0), "");
-    LLVMValueRef y = mul_add(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), fc(&v, p),
-                             LLVMBuildFMul(b, t, horner(&v, t, lcp, nl), ""));
+    LLVMValueRef y = p_log2(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), 0, t, p, log2_terms);
     LLVMValueRef flush = LLVMBuildFCmp(b, LLVMRealOLT, y, fc(&v, -125.0), "");
     /* clamped at 129, where q·2^n below is inf whatever q (at 128 the result overflows only by
      * the polynomial's error) */
@@ -223,13 +260,7 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     /* n = y rounded to nearest: y + 1.5·2^23 has n in its low mantissa bits (|y| < 2^22) */
     LLVMValueRef shifted = LLVMBuildFAdd(b, y, fc(&v, 12582912.0), "");
     LLVMValueRef nf = LLVMBuildFSub(b, shifted, fc(&v, 12582912.0), "");
-    /* 2^f on [-0.5, 0.5]: near-minimax fits of the relative error, 7.5e-8 with 6
-     * coefficients, 2.6e-6 with 5 */
-    static const double ec6[6] = {1.0000000716541464,  0.693146967047918,    0.24022119725586355,
-                                  0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
-    static const double ec5[5] = {0.9999992614067513, 0.693121814813429, 0.2402474495728787, 0.055917859907935165,
-                                  0.009570096670151018};
-    LLVMValueRef q = horner(&v, LLVMBuildFSub(b, y, nf, ""), exp2_terms == 5 ? ec5 : ec6, exp2_terms == 5 ? 5 : 6);
+    LLVMValueRef q = exp2_poly(&v, LLVMBuildFSub(b, y, nf, ""), exp2_terms);
     /* q·2^n by adding n to q's exponent field, an integer add where a multiply by 2^n took one
      * of the two multiply-add ports (the loop's bound). The sum's bits hold n in their low 9,
      * the rest shift out. q in [2^-0.5, 2^0.5] has the field 126 or 127, n in [-125, 129]
@@ -242,6 +273,136 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     LLVMValueRef capped[2] = {scaled, ic(&v, 0x7f800000)};
     LLVMValueRef r = LLVMBuildBitCast(b, lc_build_intrinsic(b, mod, "llvm.umin", v.it, capped, 2), v.ft, "");
     return LLVMBuildSelect(b, flush, fc(&v, 0.0), r, "");
+}
+
+/* ---- The short power by AVX-512's exponent instructions --------------------------------- */
+
+/* The AVX-512 instructions the form below takes, as LLVM names them. Not overloaded: each is
+ * its 512-bit float32 form. */
+static const char *const g_avx512_names[4] = {
+    "llvm.x86.avx512.mask.getexp.ps.512", "llvm.x86.avx512.mask.getmant.ps.512",
+    "llvm.x86.avx512.mask.reduce.ps.512", "llvm.x86.avx512.mask.scalef.ps.512"};
+enum { AVX512_GETEXP, AVX512_GETMANT, AVX512_REDUCE, AVX512_SCALEF };
+
+bool lc_vmath_pow_normal_avx512_known(void) {
+    for (int i = 0; i < 4; i++)
+        if (!LLVMLookupIntrinsicID(g_avx512_names[i], strlen(g_avx512_names[i]))) return false;
+    return true;
+}
+
+static LLVMValueRef avx512(vm *v, int which, LLVMValueRef *args, unsigned n) {
+    return lc_build_intrinsic(v->b, v->mod, g_avx512_names[which], NULL, args, n);
+}
+
+static void add_enum_attribute(LLVMContextRef ctx, LLVMValueRef fn, const char *name, uint64_t value) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    if (kind) LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, value));
+}
+
+/* A function of the module LLVM may take as pure (no memory touched; LLVM 16 on says so by
+ * memory(none), before by readnone), inlined wherever it is called, and local to the module. */
+static LLVMValueRef add_pure_function(LLVMModuleRef mod, const char *name, LLVMTypeRef fty) {
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMValueRef fn = LLVMAddFunction(mod, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_enum_attribute(ctx, fn, "alwaysinline", 0);
+    add_enum_attribute(ctx, fn, "nounwind", 0);
+    add_enum_attribute(ctx, fn, "willreturn", 0);
+    if (LLVMGetEnumAttributeKindForName("memory", 6)) add_enum_attribute(ctx, fn, "memory", 0);
+    else add_enum_attribute(ctx, fn, "readnone", 0);
+    return fn;
+}
+
+/* 2^f on [0, 1): the exp2 polynomial above of g = f - 1/2 on [-1/2, 1/2], times sqrt(2),
+ * expanded in powers of f (the same relative error; vreduceps below gives f = y - floor y). */
+static void exp2_from_floor(int exp2_terms, double *c) {
+    const double *g = exp2_terms == 5 ? g_exp2_c5 : g_exp2_c6;
+    int n = exp2_terms == 5 ? 5 : 6;
+    for (int k = 0; k < n; k++) {
+        double sum = 0, binom = 1; /* binom = C(j, k) */
+        for (int j = k; j < n; j++) {
+            sum += g[j] * binom * pow(-0.5, j - k);
+            binom = binom * (j + 1) / (j + 1 - k);
+        }
+        c[k] = M_SQRT2 * sum;
+    }
+}
+
+/* The 16-lane body: the same p·log2|x| and 2^y as lc_vmath_pow_normal, 17 operations a power
+ * against 27 for the bit arithmetic (with the shorter polynomials). vgetexpps and vgetmantps
+ * give x = 2^e·m, m in [1, 2), sign dropped (no fabs); log2 x = e + 1/2 + log2(m·sqrt(1/2)),
+ * m·sqrt(1/2) in [sqrt(1/2), sqrt(2)), the interval the log2 polynomial was fitted on (the one
+ * multiply-add that takes t = m·sqrt(1/2) - 1 rounds where the bit arithmetic was exact, by
+ * float32's sqrt(1/2): about 3e-8 more in log2 x). vreduceps gives f = y - floor(y) and
+ * vscalefps q·2^floor(y), overflowing to inf by itself, masked to 0 where y < -125 (the flush
+ * of lc_vmath_pow_normal, for the same reason: no subnormal results). The contract is
+ * lc_vmath_pow_normal's, except that a zero x gives 0 for every p (log2 0 = -inf), a
+ * subnormal x is read exactly, and an inf or NaN x gives inf or NaN, not always inf (no clamp
+ * of y; every caller flags such an element by its input or by a sum that is then not finite). */
+static void emit_pow_normal_v16(vm *v, LLVMValueRef fn, double p, int log2_terms, int exp2_terms) {
+    LLVMBuilderRef b = v->b;
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(v->ctx), i32 = LLVMInt32TypeInContext(v->ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(v->ctx, fn, "entry"));
+    LLVMValueRef x = LLVMGetParam(fn, 0);
+    LLVMValueRef all = LLVMConstInt(i16, 0xffff, 0), current_rounding = LLVMConstInt(i32, 4, 0);
+    LLVMValueRef undef = LLVMGetUndef(v->ft);
+    LLVMValueRef ge[4] = {x, undef, all, current_rounding};
+    LLVMValueRef e = avx512(v, AVX512_GETEXP, ge, 4);
+    /* imm 4: the interval [1, 2) (bits 1:0 = 0), the sign cleared (bits 3:2 = 01) */
+    LLVMValueRef gm[5] = {x, LLVMConstInt(i32, 4, 0), undef, all, current_rounding};
+    LLVMValueRef m = avx512(v, AVX512_GETMANT, gm, 5);
+    LLVMValueRef t = mul_add(v, m, fc(v, M_SQRT1_2), fc(v, -1.0));
+    LLVMValueRef y = p_log2(v, e, 0.5, t, p, log2_terms);
+    /* not flushed: unordered, so a NaN y (a NaN x) stays NaN and its window flagged */
+    LLVMValueRef kept = LLVMBuildFCmp(b, LLVMRealUGE, y, fc(v, -125.0), "");
+    /* imm 9: no fraction bits kept (bits 7:4 = 0), rounded down (bits 1:0 = 01), the
+     * precision exception suppressed (bit 3) */
+    LLVMValueRef rd[5] = {y, LLVMConstInt(i32, 9, 0), undef, all, current_rounding};
+    LLVMValueRef f = avx512(v, AVX512_REDUCE, rd, 5);
+    double c[6];
+    exp2_from_floor(exp2_terms, c);
+    LLVMValueRef q = horner(v, f, c, exp2_terms == 5 ? 5 : 6);
+    LLVMValueRef sc[5] = {q, y, LLVMConstNull(v->ft), LLVMBuildBitCast(b, kept, i16, ""), current_rounding};
+    LLVMBuildRet(b, avx512(v, AVX512_SCALEF, sc, 5));
+}
+
+LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p,
+                                        int log2_terms, int exp2_terms) {
+    LLVMContextRef ctx = LLVMGetModuleContext(mod);
+    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), v16 = LLVMVectorType(f32, 16);
+    LLVMTypeRef sty = LLVMFunctionType(f32, &f32, 1, 0), vty = LLVMFunctionType(v16, &v16, 1, 0);
+    uint64_t pbits;
+    memcpy(&pbits, &p, sizeof pbits);
+    char scalar_name[64], vector_name[72];
+    snprintf(scalar_name, sizeof scalar_name, "lc_pow_normal_%016llx_%d%d", (unsigned long long)pbits, log2_terms,
+             exp2_terms);
+    snprintf(vector_name, sizeof vector_name, "%s_v16", scalar_name);
+    LLVMValueRef scalar = LLVMGetNamedFunction(mod, scalar_name);
+    if (!scalar) {
+        LLVMBuilderRef fb = LLVMCreateBuilderInContext(ctx);
+        vm v = {.b = fb, .ctx = ctx, .mod = mod, .f64 = false, .fma = true, .ft = v16,
+                .it = LLVMVectorType(LLVMInt32TypeInContext(ctx), 16), .lanes = 16};
+        LLVMValueRef vector = add_pure_function(mod, vector_name, vty);
+        emit_pow_normal_v16(&v, vector, p, log2_terms, exp2_terms);
+        /* The scalar function is the vector one on a splat, lane 0: the same value in the
+         * loops left scalar (a row's edges, the fix-up's windows) as in the vector loops. Its
+         * calls are what the loop vectorizer widens: the variant named below (LLVM's vector
+         * function ABI, 16 lanes, one vector argument) is the function above. */
+        scalar = add_pure_function(mod, scalar_name, sty);
+        char variant[192];
+        int len = snprintf(variant, sizeof variant, "_ZGV_LLVM_N16v_%s(%s)", scalar_name, vector_name);
+        LLVMAddAttributeAtIndex(scalar, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(ctx, "vector-function-abi-variant", 27, variant,
+                                                          (unsigned)len));
+        LLVMPositionBuilderAtEnd(fb, LLVMAppendBasicBlockInContext(ctx, scalar, "entry"));
+        LLVMValueRef one = LLVMBuildInsertElement(fb, LLVMGetUndef(v16), LLVMGetParam(scalar, 0),
+                                                  LLVMConstInt(LLVMInt32TypeInContext(ctx), 0, 0), "");
+        LLVMValueRef lanes = LLVMBuildShuffleVector(fb, one, LLVMGetUndef(v16), LLVMConstNull(v.it), "");
+        LLVMValueRef r = LLVMBuildCall2(fb, vty, vector, &lanes, 1, "");
+        LLVMBuildRet(fb, LLVMBuildExtractElement(fb, r, LLVMConstInt(LLVMInt32TypeInContext(ctx), 0, 0), ""));
+        LLVMDisposeBuilder(fb);
+    }
+    return LLVMBuildCall2(b, sty, scalar, &x, 1, "");
 }
 
 /* x·z^m, and x·z^(m-k) in *w: x multiplied by z (or by z² where m > 4) one factor at a time. */

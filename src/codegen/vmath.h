@@ -15,6 +15,14 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
  * log2_terms (6 or 7) and exp2_terms (5 or 6): its polynomials' lengths. */
 LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, int log2_terms,
                                  int exp2_terms, bool fma);
+/* The same power where the target has AVX-512 (F): a call to a module-local function whose
+ * 16-lane variant, in LLVM's vector function ABI, reads the exponent and mantissa and scales
+ * by 2^n with AVX-512's own instructions (vmath.c: 20 operations a power against 27). The
+ * loop vectorizer widens the call; the pass list inlines it after (codegen/jit.c).
+ * lc_vmath_pow_normal_avx512_known: whether this LLVM names those instructions. */
+bool lc_vmath_pow_normal_avx512_known(void);
+LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p,
+                                        int log2_terms, int exp2_terms);
 /* x^(k/m) (k in {1, 2}, k < m <= 8) for float32 x on the normal range only, by two
  * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). lc_vmath_root_newton
  * emits the steps the root shares with 1/y (_inverse) and the per-window scale (_scale): the

@@ -17,7 +17,7 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
                                  int exp2_terms, bool fma);
 /* The same power where the target has AVX-512 (F): a call to a module-local function whose
  * 16-lane variant, in LLVM's vector function ABI, reads the exponent and mantissa and scales
- * by 2^n with AVX-512's own instructions (vmath.c: 20 operations a power against 27). The
+ * by 2^n with AVX-512's own instructions (vmath.c: 17 operations a power against 27). The
  * loop vectorizer widens the call; the pass list inlines it after (codegen/jit.c).
  * lc_vmath_pow_normal_avx512_known: whether this LLVM names those instructions. */
 bool lc_vmath_pow_normal_avx512_known(void);

@@ -358,7 +358,8 @@ typedef enum lc_lp_mode {
  * in the fix-up. So where the powers are not already multiplies and sqrt, a float32 norm with
  * p >= 1 takes them by vmath's short normal-range power (lc_vmath_pow_normal: no subnormal,
  * inf or NaN handling, polynomials only as accurate as the tolerance needs), which gives inf
- * for an inf or NaN element and 0 below 2^-125, so such a window is still flagged. */
+ * (in its AVX-512 form inf or NaN) for an inf or NaN element and 0 below 2^-125, so such a
+ * window is still flagged. */
 typedef enum lc_lp_pow_form {
     LC_LP_POW_GENERAL, /* lc_emit_pow: multiplies and sqrt where p allows, else exp2(p·log2 x) */
     LC_LP_POW_NORMAL,  /* lc_vmath_pow_normal, on the normal range only */

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <math.h>
 
+#include "codegen/codegen.h"
 #include "jit_harness.h"
 #include "lucid/passes.h"
 
@@ -450,9 +451,14 @@ static void magnitude_sweep(double *vals, uint64_t seed) {
  * the short power's shorter polynomials (fuse: lc_lp_schedule.terms_poly): y within 1.5e-5 of
  * the oracle (8.6e-6 worst of p in [1, 8] in a float32 model of the code). With its gradient
  * (LPPool1d(p, 4, 2): y read by the backward, which magnifies y's error) the longer ones: y
- * within 7e-6 (5e-6 modelled) and dx within the tolerance. */
+ * within 7e-6 (5e-6 modelled) and dx within the tolerance; 9e-6 for a target without FMA, whose
+ * polynomials multiply and add in two roundings (7.8e-6 measured at p = 1.0000001; the ctest
+ * entry test_jit_numerics_no_fma runs that target). */
 static void lp_norm_error_by_magnitude(void **state) {
     (void)state;
+    const char *triple, *cpu, *features;
+    assert_ok(lc_codegen_target(&triple, &cpu, &features));
+    double train_bound = strstr(features, "+fma") ? 7e-6 : 9e-6;
     const double ps[] = {1.0000001, 1.3, 2.5, 2.7, 5.5, 7, 60};
     static double vals[SWEEP_WINDOWS * 4];
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
@@ -493,7 +499,7 @@ static void lp_norm_error_by_magnitude(void **state) {
         print_message("LPPool1d(%.9g, 4): y's worst relative error %.3g forward alone, %.3g with its gradient\n", ps[i],
                       fwd, train);
         if (!(fwd <= 1.5e-5)) fail_msg("LPPool1d(%.9g, 4) forward: y %.3g off", ps[i], fwd);
-        if (!(train <= 7e-6)) fail_msg("%s: y %.3g off", label, train);
+        if (!(train <= train_bound)) fail_msg("%s: y %.3g off", label, train);
         judge(bad, CHECKED, label);
         for (int q = 0; q < 2; q++) {
             lc_tensor_free(in[q]);

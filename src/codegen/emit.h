@@ -44,8 +44,9 @@ typedef struct lc_emit_options {
      * (these bits over the kernel's element size) instead of leaving the loop vectorizer to
      * weigh every width, which was 4-12 % of a quick compile. */
     int vector_bits;
-    /* The target has AVX-512 F and DQ: the short normal-range power takes its 16-lane form
-     * by the exponent instructions (vmath.c, lc_vmath_pow_normal_avx512). */
+    /* The target has AVX-512 F and DQ and FMA, and this LLVM names the instructions: the
+     * short normal-range power takes its 16-lane form by the exponent instructions (vmath.c,
+     * lc_vmath_pow_normal_avx512). */
     bool avx512_exponents;
 } lc_emit_options;
 

@@ -1097,10 +1097,9 @@ static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     lc_loop_end(e, &l, true);
 }
 
-static void add_fn_attribute(emitter *e, LLVMValueRef fn, const char *attr) {
-    unsigned kind = LLVMGetEnumAttributeKindForName(attr, strlen(attr));
-    LC_ASSERT(kind != 0);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(e->ctx, kind, 0));
+static void add_fn_attribute(LLVMValueRef fn, const char *attr) {
+    bool known = lc_add_fn_attribute(fn, attr, 0);
+    LC_ASSERT(known);
 }
 
 static void add_kernel(emitter *e, int kid) {
@@ -1115,7 +1114,7 @@ static void add_kernel(emitter *e, int kid) {
     /* the edges' function is declared by the kernel's, which calls it */
     LLVMValueRef fn = e->edges_only ? LLVMGetNamedFunction(e->mod, name) : LLVMAddFunction(e->mod, name, fty);
     LC_ASSERT(fn && !LLVMGetFirstBasicBlock(fn));
-    add_fn_attribute(e, fn, "nounwind");
+    add_fn_attribute(fn, "nounwind");
     if (e->vector_bits > 0) {
         /* vectors as wide as the target's registers (lc_emit_options.vector_bits): LLVM's tuning
          * for Intel's AVX-512 CPUs prefers 256 bits (against a clock drop older ones took for
@@ -1129,8 +1128,8 @@ static void add_kernel(emitter *e, int kid) {
     }
     if (e->edges_only) {
         /* LLVM's passes skip it (optnone, which needs noinline): a few positions a row */
-        add_fn_attribute(e, fn, "noinline");
-        add_fn_attribute(e, fn, "optnone");
+        add_fn_attribute(fn, "noinline");
+        add_fn_attribute(fn, "optnone");
         LLVMSetLinkage(fn, LLVMInternalLinkage);
     }
     bool nontemporal = k->sched.nontemporal && !e->fixup_form && !e->edges_only;

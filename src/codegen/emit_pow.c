@@ -132,7 +132,7 @@ LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form
         lc_vmath_root_steps r = lc_emit_root_steps(e, x, m, k);
         return lc_vmath_root_normal(e->b, e->mod, &r, e->fma);
     }
-    if (e->avx512_exponents && e->fma && lc_vmath_pow_normal_avx512_known())
+    if (e->avx512_exponents)
         return lc_vmath_pow_normal_avx512(e->b, e->mod, x, p, poly.log2_terms, poly.exp2_terms);
     return lc_vmath_pow_normal(e->b, e->mod, x, p, poly.log2_terms, poly.exp2_terms, e->fma);
 }

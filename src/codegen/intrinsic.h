@@ -4,6 +4,8 @@
 #ifndef LUCID_CODEGEN_INTRINSIC_H
 #define LUCID_CODEGEN_INTRINSIC_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <llvm-c/Core.h>
@@ -20,6 +22,16 @@ static inline LLVMValueRef lc_build_intrinsic_types(LLVMBuilderRef b, LLVMModule
 static inline LLVMValueRef lc_build_intrinsic(LLVMBuilderRef b, LLVMModuleRef mod, const char *name,
                                               LLVMTypeRef ty, LLVMValueRef *args, unsigned nargs) {
     return lc_build_intrinsic_types(b, mod, name, &ty, ty ? 1 : 0, args, nargs);
+}
+
+/* The enum attribute `name` (with `value`: 0 for the flags) on function fn; false, adding
+ * nothing, where this LLVM does not know the name (memory(none) is readnone before LLVM 16). */
+static inline bool lc_add_fn_attribute(LLVMValueRef fn, const char *name, uint64_t value) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    if (!kind) return false;
+    LLVMContextRef ctx = LLVMGetModuleContext(LLVMGetGlobalParent(fn));
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, value));
+    return true;
 }
 
 #endif

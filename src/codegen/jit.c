@@ -28,6 +28,7 @@
 
 #include "codegen/codegen.h"
 #include "codegen/emit.h"
+#include "codegen/vmath.h"
 #include "codegen/jit_session.h"
 #include "codegen/nontemporal.h"
 #include "codegen/stream_prefetch.h"
@@ -249,7 +250,9 @@ static lc_status part_emit(compile_job *job, part *pt) {
                           .vector_bits = vector_bits(job->triple, job->features),
                           .avx512_exponents = strncmp(job->triple, "x86_64", 6) == 0 &&
                                               has_feature(job->features, "avx512f") &&
-                                              has_feature(job->features, "avx512dq")};
+                                              has_feature(job->features, "avx512dq") &&
+                                              has_feature(job->features, "fma") &&
+                                              lc_vmath_pow_normal_avx512_known()};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;

@@ -294,22 +294,15 @@ static LLVMValueRef avx512(vm *v, int which, LLVMValueRef *args, unsigned n) {
     return lc_build_intrinsic(v->b, v->mod, g_avx512_names[which], NULL, args, n);
 }
 
-static void add_enum_attribute(LLVMContextRef ctx, LLVMValueRef fn, const char *name, uint64_t value) {
-    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
-    if (kind) LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, value));
-}
-
 /* A function of the module LLVM may take as pure (no memory touched; LLVM 16 on says so by
  * memory(none), before by readnone), inlined wherever it is called, and local to the module. */
 static LLVMValueRef add_pure_function(LLVMModuleRef mod, const char *name, LLVMTypeRef fty) {
-    LLVMContextRef ctx = LLVMGetModuleContext(mod);
     LLVMValueRef fn = LLVMAddFunction(mod, name, fty);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
-    add_enum_attribute(ctx, fn, "alwaysinline", 0);
-    add_enum_attribute(ctx, fn, "nounwind", 0);
-    add_enum_attribute(ctx, fn, "willreturn", 0);
-    if (LLVMGetEnumAttributeKindForName("memory", 6)) add_enum_attribute(ctx, fn, "memory", 0);
-    else add_enum_attribute(ctx, fn, "readnone", 0);
+    lc_add_fn_attribute(fn, "alwaysinline", 0);
+    lc_add_fn_attribute(fn, "nounwind", 0);
+    lc_add_fn_attribute(fn, "willreturn", 0);
+    if (!lc_add_fn_attribute(fn, "memory", 0)) lc_add_fn_attribute(fn, "readnone", 0);
     return fn;
 }
 
@@ -380,9 +373,9 @@ LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLV
     LLVMValueRef scalar = LLVMGetNamedFunction(mod, scalar_name);
     if (!scalar) {
         LLVMBuilderRef fb = LLVMCreateBuilderInContext(ctx);
-        vm v = {.b = fb, .ctx = ctx, .mod = mod, .f64 = false, .fma = true, .ft = v16,
-                .it = LLVMVectorType(LLVMInt32TypeInContext(ctx), 16), .lanes = 16};
         LLVMValueRef vector = add_pure_function(mod, vector_name, vty);
+        vm v;
+        init(&v, fb, mod, LLVMGetParam(vector, 0), false, true); /* AVX-512 has FMA */
         emit_pow_normal_v16(&v, vector, p, log2_terms, exp2_terms);
         /* The scalar function is the vector one on a splat, lane 0: the same value in the
          * loops left scalar (a row's edges, the fix-up's windows) as in the vector loops. Its

@@ -48,6 +48,13 @@ typedef struct lc_emit_options {
      * short normal-range power takes its 16-lane form by the exponent instructions (vmath.c,
      * lc_vmath_pow_normal_avx512). */
     bool avx512_exponents;
+    /* The target has masked vector loads (x86 from AVX on: its feature string names avx). A
+     * window past a row's ends (lc_schedule.guard_windows) is then read by a load in a
+     * branch, which LLVM's loop vectorizer makes a masked load; without them it would leave
+     * the loop scalar, so the window is read at its index clamped into the row, as a checked
+     * window elsewhere (its loads lane by lane, the loop still vectorized), and the term is +0
+     * there either way. */
+    bool masked_loads;
 } lc_emit_options;
 
 /* Add `lc_kernel_<k>` (and its inlined body) for kernels [first, last) of `f` to `mod`: jit.c

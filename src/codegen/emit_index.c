@@ -47,21 +47,40 @@ LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, int slot, const l
 /* The interior: where ci·i + k + r stays in [0, len) for every r. The checked passes (the
  * discovery of emit_kernel.c, the edges) narrow [ilo, ihi] to it; the unchecked interior loop
  * runs over the [ilo, ihi] discovery found and relies on every check it elides holding there. */
-bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
+/* Where p's check holds: for i in [*from, *to] (false where that cannot be told: p not affine
+ * in i, a bound past int64, a decreasing index; *from > *to where it never holds). */
+static bool check_range(const ix *p, int64_t len, int64_t *from, int64_t *to) {
     if (!p->aff) return false;
     /* a bound that leaves int64 (huge windows) keeps the check, in every pass alike */
     int64_t lo, hi, neg_lo, room;
     if (__builtin_add_overflow(p->k, p->rlo, &lo) || __builtin_add_overflow(p->k, p->rhi, &hi) ||
         __builtin_sub_overflow(0, lo, &neg_lo) || __builtin_sub_overflow(len - 1, hi, &room))
         return false;
-    /* constant in i: a clamped one is not its form anywhere the check above it fails, which
-     * for a constant is every i (else that check would have been elided, not clamped) */
-    if (p->ci == 0) return !p->clamped && lo >= 0 && hi <= len - 1;
+    if (p->ci == 0) {
+        bool holds = lo >= 0 && hi <= len - 1;
+        *from = holds ? INT64_MIN : 1;
+        *to = holds ? INT64_MAX : 0;
+        return true;
+    }
     if (p->ci < 0) return false;
     /* ci*i + lo >= 0 and ci*i + hi <= len - 1 */
-    int64_t from = ceil_div(neg_lo, p->ci), to = floor_div(room, p->ci);
-    if (!p->clamped && e->all_lo <= e->all_hi && from <= e->all_lo && e->all_hi <= to)
-        return true; /* holds for every i */
+    *from = ceil_div(neg_lo, p->ci);
+    *to = floor_div(room, p->ci);
+    return true;
+}
+
+bool lc_emit_check_holds(const ix *p, int64_t len, int64_t ilo, int64_t ihi) {
+    int64_t from, to;
+    return !p->clamped && check_range(p, len, &from, &to) && ilo <= ihi && from <= ilo && ihi <= to;
+}
+
+bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
+    int64_t from, to;
+    if (!check_range(p, len, &from, &to)) return false;
+    /* constant in i: a clamped one is not its form anywhere the check above it fails, which
+     * for a constant is every i (else that check would have been elided, not clamped) */
+    if (p->ci == 0) return !p->clamped && from <= to;
+    if (lc_emit_check_holds(p, len, e->all_lo, e->all_hi)) return true; /* holds for every i */
     if (!e->checked) {
         LC_ASSERT(from <= e->ilo && e->ihi <= to); /* the elided range is inside what discovery saw */
         return true;
@@ -107,9 +126,32 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), noalias);
 }
 
+/* Element `lin` of the buffer, read only where e->load_guard holds, else 0 (a window past the
+ * row's ends, lc_schedule.guard_windows): the load in a branch, which LLVM's loop vectorizer
+ * makes a masked load, so a lane that is off reads nothing, not even inside the buffer. */
+static LLVMValueRef guarded_load(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
+                                 const lc_shape *s) {
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
+    LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "guard.load");
+    LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "guard.end");
+    LLVMBuildCondBr(e->b, e->load_guard, yes, end);
+    LLVMPositionBuilderAtEnd(e->b, yes);
+    lin = lc_emit_guard_index(e, lin, slot, s, 1);
+    LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, base, &lin, 1, ""), "");
+    lc_emit_tag_access(e, v, slot);
+    LLVMBuildBr(e->b, end);
+    LLVMPositionBuilderAtEnd(e->b, end);
+    LLVMValueRef phi = LLVMBuildPhi(e->b, ty, "");
+    LLVMValueRef vals[2] = {v, LLVMConstNull(ty)};
+    LLVMBasicBlockRef bbs[2] = {yes, from};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    return phi;
+}
+
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx) {
     LLVMTypeRef ty = real_type(e, dt);
+    LC_ASSERT(!e->load_guard || !e->vec); /* a guard is a branch of the scalar loop body */
     int64_t lane_stride = 0, stride[LC_MAX_RANK];
     slot_strides(e, slot, s, stride);
     LLVMValueRef lin = linear_index(e, s, stride, idx);
@@ -134,6 +176,15 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
             v = LLVMBuildInsertElement(e->b, v, one, LLVMConstInt(i32, l, 0), "");
         }
         return v;
+    }
+    if (e->load_guard && slot >= 0) return guarded_load(e, ty, base, lin, slot, s);
+    if (e->load_guard) {
+        /* a constant's table (slot -1; a count per window, the slots' numbers): the index
+         * clamped into it, where the window's is off the value is not used; a branch would
+         * keep LLVM from hoisting the loads that do not depend on the window */
+        int64_t numel = lc_shape_numel(s);
+        lin = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, lin, LLVMConstInt(e->i64, (unsigned long long)numel, 0), ""),
+                              lin, LLVMConstInt(e->i64, (unsigned long long)(numel - 1), 0), "");
     }
     lin = lc_emit_guard_index(e, lin, slot, s, 1);
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");

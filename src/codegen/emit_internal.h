@@ -102,6 +102,10 @@ typedef struct emitter {
      * co-root only where it has a window, q < windows, in a branch. The vectorized loop stops
      * at the last window and needs none. */
     bool co_guard;
+    /* While a window past the row's ends is read (lc_schedule.guard_windows): the condition
+     * that it is one of the row's windows. Every load emitted meanwhile sits in a branch on it
+     * (lc_emit_load), its value 0 where it is off. */
+    LLVMValueRef load_guard;
     /* The fix-up's form (scalar loops of a kernel with flagged LP norms or rescued window
      * sums, lc_schedule.fixup): each flagged norm and its backward's ratio take the plain form
      * or the scaled one in a branch per window, each rescued sum the plain one or the
@@ -134,6 +138,7 @@ typedef struct emitter {
     bool vector_loop;         /* the body being emitted is a loop LLVM vectorizes (not a scalar one) */
     int vector_bits;          /* lc_emit_options.vector_bits */
     bool avx512_exponents;    /* lc_emit_options.avx512_exponents */
+    bool masked_loads;        /* lc_emit_options.masked_loads */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element
      * loop), or all_lo > all_hi when unknown: a check that holds on all of it is elided in
@@ -310,6 +315,10 @@ static inline LLVMValueRef in_range(emitter *e, LLVMValueRef v, int64_t len) {
  * which is slot `slot`'s buffer (its accesses are tagged with the slot's alias scopes) or,
  * with slot -1, a constant array. lc_emit_tag_access tags a load or store of slot `slot`. */
 bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len);
+/* Whether p's check holds for every i in [ilo, ihi] (false where the range is empty), which
+ * narrows no interior: a window read through a guard (lc_schedule.guard_windows) takes none
+ * where it holds on every block of the row. */
+bool lc_emit_check_holds(const ix *p, int64_t len, int64_t ilo, int64_t ihi);
 
 /* LUCID_CHECK_BOUNDS, read once per process: true when it is "1". */
 bool lc_codegen_check_bounds(void);

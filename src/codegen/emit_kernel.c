@@ -111,6 +111,18 @@ static void emit_co_beside(emitter *e, const ix *idx, LLVMValueRef v) {
  * o clamped into range. Clamped, o keeps its affine form (as an unfold's clamped position
  * does): the checks below it must record their interior in the checked pass too. */
 static LLVMValueRef check_window(emitter *e, ix *o, int64_t windows) {
+    if (e->k->sched.guard_windows) {
+        /* no interior to narrow: o as it is, read through a guard (emitter.load_guard) where
+         * the target has masked loads, else clamped (lc_emit_options.masked_loads) */
+        const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
+        if (lc_emit_check_holds(o, windows, 0, window_blocks(e, fold) - 1)) return NULL;
+        LLVMValueRef valid = in_range(e, o->v, windows);
+        if (!e->masked_loads) {
+            o->v = imin_c(e, imax_c(e, o->v, 0), windows - 1);
+            o->clamped = true;
+        }
+        return valid;
+    }
     if (lc_emit_check_elided(e, o, windows)) return NULL;
     LLVMValueRef valid = in_range(e, o->v, windows);
     o->v = imin_c(e, imax_c(e, o->v, 0), windows - 1);
@@ -224,7 +236,9 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
             LLVMValueRef valid = check_window(e, &o, windows);
             yi[rank - 1] = o;
             yi[rank] = ix_const(e, j);
+            if (e->k->sched.guard_windows && e->masked_loads) e->load_guard = valid;
             LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
+            e->load_guard = NULL;
             if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
             acc = LLVMBuildFAdd(e->b, acc, v, "");
         }
@@ -815,13 +829,15 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
     int64_t whole_trips = e->k->sched.whole_trips;
     if (whole_trips > 0 && window && e->k->sched.block_shift > 0 && !checked && lo <= 0) {
         /* shifted blocks (lc_schedule.block_shift): every block of the row is interior but the
-         * last (and any a split cuts off), so whole runs from the part's start, which is on a
+         * last (and any a split cuts off), or with its window past the row's end guarded
+         * (guard_windows) every block, so whole runs from the part's start, which is on a
          * line where the buffer is, streamed where the kernel is non-temporal (fuse makes it so
          * only where no rerun tail follows: schedule_nontemporal says why); the trips left
          * before the interior's end as one more run ending there with a rerun tail, else they
          * go to the scalar loop */
         LC_ASSERT(block_steps(e) == 1 && element_loop_vectorizes(e) && count % whole_trips == 0);
-        *right = true;
+        /* windows past the row's ends read through a guard: the runs reach its end */
+        *right = !(e->k->sched.guard_windows && hi >= count - 1);
         if (e->k->sched.rerun_tail) {
             LC_ASSERT(e->k->sched.nontemporal == LC_NT_NONE);
             *b = emit_vector_runs(e, *a, *b, whole_trips, count, row_base, row_idx, checked, window);
@@ -1330,6 +1346,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     e.quick = o->quick;
     e.vector_bits = o->vector_bits;
     e.avx512_exponents = o->avx512_exponents;
+    e.masked_loads = o->masked_loads;
     e.fixup_form = fixup_form;
     e.tile_row = -1;
     e.store_phase = -1;

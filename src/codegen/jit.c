@@ -252,7 +252,8 @@ static lc_status part_emit(compile_job *job, part *pt) {
                                               has_feature(job->features, "avx512f") &&
                                               has_feature(job->features, "avx512dq") &&
                                               has_feature(job->features, "fma") &&
-                                              lc_vmath_pow_normal_avx512_known()};
+                                              lc_vmath_pow_normal_avx512_known(),
+                          .masked_loads = strncmp(job->triple, "x86_64", 6) == 0 && has_feature(job->features, "avx")};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;

@@ -1364,9 +1364,11 @@ static int64_t whole_trips_of(const lc_fused *f, const lc_kernel *k, int64_t *un
         *unit = w.step * (k->sched.block_steps > 1 ? k->sched.block_steps : 1);
         if (row % *unit != 0) return 0;
         trips = row / *unit;
-        /* a shifted row's last block is an edge, and the blocks before it left over by whole
-         * runs are computed by one more run ending at it (codegen, emit_vector_part): runs of
-         * 16 blocks (one vector of f32, which LLVM takes uninterleaved) leave at most 15 */
+        /* a shifted row's last block is an edge (unless its window past the row's end is
+         * guarded: guard_windows, whose rows are then these whole runs), and the blocks before
+         * it left over by whole runs are computed by one more run ending at it (codegen,
+         * emit_vector_part): runs of 16 blocks (one vector of f32, which LLVM takes
+         * uninterleaved) leave at most 15 */
         if (k->sched.block_steps > 1 || k->sched.block_shift > 0) start = LC_VECTOR_BLOCK_TRIP_MULTIPLE;
     }
     int64_t m = lc_vector_trip_multiple(trips, start, false);
@@ -1387,6 +1389,17 @@ static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
     if (m > 0) k->align = align;
 }
 
+/* lc_schedule.guard_windows: shifted blocks of one step (no co-root: block_shift), unrolled and
+ * tiling the rows, one row a trip, every reduction straight-line, whose rows hold whole runs
+ * of the vectorized loop (whole_trips_of): then no block of a row is an edge. */
+static void schedule_guard_windows(const lc_fused *f, lc_kernel *k) {
+    int64_t unit, align;
+    k->sched.guard_windows = k->sched.order == LC_LOOP_WINDOWS && k->sched.block == LC_BLOCK_UNROLLED &&
+                             k->sched.block_shift > 0 && k->sched.block_steps <= 1 && k->co_root < 0 &&
+                             k->sched.whole_blocks && k->sched.tile_rows == 1 && lc_kernel_reductions_straight(k) &&
+                             whole_trips_of(f, k, &unit, &align) > 0;
+}
+
 /* lc_schedule.rerun_tail: a kernel whose loop over positions (or blocks) LLVM vectorizes,
  * each of its reductions unrolled over all its terms, over rows of at most
  * LC_RERUN_TAIL_MAX_ROW: an element-major one with reductions and no row of positions taken
@@ -1403,7 +1416,8 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
         lc_window w = lc_window_of(root);
         row = lc_window_blocks(root->attr[LC_FOLD_LENGTH], &w);
     }
-    k->sched.rerun_tail = (elements || blocks) && row <= LC_RERUN_TAIL_MAX_ROW && lc_kernel_reductions_straight(k);
+    k->sched.rerun_tail = (elements || blocks) && row <= LC_RERUN_TAIL_MAX_ROW && lc_kernel_reductions_straight(k) &&
+                          !k->sched.guard_windows; /* whole runs end at the row's end: none left over */
 }
 
 /* lc_schedule.nontemporal (lc_nontemporal): whole trips whose runs start on lines wherever the
@@ -1554,6 +1568,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_stream_prefetch(f, k);
     schedule_carry_loads(f, k);
     LC_TRY(schedule_col_tile(f, k));
+    schedule_guard_windows(f, k);
     schedule_rerun_tail(f, k);
     schedule_nontemporal(f, k);
     schedule_whole_trips(f, k);
@@ -1915,7 +1930,11 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
         lc_strbuf_printf(sb, ", a loop over the window's %" PRId64 " slots (step > %d), vectorized",
                          w.size, LC_UNROLL_MAX);
     if (k->sched.interleave > 1) lc_strbuf_printf(sb, ", %d trips interleaved", k->sched.interleave);
-    lc_strbuf_puts(sb, !k->sched.whole_blocks   ? "; element-by-element edges before and after the whole blocks\n"
+    lc_strbuf_puts(sb, !k->sched.whole_blocks    ? "; element-by-element edges before and after the whole blocks\n"
+                       : k->sched.guard_windows  ? "; blocks tile the rows: no element edges (a window past a row's "
+                                                   "ends is read through a guard: its loads masked, or where the "
+                                                   "target has no masked loads at its index clamped; its term "
+                                                   "+0)\n"
                        : k->sched.block_shift > 0 ? "; blocks tile the rows: element by element only a block "
                                                     "whose checks can fail (a row's last, where a window past the "
                                                     "last would cover it)\n"
@@ -2128,7 +2147,12 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         if (kr->sched.rerun_tail)
             lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
                                 "ending at its end (a few positions computed twice, the same bits)\n");
-        if (kr->sched.whole_trips > 0 && kr->sched.block_shift > 0)
+        if (kr->sched.whole_trips > 0 && kr->sched.guard_windows)
+            lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
+                             "loop, and so is every part of the split outer range: the runs go from the row's first "
+                             "block to its last, nothing left over\n",
+                             kr->sched.whole_trips);
+        else if (kr->sched.whole_trips > 0 && kr->sched.block_shift > 0)
             lc_strbuf_printf(&sb, "  whole trips: every row is whole multiples of %" PRId64 " trips of the vectorized "
                              "loop, and so is every part of the split outer range; the runs stop before the "
                              "row's last block (an edge), and the trips they leave before it run as one more "

@@ -544,8 +544,21 @@ typedef struct lc_schedule {
      * Block q's position q·B + ph is then covered by windows o = q + floor((ph + pad_lo) / step)
      * - m, still summed from the lowest window up from +0: the same bits. With blocks from
      * position 0 and the row a multiple of step, whole_blocks holds; the last block, whose last
-     * position's second window is past the last, is an edge. */
+     * position's second window is past the last, is an edge, unless that window is read
+     * through a guard (guard_windows). */
     int64_t block_shift;
+    /* Shifted blocks (block_shift > 0) whose rows hold whole runs of the vectorized loop
+     * (whole_trips): a window past the row's first or last (o < 0 or o >= windows) is read
+     * through a guard instead of making its block an edge: the loads of its term sit in a
+     * branch on 0 <= o < windows, which LLVM's loop vectorizer makes masked loads (a lane
+     * that is off reads nothing, so no load leaves its buffer; a target without masked loads
+     * reads o clamped into the row instead, lc_emit_options.masked_loads), and the term is +0
+     * there, as the check's select gave. Every block of a row then runs in the vectorized loop: whole
+     * runs from position 0 to the row's end, no rerun tail and no scalar loop, and where the
+     * output is large, every line streamed (MaxPool2d(3, 2, 1)'s dx, whose rows of 128 blocks
+     * had their last block as an edge and 15 blocks rerun). The same terms in the same order:
+     * the same bits. */
+    bool guard_windows;
     /* LC_LOOP_WINDOWS, LC_BLOCK_UNROLLED only (else 1): each block holds this many steps,
      * positions q·B - pad_lo .. + B - 1 for B = step·block_steps, the windows covering each
      * unrolled, so the block's windows are o = q·block_steps + s - m (affine in q with

@@ -1,0 +1,158 @@
+/* Windows past a row's ends read through a guard (lc_schedule.guard_windows): a pool's
+ * backward whose blocks are shifted to start at position 0 (padding shorter than a step:
+ * MaxPool2d(3, 2, 1)'s dx) and whose rows hold whole runs of the vectorized loop runs every
+ * block of a row there, the last block's second window (past the row's last) read by masked
+ * loads, its term +0, instead of the block going element by element.
+ *
+ * What fuse decides and where it does not; that a target with masked loads gets them
+ * (vmaskmovps, for a named AVX2 target with its features) and one without (x86-64, no
+ * features: ctest runs this again so, test_guard_windows_no_masked_loads) reads the window
+ * at its index clamped into the row and still vectorizes; and the values against the
+ * interpreter on rows whose last block holds the guarded window, including the last row of
+ * the buffer, whose next element lies past the end of dy (ctest's *_bounds_checked runs of
+ * this test and of test_pool2d trap on any load outside its buffer; it caught a count table of
+ * AvgPool2d(count_include_pad=False) read at the window past the last). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/codegen.h"
+#include "jit_harness.h"
+#include "lucid/model_spec.h"
+
+static lc_fused *fuse_spec(const char *spec, lc_shape in) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "test", &m));
+    return jit_fuse_module(m, in, true);
+}
+
+/* dx's kernel (the last) of spec's forward+backward on `in`. */
+static void expect_schedule(const char *spec, lc_shape in, bool guarded) {
+    lc_fused *f = fuse_spec(spec, in);
+    const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+    if (k->sched.guard_windows != guarded)
+        fail_msg("%s on W = %lld: guard_windows %d, want %d", spec, (long long)in.dim[in.rank - 1],
+                 k->sched.guard_windows, guarded);
+    if (guarded) {
+        assert_int_equal(k->sched.order, LC_LOOP_WINDOWS);
+        assert_true(k->sched.block_shift > 0);
+        assert_true(k->sched.whole_trips > 0);
+        assert_false(k->sched.rerun_tail); /* the runs end at the row's end */
+    }
+    lc_fused_free(f);
+}
+
+static void schedule_decided(void **state) {
+    (void)state;
+    lc_shape w256 = lc_shape_make(4, (int64_t[]){1, 2, 8, 256});
+    lc_shape w32 = lc_shape_make(3, (int64_t[]){3, 7, 32});
+    expect_schedule("MaxPool2d(3, 2, 1)", w256, true);
+    expect_schedule("MaxPool2d(3, 2, 1)", w32, true);
+    expect_schedule("AvgPool2d(3, 2, 1)", w256, true);
+    expect_schedule("AvgPool2d(3, 2, 1, count_include_pad=False)", w256, true);
+    /* rows of 100 blocks hold no whole runs of 16: the last block stays an edge, the blocks
+     * before it a rerun */
+    expect_schedule("MaxPool2d(3, 2, 1)", lc_shape_make(4, (int64_t[]){1, 2, 8, 200}), false);
+    /* no padding: no shifted blocks, no window past the row's end */
+    expect_schedule("MaxPool2d(2)", w256, false);
+    expect_schedule("AvgPool2d(3, 2)", lc_shape_make(4, (int64_t[]){1, 2, 9, 257}), false);
+}
+
+/* Whether the target this process compiles for has masked loads, as jit.c decides it. */
+static bool target_masks(void) {
+    const char *triple, *cpu, *features;
+    assert_ok(lc_codegen_target(&triple, &cpu, &features));
+    return strncmp(triple, "x86_64", 6) == 0 && strstr(features, "+avx") != NULL;
+}
+
+static void code_reads_the_window(void **state) {
+    (void)state;
+#if defined(__x86_64__)
+    /* bounds checks change the code's shape (ctest's bounds-checked run checks values) */
+    const char *checked = getenv("LUCID_CHECK_BOUNDS");
+    if (checked && strcmp(checked, "1") == 0) skip();
+    lc_module *m;
+    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &m));
+    lc_graph *g = jit_module_graph(m, LC_F32, lc_shape_make(4, (int64_t[]){1, 2, 8, 256}), true);
+    char *asm_text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&asm_text, &len);
+    assert_non_null(out);
+    assert_ok(lc_compile_dump(g, "asm", out));
+    fclose(out);
+    const char *dx = strstr(asm_text, "\nlc_kernel_1:");
+    assert_non_null(dx);
+    const char *end = strstr(dx + 1, "\nlc_kernel_");
+    size_t n = end ? (size_t)(end - dx) : strlen(dx);
+    char *text = strndup(dx, n);
+    if (target_masks()) {
+        /* the target's masked load: AVX2's vmaskmovps, or AVX-512's move under a mask */
+        if (!strstr(text, "vmaskmovps") && !strstr(text, "} {z}"))
+            fail_msg("dx's kernel has no masked load:\n%s", text);
+    } else {
+        if (strstr(text, "vmaskmovps") || strstr(text, "} {z}")) fail_msg("a masked load for a target without them");
+        if (!strstr(text, "movups\t") && !strstr(text, "movaps\t")) fail_msg("dx's kernel is not vectorized:\n%s", text);
+    }
+    free(text);
+    free(asm_text);
+    lc_graph_free(g);
+    lc_module_free(m);
+#else
+    skip();
+#endif
+}
+
+/* y and dx against the interpreter at 1, 2 and 3 threads (bit-identical across them). dy is
+ * small integers, so a max pool's dx (a sum of up to four of them) is exact in any order and
+ * must equal the interpreter's to the bit; the average pools' within the usual tolerance. */
+static void check(const char *spec, lc_shape in, lc_dtype dt, bool exact, uint64_t seed) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_graph *g = jit_module_graph(m, dt, in, true);
+    test_rng r = test_rng_seeded(seed);
+    lc_tensor **x = jit_random_inputs(g, &r, 3.0);
+    for (int64_t i = 0; i < lc_tensor_numel(x[1]); i++) lc_tensor_set(x[1], i, (double)((i * 7) % 9) - 4);
+    /* some ties and a NaN now and then in x: the chosen slot moves, dx with it */
+    for (int64_t i = 0; i < lc_tensor_numel(x[0]); i++) {
+        double v = lc_tensor_get(x[0], i);
+        lc_tensor_set(x[0], i, i % 97 == 3 ? NAN : exact ? round(v) : v);
+    }
+    jit_check_graph_inputs(g, x, exact ? 0 : JIT_RTOL, exact ? 0 : JIT_ATOL);
+    jit_free_tensors(x, 2);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+static void values(void **state) {
+    (void)state;
+    const lc_shape shapes[] = {
+        lc_shape_make(4, (int64_t[]){1, 2, 9, 256}),
+        lc_shape_make(4, (int64_t[]){2, 3, 7, 64}),
+        lc_shape_make(3, (int64_t[]){3, 5, 32}),
+        lc_shape_make(4, (int64_t[]){1, 1, 2, 96}),
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int dt = 0; dt < 2; dt++) {
+            check("MaxPool2d(3, 2, 1)", shapes[s], (lc_dtype)dt, true, 40 + s);
+            check("MaxPool2d(3, 2, 1, ceil_mode=True)", shapes[s], (lc_dtype)dt, true, 50 + s);
+            check("AvgPool2d(3, 2, 1)", shapes[s], (lc_dtype)dt, false, 60 + s);
+            check("AvgPool2d(3, 2, 1, count_include_pad=False)", shapes[s], (lc_dtype)dt, false, 70 + s);
+        }
+}
+
+int main(void) {
+    /* A named AVX2 target with its features, so the masked form is what compiles (where the
+     * host runs AVX2 code; ctest's second run names a target without masked loads). */
+#if defined(__x86_64__)
+    if (!getenv("LUCID_CPU") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        setenv("LUCID_CPU", "x86-64-v3", 1);
+        setenv("LUCID_CPU_FEATURES", "+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe", 1);
+    }
+#endif
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(schedule_decided),
+        cmocka_unit_test(code_reads_the_window),
+        cmocka_unit_test(values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1420,6 +1420,19 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
                           !k->sched.guard_windows; /* whole runs end at the row's end: none left over */
 }
 
+/* Whether some unfold the kernel evaluates pads the last axis of what it reads: the rows of an
+ * element-major kernel then have edges (a position whose window reaches into the padding). */
+static bool reads_padded_rows(const lc_fused *f, const lc_kernel *k) {
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *n = lc_graph_node(f->graph, k->nodes[i]);
+        if (n->op != LC_OP_UNFOLD) continue;
+        lc_window w = lc_window_of(n);
+        if (w.dim == lc_graph_node(f->graph, n->inputs[0])->shape.rank - 1 && (w.pad_lo > 0 || w.pad_hi > 0))
+            return true;
+    }
+    return false;
+}
+
 /* lc_schedule.nontemporal (lc_nontemporal): whole trips whose runs start on lines wherever the
  * rows do (LC_NT_ALIGNED_ROWS), else a line found per row where no rerun tail would start its
  * second run off one (LC_NT_LINE_START). Decided before whole_trips, which the second
@@ -1439,6 +1452,14 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
      * (16, 64, 256, 256) 24-26 % of the floor against 37-38 % on 1 thread (bench/README.md,
      * "MaxPool2d's dx on a Zen 3 host"); so such a row takes ordinary stores. */
     if (k->sched.block_shift > 0 && k->sched.rerun_tail) return;
+    /* Element-major rows with edges and a rerun tail (MaxPool2d(3, 2, 1)'s forward, rows of
+     * 128 with a padded first position): the interior leaves trips over, which codegen runs as
+     * one more run ending at the row's end (emit_vector_part), from no line; the runs before
+     * it start where the interior does, past the edge, off a line too. Such rows never
+     * streamed; the dump said they did. Streaming all but a first line of ordinary stores was
+     * built and measured no faster (bench/README.md, "MaxPool2d(3, 2, 1) forward+backward:
+     * where the time goes here"). */
+    if (k->sched.order == LC_LOOP_ELEMENTS && k->sched.rerun_tail && reads_padded_rows(f, k)) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);
     if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < LC_NONTEMPORAL_MIN_BYTES) return;
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);

@@ -50,6 +50,7 @@ static void schedule_decided(void **state) {
     expect_schedule("MaxPool2d(3, 2, 1)", w32, true);
     expect_schedule("AvgPool2d(3, 2, 1)", w256, true);
     expect_schedule("AvgPool2d(3, 2, 1, count_include_pad=False)", w256, true);
+    expect_schedule("AvgPool2d(5, 2, 1)", w256, true);
     /* rows of 100 blocks hold no whole runs of 16: the last block stays an edge, the blocks
      * before it a rerun */
     expect_schedule("MaxPool2d(3, 2, 1)", lc_shape_make(4, (int64_t[]){1, 2, 8, 200}), false);
@@ -137,6 +138,10 @@ static void values(void **state) {
             check("MaxPool2d(3, 2, 1, ceil_mode=True)", shapes[s], (lc_dtype)dt, true, 50 + s);
             check("AvgPool2d(3, 2, 1)", shapes[s], (lc_dtype)dt, false, 60 + s);
             check("AvgPool2d(3, 2, 1, count_include_pad=False)", shapes[s], (lc_dtype)dt, false, 70 + s);
+            /* three windows cover a position: a block's first window is before the row's
+             * first at block 0 (o = -1), its last past the row's last at the row's end */
+            check("AvgPool2d((3, 5), 2, 1)", shapes[s], (lc_dtype)dt, false, 80 + s);
+            check("MaxPool2d((3, 5), 2, 1)", shapes[s], (lc_dtype)dt, true, 90 + s);
         }
 }
 

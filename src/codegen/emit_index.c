@@ -44,9 +44,6 @@ LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, int slot, const l
     return LLVMBuildSelect(e->b, ok, lin, LLVMConstInt(e->i64, 0, 0), "");
 }
 
-/* The interior: where ci·i + k + r stays in [0, len) for every r. The checked passes (the
- * discovery of emit_kernel.c, the edges) narrow [ilo, ihi] to it; the unchecked interior loop
- * runs over the [ilo, ihi] discovery found and relies on every check it elides holding there. */
 /* Where p's check holds: for i in [*from, *to] (false where that cannot be told: p not affine
  * in i, a bound past int64, a decreasing index; *from > *to where it never holds). */
 static bool check_range(const ix *p, int64_t len, int64_t *from, int64_t *to) {
@@ -74,6 +71,9 @@ bool lc_emit_check_holds(const ix *p, int64_t len, int64_t ilo, int64_t ihi) {
     return !p->clamped && check_range(p, len, &from, &to) && ilo <= ihi && from <= ilo && ihi <= to;
 }
 
+/* The interior: where ci·i + k + r stays in [0, len) for every r. The checked passes (the
+ * discovery of emit_kernel.c, the edges) narrow [ilo, ihi] to it; the unchecked interior loop
+ * runs over the [ilo, ihi] discovery found and relies on every check it elides holding there. */
 bool lc_emit_check_elided(emitter *e, const ix *p, int64_t len) {
     int64_t from, to;
     if (!check_range(p, len, &from, &to)) return false;

@@ -109,23 +109,19 @@ static void emit_co_beside(emitter *e, const ix *idx, LLVMValueRef v) {
 
 /* Window o of `windows`: NULL where the check that o is one is elided, else the condition, with
  * o clamped into range. Clamped, o keeps its affine form (as an unfold's clamped position
- * does): the checks below it must record their interior in the checked pass too. */
+ * does): the checks below it must record their interior in the checked pass too. A window
+ * read through a guard (lc_schedule.guard_windows) narrows no interior: elided only where it
+ * holds on every block of the row, and o left as it is where the target has masked loads
+ * (emitter.load_guard), else clamped and marked so. */
 static LLVMValueRef check_window(emitter *e, ix *o, int64_t windows) {
-    if (e->k->sched.guard_windows) {
-        /* no interior to narrow: o as it is, read through a guard (emitter.load_guard) where
-         * the target has masked loads, else clamped (lc_emit_options.masked_loads) */
-        const lc_node *fold = lc_graph_node(e->f->graph, e->k->root);
-        if (lc_emit_check_holds(o, windows, 0, window_blocks(e, fold) - 1)) return NULL;
-        LLVMValueRef valid = in_range(e, o->v, windows);
-        if (!e->masked_loads) {
-            o->v = imin_c(e, imax_c(e, o->v, 0), windows - 1);
-            o->clamped = true;
-        }
-        return valid;
-    }
-    if (lc_emit_check_elided(e, o, windows)) return NULL;
+    bool guard = e->k->sched.guard_windows;
+    if (guard ? lc_emit_check_holds(o, windows, 0, window_blocks(e, lc_graph_node(e->f->graph, e->k->root)) - 1)
+              : lc_emit_check_elided(e, o, windows))
+        return NULL;
     LLVMValueRef valid = in_range(e, o->v, windows);
+    if (guard && e->masked_loads) return valid;
     o->v = imin_c(e, imax_c(e, o->v, 0), windows - 1);
+    if (guard) o->clamped = true;
     return valid;
 }
 

@@ -244,16 +244,16 @@ static lc_status part_emit(compile_job *job, part *pt) {
     LLVMTargetDataRef td = LLVMCreateTargetDataLayout(pt->tm);
     LLVMSetModuleDataLayout(pt->mod, td);
     LLVMDisposeTargetData(td);
+    bool x86 = strncmp(job->triple, "x86_64", 6) == 0;
     /* FMA only when the feature string says so (a bare LUCID_CPU name: assume not, and
      * multiply then add, which is correct everywhere) */
     lc_emit_options eo = {.fma = has_feature(job->features, "fma"), .quick = o->quick,
                           .vector_bits = vector_bits(job->triple, job->features),
-                          .avx512_exponents = strncmp(job->triple, "x86_64", 6) == 0 &&
-                                              has_feature(job->features, "avx512f") &&
+                          .avx512_exponents = x86 && has_feature(job->features, "avx512f") &&
                                               has_feature(job->features, "avx512dq") &&
                                               has_feature(job->features, "fma") &&
                                               lc_vmath_pow_normal_avx512_known(),
-                          .masked_loads = strncmp(job->triple, "x86_64", 6) == 0 && has_feature(job->features, "avx")};
+                          .masked_loads = x86 && has_feature(job->features, "avx")};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;

@@ -27,10 +27,12 @@
  *
  * Life: the background compile holds a reference to the code, so freeing every program that
  * shares it does not pull the code from under it. A process that exits while one is under
- * way waits for it at exit (an atexit handler registered at the first one, so it runs before
- * the JIT's own, which disposes LLVM), at most one compile's time; so does fork() (for the
- * compile and for its thread's exit), so that the child inherits no half-done compile and no
- * lock held by a thread it does not have, and can compile and run as its parent does. */
+ * way waits for it at exit, at most one compile's time, before LLVM's own exit work: not
+ * only the JIT's (which disposes LLVM) but the destructors of the statics LLVM builds on
+ * first use, some of them inside the background compile itself (below, "waiting at exit");
+ * so does fork() (for the compile and for its thread's exit), so that the child inherits no
+ * half-done compile and no lock held by a thread it does not have, and can compile and run
+ * as its parent does. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -117,15 +119,50 @@ static void join_ended(void) {
     }
 }
 
-static void drain_at_exit(void) {
+/* Wait for the background compiles under way and join their threads; `exiting` lets no new
+ * one start. */
+static void drain(bool exiting) {
     /* LLVM ending the process from inside a compile, or a background compile's own thread
      * exiting: waiting would never end */
     if (lc_codegen_llvm_failed() || t_is_tier_thread) return;
     pthread_mutex_lock(&g_drain_lock);
-    g_exiting = true;
+    if (exiting) g_exiting = true;
     while (g_in_flight > 0) pthread_cond_wait(&g_drained, &g_drain_lock);
     join_ended();
     pthread_mutex_unlock(&g_drain_lock);
+}
+
+/* ---- waiting at exit ----
+ *
+ * exit() runs its handlers in the reverse order of their registration, and LLVM registers
+ * the destructors of some function-local statics when it first builds them, which can be in
+ * the middle of a background compile (the X86 back end's memory-fold tables, built by the
+ * optimized tier's machine passes, which the quick tier never runs). An atexit handler
+ * registered before such a static runs after its destructor: the compile still under way
+ * then reads a freed table and crashes (test_train, 1 exit in 45-500). No atexit handler
+ * can be registered after statics that do not exist yet, so the wait rides on the one hook
+ * exit() calls before all of them: the calling thread's thread-local destructors (glibc's
+ * __cxa_thread_atexit_impl, what C++'s thread_local uses). Each thread that starts a
+ * background compile registers it once; it also runs when that thread ends, and waits
+ * there too, which costs at most one compile's time. The atexit handler stays, for an exit
+ * from a thread that never started one (and for a C library without the hook). */
+
+extern int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso_symbol) __attribute__((weak));
+
+static void drain_at_exit(void) { drain(true); }
+
+static void drain_at_thread_end(void *unused) {
+    (void)unused;
+    drain(false);
+}
+
+/* Make the calling thread's end (and an exit() it calls) wait for the background compiles. */
+static void drain_at_this_thread_end(void) {
+    static _Thread_local bool registered;
+    if (registered || !__cxa_thread_atexit_impl) return;
+    /* the last argument names the library the destructor lives in, which glibc keeps loaded
+     * until the destructor has run */
+    registered = __cxa_thread_atexit_impl(drain_at_thread_end, NULL, (void *)&g_in_flight) == 0;
 }
 
 /* fork() waits for the background compiles under way, and for their threads to exit, and
@@ -159,6 +196,7 @@ static void register_drain(void) {
 static bool drain_enter(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, register_drain);
+    drain_at_this_thread_end();
     pthread_mutex_lock(&g_drain_lock);
     join_ended();
     bool ok = !g_exiting;

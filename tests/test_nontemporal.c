@@ -62,12 +62,15 @@ static void test_decision(void **state) {
     lc_lppool2d_params lp = lc_lppool2d_defaults(2, 2, 2);
     assert_ok(lc_lppool2d_new(&lp, &m));
     assert_int_equal(last_kernel_nontemporal(m, (lc_shape){4, {1, 4, 1024, 2128}}, true), LC_NT_NONE);
-    /* MaxPool2d(3, 2, 1)'s forward: rows of 128 outputs with a padded first position and a
-     * rerun tail never stream (the dump once said they did); rows of 1024 (no rerun) stream
-     * from their first line past the edge */
+    /* MaxPool2d(3, 2, 1)'s forward: rows of 129 outputs whose last window reads past the row
+     * (an edge at each end) and a rerun tail never stream (the dump once said they did); rows
+     * of 128, whose padded first position reads only a carried slot (lc_schedule.carry_edge),
+     * have no edge and stream whole; rows of 1024 too */
     lc_module *mp;
     assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &mp));
-    assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {8, 64, 256, 256}}, false), LC_NT_NONE);
+    assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {8, 64, 256, 257}}, false), LC_NT_NONE);
+    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &mp));
+    assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {8, 64, 256, 256}}, false), LC_NT_ALIGNED_ROWS);
     assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &mp));
     assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {4, 64, 64, 2048}}, false), LC_NT_ALIGNED_ROWS);
 }

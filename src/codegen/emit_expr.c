@@ -1238,6 +1238,23 @@ LLVMValueRef lc_emit_compute(emitter *e, int node, const ix *idx) {
     return v;
 }
 
+/* lc_schedule.carry_edge: slot j of window o of unfold n (along the last axis of a buffer it
+ * reads), at position `pos`, is carried from the previous position's slot j + step/dilation
+ * (o the loop's index: the trip before read that slot at the same element), so only a run's
+ * first trip reads it itself. Fuse sets carry_edge where the slots in the row's padding are
+ * all such. */
+static bool carried_across_edge(const emitter *e, const lc_node *n, const ix *o, const ix *j, const ix *pos) {
+    if (!e->k->sched.carry_edge) return false;
+    const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
+    lc_window w = lc_window_of(n);
+    if (w.dim != xn->shape.rank - 1 || e->f->node_slot[n->inputs[0]] < 0 || w.step % w.dilation != 0) return false;
+    int64_t carried = w.step / w.dilation;
+    /* what lc_emit_load logs for carry_loads: an affine last index of one element a lane */
+    return o->aff && o->ci == 1 && o->lane == 0 && j->aff && j->ci == 0 && j->rlo == 0 && j->rhi == 0 &&
+           j->lane == 0 && j->k >= 0 && j->k < carried && j->k + carried < w.size && pos->aff && !pos->clamped &&
+           pos->rlo == 0 && pos->rhi == 0 && pos->ci >= 2;
+}
+
 static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, node);
@@ -1306,7 +1323,22 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         }
         ix xi[LC_MAX_RANK];
         for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];
-        if (lc_emit_check_elided(e, &pos, len)) {
+        bool carried = carried_across_edge(e, n, o, j, &pos);
+        if (carried && e->carry) {
+            /* the vectorized loop: unchecked, as the load becomes a recurrence whose first
+             * value is read checked before the loop (carry_loads), and which replaces it; so
+             * LUCID_CHECK_BOUNDS checks the loads that run, not this one */
+            xi[dim] = pos;
+            LLVMValueRef bounds = e->bounds_slot;
+            e->bounds_slot = NULL;
+            LLVMValueRef v = lc_emit_value(e, n->inputs[0], xi);
+            e->bounds_slot = bounds;
+            lc_emit_carry_edge(e, v, pad, len);
+            return v;
+        }
+        /* a carried slot elsewhere (discovery, a scalar loop) keeps its check and narrows no
+         * interior */
+        if (!carried && lc_emit_check_elided(e, &pos, len)) {
             xi[dim] = pos;
             return lc_emit_value(e, n->inputs[0], xi);
         }

@@ -206,6 +206,8 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         c->e[c->n].last = last->v;
         c->e[c->n].ci = last->ci;
         c->e[c->n].k = last->k;
+        c->e[c->n].edge_pad = NULL;
+        c->e[c->n].edge_len = 0;
         c->n++;
     }
     return v;

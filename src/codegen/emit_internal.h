@@ -61,6 +61,10 @@ typedef struct carry_log {
         LLVMValueRef dims[LC_MAX_RANK]; /* NULL for an axis of extent 1 */
         LLVMValueRef last;              /* the last index's value, ci·i + k */
         int64_t ci, k;
+        /* a slot carried across a row's edge (lc_schedule.carry_edge): the padding's value
+         * where the first trip's index falls outside [0, edge_len); else NULL */
+        LLVMValueRef edge_pad;
+        int64_t edge_len;
     } e[LC_CARRY_LOG_MAX];
 } carry_log;
 
@@ -327,6 +331,10 @@ LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx);
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);
+/* emit_kernel.c: `load`, logged by the vectorized loop being emitted (emitter.carry), is a slot
+ * carried across the row's edge (lc_schedule.carry_edge): its first value is loaded checked
+ * against [0, len), `pad` outside. */
+void lc_emit_carry_edge(emitter *e, LLVMValueRef load, LLVMValueRef pad, int64_t len);
 /* Store v at element offset `off` of slot `slot`'s buffer (of v's type), tagged likewise. */
 void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
 /* The same at offset `off` from `base`, a pointer into that buffer (a non-temporal kernel's

@@ -453,18 +453,34 @@ static LLVMValueRef recompute(emitter *e, const lc_loop *l, LLVMValueRef v, LLVM
     return c;
 }
 
-/* Log entry n's load, at the builder's position, with the loop index `i`. */
+/* Log entry n's load, at the builder's position, with the loop index `i`; an entry carried
+ * across the row's edge (edge_pad) is read checked: its index clamped into the row, the
+ * padding's value where it was outside. */
 static LLVMValueRef carried_load(emitter *e, const lc_loop *l, const carry_log *c, int n, LLVMValueRef i) {
     const lc_shape *s = c->e[n].shape;
     ix idx[LC_MAX_RANK];
     for (int d = 0; d + 1 < s->rank; d++) idx[d] = ix_opaque(c->e[n].dims[d] ? recompute(e, l, c->e[n].dims[d], i) : NULL);
     /* the index as emitted, with the loop's index replaced (any clamp on it stays) */
-    idx[s->rank - 1] = ix_opaque(recompute(e, l, c->e[n].last, i));
+    LLVMValueRef last = recompute(e, l, c->e[n].last, i), valid = NULL;
+    if (c->e[n].edge_pad) {
+        valid = in_range(e, last, c->e[n].edge_len);
+        last = imin_c(e, imax_c(e, last, 0), c->e[n].edge_len - 1);
+    }
+    idx[s->rank - 1] = ix_opaque(last);
     LLVMTypeRef ty = LLVMTypeOf(c->e[n].load);
     LLVMValueRef lin = lc_emit_guard_index(e, lc_emit_linear_index(e, c->e[n].slot, s, idx), c->e[n].slot, s, 1);
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, c->e[n].base, &lin, 1, ""), "carried");
     lc_emit_tag_access(e, v, c->e[n].slot);
-    return v;
+    return valid ? LLVMBuildSelect(e->b, valid, v, c->e[n].edge_pad, "") : v;
+}
+
+void lc_emit_carry_edge(emitter *e, LLVMValueRef load, LLVMValueRef pad, int64_t len) {
+    carry_log *c = e->carry;
+    int n = 0;
+    while (n < c->n && c->e[n].load != load) n++;
+    LC_ASSERT(n < c->n); /* a load of the trip, logged (emit_expr.c checks the conditions) */
+    c->e[n].edge_pad = pad;
+    c->e[n].edge_len = len;
 }
 
 static bool same_row(const carry_log *c, int a, int b) {
@@ -476,8 +492,12 @@ static bool same_row(const carry_log *c, int a, int b) {
 
 static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, carry_log *c, LLVMValueRef from) {
     bool replaced[LC_CARRY_LOG_MAX] = {0}, kept[LC_CARRY_LOG_MAX] = {0};
+    /* the slots carried across the row's edge first: their loads are unchecked in the body,
+     * so each must become a recurrence, whose next value (slot j + step/dilation, an ordinary
+     * load) no other entry has taken yet */
+    for (int pass = 0; pass < 2; pass++)
     for (int a = 0; a < c->n; a++) {
-        if (kept[a]) continue;
+        if ((c->e[a].edge_pad != NULL) != (pass == 0) || kept[a]) continue;
         int b = -1;
         for (int x = 0; x < c->n && b < 0; x++)
             if (x != a && !replaced[x] && same_row(c, a, x) && c->e[x].k == c->e[a].k + c->e[a].ci) b = x;
@@ -507,6 +527,7 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
         replaced[a] = true;
         kept[b] = true;
     }
+    for (int a = 0; a < c->n; a++) LC_ASSERT(!c->e[a].edge_pad || replaced[a]); /* never read at an unchecked index */
 }
 
 /* A loop over [from, to). A scalar loop (the checked edges, the fix-up) takes, in a kernel with

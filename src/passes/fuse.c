@@ -1339,6 +1339,47 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
     }
 }
 
+static bool kernel_has_node(const lc_kernel *k, int node) {
+    for (int i = 0; i < k->n_nodes; i++)
+        if (k->nodes[i] == node) return true;
+    return false;
+}
+
+/* Whether unfold u (along the last axis of what it reads, padded), whose windows are the
+ * kernel's rows of `row` positions, leaves only carried slots in its padding (carry_edge). */
+static bool padding_only_carried(const lc_fused *f, const lc_kernel *k, const lc_node *u, int64_t row) {
+    const lc_node *x = lc_graph_node(f->graph, u->inputs[0]);
+    lc_window w = lc_window_of(u);
+    if (kernel_has_node(k, u->inputs[0]) || w.step % w.dilation != 0) return false; /* loads of a buffer */
+    int64_t carried = w.step / w.dilation, len = x->shape.dim[w.dim];
+    if (carried >= w.size || w.size > LC_UNROLL_MAX || u->shape.dim[w.dim] != row) return false;
+    for (int64_t j = 0; j < w.size; j++) {
+        int64_t first = j * w.dilation - w.pad_lo, last = w.step * (row - 1) + first;
+        bool slot_carried = j < carried && j + carried < w.size;
+        if (last > len - 1 || (first < 0 && !slot_carried)) return false;
+    }
+    return true;
+}
+
+/* lc_schedule.carry_edge. */
+static void schedule_carry_edge(const lc_fused *f, lc_kernel *k) {
+    k->sched.carry_edge = false;
+    const lc_node *root = lc_graph_node(f->graph, k->root);
+    if (!k->sched.carry_loads || root->shape.rank == 0) return;
+    int64_t row = root->shape.dim[root->shape.rank - 1];
+    bool padded = false;
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *u = lc_graph_node(f->graph, k->nodes[i]);
+        if (u->op != LC_OP_UNFOLD) continue;
+        lc_window w = lc_window_of(u);
+        if (w.dim != lc_graph_node(f->graph, u->inputs[0])->shape.rank - 1 || (w.pad_lo == 0 && w.pad_hi == 0))
+            continue;
+        if (!padding_only_carried(f, k, u, row)) return;
+        padded = true;
+    }
+    k->sched.carry_edge = padded;
+}
+
 /* lc_schedule.whole_trips: the multiple of trips the vectorized loop of an element-major
  * kernel (every reduction straight-line, rows not taken as one tile) or of a window-major one
  * (unrolled blocks that tile the rows, one row per trip, no co-root past the last window) runs,
@@ -1421,8 +1462,10 @@ static void schedule_rerun_tail(const lc_fused *f, lc_kernel *k) {
 }
 
 /* Whether some unfold the kernel evaluates pads the last axis of what it reads: the rows of an
- * element-major kernel then have edges (a position whose window reaches into the padding). */
+ * element-major kernel then have edges (a position whose window reaches into the padding),
+ * unless that padding is read only through carried slots (carry_edge). */
 static bool reads_padded_rows(const lc_fused *f, const lc_kernel *k) {
+    if (k->sched.carry_edge) return false;
     for (int i = 0; i < k->n_nodes; i++) {
         const lc_node *n = lc_graph_node(f->graph, k->nodes[i]);
         if (n->op != LC_OP_UNFOLD) continue;
@@ -1588,6 +1631,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_row_prefetch(f, k);
     schedule_stream_prefetch(f, k);
     schedule_carry_loads(f, k);
+    schedule_carry_edge(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_guard_windows(f, k);
     schedule_rerun_tail(f, k);
@@ -2162,9 +2206,13 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                              "core's own caches\n",
                              kr->sched.stream_prefetch, 4 - LC_STREAM_PREFETCH_LOCALITY);
         if (kr->sched.carry_loads)
-            lc_strbuf_puts(&sb, "  carried: a window slot the next position reads again (step a multiple of "
+            lc_strbuf_printf(&sb, "  carried: a window slot the next position reads again (step a multiple of "
                                 "the dilation, windows overlapping) is kept from the vectorized loop's previous "
-                                "trip, not loaded again\n");
+                                "trip, not loaded again%s\n",
+                                kr->sched.carry_edge ? "; a run's first carried slots are loaded before it, "
+                                                       "checked (the padding where they fall in it), so the "
+                                                       "rows have no edges"
+                                                     : "");
         if (kr->sched.rerun_tail)
             lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
                                 "ending at its end (a few positions computed twice, the same bits)\n");

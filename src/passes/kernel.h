@@ -627,6 +627,17 @@ typedef struct lc_schedule {
      * again: LLVM gathers a strided load that its interleaved groups do not cover lane by lane,
      * and shifts the carried vector by a lane instead. The same addresses, so the same values. */
     bool carry_loads;
+    /* A carry_loads kernel whose rows' only edges are carried slots: every unfold padding the
+     * last axis it reads from a buffer, where the slots j that fall in the padding at a row's
+     * first positions are carried ones (j < step/dilation, j + step/dilation < size) and the
+     * slots each trip loads stay inside the row at its first position and its last (MaxPool2d(3,
+     * 2, 1) along rows of 256: slot 0 of position 0 is x[-1], slot 2 of position 127 is x[255]).
+     * Codegen then keeps the carried slots' checks out of the vectorized loop: a run's first
+     * values are loaded before it with the check (the padding's value where it fails), and
+     * every later trip takes the previous trip's load, inside the row. The row is then one
+     * interior, without a scalar edge, and can be written in whole lines. The same values: the
+     * same element, or the padding, as the checked form reads. */
+    bool carry_edge;
     /* A kernel whose loop over positions (element-major, reading through a window) or over
      * blocks (window-major, unrolled blocks of one step) LLVM vectorizes, every reduction
      * unrolled over all its terms: the trips its vectorized loop leaves over in a row run as

@@ -362,6 +362,61 @@ static void test_shifted_blocks_values(void **state) {
     }
 }
 
+/* MaxPool2d(3, 2, 1) on rows of 256 (128 outputs): its padded first position reads only a
+ * carried slot (lc_schedule.carry_edge), so the forward's rows stream whole; in the
+ * forward+backward, the first kernel writes y and, beside it, the chosen slots (a co-root at
+ * every element, lc_kernel.co_beside), both from whole lines (co_nontemporal), and dx (the
+ * last kernel) streams too. y and dx against a direct reference: each window's first maximum
+ * (the padding never wins on finite x), dy summed into it. */
+enum { MP_PLANES = 16, MP_H = 8192, MP_W = 256 }; /* y: 32 MiB */
+
+static void check_maxpool2d(char *const *outs, const lc_tensor *const *ins) {
+    const float *x = ins[0]->data;
+    int64_t oh_n = MP_H / 2, ow_n = MP_W / 2, n = (int64_t)MP_PLANES * MP_H * MP_W;
+    /* dx and the sum of its terms' magnitudes (a float sum of up to four terms) */
+    double *dx = outs[1] ? calloc((size_t)n, sizeof *dx) : NULL, *mag = outs[1] ? calloc((size_t)n, sizeof *mag) : NULL;
+    for (int64_t pl = 0; pl < MP_PLANES; pl++)
+        for (int64_t oh = 0; oh < oh_n; oh++)
+            for (int64_t ow = 0; ow < ow_n; ow++) {
+                int64_t best = -1;
+                for (int64_t a = 0; a < 3; a++)
+                    for (int64_t b = 0; b < 3; b++) {
+                        int64_t h = 2 * oh - 1 + a, w = 2 * ow - 1 + b, i = (pl * MP_H + h) * MP_W + w;
+                        if (h >= 0 && h < MP_H && w >= 0 && w < MP_W && (best < 0 || x[i] > x[best])) best = i;
+                    }
+                int64_t o = (pl * oh_n + oh) * ow_n + ow;
+                if (at(outs[0], o) != x[best])
+                    fail_msg("y[%lld, %lld, %lld] = %.9g, want %.9g", (long long)pl, (long long)oh, (long long)ow,
+                             at(outs[0], o), x[best]);
+                if (!dx) continue;
+                dx[best] += ((const float *)ins[1]->data)[o];
+                mag[best] += fabs(((const float *)ins[1]->data)[o]);
+            }
+    for (int64_t i = 0; dx && i < n; i++)
+        if (fabs(at(outs[1], i) - dx[i]) > 1e-6 * mag[i])
+            fail_msg("dx[%lld] = %.9g, want %.9g", (long long)i, at(outs[1], i), dx[i]);
+    free(dx);
+    free(mag);
+}
+
+static void test_maxpool2d_values(void **state) {
+    (void)state;
+    lc_module *m;
+    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &m));
+    lc_shape xs = {4, {1, MP_PLANES, MP_H, MP_W}};
+    lc_graph *g = jit_module_graph(m, LC_F32, xs, true);
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    assert_int_equal(f->n_kernels, 2);
+    const lc_kernel *first = &f->kernels[0];
+    assert_true(first->sched.carry_edge && first->co_beside);
+    assert_int_equal(first->sched.nontemporal, LC_NT_ALIGNED_ROWS);
+    assert_true(first->sched.co_nontemporal);
+    lc_fused_free(f);
+    lc_graph_free(g);
+    check_module(m, xs, LC_NT_ALIGNED_ROWS, check_maxpool2d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
@@ -369,6 +424,7 @@ int main(void) {
         cmocka_unit_test(test_aligned_rows_values),
         cmocka_unit_test(test_padded_rows_values),
         cmocka_unit_test(test_shifted_blocks_values),
+        cmocka_unit_test(test_maxpool2d_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,7 +104,10 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
 /* A co-root of the root's shape (lc_kernel.co_beside), at the root's element. */
 static void emit_co_beside(emitter *e, const ix *idx, LLVMValueRef v) {
     const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
-    lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
+    if (e->nt_trip && e->nt_co_base) /* from the vectorized loop's line (stores_from_line) */
+        lc_emit_store_at(e, e->k->co_slot, e->nt_co_base, e->nt_trip, v);
+    else
+        lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
 /* Window o of `windows`: NULL where the check that o is one is elided, else the condition, with
@@ -758,7 +761,19 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_id
      * (make_row_pointers), its position `pitch` on per row; lines too, as the pitch is whole
      * lines (fuse's LC_NT_ALIGNED_ROWS) */
     int tile = e->k->sched.tile_rows;
-    if (e->k->sched.co_nontemporal) {
+    if (e->k->sched.co_nontemporal && e->k->co_beside) {
+        /* the co-root's element beside the run's first position (fuse streams it only from
+         * whole rows: LC_NT_ALIGNED_ROWS) */
+        const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+        int rank = co->shape.rank;
+        LC_ASSERT(row_idx && tile == 1);
+        ix idx[LC_MAX_RANK];
+        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        idx[rank - 1] = ix_opaque(start);
+        LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
+        args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), e->slot_ptr[e->k->co_slot], &lin, 1, "");
+        e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
+    } else if (e->k->sched.co_nontemporal) {
         /* the co-root's element of block `start`: its row is the tile's (row / co_rows), and
          * block q writes window q (emit_co_root) */
         const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);

@@ -1486,7 +1486,10 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     if (root->shape.rank == 0 || k->sched.tile_cols > 1 || (k->sched.tile_rows > 1 && k->co_rows < 2) ||
         !lc_kernel_reductions_straight(k))
         return;
-    if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 : k->sched.block != LC_BLOCK_UNROLLED) return;
+    /* element-major: a co-root only beside the root (one element at each position), which
+     * streams from the same lines (below) */
+    if (k->sched.order == LC_LOOP_ELEMENTS ? k->co_root >= 0 && !k->co_beside : k->sched.block != LC_BLOCK_UNROLLED)
+        return;
     /* Shifted blocks with a rerun tail (MaxPool2d(3, 2, 1)'s dx): the rerun writes again a few
      * positions of the last whole run, so that run and the rerun would need ordinary stores
      * beside the streamed lines (a line written by a streaming store and then by an ordinary
@@ -1511,17 +1514,19 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
      * (no pad, or the pad shifted away: lc_schedule.block_shift) */
     if (m > 0 && pitch_bytes % 64 == 0 && (m * unit * elt) % 64 == 0)
         k->sched.nontemporal = LC_NT_ALIGNED_ROWS;
-    else if (!k->sched.rerun_tail && k->sched.tile_rows == 1) /* a row tile's rows would need a line each */
+    else if (!k->sched.rerun_tail && k->sched.tile_rows == 1 && !k->co_beside)
+        /* a row tile's rows would need a line each, and a co-root beside the root ordinary
+         * stores from a line that is not its own */
         k->sched.nontemporal = LC_NT_LINE_START;
     k->sched.co_nontemporal = false;
-    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && k->co_rows > 1) {
+    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && (k->co_rows > 1 || k->co_beside)) {
         /* a block writes one co-root element (windows that tile the row), so a run of m trips
-         * writes m of them */
+         * writes m of them; beside the root, one at each of its m·unit positions */
         const lc_node *co = lc_graph_node(f->graph, k->co_root);
-        int64_t co_elt = (int64_t)lc_dtype_size(co->dtype);
+        int64_t co_elt = (int64_t)lc_dtype_size(co->dtype), per_run = k->co_beside ? m * unit : m;
         k->sched.co_nontemporal = lc_sat_mul(lc_shape_numel(&co->shape), co_elt) >= LC_NONTEMPORAL_MIN_BYTES &&
                                   (lc_fused_row_pitch(f, k->co_slot, &co->shape) * co_elt) % 64 == 0 &&
-                                  (m * co_elt) % 64 == 0;
+                                  (per_run * co_elt) % 64 == 0;
     }
 }
 
@@ -2243,8 +2248,10 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                 "streaming stores (no read of the lines they write); the output does not fit the "
                                 "last-level cache\n");
         if (kr->sched.co_nontemporal)
-            lc_strbuf_puts(&sb, "  non-temporal too: the co-root below, one element per block, its runs on lines of "
-                                "its rows\n");
+            lc_strbuf_puts(&sb, kr->co_beside ? "  non-temporal too: the co-root below, beside the root, its runs "
+                                                "on lines of its rows\n"
+                                              : "  non-temporal too: the co-root below, one element per block, its "
+                                                "runs on lines of its rows\n");
         if (kr->sched.fixup)
             lc_strbuf_puts(&sb, "  fix-up: every loop takes the plain form and flags what it cannot take; the "
                                 "fix-up that redoes the flagged windows is a function of its own, compiled the "

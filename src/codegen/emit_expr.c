@@ -1324,7 +1324,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         ix xi[LC_MAX_RANK];
         for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];
         bool carried = carried_across_edge(e, n, o, j, &pos);
-        if (carried && e->carry) {
+        if (carried && e->carry && e->carry->n < LC_CARRY_LOG_MAX) {
             /* the vectorized loop: unchecked, as the load becomes a recurrence whose first
              * value is read checked before the loop (carry_loads), and which replaces it; so
              * LUCID_CHECK_BOUNDS checks the loads that run, not this one */
@@ -1336,8 +1336,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             lc_emit_carry_edge(e, v, pad, len);
             return v;
         }
-        /* a carried slot elsewhere (discovery, a scalar loop) keeps its check and narrows no
-         * interior */
+        /* a carried slot elsewhere (discovery, a scalar loop, a loop whose log is full) keeps
+         * its check and narrows no interior */
         if (!carried && lc_emit_check_elided(e, &pos, len)) {
             xi[dim] = pos;
             return lc_emit_value(e, n->inputs[0], xi);

@@ -456,15 +456,14 @@ static LLVMValueRef recompute(emitter *e, const lc_loop *l, LLVMValueRef v, LLVM
     return c;
 }
 
-/* Log entry n's load, at the builder's position, with the loop index `i`; an entry carried
- * across the row's edge (edge_pad) is read checked: its index clamped into the row, the
- * padding's value where it was outside. */
-static LLVMValueRef carried_load(emitter *e, const lc_loop *l, const carry_log *c, int n, LLVMValueRef i) {
+/* Log entry n's load at the builder's position, from the indices `dims` (before the last) and
+ * `last`; an entry carried across the row's edge (edge_pad) is read checked: its index
+ * clamped into the row, the padding's value where it was outside. */
+static LLVMValueRef load_entry(emitter *e, const carry_log *c, int n, LLVMValueRef const *dims, LLVMValueRef last) {
     const lc_shape *s = c->e[n].shape;
     ix idx[LC_MAX_RANK];
-    for (int d = 0; d + 1 < s->rank; d++) idx[d] = ix_opaque(c->e[n].dims[d] ? recompute(e, l, c->e[n].dims[d], i) : NULL);
-    /* the index as emitted, with the loop's index replaced (any clamp on it stays) */
-    LLVMValueRef last = recompute(e, l, c->e[n].last, i), valid = NULL;
+    for (int d = 0; d + 1 < s->rank; d++) idx[d] = ix_opaque(dims[d]);
+    LLVMValueRef valid = NULL;
     if (c->e[n].edge_pad) {
         valid = in_range(e, last, c->e[n].edge_len);
         last = imin_c(e, imax_c(e, last, 0), c->e[n].edge_len - 1);
@@ -475,6 +474,15 @@ static LLVMValueRef carried_load(emitter *e, const lc_loop *l, const carry_log *
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, c->e[n].base, &lin, 1, ""), "carried");
     lc_emit_tag_access(e, v, c->e[n].slot);
     return valid ? LLVMBuildSelect(e->b, valid, v, c->e[n].edge_pad, "") : v;
+}
+
+/* Log entry n's load, at the builder's position, with the loop index `i`. */
+static LLVMValueRef carried_load(emitter *e, const lc_loop *l, const carry_log *c, int n, LLVMValueRef i) {
+    LLVMValueRef dims[LC_MAX_RANK];
+    for (int d = 0; d + 1 < c->e[n].shape->rank; d++)
+        dims[d] = c->e[n].dims[d] ? recompute(e, l, c->e[n].dims[d], i) : NULL;
+    /* the index as emitted, with the loop's index replaced (any clamp on it stays) */
+    return load_entry(e, c, n, dims, recompute(e, l, c->e[n].last, i));
 }
 
 void lc_emit_carry_edge(emitter *e, LLVMValueRef load, LLVMValueRef pad, int64_t len) {
@@ -530,7 +538,15 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
         replaced[a] = true;
         kept[b] = true;
     }
-    for (int a = 0; a < c->n; a++) LC_ASSERT(!c->e[a].edge_pad || replaced[a]); /* never read at an unchecked index */
+    /* a slot carried across the edge that found no load to carry it from (never so far):
+     * read in place, checked, so nothing is read at an unchecked index */
+    for (int a = 0; a < c->n; a++) {
+        if (!c->e[a].edge_pad || replaced[a]) continue;
+        LLVMPositionBuilderBefore(e->b, c->e[a].load);
+        LLVMValueRef v = load_entry(e, c, a, c->e[a].dims, c->e[a].last);
+        LLVMReplaceAllUsesWith(c->e[a].load, v);
+        LLVMInstructionEraseFromParent(c->e[a].load);
+    }
 }
 
 /* A loop over [from, to). A scalar loop (the checked edges, the fix-up) takes, in a kernel with

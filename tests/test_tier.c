@@ -287,6 +287,26 @@ static volatile int g_forked_child;
 int __lsan_is_turned_off(void);
 int __lsan_is_turned_off(void) { return g_forked_child; }
 
+/* fork(), the child marked as such and failed by an alarm if it would hang. */
+static pid_t fork_child(void) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        g_forked_child = 1;
+        alarm(60);
+    }
+    return pid;
+}
+
+/* The child `pid` ended by exit(0). */
+static void expect_child_success(pid_t pid) {
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status)) fail_msg("the child ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* fork() during the background compile waits for it: the child inherits the optimized code
  * and no lock held mid-compile, so it runs the program (on workers of its own) to the same
  * bits and compiles a program of its own. Before fork waited, such a child hung in its first
@@ -306,12 +326,8 @@ static void test_fork_during_background_compile(void **state) {
     lc_program *p = compile_tiered(g, true);
     lc_tensor **want = run(p, in, nin, nout);
     jit_free_tensors(run(p, in, nin, nout), nout); /* starts the background compile */
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
+    pid_t pid = fork_child();
     if (pid == 0) {
-        g_forked_child = 1;
-        alarm(60);
         int code = lc_program_optimized(p) ? 0 : 2;
         lc_tensor **got = code == 0 ? run(p, in, nin, nout) : NULL;
         for (int i = 0; got && i < nout; i++)
@@ -322,10 +338,7 @@ static void test_fork_during_background_compile(void **state) {
         if (code == 0 && lc_program_run(q, (const lc_tensor *const *)other_in, 1, &q_out, 1) != LC_OK) code = 5;
         exit(code); /* atexit handlers run, with nothing left to wait for */
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status)) fail_msg("the child ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_child_success(pid);
     assert_true(lc_program_optimized(p)); /* the fork waited for it */
     jit_free_tensors(want, nout);
     jit_free_tensors(in, nin);
@@ -357,22 +370,15 @@ static void test_exit_waits_before_later_atexit_handlers(void **state) {
     test_rng r = test_rng_seeded(17);
     lc_tensor **in = jit_random_inputs(g, &r, 2.0);
     lc_compile_cache_clear();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
+    pid_t pid = fork_child();
     if (pid == 0) {
-        g_forked_child = 1;
-        alarm(60);
         g_exit_program = compile_tiered(g, true);
         if (lc_program_optimized(g_exit_program)) _exit(2); /* not the quick tier: nothing tested */
         for (int i = 0; i < 2; i++) jit_free_tensors(run(g_exit_program, in, nin, nout), nout);
         if (atexit(check_compile_done_at_exit) != 0) _exit(3);
         exit(0);
     }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status)) fail_msg("the child ended by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : -1);
-    assert_int_equal(WEXITSTATUS(status), 0);
+    expect_child_success(pid);
     jit_free_tensors(in, nin);
     lc_graph_free(g);
 }

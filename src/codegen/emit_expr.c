@@ -1247,12 +1247,10 @@ static bool carried_across_edge(const emitter *e, const lc_node *n, const ix *o,
     if (!e->k->sched.carry_edge) return false;
     const lc_node *xn = lc_graph_node(e->f->graph, n->inputs[0]);
     lc_window w = lc_window_of(n);
-    if (w.dim != xn->shape.rank - 1 || e->f->node_slot[n->inputs[0]] < 0 || w.step % w.dilation != 0) return false;
-    int64_t carried = w.step / w.dilation;
-    /* what lc_emit_load logs for carry_loads: an affine last index of one element a lane */
+    if (w.dim != xn->shape.rank - 1 || e->f->node_slot[n->inputs[0]] < 0) return false;
+    /* a load lc_emit_load logs for carry_loads, one element a lane */
     return o->aff && o->ci == 1 && o->lane == 0 && j->aff && j->ci == 0 && j->rlo == 0 && j->rhi == 0 &&
-           j->lane == 0 && j->k >= 0 && j->k < carried && j->k + carried < w.size && pos->aff && !pos->clamped &&
-           pos->rlo == 0 && pos->rhi == 0 && pos->ci >= 2;
+           j->lane == 0 && lc_window_slot_carried(&w, j->k) && !pos->clamped && carry_pairable(pos);
 }
 
 static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
@@ -1324,7 +1322,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         ix xi[LC_MAX_RANK];
         for (int d = 0; d < xn->shape.rank; d++) xi[d] = idx[d];
         bool carried = carried_across_edge(e, n, o, j, &pos);
-        if (carried && e->carry && e->carry->n < LC_CARRY_LOG_MAX) {
+        if (carried && carry_log_open(e)) {
             /* the vectorized loop: unchecked, as the load becomes a recurrence whose first
              * value is read checked before the loop (carry_loads), and which replaces it; so
              * LUCID_CHECK_BOUNDS checks the loads that run, not this one */

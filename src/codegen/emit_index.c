@@ -126,10 +126,8 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), noalias);
 }
 
-/* Element `lin` of the buffer, one scalar load, checked under LUCID_CHECK_BOUNDS and tagged with
- * the slot's alias scopes. */
-static LLVMValueRef load_element(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
-                                 const lc_shape *s) {
+LLVMValueRef lc_emit_load_element(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
+                                  const lc_shape *s) {
     lin = lc_emit_guard_index(e, lin, slot, s, 1);
     LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, base, &lin, 1, ""), "");
     lc_emit_tag_access(e, v, slot);
@@ -146,7 +144,7 @@ static LLVMValueRef guarded_load(emitter *e, LLVMTypeRef ty, LLVMValueRef base, 
     LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "guard.end");
     LLVMBuildCondBr(e->b, e->load_guard, yes, end);
     LLVMPositionBuilderAtEnd(e->b, yes);
-    LLVMValueRef v = load_element(e, ty, base, lin, slot, s);
+    LLVMValueRef v = lc_emit_load_element(e, ty, base, lin, slot, s);
     LLVMBuildBr(e->b, end);
     LLVMPositionBuilderAtEnd(e->b, end);
     LLVMValueRef phi = LLVMBuildPhi(e->b, ty, "");
@@ -178,7 +176,7 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
         LLVMValueRef v = LLVMGetUndef(LLVMVectorType(ty, e->vec));
         for (unsigned l = 0; l < e->vec; l++) {
-            LLVMValueRef one = load_element(e, ty, base, iadd_c(e, lin, lane_stride * (int64_t)l), slot, s);
+            LLVMValueRef one = lc_emit_load_element(e, ty, base, iadd_c(e, lin, lane_stride * (int64_t)l), slot, s);
             v = LLVMBuildInsertElement(e->b, v, one, LLVMConstInt(i32, l, 0), "");
         }
         return v;
@@ -192,10 +190,9 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         lin = LLVMBuildSelect(e->b, LLVMBuildICmp(e->b, LLVMIntULT, lin, LLVMConstInt(e->i64, (unsigned long long)numel, 0), ""),
                               lin, LLVMConstInt(e->i64, (unsigned long long)(numel - 1), 0), "");
     }
-    LLVMValueRef v = load_element(e, ty, base, lin, slot, s);
+    LLVMValueRef v = lc_emit_load_element(e, ty, base, lin, slot, s);
     const ix *last = &idx[s->rank > 0 ? s->rank - 1 : 0];
-    if (e->carry && slot >= 0 && s->rank >= 1 && e->carry->n < LC_CARRY_LOG_MAX && last->aff && last->ci >= 2 &&
-        last->rlo == 0 && last->rhi == 0) {
+    if (carry_log_open(e) && slot >= 0 && s->rank >= 1 && carry_pairable(last)) {
         carry_log *c = e->carry;
         c->e[c->n].load = v;
         c->e[c->n].base = base;

@@ -68,6 +68,12 @@ typedef struct carry_log {
     } e[LC_CARRY_LOG_MAX];
 } carry_log;
 
+/* Whether a load's last index is one carry_loads can pair (lc_emit_load logs it): affine in
+ * the loop's index with a step of 2 or more, one element at each position. */
+static inline bool carry_pairable(const ix *last) {
+    return last->aff && last->ci >= 2 && last->rlo == 0 && last->rhi == 0;
+}
+
 typedef struct emitter {
     LLVMContextRef ctx;
     LLVMModuleRef mod;
@@ -241,6 +247,10 @@ typedef struct emitter {
     carry_log carry_buf;      /* what carry points to */
 } emitter;
 
+/* Whether the vectorized loop being emitted logs its loads for carry_loads (emitter.carry) and
+ * has room for one more. */
+static inline bool carry_log_open(const emitter *e) { return e->carry && e->carry->n < LC_CARRY_LOG_MAX; }
+
 static inline LLVMTypeRef real_type(emitter *e, lc_dtype dt) {
     return dt == LC_F64 ? LLVMDoubleTypeInContext(e->ctx) : LLVMFloatTypeInContext(e->ctx);
 }
@@ -331,6 +341,10 @@ LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,
                           const ix *idx);
 void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot);
+/* Element `lin` of slot `slot`'s buffer (shape s) at `base`: one scalar load of type ty, checked
+ * under LUCID_CHECK_BOUNDS and tagged with the slot's alias scopes. */
+LLVMValueRef lc_emit_load_element(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
+                                  const lc_shape *s);
 /* emit_kernel.c: `load`, logged by the vectorized loop being emitted (emitter.carry), is a slot
  * carried across the row's edge (lc_schedule.carry_edge): its first value is loaded checked
  * against [0, len), `pad` outside. */

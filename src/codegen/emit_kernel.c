@@ -49,6 +49,17 @@ static bool co_root_past_windows(const emitter *e) {
     return windows < window_blocks(e, fold);
 }
 
+/* The co-root's value v at its element idx: from the vectorized loop's line where it streams
+ * (stores_from_line), else at its linear index. A co-root of the root's shape
+ * (lc_kernel.co_beside) is stored so at the root's element. */
+static void store_co_root(emitter *e, const ix *idx, LLVMValueRef v) {
+    const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
+    if (e->nt_trip && e->nt_co_base)
+        lc_emit_store_at(e, e->k->co_slot, e->nt_co_base, e->nt_trip, v);
+    else
+        lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
+}
+
 /* co_root[row, o] = its value, into co_slot (see kernel.h). A co-root over rows
  * (lc_kernel.co_rows) is at row q = the root's row / co_rows: the tile's (emitter.co_tile_q),
  * or, in discovery, which emits one row alone, that quotient. */
@@ -70,11 +81,7 @@ static void emit_co_root(emitter *e, ix ox, const ix *row_idx, bool store) {
     e->co_value = v;
     e->co_o = o;
     for (int d = 0; d < rank; d++) e->co_idx[d] = idx[d].v;
-    if (!store) return;
-    if (e->nt_trip && e->nt_co_base) /* from the vectorized loop's line (stores_from_line) */
-        lc_emit_store_at(e, e->k->co_slot, e->nt_co_base, e->nt_trip, v);
-    else
-        lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
+    if (store) store_co_root(e, idx, v);
 }
 
 /* In the element-major edges of a kernel with a co-root: position i writes window o's value
@@ -99,15 +106,6 @@ static void emit_co_root_owner(emitter *e, LLVMValueRef i, const ix *row_idx, bo
     e->co_value = e->co_o = NULL; /* computed in a branch: does not dominate what follows */
     LLVMBuildBr(e->b, after);
     LLVMPositionBuilderAtEnd(e->b, after);
-}
-
-/* A co-root of the root's shape (lc_kernel.co_beside), at the root's element. */
-static void emit_co_beside(emitter *e, const ix *idx, LLVMValueRef v) {
-    const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
-    if (e->nt_trip && e->nt_co_base) /* from the vectorized loop's line (stores_from_line) */
-        lc_emit_store_at(e, e->k->co_slot, e->nt_co_base, e->nt_trip, v);
-    else
-        lc_emit_store(e, e->k->co_slot, lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx), v);
 }
 
 /* Window o of `windows`: NULL where the check that o is one is elided, else the condition, with
@@ -286,7 +284,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         lc_emit_store_at(e, e->k->dst_slot, e->nt_base, e->nt_trip, v);
     else
         lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
-    if (co) emit_co_beside(e, idx, co);
+    if (co) store_co_root(e, idx, co);
     e->memo_on = false;
     e->memo_n = 0;
 }
@@ -469,10 +467,9 @@ static LLVMValueRef load_entry(emitter *e, const carry_log *c, int n, LLVMValueR
         last = imin_c(e, imax_c(e, last, 0), c->e[n].edge_len - 1);
     }
     idx[s->rank - 1] = ix_opaque(last);
-    LLVMTypeRef ty = LLVMTypeOf(c->e[n].load);
-    LLVMValueRef lin = lc_emit_guard_index(e, lc_emit_linear_index(e, c->e[n].slot, s, idx), c->e[n].slot, s, 1);
-    LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, c->e[n].base, &lin, 1, ""), "carried");
-    lc_emit_tag_access(e, v, c->e[n].slot);
+    LLVMValueRef v = lc_emit_load_element(e, LLVMTypeOf(c->e[n].load), c->e[n].base,
+                                          lc_emit_linear_index(e, c->e[n].slot, s, idx), c->e[n].slot, s);
+    LLVMSetValueName2(v, "carried", 7);
     return valid ? LLVMBuildSelect(e->b, valid, v, c->e[n].edge_pad, "") : v;
 }
 
@@ -777,31 +774,26 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_id
      * (make_row_pointers), its position `pitch` on per row; lines too, as the pitch is whole
      * lines (fuse's LC_NT_ALIGNED_ROWS) */
     int tile = e->k->sched.tile_rows;
-    if (e->k->sched.co_nontemporal && e->k->co_beside) {
-        /* the co-root's element beside the run's first position (fuse streams it only from
-         * whole rows: LC_NT_ALIGNED_ROWS) */
+    if (e->k->sched.co_nontemporal) {
+        /* the co-root's element of the run's first position: beside the root
+         * (lc_kernel.co_beside, whole rows only), or of block `start` in the tile's row (row /
+         * co_rows), as block q writes window q (emit_co_root) */
         const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
         int rank = co->shape.rank;
-        LC_ASSERT(row_idx && tile == 1);
         ix idx[LC_MAX_RANK];
         for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
+        LLVMValueRef base = e->slot_ptr[e->k->co_slot];
+        if (e->k->co_beside) {
+            LC_ASSERT(row_idx && tile == 1);
+        } else {
+            LC_ASSERT(e->k->co_rows == tile && rank >= 2 && e->row_ptr[1][0]);
+            idx[rank - 2] = ix_opaque(LLVMBuildSDiv(e->b, row_idx[rank - 2].v,
+                                                    LLVMConstInt(e->i64, (unsigned long long)tile, 1), ""));
+            base = e->row_ptr[1][0];
+        }
         idx[rank - 1] = ix_opaque(start);
         LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
-        args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), e->slot_ptr[e->k->co_slot], &lin, 1, "");
-        e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
-    } else if (e->k->sched.co_nontemporal) {
-        /* the co-root's element of block `start`: its row is the tile's (row / co_rows), and
-         * block q writes window q (emit_co_root) */
-        const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
-        int rank = co->shape.rank;
-        LC_ASSERT(e->k->co_rows == tile && rank >= 2 && e->row_ptr[1][0]);
-        ix idx[LC_MAX_RANK];
-        for (int d = 0; d + 1 < rank; d++) idx[d] = row_idx[d];
-        idx[rank - 2] = ix_opaque(LLVMBuildSDiv(e->b, row_idx[rank - 2].v,
-                                                LLVMConstInt(e->i64, (unsigned long long)tile, 1), ""));
-        idx[rank - 1] = ix_opaque(start);
-        LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
-        args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), e->row_ptr[1][0], &lin, 1, "");
+        args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), base, &lin, 1, "");
         e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
     }
     if (tile == 1) return;

@@ -31,6 +31,16 @@ static inline lc_window lc_window_of(const lc_node *n) {
     return w;
 }
 
+/* Whether slot j of each window is slot j + step/dilation of the window before it, with that
+ * slot inside the window: the step a multiple of the dilation, j below step/dilation and j +
+ * step/dilation below the size. A loop over the windows in order then has the slot from the
+ * window before (fuse's carry_loads and carry_edge, codegen's carried loads). */
+static inline bool lc_window_slot_carried(const lc_window *w, int64_t j) {
+    if (w->dilation < 1 || w->step % w->dilation != 0) return false;
+    int64_t next = w->step / w->dilation;
+    return j >= 0 && j < next && j + next < w->size;
+}
+
 /* The positions one window spans, dilation·(size - 1) + 1, as a wide number: shape rules
  * compare it with the padded length before anything else relies on it fitting int64. */
 static inline __int128 lc_window_span_wide(const lc_window *w) {

@@ -1334,8 +1334,7 @@ static void schedule_carry_loads(const lc_fused *f, lc_kernel *k) {
         if (u->op != LC_OP_UNFOLD) continue;
         lc_window w = lc_window_of(u);
         if (w.dim != lc_graph_node(f->graph, u->inputs[0])->shape.rank - 1 || w.step < 2) continue;
-        if (w.step % w.dilation == 0 && w.step / w.dilation < w.size && w.size <= LC_UNROLL_MAX)
-            k->sched.carry_loads = true;
+        if (lc_window_slot_carried(&w, 0) && w.size <= LC_UNROLL_MAX) k->sched.carry_loads = true;
     }
 }
 
@@ -1350,13 +1349,14 @@ static bool kernel_has_node(const lc_kernel *k, int node) {
 static bool padding_only_carried(const lc_fused *f, const lc_kernel *k, const lc_node *u, int64_t row) {
     const lc_node *x = lc_graph_node(f->graph, u->inputs[0]);
     lc_window w = lc_window_of(u);
-    if (kernel_has_node(k, u->inputs[0]) || w.step % w.dilation != 0) return false; /* loads of a buffer */
-    int64_t carried = w.step / w.dilation, len = x->shape.dim[w.dim];
-    if (carried >= w.size || w.size > LC_UNROLL_MAX || u->shape.dim[w.dim] != row) return false;
+    /* loads of a buffer, which carry_loads carries */
+    if (kernel_has_node(k, u->inputs[0]) || !lc_window_slot_carried(&w, 0) || w.size > LC_UNROLL_MAX ||
+        u->shape.dim[w.dim] != row)
+        return false;
+    int64_t len = x->shape.dim[w.dim];
     for (int64_t j = 0; j < w.size; j++) {
         int64_t first = j * w.dilation - w.pad_lo, last = w.step * (row - 1) + first;
-        bool slot_carried = j < carried && j + carried < w.size;
-        if (last > len - 1 || (first < 0 && !slot_carried)) return false;
+        if (last > len - 1 || (first < 0 && !lc_window_slot_carried(&w, j))) return false;
     }
     return true;
 }

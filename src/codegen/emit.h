@@ -36,7 +36,8 @@ typedef struct lc_emit_options {
     /* The quick first tier (codegen.h): every vectorized loop asks LLVM for one trip at a
      * time, whatever lc_schedule.interleave says. Interleaved trips only overlap chains
      * (each position is computed as before), and the back end's work grows with each trip:
-     * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. */
+     * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. A flagged
+     * LP norm's nonzero test compares each element (emit_expr.c, nonzero_bits). */
     bool quick;
     /* The width of the target's vector registers in bits, or 0 where codegen does not know
      * it. Every kernel function prefers it ("prefer-vector-width": LLVM's tuning for Intel's

@@ -381,6 +381,25 @@ static LLVMValueRef emit_plain_lp_root(emitter *e, const lc_lp_schedule *lp, con
     return LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
 }
 
+/* The integer type of fty's bits: i32 or i64, or a vector of them as long as fty. */
+static LLVMTypeRef bits_type(emitter *e, LLVMTypeRef fty) {
+    bool vec = LLVMGetTypeKind(fty) == LLVMVectorTypeKind;
+    LLVMTypeRef ety = vec ? LLVMGetElementType(fty) : fty;
+    LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 64 : 32);
+    return vec ? LLVMVectorType(ity, LLVMGetVectorSize(fty)) : ity;
+}
+
+/* All ones where v is nonzero or NaN, else 0, as v's type: what the OR of a window's bits
+ * (below) needs to know of each element, for the quick tier. Its code generator (LLVM's
+ * level None) spent about a tenth of LPPool1d(2.7, 4)'s compile following v's own bits back
+ * through the window's shuffles and loads; a compare ends that search. Same flag either way,
+ * so the same values as the optimized tier, which keeps the cheaper bits (one OR a term). */
+static LLVMValueRef nonzero_bits(emitter *e, LLVMValueRef v) {
+    LLVMTypeRef fty = LLVMTypeOf(v), ity = bits_type(e, fty);
+    LLVMValueRef nz = LLVMBuildFCmp(e->b, LLVMRealUNE, v, LLVMConstNull(fty), "");
+    return LLVMBuildBitCast(e->b, LLVMBuildSExt(e->b, nz, ity, ""), fty, "");
+}
+
 /* Terms of the flagged sum: |e|^p, and the bits of e as an integer ORed over the window
  * (carried in the float type, never used as a float), masked of their sign where fuse chose
  * it (lc_lp_schedule.flag_masks_sign): nonzero exactly when some element is, so an all-zero
@@ -397,15 +416,12 @@ static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     } else {
         t[1] = abs_term(e, &c->r, j);
     }
+    if (e->quick) t[1] = nonzero_bits(e, t[1]);
 }
 
 static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
     acc[0] = LLVMBuildFAdd(e->b, acc[0], t[0], "");
-    LLVMTypeRef fty = LLVMTypeOf(acc[1]);
-    bool vec = LLVMGetTypeKind(fty) == LLVMVectorTypeKind;
-    LLVMTypeRef ety = vec ? LLVMGetElementType(fty) : fty;
-    LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 64 : 32);
-    if (vec) ity = LLVMVectorType(ity, LLVMGetVectorSize(fty));
+    LLVMTypeRef fty = LLVMTypeOf(acc[1]), ity = bits_type(e, fty);
     LLVMValueRef bits = LLVMBuildOr(e->b, LLVMBuildBitCast(e->b, acc[1], ity, ""),
                                     LLVMBuildBitCast(e->b, t[1], ity, ""), "");
     acc[1] = LLVMBuildBitCast(e->b, bits, fty, "");

@@ -390,10 +390,12 @@ static LLVMTypeRef bits_type(emitter *e, LLVMTypeRef fty) {
 }
 
 /* All ones where v is nonzero or NaN, else 0, as v's type: what the OR of a window's bits
- * (below) needs to know of each element, for the quick tier. Its code generator (LLVM's
- * level None) spent about a tenth of LPPool1d(2.7, 4)'s compile following v's own bits back
- * through the window's shuffles and loads; a compare ends that search. Same flag either way,
- * so the same values as the optimized tier, which keeps the cheaper bits (one OR a term). */
+ * (below) needs to know of each element, for the quick tier's unrolled windows. Its code
+ * generator (LLVM's level None) spent about a tenth of LPPool1d(2.7, 4)'s compile following
+ * v's own bits back through the window's shuffles and loads; a compare ends that search. A
+ * long window's vector partial sums lose by it (LPPool1d(2, 64): 23.0M instructions a quick
+ * forward with the bits, 25.3M with the compare). Same flag either way, so the same values as
+ * the optimized tier, which keeps the cheaper bits (one OR a term). */
 static LLVMValueRef nonzero_bits(emitter *e, LLVMValueRef v) {
     LLVMTypeRef fty = LLVMTypeOf(v), ity = bits_type(e, fty);
     LLVMValueRef nz = LLVMBuildFCmp(e->b, LLVMRealUNE, v, LLVMConstNull(fty), "");
@@ -416,7 +418,8 @@ static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     } else {
         t[1] = abs_term(e, &c->r, j);
     }
-    if (e->quick) t[1] = nonzero_bits(e, t[1]);
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, c->lp->norm.sum);
+    if (e->quick && rs && rs->unrolled) t[1] = nonzero_bits(e, t[1]);
 }
 
 static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
@@ -536,8 +539,13 @@ static bool is_rescued_sum(const emitter *e, int node) {
     return rs && rs->rescue_nonfinite;
 }
 
-/* |v| < inf: neither inf nor NaN. */
+/* |v| < inf: neither inf nor NaN. The quick tier asks whether v - v is ordered (0 for a
+ * finite v, NaN for inf or NaN), the same answer: its code generator (LLVM's level None) took
+ * about a tenth of the demo's quick forward over the |v| < inf of each of its four AvgPool
+ * windows a position, the subtraction almost nothing (bench/README.md, "Cold compiles: the
+ * quick tier's window tests"). */
 static LLVMValueRef is_finite(emitter *e, lc_dtype dt, LLVMValueRef v) {
+    if (e->quick) return LLVMBuildFCmp(e->b, LLVMRealORD, LLVMBuildFSub(e->b, v, v, ""), real_const(e, dt, 0.0), "");
     return LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", v), real_const(e, dt, INFINITY), "");
 }
 

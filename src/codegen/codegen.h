@@ -47,8 +47,8 @@ typedef enum lc_codegen_step {
 typedef struct lc_codegen_options {
     int opt_level;        /* 0..3; 2 and 3 = jit.c's own pipeline, 0 and 1 = default<O0/O1> */
     /* The quick first tier (docs/pipeline.md, "Tiers"): the same IR and pass list but for the
-     * loops' interleave hints (one trip at a time, lc_emit_options.quick) and an LP norm's
-     * nonzero test (a compare, deciding the same), the code generator
+     * loops' interleave hints (one trip at a time, lc_emit_options.quick) and two window
+     * tests (forms deciding the same, emit_expr.c), the code generator
      * at LLVM's level None (fast instruction selection and register allocation, no
      * machine-level passes). The same values as the full compile's code but for a NaN's sign
      * (the IR's arithmetic is IEEE without fast-math flags: only the instructions chosen

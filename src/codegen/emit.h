@@ -36,8 +36,9 @@ typedef struct lc_emit_options {
     /* The quick first tier (codegen.h): every vectorized loop asks LLVM for one trip at a
      * time, whatever lc_schedule.interleave says. Interleaved trips only overlap chains
      * (each position is computed as before), and the back end's work grows with each trip:
-     * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. A flagged
-     * LP norm's nonzero test compares each element (emit_expr.c, nonzero_bits). */
+     * LPPool1d(2.7, 4)'s forward compiled in 2.4x the instructions with its 4. The window
+     * tests take the forms its code generator selects faster (emit_expr.c: nonzero_bits,
+     * is_finite). */
     bool quick;
     /* The width of the target's vector registers in bits, or 0 where codegen does not know
      * it. Every kernel function prefers it ("prefer-vector-width": LLVM's tuning for Intel's

@@ -352,6 +352,7 @@ static LLVMValueRef plain_lp_ok(emitter *e, const lc_lp_schedule *lp, lc_dtype d
 typedef struct plain_ctx {
     reduce_ctx r;
     const lc_lp_schedule *lp;
+    bool nonzero_by_compare; /* the flagged sum's "nonzero" by a compare a term (nonzero_bits) */
 } plain_ctx;
 
 static LLVMValueRef plain_lp_term(emitter *e, plain_ctx *c, ix j) {
@@ -367,7 +368,7 @@ static void plain_lp_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) { t[0] 
 /* The flagged norm's plain sum S at its result index idx, as every loop takes it. */
 static LLVMValueRef emit_plain_lp_sum(emitter *e, const lc_lp_schedule *lp, const ix *idx) {
     const lc_node *xn = lc_graph_node(e->f->graph, lp->norm.terms);
-    plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
+    plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp, false};
     return emit_sum(e, lp->norm.sum, xn->dtype, xn->shape.dim[lp->norm.dim], plain_lp_terms, &c, idx);
 }
 
@@ -418,8 +419,7 @@ static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     } else {
         t[1] = abs_term(e, &c->r, j);
     }
-    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, c->lp->norm.sum);
-    if (e->quick && rs && rs->unrolled) t[1] = nonzero_bits(e, t[1]);
+    if (c->nonzero_by_compare) t[1] = nonzero_bits(e, t[1]);
 }
 
 static void add_and_or(emitter *e, LLVMValueRef *acc, const LLVMValueRef *t) {
@@ -483,7 +483,9 @@ static void emit_flagged_sum(emitter *e, const lc_lp_schedule *lp, const ix *idx
         acc[1] = e->window_memo[w].acc[1];
         return;
     }
-    plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp};
+    const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, lp->norm.sum);
+    plain_ctx c = {{lp->norm.terms, lp->norm.dim, idx, xn->shape.rank, 0, NULL, NULL, false}, lp,
+                   e->quick && rs && rs->unrolled};
     /* Unrolled, the sum starts at its first term rather than at 0 + it: an LP term |e|^p is
      * never -0, so the two are the same bits, and the window's chain (the sum, then the
      * root's steps) is one add shorter; LLVM cannot fold the 0 + t itself, as it does not
@@ -516,7 +518,7 @@ static LLVMValueRef emit_flagged_lp(emitter *e, const lc_lp_schedule *lp, const 
         LLVMValueRef acc[2];
         emit_flagged_sum(e, lp, idx, acc);
         LLVMValueRef y = emit_plain_lp_root(e, lp, n, acc[0]);
-        LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, dt == LC_F64 ? 64 : 32);
+        LLVMTypeRef ity = bits_type(e, LLVMTypeOf(acc[1]));
         LLVMValueRef bits = LLVMBuildBitCast(e->b, acc[1], ity, "");
         if (lp->flag_masks_sign)
             bits = LLVMBuildAnd(e->b, bits, LLVMConstInt(ity, dt == LC_F64 ? INT64_MAX : INT32_MAX, 0), "");

@@ -355,11 +355,21 @@ typedef struct plain_ctx {
     bool nonzero_by_compare; /* the flagged sum's "nonzero" by a compare a term (nonzero_bits) */
 } plain_ctx;
 
+/* The base the short power reads: A, or A's operand where A = |a| is computed here. Both of
+ * its forms drop the sign themselves (vmath.c: a fabs, or AVX-512's vgetexpps and vgetmantps,
+ * which LLVM cannot see through), so on AVX-512 the |a| would be one more operation an element
+ * in a loop the terms bound. */
+static int short_power_base(const emitter *e, const lc_lp_schedule *lp) {
+    const lc_node *a = lc_graph_node(e->f->graph, lp->norm.base);
+    bool own_abs = a->op == LC_OP_ABS && e->f->node_slot[lp->norm.base] < 0;
+    return lp->terms_form == LC_LP_POW_NORMAL && own_abs ? a->inputs[0] : lp->norm.base;
+}
+
 static LLVMValueRef plain_lp_term(emitter *e, plain_ctx *c, ix j) {
     ix xi[LC_MAX_RANK];
     reduce_index(&c->r, j, xi);
     if (c->lp->terms_form == LC_LP_POW_GENERAL) return lc_emit_value(e, c->r.x, xi);
-    return lc_emit_lp_pow(e, lc_emit_value(e, c->lp->norm.base, xi), c->lp->norm.p, c->lp->terms_form,
+    return lc_emit_lp_pow(e, lc_emit_value(e, short_power_base(e, c->lp), xi), c->lp->norm.p, c->lp->terms_form,
                           c->lp->terms_poly, lc_graph_node(e->f->graph, c->r.x)->dtype);
 }
 

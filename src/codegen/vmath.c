@@ -188,13 +188,15 @@ static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
 
 /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p: near-minimax fits of
  * the absolute error (Lawson's reweighted least squares), 3.0e-7 with 7 coefficients, 2.1e-6
- * with 6; and 2^f on [-0.5, 0.5]: near-minimax fits of the relative error, 7.5e-8 with 6
+ * with 6, 1.5e-5 with 5; and 2^f on [-0.5, 0.5]: near-minimax fits of the relative error, 7.5e-8 with 6
  * coefficients, 2.6e-6 with 5. The short power's polynomials in both of its forms. */
 static const double g_log2_c7[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
                                     -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
                                     0.17063322702792563};
 static const double g_log2_c6[6] = {1.4427134809104971,  -0.7211318479435171, 0.47934806396465995,
                                     -0.36749025269556795, 0.32215431856143617, -0.20658988899561792};
+static const double g_log2_c5[5] = {1.4425780054373183, -0.7202417773273978, 0.48668620667460355,
+                                    -0.3945757777959986, 0.25266049290516907};
 static const double g_exp2_c6[6] = {1.0000000716541464,  0.693146967047918,    0.24022119725586355,
                                     0.05550713300993465, 0.009675541264330928, 0.0013276463106309845};
 static const double g_exp2_c5[5] = {0.9999992614067513, 0.693121814813429, 0.2402474495728787,
@@ -204,8 +206,8 @@ static const double g_exp2_c5[5] = {0.9999992614067513, 0.693121814813429, 0.240
  * t = m - 1: the log2 polynomial with p folded into its coefficients, one multiply-add for p·e
  * (and the offset's p·e_offset added by the multiply-add that takes t·P(t)). */
 static LLVMValueRef p_log2(vm *v, LLVMValueRef e, double e_offset, LLVMValueRef t, double p, int log2_terms) {
-    const double *c = log2_terms == 6 ? g_log2_c6 : g_log2_c7;
-    int n = log2_terms == 6 ? 6 : 7;
+    const double *c = log2_terms == 5 ? g_log2_c5 : log2_terms == 6 ? g_log2_c6 : g_log2_c7;
+    int n = log2_terms == 5 ? 5 : log2_terms == 6 ? 6 : 7;
     double cp[7];
     for (int i = 0; i < n; i++) cp[i] = c[i] * p;
     LLVMValueRef tp = e_offset == 0 ? LLVMBuildFMul(v->b, t, horner(v, t, cp, n), "")
@@ -230,8 +232,8 @@ static LLVMValueRef exp2_poly(vm *v, LLVMValueRef f, int exp2_terms) {
  * the sum's low bits), and 2^n applied by an integer add to the exponent field (no multiply).
  * A power within about 1e-6 of the true one where |p·log2 x| is small, up to
  * ~8e-6 near the range's ends from float32's rounding of p·log2 x, against the JIT's tolerance
- * of 1e-4. Shorter polynomials (6 and 5 coefficients, 2 multiply-adds fewer) only where no
- * gradient reads the norm (fuse: lc_lp_schedule.terms_poly): an element in two windows gets
+ * of 1e-4. Shorter polynomials (5 and 5 coefficients for the terms, 3 multiply-adds fewer; 6
+ * and 6 for the root, whose exp2 error y takes whole) only where no gradient reads the norm (fuse: lc_lp_schedule.terms_poly): an element in two windows gets
  * the difference of two gradient terms, which magnifies the norm's error (6 and 5 terms, 3e-6
  * in the norm, put LPPool1d(2.5, 4, 3)'s gradient 8e-4 off).
  *

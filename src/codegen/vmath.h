@@ -12,7 +12,7 @@ LLVMValueRef lc_vmath_log2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, 
 LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, bool f64, bool fma);
 /* x^p (p > 0) for float32 x on the normal range only, in about half the arithmetic of
  * exp2(p·log2 x) above: a flagged LP norm's plain form (vmath.c says what it gives elsewhere).
- * log2_terms (6 or 7) and exp2_terms (5 or 6): its polynomials' lengths. */
+ * log2_terms (5, 6 or 7) and exp2_terms (5 or 6): its polynomials' lengths. */
 LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, int log2_terms,
                                  int exp2_terms, bool fma);
 /* The same power where the target has AVX-512 (F): a call to a module-local function whose

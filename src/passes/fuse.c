@@ -713,7 +713,7 @@ static bool node_is_read(const lc_graph *g, int node) {
  * y (kernel.h says why). */
 static lc_short_pow_poly short_pow_poly(bool y_read, bool root) {
     if (y_read) return (lc_short_pow_poly){7, 6};
-    return root ? (lc_short_pow_poly){6, 6} : (lc_short_pow_poly){6, 5};
+    return root ? (lc_short_pow_poly){6, 6} : (lc_short_pow_poly){5, 5};
 }
 
 /* How a reduction's code is emitted (lc_reduction_schedule.rolled, .lanes_rolled), from

@@ -390,7 +390,7 @@ static inline bool lc_lp_root_parts(double e, int *m, int *k) {
 /* The polynomials of a short normal-range power (LC_LP_POW_NORMAL, lc_vmath_pow_normal): how
  * many coefficients its log2 and its exp2 take. */
 typedef struct lc_short_pow_poly {
-    int log2_terms; /* 6 or 7 */
+    int log2_terms; /* 5, 6 or 7 */
     int exp2_terms; /* 5 or 6 */
 } lc_short_pow_poly;
 
@@ -405,10 +405,10 @@ typedef struct lc_lp_schedule {
      * LC_LP_POW_NORMAL). 7 and 6 coefficients for both where some node of the graph reads y:
      * an LP gradient's (|x|/y)^(p-1), summed over overlapping windows, magnifies y's error (a
      * norm 3e-6 off put a gradient 8e-4 off). Where nothing reads y (a graph output only, a
-     * forward), 6 and 5 for the terms and 6 and 6 for the root: y within 1.5e-5 of the true
-     * norm at every magnitude (7.2e-6 measured; 4.9e-6 with the longer ones), against the
-     * tolerance's 1e-4, in 11 and 12 multiply-pipe operations instead of 13 each (vmath.c;
-     * tests/test_jit_numerics.c; bench/README.md, 2026-12-04). */
+     * forward), 5 and 5 for the terms and 6 and 6 for the root: y within 2.5e-5 of the true
+     * norm at every magnitude (1.6e-5 measured, p = 1.0000001; 4.9e-6 with the longer ones),
+     * against the tolerance's 1e-4, in 10 and 12 multiply-pipe operations instead of 13 each
+     * (vmath.c; tests/test_jit_numerics.c; bench/README.md, 2026-12-04 and 2026-12-06). */
     lc_short_pow_poly terms_poly, root_poly;
     /* LC_LP_FLAGGED with A = |e|, in a kernel that takes no LP gradient: the flag's "some
      * element is nonzero" ORs the bits of e and masks their sign once per window, instead of

@@ -393,13 +393,6 @@ static LLVMValueRef emit_plain_lp_root(emitter *e, const lc_lp_schedule *lp, con
 }
 
 /* The integer type of fty's bits: i32 or i64, or a vector of them as long as fty. */
-static LLVMTypeRef bits_type(emitter *e, LLVMTypeRef fty) {
-    bool vec = LLVMGetTypeKind(fty) == LLVMVectorTypeKind;
-    LLVMTypeRef ety = vec ? LLVMGetElementType(fty) : fty;
-    LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 64 : 32);
-    return vec ? LLVMVectorType(ity, LLVMGetVectorSize(fty)) : ity;
-}
-
 /* All ones where v is nonzero or NaN, else 0, as v's type: what the OR of a window's bits
  * (below) needs to know of each element, for the quick tier's unrolled windows. Its code
  * generator (LLVM's level None) spent about a tenth of LPPool1d(2.7, 4)'s compile following
@@ -558,7 +551,7 @@ static bool is_rescued_sum(const emitter *e, int node) {
  * quick tier's window tests"). */
 static LLVMValueRef is_finite(emitter *e, lc_dtype dt, LLVMValueRef v) {
     if (e->quick) return LLVMBuildFCmp(e->b, LLVMRealORD, LLVMBuildFSub(e->b, v, v, ""), real_const(e, dt, 0.0), "");
-    return LLVMBuildFCmp(e->b, LLVMRealOLT, unary_intrinsic(e, "llvm.fabs", v), real_const(e, dt, INFINITY), "");
+    return LLVMBuildFCmp(e->b, LLVMRealOLT, emit_fabs(e, v), real_const(e, dt, INFINITY), "");
 }
 
 /* A window sum or mean `node` at idx, or (AvgPool without its padding counted) the window sum
@@ -620,8 +613,8 @@ static LLVMValueRef emit_fdiv(emitter *e, LLVMValueRef a, LLVMValueRef b, lc_dty
     LLVMValueRef fs[2] = {call_intrinsic(e, "llvm.fma", ty, fq, 3), a};
     /* a zero's remainder is +0 whatever its sign, so the sign is the dividend's (as the
      * division's is, a count being positive) */
-    LLVMValueRef rounded = call_intrinsic(e, "llvm.copysign", ty, fs, 2);
-    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, unary_intrinsic(e, "llvm.fabs", a), inf_c, "");
+    LLVMValueRef rounded = emit_copysign(e, fs[0], fs[1]);
+    LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, emit_fabs(e, a), inf_c, "");
     return LLVMBuildSelect(e->b, inf, a, rounded, "quot");
 }
 
@@ -645,7 +638,7 @@ static LLVMValueRef finish_window_sum(emitter *e, const window_sum *w, LLVMValue
     LLVMValueRef up = real_const(e, dt, ldexp(1.0, c));
     LLVMValueRef large = LLVMBuildFMul(e->b, LLVMBuildFDiv(e->b, s, w->d, ""), up, "");
     LLVMValueRef small = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, s, up, ""), w->d, "");
-    LLVMValueRef is_large = LLVMBuildFCmp(e->b, LLVMRealUGE, unary_intrinsic(e, "llvm.fabs", s),
+    LLVMValueRef is_large = LLVMBuildFCmp(e->b, LLVMRealUGE, emit_fabs(e, s),
                                           real_const(e, dt, 1.0), "");
     return LLVMBuildSelect(e->b, is_large, large, small, "");
 }
@@ -933,8 +926,7 @@ static LLVMValueRef emit_scaled_signed_ratio(emitter *e, const lc_lp_ratio_sched
         if (lc_pow_by_exp2(ratio->e, dt))
             raise_flag(e, power_flushes(e, t, a, ratio->e, dt));
     }
-    LLVMValueRef args[2] = {te, uv};
-    return LLVMBuildFMul(e->b, call_intrinsic(e, "llvm.copysign", LLVMTypeOf(te), args, 2),
+    return LLVMBuildFMul(e->b, emit_copysign(e, te, uv),
                          LLVMBuildFMul(e->b, gv, ce, ""), "");
 }
 
@@ -964,8 +956,7 @@ static LLVMValueRef emit_signed_ratio_product(emitter *e, const lc_lp_ratio_sche
         uv = lc_emit_splat(e, uv);
         gv = lc_emit_splat(e, gv);
     }
-    LLVMValueRef args[2] = {rv, uv};
-    LLVMValueRef signed_r = call_intrinsic(e, "llvm.copysign", LLVMTypeOf(rv), args, 2);
+    LLVMValueRef signed_r = emit_copysign(e, rv, uv);
     /* the operands in the graph's order: a product's bits do not depend on it, but the IR reads
      * as the graph does */
     return r == 0 ? LLVMBuildFMul(e->b, signed_r, gv, "") : LLVMBuildFMul(e->b, gv, signed_r, "");
@@ -1031,7 +1022,7 @@ static void fold_term(emitter *e, void *ctx, ix r, LLVMValueRef *t) {
          * t at offset t - o·step >= 0 (o <= t / step), which is slot (t - o·step) / dilation
          * where the dilation divides it and the slot is below size */
         int64_t count = lc_window_cover(&w);
-        o = LLVMBuildAdd(e->b, iadd_c(e, c->base_o, -(count - 1)), r.v, "");
+        o = iadd(e, iadd_c(e, c->base_o, -(count - 1)), r.v);
         LLVMValueRef off = LLVMBuildSub(e->b, c->t.v, imul_c(e, o, step), "");
         j = off;
         ok = in_range(e, o, windows);
@@ -1343,7 +1334,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         } else {
             /* the wrapping i64 arithmetic is exact wherever the position is read: a valid
              * (o, j) gives a position below the padded length, which fits int64 */
-            pos.v = LLVMBuildAdd(e->b, iadd_c(e, imul_c(e, o->v, step), -lo), imul_c(e, j->v, dil), "");
+            pos.v = iadd(e, iadd_c(e, imul_c(e, o->v, step), -lo), imul_c(e, j->v, dil));
             lc_affine ao = {o->ci, o->k, o->rlo, o->rhi}, aj = {j->ci, j->k, j->rlo, j->rhi}, ap;
             pos.aff = o->aff && j->aff && lc_window_position_affine(&ao, &aj, step, lo, dil, &ap);
             pos.lane = o->lane * step + j->lane * dil;
@@ -1452,7 +1443,7 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
         return lc_emit_value(e, n->inputs[0], xi);
     }
     case LC_OP_ABS:
-        return unary_intrinsic(e, "llvm.fabs", lc_emit_value(e, n->inputs[0], idx));
+        return emit_fabs(e, lc_emit_value(e, n->inputs[0], idx));
     case LC_OP_SIGN: {
         LLVMValueRef x = lc_emit_value(e, n->inputs[0], idx);
         LLVMValueRef pos = LLVMBuildFCmp(e->b, LLVMRealOGT, x, real_const(e, dt, 0.0), "");

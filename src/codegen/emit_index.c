@@ -97,11 +97,54 @@ static void slot_strides(const emitter *e, int slot, const lc_shape *s, int64_t 
     for (int d = 0; d < s->rank; d++) stride[d] = lc_fused_axis_stride(e->f, slot, s, d);
 }
 
+/* The index of the row's first element: every axis but the last times its stride. */
+static LLVMValueRef emit_row_first(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
+    LLVMValueRef first = LLVMConstInt(e->i64, 0, 0);
+    for (int d = s->rank - 2; d >= 0; d--)
+        if (s->dim[d] != 1) first = iadd(e, first, imul_c(e, idx[d].v, stride[d]));
+    return first;
+}
+
+/* The same, once per row and block (emitter.row_memo). */
+static LLVMValueRef row_first(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
+    if (e->row_memo_off) return emit_row_first(e, s, stride, idx);
+    int rows = s->rank - 1;
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+    for (int i = 0; i < e->row_memo_n; i++) {
+        const row_memo *m = &e->row_memo[i];
+        bool same = m->block == here && m->rank == s->rank;
+        for (int d = 0; same && d < rows; d++)
+            same = s->dim[d] == 1 ? m->v[d] == NULL : m->v[d] == idx[d].v && m->stride[d] == stride[d];
+        if (same) return m->first;
+    }
+    LLVMValueRef first = emit_row_first(e, s, stride, idx);
+    int i = e->row_memo_next;
+    e->row_memo_next = (i + 1) % LC_ROW_MEMO_MAX;
+    if (e->row_memo_n < LC_ROW_MEMO_MAX) e->row_memo_n++;
+    e->row_memo[i].block = here;
+    e->row_memo[i].rank = s->rank;
+    for (int d = 0; d < rows; d++) {
+        e->row_memo[i].v[d] = s->dim[d] == 1 ? NULL : idx[d].v;
+        e->row_memo[i].stride[d] = stride[d];
+    }
+    e->row_memo[i].first = first;
+    return first;
+}
+
+/* The element's index in its buffer. The quick tier takes the row's part once per row and
+ * block (row_first); the optimized tier sums the axes from the last, as its pass list was
+ * measured on (the other association changes what LLVM makes of some backward kernels). */
 static LLVMValueRef linear_index(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
-    LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
-    for (int d = s->rank - 1; d >= 0; d--)
-        if (s->dim[d] != 1) lin = LLVMBuildAdd(e->b, lin, imul_c(e, idx[d].v, stride[d]), "");
-    return lin;
+    int last = s->rank - 1;
+    if (!e->quick) {
+        LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
+        for (int d = last; d >= 0; d--)
+            if (s->dim[d] != 1) lin = iadd(e, lin, imul_c(e, idx[d].v, stride[d]));
+        return lin;
+    }
+    LLVMValueRef first = s->rank > 1 ? row_first(e, s, stride, idx) : LLVMConstInt(e->i64, 0, 0);
+    if (s->rank == 0 || s->dim[last] == 1) return first;
+    return iadd(e, imul_c(e, idx[last].v, stride[last]), first);
 }
 
 LLVMValueRef lc_emit_linear_index(emitter *e, int slot, const lc_shape *s, const ix *idx) {

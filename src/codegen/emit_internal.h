@@ -45,6 +45,19 @@ typedef struct ix {
 /* LP windows a body remembers the values of (emitter.window_memo, emitter.root_memo). */
 #define LC_WINDOW_MEMO_MAX 16
 
+/* Rows whose first element's index a body remembers (emitter.row_memo). */
+#define LC_ROW_MEMO_MAX 8
+
+/* One of them: the axes' index values (NULL for an axis of size 1) and strides, the block the
+ * index was emitted in, and the index. */
+typedef struct row_memo {
+    LLVMBasicBlockRef block;
+    int rank;
+    LLVMValueRef v[LC_MAX_RANK];
+    int64_t stride[LC_MAX_RANK];
+    LLVMValueRef first;
+} row_memo;
+
 /* Stores one trip of a tiled loop may hold back (tile rows x (a block's positions + a co-root)). */
 #define LC_TILE_DEFERRED_MAX (LC_TILE_ROWS_MAX * (LC_UNROLL_MAX + 1))
 
@@ -243,6 +256,17 @@ typedef struct emitter {
         LLVMBasicBlockRef block;
         lc_vmath_root_steps steps;
     } root_memo[LC_WINDOW_MEMO_MAX];
+    /* The index of a row's first element (every axis but the last times its stride) as
+     * lc_emit_linear_index last made it in a block, by the axes' index values and strides:
+     * the loads of a body mostly differ in the last axis only, and the quick tier's edges
+     * function, made into code from the IR as emitted, paid two multiplies and two adds a
+     * load for the same row. Reused only in the block it was emitted in (after it, so it
+     * dominates there); forgotten with the windows (lc_emit_forget_windows). Off while the
+     * builder is put back before code already emitted (emit_kernel.c's carry_loads), where
+     * "earlier in the block" no longer holds. */
+    bool row_memo_off;
+    int row_memo_n, row_memo_next;
+    row_memo row_memo[LC_ROW_MEMO_MAX];
     carry_log *carry;         /* while a vectorized element loop of a carry_loads kernel is emitted */
     carry_log carry_buf;      /* what carry points to */
 } emitter;
@@ -287,9 +311,61 @@ static inline LLVMValueRef unary_intrinsic(emitter *e, const char *name, LLVMVal
     return call_intrinsic(e, name, LLVMTypeOf(x), args, 1);
 }
 
+/* The integer type of a float (or float vector) type's bits. */
+static inline LLVMTypeRef bits_type(emitter *e, LLVMTypeRef fty) {
+    bool vec = LLVMGetTypeKind(fty) == LLVMVectorTypeKind;
+    LLVMTypeRef ety = vec ? LLVMGetElementType(fty) : fty;
+    LLVMTypeRef ity = LLVMIntTypeInContext(e->ctx, LLVMGetTypeKind(ety) == LLVMDoubleTypeKind ? 64 : 32);
+    return vec ? LLVMVectorType(ity, LLVMGetVectorSize(fty)) : ity;
+}
+
+/* The sign bit (sign) or the rest (!sign) of a float type's bits, as its bits type. */
+static inline LLVMValueRef sign_mask(emitter *e, LLVMTypeRef fty, bool sign) {
+    LLVMTypeRef ity = bits_type(e, fty);
+    bool vec = LLVMGetTypeKind(fty) == LLVMVectorTypeKind;
+    LLVMTypeRef ety = vec ? LLVMGetElementType(ity) : ity;
+    unsigned long long top = LLVMGetIntTypeWidth(ety) == 64 ? 1ULL << 63 : 1ULL << 31;
+    LLVMValueRef mask = LLVMConstInt(ety, sign ? top : top - 1, 0);
+    if (!vec) return mask;
+    LLVMValueRef lanes[64];
+    unsigned n = LLVMGetVectorSize(fty);
+    LC_ASSERT(n <= 64);
+    for (unsigned i = 0; i < n; i++) lanes[i] = mask;
+    return LLVMConstVector(lanes, n);
+}
+
+/* |v|: llvm.fabs, or, in the quick tier's edges function, v's bits with the sign masked off
+ * (the same bits). That function is made into code from the IR as emitted, by the fast
+ * instruction selector, which takes neither llvm.fabs nor llvm.copysign: each sent its block
+ * to SelectionDAG instead (about 0.8M instructions of the demo model's forward compile). */
+static inline LLVMValueRef emit_fabs(emitter *e, LLVMValueRef v) {
+    LLVMTypeRef fty = LLVMTypeOf(v);
+    if (!e->edges_only) return lc_build_intrinsic(e->b, e->mod, "llvm.fabs", fty, &v, 1);
+    LLVMValueRef bits = LLVMBuildAnd(e->b, LLVMBuildBitCast(e->b, v, bits_type(e, fty), ""), sign_mask(e, fty, false), "");
+    return LLVMBuildBitCast(e->b, bits, fty, "");
+}
+
+/* v's magnitude with s's sign: llvm.copysign, or its bits in the edges function (emit_fabs). */
+static inline LLVMValueRef emit_copysign(emitter *e, LLVMValueRef v, LLVMValueRef s) {
+    LLVMTypeRef fty = LLVMTypeOf(v), ity = bits_type(e, fty);
+    if (!e->edges_only) return lc_build_intrinsic(e->b, e->mod, "llvm.copysign", fty, (LLVMValueRef[]){v, s}, 2);
+    LLVMValueRef mag = LLVMBuildAnd(e->b, LLVMBuildBitCast(e->b, v, ity, ""), sign_mask(e, fty, false), "");
+    LLVMValueRef sign = LLVMBuildAnd(e->b, LLVMBuildBitCast(e->b, s, ity, ""), sign_mask(e, fty, true), "");
+    return LLVMBuildBitCast(e->b, LLVMBuildOr(e->b, mag, sign, ""), fty, "");
+}
+
 static inline LLVMValueRef imul_c(emitter *e, LLVMValueRef a, int64_t c) {
     if (c == 1) return a;
     return LLVMBuildMul(e->b, a, LLVMConstInt(e->i64, (unsigned long long)c, 1), "");
+}
+
+/* a + b for index arithmetic, without the add where one is the constant 0 (the builder folds
+ * only two constants; the quick tier's edges function is made from the IR as emitted, one
+ * instruction at a time) */
+static inline LLVMValueRef iadd(emitter *e, LLVMValueRef a, LLVMValueRef b) {
+    if (LLVMIsAConstantInt(b) && LLVMConstIntGetSExtValue(b) == 0) return a;
+    if (LLVMIsAConstantInt(a) && LLVMConstIntGetSExtValue(a) == 0) return b;
+    return LLVMBuildAdd(e->b, a, b, "");
 }
 
 static inline LLVMValueRef iadd_c(emitter *e, LLVMValueRef a, int64_t c) {
@@ -355,10 +431,18 @@ void lc_emit_store(emitter *e, int slot, LLVMValueRef off, LLVMValueRef v);
  * line boundary, emitter.nt_base). */
 void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off, LLVMValueRef v);
 
-/* Forget the LP windows' values remembered so far (emitter.window_memo): a new body. */
+/* Forget the rows remembered so far (emitter.row_memo). */
+static inline void lc_emit_forget_rows(emitter *e) {
+    e->row_memo_n = 0;
+    e->row_memo_next = 0;
+}
+
+/* Forget the LP windows' values and the rows remembered so far (emitter.window_memo,
+ * .root_memo, .row_memo): a new body, or a function's blocks freed. */
 static inline void lc_emit_forget_windows(emitter *e) {
     e->window_memo_n = 0;
     e->root_memo_n = 0;
+    lc_emit_forget_rows(e);
 }
 
 /* emit_pow.c: the Newton steps of an LP root of x (lc_vmath_root_newton), emitted once per x

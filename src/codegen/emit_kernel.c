@@ -153,12 +153,12 @@ static void emit_window_phases(emitter *e, LLVMValueRef q, LLVMValueRef first, i
     LLVMValueRef v = lc_emit_value(e, root->inputs[0], yi);
     if (valid) v = LLVMBuildSelect(e->b, valid, v, real_const(e, dt, 0.0), "");
     v = LLVMBuildFAdd(e->b, real_const(e, dt, 0.0), v, "");
-    if (store) lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, first, ph, ""), v);
+    if (store) lc_emit_store(e, e->k->dst_slot, iadd(e, first, ph), v);
     lc_loop_end(e, &l, false);
     if (size == step || !store) return;
     ph = lc_loop_begin(e, &l, LLVMConstInt(e->i64, (unsigned long long)size, 1),
                     LLVMConstInt(e->i64, (unsigned long long)step, 1), "gap");
-    lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, first, ph, ""), real_const(e, dt, 0.0));
+    lc_emit_store(e, e->k->dst_slot, iadd(e, first, ph), real_const(e, dt, 0.0));
     lc_loop_end(e, &l, false);
 }
 
@@ -209,7 +209,7 @@ static void emit_window_body(emitter *e, LLVMValueRef q, LLVMValueRef row_base, 
         emit_co_root(e, qx, row_idx, store);
     }
     /* the rows' other indices are the same for every slot of this body */
-    LLVMValueRef first = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, q, step * steps), ""), -lo);
+    LLVMValueRef first = iadd_c(e, iadd(e, row_base, imul_c(e, q, step * steps)), -lo);
     if (e->k->sched.block == LC_BLOCK_SLOT_LOOPS) {
         LC_ASSERT(!co_tile); /* fuse tiles unrolled blocks only */
         emit_window_phases(e, q, first, yi, store);
@@ -283,7 +283,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     if (e->nt_trip) /* from the vectorized loop's line (stores_from_line) */
         lc_emit_store_at(e, e->k->dst_slot, e->nt_base, e->nt_trip, v);
     else
-        lc_emit_store(e, e->k->dst_slot, LLVMBuildAdd(e->b, row_base, i, ""), v);
+        lc_emit_store(e, e->k->dst_slot, iadd(e, row_base, i), v);
     if (co) store_co_root(e, idx, co);
     e->memo_on = false;
     e->memo_n = 0;
@@ -500,6 +500,7 @@ static bool same_row(const carry_log *c, int a, int b) {
 
 static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, carry_log *c, LLVMValueRef from) {
     bool replaced[LC_CARRY_LOG_MAX] = {0}, kept[LC_CARRY_LOG_MAX] = {0};
+    e->row_memo_off = true; /* the builder goes back before code of the body */
     /* the slots carried across the row's edge first: their loads are unchecked in the body,
      * so each must become a recurrence, whose next value (slot j + step/dilation, an ordinary
      * load) no other entry has taken yet */
@@ -544,6 +545,8 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
         LLVMReplaceAllUsesWith(c->e[a].load, v);
         LLVMInstructionEraseFromParent(c->e[a].load);
     }
+    e->row_memo_off = false;
+    lc_emit_forget_rows(e);
 }
 
 /* A loop over [from, to). A scalar loop (the checked edges, the fix-up) takes, in a kernel with
@@ -754,7 +757,7 @@ static LLVMValueRef trip_pointer(emitter *e, LLVMValueRef row_base, LLVMValueRef
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int64_t unit, offset;
     trip_positions(e, &unit, &offset);
-    LLVMValueRef at = iadd_c(e, LLVMBuildAdd(e->b, row_base, imul_c(e, trip, unit), ""), offset);
+    LLVMValueRef at = iadd_c(e, iadd(e, row_base, imul_c(e, trip, unit)), offset);
     if (index) *index = at;
     return LLVMBuildGEP2(e->b, real_type(e, root->dtype), e->slot_ptr[e->k->dst_slot], &at, 1, "");
 }
@@ -1129,7 +1132,7 @@ static void emit_row_prefetch(emitter *e, LLVMValueRef row, LLVMValueRef r) {
     int64_t elt = pf->elt_bytes;
     LLVMValueRef plane = LLVMBuildSDiv(e->b, row, LLVMConstInt(e->i64, (unsigned long long)pf->out_rows, 1), "");
     LLVMValueRef first = iadd_c(e, imul_c(e, r, pf->step), -pf->pad_lo);
-    LLVMValueRef start = iadd_c(e, LLVMBuildAdd(e->b, imul_c(e, plane, plane_len), imul_c(e, first, pf->row_len), ""),
+    LLVMValueRef start = iadd_c(e, iadd(e, imul_c(e, plane, plane_len), imul_c(e, first, pf->row_len)),
                                 pf->ahead);
     start = imax_c(e, imin_c(e, start, planes * plane_len - span), 0);
     LLVMValueRef base = LLVMBuildGEP2(e->b, LLVMInt8TypeInContext(e->ctx), e->slot_ptr[pf->slot],

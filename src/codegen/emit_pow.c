@@ -12,15 +12,12 @@ static bool is_int(double v) { return isfinite(v) && v == floor(v); }
 
 /* x^p for x >= 0 (or any x with an integer p handled by the caller): exp2(p·log2 x). */
 static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
-    LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
+    LLVMValueRef ax = emit_fabs(e, x);
     LLVMValueRef lg = lc_vmath_log2(e->b, e->mod, ax, dt == LC_F64, e->fma);
     LLVMValueRef r = lc_vmath_exp2(e->b, e->mod, LLVMBuildFMul(e->b, lg, real_const(e, dt, p), ""),
                                    dt == LC_F64, e->fma);
     if (is_int(p)) {
-        if (fmod(fabs(p), 2.0) == 1.0) {
-            LLVMValueRef args[2] = {r, x};
-            r = call_intrinsic(e, "llvm.copysign", LLVMTypeOf(x), args, 2);
-        }
+        if (fmod(fabs(p), 2.0) == 1.0) r = emit_copysign(e, r, x);
         return r;
     }
     /* non-integer power of a negative number is NaN, as C's pow */
@@ -34,7 +31,7 @@ static LLVMValueRef pow_general(emitter *e, LLVMValueRef x, double p, lc_dtype d
 /* x^p for an exponent that is infinite in the kernel's type (a huge norm_type rounded to
  * float32): C's pow limits, so 1 stays 1 instead of becoming exp2(inf·0) = NaN. */
 static LLVMValueRef pow_infinite(emitter *e, LLVMValueRef x, double p, lc_dtype dt) {
-    LLVMValueRef ax = unary_intrinsic(e, "llvm.fabs", x);
+    LLVMValueRef ax = emit_fabs(e, x);
     LLVMValueRef below = LLVMBuildFCmp(e->b, LLVMRealOLT, ax, real_const(e, dt, 1.0), "");
     LLVMValueRef one = LLVMBuildFCmp(e->b, LLVMRealOEQ, ax, real_const(e, dt, 1.0), "");
     LLVMValueRef small = real_const(e, dt, p > 0 ? 0.0 : INFINITY);

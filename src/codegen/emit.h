@@ -50,6 +50,10 @@ typedef struct lc_emit_options {
      * short normal-range power takes its 16-lane form by the exponent instructions (vmath.c,
      * lc_vmath_pow_normal_avx512). */
     bool avx512_exponents;
+    /* The target has AVX-512 F and this LLVM names vrsqrt14ps and vmaxps: a flagged LP norm's
+     * terms whose square roots fuse let go to the estimate (lc_lp_schedule.terms_sqrt_estimate)
+     * take it (vmath.c, lc_vmath_sqrt_estimate_avx512); elsewhere they keep the exact root. */
+    bool sqrt_estimate;
     /* The target has masked vector loads (x86 from AVX on: its feature string names avx). A
      * window past a row's ends (lc_schedule.guard_windows) is then read by a load in a
      * branch, which LLVM's loop vectorizer makes a masked load; without them it would leave

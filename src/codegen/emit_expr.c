@@ -365,9 +365,19 @@ static int short_power_base(const emitter *e, const lc_lp_schedule *lp) {
     return lp->terms_form == LC_LP_POW_NORMAL && own_abs ? a->inputs[0] : lp->norm.base;
 }
 
+/* |a|^k·sqrt|a| for a half-integer p = k + 1/2, the root by the estimate (kernel.h,
+ * lc_lp_schedule.terms_sqrt_estimate): a is A = |e|, >= 0 or NaN. */
+static LLVMValueRef estimated_root_term(emitter *e, LLVMValueRef a, double p) {
+    LLVMValueRef r = lc_vmath_sqrt_estimate_avx512(e->b, e->mod, a);
+    for (int k = 0; k < (int)p; k++) r = LLVMBuildFMul(e->b, r, a, "");
+    return r;
+}
+
 static LLVMValueRef plain_lp_term(emitter *e, plain_ctx *c, ix j) {
     ix xi[LC_MAX_RANK];
     reduce_index(&c->r, j, xi);
+    if (c->lp->terms_sqrt_estimate && e->sqrt_estimate)
+        return estimated_root_term(e, lc_emit_value(e, c->lp->norm.base, xi), c->lp->norm.p);
     if (c->lp->terms_form == LC_LP_POW_GENERAL) return lc_emit_value(e, c->r.x, xi);
     return lc_emit_lp_pow(e, lc_emit_value(e, short_power_base(e, c->lp), xi), c->lp->norm.p, c->lp->terms_form,
                           c->lp->terms_poly, lc_graph_node(e->f->graph, c->r.x)->dtype);

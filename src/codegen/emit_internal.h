@@ -161,6 +161,7 @@ typedef struct emitter {
     bool vector_loop;         /* the body being emitted is a loop LLVM vectorizes (not a scalar one) */
     int vector_bits;          /* lc_emit_options.vector_bits */
     bool avx512_exponents;    /* lc_emit_options.avx512_exponents */
+    bool sqrt_estimate;       /* lc_emit_options.sqrt_estimate */
     bool masked_loads;        /* lc_emit_options.masked_loads */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element

@@ -1389,6 +1389,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     e.quick = o->quick;
     e.vector_bits = o->vector_bits;
     e.avx512_exponents = o->avx512_exponents;
+    e.sqrt_estimate = o->sqrt_estimate;
     e.masked_loads = o->masked_loads;
     e.fixup_form = fixup_form;
     e.tile_row = -1;

@@ -87,7 +87,10 @@ LLVMValueRef lc_emit_pow(emitter *e, LLVMValueRef x, double p, bool zero_pole, l
          * multiplies a cycle, and the step takes five multiply-pipe operations where the root
          * took none, so LPPool1d(2.5, 4)'s forward loop went from 16-19 to 20-24 cycles per 16
          * windows. Without the step (2^-14 relative, which put y 1.5e-5 off where it is 2e-7
-         * off now) it ran no faster than the root (bench/README.md, 2026-12-04). */
+         * off now) it ran no faster than the root there (bench/README.md, 2026-12-04); on an
+         * Intel AVX-512 host, whose vsqrtps zmm issues every ~12 cycles, it runs faster, so a
+         * flagged norm's terms whose y nothing reads take it (lc_lp_schedule.
+         * terms_sqrt_estimate, emit_expr.c); this is the exact form everywhere else. */
         r = unary_intrinsic(e, "llvm.sqrt", x);
         for (int k = 0; k < (int)whole; k++) r = LLVMBuildFMul(e->b, r, x, "");
         LLVMValueRef ninf = LLVMBuildFCmp(e->b, LLVMRealOEQ, x, real_const(e, dt, -INFINITY), "");

@@ -253,6 +253,8 @@ static lc_status part_emit(compile_job *job, part *pt) {
                                               has_feature(job->features, "avx512dq") &&
                                               has_feature(job->features, "fma") &&
                                               lc_vmath_pow_normal_avx512_known(),
+                          .sqrt_estimate = x86 && has_feature(job->features, "avx512f") &&
+                                           lc_vmath_sqrt_estimate_avx512_known(),
                           .masked_loads = x86 && has_feature(job->features, "avx")};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));

@@ -4,6 +4,7 @@
  * accurate to a few ulp (f32: ~2e-7 relative; f64: ~1e-15), far inside the JIT's 1e-4
  * tolerance, and they keep IEEE special values: log2(0) = -inf, log2(inf) = inf,
  * log2(NaN) = NaN, exp2(-inf) = 0, exp2(inf) = inf, exp2(NaN) = NaN. */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -361,16 +362,25 @@ static void emit_pow_normal_v16(vm *v, LLVMValueRef fn, double p, int log2_terms
     LLVMBuildRet(b, avx512(v, AVX512_SCALEF, sc, 5));
 }
 
-LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p,
-                                        int log2_terms, int exp2_terms) {
+/* What a 16-lane body (emit_pow_normal_v16, emit_sqrt_estimate_v16) is emitted from. */
+typedef struct v16_body {
+    void (*emit)(vm *v, LLVMValueRef fn, const struct v16_body *body);
+    double p;
+    int log2_terms, exp2_terms;
+} v16_body;
+
+static void pow_normal_body(vm *v, LLVMValueRef fn, const v16_body *body) {
+    emit_pow_normal_v16(v, fn, body->p, body->log2_terms, body->exp2_terms);
+}
+
+/* A call of x to the scalar function `scalar_name`, which the module defines once: a 16-lane
+ * function emitted by `body`, and the scalar one on top of it. */
+static LLVMValueRef call_v16(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, const char *scalar_name,
+                             const v16_body *body) {
     LLVMContextRef ctx = LLVMGetModuleContext(mod);
     LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), v16 = LLVMVectorType(f32, 16);
     LLVMTypeRef sty = LLVMFunctionType(f32, &f32, 1, 0), vty = LLVMFunctionType(v16, &v16, 1, 0);
-    uint64_t pbits;
-    memcpy(&pbits, &p, sizeof pbits);
-    char scalar_name[64], vector_name[72];
-    snprintf(scalar_name, sizeof scalar_name, "lc_pow_normal_%016llx_%d%d", (unsigned long long)pbits, log2_terms,
-             exp2_terms);
+    char vector_name[96];
     snprintf(vector_name, sizeof vector_name, "%s_v16", scalar_name);
     LLVMValueRef scalar = LLVMGetNamedFunction(mod, scalar_name);
     if (!scalar) {
@@ -378,13 +388,13 @@ LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLV
         LLVMValueRef vector = add_pure_function(mod, vector_name, vty);
         vm v;
         init(&v, fb, mod, LLVMGetParam(vector, 0), false, true); /* AVX-512 has FMA */
-        emit_pow_normal_v16(&v, vector, p, log2_terms, exp2_terms);
+        body->emit(&v, vector, body);
         /* The scalar function is the vector one on a splat, lane 0: the same value in the
          * loops left scalar (a row's edges, the fix-up's windows) as in the vector loops. Its
          * calls are what the loop vectorizer widens: the variant named below (LLVM's vector
          * function ABI, 16 lanes, one vector argument) is the function above. */
         scalar = add_pure_function(mod, scalar_name, sty);
-        char variant[192];
+        char variant[224];
         int len = snprintf(variant, sizeof variant, "_ZGV_LLVM_N16v_%s(%s)", scalar_name, vector_name);
         LLVMAddAttributeAtIndex(scalar, LLVMAttributeFunctionIndex,
                                 LLVMCreateStringAttribute(ctx, "vector-function-abi-variant", 27, variant,
@@ -398,6 +408,46 @@ LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLV
         LLVMDisposeBuilder(fb);
     }
     return LLVMBuildCall2(b, sty, scalar, &x, 1, "");
+}
+
+LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p,
+                                        int log2_terms, int exp2_terms) {
+    uint64_t pbits;
+    memcpy(&pbits, &p, sizeof pbits);
+    char scalar_name[64];
+    snprintf(scalar_name, sizeof scalar_name, "lc_pow_normal_%016llx_%d%d", (unsigned long long)pbits, log2_terms,
+             exp2_terms);
+    v16_body body = {pow_normal_body, p, log2_terms, exp2_terms};
+    return call_v16(b, mod, x, scalar_name, &body);
+}
+
+/* ---- A square root by AVX-512's estimate ------------------------------------------------ */
+
+static const char *const g_rsqrt14 = "llvm.x86.avx512.rsqrt14.ps.512", *const g_max_ps = "llvm.x86.avx512.max.ps.512";
+
+bool lc_vmath_sqrt_estimate_avx512_known(void) {
+    return LLVMLookupIntrinsicID(g_rsqrt14, strlen(g_rsqrt14)) && LLVMLookupIntrinsicID(g_max_ps, strlen(g_max_ps));
+}
+
+/* The 16-lane body: x·vrsqrt14ps(max(2^-126, x)). vmaxps with the constant first returns x
+ * where x is NaN, so NaN stays NaN; the floor keeps the estimate of a zero x finite (0·2^63 = 0
+ * where 0·inf was NaN); an inf x gives inf·0 = NaN. */
+static void sqrt_estimate_body(vm *v, LLVMValueRef fn, const v16_body *body) {
+    (void)body;
+    LLVMBuilderRef b = v->b;
+    LLVMTypeRef i16 = LLVMInt16TypeInContext(v->ctx), i32 = LLVMInt32TypeInContext(v->ctx);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(v->ctx, fn, "entry"));
+    LLVMValueRef x = LLVMGetParam(fn, 0);
+    LLVMValueRef mx[3] = {fc(v, FLT_MIN), x, LLVMConstInt(i32, 4, 0)}; /* 4: the current rounding */
+    LLVMValueRef floored = lc_build_intrinsic(b, v->mod, g_max_ps, NULL, mx, 3);
+    LLVMValueRef rs[3] = {floored, LLVMConstNull(v->ft), LLVMConstInt(i16, 0xffff, 0)};
+    LLVMValueRef r = lc_build_intrinsic(b, v->mod, g_rsqrt14, NULL, rs, 3);
+    LLVMBuildRet(b, LLVMBuildFMul(b, x, r, ""));
+}
+
+LLVMValueRef lc_vmath_sqrt_estimate_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x) {
+    v16_body body = {sqrt_estimate_body, 0, 0, 0};
+    return call_v16(b, mod, x, "lc_sqrt_estimate", &body);
 }
 
 /* x·z^m, and x·z^(m-k) in *w: x multiplied by z (or by z² where m > 4) one factor at a time. */

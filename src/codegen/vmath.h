@@ -23,6 +23,14 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
 bool lc_vmath_pow_normal_avx512_known(void);
 LLVMValueRef lc_vmath_pow_normal_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p,
                                         int log2_terms, int exp2_terms);
+/* sqrt(x) for float32 x >= 0 by AVX-512 F's estimate, x·vrsqrt14ps(max(2^-126, x)), in the same
+ * form (a call whose 16-lane variant the loop vectorizer takes): within 2^-14 relative where
+ * x is normal, 0 for a zero x, below 2^-63 for a subnormal one, NaN for an inf or NaN x. For
+ * a flagged LP norm's terms where nothing reads y (lc_lp_schedule.terms_sqrt_estimate): no
+ * divider, where vsqrtps zmm issues every ~12 cycles on Intel's AVX-512 cores.
+ * lc_vmath_sqrt_estimate_avx512_known: whether this LLVM names the instructions. */
+bool lc_vmath_sqrt_estimate_avx512_known(void);
+LLVMValueRef lc_vmath_sqrt_estimate_avx512(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x);
 /* x^(k/m) (k in {1, 2}, k < m <= 8) for float32 x on the normal range only, by two
  * Newton-type steps on x^(-1/m): a flagged LP norm's root (vmath.c). lc_vmath_root_newton
  * emits the steps the root shares with 1/y (_inverse) and the per-window scale (_scale): the

@@ -358,6 +358,9 @@ static bool pow_by_multiplies(double e) {
     return e == 0.5 || e == 1 || e == 2 || e == 3 || e == 4 || (e > 0 && e < 8 && e - floor(e) == 0.5);
 }
 
+/* Whether that is |x|^k·sqrt|x| with k >= 1 (e = 1.5, 2.5, ... 7.5). */
+static bool pow_by_root(double e) { return e > 1 && e < 8 && e - floor(e) == 0.5; }
+
 /* ---- the emitted-code bound (LC_EMIT_BUDGET) ---- */
 
 /* How many times codegen emits a window's body: once per term where it unrolls, once per lane
@@ -960,6 +963,8 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
                 bool y_read = node_is_read(f->graph, node);
                 lp.terms_poly = short_pow_poly(y_read, false);
                 lp.root_poly = short_pow_poly(y_read, true);
+                lp.terms_sqrt_estimate = !y_read && n->dtype == LC_F32 && f->node_slot[lp.norm.terms] < 0 &&
+                                         pow_by_root(lp.norm.p);
             }
             k->sched.lp_norms[k->sched.n_lp_norms++] = lp;
         }
@@ -2043,6 +2048,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                                  short_terms && short_root ? "terms |x|^p and root" : short_terms ? "terms |x|^p" : "root");
             if ((short_terms && lp->terms_poly.log2_terms < 7) || (short_root && lp->root_poly.log2_terms < 7))
                 lc_strbuf_puts(sb, " with shorter polynomials (y is read by nothing)");
+            if (lp->terms_sqrt_estimate)
+                lc_strbuf_puts(sb, "; the terms' square roots by the 14-bit estimate where the target has one "
+                                   "(y is read by nothing)");
             int root_m, root_k;
             if (lp->root_form == LC_LP_POW_ROOT && lc_lp_root_parts(1.0 / lp->norm.p, &root_m, &root_k))
                 lc_strbuf_printf(sb, "; root by two Newton-type steps on S^(-1/%d)", root_m);

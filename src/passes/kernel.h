@@ -410,6 +410,13 @@ typedef struct lc_lp_schedule {
      * against the tolerance's 1e-4, in 10 and 12 multiply-pipe operations instead of 13 each
      * (vmath.c; tests/test_jit_numerics.c; bench/README.md, 2026-12-04 and 2026-12-06). */
     lc_short_pow_poly terms_poly, root_poly;
+    /* A half-integer p (1.5, 2.5, ... 7.5: terms |e|^k·sqrt|e|, by multiplies and a square root)
+     * where nothing reads y: the square root may be AVX-512's 14-bit estimate, x·rsqrt14(x),
+     * where the target has it (lc_emit_options.sqrt_estimate; vmath.c). A term 2^-14 off puts
+     * y at most 2^-14/p off (2.4e-5 at p = 2.5), within the tolerance's 1e-4, and the loop no
+     * longer waits on the divider (vsqrtps zmm issues every ~12 cycles on Intel's AVX-512
+     * cores, against two multiply-adds a cycle). Where y is read, the exact root. */
+    bool terms_sqrt_estimate;
     /* LC_LP_FLAGGED with A = |e|, in a kernel that takes no LP gradient: the flag's "some
      * element is nonzero" ORs the bits of e and masks their sign once per window, instead of
      * taking |e| a second time beside the terms (the de-interleaved window slots' |x| is what

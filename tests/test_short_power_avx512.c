@@ -65,22 +65,26 @@ static lc_tensor *all_magnitudes(const lc_node *in, test_rng *r) {
     return t;
 }
 
+/* LPPool1d(p, 4, stride) on x of every magnitude (forward, or with its gradient) against the
+ * interpreter. */
+static void check_every_magnitude(double p, int64_t stride, bool backward, uint64_t seed) {
+    lc_module *m = test_lppool(p, 4, stride, false);
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 1030), backward);
+    test_rng r = test_rng_seeded(seed);
+    lc_tensor **in = jit_random_inputs(g, &r, 1.0);
+    lc_tensor_free(in[0]);
+    in[0] = all_magnitudes(lc_graph_node(g, lc_graph_input(g, 0)), &r);
+    jit_check_graph_inputs(g, in, JIT_RTOL, JIT_ATOL);
+    jit_free_tensors(in, lc_graph_input_count(g));
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
 static void values_at_every_magnitude(void **state) {
     (void)state;
     if (!host_runs_avx512dq()) skip();
     for (size_t i = 0; i < sizeof g_ps / sizeof *g_ps; i++)
-        for (int backward = 0; backward < 2; backward++) {
-            lc_module *m = test_lppool(g_ps[i], 4, 2, false);
-            lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 1030), backward);
-            test_rng r = test_rng_seeded(17 + i);
-            lc_tensor **in = jit_random_inputs(g, &r, 1.0);
-            lc_tensor_free(in[0]);
-            in[0] = all_magnitudes(lc_graph_node(g, lc_graph_input(g, 0)), &r);
-            jit_check_graph_inputs(g, in, JIT_RTOL, JIT_ATOL);
-            jit_free_tensors(in, lc_graph_input_count(g));
-            lc_graph_free(g);
-            lc_module_free(m);
-        }
+        for (int backward = 0; backward < 2; backward++) check_every_magnitude(g_ps[i], 2, backward, 17 + i);
 }
 
 /* Half-integer p: the terms |x|^k·sqrt|x|. */
@@ -116,18 +120,8 @@ static void root_estimate_values_at_every_magnitude(void **state) {
     (void)state;
     if (!host_runs_avx512dq()) skip();
     for (size_t i = 0; i < sizeof g_half_ps / sizeof *g_half_ps; i++)
-        for (int overlap = 0; overlap < 2; overlap++) {
-            lc_module *m = test_lppool(g_half_ps[i], 4, overlap ? 2 : LC_STRIDE_UNSET, false);
-            lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 1030), false);
-            test_rng r = test_rng_seeded(41 + i);
-            lc_tensor **in = jit_random_inputs(g, &r, 1.0);
-            lc_tensor_free(in[0]);
-            in[0] = all_magnitudes(lc_graph_node(g, lc_graph_input(g, 0)), &r);
-            jit_check_graph_inputs(g, in, JIT_RTOL, JIT_ATOL);
-            jit_free_tensors(in, lc_graph_input_count(g));
-            lc_graph_free(g);
-            lc_module_free(m);
-        }
+        for (int overlap = 0; overlap < 2; overlap++)
+            check_every_magnitude(g_half_ps[i], overlap ? 2 : LC_STRIDE_UNSET, false, 41 + i);
 }
 
 /* A zero among a window's elements keeps the window in the plain form: the estimate's floor

@@ -402,7 +402,6 @@ static LLVMValueRef emit_plain_lp_root(emitter *e, const lc_lp_schedule *lp, con
     return LLVMBuildSelect(e->b, zero, real_const(e, dt, 0.0), y, "");
 }
 
-/* The integer type of fty's bits: i32 or i64, or a vector of them as long as fty. */
 /* All ones where v is nonzero or NaN, else 0, as v's type: what the OR of a window's bits
  * (below) needs to know of each element, for the quick tier's unrolled windows. Its code
  * generator (LLVM's level None) spent about a tenth of LPPool1d(2.7, 4)'s compile following
@@ -620,10 +619,10 @@ static LLVMValueRef emit_fdiv(emitter *e, LLVMValueRef a, LLVMValueRef b, lc_dty
     LLVMValueRef fr[3] = {LLVMBuildFNeg(e->b, q, ""), cv, a};
     LLVMValueRef r = call_intrinsic(e, "llvm.fma", ty, fr, 3);
     LLVMValueRef fq[3] = {r, inv, q};
-    LLVMValueRef fs[2] = {call_intrinsic(e, "llvm.fma", ty, fq, 3), a};
+    LLVMValueRef stepped = call_intrinsic(e, "llvm.fma", ty, fq, 3);
     /* a zero's remainder is +0 whatever its sign, so the sign is the dividend's (as the
      * division's is, a count being positive) */
-    LLVMValueRef rounded = emit_copysign(e, fs[0], fs[1]);
+    LLVMValueRef rounded = emit_copysign(e, stepped, a);
     LLVMValueRef inf = LLVMBuildFCmp(e->b, LLVMRealOEQ, emit_fabs(e, a), inf_c, "");
     return LLVMBuildSelect(e->b, inf, a, rounded, "quot");
 }

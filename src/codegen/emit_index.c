@@ -97,17 +97,19 @@ static void slot_strides(const emitter *e, int slot, const lc_shape *s, int64_t 
     for (int d = 0; d < s->rank; d++) stride[d] = lc_fused_axis_stride(e->f, slot, s, d);
 }
 
-/* The index of the row's first element: every axis but the last times its stride. */
-static LLVMValueRef emit_row_first(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
-    LLVMValueRef first = LLVMConstInt(e->i64, 0, 0);
-    for (int d = s->rank - 2; d >= 0; d--)
-        if (s->dim[d] != 1) first = iadd(e, first, imul_c(e, idx[d].v, stride[d]));
-    return first;
+/* Axes `top` down to 0, each index times its stride, summed from `top` (axes of size 1 left
+ * out). */
+static LLVMValueRef axes_index(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx, int top) {
+    LLVMValueRef sum = LLVMConstInt(e->i64, 0, 0);
+    for (int d = top; d >= 0; d--)
+        if (s->dim[d] != 1) sum = iadd(e, sum, imul_c(e, idx[d].v, stride[d]));
+    return sum;
 }
 
-/* The same, once per row and block (emitter.row_memo). */
+/* The index of the row's first element (every axis but the last), once per row and block
+ * (emitter.row_memo). */
 static LLVMValueRef row_first(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
-    if (e->row_memo_off) return emit_row_first(e, s, stride, idx);
+    if (e->row_memo_off) return axes_index(e, s, stride, idx, s->rank - 2);
     int rows = s->rank - 1;
     LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
     for (int i = 0; i < e->row_memo_n; i++) {
@@ -117,7 +119,7 @@ static LLVMValueRef row_first(emitter *e, const lc_shape *s, const int64_t *stri
             same = s->dim[d] == 1 ? m->v[d] == NULL : m->v[d] == idx[d].v && m->stride[d] == stride[d];
         if (same) return m->first;
     }
-    LLVMValueRef first = emit_row_first(e, s, stride, idx);
+    LLVMValueRef first = axes_index(e, s, stride, idx, rows - 1);
     int i = e->row_memo_next;
     e->row_memo_next = (i + 1) % LC_ROW_MEMO_MAX;
     if (e->row_memo_n < LC_ROW_MEMO_MAX) e->row_memo_n++;
@@ -136,12 +138,7 @@ static LLVMValueRef row_first(emitter *e, const lc_shape *s, const int64_t *stri
  * measured on (the other association changes what LLVM makes of some backward kernels). */
 static LLVMValueRef linear_index(emitter *e, const lc_shape *s, const int64_t *stride, const ix *idx) {
     int last = s->rank - 1;
-    if (!e->quick) {
-        LLVMValueRef lin = LLVMConstInt(e->i64, 0, 0);
-        for (int d = last; d >= 0; d--)
-            if (s->dim[d] != 1) lin = iadd(e, lin, imul_c(e, idx[d].v, stride[d]));
-        return lin;
-    }
+    if (!e->quick) return axes_index(e, s, stride, idx, last);
     LLVMValueRef first = s->rank > 1 ? row_first(e, s, stride, idx) : LLVMConstInt(e->i64, 0, 0);
     if (s->rank == 0 || s->dim[last] == 1) return first;
     return iadd(e, imul_c(e, idx[last].v, stride[last]), first);

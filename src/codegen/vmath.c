@@ -234,7 +234,8 @@ static LLVMValueRef exp2_poly(vm *v, LLVMValueRef f, int exp2_terms) {
  * A power within about 1e-6 of the true one where |p·log2 x| is small, up to
  * ~8e-6 near the range's ends from float32's rounding of p·log2 x, against the JIT's tolerance
  * of 1e-4. Shorter polynomials (5 and 5 coefficients for the terms, 3 multiply-adds fewer; 6
- * and 6 for the root, whose exp2 error y takes whole) only where no gradient reads the norm (fuse: lc_lp_schedule.terms_poly): an element in two windows gets
+ * and 6 for the root, whose exp2 error y takes whole) only where no gradient reads the norm
+ * (fuse: lc_lp_schedule.terms_poly): an element in two windows gets
  * the difference of two gradient terms, which magnifies the norm's error (6 and 5 terms, 3e-6
  * in the norm, put LPPool1d(2.5, 4, 3)'s gradient 8e-4 off).
  *
@@ -362,7 +363,7 @@ static void emit_pow_normal_v16(vm *v, LLVMValueRef fn, double p, int log2_terms
     LLVMBuildRet(b, avx512(v, AVX512_SCALEF, sc, 5));
 }
 
-/* What a 16-lane body (emit_pow_normal_v16, emit_sqrt_estimate_v16) is emitted from. */
+/* What a 16-lane body (pow_normal_body, sqrt_estimate_body) is emitted from. */
 typedef struct v16_body {
     void (*emit)(vm *v, LLVMValueRef fn, const struct v16_body *body);
     double p;

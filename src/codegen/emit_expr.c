@@ -373,9 +373,26 @@ static LLVMValueRef estimated_root_term(emitter *e, LLVMValueRef a, double p) {
     return r;
 }
 
+/* A term of a norm whose terms are an inner norm's sums (lc_lp_schedule.terms_from_sums), at
+ * the terms' index xi: the unfold u of A = |u| (or A = u) evaluated with the inner root's sums in its
+ * place (emitter.sums_for), or with the OR of their elements' bits (`bits`). */
+static LLVMValueRef inner_sums_term(emitter *e, const lc_lp_schedule *lp, const ix *xi, bool bits) {
+    const lc_node *a = lc_graph_node(e->f->graph, lp->norm.base);
+    int u = a->op == LC_OP_ABS ? a->inputs[0] : lp->norm.base;
+    int saved = e->sums_for;
+    bool saved_bits = e->sums_bits;
+    e->sums_for = lp->terms_from_sums;
+    e->sums_bits = bits;
+    LLVMValueRef v = lc_emit_value(e, u, xi);
+    e->sums_for = saved;
+    e->sums_bits = saved_bits;
+    return v;
+}
+
 static LLVMValueRef plain_lp_term(emitter *e, plain_ctx *c, ix j) {
     ix xi[LC_MAX_RANK];
     reduce_index(&c->r, j, xi);
+    if (c->lp->terms_from_sums >= 0) return inner_sums_term(e, c->lp, xi, false);
     if (c->lp->terms_sqrt_estimate && e->sqrt_estimate)
         return estimated_root_term(e, lc_emit_value(e, c->lp->norm.base, xi), c->lp->norm.p);
     if (c->lp->terms_form == LC_LP_POW_GENERAL) return lc_emit_value(e, c->r.x, xi);
@@ -424,7 +441,13 @@ static LLVMValueRef nonzero_bits(emitter *e, LLVMValueRef v) {
 static void sum_and_bits_terms(emitter *e, void *ctx, ix j, LLVMValueRef *t) {
     plain_ctx *c = ctx;
     t[0] = plain_lp_term(e, c, j);
-    if (c->lp->flag_masks_sign) { /* the terms are pow(|e|, p): e is the abs's input */
+    if (c->lp->terms_from_sums >= 0) {
+        /* the inner windows' elements' bits, which their sums' ORs hold as this norm's own
+         * would (the same sign masking: both norms are of one kernel) */
+        ix xi[LC_MAX_RANK];
+        reduce_index(&c->r, j, xi);
+        t[1] = inner_sums_term(e, c->lp, xi, true);
+    } else if (c->lp->flag_masks_sign) { /* the terms are pow(|e|, p): e is the abs's input */
         ix xi[LC_MAX_RANK];
         reduce_index(&c->r, j, xi);
         t[1] = lc_emit_value(e, lc_graph_node(e->f->graph, c->lp->norm.base)->inputs[0], xi);
@@ -1632,7 +1655,30 @@ static LLVMValueRef emit_value(emitter *e, int node, const ix *idx);
  * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body;
  * a blocked sum's pass over one term (pin_node) evaluates its sum otherwise, so it neither
  * reads nor adds to the memo. */
+/* lc_emit_value while emitter.sums_for is set: the inner root y_in as its norm's plain sum
+ * (or the OR of its elements' bits), in the pass's own form (emit_flagged_sum in the vectorized
+ * and edge loops, the plain sum in the fix-up: the same sum either way), and y_in's own subtree
+ * as ever; the nodes between (the unfold) without the memo. */
+static LLVMValueRef value_with_sums(emitter *e, int node, const ix *idx) {
+    if (node != e->sums_for) return emit_value(e, node, idx);
+    const lc_lp_schedule *inner = lc_kernel_lp_norm(e->k, node);
+    bool bits = e->sums_bits;
+    e->sums_for = -1;
+    LLVMValueRef v;
+    if (e->careful) {
+        LC_ASSERT(!bits); /* the fix-up's plain form takes no bits */
+        v = emit_plain_lp_sum(e, inner, idx);
+    } else {
+        LLVMValueRef acc[2];
+        emit_flagged_sum(e, inner, idx, acc);
+        v = acc[bits ? 1 : 0];
+    }
+    e->sums_for = node;
+    return v;
+}
+
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx) {
+    if (e->sums_for >= 0) return value_with_sums(e, node, idx);
     if (!e->memo_on || e->pin_node >= 0) return emit_value(e, node, idx);
     int rank = lc_graph_node(e->f->graph, node)->shape.rank;
     LLVMValueRef v = memo_find(e, node, rank, idx);

@@ -200,6 +200,13 @@ typedef struct emitter {
      * instead of the whole sum; the pass adds the terms up itself. */
     int pin_node;
     ix pin_j;
+    /* While a norm's terms are taken as an inner norm's sums (lc_lp_schedule.terms_from_sums,
+     * emit_expr.c's inner_sums_term): the inner root y_in, which lc_emit_value gives as its
+     * norm's plain sum S_in (sums_bits: the OR of its elements' bits) instead of S_in^(1/p);
+     * -1 elsewhere. The memo is bypassed meanwhile: what the unfold over y_in then gives is
+     * not the unfold's value. */
+    int sums_for;
+    bool sums_bits;
     /* The loop index i of the affine forms (ix: ci·i + k) of the body being emitted: the
      * element loop's position, or the window-major loop's block q. An inline gather of step
      * s > 1 whose position is ci·i + k with s dividing ci takes its window (ci/s)·i +

@@ -1396,6 +1396,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     e.store_phase = -1;
     e.col_member = -1;
     e.pin_node = -1;
+    e.sums_for = -1;
     e.ctx = ctx;
     e.mod = mod;
     e.b = LLVMCreateBuilderInContext(ctx);

@@ -946,7 +946,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
             schedule_choice(f, k, &rs);
             k->sched.reductions[k->sched.n_reductions++] = rs;
         }
-        lc_lp_schedule lp = {0};
+        lc_lp_schedule lp = {.terms_from_sums = -1};
         if (lc_lp_norm_match(f->graph, node, &lp.norm)) {
             /* the scaled form reads |e| directly: only where the sum is inline (it is not
              * when the graph also outputs the sum, say) */
@@ -1033,6 +1033,35 @@ static void schedule_flag_bits(const lc_fused *f, lc_kernel *k) {
         lc_lp_schedule *lp = &k->sched.lp_norms[i];
         lp->flag_masks_sign = lp->mode == LC_LP_FLAGGED && k->sched.n_lp_ratios == 0 &&
                               lc_graph_node(f->graph, lp->norm.base)->op == LC_OP_ABS;
+    }
+}
+
+/* lc_lp_schedule.terms_from_sums: a flagged norm whose A = |unfold(y_in)|, y_in a flagged norm
+ * of the same p in this kernel, all of it inline. The unfold pads with zeros (0^p = 0 = the
+ * padding's S_in) and does not run along the last axis, whose loads a carry_loads kernel logs
+ * (codegen evaluates the unfold with y_in's sums in place of y_in). */
+static void schedule_nested_norms(const lc_fused *f, lc_kernel *k) {
+    for (int i = 0; i < k->sched.n_lp_norms; i++) {
+        lc_lp_schedule *lp = &k->sched.lp_norms[i];
+        if (lp->mode != LC_LP_FLAGGED || f->node_slot[lp->norm.base] >= 0 || f->node_slot[lp->norm.terms] >= 0)
+            continue;
+        /* A = |u|, or u itself where simplify dropped the abs of what is >= 0 */
+        const lc_node *a = lc_graph_node(f->graph, lp->norm.base);
+        int u = a->op == LC_OP_ABS ? a->inputs[0] : lp->norm.base;
+        const lc_node *un = lc_graph_node(f->graph, u);
+        if (un->op != LC_OP_UNFOLD || f->node_slot[u] >= 0 || un->attr[LC_UNFOLD_NEG_INF_PAD]) continue;
+        int y_in = un->inputs[0];
+        const lc_node *yn = lc_graph_node(f->graph, y_in);
+        if (lc_window_of(un).dim == yn->shape.rank - 1 || f->node_slot[y_in] >= 0 || y_in == k->root ||
+            y_in == k->co_root)
+            continue;
+        const lc_lp_schedule *inner = lc_kernel_lp_norm(k, y_in);
+        if (inner && inner != lp && inner->mode == LC_LP_FLAGGED && inner->norm.p == lp->norm.p &&
+            yn->dtype == a->dtype) {
+            lp->terms_from_sums = y_in;
+            lp->terms_form = LC_LP_POW_GENERAL; /* no power left to take */
+            lp->terms_sqrt_estimate = false;
+        }
     }
 }
 
@@ -1625,6 +1654,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     measure_inline_depth(f, k, c->depth);
     LC_TRY(schedule_inline_nodes(f, k, c->code));
     schedule_flag_bits(f, k);
+    schedule_nested_norms(f, k);
     k->code = c->code[root];
     if (co_root >= 0) k->code = lc_sat_add(k->code, c->code[co_root]);
     schedule_interleave(k);
@@ -2051,6 +2081,9 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
             if (lp->terms_sqrt_estimate)
                 lc_strbuf_puts(sb, "; the terms' square roots by the 14-bit estimate where the target has one "
                                    "(y is read by nothing)");
+            if (lp->terms_from_sums >= 0)
+                lc_strbuf_printf(sb, "; terms |y|^p of %%%d's norms taken as their sums (the root and the power cancel)",
+                                 lp->terms_from_sums);
             int root_m, root_k;
             if (lp->root_form == LC_LP_POW_ROOT && lc_lp_root_parts(1.0 / lp->norm.p, &root_m, &root_k))
                 lc_strbuf_printf(sb, "; root by two Newton-type steps on S^(-1/%d)", root_m);

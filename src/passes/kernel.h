@@ -423,6 +423,17 @@ typedef struct lc_lp_schedule {
      * the back end is slowest to select). A kernel with an LP gradient needs each |e| anyway:
      * there the mask only added 1.4% to LPPool1d(2, 4) fwd+bwd's compile. */
     bool flag_masks_sign;
+    /* LC_LP_FLAGGED whose A is |u| (or u, simplify having dropped the abs), u an unfold (zero padding, not along the last axis) of the
+     * root y_in of another flagged norm of this kernel with the same p, evaluated inline: the
+     * norm of norms LPPool2d builds (its rows' norms, then theirs over the columns). Every loop
+     * that takes the plain form takes this norm's terms |y_in|^p as y_in's sums S_in, the same
+     * value in exact arithmetic (y_in = S_in^(1/p) >= 0), so the inner root and this power,
+     * which cancel, are not evaluated: a vector square root and a multiply per inner window
+     * for p = 2, two short powers for a general p. The flag's "some element is nonzero" ORs
+     * the inner windows' elements' bits (a window of tiny elements whose S_in underflowed to 0
+     * is still flagged), and a window the plain form cannot keep is redone as before, scaled,
+     * from the inner norms themselves. The node y_in, or -1. */
+    int terms_from_sums;
 } lc_lp_schedule;
 
 /* The LP backward's factor (A / y)^e, for y the LP norm of the same A: `node` is pow(ratio, e),

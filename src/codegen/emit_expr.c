@@ -1649,12 +1649,6 @@ static void memo_add(emitter *e, int node, int rank, const ix *idx, LLVMValueRef
 
 static LLVMValueRef emit_value(emitter *e, int node, const ix *idx);
 
-/* With emitter.memo_on, a node's value at an index is emitted once per basic block: a value
- * emitted earlier in the block the builder is in dominates what follows it there (one that
- * a loop or a branch made is in another block and is emitted again). Every state that
- * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body;
- * a blocked sum's pass over one term (pin_node) evaluates its sum otherwise, so it neither
- * reads nor adds to the memo. */
 /* lc_emit_value while emitter.sums_for is set: the inner root y_in as its norm's plain sum
  * (or the OR of its elements' bits), in the pass's own form (emit_flagged_sum in the vectorized
  * and edge loops, the plain sum in the fix-up: the same sum either way), and y_in's own subtree
@@ -1677,6 +1671,12 @@ static LLVMValueRef value_with_sums(emitter *e, int node, const ix *idx) {
     return v;
 }
 
+/* With emitter.memo_on, a node's value at an index is emitted once per basic block: a value
+ * emitted earlier in the block the builder is in dominates what follows it there (one that
+ * a loop or a branch made is in another block and is emitted again). Every state that
+ * shapes a node's code (careful, checked, the flag, the lanes) is the same through one body;
+ * a blocked sum's pass over one term (pin_node) evaluates its sum otherwise, so it neither
+ * reads nor adds to the memo. */
 LLVMValueRef lc_emit_value(emitter *e, int node, const ix *idx) {
     if (e->sums_for >= 0) return value_with_sums(e, node, idx);
     if (!e->memo_on || e->pin_node >= 0) return emit_value(e, node, idx);

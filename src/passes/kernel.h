@@ -423,8 +423,9 @@ typedef struct lc_lp_schedule {
      * the back end is slowest to select). A kernel with an LP gradient needs each |e| anyway:
      * there the mask only added 1.4% to LPPool1d(2, 4) fwd+bwd's compile. */
     bool flag_masks_sign;
-    /* LC_LP_FLAGGED whose A is |u| (or u, simplify having dropped the abs), u an unfold (zero padding, not along the last axis) of the
-     * root y_in of another flagged norm of this kernel with the same p, evaluated inline: the
+    /* LC_LP_FLAGGED whose A is |u| (or u, simplify having dropped the abs), u an unfold (zero
+     * padding, not along the last axis) of the root y_in of another flagged norm of this
+     * kernel with the same p, evaluated inline: the
      * norm of norms LPPool2d builds (its rows' norms, then theirs over the columns). Every loop
      * that takes the plain form takes this norm's terms |y_in|^p as y_in's sums S_in, the same
      * value in exact arithmetic (y_in = S_in^(1/p) >= 0), so the inner root and this power,

@@ -450,7 +450,10 @@ static void magnitude_sweep(double *vals, uint64_t seed) {
  * the Newton root (2.5, 7), the scaled form (60). A forward alone, whose y nothing reads, takes
  * the short power's shorter polynomials (fuse: lc_lp_schedule.terms_poly): y within 2.5e-5 of
  * the oracle (1.6e-5 measured at p = 1.0000001, 1.4e-5 at 1.3: the terms' 5-coefficient log2,
- * 1.5e-5 absolute, puts y ln2 times that off). With its gradient
+ * 1.5e-5 absolute, puts y ln2 times that off); within 1e-5 where the target takes the AVX-512
+ * form, whose log2 is a table and a 2-coefficient polynomial, 3.5e-6 absolute (7.0e-6
+ * measured at p = 1.0000001, 6.3e-6 at 1.3). The half-integer p keep 2.5e-5: their terms take
+ * the square root's estimate (2^-14/p off at worst), not this form. With its gradient
  * (LPPool1d(p, 4, 2): y read by the backward, which magnifies y's error) the longer ones: y
  * within 7e-6 (5e-6 modelled) and dx within the tolerance; 9e-6 for a target without FMA, whose
  * polynomials multiply and add in two roundings (7.8e-6 measured at p = 1.0000001; the ctest
@@ -460,6 +463,7 @@ static void lp_norm_error_by_magnitude(void **state) {
     const char *triple, *cpu, *features;
     assert_ok(lc_codegen_target(&triple, &cpu, &features));
     double train_bound = strstr(features, "+fma") ? 7e-6 : 9e-6;
+    bool avx512_form = strstr(features, "+avx512f") && strstr(features, "+avx512dq") && strstr(features, "+fma");
     const double ps[] = {1.0000001, 1.3, 2.5, 2.7, 5.5, 7, 60};
     static double vals[SWEEP_WINDOWS * 4];
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
@@ -499,7 +503,8 @@ static void lp_norm_error_by_magnitude(void **state) {
         }
         print_message("LPPool1d(%.9g, 4): y's worst relative error %.3g forward alone, %.3g with its gradient\n", ps[i],
                       fwd, train);
-        if (!(fwd <= 2.5e-5)) fail_msg("LPPool1d(%.9g, 4) forward: y %.3g off", ps[i], fwd);
+        double fwd_bound = avx512_form && ps[i] - floor(ps[i]) != 0.5 ? 1e-5 : 2.5e-5;
+        if (!(fwd <= fwd_bound)) fail_msg("LPPool1d(%.9g, 4) forward: y %.3g off", ps[i], fwd);
         if (!(train <= train_bound)) fail_msg("%s: y %.3g off", label, train);
         judge(bad, CHECKED, label);
         for (int q = 0; q < 2; q++) {

@@ -190,7 +190,8 @@ static LLVMValueRef horner(vm *v, LLVMValueRef x, const double *c, int n) {
 /* log2(1 + t) = t·P(t) on t = m - 1 in [-0.293, 0.415], taken times p: near-minimax fits of
  * the absolute error (Lawson's reweighted least squares), 3.0e-7 with 7 coefficients, 2.1e-6
  * with 6, 1.5e-5 with 5; and 2^f on [-0.5, 0.5]: near-minimax fits of the relative error, 7.5e-8 with 6
- * coefficients, 2.6e-6 with 5. The short power's polynomials in both of its forms. */
+ * coefficients, 2.6e-6 with 5. The short power's polynomials: exp2's in both of its forms,
+ * log2's in the bit arithmetic's (the AVX-512 form reads log2 from a table, below). */
 static const double g_log2_c7[7] = {1.4426997262516603,  -0.7213758729356278,  0.4804650222146218,
                                     -0.35896184609397397, 0.29726282562213613, -0.27269779674877026,
                                     0.17063322702792563};
@@ -203,17 +204,14 @@ static const double g_exp2_c6[6] = {1.0000000716541464,  0.693146967047918,    0
 static const double g_exp2_c5[5] = {0.9999992614067513, 0.693121814813429, 0.2402474495728787,
                                     0.055917859907935165, 0.009570096670151018};
 
-/* p·log2(x) = p·(e + e_offset) + t·P(t) from x's exponent e - e_offset (as a float) and
- * t = m - 1: the log2 polynomial with p folded into its coefficients, one multiply-add for p·e
- * (and the offset's p·e_offset added by the multiply-add that takes t·P(t)). */
-static LLVMValueRef p_log2(vm *v, LLVMValueRef e, double e_offset, LLVMValueRef t, double p, int log2_terms) {
+/* p·log2(x) = p·e + t·P(t) from x's exponent e (as a float) and t = m - 1: the log2
+ * polynomial with p folded into its coefficients, one multiply-add for p·e. */
+static LLVMValueRef p_log2(vm *v, LLVMValueRef e, LLVMValueRef t, double p, int log2_terms) {
     const double *c = log2_terms == 5 ? g_log2_c5 : log2_terms == 6 ? g_log2_c6 : g_log2_c7;
     int n = log2_terms == 5 ? 5 : log2_terms == 6 ? 6 : 7;
     double cp[7];
     for (int i = 0; i < n; i++) cp[i] = c[i] * p;
-    LLVMValueRef tp = e_offset == 0 ? LLVMBuildFMul(v->b, t, horner(v, t, cp, n), "")
-                                    : mul_add(v, t, horner(v, t, cp, n), fc(v, p * e_offset));
-    return mul_add(v, e, fc(v, p), tp);
+    return mul_add(v, e, fc(v, p), LLVMBuildFMul(v->b, t, horner(v, t, cp, n), ""));
 }
 
 static LLVMValueRef exp2_poly(vm *v, LLVMValueRef f, int exp2_terms) {
@@ -256,7 +254,7 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
     LLVMValueRef ex = LLVMBuildAShr(b, LLVMBuildSub(b, bits, ic(&v, 0x3f3504f3), ""), ic(&v, 23), "");
     LLVMValueRef m = LLVMBuildBitCast(b, LLVMBuildSub(b, bits, LLVMBuildShl(b, ex, ic(&v, 23), ""), ""), v.ft, "");
     LLVMValueRef t = LLVMBuildFSub(b, m, fc(&v, 1.0), "");
-    LLVMValueRef y = p_log2(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), 0, t, p, log2_terms);
+    LLVMValueRef y = p_log2(&v, LLVMBuildSIToFP(b, ex, v.ft, ""), t, p, log2_terms);
     LLVMValueRef flush = LLVMBuildFCmp(b, LLVMRealOLT, y, fc(&v, -125.0), "");
     /* clamped at 129, where q·2^n below is inf whatever q (at 128 the result overflows only by
      * the polynomial's error) */
@@ -283,13 +281,13 @@ LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueR
 
 /* The AVX-512 instructions the form below takes, as LLVM names them. Not overloaded: each is
  * its 512-bit float32 form. */
-static const char *const g_avx512_names[4] = {
+static const char *const g_avx512_names[5] = {
     "llvm.x86.avx512.mask.getexp.ps.512", "llvm.x86.avx512.mask.getmant.ps.512",
-    "llvm.x86.avx512.mask.reduce.ps.512", "llvm.x86.avx512.mask.scalef.ps.512"};
-enum { AVX512_GETEXP, AVX512_GETMANT, AVX512_REDUCE, AVX512_SCALEF };
+    "llvm.x86.avx512.mask.reduce.ps.512", "llvm.x86.avx512.mask.scalef.ps.512", "llvm.x86.avx512.permvar.sf.512"};
+enum { AVX512_GETEXP, AVX512_GETMANT, AVX512_REDUCE, AVX512_SCALEF, AVX512_PERMVAR };
 
 bool lc_vmath_pow_normal_avx512_known(void) {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (!LLVMLookupIntrinsicID(g_avx512_names[i], strlen(g_avx512_names[i]))) return false;
     return true;
 }
@@ -325,17 +323,41 @@ static void exp2_from_floor(int exp2_terms, double *c) {
     }
 }
 
-/* The 16-lane body: the same p·log2|x| and 2^y as lc_vmath_pow_normal, 17 operations a power
- * against 27 for the bit arithmetic (with the shorter polynomials). vgetexpps and vgetmantps
- * give x = 2^e·m, m in [1, 2), sign dropped (no fabs); log2 x = e + 1/2 + log2(m·sqrt(1/2)),
- * m·sqrt(1/2) in [sqrt(1/2), sqrt(2)), the interval the log2 polynomial was fitted on (the one
- * multiply-add that takes t = m·sqrt(1/2) - 1 rounds where the bit arithmetic was exact, by
- * float32's sqrt(1/2): about 3e-8 more in log2 x). vreduceps gives f = y - floor(y) and
- * vscalefps q·2^floor(y), overflowing to inf by itself, masked to 0 where y < -125 (the flush
- * of lc_vmath_pow_normal, for the same reason: no subnormal results). The contract is
- * lc_vmath_pow_normal's, except that a zero x gives 0 for every p (log2 0 = -inf), a
- * subnormal x is read exactly, and an inf or NaN x gives inf or NaN, not always inf (no clamp
- * of y; every caller flags such an element by its input or by a sum that is then not finite). */
+/* log2(1 + t) = t·P(t) for |t| <= 1/32 (t = m·r_j - 1 below): near-minimax fits of the
+ * absolute error over the sixteen intervals' t, 3.5e-6 with 2 coefficients and 5.2e-8 with 3. */
+static const double g_log2_table_c2[2] = {1.4430222993690376, -0.7206813844840587};
+static const double g_log2_table_c3[3] = {1.4426954439600574, -0.7216209868861719, 0.4799489217992663};
+
+/* The 16-lane body: the same p·log2|x| and 2^y as lc_vmath_pow_normal, with log2 from a table.
+ * vgetexpps and vgetmantps give x = 2^e·m, m in [1, 2), sign dropped (no fabs). m's top four
+ * fraction bits (those of x, read from its bits: a shift) pick one of sixteen intervals
+ * [1 + j/16, 1 + (j+1)/16); r_j is the float nearest the reciprocal of its harmonic mean c_j,
+ * so t = m·r_j - 1 (one multiply-add, exact but for one rounding) lies within 1/32 of 0, and
+ * log2 x = e - log2 r_j + log2(1 + t). Both tables (r_j and p·(-log2 r_j), the latter rounded
+ * once from double) are one register each, read by vpermps (permvar), which issues beside the
+ * multiply-adds; the polynomial over so short an interval needs 2 coefficients where one over
+ * [sqrt(1/2), sqrt(2)) needed 5 for a quarter of the accuracy. The exp2 side is as before:
+ * vreduceps gives f = y - floor(y) and vscalefps q·2^floor(y), overflowing to inf by itself,
+ * masked to 0 where y < -125 (the flush of lc_vmath_pow_normal, for the same reason: no
+ * subnormal results).
+ *
+ * How many coefficients each side takes (`poly`, fuse's lc_short_pow_poly): log2's 5 becomes
+ * the table with 2, y = t·P + (p·e + p·(-log2 r_j)), the sum taken beside the polynomial
+ * (two roundings of y, the shorter chain); 6 and 7 become the table with 3, y = p·e +
+ * (t·P - p·log2 r_j), one rounding of y. Each is at least as accurate as the polynomial it
+ * replaces: over every 37th float32 in the normal range, x^p for p in {1, 1.3, 2.7, 3.5, 7, 15,
+ * 1/2.7, 1/7} within 4.8e-6 to 4.4e-5 (5 and 5: 5.3e-6 to 1.6e-4) and 1.4e-6 to 6.0e-6 (7 and
+ * 6: 1.4e-6 to 6.7e-6; 6 and 6: 1.6e-6 to 2.6e-5). On a Zen 5 core the terms of LPPool1d(2.7,
+ * 4)'s forward took 0.13 ns an element where the polynomial form took 0.17 (a C model of the
+ * loop on cache-resident data; bench/README.md, 2026-12-06): vgetexpps, vgetmantps, the
+ * shift and the permutes issue on other pipes than the multiply-adds, and the chain is shorter.
+ *
+ * The contract is lc_vmath_pow_normal's, except that a zero x gives 0 for every p (log2 0 =
+ * -inf), an inf or NaN x gives inf or NaN, not always inf (no clamp of y; every caller flags
+ * such an element by its input or by a sum that is then not finite), and a subnormal x gives 0
+ * for p >= 1 (its bits pick the wrong interval, and log2 x is read as at most e + 1.17 with
+ * e <= -127, so y stays below -125) and some finite value for p < 1, which only the root
+ * takes, of a sum that is normal in every window kept. */
 static void emit_pow_normal_v16(vm *v, LLVMValueRef fn, double p, int log2_terms, int exp2_terms) {
     LLVMBuilderRef b = v->b;
     LLVMTypeRef i16 = LLVMInt16TypeInContext(v->ctx), i32 = LLVMInt32TypeInContext(v->ctx);
@@ -348,8 +370,27 @@ static void emit_pow_normal_v16(vm *v, LLVMValueRef fn, double p, int log2_terms
     /* imm 4: the interval [1, 2) (bits 1:0 = 0), the sign cleared (bits 3:2 = 01) */
     LLVMValueRef gm[5] = {x, LLVMConstInt(i32, 4, 0), undef, all, current_rounding};
     LLVMValueRef m = avx512(v, AVX512_GETMANT, gm, 5);
-    LLVMValueRef t = mul_add(v, m, fc(v, M_SQRT1_2), fc(v, -1.0));
-    LLVMValueRef y = p_log2(v, e, 0.5, t, p, log2_terms);
+    /* the tables; vpermps reads the low 4 bits of each lane's index, so x's bits shifted by 19
+     * need no mask (the exponent and sign above them are ignored) */
+    LLVMTypeRef f32 = LLVMFloatTypeInContext(v->ctx);
+    LLVMValueRef recip[16], neg_log[16];
+    for (int j = 0; j < 16; j++) {
+        double lo = 1 + j / 16.0, hi = 1 + (j + 1) / 16.0;
+        float r = (float)((lo + hi) / (2 * lo * hi));
+        recip[j] = LLVMConstReal(f32, r);
+        neg_log[j] = LLVMConstReal(f32, (double)(float)(-p * log2((double)r)));
+    }
+    LLVMValueRef idx = LLVMBuildLShr(b, LLVMBuildBitCast(b, x, v->it, ""), ic(v, 19), "");
+    LLVMValueRef pr[2] = {LLVMConstVector(recip, 16), idx}, pl[2] = {LLVMConstVector(neg_log, 16), idx};
+    LLVMValueRef r = avx512(v, AVX512_PERMVAR, pr, 2), pneg_log_r = avx512(v, AVX512_PERMVAR, pl, 2);
+    LLVMValueRef t = mul_add(v, m, r, fc(v, -1.0));
+    bool short_log = log2_terms == 5;
+    const double *lc = short_log ? g_log2_table_c2 : g_log2_table_c3;
+    double cp[3];
+    for (int i = 0; i < (short_log ? 2 : 3); i++) cp[i] = lc[i] * p;
+    LLVMValueRef poly = horner(v, t, cp, short_log ? 2 : 3);
+    LLVMValueRef y = short_log ? mul_add(v, t, poly, mul_add(v, e, fc(v, p), pneg_log_r))
+                               : mul_add(v, e, fc(v, p), mul_add(v, t, poly, pneg_log_r));
     /* not flushed: unordered, so a NaN y (a NaN x) stays NaN and its window flagged */
     LLVMValueRef kept = LLVMBuildFCmp(b, LLVMRealUGE, y, fc(v, -125.0), "");
     /* imm 9: no fraction bits kept (bits 7:4 = 0), rounded down (bits 1:0 = 01), the

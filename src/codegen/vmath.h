@@ -15,9 +15,10 @@ LLVMValueRef lc_vmath_exp2(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef y, 
  * log2_terms (5, 6 or 7) and exp2_terms (5 or 6): its polynomials' lengths. */
 LLVMValueRef lc_vmath_pow_normal(LLVMBuilderRef b, LLVMModuleRef mod, LLVMValueRef x, double p, int log2_terms,
                                  int exp2_terms, bool fma);
-/* The same power where the target has AVX-512 (F): a call to a module-local function whose
- * 16-lane variant, in LLVM's vector function ABI, reads the exponent and mantissa and scales
- * by 2^n with AVX-512's own instructions (vmath.c: 17 operations a power against 27). The
+/* The same power where the target has AVX-512 (F and DQ): a call to a module-local function
+ * whose 16-lane variant, in LLVM's vector function ABI, reads the exponent and mantissa, looks
+ * log2 up in two 16-entry tables and scales by 2^n with AVX-512's own instructions (vmath.c:
+ * 16 to 18 operations a power against 27, 8 to 10 of them multiply-adds). The
  * loop vectorizer widens the call; the pass list inlines it after (codegen/jit.c).
  * lc_vmath_pow_normal_avx512_known: whether this LLVM names those instructions. */
 bool lc_vmath_pow_normal_avx512_known(void);

@@ -12,6 +12,7 @@
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
 #include "passes/kernel.h"
+#include "support/memstream.h"
 
 static lc_nontemporal last_kernel_nontemporal(lc_module *m, lc_shape in, bool backward) {
     lc_fused *f = jit_fuse_module(m, in, backward);
@@ -73,6 +74,56 @@ static void test_decision(void **state) {
     assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {8, 64, 256, 256}}, false), LC_NT_ALIGNED_ROWS);
     assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &mp));
     assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {4, 64, 64, 2048}}, false), LC_NT_ALIGNED_ROWS);
+}
+
+/* The last kernel of m's graph fused for a target whose cores have `core` bytes of their own
+ * cache (lc_fuse_for), and its dump in *text if asked (caller frees). */
+static lc_nontemporal nontemporal_for(lc_module *m, lc_shape in, bool backward, int64_t core, char **text) {
+    lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
+    lc_fuse_target target = {.core_cache_bytes = core};
+    lc_fused *f;
+    assert_ok(lc_fuse_for(g, &target, &f));
+    lc_nontemporal nt = f->kernels[f->n_kernels - 1].sched.nontemporal;
+    if (text) {
+        lc_memstream ms;
+        assert_ok(lc_memstream_open(&ms));
+        assert_ok(lc_memstream_finish(&ms, lc_fused_print(f, ms.file), text));
+    }
+    lc_fused_free(f);
+    lc_graph_free(g);
+    lc_module_free(m);
+    return nt;
+}
+
+/* Where the target's per-core cache is known (lc_fuse_target, kernel.h): an element-major
+ * kernel streams an output larger than that cache, however far below LC_NONTEMPORAL_MIN_BYTES,
+ * and not one that fits it; a window-major one keeps LC_NONTEMPORAL_MIN_BYTES; a cache of 0
+ * (unknown), as lc_fuse, which knows nothing of the target. */
+static void test_decision_by_core_cache(void **state) {
+    (void)state;
+    const int64_t core = (int64_t)1 << 20, floats = core / 4;
+    /* AvgPool1d(4) forward, y in 2 rows: 2 MiB of y, then exactly the cache's 1 MiB */
+    char *text = NULL;
+    assert_int_equal(nontemporal_for(avg4(), test_shape3(1, 2, floats * 4), false, core, &text), LC_NT_ALIGNED_ROWS);
+    if (!strstr(text, "the output is more than a core's own cache holds (1024 KiB on the target)"))
+        fail_msg("the dump does not say why the output is streamed:\n%s", text);
+    free(text);
+    assert_int_equal(nontemporal_for(avg4(), test_shape3(1, 2, floats * 2), false, core, NULL), LC_NT_NONE);
+    assert_int_equal(nontemporal_for(avg4(), test_shape3(1, 2, floats * 4), false, 0, NULL), LC_NT_NONE);
+    assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, 2, floats * 4), false), LC_NT_NONE);
+    /* a row without whole trips: a line found per row, as above LC_NONTEMPORAL_MIN_BYTES */
+    assert_int_equal(nontemporal_for(avg4(), test_shape3(1, 2, floats * 4 + 8), false, core, NULL), LC_NT_LINE_START);
+    /* LPPool1d(2, 4)'s backward (window-major): dx of 4 MiB keeps ordinary stores */
+    assert_int_equal(nontemporal_for(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, floats * 2), true,
+                                     core, NULL),
+                     LC_NT_NONE);
+    /* at and above LC_NONTEMPORAL_MIN_BYTES the dump gives the last-level cache, as it did
+     * before and does on every host, whatever its cache */
+    int64_t big = LC_NONTEMPORAL_MIN_BYTES / 4;
+    assert_int_equal(nontemporal_for(avg4(), test_shape3(1, 2, big * 2), false, core, &text), LC_NT_ALIGNED_ROWS);
+    if (!strstr(text, "the output does not fit the last-level cache"))
+        fail_msg("the dump does not say why the output is streamed:\n%s", text);
+    free(text);
 }
 
 /* Byte offsets of the outputs inside 64-byte aligned blocks: aligned, 3 and 5 floats further
@@ -420,6 +471,7 @@ static void test_maxpool2d_values(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
+        cmocka_unit_test(test_decision_by_core_cache),
         cmocka_unit_test(test_line_start_values),
         cmocka_unit_test(test_aligned_rows_values),
         cmocka_unit_test(test_padded_rows_values),

@@ -39,10 +39,12 @@ _refcount = sys.getrefcount
 _char = ctypes.c_char
 _addressof = ctypes.addressof
 
-# The library writes an output of this many bytes or more (LC_NONTEMPORAL_MIN_BYTES) in whole
-# 64-byte lines from its buffer's start where it can, and an output whose buffer starts off a
-# line aside, copied over after the run; NumPy's own large buffers start 16 bytes past a page.
-_LINE_ALIGNED_MIN_BYTES = 32 << 20
+# The library writes a large output in whole 64-byte lines from its buffer's start where it
+# can (from 32 MiB, or a forward's output larger than a core's own cache: 256 KiB to 2 MiB on
+# the x86 cores of the last decade), and an output whose buffer starts off a line aside, copied
+# over after the run; NumPy's own large buffers start 16 bytes past a page. So from 256 KiB on
+# the package allocates on a line (a view of a 64 bytes larger byte array).
+_LINE_ALIGNED_MIN_BYTES = 256 << 10
 
 
 def empty(shape, dtype):

@@ -235,8 +235,8 @@ def test_forward_backward_outputs_are_reused_only_when_dropped():
 
 
 def test_large_outputs_start_on_a_line_and_are_reused_only_when_dropped():
-    # 32 MiB of output and more: the library writes it in whole 64-byte lines from its start,
-    # so the package allocates it on a line (a view of a larger byte array, which a view of
+    # 256 KiB of output and more: the library may write it in whole 64-byte lines from its
+    # start, so the package allocates it on a line (a view of a larger byte array, which a view of
     # the output holds rather than the output itself: held that way, it is never reused)
     n = _program._LINE_ALIGNED_MIN_BYTES // 4
     pool = nn.AvgPool1d(2)

@@ -367,6 +367,25 @@ static void init_llvm(void) {
     atomic_store(&g_initialized, true);
 }
 
+/* ---- the target's own cache (no LLVM) ---- */
+
+static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
+static int64_t g_core_cache_bytes;
+
+static void find_core_cache(void) {
+    const char *cpu = getenv("LUCID_CPU");
+    if (cpu && *cpu) return; /* a named CPU: its caches are not this host's */
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); /* glibc reads it from the CPU; -1 or 0 unknown */
+    if (l2 > 0) g_core_cache_bytes = l2;
+#endif
+}
+
+int64_t lc_codegen_core_cache_bytes(void) {
+    pthread_once(&g_cache_once, find_core_cache);
+    return g_core_cache_bytes;
+}
+
 lc_status lc_codegen_target(const char **triple, const char **cpu, const char **features) {
     pthread_once(&g_once, init_llvm);
     if (!g_triple || !g_cpu || !g_features)

@@ -1516,6 +1516,10 @@ static bool reads_padded_rows(const lc_fused *f, const lc_kernel *k) {
  * excludes. */
 static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     k->sched.nontemporal = LC_NT_NONE;
+    int64_t core = f->target.core_cache_bytes;
+    k->sched.nontemporal_min_bytes = k->sched.order == LC_LOOP_ELEMENTS && core > 0 && core < LC_NONTEMPORAL_MIN_BYTES
+                                         ? core + 1
+                                         : LC_NONTEMPORAL_MIN_BYTES;
     const lc_node *root = lc_graph_node(f->graph, k->root);
     if (root->shape.rank == 0 || k->sched.tile_cols > 1 || (k->sched.tile_rows > 1 && k->co_rows < 2) ||
         !lc_kernel_reductions_straight(k))
@@ -1541,7 +1545,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
      * where the time goes here"). */
     if (k->sched.order == LC_LOOP_ELEMENTS && k->sched.rerun_tail && reads_padded_rows(f, k)) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);
-    if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < LC_NONTEMPORAL_MIN_BYTES) return;
+    if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < k->sched.nontemporal_min_bytes) return;
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);
     int64_t pitch_bytes = lc_fused_row_pitch(f, k->dst_slot, &root->shape) * elt;
     /* a window-major kernel with whole trips has whole blocks: its first starts at position 0
@@ -1558,7 +1562,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
          * writes m of them; beside the root, one at each of its m·unit positions */
         const lc_node *co = lc_graph_node(f->graph, k->co_root);
         int64_t co_elt = (int64_t)lc_dtype_size(co->dtype), per_run = k->co_beside ? m * unit : m;
-        k->sched.co_nontemporal = lc_sat_mul(lc_shape_numel(&co->shape), co_elt) >= LC_NONTEMPORAL_MIN_BYTES &&
+        k->sched.co_nontemporal = lc_sat_mul(lc_shape_numel(&co->shape), co_elt) >= k->sched.nontemporal_min_bytes &&
                                   (lc_fused_row_pitch(f, k->co_slot, &co->shape) * co_elt) % 64 == 0 &&
                                   (per_run * co_elt) % 64 == 0;
     }
@@ -1852,11 +1856,14 @@ static lc_status merge_beside(lc_fused *f, collect *c) {
     return LC_OK;
 }
 
-lc_status lc_fuse(const lc_graph *given, lc_fused **out) {
+lc_status lc_fuse(const lc_graph *given, lc_fused **out) { return lc_fuse_for(given, NULL, out); }
+
+lc_status lc_fuse_for(const lc_graph *given, const lc_fuse_target *target, lc_fused **out) {
     *out = NULL;
     LC_TRY(lc_graph_verify(given));
     lc_fused *f = calloc(1, sizeof *f);
     if (!f) return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    if (target) f->target = *target;
     /* the LP backward in its stable form even where simplify did not run (lp_norm.h); a graph
      * that has it already, or has no LP norm, is fused as given */
     lc_status st = lc_lp_backward_stable(given, &f->graph);
@@ -2206,9 +2213,21 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     else if (x->op == LC_OP_EXPAND) lc_strbuf_puts(sb, "  [index dropped; the input is recomputed per slot]");
 }
 
+/* Why a kernel's output is streamed (lc_schedule.nontemporal_min_bytes): the last-level
+ * cache wherever the output is that large (so a dump of it reads the same on every host), else
+ * the target's per-core cache. */
+static const char *nontemporal_why(const lc_fused *f, const lc_kernel *k, char *buf, size_t size) {
+    const lc_node *root = lc_graph_node(f->graph, k->root);
+    int64_t bytes = lc_sat_mul(lc_shape_numel(&root->shape), (int64_t)lc_dtype_size(root->dtype));
+    if (bytes >= LC_NONTEMPORAL_MIN_BYTES) return "the output does not fit the last-level cache";
+    snprintf(buf, size, "the output is more than a core's own cache holds (%" PRId64 " KiB on the target)",
+             (k->sched.nontemporal_min_bytes - 1) >> 10);
+    return buf;
+}
+
 lc_status lc_fused_print(const lc_fused *f, FILE *out) {
     lc_strbuf sb = {0};
-    char lab[256], shp[96];
+    char lab[256], shp[96], why[96];
     lc_strbuf_printf(&sb, ";; fused: %d kernel%s\n", f->n_kernels, f->n_kernels == 1 ? "" : "s");
     for (int k = 0; k < f->n_kernels; k++) {
         const lc_kernel *kr = &f->kernels[k];
@@ -2279,15 +2298,15 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                              "the edges of a row that has some, in the scalar loop)\n",
                              kr->sched.whole_trips);
         if (kr->sched.nontemporal == LC_NT_LINE_START)
-            lc_strbuf_puts(&sb, "  non-temporal: the vectorized loop of each row starts at a 64-byte line of the "
-                                "written buffer and writes whole lines with streaming stores (no read of the lines "
-                                "it writes); the output does not fit the last-level cache\n");
+            lc_strbuf_printf(&sb, "  non-temporal: the vectorized loop of each row starts at a 64-byte line of the "
+                                  "written buffer and writes whole lines with streaming stores (no read of the lines "
+                                  "it writes); %s\n", nontemporal_why(f, kr, why, sizeof why));
         if (kr->sched.nontemporal == LC_NT_ALIGNED_ROWS)
-            lc_strbuf_puts(&sb, "  non-temporal: rows and their vectorized runs start on 64-byte lines of a line-aligned "
-                                "buffer (a row with edges: at its first line past them; the run writes the output "
-                                "aside where the caller's is not), written with "
-                                "streaming stores (no read of the lines they write); the output does not fit the "
-                                "last-level cache\n");
+            lc_strbuf_printf(&sb, "  non-temporal: rows and their vectorized runs start on 64-byte lines of a "
+                                  "line-aligned buffer (a row with edges: at its first line past them; the run "
+                                  "writes the output aside where the caller's is not), written with "
+                                  "streaming stores (no read of the lines they write); %s\n",
+                             nontemporal_why(f, kr, why, sizeof why));
         if (kr->sched.co_nontemporal)
             lc_strbuf_puts(&sb, kr->co_beside ? "  non-temporal too: the co-root below, beside the root, its runs "
                                                 "on lines of its rows\n"

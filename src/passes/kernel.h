@@ -182,6 +182,18 @@
  * 1.6-2.4x as long, and the pair was slower in 11 of 12 runs (bench/README.md, "The stream
  * prefetch from 2 MiB"). */
 #define LC_NONTEMPORAL_MIN_BYTES ((int64_t)32 << 20)
+/* An element-major kernel (a forward) whose target's per-core cache is known
+ * (lc_fuse_target.core_cache_bytes) streams an output larger than that cache, however small
+ * against the last-level one: its lines cannot be in the core's own cache when the kernel
+ * writes them, so each ordinary store reads its line from farther away first, and that read
+ * costs the writer more than the next kernel saves by finding the output in the last-level
+ * cache. Measured on an AMD EPYC (Zen 5, 1 MiB of L2 a core) with AvgPool1d(4) at
+ * (8, 64, 4096) writing 2 MiB and a second AvgPool1d(4) reading it at once: the pair 339-415 us
+ * against 463-503 on 1 thread, 187-221 against 236-242 on 2, though the reader took 1.4-1.8x
+ * as long (bench/README.md, "Middle shapes on the Zen 5 host"). On the Sapphire Rapids host
+ * (2 MiB of L2) the same 2 MiB output fit the core's own cache, and streaming it made the pair
+ * slower, which this rule keeps (2 MiB is not more than 2 MiB). A window-major kernel (a
+ * backward) keeps LC_NONTEMPORAL_MIN_BYTES: not measured at these sizes. */
 
 /* Trips of a vectorized loop are a multiple of LC_VECTOR_TRIP_MULTIPLE (of
  * LC_VECTOR_BLOCK_TRIP_MULTIPLE for window-major blocks of several steps), which LLVM's vector
@@ -521,7 +533,7 @@ typedef struct lc_row_prefetch {
 } lc_row_prefetch;
 
 /* Non-temporal stores (lc_schedule.nontemporal), for a kernel whose root takes at least
- * LC_NONTEMPORAL_MIN_BYTES and whose loop over positions (element-major, writing only its
+ * lc_schedule.nontemporal_min_bytes and whose loop over positions (element-major, writing only its
  * root) or over unrolled blocks (window-major; a co-root keeps ordinary stores) LLVM
  * vectorizes. An ordinary store first reads the line it writes (read-for-ownership): for an
  * output that does not fit the cache, a fifth more traffic in a pool's forward, where the
@@ -682,8 +694,12 @@ typedef struct lc_schedule {
      * (lc_nontemporal). Only where the values land changes: every position is computed as
      * before. */
     lc_nontemporal nontemporal;
+    /* The least output written with non-temporal stores: LC_NONTEMPORAL_MIN_BYTES, or for an
+     * element-major kernel one byte more than the target's per-core cache where fuse knows it
+     * (lc_fuse_target); the dump says which. */
+    int64_t nontemporal_min_bytes;
     /* LC_NT_ALIGNED_ROWS with a co-root over rows (lc_kernel.co_rows) as large as the root's
-     * threshold (LC_NONTEMPORAL_MIN_BYTES): the co-root is written from lines too, one element
+     * threshold (nontemporal_min_bytes): the co-root is written from lines too, one element
      * per block, so a run of whole trips fills whole lines of its rows (the co-root's row pitch
      * and a run's elements are whole lines); the runtime writes it aside where the caller's
      * buffer is not line-aligned. */
@@ -758,6 +774,12 @@ typedef struct lc_scratch {
     int first, last;   /* kernel that writes it, last kernel that reads it */
 } lc_scratch;
 
+/* What fuse knows of the machine the code will run on (lc_fuse_for). */
+typedef struct lc_fuse_target {
+    /* Bytes of cache a core has to itself (its L2 on x86), 0 where unknown. */
+    int64_t core_cache_bytes;
+} lc_fuse_target;
+
 typedef struct lc_fused {
     lc_graph *graph;          /* owned copy of the fused graph */
     int n_inputs, n_outputs;
@@ -778,11 +800,15 @@ typedef struct lc_fused {
     int n_scratch;
     lc_scratch *scratch;
     int64_t scratch_bytes;    /* size of the per-run scratch block */
+    lc_fuse_target target;    /* what lc_fuse_for was told of the target */
 } lc_fused;
 
 /* Group the nodes of `g` into kernels. Never fails on a valid graph: every op has a generic
- * inline evaluation, so there is no unsupported node. Free with lc_fused_free. */
+ * inline evaluation, so there is no unsupported node. Free with lc_fused_free. lc_fuse knows
+ * nothing of the target (the same schedule on every host); lc_fuse_for (target NULL: the
+ * same as lc_fuse) takes what the compile driver knows of it. */
 lc_status lc_fuse(const lc_graph *g, lc_fused **out);
+lc_status lc_fuse_for(const lc_graph *g, const lc_fuse_target *target, lc_fused **out);
 /* Give every scratch slot an offset in one block so buffers whose lifetimes do not overlap
  * share memory (peak = what the live tensors need). Idempotent. */
 lc_status lc_plan(lc_fused *f);

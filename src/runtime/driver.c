@@ -112,7 +112,8 @@ static lc_status report_fused(walk *w, lc_stage s, lc_status (*print)(const lc_f
 
 static lc_status run_fuse(walk *w) {
     double t = lc_now_ms();
-    LC_TRY(lc_fuse(w->graph, &w->code->fused));
+    lc_fuse_target target = {.core_cache_bytes = lc_codegen_core_cache_bytes()};
+    LC_TRY(lc_fuse_for(w->graph, &target, &w->code->fused));
     double ms = lc_now_ms() - t;
     int n = w->code->fused->n_kernels;
     snprintf(w->summary, sizeof w->summary, "%d kernel%s", n, plural(n));

@@ -386,9 +386,10 @@ static void emit_pow_normal_v16(vm *v, LLVMValueRef fn, double p, int log2_terms
     LLVMValueRef t = mul_add(v, m, r, fc(v, -1.0));
     bool short_log = log2_terms == 5;
     const double *lc = short_log ? g_log2_table_c2 : g_log2_table_c3;
+    int n = short_log ? 2 : 3;
     double cp[3];
-    for (int i = 0; i < (short_log ? 2 : 3); i++) cp[i] = lc[i] * p;
-    LLVMValueRef poly = horner(v, t, cp, short_log ? 2 : 3);
+    for (int i = 0; i < n; i++) cp[i] = lc[i] * p;
+    LLVMValueRef poly = horner(v, t, cp, n);
     LLVMValueRef y = short_log ? mul_add(v, t, poly, mul_add(v, e, fc(v, p), pneg_log_r))
                                : mul_add(v, e, fc(v, p), mul_add(v, t, poly, pneg_log_r));
     /* not flushed: unordered, so a NaN y (a NaN x) stays NaN and its window flagged */

@@ -1292,14 +1292,17 @@ static int row_source(const lc_fused *f, int node, int rank, int64_t rows, int d
     return best;
 }
 
+/* The bytes of node's value. */
+static int64_t node_bytes(const lc_fused *f, int node) {
+    const lc_node *u = lc_graph_node(f->graph, node);
+    return lc_sat_mul(lc_shape_numel(&u->shape), (int64_t)lc_dtype_size(u->dtype));
+}
+
 /* The bytes of slot s (the first node it holds). */
 static int64_t slot_bytes(const lc_fused *f, int s) {
     int n = lc_graph_node_count(f->graph);
     for (int i = 0; i < n; i++)
-        if (f->node_slot[i] == s) {
-            const lc_node *u = lc_graph_node(f->graph, i);
-            return lc_sat_mul(lc_shape_numel(&u->shape), (int64_t)lc_dtype_size(u->dtype));
-        }
+        if (f->node_slot[i] == s) return node_bytes(f, i);
     return 0;
 }
 
@@ -1545,7 +1548,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
      * where the time goes here"). */
     if (k->sched.order == LC_LOOP_ELEMENTS && k->sched.rerun_tail && reads_padded_rows(f, k)) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);
-    if (lc_sat_mul(lc_shape_numel(&root->shape), elt) < k->sched.nontemporal_min_bytes) return;
+    if (node_bytes(f, k->root) < k->sched.nontemporal_min_bytes) return;
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);
     int64_t pitch_bytes = lc_fused_row_pitch(f, k->dst_slot, &root->shape) * elt;
     /* a window-major kernel with whole trips has whole blocks: its first starts at position 0
@@ -1562,7 +1565,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
          * writes m of them; beside the root, one at each of its m·unit positions */
         const lc_node *co = lc_graph_node(f->graph, k->co_root);
         int64_t co_elt = (int64_t)lc_dtype_size(co->dtype), per_run = k->co_beside ? m * unit : m;
-        k->sched.co_nontemporal = lc_sat_mul(lc_shape_numel(&co->shape), co_elt) >= k->sched.nontemporal_min_bytes &&
+        k->sched.co_nontemporal = node_bytes(f, k->co_root) >= k->sched.nontemporal_min_bytes &&
                                   (lc_fused_row_pitch(f, k->co_slot, &co->shape) * co_elt) % 64 == 0 &&
                                   (per_run * co_elt) % 64 == 0;
     }
@@ -2217,9 +2220,7 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
  * cache wherever the output is that large (so a dump of it reads the same on every host), else
  * the target's per-core cache. */
 static const char *nontemporal_why(const lc_fused *f, const lc_kernel *k, char *buf, size_t size) {
-    const lc_node *root = lc_graph_node(f->graph, k->root);
-    int64_t bytes = lc_sat_mul(lc_shape_numel(&root->shape), (int64_t)lc_dtype_size(root->dtype));
-    if (bytes >= LC_NONTEMPORAL_MIN_BYTES) return "the output does not fit the last-level cache";
+    if (node_bytes(f, k->root) >= LC_NONTEMPORAL_MIN_BYTES) return "the output does not fit the last-level cache";
     snprintf(buf, size, "the output is more than a core's own cache holds (%" PRId64 " KiB on the target)",
              (k->sched.nontemporal_min_bytes - 1) >> 10);
     return buf;

@@ -188,9 +188,11 @@
  * writes them, so each ordinary store reads its line from farther away first, and that read
  * costs the writer more than the next kernel saves by finding the output in the last-level
  * cache. Measured on an AMD EPYC (Zen 5, 1 MiB of L2 a core) with AvgPool1d(4) at
- * (8, 64, 4096) writing 2 MiB and a second AvgPool1d(4) reading it at once: the pair 339-415 us
- * against 463-503 on 1 thread, 187-221 against 236-242 on 2, though the reader took 1.4-1.8x
- * as long (bench/README.md, "Middle shapes on the Zen 5 host"). On the Sapphire Rapids host
+ * (8, 64, 4096) writing 2 MiB and a second AvgPool1d(4) reading it at once: the pair 339-442 us
+ * against 455-551 on 1 thread, though the reader took 1.4-1.8x as long; on 2 threads
+ * 187-221 against 236-242 in one session and 292-314 against 278-284 in another, so within
+ * the noise there; the forward alone gained 10-30 points of the floor (bench/README.md,
+ * "Middle shapes on the Zen 5 host"). On the Sapphire Rapids host
  * (2 MiB of L2) the same 2 MiB output fit the core's own cache, and streaming it made the pair
  * slower, which this rule keeps (2 MiB is not more than 2 MiB). A window-major kernel (a
  * backward) keeps LC_NONTEMPORAL_MIN_BYTES: not measured at these sizes. */

@@ -23,9 +23,8 @@ static int64_t last_kernel_prefetch(lc_module *m, lc_shape in, bool backward) {
 /* From LC_STREAM_PREFETCH_MIN_BYTES read on, not below, LC_STREAM_PREFETCH_AHEAD_BYTES ahead; a
  * window-major kernel from LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES on, and
  * LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES ahead; the 2-D pools' forwards, whose input rows are
- * short, from LC_ROW_PREFETCH_MAX_READ_BYTES on, and they then take no row prefetch, which they
- * take below it (bench/README.md, "The 2-D forwards: the stream prefetch, not a row
- * prefetch"). */
+ * short, none: below LC_ROW_PREFETCH_MAX_READ_BYTES the row prefetch, from there on row passes
+ * (bench/README.md, "The 2-D forwards: window rows one after another"). */
 static void test_decision(void **state) {
     (void)state;
     int64_t floats = LC_STREAM_PREFETCH_MIN_BYTES / 4;
@@ -52,11 +51,12 @@ static void test_decision(void **state) {
     /* AvgPool1d(3, 1, 1)'s dx kernel, window-major, reads dy alone: none at the element-major
      * threshold */
     assert_int_equal(last_kernel_prefetch(test_avgpool(3, 1, 1, false, true), test_shape3(1, 2, floats / 2), true), 0);
-    /* MaxPool2d(3, 2, 1)'s forward, rows of 1 KiB or less: the stream prefetch from 32 MiB
-     * read, the row prefetch below it */
+    /* MaxPool2d(3, 2, 1)'s forward, rows of 1 KiB or less: from 32 MiB read its window rows
+     * one after another (row passes, tests/test_row_passes.c) and no prefetch at all, the row
+     * prefetch below it */
     const struct {
         lc_shape in;
-        bool stream;
+        bool passes;
     } maxpool[] = {
         {{4, {16, 64, 256, 256}}, true}, /* 256 MiB */
         {{4, {2, 64, 256, 256}}, true},  /* just 32 MiB */
@@ -68,8 +68,9 @@ static void test_decision(void **state) {
         assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "--module 1", &mp));
         lc_fused *f = jit_fuse_module(mp, maxpool[i].in, false);
         assert_int_equal(f->n_kernels, 1);
-        assert_int_equal(f->kernels[0].sched.stream_prefetch, maxpool[i].stream ? LC_STREAM_PREFETCH_AHEAD_BYTES : 0);
-        assert_int_equal(f->kernels[0].sched.prefetch.slot >= 0, !maxpool[i].stream);
+        assert_int_equal(f->kernels[0].sched.stream_prefetch, 0);
+        assert_int_equal(f->kernels[0].sched.row_passes, maxpool[i].passes ? 3 : 0);
+        assert_int_equal(f->kernels[0].sched.prefetch.slot >= 0, !maxpool[i].passes);
         lc_fused_free(f);
     }
 }

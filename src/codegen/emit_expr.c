@@ -87,10 +87,54 @@ static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dty
 /* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
  * norm's passes replace), over its n terms, at its result index idx: the slots its span says
  * to walk. `acc` holds each accumulator's identity on entry and the result on return. */
+/* Accumulator a's slot at the row pass's position (emitter.pass_buf): a row of the
+ * accumulator's type, the root's last axis long, made in the function's entry when first
+ * asked for, so that every pass of every row uses the one stack slot. */
+static LLVMValueRef row_pass_slot(emitter *e, int a, LLVMTypeRef ty) {
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int64_t len = root->shape.dim[root->shape.rank - 1];
+    LLVMTypeRef aty = LLVMArrayType(ty, (unsigned)len);
+    if (!e->pass_buf[a]) {
+        LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->ctx);
+        LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
+        LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
+        if (first_ins) LLVMPositionBuilderBefore(eb, first_ins);
+        else LLVMPositionBuilderAtEnd(eb, entry);
+        e->pass_buf[a] = LLVMBuildAlloca(eb, aty, "row.pass");
+        LLVMSetAlignment(e->pass_buf[a], 64);
+        LLVMDisposeBuilder(eb);
+    }
+    LLVMValueRef at[2] = {LLVMConstInt(e->i64, 0, 0), e->pass_i};
+    return LLVMBuildGEP2(e->b, aty, e->pass_buf[a], at, 2, "");
+}
+
+/* Row pass k of reduction `node` (lc_schedule.row_passes): its term k alone, folded into the
+ * partial result of terms 0 .. k-1 (none for k = 0) as the unrolled order folds it; stored
+ * back for the next pass, or, in the last, left in acc as the whole reduction. */
+static void emit_row_pass(emitter *e, const lc_reduction_schedule *rs, int64_t n, const lc_reducer *r,
+                          LLVMValueRef *acc) {
+    int64_t k = e->row_pass - 1;
+    LC_ASSERT(rs->unrolled && !rs->rolled && rs->span == LC_SPAN_ALL && n == e->k->sched.row_passes &&
+              k < n && e->vec == 0 && !e->pass_done && e->pass_i);
+    LLVMValueRef slot[LC_EMIT_MAX_ACC];
+    for (int a = 0; a < r->nacc; a++) {
+        slot[a] = row_pass_slot(e, a, LLVMTypeOf(acc[a]));
+        if (k > 0) acc[a] = LLVMBuildLoad2(e->b, LLVMTypeOf(acc[a]), slot[a], "partial");
+    }
+    lc_emit_reduce_term(e, r, k, acc);
+    if (k == n - 1) return;
+    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, acc[a], slot[a]);
+    e->pass_done = true;
+}
+
 static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, const ix *idx,
                                   const lc_reducer *r, LLVMValueRef *acc) {
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
     LC_ASSERT(rs);
+    if (e->row_pass > 0 && node == e->k->sched.row_pass_node) {
+        emit_row_pass(e, rs, n, r, acc);
+        return;
+    }
     LLVMValueRef from, to;
     data_span(e, rs, idx, n, &from, &to);
     emit_reduce_over(e, rs, dt, n, from, to, r, acc);
@@ -323,7 +367,7 @@ static double flush_exponent(lc_dtype dt) { return dt == LC_F32 ? -125 : -1021; 
 /* OR a window's flag (an i1) into the kernel's flag accumulator, where the current loop keeps
  * one (the vectorized pass; discovery and scalar loops keep none). */
 static void raise_flag(emitter *e, LLVMValueRef bad) {
-    if (!e->flag_ptr) return;
+    if (!e->flag_ptr || e->pass_done) return; /* a row pass's partial result decides nothing */
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     LLVMValueRef old = LLVMBuildLoad2(e->b, i32, e->flag_ptr, "");
     LLVMValueRef v = LLVMBuildOr(e->b, old, LLVMBuildZExt(e->b, bad, i32, ""), "");

@@ -200,6 +200,17 @@ typedef struct emitter {
      * instead of the whole sum; the pass adds the terms up itself. */
     int pin_node;
     ix pin_j;
+    /* A kernel's row passes (lc_schedule.row_passes): while the loop for window row k is
+     * emitted, row_pass is k + 1 (0 elsewhere), and the reduction row_pass_node folds only its
+     * term k, from the partial result of rows 0 .. k-1 in pass_buf (a row of them per
+     * accumulator, in the function's entry, indexed by the position pass_i) into it again, or,
+     * in the last pass, into what it returns. pass_done: this body's partial result is stored,
+     * and nothing emitted after it is kept (no flag is raised from it; emit_row_body stores
+     * nothing). */
+    int row_pass;
+    bool pass_done;
+    LLVMValueRef pass_i;
+    LLVMValueRef pass_buf[4]; /* LC_EMIT_MAX_ACC, defined below */
     /* While a norm's terms are taken as an inner norm's sums (lc_lp_schedule.terms_from_sums,
      * emit_expr.c's inner_sums_term): the inner root y_in, which lc_emit_value gives as its
      * norm's plain sum S_in (sums_bits: the OR of its elements' bits) instead of S_in^(1/p);
@@ -473,6 +484,7 @@ LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form
  * accumulator's identity on entry and the result on return. See emit_reduce.c for the
  * order terms are combined in. */
 #define LC_EMIT_MAX_ACC 4 /* at least LC_TILE_COLS_MAX */
+_Static_assert(LC_EMIT_MAX_ACC <= sizeof(((emitter *)0)->pass_buf) / sizeof(LLVMValueRef), "emitter.pass_buf holds every accumulator");
 typedef struct lc_reducer {
     int nacc;
     void (*terms)(emitter *e, void *ctx, ix j, LLVMValueRef *t);
@@ -490,6 +502,9 @@ typedef struct lc_reducer {
 } lc_reducer;
 void lc_emit_reduce(emitter *e, LLVMTypeRef ty, int64_t n, const lc_reduction_schedule *rs,
                     const lc_reducer *r, LLVMValueRef *acc);
+/* One step of the unrolled form: term j folded into acc as lc_emit_reduce's unrolled order
+ * folds it (a row pass's term, emit_expr.c). */
+void lc_emit_reduce_term(emitter *e, const lc_reducer *r, int64_t j, LLVMValueRef *acc);
 /* emit_loop.c: loop hints on a loop's latch branch; `scalar`: neither vectorized nor
  * unrolled by LLVM (a loop fuse chose over unrolling stays one). */
 void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar);

@@ -275,6 +275,20 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         idx[rank - 1] = ii;
     }
     e->aff_i = i;
+    e->pass_i = e->row_pass > 0 ? i : NULL;
+    if (e->row_pass > 0 && e->row_pass < e->k->sched.row_passes) {
+        /* a row pass before the last: the root as in the last, of which only the reduction's
+         * partial result is kept (emit_row_pass stores it; what follows it is dead code, its
+         * flags not raised, and nothing is stored here) */
+        LC_ASSERT(e->k->co_root < 0 && !e->pass_done);
+        lc_emit_compute(e, e->k->root, idx);
+        LC_ASSERT(e->pass_done);
+        e->pass_done = false;
+        e->pass_i = NULL;
+        e->memo_on = false;
+        e->memo_n = 0;
+        return;
+    }
     if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
     LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     /* both computed before either is stored: no store then stands between the loads the two
@@ -285,6 +299,7 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     else
         lc_emit_store(e, e->k->dst_slot, iadd(e, row_base, i), v);
     if (co) store_co_root(e, idx, co);
+    e->pass_i = NULL;
     e->memo_on = false;
     e->memo_n = 0;
 }
@@ -554,8 +569,28 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
  * one takes the plain form and ORs each window's "not accurate" into the kernel's flag slot,
  * cleared here; the row's scalar loop (emit_scalar_loop) then redoes the range when some window
  * was flagged. */
+static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                          const ix *row_idx, bool checked, bool window, bool scalar);
+
+/* A loop over positions [from, to) of a row: the vectorized one of a kernel with row passes
+ * (lc_schedule.row_passes) as one loop per window row, in order, each reading that row alone
+ * (emitter.row_pass); every other loop as one loop. */
 static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                             const ix *row_idx, bool checked, bool window, bool scalar) {
+    if (e->k->sched.row_passes == 0 || scalar || checked || window || e->fixup_form || e->edges_only) {
+        emit_one_loop(e, from, to, row_base, row_idx, checked, window, scalar);
+        return;
+    }
+    LC_ASSERT(e->k->sched.tile_rows == 1 && e->row_pass == 0);
+    for (int k = 1; k <= e->k->sched.row_passes; k++) {
+        e->row_pass = k;
+        emit_one_loop(e, from, to, row_base, row_idx, checked, window, scalar);
+    }
+    e->row_pass = 0;
+}
+
+static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                          const ix *row_idx, bool checked, bool window, bool scalar) {
     if (e->edges_only && !scalar) return; /* the kernel's function runs it */
     /* the common form flags in every loop (its flag is cleared once, at the kernel's entry,
      * and returned); the fix-up form flags in the vectorized loop only, per row */
@@ -1204,6 +1239,7 @@ static void add_kernel(emitter *e, int kid) {
                                                           (unsigned)strlen(LC_STREAM_PREFETCH_ATTR), ahead, (unsigned)len));
     }
     e->fn = fn;
+    for (int a = 0; a < LC_EMIT_MAX_ACC; a++) e->pass_buf[a] = NULL; /* this function's own (emit_row_pass) */
     e->aff_i = NULL;
     e->nt_used = false;
     LLVMValueRef begin = LLVMGetParam(fn, 1);

@@ -35,15 +35,17 @@ static ix const_index(emitter *e, int64_t j) {
     return r;
 }
 
-static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueRef *acc) {
+void lc_emit_reduce_term(emitter *e, const lc_reducer *r, int64_t j, LLVMValueRef *acc) {
     LLVMValueRef t[LC_EMIT_MAX_ACC];
-    for (int64_t j = 0; j < n; j++) {
-        r->terms(e, r->ctx, const_index(e, j), t);
-        if (r->after_first && j == 0)
-            for (int a = 0; a < r->nacc; a++) acc[a] = t[a];
-        else
-            (r->after_first ? r->after_first : r->accumulate)(e, acc, t);
-    }
+    r->terms(e, r->ctx, const_index(e, j), t);
+    if (r->after_first && j == 0)
+        for (int a = 0; a < r->nacc; a++) acc[a] = t[a];
+    else
+        (r->after_first ? r->after_first : r->accumulate)(e, acc, t);
+}
+
+static void reduce_unrolled(emitter *e, int64_t n, const lc_reducer *r, LLVMValueRef *acc) {
+    for (int64_t j = 0; j < n; j++) lc_emit_reduce_term(e, r, j, acc);
 }
 
 /* for (j = 0; j < n; j++) acc = acc op terms(j), n >= 2: the unrolled form's order as a loop

@@ -1313,6 +1313,65 @@ static int64_t kernel_read_bytes(const lc_fused *f, const lc_kernel *k) {
     return bytes;
 }
 
+/* The reduction node reached from `node` through elementwise steps that keep its shape (an
+ * LP norm's root, a mean's division), inline in kernel k, or -1. */
+static int reduction_under(const lc_fused *f, const lc_kernel *k, int node, int depth) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (lc_kernel_reduction(k, node)) return node;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (info->kind != LC_KIND_ELEMENTWISE || depth >= LC_INLINE_DEPTH_MAX) return -1;
+    for (int i = 0; i < info->arity; i++) {
+        int in = n->inputs[i];
+        if (f->node_slot[in] >= 0 || !lc_shape_equal(&lc_graph_node(f->graph, in)->shape, &n->shape)) continue;
+        int r = reduction_under(f, k, in, depth + 1);
+        if (r >= 0) return r;
+    }
+    return -1;
+}
+
+/* The unfold whose window axis reduction `red` folds, reached from its input through
+ * elementwise steps (an LP term's power), or NULL. */
+static const lc_node *unfold_under(const lc_fused *f, const lc_node *red, int node, int depth) {
+    const lc_node *n = lc_graph_node(f->graph, node);
+    if (n->op == LC_OP_UNFOLD) return n->shape.rank == red->attr[LC_REDUCE_DIM] + 1 ? n : NULL;
+    const lc_op_info *info = lc_op_get_info(n->op);
+    if (info->kind != LC_KIND_ELEMENTWISE || f->node_slot[node] >= 0 || depth >= LC_INLINE_DEPTH_MAX) return NULL;
+    for (int i = 0; i < info->arity; i++) {
+        int in = n->inputs[i];
+        if (!lc_shape_equal(&lc_graph_node(f->graph, in)->shape, &n->shape)) continue;
+        const lc_node *u = unfold_under(f, red, in, depth + 1);
+        if (u) return u;
+    }
+    return NULL;
+}
+
+/* lc_schedule.row_passes (LC_ROW_PASS_MAX_ROW_BYTES says why and where): the root, through
+ * elementwise steps, is a sum, mean or maximum of 2 .. LC_ROW_PASS_MAX_TERMS unrolled terms
+ * over the window axis of an unfold over the axis before the last, at the root's own index.
+ * Decided before the prefetches, which such a kernel does not take. */
+static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
+    k->sched.row_passes = 0;
+    k->sched.row_pass_node = -1;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    int rank = r->shape.rank;
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || k->co_root >= 0 || rank < 2 ||
+        kernel_read_bytes(f, k) < LC_ROW_PREFETCH_MAX_READ_BYTES)
+        return;
+    int red = reduction_under(f, k, k->root, 0);
+    if (red < 0) return;
+    const lc_node *n = lc_graph_node(f->graph, red);
+    const lc_reduction_schedule *rs = lc_kernel_reduction(k, red);
+    if ((n->op != LC_OP_SUM && n->op != LC_OP_MEAN && n->op != LC_OP_MAX) || !rs->unrolled || rs->rolled ||
+        rs->span != LC_SPAN_ALL || rs->choice_mask >= 0 || rs->terms < 2 || rs->terms > LC_ROW_PASS_MAX_TERMS ||
+        !lc_shape_equal(&n->shape, &r->shape))
+        return;
+    const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
+    if (!u || lc_window_of(u).dim != rank - 2) return;
+    if (lc_sat_mul(r->shape.dim[rank - 1], (int64_t)lc_dtype_size(n->dtype)) > LC_ROW_PASS_MAX_ROW_BYTES) return;
+    k->sched.row_passes = (int)rs->terms;
+    k->sched.row_pass_node = red;
+}
+
 /* Whether and what an element-major kernel prefetches per output row (lc_row_prefetch,
  * LC_ROW_PREFETCH_MAX_ROW_BYTES): where it reads an input's short rows through a window over
  * the axis before the last whose planes are the root's, and reads less than
@@ -1357,7 +1416,7 @@ static void schedule_stream_prefetch(const lc_fused *f, lc_kernel *k) {
     k->sched.stream_prefetch = 0;
     bool windows = k->sched.order == LC_LOOP_WINDOWS;
     int64_t min_bytes = windows ? LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES : LC_STREAM_PREFETCH_MIN_BYTES;
-    if (k->sched.prefetch.slot < 0 && kernel_read_bytes(f, k) >= min_bytes)
+    if (k->sched.prefetch.slot < 0 && k->sched.row_passes == 0 && kernel_read_bytes(f, k) >= min_bytes)
         k->sched.stream_prefetch = windows ? LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES : LC_STREAM_PREFETCH_AHEAD_BYTES;
 }
 
@@ -1675,6 +1734,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         int64_t cover = lc_window_cover(&w), windows = w.step * k->sched.block_steps + cover - 1;
         k->code = lc_ceil_div(lc_sat_mul(k->code, windows), cover);
     }
+    schedule_row_passes(f, k);
     schedule_row_prefetch(f, k);
     schedule_stream_prefetch(f, k);
     schedule_carry_loads(f, k);
@@ -2266,6 +2326,12 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, " (rows of %" PRId64 " elements, several to a page) %" PRId64
                              " elements ahead, into L%d\n", pf->row_len, pf->ahead, 4 - LC_ROW_PREFETCH_LOCALITY);
         }
+        if (kr->sched.row_passes > 0)
+            lc_strbuf_printf(&sb, "  row passes: the vectorized loop runs once per window row of %%%d (%d), in order, "
+                             "each reading that input row alone and folding its term into a row of partial "
+                             "results (the last finishes the output): the loads stream in address order; "
+                             "no prefetch\n",
+                             kr->sched.row_pass_node, kr->sched.row_passes);
         if (kr->sched.stream_prefetch > 0)
             lc_strbuf_printf(&sb, "  stream prefetch: %" PRId64 " bytes ahead into L%d, each 64-byte line the vectorized "
                              "loop reads of a buffer it reads half a line or more of per trip; the inputs do not fit a "

@@ -124,7 +124,23 @@
  * from there on the stream prefetch (below) ran the 2-D forwards 3-24 points of the floor
  * faster on a Zen 3 host, and below it the row prefetch ran them up to twice as fast as none
  * (and no slower than the stream prefetch at (4, 64, 128, 128) on an Intel Sapphire Rapids
- * host). */
+ * host). From there on, the 2-D forwards now read their rows one after another (row passes,
+ * below), which leaves the pattern to the hardware's prefetchers. */
+/* Row passes (lc_schedule.row_passes): an element-major kernel whose root is, through
+ * elementwise steps, a window reduction of K unrolled terms over the axis before the last
+ * (a 2-D pool's window rows) reads those rows one after another instead of side by side: for
+ * each output row, one loop over the row per window row, each folding that row's term into a
+ * row of partial results on the stack, and the last finishing the output. The loads are then
+ * one stream in address order, which the hardware prefetchers follow: a C model of
+ * AvgPool2d(2)'s forward at (16, 64, 256, 256) on an AMD EPYC (Zen 5) ran at 61-67 % of the
+ * floor side by side with the stream prefetch, 92-100 % one row after another with no software
+ * prefetch, and 50-52 % reading half-rows of the two in turn (bench/README.md, "The 2-D
+ * forwards: window rows one after another"). Each term is folded in the order the unrolled
+ * reduction folds it, so the bits are the same. Only where the kernel reads at least
+ * LC_ROW_PREFETCH_MAX_READ_BYTES (where it was measured; below it the row prefetch stays) and
+ * an output row of partial results is at most LC_ROW_PASS_MAX_ROW_BYTES per accumulator. */
+#define LC_ROW_PASS_MAX_ROW_BYTES 8192
+#define LC_ROW_PASS_MAX_TERMS 8
 #define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
 #define LC_ROW_PREFETCH_AHEAD_BYTES 8192
 #define LC_ROW_PREFETCH_MAX_READ_BYTES ((int64_t)32 << 20)
@@ -655,6 +671,12 @@ typedef struct lc_schedule {
      * buffer (LC_STREAM_PREFETCH_MIN_BYTES): a kernel whose inputs do not fit a core's own
      * caches and that takes no row prefetch. Only when lines arrive changes. */
     int64_t stream_prefetch;
+    /* 0, or the K window rows the vectorized loop reads one after another (LC_ROW_PASS_MAX_ROW_BYTES
+     * says why): the reduction row_pass_node, reached from the root through elementwise steps at
+     * the root's index, folds its term k in loop k of the output row, into a row of partial
+     * results. Such a kernel takes no row or stream prefetch. */
+    int row_passes;
+    int row_pass_node;
     /* An element-major kernel whose windows over the last axis overlap with a step of 2 or
      * more, where slot j + step/dilation of position i is slot j of position i + 1 (MaxPool2d(3,
      * 2, 1): x[2i + 1] is the next position's x[2(i + 1) - 1]). The vectorized loop keeps such a

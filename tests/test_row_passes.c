@@ -1,0 +1,185 @@
+/* Row passes (lc_schedule.row_passes): a 2-D pool's forward that reads at least
+ * LC_ROW_PREFETCH_MAX_READ_BYTES reads its window rows one after another, one loop over the
+ * output row per window row, folding each row's term into a row of partial results. Fuse
+ * decides it (here: where, and where not); the order each window's terms are folded in is the
+ * unrolled reduction's, so the outputs must have the bits of the same pool run where it reads
+ * its rows side by side: the same planes run in slices too small for row passes. The inputs
+ * hold what sends windows to the fix-up (sums that overflow, LP sums below the normal range),
+ * NaNs, infinities, zeros of both signs and ties, so every path a window can take meets a
+ * row-pass kernel beside it. */
+#include <string.h>
+
+#include "jit_harness.h"
+#include "lucid/model_spec.h"
+
+static lc_module *parse(const char *spec) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "test", &m));
+    return m;
+}
+
+/* The last kernel's row_passes for `spec` at `in` (and that such a kernel prefetches nothing). */
+static int row_passes_of(const char *spec, lc_shape in, bool backward) {
+    lc_fused *f = jit_fuse_module(parse(spec), in, backward);
+    const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+    int passes = k->sched.row_passes;
+    if (passes > 0) {
+        assert_int_equal(k->sched.stream_prefetch, 0);
+        assert_true(k->sched.prefetch.slot < 0);
+        assert_true(k->sched.row_pass_node >= 0);
+    } else {
+        assert_int_equal(k->sched.row_pass_node, -1);
+    }
+    lc_fused_free(f);
+    return passes;
+}
+
+static void test_decision(void **state) {
+    (void)state;
+    lc_shape big = {4, {2, 64, 256, 256}};  /* just 32 MiB read */
+    lc_shape less = {4, {2, 64, 255, 256}}; /* a row less */
+    const struct {
+        const char *spec;
+        int passes;
+    } pools[] = {
+        {"AvgPool2d(2)", 2},
+        {"AvgPool2d(3, 2, 1, count_include_pad=False)", 3}, /* the mean divided by a count */
+        {"LPPool2d(2, 2)", 2},                              /* the nested norm's outer sum */
+        {"LPPool2d(2.7, (3, 2))", 3},
+        {"MaxPool2d(3, 2, 1)", 3},
+        {"MaxPool2d(2)", 2},
+    };
+    for (size_t i = 0; i < sizeof pools / sizeof pools[0]; i++) {
+        if (row_passes_of(pools[i].spec, big, false) != pools[i].passes)
+            fail_msg("%s: want %d row passes at 32 MiB", pools[i].spec, pools[i].passes);
+        if (row_passes_of(pools[i].spec, less, false) != 0) fail_msg("%s: want none below 32 MiB", pools[i].spec);
+        /* forward+backward: a row tile or a window-major kernel, never row passes */
+        if (row_passes_of(pools[i].spec, big, true) != 0) fail_msg("%s: want none forward+backward", pools[i].spec);
+    }
+    /* a 1-D pool's windows lie along its rows */
+    assert_int_equal(row_passes_of("AvgPool1d(4)", test_shape3(1, 2, LC_ROW_PREFETCH_MAX_READ_BYTES / 8), false), 0);
+    /* an output row of partial results up to LC_ROW_PASS_MAX_ROW_BYTES, not past it */
+    int64_t w = LC_ROW_PASS_MAX_ROW_BYTES / 4 * 2;
+    assert_int_equal(row_passes_of("AvgPool2d(2)", (lc_shape){4, {1, 1, 2048, w}}, false), 2);
+    assert_int_equal(row_passes_of("AvgPool2d(2)", (lc_shape){4, {1, 1, 2048, w + 8}}, false), 0);
+}
+
+/* The dump says so. */
+static void test_dump(void **state) {
+    (void)state;
+    lc_module *m = parse("MaxPool2d(3, 2, 1)");
+    lc_graph *g = jit_module_graph(m, LC_F32, (lc_shape){4, {2, 64, 256, 256}}, false);
+    char *text = jit_dump_text(g, "fuse");
+    if (!strstr(text, "row passes: the vectorized loop runs once per window row of %4 (3)") ||
+        strstr(text, "stream prefetch:") || strstr(text, "  prefetch:"))
+        fail_msg("want row passes and no prefetch in:\n%s", text);
+    free(text);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+/* The elements of t: U(-1, 1) rounded to tenths (ties) and 2 % zeros of either sign; with
+ * `special`, one in 10^4 each of values whose sums overflow, tiny ones whose LP sums leave the
+ * normal range, infinities and NaNs. Without them no window is flagged, so every output is the
+ * row passes' own; with them a flagged window sends its part of the run to the fix-up, which
+ * computes that part again in its own loops (side by side), so those outputs test the
+ * hand-over. */
+static void fill_mixed(lc_tensor *t, uint64_t seed, bool special) {
+    test_rng r = test_rng_seeded(seed);
+    int64_t n = lc_shape_numel(&t->shape);
+    for (int64_t i = 0; i < n; i++) {
+        double u = test_rng_uniform(&r, 0, 1), s = test_rng_uniform(&r, 0, 1) < 0.5 ? -1 : 1, v;
+        double huge = t->dtype == LC_F32 ? 3e38 : 1.7e308, tiny = t->dtype == LC_F32 ? 1e-30 : 1e-300;
+        if (!special && u < 4e-4) u = 0.5;
+        if (u < 1e-4) v = s * huge;
+        else if (u < 2e-4) v = s * tiny * test_rng_uniform(&r, 1, 2);
+        else if (u < 3e-4) v = s * INFINITY;
+        else if (u < 4e-4) v = NAN;
+        else if (u < 0.02) v = s * 0.0;
+        else v = round(test_rng_uniform(&r, -1, 1) * 10) / 10;
+        if (t->dtype == LC_F32) ((float *)t->data)[i] = (float)v;
+        else ((double *)t->data)[i] = v;
+    }
+}
+
+static lc_program *compile_forward(const char *spec, lc_dtype dt, lc_shape in, int want_passes) {
+    lc_module *m = parse(spec);
+    lc_graph *g = jit_module_graph(m, dt, in, false);
+    lc_fused *f;
+    assert_ok(lc_fuse(g, &f));
+    if (f->kernels[f->n_kernels - 1].sched.row_passes != want_passes)
+        fail_msg("%s at %lld planes: want %d row passes", spec, (long long)in.dim[1], want_passes);
+    lc_fused_free(f);
+    lc_compile_options o = lc_compile_options_default();
+    o.threads = 2;
+    o.tiered = false; /* the optimized code from the first run (a quick tier would run first) */
+    lc_program *p;
+    assert_ok(lc_compile(g, &o, &p));
+    lc_graph_free(g);
+    lc_module_free(m);
+    return p;
+}
+
+/* `spec` over `planes` planes of h x w (row passes) against the same in slices of `slice`
+ * planes (none): bit for bit. */
+static void check_bits(const char *spec, lc_dtype dt, int64_t planes, int64_t slice, int64_t h, int64_t w,
+                       int passes, uint64_t seed) {
+    lc_shape big = {4, {1, planes, h, w}}, small = {4, {1, slice, h, w}};
+    lc_program *whole = compile_forward(spec, dt, big, passes);
+    lc_program *part = compile_forward(spec, dt, small, 0);
+    lc_tensor *x, *xs;
+    assert_ok(lc_tensor_new(dt, big, &x));
+    assert_ok(lc_tensor_new(dt, small, &xs));
+    for (int special = 0; special <= 1; special++) {
+        fill_mixed(x, seed, special);
+        lc_tensor *y = NULL;
+        assert_ok(lc_program_run(whole, (const lc_tensor *const *)&x, 1, &y, 1));
+        size_t in_bytes = lc_tensor_nbytes(xs);
+        size_t out_plane = lc_tensor_nbytes(y) / (size_t)planes;
+        assert_int_equal(planes % slice, 0);
+        for (int64_t p0 = 0; p0 < planes; p0 += slice) {
+            memcpy(xs->data, (const char *)x->data + (size_t)p0 / (size_t)slice * in_bytes, in_bytes);
+            lc_tensor *ys = NULL;
+            assert_ok(lc_program_run(part, (const lc_tensor *const *)&xs, 1, &ys, 1));
+            if (memcmp(ys->data, (const char *)y->data + (size_t)p0 * out_plane, lc_tensor_nbytes(ys)) != 0)
+                fail_msg("%s (%s%s): planes %lld.. differ from the side-by-side form", spec,
+                         dt == LC_F32 ? "f32" : "f64", special ? ", special values" : "", (long long)p0);
+            lc_tensor_free(ys);
+        }
+        lc_tensor_free(y);
+    }
+    lc_tensor_free(x);
+    lc_tensor_free(xs);
+    lc_program_free(whole);
+    lc_program_free(part);
+}
+
+static void test_bits_square_rows(void **state) {
+    (void)state;
+    /* 128 planes of 256 x 256 float32, 64 of float64: 32 MiB */
+    check_bits("AvgPool2d(2)", LC_F32, 128, 8, 256, 256, 2, 1);
+    check_bits("AvgPool2d(2)", LC_F64, 64, 4, 256, 256, 2, 2);
+    check_bits("LPPool2d(2, 2)", LC_F32, 128, 8, 256, 256, 2, 3);
+    check_bits("LPPool2d(2, 2)", LC_F64, 64, 4, 256, 256, 2, 4);
+    check_bits("MaxPool2d(3, 2, 1)", LC_F32, 128, 8, 256, 256, 3, 5);
+    check_bits("MaxPool2d(3, 2, 1)", LC_F64, 64, 4, 256, 256, 3, 6);
+}
+
+static void test_bits_odd_rows(void **state) {
+    (void)state;
+    /* rows of 67 (edges, remainders, padding at both ends), 1900 planes of 66 x 67: 32 MiB */
+    check_bits("AvgPool2d(3, 2, 1, count_include_pad=False)", LC_F32, 1900, 100, 66, 67, 3, 7);
+    check_bits("MaxPool2d(3, 2, 1, ceil_mode=True)", LC_F32, 1900, 100, 66, 67, 3, 8);
+    check_bits("LPPool2d(2.7, (3, 2))", LC_F32, 1900, 100, 66, 67, 3, 9);
+    check_bits("MaxPool2d(2)", LC_F32, 1900, 100, 66, 67, 2, 10);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decision),
+        cmocka_unit_test(test_dump),
+        cmocka_unit_test(test_bits_square_rows),
+        cmocka_unit_test(test_bits_odd_rows),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

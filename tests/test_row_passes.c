@@ -58,10 +58,33 @@ static void test_decision(void **state) {
     }
     /* a 1-D pool's windows lie along its rows */
     assert_int_equal(row_passes_of("AvgPool1d(4)", test_shape3(1, 2, LC_ROW_PREFETCH_MAX_READ_BYTES / 8), false), 0);
-    /* an output row of partial results up to LC_ROW_PASS_MAX_ROW_BYTES, not past it */
-    int64_t w = LC_ROW_PASS_MAX_ROW_BYTES / 4 * 2;
-    assert_int_equal(row_passes_of("AvgPool2d(2)", (lc_shape){4, {1, 1, 2048, w}}, false), 2);
-    assert_int_equal(row_passes_of("AvgPool2d(2)", (lc_shape){4, {1, 1, 2048, w + 8}}, false), 0);
+    /* input rows from LC_ROW_PASS_MIN_INPUT_ROW_BYTES up to less than
+     * LC_ROW_PASS_MAX_INPUT_ROW_BYTES (each of these reads 32 MiB) */
+    _Static_assert(LC_ROW_PASS_MIN_INPUT_ROW_BYTES == 512 && LC_ROW_PASS_MAX_INPUT_ROW_BYTES == 2048,
+                   "the widths below straddle the bounds");
+    const struct {
+        lc_shape in;
+        int passes;
+    } widths[] = {
+        {{4, {8, 64, 256, 64}}, 0},   /* 256 B */
+        {{4, {8, 34, 256, 124}}, 0},  /* 496 B */
+        {{4, {4, 64, 256, 128}}, 2},  /* 512 B */
+        {{4, {1, 64, 258, 510}}, 2},  /* 2040 B */
+        {{4, {1, 64, 256, 512}}, 0},  /* 2 KiB */
+        {{4, {1, 64, 128, 1024}}, 0}, /* a page */
+    };
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++)
+        if (row_passes_of("AvgPool2d(2)", widths[i].in, false) != widths[i].passes)
+            fail_msg("rows of %lld floats: want %d row passes", (long long)widths[i].in.dim[3], widths[i].passes);
+    /* float64 rows of 64 elements are 512 B */
+    lc_fused *f = NULL;
+    lc_module *m = parse("AvgPool2d(2)");
+    lc_graph *g = jit_module_graph(m, LC_F64, (lc_shape){4, {4, 64, 256, 64}}, false);
+    assert_ok(lc_fuse(g, &f));
+    assert_int_equal(f->kernels[0].sched.row_passes, 2);
+    lc_fused_free(f);
+    lc_graph_free(g);
+    lc_module_free(m);
 }
 
 /* The dump says so. */
@@ -156,22 +179,22 @@ static void check_bits(const char *spec, lc_dtype dt, int64_t planes, int64_t sl
 
 static void test_bits_square_rows(void **state) {
     (void)state;
-    /* 128 planes of 256 x 256 float32, 64 of float64: 32 MiB */
+    /* 128 planes of 256 x 256 float32, of 256 x 128 float64 (rows of 1 KiB): 32 MiB */
     check_bits("AvgPool2d(2)", LC_F32, 128, 8, 256, 256, 2, 1);
-    check_bits("AvgPool2d(2)", LC_F64, 64, 4, 256, 256, 2, 2);
+    check_bits("AvgPool2d(2)", LC_F64, 128, 8, 256, 128, 2, 2);
     check_bits("LPPool2d(2, 2)", LC_F32, 128, 8, 256, 256, 2, 3);
-    check_bits("LPPool2d(2, 2)", LC_F64, 64, 4, 256, 256, 2, 4);
+    check_bits("LPPool2d(2, 2)", LC_F64, 128, 8, 256, 128, 2, 4);
     check_bits("MaxPool2d(3, 2, 1)", LC_F32, 128, 8, 256, 256, 3, 5);
-    check_bits("MaxPool2d(3, 2, 1)", LC_F64, 64, 4, 256, 256, 3, 6);
+    check_bits("MaxPool2d(3, 2, 1)", LC_F64, 128, 8, 256, 128, 3, 6);
 }
 
 static void test_bits_odd_rows(void **state) {
     (void)state;
-    /* rows of 67 (edges, remainders, padding at both ends), 1900 planes of 66 x 67: 32 MiB */
-    check_bits("AvgPool2d(3, 2, 1, count_include_pad=False)", LC_F32, 1900, 100, 66, 67, 3, 7);
-    check_bits("MaxPool2d(3, 2, 1, ceil_mode=True)", LC_F32, 1900, 100, 66, 67, 3, 8);
-    check_bits("LPPool2d(2.7, (3, 2))", LC_F32, 1900, 100, 66, 67, 3, 9);
-    check_bits("MaxPool2d(2)", LC_F32, 1900, 100, 66, 67, 2, 10);
+    /* rows of 131 (edges, remainders, padding at both ends), 980 planes of 66 x 131: 32 MiB */
+    check_bits("AvgPool2d(3, 2, 1, count_include_pad=False)", LC_F32, 980, 49, 66, 131, 3, 7);
+    check_bits("MaxPool2d(3, 2, 1, ceil_mode=True)", LC_F32, 980, 49, 66, 131, 3, 8);
+    check_bits("LPPool2d(2.7, (3, 2))", LC_F32, 980, 49, 66, 131, 3, 9);
+    check_bits("MaxPool2d(2)", LC_F32, 980, 49, 66, 131, 2, 10);
 }
 
 int main(void) {

@@ -1345,7 +1345,7 @@ static const lc_node *unfold_under(const lc_fused *f, const lc_node *red, int no
     return NULL;
 }
 
-/* lc_schedule.row_passes (LC_ROW_PASS_MAX_ROW_BYTES says why and where): the root, through
+/* lc_schedule.row_passes (LC_ROW_PASS_MIN_INPUT_ROW_BYTES says why and where): the root, through
  * elementwise steps, is a sum, mean or maximum of 2 .. LC_ROW_PASS_MAX_TERMS unrolled terms
  * over the window axis of an unfold over the axis before the last, at the root's own index.
  * Decided before the prefetches, which such a kernel does not take. */
@@ -1367,7 +1367,14 @@ static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
         return;
     const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
     if (!u || lc_window_of(u).dim != rank - 2) return;
-    if (lc_sat_mul(r->shape.dim[rank - 1], (int64_t)lc_dtype_size(n->dtype)) > LC_ROW_PASS_MAX_ROW_BYTES) return;
+    /* the rows read, as the buffer lays them out: shorter than a page, not so short that a
+     * window's rows side by side are one stream already */
+    const lc_node *in = lc_graph_node(f->graph, u->inputs[0]);
+    int src = row_source(f, u->inputs[0], rank, in->shape.dim[rank - 2], 0);
+    if (src < 0) return;
+    const lc_node *s = lc_graph_node(f->graph, src);
+    int64_t row_bytes = lc_sat_mul(lc_fused_row_pitch(f, f->node_slot[src], &s->shape), (int64_t)lc_dtype_size(s->dtype));
+    if (row_bytes < LC_ROW_PASS_MIN_INPUT_ROW_BYTES || row_bytes >= LC_ROW_PASS_MAX_INPUT_ROW_BYTES) return;
     k->sched.row_passes = (int)rs->terms;
     k->sched.row_pass_node = red;
 }

@@ -138,8 +138,16 @@
  * forwards: window rows one after another"). Each term is folded in the order the unrolled
  * reduction folds it, so the bits are the same. Only where the kernel reads at least
  * LC_ROW_PREFETCH_MAX_READ_BYTES (where it was measured; below it the row prefetch stays) and
- * an output row of partial results is at most LC_ROW_PASS_MAX_ROW_BYTES per accumulator. */
-#define LC_ROW_PASS_MAX_ROW_BYTES 8192
+ * the input rows are at least LC_ROW_PASS_MIN_INPUT_ROW_BYTES and shorter than
+ * LC_ROW_PASS_MAX_INPUT_ROW_BYTES (which bounds the rows of partial results on the stack too:
+ * an output row is not much longer than an input row). Measured by lucid-bench on that host
+ * (the same README section), AvgPool2d(2)'s and MaxPool2d(3, 2, 1)'s forwards on rows of 512 B
+ * and 1 KiB gained 8-35 points of the floor; on rows of 256 B (a window's rows side by side
+ * are nearly one stream already) AvgPool2d(2)'s lost up to 21; on rows of 2 KiB and 4 KiB
+ * AvgPool2d(2)'s moved by -6 to +16 and MaxPool2d(3, 2, 1)'s lost 3-17 (gained 6 in one of
+ * eight runs). */
+#define LC_ROW_PASS_MIN_INPUT_ROW_BYTES 512
+#define LC_ROW_PASS_MAX_INPUT_ROW_BYTES 2048
 #define LC_ROW_PASS_MAX_TERMS 8
 #define LC_ROW_PREFETCH_MAX_ROW_BYTES 16384
 #define LC_ROW_PREFETCH_AHEAD_BYTES 8192
@@ -671,7 +679,7 @@ typedef struct lc_schedule {
      * buffer (LC_STREAM_PREFETCH_MIN_BYTES): a kernel whose inputs do not fit a core's own
      * caches and that takes no row prefetch. Only when lines arrive changes. */
     int64_t stream_prefetch;
-    /* 0, or the K window rows the vectorized loop reads one after another (LC_ROW_PASS_MAX_ROW_BYTES
+    /* 0, or the K window rows the vectorized loop reads one after another (LC_ROW_PASS_MIN_INPUT_ROW_BYTES
      * says why): the reduction row_pass_node, reached from the root through elementwise steps at
      * the root's index, folds its term k in loop k of the output row, into a row of partial
      * results. Such a kernel takes no row or stream prefetch. */

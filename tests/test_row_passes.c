@@ -53,9 +53,19 @@ static void test_decision(void **state) {
         if (row_passes_of(pools[i].spec, big, false) != pools[i].passes)
             fail_msg("%s: want %d row passes at 32 MiB", pools[i].spec, pools[i].passes);
         if (row_passes_of(pools[i].spec, less, false) != 0) fail_msg("%s: want none below 32 MiB", pools[i].spec);
-        /* forward+backward: a row tile or a window-major kernel, never row passes */
+        /* forward+backward: the last kernel a row tile or a window-major gather, never row passes */
         if (row_passes_of(pools[i].spec, big, true) != 0) fail_msg("%s: want none forward+backward", pools[i].spec);
     }
+    /* MaxPool2d's forward+backward: its first kernel writes y and the chosen slots beside it,
+     * both searches folded by row passes */
+    lc_module *mp = parse("MaxPool2d(3, 2, 1)");
+    lc_fused *f2 = jit_fuse_module(mp, big, true);
+    assert_int_equal(f2->n_kernels, 2);
+    assert_true(f2->kernels[0].co_beside);
+    assert_int_equal(f2->kernels[0].sched.row_passes, 3);
+    assert_true(f2->kernels[0].sched.row_pass_co_node >= 0);
+    assert_int_equal(f2->kernels[0].sched.stream_prefetch, 0);
+    lc_fused_free(f2);
     /* a 1-D pool's windows lie along its rows */
     assert_int_equal(row_passes_of("AvgPool1d(4)", test_shape3(1, 2, LC_ROW_PREFETCH_MAX_READ_BYTES / 8), false), 0);
     /* input rows from LC_ROW_PASS_MIN_INPUT_ROW_BYTES up to less than
@@ -125,12 +135,12 @@ static void fill_mixed(lc_tensor *t, uint64_t seed, bool special) {
     }
 }
 
-static lc_program *compile_forward(const char *spec, lc_dtype dt, lc_shape in, int want_passes) {
+static lc_program *compile_pool(const char *spec, lc_dtype dt, lc_shape in, bool backward, int want_passes) {
     lc_module *m = parse(spec);
-    lc_graph *g = jit_module_graph(m, dt, in, false);
+    lc_graph *g = jit_module_graph(m, dt, in, backward);
     lc_fused *f;
     assert_ok(lc_fuse(g, &f));
-    if (f->kernels[f->n_kernels - 1].sched.row_passes != want_passes)
+    if (f->kernels[0].sched.row_passes != want_passes)
         fail_msg("%s at %lld planes: want %d row passes", spec, (long long)in.dim[1], want_passes);
     lc_fused_free(f);
     lc_compile_options o = lc_compile_options_default();
@@ -143,38 +153,65 @@ static lc_program *compile_forward(const char *spec, lc_dtype dt, lc_shape in, i
     return p;
 }
 
-/* `spec` over `planes` planes of h x w (row passes) against the same in slices of `slice`
- * planes (none): bit for bit. */
-static void check_bits(const char *spec, lc_dtype dt, int64_t planes, int64_t slice, int64_t h, int64_t w,
-                       int passes, uint64_t seed) {
+/* Plane slice [p0, p0 + n) of t (planes on axis 1 of a (1, planes, ...) tensor) into s. */
+static void copy_planes(lc_tensor *s, const lc_tensor *t, int64_t p0, int64_t planes) {
+    size_t bytes = lc_tensor_nbytes(s), plane = lc_tensor_nbytes(t) / (size_t)planes;
+    memcpy(s->data, (const char *)t->data + (size_t)p0 * plane, bytes);
+}
+
+/* `spec` over `planes` planes of h x w (row passes in its first kernel) against the same in
+ * slices of `slice` planes (none): every output bit for bit; with `backward`, y and dx for a
+ * random dy. */
+static void check_bits_pass(const char *spec, lc_dtype dt, int64_t planes, int64_t slice, int64_t h, int64_t w,
+                            int passes, uint64_t seed, bool backward) {
     lc_shape big = {4, {1, planes, h, w}}, small = {4, {1, slice, h, w}};
-    lc_program *whole = compile_forward(spec, dt, big, passes);
-    lc_program *part = compile_forward(spec, dt, small, 0);
-    lc_tensor *x, *xs;
-    assert_ok(lc_tensor_new(dt, big, &x));
-    assert_ok(lc_tensor_new(dt, small, &xs));
-    for (int special = 0; special <= 1; special++) {
-        fill_mixed(x, seed, special);
-        lc_tensor *y = NULL;
-        assert_ok(lc_program_run(whole, (const lc_tensor *const *)&x, 1, &y, 1));
-        size_t in_bytes = lc_tensor_nbytes(xs);
-        size_t out_plane = lc_tensor_nbytes(y) / (size_t)planes;
-        assert_int_equal(planes % slice, 0);
-        for (int64_t p0 = 0; p0 < planes; p0 += slice) {
-            memcpy(xs->data, (const char *)x->data + (size_t)p0 / (size_t)slice * in_bytes, in_bytes);
-            lc_tensor *ys = NULL;
-            assert_ok(lc_program_run(part, (const lc_tensor *const *)&xs, 1, &ys, 1));
-            if (memcmp(ys->data, (const char *)y->data + (size_t)p0 * out_plane, lc_tensor_nbytes(ys)) != 0)
-                fail_msg("%s (%s%s): planes %lld.. differ from the side-by-side form", spec,
-                         dt == LC_F32 ? "f32" : "f64", special ? ", special values" : "", (long long)p0);
-            lc_tensor_free(ys);
-        }
-        lc_tensor_free(y);
+    lc_program *whole = compile_pool(spec, dt, big, backward, passes);
+    lc_program *part = compile_pool(spec, dt, small, backward, 0);
+    int nin = backward ? 2 : 1, nout = backward ? 2 : 1;
+    lc_tensor *in[2] = {NULL, NULL}, *ins[2] = {NULL, NULL};
+    assert_ok(lc_tensor_new(dt, big, &in[0]));
+    assert_ok(lc_tensor_new(dt, small, &ins[0]));
+    if (backward) { /* dy: y's shape, from a forward run of the slices' program's first output */
+        lc_module *m = parse(spec);
+        lc_graph *g = jit_module_graph(m, dt, big, true);
+        test_rng r = test_rng_seeded(seed + 100);
+        in[1] = test_random_tensor(&r, dt, lc_graph_node(g, lc_graph_input(g, 1))->shape, 1.0);
+        lc_graph_free(g);
+        g = jit_module_graph(m, dt, small, true);
+        assert_ok(lc_tensor_new(dt, lc_graph_node(g, lc_graph_input(g, 1))->shape, &ins[1]));
+        lc_graph_free(g);
+        lc_module_free(m);
     }
-    lc_tensor_free(x);
-    lc_tensor_free(xs);
+    assert_int_equal(planes % slice, 0);
+    for (int special = 0; special <= 1; special++) {
+        fill_mixed(in[0], seed, special);
+        lc_tensor *out[2] = {NULL, NULL};
+        assert_ok(lc_program_run(whole, (const lc_tensor *const *)in, nin, out, nout));
+        for (int64_t p0 = 0; p0 < planes; p0 += slice) {
+            for (int i = 0; i < nin; i++) copy_planes(ins[i], in[i], p0, planes);
+            lc_tensor *outs[2] = {NULL, NULL};
+            assert_ok(lc_program_run(part, (const lc_tensor *const *)ins, nin, outs, nout));
+            for (int o = 0; o < nout; o++) {
+                size_t plane = lc_tensor_nbytes(out[o]) / (size_t)planes;
+                if (memcmp(outs[o]->data, (const char *)out[o]->data + (size_t)p0 * plane, lc_tensor_nbytes(outs[o])))
+                    fail_msg("%s (%s%s): output %d, planes %lld.. differ from the side-by-side form", spec,
+                             dt == LC_F32 ? "f32" : "f64", special ? ", special values" : "", o, (long long)p0);
+                lc_tensor_free(outs[o]);
+            }
+        }
+        for (int o = 0; o < nout; o++) lc_tensor_free(out[o]);
+    }
+    for (int i = 0; i < nin; i++) {
+        lc_tensor_free(in[i]);
+        lc_tensor_free(ins[i]);
+    }
     lc_program_free(whole);
     lc_program_free(part);
+}
+
+static void check_bits(const char *spec, lc_dtype dt, int64_t planes, int64_t slice, int64_t h, int64_t w,
+                       int passes, uint64_t seed) {
+    check_bits_pass(spec, dt, planes, slice, h, w, passes, seed, false);
 }
 
 static void test_bits_square_rows(void **state) {
@@ -197,12 +234,22 @@ static void test_bits_odd_rows(void **state) {
     check_bits("MaxPool2d(2)", LC_F32, 980, 49, 66, 131, 2, 10);
 }
 
+/* MaxPool2d's forward+backward, whose first kernel folds y and the chosen slots by row
+ * passes: y and dx. */
+static void test_bits_slots(void **state) {
+    (void)state;
+    check_bits_pass("MaxPool2d(3, 2, 1)", LC_F32, 128, 8, 256, 256, 3, 11, true);
+    check_bits_pass("MaxPool2d(3, 2, 1, ceil_mode=True)", LC_F32, 980, 49, 66, 131, 3, 12, true);
+    check_bits_pass("MaxPool2d(2)", LC_F64, 128, 8, 256, 128, 2, 13, true);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
         cmocka_unit_test(test_dump),
         cmocka_unit_test(test_bits_square_rows),
         cmocka_unit_test(test_bits_odd_rows),
+        cmocka_unit_test(test_bits_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -87,44 +87,45 @@ static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dty
 /* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
  * norm's passes replace), over its n terms, at its result index idx: the slots its span says
  * to walk. `acc` holds each accumulator's identity on entry and the result on return. */
-/* Accumulator a's slot at the row pass's position (emitter.pass_buf): a row of the
+/* Accumulator a's slot at the row pass's position (emitter.pass_buf[which]): a row of the
  * accumulator's type, the root's last axis long, made in the function's entry when first
  * asked for, so that every pass of every row uses the one stack slot. */
-static LLVMValueRef row_pass_slot(emitter *e, int a, LLVMTypeRef ty) {
+static LLVMValueRef row_pass_slot(emitter *e, int which, int a, LLVMTypeRef ty) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int64_t len = root->shape.dim[root->shape.rank - 1];
     LLVMTypeRef aty = LLVMArrayType(ty, (unsigned)len);
-    if (!e->pass_buf[a]) {
+    LLVMValueRef *buf = &e->pass_buf[which][a];
+    if (!*buf) {
         LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->ctx);
         LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
         LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
         if (first_ins) LLVMPositionBuilderBefore(eb, first_ins);
         else LLVMPositionBuilderAtEnd(eb, entry);
-        e->pass_buf[a] = LLVMBuildAlloca(eb, aty, "row.pass");
-        LLVMSetAlignment(e->pass_buf[a], 64);
+        *buf = LLVMBuildAlloca(eb, aty, "row.pass");
+        LLVMSetAlignment(*buf, 64);
         LLVMDisposeBuilder(eb);
     }
     LLVMValueRef at[2] = {LLVMConstInt(e->i64, 0, 0), e->pass_i};
-    return LLVMBuildGEP2(e->b, aty, e->pass_buf[a], at, 2, "");
+    return LLVMBuildGEP2(e->b, aty, *buf, at, 2, "");
 }
 
-/* Row pass k of reduction `node` (lc_schedule.row_passes): its term k alone, folded into the
- * partial result of terms 0 .. k-1 (none for k = 0) as the unrolled order folds it; stored
- * back for the next pass, or, in the last, left in acc as the whole reduction. */
-static void emit_row_pass(emitter *e, const lc_reduction_schedule *rs, int64_t n, const lc_reducer *r,
-                          LLVMValueRef *acc) {
+/* Row pass k of a reduction (lc_schedule.row_passes; `which`: 0 the root's, 1 the co-root's)
+ * whose accumulators are of type `ty` (where acc holds no identity to tell): its term k
+ * alone, folded into the partial result of terms 0 .. k-1 (none for k = 0) as the unrolled
+ * order folds it; stored back for the next pass, or, in the last, left in acc as the whole
+ * reduction. */
+static void emit_row_pass(emitter *e, int which, const lc_reduction_schedule *rs, int64_t n, const lc_reducer *r,
+                          LLVMValueRef *acc, LLVMTypeRef ty) {
     int64_t k = e->row_pass - 1;
     LC_ASSERT(rs->unrolled && !rs->rolled && rs->span == LC_SPAN_ALL && n == e->k->sched.row_passes &&
-              k < n && e->vec == 0 && !e->pass_done && e->pass_i);
-    LLVMValueRef slot[LC_EMIT_MAX_ACC];
-    for (int a = 0; a < r->nacc; a++) {
-        slot[a] = row_pass_slot(e, a, LLVMTypeOf(acc[a]));
-        if (k > 0) acc[a] = LLVMBuildLoad2(e->b, LLVMTypeOf(acc[a]), slot[a], "partial");
-    }
+              k < n && e->vec == 0 && e->pass_i);
+    for (int a = 0; a < r->nacc; a++)
+        if (k > 0)
+            acc[a] = LLVMBuildLoad2(e->b, acc[a] ? LLVMTypeOf(acc[a]) : ty, row_pass_slot(e, which, a, acc[a] ? LLVMTypeOf(acc[a]) : ty), "partial");
     lc_emit_reduce_term(e, r, k, acc);
     if (k == n - 1) return;
-    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, acc[a], slot[a]);
-    e->pass_done = true;
+    for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, acc[a], row_pass_slot(e, which, a, LLVMTypeOf(acc[a])));
+    e->pass_stored++;
 }
 
 static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, const ix *idx,
@@ -132,7 +133,7 @@ static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, 
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);
     LC_ASSERT(rs);
     if (e->row_pass > 0 && node == e->k->sched.row_pass_node) {
-        emit_row_pass(e, rs, n, r, acc);
+        emit_row_pass(e, 0, rs, n, r, acc, real_type(e, dt));
         return;
     }
     LLVMValueRef from, to;
@@ -367,7 +368,7 @@ static double flush_exponent(lc_dtype dt) { return dt == LC_F32 ? -125 : -1021; 
 /* OR a window's flag (an i1) into the kernel's flag accumulator, where the current loop keeps
  * one (the vectorized pass; discovery and scalar loops keep none). */
 static void raise_flag(emitter *e, LLVMValueRef bad) {
-    if (!e->flag_ptr || e->pass_done) return; /* a row pass's partial result decides nothing */
+    if (!e->flag_ptr || e->pass_stored > 0) return; /* a row pass's partial result decides nothing */
     LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
     LLVMValueRef old = LLVMBuildLoad2(e->b, i32, e->flag_ptr, "");
     LLVMValueRef v = LLVMBuildOr(e->b, old, LLVMBuildZExt(e->b, bad, i32, ""), "");
@@ -1327,7 +1328,10 @@ static LLVMValueRef emit_carried_choice(emitter *e, const lc_reduction_schedule 
                     &lc_graph_node(g, sum->inputs[0])->shape};
     lc_reducer red = {2, value_and_choice, later_max_of, &c, NULL, later_max_of};
     LLVMValueRef acc[2] = {NULL, NULL}; /* the first term's, set by the unrolled form */
-    lc_emit_reduce(e, real_type(e, sum->dtype), w->shape.dim[dim], rs, &red, acc);
+    if (e->row_pass > 0 && rs->node == e->k->sched.row_pass_co_node)
+        emit_row_pass(e, 1, rs, w->shape.dim[dim], &red, acc, real_type(e, sum->dtype));
+    else
+        lc_emit_reduce(e, real_type(e, sum->dtype), w->shape.dim[dim], rs, &red, acc);
     return LLVMBuildFAdd(e->b, acc[1], lc_emit_splat(e, real_const(e, sum->dtype, 0.0)), "");
 }
 

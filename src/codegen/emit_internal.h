@@ -201,16 +201,17 @@ typedef struct emitter {
     int pin_node;
     ix pin_j;
     /* A kernel's row passes (lc_schedule.row_passes): while the loop for window row k is
-     * emitted, row_pass is k + 1 (0 elsewhere), and the reduction row_pass_node folds only its
-     * term k, from the partial result of rows 0 .. k-1 in pass_buf (a row of them per
-     * accumulator, in the function's entry, indexed by the position pass_i) into it again, or,
-     * in the last pass, into what it returns. pass_done: this body's partial result is stored,
-     * and nothing emitted after it is kept (no flag is raised from it; emit_row_body stores
+     * emitted, row_pass is k + 1 (0 elsewhere), and the reduction row_pass_node (and the
+     * co-root's row_pass_co_node) folds only its term k, from the partial result of rows
+     * 0 .. k-1 in pass_buf[0] ([1]: the co-root's; a row per accumulator, in the function's
+     * entry, indexed by the position pass_i) into it again, or, in the last pass, into what it
+     * returns. pass_stored: how many of those partial results this body has stored; from the
+     * first on, nothing emitted after it is kept (no flag is raised; emit_row_body stores
      * nothing). */
     int row_pass;
-    bool pass_done;
+    int pass_stored;
     LLVMValueRef pass_i;
-    LLVMValueRef pass_buf[4]; /* LC_EMIT_MAX_ACC, defined below */
+    LLVMValueRef pass_buf[2][4]; /* LC_EMIT_MAX_ACC, defined below */
     /* While a norm's terms are taken as an inner norm's sums (lc_lp_schedule.terms_from_sums,
      * emit_expr.c's inner_sums_term): the inner root y_in, which lc_emit_value gives as its
      * norm's plain sum S_in (sums_bits: the OR of its elements' bits) instead of S_in^(1/p);
@@ -484,7 +485,8 @@ LLVMValueRef lc_emit_lp_pow(emitter *e, LLVMValueRef x, double p, lc_lp_pow_form
  * accumulator's identity on entry and the result on return. See emit_reduce.c for the
  * order terms are combined in. */
 #define LC_EMIT_MAX_ACC 4 /* at least LC_TILE_COLS_MAX */
-_Static_assert(LC_EMIT_MAX_ACC <= sizeof(((emitter *)0)->pass_buf) / sizeof(LLVMValueRef), "emitter.pass_buf holds every accumulator");
+_Static_assert(LC_EMIT_MAX_ACC <= sizeof(((emitter *)0)->pass_buf[0]) / sizeof(LLVMValueRef),
+               "emitter.pass_buf holds every accumulator");
 typedef struct lc_reducer {
     int nacc;
     void (*terms)(emitter *e, void *ctx, ix j, LLVMValueRef *t);

@@ -277,13 +277,15 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     e->aff_i = i;
     e->pass_i = e->row_pass > 0 ? i : NULL;
     if (e->row_pass > 0 && e->row_pass < e->k->sched.row_passes) {
-        /* a row pass before the last: the root as in the last, of which only the reduction's
-         * partial result is kept (emit_row_pass stores it; what follows it is dead code, its
-         * flags not raised, and nothing is stored here) */
-        LC_ASSERT(e->k->co_root < 0 && !e->pass_done);
+        /* a row pass before the last: the root (and a co-root beside it) as in the last, of
+         * which only the reductions' partial results are kept (emit_row_pass stores them; what
+         * follows is dead code, its flags not raised, and nothing is stored here) */
+        bool co = e->k->sched.row_pass_co_node >= 0;
+        LC_ASSERT(e->pass_stored == 0 && (e->k->co_root < 0 || (e->k->co_beside && co)));
         lc_emit_compute(e, e->k->root, idx);
-        LC_ASSERT(e->pass_done);
-        e->pass_done = false;
+        if (co) lc_emit_compute(e, e->k->co_root, idx);
+        LC_ASSERT(e->pass_stored == (co ? 2 : 1));
+        e->pass_stored = 0;
         e->pass_i = NULL;
         e->memo_on = false;
         e->memo_n = 0;
@@ -1239,7 +1241,7 @@ static void add_kernel(emitter *e, int kid) {
                                                           (unsigned)strlen(LC_STREAM_PREFETCH_ATTR), ahead, (unsigned)len));
     }
     e->fn = fn;
-    for (int a = 0; a < LC_EMIT_MAX_ACC; a++) e->pass_buf[a] = NULL; /* this function's own (emit_row_pass) */
+    memset(e->pass_buf, 0, sizeof e->pass_buf); /* this function's own (emit_row_pass) */
     e->aff_i = NULL;
     e->nt_used = false;
     LLVMValueRef begin = LLVMGetParam(fn, 1);

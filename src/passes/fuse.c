@@ -1349,24 +1349,54 @@ static const lc_node *unfold_under(const lc_fused *f, const lc_node *red, int no
  * elementwise steps, is a sum, mean or maximum of 2 .. LC_ROW_PASS_MAX_TERMS unrolled terms
  * over the window axis of an unfold over the axis before the last, at the root's own index.
  * Decided before the prefetches, which such a kernel does not take. */
-static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
-    k->sched.row_passes = 0;
-    k->sched.row_pass_node = -1;
+/* Whether `node`, or an inline node it reads, is `target`. */
+static bool reads_inline(const lc_fused *f, int node, int target, int depth) {
+    if (node == target) return true;
+    if (f->node_slot[node] >= 0 || depth >= LC_INLINE_DEPTH_MAX) return false;
+    const lc_node *n = lc_graph_node(f->graph, node);
+    for (int i = 0; i < lc_op_get_info(n->op)->arity; i++)
+        if (reads_inline(f, n->inputs[i], target, depth + 1)) return true;
+    return false;
+}
+
+/* The reduction under `from` that row passes can fold (schedule_row_passes), or -1: `choice`
+ * admits a carried choice (a co-root's slot search). */
+static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, bool choice) {
     const lc_node *r = lc_graph_node(f->graph, k->root);
     int rank = r->shape.rank;
-    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || k->co_root >= 0 || rank < 2 ||
-        kernel_read_bytes(f, k) < LC_ROW_PREFETCH_MAX_READ_BYTES)
-        return;
-    int red = reduction_under(f, k, k->root, 0);
-    if (red < 0) return;
+    int red = reduction_under(f, k, from, 0);
+    if (red < 0) return -1;
     const lc_node *n = lc_graph_node(f->graph, red);
     const lc_reduction_schedule *rs = lc_kernel_reduction(k, red);
     if ((n->op != LC_OP_SUM && n->op != LC_OP_MEAN && n->op != LC_OP_MAX) || !rs->unrolled || rs->rolled ||
-        rs->span != LC_SPAN_ALL || rs->choice_mask >= 0 || rs->terms < 2 || rs->terms > LC_ROW_PASS_MAX_TERMS ||
-        !lc_shape_equal(&n->shape, &r->shape))
-        return;
+        rs->span != LC_SPAN_ALL || (rs->choice_mask >= 0 && !choice) || rs->terms < 2 ||
+        rs->terms > LC_ROW_PASS_MAX_TERMS || !lc_shape_equal(&n->shape, &r->shape))
+        return -1;
     const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
-    if (!u || lc_window_of(u).dim != rank - 2) return;
+    return u && lc_window_of(u).dim == rank - 2 ? red : -1;
+}
+
+static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
+    k->sched.row_passes = 0;
+    k->sched.row_pass_node = k->sched.row_pass_co_node = -1;
+    const lc_node *r = lc_graph_node(f->graph, k->root);
+    int rank = r->shape.rank;
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || (k->co_root >= 0 && !k->co_beside) ||
+        rank < 2 || kernel_read_bytes(f, k) < LC_ROW_PREFETCH_MAX_READ_BYTES)
+        return;
+    int red = row_pass_reduction(f, k, k->root, false), co = -1;
+    if (red < 0) return;
+    const lc_node *n = lc_graph_node(f->graph, red);
+    const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
+    if (k->co_root >= 0) {
+        /* its own search over the same number of window rows, reading nothing of the root's
+         * (whose value is partial until the last pass), in a kernel without flags (a flag
+         * raised after a partial result is dropped, emit_expr.c's raise_flag) */
+        co = row_pass_reduction(f, k, k->co_root, true);
+        if (co < 0 || k->sched.fixup || lc_kernel_reduction(k, co)->terms != lc_kernel_reduction(k, red)->terms ||
+            reads_inline(f, k->co_root, k->root, 0))
+            return;
+    }
     /* the rows read, as the buffer lays them out: shorter than a page, not so short that a
      * window's rows side by side are one stream already */
     const lc_node *in = lc_graph_node(f->graph, u->inputs[0]);
@@ -1375,8 +1405,9 @@ static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
     const lc_node *s = lc_graph_node(f->graph, src);
     int64_t row_bytes = lc_sat_mul(lc_fused_row_pitch(f, f->node_slot[src], &s->shape), (int64_t)lc_dtype_size(s->dtype));
     if (row_bytes < LC_ROW_PASS_MIN_INPUT_ROW_BYTES || row_bytes >= LC_ROW_PASS_MAX_INPUT_ROW_BYTES) return;
-    k->sched.row_passes = (int)rs->terms;
+    k->sched.row_passes = (int)lc_kernel_reduction(k, red)->terms;
     k->sched.row_pass_node = red;
+    k->sched.row_pass_co_node = co;
 }
 
 /* Whether and what an element-major kernel prefetches per output row (lc_row_prefetch,
@@ -2333,12 +2364,16 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
             lc_strbuf_printf(&sb, " (rows of %" PRId64 " elements, several to a page) %" PRId64
                              " elements ahead, into L%d\n", pf->row_len, pf->ahead, 4 - LC_ROW_PREFETCH_LOCALITY);
         }
-        if (kr->sched.row_passes > 0)
+        if (kr->sched.row_passes > 0) {
             lc_strbuf_printf(&sb, "  row passes: the vectorized loop runs once per window row of %%%d (%d), in order, "
                              "each reading that input row alone and folding its term into a row of partial "
                              "results (the last finishes the output): the loads stream in address order; "
-                             "no prefetch\n",
+                             "no prefetch",
                              kr->sched.row_pass_node, kr->sched.row_passes);
+            if (kr->sched.row_pass_co_node >= 0)
+                lc_strbuf_printf(&sb, "; the co-root's %%%d likewise", kr->sched.row_pass_co_node);
+            lc_strbuf_puts(&sb, "\n");
+        }
         if (kr->sched.stream_prefetch > 0)
             lc_strbuf_printf(&sb, "  stream prefetch: %" PRId64 " bytes ahead into L%d, each 64-byte line the vectorized "
                              "loop reads of a buffer it reads half a line or more of per trip; the inputs do not fit a "

@@ -682,9 +682,12 @@ typedef struct lc_schedule {
     /* 0, or the K window rows the vectorized loop reads one after another (LC_ROW_PASS_MIN_INPUT_ROW_BYTES
      * says why): the reduction row_pass_node, reached from the root through elementwise steps at
      * the root's index, folds its term k in loop k of the output row, into a row of partial
-     * results. Such a kernel takes no row or stream prefetch. */
+     * results. Such a kernel takes no row or stream prefetch. A co-root beside the root (a max
+     * pool's chosen slots) whose search runs over the same window rows is folded likewise
+     * (row_pass_co_node, else -1), in a kernel with no fix-up. */
     int row_passes;
     int row_pass_node;
+    int row_pass_co_node;
     /* An element-major kernel whose windows over the last axis overlap with a step of 2 or
      * more, where slot j + step/dilation of position i is slot j of position i + 1 (MaxPool2d(3,
      * 2, 1): x[2i + 1] is the next position's x[2(i + 1) - 1]). The vectorized loop keeps such a

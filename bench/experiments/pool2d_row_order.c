@@ -121,7 +121,29 @@ static void floor_(const float *in, float *out, long n) { /* read 4, write 1, on
         _mm512_stream_ps(out + i, s);
     }
 }
+/* The floor's stream over the planes' elements (`unused` as the variants' argument). */
+static void floor_planes(const float *in, float *out, long planes, int unused) {
+    (void)unused;
+    floor_(in, out, planes * H * W);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(const float *in, float *out, long planes, int arg);
+    int arg;
+} variants[] = {
+    {"floor", floor_planes, 0},        {"inter", interleaved, 1},        {"inter-nopf", interleaved, 0},
+    {"seq", sequential, 1},            {"seq-nopf", sequential, 0},      {"inter-seqpf1", inter_seqpf, 1},
+    {"inter-seqpf2", inter_seqpf, 2}, {"inter-seqpf4", inter_seqpf, 4}, {"chunk2", chunked, 2},
+    {"chunk4", chunked, 4},            {"chunk8", chunked, 8},
+};
+enum { VARIANTS = sizeof variants / sizeof variants[0] };
+
 int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s H W [PREFETCH_BYTES]\n", argv[0]);
+        return 2;
+    }
     H = atol(argv[1]);
     W = atol(argv[2]);
     long n = 256L << 20 >> 2;
@@ -132,53 +154,20 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++)
         in[i] = (float)(i % 1000);
     memset(out, 0, n);
-    const char *names[] = {"floor",        "inter",        "inter-nopf", "seq",    "seq-nopf", "inter-seqpf1",
-                           "inter-seqpf2", "inter-seqpf4", "chunk2",     "chunk4", "chunk8"};
-    double best[11];
-    for (int v = 0; v < 11; v++)
+    double best[VARIANTS];
+    for (int v = 0; v < VARIANTS; v++)
         best[v] = 1e9;
     for (int rep = 0; rep < 8; rep++)
-        for (int v = 0; v < 11; v++) {
+        for (int v = 0; v < VARIANTS; v++) {
             double t = now();
-            switch (v) {
-            case 0:
-                floor_(in, out, n);
-                break;
-            case 1:
-                interleaved(in, out, planes, 1);
-                break;
-            case 2:
-                interleaved(in, out, planes, 0);
-                break;
-            case 3:
-                sequential(in, out, planes, 1);
-                break;
-            case 4:
-                sequential(in, out, planes, 0);
-                break;
-            case 5:
-                inter_seqpf(in, out, planes, 1);
-                break;
-            case 6:
-                inter_seqpf(in, out, planes, 2);
-                break;
-            case 7:
-                inter_seqpf(in, out, planes, 4);
-                break;
-            case 8:
-                chunked(in, out, planes, 2);
-                break;
-            case 9:
-                chunked(in, out, planes, 4);
-                break;
-            case 10:
-                chunked(in, out, planes, 8);
-                break;
-            }
+            variants[v].run(in, out, planes, variants[v].arg);
             t = now() - t;
             if (t < best[v])
                 best[v] = t;
         }
-    for (int v = 0; v < 11; v++)
-        printf("H=%ld W=%ld %-11s %.2f ms  %.1f%%\n", H, W, names[v], best[v] * 1e3, 100 * best[0] / best[v]);
+    for (int v = 0; v < VARIANTS; v++)
+        printf("H=%ld W=%ld %-12s %.2f ms  %.1f%%\n", H, W, variants[v].name, best[v] * 1e3, 100 * best[0] / best[v]);
+    free(in);
+    free(out);
+    return 0;
 }

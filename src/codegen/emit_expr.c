@@ -84,9 +84,6 @@ static void emit_reduce_over(emitter *e, const lc_reduction_schedule *rs, lc_dty
     else lc_emit_reduce(e, real_type(e, dt), n, rs, r, acc);
 }
 
-/* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
- * norm's passes replace), over its n terms, at its result index idx: the slots its span says
- * to walk. `acc` holds each accumulator's identity on entry and the result on return. */
 /* Accumulator a's slot at the row pass's position (emitter.pass_buf[which]): a row of the
  * accumulator's type, the root's last axis long, made in the function's entry when first
  * asked for, so that every pass of every row uses the one stack slot. */
@@ -119,15 +116,19 @@ static void emit_row_pass(emitter *e, int which, const lc_reduction_schedule *rs
     int64_t k = e->row_pass - 1;
     LC_ASSERT(rs->unrolled && !rs->rolled && rs->span == LC_SPAN_ALL && n == e->k->sched.row_passes &&
               k < n && e->vec == 0 && e->pass_i);
-    for (int a = 0; a < r->nacc; a++)
-        if (k > 0)
-            acc[a] = LLVMBuildLoad2(e->b, acc[a] ? LLVMTypeOf(acc[a]) : ty, row_pass_slot(e, which, a, acc[a] ? LLVMTypeOf(acc[a]) : ty), "partial");
+    for (int a = 0; a < r->nacc && k > 0; a++) {
+        LLVMTypeRef at = acc[a] ? LLVMTypeOf(acc[a]) : ty;
+        acc[a] = LLVMBuildLoad2(e->b, at, row_pass_slot(e, which, a, at), "partial");
+    }
     lc_emit_reduce_term(e, r, k, acc);
     if (k == n - 1) return;
     for (int a = 0; a < r->nacc; a++) LLVMBuildStore(e->b, acc[a], row_pass_slot(e, which, a, LLVMTypeOf(acc[a])));
     e->pass_stored++;
 }
 
+/* The reduction fuse scheduled for node `node` (a sum, mean or max over an axis, or a sum an LP
+ * norm's passes replace), over its n terms, at its result index idx: the slots its span says
+ * to walk. `acc` holds each accumulator's identity on entry and the result on return. */
 static void emit_scheduled_reduce(emitter *e, int node, lc_dtype dt, int64_t n, const ix *idx,
                                   const lc_reducer *r, LLVMValueRef *acc) {
     const lc_reduction_schedule *rs = lc_kernel_reduction(e->k, node);

@@ -572,26 +572,6 @@ static void carry_loads(emitter *e, const lc_loop *l, LLVMBasicBlockRef body, ca
  * cleared here; the row's scalar loop (emit_scalar_loop) then redoes the range when some window
  * was flagged. */
 static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                          const ix *row_idx, bool checked, bool window, bool scalar);
-
-/* A loop over positions [from, to) of a row: the vectorized one of a kernel with row passes
- * (lc_schedule.row_passes) as one loop per window row, in order, each reading that row alone
- * (emitter.row_pass); every other loop as one loop. */
-static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
-                            const ix *row_idx, bool checked, bool window, bool scalar) {
-    if (e->k->sched.row_passes == 0 || scalar || checked || window || e->fixup_form || e->edges_only) {
-        emit_one_loop(e, from, to, row_base, row_idx, checked, window, scalar);
-        return;
-    }
-    LC_ASSERT(e->k->sched.tile_rows == 1 && e->row_pass == 0);
-    for (int k = 1; k <= e->k->sched.row_passes; k++) {
-        e->row_pass = k;
-        emit_one_loop(e, from, to, row_base, row_idx, checked, window, scalar);
-    }
-    e->row_pass = 0;
-}
-
-static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
                           const ix *row_idx, bool checked, bool window, bool scalar) {
     if (e->edges_only && !scalar) return; /* the kernel's function runs it */
     /* the common form flags in every loop (its flag is cleared once, at the kernel's entry,
@@ -650,6 +630,23 @@ static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMVa
         LLVMBuildBr(e->b, after);
         LLVMPositionBuilderAtEnd(e->b, after);
     }
+}
+
+/* A loop over positions [from, to) of a row: the vectorized one of a kernel with row passes
+ * (lc_schedule.row_passes) as one loop per window row, in order, each reading that row alone
+ * (emitter.row_pass); every other loop as one loop. */
+static void emit_inner_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMValueRef row_base,
+                            const ix *row_idx, bool checked, bool window, bool scalar) {
+    if (e->k->sched.row_passes == 0 || scalar || checked || window || e->fixup_form || e->edges_only) {
+        emit_one_loop(e, from, to, row_base, row_idx, checked, window, scalar);
+        return;
+    }
+    LC_ASSERT(e->k->sched.tile_rows == 1 && e->row_pass == 0);
+    for (int k = 1; k <= e->k->sched.row_passes; k++) {
+        e->row_pass = k;
+        emit_one_loop(e, from, to, row_base, row_idx, checked, window, scalar);
+    }
+    e->row_pass = 0;
 }
 
 /* The ranges a row's one scalar loop walks: its checked edges, always, and the ranges the

@@ -1345,10 +1345,6 @@ static const lc_node *unfold_under(const lc_fused *f, const lc_node *red, int no
     return NULL;
 }
 
-/* lc_schedule.row_passes (LC_ROW_PASS_MIN_INPUT_ROW_BYTES says why and where): the root, through
- * elementwise steps, is a sum, mean or maximum of 2 .. LC_ROW_PASS_MAX_TERMS unrolled terms
- * over the window axis of an unfold over the axis before the last, at the root's own index.
- * Decided before the prefetches, which such a kernel does not take. */
 /* Whether `node`, or an inline node it reads, is `target`. */
 static bool reads_inline(const lc_fused *f, int node, int target, int depth) {
     if (node == target) return true;
@@ -1376,6 +1372,11 @@ static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, b
     return u && lc_window_of(u).dim == rank - 2 ? red : -1;
 }
 
+/* lc_schedule.row_passes (LC_ROW_PASS_MIN_INPUT_ROW_BYTES says why and where): the root, through
+ * elementwise steps, is a sum, mean or maximum of 2 .. LC_ROW_PASS_MAX_TERMS unrolled terms
+ * over the window axis of an unfold over the axis before the last, at the root's own index,
+ * and so is a co-root beside it, if any (row_pass_co_node). Decided before the prefetches,
+ * which such a kernel does not take. */
 static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
     k->sched.row_passes = 0;
     k->sched.row_pass_node = k->sched.row_pass_co_node = -1;
@@ -1397,8 +1398,8 @@ static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
             reads_inline(f, k->co_root, k->root, 0))
             return;
     }
-    /* the rows read, as the buffer lays them out: shorter than a page, not so short that a
-     * window's rows side by side are one stream already */
+    /* the rows read, as the buffer lays them out: short enough that several share a page, not
+     * so short that a window's rows side by side are one stream already */
     const lc_node *in = lc_graph_node(f->graph, u->inputs[0]);
     int src = row_source(f, u->inputs[0], rank, in->shape.dim[rank - 2], 0);
     if (src < 0) return;

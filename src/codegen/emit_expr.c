@@ -92,16 +92,7 @@ static LLVMValueRef row_pass_slot(emitter *e, int which, int a, LLVMTypeRef ty) 
     int64_t len = root->shape.dim[root->shape.rank - 1];
     LLVMTypeRef aty = LLVMArrayType(ty, (unsigned)len);
     LLVMValueRef *buf = &e->pass_buf[which][a];
-    if (!*buf) {
-        LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->ctx);
-        LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
-        LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
-        if (first_ins) LLVMPositionBuilderBefore(eb, first_ins);
-        else LLVMPositionBuilderAtEnd(eb, entry);
-        *buf = LLVMBuildAlloca(eb, aty, "row.pass");
-        LLVMSetAlignment(*buf, 64);
-        LLVMDisposeBuilder(eb);
-    }
+    if (!*buf) *buf = lc_emit_entry_alloca(e, aty, "row.pass");
     LLVMValueRef at[2] = {LLVMConstInt(e->i64, 0, 0), e->pass_i};
     return LLVMBuildGEP2(e->b, aty, *buf, at, 2, "");
 }

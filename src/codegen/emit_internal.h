@@ -525,6 +525,9 @@ LLVMValueRef lc_loop_begin(emitter *e, lc_loop *l, LLVMValueRef from, LLVMValueR
 void lc_loop_end(emitter *e, lc_loop *l, bool scalar);
 lc_loop lc_loop_open(emitter *e, LLVMValueRef from, const char *name);
 void lc_loop_close(emitter *e, lc_loop *l, int64_t step, LLVMValueRef end);
+/* A 64-byte aligned stack buffer of type ty made in the function's entry block (emit_loop.c):
+ * a row pass's partial results, the blocked sums' lines. */
+LLVMValueRef lc_emit_entry_alloca(emitter *e, LLVMTypeRef ty, const char *name);
 /* v as a vector of e->vec lanes: a scalar splat, a vector as it is. */
 LLVMValueRef lc_emit_splat(emitter *e, LLVMValueRef v);
 /* The same over the terms j = from .. to-1 only (run-time bounds, few trips: a reduction fuse

@@ -55,6 +55,21 @@ void lc_emit_loop_hints(emitter *e, LLVMValueRef latch, bool scalar) {
                     LLVMMetadataAsValue(e->ctx, loop));
 }
 
+/* A stack buffer of type `ty`, 64-byte aligned, made in the function's entry block: one stack
+ * slot for the whole kernel however many loops ask for it (allocas outside the entry would
+ * grow the stack on every trip). */
+LLVMValueRef lc_emit_entry_alloca(emitter *e, LLVMTypeRef ty, const char *name) {
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->ctx);
+    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
+    LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
+    if (first_ins) LLVMPositionBuilderBefore(eb, first_ins);
+    else LLVMPositionBuilderAtEnd(eb, entry);
+    LLVMValueRef buf = LLVMBuildAlloca(eb, ty, name);
+    LLVMSetAlignment(buf, 64);
+    LLVMDisposeBuilder(eb);
+    return buf;
+}
+
 LLVMValueRef lc_loop_begin(emitter *e, lc_loop *l, LLVMValueRef from, LLVMValueRef to, const char *name) {
     l->pre = LLVMGetInsertBlock(e->b);
     l->head = LLVMAppendBasicBlockInContext(e->ctx, e->fn, name);

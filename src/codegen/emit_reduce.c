@@ -173,15 +173,7 @@ static void blocked_trips(emitter *e, const lc_reduction_schedule *rs, const lc_
     LLVMTypeRef vty = LLVMTypeOf(vacc[0]);
     for (int a = 1; a < r->nacc; a++) LC_ASSERT(LLVMTypeOf(vacc[a]) == vty);
     LLVMTypeRef aty = LLVMArrayType(vty, (unsigned)(r->nacc * B));
-    /* the buffer in the entry block, so it is one stack slot for the whole kernel */
-    LLVMBuilderRef eb = LLVMCreateBuilderInContext(e->ctx);
-    LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
-    LLVMValueRef first_ins = LLVMGetFirstInstruction(entry);
-    if (first_ins) LLVMPositionBuilderBefore(eb, first_ins);
-    else LLVMPositionBuilderAtEnd(eb, entry);
-    LLVMValueRef buf = LLVMBuildAlloca(eb, aty, "blocked.sums");
-    LLVMSetAlignment(buf, 64);
-    LLVMDisposeBuilder(eb);
+    LLVMValueRef buf = lc_emit_entry_alloca(e, aty, "blocked.sums");
     LLVMValueRef zero = LLVMConstInt(e->i64, 0, 0), stop_v = LLVMConstInt(e->i64, (unsigned long long)stop, 1);
     LLVMValueRef plus_zero = LLVMConstNull(vty);
 #define SLOT(a, bv) LLVMBuildGEP2(e->b, aty, buf, (LLVMValueRef[]){zero, iadd_c(e, (bv), (int64_t)(a) * B)}, 2, "")

@@ -1356,8 +1356,8 @@ static bool reads_inline(const lc_fused *f, int node, int target, int depth) {
 }
 
 /* The reduction under `from` that row passes can fold (schedule_row_passes), or -1: `choice`
- * admits a carried choice (a co-root's slot search). */
-static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, bool choice) {
+ * admits a carried choice (a co-root's slot search). Its unfold in *unfold. */
+static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, bool choice, const lc_node **unfold) {
     const lc_node *r = lc_graph_node(f->graph, k->root);
     int rank = r->shape.rank;
     int red = reduction_under(f, k, from, 0);
@@ -1368,8 +1368,8 @@ static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, b
         rs->span != LC_SPAN_ALL || (rs->choice_mask >= 0 && !choice) || rs->terms < 2 ||
         rs->terms > LC_ROW_PASS_MAX_TERMS || !lc_shape_equal(&n->shape, &r->shape))
         return -1;
-    const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
-    return u && lc_window_of(u).dim == rank - 2 ? red : -1;
+    *unfold = unfold_under(f, n, n->inputs[0], 0);
+    return *unfold && lc_window_of(*unfold).dim == rank - 2 ? red : -1;
 }
 
 /* lc_schedule.row_passes (LC_ROW_PASS_MIN_INPUT_ROW_BYTES says why and where): the root, through
@@ -1385,15 +1385,14 @@ static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
     if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || (k->co_root >= 0 && !k->co_beside) ||
         rank < 2 || kernel_read_bytes(f, k) < LC_ROW_PREFETCH_MAX_READ_BYTES)
         return;
-    int red = row_pass_reduction(f, k, k->root, false), co = -1;
+    const lc_node *u = NULL, *co_u = NULL;
+    int red = row_pass_reduction(f, k, k->root, false, &u), co = -1;
     if (red < 0) return;
-    const lc_node *n = lc_graph_node(f->graph, red);
-    const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
     if (k->co_root >= 0) {
         /* its own search over the same number of window rows, reading nothing of the root's
          * (whose value is partial until the last pass), in a kernel without flags (a flag
          * raised after a partial result is dropped, emit_expr.c's raise_flag) */
-        co = row_pass_reduction(f, k, k->co_root, true);
+        co = row_pass_reduction(f, k, k->co_root, true, &co_u);
         if (co < 0 || k->sched.fixup || lc_kernel_reduction(k, co)->terms != lc_kernel_reduction(k, red)->terms ||
             reads_inline(f, k->co_root, k->root, 0))
             return;

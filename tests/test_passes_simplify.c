@@ -3,6 +3,8 @@
  * NaN); names and outputs survive; a second run changes nothing; one result is pinned as text. */
 #include "test_passes_common.h"
 
+#include "passes/simplify.h"
+
 static lc_graph *new_graph(void) {
     lc_graph *g;
     assert_ok(lc_graph_new(&g));
@@ -588,8 +590,60 @@ static void test_pinned_text(void **state) {
     lc_graph_free(g);
 }
 
+/* lc_byte_integer_facts: integers 0 .. 255, never -0 or NaN, and nothing else. Column j of a
+ * window's slot numbers times its one-hot mask, summed, as MaxPool's backward builds it. */
+static void test_byte_integer_facts(void **state) {
+    (void)state;
+    lc_graph *g = new_graph();
+    int x, mask, slots, big, half, negz, prod, slot, bigsum, halfsum, negsum, e, wide, widesum;
+    double slot_data[] = {0, 3, 6}, big_data[] = {0, 3, 256}, half_data[] = {0, 0.5, 6},
+           negz_data[] = {-0.0, 3, 6};
+    assert_ok(lc_input(g, "x", LC_F32, shape1(3), &x));
+    assert_ok(lc_max_mask(g, x, 0, &mask));
+    assert_ok(lc_constant(g, LC_F32, shape1(3), slot_data, &slots));
+    assert_ok(lc_constant(g, LC_F32, shape1(3), big_data, &big));
+    assert_ok(lc_constant(g, LC_F32, shape1(3), half_data, &half));
+    assert_ok(lc_constant(g, LC_F32, shape1(3), negz_data, &negz));
+    assert_ok(lc_mul(g, mask, slots, &prod));
+    assert_ok(lc_sum(g, prod, 0, &slot));                 /* 0 .. 18 by the bound: bytes */
+    assert_ok(lc_mul(g, mask, big, &prod));
+    assert_ok(lc_sum(g, prod, 0, &bigsum));               /* 256 is past a byte */
+    assert_ok(lc_mul(g, mask, half, &prod));
+    assert_ok(lc_sum(g, prod, 0, &halfsum));              /* 0.5 is no integer */
+    assert_ok(lc_mul(g, mask, negz, &prod));
+    assert_ok(lc_sum(g, prod, 0, &negsum));               /* a -0 would lose its sign */
+    assert_ok(lc_expand(g, slot, 0, 100, &e));            /* 100 copies of a byte */
+    assert_ok(lc_sum(g, e, 0, &wide));                    /* ... summed: up to 1800 */
+    int fits;
+    assert_ok(lc_expand(g, mask, 0, 254, &e));
+    assert_ok(lc_sum(g, e, 0, &fits));                    /* 254 masks: 254 and rounding's allowance */
+    assert_ok(lc_expand(g, mask, 0, 255, &e));
+    assert_ok(lc_sum(g, e, 0, &widesum));                 /* 255 masks: 255 and the allowance, past it */
+    double *mag = lc_magnitude_facts(g);
+    bool *nonneg = lc_nonneg_facts(g), *bytes = lc_byte_integer_facts(g, nonneg, mag);
+    assert_non_null(bytes);
+    assert_false(bytes[x]);
+    assert_true(bytes[mask]);
+    assert_true(bytes[slots]);
+    assert_true(bytes[slot]);
+    assert_false(bytes[big]);
+    assert_false(bytes[bigsum]);
+    assert_false(bytes[half]);
+    assert_false(bytes[halfsum]);
+    assert_false(bytes[negz]);
+    assert_false(bytes[negsum]);
+    assert_false(bytes[wide]);
+    assert_true(bytes[fits]);
+    assert_false(bytes[widesum]);
+    free(bytes);
+    free(nonneg);
+    free(mag);
+    lc_graph_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_byte_integer_facts),
         cmocka_unit_test(test_pow_one),
         cmocka_unit_test(test_pow_one_outputs),
         cmocka_unit_test(test_pow_pow),

@@ -537,9 +537,11 @@ static void test_scratch_row_pitch(void **state) {
         /* f64 rows of 512: 4 KiB, padded by 8 elements; 32 output channels put the batch rows
          * 32 lines of 64 bytes past a 4 KiB multiple: 2 offsets, 8 rows in a set, still blocked */
         {"Conv1d(2, 32, 3, padding=1)\nAvgPool1d(2)\n", LC_F64, {16, 2, 512}, 3, 520, 1, 1},
-        /* the 2-D max pool's chosen slots f32[1,2,4,1024] (written beside y, read by the
-         * backward's gather): padded */
-        {"MaxPool2d(3, 2, 1)\n", LC_F32, {1, 2, 8, 2048}, 4, 1040, -1, -1},
+        /* the 2-D max pool's chosen slots (written beside y, read by the backward's gather),
+         * one byte each (lc_fused.byte_slot): f32[1,2,4,4096] in rows of 4 KiB, padded by a
+         * line of bytes; f32[1,2,4,1024] in rows of 1 KiB (4 KiB as floats), dense */
+        {"MaxPool2d(3, 2, 1)\n", LC_F32, {1, 2, 8, 8192}, 4, 4160, -1, -1},
+        {"MaxPool2d(3, 2, 1)\n", LC_F32, {1, 2, 8, 2048}, 4, 0, -1, -1},
         {"MaxPool2d(3, 2, 1)\n", LC_F32, {1, 2, 8, 1000}, 4, 0, -1, -1},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -563,7 +565,11 @@ static void test_scratch_row_pitch(void **state) {
             if (lc_fused_row_pitch(f, slot, &x->shape) != want)
                 fail_msg("%s case %zu: scratch %d has rows of %" PRId64 ", want %" PRId64, cases[c].spec, c, slot,
                          lc_fused_row_pitch(f, slot, &x->shape), want);
-            assert_int_equal(sc->bytes, lc_shape_numel(&x->shape) / last * want * (int64_t)lc_dtype_size(x->dtype));
+            assert_int_equal(f->byte_slot[slot], strncmp(cases[c].spec, "MaxPool2d", 9) == 0);
+            assert_int_equal(sc->start, f->byte_slot[slot] ? LC_BYTE_SLOT_MARGIN : 0);
+            assert_int_equal(sc->bytes, lc_shape_numel(&x->shape) / last * want *
+                                                (f->byte_slot[slot] ? 1 : (int64_t)lc_dtype_size(x->dtype)) +
+                                            2 * sc->start);
             scratch++;
         }
         assert_true(scratch >= 1);

@@ -61,6 +61,9 @@ typedef struct lc_emit_options {
      * window elsewhere (its loads lane by lane, the loop still vectorized), and the term is +0
      * there either way. */
     bool masked_loads;
+    /* ... and masked loads of bytes too (x86 from AVX-512BW on), which a byte slot read
+     * through such a guard needs (lc_fused.byte_slot). */
+    bool masked_byte_loads;
 } lc_emit_options;
 
 /* Add `lc_kernel_<k>` (and its inlined body) for kernels [first, last) of `f` to `mod`: jit.c

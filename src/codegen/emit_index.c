@@ -32,16 +32,24 @@ bool lc_codegen_check_bounds(void) {
  * means a bounds check was elided where it can fail: the masking select around it usually
  * hides the wrong value, and LLVM may compile the undefined load into anything (an endless
  * loop included), so only a check at run time sees it. The fuzzers and tests run with it. */
-LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, int slot, const lc_shape *s, int64_t width) {
+/* The bounds check of lc_emit_guard_index over [-margin, span + margin) (a byte slot read in
+ * its margins, guarded_load). */
+static LLVMValueRef guard_index_within(emitter *e, LLVMValueRef lin, int slot, const lc_shape *s, int64_t width,
+                                       int64_t margin) {
     if (!e->bounds_slot) return lin;
     /* the elements the buffer spans: its rows at the slot's pitch (lc_fused.row_pitch) */
-    int64_t numel = lc_fused_slot_span(e->f, slot, s);
+    int64_t numel = lc_fused_slot_span(e->f, slot, s) + 2 * margin;
+    lin = iadd_c(e, lin, margin);
     /* 0 <= lin and lin + width <= numel, as one unsigned compare */
     LLVMValueRef ok = numel >= width ? LLVMBuildICmp(e->b, LLVMIntULE, lin, LLVMConstInt(e->i64, (unsigned long long)(numel - width), 0), "")
                                      : LLVMConstInt(e->i1, 0, 0);
     LLVMValueRef seen = LLVMBuildLoad2(e->b, e->i1, e->bounds_slot, "");
     LLVMBuildStore(e->b, LLVMBuildOr(e->b, seen, LLVMBuildNot(e->b, ok, ""), ""), e->bounds_slot);
-    return LLVMBuildSelect(e->b, ok, lin, LLVMConstInt(e->i64, 0, 0), "");
+    return iadd_c(e, LLVMBuildSelect(e->b, ok, lin, LLVMConstInt(e->i64, (unsigned long long)margin, 0), ""), -margin);
+}
+
+LLVMValueRef lc_emit_guard_index(emitter *e, LLVMValueRef lin, int slot, const lc_shape *s, int64_t width) {
+    return guard_index_within(e, lin, slot, s, width, 0);
 }
 
 /* Where p's check holds: for i in [*from, *to] (false where that cannot be told: p not affine
@@ -166,12 +174,29 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), noalias);
 }
 
+/* Whether slot's buffer holds one byte an element (lc_fused.byte_slot). */
+static bool byte_slot(const emitter *e, int slot) {
+    return slot >= 0 && e->f->byte_slot && e->f->byte_slot[slot];
+}
+
+/* A load of type ty (a real or a vector of reals) from base + lin elements of slot's buffer:
+ * from a byte slot, the bytes read and converted (exactly: they are integers 0 .. 255). */
+static LLVMValueRef load_slot(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
+                              unsigned align) {
+    bool bytes = byte_slot(e, slot);
+    LLVMTypeRef elt = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? LLVMGetElementType(ty) : ty;
+    LLVMTypeRef i8 = LLVMInt8TypeInContext(e->ctx);
+    LLVMTypeRef lty = bytes ? (ty == elt ? i8 : LLVMVectorType(i8, LLVMGetVectorSize(ty))) : ty;
+    LLVMValueRef v = LLVMBuildLoad2(e->b, lty, LLVMBuildGEP2(e->b, bytes ? i8 : elt, base, &lin, 1, ""), "");
+    if (align) LLVMSetAlignment(v, bytes ? 1 : align);
+    lc_emit_tag_access(e, v, slot);
+    return bytes ? LLVMBuildUIToFP(e->b, v, ty, "") : v;
+}
+
 LLVMValueRef lc_emit_load_element(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
                                   const lc_shape *s) {
     lin = lc_emit_guard_index(e, lin, slot, s, 1);
-    LLVMValueRef v = LLVMBuildLoad2(e->b, ty, LLVMBuildGEP2(e->b, ty, base, &lin, 1, ""), "");
-    lc_emit_tag_access(e, v, slot);
-    return v;
+    return load_slot(e, ty, base, lin, slot, 0);
 }
 
 /* Element `lin` of the buffer, read only where e->load_guard holds, else 0 (a window past the
@@ -179,6 +204,14 @@ LLVMValueRef lc_emit_load_element(emitter *e, LLVMTypeRef ty, LLVMValueRef base,
  * makes a masked load, so a lane that is off reads nothing, not even inside the buffer. */
 static LLVMValueRef guarded_load(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
                                  const lc_shape *s) {
+    if (byte_slot(e, slot) && !e->masked_byte_loads) {
+        /* a byte slot on a target without masked byte loads (AVX2), where a load in a branch
+         * would leave the whole loop scalar: read unmasked, the window past the ends within
+         * the buffer's margins (LC_BYTE_SLOT_MARGIN); what it reads there is never used, as
+         * the term is +0 where the guard fails */
+        lin = guard_index_within(e, lin, slot, s, 1, LC_BYTE_SLOT_MARGIN);
+        return load_slot(e, ty, base, lin, slot, 0);
+    }
     LLVMBasicBlockRef from = LLVMGetInsertBlock(e->b);
     LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "guard.load");
     LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "guard.end");
@@ -206,11 +239,7 @@ LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, 
         if (s->dim[d] != 1) lane_stride += idx[d].lane * stride[d];
     if (lane_stride == 1) { /* consecutive: one vector load */
         lin = lc_emit_guard_index(e, lin, slot, s, e->vec);
-        LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &lin, 1, "");
-        LLVMValueRef v = LLVMBuildLoad2(e->b, LLVMVectorType(ty, e->vec), p, "");
-        LLVMSetAlignment(v, dt == LC_F64 ? 8 : 4);
-        lc_emit_tag_access(e, v, slot);
-        return v;
+        return load_slot(e, LLVMVectorType(ty, e->vec), base, lin, slot, dt == LC_F64 ? 8 : 4);
     }
     if (lane_stride != 0) { /* lane by lane */
         LLVMTypeRef i32 = LLVMInt32TypeInContext(e->ctx);
@@ -267,6 +296,10 @@ void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off,
         e->deferred[e->n_deferred].off = off;
         e->deferred[e->n_deferred++].v = v;
         return;
+    }
+    if (byte_slot(e, slot)) { /* integers 0 .. 255 (lc_fused.byte_slot): converted exactly */
+        LLVMTypeRef ty = LLVMTypeOf(v), i8 = LLVMInt8TypeInContext(e->ctx);
+        v = LLVMBuildFPToUI(e->b, v, LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? LLVMVectorType(i8, LLVMGetVectorSize(ty)) : i8, "");
     }
     LLVMValueRef p = LLVMBuildGEP2(e->b, LLVMTypeOf(v), base, &off, 1, "");
     lc_emit_tag_access(e, LLVMBuildStore(e->b, v, p), slot);

@@ -163,6 +163,7 @@ typedef struct emitter {
     bool avx512_exponents;    /* lc_emit_options.avx512_exponents */
     bool sqrt_estimate;       /* lc_emit_options.sqrt_estimate */
     bool masked_loads;        /* lc_emit_options.masked_loads */
+    bool masked_byte_loads;   /* lc_emit_options.masked_byte_loads */
     int64_t ilo, ihi;         /* interior range of i collected from the checks */
     /* Every value i takes in the loop being emitted (the root's last axis in an element
      * loop), or all_lo > all_hi when unknown: a check that holds on all of it is elided in

@@ -307,14 +307,14 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
 }
 
 /* `base` as a pointer LLVM cannot trace back to it: an empty inline asm passes on
- * base + `shift` elements, and the result is moved back by `shift` (so it is the same address).
+ * base + `shift` bytes, and the result is moved back by `shift` (so it is the same address).
  * The rows of a tile store through such pointers, one per row, which LLVM's loop vectorizer
  * then sees as different objects (told apart by their alias scopes) instead of offsets into
  * one whose distance it failed to bound ("unknown data dependence": the tiled loop stayed
  * scalar). The asm has no side effect and emits no instruction; it runs once, in the
  * kernel's entry (make_row_pointers). */
-static LLVMValueRef row_pointer(emitter *e, LLVMValueRef base, lc_dtype dt, int64_t shift) {
-    LLVMTypeRef ty = real_type(e, dt);
+static LLVMValueRef row_pointer(emitter *e, LLVMValueRef base, int64_t shift) {
+    LLVMTypeRef ty = LLVMInt8TypeInContext(e->ctx);
     LLVMValueRef fwd = LLVMConstInt(e->i64, (unsigned long long)shift, 1);
     LLVMValueRef back = LLVMConstInt(e->i64, (unsigned long long)-shift, 1);
     LLVMValueRef p = LLVMBuildGEP2(e->b, ty, base, &fwd, 1, "");
@@ -337,7 +337,8 @@ static void make_row_pointers(emitter *e) {
     for (int w = 0; w < 2; w++)
         for (int t = 0; t < e->k->sched.tile_rows; t++)
             e->row_ptr[w][t] = written[w] < 0 ? NULL
-                                              : row_pointer(e, e->slot_ptr[written[w]], root->dtype, t * row_len[w]);
+                                              : row_pointer(e, e->slot_ptr[written[w]],
+                                                            t * row_len[w] * lc_fused_elem_bytes(e->f, written[w], root->dtype));
 }
 
 /* Position (or block) i of each row of the tile (lc_schedule.tile_rows): row t is the
@@ -829,6 +830,7 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_id
             base = e->row_ptr[1][0];
         }
         idx[rank - 1] = ix_opaque(start);
+        LC_ASSERT(!e->f->byte_slot[e->k->co_slot]); /* fuse streams no byte slot */
         LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
         args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), base, &lin, 1, "");
         e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);
@@ -1426,6 +1428,7 @@ static lc_status emit_kernels(const lc_fused *f, int first, int last, LLVMContex
     e.avx512_exponents = o->avx512_exponents;
     e.sqrt_estimate = o->sqrt_estimate;
     e.masked_loads = o->masked_loads;
+    e.masked_byte_loads = o->masked_byte_loads;
     e.fixup_form = fixup_form;
     e.tile_row = -1;
     e.store_phase = -1;

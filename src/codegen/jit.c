@@ -255,7 +255,8 @@ static lc_status part_emit(compile_job *job, part *pt) {
                                               lc_vmath_pow_normal_avx512_known(),
                           .sqrt_estimate = x86 && has_feature(job->features, "avx512f") &&
                                            lc_vmath_sqrt_estimate_avx512_known(),
-                          .masked_loads = x86 && has_feature(job->features, "avx")};
+                          .masked_loads = x86 && has_feature(job->features, "avx"),
+                          .masked_byte_loads = x86 && has_feature(job->features, "avx512bw")};
     if (job->fixup) LC_TRY(lc_emit_fixup_kernel(job->f, pt->first, pt->ctx, pt->mod, &eo));
     else LC_TRY(lc_emit_kernels(job->f, pt->first, pt->last, pt->ctx, pt->mod, &eo));
     char *msg = NULL;

@@ -76,6 +76,7 @@ void lc_fused_free(lc_fused *f) {
     free(f->why);
     free(f->node_slot);
     free(f->row_pitch);
+    free(f->byte_slot);
     free(f->scratch);
     lc_graph_free(f->graph);
     free(f);
@@ -777,7 +778,7 @@ static int64_t rows_sharing_sets(const lc_fused *f, int node, int axis, int64_t 
     if (f->node_slot[node] >= 0) {
         if (n->shape.dim[axis] == 1) return 1;
         /* the buffer's own layout: a padded scratch buffer's rows lie row_pitch apart */
-        int64_t stride = lc_sat_mul(coef * (int64_t)lc_dtype_size(n->dtype),
+        int64_t stride = lc_sat_mul(coef * lc_fused_elem_bytes(f, f->node_slot[node], n->dtype),
                                     lc_fused_axis_stride(f, f->node_slot[node], &n->shape, axis));
         /* rows share a 4 KiB offset in groups */
         int64_t offsets = LC_ROW_SET_BYTES / lc_gcd(stride % LC_ROW_SET_BYTES, LC_ROW_SET_BYTES);
@@ -1292,10 +1293,10 @@ static int row_source(const lc_fused *f, int node, int rank, int64_t rows, int d
     return best;
 }
 
-/* The bytes of node's value. */
+/* The bytes of node's value (in its buffer, where it has one: a byte slot's are fewer). */
 static int64_t node_bytes(const lc_fused *f, int node) {
     const lc_node *u = lc_graph_node(f->graph, node);
-    return lc_sat_mul(lc_shape_numel(&u->shape), (int64_t)lc_dtype_size(u->dtype));
+    return lc_sat_mul(lc_shape_numel(&u->shape), lc_fused_elem_bytes(f, f->node_slot[node], u->dtype));
 }
 
 /* The bytes of slot s (the first node it holds). */
@@ -1403,7 +1404,8 @@ static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
     int src = row_source(f, u->inputs[0], rank, in->shape.dim[rank - 2], 0);
     if (src < 0) return;
     const lc_node *s = lc_graph_node(f->graph, src);
-    int64_t row_bytes = lc_sat_mul(lc_fused_row_pitch(f, f->node_slot[src], &s->shape), (int64_t)lc_dtype_size(s->dtype));
+    int64_t row_bytes = lc_sat_mul(lc_fused_row_pitch(f, f->node_slot[src], &s->shape),
+                                   lc_fused_elem_bytes(f, f->node_slot[src], s->dtype));
     if (row_bytes < LC_ROW_PASS_MIN_INPUT_ROW_BYTES || row_bytes >= LC_ROW_PASS_MAX_INPUT_ROW_BYTES) return;
     k->sched.row_passes = (int)lc_kernel_reduction(k, red)->terms;
     k->sched.row_pass_node = red;
@@ -1436,7 +1438,8 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
         bool planes_match = true;
         for (int d = 0; d < rank - 2; d++) planes_match = planes_match && s->shape.dim[d] == r->shape.dim[d];
         /* rows as the buffer lays them out (a padded scratch buffer's row pitch) */
-        int64_t elt = (int64_t)lc_dtype_size(s->dtype), row_len = lc_fused_row_pitch(f, f->node_slot[src], &s->shape);
+        int64_t elt = lc_fused_elem_bytes(f, f->node_slot[src], s->dtype);
+        int64_t row_len = lc_fused_row_pitch(f, f->node_slot[src], &s->shape);
         if (!planes_match || row_len <= 0 || row_len > LC_ROW_PREFETCH_MAX_ROW_BYTES / elt / w.step) continue;
         int64_t per_out_row = w.step * row_len; /* elements, at most 16 KiB */
         lc_row_prefetch pf = {f->node_slot[src], r->shape.dim[rank - 2], s->shape.dim[rank - 2], row_len,
@@ -1644,6 +1647,8 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
      * built and measured no faster (bench/README.md, "MaxPool2d(3, 2, 1) forward+backward:
      * where the time goes here"). */
     if (k->sched.order == LC_LOOP_ELEMENTS && k->sched.rerun_tail && reads_padded_rows(f, k)) return;
+    /* a byte slot's vector of a trip is under a line: it takes ordinary stores */
+    if (f->byte_slot[k->dst_slot]) return;
     int64_t elt = (int64_t)lc_dtype_size(root->dtype);
     if (node_bytes(f, k->root) < k->sched.nontemporal_min_bytes) return;
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);
@@ -1657,7 +1662,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
          * stores from a line that is not its own */
         k->sched.nontemporal = LC_NT_LINE_START;
     k->sched.co_nontemporal = false;
-    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && (k->co_rows > 1 || k->co_beside)) {
+    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && (k->co_rows > 1 || k->co_beside) && !f->byte_slot[k->co_slot]) {
         /* a block writes one co-root element (windows that tile the row), so a run of m trips
          * writes m of them; beside the root, one at each of its m·unit positions */
         const lc_node *co = lc_graph_node(f->graph, k->co_root);
@@ -1666,6 +1671,23 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
                                   (lc_fused_row_pitch(f, k->co_slot, &co->shape) * co_elt) % 64 == 0 &&
                                   (per_run * co_elt) % 64 == 0;
     }
+}
+
+/* lc_fused.byte_slot: every scratch buffer whose values are all integers 0 .. 255
+ * (lc_byte_integer_facts) is stored one byte an element. Decided once every slot is known and
+ * before the row pitches, which are laid out in its bytes. */
+static lc_status choose_byte_slots(lc_fused *f) {
+    f->byte_slot = calloc((size_t)(f->n_slots ? f->n_slots : 1), sizeof(bool));
+    bool *small = lc_byte_integer_facts(f->graph, f->nonneg, f->magnitude);
+    if (!f->byte_slot || !small) {
+        free(small);
+        return lc_fail(LC_ERR_NOMEM, "fuse: out of memory");
+    }
+    int n = lc_graph_node_count(f->graph);
+    for (int i = 0; i < n; i++)
+        if (f->node_slot[i] >= f->n_inputs + f->n_outputs && small[i]) f->byte_slot[f->node_slot[i]] = true;
+    free(small);
+    return LC_OK;
 }
 
 /* The row pitch of every slot (lc_fused.row_pitch, LC_ROW_SET_BYTES): dense but for a scratch
@@ -1683,7 +1705,7 @@ static lc_status choose_row_pitches(lc_fused *f) {
         const lc_node *x = lc_graph_node(f->graph, i);
         int rank = x->shape.rank;
         int64_t last = rank > 0 ? x->shape.dim[rank - 1] : 1, numel = lc_shape_numel(&x->shape);
-        int64_t elt = (int64_t)lc_dtype_size(x->dtype), row_bytes, rows = last > 0 ? numel / last : 0, span;
+        int64_t elt = lc_fused_elem_bytes(f, slot, x->dtype), row_bytes, rows = last > 0 ? numel / last : 0, span;
         if (slot < f->n_inputs + f->n_outputs || rank < 2 || rows < 2 ||
             __builtin_mul_overflow(last, elt, &row_bytes) || row_bytes % LC_ROW_SET_BYTES != 0)
             continue;
@@ -2054,7 +2076,8 @@ lc_status lc_fuse_for(const lc_graph *given, const lc_fuse_target *target, lc_fu
     for (int i = n - 1; i >= 0; i--)
         if (f->node_slot[i] >= 0) split_serial_sums(f, i);
     st = bound_emitted_code(f); /* last: it measures what the rules above left inline */
-    if (st == LC_OK) st = choose_row_pitches(f); /* every slot is known; the schedules read them */
+    if (st == LC_OK) st = choose_byte_slots(f); /* every slot is known; the schedules read them */
+    if (st == LC_OK) st = choose_row_pitches(f);
     for (int i = 0; i < n && st == LC_OK; i++) {
         if (f->node_slot[i] < 0 || lc_graph_node(g, i)->op == LC_OP_INPUT) continue;
         st = add_kernel(f, &c, i, f->node_slot[i]);
@@ -2101,7 +2124,7 @@ static void print_slot(const lc_fused *f, lc_strbuf *sb, int slot) {
     else if (slot < f->n_inputs + f->n_outputs)
         lc_strbuf_printf(sb, "output %d", slot - f->n_inputs);
     else
-        lc_strbuf_printf(sb, "scratch %d", slot);
+        lc_strbuf_printf(sb, "scratch %d%s", slot, f->byte_slot && f->byte_slot[slot] ? " (bytes)" : "");
 }
 
 /* The kernel's loop order and block form, one line. */

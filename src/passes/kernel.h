@@ -801,11 +801,18 @@ const lc_lp_ratio_schedule *lc_kernel_lp_ratio(const lc_kernel *k, int node);
 /* The ratio schedule whose signed_product is `node`, or NULL. */
 const lc_lp_ratio_schedule *lc_kernel_lp_signed_product(const lc_kernel *k, int node);
 
+/* Bytes a byte slot's buffer (lc_fused.byte_slot) has beside it on either side, inside its
+ * scratch block: a window past a row's ends read through a guard (lc_schedule.guard_windows)
+ * on a target without masked byte loads reads its byte unmasked (its term is +0 whatever it
+ * holds), at most a window or two before the first row or after the last. */
+#define LC_BYTE_SLOT_MARGIN 64
+
 typedef struct lc_scratch {
     int slot;          /* scratch slot */
     int node;          /* node it holds */
     int64_t offset;    /* byte offset in the per-run scratch block (64-byte aligned) */
-    int64_t bytes;
+    int64_t bytes;     /* from there, the margins (LC_BYTE_SLOT_MARGIN) included */
+    int64_t start;     /* bytes from offset to the buffer's first element (its margin) */
     int first, last;   /* kernel that writes it, last kernel that reads it */
 } lc_scratch;
 
@@ -831,6 +838,12 @@ typedef struct lc_fused {
      * last axis's extent (lc_fused_row_pitch). Element (r_0, ..., r_{n-2}, i) of slot s lies at
      * flat_row · row_pitch[s] + i, flat_row the row-major index of (r_0, ..., r_{n-2}). */
     int64_t *row_pitch;
+    /* Per slot: a scratch buffer stored one byte an element (an unsigned integer) instead of
+     * the dtype's, its values all integers 0 .. 255 (lc_byte_integer_facts): a max pool's
+     * window slot numbers, which its backward reads again, a quarter of the traffic in float32.
+     * Codegen converts on every load and store of it, so values and their bits are the same
+     * (lc_fused_elem_bytes). */
+    bool *byte_slot;
     /* Filled by lc_plan. */
     int n_scratch;
     lc_scratch *scratch;
@@ -856,6 +869,15 @@ lc_status lc_plan_print(const lc_fused *f, FILE *out);
 /* "%7 (1.LPPool1d.pow)" or "%7 pow" into buf. */
 const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t size);
 
+/* Bytes one element of `slot`'s buffer takes, holding values of dtype dt (slot -1, a constant:
+ * the dtype's). */
+static inline int64_t lc_fused_elem_bytes(const lc_fused *f, int slot, lc_dtype dt) {
+    return slot >= 0 && f->byte_slot && f->byte_slot[slot] ? 1 : (int64_t)lc_dtype_size(dt);
+}
+/* The margin on either side of slot's buffer (LC_BYTE_SLOT_MARGIN for a byte slot, else 0). */
+static inline int64_t lc_fused_slot_margin(const lc_fused *f, int slot) {
+    return slot >= 0 && f->byte_slot && f->byte_slot[slot] ? LC_BYTE_SLOT_MARGIN : 0;
+}
 /* The row pitch of `slot` holding a value of shape `s` (slot -1, a constant: dense). */
 static inline int64_t lc_fused_row_pitch(const lc_fused *f, int slot, const lc_shape *s) {
     int64_t last = s->rank > 0 ? s->dim[s->rank - 1] : 1;

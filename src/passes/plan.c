@@ -28,7 +28,8 @@ static void written_by(lc_fused *f, int first_scratch, int slot, int node, int k
     sc->node = node;
     sc->first = sc->last = k;
     /* rows laid out at the slot's pitch (a padded scratch buffer's is a line longer) */
-    sc->bytes = lc_fused_slot_span(f, slot, &n->shape) * (int64_t)lc_dtype_size(n->dtype);
+    sc->start = lc_fused_slot_margin(f, slot);
+    sc->bytes = lc_fused_slot_span(f, slot, &n->shape) * lc_fused_elem_bytes(f, slot, n->dtype) + 2 * sc->start;
 }
 
 lc_status lc_plan(lc_fused *f) {
@@ -98,6 +99,9 @@ lc_status lc_plan_print(const lc_fused *f, FILE *out) {
         if (shape && shape->rank > 0 && pitch != shape->dim[shape->rank - 1])
             lc_strbuf_printf(&sb, "; rows padded to %" PRId64 " elements: %d KiB apart otherwise", pitch,
                              LC_ROW_SET_BYTES / 1024);
+        if (f->byte_slot && f->byte_slot[sc->slot])
+            lc_strbuf_printf(&sb, "; one byte an element (its values are integers 0 to 255), from byte %" PRId64
+                             " (a margin of %d bytes either side)", sc->start, LC_BYTE_SLOT_MARGIN);
         lc_strbuf_puts(&sb, "\n");
     }
     char *text;

@@ -70,6 +70,11 @@ bool *lc_nonneg_facts(const lc_graph *g);
  * (malloc'd; NULL when out of memory). Fuse carries a window search's chosen value with its
  * maximum where the values beside it are finite (lc_reduction_schedule.choice_mask). */
 double *lc_magnitude_facts(const lc_graph *g);
+/* known[i] = every element of node i is one of the integers 0 .. 255 (+0, never -0 or NaN),
+ * from the facts of lc_nonneg_facts and lc_magnitude_facts over g: a window search's slot
+ * number, a mask, a count (malloc'd; NULL when out of memory). Fuse stores such a scratch
+ * buffer one byte an element (lc_fused.byte_slot). */
+bool *lc_byte_integer_facts(const lc_graph *g, const bool *nonneg, const double *magnitude);
 /* A bound of lc_magnitude_facts that proves the node's values finite in dtype dt. */
 bool lc_magnitude_finite(double bound, lc_dtype dt);
 /* True when nodes a and b compute the same value by construction (the same node, or the same

@@ -146,6 +146,54 @@ double *lc_magnitude_facts(const lc_graph *g) {
     return known;
 }
 
+/* Node n's every element is an integer (a finite one), given the facts about its inputs:
+ * constants that hold only integers, the masks' 0 and 1, and what only adds, multiplies,
+ * sums, moves or picks such values. Exact as long as the values stay below 2^24, which
+ * lc_byte_integer_facts's bound sees to. */
+static bool integral_from_inputs(const lc_node *n, const bool *known) {
+    switch (n->op) {
+    case LC_OP_CONSTANT:
+        for (int64_t k = 0; k < lc_shape_numel(&n->shape); k++)
+            if (!lc_simp_is_integer(n->dtype == LC_F32 ? (double)(float)n->data[k] : n->data[k])) return false;
+        return true;
+    case LC_OP_MAX_MASK:
+    case LC_OP_EQUAL:
+        return true;
+    case LC_OP_UNFOLD: /* pads with +0, or with -inf */
+        return known[n->inputs[0]] && n->attr[LC_UNFOLD_NEG_INF_PAD] == 0;
+    case LC_OP_ADD:
+    case LC_OP_MUL:
+        return known[n->inputs[0]] && known[n->inputs[1]];
+    case LC_OP_ABS:
+    case LC_OP_RELU:
+    case LC_OP_EXPAND:
+    case LC_OP_MAX:
+    case LC_OP_SUM:
+    case LC_OP_FOLD:
+        return known[n->inputs[0]];
+    case LC_OP_INPUT:
+    case LC_OP_POW:
+    case LC_OP_DIV:
+    case LC_OP_MEAN:
+    case LC_OP_SIGN:
+    case LC_OP_COUNT:
+        break;
+    }
+    return false;
+}
+
+bool *lc_byte_integer_facts(const lc_graph *g, const bool *nonneg, const double *magnitude) {
+    int n = lc_graph_node_count(g);
+    bool *integral = malloc(sizeof *integral * (size_t)(n ? n : 1));
+    if (!integral) return NULL;
+    for (int i = 0; i < n; i++) integral[i] = integral_from_inputs(lc_graph_node(g, i), integral);
+    /* nonneg: no -0 either (a constant's -0 counts as negative, and +0 times, plus or summed
+     * with values >= +0 stays +0), so a byte holds every bit of the value; the bound makes
+     * the values finite and every partial sum or product of them exact */
+    for (int i = 0; i < n; i++) integral[i] = integral[i] && nonneg[i] && magnitude[i] <= 255;
+    return integral;
+}
+
 bool lc_magnitude_finite(double bound, lc_dtype dt) {
     return bound <= (dt == LC_F32 ? 0x1p127 : 0x1p1023);
 }

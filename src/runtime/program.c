@@ -467,7 +467,7 @@ lc_status lc_program_run_into(const lc_program *p, const lc_tensor *const *input
         if (pairs[k].aside) slots[lc_slot_output(f, pairs[k].output)] = pairs[k].aside;
     /* zero-size intermediates make an empty block: no pointer arithmetic on NULL then */
     for (int s = 0; s < f->n_scratch; s++)
-        slots[f->scratch[s].slot] = scratch ? scratch + f->scratch[s].offset : NULL;
+        slots[f->scratch[s].slot] = scratch ? scratch + f->scratch[s].offset + f->scratch[s].start : NULL;
 
     lc_status st = LC_OK;
     const lc_kernel_entry *entries = lc_tier_run_entries(code); /* one tier for the whole run */

@@ -165,12 +165,13 @@ static bool integral_from_inputs(const lc_node *n, const bool *known) {
     case LC_OP_MUL:
         return known[n->inputs[0]] && known[n->inputs[1]];
     case LC_OP_ABS:
-    case LC_OP_RELU:
     case LC_OP_EXPAND:
     case LC_OP_MAX:
     case LC_OP_SUM:
     case LC_OP_FOLD:
         return known[n->inputs[0]];
+    case LC_OP_RELU: /* never negative whatever its input, so relu(-0), which may be -0, would
+                      * pass lc_byte_integer_facts's sign test: left out */
     case LC_OP_INPUT:
     case LC_OP_POW:
     case LC_OP_DIV:

@@ -39,6 +39,9 @@ static void test_decision(void **state) {
     lc_shape half = test_shape3(1, 2, floats / 2), less = test_shape3(1, 2, floats / 2 - 8);
     assert_int_equal(last_kernel_nontemporal(test_lppool(2, 4, LC_STRIDE_UNSET, false), half, true), LC_NT_ALIGNED_ROWS);
     assert_int_equal(last_kernel_nontemporal(test_lppool(2, 4, LC_STRIDE_UNSET, false), less, true), LC_NT_NONE);
+    /* the write share (LC_NT_MAX_WRITE_SHARE): LPPool1d(2, 4)'s forward+backward above reads x
+     * beside dy, as much as it writes, and streams; AvgPool2d(3, 2, 1)'s dx, four times the dy
+     * it reads alone, does not (test_shifted_blocks_values), nor MaxPool2d's (test_maxpool2d_values) */
     /* rows of 512 outputs, whole trips; of 500, a rerun tail and no whole trips */
     assert_int_equal(last_kernel_nontemporal(avg4(), test_shape3(1, floats / 512 * 2, 2048), false),
                      LC_NT_ALIGNED_ROWS);
@@ -274,8 +277,10 @@ static void check_lp2d(char *const *outs, const lc_tensor *const *ins) {
             }
 }
 
-/* The module forward, then forward+backward, run at every offset against `check`. */
-static void check_module(lc_module *m, lc_shape xs, lc_nontemporal mode, reference_check check) {
+/* The module forward, then forward+backward, run at every offset against `check`; the last
+ * kernel's mode `mode` in both, or `backward_mode` in the second where it is not -1. */
+static void check_module_modes(lc_module *m, lc_shape xs, lc_nontemporal mode, int backward_mode,
+                               reference_check check) {
     test_rng r = test_rng_seeded(5);
     for (int backward = 0; backward <= 1; backward++) {
         lc_graph *g = jit_module_graph(m, LC_F32, xs, backward);
@@ -284,12 +289,17 @@ static void check_module(lc_module *m, lc_shape xs, lc_nontemporal mode, referen
             const lc_node *seed = lc_graph_node(g, lc_graph_input(g, 1));
             ins[1] = test_random_tensor(&r, LC_F32, seed->shape, 3.0);
         }
-        run_at_offsets(g, (const lc_tensor *const *)ins, mode, check);
+        run_at_offsets(g, (const lc_tensor *const *)ins,
+                       backward && backward_mode >= 0 ? (lc_nontemporal)backward_mode : mode, check);
         lc_tensor_free(ins[0]);
         lc_tensor_free(ins[1]);
         lc_graph_free(g);
     }
     lc_module_free(m);
+}
+
+static void check_module(lc_module *m, lc_shape xs, lc_nontemporal mode, reference_check check) {
+    check_module_modes(m, xs, mode, -1, check);
 }
 
 static void test_line_start_values(void **state) {
@@ -403,9 +413,10 @@ static void test_shifted_blocks_values(void **state) {
         test_rng r = test_rng_seeded(9);
         lc_tensor *ins[2] = {test_random_tensor(&r, LC_F32, xs, 3.0), NULL};
         ins[1] = test_random_tensor(&r, LC_F32, lc_graph_node(g, lc_graph_input(g, 1))->shape, 3.0);
-        /* rows of 128 blocks and of 2048 stream every line: the last block's second window
-         * (past the row's last) is a masked load, not a scalar edge */
-        run_at_offsets(g, (const lc_tensor *const *)ins, LC_NT_ALIGNED_ROWS, check_avg2d_k3s2p1_dx);
+        /* rows of 128 blocks and of 2048, every block whole: the last block's second window
+         * (past the row's last) is a masked load, not a scalar edge; dx is four times dy, the
+         * one buffer read, so ordinary stores (LC_NT_MAX_WRITE_SHARE) */
+        run_at_offsets(g, (const lc_tensor *const *)ins, LC_NT_NONE, check_avg2d_k3s2p1_dx);
         lc_tensor_free(ins[0]);
         lc_tensor_free(ins[1]);
         lc_graph_free(g);
@@ -467,7 +478,9 @@ static void test_maxpool2d_values(void **state) {
     assert_false(first->sched.co_nontemporal);
     lc_fused_free(f);
     lc_graph_free(g);
-    check_module(m, xs, LC_NT_ALIGNED_ROWS, check_maxpool2d);
+    /* the last kernel of forward+backward, the dx gather, writes 3.2 times what it reads (dy
+     * and the byte slots): ordinary stores (LC_NT_MAX_WRITE_SHARE) */
+    check_module_modes(m, xs, LC_NT_ALIGNED_ROWS, LC_NT_NONE, check_maxpool2d);
 }
 
 int main(void) {

@@ -206,6 +206,10 @@
  * 1.6-2.4x as long, and the pair was slower in 11 of 12 runs (bench/README.md, "The stream
  * prefetch from 2 MiB"). */
 #define LC_NONTEMPORAL_MIN_BYTES ((int64_t)32 << 20)
+/* A kernel that writes more than this many times the bytes it reads takes ordinary stores
+ * (lc_schedule.nontemporal): on one core, streaming stores alone drain slower than ordinary
+ * ones (bench/README.md, "Streaming stores in a write-heavy kernel"). */
+#define LC_NT_MAX_WRITE_SHARE 2
 /* An element-major kernel (a forward) whose target's per-core cache is known
  * (lc_fuse_target.core_cache_bytes) streams an output larger than that cache, however small
  * against the last-level one: its lines cannot be in the core's own cache when the kernel

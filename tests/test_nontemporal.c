@@ -129,6 +129,44 @@ static void test_decision_by_core_cache(void **state) {
     free(text);
 }
 
+/* A kernel whose output is large enough to stream but which writes more than
+ * LC_NT_MAX_WRITE_SHARE times the bytes it reads takes ordinary stores, and the fuse dump says
+ * why (lc_schedule.nontemporal_write_share): MaxPool2d(3, 2, 1)'s dx gather reads dy and the
+ * byte slots, a quarter of dx's floats each (3.2 times). Below the size nothing is said. */
+static void test_write_share_reason(void **state) {
+    (void)state;
+    for (int big = 0; big <= 1; big++) {
+        lc_module *m;
+        assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &m));
+        /* dx of 32 MiB (LC_NONTEMPORAL_MIN_BYTES), or half that */
+        lc_shape xs = {4, {big ? 2 : 1, 4, 1024, 1024}};
+        lc_fused *f = jit_fuse_module(m, xs, true);
+        const lc_kernel *dx = &f->kernels[f->n_kernels - 1];
+        assert_int_equal(dx->sched.nontemporal, LC_NT_NONE);
+        char *text;
+        lc_memstream ms;
+        assert_ok(lc_memstream_open(&ms));
+        assert_ok(lc_memstream_finish(&ms, lc_fused_print(f, ms.file), &text));
+        if (big) {
+            assert_true(dx->sched.nontemporal_write_share > 3.19 && dx->sched.nontemporal_write_share < 3.21);
+            if (!strstr(text, "ordinary stores: the output does not fit the last-level cache, but the kernel "
+                              "writes 3.2 times the bytes it reads (more than 2)"))
+                fail_msg("the dump does not say why dx takes ordinary stores:\n%s", text);
+        } else {
+            assert_true(dx->sched.nontemporal_write_share == 0);
+            if (strstr(text, "ordinary stores:")) fail_msg("a reason for an output too small to stream:\n%s", text);
+        }
+        free(text);
+        lc_fused_free(f);
+    }
+    /* LPPool1d(2, 4)'s forward+backward reads x beside dy, as much as it writes: it streams */
+    lc_fused *f = jit_fuse_module(test_lppool(2, 4, LC_STRIDE_UNSET, false),
+                                  test_shape3(1, 2, LC_NONTEMPORAL_MIN_BYTES / 8), true);
+    assert_int_equal(f->kernels[f->n_kernels - 1].sched.nontemporal, LC_NT_ALIGNED_ROWS);
+    assert_true(f->kernels[f->n_kernels - 1].sched.nontemporal_write_share == 0);
+    lc_fused_free(f);
+}
+
 /* Byte offsets of the outputs inside 64-byte aligned blocks: aligned, 3 and 5 floats further
  * (rows peel another count of positions; LC_NT_ALIGNED_ROWS writes aside), and 1 byte
  * (elements not aligned to their size: no line start is reachable, every row runs scalar). */
@@ -487,6 +525,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
         cmocka_unit_test(test_decision_by_core_cache),
+        cmocka_unit_test(test_write_share_reason),
         cmocka_unit_test(test_line_start_values),
         cmocka_unit_test(test_aligned_rows_values),
         cmocka_unit_test(test_padded_rows_values),

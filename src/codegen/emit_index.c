@@ -174,16 +174,12 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), noalias);
 }
 
-/* Whether slot's buffer holds one byte an element (lc_fused.byte_slot). */
-static bool byte_slot(const emitter *e, int slot) {
-    return slot >= 0 && e->f->byte_slot && e->f->byte_slot[slot];
-}
 
 /* A load of type ty (a real or a vector of reals) from base + lin elements of slot's buffer:
  * from a byte slot, the bytes read and converted (exactly: they are integers 0 .. 255). */
 static LLVMValueRef load_slot(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
                               unsigned align) {
-    bool bytes = byte_slot(e, slot);
+    bool bytes = lc_fused_is_byte_slot(e->f, slot);
     LLVMTypeRef elt = LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? LLVMGetElementType(ty) : ty;
     LLVMTypeRef i8 = LLVMInt8TypeInContext(e->ctx);
     LLVMTypeRef lty = bytes ? (ty == elt ? i8 : LLVMVectorType(i8, LLVMGetVectorSize(ty))) : ty;
@@ -204,7 +200,7 @@ LLVMValueRef lc_emit_load_element(emitter *e, LLVMTypeRef ty, LLVMValueRef base,
  * makes a masked load, so a lane that is off reads nothing, not even inside the buffer. */
 static LLVMValueRef guarded_load(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,
                                  const lc_shape *s) {
-    if (byte_slot(e, slot) && !e->masked_byte_loads) {
+    if (lc_fused_is_byte_slot(e->f, slot) && !e->masked_byte_loads) {
         /* a byte slot on a target without masked byte loads (AVX2), where a load in a branch
          * would leave the whole loop scalar: read unmasked, the window past the ends within
          * the buffer's margins (LC_BYTE_SLOT_MARGIN); what it reads there is never used, as
@@ -297,7 +293,7 @@ void lc_emit_store_at(emitter *e, int slot, LLVMValueRef base, LLVMValueRef off,
         e->deferred[e->n_deferred++].v = v;
         return;
     }
-    if (byte_slot(e, slot)) { /* integers 0 .. 255 (lc_fused.byte_slot): converted exactly */
+    if (lc_fused_is_byte_slot(e->f, slot)) { /* integers 0 .. 255 (lc_fused.byte_slot): converted exactly */
         LLVMTypeRef ty = LLVMTypeOf(v), i8 = LLVMInt8TypeInContext(e->ctx);
         v = LLVMBuildFPToUI(e->b, v, LLVMGetTypeKind(ty) == LLVMVectorTypeKind ? LLVMVectorType(i8, LLVMGetVectorSize(ty)) : i8, "");
     }

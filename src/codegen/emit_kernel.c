@@ -830,7 +830,7 @@ static void stores_from_line(emitter *e, LLVMValueRef row_base, const ix *row_id
             base = e->row_ptr[1][0];
         }
         idx[rank - 1] = ix_opaque(start);
-        LC_ASSERT(!e->f->byte_slot[e->k->co_slot]); /* fuse streams no byte slot */
+        LC_ASSERT(!lc_fused_is_byte_slot(e->f, e->k->co_slot)); /* fuse streams no byte slot */
         LLVMValueRef lin = lc_emit_linear_index(e, e->k->co_slot, &co->shape, idx);
         args[0] = LLVMBuildGEP2(e->b, real_type(e, co->dtype), base, &lin, 1, "");
         e->nt_co_base = lc_build_intrinsic_types(e->b, e->mod, "llvm.ptrmask", types, 2, args, 2);

@@ -1357,7 +1357,7 @@ static bool reads_inline(const lc_fused *f, int node, int target, int depth) {
 }
 
 /* The reduction under `from` that row passes can fold (schedule_row_passes), or -1: `choice`
- * admits a carried choice (a co-root's slot search). Its unfold in *unfold. */
+ * admits a carried choice (a co-root's slot search). Its unfold in *unfold (unfold NULL: not wanted). */
 static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, bool choice, const lc_node **unfold) {
     const lc_node *r = lc_graph_node(f->graph, k->root);
     int rank = r->shape.rank;
@@ -1369,8 +1369,9 @@ static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, b
         rs->span != LC_SPAN_ALL || (rs->choice_mask >= 0 && !choice) || rs->terms < 2 ||
         rs->terms > LC_ROW_PASS_MAX_TERMS || !lc_shape_equal(&n->shape, &r->shape))
         return -1;
-    *unfold = unfold_under(f, n, n->inputs[0], 0);
-    return *unfold && lc_window_of(*unfold).dim == rank - 2 ? red : -1;
+    const lc_node *u = unfold_under(f, n, n->inputs[0], 0);
+    if (unfold) *unfold = u;
+    return u && lc_window_of(u).dim == rank - 2 ? red : -1;
 }
 
 /* lc_schedule.row_passes (LC_ROW_PASS_MIN_INPUT_ROW_BYTES says why and where): the root, through
@@ -1386,14 +1387,14 @@ static void schedule_row_passes(const lc_fused *f, lc_kernel *k) {
     if (k->sched.order != LC_LOOP_ELEMENTS || k->sched.tile_rows > 1 || (k->co_root >= 0 && !k->co_beside) ||
         rank < 2 || kernel_read_bytes(f, k) < LC_ROW_PREFETCH_MAX_READ_BYTES)
         return;
-    const lc_node *u = NULL, *co_u = NULL;
+    const lc_node *u = NULL;
     int red = row_pass_reduction(f, k, k->root, false, &u), co = -1;
     if (red < 0) return;
     if (k->co_root >= 0) {
         /* its own search over the same number of window rows, reading nothing of the root's
          * (whose value is partial until the last pass), in a kernel without flags (a flag
          * raised after a partial result is dropped, emit_expr.c's raise_flag) */
-        co = row_pass_reduction(f, k, k->co_root, true, &co_u);
+        co = row_pass_reduction(f, k, k->co_root, true, NULL);
         if (co < 0 || k->sched.fixup || lc_kernel_reduction(k, co)->terms != lc_kernel_reduction(k, red)->terms ||
             reads_inline(f, k->co_root, k->root, 0))
             return;
@@ -1619,6 +1620,7 @@ static bool reads_padded_rows(const lc_fused *f, const lc_kernel *k) {
  * excludes. */
 static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     k->sched.nontemporal = LC_NT_NONE;
+    k->sched.nontemporal_write_share = 0;
     int64_t core = f->target.core_cache_bytes;
     k->sched.nontemporal_min_bytes = k->sched.order == LC_LOOP_ELEMENTS && core > 0 && core < LC_NONTEMPORAL_MIN_BYTES
                                          ? core + 1
@@ -1647,15 +1649,19 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
      * built and measured no faster (bench/README.md, "MaxPool2d(3, 2, 1) forward+backward:
      * where the time goes here"). */
     if (k->sched.order == LC_LOOP_ELEMENTS && k->sched.rerun_tail && reads_padded_rows(f, k)) return;
+    /* a byte slot's vector of a trip is under a line: it takes ordinary stores */
+    if (lc_fused_is_byte_slot(f, k->dst_slot)) return;
+    int64_t elt = (int64_t)lc_dtype_size(root->dtype);
+    if (node_bytes(f, k->root) < k->sched.nontemporal_min_bytes) return;
     /* A kernel that writes more than LC_NT_MAX_WRITE_SHARE times what it reads (MaxPool2d's dx
      * gather: dy and the slots in, dx four times their size out) takes ordinary stores. */
     int64_t written = node_bytes(f, k->root);
     if (k->co_root >= 0) written = lc_sat_add(written, node_bytes(f, k->co_root));
-    if (written / LC_NT_MAX_WRITE_SHARE > kernel_read_bytes(f, k)) return;
-    /* a byte slot's vector of a trip is under a line: it takes ordinary stores */
-    if (f->byte_slot[k->dst_slot]) return;
-    int64_t elt = (int64_t)lc_dtype_size(root->dtype);
-    if (node_bytes(f, k->root) < k->sched.nontemporal_min_bytes) return;
+    int64_t read = kernel_read_bytes(f, k);
+    if (written / LC_NT_MAX_WRITE_SHARE > read) {
+        k->sched.nontemporal_write_share = read > 0 ? (double)written / (double)read : INFINITY;
+        return;
+    }
     int64_t unit, align, m = whole_trips_of(f, k, &unit, &align);
     int64_t pitch_bytes = lc_fused_row_pitch(f, k->dst_slot, &root->shape) * elt;
     /* a window-major kernel with whole trips has whole blocks: its first starts at position 0
@@ -1667,7 +1673,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
          * stores from a line that is not its own */
         k->sched.nontemporal = LC_NT_LINE_START;
     k->sched.co_nontemporal = false;
-    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && (k->co_rows > 1 || k->co_beside) && !f->byte_slot[k->co_slot]) {
+    if (k->sched.nontemporal == LC_NT_ALIGNED_ROWS && (k->co_rows > 1 || k->co_beside) && !lc_fused_is_byte_slot(f, k->co_slot)) {
         /* a block writes one co-root element (windows that tile the row), so a run of m trips
          * writes m of them; beside the root, one at each of its m·unit positions */
         const lc_node *co = lc_graph_node(f->graph, k->co_root);
@@ -2129,7 +2135,7 @@ static void print_slot(const lc_fused *f, lc_strbuf *sb, int slot) {
     else if (slot < f->n_inputs + f->n_outputs)
         lc_strbuf_printf(sb, "output %d", slot - f->n_inputs);
     else
-        lc_strbuf_printf(sb, "scratch %d%s", slot, f->byte_slot && f->byte_slot[slot] ? " (bytes)" : "");
+        lc_strbuf_printf(sb, "scratch %d%s", slot, lc_fused_is_byte_slot(f, slot) ? " (bytes)" : "");
 }
 
 /* The kernel's loop order and block form, one line. */
@@ -2444,6 +2450,11 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                   "writes the output aside where the caller's is not), written with "
                                   "streaming stores (no read of the lines they write); %s\n",
                              nontemporal_why(f, kr, why, sizeof why));
+        if (kr->sched.nontemporal_write_share > 0)
+            lc_strbuf_printf(&sb, "  ordinary stores: %s, but the kernel writes %.1f times the bytes it reads (more "
+                             "than %d), and one core's streaming stores drain slower than ordinary ones\n",
+                             nontemporal_why(f, kr, why, sizeof why), kr->sched.nontemporal_write_share,
+                             LC_NT_MAX_WRITE_SHARE);
         if (kr->sched.co_nontemporal)
             lc_strbuf_puts(&sb, kr->co_beside ? "  non-temporal too: the co-root below, beside the root, its runs "
                                                 "on lines of its rows\n"

@@ -737,6 +737,10 @@ typedef struct lc_schedule {
      * element-major kernel one byte more than the target's per-core cache where fuse knows it
      * (lc_fuse_target); the dump says which. */
     int64_t nontemporal_min_bytes;
+    /* A kernel that would stream by its size but writes more than LC_NT_MAX_WRITE_SHARE times
+     * the bytes it reads takes ordinary stores (nontemporal LC_NT_NONE): the bytes written
+     * over those read, which the dump prints as the reason; else 0. */
+    double nontemporal_write_share;
     /* LC_NT_ALIGNED_ROWS with a co-root over rows (lc_kernel.co_rows) as large as the root's
      * threshold (nontemporal_min_bytes): the co-root is written from lines too, one element
      * per block, so a run of whole trips fills whole lines of its rows (the co-root's row pitch
@@ -873,14 +877,19 @@ lc_status lc_plan_print(const lc_fused *f, FILE *out);
 /* "%7 (1.LPPool1d.pow)" or "%7 pow" into buf. */
 const char *lc_fused_node_label(const lc_fused *f, int node, char *buf, size_t size);
 
+/* Whether `slot`'s buffer holds one byte an element (lc_fused.byte_slot; slot -1, a constant,
+ * and a fused program before its byte slots are chosen: no). */
+static inline bool lc_fused_is_byte_slot(const lc_fused *f, int slot) {
+    return slot >= 0 && f->byte_slot && f->byte_slot[slot];
+}
 /* Bytes one element of `slot`'s buffer takes, holding values of dtype dt (slot -1, a constant:
  * the dtype's). */
 static inline int64_t lc_fused_elem_bytes(const lc_fused *f, int slot, lc_dtype dt) {
-    return slot >= 0 && f->byte_slot && f->byte_slot[slot] ? 1 : (int64_t)lc_dtype_size(dt);
+    return lc_fused_is_byte_slot(f, slot) ? 1 : (int64_t)lc_dtype_size(dt);
 }
 /* The margin on either side of slot's buffer (LC_BYTE_SLOT_MARGIN for a byte slot, else 0). */
 static inline int64_t lc_fused_slot_margin(const lc_fused *f, int slot) {
-    return slot >= 0 && f->byte_slot && f->byte_slot[slot] ? LC_BYTE_SLOT_MARGIN : 0;
+    return lc_fused_is_byte_slot(f, slot) ? LC_BYTE_SLOT_MARGIN : 0;
 }
 /* The row pitch of `slot` holding a value of shape `s` (slot -1, a constant: dense). */
 static inline int64_t lc_fused_row_pitch(const lc_fused *f, int slot, const lc_shape *s) {

@@ -99,7 +99,7 @@ lc_status lc_plan_print(const lc_fused *f, FILE *out) {
         if (shape && shape->rank > 0 && pitch != shape->dim[shape->rank - 1])
             lc_strbuf_printf(&sb, "; rows padded to %" PRId64 " elements: %d KiB apart otherwise", pitch,
                              LC_ROW_SET_BYTES / 1024);
-        if (f->byte_slot && f->byte_slot[sc->slot])
+        if (lc_fused_is_byte_slot(f, sc->slot))
             lc_strbuf_printf(&sb, "; one byte an element (its values are integers 0 to 255), from byte %" PRId64
                              " (a margin of %d bytes either side)", sc->start, LC_BYTE_SLOT_MARGIN);
         lc_strbuf_puts(&sb, "\n");

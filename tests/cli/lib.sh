@@ -7,8 +7,18 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 DATA=$HERE/../data/cli
 CONFORMANCE=$HERE/../conformance
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lucidc-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
 FAILS=0
+# A script that ends without calling finish still fails if anything failed (exit status 1).
+on_exit() {
+    local rc=$?
+    rm -rf "$TMP"
+    if [ "$rc" -eq 0 ] && [ "$FAILS" -ne 0 ]; then
+        echo "$FAILS failures (the script ended without finish)" >&2
+        exit 1
+    fi
+    exit "$rc"
+}
+trap on_exit EXIT
 CHECKS=0
 
 fail() {

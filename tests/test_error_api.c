@@ -369,6 +369,7 @@ static lc_status f_program_run_into(void) {
 }
 static lc_status f_runtime_set_threads(void) { return lc_runtime_set_threads(0); }
 static lc_status f_scalar(void) { return lc_scalar(fx.g, (lc_dtype)5, 1.0, &o); }
+static lc_status f_select(void) { return with_f64_operand(lc_select); }
 static lc_status f_sequential_append(void) {
     lc_lppool1d_params p = lc_lppool1d_defaults(2, 2);
     lc_module *child;
@@ -545,6 +546,7 @@ static const failing_call CALLS[] = {
     F(program_run_into, LC_ERR_SHAPE, "program: output 0 must be f32[1,2,4], got f32[1,2,5]"),
     F(runtime_set_threads, LC_ERR_INVALID_ARG, "runtime: threads must be between 1 and 1024, got 0"),
     F(scalar, LC_ERR_INVALID_ARG, "dtype must be f32 or f64, got 5"),
+    F(select, LC_ERR_INVALID_ARG, "select: dtypes must match, got f32 and f64"),
     F(sequential_append, LC_ERR_INVALID_ARG, "Sequential: append needs a Sequential module"),
     F(sign, LC_ERR_INVALID_ARG, "sign: input 0 must name an earlier node"),
     F(sum, LC_ERR_INVALID_ARG, "sum: dim must be between 0 and 2, got -1"),

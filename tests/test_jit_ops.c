@@ -230,6 +230,68 @@ static void equal_op(void **state) {
         }
 }
 
+/* What select(m, v) must give, bit for bit: v where m is nonzero or NaN, else +0. */
+static void check_selected(const lc_tensor *got, const double *m, const double *v, int n, lc_dtype dt) {
+    for (int i = 0; i < n; i++) {
+        double want = m[i] != 0 || isnan(m[i]) ? (dt == LC_F32 ? (double)(float)v[i] : v[i]) : 0.0;
+        double g = lc_tensor_get(got, i);
+        if (isnan(want) ? !isnan(g) : g != want || signbit(g) != signbit(want))
+            fail_msg("select at %d (mask %g, value %g): got %g, want %g", i, m[i], v[i], g, want);
+    }
+}
+
+/* select against a C reference on both engines, bit for bit: the value where the mask is
+ * nonzero (a NaN mask too), +0 elsewhere whatever the value holds (inf, NaN, -0: not 0 · v),
+ * then the JIT against the interpreter on 1-3 threads, both dtypes. Its gradient selects the
+ * seed the same way for the value (+0 where unselected, even where the seed is inf or NaN)
+ * and gives the mask none (zeros). */
+static void select_op(void **state) {
+    (void)state;
+    const double m[] = {0.0, -0.0, 1, NAN, 0.0, 2, -1, 0.0, 1, 0.0, 1e-30, 0.0, INFINITY, -0.0, 1, 0.0};
+    const double v[] = {INFINITY, NAN, -0.0, 3, -INFINITY, -0.0, 5, NAN, NAN, -2, 7, -0.0, -INFINITY, 1e30, 0.5, 4};
+    enum { N = sizeof m / sizeof m[0] };
+    for (int dt = 0; dt < 2; dt++) {
+        lc_dtype t = (lc_dtype)dt;
+        lc_graph *g;
+        int mi, vi, y;
+        assert_ok(lc_graph_new(&g));
+        assert_ok(lc_input(g, "m", t, test_shape3(1, 2, N / 2), &mi));
+        assert_ok(lc_input(g, "v", t, test_shape3(1, 2, N / 2), &vi));
+        assert_ok(lc_select(g, mi, vi, &y));
+        assert_ok(lc_graph_add_output(g, y));
+        lc_tensor *in[2], *got;
+        assert_ok(lc_tensor_from_doubles(t, test_shape3(1, 2, N / 2), m, &in[0]));
+        assert_ok(lc_tensor_from_doubles(t, test_shape3(1, 2, N / 2), v, &in[1]));
+        assert_ok(lc_interp_run(g, (const lc_tensor *const *)in, 2, &got, 1));
+        check_selected(got, m, v, N, t);
+        lc_tensor_free(got);
+        lc_program *p;
+        assert_ok(lc_compile(g, NULL, &p));
+        assert_ok(lc_program_run(p, (const lc_tensor *const *)in, 2, &got, 1));
+        check_selected(got, m, v, N, t);
+        lc_tensor_free(got);
+        lc_program_free(p);
+        jit_check_graph_inputs(g, in, 0, 0);
+        /* the backward, seeded with v itself: outputs y, dm, dv */
+        lc_graph *ad;
+        assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
+        lc_tensor *ins[3] = {in[0], in[1], in[1]}, *outs[3];
+        assert_ok(lc_interp_run(ad, (const lc_tensor *const *)ins, 3, outs, 3));
+        for (int i = 0; i < N; i++) assert_true(lc_tensor_get(outs[1], i) == 0.0);
+        check_selected(outs[2], m, v, N, t);
+        for (int i = 0; i < 3; i++) lc_tensor_free(outs[i]);
+        assert_ok(lc_compile(ad, NULL, &p));
+        assert_ok(lc_program_run(p, (const lc_tensor *const *)ins, 3, outs, 3));
+        check_selected(outs[2], m, v, N, t);
+        for (int i = 0; i < 3; i++) lc_tensor_free(outs[i]);
+        lc_program_free(p);
+        lc_graph_free(ad);
+        lc_tensor_free(in[0]);
+        lc_tensor_free(in[1]);
+        lc_graph_free(g);
+    }
+}
+
 static void reductions_any_axis(void **state) {
     (void)state;
     for (int dim = 0; dim < 3; dim++)
@@ -507,6 +569,7 @@ int main(void) {
         cmocka_unit_test(count_division),
         cmocka_unit_test(binary_broadcast),
         cmocka_unit_test(equal_op),
+        cmocka_unit_test(select_op),
         cmocka_unit_test(reductions_any_axis),
         cmocka_unit_test(layout_ops),
         cmocka_unit_test(odd_outputs),

@@ -387,6 +387,33 @@ static void test_relu_and_mseloss_values(void **state) {
     assert_values_close(yj, want, 8, 0, 0);
     lc_tensor_free(yi);
     lc_tensor_free(yj);
+    /* the gradient is a select (PyTorch's threshold): g where x > 0 or x is NaN, +0 where
+     * x <= 0 even where g is inf or NaN (a product mask · g would make those NaN) */
+    lc_graph *g, *ad;
+    assert_ok(lc_module_graph(m, LC_F32, x->shape, &g));
+    assert_ok(lc_autodiff(g, NULL, 0, NULL, 0, &ad));
+    lc_tensor *ins[2] = {x, NULL}, *outs[2];
+    double gs[] = {INFINITY, NAN, -INFINITY, 2, 7, NAN, INFINITY, -1};
+    double gx_want[] = {0, 0, 0, 2, 7, NAN, 0, -1};
+    assert_ok(lc_tensor_from_doubles(LC_F32, x->shape, gs, &ins[1]));
+    for (int engine = 0; engine < 2; engine++) {
+        lc_program *p = NULL;
+        if (engine) {
+            assert_ok(lc_compile(ad, NULL, &p));
+            assert_ok(lc_program_run(p, (const lc_tensor *const *)ins, 2, outs, 2));
+        } else {
+            assert_ok(lc_interp_run(ad, (const lc_tensor *const *)ins, 2, outs, 2));
+        }
+        assert_values_close(outs[1], gx_want, 8, 0, 0);
+        for (int i = 0; i < 8; i++)
+            if (gx_want[i] == 0) assert_false(signbit(lc_tensor_get(outs[1], i)));
+        lc_tensor_free(outs[0]);
+        lc_tensor_free(outs[1]);
+        lc_program_free(p);
+    }
+    lc_tensor_free(ins[1]);
+    lc_graph_free(ad);
+    lc_graph_free(g);
     lc_tensor_free(x);
     lc_module_free(m);
 

@@ -147,6 +147,8 @@ static void test_every_op(void **state) {
     assert_ok(lc_max_mask(g, um, 3, &mm));
     int eq;
     assert_ok(lc_equal(g, mm, k, &eq));
+    int sel;
+    assert_ok(lc_select(g, eq, um, &sel));
     assert_ok(lc_graph_add_output(g, r));
     assert_ok(lc_graph_add_output(g, ds));
     assert_ok(lc_graph_add_output(g, pz));
@@ -173,6 +175,7 @@ static void test_every_op(void **state) {
     assert_non_null(strstr(text, "  %18 = max(%17) dim=3 : f64[1,2,4]\n"));
     assert_non_null(strstr(text, "  %19 = max_mask(%17) dim=3 : f64[1,2,4,3]\n"));
     assert_non_null(strstr(text, "  %20 = equal(%19, %11) : f64[1,2,4,3]\n"));
+    assert_non_null(strstr(text, "  %21 = select(%20, %17) : f64[1,2,4,3]\n"));
     assert_non_null(strstr(text, "  output %16, %15, %9\n"));
     free(text);
     assert_ok(lc_graph_check_text_round_trip(g));

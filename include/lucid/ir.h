@@ -149,6 +149,8 @@ LC_API lc_status lc_mul(lc_graph *g, int a, int b, int *out);
 LC_API lc_status lc_add(lc_graph *g, int a, int b, int *out);
 /* 1 where a == b, else 0 (NaN equals nothing); broadcasts like add. */
 LC_API lc_status lc_equal(lc_graph *g, int a, int b, int *out);
+/* x where m is nonzero (or NaN), else +0, whatever x holds; broadcasts like add. */
+LC_API lc_status lc_select(lc_graph *g, int m, int x, int *out);
 LC_API lc_status lc_div(lc_graph *g, int a, int b, int *out);
 /* div whose 0/0 is 0 (see ops.def). */
 LC_API lc_status lc_div_safe(lc_graph *g, int a, int b, int *out);

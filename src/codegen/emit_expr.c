@@ -1544,7 +1544,8 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     }
     case LC_OP_MUL:
     case LC_OP_ADD:
-    case LC_OP_EQUAL: {
+    case LC_OP_EQUAL:
+    case LC_OP_SELECT: {
         const lc_lp_ratio_schedule *signed_ratio = n->op == LC_OP_MUL ? lc_kernel_lp_signed_product(e->k, node) : NULL;
         if (signed_ratio) return emit_signed_ratio_product(e, signed_ratio, node, idx);
         ix ai[LC_MAX_RANK], bi[LC_MAX_RANK];
@@ -1566,6 +1567,9 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
             return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, ""), one,
                                    LLVMConstNull(LLVMTypeOf(a)), "");
         }
+        if (n->op == LC_OP_SELECT) /* unordered: a NaN mask selects, as the interpreter */
+            return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNE, a, LLVMConstNull(LLVMTypeOf(a)), ""), b,
+                                   LLVMConstNull(LLVMTypeOf(b)), "");
         return LLVMBuildFAdd(e->b, a, b, "");
     }
     case LC_OP_SUM:

@@ -265,6 +265,7 @@ lc_status lc_pow_zero_pole(lc_graph *g, int x, double exponent, int *out) {
 lc_status lc_mul(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_MUL, a, b, NULL, out); }
 lc_status lc_add(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_ADD, a, b, NULL, out); }
 lc_status lc_equal(lc_graph *g, int a, int b, int *out) { return binary(g, LC_OP_EQUAL, a, b, NULL, out); }
+lc_status lc_select(lc_graph *g, int m, int x, int *out) { return binary(g, LC_OP_SELECT, m, x, NULL, out); }
 
 lc_status lc_div(lc_graph *g, int a, int b, int *out) {
     int64_t safe[LC_MAX_INT_ATTRS] = {[LC_DIV_SAFE] = 0};

@@ -182,6 +182,7 @@ lc_status lc_infer_node(const lc_graph *g, int index, lc_node *n) {
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_EQUAL:
+    case LC_OP_SELECT:
     case LC_OP_DIV:
         if (in[0]->dtype != in[1]->dtype)
             return lc_fail(LC_ERR_INVALID_ARG, "%s: dtypes must match, got %s and %s", op,

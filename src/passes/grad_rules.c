@@ -14,8 +14,13 @@
  *                safe div's 0/0 = 0 makes gb = 0 where a = b = 0, and ga = 0 there only when
  *                gy = 0 (otherwise gy/0 = ±inf, as the forward a/0 is for any a ≠ 0).
  *   sign, equal, max_mask are piecewise constant: zero gradient (no node at all).
- *   relu'(x)   = sign(relu(x)): 1 where x > 0, 0 where x <= 0 (PyTorch's 0 at the kink), NaN
- *                where x is NaN.
+ *   relu       gx = select(relu(x), gy): gy where x > 0 (and where x is NaN), +0 where x <= 0
+ *              (PyTorch's 0 at the kink), whatever gy holds there (a select, not gy · mask,
+ *              whose 0 · inf would be NaN: PyTorch's threshold gives 0).
+ *   max        gx = select(max_mask(x), expand(gy)): gy to the chosen element alone, +0 to
+ *              the others even where gy is inf or NaN (PyTorch's scatter); MaxPool2d's
+ *              chain selects by its window slot the same way (lc_grad_max2d).
+ *   select     gx = select(m, gy) for x; the mask gets none (piecewise constant).
  * No convention forms 0 · inf: zero_pole and the safe div give their zeros instead of the
  * inf that would otherwise meet them (in the LP chain, S^(1/p - 1) at S = 0 and |x|^(p-1)
  * at x = 0). Away from those points the factors are the textbook ones, so they can overflow
@@ -73,6 +78,13 @@ static int e_mul(emitter *e, int a, int b) {
     int out = -1;
     lc_status st = lc_mul(e->g, a, b, &out);
     return named(e, st, out, "mul");
+}
+
+static int e_select(emitter *e, int m, int x) {
+    if (e->st != LC_OK) return -1;
+    int out = -1;
+    lc_status st = lc_select(e->g, m, x, &out);
+    return named(e, st, out, "select");
 }
 
 static int e_div(emitter *e, int a, int b, bool safe) {
@@ -171,13 +183,12 @@ static int rule(emitter *e, int yi, int gy, int operand) {
     }
     case LC_OP_SIGN:
         return -1; /* piecewise constant; the jump at 0 has no gradient by convention */
-    case LC_OP_RELU: {
-        /* sign(y) is 1 where x > 0 and 0 where x <= 0 (y = 0 there): relu'(0) = 0 */
-        if (e->st != LC_OK) return -1;
-        int s = -1;
-        lc_status st = lc_sign(e->g, yi, &s);
-        return e_mul(e, gy, named(e, st, s, "sign"));
-    }
+    case LC_OP_RELU:
+        /* y is nonzero where x > 0 (or NaN) and 0 where x <= 0: relu'(0) = 0 */
+        return e_select(e, yi, gy);
+    case LC_OP_SELECT:
+        if (operand == 0) return -1; /* the mask: piecewise constant */
+        return reduce_to(e, e_select(e, y->inputs[0], gy), x);
     case LC_OP_POW:
         return rule_pow(e, y, gy);
     case LC_OP_MUL:
@@ -201,7 +212,7 @@ static int rule(emitter *e, int yi, int gy, int operand) {
         if (e->st != LC_OK) return -1;
         int mask = -1, dim = (int)a[LC_MAX_DIM];
         lc_status st = lc_max_mask(e->g, x, dim, &mask);
-        return e_mul(e, named(e, st, mask, "max_mask"), e_expand(e, gy, dim, xn->shape.dim[dim]));
+        return e_select(e, named(e, st, mask, "max_mask"), e_expand(e, gy, dim, xn->shape.dim[dim]));
     }
     case LC_OP_MAX_MASK:
     case LC_OP_EQUAL:
@@ -310,7 +321,7 @@ lc_status lc_grad_max2d(lc_graph *g, int y, int gy, int *gx) {
         hit = named(&e, st, hit, "equal");
     }
     int gys = e_expand(&e, e_expand(&e, gy, rank, kw), rank + 1, kh);
-    int per_place = e_mul(&e, hit, gys);
+    int per_place = e_select(&e, hit, gys);
     const lc_node *rmn = lc_graph_node(g, rm), *xn = lc_graph_node(g, x);
     int by_cols = e_fold(&e, per_place, wr, rmn->shape.dim[wr.dim]);
     *gx = e_fold(&e, by_cols, wc, xn->shape.dim[wc.dim]);

@@ -53,6 +53,7 @@ static double eval_scalar(lc_op op, double a, double b, int64_t flag, double rea
     case LC_OP_MUL: return a * b;
     case LC_OP_ADD: return a + b;
     case LC_OP_EQUAL: return a == b ? 1.0 : 0.0;
+    case LC_OP_SELECT: return a != 0 ? b : 0.0; /* a NaN selects */
     case LC_OP_DIV: return flag && a == 0 && b == 0 ? 0.0 : a / b;
     default: LC_ASSERT(!"not an elementwise op"); return 0;
     }
@@ -179,6 +180,7 @@ static lc_status simplify_node(lc_simplify *s, lc_rebuild *rb, int old, const in
     case LC_OP_MUL: return lc_simp_mul(s, in[0], in[1], out);
     case LC_OP_ADD:
     case LC_OP_EQUAL:
+    case LC_OP_SELECT:
     case LC_OP_DIV:
         LC_TRY(fold_constants(s, n->op, in[0], in[1], n->op == LC_OP_DIV ? n->attr[LC_DIV_SAFE] : 0, 0, &done, out));
         if (done) return LC_OK;

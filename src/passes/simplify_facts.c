@@ -39,6 +39,8 @@ bool lc_nonneg_from_inputs(const lc_node *n, const bool *known) {
         return known[n->inputs[0]] && n->attr[LC_UNFOLD_NEG_INF_PAD] == 0;
     case LC_OP_RELU:   /* x or 0 (NaN stays NaN, which every rule keeps) */
         return true;
+    case LC_OP_SELECT: /* x or +0 */
+        return known[n->inputs[1]];
     case LC_OP_SIGN:   /* sign of a value >= 0 is 0 or 1 */
     case LC_OP_MAX:
     case LC_OP_FOLD:
@@ -123,6 +125,8 @@ static double magnitude_from_inputs(const lc_graph *g, const lc_node *n, const d
         double b = known[n->inputs[1]];
         return isfinite(a) && isfinite(b) ? a * b * ROUNDING_GROWTH : INFINITY;
     }
+    case LC_OP_SELECT: /* x or +0 */
+        return known[n->inputs[1]];
     case LC_OP_SUM:
         return sum_bound(lc_graph_node(g, n->inputs[0])->shape.dim[n->attr[LC_REDUCE_DIM]], a);
     case LC_OP_FOLD: {
@@ -164,6 +168,8 @@ static bool integral_from_inputs(const lc_node *n, const bool *known) {
     case LC_OP_ADD:
     case LC_OP_MUL:
         return known[n->inputs[0]] && known[n->inputs[1]];
+    case LC_OP_SELECT: /* x or +0 */
+        return known[n->inputs[1]];
     case LC_OP_ABS:
     case LC_OP_EXPAND:
     case LC_OP_MAX:

@@ -337,6 +337,7 @@ static lc_wide binary_of(const lc_node *n, lc_wide a, lc_wide b) {
         bool eq = !lc_wide_is_nan(a) && !lc_wide_is_nan(b) && !lc_wide_greater(a, b) && !lc_wide_greater(b, a);
         return lc_wide_from_double(eq ? 1.0 : 0.0);
     }
+    case LC_OP_SELECT: return lc_wide_is_zero(a) ? lc_wide_from_double(0.0) : b; /* a NaN selects */
     case LC_OP_DIV:
         if (n->attr[LC_DIV_SAFE] && lc_wide_is_zero(a) && lc_wide_is_zero(b)) return lc_wide_from_double(0.0);
         return lc_wide_div(a, b);
@@ -474,6 +475,7 @@ static lc_status eval_node(const lc_graph *g, int i, value *values, const lc_ten
     case LC_OP_MUL:
     case LC_OP_ADD:
     case LC_OP_EQUAL:
+    case LC_OP_SELECT:
     case LC_OP_DIV: {
         int in1 = n->inputs[1];
         return eval_binary(n, i, xn, x, lc_graph_node(g, in1), &values[in1], out);

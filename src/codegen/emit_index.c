@@ -174,7 +174,6 @@ void lc_emit_tag_access(emitter *e, LLVMValueRef inst, int slot) {
     LLVMSetMetadata(inst, LLVMGetMDKindIDInContext(e->ctx, "noalias", 7), noalias);
 }
 
-
 /* A load of type ty (a real or a vector of reals) from base + lin elements of slot's buffer:
  * from a byte slot, the bytes read and converted (exactly: they are integers 0 .. 255). */
 static LLVMValueRef load_slot(emitter *e, LLVMTypeRef ty, LLVMValueRef base, LLVMValueRef lin, int slot,

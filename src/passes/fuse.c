@@ -1651,11 +1651,10 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     if (k->sched.order == LC_LOOP_ELEMENTS && k->sched.rerun_tail && reads_padded_rows(f, k)) return;
     /* a byte slot's vector of a trip is under a line: it takes ordinary stores */
     if (lc_fused_is_byte_slot(f, k->dst_slot)) return;
-    int64_t elt = (int64_t)lc_dtype_size(root->dtype);
-    if (node_bytes(f, k->root) < k->sched.nontemporal_min_bytes) return;
+    int64_t elt = (int64_t)lc_dtype_size(root->dtype), written = node_bytes(f, k->root);
+    if (written < k->sched.nontemporal_min_bytes) return;
     /* A kernel that writes more than LC_NT_MAX_WRITE_SHARE times what it reads (MaxPool2d's dx
      * gather: dy and the slots in, dx four times their size out) takes ordinary stores. */
-    int64_t written = node_bytes(f, k->root);
     if (k->co_root >= 0) written = lc_sat_add(written, node_bytes(f, k->co_root));
     int64_t read = kernel_read_bytes(f, k);
     if (written / LC_NT_MAX_WRITE_SHARE > read) {

@@ -1352,6 +1352,28 @@ static bool carried_across_edge(const emitter *e, const lc_node *n, const ix *o,
            j->lane == 0 && lc_window_slot_carried(&w, j->k) && !pos->clamped && carry_pairable(pos);
 }
 
+/* True where every value of constant node c is a whole number 0 .. 255. */
+static bool byte_valued_constant(const lc_node *c) {
+    if (c->op != LC_OP_CONSTANT) return false;
+    for (int64_t i = 0; i < lc_shape_numel(&c->shape); i++)
+        if (!(c->data[i] >= 0 && c->data[i] <= 255 && c->data[i] == (double)(int64_t)c->data[i])) return false;
+    return true;
+}
+
+/* equal(a, b) as a compare of bytes, or NULL: where a is a byte slot's value (the bytes
+ * converted, emit_index.c's load_slot) and b, node b_node, a constant of whole numbers 0 .. 255,
+ * a == b exactly when a's byte equals b converted back (exact: b is whole and in range). The
+ * float compare cost a widening and a conversion of every byte read (the gradient of max
+ * pooling compares its slot bytes with the slot numbers); on bytes it is one compare. */
+static LLVMValueRef byte_equal(emitter *e, LLVMValueRef a, int b_node, LLVMValueRef b) {
+    if (!LLVMIsAInstruction(a) || LLVMGetInstructionOpcode(a) != LLVMUIToFP) return NULL;
+    LLVMValueRef bytes = LLVMGetOperand(a, 0);
+    LLVMTypeRef bty = LLVMTypeOf(bytes);
+    LLVMTypeRef elt = LLVMGetTypeKind(bty) == LLVMVectorTypeKind ? LLVMGetElementType(bty) : bty;
+    if (elt != LLVMInt8TypeInContext(e->ctx) || !byte_valued_constant(lc_graph_node(e->f->graph, b_node))) return NULL;
+    return LLVMBuildICmp(e->b, LLVMIntEQ, bytes, LLVMBuildFPToUI(e->b, b, bty, ""), "");
+}
+
 static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, node);
@@ -1564,8 +1586,10 @@ static LLVMValueRef compute_node(emitter *e, int node, const ix *idx) {
              * and converted them (three instructions where a masked move is one) */
             LLVMValueRef one = real_const(e, dt, 1.0);
             if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMVectorTypeKind) one = lc_emit_splat(e, one);
-            return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, ""), one,
-                                   LLVMConstNull(LLVMTypeOf(a)), "");
+            LLVMValueRef eq = byte_equal(e, a, n->inputs[1], b);
+            if (!eq) eq = byte_equal(e, b, n->inputs[0], a);
+            if (!eq) eq = LLVMBuildFCmp(e->b, LLVMRealOEQ, a, b, "");
+            return LLVMBuildSelect(e->b, eq, one, LLVMConstNull(LLVMTypeOf(a)), "");
         }
         if (n->op == LC_OP_SELECT) /* unordered: a NaN mask selects, as the interpreter */
             return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealUNE, a, LLVMConstNull(LLVMTypeOf(a)), ""), b,

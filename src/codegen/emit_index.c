@@ -213,13 +213,17 @@ static LLVMValueRef guarded_load(emitter *e, LLVMTypeRef ty, LLVMValueRef base, 
     LLVMBuildCondBr(e->b, e->load_guard, yes, end);
     LLVMPositionBuilderAtEnd(e->b, yes);
     LLVMValueRef v = lc_emit_load_element(e, ty, base, lin, slot, s);
+    /* a byte slot's phi joins the bytes, converted after it: a compare of the value with a
+     * number 0 .. 255 then sees the conversion and compares bytes (emit_expr.c, byte_equal) */
+    bool bytes = LLVMIsAInstruction(v) && LLVMGetInstructionOpcode(v) == LLVMUIToFP;
+    LLVMValueRef raw = bytes ? LLVMGetOperand(v, 0) : v;
     LLVMBuildBr(e->b, end);
     LLVMPositionBuilderAtEnd(e->b, end);
-    LLVMValueRef phi = LLVMBuildPhi(e->b, ty, "");
-    LLVMValueRef vals[2] = {v, LLVMConstNull(ty)};
+    LLVMValueRef phi = LLVMBuildPhi(e->b, LLVMTypeOf(raw), "");
+    LLVMValueRef vals[2] = {raw, LLVMConstNull(LLVMTypeOf(raw))};
     LLVMBasicBlockRef bbs[2] = {yes, from};
     LLVMAddIncoming(phi, vals, bbs, 2);
-    return phi;
+    return bytes ? LLVMBuildUIToFP(e->b, phi, ty, "") : phi;
 }
 
 LLVMValueRef lc_emit_load(emitter *e, LLVMValueRef base, int slot, lc_dtype dt, const lc_shape *s,

@@ -204,3 +204,33 @@ def test_float32_results_within_tolerance():
     ref = F.lp_pool1d(torch.tensor(x, dtype=torch.float64).abs(), 2, 4).numpy()
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,args,ref,shape", [
+    ("ReLU", (), F.relu, (2, 3, 8)),
+    ("MaxPool1d", (2,), lambda t: F.max_pool1d(t, 2), (2, 3, 8)),
+    ("MaxPool1d", (3, 2, 1), lambda t: F.max_pool1d(t, 3, 2, 1), (2, 3, 9)),
+    ("MaxPool2d", ((3, 3), (2, 2), (1, 1)), lambda t: F.max_pool2d(t, 3, 2, 1), (2, 2, 7, 9)),
+])
+def test_nonfinite_seed_reaches_only_the_chosen(name, args, ref, shape, dtype):
+    # a seed of inf, -inf and NaN goes to the element each window chose (ReLU: each x > 0) and
+    # nowhere else, as PyTorch's scatter does: a gradient taken as mask * seed would give NaN
+    # (0 * inf) at every element a window did not choose
+    rng = np.random.default_rng(41)
+    x = rng.standard_normal(shape).astype(dtype)
+    ry = ref(torch.tensor(x, dtype=torch.float64))
+    seed = rng.standard_normal(tuple(ry.shape))
+    flat = seed.reshape(-1)
+    picks = rng.choice(flat.size, size=max(3, flat.size // 4), replace=False)
+    flat[picks] = np.resize(np.array([np.inf, -np.inf, np.nan]), picks.size)
+    seed = seed.astype(dtype)
+    t = lucid.Tensor(x, requires_grad=True, dtype=getattr(lucid, dtype))
+    getattr(nn, name)(*args)(t).backward(lucid.Tensor(seed, dtype=getattr(lucid, dtype)))
+    tx = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    ref(tx).backward(torch.tensor(seed))
+    want = tx.grad.numpy()
+    assert np.isnan(want).any() and np.isfinite(want).any() and (want == 0).any()
+    # NaN where PyTorch has NaN, the infinities signed alike; a position two windows share sums
+    # their seeds in another order than PyTorch's scatter, hence the tolerance
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6 if dtype == "float32" else 1e-12, atol=0)

@@ -330,15 +330,17 @@ static void make_row_pointers(emitter *e) {
     const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
     int written[2] = {e->k->dst_slot, e->k->co_slot};
     int64_t row_len[2] = {lc_fused_row_pitch(e->f, e->k->dst_slot, &root->shape), 0};
+    lc_dtype dtype[2] = {root->dtype, root->dtype};
     if (e->k->co_root >= 0) {
         const lc_node *co = lc_graph_node(e->f->graph, e->k->co_root);
         row_len[1] = lc_fused_row_pitch(e->f, e->k->co_slot, &co->shape);
+        dtype[1] = co->dtype; /* each buffer's rows in its own element's bytes */
     }
     for (int w = 0; w < 2; w++)
         for (int t = 0; t < e->k->sched.tile_rows; t++)
             e->row_ptr[w][t] = written[w] < 0 ? NULL
                                               : row_pointer(e, e->slot_ptr[written[w]],
-                                                            t * row_len[w] * lc_fused_elem_bytes(e->f, written[w], root->dtype));
+                                                            t * row_len[w] * lc_fused_elem_bytes(e->f, written[w], dtype[w]));
 }
 
 /* Position (or block) i of each row of the tile (lc_schedule.tile_rows): row t is the

@@ -65,6 +65,17 @@ static void test_decision(void **state) {
     assert_int_equal(f2->kernels[0].sched.row_passes, 3);
     assert_true(f2->kernels[0].sched.row_pass_co_node >= 0);
     assert_int_equal(f2->kernels[0].sched.stream_prefetch, 0);
+    /* y is the running maximum of the slots' search, not searched again (nor its partial
+     * results kept in a row of their own) */
+    assert_true(f2->kernels[0].sched.root_from_co_search);
+    lc_fused_free(f2);
+    /* ... and so in the caches, without row passes; the forward alone has no search to take it from */
+    f2 = jit_fuse_module(parse("MaxPool2d(3, 2, 1)"), less, true);
+    assert_int_equal(f2->kernels[0].sched.row_passes, 0);
+    assert_true(f2->kernels[0].sched.root_from_co_search);
+    lc_fused_free(f2);
+    f2 = jit_fuse_module(parse("MaxPool2d(3, 2, 1)"), big, false);
+    assert_false(f2->kernels[0].sched.root_from_co_search);
     lc_fused_free(f2);
     /* a 1-D pool's windows lie along its rows */
     assert_int_equal(row_passes_of("AvgPool1d(4)", test_shape3(1, 2, LC_ROW_PREFETCH_MAX_READ_BYTES / 8), false), 0);

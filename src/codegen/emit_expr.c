@@ -1324,6 +1324,7 @@ static LLVMValueRef emit_carried_choice(emitter *e, const lc_reduction_schedule 
         emit_row_pass(e, 1, rs, w->shape.dim[dim], &red, acc, real_type(e, sum->dtype));
     else
         lc_emit_reduce(e, real_type(e, sum->dtype), w->shape.dim[dim], rs, &red, acc);
+    if (rs->node == e->k->co_root && e->k->sched.root_from_co_search) e->co_maximum = acc[0];
     return LLVMBuildFAdd(e->b, acc[1], lc_emit_splat(e, real_const(e, sum->dtype, 0.0)), "");
 }
 

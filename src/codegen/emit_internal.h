@@ -129,6 +129,9 @@ typedef struct emitter {
      * that it is one of the row's windows. Every load emitted meanwhile sits in a branch on it
      * (lc_emit_load), its value 0 where it is off. */
     LLVMValueRef load_guard;
+    /* The running maximum of the co-root's search, left by it for the root to take
+     * (lc_schedule.root_from_co_search; emit_kernel.c's emit_row_body), else NULL. */
+    LLVMValueRef co_maximum;
     /* The fix-up's form (scalar loops of a kernel with flagged LP norms or rescued window
      * sums, lc_schedule.fixup): each flagged norm and its backward's ratio take the plain form
      * or the scaled one in a branch per window, each rescued sum the plain one or the

@@ -276,15 +276,16 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
     }
     e->aff_i = i;
     e->pass_i = e->row_pass > 0 ? i : NULL;
+    bool from_co = e->k->sched.root_from_co_search;
     if (e->row_pass > 0 && e->row_pass < e->k->sched.row_passes) {
         /* a row pass before the last: the root (and a co-root beside it) as in the last, of
          * which only the reductions' partial results are kept (emit_row_pass stores them; what
          * follows is dead code, its flags not raised, and nothing is stored here) */
         bool co = e->k->sched.row_pass_co_node >= 0;
         LC_ASSERT(e->pass_stored == 0 && (e->k->co_root < 0 || (e->k->co_beside && co)));
-        lc_emit_compute(e, e->k->root, idx);
+        if (!from_co) lc_emit_compute(e, e->k->root, idx); /* else the co-root's partials are the root's */
         if (co) lc_emit_compute(e, e->k->co_root, idx);
-        LC_ASSERT(e->pass_stored == (co ? 2 : 1));
+        LC_ASSERT(e->pass_stored == (from_co ? 0 : 1) + (co ? 1 : 0));
         e->pass_stored = 0;
         e->pass_i = NULL;
         e->memo_on = false;
@@ -292,10 +293,19 @@ static void emit_row_body(emitter *e, LLVMValueRef i, LLVMValueRef row_base, con
         return;
     }
     if (e->k->co_root >= 0 && !e->k->co_beside) emit_co_root_owner(e, i, row_idx, true);
-    LLVMValueRef v = lc_emit_compute(e, e->k->root, idx);
     /* both computed before either is stored: no store then stands between the loads the two
      * read alike, which early CSE merges with what they compute */
-    LLVMValueRef co = e->k->co_beside ? lc_emit_compute(e, e->k->co_root, idx) : NULL;
+    LLVMValueRef v, co = NULL;
+    if (from_co) { /* the co-root's search first, its running maximum the root */
+        e->co_maximum = NULL;
+        co = lc_emit_compute(e, e->k->co_root, idx);
+        v = e->co_maximum;
+        LC_ASSERT(v);
+        e->co_maximum = NULL;
+    } else {
+        v = lc_emit_compute(e, e->k->root, idx);
+        co = e->k->co_beside ? lc_emit_compute(e, e->k->co_root, idx) : NULL;
+    }
     if (e->nt_trip) /* from the vectorized loop's line (stores_from_line) */
         lc_emit_store_at(e, e->k->dst_slot, e->nt_base, e->nt_trip, v);
     else

@@ -1374,6 +1374,26 @@ static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, b
     return u && lc_window_of(u).dim == rank - 2 ? red : -1;
 }
 
+/* lc_schedule.root_from_co_search: an element-major kernel whose root is a straight-line max
+ * over the axis and the terms of the max_mask whose first maximum the co-root beside it
+ * carries, the co-root's own reduction (a search from the first term, each later one taken
+ * on the compare the max takes it on, in the same order: so its running maximum is the max,
+ * bit for bit). */
+static void schedule_root_from_co_search(const lc_fused *f, lc_kernel *k) {
+    k->sched.root_from_co_search = false;
+    const lc_node *root = lc_graph_node(f->graph, k->root);
+    if (k->sched.order != LC_LOOP_ELEMENTS || k->co_root < 0 || !k->co_beside || root->op != LC_OP_MAX ||
+        k->sched.fixup)
+        return;
+    const lc_reduction_schedule *rs = lc_kernel_reduction(k, k->root), *cs = lc_kernel_reduction(k, k->co_root);
+    if (!rs || !cs || cs->choice_mask < 0 || !lc_reduction_straight(rs) || !lc_reduction_straight(cs) ||
+        cs->terms != rs->terms)
+        return;
+    const lc_node *mask = lc_graph_node(f->graph, cs->choice_mask);
+    k->sched.root_from_co_search = mask->inputs[0] == root->inputs[0] &&
+                                   mask->attr[LC_REDUCE_DIM] == root->attr[LC_REDUCE_DIM];
+}
+
 /* lc_schedule.row_passes (LC_ROW_PASS_MIN_INPUT_ROW_BYTES says why and where): the root, through
  * elementwise steps, is a sum, mean or maximum of 2 .. LC_ROW_PASS_MAX_TERMS unrolled terms
  * over the window axis of an unfold over the axis before the last, at the root's own index,
@@ -1804,6 +1824,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
         int64_t cover = lc_window_cover(&w), windows = w.step * k->sched.block_steps + cover - 1;
         k->code = lc_ceil_div(lc_sat_mul(k->code, windows), cover);
     }
+    schedule_root_from_co_search(f, k);
     schedule_row_passes(f, k);
     schedule_row_prefetch(f, k);
     schedule_stream_prefetch(f, k);
@@ -2205,6 +2226,11 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     const lc_reduction_schedule *rs = lc_kernel_reduction(k, node);
     const lc_lp_schedule *lp = lc_kernel_lp_norm(k, node);
     char num[32];
+    if (node == k->root && k->sched.root_from_co_search) {
+        lc_strbuf_printf(sb, "  [not searched: the running maximum of %%%d's search, which takes the same terms "
+                         "on the same compares]", k->co_root);
+        return;
+    }
     if (lp) {
         lc_strbuf_printf(sb, "  [lp norm, p = %s: ", lc_format_number(lp->norm.p, num));
         if (lp->mode == LC_LP_SCALED)

@@ -692,6 +692,14 @@ typedef struct lc_schedule {
     int row_passes;
     int row_pass_node;
     int row_pass_co_node;
+    /* The root is a maximum over the very terms whose first maximum the co-root beside it
+     * carries (lc_reduction_schedule.choice_mask; a max pool's y beside its chosen slots):
+     * codegen takes the root's value from the co-root's search, its running maximum, instead
+     * of searching the same terms a second time. The two took each term on the same compare
+     * (emit_expr.c, takes_over), so the value has the same bits; in row passes only the
+     * co-root's partial results are kept. LLVM merged the two searches along a row but not
+     * across window rows, whose partial results it read from two buffers. */
+    bool root_from_co_search;
     /* An element-major kernel whose windows over the last axis overlap with a step of 2 or
      * more, where slot j + step/dilation of position i is slot j of position i + 1 (MaxPool2d(3,
      * 2, 1): x[2i + 1] is the next position's x[2(i + 1) - 1]). The vectorized loop keeps such a

@@ -1762,7 +1762,10 @@ static LLVMValueRef emit_value(emitter *e, int node, const ix *idx) {
     if (node == e->k->co_root && e->co_value) {
         const lc_node *n = lc_graph_node(e->f->graph, node);
         bool same = n->shape.rank > 0 && idx[n->shape.rank - 1].v == e->co_o;
-        for (int d = 0; same && d < n->shape.rank; d++) same = idx[d].v == e->co_idx[d];
+        /* an axis of length 1 has the one index 0, however it is spelled (a broadcast reads
+         * it as the constant, the rows as the row's own index): a batch of one had the window's
+         * co-root, an LP norm, evaluated again at each of the window's slots */
+        for (int d = 0; same && d < n->shape.rank; d++) same = n->shape.dim[d] == 1 || idx[d].v == e->co_idx[d];
         if (same) return e->co_value;
     }
     if (slot >= 0 && node != e->k->root && node != e->k->co_root) {

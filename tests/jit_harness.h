@@ -43,6 +43,16 @@ static inline char *jit_dump_text(const lc_graph *g, const char *stages) {
     return buf;
 }
 
+/* How many times `what` occurs in `text` (a dump's lines or instructions). By offsets: GCC 12
+ * took a pointer walked through jit_dump_text's result, inlined beside it, for one dangling
+ * into that function's memstream (-Wdangling-pointer, an error under -Werror). */
+static inline int jit_count(const char *text, const char *what) {
+    int n = 0;
+    size_t len = strlen(what);
+    for (size_t at = 0; text[at]; at++) n += strncmp(text + at, what, len) == 0;
+    return n;
+}
+
 /* The fused stage of `m` on input shape `in` (the schedule tests read its kernels); frees m. */
 static inline lc_fused *jit_fuse_module(lc_module *m, lc_shape in, bool backward) {
     lc_graph *g = jit_module_graph(m, LC_F32, in, backward);

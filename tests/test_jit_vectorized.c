@@ -80,11 +80,7 @@ static int sqrt_calls(lc_shape in) {
     lc_module *m = test_lppool(2, 64, LC_STRIDE_UNSET, false);
     lc_graph *g = jit_module_graph(m, LC_F32, in, true);
     char *text = jit_dump_text(g, "llvm");
-    size_t len = strlen(text);
-    int n = 0;
-    const char *call = "call float @llvm.sqrt.f32(";
-    for (size_t at = 0; at < len; at++)
-        if (strncmp(text + at, call, strlen(call)) == 0) n++;
+    int n = jit_count(text, "call float @llvm.sqrt.f32(");
     free(text);
     lc_graph_free(g);
     lc_module_free(m);

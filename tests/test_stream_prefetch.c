@@ -83,12 +83,6 @@ static char *optimized_ir(lc_module *m, lc_shape in, bool backward) {
     return buf;
 }
 
-static int count(const char *s, const char *what) {
-    int n = 0;
-    for (const char *p = strstr(s, what); p; p = strstr(p + 1, what)) n++;
-    return n;
-}
-
 /* LPPool1d(3, 4)'s forward reads 32 floats (two lines) of x per vectorized trip of 8 windows
  * on any target with 256-bit vectors or more; the loop prefetches the lines ahead of them, at
  * offsets D and D + 64 from the trip's first load. Below the threshold: no prefetch at all. */
@@ -101,9 +95,9 @@ static void test_codegen(void **state) {
     char at[2][48];
     snprintf(at[0], sizeof at[0], "i64 %d\n", LC_STREAM_PREFETCH_AHEAD_BYTES);
     snprintf(at[1], sizeof at[1], "i64 %d\n", LC_STREAM_PREFETCH_AHEAD_BYTES + 64);
-    if (count(big, "call void @llvm.prefetch") < 2 || count(big, at[0]) < 1 || count(big, at[1]) < 1)
+    if (jit_count(big, "call void @llvm.prefetch") < 2 || jit_count(big, at[0]) < 1 || jit_count(big, at[1]) < 1)
         fail_msg("want prefetches %s and %s bytes ahead in:\n%s", at[0], at[1], big);
-    if (count(small, "@llvm.prefetch") != 0) fail_msg("want no prefetch below the threshold in:\n%s", small);
+    if (jit_count(small, "@llvm.prefetch") != 0) fail_msg("want no prefetch below the threshold in:\n%s", small);
     free(big);
     free(small);
     lc_module_free(lp3);
@@ -117,7 +111,7 @@ static void test_one_stream_per_buffer(void **state) {
     (void)state;
     lc_module *avg = test_avgpool(3, 1, 1, false, true);
     char *ir = optimized_ir(avg, test_shape3(1, 2, LC_STREAM_PREFETCH_MIN_BYTES / 4 / 2), false);
-    int n = count(ir, "call void @llvm.prefetch");
+    int n = jit_count(ir, "call void @llvm.prefetch");
     if (n < 1 || n > 2) fail_msg("want 1 or 2 prefetches, got %d, in:\n%s", n, ir);
     free(ir);
     lc_module_free(avg);

@@ -215,7 +215,8 @@ static LLVMValueRef guarded_load(emitter *e, LLVMTypeRef ty, LLVMValueRef base, 
     LLVMValueRef v = lc_emit_load_element(e, ty, base, lin, slot, s);
     /* a byte slot's phi joins the bytes, converted after it: a compare of the value with a
      * number 0 .. 255 then sees the conversion and compares bytes (emit_expr.c, byte_equal) */
-    bool bytes = LLVMIsAInstruction(v) && LLVMGetInstructionOpcode(v) == LLVMUIToFP;
+    bool bytes = lc_fused_is_byte_slot(e->f, slot);
+    LC_ASSERT(!bytes || LLVMGetInstructionOpcode(v) == LLVMUIToFP); /* load_slot's conversion */
     LLVMValueRef raw = bytes ? LLVMGetOperand(v, 0) : v;
     LLVMBuildBr(e->b, end);
     LLVMPositionBuilderAtEnd(e->b, end);

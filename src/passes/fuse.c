@@ -1382,6 +1382,8 @@ static int row_pass_reduction(const lc_fused *f, const lc_kernel *k, int from, b
 static void schedule_root_from_co_search(const lc_fused *f, lc_kernel *k) {
     k->sched.root_from_co_search = false;
     const lc_node *root = lc_graph_node(f->graph, k->root);
+    /* not in a kernel with a fix-up: no max pool's has one, and its careful form was never
+     * emitted with the root taken from the co-root */
     if (k->sched.order != LC_LOOP_ELEMENTS || k->co_root < 0 || !k->co_beside || root->op != LC_OP_MAX ||
         k->sched.fixup)
         return;

@@ -88,11 +88,11 @@ static char *fused_text(const lc_fused *f) {
     return text;
 }
 
-/* The last kernel of m's graph fused for a target whose cores have `core` bytes of their own
- * cache (lc_fuse_for), and its dump in *text if asked (caller frees). */
-static lc_nontemporal nontemporal_for(lc_module *m, lc_shape in, bool backward, int64_t core, char **text) {
+/* The last kernel of m's graph fused for a target (lc_fuse_for), and its dump in *text if
+ * asked (caller frees). */
+static lc_nontemporal nontemporal_for_target(lc_module *m, lc_shape in, bool backward, lc_fuse_target target,
+                                             char **text) {
     lc_graph *g = jit_module_graph(m, LC_F32, in, backward);
-    lc_fuse_target target = {.core_cache_bytes = core};
     lc_fused *f;
     assert_ok(lc_fuse_for(g, &target, &f));
     lc_nontemporal nt = f->kernels[f->n_kernels - 1].sched.nontemporal;
@@ -101,6 +101,12 @@ static lc_nontemporal nontemporal_for(lc_module *m, lc_shape in, bool backward, 
     lc_graph_free(g);
     lc_module_free(m);
     return nt;
+}
+
+/* The same for a target whose cores have `core` bytes of their own cache and whose vendor is
+ * not AMD. */
+static lc_nontemporal nontemporal_for(lc_module *m, lc_shape in, bool backward, int64_t core, char **text) {
+    return nontemporal_for_target(m, in, backward, (lc_fuse_target){.core_cache_bytes = core}, text);
 }
 
 /* Where the target's per-core cache is known (lc_fuse_target, kernel.h): an element-major
@@ -132,6 +138,29 @@ static void test_decision_by_core_cache(void **state) {
     if (!strstr(text, "the output does not fit the last-level cache"))
         fail_msg("the dump does not say why the output is streamed:\n%s", text);
     free(text);
+}
+
+/* An AMD target (lc_fuse_target.streams_core_sized) also streams an output exactly its
+ * core's cache, and the dump says so; half of it still takes ordinary stores, and so does the
+ * backward; a cache of 0 (unknown) still leaves LC_NONTEMPORAL_MIN_BYTES. */
+static void test_core_sized_output_on_amd(void **state) {
+    (void)state;
+    const int64_t core = (int64_t)1 << 20, floats = core / 4;
+    lc_fuse_target amd = {.core_cache_bytes = core, .streams_core_sized = true};
+    char *text = NULL;
+    /* AvgPool1d(4) forward: exactly 1 MiB of y, as at (16, 16, 4096) */
+    assert_int_equal(nontemporal_for_target(avg4(), test_shape3(16, 16, 4096), false, amd, &text),
+                     LC_NT_ALIGNED_ROWS);
+    if (!strstr(text, "the output is at least what a core's own cache holds (1024 KiB on the target)"))
+        fail_msg("the dump does not say why the output is streamed:\n%s", text);
+    free(text);
+    assert_int_equal(nontemporal_for(avg4(), test_shape3(16, 16, 4096), false, core, NULL), LC_NT_NONE);
+    assert_int_equal(nontemporal_for_target(avg4(), test_shape3(1, 2, floats), false, amd, NULL), LC_NT_NONE);
+    assert_int_equal(nontemporal_for_target(test_lppool(2, 4, LC_STRIDE_UNSET, false), test_shape3(1, 2, floats * 2),
+                                            true, amd, NULL),
+                     LC_NT_NONE);
+    lc_fuse_target unknown = {.core_cache_bytes = 0, .streams_core_sized = true};
+    assert_int_equal(nontemporal_for_target(avg4(), test_shape3(16, 16, 4096), false, unknown, NULL), LC_NT_NONE);
 }
 
 /* A kernel whose output is large enough to stream but which writes more than
@@ -527,6 +556,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decision),
         cmocka_unit_test(test_decision_by_core_cache),
+        cmocka_unit_test(test_core_sized_output_on_amd),
         cmocka_unit_test(test_write_share_reason),
         cmocka_unit_test(test_line_start_values),
         cmocka_unit_test(test_aligned_rows_values),

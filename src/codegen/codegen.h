@@ -100,11 +100,12 @@ lc_status lc_codegen_headroom(void);
  * interpreter and graph dumps never load LLVM's targets. Strings owned by the library. */
 lc_status lc_codegen_target(const char **triple, const char **cpu, const char **features);
 
-/* Bytes of cache a core of the target has to itself (its L2 on x86), for fuse
- * (lc_fuse_target): the host's, from the C library (sysconf), where the code is for the host;
- * 0 (unknown) where LUCID_CPU names a CPU, or the C library does not say. Read once per
+/* What fuse is told of the target's caches (lc_fuse_target): where the code is for the host,
+ * the bytes of cache a core has to itself (its L2 on x86, from the C library: sysconf) and
+ * whether the host is an AMD one (the CPU's vendor, from the compiler's CPU check); nothing
+ * (0, false) where LUCID_CPU names a CPU or the C library does not say. Read once per
  * process; never initialises LLVM. */
-int64_t lc_codegen_core_cache_bytes(void);
+lc_fuse_target lc_codegen_fuse_target(void);
 
 /* Whether LLVM has been initialised in this process (tests: work that compiles nothing must
  * leave it untouched). */

@@ -370,20 +370,24 @@ static void init_llvm(void) {
 /* ---- the target's own cache (no LLVM) ---- */
 
 static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
-static int64_t g_core_cache_bytes;
+static lc_fuse_target g_fuse_target;
 
 static void find_core_cache(void) {
     const char *cpu = getenv("LUCID_CPU");
     if (cpu && *cpu) return; /* a named CPU: its caches are not this host's */
 #ifdef _SC_LEVEL2_CACHE_SIZE
     long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); /* glibc reads it from the CPU; -1 or 0 unknown */
-    if (l2 > 0) g_core_cache_bytes = l2;
+    if (l2 > 0) g_fuse_target.core_cache_bytes = l2;
+#endif
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init(); /* before constructors may have run it: a library loaded early */
+    g_fuse_target.streams_core_sized = g_fuse_target.core_cache_bytes > 0 && __builtin_cpu_is("amd");
 #endif
 }
 
-int64_t lc_codegen_core_cache_bytes(void) {
+lc_fuse_target lc_codegen_fuse_target(void) {
     pthread_once(&g_cache_once, find_core_cache);
-    return g_core_cache_bytes;
+    return g_fuse_target;
 }
 
 lc_status lc_codegen_target(const char **triple, const char **cpu, const char **features) {

@@ -1645,7 +1645,7 @@ static void schedule_nontemporal(const lc_fused *f, lc_kernel *k) {
     k->sched.nontemporal_write_share = 0;
     int64_t core = f->target.core_cache_bytes;
     k->sched.nontemporal_min_bytes = k->sched.order == LC_LOOP_ELEMENTS && core > 0 && core < LC_NONTEMPORAL_MIN_BYTES
-                                         ? core + 1
+                                         ? core + (f->target.streams_core_sized ? 0 : 1)
                                          : LC_NONTEMPORAL_MIN_BYTES;
     const lc_node *root = lc_graph_node(f->graph, k->root);
     if (root->shape.rank == 0 || k->sched.tile_cols > 1 || (k->sched.tile_rows > 1 && k->co_rows < 2) ||
@@ -2380,8 +2380,12 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
  * the target's per-core cache. */
 static const char *nontemporal_why(const lc_fused *f, const lc_kernel *k, char *buf, size_t size) {
     if (node_bytes(f, k->root) >= LC_NONTEMPORAL_MIN_BYTES) return "the output does not fit the last-level cache";
-    snprintf(buf, size, "the output is more than a core's own cache holds (%" PRId64 " KiB on the target)",
-             (k->sched.nontemporal_min_bytes - 1) >> 10);
+    if (f->target.streams_core_sized)
+        snprintf(buf, size, "the output is at least what a core's own cache holds (%" PRId64 " KiB on the target)",
+                 k->sched.nontemporal_min_bytes >> 10);
+    else
+        snprintf(buf, size, "the output is more than a core's own cache holds (%" PRId64 " KiB on the target)",
+                 (k->sched.nontemporal_min_bytes - 1) >> 10);
     return buf;
 }
 

@@ -222,8 +222,14 @@
  * the noise there; the forward alone gained 10-30 points of the floor (bench/README.md,
  * "Middle shapes on the Zen 5 host"). On the Sapphire Rapids host
  * (2 MiB of L2) the same 2 MiB output fit the core's own cache, and streaming it made the pair
- * slower, which this rule keeps (2 MiB is not more than 2 MiB). A window-major kernel (a
- * backward) keeps LC_NONTEMPORAL_MIN_BYTES: not measured at these sizes. */
+ * slower, which this rule keeps (2 MiB is not more than 2 MiB). On the Zen 5 host an output
+ * exactly its 1 MiB streams too (lc_fuse_target.streams_core_sized, for every AMD host): with
+ * 4 MiB read beside it, its lines are gone from the core's cache by the time they are written
+ * again, and AvgPool1d(4)'s forward at (16, 16, 4096) took 142-145 us instead of 234-241
+ * (1 thread), where a producer-consumer pair of that size was as fast or faster (bench/README.md,
+ * "An output as large as the core's cache"). Both hosts had an output equal to the core's
+ * cache and four times that read, so no rule of sizes alone tells them apart. A window-major
+ * kernel (a backward) keeps LC_NONTEMPORAL_MIN_BYTES: not measured at these sizes. */
 
 /* Trips of a vectorized loop are a multiple of LC_VECTOR_TRIP_MULTIPLE (of
  * LC_VECTOR_BLOCK_TRIP_MULTIPLE for window-major blocks of several steps), which LLVM's vector
@@ -836,6 +842,10 @@ typedef struct lc_scratch {
 typedef struct lc_fuse_target {
     /* Bytes of cache a core has to itself (its L2 on x86), 0 where unknown. */
     int64_t core_cache_bytes;
+    /* Whether an element-major kernel also streams an output exactly that large
+     * (lc_schedule.nontemporal_min_bytes): on an AMD host, yes; elsewhere, an output must be
+     * larger (LC_NONTEMPORAL_MIN_BYTES's comment says what each host measured). */
+    bool streams_core_sized;
 } lc_fuse_target;
 
 typedef struct lc_fused {

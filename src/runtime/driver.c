@@ -112,7 +112,7 @@ static lc_status report_fused(walk *w, lc_stage s, lc_status (*print)(const lc_f
 
 static lc_status run_fuse(walk *w) {
     double t = lc_now_ms();
-    lc_fuse_target target = {.core_cache_bytes = lc_codegen_core_cache_bytes()};
+    lc_fuse_target target = lc_codegen_fuse_target();
     LC_TRY(lc_fuse_for(w->graph, &target, &w->code->fused));
     double ms = lc_now_ms() - t;
     int n = w->code->fused->n_kernels;

@@ -53,6 +53,16 @@ static inline int jit_count(const char *text, const char *what) {
     return n;
 }
 
+/* The integer after the comma that follows the first `what` in `text` (an IR instruction's
+ * second operand: "udiv i64 %23, 8" gives 8), or -1 where there is none. By offsets, as
+ * jit_count. */
+static inline long jit_operand_after(const char *text, const char *what) {
+    size_t len = strlen(what), at = 0;
+    while (text[at] && strncmp(text + at, what, len) != 0) at++;
+    while (text[at] && text[at] != ',' && text[at] != '\n') at++;
+    return text[at] == ',' ? strtol(text + at + 1, NULL, 10) : -1;
+}
+
 /* The fused stage of `m` on input shape `in` (the schedule tests read its kernels); frees m. */
 static inline lc_fused *jit_fuse_module(lc_module *m, lc_shape in, bool backward) {
     lc_graph *g = jit_module_graph(m, LC_F32, in, backward);

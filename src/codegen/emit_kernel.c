@@ -740,6 +740,26 @@ static void emit_scalar_loop(emitter *e, const scalar_ranges *s, LLVMValueRef ro
  * vectorized. */
 static bool element_loop_vectorizes(const emitter *e) { return lc_kernel_reductions_straight(e->k); }
 
+/* The multiple of trips at which LLVM keeps no remainder copy of an element loop it
+ * vectorizes, where codegen pins its interleave count (lc_schedule.interleave, quick tier: 1)
+ * and knows the target's registers (lc_emit_options.vector_bits): the lanes of the root's type
+ * in one register times that count (LLVM takes no more lanes for a loop whose widest type is
+ * the root's, fewer for a wider one, and the multiple is a power of two either way); else
+ * LC_VECTOR_TRIP_MULTIPLE, which covers every choice LLVM makes. For a row with edges the
+ * trips past the last multiple go to the scalar loop, about 35 instructions a position:
+ * AvgPool1d(3, 1, 1)'s rows of 4096 (the run from position 16, a line, to the edge at 4095)
+ * left 47 positions before the edge with 64 and 15 with 16, and its forward took a third less
+ * time from the caches (bench/README.md, "Edges of a row: whole vectors, not whole multiples
+ * of 64"). */
+static int64_t element_trip_multiple(const emitter *e) {
+    /* lc_schedule.interleave names an element-major kernel's element loop only */
+    int trips = e->quick ? 1 : e->k->sched.order == LC_LOOP_ELEMENTS ? e->k->sched.interleave : 0;
+    const lc_node *root = lc_graph_node(e->f->graph, e->k->root);
+    int64_t lanes = e->vector_bits / (8 * (int64_t)lc_dtype_size(root->dtype));
+    if (trips < 1 || lanes < 1 || lanes * trips > LC_VECTOR_TRIP_MULTIPLE) return LC_VECTOR_TRIP_MULTIPLE;
+    return lanes * trips;
+}
+
 /* How many whole multiples of `multiple` trips [a, end) holds, bounded by those in `count`
  * (the trips never exceed it), so the trip count's range stays known to LLVM. */
 static LLVMValueRef whole_multiples(emitter *e, LLVMValueRef a, LLVMValueRef end, int64_t multiple, int64_t count) {
@@ -985,7 +1005,7 @@ static void emit_vector_part(emitter *e, LLVMValueRef from, LLVMValueRef to, LLV
         stores_from_line(e, row_base, row_idx, *a);
     }
     if ((!window || block_steps(e) > 1) && element_loop_vectorizes(e)) {
-        int64_t multiple = lc_vector_trip_multiple(span, window ? LC_VECTOR_BLOCK_TRIP_MULTIPLE : LC_VECTOR_TRIP_MULTIPLE, false);
+        int64_t multiple = lc_vector_trip_multiple(span, window ? LC_VECTOR_BLOCK_TRIP_MULTIPLE : element_trip_multiple(e), false);
         *b = whole_end(e, *a, whole_multiples(e, *a, *b, multiple, count), multiple);
         *right = true;
     }

@@ -63,6 +63,21 @@ static inline long jit_operand_after(const char *text, const char *what) {
     return text[at] == ',' ? strtol(text + at + 1, NULL, 10) : -1;
 }
 
+/* Names an AVX2 target with its features (LUCID_CPU=x86-64-v3 and LUCID_CPU_FEATURES), so
+ * the code compiled is the same on every AVX2 host, where the host runs AVX2 code and the
+ * environment names no CPU already (a ctest rerun naming another); before anything
+ * compiles, as the target is read once per process. True where it did. */
+static inline bool jit_name_avx2_target(void) {
+#if defined(__x86_64__)
+    if (!getenv("LUCID_CPU") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        setenv("LUCID_CPU", "x86-64-v3", 1);
+        setenv("LUCID_CPU_FEATURES", "+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe", 1);
+        return true;
+    }
+#endif
+    return false;
+}
+
 /* The fused stage of `m` on input shape `in` (the schedule tests read its kernels); frees m. */
 static inline lc_fused *jit_fuse_module(lc_module *m, lc_shape in, bool backward) {
     lc_graph *g = jit_module_graph(m, LC_F32, in, backward);

@@ -32,14 +32,11 @@ static long run_multiple(const char *spec, lc_dtype dt) {
     return multiple;
 }
 
-static bool named_avx2_target(void) {
-    const char *cpu = getenv("LUCID_CPU");
-    return cpu && strcmp(cpu, "x86-64-v3") == 0;
-}
+static bool named_avx2; /* jit_name_avx2_target named it */
 
 static void run_ends_within_a_vector(void **state) {
     (void)state;
-    if (!named_avx2_target()) skip(); /* the host runs no AVX2 code */
+    if (!named_avx2) skip(); /* the host runs no AVX2 code, or the environment named a CPU */
     assert_int_equal(run_multiple("AvgPool1d(3, 1, 1)", LC_F32), 8);
     assert_int_equal(run_multiple("AvgPool1d(3, 1, 1)", LC_F64), 4);
     assert_int_equal(run_multiple("AvgPool1d(5, 1, 2, count_include_pad=False)", LC_F32), 8);
@@ -67,12 +64,7 @@ static void values(void **state) {
 int main(void) {
     /* A named AVX2 target with its features, so the width codegen knows is 256 bits (where the
      * host runs AVX2 code). */
-#if defined(__x86_64__)
-    if (!getenv("LUCID_CPU") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        setenv("LUCID_CPU", "x86-64-v3", 1);
-        setenv("LUCID_CPU_FEATURES", "+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe", 1);
-    }
-#endif
+    named_avx2 = jit_name_avx2_target();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(run_ends_within_a_vector),
         cmocka_unit_test(values),

@@ -174,12 +174,7 @@ static void values(void **state) {
 int main(void) {
     /* A named AVX2 target with its features, so the masked form is what compiles (where the
      * host runs AVX2 code; ctest's second run names a target without masked loads). */
-#if defined(__x86_64__)
-    if (!getenv("LUCID_CPU") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        setenv("LUCID_CPU", "x86-64-v3", 1);
-        setenv("LUCID_CPU_FEATURES", "+avx,+avx2,+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe", 1);
-    }
-#endif
+    jit_name_avx2_target();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schedule_decided),
         cmocka_unit_test(code_reads_the_window),

@@ -367,12 +367,12 @@ static void init_llvm(void) {
     atomic_store(&g_initialized, true);
 }
 
-/* ---- the target's own cache (no LLVM) ---- */
+/* ---- what fuse is told of the target: its caches and vendor (no LLVM) ---- */
 
-static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
+static pthread_once_t g_fuse_target_once = PTHREAD_ONCE_INIT;
 static lc_fuse_target g_fuse_target;
 
-static void find_core_cache(void) {
+static void find_fuse_target(void) {
     const char *cpu = getenv("LUCID_CPU");
     if (cpu && *cpu) return; /* a named CPU: its caches are not this host's */
 #ifdef _SC_LEVEL2_CACHE_SIZE
@@ -380,13 +380,13 @@ static void find_core_cache(void) {
     if (l2 > 0) g_fuse_target.core_cache_bytes = l2;
 #endif
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_cpu_init(); /* before constructors may have run it: a library loaded early */
+    __builtin_cpu_init(); /* idempotent; needed wherever the C runtime's own call may not have run yet */
     g_fuse_target.streams_core_sized = g_fuse_target.core_cache_bytes > 0 && __builtin_cpu_is("amd");
 #endif
 }
 
 lc_fuse_target lc_codegen_fuse_target(void) {
-    pthread_once(&g_cache_once, find_core_cache);
+    pthread_once(&g_fuse_target_once, find_fuse_target);
     return g_fuse_target;
 }
 

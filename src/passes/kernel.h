@@ -226,7 +226,8 @@
  * exactly its 1 MiB streams too (lc_fuse_target.streams_core_sized, for every AMD host): with
  * 4 MiB read beside it, its lines are gone from the core's cache by the time they are written
  * again, and AvgPool1d(4)'s forward at (16, 16, 4096) took 142-145 us instead of 234-241
- * (1 thread), where a producer-consumer pair of that size was as fast or faster (bench/README.md,
+ * (1 thread, a driver over 64 rotated buffers), where a producer-consumer pair of that size
+ * was as fast or faster (bench/README.md,
  * "An output as large as the core's cache"). Both hosts had an output equal to the core's
  * cache and four times that read, so no rule of sizes alone tells them apart. A window-major
  * kernel (a backward) keeps LC_NONTEMPORAL_MIN_BYTES: not measured at these sizes. */

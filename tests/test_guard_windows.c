@@ -60,6 +60,36 @@ static void schedule_decided(void **state) {
     expect_schedule("AvgPool2d(3, 2)", lc_shape_make(4, (int64_t[]){1, 2, 9, 257}), false);
 }
 
+/* A target whose masks are vector compares (lc_fuse_target.masks_by_compare: AVX without
+ * AVX-512) keeps the row's last block an edge and reruns the trips before it, where the same
+ * kernel elsewhere reads its window past the row's end through the guard. */
+static void not_where_masks_are_compares(void **state) {
+    (void)state;
+    lc_module *m;
+    assert_ok(lc_model_parse_call("MaxPool2d(3, 2, 1)", "test", &m));
+    lc_graph *g = jit_module_graph(m, LC_F32, lc_shape_make(4, (int64_t[]){1, 2, 8, 256}), true);
+    for (int compares = 0; compares < 2; compares++) {
+        lc_fuse_target t = {.masks_by_compare = compares};
+        lc_fused *f;
+        assert_ok(lc_fuse_for(g, &t, &f));
+        const lc_kernel *k = &f->kernels[f->n_kernels - 1];
+        assert_true(k->sched.block_shift > 0);
+        assert_int_equal(k->sched.guard_windows, !compares);
+        assert_int_equal(k->sched.rerun_tail, compares);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        assert_ok(lc_fused_print(f, out));
+        fclose(out);
+        assert_int_equal(jit_count(text, "not read through a guard: the target's masks are vector compares"),
+                         compares);
+        free(text);
+        lc_fused_free(f);
+    }
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
 /* Whether the target this process compiles for has masked loads, as jit.c decides it. */
 static bool target_masks(void) {
     const char *triple, *cpu, *features;
@@ -177,6 +207,7 @@ int main(void) {
     jit_name_avx2_target();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schedule_decided),
+        cmocka_unit_test(not_where_masks_are_compares),
         cmocka_unit_test(code_reads_the_window),
         cmocka_unit_test(values),
     };

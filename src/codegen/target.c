@@ -367,7 +367,7 @@ static void init_llvm(void) {
     atomic_store(&g_initialized, true);
 }
 
-/* ---- what fuse is told of the target: its caches and vendor (no LLVM) ---- */
+/* ---- what fuse is told of the target: its caches, vendor and masks (no LLVM) ---- */
 
 static pthread_once_t g_fuse_target_once = PTHREAD_ONCE_INIT;
 static lc_fuse_target g_fuse_target;
@@ -382,6 +382,7 @@ static void find_fuse_target(void) {
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init(); /* idempotent; needed wherever the C runtime's own call may not have run yet */
     g_fuse_target.streams_core_sized = g_fuse_target.core_cache_bytes > 0 && __builtin_cpu_is("amd");
+    g_fuse_target.masks_by_compare = __builtin_cpu_supports("avx") && !__builtin_cpu_supports("avx512f");
 #endif
 }
 

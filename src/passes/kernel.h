@@ -627,7 +627,8 @@ typedef struct lc_schedule {
      * runs from position 0 to the row's end, no rerun tail and no scalar loop, and where the
      * output is large, every line streamed (MaxPool2d(3, 2, 1)'s dx, whose rows of 128 blocks
      * had their last block as an edge and 15 blocks rerun). The same terms in the same order:
-     * the same bits. */
+     * the same bits. Not on a target whose masks are vector compares (lc_fuse_target.
+     * masks_by_compare): there the guard costs every trip more than the edge block costs a row. */
     bool guard_windows;
     /* LC_LOOP_WINDOWS, LC_BLOCK_UNROLLED only (else 1): each block holds this many steps,
      * positions q·B - pad_lo .. + B - 1 for B = step·block_steps, the windows covering each
@@ -847,6 +848,13 @@ typedef struct lc_fuse_target {
      * (lc_schedule.nontemporal_min_bytes): on an AMD host, yes; elsewhere, an output must be
      * larger (LC_NONTEMPORAL_MIN_BYTES's comment says what each host measured). */
     bool streams_core_sized;
+    /* Whether the target's masked loads take their mask from a vector compare, having no mask
+     * registers (x86 with AVX but not AVX-512: vmaskmovps). A window read through a guard
+     * (lc_schedule.guard_windows) then builds each trip's mask from the lanes' 64-bit window
+     * indices, some 30 instructions of the 100 of a trip of MaxPool2d(3, 2, 1)'s dx, which
+     * cost more than the edge block and rerun tail the guard saves a row (bench/README.md,
+     * "MaxPool2d's dx on AVX2: no guard"); with mask registers the compare is one instruction. */
+    bool masks_by_compare;
 } lc_fuse_target;
 
 typedef struct lc_fused {

@@ -35,8 +35,8 @@
 # fewer features, and never AVX-512), so the host's own keys never matched. Lucid's compile
 # path itself runs under ASan in step 2, and so does the interpreter, whose runs
 # (`--engine interp`) this step leaves to run natively: every lucidc start costs ~3 s under
-# memcheck (libLLVM's static initialisers), and they were half of some tests' starts. LUCID_TEST_QUICK=1 runs step 1 only. Step times are
-# printed at the end.
+# memcheck (libLLVM's static initialisers), and they were half of some tests' starts.
+# LUCID_TEST_QUICK=1 runs step 1 only. Step times are printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

@@ -1590,16 +1590,21 @@ static void schedule_whole_trips(const lc_fused *f, lc_kernel *k) {
     if (m > 0) k->align = align;
 }
 
-/* lc_schedule.guard_windows: shifted blocks of one step (no co-root: block_shift), unrolled and
- * tiling the rows, one row a trip, every reduction straight-line, whose rows hold whole runs
- * of the vectorized loop (whole_trips_of): then no block of a row is an edge. Not where the
- * target's masks are vector compares (lc_fuse_target.masks_by_compare). */
-static void schedule_guard_windows(const lc_fused *f, lc_kernel *k) {
+/* Whether k's windows past a row's ends could be read through a guard: shifted blocks of one
+ * step (no co-root: block_shift), unrolled and tiling the rows, one row a trip, every
+ * reduction straight-line, whose rows hold whole runs of the vectorized loop (whole_trips_of):
+ * then no block of a row is an edge. */
+static bool guard_windows_fit(const lc_fused *f, const lc_kernel *k) {
     int64_t unit, align;
-    k->sched.guard_windows = k->sched.order == LC_LOOP_WINDOWS && k->sched.block == LC_BLOCK_UNROLLED &&
-                             k->sched.block_shift > 0 && k->sched.block_steps <= 1 && k->co_root < 0 &&
-                             k->sched.whole_blocks && k->sched.tile_rows == 1 && lc_kernel_reductions_straight(k) &&
-                             !f->target.masks_by_compare && whole_trips_of(f, k, &unit, &align) > 0;
+    return k->sched.order == LC_LOOP_WINDOWS && k->sched.block == LC_BLOCK_UNROLLED && k->sched.block_shift > 0 &&
+           k->sched.block_steps <= 1 && k->co_root < 0 && k->sched.whole_blocks && k->sched.tile_rows == 1 &&
+           lc_kernel_reductions_straight(k) && whole_trips_of(f, k, &unit, &align) > 0;
+}
+
+/* lc_schedule.guard_windows: where they fit, but not where the target's masks are vector
+ * compares (lc_fuse_target.masks_by_compare). */
+static void schedule_guard_windows(const lc_fused *f, lc_kernel *k) {
+    k->sched.guard_windows = !f->target.masks_by_compare && guard_windows_fit(f, k);
 }
 
 /* lc_schedule.rerun_tail: a kernel whose loop over positions (or blocks) LLVM vectorizes,
@@ -2205,7 +2210,7 @@ static void print_loop_schedule(const lc_fused *f, const lc_kernel *k, lc_strbuf
                                                    "ends is read through a guard: its loads masked, or where the "
                                                    "target has no masked loads at its index clamped; its term "
                                                    "+0)\n"
-                       : k->sched.block_shift > 0 && f->target.masks_by_compare
+                       : f->target.masks_by_compare && guard_windows_fit(f, k)
                            ? "; blocks tile the rows: element by element only a block whose checks can fail (a "
                              "row's last, where a window past the last would cover it; not read through a guard: the "
                              "target's masks are vector compares, built every trip)\n"

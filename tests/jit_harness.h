@@ -16,6 +16,7 @@
 #include "lucid/program.h"
 #include "lucid/runtime.h"
 #include "passes/kernel.h"
+#include "support/memstream.h"
 
 #define JIT_RTOL 1e-4
 #define JIT_ATOL 1e-6
@@ -41,6 +42,16 @@ static inline char *jit_dump_text(const lc_graph *g, const char *stages) {
     assert_ok(lc_compile_dump(g, stages, f));
     fclose(f);
     return buf;
+}
+
+/* The `fuse` dump of f as lc_fused_print writes it, for a fused stage made with a chosen
+ * target (lc_fuse_for), which jit_dump_text's compile does not take (caller frees). */
+static inline char *jit_fused_text(const lc_fused *f) {
+    char *text;
+    lc_memstream ms;
+    assert_ok(lc_memstream_open(&ms));
+    assert_ok(lc_memstream_finish(&ms, lc_fused_print(f, ms.file), &text));
+    return text;
 }
 
 /* How many times `what` occurs in `text` (a dump's lines or instructions). By offsets: GCC 12

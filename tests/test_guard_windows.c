@@ -76,11 +76,7 @@ static void not_where_masks_are_compares(void **state) {
         assert_true(k->sched.block_shift > 0);
         assert_int_equal(k->sched.guard_windows, !compares);
         assert_int_equal(k->sched.rerun_tail, compares);
-        char *text = NULL;
-        size_t len = 0;
-        FILE *out = open_memstream(&text, &len);
-        assert_ok(lc_fused_print(f, out));
-        fclose(out);
+        char *text = jit_fused_text(f);
         assert_int_equal(jit_count(text, "not read through a guard: the target's masks are vector compares"),
                          compares);
         free(text);

@@ -12,7 +12,6 @@
 #include "jit_harness.h"
 #include "lucid/model_spec.h"
 #include "passes/kernel.h"
-#include "support/memstream.h"
 
 static lc_nontemporal last_kernel_nontemporal(lc_module *m, lc_shape in, bool backward) {
     lc_fused *f = jit_fuse_module(m, in, backward);
@@ -79,15 +78,6 @@ static void test_decision(void **state) {
     assert_int_equal(last_kernel_nontemporal(mp, (lc_shape){4, {4, 64, 64, 2048}}, false), LC_NT_ALIGNED_ROWS);
 }
 
-/* The fuse dump of f (caller frees). */
-static char *fused_text(const lc_fused *f) {
-    char *text;
-    lc_memstream ms;
-    assert_ok(lc_memstream_open(&ms));
-    assert_ok(lc_memstream_finish(&ms, lc_fused_print(f, ms.file), &text));
-    return text;
-}
-
 /* The last kernel of m's graph fused for a target (lc_fuse_for), and its dump in *text if
  * asked (caller frees). */
 static lc_nontemporal nontemporal_for_target(lc_module *m, lc_shape in, bool backward, lc_fuse_target target,
@@ -96,7 +86,7 @@ static lc_nontemporal nontemporal_for_target(lc_module *m, lc_shape in, bool bac
     lc_fused *f;
     assert_ok(lc_fuse_for(g, &target, &f));
     lc_nontemporal nt = f->kernels[f->n_kernels - 1].sched.nontemporal;
-    if (text) *text = fused_text(f);
+    if (text) *text = jit_fused_text(f);
     lc_fused_free(f);
     lc_graph_free(g);
     lc_module_free(m);
@@ -177,7 +167,7 @@ static void test_write_share_reason(void **state) {
         lc_fused *f = jit_fuse_module(m, xs, true);
         const lc_kernel *dx = &f->kernels[f->n_kernels - 1];
         assert_int_equal(dx->sched.nontemporal, LC_NT_NONE);
-        char *text = fused_text(f);
+        char *text = jit_fused_text(f);
         if (big) {
             assert_true(dx->sched.nontemporal_write_share > 3.19 && dx->sched.nontemporal_write_share < 3.21);
             if (!strstr(text, "ordinary stores: the output does not fit the last-level cache, but the kernel "

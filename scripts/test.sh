@@ -86,9 +86,7 @@ cat >"$vg/lucidc" <<WRAPPER
 #!/usr/bin/env bash
 $pin
 # the interpreter is Lucid's C alone, which step 2 runs under ASan: natively here
-case " \$* " in *" --engine interp "* | *" --engine=interp "*)
-  LUCID_CACHE_DIR="\${LUCID_CACHE_DIR-$vg/cache}" exec "$root/build/lucidc" "\$@" ;;
-esac
+case " \$* " in *" --engine interp "* | *" --engine=interp "*) exec "$vg/warm/lucidc" "\$@" ;; esac
 log=\$(mktemp "$vg/run.XXXXXX")
 LUCID_CACHE_DIR="\${LUCID_CACHE_DIR-$vg/cache}" \\
 valgrind --quiet --error-exitcode=99 --leak-check=full --undef-value-errors=no \\

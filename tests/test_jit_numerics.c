@@ -333,19 +333,22 @@ static void avgpool_cancellation(void **state) {
  * them (float32 2^-110 to 2^-160, float64 2^-1000 to 2^-1089). Such elements are flagged and
  * the fix-up takes their power where the type's subnormals are normal numbers (in double for
  * float32, as a square of the half power for float64), so a subnormal gradient comes out as
- * it should, not 0. */
+ * it should, not 0; in a window whose sum overflows too, the scaled form's. */
 static void lp_gradient_short_power_flushes(void **state) {
     (void)state;
     enum { WINDOWS = 512, K = 4 };
     static double vals[WINDOWS * K];
     static const double ps[] = {2.7, 6.3, 6, 7, 8};
-    for (int wide = 0; wide < 2; wide++) {
+    /* then the same with the windows' largest elements 2^60 (float32) or 2^400 (float64):
+     * their sums overflow, so the whole window is redone scaled, its powers too */
+    for (int run = 0; run < 4; run++) {
+        bool wide = run & 1, huge = run & 2;
         lc_dtype dt = wide ? LC_F64 : LC_F32;
         double first = wide ? 1000 : 110, span = wide ? 90 : 51;
         for (size_t c = 0; c < sizeof ps / sizeof ps[0]; c++) {
             double e = ps[c] - 1;
             for (int w = 0; w < WINDOWS; w++) {
-                double big = ldexp(1.0 + (w % 7) / 8.0, -(w % 8));
+                double big = ldexp(1.0 + (w % 7) / 8.0, -(w % 8) + (huge ? (wide ? 400 : 60) : 0));
                 double d = (first + fmod(w, span)) / e; /* (2^-d)^e from 2^-first on down */
                 vals[w * K + 0] = (w & 1) ? big : -big;
                 vals[w * K + 1] = ((w & 2) ? 1.0 : -1.0) * exp2(-d) * big;

@@ -816,6 +816,9 @@ typedef struct ratio_rescue {
     bool wide; /* the parts and the factor in double (a float32 kernel's scaled norm) */
 } ratio_rescue;
 
+static LLVMValueRef power_flushes(emitter *e, LLVMValueRef q, LLVMValueRef a, double ex, lc_dtype dt);
+static LLVMValueRef quotient_power_below_normal(emitter *e, LLVMValueRef q, double ex, lc_dtype dt);
+
 static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
     const ratio_rescue *c = ctx;
     lc_dtype dt = c->dt;
@@ -828,6 +831,16 @@ static LLVMValueRef rescue_scaled_ratio(emitter *e, const void *ctx) {
     lc_dtype wt = c->wide ? LC_F64 : dt;
     LLVMValueRef v = LLVMBuildFMul(e->b, pow_of_quotient(e, a, parts.m, c->ratio->e, c->zero_pole, wt),
                                    lc_emit_pow(e, parts.sum, -c->ratio->e / c->lp->norm.p, false, wt), "");
+    if (wt == LC_F64 && dt == LC_F64 && c->ratio->e > 1) {
+        /* float64 has nothing wider: where (A/y)^e lands below the normal range (the power by
+         * exp2 flushes it to 0), the quotient by the scaled window's y = m·S^(1/p), raised as
+         * the square of its half power, so that only the last multiply rounds into the
+         * subnormals (float32 takes the whole form in double instead) */
+        LLVMValueRef y = LLVMBuildFMul(e->b, parts.m, lc_emit_pow(e, parts.sum, 1.0 / c->lp->norm.p, false, wt), "");
+        LLVMValueRef q = LLVMBuildFDiv(e->b, a, y, "");
+        v = LLVMBuildSelect(e->b, power_flushes(e, q, a, c->ratio->e, wt),
+                            quotient_power_below_normal(e, q, c->ratio->e, wt), v, "");
+    }
     /* a window of zeros, inf or NaN keeps the plain IEEE result */
     LLVMValueRef finite = LLVMBuildAnd(
         e->b, LLVMBuildFCmp(e->b, LLVMRealOGT, parts.m, real_const(e, wt, 0.0), ""),
@@ -944,7 +957,10 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     LLVMValueRef s = emit_plain_lp_sum(e, lp, yi);
     LLVMValueRef y = emit_plain_lp_root(e, lp, lc_graph_node(g, ratio->norm), s);
     LLVMValueRef redo = LLVMBuildOr(e->b, LLVMBuildNot(e->b, plain_lp_ok(e, lp, dt, s, y), ""), under, "");
-    ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, false};
+    /* float32 in double: a power that lands below float32's normal range (LPPool1d(2.7, 2)'s
+     * (3.77e-4 / 1e19)^1.7 = 7.6e-39) is then rounded once into the subnormals, where float32's
+     * own power flushed it to 0 */
+    ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, dt == LC_F32};
     return emit_rescued(e, redo, plain, rescue_scaled_ratio, &c);
 }
 

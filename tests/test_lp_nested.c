@@ -210,10 +210,12 @@ static void every_magnitude(void **state) {
  * interpreter, over inputs of every float32 magnitude. */
 static void with_the_gradient(void **state) {
     (void)state;
-    const char *specs[] = {"LPPool2d(2, 2)", "LPPool2d(2.7, (3, 2), (2, 1))", "LPPool2d(3, 2)"};
-    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
-        lc_module *m = lppool2d(specs[i]);
-        lc_graph *g = jit_module_graph(m, LC_F32, shape4(2, 3, 13, 17), true);
+    const char *specs[] = {"LPPool2d(2, 2)", "LPPool2d(2.7, (3, 2), (2, 1))", "LPPool2d(3, 2)", "LPPool2d(2.7, 2)"};
+    for (size_t i = 0; i < 2 * sizeof specs / sizeof *specs; i++) {
+        /* the second round on whole windows, where the rows' norms cancel (chained_ratios) */
+        size_t s = i % (sizeof specs / sizeof *specs);
+        lc_module *m = lppool2d(specs[s]);
+        lc_graph *g = jit_module_graph(m, LC_F32, s == i ? shape4(2, 3, 13, 17) : shape4(2, 3, 12, 16), true);
         test_rng r = test_rng_seeded(31 + i);
         lc_tensor **in = jit_random_inputs(g, &r, 1.0);
         int64_t n = lc_tensor_numel(in[0]);
@@ -229,6 +231,171 @@ static void with_the_gradient(void **state) {
     }
 }
 
+/* The chained ratios fuse records in `spec`'s forward+backward kernels on (2, 3, h, 10): the
+ * rows' ratio taking the outer norm's y (lc_lp_ratio_schedule.chain_outer), the outer signed
+ * product taken as g (chain_one), one of each per cancelling pair. */
+static int chained_ratios(const char *spec, int64_t h) {
+    lc_fused *f = jit_fuse_module(lppool2d(spec), shape4(2, 3, h, 10), true);
+    int chains = 0, ones = 0;
+    for (int k = 0; k < f->n_kernels; k++) {
+        const lc_kernel *K = &f->kernels[k];
+        for (int i = 0; i < K->sched.n_lp_ratios; i++) {
+            const lc_lp_ratio_schedule *r = &K->sched.lp_ratios[i];
+            ones += r->chain_one;
+            if (r->chain_outer < 0) continue;
+            const lc_lp_ratio_schedule *outer = lc_kernel_lp_ratio(K, r->chain_outer);
+            assert_non_null(outer);
+            assert_true(outer->chain_one && outer->e == r->e && outer->norm != r->norm);
+            assert_int_equal(lc_graph_node(f->graph, r->chain_fold)->op, LC_OP_FOLD);
+            chains++;
+        }
+    }
+    lc_fused_free(f);
+    assert_int_equal(chains, ones);
+    return chains;
+}
+
+static void fuse_cancels_the_rows_norms(void **state) {
+    (void)state;
+    /* the rows' windows tile the height, both ratios by a division per window */
+    assert_int_equal(chained_ratios("LPPool2d(2, 2)", 12), 1);
+    assert_int_equal(chained_ratios("LPPool2d(2.7, 2)", 12), 1);
+    /* y in a buffer of its own (a kernel of its own: 10 columns are not 3 whole windows) */
+    assert_int_equal(chained_ratios("LPPool2d(2.7, (2, 3))", 12), 0);
+    assert_int_equal(chained_ratios("LPPool2d(2, (3, 2))", 12), 1);
+    /* a row in no window (13 = 6·2 + 1), windows overlapping or with gaps: a row's gather is
+     * not one window's term, or there is no row to cancel for */
+    assert_int_equal(chained_ratios("LPPool2d(2, 2)", 13), 0);
+    assert_int_equal(chained_ratios("LPPool2d(2, (3, 2), (2, 1))", 12), 0);
+    assert_int_equal(chained_ratios("LPPool2d(2, (2, 2), (3, 2))", 12), 0);
+    /* 1/y from the Newton root's steps (p = 3, 2.5), the scaled norms, p < 2: no division to
+     * share */
+    assert_int_equal(chained_ratios("LPPool2d(3, 2)", 12), 0);
+    assert_int_equal(chained_ratios("LPPool2d(2.5, 2)", 12), 0);
+    assert_int_equal(chained_ratios("LPPool2d(20, 2)", 12), 0);
+    assert_int_equal(chained_ratios("LPPool2d(1.5, 2)", 12), 0);
+}
+
+/* dx of LPPool2d(p, k) (stride k) against the float64 formula dx = g·sign(x)·(|x|/y)^(p-1) of
+ * x's window (reference() for y), relative error at most rtol with no absolute floor, on
+ * (1, 1, h, w) inputs with h and w multiples of k (every element in one window) and no inf or
+ * NaN (the chain's literal product, which the fix-up takes for those, gives NaN beside an inf
+ * where the formula gives 0). The seed g is 1 + (i mod 7) / 8. */
+static void check_gradient(const char *spec, double p, int64_t k, const double *x, int64_t h, int64_t w,
+                           lc_dtype dt, double rtol) {
+    lc_module *m = lppool2d(spec);
+    lc_graph *g = jit_module_graph(m, dt, shape4(1, 1, h, w), true);
+    int64_t oh_n = h / k, ow_n = w / k;
+    lc_tensor *in[2];
+    assert_ok(lc_tensor_new(dt, shape4(1, 1, h, w), &in[0]));
+    assert_ok(lc_tensor_new(dt, shape4(1, 1, oh_n, ow_n), &in[1]));
+    for (int64_t i = 0; i < h * w; i++) {
+        if (dt == LC_F32) ((float *)in[0]->data)[i] = (float)x[i];
+        else ((double *)in[0]->data)[i] = x[i];
+    }
+    for (int64_t i = 0; i < oh_n * ow_n; i++) {
+        double seed = 1 + (double)(i % 7) / 8;
+        if (dt == LC_F32) ((float *)in[1]->data)[i] = (float)seed;
+        else ((double *)in[1]->data)[i] = seed;
+    }
+    lc_program *prog;
+    assert_ok(lc_compile(g, NULL, &prog));
+    lc_tensor *out[2] = {NULL, NULL};
+    assert_ok(lc_program_run(prog, (const lc_tensor *const *)in, 2, out, 2));
+    for (int64_t i = 0; i < h; i++)
+        for (int64_t j = 0; j < w; j++) {
+            int64_t oh = i / k, ow = j / k;
+            double y = reference(x, w, k, k, k, k, oh, ow, p), v = x[i * w + j];
+            double seed = 1 + (double)((oh * ow_n + ow) % 7) / 8;
+            double want = y == 0 ? 0.0 : seed * (v > 0 ? 1 : v < 0 ? -1 : 0) * pow(fabs(v) / y, p - 1);
+            if (dt == LC_F32) want = (double)(float)want; /* as the type holds it */
+            double got = dt == LC_F32 ? ((float *)out[1]->data)[i * w + j] : ((double *)out[1]->data)[i * w + j];
+            /* a result below the normal range holds fewer bits: there two of its last place
+             * (the quotient and the product each round there) */
+            double least = dt == LC_F32 ? 0x1p-149 : 0x1p-1074, normal = dt == LC_F32 ? 0x1p-126 : 0x1p-1022;
+            double tol = fabs(want) < normal ? 2 * least : rtol * fabs(want);
+            if (!(fabs(got - want) <= tol))
+                fail_msg("%s %s dx (%lld, %lld) of x = %.9g: got %.9g, want %.9g", spec, dt == LC_F32 ? "f32" : "f64",
+                         (long long)i, (long long)j, v, got, want);
+        }
+    for (int i = 0; i < 2; i++) {
+        lc_tensor_free(out[i]);
+        lc_tensor_free(in[i]);
+    }
+    lc_program_free(prog);
+    lc_graph_free(g);
+    lc_module_free(m);
+}
+
+/* The cancelled gradient at every magnitude: windows the plain form keeps (cancelled), and
+ * windows whose rows' sums underflow or overflow (flagged, redone by the fix-up's literal
+ * scaled product), f32 and f64. */
+static void cancelled_gradient_values(void **state) {
+    (void)state;
+    enum { H = 12, W = 16 };
+    double x[H * W];
+    test_rng r = test_rng_seeded(41);
+    const double ps[] = {2, 2.7};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "LPPool2d(%.17g, 2)", ps[i]);
+        for (int round = 0; round < 3; round++) {
+            for (int64_t k = 0; k < H * W; k++) {
+                double pick = test_rng_uniform(&r, 0, 1);
+                double v = pow(10.0, test_rng_uniform(&r, -3, 3)) * (test_rng_uniform(&r, 0, 1) < 0.5 ? -1 : 1);
+                x[k] = pick < 0.05 ? 0.0 : v;
+            }
+            check_gradient(spec, ps[i], 2, x, H, W, LC_F32, 1e-4);
+            check_gradient(spec, ps[i], 2, x, H, W, LC_F64, 1e-9);
+        }
+        /* every magnitude (rows whose sums leave the range go to the fix-up) */
+        every_magnitude_values(x, H * W, &r, -40, 38.4);
+        for (int64_t k = 0; k < H * W; k++)
+            if (!isfinite(x[k])) x[k] = 1;
+        check_gradient(spec, ps[i], 2, x, H, W, LC_F32, 1e-4);
+        every_magnitude_values(x, H * W, &r, -320, 308);
+        for (int64_t k = 0; k < H * W; k++)
+            if (!isfinite(x[k])) x[k] = 1;
+        check_gradient(spec, ps[i], 2, x, H, W, LC_F64, 1e-9);
+    }
+}
+
+/* The fix-up takes a cancelled window as the vectorized pass does: a run whose one window is
+ * flagged (tiny rows) gives every other element of dx the same bits as the run without it. */
+static void fixup_keeps_the_cancelled_bits(void **state) {
+    (void)state;
+    const char *specs[] = {"LPPool2d(2, 2)", "LPPool2d(2.7, 2)"};
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        lc_module *m = lppool2d(specs[i]);
+        lc_graph *g = jit_module_graph(m, LC_F32, shape4(2, 3, 12, 40), true);
+        test_rng r = test_rng_seeded(17 + i);
+        lc_tensor **in = jit_random_inputs(g, &r, 1.0);
+        lc_program *prog;
+        assert_ok(lc_compile(g, NULL, &prog));
+        lc_tensor *plain[2] = {NULL, NULL}, *fixed[2] = {NULL, NULL};
+        assert_ok(lc_program_run(prog, (const lc_tensor *const *)in, 2, plain, 2));
+        float *x = in[0]->data;
+        x[0] = x[1] = x[40] = x[41] = 1e-30f; /* window (0, 0, 0, 0): rows' sums underflow */
+        assert_ok(lc_program_run(prog, (const lc_tensor *const *)in, 2, fixed, 2));
+        const float *a = plain[1]->data, *b = fixed[1]->data;
+        for (int64_t k = 0; k < lc_tensor_numel(plain[1]); k++) {
+            bool in_window = k == 0 || k == 1 || k == 40 || k == 41;
+            if (!in_window && memcmp(&a[k], &b[k], sizeof *a) != 0)
+                fail_msg("%s: dx %lld %.9g without the fix-up, %.9g with it", specs[i], (long long)k, a[k], b[k]);
+        }
+        /* the redone window itself: 1e-30 / (2e-30) = 0.5 (p = 2), times g */
+        if (i == 0) assert_true(fabsf(b[0] / ((float *)in[1]->data)[0] - 0.5f) < 1e-5f);
+        for (int k = 0; k < 2; k++) {
+            lc_tensor_free(plain[k]);
+            lc_tensor_free(fixed[k]);
+        }
+        lc_program_free(prog);
+        jit_free_tensors(in, 2);
+        lc_graph_free(g);
+        lc_module_free(m);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fuse_takes_the_rows_sums),
@@ -236,6 +403,9 @@ int main(void) {
         cmocka_unit_test(fixup_keeps_the_plain_bits),
         cmocka_unit_test(every_magnitude),
         cmocka_unit_test(with_the_gradient),
+        cmocka_unit_test(fuse_cancels_the_rows_norms),
+        cmocka_unit_test(cancelled_gradient_values),
+        cmocka_unit_test(fixup_keeps_the_cancelled_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -889,12 +889,116 @@ static LLVMValueRef power_flushes(emitter *e, LLVMValueRef q, LLVMValueRef a, do
     return small_quotient(e, q, a, exp2((flush_exponent(dt) + 1) / ex), dt);
 }
 
+/* q^e for the quotient q = A/y of `ratio`, in the form fuse chose (the ratio itself where it
+ * has no power). *off: where the power may flush (below), an i1 to flag, else NULL; careful
+ * loops take those elements in the wider form already. */
+static LLVMValueRef quotient_power(emitter *e, const lc_lp_ratio_schedule *ratio, LLVMValueRef q, LLVMValueRef a,
+                                   LLVMValueRef y, LLVMValueRef root_recip, LLVMValueRef *off) {
+    const lc_node *n = lc_graph_node(e->f->graph, ratio->node);
+    lc_dtype dt = n->dtype;
+    bool zero_pole = ratio->node != ratio->ratio && n->attr[LC_POW_ZERO_POLE] != 0;
+    LLVMValueRef plain = ratio->node == ratio->ratio ? q
+                         : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y, root_recip, ratio->e, dt)
+                         : ratio->short_pow     ? lc_emit_lp_pow(e, q, ratio->e, LC_LP_POW_NORMAL,
+                                                                 (lc_short_pow_poly){7, 6}, dt)
+                                                : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
+    *off = NULL;
+    if (ratio->node != ratio->ratio && !ratio->split_sqrt && ratio->e > 1 &&
+        (ratio->short_pow || lc_pow_by_exp2(ratio->e, dt))) {
+        /* an element the power by exp2 flushes (e·log2 q below the normal range, with a
+         * margin of 1) or the short power cannot take (q NaN or inf: not below 2) is flagged;
+         * careful loops (scalar) take the power there where the type's subnormals and its
+         * last normal binade are normal numbers, rounded once (quotient_power_below_normal) */
+        *off = power_flushes(e, q, a, ratio->e, dt);
+        if (ratio->short_pow)
+            *off = LLVMBuildOr(e->b, *off, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
+        if (e->careful) plain = LLVMBuildSelect(e->b, *off, quotient_power_below_normal(e, q, ratio->e, dt), plain, "");
+    }
+    return plain;
+}
+
+/* Where the plain form of flagged norm `norm` (lp its schedule) is kept at its index yi: always
+ * in the vectorized pass (a window it cannot keep is flagged there), plain_lp_ok in the fix-up. */
+static LLVMValueRef plain_norm_kept(emitter *e, const lc_lp_schedule *lp, int norm, const ix *yi) {
+    if (!e->careful) return LLVMConstInt(e->i1, 1, 0);
+    const lc_node *n = lc_graph_node(e->f->graph, norm);
+    LLVMValueRef s = emit_plain_lp_sum(e, lp, yi);
+    return plain_lp_ok(e, lp, n->dtype, s, emit_plain_lp_root(e, lp, n, s));
+}
+
+/* `kept` ? a : b, where a may be a uniform scalar beside a vector b (or the other way). */
+static LLVMValueRef select_kept(emitter *e, LLVMValueRef kept, LLVMValueRef a, LLVMValueRef b) {
+    if (LLVMIsAConstantInt(kept) && LLVMConstIntGetZExtValue(kept)) return a;
+    if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMVectorTypeKind || LLVMGetTypeKind(LLVMTypeOf(b)) == LLVMVectorTypeKind) {
+        a = lc_emit_splat(e, a);
+        b = lc_emit_splat(e, b);
+    }
+    return LLVMBuildSelect(e->b, kept, a, b, "");
+}
+
+static int co_tile_row_of(const emitter *e, LLVMValueRef v);
+
+/* The index of the outer norm's window (lc_lp_ratio_schedule.chain_outer) of the row norm's
+ * element yi: the row's window along the chain fold's axis, the tile's own where the loop
+ * tiles the rows by those windows (emitter.co_tile_q), else row / step. */
+static void chain_outer_index(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *yi, ix *out) {
+    const lc_graph *g = e->f->graph;
+    const lc_lp_ratio_schedule *outer = lc_kernel_lp_ratio(e->k, ratio->chain_outer);
+    lc_window w = lc_window_of(lc_graph_node(g, ratio->chain_fold));
+    int rank = lc_graph_node(g, outer->norm)->shape.rank;
+    for (int d = 0; d < rank; d++) out[d] = yi[d];
+    int t = co_tile_row_of(e, yi[w.dim].v);
+    LLVMValueRef o = t >= 0 && w.step == e->k->co_rows
+                         ? e->co_tile_q
+                         : LLVMBuildSDiv(e->b, yi[w.dim].v, LLVMConstInt(e->i64, (unsigned long long)w.step, 1), "");
+    out[w.dim] = ix_row(o, lc_graph_node(g, outer->norm)->shape.dim[w.dim]);
+}
+
+static LLVMValueRef emit_lp_ratio_literal(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx);
+
+/* The rows' ratio of a chain (lc_lp_ratio_schedule.chain_outer) where the outer window's plain
+ * form is kept: (|x|·(1/y))^e with y that window's norm, one division per window (0 where y
+ * is, a window of zeros); elsewhere (the fix-up's scaled windows) the literal (|x|/y_row)^e. */
+static LLVMValueRef emit_chained_ratio(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_lp_ratio_schedule *outer = lc_kernel_lp_ratio(e->k, ratio->chain_outer);
+    const lc_lp_schedule *lp = lc_kernel_lp_norm(e->k, outer->norm);
+    const lc_node *rn = lc_graph_node(g, ratio->ratio);
+    lc_dtype dt = rn->dtype;
+    LC_ASSERT(lp && lp->mode == LC_LP_FLAGGED && ratio->e >= 1);
+    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+    ix yi[LC_MAX_RANK], oi[LC_MAX_RANK], ai[LC_MAX_RANK];
+    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+    chain_outer_index(e, ratio, yi, oi);
+    LLVMValueRef y = lc_emit_value(e, outer->norm, oi);
+    broadcast_index(&rn->shape, &lc_graph_node(g, rn->inputs[0])->shape, idx, ai, e);
+    LLVMValueRef a = lc_emit_value(e, rn->inputs[0], ai);
+    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, "");
+    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, y, real_const(e, dt, 0.0), ""), real_const(e, dt, 0.0),
+                        r, "");
+    LLVMValueRef q = LLVMBuildFMul(e->b, a, r, "");
+    LLVMValueRef off;
+    LLVMValueRef plain = quotient_power(e, ratio, q, a, y, NULL, &off);
+    if (!e->careful) {
+        if (off) raise_flag(e, off);
+        return plain;
+    }
+    return select_kept(e, plain_norm_kept(e, lp, outer->norm, oi), plain, emit_lp_ratio_literal(e, ratio, idx));
+}
+
+/* The LP backward's (A/y)^e (lc_lp_ratio_schedule): a chain's rows' ratio above, else the
+ * literal one below. */
+static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx) {
+    if (ratio->chain_outer >= 0) return emit_chained_ratio(e, ratio, idx);
+    return emit_lp_ratio_literal(e, ratio, idx);
+}
+
 /* The LP backward's (A/y)^e (lc_lp_ratio_schedule). The vectorized pass: the
  * plain form, flagging an element whose quotient underflowed while its power (0 < e < 1) does
  * not. The fix-up: where the window is not accurate plain (or that quotient underflowed) and
  * its max is finite and nonzero, (A/m)^e · (Σ(|e|/m)^p)^(-e/p) from the scaled window, in a
  * branch; else the plain form (of the fixed-up y). */
-static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx) {
+static LLVMValueRef emit_lp_ratio_literal(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx) {
     const lc_graph *g = e->f->graph;
     const lc_node *n = lc_graph_node(g, ratio->node);
     const lc_node *rn = lc_graph_node(g, ratio->ratio);
@@ -923,25 +1027,10 @@ static LLVMValueRef emit_lp_ratio(emitter *e, const lc_lp_ratio_schedule *ratio,
     }
     LLVMValueRef a, y_value;
     LLVMValueRef q = emit_div(e, ratio->ratio, idx, &a, &y_value, ratio->reciprocal, recip);
-    LLVMValueRef plain = ratio->node == ratio->ratio ? q
-                         : ratio->split_sqrt    ? split_sqrt_pow(e, q, a, y_value, root_recip, ratio->e, dt)
-                         : ratio->short_pow     ? lc_emit_lp_pow(e, q, ratio->e, LC_LP_POW_NORMAL,
-                                                                 (lc_short_pow_poly){7, 6}, dt)
-                                                : lc_emit_pow(e, q, ratio->e, zero_pole, dt);
+    LLVMValueRef off = NULL;
+    LLVMValueRef plain = quotient_power(e, ratio, q, a, y_value, root_recip, &off);
     LLVMValueRef under = LLVMConstInt(e->i1, 0, 0);
     if (ratio->e > 0 && ratio->e < 1) under = small_quotient(e, q, a, ldexp(1.0, (int)flush_exponent(dt)), dt);
-    LLVMValueRef off = NULL;
-    if (ratio->node != ratio->ratio && !ratio->split_sqrt && ratio->e > 1 &&
-        (ratio->short_pow || lc_pow_by_exp2(ratio->e, dt))) {
-        /* an element the power by exp2 flushes (e·log2 q below the normal range, with a
-         * margin of 1) or the short power cannot take (q NaN or inf: not below 2) is flagged;
-         * careful loops (scalar) take the power there where the type's subnormals and its
-         * last normal binade are normal numbers, rounded once (quotient_power_below_normal) */
-        off = power_flushes(e, q, a, ratio->e, dt);
-        if (ratio->short_pow)
-            off = LLVMBuildOr(e->b, off, LLVMBuildFCmp(e->b, LLVMRealUGE, q, real_const(e, dt, 2.0), ""), "");
-        if (e->careful) plain = LLVMBuildSelect(e->b, off, quotient_power_below_normal(e, q, ratio->e, dt), plain, "");
-    }
     if (lp && lp->mode == LC_LP_SCALED) {
         /* a large e: always the scaled form, in double, in every loop (no fix-up) */
         ratio_rescue c = {ratio, lp, yi, a, plain, zero_pole, dt, true};
@@ -1027,8 +1116,20 @@ static LLVMValueRef emit_signed_ratio_product(emitter *e, const lc_lp_ratio_sche
     assert(sn->op == LC_OP_SIGN && in->op == LC_OP_MUL && in->inputs[r] == ratio->node);
     ix gi[LC_MAX_RANK];
     broadcast_index(&in->shape, &lc_graph_node(g, in->inputs[1 - r])->shape, idx, gi, e);
-    LLVMValueRef uv = lc_emit_value(e, sn->inputs[0], idx);
     LLVMValueRef gv = lc_emit_value(e, in->inputs[1 - r], gi);
+    LLVMValueRef kept = NULL;
+    if (ratio->chain_one) {
+        /* the outer end of a chain (lc_lp_ratio_schedule.chain_outer): g alone where y's window
+         * keeps its plain form (the rows' ratio divides by y instead), the product below
+         * elsewhere. The row norm u is never negative there, so copysign(1, u) = 1. */
+        const lc_node *rn = lc_graph_node(g, ratio->ratio);
+        const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+        ix yi[LC_MAX_RANK];
+        drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+        kept = plain_norm_kept(e, lc_kernel_lp_norm(e->k, ratio->norm), ratio->norm, yi);
+        if (!e->careful) return gv;
+    }
+    LLVMValueRef uv = lc_emit_value(e, sn->inputs[0], idx);
     /* (scalar values, as the vectorized pass emits them for LLVM's vectorizer to widen) */
     if (!e->careful && ratio->newton_reciprocal && ratio->node != ratio->ratio && !e->vec)
         return emit_scaled_signed_ratio(e, ratio, uv, gv, idx);
@@ -1044,7 +1145,8 @@ static LLVMValueRef emit_signed_ratio_product(emitter *e, const lc_lp_ratio_sche
     LLVMValueRef signed_r = emit_copysign(e, rv, uv);
     /* the operands in the graph's order: a product's bits do not depend on it, but the IR reads
      * as the graph does */
-    return r == 0 ? LLVMBuildFMul(e->b, signed_r, gv, "") : LLVMBuildFMul(e->b, gv, signed_r, "");
+    LLVMValueRef product = r == 0 ? LLVMBuildFMul(e->b, signed_r, gv, "") : LLVMBuildFMul(e->b, gv, signed_r, "");
+    return kept ? select_kept(e, kept, gv, product) : product;
 }
 
 /* ---- fold: gather the windows covering a position ---- */

@@ -353,6 +353,75 @@ static void match_signed_ratio(const lc_fused *f, lc_kernel *k, int node) {
     }
 }
 
+/* Whether `node` is computed in its kernel and read by `reader` alone (not an output either):
+ * a value codegen may take in another form where only that reader sees it. */
+static bool read_only_by(const lc_fused *f, int node, int reader) {
+    const lc_graph *g = f->graph;
+    if (f->node_slot[node] >= 0) return false;
+    for (int i = 0; i < lc_graph_output_count(g); i++)
+        if (lc_graph_output(g, i) == node) return false;
+    for (int i = node + 1; i < lc_graph_node_count(g); i++) {
+        const lc_node *n = lc_graph_node(g, i);
+        for (int j = 0; j < lc_op_get_info(n->op)->arity; j++)
+            if (n->inputs[j] == node && i != reader) return false;
+    }
+    return true;
+}
+
+/* The inner product mul(G, R) of signed product `node` = mul(mul(G, R), sign(U)) of ratio
+ * node `r` (match_signed_ratio's shape): the inner product, G in *gx. */
+static int signed_product_inner(const lc_graph *g, int node, int r, int *gx) {
+    const lc_node *n = lc_graph_node(g, node);
+    int inner = n->inputs[lc_graph_node(g, n->inputs[0])->op == LC_OP_SIGN ? 1 : 0];
+    const lc_node *in = lc_graph_node(g, inner);
+    *gx = in->inputs[in->inputs[0] == r ? 1 : 0];
+    return inner;
+}
+
+/* LPPool2d's chained ratios (lc_lp_ratio_schedule.chain_outer): a signed ratio R over the
+ * rows' norm y_row whose G is expand(fold(P)), the fold's windows tiling the rows, P the
+ * signed product of the outer ratio (y_row/y)^e of the same e over unfold(y_row) with the
+ * fold's window; every value the cancellation changes (R, P, the fold, the expand, G·R) read
+ * by the next of them alone. Both ratios take 1/y by a division per window (reciprocal, not
+ * the Newton root's steps, whose inverse is the norm's own). */
+static void match_chained_ratios(const lc_fused *f, lc_kernel *k) {
+    const lc_graph *g = f->graph;
+    for (int i = 0; i < k->sched.n_lp_ratios; i++) {
+        lc_lp_ratio_schedule *rw = &k->sched.lp_ratios[i];
+        if (!rw->reciprocal || rw->newton_reciprocal || rw->signed_product < 0) continue;
+        int gx, inner = signed_product_inner(g, rw->signed_product, rw->node, &gx);
+        const lc_node *ex = lc_graph_node(g, gx);
+        if (ex->op != LC_OP_EXPAND) continue;
+        int fold = ex->inputs[0];
+        const lc_node *fn = lc_graph_node(g, fold);
+        if (fn->op != LC_OP_FOLD) continue;
+        lc_window w = lc_window_of(fn);
+        int64_t windows = lc_graph_node(g, fn->inputs[0])->shape.dim[w.dim];
+        if (w.size != w.step || w.pad_lo != 0 || w.pad_hi != 0 || w.dilation != 1 ||
+            fn->attr[LC_FOLD_LENGTH] != windows * w.size)
+            continue;
+        lc_lp_ratio_schedule *rh = (lc_lp_ratio_schedule *)lc_kernel_lp_signed_product(k, fn->inputs[0]);
+        if (!rh || rh == rw || !rh->reciprocal || rh->newton_reciprocal || !rh->norm_inline || rh->e != rw->e ||
+            rh->chain_one)
+            continue;
+        int u = lc_graph_node(g, rh->ratio)->inputs[0];
+        if (lc_graph_node(g, u)->op == LC_OP_ABS) u = lc_graph_node(g, u)->inputs[0];
+        const lc_node *un = lc_graph_node(g, u);
+        if (un->op != LC_OP_UNFOLD || un->inputs[0] != rw->norm) continue;
+        lc_window uw = lc_window_of(un);
+        if (uw.dim != w.dim || uw.size != w.size || uw.step != w.step || uw.pad_lo != 0 || uw.pad_hi != 0 ||
+            uw.dilation != 1)
+            continue;
+        if (!read_only_by(f, rh->signed_product, fold) || !read_only_by(f, fold, gx) ||
+            !read_only_by(f, gx, inner) || !read_only_by(f, rw->node, inner) ||
+            !read_only_by(f, inner, rw->signed_product))
+            continue;
+        rw->chain_outer = rh->node;
+        rw->chain_fold = fold;
+        rh->chain_one = true;
+    }
+}
+
 /* Whether lc_emit_pow takes x^e by multiplies and sqrt (e = 1/2, 1, 2, 3, 4, or a
  * half-integer below 8), at about a multiply's cost, rather than by log2/exp2 (emit_pow.c). */
 static bool pow_by_multiplies(double e) {
@@ -973,7 +1042,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
          * y read from a buffer only its underflow (0 < e < 1) needs the fix-up */
         /* unmatched: the node's own ratio, e = 1, no y yet, no signed product */
         const lc_lp_ratio_schedule unmatched = {.node = node, .ratio = node, .norm = -1, .e = 1.0,
-                                                .signed_product = -1};
+                                                .signed_product = -1, .chain_outer = -1, .chain_fold = -1};
         lc_lp_ratio_schedule ratio = unmatched;
         bool found = false;
         if (n->op == LC_OP_POW && f->node_slot[n->inputs[0]] < 0) {
@@ -999,6 +1068,7 @@ static lc_status schedule_inline_nodes(const lc_fused *f, lc_kernel *k, int64_t 
         }
         match_signed_ratio(f, k, node);
     }
+    match_chained_ratios(f, k);
     /* an LP norm evaluated flagged or scaled takes its sum itself (never as a plain window
      * sum), so only the other window sums are rescued */
     for (int i = 0; i < k->sched.n_lp_norms; i++) {
@@ -2276,7 +2346,11 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     }
     const lc_lp_ratio_schedule *signed_ratio = lc_kernel_lp_signed_product(k, node);
     if (signed_ratio) {
-        if (signed_ratio->newton_reciprocal && signed_ratio->node != signed_ratio->ratio)
+        if (signed_ratio->chain_one)
+            lc_strbuf_printf(sb, "  [lp backward's sign: g alone where %%%d's window keeps its plain form (the rows' "
+                             "norms cancel: the rows' ratio divides by its y), else g times copysign((|x|/y)^%s, x)]",
+                             signed_ratio->norm, lc_format_number(signed_ratio->e, num));
+        else if (signed_ratio->newton_reciprocal && signed_ratio->node != signed_ratio->ratio)
             lc_strbuf_printf(sb, "  [lp backward's sign: copysign((|x|·s)^%s, x) times g·(1/(y·s))^%s, s near 1/y from "
                              "the root's first guess, 1/(y·s) from its steps; the fix-up takes g times "
                              "copysign((|x|/y)^%s, x)]",
@@ -2290,7 +2364,7 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
     const lc_lp_ratio_schedule *ratio = lc_kernel_lp_ratio(k, node);
     if (ratio) {
         const lc_lp_schedule *norm = ratio->norm_inline ? lc_kernel_lp_norm(k, ratio->norm) : NULL;
-        lc_strbuf_printf(sb, "  [lp backward (|x|/y)^%s: %s]", lc_format_number(ratio->e, num),
+        lc_strbuf_printf(sb, "  [lp backward (|x|/y)^%s: %s", lc_format_number(ratio->e, num),
                          !norm ? "an underflowed quotient flagged and redone in logs"
                          : norm->mode == LC_LP_SCALED
                              ? "always from the scaled window, in double (y's rounding, raised to e, would show)"
@@ -2311,6 +2385,13 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
                              : ratio->reciprocal
                                  ? "|x| times 1/y, one division per window; from the scaled window where the fix-up redoes it"
                                  : "from the scaled window where the fix-up redoes it");
+        if (ratio->chain_outer >= 0) {
+            const lc_lp_ratio_schedule *outer = lc_kernel_lp_ratio(k, ratio->chain_outer);
+            lc_strbuf_printf(sb, "; the rows' norms cancel: y is %%%d's of the row's window (the gather %%%d's) "
+                             "where that window keeps its plain form, %%%d taken as 1",
+                             outer->norm, ratio->chain_fold, outer->node);
+        }
+        lc_strbuf_puts(sb, "]");
         return;
     }
     if (rs && rs->span == LC_SPAN_WINDOWS) {

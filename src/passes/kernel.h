@@ -549,6 +549,22 @@ typedef struct lc_lp_ratio_schedule {
      * (round(g·r)·s = round(g·(r·s))). One sign-bit operation per element where sign and its
      * multiply took two compares, two selects and a multiply. */
     int signed_product;
+    /* LPPool2d's gradient, a norm of norms: this ratio R = (|x|/y_row)^e multiplies a gather
+     * G of the outer norm's signed ratio (y_row/y)^e (the same e, its ratio node chain_outer),
+     * whose windows tile the rows (step = size, no padding, every row in one window: the
+     * gather at a row is that window's term, chain_fold its fold node). G·R is then
+     * g·(y_row/y)^e·(|x|/y_row)^e, and the rows' norms cancel: g·(|x|/y)^e with y the row's
+     * window's. Wherever that window's plain form is kept (every window of the vectorized
+     * pass; in the fix-up, where plain_lp_ok holds), codegen takes R as (|x|·(1/y))^e and the
+     * outer signed product as g alone (chain_one on the outer ratio's schedule), so neither
+     * the rows' roots nor their reciprocals are evaluated: LPPool2d(2, 2)'s forward+backward
+     * took three square roots and three divisions per 8 windows on AVX2 where one of each
+     * now does. A window the plain form keeps has every row's sum normal or 0 and y normal,
+     * so the two forms agree up to rounding (one rounding fewer); a window redone scaled
+     * takes the literal product, as before. -1 (chain_fold too) where nothing cancels. */
+    int chain_outer;
+    int chain_fold;
+    bool chain_one;
 } lc_lp_ratio_schedule;
 
 /* (A/y)^e with y rounded to dtype `dt` is off by up to e·eps relative; from 2^-20 (e > 16 in

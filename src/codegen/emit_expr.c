@@ -1104,6 +1104,37 @@ static LLVMValueRef emit_scaled_signed_ratio(emitter *e, const lc_lp_ratio_sched
                          LLVMBuildFMul(e->b, gv, ce, ""), "");
 }
 
+/* copysign(|u|·(1/y), u) of a ratio with e = 1 and 1/y by a division per window, as u·(1/y):
+ * the same bits, 1/y being never negative (0 for a window of zeros; NaN only where y is, and
+ * then both are NaN), so the product has |u|·(1/y)'s magnitude and u's sign, a zero's too.
+ * One multiply an element where the sign took an abs, a mask and an or. y is the one the
+ * ratio divides by: its own window's, or the chain's outer one (emit_chained_ratio). */
+static LLVMValueRef signed_unit_ratio(emitter *e, const lc_lp_ratio_schedule *ratio, LLVMValueRef uv, const ix *idx) {
+    const lc_graph *g = e->f->graph;
+    const lc_node *rn = lc_graph_node(g, ratio->ratio);
+    lc_dtype dt = rn->dtype;
+    LLVMValueRef y;
+    if (ratio->chain_outer >= 0) {
+        const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
+        ix yi[LC_MAX_RANK], oi[LC_MAX_RANK];
+        drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
+        chain_outer_index(e, ratio, yi, oi);
+        y = lc_emit_value(e, lc_kernel_lp_ratio(e->k, ratio->chain_outer)->norm, oi);
+    } else {
+        ix bi[LC_MAX_RANK];
+        broadcast_index(&rn->shape, &lc_graph_node(g, rn->inputs[1])->shape, idx, bi, e);
+        y = lc_emit_value(e, rn->inputs[1], bi);
+    }
+    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, "");
+    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, y, real_const(e, dt, 0.0), ""), real_const(e, dt, 0.0),
+                        r, "");
+    if (LLVMGetTypeKind(LLVMTypeOf(r)) == LLVMVectorTypeKind || LLVMGetTypeKind(LLVMTypeOf(uv)) == LLVMVectorTypeKind) {
+        r = lc_emit_splat(e, r);
+        uv = lc_emit_splat(e, uv);
+    }
+    return LLVMBuildFMul(e->b, uv, r, "");
+}
+
 /* The LP gradient's mul(mul(G, R), sign(U)) as G · copysign(R, U) (fuse:
  * lc_lp_ratio_schedule.signed_product; the same bits, see there). R in the fix-up too: its
  * scaled form is never negative either. */
@@ -1133,6 +1164,15 @@ static LLVMValueRef emit_signed_ratio_product(emitter *e, const lc_lp_ratio_sche
     /* (scalar values, as the vectorized pass emits them for LLVM's vectorizer to widen) */
     if (!e->careful && ratio->newton_reciprocal && ratio->node != ratio->ratio && !e->vec)
         return emit_scaled_signed_ratio(e, ratio, uv, gv, idx);
+    if (!e->careful && ratio->node == ratio->ratio && ratio->reciprocal && !ratio->newton_reciprocal) {
+        /* the vectorized pass (the fix-up keeps copysign: the same bits) */
+        LLVMValueRef signed_r = signed_unit_ratio(e, ratio, uv, idx);
+        if (LLVMGetTypeKind(LLVMTypeOf(signed_r)) == LLVMVectorTypeKind || LLVMGetTypeKind(LLVMTypeOf(gv)) == LLVMVectorTypeKind) {
+            signed_r = lc_emit_splat(e, signed_r);
+            gv = lc_emit_splat(e, gv);
+        }
+        return r == 0 ? LLVMBuildFMul(e->b, signed_r, gv, "") : LLVMBuildFMul(e->b, gv, signed_r, "");
+    }
     LLVMValueRef rv = lc_emit_value(e, ratio->node, idx);
     bool vec = LLVMGetTypeKind(LLVMTypeOf(rv)) == LLVMVectorTypeKind ||
                LLVMGetTypeKind(LLVMTypeOf(uv)) == LLVMVectorTypeKind ||

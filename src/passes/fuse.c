@@ -2350,6 +2350,10 @@ static void print_node_schedule(const lc_fused *f, const lc_kernel *k, int node,
             lc_strbuf_printf(sb, "  [lp backward's sign: g alone where %%%d's window keeps its plain form (the rows' "
                              "norms cancel: the rows' ratio divides by its y), else g times copysign((|x|/y)^%s, x)]",
                              signed_ratio->norm, lc_format_number(signed_ratio->e, num));
+        else if (signed_ratio->node == signed_ratio->ratio && signed_ratio->reciprocal &&
+                 !signed_ratio->newton_reciprocal)
+            lc_strbuf_puts(sb, "  [lp backward's sign: g times x·(1/y), which is copysign(|x|·(1/y), x) since 1/y is "
+                               "never negative: no sign operation]");
         else if (signed_ratio->newton_reciprocal && signed_ratio->node != signed_ratio->ratio)
             lc_strbuf_printf(sb, "  [lp backward's sign: copysign((|x|·s)^%s, x) times g·(1/(y·s))^%s, s near 1/y from "
                              "the root's first guess, 1/(y·s) from its steps; the fix-up takes g times "

@@ -749,6 +749,14 @@ static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *i
 }
 
 /* div_safe(a, b) at its broadcast indices (the generic DIV), and a and b themselves. */
+/* 1/y of an LP window, 0 where y is: y = 0 only in a window of zeros, whose quotients 0/0
+ * must give 0 (lc_lp_ratio_schedule.reciprocal). */
+static LLVMValueRef window_reciprocal(emitter *e, LLVMValueRef y, lc_dtype dt) {
+    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, "");
+    return LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, y, real_const(e, dt, 0.0), ""),
+                           real_const(e, dt, 0.0), r, "");
+}
+
 static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *a_out, LLVMValueRef *b_out,
                              bool reciprocal, LLVMValueRef recip) {
     const lc_graph *g = e->f->graph;
@@ -774,10 +782,8 @@ static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *
          * must give 0: that window's 1/b is taken as 0, once per window, instead of testing
          * a and b per element. */
         if (recip) return LLVMBuildFMul(e->b, a, recip, "");
-        LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, "");
-        if (n->attr[LC_DIV_SAFE])
-            r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, b, real_const(e, dt, 0.0), ""),
-                                real_const(e, dt, 0.0), r, "");
+        LLVMValueRef r = n->attr[LC_DIV_SAFE] ? window_reciprocal(e, b, dt)
+                                              : LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), b, "");
         return LLVMBuildFMul(e->b, a, r, "");
     }
     LLVMValueRef q = emit_fdiv(e, a, b, dt);
@@ -973,10 +979,7 @@ static LLVMValueRef emit_chained_ratio(emitter *e, const lc_lp_ratio_schedule *r
     LLVMValueRef y = lc_emit_value(e, outer->norm, oi);
     broadcast_index(&rn->shape, &lc_graph_node(g, rn->inputs[0])->shape, idx, ai, e);
     LLVMValueRef a = lc_emit_value(e, rn->inputs[0], ai);
-    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, "");
-    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, y, real_const(e, dt, 0.0), ""), real_const(e, dt, 0.0),
-                        r, "");
-    LLVMValueRef q = LLVMBuildFMul(e->b, a, r, "");
+    LLVMValueRef q = LLVMBuildFMul(e->b, a, window_reciprocal(e, y, dt), "");
     LLVMValueRef off;
     LLVMValueRef plain = quotient_power(e, ratio, q, a, y, NULL, &off);
     if (!e->careful) {
@@ -1125,9 +1128,7 @@ static LLVMValueRef signed_unit_ratio(emitter *e, const lc_lp_ratio_schedule *ra
         broadcast_index(&rn->shape, &lc_graph_node(g, rn->inputs[1])->shape, idx, bi, e);
         y = lc_emit_value(e, rn->inputs[1], bi);
     }
-    LLVMValueRef r = LLVMBuildFDiv(e->b, real_const(e, dt, 1.0), y, "");
-    r = LLVMBuildSelect(e->b, LLVMBuildFCmp(e->b, LLVMRealOEQ, y, real_const(e, dt, 0.0), ""), real_const(e, dt, 0.0),
-                        r, "");
+    LLVMValueRef r = window_reciprocal(e, y, dt);
     if (LLVMGetTypeKind(LLVMTypeOf(r)) == LLVMVectorTypeKind || LLVMGetTypeKind(LLVMTypeOf(uv)) == LLVMVectorTypeKind) {
         r = lc_emit_splat(e, r);
         uv = lc_emit_splat(e, uv);

@@ -748,7 +748,6 @@ static void broadcast_index(const lc_shape *out, const lc_shape *in, const ix *i
     }
 }
 
-/* div_safe(a, b) at its broadcast indices (the generic DIV), and a and b themselves. */
 /* 1/y of an LP window, 0 where y is: y = 0 only in a window of zeros, whose quotients 0/0
  * must give 0 (lc_lp_ratio_schedule.reciprocal). */
 static LLVMValueRef window_reciprocal(emitter *e, LLVMValueRef y, lc_dtype dt) {
@@ -757,6 +756,7 @@ static LLVMValueRef window_reciprocal(emitter *e, LLVMValueRef y, lc_dtype dt) {
                            real_const(e, dt, 0.0), r, "");
 }
 
+/* div_safe(a, b) at its broadcast indices (the generic DIV), and a and b themselves. */
 static LLVMValueRef emit_div(emitter *e, int node, const ix *idx, LLVMValueRef *a_out, LLVMValueRef *b_out,
                              bool reciprocal, LLVMValueRef recip) {
     const lc_graph *g = e->f->graph;

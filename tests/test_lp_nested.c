@@ -286,18 +286,12 @@ static void check_gradient(const char *spec, double p, int64_t k, const double *
     lc_module *m = lppool2d(spec);
     lc_graph *g = jit_module_graph(m, dt, shape4(1, 1, h, w), true);
     int64_t oh_n = h / k, ow_n = w / k;
+    double *seeds = malloc(sizeof *seeds * (size_t)(oh_n * ow_n));
+    assert_non_null(seeds);
+    for (int64_t i = 0; i < oh_n * ow_n; i++) seeds[i] = 1 + (double)(i % 7) / 8;
     lc_tensor *in[2];
-    assert_ok(lc_tensor_new(dt, shape4(1, 1, h, w), &in[0]));
-    assert_ok(lc_tensor_new(dt, shape4(1, 1, oh_n, ow_n), &in[1]));
-    for (int64_t i = 0; i < h * w; i++) {
-        if (dt == LC_F32) ((float *)in[0]->data)[i] = (float)x[i];
-        else ((double *)in[0]->data)[i] = x[i];
-    }
-    for (int64_t i = 0; i < oh_n * ow_n; i++) {
-        double seed = 1 + (double)(i % 7) / 8;
-        if (dt == LC_F32) ((float *)in[1]->data)[i] = (float)seed;
-        else ((double *)in[1]->data)[i] = seed;
-    }
+    assert_ok(lc_tensor_from_doubles(dt, shape4(1, 1, h, w), x, &in[0]));
+    assert_ok(lc_tensor_from_doubles(dt, shape4(1, 1, oh_n, ow_n), seeds, &in[1]));
     lc_program *prog;
     assert_ok(lc_compile(g, NULL, &prog));
     lc_tensor *out[2] = {NULL, NULL};
@@ -306,10 +300,9 @@ static void check_gradient(const char *spec, double p, int64_t k, const double *
         for (int64_t j = 0; j < w; j++) {
             int64_t oh = i / k, ow = j / k;
             double y = reference(x, w, k, k, k, k, oh, ow, p), v = x[i * w + j];
-            double seed = 1 + (double)((oh * ow_n + ow) % 7) / 8;
-            double want = y == 0 ? 0.0 : seed * (v > 0 ? 1 : v < 0 ? -1 : 0) * pow(fabs(v) / y, p - 1);
+            double want = y == 0 ? 0.0 : seeds[oh * ow_n + ow] * (v > 0 ? 1 : v < 0 ? -1 : 0) * pow(fabs(v) / y, p - 1);
             if (dt == LC_F32) want = (double)(float)want; /* as the type holds it */
-            double got = dt == LC_F32 ? ((float *)out[1]->data)[i * w + j] : ((double *)out[1]->data)[i * w + j];
+            double got = lc_tensor_get(out[1], i * w + j);
             /* a result below the normal range holds fewer bits: there two of its last place
              * (the quotient and the product each round there) */
             double least = dt == LC_F32 ? 0x1p-149 : 0x1p-1074, normal = dt == LC_F32 ? 0x1p-126 : 0x1p-1022;
@@ -322,6 +315,7 @@ static void check_gradient(const char *spec, double p, int64_t k, const double *
         lc_tensor_free(out[i]);
         lc_tensor_free(in[i]);
     }
+    free(seeds);
     lc_program_free(prog);
     lc_graph_free(g);
     lc_module_free(m);

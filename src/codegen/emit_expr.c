@@ -944,19 +944,20 @@ static LLVMValueRef select_kept(emitter *e, LLVMValueRef kept, LLVMValueRef a, L
 
 static int co_tile_row_of(const emitter *e, LLVMValueRef v);
 
-/* The index of the outer norm's window (lc_lp_ratio_schedule.chain_outer) of the row norm's
- * element yi: the row's window along the chain fold's axis, the tile's own where the loop
- * tiles the rows by those windows (emitter.co_tile_q), else row / step. */
-static void chain_outer_index(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *yi, ix *out) {
+/* The index of the outer norm's window (lc_lp_ratio_schedule.chain_outer) for the rows'
+ * ratio at idx: the row norm's element (idx without the ratio's expanded axis), its row taken
+ * to its window along the chain fold's axis, the tile's own where the loop tiles the rows by
+ * those windows (emitter.co_tile_q), else row / step. */
+static void chain_outer_index(emitter *e, const lc_lp_ratio_schedule *ratio, const ix *idx, ix *out) {
     const lc_graph *g = e->f->graph;
     const lc_lp_ratio_schedule *outer = lc_kernel_lp_ratio(e->k, ratio->chain_outer);
+    const lc_node *ex = lc_graph_node(g, lc_graph_node(g, ratio->ratio)->inputs[1]);
+    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, out);
     lc_window w = lc_window_of(lc_graph_node(g, ratio->chain_fold));
-    int rank = lc_graph_node(g, outer->norm)->shape.rank;
-    for (int d = 0; d < rank; d++) out[d] = yi[d];
-    int t = co_tile_row_of(e, yi[w.dim].v);
+    int t = co_tile_row_of(e, out[w.dim].v);
     LLVMValueRef o = t >= 0 && w.step == e->k->co_rows
                          ? e->co_tile_q
-                         : LLVMBuildSDiv(e->b, yi[w.dim].v, LLVMConstInt(e->i64, (unsigned long long)w.step, 1), "");
+                         : LLVMBuildSDiv(e->b, out[w.dim].v, LLVMConstInt(e->i64, (unsigned long long)w.step, 1), "");
     out[w.dim] = ix_row(o, lc_graph_node(g, outer->norm)->shape.dim[w.dim]);
 }
 
@@ -972,10 +973,8 @@ static LLVMValueRef emit_chained_ratio(emitter *e, const lc_lp_ratio_schedule *r
     const lc_node *rn = lc_graph_node(g, ratio->ratio);
     lc_dtype dt = rn->dtype;
     LC_ASSERT(lp && lp->mode == LC_LP_FLAGGED && ratio->e >= 1);
-    const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
-    ix yi[LC_MAX_RANK], oi[LC_MAX_RANK], ai[LC_MAX_RANK];
-    drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
-    chain_outer_index(e, ratio, yi, oi);
+    ix oi[LC_MAX_RANK], ai[LC_MAX_RANK];
+    chain_outer_index(e, ratio, idx, oi);
     LLVMValueRef y = lc_emit_value(e, outer->norm, oi);
     broadcast_index(&rn->shape, &lc_graph_node(g, rn->inputs[0])->shape, idx, ai, e);
     LLVMValueRef a = lc_emit_value(e, rn->inputs[0], ai);
@@ -1118,10 +1117,8 @@ static LLVMValueRef signed_unit_ratio(emitter *e, const lc_lp_ratio_schedule *ra
     lc_dtype dt = rn->dtype;
     LLVMValueRef y;
     if (ratio->chain_outer >= 0) {
-        const lc_node *ex = lc_graph_node(g, rn->inputs[1]);
-        ix yi[LC_MAX_RANK], oi[LC_MAX_RANK];
-        drop_axis(ex->shape.rank, (int)ex->attr[LC_EXPAND_DIM], idx, yi);
-        chain_outer_index(e, ratio, yi, oi);
+        ix oi[LC_MAX_RANK];
+        chain_outer_index(e, ratio, idx, oi);
         y = lc_emit_value(e, lc_kernel_lp_ratio(e->k, ratio->chain_outer)->norm, oi);
     } else {
         ix bi[LC_MAX_RANK];

@@ -9,6 +9,7 @@
 
 #include <llvm-c/DebugInfo.h> /* LLVMTemporaryMDNode, for loop metadata */
 
+#include "codegen/carry_values.h"
 #include "codegen/emit.h"
 #include "codegen/emit_internal.h"
 #include "codegen/nontemporal.h"
@@ -593,16 +594,21 @@ static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMVa
     bool flagged = e->k->sched.fixup && (!scalar || !e->fixup_form);
     set_index_range(e, window);
     bool carry = e->k->sched.carry_loads && !scalar && !checked && !window;
+    /* lc_schedule.carry_windows: the quick tier keeps its compile short and its loops scalar */
+    bool carry_values = e->k->sched.carry_windows && !e->quick && !scalar && !checked && window;
     LLVMBasicBlockRef after = NULL;
     carry_log *log = NULL;
-    if (carry) {
-        /* entered only when it runs a trip: the carried loads' first values are loaded before it */
+    if (carry || carry_values) {
+        /* entered only when it runs a trip: the carried loads' first values are loaded before it,
+         * and a carried window's first values computed there (carry_values.c) */
         LLVMBasicBlockRef ph = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "carry.ph");
         after = LLVMAppendBasicBlockInContext(e->ctx, e->fn, "carry.end");
         LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntSLT, from, to, ""), ph, after);
         LLVMPositionBuilderAtEnd(e->b, ph);
-        log = &e->carry_buf;
-        log->n = 0;
+        if (carry) {
+            log = &e->carry_buf;
+            log->n = 0;
+        }
     }
     /* The vectorized loop of a non-temporal kernel counts its trips from the line it stores
      * from (e->nt_base), and its stores' offsets are that count: LLVM's alignment inference
@@ -637,8 +643,9 @@ static void emit_one_loop(emitter *e, LLVMValueRef from, LLVMValueRef to, LLVMVa
     e->nt_trip = NULL;
     lc_loop_end(e, &l, scalar);
     e->interleave = 0;
-    if (carry) {
-        carry_loads(e, &l, body, log, from);
+    if (carry_values && l.latch == body) (void)lc_carry_values(e->b, l.pre, l.head, body, l.i, l.from);
+    if (carry || carry_values) {
+        if (carry) carry_loads(e, &l, body, log, from);
         LLVMPositionBuilderAtEnd(e->b, l.exit);
         LLVMBuildBr(e->b, after);
         LLVMPositionBuilderAtEnd(e->b, after);

@@ -1610,6 +1610,15 @@ static void schedule_carry_edge(const lc_fused *f, lc_kernel *k) {
     k->sched.carry_edge = padded;
 }
 
+/* lc_schedule.carry_windows: window-major over overlapping windows, the loop over blocks the
+ * one LLVM vectorizes, and an LP norm evaluated per covering window inline. */
+static void schedule_carry_windows(const lc_fused *f, lc_kernel *k) {
+    k->sched.carry_windows = false;
+    if (k->sched.order != LC_LOOP_WINDOWS || k->sched.n_lp_norms == 0 || !lc_kernel_reductions_straight(k)) return;
+    lc_window w = lc_window_of(lc_graph_node(f->graph, k->root));
+    k->sched.carry_windows = lc_window_overlaps(&w) && lc_window_cover(&w) >= 2;
+}
+
 /* lc_schedule.whole_trips: the multiple of trips the vectorized loop of an element-major
  * kernel (every reduction straight-line, rows not taken as one tile) or of a window-major one
  * (unrolled blocks that tile the rows, one row per trip, no co-root past the last window) runs,
@@ -1908,6 +1917,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_stream_prefetch(f, k);
     schedule_carry_loads(f, k);
     schedule_carry_edge(f, k);
+    schedule_carry_windows(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_guard_windows(f, k);
     schedule_rerun_tail(f, k);
@@ -2547,6 +2557,11 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                                        "checked (the padding where they fall in it), so the "
                                                        "rows have no edges"
                                                      : "");
+        if (kr->sched.carry_windows)
+            lc_strbuf_puts(&sb, "  carried: a covering window's values that the block before evaluated as its own "
+                                "(its root and reciprocal) are kept from the vectorized loop's previous trip, not "
+                                "evaluated again, where that saves a division, a root or a power; a run's first "
+                                "block gets them computed before the run (its flag raised there)\n");
         if (kr->sched.rerun_tail)
             lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
                                 "ending at its end (a few positions computed twice, the same bits)\n");

@@ -742,6 +742,16 @@ typedef struct lc_schedule {
      * interior, without a scalar edge, and can be written in whole lines. The same values: the
      * same element, or the padding, as the checked form reads. */
     bool carry_edge;
+    /* A window-major kernel whose overlapping windows a block evaluates inline, an LP norm among
+     * them (LPPool1d(2, 4, 2)'s forward+backward: block b is covered by windows b - 1 and b,
+     * and window b - 1's sum, root and reciprocal are what block b - 1 computed as window b's).
+     * Codegen takes such a value in the vectorized loop from its previous trip (a recurrence,
+     * which LLVM vectorizes as a shift of lanes) instead of evaluating the window again, where
+     * that saves a division, a root or a power (codegen/carry_values.c finds which values
+     * repeat, on the loop as emitted); a run's first block gets its earlier window's values
+     * computed before the run, and a flag the fix-up reads is raised for that window there.
+     * The same operations on the same inputs, so the same bits. */
+    bool carry_windows;
     /* A kernel whose loop over positions (element-major, reading through a window) or over
      * blocks (window-major, unrolled blocks of one step) LLVM vectorizes, every reduction
      * unrolled over all its terms: the trips its vectorized loop leaves over in a row run as

@@ -108,16 +108,28 @@ static void test_decision(void **state) {
     lc_module_free(m);
 }
 
-/* The dump says so. */
+/* The dump says so; a target that takes the stream prefetch with row passes
+ * (lc_fuse_target.prefetch_row_passes: AVX2 hosts) gets both, and the dump says that. */
 static void test_dump(void **state) {
     (void)state;
     lc_module *m = parse("MaxPool2d(3, 2, 1)");
     lc_graph *g = jit_module_graph(m, LC_F32, (lc_shape){4, {2, 64, 256, 256}}, false);
-    char *text = jit_dump_text(g, "fuse");
-    if (!strstr(text, "row passes: the vectorized loop runs once per window row of %4 (3)") ||
-        strstr(text, "stream prefetch:") || strstr(text, "  prefetch:"))
-        fail_msg("want row passes and no prefetch in:\n%s", text);
-    free(text);
+    for (int prefetch = 0; prefetch < 2; prefetch++) {
+        lc_fuse_target t = {.core_cache_bytes = 512 << 10, .prefetch_row_passes = prefetch};
+        lc_fused *f;
+        assert_ok(lc_fuse_for(g, &t, &f));
+        assert_int_equal(f->kernels[0].sched.row_passes, 3);
+        assert_int_equal(f->kernels[0].sched.stream_prefetch > 0, prefetch);
+        char *text = jit_fused_text(f);
+        bool passes = strstr(text, "row passes: the vectorized loop runs once per window row of %4 (3)");
+        bool says = strstr(text, prefetch ? "in address order; the stream prefetch below ahead of them"
+                                          : "in address order; no prefetch");
+        bool streams = strstr(text, "stream prefetch: 4096 bytes ahead");
+        if (!passes || !says || streams != (prefetch == 1) || strstr(text, "  prefetch:"))
+            fail_msg("want row passes and %s in:\n%s", prefetch ? "the stream prefetch" : "no prefetch", text);
+        free(text);
+        lc_fused_free(f);
+    }
     lc_graph_free(g);
     lc_module_free(m);
 }

@@ -383,6 +383,7 @@ static void find_fuse_target(void) {
     __builtin_cpu_init(); /* idempotent; needed wherever the C runtime's own call may not have run yet */
     g_fuse_target.streams_core_sized = g_fuse_target.core_cache_bytes > 0 && __builtin_cpu_is("amd");
     g_fuse_target.masks_by_compare = __builtin_cpu_supports("avx") && !__builtin_cpu_supports("avx512f");
+    g_fuse_target.prefetch_row_passes = __builtin_cpu_supports("avx") && !__builtin_cpu_supports("avx512f");
 #endif
 }
 

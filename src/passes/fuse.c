@@ -1545,12 +1545,14 @@ static void schedule_row_prefetch(const lc_fused *f, lc_kernel *k) {
 
 /* lc_schedule.stream_prefetch: a kernel that reads more than a core's own caches hold (a
  * window-major one: more than the last-level cache) and takes no row prefetch (decided after
- * it). */
+ * it), nor row passes unless the target takes the prefetch with them
+ * (lc_fuse_target.prefetch_row_passes). */
 static void schedule_stream_prefetch(const lc_fused *f, lc_kernel *k) {
     k->sched.stream_prefetch = 0;
     bool windows = k->sched.order == LC_LOOP_WINDOWS;
     int64_t min_bytes = windows ? LC_STREAM_PREFETCH_WINDOWS_MIN_BYTES : LC_STREAM_PREFETCH_MIN_BYTES;
-    if (k->sched.prefetch.slot < 0 && k->sched.row_passes == 0 && kernel_read_bytes(f, k) >= min_bytes)
+    bool passes_ok = k->sched.row_passes == 0 || f->target.prefetch_row_passes;
+    if (k->sched.prefetch.slot < 0 && passes_ok && kernel_read_bytes(f, k) >= min_bytes)
         k->sched.stream_prefetch = windows ? LC_STREAM_PREFETCH_WINDOWS_AHEAD_BYTES : LC_STREAM_PREFETCH_AHEAD_BYTES;
 }
 
@@ -2537,9 +2539,9 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
         if (kr->sched.row_passes > 0) {
             lc_strbuf_printf(&sb, "  row passes: the vectorized loop runs once per window row of %%%d (%d), in order, "
                              "each reading that input row alone and folding its term into a row of partial "
-                             "results (the last finishes the output): the loads stream in address order; "
-                             "no prefetch",
-                             kr->sched.row_pass_node, kr->sched.row_passes);
+                             "results (the last finishes the output): the loads stream in address order; %s",
+                             kr->sched.row_pass_node, kr->sched.row_passes,
+                             kr->sched.stream_prefetch > 0 ? "the stream prefetch below ahead of them" : "no prefetch");
             if (kr->sched.row_pass_co_node >= 0)
                 lc_strbuf_printf(&sb, "; the co-root's %%%d likewise", kr->sched.row_pass_co_node);
             lc_strbuf_puts(&sb, "\n");

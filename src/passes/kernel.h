@@ -881,6 +881,15 @@ typedef struct lc_fuse_target {
      * cost more than the edge block and rerun tail the guard saves a row (bench/README.md,
      * "MaxPool2d's dx on AVX2: no guard"); with mask registers the compare is one instruction. */
     bool masks_by_compare;
+    /* Whether a 2-D forward's row passes (lc_schedule.row_passes) take the stream prefetch too
+     * (lc_schedule.stream_prefetch). On the Zen 3 host (AVX2) the three 2-D forwards ran faster
+     * with it (LPPool2d(2, 2)'s at (16, 64, 256, 256) from 76-79 % of the floor to 95-107 % on
+     * one thread); on the Zen 5 host (AVX-512), where row passes were chosen, a C model of them
+     * lost a fifth with it (bench/README.md, "The 2-D forwards: window rows one after another"
+     * and "Row passes with the stream prefetch on Zen 3"). Set where the host has AVX but not
+     * AVX-512: the vector width stands in for the core's generation, the two hosts measured
+     * being AMD's. */
+    bool prefetch_row_passes;
 } lc_fuse_target;
 
 typedef struct lc_fused {

@@ -16,9 +16,11 @@
  * distinct, which the alias scopes already promise LLVM); values from outside the loop equal
  * themselves. A is then exactly B's bits from the trip before: the same operations on the
  * same inputs. Only the largest such values are carried (those some value that is not carried
- * reads), and only where they save work (a division, a root, a power, or a few operations).
- * The first trip's value is B's computation cloned before the loop at the previous position;
- * it reads what the first trip's A would have read, so nothing new is read. */
+ * reads), and only where a division, a root or a power dies with them (COSTLY below). The
+ * first trip's value is B's computation cloned before the loop at the previous position; it
+ * reads what the first trip's A would have read, so nothing new is read. A value the loop only
+ * ORs into a flag (the fix-up's) is not carried but dropped: the trip before ORed the same
+ * bits, and the first trip's are ORed before the loop. */
 #include "codegen/carry_values.h"
 
 #include <stdbool.h>
@@ -96,16 +98,17 @@ static bool root_stored(const body *s, LLVMValueRef root) {
 
 /* ---- integers affine in the loop's index ---- */
 
+/* Unsigned: the integers wrap as the IR's do (and C's signed overflow is undefined). */
 #define AFFINE_TERMS 4
 typedef struct affine {
     bool ok;
-    int64_t ci, k;
+    uint64_t ci, k;
     int n;
     LLVMValueRef sym[AFFINE_TERMS];
-    int64_t coef[AFFINE_TERMS];
+    uint64_t coef[AFFINE_TERMS];
 } affine;
 
-static affine aff_scale(affine a, int64_t c) {
+static affine aff_scale(affine a, uint64_t c) {
     a.ci *= c;
     a.k *= c;
     for (int t = 0; t < a.n; t++) a.coef[t] *= c;
@@ -140,7 +143,7 @@ static bool aff_const(const affine *a) {
  * and shl keep); !ok where it is not. */
 static affine affine_of(const body *s, LLVMValueRef v, int depth) {
     if (v == s->i) return (affine){true, 1, 0, 0, {0}, {0}};
-    if (LLVMIsAConstantInt(v)) return (affine){true, 0, LLVMConstIntGetSExtValue(v), 0, {0}, {0}};
+    if (LLVMIsAConstantInt(v)) return (affine){true, 0, (uint64_t)LLVMConstIntGetSExtValue(v), 0, {0}, {0}};
     if (!in_loop(s, v)) return (affine){true, 0, 0, 1, {v}, {1}};
     if (depth > 32 || LLVMGetInstructionParent(v) != s->block) return (affine){0};
     LLVMOpcode op = LLVMGetInstructionOpcode(v);
@@ -148,8 +151,8 @@ static affine affine_of(const body *s, LLVMValueRef v, int depth) {
     affine a = affine_of(s, LLVMGetOperand(v, 0), depth + 1), b = affine_of(s, LLVMGetOperand(v, 1), depth + 1);
     if (!a.ok || !b.ok) return (affine){0};
     if (op == LLVMAdd) return aff_add(a, b);
-    if (op == LLVMSub) return aff_add(a, aff_scale(b, -1));
-    if (op == LLVMShl) return aff_const(&b) && b.k >= 0 && b.k < 63 ? aff_scale(a, INT64_C(1) << b.k) : (affine){0};
+    if (op == LLVMSub) return aff_add(a, aff_scale(b, UINT64_MAX)); /* times -1 */
+    if (op == LLVMShl) return aff_const(&b) && b.k < 63 ? aff_scale(a, UINT64_C(1) << b.k) : (affine){0};
     if (aff_const(&b)) return aff_scale(a, b.k);
     if (aff_const(&a)) return aff_scale(b, a.k);
     return (affine){0};
@@ -158,7 +161,7 @@ static affine affine_of(const body *s, LLVMValueRef v, int depth) {
 /* a(t) == b(t - 1) for affine a and b: the same terms, a's constant b's less b's step. */
 static bool affine_shifted(affine a, affine b) {
     if (!a.ok || !b.ok || a.ci != b.ci || a.k != b.k - b.ci) return false;
-    affine d = aff_add(a, aff_scale(b, -1));
+    affine d = aff_add(a, aff_scale(b, UINT64_MAX));
     if (!d.ok) return false;
     for (int t = 0; t < d.n; t++)
         if (d.coef[t] != 0) return false;

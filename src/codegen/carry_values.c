@@ -279,9 +279,7 @@ static bool shifted_instruction(matcher *m, LLVMValueRef a, LLVMValueRef b, int 
 
 static bool shifted(matcher *m, LLVMValueRef a, LLVMValueRef b, int depth) {
     body *s = m->s;
-    /* a carried phi is its next value's previous trip */
-    int p = carried_phi(s, a);
-    if (p >= 0) return s->next[p] == b;
+    /* (all matching is done before the first phi is made: no carried phi is met here) */
     bool la = in_loop(s, a), lb = in_loop(s, b);
     if (!la && !lb && a != s->i && b != s->i) return a == b;
     if (LLVMGetTypeKind(LLVMTypeOf(a)) == LLVMIntegerTypeKind && LLVMTypeOf(a) == LLVMTypeOf(b) &&
@@ -425,11 +423,13 @@ static bool hoist_before(const body *s, LLVMValueRef bv, LLVMValueRef a, uint8_t
     LLVMValueRef *list = malloc(sizeof *list * (size_t)s->n);
     int n = 0;
     bool ok = list && collect_after(s, bv, a, after, list, &n, 0);
-    for (int j = 0; ok && j < n; j++) {
-        LLVMInstructionRemoveFromParent(list[j]);
+    if (ok && n > 0) {
         LLVMBuilderRef b = LLVMCreateBuilderInContext(LLVMGetTypeContext(LLVMTypeOf(a)));
-        LLVMPositionBuilderBefore(b, a);
-        LLVMInsertIntoBuilder(b, list[j]);
+        for (int j = 0; j < n; j++) {
+            LLVMInstructionRemoveFromParent(list[j]);
+            LLVMPositionBuilderBefore(b, a);
+            LLVMInsertIntoBuilder(b, list[j]);
+        }
         LLVMDisposeBuilder(b);
     }
     free(list);

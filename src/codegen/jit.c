@@ -106,8 +106,13 @@ static void collect_remark(LLVMDiagnosticInfoRef di, void *ctx) {
 #else
 #define INFER_ALIGNMENT ""
 #endif
-#define LUCID_PIPELINE(slp)                                                                   \
-    "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm,loop-rotate,licm),"   \
+/* For a kernel fuse marked (lc_schedule.row_versions), simple-loop-unswitch<nontrivial> after
+ * the first LICM, which shows its window checks to hold for a whole row: the loop is copied per
+ * outcome of them before it is vectorized. Its cost limit is raised (target.c) so that a whole
+ * kernel's loop qualifies; other kernels do not run the pass. */
+#define UNSWITCH "simple-loop-unswitch<nontrivial>,"
+#define LUCID_PIPELINE(unswitch, slp)                                                          \
+    "function(early-cse<memssa>," INSTCOMBINE ",simplifycfg,loop-mssa(licm," unswitch "loop-rotate,licm),"   \
     "loop-vectorize," INSTCOMBINE ",simplifycfg," slp "loop-mssa(licm),simplifycfg" INFER_ALIGNMENT "),"     \
     "always-inline,globaldce"
 
@@ -120,20 +125,23 @@ static bool builds_vectors_by_lane(LLVMModuleRef mod) {
     return false;
 }
 
-/* The pass pipelines: default<O0>, default<O1>, Lucid's list, Lucid's list with SLP. */
-enum { N_PIPELINES = 4 };
+/* The pass pipelines: default<O0>, default<O1>, Lucid's list, with SLP, with unswitching, with
+ * both. */
+enum { N_PIPELINES = 6 };
+#define SLP "slp-vectorizer," INSTCOMBINE ","
 static const char *const g_pipelines[N_PIPELINES] = {
-    "default<O0>", "default<O1>", LUCID_PIPELINE(""),
-    LUCID_PIPELINE("slp-vectorizer," INSTCOMBINE ","),
+    "default<O0>", "default<O1>", LUCID_PIPELINE("", ""), LUCID_PIPELINE("", SLP), LUCID_PIPELINE(UNSWITCH, ""),
+    LUCID_PIPELINE(UNSWITCH, SLP),
 };
 
 /* The pass pipeline at `level`, with SLP when some module of the program builds vectors lane
- * by lane (the decision is the program's, so splitting it into modules changes no code): its
- * index in g_pipelines. The pipeline is also part of the disk cache's key, so an object made
+ * by lane (the decision is the program's, so splitting it into modules changes no code), with
+ * unswitching where the module's kernel asks for it (its own decision): its index in
+ * g_pipelines. The pipeline is also part of the disk cache's key, so an object made
  * by another pipeline is never loaded. */
-static int pass_pipeline(bool slp, int level) {
+static int pass_pipeline(bool slp, int level, bool unswitch) {
     if (level < 2) return level < 1 ? 0 : 1;
-    return slp ? 3 : 2;
+    return (slp ? 3 : 2) + (unswitch ? 2 : 0);
 }
 
 static lc_status optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, const char *pipeline) {
@@ -178,6 +186,7 @@ typedef struct part {
     LLVMTargetMachineRef tm;
     char *ir;                 /* the IR text: the disk cache's key (NULL without a cache) */
     bool lanes;               /* the module builds vectors lane by lane */
+    const char *pipeline;     /* its pass list, decided between the two phases */
     lc_strbuf remarks;
     char *obj;                /* object bytes */
     size_t obj_len;
@@ -194,7 +203,6 @@ typedef struct compile_job {
     const char *triple, *cpu, *features; /* the process's target (target.c) */
     bool keyed;               /* the disk cache is on */
     bool fixup;               /* the one part is a kernel's fix-up form (lc_codegen_fixup) */
-    const char *pipeline;     /* decided between the two phases */
     part *parts;
     int n_parts;
     atomic_int next;          /* the next part no thread has taken in this phase */
@@ -289,13 +297,13 @@ static lc_status part_finish(compile_job *job, part *pt) {
      * the same target. Dumps of later stages need the real pipeline, so they bypass it. */
     bool want_later = texts && (o->want_llvm_opt || o->want_asm || o->want_remarks);
     if (job->keyed && !want_later &&
-        lc_objcache_load(pt->ir, job->triple, job->cpu, job->features, job->pipeline, &pt->obj,
+        lc_objcache_load(pt->ir, job->triple, job->cpu, job->features, pt->pipeline, &pt->obj,
                          &pt->obj_len)) {
         if (texts) texts->cache_hit = true;
         return LC_OK;
     }
     double t1 = lc_now_ms();
-    LC_TRY(optimize(pt->mod, pt->tm, job->pipeline));
+    LC_TRY(optimize(pt->mod, pt->tm, pt->pipeline));
     /* Lucid's pass lists: the vectorizer's interleaved loads in the form the back end
      * selects at once (split_wide.c) */
     if (o->opt_level >= 2) lc_split_wide_loads(pt->mod);
@@ -321,7 +329,7 @@ static lc_status part_finish(compile_job *job, part *pt) {
     LC_TRY(emit_object(pt->tm, pt->mod, LLVMObjectFile, &pt->obj, &pt->obj_len));
     if (texts) texts->ms_object = lc_now_ms() - t2;
     if (job->keyed)
-        lc_objcache_store(pt->ir, job->triple, job->cpu, job->features, job->pipeline, pt->obj,
+        lc_objcache_store(pt->ir, job->triple, job->cpu, job->features, pt->pipeline, pt->obj,
                           pt->obj_len);
     return LC_OK;
 }
@@ -460,6 +468,14 @@ static lc_status gather_texts(const part *parts, int n, const lc_codegen_options
     return LC_OK;
 }
 
+/* Whether a part's kernels ask for their loops unswitched (lc_schedule.row_versions): not in
+ * the quick tier, whose compile stays short (nor in a fix-up form, lc_codegen_fixup: scalar). */
+static bool unswitch_of(const lc_fused *f, const part *pt, const lc_codegen_options *o) {
+    bool any = false;
+    for (int k = pt->first; k < pt->last && !o->quick; k++) any = any || f->kernels[k].sched.row_versions;
+    return any;
+}
+
 /* Whether some part builds vectors lane by lane (the program's SLP decision). */
 static bool lanes_of(const part *parts, int n) {
     for (int i = 0; i < n; i++)
@@ -497,14 +513,21 @@ lc_status lc_codegen(const lc_fused *f, const lc_codegen_options *opts, lc_codeg
         run_phase(&job, phase_emit, atomic_load(&g_warm_emit));
         bool emitted = true;
         for (int i = 0; i < n_parts; i++) emitted = emitted && parts[i].st == LC_OK;
-        int pipeline = pass_pipeline(lanes_of(parts, n_parts), o.opt_level);
-        job.pipeline = g_pipelines[pipeline];
+        bool slp = lanes_of(parts, n_parts), warm = true;
+        int used[N_PIPELINES] = {0};
+        for (int i = 0; i < n_parts; i++) {
+            int pipeline = pass_pipeline(slp, o.opt_level, unswitch_of(f, &parts[i], &o));
+            parts[i].pipeline = g_pipelines[pipeline];
+            used[pipeline] = 1;
+            warm = warm && atomic_load(&g_warm[pipeline]);
+        }
         if (emitted) atomic_store(&g_warm_emit, true);
         if (emitted && o.last_step != LC_CODEGEN_EMIT) {
-            run_phase(&job, phase_finish, atomic_load(&g_warm[pipeline]));
+            run_phase(&job, phase_finish, warm);
             bool done = true;
             for (int i = 0; i < n_parts; i++) done = done && parts[i].st == LC_OK;
-            if (done) atomic_store(&g_warm[pipeline], true);
+            for (int p = 0; p < N_PIPELINES && done; p++)
+                if (used[p]) atomic_store(&g_warm[p], true);
         }
         for (int i = 0; i < n_parts; i++) part_release(&o, &parts[i]);
         for (int i = 0; i < n_parts && st == LC_OK; i++) /* the first failure, in kernel order */
@@ -547,8 +570,7 @@ lc_status lc_codegen_fixup(const lc_fused *f, int k, int opt_level, lc_jit *jit,
         atomic_init(&job.next, 0);
         run_phase(&job, phase_emit, false);
         if (pt.st == LC_OK) {
-            int pipeline = pass_pipeline(pt.lanes || lc_jit_slp(jit), opt_level);
-            job.pipeline = g_pipelines[pipeline];
+            pt.pipeline = g_pipelines[pass_pipeline(pt.lanes || lc_jit_slp(jit), opt_level, false)];
             run_phase(&job, phase_finish, false);
         }
         part_release(&o, &pt);

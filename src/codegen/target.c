@@ -76,13 +76,17 @@ static void fatal_handler(const char *reason) {
  * where they kept the loop vectorizer from proving it safe), and promotes a value kept in
  * memory to a register (a kernel's flag, lc_schedule.fixup) in loops of up to 1000 memory
  * accesses (default 250: the tiled forward's flag stayed in memory, a dependence the
- * vectorizer could not order). Every option named here exists in LLVM 15-22. */
+ * vectorizer could not order). Non-trivial unswitching, which only the kernels fuse marks run
+ * (lc_schedule.row_versions), may copy a loop of a cost up to 1000 where LLVM's default stops at
+ * 50, under a whole kernel's row (MaxPool2d(3, 2, 1)'s dx), and LLVM's cost multiplier still
+ * divides it as the candidates grow. Every option named here exists in LLVM 15-22. */
 static void set_llvm_options(void) {
     const char *argv[] = {"lucid", "-pass-remarks=loop-vectorize",
                           "-pass-remarks-missed=loop-vectorize",
                           "-pass-remarks-analysis=loop-vectorize",
                           "-enable-epilogue-vectorization=false", "-disable-lsr",
-                          "-licm-mssa-optimization-cap=1000", "-licm-mssa-max-acc-promotion=1000"};
+                          "-licm-mssa-optimization-cap=1000", "-licm-mssa-max-acc-promotion=1000",
+                          "-unswitch-threshold=1000"};
     LLVMParseCommandLineOptions((int)(sizeof argv / sizeof argv[0]), argv, NULL);
 }
 

@@ -1621,6 +1621,28 @@ static void schedule_carry_windows(const lc_fused *f, lc_kernel *k) {
     k->sched.carry_windows = lc_window_overlaps(&w) && lc_window_cover(&w) >= 2;
 }
 
+/* lc_schedule.row_versions: a gather along an axis before the last (a fold where a position
+ * lies in other than exactly one window; its last axis is the loop's, so those checks hold for
+ * a row) whose terms are chosen by a test of each element (an `equal`: MaxPool2d's dx compares
+ * each covering window's chosen slot). Only there was it measured to pay: AvgPool2d(3, 2, 1)'s
+ * and LPPool2d(2, 3, 2)'s gathers and MaxPool2d(3, 2, 1)'s forward (window rows in the padding)
+ * ran no faster with their row checks unswitched, and compiled two to three times as long. */
+static void schedule_row_versions(const lc_fused *f, lc_kernel *k) {
+    bool gathers_rows = false, tests_elements = false;
+    for (int i = 0; i < k->n_nodes; i++) {
+        const lc_node *n = lc_graph_node(f->graph, k->nodes[i]);
+        tests_elements = tests_elements || n->op == LC_OP_EQUAL;
+        if (n->op != LC_OP_FOLD) continue;
+        lc_window w = lc_window_of(n);
+        if (w.dim == n->shape.rank - 1) continue;
+        int64_t len = n->shape.dim[w.dim];
+        bool one_window_each = w.pad_lo == 0 && w.pad_hi == 0 && w.dilation == 1 && w.size == w.step &&
+                               len % w.step == 0 && lc_window_count(len, &w) == len / w.step;
+        gathers_rows = gathers_rows || !one_window_each;
+    }
+    k->sched.row_versions = gathers_rows && tests_elements;
+}
+
 /* lc_schedule.whole_trips: the multiple of trips the vectorized loop of an element-major
  * kernel (every reduction straight-line, rows not taken as one tile) or of a window-major one
  * (unrolled blocks that tile the rows, one row per trip, no co-root past the last window) runs,
@@ -1920,6 +1942,7 @@ static lc_status fill_kernel(lc_fused *f, collect *c, int kid, int root, int dst
     schedule_carry_loads(f, k);
     schedule_carry_edge(f, k);
     schedule_carry_windows(f, k);
+    schedule_row_versions(f, k);
     LC_TRY(schedule_col_tile(f, k));
     schedule_guard_windows(f, k);
     schedule_rerun_tail(f, k);
@@ -2564,6 +2587,9 @@ lc_status lc_fused_print(const lc_fused *f, FILE *out) {
                                 "(its root and reciprocal) are kept from the vectorized loop's previous trip, not "
                                 "evaluated again, where that saves a division, a root or a power; a run's first "
                                 "block gets them computed before the run (its flag raised there)\n");
+        if (kr->sched.row_versions)
+            lc_strbuf_puts(&sb, "  row versions: the vectorized loop is made once per outcome of the row's checks "
+                                "of its covering windows along an earlier axis, each version without them\n");
         if (kr->sched.rerun_tail)
             lc_strbuf_puts(&sb, "  remainder: trips a row's interior leaves over run vectorized, as one more run "
                                 "ending at its end (a few positions computed twice, the same bits)\n");

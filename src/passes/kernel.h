@@ -752,6 +752,16 @@ typedef struct lc_schedule {
      * computed before the run, and a flag the fix-up reads is raised for that window there.
      * The same operations on the same inputs, so the same bits. */
     bool carry_windows;
+    /* A kernel whose vectorized loop gathers along an axis before the last, each term chosen by
+     * a test of its element (MaxPool2d(3, 2, 1)'s dx: an even input row lies in one window row,
+     * an odd one in two, and each covering window's chosen slot is compared). The row's checks
+     * of its covering windows hold for the whole row, but vectorized each is a select on one
+     * scalar condition, which x86 has no vector instruction for: the back end made each a
+     * branch inside the loop, and the loop kept loading and comparing the terms of windows that
+     * do not exist. Codegen asks LLVM for the loop once per outcome of those conditions
+     * (non-trivial loop unswitching), each version without them and without what they
+     * exclude; a row enters the one its checks choose. */
+    bool row_versions;
     /* A kernel whose loop over positions (element-major, reading through a window) or over
      * blocks (window-major, unrolled blocks of one step) LLVM vectorizes, every reduction
      * unrolled over all its terms: the trips its vectorized loop leaves over in a row run as

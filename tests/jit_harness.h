@@ -12,6 +12,7 @@
 #include "support/testutil.h"
 
 #include "lucid/autodiff.h"
+#include "lucid/model_spec.h"
 #include "lucid/nn.h"
 #include "lucid/program.h"
 #include "lucid/runtime.h"
@@ -20,6 +21,13 @@
 
 #define JIT_RTOL 1e-4
 #define JIT_ATOL 1e-6
+
+/* The module a model-spec call names ("MaxPool2d(3, 2, 1)"); the caller frees it. */
+static inline lc_module *jit_parse_module(const char *spec) {
+    lc_module *m;
+    assert_ok(lc_model_parse_call(spec, "test", &m));
+    return m;
+}
 
 /* The graph of `m` on input shape `in`; with `backward`, the forward+backward graph
  * (inputs x, seed; outputs y, dx). */

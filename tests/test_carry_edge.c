@@ -21,8 +21,7 @@
 
 /* Kernel k (negative: from the end) of spec's forward, or forward+backward, on `in`. */
 static void expect_carry_edge(const char *spec, lc_shape in, bool backward, int k, bool want) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_module *m = jit_parse_module(spec);
     lc_fused *f = jit_fuse_module(m, in, backward);
     const lc_kernel *kr = &f->kernels[k >= 0 ? k : f->n_kernels + k];
     if (kr->sched.carry_edge != want)
@@ -75,8 +74,7 @@ static void schedule_decided(void **state) {
  * NaN, -inf, +inf and an ordinary value in turn; dy small integers, so a max pool's dx is
  * exact in any order and must equal the interpreter's to the bit. */
 static void check(const char *spec, lc_shape in, lc_dtype dt, bool exact, uint64_t seed) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_module *m = jit_parse_module(spec);
     for (int backward = 0; backward < 2; backward++) {
         lc_graph *g = jit_module_graph(m, dt, in, backward);
         test_rng r = test_rng_seeded(seed + (uint64_t)backward);

@@ -10,22 +10,10 @@
  * small programs run the quick tier first, which carries nothing. */
 #include "codegen/codegen.h"
 #include "jit_harness.h"
-#include "lucid/model_spec.h"
-
-static lc_module *module(const char *spec) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
-    return m;
-}
-
-static lc_shape shape3(int64_t n, int64_t c, int64_t l) {
-    int64_t d[3] = {n, c, l};
-    return lc_shape_make(3, d);
-}
 
 /* How many kernels of spec's forward (or forward+backward) fuse has carry windows. */
 static int carrying_kernels(const char *spec, bool backward) {
-    lc_fused *f = jit_fuse_module(module(spec), shape3(2, 3, 256), backward);
+    lc_fused *f = jit_fuse_module(jit_parse_module(spec), test_shape3(2, 3, 256), backward);
     int n = 0;
     for (int k = 0; k < f->n_kernels; k++) n += f->kernels[k].sched.carry_windows;
     if (n > 0) {
@@ -57,8 +45,8 @@ static void fuse_decides(void **state) {
 /* Vector square roots in the optimized IR of LPPool1d(2, 4, 2)'s forward+backward, with the
  * schedule as fuse made it or with carry_windows taken off. */
 static int vector_roots(bool carry) {
-    lc_module *m = module("LPPool1d(2, 4, 2)");
-    lc_graph *g = jit_module_graph(m, LC_F32, shape3(2, 3, 4096), true);
+    lc_module *m = jit_parse_module("LPPool1d(2, 4, 2)");
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape3(2, 3, 4096), true);
     lc_fused *f;
     assert_ok(lc_fuse(g, &f));
     assert_int_equal(f->n_kernels, 1);
@@ -90,8 +78,8 @@ static void one_root_a_window(void **state) {
  * x's elements big .. big + n - 1 of every row made `value` (windows whose sums leave the
  * range: the fix-up redoes them), or none where n = 0. */
 static void check(const char *spec, lc_dtype dt, int64_t len, int64_t big, int64_t n, double value, uint64_t seed) {
-    lc_module *m = module(spec);
-    lc_graph *g = jit_module_graph(m, dt, shape3(2, 3, len), true);
+    lc_module *m = jit_parse_module(spec);
+    lc_graph *g = jit_module_graph(m, dt, test_shape3(2, 3, len), true);
     test_rng r = test_rng_seeded(seed);
     lc_tensor **in = jit_random_inputs(g, &r, 3.0);
     /* seeds of one sign: dx sums its covering windows' terms, all of x's sign, so nothing

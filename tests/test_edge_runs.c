@@ -10,18 +10,11 @@
 #include <string.h>
 
 #include "jit_harness.h"
-#include "lucid/model_spec.h"
-
-static lc_module *module(const char *spec) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
-    return m;
-}
 
 /* The divisor of the one `udiv` in the IR of spec's forward (codegen's whole multiples of the
  * vectorized run; the bound the run's trips are counted in). */
 static long run_multiple(const char *spec, lc_dtype dt) {
-    lc_module *m = module(spec);
+    lc_module *m = jit_parse_module(spec);
     lc_graph *g = jit_module_graph(m, dt, test_shape3(2, 4, 4096), false);
     char *text = jit_dump_text(g, "llvm");
     assert_int_equal(jit_count(text, "udiv i64"), 1);
@@ -55,7 +48,7 @@ static void values(void **state) {
     for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++)
         for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++)
             for (int dt = 0; dt < 2; dt++) {
-                lc_module *m = module(specs[s]);
+                lc_module *m = jit_parse_module(specs[s]);
                 jit_check_module(m, (lc_dtype)dt, test_shape3(2, 3, widths[w]), seed++, NULL, NULL);
                 lc_module_free(m);
             }

@@ -22,8 +22,7 @@
 #include "lucid/model_spec.h"
 
 static lc_fused *fuse_spec(const char *spec, lc_shape in) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_module *m = jit_parse_module(spec);
     return jit_fuse_module(m, in, true);
 }
 
@@ -108,8 +107,7 @@ static bool reads_byte_alone(const char *text) {
 /* dx's kernel of spec's forward+backward: masked loads where `masked`, else none (the windows
  * clamped, their loads lane by lane) and still vectorized. */
 static void dx_code(const char *spec, bool masked, bool byte_slot) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_module *m = jit_parse_module(spec);
     lc_graph *g = jit_module_graph(m, LC_F32, lc_shape_make(4, (int64_t[]){1, 2, 8, 256}), true);
     char *asm_text = NULL;
     size_t len = 0;
@@ -159,8 +157,7 @@ static void code_reads_the_window(void **state) {
  * small integers, so a max pool's dx (a sum of up to four of them) is exact in any order and
  * must equal the interpreter's to the bit; the average pools' within the usual tolerance. */
 static void check(const char *spec, lc_shape in, lc_dtype dt, bool exact, uint64_t seed) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_module *m = jit_parse_module(spec);
     lc_graph *g = jit_module_graph(m, dt, in, true);
     test_rng r = test_rng_seeded(seed);
     lc_tensor **x = jit_random_inputs(g, &r, 3.0);

@@ -10,22 +10,10 @@
 #include <float.h>
 
 #include "jit_harness.h"
-#include "lucid/model_spec.h"
-
-static lc_module *lppool2d(const char *spec) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
-    return m;
-}
-
-static lc_shape shape4(int64_t n, int64_t c, int64_t h, int64_t w) {
-    int64_t d[4] = {n, c, h, w};
-    return lc_shape_make(4, d);
-}
 
 /* The nested norms fuse records in `spec`'s forward (or forward+backward) kernels. */
 static int nested_norms(const char *spec, bool backward) {
-    lc_fused *f = jit_fuse_module(lppool2d(spec), shape4(2, 3, 12, 10), backward);
+    lc_fused *f = jit_fuse_module(jit_parse_module(spec), test_shape4(2, 3, 12, 10), backward);
     int nested = 0;
     for (int k = 0; k < f->n_kernels; k++) {
         const lc_kernel *K = &f->kernels[k];
@@ -85,11 +73,11 @@ static double reference(const double *x, int64_t w, int64_t kh, int64_t kw, int6
  * floor (a true 2e-30 given as 0 fails); a reference past the type's range must be inf. */
 static void check_windows(const char *spec, double p, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                           const double *x, int64_t h, int64_t w, lc_dtype dt, double rtol) {
-    lc_module *m = lppool2d(spec);
+    lc_module *m = jit_parse_module(spec);
     lc_graph *g;
-    assert_ok(lc_module_graph(m, dt, shape4(1, 1, h, w), &g));
+    assert_ok(lc_module_graph(m, dt, test_shape4(1, 1, h, w), &g));
     lc_tensor *in;
-    assert_ok(lc_tensor_new(dt, shape4(1, 1, h, w), &in));
+    assert_ok(lc_tensor_new(dt, test_shape4(1, 1, h, w), &in));
     for (int64_t i = 0; i < h * w; i++) {
         if (dt == LC_F32) ((float *)in->data)[i] = (float)x[i];
         else ((double *)in->data)[i] = x[i];
@@ -152,9 +140,9 @@ static void fixup_keeps_the_plain_bits(void **state) {
     (void)state;
     const char *specs[] = {"LPPool2d(2, 2)", "LPPool2d(2.7, 2)", "LPPool2d(3, 2)", "LPPool2d(2.5, 2)"};
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
-        lc_module *m = lppool2d(specs[i]);
+        lc_module *m = jit_parse_module(specs[i]);
         lc_graph *g;
-        assert_ok(lc_module_graph(m, LC_F32, shape4(2, 3, 12, 40), &g));
+        assert_ok(lc_module_graph(m, LC_F32, test_shape4(2, 3, 12, 40), &g));
         test_rng r = test_rng_seeded(7 + i);
         lc_tensor **in = jit_random_inputs(g, &r, 1.0);
         lc_program *prog;
@@ -214,8 +202,8 @@ static void with_the_gradient(void **state) {
     for (size_t i = 0; i < 2 * sizeof specs / sizeof *specs; i++) {
         /* the second round on whole windows, where the rows' norms cancel (chained_ratios) */
         size_t s = i % (sizeof specs / sizeof *specs);
-        lc_module *m = lppool2d(specs[s]);
-        lc_graph *g = jit_module_graph(m, LC_F32, s == i ? shape4(2, 3, 13, 17) : shape4(2, 3, 12, 16), true);
+        lc_module *m = jit_parse_module(specs[s]);
+        lc_graph *g = jit_module_graph(m, LC_F32, s == i ? test_shape4(2, 3, 13, 17) : test_shape4(2, 3, 12, 16), true);
         test_rng r = test_rng_seeded(31 + i);
         lc_tensor **in = jit_random_inputs(g, &r, 1.0);
         int64_t n = lc_tensor_numel(in[0]);
@@ -235,7 +223,7 @@ static void with_the_gradient(void **state) {
  * rows' ratio taking the outer norm's y (lc_lp_ratio_schedule.chain_outer), the outer signed
  * product taken as g (chain_one), one of each per cancelling pair. */
 static int chained_ratios(const char *spec, int64_t h) {
-    lc_fused *f = jit_fuse_module(lppool2d(spec), shape4(2, 3, h, 10), true);
+    lc_fused *f = jit_fuse_module(jit_parse_module(spec), test_shape4(2, 3, h, 10), true);
     int chains = 0, ones = 0;
     for (int k = 0; k < f->n_kernels; k++) {
         const lc_kernel *K = &f->kernels[k];
@@ -283,15 +271,15 @@ static void fuse_cancels_the_rows_norms(void **state) {
  * where the formula gives 0). The seed g is 1 + (i mod 7) / 8. */
 static void check_gradient(const char *spec, double p, int64_t k, const double *x, int64_t h, int64_t w,
                            lc_dtype dt, double rtol) {
-    lc_module *m = lppool2d(spec);
-    lc_graph *g = jit_module_graph(m, dt, shape4(1, 1, h, w), true);
+    lc_module *m = jit_parse_module(spec);
+    lc_graph *g = jit_module_graph(m, dt, test_shape4(1, 1, h, w), true);
     int64_t oh_n = h / k, ow_n = w / k;
     double *seeds = malloc(sizeof *seeds * (size_t)(oh_n * ow_n));
     assert_non_null(seeds);
     for (int64_t i = 0; i < oh_n * ow_n; i++) seeds[i] = 1 + (double)(i % 7) / 8;
     lc_tensor *in[2];
-    assert_ok(lc_tensor_from_doubles(dt, shape4(1, 1, h, w), x, &in[0]));
-    assert_ok(lc_tensor_from_doubles(dt, shape4(1, 1, oh_n, ow_n), seeds, &in[1]));
+    assert_ok(lc_tensor_from_doubles(dt, test_shape4(1, 1, h, w), x, &in[0]));
+    assert_ok(lc_tensor_from_doubles(dt, test_shape4(1, 1, oh_n, ow_n), seeds, &in[1]));
     lc_program *prog;
     assert_ok(lc_compile(g, NULL, &prog));
     lc_tensor *out[2] = {NULL, NULL};
@@ -360,8 +348,8 @@ static void fixup_keeps_the_cancelled_bits(void **state) {
     (void)state;
     const char *specs[] = {"LPPool2d(2, 2)", "LPPool2d(2.7, 2)"};
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
-        lc_module *m = lppool2d(specs[i]);
-        lc_graph *g = jit_module_graph(m, LC_F32, shape4(2, 3, 12, 40), true);
+        lc_module *m = jit_parse_module(specs[i]);
+        lc_graph *g = jit_module_graph(m, LC_F32, test_shape4(2, 3, 12, 40), true);
         test_rng r = test_rng_seeded(17 + i);
         lc_tensor **in = jit_random_inputs(g, &r, 1.0);
         lc_program *prog;

@@ -10,17 +10,10 @@
 #include <string.h>
 
 #include "jit_harness.h"
-#include "lucid/model_spec.h"
-
-static lc_module *parse(const char *spec) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
-    return m;
-}
 
 /* The last kernel's row_passes for `spec` at `in` (and that such a kernel prefetches nothing). */
 static int row_passes_of(const char *spec, lc_shape in, bool backward) {
-    lc_fused *f = jit_fuse_module(parse(spec), in, backward);
+    lc_fused *f = jit_fuse_module(jit_parse_module(spec), in, backward);
     const lc_kernel *k = &f->kernels[f->n_kernels - 1];
     int passes = k->sched.row_passes;
     if (passes > 0) {
@@ -58,7 +51,7 @@ static void test_decision(void **state) {
     }
     /* MaxPool2d's forward+backward: its first kernel writes y and the chosen slots beside it,
      * both searches folded by row passes */
-    lc_module *mp = parse("MaxPool2d(3, 2, 1)");
+    lc_module *mp = jit_parse_module("MaxPool2d(3, 2, 1)");
     lc_fused *f2 = jit_fuse_module(mp, big, true);
     assert_int_equal(f2->n_kernels, 2);
     assert_true(f2->kernels[0].co_beside);
@@ -70,11 +63,11 @@ static void test_decision(void **state) {
     assert_true(f2->kernels[0].sched.root_from_co_search);
     lc_fused_free(f2);
     /* ... and so in the caches, without row passes; the forward alone has no search to take it from */
-    f2 = jit_fuse_module(parse("MaxPool2d(3, 2, 1)"), less, true);
+    f2 = jit_fuse_module(jit_parse_module("MaxPool2d(3, 2, 1)"), less, true);
     assert_int_equal(f2->kernels[0].sched.row_passes, 0);
     assert_true(f2->kernels[0].sched.root_from_co_search);
     lc_fused_free(f2);
-    f2 = jit_fuse_module(parse("MaxPool2d(3, 2, 1)"), big, false);
+    f2 = jit_fuse_module(jit_parse_module("MaxPool2d(3, 2, 1)"), big, false);
     assert_false(f2->kernels[0].sched.root_from_co_search);
     lc_fused_free(f2);
     /* a 1-D pool's windows lie along its rows */
@@ -99,7 +92,7 @@ static void test_decision(void **state) {
             fail_msg("rows of %lld floats: want %d row passes", (long long)widths[i].in.dim[3], widths[i].passes);
     /* float64 rows of 64 elements are 512 B */
     lc_fused *f = NULL;
-    lc_module *m = parse("AvgPool2d(2)");
+    lc_module *m = jit_parse_module("AvgPool2d(2)");
     lc_graph *g = jit_module_graph(m, LC_F64, (lc_shape){4, {4, 64, 256, 64}}, false);
     assert_ok(lc_fuse(g, &f));
     assert_int_equal(f->kernels[0].sched.row_passes, 2);
@@ -112,7 +105,7 @@ static void test_decision(void **state) {
  * (lc_fuse_target.prefetch_row_passes: AVX2 hosts) gets both, and the dump says that. */
 static void test_dump(void **state) {
     (void)state;
-    lc_module *m = parse("MaxPool2d(3, 2, 1)");
+    lc_module *m = jit_parse_module("MaxPool2d(3, 2, 1)");
     lc_graph *g = jit_module_graph(m, LC_F32, (lc_shape){4, {2, 64, 256, 256}}, false);
     for (int prefetch = 0; prefetch < 2; prefetch++) {
         lc_fuse_target t = {.core_cache_bytes = 512 << 10, .prefetch_row_passes = prefetch};
@@ -159,7 +152,7 @@ static void fill_mixed(lc_tensor *t, uint64_t seed, bool special) {
 }
 
 static lc_program *compile_pool(const char *spec, lc_dtype dt, lc_shape in, bool backward, int want_passes) {
-    lc_module *m = parse(spec);
+    lc_module *m = jit_parse_module(spec);
     lc_graph *g = jit_module_graph(m, dt, in, backward);
     lc_fused *f;
     assert_ok(lc_fuse(g, &f));
@@ -195,7 +188,7 @@ static void check_bits_pass(const char *spec, lc_dtype dt, int64_t planes, int64
     assert_ok(lc_tensor_new(dt, big, &in[0]));
     assert_ok(lc_tensor_new(dt, small, &ins[0]));
     if (backward) { /* dy: y's shape, from a forward run of the slices' program's first output */
-        lc_module *m = parse(spec);
+        lc_module *m = jit_parse_module(spec);
         lc_graph *g = jit_module_graph(m, dt, big, true);
         test_rng r = test_rng_seeded(seed + 100);
         in[1] = test_random_tensor(&r, dt, lc_graph_node(g, lc_graph_input(g, 1))->shape, 1.0);

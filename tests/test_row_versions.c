@@ -13,23 +13,11 @@
 
 #include "codegen/codegen.h"
 #include "jit_harness.h"
-#include "lucid/model_spec.h"
 #include "lucid/version.h"
-
-static lc_module *module(const char *spec) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
-    return m;
-}
-
-static lc_shape shape4(int64_t n, int64_t c, int64_t h, int64_t w) {
-    int64_t d[4] = {n, c, h, w};
-    return lc_shape_make(4, d);
-}
 
 /* How many kernels of spec's forward (or forward+backward) at (2, 3, h, w) fuse marks. */
 static int marked_kernels(const char *spec, int64_t h, int64_t w, bool backward) {
-    lc_fused *f = jit_fuse_module(module(spec), shape4(2, 3, h, w), backward);
+    lc_fused *f = jit_fuse_module(jit_parse_module(spec), test_shape4(2, 3, h, w), backward);
     int n = 0;
     for (int k = 0; k < f->n_kernels; k++) n += f->kernels[k].sched.row_versions;
     char *text = jit_fused_text(f);
@@ -60,7 +48,7 @@ static void fuse_decides(void **state) {
     const char *one_d[] = {"MaxPool1d(3, 2, 1)", "AvgPool1d(3, 1, 1)", "LPPool1d(2, 4, 2)"};
     for (size_t i = 0; i < sizeof one_d / sizeof *one_d; i++) {
         lc_shape s = {.rank = 3, .dim = {2, 3, 64}};
-        lc_fused *f = jit_fuse_module(module(one_d[i]), s, true);
+        lc_fused *f = jit_fuse_module(jit_parse_module(one_d[i]), s, true);
         for (int k = 0; k < f->n_kernels; k++)
             if (f->kernels[k].sched.row_versions) fail_msg("%s: kernel %d marked", one_d[i], k);
         lc_fused_free(f);
@@ -82,8 +70,8 @@ static int scalar_selects_of_vectors(const char *ir) {
  * gradient's gather), with the schedule as fuse made it or with row_versions taken off: its
  * count of vector selects on a scalar condition, and of vectorized loops (*loops). */
 static int selects_left(bool versions, int *loops) {
-    lc_module *m = module("MaxPool2d(3, 2, 1)");
-    lc_graph *g = jit_module_graph(m, LC_F32, shape4(2, 3, 64, 64), true);
+    lc_module *m = jit_parse_module("MaxPool2d(3, 2, 1)");
+    lc_graph *g = jit_module_graph(m, LC_F32, test_shape4(2, 3, 64, 64), true);
     lc_fused *f;
     assert_ok(lc_fuse(g, &f));
     int marked = -1;
@@ -146,9 +134,9 @@ static void values(void **state) {
     uint64_t seed = 1;
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
-            lc_module *m = module(specs[i]);
-            jit_check_module(m, LC_F32, shape4(2, 3, sizes[s][0], sizes[s][1]), seed, NULL, NULL);
-            jit_check_module(m, LC_F64, shape4(1, 2, sizes[s][0], sizes[s][1]), seed + 7, NULL, NULL);
+            lc_module *m = jit_parse_module(specs[i]);
+            jit_check_module(m, LC_F32, test_shape4(2, 3, sizes[s][0], sizes[s][1]), seed, NULL, NULL);
+            jit_check_module(m, LC_F64, test_shape4(1, 2, sizes[s][0], sizes[s][1]), seed + 7, NULL, NULL);
             lc_module_free(m);
             seed += 13;
         }

@@ -11,7 +11,6 @@
 
 #include "codegen/codegen.h"
 #include "jit_harness.h"
-#include "lucid/model_spec.h"
 #include "lucid/passes.h"
 #include "lucid/train.h"
 #include "passes/kernel.h"
@@ -619,8 +618,7 @@ static void test_train_step_weight_tiles(void **state) {
 
 /* The fused kernels of `spec` at `in`, forward or forward+backward. */
 static lc_fused *fuse_spec(const char *spec, lc_shape in, bool backward) {
-    lc_module *m;
-    assert_ok(lc_model_parse_call(spec, "test", &m));
+    lc_module *m = jit_parse_module(spec);
     return jit_fuse_module(m, in, backward);
 }
 

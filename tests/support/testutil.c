@@ -92,6 +92,11 @@ lc_shape test_shape3(int64_t n, int64_t c, int64_t l) {
     return lc_shape_make(3, d);
 }
 
+lc_shape test_shape4(int64_t n, int64_t c, int64_t h, int64_t w) {
+    int64_t d[] = {n, c, h, w};
+    return lc_shape_make(4, d);
+}
+
 lc_module *test_avgpool(int64_t k, int64_t stride, int64_t padding, bool ceil_mode,
                         bool count_include_pad) {
     lc_avgpool1d_params p = {k, stride, padding, ceil_mode, count_include_pad};

@@ -55,6 +55,7 @@ lc_tensor *test_random_tensor(test_rng *r, lc_dtype dt, lc_shape shape, double s
 const char *test_source_path(const char *relative);
 
 lc_shape test_shape3(int64_t n, int64_t c, int64_t l);
+lc_shape test_shape4(int64_t n, int64_t c, int64_t h, int64_t w);
 
 /* The whole of a (small) file as a malloc'd string, or NULL when it cannot be read. */
 char *test_read_file(const char *path);

@@ -74,6 +74,13 @@ static inline int64_t lc_window_blocks(int64_t length, const lc_window *w) {
     return lc_ceil_div(length + w->pad_lo, w->step);
 }
 
+/* Whether a fold's `windows` windows tile its output axis of `length` positions: each
+ * position in exactly one window (step = size, no dilation, no padding, length = windows·size),
+ * so its gather at a position is that one window's term and checks nothing. */
+static inline bool lc_fold_tiles(const lc_window *w, int64_t length, int64_t windows) {
+    return w->size == w->step && w->dilation == 1 && w->pad_lo == 0 && w->pad_hi == 0 && length == windows * w->size;
+}
+
 /* Whether the windows may overlap (a position read by more than one window): their spans do.
  * With dilation this is conservative (size 2, step 2, dilation 3 interleave without sharing). */
 static inline bool lc_window_overlaps(const lc_window *w) { return lc_window_span(w) > w->step; }

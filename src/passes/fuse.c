@@ -397,9 +397,7 @@ static void match_chained_ratios(const lc_fused *f, lc_kernel *k) {
         if (fn->op != LC_OP_FOLD) continue;
         lc_window w = lc_window_of(fn);
         int64_t windows = lc_graph_node(g, fn->inputs[0])->shape.dim[w.dim];
-        if (w.size != w.step || w.pad_lo != 0 || w.pad_hi != 0 || w.dilation != 1 ||
-            fn->attr[LC_FOLD_LENGTH] != windows * w.size)
-            continue;
+        if (!lc_fold_tiles(&w, fn->attr[LC_FOLD_LENGTH], windows)) continue;
         lc_lp_ratio_schedule *rh = (lc_lp_ratio_schedule *)lc_kernel_lp_signed_product(k, fn->inputs[0]);
         if (!rh || rh == rw || !rh->reciprocal || rh->newton_reciprocal || !rh->norm_inline || rh->e != rw->e ||
             rh->chain_one)
@@ -1621,9 +1619,9 @@ static void schedule_carry_windows(const lc_fused *f, lc_kernel *k) {
     k->sched.carry_windows = lc_window_overlaps(&w) && lc_window_cover(&w) >= 2;
 }
 
-/* lc_schedule.row_versions: a gather along an axis before the last (a fold where a position
- * lies in other than exactly one window; its last axis is the loop's, so those checks hold for
- * a row) whose terms are chosen by a test of each element (an `equal`: MaxPool2d's dx compares
+/* lc_schedule.row_versions: a gather along an axis before the last (a fold whose windows do
+ * not tile it, so a position's windows are checked; its last axis is the loop's, so those
+ * checks hold for a row) whose terms are chosen by a test of each element (an `equal`: MaxPool2d's dx compares
  * each covering window's chosen slot). Only there was it measured to pay: AvgPool2d(3, 2, 1)'s
  * and LPPool2d(2, 3, 2)'s gathers and MaxPool2d(3, 2, 1)'s forward (window rows in the padding)
  * ran no faster with their row checks unswitched, and compiled two to three times as long. */
@@ -1635,10 +1633,8 @@ static void schedule_row_versions(const lc_fused *f, lc_kernel *k) {
         if (n->op != LC_OP_FOLD) continue;
         lc_window w = lc_window_of(n);
         if (w.dim == n->shape.rank - 1) continue;
-        int64_t len = n->shape.dim[w.dim];
-        bool one_window_each = w.pad_lo == 0 && w.pad_hi == 0 && w.dilation == 1 && w.size == w.step &&
-                               len % w.step == 0 && lc_window_count(len, &w) == len / w.step;
-        gathers_rows = gathers_rows || !one_window_each;
+        int64_t windows = lc_graph_node(f->graph, n->inputs[0])->shape.dim[w.dim];
+        gathers_rows = gathers_rows || !lc_fold_tiles(&w, n->attr[LC_FOLD_LENGTH], windows);
     }
     k->sched.row_versions = gathers_rows && tests_elements;
 }
